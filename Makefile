@@ -1,0 +1,39 @@
+# Kiln's entry points. `make demo` and `make test` each set up, build and run;
+# nothing else needs to be typed on a fresh machine.
+BUILD_DIR ?= build
+JOBS ?= $(shell nproc)
+MLIR_DIR ?= /usr/lib/llvm-22/lib/cmake/mlir
+CMAKE_BUILD_TYPE ?= Release
+
+# ccache hits across clones: hash paths relative to the checkout.
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := 1
+export CCACHE_COMPILERCHECK := content
+
+.PHONY: all setup configure build test demo clean format
+
+all: build
+
+setup:
+	@scripts/setup.sh
+
+$(BUILD_DIR)/build.ninja: CMakeLists.txt
+	cmake -G Ninja -S . -B $(BUILD_DIR) \
+	  -DCMAKE_BUILD_TYPE=$(CMAKE_BUILD_TYPE) -DMLIR_DIR=$(MLIR_DIR)
+
+configure: setup $(BUILD_DIR)/build.ninja
+
+build: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+demo: build
+	@examples/run_demo.sh $(BUILD_DIR)
+
+format:
+	git ls-files '*.cpp' '*.h' '*.c' | xargs clang-format -i
+
+clean:
+	rm -rf $(BUILD_DIR)

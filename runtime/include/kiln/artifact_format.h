@@ -1,0 +1,98 @@
+/*===- kiln/artifact_format.h - The .kiln artifact file format -----------===*\
+|*                                                                            *|
+|* The one contract between the compiler (which writes artifacts) and the    *|
+|* runtime (which loads them). Plain C so both sides include the same file.  *|
+|*                                                                            *|
+|* Layout, all integers little-endian:                                       *|
+|*                                                                            *|
+|*   [0, 64)            kiln_artifact_header                                 *|
+|*   section table      section_count x kiln_artifact_section (32 bytes)    *|
+|*   sections           each at an offset that is a multiple of 64           *|
+|*                                                                            *|
+|* The checksum is FNV-1a 64 over every byte after the header, so a          *|
+|* truncated or corrupted file is detected before anything is interpreted.   *|
+|*                                                                            *|
+|* Sections:                                                                 *|
+|*   METADATA   the I/O signature and the weight table (format below)        *|
+|*   HOST_CODE  an ELF shared object exporting KILN_ENTRY_SYMBOL             *|
+|*   WEIGHTS    raw weight bytes; each weight starts at a 64-byte-aligned    *|
+|*              offset so the runtime maps them in place, without copying   *|
+|*                                                                            *|
+|* METADATA encoding (str = u32 byte length + bytes, no terminator;          *|
+|* tensor = str name, u32 dtype, u32 rank, i64 dims[rank]):                  *|
+|*   u32 metadata_magic (KILN_METADATA_MAGIC)                                *|
+|*   str target            e.g. "cpu-x86_64"                                 *|
+|*   str entry_symbol      e.g. "kiln_entry"                                 *|
+|*   u32 num_weights,  then per weight: tensor, u64 offset, u64 byte_size    *|
+|*                     (offset relative to the WEIGHTS section)              *|
+|*   u32 num_inputs,   then per input:  tensor                               *|
+|*   u32 num_outputs,  then per output: tensor                               *|
+|*                                                                            *|
+|* Entry point of HOST_CODE: void kiln_entry(void **buffers), where buffers  *|
+|* holds, in order, one pointer per weight, per input and per output (dense, *|
+|* row-major; bool is one byte per element). Outputs are written in place.   *|
+|*                                                                            *|
+\*===----------------------------------------------------------------------===*/
+
+#ifndef KILN_ARTIFACT_FORMAT_H
+#define KILN_ARTIFACT_FORMAT_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define KILN_ARTIFACT_MAGIC "KILNART"  /* 7 chars + NUL = 8 bytes */
+#define KILN_ARTIFACT_FORMAT_VERSION 1u
+#define KILN_ARTIFACT_HEADER_SIZE 64u
+#define KILN_ARTIFACT_SECTION_ENTRY_SIZE 32u
+#define KILN_ARTIFACT_ALIGNMENT 64u
+#define KILN_METADATA_MAGIC 0x314D444Bu /* "KDM1" little-endian */
+#define KILN_ENTRY_SYMBOL "kiln_entry"
+
+typedef struct kiln_artifact_header {
+  char magic[8];                 /* KILN_ARTIFACT_MAGIC, NUL padded */
+  uint32_t format_version;       /* KILN_ARTIFACT_FORMAT_VERSION */
+  uint32_t header_size;          /* KILN_ARTIFACT_HEADER_SIZE */
+  uint64_t file_size;            /* total bytes in the file */
+  uint32_t section_count;
+  uint32_t reserved0;
+  uint64_t section_table_offset;
+  uint64_t checksum;             /* FNV-1a 64 of bytes [header_size, file_size) */
+  uint8_t reserved[16];
+} kiln_artifact_header;
+
+typedef enum kiln_section_kind {
+  KILN_SECTION_METADATA = 1,
+  KILN_SECTION_HOST_CODE = 2,
+  KILN_SECTION_WEIGHTS = 3,
+  KILN_SECTION_PTX = 4 /* reserved for the CUDA target */
+} kiln_section_kind;
+
+typedef struct kiln_artifact_section {
+  uint32_t kind;  /* kiln_section_kind */
+  uint32_t flags; /* 0 */
+  uint64_t offset;
+  uint64_t size;
+  uint64_t reserved;
+} kiln_artifact_section;
+
+/* FNV-1a 64, the artifact checksum. Incremental: pass the previous result
+ * (or KILN_FNV1A64_INIT) as `hash`. */
+#define KILN_FNV1A64_INIT 0xcbf29ce484222325ull
+static inline uint64_t kiln_fnv1a64(uint64_t hash, const void *data,
+                                    uint64_t size) {
+  const unsigned char *bytes = (const unsigned char *)data;
+  for (uint64_t i = 0; i < size; ++i) {
+    hash ^= bytes[i];
+    hash *= 0x100000001b3ull;
+  }
+  return hash;
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KILN_ARTIFACT_FORMAT_H */

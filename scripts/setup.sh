@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what Kiln needs from Debian packages. Quick when all is present:
+# it asks dpkg first and only calls apt-get for what is missing.
+set -euo pipefail
+
+PACKAGES=(
+  cmake ninja-build ccache g++
+  llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools lld-22
+  libonnx-dev libprotobuf-dev protobuf-compiler
+  libgtest-dev
+  python3-onnx python3-numpy
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+echo "setup: installing ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "setup: done"
