@@ -1,0 +1,260 @@
+//===- KilnFolds.cpp - Constant folding for Kiln ops ----------------------===//
+//
+// Exported graphs compute shapes at run time (Shape -> Gather -> Concat ->
+// Reshape). With static shapes those subgraphs are constants, and folding
+// them is what lets the importer read a Reshape's target shape. Folding is
+// limited to small tensors: weights are never copied through here.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kiln/dialects/Kiln/KilnOps.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Matchers.h"
+#include "llvm/ADT/APSInt.h"
+
+using namespace mlir;
+using namespace kiln;
+
+/// Tensors larger than this are not folded (a fold copies every element).
+static constexpr int64_t kMaxFoldElements = 1 << 14;
+
+static DenseElementsAttr smallConstant(Attribute attr) {
+  auto dense = dyn_cast_or_null<DenseElementsAttr>(attr);
+  if (!dense || dense.getNumElements() > kMaxFoldElements)
+    return nullptr;
+  return dense;
+}
+
+/// Row-major strides of `shape`.
+static SmallVector<int64_t> stridesOf(ArrayRef<int64_t> shape) {
+  SmallVector<int64_t> strides(shape.size(), 1);
+  for (int64_t i = (int64_t)shape.size() - 2; i >= 0; --i)
+    strides[i] = strides[i + 1] * shape[i + 1];
+  return strides;
+}
+
+/// The flat index into a tensor of shape `in` that NumPy broadcasting reads
+/// for the flat index `flat` of the broadcast shape `out`.
+static int64_t broadcastSource(int64_t flat, ArrayRef<int64_t> out,
+                               ArrayRef<int64_t> in) {
+  SmallVector<int64_t> outStrides = stridesOf(out), inStrides = stridesOf(in);
+  size_t offset = out.size() - in.size();
+  int64_t src = 0;
+  for (size_t d = 0; d < out.size(); ++d) {
+    int64_t idx = (flat / outStrides[d]) % out[d];
+    if (d >= offset && in[d - offset] != 1)
+      src += idx * inStrides[d - offset];
+  }
+  return src;
+}
+
+template <typename IntFn, typename FloatFn>
+static Attribute foldBinary(Attribute lhsAttr, Attribute rhsAttr,
+                            RankedTensorType type, IntFn intFn,
+                            FloatFn floatFn) {
+  DenseElementsAttr lhs = smallConstant(lhsAttr), rhs = smallConstant(rhsAttr);
+  if (!lhs || !rhs || !type.hasStaticShape())
+    return {};
+  ArrayRef<int64_t> out = type.getShape();
+  ArrayRef<int64_t> ls = lhs.getType().getShape(), rs = rhs.getType().getShape();
+  int64_t n = type.getNumElements();
+  if (isa<IntegerType>(type.getElementType())) {
+    auto lv = llvm::to_vector(lhs.getValues<APInt>());
+    auto rv = llvm::to_vector(rhs.getValues<APInt>());
+    SmallVector<APInt> result;
+    for (int64_t i = 0; i < n; ++i) {
+      std::optional<APInt> v = intFn(lv[broadcastSource(i, out, ls)],
+                                     rv[broadcastSource(i, out, rs)]);
+      if (!v)
+        return {};
+      result.push_back(*v);
+    }
+    return DenseElementsAttr::get(type, result);
+  }
+  if (isa<FloatType>(type.getElementType())) {
+    auto lv = llvm::to_vector(lhs.getValues<APFloat>());
+    auto rv = llvm::to_vector(rhs.getValues<APFloat>());
+    SmallVector<APFloat> result;
+    for (int64_t i = 0; i < n; ++i)
+      result.push_back(floatFn(lv[broadcastSource(i, out, ls)],
+                               rv[broadcastSource(i, out, rs)]));
+    return DenseElementsAttr::get(type, result);
+  }
+  return {};
+}
+
+OpFoldResult AddOp::fold(FoldAdaptor adaptor) {
+  return foldBinary(
+      adaptor.getLhs(), adaptor.getRhs(), getType(),
+      [](const APInt &a, const APInt &b) -> std::optional<APInt> {
+        return a + b;
+      },
+      [](const APFloat &a, const APFloat &b) { return a + b; });
+}
+
+OpFoldResult SubOp::fold(FoldAdaptor adaptor) {
+  return foldBinary(
+      adaptor.getLhs(), adaptor.getRhs(), getType(),
+      [](const APInt &a, const APInt &b) -> std::optional<APInt> {
+        return a - b;
+      },
+      [](const APFloat &a, const APFloat &b) { return a - b; });
+}
+
+OpFoldResult MulOp::fold(FoldAdaptor adaptor) {
+  return foldBinary(
+      adaptor.getLhs(), adaptor.getRhs(), getType(),
+      [](const APInt &a, const APInt &b) -> std::optional<APInt> {
+        return a * b;
+      },
+      [](const APFloat &a, const APFloat &b) { return a * b; });
+}
+
+OpFoldResult DivOp::fold(FoldAdaptor adaptor) {
+  return foldBinary(
+      adaptor.getLhs(), adaptor.getRhs(), getType(),
+      [](const APInt &a, const APInt &b) -> std::optional<APInt> {
+        if (b.isZero() || (a.isMinSignedValue() && b.isAllOnes()))
+          return std::nullopt; // leave undefined behaviour to run time
+        return a.sdiv(b);
+      },
+      [](const APFloat &a, const APFloat &b) { return a / b; });
+}
+
+OpFoldResult CastOp::fold(FoldAdaptor adaptor) {
+  if (getInput().getType() == getType())
+    return getInput();
+  DenseElementsAttr in = smallConstant(adaptor.getInput());
+  if (!in)
+    return {};
+  Type from = in.getElementType(), to = getType().getElementType();
+  auto toInt = dyn_cast<IntegerType>(to);
+  auto fromInt = dyn_cast<IntegerType>(from);
+  if (fromInt && toInt) {
+    bool isBool = fromInt.getWidth() == 1;
+    return in.mapValues(to, [&](const APInt &v) {
+      if (toInt.getWidth() == 1)
+        return APInt(1, !v.isZero());
+      return isBool ? v.zext(toInt.getWidth())
+                    : v.sextOrTrunc(toInt.getWidth());
+    });
+  }
+  if (fromInt && isa<FloatType>(to)) {
+    auto floatType = cast<FloatType>(to);
+    bool isBool = fromInt.getWidth() == 1;
+    SmallVector<APFloat> values;
+    for (APInt v : in.getValues<APInt>()) {
+      APFloat f(floatType.getFloatSemantics());
+      f.convertFromAPInt(v, /*isSigned=*/!isBool,
+                         APFloat::rmNearestTiesToEven);
+      values.push_back(f);
+    }
+    return DenseElementsAttr::get(getType(), values);
+  }
+  if (isa<FloatType>(from) && toInt && toInt.getWidth() > 1) {
+    SmallVector<APInt> values;
+    for (APFloat f : in.getValues<APFloat>()) {
+      APSInt i(toInt.getWidth(), /*isUnsigned=*/false);
+      bool exact;
+      if (f.isNaN() || f.isInfinity())
+        return {};
+      f.convertToInteger(i, APFloat::rmTowardZero, &exact);
+      values.push_back(i);
+    }
+    return DenseElementsAttr::get(getType(), values);
+  }
+  return {};
+}
+
+OpFoldResult ReshapeOp::fold(FoldAdaptor adaptor) {
+  if (getInput().getType() == getType())
+    return getInput();
+  if (DenseElementsAttr in = smallConstant(adaptor.getInput()))
+    return in.reshape(getType());
+  return {};
+}
+
+OpFoldResult ConcatOp::fold(FoldAdaptor adaptor) {
+  if (getInputs().size() == 1 && getInputs()[0].getType() == getType())
+    return getInputs()[0];
+  SmallVector<DenseElementsAttr> inputs;
+  for (Attribute a : adaptor.getInputs()) {
+    DenseElementsAttr d = smallConstant(a);
+    if (!d)
+      return {};
+    inputs.push_back(d);
+  }
+  ArrayRef<int64_t> out = getType().getShape();
+  int64_t axis = getAxis();
+  int64_t outer = 1;
+  for (int64_t d = 0; d < axis; ++d)
+    outer *= out[d];
+  SmallVector<Attribute> values;
+  SmallVector<SmallVector<Attribute>> inputValues;
+  for (DenseElementsAttr d : inputs)
+    inputValues.push_back(llvm::to_vector(d.getValues<Attribute>()));
+  for (int64_t o = 0; o < outer; ++o) {
+    for (auto [d, vals] : llvm::zip(inputs, inputValues)) {
+      int64_t chunk = d.getNumElements() / std::max<int64_t>(outer, 1);
+      for (int64_t i = 0; i < chunk; ++i)
+        values.push_back(vals[o * chunk + i]);
+    }
+  }
+  return DenseElementsAttr::get(getType(), values);
+}
+
+OpFoldResult SliceOp::fold(FoldAdaptor adaptor) {
+  if (getInput().getType() == getType() &&
+      llvm::all_of(getStarts(), [](int64_t s) { return s == 0; }) &&
+      llvm::all_of(getSteps(), [](int64_t s) { return s == 1; }))
+    return getInput();
+  DenseElementsAttr in = smallConstant(adaptor.getInput());
+  if (!in)
+    return {};
+  ArrayRef<int64_t> out = getType().getShape();
+  SmallVector<int64_t> inStrides = stridesOf(in.getType().getShape());
+  SmallVector<int64_t> outStrides = stridesOf(out);
+  auto vals = llvm::to_vector(in.getValues<Attribute>());
+  SmallVector<Attribute> result;
+  for (int64_t i = 0, n = getType().getNumElements(); i < n; ++i) {
+    int64_t src = 0;
+    for (size_t d = 0; d < out.size(); ++d) {
+      int64_t idx = (i / outStrides[d]) % out[d];
+      src += (getStarts()[d] + idx * getSteps()[d]) * inStrides[d];
+    }
+    result.push_back(vals[src]);
+  }
+  return DenseElementsAttr::get(getType(), result);
+}
+
+OpFoldResult GatherOp::fold(FoldAdaptor adaptor) {
+  DenseElementsAttr data = smallConstant(adaptor.getData());
+  DenseElementsAttr indices = smallConstant(adaptor.getIndices());
+  if (!data || !indices)
+    return {};
+  ArrayRef<int64_t> ds = data.getType().getShape();
+  int64_t axis = getAxis();
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < axis; ++d)
+    outer *= ds[d];
+  for (size_t d = axis + 1; d < ds.size(); ++d)
+    inner *= ds[d];
+  int64_t axisSize = ds[axis];
+  auto vals = llvm::to_vector(data.getValues<Attribute>());
+  SmallVector<int64_t> idx;
+  for (APInt v : indices.getValues<APInt>()) {
+    int64_t i = v.getSExtValue();
+    if (i < 0)
+      i += axisSize;
+    if (i < 0 || i >= axisSize)
+      return {}; // out of range: leave the run-time clamp to decide
+    idx.push_back(i);
+  }
+  SmallVector<Attribute> result;
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t i : idx)
+      for (int64_t k = 0; k < inner; ++k)
+        result.push_back(vals[(o * axisSize + i) * inner + k]);
+  return DenseElementsAttr::get(getType(), result);
+}

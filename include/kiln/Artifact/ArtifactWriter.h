@@ -1,0 +1,49 @@
+//===- ArtifactWriter.h - Write .kiln artifacts -----------------*- C++ -*-===//
+//
+// Assembles the one-file artifact described in kiln/artifact_format.h.
+// Writing is atomic: the file appears complete under its name, or not at
+// all.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_ARTIFACT_ARTIFACTWRITER_H
+#define KILN_ARTIFACT_ARTIFACTWRITER_H
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/StringRef.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace kiln {
+
+struct TensorSignature {
+  std::string name;
+  int dtype = 0; // kiln_dtype (ONNX numbering)
+  std::vector<int64_t> dims;
+};
+
+struct ArtifactWeight {
+  TensorSignature tensor;
+  /// Dense row-major bytes, exactly elements * dtype size.
+  std::vector<char> data;
+};
+
+struct ArtifactContents {
+  std::string target;       // e.g. "cpu-x86_64"
+  std::string entrySymbol;  // e.g. "kiln_entry"
+  std::vector<ArtifactWeight> weights;
+  std::vector<TensorSignature> inputs;
+  std::vector<TensorSignature> outputs;
+  std::string hostCode; // ELF shared object
+};
+
+/// Writes `contents` to `path`. Returns false with `error` set on failure,
+/// leaving no file behind.
+bool writeArtifact(llvm::StringRef path, const ArtifactContents &contents,
+                   std::string &error);
+
+} // namespace kiln
+
+#endif // KILN_ARTIFACT_ARTIFACTWRITER_H

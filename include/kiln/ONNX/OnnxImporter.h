@@ -1,0 +1,40 @@
+//===- OnnxImporter.h - ONNX models into the Kiln dialect -------*- C++ -*-===//
+//
+// Reads an ONNX model (binary protobuf, or ONNX's textual syntax for files
+// ending in .onnxtxt) and builds a module with one function whose arguments
+// are the graph inputs and whose results are the graph outputs. Shapes are
+// static: symbolic input dimensions must be given in the options.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_ONNX_ONNXIMPORTER_H
+#define KILN_ONNX_ONNXIMPORTER_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/ADT/StringMap.h"
+
+#include <string>
+
+namespace kiln {
+
+struct OnnxImportOptions {
+  /// Shapes for graph inputs, overriding (and completing) the model's.
+  llvm::StringMap<llvm::SmallVector<int64_t>> inputShapes;
+  /// Name of the function the graph becomes.
+  std::string entryName = "main";
+  /// Initializers with more elements than this are stored as dense
+  /// resources (blobs) instead of inline attributes.
+  int64_t inlineConstantLimit = 256;
+};
+
+/// Imports the model at `path`. Errors are reported as diagnostics on
+/// `context` (each names the node, op and what is wrong) and yield null.
+mlir::OwningOpRef<mlir::ModuleOp>
+importOnnxModel(llvm::StringRef path, mlir::MLIRContext &context,
+                const OnnxImportOptions &options);
+
+} // namespace kiln
+
+#endif // KILN_ONNX_ONNXIMPORTER_H

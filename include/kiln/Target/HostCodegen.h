@@ -1,0 +1,41 @@
+//===- HostCodegen.h - LLVM dialect to a host shared object -----*- C++ -*-===//
+
+#ifndef KILN_TARGET_HOSTCODEGEN_H
+#define KILN_TARGET_HOSTCODEGEN_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <string>
+
+namespace kiln {
+
+struct HostCodegenOptions {
+  /// Name of the model function in the LLVM-dialect module.
+  std::string entryName = "main";
+  /// Symbol of the exported wrapper: void SYMBOL(void **buffers).
+  std::string entrySymbol = "kiln_entry";
+  /// Target CPU: "native" for this machine, or an LLVM CPU name
+  /// ("x86-64", "x86-64-v3", "skylake-avx512", ...).
+  std::string cpu = "native";
+  /// LLVM optimization level, 0 to 3.
+  unsigned optLevel = 3;
+  /// The ld.lld used to link; empty means the one LLVM 22 installs.
+  std::string linker;
+};
+
+/// Translates `module` (LLVM dialect; the entry takes one pointer per
+/// buffer) to optimized LLVM IR with the exported wrapper added. When
+/// `irOut` is given the IR is printed there and nothing else happens.
+/// Otherwise the IR is compiled and linked into an ELF shared object whose
+/// bytes land in `sharedObject`. On failure `error` says why.
+bool emitHostCode(mlir::ModuleOp module, const HostCodegenOptions &options,
+                  llvm::raw_ostream *irOut, std::string &sharedObject,
+                  std::string &error);
+
+/// The target string recorded in artifacts built for this host.
+std::string hostTargetName();
+
+} // namespace kiln
+
+#endif // KILN_TARGET_HOSTCODEGEN_H

@@ -1,0 +1,66 @@
+//===- KilnDialect.td - The Kiln dialect definition -------*- tablegen -*-===//
+//
+// The dialect, its attributes and the base classes its ops derive from.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_DIALECT_TD
+#define KILN_DIALECT_TD
+
+include "mlir/IR/OpBase.td"
+include "mlir/IR/AttrTypeBase.td"
+include "mlir/IR/EnumAttr.td"
+
+def Kiln_Dialect : Dialect {
+  let name = "kiln";
+  let cppNamespace = "::kiln";
+  let summary = "Operations that mixture-of-experts transformers are made of";
+  let description = [{
+    The Kiln dialect describes neural-network graphs on ranked, statically
+    shaped tensors. Its ops keep the semantics that generic dialects lose
+    (broadcasting rules, normalization axes, attention mask kinds, MoE
+    routing) so that later passes can pick good kernels. Every op has a
+    reference lowering to `linalg`/`tensor` used by the CPU target.
+
+    Element types are MLIR builtin types: signless integers carry ONNX's
+    signed and unsigned integers alike (ops that depend on signedness say
+    so), `i1` is a boolean.
+  }];
+  let hasConstantMaterializer = 1;
+  let useDefaultAttributePrinterParser = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Enums and attributes
+//===----------------------------------------------------------------------===//
+
+def Kiln_GeluApproximation : I32EnumAttr<"GeluApproximation",
+    "how GELU evaluates the Gaussian CDF", [
+      I32EnumAttrCase<"None", 0, "none">,
+      I32EnumAttrCase<"Tanh", 1, "tanh">
+    ]> {
+  let cppNamespace = "::kiln";
+  let genSpecializedAttr = 0;
+}
+def Kiln_GeluApproximationAttr
+    : EnumAttr<Kiln_Dialect, Kiln_GeluApproximation, "gelu_approximation">;
+
+//===----------------------------------------------------------------------===//
+// Type constraints
+//===----------------------------------------------------------------------===//
+
+def Kiln_Tensor : RankedTensorOf<[AnyType]>;
+def Kiln_FloatTensor : RankedTensorOf<[AnyFloat]>;
+def Kiln_IntTensor : RankedTensorOf<[AnySignlessInteger]>;
+def Kiln_BoolTensor : RankedTensorOf<[I1]>;
+def Kiln_IndexTensor : RankedTensorOf<[I32, I64]>;
+def Kiln_NumericTensor : RankedTensorOf<[AnyFloat, AnySignlessInteger]>;
+
+//===----------------------------------------------------------------------===//
+// Base op class
+//===----------------------------------------------------------------------===//
+
+class Kiln_Op<string mnemonic, list<Trait> traits = []>
+    : Op<Kiln_Dialect, mnemonic, traits>;
+
+#endif // KILN_DIALECT_TD

@@ -1,0 +1,32 @@
+//===- KilnTraits.h - Op traits of the Kiln dialect -------------*- C++ -*-===//
+
+#ifndef KILN_DIALECTS_KILN_KILNTRAITS_H
+#define KILN_DIALECTS_KILN_KILNTRAITS_H
+
+#include "mlir/IR/OpDefinition.h"
+
+namespace kiln {
+
+/// The NumPy broadcast of `shapes` (right-aligned; a size-1 dimension
+/// stretches), or failure when two sizes disagree and neither is 1.
+mlir::FailureOr<llvm::SmallVector<int64_t>>
+broadcastShapes(llvm::ArrayRef<llvm::ArrayRef<int64_t>> shapes);
+
+namespace detail {
+mlir::LogicalResult verifyNumpyBroadcast(mlir::Operation *op);
+} // namespace detail
+
+namespace OpTrait {
+/// The result shape is the NumPy broadcast of all operand shapes.
+template <typename ConcreteType>
+class NumpyBroadcast
+    : public mlir::OpTrait::TraitBase<ConcreteType, NumpyBroadcast> {
+public:
+  static mlir::LogicalResult verifyTrait(mlir::Operation *op) {
+    return detail::verifyNumpyBroadcast(op);
+  }
+};
+} // namespace OpTrait
+} // namespace kiln
+
+#endif // KILN_DIALECTS_KILN_KILNTRAITS_H

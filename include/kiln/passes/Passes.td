@@ -1,0 +1,56 @@
+//===- Passes.td - Kiln passes ----------------------------*- tablegen -*-===//
+
+#ifndef KILN_PASSES_TD
+#define KILN_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def DecomposeCompositeOps : Pass<"kiln-decompose", "mlir::func::FuncOp"> {
+  let summary = "Rewrite composite Kiln ops into primitive Kiln ops";
+  let description = [{
+    Expands ops whose meaning is a short formula over other Kiln ops:
+    `softmax`, `log_softmax`, `layer_norm`, `linear` and `reduce_mean`. The
+    rewrites are numerically careful (softmax subtracts the row maximum
+    first). Later issues' fused kernels match the composite ops before this
+    pass runs; the CPU reference path runs it so that the lowering to
+    `linalg` only has to know primitive ops.
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect"];
+}
+
+def ConvertKilnToLinalg : Pass<"kiln-lower-to-linalg", "mlir::func::FuncOp"> {
+  let summary = "Lower primitive Kiln ops to linalg, tensor and arith";
+  let description = [{
+    The reference lowering of every primitive Kiln op, on tensors:
+    elementwise ops become `linalg.generic` with broadcasting indexing maps
+    (so `linalg-fuse-elementwise-ops` can fuse chains of them), matmuls
+    become `linalg.matmul` or a batched `linalg.generic`, reductions
+    `linalg.generic` with reduction iterators, and data movement becomes
+    `tensor` ops or index-computing generics. Composite ops must have been
+    decomposed first (`kiln-decompose`); any Kiln op left over is an error.
+  }];
+  let dependentDialects = [
+    "mlir::linalg::LinalgDialect", "mlir::tensor::TensorDialect",
+    "mlir::arith::ArithDialect", "mlir::math::MathDialect"
+  ];
+}
+
+def OutlineWeights : Pass<"kiln-outline-weights", "mlir::ModuleOp"> {
+  let summary = "Turn large constants into leading arguments of the entry";
+  let description = [{
+    Replaces every `arith.constant` of the entry function whose tensor holds
+    more than `min-elements` elements by a new leading function argument
+    with the attribute `kiln.weight` holding the original value. The
+    artifact writer stores those values in the artifact's weight section
+    and the runtime passes pointers to them, mapped in place, so weights are
+    never baked into code and never copied at load time.
+  }];
+  let options = [
+    Option<"minElements", "min-elements", "int64_t", /*default=*/"64",
+           "Constants with more elements than this become weights">,
+    Option<"entryName", "entry", "std::string", /*default=*/"\"main\"",
+           "Name of the entry function">
+  ];
+}
+
+#endif // KILN_PASSES_TD

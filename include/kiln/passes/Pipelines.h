@@ -1,0 +1,33 @@
+//===- Pipelines.h - Kiln's pass pipelines ----------------------*- C++ -*-===//
+//
+// The pipelines are plain C++ functions registered with the pass registry,
+// so kiln-opt (`--kiln-cpu-pipeline`) and kiln-compile run the very same
+// passes.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_PASSES_PIPELINES_H
+#define KILN_PASSES_PIPELINES_H
+
+#include "mlir/Pass/PassManager.h"
+
+namespace kiln {
+
+/// Kiln ops -> linalg/tensor on tensors, elementwise chains fused, large
+/// constants outlined as weight arguments (`--kiln-cpu-tensor-pipeline`).
+void buildCpuTensorPipeline(mlir::OpPassManager &pm);
+
+/// linalg on tensors -> bufferized loops -> LLVM dialect, with bare-pointer
+/// function arguments and results turned into out-parameters
+/// (`--kiln-cpu-codegen-pipeline`).
+void buildCpuCodegenPipeline(mlir::OpPassManager &pm);
+
+/// Both of the above (`--kiln-cpu-pipeline`).
+void buildCpuPipeline(mlir::OpPassManager &pm);
+
+/// Registers the pipelines above with the pass registry.
+void registerPipelines();
+
+} // namespace kiln
+
+#endif // KILN_PASSES_PIPELINES_H

@@ -1,0 +1,136 @@
+//===- Signature.cpp - Read an entry function's artifact signature --------===//
+
+#include "Signature.h"
+
+#include "kiln/dtype.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinDialect.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/BuiltinTypes.h"
+
+using namespace mlir;
+using namespace kiln;
+
+/// The artifact dtype of an MLIR element type (integers read as signed).
+static int dtypeFor(Type t) {
+  if (t.isF32()) return KILN_DTYPE_FLOAT32;
+  if (t.isF64()) return KILN_DTYPE_FLOAT64;
+  if (t.isF16()) return KILN_DTYPE_FLOAT16;
+  if (t.isBF16()) return KILN_DTYPE_BFLOAT16;
+  if (t.isInteger(1)) return KILN_DTYPE_BOOL;
+  if (t.isInteger(8)) return KILN_DTYPE_INT8;
+  if (t.isInteger(16)) return KILN_DTYPE_INT16;
+  if (t.isInteger(32)) return KILN_DTYPE_INT32;
+  if (t.isInteger(64)) return KILN_DTYPE_INT64;
+  return KILN_DTYPE_INVALID;
+}
+
+/// The recorded dtype when it agrees in size with the element type (it keeps
+/// signedness the MLIR type lost), else the element type's own.
+static int dtypeOf(Type elt, DictionaryAttr attrs) {
+  int own = dtypeFor(elt);
+  if (attrs)
+    if (auto recorded = attrs.getAs<IntegerAttr>("kiln.dtype")) {
+      int d = (int)recorded.getInt();
+      if (d != 0 && kiln_dtype_size(d) == kiln_dtype_size(own))
+        return d;
+    }
+  return own;
+}
+
+static std::string nameOf(DictionaryAttr attrs, const std::string &fallback) {
+  if (attrs)
+    if (auto name = attrs.getAs<StringAttr>("kiln.name"))
+      return name.str();
+  return fallback;
+}
+
+static LogicalResult signatureOf(Location loc, Type type, DictionaryAttr attrs,
+                                 const std::string &fallbackName,
+                                 TensorSignature &out) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  if (!tensor || !tensor.hasStaticShape())
+    return emitError(loc) << "'" << fallbackName
+                          << "' must be a statically shaped tensor, got "
+                          << type;
+  out.name = nameOf(attrs, fallbackName);
+  out.dtype = dtypeOf(tensor.getElementType(), attrs);
+  if (out.dtype == KILN_DTYPE_INVALID)
+    return emitError(loc) << "'" << out.name << "' has element type "
+                          << tensor.getElementType()
+                          << ", which artifacts cannot carry";
+  out.dims.assign(tensor.getShape().begin(), tensor.getShape().end());
+  return success();
+}
+
+/// Dense row-major bytes of a weight (bools one byte each).
+static LogicalResult weightBytes(Location loc, ElementsAttr value,
+                                 std::vector<char> &out) {
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(value)) {
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    if (!blob)
+      return emitError(loc) << "weight data is missing (dangling resource)";
+    ArrayRef<char> data = blob->getData();
+    out.assign(data.begin(), data.end());
+    return success();
+  }
+  auto dense = dyn_cast<DenseElementsAttr>(value);
+  if (!dense)
+    return emitError(loc) << "unsupported weight attribute kind";
+  int64_t n = dense.getNumElements();
+  if (dense.getElementType().isInteger(1)) {
+    for (bool b : dense.getValues<bool>())
+      out.push_back(b ? 1 : 0);
+    return success();
+  }
+  ArrayRef<char> raw = dense.getRawData();
+  if (dense.isSplat()) {
+    for (int64_t i = 0; i < n; ++i)
+      out.insert(out.end(), raw.begin(), raw.end());
+  } else {
+    out.assign(raw.begin(), raw.end());
+  }
+  return success();
+}
+
+LogicalResult kiln::readSignature(func::FuncOp entry,
+                                  ArtifactContents &contents) {
+  Location loc = entry.getLoc();
+  for (unsigned i = 0; i < entry.getNumArguments(); ++i) {
+    DictionaryAttr attrs = entry.getArgAttrDict(i);
+    Type type = entry.getArgumentTypes()[i];
+    if (auto weight = attrs ? attrs.getAs<ElementsAttr>("kiln.weight")
+                            : ElementsAttr()) {
+      ArtifactWeight w;
+      if (failed(signatureOf(loc, type, attrs, "weight" + std::to_string(i),
+                             w.tensor)) ||
+          failed(weightBytes(loc, weight, w.data)))
+        return failure();
+      size_t expected = kiln_dtype_size(w.tensor.dtype);
+      for (int64_t d : w.tensor.dims)
+        expected *= d;
+      if (w.data.size() != expected)
+        return emitError(loc) << "weight '" << w.tensor.name << "' holds "
+                              << w.data.size() << " bytes, expected "
+                              << expected;
+      contents.weights.push_back(std::move(w));
+      continue;
+    }
+    TensorSignature t;
+    if (failed(signatureOf(loc, type, attrs,
+                           "input" + std::to_string(contents.inputs.size()),
+                           t)))
+      return failure();
+    contents.inputs.push_back(std::move(t));
+  }
+  for (unsigned i = 0; i < entry.getNumResults(); ++i) {
+    TensorSignature t;
+    if (failed(signatureOf(loc, entry.getResultTypes()[i],
+                           entry.getResultAttrDict(i),
+                           "output" + std::to_string(i), t)))
+      return failure();
+    contents.outputs.push_back(std::move(t));
+  }
+  return success();
+}

@@ -1,0 +1,26 @@
+//===- Init.cpp - Register everything a Kiln tool needs -------------------===//
+
+#include "kiln/Init.h"
+
+#include "kiln/dialects/Kiln/KilnDialect.h"
+#include "kiln/passes/Passes.h"
+#include "kiln/passes/Pipelines.h"
+
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
+
+void kiln::registerAllDialects(mlir::DialectRegistry &registry) {
+  registry.insert<kiln::KilnDialect>();
+  mlir::registerAllDialects(registry);
+  mlir::registerAllExtensions(registry);
+  mlir::registerAllToLLVMIRTranslations(registry);
+}
+
+void kiln::registerAllPasses() {
+  mlir::registerAllPasses();
+  kiln::registerKilnPasses();
+  kiln::registerPipelines();
+}

@@ -1,0 +1,143 @@
+//===- NodeContext.h - What an ONNX node handler sees -----------*- C++ -*-===//
+//
+// Private to lib/ONNX. Each ONNX operator has a handler (a function taking a
+// NodeContext) that reads the node's inputs and attributes, builds Kiln ops
+// and sets the node's outputs. Handlers are grouped by kind in
+// Onnx*Ops.cpp and registered in one table.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_LIB_ONNX_NODECONTEXT_H
+#define KILN_LIB_ONNX_NODECONTEXT_H
+
+#include "kiln/dialects/Kiln/KilnOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "llvm/ADT/StringMap.h"
+
+#include "onnx/onnx_pb.h"
+
+#include <optional>
+
+namespace kiln::onnx_import {
+
+/// Maps an ONNX TensorProto.DataType to the MLIR element type Kiln uses, or
+/// null for a type Kiln does not support.
+mlir::Type elementTypeFor(mlir::MLIRContext *ctx, int onnxType);
+
+/// A readable name for an ONNX data type ("float", "uint8", ...).
+std::string onnxTypeName(int onnxType);
+
+/// Converts an ONNX tensor to an elements attribute: inline when it has at
+/// most `inlineLimit` elements, else a dense resource blob. `modelDir`
+/// resolves external data. On failure `error` says why.
+mlir::FailureOr<mlir::ElementsAttr>
+convertTensor(mlir::MLIRContext *ctx, const onnx::TensorProto &tensor,
+              llvm::StringRef modelDir, int64_t inlineLimit,
+              std::string &error);
+
+class NodeContext {
+public:
+  NodeContext(const onnx::NodeProto &node, mlir::OpBuilder &builder,
+              mlir::Location loc, int64_t opset,
+              llvm::StringMap<mlir::Value> &values)
+      : node(node), b(builder), loc(loc), opset(opset), values(values) {}
+
+  const onnx::NodeProto &node;
+  mlir::OpBuilder &b;
+  mlir::Location loc;
+  /// The opset of the node's domain that the model imports.
+  int64_t opset;
+
+  // Inputs and outputs. A missing optional input (absent or "") is null.
+  size_t numInputs() const { return node.input_size(); }
+  mlir::Value input(size_t i) const;
+  mlir::RankedTensorType inputType(size_t i) const;
+  size_t numOutputs() const { return node.output_size(); }
+  bool hasOutput(size_t i) const;
+  void setOutput(size_t i, mlir::Value v);
+
+  // Attributes.
+  const onnx::AttributeProto *attr(llvm::StringRef name) const;
+  int64_t getInt(llvm::StringRef name, int64_t fallback) const;
+  float getFloat(llvm::StringRef name, float fallback) const;
+  std::string getString(llvm::StringRef name, llvm::StringRef fallback) const;
+  std::optional<llvm::SmallVector<int64_t>>
+  getInts(llvm::StringRef name) const;
+
+  /// The value of input `i` when it is a compile-time constant (after
+  /// folding); otherwise an error naming `what` and failure.
+  mlir::FailureOr<mlir::DenseElementsAttr>
+  constantInput(size_t i, llvm::StringRef what);
+  mlir::FailureOr<llvm::SmallVector<int64_t>>
+  constantInts(size_t i, llvm::StringRef what);
+
+  /// Reports "node 'NAME' (OpType): MESSAGE" and returns failure.
+  mlir::LogicalResult error(const llvm::Twine &message) const;
+  /// Reports an attribute value Kiln does not support.
+  mlir::LogicalResult unsupported(llvm::StringRef attrName,
+                                  const llvm::Twine &value) const;
+
+  // Builders that compute result types.
+  mlir::Value constant(mlir::DenseElementsAttr value);
+  mlir::Value scalar(mlir::Type elementType, double value);
+  mlir::Value cast(mlir::Value v, mlir::Type elementType);
+  mlir::Value reshape(mlir::Value v, llvm::ArrayRef<int64_t> shape);
+  mlir::Value transpose(mlir::Value v, llvm::ArrayRef<int64_t> perm);
+  mlir::Value compare(kiln::CompareDirection dir, mlir::Value lhs,
+                      mlir::Value rhs);
+  /// A broadcasting binary op; null after an error if shapes disagree.
+  template <typename OpTy> mlir::Value binary(mlir::Value lhs, mlir::Value rhs) {
+    mlir::RankedTensorType type = broadcastType(lhs, rhs, typeOf(lhs));
+    if (!type)
+      return nullptr;
+    return b.createOrFold<OpTy>(loc, type, lhs, rhs);
+  }
+  template <typename OpTy> mlir::Value unary(mlir::Value v) {
+    return b.createOrFold<OpTy>(loc, v.getType(), v);
+  }
+  /// Reduction over `axes` (normalized, sorted), keeping dims if asked.
+  template <typename OpTy>
+  mlir::Value reduce(mlir::Value v, llvm::ArrayRef<int64_t> axes,
+                     bool keepdims) {
+    mlir::RankedTensorType in = typeOf(v);
+    llvm::SmallVector<int64_t> shape;
+    for (int64_t d = 0; d < in.getRank(); ++d) {
+      if (!llvm::is_contained(axes, d))
+        shape.push_back(in.getDimSize(d));
+      else if (keepdims)
+        shape.push_back(1);
+    }
+    return OpTy::create(b, loc,
+                        mlir::RankedTensorType::get(shape, in.getElementType()),
+                        v, b.getDenseI64ArrayAttr(axes),
+                        b.getBoolAttr(keepdims));
+  }
+
+  /// The broadcast of the operands' shapes with element type of `like`;
+  /// null after an error.
+  mlir::RankedTensorType broadcastType(mlir::Value lhs, mlir::Value rhs,
+                                       mlir::RankedTensorType like);
+  static mlir::RankedTensorType typeOf(mlir::Value v) {
+    return llvm::cast<mlir::RankedTensorType>(v.getType());
+  }
+  /// `axis` made non-negative for a rank-`rank` tensor; failure (with an
+  /// error naming `what`) when out of range.
+  mlir::FailureOr<int64_t> normalizeAxis(int64_t axis, int64_t rank,
+                                         llvm::StringRef what = "axis");
+
+private:
+  llvm::StringMap<mlir::Value> &values;
+};
+
+using NodeHandler = mlir::LogicalResult (*)(NodeContext &);
+using HandlerTable = llvm::StringMap<NodeHandler>;
+
+void registerElementwiseHandlers(HandlerTable &table);
+void registerNNHandlers(HandlerTable &table);
+void registerShapeHandlers(HandlerTable &table);
+
+} // namespace kiln::onnx_import
+
+#endif // KILN_LIB_ONNX_NODECONTEXT_H

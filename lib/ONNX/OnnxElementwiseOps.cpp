@@ -1,0 +1,348 @@
+//===- OnnxElementwiseOps.cpp - Elementwise ONNX operators ---------------===//
+//
+// Arithmetic, logic, comparisons and activations. Activations without a Kiln
+// op of their own (Elu, HardSigmoid, Softplus, ...) are spelled out in
+// primitive Kiln ops; their formulas are ONNX's.
+//
+//===----------------------------------------------------------------------===//
+
+#include "NodeContext.h"
+
+using namespace mlir;
+using namespace kiln;
+using namespace kiln::onnx_import;
+
+namespace {
+
+/// Fails with a clear message unless the node has at least `n` inputs.
+LogicalResult requireInputs(NodeContext &nc, size_t n) {
+  for (size_t i = 0; i < n; ++i)
+    if (!nc.input(i))
+      return nc.error("expects at least " + Twine(n) + " inputs");
+  return success();
+}
+
+template <typename OpTy> LogicalResult binaryOp(NodeContext &nc) {
+  if (failed(requireInputs(nc, 2)))
+    return failure();
+  Value lhs = nc.input(0), rhs = nc.input(1);
+  if (nc.typeOf(lhs).getElementType() != nc.typeOf(rhs).getElementType())
+    return nc.error("operands have different element types");
+  Value r = nc.binary<OpTy>(lhs, rhs);
+  if (!r)
+    return failure();
+  nc.setOutput(0, r);
+  return success();
+}
+
+LogicalResult powOp(NodeContext &nc) {
+  if (failed(requireInputs(nc, 2)))
+    return failure();
+  Value base = nc.input(0);
+  // ONNX lets the exponent have its own type; Kiln computes in the base's.
+  Value exp = nc.cast(nc.input(1), nc.typeOf(base).getElementType());
+  Value r = nc.binary<PowOp>(base, exp);
+  if (!r)
+    return failure();
+  nc.setOutput(0, r);
+  return success();
+}
+
+/// Max, Min, Sum, Mean: a fold of a binary op over any number of inputs.
+template <typename OpTy, bool IsMean = false>
+LogicalResult variadicOp(NodeContext &nc) {
+  if (failed(requireInputs(nc, 1)))
+    return failure();
+  Value acc = nc.input(0);
+  for (size_t i = 1; i < nc.numInputs(); ++i) {
+    acc = nc.binary<OpTy>(acc, nc.input(i));
+    if (!acc)
+      return failure();
+  }
+  if (IsMean && nc.numInputs() > 1)
+    acc = nc.binary<DivOp>(
+        acc, nc.scalar(nc.typeOf(acc).getElementType(), nc.numInputs()));
+  nc.setOutput(0, acc);
+  return success();
+}
+
+template <CompareDirection Dir> LogicalResult compareOp(NodeContext &nc) {
+  if (failed(requireInputs(nc, 2)))
+    return failure();
+  Value r = nc.compare(Dir, nc.input(0), nc.input(1));
+  if (!r)
+    return failure();
+  nc.setOutput(0, r);
+  return success();
+}
+
+Value select(NodeContext &nc, Value cond, Value a, Value b) {
+  FailureOr<SmallVector<int64_t>> shape = broadcastShapes(
+      {nc.typeOf(cond).getShape(), nc.typeOf(a).getShape(),
+       nc.typeOf(b).getShape()});
+  if (failed(shape)) {
+    (void)nc.error("condition and values do not broadcast");
+    return nullptr;
+  }
+  auto type = RankedTensorType::get(*shape, nc.typeOf(a).getElementType());
+  return SelectOp::create(nc.b, nc.loc, type, cond, a, b);
+}
+
+LogicalResult whereOp(NodeContext &nc) {
+  if (failed(requireInputs(nc, 3)))
+    return failure();
+  Value r = select(nc, nc.input(0), nc.input(1), nc.input(2));
+  if (!r)
+    return failure();
+  nc.setOutput(0, r);
+  return success();
+}
+
+template <typename OpTy> LogicalResult unaryOp(NodeContext &nc) {
+  if (failed(requireInputs(nc, 1)))
+    return failure();
+  nc.setOutput(0, nc.unary<OpTy>(nc.input(0)));
+  return success();
+}
+
+/// Unary ops whose Kiln form accepts floats only.
+template <typename OpTy> LogicalResult floatUnaryOp(NodeContext &nc) {
+  if (failed(requireInputs(nc, 1)))
+    return failure();
+  if (!isa<FloatType>(nc.inputType(0).getElementType()))
+    return nc.error("expects a floating-point input");
+  nc.setOutput(0, nc.unary<OpTy>(nc.input(0)));
+  return success();
+}
+
+LogicalResult identityOp(NodeContext &nc) {
+  if (failed(requireInputs(nc, 1)))
+    return failure();
+  nc.setOutput(0, nc.input(0));
+  return success();
+}
+
+LogicalResult dropoutOp(NodeContext &nc) {
+  if (failed(requireInputs(nc, 1)))
+    return failure();
+  if (nc.input(2)) {
+    FailureOr<SmallVector<int64_t>> training =
+        nc.constantInts(2, "training_mode");
+    if (failed(training))
+      return failure();
+    if (!training->empty() && (*training)[0] != 0)
+      return nc.unsupported("training_mode", "true");
+  }
+  nc.setOutput(0, nc.input(0));
+  if (nc.hasOutput(1)) { // the mask of an inference-mode dropout is all true
+    RankedTensorType t = nc.inputType(0);
+    auto maskType = t.clone(nc.b.getI1Type());
+    nc.setOutput(1, nc.constant(DenseElementsAttr::get(maskType, true)));
+  }
+  return success();
+}
+
+LogicalResult castOp(NodeContext &nc) {
+  if (failed(requireInputs(nc, 1)))
+    return failure();
+  int to = nc.getInt("to", 0);
+  Type elt = elementTypeFor(nc.b.getContext(), to);
+  if (!elt)
+    return nc.unsupported("to", onnxTypeName(to));
+  nc.setOutput(0, nc.cast(nc.input(0), elt));
+  return success();
+}
+
+LogicalResult castLikeOp(NodeContext &nc) {
+  if (failed(requireInputs(nc, 2)))
+    return failure();
+  nc.setOutput(0, nc.cast(nc.input(0), nc.inputType(1).getElementType()));
+  return success();
+}
+
+LogicalResult leakyReluOp(NodeContext &nc) {
+  if (failed(requireInputs(nc, 1)))
+    return failure();
+  Value x = nc.input(0);
+  nc.setOutput(0, LeakyReluOp::create(nc.b, nc.loc, x.getType(), x,
+                                      nc.b.getF32FloatAttr(
+                                          nc.getFloat("alpha", 0.01f))));
+  return success();
+}
+
+LogicalResult geluOp(NodeContext &nc) {
+  if (failed(requireInputs(nc, 1)))
+    return failure();
+  std::string approx = nc.getString("approximate", "none");
+  GeluApproximation a;
+  if (approx == "none")
+    a = GeluApproximation::None;
+  else if (approx == "tanh")
+    a = GeluApproximation::Tanh;
+  else
+    return nc.unsupported("approximate", "'" + approx + "'");
+  Value x = nc.input(0);
+  nc.setOutput(0, GeluOp::create(nc.b, nc.loc, x.getType(), x,
+                                 GeluApproximationAttr::get(
+                                     nc.b.getContext(), a)));
+  return success();
+}
+
+LogicalResult clipOp(NodeContext &nc) {
+  if (failed(requireInputs(nc, 1)))
+    return failure();
+  Value x = nc.input(0);
+  if (Value lo = nc.input(1))
+    x = nc.binary<MaxOp>(x, lo);
+  if (Value hi = nc.input(2))
+    x = nc.binary<MinOp>(x, hi);
+  if (!x)
+    return failure();
+  nc.setOutput(0, x);
+  return success();
+}
+
+// Activations written in primitive ops. `x` is a float tensor.
+Value exponentialLinear(NodeContext &nc, Value x, double alpha) {
+  Type elt = nc.typeOf(x).getElementType();
+  Value zero = nc.scalar(elt, 0), one = nc.scalar(elt, 1);
+  Value negative = nc.binary<MulOp>(
+      nc.scalar(elt, alpha), nc.binary<SubOp>(nc.unary<ExpOp>(x), one));
+  return select(nc, nc.compare(CompareDirection::GT, x, zero), x, negative);
+}
+
+template <Value (*Formula)(NodeContext &, Value)>
+LogicalResult activation(NodeContext &nc) {
+  if (failed(requireInputs(nc, 1)))
+    return failure();
+  if (!isa<FloatType>(nc.inputType(0).getElementType()))
+    return nc.error("expects a floating-point input");
+  nc.setOutput(0, Formula(nc, nc.input(0)));
+  return success();
+}
+
+Value eluFormula(NodeContext &nc, Value x) {
+  return exponentialLinear(nc, x, nc.getFloat("alpha", 1.0f));
+}
+Value seluFormula(NodeContext &nc, Value x) {
+  Type elt = nc.typeOf(x).getElementType();
+  Value elu = exponentialLinear(nc, x, nc.getFloat("alpha", 1.67326319217681884765625f));
+  return nc.binary<MulOp>(nc.scalar(elt, nc.getFloat("gamma", 1.05070102214813232421875f)), elu);
+}
+Value celuFormula(NodeContext &nc, Value x) {
+  Type elt = nc.typeOf(x).getElementType();
+  double alpha = nc.getFloat("alpha", 1.0f);
+  Value zero = nc.scalar(elt, 0);
+  Value scaled = nc.binary<DivOp>(x, nc.scalar(elt, alpha));
+  Value neg = nc.binary<MulOp>(
+      nc.scalar(elt, alpha),
+      nc.binary<SubOp>(nc.unary<ExpOp>(scaled), nc.scalar(elt, 1)));
+  return nc.binary<AddOp>(nc.binary<MaxOp>(x, zero),
+                          nc.binary<MinOp>(neg, zero));
+}
+Value hardSigmoidOf(NodeContext &nc, Value x, double alpha, double beta) {
+  Type elt = nc.typeOf(x).getElementType();
+  Value lin = nc.binary<AddOp>(nc.binary<MulOp>(nc.scalar(elt, alpha), x),
+                               nc.scalar(elt, beta));
+  return nc.binary<MinOp>(nc.binary<MaxOp>(lin, nc.scalar(elt, 0)),
+                          nc.scalar(elt, 1));
+}
+Value hardSigmoidFormula(NodeContext &nc, Value x) {
+  return hardSigmoidOf(nc, x, nc.getFloat("alpha", 0.2f),
+                       nc.getFloat("beta", 0.5f));
+}
+Value hardSwishFormula(NodeContext &nc, Value x) {
+  return nc.binary<MulOp>(x, hardSigmoidOf(nc, x, 1.0 / 6.0, 0.5));
+}
+Value softplusOf(NodeContext &nc, Value x) {
+  Type elt = nc.typeOf(x).getElementType();
+  return nc.unary<LogOp>(
+      nc.binary<AddOp>(nc.unary<ExpOp>(x), nc.scalar(elt, 1)));
+}
+Value softplusFormula(NodeContext &nc, Value x) { return softplusOf(nc, x); }
+Value softsignFormula(NodeContext &nc, Value x) {
+  Type elt = nc.typeOf(x).getElementType();
+  return nc.binary<DivOp>(
+      x, nc.binary<AddOp>(nc.scalar(elt, 1), nc.unary<AbsOp>(x)));
+}
+Value mishFormula(NodeContext &nc, Value x) {
+  return nc.binary<MulOp>(x, nc.unary<TanhOp>(softplusOf(nc, x)));
+}
+Value thresholdedReluFormula(NodeContext &nc, Value x) {
+  Type elt = nc.typeOf(x).getElementType();
+  Value alpha = nc.scalar(elt, nc.getFloat("alpha", 1.0f));
+  return select(nc, nc.compare(CompareDirection::GT, x, alpha), x,
+                nc.scalar(elt, 0));
+}
+
+LogicalResult preluOp(NodeContext &nc) {
+  if (failed(requireInputs(nc, 2)))
+    return failure();
+  Value x = nc.input(0), slope = nc.input(1);
+  Type elt = nc.typeOf(x).getElementType();
+  Value isNeg = nc.compare(CompareDirection::LT, x, nc.scalar(elt, 0));
+  Value scaled = nc.binary<MulOp>(x, slope);
+  if (!isNeg || !scaled)
+    return failure();
+  Value r = select(nc, isNeg, scaled, x);
+  if (!r)
+    return failure();
+  nc.setOutput(0, r);
+  return success();
+}
+
+} // namespace
+
+void kiln::onnx_import::registerElementwiseHandlers(HandlerTable &t) {
+  t["Add"] = binaryOp<AddOp>;
+  t["Sub"] = binaryOp<SubOp>;
+  t["Mul"] = binaryOp<MulOp>;
+  t["Div"] = binaryOp<DivOp>;
+  t["Pow"] = powOp;
+  t["And"] = binaryOp<AndOp>;
+  t["Or"] = binaryOp<OrOp>;
+  t["Xor"] = binaryOp<XorOp>;
+  t["Max"] = variadicOp<MaxOp>;
+  t["Min"] = variadicOp<MinOp>;
+  t["Sum"] = variadicOp<AddOp>;
+  t["Mean"] = variadicOp<AddOp, true>;
+  t["Equal"] = compareOp<CompareDirection::EQ>;
+  t["Less"] = compareOp<CompareDirection::LT>;
+  t["LessOrEqual"] = compareOp<CompareDirection::LE>;
+  t["Greater"] = compareOp<CompareDirection::GT>;
+  t["GreaterOrEqual"] = compareOp<CompareDirection::GE>;
+  t["Where"] = whereOp;
+  t["Not"] = unaryOp<NotOp>;
+  t["Neg"] = unaryOp<NegOp>;
+  t["Abs"] = unaryOp<AbsOp>;
+  t["Sign"] = unaryOp<SignOp>;
+  t["Relu"] = unaryOp<ReluOp>;
+  t["Sqrt"] = floatUnaryOp<SqrtOp>;
+  t["Reciprocal"] = floatUnaryOp<ReciprocalOp>;
+  t["Exp"] = floatUnaryOp<ExpOp>;
+  t["Log"] = floatUnaryOp<LogOp>;
+  t["Erf"] = floatUnaryOp<ErfOp>;
+  t["Tanh"] = floatUnaryOp<TanhOp>;
+  t["Sin"] = floatUnaryOp<SinOp>;
+  t["Cos"] = floatUnaryOp<CosOp>;
+  t["Floor"] = floatUnaryOp<FloorOp>;
+  t["Ceil"] = floatUnaryOp<CeilOp>;
+  t["Sigmoid"] = floatUnaryOp<SigmoidOp>;
+  t["LeakyRelu"] = leakyReluOp;
+  t["Gelu"] = geluOp;
+  t["Elu"] = activation<eluFormula>;
+  t["Selu"] = activation<seluFormula>;
+  t["Celu"] = activation<celuFormula>;
+  t["HardSigmoid"] = activation<hardSigmoidFormula>;
+  t["HardSwish"] = activation<hardSwishFormula>;
+  t["Softplus"] = activation<softplusFormula>;
+  t["Softsign"] = activation<softsignFormula>;
+  t["Mish"] = activation<mishFormula>;
+  t["ThresholdedRelu"] = activation<thresholdedReluFormula>;
+  t["PRelu"] = preluOp;
+  t["Clip"] = clipOp;
+  t["Cast"] = castOp;
+  t["CastLike"] = castLikeOp;
+  t["Identity"] = identityOp;
+  t["Dropout"] = dropoutOp;
+}

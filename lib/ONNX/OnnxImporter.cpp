@@ -1,0 +1,299 @@
+//===- OnnxImporter.cpp - ONNX models into the Kiln dialect ---------------===//
+
+#include "kiln/ONNX/OnnxImporter.h"
+
+#include "NodeContext.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+
+#include "onnx/defs/parser.h"
+
+#include <limits>
+
+using namespace mlir;
+using namespace kiln;
+using namespace kiln::onnx_import;
+
+namespace {
+
+/// The first opset version Kiln's handlers were written against; older
+/// models should be converted with onnx.version_converter first.
+constexpr int64_t kMinOpset = 13;
+constexpr int64_t kMaxOpset = 24;
+
+const HandlerTable &handlers() {
+  static const HandlerTable table = [] {
+    HandlerTable t;
+    registerElementwiseHandlers(t);
+    registerNNHandlers(t);
+    registerShapeHandlers(t);
+    return t;
+  }();
+  return table;
+}
+
+std::string shapeToString(ArrayRef<int64_t> shape) {
+  std::string s;
+  for (auto [i, d] : llvm::enumerate(shape))
+    s += (i ? "x" : "") + std::to_string(d);
+  return s.empty() ? "scalar" : s;
+}
+
+class GraphImporter {
+public:
+  GraphImporter(MLIRContext &ctx, const onnx::ModelProto &model,
+                StringRef path, const OnnxImportOptions &options)
+      : ctx(ctx), model(model), path(path), options(options),
+        fileLoc(FileLineColLoc::get(&ctx, path, 0, 0)) {}
+
+  OwningOpRef<ModuleOp> run();
+
+private:
+  LogicalResult readOpsets();
+  FailureOr<RankedTensorType> inputType(const onnx::ValueInfoProto &info);
+  LogicalResult importNode(const onnx::NodeProto &node, OpBuilder &b,
+                           size_t index);
+  InFlightDiagnostic error() { return emitError(fileLoc); }
+
+  MLIRContext &ctx;
+  const onnx::ModelProto &model;
+  StringRef path;
+  const OnnxImportOptions &options;
+  Location fileLoc;
+  int64_t defaultOpset = 0;
+  llvm::StringMap<Value> values;
+};
+
+} // namespace
+
+LogicalResult GraphImporter::readOpsets() {
+  for (const onnx::OperatorSetIdProto &o : model.opset_import())
+    if (o.domain().empty() || o.domain() == "ai.onnx")
+      defaultOpset = o.version();
+  if (defaultOpset == 0)
+    return error() << "the model imports no version of the default ONNX "
+                      "operator set (ai.onnx)";
+  if (defaultOpset < kMinOpset || defaultOpset > kMaxOpset)
+    return error() << "the model uses ONNX opset " << defaultOpset
+                   << "; Kiln imports opsets " << kMinOpset << " to "
+                   << kMaxOpset
+                   << " (convert older models with onnx.version_converter)";
+  return success();
+}
+
+FailureOr<RankedTensorType>
+GraphImporter::inputType(const onnx::ValueInfoProto &info) {
+  const std::string &name = info.name();
+  if (!info.type().has_tensor_type())
+    return error() << "graph input '" << name
+                   << "' is not a tensor (sequences, maps and optionals are "
+                      "not supported)";
+  const onnx::TypeProto::Tensor &tensor = info.type().tensor_type();
+  Type elt = elementTypeFor(&ctx, tensor.elem_type());
+  if (!elt)
+    return error() << "graph input '" << name << "' has element type "
+                   << onnxTypeName(tensor.elem_type())
+                   << ", which Kiln does not support";
+  SmallVector<int64_t> shape;
+  auto it = options.inputShapes.find(name);
+  if (it != options.inputShapes.end()) {
+    shape = it->second;
+    if (tensor.has_shape() && tensor.shape().dim_size() != (int)shape.size())
+      return error() << "--input-shape gives input '" << name << "' rank "
+                     << shape.size() << " but the model declares rank "
+                     << tensor.shape().dim_size();
+    if (tensor.has_shape()) {
+      for (auto [i, d] : llvm::enumerate(tensor.shape().dim()))
+        if (d.has_dim_value() && d.dim_value() != shape[i])
+          return error() << "--input-shape gives input '" << name
+                         << "' size " << shape[i] << " in dimension " << i
+                         << " but the model fixes it to " << d.dim_value();
+    }
+    return RankedTensorType::get(shape, elt);
+  }
+  if (!tensor.has_shape())
+    return error() << "graph input '" << name
+                   << "' has no shape in the model; give it with "
+                      "--input-shape "
+                   << name << "=DIMS (e.g. " << name << "=1x16)";
+  for (auto [i, d] : llvm::enumerate(tensor.shape().dim())) {
+    if (!d.has_dim_value() || d.dim_value() < 0) {
+      std::string sym = d.has_dim_param() ? " '" + d.dim_param() + "'" : "";
+      return error() << "graph input '" << name
+                     << "' has a symbolic dimension" << sym << " (dimension "
+                     << i << "); Kiln compiles static shapes: give it with "
+                     << "--input-shape " << name << "=DIMS (e.g. " << name
+                     << "=" << "1x16)";
+    }
+    shape.push_back(d.dim_value());
+  }
+  return RankedTensorType::get(shape, elt);
+}
+
+LogicalResult GraphImporter::importNode(const onnx::NodeProto &node,
+                                        OpBuilder &b, size_t index) {
+  std::string domain = node.domain().empty() ? "ai.onnx" : node.domain();
+  std::string name =
+      node.name().empty() ? node.op_type() + "_" + std::to_string(index)
+                          : node.name();
+  Location loc = NameLoc::get(StringAttr::get(&ctx, name), fileLoc);
+  if (domain != "ai.onnx")
+    return emitError(loc) << "unsupported operator '" << node.op_type()
+                          << "' (domain '" << domain << "') in node '" << name
+                          << "': Kiln imports no operators of this domain yet";
+  auto it = handlers().find(node.op_type());
+  if (it == handlers().end())
+    return emitError(loc) << "unsupported operator '" << node.op_type()
+                          << "' (domain '" << domain << "', opset "
+                          << defaultOpset << ") in node '" << name << "'";
+  for (const std::string &in : node.input())
+    if (!in.empty() && !values.count(in))
+      return emitError(loc) << "node '" << name << "' (" << node.op_type()
+                            << ") reads '" << in
+                            << "', which no earlier node, input or "
+                               "initializer defines (the graph must be "
+                               "topologically sorted)";
+  NodeContext nc(node, b, loc, defaultOpset, values);
+  if (failed(it->second(nc)))
+    return failure();
+  for (int i = 0; i < node.output_size(); ++i)
+    if (!node.output(i).empty() && !values.count(node.output(i)))
+      return emitError(loc) << "node '" << name << "' (" << node.op_type()
+                            << "): output " << i << " ('" << node.output(i)
+                            << "') is not supported by Kiln";
+  return success();
+}
+
+OwningOpRef<ModuleOp> GraphImporter::run() {
+  if (failed(readOpsets()))
+    return nullptr;
+  const onnx::GraphProto &graph = model.graph();
+  OpBuilder b(&ctx);
+  OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc);
+  b.setInsertionPointToEnd(module->getBody());
+
+  std::string modelDir = llvm::sys::path::parent_path(path).str();
+  llvm::StringSet<> initializerNames;
+  for (const onnx::TensorProto &t : graph.initializer())
+    initializerNames.insert(t.name());
+  for (const onnx::SparseTensorProto &t : graph.sparse_initializer()) {
+    (void)t;
+    error() << "sparse initializers are not supported";
+    return nullptr;
+  }
+
+  // Graph inputs that are not initializers become function arguments.
+  SmallVector<Type> argTypes;
+  SmallVector<const onnx::ValueInfoProto *> args;
+  for (const onnx::ValueInfoProto &in : graph.input()) {
+    if (initializerNames.contains(in.name()))
+      continue;
+    FailureOr<RankedTensorType> t = inputType(in);
+    if (failed(t))
+      return nullptr;
+    argTypes.push_back(*t);
+    args.push_back(&in);
+  }
+  for (const auto &entry : options.inputShapes) {
+    if (!llvm::any_of(args, [&](auto *a) { return a->name() == entry.first(); })) {
+      std::string names;
+      for (auto *a : args)
+        names += (names.empty() ? "" : ", ") + a->name();
+      error() << "--input-shape names '" << entry.first().str()
+              << "', which is not a graph input (inputs: " << names << ")";
+      return nullptr;
+    }
+  }
+
+  auto func = func::FuncOp::create(b, fileLoc, options.entryName,
+                                   b.getFunctionType(argTypes, {}));
+  Block *body = func.addEntryBlock();
+  b.setInsertionPointToStart(body);
+  for (auto [i, in] : llvm::enumerate(args)) {
+    values[in->name()] = body->getArgument(i);
+    func.setArgAttr(i, "kiln.name", b.getStringAttr(in->name()));
+    func.setArgAttr(i, "kiln.dtype",
+                    b.getI32IntegerAttr(in->type().tensor_type().elem_type()));
+  }
+
+  for (const onnx::TensorProto &t : graph.initializer()) {
+    std::string why;
+    FailureOr<ElementsAttr> value =
+        convertTensor(&ctx, t, modelDir, options.inlineConstantLimit, why);
+    if (failed(value)) {
+      error() << "initializer '" << t.name() << "': " << why;
+      return nullptr;
+    }
+    Location loc = NameLoc::get(b.getStringAttr(t.name()), fileLoc);
+    values[t.name()] = arith::ConstantOp::create(
+        b, loc, cast<TypedAttr>(*value).getType(), cast<TypedAttr>(*value));
+  }
+
+  for (auto [i, node] : llvm::enumerate(graph.node()))
+    if (failed(importNode(node, b, i)))
+      return nullptr;
+
+  SmallVector<Value> results;
+  SmallVector<Type> resultTypes;
+  for (const onnx::ValueInfoProto &out : graph.output()) {
+    Value v = values.lookup(out.name());
+    if (!v) {
+      error() << "graph output '" << out.name() << "' is never computed";
+      return nullptr;
+    }
+    results.push_back(v);
+    resultTypes.push_back(v.getType());
+  }
+  func::ReturnOp::create(b, fileLoc, results);
+  func.setType(b.getFunctionType(argTypes, resultTypes));
+  for (auto [i, out] : llvm::enumerate(graph.output())) {
+    func.setResultAttr(i, "kiln.name", b.getStringAttr(out.name()));
+    int dtype = out.type().tensor_type().elem_type();
+    if (!dtype) // undeclared: fall back to the computed element type
+      dtype = 0;
+    func.setResultAttr(i, "kiln.dtype", b.getI32IntegerAttr(dtype));
+  }
+  return module;
+}
+
+OwningOpRef<ModuleOp> kiln::importOnnxModel(StringRef path, MLIRContext &ctx,
+                                            const OnnxImportOptions &options) {
+  Location fileLoc = FileLineColLoc::get(&ctx, path, 0, 0);
+  auto buffer = llvm::MemoryBuffer::getFileOrSTDIN(path, /*IsText=*/false);
+  if (!buffer) {
+    emitError(fileLoc) << "cannot read '" << path
+                       << "': " << buffer.getError().message();
+    return nullptr;
+  }
+  onnx::ModelProto model;
+  StringRef data = (*buffer)->getBuffer();
+  if (path.ends_with(".onnxtxt")) {
+    onnx::Status status =
+        onnx::OnnxParser::Parse(model, data.str().c_str());
+    if (!status.IsOK()) {
+      emitError(fileLoc) << "cannot parse '" << path
+                         << "' as ONNX text: " << status.ErrorMessage();
+      return nullptr;
+    }
+  } else {
+    if (data.size() > (size_t)std::numeric_limits<int>::max() ||
+        !model.ParseFromArray(data.data(), (int)data.size())) {
+      emitError(fileLoc) << "'" << path
+                         << "' is not a valid ONNX model (the protobuf does "
+                            "not parse: truncated or not an ONNX file)";
+      return nullptr;
+    }
+  }
+  if (!model.has_graph() || (model.graph().node_size() == 0 &&
+                             model.graph().output_size() == 0)) {
+    emitError(fileLoc) << "'" << path << "' holds no ONNX graph";
+    return nullptr;
+  }
+  ctx.loadDialect<KilnDialect, arith::ArithDialect, func::FuncDialect>();
+  GraphImporter importer(ctx, model, path, options);
+  return importer.run();
+}

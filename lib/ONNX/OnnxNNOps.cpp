@@ -1,0 +1,253 @@
+//===- OnnxNNOps.cpp - Matmuls, normalizations and reductions -------------===//
+
+#include "NodeContext.h"
+
+using namespace mlir;
+using namespace kiln;
+using namespace kiln::onnx_import;
+
+namespace {
+
+/// ONNX MatMul follows numpy.matmul: a 1-D operand is a row (lhs) or a column
+/// (rhs) vector whose unit dimension is removed from the result.
+LogicalResult matmulOp(NodeContext &nc) {
+  Value a = nc.input(0), b = nc.input(1);
+  if (!a || !b)
+    return nc.error("expects two inputs");
+  RankedTensorType at = nc.typeOf(a), bt = nc.typeOf(b);
+  if (at.getRank() == 0 || bt.getRank() == 0)
+    return nc.error("operands must not be scalars");
+  if (at.getElementType() != bt.getElementType())
+    return nc.error("operands have different element types");
+  bool vecA = at.getRank() == 1, vecB = bt.getRank() == 1;
+  if (vecA)
+    a = nc.reshape(a, {1, at.getDimSize(0)});
+  if (vecB)
+    b = nc.reshape(b, {bt.getDimSize(0), 1});
+  ArrayRef<int64_t> as = nc.typeOf(a).getShape(), bs = nc.typeOf(b).getShape();
+  if (as.back() != bs[bs.size() - 2])
+    return nc.error("inner dimensions differ: " + Twine(as.back()) + " vs " +
+                    Twine(bs[bs.size() - 2]));
+  FailureOr<SmallVector<int64_t>> batch =
+      broadcastShapes({as.drop_back(2), bs.drop_back(2)});
+  if (failed(batch))
+    return nc.error("batch dimensions do not broadcast");
+  SmallVector<int64_t> shape = *batch;
+  shape.append({as[as.size() - 2], bs.back()});
+  Value r = MatmulOp::create(nc.b, nc.loc,
+                             RankedTensorType::get(shape, at.getElementType()),
+                             a, b);
+  SmallVector<int64_t> finalShape(shape);
+  if (vecB)
+    finalShape.pop_back();
+  if (vecA)
+    finalShape.erase(finalShape.end() - (vecB ? 1 : 2));
+  nc.setOutput(0, nc.reshape(r, finalShape));
+  return success();
+}
+
+/// Y = alpha * A' @ B' + beta * C, with A' and B' optionally transposed.
+LogicalResult gemmOp(NodeContext &nc) {
+  Value a = nc.input(0), b = nc.input(1), c = nc.input(2);
+  if (!a || !b)
+    return nc.error("expects inputs A and B");
+  if (nc.typeOf(a).getRank() != 2 || nc.typeOf(b).getRank() != 2)
+    return nc.error("A and B must be matrices");
+  if (nc.getInt("transA", 0))
+    a = nc.transpose(a, {1, 0});
+  if (nc.getInt("transB", 0))
+    b = nc.transpose(b, {1, 0});
+  RankedTensorType at = nc.typeOf(a), bt = nc.typeOf(b);
+  if (at.getDimSize(1) != bt.getDimSize(0))
+    return nc.error("inner dimensions differ: " + Twine(at.getDimSize(1)) +
+                    " vs " + Twine(bt.getDimSize(0)));
+  Type elt = at.getElementType();
+  Value y = MatmulOp::create(
+      nc.b, nc.loc,
+      RankedTensorType::get({at.getDimSize(0), bt.getDimSize(1)}, elt), a, b);
+  float alpha = nc.getFloat("alpha", 1.0f), beta = nc.getFloat("beta", 1.0f);
+  if (alpha != 1.0f)
+    y = nc.binary<MulOp>(y, nc.scalar(elt, alpha));
+  if (c && beta != 0.0f) {
+    if (beta != 1.0f)
+      c = nc.binary<MulOp>(c, nc.scalar(elt, beta));
+    RankedTensorType yt = nc.typeOf(y);
+    y = nc.binary<AddOp>(y, c);
+    if (!y)
+      return failure();
+    if (nc.typeOf(y) != yt)
+      return nc.error("C does not broadcast to the product's shape");
+  }
+  nc.setOutput(0, y);
+  return success();
+}
+
+template <typename OpTy> LogicalResult softmaxOp(NodeContext &nc) {
+  Value x = nc.input(0);
+  if (!x)
+    return nc.error("expects an input");
+  RankedTensorType t = nc.typeOf(x);
+  if (!isa<FloatType>(t.getElementType()))
+    return nc.error("expects a floating-point input");
+  int64_t rank = t.getRank();
+  if (nc.opset >= 13) {
+    FailureOr<int64_t> axis = nc.normalizeAxis(nc.getInt("axis", -1), rank);
+    if (failed(axis))
+      return failure();
+    nc.setOutput(0, OpTy::create(nc.b, nc.loc, t, x,
+                                 nc.b.getI64IntegerAttr(*axis)));
+    return success();
+  }
+  return nc.error("opset < 13 softmax semantics are not supported");
+}
+
+/// Y = LayerNorm(X); the optional Mean and InvStdDev outputs are computed
+/// from primitive ops when the graph uses them.
+LogicalResult layerNormOp(NodeContext &nc) {
+  Value x = nc.input(0), scale = nc.input(1), bias = nc.input(2);
+  if (!x || !scale)
+    return nc.error("expects inputs X and Scale");
+  RankedTensorType t = nc.typeOf(x);
+  if (!isa<FloatType>(t.getElementType()))
+    return nc.error("expects a floating-point input");
+  FailureOr<int64_t> axis =
+      nc.normalizeAxis(nc.getInt("axis", -1), t.getRank());
+  if (failed(axis))
+    return failure();
+  float eps = nc.getFloat("epsilon", 1e-5f);
+  if (!nc.hasOutput(1) && !nc.hasOutput(2)) {
+    nc.setOutput(0, LayerNormOp::create(nc.b, nc.loc, t, x, scale, bias,
+                                        nc.b.getI64IntegerAttr(*axis),
+                                        nc.b.getF32FloatAttr(eps)));
+    return success();
+  }
+  // stash_type 1 (the default) computes statistics in f32.
+  Type elt = t.getElementType();
+  Type stash = nc.getInt("stash_type", 1) == 1 ? nc.b.getF32Type() : elt;
+  SmallVector<int64_t> axes;
+  for (int64_t d = *axis; d < t.getRank(); ++d)
+    axes.push_back(d);
+  Value xs = nc.cast(x, stash);
+  Value mean = nc.reduce<ReduceMeanOp>(xs, axes, /*keepdims=*/true);
+  Value centered = nc.binary<SubOp>(xs, mean);
+  Value var = nc.reduce<ReduceMeanOp>(nc.binary<MulOp>(centered, centered),
+                                      axes, /*keepdims=*/true);
+  Value invStd = nc.unary<RsqrtOp>(
+      nc.binary<AddOp>(var, nc.scalar(stash, eps)));
+  Value y = nc.cast(nc.binary<MulOp>(centered, invStd), elt);
+  y = nc.binary<MulOp>(y, scale);
+  if (bias)
+    y = nc.binary<AddOp>(y, bias);
+  if (!y)
+    return failure();
+  nc.setOutput(0, y);
+  nc.setOutput(1, mean);
+  nc.setOutput(2, invStd);
+  return success();
+}
+
+/// The axes a Reduce* node reduces: from the `axes` attribute (before opset
+/// 18, except ReduceSum from 13) or the optional second input. Empty means
+/// all axes unless noop_with_empty_axes is set.
+FailureOr<SmallVector<int64_t>> reductionAxes(NodeContext &nc, int64_t rank,
+                                              bool &noop) {
+  SmallVector<int64_t> axes;
+  if (nc.input(1)) {
+    FailureOr<SmallVector<int64_t>> in = nc.constantInts(1, "axes");
+    if (failed(in))
+      return failure();
+    axes = *in;
+  } else if (std::optional<SmallVector<int64_t>> a = nc.getInts("axes")) {
+    axes = *a;
+  }
+  noop = false;
+  if (axes.empty()) {
+    if (nc.getInt("noop_with_empty_axes", 0)) {
+      noop = true;
+      return axes;
+    }
+    for (int64_t d = 0; d < rank; ++d)
+      axes.push_back(d);
+    return axes;
+  }
+  for (int64_t &a : axes) {
+    FailureOr<int64_t> n = nc.normalizeAxis(a, rank, "reduction axis");
+    if (failed(n))
+      return failure();
+    a = *n;
+  }
+  llvm::sort(axes);
+  axes.erase(std::unique(axes.begin(), axes.end()), axes.end());
+  return axes;
+}
+
+enum class Pre { None, Abs, Square, Exp };
+enum class Post { None, Sqrt, Log };
+
+/// Every ONNX reduction is a Kiln reduction with an elementwise step before
+/// (|x|, x^2, e^x) and/or after (sqrt, log).
+template <typename OpTy, Pre P = Pre::None, Post Q = Post::None>
+LogicalResult reduceOp(NodeContext &nc) {
+  Value x = nc.input(0);
+  if (!x)
+    return nc.error("expects an input");
+  RankedTensorType t = nc.typeOf(x);
+  bool noop;
+  FailureOr<SmallVector<int64_t>> axes = reductionAxes(nc, t.getRank(), noop);
+  if (failed(axes))
+    return failure();
+  if ((P == Pre::Exp || Q != Post::None) &&
+      !isa<FloatType>(t.getElementType()))
+    return nc.error("expects a floating-point input");
+  if (P == Pre::Abs)
+    x = nc.unary<AbsOp>(x);
+  else if (P == Pre::Square)
+    x = nc.binary<MulOp>(x, x);
+  Value r;
+  if (noop) {
+    r = x;
+  } else if (P == Pre::Exp) {
+    // log-sum-exp, stably: max + log(sum(exp(x - max)))
+    Value max = nc.reduce<ReduceMaxOp>(x, *axes, /*keepdims=*/true);
+    Value sum = nc.reduce<ReduceSumOp>(
+        nc.unary<ExpOp>(nc.binary<SubOp>(x, max)), *axes, true);
+    r = nc.binary<AddOp>(max, nc.unary<LogOp>(sum));
+    if (!nc.getInt("keepdims", 1)) {
+      SmallVector<int64_t> shape;
+      for (int64_t d = 0; d < t.getRank(); ++d)
+        if (!llvm::is_contained(*axes, d))
+          shape.push_back(t.getDimSize(d));
+      r = nc.reshape(r, shape);
+    }
+    nc.setOutput(0, r);
+    return success();
+  } else {
+    r = nc.reduce<OpTy>(x, *axes, nc.getInt("keepdims", 1) != 0);
+  }
+  if (Q == Post::Sqrt)
+    r = nc.unary<SqrtOp>(r);
+  else if (Q == Post::Log)
+    r = nc.unary<LogOp>(r);
+  nc.setOutput(0, r);
+  return success();
+}
+
+} // namespace
+
+void kiln::onnx_import::registerNNHandlers(HandlerTable &t) {
+  t["MatMul"] = matmulOp;
+  t["Gemm"] = gemmOp;
+  t["Softmax"] = softmaxOp<SoftmaxOp>;
+  t["LogSoftmax"] = softmaxOp<LogSoftmaxOp>;
+  t["LayerNormalization"] = layerNormOp;
+  t["ReduceSum"] = reduceOp<ReduceSumOp>;
+  t["ReduceMean"] = reduceOp<ReduceMeanOp>;
+  t["ReduceMax"] = reduceOp<ReduceMaxOp>;
+  t["ReduceMin"] = reduceOp<ReduceMinOp>;
+  t["ReduceProd"] = reduceOp<ReduceProdOp>;
+  t["ReduceL1"] = reduceOp<ReduceSumOp, Pre::Abs>;
+  t["ReduceL2"] = reduceOp<ReduceSumOp, Pre::Square, Post::Sqrt>;
+  t["ReduceSumSquare"] = reduceOp<ReduceSumOp, Pre::Square>;
+  t["ReduceLogSum"] = reduceOp<ReduceSumOp, Pre::None, Post::Log>;
+  t["ReduceLogSumExp"] = reduceOp<ReduceSumOp, Pre::Exp>;
+}

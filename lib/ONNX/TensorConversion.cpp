@@ -1,0 +1,229 @@
+//===- TensorConversion.cpp - ONNX TensorProto to MLIR attributes ---------===//
+//
+// ONNX stores tensor values either as little-endian raw bytes or in typed
+// repeated fields (with several element types sharing int32_data). Both are
+// brought to one raw little-endian buffer first, then turned into an
+// attribute: inline for small tensors (so folding can read them), a dense
+// resource blob for weights (never printed into the IR as text).
+//
+//===----------------------------------------------------------------------===//
+
+#include "NodeContext.h"
+
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/BuiltinDialect.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+
+#include <cstring>
+
+using namespace mlir;
+using namespace kiln::onnx_import;
+
+Type kiln::onnx_import::elementTypeFor(MLIRContext *ctx, int onnxType) {
+  Builder b(ctx);
+  switch (onnxType) {
+  case onnx::TensorProto::FLOAT: return b.getF32Type();
+  case onnx::TensorProto::DOUBLE: return b.getF64Type();
+  case onnx::TensorProto::FLOAT16: return b.getF16Type();
+  case onnx::TensorProto::BFLOAT16: return b.getBF16Type();
+  case onnx::TensorProto::BOOL: return b.getI1Type();
+  case onnx::TensorProto::INT8:
+  case onnx::TensorProto::UINT8: return b.getI8Type();
+  case onnx::TensorProto::INT16:
+  case onnx::TensorProto::UINT16: return b.getI16Type();
+  case onnx::TensorProto::INT32:
+  case onnx::TensorProto::UINT32: return b.getI32Type();
+  case onnx::TensorProto::INT64:
+  case onnx::TensorProto::UINT64: return b.getI64Type();
+  default: return nullptr;
+  }
+}
+
+std::string kiln::onnx_import::onnxTypeName(int onnxType) {
+  switch (onnxType) {
+  case 1: return "float";
+  case 2: return "uint8";
+  case 3: return "int8";
+  case 4: return "uint16";
+  case 5: return "int16";
+  case 6: return "int32";
+  case 7: return "int64";
+  case 8: return "string";
+  case 9: return "bool";
+  case 10: return "float16";
+  case 11: return "double";
+  case 12: return "uint32";
+  case 13: return "uint64";
+  case 14: return "complex64";
+  case 15: return "complex128";
+  case 16: return "bfloat16";
+  case 17: return "float8e4m3fn";
+  case 18: return "float8e4m3fnuz";
+  case 19: return "float8e5m2";
+  case 20: return "float8e5m2fnuz";
+  case 21: return "uint4";
+  case 22: return "int4";
+  case 23: return "float4e2m1";
+  default: return "data type " + std::to_string(onnxType);
+  }
+}
+
+/// Bytes per element in raw_data for the types Kiln supports.
+static size_t storageBytes(int onnxType) {
+  switch (onnxType) {
+  case 11: case 7: case 13: return 8;
+  case 1: case 6: case 12: return 4;
+  case 10: case 16: case 5: case 4: return 2;
+  case 2: case 3: case 9: return 1;
+  default: return 0;
+  }
+}
+
+/// Appends the low `bytes` bytes of `v`, little-endian.
+static void appendLE(std::vector<char> &out, uint64_t v, size_t bytes) {
+  for (size_t i = 0; i < bytes; ++i)
+    out.push_back((char)((v >> (8 * i)) & 0xff));
+}
+
+static bool readExternalData(const onnx::TensorProto &t, StringRef modelDir,
+                             std::vector<char> &out, std::string &error) {
+  std::string location;
+  uint64_t offset = 0, length = 0;
+  bool hasLength = false;
+  for (const auto &kv : t.external_data()) {
+    if (kv.key() == "location")
+      location = kv.value();
+    else if (kv.key() == "offset")
+      offset = std::stoull(kv.value());
+    else if (kv.key() == "length") {
+      length = std::stoull(kv.value());
+      hasLength = true;
+    }
+  }
+  if (location.empty()) {
+    error = "external data of tensor '" + t.name() + "' has no location";
+    return false;
+  }
+  SmallString<256> path(modelDir);
+  llvm::sys::path::append(path, location);
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                            /*RequiresNullTerminator=*/false);
+  if (!buffer) {
+    error = "cannot read external data file '" + path.str().str() +
+            "' of tensor '" + t.name() + "': " + buffer.getError().message();
+    return false;
+  }
+  uint64_t size = (*buffer)->getBufferSize();
+  if (!hasLength)
+    length = size > offset ? size - offset : 0;
+  if (offset > size || length > size - offset) {
+    error = "external data of tensor '" + t.name() + "' lies outside '" +
+            path.str().str() + "'";
+    return false;
+  }
+  const char *start = (*buffer)->getBufferStart() + offset;
+  out.assign(start, start + length);
+  return true;
+}
+
+/// The tensor's values as raw little-endian bytes.
+static bool rawBytes(const onnx::TensorProto &t, int64_t numElements,
+                     StringRef modelDir, std::vector<char> &out,
+                     std::string &error) {
+  int type = t.data_type();
+  size_t eltBytes = storageBytes(type);
+  if (t.data_location() == onnx::TensorProto::EXTERNAL) {
+    if (!readExternalData(t, modelDir, out, error))
+      return false;
+  } else if (t.has_raw_data()) {
+    out.assign(t.raw_data().begin(), t.raw_data().end());
+  } else {
+    out.reserve(numElements * eltBytes);
+    switch (type) {
+    case onnx::TensorProto::FLOAT:
+      for (float f : t.float_data()) {
+        uint32_t bits;
+        std::memcpy(&bits, &f, 4);
+        appendLE(out, bits, 4);
+      }
+      break;
+    case onnx::TensorProto::DOUBLE:
+      for (double d : t.double_data()) {
+        uint64_t bits;
+        std::memcpy(&bits, &d, 8);
+        appendLE(out, bits, 8);
+      }
+      break;
+    case onnx::TensorProto::INT64:
+      for (int64_t v : t.int64_data())
+        appendLE(out, (uint64_t)v, 8);
+      break;
+    case onnx::TensorProto::UINT32:
+    case onnx::TensorProto::UINT64:
+      for (uint64_t v : t.uint64_data())
+        appendLE(out, v, eltBytes);
+      break;
+    default: // int32_data carries every type of 32 bits or fewer
+      for (int32_t v : t.int32_data())
+        appendLE(out, (uint64_t)(uint32_t)v, eltBytes);
+      break;
+    }
+  }
+  if (out.size() != (size_t)numElements * eltBytes) {
+    error = "tensor '" + t.name() + "' holds " + std::to_string(out.size()) +
+            " bytes of data but its shape needs " +
+            std::to_string(numElements * eltBytes);
+    return false;
+  }
+  return true;
+}
+
+FailureOr<ElementsAttr>
+kiln::onnx_import::convertTensor(MLIRContext *ctx,
+                                 const onnx::TensorProto &t,
+                                 StringRef modelDir, int64_t inlineLimit,
+                                 std::string &error) {
+  Type elt = elementTypeFor(ctx, t.data_type());
+  if (!elt) {
+    error = "tensor '" + t.name() + "' has element type " +
+            onnxTypeName(t.data_type()) + ", which Kiln does not support";
+    return failure();
+  }
+  SmallVector<int64_t> shape;
+  int64_t numElements = 1;
+  for (int64_t d : t.dims()) {
+    if (d < 0) {
+      error = "tensor '" + t.name() + "' has a negative dimension";
+      return failure();
+    }
+    shape.push_back(d);
+    numElements *= d;
+  }
+  auto type = RankedTensorType::get(shape, elt);
+  std::vector<char> bytes;
+  if (!rawBytes(t, numElements, modelDir, bytes, error))
+    return failure();
+
+  if (elt.isInteger(1)) {
+    SmallVector<bool> values;
+    for (char c : bytes)
+      values.push_back(c != 0);
+    return cast<ElementsAttr>(DenseElementsAttr::get(type, values));
+  }
+  if (numElements <= inlineLimit) {
+    bool detectedSplat = false;
+    if (!DenseElementsAttr::isValidRawBuffer(type, bytes, detectedSplat)) {
+      error = "tensor '" + t.name() + "' has a malformed data buffer";
+      return failure();
+    }
+    return cast<ElementsAttr>(DenseElementsAttr::getFromRawBuffer(type, bytes));
+  }
+  AsmResourceBlob blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(
+      ArrayRef<char>(bytes), /*align=*/64);
+  std::string name = t.name().empty() ? "weight" : t.name();
+  return cast<ElementsAttr>(
+      DenseResourceElementsAttr::get(type, name, std::move(blob)));
+}

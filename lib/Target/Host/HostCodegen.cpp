@@ -1,0 +1,221 @@
+//===- HostCodegen.cpp - LLVM dialect to a host shared object -------------===//
+//
+// MLIR's LLVM dialect -> LLVM IR -> optimized object file -> ld.lld ->
+// position-independent shared object. The model function keeps its
+// bare-pointer signature; a small exported wrapper unpacks the runtime's
+// buffer array so that the runtime can call any model through one C type.
+// Every other symbol is made internal so models never clash with the
+// process that loads them.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kiln/Target/HostCodegen.h"
+
+#include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/IR/IRBuilder.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/IR/Verifier.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Passes/PassBuilder.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FileUtilities.h"
+#include "llvm/TargetParser/SubtargetFeature.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/Target/TargetOptions.h"
+#include "llvm/TargetParser/Host.h"
+
+using namespace kiln;
+
+std::string kiln::hostTargetName() {
+  llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
+  return "cpu-" + triple.getArchName().str();
+}
+
+/// Adds `void SYMBOL(ptr buffers)` calling the model with buffers[i] as its
+/// i-th argument.
+static bool addEntryWrapper(llvm::Module &m, const HostCodegenOptions &opts,
+                            std::string &error) {
+  llvm::Function *model = m.getFunction(opts.entryName);
+  if (!model || model->isDeclaration()) {
+    error = "the module has no function '" + opts.entryName + "'";
+    return false;
+  }
+  llvm::LLVMContext &ctx = m.getContext();
+  llvm::Type *ptrTy = llvm::PointerType::get(ctx, 0);
+  for (llvm::Type *t : model->getFunctionType()->params())
+    if (!t->isPointerTy()) {
+      error = "the model function takes a non-pointer argument; it must be "
+              "lowered with bare-pointer memrefs and static shapes";
+      return false;
+    }
+  auto *wrapperTy =
+      llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptrTy}, false);
+  auto *wrapper = llvm::Function::Create(
+      wrapperTy, llvm::GlobalValue::ExternalLinkage, opts.entrySymbol, m);
+  llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", wrapper));
+  llvm::SmallVector<llvm::Value *> args;
+  for (unsigned i = 0; i < model->arg_size(); ++i) {
+    llvm::Value *slot = b.CreateConstInBoundsGEP1_64(ptrTy, wrapper->getArg(0), i);
+    args.push_back(b.CreateLoad(ptrTy, slot));
+  }
+  b.CreateCall(model, args);
+  b.CreateRetVoid();
+  for (llvm::Function &f : m)
+    if (!f.isDeclaration() && &f != wrapper)
+      f.setLinkage(llvm::GlobalValue::InternalLinkage);
+  for (llvm::GlobalVariable &g : m.globals())
+    if (!g.isDeclaration())
+      g.setLinkage(llvm::GlobalValue::InternalLinkage);
+  return true;
+}
+
+static std::unique_ptr<llvm::TargetMachine>
+createTargetMachine(const HostCodegenOptions &opts, std::string &error) {
+  static bool initialized = [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+    return true;
+  }();
+  (void)initialized;
+  llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
+  const llvm::Target *target =
+      llvm::TargetRegistry::lookupTarget(triple, error);
+  if (!target)
+    return nullptr;
+  std::string cpu = opts.cpu, features;
+  if (cpu == "native") {
+    cpu = llvm::sys::getHostCPUName().str();
+    llvm::SubtargetFeatures f;
+    for (auto &feature : llvm::sys::getHostCPUFeatures())
+      f.AddFeature(feature.first(), feature.second);
+    features = f.getString();
+  }
+  llvm::CodeGenOptLevel level = opts.optLevel >= 3   ? llvm::CodeGenOptLevel::Aggressive
+                                : opts.optLevel == 2 ? llvm::CodeGenOptLevel::Default
+                                : opts.optLevel == 1 ? llvm::CodeGenOptLevel::Less
+                                                     : llvm::CodeGenOptLevel::None;
+  std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
+      triple, cpu, features, llvm::TargetOptions(), llvm::Reloc::PIC_,
+      std::nullopt, level));
+  if (!tm)
+    error = "LLVM cannot create a target machine for " + triple.str() +
+            " with CPU '" + cpu + "'";
+  return tm;
+}
+
+static void optimize(llvm::Module &m, llvm::TargetMachine &tm,
+                     unsigned optLevel) {
+  if (optLevel == 0)
+    return;
+  llvm::LoopAnalysisManager lam;
+  llvm::FunctionAnalysisManager fam;
+  llvm::CGSCCAnalysisManager cgam;
+  llvm::ModuleAnalysisManager mam;
+  llvm::PassBuilder pb(&tm);
+  pb.registerModuleAnalyses(mam);
+  pb.registerCGSCCAnalyses(cgam);
+  pb.registerFunctionAnalyses(fam);
+  pb.registerLoopAnalyses(lam);
+  pb.crossRegisterProxies(lam, fam, cgam, mam);
+  llvm::OptimizationLevel level = optLevel >= 3   ? llvm::OptimizationLevel::O3
+                                  : optLevel == 2 ? llvm::OptimizationLevel::O2
+                                                  : llvm::OptimizationLevel::O1;
+  pb.buildPerModuleDefaultPipeline(level).run(m, mam);
+}
+
+/// Links `object` into a shared object with ld.lld, through temporary files
+/// that are removed whatever happens.
+static bool link(llvm::StringRef object, const HostCodegenOptions &opts,
+                 std::string &sharedObject, std::string &error) {
+  std::string linker = opts.linker;
+  if (linker.empty())
+    if (const char *env = std::getenv("KILN_LLD"))
+      linker = env;
+  if (linker.empty())
+    linker = KILN_DEFAULT_LLD;
+  if (!llvm::sys::fs::can_execute(linker)) {
+    error = "the linker '" + linker +
+            "' is missing (install lld-22, or set KILN_LLD)";
+    return false;
+  }
+  llvm::SmallString<128> objPath, soPath;
+  int fd;
+  if (auto ec = llvm::sys::fs::createTemporaryFile("kiln", "o", fd, objPath)) {
+    error = "cannot create a temporary file: " + ec.message();
+    return false;
+  }
+  llvm::FileRemover removeObj(objPath);
+  {
+    llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
+    os << object;
+  }
+  if (auto ec = llvm::sys::fs::createTemporaryFile("kiln", "so", soPath)) {
+    error = "cannot create a temporary file: " + ec.message();
+    return false;
+  }
+  llvm::FileRemover removeSo(soPath);
+  llvm::SmallVector<llvm::StringRef> args = {
+      linker, "-shared", "--no-undefined-version", "-z", "noexecstack",
+      "--as-needed", "-o", soPath, objPath, "-lm", "-lc",
+      "-L/usr/lib/x86_64-linux-gnu", "-L/lib/x86_64-linux-gnu"};
+  std::string message;
+  int rc = llvm::sys::ExecuteAndWait(linker, args, std::nullopt, {}, 0, 0,
+                                     &message);
+  if (rc != 0) {
+    error = "linking with ld.lld failed" +
+            (message.empty() ? std::string() : ": " + message);
+    return false;
+  }
+  auto buffer = llvm::MemoryBuffer::getFile(soPath, /*IsText=*/false);
+  if (!buffer) {
+    error = "cannot read the linked shared object: " +
+            buffer.getError().message();
+    return false;
+  }
+  sharedObject = (*buffer)->getBuffer().str();
+  return true;
+}
+
+bool kiln::emitHostCode(mlir::ModuleOp module, const HostCodegenOptions &opts,
+                        llvm::raw_ostream *irOut, std::string &sharedObject,
+                        std::string &error) {
+  llvm::LLVMContext ctx;
+  std::unique_ptr<llvm::Module> m = mlir::translateModuleToLLVMIR(module, ctx);
+  if (!m) {
+    error = "translation to LLVM IR failed";
+    return false;
+  }
+  if (!addEntryWrapper(*m, opts, error))
+    return false;
+  std::unique_ptr<llvm::TargetMachine> tm = createTargetMachine(opts, error);
+  if (!tm)
+    return false;
+  m->setTargetTriple(tm->getTargetTriple());
+  m->setDataLayout(tm->createDataLayout());
+  if (llvm::verifyModule(*m, &llvm::errs())) {
+    error = "the generated LLVM IR does not verify";
+    return false;
+  }
+  optimize(*m, *tm, opts.optLevel);
+  if (irOut) {
+    m->print(*irOut, nullptr);
+    return true;
+  }
+  llvm::SmallString<0> object;
+  {
+    llvm::raw_svector_ostream os(object);
+    llvm::legacy::PassManager pm;
+    if (tm->addPassesToEmitFile(pm, os, nullptr,
+                                llvm::CodeGenFileType::ObjectFile)) {
+      error = "LLVM cannot emit object files for this target";
+      return false;
+    }
+    pm.run(*m);
+  }
+  return link(object, opts, sharedObject, error);
+}

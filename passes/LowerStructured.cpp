@@ -1,0 +1,231 @@
+//===- LowerStructured.cpp - Matmul, reductions and scans to linalg -------===//
+
+#include "LoweringUtils.h"
+
+#include "kiln/dialects/Kiln/KilnOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+#include <limits>
+
+using namespace mlir;
+using namespace kiln;
+
+namespace {
+
+bool isFloat(Type t) { return isa<FloatType>(t); }
+
+Value addScalars(OpBuilder &b, Location loc, Value x, Value y) {
+  if (isFloat(x.getType()))
+    return arith::AddFOp::create(b, loc, x, y);
+  return arith::AddIOp::create(b, loc, x, y);
+}
+
+Value mulScalars(OpBuilder &b, Location loc, Value x, Value y) {
+  if (isFloat(x.getType()))
+    return arith::MulFOp::create(b, loc, x, y);
+  return arith::MulIOp::create(b, loc, x, y);
+}
+
+/// Batched matmul as one linalg.generic over (batch..., m, n, k); the
+/// operands' batch dimensions broadcast through their indexing maps. Plain
+/// 2-D products use linalg.matmul so later tiling and vectorization see the
+/// named op.
+struct MatmulLowering : OpConversionPattern<MatmulOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(MatmulOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    RankedTensorType type = op.getType();
+    Type elt = type.getElementType();
+    Value zero = scalarConstant(rewriter, loc, elt, 0);
+    Value init = filledTensor(rewriter, loc, type, zero);
+    Value lhs = adaptor.getLhs(), rhs = adaptor.getRhs();
+    ArrayRef<int64_t> ls = op.getLhs().getType().getShape();
+    ArrayRef<int64_t> rs = op.getRhs().getType().getShape();
+    if (ls.size() == 2 && rs.size() == 2) {
+      rewriter.replaceOp(op, linalg::MatmulOp::create(rewriter, loc,
+                                                      ValueRange{lhs, rhs},
+                                                      ValueRange{init})
+                                 .getResult(0));
+      return success();
+    }
+    MLIRContext *ctx = rewriter.getContext();
+    int64_t batchRank = type.getRank() - 2;
+    int64_t numLoops = batchRank + 3; // batch..., m, n, k
+    AffineExpr m = getAffineDimExpr(batchRank, ctx);
+    AffineExpr n = getAffineDimExpr(batchRank + 1, ctx);
+    AffineExpr k = getAffineDimExpr(batchRank + 2, ctx);
+    ArrayRef<int64_t> batch = type.getShape().drop_back(2);
+    auto operandMap = [&](ArrayRef<int64_t> shape, AffineExpr row,
+                          AffineExpr col) {
+      AffineMap bmap = getBroadcastMap(ctx, shape.drop_back(2), batch);
+      SmallVector<AffineExpr> exprs(bmap.getResults());
+      exprs.push_back(row);
+      exprs.push_back(col);
+      return AffineMap::get(numLoops, 0, exprs, ctx);
+    };
+    SmallVector<AffineExpr> outExprs;
+    for (int64_t d = 0; d < batchRank; ++d)
+      outExprs.push_back(getAffineDimExpr(d, ctx));
+    outExprs.push_back(m);
+    outExprs.push_back(n);
+    SmallVector<AffineMap> maps = {operandMap(ls, m, k), operandMap(rs, k, n),
+                                   AffineMap::get(numLoops, 0, outExprs, ctx)};
+    SmallVector<utils::IteratorType> iterators(numLoops - 1,
+                                               utils::IteratorType::parallel);
+    iterators.push_back(utils::IteratorType::reduction);
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, type, ValueRange{lhs, rhs}, init, maps, iterators,
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          Value prod = mulScalars(b, l, args[0], args[1]);
+          linalg::YieldOp::create(b, l, addScalars(b, l, args[2], prod));
+        });
+    rewriter.replaceOp(op, generic.getResult(0));
+    return success();
+  }
+};
+
+enum class ReduceKind { Sum, Max, Min, Prod };
+
+/// The identity element of a reduction, as a scalar of type `t`.
+Value reductionIdentity(OpBuilder &b, Location loc, Type t, ReduceKind kind) {
+  switch (kind) {
+  case ReduceKind::Sum:
+    return scalarConstant(b, loc, t, 0);
+  case ReduceKind::Prod:
+    return scalarConstant(b, loc, t, 1);
+  case ReduceKind::Max:
+  case ReduceKind::Min: {
+    bool isMax = kind == ReduceKind::Max;
+    if (auto ft = dyn_cast<FloatType>(t))
+      return arith::ConstantOp::create(
+          b, loc, t,
+          b.getFloatAttr(ft, APFloat::getInf(ft.getFloatSemantics(),
+                                             /*Negative=*/isMax)));
+    unsigned w = t.getIntOrFloatBitWidth();
+    APInt v = isMax ? APInt::getSignedMinValue(w) : APInt::getSignedMaxValue(w);
+    return arith::ConstantOp::create(b, loc, t, b.getIntegerAttr(t, v));
+  }
+  }
+  llvm_unreachable("unknown reduction");
+}
+
+Value combine(OpBuilder &b, Location loc, ReduceKind kind, Value acc, Value x) {
+  bool f = isFloat(x.getType());
+  switch (kind) {
+  case ReduceKind::Sum:
+    return addScalars(b, loc, acc, x);
+  case ReduceKind::Prod:
+    return mulScalars(b, loc, acc, x);
+  case ReduceKind::Max:
+    return f ? (Value)arith::MaximumFOp::create(b, loc, acc, x)
+             : (Value)arith::MaxSIOp::create(b, loc, acc, x);
+  case ReduceKind::Min:
+    return f ? (Value)arith::MinimumFOp::create(b, loc, acc, x)
+             : (Value)arith::MinSIOp::create(b, loc, acc, x);
+  }
+  llvm_unreachable("unknown reduction");
+}
+
+template <typename OpTy, ReduceKind Kind>
+struct ReduceLowering : OpConversionPattern<OpTy> {
+  using OpConversionPattern<OpTy>::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(OpTy op, typename OpTy::Adaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    auto inputType = cast<RankedTensorType>(op.getInput().getType());
+    Type elt = inputType.getElementType();
+    ArrayRef<int64_t> axes = op.getAxes();
+    int64_t rank = inputType.getRank();
+    // Reduce into the shape without the reduced dimensions, then reshape to
+    // the keepdims form if asked.
+    SmallVector<int64_t> reducedShape;
+    SmallVector<AffineExpr> outExprs;
+    SmallVector<utils::IteratorType> iterators;
+    for (int64_t d = 0; d < rank; ++d) {
+      if (llvm::is_contained(axes, d)) {
+        iterators.push_back(utils::IteratorType::reduction);
+      } else {
+        iterators.push_back(utils::IteratorType::parallel);
+        reducedShape.push_back(inputType.getDimSize(d));
+        outExprs.push_back(getAffineDimExpr(d, ctx));
+      }
+    }
+    auto reducedType = RankedTensorType::get(reducedShape, elt);
+    Value init = filledTensor(rewriter, loc, reducedType,
+                              reductionIdentity(rewriter, loc, elt, Kind));
+    SmallVector<AffineMap> maps = {rewriter.getMultiDimIdentityMap(rank),
+                                   AffineMap::get(rank, 0, outExprs, ctx)};
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, reducedType, adaptor.getInput(), init, maps, iterators,
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          linalg::YieldOp::create(b, l, combine(b, l, Kind, args[1], args[0]));
+        });
+    rewriter.replaceOp(op, reshapeTensor(rewriter, loc, generic.getResult(0),
+                                         op.getType()));
+    return success();
+  }
+};
+
+/// Cumulative sum as a generic over (dims..., j) where j walks the scanned
+/// axis and only the positions before (or after) i contribute. Quadratic in
+/// the axis length, which is fine for the short axes CumSum sees in
+/// transformer graphs (position ids); a scan kernel can replace it later.
+struct CumSumLowering : OpConversionPattern<CumSumOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(CumSumOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    RankedTensorType type = op.getType();
+    int64_t rank = type.getRank(), axis = op.getAxis();
+    Type elt = type.getElementType();
+    Value init = filledTensor(rewriter, loc, type,
+                              scalarConstant(rewriter, loc, elt, 0));
+    SmallVector<AffineExpr> inExprs, outExprs;
+    for (int64_t d = 0; d < rank; ++d) {
+      inExprs.push_back(getAffineDimExpr(d == axis ? rank : d, ctx));
+      outExprs.push_back(getAffineDimExpr(d, ctx));
+    }
+    SmallVector<AffineMap> maps = {AffineMap::get(rank + 1, 0, inExprs, ctx),
+                                   AffineMap::get(rank + 1, 0, outExprs, ctx)};
+    SmallVector<utils::IteratorType> iterators(rank,
+                                               utils::IteratorType::parallel);
+    iterators.push_back(utils::IteratorType::reduction);
+    bool exclusive = op.getExclusive(), reverse = op.getReverse();
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, type, adaptor.getInput(), init, maps, iterators,
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          Value i = linalg::IndexOp::create(b, l, axis);
+          Value j = linalg::IndexOp::create(b, l, rank);
+          arith::CmpIPredicate pred =
+              reverse ? (exclusive ? arith::CmpIPredicate::sgt
+                                   : arith::CmpIPredicate::sge)
+                      : (exclusive ? arith::CmpIPredicate::slt
+                                   : arith::CmpIPredicate::sle);
+          Value take = arith::CmpIOp::create(b, l, pred, j, i);
+          Value x = arith::SelectOp::create(b, l, take, args[0],
+                                            scalarConstant(b, l, elt, 0));
+          linalg::YieldOp::create(b, l, addScalars(b, l, args[1], x));
+        });
+    rewriter.replaceOp(op, generic.getResult(0));
+    return success();
+  }
+};
+
+} // namespace
+
+void kiln::populateStructuredLoweringPatterns(RewritePatternSet &patterns) {
+  patterns.add<MatmulLowering, ReduceLowering<ReduceSumOp, ReduceKind::Sum>,
+               ReduceLowering<ReduceMaxOp, ReduceKind::Max>,
+               ReduceLowering<ReduceMinOp, ReduceKind::Min>,
+               ReduceLowering<ReduceProdOp, ReduceKind::Prod>, CumSumLowering>(
+      patterns.getContext());
+}

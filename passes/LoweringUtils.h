@@ -1,0 +1,55 @@
+//===- LoweringUtils.h - Helpers shared by the Kiln -> linalg lowering ----===//
+//
+// Private to passes/: the pattern sets of kiln-lower-to-linalg live in three
+// files (elementwise, structured, data movement) and meet here.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_PASSES_LOWERINGUTILS_H
+#define KILN_PASSES_LOWERINGUTILS_H
+
+#include "mlir/IR/AffineMap.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+namespace kiln {
+
+/// The indexing map that reads a tensor of `operandShape` inside a loop nest
+/// over `resultShape` under NumPy broadcasting: leading dimensions the
+/// operand lacks are dropped, and its size-1 dimensions read index 0.
+mlir::AffineMap getBroadcastMap(mlir::MLIRContext *ctx,
+                                llvm::ArrayRef<int64_t> operandShape,
+                                llvm::ArrayRef<int64_t> resultShape);
+
+/// Builds a parallel `linalg.generic` producing `resultType` from `inputs`,
+/// each broadcast to the result shape; `body` maps the scalar inputs to the
+/// scalar result.
+mlir::Value buildElementwise(
+    mlir::OpBuilder &b, mlir::Location loc, mlir::RankedTensorType resultType,
+    mlir::ValueRange inputs,
+    llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Location,
+                                   mlir::ValueRange)>
+        body);
+
+/// A scalar constant of `type` (integer or float) with value `value`.
+mlir::Value scalarConstant(mlir::OpBuilder &b, mlir::Location loc,
+                           mlir::Type type, double value);
+
+/// A tensor of `type` filled with the scalar `value`.
+mlir::Value filledTensor(mlir::OpBuilder &b, mlir::Location loc,
+                         mlir::RankedTensorType type, mlir::Value value);
+
+/// Reshapes `input` to `resultType` (same element count) with
+/// tensor.collapse_shape / tensor.expand_shape.
+mlir::Value reshapeTensor(mlir::OpBuilder &b, mlir::Location loc,
+                          mlir::Value input, mlir::RankedTensorType resultType);
+
+void populateElementwiseLoweringPatterns(mlir::RewritePatternSet &patterns);
+void populateStructuredLoweringPatterns(mlir::RewritePatternSet &patterns);
+void populateDataMovementLoweringPatterns(mlir::RewritePatternSet &patterns);
+
+} // namespace kiln
+
+#endif // KILN_PASSES_LOWERINGUTILS_H

@@ -1,0 +1,70 @@
+//===- Pipelines.cpp - Kiln's pass pipelines ------------------------------===//
+//
+// Written as textual pipelines of registered passes: the text is what a
+// developer would type into kiln-opt, and it survives upstream renames of
+// C++ pass constructors.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kiln/passes/Pipelines.h"
+
+#include "mlir/Pass/PassRegistry.h"
+#include "llvm/Support/ErrorHandling.h"
+
+using namespace mlir;
+
+// Kiln -> linalg on tensors; the weight outlining comes last so that the
+// canonicalizer has already folded every constant it could.
+static constexpr const char *kTensorPipeline =
+    "func.func(kiln-decompose,canonicalize,kiln-lower-to-linalg,"
+    "linalg-fuse-elementwise-ops,canonicalize,cse),"
+    "kiln-outline-weights";
+
+// Static shapes make the bare-pointer calling convention possible: every
+// buffer crosses the entry as one pointer, and results become out-params.
+static constexpr const char *kCodegenPipeline =
+    "one-shot-bufferize{bufferize-function-boundaries=1 "
+    "function-boundary-type-conversion=identity-layout-map},"
+    "buffer-results-to-out-params{hoist-static-allocs=1 modify-public-functions=1},"
+    "buffer-deallocation-pipeline,"
+    "convert-bufferization-to-memref,"
+    "func.func(convert-linalg-to-loops),"
+    "expand-strided-metadata,lower-affine,convert-scf-to-cf,"
+    "convert-math-to-funcs,"
+    "func.func(convert-math-to-llvm),"
+    "convert-math-to-libm,"
+    "finalize-memref-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,"
+    "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},"
+    "convert-cf-to-llvm,convert-ub-to-llvm,reconcile-unrealized-casts";
+
+static void addPipeline(OpPassManager &pm, const char *text) {
+  if (failed(parsePassPipeline(text, pm, llvm::errs())))
+    llvm::report_fatal_error("kiln: a built-in pass pipeline failed to parse");
+}
+
+void kiln::buildCpuTensorPipeline(OpPassManager &pm) {
+  addPipeline(pm, kTensorPipeline);
+}
+
+void kiln::buildCpuCodegenPipeline(OpPassManager &pm) {
+  addPipeline(pm, kCodegenPipeline);
+}
+
+void kiln::buildCpuPipeline(OpPassManager &pm) {
+  buildCpuTensorPipeline(pm);
+  buildCpuCodegenPipeline(pm);
+}
+
+void kiln::registerPipelines() {
+  PassPipelineRegistration<>(
+      "kiln-cpu-tensor-pipeline",
+      "Lower Kiln ops to linalg on tensors and outline weights",
+      buildCpuTensorPipeline);
+  PassPipelineRegistration<>(
+      "kiln-cpu-codegen-pipeline",
+      "Bufferize linalg on tensors and lower to the LLVM dialect",
+      buildCpuCodegenPipeline);
+  PassPipelineRegistration<>("kiln-cpu-pipeline",
+                             "The whole CPU pipeline: Kiln to LLVM dialect",
+                             buildCpuPipeline);
+}

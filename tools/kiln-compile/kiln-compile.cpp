@@ -1,0 +1,188 @@
+//===- kiln-compile.cpp - Compile a model ahead of time -------------------===//
+//
+//   kiln-compile MODEL.onnx|MODEL.mlir -o OUT.kiln --target cpu
+//                [--emit=kiln|linalg|llvm|llvm-ir|artifact]
+//                [--input-shape NAME=DIMS ...]
+//
+// Every error is one line on stderr, "kiln-compile: error: ...", and a
+// non-zero exit; no partial output file is left behind.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kiln/Driver/CompileDriver.h"
+#include "kiln/Init.h"
+
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/Timing.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Process.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace llvm;
+
+static cl::OptionCategory kilnCategory("kiln-compile options");
+
+static cl::opt<std::string> inputPath(
+    cl::Positional, cl::desc("<model.onnx | model.onnxtxt | model.mlir>"),
+    cl::Required, cl::cat(kilnCategory));
+
+static cl::opt<std::string> outputPath(
+    "o",
+    cl::desc("Output file: the artifact (default: <model name>.kiln in the "
+             "current directory), or the IR for --emit stages before "
+             "'artifact' (default: stdout)"),
+    cl::value_desc("path"), cl::cat(kilnCategory));
+
+static cl::opt<std::string> target(
+    "target",
+    cl::desc("Code generation target: 'cpu' (host code for this machine's "
+             "architecture). 'cuda' is reserved for the GPU backend"),
+    cl::init("cpu"), cl::cat(kilnCategory));
+
+static cl::opt<kiln::EmitStage> emit(
+    "emit", cl::desc("Stop after a stage and print its IR"),
+    cl::values(
+        clEnumValN(kiln::EmitStage::Kiln, "kiln",
+                   "the imported graph in the Kiln dialect"),
+        clEnumValN(kiln::EmitStage::Linalg, "linalg",
+                   "linalg/tensor IR after fusion, weights outlined"),
+        clEnumValN(kiln::EmitStage::LLVMDialect, "llvm",
+                   "MLIR's LLVM dialect"),
+        clEnumValN(kiln::EmitStage::LLVMIR, "llvm-ir",
+                   "optimized LLVM IR, with the exported entry point"),
+        clEnumValN(kiln::EmitStage::Artifact, "artifact",
+                   "the .kiln artifact (default)")),
+    cl::init(kiln::EmitStage::Artifact), cl::cat(kilnCategory));
+
+static cl::list<std::string> inputShapes(
+    "input-shape",
+    cl::desc("Static shape of a graph input, overriding symbolic "
+             "dimensions: NAME=DIMS with DIMS like 2x16 (a scalar is "
+             "NAME=scalar). Repeat for several inputs"),
+    cl::value_desc("name=dims"), cl::cat(kilnCategory));
+
+static cl::opt<std::string> cpu(
+    "cpu",
+    cl::desc("CPU to generate code for: 'native' (this machine, the "
+             "default) or an LLVM CPU name such as x86-64, x86-64-v3, "
+             "skylake-avx512"),
+    cl::init("native"), cl::cat(kilnCategory));
+
+static cl::opt<unsigned> optLevel(
+    "O", cl::desc("LLVM optimization level for host code, 0 to 3 (default 3)"),
+    cl::init(3), cl::Prefix, cl::cat(kilnCategory));
+
+static cl::opt<std::string> entryName(
+    "entry",
+    cl::desc("Name of the function to compile in .mlir inputs (ONNX models "
+             "always become @main)"),
+    cl::init("main"), cl::cat(kilnCategory));
+
+static cl::opt<bool> progress(
+    "progress",
+    cl::desc("Print each compilation stage and its duration to stderr "
+             "(default: on when stderr is a terminal)"),
+    cl::init(false), cl::cat(kilnCategory));
+
+static bool parseShape(StringRef text, kiln::OnnxImportOptions &opts,
+                       std::string &error) {
+  auto [name, dims] = text.split('=');
+  if (name.empty() || dims.empty()) {
+    error = "--input-shape expects NAME=DIMS (e.g. tokens=1x16), got '" +
+            text.str() + "'";
+    return false;
+  }
+  SmallVector<int64_t> shape;
+  if (dims != "scalar") {
+    SmallVector<StringRef> parts;
+    dims.split(parts, 'x');
+    for (StringRef p : parts) {
+      int64_t d;
+      if (p.getAsInteger(10, d) || d < 0) {
+        error = "--input-shape " + text.str() + ": '" + p.str() +
+                "' is not a dimension size";
+        return false;
+      }
+      shape.push_back(d);
+    }
+  }
+  opts.inputShapes[name] = shape;
+  return true;
+}
+
+int main(int argc, char **argv) {
+  InitLLVM init(argc, argv);
+  mlir::registerMLIRContextCLOptions();
+  mlir::registerPassManagerCLOptions();
+  mlir::registerDefaultTimingManagerCLOptions();
+  mlir::registerAsmPrinterCLOptions();
+  kiln::registerAllPasses();
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "Kiln ahead-of-time compiler\n\n"
+      "Compiles an ONNX model (opsets 13-24) or a Kiln-dialect .mlir file "
+      "into one .kiln artifact that kiln-run and the runtime API execute.\n"
+      "Shapes are static: give symbolic input dimensions with "
+      "--input-shape.\n\n"
+      "MLIR's debugging flags apply to every pipeline: "
+      "--mlir-print-ir-after-all, --mlir-print-ir-before=<pass>, "
+      "--mlir-timing, --mlir-pass-statistics, ...\n");
+
+  mlir::DialectRegistry registry;
+  kiln::registerAllDialects(registry);
+  mlir::MLIRContext context(registry);
+  context.allowUnregisteredDialects(false);
+
+  // One line per error: "kiln-compile: error: [file:line:col: ]message".
+  bool hadError = false;
+  mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &d) {
+    if (d.getSeverity() != mlir::DiagnosticSeverity::Error)
+      return mlir::success();
+    hadError = true;
+    std::string where;
+    if (auto file = dyn_cast<mlir::FileLineColLoc>(d.getLocation()))
+      if (file.getLine() > 0)
+        where = (file.getFilename().str() + ":" +
+                 std::to_string(file.getLine()) + ":" +
+                 std::to_string(file.getColumn()) + ": ");
+    errs() << "kiln-compile: error: " << where << d.str() << "\n";
+    return mlir::success();
+  });
+
+  kiln::CompileOptions opts;
+  opts.inputPath = inputPath;
+  opts.target = target;
+  opts.emit = emit;
+  opts.import.entryName = entryName;
+  opts.host.cpu = cpu;
+  opts.host.optLevel = std::min(3u, (unsigned)optLevel);
+  opts.progress = progress || sys::Process::StandardErrIsDisplayed();
+  for (const std::string &s : inputShapes) {
+    std::string error;
+    if (!parseShape(s, opts.import, error)) {
+      errs() << "kiln-compile: error: " << error << "\n";
+      return 1;
+    }
+  }
+  opts.outputPath = outputPath;
+  if (opts.outputPath.empty() && opts.emit == kiln::EmitStage::Artifact)
+    opts.outputPath = sys::path::stem(inputPath).str() + ".kiln";
+  mlir::DefaultTimingManager timing;
+  mlir::applyDefaultTimingManagerCLOptions(timing);
+  opts.configure = [&](mlir::PassManager &pm) {
+    if (timing.isEnabled()) // --mlir-timing: one report per pipeline
+      pm.enableTiming();
+    return mlir::applyPassManagerCLOptions(pm);
+  };
+  if (failed(kiln::compile(context, opts)) || hadError) {
+    if (!hadError)
+      errs() << "kiln-compile: error: compilation failed\n";
+    return 1;
+  }
+  return 0;
+}
