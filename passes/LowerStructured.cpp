@@ -29,10 +29,11 @@ Value mulScalars(OpBuilder &b, Location loc, Value x, Value y) {
   return arith::MulIOp::create(b, loc, x, y);
 }
 
-/// Batched matmul as one linalg.generic over (batch..., m, n, k); the
-/// operands' batch dimensions broadcast through their indexing maps. Plain
-/// 2-D products use linalg.matmul so later tiling and vectorization see the
-/// named op.
+/// Matmul as one linalg.generic over (batch..., m, k, n): the reduction
+/// dimension sits between the two parallel ones so that the innermost loop
+/// walks rows of the rhs and of the result contiguously, which LLVM's loop
+/// vectorizer turns into SIMD code. The operands' batch dimensions broadcast
+/// through their indexing maps.
 struct MatmulLowering : OpConversionPattern<MatmulOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -43,22 +44,14 @@ struct MatmulLowering : OpConversionPattern<MatmulOp> {
     Type elt = type.getElementType();
     Value zero = scalarConstant(rewriter, loc, elt, 0);
     Value init = filledTensor(rewriter, loc, type, zero);
-    Value lhs = adaptor.getLhs(), rhs = adaptor.getRhs();
     ArrayRef<int64_t> ls = op.getLhs().getType().getShape();
     ArrayRef<int64_t> rs = op.getRhs().getType().getShape();
-    if (ls.size() == 2 && rs.size() == 2) {
-      rewriter.replaceOp(op, linalg::MatmulOp::create(rewriter, loc,
-                                                      ValueRange{lhs, rhs},
-                                                      ValueRange{init})
-                                 .getResult(0));
-      return success();
-    }
     MLIRContext *ctx = rewriter.getContext();
     int64_t batchRank = type.getRank() - 2;
-    int64_t numLoops = batchRank + 3; // batch..., m, n, k
+    int64_t numLoops = batchRank + 3; // batch..., m, k, n
     AffineExpr m = getAffineDimExpr(batchRank, ctx);
-    AffineExpr n = getAffineDimExpr(batchRank + 1, ctx);
-    AffineExpr k = getAffineDimExpr(batchRank + 2, ctx);
+    AffineExpr k = getAffineDimExpr(batchRank + 1, ctx);
+    AffineExpr n = getAffineDimExpr(batchRank + 2, ctx);
     ArrayRef<int64_t> batch = type.getShape().drop_back(2);
     auto operandMap = [&](ArrayRef<int64_t> shape, AffineExpr row,
                           AffineExpr col) {
@@ -75,11 +68,12 @@ struct MatmulLowering : OpConversionPattern<MatmulOp> {
     outExprs.push_back(n);
     SmallVector<AffineMap> maps = {operandMap(ls, m, k), operandMap(rs, k, n),
                                    AffineMap::get(numLoops, 0, outExprs, ctx)};
-    SmallVector<utils::IteratorType> iterators(numLoops - 1,
+    SmallVector<utils::IteratorType> iterators(numLoops,
                                                utils::IteratorType::parallel);
-    iterators.push_back(utils::IteratorType::reduction);
+    iterators[batchRank + 1] = utils::IteratorType::reduction;
     auto generic = linalg::GenericOp::create(
-        rewriter, loc, type, ValueRange{lhs, rhs}, init, maps, iterators,
+        rewriter, loc, type, ValueRange{adaptor.getLhs(), adaptor.getRhs()},
+        init, maps, iterators,
         [&](OpBuilder &b, Location l, ValueRange args) {
           Value prod = mulScalars(b, l, args[0], args[1]);
           linalg::YieldOp::create(b, l, addScalars(b, l, args[2], prod));

@@ -24,7 +24,8 @@ def ConvertKilnToLinalg : Pass<"kiln-lower-to-linalg", "mlir::func::FuncOp"> {
     The reference lowering of every primitive Kiln op, on tensors:
     elementwise ops become `linalg.generic` with broadcasting indexing maps
     (so `linalg-fuse-elementwise-ops` can fuse chains of them), matmuls
-    become `linalg.matmul` or a batched `linalg.generic`, reductions
+    become a `linalg.generic` ordered (batch, m, k, n) so the innermost loop
+    is contiguous and vectorizes, reductions
     `linalg.generic` with reduction iterators, and data movement becomes
     `tensor` ops or index-computing generics. Composite ops must have been
     decomposed first (`kiln-decompose`); any Kiln op left over is an error.
