@@ -123,6 +123,11 @@ Value scalar(DivOp, OpBuilder &b, Location loc, ValueRange a) {
     return arith::DivFOp::create(b, loc, a[0], a[1]);
   return arith::DivSIOp::create(b, loc, a[0], a[1]);
 }
+Value scalar(RemOp, OpBuilder &b, Location loc, ValueRange a) {
+  if (isFloat(a[0].getType()))
+    return arith::RemFOp::create(b, loc, a[0], a[1]);
+  return arith::RemSIOp::create(b, loc, a[0], a[1]);
+}
 Value scalar(PowOp, OpBuilder &b, Location loc, ValueRange a) {
   if (isFloat(a[0].getType()))
     return inF32(b, loc, a[0], [&](Value x) {
@@ -244,8 +249,11 @@ Value scalar(ReluOp, OpBuilder &b, Location loc, ValueRange a) {
   return arith::MaxSIOp::create(b, loc, a[0], zero);
 }
 Value scalar(NotOp, OpBuilder &b, Location loc, ValueRange a) {
-  return arith::XOrIOp::create(b, loc, a[0],
-                               scalarConstant(b, loc, a[0].getType(), 1));
+  Type t = a[0].getType();
+  Value allOnes = arith::ConstantOp::create(
+      b, loc, t,
+      b.getIntegerAttr(t, APInt::getAllOnes(t.getIntOrFloatBitWidth())));
+  return arith::XOrIOp::create(b, loc, a[0], allOnes);
 }
 Value scalar(LeakyReluOp op, OpBuilder &b, Location loc, ValueRange a) {
   Type t = a[0].getType();
@@ -287,7 +295,8 @@ void kiln::populateElementwiseLoweringPatterns(RewritePatternSet &patterns) {
   patterns.add<
       ElementwiseLowering<AddOp>, ElementwiseLowering<SubOp>,
       ElementwiseLowering<MulOp>, ElementwiseLowering<DivOp>,
-      ElementwiseLowering<PowOp>, ElementwiseLowering<MaxOp>,
+      ElementwiseLowering<PowOp>, ElementwiseLowering<RemOp>,
+      ElementwiseLowering<MaxOp>,
       ElementwiseLowering<MinOp>, ElementwiseLowering<AndOp>,
       ElementwiseLowering<OrOp>, ElementwiseLowering<XorOp>,
       ElementwiseLowering<CompareOp>, ElementwiseLowering<SelectOp>,

@@ -167,6 +167,84 @@ struct ReduceLowering : OpConversionPattern<OpTy> {
   }
 };
 
+/// ArgMax/ArgMin: one generic with two outputs, the running extreme value
+/// and its index; ties keep the first index unless select_last_index.
+template <typename OpTy, bool IsMax>
+struct ArgReduceLowering : OpConversionPattern<OpTy> {
+  using OpConversionPattern<OpTy>::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(OpTy op, typename OpTy::Adaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    auto inputType = cast<RankedTensorType>(op.getInput().getType());
+    Type elt = inputType.getElementType();
+    int64_t rank = inputType.getRank(), axis = op.getAxis();
+    SmallVector<int64_t> reducedShape;
+    SmallVector<AffineExpr> outExprs;
+    SmallVector<utils::IteratorType> iterators;
+    for (int64_t d = 0; d < rank; ++d) {
+      if (d == axis) {
+        iterators.push_back(utils::IteratorType::reduction);
+        continue;
+      }
+      iterators.push_back(utils::IteratorType::parallel);
+      reducedShape.push_back(inputType.getDimSize(d));
+      outExprs.push_back(getAffineDimExpr(d, ctx));
+    }
+    auto valueType = RankedTensorType::get(reducedShape, elt);
+    auto indexType = RankedTensorType::get(reducedShape, rewriter.getI64Type());
+    Value initValue = filledTensor(
+        rewriter, loc, valueType,
+        reductionIdentity(rewriter, loc, elt,
+                          IsMax ? ReduceKind::Max : ReduceKind::Min));
+    Value initIndex = filledTensor(
+        rewriter, loc, indexType,
+        scalarConstant(rewriter, loc, rewriter.getI64Type(), 0));
+    AffineMap outMap = AffineMap::get(rank, 0, outExprs, ctx);
+    SmallVector<AffineMap> maps = {rewriter.getMultiDimIdentityMap(rank),
+                                   outMap, outMap};
+    bool last = op.getSelectLastIndex();
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, TypeRange{valueType, indexType}, adaptor.getInput(),
+        ValueRange{initValue, initIndex}, maps, iterators,
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          Value x = args[0], best = args[1], bestIndex = args[2];
+          Value i = arith::IndexCastOp::create(
+              b, l, b.getI64Type(), linalg::IndexOp::create(b, l, axis));
+          Value better;
+          if (isFloat(elt)) {
+            arith::CmpFPredicate p =
+                IsMax ? (last ? arith::CmpFPredicate::OGE
+                              : arith::CmpFPredicate::OGT)
+                      : (last ? arith::CmpFPredicate::OLE
+                              : arith::CmpFPredicate::OLT);
+            better = arith::CmpFOp::create(b, l, p, x, best);
+          } else {
+            arith::CmpIPredicate p =
+                IsMax ? (last ? arith::CmpIPredicate::sge
+                              : arith::CmpIPredicate::sgt)
+                      : (last ? arith::CmpIPredicate::sle
+                              : arith::CmpIPredicate::slt);
+            better = arith::CmpIOp::create(b, l, p, x, best);
+          }
+          // The first element always wins, so an all -inf (or all NaN)
+          // row still reports a valid index.
+          Value first = arith::CmpIOp::create(
+              b, l, arith::CmpIPredicate::eq, i,
+              scalarConstant(b, l, b.getI64Type(), 0));
+          better = arith::OrIOp::create(b, l, better, first);
+          linalg::YieldOp::create(
+              b, l,
+              ValueRange{arith::SelectOp::create(b, l, better, x, best),
+                         arith::SelectOp::create(b, l, better, i, bestIndex)});
+        });
+    rewriter.replaceOp(op, reshapeTensor(rewriter, loc, generic.getResult(1),
+                                         op.getType()));
+    return success();
+  }
+};
+
 /// Cumulative sum as a generic over (dims..., j) where j walks the scanned
 /// axis and only the positions before (or after) i contribute. Quadratic in
 /// the axis length, which is fine for the short axes CumSum sees in
@@ -220,6 +298,8 @@ void kiln::populateStructuredLoweringPatterns(RewritePatternSet &patterns) {
   patterns.add<MatmulLowering, ReduceLowering<ReduceSumOp, ReduceKind::Sum>,
                ReduceLowering<ReduceMaxOp, ReduceKind::Max>,
                ReduceLowering<ReduceMinOp, ReduceKind::Min>,
-               ReduceLowering<ReduceProdOp, ReduceKind::Prod>, CumSumLowering>(
+               ReduceLowering<ReduceProdOp, ReduceKind::Prod>, CumSumLowering,
+               ArgReduceLowering<ArgMaxOp, true>,
+               ArgReduceLowering<ArgMinOp, false>>(
       patterns.getContext());
 }

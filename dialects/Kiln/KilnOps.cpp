@@ -221,6 +221,17 @@ KILN_REDUCE_VERIFIER(ReduceMinOp)
 KILN_REDUCE_VERIFIER(ReduceProdOp)
 #undef KILN_REDUCE_VERIFIER
 
+template <typename OpTy> static LogicalResult verifyArgReduce(OpTy op) {
+  auto input = op.getInput().getType();
+  if (failed(verifyAxis(op, op.getAxis(), input.getRank(),
+                        /*allowNegative=*/false)))
+    return failure();
+  return verifyReduction(op, input, op.getType().clone(input.getElementType()),
+                         {op.getAxis()}, op.getKeepdims());
+}
+LogicalResult ArgMaxOp::verify() { return verifyArgReduce(*this); }
+LogicalResult ArgMinOp::verify() { return verifyArgReduce(*this); }
+
 LogicalResult CumSumOp::verify() {
   return verifyAxis(*this, getAxis(), getType().getRank(),
                     /*allowNegative=*/false);

@@ -8,6 +8,8 @@
 
 #include "NodeContext.h"
 
+#include <limits>
+
 using namespace mlir;
 using namespace kiln;
 using namespace kiln::onnx_import;
@@ -275,6 +277,103 @@ Value thresholdedReluFormula(NodeContext &nc, Value x) {
                 nc.scalar(elt, 0));
 }
 
+/// Mod with fmod=1 is C's remainder; with fmod=0 (integers only) the result
+/// takes the divisor's sign, like Python's %.
+LogicalResult modOp(NodeContext &nc) {
+  if (failed(requireInputs(nc, 2)))
+    return failure();
+  Value a = nc.input(0), d = nc.input(1);
+  bool fmod = nc.getInt("fmod", 0) != 0;
+  Type elt = nc.typeOf(a).getElementType();
+  if (isa<FloatType>(elt) && !fmod)
+    return nc.error("fmod must be 1 for floating-point inputs");
+  Value r = nc.binary<RemOp>(a, d);
+  if (!r)
+    return failure();
+  if (!fmod) {
+    Value zero = nc.scalar(elt, 0);
+    Value nonzero = nc.compare(CompareDirection::NE, r, zero);
+    Value signsDiffer =
+        nc.binary<XorOp>(nc.compare(CompareDirection::LT, r, zero),
+                         nc.compare(CompareDirection::LT, d, zero));
+    Value fix = nc.binary<AndOp>(nonzero, signsDiffer);
+    r = select(nc, fix, nc.binary<AddOp>(r, d), r);
+  }
+  nc.setOutput(0, r);
+  return success();
+}
+
+/// Bitwise ops reuse the logical ones, which work bit by bit on integers.
+template <typename OpTy> LogicalResult bitwiseOp(NodeContext &nc) {
+  if (nc.inputType(0) && !isa<IntegerType>(nc.inputType(0).getElementType()))
+    return nc.error("expects integer inputs");
+  return binaryOp<OpTy>(nc);
+}
+
+LogicalResult isNaNOp(NodeContext &nc) {
+  if (failed(requireInputs(nc, 1)))
+    return failure();
+  Value x = nc.input(0);
+  if (!isa<FloatType>(nc.typeOf(x).getElementType()))
+    return nc.error("expects a floating-point input");
+  nc.setOutput(0, nc.compare(CompareDirection::NE, x, x)); // only NaN != NaN
+  return success();
+}
+
+LogicalResult isInfOp(NodeContext &nc) {
+  if (failed(requireInputs(nc, 1)))
+    return failure();
+  Value x = nc.input(0);
+  Type elt = nc.typeOf(x).getElementType();
+  if (!isa<FloatType>(elt))
+    return nc.error("expects a floating-point input");
+  double inf = std::numeric_limits<double>::infinity();
+  bool pos = nc.getInt("detect_positive", 1), neg = nc.getInt("detect_negative", 1);
+  Value r;
+  auto include = [&](double v) {
+    Value hit = nc.compare(CompareDirection::EQ, x, nc.scalar(elt, v));
+    r = r ? nc.binary<OrOp>(r, hit) : hit;
+  };
+  if (pos)
+    include(inf);
+  if (neg)
+    include(-inf);
+  if (!r)
+    r = nc.constant(DenseElementsAttr::get(
+        nc.typeOf(x).clone(nc.b.getI1Type()), false));
+  nc.setOutput(0, r);
+  return success();
+}
+
+LogicalResult argReduceOp(NodeContext &nc, bool isMax) {
+  if (failed(requireInputs(nc, 1)))
+    return failure();
+  Value x = nc.input(0);
+  RankedTensorType t = nc.typeOf(x);
+  FailureOr<int64_t> axis = nc.normalizeAxis(nc.getInt("axis", 0), t.getRank());
+  if (failed(axis))
+    return failure();
+  bool keep = nc.getInt("keepdims", 1) != 0;
+  SmallVector<int64_t> shape;
+  for (int64_t d = 0; d < t.getRank(); ++d)
+    if (d != *axis)
+      shape.push_back(t.getDimSize(d));
+    else if (keep)
+      shape.push_back(1);
+  auto type = RankedTensorType::get(shape, nc.b.getI64Type());
+  auto axisAttr = nc.b.getI64IntegerAttr(*axis);
+  auto keepAttr = nc.b.getBoolAttr(keep);
+  auto lastAttr = nc.b.getBoolAttr(nc.getInt("select_last_index", 0) != 0);
+  Value r = isMax ? (Value)ArgMaxOp::create(nc.b, nc.loc, type, x, axisAttr,
+                                            keepAttr, lastAttr)
+                  : (Value)ArgMinOp::create(nc.b, nc.loc, type, x, axisAttr,
+                                            keepAttr, lastAttr);
+  nc.setOutput(0, r);
+  return success();
+}
+LogicalResult argMaxOp(NodeContext &nc) { return argReduceOp(nc, true); }
+LogicalResult argMinOp(NodeContext &nc) { return argReduceOp(nc, false); }
+
 LogicalResult preluOp(NodeContext &nc) {
   if (failed(requireInputs(nc, 2)))
     return failure();
@@ -340,6 +439,15 @@ void kiln::onnx_import::registerElementwiseHandlers(HandlerTable &t) {
   t["Mish"] = activation<mishFormula>;
   t["ThresholdedRelu"] = activation<thresholdedReluFormula>;
   t["PRelu"] = preluOp;
+  t["Mod"] = modOp;
+  t["BitwiseAnd"] = bitwiseOp<AndOp>;
+  t["BitwiseOr"] = bitwiseOp<OrOp>;
+  t["BitwiseXor"] = bitwiseOp<XorOp>;
+  t["BitwiseNot"] = unaryOp<NotOp>;
+  t["IsNaN"] = isNaNOp;
+  t["IsInf"] = isInfOp;
+  t["ArgMax"] = argMaxOp;
+  t["ArgMin"] = argMinOp;
   t["Clip"] = clipOp;
   t["Cast"] = castOp;
   t["CastLike"] = castLikeOp;

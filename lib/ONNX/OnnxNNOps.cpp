@@ -146,6 +146,36 @@ LogicalResult layerNormOp(NodeContext &nc) {
   return success();
 }
 
+/// Inference-mode BatchNormalization over dimension 1 (channels):
+/// (x - mean) / sqrt(var + epsilon) * scale + bias.
+LogicalResult batchNormOp(NodeContext &nc) {
+  for (size_t i = 0; i < 5; ++i)
+    if (!nc.input(i))
+      return nc.error("expects X, scale, B, input_mean and input_var");
+  if (nc.getInt("training_mode", 0))
+    return nc.unsupported("training_mode", "1");
+  Value x = nc.input(0);
+  RankedTensorType t = nc.typeOf(x);
+  if (t.getRank() < 2)
+    return nc.error("X must have rank 2 or more");
+  // Parameters [C] broadcast as [C, 1, ..., 1] against [N, C, D1, ...].
+  SmallVector<int64_t> paramShape(t.getRank() - 1, 1);
+  paramShape[0] = t.getDimSize(1);
+  auto param = [&](size_t i) {
+    return nc.reshape(nc.cast(nc.input(i), t.getElementType()), paramShape);
+  };
+  Type elt = t.getElementType();
+  Value var = nc.binary<AddOp>(param(4),
+                               nc.scalar(elt, nc.getFloat("epsilon", 1e-5f)));
+  Value y = nc.binary<MulOp>(nc.binary<SubOp>(x, param(3)),
+                             nc.unary<RsqrtOp>(var));
+  y = nc.binary<AddOp>(nc.binary<MulOp>(y, param(1)), param(2));
+  if (!y)
+    return failure();
+  nc.setOutput(0, y);
+  return success();
+}
+
 /// The axes a Reduce* node reduces: from the `axes` attribute (before opset
 /// 18, except ReduceSum from 13) or the optional second input. Empty means
 /// all axes unless noop_with_empty_axes is set.
@@ -240,6 +270,7 @@ void kiln::onnx_import::registerNNHandlers(HandlerTable &t) {
   t["Softmax"] = softmaxOp<SoftmaxOp>;
   t["LogSoftmax"] = softmaxOp<LogSoftmaxOp>;
   t["LayerNormalization"] = layerNormOp;
+  t["BatchNormalization"] = batchNormOp;
   t["ReduceSum"] = reduceOp<ReduceSumOp>;
   t["ReduceMean"] = reduceOp<ReduceMeanOp>;
   t["ReduceMax"] = reduceOp<ReduceMaxOp>;

@@ -68,6 +68,10 @@ def Kiln_DivOp : Kiln_BinaryOp<"div",
 }]> {
   let hasFolder = 1;
 }
+def Kiln_RemOp : Kiln_BinaryOp<"rem",
+    "elementwise remainder of truncated division (C's fmod and %)", [{
+    %0 = kiln.rem %a, %b : (tensor<4xi32>, tensor<i32>) -> tensor<4xi32>
+}]>;
 def Kiln_PowOp : Kiln_BinaryOp<"pow", "elementwise power `lhs ^ rhs`", [{
     %0 = kiln.pow %a, %b : (tensor<3xf32>, tensor<f32>) -> tensor<3xf32>
 }]>;
@@ -77,15 +81,18 @@ def Kiln_MaxOp : Kiln_BinaryOp<"max", "elementwise maximum", [{
 def Kiln_MinOp : Kiln_BinaryOp<"min", "elementwise minimum", [{
     %0 = kiln.min %a, %b : (tensor<3xi32>, tensor<3xi32>) -> tensor<3xi32>
 }]>;
-def Kiln_AndOp : Kiln_BinaryOp<"and", "elementwise logical and", [{
+def Kiln_AndOp : Kiln_BinaryOp<"and",
+    "elementwise logical (on i1) or bitwise (on integers) and", [{
     %0 = kiln.and %a, %b : (tensor<3xi1>, tensor<3xi1>) -> tensor<3xi1>
-}], Kiln_BoolTensor>;
-def Kiln_OrOp : Kiln_BinaryOp<"or", "elementwise logical or", [{
+}], Kiln_IntTensor>;
+def Kiln_OrOp : Kiln_BinaryOp<"or",
+    "elementwise logical (on i1) or bitwise (on integers) or", [{
     %0 = kiln.or %a, %b : (tensor<3xi1>, tensor<3xi1>) -> tensor<3xi1>
-}], Kiln_BoolTensor>;
-def Kiln_XorOp : Kiln_BinaryOp<"xor", "elementwise logical exclusive or", [{
+}], Kiln_IntTensor>;
+def Kiln_XorOp : Kiln_BinaryOp<"xor",
+    "elementwise logical (on i1) or bitwise (on integers) exclusive or", [{
     %0 = kiln.xor %a, %b : (tensor<3xi1>, tensor<3xi1>) -> tensor<3xi1>
-}], Kiln_BoolTensor>;
+}], Kiln_IntTensor>;
 
 //===----------------------------------------------------------------------===//
 // Comparisons
@@ -196,8 +203,9 @@ def Kiln_SiluOp : Kiln_UnaryOp<"silu", "sigmoid-weighted linear unit",
                                "x * sigmoid(x)">;
 def Kiln_ReluOp : Kiln_UnaryOp<"relu", "rectified linear unit", "max(x, 0)",
                                Kiln_NumericTensor>;
-def Kiln_NotOp : Kiln_UnaryOp<"not", "logical negation", "!x",
-                              Kiln_BoolTensor>;
+def Kiln_NotOp : Kiln_UnaryOp<"not",
+    "logical (on i1) or bitwise (on integers) negation", "~x",
+    Kiln_IntTensor>;
 
 def Kiln_LeakyReluOp : Kiln_Op<"leaky_relu", [Pure, SameOperandsAndResultType]> {
   let summary = "leaky rectified linear unit";
@@ -401,6 +409,32 @@ def Kiln_ReduceMaxOp : Kiln_ReduceOp<"reduce_max", "maximum over dimensions">;
 def Kiln_ReduceMinOp : Kiln_ReduceOp<"reduce_min", "minimum over dimensions">;
 def Kiln_ReduceProdOp : Kiln_ReduceOp<"reduce_prod",
                                       "product over dimensions">;
+
+class Kiln_ArgReduceOp<string mnemonic, string opSummary>
+    : Kiln_Op<mnemonic, [Pure]> {
+  let summary = opSummary;
+  let description = !strconcat([{
+    The index (int64) of the extreme element along `axis`. Ties resolve to
+    the first occurrence, or to the last with `select_last_index`. With
+    `keepdims` the axis stays as a size-1 dimension.
+
+    Example:
+
+    ```mlir
+    %0 = kiln.}], mnemonic, [{ %x {axis = 1 : i64, keepdims = false, select_last_index = false}
+        : tensor<2x8xf32> -> tensor<2xi64>
+    ```
+  }]);
+  let arguments = (ins Kiln_NumericTensor:$input, I64Attr:$axis,
+                       DefaultValuedAttr<BoolAttr, "true">:$keepdims,
+                       DefaultValuedAttr<BoolAttr, "false">:$select_last_index);
+  let results = (outs RankedTensorOf<[I64]>:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def Kiln_ArgMaxOp : Kiln_ArgReduceOp<"argmax", "index of the maximum along an axis">;
+def Kiln_ArgMinOp : Kiln_ArgReduceOp<"argmin", "index of the minimum along an axis">;
 
 def Kiln_CumSumOp : Kiln_Op<"cumsum", [Pure, SameOperandsAndResultType]> {
   let summary = "cumulative sum along one axis";
