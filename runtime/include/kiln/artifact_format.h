@@ -32,6 +32,26 @@
 |* holds, in order, one pointer per weight, per input and per output (dense, *|
 |* row-major; bool is one byte per element). Outputs are written in place.   *|
 |*                                                                            *|
+|* What the runtime checks when loading (clarifications, not changes; a      *|
+|* writer that follows them is accepted by every version-1 runtime):        *|
+|*  - header_size == 64 and file_size == the exact size of the file.        *|
+|*  - The section table lies at an 8-byte-aligned offset >= 64 inside the   *|
+|*    file; no section overlaps the header or the table.                    *|
+|*  - Each known section kind appears at most once; METADATA is required,   *|
+|*    HOST_CODE is required when the target starts with "cpu-". Unknown    *|
+|*    kinds are skipped.                                                    *|
+|*  - A section's size is its exact length; METADATA may be followed by     *|
+|*    zero padding inside its size, nothing else.                           *|
+|*  - Strings contain no NUL byte; target and entry_symbol are non-empty;   *|
+|*    input and output names are non-empty and unique among inputs (and     *|
+|*    among outputs).                                                       *|
+|*  - dtype is one kiln_dtype_size() knows; dims are >= 0 (shapes are       *|
+|*    static in version 1).                                                 *|
+|*  - A weight's byte_size equals elements x dtype size; its offset is a    *|
+|*    multiple of 64 and [offset, offset + byte_size) lies in WEIGHTS. A    *|
+|*    zero-size weight needs no WEIGHTS bytes and is passed a valid dummy   *|
+|*    pointer, as are zero-size inputs and outputs.                         *|
+|*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 
 #ifndef KILN_ARTIFACT_FORMAT_H

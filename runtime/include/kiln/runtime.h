@@ -1,0 +1,160 @@
+/*===- kiln/runtime.h - The Kiln runtime C API ----------------------------===*\
+|*                                                                            *|
+|* Loads a compiled .kiln artifact and runs it. Plain C99 so C, C++, Python  *|
+|* (ctypes/pybind11) and the kiln-run CLI all use the same entry points.     *|
+|*                                                                            *|
+|* Conventions:                                                              *|
+|*  - Every fallible function returns a kiln_status; KILN_STATUS_OK is 0.    *|
+|*    On failure kiln_last_error() holds a one-line detail for this thread,  *|
+|*    object and data out-parameters (kiln_model **, kiln_session **,       *|
+|*    const void **, kiln_tensor_desc *) are cleared to NULL / zero, and an  *|
+|*    out-parameter index is left unchanged.                                 *|
+|*  - No function aborts, throws or crashes on bad arguments: NULL pointers, *|
+|*    unknown names, wrong dtypes/shapes and corrupt files are all statuses. *|
+|*  - Objects are created by *_load / *_create and freed by *_release;       *|
+|*    releasing NULL is a no-op.                                             *|
+|*  - A kiln_model is immutable after loading and may be shared by many     *|
+|*    sessions on many threads. A session keeps its model alive, so the     *|
+|*    model may be released before its sessions. A kiln_session is used by  *|
+|*    one thread at a time.                                                  *|
+|*                                                                            *|
+\*===----------------------------------------------------------------------===*/
+
+#ifndef KILN_RUNTIME_H
+#define KILN_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kiln/dtype.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(KILN_RUNTIME_BUILDING)
+#define KILN_API __attribute__((visibility("default")))
+#else
+#define KILN_API
+#endif
+
+typedef enum kiln_status {
+  KILN_STATUS_OK = 0,
+  KILN_STATUS_INVALID_ARGUMENT,   /* NULL pointer, bad index, bad byte size */
+  KILN_STATUS_IO_ERROR,           /* the file cannot be opened or read */
+  KILN_STATUS_CORRUPT_ARTIFACT,   /* not an artifact, truncated, bad checksum */
+  KILN_STATUS_VERSION_MISMATCH,   /* artifact format version not readable */
+  KILN_STATUS_UNSUPPORTED,        /* target or device this runtime can't run */
+  KILN_STATUS_NOT_FOUND,          /* unknown input or output name */
+  KILN_STATUS_SHAPE_MISMATCH,     /* input rank or dims differ from the model */
+  KILN_STATUS_DTYPE_MISMATCH,     /* input dtype differs from the model */
+  KILN_STATUS_MISSING_INPUT,      /* run before every input was set */
+  KILN_STATUS_OUT_OF_MEMORY,      /* an allocation failed */
+  KILN_STATUS_DEVICE_UNAVAILABLE, /* a supported device is not present */
+  KILN_STATUS_INTERNAL            /* a bug in the runtime */
+} kiln_status;
+
+/* Names one input or output of a model. `name` and `dims` point into the
+ * model and stay valid until the model (and every session on it) is
+ * released. */
+typedef struct kiln_tensor_desc {
+  const char *name;
+  kiln_dtype dtype;
+  uint32_t rank;
+  const int64_t *dims; /* rank entries; may be NULL when rank is 0 */
+} kiln_tensor_desc;
+
+typedef struct kiln_model kiln_model;
+typedef struct kiln_session kiln_session;
+
+/*===--- Errors
+ * ------------------------------------------------------------===*/
+
+/* A constant name such as "CORRUPT_ARTIFACT"; "UNKNOWN" for other values. */
+KILN_API const char *kiln_status_string(kiln_status status);
+
+/* The detail of the last failure in the calling thread, one line without a
+ * trailing newline (e.g. "input 'x' expects shape [2,3] but got [2,4]"), or
+ * "" if nothing has failed yet. Successful calls do not clear it. The pointer
+ * is valid until the next failing call in this thread. */
+KILN_API const char *kiln_last_error(void);
+
+/*===--- Models
+ * ------------------------------------------------------------===*/
+
+/* Maps the artifact at `path` read-only and validates it completely: magic,
+ * format version, size, checksum, section table and metadata. Weights are
+ * used in place from the mapping, never copied. Host code is not loaded
+ * until the first session is created. */
+KILN_API kiln_status kiln_model_load(const char *path, kiln_model **out_model);
+
+/* Drops the caller's reference; the model is freed once its last session is
+ * released too. */
+KILN_API void kiln_model_release(kiln_model *model);
+
+/* The artifact's target, e.g. "cpu-x86_64"; NULL if `model` is NULL. */
+KILN_API const char *kiln_model_target(const kiln_model *model);
+
+/* Number of inputs / outputs; 0 if `model` is NULL. */
+KILN_API size_t kiln_model_num_inputs(const kiln_model *model);
+KILN_API size_t kiln_model_num_outputs(const kiln_model *model);
+
+/* Describes input / output `index` (in entry-point order). */
+KILN_API kiln_status kiln_model_input(const kiln_model *model, size_t index,
+                                      kiln_tensor_desc *out_desc);
+KILN_API kiln_status kiln_model_output(const kiln_model *model, size_t index,
+                                       kiln_tensor_desc *out_desc);
+
+/* Index of the input / output called `name`; KILN_STATUS_NOT_FOUND (with the
+ * list of valid names in kiln_last_error()) if there is none. */
+KILN_API kiln_status kiln_model_find_input(const kiln_model *model,
+                                           const char *name, size_t *out_index);
+KILN_API kiln_status kiln_model_find_output(const kiln_model *model,
+                                            const char *name,
+                                            size_t *out_index);
+
+/*===--- Sessions
+ * ----------------------------------------------------------===*/
+
+/* Creates a session that runs `model` on `device`: NULL, "cpu" or "cpu:0".
+ * Allocates every input and output buffer up front (shapes are static).
+ * Fails with KILN_STATUS_UNSUPPORTED if the artifact's target cannot run on
+ * the device (the message names the target), or for "cuda[:N]" in this
+ * runtime, which has no CUDA backend yet; KILN_STATUS_INVALID_ARGUMENT for a
+ * device string it does not recognize. */
+KILN_API kiln_status kiln_session_create(kiln_model *model, const char *device,
+                                         kiln_session **out_session);
+
+KILN_API void kiln_session_release(kiln_session *session);
+
+/* Sets input `name`. `dtype`, `dims`/`rank` must equal the model's exactly
+ * and `byte_size` must be the dense row-major size. The data is COPIED into
+ * session-owned, 64-byte-aligned storage, so the caller's buffer may be
+ * freed or reused as soon as this returns. `data` may be NULL only when
+ * `byte_size` is 0. Setting an input again replaces its value. */
+KILN_API kiln_status kiln_session_set_input(kiln_session *session,
+                                            const char *name, kiln_dtype dtype,
+                                            const int64_t *dims, uint32_t rank,
+                                            const void *data, size_t byte_size);
+
+/* Runs the model. Fails with KILN_STATUS_MISSING_INPUT, naming the first
+ * input (in model order) that was never set. Inputs keep their values, so a
+ * session may run repeatedly. */
+KILN_API kiln_status kiln_session_run(kiln_session *session);
+
+/* Output `index` of the last successful run. `*out_data` points into the
+ * session (64-byte aligned, never NULL, even for zero-size tensors) and is
+ * valid until the next kiln_session_run or kiln_session_release.
+ * `out_desc`, `out_data` and `out_bytes` must all be non-NULL. Fails with
+ * KILN_STATUS_INVALID_ARGUMENT before the first successful run. */
+KILN_API kiln_status kiln_session_output(const kiln_session *session,
+                                         size_t index,
+                                         kiln_tensor_desc *out_desc,
+                                         const void **out_data,
+                                         size_t *out_bytes);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KILN_RUNTIME_H */

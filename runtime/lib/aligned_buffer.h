@@ -1,0 +1,57 @@
+//===- aligned_buffer.h - Session-owned tensor storage ----------*- C++ -*-===//
+//
+// Inputs and outputs live in 64-byte-aligned, zero-initialized storage: the
+// alignment compiled code may assume for vector loads, and zero so that an
+// output the code does not write is deterministic. A zero-size tensor still
+// gets a real, unique allocation, so the entry never sees a null pointer.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_RUNTIME_LIB_ALIGNED_BUFFER_H
+#define KILN_RUNTIME_LIB_ALIGNED_BUFFER_H
+
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
+
+namespace kiln::rt {
+
+constexpr size_t kBufferAlignment = 64;
+
+class AlignedBuffer {
+public:
+  AlignedBuffer() = default;
+  ~AlignedBuffer() { std::free(data_); }
+  AlignedBuffer(AlignedBuffer &&other) noexcept
+      : data_(other.data_), size_(other.size_) {
+    other.data_ = nullptr;
+    other.size_ = 0;
+  }
+  AlignedBuffer(const AlignedBuffer &) = delete;
+  AlignedBuffer &operator=(const AlignedBuffer &) = delete;
+  AlignedBuffer &operator=(AlignedBuffer &&) = delete;
+
+  /// Returns false when out of memory. `size` must be below SIZE_MAX / 2.
+  bool allocate(size_t size) {
+    size_t rounded = (size + kBufferAlignment) & ~(kBufferAlignment - 1);
+    void *data = std::aligned_alloc(kBufferAlignment, rounded);
+    if (!data)
+      return false;
+    std::memset(data, 0, rounded);
+    std::free(data_);
+    data_ = data;
+    size_ = size;
+    return true;
+  }
+
+  void *data() const { return data_; }
+  size_t size() const { return size_; }
+
+private:
+  void *data_ = nullptr;
+  size_t size_ = 0;
+};
+
+} // namespace kiln::rt
+
+#endif // KILN_RUNTIME_LIB_ALIGNED_BUFFER_H

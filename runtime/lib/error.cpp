@@ -1,0 +1,105 @@
+//===- error.cpp - Status strings and the thread-local last error --------===//
+
+#include "error.h"
+
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+
+namespace {
+// A fixed buffer rather than std::string: recording an out-of-memory error
+// must not itself allocate. Long messages are truncated, which is fine for
+// a human-readable one-liner.
+constexpr size_t kErrorCapacity = 2048;
+thread_local char lastError[kErrorCapacity];
+
+// The contract is one line: a newline from dlerror() or a file name must not
+// split it.
+void flattenToOneLine(char *text) {
+  for (char *c = text; *c; ++c)
+    if (*c == '\n' || *c == '\r')
+      *c = ' ';
+}
+} // namespace
+
+namespace kiln::rt {
+
+kiln_status fail(kiln_status status, const char *fmt, ...) noexcept {
+  va_list args;
+  va_start(args, fmt);
+  std::vsnprintf(lastError, kErrorCapacity, fmt, args);
+  va_end(args);
+  flattenToOneLine(lastError);
+  return status;
+}
+
+void prefixLastError(const std::string &prefix) noexcept {
+  char old[kErrorCapacity];
+  std::memcpy(old, lastError, kErrorCapacity);
+  std::snprintf(lastError, kErrorCapacity, "%s%s", prefix.c_str(), old);
+  flattenToOneLine(lastError);
+}
+
+std::string format(const char *fmt, ...) {
+  va_list args;
+  va_start(args, fmt);
+  va_list copy;
+  va_copy(copy, args);
+  int length = std::vsnprintf(nullptr, 0, fmt, copy);
+  va_end(copy);
+  std::string result(length > 0 ? size_t(length) : 0, '\0');
+  if (length > 0)
+    std::vsnprintf(result.data(), result.size() + 1, fmt, args);
+  va_end(args);
+  return result;
+}
+
+std::string shapeString(const int64_t *dims, uint32_t rank) {
+  std::string text = "[";
+  for (uint32_t i = 0; i < rank; ++i) {
+    if (i)
+      text += ',';
+    text += std::to_string(dims[i]);
+  }
+  return text + "]";
+}
+
+} // namespace kiln::rt
+
+extern "C" {
+
+const char *kiln_status_string(kiln_status status) {
+  switch (status) {
+  case KILN_STATUS_OK:
+    return "OK";
+  case KILN_STATUS_INVALID_ARGUMENT:
+    return "INVALID_ARGUMENT";
+  case KILN_STATUS_IO_ERROR:
+    return "IO_ERROR";
+  case KILN_STATUS_CORRUPT_ARTIFACT:
+    return "CORRUPT_ARTIFACT";
+  case KILN_STATUS_VERSION_MISMATCH:
+    return "VERSION_MISMATCH";
+  case KILN_STATUS_UNSUPPORTED:
+    return "UNSUPPORTED";
+  case KILN_STATUS_NOT_FOUND:
+    return "NOT_FOUND";
+  case KILN_STATUS_SHAPE_MISMATCH:
+    return "SHAPE_MISMATCH";
+  case KILN_STATUS_DTYPE_MISMATCH:
+    return "DTYPE_MISMATCH";
+  case KILN_STATUS_MISSING_INPUT:
+    return "MISSING_INPUT";
+  case KILN_STATUS_OUT_OF_MEMORY:
+    return "OUT_OF_MEMORY";
+  case KILN_STATUS_DEVICE_UNAVAILABLE:
+    return "DEVICE_UNAVAILABLE";
+  case KILN_STATUS_INTERNAL:
+    return "INTERNAL";
+  }
+  return "UNKNOWN";
+}
+
+const char *kiln_last_error(void) { return lastError; }
+
+} // extern "C"

@@ -1,0 +1,139 @@
+//===- host_code.cpp - Load the HOST_CODE shared object ------------------===//
+
+#include "host_code.h"
+
+#include "error.h"
+
+#include <cerrno>
+#include <cinttypes>
+#include <cstdlib>
+#include <cstring>
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <new>
+#include <sys/mman.h>
+#include <unistd.h>
+
+namespace kiln::rt {
+namespace {
+
+bool writeAll(int fd, const uint8_t *data, uint64_t size) {
+  while (size > 0) {
+    ssize_t written = write(fd, data, size);
+    if (written < 0 && errno == EINTR)
+      continue;
+    if (written <= 0)
+      return false;
+    data += written;
+    size -= uint64_t(written);
+  }
+  return true;
+}
+
+/// Preferred path: the code never touches a file system.
+void *openFromMemfd(const uint8_t *elf, uint64_t size, int &outFd,
+                    std::string &error) {
+  int fd = memfd_create("kiln-host-code", MFD_CLOEXEC);
+  if (fd < 0) {
+    error = format("memfd_create: %s", std::strerror(errno));
+    return nullptr;
+  }
+  if (!writeAll(fd, elf, size)) {
+    error = format("writing memfd: %s", std::strerror(errno));
+    close(fd);
+    return nullptr;
+  }
+  std::string path = format("/proc/self/fd/%d", fd);
+  void *handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!handle) {
+    const char *message = dlerror();
+    error = message ? message : "dlopen failed";
+    close(fd);
+    return nullptr;
+  }
+  outFd = fd;
+  return handle;
+}
+
+/// Fallback for sandboxes without memfd_create or /proc.
+void *openFromTempFile(const uint8_t *elf, uint64_t size, std::string &error) {
+  const char *dir = std::getenv("TMPDIR");
+  std::string path =
+      std::string(dir && *dir ? dir : "/tmp") + "/kiln-host-code-XXXXXX";
+  int fd = mkostemp(path.data(), O_CLOEXEC);
+  if (fd < 0) {
+    error = format("cannot create a temporary file in '%s': %s",
+                   dir && *dir ? dir : "/tmp", std::strerror(errno));
+    return nullptr;
+  }
+  bool written = writeAll(fd, elf, size);
+  int writeErrno = errno;
+  close(fd);
+  void *handle = nullptr;
+  if (!written) {
+    error = format("writing '%s': %s", path.c_str(), std::strerror(writeErrno));
+  } else {
+    handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!handle) {
+      const char *message = dlerror();
+      error = message ? message : "dlopen failed";
+    }
+  }
+  // The mapping survives the unlink; nothing is left behind on disk.
+  unlink(path.c_str());
+  return handle;
+}
+
+} // namespace
+
+kiln_status HostCode::load(const uint8_t *elf, uint64_t size,
+                           const std::string &entrySymbol,
+                           std::unique_ptr<HostCode> &out) {
+  // dlopen's message for non-ELF bytes ("invalid ELF header") is vague about
+  // where the bytes came from; say it plainly.
+  static const uint8_t kElfMagic[4] = {0x7f, 'E', 'L', 'F'};
+  if (size < sizeof(kElfMagic) ||
+      std::memcmp(elf, kElfMagic, sizeof(kElfMagic)) != 0)
+    return fail(KILN_STATUS_CORRUPT_ARTIFACT,
+                "HOST_CODE section (%" PRIu64
+                " bytes) is not an ELF shared object",
+                size);
+
+  int fd = -1;
+  std::string memfdError, tempError;
+  void *handle = openFromMemfd(elf, size, fd, memfdError);
+  if (!handle)
+    handle = openFromTempFile(elf, size, tempError);
+  if (!handle)
+    return fail(KILN_STATUS_CORRUPT_ARTIFACT,
+                "cannot load the HOST_CODE shared object: %s (memfd: %s)",
+                tempError.c_str(), memfdError.c_str());
+
+  dlerror();
+  void *symbol = dlsym(handle, entrySymbol.c_str());
+  if (!symbol) {
+    dlclose(handle);
+    if (fd >= 0)
+      close(fd);
+    return fail(KILN_STATUS_CORRUPT_ARTIFACT,
+                "HOST_CODE does not define the entry symbol '%s'",
+                entrySymbol.c_str());
+  }
+  out.reset(new (std::nothrow)
+                HostCode(handle, fd, reinterpret_cast<EntryFunction>(symbol)));
+  if (!out) {
+    dlclose(handle);
+    if (fd >= 0)
+      close(fd);
+    return fail(KILN_STATUS_OUT_OF_MEMORY, "out of memory");
+  }
+  return KILN_STATUS_OK;
+}
+
+HostCode::~HostCode() {
+  dlclose(handle_);
+  if (fd_ >= 0)
+    close(fd_);
+}
+
+} // namespace kiln::rt

@@ -1,0 +1,52 @@
+//===- host_code.h - Load the HOST_CODE shared object -----------*- C++ -*-===//
+//
+// The CPU backend's code is an ELF shared object stored inside the artifact.
+// dlopen needs a path, so the bytes are written to an anonymous memfd and
+// opened as /proc/self/fd/N; where that is not possible (no memfd, no /proc)
+// they go to a mkstemp file in $TMPDIR that is unlinked right after dlopen.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_RUNTIME_LIB_HOST_CODE_H
+#define KILN_RUNTIME_LIB_HOST_CODE_H
+
+#include "kiln/runtime.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace kiln::rt {
+
+/// The artifact's entry point: weights, then inputs, then outputs.
+using EntryFunction = void (*)(void **buffers);
+
+class HostCode {
+public:
+  /// Loads the shared object in `elf[0, size)` and finds `entrySymbol`.
+  /// Bad ELF bytes or a missing symbol are CORRUPT_ARTIFACT.
+  static kiln_status load(const uint8_t *elf, uint64_t size,
+                          const std::string &entrySymbol,
+                          std::unique_ptr<HostCode> &out);
+
+  ~HostCode();
+  HostCode(const HostCode &) = delete;
+  HostCode &operator=(const HostCode &) = delete;
+
+  EntryFunction entry() const { return entry_; }
+
+private:
+  HostCode(void *handle, int fd, EntryFunction entry)
+      : handle_(handle), fd_(fd), entry_(entry) {}
+
+  void *handle_;
+  /// The memfd stays open while the object is loaded: glibc identifies
+  /// loaded objects by path, and a reused /proc/self/fd/N would otherwise
+  /// return a previous model's code. -1 for the temp-file fallback.
+  int fd_;
+  EntryFunction entry_;
+};
+
+} // namespace kiln::rt
+
+#endif // KILN_RUNTIME_LIB_HOST_CODE_H

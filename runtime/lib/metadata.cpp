@@ -1,0 +1,244 @@
+//===- metadata.cpp - Parse and check the METADATA section ---------------===//
+
+#include "metadata.h"
+
+#include "error.h"
+#include "kiln/artifact_format.h"
+
+#include <cinttypes>
+#include <cstring>
+#include <set>
+
+namespace kiln::rt {
+namespace {
+
+/// A cursor over the section. Each read names what it reads, so a failure
+/// says exactly where the metadata stopped making sense.
+class Reader {
+public:
+  Reader(const uint8_t *data, uint64_t size) : data_(data), size_(size) {}
+
+  uint64_t remaining() const { return size_ - pos_; }
+  uint64_t position() const { return pos_; }
+  const uint8_t *cursor() const { return data_ + pos_; }
+
+  kiln_status bytes(void *out, uint64_t count, const std::string &what) {
+    if (count > remaining())
+      return fail(KILN_STATUS_CORRUPT_ARTIFACT,
+                  "corrupt metadata: %s needs %" PRIu64
+                  " bytes at offset %" PRIu64 " but only %" PRIu64 " remain",
+                  what.c_str(), count, pos_, remaining());
+    if (out)
+      std::memcpy(out, data_ + pos_, count);
+    pos_ += count;
+    return KILN_STATUS_OK;
+  }
+
+  template <typename T> kiln_status scalar(T &out, const std::string &what) {
+    return bytes(&out, sizeof(T), what);
+  }
+
+  kiln_status string(std::string &out, const std::string &what) {
+    uint32_t length = 0;
+    if (kiln_status status = scalar(length, what + " length"))
+      return status;
+    if (length > remaining())
+      return bytes(nullptr, length, what);
+    out.assign(reinterpret_cast<const char *>(cursor()), length);
+    pos_ += length;
+    // Names are handed out as C strings; an embedded NUL would silently
+    // shorten them.
+    if (out.find('\0') != std::string::npos)
+      return fail(KILN_STATUS_CORRUPT_ARTIFACT,
+                  "corrupt metadata: %s contains a NUL byte", what.c_str());
+    return KILN_STATUS_OK;
+  }
+
+private:
+  const uint8_t *data_;
+  uint64_t size_;
+  uint64_t pos_ = 0;
+};
+
+/// Smallest encoding of one table entry, used to reject counts that cannot
+/// possibly fit before reserving memory for them.
+constexpr uint64_t kMinTensorBytes = 4 + 4 + 4; // name length, dtype, rank
+constexpr uint64_t kMinWeightBytes = kMinTensorBytes + 8 + 8;
+
+kiln_status readTensor(Reader &reader, const std::string &what,
+                       TensorInfo &out) {
+  if (kiln_status status = reader.string(out.name, what + " name"))
+    return status;
+  std::string named = what + " '" + out.name + "'";
+  uint32_t dtype = 0, rank = 0;
+  if (kiln_status status = reader.scalar(dtype, named + " dtype"))
+    return status;
+  if (kiln_dtype_size(int(dtype)) == 0)
+    return fail(KILN_STATUS_CORRUPT_ARTIFACT,
+                "corrupt metadata: %s has unknown dtype %u", named.c_str(),
+                dtype);
+  out.dtype = kiln_dtype(dtype);
+  if (kiln_status status = reader.scalar(rank, named + " rank"))
+    return status;
+  if (uint64_t(rank) * 8 > reader.remaining())
+    return reader.bytes(nullptr, uint64_t(rank) * 8, named + " dims");
+  out.dims.resize(rank);
+  if (kiln_status status =
+          reader.bytes(out.dims.data(), uint64_t(rank) * 8, named + " dims"))
+    return status;
+
+  // Shapes are static in format version 1; size the tensor with overflow
+  // checks so that nobody downstream has to.
+  bool hasZero = false;
+  for (int64_t dim : out.dims) {
+    if (dim < 0)
+      return fail(KILN_STATUS_CORRUPT_ARTIFACT,
+                  "corrupt metadata: %s has negative dimension %" PRId64
+                  " (format version 1 has static shapes only)",
+                  named.c_str(), dim);
+    hasZero |= dim == 0;
+  }
+  uint64_t bytes = hasZero ? 0 : kiln_dtype_size(int(dtype));
+  for (int64_t dim : out.dims) {
+    if (bytes > (SIZE_MAX / 2) / uint64_t(dim ? dim : 1))
+      return fail(KILN_STATUS_CORRUPT_ARTIFACT,
+                  "corrupt metadata: %s with shape %s is too large",
+                  named.c_str(), shapeString(out.dims.data(), rank).c_str());
+    bytes *= uint64_t(dim);
+  }
+  out.byteSize = bytes;
+  return KILN_STATUS_OK;
+}
+
+kiln_status readCount(Reader &reader, const char *what, uint64_t minEntry,
+                      uint32_t &count) {
+  if (kiln_status status = reader.scalar(count, what))
+    return status;
+  if (uint64_t(count) * minEntry > reader.remaining())
+    return fail(KILN_STATUS_CORRUPT_ARTIFACT,
+                "corrupt metadata: %s is %u but only %" PRIu64 " bytes remain",
+                what, count, reader.remaining());
+  return KILN_STATUS_OK;
+}
+
+kiln_status readSignature(Reader &reader, const char *kind,
+                          std::vector<TensorInfo> &out) {
+  uint32_t count = 0;
+  std::string countName = std::string("num_") + kind + "s";
+  if (kiln_status status =
+          readCount(reader, countName.c_str(), kMinTensorBytes, count))
+    return status;
+  out.resize(count);
+  std::set<std::string> seen;
+  for (uint32_t i = 0; i < count; ++i) {
+    std::string what = format("%s %u", kind, i);
+    if (kiln_status status = readTensor(reader, what, out[i]))
+      return status;
+    if (out[i].name.empty())
+      return fail(KILN_STATUS_CORRUPT_ARTIFACT,
+                  "corrupt metadata: %s has an empty name", what.c_str());
+    if (!seen.insert(out[i].name).second)
+      return fail(KILN_STATUS_CORRUPT_ARTIFACT,
+                  "corrupt metadata: two %ss are named '%s'", kind,
+                  out[i].name.c_str());
+  }
+  return KILN_STATUS_OK;
+}
+
+kiln_status readNonEmpty(Reader &reader, const char *what, std::string &out) {
+  if (kiln_status status = reader.string(out, what))
+    return status;
+  if (out.empty())
+    return fail(KILN_STATUS_CORRUPT_ARTIFACT, "corrupt metadata: empty %s",
+                what);
+  return KILN_STATUS_OK;
+}
+
+} // namespace
+
+kiln_status parseMetadata(const uint8_t *data, uint64_t size, Metadata &out) {
+  Reader reader(data, size);
+  uint32_t magic = 0;
+  if (kiln_status status = reader.scalar(magic, "metadata magic"))
+    return status;
+  if (magic != KILN_METADATA_MAGIC)
+    return fail(KILN_STATUS_CORRUPT_ARTIFACT,
+                "corrupt metadata: magic is 0x%08x, expected 0x%08x", magic,
+                KILN_METADATA_MAGIC);
+
+  Metadata metadata;
+  if (kiln_status status = readNonEmpty(reader, "target", metadata.target))
+    return status;
+  if (kiln_status status =
+          readNonEmpty(reader, "entry_symbol", metadata.entrySymbol))
+    return status;
+
+  uint32_t numWeights = 0;
+  if (kiln_status status =
+          readCount(reader, "num_weights", kMinWeightBytes, numWeights))
+    return status;
+  metadata.weights.resize(numWeights);
+  for (uint32_t i = 0; i < numWeights; ++i) {
+    WeightInfo &weight = metadata.weights[i];
+    std::string what = format("weight %u", i);
+    uint64_t declaredSize = 0;
+    if (kiln_status status = readTensor(reader, what, weight.tensor))
+      return status;
+    what += " '" + weight.tensor.name + "'";
+    if (kiln_status status = reader.scalar(weight.offset, what + " offset"))
+      return status;
+    if (kiln_status status = reader.scalar(declaredSize, what + " byte_size"))
+      return status;
+    if (declaredSize != weight.tensor.byteSize)
+      return fail(KILN_STATUS_CORRUPT_ARTIFACT,
+                  "corrupt metadata: %s has byte_size %" PRIu64
+                  " but %s%s needs %" PRIu64,
+                  what.c_str(), declaredSize,
+                  kiln_dtype_name(weight.tensor.dtype),
+                  shapeString(weight.tensor.dims.data(),
+                              uint32_t(weight.tensor.dims.size()))
+                      .c_str(),
+                  weight.tensor.byteSize);
+  }
+
+  if (kiln_status status = readSignature(reader, "input", metadata.inputs))
+    return status;
+  if (kiln_status status = readSignature(reader, "output", metadata.outputs))
+    return status;
+
+  for (uint64_t i = reader.position(); i < size; ++i)
+    if (data[i] != 0)
+      return fail(KILN_STATUS_CORRUPT_ARTIFACT,
+                  "corrupt metadata: unexpected non-zero byte at offset "
+                  "%" PRIu64 " after the output table",
+                  i);
+  out = std::move(metadata);
+  return KILN_STATUS_OK;
+}
+
+kiln_status checkWeights(const Metadata &metadata, const SectionRef &weights) {
+  for (const WeightInfo &weight : metadata.weights) {
+    const char *name = weight.tensor.name.c_str();
+    if (weight.offset % KILN_ARTIFACT_ALIGNMENT != 0)
+      return fail(KILN_STATUS_CORRUPT_ARTIFACT,
+                  "weight '%s' at offset %" PRIu64 " is not %u-byte aligned",
+                  name, weight.offset, KILN_ARTIFACT_ALIGNMENT);
+    if (weight.tensor.byteSize == 0)
+      continue; // gets a dummy pointer; needs no bytes in the section
+    if (!weights.present)
+      return fail(KILN_STATUS_CORRUPT_ARTIFACT,
+                  "weight '%s' needs %" PRIu64
+                  " bytes but the artifact has no WEIGHTS section",
+                  name, weight.tensor.byteSize);
+    if (weight.offset > weights.size ||
+        weight.tensor.byteSize > weights.size - weight.offset)
+      return fail(KILN_STATUS_CORRUPT_ARTIFACT,
+                  "weight '%s' at offset %" PRIu64 " with size %" PRIu64
+                  " extends past the end of the WEIGHTS section (%" PRIu64
+                  " bytes)",
+                  name, weight.offset, weight.tensor.byteSize, weights.size);
+  }
+  return KILN_STATUS_OK;
+}
+
+} // namespace kiln::rt

@@ -1,0 +1,209 @@
+//===- model.cpp - kiln_model: load, introspect, release -----------------===//
+
+#include "model.h"
+
+#include "api_guard.h"
+#include "error.h"
+
+#include <new>
+
+using namespace kiln::rt;
+
+namespace {
+
+/// Shared by every zero-size weight: the entry must never see null, and a
+/// zero-size weight owns no bytes in the WEIGHTS section.
+alignas(64) unsigned char zeroSizeWeight[64];
+
+kiln_status loadInto(const char *path, kiln_model &model) {
+  if (kiln_status status = MappedFile::open(path, model.file))
+    return status;
+  const uint8_t *base = model.file->data();
+  if (kiln_status status =
+          validateArtifact(base, model.file->size(), model.layout))
+    return status;
+  const SectionRef &metadata = model.layout.metadata;
+  if (kiln_status status =
+          parseMetadata(base + metadata.offset, metadata.size, model.metadata))
+    return status;
+  if (kiln_status status = checkWeights(model.metadata, model.layout.weights))
+    return status;
+  // Catch a CPU artifact without code at load time rather than at the first
+  // session, since it can never run anywhere.
+  if (model.metadata.target.compare(0, 4, "cpu-") == 0 &&
+      !model.layout.hostCode.present)
+    return fail(KILN_STATUS_CORRUPT_ARTIFACT,
+                "artifact for target '%s' has no HOST_CODE section",
+                model.metadata.target.c_str());
+  return KILN_STATUS_OK;
+}
+
+/// Shared by input and output introspection.
+kiln_status describe(const std::vector<TensorInfo> &tensors, const char *kind,
+                     size_t index, kiln_tensor_desc *out) {
+  *out = kiln_tensor_desc{nullptr, KILN_DTYPE_INVALID, 0, nullptr};
+  if (index >= tensors.size())
+    return fail(KILN_STATUS_INVALID_ARGUMENT,
+                "%s index %zu is out of range; the model has %zu %ss", kind,
+                index, tensors.size(), kind);
+  const TensorInfo &tensor = tensors[index];
+  out->name = tensor.name.c_str();
+  out->dtype = tensor.dtype;
+  out->rank = uint32_t(tensor.dims.size());
+  out->dims = tensor.dims.empty() ? nullptr : tensor.dims.data();
+  return KILN_STATUS_OK;
+}
+
+/// "a, b, c" (at most 16 names) for not-found messages.
+std::string nameList(const std::vector<TensorInfo> &tensors) {
+  if (tensors.empty())
+    return "(none)";
+  std::string list;
+  for (size_t i = 0; i < tensors.size() && i < 16; ++i)
+    list += (i ? ", " : "") + tensors[i].name;
+  if (tensors.size() > 16)
+    list += format(", ... (%zu more)", tensors.size() - 16);
+  return list;
+}
+
+kiln_status find(const std::vector<TensorInfo> &tensors, const char *kind,
+                 const char *name, size_t *out) {
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    if (tensors[i].name == name) {
+      *out = i;
+      return KILN_STATUS_OK;
+    }
+  }
+  return fail(KILN_STATUS_NOT_FOUND, "model has no %s named '%s'; %ss are: %s",
+              kind, name, kind, nameList(tensors).c_str());
+}
+
+} // namespace
+
+namespace kiln::rt {
+
+void retainModel(kiln_model *model) {
+  model->references.fetch_add(1, std::memory_order_relaxed);
+}
+
+void releaseModel(kiln_model *model) {
+  if (model->references.fetch_sub(1, std::memory_order_acq_rel) == 1)
+    delete model;
+}
+
+kiln_status getEntry(kiln_model &model, EntryFunction &out) {
+  std::lock_guard<std::mutex> lock(model.hostMutex);
+  if (!model.hostTried) {
+    model.hostTried = true;
+    const SectionRef &code = model.layout.hostCode;
+    if (!code.present) {
+      model.hostStatus = fail(KILN_STATUS_CORRUPT_ARTIFACT,
+                              "artifact has no HOST_CODE section");
+    } else {
+      model.hostStatus =
+          HostCode::load(model.file->data() + code.offset, code.size,
+                         model.metadata.entrySymbol, model.hostCode);
+    }
+    if (model.hostStatus != KILN_STATUS_OK)
+      model.hostError = kiln_last_error();
+  }
+  if (model.hostStatus != KILN_STATUS_OK)
+    return fail(model.hostStatus, "%s", model.hostError.c_str());
+  out = model.hostCode->entry();
+  return KILN_STATUS_OK;
+}
+
+void *weightData(const kiln_model &model, size_t index) {
+  const WeightInfo &weight = model.metadata.weights[index];
+  if (weight.tensor.byteSize == 0)
+    return zeroSizeWeight;
+  // The mapping is read-only; compiled code only reads weights.
+  return const_cast<uint8_t *>(model.file->data() +
+                               model.layout.weights.offset + weight.offset);
+}
+
+} // namespace kiln::rt
+
+extern "C" {
+
+kiln_status kiln_model_load(const char *path, kiln_model **out_model) {
+  return guard([&] {
+    if (!out_model)
+      return fail(KILN_STATUS_INVALID_ARGUMENT, "out_model is NULL");
+    *out_model = nullptr;
+    if (!path)
+      return fail(KILN_STATUS_INVALID_ARGUMENT, "path is NULL");
+    std::unique_ptr<kiln_model> model(new kiln_model);
+    if (kiln_status status = loadInto(path, *model)) {
+      // Lower layers do not know the path; name it once, here.
+      if (status != KILN_STATUS_IO_ERROR)
+        prefixLastError(format("'%s': ", path));
+      return status;
+    }
+    *out_model = model.release();
+    return KILN_STATUS_OK;
+  });
+}
+
+void kiln_model_release(kiln_model *model) {
+  if (model)
+    releaseModel(model);
+}
+
+const char *kiln_model_target(const kiln_model *model) {
+  if (!model) {
+    fail(KILN_STATUS_INVALID_ARGUMENT, "model is NULL");
+    return nullptr;
+  }
+  return model->metadata.target.c_str();
+}
+
+size_t kiln_model_num_inputs(const kiln_model *model) {
+  return model ? model->metadata.inputs.size() : 0;
+}
+
+size_t kiln_model_num_outputs(const kiln_model *model) {
+  return model ? model->metadata.outputs.size() : 0;
+}
+
+kiln_status kiln_model_input(const kiln_model *model, size_t index,
+                             kiln_tensor_desc *out_desc) {
+  if (!model || !out_desc)
+    return fail(KILN_STATUS_INVALID_ARGUMENT, "%s is NULL",
+                model ? "out_desc" : "model");
+  return describe(model->metadata.inputs, "input", index, out_desc);
+}
+
+kiln_status kiln_model_output(const kiln_model *model, size_t index,
+                              kiln_tensor_desc *out_desc) {
+  if (!model || !out_desc)
+    return fail(KILN_STATUS_INVALID_ARGUMENT, "%s is NULL",
+                model ? "out_desc" : "model");
+  return describe(model->metadata.outputs, "output", index, out_desc);
+}
+
+kiln_status kiln_model_find_input(const kiln_model *model, const char *name,
+                                  size_t *out_index) {
+  return guard([&] {
+    if (!model || !name || !out_index)
+      return fail(KILN_STATUS_INVALID_ARGUMENT, "%s is NULL",
+                  !model  ? "model"
+                  : !name ? "name"
+                          : "out_index");
+    return find(model->metadata.inputs, "input", name, out_index);
+  });
+}
+
+kiln_status kiln_model_find_output(const kiln_model *model, const char *name,
+                                   size_t *out_index) {
+  return guard([&] {
+    if (!model || !name || !out_index)
+      return fail(KILN_STATUS_INVALID_ARGUMENT, "%s is NULL",
+                  !model  ? "model"
+                  : !name ? "name"
+                          : "out_index");
+    return find(model->metadata.outputs, "output", name, out_index);
+  });
+}
+
+} // extern "C"

@@ -1,0 +1,48 @@
+//===- model.h - The loaded, validated artifact behind kiln_model -*- C++
+//-*-===//
+
+#ifndef KILN_RUNTIME_LIB_MODEL_H
+#define KILN_RUNTIME_LIB_MODEL_H
+
+#include "artifact.h"
+#include "host_code.h"
+#include "mapped_file.h"
+#include "metadata.h"
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+
+struct kiln_model {
+  /// One reference for the caller of kiln_model_load plus one per session,
+  /// so releasing the model before its sessions is safe.
+  std::atomic<uint32_t> references{1};
+  std::unique_ptr<kiln::rt::MappedFile> file;
+  kiln::rt::ArtifactLayout layout;
+  kiln::rt::Metadata metadata;
+
+  /// Host code is loaded by the first session, not at kiln_model_load: a
+  /// model for another target must still load for introspection.
+  std::mutex hostMutex;
+  bool hostTried = false;
+  std::unique_ptr<kiln::rt::HostCode> hostCode;
+  kiln_status hostStatus = KILN_STATUS_OK;
+  std::string hostError; // replayed to every later session on failure
+};
+
+namespace kiln::rt {
+
+void retainModel(kiln_model *model);
+void releaseModel(kiln_model *model);
+
+/// The entry point, loading the host code on first use (thread-safe).
+kiln_status getEntry(kiln_model &model, EntryFunction &out);
+
+/// Pointer to weight `index` inside the mapping; never null, even for a
+/// zero-size weight.
+void *weightData(const kiln_model &model, size_t index);
+
+} // namespace kiln::rt
+
+#endif // KILN_RUNTIME_LIB_MODEL_H
