@@ -1,0 +1,380 @@
+//===- onnx_tensor.cpp - ONNX TensorProto reader (protobuf by hand) ------===//
+//
+// Decodes the protobuf wire format of onnx.TensorProto without libprotobuf,
+// so that the runtime side stays free of it. Fields used:
+//   1 dims (int64, packed or not)   2 data_type (int32)
+//   4 float_data   5 int32_data   6 string_data   7 int64_data
+//   8 name   9 raw_data   10 double_data   11 uint64_data
+//   14 data_location (EXTERNAL is unsupported)
+// Everything else is skipped by wire type. As in ONNX, int32_data carries
+// int8/uint8/int16/uint16/bool/float16/bfloat16/float8 as one element per
+// value (bit patterns in the low bits) and int4/uint4/float4 packed two per
+// value; raw_data is the little-endian dense array (sub-byte types packed).
+//
+//===----------------------------------------------------------------------===//
+
+#include "kiln/tensor_io.h"
+
+#include "no_throw.h"
+
+#include <cstring>
+
+namespace kiln {
+namespace {
+
+enum WireType : uint32_t {
+  kVarint = 0,
+  kFixed64 = 1,
+  kLengthDelimited = 2,
+  kStartGroup = 3,
+  kEndGroup = 4,
+  kFixed32 = 5
+};
+
+class WireReader {
+public:
+  WireReader(const uint8_t *begin, const uint8_t *end)
+      : pos_(begin), end_(end) {}
+
+  bool atEnd() const { return pos_ == end_; }
+
+  bool varint(uint64_t &out) {
+    out = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (pos_ == end_)
+        return false;
+      uint8_t byte = *pos_++;
+      out |= uint64_t(byte & 0x7f) << shift;
+      if (!(byte & 0x80))
+        return true;
+    }
+    return false; // more than 10 bytes
+  }
+
+  template <typename T> bool fixed(T &out) {
+    if (size_t(end_ - pos_) < sizeof(T))
+      return false;
+    std::memcpy(&out, pos_, sizeof(T));
+    pos_ += sizeof(T);
+    return true;
+  }
+
+  bool lengthDelimited(const uint8_t *&begin, const uint8_t *&end) {
+    uint64_t length;
+    if (!varint(length) || length > uint64_t(end_ - pos_))
+      return false;
+    begin = pos_;
+    end = pos_ + length;
+    pos_ = end;
+    return true;
+  }
+
+  bool skip(uint32_t wireType) {
+    uint64_t ignoredVarint;
+    uint64_t ignored64;
+    uint32_t ignored32;
+    const uint8_t *begin, *end;
+    switch (wireType) {
+    case kVarint:
+      return varint(ignoredVarint);
+    case kFixed64:
+      return fixed(ignored64);
+    case kLengthDelimited:
+      return lengthDelimited(begin, end);
+    case kFixed32:
+      return fixed(ignored32);
+    default:
+      return false; // groups are deprecated and never used by ONNX
+    }
+  }
+
+private:
+  const uint8_t *pos_;
+  const uint8_t *end_;
+};
+
+/// The fields as decoded, before they are checked against each other.
+struct RawTensor {
+  std::vector<int64_t> dims;
+  int64_t dataType = 0;
+  std::string name;
+  bool hasRaw = false;
+  std::vector<uint8_t> raw;
+  std::vector<float> floats;
+  std::vector<int32_t> int32s;
+  std::vector<int64_t> int64s;
+  std::vector<double> doubles;
+  std::vector<uint64_t> uint64s;
+  bool hasStrings = false;
+  bool external = false;
+};
+
+/// Appends one repeated scalar field, packed (wire type 2) or not.
+template <typename T>
+bool readRepeatedFixed(WireReader &reader, uint32_t wireType,
+                       std::vector<T> &out) {
+  constexpr uint32_t single = sizeof(T) == 4 ? kFixed32 : kFixed64;
+  T value;
+  if (wireType == single) {
+    if (!reader.fixed(value))
+      return false;
+    out.push_back(value);
+    return true;
+  }
+  const uint8_t *begin, *end;
+  if (wireType != kLengthDelimited || !reader.lengthDelimited(begin, end) ||
+      (end - begin) % sizeof(T) != 0)
+    return false;
+  for (; begin != end; begin += sizeof(T)) {
+    std::memcpy(&value, begin, sizeof(T));
+    out.push_back(value);
+  }
+  return true;
+}
+
+template <typename T>
+bool readRepeatedVarint(WireReader &reader, uint32_t wireType,
+                        std::vector<T> &out) {
+  uint64_t value;
+  if (wireType == kVarint) {
+    if (!reader.varint(value))
+      return false;
+    out.push_back(T(value));
+    return true;
+  }
+  const uint8_t *begin, *end;
+  if (wireType != kLengthDelimited || !reader.lengthDelimited(begin, end))
+    return false;
+  WireReader packed(begin, end);
+  while (!packed.atEnd()) {
+    if (!packed.varint(value))
+      return false;
+    out.push_back(T(value));
+  }
+  return true;
+}
+
+/// Returns the name of the malformed field, or "" on success.
+std::string decodeFields(const uint8_t *data, size_t size, RawTensor &out) {
+  WireReader reader(data, data + size);
+  while (!reader.atEnd()) {
+    uint64_t key;
+    if (!reader.varint(key))
+      return "field key";
+    uint64_t field = key >> 3;
+    uint32_t wireType = uint32_t(key & 7);
+    const uint8_t *begin, *end;
+    uint64_t value = 0;
+    bool ok = true;
+    switch (field) {
+    case 1:
+      ok = readRepeatedVarint(reader, wireType, out.dims);
+      break;
+    case 2:
+      ok = wireType == kVarint && reader.varint(value);
+      out.dataType = int64_t(value);
+      break;
+    case 4:
+      ok = readRepeatedFixed(reader, wireType, out.floats);
+      break;
+    case 5:
+      ok = readRepeatedVarint(reader, wireType, out.int32s);
+      break;
+    case 6:
+      out.hasStrings = true;
+      ok = reader.skip(wireType);
+      break;
+    case 7:
+      ok = readRepeatedVarint(reader, wireType, out.int64s);
+      break;
+    case 8:
+      ok = wireType == kLengthDelimited && reader.lengthDelimited(begin, end);
+      if (ok)
+        out.name.assign(begin, end);
+      break;
+    case 9:
+      ok = wireType == kLengthDelimited && reader.lengthDelimited(begin, end);
+      if (ok) {
+        out.hasRaw = true;
+        out.raw.assign(begin, end);
+      }
+      break;
+    case 10:
+      ok = readRepeatedFixed(reader, wireType, out.doubles);
+      break;
+    case 11:
+      ok = readRepeatedVarint(reader, wireType, out.uint64s);
+      break;
+    case 14:
+      ok = wireType == kVarint && reader.varint(value);
+      out.external = value == 1;
+      break;
+    default:
+      ok = field != 0 && reader.skip(wireType);
+      break;
+    }
+    if (!ok)
+      return "field " + std::to_string(field) + " (wire type " +
+             std::to_string(wireType) + ")";
+  }
+  return "";
+}
+
+bool isSubByte(kiln_dtype dtype) {
+  return dtype == KILN_DTYPE_INT4 || dtype == KILN_DTYPE_UINT4 ||
+         dtype == KILN_DTYPE_FLOAT4E2M1;
+}
+
+/// Two 4-bit values per byte, first in the low nibble -> one per byte.
+void unpackNibbles(const std::vector<uint8_t> &packed, uint64_t elements,
+                   kiln_dtype dtype, std::vector<uint8_t> &out) {
+  out.resize(elements);
+  for (uint64_t i = 0; i < elements; ++i) {
+    uint8_t nibble = (packed[i / 2] >> (4 * (i % 2))) & 0xf;
+    out[i] =
+        dtype == KILN_DTYPE_INT4 ? uint8_t(int8_t(nibble << 4) >> 4) : nibble;
+  }
+}
+
+/// Which typed field ONNX uses for `dtype`.
+int typedFieldFor(kiln_dtype dtype) {
+  switch (dtype) {
+  case KILN_DTYPE_FLOAT32:
+    return 4;
+  case KILN_DTYPE_INT64:
+    return 7;
+  case KILN_DTYPE_FLOAT64:
+    return 10;
+  case KILN_DTYPE_UINT32:
+  case KILN_DTYPE_UINT64:
+    return 11;
+  default:
+    return 5;
+  }
+}
+
+const char *fieldName(int field) {
+  switch (field) {
+  case 4:
+    return "float_data";
+  case 5:
+    return "int32_data";
+  case 7:
+    return "int64_data";
+  case 10:
+    return "double_data";
+  default:
+    return "uint64_data";
+  }
+}
+
+/// Copies the low `size` bytes of each value (little-endian host).
+template <typename T>
+void narrow(const std::vector<T> &values, size_t size,
+            std::vector<uint8_t> &out) {
+  out.resize(values.size() * size);
+  for (size_t i = 0; i < values.size(); ++i)
+    std::memcpy(out.data() + i * size, &values[i], size);
+}
+
+std::string buildTensor(RawTensor &raw, HostTensor &out) {
+  if (raw.hasStrings)
+    return "string tensors are not supported";
+  if (raw.external)
+    return "tensors with external data are not supported";
+  if (raw.dataType <= 0 || raw.dataType > 255 ||
+      kiln_dtype_size(int(raw.dataType)) == 0)
+    return "unsupported data_type " + std::to_string(raw.dataType);
+  kiln_dtype dtype = kiln_dtype(raw.dataType);
+  uint64_t elements, bytes;
+  if (std::string error = tensorSize(dtype, raw.dims, elements, bytes);
+      !error.empty())
+    return error;
+  // Sub-byte types are stored packed in the file, unpacked in memory.
+  uint64_t fileBytes = isSubByte(dtype) ? (elements + 1) / 2 : bytes;
+  uint64_t fileValues = isSubByte(dtype) ? fileBytes : elements;
+
+  size_t typedCounts[] = {raw.floats.size(), raw.int32s.size(),
+                          raw.int64s.size(), raw.doubles.size(),
+                          raw.uint64s.size()};
+  int typedFields[] = {4, 5, 7, 10, 11};
+  int expectedField = typedFieldFor(dtype);
+  for (int i = 0; i < 5; ++i) {
+    if (typedCounts[i] == 0)
+      continue;
+    if (raw.hasRaw)
+      return std::string("both raw_data and ") + fieldName(typedFields[i]) +
+             " are set";
+    if (typedFields[i] != expectedField)
+      return std::string(fieldName(typedFields[i])) + " given for a " +
+             kiln_dtype_name(dtype) + " tensor (expected " +
+             fieldName(expectedField) + ")";
+  }
+
+  std::vector<uint8_t> packed;
+  if (raw.hasRaw) {
+    if (raw.raw.size() != fileBytes)
+      return "raw_data has " + std::to_string(raw.raw.size()) + " bytes but " +
+             kiln_dtype_name(dtype) + " with " + std::to_string(elements) +
+             " elements needs " + std::to_string(fileBytes);
+    packed = std::move(raw.raw);
+  } else {
+    size_t count = typedCounts[expectedField == 4    ? 0
+                               : expectedField == 5  ? 1
+                               : expectedField == 7  ? 2
+                               : expectedField == 10 ? 3
+                                                     : 4];
+    if (count != fileValues)
+      return std::string(fieldName(expectedField)) + " has " +
+             std::to_string(count) + " values but the dims need " +
+             std::to_string(fileValues);
+    size_t elementSize = isSubByte(dtype) ? 1 : kiln_dtype_size(dtype);
+    if (expectedField == 4)
+      narrow(raw.floats, elementSize, packed);
+    else if (expectedField == 5)
+      narrow(raw.int32s, elementSize, packed);
+    else if (expectedField == 7)
+      narrow(raw.int64s, elementSize, packed);
+    else if (expectedField == 10)
+      narrow(raw.doubles, elementSize, packed);
+    else
+      narrow(raw.uint64s, elementSize, packed);
+  }
+
+  out.name = std::move(raw.name);
+  out.dtype = dtype;
+  out.dims = std::move(raw.dims);
+  if (isSubByte(dtype))
+    unpackNibbles(packed, elements, dtype, out.data);
+  else
+    out.data = std::move(packed);
+  return "";
+}
+
+} // namespace
+
+std::string parseOnnxTensor(const uint8_t *data, size_t size, HostTensor &out) {
+  return detail::noThrow([&]() -> std::string {
+    RawTensor raw;
+    if (std::string field = decodeFields(data, size, raw); !field.empty())
+      return "corrupt TensorProto: malformed or truncated " + field;
+    if (std::string error = buildTensor(raw, out); !error.empty())
+      return "TensorProto" + (raw.name.empty() ? "" : " '" + raw.name + "'") +
+             ": " + error;
+    return "";
+  });
+}
+
+std::string readOnnxTensor(const std::string &path, HostTensor &out) {
+  return detail::noThrow([&]() -> std::string {
+    std::vector<uint8_t> bytes;
+    if (std::string error = readFileBytes(path, bytes); !error.empty())
+      return error;
+    if (std::string error = parseOnnxTensor(bytes.data(), bytes.size(), out);
+        !error.empty())
+      return "'" + path + "': " + error;
+    return "";
+  });
+}
+
+} // namespace kiln
