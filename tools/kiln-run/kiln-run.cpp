@@ -1,0 +1,203 @@
+//===- kiln-run.cpp - Run a compiled Kiln artifact -----------------------===//
+//
+// A thin CLI over the runtime's C API (the same API the Python module uses),
+// so that what works here works from a program. Its contract: success writes
+// complete outputs; any failure prints exactly one "kiln-run: error: " line
+// on stderr, exits 1 and leaves no files behind. See --help.
+//
+//===----------------------------------------------------------------------===//
+
+#include "options.h"
+#include "output_writer.h"
+#include "summary.h"
+
+#include "kiln/runtime.h"
+#include "kiln/tensor_io.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <new>
+
+using namespace kiln;
+using namespace kiln::run;
+
+namespace {
+
+/// Thrown (and caught only in main) to end the run with one error line.
+struct Failure {
+  std::string message;
+};
+
+[[noreturn]] void failWith(std::string message) { throw Failure{message}; }
+
+[[noreturn]] void failWithRuntime(const std::string &context = "") {
+  failWith(context + kiln_last_error());
+}
+
+struct ModelDeleter {
+  void operator()(kiln_model *model) const { kiln_model_release(model); }
+};
+struct SessionDeleter {
+  void operator()(kiln_session *session) const {
+    kiln_session_release(session);
+  }
+};
+using ModelPtr = std::unique_ptr<kiln_model, ModelDeleter>;
+using SessionPtr = std::unique_ptr<kiln_session, SessionDeleter>;
+
+void printSignature(const Options &options, kiln_model *model) {
+  std::printf("model: %s\ntarget: %s\n", options.model.c_str(),
+              kiln_model_target(model));
+  kiln_tensor_desc desc;
+  for (size_t i = 0; i < kiln_model_num_inputs(model); ++i) {
+    kiln_model_input(model, i, &desc);
+    std::printf("input %s: %s\n", desc.name, typeString(desc).c_str());
+  }
+  for (size_t i = 0; i < kiln_model_num_outputs(model); ++i) {
+    kiln_model_output(model, i, &desc);
+    std::printf("output %s: %s\n", desc.name, typeString(desc).c_str());
+  }
+}
+
+void setInputs(const Options &options, kiln_model *model,
+               kiln_session *session) {
+  std::vector<bool> given(kiln_model_num_inputs(model), false);
+  for (const auto &[name, file] : options.inputs) {
+    size_t index;
+    if (kiln_model_find_input(model, name.c_str(), &index))
+      failWithRuntime();
+    if (given[index])
+      failWith("input '" + name + "' is given more than once");
+    given[index] = true;
+    HostTensor tensor;
+    if (std::string error = readTensorFile(file, tensor); !error.empty())
+      failWith("input '" + name + "': " + error);
+    if (kiln_session_set_input(session, name.c_str(), tensor.dtype,
+                               tensor.dims.data(), uint32_t(tensor.dims.size()),
+                               tensor.data.data(), tensor.data.size()))
+      failWith(std::string(kiln_last_error()) + " (from '" + file + "')");
+  }
+  // Checked here rather than left to kiln_session_run so that the message
+  // can say how to fix it on this command line.
+  for (size_t i = 0; i < given.size(); ++i) {
+    if (given[i])
+      continue;
+    kiln_tensor_desc desc;
+    kiln_model_input(model, i, &desc);
+    failWith(std::string("missing input '") + desc.name + "' (" +
+             typeString(desc) + "); pass it with --input " + desc.name +
+             "=FILE.npy");
+  }
+}
+
+/// Runs `repeat` times; returns each run's wall time in milliseconds.
+std::vector<double> runRepeatedly(kiln_session *session, unsigned repeat) {
+  std::vector<double> times;
+  for (unsigned i = 0; i < repeat; ++i) {
+    auto start = std::chrono::steady_clock::now();
+    if (kiln_session_run(session))
+      failWithRuntime("run failed: ");
+    auto end = std::chrono::steady_clock::now();
+    times.push_back(
+        std::chrono::duration<double, std::milli>(end - start).count());
+  }
+  return times;
+}
+
+std::vector<std::string> collectOutputs(const Options &options,
+                                        kiln_session *session, size_t count,
+                                        OutputWriter *writer) {
+  std::vector<std::string> summaries;
+  for (size_t i = 0; i < count; ++i) {
+    kiln_tensor_desc desc;
+    const void *data;
+    size_t bytes;
+    if (kiln_session_output(session, i, &desc, &data, &bytes))
+      failWithRuntime();
+    if (!options.quiet)
+      summaries.push_back(summarize(desc, data, bytes));
+    if (!writer)
+      continue;
+    std::vector<int64_t> dims(desc.dims, desc.dims + desc.rank);
+    if (std::string error =
+            writer->add(desc.name, desc.dtype, dims, data, bytes);
+        !error.empty())
+      failWith(error);
+  }
+  return summaries;
+}
+
+int runMain(int argc, char **argv) {
+  Options options;
+  if (std::string error = parseOptions(argc, argv, options); !error.empty())
+    failWith(error);
+  if (options.help) {
+    std::fputs(helpText(), stdout);
+    return 0;
+  }
+
+  kiln_model *rawModel = nullptr;
+  if (kiln_model_load(options.model.c_str(), &rawModel))
+    failWithRuntime();
+  ModelPtr model(rawModel);
+  if (options.printSignature) {
+    printSignature(options, model.get());
+    return 0;
+  }
+
+  kiln_session *rawSession = nullptr;
+  if (kiln_session_create(model.get(), options.device.c_str(), &rawSession))
+    failWithRuntime();
+  SessionPtr session(rawSession);
+  setInputs(options, model.get(), session.get());
+
+  // Create the output directory before running, so a bad path fails fast.
+  std::unique_ptr<OutputWriter> writer;
+  if (!options.outputDir.empty()) {
+    writer = std::make_unique<OutputWriter>();
+    if (std::string error = writer->open(options.outputDir); !error.empty())
+      failWith(error);
+  }
+
+  std::vector<double> times = runRepeatedly(session.get(), options.repeat);
+  std::vector<std::string> summaries =
+      collectOutputs(options, session.get(),
+                     kiln_model_num_outputs(model.get()), writer.get());
+  if (writer)
+    if (std::string error = writer->commit(); !error.empty())
+      failWith(error);
+
+  for (const std::string &line : summaries)
+    std::printf("%s\n", line.c_str());
+  if (options.repeatGiven) {
+    std::sort(times.begin(), times.end());
+    std::printf("timing: %u runs, median %.4g ms, min %.4g ms\n",
+                options.repeat, times[times.size() / 2], times.front());
+  }
+  return 0;
+}
+
+/// One line, whatever a file name or a lower layer put in the message.
+void printError(std::string message) {
+  std::replace(message.begin(), message.end(), '\n', ' ');
+  std::fprintf(stderr, "kiln-run: error: %s\n", message.c_str());
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  // Failures unwind through main's locals, so the output writer's destructor
+  // removes partial files and the model and session are released.
+  try {
+    return runMain(argc, argv);
+  } catch (const Failure &failure) {
+    printError(failure.message);
+  } catch (const std::bad_alloc &) {
+    printError("out of memory");
+  } catch (const std::exception &error) {
+    printError(std::string("internal error: ") + error.what());
+  }
+  return 1;
+}

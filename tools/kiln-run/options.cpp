@@ -1,0 +1,137 @@
+//===- options.cpp - kiln-run's command line -----------------------------===//
+
+#include "options.h"
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+namespace kiln::run {
+
+const char *helpText() {
+  return R"(usage: kiln-run MODEL.kiln [--input NAME=FILE]... [options]
+
+Runs a model compiled by kiln-compile. Every input of the model must be given
+exactly once; its dtype and shape must match the model's signature exactly
+(see --print-signature). Outputs are summarized on stdout, one line each:
+  NAME: DTYPE[SHAPE] min=... max=... mean=... values=[first few...]
+
+Options:
+  --input NAME=FILE, -i NAME=FILE
+      Value of input NAME. FILE is a NumPy .npy array (little-endian bool,
+      int8-64, uint8-64, float16/32/64; C order) or an ONNX TensorProto .pb
+      file; the format is chosen by extension (else .npy is detected).
+  --output-dir DIR, -o DIR
+      Also write every output to DIR/NAME.npy. DIR is created if missing.
+      Characters other than letters, digits, '.', '-' and '_' in NAME (and a
+      leading '.') become '_'; names that then collide get a suffix _2, _3...
+      Files are written under temporary names and renamed once all outputs
+      are written; on any failure nothing this run created is left behind.
+      Without --output-dir no files are written.
+  --device DEV
+      Where to run: "cpu" (default). "cuda:N" is not supported yet.
+  --repeat N
+      Run N times (N >= 1) and print "timing: N runs, median ... ms, min ...
+      ms" on stdout. Outputs are those of the last run.
+  --print-signature
+      Print the model's target, inputs and outputs, then exit without
+      running. Needs no --input.
+  --quiet, -q
+      Do not print output summaries (timing is still printed with --repeat).
+  --help, -h
+      Print this help and exit.
+
+Exit status: 0 on success; 1 on any error (bad arguments, unreadable or
+corrupt model or input file, dtype/shape mismatch, missing input, failure to
+write outputs). An error prints exactly one line on stderr, starting with
+"kiln-run: error: ".
+)";
+}
+
+namespace {
+
+/// Matches "--flag VALUE" and "--flag=VALUE" (and a short alias with a
+/// separate value). Returns false if `argv[i]` is not this flag; sets
+/// `error` if it is but the value is missing.
+bool takeValue(int argc, char **argv, int &i, const char *flag,
+               const char *alias, std::string &value, std::string &error) {
+  const char *arg = argv[i];
+  size_t length = std::strlen(flag);
+  if (std::strncmp(arg, flag, length) == 0 && arg[length] == '=') {
+    value = arg + length + 1;
+    return true;
+  }
+  if (std::strcmp(arg, flag) != 0 && !(alias && std::strcmp(arg, alias) == 0))
+    return false;
+  if (i + 1 >= argc) {
+    error = std::string(flag) + " needs a value";
+    return true;
+  }
+  value = argv[++i];
+  return true;
+}
+
+std::string parseRepeat(const std::string &text, unsigned &out) {
+  char *end = nullptr;
+  errno = 0;
+  unsigned long value = std::strtoul(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || text[0] == '-' || value == 0 ||
+      value > 1000000 || errno != 0)
+    return "--repeat expects an integer from 1 to 1000000, got '" + text + "'";
+  out = unsigned(value);
+  return "";
+}
+
+} // namespace
+
+std::string parseOptions(int argc, char **argv, Options &out) {
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i], value, error;
+    if (arg == "--help" || arg == "-h") {
+      out.help = true;
+    } else if (arg == "--quiet" || arg == "-q") {
+      out.quiet = true;
+    } else if (arg == "--print-signature") {
+      out.printSignature = true;
+    } else if (takeValue(argc, argv, i, "--input", "-i", value, error)) {
+      if (!error.empty())
+        return error;
+      size_t equals = value.find('=');
+      if (equals == std::string::npos || equals == 0 ||
+          equals + 1 == value.size())
+        return "--input expects NAME=FILE, got '" + value + "'";
+      out.inputs.emplace_back(value.substr(0, equals),
+                              value.substr(equals + 1));
+    } else if (takeValue(argc, argv, i, "--output-dir", "-o", value, error)) {
+      if (!error.empty())
+        return error;
+      if (value.empty())
+        return "--output-dir needs a non-empty directory";
+      out.outputDir = value;
+    } else if (takeValue(argc, argv, i, "--device", nullptr, value, error)) {
+      if (!error.empty())
+        return error;
+      out.device = value;
+    } else if (takeValue(argc, argv, i, "--repeat", nullptr, value, error)) {
+      if (!error.empty())
+        return error;
+      if (std::string repeatError = parseRepeat(value, out.repeat);
+          !repeatError.empty())
+        return repeatError;
+      out.repeatGiven = true;
+    } else if (arg.size() > 1 && arg[0] == '-') {
+      return "unknown option '" + arg + "'; see kiln-run --help";
+    } else if (!out.model.empty()) {
+      return "more than one model given ('" + out.model + "' and '" + arg +
+             "')";
+    } else {
+      out.model = arg;
+    }
+  }
+  if (!out.help && out.model.empty())
+    return "no model given; usage: kiln-run MODEL.kiln --input NAME=FILE... "
+           "(see --help)";
+  return "";
+}
+
+} // namespace kiln::run

@@ -1,0 +1,33 @@
+//===- options.h - kiln-run's command line ----------------------*- C++ -*-===//
+
+#ifndef KILN_RUN_OPTIONS_H
+#define KILN_RUN_OPTIONS_H
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace kiln::run {
+
+struct Options {
+  std::string model;
+  /// (name, file) in command-line order.
+  std::vector<std::pair<std::string, std::string>> inputs;
+  std::string outputDir; // empty: print summaries only, write no files
+  std::string device = "cpu";
+  unsigned repeat = 1;
+  bool repeatGiven = false;
+  bool quiet = false;
+  bool printSignature = false;
+  bool help = false;
+};
+
+/// Parses argv; returns "" or a one-line usage error.
+std::string parseOptions(int argc, char **argv, Options &out);
+
+/// The text --help prints.
+const char *helpText();
+
+} // namespace kiln::run
+
+#endif // KILN_RUN_OPTIONS_H

@@ -1,0 +1,108 @@
+//===- output_writer.cpp - All-or-nothing writing of output files --------===//
+
+#include "output_writer.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace kiln::run {
+
+std::string sanitizeFileName(const std::string &name) {
+  std::string result = name;
+  for (char &c : result) {
+    bool safe = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_';
+    if (!safe)
+      c = '_';
+  }
+  // No hidden files, and never "." or "..".
+  if (result.empty() || result[0] == '.')
+    result.insert(result.begin(), '_');
+  return result;
+}
+
+OutputWriter::~OutputWriter() {
+  if (!committed_)
+    rollback();
+}
+
+std::string OutputWriter::open(const std::string &dir) {
+  dir_ = dir;
+  // mkdir -p, remembering each level created so rollback can undo it.
+  for (size_t slash = 0; slash != std::string::npos;) {
+    slash = dir.find('/', slash + 1);
+    std::string prefix = dir.substr(0, slash);
+    struct stat info;
+    if (stat(prefix.c_str(), &info) == 0) {
+      if (!S_ISDIR(info.st_mode))
+        return "output directory '" + dir + "': '" + prefix +
+               "' exists and is not a directory";
+      continue;
+    }
+    if (mkdir(prefix.c_str(), 0777) != 0)
+      return "cannot create output directory '" + prefix +
+             "': " + std::strerror(errno);
+    createdDirs_.push_back(prefix);
+  }
+  return "";
+}
+
+std::string OutputWriter::add(const std::string &outputName, kiln_dtype dtype,
+                              const std::vector<int64_t> &dims,
+                              const void *data, size_t bytes) {
+  std::string base = sanitizeFileName(outputName);
+  std::string name = base;
+  for (int suffix = 2; usedNames_.count(name); ++suffix)
+    name = base + "_" + std::to_string(suffix);
+  usedNames_.insert(name);
+  std::string final = dir_ + "/" + name + ".npy";
+
+  std::vector<uint8_t> header;
+  if (std::string error = encodeNpyHeader(dtype, dims, bytes, header);
+      !error.empty())
+    return "output '" + outputName + "' cannot be saved as '" + final +
+           "': " + error;
+
+  // Hidden, per-process temporary names cannot clash with real outputs or
+  // with another kiln-run writing into the same directory.
+  std::string temporary = dir_ + "/.kiln-run-" + std::to_string(getpid()) +
+                          "-" + std::to_string(pending_.size()) + ".tmp";
+  FILE *file = std::fopen(temporary.c_str(), "wb");
+  if (!file)
+    return "cannot write '" + final + "': " + std::strerror(errno);
+  pending_.push_back({temporary, final});
+  bool ok = std::fwrite(header.data(), 1, header.size(), file) == header.size();
+  ok &= bytes == 0 || std::fwrite(data, 1, bytes, file) == bytes;
+  ok &= std::fclose(file) == 0;
+  if (!ok)
+    return "cannot write '" + final + "': " + std::strerror(errno);
+  return "";
+}
+
+std::string OutputWriter::commit() {
+  for (const Pending &file : pending_) {
+    if (std::rename(file.temporary.c_str(), file.final.c_str()) != 0)
+      return "cannot rename '" + file.temporary + "' to '" + file.final +
+             "': " + std::strerror(errno);
+    committedFiles_.push_back(file.final);
+  }
+  committed_ = true;
+  return "";
+}
+
+void OutputWriter::rollback() {
+  for (const Pending &file : pending_)
+    std::remove(file.temporary.c_str());
+  for (const std::string &file : committedFiles_)
+    std::remove(file.c_str());
+  for (auto dir = createdDirs_.rbegin(); dir != createdDirs_.rend(); ++dir)
+    rmdir(dir->c_str());
+  pending_.clear();
+  committedFiles_.clear();
+  createdDirs_.clear();
+}
+
+} // namespace kiln::run

@@ -1,0 +1,144 @@
+//===- summary.cpp - One-line description of an output tensor ------------===//
+
+#include "summary.h"
+
+#include <cinttypes>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+
+namespace kiln::run {
+namespace {
+
+constexpr size_t kShownValues = 6;
+
+float halfToFloat(uint16_t bits) {
+  uint32_t sign = uint32_t(bits & 0x8000) << 16;
+  int exponent = (bits >> 10) & 0x1f;
+  uint32_t mantissa = bits & 0x3ff;
+  if (exponent == 0) // zero or subnormal
+    return (sign ? -1.0f : 1.0f) * std::ldexp(float(mantissa), -24);
+  uint32_t result =
+      exponent == 31 ? sign | 0x7f800000u | (mantissa << 13) // inf, NaN
+                     : sign | uint32_t(exponent + 112) << 23 | (mantissa << 13);
+  float value;
+  std::memcpy(&value, &result, 4);
+  return value;
+}
+
+float bfloat16ToFloat(uint16_t bits) {
+  uint32_t result = uint32_t(bits) << 16;
+  float value;
+  std::memcpy(&value, &result, 4);
+  return value;
+}
+
+template <typename T> T load(const uint8_t *data, size_t index) {
+  T value;
+  std::memcpy(&value, data + index * sizeof(T), sizeof(T));
+  return value;
+}
+
+/// Element `index` as a double; false for dtypes without a numeric reading
+/// here (float8, 4-bit types).
+bool element(kiln_dtype dtype, const uint8_t *data, size_t index, double &out) {
+  switch (dtype) {
+  case KILN_DTYPE_FLOAT32:
+    out = load<float>(data, index);
+    return true;
+  case KILN_DTYPE_FLOAT64:
+    out = load<double>(data, index);
+    return true;
+  case KILN_DTYPE_FLOAT16:
+    out = halfToFloat(load<uint16_t>(data, index));
+    return true;
+  case KILN_DTYPE_BFLOAT16:
+    out = bfloat16ToFloat(load<uint16_t>(data, index));
+    return true;
+  case KILN_DTYPE_INT8:
+    out = load<int8_t>(data, index);
+    return true;
+  case KILN_DTYPE_INT16:
+    out = load<int16_t>(data, index);
+    return true;
+  case KILN_DTYPE_INT32:
+    out = load<int32_t>(data, index);
+    return true;
+  case KILN_DTYPE_INT64:
+    out = double(load<int64_t>(data, index));
+    return true;
+  case KILN_DTYPE_UINT8:
+  case KILN_DTYPE_BOOL:
+    out = load<uint8_t>(data, index);
+    return true;
+  case KILN_DTYPE_UINT16:
+    out = load<uint16_t>(data, index);
+    return true;
+  case KILN_DTYPE_UINT32:
+    out = load<uint32_t>(data, index);
+    return true;
+  case KILN_DTYPE_UINT64:
+    out = double(load<uint64_t>(data, index));
+    return true;
+  default:
+    return false;
+  }
+}
+
+std::string number(double value) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.6g", value);
+  return text;
+}
+
+} // namespace
+
+std::string typeString(const kiln_tensor_desc &desc) {
+  std::string text = std::string(kiln_dtype_name(desc.dtype)) + "[";
+  for (uint32_t i = 0; i < desc.rank; ++i)
+    text += (i ? "," : "") + std::to_string(desc.dims[i]);
+  return text + "]";
+}
+
+std::string summarize(const kiln_tensor_desc &desc, const void *data,
+                      size_t bytes) {
+  std::string line = std::string(desc.name) + ": " + typeString(desc);
+  size_t elementSize = kiln_dtype_size(desc.dtype);
+  size_t count = elementSize ? bytes / elementSize : 0;
+  const auto *raw = static_cast<const uint8_t *>(data);
+  double probe;
+  if (count == 0)
+    return line + " (empty)";
+  if (!element(desc.dtype, raw, 0, probe))
+    return line + " (no statistics for this dtype)";
+
+  double minimum = INFINITY, maximum = -INFINITY, sum = 0;
+  size_t nans = 0;
+  std::string shown;
+  for (size_t i = 0; i < count; ++i) {
+    double value;
+    element(desc.dtype, raw, i, value);
+    if (i < kShownValues)
+      shown += (i ? ", " : "") + number(value);
+    if (std::isnan(value)) {
+      ++nans;
+      continue;
+    }
+    minimum = std::fmin(minimum, value);
+    maximum = std::fmax(maximum, value);
+    sum += value;
+  }
+  if (count > kShownValues)
+    shown += ", ...";
+  if (desc.dtype == KILN_DTYPE_BOOL)
+    return line + " true=" + number(sum) + "/" + std::to_string(count) +
+           " values=[" + shown + "]";
+  if (nans < count)
+    line += " min=" + number(minimum) + " max=" + number(maximum) +
+            " mean=" + number(sum / double(count - nans));
+  if (nans)
+    line += " nan=" + std::to_string(nans);
+  return line + " values=[" + shown + "]";
+}
+
+} // namespace kiln::run
