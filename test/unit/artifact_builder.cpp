@@ -1,0 +1,182 @@
+//===- artifact_builder.cpp - Assemble .kiln files for tests -------------===//
+
+#include "artifact_builder.h"
+
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
+namespace kiln::test {
+namespace {
+
+template <typename T> void put(Bytes &out, T value) {
+  const auto *bytes = reinterpret_cast<const uint8_t *>(&value);
+  out.insert(out.end(), bytes, bytes + sizeof(T));
+}
+
+void putString(Bytes &out, const std::string &text) {
+  put<uint32_t>(out, uint32_t(text.size()));
+  out.insert(out.end(), text.begin(), text.end());
+}
+
+void putTensor(Bytes &out, const TensorSpec &tensor) {
+  putString(out, tensor.name);
+  put<uint32_t>(out, uint32_t(tensor.dtype));
+  put<uint32_t>(out, uint32_t(tensor.dims.size()));
+  for (int64_t dim : tensor.dims)
+    put<int64_t>(out, dim);
+}
+
+uint64_t alignUp(uint64_t value) {
+  return (value + KILN_ARTIFACT_ALIGNMENT - 1) / KILN_ARTIFACT_ALIGNMENT *
+         KILN_ARTIFACT_ALIGNMENT;
+}
+
+Bytes floats(std::initializer_list<float> values) {
+  Bytes out;
+  for (float value : values)
+    put<float>(out, value);
+  return out;
+}
+
+} // namespace
+
+Bytes encodeMetadata(const ModelSpec &spec) {
+  Bytes out;
+  put<uint32_t>(out, KILN_METADATA_MAGIC);
+  putString(out, spec.target);
+  putString(out, spec.entrySymbol);
+  put<uint32_t>(out, uint32_t(spec.weights.size()));
+  uint64_t offset = 0;
+  for (const WeightSpec &weight : spec.weights) {
+    putTensor(out, weight.tensor);
+    put<uint64_t>(out, offset);
+    put<uint64_t>(out, weight.data.size());
+    offset = alignUp(offset + weight.data.size());
+  }
+  put<uint32_t>(out, uint32_t(spec.inputs.size()));
+  for (const TensorSpec &input : spec.inputs)
+    putTensor(out, input);
+  put<uint32_t>(out, uint32_t(spec.outputs.size()));
+  for (const TensorSpec &output : spec.outputs)
+    putTensor(out, output);
+  return out;
+}
+
+Bytes encodeWeights(const ModelSpec &spec) {
+  Bytes out;
+  for (const WeightSpec &weight : spec.weights) {
+    out.resize(alignUp(out.size()));
+    out.insert(out.end(), weight.data.begin(), weight.data.end());
+  }
+  return out;
+}
+
+Bytes assemble(const std::vector<Section> &sections) {
+  uint64_t tableOffset = KILN_ARTIFACT_HEADER_SIZE;
+  uint64_t offset =
+      alignUp(tableOffset + sections.size() * KILN_ARTIFACT_SECTION_ENTRY_SIZE);
+  std::vector<kiln_artifact_section> table;
+  for (const Section &section : sections) {
+    kiln_artifact_section entry{};
+    entry.kind = section.kind;
+    entry.offset = offset;
+    entry.size = section.data.size();
+    table.push_back(entry);
+    offset = alignUp(offset + section.data.size());
+  }
+
+  Bytes out(KILN_ARTIFACT_HEADER_SIZE, 0);
+  for (const kiln_artifact_section &entry : table)
+    put(out, entry);
+  for (size_t i = 0; i < sections.size(); ++i) {
+    out.resize(table[i].offset, 0);
+    out.insert(out.end(), sections[i].data.begin(), sections[i].data.end());
+  }
+
+  kiln_artifact_header header{};
+  std::memcpy(header.magic, KILN_ARTIFACT_MAGIC, sizeof(KILN_ARTIFACT_MAGIC));
+  header.format_version = KILN_ARTIFACT_FORMAT_VERSION;
+  header.header_size = KILN_ARTIFACT_HEADER_SIZE;
+  header.section_count = uint32_t(sections.size());
+  header.section_table_offset = tableOffset;
+  std::memcpy(out.data(), &header, sizeof(header));
+  refreshChecksum(out);
+  return out;
+}
+
+Bytes buildArtifact(const ModelSpec &spec) {
+  std::vector<Section> sections = {
+      {KILN_SECTION_METADATA, encodeMetadata(spec)}};
+  if (spec.withHostCode)
+    sections.push_back({KILN_SECTION_HOST_CODE, spec.hostCode});
+  if (!spec.weights.empty())
+    sections.push_back({KILN_SECTION_WEIGHTS, encodeWeights(spec)});
+  return assemble(sections);
+}
+
+void refreshChecksum(Bytes &artifact) {
+  kiln_artifact_header &header = headerOf(artifact);
+  header.file_size = artifact.size();
+  header.checksum = kiln_fnv1a64(KILN_FNV1A64_INIT,
+                                 artifact.data() + KILN_ARTIFACT_HEADER_SIZE,
+                                 artifact.size() - KILN_ARTIFACT_HEADER_SIZE);
+}
+
+kiln_artifact_header &headerOf(Bytes &artifact) {
+  return *reinterpret_cast<kiln_artifact_header *>(artifact.data());
+}
+
+kiln_artifact_section &sectionEntry(Bytes &artifact, uint32_t index) {
+  return *reinterpret_cast<kiln_artifact_section *>(
+      artifact.data() + headerOf(artifact).section_table_offset +
+      index * KILN_ARTIFACT_SECTION_ENTRY_SIZE);
+}
+
+ModelSpec addModel(const Bytes &hostCode) {
+  ModelSpec spec;
+  spec.hostCode = hostCode;
+  spec.weights.push_back({{"w", KILN_DTYPE_FLOAT32, {2, 3}},
+                          floats({100, 200, 300, 400, 500, 600})});
+  spec.inputs = {{"a", KILN_DTYPE_FLOAT32, {2, 3}},
+                 {"b", KILN_DTYPE_FLOAT32, {2, 3}}};
+  spec.outputs = {{"sum", KILN_DTYPE_FLOAT32, {2, 3}},
+                  {"stats/count", KILN_DTYPE_INT64, {}}};
+  return spec;
+}
+
+ModelSpec zeroSizeModel(const Bytes &hostCode) {
+  ModelSpec spec;
+  spec.hostCode = hostCode;
+  spec.entrySymbol = "kiln_entry_zero_size";
+  spec.weights.push_back({{"e", KILN_DTYPE_FLOAT32, {0}}, {}});
+  spec.inputs = {{"x", KILN_DTYPE_FLOAT32, {0, 3}}};
+  spec.outputs = {{"y", KILN_DTYPE_FLOAT32, {0, 3}},
+                  {"ok", KILN_DTYPE_INT32, {1}}};
+  return spec;
+}
+
+ModelSpec bf16OutputModel(const Bytes &hostCode) {
+  ModelSpec spec;
+  spec.hostCode = hostCode;
+  spec.entrySymbol = "kiln_entry_bf16";
+  spec.inputs = {{"a", KILN_DTYPE_FLOAT32, {2, 3}}};
+  spec.outputs = {{"copy", KILN_DTYPE_FLOAT32, {2, 3}},
+                  {"half", KILN_DTYPE_BFLOAT16, {2}}};
+  return spec;
+}
+
+Bytes readFile(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  return Bytes(std::istreambuf_iterator<char>(in),
+               std::istreambuf_iterator<char>());
+}
+
+bool writeFile(const std::string &path, const Bytes &bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(reinterpret_cast<const char *>(bytes.data()),
+            std::streamsize(bytes.size()));
+  return bool(out);
+}
+
+} // namespace kiln::test

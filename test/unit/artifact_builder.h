@@ -1,0 +1,84 @@
+//===- artifact_builder.h - Assemble .kiln files for tests ------*- C++ -*-===//
+//
+// Writes artifacts per kiln/artifact_format.h without the compiler, so the
+// runtime can be tested (and broken on purpose) byte by byte.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_TEST_UNIT_ARTIFACT_BUILDER_H
+#define KILN_TEST_UNIT_ARTIFACT_BUILDER_H
+
+#include "kiln/artifact_format.h"
+#include "kiln/dtype.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace kiln::test {
+
+using Bytes = std::vector<uint8_t>;
+
+struct TensorSpec {
+  std::string name;
+  /// Not kiln_dtype: tests store invalid values here on purpose.
+  uint32_t dtype = KILN_DTYPE_FLOAT32;
+  std::vector<int64_t> dims;
+};
+
+struct WeightSpec {
+  TensorSpec tensor;
+  Bytes data;
+};
+
+struct ModelSpec {
+  std::string target = "cpu-x86_64";
+  std::string entrySymbol = KILN_ENTRY_SYMBOL;
+  std::vector<WeightSpec> weights;
+  std::vector<TensorSpec> inputs;
+  std::vector<TensorSpec> outputs;
+  Bytes hostCode;
+  bool withHostCode = true;
+};
+
+struct Section {
+  uint32_t kind;
+  Bytes data;
+};
+
+/// The METADATA section for `spec`, with weights laid out 64-byte aligned in
+/// the order given.
+Bytes encodeMetadata(const ModelSpec &spec);
+
+/// The WEIGHTS section matching encodeMetadata's layout.
+Bytes encodeWeights(const ModelSpec &spec);
+
+/// A complete artifact: header, section table, then `sections` in order,
+/// each 64-byte aligned, with a correct checksum.
+Bytes assemble(const std::vector<Section> &sections);
+
+/// assemble() of the sections `spec` describes.
+Bytes buildArtifact(const ModelSpec &spec);
+
+/// Recomputes the header checksum after a test edited the bytes.
+void refreshChecksum(Bytes &artifact);
+
+/// Header and section-table accessors for tests that edit them.
+kiln_artifact_header &headerOf(Bytes &artifact);
+kiln_artifact_section &sectionEntry(Bytes &artifact, uint32_t index);
+
+/// The "add" model of test_host_code.c: w + a + b, plus stats/count.
+ModelSpec addModel(const Bytes &hostCode);
+
+/// The "zero-size" model of test_host_code.c.
+ModelSpec zeroSizeModel(const Bytes &hostCode);
+
+/// The "bf16-output" model of test_host_code.c.
+ModelSpec bf16OutputModel(const Bytes &hostCode);
+
+Bytes readFile(const std::string &path);
+bool writeFile(const std::string &path, const Bytes &bytes);
+
+} // namespace kiln::test
+
+#endif // KILN_TEST_UNIT_ARTIFACT_BUILDER_H

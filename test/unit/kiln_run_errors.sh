@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# kiln-run on bad input: every case must exit 1 (no crash, no signal) with
+# exactly one stderr line starting "kiln-run: error: " that says what went
+# wrong, and must leave no output files behind.
+source "$(dirname "$0")/cli_test_lib.sh"
+
+# expect_error FRAGMENT ARGS...: runs kiln-run ARGS and checks the contract.
+expect_error() {
+  local fragment="$1"
+  shift
+  local rc=0
+  "$KILN_RUN" "$@" >"$WORK/stdout" 2>"$WORK/stderr" || rc=$?
+  local lines
+  lines=$(wc -l <"$WORK/stderr")
+  if [ "$rc" -ne 1 ]; then
+    fail "kiln-run $*: exit code $rc, expected 1"
+  elif [ "$lines" -ne 1 ]; then
+    fail "kiln-run $*: $lines stderr lines, expected 1: $(cat "$WORK/stderr")"
+  elif ! grep -q '^kiln-run: error: ' "$WORK/stderr"; then
+    fail "kiln-run $*: stderr lacks the prefix: $(cat "$WORK/stderr")"
+  elif ! grep -qF -- "$fragment" "$WORK/stderr"; then
+    fail "kiln-run $*: stderr lacks '$fragment': $(cat "$WORK/stderr")"
+  else
+    echo "ok: $(cat "$WORK/stderr")"
+  fi
+}
+
+M="$WORK/add.kiln"
+"$MAKE_ARTIFACT" "$HOST_CODE" "$M"
+npy "$WORK/a.npy" float32 2,3
+npy "$WORK/b.npy" float32 2,3
+npy "$WORK/a64.npy" float64 2,3
+npy "$WORK/a32.npy" float32 3,2
+
+# Command line.
+expect_error "no model given"
+expect_error "unknown option '--frobnicate'" "$M" --frobnicate
+expect_error "--input expects NAME=FILE, got 'a'" "$M" --input a
+expect_error "--input needs a value" "$M" --input
+expect_error "--repeat expects an integer" "$M" --repeat 0
+expect_error "more than one model given" "$M" "$M"
+
+# The model file.
+expect_error "cannot open '$WORK/missing.kiln'" "$WORK/missing.kiln"
+expect_error "is not a regular file" "$WORK"
+head -c 4096 /dev/urandom >"$WORK/garbage.kiln"
+expect_error "not a Kiln artifact (bad magic)" "$WORK/garbage.kiln"
+: >"$WORK/empty.kiln"
+expect_error "not a Kiln artifact" "$WORK/empty.kiln"
+head -c 1000 "$M" >"$WORK/truncated.kiln"
+expect_error "truncated: header says $(stat -c %s "$M") bytes, file has 1000" \
+  "$WORK/truncated.kiln"
+"$MAKE_ARTIFACT" "$HOST_CODE" "$WORK/v2.kiln" --format-version 2
+expect_error "artifact format version 2, this runtime reads version 1; recompile the model" \
+  "$WORK/v2.kiln"
+cp "$M" "$WORK/flipped.kiln"
+printf '\xff' | dd of="$WORK/flipped.kiln" bs=1 seek=300 conv=notrunc 2>/dev/null
+expect_error "checksum mismatch" "$WORK/flipped.kiln"
+"$MAKE_ARTIFACT" "$HOST_CODE" "$WORK/riscv.kiln" --target cpu-riscv64
+expect_error "artifact target 'cpu-riscv64' cannot run" "$WORK/riscv.kiln" \
+  --input a="$WORK/a.npy" --input b="$WORK/b.npy"
+
+# Devices.
+expect_error "device 'cuda:0': this runtime has no CUDA backend" "$M" \
+  --device cuda:0 --input a="$WORK/a.npy" --input b="$WORK/b.npy"
+expect_error "unknown device 'gpu'" "$M" --device gpu
+
+# Inputs.
+expect_error "model has no input named 'foo'; inputs are: a, b" "$M" \
+  --input foo="$WORK/a.npy"
+expect_error "input 'a' expects dtype float32 but got float64" "$M" \
+  --input a="$WORK/a64.npy" --input b="$WORK/b.npy"
+expect_error "input 'a' expects shape [2,3] but got [3,2]" "$M" \
+  --input a="$WORK/a32.npy" --input b="$WORK/b.npy"
+expect_error "missing input 'b' (float32[2,3]); pass it with --input b=FILE.npy" \
+  "$M" --input a="$WORK/a.npy"
+expect_error "input 'a' is given more than once" "$M" \
+  --input a="$WORK/a.npy" --input a="$WORK/a.npy"
+expect_error "cannot open '$WORK/nope.npy'" "$M" --input a="$WORK/nope.npy"
+head -c 300 /dev/urandom >"$WORK/garbage.npy"
+expect_error "not a .npy file (bad magic)" "$M" --input a="$WORK/garbage.npy"
+head -c 100 "$WORK/a.npy" >"$WORK/a.npy.100"
+head -c 140 "$WORK/a.npy" >"$WORK/short.npy"
+expect_error "truncated .npy header" "$M" --input a="$WORK/a.npy.100"
+expect_error "data size mismatch" "$M" --input a="$WORK/short.npy"
+printf 'hello' >"$WORK/a.txt"
+expect_error "cannot tell the tensor format" "$M" --input a="$WORK/a.txt"
+printf '\x4a\x10a' >"$WORK/bad.pb"
+expect_error "corrupt TensorProto" "$M" --input a="$WORK/bad.pb"
+
+# Outputs: a bad directory, and a failure after a first file was written.
+touch "$WORK/a-file"
+expect_error "exists and is not a directory" "$M" --input a="$WORK/a.npy" \
+  --input b="$WORK/b.npy" --output-dir "$WORK/a-file/out"
+"$MAKE_ARTIFACT" "$HOST_CODE" "$WORK/bf16.kiln" --model bf16-output
+expect_error "output 'half' cannot be saved as" "$WORK/bf16.kiln" \
+  --input a="$WORK/a.npy" --output-dir "$WORK/new/out"
+[ ! -e "$WORK/new" ] || fail "a failed run left $WORK/new behind: $(ls -R "$WORK/new")"
+mkdir "$WORK/existing"
+expect_error "output 'half' cannot be saved as" "$WORK/bf16.kiln" \
+  --input a="$WORK/a.npy" --output-dir "$WORK/existing"
+[ -z "$(ls -A "$WORK/existing")" ] ||
+  fail "a failed run left files behind: $(ls -A "$WORK/existing")"
+
+finish

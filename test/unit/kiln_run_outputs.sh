@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# kiln-run's happy paths: help, signature, summaries, .npy and .pb inputs,
+# output files checked with NumPy, --repeat and --quiet.
+source "$(dirname "$0")/cli_test_lib.sh"
+
+M="$WORK/add.kiln"
+"$MAKE_ARTIFACT" "$HOST_CODE" "$M"
+npy "$WORK/a.npy" float32 2,3
+npy "$WORK/b.npy" float32 2,3
+
+# --help documents every flag and exits 0.
+"$KILN_RUN" --help >"$WORK/help" || fail "--help exited $?"
+for flag in --input --output-dir --device --repeat --print-signature --quiet \
+  --help "Exit status"; do
+  grep -qF -- "$flag" "$WORK/help" || fail "--help does not mention $flag"
+done
+
+# --print-signature needs no inputs.
+"$KILN_RUN" "$M" --print-signature >"$WORK/sig" || fail "--print-signature failed"
+grep -qx "target: cpu-x86_64" "$WORK/sig" || fail "signature lacks the target"
+grep -qx "input b: float32\[2,3\]" "$WORK/sig" || fail "signature lacks input b"
+grep -qx "output stats/count: int64\[\]" "$WORK/sig" ||
+  fail "signature lacks output stats/count"
+
+# A run with output files: sum = a + b + w, stats/count -> stats_count.npy.
+"$KILN_RUN" "$M" --input a="$WORK/a.npy" -i b="$WORK/b.npy" \
+  --output-dir "$WORK/out/nested" >"$WORK/stdout" 2>"$WORK/stderr" ||
+  fail "run failed: $(cat "$WORK/stderr")"
+[ -s "$WORK/stderr" ] && fail "a successful run wrote to stderr: $(cat "$WORK/stderr")"
+grep -qx "sum: float32\[2,3\] min=102 max=612 mean=357 values=\[102, 204, 306, 408, 510, 612\]" \
+  "$WORK/stdout" || fail "unexpected summary: $(cat "$WORK/stdout")"
+grep -qx "stats/count: int64\[\] min=6 max=6 mean=6 values=\[6\]" "$WORK/stdout" ||
+  fail "unexpected summary: $(cat "$WORK/stdout")"
+"$PYTHON" - "$WORK/out/nested" <<'PY' || fail "output files are wrong"
+import numpy as np, os, sys
+d = sys.argv[1]
+assert sorted(os.listdir(d)) == ["stats_count.npy", "sum.npy"], os.listdir(d)
+s = np.load(os.path.join(d, "sum.npy"))
+assert s.dtype == np.float32 and s.shape == (2, 3), (s.dtype, s.shape)
+expected = 2 * (np.arange(6) + 1).reshape(2, 3) + 100 * (np.arange(6) + 1).reshape(2, 3)
+assert (s == expected).all(), s
+c = np.load(os.path.join(d, "stats_count.npy"))
+assert c.dtype == np.int64 and c.shape == () and c == 6, (c.dtype, c.shape, c)
+PY
+
+# Inputs as ONNX TensorProto files, written by the onnx package.
+if "$PYTHON" -c "import onnx" 2>/dev/null; then
+  "$PYTHON" - "$WORK" <<'PY'
+import numpy as np, onnx.numpy_helper as nh, sys
+a = (np.arange(6) + 1).astype(np.float32).reshape(2, 3)
+open(sys.argv[1] + "/a.pb", "wb").write(nh.from_array(a, "a").SerializeToString())
+PY
+  "$KILN_RUN" "$M" --input a="$WORK/a.pb" --input b="$WORK/b.npy" \
+    >"$WORK/stdout" || fail ".pb input failed"
+  grep -q "^sum: float32\[2,3\] min=102 " "$WORK/stdout" ||
+    fail ".pb input gave: $(cat "$WORK/stdout")"
+else
+  echo "skip: python3 onnx module not installed; .pb input not tested"
+fi
+
+# No --output-dir: summaries only. --quiet: nothing but timing.
+(cd "$WORK" && "$KILN_RUN" "$M" --input a=a.npy --input b=b.npy >summary) ||
+  fail "run without --output-dir failed"
+[ "$(wc -l <"$WORK/summary")" -eq 2 ] || fail "expected 2 summary lines"
+"$KILN_RUN" "$M" --input a="$WORK/a.npy" --input b="$WORK/b.npy" --quiet \
+  --repeat 5 >"$WORK/quiet" || fail "--quiet --repeat failed"
+grep -qE "^timing: 5 runs, median [0-9.e+-]+ ms, min [0-9.e+-]+ ms$" "$WORK/quiet" ||
+  fail "unexpected --repeat output: $(cat "$WORK/quiet")"
+[ "$(wc -l <"$WORK/quiet")" -eq 1 ] || fail "--quiet printed summaries"
+
+# Zero-size tensors run and are written.
+"$MAKE_ARTIFACT" "$HOST_CODE" "$WORK/zero.kiln" --model zero-size
+npy "$WORK/x.npy" float32 0,3
+"$KILN_RUN" "$WORK/zero.kiln" --input x="$WORK/x.npy" -o "$WORK/zero-out" \
+  >"$WORK/stdout" || fail "zero-size model failed"
+grep -qx "y: float32\[0,3\] (empty)" "$WORK/stdout" || fail "zero-size summary"
+grep -qx "ok: int32\[1\] min=1 max=1 mean=1 values=\[1\]" "$WORK/stdout" ||
+  fail "zero-size model saw a null or misaligned pointer"
+"$PYTHON" -c "import numpy as np, sys; assert np.load(sys.argv[1]).shape == (0, 3)" \
+  "$WORK/zero-out/y.npy" || fail "zero-size output file"
+
+# The C API from C99, on a real artifact.
+"$C_API_TEST" "$M" || fail "C API test failed"
+
+finish
