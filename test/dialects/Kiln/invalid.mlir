@@ -1,0 +1,715 @@
+// RUN: kiln-opt %s -split-input-file -verify-diagnostics
+
+//===----------------------------------------------------------------------===//
+// NumpyBroadcast
+//===----------------------------------------------------------------------===//
+
+func.func @add_shapes_do_not_broadcast(%a: tensor<2x3xf32>, %b: tensor<4xf32>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{'kiln.add' op operand shapes [2,3] and [4] do not broadcast: a dimension differs and neither is 1}}
+  %0 = kiln.add %a, %b : (tensor<2x3xf32>, tensor<4xf32>) -> tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @mul_wrong_result_shape(%a: tensor<2x1xf32>, %b: tensor<1x5xf32>) -> tensor<2x1xf32> {
+  // expected-error @+1 {{'kiln.mul' op result shape [2,1] is not the broadcast of the operand shapes, [2,5]}}
+  %0 = kiln.mul %a, %b : (tensor<2x1xf32>, tensor<1x5xf32>) -> tensor<2x1xf32>
+  return %0 : tensor<2x1xf32>
+}
+
+// -----
+
+// The result does not take part in broadcasting: it cannot stretch the operands.
+func.func @sub_result_larger_than_broadcast(%a: tensor<3xf32>, %b: tensor<3xf32>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{'kiln.sub' op result shape [2,3] is not the broadcast of the operand shapes, [3]}}
+  %0 = kiln.sub %a, %b : (tensor<3xf32>, tensor<3xf32>) -> tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @select_shapes_do_not_broadcast(%c: tensor<4xi1>, %a: tensor<2x3xf32>, %b: tensor<f32>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{'kiln.select' op operand shapes [4] and [2,3] and [] do not broadcast: a dimension differs and neither is 1}}
+  %0 = kiln.select %c, %a, %b : (tensor<4xi1>, tensor<2x3xf32>, tensor<f32>) -> tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @compare_wrong_result_shape(%a: tensor<4xf32>) -> tensor<1xi1> {
+  // expected-error @+1 {{'kiln.compare' op result shape [1] is not the broadcast of the operand shapes, [4]}}
+  %0 = kiln.compare eq, %a, %a : (tensor<4xf32>, tensor<4xf32>) -> tensor<1xi1>
+  return %0 : tensor<1xi1>
+}
+
+//===----------------------------------------------------------------------===//
+// ODS type constraints of the elementwise ops
+//===----------------------------------------------------------------------===//
+
+// -----
+
+func.func @add_unranked(%a: tensor<*xf32>, %b: tensor<3xf32>) -> tensor<3xf32> {
+  // expected-error @+1 {{'kiln.add' op operand #0 must be ranked tensor of floating-point or signless integer values, but got 'tensor<*xf32>'}}
+  %0 = kiln.add %a, %b : (tensor<*xf32>, tensor<3xf32>) -> tensor<3xf32>
+  return %0 : tensor<3xf32>
+}
+
+// -----
+
+func.func @add_mixed_element_types(%a: tensor<3xf32>, %b: tensor<3xf16>) -> tensor<3xf32> {
+  // expected-error @+1 {{'kiln.add' op requires the same element type for all operands and results}}
+  %0 = kiln.add %a, %b : (tensor<3xf32>, tensor<3xf16>) -> tensor<3xf32>
+  return %0 : tensor<3xf32>
+}
+
+// -----
+
+func.func @add_index_elements(%a: tensor<3xindex>) -> tensor<3xindex> {
+  // expected-error @+1 {{'kiln.add' op operand #0 must be ranked tensor of floating-point or signless integer values, but got 'tensor<3xindex>'}}
+  %0 = kiln.add %a, %a : (tensor<3xindex>, tensor<3xindex>) -> tensor<3xindex>
+  return %0 : tensor<3xindex>
+}
+
+// -----
+
+func.func @and_on_floats(%a: tensor<3xf32>) -> tensor<3xf32> {
+  // expected-error @+1 {{'kiln.and' op operand #0 must be ranked tensor of signless integer values, but got 'tensor<3xf32>'}}
+  %0 = kiln.and %a, %a : (tensor<3xf32>, tensor<3xf32>) -> tensor<3xf32>
+  return %0 : tensor<3xf32>
+}
+
+// -----
+
+func.func @exp_on_integers(%a: tensor<3xi32>) -> tensor<3xi32> {
+  // expected-error @+1 {{'kiln.exp' op operand #0 must be ranked tensor of floating-point values, but got 'tensor<3xi32>'}}
+  %0 = kiln.exp %a : tensor<3xi32>
+  return %0 : tensor<3xi32>
+}
+
+// -----
+
+func.func @gelu_on_integers(%a: tensor<3xi32>) -> tensor<3xi32> {
+  // expected-error @+1 {{'kiln.gelu' op operand #0 must be ranked tensor of floating-point values, but got 'tensor<3xi32>'}}
+  %0 = kiln.gelu %a : tensor<3xi32>
+  return %0 : tensor<3xi32>
+}
+
+// -----
+
+func.func @not_on_floats(%a: tensor<3xf32>) -> tensor<3xf32> {
+  // expected-error @+1 {{'kiln.not' op operand #0 must be ranked tensor of signless integer values, but got 'tensor<3xf32>'}}
+  %0 = kiln.not %a : tensor<3xf32>
+  return %0 : tensor<3xf32>
+}
+
+// -----
+
+func.func @rem_mixed_element_types(%a: tensor<3xi32>, %b: tensor<3xi64>) -> tensor<3xi32> {
+  // expected-error @+1 {{'kiln.rem' op requires the same element type for all operands and results}}
+  %0 = kiln.rem %a, %b : (tensor<3xi32>, tensor<3xi64>) -> tensor<3xi32>
+  return %0 : tensor<3xi32>
+}
+
+// -----
+
+func.func @gelu_bad_approximation(%a: tensor<3xf32>) -> tensor<3xf32> {
+  // expected-error @+2 {{expected ::kiln::GeluApproximation to be one of: none, tanh}}
+  // expected-error @+1 {{failed to parse Kiln_GeluApproximationAttr parameter 'value'}}
+  %0 = kiln.gelu %a approximation = erf : tensor<3xf32>
+  return %0 : tensor<3xf32>
+}
+
+// -----
+
+func.func @leaky_relu_without_alpha(%a: tensor<3xf32>) -> tensor<3xf32> {
+  // expected-error @+1 {{'kiln.leaky_relu' op requires attribute 'alpha'}}
+  %0 = kiln.leaky_relu %a : tensor<3xf32>
+  return %0 : tensor<3xf32>
+}
+
+// -----
+
+func.func @compare_mixed_element_types(%a: tensor<4xf32>, %b: tensor<4xi32>) -> tensor<4xi1> {
+  // expected-error @+1 {{'kiln.compare' op requires all operands to have the same type}}
+  %0 = kiln.compare lt, %a, %b : (tensor<4xf32>, tensor<4xi32>) -> tensor<4xi1>
+  return %0 : tensor<4xi1>
+}
+
+// -----
+
+func.func @compare_non_bool_result(%a: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{'kiln.compare' op result #0 must be ranked tensor of 1-bit signless integer values, but got 'tensor<4xf32>'}}
+  %0 = kiln.compare lt, %a, %a : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @compare_bad_direction(%a: tensor<4xf32>) -> tensor<4xi1> {
+  // expected-error @+2 {{expected ::kiln::CompareDirection to be one of: eq, ne, lt, le, gt, ge}}
+  // expected-error @+1 {{failed to parse Kiln_CompareDirectionAttr parameter 'value'}}
+  %0 = kiln.compare less, %a, %a : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xi1>
+  return %0 : tensor<4xi1>
+}
+
+// -----
+
+func.func @select_non_bool_condition(%c: tensor<3xi8>, %a: tensor<3xf32>) -> tensor<3xf32> {
+  // expected-error @+1 {{'kiln.select' op operand #0 must be ranked tensor of 1-bit signless integer values, but got 'tensor<3xi8>'}}
+  %0 = kiln.select %c, %a, %a : (tensor<3xi8>, tensor<3xf32>, tensor<3xf32>) -> tensor<3xf32>
+  return %0 : tensor<3xf32>
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// kiln.select
+//===----------------------------------------------------------------------===//
+
+func.func @select_mixed_element_types(%c: tensor<3xi1>, %a: tensor<3xf32>, %b: tensor<3xf16>) -> tensor<3xf32> {
+  // expected-error @+1 {{'kiln.select' op true and false values must have the result's element type 'f32'}}
+  %0 = kiln.select %c, %a, %b : (tensor<3xi1>, tensor<3xf32>, tensor<3xf16>) -> tensor<3xf32>
+  return %0 : tensor<3xf32>
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// kiln.cast
+//===----------------------------------------------------------------------===//
+
+func.func @cast_changes_shape(%a: tensor<4xf32>) -> tensor<2x2xi32> {
+  // expected-error @+1 {{'kiln.cast' op requires the same shape for all operands and results}}
+  %0 = kiln.cast %a : tensor<4xf32> -> tensor<2x2xi32>
+  return %0 : tensor<2x2xi32>
+}
+
+// -----
+
+func.func @unary_result_type_differs(%a: tensor<4xf32>) {
+  // expected-error @+1 {{'kiln.relu' op requires the same type for all operands and results}}
+  %0 = "kiln.relu"(%a) : (tensor<4xf32>) -> tensor<4xf16>
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// kiln.matmul
+//===----------------------------------------------------------------------===//
+
+func.func @matmul_rank1(%a: tensor<3xf32>, %b: tensor<3x5xf32>) -> tensor<5xf32> {
+  // expected-error @+1 {{'kiln.matmul' op operands must have rank 2 or more, got 1 and 2}}
+  %0 = kiln.matmul %a, %b : (tensor<3xf32>, tensor<3x5xf32>) -> tensor<5xf32>
+  return %0 : tensor<5xf32>
+}
+
+// -----
+
+func.func @matmul_contraction_mismatch(%a: tensor<2x3xf32>, %b: tensor<4x5xf32>) -> tensor<2x5xf32> {
+  // expected-error @+1 {{'kiln.matmul' op contraction sizes differ: lhs has 3 columns but rhs has 4 rows}}
+  %0 = kiln.matmul %a, %b : (tensor<2x3xf32>, tensor<4x5xf32>) -> tensor<2x5xf32>
+  return %0 : tensor<2x5xf32>
+}
+
+// -----
+
+func.func @matmul_batch_mismatch(%a: tensor<2x2x3xf32>, %b: tensor<3x3x5xf32>) -> tensor<2x2x5xf32> {
+  // expected-error @+1 {{'kiln.matmul' op batch dimensions [2] and [3] do not broadcast}}
+  %0 = kiln.matmul %a, %b : (tensor<2x2x3xf32>, tensor<3x3x5xf32>) -> tensor<2x2x5xf32>
+  return %0 : tensor<2x2x5xf32>
+}
+
+// -----
+
+func.func @matmul_wrong_result(%a: tensor<4x2x3xf32>, %b: tensor<3x5xf32>) -> tensor<2x5xf32> {
+  // expected-error @+1 {{'kiln.matmul' op result shape [2,5] should be [4,2,5]}}
+  %0 = kiln.matmul %a, %b : (tensor<4x2x3xf32>, tensor<3x5xf32>) -> tensor<2x5xf32>
+  return %0 : tensor<2x5xf32>
+}
+
+// -----
+
+func.func @matmul_mixed_element_types(%a: tensor<2x3xf32>, %b: tensor<3x5xi32>) -> tensor<2x5xf32> {
+  // expected-error @+1 {{'kiln.matmul' op requires the same element type for all operands and results}}
+  %0 = kiln.matmul %a, %b : (tensor<2x3xf32>, tensor<3x5xi32>) -> tensor<2x5xf32>
+  return %0 : tensor<2x5xf32>
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// kiln.linear
+//===----------------------------------------------------------------------===//
+
+func.func @linear_rank0_input(%x: tensor<f32>, %w: tensor<4x1xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{'kiln.linear' op input must have rank 1 or more}}
+  %0 = kiln.linear %x, %w : (tensor<f32>, tensor<4x1xf32>) -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @linear_weight_rank(%x: tensor<2x3xf32>, %w: tensor<3xf32>) -> tensor<2xf32> {
+  // expected-error @+1 {{'kiln.linear' op weight must be [N, K], got rank 1}}
+  %0 = kiln.linear %x, %w : (tensor<2x3xf32>, tensor<3xf32>) -> tensor<2xf32>
+  return %0 : tensor<2xf32>
+}
+
+// -----
+
+// The weight is [N, K], not [K, N].
+func.func @linear_weight_transposed(%x: tensor<2x3xf32>, %w: tensor<3x4xf32>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{'kiln.linear' op weight is [3, 4] but the input's last dimension is 3}}
+  %0 = kiln.linear %x, %w : (tensor<2x3xf32>, tensor<3x4xf32>) -> tensor<2x4xf32>
+  return %0 : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @linear_bias_shape(%x: tensor<2x3xf32>, %w: tensor<4x3xf32>, %b: tensor<1x4xf32>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{'kiln.linear' op bias must be [4], got [1,4]}}
+  %0 = kiln.linear %x, %w, %b : (tensor<2x3xf32>, tensor<4x3xf32>, tensor<1x4xf32>) -> tensor<2x4xf32>
+  return %0 : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @linear_wrong_result(%x: tensor<2x3xf32>, %w: tensor<4x3xf32>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{'kiln.linear' op result shape [2,3] should be [2,4]}}
+  %0 = kiln.linear %x, %w : (tensor<2x3xf32>, tensor<4x3xf32>) -> tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @linear_mixed_element_types(%x: tensor<2x3xf32>, %w: tensor<4x3xf16>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{'kiln.linear' op input, weight, bias and result must share one element type}}
+  %0 = kiln.linear %x, %w : (tensor<2x3xf32>, tensor<4x3xf16>) -> tensor<2x4xf32>
+  return %0 : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @linear_on_integers(%x: tensor<2x3xi32>, %w: tensor<4x3xi32>) -> tensor<2x4xi32> {
+  // expected-error @+1 {{'kiln.linear' op operand #0 must be ranked tensor of floating-point values, but got 'tensor<2x3xi32>'}}
+  %0 = kiln.linear %x, %w : (tensor<2x3xi32>, tensor<4x3xi32>) -> tensor<2x4xi32>
+  return %0 : tensor<2x4xi32>
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// kiln.softmax, kiln.log_softmax
+//===----------------------------------------------------------------------===//
+
+func.func @softmax_axis_too_large(%x: tensor<2x4x16xf32>) -> tensor<2x4x16xf32> {
+  // expected-error @+1 {{'kiln.softmax' op axis 3 is out of range for rank 3 (expected -3 <= axis < 3)}}
+  %0 = kiln.softmax %x {axis = 3 : i64} : tensor<2x4x16xf32>
+  return %0 : tensor<2x4x16xf32>
+}
+
+// -----
+
+func.func @log_softmax_axis_too_small(%x: tensor<2x4x16xf32>) -> tensor<2x4x16xf32> {
+  // expected-error @+1 {{'kiln.log_softmax' op axis -4 is out of range for rank 3 (expected -3 <= axis < 3)}}
+  %0 = kiln.log_softmax %x {axis = -4 : i64} : tensor<2x4x16xf32>
+  return %0 : tensor<2x4x16xf32>
+}
+
+// -----
+
+func.func @softmax_on_integers(%x: tensor<4xi32>) -> tensor<4xi32> {
+  // expected-error @+1 {{'kiln.softmax' op operand #0 must be ranked tensor of floating-point values, but got 'tensor<4xi32>'}}
+  %0 = kiln.softmax %x {axis = 0 : i64} : tensor<4xi32>
+  return %0 : tensor<4xi32>
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// kiln.layer_norm
+//===----------------------------------------------------------------------===//
+
+func.func @layer_norm_axis(%x: tensor<2x8xf32>, %g: tensor<8xf32>) -> tensor<2x8xf32> {
+  // expected-error @+1 {{'kiln.layer_norm' op axis 2 is out of range for rank 2 (expected -2 <= axis < 2)}}
+  %0 = kiln.layer_norm %x, %g {axis = 2 : i64, epsilon = 1.0e-05 : f32}
+      : (tensor<2x8xf32>, tensor<8xf32>) -> tensor<2x8xf32>
+  return %0 : tensor<2x8xf32>
+}
+
+// -----
+
+func.func @layer_norm_result_type(%x: tensor<2x8xf32>, %g: tensor<8xf32>) -> tensor<2x8xf16> {
+  // expected-error @+1 {{'kiln.layer_norm' op result type must equal the input type}}
+  %0 = kiln.layer_norm %x, %g {axis = -1 : i64, epsilon = 1.0e-05 : f32}
+      : (tensor<2x8xf32>, tensor<8xf32>) -> tensor<2x8xf16>
+  return %0 : tensor<2x8xf16>
+}
+
+// -----
+
+func.func @layer_norm_scale_element_type(%x: tensor<2x8xf32>, %g: tensor<8xf16>) -> tensor<2x8xf32> {
+  // expected-error @+1 {{'kiln.layer_norm' op scale must have the input's element type}}
+  %0 = kiln.layer_norm %x, %g {axis = -1 : i64, epsilon = 1.0e-05 : f32}
+      : (tensor<2x8xf32>, tensor<8xf16>) -> tensor<2x8xf32>
+  return %0 : tensor<2x8xf32>
+}
+
+// -----
+
+func.func @layer_norm_scale_shape(%x: tensor<2x8xf32>, %g: tensor<2x8xf32>) -> tensor<2x8xf32> {
+  // expected-error @+1 {{'kiln.layer_norm' op scale shape [2,8] does not broadcast to the normalized dimensions [8]}}
+  %0 = kiln.layer_norm %x, %g {axis = -1 : i64, epsilon = 1.0e-05 : f32}
+      : (tensor<2x8xf32>, tensor<2x8xf32>) -> tensor<2x8xf32>
+  return %0 : tensor<2x8xf32>
+}
+
+// -----
+
+func.func @layer_norm_bias_shape(%x: tensor<2x8xf32>, %g: tensor<8xf32>, %b: tensor<4xf32>) -> tensor<2x8xf32> {
+  // expected-error @+1 {{'kiln.layer_norm' op bias shape [4] does not broadcast to the normalized dimensions [8]}}
+  %0 = kiln.layer_norm %x, %g, %b {axis = -1 : i64, epsilon = 1.0e-05 : f32}
+      : (tensor<2x8xf32>, tensor<8xf32>, tensor<4xf32>) -> tensor<2x8xf32>
+  return %0 : tensor<2x8xf32>
+}
+
+// -----
+
+func.func @layer_norm_bias_element_type(%x: tensor<2x8xf32>, %g: tensor<8xf32>, %b: tensor<8xbf16>) -> tensor<2x8xf32> {
+  // expected-error @+1 {{'kiln.layer_norm' op bias must have the input's element type}}
+  %0 = kiln.layer_norm %x, %g, %b {axis = -1 : i64, epsilon = 1.0e-05 : f32}
+      : (tensor<2x8xf32>, tensor<8xf32>, tensor<8xbf16>) -> tensor<2x8xf32>
+  return %0 : tensor<2x8xf32>
+}
+
+// -----
+
+func.func @layer_norm_negative_epsilon(%x: tensor<2x8xf32>, %g: tensor<8xf32>) -> tensor<2x8xf32> {
+  // expected-error @+1 {{'kiln.layer_norm' op epsilon must not be negative}}
+  %0 = kiln.layer_norm %x, %g {axis = -1 : i64, epsilon = -1.0e-05 : f32}
+      : (tensor<2x8xf32>, tensor<8xf32>) -> tensor<2x8xf32>
+  return %0 : tensor<2x8xf32>
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// Reductions
+//===----------------------------------------------------------------------===//
+
+func.func @reduce_axis_out_of_range(%x: tensor<2x8x4xf32>) -> tensor<2x8xf32> {
+  // expected-error @+1 {{'kiln.reduce_sum' op axis 3 is out of range for rank 3}}
+  %0 = kiln.reduce_sum %x {axes = array<i64: 3>} : tensor<2x8x4xf32> -> tensor<2x8xf32>
+  return %0 : tensor<2x8xf32>
+}
+
+// -----
+
+// Reductions take non-negative axes only.
+func.func @reduce_negative_axis(%x: tensor<2x8x4xf32>) -> tensor<2x8xf32> {
+  // expected-error @+1 {{'kiln.reduce_max' op axis -1 is out of range for rank 3}}
+  %0 = kiln.reduce_max %x {axes = array<i64: -1>} : tensor<2x8x4xf32> -> tensor<2x8xf32>
+  return %0 : tensor<2x8xf32>
+}
+
+// -----
+
+func.func @reduce_axes_decreasing(%x: tensor<2x8x4xf32>) -> tensor<8xf32> {
+  // expected-error @+1 {{'kiln.reduce_mean' op axes must be strictly increasing}}
+  %0 = kiln.reduce_mean %x {axes = array<i64: 2, 0>} : tensor<2x8x4xf32> -> tensor<8xf32>
+  return %0 : tensor<8xf32>
+}
+
+// -----
+
+func.func @reduce_axes_repeated(%x: tensor<2x8x4xi32>) -> tensor<2x4xi32> {
+  // expected-error @+1 {{'kiln.reduce_prod' op axes must be strictly increasing}}
+  %0 = kiln.reduce_prod %x {axes = array<i64: 1, 1>} : tensor<2x8x4xi32> -> tensor<2x4xi32>
+  return %0 : tensor<2x4xi32>
+}
+
+// -----
+
+func.func @reduce_keepdims_shape(%x: tensor<2x8x4xi32>) -> tensor<2x4xi32> {
+  // expected-error @+1 {{'kiln.reduce_min' op result shape [2,4] should be [2,1,4]}}
+  %0 = kiln.reduce_min %x {axes = array<i64: 1>, keepdims = true} : tensor<2x8x4xi32> -> tensor<2x4xi32>
+  return %0 : tensor<2x4xi32>
+}
+
+// -----
+
+func.func @reduce_element_type(%x: tensor<2x8xf32>) -> tensor<2xf16> {
+  // expected-error @+1 {{'kiln.reduce_sum' op requires the same element type for all operands and results}}
+  %0 = kiln.reduce_sum %x {axes = array<i64: 1>} : tensor<2x8xf32> -> tensor<2xf16>
+  return %0 : tensor<2xf16>
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// kiln.argmax, kiln.argmin
+//===----------------------------------------------------------------------===//
+
+func.func @argmax_negative_axis(%x: tensor<2x8xf32>) -> tensor<2x1xi64> {
+  // expected-error @+1 {{'kiln.argmax' op axis -1 is out of range for rank 2 (expected 0 <= axis < 2)}}
+  %0 = kiln.argmax %x {axis = -1 : i64} : tensor<2x8xf32> -> tensor<2x1xi64>
+  return %0 : tensor<2x1xi64>
+}
+
+// -----
+
+// keepdims defaults to true.
+func.func @argmax_keepdims_default(%x: tensor<2x8xf32>) -> tensor<2xi64> {
+  // expected-error @+1 {{'kiln.argmax' op result shape [2] should be [2,1]}}
+  %0 = kiln.argmax %x {axis = 1 : i64} : tensor<2x8xf32> -> tensor<2xi64>
+  return %0 : tensor<2xi64>
+}
+
+// -----
+
+func.func @argmin_wrong_shape(%x: tensor<2x8xi32>) -> tensor<2xi64> {
+  // expected-error @+1 {{'kiln.argmin' op result shape [2] should be [8]}}
+  %0 = kiln.argmin %x {axis = 0 : i64, keepdims = false} : tensor<2x8xi32> -> tensor<2xi64>
+  return %0 : tensor<2xi64>
+}
+
+// -----
+
+func.func @argmin_i32_result(%x: tensor<2x8xf32>) -> tensor<2x1xi32> {
+  // expected-error @+1 {{'kiln.argmin' op result #0 must be ranked tensor of 64-bit signless integer values, but got 'tensor<2x1xi32>'}}
+  %0 = kiln.argmin %x {axis = 1 : i64} : tensor<2x8xf32> -> tensor<2x1xi32>
+  return %0 : tensor<2x1xi32>
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// kiln.cumsum
+//===----------------------------------------------------------------------===//
+
+func.func @cumsum_negative_axis(%x: tensor<2x5xf32>) -> tensor<2x5xf32> {
+  // expected-error @+1 {{'kiln.cumsum' op axis -1 is out of range for rank 2 (expected 0 <= axis < 2)}}
+  %0 = kiln.cumsum %x {axis = -1 : i64} : tensor<2x5xf32>
+  return %0 : tensor<2x5xf32>
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// kiln.transpose
+//===----------------------------------------------------------------------===//
+
+func.func @transpose_wrong_length(%x: tensor<2x3xf32>) -> tensor<3x2xf32> {
+  // expected-error @+1 {{'kiln.transpose' op permutation has 3 entries but the input has rank 2}}
+  %0 = kiln.transpose %x {permutation = array<i64: 1, 0, 2>} : tensor<2x3xf32> -> tensor<3x2xf32>
+  return %0 : tensor<3x2xf32>
+}
+
+// -----
+
+func.func @transpose_repeated_entry(%x: tensor<2x3xf32>) -> tensor<2x2xf32> {
+  // expected-error @+1 {{'kiln.transpose' op permutation [0,0] is not a permutation of 0..1}}
+  %0 = kiln.transpose %x {permutation = array<i64: 0, 0>} : tensor<2x3xf32> -> tensor<2x2xf32>
+  return %0 : tensor<2x2xf32>
+}
+
+// -----
+
+func.func @transpose_entry_out_of_range(%x: tensor<2x3xf32>) -> tensor<3x2xf32> {
+  // expected-error @+1 {{'kiln.transpose' op permutation [2,0] is not a permutation of 0..1}}
+  %0 = kiln.transpose %x {permutation = array<i64: 2, 0>} : tensor<2x3xf32> -> tensor<3x2xf32>
+  return %0 : tensor<3x2xf32>
+}
+
+// -----
+
+func.func @transpose_wrong_result(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{'kiln.transpose' op result shape [2,3] should be [3,2]}}
+  %0 = kiln.transpose %x {permutation = array<i64: 1, 0>} : tensor<2x3xf32> -> tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// kiln.reshape, kiln.broadcast
+//===----------------------------------------------------------------------===//
+
+func.func @reshape_element_count(%x: tensor<2x3xf32>) -> tensor<8xf32> {
+  // expected-error @+1 {{'kiln.reshape' op input has 6 elements but the result type holds 8}}
+  %0 = kiln.reshape %x : tensor<2x3xf32> -> tensor<8xf32>
+  return %0 : tensor<8xf32>
+}
+
+// -----
+
+func.func @reshape_element_type(%x: tensor<2x3xf32>) -> tensor<6xi32> {
+  // expected-error @+1 {{'kiln.reshape' op requires the same element type for all operands and results}}
+  %0 = kiln.reshape %x : tensor<2x3xf32> -> tensor<6xi32>
+  return %0 : tensor<6xi32>
+}
+
+// -----
+
+func.func @broadcast_incompatible(%x: tensor<3xf32>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{'kiln.broadcast' op input shape [3] does not broadcast to [2,4]}}
+  %0 = kiln.broadcast %x : tensor<3xf32> -> tensor<2x4xf32>
+  return %0 : tensor<2x4xf32>
+}
+
+// -----
+
+// Broadcasting never removes dimensions.
+func.func @broadcast_to_lower_rank(%x: tensor<1x3xf32>) -> tensor<3xf32> {
+  // expected-error @+1 {{'kiln.broadcast' op input shape [1,3] does not broadcast to [3]}}
+  %0 = kiln.broadcast %x : tensor<1x3xf32> -> tensor<3xf32>
+  return %0 : tensor<3xf32>
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// kiln.concat
+//===----------------------------------------------------------------------===//
+
+// SameOperandsAndResultElementType checks for an operand first; ConcatOp::verify's own
+// "needs at least one input" check is never reached.
+func.func @concat_no_inputs() -> tensor<0xf32> {
+  // expected-error @+1 {{'kiln.concat' op expected 1 or more operands, but found 0}}
+  %0 = kiln.concat {axis = 0 : i64} : () -> tensor<0xf32>
+  return %0 : tensor<0xf32>
+}
+
+// -----
+
+func.func @concat_axis(%a: tensor<2x3xf32>) -> tensor<2x3xf32> {
+  // expected-error @+1 {{'kiln.concat' op axis 2 is out of range for rank 2 (expected 0 <= axis < 2)}}
+  %0 = kiln.concat %a {axis = 2 : i64} : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  return %0 : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @concat_rank_mismatch(%a: tensor<2x3xf32>, %b: tensor<3xf32>) -> tensor<2x6xf32> {
+  // expected-error @+1 {{'kiln.concat' op input #1 has rank 1, expected 2}}
+  %0 = kiln.concat %a, %b {axis = 1 : i64} : (tensor<2x3xf32>, tensor<3xf32>) -> tensor<2x6xf32>
+  return %0 : tensor<2x6xf32>
+}
+
+// -----
+
+func.func @concat_other_dim_mismatch(%a: tensor<2x3xf32>, %b: tensor<3x5xf32>) -> tensor<2x8xf32> {
+  // expected-error @+1 {{'kiln.concat' op input #1 has size 3 in dimension 0, expected 2}}
+  %0 = kiln.concat %a, %b {axis = 1 : i64} : (tensor<2x3xf32>, tensor<3x5xf32>) -> tensor<2x8xf32>
+  return %0 : tensor<2x8xf32>
+}
+
+// -----
+
+func.func @concat_total(%a: tensor<2x3xf32>, %b: tensor<2x4xf32>) -> tensor<2x8xf32> {
+  // expected-error @+1 {{'kiln.concat' op inputs add up to 7 along axis 1 but the result has 8}}
+  %0 = kiln.concat %a, %b {axis = 1 : i64} : (tensor<2x3xf32>, tensor<2x4xf32>) -> tensor<2x8xf32>
+  return %0 : tensor<2x8xf32>
+}
+
+// -----
+
+func.func @concat_element_type(%a: tensor<2xf32>, %b: tensor<2xi32>) -> tensor<4xf32> {
+  // expected-error @+1 {{'kiln.concat' op requires the same element type for all operands and results}}
+  %0 = kiln.concat %a, %b {axis = 0 : i64} : (tensor<2xf32>, tensor<2xi32>) -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// kiln.slice
+//===----------------------------------------------------------------------===//
+
+func.func @slice_lengths(%x: tensor<4x8xf32>) -> tensor<4x4xf32> {
+  // expected-error @+1 {{'kiln.slice' op input rank, result rank, starts and steps must all have the same length}}
+  %0 = kiln.slice %x {starts = array<i64: 0>, steps = array<i64: 1, 2>} : tensor<4x8xf32> -> tensor<4x4xf32>
+  return %0 : tensor<4x4xf32>
+}
+
+// -----
+
+func.func @slice_zero_step(%x: tensor<4x8xf32>) -> tensor<4x4xf32> {
+  // expected-error @+1 {{'kiln.slice' op step of dimension 1 is zero}}
+  %0 = kiln.slice %x {starts = array<i64: 0, 0>, steps = array<i64: 1, 0>} : tensor<4x8xf32> -> tensor<4x4xf32>
+  return %0 : tensor<4x4xf32>
+}
+
+// -----
+
+func.func @slice_reads_past_end(%x: tensor<4x8xf32>) -> tensor<4x5xf32> {
+  // expected-error @+1 {{'kiln.slice' op dimension 1 reads indices 0 to 8 but the input has size 8}}
+  %0 = kiln.slice %x {starts = array<i64: 0, 0>, steps = array<i64: 1, 2>} : tensor<4x8xf32> -> tensor<4x5xf32>
+  return %0 : tensor<4x5xf32>
+}
+
+// -----
+
+func.func @slice_negative_step_reads_before_start(%x: tensor<8xf32>) -> tensor<3xf32> {
+  // expected-error @+1 {{'kiln.slice' op dimension 0 reads indices 3 to -1 but the input has size 8}}
+  %0 = kiln.slice %x {starts = array<i64: 3>, steps = array<i64: -2>} : tensor<8xf32> -> tensor<3xf32>
+  return %0 : tensor<3xf32>
+}
+
+// -----
+
+func.func @slice_start_out_of_range(%x: tensor<8xf32>) -> tensor<1xf32> {
+  // expected-error @+1 {{'kiln.slice' op dimension 0 reads indices 8 to 8 but the input has size 8}}
+  %0 = kiln.slice %x {starts = array<i64: 8>, steps = array<i64: 1>} : tensor<8xf32> -> tensor<1xf32>
+  return %0 : tensor<1xf32>
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// kiln.gather
+//===----------------------------------------------------------------------===//
+
+func.func @gather_axis(%t: tensor<10x4xf32>, %i: tensor<3xi64>) -> tensor<10x4xf32> {
+  // expected-error @+1 {{'kiln.gather' op axis 2 is out of range for rank 2 (expected 0 <= axis < 2)}}
+  %0 = kiln.gather %t, %i {axis = 2 : i64} : (tensor<10x4xf32>, tensor<3xi64>) -> tensor<10x4xf32>
+  return %0 : tensor<10x4xf32>
+}
+
+// -----
+
+func.func @gather_wrong_result(%t: tensor<10x4xf32>, %i: tensor<2x3xi64>) -> tensor<2x3x10xf32> {
+  // expected-error @+1 {{'kiln.gather' op result shape [2,3,10] should be [10,2,3]}}
+  %0 = kiln.gather %t, %i {axis = 1 : i64} : (tensor<10x4xf32>, tensor<2x3xi64>) -> tensor<2x3x10xf32>
+  return %0 : tensor<2x3x10xf32>
+}
+
+// -----
+
+func.func @gather_element_type(%t: tensor<10x4xf32>, %i: tensor<3xi64>) -> tensor<3x4xf16> {
+  // expected-error @+1 {{'kiln.gather' op result must have the data's element type}}
+  %0 = kiln.gather %t, %i {axis = 0 : i64} : (tensor<10x4xf32>, tensor<3xi64>) -> tensor<3x4xf16>
+  return %0 : tensor<3x4xf16>
+}
+
+// -----
+
+func.func @gather_index_type(%t: tensor<10x4xf32>, %i: tensor<3xi16>) -> tensor<3x4xf32> {
+  // expected-error @+1 {{'kiln.gather' op operand #1 must be ranked tensor of 32-bit signless integer or 64-bit signless integer values, but got 'tensor<3xi16>'}}
+  %0 = kiln.gather %t, %i {axis = 0 : i64} : (tensor<10x4xf32>, tensor<3xi16>) -> tensor<3x4xf32>
+  return %0 : tensor<3x4xf32>
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// kiln.trilu
+//===----------------------------------------------------------------------===//
+
+func.func @trilu_rank1(%x: tensor<8xf32>) -> tensor<8xf32> {
+  // expected-error @+1 {{'kiln.trilu' op input must have rank 2 or more, got 1}}
+  %0 = kiln.trilu %x {upper = true, diagonal = 0 : i64} : tensor<8xf32>
+  return %0 : tensor<8xf32>
+}
