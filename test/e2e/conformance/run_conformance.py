@@ -1,0 +1,619 @@
+#!/usr/bin/python3
+"""End-to-end ONNX conformance runner for Kiln.
+
+For every ONNX backend node test (test_<name>/model.onnx plus
+test_data_set_0/{input,output}_<i>.pb) this compiles the model with
+kiln-compile, runs it with kiln-run and compares every output with the
+reference, then classifies the test as one of:
+
+  pass          every output matches
+  compile-fail  kiln-compile failed (detail: its first error line)
+  run-fail      kiln-run failed, or did not write an output
+  mismatch      an output differs in dtype, shape or values
+  skip          the test uses what Kiln does not take by design: sequence,
+                optional or map values, string tensors
+  unreadable    the test's model or data could not be read here
+
+Check mode (the default) compares the results with the expected list
+(expected_pass.txt): a listed test that does not pass is a regression and
+makes the exit status 1. Tests that pass but are not listed are reported as
+newly passing. --update rewrites the list instead. See README.md.
+
+Run with /usr/bin/python3 (it needs numpy and onnx).
+"""
+
+import argparse
+import concurrent.futures
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SCRIPT_DIR = Path(__file__).resolve().parent
+REPO_ROOT = SCRIPT_DIR.parents[2]  # test/e2e/conformance -> repo root
+
+STATUSES = ("pass", "compile-fail", "run-fail", "mismatch", "skip",
+            "unreadable")
+
+# ONNX's own runner tolerances (onnx/backend/test/runner).
+RTOL = 1e-3
+ATOL = 1e-7
+
+COMPILE_TIMEOUT_S = 60
+RUN_TIMEOUT_S = 120
+
+# TensorProto.DataType values.
+ONNX_STRING = 8
+ONNX_DTYPE_NAMES = {
+    1: "float32", 2: "uint8", 3: "int8", 4: "uint16", 5: "int16", 6: "int32",
+    7: "int64", 8: "string", 9: "bool", 10: "float16", 11: "float64",
+    12: "uint32", 13: "uint64", 14: "complex64", 15: "complex128",
+    16: "bfloat16", 17: "float8e4m3fn", 18: "float8e4m3fnuz",
+    19: "float8e5m2", 20: "float8e5m2fnuz", 21: "uint4", 22: "int4",
+    23: "float4e2m1", 24: "float8e8m0", 25: "uint2", 26: "int2",
+}
+# The ONNX types that have a NumPy (.npy) equivalent.
+ONNX_NUMPY_TYPES = {1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13}
+
+
+def try_import_deps():
+    try:
+        import numpy  # noqa: F401
+        import onnx  # noqa: F401
+        from onnx import numpy_helper  # noqa: F401
+    except Exception as error:  # pragma: no cover - environment problem
+        sys.stderr.write(
+            "run_conformance: cannot import numpy/onnx (%s); run it with "
+            "/usr/bin/python3\n" % error)
+        sys.exit(2)
+
+
+# --- kiln-run's output file names ------------------------------------------
+
+
+def sanitize_file_name(name):
+    """Mirrors sanitizeFileName() in tools/kiln-run/output_writer.cpp."""
+    result = "".join(
+        c if (("a" <= c <= "z") or ("A" <= c <= "Z") or ("0" <= c <= "9")
+              or c in ".-_") else "_"
+        for c in name)
+    if not result or result[0] == ".":
+        result = "_" + result
+    return result
+
+
+def output_file_names(output_names):
+    """The .npy names kiln-run writes for outputs in this order: sanitized,
+    with _2, _3... appended on collisions (OutputWriter::add)."""
+    used = set()
+    files = []
+    for name in output_names:
+        # kiln-run sanitizes byte by byte; non-ASCII characters are one '_'
+        # per UTF-8 byte.
+        base = sanitize_file_name(
+            name.encode("utf-8").decode("latin-1"))
+        candidate = base
+        suffix = 2
+        while candidate in used:
+            candidate = "%s_%d" % (base, suffix)
+            suffix += 1
+        used.add(candidate)
+        files.append(candidate + ".npy")
+    return files
+
+
+# --- reading a test ---------------------------------------------------------
+
+
+class Skip(Exception):
+    """The test uses something Kiln does not support by design."""
+
+
+class Unreadable(Exception):
+    """The test's files could not be read."""
+
+
+def value_kind(value_info):
+    """'tensor', 'sequence', 'optional', 'map', ... for a ValueInfoProto."""
+    try:
+        kind = value_info.type.WhichOneof("value")
+    except Exception:
+        kind = None
+    return kind or "unknown"
+
+
+def read_test(test_dir):
+    """Returns (input names, output names, input files, output files) or
+    raises Skip / Unreadable."""
+    import onnx
+
+    model_path = test_dir / "model.onnx"
+    data_dir = test_dir / "test_data_set_0"
+    try:
+        model = onnx.load(str(model_path), load_external_data=False)
+    except Exception as error:
+        raise Unreadable("cannot load model.onnx: %s" % one_line(error))
+    try:
+        graph = model.graph
+        initializers = {init.name for init in graph.initializer}
+        initializers.update(s.values.name for s in graph.sparse_initializer)
+        inputs = [i for i in graph.input if i.name not in initializers]
+        outputs = list(graph.output)
+        for role, values in (("input", inputs), ("output", outputs)):
+            for value in values:
+                kind = value_kind(value)
+                if kind == "tensor_type":
+                    if value.type.tensor_type.elem_type == ONNX_STRING:
+                        raise Skip("%s '%s' is a string tensor" %
+                                   (role, value.name))
+                elif kind in ("sequence_type", "optional_type", "map_type",
+                              "sparse_tensor_type"):
+                    kind = kind.replace("_type", "").replace("_", " ")
+                    raise Skip("%s '%s' is %s %s" % (
+                        role, value.name,
+                        "an" if kind[0] in "aeiou" else "a", kind))
+                else:
+                    raise Skip("%s '%s' has type '%s'" %
+                               (role, value.name, kind))
+        input_names = [i.name for i in inputs]
+        output_names = [o.name for o in outputs]
+    except Skip:
+        raise
+    except Exception as error:
+        raise Unreadable("cannot read the model's graph: %s" %
+                         one_line(error))
+
+    input_files = [data_dir / ("input_%d.pb" % i)
+                   for i in range(len(input_names))]
+    output_files = [data_dir / ("output_%d.pb" % j)
+                    for j in range(len(output_names))]
+    for path in input_files + output_files:
+        if not path.is_file():
+            raise Unreadable("missing %s" % path.relative_to(test_dir))
+    extra = sorted(p.name for p in data_dir.glob("input_*.pb")
+                   if p not in input_files)
+    if extra:
+        raise Unreadable("test data has more inputs than the graph (%s)" %
+                         ", ".join(extra))
+    return input_names, output_names, input_files, output_files
+
+
+def read_expected(path):
+    """Reads an output_<j>.pb. Returns (array or None, onnx dtype)."""
+    from onnx import TensorProto, numpy_helper
+
+    try:
+        with open(path, "rb") as stream:
+            data = stream.read()
+        tensor = TensorProto()
+        tensor.ParseFromString(data)
+    except Exception as error:
+        raise Unreadable("cannot parse %s: %s" % (path.name, one_line(error)))
+    if tensor.data_type == ONNX_STRING:
+        raise Skip("%s is a string tensor" % path.name)
+    if tensor.data_type not in ONNX_NUMPY_TYPES:
+        # bfloat16, float8, int4...: nothing kiln-run can write as .npy
+        # matches these; the dtype alone decides.
+        return None, tensor.data_type
+    try:
+        array = numpy_helper.to_array(tensor)
+    except Exception as error:
+        raise Unreadable("cannot decode %s: %s" % (path.name, one_line(error)))
+    return array, tensor.data_type
+
+
+# --- comparing --------------------------------------------------------------
+
+
+def compare(name, actual, expected, expected_type):
+    """Returns None if `actual` matches, else a one-line reason, and the
+    (max abs error, max rel error) of the values where they are comparable."""
+    import numpy as np
+
+    if expected is None:
+        return ("output '%s': dtype %s, expected %s" %
+                (name, actual.dtype, ONNX_DTYPE_NAMES.get(
+                    expected_type, "onnx type %d" % expected_type)))
+    if actual.dtype != expected.dtype:
+        return ("output '%s': dtype %s, expected %s" %
+                (name, actual.dtype, expected.dtype))
+    if actual.shape != expected.shape:
+        return ("output '%s': shape %s, expected %s" %
+                (name, list(actual.shape), list(expected.shape)))
+    if actual.size == 0:
+        return None
+
+    if actual.dtype.kind in "iub":
+        different = actual != expected
+        count = int(np.count_nonzero(different))
+        if count == 0:
+            return None
+        a = actual.astype(np.float64)
+        b = expected.astype(np.float64)
+        abs_err = float(np.max(np.abs(a - b)[different]))
+        first = tuple(int(i) for i in np.argwhere(different)[0])
+        return ("output '%s': %d of %d elements differ, max abs err %.4g "
+                "(first at %s: got %s, expected %s)" %
+                (name, count, actual.size, abs_err, list(first),
+                 actual[first], expected[first]))
+
+    a = actual.astype(np.float64)
+    b = expected.astype(np.float64)
+    nan_a, nan_b = np.isnan(a), np.isnan(b)
+    bad = nan_a != nan_b
+    inf = (np.isinf(a) | np.isinf(b)) & ~nan_a & ~nan_b
+    bad |= inf & (a != b)
+    finite = ~nan_a & ~nan_b & ~inf
+    with np.errstate(all="ignore"):
+        diff = np.where(finite, np.abs(a - b), 0.0)
+        bad |= finite & (diff > ATOL + RTOL * np.abs(b))
+        count = int(np.count_nonzero(bad))
+        if count == 0:
+            return None
+        abs_err = float(np.max(diff)) if finite.any() else 0.0
+        rel = np.where(finite & (b != 0), diff / np.abs(b), 0.0)
+        rel_err = float(np.max(rel)) if finite.any() else 0.0
+    first = tuple(int(i) for i in np.argwhere(bad)[0])
+    return ("output '%s': %d of %d elements outside tolerance, max abs err "
+            "%.4g, max rel err %.4g (first at %s: got %.7g, expected %.7g)" %
+            (name, count, actual.size, abs_err, rel_err, list(first),
+             a[first], b[first]))
+
+
+# --- running one test -------------------------------------------------------
+
+
+def one_line(text):
+    text = str(text).strip()
+    return text.splitlines()[0].strip() if text else ""
+
+
+def tool_error(stderr, tool):
+    """The first error line of a tool, without its 'tool: error: ' prefix."""
+    lines = [l.strip() for l in stderr.splitlines() if l.strip()]
+    prefix = "%s: error: " % tool
+    for line in lines:
+        if line.startswith(prefix):
+            return line[len(prefix):]
+    for line in lines:
+        if "error" in line.lower():
+            return line
+    return lines[0] if lines else ""
+
+
+def describe_exit(returncode):
+    if returncode < 0:
+        try:
+            return "killed by %s" % signal.Signals(-returncode).name
+        except ValueError:
+            return "killed by signal %d" % -returncode
+    return "exit status %d" % returncode
+
+
+def run_tool(command, timeout):
+    """Returns (returncode or None on timeout, stderr text)."""
+    try:
+        process = subprocess.run(command, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.PIPE, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None, ""
+    except OSError as error:
+        return 127, "cannot start %s: %s" % (command[0], error)
+    return process.returncode, process.stderr.decode("utf-8", "replace")
+
+
+def shell_line(command):
+    import shlex
+    return " ".join(shlex.quote(str(part)) for part in command)
+
+
+def run_test(test_dir, options, work_root):
+    """Returns (status, detail, reproduction commands)."""
+    import numpy as np
+
+    try:
+        input_names, output_names, input_files, output_files = \
+            read_test(test_dir)
+        expected = [read_expected(path) for path in output_files]
+    except Skip as reason:
+        return "skip", str(reason), []
+    except Unreadable as reason:
+        return "unreadable", str(reason), []
+
+    if work_root is None:
+        work = Path(tempfile.mkdtemp(prefix="kiln-conf-%s-" % test_dir.name))
+    else:
+        work = work_root / test_dir.name
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+    try:
+        artifact = work / "model.kiln"
+        out_dir = work / "out"
+        compile_cmd = [options.kiln_compile, str(test_dir / "model.onnx"),
+                       "-o", str(artifact), "--target", "cpu"]
+        run_cmd = [options.kiln_run, str(artifact)]
+        for name, path in zip(input_names, input_files):
+            run_cmd += ["--input", "%s=%s" % (name, path)]
+        run_cmd += ["--output-dir", str(out_dir), "--quiet"]
+        commands = [shell_line(compile_cmd), shell_line(run_cmd)]
+
+        code, stderr = run_tool(compile_cmd, options.compile_timeout)
+        if code is None:
+            return ("compile-fail",
+                    "timed out after %d s" % options.compile_timeout,
+                    commands)
+        if code != 0:
+            message = tool_error(stderr, "kiln-compile")
+            if code != 1:
+                message = "%s%s%s" % (describe_exit(code),
+                                      ": " if message else "", message)
+            return "compile-fail", message or describe_exit(code), commands
+
+        code, stderr = run_tool(run_cmd, options.run_timeout)
+        if code is None:
+            return ("run-fail", "timed out after %d s" % options.run_timeout,
+                    commands)
+        if code != 0:
+            message = tool_error(stderr, "kiln-run")
+            if code != 1:
+                message = "%s%s%s" % (describe_exit(code),
+                                      ": " if message else "", message)
+            return "run-fail", message or describe_exit(code), commands
+
+        problems = []
+        worst = None
+        for name, file_name, (want, want_type) in zip(
+                output_names, output_file_names(output_names), expected):
+            path = out_dir / file_name
+            if not path.is_file():
+                return ("run-fail",
+                        "kiln-run wrote no %s for output '%s'" %
+                        (file_name, name), commands)
+            try:
+                got = np.load(str(path), allow_pickle=False)
+            except Exception as error:
+                return ("run-fail", "cannot read %s: %s" %
+                        (file_name, one_line(error)), commands)
+            problem = compare(name, got, want, want_type)
+            if problem:
+                problems.append(problem)
+        if problems:
+            detail = problems[0]
+            if len(problems) > 1:
+                detail += " (+%d more outputs differ)" % (len(problems) - 1)
+            return "mismatch", detail, commands
+        return "pass", "", commands
+    except Exception as error:  # a bug here must not stop the whole run
+        return "unreadable", "runner error: %s: %s" % (
+            type(error).__name__, one_line(error)), []
+    finally:
+        if work_root is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+# --- the expected list ------------------------------------------------------
+
+
+def read_list(path):
+    names = []
+    with open(path) as stream:
+        for line in stream:
+            line = line.split("#", 1)[0].strip()
+            if line:
+                names.append(line)
+    return names
+
+
+def write_list(path, names):
+    tmp = Path(str(path) + ".tmp")
+    with open(tmp, "w") as stream:
+        for name in sorted(set(names)):
+            stream.write(name + "\n")
+    os.replace(tmp, path)
+
+
+# --- main -------------------------------------------------------------------
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        description="Run the ONNX backend node tests through kiln-compile "
+        "and kiln-run and check the results against the expected list.")
+    parser.add_argument("tests", nargs="*", metavar="TEST",
+                        help="run only these tests (folder names, e.g. "
+                        "test_abs)")
+    parser.add_argument("--filter", metavar="REGEX",
+                        help="run only tests whose name matches REGEX "
+                        "(re.search)")
+    parser.add_argument("--list", metavar="FILE", dest="list_file",
+                        help="run only the tests named in FILE (one a line)")
+    parser.add_argument("--only-expected", action="store_true",
+                        help="run only the tests in the expected list")
+    parser.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1,
+                        help="tests run in parallel (default: %(default)s)")
+    parser.add_argument("--kiln-compile",
+                        default=str(REPO_ROOT / "build" / "bin" /
+                                    "kiln-compile"))
+    parser.add_argument("--kiln-run",
+                        default=str(REPO_ROOT / "build" / "bin" / "kiln-run"))
+    parser.add_argument("--tests-dir",
+                        default=str(REPO_ROOT.parent / "shared" /
+                                    "onnx-node-tests"))
+    parser.add_argument("--expected",
+                        default=str(SCRIPT_DIR / "expected_pass.txt"),
+                        help="the list of tests that must pass")
+    parser.add_argument("--report", metavar="FILE",
+                        help="write a TSV line per test: name, status, detail")
+    parser.add_argument("--update", action="store_true",
+                        help="rewrite the expected list with the tests that "
+                        "pass now (tests not run keep their entries)")
+    parser.add_argument("--summary-only", action="store_true",
+                        help="print no per-test lines")
+    parser.add_argument("--verbose", "-v", action="store_true",
+                        help="print the commands that reproduce each "
+                        "non-passing test")
+    parser.add_argument("--work-dir", metavar="DIR",
+                        help="keep each test's artifact and outputs in "
+                        "DIR/<test> instead of a deleted temporary folder")
+    parser.add_argument("--compile-timeout", type=int,
+                        default=COMPILE_TIMEOUT_S, metavar="S")
+    parser.add_argument("--run-timeout", type=int, default=RUN_TIMEOUT_S,
+                        metavar="S")
+    options = parser.parse_args(argv)
+    if options.jobs < 1:
+        parser.error("--jobs must be at least 1")
+    return options
+
+
+def select_tests(options, all_tests, expected):
+    selected = all_tests
+    if options.only_expected:
+        selected = [t for t in selected if t in expected]
+    if options.tests:
+        wanted = set(options.tests)
+        selected = [t for t in selected if t in wanted]
+    if options.list_file:
+        wanted = set(read_list(options.list_file))
+        selected = [t for t in selected if t in wanted]
+    if options.filter:
+        pattern = re.compile(options.filter)
+        selected = [t for t in selected if pattern.search(t)]
+    return selected
+
+
+def main(argv):
+    options = parse_args(argv)
+    out = sys.stdout
+
+    tests_dir = Path(options.tests_dir)
+    if not tests_dir.is_dir():
+        print("run_conformance: the ONNX node tests are not at %s "
+              "(pass --tests-dir; set KILN_ALLOW_MISSING_CONFORMANCE=1 to "
+              "let a missing suite pass)" % tests_dir, file=out)
+        if os.environ.get("KILN_ALLOW_MISSING_CONFORMANCE") == "1":
+            print("conformance: 0 passed, 0 failed", file=out)
+            return 0
+        return 1
+
+    try_import_deps()
+    for tool in (options.kiln_compile, options.kiln_run):
+        if not os.access(tool, os.X_OK):
+            print("run_conformance: %s is missing or not executable" % tool,
+                  file=out)
+            return 1
+
+    expected_path = Path(options.expected)
+    expected = []
+    if expected_path.is_file():
+        expected = read_list(expected_path)
+    elif not options.update:
+        print("run_conformance: no expected list at %s; every test counts as "
+              "new" % expected_path, file=out)
+    expected_set = set(expected)
+
+    all_tests = sorted(
+        entry.name for entry in tests_dir.iterdir()
+        if entry.name.startswith("test_") and (entry / "model.onnx").is_file())
+    all_set = set(all_tests)
+    selected = select_tests(options, all_tests, expected_set)
+
+    # Listed tests whose folder is gone count as failures (only those the
+    # selection would have named).
+    missing = sorted(t for t in expected_set - all_set
+                     if select_tests(options, [t], expected_set))
+
+    work_root = None
+    if options.work_dir:
+        work_root = Path(options.work_dir).resolve()
+        work_root.mkdir(parents=True, exist_ok=True)
+
+    results = {}
+    started = time.time()
+    total = len(selected)
+    with concurrent.futures.ThreadPoolExecutor(options.jobs) as pool:
+        futures = {pool.submit(run_test, tests_dir / name, options,
+                               work_root): name for name in selected}
+        done = 0
+        try:
+            for future in concurrent.futures.as_completed(futures):
+                name = futures[future]
+                status, detail, commands = future.result()
+                results[name] = (status, detail)
+                done += 1
+                if not options.summary_only:
+                    line = "[%d/%d] %-12s %s" % (done, total, status, name)
+                    if detail:
+                        line += ": " + detail
+                    print(line, file=out, flush=True)
+                    if options.verbose and status != "pass":
+                        for command in commands:
+                            print("    $ " + command, file=out)
+        except KeyboardInterrupt:
+            for future in futures:
+                future.cancel()
+            raise
+
+    for name in missing:
+        results[name] = ("unreadable", "listed in %s but not in %s" %
+                         (expected_path.name, tests_dir))
+
+    if options.report:
+        with open(options.report, "w") as stream:
+            stream.write("name\tstatus\tdetail\n")
+            for name in sorted(results):
+                status, detail = results[name]
+                detail = detail.replace("\t", " ").replace("\n", " ")
+                stream.write("%s\t%s\t%s\n" % (name, status, detail))
+
+    passed = sorted(n for n, (s, _) in results.items() if s == "pass")
+    regressions = sorted(n for n, (s, _) in results.items()
+                         if n in expected_set and s != "pass")
+    newly = sorted(n for n in passed if n not in expected_set)
+
+    if options.update:
+        ran = set(selected)
+        keep = [n for n in expected
+                if n not in ran and n in all_set]  # not run: unchanged
+        write_list(expected_path, keep + passed)
+        print("run_conformance: wrote %d tests to %s" %
+              (len(set(keep + passed)), expected_path), file=out)
+    else:
+        if regressions:
+            print("\nregressions (listed in %s but not passing):" %
+                  expected_path.name, file=out)
+            for name in regressions:
+                status, detail = results[name]
+                print("  %s: %s%s" % (name, status,
+                                      ": " + detail if detail else ""),
+                      file=out)
+        if newly:
+            print("\n%d newly passing (add to expected_pass.txt with "
+                  "--update)%s" % (len(newly), ":" if not options.summary_only
+                                   else ""), file=out)
+            if not options.summary_only:
+                for name in newly:
+                    print("  " + name, file=out)
+
+    counts = {status: 0 for status in STATUSES}
+    for status, _ in results.values():
+        counts[status] += 1
+    failed = 0 if options.update else len(regressions)
+    print("", file=out)
+    print("conformance: %d passed, %d failed" % (len(passed), failed),
+          file=out)
+    print("statuses: %s; total %d (%.0f s)" % (
+        ", ".join("%s %d" % (s, counts[s]) for s in STATUSES),
+        len(results), time.time() - started), file=out)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except KeyboardInterrupt:
+        sys.exit(130)
