@@ -135,7 +135,8 @@ struct DecomposeLinear : OpRewritePattern<LinearOp> {
   }
 };
 
-/// mean = sum / count (integer means divide with truncation).
+/// mean = sum * (1 / count) for floats (count itself may not be
+/// representable, e.g. in f16), sum / count for integers (truncating).
 struct DecomposeReduceMean : OpRewritePattern<ReduceMeanOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(ReduceMeanOp op,
@@ -147,9 +148,14 @@ struct DecomposeReduceMean : OpRewritePattern<ReduceMeanOp> {
       count *= inType.getDimSize(a);
     Value sum = ReduceSumOp::create(rewriter, loc, op.getType(), op.getInput(),
                                     op.getAxesAttr(), op.getKeepdimsAttr());
-    Value n = scalarTensor(rewriter, loc, op.getType().getElementType(),
-                           (double)count);
-    rewriter.replaceOpWithNewOp<DivOp>(op, op.getType(), sum, n);
+    Type elt = op.getType().getElementType();
+    if (isa<FloatType>(elt)) {
+      Value inv = scalarTensor(rewriter, loc, elt, 1.0 / (double)count);
+      rewriter.replaceOpWithNewOp<MulOp>(op, op.getType(), sum, inv);
+    } else {
+      Value n = scalarTensor(rewriter, loc, elt, (double)count);
+      rewriter.replaceOpWithNewOp<DivOp>(op, op.getType(), sum, n);
+    }
     return success();
   }
 };

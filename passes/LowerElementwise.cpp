@@ -21,6 +21,8 @@ using namespace kiln;
 namespace {
 
 bool isFloat(Type t) { return isa<FloatType>(t); }
+/// i1 orders as unsigned (false < true); wider integers as signed.
+bool isBool(Type t) { return t.isInteger(1); }
 
 /// Runs `fn` on `x` widened to f32 when `x` is a float narrower than 32 bits,
 /// and narrows the result back.
@@ -139,11 +141,15 @@ Value scalar(PowOp, OpBuilder &b, Location loc, ValueRange a) {
 Value scalar(MaxOp, OpBuilder &b, Location loc, ValueRange a) {
   if (isFloat(a[0].getType()))
     return arith::MaximumFOp::create(b, loc, a[0], a[1]);
+  if (isBool(a[0].getType()))
+    return arith::MaxUIOp::create(b, loc, a[0], a[1]);
   return arith::MaxSIOp::create(b, loc, a[0], a[1]);
 }
 Value scalar(MinOp, OpBuilder &b, Location loc, ValueRange a) {
   if (isFloat(a[0].getType()))
     return arith::MinimumFOp::create(b, loc, a[0], a[1]);
+  if (isBool(a[0].getType()))
+    return arith::MinUIOp::create(b, loc, a[0], a[1]);
   return arith::MinSIOp::create(b, loc, a[0], a[1]);
 }
 Value scalar(AndOp, OpBuilder &b, Location loc, ValueRange a) {
@@ -168,14 +174,15 @@ Value scalar(CompareOp op, OpBuilder &b, Location loc, ValueRange a) {
     }
     return arith::CmpFOp::create(b, loc, p, a[0], a[1]);
   }
+  bool u = isBool(a[0].getType());
   arith::CmpIPredicate p;
   switch (op.getDirection()) {
   case CompareDirection::EQ: p = arith::CmpIPredicate::eq; break;
   case CompareDirection::NE: p = arith::CmpIPredicate::ne; break;
-  case CompareDirection::LT: p = arith::CmpIPredicate::slt; break;
-  case CompareDirection::LE: p = arith::CmpIPredicate::sle; break;
-  case CompareDirection::GT: p = arith::CmpIPredicate::sgt; break;
-  case CompareDirection::GE: p = arith::CmpIPredicate::sge; break;
+  case CompareDirection::LT: p = u ? arith::CmpIPredicate::ult : arith::CmpIPredicate::slt; break;
+  case CompareDirection::LE: p = u ? arith::CmpIPredicate::ule : arith::CmpIPredicate::sle; break;
+  case CompareDirection::GT: p = u ? arith::CmpIPredicate::ugt : arith::CmpIPredicate::sgt; break;
+  case CompareDirection::GE: p = u ? arith::CmpIPredicate::uge : arith::CmpIPredicate::sge; break;
   }
   return arith::CmpIOp::create(b, loc, p, a[0], a[1]);
 }

@@ -102,6 +102,8 @@ Value reductionIdentity(OpBuilder &b, Location loc, Type t, ReduceKind kind) {
                                              /*Negative=*/isMax)));
     unsigned w = t.getIntOrFloatBitWidth();
     APInt v = isMax ? APInt::getSignedMinValue(w) : APInt::getSignedMaxValue(w);
+    if (w == 1) // bool orders false < true
+      v = isMax ? APInt(1, 0) : APInt(1, 1);
     return arith::ConstantOp::create(b, loc, t, b.getIntegerAttr(t, v));
   }
   }
@@ -116,11 +118,17 @@ Value combine(OpBuilder &b, Location loc, ReduceKind kind, Value acc, Value x) {
   case ReduceKind::Prod:
     return mulScalars(b, loc, acc, x);
   case ReduceKind::Max:
-    return f ? (Value)arith::MaximumFOp::create(b, loc, acc, x)
-             : (Value)arith::MaxSIOp::create(b, loc, acc, x);
+    if (f)
+      return arith::MaximumFOp::create(b, loc, acc, x);
+    if (x.getType().isInteger(1))
+      return arith::MaxUIOp::create(b, loc, acc, x);
+    return arith::MaxSIOp::create(b, loc, acc, x);
   case ReduceKind::Min:
-    return f ? (Value)arith::MinimumFOp::create(b, loc, acc, x)
-             : (Value)arith::MinSIOp::create(b, loc, acc, x);
+    if (f)
+      return arith::MinimumFOp::create(b, loc, acc, x);
+    if (x.getType().isInteger(1))
+      return arith::MinUIOp::create(b, loc, acc, x);
+    return arith::MinSIOp::create(b, loc, acc, x);
   }
   llvm_unreachable("unknown reduction");
 }

@@ -28,6 +28,7 @@ static constexpr const char *kCodegenPipeline =
     "buffer-results-to-out-params{hoist-static-allocs=1 modify-public-functions=1},"
     "buffer-deallocation-pipeline,"
     "convert-bufferization-to-memref,"
+    "kiln-lower-strided-copies,"
     "func.func(convert-linalg-to-loops),"
     "expand-strided-metadata,lower-affine,convert-scf-to-cf,"
     "convert-math-to-funcs,"

@@ -159,7 +159,10 @@ OpFoldResult CastOp::fold(FoldAdaptor adaptor) {
       bool exact;
       if (f.isNaN() || f.isInfinity())
         return {};
-      f.convertToInteger(i, APFloat::rmTowardZero, &exact);
+      // Out-of-range conversions are poison at run time: leave them there.
+      if (f.convertToInteger(i, APFloat::rmTowardZero, &exact) &
+          APFloat::opInvalidOp)
+        return {};
       values.push_back(i);
     }
     return DenseElementsAttr::get(getType(), values);
@@ -256,5 +259,196 @@ OpFoldResult GatherOp::fold(FoldAdaptor adaptor) {
     for (int64_t i : idx)
       for (int64_t k = 0; k < inner; ++k)
         result.push_back(vals[(o * axisSize + i) * inner + k]);
+  return DenseElementsAttr::get(getType(), result);
+}
+
+OpFoldResult RemOp::fold(FoldAdaptor adaptor) {
+  return foldBinary(
+      adaptor.getLhs(), adaptor.getRhs(), getType(),
+      [](const APInt &a, const APInt &b) -> std::optional<APInt> {
+        if (b.isZero() || (a.isMinSignedValue() && b.isAllOnes()))
+          return std::nullopt;
+        return a.srem(b);
+      },
+      [](const APFloat &a, const APFloat &b) {
+        APFloat r = a;
+        r.mod(b);
+        return r;
+      });
+}
+
+/// i1 orders as unsigned (false < true), wider integers as signed.
+static bool intLess(const APInt &a, const APInt &b) {
+  return a.getBitWidth() == 1 ? a.ult(b) : a.slt(b);
+}
+
+OpFoldResult MaxOp::fold(FoldAdaptor adaptor) {
+  return foldBinary(
+      adaptor.getLhs(), adaptor.getRhs(), getType(),
+      [](const APInt &a, const APInt &b) -> std::optional<APInt> {
+        return intLess(a, b) ? b : a;
+      },
+      [](const APFloat &a, const APFloat &b) { return llvm::maximum(a, b); });
+}
+
+OpFoldResult MinOp::fold(FoldAdaptor adaptor) {
+  return foldBinary(
+      adaptor.getLhs(), adaptor.getRhs(), getType(),
+      [](const APInt &a, const APInt &b) -> std::optional<APInt> {
+        return intLess(b, a) ? b : a;
+      },
+      [](const APFloat &a, const APFloat &b) { return llvm::minimum(a, b); });
+}
+
+template <typename Fn>
+static OpFoldResult foldBitwise(Attribute lhs, Attribute rhs,
+                                RankedTensorType type, Fn fn) {
+  return foldBinary(
+      lhs, rhs, type,
+      [&](const APInt &a, const APInt &b) -> std::optional<APInt> {
+        return fn(a, b);
+      },
+      [](const APFloat &a, const APFloat &) { return a; });
+}
+
+OpFoldResult AndOp::fold(FoldAdaptor adaptor) {
+  return foldBitwise(adaptor.getLhs(), adaptor.getRhs(), getType(),
+                     [](const APInt &a, const APInt &b) { return a & b; });
+}
+OpFoldResult OrOp::fold(FoldAdaptor adaptor) {
+  return foldBitwise(adaptor.getLhs(), adaptor.getRhs(), getType(),
+                     [](const APInt &a, const APInt &b) { return a | b; });
+}
+OpFoldResult XorOp::fold(FoldAdaptor adaptor) {
+  return foldBitwise(adaptor.getLhs(), adaptor.getRhs(), getType(),
+                     [](const APInt &a, const APInt &b) { return a ^ b; });
+}
+
+OpFoldResult NotOp::fold(FoldAdaptor adaptor) {
+  DenseElementsAttr in = smallConstant(adaptor.getInput());
+  if (!in)
+    return {};
+  return in.mapValues(in.getElementType(), [](const APInt &v) { return ~v; });
+}
+
+OpFoldResult NegOp::fold(FoldAdaptor adaptor) {
+  DenseElementsAttr in = smallConstant(adaptor.getInput());
+  if (!in)
+    return {};
+  if (isa<FloatType>(in.getElementType()))
+    return in.mapValues(in.getElementType(), [](const APFloat &v) {
+      return (-v).bitcastToAPInt();
+    });
+  return in.mapValues(in.getElementType(), [](const APInt &v) { return -v; });
+}
+
+OpFoldResult CompareOp::fold(FoldAdaptor adaptor) {
+  DenseElementsAttr lhs = smallConstant(adaptor.getLhs());
+  DenseElementsAttr rhs = smallConstant(adaptor.getRhs());
+  if (!lhs || !rhs)
+    return {};
+  RankedTensorType type = getType();
+  ArrayRef<int64_t> out = type.getShape();
+  ArrayRef<int64_t> ls = lhs.getType().getShape(), rs = rhs.getType().getShape();
+  CompareDirection dir = getDirection();
+  // -1, 0, 1 for less, equal, greater; nullopt for unordered (NaN).
+  auto decide = [&](std::optional<int> order) {
+    switch (dir) {
+    case CompareDirection::EQ: return order && *order == 0;
+    case CompareDirection::NE: return !order || *order != 0;
+    case CompareDirection::LT: return order && *order < 0;
+    case CompareDirection::LE: return order && *order <= 0;
+    case CompareDirection::GT: return order && *order > 0;
+    case CompareDirection::GE: return order && *order >= 0;
+    }
+    return false;
+  };
+  SmallVector<bool> result;
+  int64_t n = type.getNumElements();
+  if (isa<FloatType>(lhs.getElementType())) {
+    auto lv = llvm::to_vector(lhs.getValues<APFloat>());
+    auto rv = llvm::to_vector(rhs.getValues<APFloat>());
+    for (int64_t i = 0; i < n; ++i) {
+      APFloat::cmpResult c = lv[broadcastSource(i, out, ls)].compare(
+          rv[broadcastSource(i, out, rs)]);
+      std::optional<int> order;
+      if (c == APFloat::cmpLessThan)
+        order = -1;
+      else if (c == APFloat::cmpEqual)
+        order = 0;
+      else if (c == APFloat::cmpGreaterThan)
+        order = 1;
+      result.push_back(decide(order));
+    }
+  } else {
+    auto lv = llvm::to_vector(lhs.getValues<APInt>());
+    auto rv = llvm::to_vector(rhs.getValues<APInt>());
+    for (int64_t i = 0; i < n; ++i) {
+      const APInt &a = lv[broadcastSource(i, out, ls)];
+      const APInt &b = rv[broadcastSource(i, out, rs)];
+      result.push_back(decide(a == b ? 0 : (intLess(a, b) ? -1 : 1)));
+    }
+  }
+  return DenseElementsAttr::get(type, result);
+}
+
+OpFoldResult SelectOp::fold(FoldAdaptor adaptor) {
+  DenseElementsAttr cond = smallConstant(adaptor.getCondition());
+  DenseElementsAttr a = smallConstant(adaptor.getTrueValue());
+  DenseElementsAttr b = smallConstant(adaptor.getFalseValue());
+  if (!cond || !a || !b)
+    return {};
+  RankedTensorType type = getType();
+  ArrayRef<int64_t> out = type.getShape();
+  auto cv = llvm::to_vector(cond.getValues<bool>());
+  auto av = llvm::to_vector(a.getValues<Attribute>());
+  auto bv = llvm::to_vector(b.getValues<Attribute>());
+  SmallVector<Attribute> result;
+  for (int64_t i = 0, n = type.getNumElements(); i < n; ++i)
+    result.push_back(cv[broadcastSource(i, out, cond.getType().getShape())]
+                         ? av[broadcastSource(i, out, a.getType().getShape())]
+                         : bv[broadcastSource(i, out, b.getType().getShape())]);
+  return DenseElementsAttr::get(type, result);
+}
+
+OpFoldResult BroadcastOp::fold(FoldAdaptor adaptor) {
+  if (getInput().getType() == getType())
+    return getInput();
+  DenseElementsAttr in = smallConstant(adaptor.getInput());
+  if (!in)
+    return {};
+  if (in.isSplat())
+    return DenseElementsAttr::get(getType(), in.getSplatValue<Attribute>());
+  if (getType().getNumElements() > kMaxFoldElements)
+    return {};
+  auto vals = llvm::to_vector(in.getValues<Attribute>());
+  SmallVector<Attribute> result;
+  for (int64_t i = 0, n = getType().getNumElements(); i < n; ++i)
+    result.push_back(
+        vals[broadcastSource(i, getType().getShape(), in.getType().getShape())]);
+  return DenseElementsAttr::get(getType(), result);
+}
+
+OpFoldResult TransposeOp::fold(FoldAdaptor adaptor) {
+  if (llvm::equal(getPermutation(),
+                  llvm::seq<int64_t>(0, getType().getRank())))
+    return getInput();
+  DenseElementsAttr in = smallConstant(adaptor.getInput());
+  if (!in)
+    return {};
+  if (in.isSplat())
+    return DenseElementsAttr::get(getType(), in.getSplatValue<Attribute>());
+  ArrayRef<int64_t> perm = getPermutation();
+  SmallVector<int64_t> inStrides = stridesOf(in.getType().getShape());
+  SmallVector<int64_t> outStrides = stridesOf(getType().getShape());
+  auto vals = llvm::to_vector(in.getValues<Attribute>());
+  SmallVector<Attribute> result;
+  for (int64_t i = 0, n = getType().getNumElements(); i < n; ++i) {
+    int64_t src = 0;
+    for (size_t d = 0; d < perm.size(); ++d)
+      src += ((i / outStrides[d]) % getType().getDimSize(d)) *
+             inStrides[perm[d]];
+    result.push_back(vals[src]);
+  }
   return DenseElementsAttr::get(getType(), result);
 }

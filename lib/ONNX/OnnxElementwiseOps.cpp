@@ -194,9 +194,15 @@ LogicalResult clipOp(NodeContext &nc) {
   if (failed(requireInputs(nc, 1)))
     return failure();
   Value x = nc.input(0);
-  if (Value lo = nc.input(1))
+  Value lo = nc.input(1), hi = nc.input(2);
+  if (nc.opset < 11) { // min and max were attributes
+    Type elt = nc.typeOf(x).getElementType();
+    lo = nc.attr("min") ? nc.scalar(elt, nc.getFloat("min", 0)) : nullptr;
+    hi = nc.attr("max") ? nc.scalar(elt, nc.getFloat("max", 0)) : nullptr;
+  }
+  if (lo)
     x = nc.binary<MaxOp>(x, lo);
-  if (Value hi = nc.input(2))
+  if (hi)
     x = nc.binary<MinOp>(x, hi);
   if (!x)
     return failure();

@@ -20,10 +20,10 @@ using namespace kiln::onnx_import;
 
 namespace {
 
-/// The first opset version Kiln's handlers were written against; older
-/// models should be converted with onnx.version_converter first.
-constexpr int64_t kMinOpset = 13;
-constexpr int64_t kMaxOpset = 24;
+/// The opsets whose operator semantics the handlers implement (handlers
+/// check the opset where an operator changed within this range).
+constexpr int64_t kMinOpset = 7;
+constexpr int64_t kMaxOpset = 27;
 
 const HandlerTable &handlers() {
   static const HandlerTable table = [] {

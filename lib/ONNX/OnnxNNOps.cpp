@@ -98,7 +98,19 @@ template <typename OpTy> LogicalResult softmaxOp(NodeContext &nc) {
                                  nc.b.getI64IntegerAttr(*axis)));
     return success();
   }
-  return nc.error("opset < 13 softmax semantics are not supported");
+  // Before opset 13 the input is coerced to 2-D at `axis` (default 1) and
+  // the softmax runs over the whole trailing block.
+  FailureOr<int64_t> axis = nc.normalizeAxis(nc.getInt("axis", 1), rank);
+  if (failed(axis))
+    return failure();
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < rank; ++d)
+    (d < *axis ? outer : inner) *= t.getDimSize(d);
+  Value flat = nc.reshape(x, {outer, inner});
+  Value r = OpTy::create(nc.b, nc.loc, nc.typeOf(flat), flat,
+                         nc.b.getI64IntegerAttr(1));
+  nc.setOutput(0, nc.reshape(r, t.getShape()));
+  return success();
 }
 
 /// Y = LayerNorm(X); the optional Mean and InvStdDev outputs are computed

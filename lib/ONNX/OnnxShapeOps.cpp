@@ -280,15 +280,30 @@ LogicalResult sliceOp(NodeContext &nc) {
     return nc.error("expects an input");
   RankedTensorType t = nc.typeOf(x);
   int64_t rank = t.getRank();
-  FailureOr<SmallVector<int64_t>> starts = nc.constantInts(1, "starts");
-  FailureOr<SmallVector<int64_t>> ends = nc.constantInts(2, "ends");
+  FailureOr<SmallVector<int64_t>> starts, ends;
+  if (nc.opset < 10) { // starts, ends and axes were attributes
+    auto s = nc.getInts("starts"), e = nc.getInts("ends");
+    if (!s || !e)
+      return nc.error("needs the starts and ends attributes");
+    starts = *s;
+    ends = *e;
+  } else {
+    starts = nc.constantInts(1, "starts");
+    ends = nc.constantInts(2, "ends");
+  }
   if (failed(starts) || failed(ends))
     return failure();
   size_t n = starts->size();
   if (ends->size() != n)
     return nc.error("starts and ends differ in length");
   SmallVector<int64_t> axes, steps(n, 1);
-  if (nc.input(3)) {
+  if (nc.opset < 10) {
+    if (auto a = nc.getInts("axes"))
+      axes = *a;
+    else
+      for (size_t i = 0; i < n; ++i)
+        axes.push_back(i);
+  } else if (nc.input(3)) {
     FailureOr<SmallVector<int64_t>> a = nc.constantInts(3, "axes");
     if (failed(a))
       return failure();
@@ -297,7 +312,7 @@ LogicalResult sliceOp(NodeContext &nc) {
     for (size_t i = 0; i < n; ++i)
       axes.push_back(i);
   }
-  if (nc.input(4)) {
+  if (nc.opset >= 10 && nc.input(4)) {
     FailureOr<SmallVector<int64_t>> s = nc.constantInts(4, "steps");
     if (failed(s))
       return failure();

@@ -54,4 +54,17 @@ def OutlineWeights : Pass<"kiln-outline-weights", "mlir::ModuleOp"> {
   ];
 }
 
+def LowerStridedCopies : Pass<"kiln-lower-strided-copies"> {
+  let summary = "Rewrite memref.copy of non-contiguous buffers as linalg.copy";
+  let description = [{
+    The LLVM lowering turns a `memref.copy` between contiguous buffers into
+    `llvm.memcpy`, but one between strided views (a concat along an inner
+    axis, an output that is a slice of an input) into a call to the MLIR
+    runner library's `memrefCopy`, which a self-contained artifact does not
+    have. This pass rewrites those copies as `linalg.copy`, which becomes
+    plain loops.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect"];
+}
+
 #endif // KILN_PASSES_TD

@@ -403,3 +403,49 @@ func.func @shape_subgraph() -> tensor<2xi64> {
   %target = kiln.concat %rows, %minus1 {axis = 0 : i64} : (tensor<1xi64>, tensor<1xi64>) -> tensor<2xi64>
   return %target : tensor<2xi64>
 }
+
+// -----
+
+// Shape arithmetic exported graphs do with comparisons, selects and logic.
+// CHECK-LABEL: func @fold_compare_select
+// CHECK-DAG: %[[R:.+]] = arith.constant dense<[4, 0, 6]> : tensor<3xi64>
+// CHECK-DAG: %[[B:.+]] = arith.constant dense<[false, true, false]> : tensor<3xi1>
+// CHECK: return %[[R]], %[[B]]
+func.func @fold_compare_select() -> (tensor<3xi64>, tensor<3xi1>) {
+  %a = arith.constant dense<[4, 5, 6]> : tensor<3xi64>
+  %z = arith.constant dense<0> : tensor<i64>
+  %five = arith.constant dense<5> : tensor<i64>
+  %c = kiln.compare ne, %a, %five : (tensor<3xi64>, tensor<i64>) -> tensor<3xi1>
+  %r = kiln.select %c, %a, %z : (tensor<3xi1>, tensor<3xi64>, tensor<i64>) -> tensor<3xi64>
+  %n = kiln.not %c : tensor<3xi1>
+  %t = arith.constant dense<true> : tensor<i1>
+  %b = kiln.and %n, %t : (tensor<3xi1>, tensor<i1>) -> tensor<3xi1>
+  return %r, %b : tensor<3xi64>, tensor<3xi1>
+}
+
+// -----
+
+// rem truncates like C; max/min order i1 as unsigned; neg, broadcast and
+// transpose fold too.
+// CHECK-LABEL: func @fold_rem_max_neg_broadcast_transpose
+// CHECK-DAG: arith.constant dense<[1, -1]> : tensor<2xi32>
+// CHECK-DAG: arith.constant dense<true> : tensor<1xi1>
+// CHECK-DAG: arith.constant dense<[-1.000000e+00, 2.000000e+00]> : tensor<2xf32>
+// CHECK-DAG: arith.constant dense<{{\[}}[1, 1], [2, 2]]> : tensor<2x2xi64>
+// CHECK-DAG: arith.constant dense<{{\[}}[1, 3], [2, 4]]> : tensor<2x2xi64>
+// CHECK-NOT: kiln.
+func.func @fold_rem_max_neg_broadcast_transpose() -> (tensor<2xi32>, tensor<1xi1>, tensor<2xf32>, tensor<2x2xi64>, tensor<2x2xi64>) {
+  %a = arith.constant dense<[7, -7]> : tensor<2xi32>
+  %b = arith.constant dense<3> : tensor<i32>
+  %r = kiln.rem %a, %b : (tensor<2xi32>, tensor<i32>) -> tensor<2xi32>
+  %t = arith.constant dense<true> : tensor<1xi1>
+  %f = arith.constant dense<false> : tensor<1xi1>
+  %m = kiln.max %t, %f : (tensor<1xi1>, tensor<1xi1>) -> tensor<1xi1>
+  %x = arith.constant dense<[1.0, -2.0]> : tensor<2xf32>
+  %n = kiln.neg %x : tensor<2xf32>
+  %col = arith.constant dense<[[1], [2]]> : tensor<2x1xi64>
+  %bc = kiln.broadcast %col : tensor<2x1xi64> -> tensor<2x2xi64>
+  %sq = arith.constant dense<[[1, 2], [3, 4]]> : tensor<2x2xi64>
+  %tr = kiln.transpose %sq {permutation = array<i64: 1, 0>} : tensor<2x2xi64> -> tensor<2x2xi64>
+  return %r, %m, %n, %bc, %tr : tensor<2xi32>, tensor<1xi1>, tensor<2xf32>, tensor<2x2xi64>, tensor<2x2xi64>
+}

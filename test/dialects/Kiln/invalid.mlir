@@ -131,7 +131,7 @@ func.func @leaky_relu_without_alpha(%a: tensor<3xf32>) -> tensor<3xf32> {
 // -----
 
 func.func @compare_mixed_element_types(%a: tensor<4xf32>, %b: tensor<4xi32>) -> tensor<4xi1> {
-  // expected-error @+1 {{'kiln.compare' op requires all operands to have the same type}}
+  // expected-error @+1 {{'kiln.compare' op requires the same element type for all operands}}
   %0 = kiln.compare lt, %a, %b : (tensor<4xf32>, tensor<4xi32>) -> tensor<4xi1>
   return %0 : tensor<4xi1>
 }

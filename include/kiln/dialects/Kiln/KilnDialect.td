@@ -49,7 +49,9 @@ def Kiln_GeluApproximationAttr
 // Type constraints
 //===----------------------------------------------------------------------===//
 
-def Kiln_Tensor : RankedTensorOf<[AnyType]>;
+// Kiln computes on floats and signless integers (i1 is bool); other element
+// types (index, complex) have no meaning in a model graph.
+def Kiln_Tensor : RankedTensorOf<[AnyFloat, AnySignlessInteger]>;
 def Kiln_FloatTensor : RankedTensorOf<[AnyFloat]>;
 def Kiln_IntTensor : RankedTensorOf<[AnySignlessInteger]>;
 def Kiln_BoolTensor : RankedTensorOf<[I1]>;

@@ -71,28 +71,40 @@ def Kiln_DivOp : Kiln_BinaryOp<"div",
 def Kiln_RemOp : Kiln_BinaryOp<"rem",
     "elementwise remainder of truncated division (C's fmod and %)", [{
     %0 = kiln.rem %a, %b : (tensor<4xi32>, tensor<i32>) -> tensor<4xi32>
-}]>;
+}]> {
+  let hasFolder = 1;
+}
 def Kiln_PowOp : Kiln_BinaryOp<"pow", "elementwise power `lhs ^ rhs`", [{
     %0 = kiln.pow %a, %b : (tensor<3xf32>, tensor<f32>) -> tensor<3xf32>
 }]>;
 def Kiln_MaxOp : Kiln_BinaryOp<"max", "elementwise maximum", [{
     %0 = kiln.max %a, %b : (tensor<3xf32>, tensor<3xf32>) -> tensor<3xf32>
-}]>;
+}]> {
+  let hasFolder = 1;
+}
 def Kiln_MinOp : Kiln_BinaryOp<"min", "elementwise minimum", [{
     %0 = kiln.min %a, %b : (tensor<3xi32>, tensor<3xi32>) -> tensor<3xi32>
-}]>;
+}]> {
+  let hasFolder = 1;
+}
 def Kiln_AndOp : Kiln_BinaryOp<"and",
     "elementwise logical (on i1) or bitwise (on integers) and", [{
     %0 = kiln.and %a, %b : (tensor<3xi1>, tensor<3xi1>) -> tensor<3xi1>
-}], Kiln_IntTensor>;
+}], Kiln_IntTensor> {
+  let hasFolder = 1;
+}
 def Kiln_OrOp : Kiln_BinaryOp<"or",
     "elementwise logical (on i1) or bitwise (on integers) or", [{
     %0 = kiln.or %a, %b : (tensor<3xi1>, tensor<3xi1>) -> tensor<3xi1>
-}], Kiln_IntTensor>;
+}], Kiln_IntTensor> {
+  let hasFolder = 1;
+}
 def Kiln_XorOp : Kiln_BinaryOp<"xor",
     "elementwise logical (on i1) or bitwise (on integers) exclusive or", [{
     %0 = kiln.xor %a, %b : (tensor<3xi1>, tensor<3xi1>) -> tensor<3xi1>
-}], Kiln_IntTensor>;
+}], Kiln_IntTensor> {
+  let hasFolder = 1;
+}
 
 //===----------------------------------------------------------------------===//
 // Comparisons
@@ -114,11 +126,12 @@ def Kiln_CompareDirectionAttr
     : EnumAttr<Kiln_Dialect, Kiln_CompareDirection, "compare_direction">;
 
 def Kiln_CompareOp : Kiln_Op<"compare",
-    [Pure, Kiln_NumpyBroadcast, SameTypeOperands]> {
+    [Pure, Kiln_NumpyBroadcast, SameOperandsElementType]> {
   let summary = "elementwise comparison with a boolean result";
   let description = [{
     Compares `lhs` and `rhs` elementwise after NumPy broadcasting and yields
-    `i1`. Integers compare as signed; floats compare ordered (any comparison
+    `i1`. Integers compare as signed (`i1` as unsigned: false < true);
+    floats compare ordered (any comparison
     with NaN is false, except `ne`, which is true).
 
     Example:
@@ -132,6 +145,7 @@ def Kiln_CompareOp : Kiln_Op<"compare",
   let results = (outs Kiln_BoolTensor:$result);
   let assemblyFormat = "$direction `,` $lhs `,` $rhs attr-dict `:` "
                        "functional-type(operands, results)";
+  let hasFolder = 1;
 }
 
 def Kiln_SelectOp : Kiln_Op<"select", [Pure, Kiln_NumpyBroadcast]> {
@@ -153,6 +167,7 @@ def Kiln_SelectOp : Kiln_Op<"select", [Pure, Kiln_NumpyBroadcast]> {
   let assemblyFormat = "$condition `,` $true_value `,` $false_value attr-dict "
                        "`:` functional-type(operands, results)";
   let hasVerifier = 1;
+  let hasFolder = 1;
 }
 
 //===----------------------------------------------------------------------===//
@@ -178,7 +193,9 @@ class Kiln_UnaryOp<string mnemonic, string opSummary, string formula,
   let assemblyFormat = "$input attr-dict `:` type($result)";
 }
 
-def Kiln_NegOp : Kiln_UnaryOp<"neg", "negation", "-x", Kiln_NumericTensor>;
+def Kiln_NegOp : Kiln_UnaryOp<"neg", "negation", "-x", Kiln_NumericTensor> {
+  let hasFolder = 1;
+}
 def Kiln_AbsOp : Kiln_UnaryOp<"abs", "absolute value", "|x|",
                               Kiln_NumericTensor>;
 def Kiln_SignOp : Kiln_UnaryOp<"sign", "sign", "x > 0 ? 1 : (x < 0 ? -1 : 0)",
@@ -205,7 +222,9 @@ def Kiln_ReluOp : Kiln_UnaryOp<"relu", "rectified linear unit", "max(x, 0)",
                                Kiln_NumericTensor>;
 def Kiln_NotOp : Kiln_UnaryOp<"not",
     "logical (on i1) or bitwise (on integers) negation", "~x",
-    Kiln_IntTensor>;
+    Kiln_IntTensor> {
+  let hasFolder = 1;
+}
 
 def Kiln_LeakyReluOp : Kiln_Op<"leaky_relu", [Pure, SameOperandsAndResultType]> {
   let summary = "leaky rectified linear unit";
@@ -478,6 +497,7 @@ def Kiln_TransposeOp : Kiln_Op<"transpose",
   let results = (outs Kiln_Tensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
   let hasVerifier = 1;
+  let hasFolder = 1;
 }
 
 def Kiln_ReshapeOp : Kiln_Op<"reshape",
@@ -517,6 +537,7 @@ def Kiln_BroadcastOp : Kiln_Op<"broadcast",
   let results = (outs Kiln_Tensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
   let hasVerifier = 1;
+  let hasFolder = 1;
 }
 
 def Kiln_ConcatOp : Kiln_Op<"concat", [Pure, SameOperandsAndResultElementType]> {
