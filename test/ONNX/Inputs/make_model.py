@@ -1,0 +1,68 @@
+"""Writes small binary ONNX models for the importer tests (onnx.helper only;
+no numpy needed).
+
+    python3 make_model.py KIND OUT.onnx
+
+KIND is one of:
+  weights   Y = X @ W + B, Z = X4 * S: W is float[64,64] in raw_data (above
+            the inline limit, so a dense_resource); B (float[64], typed
+            float_data) and S (float[4], raw_data) are small, so inline.
+  external  Y = X + W with W (float[300]) stored in OUT.onnx.data beside
+            the model.
+  named     Y = Det(X) in a node named "my_det".
+"""
+import os
+import struct
+import sys
+
+import onnx
+from onnx import TensorProto, helper
+
+
+def model(nodes, inputs, outputs, initializers=(), opset=17):
+    graph = helper.make_graph(nodes, "g", inputs, outputs, list(initializers))
+    m = helper.make_model(graph,
+                          opset_imports=[helper.make_opsetid("", opset)])
+    m.ir_version = 8
+    return m
+
+
+def info(name, shape, dtype=TensorProto.FLOAT):
+    return helper.make_tensor_value_info(name, dtype, shape)
+
+
+def raw_floats(name, dims, values):
+    data = struct.pack("<%df" % len(values), *values)
+    return helper.make_tensor(name, TensorProto.FLOAT, dims, data, raw=True)
+
+
+def main(kind, out):
+    F = TensorProto.FLOAT
+    if kind == "weights":
+        w = raw_floats("W", [64, 64], [i / 4096.0 for i in range(64 * 64)])
+        b = helper.make_tensor("B", F, [64], [0.5] * 64)
+        s = raw_floats("S", [4], [1.0, 2.0, 3.0, 4.0])
+        m = model(
+            [helper.make_node("MatMul", ["X", "W"], ["XW"]),
+             helper.make_node("Add", ["XW", "B"], ["Y"]),
+             helper.make_node("Mul", ["X4", "S"], ["Z"])],
+            [info("X", [2, 64]), info("X4", [4])],
+            [info("Y", [2, 64]), info("Z", [4])], [w, b, s])
+        onnx.save(m, out)
+    elif kind == "external":
+        w = raw_floats("W", [300], [0.25] * 300)
+        m = model([helper.make_node("Add", ["X", "W"], ["Y"])],
+                  [info("X", [300])], [info("Y", [300])], [w])
+        onnx.save(m, out, save_as_external_data=True,
+                  location=os.path.basename(out) + ".data",
+                  size_threshold=0)
+    elif kind == "named":
+        m = model([helper.make_node("Det", ["X"], ["Y"], name="my_det")],
+                  [info("X", [3, 3])], [info("Y", [])])
+        onnx.save(m, out)
+    else:
+        sys.exit("unknown kind " + kind)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])
