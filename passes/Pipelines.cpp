@@ -17,7 +17,7 @@ using namespace mlir;
 // canonicalizer has already folded every constant it could.
 static constexpr const char *kTensorPipeline =
     "func.func(kiln-decompose,canonicalize,kiln-lower-to-linalg,"
-    "linalg-fuse-elementwise-ops,canonicalize,cse),"
+    "kiln-fuse-elementwise,canonicalize,cse),"
     "kiln-outline-weights";
 
 // Static shapes make the bare-pointer calling convention possible: every

@@ -36,6 +36,24 @@ def ConvertKilnToLinalg : Pass<"kiln-lower-to-linalg", "mlir::func::FuncOp"> {
   ];
 }
 
+def FuseElementwise : Pass<"kiln-fuse-elementwise", "mlir::func::FuncOp"> {
+  let summary = "Fuse elementwise linalg producers that are computed only once";
+  let description = [{
+    Upstream `linalg-fuse-elementwise-ops`, with one rule added: a producer
+    is fused into its consumer only when the consumer reads it through a
+    permutation of all its loops. A producer read through a projection (a
+    matmul reading its lhs inside the (m, k, n) nest, a per-row value read
+    by every column) would otherwise be recomputed once per iteration of
+    the loops it does not index, e.g. an erf per output column.
+    Reshapes are propagated by expansion under the same rule, so fusion
+    reaches across them.
+  }];
+  let dependentDialects = [
+    "mlir::linalg::LinalgDialect", "mlir::tensor::TensorDialect",
+    "mlir::affine::AffineDialect"
+  ];
+}
+
 def OutlineWeights : Pass<"kiln-outline-weights", "mlir::ModuleOp"> {
   let summary = "Turn large constants into leading arguments of the entry";
   let description = [{
