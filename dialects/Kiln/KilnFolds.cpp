@@ -452,3 +452,82 @@ OpFoldResult TransposeOp::fold(FoldAdaptor adaptor) {
   }
   return DenseElementsAttr::get(getType(), result);
 }
+
+/// Folds a reduction of a small constant. `combine` folds one element into
+/// an accumulator that starts as the first element reduced into each slot.
+template <typename IntFn, typename FloatFn>
+static OpFoldResult foldReduce(Attribute inputAttr, ArrayRef<int64_t> axes,
+                               RankedTensorType resultType, IntFn intFn,
+                               FloatFn floatFn) {
+  DenseElementsAttr in = smallConstant(inputAttr);
+  if (!in)
+    return {};
+  ArrayRef<int64_t> shape = in.getType().getShape();
+  SmallVector<int64_t> strides = stridesOf(shape);
+  // Row-major strides of the reduced shape, over the kept dimensions.
+  SmallVector<int64_t> keptStride(shape.size(), 0);
+  int64_t stride = 1;
+  for (int64_t d = (int64_t)shape.size() - 1; d >= 0; --d)
+    if (!llvm::is_contained(axes, d)) {
+      keptStride[d] = stride;
+      stride *= shape[d];
+    }
+  auto slotOf = [&](int64_t flat) {
+    int64_t slot = 0;
+    for (size_t d = 0; d < shape.size(); ++d)
+      slot += ((flat / strides[d]) % shape[d]) * keptStride[d];
+    return slot;
+  };
+  int64_t n = in.getNumElements(), slots = resultType.getNumElements();
+  if (n == 0)
+    return {};
+  if (isa<IntegerType>(in.getElementType())) {
+    SmallVector<std::optional<APInt>> acc(slots);
+    int64_t i = 0;
+    for (APInt v : in.getValues<APInt>()) {
+      std::optional<APInt> &a = acc[slotOf(i++)];
+      a = a ? intFn(*a, v) : v;
+    }
+    SmallVector<APInt> values;
+    for (auto &a : acc)
+      values.push_back(*a);
+    return DenseElementsAttr::get(resultType, values);
+  }
+  SmallVector<std::optional<APFloat>> acc(slots);
+  int64_t i = 0;
+  for (APFloat v : in.getValues<APFloat>()) {
+    std::optional<APFloat> &a = acc[slotOf(i++)];
+    a = a ? floatFn(*a, v) : v;
+  }
+  SmallVector<APFloat> values;
+  for (auto &a : acc)
+    values.push_back(*a);
+  return DenseElementsAttr::get(resultType, values);
+}
+
+OpFoldResult ReduceSumOp::fold(FoldAdaptor adaptor) {
+  return foldReduce(
+      adaptor.getInput(), getAxes(), getType(),
+      [](const APInt &a, const APInt &b) { return a + b; },
+      [](const APFloat &a, const APFloat &b) { return a + b; });
+}
+OpFoldResult ReduceProdOp::fold(FoldAdaptor adaptor) {
+  return foldReduce(
+      adaptor.getInput(), getAxes(), getType(),
+      [](const APInt &a, const APInt &b) { return a * b; },
+      [](const APFloat &a, const APFloat &b) { return a * b; });
+}
+OpFoldResult ReduceMaxOp::fold(FoldAdaptor adaptor) {
+  return foldReduce(
+      adaptor.getInput(), getAxes(), getType(),
+      [](const APInt &a, const APInt &b) { return intLess(a, b) ? b : a; },
+      [](const APFloat &a, const APFloat &b) { return llvm::maximum(a, b); });
+}
+OpFoldResult ReduceMinOp::fold(FoldAdaptor adaptor) {
+  return foldReduce(
+      adaptor.getInput(), getAxes(), getType(),
+      [](const APInt &a, const APInt &b) { return intLess(b, a) ? b : a; },
+      [](const APFloat &a, const APFloat &b) { return llvm::minimum(a, b); });
+}
+// Means are decomposed before lowering; their constants fold after that.
+OpFoldResult ReduceMeanOp::fold(FoldAdaptor) { return {}; }

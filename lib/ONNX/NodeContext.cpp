@@ -88,7 +88,6 @@ FailureOr<SmallVector<int64_t>> NodeContext::constantInts(size_t i,
 }
 
 LogicalResult NodeContext::error(const Twine &message) const {
-  std::string name = node.name().empty() ? "<unnamed>" : node.name();
   return emitError(loc) << "node '" << name << "' (" << node.op_type()
                         << "): " << message.str();
 }
@@ -142,7 +141,7 @@ Value NodeContext::compare(CompareDirection dir, Value lhs, Value rhs) {
       broadcastType(lhs, rhs, typeOf(lhs).clone(b.getI1Type()));
   if (!type)
     return nullptr;
-  return CompareOp::create(b, loc, type, dir, lhs, rhs);
+  return b.createOrFold<CompareOp>(loc, type, dir, lhs, rhs);
 }
 
 RankedTensorType NodeContext::broadcastType(Value lhs, Value rhs,

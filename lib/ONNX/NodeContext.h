@@ -39,12 +39,15 @@ convertTensor(mlir::MLIRContext *ctx, const onnx::TensorProto &tensor,
 
 class NodeContext {
 public:
-  NodeContext(const onnx::NodeProto &node, mlir::OpBuilder &builder,
-              mlir::Location loc, int64_t opset,
+  NodeContext(const onnx::NodeProto &node, llvm::StringRef name,
+              mlir::OpBuilder &builder, mlir::Location loc, int64_t opset,
               llvm::StringMap<mlir::Value> &values)
-      : node(node), b(builder), loc(loc), opset(opset), values(values) {}
+      : node(node), name(name.str()), b(builder), loc(loc), opset(opset),
+        values(values) {}
 
   const onnx::NodeProto &node;
+  /// The node's name, or "<OpType>_<index>" for an unnamed node.
+  std::string name;
   mlir::OpBuilder &b;
   mlir::Location loc;
   /// The opset of the node's domain that the model imports.
@@ -109,10 +112,9 @@ public:
       else if (keepdims)
         shape.push_back(1);
     }
-    return OpTy::create(b, loc,
-                        mlir::RankedTensorType::get(shape, in.getElementType()),
-                        v, b.getDenseI64ArrayAttr(axes),
-                        b.getBoolAttr(keepdims));
+    return b.createOrFold<OpTy>(
+        loc, mlir::RankedTensorType::get(shape, in.getElementType()), v,
+        b.getDenseI64ArrayAttr(axes), b.getBoolAttr(keepdims));
   }
 
   /// The broadcast of the operands' shapes with element type of `like`;

@@ -87,7 +87,7 @@ Value select(NodeContext &nc, Value cond, Value a, Value b) {
     return nullptr;
   }
   auto type = RankedTensorType::get(*shape, nc.typeOf(a).getElementType());
-  return SelectOp::create(nc.b, nc.loc, type, cond, a, b);
+  return nc.b.createOrFold<SelectOp>(nc.loc, type, cond, a, b);
 }
 
 LogicalResult whereOp(NodeContext &nc) {
@@ -262,10 +262,13 @@ Value hardSigmoidFormula(NodeContext &nc, Value x) {
 Value hardSwishFormula(NodeContext &nc, Value x) {
   return nc.binary<MulOp>(x, hardSigmoidOf(nc, x, 1.0 / 6.0, 0.5));
 }
+/// log(1 + e^x) written as max(x, 0) + log(1 + e^-|x|), which neither
+/// overflows for large x nor loses small values.
 Value softplusOf(NodeContext &nc, Value x) {
   Type elt = nc.typeOf(x).getElementType();
-  return nc.unary<LogOp>(
-      nc.binary<AddOp>(nc.unary<ExpOp>(x), nc.scalar(elt, 1)));
+  Value tail = nc.unary<LogOp>(nc.binary<AddOp>(
+      nc.scalar(elt, 1), nc.unary<ExpOp>(nc.unary<NegOp>(nc.unary<AbsOp>(x)))));
+  return nc.binary<AddOp>(nc.binary<MaxOp>(x, nc.scalar(elt, 0)), tail);
 }
 Value softplusFormula(NodeContext &nc, Value x) { return softplusOf(nc, x); }
 Value softsignFormula(NodeContext &nc, Value x) {

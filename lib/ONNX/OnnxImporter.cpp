@@ -12,6 +12,7 @@
 
 #include "onnx/defs/parser.h"
 
+#include <algorithm>
 #include <limits>
 
 using namespace mlir;
@@ -157,7 +158,7 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node,
                             << "', which no earlier node, input or "
                                "initializer defines (the graph must be "
                                "topologically sorted)";
-  NodeContext nc(node, b, loc, defaultOpset, values);
+  NodeContext nc(node, name, b, loc, defaultOpset, values);
   if (failed(it->second(nc)))
     return failure();
   for (int i = 0; i < node.output_size(); ++i)
@@ -245,6 +246,14 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
       error() << "graph output '" << out.name() << "' is never computed";
       return nullptr;
     }
+    int declared = out.type().tensor_type().elem_type();
+    Type computed = cast<RankedTensorType>(v.getType()).getElementType();
+    if (declared && elementTypeFor(&ctx, declared) != computed) {
+      error() << "graph output '" << out.name() << "' is declared "
+              << onnxTypeName(declared) << " but the graph computes "
+              << computed;
+      return nullptr;
+    }
     results.push_back(v);
     resultTypes.push_back(v.getType());
   }
@@ -275,8 +284,10 @@ OwningOpRef<ModuleOp> kiln::importOnnxModel(StringRef path, MLIRContext &ctx,
     onnx::Status status =
         onnx::OnnxParser::Parse(model, data.str().c_str());
     if (!status.IsOK()) {
+      std::string message = status.ErrorMessage();
+      std::replace(message.begin(), message.end(), '\n', ' ');
       emitError(fileLoc) << "cannot parse '" << path
-                         << "' as ONNX text: " << status.ErrorMessage();
+                         << "' as ONNX text: " << message;
       return nullptr;
     }
   } else {

@@ -334,13 +334,14 @@ LogicalResult sliceOp(NodeContext &nc) {
       start += dim;
     if (end < 0)
       end += dim;
-    // Clamp as ONNX specifies: [0, dim] for positive steps, [-1, dim-1]
-    // for negative ones. INT64_MIN/MAX "to the end" markers land here too.
+    // Clamp as ONNX specifies: starts to [0, dim] and ends to [0, dim] for
+    // positive steps; starts to [0, dim-1] and ends to [-1, dim-1] for
+    // negative ones. INT64_MIN/MAX "to the end" markers land here too.
     if (step > 0) {
       start = std::clamp<int64_t>(start, 0, dim);
       end = std::clamp<int64_t>(end, 0, dim);
     } else {
-      start = std::clamp<int64_t>(start, -1, dim - 1);
+      start = std::clamp<int64_t>(start, 0, dim - 1);
       end = std::clamp<int64_t>(end, -1, dim - 1);
     }
     int64_t size =

@@ -117,21 +117,27 @@ static bool parseShape(StringRef text, kiln::OnnxImportOptions &opts,
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
+  // Passes first: --mlir-print-ir-after=<pass> resolves names against the
+  // registry when the pass manager options are created.
+  kiln::registerAllPasses();
   mlir::registerMLIRContextCLOptions();
   mlir::registerPassManagerCLOptions();
   mlir::registerDefaultTimingManagerCLOptions();
   mlir::registerAsmPrinterCLOptions();
-  kiln::registerAllPasses();
+  // --help lists Kiln's flags; LLVM's and MLIR's hundreds stay available
+  // (and listed by --help-hidden).
+  cl::HideUnrelatedOptions(kilnCategory);
   cl::ParseCommandLineOptions(
       argc, argv,
       "Kiln ahead-of-time compiler\n\n"
-      "Compiles an ONNX model (opsets 13-24) or a Kiln-dialect .mlir file "
+      "Compiles an ONNX model (opsets 7-27) or a Kiln-dialect .mlir file "
       "into one .kiln artifact that kiln-run and the runtime API execute.\n"
       "Shapes are static: give symbolic input dimensions with "
       "--input-shape.\n\n"
       "MLIR's debugging flags apply to every pipeline: "
-      "--mlir-print-ir-after-all, --mlir-print-ir-before=<pass>, "
-      "--mlir-timing, --mlir-pass-statistics, ...\n");
+      "--mlir-print-ir-after-all, --mlir-print-ir-after=<pass>, "
+      "--mlir-print-ir-before=<pass>, --mlir-timing, "
+      "--mlir-pass-statistics, ... (--help-hidden lists them all).\n");
 
   mlir::DialectRegistry registry;
   kiln::registerAllDialects(registry);

@@ -17,6 +17,7 @@
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/IR/Verifier.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/FileSystem.h"
@@ -88,6 +89,15 @@ createTargetMachine(const HostCodegenOptions &opts, std::string &error) {
   if (!target)
     return nullptr;
   std::string cpu = opts.cpu, features;
+  if (cpu != "native") {
+    std::unique_ptr<llvm::MCSubtargetInfo> sti(
+        target->createMCSubtargetInfo(triple, "", ""));
+    if (!sti || !sti->isCPUStringValid(cpu)) {
+      error = "unknown CPU '" + cpu + "' for " + triple.str() +
+              " (use 'native' or an LLVM CPU name such as x86-64-v3)";
+      return nullptr;
+    }
+  }
   if (cpu == "native") {
     cpu = llvm::sys::getHostCPUName().str();
     llvm::SubtargetFeatures f;
