@@ -6,6 +6,8 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
+#include <limits>
+
 namespace kiln {
 #define GEN_PASS_DEF_DECOMPOSECOMPOSITEOPS
 #include "kiln/passes/Passes.h.inc"
@@ -160,13 +162,166 @@ struct DecomposeReduceMean : OpRewritePattern<ReduceMeanOp> {
   }
 };
 
+/// y = x * rsqrt(mean(x^2) + eps) * scale.
+struct DecomposeRmsNorm : OpRewritePattern<RmsNormOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(RmsNormOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    RankedTensorType type = op.getType();
+    SmallVector<int64_t> axes;
+    for (int64_t d = op.getNormalizedAxis(); d < type.getRank(); ++d)
+      axes.push_back(d);
+    Value x = op.getInput();
+    Value sq = MulOp::create(rewriter, loc, type, x, x);
+    Value ms = reduceKeep<ReduceMeanOp>(rewriter, loc, sq, axes);
+    Value eps = scalarTensor(rewriter, loc, type.getElementType(),
+                             op.getEpsilon().convertToDouble());
+    Value inv = RsqrtOp::create(
+        rewriter, loc, AddOp::create(rewriter, loc, ms.getType(), ms, eps));
+    Value y = MulOp::create(rewriter, loc, type, x, inv);
+    rewriter.replaceOpWithNewOp<MulOp>(op, type, y, op.getScale());
+    return success();
+  }
+};
+
+/// Attention as matmuls, a positional mask applied by index, and a softmax
+/// that yields zeros for a query with no key left. GQA reshapes the query
+/// heads into [kv_heads, group] so the key/value heads broadcast instead of
+/// being repeated.
+struct DecomposeAttention : OpRewritePattern<AttentionOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(AttentionOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto qt = op.getQuery().getType();
+    Type elt = qt.getElementType();
+    int64_t b = qt.getDimSize(0), hq = qt.getDimSize(1), s = qt.getDimSize(2),
+            d = qt.getDimSize(3);
+    auto pkt = op.getPresentKey().getType();
+    int64_t hkv = pkt.getDimSize(1), l = pkt.getDimSize(2);
+    int64_t dv = op.getPresentValue().getType().getDimSize(3);
+    int64_t g = hq / hkv;
+    int64_t past = op.getPastKey() ? op.getPastKey().getType().getDimSize(2) : 0;
+    auto ty = [&](ArrayRef<int64_t> shape) {
+      return RankedTensorType::get(shape, elt);
+    };
+
+    Value k = op.getKey(), v = op.getValue();
+    if (op.getPastKey()) {
+      IntegerAttr axis = rewriter.getI64IntegerAttr(2);
+      k = ConcatOp::create(rewriter, loc, pkt,
+                           ValueRange{op.getPastKey(), k}, axis);
+      v = ConcatOp::create(rewriter, loc, op.getPresentValue().getType(),
+                           ValueRange{op.getPastValue(), v}, axis);
+    }
+    // 16-bit floats are computed in f32, as reference implementations
+    // accumulate them; the KV cache keeps its own type.
+    Type storage = elt;
+    if (cast<FloatType>(elt).getWidth() < 32)
+      elt = rewriter.getF32Type();
+    auto widen = [&](Value x) -> Value {
+      auto xt = cast<RankedTensorType>(x.getType());
+      if (xt.getElementType() == elt || !isa<FloatType>(xt.getElementType()))
+        return x;
+      return CastOp::create(rewriter, loc, xt.clone(elt), x);
+    };
+    Value qg = ReshapeOp::create(rewriter, loc, ty({b, hkv, g, s, d}),
+                                 widen(op.getQuery()));
+    Value kt = TransposeOp::create(rewriter, loc, ty({b, hkv, d, l}), widen(k),
+                                   rewriter.getDenseI64ArrayAttr({0, 1, 3, 2}));
+    kt = ReshapeOp::create(rewriter, loc, ty({b, hkv, 1, d, l}), kt);
+    Value sc = MatmulOp::create(rewriter, loc, ty({b, hkv, g, s, l}), qg, kt);
+    sc = MulOp::create(rewriter, loc, sc.getType(), sc,
+                       scalarTensor(rewriter, loc, elt,
+                                    op.getScale().convertToDouble()));
+    if (double cap = op.getSoftcap().convertToDouble(); cap > 0) {
+      Value c = scalarTensor(rewriter, loc, elt, cap);
+      Value t = TanhOp::create(
+          rewriter, loc, DivOp::create(rewriter, loc, sc.getType(), sc, c));
+      sc = MulOp::create(rewriter, loc, sc.getType(), t, c);
+    }
+    auto scoresType = ty({b, hq, s, l});
+    sc = ReshapeOp::create(rewriter, loc, scoresType, sc);
+
+    if (op.getMaskKind() != MaskKind::None) {
+      Value flags;
+      if (Value indices = op.getGlobalIndices())
+        flags = globalFlags(rewriter, loc, indices,
+                            std::max<int64_t>(l, past + s));
+      sc = AttentionMaskOp::create(
+          rewriter, loc, scoresType, sc, flags,
+          rewriter.getI64IntegerAttr(past), op.getMaskKindAttr(),
+          op.getWindowLeftAttr(), op.getWindowRightAttr(),
+          op.getNumGlobalTokensAttr(), op.getBlockSizeAttr(),
+          op.getBlockLayoutAttr());
+    }
+    Value negInf = scalarTensor(rewriter, loc, elt,
+                                -std::numeric_limits<double>::infinity());
+    if (Value mask = op.getMask() ? widen(op.getMask()) : Value()) {
+      if (cast<RankedTensorType>(mask.getType()).getElementType().isInteger(1))
+        sc = SelectOp::create(rewriter, loc, scoresType, mask, sc, negInf);
+      else
+        sc = AddOp::create(rewriter, loc, scoresType, sc, mask);
+    }
+
+    // Softmax over keys, zero for rows with nothing left.
+    Value zero = scalarTensor(rewriter, loc, elt, 0);
+    Value max = reduceKeep<ReduceMaxOp>(rewriter, loc, sc, {3});
+    auto rowType = cast<RankedTensorType>(max.getType());
+    auto rowBool = rowType.clone(rewriter.getI1Type());
+    Value empty = CompareOp::create(rewriter, loc, rowBool, CompareDirection::EQ,
+                                    max, negInf);
+    max = SelectOp::create(rewriter, loc, rowType, empty, zero, max);
+    Value e = ExpOp::create(
+        rewriter, loc, SubOp::create(rewriter, loc, scoresType, sc, max));
+    Value sum = reduceKeep<ReduceSumOp>(rewriter, loc, e, {3});
+    Value p = DivOp::create(rewriter, loc, scoresType, e, sum);
+    Value any = CompareOp::create(rewriter, loc, rowBool, CompareDirection::GT,
+                                  sum, zero);
+    p = SelectOp::create(rewriter, loc, scoresType, any, p, zero);
+
+    Value pg = ReshapeOp::create(rewriter, loc, ty({b, hkv, g, s, l}), p);
+    Value vg = ReshapeOp::create(rewriter, loc, ty({b, hkv, 1, l, dv}), widen(v));
+    Value o = MatmulOp::create(rewriter, loc, ty({b, hkv, g, s, dv}), pg, vg);
+    o = ReshapeOp::create(rewriter, loc, ty({b, hq, s, dv}), o);
+    if (storage != elt)
+      o = CastOp::create(rewriter, loc, op.getOutput().getType(), o);
+    rewriter.replaceOp(op, {o, k, v});
+    return success();
+  }
+
+  /// flags[x] = x is one of `indices`, for x in [0, size).
+  static Value globalFlags(PatternRewriter &rewriter, Location loc,
+                           Value indices, int64_t size) {
+    auto it = cast<RankedTensorType>(indices.getType());
+    int64_t n = it.getNumElements();
+    Type i64 = rewriter.getI64Type();
+    SmallVector<int64_t> positions(size);
+    for (int64_t i = 0; i < size; ++i)
+      positions[i] = i;
+    auto posType = RankedTensorType::get({size, 1}, i64);
+    Value pos = arith::ConstantOp::create(
+        rewriter, loc, posType, DenseElementsAttr::get(posType, ArrayRef(positions)));
+    Value idx = ReshapeOp::create(rewriter, loc,
+                                  RankedTensorType::get({1, n}, i64), indices);
+    auto eqType = RankedTensorType::get({size, n}, rewriter.getI1Type());
+    Value eq = CompareOp::create(rewriter, loc, eqType, CompareDirection::EQ,
+                                 pos, idx);
+    return ReduceMaxOp::create(
+        rewriter, loc, RankedTensorType::get({size}, rewriter.getI1Type()), eq,
+        rewriter.getDenseI64ArrayAttr({1}), rewriter.getBoolAttr(false));
+  }
+};
+
 struct DecomposeCompositeOpsPass
     : kiln::impl::DecomposeCompositeOpsBase<DecomposeCompositeOpsPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     patterns.add<DecomposeSoftmax<SoftmaxOp, false>,
                  DecomposeSoftmax<LogSoftmaxOp, true>, DecomposeLayerNorm,
-                 DecomposeLinear, DecomposeReduceMean>(&getContext());
+                 DecomposeLinear, DecomposeReduceMean, DecomposeRmsNorm,
+                 DecomposeAttention>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

@@ -17,6 +17,33 @@ namespace {
 
 bool isFloat(Type t) { return isa<FloatType>(t); }
 
+/// The type sums of `t` accumulate in: f32 for 16-bit floats (as every
+/// reference does), `t` itself otherwise.
+Type accumulatorType(Type t) {
+  if (auto f = dyn_cast<FloatType>(t); f && f.getWidth() < 32)
+    return Float32Type::get(t.getContext());
+  return t;
+}
+
+/// `value` (a tensor of the accumulator type) converted to `type`.
+Value narrowTo(OpBuilder &b, Location loc, Value value, RankedTensorType type) {
+  if (cast<RankedTensorType>(value.getType()).getElementType() ==
+      type.getElementType())
+    return value;
+  return buildElementwise(b, loc, type, value,
+                          [&](OpBuilder &nb, Location l, ValueRange args) {
+                            return (Value)arith::TruncFOp::create(
+                                nb, l, type.getElementType(), args[0]);
+                          });
+}
+
+/// `x` widened to `acc` inside a generic body.
+Value widenScalar(OpBuilder &b, Location loc, Value x, Type acc) {
+  if (x.getType() == acc)
+    return x;
+  return arith::ExtFOp::create(b, loc, acc, x);
+}
+
 Value addScalars(OpBuilder &b, Location loc, Value x, Value y) {
   if (isFloat(x.getType()))
     return arith::AddFOp::create(b, loc, x, y);
@@ -41,9 +68,10 @@ struct MatmulLowering : OpConversionPattern<MatmulOp> {
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     RankedTensorType type = op.getType();
-    Type elt = type.getElementType();
-    Value zero = scalarConstant(rewriter, loc, elt, 0);
-    Value init = filledTensor(rewriter, loc, type, zero);
+    Type acc = accumulatorType(type.getElementType());
+    RankedTensorType accType = type.clone(acc);
+    Value zero = scalarConstant(rewriter, loc, acc, 0);
+    Value init = filledTensor(rewriter, loc, accType, zero);
     ArrayRef<int64_t> ls = op.getLhs().getType().getShape();
     ArrayRef<int64_t> rs = op.getRhs().getType().getShape();
     MLIRContext *ctx = rewriter.getContext();
@@ -72,13 +100,14 @@ struct MatmulLowering : OpConversionPattern<MatmulOp> {
                                                utils::IteratorType::parallel);
     iterators[batchRank + 1] = utils::IteratorType::reduction;
     auto generic = linalg::GenericOp::create(
-        rewriter, loc, type, ValueRange{adaptor.getLhs(), adaptor.getRhs()},
+        rewriter, loc, accType, ValueRange{adaptor.getLhs(), adaptor.getRhs()},
         init, maps, iterators,
         [&](OpBuilder &b, Location l, ValueRange args) {
-          Value prod = mulScalars(b, l, args[0], args[1]);
+          Value prod = mulScalars(b, l, widenScalar(b, l, args[0], acc),
+                                  widenScalar(b, l, args[1], acc));
           linalg::YieldOp::create(b, l, addScalars(b, l, args[2], prod));
         });
-    rewriter.replaceOp(op, generic.getResult(0));
+    rewriter.replaceOp(op, narrowTo(rewriter, loc, generic.getResult(0), type));
     return success();
   }
 };
@@ -159,18 +188,24 @@ struct ReduceLowering : OpConversionPattern<OpTy> {
         outExprs.push_back(getAffineDimExpr(d, ctx));
       }
     }
-    auto reducedType = RankedTensorType::get(reducedShape, elt);
+    // Sums and products of 16-bit floats accumulate in f32.
+    bool widen = Kind == ReduceKind::Sum || Kind == ReduceKind::Prod;
+    Type acc = widen ? accumulatorType(elt) : elt;
+    auto reducedType = RankedTensorType::get(reducedShape, acc);
     Value init = filledTensor(rewriter, loc, reducedType,
-                              reductionIdentity(rewriter, loc, elt, Kind));
+                              reductionIdentity(rewriter, loc, acc, Kind));
     SmallVector<AffineMap> maps = {rewriter.getMultiDimIdentityMap(rank),
                                    AffineMap::get(rank, 0, outExprs, ctx)};
     auto generic = linalg::GenericOp::create(
         rewriter, loc, reducedType, adaptor.getInput(), init, maps, iterators,
         [&](OpBuilder &b, Location l, ValueRange args) {
-          linalg::YieldOp::create(b, l, combine(b, l, Kind, args[1], args[0]));
+          linalg::YieldOp::create(
+              b, l,
+              combine(b, l, Kind, args[1], widenScalar(b, l, args[0], acc)));
         });
-    rewriter.replaceOp(op, reshapeTensor(rewriter, loc, generic.getResult(0),
-                                         op.getType()));
+    Value reduced = narrowTo(rewriter, loc, generic.getResult(0),
+                             RankedTensorType::get(reducedShape, elt));
+    rewriter.replaceOp(op, reshapeTensor(rewriter, loc, reduced, op.getType()));
     return success();
   }
 };

@@ -226,8 +226,9 @@ template <typename OpTy> static LogicalResult verifyArgReduce(OpTy op) {
   if (failed(verifyAxis(op, op.getAxis(), input.getRank(),
                         /*allowNegative=*/false)))
     return failure();
+  int64_t axis = op.getAxis();
   return verifyReduction(op, input, op.getType().clone(input.getElementType()),
-                         {op.getAxis()}, op.getKeepdims());
+                         {axis}, op.getKeepdims());
 }
 LogicalResult ArgMaxOp::verify() { return verifyArgReduce(*this); }
 LogicalResult ArgMinOp::verify() { return verifyArgReduce(*this); }

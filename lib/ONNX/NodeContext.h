@@ -139,6 +139,7 @@ using HandlerTable = llvm::StringMap<NodeHandler>;
 void registerElementwiseHandlers(HandlerTable &table);
 void registerNNHandlers(HandlerTable &table);
 void registerShapeHandlers(HandlerTable &table);
+void registerTransformerHandlers(HandlerTable &table);
 
 } // namespace kiln::onnx_import
 

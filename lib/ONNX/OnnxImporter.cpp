@@ -32,6 +32,7 @@ const HandlerTable &handlers() {
     registerElementwiseHandlers(t);
     registerNNHandlers(t);
     registerShapeHandlers(t);
+    registerTransformerHandlers(t);
     return t;
   }();
   return table;

@@ -627,4 +627,6 @@ def Kiln_TriluOp : Kiln_Op<"trilu", [Pure, SameOperandsAndResultType]> {
   let hasVerifier = 1;
 }
 
+include "kiln/dialects/Kiln/KilnTransformerOps.td"
+
 #endif // KILN_OPS_TD

@@ -1,0 +1,176 @@
+//===- KilnTransformerOps.cpp - Verifiers of attention, norms, rotary -----===//
+
+#include "kiln/dialects/Kiln/KilnOps.h"
+
+#include "llvm/ADT/STLExtras.h"
+
+using namespace mlir;
+using namespace kiln;
+
+static std::string shapeString(ArrayRef<int64_t> shape) {
+  std::string s = "[";
+  llvm::raw_string_ostream os(s);
+  llvm::interleave(shape, os, ",");
+  os << "]";
+  return s;
+}
+
+/// Checks the mask attributes against a key length `keys`.
+static LogicalResult verifyMaskAttributes(Operation *op, MaskKind kind,
+                                          int64_t windowLeft,
+                                          int64_t windowRight,
+                                          int64_t numGlobal, int64_t blockSize,
+                                          std::optional<ArrayRef<bool>> layout,
+                                          bool hasGlobalList, int64_t keys) {
+  if (numGlobal < 0)
+    return op->emitOpError("num_global_tokens must not be negative");
+  if (kind == MaskKind::Hierarchical && numGlobal == 0 && !hasGlobalList)
+    return op->emitOpError("a hierarchical mask needs global tokens: set "
+                           "num_global_tokens or pass global indices");
+  if (kind != MaskKind::Hierarchical && (numGlobal != 0 || hasGlobalList))
+    return op->emitOpError("global tokens only apply to the hierarchical "
+                           "mask kind");
+  if (kind == MaskKind::BlockSparse) {
+    if (blockSize <= 0)
+      return op->emitOpError("a block_sparse mask needs a positive block_size");
+    if (!layout)
+      return op->emitOpError("a block_sparse mask needs a block_layout");
+    int64_t n = (keys + blockSize - 1) / blockSize;
+    if ((int64_t)layout->size() != n * n)
+      return op->emitOpError("block_layout has ")
+             << layout->size() << " entries but " << keys
+             << " keys in blocks of " << blockSize << " need " << n << "x"
+             << n << " = " << n * n;
+  } else if (layout || blockSize != 0) {
+    return op->emitOpError("block_size and block_layout only apply to the "
+                           "block_sparse mask kind");
+  }
+  bool windowed =
+      kind == MaskKind::SlidingWindow || kind == MaskKind::Hierarchical;
+  if (!windowed && (windowLeft != -1 || windowRight != -1))
+    return op->emitOpError("window_left and window_right only apply to the "
+                           "sliding_window and hierarchical mask kinds");
+  if (windowLeft < -1 || windowRight < -1)
+    return op->emitOpError("window sizes must be -1 (unbounded) or more");
+  return success();
+}
+
+LogicalResult AttentionOp::verify() {
+  auto q = getQuery().getType(), k = getKey().getType(),
+       v = getValue().getType();
+  if (q.getRank() != 4 || k.getRank() != 4 || v.getRank() != 4)
+    return emitOpError("query, key and value must be [batch, heads, "
+                       "sequence, head_size] tensors");
+  int64_t b = q.getDimSize(0), hq = q.getDimSize(1), s = q.getDimSize(2),
+          d = q.getDimSize(3);
+  int64_t hkv = k.getDimSize(1), t = k.getDimSize(2), dv = v.getDimSize(3);
+  if (k.getDimSize(0) != b || v.getDimSize(0) != b)
+    return emitOpError("query, key and value disagree on the batch size");
+  if (v.getDimSize(1) != hkv || v.getDimSize(2) != t)
+    return emitOpError("key ")
+           << shapeString(k.getShape()) << " and value "
+           << shapeString(v.getShape())
+           << " must agree on heads and sequence length";
+  if (k.getDimSize(3) != d)
+    return emitOpError("query head size ")
+           << d << " differs from key head size " << k.getDimSize(3);
+  if (hkv == 0 || hq % hkv != 0)
+    return emitOpError("query heads (")
+           << hq << ") must be a multiple of key/value heads (" << hkv << ")";
+  Type elt = q.getElementType();
+  if (k.getElementType() != elt || v.getElementType() != elt)
+    return emitOpError("query, key and value must share one element type");
+  int64_t past = 0;
+  if ((bool)getPastKey() != (bool)getPastValue())
+    return emitOpError("past_key and past_value come together");
+  if (getPastKey()) {
+    auto pk = getPastKey().getType(), pv = getPastValue().getType();
+    past = pk.getRank() == 4 ? pk.getDimSize(2) : -1;
+    SmallVector<int64_t> ek = {b, hkv, past, d}, ev = {b, hkv, past, dv};
+    if (pk.getShape() != ArrayRef<int64_t>(ek) ||
+        pv.getShape() != ArrayRef<int64_t>(ev))
+      return emitOpError("past_key/past_value must be [")
+             << b << ", " << hkv << ", P, " << d << "] and [" << b << ", "
+             << hkv << ", P, " << dv << "], got "
+             << shapeString(pk.getShape()) << " and "
+             << shapeString(pv.getShape());
+    if (pk.getElementType() != elt || pv.getElementType() != elt)
+      return emitOpError("the KV cache must have the query's element type");
+  }
+  int64_t total = past + t;
+  SmallVector<int64_t> eo = {b, hq, s, dv}, epk = {b, hkv, total, d},
+                       epv = {b, hkv, total, dv};
+  if (getOutput().getType().getShape() != ArrayRef<int64_t>(eo))
+    return emitOpError("output must be ") << shapeString(eo);
+  if (getPresentKey().getType().getShape() != ArrayRef<int64_t>(epk) ||
+      getPresentValue().getType().getShape() != ArrayRef<int64_t>(epv))
+    return emitOpError("present_key/present_value must be ")
+           << shapeString(epk) << " and " << shapeString(epv);
+  if (getOutput().getType().getElementType() != elt ||
+      getPresentKey().getType().getElementType() != elt ||
+      getPresentValue().getType().getElementType() != elt)
+    return emitOpError("results must have the query's element type");
+  if (getMask()) {
+    auto m = cast<RankedTensorType>(getMask().getType());
+    if (!m.getElementType().isInteger(1) && m.getElementType() != elt)
+      return emitOpError("mask must be i1 or the query's element type, got ")
+             << m.getElementType();
+    SmallVector<int64_t> full = {b, hq, s, total};
+    FailureOr<SmallVector<int64_t>> bc = broadcastShapes({m.getShape(), full});
+    if (m.getRank() > 4 || failed(bc) || ArrayRef<int64_t>(*bc) != ArrayRef<int64_t>(full))
+      return emitOpError("mask shape ")
+             << shapeString(m.getShape()) << " does not broadcast to "
+             << shapeString(full);
+  }
+  if (getSoftcap().convertToDouble() < 0)
+    return emitOpError("softcap must not be negative");
+  return verifyMaskAttributes(*this, getMaskKind(), getWindowLeft(),
+                              getWindowRight(), getNumGlobalTokens(),
+                              getBlockSize(), getBlockLayout(),
+                              (bool)getGlobalIndices(), total);
+}
+
+LogicalResult AttentionMaskOp::verify() {
+  RankedTensorType t = getType();
+  if (t.getRank() < 2)
+    return emitOpError("input must have rank 2 or more ([..., queries, keys])");
+  int64_t queries = t.getDimSize(t.getRank() - 2);
+  int64_t keys = t.getDimSize(t.getRank() - 1);
+  if ((int64_t)getQueryOffset() < 0)
+    return emitOpError("query_offset must not be negative");
+  if (getGlobalFlags()) {
+    int64_t need = std::max<int64_t>(keys, (int64_t)getQueryOffset() + queries);
+    auto flags = getGlobalFlags().getType();
+    if (flags.getRank() != 1 || flags.getDimSize(0) < need)
+      return emitOpError("global_flags must be a vector of at least ")
+             << need << " positions";
+  }
+  return verifyMaskAttributes(*this, getMaskKind(), getWindowLeft(),
+                              getWindowRight(), getNumGlobalTokens(),
+                              getBlockSize(), getBlockLayout(),
+                              (bool)getGlobalFlags(), keys);
+}
+
+LogicalResult RmsNormOp::verify() {
+  int64_t rank = getType().getRank();
+  int64_t axis = getAxis();
+  if (axis < -rank || axis >= rank)
+    return emitOpError("axis ") << axis << " is out of range for rank " << rank;
+  if (getInput().getType() != getType())
+    return emitOpError("result type must equal the input type");
+  ArrayRef<int64_t> normalized =
+      getType().getShape().drop_front(getNormalizedAxis());
+  auto st = getScale().getType();
+  FailureOr<SmallVector<int64_t>> bc =
+      broadcastShapes({st.getShape(), normalized});
+  if (failed(bc) || ArrayRef<int64_t>(*bc) != normalized)
+    return emitOpError("scale shape ")
+           << shapeString(st.getShape())
+           << " does not broadcast to the normalized dimensions "
+           << shapeString(normalized);
+  if (st.getElementType() != getType().getElementType())
+    return emitOpError("scale must have the input's element type");
+  if (getEpsilon().convertToDouble() < 0)
+    return emitOpError("epsilon must not be negative");
+  return success();
+}

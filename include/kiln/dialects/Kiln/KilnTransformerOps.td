@@ -1,0 +1,162 @@
+//===- KilnTransformerOps.td - Attention, norms, rotary ---*- tablegen -*-===//
+//
+// The ops transformer blocks are made of. Included from KilnOps.td so the
+// dialect keeps one TableGen target.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_TRANSFORMER_OPS_TD
+#define KILN_TRANSFORMER_OPS_TD
+
+def Kiln_MaskKind : I32EnumAttr<"MaskKind",
+    "which (query, key) positions attention may connect", [
+      I32EnumAttrCase<"None", 0, "none">,
+      I32EnumAttrCase<"Causal", 1, "causal">,
+      I32EnumAttrCase<"SlidingWindow", 2, "sliding_window">,
+      I32EnumAttrCase<"Hierarchical", 3, "hierarchical">,
+      I32EnumAttrCase<"BlockSparse", 4, "block_sparse">
+    ]> {
+  let cppNamespace = "::kiln";
+  let genSpecializedAttr = 0;
+}
+def Kiln_MaskKindAttr : EnumAttr<Kiln_Dialect, Kiln_MaskKind, "mask_kind"> {
+  // Spelled #kiln.mask_kind<causal> in attribute dictionaries.
+  let assemblyFormat = "`<` $value `>`";
+}
+
+// The attributes that describe a positional mask, shared by kiln.attention
+// and kiln.attention_mask.
+defvar Kiln_MaskAttributes = (ins
+    DefaultValuedAttr<Kiln_MaskKindAttr, "::kiln::MaskKind::None">:$mask_kind,
+    DefaultValuedAttr<I64Attr, "-1">:$window_left,
+    DefaultValuedAttr<I64Attr, "-1">:$window_right,
+    DefaultValuedAttr<I64Attr, "0">:$num_global_tokens,
+    DefaultValuedAttr<I64Attr, "0">:$block_size,
+    OptionalAttr<DenseBoolArrayAttr>:$block_layout);
+
+def Kiln_AttentionOp : Kiln_Op<"attention",
+    [Pure, AttrSizedOperandSegments]> {
+  let summary = "scaled dot-product attention with a positional mask kind";
+  let description = [{
+    Multi-head attention over `query` `[B, Hq, S, D]`, `key` `[B, Hkv, T, D]`
+    and `value` `[B, Hkv, T, Dv]`, with `Hq` a multiple of `Hkv` (MHA when
+    equal, GQA otherwise, MQA when `Hkv` is 1; query head `h` uses key/value
+    head `h / (Hq / Hkv)`).
+
+    With a KV cache, `past_key` `[B, Hkv, P, D]` and `past_value` are
+    prepended along the sequence: the keys are `concat(past_key, key)` of
+    length `L = P + T`, and `present_key`/`present_value` return them (they
+    equal `key`/`value` without a cache). Query `i` sits at absolute
+    position `p = P + i`; key `j` at position `j`.
+
+    `scores = (query @ key^T) * scale`; with `softcap > 0`,
+    `scores = softcap * tanh(scores / softcap)`. Then the positional mask
+    removes the pairs its kind rules out (see `kiln.attention_mask`), and
+    the optional `mask` operand, broadcast to `[B, Hq, S, L]`, removes the
+    pairs where it is false (`i1`) or is added to the scores (float). The
+    softmax runs over the keys; a query with no key left yields zeros.
+
+    Because the kind is an attribute, a kernel can skip whole tiles that
+    it rules out, which a mask tensor cannot tell it.
+
+    Example (GQA, sliding window of 128 keys to the left, decode step):
+
+    ```mlir
+    %out, %pk, %pv = kiln.attention %q, %k, %v past %past_k, %past_v
+        {scale = 0.125 : f32, mask_kind = #kiln.mask_kind<sliding_window>,
+         window_left = 128 : i64, window_right = 0 : i64}
+        : (tensor<1x8x1x64xf32>, tensor<1x2x1x64xf32>, tensor<1x2x1x64xf32>,
+           tensor<1x2x200x64xf32>, tensor<1x2x200x64xf32>)
+        -> (tensor<1x8x1x64xf32>, tensor<1x2x201x64xf32>, tensor<1x2x201x64xf32>)
+    ```
+  }];
+  let arguments = !con((ins Kiln_FloatTensor:$query, Kiln_FloatTensor:$key,
+                            Kiln_FloatTensor:$value,
+                            Optional<Kiln_Tensor>:$mask,
+                            Optional<Kiln_FloatTensor>:$past_key,
+                            Optional<Kiln_FloatTensor>:$past_value,
+                            Optional<RankedTensorOf<[I64]>>:$global_indices,
+                            F32Attr:$scale,
+                            DefaultValuedAttr<F32Attr, "0.0f">:$softcap),
+                       Kiln_MaskAttributes);
+  let results = (outs Kiln_FloatTensor:$output, Kiln_FloatTensor:$present_key,
+                      Kiln_FloatTensor:$present_value);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value (`mask` $mask^)?
+    (`past` $past_key^ `,` $past_value)? (`global` $global_indices^)?
+    attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Kiln_AttentionMaskOp : Kiln_Op<"attention_mask",
+    [Pure, SameOperandsAndResultElementType, AllTypesMatch<["input", "result"]>]> {
+  let summary = "remove the (query, key) pairs a mask kind rules out";
+  let description = [{
+    Over the last two dimensions `[S, L]` of `input` (queries by keys),
+    keeps `input[..., i, j]` where the pair is allowed and writes `-inf`
+    elsewhere. The query at row `i` has position `p = query_offset + i`:
+
+    - `none`: every pair;
+    - `causal`: `j <= p`;
+    - `sliding_window`: `p - window_left <= j <= p + window_right`, a
+      negative bound meaning unbounded on that side;
+    - `hierarchical`: the sliding window, plus every pair where `j` or `p`
+      is a global token, as long as `j <= p + window_right` when
+      `window_right >= 0`. A position is global when it is below
+      `num_global_tokens` or `global_flags[position]` is true;
+    - `block_sparse`: `block_layout[p / block_size][j / block_size]`, the
+      layout being a row-major `N x N` grid with `N = ceil(L / block_size)`.
+
+    The mask is computed from indices where it is applied; no `[S, L]`
+    tensor is built.
+
+    Example:
+
+    ```mlir
+    %0 = kiln.attention_mask %scores {mask_kind = #kiln.mask_kind<causal>,
+                                      query_offset = 0 : i64}
+        : tensor<1x8x16x16xf32>
+    ```
+  }];
+  let arguments = !con((ins Kiln_FloatTensor:$input,
+                            Optional<RankedTensorOf<[I1]>>:$global_flags,
+                            DefaultValuedAttr<I64Attr, "0">:$query_offset),
+                       Kiln_MaskAttributes);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input (`global` $global_flags^ `:` type($global_flags))? attr-dict
+    `:` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Kiln_RmsNormOp : Kiln_Op<"rms_norm", [Pure]> {
+  let summary = "root-mean-square normalization over the trailing dimensions";
+  let description = [{
+    Normalizes over dimensions `[axis, rank)`:
+    `x / sqrt(mean(x^2) + epsilon) * scale`, with `scale` broadcast against
+    those dimensions. There is no mean subtraction and no bias.
+
+    Example:
+
+    ```mlir
+    %0 = kiln.rms_norm %x, %gamma {axis = -1 : i64, epsilon = 1.0e-06 : f32}
+        : (tensor<2x8x64xf32>, tensor<64xf32>) -> tensor<2x8x64xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$input, Kiln_FloatTensor:$scale,
+                       I64Attr:$axis, F32Attr:$epsilon);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat =
+      "$input `,` $scale attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    int64_t getNormalizedAxis() {
+      int64_t axis = getAxis();
+      return axis < 0 ? axis + getType().getRank() : axis;
+    }
+  }];
+}
+
+#endif // KILN_TRANSFORMER_OPS_TD
