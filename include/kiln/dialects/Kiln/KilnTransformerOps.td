@@ -90,7 +90,7 @@ def Kiln_AttentionOp : Kiln_Op<"attention",
 }
 
 def Kiln_AttentionMaskOp : Kiln_Op<"attention_mask",
-    [Pure, SameOperandsAndResultElementType, AllTypesMatch<["input", "result"]>]> {
+    [Pure, AllTypesMatch<["input", "result"]>]> {
   let summary = "remove the (query, key) pairs a mask kind rules out";
   let description = [{
     Over the last two dimensions `[S, L]` of `input` (queries by keys),

@@ -1,0 +1,235 @@
+#!/usr/bin/python3
+"""kiln.attention end to end against an independent NumPy reference.
+
+Each case writes a one-op .mlir function, compiles it with kiln-compile,
+runs it with kiln-run and compares the output and the present KV cache with
+`reference()` below, which decides every (query, key) pair with plain
+Python conditions written from the op's documentation, not from Kiln's code.
+
+Usage: check_attention.py --bin BUILD/bin [--keep DIR] [-v]
+Prints one line per case and `attention: N passed, M failed`.
+"""
+import argparse
+import math
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+
+def allowed(kind, p, j, keys, a):
+    """Whether query position p may attend key position j."""
+    left, right = a.get("window_left", -1), a.get("window_right", -1)
+
+    def in_window():
+        return (right < 0 or j <= p + right) and (left < 0 or j >= p - left)
+
+    def is_global(x):
+        return x < a.get("num_global_tokens", 0) or x in a.get("global_indices", ())
+
+    if kind == "none":
+        return True
+    if kind == "causal":
+        return j <= p
+    if kind == "sliding_window":
+        return in_window()
+    if kind == "hierarchical":
+        reach = right < 0 or j <= p + right
+        return in_window() or ((is_global(j) or is_global(p)) and reach)
+    if kind == "block_sparse":
+        bs = a["block_size"]
+        n = -(-keys // bs)
+        qb, kb = p // bs, j // bs
+        return qb < n and bool(a["block_layout"][qb * n + kb])
+    raise ValueError(kind)
+
+
+def reference(q, k, v, case):
+    """Attention in float64 with explicit loops over positions."""
+    a = case.get("attrs", {})
+    past_k, past_v = case.get("past_k"), case.get("past_v")
+    if past_k is not None:
+        k = np.concatenate([past_k, k], axis=2)
+        v = np.concatenate([past_v, v], axis=2)
+    present_k, present_v = k, v
+    b, hq, s, d = q.shape
+    hkv, keys = k.shape[1], k.shape[2]
+    past = 0 if past_k is None else past_k.shape[2]
+    mask = case.get("mask")
+    out = np.zeros((b, hq, s, v.shape[3]))
+    for bi in range(b):
+        for h in range(hq):
+            kh = h // (hq // hkv)
+            for i in range(s):
+                p = past + i
+                scores = []
+                for j in range(keys):
+                    x = float(np.dot(q[bi, h, i].astype(np.float64),
+                                     k[bi, kh, j].astype(np.float64))) * a["scale"]
+                    if a.get("softcap", 0) > 0:
+                        x = a["softcap"] * math.tanh(x / a["softcap"])
+                    ok = allowed(case["kind"], p, j, keys, a)
+                    if mask is not None:
+                        m = np.broadcast_to(mask, (b, hq, s, keys))[bi, h, i, j]
+                        if mask.dtype == np.bool_:
+                            ok = ok and bool(m)
+                        else:
+                            x += float(m)
+                    scores.append(x if ok else -math.inf)
+                scores = np.array(scores)
+                if np.all(np.isneginf(scores)):
+                    continue  # no key left: zeros
+                w = np.exp(scores - scores.max())
+                w /= w.sum()
+                out[bi, h, i] = w @ v[bi, kh].astype(np.float64)
+    return out, present_k, present_v
+
+
+def mlir_type(shape, dtype):
+    elt = {np.float32: "f32", np.float16: "f16", np.bool_: "i1", np.int64: "i64"}[dtype]
+    return "tensor<" + "x".join(str(d) for d in shape) + "x" + elt + ">"
+
+
+def write_mlir(case, arrays, path):
+    names = list(arrays)
+    types = {n: mlir_type(arrays[n].shape, arrays[n].dtype.type) for n in names}
+    a = dict(case.get("attrs", {}))
+    attrs = [f"scale = {a['scale']!r} : f32",
+             f"mask_kind = #kiln.mask_kind<{case['kind']}>"]
+    for key in ("window_left", "window_right", "num_global_tokens", "block_size"):
+        if key in a:
+            attrs.append(f"{key} = {a[key]} : i64")
+    if "softcap" in a:
+        attrs.append(f"softcap = {a['softcap']!r} : f32")
+    if "block_layout" in a:
+        attrs.append("block_layout = array<i1: " +
+                     ", ".join("true" if x else "false" for x in a["block_layout"]) + ">")
+    operands = "%query, %key, %value"
+    if "mask" in arrays:
+        operands += " mask %mask"
+    if "past_k" in arrays:
+        operands += " past %past_k, %past_v"
+    if "global_indices" in arrays:
+        operands += " global %global_indices"
+    q, k, v = arrays["query"], arrays["key"], arrays["value"]
+    past = arrays["past_k"].shape[2] if "past_k" in arrays else 0
+    total = past + k.shape[2]
+    dt = q.dtype.type
+    out_t = mlir_type((q.shape[0], q.shape[1], q.shape[2], v.shape[3]), dt)
+    pk_t = mlir_type((k.shape[0], k.shape[1], total, k.shape[3]), dt)
+    pv_t = mlir_type((v.shape[0], v.shape[1], total, v.shape[3]), dt)
+    args = ", ".join(f"%{n}: {types[n]}" for n in names)
+    with open(path, "w") as f:
+        f.write(f"func.func @main({args}) -> ({out_t}, {pk_t}, {pv_t}) {{\n")
+        f.write(f"  %o, %pk, %pv = kiln.attention {operands} {{{', '.join(attrs)}}}\n")
+        f.write(f"      : ({', '.join(types[n] for n in names)}) -> ({out_t}, {pk_t}, {pv_t})\n")
+        f.write(f"  return %o, %pk, %pv : {out_t}, {pk_t}, {pv_t}\n}}\n")
+
+
+def make_cases():
+    rng = np.random.default_rng(1234)
+
+    def qkv(b, hq, hkv, s, t, d, dv=None, dtype=np.float32):
+        dv = dv or d
+        return (rng.standard_normal((b, hq, s, d)).astype(dtype),
+                rng.standard_normal((b, hkv, t, d)).astype(dtype),
+                rng.standard_normal((b, hkv, t, dv)).astype(dtype))
+
+    cases = []
+
+    def add(name, kind, tensors, attrs, **extra):
+        attrs.setdefault("scale", 1 / math.sqrt(tensors[0].shape[3]))
+        cases.append(dict(name=name, kind=kind, q=tensors[0], k=tensors[1],
+                          v=tensors[2], attrs=attrs, **extra))
+
+    add("mha_no_mask", "none", qkv(2, 2, 2, 5, 7, 8), {})
+    add("causal", "causal", qkv(1, 2, 2, 6, 6, 8), {})
+    add("causal_with_cache", "causal", qkv(1, 2, 2, 2, 2, 8),
+        {}, past_k=rng.standard_normal((1, 2, 3, 8)).astype(np.float32),
+        past_v=rng.standard_normal((1, 2, 3, 8)).astype(np.float32))
+    add("window_left_2", "sliding_window", qkv(1, 1, 1, 7, 7, 4),
+        {"window_left": 2, "window_right": 0})
+    add("window_larger_than_sequence", "sliding_window", qkv(1, 1, 1, 5, 5, 4),
+        {"window_left": 100, "window_right": 0})
+    add("window_both_sides", "sliding_window", qkv(1, 2, 1, 6, 6, 4, dv=3),
+        {"window_left": 1, "window_right": 1})
+    add("hierarchical_sinks_causal", "hierarchical", qkv(1, 2, 2, 9, 9, 4),
+        {"window_left": 1, "window_right": 0, "num_global_tokens": 2})
+    add("hierarchical_indices_bidirectional", "hierarchical",
+        qkv(1, 1, 1, 10, 10, 4),
+        {"window_left": 1, "window_right": 1, "global_indices": (5, 9)},
+        global_indices=np.array([5, 9], dtype=np.int64))
+    # 7 keys in blocks of 3: a 3x3 layout; query block 1 sees nothing.
+    add("block_sparse_with_empty_rows", "block_sparse", qkv(1, 2, 2, 7, 7, 4),
+        {"block_size": 3, "block_layout": [1, 0, 0, 0, 0, 0, 1, 1, 1]})
+    gqa = qkv(2, 4, 2, 3, 5, 8)
+    add("gqa_softcap_bool_mask", "none", gqa, {"softcap": 2.0},
+        mask=rng.integers(0, 2, (2, 1, 3, 5)).astype(np.bool_))
+    add("mqa_additive_mask", "causal", qkv(1, 4, 1, 4, 4, 8), {},
+        mask=rng.standard_normal((4, 4)).astype(np.float32))
+    all_false = np.ones((1, 1, 3, 4), dtype=np.bool_)
+    all_false[0, 0, 1, :] = False
+    add("fully_masked_row", "none", qkv(1, 1, 1, 3, 4, 4), {}, mask=all_false)
+    add("float16", "causal", qkv(1, 2, 2, 5, 5, 8, dtype=np.float16), {})
+    return cases
+
+
+def run_case(case, bin_dir, work, verbose):
+    arrays = {"query": case["q"], "key": case["k"], "value": case["v"]}
+    for extra in ("mask", "past_k", "past_v", "global_indices"):
+        if extra in case:
+            arrays[extra] = case[extra]
+    mlir = os.path.join(work, case["name"] + ".mlir")
+    art = os.path.join(work, case["name"] + ".kiln")
+    out = os.path.join(work, case["name"] + "_out")
+    write_mlir(case, arrays, mlir)
+    cmd = [os.path.join(bin_dir, "kiln-compile"), mlir, "-o", art]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode:
+        return "compile failed: " + r.stderr.strip()
+    run = [os.path.join(bin_dir, "kiln-run"), art, "--output-dir", out, "--quiet"]
+    for i, (name, value) in enumerate(arrays.items()):
+        path = os.path.join(work, f"{case['name']}_{name}.npy")
+        np.save(path, value)
+        run += ["--input", f"input{i}={path}"]
+    r = subprocess.run(run, capture_output=True, text=True)
+    if r.returncode:
+        return "run failed: " + r.stderr.strip()
+    expect = reference(case["q"], case["k"], case["v"], case)
+    tol = 3e-3 if case["q"].dtype == np.float16 else 1e-5
+    for i, ref in enumerate(expect):
+        got = np.load(os.path.join(out, f"output{i}.npy")).astype(np.float64)
+        ref = np.asarray(ref, dtype=np.float64)
+        if got.shape != ref.shape:
+            return f"output{i}: shape {got.shape}, expected {ref.shape}"
+        err = np.abs(got - ref)
+        if not np.all(err <= tol + tol * np.abs(ref)):
+            return f"output{i}: max abs error {err.max():.3g} (tolerance {tol})"
+    if verbose:
+        print("   ", " ".join(cmd))
+    return None
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--bin", required=True, help="directory with kiln-compile and kiln-run")
+    p.add_argument("--keep", help="keep the files of every case in this directory")
+    p.add_argument("-v", action="store_true")
+    a = p.parse_args()
+    work = a.keep or tempfile.mkdtemp(prefix="kiln-attention-")
+    os.makedirs(work, exist_ok=True)
+    passed = failed = 0
+    for case in make_cases():
+        problem = run_case(case, a.bin, work, a.v)
+        print(f"{'PASS' if problem is None else 'FAIL'}: {case['name']}"
+              + ("" if problem is None else f": {problem}"))
+        passed += problem is None
+        failed += problem is not None
+    print(f"attention: {passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
