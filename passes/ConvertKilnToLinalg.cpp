@@ -125,6 +125,7 @@ struct ConvertKilnToLinalgPass
     populateElementwiseLoweringPatterns(patterns);
     populateStructuredLoweringPatterns(patterns);
     populateDataMovementLoweringPatterns(patterns);
+    populateTransformerLoweringPatterns(patterns);
 
     ConversionTarget target(*ctx);
     target.addIllegalDialect<KilnDialect>();

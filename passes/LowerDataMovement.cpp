@@ -8,8 +8,6 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
-#include <limits>
-
 using namespace mlir;
 using namespace kiln;
 
@@ -224,115 +222,10 @@ struct TriluLowering : OpConversionPattern<TriluOp> {
   }
 };
 
-/// The positional mask, evaluated from linalg.index inside one elementwise
-/// generic (no [queries, keys] mask tensor exists).
-struct AttentionMaskLowering : OpConversionPattern<AttentionMaskOp> {
-  using OpConversionPattern::OpConversionPattern;
-  LogicalResult
-  matchAndRewrite(AttentionMaskOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    RankedTensorType type = op.getType();
-    int64_t rank = type.getRank(), keys = type.getDimSize(rank - 1);
-    MaskKind kind = op.getMaskKind();
-    int64_t offset = op.getQueryOffset();
-    int64_t left = op.getWindowLeft(), right = op.getWindowRight();
-    int64_t numGlobal = op.getNumGlobalTokens(), bs = op.getBlockSize();
-    Value flags = adaptor.getGlobalFlags();
-    Value layout;
-    int64_t blocks = 0;
-    if (kind == MaskKind::BlockSparse) {
-      blocks = (keys + bs - 1) / bs;
-      auto layoutType = RankedTensorType::get({blocks * blocks},
-                                              rewriter.getI1Type());
-      layout = arith::ConstantOp::create(
-          rewriter, loc, layoutType,
-          DenseElementsAttr::get(layoutType, *op.getBlockLayout()));
-    }
-    Value result = buildElementwise(
-        rewriter, loc, type, adaptor.getInput(),
-        [&](OpBuilder &b, Location l, ValueRange args) {
-          auto idx = [&](int64_t v) -> Value {
-            return arith::ConstantIndexOp::create(b, l, v);
-          };
-          auto cmp = [&](arith::CmpIPredicate p, Value x, Value y) -> Value {
-            return arith::CmpIOp::create(b, l, p, x, y);
-          };
-          auto both = [&](Value x, Value y) -> Value {
-            return arith::AndIOp::create(b, l, x, y);
-          };
-          auto either = [&](Value x, Value y) -> Value {
-            return arith::OrIOp::create(b, l, x, y);
-          };
-          Value i = linalg::IndexOp::create(b, l, rank - 2);
-          Value j = linalg::IndexOp::create(b, l, rank - 1);
-          Value p = arith::AddIOp::create(b, l, i, idx(offset));
-          Value yes = arith::ConstantIntOp::create(b, l, 1, 1);
-          // j <= p + right and j >= p - left, each only when bounded.
-          auto window = [&]() {
-            Value ok = yes;
-            if (right >= 0)
-              ok = both(ok, cmp(arith::CmpIPredicate::sle, j,
-                                arith::AddIOp::create(b, l, p, idx(right))));
-            if (left >= 0)
-              ok = both(ok, cmp(arith::CmpIPredicate::sge,
-                                arith::AddIOp::create(b, l, j, idx(left)), p));
-            return ok;
-          };
-          auto isGlobal = [&](Value x) {
-            Value g = cmp(arith::CmpIPredicate::slt, x, idx(numGlobal));
-            if (flags)
-              g = either(g, tensor::ExtractOp::create(b, l, flags, x));
-            return g;
-          };
-          Value allowed;
-          switch (kind) {
-          case MaskKind::None:
-            allowed = yes;
-            break;
-          case MaskKind::Causal:
-            allowed = cmp(arith::CmpIPredicate::sle, j, p);
-            break;
-          case MaskKind::SlidingWindow:
-            allowed = window();
-            break;
-          case MaskKind::Hierarchical: {
-            Value global = either(isGlobal(j), isGlobal(p));
-            if (right >= 0)
-              global = both(global,
-                            cmp(arith::CmpIPredicate::sle, j,
-                                arith::AddIOp::create(b, l, p, idx(right))));
-            allowed = either(window(), global);
-            break;
-          }
-          case MaskKind::BlockSparse: {
-            Value qb = arith::DivUIOp::create(b, l, p, idx(bs));
-            Value kb = arith::DivUIOp::create(b, l, j, idx(bs));
-            // Queries past the layout (p beyond the keys) see no block.
-            Value inside = cmp(arith::CmpIPredicate::slt, qb, idx(blocks));
-            Value safeQb = arith::SelectOp::create(b, l, inside, qb, idx(0));
-            Value at = arith::AddIOp::create(
-                b, l, arith::MulIOp::create(b, l, safeQb, idx(blocks)), kb);
-            allowed = both(inside, tensor::ExtractOp::create(b, l, layout, at));
-            break;
-          }
-          }
-          Value negInf = arith::ConstantOp::create(
-              b, l, type.getElementType(),
-              b.getFloatAttr(type.getElementType(),
-                             -std::numeric_limits<double>::infinity()));
-          return (Value)arith::SelectOp::create(b, l, allowed, args[0], negInf);
-        });
-    rewriter.replaceOp(op, result);
-    return success();
-  }
-};
-
 } // namespace
 
 void kiln::populateDataMovementLoweringPatterns(RewritePatternSet &patterns) {
   patterns.add<TransposeLowering, ReshapeLowering, BroadcastLowering,
-               ConcatLowering, SliceLowering, GatherLowering, TriluLowering,
-               AttentionMaskLowering>(
+               ConcatLowering, SliceLowering, GatherLowering, TriluLowering>(
       patterns.getContext());
 }

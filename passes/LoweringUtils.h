@@ -49,6 +49,7 @@ mlir::Value reshapeTensor(mlir::OpBuilder &b, mlir::Location loc,
 void populateElementwiseLoweringPatterns(mlir::RewritePatternSet &patterns);
 void populateStructuredLoweringPatterns(mlir::RewritePatternSet &patterns);
 void populateDataMovementLoweringPatterns(mlir::RewritePatternSet &patterns);
+void populateTransformerLoweringPatterns(mlir::RewritePatternSet &patterns);
 
 } // namespace kiln
 

@@ -174,3 +174,46 @@ LogicalResult RmsNormOp::verify() {
     return emitOpError("epsilon must not be negative");
   return success();
 }
+
+LogicalResult RopeOp::verify() {
+  RankedTensorType x = getInput().getType();
+  if (x.getRank() != 4)
+    return emitOpError("input must be [batch, heads, sequence, head_size]");
+  int64_t b = x.getDimSize(0), s = x.getDimSize(2), d = x.getDimSize(3);
+  int64_t r = getRotaryDim();
+  if (r < 0 || r > d || r % 2)
+    return emitOpError("rotary_dim ")
+           << r << " must be even and at most the head size " << d
+           << " (0 means all of it)";
+  int64_t rotated = getRotatedFeatures();
+  if (rotated % 2)
+    return emitOpError("the head size ") << d << " must be even";
+  auto cos = getCos().getType(), sin = getSin().getType();
+  if (cos != sin)
+    return emitOpError("cos and sin caches must have the same type");
+  if (cos.getElementType() != x.getElementType())
+    return emitOpError("caches must have the input's element type");
+  if (cos.getDimSize(cos.getRank() - 1) != rotated / 2)
+    return emitOpError("caches must have rotary_dim / 2 = ")
+           << rotated / 2 << " entries per position, got "
+           << cos.getDimSize(cos.getRank() - 1);
+  if (getPositions()) {
+    auto pos = cast<RankedTensorType>(getPositions().getType());
+    SmallVector<int64_t> expected = {b, s};
+    if (pos.getShape() != ArrayRef<int64_t>(expected))
+      return emitOpError("positions must be [")
+             << b << ", " << s << "], got " << shapeString(pos.getShape());
+    if (cos.getRank() != 2)
+      return emitOpError("with positions, caches are [max_position, "
+                         "rotary_dim / 2] tables");
+    return success();
+  }
+  bool ok = (cos.getRank() == 2 && cos.getDimSize(0) == s) ||
+            (cos.getRank() == 3 && cos.getDimSize(0) == b &&
+             cos.getDimSize(1) == s);
+  if (!ok)
+    return emitOpError("without positions, caches must be [")
+           << s << ", " << rotated / 2 << "] or [" << b << ", " << s << ", "
+           << rotated / 2 << "], got " << shapeString(cos.getShape());
+  return success();
+}

@@ -144,9 +144,43 @@ LogicalResult rmsNormOp(NodeContext &nc) {
   return success();
 }
 
+/// RotaryEmbedding (opset 23) as kiln.rope on [B, H, S, D].
+LogicalResult rotaryEmbeddingOp(NodeContext &nc) {
+  Value x = nc.input(0), cos = nc.input(1), sin = nc.input(2);
+  if (!x || !cos || !sin)
+    return nc.error("expects X, cos_cache and sin_cache");
+  RankedTensorType t = nc.typeOf(x);
+  if (!isa<FloatType>(t.getElementType()))
+    return nc.error("expects a floating-point input");
+  bool packed = t.getRank() == 3;
+  if (packed) {
+    int64_t heads = nc.getInt("num_heads", 0);
+    if (heads <= 0 || t.getDimSize(2) % heads)
+      return nc.error("3-D input needs a num_heads attribute that divides "
+                      "the hidden size");
+    x = splitHeads(nc, x, heads);
+  } else if (t.getRank() != 4) {
+    return nc.error("X must be 3-D or 4-D");
+  }
+  Value positions = nc.input(3);
+  int64_t dim = nc.getInt("rotary_embedding_dim", 0);
+  RankedTensorType x4 = nc.typeOf(x);
+  if (dim < 0 || dim > x4.getDimSize(3) || dim % 2)
+    return nc.unsupported("rotary_embedding_dim", Twine(dim));
+  Value r = RopeOp::create(nc.b, nc.loc, x4, x, nc.cast(cos, t.getElementType()),
+                           nc.cast(sin, t.getElementType()), positions,
+                           nc.b.getBoolAttr(nc.getInt("interleaved", 0) != 0),
+                           nc.b.getI64IntegerAttr(dim));
+  if (packed)
+    r = nc.reshape(nc.transpose(r, {0, 2, 1, 3}), t.getShape());
+  nc.setOutput(0, r);
+  return success();
+}
+
 } // namespace
 
 void kiln::onnx_import::registerTransformerHandlers(HandlerTable &t) {
   t["Attention"] = attentionOp;
   t["RMSNormalization"] = rmsNormOp;
+  t["RotaryEmbedding"] = rotaryEmbeddingOp;
 }

@@ -159,4 +159,47 @@ def Kiln_RmsNormOp : Kiln_Op<"rms_norm", [Pure]> {
   }];
 }
 
+def Kiln_RopeOp : Kiln_Op<"rope", [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "rotary position embedding";
+  let description = [{
+    Rotates pairs of features of `input` `[B, H, S, D]` by position-dependent
+    angles, over the first `rotary_dim` features (all `D` when 0); the rest
+    pass through. Pair `k` (for `k < rotary_dim / 2`) is features
+    `(k, k + rotary_dim / 2)` in half-rotation form, or `(2k, 2k + 1)` with
+    `interleaved`. With `c = cos[.., k]` and `s = sin[.., k]` the pair
+    `(x1, x2)` becomes `(c*x1 - s*x2, s*x1 + c*x2)`.
+
+    The caches are looked up by position: with `positions` (`[B, S]`
+    integers) the caches are tables `[P, rotary_dim / 2]` indexed by
+    `positions[b, s]`; without, they are `[S, rotary_dim / 2]` or
+    `[B, S, rotary_dim / 2]` indexed by the sequence position.
+
+    Example:
+
+    ```mlir
+    %0 = kiln.rope %x, %cos, %sin positions %pos {interleaved = false, rotary_dim = 0 : i64}
+        : (tensor<1x8x16x64xf32>, tensor<2048x32xf32>, tensor<2048x32xf32>, tensor<1x16xi64>)
+        -> tensor<1x8x16x64xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$input, Kiln_FloatTensor:$cos,
+                       Kiln_FloatTensor:$sin,
+                       Optional<Kiln_IndexTensor>:$positions,
+                       DefaultValuedAttr<BoolAttr, "false">:$interleaved,
+                       DefaultValuedAttr<I64Attr, "0">:$rotary_dim);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $cos `,` $sin (`positions` $positions^)? attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The number of rotated features (rotary_dim, or D when 0).
+    int64_t getRotatedFeatures() {
+      int64_t r = getRotaryDim();
+      return r == 0 ? getType().getDimSize(3) : r;
+    }
+  }];
+}
+
 #endif // KILN_TRANSFORMER_OPS_TD
