@@ -713,3 +713,568 @@ func.func @trilu_rank1(%x: tensor<8xf32>) -> tensor<8xf32> {
   %0 = kiln.trilu %x {upper = true, diagonal = 0 : i64} : tensor<8xf32>
   return %0 : tensor<8xf32>
 }
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// kiln.attention: shapes and types
+//===----------------------------------------------------------------------===//
+
+func.func @attention_rank3(%q: tensor<4x8x16xf32>, %k: tensor<4x8x16xf32>, %v: tensor<4x8x16xf32>) {
+  // expected-error @+1 {{'kiln.attention' op query, key and value must be [batch, heads, sequence, head_size] tensors}}
+  %o, %pk, %pv = kiln.attention %q, %k, %v {scale = 0.25 : f32}
+      : (tensor<4x8x16xf32>, tensor<4x8x16xf32>, tensor<4x8x16xf32>)
+      -> (tensor<4x8x16xf32>, tensor<4x8x16xf32>, tensor<4x8x16xf32>)
+  return
+}
+
+// -----
+
+func.func @attention_value_rank5(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x1x4x8x16xf32>) {
+  // expected-error @+1 {{'kiln.attention' op query, key and value must be [batch, heads, sequence, head_size] tensors}}
+  %o, %pk, %pv = kiln.attention %q, %k, %v {scale = 0.25 : f32}
+      : (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x1x4x8x16xf32>)
+      -> (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>)
+  return
+}
+
+// -----
+
+func.func @attention_batch_mismatch(%q: tensor<2x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>) {
+  // expected-error @+1 {{'kiln.attention' op query, key and value disagree on the batch size}}
+  %o, %pk, %pv = kiln.attention %q, %k, %v {scale = 0.25 : f32}
+      : (tensor<2x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>)
+      -> (tensor<2x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>)
+  return
+}
+
+// -----
+
+func.func @attention_kv_heads_mismatch(%q: tensor<1x4x8x16xf32>, %k: tensor<1x2x8x16xf32>, %v: tensor<1x4x8x16xf32>) {
+  // expected-error @+1 {{'kiln.attention' op key [1,2,8,16] and value [1,4,8,16] must agree on heads and sequence length}}
+  %o, %pk, %pv = kiln.attention %q, %k, %v {scale = 0.25 : f32}
+      : (tensor<1x4x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x4x8x16xf32>)
+      -> (tensor<1x4x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x4x8x16xf32>)
+  return
+}
+
+// -----
+
+func.func @attention_kv_length_mismatch(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x6x32xf32>) {
+  // expected-error @+1 {{'kiln.attention' op key [1,4,8,16] and value [1,4,6,32] must agree on heads and sequence length}}
+  %o, %pk, %pv = kiln.attention %q, %k, %v {scale = 0.25 : f32}
+      : (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x6x32xf32>)
+      -> (tensor<1x4x8x32xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x32xf32>)
+  return
+}
+
+// -----
+
+func.func @attention_head_size_mismatch(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x32xf32>, %v: tensor<1x4x8x32xf32>) {
+  // expected-error @+1 {{'kiln.attention' op query head size 16 differs from key head size 32}}
+  %o, %pk, %pv = kiln.attention %q, %k, %v {scale = 0.25 : f32}
+      : (tensor<1x4x8x16xf32>, tensor<1x4x8x32xf32>, tensor<1x4x8x32xf32>)
+      -> (tensor<1x4x8x32xf32>, tensor<1x4x8x32xf32>, tensor<1x4x8x32xf32>)
+  return
+}
+
+// -----
+
+// 6 query heads cannot be grouped over 4 key/value heads.
+func.func @attention_heads_not_dividing(%q: tensor<1x6x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>) {
+  // expected-error @+1 {{'kiln.attention' op query heads (6) must be a multiple of key/value heads (4)}}
+  %o, %pk, %pv = kiln.attention %q, %k, %v {scale = 0.25 : f32}
+      : (tensor<1x6x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>)
+      -> (tensor<1x6x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>)
+  return
+}
+
+// -----
+
+// More key/value heads than query heads is not GQA either.
+func.func @attention_more_kv_heads(%q: tensor<1x2x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>) {
+  // expected-error @+1 {{'kiln.attention' op query heads (2) must be a multiple of key/value heads (4)}}
+  %o, %pk, %pv = kiln.attention %q, %k, %v {scale = 0.25 : f32}
+      : (tensor<1x2x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>)
+      -> (tensor<1x2x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>)
+  return
+}
+
+// -----
+
+func.func @attention_zero_kv_heads(%q: tensor<1x2x8x16xf32>, %k: tensor<1x0x8x16xf32>, %v: tensor<1x0x8x16xf32>) {
+  // expected-error @+1 {{'kiln.attention' op query heads (2) must be a multiple of key/value heads (0)}}
+  %o, %pk, %pv = kiln.attention %q, %k, %v {scale = 0.25 : f32}
+      : (tensor<1x2x8x16xf32>, tensor<1x0x8x16xf32>, tensor<1x0x8x16xf32>)
+      -> (tensor<1x2x8x16xf32>, tensor<1x0x8x16xf32>, tensor<1x0x8x16xf32>)
+  return
+}
+
+// -----
+
+func.func @attention_mixed_element_types(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf16>, %v: tensor<1x4x8x16xf32>) {
+  // expected-error @+1 {{'kiln.attention' op query, key and value must share one element type}}
+  %o, %pk, %pv = kiln.attention %q, %k, %v {scale = 0.25 : f32}
+      : (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf16>, tensor<1x4x8x16xf32>)
+      -> (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>)
+  return
+}
+
+// -----
+
+// The custom form always pairs past key and value; the generic form can
+// pass one alone.
+func.func @attention_past_key_alone(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>,
+                                    %past: tensor<1x4x2x16xf32>) {
+  // expected-error @+1 {{'kiln.attention' op past_key and past_value come together}}
+  %o:3 = "kiln.attention"(%q, %k, %v, %past) <{operandSegmentSizes = array<i32: 1, 1, 1, 0, 1, 0, 0>, scale = 2.500000e-01 : f32}>
+      : (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x2x16xf32>)
+      -> (tensor<1x4x8x16xf32>, tensor<1x4x10x16xf32>, tensor<1x4x10x16xf32>)
+  return
+}
+
+// -----
+
+func.func @attention_past_value_alone(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>,
+                                      %past: tensor<1x4x2x16xf32>) {
+  // expected-error @+1 {{'kiln.attention' op past_key and past_value come together}}
+  %o:3 = "kiln.attention"(%q, %k, %v, %past) <{operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 1, 0>, scale = 2.500000e-01 : f32}>
+      : (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x2x16xf32>)
+      -> (tensor<1x4x8x16xf32>, tensor<1x4x10x16xf32>, tensor<1x4x10x16xf32>)
+  return
+}
+
+// -----
+
+func.func @attention_past_wrong_heads(%q: tensor<1x8x1x64xf32>, %k: tensor<1x2x1x64xf32>, %v: tensor<1x2x1x32xf32>,
+                                      %pk: tensor<1x8x5x64xf32>, %pv: tensor<1x8x5x32xf32>) {
+  // expected-error @+1 {{'kiln.attention' op past_key/past_value must be [1, 2, P, 64] and [1, 2, P, 32], got [1,8,5,64] and [1,8,5,32]}}
+  %o, %a, %b = kiln.attention %q, %k, %v past %pk, %pv {scale = 0.125 : f32}
+      : (tensor<1x8x1x64xf32>, tensor<1x2x1x64xf32>, tensor<1x2x1x32xf32>, tensor<1x8x5x64xf32>, tensor<1x8x5x32xf32>)
+      -> (tensor<1x8x1x32xf32>, tensor<1x2x6x64xf32>, tensor<1x2x6x32xf32>)
+  return
+}
+
+// -----
+
+// The two caches must hold the same number of positions.
+func.func @attention_past_lengths_differ(%q: tensor<1x8x1x64xf32>, %k: tensor<1x2x1x64xf32>, %v: tensor<1x2x1x32xf32>,
+                                         %pk: tensor<1x2x5x64xf32>, %pv: tensor<1x2x4x32xf32>) {
+  // expected-error @+1 {{'kiln.attention' op past_key/past_value must be [1, 2, P, 64] and [1, 2, P, 32], got [1,2,5,64] and [1,2,4,32]}}
+  %o, %a, %b = kiln.attention %q, %k, %v past %pk, %pv {scale = 0.125 : f32}
+      : (tensor<1x8x1x64xf32>, tensor<1x2x1x64xf32>, tensor<1x2x1x32xf32>, tensor<1x2x5x64xf32>, tensor<1x2x4x32xf32>)
+      -> (tensor<1x8x1x32xf32>, tensor<1x2x6x64xf32>, tensor<1x2x6x32xf32>)
+  return
+}
+
+// -----
+
+func.func @attention_past_rank3(%q: tensor<1x8x1x64xf32>, %k: tensor<1x2x1x64xf32>, %v: tensor<1x2x1x32xf32>,
+                                %pk: tensor<2x5x64xf32>, %pv: tensor<2x5x32xf32>) {
+  // expected-error @+1 {{'kiln.attention' op past_key/past_value must be [1, 2, P, 64] and [1, 2, P, 32], got [2,5,64] and [2,5,32]}}
+  %o, %a, %b = kiln.attention %q, %k, %v past %pk, %pv {scale = 0.125 : f32}
+      : (tensor<1x8x1x64xf32>, tensor<1x2x1x64xf32>, tensor<1x2x1x32xf32>, tensor<2x5x64xf32>, tensor<2x5x32xf32>)
+      -> (tensor<1x8x1x32xf32>, tensor<1x2x6x64xf32>, tensor<1x2x6x32xf32>)
+  return
+}
+
+// -----
+
+func.func @attention_past_element_type(%q: tensor<1x8x1x64xf32>, %k: tensor<1x2x1x64xf32>, %v: tensor<1x2x1x32xf32>,
+                                       %pk: tensor<1x2x5x64xf16>, %pv: tensor<1x2x5x32xf16>) {
+  // expected-error @+1 {{'kiln.attention' op the KV cache must have the query's element type}}
+  %o, %a, %b = kiln.attention %q, %k, %v past %pk, %pv {scale = 0.125 : f32}
+      : (tensor<1x8x1x64xf32>, tensor<1x2x1x64xf32>, tensor<1x2x1x32xf32>, tensor<1x2x5x64xf16>, tensor<1x2x5x32xf16>)
+      -> (tensor<1x8x1x32xf32>, tensor<1x2x6x64xf32>, tensor<1x2x6x32xf32>)
+  return
+}
+
+// -----
+
+// The output takes the value head size (32), not the query's (16).
+func.func @attention_output_shape(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x32xf32>) {
+  // expected-error @+1 {{'kiln.attention' op output must be [1,4,8,32]}}
+  %o, %pk, %pv = kiln.attention %q, %k, %v {scale = 0.25 : f32}
+      : (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x32xf32>)
+      -> (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x32xf32>)
+  return
+}
+
+// -----
+
+// The present key/value hold past + new positions (2 + 8).
+func.func @attention_present_shape(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>,
+                                   %pk: tensor<1x4x2x16xf32>, %pv: tensor<1x4x2x16xf32>) {
+  // expected-error @+1 {{'kiln.attention' op present_key/present_value must be [1,4,10,16] and [1,4,10,16]}}
+  %o, %a, %b = kiln.attention %q, %k, %v past %pk, %pv {scale = 0.25 : f32}
+      : (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x2x16xf32>, tensor<1x4x2x16xf32>)
+      -> (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>)
+  return
+}
+
+// -----
+
+func.func @attention_result_element_type(%q: tensor<1x4x8x16xf16>, %k: tensor<1x4x8x16xf16>, %v: tensor<1x4x8x16xf16>) {
+  // expected-error @+1 {{'kiln.attention' op results must have the query's element type}}
+  %o, %pk, %pv = kiln.attention %q, %k, %v {scale = 0.25 : f32}
+      : (tensor<1x4x8x16xf16>, tensor<1x4x8x16xf16>, tensor<1x4x8x16xf16>)
+      -> (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf16>, tensor<1x4x8x16xf16>)
+  return
+}
+
+// -----
+
+func.func @attention_mask_int(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>, %m: tensor<8x8xi64>) {
+  // expected-error @+1 {{'kiln.attention' op mask must be i1 or the query's element type, got 'i64'}}
+  %o, %pk, %pv = kiln.attention %q, %k, %v mask %m {scale = 0.25 : f32}
+      : (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<8x8xi64>)
+      -> (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>)
+  return
+}
+
+// -----
+
+func.func @attention_mask_other_float(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>, %m: tensor<8x8xf16>) {
+  // expected-error @+1 {{'kiln.attention' op mask must be i1 or the query's element type, got 'f16'}}
+  %o, %pk, %pv = kiln.attention %q, %k, %v mask %m {scale = 0.25 : f32}
+      : (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<8x8xf16>)
+      -> (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>)
+  return
+}
+
+// -----
+
+// The mask covers 8 keys, but past (2) + new (8) make 10.
+func.func @attention_mask_too_few_keys(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>,
+                                       %pk: tensor<1x4x2x16xf32>, %pv: tensor<1x4x2x16xf32>, %m: tensor<8x8xi1>) {
+  // expected-error @+1 {{'kiln.attention' op mask shape [8,8] does not broadcast to [1,4,8,10]}}
+  %o, %a, %b = kiln.attention %q, %k, %v mask %m past %pk, %pv {scale = 0.25 : f32}
+      : (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<8x8xi1>, tensor<1x4x2x16xf32>, tensor<1x4x2x16xf32>)
+      -> (tensor<1x4x8x16xf32>, tensor<1x4x10x16xf32>, tensor<1x4x10x16xf32>)
+  return
+}
+
+// -----
+
+// A mask may broadcast to [B, Hq, S, L], but not be larger than it.
+func.func @attention_mask_larger(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>, %m: tensor<2x4x8x8xi1>) {
+  // expected-error @+1 {{'kiln.attention' op mask shape [2,4,8,8] does not broadcast to [1,4,8,8]}}
+  %o, %pk, %pv = kiln.attention %q, %k, %v mask %m {scale = 0.25 : f32}
+      : (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<2x4x8x8xi1>)
+      -> (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>)
+  return
+}
+
+// -----
+
+func.func @attention_mask_rank5(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>, %m: tensor<1x1x4x8x8xi1>) {
+  // expected-error @+1 {{'kiln.attention' op mask shape [1,1,4,8,8] does not broadcast to [1,4,8,8]}}
+  %o, %pk, %pv = kiln.attention %q, %k, %v mask %m {scale = 0.25 : f32}
+      : (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x1x4x8x8xi1>)
+      -> (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>)
+  return
+}
+
+// -----
+
+func.func @attention_negative_softcap(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>) {
+  // expected-error @+1 {{'kiln.attention' op softcap must not be negative}}
+  %o, %pk, %pv = kiln.attention %q, %k, %v {scale = 0.25 : f32, softcap = -1.0 : f32}
+      : (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>)
+      -> (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>)
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// kiln.attention: mask attributes
+//===----------------------------------------------------------------------===//
+
+func.func @attention_negative_global_tokens(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>) {
+  // expected-error @+1 {{'kiln.attention' op num_global_tokens must not be negative}}
+  %o, %pk, %pv = kiln.attention %q, %k, %v {scale = 0.25 : f32, mask_kind = #kiln.mask_kind<hierarchical>, num_global_tokens = -1 : i64}
+      : (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>)
+      -> (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>)
+  return
+}
+
+// -----
+
+func.func @attention_hierarchical_without_globals(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>) {
+  // expected-error @+1 {{'kiln.attention' op a hierarchical mask needs global tokens: set num_global_tokens or pass global indices}}
+  %o, %pk, %pv = kiln.attention %q, %k, %v {scale = 0.25 : f32, mask_kind = #kiln.mask_kind<hierarchical>, window_left = 2 : i64}
+      : (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>)
+      -> (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>)
+  return
+}
+
+// -----
+
+func.func @attention_global_tokens_on_causal(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>) {
+  // expected-error @+1 {{'kiln.attention' op global tokens only apply to the hierarchical mask kind}}
+  %o, %pk, %pv = kiln.attention %q, %k, %v {scale = 0.25 : f32, mask_kind = #kiln.mask_kind<causal>, num_global_tokens = 2 : i64}
+      : (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>)
+      -> (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>)
+  return
+}
+
+// -----
+
+func.func @attention_global_indices_on_sliding_window(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>,
+                                                      %g: tensor<2xi64>) {
+  // expected-error @+1 {{'kiln.attention' op global tokens only apply to the hierarchical mask kind}}
+  %o, %pk, %pv = kiln.attention %q, %k, %v global %g {scale = 0.25 : f32, mask_kind = #kiln.mask_kind<sliding_window>, window_left = 2 : i64}
+      : (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<2xi64>)
+      -> (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>)
+  return
+}
+
+// -----
+
+func.func @attention_global_indices_without_kind(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>,
+                                                 %g: tensor<2xi64>) {
+  // expected-error @+1 {{'kiln.attention' op global tokens only apply to the hierarchical mask kind}}
+  %o, %pk, %pv = kiln.attention %q, %k, %v global %g {scale = 0.25 : f32}
+      : (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<2xi64>)
+      -> (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>)
+  return
+}
+
+// -----
+
+func.func @attention_block_sparse_no_size(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>) {
+  // expected-error @+1 {{'kiln.attention' op a block_sparse mask needs a positive block_size}}
+  %o, %pk, %pv = kiln.attention %q, %k, %v {scale = 0.25 : f32, mask_kind = #kiln.mask_kind<block_sparse>, block_layout = array<i1: true>}
+      : (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>)
+      -> (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>)
+  return
+}
+
+// -----
+
+func.func @attention_block_sparse_negative_size(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>) {
+  // expected-error @+1 {{'kiln.attention' op a block_sparse mask needs a positive block_size}}
+  %o, %pk, %pv = kiln.attention %q, %k, %v {scale = 0.25 : f32, mask_kind = #kiln.mask_kind<block_sparse>, block_size = -4 : i64, block_layout = array<i1: true>}
+      : (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>)
+      -> (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>)
+  return
+}
+
+// -----
+
+func.func @attention_block_sparse_no_layout(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>) {
+  // expected-error @+1 {{'kiln.attention' op a block_sparse mask needs a block_layout}}
+  %o, %pk, %pv = kiln.attention %q, %k, %v {scale = 0.25 : f32, mask_kind = #kiln.mask_kind<block_sparse>, block_size = 4 : i64}
+      : (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>)
+      -> (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>)
+  return
+}
+
+// -----
+
+// 8 keys in blocks of 4 need a 2x2 layout.
+func.func @attention_block_layout_size(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>) {
+  // expected-error @+1 {{'kiln.attention' op block_layout has 3 entries but 8 keys in blocks of 4 need 2x2 = 4}}
+  %o, %pk, %pv = kiln.attention %q, %k, %v {scale = 0.25 : f32, mask_kind = #kiln.mask_kind<block_sparse>, block_size = 4 : i64, block_layout = array<i1: true, false, true>}
+      : (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>)
+      -> (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>)
+  return
+}
+
+// -----
+
+// The layout covers the past keys too: 2 + 8 = 10 keys in blocks of 4 make
+// a 3x3 grid, not 2x2.
+func.func @attention_block_layout_counts_past(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>,
+                                              %pk: tensor<1x4x2x16xf32>, %pv: tensor<1x4x2x16xf32>) {
+  // expected-error @+1 {{'kiln.attention' op block_layout has 4 entries but 10 keys in blocks of 4 need 3x3 = 9}}
+  %o, %a, %b = kiln.attention %q, %k, %v past %pk, %pv {scale = 0.25 : f32, mask_kind = #kiln.mask_kind<block_sparse>, block_size = 4 : i64, block_layout = array<i1: true, false, true, true>}
+      : (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x2x16xf32>, tensor<1x4x2x16xf32>)
+      -> (tensor<1x4x8x16xf32>, tensor<1x4x10x16xf32>, tensor<1x4x10x16xf32>)
+  return
+}
+
+// -----
+
+func.func @attention_block_size_on_causal(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>) {
+  // expected-error @+1 {{'kiln.attention' op block_size and block_layout only apply to the block_sparse mask kind}}
+  %o, %pk, %pv = kiln.attention %q, %k, %v {scale = 0.25 : f32, mask_kind = #kiln.mask_kind<causal>, block_size = 4 : i64}
+      : (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>)
+      -> (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>)
+  return
+}
+
+// -----
+
+func.func @attention_block_layout_without_kind(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>) {
+  // expected-error @+1 {{'kiln.attention' op block_size and block_layout only apply to the block_sparse mask kind}}
+  %o, %pk, %pv = kiln.attention %q, %k, %v {scale = 0.25 : f32, block_layout = array<i1: true, true, true, true>}
+      : (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>)
+      -> (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>)
+  return
+}
+
+// -----
+
+func.func @attention_window_on_causal(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>) {
+  // expected-error @+1 {{'kiln.attention' op window_left and window_right only apply to the sliding_window and hierarchical mask kinds}}
+  %o, %pk, %pv = kiln.attention %q, %k, %v {scale = 0.25 : f32, mask_kind = #kiln.mask_kind<causal>, window_left = 4 : i64}
+      : (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>)
+      -> (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>)
+  return
+}
+
+// -----
+
+func.func @attention_window_on_block_sparse(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>) {
+  // expected-error @+1 {{'kiln.attention' op window_left and window_right only apply to the sliding_window and hierarchical mask kinds}}
+  %o, %pk, %pv = kiln.attention %q, %k, %v {scale = 0.25 : f32, mask_kind = #kiln.mask_kind<block_sparse>, block_size = 8 : i64, block_layout = array<i1: true>, window_right = 0 : i64}
+      : (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>)
+      -> (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>)
+  return
+}
+
+// -----
+
+func.func @attention_window_below_minus_one(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>) {
+  // expected-error @+1 {{'kiln.attention' op window sizes must be -1 (unbounded) or more}}
+  %o, %pk, %pv = kiln.attention %q, %k, %v {scale = 0.25 : f32, mask_kind = #kiln.mask_kind<sliding_window>, window_left = -2 : i64}
+      : (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>)
+      -> (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>)
+  return
+}
+
+// -----
+
+func.func @attention_unknown_mask_kind(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>) {
+  // expected-error @+2 {{expected ::kiln::MaskKind to be one of: none, causal, sliding_window, hierarchical, block_sparse}}
+  // expected-error @+1 {{failed to parse Kiln_MaskKindAttr parameter 'value'}}
+  %o, %pk, %pv = kiln.attention %q, %k, %v {scale = 0.25 : f32, mask_kind = #kiln.mask_kind<diagonal>}
+      : (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>)
+      -> (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>)
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// kiln.attention_mask
+//===----------------------------------------------------------------------===//
+
+func.func @attention_mask_rank1(%s: tensor<16xf32>) {
+  // expected-error @+1 {{'kiln.attention_mask' op input must have rank 2 or more ([..., queries, keys])}}
+  %0 = kiln.attention_mask %s {mask_kind = #kiln.mask_kind<causal>} : tensor<16xf32>
+  return
+}
+
+// -----
+
+func.func @attention_mask_negative_offset(%s: tensor<4x16xf32>) {
+  // expected-error @+1 {{'kiln.attention_mask' op query_offset must not be negative}}
+  %0 = kiln.attention_mask %s {mask_kind = #kiln.mask_kind<causal>, query_offset = -1 : i64} : tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @attention_mask_hierarchical_without_globals(%s: tensor<4x16xf32>) {
+  // expected-error @+1 {{'kiln.attention_mask' op a hierarchical mask needs global tokens: set num_global_tokens or pass global indices}}
+  %0 = kiln.attention_mask %s {mask_kind = #kiln.mask_kind<hierarchical>, window_left = 2 : i64} : tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @attention_mask_global_tokens_on_sliding_window(%s: tensor<4x16xf32>) {
+  // expected-error @+1 {{'kiln.attention_mask' op global tokens only apply to the hierarchical mask kind}}
+  %0 = kiln.attention_mask %s {mask_kind = #kiln.mask_kind<sliding_window>, window_left = 2 : i64, num_global_tokens = 1 : i64} : tensor<4x16xf32>
+  return
+}
+
+// -----
+
+// The layout is sized by the keys (16 in blocks of 8: 2x2), not the queries.
+func.func @attention_mask_block_layout_size(%s: tensor<4x16xf32>) {
+  // expected-error @+1 {{'kiln.attention_mask' op block_layout has 1 entries but 16 keys in blocks of 8 need 2x2 = 4}}
+  %0 = kiln.attention_mask %s {mask_kind = #kiln.mask_kind<block_sparse>, block_size = 8 : i64, block_layout = array<i1: true>} : tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @attention_mask_window_on_none(%s: tensor<4x16xf32>) {
+  // expected-error @+1 {{'kiln.attention_mask' op window_left and window_right only apply to the sliding_window and hierarchical mask kinds}}
+  %0 = kiln.attention_mask %s {window_right = 0 : i64} : tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @attention_mask_int_input(%s: tensor<4x16xi32>) {
+  // expected-error @+1 {{'kiln.attention_mask' op operand #0 must be ranked tensor of floating-point values}}
+  %0 = kiln.attention_mask %s {mask_kind = #kiln.mask_kind<causal>} : tensor<4x16xi32>
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// kiln.rms_norm
+//===----------------------------------------------------------------------===//
+
+func.func @rms_norm_axis_out_of_range(%x: tensor<2x8x64xf32>, %g: tensor<64xf32>) {
+  // expected-error @+1 {{'kiln.rms_norm' op axis 3 is out of range for rank 3}}
+  %0 = kiln.rms_norm %x, %g {axis = 3 : i64, epsilon = 1.0e-06 : f32} : (tensor<2x8x64xf32>, tensor<64xf32>) -> tensor<2x8x64xf32>
+  return
+}
+
+// -----
+
+func.func @rms_norm_negative_axis_out_of_range(%x: tensor<2x8x64xf32>, %g: tensor<64xf32>) {
+  // expected-error @+1 {{'kiln.rms_norm' op axis -4 is out of range for rank 3}}
+  %0 = kiln.rms_norm %x, %g {axis = -4 : i64, epsilon = 1.0e-06 : f32} : (tensor<2x8x64xf32>, tensor<64xf32>) -> tensor<2x8x64xf32>
+  return
+}
+
+// -----
+
+func.func @rms_norm_result_type(%x: tensor<2x8x64xf32>, %g: tensor<64xf32>) {
+  // expected-error @+1 {{'kiln.rms_norm' op result type must equal the input type}}
+  %0 = kiln.rms_norm %x, %g {axis = -1 : i64, epsilon = 1.0e-06 : f32} : (tensor<2x8x64xf32>, tensor<64xf32>) -> tensor<2x8x32xf32>
+  return
+}
+
+// -----
+
+func.func @rms_norm_scale_shape(%x: tensor<2x8x64xf32>, %g: tensor<32xf32>) {
+  // expected-error @+1 {{'kiln.rms_norm' op scale shape [32] does not broadcast to the normalized dimensions [64]}}
+  %0 = kiln.rms_norm %x, %g {axis = -1 : i64, epsilon = 1.0e-06 : f32} : (tensor<2x8x64xf32>, tensor<32xf32>) -> tensor<2x8x64xf32>
+  return
+}
+
+// -----
+
+// The scale covers only the normalized dimensions: [8, 64] is too many for
+// axis 2.
+func.func @rms_norm_scale_too_many_dims(%x: tensor<2x8x64xf32>, %g: tensor<8x64xf32>) {
+  // expected-error @+1 {{'kiln.rms_norm' op scale shape [8,64] does not broadcast to the normalized dimensions [64]}}
+  %0 = kiln.rms_norm %x, %g {axis = 2 : i64, epsilon = 1.0e-06 : f32} : (tensor<2x8x64xf32>, tensor<8x64xf32>) -> tensor<2x8x64xf32>
+  return
+}
+
+// -----
+
+func.func @rms_norm_scale_element_type(%x: tensor<2x8x64xf32>, %g: tensor<64xf16>) {
+  // expected-error @+1 {{'kiln.rms_norm' op scale must have the input's element type}}
+  %0 = kiln.rms_norm %x, %g {axis = -1 : i64, epsilon = 1.0e-06 : f32} : (tensor<2x8x64xf32>, tensor<64xf16>) -> tensor<2x8x64xf32>
+  return
+}
+
+// -----
+
+func.func @rms_norm_negative_epsilon(%x: tensor<2x8x64xf32>, %g: tensor<64xf32>) {
+  // expected-error @+1 {{'kiln.rms_norm' op epsilon must not be negative}}
+  %0 = kiln.rms_norm %x, %g {axis = -1 : i64, epsilon = -1.0e-06 : f32} : (tensor<2x8x64xf32>, tensor<64xf32>) -> tensor<2x8x64xf32>
+  return
+}

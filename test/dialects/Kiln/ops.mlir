@@ -388,3 +388,158 @@ func.func @trilu(%x: tensor<8x8xf32>, %y: tensor<2x4x8xf32>) -> (tensor<8x8xf32>
   %1 = kiln.trilu %y {upper = true, diagonal = -1 : i64} : tensor<2x4x8xf32>
   return %0, %1 : tensor<8x8xf32>, tensor<2x4x8xf32>
 }
+
+//===----------------------------------------------------------------------===//
+// Transformer ops: kiln.attention, kiln.attention_mask, kiln.rms_norm
+//===----------------------------------------------------------------------===//
+
+// MHA, no positional mask: the defaults (mask kind none, softcap 0, no
+// window, no global tokens, no blocks) are elided.
+// CHECK-LABEL: func @attention_mha
+// CHECK-SAME: (%[[Q:.+]]: tensor<2x4x8x16xf32>, %[[K:.+]]: tensor<2x4x8x16xf32>, %[[V:.+]]: tensor<2x4x8x32xf32>)
+// CHECK: %[[O:[a-z0-9_]+]], %[[PK:[a-z0-9_]+]], %[[PV:[a-z0-9_]+]] = kiln.attention %[[Q]], %[[K]], %[[V]] {scale = 2.500000e-01 : f32} : (tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>, tensor<2x4x8x32xf32>) -> (tensor<2x4x8x32xf32>, tensor<2x4x8x16xf32>, tensor<2x4x8x32xf32>)
+// CHECK: return %[[O]], %[[PK]], %[[PV]]
+func.func @attention_mha(%q: tensor<2x4x8x16xf32>, %k: tensor<2x4x8x16xf32>, %v: tensor<2x4x8x32xf32>)
+    -> (tensor<2x4x8x32xf32>, tensor<2x4x8x16xf32>, tensor<2x4x8x32xf32>) {
+  %o, %pk, %pv = kiln.attention %q, %k, %v {scale = 0.25 : f32, mask_kind = #kiln.mask_kind<none>}
+      : (tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>, tensor<2x4x8x32xf32>)
+      -> (tensor<2x4x8x32xf32>, tensor<2x4x8x16xf32>, tensor<2x4x8x32xf32>)
+  return %o, %pk, %pv : tensor<2x4x8x32xf32>, tensor<2x4x8x16xf32>, tensor<2x4x8x32xf32>
+}
+
+// Causal, with a softcap.
+// CHECK-LABEL: func @attention_causal
+// CHECK: kiln.attention %{{.+}}, %{{.+}}, %{{.+}} {mask_kind = #kiln.mask_kind<causal>, scale = 1.250000e-01 : f32, softcap = 5.000000e+01 : f32} : (tensor<1x2x8x64xf32>, tensor<1x2x8x64xf32>, tensor<1x2x8x64xf32>) -> (tensor<1x2x8x64xf32>, tensor<1x2x8x64xf32>, tensor<1x2x8x64xf32>)
+func.func @attention_causal(%q: tensor<1x2x8x64xf32>, %k: tensor<1x2x8x64xf32>, %v: tensor<1x2x8x64xf32>) -> tensor<1x2x8x64xf32> {
+  %o, %pk, %pv = kiln.attention %q, %k, %v {scale = 0.125 : f32, softcap = 50.0 : f32, mask_kind = #kiln.mask_kind<causal>}
+      : (tensor<1x2x8x64xf32>, tensor<1x2x8x64xf32>, tensor<1x2x8x64xf32>)
+      -> (tensor<1x2x8x64xf32>, tensor<1x2x8x64xf32>, tensor<1x2x8x64xf32>)
+  return %o : tensor<1x2x8x64xf32>
+}
+
+// Sliding windows: bounded on both sides, and unbounded (-1, the default,
+// elided) on the right.
+// CHECK-LABEL: func @attention_sliding_window
+// CHECK: kiln.attention %{{.+}}, %{{.+}}, %{{.+}} {mask_kind = #kiln.mask_kind<sliding_window>, scale = 1.250000e-01 : f32, window_left = 4 : i64, window_right = 2 : i64} :
+// CHECK: kiln.attention %{{.+}}, %{{.+}}, %{{.+}} {mask_kind = #kiln.mask_kind<sliding_window>, scale = 1.250000e-01 : f32, window_left = 3 : i64} :
+func.func @attention_sliding_window(%q: tensor<1x2x8x64xf32>, %k: tensor<1x2x8x64xf32>, %v: tensor<1x2x8x64xf32>)
+    -> (tensor<1x2x8x64xf32>, tensor<1x2x8x64xf32>) {
+  %o, %pk, %pv = kiln.attention %q, %k, %v {scale = 0.125 : f32, mask_kind = #kiln.mask_kind<sliding_window>, window_left = 4 : i64, window_right = 2 : i64}
+      : (tensor<1x2x8x64xf32>, tensor<1x2x8x64xf32>, tensor<1x2x8x64xf32>)
+      -> (tensor<1x2x8x64xf32>, tensor<1x2x8x64xf32>, tensor<1x2x8x64xf32>)
+  %o2, %pk2, %pv2 = kiln.attention %q, %k, %v {scale = 0.125 : f32, mask_kind = #kiln.mask_kind<sliding_window>, window_left = 3 : i64, window_right = -1 : i64}
+      : (tensor<1x2x8x64xf32>, tensor<1x2x8x64xf32>, tensor<1x2x8x64xf32>)
+      -> (tensor<1x2x8x64xf32>, tensor<1x2x8x64xf32>, tensor<1x2x8x64xf32>)
+  return %o, %o2 : tensor<1x2x8x64xf32>, tensor<1x2x8x64xf32>
+}
+
+// Hierarchical: leading global tokens, or a list of global positions.
+// CHECK-LABEL: func @attention_hierarchical
+// CHECK-SAME: %[[G:[a-z0-9]+]]: tensor<3xi64>
+// CHECK: kiln.attention %{{.+}}, %{{.+}}, %{{.+}} {mask_kind = #kiln.mask_kind<hierarchical>, num_global_tokens = 2 : i64, scale = 1.250000e-01 : f32, window_left = 2 : i64, window_right = 0 : i64} : (tensor<1x2x8x64xf32>, tensor<1x2x8x64xf32>, tensor<1x2x8x64xf32>) -> (tensor<1x2x8x64xf32>, tensor<1x2x8x64xf32>, tensor<1x2x8x64xf32>)
+// CHECK: kiln.attention %{{.+}}, %{{.+}}, %{{.+}} global %[[G]] {mask_kind = #kiln.mask_kind<hierarchical>, scale = 1.250000e-01 : f32, window_left = 2 : i64, window_right = 2 : i64} : (tensor<1x2x8x64xf32>, tensor<1x2x8x64xf32>, tensor<1x2x8x64xf32>, tensor<3xi64>) -> (tensor<1x2x8x64xf32>, tensor<1x2x8x64xf32>, tensor<1x2x8x64xf32>)
+func.func @attention_hierarchical(%q: tensor<1x2x8x64xf32>, %k: tensor<1x2x8x64xf32>, %v: tensor<1x2x8x64xf32>, %g: tensor<3xi64>)
+    -> (tensor<1x2x8x64xf32>, tensor<1x2x8x64xf32>) {
+  %o, %pk, %pv = kiln.attention %q, %k, %v {scale = 0.125 : f32, mask_kind = #kiln.mask_kind<hierarchical>, window_left = 2 : i64, window_right = 0 : i64, num_global_tokens = 2 : i64}
+      : (tensor<1x2x8x64xf32>, tensor<1x2x8x64xf32>, tensor<1x2x8x64xf32>)
+      -> (tensor<1x2x8x64xf32>, tensor<1x2x8x64xf32>, tensor<1x2x8x64xf32>)
+  %o2, %pk2, %pv2 = kiln.attention %q, %k, %v global %g {scale = 0.125 : f32, mask_kind = #kiln.mask_kind<hierarchical>, window_left = 2 : i64, window_right = 2 : i64}
+      : (tensor<1x2x8x64xf32>, tensor<1x2x8x64xf32>, tensor<1x2x8x64xf32>, tensor<3xi64>)
+      -> (tensor<1x2x8x64xf32>, tensor<1x2x8x64xf32>, tensor<1x2x8x64xf32>)
+  return %o, %o2 : tensor<1x2x8x64xf32>, tensor<1x2x8x64xf32>
+}
+
+// Block-sparse: 10 keys in blocks of 4 make a 3x3 layout.
+// CHECK-LABEL: func @attention_block_sparse
+// CHECK: kiln.attention %{{.+}}, %{{.+}}, %{{.+}} {block_layout = array<i1: true, false, false, true, true, false, false, true, true>, block_size = 4 : i64, mask_kind = #kiln.mask_kind<block_sparse>, scale = 1.250000e-01 : f32} : (tensor<1x2x10x64xf32>, tensor<1x2x10x64xf32>, tensor<1x2x10x64xf32>) -> (tensor<1x2x10x64xf32>, tensor<1x2x10x64xf32>, tensor<1x2x10x64xf32>)
+func.func @attention_block_sparse(%q: tensor<1x2x10x64xf32>, %k: tensor<1x2x10x64xf32>, %v: tensor<1x2x10x64xf32>) -> tensor<1x2x10x64xf32> {
+  %o, %pk, %pv = kiln.attention %q, %k, %v {scale = 0.125 : f32, mask_kind = #kiln.mask_kind<block_sparse>, block_size = 4 : i64,
+                                            block_layout = array<i1: true, false, false, true, true, false, false, true, true>}
+      : (tensor<1x2x10x64xf32>, tensor<1x2x10x64xf32>, tensor<1x2x10x64xf32>)
+      -> (tensor<1x2x10x64xf32>, tensor<1x2x10x64xf32>, tensor<1x2x10x64xf32>)
+  return %o : tensor<1x2x10x64xf32>
+}
+
+// Mask tensors: i1 (pairs to keep) broadcast from [S, L], and a float bias
+// of the query's element type broadcast from [B, 1, 1, L].
+// CHECK-LABEL: func @attention_masks
+// CHECK-SAME: %[[M:[a-z0-9]+]]: tensor<8x8xi1>, %[[F:[a-z0-9]+]]: tensor<1x1x1x8xf32>
+// CHECK: kiln.attention %{{.+}}, %{{.+}}, %{{.+}} mask %[[M]] {scale = 1.250000e-01 : f32} : (tensor<1x2x8x64xf32>, tensor<1x2x8x64xf32>, tensor<1x2x8x64xf32>, tensor<8x8xi1>) -> (tensor<1x2x8x64xf32>, tensor<1x2x8x64xf32>, tensor<1x2x8x64xf32>)
+// CHECK: kiln.attention %{{.+}}, %{{.+}}, %{{.+}} mask %[[F]] {mask_kind = #kiln.mask_kind<causal>, scale = 1.250000e-01 : f32} : (tensor<1x2x8x64xf32>, tensor<1x2x8x64xf32>, tensor<1x2x8x64xf32>, tensor<1x1x1x8xf32>) -> (tensor<1x2x8x64xf32>, tensor<1x2x8x64xf32>, tensor<1x2x8x64xf32>)
+func.func @attention_masks(%q: tensor<1x2x8x64xf32>, %k: tensor<1x2x8x64xf32>, %v: tensor<1x2x8x64xf32>,
+                           %m: tensor<8x8xi1>, %f: tensor<1x1x1x8xf32>) -> (tensor<1x2x8x64xf32>, tensor<1x2x8x64xf32>) {
+  %o, %pk, %pv = kiln.attention %q, %k, %v mask %m {scale = 0.125 : f32}
+      : (tensor<1x2x8x64xf32>, tensor<1x2x8x64xf32>, tensor<1x2x8x64xf32>, tensor<8x8xi1>)
+      -> (tensor<1x2x8x64xf32>, tensor<1x2x8x64xf32>, tensor<1x2x8x64xf32>)
+  %o2, %pk2, %pv2 = kiln.attention %q, %k, %v mask %f {scale = 0.125 : f32, mask_kind = #kiln.mask_kind<causal>}
+      : (tensor<1x2x8x64xf32>, tensor<1x2x8x64xf32>, tensor<1x2x8x64xf32>, tensor<1x1x1x8xf32>)
+      -> (tensor<1x2x8x64xf32>, tensor<1x2x8x64xf32>, tensor<1x2x8x64xf32>)
+  return %o, %o2 : tensor<1x2x8x64xf32>, tensor<1x2x8x64xf32>
+}
+
+// GQA decode step with a KV cache (8 query heads over 2 KV heads, 200 past
+// positions): the present key/value hold P + T = 201 positions. The mask
+// covers all 201 keys.
+// CHECK-LABEL: func @attention_gqa_past
+// CHECK-SAME: (%[[Q:[a-z0-9]+]]: tensor<1x8x1x64xf32>, %[[K:[a-z0-9]+]]: tensor<1x2x1x64xf32>, %[[V:[a-z0-9]+]]: tensor<1x2x1x64xf32>, %[[PK:[a-z0-9]+]]: tensor<1x2x200x64xf32>, %[[PV:[a-z0-9]+]]: tensor<1x2x200x64xf32>, %[[M:[a-z0-9]+]]: tensor<1x1x1x201xi1>)
+// CHECK: kiln.attention %[[Q]], %[[K]], %[[V]] past %[[PK]], %[[PV]] {mask_kind = #kiln.mask_kind<sliding_window>, scale = 1.250000e-01 : f32, window_left = 128 : i64, window_right = 0 : i64} : (tensor<1x8x1x64xf32>, tensor<1x2x1x64xf32>, tensor<1x2x1x64xf32>, tensor<1x2x200x64xf32>, tensor<1x2x200x64xf32>) -> (tensor<1x8x1x64xf32>, tensor<1x2x201x64xf32>, tensor<1x2x201x64xf32>)
+// CHECK: kiln.attention %[[Q]], %[[K]], %[[V]] mask %[[M]] past %[[PK]], %[[PV]] {scale = 1.250000e-01 : f32} : (tensor<1x8x1x64xf32>, tensor<1x2x1x64xf32>, tensor<1x2x1x64xf32>, tensor<1x1x1x201xi1>, tensor<1x2x200x64xf32>, tensor<1x2x200x64xf32>) -> (tensor<1x8x1x64xf32>, tensor<1x2x201x64xf32>, tensor<1x2x201x64xf32>)
+func.func @attention_gqa_past(%q: tensor<1x8x1x64xf32>, %k: tensor<1x2x1x64xf32>, %v: tensor<1x2x1x64xf32>,
+                              %past_k: tensor<1x2x200x64xf32>, %past_v: tensor<1x2x200x64xf32>, %m: tensor<1x1x1x201xi1>)
+    -> (tensor<1x8x1x64xf32>, tensor<1x2x201x64xf32>, tensor<1x2x201x64xf32>, tensor<1x8x1x64xf32>) {
+  %out, %pk, %pv = kiln.attention %q, %k, %v past %past_k, %past_v
+      {scale = 0.125 : f32, mask_kind = #kiln.mask_kind<sliding_window>,
+       window_left = 128 : i64, window_right = 0 : i64}
+      : (tensor<1x8x1x64xf32>, tensor<1x2x1x64xf32>, tensor<1x2x1x64xf32>,
+         tensor<1x2x200x64xf32>, tensor<1x2x200x64xf32>)
+      -> (tensor<1x8x1x64xf32>, tensor<1x2x201x64xf32>, tensor<1x2x201x64xf32>)
+  %out2, %pk2, %pv2 = kiln.attention %q, %k, %v mask %m past %past_k, %past_v {scale = 0.125 : f32}
+      : (tensor<1x8x1x64xf32>, tensor<1x2x1x64xf32>, tensor<1x2x1x64xf32>, tensor<1x1x1x201xi1>,
+         tensor<1x2x200x64xf32>, tensor<1x2x200x64xf32>)
+      -> (tensor<1x8x1x64xf32>, tensor<1x2x201x64xf32>, tensor<1x2x201x64xf32>)
+  return %out, %pk, %pv, %out2 : tensor<1x8x1x64xf32>, tensor<1x2x201x64xf32>, tensor<1x2x201x64xf32>, tensor<1x8x1x64xf32>
+}
+
+// MQA (one KV head) in f16, with every optional operand: an f16 bias mask,
+// a cache and global positions.
+// CHECK-LABEL: func @attention_mqa_all_operands
+// CHECK: kiln.attention %{{.+}}, %{{.+}}, %{{.+}} mask %{{.+}} past %{{.+}}, %{{.+}} global %{{.+}} {mask_kind = #kiln.mask_kind<hierarchical>, scale = 1.250000e-01 : f32, window_left = 1 : i64} : (tensor<2x4x3x64xf16>, tensor<2x1x3x64xf16>, tensor<2x1x3x32xf16>, tensor<2x1x3x8xf16>, tensor<2x1x5x64xf16>, tensor<2x1x5x32xf16>, tensor<2xi64>) -> (tensor<2x4x3x32xf16>, tensor<2x1x8x64xf16>, tensor<2x1x8x32xf16>)
+func.func @attention_mqa_all_operands(%q: tensor<2x4x3x64xf16>, %k: tensor<2x1x3x64xf16>, %v: tensor<2x1x3x32xf16>, %m: tensor<2x1x3x8xf16>,
+                                      %past_k: tensor<2x1x5x64xf16>, %past_v: tensor<2x1x5x32xf16>, %g: tensor<2xi64>) -> tensor<2x4x3x32xf16> {
+  %o, %pk, %pv = kiln.attention %q, %k, %v mask %m past %past_k, %past_v global %g
+      {scale = 0.125 : f32, mask_kind = #kiln.mask_kind<hierarchical>, window_left = 1 : i64}
+      : (tensor<2x4x3x64xf16>, tensor<2x1x3x64xf16>, tensor<2x1x3x32xf16>, tensor<2x1x3x8xf16>,
+         tensor<2x1x5x64xf16>, tensor<2x1x5x32xf16>, tensor<2xi64>)
+      -> (tensor<2x4x3x32xf16>, tensor<2x1x8x64xf16>, tensor<2x1x8x32xf16>)
+  return %o : tensor<2x4x3x32xf16>
+}
+
+// attention_mask on its own, for each kind; query_offset places the rows.
+// CHECK-LABEL: func @attention_mask
+// CHECK-SAME: (%[[S:[a-z0-9]+]]: tensor<1x8x4x16xf32>, %[[T:[a-z0-9]+]]: tensor<4x16xf16>)
+// CHECK: kiln.attention_mask %[[S]] {mask_kind = #kiln.mask_kind<causal>, query_offset = 12 : i64} : tensor<1x8x4x16xf32>
+// CHECK: kiln.attention_mask %[[S]] : tensor<1x8x4x16xf32>
+// CHECK: kiln.attention_mask %[[T]] {mask_kind = #kiln.mask_kind<sliding_window>, window_left = 3 : i64, window_right = 0 : i64} : tensor<4x16xf16>
+// CHECK: kiln.attention_mask %[[S]] {mask_kind = #kiln.mask_kind<hierarchical>, num_global_tokens = 1 : i64, query_offset = 12 : i64, window_left = 2 : i64} : tensor<1x8x4x16xf32>
+// CHECK: kiln.attention_mask %[[S]] {block_layout = array<i1: true, false, true, true>, block_size = 8 : i64, mask_kind = #kiln.mask_kind<block_sparse>, query_offset = 12 : i64} : tensor<1x8x4x16xf32>
+func.func @attention_mask(%s: tensor<1x8x4x16xf32>, %t: tensor<4x16xf16>)
+    -> (tensor<1x8x4x16xf32>, tensor<1x8x4x16xf32>, tensor<4x16xf16>, tensor<1x8x4x16xf32>, tensor<1x8x4x16xf32>) {
+  %0 = kiln.attention_mask %s {mask_kind = #kiln.mask_kind<causal>, query_offset = 12 : i64} : tensor<1x8x4x16xf32>
+  %1 = kiln.attention_mask %s {mask_kind = #kiln.mask_kind<none>, query_offset = 0 : i64} : tensor<1x8x4x16xf32>
+  %2 = kiln.attention_mask %t {mask_kind = #kiln.mask_kind<sliding_window>, window_left = 3 : i64, window_right = 0 : i64} : tensor<4x16xf16>
+  %3 = kiln.attention_mask %s {mask_kind = #kiln.mask_kind<hierarchical>, num_global_tokens = 1 : i64, window_left = 2 : i64, query_offset = 12 : i64} : tensor<1x8x4x16xf32>
+  %4 = kiln.attention_mask %s {mask_kind = #kiln.mask_kind<block_sparse>, block_size = 8 : i64, block_layout = array<i1: true, false, true, true>, query_offset = 12 : i64} : tensor<1x8x4x16xf32>
+  return %0, %1, %2, %3, %4 : tensor<1x8x4x16xf32>, tensor<1x8x4x16xf32>, tensor<4x16xf16>, tensor<1x8x4x16xf32>, tensor<1x8x4x16xf32>
+}
+
+// rms_norm over the last axis (scale [64]) and over the last two (scale
+// broadcast from [1, 64]).
+// CHECK-LABEL: func @rms_norm
+// CHECK-SAME: (%[[X:[a-z0-9]+]]: tensor<2x8x64xf32>, %[[G:[a-z0-9]+]]: tensor<64xf32>, %[[G2:[a-z0-9]+]]: tensor<1x64xf32>)
+// CHECK: kiln.rms_norm %[[X]], %[[G]] {axis = -1 : i64, epsilon = 9.99999997E-7 : f32} : (tensor<2x8x64xf32>, tensor<64xf32>) -> tensor<2x8x64xf32>
+// CHECK: kiln.rms_norm %[[X]], %[[G2]] {axis = 1 : i64, epsilon = 0.000000e+00 : f32} : (tensor<2x8x64xf32>, tensor<1x64xf32>) -> tensor<2x8x64xf32>
+func.func @rms_norm(%x: tensor<2x8x64xf32>, %g: tensor<64xf32>, %g2: tensor<1x64xf32>) -> (tensor<2x8x64xf32>, tensor<2x8x64xf32>) {
+  %0 = kiln.rms_norm %x, %g {axis = -1 : i64, epsilon = 1.0e-06 : f32} : (tensor<2x8x64xf32>, tensor<64xf32>) -> tensor<2x8x64xf32>
+  %1 = kiln.rms_norm %x, %g2 {axis = 1 : i64, epsilon = 0.0 : f32} : (tensor<2x8x64xf32>, tensor<1x64xf32>) -> tensor<2x8x64xf32>
+  return %0, %1 : tensor<2x8x64xf32>, tensor<2x8x64xf32>
+}
