@@ -23,6 +23,7 @@ static constexpr const char *kTensorPipeline =
 // Static shapes make the bare-pointer calling convention possible: every
 // buffer crosses the entry as one pointer, and results become out-params.
 static constexpr const char *kCodegenPipeline =
+    "kiln-flatten-empty-tensors,"
     "one-shot-bufferize{bufferize-function-boundaries=1 "
     "function-boundary-type-conversion=identity-layout-map},"
     "buffer-results-to-out-params{hoist-static-allocs=1 modify-public-functions=1},"

@@ -140,6 +140,7 @@ void registerElementwiseHandlers(HandlerTable &table);
 void registerNNHandlers(HandlerTable &table);
 void registerShapeHandlers(HandlerTable &table);
 void registerTransformerHandlers(HandlerTable &table);
+void registerIndexingHandlers(HandlerTable &table);
 
 } // namespace kiln::onnx_import
 

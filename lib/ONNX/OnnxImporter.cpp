@@ -33,6 +33,7 @@ const HandlerTable &handlers() {
     registerNNHandlers(t);
     registerShapeHandlers(t);
     registerTransformerHandlers(t);
+    registerIndexingHandlers(t);
     return t;
   }();
   return table;
@@ -188,17 +189,30 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
     return nullptr;
   }
 
-  // Graph inputs that are not initializers become function arguments.
+  // Graph inputs that are not initializers become function arguments,
+  // unless they are bound to a value.
   SmallVector<Type> argTypes;
   SmallVector<const onnx::ValueInfoProto *> args;
+  SmallVector<const onnx::ValueInfoProto *> bound;
   for (const onnx::ValueInfoProto &in : graph.input()) {
     if (initializerNames.contains(in.name()))
       continue;
+    if (options.boundInputs.count(in.name())) {
+      bound.push_back(&in);
+      continue;
+    }
     FailureOr<RankedTensorType> t = inputType(in);
     if (failed(t))
       return nullptr;
     argTypes.push_back(*t);
     args.push_back(&in);
+  }
+  for (const auto &entry : options.boundInputs) {
+    if (!llvm::any_of(bound, [&](auto *a) { return a->name() == entry.first(); })) {
+      error() << "--bind-input names '" << entry.first().str()
+              << "', which is not a graph input";
+      return nullptr;
+    }
   }
   for (const auto &entry : options.inputShapes) {
     if (!llvm::any_of(args, [&](auto *a) { return a->name() == entry.first(); })) {
@@ -220,6 +234,33 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
     func.setArgAttr(i, "kiln.name", b.getStringAttr(in->name()));
     func.setArgAttr(i, "kiln.dtype",
                     b.getI32IntegerAttr(in->type().tensor_type().elem_type()));
+  }
+
+  for (const onnx::ValueInfoProto *in : bound) {
+    const BoundInput &value = options.boundInputs.find(in->name())->second;
+    int declared = in->type().tensor_type().elem_type();
+    if (declared != value.dtype) {
+      error() << "--bind-input " << in->name() << ": the file holds "
+              << onnxTypeName(value.dtype) << " but the input is "
+              << onnxTypeName(declared);
+      return nullptr;
+    }
+    onnx::TensorProto t;
+    t.set_name(in->name());
+    t.set_data_type(value.dtype);
+    for (int64_t d : value.dims)
+      t.add_dims(d);
+    t.set_raw_data(value.data);
+    std::string why;
+    FailureOr<ElementsAttr> attr = convertTensor(
+        &ctx, t, modelDir, std::numeric_limits<int64_t>::max(), why);
+    if (failed(attr)) {
+      error() << "--bind-input " << in->name() << ": " << why;
+      return nullptr;
+    }
+    Location loc = NameLoc::get(b.getStringAttr(in->name()), fileLoc);
+    values[in->name()] = arith::ConstantOp::create(
+        b, loc, cast<TypedAttr>(*attr).getType(), cast<TypedAttr>(*attr));
   }
 
   for (const onnx::TensorProto &t : graph.initializer()) {

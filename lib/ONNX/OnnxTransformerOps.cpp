@@ -33,6 +33,9 @@ LogicalResult attentionOp(NodeContext &nc) {
   RankedTensorType qt = nc.typeOf(q);
   if (!isa<FloatType>(qt.getElementType()))
     return nc.error("expects floating-point Q, K and V");
+  if (nc.typeOf(k).getRank() != qt.getRank() ||
+      nc.typeOf(v).getRank() != qt.getRank())
+    return nc.error("Q, K and V must all be 3-D or all 4-D");
   bool packed = qt.getRank() == 3;
   if (packed) {
     int64_t hq = nc.getInt("q_num_heads", 0), hkv = nc.getInt("kv_num_heads", 0);

@@ -11,6 +11,7 @@
 
 #include "kiln/Driver/CompileDriver.h"
 #include "kiln/Init.h"
+#include "kiln/tensor_io.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/Diagnostics.h"
@@ -66,6 +67,14 @@ static cl::list<std::string> inputShapes(
              "NAME=scalar). Repeat for several inputs"),
     cl::value_desc("name=dims"), cl::cat(kilnCategory));
 
+static cl::list<std::string> bindInputs(
+    "bind-input",
+    cl::desc("Fix a graph input to the value in FILE (.npy or ONNX .pb) at "
+             "compile time: NAME=FILE. The input leaves the artifact's "
+             "signature. Use it for inputs that decide shapes, such as "
+             "TopK's K or OneHot's depth. Repeat for several inputs"),
+    cl::value_desc("name=file"), cl::cat(kilnCategory));
+
 static cl::opt<std::string> cpu(
     "cpu",
     cl::desc("CPU to generate code for: 'native' (this machine, the "
@@ -112,6 +121,26 @@ static bool parseShape(StringRef text, kiln::OnnxImportOptions &opts,
     }
   }
   opts.inputShapes[name] = shape;
+  return true;
+}
+
+static bool parseBinding(StringRef text, kiln::OnnxImportOptions &opts,
+                         std::string &error) {
+  auto [name, path] = text.split('=');
+  if (name.empty() || path.empty()) {
+    error = "--bind-input expects NAME=FILE, got '" + text.str() + "'";
+    return false;
+  }
+  kiln::HostTensor tensor;
+  std::string why = kiln::readTensorFile(path.str(), tensor);
+  if (!why.empty()) {
+    error = "--bind-input " + name.str() + ": " + why;
+    return false;
+  }
+  kiln::BoundInput &bound = opts.boundInputs[name];
+  bound.dtype = tensor.dtype;
+  bound.dims = tensor.dims;
+  bound.data.assign(tensor.data.begin(), tensor.data.end());
   return true;
 }
 
@@ -168,6 +197,13 @@ int main(int argc, char **argv) {
   opts.host.cpu = cpu;
   opts.host.optLevel = std::min(3u, (unsigned)optLevel);
   opts.progress = progress || sys::Process::StandardErrIsDisplayed();
+  for (const std::string &b : bindInputs) {
+    std::string error;
+    if (!parseBinding(b, opts.import, error)) {
+      errs() << "kiln-compile: error: " << error << "\n";
+      return 1;
+    }
+  }
   for (const std::string &s : inputShapes) {
     std::string error;
     if (!parseShape(s, opts.import, error)) {

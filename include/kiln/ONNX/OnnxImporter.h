@@ -16,12 +16,24 @@
 #include "llvm/ADT/StringMap.h"
 
 #include <string>
+#include <vector>
 
 namespace kiln {
+
+/// A graph input fixed to a value at compile time.
+struct BoundInput {
+  int dtype = 0; // ONNX TensorProto.DataType
+  std::vector<int64_t> dims;
+  std::string data; // dense little-endian bytes (bool: one byte each)
+};
 
 struct OnnxImportOptions {
   /// Shapes for graph inputs, overriding (and completing) the model's.
   llvm::StringMap<llvm::SmallVector<int64_t>> inputShapes;
+  /// Graph inputs that become constants (and leave the signature): how a
+  /// shape-determining input such as TopK's K or OneHot's depth gets the
+  /// static value Kiln needs.
+  llvm::StringMap<BoundInput> boundInputs;
   /// Name of the function the graph becomes.
   std::string entryName = "main";
   /// Initializers with more elements than this are stored as dense

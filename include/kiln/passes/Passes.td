@@ -72,6 +72,23 @@ def OutlineWeights : Pass<"kiln-outline-weights", "mlir::ModuleOp"> {
   ];
 }
 
+def FlattenEmptyTensors : Pass<"kiln-flatten-empty-tensors", "mlir::ModuleOp"> {
+  let summary = "Give zero-element entry arguments and results the type tensor<0xT>";
+  let description = [{
+    A tensor with a zero-sized dimension holds no data, but a shape such as
+    `2x0x4` has no row-major strides, so the bare-pointer calling
+    convention cannot pass it. This pass retypes such arguments and results
+    of the entry function as `tensor<0xT>`: arguments are replaced inside the
+    function by `tensor.empty` of their original shape, results by an empty
+    `tensor<0xT>`. The artifact keeps the original shapes in its signature.
+  }];
+  let options = [
+    Option<"entryName", "entry", "std::string", /*default=*/"\"main\"",
+           "Name of the entry function">
+  ];
+  let dependentDialects = ["mlir::tensor::TensorDialect"];
+}
+
 def LowerStridedCopies : Pass<"kiln-lower-strided-copies"> {
   let summary = "Rewrite memref.copy of non-contiguous buffers as linalg.copy";
   let description = [{

@@ -627,6 +627,7 @@ def Kiln_TriluOp : Kiln_Op<"trilu", [Pure, SameOperandsAndResultType]> {
   let hasVerifier = 1;
 }
 
+include "kiln/dialects/Kiln/KilnIndexingOps.td"
 include "kiln/dialects/Kiln/KilnTransformerOps.td"
 
 #endif // KILN_OPS_TD

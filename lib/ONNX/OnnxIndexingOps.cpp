@@ -1,0 +1,185 @@
+//===- OnnxIndexingOps.cpp - TopK, gathers, scatters, OneHot --------------===//
+
+#include "NodeContext.h"
+
+using namespace mlir;
+using namespace kiln;
+using namespace kiln::onnx_import;
+
+namespace {
+
+LogicalResult topKOp(NodeContext &nc) {
+  Value x = nc.input(0);
+  if (!x)
+    return nc.error("expects an input");
+  RankedTensorType t = nc.typeOf(x);
+  FailureOr<int64_t> axis = nc.normalizeAxis(nc.getInt("axis", -1), t.getRank());
+  if (failed(axis))
+    return failure();
+  int64_t k;
+  if (nc.opset < 10) {
+    k = nc.getInt("k", -1);
+  } else {
+    FailureOr<SmallVector<int64_t>> kv = nc.constantInts(1, "K");
+    if (failed(kv))
+      return failure();
+    if (kv->size() != 1)
+      return nc.error("K must hold one value");
+    k = (*kv)[0];
+  }
+  if (k < 0 || k > t.getDimSize(*axis))
+    return nc.error("K = " + Twine(k) + " is outside [0, " +
+                    Twine(t.getDimSize(*axis)) + "]");
+  SmallVector<int64_t> shape(t.getShape());
+  shape[*axis] = k;
+  // sorted = 0 allows any order; Kiln always returns sorted results.
+  auto op = TopKOp::create(nc.b, nc.loc, t.clone(shape),
+                           t.clone(shape).clone(nc.b.getI64Type()), x,
+                           nc.b.getI64IntegerAttr(*axis),
+                           nc.b.getI64IntegerAttr(k),
+                           nc.b.getBoolAttr(nc.getInt("largest", 1) != 0));
+  nc.setOutput(0, op.getValues());
+  nc.setOutput(1, op.getIndices());
+  return success();
+}
+
+LogicalResult gatherElementsOp(NodeContext &nc) {
+  Value data = nc.input(0), indices = nc.input(1);
+  if (!data || !indices)
+    return nc.error("expects data and indices");
+  RankedTensorType dt = nc.typeOf(data), it = nc.typeOf(indices);
+  if (it.getRank() != dt.getRank())
+    return nc.error("indices must have the data's rank");
+  FailureOr<int64_t> axis = nc.normalizeAxis(nc.getInt("axis", 0), dt.getRank());
+  if (failed(axis))
+    return failure();
+  nc.setOutput(0, GatherElementsOp::create(nc.b, nc.loc,
+                                           it.clone(dt.getElementType()), data,
+                                           indices,
+                                           nc.b.getI64IntegerAttr(*axis)));
+  return success();
+}
+
+FailureOr<ScatterReduction> reductionOf(NodeContext &nc) {
+  std::string r = nc.getString("reduction", "none");
+  if (r == "none")
+    return ScatterReduction::None;
+  if (r == "add")
+    return ScatterReduction::Add;
+  if (r == "mul")
+    return ScatterReduction::Mul;
+  if (r == "max")
+    return ScatterReduction::Max;
+  if (r == "min")
+    return ScatterReduction::Min;
+  (void)nc.unsupported("reduction", "'" + r + "'");
+  return failure();
+}
+
+LogicalResult scatterElementsOp(NodeContext &nc) {
+  Value data = nc.input(0), indices = nc.input(1), updates = nc.input(2);
+  if (!data || !indices || !updates)
+    return nc.error("expects data, indices and updates");
+  RankedTensorType dt = nc.typeOf(data);
+  FailureOr<int64_t> axis = nc.normalizeAxis(nc.getInt("axis", 0), dt.getRank());
+  FailureOr<ScatterReduction> r = reductionOf(nc);
+  if (failed(axis) || failed(r))
+    return failure();
+  if (nc.typeOf(indices).getShape() != nc.typeOf(updates).getShape() ||
+      nc.typeOf(indices).getRank() != dt.getRank())
+    return nc.error("indices and updates must share a shape of the data's "
+                    "rank");
+  nc.setOutput(0, ScatterElementsOp::create(
+                      nc.b, nc.loc, dt, data, indices, updates,
+                      nc.b.getI64IntegerAttr(*axis),
+                      ScatterReductionAttr::get(nc.b.getContext(), *r)));
+  return success();
+}
+
+LogicalResult scatterNDOp(NodeContext &nc) {
+  Value data = nc.input(0), indices = nc.input(1), updates = nc.input(2);
+  if (!data || !indices || !updates)
+    return nc.error("expects data, indices and updates");
+  FailureOr<ScatterReduction> r = reductionOf(nc);
+  if (failed(r))
+    return failure();
+  nc.setOutput(0, ScatterNDOp::create(
+                      nc.b, nc.loc, nc.typeOf(data), data, indices, updates,
+                      ScatterReductionAttr::get(nc.b.getContext(), *r)));
+  return success();
+}
+
+LogicalResult oneHotOp(NodeContext &nc) {
+  Value indices = nc.input(0);
+  if (!indices)
+    return nc.error("expects indices");
+  FailureOr<DenseElementsAttr> depthAttr = nc.constantInput(1, "depth");
+  FailureOr<DenseElementsAttr> values = nc.constantInput(2, "values");
+  if (failed(depthAttr) || failed(values))
+    return failure();
+  if (depthAttr->getNumElements() != 1 || values->getNumElements() != 2)
+    return nc.error("depth must hold one value and values two (off, on)");
+  auto asDouble = [](DenseElementsAttr a, int64_t i) -> double {
+    if (isa<FloatType>(a.getElementType()))
+      return (*(a.getValues<APFloat>().begin() + i)).convertToDouble();
+    return (double)(*(a.getValues<APInt>().begin() + i)).getSExtValue();
+  };
+  int64_t depth = (int64_t)asDouble(*depthAttr, 0);
+  if (depth < 1)
+    return nc.error("depth must be positive, got " + Twine(depth));
+  RankedTensorType it = nc.typeOf(indices);
+  // ONNX allows any numeric index type; Kiln indexes with int64.
+  if (!it.getElementType().isInteger(32) && !it.getElementType().isInteger(64))
+    indices = nc.cast(indices, nc.b.getI64Type());
+  FailureOr<int64_t> axis =
+      nc.normalizeAxis(nc.getInt("axis", -1), it.getRank() + 1);
+  if (failed(axis))
+    return failure();
+  SmallVector<int64_t> shape(it.getShape());
+  shape.insert(shape.begin() + *axis, depth);
+  auto type = RankedTensorType::get(shape, values->getElementType());
+  nc.setOutput(0, OneHotOp::create(nc.b, nc.loc, type, indices,
+                                   nc.b.getI64IntegerAttr(*axis),
+                                   nc.b.getI64IntegerAttr(depth),
+                                   nc.b.getF64FloatAttr(asDouble(*values, 0)),
+                                   nc.b.getF64FloatAttr(asDouble(*values, 1))));
+  return success();
+}
+
+/// Hardmax: 1 at the first maximum along `axis`, 0 elsewhere, as
+/// one_hot(argmax).
+LogicalResult hardmaxOp(NodeContext &nc) {
+  Value x = nc.input(0);
+  if (!x)
+    return nc.error("expects an input");
+  if (nc.opset < 13)
+    return nc.error("Hardmax before opset 13 (2-D coercion) is not supported");
+  RankedTensorType t = nc.typeOf(x);
+  FailureOr<int64_t> axis = nc.normalizeAxis(nc.getInt("axis", -1), t.getRank());
+  if (failed(axis))
+    return failure();
+  SmallVector<int64_t> reduced(t.getShape());
+  reduced.erase(reduced.begin() + *axis);
+  Value idx = ArgMaxOp::create(
+      nc.b, nc.loc, RankedTensorType::get(reduced, nc.b.getI64Type()), x,
+      nc.b.getI64IntegerAttr(*axis), nc.b.getBoolAttr(false),
+      nc.b.getBoolAttr(false));
+  nc.setOutput(0, OneHotOp::create(nc.b, nc.loc, t, idx,
+                                   nc.b.getI64IntegerAttr(*axis),
+                                   nc.b.getI64IntegerAttr(t.getDimSize(*axis)),
+                                   nc.b.getF64FloatAttr(0.0),
+                                   nc.b.getF64FloatAttr(1.0)));
+  return success();
+}
+
+} // namespace
+
+void kiln::onnx_import::registerIndexingHandlers(HandlerTable &t) {
+  t["TopK"] = topKOp;
+  t["GatherElements"] = gatherElementsOp;
+  t["ScatterElements"] = scatterElementsOp;
+  t["Scatter"] = scatterElementsOp; // the deprecated name (opsets 9-10)
+  t["ScatterND"] = scatterNDOp;
+  t["OneHot"] = oneHotOp;
+  t["Hardmax"] = hardmaxOp;
+}
