@@ -10,7 +10,7 @@ export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 export CCACHE_COMPILERCHECK := content
 
-.PHONY: all setup configure build test demo clean format
+.PHONY: all setup configure build test demo docs clean format
 
 all: build
 
@@ -31,6 +31,13 @@ test: build
 
 demo: build
 	@examples/run_demo.sh $(BUILD_DIR)
+
+# Regenerates docs/generated/ (op and pass reference) from the ODS files.
+docs: configure
+	cmake --build $(BUILD_DIR) --target mlir-doc
+	mkdir -p docs/generated
+	cp $(BUILD_DIR)/docs/Dialects/KilnOps.md docs/generated/KilnOps.md
+	cp $(BUILD_DIR)/docs/KilnPasses.md docs/generated/KilnPasses.md
 
 format:
 	git ls-files '*.cpp' '*.h' '*.c' | xargs clang-format -i

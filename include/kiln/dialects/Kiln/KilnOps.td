@@ -180,7 +180,7 @@ class Kiln_UnaryOp<string mnemonic, string opSummary, string formula,
     : Kiln_Op<mnemonic, !listconcat([Pure, SameOperandsAndResultType],
                                     traits)> {
   let summary = opSummary;
-  let description = !strconcat("Elementwise: `", formula, [{`.
+  let description = !strconcat("    Elementwise: `", formula, [{`.
 
     Example:
 
