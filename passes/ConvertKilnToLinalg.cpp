@@ -128,6 +128,7 @@ struct ConvertKilnToLinalgPass
     populateDataMovementLoweringPatterns(patterns);
     populateTransformerLoweringPatterns(patterns);
     populateIndexingLoweringPatterns(patterns);
+    populateMoELoweringPatterns(patterns);
 
     ConversionTarget target(*ctx);
     target.addIllegalDialect<KilnDialect>();

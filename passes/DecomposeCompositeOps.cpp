@@ -314,6 +314,123 @@ struct DecomposeAttention : OpRewritePattern<AttentionOp> {
   }
 };
 
+/// MoE routing in Kiln ops: scores, optional grouping, top-k, weights, and
+/// the capacity drop. See kiln.moe_route for the rules implemented here.
+struct DecomposeMoERoute : OpRewritePattern<MoERouteOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(MoERouteOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto lt = op.getLogits().getType();
+    Type elt = lt.getElementType(), i64 = rewriter.getI64Type();
+    Type i1 = rewriter.getI1Type();
+    int64_t t = lt.getDimSize(0), e = lt.getDimSize(1), k = op.getK();
+    auto ty = [&](ArrayRef<int64_t> shape, Type et) {
+      return RankedTensorType::get(shape, et);
+    };
+    auto topK = [&](Value v, int64_t axis, int64_t n) {
+      auto vt = cast<RankedTensorType>(v.getType());
+      SmallVector<int64_t> shape(vt.getShape());
+      shape[axis] = n;
+      return TopKOp::create(rewriter, loc, vt.clone(shape),
+                            vt.clone(shape).clone(i64), v,
+                            rewriter.getI64IntegerAttr(axis),
+                            rewriter.getI64IntegerAttr(n),
+                            rewriter.getBoolAttr(true));
+    };
+    auto oneHot = [&](Value idx, int64_t depth, Type et) {
+      auto it = cast<RankedTensorType>(idx.getType());
+      SmallVector<int64_t> shape(it.getShape());
+      shape.push_back(depth);
+      return OneHotOp::create(rewriter, loc, ty(shape, et), idx,
+                              rewriter.getI64IntegerAttr(it.getRank()),
+                              rewriter.getI64IntegerAttr(depth),
+                              rewriter.getF64FloatAttr(0),
+                              rewriter.getF64FloatAttr(1));
+    };
+
+    Value logits = op.getLogits();
+    Value scores =
+        op.getScoring() == RouterScoring::Softmax
+            ? (Value)SoftmaxOp::create(rewriter, loc, lt, logits,
+                                       rewriter.getI64IntegerAttr(1))
+            : (Value)SigmoidOp::create(rewriter, loc, logits);
+    Value select = scores;
+    if (Value bias = op.getScoreBias())
+      select = AddOp::create(rewriter, loc, lt, scores, bias);
+
+    int64_t groups = op.getNumGroups();
+    if (groups > 1) {
+      int64_t n = e / groups, keep = op.getTopGroups();
+      Value grouped = ReshapeOp::create(rewriter, loc, ty({t, groups, n}, elt),
+                                        select);
+      Value groupScore;
+      if (n >= 2) {
+        Value best2 = topK(grouped, 2, 2).getValues();
+        groupScore = reduceKeep<ReduceSumOp>(rewriter, loc, best2, {2});
+        groupScore = ReshapeOp::create(rewriter, loc, ty({t, groups}, elt),
+                                       groupScore);
+      } else {
+        groupScore = ReshapeOp::create(rewriter, loc, ty({t, groups}, elt),
+                                       grouped);
+      }
+      Value kept = topK(groupScore, 1, keep).getIndices();
+      Value hot = oneHot(kept, groups, i1); // [t, keep, groups]
+      Value mask = ReduceMaxOp::create(rewriter, loc, ty({t, 1, groups}, i1),
+                                       hot, rewriter.getDenseI64ArrayAttr({1}),
+                                       rewriter.getBoolAttr(true));
+      mask = ReshapeOp::create(rewriter, loc, ty({t, groups, 1}, i1), mask);
+      Value negInf = scalarTensor(rewriter, loc, elt,
+                                  -std::numeric_limits<double>::infinity());
+      grouped = SelectOp::create(rewriter, loc, ty({t, groups, n}, elt), mask,
+                                 grouped, negInf);
+      select = ReshapeOp::create(rewriter, loc, lt, grouped);
+    }
+
+    Value experts = topK(select, 1, k).getIndices();
+    Value weights = GatherElementsOp::create(rewriter, loc, ty({t, k}, elt),
+                                             scores, experts,
+                                             rewriter.getI64IntegerAttr(1));
+    if (op.getNormalize()) {
+      Value sum = reduceKeep<ReduceSumOp>(rewriter, loc, weights, {1});
+      weights = DivOp::create(rewriter, loc, ty({t, k}, elt), weights, sum);
+    }
+    if (double scale = op.getRoutedScale().convertToDouble(); scale != 1.0)
+      weights = MulOp::create(rewriter, loc, ty({t, k}, elt), weights,
+                              scalarTensor(rewriter, loc, elt, scale));
+
+    // counts[e] = assignments to e before any drop.
+    Value flat = ReshapeOp::create(rewriter, loc, ty({t * k}, i64), experts);
+    Value hot = oneHot(flat, e, i64); // [t*k, e]
+    Value counts = ReduceSumOp::create(rewriter, loc, ty({e}, i64), hot,
+                                       rewriter.getDenseI64ArrayAttr({0}),
+                                       rewriter.getBoolAttr(false));
+
+    if (int64_t capacity = op.getCapacity(); capacity > 0) {
+      // An assignment's slot is the number of earlier assignments (in
+      // token, then choice order) to the same expert.
+      Value before = CumSumOp::create(rewriter, loc, hot.getType(), hot,
+                                      rewriter.getI64IntegerAttr(0),
+                                      rewriter.getBoolAttr(true),
+                                      rewriter.getBoolAttr(false));
+      Value slot = GatherElementsOp::create(
+          rewriter, loc, ty({t * k, 1}, i64), before,
+          ReshapeOp::create(rewriter, loc, ty({t * k, 1}, i64), flat),
+          rewriter.getI64IntegerAttr(1));
+      slot = ReshapeOp::create(rewriter, loc, ty({t, k}, i64), slot);
+      Value fits = CompareOp::create(
+          rewriter, loc, ty({t, k}, i1), CompareDirection::LT, slot,
+          scalarTensor(rewriter, loc, i64, (double)capacity));
+      weights = SelectOp::create(rewriter, loc, ty({t, k}, elt), fits, weights,
+                                 scalarTensor(rewriter, loc, elt, 0));
+      experts = SelectOp::create(rewriter, loc, ty({t, k}, i64), fits, experts,
+                                 scalarTensor(rewriter, loc, i64, -1));
+    }
+    rewriter.replaceOp(op, {weights, experts, counts});
+    return success();
+  }
+};
+
 struct DecomposeCompositeOpsPass
     : kiln::impl::DecomposeCompositeOpsBase<DecomposeCompositeOpsPass> {
   void runOnOperation() override {
@@ -321,7 +438,7 @@ struct DecomposeCompositeOpsPass
     patterns.add<DecomposeSoftmax<SoftmaxOp, false>,
                  DecomposeSoftmax<LogSoftmaxOp, true>, DecomposeLayerNorm,
                  DecomposeLinear, DecomposeReduceMean, DecomposeRmsNorm,
-                 DecomposeAttention>(&getContext());
+                 DecomposeAttention, DecomposeMoERoute>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

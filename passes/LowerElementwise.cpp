@@ -18,24 +18,7 @@
 using namespace mlir;
 using namespace kiln;
 
-namespace {
-
-bool isFloat(Type t) { return isa<FloatType>(t); }
-/// i1 orders as unsigned (false < true); wider integers as signed.
-bool isBool(Type t) { return t.isInteger(1); }
-
-/// Runs `fn` on `x` widened to f32 when `x` is a float narrower than 32 bits,
-/// and narrows the result back.
-Value inF32(OpBuilder &b, Location loc, Value x,
-            function_ref<Value(Value)> fn) {
-  auto ft = cast<FloatType>(x.getType());
-  if (ft.getWidth() >= 32)
-    return fn(x);
-  Value wide = arith::ExtFOp::create(b, loc, b.getF32Type(), x);
-  return arith::TruncFOp::create(b, loc, ft, fn(wide));
-}
-
-Value sigmoid(OpBuilder &b, Location loc, Value x) {
+Value kiln::buildSigmoid(OpBuilder &b, Location loc, Value x) {
   Type t = x.getType();
   Value one = scalarConstant(b, loc, t, 1.0);
   Value negX = arith::NegFOp::create(b, loc, x);
@@ -44,7 +27,8 @@ Value sigmoid(OpBuilder &b, Location loc, Value x) {
                                arith::AddFOp::create(b, loc, one, e));
 }
 
-Value gelu(OpBuilder &b, Location loc, Value x, GeluApproximation approx) {
+Value kiln::buildGelu(OpBuilder &b, Location loc, Value x,
+                      GeluApproximation approx) {
   Type t = x.getType();
   Value half = scalarConstant(b, loc, t, 0.5);
   Value one = scalarConstant(b, loc, t, 1.0);
@@ -65,6 +49,23 @@ Value gelu(OpBuilder &b, Location loc, Value x, GeluApproximation approx) {
   Value cdf = arith::MulFOp::create(b, loc, half,
                                     arith::AddFOp::create(b, loc, one, inner));
   return arith::MulFOp::create(b, loc, x, cdf);
+}
+
+namespace {
+
+bool isFloat(Type t) { return isa<FloatType>(t); }
+/// i1 orders as unsigned (false < true); wider integers as signed.
+bool isBool(Type t) { return t.isInteger(1); }
+
+/// Runs `fn` on `x` widened to f32 when `x` is a float narrower than 32 bits,
+/// and narrows the result back.
+Value inF32(OpBuilder &b, Location loc, Value x,
+            function_ref<Value(Value)> fn) {
+  auto ft = cast<FloatType>(x.getType());
+  if (ft.getWidth() >= 32)
+    return fn(x);
+  Value wide = arith::ExtFOp::create(b, loc, b.getF32Type(), x);
+  return arith::TruncFOp::create(b, loc, ft, fn(wide));
 }
 
 /// Element type conversion with the semantics documented on kiln.cast.
@@ -242,11 +243,11 @@ Value scalar(ReciprocalOp, OpBuilder &b, Location loc, ValueRange a) {
                                a[0]);
 }
 Value scalar(SigmoidOp, OpBuilder &b, Location loc, ValueRange a) {
-  return inF32(b, loc, a[0], [&](Value x) { return sigmoid(b, loc, x); });
+  return inF32(b, loc, a[0], [&](Value x) { return buildSigmoid(b, loc, x); });
 }
 Value scalar(SiluOp, OpBuilder &b, Location loc, ValueRange a) {
   return inF32(b, loc, a[0], [&](Value x) {
-    return arith::MulFOp::create(b, loc, x, sigmoid(b, loc, x));
+    return arith::MulFOp::create(b, loc, x, buildSigmoid(b, loc, x));
   });
 }
 Value scalar(ReluOp, OpBuilder &b, Location loc, ValueRange a) {
@@ -272,7 +273,7 @@ Value scalar(LeakyReluOp op, OpBuilder &b, Location loc, ValueRange a) {
 }
 Value scalar(GeluOp op, OpBuilder &b, Location loc, ValueRange a) {
   return inF32(b, loc, a[0], [&](Value x) {
-    return gelu(b, loc, x, op.getApproximation());
+    return buildGelu(b, loc, x, op.getApproximation());
   });
 }
 Value scalar(CastOp op, OpBuilder &b, Location loc, ValueRange a) {

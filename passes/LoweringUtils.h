@@ -8,6 +8,8 @@
 #ifndef KILN_PASSES_LOWERINGUTILS_H
 #define KILN_PASSES_LOWERINGUTILS_H
 
+#include "kiln/dialects/Kiln/KilnOps.h"
+
 #include "mlir/IR/AffineMap.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -46,11 +48,19 @@ mlir::Value filledTensor(mlir::OpBuilder &b, mlir::Location loc,
 mlir::Value reshapeTensor(mlir::OpBuilder &b, mlir::Location loc,
                           mlir::Value input, mlir::RankedTensorType resultType);
 
+/// Scalar sigmoid 1 / (1 + e^-x) of a float value.
+mlir::Value buildSigmoid(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x);
+
+/// Scalar GELU of a float value, exact (erf) or tanh-approximated.
+mlir::Value buildGelu(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
+                      GeluApproximation approx);
+
 void populateElementwiseLoweringPatterns(mlir::RewritePatternSet &patterns);
 void populateStructuredLoweringPatterns(mlir::RewritePatternSet &patterns);
 void populateDataMovementLoweringPatterns(mlir::RewritePatternSet &patterns);
 void populateTransformerLoweringPatterns(mlir::RewritePatternSet &patterns);
 void populateIndexingLoweringPatterns(mlir::RewritePatternSet &patterns);
+void populateMoELoweringPatterns(mlir::RewritePatternSet &patterns);
 
 } // namespace kiln
 

@@ -629,5 +629,6 @@ def Kiln_TriluOp : Kiln_Op<"trilu", [Pure, SameOperandsAndResultType]> {
 
 include "kiln/dialects/Kiln/KilnIndexingOps.td"
 include "kiln/dialects/Kiln/KilnTransformerOps.td"
+include "kiln/dialects/Kiln/KilnMoEOps.td"
 
 #endif // KILN_OPS_TD

@@ -1,0 +1,131 @@
+//===- KilnMoEOps.td - Mixture-of-experts routing and experts -*- tablegen -*-===//
+//
+// A MoE layer is kiln.moe_route (which experts each token goes to, with
+// what weight) followed by kiln.moe_experts (the routed tokens through their
+// experts' feed-forward networks, weighted and summed). Shared experts are
+// ordinary dense layers added to the result. Included from KilnOps.td.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_MOE_OPS_TD
+#define KILN_MOE_OPS_TD
+
+def Kiln_RouterScoring : I32EnumAttr<"RouterScoring",
+    "how router logits become expert scores", [
+      I32EnumAttrCase<"Softmax", 0, "softmax">,
+      I32EnumAttrCase<"Sigmoid", 1, "sigmoid">
+    ]> {
+  let cppNamespace = "::kiln";
+  let genSpecializedAttr = 0;
+}
+def Kiln_RouterScoringAttr
+    : EnumAttr<Kiln_Dialect, Kiln_RouterScoring, "router_scoring"> {
+  let assemblyFormat = "`<` $value `>`";
+}
+
+def Kiln_ExpertActivation : I32EnumAttr<"ExpertActivation",
+    "the nonlinearity inside each expert", [
+      I32EnumAttrCase<"SwiGLU", 0, "swiglu">,
+      I32EnumAttrCase<"GELU", 1, "gelu">,
+      I32EnumAttrCase<"ReLU", 2, "relu">
+    ]> {
+  let cppNamespace = "::kiln";
+  let genSpecializedAttr = 0;
+}
+def Kiln_ExpertActivationAttr
+    : EnumAttr<Kiln_Dialect, Kiln_ExpertActivation, "expert_activation"> {
+  let assemblyFormat = "`<` $value `>`";
+}
+
+def Kiln_MoERouteOp : Kiln_Op<"moe_route", [Pure]> {
+  let summary = "top-k expert routing with grouping, bias and capacity";
+  let description = [{
+    Routes each of `T` tokens to `k` of `E` experts from router `logits`
+    `[T, E]`:
+
+    1. `scores = softmax(logits)` over experts, or `sigmoid(logits)`.
+    2. Selection scores are `scores + score_bias` (the optional `[E]` bias
+       steers selection only; it never enters the weights).
+    3. With `num_groups > 1`, experts form `num_groups` contiguous groups; a
+       group's score is the sum of its two highest selection scores (its
+       only one when a group has one expert); per token only the
+       `top_groups` best groups stay eligible.
+    4. The `k` eligible experts with the highest selection scores are
+       chosen, best first (ties: lower expert index first).
+    5. `weights` are the chosen experts' `scores`; with `normalize` they are
+       divided by their sum; then multiplied by `routed_scale`.
+    6. With `capacity > 0`, each expert takes at most `capacity`
+       assignments, in token order (token 0's choices first, and within a
+       token in choice order); later ones are dropped: their weight becomes
+       0 and their expert -1.
+
+    `counts[e]` is the number of tokens routed to expert `e` before any
+    drop, for load monitoring.
+
+    Example (DeepSeek-style: sigmoid, bias, 8 groups keep 4):
+
+    ```mlir
+    %w, %e, %n = kiln.moe_route %logits bias %b {k = 8 : i64,
+        scoring = #kiln.router_scoring<sigmoid>, normalize = true,
+        num_groups = 8 : i64, top_groups = 4 : i64, routed_scale = 2.5 : f32}
+        : (tensor<16x256xf32>, tensor<256xf32>)
+        -> (tensor<16x8xf32>, tensor<16x8xi64>, tensor<256xi64>)
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$logits,
+                       Optional<Kiln_FloatTensor>:$score_bias, I64Attr:$k,
+                       DefaultValuedAttr<Kiln_RouterScoringAttr,
+                           "::kiln::RouterScoring::Softmax">:$scoring,
+                       DefaultValuedAttr<BoolAttr, "false">:$normalize,
+                       DefaultValuedAttr<I64Attr, "1">:$num_groups,
+                       DefaultValuedAttr<I64Attr, "1">:$top_groups,
+                       DefaultValuedAttr<I64Attr, "0">:$capacity,
+                       DefaultValuedAttr<F32Attr, "1.0f">:$routed_scale);
+  let results = (outs Kiln_FloatTensor:$weights,
+                      RankedTensorOf<[I64]>:$experts,
+                      RankedTensorOf<[I64]>:$counts);
+  let assemblyFormat = [{
+    $logits (`bias` $score_bias^)? attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Kiln_MoEExpertsOp : Kiln_Op<"moe_experts", [Pure]> {
+  let summary = "routed tokens through their experts, weighted and summed";
+  let description = [{
+    For tokens `x` `[T, H]` routed by `experts` `[T, k]` (an expert index, or
+    -1 for a dropped assignment) with `weights` `[T, k]`:
+
+    `y[t] = sum over c with experts[t, c] >= 0 of
+            weights[t, c] * FFN_e(x[t])`, `e = experts[t, c]`,
+
+    where `FFN_e(v) = w_down[e] @ act(w_gate[e] @ v)` and, for SwiGLU,
+    `act = silu(w_gate[e] @ v) * (w_up[e] @ v)`. Weights are laid out as in
+    PyTorch's `nn.Linear`: `w_gate`, `w_up` `[E, F, H]`, `w_down` `[E, H, F]`.
+    `w_up` is present exactly for SwiGLU. Only routed tokens are computed.
+
+    Example:
+
+    ```mlir
+    %y = kiln.moe_experts %x, %e, %w, %gate, %down up %up
+        {activation = #kiln.expert_activation<swiglu>}
+        : (tensor<16x64xf32>, tensor<16x2xi64>, tensor<16x2xf32>,
+           tensor<8x128x64xf32>, tensor<8x64x128xf32>, tensor<8x128x64xf32>)
+        -> tensor<16x64xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$input, RankedTensorOf<[I64]>:$experts,
+                       Kiln_FloatTensor:$weights, Kiln_FloatTensor:$w_gate,
+                       Kiln_FloatTensor:$w_down,
+                       Optional<Kiln_FloatTensor>:$w_up,
+                       Kiln_ExpertActivationAttr:$activation);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $experts `,` $weights `,` $w_gate `,` $w_down
+    (`up` $w_up^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+#endif // KILN_MOE_OPS_TD
