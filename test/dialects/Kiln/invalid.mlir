@@ -1278,3 +1278,359 @@ func.func @rms_norm_negative_epsilon(%x: tensor<2x8x64xf32>, %g: tensor<64xf32>)
   %0 = kiln.rms_norm %x, %g {axis = -1 : i64, epsilon = -1.0e-06 : f32} : (tensor<2x8x64xf32>, tensor<64xf32>) -> tensor<2x8x64xf32>
   return
 }
+
+//===----------------------------------------------------------------------===//
+// top_k
+//===----------------------------------------------------------------------===//
+
+// -----
+
+func.func @top_k_axis_out_of_range(%x: tensor<4x8xf32>) {
+  // expected-error @+1 {{'kiln.top_k' op axis 2 is out of range for rank 2 (expected 0 <= axis < 2)}}
+  %v, %i = kiln.top_k %x {axis = 2 : i64, k = 1 : i64} : tensor<4x8xf32> -> (tensor<4x1xf32>, tensor<4x1xi64>)
+  return
+}
+
+// -----
+
+func.func @top_k_negative_axis(%x: tensor<4x8xf32>) {
+  // expected-error @+1 {{'kiln.top_k' op axis -1 is out of range for rank 2 (expected 0 <= axis < 2)}}
+  %v, %i = kiln.top_k %x {axis = -1 : i64, k = 1 : i64} : tensor<4x8xf32> -> (tensor<4x1xf32>, tensor<4x1xi64>)
+  return
+}
+
+// -----
+
+func.func @top_k_k_too_large(%x: tensor<4x8xf32>) {
+  // expected-error @+1 {{'kiln.top_k' op k = 9 must lie in [0, 8]}}
+  %v, %i = kiln.top_k %x {axis = 1 : i64, k = 9 : i64} : tensor<4x8xf32> -> (tensor<4x9xf32>, tensor<4x9xi64>)
+  return
+}
+
+// -----
+
+func.func @top_k_negative_k(%x: tensor<4x8xf32>) {
+  // expected-error @+1 {{'kiln.top_k' op k = -1 must lie in [0, 4]}}
+  %v, %i = kiln.top_k %x {axis = 0 : i64, k = -1 : i64} : tensor<4x8xf32> -> (tensor<4x8xf32>, tensor<4x8xi64>)
+  return
+}
+
+// -----
+
+func.func @top_k_values_shape(%x: tensor<4x8xf32>) {
+  // expected-error @+1 {{'kiln.top_k' op values and indices must be [4,3]}}
+  %v, %i = kiln.top_k %x {axis = 1 : i64, k = 3 : i64} : tensor<4x8xf32> -> (tensor<4x2xf32>, tensor<4x3xi64>)
+  return
+}
+
+// -----
+
+func.func @top_k_indices_shape(%x: tensor<4x8xf32>) {
+  // expected-error @+1 {{'kiln.top_k' op values and indices must be [4,3]}}
+  %v, %i = kiln.top_k %x {axis = 1 : i64, k = 3 : i64} : tensor<4x8xf32> -> (tensor<4x3xf32>, tensor<3x4xi64>)
+  return
+}
+
+// -----
+
+func.func @top_k_values_element_type(%x: tensor<4x8xf32>) {
+  // expected-error @+1 {{'kiln.top_k' op values must have the input's element type}}
+  %v, %i = kiln.top_k %x {axis = 1 : i64, k = 3 : i64} : tensor<4x8xf32> -> (tensor<4x3xf16>, tensor<4x3xi64>)
+  return
+}
+
+// -----
+
+// Indices are always i64.
+func.func @top_k_i32_indices(%x: tensor<4x8xf32>) {
+  // expected-error @+1 {{'kiln.top_k' op result #1 must be ranked tensor of 64-bit signless integer values, but got 'tensor<4x3xi32>'}}
+  %v, %i = kiln.top_k %x {axis = 1 : i64, k = 3 : i64} : tensor<4x8xf32> -> (tensor<4x3xf32>, tensor<4x3xi32>)
+  return
+}
+
+//===----------------------------------------------------------------------===//
+// gather_elements
+//===----------------------------------------------------------------------===//
+
+// -----
+
+func.func @gather_elements_axis(%d: tensor<4x8xf32>, %i: tensor<4x2xi64>) {
+  // expected-error @+1 {{'kiln.gather_elements' op axis 2 is out of range for rank 2 (expected 0 <= axis < 2)}}
+  %0 = kiln.gather_elements %d, %i {axis = 2 : i64} : (tensor<4x8xf32>, tensor<4x2xi64>) -> tensor<4x2xf32>
+  return
+}
+
+// -----
+
+func.func @gather_elements_indices_rank(%d: tensor<4x8xf32>, %i: tensor<8xi64>) {
+  // expected-error @+1 {{'kiln.gather_elements' op indices must have the data's rank 2, got 1}}
+  %0 = kiln.gather_elements %d, %i {axis = 1 : i64} : (tensor<4x8xf32>, tensor<8xi64>) -> tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @gather_elements_result_shape(%d: tensor<4x8xf32>, %i: tensor<4x2xi64>) {
+  // expected-error @+1 {{'kiln.gather_elements' op result shape must equal the indices' shape [4,2]}}
+  %0 = kiln.gather_elements %d, %i {axis = 1 : i64} : (tensor<4x8xf32>, tensor<4x2xi64>) -> tensor<4x8xf32>
+  return
+}
+
+// -----
+
+func.func @gather_elements_result_element_type(%d: tensor<4x8xf32>, %i: tensor<4x2xi64>) {
+  // expected-error @+1 {{'kiln.gather_elements' op result must have the data's element type}}
+  %0 = kiln.gather_elements %d, %i {axis = 1 : i64} : (tensor<4x8xf32>, tensor<4x2xi64>) -> tensor<4x2xf16>
+  return
+}
+
+// -----
+
+func.func @gather_elements_float_indices(%d: tensor<4x8xf32>, %i: tensor<4x2xf32>) {
+  // expected-error @+1 {{'kiln.gather_elements' op operand #1 must be ranked tensor of 32-bit signless integer or 64-bit signless integer values, but got 'tensor<4x2xf32>'}}
+  %0 = kiln.gather_elements %d, %i {axis = 1 : i64} : (tensor<4x8xf32>, tensor<4x2xf32>) -> tensor<4x2xf32>
+  return
+}
+
+//===----------------------------------------------------------------------===//
+// scatter_elements
+//===----------------------------------------------------------------------===//
+
+// -----
+
+func.func @scatter_elements_axis(%d: tensor<8x4xf32>, %i: tensor<3x4xi64>, %u: tensor<3x4xf32>) {
+  // expected-error @+1 {{'kiln.scatter_elements' op axis -1 is out of range for rank 2 (expected 0 <= axis < 2)}}
+  %0 = kiln.scatter_elements %d, %i, %u {axis = -1 : i64} : (tensor<8x4xf32>, tensor<3x4xi64>, tensor<3x4xf32>) -> tensor<8x4xf32>
+  return
+}
+
+// -----
+
+func.func @scatter_elements_updates_shape(%d: tensor<8x4xf32>, %i: tensor<3x4xi64>, %u: tensor<3x2xf32>) {
+  // expected-error @+1 {{'kiln.scatter_elements' op indices [3,4] and updates [3,2] must have one shape}}
+  %0 = kiln.scatter_elements %d, %i, %u {axis = 0 : i64} : (tensor<8x4xf32>, tensor<3x4xi64>, tensor<3x2xf32>) -> tensor<8x4xf32>
+  return
+}
+
+// -----
+
+func.func @scatter_elements_indices_rank(%d: tensor<8x4xf32>, %i: tensor<3xi64>, %u: tensor<3xf32>) {
+  // expected-error @+1 {{'kiln.scatter_elements' op indices must have the data's rank}}
+  %0 = kiln.scatter_elements %d, %i, %u {axis = 0 : i64} : (tensor<8x4xf32>, tensor<3xi64>, tensor<3xf32>) -> tensor<8x4xf32>
+  return
+}
+
+// -----
+
+func.func @scatter_elements_updates_element_type(%d: tensor<8x4xf32>, %i: tensor<3x4xi64>, %u: tensor<3x4xf16>) {
+  // expected-error @+1 {{'kiln.scatter_elements' op updates must have the data's element type}}
+  %0 = kiln.scatter_elements %d, %i, %u {axis = 0 : i64} : (tensor<8x4xf32>, tensor<3x4xi64>, tensor<3x4xf16>) -> tensor<8x4xf32>
+  return
+}
+
+// -----
+
+func.func @scatter_elements_result_type(%d: tensor<8x4xf32>, %i: tensor<3x4xi64>, %u: tensor<3x4xf32>) {
+  // expected-error @+1 {{'kiln.scatter_elements' op failed to verify that all of {data, result} have same type}}
+  %0 = kiln.scatter_elements %d, %i, %u {axis = 0 : i64} : (tensor<8x4xf32>, tensor<3x4xi64>, tensor<3x4xf32>) -> tensor<3x4xf32>
+  return
+}
+
+// -----
+
+func.func @scatter_elements_bad_reduction(%d: tensor<8x4xf32>, %i: tensor<3x4xi64>, %u: tensor<3x4xf32>) {
+  // expected-error @+2 {{expected ::kiln::ScatterReduction to be one of: none, add, mul, max, min}}
+  // expected-error @+1 {{failed to parse Kiln_ScatterReductionAttr parameter 'value' which is to be a `::kiln::ScatterReduction`}}
+  %0 = kiln.scatter_elements %d, %i, %u {axis = 0 : i64, reduction = #kiln.scatter_reduction<sum>} : (tensor<8x4xf32>, tensor<3x4xi64>, tensor<3x4xf32>) -> tensor<8x4xf32>
+  return
+}
+
+//===----------------------------------------------------------------------===//
+// scatter_nd
+//===----------------------------------------------------------------------===//
+
+// -----
+
+func.func @scatter_nd_scalar_indices(%d: tensor<8x4xf32>, %i: tensor<i64>, %u: tensor<4xf32>) {
+  // expected-error @+1 {{'kiln.scatter_nd' op indices must have rank 1 or more}}
+  %0 = kiln.scatter_nd %d, %i, %u : (tensor<8x4xf32>, tensor<i64>, tensor<4xf32>) -> tensor<8x4xf32>
+  return
+}
+
+// -----
+
+func.func @scatter_nd_tuples_too_long(%d: tensor<8x4xf32>, %i: tensor<2x3xi64>, %u: tensor<2xf32>) {
+  // expected-error @+1 {{'kiln.scatter_nd' op index tuples have 3 entries but the data has rank 2}}
+  %0 = kiln.scatter_nd %d, %i, %u : (tensor<8x4xf32>, tensor<2x3xi64>, tensor<2xf32>) -> tensor<8x4xf32>
+  return
+}
+
+// -----
+
+func.func @scatter_nd_empty_tuples(%d: tensor<8x4xf32>, %i: tensor<2x0xi64>, %u: tensor<2x8x4xf32>) {
+  // expected-error @+1 {{'kiln.scatter_nd' op index tuples have 0 entries but the data has rank 2}}
+  %0 = kiln.scatter_nd %d, %i, %u : (tensor<8x4xf32>, tensor<2x0xi64>, tensor<2x8x4xf32>) -> tensor<8x4xf32>
+  return
+}
+
+// -----
+
+func.func @scatter_nd_updates_shape(%d: tensor<8x4xf32>, %i: tensor<2x1xi64>, %u: tensor<2x3xf32>) {
+  // expected-error @+1 {{'kiln.scatter_nd' op updates must be [2,4], got [2,3]}}
+  %0 = kiln.scatter_nd %d, %i, %u : (tensor<8x4xf32>, tensor<2x1xi64>, tensor<2x3xf32>) -> tensor<8x4xf32>
+  return
+}
+
+// -----
+
+func.func @scatter_nd_updates_element_type(%d: tensor<8x4xf32>, %i: tensor<2x1xi64>, %u: tensor<2x4xi32>) {
+  // expected-error @+1 {{'kiln.scatter_nd' op updates must have the data's element type}}
+  %0 = kiln.scatter_nd %d, %i, %u : (tensor<8x4xf32>, tensor<2x1xi64>, tensor<2x4xi32>) -> tensor<8x4xf32>
+  return
+}
+
+//===----------------------------------------------------------------------===//
+// one_hot
+//===----------------------------------------------------------------------===//
+
+// -----
+
+// The axis counts in the result, rank 2 here.
+func.func @one_hot_axis(%i: tensor<16xi64>) {
+  // expected-error @+1 {{'kiln.one_hot' op axis 2 is out of range for rank 2 (expected 0 <= axis < 2)}}
+  %0 = kiln.one_hot %i {axis = 2 : i64, depth = 8 : i64, off_value = 0.0 : f64, on_value = 1.0 : f64} : tensor<16xi64> -> tensor<16x8xf32>
+  return
+}
+
+// -----
+
+func.func @one_hot_negative_axis(%i: tensor<16xi64>) {
+  // expected-error @+1 {{'kiln.one_hot' op axis -1 is out of range for rank 2 (expected 0 <= axis < 2)}}
+  %0 = kiln.one_hot %i {axis = -1 : i64, depth = 8 : i64, off_value = 0.0 : f64, on_value = 1.0 : f64} : tensor<16xi64> -> tensor<16x8xf32>
+  return
+}
+
+// -----
+
+func.func @one_hot_depth(%i: tensor<16xi64>) {
+  // expected-error @+1 {{'kiln.one_hot' op depth must be positive, got 0}}
+  %0 = kiln.one_hot %i {axis = 1 : i64, depth = 0 : i64, off_value = 0.0 : f64, on_value = 1.0 : f64} : tensor<16xi64> -> tensor<16x0xf32>
+  return
+}
+
+// -----
+
+func.func @one_hot_result_shape(%i: tensor<16xi64>) {
+  // expected-error @+1 {{'kiln.one_hot' op result shape must be [16,8]}}
+  %0 = kiln.one_hot %i {axis = 1 : i64, depth = 8 : i64, off_value = 0.0 : f64, on_value = 1.0 : f64} : tensor<16xi64> -> tensor<8x16xf32>
+  return
+}
+
+//===----------------------------------------------------------------------===//
+// rope
+//===----------------------------------------------------------------------===//
+
+// -----
+
+func.func @rope_rank(%x: tensor<2x3x8xf32>, %c: tensor<3x4xf32>) {
+  // expected-error @+1 {{'kiln.rope' op input must be [batch, heads, sequence, head_size]}}
+  %0 = kiln.rope %x, %c, %c : (tensor<2x3x8xf32>, tensor<3x4xf32>, tensor<3x4xf32>) -> tensor<2x3x8xf32>
+  return
+}
+
+// -----
+
+func.func @rope_rotary_dim_odd(%x: tensor<2x4x3x8xf32>, %c: tensor<3x4xf32>) {
+  // expected-error @+1 {{'kiln.rope' op rotary_dim 3 must be even and at most the head size 8 (0 means all of it)}}
+  %0 = kiln.rope %x, %c, %c {rotary_dim = 3 : i64} : (tensor<2x4x3x8xf32>, tensor<3x4xf32>, tensor<3x4xf32>) -> tensor<2x4x3x8xf32>
+  return
+}
+
+// -----
+
+func.func @rope_rotary_dim_too_large(%x: tensor<2x4x3x8xf32>, %c: tensor<3x4xf32>) {
+  // expected-error @+1 {{'kiln.rope' op rotary_dim 10 must be even and at most the head size 8 (0 means all of it)}}
+  %0 = kiln.rope %x, %c, %c {rotary_dim = 10 : i64} : (tensor<2x4x3x8xf32>, tensor<3x4xf32>, tensor<3x4xf32>) -> tensor<2x4x3x8xf32>
+  return
+}
+
+// -----
+
+func.func @rope_rotary_dim_negative(%x: tensor<2x4x3x8xf32>, %c: tensor<3x4xf32>) {
+  // expected-error @+1 {{'kiln.rope' op rotary_dim -2 must be even and at most the head size 8 (0 means all of it)}}
+  %0 = kiln.rope %x, %c, %c {rotary_dim = -2 : i64} : (tensor<2x4x3x8xf32>, tensor<3x4xf32>, tensor<3x4xf32>) -> tensor<2x4x3x8xf32>
+  return
+}
+
+// -----
+
+// With rotary_dim = 0 the whole head rotates, so its size must be even.
+func.func @rope_odd_head_size(%x: tensor<2x4x3x7xf32>, %c: tensor<3x3xf32>) {
+  // expected-error @+1 {{'kiln.rope' op the head size 7 must be even}}
+  %0 = kiln.rope %x, %c, %c : (tensor<2x4x3x7xf32>, tensor<3x3xf32>, tensor<3x3xf32>) -> tensor<2x4x3x7xf32>
+  return
+}
+
+// -----
+
+func.func @rope_cos_sin_types(%x: tensor<2x4x3x8xf32>, %c: tensor<3x4xf32>, %s: tensor<2x3x4xf32>) {
+  // expected-error @+1 {{'kiln.rope' op cos and sin caches must have the same type}}
+  %0 = kiln.rope %x, %c, %s : (tensor<2x4x3x8xf32>, tensor<3x4xf32>, tensor<2x3x4xf32>) -> tensor<2x4x3x8xf32>
+  return
+}
+
+// -----
+
+func.func @rope_cache_element_type(%x: tensor<2x4x3x8xf32>, %c: tensor<3x4xf16>) {
+  // expected-error @+1 {{'kiln.rope' op caches must have the input's element type}}
+  %0 = kiln.rope %x, %c, %c : (tensor<2x4x3x8xf32>, tensor<3x4xf16>, tensor<3x4xf16>) -> tensor<2x4x3x8xf32>
+  return
+}
+
+// -----
+
+func.func @rope_cache_width(%x: tensor<2x4x3x8xf32>, %c: tensor<3x4xf32>) {
+  // expected-error @+1 {{'kiln.rope' op caches must have rotary_dim / 2 = 2 entries per position, got 4}}
+  %0 = kiln.rope %x, %c, %c {rotary_dim = 4 : i64} : (tensor<2x4x3x8xf32>, tensor<3x4xf32>, tensor<3x4xf32>) -> tensor<2x4x3x8xf32>
+  return
+}
+
+// -----
+
+func.func @rope_positions_shape(%x: tensor<2x4x3x8xf32>, %c: tensor<16x4xf32>, %p: tensor<3xi64>) {
+  // expected-error @+1 {{'kiln.rope' op positions must be [2, 3], got [3]}}
+  %0 = kiln.rope %x, %c, %c positions %p : (tensor<2x4x3x8xf32>, tensor<16x4xf32>, tensor<16x4xf32>, tensor<3xi64>) -> tensor<2x4x3x8xf32>
+  return
+}
+
+// -----
+
+func.func @rope_positions_cache_rank(%x: tensor<2x4x3x8xf32>, %c: tensor<2x3x4xf32>, %p: tensor<2x3xi64>) {
+  // expected-error @+1 {{'kiln.rope' op with positions, caches are [max_position, rotary_dim / 2] tables}}
+  %0 = kiln.rope %x, %c, %c positions %p : (tensor<2x4x3x8xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3xi64>) -> tensor<2x4x3x8xf32>
+  return
+}
+
+// -----
+
+func.func @rope_cache_sequence(%x: tensor<2x4x3x8xf32>, %c: tensor<16x4xf32>) {
+  // expected-error @+1 {{'kiln.rope' op without positions, caches must be [3, 4] or [2, 3, 4], got [16,4]}}
+  %0 = kiln.rope %x, %c, %c : (tensor<2x4x3x8xf32>, tensor<16x4xf32>, tensor<16x4xf32>) -> tensor<2x4x3x8xf32>
+  return
+}
+
+// -----
+
+func.func @rope_cache_batch(%x: tensor<2x4x3x8xf32>, %c: tensor<1x3x4xf32>) {
+  // expected-error @+1 {{'kiln.rope' op without positions, caches must be [3, 4] or [2, 3, 4], got [1,3,4]}}
+  %0 = kiln.rope %x, %c, %c : (tensor<2x4x3x8xf32>, tensor<1x3x4xf32>, tensor<1x3x4xf32>) -> tensor<2x4x3x8xf32>
+  return
+}
+
+// -----
+
+func.func @rope_result_type(%x: tensor<2x4x3x8xf32>, %c: tensor<3x4xf32>) {
+  // expected-error @+1 {{'kiln.rope' op failed to verify that all of {input, result} have same type}}
+  %0 = kiln.rope %x, %c, %c : (tensor<2x4x3x8xf32>, tensor<3x4xf32>, tensor<3x4xf32>) -> tensor<2x4x3x8xf16>
+  return
+}

@@ -543,3 +543,130 @@ func.func @rms_norm(%x: tensor<2x8x64xf32>, %g: tensor<64xf32>, %g2: tensor<1x64
   %1 = kiln.rms_norm %x, %g2 {axis = 1 : i64, epsilon = 0.0 : f32} : (tensor<2x8x64xf32>, tensor<1x64xf32>) -> tensor<2x8x64xf32>
   return %0, %1 : tensor<2x8x64xf32>, tensor<2x8x64xf32>
 }
+
+//===----------------------------------------------------------------------===//
+// Indexing ops: top_k, gather_elements, scatter_elements, scatter_nd, one_hot
+//===----------------------------------------------------------------------===//
+
+// top_k: largest = true is the default and is not printed; largest = false
+// is. Integer inputs keep their element type; indices are always i64.
+// CHECK-LABEL: func @top_k
+// CHECK-SAME: (%[[X:[a-z0-9]+]]: tensor<4x8xf32>, %[[Y:[a-z0-9]+]]: tensor<5xi32>)
+// CHECK: %[[V:[a-z0-9_]+]], %[[I:[a-z0-9_]+]] = kiln.top_k %[[X]] {axis = 1 : i64, k = 3 : i64} : tensor<4x8xf32> -> (tensor<4x3xf32>, tensor<4x3xi64>)
+// CHECK: %[[V2:[a-z0-9_]+]], %[[I2:[a-z0-9_]+]] = kiln.top_k %[[Y]] {axis = 0 : i64, k = 2 : i64, largest = false} : tensor<5xi32> -> (tensor<2xi32>, tensor<2xi64>)
+// CHECK: kiln.top_k %[[X]] {axis = 0 : i64, k = 4 : i64} : tensor<4x8xf32> -> (tensor<4x8xf32>, tensor<4x8xi64>)
+// CHECK: kiln.top_k %[[X]] {axis = 1 : i64, k = 0 : i64, largest = false} : tensor<4x8xf32> -> (tensor<4x0xf32>, tensor<4x0xi64>)
+// CHECK: return %[[V]], %[[I]], %[[V2]], %[[I2]]
+func.func @top_k(%x: tensor<4x8xf32>, %y: tensor<5xi32>) -> (tensor<4x3xf32>, tensor<4x3xi64>, tensor<2xi32>, tensor<2xi64>) {
+  %v, %i = kiln.top_k %x {axis = 1 : i64, k = 3 : i64} : tensor<4x8xf32> -> (tensor<4x3xf32>, tensor<4x3xi64>)
+  %v2, %i2 = kiln.top_k %y {axis = 0 : i64, k = 2 : i64, largest = false} : tensor<5xi32> -> (tensor<2xi32>, tensor<2xi64>)
+  %v3, %i3 = kiln.top_k %x {axis = 0 : i64, k = 4 : i64, largest = true} : tensor<4x8xf32> -> (tensor<4x8xf32>, tensor<4x8xi64>)
+  %v4, %i4 = kiln.top_k %x {axis = 1 : i64, k = 0 : i64, largest = false} : tensor<4x8xf32> -> (tensor<4x0xf32>, tensor<4x0xi64>)
+  return %v, %i, %v2, %i2 : tensor<4x3xf32>, tensor<4x3xi64>, tensor<2xi32>, tensor<2xi64>
+}
+
+// gather_elements along either axis, with i64 and i32 indices; the result
+// takes the indices' shape and the data's element type.
+// CHECK-LABEL: func @gather_elements
+// CHECK-SAME: (%[[D:[a-z0-9]+]]: tensor<4x8xf32>, %[[I:[a-z0-9]+]]: tensor<4x2xi64>, %[[J:[a-z0-9]+]]: tensor<2x8xi32>, %[[E:[a-z0-9]+]]: tensor<6xi16>, %[[K:[a-z0-9]+]]: tensor<9xi64>)
+// CHECK: kiln.gather_elements %[[D]], %[[I]] {axis = 1 : i64} : (tensor<4x8xf32>, tensor<4x2xi64>) -> tensor<4x2xf32>
+// CHECK: kiln.gather_elements %[[D]], %[[J]] {axis = 0 : i64} : (tensor<4x8xf32>, tensor<2x8xi32>) -> tensor<2x8xf32>
+// CHECK: kiln.gather_elements %[[E]], %[[K]] {axis = 0 : i64} : (tensor<6xi16>, tensor<9xi64>) -> tensor<9xi16>
+func.func @gather_elements(%d: tensor<4x8xf32>, %i: tensor<4x2xi64>, %j: tensor<2x8xi32>, %e: tensor<6xi16>, %k: tensor<9xi64>)
+    -> (tensor<4x2xf32>, tensor<2x8xf32>, tensor<9xi16>) {
+  %0 = kiln.gather_elements %d, %i {axis = 1 : i64} : (tensor<4x8xf32>, tensor<4x2xi64>) -> tensor<4x2xf32>
+  %1 = kiln.gather_elements %d, %j {axis = 0 : i64} : (tensor<4x8xf32>, tensor<2x8xi32>) -> tensor<2x8xf32>
+  %2 = kiln.gather_elements %e, %k {axis = 0 : i64} : (tensor<6xi16>, tensor<9xi64>) -> tensor<9xi16>
+  return %0, %1, %2 : tensor<4x2xf32>, tensor<2x8xf32>, tensor<9xi16>
+}
+
+// scatter_elements with every reduction; `none` is the default and is not
+// printed.
+// CHECK-LABEL: func @scatter_elements
+// CHECK-SAME: (%[[D:[a-z0-9]+]]: tensor<8x4xf32>, %[[I:[a-z0-9]+]]: tensor<3x4xi64>, %[[U:[a-z0-9]+]]: tensor<3x4xf32>, %[[DI:[a-z0-9]+]]: tensor<8x4xi32>, %[[J:[a-z0-9]+]]: tensor<8x2xi32>, %[[UI:[a-z0-9]+]]: tensor<8x2xi32>)
+// CHECK: kiln.scatter_elements %[[D]], %[[I]], %[[U]] {axis = 0 : i64} : (tensor<8x4xf32>, tensor<3x4xi64>, tensor<3x4xf32>) -> tensor<8x4xf32>
+// CHECK: kiln.scatter_elements %[[D]], %[[I]], %[[U]] {axis = 0 : i64} : (tensor<8x4xf32>, tensor<3x4xi64>, tensor<3x4xf32>) -> tensor<8x4xf32>
+// CHECK: kiln.scatter_elements %[[D]], %[[I]], %[[U]] {axis = 0 : i64, reduction = #kiln.scatter_reduction<add>} : (tensor<8x4xf32>, tensor<3x4xi64>, tensor<3x4xf32>) -> tensor<8x4xf32>
+// CHECK: kiln.scatter_elements %[[D]], %[[I]], %[[U]] {axis = 0 : i64, reduction = #kiln.scatter_reduction<mul>} : (tensor<8x4xf32>, tensor<3x4xi64>, tensor<3x4xf32>) -> tensor<8x4xf32>
+// CHECK: kiln.scatter_elements %[[DI]], %[[J]], %[[UI]] {axis = 1 : i64, reduction = #kiln.scatter_reduction<max>} : (tensor<8x4xi32>, tensor<8x2xi32>, tensor<8x2xi32>) -> tensor<8x4xi32>
+// CHECK: kiln.scatter_elements %[[DI]], %[[J]], %[[UI]] {axis = 1 : i64, reduction = #kiln.scatter_reduction<min>} : (tensor<8x4xi32>, tensor<8x2xi32>, tensor<8x2xi32>) -> tensor<8x4xi32>
+func.func @scatter_elements(%d: tensor<8x4xf32>, %i: tensor<3x4xi64>, %u: tensor<3x4xf32>,
+                            %di: tensor<8x4xi32>, %j: tensor<8x2xi32>, %ui: tensor<8x2xi32>)
+    -> (tensor<8x4xf32>, tensor<8x4xf32>, tensor<8x4xf32>, tensor<8x4xf32>, tensor<8x4xi32>, tensor<8x4xi32>) {
+  %0 = kiln.scatter_elements %d, %i, %u {axis = 0 : i64} : (tensor<8x4xf32>, tensor<3x4xi64>, tensor<3x4xf32>) -> tensor<8x4xf32>
+  %1 = kiln.scatter_elements %d, %i, %u {axis = 0 : i64, reduction = #kiln.scatter_reduction<none>} : (tensor<8x4xf32>, tensor<3x4xi64>, tensor<3x4xf32>) -> tensor<8x4xf32>
+  %2 = kiln.scatter_elements %d, %i, %u {axis = 0 : i64, reduction = #kiln.scatter_reduction<add>} : (tensor<8x4xf32>, tensor<3x4xi64>, tensor<3x4xf32>) -> tensor<8x4xf32>
+  %3 = kiln.scatter_elements %d, %i, %u {axis = 0 : i64, reduction = #kiln.scatter_reduction<mul>} : (tensor<8x4xf32>, tensor<3x4xi64>, tensor<3x4xf32>) -> tensor<8x4xf32>
+  %4 = kiln.scatter_elements %di, %j, %ui {axis = 1 : i64, reduction = #kiln.scatter_reduction<max>} : (tensor<8x4xi32>, tensor<8x2xi32>, tensor<8x2xi32>) -> tensor<8x4xi32>
+  %5 = kiln.scatter_elements %di, %j, %ui {axis = 1 : i64, reduction = #kiln.scatter_reduction<min>} : (tensor<8x4xi32>, tensor<8x2xi32>, tensor<8x2xi32>) -> tensor<8x4xi32>
+  return %0, %1, %2, %3, %4, %5 : tensor<8x4xf32>, tensor<8x4xf32>, tensor<8x4xf32>, tensor<8x4xf32>, tensor<8x4xi32>, tensor<8x4xi32>
+}
+
+// scatter_nd with every reduction: index tuples of one entry (row slices),
+// of two entries (single elements), and a single tuple of full rank whose
+// update is a scalar.
+// CHECK-LABEL: func @scatter_nd
+// CHECK-SAME: (%[[D:[a-z0-9]+]]: tensor<8x4xf32>, %[[I:[a-z0-9]+]]: tensor<2x1xi64>, %[[U:[a-z0-9]+]]: tensor<2x4xf32>, %[[I2:[a-z0-9]+]]: tensor<3x2x2xi32>, %[[U2:[a-z0-9]+]]: tensor<3x2xf32>, %[[I3:[a-z0-9]+]]: tensor<2xi64>, %[[U3:[a-z0-9]+]]: tensor<f32>)
+// CHECK: kiln.scatter_nd %[[D]], %[[I]], %[[U]] : (tensor<8x4xf32>, tensor<2x1xi64>, tensor<2x4xf32>) -> tensor<8x4xf32>
+// CHECK: kiln.scatter_nd %[[D]], %[[I]], %[[U]] {reduction = #kiln.scatter_reduction<add>} : (tensor<8x4xf32>, tensor<2x1xi64>, tensor<2x4xf32>) -> tensor<8x4xf32>
+// CHECK: kiln.scatter_nd %[[D]], %[[I2]], %[[U2]] {reduction = #kiln.scatter_reduction<mul>} : (tensor<8x4xf32>, tensor<3x2x2xi32>, tensor<3x2xf32>) -> tensor<8x4xf32>
+// CHECK: kiln.scatter_nd %[[D]], %[[I2]], %[[U2]] {reduction = #kiln.scatter_reduction<max>} : (tensor<8x4xf32>, tensor<3x2x2xi32>, tensor<3x2xf32>) -> tensor<8x4xf32>
+// CHECK: kiln.scatter_nd %[[D]], %[[I3]], %[[U3]] {reduction = #kiln.scatter_reduction<min>} : (tensor<8x4xf32>, tensor<2xi64>, tensor<f32>) -> tensor<8x4xf32>
+func.func @scatter_nd(%d: tensor<8x4xf32>, %i: tensor<2x1xi64>, %u: tensor<2x4xf32>,
+                      %i2: tensor<3x2x2xi32>, %u2: tensor<3x2xf32>, %i3: tensor<2xi64>, %u3: tensor<f32>)
+    -> (tensor<8x4xf32>, tensor<8x4xf32>, tensor<8x4xf32>, tensor<8x4xf32>, tensor<8x4xf32>) {
+  %0 = kiln.scatter_nd %d, %i, %u {reduction = #kiln.scatter_reduction<none>} : (tensor<8x4xf32>, tensor<2x1xi64>, tensor<2x4xf32>) -> tensor<8x4xf32>
+  %1 = kiln.scatter_nd %d, %i, %u {reduction = #kiln.scatter_reduction<add>} : (tensor<8x4xf32>, tensor<2x1xi64>, tensor<2x4xf32>) -> tensor<8x4xf32>
+  %2 = kiln.scatter_nd %d, %i2, %u2 {reduction = #kiln.scatter_reduction<mul>} : (tensor<8x4xf32>, tensor<3x2x2xi32>, tensor<3x2xf32>) -> tensor<8x4xf32>
+  %3 = kiln.scatter_nd %d, %i2, %u2 {reduction = #kiln.scatter_reduction<max>} : (tensor<8x4xf32>, tensor<3x2x2xi32>, tensor<3x2xf32>) -> tensor<8x4xf32>
+  %4 = kiln.scatter_nd %d, %i3, %u3 {reduction = #kiln.scatter_reduction<min>} : (tensor<8x4xf32>, tensor<2xi64>, tensor<f32>) -> tensor<8x4xf32>
+  return %0, %1, %2, %3, %4 : tensor<8x4xf32>, tensor<8x4xf32>, tensor<8x4xf32>, tensor<8x4xf32>, tensor<8x4xf32>
+}
+
+// one_hot inserts the depth dimension at the (non-negative) axis: first,
+// between, and last -- where ONNX's axis = -3, -2 and -1 land for [2, 3]
+// indices.
+// CHECK-LABEL: func @one_hot
+// CHECK-SAME: (%[[I:[a-z0-9]+]]: tensor<2x3xi64>, %[[J:[a-z0-9]+]]: tensor<16xi32>)
+// CHECK: kiln.one_hot %[[I]] {axis = 0 : i64, depth = 5 : i64, off_value = 0.000000e+00 : f64, on_value = 1.000000e+00 : f64} : tensor<2x3xi64> -> tensor<5x2x3xf32>
+// CHECK: kiln.one_hot %[[I]] {axis = 1 : i64, depth = 5 : i64, off_value = -1.000000e+00 : f64, on_value = 2.500000e+00 : f64} : tensor<2x3xi64> -> tensor<2x5x3xf16>
+// CHECK: kiln.one_hot %[[I]] {axis = 2 : i64, depth = 5 : i64, off_value = 0.000000e+00 : f64, on_value = 7.000000e+00 : f64} : tensor<2x3xi64> -> tensor<2x3x5xi32>
+// CHECK: kiln.one_hot %[[J]] {axis = 1 : i64, depth = 8 : i64, off_value = 0.000000e+00 : f64, on_value = 1.000000e+00 : f64} : tensor<16xi32> -> tensor<16x8xf32>
+func.func @one_hot(%i: tensor<2x3xi64>, %j: tensor<16xi32>)
+    -> (tensor<5x2x3xf32>, tensor<2x5x3xf16>, tensor<2x3x5xi32>, tensor<16x8xf32>) {
+  %0 = kiln.one_hot %i {axis = 0 : i64, depth = 5 : i64, off_value = 0.0 : f64, on_value = 1.0 : f64} : tensor<2x3xi64> -> tensor<5x2x3xf32>
+  %1 = kiln.one_hot %i {axis = 1 : i64, depth = 5 : i64, off_value = -1.0 : f64, on_value = 2.5 : f64} : tensor<2x3xi64> -> tensor<2x5x3xf16>
+  %2 = kiln.one_hot %i {axis = 2 : i64, depth = 5 : i64, off_value = 0.0 : f64, on_value = 7.0 : f64} : tensor<2x3xi64> -> tensor<2x3x5xi32>
+  %3 = kiln.one_hot %j {axis = 1 : i64, depth = 8 : i64, off_value = 0.0 : f64, on_value = 1.0 : f64} : tensor<16xi32> -> tensor<16x8xf32>
+  return %0, %1, %2, %3 : tensor<5x2x3xf32>, tensor<2x5x3xf16>, tensor<2x3x5xi32>, tensor<16x8xf32>
+}
+
+//===----------------------------------------------------------------------===//
+// kiln.rope
+//===----------------------------------------------------------------------===//
+
+// rope without positions (caches [S, D/2] or [B, S, D/2]) and with positions
+// (caches [P, D/2] tables, positions [B, S] of i64 or i32); interleaved and
+// rotary_dim. interleaved = false and rotary_dim = 0 are the defaults and
+// are not printed.
+// CHECK-LABEL: func @rope
+// CHECK-SAME: (%[[X:[a-z0-9]+]]: tensor<2x4x3x8xf32>, %[[C:[a-z0-9]+]]: tensor<3x4xf32>, %[[S:[a-z0-9]+]]: tensor<3x4xf32>, %[[CB:[a-z0-9]+]]: tensor<2x3x4xf32>, %[[SB:[a-z0-9]+]]: tensor<2x3x4xf32>, %[[CP:[a-z0-9]+]]: tensor<16x2xf32>, %[[SP:[a-z0-9]+]]: tensor<16x2xf32>, %[[P:[a-z0-9]+]]: tensor<2x3xi64>, %[[P32:[a-z0-9]+]]: tensor<2x3xi32>, %[[H:[a-z0-9]+]]: tensor<1x8x16x64xf16>, %[[CH:[a-z0-9]+]]: tensor<2048x32xf16>, %[[SH:[a-z0-9]+]]: tensor<2048x32xf16>, %[[PH:[a-z0-9]+]]: tensor<1x16xi64>)
+// CHECK: kiln.rope %[[X]], %[[C]], %[[S]] : (tensor<2x4x3x8xf32>, tensor<3x4xf32>, tensor<3x4xf32>) -> tensor<2x4x3x8xf32>
+// CHECK: kiln.rope %[[X]], %[[CB]], %[[SB]] {interleaved = true} : (tensor<2x4x3x8xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>) -> tensor<2x4x3x8xf32>
+// CHECK: kiln.rope %[[X]], %[[CP]], %[[SP]] positions %[[P]] {rotary_dim = 4 : i64} : (tensor<2x4x3x8xf32>, tensor<16x2xf32>, tensor<16x2xf32>, tensor<2x3xi64>) -> tensor<2x4x3x8xf32>
+// CHECK: kiln.rope %[[X]], %[[CP]], %[[SP]] positions %[[P32]] {interleaved = true, rotary_dim = 4 : i64} : (tensor<2x4x3x8xf32>, tensor<16x2xf32>, tensor<16x2xf32>, tensor<2x3xi32>) -> tensor<2x4x3x8xf32>
+// CHECK: kiln.rope %[[X]], %[[C]], %[[S]] {rotary_dim = 8 : i64} : (tensor<2x4x3x8xf32>, tensor<3x4xf32>, tensor<3x4xf32>) -> tensor<2x4x3x8xf32>
+// CHECK: kiln.rope %[[H]], %[[CH]], %[[SH]] positions %[[PH]] : (tensor<1x8x16x64xf16>, tensor<2048x32xf16>, tensor<2048x32xf16>, tensor<1x16xi64>) -> tensor<1x8x16x64xf16>
+func.func @rope(%x: tensor<2x4x3x8xf32>, %c: tensor<3x4xf32>, %s: tensor<3x4xf32>,
+                %cb: tensor<2x3x4xf32>, %sb: tensor<2x3x4xf32>,
+                %cp: tensor<16x2xf32>, %sp: tensor<16x2xf32>, %p: tensor<2x3xi64>, %p32: tensor<2x3xi32>,
+                %h: tensor<1x8x16x64xf16>, %ch: tensor<2048x32xf16>, %sh: tensor<2048x32xf16>, %ph: tensor<1x16xi64>)
+    -> (tensor<2x4x3x8xf32>, tensor<2x4x3x8xf32>, tensor<2x4x3x8xf32>, tensor<2x4x3x8xf32>, tensor<2x4x3x8xf32>, tensor<1x8x16x64xf16>) {
+  %0 = kiln.rope %x, %c, %s {interleaved = false, rotary_dim = 0 : i64} : (tensor<2x4x3x8xf32>, tensor<3x4xf32>, tensor<3x4xf32>) -> tensor<2x4x3x8xf32>
+  %1 = kiln.rope %x, %cb, %sb {interleaved = true} : (tensor<2x4x3x8xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>) -> tensor<2x4x3x8xf32>
+  %2 = kiln.rope %x, %cp, %sp positions %p {rotary_dim = 4 : i64} : (tensor<2x4x3x8xf32>, tensor<16x2xf32>, tensor<16x2xf32>, tensor<2x3xi64>) -> tensor<2x4x3x8xf32>
+  %3 = kiln.rope %x, %cp, %sp positions %p32 {interleaved = true, rotary_dim = 4 : i64} : (tensor<2x4x3x8xf32>, tensor<16x2xf32>, tensor<16x2xf32>, tensor<2x3xi32>) -> tensor<2x4x3x8xf32>
+  %4 = kiln.rope %x, %c, %s {rotary_dim = 8 : i64} : (tensor<2x4x3x8xf32>, tensor<3x4xf32>, tensor<3x4xf32>) -> tensor<2x4x3x8xf32>
+  %5 = kiln.rope %h, %ch, %sh positions %ph : (tensor<1x8x16x64xf16>, tensor<2048x32xf16>, tensor<2048x32xf16>, tensor<1x16xi64>) -> tensor<1x8x16x64xf16>
+  return %0, %1, %2, %3, %4, %5 : tensor<2x4x3x8xf32>, tensor<2x4x3x8xf32>, tensor<2x4x3x8xf32>, tensor<2x4x3x8xf32>, tensor<2x4x3x8xf32>, tensor<1x8x16x64xf16>
+}
