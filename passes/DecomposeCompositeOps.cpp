@@ -314,6 +314,27 @@ struct DecomposeAttention : OpRewritePattern<AttentionOp> {
   }
 };
 
+/// swiglu(x) = silu(x[..., :F]) * x[..., F:].
+struct DecomposeSwiGLU : OpRewritePattern<SwiGLUOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(SwiGLUOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    RankedTensorType type = op.getType();
+    int64_t rank = type.getRank(), f = type.getDimSize(rank - 1);
+    auto half = [&](int64_t start) {
+      SmallVector<int64_t> starts(rank, 0), steps(rank, 1);
+      starts.back() = start;
+      return SliceOp::create(rewriter, loc, type, op.getInput(),
+                             rewriter.getDenseI64ArrayAttr(starts),
+                             rewriter.getDenseI64ArrayAttr(steps));
+    };
+    Value gate = SiluOp::create(rewriter, loc, half(0));
+    rewriter.replaceOpWithNewOp<MulOp>(op, type, gate, half(f));
+    return success();
+  }
+};
+
 /// MoE routing in Kiln ops: scores, optional grouping, top-k, weights, and
 /// the capacity drop. See kiln.moe_route for the rules implemented here.
 struct DecomposeMoERoute : OpRewritePattern<MoERouteOp> {
@@ -438,7 +459,8 @@ struct DecomposeCompositeOpsPass
     patterns.add<DecomposeSoftmax<SoftmaxOp, false>,
                  DecomposeSoftmax<LogSoftmaxOp, true>, DecomposeLayerNorm,
                  DecomposeLinear, DecomposeReduceMean, DecomposeRmsNorm,
-                 DecomposeAttention, DecomposeMoERoute>(&getContext());
+                 DecomposeAttention, DecomposeMoERoute, DecomposeSwiGLU>(
+        &getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

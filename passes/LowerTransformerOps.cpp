@@ -173,9 +173,15 @@ struct RopeLowering : OpConversionPattern<RopeOp> {
           }
           SmallVector<Value> at;
           if (positions) {
+            // A position past the table clamps, so a bad id cannot read
+            // outside it.
+            int64_t table = cast<RankedTensorType>(cos.getType()).getDimSize(0);
             Value p = tensor::ExtractOp::create(b, l, positions,
                                                 ValueRange{bi, si});
-            at = {arith::IndexCastOp::create(b, l, b.getIndexType(), p), pair};
+            Value pi = arith::IndexCastOp::create(b, l, b.getIndexType(), p);
+            pi = arith::MaxSIOp::create(b, l, pi, idx(0));
+            pi = arith::MinSIOp::create(b, l, pi, idx(table - 1));
+            at = {pi, pair};
           } else if (cacheRank == 2) {
             at = {si, pair};
           } else {
@@ -200,8 +206,66 @@ struct RopeLowering : OpConversionPattern<RopeOp> {
   }
 };
 
+/// The updated cache as one elementwise generic over the cache: each
+/// position works out which update element (if any) lands on it.
+struct KVCacheUpdateLowering : OpConversionPattern<KVCacheUpdateOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(KVCacheUpdateOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    RankedTensorType type = op.getType();
+    int64_t axis = op.getAxis(), rank = type.getRank();
+    int64_t capacity = type.getDimSize(axis);
+    int64_t count = op.getUpdate().getType().getDimSize(axis);
+    bool circular = op.getCircular();
+    Value update = adaptor.getUpdate(), positions = adaptor.getPositions();
+    Value result = buildElementwise(
+        rewriter, op.getLoc(), type, adaptor.getCache(),
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          auto idx = [&](int64_t v) -> Value {
+            return arith::ConstantIndexOp::create(b, l, v);
+          };
+          Value batch = linalg::IndexOp::create(b, l, 0);
+          Value j = linalg::IndexOp::create(b, l, axis);
+          Value start = arith::IndexCastOp::create(
+              b, l, b.getIndexType(),
+              tensor::ExtractOp::create(b, l, positions, ValueRange{batch}));
+          // s: the update position that lands on j (the last one, if many).
+          Value s = arith::SubIOp::create(b, l, j, start);
+          if (circular) {
+            Value m = idx(capacity);
+            s = arith::RemSIOp::create(
+                b, l, arith::AddIOp::create(b, l, arith::RemSIOp::create(b, l, s, m), m),
+                m);
+            Value laps = arith::DivSIOp::create(
+                b, l, arith::SubIOp::create(b, l, idx(count - 1), s), m);
+            Value later = arith::AddIOp::create(
+                b, l, s, arith::MulIOp::create(b, l, laps, m));
+            Value any = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt,
+                                              s, idx(count));
+            s = arith::SelectOp::create(b, l, any, later, s);
+          }
+          Value hit = arith::AndIOp::create(
+              b, l,
+              arith::CmpIOp::create(b, l, arith::CmpIPredicate::sge, s, idx(0)),
+              arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, s,
+                                    idx(count)));
+          Value safe = arith::SelectOp::create(b, l, hit, s, idx(0));
+          SmallVector<Value> at;
+          for (int64_t d = 0; d < rank; ++d)
+            at.push_back(d == axis ? safe
+                                   : (Value)linalg::IndexOp::create(b, l, d));
+          Value fresh = tensor::ExtractOp::create(b, l, update, at);
+          return (Value)arith::SelectOp::create(b, l, hit, fresh, args[0]);
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
 } // namespace
 
 void kiln::populateTransformerLoweringPatterns(RewritePatternSet &patterns) {
-  patterns.add<AttentionMaskLowering, RopeLowering>(patterns.getContext());
+  patterns.add<AttentionMaskLowering, RopeLowering, KVCacheUpdateLowering>(
+      patterns.getContext());
 }

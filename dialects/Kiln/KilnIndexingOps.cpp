@@ -51,6 +51,11 @@ LogicalResult GatherElementsOp::verify() {
   if (getType().getShape() != idx.getShape())
     return emitOpError("result shape must equal the indices' shape ")
            << shapeString(idx.getShape());
+  for (int64_t d = 0; d < data.getRank(); ++d)
+    if (d != (int64_t)getAxis() && idx.getDimSize(d) > data.getDimSize(d))
+      return emitOpError("indices are larger than the data in dimension ")
+             << d << " (" << idx.getDimSize(d) << " > " << data.getDimSize(d)
+             << ")";
   if (getType().getElementType() != data.getElementType())
     return emitOpError("result must have the data's element type");
   return success();
@@ -68,6 +73,11 @@ LogicalResult ScatterElementsOp::verify() {
                                    << " must have one shape";
   if (idx.getRank() != data.getRank())
     return emitOpError("indices must have the data's rank");
+  for (int64_t d = 0; d < data.getRank(); ++d)
+    if (d != (int64_t)getAxis() && idx.getDimSize(d) > data.getDimSize(d))
+      return emitOpError("updates are larger than the data in dimension ")
+             << d << " (" << idx.getDimSize(d) << " > " << data.getDimSize(d)
+             << ")";
   if (upd.getElementType() != data.getElementType())
     return emitOpError("updates must have the data's element type");
   return success();

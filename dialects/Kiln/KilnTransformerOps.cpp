@@ -193,6 +193,8 @@ LogicalResult RopeOp::verify() {
     return emitOpError("cos and sin caches must have the same type");
   if (cos.getElementType() != x.getElementType())
     return emitOpError("caches must have the input's element type");
+  if (cos.getRank() != 2 && cos.getRank() != 3)
+    return emitOpError("caches must have rank 2 or 3, got ") << cos.getRank();
   if (cos.getDimSize(cos.getRank() - 1) != rotated / 2)
     return emitOpError("caches must have rotary_dim / 2 = ")
            << rotated / 2 << " entries per position, got "
@@ -215,5 +217,43 @@ LogicalResult RopeOp::verify() {
     return emitOpError("without positions, caches must be [")
            << s << ", " << rotated / 2 << "] or [" << b << ", " << s << ", "
            << rotated / 2 << "], got " << shapeString(cos.getShape());
+  return success();
+}
+
+LogicalResult KVCacheUpdateOp::verify() {
+  auto cache = getCache().getType(), update = getUpdate().getType();
+  int64_t rank = cache.getRank(), axis = getAxis();
+  if (rank < 2 || axis < 1 || axis >= rank)
+    return emitOpError("axis ")
+           << axis << " must name a non-batch dimension of the rank-" << rank
+           << " cache";
+  if (update.getRank() != rank ||
+      update.getElementType() != cache.getElementType())
+    return emitOpError("update must have the cache's rank and element type");
+  for (int64_t d = 0; d < rank; ++d) {
+    if (d == axis ? update.getDimSize(d) > cache.getDimSize(d)
+                  : update.getDimSize(d) != cache.getDimSize(d))
+      return emitOpError("update shape ")
+             << shapeString(update.getShape())
+             << " does not fit the cache shape "
+             << shapeString(cache.getShape()) << " along axis " << axis;
+  }
+  auto pos = getPositions().getType();
+  if (pos.getRank() != 1 || pos.getDimSize(0) != cache.getDimSize(0))
+    return emitOpError("positions must be [") << cache.getDimSize(0)
+                                              << "], one per batch entry";
+  return success();
+}
+
+LogicalResult SwiGLUOp::verify() {
+  auto in = getInput().getType();
+  if (in.getRank() < 1 || in.getDimSize(in.getRank() - 1) % 2)
+    return emitOpError("the last dimension must be even");
+  SmallVector<int64_t> shape(in.getShape());
+  shape.back() /= 2;
+  if (getType().getShape() != ArrayRef<int64_t>(shape) ||
+      getType().getElementType() != in.getElementType())
+    return emitOpError("result must be ") << shapeString(shape)
+                                          << " of the input's element type";
   return success();
 }

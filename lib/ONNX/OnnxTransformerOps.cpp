@@ -180,10 +180,37 @@ LogicalResult rotaryEmbeddingOp(NodeContext &nc) {
   return success();
 }
 
+/// TensorScatter (opset 24), the ONNX KV-cache update.
+LogicalResult tensorScatterOp(NodeContext &nc) {
+  Value cache = nc.input(0), update = nc.input(1), positions = nc.input(2);
+  if (!cache || !update)
+    return nc.error("expects past_cache and update");
+  RankedTensorType t = nc.typeOf(cache);
+  FailureOr<int64_t> axis = nc.normalizeAxis(nc.getInt("axis", -2), t.getRank());
+  if (failed(axis))
+    return failure();
+  if (*axis == 0)
+    return nc.error("axis must not be the batch dimension");
+  std::string mode = nc.getString("mode", "linear");
+  if (mode != "linear" && mode != "circular")
+    return nc.unsupported("mode", "'" + mode + "'");
+  if (!positions) // no write_indices: every batch entry writes from 0
+    positions = nc.constant(DenseElementsAttr::get(
+        RankedTensorType::get({t.getDimSize(0)}, nc.b.getI64Type()),
+        (int64_t)0));
+  positions = nc.cast(positions, nc.b.getI64Type());
+  nc.setOutput(0, KVCacheUpdateOp::create(
+                      nc.b, nc.loc, t, cache, update, positions,
+                      nc.b.getI64IntegerAttr(*axis),
+                      nc.b.getBoolAttr(mode == "circular")));
+  return success();
+}
+
 } // namespace
 
 void kiln::onnx_import::registerTransformerHandlers(HandlerTable &t) {
   t["Attention"] = attentionOp;
   t["RMSNormalization"] = rmsNormOp;
   t["RotaryEmbedding"] = rotaryEmbeddingOp;
+  t["TensorScatter"] = tensorScatterOp;
 }

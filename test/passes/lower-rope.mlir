@@ -125,7 +125,10 @@ func.func @interleaved(%x: tensor<2x2x3x8xf16>, %c: tensor<2x3x2xf16>, %s: tenso
 // CHECK: %[[PARTNER:.+]] = arith.select %[[FIRST]], %{{.+}}, %{{.+}} : index
 // CHECK-NOT: tensor.extract
 // CHECK: %[[POS:.+]] = tensor.extract %[[P]][%[[B]], %[[SEQ]]] : tensor<1x3xi64>
-// CHECK: %[[POSI:.+]] = arith.index_cast %[[POS]] : i64 to index
+// CHECK: %[[POSR:.+]] = arith.index_cast %[[POS]] : i64 to index
+// A position past the 16-entry table clamps into it.
+// CHECK: %[[POSL:.+]] = arith.maxsi %[[POSR]], %{{.+}} : index
+// CHECK: %[[POSI:.+]] = arith.minsi %[[POSL]], %{{.+}} : index
 // CHECK: %[[COS:.+]] = tensor.extract %[[C]][%[[POSI]], %[[PAIR]]] : tensor<16x4xf32>
 // CHECK: %[[SIN:.+]] = tensor.extract %[[S]][%[[POSI]], %[[PAIR]]] : tensor<16x4xf32>
 // CHECK: %[[OTHER:.+]] = tensor.extract %[[X]][%[[B]], %[[H]], %[[SEQ]], %[[PARTNER]]] : tensor<1x2x3x8xf32>
@@ -146,7 +149,9 @@ func.func @positions(%x: tensor<1x2x3x8xf32>, %c: tensor<16x4xf32>, %s: tensor<1
 // CHECK: %[[SEQ:.+]] = linalg.index 2 : index
 // CHECK: %[[PAIR:.+]] = arith.divui
 // CHECK: %[[POS:.+]] = tensor.extract %[[P]][%[[B]], %[[SEQ]]] : tensor<2x3xi32>
-// CHECK: %[[POSI:.+]] = arith.index_cast %[[POS]] : i32 to index
+// CHECK: %[[POSR:.+]] = arith.index_cast %[[POS]] : i32 to index
+// CHECK: %[[POSL:.+]] = arith.maxsi %[[POSR]]
+// CHECK: %[[POSI:.+]] = arith.minsi %[[POSL]]
 // CHECK: tensor.extract %[[C]][%[[POSI]], %[[PAIR]]] : tensor<8x2xf32>
 // CHECK: tensor.extract %[[S]][%[[POSI]], %[[PAIR]]] : tensor<8x2xf32>
 func.func @positions_interleaved(%x: tensor<2x1x3x4xf32>, %c: tensor<8x2xf32>, %s: tensor<8x2xf32>, %p: tensor<2x3xi32>) -> tensor<2x1x3x4xf32> {

@@ -1634,3 +1634,59 @@ func.func @rope_result_type(%x: tensor<2x4x3x8xf32>, %c: tensor<3x4xf32>) {
   %0 = kiln.rope %x, %c, %c : (tensor<2x4x3x8xf32>, tensor<3x4xf32>, tensor<3x4xf32>) -> tensor<2x4x3x8xf16>
   return
 }
+
+// -----
+
+func.func @rope_scalar_cache(%x: tensor<1x2x3x4xf32>, %c: tensor<f32>) -> tensor<1x2x3x4xf32> {
+  // expected-error @+1 {{'kiln.rope' op caches must have rank 2 or 3, got 0}}
+  %0 = kiln.rope %x, %c, %c : (tensor<1x2x3x4xf32>, tensor<f32>, tensor<f32>) -> tensor<1x2x3x4xf32>
+  return %0 : tensor<1x2x3x4xf32>
+}
+
+// -----
+
+func.func @gather_elements_indices_too_wide(%d: tensor<2x4xf32>, %i: tensor<3x2xi64>) -> tensor<3x2xf32> {
+  // expected-error @+1 {{'kiln.gather_elements' op indices are larger than the data in dimension 0 (3 > 2)}}
+  %0 = kiln.gather_elements %d, %i {axis = 1 : i64} : (tensor<2x4xf32>, tensor<3x2xi64>) -> tensor<3x2xf32>
+  return %0 : tensor<3x2xf32>
+}
+
+// -----
+
+func.func @scatter_elements_updates_too_wide(%d: tensor<2x4xf32>, %i: tensor<3x2xi64>, %u: tensor<3x2xf32>) -> tensor<2x4xf32> {
+  // expected-error @+1 {{'kiln.scatter_elements' op updates are larger than the data in dimension 0 (3 > 2)}}
+  %0 = kiln.scatter_elements %d, %i, %u {axis = 1 : i64} : (tensor<2x4xf32>, tensor<3x2xi64>, tensor<3x2xf32>) -> tensor<2x4xf32>
+  return %0 : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @kv_cache_update_batch_axis(%c: tensor<2x4x8xf32>, %u: tensor<2x1x8xf32>, %p: tensor<2xi64>) -> tensor<2x4x8xf32> {
+  // expected-error @+1 {{'kiln.kv_cache_update' op axis 0 must name a non-batch dimension of the rank-3 cache}}
+  %0 = kiln.kv_cache_update %c, %u, %p {axis = 0 : i64} : (tensor<2x4x8xf32>, tensor<2x1x8xf32>, tensor<2xi64>) -> tensor<2x4x8xf32>
+  return %0 : tensor<2x4x8xf32>
+}
+
+// -----
+
+func.func @kv_cache_update_too_long(%c: tensor<2x4x8xf32>, %u: tensor<2x5x8xf32>, %p: tensor<2xi64>) -> tensor<2x4x8xf32> {
+  // expected-error @+1 {{'kiln.kv_cache_update' op update shape [2,5,8] does not fit the cache shape [2,4,8] along axis 1}}
+  %0 = kiln.kv_cache_update %c, %u, %p {axis = 1 : i64} : (tensor<2x4x8xf32>, tensor<2x5x8xf32>, tensor<2xi64>) -> tensor<2x4x8xf32>
+  return %0 : tensor<2x4x8xf32>
+}
+
+// -----
+
+func.func @kv_cache_update_positions(%c: tensor<2x4x8xf32>, %u: tensor<2x1x8xf32>, %p: tensor<3xi64>) -> tensor<2x4x8xf32> {
+  // expected-error @+1 {{'kiln.kv_cache_update' op positions must be [2], one per batch entry}}
+  %0 = kiln.kv_cache_update %c, %u, %p {axis = 1 : i64} : (tensor<2x4x8xf32>, tensor<2x1x8xf32>, tensor<3xi64>) -> tensor<2x4x8xf32>
+  return %0 : tensor<2x4x8xf32>
+}
+
+// -----
+
+func.func @swiglu_odd(%x: tensor<4x5xf32>) -> tensor<4x2xf32> {
+  // expected-error @+1 {{'kiln.swiglu' op the last dimension must be even}}
+  %0 = kiln.swiglu %x : tensor<4x5xf32> -> tensor<4x2xf32>
+  return %0 : tensor<4x2xf32>
+}

@@ -202,4 +202,51 @@ def Kiln_RopeOp : Kiln_Op<"rope", [Pure, AllTypesMatch<["input", "result"]>]> {
   }];
 }
 
+def Kiln_KVCacheUpdateOp : Kiln_Op<"kv_cache_update",
+    [Pure, AllTypesMatch<["cache", "result"]>]> {
+  let summary = "write new keys or values into a fixed-size KV cache";
+  let description = [{
+    `cache` holds `M` positions along `axis` (dimension 0 is the batch);
+    `update` has the same shape except `T <= M` positions along `axis`. For
+    batch `b`, update position `s` lands at cache position
+    `positions[b] + s`, or `(positions[b] + s) mod M` with `circular`.
+    Positions outside the cache (linear mode) are not written; when several
+    updates land on one position (circular, `T > M`) the last one wins.
+    Everything else keeps the cache's value.
+
+    Example (one decode step into a 4096-entry cache):
+
+    ```mlir
+    %0 = kiln.kv_cache_update %cache, %k, %pos {axis = 2 : i64, circular = false}
+        : (tensor<1x8x4096x64xf32>, tensor<1x8x1x64xf32>, tensor<1xi64>)
+        -> tensor<1x8x4096x64xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$cache, Kiln_Tensor:$update,
+                       RankedTensorOf<[I64]>:$positions, I64Attr:$axis,
+                       DefaultValuedAttr<BoolAttr, "false">:$circular);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat = "$cache `,` $update `,` $positions attr-dict `:` "
+                       "functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Kiln_SwiGLUOp : Kiln_Op<"swiglu", [Pure]> {
+  let summary = "SiLU-gated linear unit over the two halves of the last dimension";
+  let description = [{
+    Splits the last dimension of `input` (`2F`) into `a = input[..., :F]`
+    and `b = input[..., F:]` and returns `silu(a) * b`, shape `[..., F]`.
+
+    Example:
+
+    ```mlir
+    %0 = kiln.swiglu %x : tensor<16x512xf32> -> tensor<16x256xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$input);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
 #endif // KILN_TRANSFORMER_OPS_TD
