@@ -141,6 +141,7 @@ void registerNNHandlers(HandlerTable &table);
 void registerShapeHandlers(HandlerTable &table);
 void registerTransformerHandlers(HandlerTable &table);
 void registerIndexingHandlers(HandlerTable &table);
+void registerEinsumHandler(HandlerTable &table);
 
 } // namespace kiln::onnx_import
 

@@ -34,6 +34,7 @@ const HandlerTable &handlers() {
     registerShapeHandlers(t);
     registerTransformerHandlers(t);
     registerIndexingHandlers(t);
+    registerEinsumHandler(t);
     return t;
   }();
   return table;

@@ -1,0 +1,87 @@
+#!/usr/bin/python3
+"""ONNX Einsum through kiln-compile and kiln-run, against numpy.einsum.
+
+Covers the equations transformer graphs use (attention scores and
+context, projections, broadcast batches with ellipses, implicit outputs,
+three operands). Usage: check_einsum.py --bin BUILD/bin
+Prints one line per case and `einsum: N passed, M failed`.
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper
+
+CASES = [
+    ("attention_scores", "bhqd,bhkd->bhqk", [(2, 3, 4, 8), (2, 3, 5, 8)]),
+    ("attention_context", "bhqk,bhkd->bhqd", [(2, 3, 4, 5), (2, 3, 5, 8)]),
+    ("projection", "bsh,hd->bsd", [(2, 4, 6), (6, 3)]),
+    ("heads_projection", "bshd,hdo->bso", [(2, 4, 3, 5), (3, 5, 7)]),
+    ("ellipsis_broadcast", "...ij,...jk->...ik", [(2, 1, 3, 4), (5, 4, 2)]),
+    ("implicit_output", "ij,jk", [(3, 4), (4, 5)]),
+    ("outer_product", "i,j->ij", [(3,), (4,)]),
+    ("sum_one_side", "ij,k->i", [(3, 4), (5,)]),
+    ("three_operands", "ij,jk,kl->il", [(2, 3), (3, 4), (4, 5)]),
+    ("permute_only", "abc->cab", [(2, 3, 4)]),
+]
+
+
+def run_case(name, equation, shapes, bin_dir, work):
+    rng = np.random.default_rng(abs(hash(name)) % 2**32)
+    arrays = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    names = ["x%d" % i for i in range(len(arrays))]
+    expected = np.einsum(equation, *[a.astype(np.float64) for a in arrays])
+    node = helper.make_node("Einsum", names, ["y"], equation=equation)
+    graph = helper.make_graph(
+        [node], name,
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, a.shape)
+         for n, a in zip(names, arrays)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    path = os.path.join(work, name + ".onnx")
+    onnx.save(model, path)
+    art = os.path.join(work, name + ".kiln")
+    r = subprocess.run([os.path.join(bin_dir, "kiln-compile"), path, "-o", art],
+                       capture_output=True, text=True)
+    if r.returncode:
+        return "compile failed: " + r.stderr.strip()
+    cmd = [os.path.join(bin_dir, "kiln-run"), art, "--quiet",
+           "--output-dir", os.path.join(work, name + "_out")]
+    for n, a in zip(names, arrays):
+        p = os.path.join(work, "%s_%s.npy" % (name, n))
+        np.save(p, a)
+        cmd += ["--input", "%s=%s" % (n, p)]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode:
+        return "run failed: " + r.stderr.strip()
+    got = np.load(os.path.join(work, name + "_out", "y.npy"))
+    if got.shape != expected.shape:
+        return "shape %s, expected %s" % (got.shape, expected.shape)
+    if not np.allclose(got, expected, rtol=1e-4, atol=1e-5):
+        return "max abs error %.3g" % np.abs(got - expected).max()
+    return None
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--bin", required=True)
+    a = p.parse_args()
+    work = tempfile.mkdtemp(prefix="kiln-einsum-")
+    passed = failed = 0
+    for name, equation, shapes in CASES:
+        problem = run_case(name, equation, shapes, a.bin, work)
+        print("%s: %s (%s)%s" % ("PASS" if problem is None else "FAIL", name,
+                                 equation, "" if problem is None else ": " + problem))
+        passed += problem is None
+        failed += problem is not None
+    print("einsum: %d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
