@@ -1690,3 +1690,231 @@ func.func @swiglu_odd(%x: tensor<4x5xf32>) -> tensor<4x2xf32> {
   %0 = kiln.swiglu %x : tensor<4x5xf32> -> tensor<4x2xf32>
   return %0 : tensor<4x2xf32>
 }
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// kiln.moe_route, kiln.moe_experts: one case per verifier message
+//===----------------------------------------------------------------------===//
+
+func.func @moe_route_logits_rank(%l: tensor<4x2x8xf32>) {
+  // expected-error @+1 {{'kiln.moe_route' op logits must be [tokens, experts]}}
+  %w, %e, %n = kiln.moe_route %l {k = 2 : i64} : (tensor<4x2x8xf32>) -> (tensor<4x2xf32>, tensor<4x2xi64>, tensor<8xi64>)
+  return
+}
+
+// -----
+
+func.func @moe_route_k_zero(%l: tensor<4x8xf32>) {
+  // expected-error @+1 {{'kiln.moe_route' op k = 0 must lie in [1, 8]}}
+  %w, %e, %n = kiln.moe_route %l {k = 0 : i64} : (tensor<4x8xf32>) -> (tensor<4x0xf32>, tensor<4x0xi64>, tensor<8xi64>)
+  return
+}
+
+// -----
+
+func.func @moe_route_k_large(%l: tensor<4x8xf32>) {
+  // expected-error @+1 {{'kiln.moe_route' op k = 9 must lie in [1, 8]}}
+  %w, %e, %n = kiln.moe_route %l {k = 9 : i64} : (tensor<4x8xf32>) -> (tensor<4x9xf32>, tensor<4x9xi64>, tensor<8xi64>)
+  return
+}
+
+// -----
+
+func.func @moe_route_bias_shape(%l: tensor<4x8xf32>, %b: tensor<4xf32>) {
+  // expected-error @+1 {{'kiln.moe_route' op score_bias must be [8], got [4]}}
+  %w, %e, %n = kiln.moe_route %l bias %b {k = 2 : i64} : (tensor<4x8xf32>, tensor<4xf32>) -> (tensor<4x2xf32>, tensor<4x2xi64>, tensor<8xi64>)
+  return
+}
+
+// -----
+
+func.func @moe_route_bias_rank(%l: tensor<4x8xf32>, %b: tensor<1x8xf32>) {
+  // expected-error @+1 {{'kiln.moe_route' op score_bias must be [8], got [1,8]}}
+  %w, %e, %n = kiln.moe_route %l bias %b {k = 2 : i64} : (tensor<4x8xf32>, tensor<1x8xf32>) -> (tensor<4x2xf32>, tensor<4x2xi64>, tensor<8xi64>)
+  return
+}
+
+// -----
+
+func.func @moe_route_bias_type(%l: tensor<4x8xf32>, %b: tensor<8xf16>) {
+  // expected-error @+1 {{'kiln.moe_route' op score_bias must have the logits' element type}}
+  %w, %e, %n = kiln.moe_route %l bias %b {k = 2 : i64} : (tensor<4x8xf32>, tensor<8xf16>) -> (tensor<4x2xf32>, tensor<4x2xi64>, tensor<8xi64>)
+  return
+}
+
+// -----
+
+func.func @moe_route_groups_divide(%l: tensor<4x8xf32>) {
+  // expected-error @+1 {{'kiln.moe_route' op num_groups = 3 must be positive and divide the 8 experts}}
+  %w, %e, %n = kiln.moe_route %l {k = 2 : i64, num_groups = 3 : i64} : (tensor<4x8xf32>) -> (tensor<4x2xf32>, tensor<4x2xi64>, tensor<8xi64>)
+  return
+}
+
+// -----
+
+func.func @moe_route_groups_zero(%l: tensor<4x8xf32>) {
+  // expected-error @+1 {{'kiln.moe_route' op num_groups = 0 must be positive and divide the 8 experts}}
+  %w, %e, %n = kiln.moe_route %l {k = 2 : i64, num_groups = 0 : i64} : (tensor<4x8xf32>) -> (tensor<4x2xf32>, tensor<4x2xi64>, tensor<8xi64>)
+  return
+}
+
+// -----
+
+func.func @moe_route_top_groups_large(%l: tensor<4x8xf32>) {
+  // expected-error @+1 {{'kiln.moe_route' op top_groups = 5 must lie in [1, 4]}}
+  %w, %e, %n = kiln.moe_route %l {k = 2 : i64, num_groups = 4 : i64, top_groups = 5 : i64} : (tensor<4x8xf32>) -> (tensor<4x2xf32>, tensor<4x2xi64>, tensor<8xi64>)
+  return
+}
+
+// -----
+
+func.func @moe_route_top_groups_zero(%l: tensor<4x8xf32>) {
+  // expected-error @+1 {{'kiln.moe_route' op top_groups = 0 must lie in [1, 4]}}
+  %w, %e, %n = kiln.moe_route %l {k = 2 : i64, num_groups = 4 : i64, top_groups = 0 : i64} : (tensor<4x8xf32>) -> (tensor<4x2xf32>, tensor<4x2xi64>, tensor<8xi64>)
+  return
+}
+
+// -----
+
+func.func @moe_route_k_exceeds_kept(%l: tensor<4x8xf32>) {
+  // expected-error @+1 {{'kiln.moe_route' op k = 5 exceeds the 4 experts of the kept groups}}
+  %w, %e, %n = kiln.moe_route %l {k = 5 : i64, num_groups = 4 : i64, top_groups = 2 : i64} : (tensor<4x8xf32>) -> (tensor<4x5xf32>, tensor<4x5xi64>, tensor<8xi64>)
+  return
+}
+
+// -----
+
+func.func @moe_route_weights_shape(%l: tensor<4x8xf32>) {
+  // expected-error @+1 {{'kiln.moe_route' op weights and experts must be [4,2]}}
+  %w, %e, %n = kiln.moe_route %l {k = 2 : i64} : (tensor<4x8xf32>) -> (tensor<4x3xf32>, tensor<4x2xi64>, tensor<8xi64>)
+  return
+}
+
+// -----
+
+func.func @moe_route_experts_shape(%l: tensor<4x8xf32>) {
+  // expected-error @+1 {{'kiln.moe_route' op weights and experts must be [4,2]}}
+  %w, %e, %n = kiln.moe_route %l {k = 2 : i64} : (tensor<4x8xf32>) -> (tensor<4x2xf32>, tensor<2x4xi64>, tensor<8xi64>)
+  return
+}
+
+// -----
+
+func.func @moe_route_counts_shape(%l: tensor<4x8xf32>) {
+  // expected-error @+1 {{'kiln.moe_route' op counts must be [8]}}
+  %w, %e, %n = kiln.moe_route %l {k = 2 : i64} : (tensor<4x8xf32>) -> (tensor<4x2xf32>, tensor<4x2xi64>, tensor<4xi64>)
+  return
+}
+
+// -----
+
+func.func @moe_route_weights_type(%l: tensor<4x8xf32>) {
+  // expected-error @+1 {{'kiln.moe_route' op weights must have the logits' element type}}
+  %w, %e, %n = kiln.moe_route %l {k = 2 : i64} : (tensor<4x8xf32>) -> (tensor<4x2xf16>, tensor<4x2xi64>, tensor<8xi64>)
+  return
+}
+
+// -----
+
+func.func @moe_experts_input_rank(%x: tensor<4x1x6xf32>, %e: tensor<4x2xi64>, %w: tensor<4x2xf32>, %g: tensor<8x16x6xf32>, %d: tensor<8x6x16xf32>) {
+  // expected-error @+1 {{'kiln.moe_experts' op input must be [tokens, hidden]}}
+  %0 = kiln.moe_experts %x, %e, %w, %g, %d {activation = #kiln.expert_activation<relu>} : (tensor<4x1x6xf32>, tensor<4x2xi64>, tensor<4x2xf32>, tensor<8x16x6xf32>, tensor<8x6x16xf32>) -> tensor<4x1x6xf32>
+  return
+}
+
+// -----
+
+func.func @moe_experts_tokens(%x: tensor<4x6xf32>, %e: tensor<3x2xi64>, %w: tensor<3x2xf32>, %g: tensor<8x16x6xf32>, %d: tensor<8x6x16xf32>) {
+  // expected-error @+1 {{'kiln.moe_experts' op experts and weights must both be [4, k], got [3,2] and [3,2]}}
+  %0 = kiln.moe_experts %x, %e, %w, %g, %d {activation = #kiln.expert_activation<relu>} : (tensor<4x6xf32>, tensor<3x2xi64>, tensor<3x2xf32>, tensor<8x16x6xf32>, tensor<8x6x16xf32>) -> tensor<4x6xf32>
+  return
+}
+
+// -----
+
+func.func @moe_experts_weights_shape(%x: tensor<4x6xf32>, %e: tensor<4x2xi64>, %w: tensor<4x1xf32>, %g: tensor<8x16x6xf32>, %d: tensor<8x6x16xf32>) {
+  // expected-error @+1 {{'kiln.moe_experts' op experts and weights must both be [4, k], got [4,2] and [4,1]}}
+  %0 = kiln.moe_experts %x, %e, %w, %g, %d {activation = #kiln.expert_activation<relu>} : (tensor<4x6xf32>, tensor<4x2xi64>, tensor<4x1xf32>, tensor<8x16x6xf32>, tensor<8x6x16xf32>) -> tensor<4x6xf32>
+  return
+}
+
+// -----
+
+func.func @moe_experts_experts_rank(%x: tensor<4x6xf32>, %e: tensor<4xi64>, %w: tensor<4xf32>, %g: tensor<8x16x6xf32>, %d: tensor<8x6x16xf32>) {
+  // expected-error @+1 {{'kiln.moe_experts' op experts and weights must both be [4, k], got [4] and [4]}}
+  %0 = kiln.moe_experts %x, %e, %w, %g, %d {activation = #kiln.expert_activation<relu>} : (tensor<4x6xf32>, tensor<4xi64>, tensor<4xf32>, tensor<8x16x6xf32>, tensor<8x6x16xf32>) -> tensor<4x6xf32>
+  return
+}
+
+// -----
+
+func.func @moe_experts_gate_hidden(%x: tensor<4x6xf32>, %e: tensor<4x2xi64>, %w: tensor<4x2xf32>, %g: tensor<8x16x5xf32>, %d: tensor<8x6x16xf32>) {
+  // expected-error @+1 {{'kiln.moe_experts' op w_gate must be [experts, ffn, 6], got [8,16,5]}}
+  %0 = kiln.moe_experts %x, %e, %w, %g, %d {activation = #kiln.expert_activation<relu>} : (tensor<4x6xf32>, tensor<4x2xi64>, tensor<4x2xf32>, tensor<8x16x5xf32>, tensor<8x6x16xf32>) -> tensor<4x6xf32>
+  return
+}
+
+// -----
+
+func.func @moe_experts_gate_rank(%x: tensor<4x6xf32>, %e: tensor<4x2xi64>, %w: tensor<4x2xf32>, %g: tensor<16x6xf32>, %d: tensor<8x6x16xf32>) {
+  // expected-error @+1 {{'kiln.moe_experts' op w_gate must be [experts, ffn, 6], got [16,6]}}
+  %0 = kiln.moe_experts %x, %e, %w, %g, %d {activation = #kiln.expert_activation<relu>} : (tensor<4x6xf32>, tensor<4x2xi64>, tensor<4x2xf32>, tensor<16x6xf32>, tensor<8x6x16xf32>) -> tensor<4x6xf32>
+  return
+}
+
+// -----
+
+func.func @moe_experts_down(%x: tensor<4x6xf32>, %e: tensor<4x2xi64>, %w: tensor<4x2xf32>, %g: tensor<8x16x6xf32>, %d: tensor<8x16x6xf32>) {
+  // expected-error @+1 {{'kiln.moe_experts' op w_down must be [8,6,16], got [8,16,6]}}
+  %0 = kiln.moe_experts %x, %e, %w, %g, %d {activation = #kiln.expert_activation<relu>} : (tensor<4x6xf32>, tensor<4x2xi64>, tensor<4x2xf32>, tensor<8x16x6xf32>, tensor<8x16x6xf32>) -> tensor<4x6xf32>
+  return
+}
+
+// -----
+
+func.func @moe_experts_swiglu_no_up(%x: tensor<4x6xf32>, %e: tensor<4x2xi64>, %w: tensor<4x2xf32>, %g: tensor<8x16x6xf32>, %d: tensor<8x6x16xf32>) {
+  // expected-error @+1 {{'kiln.moe_experts' op SwiGLU experts need w_up}}
+  %0 = kiln.moe_experts %x, %e, %w, %g, %d {activation = #kiln.expert_activation<swiglu>} : (tensor<4x6xf32>, tensor<4x2xi64>, tensor<4x2xf32>, tensor<8x16x6xf32>, tensor<8x6x16xf32>) -> tensor<4x6xf32>
+  return
+}
+
+// -----
+
+func.func @moe_experts_up_not_swiglu(%x: tensor<4x6xf32>, %e: tensor<4x2xi64>, %w: tensor<4x2xf32>, %g: tensor<8x16x6xf32>, %d: tensor<8x6x16xf32>, %u: tensor<8x16x6xf32>) {
+  // expected-error @+1 {{'kiln.moe_experts' op w_up is only used by SwiGLU experts}}
+  %0 = kiln.moe_experts %x, %e, %w, %g, %d up %u {activation = #kiln.expert_activation<gelu>} : (tensor<4x6xf32>, tensor<4x2xi64>, tensor<4x2xf32>, tensor<8x16x6xf32>, tensor<8x6x16xf32>, tensor<8x16x6xf32>) -> tensor<4x6xf32>
+  return
+}
+
+// -----
+
+func.func @moe_experts_up_type(%x: tensor<4x6xf32>, %e: tensor<4x2xi64>, %w: tensor<4x2xf32>, %g: tensor<8x16x6xf32>, %d: tensor<8x6x16xf32>, %u: tensor<8x16x6xf16>) {
+  // expected-error @+1 {{'kiln.moe_experts' op w_up must have w_gate's type 'tensor<8x16x6xf32>'}}
+  %0 = kiln.moe_experts %x, %e, %w, %g, %d up %u {activation = #kiln.expert_activation<swiglu>} : (tensor<4x6xf32>, tensor<4x2xi64>, tensor<4x2xf32>, tensor<8x16x6xf32>, tensor<8x6x16xf32>, tensor<8x16x6xf16>) -> tensor<4x6xf32>
+  return
+}
+
+// -----
+
+func.func @moe_experts_weights_type(%x: tensor<4x6xf32>, %e: tensor<4x2xi64>, %w: tensor<4x2xf16>, %g: tensor<8x16x6xf32>, %d: tensor<8x6x16xf32>) {
+  // expected-error @+1 {{'kiln.moe_experts' op input, weights, expert weights and result must share the input's type}}
+  %0 = kiln.moe_experts %x, %e, %w, %g, %d {activation = #kiln.expert_activation<relu>} : (tensor<4x6xf32>, tensor<4x2xi64>, tensor<4x2xf16>, tensor<8x16x6xf32>, tensor<8x6x16xf32>) -> tensor<4x6xf32>
+  return
+}
+
+// -----
+
+func.func @moe_experts_gate_type(%x: tensor<4x6xf32>, %e: tensor<4x2xi64>, %w: tensor<4x2xf32>, %g: tensor<8x16x6xf16>, %d: tensor<8x6x16xf16>) {
+  // expected-error @+1 {{'kiln.moe_experts' op input, weights, expert weights and result must share the input's type}}
+  %0 = kiln.moe_experts %x, %e, %w, %g, %d {activation = #kiln.expert_activation<relu>} : (tensor<4x6xf32>, tensor<4x2xi64>, tensor<4x2xf32>, tensor<8x16x6xf16>, tensor<8x6x16xf16>) -> tensor<4x6xf32>
+  return
+}
+
+// -----
+
+func.func @moe_experts_result_type(%x: tensor<4x6xf32>, %e: tensor<4x2xi64>, %w: tensor<4x2xf32>, %g: tensor<8x16x6xf32>, %d: tensor<8x6x16xf32>) {
+  // expected-error @+1 {{'kiln.moe_experts' op input, weights, expert weights and result must share the input's type}}
+  %0 = kiln.moe_experts %x, %e, %w, %g, %d {activation = #kiln.expert_activation<relu>} : (tensor<4x6xf32>, tensor<4x2xi64>, tensor<4x2xf32>, tensor<8x16x6xf32>, tensor<8x6x16xf32>) -> tensor<4x6xf16>
+  return
+}

@@ -670,3 +670,87 @@ func.func @rope(%x: tensor<2x4x3x8xf32>, %c: tensor<3x4xf32>, %s: tensor<3x4xf32
   %5 = kiln.rope %h, %ch, %sh positions %ph : (tensor<1x8x16x64xf16>, tensor<2048x32xf16>, tensor<2048x32xf16>, tensor<1x16xi64>) -> tensor<1x8x16x64xf16>
   return %0, %1, %2, %3, %4, %5 : tensor<2x4x3x8xf32>, tensor<2x4x3x8xf32>, tensor<2x4x3x8xf32>, tensor<2x4x3x8xf32>, tensor<2x4x3x8xf32>, tensor<1x8x16x64xf16>
 }
+
+//===----------------------------------------------------------------------===//
+// Mixture of experts: kiln.moe_route, kiln.moe_experts
+//===----------------------------------------------------------------------===//
+
+// moe_route with every attribute at its default: softmax scoring, no
+// normalization, one group, no capacity, routed_scale 1. Defaults are not
+// printed, even when spelled out.
+// CHECK-LABEL: func @moe_route_defaults
+// CHECK-SAME: (%[[L:[a-z0-9]+]]: tensor<4x8xf32>)
+// CHECK: %[[W:[a-z0-9_]+]], %[[E:[a-z0-9_]+]], %[[N:[a-z0-9_]+]] = kiln.moe_route %[[L]] {k = 2 : i64} : (tensor<4x8xf32>) -> (tensor<4x2xf32>, tensor<4x2xi64>, tensor<8xi64>)
+// CHECK: kiln.moe_route %[[L]] {k = 1 : i64} : (tensor<4x8xf32>) -> (tensor<4x1xf32>, tensor<4x1xi64>, tensor<8xi64>)
+// CHECK: return %[[W]], %[[E]], %[[N]]
+func.func @moe_route_defaults(%l: tensor<4x8xf32>) -> (tensor<4x2xf32>, tensor<4x2xi64>, tensor<8xi64>) {
+  %w, %e, %n = kiln.moe_route %l {k = 2 : i64} : (tensor<4x8xf32>) -> (tensor<4x2xf32>, tensor<4x2xi64>, tensor<8xi64>)
+  %w1, %e1, %n1 = kiln.moe_route %l {k = 1 : i64, scoring = #kiln.router_scoring<softmax>, normalize = false, num_groups = 1 : i64, top_groups = 1 : i64, capacity = 0 : i64, routed_scale = 1.0 : f32} : (tensor<4x8xf32>) -> (tensor<4x1xf32>, tensor<4x1xi64>, tensor<8xi64>)
+  return %w, %e, %n : tensor<4x2xf32>, tensor<4x2xi64>, tensor<8xi64>
+}
+
+// DeepSeek-style routing: sigmoid scores, a selection bias, 4 groups of 2
+// experts keeping 2, capacity 3 and routed_scale 2.5; and a bf16 router.
+// CHECK-LABEL: func @moe_route_sigmoid_bias_groups
+// CHECK-SAME: (%[[L:[a-z0-9]+]]: tensor<4x8xf32>, %[[B:[a-z0-9]+]]: tensor<8xf32>, %[[LH:[a-z0-9]+]]: tensor<3x16xbf16>, %[[BH:[a-z0-9]+]]: tensor<16xbf16>)
+// CHECK: kiln.moe_route %[[L]] bias %[[B]] {capacity = 3 : i64, k = 3 : i64, normalize = true, num_groups = 4 : i64, routed_scale = 2.500000e+00 : f32, scoring = #kiln.router_scoring<sigmoid>, top_groups = 2 : i64} : (tensor<4x8xf32>, tensor<8xf32>) -> (tensor<4x3xf32>, tensor<4x3xi64>, tensor<8xi64>)
+// CHECK: kiln.moe_route %[[LH]] bias %[[BH]] {k = 4 : i64, num_groups = 8 : i64, scoring = #kiln.router_scoring<sigmoid>, top_groups = 4 : i64} : (tensor<3x16xbf16>, tensor<16xbf16>) -> (tensor<3x4xbf16>, tensor<3x4xi64>, tensor<16xi64>)
+func.func @moe_route_sigmoid_bias_groups(%l: tensor<4x8xf32>, %b: tensor<8xf32>, %lh: tensor<3x16xbf16>, %bh: tensor<16xbf16>)
+    -> (tensor<4x3xf32>, tensor<4x3xi64>, tensor<8xi64>, tensor<3x4xbf16>) {
+  %w, %e, %n = kiln.moe_route %l bias %b {k = 3 : i64, scoring = #kiln.router_scoring<sigmoid>, normalize = true, num_groups = 4 : i64, top_groups = 2 : i64, capacity = 3 : i64, routed_scale = 2.5 : f32} : (tensor<4x8xf32>, tensor<8xf32>) -> (tensor<4x3xf32>, tensor<4x3xi64>, tensor<8xi64>)
+  %wh, %eh, %nh = kiln.moe_route %lh bias %bh {k = 4 : i64, scoring = #kiln.router_scoring<sigmoid>, num_groups = 8 : i64, top_groups = 4 : i64} : (tensor<3x16xbf16>, tensor<16xbf16>) -> (tensor<3x4xbf16>, tensor<3x4xi64>, tensor<16xi64>)
+  return %w, %e, %n, %wh : tensor<4x3xf32>, tensor<4x3xi64>, tensor<8xi64>, tensor<3x4xbf16>
+}
+
+// moe_experts: SwiGLU experts take w_up after `up`; GELU and ReLU experts
+// have none.
+// CHECK-LABEL: func @moe_experts
+// CHECK-SAME: (%[[X:[a-z0-9]+]]: tensor<4x6xf32>, %[[E:[a-z0-9]+]]: tensor<4x2xi64>, %[[W:[a-z0-9]+]]: tensor<4x2xf32>, %[[G:[a-z0-9]+]]: tensor<8x16x6xf32>, %[[D:[a-z0-9]+]]: tensor<8x6x16xf32>, %[[U:[a-z0-9]+]]: tensor<8x16x6xf32>)
+// CHECK: %[[Y0:.+]] = kiln.moe_experts %[[X]], %[[E]], %[[W]], %[[G]], %[[D]] up %[[U]] {activation = #kiln.expert_activation<swiglu>} : (tensor<4x6xf32>, tensor<4x2xi64>, tensor<4x2xf32>, tensor<8x16x6xf32>, tensor<8x6x16xf32>, tensor<8x16x6xf32>) -> tensor<4x6xf32>
+// CHECK: %[[Y1:.+]] = kiln.moe_experts %[[X]], %[[E]], %[[W]], %[[G]], %[[D]] {activation = #kiln.expert_activation<gelu>} : (tensor<4x6xf32>, tensor<4x2xi64>, tensor<4x2xf32>, tensor<8x16x6xf32>, tensor<8x6x16xf32>) -> tensor<4x6xf32>
+// CHECK: %[[Y2:.+]] = kiln.moe_experts %[[X]], %[[E]], %[[W]], %[[G]], %[[D]] {activation = #kiln.expert_activation<relu>} : (tensor<4x6xf32>, tensor<4x2xi64>, tensor<4x2xf32>, tensor<8x16x6xf32>, tensor<8x6x16xf32>) -> tensor<4x6xf32>
+// CHECK: return %[[Y0]], %[[Y1]], %[[Y2]]
+func.func @moe_experts(%x: tensor<4x6xf32>, %e: tensor<4x2xi64>, %w: tensor<4x2xf32>,
+                       %g: tensor<8x16x6xf32>, %d: tensor<8x6x16xf32>, %u: tensor<8x16x6xf32>)
+    -> (tensor<4x6xf32>, tensor<4x6xf32>, tensor<4x6xf32>) {
+  %0 = kiln.moe_experts %x, %e, %w, %g, %d up %u {activation = #kiln.expert_activation<swiglu>} : (tensor<4x6xf32>, tensor<4x2xi64>, tensor<4x2xf32>, tensor<8x16x6xf32>, tensor<8x6x16xf32>, tensor<8x16x6xf32>) -> tensor<4x6xf32>
+  %1 = kiln.moe_experts %x, %e, %w, %g, %d {activation = #kiln.expert_activation<gelu>} : (tensor<4x6xf32>, tensor<4x2xi64>, tensor<4x2xf32>, tensor<8x16x6xf32>, tensor<8x6x16xf32>) -> tensor<4x6xf32>
+  %2 = kiln.moe_experts %x, %e, %w, %g, %d {activation = #kiln.expert_activation<relu>} : (tensor<4x6xf32>, tensor<4x2xi64>, tensor<4x2xf32>, tensor<8x16x6xf32>, tensor<8x6x16xf32>) -> tensor<4x6xf32>
+  return %0, %1, %2 : tensor<4x6xf32>, tensor<4x6xf32>, tensor<4x6xf32>
+}
+
+//===----------------------------------------------------------------------===//
+// kiln.kv_cache_update, kiln.swiglu
+//===----------------------------------------------------------------------===//
+
+// kv_cache_update, linear (circular = false is the default and is not
+// printed) and circular; the update may be as long as the cache, and the
+// cache may hold integers.
+// CHECK-LABEL: func @kv_cache_update
+// CHECK-SAME: (%[[C:[a-z0-9]+]]: tensor<1x8x16x4xf32>, %[[U:[a-z0-9]+]]: tensor<1x8x1x4xf32>, %[[P:[a-z0-9]+]]: tensor<1xi64>, %[[CI:[a-z0-9]+]]: tensor<2x5x3xi32>, %[[UI:[a-z0-9]+]]: tensor<2x5x3xi32>, %[[PI:[a-z0-9]+]]: tensor<2xi64>)
+// CHECK: %[[R0:.+]] = kiln.kv_cache_update %[[C]], %[[U]], %[[P]] {axis = 2 : i64} : (tensor<1x8x16x4xf32>, tensor<1x8x1x4xf32>, tensor<1xi64>) -> tensor<1x8x16x4xf32>
+// CHECK: %[[R1:.+]] = kiln.kv_cache_update %[[C]], %[[U]], %[[P]] {axis = 2 : i64, circular = true} : (tensor<1x8x16x4xf32>, tensor<1x8x1x4xf32>, tensor<1xi64>) -> tensor<1x8x16x4xf32>
+// CHECK: %[[R2:.+]] = kiln.kv_cache_update %[[C]], %[[U]], %[[P]] {axis = 2 : i64} : (tensor<1x8x16x4xf32>, tensor<1x8x1x4xf32>, tensor<1xi64>) -> tensor<1x8x16x4xf32>
+// CHECK: %[[R3:.+]] = kiln.kv_cache_update %[[CI]], %[[UI]], %[[PI]] {axis = 1 : i64, circular = true} : (tensor<2x5x3xi32>, tensor<2x5x3xi32>, tensor<2xi64>) -> tensor<2x5x3xi32>
+// CHECK: return %[[R0]], %[[R1]], %[[R2]], %[[R3]]
+func.func @kv_cache_update(%c: tensor<1x8x16x4xf32>, %u: tensor<1x8x1x4xf32>, %p: tensor<1xi64>,
+                           %ci: tensor<2x5x3xi32>, %ui: tensor<2x5x3xi32>, %pi: tensor<2xi64>)
+    -> (tensor<1x8x16x4xf32>, tensor<1x8x16x4xf32>, tensor<1x8x16x4xf32>, tensor<2x5x3xi32>) {
+  %0 = kiln.kv_cache_update %c, %u, %p {axis = 2 : i64} : (tensor<1x8x16x4xf32>, tensor<1x8x1x4xf32>, tensor<1xi64>) -> tensor<1x8x16x4xf32>
+  %1 = kiln.kv_cache_update %c, %u, %p {axis = 2 : i64, circular = true} : (tensor<1x8x16x4xf32>, tensor<1x8x1x4xf32>, tensor<1xi64>) -> tensor<1x8x16x4xf32>
+  %2 = kiln.kv_cache_update %c, %u, %p {axis = 2 : i64, circular = false} : (tensor<1x8x16x4xf32>, tensor<1x8x1x4xf32>, tensor<1xi64>) -> tensor<1x8x16x4xf32>
+  %3 = kiln.kv_cache_update %ci, %ui, %pi {axis = 1 : i64, circular = true} : (tensor<2x5x3xi32>, tensor<2x5x3xi32>, tensor<2xi64>) -> tensor<2x5x3xi32>
+  return %0, %1, %2, %3 : tensor<1x8x16x4xf32>, tensor<1x8x16x4xf32>, tensor<1x8x16x4xf32>, tensor<2x5x3xi32>
+}
+
+// swiglu halves the last dimension.
+// CHECK-LABEL: func @swiglu
+// CHECK-SAME: (%[[X:[a-z0-9]+]]: tensor<4x8xf32>, %[[H:[a-z0-9]+]]: tensor<2x3x6xf16>)
+// CHECK: %[[Y0:.+]] = kiln.swiglu %[[X]] : tensor<4x8xf32> -> tensor<4x4xf32>
+// CHECK: %[[Y1:.+]] = kiln.swiglu %[[H]] : tensor<2x3x6xf16> -> tensor<2x3x3xf16>
+// CHECK: return %[[Y0]], %[[Y1]]
+func.func @swiglu(%x: tensor<4x8xf32>, %h: tensor<2x3x6xf16>) -> (tensor<4x4xf32>, tensor<2x3x3xf16>) {
+  %0 = kiln.swiglu %x : tensor<4x8xf32> -> tensor<4x4xf32>
+  %1 = kiln.swiglu %h : tensor<2x3x6xf16> -> tensor<2x3x3xf16>
+  return %0, %1 : tensor<4x4xf32>, tensor<2x3x3xf16>
+}
