@@ -129,6 +129,7 @@ struct ConvertKilnToLinalgPass
     populateTransformerLoweringPatterns(patterns);
     populateIndexingLoweringPatterns(patterns);
     populateMoELoweringPatterns(patterns);
+    populateQuantLoweringPatterns(patterns);
 
     ConversionTarget target(*ctx);
     target.addIllegalDialect<KilnDialect>();

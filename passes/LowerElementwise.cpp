@@ -236,6 +236,7 @@ KILN_FLOAT_UNARY(SinOp, math::SinOp)
 KILN_FLOAT_UNARY(CosOp, math::CosOp)
 KILN_FLOAT_UNARY(FloorOp, math::FloorOp)
 KILN_FLOAT_UNARY(CeilOp, math::CeilOp)
+KILN_FLOAT_UNARY(RoundOp, math::RoundEvenOp)
 #undef KILN_FLOAT_UNARY
 
 Value scalar(ReciprocalOp, OpBuilder &b, Location loc, ValueRange a) {
@@ -315,6 +316,7 @@ void kiln::populateElementwiseLoweringPatterns(RewritePatternSet &patterns) {
       ElementwiseLowering<ErfOp>, ElementwiseLowering<TanhOp>,
       ElementwiseLowering<SinOp>, ElementwiseLowering<CosOp>,
       ElementwiseLowering<FloorOp>, ElementwiseLowering<CeilOp>,
+      ElementwiseLowering<RoundOp>,
       ElementwiseLowering<SigmoidOp>, ElementwiseLowering<SiluOp>,
       ElementwiseLowering<ReluOp>, ElementwiseLowering<NotOp>,
       ElementwiseLowering<LeakyReluOp>, ElementwiseLowering<GeluOp>,

@@ -230,20 +230,13 @@ struct KVCacheUpdateLowering : OpConversionPattern<KVCacheUpdateOp> {
           Value start = arith::IndexCastOp::create(
               b, l, b.getIndexType(),
               tensor::ExtractOp::create(b, l, positions, ValueRange{batch}));
-          // s: the update position that lands on j (the last one, if many).
+          // s: the update position that lands on j (T <= M, so at most one).
           Value s = arith::SubIOp::create(b, l, j, start);
           if (circular) {
             Value m = idx(capacity);
             s = arith::RemSIOp::create(
                 b, l, arith::AddIOp::create(b, l, arith::RemSIOp::create(b, l, s, m), m),
                 m);
-            Value laps = arith::DivSIOp::create(
-                b, l, arith::SubIOp::create(b, l, idx(count - 1), s), m);
-            Value later = arith::AddIOp::create(
-                b, l, s, arith::MulIOp::create(b, l, laps, m));
-            Value any = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt,
-                                              s, idx(count));
-            s = arith::SelectOp::create(b, l, any, later, s);
           }
           Value hit = arith::AndIOp::create(
               b, l,

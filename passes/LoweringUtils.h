@@ -61,6 +61,7 @@ void populateDataMovementLoweringPatterns(mlir::RewritePatternSet &patterns);
 void populateTransformerLoweringPatterns(mlir::RewritePatternSet &patterns);
 void populateIndexingLoweringPatterns(mlir::RewritePatternSet &patterns);
 void populateMoELoweringPatterns(mlir::RewritePatternSet &patterns);
+void populateQuantLoweringPatterns(mlir::RewritePatternSet &patterns);
 
 } // namespace kiln
 

@@ -41,7 +41,7 @@ LogicalResult MoERouteOp::verify() {
   if (k > keep * (e / groups))
     return emitOpError("k = ") << k << " exceeds the " << keep * (e / groups)
                                << " experts of the kept groups";
-  if (getCapacity() < 0)
+  if ((int64_t)getCapacity() < 0)
     return emitOpError("capacity must not be negative");
   SmallVector<int64_t> tk = {t, k}, ev = {e};
   if (getWeights().getType().getShape() != ArrayRef<int64_t>(tk) ||

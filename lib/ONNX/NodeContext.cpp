@@ -29,6 +29,17 @@ void NodeContext::setOutput(size_t i, Value v) {
     values[node.output(i)] = v;
 }
 
+int NodeContext::onnxTypeOf(size_t i) const {
+  if (i >= (size_t)node.input_size())
+    return 0;
+  return onnxTypes.lookup(node.input(i));
+}
+
+void NodeContext::setOutputOnnxType(size_t i, int type) {
+  if (hasOutput(i))
+    onnxTypes[node.output(i)] = type;
+}
+
 const onnx::AttributeProto *NodeContext::attr(StringRef name) const {
   for (const onnx::AttributeProto &a : node.attribute())
     if (a.name() == name)

@@ -41,9 +41,10 @@ class NodeContext {
 public:
   NodeContext(const onnx::NodeProto &node, llvm::StringRef name,
               mlir::OpBuilder &builder, mlir::Location loc, int64_t opset,
-              llvm::StringMap<mlir::Value> &values)
+              llvm::StringMap<mlir::Value> &values,
+              llvm::StringMap<int> &onnxTypes)
       : node(node), name(name.str()), b(builder), loc(loc), opset(opset),
-        values(values) {}
+        values(values), onnxTypes(onnxTypes) {}
 
   const onnx::NodeProto &node;
   /// The node's name, or "<OpType>_<index>" for an unnamed node.
@@ -60,6 +61,11 @@ public:
   size_t numOutputs() const { return node.output_size(); }
   bool hasOutput(size_t i) const;
   void setOutput(size_t i, mlir::Value v);
+  /// The ONNX element type of input `i` where the graph tells it (inputs,
+  /// initializers, value_info, typed outputs), else 0. It is how handlers
+  /// know that an i8 holds uint8 data.
+  int onnxTypeOf(size_t i) const;
+  void setOutputOnnxType(size_t i, int type);
 
   // Attributes.
   const onnx::AttributeProto *attr(llvm::StringRef name) const;
@@ -131,6 +137,7 @@ public:
 
 private:
   llvm::StringMap<mlir::Value> &values;
+  llvm::StringMap<int> &onnxTypes;
 };
 
 using NodeHandler = mlir::LogicalResult (*)(NodeContext &);
@@ -142,6 +149,7 @@ void registerShapeHandlers(HandlerTable &table);
 void registerTransformerHandlers(HandlerTable &table);
 void registerIndexingHandlers(HandlerTable &table);
 void registerEinsumHandler(HandlerTable &table);
+void registerQuantHandlers(HandlerTable &table);
 
 } // namespace kiln::onnx_import
 

@@ -152,6 +152,7 @@ LogicalResult castOp(NodeContext &nc) {
   if (!elt)
     return nc.unsupported("to", onnxTypeName(to));
   nc.setOutput(0, nc.cast(nc.input(0), elt));
+  nc.setOutputOnnxType(0, to);
   return success();
 }
 
@@ -435,6 +436,7 @@ void kiln::onnx_import::registerElementwiseHandlers(HandlerTable &t) {
   t["Cos"] = floatUnaryOp<CosOp>;
   t["Floor"] = floatUnaryOp<FloorOp>;
   t["Ceil"] = floatUnaryOp<CeilOp>;
+  t["Round"] = floatUnaryOp<RoundOp>;
   t["Sigmoid"] = floatUnaryOp<SigmoidOp>;
   t["LeakyRelu"] = leakyReluOp;
   t["Gelu"] = geluOp;

@@ -35,6 +35,7 @@ const HandlerTable &handlers() {
     registerTransformerHandlers(t);
     registerIndexingHandlers(t);
     registerEinsumHandler(t);
+    registerQuantHandlers(t);
     return t;
   }();
   return table;
@@ -70,6 +71,8 @@ private:
   Location fileLoc;
   int64_t defaultOpset = 0;
   llvm::StringMap<Value> values;
+  /// ONNX element types of values where the model states them.
+  llvm::StringMap<int> onnxTypes;
 };
 
 } // namespace
@@ -161,9 +164,20 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node,
                             << "', which no earlier node, input or "
                                "initializer defines (the graph must be "
                                "topologically sorted)";
-  NodeContext nc(node, name, b, loc, defaultOpset, values);
+  NodeContext nc(node, name, b, loc, defaultOpset, values, onnxTypes);
   if (failed(it->second(nc)))
     return failure();
+  // Outputs of the first input's element type inherit its ONNX type
+  // (uint8 through Reshape, Transpose, ...), unless the handler set one.
+  if (int inType = nc.onnxTypeOf(0)) {
+    Type inElt = nc.input(0) ? nc.inputType(0).getElementType() : Type();
+    for (int i = 0; i < node.output_size(); ++i) {
+      Value out = values.lookup(node.output(i));
+      if (out && !onnxTypes.count(node.output(i)) &&
+          cast<RankedTensorType>(out.getType()).getElementType() == inElt)
+        onnxTypes[node.output(i)] = inType;
+    }
+  }
   for (int i = 0; i < node.output_size(); ++i)
     if (!node.output(i).empty() && !values.count(node.output(i)))
       return emitError(loc) << "node '" << name << "' (" << node.op_type()
@@ -181,6 +195,18 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
   b.setInsertionPointToEnd(module->getBody());
 
   std::string modelDir = llvm::sys::path::parent_path(path).str();
+  auto recordType = [&](const onnx::ValueInfoProto &info) {
+    if (info.type().has_tensor_type() && info.type().tensor_type().elem_type())
+      onnxTypes[info.name()] = info.type().tensor_type().elem_type();
+  };
+  for (const onnx::ValueInfoProto &info : graph.input())
+    recordType(info);
+  for (const onnx::ValueInfoProto &info : graph.value_info())
+    recordType(info);
+  for (const onnx::ValueInfoProto &info : graph.output())
+    recordType(info);
+  for (const onnx::TensorProto &t : graph.initializer())
+    onnxTypes[t.name()] = t.data_type();
   llvm::StringSet<> initializerNames;
   for (const onnx::TensorProto &t : graph.initializer())
     initializerNames.insert(t.name());

@@ -461,6 +461,7 @@ LogicalResult constantOp(NodeContext &nc) {
     if (failed(v))
       return nc.error(why);
     nc.setOutput(0, nc.constant(cast<DenseElementsAttr>(*v)));
+    nc.setOutputOnnxType(0, a->t().data_type());
     return success();
   }
   if (const onnx::AttributeProto *a = nc.attr("value_float")) {

@@ -179,9 +179,8 @@ func.func @kv_cache_update_linear(%c: tensor<2x4x16x8xf32>, %u: tensor<2x4x3x8xf
 // -----
 
 // Circular kv_cache_update of a [2, 4, 8] cache (M = 4) with T = 3 along
-// axis 1: s = ((j - positions[b]) rem 4 + 4) rem 4, moved on to the last
-// update position s + 4 * ((T - 1 - s) / 4) that lands on j, then the same
-// range test and select as the linear case.
+// axis 1: s = ((j - positions[b]) rem 4 + 4) rem 4, then the same range
+// test and select as the linear case.
 // CHECK: #[[ID3:.+]] = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
 // CHECK-LABEL: func @kv_cache_update_circular
 // CHECK-SAME: (%[[CACHE:[a-z0-9]+]]: tensor<2x4x8xi32>, %[[UPD:[a-z0-9]+]]: tensor<2x3x8xi32>, %[[POS:[a-z0-9]+]]: tensor<2xi64>)
@@ -196,18 +195,11 @@ func.func @kv_cache_update_linear(%c: tensor<2x4x16x8xf32>, %u: tensor<2x4x3x8xf
 // CHECK: %[[R1:.+]] = arith.remsi %[[D]], %[[M]] : index
 // CHECK: %[[R2:.+]] = arith.addi %[[R1]], %[[M]] : index
 // CHECK: %[[S:.+]] = arith.remsi %[[R2]], %[[M]] : index
-// CHECK: %[[LAST:.+]] = arith.constant 2 : index
-// CHECK: %[[LEFT:.+]] = arith.subi %[[LAST]], %[[S]] : index
-// CHECK: %[[LAPS:.+]] = arith.divsi %[[LEFT]], %[[M]] : index
-// CHECK: %[[SKIP:.+]] = arith.muli %[[LAPS]], %[[M]] : index
-// CHECK: %[[LATER:.+]] = arith.addi %[[S]], %[[SKIP]] : index
-// CHECK: %[[T:.+]] = arith.constant 3 : index
-// CHECK: %[[ANY:.+]] = arith.cmpi slt, %[[S]], %[[T]] : index
-// CHECK: %[[S2:.+]] = arith.select %[[ANY]], %[[LATER]], %[[S]] : index
-// CHECK-DAG: %[[BELOW:.+]] = arith.cmpi slt, %[[S2]], %{{.+}} : index
-// CHECK-DAG: %[[ABOVE:.+]] = arith.cmpi sge, %[[S2]], %{{.+}} : index
+// CHECK-NOT: arith.divsi
+// CHECK-DAG: %[[BELOW:.+]] = arith.cmpi slt, %[[S]], %{{.+}} : index
+// CHECK-DAG: %[[ABOVE:.+]] = arith.cmpi sge, %[[S]], %{{.+}} : index
 // CHECK: %[[HIT:.+]] = arith.andi %[[ABOVE]], %[[BELOW]] : i1
-// CHECK: %[[SAFE:.+]] = arith.select %[[HIT]], %[[S2]], %{{.+}} : index
+// CHECK: %[[SAFE:.+]] = arith.select %[[HIT]], %[[S]], %{{.+}} : index
 // CHECK: %[[I0:.+]] = linalg.index 0 : index
 // CHECK: %[[I2:.+]] = linalg.index 2 : index
 // CHECK: %[[NEW:.+]] = tensor.extract %[[UPD]][%[[I0]], %[[SAFE]], %[[I2]]] : tensor<2x3x8xi32>

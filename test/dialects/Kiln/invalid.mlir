@@ -1918,3 +1918,11 @@ func.func @moe_experts_result_type(%x: tensor<4x6xf32>, %e: tensor<4x2xi64>, %w:
   %0 = kiln.moe_experts %x, %e, %w, %g, %d {activation = #kiln.expert_activation<relu>} : (tensor<4x6xf32>, tensor<4x2xi64>, tensor<4x2xf32>, tensor<8x16x6xf32>, tensor<8x6x16xf32>) -> tensor<4x6xf16>
   return
 }
+
+// -----
+
+func.func @moe_route_negative_capacity(%l: tensor<4x8xf32>) -> (tensor<4x2xf32>, tensor<4x2xi64>, tensor<8xi64>) {
+  // expected-error @+1 {{'kiln.moe_route' op capacity must not be negative}}
+  %w, %e, %n = kiln.moe_route %l {k = 2 : i64, capacity = -1 : i64} : (tensor<4x8xf32>) -> (tensor<4x2xf32>, tensor<4x2xi64>, tensor<8xi64>)
+  return %w, %e, %n : tensor<4x2xf32>, tensor<4x2xi64>, tensor<8xi64>
+}

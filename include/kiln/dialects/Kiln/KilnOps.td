@@ -214,6 +214,8 @@ def Kiln_FloorOp : Kiln_UnaryOp<"floor", "round toward negative infinity",
                                 "floor(x)">;
 def Kiln_CeilOp : Kiln_UnaryOp<"ceil", "round toward positive infinity",
                                "ceil(x)">;
+def Kiln_RoundOp : Kiln_UnaryOp<"round", "round half to even",
+                                "roundeven(x)">;
 def Kiln_SigmoidOp : Kiln_UnaryOp<"sigmoid", "logistic sigmoid",
                                   "1 / (1 + e^-x)">;
 def Kiln_SiluOp : Kiln_UnaryOp<"silu", "sigmoid-weighted linear unit",
@@ -630,5 +632,6 @@ def Kiln_TriluOp : Kiln_Op<"trilu", [Pure, SameOperandsAndResultType]> {
 include "kiln/dialects/Kiln/KilnIndexingOps.td"
 include "kiln/dialects/Kiln/KilnTransformerOps.td"
 include "kiln/dialects/Kiln/KilnMoEOps.td"
+include "kiln/dialects/Kiln/KilnQuantOps.td"
 
 #endif // KILN_OPS_TD

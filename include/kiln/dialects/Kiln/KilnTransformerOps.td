@@ -210,9 +210,8 @@ def Kiln_KVCacheUpdateOp : Kiln_Op<"kv_cache_update",
     `update` has the same shape except `T <= M` positions along `axis`. For
     batch `b`, update position `s` lands at cache position
     `positions[b] + s`, or `(positions[b] + s) mod M` with `circular`.
-    Positions outside the cache (linear mode) are not written; when several
-    updates land on one position (circular, `T > M`) the last one wins.
-    Everything else keeps the cache's value.
+    Positions outside the cache (linear mode) are not written. Everything
+    else keeps the cache's value.
 
     Example (one decode step into a 4096-entry cache):
 
