@@ -7,14 +7,6 @@
 using namespace mlir;
 using namespace kiln;
 
-static std::string shapeString(ArrayRef<int64_t> shape) {
-  std::string s = "[";
-  llvm::raw_string_ostream os(s);
-  llvm::interleave(shape, os, ",");
-  os << "]";
-  return s;
-}
-
 static LogicalResult checkAxis(Operation *op, int64_t axis, int64_t rank) {
   if (axis < 0 || axis >= rank)
     return op->emitOpError("axis ") << axis << " is out of range for rank "

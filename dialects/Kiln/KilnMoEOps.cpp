@@ -7,14 +7,6 @@
 using namespace mlir;
 using namespace kiln;
 
-static std::string shapeString(ArrayRef<int64_t> shape) {
-  std::string s = "[";
-  llvm::raw_string_ostream os(s);
-  llvm::interleave(shape, os, ",");
-  os << "]";
-  return s;
-}
-
 LogicalResult MoERouteOp::verify() {
   auto logits = getLogits().getType();
   if (logits.getRank() != 2)

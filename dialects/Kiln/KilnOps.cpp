@@ -15,7 +15,7 @@
 using namespace mlir;
 using namespace kiln;
 
-static std::string shapeString(ArrayRef<int64_t> shape) {
+std::string kiln::shapeString(ArrayRef<int64_t> shape) {
   std::string s = "[";
   llvm::raw_string_ostream os(s);
   llvm::interleave(shape, os, ",");

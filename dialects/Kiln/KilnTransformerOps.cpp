@@ -7,14 +7,6 @@
 using namespace mlir;
 using namespace kiln;
 
-static std::string shapeString(ArrayRef<int64_t> shape) {
-  std::string s = "[";
-  llvm::raw_string_ostream os(s);
-  llvm::interleave(shape, os, ",");
-  os << "]";
-  return s;
-}
-
 /// Checks the mask attributes against a key length `keys`.
 static LogicalResult verifyMaskAttributes(Operation *op, MaskKind kind,
                                           int64_t windowLeft,

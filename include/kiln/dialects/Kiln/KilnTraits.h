@@ -5,12 +5,17 @@
 
 #include "mlir/IR/OpDefinition.h"
 
+#include <string>
+
 namespace kiln {
 
 /// The NumPy broadcast of `shapes` (right-aligned; a size-1 dimension
 /// stretches), or failure when two sizes disagree and neither is 1.
 mlir::FailureOr<llvm::SmallVector<int64_t>>
 broadcastShapes(llvm::ArrayRef<llvm::ArrayRef<int64_t>> shapes);
+
+/// "[2,3,4]": how verifier messages print shapes.
+std::string shapeString(llvm::ArrayRef<int64_t> shape);
 
 namespace detail {
 mlir::LogicalResult verifyNumpyBroadcast(mlir::Operation *op);
