@@ -1926,3 +1926,153 @@ func.func @moe_route_negative_capacity(%l: tensor<4x8xf32>) -> (tensor<4x2xf32>,
   %w, %e, %n = kiln.moe_route %l {k = 2 : i64, capacity = -1 : i64} : (tensor<4x8xf32>) -> (tensor<4x2xf32>, tensor<4x2xi64>, tensor<8xi64>)
   return %w, %e, %n : tensor<4x2xf32>, tensor<4x2xi64>, tensor<8xi64>
 }
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// kiln.dequantize, kiln.quantize
+//===----------------------------------------------------------------------===//
+
+func.func @dequantize_result_shape(%x: tensor<2x3xi8>, %s: tensor<f32>) {
+  // expected-error @+1 {{'kiln.dequantize' op result must have the input's shape}}
+  %0 = kiln.dequantize %x, %s : (tensor<2x3xi8>, tensor<f32>) -> tensor<3x2xf32>
+  return
+}
+
+// -----
+
+func.func @quantize_result_shape(%x: tensor<2x3xf32>, %s: tensor<f32>) {
+  // expected-error @+1 {{'kiln.quantize' op result must have the input's shape}}
+  %0 = kiln.quantize %x, %s : (tensor<2x3xf32>, tensor<f32>) -> tensor<6xi8>
+  return
+}
+
+// -----
+
+func.func @quantize_to_i1(%x: tensor<2x3xf32>, %s: tensor<f32>) {
+  // expected-error @+1 {{'kiln.quantize' op cannot quantize to i1}}
+  %0 = kiln.quantize %x, %s : (tensor<2x3xf32>, tensor<f32>) -> tensor<2x3xi1>
+  return
+}
+
+// -----
+
+func.func @dequantize_axis_too_large(%x: tensor<2x3xi8>, %s: tensor<3xf32>) {
+  // expected-error @+1 {{'kiln.dequantize' op axis 2 is out of range for rank 2}}
+  %0 = kiln.dequantize %x, %s {axis = 2 : i64} : (tensor<2x3xi8>, tensor<3xf32>) -> tensor<2x3xf32>
+  return
+}
+
+// -----
+
+// The axis is stored normalized: a negative one is rejected.
+func.func @quantize_axis_negative(%x: tensor<2x3xf32>, %s: tensor<3xf32>) {
+  // expected-error @+1 {{'kiln.quantize' op axis -1 is out of range for rank 2}}
+  %0 = kiln.quantize %x, %s {axis = -1 : i64} : (tensor<2x3xf32>, tensor<3xf32>) -> tensor<2x3xi8>
+  return
+}
+
+// -----
+
+func.func @dequantize_negative_block_size(%x: tensor<2x8xi8>, %s: tensor<2x2xf32>) {
+  // expected-error @+1 {{'kiln.dequantize' op block_size must not be negative}}
+  %0 = kiln.dequantize %x, %s {axis = 1 : i64, block_size = -4 : i64} : (tensor<2x8xi8>, tensor<2x2xf32>) -> tensor<2x8xf32>
+  return
+}
+
+// -----
+
+func.func @dequantize_zero_point_shape(%x: tensor<2x3xi8>, %s: tensor<3xf32>, %z: tensor<1xi8>) {
+  // expected-error @+1 {{'kiln.dequantize' op zero_point must have the scale's shape}}
+  %0 = kiln.dequantize %x, %s, %z {axis = 1 : i64} : (tensor<2x3xi8>, tensor<3xf32>, tensor<1xi8>) -> tensor<2x3xf32>
+  return
+}
+
+// -----
+
+// A rank-0 and a [1] zero point are different shapes, even per tensor.
+func.func @quantize_zero_point_rank(%x: tensor<2x3xf32>, %s: tensor<f32>, %z: tensor<1xi8>) {
+  // expected-error @+1 {{'kiln.quantize' op zero_point must have the scale's shape}}
+  %0 = kiln.quantize %x, %s, %z : (tensor<2x3xf32>, tensor<f32>, tensor<1xi8>) -> tensor<2x3xi8>
+  return
+}
+
+// -----
+
+// dequantize: the zero point has the input's integer type.
+func.func @dequantize_zero_point_type(%x: tensor<2x3xi8>, %s: tensor<f32>, %z: tensor<i16>) {
+  // expected-error @+1 {{'kiln.dequantize' op zero_point must have the integer type 'i8'}}
+  %0 = kiln.dequantize %x, %s, %z : (tensor<2x3xi8>, tensor<f32>, tensor<i16>) -> tensor<2x3xf32>
+  return
+}
+
+// -----
+
+// quantize: the zero point has the result's integer type.
+func.func @quantize_zero_point_type(%x: tensor<2x3xf32>, %s: tensor<3xf32>, %z: tensor<3xi8>) {
+  // expected-error @+1 {{'kiln.quantize' op zero_point must have the integer type 'i16'}}
+  %0 = kiln.quantize %x, %s, %z {axis = 1 : i64} : (tensor<2x3xf32>, tensor<3xf32>, tensor<3xi8>) -> tensor<2x3xi16>
+  return
+}
+
+// -----
+
+func.func @dequantize_blocked_rank(%x: tensor<2x8xi8>, %s: tensor<2xf32>) {
+  // expected-error @+1 {{'kiln.dequantize' op blocked scales must have the input's rank}}
+  %0 = kiln.dequantize %x, %s {axis = 1 : i64, block_size = 4 : i64} : (tensor<2x8xi8>, tensor<2xf32>) -> tensor<2x8xf32>
+  return
+}
+
+// -----
+
+// 10 elements in blocks of 4 need ceil(10 / 4) = 3 scales, not 2.
+func.func @quantize_blocked_axis_dim(%x: tensor<2x10xf32>, %s: tensor<2x2xf32>) {
+  // expected-error @+1 {{'kiln.quantize' op blocked scale dimension 1 must be 3, got 2}}
+  %0 = kiln.quantize %x, %s {axis = 1 : i64, block_size = 4 : i64} : (tensor<2x10xf32>, tensor<2x2xf32>) -> tensor<2x10xi8>
+  return
+}
+
+// -----
+
+// Dimensions other than the axis match the input's.
+func.func @dequantize_blocked_other_dim(%x: tensor<2x8xi8>, %s: tensor<1x2xf32>) {
+  // expected-error @+1 {{'kiln.dequantize' op blocked scale dimension 0 must be 2, got 1}}
+  %0 = kiln.dequantize %x, %s {axis = 1 : i64, block_size = 4 : i64} : (tensor<2x8xi8>, tensor<1x2xf32>) -> tensor<2x8xf32>
+  return
+}
+
+// -----
+
+// A vector as long as a dimension other than the axis.
+func.func @dequantize_scale_wrong_axis(%x: tensor<2x3xi8>, %s: tensor<2xf32>) {
+  // expected-error @+1 {{'kiln.dequantize' op scale must hold one element, one per slice along axis 1, or (with block_size) one per block}}
+  %0 = kiln.dequantize %x, %s {axis = 1 : i64} : (tensor<2x3xi8>, tensor<2xf32>) -> tensor<2x3xf32>
+  return
+}
+
+// -----
+
+// A scale of the input's rank without block_size.
+func.func @quantize_scale_rank(%x: tensor<2x3xf32>, %s: tensor<2x3xf32>) {
+  // expected-error @+1 {{'kiln.quantize' op scale must hold one element, one per slice along axis 0, or (with block_size) one per block}}
+  %0 = kiln.quantize %x, %s : (tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<2x3xi8>
+  return
+}
+
+// -----
+
+// One element, but of rank 2: not a per-tensor scale.
+func.func @dequantize_scale_one_element_rank2(%x: tensor<2x3xi8>, %s: tensor<1x1xf32>) {
+  // expected-error @+1 {{'kiln.dequantize' op scale must hold one element, one per slice along axis 0, or (with block_size) one per block}}
+  %0 = kiln.dequantize %x, %s : (tensor<2x3xi8>, tensor<1x1xf32>) -> tensor<2x3xf32>
+  return
+}
+
+// -----
+
+// A rank-0 input has no axis to be per-axis along.
+func.func @dequantize_scalar_vector_scale(%x: tensor<i8>, %s: tensor<3xf32>) {
+  // expected-error @+1 {{'kiln.dequantize' op scale must hold one element, one per slice along axis 0, or (with block_size) one per block}}
+  %0 = kiln.dequantize %x, %s : (tensor<i8>, tensor<3xf32>) -> tensor<f32>
+  return
+}

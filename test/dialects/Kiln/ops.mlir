@@ -754,3 +754,109 @@ func.func @swiglu(%x: tensor<4x8xf32>, %h: tensor<2x3x6xf16>) -> (tensor<4x4xf32
   %1 = kiln.swiglu %h : tensor<2x3x6xf16> -> tensor<2x3x3xf16>
   return %0, %1 : tensor<4x4xf32>, tensor<2x3x3xf16>
 }
+
+//===----------------------------------------------------------------------===//
+// kiln.dequantize, kiln.quantize, kiln.round
+//===----------------------------------------------------------------------===//
+
+// dequantize: per tensor with a rank-0 and a [1] scale, with and without a
+// zero point, unsigned; the defaults (axis = 0, block_size = 0,
+// is_unsigned = false) are not printed.
+// CHECK-LABEL: func @dequantize_per_tensor
+// CHECK-SAME: (%[[X:[a-z0-9]+]]: tensor<2x3xi8>, %[[S:[a-z0-9]+]]: tensor<f32>, %[[Z:[a-z0-9]+]]: tensor<i8>, %[[S1:[a-z0-9]+]]: tensor<1xf16>, %[[Z1:[a-z0-9]+]]: tensor<1xi8>)
+// CHECK: %[[R0:.+]] = kiln.dequantize %[[X]], %[[S]] : (tensor<2x3xi8>, tensor<f32>) -> tensor<2x3xf32>
+// CHECK: %[[R1:.+]] = kiln.dequantize %[[X]], %[[S]], %[[Z]] : (tensor<2x3xi8>, tensor<f32>, tensor<i8>) -> tensor<2x3xf32>
+// CHECK: %[[R2:.+]] = kiln.dequantize %[[X]], %[[S]], %[[Z]] {is_unsigned = true} : (tensor<2x3xi8>, tensor<f32>, tensor<i8>) -> tensor<2x3xf32>
+// CHECK: %[[R3:.+]] = kiln.dequantize %[[X]], %[[S1]], %[[Z1]] : (tensor<2x3xi8>, tensor<1xf16>, tensor<1xi8>) -> tensor<2x3xf16>
+// CHECK: %[[R4:.+]] = kiln.dequantize %[[X]], %[[S1]] {is_unsigned = true} : (tensor<2x3xi8>, tensor<1xf16>) -> tensor<2x3xf32>
+// CHECK: %[[R5:.+]] = kiln.dequantize %[[X]], %[[S]] : (tensor<2x3xi8>, tensor<f32>) -> tensor<2x3xf32>
+// CHECK: return %[[R0]], %[[R1]], %[[R2]], %[[R3]], %[[R4]], %[[R5]]
+func.func @dequantize_per_tensor(%x: tensor<2x3xi8>, %s: tensor<f32>, %z: tensor<i8>, %s1: tensor<1xf16>, %z1: tensor<1xi8>)
+    -> (tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf16>, tensor<2x3xf32>, tensor<2x3xf32>) {
+  %0 = kiln.dequantize %x, %s : (tensor<2x3xi8>, tensor<f32>) -> tensor<2x3xf32>
+  %1 = kiln.dequantize %x, %s, %z : (tensor<2x3xi8>, tensor<f32>, tensor<i8>) -> tensor<2x3xf32>
+  %2 = kiln.dequantize %x, %s, %z {is_unsigned = true} : (tensor<2x3xi8>, tensor<f32>, tensor<i8>) -> tensor<2x3xf32>
+  %3 = kiln.dequantize %x, %s1, %z1 : (tensor<2x3xi8>, tensor<1xf16>, tensor<1xi8>) -> tensor<2x3xf16>
+  %4 = kiln.dequantize %x, %s1 {is_unsigned = true} : (tensor<2x3xi8>, tensor<1xf16>) -> tensor<2x3xf32>
+  %5 = kiln.dequantize %x, %s {axis = 0 : i64, block_size = 0 : i64, is_unsigned = false} : (tensor<2x3xi8>, tensor<f32>) -> tensor<2x3xf32>
+  return %0, %1, %2, %3, %4, %5 : tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf16>, tensor<2x3xf32>, tensor<2x3xf32>
+}
+
+// dequantize of a rank-0 input, and of an i32 input.
+// CHECK-LABEL: func @dequantize_scalar_i32
+// CHECK: kiln.dequantize %{{.+}}, %{{.+}}, %{{.+}} : (tensor<i16>, tensor<f32>, tensor<i16>) -> tensor<f32>
+// CHECK: kiln.dequantize %{{.+}}, %{{.+}} : (tensor<4xi32>, tensor<f32>) -> tensor<4xf32>
+func.func @dequantize_scalar_i32(%x: tensor<i16>, %s: tensor<f32>, %z: tensor<i16>, %w: tensor<4xi32>) -> (tensor<f32>, tensor<4xf32>) {
+  %0 = kiln.dequantize %x, %s, %z : (tensor<i16>, tensor<f32>, tensor<i16>) -> tensor<f32>
+  %1 = kiln.dequantize %w, %s : (tensor<4xi32>, tensor<f32>) -> tensor<4xf32>
+  return %0, %1 : tensor<f32>, tensor<4xf32>
+}
+
+// dequantize per axis (one scale per slice along axis 1), with an unsigned
+// zero point.
+// CHECK-LABEL: func @dequantize_per_axis
+// CHECK-SAME: (%[[X:[a-z0-9]+]]: tensor<4x3x2xi16>, %[[S:[a-z0-9]+]]: tensor<3xf32>, %[[Z:[a-z0-9]+]]: tensor<3xi16>)
+// CHECK: %[[R0:.+]] = kiln.dequantize %[[X]], %[[S]] {axis = 1 : i64} : (tensor<4x3x2xi16>, tensor<3xf32>) -> tensor<4x3x2xf32>
+// CHECK: %[[R1:.+]] = kiln.dequantize %[[X]], %[[S]], %[[Z]] {axis = 1 : i64, is_unsigned = true} : (tensor<4x3x2xi16>, tensor<3xf32>, tensor<3xi16>) -> tensor<4x3x2xf32>
+// CHECK: return %[[R0]], %[[R1]]
+func.func @dequantize_per_axis(%x: tensor<4x3x2xi16>, %s: tensor<3xf32>, %z: tensor<3xi16>) -> (tensor<4x3x2xf32>, tensor<4x3x2xf32>) {
+  %0 = kiln.dequantize %x, %s {axis = 1 : i64} : (tensor<4x3x2xi16>, tensor<3xf32>) -> tensor<4x3x2xf32>
+  %1 = kiln.dequantize %x, %s, %z {axis = 1 : i64, is_unsigned = true} : (tensor<4x3x2xi16>, tensor<3xf32>, tensor<3xi16>) -> tensor<4x3x2xf32>
+  return %0, %1 : tensor<4x3x2xf32>, tensor<4x3x2xf32>
+}
+
+// dequantize in blocks along axis 1: 128 columns in blocks of 32, and 10
+// columns in blocks of 4 (the last block is short).
+// CHECK-LABEL: func @dequantize_blocked
+// CHECK: kiln.dequantize %{{.+}}, %{{.+}} {axis = 1 : i64, block_size = 32 : i64} : (tensor<256x128xi8>, tensor<256x4xf32>) -> tensor<256x128xf32>
+// CHECK: kiln.dequantize %{{.+}}, %{{.+}}, %{{.+}} {axis = 1 : i64, block_size = 4 : i64, is_unsigned = true} : (tensor<2x10xi8>, tensor<2x3xbf16>, tensor<2x3xi8>) -> tensor<2x10xbf16>
+// CHECK: kiln.dequantize %{{.+}}, %{{.+}} {block_size = 2 : i64} : (tensor<2x10xi8>, tensor<1x10xf32>) -> tensor<2x10xf32>
+func.func @dequantize_blocked(%q: tensor<256x128xi8>, %s: tensor<256x4xf32>, %x: tensor<2x10xi8>, %sb: tensor<2x3xbf16>, %zb: tensor<2x3xi8>, %s0: tensor<1x10xf32>)
+    -> (tensor<256x128xf32>, tensor<2x10xbf16>, tensor<2x10xf32>) {
+  %0 = kiln.dequantize %q, %s {axis = 1 : i64, block_size = 32 : i64} : (tensor<256x128xi8>, tensor<256x4xf32>) -> tensor<256x128xf32>
+  %1 = kiln.dequantize %x, %sb, %zb {axis = 1 : i64, block_size = 4 : i64, is_unsigned = true} : (tensor<2x10xi8>, tensor<2x3xbf16>, tensor<2x3xi8>) -> tensor<2x10xbf16>
+  %2 = kiln.dequantize %x, %s0 {axis = 0 : i64, block_size = 2 : i64} : (tensor<2x10xi8>, tensor<1x10xf32>) -> tensor<2x10xf32>
+  return %0, %1, %2 : tensor<256x128xf32>, tensor<2x10xbf16>, tensor<2x10xf32>
+}
+
+// quantize: per tensor (rank-0 and [1] scales), per axis, blocked; with and
+// without a zero point; signed and unsigned results of 8, 16 and 32 bits.
+// CHECK-LABEL: func @quantize
+// CHECK-SAME: (%[[X:[a-z0-9]+]]: tensor<16x64xf32>, %[[S:[a-z0-9]+]]: tensor<f32>, %[[Z:[a-z0-9]+]]: tensor<i8>, %[[S1:[a-z0-9]+]]: tensor<1xf32>, %[[SA:[a-z0-9]+]]: tensor<64xf32>, %[[ZA:[a-z0-9]+]]: tensor<64xi16>, %[[SB:[a-z0-9]+]]: tensor<16x2xf32>, %[[ZB:[a-z0-9]+]]: tensor<16x2xi8>)
+// CHECK: %[[R0:.+]] = kiln.quantize %[[X]], %[[S]], %[[Z]] {is_unsigned = true} : (tensor<16x64xf32>, tensor<f32>, tensor<i8>) -> tensor<16x64xi8>
+// CHECK: %[[R1:.+]] = kiln.quantize %[[X]], %[[S]] : (tensor<16x64xf32>, tensor<f32>) -> tensor<16x64xi8>
+// CHECK: %[[R2:.+]] = kiln.quantize %[[X]], %[[S1]] : (tensor<16x64xf32>, tensor<1xf32>) -> tensor<16x64xi32>
+// CHECK: %[[R3:.+]] = kiln.quantize %[[X]], %[[SA]], %[[ZA]] {axis = 1 : i64} : (tensor<16x64xf32>, tensor<64xf32>, tensor<64xi16>) -> tensor<16x64xi16>
+// CHECK: %[[R4:.+]] = kiln.quantize %[[X]], %[[SB]], %[[ZB]] {axis = 1 : i64, block_size = 32 : i64, is_unsigned = true} : (tensor<16x64xf32>, tensor<16x2xf32>, tensor<16x2xi8>) -> tensor<16x64xi8>
+// CHECK: return %[[R0]], %[[R1]], %[[R2]], %[[R3]], %[[R4]]
+func.func @quantize(%x: tensor<16x64xf32>, %s: tensor<f32>, %z: tensor<i8>, %s1: tensor<1xf32>,
+                    %sa: tensor<64xf32>, %za: tensor<64xi16>, %sb: tensor<16x2xf32>, %zb: tensor<16x2xi8>)
+    -> (tensor<16x64xi8>, tensor<16x64xi8>, tensor<16x64xi32>, tensor<16x64xi16>, tensor<16x64xi8>) {
+  %0 = kiln.quantize %x, %s, %z {is_unsigned = true} : (tensor<16x64xf32>, tensor<f32>, tensor<i8>) -> tensor<16x64xi8>
+  %1 = kiln.quantize %x, %s : (tensor<16x64xf32>, tensor<f32>) -> tensor<16x64xi8>
+  %2 = kiln.quantize %x, %s1 : (tensor<16x64xf32>, tensor<1xf32>) -> tensor<16x64xi32>
+  %3 = kiln.quantize %x, %sa, %za {axis = 1 : i64} : (tensor<16x64xf32>, tensor<64xf32>, tensor<64xi16>) -> tensor<16x64xi16>
+  %4 = kiln.quantize %x, %sb, %zb {axis = 1 : i64, block_size = 32 : i64, is_unsigned = true} : (tensor<16x64xf32>, tensor<16x2xf32>, tensor<16x2xi8>) -> tensor<16x64xi8>
+  return %0, %1, %2, %3, %4 : tensor<16x64xi8>, tensor<16x64xi8>, tensor<16x64xi32>, tensor<16x64xi16>, tensor<16x64xi8>
+}
+
+// quantize from f16 with an f32 scale, and of a rank-0 input.
+// CHECK-LABEL: func @quantize_f16_scalar
+// CHECK: kiln.quantize %{{.+}}, %{{.+}} {axis = 1 : i64} : (tensor<2x3xf16>, tensor<3xf32>) -> tensor<2x3xi8>
+// CHECK: kiln.quantize %{{.+}}, %{{.+}} {is_unsigned = true} : (tensor<f32>, tensor<f32>) -> tensor<i16>
+func.func @quantize_f16_scalar(%h: tensor<2x3xf16>, %sa: tensor<3xf32>, %x: tensor<f32>, %s: tensor<f32>) -> (tensor<2x3xi8>, tensor<i16>) {
+  %0 = kiln.quantize %h, %sa {axis = 1 : i64} : (tensor<2x3xf16>, tensor<3xf32>) -> tensor<2x3xi8>
+  %1 = kiln.quantize %x, %s {is_unsigned = true} : (tensor<f32>, tensor<f32>) -> tensor<i16>
+  return %0, %1 : tensor<2x3xi8>, tensor<i16>
+}
+
+// round: half to even, on any float type.
+// CHECK-LABEL: func @round
+// CHECK: %[[R0:.+]] = kiln.round %{{.+}} : tensor<2x8xf32>
+// CHECK: %[[R1:.+]] = kiln.round %{{.+}} : tensor<3xbf16>
+// CHECK: return %[[R0]], %[[R1]]
+func.func @round(%x: tensor<2x8xf32>, %h: tensor<3xbf16>) -> (tensor<2x8xf32>, tensor<3xbf16>) {
+  %0 = kiln.round %x : tensor<2x8xf32>
+  %1 = kiln.round %h : tensor<3xbf16>
+  return %0, %1 : tensor<2x8xf32>, tensor<3xbf16>
+}
