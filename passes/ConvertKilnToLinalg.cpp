@@ -39,15 +39,11 @@ AffineMap kiln::getBroadcastMap(MLIRContext *ctx, ArrayRef<int64_t> operand,
   return AffineMap::get(result.size(), 0, exprs, ctx);
 }
 
-Value kiln::buildElementwise(
+Value kiln::buildParallelGeneric(
     OpBuilder &b, Location loc, RankedTensorType resultType, ValueRange inputs,
+    ArrayRef<AffineMap> inputMaps,
     function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
-  MLIRContext *ctx = b.getContext();
-  SmallVector<AffineMap> maps;
-  for (Value in : inputs)
-    maps.push_back(getBroadcastMap(
-        ctx, cast<RankedTensorType>(in.getType()).getShape(),
-        resultType.getShape()));
+  SmallVector<AffineMap> maps(inputMaps.begin(), inputMaps.end());
   maps.push_back(b.getMultiDimIdentityMap(resultType.getRank()));
   SmallVector<utils::IteratorType> iterators(resultType.getRank(),
                                              utils::IteratorType::parallel);
@@ -60,6 +56,17 @@ Value kiln::buildElementwise(
         linalg::YieldOp::create(nb, nloc, v);
       });
   return generic.getResult(0);
+}
+
+Value kiln::buildElementwise(
+    OpBuilder &b, Location loc, RankedTensorType resultType, ValueRange inputs,
+    function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
+  SmallVector<AffineMap> maps;
+  for (Value in : inputs)
+    maps.push_back(getBroadcastMap(
+        b.getContext(), cast<RankedTensorType>(in.getType()).getShape(),
+        resultType.getShape()));
+  return buildParallelGeneric(b, loc, resultType, inputs, maps, body);
 }
 
 Value kiln::scalarConstant(OpBuilder &b, Location loc, Type type,

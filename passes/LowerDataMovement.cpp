@@ -92,20 +92,12 @@ Value buildIndexedRead(
     ValueRange inputs, ArrayRef<AffineMap> inputMaps, Value source,
     function_ref<SmallVector<Value>(OpBuilder &, Location, ValueRange)>
         coordinates) {
-  SmallVector<AffineMap> maps(inputMaps.begin(), inputMaps.end());
-  maps.push_back(b.getMultiDimIdentityMap(resultType.getRank()));
-  SmallVector<utils::IteratorType> iterators(resultType.getRank(),
-                                             utils::IteratorType::parallel);
-  Value init = tensor::EmptyOp::create(b, loc, resultType.getShape(),
-                                       resultType.getElementType());
-  auto generic = linalg::GenericOp::create(
-      b, loc, resultType, inputs, init, maps, iterators,
-      [&](OpBuilder &nb, Location l, ValueRange args) {
-        SmallVector<Value> coords = coordinates(nb, l, args.drop_back());
-        Value v = tensor::ExtractOp::create(nb, l, source, coords);
-        linalg::YieldOp::create(nb, l, v);
+  return buildParallelGeneric(
+      b, loc, resultType, inputs, inputMaps,
+      [&](OpBuilder &nb, Location l, ValueRange args) -> Value {
+        return tensor::ExtractOp::create(nb, l, source,
+                                         coordinates(nb, l, args));
       });
-  return generic.getResult(0);
 }
 
 struct SliceLowering : OpConversionPattern<SliceOp> {

@@ -190,15 +190,11 @@ struct OneHotLowering : OpConversionPattern<OneHotOp> {
       if (d != axis)
         exprs.push_back(getAffineDimExpr(d, ctx));
     AffineMap idxMap = AffineMap::get(rank, 0, exprs, ctx);
-    Value init = tensor::EmptyOp::create(rewriter, loc, type.getShape(),
-                                         type.getElementType());
     double on = op.getOnValue().convertToDouble();
     double off = op.getOffValue().convertToDouble();
-    auto generic = linalg::GenericOp::create(
-        rewriter, loc, type, adaptor.getIndices(), init,
-        ArrayRef<AffineMap>{idxMap, rewriter.getMultiDimIdentityMap(rank)},
-        SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
-        [&](OpBuilder &b, Location l, ValueRange args) {
+    Value result = buildParallelGeneric(
+        rewriter, loc, type, adaptor.getIndices(), {idxMap},
+        [&](OpBuilder &b, Location l, ValueRange args) -> Value {
           Value inRange;
           Value idx = normalizeIndex(b, l, args[0], depth, &inRange);
           Value d = linalg::IndexOp::create(b, l, axis);
@@ -206,12 +202,11 @@ struct OneHotLowering : OpConversionPattern<OneHotOp> {
               b, l, inRange,
               arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, idx, d));
           Type elt = type.getElementType();
-          Value v = arith::SelectOp::create(
-              b, l, hit, scalarConstant(b, l, elt, on),
-              scalarConstant(b, l, elt, off));
-          linalg::YieldOp::create(b, l, ValueRange{v});
+          return arith::SelectOp::create(b, l, hit,
+                                         scalarConstant(b, l, elt, on),
+                                         scalarConstant(b, l, elt, off));
         });
-    rewriter.replaceOp(op, generic.getResult(0));
+    rewriter.replaceOp(op, result);
     return success();
   }
 };

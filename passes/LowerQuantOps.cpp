@@ -66,19 +66,11 @@ Value buildQuantGeneric(OpBuilder &b, OpTy op, Value input, Value scale,
     inputs.push_back(zeroPoint);
     maps.push_back(sMap);
   }
-  maps.push_back(b.getMultiDimIdentityMap(rank));
-  Value init =
-      tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType());
-  return linalg::GenericOp::create(
-             b, loc, type, inputs, init, maps,
-             SmallVector<utils::IteratorType>(rank,
-                                              utils::IteratorType::parallel),
-             [&](OpBuilder &nb, Location l, ValueRange args) {
-               Value zp = zeroPoint ? args[2] : Value();
-               linalg::YieldOp::create(
-                   nb, l, ValueRange{body(nb, l, args[0], args[1], zp)});
-             })
-      .getResult(0);
+  return buildParallelGeneric(
+      b, loc, type, inputs, maps,
+      [&](OpBuilder &nb, Location l, ValueRange args) {
+        return body(nb, l, args[0], args[1], zeroPoint ? args[2] : Value());
+      });
 }
 
 struct DequantizeLowering : OpConversionPattern<DequantizeOp> {

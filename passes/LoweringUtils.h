@@ -25,9 +25,17 @@ mlir::AffineMap getBroadcastMap(mlir::MLIRContext *ctx,
                                 llvm::ArrayRef<int64_t> operandShape,
                                 llvm::ArrayRef<int64_t> resultShape);
 
-/// Builds a parallel `linalg.generic` producing `resultType` from `inputs`,
-/// each broadcast to the result shape; `body` maps the scalar inputs to the
-/// scalar result.
+/// Builds an all-parallel `linalg.generic` over `resultType` reading
+/// `inputs` through `inputMaps` (the result is written through the identity
+/// map); `body` maps the scalar inputs to the scalar result.
+mlir::Value buildParallelGeneric(
+    mlir::OpBuilder &b, mlir::Location loc, mlir::RankedTensorType resultType,
+    mlir::ValueRange inputs, llvm::ArrayRef<mlir::AffineMap> inputMaps,
+    llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Location,
+                                   mlir::ValueRange)>
+        body);
+
+/// buildParallelGeneric with each input broadcast to the result shape.
 mlir::Value buildElementwise(
     mlir::OpBuilder &b, mlir::Location loc, mlir::RankedTensorType resultType,
     mlir::ValueRange inputs,
