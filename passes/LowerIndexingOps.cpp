@@ -211,6 +211,43 @@ struct OneHotLowering : OpConversionPattern<OneHotOp> {
   }
 };
 
+/// GatherND: each result element reads its index tuple, then the data.
+struct GatherNDLowering : OpConversionPattern<GatherNDOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(GatherNDOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    RankedTensorType type = op.getType();
+    auto dataType = op.getData().getType();
+    auto idxType = op.getIndices().getType();
+    int64_t b = op.getBatchDims(), q = idxType.getDimSize(idxType.getRank() - 1);
+    int64_t tupleRank = idxType.getRank() - 1; // result dims from indices
+    Value data = adaptor.getData(), indices = adaptor.getIndices();
+    Value result = buildParallelGeneric(
+        rewriter, op.getLoc(), type, {}, {},
+        [&](OpBuilder &bd, Location l, ValueRange) -> Value {
+          SmallVector<Value> at, coords;
+          for (int64_t d = 0; d < tupleRank; ++d)
+            at.push_back(linalg::IndexOp::create(bd, l, d));
+          for (int64_t d = 0; d < b; ++d)
+            coords.push_back(at[d]);
+          for (int64_t k = 0; k < q; ++k) {
+            SmallVector<Value> slot(at);
+            slot.push_back(constIndex(bd, l, k));
+            int64_t size = dataType.getDimSize(b + k);
+            Value raw = tensor::ExtractOp::create(bd, l, indices, slot);
+            coords.push_back(
+                clampIndex(bd, l, normalizeIndex(bd, l, raw, size), size));
+          }
+          for (int64_t d = tupleRank; d < type.getRank(); ++d)
+            coords.push_back(linalg::IndexOp::create(bd, l, d));
+          return tensor::ExtractOp::create(bd, l, data, coords);
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
 /// `current` combined with `update` as the reduction says.
 Value combineScatter(OpBuilder &b, Location loc, ScatterReduction r,
                      Value current, Value update) {
@@ -335,7 +372,8 @@ struct ScatterNDLowering : OpConversionPattern<ScatterNDOp> {
 } // namespace
 
 void kiln::populateIndexingLoweringPatterns(RewritePatternSet &patterns) {
-  patterns.add<TopKLowering, GatherElementsLowering, OneHotLowering,
+  patterns.add<TopKLowering, GatherElementsLowering, GatherNDLowering,
+               OneHotLowering,
                ScatterElementsLowering, ScatterNDLowering>(
       patterns.getContext());
 }

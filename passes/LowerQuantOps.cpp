@@ -84,7 +84,12 @@ struct DequantizeLowering : OpConversionPattern<DequantizeOp> {
         rewriter, op, adaptor.getInput(), adaptor.getScale(),
         adaptor.getZeroPoint(),
         [&](OpBuilder &b, Location l, Value x, Value s, Value zp) -> Value {
+          // At least f32: a 16-bit scale type cannot hold int16 values.
           Type f = s.getType();
+          if (cast<FloatType>(f).getWidth() < 32) {
+            f = b.getF32Type();
+            s = arith::ExtFOp::create(b, l, f, s);
+          }
           Value v = intToFloat(b, l, x, f, isUnsigned);
           if (zp)
             v = arith::SubFOp::create(b, l, v, intToFloat(b, l, zp, f, isUnsigned));

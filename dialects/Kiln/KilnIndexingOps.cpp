@@ -53,6 +53,29 @@ LogicalResult GatherElementsOp::verify() {
   return success();
 }
 
+LogicalResult GatherNDOp::verify() {
+  auto data = getData().getType(), idx = getIndices().getType();
+  int64_t b = getBatchDims();
+  if (idx.getRank() < 1)
+    return emitOpError("indices must have rank 1 or more");
+  int64_t q = idx.getDimSize(idx.getRank() - 1);
+  if (b < 0 || b >= idx.getRank() || b + q > data.getRank() || q < 1)
+    return emitOpError("batch_dims = ")
+           << b << " and index tuples of " << q
+           << " entries do not fit data of rank " << data.getRank()
+           << " and indices of rank " << idx.getRank();
+  for (int64_t d = 0; d < b; ++d)
+    if (idx.getDimSize(d) != data.getDimSize(d))
+      return emitOpError("batch dimension ") << d << " differs";
+  SmallVector<int64_t> shape(idx.getShape().drop_back());
+  shape.append(data.getShape().begin() + b + q, data.getShape().end());
+  if (getType().getShape() != ArrayRef<int64_t>(shape) ||
+      getType().getElementType() != data.getElementType())
+    return emitOpError("result must be ") << shapeString(shape)
+                                          << " of the data's element type";
+  return success();
+}
+
 LogicalResult ScatterElementsOp::verify() {
   auto data = getData().getType(), idx = getIndices().getType(),
        upd = getUpdates().getType();

@@ -60,8 +60,10 @@ LogicalResult QuantizeOp::verify() {
   auto in = getInput().getType();
   if (getType().getShape() != in.getShape())
     return emitOpError("result must have the input's shape");
-  if (getType().getElementType().isInteger(1))
-    return emitOpError("cannot quantize to i1");
+  unsigned width = getType().getElementType().getIntOrFloatBitWidth();
+  if (width == 1 || width > 32)
+    return emitOpError("quantizes to integers of 2 to 32 bits, not ")
+           << getType().getElementType();
   return verifyQuantParams(*this, in, getScale().getType(), getZeroPoint(),
                            getType().getElementType(), getAxis(),
                            getBlockSize());

@@ -60,6 +60,26 @@ LogicalResult gatherElementsOp(NodeContext &nc) {
   return success();
 }
 
+LogicalResult gatherNDOp(NodeContext &nc) {
+  Value data = nc.input(0), indices = nc.input(1);
+  if (!data || !indices)
+    return nc.error("expects data and indices");
+  RankedTensorType dt = nc.typeOf(data), it = nc.typeOf(indices);
+  int64_t b = nc.getInt("batch_dims", 0);
+  if (it.getRank() < 1)
+    return nc.error("indices must have rank 1 or more");
+  int64_t q = it.getDimSize(it.getRank() - 1);
+  if (b < 0 || b >= it.getRank() || q < 1 || b + q > dt.getRank())
+    return nc.error("batch_dims " + Twine(b) + " and index tuples of " +
+                    Twine(q) + " do not fit the data's rank " +
+                    Twine(dt.getRank()));
+  SmallVector<int64_t> shape(it.getShape().drop_back());
+  shape.append(dt.getShape().begin() + b + q, dt.getShape().end());
+  nc.setOutput(0, GatherNDOp::create(nc.b, nc.loc, dt.clone(shape), data,
+                                     indices, nc.b.getI64IntegerAttr(b)));
+  return success();
+}
+
 FailureOr<ScatterReduction> reductionOf(NodeContext &nc) {
   std::string r = nc.getString("reduction", "none");
   if (r == "none")
@@ -177,6 +197,7 @@ LogicalResult hardmaxOp(NodeContext &nc) {
 void kiln::onnx_import::registerIndexingHandlers(HandlerTable &t) {
   t["TopK"] = topKOp;
   t["GatherElements"] = gatherElementsOp;
+  t["GatherND"] = gatherNDOp;
   t["ScatterElements"] = scatterElementsOp;
   t["Scatter"] = scatterElementsOp; // the deprecated name (opsets 9-10)
   t["ScatterND"] = scatterNDOp;

@@ -73,8 +73,11 @@ LogicalResult quantizeLinearOp(NodeContext &nc) {
     dtype = zp ? 0 : onnx::TensorProto::UINT8;
   Type out = zp ? nc.typeOf(zp).getElementType()
                 : elementTypeFor(nc.b.getContext(), dtype);
-  if (!out || !isa<IntegerType>(out) || out.isInteger(1))
-    return nc.unsupported("output type", onnxTypeName(dtype));
+  if (!out || !isa<IntegerType>(out) || out.isInteger(1) ||
+      out.getIntOrFloatBitWidth() > 32)
+    return nc.error("quantizing to " +
+                    (dtype ? onnxTypeName(dtype) : std::string("this type")) +
+                    " is not supported (int8, uint8, int16, uint16, int32)");
   nc.setOutput(0, QuantizeOp::create(nc.b, nc.loc, xt.clone(out), x, scale, zp,
                                      nc.b.getI64IntegerAttr(g->first),
                                      nc.b.getI64IntegerAttr(g->second),

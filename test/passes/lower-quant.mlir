@@ -118,14 +118,15 @@ func.func @dequantize_blocked_axis_0(%x: tensor<64x2x3xi8>, %s: tensor<2x2x3xf32
 
 // -----
 
-// The arithmetic is in the scale's type; the product is then extended or
+// The arithmetic is in the scale's type, widened to at least f32 (an f16
+// scale cannot hold int16 values); the product is then extended or
 // truncated to the result type.
 // CHECK-LABEL: func @dequantize_result_types
-// CHECK: ^bb0(%{{.+}}: i8, %{{.+}}: f16, %{{.+}}: f32):
-// CHECK: arith.sitofp %{{.+}} : i8 to f16
-// CHECK: %[[M:.+]] = arith.mulf %{{.+}}, %{{.+}} : f16
-// CHECK: %[[E:.+]] = arith.extf %[[M]] : f16 to f32
-// CHECK: linalg.yield %[[E]] : f32
+// CHECK: ^bb0(%{{.+}}: i8, %[[H:.+]]: f16, %{{.+}}: f32):
+// CHECK: %[[HW:.+]] = arith.extf %[[H]] : f16 to f32
+// CHECK: arith.sitofp %{{.+}} : i8 to f32
+// CHECK: %[[M:.+]] = arith.mulf %{{.+}}, %[[HW]] : f32
+// CHECK: linalg.yield %[[M]] : f32
 // CHECK: ^bb0(%{{.+}}: i8, %{{.+}}: f32, %{{.+}}: bf16):
 // CHECK: arith.sitofp %{{.+}} : i8 to f32
 // CHECK: %[[M2:.+]] = arith.mulf %{{.+}}, %{{.+}} : f32

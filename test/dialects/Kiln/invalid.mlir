@@ -1950,7 +1950,7 @@ func.func @quantize_result_shape(%x: tensor<2x3xf32>, %s: tensor<f32>) {
 // -----
 
 func.func @quantize_to_i1(%x: tensor<2x3xf32>, %s: tensor<f32>) {
-  // expected-error @+1 {{'kiln.quantize' op cannot quantize to i1}}
+  // expected-error @+1 {{'kiln.quantize' op quantizes to integers of 2 to 32 bits, not 'i1'}}
   %0 = kiln.quantize %x, %s : (tensor<2x3xf32>, tensor<f32>) -> tensor<2x3xi1>
   return
 }
@@ -2075,4 +2075,28 @@ func.func @dequantize_scalar_vector_scale(%x: tensor<i8>, %s: tensor<3xf32>) {
   // expected-error @+1 {{'kiln.dequantize' op scale must hold one element, one per slice along axis 0, or (with block_size) one per block}}
   %0 = kiln.dequantize %x, %s : (tensor<i8>, tensor<3xf32>) -> tensor<f32>
   return
+}
+
+// -----
+
+func.func @quantize_to_i64(%x: tensor<4xf32>, %s: tensor<f32>) -> tensor<4xi64> {
+  // expected-error @+1 {{'kiln.quantize' op quantizes to integers of 2 to 32 bits, not 'i64'}}
+  %0 = kiln.quantize %x, %s : (tensor<4xf32>, tensor<f32>) -> tensor<4xi64>
+  return %0 : tensor<4xi64>
+}
+
+// -----
+
+func.func @gather_nd_tuple_too_long(%d: tensor<4x8xf32>, %i: tensor<3x3xi64>) -> tensor<3xf32> {
+  // expected-error @+1 {{'kiln.gather_nd' op batch_dims = 0 and index tuples of 3 entries do not fit data of rank 2 and indices of rank 2}}
+  %0 = kiln.gather_nd %d, %i : (tensor<4x8xf32>, tensor<3x3xi64>) -> tensor<3xf32>
+  return %0 : tensor<3xf32>
+}
+
+// -----
+
+func.func @gather_nd_wrong_result(%d: tensor<4x8xf32>, %i: tensor<3x1xi64>) -> tensor<3x4xf32> {
+  // expected-error @+1 {{'kiln.gather_nd' op result must be [3,8] of the data's element type}}
+  %0 = kiln.gather_nd %d, %i : (tensor<4x8xf32>, tensor<3x1xi64>) -> tensor<3x4xf32>
+  return %0 : tensor<3x4xf32>
 }

@@ -53,6 +53,31 @@ def Kiln_GatherElementsOp : Kiln_Op<"gather_elements", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Kiln_GatherNDOp : Kiln_Op<"gather_nd", [Pure]> {
+  let summary = "gather slices at index tuples (ONNX GatherND)";
+  let description = [{
+    With `batch_dims = b`, `data` `[B..., D...]` (b leading batch
+    dimensions) and `indices` `[B..., I..., q]`, the result is
+    `[B..., I..., D[q:]...]` with
+    `result[p, i, r] = data[p, indices[p, i, :], r]`: each index tuple
+    addresses the first `q` non-batch dimensions of `data`. Negative indices
+    count from the end; out-of-range ones are clamped.
+
+    Example:
+
+    ```mlir
+    %0 = kiln.gather_nd %data, %idx {batch_dims = 0 : i64}
+        : (tensor<4x8x16xf32>, tensor<3x2xi64>) -> tensor<3x16xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$data, Kiln_IndexTensor:$indices,
+                       DefaultValuedAttr<I64Attr, "0">:$batch_dims);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat = "$data `,` $indices attr-dict `:` "
+                       "functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 def Kiln_ScatterReduction : I32EnumAttr<"ScatterReduction",
     "how a scatter combines an update with the element it lands on", [
       I32EnumAttrCase<"None", 0, "none">,

@@ -23,7 +23,8 @@ def Kiln_DequantizeOp : Kiln_Op<"dequantize", [Pure]> {
   let summary = "integers to floats: (x - zero_point) * scale";
   let description = !strconcat([{
     `result = (input - zero_point) * scale`, computed in the scale's type
-    and rounded to the result type. A missing zero point is 0.
+    (at least f32) and rounded to the result type. A missing zero point is
+    0.
   }], Kiln_QuantDescription, [{
     Example (int8 weights with a scale per group of 32 along the rows):
 
