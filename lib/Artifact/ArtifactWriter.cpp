@@ -79,12 +79,11 @@ bool kiln::writeArtifact(llvm::StringRef path, const ArtifactContents &c,
   struct Part {
     uint32_t kind;
     const std::vector<char> *bytes;
-    llvm::StringRef text;
   };
   std::vector<char> code(c.hostCode.begin(), c.hostCode.end());
-  std::vector<Part> parts = {{KILN_SECTION_METADATA, &meta.bytes, {}},
-                             {KILN_SECTION_HOST_CODE, &code, {}},
-                             {KILN_SECTION_WEIGHTS, &weights.bytes, {}}};
+  std::vector<Part> parts = {{KILN_SECTION_METADATA, &meta.bytes},
+                             {KILN_SECTION_HOST_CODE, &code},
+                             {KILN_SECTION_WEIGHTS, &weights.bytes}};
 
   ByteWriter file;
   file.bytes.resize(KILN_ARTIFACT_HEADER_SIZE, 0);
