@@ -288,22 +288,23 @@ struct ArgReduceLowering : OpConversionPattern<OpTy> {
   }
 };
 
-/// Cumulative sum as a generic over (dims..., j) where j walks the scanned
-/// axis and only the positions before (or after) i contribute. Quadratic in
-/// the axis length, which is fine for the short axes CumSum sees in
-/// transformer graphs (position ids); a scan kernel can replace it later.
-struct CumSumLowering : OpConversionPattern<CumSumOp> {
-  using OpConversionPattern::OpConversionPattern;
+/// Cumulative sum or product as a generic over (dims..., j) where j walks
+/// the scanned axis and only the positions before (or after) i contribute.
+/// Quadratic in the axis length, which is fine for the short axes scans see
+/// in transformer graphs (position ids); a scan kernel can replace it later.
+template <typename OpTy, ReduceKind Kind>
+struct ScanLowering : OpConversionPattern<OpTy> {
+  using OpConversionPattern<OpTy>::OpConversionPattern;
   LogicalResult
-  matchAndRewrite(CumSumOp op, OpAdaptor adaptor,
+  matchAndRewrite(OpTy op, typename OpTy::Adaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     MLIRContext *ctx = rewriter.getContext();
     RankedTensorType type = op.getType();
     int64_t rank = type.getRank(), axis = op.getAxis();
     Type elt = type.getElementType();
-    Value init = filledTensor(rewriter, loc, type,
-                              scalarConstant(rewriter, loc, elt, 0));
+    Value identity = reductionIdentity(rewriter, loc, elt, Kind);
+    Value init = filledTensor(rewriter, loc, type, identity);
     SmallVector<AffineExpr> inExprs, outExprs;
     for (int64_t d = 0; d < rank; ++d) {
       inExprs.push_back(getAffineDimExpr(d == axis ? rank : d, ctx));
@@ -326,9 +327,9 @@ struct CumSumLowering : OpConversionPattern<CumSumOp> {
                       : (exclusive ? arith::CmpIPredicate::slt
                                    : arith::CmpIPredicate::sle);
           Value take = arith::CmpIOp::create(b, l, pred, j, i);
-          Value x = arith::SelectOp::create(b, l, take, args[0],
-                                            scalarConstant(b, l, elt, 0));
-          linalg::YieldOp::create(b, l, addScalars(b, l, args[1], x));
+          Value x = arith::SelectOp::create(
+              b, l, take, args[0], reductionIdentity(b, l, elt, Kind));
+          linalg::YieldOp::create(b, l, combine(b, l, Kind, args[1], x));
         });
     rewriter.replaceOp(op, generic.getResult(0));
     return success();
@@ -341,7 +342,9 @@ void kiln::populateStructuredLoweringPatterns(RewritePatternSet &patterns) {
   patterns.add<MatmulLowering, ReduceLowering<ReduceSumOp, ReduceKind::Sum>,
                ReduceLowering<ReduceMaxOp, ReduceKind::Max>,
                ReduceLowering<ReduceMinOp, ReduceKind::Min>,
-               ReduceLowering<ReduceProdOp, ReduceKind::Prod>, CumSumLowering,
+               ReduceLowering<ReduceProdOp, ReduceKind::Prod>,
+               ScanLowering<CumSumOp, ReduceKind::Sum>,
+               ScanLowering<CumProdOp, ReduceKind::Prod>,
                ArgReduceLowering<ArgMaxOp, true>,
                ArgReduceLowering<ArgMinOp, false>>(
       patterns.getContext());

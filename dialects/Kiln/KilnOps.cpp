@@ -237,6 +237,10 @@ LogicalResult CumSumOp::verify() {
   return verifyAxis(*this, getAxis(), getType().getRank(),
                     /*allowNegative=*/false);
 }
+LogicalResult CumProdOp::verify() {
+  return verifyAxis(*this, getAxis(), getType().getRank(),
+                    /*allowNegative=*/false);
+}
 
 LogicalResult TransposeOp::verify() {
   ArrayRef<int64_t> perm = getPermutation();

@@ -571,7 +571,7 @@ LogicalResult triluOp(NodeContext &nc) {
   return success();
 }
 
-LogicalResult cumsumOp(NodeContext &nc) {
+template <typename OpTy> LogicalResult scanOp(NodeContext &nc) {
   Value x = nc.input(0);
   if (!x)
     return nc.error("expects an input");
@@ -584,7 +584,7 @@ LogicalResult cumsumOp(NodeContext &nc) {
       nc.normalizeAxis((*axisValue)[0], nc.typeOf(x).getRank());
   if (failed(axis))
     return failure();
-  nc.setOutput(0, CumSumOp::create(
+  nc.setOutput(0, OpTy::create(
                       nc.b, nc.loc, x.getType(), x,
                       nc.b.getI64IntegerAttr(*axis),
                       nc.b.getBoolAttr(nc.getInt("exclusive", 0) != 0),
@@ -612,5 +612,6 @@ void kiln::onnx_import::registerShapeHandlers(HandlerTable &t) {
   t["ConstantOfShape"] = constantOfShapeOp;
   t["Range"] = rangeOp;
   t["Trilu"] = triluOp;
-  t["CumSum"] = cumsumOp;
+  t["CumSum"] = scanOp<CumSumOp>;
+  t["CumProd"] = scanOp<CumProdOp>;
 }

@@ -849,3 +849,19 @@ func.func @trilu_lower(%x: tensor<8x8xi32>) -> tensor<8x8xi32> {
   %0 = kiln.trilu %x {upper = false, diagonal = 0 : i64} : tensor<8x8xi32>
   return %0 : tensor<8x8xi32>
 }
+
+// -----
+
+// cumprod: the same scan as cumsum, starting from 1 and multiplying; an
+// excluded position contributes the identity 1.
+// CHECK-LABEL: func @cumprod_exclusive
+// CHECK-DAG: %[[ONE:.+]] = arith.constant 1.000000e+00 : f32
+// CHECK: linalg.fill ins(%[[ONE]] : f32)
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]
+// CHECK: arith.cmpi slt
+// CHECK: arith.select
+// CHECK: arith.mulf
+func.func @cumprod_exclusive(%x: tensor<5xf32>) -> tensor<5xf32> {
+  %0 = kiln.cumprod %x {axis = 0 : i64, exclusive = true} : tensor<5xf32>
+  return %0 : tensor<5xf32>
+}

@@ -860,3 +860,10 @@ func.func @round(%x: tensor<2x8xf32>, %h: tensor<3xbf16>) -> (tensor<2x8xf32>, t
   %1 = kiln.round %h : tensor<3xbf16>
   return %0, %1 : tensor<2x8xf32>, tensor<3xbf16>
 }
+
+// CHECK-LABEL: func @cumprod
+// CHECK: kiln.cumprod %{{.+}} {axis = 1 : i64, reverse = true} : tensor<2x4xi32>
+func.func @cumprod(%x: tensor<2x4xi32>) -> tensor<2x4xi32> {
+  %0 = kiln.cumprod %x {axis = 1 : i64, reverse = true} : tensor<2x4xi32>
+  return %0 : tensor<2x4xi32>
+}

@@ -458,19 +458,21 @@ class Kiln_ArgReduceOp<string mnemonic, string opSummary>
 def Kiln_ArgMaxOp : Kiln_ArgReduceOp<"argmax", "index of the maximum along an axis">;
 def Kiln_ArgMinOp : Kiln_ArgReduceOp<"argmin", "index of the minimum along an axis">;
 
-def Kiln_CumSumOp : Kiln_Op<"cumsum", [Pure, SameOperandsAndResultType]> {
-  let summary = "cumulative sum along one axis";
-  let description = [{
-    `result[..., i, ...] = sum of input[..., j, ...]` for `j <= i` (or
-    `j < i` with `exclusive`; with `reverse`, `j >= i` or `j > i`).
+class Kiln_ScanOp<string mnemonic, string what, string combine>
+    : Kiln_Op<mnemonic, [Pure, SameOperandsAndResultType]> {
+  let summary = !strconcat("cumulative ", what, " along one axis");
+  let description = !strconcat([{
+    `result[..., i, ...] = }], combine, [{ of input[..., j, ...]` for
+    `j <= i` (or `j < i` with `exclusive`, where an empty range gives the
+    identity; with `reverse`, `j >= i` or `j > i`).
 
     Example:
 
     ```mlir
-    %0 = kiln.cumsum %x {axis = 0 : i64, exclusive = false, reverse = true}
+    %0 = kiln.}], mnemonic, [{ %x {axis = 0 : i64, exclusive = false, reverse = true}
         : tensor<5xf32>
     ```
-  }];
+  }]);
   let arguments = (ins Kiln_NumericTensor:$input, I64Attr:$axis,
                        DefaultValuedAttr<BoolAttr, "false">:$exclusive,
                        DefaultValuedAttr<BoolAttr, "false">:$reverse);
@@ -478,6 +480,9 @@ def Kiln_CumSumOp : Kiln_Op<"cumsum", [Pure, SameOperandsAndResultType]> {
   let assemblyFormat = "$input attr-dict `:` type($result)";
   let hasVerifier = 1;
 }
+
+def Kiln_CumSumOp : Kiln_ScanOp<"cumsum", "sum", "sum">;
+def Kiln_CumProdOp : Kiln_ScanOp<"cumprod", "product", "product">;
 
 //===----------------------------------------------------------------------===//
 // Shape and data movement
