@@ -162,6 +162,24 @@ Value scalar(OrOp, OpBuilder &b, Location loc, ValueRange a) {
 Value scalar(XorOp, OpBuilder &b, Location loc, ValueRange a) {
   return arith::XOrIOp::create(b, loc, a[0], a[1]);
 }
+/// Shifts by the bit width or more give 0 (LLVM would make them poison).
+Value shift(OpBuilder &b, Location loc, ValueRange a, bool left) {
+  Type t = a[0].getType();
+  Value amount = a[1];
+  Value shifted = left ? (Value)arith::ShLIOp::create(b, loc, a[0], amount)
+                       : (Value)arith::ShRUIOp::create(b, loc, a[0], amount);
+  Value inRange = arith::CmpIOp::create(
+      b, loc, arith::CmpIPredicate::ult, amount,
+      scalarConstant(b, loc, t, t.getIntOrFloatBitWidth()));
+  return arith::SelectOp::create(b, loc, inRange, shifted,
+                                 scalarConstant(b, loc, t, 0));
+}
+Value scalar(ShiftLeftOp, OpBuilder &b, Location loc, ValueRange a) {
+  return shift(b, loc, a, /*left=*/true);
+}
+Value scalar(ShiftRightOp, OpBuilder &b, Location loc, ValueRange a) {
+  return shift(b, loc, a, /*left=*/false);
+}
 Value scalar(CompareOp op, OpBuilder &b, Location loc, ValueRange a) {
   if (isFloat(a[0].getType())) {
     arith::CmpFPredicate p;
@@ -308,6 +326,7 @@ void kiln::populateElementwiseLoweringPatterns(RewritePatternSet &patterns) {
       ElementwiseLowering<MaxOp>,
       ElementwiseLowering<MinOp>, ElementwiseLowering<AndOp>,
       ElementwiseLowering<OrOp>, ElementwiseLowering<XorOp>,
+      ElementwiseLowering<ShiftLeftOp>, ElementwiseLowering<ShiftRightOp>,
       ElementwiseLowering<CompareOp>, ElementwiseLowering<SelectOp>,
       ElementwiseLowering<NegOp>, ElementwiseLowering<AbsOp>,
       ElementwiseLowering<SignOp>, ElementwiseLowering<ExpOp>,

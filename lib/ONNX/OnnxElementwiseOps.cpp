@@ -320,6 +320,16 @@ template <typename OpTy> LogicalResult bitwiseOp(NodeContext &nc) {
   return binaryOp<OpTy>(nc);
 }
 
+/// BitShift is defined for unsigned integers: right shifts are logical.
+LogicalResult bitShiftOp(NodeContext &nc) {
+  std::string direction = nc.getString("direction", "");
+  if (direction == "LEFT")
+    return bitwiseOp<ShiftLeftOp>(nc);
+  if (direction == "RIGHT")
+    return bitwiseOp<ShiftRightOp>(nc);
+  return nc.unsupported("direction", "'" + direction + "'");
+}
+
 LogicalResult isNaNOp(NodeContext &nc) {
   if (failed(requireInputs(nc, 1)))
     return failure();
@@ -455,6 +465,7 @@ void kiln::onnx_import::registerElementwiseHandlers(HandlerTable &t) {
   t["BitwiseOr"] = bitwiseOp<OrOp>;
   t["BitwiseXor"] = bitwiseOp<XorOp>;
   t["BitwiseNot"] = unaryOp<NotOp>;
+  t["BitShift"] = bitShiftOp;
   t["IsNaN"] = isNaNOp;
   t["IsInf"] = isInfOp;
   t["ArgMax"] = argMaxOp;

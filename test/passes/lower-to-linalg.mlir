@@ -865,3 +865,20 @@ func.func @cumprod_exclusive(%x: tensor<5xf32>) -> tensor<5xf32> {
   %0 = kiln.cumprod %x {axis = 0 : i64, exclusive = true} : tensor<5xf32>
   return %0 : tensor<5xf32>
 }
+
+// -----
+
+// Shifts select 0 when the amount reaches the bit width (LLVM would give
+// poison); right shifts are logical.
+// CHECK-LABEL: func @shifts
+// CHECK: arith.shli
+// CHECK: arith.cmpi ult
+// CHECK: arith.select
+// CHECK: arith.shrui
+// CHECK: arith.cmpi ult
+// CHECK: arith.select
+func.func @shifts(%a: tensor<4xi8>, %b: tensor<4xi8>) -> (tensor<4xi8>, tensor<4xi8>) {
+  %0 = kiln.shift_left %a, %b : (tensor<4xi8>, tensor<4xi8>) -> tensor<4xi8>
+  %1 = kiln.shift_right %a, %b : (tensor<4xi8>, tensor<4xi8>) -> tensor<4xi8>
+  return %0, %1 : tensor<4xi8>, tensor<4xi8>
+}

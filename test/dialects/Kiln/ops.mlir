@@ -867,3 +867,12 @@ func.func @cumprod(%x: tensor<2x4xi32>) -> tensor<2x4xi32> {
   %0 = kiln.cumprod %x {axis = 1 : i64, reverse = true} : tensor<2x4xi32>
   return %0 : tensor<2x4xi32>
 }
+
+// CHECK-LABEL: func @shifts
+// CHECK: kiln.shift_left %{{.+}}, %{{.+}} : (tensor<4xi32>, tensor<i32>) -> tensor<4xi32>
+// CHECK: kiln.shift_right %{{.+}}, %{{.+}} : (tensor<4xi32>, tensor<i32>) -> tensor<4xi32>
+func.func @shifts(%a: tensor<4xi32>, %b: tensor<i32>) -> (tensor<4xi32>, tensor<4xi32>) {
+  %0 = kiln.shift_left %a, %b : (tensor<4xi32>, tensor<i32>) -> tensor<4xi32>
+  %1 = kiln.shift_right %a, %b : (tensor<4xi32>, tensor<i32>) -> tensor<4xi32>
+  return %0, %1 : tensor<4xi32>, tensor<4xi32>
+}

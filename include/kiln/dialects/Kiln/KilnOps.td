@@ -106,6 +106,16 @@ def Kiln_XorOp : Kiln_BinaryOp<"xor",
   let hasFolder = 1;
 }
 
+def Kiln_ShiftLeftOp : Kiln_BinaryOp<"shift_left",
+    "elementwise left shift; shifting by the bit width or more gives 0", [{
+    %0 = kiln.shift_left %a, %b : (tensor<4xi8>, tensor<4xi8>) -> tensor<4xi8>
+}], Kiln_IntTensor>;
+def Kiln_ShiftRightOp : Kiln_BinaryOp<"shift_right",
+    "elementwise logical (unsigned) right shift; shifting by the bit width "
+    "or more gives 0", [{
+    %0 = kiln.shift_right %a, %b : (tensor<4xi8>, tensor<i8>) -> tensor<4xi8>
+}], Kiln_IntTensor>;
+
 //===----------------------------------------------------------------------===//
 // Comparisons
 //===----------------------------------------------------------------------===//
