@@ -114,6 +114,27 @@ struct MatmulLowering : OpConversionPattern<MatmulOp> {
 
 enum class ReduceKind { Sum, Max, Min, Prod };
 
+/// The loop structure of a reduction of `input` over `axes`: the reduced
+/// shape, the output's indexing expressions and the iterator types.
+std::tuple<SmallVector<int64_t>, SmallVector<AffineExpr>,
+           SmallVector<utils::IteratorType>>
+reductionLoops(MLIRContext *ctx, RankedTensorType input,
+               ArrayRef<int64_t> axes) {
+  SmallVector<int64_t> shape;
+  SmallVector<AffineExpr> outExprs;
+  SmallVector<utils::IteratorType> iterators;
+  for (int64_t d = 0; d < input.getRank(); ++d) {
+    if (llvm::is_contained(axes, d)) {
+      iterators.push_back(utils::IteratorType::reduction);
+      continue;
+    }
+    iterators.push_back(utils::IteratorType::parallel);
+    shape.push_back(input.getDimSize(d));
+    outExprs.push_back(getAffineDimExpr(d, ctx));
+  }
+  return {shape, outExprs, iterators};
+}
+
 /// The identity element of a reduction, as a scalar of type `t`.
 Value reductionIdentity(OpBuilder &b, Location loc, Type t, ReduceKind kind) {
   switch (kind) {
@@ -176,18 +197,8 @@ struct ReduceLowering : OpConversionPattern<OpTy> {
     int64_t rank = inputType.getRank();
     // Reduce into the shape without the reduced dimensions, then reshape to
     // the keepdims form if asked.
-    SmallVector<int64_t> reducedShape;
-    SmallVector<AffineExpr> outExprs;
-    SmallVector<utils::IteratorType> iterators;
-    for (int64_t d = 0; d < rank; ++d) {
-      if (llvm::is_contained(axes, d)) {
-        iterators.push_back(utils::IteratorType::reduction);
-      } else {
-        iterators.push_back(utils::IteratorType::parallel);
-        reducedShape.push_back(inputType.getDimSize(d));
-        outExprs.push_back(getAffineDimExpr(d, ctx));
-      }
-    }
+    auto [reducedShape, outExprs, iterators] =
+        reductionLoops(ctx, inputType, axes);
     // Sums and products of 16-bit floats accumulate in f32.
     bool widen = Kind == ReduceKind::Sum || Kind == ReduceKind::Prod;
     Type acc = widen ? accumulatorType(elt) : elt;
@@ -223,18 +234,8 @@ struct ArgReduceLowering : OpConversionPattern<OpTy> {
     auto inputType = cast<RankedTensorType>(op.getInput().getType());
     Type elt = inputType.getElementType();
     int64_t rank = inputType.getRank(), axis = op.getAxis();
-    SmallVector<int64_t> reducedShape;
-    SmallVector<AffineExpr> outExprs;
-    SmallVector<utils::IteratorType> iterators;
-    for (int64_t d = 0; d < rank; ++d) {
-      if (d == axis) {
-        iterators.push_back(utils::IteratorType::reduction);
-        continue;
-      }
-      iterators.push_back(utils::IteratorType::parallel);
-      reducedShape.push_back(inputType.getDimSize(d));
-      outExprs.push_back(getAffineDimExpr(d, ctx));
-    }
+    auto [reducedShape, outExprs, iterators] =
+        reductionLoops(ctx, inputType, {axis});
     auto valueType = RankedTensorType::get(reducedShape, elt);
     auto indexType = RankedTensorType::get(reducedShape, rewriter.getI64Type());
     Value initValue = filledTensor(
