@@ -211,6 +211,33 @@ struct OneHotLowering : OpConversionPattern<OneHotOp> {
   }
 };
 
+/// Reads the index tuple `indices[at..., :]` (q entries) and returns it as
+/// coordinates into dimensions `first, first+1, ...` of `dataType`,
+/// normalized and clamped; `valid` (if given) becomes whether every entry
+/// was in range.
+SmallVector<Value> indexTuple(OpBuilder &b, Location loc, Value indices,
+                              ArrayRef<Value> at, int64_t q,
+                              RankedTensorType dataType, int64_t first,
+                              Value *valid = nullptr) {
+  SmallVector<Value> coords;
+  SmallVector<Value> slot(at.begin(), at.end());
+  slot.push_back(Value());
+  if (valid)
+    *valid = arith::ConstantIntOp::create(b, loc, 1, 1);
+  for (int64_t k = 0; k < q; ++k) {
+    slot.back() = constIndex(b, loc, k);
+    int64_t size = dataType.getDimSize(first + k);
+    Value inRange;
+    Value idx = normalizeIndex(
+        b, loc, tensor::ExtractOp::create(b, loc, indices, slot), size,
+        valid ? &inRange : nullptr);
+    if (valid)
+      *valid = arith::AndIOp::create(b, loc, *valid, inRange);
+    coords.push_back(clampIndex(b, loc, idx, size));
+  }
+  return coords;
+}
+
 /// GatherND: each result element reads its index tuple, then the data.
 struct GatherNDLowering : OpConversionPattern<GatherNDOp> {
   using OpConversionPattern::OpConversionPattern;
@@ -226,19 +253,11 @@ struct GatherNDLowering : OpConversionPattern<GatherNDOp> {
     Value result = buildParallelGeneric(
         rewriter, op.getLoc(), type, {}, {},
         [&](OpBuilder &bd, Location l, ValueRange) -> Value {
-          SmallVector<Value> at, coords;
+          SmallVector<Value> at;
           for (int64_t d = 0; d < tupleRank; ++d)
             at.push_back(linalg::IndexOp::create(bd, l, d));
-          for (int64_t d = 0; d < b; ++d)
-            coords.push_back(at[d]);
-          for (int64_t k = 0; k < q; ++k) {
-            SmallVector<Value> slot(at);
-            slot.push_back(constIndex(bd, l, k));
-            int64_t size = dataType.getDimSize(b + k);
-            Value raw = tensor::ExtractOp::create(bd, l, indices, slot);
-            coords.push_back(
-                clampIndex(bd, l, normalizeIndex(bd, l, raw, size), size));
-          }
+          SmallVector<Value> coords(at.begin(), at.begin() + b);
+          coords.append(indexTuple(bd, l, indices, at, q, dataType, b));
           for (int64_t d = tupleRank; d < type.getRank(); ++d)
             coords.push_back(linalg::IndexOp::create(bd, l, d));
           return tensor::ExtractOp::create(bd, l, data, coords);
@@ -346,20 +365,10 @@ struct ScatterNDLowering : OpConversionPattern<ScatterNDOp> {
     Value result = loopNest(
         rewriter, op.getLoc(), shape, adaptor.getData(),
         [&](OpBuilder &b, Location l, ValueRange ivs, Value acc) {
-          Value valid = arith::ConstantIntOp::create(b, l, 1, 1);
-          SmallVector<Value> coords;
+          Value valid;
           SmallVector<Value> at(ivs.begin(), ivs.begin() + batchRank);
-          for (int64_t k = 0; k < q; ++k) {
-            at.push_back(constIndex(b, l, k));
-            Value inRange;
-            int64_t size = dataType.getDimSize(k);
-            Value idx = normalizeIndex(
-                b, l, tensor::ExtractOp::create(b, l, indices, at), size,
-                &inRange);
-            at.pop_back();
-            valid = arith::AndIOp::create(b, l, valid, inRange);
-            coords.push_back(clampIndex(b, l, idx, size));
-          }
+          SmallVector<Value> coords =
+              indexTuple(b, l, indices, at, q, dataType, 0, &valid);
           coords.append(ivs.begin() + batchRank, ivs.end());
           Value update = tensor::ExtractOp::create(b, l, updates, ivs);
           return storeIf(b, l, valid, acc, coords, update, r);

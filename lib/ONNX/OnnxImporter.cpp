@@ -330,10 +330,10 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
   func.setType(b.getFunctionType(argTypes, resultTypes));
   for (auto [i, out] : llvm::enumerate(graph.output())) {
     func.setResultAttr(i, "kiln.name", b.getStringAttr(out.name()));
-    int dtype = out.type().tensor_type().elem_type();
-    if (!dtype) // undeclared: fall back to the computed element type
-      dtype = 0;
-    func.setResultAttr(i, "kiln.dtype", b.getI32IntegerAttr(dtype));
+    // Undeclared types are left out: the signature then takes the
+    // computed element type.
+    if (int dtype = out.type().tensor_type().elem_type())
+      func.setResultAttr(i, "kiln.dtype", b.getI32IntegerAttr(dtype));
   }
   return module;
 }
