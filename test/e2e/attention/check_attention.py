@@ -12,11 +12,13 @@ Prints one line per case and `attention: N passed, M failed`.
 import argparse
 import math
 import os
-import subprocess
 import sys
 import tempfile
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from kiln_tools import compile_and_run  # noqa: E402
 
 
 def allowed(kind, p, j, keys, a):
@@ -182,21 +184,12 @@ def run_case(case, bin_dir, work, verbose):
         if extra in case:
             arrays[extra] = case[extra]
     mlir = os.path.join(work, case["name"] + ".mlir")
-    art = os.path.join(work, case["name"] + ".kiln")
-    out = os.path.join(work, case["name"] + "_out")
     write_mlir(case, arrays, mlir)
-    cmd = [os.path.join(bin_dir, "kiln-compile"), mlir, "-o", art]
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    if r.returncode:
-        return "compile failed: " + r.stderr.strip()
-    run = [os.path.join(bin_dir, "kiln-run"), art, "--output-dir", out, "--quiet"]
-    for i, (name, value) in enumerate(arrays.items()):
-        path = os.path.join(work, f"{case['name']}_{name}.npy")
-        np.save(path, value)
-        run += ["--input", f"input{i}={path}"]
-    r = subprocess.run(run, capture_output=True, text=True)
-    if r.returncode:
-        return "run failed: " + r.stderr.strip()
+    out, problem = compile_and_run(
+        bin_dir, mlir, [(f"input{i}", v) for i, v in enumerate(arrays.values())],
+        work, case["name"])
+    if problem:
+        return problem
     expect = reference(case["q"], case["k"], case["v"], case)
     tol = 3e-3 if case["q"].dtype == np.float16 else 1e-5
     for i, ref in enumerate(expect):
@@ -208,7 +201,7 @@ def run_case(case, bin_dir, work, verbose):
         if not np.all(err <= tol + tol * np.abs(ref)):
             return f"output{i}: max abs error {err.max():.3g} (tolerance {tol})"
     if verbose:
-        print("   ", " ".join(cmd))
+        print("   ", mlir)
     return None
 
 

@@ -8,13 +8,15 @@ Prints one line per case and `einsum: N passed, M failed`.
 """
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 
 import numpy as np
 import onnx
 from onnx import TensorProto, helper
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from kiln_tools import compile_and_run  # noqa: E402
 
 CASES = [
     ("attention_scores", "bhqd,bhkd->bhqk", [(2, 3, 4, 8), (2, 3, 5, 8)]),
@@ -45,21 +47,11 @@ def run_case(name, equation, shapes, bin_dir, work):
     model.ir_version = 8
     path = os.path.join(work, name + ".onnx")
     onnx.save(model, path)
-    art = os.path.join(work, name + ".kiln")
-    r = subprocess.run([os.path.join(bin_dir, "kiln-compile"), path, "-o", art],
-                       capture_output=True, text=True)
-    if r.returncode:
-        return "compile failed: " + r.stderr.strip()
-    cmd = [os.path.join(bin_dir, "kiln-run"), art, "--quiet",
-           "--output-dir", os.path.join(work, name + "_out")]
-    for n, a in zip(names, arrays):
-        p = os.path.join(work, "%s_%s.npy" % (name, n))
-        np.save(p, a)
-        cmd += ["--input", "%s=%s" % (n, p)]
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    if r.returncode:
-        return "run failed: " + r.stderr.strip()
-    got = np.load(os.path.join(work, name + "_out", "y.npy"))
+    out, problem = compile_and_run(bin_dir, path, list(zip(names, arrays)),
+                                   work, name)
+    if problem:
+        return problem
+    got = np.load(os.path.join(out, "y.npy"))
     if got.shape != expected.shape:
         return "shape %s, expected %s" % (got.shape, expected.shape)
     if not np.allclose(got, expected, rtol=1e-4, atol=1e-5):

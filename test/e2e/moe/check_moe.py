@@ -12,11 +12,13 @@ Prints one line per case and `moe: N passed, M failed`.
 import argparse
 import math
 import os
-import subprocess
 import sys
 import tempfile
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from kiln_tools import compile_and_run  # noqa: E402
 
 
 def route(logits, case):
@@ -169,21 +171,12 @@ def make_cases():
 
 def run_case(name, case, arrays, bin_dir, work):
     mlir = os.path.join(work, name + ".mlir")
-    art = os.path.join(work, name + ".kiln")
-    out = os.path.join(work, name + "_out")
     write_mlir(case, arrays, mlir)
-    r = subprocess.run([os.path.join(bin_dir, "kiln-compile"), mlir, "-o", art],
-                       capture_output=True, text=True)
-    if r.returncode:
-        return "compile failed: " + r.stderr.strip()
-    cmd = [os.path.join(bin_dir, "kiln-run"), art, "--output-dir", out, "--quiet"]
-    for i, (n, v) in enumerate(arrays.items()):
-        p = os.path.join(work, f"{name}_{n}.npy")
-        np.save(p, v)
-        cmd += ["--input", f"input{i}={p}"]
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    if r.returncode:
-        return "run failed: " + r.stderr.strip()
+    out, problem = compile_and_run(
+        bin_dir, mlir, [(f"input{i}", v) for i, v in enumerate(arrays.values())],
+        work, name)
+    if problem:
+        return problem
     for i, ref in enumerate(reference(arrays, case)):
         got = np.load(os.path.join(out, f"output{i}.npy"))
         if got.shape != ref.shape:

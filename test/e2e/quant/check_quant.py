@@ -23,12 +23,14 @@ Prints one line per case and `quant: N passed, M failed`; exits 1 on failure.
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 
 import numpy as np
 import onnx
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from kiln_tools import compile_and_run  # noqa: E402
 from onnx import TensorProto, helper, numpy_helper
 
 ONNX_TYPE = {
@@ -379,21 +381,10 @@ def run_case(case, bin_dir, work):
     assert expected["y"].dtype == dtype or case["op"] == "dq"
     path = os.path.join(work, name + ".onnx")
     feeds = build_model(case, x, scale, zp, path)
-    art = os.path.join(work, name + ".kiln")
-    r = subprocess.run([os.path.join(bin_dir, "kiln-compile"), path, "-o", art],
-                       capture_output=True, text=True)
-    if r.returncode:
-        return "compile failed: " + r.stderr.strip()
-    out_dir = os.path.join(work, name + "_out")
-    cmd = [os.path.join(bin_dir, "kiln-run"), art, "--quiet",
-           "--output-dir", out_dir]
-    for key, arr in feeds.items():
-        p = os.path.join(work, "%s_%s.npy" % (name, key))
-        np.save(p, arr)
-        cmd += ["--input", "%s=%s" % (key, p)]
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    if r.returncode:
-        return "run failed: " + r.stderr.strip()
+    out_dir, problem = compile_and_run(bin_dir, path, list(feeds.items()),
+                                       work, name)
+    if problem:
+        return problem
     problems = []
     for out, want in expected.items():
         got = np.load(os.path.join(out_dir, out + ".npy"))
