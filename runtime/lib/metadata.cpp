@@ -107,6 +107,7 @@ kiln_status readTensor(Reader &reader, const std::string &what,
     bytes *= uint64_t(dim);
   }
   out.byteSize = bytes;
+  out.elements = hasZero ? 0 : bytes / kiln_dtype_size(int(dtype));
   return KILN_STATUS_OK;
 }
 
@@ -184,21 +185,29 @@ kiln_status parseMetadata(const uint8_t *data, uint64_t size, Metadata &out) {
     uint64_t declaredSize = 0;
     if (kiln_status status = readTensor(reader, what, weight.tensor))
       return status;
+    // Stored weights of sub-byte dtypes are packed (artifact_format.h);
+    // never larger than the one-byte-per-element size checked above.
+    weight.tensor.byteSize =
+        kiln_dtype_packed_size(weight.tensor.dtype, weight.tensor.elements);
     what += " '" + weight.tensor.name + "'";
     if (kiln_status status = reader.scalar(weight.offset, what + " offset"))
       return status;
     if (kiln_status status = reader.scalar(declaredSize, what + " byte_size"))
       return status;
-    if (declaredSize != weight.tensor.byteSize)
+    if (declaredSize != weight.tensor.byteSize) {
+      unsigned bits = kiln_dtype_bits(weight.tensor.dtype);
+      std::string packed =
+          bits < 8 ? format(" (packed, %u bits per element)", bits) : "";
       return fail(KILN_STATUS_CORRUPT_ARTIFACT,
                   "corrupt metadata: %s has byte_size %" PRIu64
-                  " but %s%s needs %" PRIu64,
+                  " but %s%s needs %" PRIu64 "%s",
                   what.c_str(), declaredSize,
                   kiln_dtype_name(weight.tensor.dtype),
                   shapeString(weight.tensor.dims.data(),
                               uint32_t(weight.tensor.dims.size()))
                       .c_str(),
-                  weight.tensor.byteSize);
+                  weight.tensor.byteSize, packed.c_str());
+    }
   }
 
   if (kiln_status status = readSignature(reader, "input", metadata.inputs))

@@ -24,7 +24,11 @@ struct TensorInfo {
   std::string name;
   kiln_dtype dtype = KILN_DTYPE_INVALID;
   std::vector<int64_t> dims;
-  uint64_t byteSize = 0; // dense row-major size; fits in size_t
+  uint64_t elements = 0;
+  /// Fits in size_t. Inputs and outputs: the dense row-major size at the
+  /// API, one byte per element for sub-byte dtypes. Weights: the size
+  /// stored in WEIGHTS, packed for sub-byte dtypes (kiln_dtype_packed_size).
+  uint64_t byteSize = 0;
 };
 
 struct WeightInfo {
@@ -44,8 +48,9 @@ struct Metadata {
 /// as padding; anything else there is corruption.
 kiln_status parseMetadata(const uint8_t *data, uint64_t size, Metadata &out);
 
-/// Checks each weight against the WEIGHTS section: 64-byte-aligned offset,
-/// inside the section, and byte_size equal to its dtype and shape.
+/// Checks each weight against the WEIGHTS section: 64-byte-aligned offset
+/// and inside the section. (parseMetadata already checked that byte_size is
+/// the packed size of its dtype and shape.)
 kiln_status checkWeights(const Metadata &metadata, const SectionRef &weights);
 
 } // namespace kiln::rt

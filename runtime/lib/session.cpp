@@ -78,6 +78,30 @@ kiln_status createSession(kiln_model *model, const char *device,
   return KILN_STATUS_OK;
 }
 
+/// Sub-byte dtypes travel one element per byte (kiln/dtype.h): int4/int2
+/// sign-extended, uint4/uint2/float4e2m1 zero-extended. A byte outside
+/// that range has no meaning for the compiled code; say which one it is.
+kiln_status checkSubByteRange(const char *name, int dtype, const void *data,
+                              size_t byteSize) {
+  unsigned bits = kiln_dtype_bits(dtype);
+  if (bits >= 8)
+    return KILN_STATUS_OK;
+  bool isSigned = dtype == KILN_DTYPE_INT4 || dtype == KILN_DTYPE_INT2;
+  int low = isSigned ? -(1 << (bits - 1)) : 0;
+  int high = isSigned ? (1 << (bits - 1)) - 1 : (1 << bits) - 1;
+  const auto *bytes = static_cast<const uint8_t *>(data);
+  for (size_t i = 0; i < byteSize; ++i) {
+    int value = isSigned ? int(int8_t(bytes[i])) : int(bytes[i]);
+    if (value < low || value > high)
+      return fail(KILN_STATUS_INVALID_ARGUMENT,
+                  "input '%s': element %zu is %d, outside %s's range [%d, %d] "
+                  "(one element per byte, %s)",
+                  name, i, value, kiln_dtype_name(dtype), low, high,
+                  isSigned ? "sign-extended" : "zero-extended");
+  }
+  return KILN_STATUS_OK;
+}
+
 kiln_status setInput(kiln_session &session, const char *name, int dtype,
                      const int64_t *dims, uint32_t rank, const void *data,
                      size_t byteSize) {
@@ -112,6 +136,8 @@ kiln_status setInput(kiln_session &session, const char *name, int dtype,
                 expected.byteSize, byteSize);
   if (byteSize > 0 && !data)
     return fail(KILN_STATUS_INVALID_ARGUMENT, "input '%s': data is NULL", name);
+  if (kiln_status status = checkSubByteRange(name, dtype, data, byteSize))
+    return status;
   if (byteSize > 0)
     std::memcpy(session.inputs[index].data(), data, byteSize);
   session.inputSet[index] = true;

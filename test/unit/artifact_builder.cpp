@@ -166,6 +166,22 @@ ModelSpec bf16OutputModel(const Bytes &hostCode) {
   return spec;
 }
 
+ModelSpec lowPrecisionModel(const Bytes &hostCode) {
+  ModelSpec spec;
+  spec.hostCode = hostCode;
+  spec.entrySymbol = "kiln_entry_low_precision";
+  // int4 7, -8, -1, 0, 3 packed two per byte, element 0 in the low nibble.
+  spec.weights.push_back({{"q", KILN_DTYPE_INT4, {5}}, {0x87, 0x0f, 0x03}});
+  spec.inputs = {{"x", KILN_DTYPE_INT4, {5}}};
+  spec.outputs = {{"sum", KILN_DTYPE_INT8, {5}},
+                  {"x4", KILN_DTYPE_INT4, {5}},
+                  {"u2", KILN_DTYPE_UINT2, {5}},
+                  {"half", KILN_DTYPE_BFLOAT16, {2}},
+                  {"e4m3", KILN_DTYPE_FLOAT8E4M3FN, {4}},
+                  {"fp4", KILN_DTYPE_FLOAT4E2M1, {3}}};
+  return spec;
+}
+
 Bytes readFile(const std::string &path) {
   std::ifstream in(path, std::ios::binary);
   return Bytes(std::istreambuf_iterator<char>(in),

@@ -76,6 +76,10 @@ ModelSpec zeroSizeModel(const Bytes &hostCode);
 /// The "bf16-output" model of test_host_code.c.
 ModelSpec bf16OutputModel(const Bytes &hostCode);
 
+/// The "low-precision" model of test_host_code.c: a packed int4 weight, an
+/// int4 input and sub-byte, float8, float4 and bfloat16 outputs.
+ModelSpec lowPrecisionModel(const Bytes &hostCode);
+
 Bytes readFile(const std::string &path);
 bool writeFile(const std::string &path, const Bytes &bytes);
 

@@ -1,7 +1,7 @@
 //===- make_test_artifact.cpp - Write a tiny artifact for CLI tests ------===//
 //
 // kiln-make-test-artifact HOST_CODE.so OUT.kiln [--model
-// add|zero-size|bf16-output]
+// add|zero-size|bf16-output|low-precision]
 //                         [--target TARGET] [--format-version N]
 //
 // Lets the kiln-run tests exercise the CLI end to end without the compiler.
@@ -20,7 +20,8 @@ using namespace kiln::test;
 int main(int argc, char **argv) {
   if (argc < 3) {
     std::fprintf(stderr, "usage: kiln-make-test-artifact HOST_CODE.so OUT.kiln "
-                         "[--model add|zero-size|bf16-output] [--target T] "
+                         "[--model add|zero-size|bf16-output|low-precision] "
+                         "[--target T] "
                          "[--format-version N]\n");
     return 2;
   }
@@ -39,9 +40,10 @@ int main(int argc, char **argv) {
     else if (!std::strcmp(argv[i], "--format-version"))
       version = unsigned(std::atoi(argv[i + 1]));
   }
-  ModelSpec spec = model == "zero-size"     ? zeroSizeModel(hostCode)
-                   : model == "bf16-output" ? bf16OutputModel(hostCode)
-                                            : addModel(hostCode);
+  ModelSpec spec = model == "zero-size"       ? zeroSizeModel(hostCode)
+                   : model == "bf16-output"   ? bf16OutputModel(hostCode)
+                   : model == "low-precision" ? lowPrecisionModel(hostCode)
+                                              : addModel(hostCode);
   spec.target = target;
   Bytes artifact = buildArtifact(spec);
   // The version lies in the header, outside the checksummed bytes.

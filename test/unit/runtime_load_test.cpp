@@ -314,6 +314,60 @@ TEST_F(RuntimeLoadTest, WeightSizeMustMatchShape) {
                 "weight 0 'w' has byte_size 20 but float32[2,3] needs 24");
 }
 
+TEST_F(RuntimeLoadTest, SubByteWeightsAreStoredPacked) {
+  // int4[5] takes 3 bytes, int2[7] 2, uint2[2,2] 1, float4e2m1[4] 2;
+  // float8 one byte per element.
+  ModelSpec spec = addModel(addHostCode());
+  spec.weights.push_back({{"i4", KILN_DTYPE_INT4, {5}}, Bytes(3, 0x11)});
+  spec.weights.push_back({{"i2", KILN_DTYPE_INT2, {7}}, Bytes(2, 0x1b)});
+  spec.weights.push_back({{"u2", KILN_DTYPE_UINT2, {2, 2}}, Bytes(1, 0xe4)});
+  spec.weights.push_back({{"f4", KILN_DTYPE_FLOAT4E2M1, {4}}, Bytes(2)});
+  spec.weights.push_back({{"f8", KILN_DTYPE_FLOAT8E8M0, {3}}, Bytes(3)});
+  spec.weights.push_back({{"e", KILN_DTYPE_UINT4, {0, 9}}, Bytes()});
+  ASSERT_EQ(loadBytes(buildArtifact(spec), &model), KILN_STATUS_OK)
+      << kiln_last_error();
+}
+
+TEST_F(RuntimeLoadTest, SubByteWeightOfUnpackedSizeIsRejected) {
+  // One byte per element is the API layout, not the stored one.
+  ModelSpec spec = addModel(addHostCode());
+  spec.weights.push_back({{"q", KILN_DTYPE_INT4, {5}}, Bytes(5)});
+  expectFailure(buildArtifact(spec), KILN_STATUS_CORRUPT_ARTIFACT,
+                "weight 1 'q' has byte_size 5 but int4[5] needs 3 (packed, 4 "
+                "bits per element)");
+  spec.weights.back() = {{"q", KILN_DTYPE_INT2, {2, 3}}, Bytes(1)};
+  expectFailure(buildArtifact(spec), KILN_STATUS_CORRUPT_ARTIFACT,
+                "weight 1 'q' has byte_size 1 but int2[2,3] needs 2 (packed, "
+                "2 bits per element)");
+}
+
+TEST_F(RuntimeLoadTest, PackedWeightOutsideWeightsSection) {
+  ModelSpec spec;
+  spec.hostCode = addHostCode();
+  spec.weights.push_back({{"q", KILN_DTYPE_UINT4, {9}}, Bytes(5, 0x21)});
+  Bytes weights = encodeWeights(spec);
+  weights.resize(4); // the weight needs 5 bytes
+  expectFailure(assemble({{KILN_SECTION_METADATA, encodeMetadata(spec)},
+                          {KILN_SECTION_HOST_CODE, spec.hostCode},
+                          {KILN_SECTION_WEIGHTS, weights}}),
+                KILN_STATUS_CORRUPT_ARTIFACT,
+                "weight 'q' at offset 0 with size 5 extends past the end of "
+                "the WEIGHTS section (4 bytes)");
+}
+
+TEST_F(RuntimeLoadTest, LowPrecisionSignature) {
+  ASSERT_EQ(loadBytes(buildArtifact(lowPrecisionModel(addHostCode())), &model),
+            KILN_STATUS_OK)
+      << kiln_last_error();
+  kiln_tensor_desc desc;
+  ASSERT_EQ(kiln_model_input(model, 0, &desc), KILN_STATUS_OK);
+  EXPECT_EQ(desc.dtype, KILN_DTYPE_INT4);
+  ASSERT_EQ(kiln_model_output(model, 2, &desc), KILN_STATUS_OK);
+  EXPECT_EQ(desc.dtype, KILN_DTYPE_UINT2);
+  ASSERT_EQ(kiln_model_output(model, 5, &desc), KILN_STATUS_OK);
+  EXPECT_EQ(desc.dtype, KILN_DTYPE_FLOAT4E2M1);
+}
+
 TEST_F(RuntimeLoadTest, WeightOutsideWeightsSection) {
   ModelSpec spec = addModel(addHostCode());
   Bytes weights = encodeWeights(spec);

@@ -340,6 +340,73 @@ TEST(RuntimeIsolationTest, ModelsWithTheSameSymbolKeepTheirOwnCode) {
   }
 }
 
+/// The low-precision model: a packed int4 weight, an int4 input one element
+/// per byte, sub-byte/float8/float4/bfloat16 outputs one byte (or two) each.
+class LowPrecisionSessionTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    ASSERT_EQ(loadBytes(buildArtifact(lowPrecisionModel(addHostCode())),
+                        &model),
+              KILN_STATUS_OK)
+        << kiln_last_error();
+    ASSERT_EQ(kiln_session_create(model, "cpu", &session), KILN_STATUS_OK)
+        << kiln_last_error();
+  }
+  void TearDown() override {
+    kiln_session_release(session);
+    kiln_model_release(model);
+  }
+  kiln_status setX(std::initializer_list<int8_t> values, kiln_dtype dtype =
+                                                             KILN_DTYPE_INT4) {
+    std::vector<int8_t> data(values);
+    return kiln_session_set_input(session, "x", dtype, kShapeX, 1, data.data(),
+                                  data.size());
+  }
+  Bytes output(size_t index, kiln_dtype expectedDtype) {
+    kiln_tensor_desc desc;
+    const void *data;
+    size_t bytes;
+    EXPECT_EQ(kiln_session_output(session, index, &desc, &data, &bytes),
+              KILN_STATUS_OK);
+    EXPECT_EQ(desc.dtype, expectedDtype);
+    const auto *begin = static_cast<const uint8_t *>(data);
+    return Bytes(begin, begin + bytes);
+  }
+
+  const int64_t kShapeX[1] = {5};
+  kiln_model *model = nullptr;
+  kiln_session *session = nullptr;
+};
+
+TEST_F(LowPrecisionSessionTest, PackedWeightAndOneBytePerElementIO) {
+  ASSERT_EQ(setX({1, 2, -3, -8, 7}), KILN_STATUS_OK) << kiln_last_error();
+  ASSERT_EQ(kiln_session_run(session), KILN_STATUS_OK) << kiln_last_error();
+  // The weight reached the code packed: 7, -8, -1, 0, 3.
+  EXPECT_EQ(output(0, KILN_DTYPE_INT8), (Bytes{8, 0xfa, 0xfc, 0xf8, 10}));
+  EXPECT_EQ(output(1, KILN_DTYPE_INT4), (Bytes{1, 2, 0xfd, 0xf8, 7}));
+  EXPECT_EQ(output(2, KILN_DTYPE_UINT2), (Bytes{1, 2, 1, 0, 3}));
+  EXPECT_EQ(output(3, KILN_DTYPE_BFLOAT16), (Bytes{0x80, 0x3f, 0x00, 0x40}));
+  EXPECT_EQ(output(4, KILN_DTYPE_FLOAT8E4M3FN),
+            (Bytes{0x38, 0xc0, 0x7f, 0x00}));
+  EXPECT_EQ(output(5, KILN_DTYPE_FLOAT4E2M1), (Bytes{0x10, 0x2, 0xf}));
+}
+
+TEST_F(LowPrecisionSessionTest, SubByteInputsOutsideTheirRangeAreRejected) {
+  EXPECT_EQ(setX({1, 2, 8, 0, 0}), KILN_STATUS_INVALID_ARGUMENT);
+  EXPECT_EQ(std::string(kiln_last_error()),
+            "input 'x': element 2 is 8, outside int4's range [-8, 7] (one "
+            "element per byte, sign-extended)");
+  EXPECT_EQ(setX({0, 0, 0, 0, -9}), KILN_STATUS_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(kiln_last_error()).find("element 4 is -9"),
+            std::string::npos);
+  // A rejected input stays unset.
+  EXPECT_EQ(kiln_session_run(session), KILN_STATUS_MISSING_INPUT);
+  // int8 data is not int4 data, even in range.
+  EXPECT_EQ(setX({0, 0, 0, 0, 0}, KILN_DTYPE_INT8),
+            KILN_STATUS_DTYPE_MISMATCH);
+  EXPECT_EQ(setX({-8, 7, 0, -1, 1}), KILN_STATUS_OK) << kiln_last_error();
+}
+
 TEST(RuntimeStatusTest, StatusStrings) {
   EXPECT_STREQ(kiln_status_string(KILN_STATUS_OK), "OK");
   EXPECT_STREQ(kiln_status_string(KILN_STATUS_MISSING_INPUT), "MISSING_INPUT");

@@ -32,9 +32,8 @@ void kiln_entry_zero_size(void **buffers) {
 }
 
 /* The "bf16-output" model: input a f32[2,3]; outputs copy = a (f32[2,3])
- * and half = bfloat16[2] (1.0, 2.0). kiln-run cannot store bfloat16 in a
- * .npy file, which the CLI tests use to fail after a first output was
- * already written. */
+ * and half = bfloat16[2] (1.0, 2.0). NumPy has no bfloat16, so kiln-run
+ * writes `half` as an ONNX TensorProto beside copy.npy. */
 void kiln_entry_bf16(void **buffers) {
   const float *a = (const float *)buffers[0];
   float *copy = (float *)buffers[1];
@@ -43,4 +42,42 @@ void kiln_entry_bf16(void **buffers) {
     copy[i] = a[i];
   half[0] = 0x3f80;
   half[1] = 0x4000;
+}
+
+/* The "low-precision" model: weight q int4[5] stored PACKED in 3 bytes
+ * (7, -8, -1, 0, 3: 0x87 0x0f 0x03); input x int4[5], one element per byte;
+ * outputs, one element per byte for the sub-byte ones:
+ *   sum  int8[5]            = q + x (q unpacked here, as compiled code does)
+ *   x4   int4[5]            = x
+ *   u2   uint2[5]           = x & 3
+ *   half bfloat16[2]        = 1.0, 2.0
+ *   e4m3 float8e4m3fn[4]    = 1.0, -2.0, NaN, 0
+ *   fp4  float4e2m1[3]      = 0.5, 1.0, -6.0; when x[4] == 7 its first byte
+ *                             is 0x10, which is not a float4e2m1 (the CLI
+ *                             tests use it to fail after other outputs). */
+void kiln_entry_low_precision(void **buffers) {
+  const uint8_t *q = (const uint8_t *)buffers[0];
+  const int8_t *x = (const int8_t *)buffers[1];
+  int8_t *sum = (int8_t *)buffers[2];
+  int8_t *x4 = (int8_t *)buffers[3];
+  uint8_t *u2 = (uint8_t *)buffers[4];
+  uint16_t *half = (uint16_t *)buffers[5];
+  uint8_t *e4m3 = (uint8_t *)buffers[6];
+  uint8_t *fp4 = (uint8_t *)buffers[7];
+  for (int i = 0; i < 5; ++i) {
+    int nibble = (q[i / 2] >> (4 * (i % 2))) & 0xf;
+    int weight = nibble >= 8 ? nibble - 16 : nibble;
+    sum[i] = (int8_t)(weight + x[i]);
+    x4[i] = x[i];
+    u2[i] = (uint8_t)(x[i] & 3);
+  }
+  half[0] = 0x3f80;
+  half[1] = 0x4000;
+  e4m3[0] = 0x38;
+  e4m3[1] = 0xc0;
+  e4m3[2] = 0x7f;
+  e4m3[3] = 0x00;
+  fp4[0] = x[4] == 7 ? 0x10 : 0x1;
+  fp4[1] = 0x2;
+  fp4[2] = 0xf;
 }

@@ -32,6 +32,20 @@
 |* holds, in order, one pointer per weight, per input and per output (dense, *|
 |* row-major; bool is one byte per element). Outputs are written in place.   *|
 |*                                                                            *|
+|* Sub-byte dtypes (int4, uint4, float4e2m1: 4 bits; int2, uint2: 2 bits;    *|
+|* see kiln/dtype.h) are laid out differently in the two places they occur:  *|
+|*  - WEIGHTS stores them PACKED, ONNX's layout: byte_size is               *|
+|*    ceil(elements x bits / 8) = kiln_dtype_packed_size(dtype, elements),  *|
+|*    element 0 in the low bits of the first byte (low nibble / low 2       *|
+|*    bits), the unused high bits of the last byte zero. The entry point    *|
+|*    receives a pointer to these packed bytes, as it does for every weight.*|
+|*  - Inputs and outputs hold ONE element per byte (kiln_dtype_size() is 1):*|
+|*    int4/int2 sign-extended to int8, uint4/uint2 zero-extended to uint8,  *|
+|*    float4e2m1 its 4-bit code in the low bits, high bits zero. The        *|
+|*    runtime rejects an input byte outside its dtype's range.              *|
+|* float8 dtypes (e4m3fn, e4m3fnuz, e5m2, e5m2fnuz, e8m0) are one byte per   *|
+|* element everywhere, the bit pattern as in ONNX.                           *|
+|*                                                                            *|
 |* What the runtime checks when loading (clarifications, not changes; a      *|
 |* writer that follows them is accepted by every version-1 runtime):        *|
 |*  - header_size == 64 and file_size == the exact size of the file.        *|
@@ -47,7 +61,8 @@
 |*    among outputs).                                                       *|
 |*  - dtype is one kiln_dtype_size() knows; dims are >= 0 (shapes are       *|
 |*    static in version 1).                                                 *|
-|*  - A weight's byte_size equals elements x dtype size; its offset is a    *|
+|*  - A weight's byte_size equals kiln_dtype_packed_size(dtype, elements)   *|
+|*    (elements x dtype size, packed for sub-byte dtypes); its offset is a  *|
 |*    multiple of 64 and [offset, offset + byte_size) lies in WEIGHTS. A    *|
 |*    zero-size weight needs no WEIGHTS bytes and is passed a valid dummy   *|
 |*    pointer, as are zero-size inputs and outputs.                         *|

@@ -128,7 +128,11 @@ KILN_API kiln_status kiln_session_create(kiln_model *model, const char *device,
 KILN_API void kiln_session_release(kiln_session *session);
 
 /* Sets input `name`. `dtype`, `dims`/`rank` must equal the model's exactly
- * and `byte_size` must be the dense row-major size. The data is COPIED into
+ * and `byte_size` must be the dense row-major size, kiln_dtype_size() bytes
+ * per element: sub-byte dtypes (int4, uint4, float4e2m1, int2, uint2) take
+ * one byte per element, int4/int2 sign-extended and the others
+ * zero-extended; a byte outside that range is INVALID_ARGUMENT (outputs of
+ * these dtypes come back the same way). The data is COPIED into
  * session-owned, 64-byte-aligned storage, so the caller's buffer may be
  * freed or reused as soon as this returns. `data` may be NULL only when
  * `byte_size` is 0. Setting an input again replaces its value. */
