@@ -186,6 +186,8 @@ const char *descrFor(kiln_dtype dtype) {
   case KILN_DTYPE_FLOAT64:
     return "<f8";
   case KILN_DTYPE_INT8:
+  case KILN_DTYPE_INT4: // one element per byte, sign-extended
+  case KILN_DTYPE_INT2:
     return "|i1";
   case KILN_DTYPE_INT16:
     return "<i2";
@@ -194,6 +196,8 @@ const char *descrFor(kiln_dtype dtype) {
   case KILN_DTYPE_INT64:
     return "<i8";
   case KILN_DTYPE_UINT8:
+  case KILN_DTYPE_UINT4: // one element per byte, zero-extended
+  case KILN_DTYPE_UINT2:
     return "|u1";
   case KILN_DTYPE_UINT16:
     return "<u2";
@@ -274,7 +278,7 @@ std::string encodeHeaderUnchecked(kiln_dtype dtype,
   const char *descr = descrFor(dtype);
   if (!descr)
     return std::string("dtype ") + kiln_dtype_name(dtype) +
-           " has no .npy equivalent";
+           " has no .npy equivalent (write it as an ONNX TensorProto .pb)";
   uint64_t elements, bytes;
   if (std::string error = tensorSize(dtype, dims, elements, bytes);
       !error.empty())
@@ -331,6 +335,8 @@ std::string readNpy(const std::string &path, HostTensor &out) {
   });
 }
 
+bool npyCanHold(kiln_dtype dtype) { return descrFor(dtype) != nullptr; }
+
 std::string encodeNpyHeader(kiln_dtype dtype, const std::vector<int64_t> &dims,
                             uint64_t dataBytes, std::vector<uint8_t> &out) {
   return detail::noThrow(
@@ -343,6 +349,10 @@ std::string encodeNpy(const HostTensor &tensor, std::vector<uint8_t> &out) {
                                                   tensor.data.size(), out);
         !error.empty())
       return error;
+    if (std::string error = checkSubByteValues(
+            tensor.dtype, tensor.data.data(), tensor.data.size());
+        !error.empty())
+      return error;
     out.insert(out.end(), tensor.data.begin(), tensor.data.end());
     return "";
   });
@@ -353,6 +363,10 @@ std::string writeNpy(const std::string &path, const HostTensor &tensor) {
     std::vector<uint8_t> header;
     if (std::string error = encodeHeaderUnchecked(tensor.dtype, tensor.dims,
                                                   tensor.data.size(), header);
+        !error.empty())
+      return "cannot write '" + path + "': " + error;
+    if (std::string error = checkSubByteValues(
+            tensor.dtype, tensor.data.data(), tensor.data.size());
         !error.empty())
       return "cannot write '" + path + "': " + error;
     FILE *file = std::fopen(path.c_str(), "wb");

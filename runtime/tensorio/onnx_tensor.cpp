@@ -8,8 +8,14 @@
 //   14 data_location (EXTERNAL is unsupported)
 // Everything else is skipped by wire type. As in ONNX, int32_data carries
 // int8/uint8/int16/uint16/bool/float16/bfloat16/float8 as one element per
-// value (bit patterns in the low bits) and int4/uint4/float4 packed two per
-// value; raw_data is the little-endian dense array (sub-byte types packed).
+// value (bit patterns in the low bits) and the sub-byte types packed, one
+// byte per value (int4/uint4/float4e2m1 two elements, int2/uint2 four);
+// raw_data is the little-endian dense array (sub-byte types packed the same
+// way, element 0 in the low bits). Sub-byte tensors come out one element per
+// byte (kiln/dtype.h).
+//
+// The writer emits dims (unpacked varints), data_type, name and raw_data,
+// in field order, as onnx.numpy_helper.from_array does.
 //
 //===----------------------------------------------------------------------===//
 
@@ -220,19 +226,22 @@ std::string decodeFields(const uint8_t *data, size_t size, RawTensor &out) {
   return "";
 }
 
-bool isSubByte(kiln_dtype dtype) {
-  return dtype == KILN_DTYPE_INT4 || dtype == KILN_DTYPE_UINT4 ||
-         dtype == KILN_DTYPE_FLOAT4E2M1;
-}
+bool isSubByte(kiln_dtype dtype) { return kiln_dtype_bits(dtype) < 8; }
 
-/// Two 4-bit values per byte, first in the low nibble -> one per byte.
-void unpackNibbles(const std::vector<uint8_t> &packed, uint64_t elements,
+/// Packed (`bits` per element, element 0 in the low bits) -> one per byte,
+/// int4/int2 sign-extended.
+void unpackSubByte(const std::vector<uint8_t> &packed, uint64_t elements,
                    kiln_dtype dtype, std::vector<uint8_t> &out) {
+  unsigned bits = kiln_dtype_bits(dtype);
+  unsigned perByte = 8 / bits;
+  uint8_t mask = uint8_t((1u << bits) - 1);
+  bool isSigned = dtype == KILN_DTYPE_INT4 || dtype == KILN_DTYPE_INT2;
   out.resize(elements);
   for (uint64_t i = 0; i < elements; ++i) {
-    uint8_t nibble = (packed[i / 2] >> (4 * (i % 2))) & 0xf;
-    out[i] =
-        dtype == KILN_DTYPE_INT4 ? uint8_t(int8_t(nibble << 4) >> 4) : nibble;
+    uint8_t value = (packed[i / perByte] >> (bits * (i % perByte))) & mask;
+    if (isSigned && (value >> (bits - 1)))
+      value |= uint8_t(~mask); // sign-extend
+    out[i] = value;
   }
 }
 
@@ -290,8 +299,9 @@ std::string buildTensor(RawTensor &raw, HostTensor &out) {
   if (std::string error = tensorSize(dtype, raw.dims, elements, bytes);
       !error.empty())
     return error;
-  // Sub-byte types are stored packed in the file, unpacked in memory.
-  uint64_t fileBytes = isSubByte(dtype) ? (elements + 1) / 2 : bytes;
+  // Sub-byte types are stored packed in the file (also in int32_data, one
+  // packed byte per value), unpacked in memory.
+  uint64_t fileBytes = kiln_dtype_packed_size(dtype, elements);
   uint64_t fileValues = isSubByte(dtype) ? fileBytes : elements;
 
   size_t typedCounts[] = {raw.floats.size(), raw.int32s.size(),
@@ -345,9 +355,72 @@ std::string buildTensor(RawTensor &raw, HostTensor &out) {
   out.dtype = dtype;
   out.dims = std::move(raw.dims);
   if (isSubByte(dtype))
-    unpackNibbles(packed, elements, dtype, out.data);
+    unpackSubByte(packed, elements, dtype, out.data);
   else
     out.data = std::move(packed);
+  return "";
+}
+
+void putVarint(std::vector<uint8_t> &out, uint64_t value) {
+  do {
+    uint8_t byte = value & 0x7f;
+    value >>= 7;
+    out.push_back(byte | (value ? 0x80 : 0));
+  } while (value);
+}
+
+void putKey(std::vector<uint8_t> &out, uint32_t field, WireType wireType) {
+  putVarint(out, uint64_t(field) << 3 | wireType);
+}
+
+/// One element per byte -> packed, element 0 in the low bits. The values
+/// were range-checked, so masking loses nothing.
+void packSubByte(const uint8_t *data, uint64_t elements, kiln_dtype dtype,
+                 std::vector<uint8_t> &out) {
+  unsigned bits = kiln_dtype_bits(dtype);
+  unsigned perByte = 8 / bits;
+  uint8_t mask = uint8_t((1u << bits) - 1);
+  size_t begin = out.size();
+  out.resize(begin + kiln_dtype_packed_size(dtype, elements), 0);
+  for (uint64_t i = 0; i < elements; ++i)
+    out[begin + i / perByte] |=
+        uint8_t((data[i] & mask) << (bits * (i % perByte)));
+}
+
+std::string encodeUnchecked(const std::string &name, kiln_dtype dtype,
+                            const std::vector<int64_t> &dims, const void *data,
+                            size_t bytes, std::vector<uint8_t> &out) {
+  uint64_t elements, denseBytes;
+  if (std::string error = tensorSize(dtype, dims, elements, denseBytes);
+      !error.empty())
+    return error;
+  if (bytes != denseBytes)
+    return "tensor holds " + std::to_string(bytes) +
+           " bytes but its dtype and shape need " + std::to_string(denseBytes);
+  const auto *values = static_cast<const uint8_t *>(data);
+  if (std::string error = checkSubByteValues(dtype, values, bytes);
+      !error.empty())
+    return error;
+
+  out.clear();
+  for (int64_t dim : dims) {
+    putKey(out, 1, kVarint);
+    putVarint(out, uint64_t(dim));
+  }
+  putKey(out, 2, kVarint);
+  putVarint(out, uint64_t(dtype));
+  if (!name.empty()) {
+    putKey(out, 8, kLengthDelimited);
+    putVarint(out, name.size());
+    out.insert(out.end(), name.begin(), name.end());
+  }
+  uint64_t rawBytes = kiln_dtype_packed_size(dtype, elements);
+  putKey(out, 9, kLengthDelimited);
+  putVarint(out, rawBytes);
+  if (isSubByte(dtype))
+    packSubByte(values, elements, dtype, out);
+  else if (bytes)
+    out.insert(out.end(), values, values + bytes);
   return "";
 }
 
@@ -374,6 +447,28 @@ std::string readOnnxTensor(const std::string &path, HostTensor &out) {
         !error.empty())
       return "'" + path + "': " + error;
     return "";
+  });
+}
+
+std::string encodeOnnxTensor(const std::string &name, kiln_dtype dtype,
+                             const std::vector<int64_t> &dims, const void *data,
+                             size_t bytes, std::vector<uint8_t> &out) {
+  return detail::noThrow(
+      [&] { return encodeUnchecked(name, dtype, dims, data, bytes, out); });
+}
+
+std::string encodeOnnxTensor(const HostTensor &tensor,
+                             std::vector<uint8_t> &out) {
+  return encodeOnnxTensor(tensor.name, tensor.dtype, tensor.dims,
+                          tensor.data.data(), tensor.data.size(), out);
+}
+
+std::string writeOnnxTensor(const std::string &path, const HostTensor &tensor) {
+  return detail::noThrow([&]() -> std::string {
+    std::vector<uint8_t> bytes;
+    if (std::string error = encodeOnnxTensor(tensor, bytes); !error.empty())
+      return "cannot write '" + path + "': " + error;
+    return writeFileBytes(path, bytes);
   });
 }
 

@@ -60,6 +60,39 @@ std::string readFileBytes(const std::string &path, std::vector<uint8_t> &out) {
   return "";
 }
 
+std::string checkSubByteValues(kiln_dtype dtype, const uint8_t *data,
+                               size_t count) {
+  unsigned bits = kiln_dtype_bits(dtype);
+  if (bits == 0 || bits >= 8)
+    return "";
+  bool isSigned = dtype == KILN_DTYPE_INT4 || dtype == KILN_DTYPE_INT2;
+  int low = isSigned ? -(1 << (bits - 1)) : 0;
+  int high = isSigned ? (1 << (bits - 1)) - 1 : (1 << bits) - 1;
+  for (size_t i = 0; i < count; ++i) {
+    int value = isSigned ? int(int8_t(data[i])) : int(data[i]);
+    if (value < low || value > high)
+      return "element " + std::to_string(i) + " is " + std::to_string(value) +
+             ", outside " + kiln_dtype_name(dtype) + "'s range [" +
+             std::to_string(low) + ", " + std::to_string(high) +
+             "] (one element per byte, " +
+             (isSigned ? "sign-extended)" : "zero-extended)");
+  }
+  return "";
+}
+
+std::string writeFileBytes(const std::string &path,
+                           const std::vector<uint8_t> &bytes) {
+  FILE *file = std::fopen(path.c_str(), "wb");
+  if (!file)
+    return "cannot create '" + path + "': " + std::strerror(errno);
+  bool ok = bytes.empty() ||
+            std::fwrite(bytes.data(), 1, bytes.size(), file) == bytes.size();
+  ok &= std::fclose(file) == 0;
+  if (!ok)
+    return "cannot write '" + path + "': " + std::strerror(errno);
+  return "";
+}
+
 namespace {
 bool endsWith(const std::string &text, const char *suffix) {
   size_t length = std::strlen(suffix);

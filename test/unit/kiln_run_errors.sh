@@ -92,14 +92,31 @@ expect_error "corrupt TensorProto" "$M" --input a="$WORK/bad.pb"
 touch "$WORK/a-file"
 expect_error "exists and is not a directory" "$M" --input a="$WORK/a.npy" \
   --input b="$WORK/b.npy" --output-dir "$WORK/a-file/out"
-"$MAKE_ARTIFACT" "$HOST_CODE" "$WORK/bf16.kiln" --model bf16-output
-expect_error "output 'half' cannot be saved as" "$WORK/bf16.kiln" \
-  --input a="$WORK/a.npy" --output-dir "$WORK/new/out"
+# The low-precision model's last output, fp4, is not a float4e2m1 when
+# x[4] == 7; its other outputs (.npy and .pb) are written before it.
+"$MAKE_ARTIFACT" "$HOST_CODE" "$WORK/lowp.kiln" --model low-precision
+"$PYTHON" -c "import numpy as np, sys; np.save(sys.argv[1], np.array([1, 2, 3, 4, 7], np.int8))" \
+  "$WORK/x7.npy"
+expect_error "output 'fp4' cannot be saved as '$WORK/new/out/fp4.pb': element 0 is 16, outside float4e2m1's range [0, 15]" \
+  "$WORK/lowp.kiln" --input x="$WORK/x7.npy" --output-dir "$WORK/new/out"
 [ ! -e "$WORK/new" ] || fail "a failed run left $WORK/new behind: $(ls -R "$WORK/new")"
 mkdir "$WORK/existing"
-expect_error "output 'half' cannot be saved as" "$WORK/bf16.kiln" \
-  --input a="$WORK/a.npy" --output-dir "$WORK/existing"
+expect_error "output 'fp4' cannot be saved as" "$WORK/lowp.kiln" \
+  --input x="$WORK/x7.npy" --output-dir "$WORK/existing"
 [ -z "$(ls -A "$WORK/existing")" ] ||
   fail "a failed run left files behind: $(ls -A "$WORK/existing")"
+
+# Sub-byte inputs: an int8 .npy stands for int4 only when every value fits;
+# a wider integer is still a dtype mismatch.
+"$PYTHON" -c "import numpy as np, sys; np.save(sys.argv[1], np.array([1, 2, 8, 4, 5], np.int8))" \
+  "$WORK/x8.npy"
+expect_error "input 'x': element 2 is 8, outside int4's range [-8, 7]" \
+  "$WORK/lowp.kiln" --input x="$WORK/x8.npy"
+npy "$WORK/x16.npy" int16 5
+expect_error "input 'x' expects dtype int4 but got int16" \
+  "$WORK/lowp.kiln" --input x="$WORK/x16.npy"
+npy "$WORK/xu8.npy" uint8 5
+expect_error "input 'x' expects dtype int4 but got uint8" \
+  "$WORK/lowp.kiln" --input x="$WORK/xu8.npy"
 
 finish

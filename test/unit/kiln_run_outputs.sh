@@ -79,6 +79,68 @@ grep -qx "ok: int32\[1\] min=1 max=1 mean=1 values=\[1\]" "$WORK/stdout" ||
 "$PYTHON" -c "import numpy as np, sys; assert np.load(sys.argv[1]).shape == (0, 3)" \
   "$WORK/zero-out/y.npy" || fail "zero-size output file"
 
+# Low-precision outputs: NumPy has no bfloat16/float8/float4, so those are
+# ONNX TensorProto .pb files (and the summary says so); int4/uint2 are
+# int8/uint8 .npy files, one element per byte. The int4 input is an int8
+# .npy here and a packed int4 .pb below.
+grep -qF "DIR/NAME.pb" "$WORK/help" || fail "--help does not mention .pb outputs"
+"$MAKE_ARTIFACT" "$HOST_CODE" "$WORK/lowp.kiln" --model low-precision
+"$PYTHON" -c "import numpy as np, sys; np.save(sys.argv[1], np.array([1, 2, -3, -8, 6], np.int8))" \
+  "$WORK/x.npy"
+"$KILN_RUN" "$WORK/lowp.kiln" --input x="$WORK/x.npy" -o "$WORK/lowp-out" \
+  >"$WORK/stdout" 2>"$WORK/stderr" || fail "low-precision run failed: $(cat "$WORK/stderr")"
+for line in \
+  "sum: int8[5] min=-8 max=9 mean=-0.2 values=[8, -6, -4, -8, 9]" \
+  "x4: int4[5] min=-8 max=6 mean=-0.4 values=[1, 2, -3, -8, 6]" \
+  "u2: uint2[5] min=0 max=2 mean=1.2 values=[1, 2, 1, 0, 2]" \
+  "half: bfloat16[2] min=1 max=2 mean=1.5 values=[1, 2] (saved as half.pb, an ONNX TensorProto: NumPy has no bfloat16)" \
+  "e4m3: float8e4m3fn[4] min=-2 max=1 mean=-0.333333 nan=1 values=[1, -2, nan, 0] (saved as e4m3.pb, an ONNX TensorProto: NumPy has no float8e4m3fn)" \
+  "fp4: float4e2m1[3] min=-6 max=1 mean=-1.5 values=[0.5, 1, -6] (saved as fp4.pb, an ONNX TensorProto: NumPy has no float4e2m1)"; do
+  grep -qxF "$line" "$WORK/stdout" || fail "no summary line '$line' in: $(cat "$WORK/stdout")"
+done
+"$PYTHON" - "$WORK/lowp-out" <<'PY' || fail "low-precision output files are wrong"
+import numpy as np, os, sys
+d = sys.argv[1]
+names = sorted(os.listdir(d))
+assert names == ["e4m3.pb", "fp4.pb", "half.pb", "sum.npy", "u2.npy", "x4.npy"], names
+x4 = np.load(os.path.join(d, "x4.npy"))
+assert x4.dtype == np.int8 and x4.tolist() == [1, 2, -3, -8, 6], x4
+u2 = np.load(os.path.join(d, "u2.npy"))
+assert u2.dtype == np.uint8 and u2.tolist() == [1, 2, 1, 0, 2], u2
+try:
+    from onnx import TensorProto
+except ImportError:
+    print("skip: python3 onnx module not installed; .pb outputs not parsed")
+    sys.exit(0)
+def load(name):
+    t = TensorProto()
+    t.ParseFromString(open(os.path.join(d, name), "rb").read())
+    return t
+for name, dtype, dims, raw in [("half", 16, [2], b"\x80\x3f\x00\x40"),
+                               ("e4m3", 17, [4], b"\x38\xc0\x7f\x00"),
+                               ("fp4", 23, [3], b"\x21\x0f")]:
+    t = load(name + ".pb")
+    assert (t.name, t.data_type, list(t.dims), t.raw_data) == (name, dtype, dims, raw), t
+PY
+
+# The int4 input as ONNX stores it: packed, in int32_data.
+"$PYTHON" - "$WORK/x.pb" <<'PY'
+import sys
+# dims 5, data_type 22 (int4), int32_data [0x21, 0x8d, 0x06] = 1, 2, -3, -8, 6
+open(sys.argv[1], "wb").write(bytes([0x08, 5, 0x10, 22, 0x2a, 4, 0x21, 0x8d, 0x01, 0x06]))
+PY
+"$KILN_RUN" "$WORK/lowp.kiln" --input x="$WORK/x.pb" >"$WORK/stdout" 2>"$WORK/stderr" ||
+  fail "int4 .pb input failed: $(cat "$WORK/stderr")"
+grep -qxF "x4: int4[5] min=-8 max=6 mean=-0.4 values=[1, 2, -3, -8, 6]" "$WORK/stdout" ||
+  fail "int4 .pb input gave: $(cat "$WORK/stdout")"
+
+# bfloat16 next to float32: copy.npy and half.pb.
+"$MAKE_ARTIFACT" "$HOST_CODE" "$WORK/bf16.kiln" --model bf16-output
+"$KILN_RUN" "$WORK/bf16.kiln" --input a="$WORK/a.npy" -o "$WORK/bf16-out" -q ||
+  fail "bf16 run failed"
+[ "$(ls "$WORK/bf16-out" | tr '\n' ' ')" = "copy.npy half.pb " ] ||
+  fail "bf16 outputs: $(ls "$WORK/bf16-out")"
+
 # The C API from C99, on a real artifact.
 "$C_API_TEST" "$M" || fail "C API test failed"
 

@@ -4,6 +4,8 @@
 #include "output_writer.h"
 #include "summary.h"
 
+#include "kiln/tensor_io.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -117,10 +119,72 @@ TEST_F(KilnRunWriterTest, FailureRemovesEverythingCreated) {
     OutputWriter writer;
     ASSERT_EQ(writer.open(root + "/new/dir"), "");
     ASSERT_EQ(writer.add("ok", KILN_DTYPE_FLOAT32, dims, values, 8), "");
-    EXPECT_NE(writer.add("bad", KILN_DTYPE_BFLOAT16, dims, values, 4), "");
+    const uint16_t halves[2] = {0x3f80, 0x4000};
+    ASSERT_EQ(writer.add("half", KILN_DTYPE_BFLOAT16, dims, halves, 4), "");
+    const uint8_t notFloat4[2] = {0x1, 0x10};
+    EXPECT_EQ(writer.add("bad", KILN_DTYPE_FLOAT4E2M1, dims, notFloat4, 2),
+              "output 'bad' cannot be saved as '" + root +
+                  "/new/dir/bad.pb': element 1 is 16, outside float4e2m1's "
+                  "range [0, 15] (one element per byte, zero-extended)");
     // Destroyed without commit, as when kiln-run fails.
   }
   EXPECT_EQ(listDir(root), std::vector<std::string>{});
+}
+
+TEST_F(KilnRunWriterTest, LowPrecisionOutputsGoWhereNumPyCanReadThem) {
+  OutputWriter writer;
+  ASSERT_EQ(writer.open(root), "");
+  std::string name;
+  const uint16_t halves[2] = {0x3f80, 0x4000};
+  ASSERT_EQ(writer.add("b/f", KILN_DTYPE_BFLOAT16, dims, halves, 4, &name), "");
+  EXPECT_EQ(name, "b_f.pb");
+  const uint8_t fp8[2] = {0x38, 0x7f};
+  for (kiln_dtype dtype :
+       {KILN_DTYPE_FLOAT8E4M3FN, KILN_DTYPE_FLOAT8E4M3FNUZ,
+        KILN_DTYPE_FLOAT8E5M2, KILN_DTYPE_FLOAT8E5M2FNUZ,
+        KILN_DTYPE_FLOAT8E8M0}) {
+    ASSERT_EQ(writer.add(kiln_dtype_name(dtype), dtype, dims, fp8, 2, &name),
+              "");
+    EXPECT_EQ(name, std::string(kiln_dtype_name(dtype)) + ".pb");
+  }
+  const uint8_t fp4[2] = {0x1, 0xf};
+  ASSERT_EQ(writer.add("fp4", KILN_DTYPE_FLOAT4E2M1, dims, fp4, 2, &name), "");
+  EXPECT_EQ(name, "fp4.pb");
+  const uint8_t int4[2] = {0xf8, 7};
+  ASSERT_EQ(writer.add("i4", KILN_DTYPE_INT4, dims, int4, 2, &name), "");
+  EXPECT_EQ(name, "i4.npy");
+  const uint8_t uint2[2] = {3, 0};
+  ASSERT_EQ(writer.add("u2", KILN_DTYPE_UINT2, dims, uint2, 2, &name), "");
+  EXPECT_EQ(name, "u2.npy");
+  // The same base name with another extension still gets a suffix, so no
+  // two outputs differ only by extension.
+  ASSERT_EQ(writer.add("fp4", KILN_DTYPE_FLOAT32, dims, values, 8, &name), "");
+  EXPECT_EQ(name, "fp4_2.npy");
+  ASSERT_EQ(writer.commit(), "");
+  EXPECT_EQ(listDir(root),
+            (std::vector<std::string>{"b_f.pb", "float8e4m3fn.pb",
+                                      "float8e4m3fnuz.pb", "float8e5m2.pb",
+                                      "float8e5m2fnuz.pb", "float8e8m0.pb",
+                                      "fp4.pb", "fp4_2.npy", "i4.npy",
+                                      "u2.npy"}));
+
+  kiln::HostTensor tensor;
+  ASSERT_EQ(kiln::readTensorFile(root + "/fp4.pb", tensor), "");
+  EXPECT_EQ(tensor.name, "fp4");
+  EXPECT_EQ(tensor.dtype, KILN_DTYPE_FLOAT4E2M1);
+  EXPECT_EQ(tensor.data, (std::vector<uint8_t>{0x1, 0xf}));
+  ASSERT_EQ(kiln::readTensorFile(root + "/i4.npy", tensor), "");
+  EXPECT_EQ(tensor.dtype, KILN_DTYPE_INT8);
+  EXPECT_EQ(tensor.data, (std::vector<uint8_t>{0xf8, 7}));
+}
+
+TEST_F(KilnRunWriterTest, SubByteNpyOutputsAreRangeChecked) {
+  OutputWriter writer;
+  ASSERT_EQ(writer.open(root), "");
+  const uint8_t int2[2] = {1, 2};
+  EXPECT_NE(writer.add("i2", KILN_DTYPE_INT2, dims, int2, 2)
+                .find("element 1 is 2, outside int2's range [-2, 1]"),
+            std::string::npos);
 }
 
 TEST_F(KilnRunWriterTest, RejectsAFileInThePath) {
@@ -153,9 +217,51 @@ TEST(KilnRunSummaryTest, DescribesTensors) {
   const int64_t ints[8] = {1, 2, 3, 4, 5, 6, 7, 8};
   EXPECT_EQ(summarize(desc("i", KILN_DTYPE_INT64, eight), ints, 64),
             "i: int64[8] min=1 max=8 mean=4.5 values=[1, 2, 3, 4, 5, 6, ...]");
-  const uint8_t fp8[3] = {};
-  EXPECT_EQ(summarize(desc("q", KILN_DTYPE_FLOAT8E4M3FN, three), fp8, 3),
-            "q: float8e4m3fn[3] (no statistics for this dtype)");
+  const uint16_t bf16[3] = {0x3f80, 0xc000, 0x7fc0};
+  EXPECT_EQ(summarize(desc("b", KILN_DTYPE_BFLOAT16, three), bf16, 6),
+            "b: bfloat16[3] min=-2 max=1 mean=-0.5 nan=1 values=[1, -2, nan]");
+}
+
+/// The summary's values=[...] for `bytes` of a one-byte-per-element dtype.
+std::string shown(kiln_dtype dtype, std::vector<uint8_t> bytes) {
+  std::vector<int64_t> dims = {int64_t(bytes.size())};
+  std::string line = summarize(desc("x", dtype, dims), bytes.data(), bytes.size());
+  return line.substr(line.find("values=["));
+}
+
+TEST(KilnRunSummaryTest, DecodesFloat8AndFloat4) {
+  // e4m3fn: 1, -2, 448 (max), smallest subnormal 2^-9, NaN (S.1111.111).
+  EXPECT_EQ(shown(KILN_DTYPE_FLOAT8E4M3FN, {0x38, 0xc0, 0x7e, 0x01, 0xff, 0x80}),
+            "values=[1, -2, 448, 0.00195312, nan, -0]");
+  // e4m3fnuz: bias 8, 0x80 is the only NaN, no infinity.
+  EXPECT_EQ(shown(KILN_DTYPE_FLOAT8E4M3FNUZ, {0x40, 0x7f, 0x80, 0xff, 0x01}),
+            "values=[1, 240, nan, -240, 0.000976562]");
+  // e5m2: IEEE-like, with infinities.
+  EXPECT_EQ(shown(KILN_DTYPE_FLOAT8E5M2, {0x3c, 0x7b, 0x7c, 0xfc, 0x7d, 0x01}),
+            "values=[1, 57344, inf, -inf, nan, 1.52588e-05]");
+  // e5m2fnuz: bias 16, 0x80 NaN, no infinity.
+  EXPECT_EQ(shown(KILN_DTYPE_FLOAT8E5M2FNUZ, {0x40, 0x7f, 0x80, 0xc0}),
+            "values=[1, 57344, nan, -1]");
+  // e8m0: 2^(e - 127), 0xff NaN.
+  EXPECT_EQ(shown(KILN_DTYPE_FLOAT8E8M0, {0x7f, 0x80, 0x7c, 0xff, 0x00}),
+            "values=[1, 2, 0.125, nan, 5.87747e-39]");
+  // float4e2m1: every positive code, and -6.
+  EXPECT_EQ(shown(KILN_DTYPE_FLOAT4E2M1, {0, 1, 2, 3, 4, 5}),
+            "values=[0, 0.5, 1, 1.5, 2, 3]");
+  EXPECT_EQ(shown(KILN_DTYPE_FLOAT4E2M1, {6, 7, 0xf, 0x9}),
+            "values=[4, 6, -6, -0.5]");
+}
+
+TEST(KilnRunSummaryTest, SubByteIntegersAreOnePerByte) {
+  std::vector<int64_t> four = {4};
+  const uint8_t int4[4] = {0xf8, 7, 0xff, 0};
+  EXPECT_EQ(summarize(desc("i", KILN_DTYPE_INT4, four), int4, 4),
+            "i: int4[4] min=-8 max=7 mean=-0.5 values=[-8, 7, -1, 0]");
+  const uint8_t uint2[4] = {3, 0, 2, 1};
+  EXPECT_EQ(summarize(desc("u", KILN_DTYPE_UINT2, four), uint2, 4),
+            "u: uint2[4] min=0 max=3 mean=1.5 values=[3, 0, 2, 1]");
+  EXPECT_EQ(shown(KILN_DTYPE_INT2, {0xfe, 1}), "values=[-2, 1]");
+  EXPECT_EQ(shown(KILN_DTYPE_UINT4, {15, 8}), "values=[15, 8]");
 }
 
 } // namespace

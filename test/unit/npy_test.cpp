@@ -174,10 +174,71 @@ TEST(NpyTest, WriteRejectsWhatNpyCannotHold) {
   tensor.data.resize(2);
   Bytes file;
   EXPECT_EQ(kiln::encodeNpy(tensor, file),
-            "dtype bfloat16 has no .npy equivalent");
+            "dtype bfloat16 has no .npy equivalent (write it as an ONNX "
+            "TensorProto .pb)");
   tensor.dtype = KILN_DTYPE_FLOAT32;
   EXPECT_EQ(kiln::encodeNpy(tensor, file),
             "tensor holds 2 bytes but its dtype and shape need 4");
+  for (kiln_dtype dtype :
+       {KILN_DTYPE_BFLOAT16, KILN_DTYPE_FLOAT8E4M3FN, KILN_DTYPE_FLOAT8E4M3FNUZ,
+        KILN_DTYPE_FLOAT8E5M2, KILN_DTYPE_FLOAT8E5M2FNUZ, KILN_DTYPE_FLOAT8E8M0,
+        KILN_DTYPE_FLOAT4E2M1}) {
+    EXPECT_FALSE(kiln::npyCanHold(dtype)) << kiln_dtype_name(dtype);
+    std::vector<uint8_t> header;
+    EXPECT_NE(kiln::encodeNpyHeader(dtype, {1}, kiln_dtype_size(dtype), header),
+              "")
+        << kiln_dtype_name(dtype);
+  }
+  EXPECT_TRUE(kiln::npyCanHold(KILN_DTYPE_FLOAT16));
+  EXPECT_FALSE(kiln::npyCanHold(KILN_DTYPE_INVALID));
+}
+
+TEST(NpyTest, SubByteIntegersAreWrittenOnePerByte) {
+  // int4/int2 become int8 and uint4/uint2 uint8; reading gives those back.
+  struct Case {
+    kiln_dtype dtype;
+    Bytes values;
+    kiln_dtype readBack;
+  };
+  for (const Case &c : std::vector<Case>{
+           {KILN_DTYPE_INT4, {0xf8, 7, 0xff, 0}, KILN_DTYPE_INT8},
+           {KILN_DTYPE_INT2, {0xfe, 1, 0xff, 0}, KILN_DTYPE_INT8},
+           {KILN_DTYPE_UINT4, {15, 0, 8, 1}, KILN_DTYPE_UINT8},
+           {KILN_DTYPE_UINT2, {3, 0, 2, 1}, KILN_DTYPE_UINT8}}) {
+    SCOPED_TRACE(kiln_dtype_name(c.dtype));
+    EXPECT_TRUE(kiln::npyCanHold(c.dtype));
+    HostTensor tensor{"", c.dtype, {2, 2}, c.values};
+    Bytes file;
+    ASSERT_EQ(kiln::encodeNpy(tensor, file), "");
+    HostTensor back;
+    ASSERT_EQ(kiln::parseNpy(file.data(), file.size(), back), "");
+    EXPECT_EQ(back.dtype, c.readBack);
+    EXPECT_EQ(back.dims, tensor.dims);
+    EXPECT_EQ(back.data, c.values);
+  }
+}
+
+TEST(NpyTest, SubByteValuesOutsideTheirRangeAreNotWritten) {
+  HostTensor tensor{"", KILN_DTYPE_INT4, {3}, {1, 8, 0}};
+  Bytes file;
+  EXPECT_EQ(kiln::encodeNpy(tensor, file),
+            "element 1 is 8, outside int4's range [-8, 7] (one element per "
+            "byte, sign-extended)");
+  tensor = {"", KILN_DTYPE_UINT2, {3}, {0, 3, 4}};
+  EXPECT_EQ(kiln::encodeNpy(tensor, file),
+            "element 2 is 4, outside uint2's range [0, 3] (one element per "
+            "byte, zero-extended)");
+  kiln::test::TempFile path(Bytes(), ".npy");
+  EXPECT_NE(kiln::writeNpy(path.path(), tensor).find("outside uint2's range"),
+            std::string::npos);
+  // The check itself, for each sub-byte dtype's edges.
+  const uint8_t int2Edges[] = {0xfe, 1}, int2Past[] = {2};
+  EXPECT_EQ(kiln::checkSubByteValues(KILN_DTYPE_INT2, int2Edges, 2), "");
+  EXPECT_NE(kiln::checkSubByteValues(KILN_DTYPE_INT2, int2Past, 1), "");
+  const uint8_t fp4Edge[] = {15}, fp4Past[] = {16};
+  EXPECT_EQ(kiln::checkSubByteValues(KILN_DTYPE_FLOAT4E2M1, fp4Edge, 1), "");
+  EXPECT_NE(kiln::checkSubByteValues(KILN_DTYPE_FLOAT4E2M1, fp4Past, 1), "");
+  EXPECT_EQ(kiln::checkSubByteValues(KILN_DTYPE_INT8, fp4Past, 1), "");
 }
 
 TEST(NpyTest, MissingFile) {

@@ -166,6 +166,77 @@ TEST(OnnxTensorTest, Int4IsUnpackedOnePerByte) {
   EXPECT_EQ(tensor.data, (Bytes{7, 8, 15}));
 }
 
+// The layouts below are those of ONNX 1.22's own test data
+// (test_{de,}quantizelinear_*, test_cast_*): int32_data carries one packed
+// byte per value for the sub-byte types, one element per value for float8.
+
+TEST(OnnxTensorTest, TwoBitTypesAreUnpackedOnePerByte) {
+  Proto int2s; // 180 = 0b10'11'01'00: 0, 1, -1, -2 (element 0 lowest)
+  int2s.varintField(1, 4).varintField(2, 26).packedVarints(5, {180});
+  HostTensor tensor;
+  ASSERT_EQ(parse(int2s, tensor), "");
+  EXPECT_EQ(tensor.dtype, KILN_DTYPE_INT2);
+  EXPECT_EQ(valuesOf<int8_t>(tensor), (std::vector<int8_t>{0, 1, -1, -2}));
+
+  Proto uint2s; // 228 = 0b11'10'01'00
+  uint2s.varintField(1, 4).varintField(2, 25).packedVarints(5, {228});
+  ASSERT_EQ(parse(uint2s, tensor), "");
+  EXPECT_EQ(tensor.data, (Bytes{0, 1, 2, 3}));
+
+  Proto raw; // 7 int2 in 2 bytes of raw_data: 1, -2, -1, 0, 1, -2, -1
+  raw.varintField(1, 7).varintField(1, 1).varintField(2, 26);
+  raw.bytesField(9, Bytes{0x39, 0x39});
+  ASSERT_EQ(parse(raw, tensor), "");
+  EXPECT_EQ(tensor.dims, (std::vector<int64_t>{7, 1}));
+  EXPECT_EQ(valuesOf<int8_t>(tensor),
+            (std::vector<int8_t>{1, -2, -1, 0, 1, -2, -1}));
+
+  Proto threeValues; // 12 elements need 3 packed values
+  threeValues.varintField(1, 3).varintField(1, 4).varintField(2, 25);
+  threeValues.packedVarints(5, {228, 64, 165});
+  ASSERT_EQ(parse(threeValues, tensor), "");
+  EXPECT_EQ(tensor.data, (Bytes{0, 1, 2, 3, 0, 0, 0, 1, 1, 1, 2, 2}));
+}
+
+TEST(OnnxTensorTest, Float4IsUnpackedToItsCodes) {
+  Proto packed; // five float4e2m1 codes in three int32_data values
+  packed.varintField(1, 5).varintField(2, 23).packedVarints(5, {32, 58, 14});
+  HostTensor tensor;
+  ASSERT_EQ(parse(packed, tensor), "");
+  EXPECT_EQ(tensor.dtype, KILN_DTYPE_FLOAT4E2M1);
+  EXPECT_EQ(tensor.data, (Bytes{0x0, 0x2, 0xa, 0x3, 0xe}));
+}
+
+TEST(OnnxTensorTest, Float8TypesAreOneBytePerElement) {
+  for (int dtype : {17, 18, 19, 20, 24}) {
+    SCOPED_TRACE(dtype);
+    Proto typed; // bit patterns in int32_data, one element per value
+    typed.varintField(1, 5).varintField(2, uint64_t(dtype));
+    typed.packedVarints(5, {0, 48, 56, 126, 237});
+    HostTensor tensor;
+    ASSERT_EQ(parse(typed, tensor), "");
+    EXPECT_EQ(int(tensor.dtype), dtype);
+    EXPECT_EQ(tensor.data, (Bytes{0, 48, 56, 126, 237}));
+    Proto raw;
+    raw.varintField(1, 3).varintField(2, uint64_t(dtype));
+    raw.bytesField(9, Bytes{0x7f, 0x80, 0xff});
+    ASSERT_EQ(parse(raw, tensor), "");
+    EXPECT_EQ(tensor.data, (Bytes{0x7f, 0x80, 0xff}));
+  }
+}
+
+TEST(OnnxTensorTest, PackedSizesAreChecked) {
+  HostTensor tensor;
+  Proto raw; // one byte per element is not the file layout
+  raw.varintField(1, 7).varintField(2, 26).bytesField(9, Bytes(7));
+  EXPECT_EQ(parse(raw, tensor), "TensorProto: raw_data has 7 bytes but int2 "
+                                "with 7 elements needs 2");
+  Proto typed;
+  typed.varintField(1, 5).varintField(2, 21).packedVarints(5, {1, 2});
+  EXPECT_EQ(parse(typed, tensor),
+            "TensorProto: int32_data has 2 values but the dims need 3");
+}
+
 TEST(OnnxTensorTest, UnknownFieldsAreSkipped) {
   Proto proto;
   proto
@@ -277,6 +348,149 @@ TEST(OnnxTensorTest, EveryPrefixFailsOrParsesCleanly) {
     EXPECT_NE(kiln::parseOnnxTensor(prefix.data(), prefix.size(), tensor), "")
         << size;
   }
+}
+
+// --- writing ---------------------------------------------------------------
+
+/// `count` elements of `dtype`, one per byte for sub-byte types, every one
+/// in range, with varied bit patterns.
+Bytes sampleData(kiln_dtype dtype, uint64_t count) {
+  Bytes data(count * kiln_dtype_size(dtype));
+  unsigned bits = kiln_dtype_bits(dtype);
+  bool isSigned = dtype == KILN_DTYPE_INT4 || dtype == KILN_DTYPE_INT2;
+  for (size_t i = 0; i < data.size(); ++i) {
+    uint8_t value = uint8_t(i * 37 + 11);
+    if (bits < 8) {
+      value &= uint8_t((1u << bits) - 1);
+      if (isSigned && (value >> (bits - 1)))
+        value |= uint8_t(~((1u << bits) - 1));
+    }
+    if (dtype == KILN_DTYPE_BOOL)
+      value &= 1;
+    data[i] = value;
+  }
+  return data;
+}
+
+class OnnxTensorRoundTrip : public ::testing::TestWithParam<kiln_dtype> {};
+
+TEST_P(OnnxTensorRoundTrip, EncodeThenParseIsIdentity) {
+  for (std::vector<int64_t> dims : std::vector<std::vector<int64_t>>{
+           {}, {1}, {5}, {2, 3}, {3, 0, 2}, {1, 3, 3}, {300}}) {
+    uint64_t elements, bytes;
+    ASSERT_EQ(kiln::tensorSize(GetParam(), dims, elements, bytes), "");
+    HostTensor tensor{"t:" + std::to_string(dims.size()), GetParam(), dims,
+                      sampleData(GetParam(), elements)};
+    Bytes file;
+    ASSERT_EQ(kiln::encodeOnnxTensor(tensor, file), "");
+    HostTensor back;
+    ASSERT_EQ(kiln::parseOnnxTensor(file.data(), file.size(), back), "");
+    EXPECT_EQ(back.name, tensor.name);
+    EXPECT_EQ(back.dtype, tensor.dtype);
+    EXPECT_EQ(back.dims, tensor.dims);
+    EXPECT_EQ(back.data, tensor.data);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    AllDtypes, OnnxTensorRoundTrip,
+    ::testing::Values(KILN_DTYPE_FLOAT32, KILN_DTYPE_UINT8, KILN_DTYPE_INT8,
+                      KILN_DTYPE_UINT16, KILN_DTYPE_INT16, KILN_DTYPE_INT32,
+                      KILN_DTYPE_INT64, KILN_DTYPE_BOOL, KILN_DTYPE_FLOAT16,
+                      KILN_DTYPE_FLOAT64, KILN_DTYPE_UINT32, KILN_DTYPE_UINT64,
+                      KILN_DTYPE_BFLOAT16, KILN_DTYPE_FLOAT8E4M3FN,
+                      KILN_DTYPE_FLOAT8E4M3FNUZ, KILN_DTYPE_FLOAT8E5M2,
+                      KILN_DTYPE_FLOAT8E5M2FNUZ, KILN_DTYPE_UINT4,
+                      KILN_DTYPE_INT4, KILN_DTYPE_FLOAT4E2M1,
+                      KILN_DTYPE_FLOAT8E8M0, KILN_DTYPE_UINT2, KILN_DTYPE_INT2),
+    [](const ::testing::TestParamInfo<kiln_dtype> &info) {
+      return std::string(kiln_dtype_name(info.param));
+    });
+
+TEST(OnnxTensorWriteTest, WireFormatIsOnnxs) {
+  // dims as unpacked varints, data_type, name, raw_data: what
+  // onnx.numpy_helper.from_array(np.array([[1, 2]], np.float32), "y") gives.
+  HostTensor tensor{"y", KILN_DTYPE_FLOAT32, {1, 2}, {}};
+  float values[2] = {1, 2};
+  tensor.data.resize(8);
+  std::memcpy(tensor.data.data(), values, 8);
+  Bytes file;
+  ASSERT_EQ(kiln::encodeOnnxTensor(tensor, file), "");
+  Proto expected;
+  expected.varintField(1, 1).varintField(1, 2).varintField(2, 1);
+  expected.stringField(8, "y").bytesField(9, tensor.data);
+  EXPECT_EQ(file, expected.bytes);
+
+  // No name: no name field. A scalar: no dims. Empty data: raw_data of 0.
+  HostTensor scalar{"", KILN_DTYPE_BFLOAT16, {}, {0x80, 0x3f}};
+  ASSERT_EQ(kiln::encodeOnnxTensor(scalar, file), "");
+  Proto bf16;
+  bf16.varintField(2, 16).bytesField(9, Bytes{0x80, 0x3f});
+  EXPECT_EQ(file, bf16.bytes);
+  HostTensor empty{"e", KILN_DTYPE_FLOAT8E5M2, {0}, {}};
+  ASSERT_EQ(kiln::encodeOnnxTensor(empty, file), "");
+  Proto none;
+  none.varintField(1, 0).varintField(2, 19).stringField(8, "e");
+  none.bytesField(9, Bytes{});
+  EXPECT_EQ(file, none.bytes);
+}
+
+TEST(OnnxTensorWriteTest, SubByteTypesArePackedLowBitsFirst) {
+  Bytes file;
+  // float4e2m1 codes 1, 2, 0xf: two per byte, element 0 in the low nibble.
+  HostTensor fp4{"", KILN_DTYPE_FLOAT4E2M1, {3}, {0x1, 0x2, 0xf}};
+  ASSERT_EQ(kiln::encodeOnnxTensor(fp4, file), "");
+  Proto fp4Expected;
+  fp4Expected.varintField(1, 3).varintField(2, 23).bytesField(9,
+                                                              Bytes{0x21, 0x0f});
+  EXPECT_EQ(file, fp4Expected.bytes);
+  // int4 7, -8, -1 (sign-extended bytes) -> nibbles 7, 8, f.
+  HostTensor int4{"", KILN_DTYPE_INT4, {3}, {7, 0xf8, 0xff}};
+  ASSERT_EQ(kiln::encodeOnnxTensor(int4, file), "");
+  Proto int4Expected;
+  int4Expected.varintField(1, 3).varintField(2, 22).bytesField(
+      9, Bytes{0x87, 0x0f});
+  EXPECT_EQ(file, int4Expected.bytes);
+  // int2 1, -2, -1, 0, 1 -> 0b00'11'10'01, 0b01.
+  HostTensor int2{"", KILN_DTYPE_INT2, {5}, {1, 0xfe, 0xff, 0, 1}};
+  ASSERT_EQ(kiln::encodeOnnxTensor(int2, file), "");
+  Proto int2Expected;
+  int2Expected.varintField(1, 5).varintField(2, 26).bytesField(
+      9, Bytes{0x39, 0x01});
+  EXPECT_EQ(file, int2Expected.bytes);
+}
+
+TEST(OnnxTensorWriteTest, RejectsWhatItCannotWrite) {
+  Bytes file;
+  HostTensor fp4{"", KILN_DTYPE_FLOAT4E2M1, {2}, {0x1, 0x10}};
+  EXPECT_EQ(kiln::encodeOnnxTensor(fp4, file),
+            "element 1 is 16, outside float4e2m1's range [0, 15] (one element "
+            "per byte, zero-extended)");
+  HostTensor int4{"", KILN_DTYPE_INT4, {1}, {0x08}};
+  EXPECT_NE(kiln::encodeOnnxTensor(int4, file).find("outside int4's range"),
+            std::string::npos);
+  HostTensor size{"", KILN_DTYPE_BFLOAT16, {2}, {0, 0}};
+  EXPECT_EQ(kiln::encodeOnnxTensor(size, file),
+            "tensor holds 2 bytes but its dtype and shape need 4");
+  HostTensor unknown{"", kiln_dtype(14), {1}, {0}};
+  EXPECT_EQ(kiln::encodeOnnxTensor(unknown, file), "unsupported dtype 14");
+  HostTensor ok{"", KILN_DTYPE_FLOAT32, {1}, {0, 0, 0, 0}};
+  EXPECT_NE(kiln::writeOnnxTensor("/nonexistent/dir/x.pb", ok)
+                .find("cannot create '/nonexistent/dir/x.pb'"),
+            std::string::npos);
+}
+
+TEST(OnnxTensorWriteTest, FileRoundTrip) {
+  HostTensor tensor{"scores", KILN_DTYPE_FLOAT8E4M3FN, {2, 2},
+                    {0x38, 0xc0, 0x7f, 0x00}};
+  kiln::test::TempFile file(Bytes(), ".pb");
+  ASSERT_EQ(kiln::writeOnnxTensor(file.path(), tensor), "");
+  HostTensor back;
+  ASSERT_EQ(kiln::readTensorFile(file.path(), back), "");
+  EXPECT_EQ(back.name, "scores");
+  EXPECT_EQ(back.dtype, tensor.dtype);
+  EXPECT_EQ(back.dims, tensor.dims);
+  EXPECT_EQ(back.data, tensor.data);
 }
 
 TEST(OnnxTensorTest, ReadsFilesAndDispatchesByExtension) {

@@ -74,6 +74,16 @@ void setInputs(const Options &options, kiln_model *model,
     HostTensor tensor;
     if (std::string error = readTensorFile(file, tensor); !error.empty())
       failWith("input '" + name + "': " + error);
+    // NumPy has no 4- or 2-bit integers: an int8 (uint8) .npy holds an
+    // int4/int2 (uint4/uint2) input one element per byte; the runtime
+    // checks that every value fits.
+    kiln_tensor_desc desc;
+    kiln_model_input(model, index, &desc);
+    if ((tensor.dtype == KILN_DTYPE_INT8 &&
+         (desc.dtype == KILN_DTYPE_INT4 || desc.dtype == KILN_DTYPE_INT2)) ||
+        (tensor.dtype == KILN_DTYPE_UINT8 &&
+         (desc.dtype == KILN_DTYPE_UINT4 || desc.dtype == KILN_DTYPE_UINT2)))
+      tensor.dtype = desc.dtype;
     if (kiln_session_set_input(session, name.c_str(), tensor.dtype,
                                tensor.dims.data(), uint32_t(tensor.dims.size()),
                                tensor.data.data(), tensor.data.size()))
@@ -121,10 +131,16 @@ std::vector<std::string> collectOutputs(const Options &options,
     if (!writer)
       continue;
     std::vector<int64_t> dims(desc.dims, desc.dims + desc.rank);
+    std::string fileName;
     if (std::string error =
-            writer->add(desc.name, desc.dtype, dims, data, bytes);
+            writer->add(desc.name, desc.dtype, dims, data, bytes, &fileName);
         !error.empty())
       failWith(error);
+    // Say where an output that is not a .npy went.
+    if (!options.quiet && !npyCanHold(desc.dtype))
+      summaries.back() += " (saved as " + fileName +
+                          ", an ONNX TensorProto: NumPy has no " +
+                          kiln_dtype_name(desc.dtype) + ")";
   }
   return summaries;
 }

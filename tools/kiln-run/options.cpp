@@ -15,14 +15,24 @@ Runs a model compiled by kiln-compile. Every input of the model must be given
 exactly once; its dtype and shape must match the model's signature exactly
 (see --print-signature). Outputs are summarized on stdout, one line each:
   NAME: DTYPE[SHAPE] min=... max=... mean=... values=[first few...]
+(float8, float4 and bfloat16 values decoded; NaNs counted as nan=N).
 
 Options:
   --input NAME=FILE, -i NAME=FILE
       Value of input NAME. FILE is a NumPy .npy array (little-endian bool,
       int8-64, uint8-64, float16/32/64; C order) or an ONNX TensorProto .pb
-      file; the format is chosen by extension (else .npy is detected).
+      file (any ONNX dtype Kiln knows, bfloat16, float8 and the packed 4- and
+      2-bit types included); the format is chosen by extension (else .npy is
+      detected). An int4 or int2 input may be an int8 .npy, a uint4 or uint2
+      input a uint8 .npy, one element per byte; values must fit the type.
   --output-dir DIR, -o DIR
       Also write every output to DIR/NAME.npy. DIR is created if missing.
+      Outputs whose dtype NumPy lacks (bfloat16, float8e4m3fn, float8e4m3fnuz,
+      float8e5m2, float8e5m2fnuz, float8e8m0, float4e2m1) are written as ONNX
+      TensorProto files, DIR/NAME.pb (raw_data little-endian, float4e2m1
+      packed two per byte), and their summary line says so. int4/int2 and
+      uint4/uint2 outputs are written as int8 and uint8 .npy files, one
+      element per byte (sign- or zero-extended).
       Characters other than letters, digits, '.', '-' and '_' in NAME (and a
       leading '.') become '_'; names that then collide get a suffix _2, _3...
       Files are written under temporary names and renamed once all outputs

@@ -52,19 +52,32 @@ std::string OutputWriter::open(const std::string &dir) {
 
 std::string OutputWriter::add(const std::string &outputName, kiln_dtype dtype,
                               const std::vector<int64_t> &dims,
-                              const void *data, size_t bytes) {
+                              const void *data, size_t bytes,
+                              std::string *fileName) {
   std::string base = sanitizeFileName(outputName);
   std::string name = base;
   for (int suffix = 2; usedNames_.count(name); ++suffix)
     name = base + "_" + std::to_string(suffix);
   usedNames_.insert(name);
-  std::string final = dir_ + "/" + name + ".npy";
+  // NumPy has no bfloat16, float8 or float4: those become ONNX TensorProtos.
+  bool asNpy = npyCanHold(dtype);
+  name += asNpy ? ".npy" : ".pb";
+  std::string final = dir_ + "/" + name;
 
-  std::vector<uint8_t> header;
-  if (std::string error = encodeNpyHeader(dtype, dims, bytes, header);
-      !error.empty())
+  // The .npy header comes first and the data is written from where it is;
+  // a .pb (small low-precision outputs) is encoded in memory.
+  std::vector<uint8_t> prefix;
+  std::string error =
+      asNpy ? encodeNpyHeader(dtype, dims, bytes, prefix)
+            : encodeOnnxTensor(outputName, dtype, dims, data, bytes, prefix);
+  if (error.empty() && asNpy)
+    error = checkSubByteValues(dtype, static_cast<const uint8_t *>(data),
+                               bytes);
+  if (!error.empty())
     return "output '" + outputName + "' cannot be saved as '" + final +
            "': " + error;
+  const void *rest = asNpy ? data : nullptr;
+  size_t restBytes = asNpy ? bytes : 0;
 
   // Hidden, per-process temporary names cannot clash with real outputs or
   // with another kiln-run writing into the same directory.
@@ -74,11 +87,13 @@ std::string OutputWriter::add(const std::string &outputName, kiln_dtype dtype,
   if (!file)
     return "cannot write '" + final + "': " + std::strerror(errno);
   pending_.push_back({temporary, final});
-  bool ok = std::fwrite(header.data(), 1, header.size(), file) == header.size();
-  ok &= bytes == 0 || std::fwrite(data, 1, bytes, file) == bytes;
+  bool ok = std::fwrite(prefix.data(), 1, prefix.size(), file) == prefix.size();
+  ok &= restBytes == 0 || std::fwrite(rest, 1, restBytes, file) == restBytes;
   ok &= std::fclose(file) == 0;
   if (!ok)
     return "cannot write '" + final + "': " + std::strerror(errno);
+  if (fileName)
+    *fileName = name;
   return "";
 }
 

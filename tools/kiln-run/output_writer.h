@@ -1,7 +1,7 @@
 //===- output_writer.h - All-or-nothing writing of output files -*- C++ -*-===//
 //
 // kiln-run must never leave a partial result behind: a reader that finds
-// DIR/y.npy must be able to trust it. Outputs are written to temporary names
+// DIR/y.npy (or DIR/y.pb) must be able to trust it. Outputs are written to temporary names
 // in DIR and renamed only when every one has been written; any failure (or
 // destruction before commit) removes what this run created, including DIR
 // itself if the run made it.
@@ -30,13 +30,17 @@ public:
   /// Uses `dir`, creating it (and missing parents) if needed.
   std::string open(const std::string &dir);
 
-  /// Writes `bytes` of `data` (dtype x dims, row-major) as .npy under a
-  /// temporary name; it becomes DIR/<sanitized name>.npy at commit(), with
-  /// _2, _3... appended on collisions. The data is written from where it
-  /// is, without a copy.
+  /// Writes `bytes` of `data` (dtype x dims, row-major) under a temporary
+  /// name; it becomes DIR/<sanitized name>.npy at commit(), with _2, _3...
+  /// appended to the name on collisions. The data is written from where it
+  /// is, without a copy. Dtypes NumPy has no dtype for (bfloat16, float8,
+  /// float4e2m1) are written as ONNX TensorProtos, DIR/<name>.pb, instead;
+  /// int4/int2 and uint4/uint2 as int8 and uint8 .npy, one element per
+  /// byte. Sub-byte values outside their dtype's range are an error.
+  /// `fileName`, if given, receives the final file name (without DIR/).
   std::string add(const std::string &outputName, kiln_dtype dtype,
                   const std::vector<int64_t> &dims, const void *data,
-                  size_t bytes);
+                  size_t bytes, std::string *fileName = nullptr);
 
   /// Renames every temporary file to its final name.
   std::string commit();

@@ -33,16 +33,80 @@ float bfloat16ToFloat(uint16_t bits) {
   return value;
 }
 
+/// A float8 or float4 bit pattern with `exponentBits` and `mantissaBits`
+/// (and a sign bit unless `unsigned`) and ONNX's special values:
+///  - `ieee`: all-ones exponent is inf (mantissa 0) or NaN (float8e5m2);
+///  - `fnuz`: 0x80 is the only NaN, no inf, no negative zero (the *fnuz
+///    types, whose bias is one more than IEEE's);
+///  - otherwise only S.1111.111 is NaN (float8e4m3fn), or nothing is
+///    (float4e2m1).
+struct MiniFloat {
+  int exponentBits;
+  int mantissaBits;
+  int bias;
+  bool ieee;
+  bool fnuz;
+};
+
+double decodeMiniFloat(const MiniFloat &format, uint8_t bits) {
+  int total = 1 + format.exponentBits + format.mantissaBits;
+  uint8_t magnitudeMask = uint8_t((1u << (total - 1)) - 1);
+  bool negative = (bits >> (total - 1)) & 1;
+  uint8_t magnitude = bits & magnitudeMask;
+  if (format.fnuz && negative && magnitude == 0)
+    return NAN;
+  int exponent = magnitude >> format.mantissaBits;
+  int mantissa = magnitude & ((1 << format.mantissaBits) - 1);
+  int maxExponent = (1 << format.exponentBits) - 1;
+  if (format.ieee && exponent == maxExponent)
+    return mantissa ? NAN : (negative ? -INFINITY : INFINITY);
+  if (!format.ieee && !format.fnuz && total == 8 &&
+      magnitude == magnitudeMask) // float8e4m3fn: S.1111.111
+    return NAN;
+  double value =
+      exponent == 0
+          ? std::ldexp(double(mantissa), 1 - format.bias - format.mantissaBits)
+          : std::ldexp(double(mantissa | (1 << format.mantissaBits)),
+                       exponent - format.bias - format.mantissaBits);
+  return negative ? -value : value;
+}
+
 template <typename T> T load(const uint8_t *data, size_t index) {
   T value;
   std::memcpy(&value, data + index * sizeof(T), sizeof(T));
   return value;
 }
 
-/// Element `index` as a double; false for dtypes without a numeric reading
-/// here (float8, 4-bit types).
+/// Element `index` as a double; false for an unknown dtype. Sub-byte types
+/// are one element per byte (int4/int2 sign-extended).
 bool element(kiln_dtype dtype, const uint8_t *data, size_t index, double &out) {
   switch (dtype) {
+  case KILN_DTYPE_FLOAT8E4M3FN:
+    out = decodeMiniFloat({4, 3, 7, false, false}, data[index]);
+    return true;
+  case KILN_DTYPE_FLOAT8E4M3FNUZ:
+    out = decodeMiniFloat({4, 3, 8, false, true}, data[index]);
+    return true;
+  case KILN_DTYPE_FLOAT8E5M2:
+    out = decodeMiniFloat({5, 2, 15, true, false}, data[index]);
+    return true;
+  case KILN_DTYPE_FLOAT8E5M2FNUZ:
+    out = decodeMiniFloat({5, 2, 16, false, true}, data[index]);
+    return true;
+  case KILN_DTYPE_FLOAT4E2M1:
+    out = decodeMiniFloat({2, 1, 1, false, false}, data[index] & 0xf);
+    return true;
+  case KILN_DTYPE_FLOAT8E8M0: // 2^(bits - 127), no sign, 0xff is NaN
+    out = data[index] == 0xff ? NAN : std::ldexp(1.0, int(data[index]) - 127);
+    return true;
+  case KILN_DTYPE_INT4:
+  case KILN_DTYPE_INT2:
+    out = load<int8_t>(data, index);
+    return true;
+  case KILN_DTYPE_UINT4:
+  case KILN_DTYPE_UINT2:
+    out = load<uint8_t>(data, index);
+    return true;
   case KILN_DTYPE_FLOAT32:
     out = load<float>(data, index);
     return true;
