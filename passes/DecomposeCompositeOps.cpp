@@ -137,6 +137,41 @@ struct DecomposeLinear : OpRewritePattern<LinearOp> {
   }
 };
 
+/// qlinear(x, w, ...) = linear(x, dequantize(w, ...) [* global_scale], b).
+/// The dequantize is elementwise, so fusion later moves it into the product's
+/// loop nest: the weight is read quantized and never copied out in floats.
+struct DecomposeQLinear : OpRewritePattern<QLinearOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(QLinearOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Type elt = op.getType().getElementType();
+    RankedTensorType wType = op.getWeight().getType();
+    Value globalScale = op.getGlobalScale();
+    // With a global scale, dequantize to f32 and round once at the end.
+    Type dequantElt = globalScale ? rewriter.getF32Type() : elt;
+    auto dequantType = wType.clone(dequantElt);
+    Value w = DequantizeOp::create(
+        rewriter, loc, dequantType, op.getWeight(), op.getScale(),
+        op.getZeroPoint(), rewriter.getI64IntegerAttr(0),
+        rewriter.getI64IntegerAttr(0), op.getBlockShapeAttr(),
+        op.getIsUnsignedAttr());
+    if (globalScale) {
+      auto gType = cast<RankedTensorType>(globalScale.getType());
+      if (gType.getRank() == 1)
+        globalScale = ReshapeOp::create(
+            rewriter, loc, RankedTensorType::get({}, gType.getElementType()),
+            globalScale);
+      w = MulOp::create(rewriter, loc, dequantType, w, globalScale);
+      if (dequantElt != elt)
+        w = CastOp::create(rewriter, loc, wType.clone(elt), w);
+    }
+    rewriter.replaceOpWithNewOp<LinearOp>(op, op.getType(), op.getInput(), w,
+                                          op.getBias());
+    return success();
+  }
+};
+
 /// mean = sum * (1 / count) for floats (count itself may not be
 /// representable, e.g. in f16), sum / count for integers (truncating).
 struct DecomposeReduceMean : OpRewritePattern<ReduceMeanOp> {
@@ -458,7 +493,8 @@ struct DecomposeCompositeOpsPass
     RewritePatternSet patterns(&getContext());
     patterns.add<DecomposeSoftmax<SoftmaxOp, false>,
                  DecomposeSoftmax<LogSoftmaxOp, true>, DecomposeLayerNorm,
-                 DecomposeLinear, DecomposeReduceMean, DecomposeRmsNorm,
+                 DecomposeLinear, DecomposeQLinear, DecomposeReduceMean,
+                 DecomposeRmsNorm,
                  DecomposeAttention, DecomposeMoERoute, DecomposeSwiGLU>(
         &getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))

@@ -25,9 +25,16 @@ namespace {
 
 /// How the scale is read inside a loop nest over a rank-`rank` tensor.
 AffineMap scaleMap(MLIRContext *ctx, RankedTensorType scale, int64_t rank,
-                   int64_t axis, int64_t blockSize) {
+                   int64_t axis, int64_t blockSize,
+                   std::optional<ArrayRef<int64_t>> blockShape) {
   SmallVector<AffineExpr> exprs;
-  if (blockSize > 0) {
+  if (blockShape) {
+    for (int64_t d = 0; d < rank; ++d) {
+      AffineExpr e = getAffineDimExpr(d, ctx);
+      int64_t block = (*blockShape)[d];
+      exprs.push_back(block == 1 ? e : e.floorDiv(block));
+    }
+  } else if (blockSize > 0) {
     for (int64_t d = 0; d < rank; ++d) {
       AffineExpr e = getAffineDimExpr(d, ctx);
       exprs.push_back(d == axis ? e.floorDiv(blockSize) : e);
@@ -41,7 +48,10 @@ AffineMap scaleMap(MLIRContext *ctx, RankedTensorType scale, int64_t rank,
   return AffineMap::get(rank, 0, exprs, ctx);
 }
 
+/// A stored quantized value (integer, fp8 or fp4) as the float type `f`.
 Value intToFloat(OpBuilder &b, Location loc, Value v, Type f, bool isUnsigned) {
+  if (isa<FloatType>(v.getType()))
+    return arith::ExtFOp::create(b, loc, f, v);
   if (isUnsigned)
     return arith::UIToFPOp::create(b, loc, f, v);
   return arith::SIToFPOp::create(b, loc, f, v);
@@ -59,7 +69,7 @@ Value buildQuantGeneric(OpBuilder &b, OpTy op, Value input, Value scale,
   int64_t rank = type.getRank();
   AffineMap sMap =
       scaleMap(ctx, cast<RankedTensorType>(scale.getType()), rank,
-               op.getAxis(), op.getBlockSize());
+               op.getAxis(), op.getBlockSize(), op.getBlockShape());
   SmallVector<Value> inputs = {input, scale};
   SmallVector<AffineMap> maps = {b.getMultiDimIdentityMap(rank), sMap};
   if (zeroPoint) {
@@ -107,9 +117,39 @@ struct DequantizeLowering : OpConversionPattern<DequantizeOp> {
 
 struct QuantizeLowering : OpConversionPattern<QuantizeOp> {
   using OpConversionPattern::OpConversionPattern;
+
+  /// fp8/fp4 results: `x / scale + zero_point` in f32, then one rounding
+  /// (and saturation) by the truncation to the narrow type.
+  static Value lowerToSmallFloat(OpBuilder &rewriter, QuantizeOp op,
+                                 OpAdaptor adaptor) {
+    Type out = op.getType().getElementType();
+    return buildQuantGeneric(
+        rewriter, op, adaptor.getInput(), adaptor.getScale(),
+        adaptor.getZeroPoint(),
+        [&](OpBuilder &b, Location l, Value x, Value s, Value zp) -> Value {
+          Type f = b.getF32Type();
+          auto toF32 = [&](Value v) -> Value {
+            unsigned width = cast<FloatType>(v.getType()).getWidth();
+            if (v.getType() == f)
+              return v;
+            if (width < 32)
+              return arith::ExtFOp::create(b, l, f, v);
+            return arith::TruncFOp::create(b, l, f, v);
+          };
+          Value v = arith::DivFOp::create(b, l, toF32(x), toF32(s));
+          if (zp)
+            v = arith::AddFOp::create(b, l, v, toF32(zp));
+          return arith::TruncFOp::create(b, l, out, v);
+        });
+  }
+
   LogicalResult
   matchAndRewrite(QuantizeOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
+    if (isa<FloatType>(op.getType().getElementType())) {
+      rewriter.replaceOp(op, lowerToSmallFloat(rewriter, op, adaptor));
+      return success();
+    }
     bool isUnsigned = op.getIsUnsigned();
     auto intType = cast<IntegerType>(op.getType().getElementType());
     unsigned width = intType.getWidth();

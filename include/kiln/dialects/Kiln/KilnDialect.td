@@ -57,6 +57,11 @@ def Kiln_IntTensor : RankedTensorOf<[AnySignlessInteger]>;
 def Kiln_BoolTensor : RankedTensorOf<[I1]>;
 def Kiln_IndexTensor : RankedTensorOf<[I32, I64]>;
 def Kiln_NumericTensor : RankedTensorOf<[AnyFloat, AnySignlessInteger]>;
+// What quantized values are stored as: integers of 2 to 32 bits, fp8
+// (e4m3fn, e5m2 and their fnuz forms) and fp4 (e2m1).
+def Kiln_QuantStorageTensor
+    : RankedTensorOf<[AnySignlessInteger, F8E4M3FN, F8E5M2, F8E4M3FNUZ,
+                      F8E5M2FNUZ, F4E2M1FN]>;
 
 //===----------------------------------------------------------------------===//
 // Base op class
