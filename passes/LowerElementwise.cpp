@@ -69,7 +69,8 @@ Value inF32(OpBuilder &b, Location loc, Value x,
 }
 
 /// Element type conversion with the semantics documented on kiln.cast.
-Value castScalar(OpBuilder &b, Location loc, Value x, Type to) {
+Value castScalar(OpBuilder &b, Location loc, Value x, Type to,
+                 bool isUnsigned = false) {
   Type from = x.getType();
   if (from == to)
     return x;
@@ -86,16 +87,23 @@ Value castScalar(OpBuilder &b, Location loc, Value x, Type to) {
     if (fromInt.getWidth() == 1)
       return arith::ExtUIOp::create(b, loc, to, x);
     if (fromInt.getWidth() < toInt.getWidth())
-      return arith::ExtSIOp::create(b, loc, to, x);
+      return isUnsigned ? (Value)arith::ExtUIOp::create(b, loc, to, x)
+                        : (Value)arith::ExtSIOp::create(b, loc, to, x);
     return arith::TruncIOp::create(b, loc, to, x);
   }
   if (fromInt) {
-    if (fromInt.getWidth() == 1)
+    if (fromInt.getWidth() == 1 || isUnsigned)
       return arith::UIToFPOp::create(b, loc, to, x);
     return arith::SIToFPOp::create(b, loc, to, x);
   }
-  if (toInt)
-    return arith::FPToSIOp::create(b, loc, to, x);
+  if (toInt) {
+    // Through i64, so that unsigned results above the signed range keep
+    // their bits (fptosi to i8 of 200.0 would be poison).
+    if (toInt.getWidth() >= 64)
+      return arith::FPToSIOp::create(b, loc, to, x);
+    Value wide = arith::FPToSIOp::create(b, loc, b.getI64Type(), x);
+    return arith::TruncIOp::create(b, loc, to, wide);
+  }
   if (cast<FloatType>(from).getWidth() < cast<FloatType>(to).getWidth())
     return arith::ExtFOp::create(b, loc, to, x);
   if (cast<FloatType>(from).getWidth() > cast<FloatType>(to).getWidth())
@@ -296,7 +304,8 @@ Value scalar(GeluOp op, OpBuilder &b, Location loc, ValueRange a) {
   });
 }
 Value scalar(CastOp op, OpBuilder &b, Location loc, ValueRange a) {
-  return castScalar(b, loc, a[0], op.getType().getElementType());
+  return castScalar(b, loc, a[0], op.getType().getElementType(),
+                    op.getIsUnsigned());
 }
 
 template <typename OpTy>

@@ -136,8 +136,8 @@ OpFoldResult CastOp::fold(FoldAdaptor adaptor) {
     return in.mapValues(to, [&](const APInt &v) {
       if (toInt.getWidth() == 1)
         return APInt(1, !v.isZero());
-      return isBool ? v.zext(toInt.getWidth())
-                    : v.sextOrTrunc(toInt.getWidth());
+      return isBool || getIsUnsigned() ? v.zextOrTrunc(toInt.getWidth())
+                                       : v.sextOrTrunc(toInt.getWidth());
     });
   }
   if (fromInt && isa<FloatType>(to)) {
@@ -146,7 +146,7 @@ OpFoldResult CastOp::fold(FoldAdaptor adaptor) {
     SmallVector<APFloat> values;
     for (APInt v : in.getValues<APInt>()) {
       APFloat f(floatType.getFloatSemantics());
-      f.convertFromAPInt(v, /*isSigned=*/!isBool,
+      f.convertFromAPInt(v, /*isSigned=*/!isBool && !getIsUnsigned(),
                          APFloat::rmNearestTiesToEven);
       values.push_back(f);
     }

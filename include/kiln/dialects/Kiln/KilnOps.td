@@ -281,15 +281,18 @@ def Kiln_CastOp : Kiln_Op<"cast", [Pure, SameOperandsAndResultShape]> {
     Converts each element: float to float rounds to nearest even, float to
     integer truncates toward zero, integer to integer sign-extends or
     truncates, any value to `i1` is `value != 0`, and `i1` to a number is 0
-    or 1.
+    or 1. With `is_unsigned`, integer inputs are read as unsigned: they
+    zero-extend and convert to floats as unsigned values (ONNX's uint types).
 
     Example:
 
     ```mlir
     %0 = kiln.cast %x : tensor<4xf32> -> tensor<4xi64>
+    %1 = kiln.cast %q {is_unsigned = true} : tensor<4xi8> -> tensor<4xi32>
     ```
   }];
-  let arguments = (ins Kiln_Tensor:$input);
+  let arguments = (ins Kiln_Tensor:$input,
+                       DefaultValuedAttr<BoolAttr, "false">:$is_unsigned);
   let results = (outs Kiln_Tensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
   let hasFolder = 1;
