@@ -22,7 +22,11 @@ static constexpr const char *kTensorPipeline =
 
 // Static shapes make the bare-pointer calling convention possible: every
 // buffer crosses the entry as one pointer, and results become out-params.
+// Sub-byte boundaries get their byte layouts first (the signature has been
+// read by then), and fusion moves the unpacking into the consumers.
 static constexpr const char *kCodegenPipeline =
+    "kiln-lower-subbyte-storage,"
+    "func.func(kiln-fuse-elementwise,canonicalize),"
     "kiln-flatten-empty-tensors,"
     "one-shot-bufferize{bufferize-function-boundaries=1 "
     "function-boundary-type-conversion=identity-layout-map},"
@@ -30,7 +34,7 @@ static constexpr const char *kCodegenPipeline =
     "buffer-deallocation-pipeline,"
     "convert-bufferization-to-memref,"
     "kiln-lower-strided-copies,"
-    "func.func(convert-linalg-to-loops),"
+    "func.func(convert-linalg-to-loops,kiln-expand-small-floats),"
     "expand-strided-metadata,lower-affine,convert-scf-to-cf,"
     "convert-math-to-funcs,"
     "func.func(convert-math-to-llvm),"

@@ -23,6 +23,14 @@ static int dtypeFor(Type t) {
   if (t.isInteger(16)) return KILN_DTYPE_INT16;
   if (t.isInteger(32)) return KILN_DTYPE_INT32;
   if (t.isInteger(64)) return KILN_DTYPE_INT64;
+  if (t.isInteger(4)) return KILN_DTYPE_INT4;
+  if (t.isInteger(2)) return KILN_DTYPE_INT2;
+  if (isa<Float8E4M3FNType>(t)) return KILN_DTYPE_FLOAT8E4M3FN;
+  if (isa<Float8E4M3FNUZType>(t)) return KILN_DTYPE_FLOAT8E4M3FNUZ;
+  if (isa<Float8E5M2Type>(t)) return KILN_DTYPE_FLOAT8E5M2;
+  if (isa<Float8E5M2FNUZType>(t)) return KILN_DTYPE_FLOAT8E5M2FNUZ;
+  if (isa<Float8E8M0FNUType>(t)) return KILN_DTYPE_FLOAT8E8M0;
+  if (isa<Float4E2M1FNType>(t)) return KILN_DTYPE_FLOAT4E2M1;
   return KILN_DTYPE_INVALID;
 }
 
@@ -64,9 +72,45 @@ static LogicalResult signatureOf(Location loc, Type type, DictionaryAttr attrs,
   return success();
 }
 
-/// Dense row-major bytes of a weight (bools one byte each).
+/// Bits per element of the element types stored several to a byte.
+static unsigned subByteBits(Type t) {
+  unsigned width = t.getIntOrFloatBitWidth();
+  return width > 1 && width < 8 ? width : 0;
+}
+
+static LogicalResult rawWeightBytes(Location loc, ElementsAttr value,
+                                    std::vector<char> &out);
+
+/// Packs one-byte-per-element values `bits` wide, element 0 in the low bits
+/// of byte 0 (ONNX's layout, and what the code's unpacking reads).
+static std::vector<char> packSubByte(ArrayRef<char> bytes, int64_t n,
+                                     unsigned bits) {
+  unsigned perByte = 8 / bits, mask = (1u << bits) - 1;
+  std::vector<char> packed((n * bits + 7) / 8, 0);
+  for (int64_t i = 0; i < n; ++i) {
+    unsigned v = (unsigned)(unsigned char)bytes[i];
+    packed[i / perByte] |= (char)((v & mask) << (bits * (i % perByte)));
+  }
+  return packed;
+}
+
+/// Dense row-major bytes of a weight (bools one byte each; sub-byte types
+/// packed).
 static LogicalResult weightBytes(Location loc, ElementsAttr value,
                                  std::vector<char> &out) {
+  Type elt = value.getElementType();
+  if (unsigned bits = subByteBits(elt)) {
+    std::vector<char> unpacked;
+    if (failed(rawWeightBytes(loc, value, unpacked)))
+      return failure();
+    out = packSubByte(unpacked, value.getNumElements(), bits);
+    return success();
+  }
+  return rawWeightBytes(loc, value, out);
+}
+
+static LogicalResult rawWeightBytes(Location loc, ElementsAttr value,
+                                    std::vector<char> &out) {
   if (auto resource = dyn_cast<DenseResourceElementsAttr>(value)) {
     AsmResourceBlob *blob = resource.getRawHandle().getBlob();
     if (!blob)
@@ -107,9 +151,12 @@ LogicalResult kiln::readSignature(func::FuncOp entry,
                              w.tensor)) ||
           failed(weightBytes(loc, weight, w.data)))
         return failure();
-      size_t expected = kiln_dtype_size(w.tensor.dtype);
+      uint64_t elements = 1;
       for (int64_t d : w.tensor.dims)
-        expected *= d;
+        elements *= d;
+      unsigned bits = subByteBits(cast<ShapedType>(type).getElementType());
+      size_t expected = bits ? (elements * bits + 7) / 8
+                             : kiln_dtype_size(w.tensor.dtype) * elements;
       if (w.data.size() != expected)
         return emitError(loc) << "weight '" << w.tensor.name << "' holds "
                               << w.data.size() << " bytes, expected "

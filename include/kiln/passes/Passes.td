@@ -102,4 +102,59 @@ def LowerStridedCopies : Pass<"kiln-lower-strided-copies"> {
   let dependentDialects = ["mlir::linalg::LinalgDialect"];
 }
 
+def LowerSubByteStorage : Pass<"kiln-lower-subbyte-storage", "mlir::ModuleOp"> {
+  let summary = "Give sub-byte entry arguments and results their byte layouts";
+  let description = [{
+    Inside a function an `i4`, `i2` or `f4E2M1FN` element occupies one byte,
+    but the artifact fixes the boundary layouts: weights (arguments carrying
+    `kiln.weight`) are packed, `8 / bits` elements per byte with element 0
+    in the low bits (ONNX's layout); inputs and outputs hold one element per
+    byte (signed integers sign-extended; unsigned ones, named by the
+    result's `kiln.dtype`, and fp4 codes zero-extended). This pass retypes
+    those arguments and results as `i8` tensors and converts them with
+    elementwise `linalg.generic` ops, which fusion then moves into their
+    consumers. Run it after the artifact signature has been read.
+
+    Example: a packed weight argument
+
+    ```mlir
+    func.func @main(%w: tensor<4x6xi4> {kiln.weight = ...})
+    // becomes
+    func.func @main(%w: tensor<12xi8> {kiln.weight = ...})
+    //   %0 = linalg.generic ins(%w) ... (d0, d1) -> ((d0 * 6 + d1) floordiv 2)
+    ```
+  }];
+  let options = [
+    Option<"entryName", "entry", "std::string", /*default=*/"\"main\"",
+           "Name of the entry function">
+  ];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::linalg::LinalgDialect"];
+}
+
+def ExpandSmallFloats : Pass<"kiln-expand-small-floats"> {
+  let summary = "Implement fp8/fp4 conversions and arithmetic with integers and f32";
+  let description = [{
+    LLVM has no fp8 or fp4 types; the LLVM lowering stores them as integers
+    of their width. This pass rewrites every scalar `arith` op that reads or
+    produces `f8E4M3FN`, `f8E4M3FNUZ`, `f8E5M2`, `f8E5M2FNUZ`, `f8E8M0FNU`
+    or `f4E2M1FN`: `extf` decodes the bit pattern exactly into f32, `truncf`
+    encodes an f32 with round-to-nearest-even and saturation (values beyond
+    the largest finite one, and infinities, become it; NaN stays NaN, and
+    becomes +6 in fp4, which has no NaN), constants become integer bit
+    patterns, and any other op runs on f32 values. Rounding to `f8E8M0FNU`
+    is rejected. Run it on scalar code (after bufferization).
+
+    Example:
+
+    ```mlir
+    %y = arith.extf %x : f8E4M3FN to f32
+    // becomes integer operations on
+    %b = arith.bitcast %x : f8E4M3FN to i8
+    ```
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::math::MathDialect"];
+}
+
 #endif // KILN_PASSES_TD
