@@ -29,6 +29,10 @@ mlir::Type elementTypeFor(mlir::MLIRContext *ctx, int onnxType);
 /// A readable name for an ONNX data type ("float", "uint8", ...).
 std::string onnxTypeName(int onnxType);
 
+/// Whether an ONNX element type is an unsigned integer (uint2 to uint64),
+/// which Kiln holds in a signless integer read as unsigned.
+bool isUnsignedOnnxType(int onnxType);
+
 /// Converts an ONNX tensor to an elements attribute: inline when it has at
 /// most `inlineLimit` elements, else a dense resource blob. `modelDir`
 /// resolves external data. On failure `error` says why.
@@ -150,6 +154,10 @@ void registerTransformerHandlers(HandlerTable &table);
 void registerIndexingHandlers(HandlerTable &table);
 void registerEinsumHandler(HandlerTable &table);
 void registerQuantHandlers(HandlerTable &table);
+
+/// numpy.matmul of `a` and `b` (1-D operands are a row or a column, batch
+/// dimensions broadcast); null after reporting an error on `nc`.
+mlir::Value numpyMatmul(NodeContext &nc, mlir::Value a, mlir::Value b);
 
 } // namespace kiln::onnx_import
 

@@ -6,32 +6,35 @@ using namespace mlir;
 using namespace kiln;
 using namespace kiln::onnx_import;
 
-namespace {
-
 /// ONNX MatMul follows numpy.matmul: a 1-D operand is a row (lhs) or a column
 /// (rhs) vector whose unit dimension is removed from the result.
-LogicalResult matmulOp(NodeContext &nc) {
-  Value a = nc.input(0), b = nc.input(1);
-  if (!a || !b)
-    return nc.error("expects two inputs");
+Value kiln::onnx_import::numpyMatmul(NodeContext &nc, Value a, Value b) {
   RankedTensorType at = nc.typeOf(a), bt = nc.typeOf(b);
-  if (at.getRank() == 0 || bt.getRank() == 0)
-    return nc.error("operands must not be scalars");
-  if (at.getElementType() != bt.getElementType())
-    return nc.error("operands have different element types");
+  if (at.getRank() == 0 || bt.getRank() == 0) {
+    (void)nc.error("operands must not be scalars");
+    return {};
+  }
+  if (at.getElementType() != bt.getElementType()) {
+    (void)nc.error("operands have different element types");
+    return {};
+  }
   bool vecA = at.getRank() == 1, vecB = bt.getRank() == 1;
   if (vecA)
     a = nc.reshape(a, {1, at.getDimSize(0)});
   if (vecB)
     b = nc.reshape(b, {bt.getDimSize(0), 1});
   ArrayRef<int64_t> as = nc.typeOf(a).getShape(), bs = nc.typeOf(b).getShape();
-  if (as.back() != bs[bs.size() - 2])
-    return nc.error("inner dimensions differ: " + Twine(as.back()) + " vs " +
-                    Twine(bs[bs.size() - 2]));
+  if (as.back() != bs[bs.size() - 2]) {
+    (void)nc.error("inner dimensions differ: " + Twine(as.back()) +
+                          " vs " + Twine(bs[bs.size() - 2]));
+    return {};
+  }
   FailureOr<SmallVector<int64_t>> batch =
       broadcastShapes({as.drop_back(2), bs.drop_back(2)});
-  if (failed(batch))
-    return nc.error("batch dimensions do not broadcast");
+  if (failed(batch)) {
+    (void)nc.error("batch dimensions do not broadcast");
+    return {};
+  }
   SmallVector<int64_t> shape = *batch;
   shape.append({as[as.size() - 2], bs.back()});
   Value r = MatmulOp::create(nc.b, nc.loc,
@@ -42,7 +45,19 @@ LogicalResult matmulOp(NodeContext &nc) {
     finalShape.pop_back();
   if (vecA)
     finalShape.erase(finalShape.end() - (vecB ? 1 : 2));
-  nc.setOutput(0, nc.reshape(r, finalShape));
+  return nc.reshape(r, finalShape);
+}
+
+namespace {
+
+LogicalResult matmulOp(NodeContext &nc) {
+  Value a = nc.input(0), b = nc.input(1);
+  if (!a || !b)
+    return nc.error("expects two inputs");
+  Value r = numpyMatmul(nc, a, b);
+  if (!r)
+    return failure();
+  nc.setOutput(0, r);
   return success();
 }
 

@@ -1,4 +1,11 @@
-//===- OnnxQuantOps.cpp - DequantizeLinear and QuantizeLinear -------------===//
+//===- OnnxQuantOps.cpp - Quantization operators --------------------------===//
+//
+// DequantizeLinear and QuantizeLinear map to kiln.dequantize/quantize for
+// every storage type (int2 to int32, fp8, fp4). DynamicQuantizeLinear,
+// MatMulInteger and QLinearMatMul are compositions: integer products are
+// exact in i32, and requantization is one kiln.quantize.
+//
+//===----------------------------------------------------------------------===//
 
 #include "NodeContext.h"
 
@@ -7,12 +14,6 @@ using namespace kiln;
 using namespace kiln::onnx_import;
 
 namespace {
-
-bool isUnsignedOnnx(int type) {
-  return type == onnx::TensorProto::UINT8 ||
-         type == onnx::TensorProto::UINT16 ||
-         type == onnx::TensorProto::UINT32 || type == onnx::TensorProto::UINT64;
-}
 
 /// The axis and block size of a (de)quantize node, normalized.
 /// The axis only matters for per-axis and blocked scales.
@@ -32,14 +33,49 @@ FailureOr<std::pair<int64_t, int64_t>> granularity(NodeContext &nc,
   return std::make_pair(*a, block);
 }
 
+/// A one-element zero point takes the shape of a one-element scale ([1]
+/// against a scalar, as ONNX allows).
+Value zeroPointLike(NodeContext &nc, Value zp, Value scale) {
+  if (!zp)
+    return zp;
+  RankedTensorType st = nc.typeOf(scale), zt = nc.typeOf(zp);
+  if (st.getNumElements() == 1 && zt.getNumElements() == 1)
+    return nc.reshape(zp, st.getShape());
+  return zp;
+}
+
+/// Integers of 2 to 32 bits, fp8 (e4m3fn, e5m2 and their fnuz forms), fp4.
+bool isQuantStorageType(Type t) {
+  if (auto i = dyn_cast<IntegerType>(t))
+    return i.getWidth() >= 2 && i.getWidth() <= 32;
+  return isa<Float8E4M3FNType, Float8E5M2Type, Float8E4M3FNUZType,
+             Float8E5M2FNUZType, Float4E2M1FNType>(t);
+}
+
+constexpr const char *kStorageTypes =
+    "int2/uint2, int4/uint4, int8/uint8, int16/uint16, int32, float8e4m3fn, "
+    "float8e4m3fnuz, float8e5m2, float8e5m2fnuz, float4e2m1";
+
+/// Kiln computes (de)quantization in f32; ONNX's `precision` may only ask
+/// for that (or leave it to the scale, which Kiln widens to f32 anyway).
+LogicalResult checkPrecision(NodeContext &nc) {
+  int precision = nc.getInt("precision", 0);
+  if (precision != 0 && precision != onnx::TensorProto::FLOAT)
+    return nc.unsupported("precision", onnxTypeName(precision));
+  return success();
+}
+
 LogicalResult dequantizeLinearOp(NodeContext &nc) {
   Value x = nc.input(0), scale = nc.input(1), zp = nc.input(2);
   if (!x || !scale)
     return nc.error("expects x and x_scale");
+  zp = zeroPointLike(nc, zp, scale);
   RankedTensorType xt = nc.typeOf(x);
-  if (!isa<IntegerType>(xt.getElementType()))
-    return nc.error("only integer inputs are supported (int8, uint8, int16, "
-                    "uint16, int32)");
+  if (!isQuantStorageType(xt.getElementType()))
+    return nc.error("cannot dequantize " + onnxTypeName(nc.onnxTypeOf(0)) +
+                    " (supported: " + kStorageTypes + ")");
+  if (failed(checkPrecision(nc)))
+    return failure();
   auto g = granularity(nc, xt.getRank());
   if (failed(g))
     return failure();
@@ -49,11 +85,15 @@ LogicalResult dequantizeLinearOp(NodeContext &nc) {
     if (!out || !isa<FloatType>(out))
       return nc.unsupported("output_dtype", onnxTypeName(dtype));
   }
+  // An e8m0 scale is only a scale: the values come out as f32.
+  if (isa<Float8E8M0FNUType>(out))
+    out = nc.b.getF32Type();
+  bool isUnsigned = isUnsignedOnnxType(nc.onnxTypeOf(0));
   nc.setOutput(0, DequantizeOp::create(
                       nc.b, nc.loc, xt.clone(out), x, scale, zp,
                       nc.b.getI64IntegerAttr(g->first),
-                      nc.b.getI64IntegerAttr(g->second),
-                      nc.b.getBoolAttr(isUnsignedOnnx(nc.onnxTypeOf(0)))));
+                      nc.b.getI64IntegerAttr(g->second), DenseI64ArrayAttr(),
+                      nc.b.getBoolAttr(isUnsigned)));
   return success();
 }
 
@@ -61,9 +101,12 @@ LogicalResult quantizeLinearOp(NodeContext &nc) {
   Value x = nc.input(0), scale = nc.input(1), zp = nc.input(2);
   if (!x || !scale)
     return nc.error("expects x and y_scale");
+  zp = zeroPointLike(nc, zp, scale);
   RankedTensorType xt = nc.typeOf(x);
   if (!isa<FloatType>(xt.getElementType()))
     return nc.error("expects a floating-point input");
+  if (failed(checkPrecision(nc)))
+    return failure();
   auto g = granularity(nc, xt.getRank());
   if (failed(g))
     return failure();
@@ -73,17 +116,141 @@ LogicalResult quantizeLinearOp(NodeContext &nc) {
     dtype = zp ? 0 : onnx::TensorProto::UINT8;
   Type out = zp ? nc.typeOf(zp).getElementType()
                 : elementTypeFor(nc.b.getContext(), dtype);
-  if (!out || !isa<IntegerType>(out) || out.isInteger(1) ||
-      out.getIntOrFloatBitWidth() > 32)
+  if (!out || !isQuantStorageType(out))
     return nc.error("quantizing to " +
                     (dtype ? onnxTypeName(dtype) : std::string("this type")) +
-                    " is not supported (int8, uint8, int16, uint16, int32)");
+                    " is not supported (supported: " + kStorageTypes + ")");
+  if (isa<FloatType>(out) && nc.getInt("saturate", 1) == 0)
+    return nc.unsupported("saturate", "0");
   nc.setOutput(0, QuantizeOp::create(nc.b, nc.loc, xt.clone(out), x, scale, zp,
                                      nc.b.getI64IntegerAttr(g->first),
                                      nc.b.getI64IntegerAttr(g->second),
-                                     nc.b.getBoolAttr(isUnsignedOnnx(dtype))));
+                                     DenseI64ArrayAttr(),
+                                     nc.b.getBoolAttr(isUnsignedOnnxType(dtype))));
   if (dtype)
     nc.setOutputOnnxType(0, dtype);
+  return success();
+}
+
+/// A rank-0 f32 constant.
+Value f32Scalar(NodeContext &nc, float value) {
+  auto type = RankedTensorType::get({}, nc.b.getF32Type());
+  return nc.constant(DenseElementsAttr::get(type, value));
+}
+
+/// y = saturate(round(x / scale) + zero_point) to uint8, with the scale and
+/// zero point chosen so that [min(x, 0), max(x, 0)] spans [0, 255].
+LogicalResult dynamicQuantizeLinearOp(NodeContext &nc) {
+  Value x = nc.input(0);
+  if (!x)
+    return nc.error("expects x");
+  RankedTensorType xt = nc.typeOf(x);
+  if (!xt.getElementType().isF32())
+    return nc.error("expects a float input");
+  SmallVector<int64_t> all = llvm::to_vector(llvm::seq<int64_t>(0, xt.getRank()));
+  auto scalarF32 = RankedTensorType::get({}, nc.b.getF32Type());
+  auto scalarU8 = RankedTensorType::get({}, nc.b.getI8Type());
+  auto reduce = [&](auto opTag) -> Value {
+    using OpTy = decltype(opTag);
+    return OpTy::create(nc.b, nc.loc, scalarF32, x,
+                        nc.b.getDenseI64ArrayAttr(all), nc.b.getBoolAttr(false));
+  };
+  Value zero = f32Scalar(nc, 0.0f);
+  Value lo = MinOp::create(nc.b, nc.loc, scalarF32, reduce(ReduceMinOp()), zero);
+  Value hi = MaxOp::create(nc.b, nc.loc, scalarF32, reduce(ReduceMaxOp()), zero);
+  Value range = SubOp::create(nc.b, nc.loc, scalarF32, hi, lo);
+  Value scale = DivOp::create(nc.b, nc.loc, scalarF32, range, f32Scalar(nc, 255.0f));
+  auto quantize = [&](RankedTensorType type, Value v, Value zp) -> Value {
+    return QuantizeOp::create(nc.b, nc.loc, type, v, scale, zp,
+                              nc.b.getI64IntegerAttr(0), nc.b.getI64IntegerAttr(0),
+                              DenseI64ArrayAttr(), nc.b.getBoolAttr(true));
+  };
+  Value zp = quantize(scalarU8, NegOp::create(nc.b, nc.loc, scalarF32, lo), Value());
+  nc.setOutput(0, quantize(xt.clone(nc.b.getI8Type()), x, zp));
+  nc.setOutput(1, scale);
+  nc.setOutput(2, zp);
+  nc.setOutputOnnxType(0, onnx::TensorProto::UINT8);
+  nc.setOutputOnnxType(2, onnx::TensorProto::UINT8);
+  return success();
+}
+
+/// `v` (int8 or uint8 as `onnxType`) minus its zero point, in i32. A
+/// per-row zero point of the left operand (`[M]`) becomes `[M, 1]`.
+Value centered(NodeContext &nc, Value v, int onnxType, Value zp, bool perRow) {
+  auto i32 = nc.b.getI32Type();
+  bool isUnsigned = isUnsignedOnnxType(onnxType);
+  auto widen = [&](Value t) -> Value {
+    return nc.b.createOrFold<CastOp>(nc.loc, nc.typeOf(t).clone(i32), t,
+                                     isUnsigned);
+  };
+  Value wide = widen(v);
+  if (!zp)
+    return wide;
+  RankedTensorType zt = nc.typeOf(zp);
+  if (perRow && zt.getRank() == 1 && zt.getDimSize(0) > 1)
+    zp = nc.reshape(zp, {zt.getDimSize(0), 1});
+  return nc.binary<SubOp>(wide, widen(zp));
+}
+
+bool isByteInteger(NodeContext &nc, size_t i) {
+  int t = nc.onnxTypeOf(i);
+  return t == onnx::TensorProto::INT8 || t == onnx::TensorProto::UINT8;
+}
+
+/// The exact integer product (A - a_zp) @ (B - b_zp) in i32.
+Value integerMatmul(NodeContext &nc, size_t a, size_t aZp, size_t b, size_t bZp) {
+  Value lhs = centered(nc, nc.input(a), nc.onnxTypeOf(a), nc.input(aZp), true);
+  Value rhs = centered(nc, nc.input(b), nc.onnxTypeOf(b), nc.input(bZp), false);
+  if (!lhs || !rhs)
+    return {};
+  return numpyMatmul(nc, lhs, rhs);
+}
+
+LogicalResult matMulIntegerOp(NodeContext &nc) {
+  if (!nc.input(0) || !nc.input(1))
+    return nc.error("expects A and B");
+  if (!isByteInteger(nc, 0) || !isByteInteger(nc, 1))
+    return nc.error("A and B must be int8 or uint8");
+  Value y = integerMatmul(nc, 0, 2, 1, 3);
+  if (!y)
+    return failure();
+  nc.setOutput(0, y);
+  return success();
+}
+
+/// y = saturate(round((A - a_zp) @ (B - b_zp) * a_scale * b_scale / y_scale)
+///              + y_zp), the multiplier computed in the scales' type.
+LogicalResult qlinearMatMulOp(NodeContext &nc) {
+  for (size_t i = 0; i < 8; ++i)
+    if (!nc.input(i) && i != 7)
+      return nc.error("expects a, a_scale, a_zero_point, b, b_scale, "
+                      "b_zero_point, y_scale (and y_zero_point)");
+  if (!isByteInteger(nc, 0) || !isByteInteger(nc, 3))
+    return nc.error("a and b must be int8 or uint8");
+  Value product = integerMatmul(nc, 0, 2, 3, 5);
+  if (!product)
+    return failure();
+  Value multiplier = nc.binary<DivOp>(
+      nc.binary<MulOp>(nc.input(1), nc.input(4)), nc.input(6));
+  if (!multiplier)
+    return failure();
+  auto f32 = nc.b.getF32Type();
+  Value scaled = nc.binary<MulOp>(nc.cast(product, f32), nc.cast(multiplier, f32));
+  if (!scaled)
+    return failure();
+  Value yZp = nc.input(7);
+  int yType = yZp ? nc.onnxTypeOf(7) : onnx::TensorProto::UINT8;
+  if (yZp && nc.typeOf(yZp).getNumElements() != 1)
+    return nc.error("y_zero_point must hold one element");
+  if (yZp)
+    yZp = nc.reshape(yZp, {});
+  RankedTensorType st = nc.typeOf(scaled);
+  nc.setOutput(0, QuantizeOp::create(
+                      nc.b, nc.loc, st.clone(nc.b.getI8Type()), scaled,
+                      f32Scalar(nc, 1.0f), yZp, nc.b.getI64IntegerAttr(0),
+                      nc.b.getI64IntegerAttr(0), DenseI64ArrayAttr(),
+                      nc.b.getBoolAttr(isUnsignedOnnxType(yType))));
+  nc.setOutputOnnxType(0, yType);
   return success();
 }
 
@@ -92,4 +259,7 @@ LogicalResult quantizeLinearOp(NodeContext &nc) {
 void kiln::onnx_import::registerQuantHandlers(HandlerTable &t) {
   t["DequantizeLinear"] = dequantizeLinearOp;
   t["QuantizeLinear"] = quantizeLinearOp;
+  t["DynamicQuantizeLinear"] = dynamicQuantizeLinearOp;
+  t["MatMulInteger"] = matMulIntegerOp;
+  t["QLinearMatMul"] = qlinearMatMulOp;
 }

@@ -38,7 +38,27 @@ Type kiln::onnx_import::elementTypeFor(MLIRContext *ctx, int onnxType) {
   case onnx::TensorProto::UINT32: return b.getI32Type();
   case onnx::TensorProto::INT64:
   case onnx::TensorProto::UINT64: return b.getI64Type();
+  // The low-precision types (numbered past what libonnx's enum knows).
+  case 17: return b.getType<Float8E4M3FNType>();
+  case 18: return b.getType<Float8E4M3FNUZType>();
+  case 19: return b.getType<Float8E5M2Type>();
+  case 20: return b.getType<Float8E5M2FNUZType>();
+  case 21: case 22: return b.getIntegerType(4); // uint4, int4
+  case 23: return b.getType<Float4E2M1FNType>();
+  case 24: return b.getType<Float8E8M0FNUType>();
+  case 25: case 26: return b.getIntegerType(2); // uint2, int2
   default: return nullptr;
+  }
+}
+
+bool kiln::onnx_import::isUnsignedOnnxType(int onnxType) {
+  switch (onnxType) {
+  case onnx::TensorProto::UINT8: case onnx::TensorProto::UINT16:
+  case onnx::TensorProto::UINT32: case onnx::TensorProto::UINT64:
+  case 21: case 25: // uint4, uint2
+    return true;
+  default:
+    return false;
   }
 }
 
@@ -67,6 +87,9 @@ std::string kiln::onnx_import::onnxTypeName(int onnxType) {
   case 21: return "uint4";
   case 22: return "int4";
   case 23: return "float4e2m1";
+  case 24: return "float8e8m0";
+  case 25: return "uint2";
+  case 26: return "int2";
   default: return "data type " + std::to_string(onnxType);
   }
 }
@@ -78,8 +101,37 @@ static size_t storageBytes(int onnxType) {
   case 1: case 6: case 12: return 4;
   case 10: case 16: case 5: case 4: return 2;
   case 2: case 3: case 9: return 1;
+  case 17: case 18: case 19: case 20: case 24: return 1;
   default: return 0;
   }
+}
+
+/// Bits per element of the types ONNX packs several to a byte; 0 otherwise.
+static unsigned packedBits(int onnxType) {
+  switch (onnxType) {
+  case 21: case 22: case 23: return 4;
+  case 25: case 26: return 2;
+  default: return 0;
+  }
+}
+
+/// Unpacks ONNX's packed sub-byte layout (element 0 in the low bits) to one
+/// byte per element, sign-extending the signed integer types, which is how
+/// MLIR stores i4/i2/f4 elements in a dense buffer.
+static std::vector<char> unpackSubByte(const std::vector<char> &packed,
+                                       int onnxType, int64_t numElements) {
+  unsigned bits = packedBits(onnxType);
+  bool isSigned = onnxType == 22 || onnxType == 26;
+  unsigned perByte = 8 / bits, mask = (1u << bits) - 1;
+  std::vector<char> out(numElements);
+  for (int64_t i = 0; i < numElements; ++i) {
+    unsigned byte = (unsigned char)packed[i / perByte];
+    unsigned v = (byte >> (bits * (i % perByte))) & mask;
+    if (isSigned && (v >> (bits - 1)))
+      v |= ~mask;
+    out[i] = (char)v;
+  }
+  return out;
 }
 
 /// Appends the low `bytes` bytes of `v`, little-endian.
@@ -134,6 +186,28 @@ static bool rawBytes(const onnx::TensorProto &t, int64_t numElements,
                      StringRef modelDir, std::vector<char> &out,
                      std::string &error) {
   int type = t.data_type();
+  if (unsigned bits = packedBits(type)) {
+    // Packed in the file: raw_data holds the bytes, int32_data one byte each.
+    int64_t packedBytes = (numElements * bits + 7) / 8;
+    std::vector<char> packed;
+    if (t.data_location() == onnx::TensorProto::EXTERNAL) {
+      if (!readExternalData(t, modelDir, packed, error))
+        return false;
+    } else if (t.has_raw_data()) {
+      packed.assign(t.raw_data().begin(), t.raw_data().end());
+    } else {
+      for (int32_t v : t.int32_data())
+        packed.push_back((char)(v & 0xff));
+    }
+    if ((int64_t)packed.size() != packedBytes) {
+      error = "tensor '" + t.name() + "' holds " +
+              std::to_string(packed.size()) + " bytes of packed data but " +
+              "its shape needs " + std::to_string(packedBytes);
+      return false;
+    }
+    out = unpackSubByte(packed, type, numElements);
+    return true;
+  }
   size_t eltBytes = storageBytes(type);
   if (t.data_location() == onnx::TensorProto::EXTERNAL) {
     if (!readExternalData(t, modelDir, out, error))
