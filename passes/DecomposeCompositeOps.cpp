@@ -223,7 +223,8 @@ struct DecomposeRmsNorm : OpRewritePattern<RmsNormOp> {
 /// Attention as matmuls, a positional mask applied by index, and a softmax
 /// that yields zeros for a query with no key left. GQA reshapes the query
 /// heads into [kv_heads, group] so the key/value heads broadcast instead of
-/// being repeated.
+/// being repeated. kv_seqlen joins the positional mask; a scores result is
+/// the intermediate value its score_stage names.
 struct DecomposeAttention : OpRewritePattern<AttentionOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(AttentionOp op,
@@ -240,6 +241,15 @@ struct DecomposeAttention : OpRewritePattern<AttentionOp> {
     int64_t past = op.getPastKey() ? op.getPastKey().getType().getDimSize(2) : 0;
     auto ty = [&](ArrayRef<int64_t> shape) {
       return RankedTensorType::get(shape, elt);
+    };
+    // The requested stage of the scores, as [B, Hq, S, L].
+    std::optional<ScoreStage> stage = op.getScoreStage();
+    Value scores;
+    auto capture = [&](ScoreStage at, Value x) {
+      if (stage != at)
+        return;
+      auto st = ty({b, hq, s, l});
+      scores = x.getType() == st ? x : ReshapeOp::create(rewriter, loc, st, x);
     };
 
     Value k = op.getKey(), v = op.getValue();
@@ -270,6 +280,7 @@ struct DecomposeAttention : OpRewritePattern<AttentionOp> {
     sc = MulOp::create(rewriter, loc, sc.getType(), sc,
                        scalarTensor(rewriter, loc, elt,
                                     op.getScale().convertToDouble()));
+    capture(ScoreStage::Scaled, sc);
     if (double cap = op.getSoftcap().convertToDouble(); cap > 0) {
       Value c = scalarTensor(rewriter, loc, elt, cap);
       Value t = TanhOp::create(
@@ -278,14 +289,15 @@ struct DecomposeAttention : OpRewritePattern<AttentionOp> {
     }
     auto scoresType = ty({b, hq, s, l});
     sc = ReshapeOp::create(rewriter, loc, scoresType, sc);
+    capture(ScoreStage::Softcapped, sc);
 
-    if (op.getMaskKind() != MaskKind::None) {
+    if (op.getMaskKind() != MaskKind::None || op.getKvSeqlen()) {
       Value flags;
       if (Value indices = op.getGlobalIndices())
         flags = globalFlags(rewriter, loc, indices,
                             std::max<int64_t>(l, past + s));
       sc = AttentionMaskOp::create(
-          rewriter, loc, scoresType, sc, flags,
+          rewriter, loc, scoresType, sc, flags, op.getKvSeqlen(),
           rewriter.getI64IntegerAttr(past), op.getMaskKindAttr(),
           op.getWindowLeftAttr(), op.getWindowRightAttr(),
           op.getNumGlobalTokensAttr(), op.getBlockSizeAttr(),
@@ -299,6 +311,7 @@ struct DecomposeAttention : OpRewritePattern<AttentionOp> {
       else
         sc = AddOp::create(rewriter, loc, scoresType, sc, mask);
     }
+    capture(ScoreStage::Masked, sc);
 
     // Softmax over keys, zero for rows with nothing left.
     Value zero = scalarTensor(rewriter, loc, elt, 0);
@@ -315,6 +328,7 @@ struct DecomposeAttention : OpRewritePattern<AttentionOp> {
     Value any = CompareOp::create(rewriter, loc, rowBool, CompareDirection::GT,
                                   sum, zero);
     p = SelectOp::create(rewriter, loc, scoresType, any, p, zero);
+    capture(ScoreStage::Probs, p);
 
     Value pg = ReshapeOp::create(rewriter, loc, ty({b, hkv, g, s, l}), p);
     Value vg = ReshapeOp::create(rewriter, loc, ty({b, hkv, 1, l, dv}), widen(v));
@@ -322,7 +336,12 @@ struct DecomposeAttention : OpRewritePattern<AttentionOp> {
     o = ReshapeOp::create(rewriter, loc, ty({b, hq, s, dv}), o);
     if (storage != elt)
       o = CastOp::create(rewriter, loc, op.getOutput().getType(), o);
-    rewriter.replaceOp(op, {o, k, v});
+    SmallVector<Value> results = {o, k, v};
+    if (scores && storage != elt)
+      scores = CastOp::create(rewriter, loc, op.getScores().getType(), scores);
+    if (scores)
+      results.push_back(scores);
+    rewriter.replaceOp(op, results);
     return success();
   }
 

@@ -35,6 +35,7 @@ struct AttentionMaskLowering : OpConversionPattern<AttentionMaskOp> {
     int64_t left = op.getWindowLeft(), right = op.getWindowRight();
     int64_t numGlobal = op.getNumGlobalTokens(), bs = op.getBlockSize();
     Value flags = adaptor.getGlobalFlags();
+    Value lengths = adaptor.getKvSeqlen();
     Value layout;
     int64_t blocks = 0;
     if (kind == MaskKind::BlockSparse) {
@@ -112,6 +113,13 @@ struct AttentionMaskLowering : OpConversionPattern<AttentionMaskOp> {
             allowed = both(inside, tensor::ExtractOp::create(b, l, layout, at));
             break;
           }
+          }
+          // Keys at or past the batch entry's valid length: j < kv_seqlen[b].
+          if (lengths) {
+            Value batch = linalg::IndexOp::create(b, l, 0);
+            Value len = tensor::ExtractOp::create(b, l, lengths, batch);
+            len = arith::IndexCastOp::create(b, l, b.getIndexType(), len);
+            allowed = both(allowed, cmp(arith::CmpIPredicate::slt, j, len));
           }
           Value negInf = arith::ConstantOp::create(
               b, l, type.getElementType(),

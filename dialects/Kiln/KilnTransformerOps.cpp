@@ -116,6 +116,23 @@ LogicalResult AttentionOp::verify() {
   }
   if (getSoftcap().convertToDouble() < 0)
     return emitOpError("softcap must not be negative");
+  if (Value lens = getKvSeqlen()) {
+    auto lt = cast<RankedTensorType>(lens.getType());
+    if (lt.getRank() != 1 || lt.getDimSize(0) != b)
+      return emitOpError("kv_seqlen must hold one length per batch entry, [")
+             << b << "], got " << shapeString(lt.getShape());
+  }
+  if ((bool)getScores() != getScoreStage().has_value())
+    return emitOpError(getScores() ? "a scores result needs a score_stage"
+                                   : "score_stage needs a scores result");
+  if (getScores()) {
+    RankedTensorType st = getScores().getType();
+    SmallVector<int64_t> es = {b, hq, s, total};
+    if (st.getShape() != ArrayRef<int64_t>(es) || st.getElementType() != elt)
+      return emitOpError("scores must be ")
+             << shapeString(es) << " of the query's element type, got "
+             << st;
+  }
   return verifyMaskAttributes(*this, getMaskKind(), getWindowLeft(),
                               getWindowRight(), getNumGlobalTokens(),
                               getBlockSize(), getBlockLayout(),
@@ -130,6 +147,15 @@ LogicalResult AttentionMaskOp::verify() {
   int64_t keys = t.getDimSize(t.getRank() - 1);
   if ((int64_t)getQueryOffset() < 0)
     return emitOpError("query_offset must not be negative");
+  if (Value lens = getKvSeqlen()) {
+    auto lt = cast<RankedTensorType>(lens.getType());
+    if (t.getRank() < 3)
+      return emitOpError("kv_seqlen needs a batch dimension: input must "
+                         "have rank 3 or more ([batch, ..., queries, keys])");
+    if (lt.getRank() != 1 || lt.getDimSize(0) != t.getDimSize(0))
+      return emitOpError("kv_seqlen must hold one length per batch entry, [")
+             << t.getDimSize(0) << "], got " << shapeString(lt.getShape());
+  }
   if (getGlobalFlags()) {
     int64_t need = std::max<int64_t>(keys, (int64_t)getQueryOffset() + queries);
     auto flags = getGlobalFlags().getType();

@@ -106,9 +106,10 @@ LogicalResult attentionOp(NodeContext &nc) {
   };
   auto op = AttentionOp::create(
       nc.b, nc.loc, ty({b, hq, s, dv}), ty({b, hkv, total, d}),
-      ty({b, hkv, total, dv}), q, k, v, mask, pastK, pastV,
-      /*global_indices=*/Value(), nc.b.getF32FloatAttr(scale),
-      nc.b.getF32FloatAttr(softcap),
+      ty({b, hkv, total, dv}), /*scores=*/Type(), q, k, v, mask, pastK,
+      pastV, /*global_indices=*/Value(), /*kv_seqlen=*/Value(),
+      nc.b.getF32FloatAttr(scale), nc.b.getF32FloatAttr(softcap),
+      /*score_stage=*/ScoreStageAttr(),
       MaskKindAttr::get(nc.b.getContext(), kind),
       nc.b.getI64IntegerAttr(-1), nc.b.getI64IntegerAttr(-1),
       nc.b.getI64IntegerAttr(0), nc.b.getI64IntegerAttr(0),

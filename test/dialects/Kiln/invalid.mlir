@@ -827,7 +827,7 @@ func.func @attention_mixed_element_types(%q: tensor<1x4x8x16xf32>, %k: tensor<1x
 func.func @attention_past_key_alone(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>,
                                     %past: tensor<1x4x2x16xf32>) {
   // expected-error @+1 {{'kiln.attention' op past_key and past_value come together}}
-  %o:3 = "kiln.attention"(%q, %k, %v, %past) <{operandSegmentSizes = array<i32: 1, 1, 1, 0, 1, 0, 0>, scale = 2.500000e-01 : f32}>
+  %o:3 = "kiln.attention"(%q, %k, %v, %past) <{operandSegmentSizes = array<i32: 1, 1, 1, 0, 1, 0, 0, 0>, scale = 2.500000e-01 : f32}>
       : (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x2x16xf32>)
       -> (tensor<1x4x8x16xf32>, tensor<1x4x10x16xf32>, tensor<1x4x10x16xf32>)
   return
@@ -838,7 +838,7 @@ func.func @attention_past_key_alone(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x1
 func.func @attention_past_value_alone(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>,
                                       %past: tensor<1x4x2x16xf32>) {
   // expected-error @+1 {{'kiln.attention' op past_key and past_value come together}}
-  %o:3 = "kiln.attention"(%q, %k, %v, %past) <{operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 1, 0>, scale = 2.500000e-01 : f32}>
+  %o:3 = "kiln.attention"(%q, %k, %v, %past) <{operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 1, 0, 0>, scale = 2.500000e-01 : f32}>
       : (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x2x16xf32>)
       -> (tensor<1x4x8x16xf32>, tensor<1x4x10x16xf32>, tensor<1x4x10x16xf32>)
   return
@@ -1158,6 +1158,89 @@ func.func @attention_unknown_mask_kind(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x
 
 // -----
 
+func.func @attention_kv_seqlen_wrong_batch(%q: tensor<2x4x1x16xf32>, %k: tensor<2x4x8x16xf32>, %v: tensor<2x4x8x16xf32>, %l: tensor<3xi64>) {
+  // expected-error @+1 {{'kiln.attention' op kv_seqlen must hold one length per batch entry, [2], got [3]}}
+  %o, %pk, %pv = kiln.attention %q, %k, %v kv_seqlen %l {scale = 0.25 : f32}
+      : (tensor<2x4x1x16xf32>, tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>, tensor<3xi64>)
+      -> (tensor<2x4x1x16xf32>, tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>)
+  return
+}
+
+// -----
+
+func.func @attention_kv_seqlen_rank2(%q: tensor<2x4x1x16xf32>, %k: tensor<2x4x8x16xf32>, %v: tensor<2x4x8x16xf32>, %l: tensor<2x1xi64>) {
+  // expected-error @+1 {{'kiln.attention' op kv_seqlen must hold one length per batch entry, [2], got [2,1]}}
+  %o, %pk, %pv = kiln.attention %q, %k, %v kv_seqlen %l {scale = 0.25 : f32}
+      : (tensor<2x4x1x16xf32>, tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>, tensor<2x1xi64>)
+      -> (tensor<2x4x1x16xf32>, tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>)
+  return
+}
+
+// -----
+
+func.func @attention_kv_seqlen_float(%q: tensor<2x4x1x16xf32>, %k: tensor<2x4x8x16xf32>, %v: tensor<2x4x8x16xf32>, %l: tensor<2xf32>) {
+  // expected-error @+1 {{'kiln.attention' op operand #3 must be ranked tensor of 32-bit signless integer or 64-bit signless integer values, but got 'tensor<2xf32>'}}
+  %o, %pk, %pv = kiln.attention %q, %k, %v kv_seqlen %l {scale = 0.25 : f32}
+      : (tensor<2x4x1x16xf32>, tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>, tensor<2xf32>)
+      -> (tensor<2x4x1x16xf32>, tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>)
+  return
+}
+
+// -----
+
+func.func @attention_scores_without_stage(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>) {
+  // expected-error @+1 {{'kiln.attention' op a scores result needs a score_stage}}
+  %o, %pk, %pv, %s = kiln.attention %q, %k, %v {scale = 0.25 : f32}
+      : (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>)
+      -> (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x8xf32>)
+  return
+}
+
+// -----
+
+func.func @attention_stage_without_scores(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>) {
+  // expected-error @+1 {{'kiln.attention' op score_stage needs a scores result}}
+  %o, %pk, %pv = kiln.attention %q, %k, %v {scale = 0.25 : f32, score_stage = #kiln.score_stage<probs>}
+      : (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>)
+      -> (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>)
+  return
+}
+
+// -----
+
+// The scores cover every key, the cache's included: L = 3 + 8.
+func.func @attention_scores_without_cache_keys(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>,
+                                               %pk: tensor<1x4x3x16xf32>, %pv: tensor<1x4x3x16xf32>) {
+  // expected-error @+1 {{'kiln.attention' op scores must be [1,4,8,11] of the query's element type, got 'tensor<1x4x8x8xf32>'}}
+  %o, %a, %b, %s = kiln.attention %q, %k, %v past %pk, %pv {scale = 0.25 : f32, score_stage = #kiln.score_stage<masked>}
+      : (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x3x16xf32>, tensor<1x4x3x16xf32>)
+      -> (tensor<1x4x8x16xf32>, tensor<1x4x11x16xf32>, tensor<1x4x11x16xf32>, tensor<1x4x8x8xf32>)
+  return
+}
+
+// -----
+
+func.func @attention_scores_element_type(%q: tensor<1x4x8x16xf16>, %k: tensor<1x4x8x16xf16>, %v: tensor<1x4x8x16xf16>) {
+  // expected-error @+1 {{'kiln.attention' op scores must be [1,4,8,8] of the query's element type, got 'tensor<1x4x8x8xf32>'}}
+  %o, %pk, %pv, %s = kiln.attention %q, %k, %v {scale = 0.25 : f32, score_stage = #kiln.score_stage<scaled>}
+      : (tensor<1x4x8x16xf16>, tensor<1x4x8x16xf16>, tensor<1x4x8x16xf16>)
+      -> (tensor<1x4x8x16xf16>, tensor<1x4x8x16xf16>, tensor<1x4x8x16xf16>, tensor<1x4x8x8xf32>)
+  return
+}
+
+// -----
+
+func.func @attention_unknown_score_stage(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>) {
+  // expected-error @+2 {{expected ::kiln::ScoreStage to be one of: scaled, softcapped, masked, probs}}
+  // expected-error @+1 {{failed to parse Kiln_ScoreStageAttr parameter 'value'}}
+  %o, %pk, %pv, %s = kiln.attention %q, %k, %v {scale = 0.25 : f32, score_stage = #kiln.score_stage<logits>}
+      : (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>)
+      -> (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x8xf32>)
+  return
+}
+
+// -----
+
 //===----------------------------------------------------------------------===//
 // kiln.attention_mask
 //===----------------------------------------------------------------------===//
@@ -1214,6 +1297,22 @@ func.func @attention_mask_window_on_none(%s: tensor<4x16xf32>) {
 func.func @attention_mask_int_input(%s: tensor<4x16xi32>) {
   // expected-error @+1 {{'kiln.attention_mask' op operand #0 must be ranked tensor of floating-point values}}
   %0 = kiln.attention_mask %s {mask_kind = #kiln.mask_kind<causal>} : tensor<4x16xi32>
+  return
+}
+
+// -----
+
+func.func @attention_mask_kv_seqlen_without_batch(%s: tensor<4x16xf32>, %l: tensor<4xi64>) {
+  // expected-error @+1 {{'kiln.attention_mask' op kv_seqlen needs a batch dimension: input must have rank 3 or more ([batch, ..., queries, keys])}}
+  %0 = kiln.attention_mask %s kv_seqlen %l : tensor<4xi64> : tensor<4x16xf32>
+  return
+}
+
+// -----
+
+func.func @attention_mask_kv_seqlen_wrong_batch(%s: tensor<2x4x16xf32>, %l: tensor<4xi32>) {
+  // expected-error @+1 {{'kiln.attention_mask' op kv_seqlen must hold one length per batch entry, [2], got [4]}}
+  %0 = kiln.attention_mask %s kv_seqlen %l : tensor<4xi32> : tensor<2x4x16xf32>
   return
 }
 

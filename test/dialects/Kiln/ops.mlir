@@ -514,6 +514,54 @@ func.func @attention_mqa_all_operands(%q: tensor<2x4x3x64xf16>, %k: tensor<2x1x3
   return %o : tensor<2x4x3x32xf16>
 }
 
+// A padded batch: kv_seqlen gives each batch entry's number of valid keys
+// (i64 or i32), after the other optional operands.
+// CHECK-LABEL: func @attention_kv_seqlen
+// CHECK-SAME: %[[L:[a-z0-9]+]]: tensor<2xi64>, %[[L32:[a-z0-9]+]]: tensor<2xi32>
+// CHECK: kiln.attention %{{.+}}, %{{.+}}, %{{.+}} kv_seqlen %[[L]] {scale = 1.250000e-01 : f32} : (tensor<2x8x1x64xf32>, tensor<2x2x16x64xf32>, tensor<2x2x16x64xf32>, tensor<2xi64>) -> (tensor<2x8x1x64xf32>, tensor<2x2x16x64xf32>, tensor<2x2x16x64xf32>)
+// CHECK: kiln.attention %{{.+}}, %{{.+}}, %{{.+}} mask %{{.+}} past %{{.+}}, %{{.+}} kv_seqlen %[[L32]] {mask_kind = #kiln.mask_kind<causal>, scale = 1.250000e-01 : f32} : (tensor<2x8x1x64xf32>, tensor<2x2x16x64xf32>, tensor<2x2x16x64xf32>, tensor<1x1x1x20xi1>, tensor<2x2x4x64xf32>, tensor<2x2x4x64xf32>, tensor<2xi32>) -> (tensor<2x8x1x64xf32>, tensor<2x2x20x64xf32>, tensor<2x2x20x64xf32>)
+func.func @attention_kv_seqlen(%q: tensor<2x8x1x64xf32>, %k: tensor<2x2x16x64xf32>, %v: tensor<2x2x16x64xf32>,
+                               %lens: tensor<2xi64>, %lens32: tensor<2xi32>, %m: tensor<1x1x1x20xi1>,
+                               %past_k: tensor<2x2x4x64xf32>, %past_v: tensor<2x2x4x64xf32>)
+    -> (tensor<2x8x1x64xf32>, tensor<2x8x1x64xf32>) {
+  %o, %pk, %pv = kiln.attention %q, %k, %v kv_seqlen %lens {scale = 0.125 : f32}
+      : (tensor<2x8x1x64xf32>, tensor<2x2x16x64xf32>, tensor<2x2x16x64xf32>, tensor<2xi64>)
+      -> (tensor<2x8x1x64xf32>, tensor<2x2x16x64xf32>, tensor<2x2x16x64xf32>)
+  %o2, %pk2, %pv2 = kiln.attention %q, %k, %v mask %m past %past_k, %past_v kv_seqlen %lens32
+      {scale = 0.125 : f32, mask_kind = #kiln.mask_kind<causal>}
+      : (tensor<2x8x1x64xf32>, tensor<2x2x16x64xf32>, tensor<2x2x16x64xf32>, tensor<1x1x1x20xi1>,
+         tensor<2x2x4x64xf32>, tensor<2x2x4x64xf32>, tensor<2xi32>)
+      -> (tensor<2x8x1x64xf32>, tensor<2x2x20x64xf32>, tensor<2x2x20x64xf32>)
+  return %o, %o2 : tensor<2x8x1x64xf32>, tensor<2x8x1x64xf32>
+}
+
+// The optional fourth result returns the scores [B, Hq, S, L] at the stage
+// score_stage names, in the query's element type (L counts the cache).
+// CHECK-LABEL: func @attention_scores
+// CHECK: %{{.+}}, %{{.+}}, %{{.+}}, %[[S0:[a-z0-9_]+]] = kiln.attention %{{.+}}, %{{.+}}, %{{.+}} {scale = 1.250000e-01 : f32, score_stage = #kiln.score_stage<scaled>} : (tensor<1x4x3x8xf32>, tensor<1x2x5x8xf32>, tensor<1x2x5x8xf32>) -> (tensor<1x4x3x8xf32>, tensor<1x2x5x8xf32>, tensor<1x2x5x8xf32>, tensor<1x4x3x5xf32>)
+// CHECK: kiln.attention %{{.+}}, %{{.+}}, %{{.+}} {scale = 1.250000e-01 : f32, score_stage = #kiln.score_stage<softcapped>, softcap = 3.000000e+01 : f32} :
+// CHECK: kiln.attention %{{.+}}, %{{.+}}, %{{.+}} past %{{.+}}, %{{.+}} {mask_kind = #kiln.mask_kind<causal>, scale = 1.250000e-01 : f32, score_stage = #kiln.score_stage<masked>} : (tensor<1x4x3x8xf32>, tensor<1x2x5x8xf32>, tensor<1x2x5x8xf32>, tensor<1x2x7x8xf32>, tensor<1x2x7x8xf32>) -> (tensor<1x4x3x8xf32>, tensor<1x2x12x8xf32>, tensor<1x2x12x8xf32>, tensor<1x4x3x12xf32>)
+// CHECK: kiln.attention %{{.+}}, %{{.+}}, %{{.+}} {scale = 1.250000e-01 : f32, score_stage = #kiln.score_stage<probs>} : (tensor<1x4x3x8xf16>, tensor<1x2x5x8xf16>, tensor<1x2x5x8xf16>) -> (tensor<1x4x3x8xf16>, tensor<1x2x5x8xf16>, tensor<1x2x5x8xf16>, tensor<1x4x3x5xf16>)
+func.func @attention_scores(%q: tensor<1x4x3x8xf32>, %k: tensor<1x2x5x8xf32>, %v: tensor<1x2x5x8xf32>,
+                            %past_k: tensor<1x2x7x8xf32>, %past_v: tensor<1x2x7x8xf32>,
+                            %qh: tensor<1x4x3x8xf16>, %kh: tensor<1x2x5x8xf16>, %vh: tensor<1x2x5x8xf16>)
+    -> (tensor<1x4x3x5xf32>, tensor<1x4x3x5xf32>, tensor<1x4x3x12xf32>, tensor<1x4x3x5xf16>) {
+  %o, %pk, %pv, %s0 = kiln.attention %q, %k, %v {scale = 0.125 : f32, score_stage = #kiln.score_stage<scaled>}
+      : (tensor<1x4x3x8xf32>, tensor<1x2x5x8xf32>, tensor<1x2x5x8xf32>)
+      -> (tensor<1x4x3x8xf32>, tensor<1x2x5x8xf32>, tensor<1x2x5x8xf32>, tensor<1x4x3x5xf32>)
+  %o1, %pk1, %pv1, %s1 = kiln.attention %q, %k, %v {scale = 0.125 : f32, softcap = 30.0 : f32, score_stage = #kiln.score_stage<softcapped>}
+      : (tensor<1x4x3x8xf32>, tensor<1x2x5x8xf32>, tensor<1x2x5x8xf32>)
+      -> (tensor<1x4x3x8xf32>, tensor<1x2x5x8xf32>, tensor<1x2x5x8xf32>, tensor<1x4x3x5xf32>)
+  %o2, %pk2, %pv2, %s2 = kiln.attention %q, %k, %v past %past_k, %past_v
+      {scale = 0.125 : f32, mask_kind = #kiln.mask_kind<causal>, score_stage = #kiln.score_stage<masked>}
+      : (tensor<1x4x3x8xf32>, tensor<1x2x5x8xf32>, tensor<1x2x5x8xf32>, tensor<1x2x7x8xf32>, tensor<1x2x7x8xf32>)
+      -> (tensor<1x4x3x8xf32>, tensor<1x2x12x8xf32>, tensor<1x2x12x8xf32>, tensor<1x4x3x12xf32>)
+  %o3, %pk3, %pv3, %s3 = kiln.attention %qh, %kh, %vh {scale = 0.125 : f32, score_stage = #kiln.score_stage<probs>}
+      : (tensor<1x4x3x8xf16>, tensor<1x2x5x8xf16>, tensor<1x2x5x8xf16>)
+      -> (tensor<1x4x3x8xf16>, tensor<1x2x5x8xf16>, tensor<1x2x5x8xf16>, tensor<1x4x3x5xf16>)
+  return %s0, %s1, %s2, %s3 : tensor<1x4x3x5xf32>, tensor<1x4x3x5xf32>, tensor<1x4x3x12xf32>, tensor<1x4x3x5xf16>
+}
+
 // attention_mask on its own, for each kind; query_offset places the rows.
 // CHECK-LABEL: func @attention_mask
 // CHECK-SAME: (%[[S:[a-z0-9]+]]: tensor<1x8x4x16xf32>, %[[T:[a-z0-9]+]]: tensor<4x16xf16>)
@@ -530,6 +578,19 @@ func.func @attention_mask(%s: tensor<1x8x4x16xf32>, %t: tensor<4x16xf16>)
   %3 = kiln.attention_mask %s {mask_kind = #kiln.mask_kind<hierarchical>, num_global_tokens = 1 : i64, window_left = 2 : i64, query_offset = 12 : i64} : tensor<1x8x4x16xf32>
   %4 = kiln.attention_mask %s {mask_kind = #kiln.mask_kind<block_sparse>, block_size = 8 : i64, block_layout = array<i1: true, false, true, true>, query_offset = 12 : i64} : tensor<1x8x4x16xf32>
   return %0, %1, %2, %3, %4 : tensor<1x8x4x16xf32>, tensor<1x8x4x16xf32>, tensor<4x16xf16>, tensor<1x8x4x16xf32>, tensor<1x8x4x16xf32>
+}
+
+// kv_seqlen (one length per entry of the first dimension) with or without a
+// kind, and after the global flags.
+// CHECK-LABEL: func @attention_mask_kv_seqlen
+// CHECK-SAME: (%[[S:[a-z0-9]+]]: tensor<2x8x4x16xf32>, %[[L:[a-z0-9]+]]: tensor<2xi32>, %[[G:[a-z0-9]+]]: tensor<16xi1>)
+// CHECK: kiln.attention_mask %[[S]] kv_seqlen %[[L]] : tensor<2xi32> : tensor<2x8x4x16xf32>
+// CHECK: kiln.attention_mask %[[S]] global %[[G]] : tensor<16xi1> kv_seqlen %[[L]] : tensor<2xi32> {mask_kind = #kiln.mask_kind<hierarchical>, window_left = 2 : i64} : tensor<2x8x4x16xf32>
+func.func @attention_mask_kv_seqlen(%s: tensor<2x8x4x16xf32>, %l: tensor<2xi32>, %g: tensor<16xi1>)
+    -> (tensor<2x8x4x16xf32>, tensor<2x8x4x16xf32>) {
+  %0 = kiln.attention_mask %s kv_seqlen %l : tensor<2xi32> : tensor<2x8x4x16xf32>
+  %1 = kiln.attention_mask %s global %g : tensor<16xi1> kv_seqlen %l : tensor<2xi32> {mask_kind = #kiln.mask_kind<hierarchical>, window_left = 2 : i64} : tensor<2x8x4x16xf32>
+  return %0, %1 : tensor<2x8x4x16xf32>, tensor<2x8x4x16xf32>
 }
 
 // rms_norm over the last axis (scale [64]) and over the last two (scale

@@ -2,9 +2,10 @@
 """kiln.attention end to end against an independent NumPy reference.
 
 Each case writes a one-op .mlir function, compiles it with kiln-compile,
-runs it with kiln-run and compares the output and the present KV cache with
-`reference()` below, which decides every (query, key) pair with plain
-Python conditions written from the op's documentation, not from Kiln's code.
+runs it with kiln-run and compares the output, the present KV cache and,
+when a case asks for one, the scores result with `reference()` below, which
+decides every (query, key) pair with plain Python conditions written from
+the op's documentation, not from Kiln's code.
 
 Usage: check_attention.py --bin BUILD/bin [--keep DIR] [-v]
 Prints one line per case and `attention: N passed, M failed`.
@@ -49,8 +50,12 @@ def allowed(kind, p, j, keys, a):
 
 
 def reference(q, k, v, case):
-    """Attention in float64 with explicit loops over positions."""
+    """Attention in float64 with explicit loops over positions; returns the
+    output, the present key and value, and the scores at the case's
+    score_stage (None without one)."""
     a = case.get("attrs", {})
+    stage = case.get("score_stage")
+    kv_seqlen = case.get("kv_seqlen")
     past_k, past_v = case.get("past_k"), case.get("past_v")
     if past_k is not None:
         k = np.concatenate([past_k, k], axis=2)
@@ -61,6 +66,7 @@ def reference(q, k, v, case):
     past = 0 if past_k is None else past_k.shape[2]
     mask = case.get("mask")
     out = np.zeros((b, hq, s, v.shape[3]))
+    kept = np.zeros((b, hq, s, keys))  # the scores at `stage`
     for bi in range(b):
         for h in range(hq):
             kh = h // (hq // hkv)
@@ -70,9 +76,15 @@ def reference(q, k, v, case):
                 for j in range(keys):
                     x = float(np.dot(q[bi, h, i].astype(np.float64),
                                      k[bi, kh, j].astype(np.float64))) * a["scale"]
+                    if stage == "scaled":
+                        kept[bi, h, i, j] = x
                     if a.get("softcap", 0) > 0:
                         x = a["softcap"] * math.tanh(x / a["softcap"])
+                    if stage == "softcapped":
+                        kept[bi, h, i, j] = x
                     ok = allowed(case["kind"], p, j, keys, a)
+                    if kv_seqlen is not None:
+                        ok = ok and j < kv_seqlen[bi]
                     if mask is not None:
                         m = np.broadcast_to(mask, (b, hq, s, keys))[bi, h, i, j]
                         if mask.dtype == np.bool_:
@@ -81,16 +93,21 @@ def reference(q, k, v, case):
                             x += float(m)
                     scores.append(x if ok else -math.inf)
                 scores = np.array(scores)
+                if stage == "masked":
+                    kept[bi, h, i] = scores
                 if np.all(np.isneginf(scores)):
-                    continue  # no key left: zeros
+                    continue  # no key left: zeros (probabilities too)
                 w = np.exp(scores - scores.max())
                 w /= w.sum()
+                if stage == "probs":
+                    kept[bi, h, i] = w
                 out[bi, h, i] = w @ v[bi, kh].astype(np.float64)
-    return out, present_k, present_v
+    return out, present_k, present_v, (kept if stage else None)
 
 
 def mlir_type(shape, dtype):
-    elt = {np.float32: "f32", np.float16: "f16", np.bool_: "i1", np.int64: "i64"}[dtype]
+    elt = {np.float32: "f32", np.float16: "f16", np.bool_: "i1", np.int64: "i64",
+           np.int32: "i32"}[dtype]
     return "tensor<" + "x".join(str(d) for d in shape) + "x" + elt + ">"
 
 
@@ -108,6 +125,8 @@ def write_mlir(case, arrays, path):
     if "block_layout" in a:
         attrs.append("block_layout = array<i1: " +
                      ", ".join("true" if x else "false" for x in a["block_layout"]) + ">")
+    if "score_stage" in case:
+        attrs.append(f"score_stage = #kiln.score_stage<{case['score_stage']}>")
     operands = "%query, %key, %value"
     if "mask" in arrays:
         operands += " mask %mask"
@@ -115,6 +134,8 @@ def write_mlir(case, arrays, path):
         operands += " past %past_k, %past_v"
     if "global_indices" in arrays:
         operands += " global %global_indices"
+    if "kv_seqlen" in arrays:
+        operands += " kv_seqlen %kv_seqlen"
     q, k, v = arrays["query"], arrays["key"], arrays["value"]
     past = arrays["past_k"].shape[2] if "past_k" in arrays else 0
     total = past + k.shape[2]
@@ -122,12 +143,17 @@ def write_mlir(case, arrays, path):
     out_t = mlir_type((q.shape[0], q.shape[1], q.shape[2], v.shape[3]), dt)
     pk_t = mlir_type((k.shape[0], k.shape[1], total, k.shape[3]), dt)
     pv_t = mlir_type((v.shape[0], v.shape[1], total, v.shape[3]), dt)
+    results, values = [out_t, pk_t, pv_t], ["%o", "%pk", "%pv"]
+    if "score_stage" in case:
+        results.append(mlir_type((q.shape[0], q.shape[1], q.shape[2], total), dt))
+        values.append("%s")
+    res = ", ".join(results)
     args = ", ".join(f"%{n}: {types[n]}" for n in names)
     with open(path, "w") as f:
-        f.write(f"func.func @main({args}) -> ({out_t}, {pk_t}, {pv_t}) {{\n")
-        f.write(f"  %o, %pk, %pv = kiln.attention {operands} {{{', '.join(attrs)}}}\n")
-        f.write(f"      : ({', '.join(types[n] for n in names)}) -> ({out_t}, {pk_t}, {pv_t})\n")
-        f.write(f"  return %o, %pk, %pv : {out_t}, {pk_t}, {pv_t}\n}}\n")
+        f.write(f"func.func @main({args}) -> ({res}) {{\n")
+        f.write(f"  {', '.join(values)} = kiln.attention {operands} {{{', '.join(attrs)}}}\n")
+        f.write(f"      : ({', '.join(types[n] for n in names)}) -> ({res})\n")
+        f.write(f"  return {', '.join(values)} : {res}\n}}\n")
 
 
 def make_cases():
@@ -175,12 +201,29 @@ def make_cases():
     all_false[0, 0, 1, :] = False
     add("fully_masked_row", "none", qkv(1, 1, 1, 3, 4, 4), {}, mask=all_false)
     add("float16", "causal", qkv(1, 2, 2, 5, 5, 8, dtype=np.float16), {})
+    # A padded batch: entry 0 has 3 valid keys of 6, entry 1 all 6, entry 2
+    # none (its output is zeros).
+    add("kv_seqlen_padded_batch", "none", qkv(3, 4, 2, 2, 6, 8, dv=5), {},
+        kv_seqlen=np.array([3, 6, 0], dtype=np.int64))
+    # kv_seqlen with a cache, causal and a bool mask (i32 lengths counting
+    # the cache: 4 + 3 keys, entry 0 keeps 5).
+    add("kv_seqlen_causal_cache_mask", "causal", qkv(2, 2, 1, 3, 3, 4), {},
+        past_k=rng.standard_normal((2, 1, 4, 4)).astype(np.float32),
+        past_v=rng.standard_normal((2, 1, 4, 4)).astype(np.float32),
+        mask=rng.integers(0, 2, (1, 1, 3, 7)).astype(np.bool_),
+        kv_seqlen=np.array([5, 7], dtype=np.int32))
+    # The scores result at each stage, with GQA, softcap, a float mask and
+    # kv_seqlen (masked scores hold -inf for removed pairs).
+    for stage in ("scaled", "softcapped", "masked", "probs"):
+        add(f"scores_{stage}", "causal", qkv(2, 4, 2, 3, 5, 8), {"softcap": 3.0},
+            mask=rng.standard_normal((3, 5)).astype(np.float32),
+            kv_seqlen=np.array([4, 2], dtype=np.int64), score_stage=stage)
     return cases
 
 
 def run_case(case, bin_dir, work, verbose):
     arrays = {"query": case["q"], "key": case["k"], "value": case["v"]}
-    for extra in ("mask", "past_k", "past_v", "global_indices"):
+    for extra in ("mask", "past_k", "past_v", "global_indices", "kv_seqlen"):
         if extra in case:
             arrays[extra] = case[extra]
     mlir = os.path.join(work, case["name"] + ".mlir")
@@ -193,10 +236,15 @@ def run_case(case, bin_dir, work, verbose):
     expect = reference(case["q"], case["k"], case["v"], case)
     tol = 3e-3 if case["q"].dtype == np.float16 else 1e-5
     for i, ref in enumerate(expect):
+        if ref is None:
+            continue
         got = np.load(os.path.join(out, f"output{i}.npy")).astype(np.float64)
         ref = np.asarray(ref, dtype=np.float64)
         if got.shape != ref.shape:
             return f"output{i}: shape {got.shape}, expected {ref.shape}"
+        if not np.array_equal(np.isneginf(got), np.isneginf(ref)):
+            return f"output{i}: -inf in other places than expected"
+        got, ref = np.where(np.isneginf(ref), 0, got), np.where(np.isneginf(ref), 0, ref)
         err = np.abs(got - ref)
         if not np.all(err <= tol + tol * np.abs(ref)):
             return f"output{i}: max abs error {err.max():.3g} (tolerance {tol})"

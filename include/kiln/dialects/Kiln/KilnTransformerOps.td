@@ -24,6 +24,22 @@ def Kiln_MaskKindAttr : EnumAttr<Kiln_Dialect, Kiln_MaskKind, "mask_kind"> {
   let assemblyFormat = "`<` $value `>`";
 }
 
+def Kiln_ScoreStage : I32EnumAttr<"ScoreStage",
+    "the point of kiln.attention at which its scores result is taken", [
+      I32EnumAttrCase<"Scaled", 0, "scaled">,
+      I32EnumAttrCase<"Softcapped", 1, "softcapped">,
+      I32EnumAttrCase<"Masked", 2, "masked">,
+      I32EnumAttrCase<"Probs", 3, "probs">
+    ]> {
+  let cppNamespace = "::kiln";
+  let genSpecializedAttr = 0;
+}
+def Kiln_ScoreStageAttr
+    : EnumAttr<Kiln_Dialect, Kiln_ScoreStage, "score_stage"> {
+  // Spelled #kiln.score_stage<masked> in attribute dictionaries.
+  let assemblyFormat = "`<` $value `>`";
+}
+
 // The attributes that describe a positional mask, shared by kiln.attention
 // and kiln.attention_mask.
 defvar Kiln_MaskAttributes = (ins
@@ -56,8 +72,22 @@ def Kiln_AttentionOp : Kiln_Op<"attention",
     pairs where it is false (`i1`) or is added to the scores (float). The
     softmax runs over the keys; a query with no key left yields zeros.
 
+    With `kv_seqlen` (`[B]` integers), batch `b` has `kv_seqlen[b]` valid
+    keys: the pairs with key `j >= kv_seqlen[b]` are removed as well (a
+    padded batch of caches of different lengths). Like the mask kind, it
+    lets a kernel skip whole tiles.
+
     Because the kind is an attribute, a kernel can skip whole tiles that
     it rules out, which a mask tensor cannot tell it.
+
+    The optional fourth result `scores` `[B, Hq, S, L]` returns the
+    attention scores at the stage `score_stage` names: `scaled`
+    (`(query @ key^T) * scale`), `softcapped` (after the softcap; equal to
+    `scaled` without one), `masked` (after the mask kind, `mask` and
+    `kv_seqlen`, removed pairs holding `-inf`) or `probs` (the softmax,
+    zero rows for queries with no key left). It exists for models that
+    export their attention weights and forces the scores to be
+    materialized.
 
     Example (GQA, sliding window of 128 keys to the left, decode step):
 
@@ -69,6 +99,17 @@ def Kiln_AttentionOp : Kiln_Op<"attention",
            tensor<1x2x200x64xf32>, tensor<1x2x200x64xf32>)
         -> (tensor<1x8x1x64xf32>, tensor<1x2x201x64xf32>, tensor<1x2x201x64xf32>)
     ```
+
+    Example (a padded batch of two caches; the masked scores are returned):
+
+    ```mlir
+    %out, %pk, %pv, %scores = kiln.attention %q, %k, %v kv_seqlen %lens
+        {scale = 0.125 : f32, score_stage = #kiln.score_stage<masked>}
+        : (tensor<2x8x1x64xf32>, tensor<2x8x512x64xf32>, tensor<2x8x512x64xf32>,
+           tensor<2xi64>)
+        -> (tensor<2x8x1x64xf32>, tensor<2x8x512x64xf32>, tensor<2x8x512x64xf32>,
+            tensor<2x8x1x512xf32>)
+    ```
   }];
   let arguments = !con((ins Kiln_FloatTensor:$query, Kiln_FloatTensor:$key,
                             Kiln_FloatTensor:$value,
@@ -76,21 +117,25 @@ def Kiln_AttentionOp : Kiln_Op<"attention",
                             Optional<Kiln_FloatTensor>:$past_key,
                             Optional<Kiln_FloatTensor>:$past_value,
                             Optional<RankedTensorOf<[I64]>>:$global_indices,
+                            Optional<Kiln_IndexTensor>:$kv_seqlen,
                             F32Attr:$scale,
-                            DefaultValuedAttr<F32Attr, "0.0f">:$softcap),
+                            DefaultValuedAttr<F32Attr, "0.0f">:$softcap,
+                            OptionalAttr<Kiln_ScoreStageAttr>:$score_stage),
                        Kiln_MaskAttributes);
   let results = (outs Kiln_FloatTensor:$output, Kiln_FloatTensor:$present_key,
-                      Kiln_FloatTensor:$present_value);
+                      Kiln_FloatTensor:$present_value,
+                      Optional<Kiln_FloatTensor>:$scores);
   let assemblyFormat = [{
     $query `,` $key `,` $value (`mask` $mask^)?
     (`past` $past_key^ `,` $past_value)? (`global` $global_indices^)?
+    (`kv_seqlen` $kv_seqlen^)?
     attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
 }
 
 def Kiln_AttentionMaskOp : Kiln_Op<"attention_mask",
-    [Pure, AllTypesMatch<["input", "result"]>]> {
+    [Pure, AllTypesMatch<["input", "result"]>, AttrSizedOperandSegments]> {
   let summary = "remove the (query, key) pairs a mask kind rules out";
   let description = [{
     Over the last two dimensions `[S, L]` of `input` (queries by keys),
@@ -108,6 +153,10 @@ def Kiln_AttentionMaskOp : Kiln_Op<"attention_mask",
     - `block_sparse`: `block_layout[p / block_size][j / block_size]`, the
       layout being a row-major `N x N` grid with `N = ceil(L / block_size)`.
 
+    With `kv_seqlen` (`[B]` integers, `B` the first dimension of `input`,
+    which then has rank 3 or more), the pairs of batch `b` with key
+    `j >= kv_seqlen[b]` are removed too, whatever the kind.
+
     The mask is computed from indices where it is applied; no `[S, L]`
     tensor is built.
 
@@ -117,15 +166,19 @@ def Kiln_AttentionMaskOp : Kiln_Op<"attention_mask",
     %0 = kiln.attention_mask %scores {mask_kind = #kiln.mask_kind<causal>,
                                       query_offset = 0 : i64}
         : tensor<1x8x16x16xf32>
+    %1 = kiln.attention_mask %scores kv_seqlen %lens : tensor<1xi64>
+        : tensor<1x8x16x16xf32>
     ```
   }];
   let arguments = !con((ins Kiln_FloatTensor:$input,
                             Optional<RankedTensorOf<[I1]>>:$global_flags,
+                            Optional<Kiln_IndexTensor>:$kv_seqlen,
                             DefaultValuedAttr<I64Attr, "0">:$query_offset),
                        Kiln_MaskAttributes);
   let results = (outs Kiln_FloatTensor:$result);
   let assemblyFormat = [{
-    $input (`global` $global_flags^ `:` type($global_flags))? attr-dict
+    $input (`global` $global_flags^ `:` type($global_flags))?
+    (`kv_seqlen` $kv_seqlen^ `:` type($kv_seqlen))? attr-dict
     `:` type($result)
   }];
   let hasVerifier = 1;
