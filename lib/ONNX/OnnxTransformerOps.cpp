@@ -19,17 +19,24 @@ Value splitHeads(NodeContext &nc, Value x, int64_t heads) {
   return nc.transpose(r, {0, 2, 1, 3});
 }
 
-/// ONNX Attention (opsets 23 and 24) as kiln.attention.
+/// ONNX Attention (opsets 23 and 24) as kiln.attention. nonpad_kv_seqlen
+/// becomes the kv_seqlen operand; qk_matmul_output becomes the scores
+/// result, its qk_matmul_output_mode the score_stage (the function body of
+/// opset 24 orders the stages QK * scale, softcap, + bias, softmax).
 LogicalResult attentionOp(NodeContext &nc) {
   Value q = nc.input(0), k = nc.input(1), v = nc.input(2);
   if (!q || !k || !v)
     return nc.error("expects Q, K and V");
-  if (nc.input(6))
-    return nc.error("the nonpad_kv_seqlen input is not supported by Kiln");
-  if (nc.hasOutput(3))
-    return nc.unsupported("qk_matmul_output (output 3) with "
-                          "qk_matmul_output_mode",
-                          Twine(nc.getInt("qk_matmul_output_mode", 0)));
+  std::optional<ScoreStage> stage;
+  if (nc.hasOutput(3)) {
+    int64_t mode = nc.getInt("qk_matmul_output_mode", 0);
+    static const ScoreStage stages[] = {ScoreStage::Scaled,
+                                        ScoreStage::Softcapped,
+                                        ScoreStage::Masked, ScoreStage::Probs};
+    if (mode < 0 || mode > 3)
+      return nc.unsupported("qk_matmul_output_mode", Twine(mode));
+    stage = stages[mode];
+  }
   RankedTensorType qt = nc.typeOf(q);
   if (!isa<FloatType>(qt.getElementType()))
     return nc.error("expects floating-point Q, K and V");
@@ -101,15 +108,36 @@ LogicalResult attentionOp(NodeContext &nc) {
   }
 
   MaskKind kind = nc.getInt("is_causal", 0) ? MaskKind::Causal : MaskKind::None;
+
+  // nonpad_kv_seqlen: batch entry b has that many valid keys.
+  Value lengths = nc.input(6);
+  if (lengths) {
+    RankedTensorType lt = nc.typeOf(lengths);
+    if (!isa<IntegerType>(lt.getElementType()) || lt.getRank() != 1 ||
+        lt.getDimSize(0) != b)
+      return nc.error("nonpad_kv_seqlen must be " + Twine(b) +
+                      " integers, one per batch entry");
+    // Without a cache, ONNX revisions disagree on where causal queries sit
+    // (top-left in opset 24's function body, nonpad_kv_seqlen[b] - S in the
+    // later reference); Kiln would silently pick one.
+    if (kind == MaskKind::Causal && !pastK)
+      return nc.error("is_causal with nonpad_kv_seqlen and no past_key is "
+                      "not supported by Kiln (ONNX revisions place the "
+                      "queries differently)");
+    lengths = nc.cast(lengths, nc.b.getI64Type());
+  }
+
   auto ty = [&](ArrayRef<int64_t> shape) {
     return RankedTensorType::get(shape, elt);
   };
   auto op = AttentionOp::create(
       nc.b, nc.loc, ty({b, hq, s, dv}), ty({b, hkv, total, d}),
-      ty({b, hkv, total, dv}), /*scores=*/Type(), q, k, v, mask, pastK,
-      pastV, /*global_indices=*/Value(), /*kv_seqlen=*/Value(),
+      ty({b, hkv, total, dv}),
+      stage ? (Type)ty({b, hq, s, total}) : Type(), q, k, v, mask, pastK,
+      pastV, /*global_indices=*/Value(), lengths,
       nc.b.getF32FloatAttr(scale), nc.b.getF32FloatAttr(softcap),
-      /*score_stage=*/ScoreStageAttr(),
+      stage ? ScoreStageAttr::get(nc.b.getContext(), *stage)
+            : ScoreStageAttr(),
       MaskKindAttr::get(nc.b.getContext(), kind),
       nc.b.getI64IntegerAttr(-1), nc.b.getI64IntegerAttr(-1),
       nc.b.getI64IntegerAttr(0), nc.b.getI64IntegerAttr(0),
@@ -120,6 +148,8 @@ LogicalResult attentionOp(NodeContext &nc) {
   nc.setOutput(0, y);
   nc.setOutput(1, op.getPresentKey());
   nc.setOutput(2, op.getPresentValue());
+  if (stage) // [B, Hq, S, L] for 3-D inputs too
+    nc.setOutput(3, op.getScores());
   return success();
 }
 
