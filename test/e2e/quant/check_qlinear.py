@@ -1,0 +1,409 @@
+#!/usr/bin/python3
+"""kiln.qlinear in every weight format, and fp8/fp4 rounding, against NumPy.
+
+Each linear case quantizes random float weights in NumPy (the encoders
+below are written from the format definitions, independently of Kiln),
+writes a kiln.qlinear function with the codes and scales as constants,
+compiles and runs it, and compares with `x @ dequantized(W).T + bias`
+computed in float64 from NumPy's own decoding of the codes:
+
+  int8 per channel (symmetric)        scale [N, 1], block [1, K]
+  int4 group-wise, asymmetric         scale/zero point [N, ceil(K/g)], g = 32
+                                      and 128, K not a multiple of g
+  uint4 group-wise with zero points   (is_unsigned)
+  fp8 e4m3fn / e5m2 per tensor        scale [1, 1], block [N, K]
+  fp8 e4m3fn 128x128 blocks           N and K not multiples of 128
+  MXFP4                               e2m1 codes, e8m0 scale per 32
+  NVFP4                               e2m1 codes, e4m3 scale per 16, an
+                                      f32 global scale
+
+Weights larger than 256 elements are outlined into the artifact, so the
+packed int4/fp4 layout is exercised too. The rounding cases run
+kiln.quantize to f8E4M3FN, f8E5M2 and f4E2M1FN on values chosen to hit
+ties, subnormals, the saturation edge, infinities and NaN, and compare the
+bit patterns exactly with an exhaustive nearest-value search.
+
+Usage: check_qlinear.py --bin BUILD/bin [--keep DIR] [--filter SUBSTRING]
+Prints one line per case and `qlinear: N passed, M failed`; exits 1 on
+failure.
+"""
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from kiln_tools import compile_and_run  # noqa: E402
+
+
+# --- The narrow float formats, from their definitions -----------------------
+
+class FloatFormat:
+    """A sign-exponent-mantissa format with `bias`; `nan` says which codes
+    are NaN: "fn" (all ones), "ieee" (exponent all ones), "none"."""
+
+    def __init__(self, name, exp_bits, man_bits, bias, nan):
+        self.name, self.e, self.m, self.bias, self.nan = (
+            name, exp_bits, man_bits, bias, nan)
+        self.width = 1 + exp_bits + man_bits
+
+    def decode(self, code):
+        code = int(code)
+        sign = -1.0 if code >> (self.e + self.m) else 1.0
+        exp = (code >> self.m) & ((1 << self.e) - 1)
+        man = code & ((1 << self.m) - 1)
+        magnitude_bits = code & ((1 << (self.e + self.m)) - 1)
+        if self.nan == "fn" and magnitude_bits == (1 << (self.e + self.m)) - 1:
+            return float("nan")
+        if self.nan == "ieee" and exp == (1 << self.e) - 1:
+            return sign * float("inf") if man == 0 else float("nan")
+        if exp == 0:
+            return sign * man * 2.0 ** (1 - self.bias - self.m)
+        return sign * (1 + man / 2.0 ** self.m) * 2.0 ** (exp - self.bias)
+
+    def finite_codes(self):
+        values = [(c, self.decode(c)) for c in range(1 << self.width)]
+        return [(c, v) for c, v in values if np.isfinite(v)]
+
+    def max_finite(self):
+        return max(v for _, v in self.finite_codes())
+
+    def encode(self, x):
+        """Nearest finite value, ties to the even code; saturating; NaN to
+        the format's positive... or signed NaN code."""
+        x = float(x)
+        top = self.e + self.m
+        if np.isnan(x):
+            if self.nan == "none":
+                return (1 << top) - 1  # no NaN: the largest positive value
+            sign = 1 << top if np.signbit(x) else 0
+            return sign | ((1 << top) - 1)
+        best = None
+        for code, value in self.finite_codes():
+            if value == 0 and (code >> top) != int(np.signbit(x)):
+                continue  # keep the sign of zero
+            if (x < 0) != (value < 0) and value != 0:
+                continue
+            distance = abs(min(max(x, -self.max_finite()), self.max_finite())
+                           - value)
+            key = (distance, code & 1)
+            if best is None or key < best[0]:
+                best = (key, code)
+        return best[1]
+
+
+E4M3 = FloatFormat("f8E4M3FN", 4, 3, 7, "fn")
+E5M2 = FloatFormat("f8E5M2", 5, 2, 15, "ieee")
+E2M1 = FloatFormat("f4E2M1FN", 2, 1, 1, "none")
+
+
+def nearest_codes(fmt, values):
+    """The code of the nearest finite value; ties go to the even code."""
+    table = fmt.finite_codes()
+    codes = np.array([c for c, _ in table])
+    points = np.array([v for _, v in table])
+    flat = values.reshape(-1, 1)
+    distance = np.abs(points[None, :] - flat)
+    nearest = distance == distance.min(axis=1, keepdims=True)
+    preference = nearest * (2 - (codes & 1))[None, :]
+    return codes[np.argmax(preference, axis=1)].reshape(values.shape)
+
+
+def decode_all(fmt, codes):
+    return np.vectorize(fmt.decode, otypes=[np.float64])(codes)
+
+
+# --- MLIR text ----------------------------------------------------------------
+
+def literal(array, kind):
+    """A dense<...> body: integers or exactly representable floats."""
+    if kind == "int":
+        return np.array2string(np.asarray(array, dtype=np.int64),
+                               separator=", ", threshold=1 << 30,
+                               max_line_width=1 << 30)
+    text = np.array2string(np.asarray(array, dtype=np.float64),
+                           separator=", ", threshold=1 << 30,
+                           max_line_width=1 << 30,
+                           formatter={"float_kind": lambda v: repr(float(v))})
+    return text
+
+
+def tensor_type(shape, elt):
+    return "tensor<%s%s>" % ("".join("%dx" % d for d in shape), elt)
+
+
+def qlinear_function(m, k, n, weight, welt, scale, selt, block, zp=None,
+                     global_scale=None, bias=None, unsigned=False):
+    wkind = "int" if welt.startswith("i") else "float"
+    lines = ["func.func @main(%x: {}) -> {} {{".format(
+        tensor_type((m, k), "f32"), tensor_type((m, n), "f32"))]
+    lines.append("  %w = arith.constant dense<{}> : {}".format(
+        literal(weight, wkind), tensor_type(weight.shape, welt)))
+    lines.append("  %s = arith.constant dense<{}> : {}".format(
+        literal(scale, "float"), tensor_type(scale.shape, selt)))
+    operands = ["%x", "%w", "%s"]
+    types = [tensor_type((m, k), "f32"), tensor_type(weight.shape, welt),
+             tensor_type(scale.shape, selt)]
+    extra = ""
+    if zp is not None:
+        lines.append("  %zp = arith.constant dense<{}> : {}".format(
+            literal(zp, wkind), tensor_type(zp.shape, welt)))
+        extra += " zero_point %zp"
+        types.append(tensor_type(zp.shape, welt))
+    if global_scale is not None:
+        lines.append("  %g = arith.constant dense<{}> : tensor<f32>".format(
+            repr(float(global_scale))))
+        extra += " global_scale %g"
+        types.append("tensor<f32>")
+    if bias is not None:
+        lines.append("  %b = arith.constant dense<{}> : {}".format(
+            literal(bias, "float"), tensor_type(bias.shape, "f32")))
+        extra += " bias %b"
+        types.append(tensor_type(bias.shape, "f32"))
+    attrs = "block_shape = array<i64: %d, %d>" % block
+    if unsigned:
+        attrs += ", is_unsigned = true"
+    lines.append("  %y = kiln.qlinear {}{} {{{}}} : ({}) -> {}".format(
+        ", ".join(operands), extra, attrs, ", ".join(types),
+        tensor_type((m, n), "f32")))
+    lines.append("  return %y : {}".format(tensor_type((m, n), "f32")))
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def expand_blocks(param, block, shape):
+    """Repeats a [ceil(N/bn), ceil(K/bk)] parameter to [N, K]."""
+    full = np.repeat(np.repeat(param, block[0], axis=0), block[1], axis=1)
+    return full[:shape[0], :shape[1]]
+
+
+# --- The weight formats (NumPy quantizers) ----------------------------------
+
+def quant_int_group(w, group, bits, symmetric, unsigned, rng):
+    n, k = w.shape
+    blocks = -(-k // group)
+    pad = np.zeros((n, blocks * group))
+    pad[:, :k] = w
+    grouped = pad.reshape(n, blocks, group)
+    if symmetric:
+        qmax = 2 ** (bits - 1) - 1
+        scale = np.abs(grouped).max(axis=2) / qmax
+        zp = None
+        codes = np.clip(np.rint(w / expand_blocks(scale, (1, group), w.shape)),
+                        -qmax - 1, qmax)
+    else:
+        lo, hi = (0, 2 ** bits - 1) if unsigned else (
+            -(2 ** (bits - 1)), 2 ** (bits - 1) - 1)
+        wmin = np.minimum(grouped.min(axis=2), 0)
+        wmax = np.maximum(grouped.max(axis=2), 0)
+        scale = (wmax - wmin) / (hi - lo)
+        zp = np.clip(np.rint(lo - wmin / scale), lo, hi)
+        codes = np.clip(np.rint(w / expand_blocks(scale, (1, group), w.shape))
+                        + expand_blocks(zp, (1, group), w.shape), lo, hi)
+    scale = scale.astype(np.float32)
+    deq = (codes - (0 if zp is None else expand_blocks(zp, (1, group), w.shape))
+           ) * expand_blocks(scale.astype(np.float64), (1, group), w.shape)
+    return codes.astype(np.int64), scale, zp, deq
+
+
+def quant_fp8_blocks(w, fmt, block):
+    n, k = w.shape
+    bn, bk = block
+    sn, sk = -(-n // bn), -(-k // bk)
+    amax = np.zeros((sn, sk))
+    for i in range(sn):
+        for j in range(sk):
+            amax[i, j] = np.abs(w[i * bn:(i + 1) * bn, j * bk:(j + 1) * bk]).max()
+    scale = (amax / fmt.max_finite()).astype(np.float32)
+    full = expand_blocks(scale.astype(np.float64), block, w.shape)
+    codes = nearest_codes(fmt, w / full)
+    values = decode_all(fmt, codes)
+    return values, scale, values * full
+
+
+def quant_mxfp4(w):
+    n, k = w.shape
+    blocks = -(-k // 32)
+    amax = np.array([[np.abs(w[i, j * 32:(j + 1) * 32]).max()
+                      for j in range(blocks)] for i in range(n)])
+    # OCP MX: the shared exponent is floor(log2(amax)) - emax(e2m1) = -2.
+    exponent = np.floor(np.log2(amax)) - 2
+    scale = (2.0 ** exponent).astype(np.float32)
+    full = expand_blocks(scale.astype(np.float64), (1, 32), w.shape)
+    codes = nearest_codes(E2M1, np.clip(w / full, -6, 6))
+    values = decode_all(E2M1, codes)
+    return values, scale, values * full
+
+
+def quant_nvfp4(w):
+    n, k = w.shape
+    blocks = -(-k // 16)
+    amax = np.array([[np.abs(w[i, j * 16:(j + 1) * 16]).max()
+                      for j in range(blocks)] for i in range(n)])
+    global_scale = np.float32(amax.max() / (6.0 * 448.0))
+    block_scale = decode_all(E4M3, nearest_codes(E4M3, amax / 6.0 / global_scale))
+    full = expand_blocks(block_scale * float(global_scale), (1, 16), w.shape)
+    codes = nearest_codes(E2M1, np.clip(w / full, -6, 6))
+    values = decode_all(E2M1, codes)
+    return values, block_scale.astype(np.float32), global_scale, values * full
+
+
+# --- Cases ------------------------------------------------------------------
+
+def linear_case(name, fmt, m, k, n, with_bias, seed):
+    rng = np.random.default_rng(seed)
+    w = rng.standard_normal((n, k))
+    x = rng.standard_normal((m, k)).astype(np.float32)
+    bias = rng.standard_normal(n).astype(np.float32) if with_bias else None
+    kwargs = dict(bias=bias)
+    if fmt == "int8_channel":
+        codes, scale, _, deq = quant_int_group(w, k, 8, True, False, rng)
+        text = qlinear_function(m, k, n, codes, "i8", scale, "f32", (1, k), **kwargs)
+    elif fmt.startswith("int4_g") or fmt.startswith("uint4_g"):
+        group = int(fmt.split("_g")[1])
+        unsigned = fmt.startswith("u")
+        codes, scale, zp, deq = quant_int_group(w, group, 4, False, unsigned, rng)
+        # i4 holds uint4's bit patterns: 8..15 print as -8..-1.
+        store = lambda a: np.where(a > 7, a - 16, a) if unsigned else a
+        text = qlinear_function(m, k, n, store(codes), "i4", scale, "f32",
+                                (1, group), zp=store(zp.astype(np.int64)),
+                                unsigned=unsigned, **kwargs)
+    elif fmt in ("e4m3_tensor", "e5m2_tensor"):
+        f = E4M3 if fmt.startswith("e4m3") else E5M2
+        values, scale, deq = quant_fp8_blocks(w, f, (n, k))
+        text = qlinear_function(m, k, n, values, f.name, scale, "f32", (n, k),
+                                **kwargs)
+    elif fmt == "e4m3_block128":
+        values, scale, deq = quant_fp8_blocks(w, E4M3, (128, 128))
+        text = qlinear_function(m, k, n, values, E4M3.name, scale, "f32",
+                                (128, 128), **kwargs)
+    elif fmt == "mxfp4":
+        values, scale, deq = quant_mxfp4(w)
+        text = qlinear_function(m, k, n, values, E2M1.name, scale, "f8E8M0FNU",
+                                (1, 32), **kwargs)
+    elif fmt == "nvfp4":
+        values, scale, gscale, deq = quant_nvfp4(w)
+        text = qlinear_function(m, k, n, values, E2M1.name, scale, E4M3.name,
+                                (1, 16), global_scale=gscale, **kwargs)
+    else:
+        raise ValueError(fmt)
+    want = x.astype(np.float64) @ deq.T
+    if bias is not None:
+        want = want + bias
+    return dict(name=name, text=text, inputs=[("input0", x)], want=want,
+                tol=1e-4)
+
+
+def rounding_case(fmt, seed):
+    rng = np.random.default_rng(seed)
+    finite = np.array([v for _, v in fmt.finite_codes()])
+    positive = np.unique(finite[finite > 0])
+    midpoints = (positive[:-1] + positive[1:]) / 2  # exact ties
+    values = np.concatenate([
+        finite, midpoints, -midpoints, positive[:1] / 4,
+        [fmt.max_finite() * 1.01, -fmt.max_finite() * 3, np.inf, -np.inf,
+         np.nan, 0.0, -0.0],
+        rng.standard_normal(64) * fmt.max_finite() / 4])
+    values = values[np.isfinite(values) | np.isnan(values) | np.isinf(values)]
+    x = values.astype(np.float32)
+    n = x.size
+    text = ("func.func @main(%x: tensor<{n}xf32>) -> tensor<{n}x{t}> {{\n"
+            "  %s = arith.constant dense<1.0> : tensor<f32>\n"
+            "  %q = kiln.quantize %x, %s : (tensor<{n}xf32>, tensor<f32>) "
+            "-> tensor<{n}x{t}>\n"
+            "  return %q : tensor<{n}x{t}>\n}}\n").format(n=n, t=fmt.name)
+    want = np.array([fmt.encode(v) for v in x], dtype=np.int64)
+    return dict(name="round_" + fmt.name, text=text, inputs=[("input0", x)],
+                want_codes=want, fmt=fmt)
+
+
+def cases():
+    out = [
+        linear_case("int8_channel", "int8_channel", 3, 72, 40, True, 1),
+        linear_case("int4_g32_asym_uneven", "int4_g32", 4, 80, 24, False, 2),
+        linear_case("int4_g128_asym", "int4_g128", 2, 300, 16, True, 3),
+        linear_case("uint4_g32", "uint4_g32", 2, 64, 20, False, 4),
+        linear_case("fp8_e4m3_tensor", "e4m3_tensor", 3, 48, 32, True, 5),
+        linear_case("fp8_e5m2_tensor", "e5m2_tensor", 2, 40, 24, False, 6),
+        linear_case("fp8_e4m3_block128_uneven", "e4m3_block128", 2, 260, 136,
+                    False, 7),
+        linear_case("mxfp4", "mxfp4", 3, 96, 24, True, 8),
+        linear_case("mxfp4_uneven_k", "mxfp4", 2, 80, 16, False, 9),
+        linear_case("nvfp4", "nvfp4", 3, 64, 24, True, 10),
+        linear_case("nvfp4_uneven_k", "nvfp4", 2, 40, 12, False, 11),
+    ]
+    out += [rounding_case(f, 20 + i) for i, f in enumerate((E4M3, E5M2, E2M1))]
+    return out
+
+
+def read_codes(out_dir, width):
+    """kiln-run writes fp8/fp4 outputs as ONNX TensorProto .pb files."""
+    from onnx import TensorProto
+    files = [f for f in os.listdir(out_dir) if f.endswith(".pb")]
+    if len(files) != 1:
+        raise RuntimeError("expected one .pb output, found %s" % files)
+    tensor = TensorProto()
+    with open(os.path.join(out_dir, files[0]), "rb") as f:
+        tensor.ParseFromString(f.read())
+    count = int(np.prod(tensor.dims))
+    raw = np.frombuffer(tensor.raw_data, dtype=np.uint8).astype(np.int64)
+    if width == 4:
+        raw = np.stack([raw & 15, raw >> 4], axis=1).reshape(-1)
+    return raw[:count]
+
+
+def run_case(case, bin_dir, work):
+    model = os.path.join(work, case["name"] + ".mlir")
+    with open(model, "w") as f:
+        f.write(case["text"])
+    out_dir, error = compile_and_run(bin_dir, model, case["inputs"], work,
+                                     case["name"])
+    if error:
+        return error
+    if "want_codes" in case:
+        got = read_codes(out_dir, case["fmt"].width)
+        bad = np.nonzero(got != case["want_codes"])[0]
+        if bad.size:
+            i = bad[0]
+            return "%d codes differ; first at %d: x=%r got %#x want %#x" % (
+                bad.size, i, float(case["inputs"][0][1][i]), got[i],
+                case["want_codes"][i])
+        return None
+    got = np.load(os.path.join(out_dir, "output0.npy")).astype(np.float64)
+    want = case["want"]
+    err = np.abs(got - want).max() / max(np.abs(want).max(), 1e-30)
+    if got.shape != want.shape or not err <= case["tol"]:
+        return "relative max error %.3g (shape %s, want %s)" % (
+            err, got.shape, want.shape)
+    return None
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bin", required=True)
+    parser.add_argument("--keep")
+    parser.add_argument("--filter", default="")
+    args = parser.parse_args()
+    work = args.keep or tempfile.mkdtemp(prefix="kiln-qlinear-")
+    os.makedirs(work, exist_ok=True)
+    passed = failed = 0
+    try:
+        for case in cases():
+            if args.filter not in case["name"]:
+                continue
+            error = run_case(case, args.bin, work)
+            print("%-28s %s" % (case["name"], "ok" if not error else "FAIL: " + error))
+            passed += not error
+            failed += bool(error)
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    print("qlinear: %d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
