@@ -17,22 +17,66 @@ using namespace mlir;
 
 namespace {
 
-/// Fuse only when every element the producer computes is used by exactly
-/// one iteration of the consumer's loop nest.
-bool computedOnce(OpOperand *fused) {
+/// Whether `producer` widens narrow stored values (8 bits or fewer: int8,
+/// int4, fp8, fp4, packed bytes) into wider ones, as dequantization does.
+/// Recomputing such a producer in every iteration of its consumer costs a
+/// few integer ops per read; materializing it costs a float copy of the
+/// weight, written and read back at four times its stored size.
+bool isWidening(Operation *producerOp) {
+  auto producer = dyn_cast<linalg::GenericOp>(producerOp);
+  if (!producer || producer.getNumDpsInits() != 1 ||
+      producer.getNumReductionLoops() != 0)
+    return false;
+  auto result = cast<ShapedType>(producer->getResult(0).getType());
+  if (!result.getElementType().isIntOrFloat() ||
+      result.getElementTypeBitWidth() <= 8)
+    return false;
+  // The largest input is the stored data; scales and zero points are small.
+  ShapedType data;
+  for (Value in : producer.getDpsInputs()) {
+    auto t = dyn_cast<ShapedType>(in.getType());
+    if (t && t.hasStaticShape() &&
+        (!data || t.getNumElements() > data.getNumElements()))
+      data = t;
+  }
+  return data && data.getElementType().isIntOrFloat() &&
+         data.getElementTypeBitWidth() <= 8;
+}
+
+/// Fuse when every element the producer computes is used by exactly one
+/// iteration of the consumer's loop nest, or when the producer widens
+/// narrow stored values (dequantization in the consumer's prologue).
+bool shouldFuse(OpOperand *fused) {
   auto consumer = dyn_cast<linalg::LinalgOp>(fused->getOwner());
   if (!consumer)
     return false;
-  return consumer.getMatchingIndexingMap(fused).isPermutation();
+  if (consumer.getMatchingIndexingMap(fused).isPermutation())
+    return true;
+  Operation *producer = fused->get().getDefiningOp();
+  return producer && isWidening(producer);
 }
+
+/// linalg.transpose as a linalg.generic, so that elementwise fusion can
+/// read through it (a dequantized weight feeding a transposed matmul).
+struct GeneralizeTranspose : OpRewritePattern<linalg::TransposeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(linalg::TransposeOp op,
+                                PatternRewriter &rewriter) const override {
+    auto producer = op.getInput().getDefiningOp<linalg::GenericOp>();
+    if (!producer || !isWidening(producer))
+      return failure();
+    return linalg::generalizeNamedOp(rewriter, op);
+  }
+};
 
 struct FuseElementwisePass
     : kiln::impl::FuseElementwiseBase<FuseElementwisePass> {
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
     RewritePatternSet patterns(ctx);
-    linalg::populateElementwiseOpsFusionPatterns(patterns, computedOnce);
-    linalg::populateFoldReshapeOpsByExpansionPatterns(patterns, computedOnce);
+    linalg::populateElementwiseOpsFusionPatterns(patterns, shouldFuse);
+    linalg::populateFoldReshapeOpsByExpansionPatterns(patterns, shouldFuse);
+    patterns.add<GeneralizeTranspose>(ctx);
     linalg::populateEraseUnusedOperandsAndResultsPatterns(patterns);
     linalg::GenericOp::getCanonicalizationPatterns(patterns, ctx);
     tensor::ExpandShapeOp::getCanonicalizationPatterns(patterns, ctx);

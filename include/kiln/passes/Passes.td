@@ -47,6 +47,13 @@ def FuseElementwise : Pass<"kiln-fuse-elementwise", "mlir::func::FuncOp"> {
     the loops it does not index, e.g. an erf per output column.
     Reshapes are propagated by expansion under the same rule, so fusion
     reaches across them.
+
+    The exception is a producer that widens narrow stored values (its
+    largest input has 8-bit or smaller elements, its result wider ones):
+    dequantization. It is fused even through a projection, so a matmul
+    reads int8/int4/fp8/fp4 weights and dequantizes them as it goes
+    instead of reading a float copy; a `linalg.transpose` of such a
+    producer is generalized so fusion can reach through it.
   }];
   let dependentDialects = [
     "mlir::linalg::LinalgDialect", "mlir::tensor::TensorDialect",
