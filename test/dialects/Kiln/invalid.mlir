@@ -2049,7 +2049,7 @@ func.func @quantize_result_shape(%x: tensor<2x3xf32>, %s: tensor<f32>) {
 // -----
 
 func.func @quantize_to_i1(%x: tensor<2x3xf32>, %s: tensor<f32>) {
-  // expected-error @+1 {{'kiln.quantize' op quantizes to integers of 2 to 32 bits, not 'i1'}}
+  // expected-error @+1 {{'kiln.quantize' op quantized integers must have 2 to 32 bits, not 'i1'}}
   %0 = kiln.quantize %x, %s : (tensor<2x3xf32>, tensor<f32>) -> tensor<2x3xi1>
   return
 }
@@ -2100,7 +2100,7 @@ func.func @quantize_zero_point_rank(%x: tensor<2x3xf32>, %s: tensor<f32>, %z: te
 
 // dequantize: the zero point has the input's integer type.
 func.func @dequantize_zero_point_type(%x: tensor<2x3xi8>, %s: tensor<f32>, %z: tensor<i16>) {
-  // expected-error @+1 {{'kiln.dequantize' op zero_point must have the integer type 'i8'}}
+  // expected-error @+1 {{'kiln.dequantize' op zero_point must have the quantized type 'i8'}}
   %0 = kiln.dequantize %x, %s, %z : (tensor<2x3xi8>, tensor<f32>, tensor<i16>) -> tensor<2x3xf32>
   return
 }
@@ -2109,7 +2109,7 @@ func.func @dequantize_zero_point_type(%x: tensor<2x3xi8>, %s: tensor<f32>, %z: t
 
 // quantize: the zero point has the result's integer type.
 func.func @quantize_zero_point_type(%x: tensor<2x3xf32>, %s: tensor<3xf32>, %z: tensor<3xi8>) {
-  // expected-error @+1 {{'kiln.quantize' op zero_point must have the integer type 'i16'}}
+  // expected-error @+1 {{'kiln.quantize' op zero_point must have the quantized type 'i16'}}
   %0 = kiln.quantize %x, %s, %z {axis = 1 : i64} : (tensor<2x3xf32>, tensor<3xf32>, tensor<3xi8>) -> tensor<2x3xi16>
   return
 }
@@ -2144,7 +2144,7 @@ func.func @dequantize_blocked_other_dim(%x: tensor<2x8xi8>, %s: tensor<1x2xf32>)
 
 // A vector as long as a dimension other than the axis.
 func.func @dequantize_scale_wrong_axis(%x: tensor<2x3xi8>, %s: tensor<2xf32>) {
-  // expected-error @+1 {{'kiln.dequantize' op scale must hold one element, one per slice along axis 1, or (with block_size) one per block}}
+  // expected-error @+1 {{'kiln.dequantize' op scale must hold one element, one per slice along axis 1, or (with block_size or block_shape) one per block}}
   %0 = kiln.dequantize %x, %s {axis = 1 : i64} : (tensor<2x3xi8>, tensor<2xf32>) -> tensor<2x3xf32>
   return
 }
@@ -2153,7 +2153,7 @@ func.func @dequantize_scale_wrong_axis(%x: tensor<2x3xi8>, %s: tensor<2xf32>) {
 
 // A scale of the input's rank without block_size.
 func.func @quantize_scale_rank(%x: tensor<2x3xf32>, %s: tensor<2x3xf32>) {
-  // expected-error @+1 {{'kiln.quantize' op scale must hold one element, one per slice along axis 0, or (with block_size) one per block}}
+  // expected-error @+1 {{'kiln.quantize' op scale must hold one element, one per slice along axis 0, or (with block_size or block_shape) one per block}}
   %0 = kiln.quantize %x, %s : (tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<2x3xi8>
   return
 }
@@ -2162,7 +2162,7 @@ func.func @quantize_scale_rank(%x: tensor<2x3xf32>, %s: tensor<2x3xf32>) {
 
 // One element, but of rank 2: not a per-tensor scale.
 func.func @dequantize_scale_one_element_rank2(%x: tensor<2x3xi8>, %s: tensor<1x1xf32>) {
-  // expected-error @+1 {{'kiln.dequantize' op scale must hold one element, one per slice along axis 0, or (with block_size) one per block}}
+  // expected-error @+1 {{'kiln.dequantize' op scale must hold one element, one per slice along axis 0, or (with block_size or block_shape) one per block}}
   %0 = kiln.dequantize %x, %s : (tensor<2x3xi8>, tensor<1x1xf32>) -> tensor<2x3xf32>
   return
 }
@@ -2171,7 +2171,7 @@ func.func @dequantize_scale_one_element_rank2(%x: tensor<2x3xi8>, %s: tensor<1x1
 
 // A rank-0 input has no axis to be per-axis along.
 func.func @dequantize_scalar_vector_scale(%x: tensor<i8>, %s: tensor<3xf32>) {
-  // expected-error @+1 {{'kiln.dequantize' op scale must hold one element, one per slice along axis 0, or (with block_size) one per block}}
+  // expected-error @+1 {{'kiln.dequantize' op scale must hold one element, one per slice along axis 0, or (with block_size or block_shape) one per block}}
   %0 = kiln.dequantize %x, %s : (tensor<i8>, tensor<3xf32>) -> tensor<f32>
   return
 }
@@ -2179,7 +2179,7 @@ func.func @dequantize_scalar_vector_scale(%x: tensor<i8>, %s: tensor<3xf32>) {
 // -----
 
 func.func @quantize_to_i64(%x: tensor<4xf32>, %s: tensor<f32>) -> tensor<4xi64> {
-  // expected-error @+1 {{'kiln.quantize' op quantizes to integers of 2 to 32 bits, not 'i64'}}
+  // expected-error @+1 {{'kiln.quantize' op quantized integers must have 2 to 32 bits, not 'i64'}}
   %0 = kiln.quantize %x, %s : (tensor<4xf32>, tensor<f32>) -> tensor<4xi64>
   return %0 : tensor<4xi64>
 }
