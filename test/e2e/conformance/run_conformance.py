@@ -59,6 +59,16 @@ ONNX_DTYPE_NAMES = {
 }
 # The ONNX types that have a NumPy (.npy) equivalent.
 ONNX_NUMPY_TYPES = {1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13}
+# Types onnx 1.12's numpy_helper cannot read (or, for bfloat16, reads as
+# float32): decoded here by decode_tensor(). kiln-run writes the float ones
+# as TensorProto .pb files and the sub-byte integers as int8/uint8 .npy.
+ONNX_BFLOAT16 = 16
+ONNX_FLOAT8_TYPES = {17, 18, 19, 20, 24}
+ONNX_FLOAT4E2M1 = 23
+ONNX_SUBBYTE_INT_TYPES = {21: (4, False), 22: (4, True), 25: (2, False),
+                          26: (2, True)}  # onnx type -> (bits, signed)
+ONNX_DECODED_TYPES = ({ONNX_BFLOAT16, ONNX_FLOAT4E2M1} | ONNX_FLOAT8_TYPES |
+                      set(ONNX_SUBBYTE_INT_TYPES))
 
 
 def try_import_deps():
@@ -87,9 +97,11 @@ def sanitize_file_name(name):
     return result
 
 
-def output_file_names(output_names):
-    """The .npy names kiln-run writes for outputs in this order: sanitized,
-    with _2, _3... appended on collisions (OutputWriter::add)."""
+def output_file_bases(output_names):
+    """The file names, without extension, kiln-run writes for outputs in
+    this order: sanitized, with _2, _3... appended on collisions
+    (OutputWriter::add). The extension is .npy, or .pb for dtypes NumPy
+    lacks (bfloat16, float8, float4e2m1)."""
     used = set()
     files = []
     for name in output_names:
@@ -103,7 +115,7 @@ def output_file_names(output_names):
             candidate = "%s_%d" % (base, suffix)
             suffix += 1
         used.add(candidate)
-        files.append(candidate + ".npy")
+        files.append(candidate)
     return files
 
 
@@ -183,8 +195,138 @@ def read_test(test_dir):
     return input_names, output_names, input_files, output_files
 
 
-def read_expected(path):
-    """Reads an output_<j>.pb. Returns (array or None, onnx dtype)."""
+# --- low-precision tensors -------------------------------------------------
+#
+# onnx 1.12 predates float8, float4 and the 2-bit types (and reads bfloat16
+# as float32), so tensors of ONNX_DECODED_TYPES are decoded here, from the
+# TensorProto fields ONNX 1.22 writes: raw_data (little-endian; sub-byte
+# types packed, element 0 in the low bits) or int32_data (one element per
+# value for bfloat16/float8, one packed byte per value for sub-byte types).
+
+
+class Encoded:
+    """A bfloat16/float8/float4 tensor as its bit patterns (uint16 for
+    bfloat16, else uint8 with float4e2m1's 4-bit code in the low bits)."""
+
+    def __init__(self, onnx_type, codes):
+        self.onnx_type = onnx_type
+        self.codes = codes
+
+    @property
+    def shape(self):
+        return self.codes.shape
+
+    @property
+    def dtype_name(self):
+        return ONNX_DTYPE_NAMES[self.onnx_type]
+
+
+def unpack_bits(packed, count, bits):
+    """Packed bytes (element 0 in the low bits) -> `count` uint8 codes."""
+    import numpy as np
+    per_byte = 8 // bits
+    shifts = np.arange(per_byte, dtype=np.uint8) * bits
+    codes = (packed[:, None] >> shifts[None, :]) & ((1 << bits) - 1)
+    return codes.reshape(-1)[:count].astype(np.uint8)
+
+
+def decode_tensor(tensor, what):
+    """A TensorProto of ONNX_DECODED_TYPES -> an Encoded (bfloat16, float8,
+    float4e2m1) or an int8/uint8 array, one element per byte (int4, uint4,
+    int2, uint2). Raises Unreadable if the fields do not add up."""
+    import numpy as np
+
+    onnx_type = tensor.data_type
+    dims = [int(d) for d in tensor.dims]
+    count = int(np.prod(dims)) if dims else 1
+    bits = (16 if onnx_type == ONNX_BFLOAT16 else
+            8 if onnx_type in ONNX_FLOAT8_TYPES else
+            4 if onnx_type == ONNX_FLOAT4E2M1 else
+            ONNX_SUBBYTE_INT_TYPES[onnx_type][0])
+    stored = (count * bits + 7) // 8 if bits < 8 else count
+    if tensor.HasField("raw_data"):
+        if bits == 16:
+            if len(tensor.raw_data) != 2 * count:
+                raise Unreadable("%s: raw_data has %d bytes, %d needed" %
+                                 (what, len(tensor.raw_data), 2 * count))
+            values = np.frombuffer(tensor.raw_data, dtype="<u2")
+        else:
+            if len(tensor.raw_data) != stored:
+                raise Unreadable("%s: raw_data has %d bytes, %d needed" %
+                                 (what, len(tensor.raw_data), stored))
+            values = np.frombuffer(tensor.raw_data, dtype=np.uint8)
+    else:
+        if len(tensor.int32_data) != stored:
+            raise Unreadable("%s: int32_data has %d values, %d needed" %
+                             (what, len(tensor.int32_data), stored))
+        values = np.array(tensor.int32_data, dtype=np.int64)
+        values = (values & (0xffff if bits == 16 else 0xff)).astype(
+            np.uint16 if bits == 16 else np.uint8)
+    if bits < 8:
+        values = unpack_bits(values, count, bits)
+    values = values.reshape(dims)
+    if onnx_type in ONNX_SUBBYTE_INT_TYPES:
+        if ONNX_SUBBYTE_INT_TYPES[onnx_type][1]:  # sign-extend
+            values = values.astype(np.int16)
+            values = np.where(values >= 1 << (bits - 1), values - (1 << bits),
+                              values).astype(np.int8)
+        return values
+    return Encoded(onnx_type, values.copy())
+
+
+def minifloat_to_float64(codes, exponent_bits, mantissa_bits, bias, nans):
+    """float8/float4 bit patterns -> float64. `nans`: "ieee" (all-ones
+    exponent is inf or NaN: e5m2), "fn" (only S.1111.111 is NaN: e4m3fn),
+    "fnuz" (only 0x80 is NaN, no inf: the *fnuz types), "none" (float4)."""
+    import numpy as np
+    codes = codes.astype(np.int64)
+    total = 1 + exponent_bits + mantissa_bits
+    magnitude_mask = (1 << (total - 1)) - 1
+    negative = (codes >> (total - 1)) & 1
+    magnitude = codes & magnitude_mask
+    exponent = magnitude >> mantissa_bits
+    mantissa = magnitude & ((1 << mantissa_bits) - 1)
+    value = np.where(
+        exponent == 0,
+        np.ldexp(mantissa.astype(np.float64), 1 - bias - mantissa_bits),
+        np.ldexp((mantissa | (1 << mantissa_bits)).astype(np.float64),
+                 (exponent - bias - mantissa_bits).astype(np.int32)))
+    value = np.where(negative == 1, -value, value)
+    max_exponent = (1 << exponent_bits) - 1
+    if nans == "ieee":
+        value = np.where((exponent == max_exponent) & (mantissa == 0),
+                         np.where(negative == 1, -np.inf, np.inf), value)
+        value = np.where((exponent == max_exponent) & (mantissa != 0),
+                         np.nan, value)
+    elif nans == "fn":
+        value = np.where(magnitude == magnitude_mask, np.nan, value)
+    elif nans == "fnuz":
+        value = np.where(codes == 0x80, np.nan, value)
+    return value
+
+
+def to_float64(encoded):
+    """The values of an Encoded as float64 (NaNs where the format has
+    them)."""
+    import numpy as np
+    codes = encoded.codes
+    kind = encoded.onnx_type
+    if kind == ONNX_BFLOAT16:
+        return (codes.astype(np.uint32) << 16).view(np.float32).astype(
+            np.float64)
+    if kind == 24:  # float8e8m0: 2^(e - 127), 0xff NaN, no sign, no zero
+        return np.where(codes == 0xff, np.nan,
+                        np.ldexp(1.0, codes.astype(np.int32) - 127))
+    formats = {17: (4, 3, 7, "fn"), 18: (4, 3, 8, "fnuz"),
+               19: (5, 2, 15, "ieee"), 20: (5, 2, 16, "fnuz"),
+               ONNX_FLOAT4E2M1: (2, 1, 1, "none")}
+    exponent_bits, mantissa_bits, bias, nans = formats[kind]
+    return minifloat_to_float64(codes, exponent_bits, mantissa_bits, bias,
+                                nans)
+
+
+def read_tensor_proto(path, what):
+    """Reads a TensorProto file: (array or Encoded, onnx dtype)."""
     from onnx import TensorProto, numpy_helper
 
     try:
@@ -193,40 +335,69 @@ def read_expected(path):
         tensor = TensorProto()
         tensor.ParseFromString(data)
     except Exception as error:
-        raise Unreadable("cannot parse %s: %s" % (path.name, one_line(error)))
+        raise Unreadable("cannot parse %s: %s" % (what, one_line(error)))
     if tensor.data_type == ONNX_STRING:
-        raise Skip("%s is a string tensor" % path.name)
+        raise Skip("%s is a string tensor" % what)
+    if tensor.data_type in ONNX_DECODED_TYPES:
+        try:
+            return decode_tensor(tensor, what), tensor.data_type
+        except Unreadable:
+            raise
+        except Exception as error:
+            raise Unreadable("cannot decode %s: %s" % (what, one_line(error)))
     if tensor.data_type not in ONNX_NUMPY_TYPES:
-        # bfloat16, float8, int4...: nothing kiln-run can write as .npy
-        # matches these; the dtype alone decides.
+        # complex: nothing kiln-run writes matches; the dtype alone decides.
         return None, tensor.data_type
     try:
         array = numpy_helper.to_array(tensor)
     except Exception as error:
-        raise Unreadable("cannot decode %s: %s" % (path.name, one_line(error)))
+        raise Unreadable("cannot decode %s: %s" % (what, one_line(error)))
     return array, tensor.data_type
+
+
+def read_expected(path):
+    """Reads an output_<j>.pb: (array, Encoded or None; its onnx dtype)."""
+    return read_tensor_proto(path, path.name)
 
 
 # --- comparing --------------------------------------------------------------
 
 
+def type_name(value):
+    """The dtype of an array or an Encoded, for messages."""
+    return value.dtype_name if isinstance(value, Encoded) else str(value.dtype)
+
+
 def compare(name, actual, expected, expected_type):
-    """Returns None if `actual` matches, else a one-line reason, and the
-    (max abs error, max rel error) of the values where they are comparable."""
+    """Returns None if `actual` matches, else a one-line reason. `actual` is
+    what kiln-run wrote (an array from .npy, an Encoded from .pb), `expected`
+    the reference (array, Encoded, or None for a dtype nothing matches)."""
     import numpy as np
 
     if expected is None:
         return ("output '%s': dtype %s, expected %s" %
-                (name, actual.dtype, ONNX_DTYPE_NAMES.get(
+                (name, type_name(actual), ONNX_DTYPE_NAMES.get(
                     expected_type, "onnx type %d" % expected_type)))
-    if actual.dtype != expected.dtype:
+    if isinstance(actual, Encoded) or isinstance(expected, Encoded):
+        if (not isinstance(actual, Encoded) or
+                not isinstance(expected, Encoded) or
+                actual.onnx_type != expected.onnx_type):
+            return ("output '%s': dtype %s, expected %s" %
+                    (name, type_name(actual), type_name(expected)))
+    elif actual.dtype != expected.dtype:
         return ("output '%s': dtype %s, expected %s" %
                 (name, actual.dtype, expected.dtype))
     if actual.shape != expected.shape:
         return ("output '%s': shape %s, expected %s" %
                 (name, list(actual.shape), list(expected.shape)))
-    if actual.size == 0:
+    if int(np.prod(actual.shape)) == 0:
         return None
+
+    if isinstance(actual, Encoded):
+        if actual.onnx_type == ONNX_BFLOAT16:  # a float: the usual tolerance
+            return compare_floats(name, to_float64(actual),
+                                  to_float64(expected))
+        return compare_bits(name, actual, expected)
 
     if actual.dtype.kind in "iub":
         different = actual != expected
@@ -242,8 +413,15 @@ def compare(name, actual, expected, expected_type):
                 (name, count, actual.size, abs_err, list(first),
                  actual[first], expected[first]))
 
-    a = actual.astype(np.float64)
-    b = expected.astype(np.float64)
+    return compare_floats(name, actual.astype(np.float64),
+                          expected.astype(np.float64))
+
+
+def compare_floats(name, a, b):
+    """ONNX's tolerance on float64 values: NaNs in the same places,
+    infinities equal, |a - b| <= ATOL + RTOL * |b| elsewhere."""
+    import numpy as np
+
     nan_a, nan_b = np.isnan(a), np.isnan(b)
     bad = nan_a != nan_b
     inf = (np.isinf(a) | np.isinf(b)) & ~nan_a & ~nan_b
@@ -261,8 +439,50 @@ def compare(name, actual, expected, expected_type):
     first = tuple(int(i) for i in np.argwhere(bad)[0])
     return ("output '%s': %d of %d elements outside tolerance, max abs err "
             "%.4g, max rel err %.4g (first at %s: got %.7g, expected %.7g)" %
-            (name, count, actual.size, abs_err, rel_err, list(first),
+            (name, count, a.size, abs_err, rel_err, list(first),
              a[first], b[first]))
+
+
+def compare_bits(name, actual, expected):
+    """float8/float4: the exact bit pattern, except that any NaN matches any
+    NaN (e4m3fn has two)."""
+    import numpy as np
+
+    a, b = to_float64(actual), to_float64(expected)
+    bad = (actual.codes != expected.codes) & ~(np.isnan(a) & np.isnan(b))
+    count = int(np.count_nonzero(bad))
+    if count == 0:
+        return None
+    first = tuple(int(i) for i in np.argwhere(bad)[0])
+    return ("output '%s': %d of %d %s elements differ (first at %s: got "
+            "0x%02x = %.7g, expected 0x%02x = %.7g)" %
+            (name, count, a.size, actual.dtype_name, list(first),
+             int(actual.codes[first]), a[first], int(expected.codes[first]),
+             b[first]))
+
+
+def declared_output_types(kiln_run, artifact, output_names):
+    """{output name: dtype name} from kiln-run --print-signature, or None.
+    int4/int2 outputs reach .npy as int8 (uint4/uint2 as uint8), so only
+    the signature tells them apart."""
+    try:
+        process = subprocess.run([kiln_run, str(artifact),
+                                  "--print-signature"],
+                                 stdout=subprocess.PIPE,
+                                 stderr=subprocess.DEVNULL,
+                                 timeout=RUN_TIMEOUT_S)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if process.returncode != 0:
+        return None
+    declared = {}
+    lines = process.stdout.decode("utf-8", "replace").splitlines()
+    for name in output_names:
+        prefix = "output %s: " % name
+        for line in lines:
+            if line.startswith(prefix):
+                declared[name] = line[len(prefix):].split("[", 1)[0]
+    return declared
 
 
 # --- running one test -------------------------------------------------------
@@ -423,20 +643,38 @@ def run_test(test_dir, options, work_root):
             return "run-fail", message or describe_exit(code), commands
 
         problems = []
-        worst = None
-        for name, file_name, (want, want_type) in zip(
-                output_names, output_file_names(output_names), expected):
-            path = out_dir / file_name
-            if not path.is_file():
-                return ("run-fail",
-                        "kiln-run wrote no %s for output '%s'" %
-                        (file_name, name), commands)
+        declared = None
+        if any(t in ONNX_SUBBYTE_INT_TYPES for _, t in expected):
+            declared = declared_output_types(options.kiln_run, artifact,
+                                             output_names)
+        for name, base, (want, want_type) in zip(
+                output_names, output_file_bases(output_names), expected):
+            npy_path, pb_path = out_dir / (base + ".npy"), out_dir / (base + ".pb")
             try:
-                got = np.load(str(path), allow_pickle=False)
+                if npy_path.is_file():
+                    file_name = npy_path.name
+                    got = np.load(str(npy_path), allow_pickle=False)
+                elif pb_path.is_file():
+                    file_name = pb_path.name
+                    got, _ = read_tensor_proto(pb_path, file_name)
+                else:
+                    return ("run-fail",
+                            "kiln-run wrote no %s.npy or %s.pb for output "
+                            "'%s'" % (base, base, name), commands)
             except Exception as error:
                 return ("run-fail", "cannot read %s: %s" %
                         (file_name, one_line(error)), commands)
-            problem = compare(name, got, want, want_type)
+            if got is None:
+                return ("run-fail", "%s holds a dtype the runner cannot "
+                        "read" % file_name, commands)
+            want_name = ONNX_DTYPE_NAMES.get(want_type)
+            if (want_type in ONNX_SUBBYTE_INT_TYPES and
+                    (declared or {}).get(name) != want_name):
+                problem = ("output '%s': dtype %s, expected %s" %
+                           (name, (declared or {}).get(name, "unknown"),
+                            want_name))
+            else:
+                problem = compare(name, got, want, want_type)
             if problem:
                 problems.append(problem)
         if problems:
