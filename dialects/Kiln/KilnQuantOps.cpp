@@ -144,12 +144,16 @@ LogicalResult QLinearOp::verify() {
     auto gt = cast<RankedTensorType>(g.getType());
     if (gt.getNumElements() != 1 || gt.getRank() > 1 ||
         !gt.getElementType().isF32())
-      return emitOpError("global_scale must be a one-element f32 tensor");
+      return emitOpError("global_scale must be an f32 tensor of shape [] or "
+                         "[1]");
   }
   if (Value bias = getBias()) {
     auto bt = cast<RankedTensorType>(bias.getType());
     if (bt.getRank() != 1 || bt.getDimSize(0) != n)
       return emitOpError("bias must be [N] = [") << n << "]";
+    if (bt.getElementType() != in.getElementType())
+      return emitOpError("bias must have the input's element type ")
+             << in.getElementType();
   }
   SmallVector<int64_t> want(in.getShape());
   want.back() = n;

@@ -230,8 +230,16 @@ LogicalResult qlinearMatMulOp(NodeContext &nc) {
   Value product = integerMatmul(nc, 0, 2, 3, 5);
   if (!product)
     return failure();
-  Value multiplier = nc.binary<DivOp>(
-      nc.binary<MulOp>(nc.input(1), nc.input(4)), nc.input(6));
+  // A per-row a_scale ([M]) scales rows: [M, 1] against the [..., M, N]
+  // product. b_scale is per tensor or per column ([N]).
+  Value aScale = nc.input(1);
+  RankedTensorType ast = nc.typeOf(aScale);
+  if (ast.getRank() == 1 && ast.getDimSize(0) > 1)
+    aScale = nc.reshape(aScale, {ast.getDimSize(0), 1});
+  Value scales = nc.binary<MulOp>(aScale, nc.input(4));
+  if (!scales)
+    return failure();
+  Value multiplier = nc.binary<DivOp>(scales, nc.input(6));
   if (!multiplier)
     return failure();
   auto f32 = nc.b.getF32Type();

@@ -311,7 +311,7 @@ func.func @qlinear_zero_point_type(%x: tensor<2x64xf32>, %w: tensor<16x64xi4>, %
 // -----
 
 func.func @qlinear_global_scale_elements(%x: tensor<2x64xf32>, %w: tensor<16x64xf4E2M1FN>, %s: tensor<16x4xf8E4M3FN>, %g: tensor<2xf32>) {
-  // expected-error @+1 {{'kiln.qlinear' op global_scale must be a one-element f32 tensor}}
+  // expected-error @+1 {{'kiln.qlinear' op global_scale must be an f32 tensor of shape [] or [1]}}
   %0 = kiln.qlinear %x, %w, %s global_scale %g {block_shape = array<i64: 1, 16>} : (tensor<2x64xf32>, tensor<16x64xf4E2M1FN>, tensor<16x4xf8E4M3FN>, tensor<2xf32>) -> tensor<2x16xf32>
   return
 }
@@ -319,7 +319,7 @@ func.func @qlinear_global_scale_elements(%x: tensor<2x64xf32>, %w: tensor<16x64x
 // -----
 
 func.func @qlinear_global_scale_type(%x: tensor<2x64xf32>, %w: tensor<16x64xf4E2M1FN>, %s: tensor<16x4xf8E4M3FN>, %g: tensor<f16>) {
-  // expected-error @+1 {{'kiln.qlinear' op global_scale must be a one-element f32 tensor}}
+  // expected-error @+1 {{'kiln.qlinear' op global_scale must be an f32 tensor of shape [] or [1]}}
   %0 = kiln.qlinear %x, %w, %s global_scale %g {block_shape = array<i64: 1, 16>} : (tensor<2x64xf32>, tensor<16x64xf4E2M1FN>, tensor<16x4xf8E4M3FN>, tensor<f16>) -> tensor<2x16xf32>
   return
 }
@@ -328,7 +328,7 @@ func.func @qlinear_global_scale_type(%x: tensor<2x64xf32>, %w: tensor<16x64xf4E2
 
 // One element, but of rank 2: only rank 0 and [1] are accepted.
 func.func @qlinear_global_scale_rank2(%x: tensor<2x64xf32>, %w: tensor<16x64xf4E2M1FN>, %s: tensor<16x4xf8E4M3FN>, %g: tensor<1x1xf32>) {
-  // expected-error @+1 {{'kiln.qlinear' op global_scale must be a one-element f32 tensor}}
+  // expected-error @+1 {{'kiln.qlinear' op global_scale must be an f32 tensor of shape [] or [1]}}
   %0 = kiln.qlinear %x, %w, %s global_scale %g {block_shape = array<i64: 1, 16>} : (tensor<2x64xf32>, tensor<16x64xf4E2M1FN>, tensor<16x4xf8E4M3FN>, tensor<1x1xf32>) -> tensor<2x16xf32>
   return
 }
@@ -338,6 +338,14 @@ func.func @qlinear_global_scale_rank2(%x: tensor<2x64xf32>, %w: tensor<16x64xf4E
 func.func @qlinear_bias_length(%x: tensor<2x64xf32>, %w: tensor<16x64xi8>, %s: tensor<16x1xf32>, %b: tensor<64xf32>) {
   // expected-error @+1 {{'kiln.qlinear' op bias must be [N] = [16]}}
   %0 = kiln.qlinear %x, %w, %s bias %b {block_shape = array<i64: 1, 64>} : (tensor<2x64xf32>, tensor<16x64xi8>, tensor<16x1xf32>, tensor<64xf32>) -> tensor<2x16xf32>
+  return
+}
+
+// -----
+
+func.func @qlinear_bias_type(%x: tensor<2x64xf32>, %w: tensor<16x64xi8>, %s: tensor<16x1xf32>, %b: tensor<16xf16>) {
+  // expected-error @+1 {{'kiln.qlinear' op bias must have the input's element type 'f32'}}
+  %0 = kiln.qlinear %x, %w, %s bias %b {block_shape = array<i64: 1, 64>} : (tensor<2x64xf32>, tensor<16x64xi8>, tensor<16x1xf32>, tensor<16xf16>) -> tensor<2x16xf32>
   return
 }
 
