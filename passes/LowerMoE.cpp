@@ -60,6 +60,24 @@ Value expertMatrix(OpBuilder &b, Location loc, Value weights, Value e) {
                                         strides);
 }
 
+/// `v + bias[e]` for a `[E, R]` bias, or `v` without one.
+Value addExpertBias(OpBuilder &b, Location loc, Value v, Value bias, Value e) {
+  if (!bias)
+    return v;
+  auto t = cast<RankedTensorType>(bias.getType());
+  auto rowType = RankedTensorType::get({t.getDimSize(1)}, t.getElementType());
+  Value row = tensor::ExtractSliceOp::create(
+      b, loc, rowType, bias, SmallVector<OpFoldResult>{e, b.getIndexAttr(0)},
+      SmallVector<OpFoldResult>{b.getIndexAttr(1),
+                                b.getIndexAttr(t.getDimSize(1))},
+      SmallVector<OpFoldResult>(2, b.getIndexAttr(1)));
+  return buildElementwise(b, loc, cast<RankedTensorType>(v.getType()),
+                          ValueRange{v, row},
+                          [](OpBuilder &nb, Location nl, ValueRange s) -> Value {
+                            return arith::AddFOp::create(nb, nl, s[0], s[1]);
+                          });
+}
+
 /// Row `t` of a `[T, H]` tensor, as `[H]`.
 Value row(OpBuilder &b, Location loc, Value m, Value t) {
   auto mt = cast<RankedTensorType>(m.getType());
@@ -85,7 +103,14 @@ struct MoEExpertsLowering : OpConversionPattern<MoEExpertsOp> {
     ExpertActivation act = op.getActivation();
     Value x = adaptor.getInput(), experts = adaptor.getExperts(),
           weights = adaptor.getWeights(), gate = adaptor.getWGate(),
-          down = adaptor.getWDown(), up = adaptor.getWUp();
+          down = adaptor.getWDown(), up = adaptor.getWUp(),
+          gateBias = adaptor.getBGate(), upBias = adaptor.getBUp(),
+          downBias = adaptor.getBDown();
+    std::optional<float> limit;
+    if (auto l = op.getSwigluLimit())
+      limit = l->convertToFloat();
+    float alpha = op.getSwigluAlpha().convertToFloat();
+    float beta = op.getSwigluBeta().convertToFloat();
     Value y = filledTensor(rewriter, loc, type,
                            scalarConstant(rewriter, loc, elt, 0));
     auto idx = [&](int64_t v) -> Value {
@@ -109,31 +134,66 @@ struct MoEExpertsLowering : OpConversionPattern<MoEExpertsOp> {
                 Value w = tensor::ExtractOp::create(tb, tl, weights,
                                                     ValueRange{t, c});
                 Value xt = row(tb, tl, x, t);
-                Value h = matvec(tb, tl, expertMatrix(tb, tl, gate, ei), xt);
-                Value u = up ? matvec(tb, tl, expertMatrix(tb, tl, up, ei), xt)
-                             : Value();
+                Value h = addExpertBias(
+                    tb, tl, matvec(tb, tl, expertMatrix(tb, tl, gate, ei), xt),
+                    gateBias, ei);
+                Value u =
+                    up ? addExpertBias(
+                             tb, tl,
+                             matvec(tb, tl, expertMatrix(tb, tl, up, ei), xt),
+                             upBias, ei)
+                       : Value();
                 SmallVector<Value> hs = {h};
                 if (u)
                   hs.push_back(u);
                 Value a = buildElementwise(
                     tb, tl, cast<RankedTensorType>(h.getType()), hs,
                     [&](OpBuilder &nb, Location nl, ValueRange s) -> Value {
+                      auto cst = [&](float v) {
+                        return scalarConstant(nb, nl, elt, v);
+                      };
                       switch (act) {
-                      case ExpertActivation::SwiGLU:
+                      case ExpertActivation::SwiGLU: {
+                        // G * sigmoid(alpha * G) * (L + beta), with G and L
+                        // clamped by the limit; the defaults skip the
+                        // arithmetic that does nothing.
+                        Value g = s[0], l = s[1];
+                        if (limit) {
+                          g = arith::MinimumFOp::create(nb, nl, g, cst(*limit));
+                          l = arith::MaximumFOp::create(
+                              nb, nl,
+                              arith::MinimumFOp::create(nb, nl, l, cst(*limit)),
+                              cst(-*limit));
+                        }
+                        Value z = alpha == 1.0f
+                                      ? g
+                                      : arith::MulFOp::create(nb, nl, g,
+                                                              cst(alpha));
+                        if (beta != 0.0f)
+                          l = arith::AddFOp::create(nb, nl, l, cst(beta));
                         return arith::MulFOp::create(
                             nb, nl,
-                            arith::MulFOp::create(nb, nl, s[0],
-                                                  buildSigmoid(nb, nl, s[0])),
-                            s[1]);
+                            arith::MulFOp::create(nb, nl, g,
+                                                  buildSigmoid(nb, nl, z)),
+                            l);
+                      }
                       case ExpertActivation::GELU:
                         return buildGelu(nb, nl, s[0], GeluApproximation::None);
+                      case ExpertActivation::GELUTanh:
+                        return buildGelu(nb, nl, s[0], GeluApproximation::Tanh);
                       case ExpertActivation::ReLU:
-                        return arith::MaximumFOp::create(
-                            nb, nl, s[0], scalarConstant(nb, nl, elt, 0));
+                        return arith::MaximumFOp::create(nb, nl, s[0], cst(0));
+                      case ExpertActivation::SiLU:
+                        return arith::MulFOp::create(nb, nl, s[0],
+                                                     buildSigmoid(nb, nl, s[0]));
+                      case ExpertActivation::Identity:
+                        return s[0];
                       }
                       llvm_unreachable("unknown activation");
                     });
-                Value o = matvec(tb, tl, expertMatrix(tb, tl, down, ei), a);
+                Value o = addExpertBias(
+                    tb, tl, matvec(tb, tl, expertMatrix(tb, tl, down, ei), a),
+                    downBias, ei);
                 Value current = row(tb, tl, acc, t);
                 Value next = buildElementwise(
                     tb, tl, cast<RankedTensorType>(current.getType()),

@@ -71,7 +71,30 @@ LogicalResult MoEExpertsOp::verify() {
                               : "w_up is only used by SwiGLU experts");
   if (getWUp() && getWUp().getType() != gate)
     return emitOpError("w_up must have w_gate's type ") << gate;
+  if (getBUp() && !swiglu)
+    return emitOpError("b_up is only used by SwiGLU experts");
+  if (!swiglu && (getSwigluLimit() || getSwigluAlpha().convertToFloat() != 1.0f ||
+                  getSwigluBeta().convertToFloat() != 0.0f))
+    return emitOpError("swiglu_alpha, swiglu_beta and swiglu_limit are only "
+                       "used by SwiGLU experts");
+  if (auto limit = getSwigluLimit(); limit && !(limit->convertToFloat() > 0))
+    return emitOpError("swiglu_limit must be positive");
   Type elt = x.getElementType();
+  auto checkBias = [&](Value bias, StringRef name,
+                       int64_t size) -> LogicalResult {
+    if (!bias)
+      return success();
+    auto bt = cast<RankedTensorType>(bias.getType());
+    SmallVector<int64_t> want = {e, size};
+    if (bt.getShape() != ArrayRef<int64_t>(want) || bt.getElementType() != elt)
+      return emitOpError(name) << " must be " << shapeString(want)
+                               << " of the input's element type, got " << bt;
+    return success();
+  };
+  if (failed(checkBias(getBGate(), "b_gate", f)) ||
+      failed(checkBias(getBUp(), "b_up", f)) ||
+      failed(checkBias(getBDown(), "b_down", h)))
+    return failure();
   if (w.getElementType() != elt || gate.getElementType() != elt ||
       down.getElementType() != elt || getType() != x)
     return emitOpError("input, weights, expert weights and result must "

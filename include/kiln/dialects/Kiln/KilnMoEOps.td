@@ -27,7 +27,10 @@ def Kiln_ExpertActivation : I32EnumAttr<"ExpertActivation",
     "the nonlinearity inside each expert", [
       I32EnumAttrCase<"SwiGLU", 0, "swiglu">,
       I32EnumAttrCase<"GELU", 1, "gelu">,
-      I32EnumAttrCase<"ReLU", 2, "relu">
+      I32EnumAttrCase<"ReLU", 2, "relu">,
+      I32EnumAttrCase<"SiLU", 3, "silu">,
+      I32EnumAttrCase<"GELUTanh", 4, "gelu_tanh">,
+      I32EnumAttrCase<"Identity", 5, "identity">
     ]> {
   let cppNamespace = "::kiln";
   let genSpecializedAttr = 0;
@@ -91,7 +94,8 @@ def Kiln_MoERouteOp : Kiln_Op<"moe_route", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Kiln_MoEExpertsOp : Kiln_Op<"moe_experts", [Pure]> {
+def Kiln_MoEExpertsOp : Kiln_Op<"moe_experts",
+    [Pure, AttrSizedOperandSegments]> {
   let summary = "routed tokens through their experts, weighted and summed";
   let description = [{
     For tokens `x` `[T, H]` routed by `experts` `[T, k]` (an expert index, or
@@ -100,10 +104,28 @@ def Kiln_MoEExpertsOp : Kiln_Op<"moe_experts", [Pure]> {
     `y[t] = sum over c with experts[t, c] >= 0 of
             weights[t, c] * FFN_e(x[t])`, `e = experts[t, c]`,
 
-    where `FFN_e(v) = w_down[e] @ act(w_gate[e] @ v)` and, for SwiGLU,
-    `act = silu(w_gate[e] @ v) * (w_up[e] @ v)`. Weights are laid out as in
-    PyTorch's `nn.Linear`: `w_gate`, `w_up` `[E, F, H]`, `w_down` `[E, H, F]`.
-    `w_up` is present exactly for SwiGLU. Only routed tokens are computed.
+    where `FFN_e(v) = w_down[e] @ act(g) + b_down[e]` with
+    `g = w_gate[e] @ v + b_gate[e]`. Weights are laid out as in PyTorch's
+    `nn.Linear`: `w_gate`, `w_up` `[E, F, H]`, `w_down` `[E, H, F]`; the
+    optional biases are `b_gate`, `b_up` `[E, F]` and `b_down` `[E, H]`
+    (a missing bias is zero). The activation is one of:
+
+    | activation | `act(g)` |
+    |---|---|
+    | `swiglu` | `G * sigmoid(swiglu_alpha * G) * (L + swiglu_beta)` |
+    | `gelu` | `g * Phi(g)`, exact (erf) |
+    | `gelu_tanh` | `g * Phi(g)`, tanh approximation |
+    | `relu` | `max(g, 0)` |
+    | `silu` | `g * sigmoid(g)` |
+    | `identity` | `g` |
+
+    For SwiGLU, `u = w_up[e] @ v + b_up[e]` and, with `swiglu_limit` set,
+    `G = min(g, limit)` and `L = clamp(u, -limit, limit)`; without it
+    `G = g` and `L = u`. The defaults (`swiglu_alpha = 1`,
+    `swiglu_beta = 0`, no limit) give `silu(g) * u`; GPT-OSS uses
+    `alpha = 1.702`, `beta = 1`, `limit = 7`. `w_up` (and `b_up`) are
+    present exactly for SwiGLU, and the `swiglu_*` attributes are only
+    allowed with it. Only routed tokens are computed.
 
     Example:
 
@@ -113,18 +135,45 @@ def Kiln_MoEExpertsOp : Kiln_Op<"moe_experts", [Pure]> {
         : (tensor<16x64xf32>, tensor<16x2xi64>, tensor<16x2xf32>,
            tensor<8x128x64xf32>, tensor<8x64x128xf32>, tensor<8x128x64xf32>)
         -> tensor<16x64xf32>
+    %z = kiln.moe_experts %x, %e, %w, %gate, %down gate_bias %bg
+        down_bias %bd {activation = #kiln.expert_activation<gelu_tanh>}
+        : (tensor<16x64xf32>, tensor<16x2xi64>, tensor<16x2xf32>,
+           tensor<8x128x64xf32>, tensor<8x64x128xf32>, tensor<8x128xf32>,
+           tensor<8x64xf32>) -> tensor<16x64xf32>
     ```
   }];
   let arguments = (ins Kiln_FloatTensor:$input, RankedTensorOf<[I64]>:$experts,
                        Kiln_FloatTensor:$weights, Kiln_FloatTensor:$w_gate,
                        Kiln_FloatTensor:$w_down,
                        Optional<Kiln_FloatTensor>:$w_up,
-                       Kiln_ExpertActivationAttr:$activation);
+                       Optional<Kiln_FloatTensor>:$b_gate,
+                       Optional<Kiln_FloatTensor>:$b_up,
+                       Optional<Kiln_FloatTensor>:$b_down,
+                       Kiln_ExpertActivationAttr:$activation,
+                       OptionalAttr<F32Attr>:$swiglu_limit,
+                       DefaultValuedAttr<F32Attr, "1.0f">:$swiglu_alpha,
+                       DefaultValuedAttr<F32Attr, "0.0f">:$swiglu_beta);
   let results = (outs Kiln_FloatTensor:$result);
   let assemblyFormat = [{
     $input `,` $experts `,` $weights `,` $w_gate `,` $w_down
-    (`up` $w_up^)? attr-dict `:` functional-type(operands, results)
+    (`up` $w_up^)? (`gate_bias` $b_gate^)? (`up_bias` $b_up^)?
+    (`down_bias` $b_down^)? attr-dict `:` functional-type(operands, results)
   }];
+  // The original form (no biases, default SwiGLU parameters), kept for
+  // callers written before the biases existed.
+  let builders = [
+    OpBuilder<(ins "::mlir::Type":$result, "::mlir::Value":$input,
+                   "::mlir::Value":$experts, "::mlir::Value":$weights,
+                   "::mlir::Value":$w_gate, "::mlir::Value":$w_down,
+                   "::mlir::Value":$w_up, "::kiln::ExpertActivation":$activation), [{
+      build($_builder, $_state, result, input, experts, weights, w_gate, w_down,
+            w_up, /*b_gate=*/::mlir::Value(), /*b_up=*/::mlir::Value(),
+            /*b_down=*/::mlir::Value(),
+            ::kiln::ExpertActivationAttr::get($_builder.getContext(), activation),
+            /*swiglu_limit=*/::mlir::FloatAttr(),
+            $_builder.getF32FloatAttr(1.0f), $_builder.getF32FloatAttr(0.0f));
+    }]>
+  ];
   let hasVerifier = 1;
 }
 
