@@ -12,13 +12,17 @@
 
 #include "kiln/Artifact/ArtifactWriter.h"
 #include "kiln/artifact_format.h"
+#include "kiln/dialects/Kiln/KilnOps.h"
+#include "kiln/passes/Passes.h"
 #include "kiln/passes/Pipelines.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Support/FileUtilities.h"
+#include "mlir/Transforms/Passes.h"
 #include "llvm/Support/Format.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
@@ -99,6 +103,49 @@ LogicalResult runPipeline(ModuleOp module, const CompileOptions &opts,
   return pm.run(module);
 }
 
+/// Bytes of a tensor's elements (sub-byte types packed).
+uint64_t storageBytes(Type type) {
+  auto t = cast<RankedTensorType>(type);
+  return (t.getNumElements() * t.getElementTypeBitWidth() + 7) / 8;
+}
+
+/// Runs kiln-quantize-weights and prints one line per quantized layer:
+/// its name, weight shape and relative RMS weight error, then the totals.
+LogicalResult quantizeWeights(ModuleOp module, const CompileOptions &opts) {
+  PassManager pm(module.getContext());
+  if (opts.configure && failed(opts.configure(pm)))
+    return failure();
+  QuantizeWeightsOptions passOptions;
+  passOptions.format = opts.quantize;
+  pm.addPass(createQuantizeWeights(passOptions));
+  pm.addPass(createCanonicalizerPass());
+  if (failed(pm.run(module)))
+    return failure();
+  uint64_t quantizedBytes = 0, floatBytes = 0;
+  unsigned layers = 0;
+  llvm::errs() << "kiln-compile: quantized weights (" << opts.quantize
+               << "), relative RMS weight error ||W - dequant(W)|| / ||W||:\n";
+  module.walk([&](QLinearOp op) {
+    auto error = op->getAttrOfType<FloatAttr>("kiln.quant_error");
+    if (!error)
+      return;
+    ++layers;
+    RankedTensorType w = op.getWeight().getType();
+    quantizedBytes += storageBytes(w) + storageBytes(op.getScale().getType());
+    floatBytes += w.getNumElements() * 4;
+    std::string name = "(unnamed)";
+    if (auto loc = dyn_cast<NameLoc>(op.getLoc()))
+      name = loc.getName().str();
+    llvm::errs() << llvm::formatv("  {0,-40} [{1} x {2}]  {3:e2}\n", name,
+                                  w.getDimSize(0), w.getDimSize(1),
+                                  error.getValueAsDouble());
+  });
+  llvm::errs() << llvm::formatv(
+      "  {0} layers: {1:f1} KiB of f32 weights -> {2:f1} KiB with scales\n",
+      layers, floatBytes / 1024.0, quantizedBytes / 1024.0);
+  return success();
+}
+
 } // namespace
 
 LogicalResult kiln::compile(MLIRContext &ctx, const CompileOptions &opts) {
@@ -120,6 +167,11 @@ LogicalResult kiln::compile(MLIRContext &ctx, const CompileOptions &opts) {
   if (!module->lookupSymbol<func::FuncOp>(entryName))
     return emitError(module->getLoc())
            << "the module has no entry function @" << entryName;
+  if (!opts.quantize.empty()) {
+    progress.stage("quantizing weights to " + opts.quantize);
+    if (failed(quantizeWeights(*module, opts)))
+      return failure();
+  }
   if (opts.emit == EmitStage::Kiln) {
     progress.finish();
     return printTo(opts, [&](llvm::raw_ostream &os) { module->print(os); },

@@ -98,6 +98,16 @@ static cl::opt<bool> progress(
              "(default: on when stderr is a terminal)"),
     cl::init(false), cl::cat(kilnCategory));
 
+static cl::opt<std::string> quantize(
+    "quantize",
+    cl::desc("Quantize the float weights of linear layers (round to "
+             "nearest) and print each layer's weight error: int8 (per "
+             "channel), int4-g32 / int4-g128 (groups along K), fp8-block "
+             "(e4m3, 128x128 blocks), mxfp4 (e2m1 + e8m0 per 32), nvfp4 "
+             "(e2m1 + e4m3 per 16 + f32 global). Embeddings and norms stay "
+             "float"),
+    cl::value_desc("format"), cl::init(""), cl::cat(kilnCategory));
+
 static bool parseShape(StringRef text, kiln::OnnxImportOptions &opts,
                        std::string &error) {
   auto [name, dims] = text.split('=');
@@ -197,6 +207,7 @@ int main(int argc, char **argv) {
   opts.host.cpu = cpu;
   opts.host.optLevel = std::min(3u, (unsigned)optLevel);
   opts.progress = progress || sys::Process::StandardErrIsDisplayed();
+  opts.quantize = quantize;
   for (const std::string &b : bindInputs) {
     std::string error;
     if (!parseBinding(b, opts.import, error)) {

@@ -32,6 +32,9 @@ struct CompileOptions {
   HostCodegenOptions host;
   /// Print one line per stage with its duration to stderr.
   bool progress = false;
+  /// A kiln-quantize-weights format ("int4-g32", ...); empty keeps floats.
+  /// Each quantized layer's weight error is printed to stderr.
+  std::string quantize;
   /// Applied to every pass manager the driver creates (IR printing,
   /// timing and the other MLIR command-line options).
   std::function<mlir::LogicalResult(mlir::PassManager &)> configure;

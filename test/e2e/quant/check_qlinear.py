@@ -23,6 +23,12 @@ kiln.quantize to f8E4M3FN, f8E5M2 and f4E2M1FN on values chosen to hit
 ties, subnormals, the saturation edge, infinities and NaN, and compare the
 bit patterns exactly with an exhaustive nearest-value search.
 
+The --quantize cases compile examples/mlp/mlp.onnx in float and with
+`kiln-compile --quantize=FORMAT`, run both on the same inputs and bound
+the relative L2 error of the output probabilities: 0.02 for int8, 0.06 for
+fp8-block, 0.2 for the 4-bit formats (round-to-nearest weight errors are
+about 0.5%, 2-3% and 9-10% respectively).
+
 Usage: check_qlinear.py --bin BUILD/bin [--keep DIR] [--filter SUBSTRING]
 Prints one line per case and `qlinear: N passed, M failed`; exits 1 on
 failure.
@@ -336,7 +342,32 @@ def cases():
         linear_case("nvfp4_uneven_k", "nvfp4", 2, 40, 12, False, 11),
     ]
     out += [rounding_case(f, 20 + i) for i, f in enumerate((E4M3, E5M2, E2M1))]
+    tolerance = {"int8": 0.02, "int4-g32": 0.2, "int4-g128": 0.2,
+                 "fp8-block": 0.06, "mxfp4": 0.2, "nvfp4": 0.2}
+    for fmt, tol in tolerance.items():
+        out.append(dict(name="quantize_mlp_" + fmt, quantize=fmt, tol=tol))
     return out
+
+
+MLP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                   "..", "examples", "mlp", "mlp.onnx")
+
+
+def run_quantize_case(case, bin_dir, work):
+    x = np.random.default_rng(30).standard_normal((8, 32)).astype(np.float32)
+    shape = ["--input-shape", "features=8x32"]
+    results = []
+    for name, extra in (("float", []), ("quant", ["--quantize=" + case["quantize"]])):
+        out_dir, error = compile_and_run(bin_dir, MLP, [("features", x)], work,
+                                         case["name"] + "_" + name,
+                                         shape + extra)
+        if error:
+            return error
+        results.append(np.load(os.path.join(out_dir, "probs.npy")).astype(np.float64))
+    err = np.linalg.norm(results[1] - results[0]) / np.linalg.norm(results[0])
+    if not err <= case["tol"]:
+        return "relative L2 error %.3g above %.3g" % (err, case["tol"])
+    return None
 
 
 def read_codes(out_dir, width):
@@ -356,6 +387,8 @@ def read_codes(out_dir, width):
 
 
 def run_case(case, bin_dir, work):
+    if "quantize" in case:
+        return run_quantize_case(case, bin_dir, work)
     model = os.path.join(work, case["name"] + ".mlir")
     with open(model, "w") as f:
         f.write(case["text"])
