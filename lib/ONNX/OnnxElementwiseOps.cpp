@@ -144,13 +144,8 @@ LogicalResult dropoutOp(NodeContext &nc) {
   return success();
 }
 
-LogicalResult castOp(NodeContext &nc) {
-  if (failed(requireInputs(nc, 1)))
-    return failure();
-  int to = nc.getInt("to", 0);
-  Type elt = elementTypeFor(nc.b.getContext(), to);
-  if (!elt)
-    return nc.unsupported("to", onnxTypeName(to));
+/// Converts input 0 to `elt` (Cast's `to`, CastLike's input 1 type).
+LogicalResult castTo(NodeContext &nc, Type elt) {
   // Kiln rounds to fp8 with saturation only (the attribute's default).
   if (isa<FloatType>(elt) && elt.getIntOrFloatBitWidth() <= 8 &&
       nc.getInt("saturate", 1) == 0)
@@ -162,6 +157,18 @@ LogicalResult castOp(NodeContext &nc) {
     nc.setOutput(0, nc.b.createOrFold<CastOp>(
                         nc.loc, nc.typeOf(x).clone(elt), x,
                         isUnsignedOnnxType(nc.onnxTypeOf(0))));
+  return success();
+}
+
+LogicalResult castOp(NodeContext &nc) {
+  if (failed(requireInputs(nc, 1)))
+    return failure();
+  int to = nc.getInt("to", 0);
+  Type elt = elementTypeFor(nc.b.getContext(), to);
+  if (!elt)
+    return nc.unsupported("to", onnxTypeName(to));
+  if (failed(castTo(nc, elt)))
+    return failure();
   nc.setOutputOnnxType(0, to);
   return success();
 }
@@ -169,7 +176,10 @@ LogicalResult castOp(NodeContext &nc) {
 LogicalResult castLikeOp(NodeContext &nc) {
   if (failed(requireInputs(nc, 2)))
     return failure();
-  nc.setOutput(0, nc.cast(nc.input(0), nc.inputType(1).getElementType()));
+  if (failed(castTo(nc, nc.inputType(1).getElementType())))
+    return failure();
+  if (int like = nc.onnxTypeOf(1))
+    nc.setOutputOnnxType(0, like);
   return success();
 }
 
