@@ -175,8 +175,8 @@ Value encode(Builder32 &k, const SmallFloatFormat &f, Value x) {
   case NaNKind::UnsignedZero:
     nanCode = k.c(1 << (e + m));
     break;
-  case NaNKind::None: // no NaN to give: the largest positive value
-    nanCode = k.c((1 << (e + m)) - 1);
+  case NaNKind::None: // no NaN to give: ONNX's choice, the sign bit alone
+    nanCode = k.c(1 << (e + m));
     break;
   }
   return k.select(isNaN, nanCode, signed_);

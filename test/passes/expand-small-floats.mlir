@@ -285,7 +285,7 @@ func.func @truncf_e5m2fnuz(%x: f32) -> f8E5M2FNUZ {
 
 // -----
 
-// fp4 from f16: saturate to 6; fp4 has no NaN, so NaN gives +6 (code 7).
+// fp4 from f16: saturate to 6; fp4 has no NaN, so NaN gives code 8 (ONNX).
 // CHECK-LABEL: func @truncf_f4_from_f16
 // CHECK-SAME: (%[[X:.+]]: f16)
 // CHECK: %[[F:.+]] = arith.extf %[[X]] : f16 to f32
@@ -299,8 +299,8 @@ func.func @truncf_e5m2fnuz(%x: f32) -> f8E5M2FNUZ {
 // CHECK-NEXT: arith.constant 3 : i32
 // CHECK-NEXT: %[[SH:.+]] = arith.shli
 // CHECK-NEXT: %[[SIGNED:.+]] = arith.ori %[[CODE]], %[[SH]] : i32
-// CHECK-NEXT: %[[C7:.+]] = arith.constant 7 : i32
-// CHECK-NEXT: %[[FINAL:.+]] = arith.select %[[ISNAN]], %[[C7]], %[[SIGNED]] : i32
+// CHECK-NEXT: %[[C8:.+]] = arith.constant 8 : i32
+// CHECK-NEXT: %[[FINAL:.+]] = arith.select %[[ISNAN]], %[[C8]], %[[SIGNED]] : i32
 // CHECK-NEXT: %[[T:.+]] = arith.trunci %[[FINAL]] : i32 to i4
 // CHECK-NEXT: %[[R:.+]] = arith.bitcast %[[T]] : i4 to f4E2M1FN
 // CHECK-NEXT: return %[[R]] : f4E2M1FN

@@ -148,7 +148,7 @@ def ExpandSmallFloats : Pass<"kiln-expand-small-floats"> {
     or `f4E2M1FN`: `extf` decodes the bit pattern exactly into f32, `truncf`
     encodes an f32 with round-to-nearest-even and saturation (values beyond
     the largest finite one, and infinities, become it; NaN stays NaN, and
-    becomes +6 in fp4, which has no NaN), constants become integer bit
+    becomes code 0x8 in fp4, which has no NaN, as in ONNX), constants become integer bit
     patterns, and any other op runs on f32 values. Rounding to `f8E8M0FNU`
     is rejected. Run it on scalar code (after bufferization).
 

@@ -84,7 +84,7 @@ class FloatFormat:
         top = self.e + self.m
         if np.isnan(x):
             if self.nan == "none":
-                return (1 << top) - 1  # no NaN: the largest positive value
+                return 1 << top  # no NaN: the sign bit alone, as ONNX does
             sign = 1 << top if np.signbit(x) else 0
             return sign | ((1 << top) - 1)
         best = None

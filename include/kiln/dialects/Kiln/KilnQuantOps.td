@@ -64,7 +64,7 @@ def Kiln_QuantizeOp : Kiln_Op<"quantize", [Pure]> {
     rounded to the nearest representable value (ties to even) and
     saturates: values beyond the largest finite magnitude, and infinities,
     become that magnitude with their sign; NaN stays NaN (fp4, which has no
-    NaN, gives +6). A missing zero point is 0.
+    NaN, gives code 0x8 as ONNX does). A missing zero point is 0.
   }], Kiln_QuantDescription, [{
     Example (per-tensor uint8 activations, and fp8 with 128x128 blocks):
 
