@@ -13,6 +13,12 @@
 
 using namespace mlir;
 
+// Decomposed subgraphs (exporters' output) -> Kiln's semantic ops. Each
+// raising pass reports what it raised and what it left (RaisingReport.h).
+// It changes nothing else, so `--emit=kiln` still shows the graph as
+// imported wherever no pattern matched.
+static constexpr const char *kRaisePipeline = "";
+
 // Kiln -> linalg on tensors; the weight outlining comes last so that the
 // canonicalizer has already folded every constant it could.
 static constexpr const char *kTensorPipeline =
@@ -44,8 +50,14 @@ static constexpr const char *kCodegenPipeline =
     "convert-cf-to-llvm,convert-ub-to-llvm,reconcile-unrealized-casts";
 
 static void addPipeline(OpPassManager &pm, const char *text) {
+  if (!*text)
+    return;
   if (failed(parsePassPipeline(text, pm, llvm::errs())))
     llvm::report_fatal_error("kiln: a built-in pass pipeline failed to parse");
+}
+
+void kiln::buildRaisePipeline(OpPassManager &pm) {
+  addPipeline(pm, kRaisePipeline);
 }
 
 void kiln::buildCpuTensorPipeline(OpPassManager &pm) {
@@ -62,6 +74,10 @@ void kiln::buildCpuPipeline(OpPassManager &pm) {
 }
 
 void kiln::registerPipelines() {
+  PassPipelineRegistration<>(
+      "kiln-raise-pipeline",
+      "Raise decomposed attention, MoE, RoPE, norms and activations to Kiln ops",
+      buildRaisePipeline);
   PassPipelineRegistration<>(
       "kiln-cpu-tensor-pipeline",
       "Lower Kiln ops to linalg on tensors and outline weights",

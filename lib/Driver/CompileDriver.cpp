@@ -167,6 +167,11 @@ LogicalResult kiln::compile(MLIRContext &ctx, const CompileOptions &opts) {
   if (!module->lookupSymbol<func::FuncOp>(entryName))
     return emitError(module->getLoc())
            << "the module has no entry function @" << entryName;
+  if (opts.raise) {
+    progress.stage("raising attention, MoE, RoPE, norms and activations");
+    if (failed(runPipeline(*module, opts, buildRaisePipeline)))
+      return failure();
+  }
   if (!opts.quantize.empty()) {
     progress.stage("quantizing weights to " + opts.quantize);
     if (failed(quantizeWeights(*module, opts)))

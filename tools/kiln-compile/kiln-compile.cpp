@@ -108,6 +108,20 @@ static cl::opt<std::string> quantize(
              "float"),
     cl::value_desc("format"), cl::init(""), cl::cat(kilnCategory));
 
+static cl::opt<bool> raise(
+    "raise",
+    cl::desc("Recognize the attention, MoE, RoPE, RMSNorm and activation "
+             "subgraphs that exporters decompose, and compile them as Kiln's "
+             "own ops (default: on; --raise=false keeps the graph as "
+             "imported)"),
+    cl::init(true), cl::cat(kilnCategory));
+
+static cl::opt<bool> reportRaising(
+    "report-raising",
+    cl::desc("Print what raising recognized, and what it left as it was "
+             "and why, one line per subgraph on stderr"),
+    cl::init(false), cl::cat(kilnCategory));
+
 static bool parseShape(StringRef text, kiln::OnnxImportOptions &opts,
                        std::string &error) {
   auto [name, dims] = text.split('=');
@@ -186,6 +200,14 @@ int main(int argc, char **argv) {
   // One line per error: "kiln-compile: error: [file:line:col: ]message".
   bool hadError = false;
   mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &d) {
+    bool isRemark = d.getSeverity() == mlir::DiagnosticSeverity::Remark;
+    if (isRemark && reportRaising) {
+      std::string where;
+      if (auto name = dyn_cast<mlir::NameLoc>(d.getLocation()))
+        where = "node '" + name.getName().str() + "': ";
+      errs() << "kiln-compile: " << where << d.str() << "\n";
+      return mlir::success();
+    }
     if (d.getSeverity() != mlir::DiagnosticSeverity::Error)
       return mlir::success();
     hadError = true;
@@ -208,6 +230,7 @@ int main(int argc, char **argv) {
   opts.host.optLevel = std::min(3u, (unsigned)optLevel);
   opts.progress = progress || sys::Process::StandardErrIsDisplayed();
   opts.quantize = quantize;
+  opts.raise = raise;
   for (const std::string &b : bindInputs) {
     std::string error;
     if (!parseBinding(b, opts.import, error)) {

@@ -32,6 +32,8 @@ struct CompileOptions {
   HostCodegenOptions host;
   /// Print one line per stage with its duration to stderr.
   bool progress = false;
+  /// Run the raising pipeline after import (see buildRaisePipeline).
+  bool raise = true;
   /// A kiln-quantize-weights format ("int4-g32", ...); empty keeps floats.
   /// Each quantized layer's weight error is printed to stderr.
   std::string quantize;

@@ -13,6 +13,12 @@
 
 namespace kiln {
 
+/// Decomposed subgraphs as exporters write them (attention from matmuls,
+/// masks and softmax; MoE blocks; RoPE; RMSNorm; SiLU/SwiGLU/GELU) -> Kiln's
+/// semantic ops (`--kiln-raise-pipeline`). kiln-compile runs it after
+/// import unless told not to.
+void buildRaisePipeline(mlir::OpPassManager &pm);
+
 /// Kiln ops -> linalg/tensor on tensors, elementwise chains fused, large
 /// constants outlined as weight arguments (`--kiln-cpu-tensor-pipeline`).
 void buildCpuTensorPipeline(mlir::OpPassManager &pm);
