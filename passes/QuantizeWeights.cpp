@@ -156,8 +156,10 @@ Quantized quantizeFloat(const Matrix &w, Type codeType, double maxCode,
   return q;
 }
 
+/// `fp8BlockRows` is the row extent of an fp8 block (128, or one expert's
+/// rows when experts are stacked and 128 does not divide them).
 FailureOr<Quantized> quantize(MLIRContext *ctx, StringRef format,
-                              const Matrix &w) {
+                              const Matrix &w, int64_t fp8BlockRows = 128) {
   if (format == "int8")
     return quantizeInt(ctx, w, 8, w.cols);
   if (format == "int4-g32")
@@ -168,10 +170,10 @@ FailureOr<Quantized> quantize(MLIRContext *ctx, StringRef format,
   if (format == "fp8-block") {
     std::vector<double> scale;
     Quantized q;
-    for (double m : blockMaxima(w, 128, 128))
+    for (double m : blockMaxima(w, fp8BlockRows, 128))
       scale.push_back((double)(float)(m > 0 ? m / 448.0 : 1.0));
-    q = quantizeFloat(w, Float8E4M3FNType::get(ctx), 448.0, 128, 128, scale,
-                      1.0);
+    q = quantizeFloat(w, Float8E4M3FNType::get(ctx), 448.0, fp8BlockRows, 128,
+                      scale, 1.0);
     q.scaleType = f32;
     for (double s : scale)
       q.scales.push_back(APFloat((float)s));
@@ -243,12 +245,82 @@ struct QuantizeWeightsPass
     }
     SmallVector<Operation *> candidates;
     getOperation()->walk([&](Operation *op) {
-      if (isa<LinearOp, MatmulOp>(op))
+      if (isa<LinearOp, MatmulOp, MoEExpertsOp>(op))
         candidates.push_back(op);
     });
-    for (Operation *op : candidates)
+    for (Operation *op : candidates) {
+      if (auto experts = dyn_cast<MoEExpertsOp>(op)) {
+        for (Value w : {experts.getWGate(), experts.getWUp(),
+                        experts.getWDown()})
+          if (w && failed(rewriteExpertWeight(experts, w)))
+            return signalPassFailure();
+        continue;
+      }
       if (failed(rewrite(op)))
         return signalPassFailure();
+    }
+  }
+
+  /// Expert weights [E, N, K] are quantized as one [E * N, K] matrix (so
+  /// per-channel and group scales are per expert row), stored quantized,
+  /// and dequantized by a kiln.dequantize feeding kiln.moe_experts. fp8
+  /// blocks never span two experts.
+  LogicalResult rewriteExpertWeight(MoEExpertsOp op, Value weight) {
+    auto constant = weight.getDefiningOp<arith::ConstantOp>();
+    auto type = dyn_cast<RankedTensorType>(weight.getType());
+    if (!constant || !type || type.getRank() != 3 ||
+        type.getNumElements() < minElements)
+      return success();
+    auto values = readFloats(cast<ElementsAttr>(constant.getValue()));
+    if (!values)
+      return success();
+    int64_t e = type.getDimSize(0), n = type.getDimSize(1),
+            k = type.getDimSize(2);
+    Matrix m;
+    m.rows = e * n;
+    m.cols = k;
+    m.values = std::move(*values);
+    MLIRContext *ctx = op->getContext();
+    FailureOr<Quantized> q =
+        quantize(ctx, format, m, n % 128 == 0 ? 128 : n);
+    if (failed(q))
+      return op->emitOpError("cannot quantize expert weights to ") << format;
+    OpBuilder b(op);
+    Location loc = weight.getLoc();
+    DenseElementsAttr codes =
+        q->intCodes.empty()
+            ? DenseElementsAttr::get(type.clone(q->codeType), q->floatCodes)
+            : DenseElementsAttr::get(type.clone(q->codeType), q->intCodes);
+    int64_t rowBlocks = (n + q->blockRows - 1) / q->blockRows,
+            colBlocks = (k + q->blockCols - 1) / q->blockCols;
+    auto scaleType =
+        RankedTensorType::get({e, rowBlocks, colBlocks}, q->scaleType);
+    Value stored = arith::ConstantOp::create(b, loc, codes);
+    Value scale = arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(scaleType, q->scales));
+    Type elt = type.getElementType();
+    Type dequantElt = q->globalScale ? b.getF32Type() : elt;
+    Value w = DequantizeOp::create(
+        b, loc, type.clone(dequantElt), stored, scale, Value(),
+        b.getI64IntegerAttr(0), b.getI64IntegerAttr(0),
+        b.getDenseI64ArrayAttr({1, q->blockRows, q->blockCols}),
+        b.getBoolAttr(false));
+    if (q->globalScale) {
+      Value global = arith::ConstantOp::create(
+          b, loc,
+          DenseElementsAttr::get(RankedTensorType::get({}, b.getF32Type()),
+                                 *q->globalScale));
+      w = MulOp::create(b, loc, type.clone(dequantElt), w, global);
+      if (dequantElt != elt)
+        w = CastOp::create(b, loc, type, w);
+    }
+    w.getDefiningOp()->setAttr(
+        "kiln.quant_error",
+        b.getF64FloatAttr(relativeError(m.values, q->dequantized)));
+    op->replaceUsesOfWith(weight, w);
+    if (constant->use_empty())
+      constant->erase();
+    return success();
   }
 
   /// The [N, K] float weight of a linear or matmul, if it is a constant.

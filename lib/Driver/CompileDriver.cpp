@@ -109,7 +109,8 @@ uint64_t storageBytes(Type type) {
   return (t.getNumElements() * t.getElementTypeBitWidth() + 7) / 8;
 }
 
-/// Runs kiln-quantize-weights and prints one line per quantized layer:
+/// Runs kiln-quantize-weights and prints one line per quantized layer (or
+/// stacked expert weight):
 /// its name, weight shape and relative RMS weight error, then the totals.
 LogicalResult quantizeWeights(ModuleOp module, const CompileOptions &opts) {
   PassManager pm(module.getContext());
@@ -125,19 +126,24 @@ LogicalResult quantizeWeights(ModuleOp module, const CompileOptions &opts) {
   unsigned layers = 0;
   llvm::errs() << "kiln-compile: quantized weights (" << opts.quantize
                << "), relative RMS weight error ||W - dequant(W)|| / ||W||:\n";
-  module.walk([&](QLinearOp op) {
+  module.walk([&](Operation *op) {
     auto error = op->getAttrOfType<FloatAttr>("kiln.quant_error");
     if (!error)
       return;
     ++layers;
-    RankedTensorType w = op.getWeight().getType();
-    quantizedBytes += storageBytes(w) + storageBytes(op.getScale().getType());
+    // A qlinear's weight, or the stored experts a dequantize reads.
+    Value stored = op->getOperand(isa<QLinearOp>(op) ? 1 : 0);
+    Value scale = op->getOperand(isa<QLinearOp>(op) ? 2 : 1);
+    auto w = cast<RankedTensorType>(stored.getType());
+    quantizedBytes += storageBytes(w) + storageBytes(scale.getType());
     floatBytes += w.getNumElements() * 4;
     std::string name = "(unnamed)";
-    if (auto loc = dyn_cast<NameLoc>(op.getLoc()))
+    if (auto loc = dyn_cast<NameLoc>(op->getLoc()))
       name = loc.getName().str();
-    llvm::errs() << llvm::formatv("  {0,-40} [{1} x {2}]  {3:e2}\n", name,
-                                  w.getDimSize(0), w.getDimSize(1),
+    std::string shape;
+    llvm::raw_string_ostream os(shape);
+    llvm::interleave(w.getShape(), os, " x ");
+    llvm::errs() << llvm::formatv("  {0,-40} [{1}]  {2:e2}\n", name, shape,
                                   error.getValueAsDouble());
   });
   llvm::errs() << llvm::formatv(

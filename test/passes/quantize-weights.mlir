@@ -58,3 +58,24 @@ func.func @runtime_weight(%x: tensor<3x4xf32>, %w: tensor<2x4xf32>) -> tensor<3x
 }
 
 // BAD: error: unknown quantization format 'int3' (expected int8, int4-g32, int4-g128, fp8-block, mxfp4 or nvfp4)
+
+// Expert weights [E, N, K] are stored quantized as one [E * N, K] matrix
+// and dequantized in front of kiln.moe_experts, with a per-expert block
+// shape; the fp8 blocks keep to one expert (N = 4 rows here).
+// INT8-LABEL: func.func @experts
+// INT8: %[[G:.+]] = arith.constant dense<{{.*}}> : tensor<2x4x3xi8>
+// INT8: %[[GS:.+]] = arith.constant dense<{{.*}}> : tensor<2x4x1xf32>
+// INT8: %[[GD:.+]] = kiln.dequantize %[[G]], %[[GS]] {block_shape = array<i64: 1, 1, 3>, kiln.quant_error = {{.*}}} : (tensor<2x4x3xi8>, tensor<2x4x1xf32>) -> tensor<2x4x3xf32>
+// INT8: kiln.dequantize {{.*}} -> tensor<2x3x4xf32>
+// INT8: kiln.moe_experts {{.*}}, %[[GD]],
+// FP8-LABEL: func.func @experts
+// FP8: kiln.dequantize {{.*}} {block_shape = array<i64: 1, 4, 128>, {{.*}}} : (tensor<2x4x3xf8E4M3FN>, tensor<2x1x1xf32>) -> tensor<2x4x3xf32>
+// NVFP4-LABEL: func.func @experts
+// NVFP4: %[[D:.+]] = kiln.dequantize {{.*}} : (tensor<2x4x3xf4E2M1FN>, tensor<2x4x1xf8E4M3FN>) -> tensor<2x4x3xf32>
+// NVFP4: kiln.mul %[[D]], {{.*}} : (tensor<2x4x3xf32>, tensor<f32>) -> tensor<2x4x3xf32>
+func.func @experts(%x: tensor<5x3xf32>, %e: tensor<5x2xi64>, %w: tensor<5x2xf32>) -> tensor<5x3xf32> {
+  %gate = arith.constant dense<[[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0], [1.5, 2.5, 3.5]], [[-1.0, -2.0, -3.0], [0.5, 0.25, 0.125], [2.0, 0.0, -2.0], [3.0, 1.0, 2.0]]]> : tensor<2x4x3xf32>
+  %down = arith.constant dense<[[[1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0], [9.0, 1.0, 2.0, 3.0]], [[-1.0, -2.0, -3.0, 0.5], [0.5, 0.25, 0.125, 1.0], [2.0, 0.0, -2.0, 3.0]]]> : tensor<2x3x4xf32>
+  %y = kiln.moe_experts %x, %e, %w, %gate, %down {activation = #kiln.expert_activation<relu>} : (tensor<5x3xf32>, tensor<5x2xi64>, tensor<5x2xf32>, tensor<2x4x3xf32>, tensor<2x3x4xf32>) -> tensor<5x3xf32>
+  return %y : tensor<5x3xf32>
+}

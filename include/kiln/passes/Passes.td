@@ -179,8 +179,11 @@ def QuantizeWeights : Pass<"kiln-quantize-weights"> {
     | `mxfp4` | f4E2M1FN | f8E8M0FNU per 32 along K, 2^(floor(log2 max\|w\|) - 2) |
     | `nvfp4` | f4E2M1FN | f8E4M3FN per 16 along K, and an f32 global scale max\|W\| / 2688 |
 
-    Values round to nearest (ties to even) and saturate. Embedding tables,
-    norms and other constants stay float. Each new op carries
+    Values round to nearest (ties to even) and saturate. Constant expert
+    weights of `kiln.moe_experts` (`[E, N, K]`) are quantized the same way
+    as one `[E * N, K]` matrix, stored quantized and dequantized by a
+    `kiln.dequantize` in front of the op (fp8 blocks never span two
+    experts). Embedding tables, norms and other constants stay float. Each new op carries
     `kiln.quant_error`, the relative RMS error `||W - dequant(W)|| / ||W||`
     of its weight, for reports.
 
