@@ -154,6 +154,12 @@ void registerTransformerHandlers(HandlerTable &table);
 void registerIndexingHandlers(HandlerTable &table);
 void registerEinsumHandler(HandlerTable &table);
 void registerQuantHandlers(HandlerTable &table);
+/// onnxruntime's contrib operators: the com.microsoft domain, and the ones
+/// it registers in the ONNX domain (SimplifiedLayerNormalization).
+void registerContribHandlers(HandlerTable &table);
+void registerContribOnnxDomainHandlers(HandlerTable &table);
+void registerContribAttentionHandlers(HandlerTable &table);
+void registerContribMoEHandlers(HandlerTable &table);
 
 /// numpy.matmul of `a` and `b` (1-D operands are a row or a column, batch
 /// dimensions broadcast); null after reporting an error on `nc`.

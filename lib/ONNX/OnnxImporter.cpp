@@ -36,6 +36,17 @@ const HandlerTable &handlers() {
     registerIndexingHandlers(t);
     registerEinsumHandler(t);
     registerQuantHandlers(t);
+    registerContribOnnxDomainHandlers(t);
+    return t;
+  }();
+  return table;
+}
+
+/// onnxruntime's com.microsoft operators (version 1 of the domain).
+const HandlerTable &contribHandlers() {
+  static const HandlerTable table = [] {
+    HandlerTable t;
+    registerContribHandlers(t);
     return t;
   }();
   return table;
@@ -70,6 +81,8 @@ private:
   const OnnxImportOptions &options;
   Location fileLoc;
   int64_t defaultOpset = 0;
+  /// The com.microsoft opset (1 when the model does not import it).
+  int64_t microsoftOpset = 1;
   llvm::StringMap<Value> values;
   /// ONNX element types of values where the model states them.
   llvm::StringMap<int> onnxTypes;
@@ -81,6 +94,8 @@ LogicalResult GraphImporter::readOpsets() {
   for (const onnx::OperatorSetIdProto &o : model.opset_import())
     if (o.domain().empty() || o.domain() == "ai.onnx")
       defaultOpset = o.version();
+    else if (o.domain() == "com.microsoft")
+      microsoftOpset = o.version();
   if (defaultOpset == 0)
     return error() << "the model imports no version of the default ONNX "
                       "operator set (ai.onnx)";
@@ -148,15 +163,18 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node,
       node.name().empty() ? node.op_type() + "_" + std::to_string(index)
                           : node.name();
   Location loc = NameLoc::get(StringAttr::get(&ctx, name), fileLoc);
-  if (domain != "ai.onnx")
+  bool microsoft = domain == "com.microsoft";
+  if (domain != "ai.onnx" && !microsoft)
     return emitError(loc) << "unsupported operator '" << node.op_type()
                           << "' (domain '" << domain << "') in node '" << name
                           << "': Kiln imports no operators of this domain yet";
-  auto it = handlers().find(node.op_type());
-  if (it == handlers().end())
+  const HandlerTable &table = microsoft ? contribHandlers() : handlers();
+  int64_t opset = microsoft ? microsoftOpset : defaultOpset;
+  auto it = table.find(node.op_type());
+  if (it == table.end())
     return emitError(loc) << "unsupported operator '" << node.op_type()
-                          << "' (domain '" << domain << "', opset "
-                          << defaultOpset << ") in node '" << name << "'";
+                          << "' (domain '" << domain << "', opset " << opset
+                          << ") in node '" << name << "'";
   for (const std::string &in : node.input())
     if (!in.empty() && !values.count(in))
       return emitError(loc) << "node '" << name << "' (" << node.op_type()
@@ -164,7 +182,7 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node,
                             << "', which no earlier node, input or "
                                "initializer defines (the graph must be "
                                "topologically sorted)";
-  NodeContext nc(node, name, b, loc, defaultOpset, values, onnxTypes);
+  NodeContext nc(node, name, b, loc, opset, values, onnxTypes);
   if (failed(it->second(nc)))
     return failure();
   // Outputs of the first input's element type inherit its ONNX type
