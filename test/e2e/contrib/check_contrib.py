@@ -5,10 +5,10 @@ Each case under cases/ (written by make_contrib_cases.py) is a small ONNX
 graph of com.microsoft operators: SimplifiedLayerNormalization,
 SkipSimplifiedLayerNormalization, SkipLayerNormalization, Gelu, BiasGelu,
 FastGelu, MatMulNBits (2/4/8 bits, zero points packed, float or absent,
-K not a multiple of block_size, bias, g_idx), GroupQueryAttention (first
-prompt with padding, past KV with rotary and a local window, shared
-buffers with ragged lengths, packed QKV, softcap, attention_bias, partial
-rotary, causal = 0), MoE (SwiGLU fused, GPT-OSS SwiGLU, SiLU, GELU, ReLU,
+K not a multiple of block_size, bias, g_idx, run-time scales),
+GroupQueryAttention (first prompt with padding, past KV with rotary and a
+local window, shared buffers with ragged lengths, packed QKV, softcap,
+attention_bias, partial rotary, causal = 0), MoE (SwiGLU fused, GPT-OSS SwiGLU, SiLU, GELU, ReLU,
 identity; top-1/2/3, normalized or not, biases) and QMoE (4-bit blocked
 with zero points, 4-bit per row, 8-bit per row).
 

@@ -133,7 +133,7 @@ def pack_bits(codes, bits):
 
 
 def nbits_case(name, rng, bits, bs, k, n, a_shape, zp, bias=False,
-               g_idx=False, note=""):
+               g_idx=False, note="", runtime_scales=False):
     kb = (k + bs - 1) // bs
     qmax = (1 << bits) - 1
     codes = rng.integers(0, qmax + 1, (n, kb * bs))
@@ -165,8 +165,10 @@ def nbits_case(name, rng, bits, bs, k, n, a_shape, zp, bias=False,
     # Kiln (exact float arithmetic) does not imitate.
     node = ms("MatMulNBits", ins, ["Y"], K=k, N=n, bits=bits, block_size=bs)
     # 8-bit products of up to 64 terms reach a few hundred: relative tolerance.
-    return make_case(name, [node], {"A": f32(rng, *a_shape)}, inits,
-                     {"Y": F}, 1e-4, 1e-5, note)
+    inputs = {"A": f32(rng, *a_shape)}
+    if runtime_scales:
+        inputs["scales"] = inits.pop("scales")
+    return make_case(name, [node], inputs, inits, {"Y": F}, 1e-4, 1e-5, note)
 
 
 def nbits_cases():
@@ -189,6 +191,10 @@ def nbits_cases():
     yield nbits_case("matmul_nbits_4bit_g_idx", rng, 4, 16, 48, 24, (3, 48),
                      None, g_idx=True,
                      note="trivial g_idx (k / block_size)")
+    yield nbits_case("matmul_nbits_4bit_runtime_scales", rng, 4, 32, 64, 16,
+                     (2, 64), "packed", runtime_scales=True,
+                     note="scales as a graph input (B and zero points stay "
+                     "initializers)")
 
 
 # ---------------------------------------------------------------------------
