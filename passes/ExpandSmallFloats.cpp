@@ -97,20 +97,27 @@ Value decode(Builder32 &k, const SmallFloatFormat &f, Value code) {
   Value nan = k.c(0x7fc00000);
   if (f.isE8M0) {
     // 2^(code - 127); code 0 is 2^-127, an f32 subnormal; 255 is NaN.
-    Value bits = k.select(k.eq(code, 0), k.c(0x00400000), k.shl(code, 23));
+    Value isZero = k.eq(code, 0);
+    Value subnormal = k.c(0x00400000);
+    Value normal = k.shl(code, 23);
+    Value bits = k.select(isZero, subnormal, normal);
     return k.asFloat(k.select(k.eq(code, 255), nan, bits));
   }
   unsigned m = f.mantissaBits, e = f.exponentBits;
   Value sign = k.shl(k.andi(k.shr(code, e + m), 1), 31);
   Value expField = k.andi(k.shr(code, m), (1 << e) - 1);
   Value mantissa = k.andi(code, (1 << m) - 1);
-  Value normal = k.ori(k.shl(k.add(expField, k.c(127 - f.bias)), 23),
-                       k.shl(mantissa, 23 - m));
+  // (Operands are built in separate statements throughout, so the order of
+  // the generated ops does not depend on the C++ compiler.)
+  Value exponentBits = k.shl(k.add(expField, k.c(127 - f.bias)), 23);
+  Value normal = k.ori(exponentBits, k.shl(mantissa, 23 - m));
   // Subnormals: mantissa * 2^(emin - m), exact in f32.
+  Value mantissaValue = arith::UIToFPOp::create(k.b, k.loc, k.f32(), mantissa);
   Value subnormalValue = arith::MulFOp::create(
-      k.b, k.loc, arith::UIToFPOp::create(k.b, k.loc, k.f32(), mantissa),
+      k.b, k.loc, mantissaValue,
       k.cf(std::ldexp(1.0, f.minExponent() - (int)m)));
-  Value magnitude = k.select(k.eq(expField, 0), k.asBits(subnormalValue), normal);
+  Value isSubnormal = k.eq(expField, 0);
+  Value magnitude = k.select(isSubnormal, k.asBits(subnormalValue), normal);
   Value bits = k.ori(sign, magnitude);
   switch (f.nan) {
   case NaNKind::FiniteOnly: // all-ones exponent and mantissa
@@ -142,7 +149,8 @@ Value encode(Builder32 &k, const SmallFloatFormat &f, Value x) {
   Value isNaN = arith::CmpIOp::create(k.b, k.loc, arith::CmpIPredicate::ugt,
                                       absBits, k.c(0x7f800000));
   // Saturate first: anything above the largest finite value rounds to it.
-  Value a = arith::MinimumFOp::create(k.b, k.loc, k.asFloat(absBits),
+  Value magnitudeIn = k.asFloat(absBits);
+  Value a = arith::MinimumFOp::create(k.b, k.loc, magnitudeIn,
                                       k.cf(f.maxFinite));
   // The quantum at a's binade (never below the subnormal quantum).
   Value exponent = k.sub(k.shr(k.asBits(a), 23), k.c(127));
@@ -153,8 +161,8 @@ Value encode(Builder32 &k, const SmallFloatFormat &f, Value x) {
   Value r = arith::MulFOp::create(k.b, k.loc, steps, quantum);
   Value rBits = k.asBits(r);
   Value rExp = k.sub(k.shr(rBits, 23), k.c(127));
-  Value normal = k.ori(k.shl(k.add(rExp, k.c(f.bias)), m),
-                       k.andi(k.shr(rBits, 23 - m), (1 << m) - 1));
+  Value exponentField = k.shl(k.add(rExp, k.c(f.bias)), m);
+  Value normal = k.ori(exponentField, k.andi(k.shr(rBits, 23 - m), (1 << m) - 1));
   Value isSubnormal = arith::CmpFOp::create(
       k.b, k.loc, arith::CmpFPredicate::OLT, r,
       k.cf(std::ldexp(1.0, f.minExponent())));
@@ -169,12 +177,12 @@ Value encode(Builder32 &k, const SmallFloatFormat &f, Value x) {
   Value nanCode;
   switch (f.nan) {
   case NaNKind::FiniteOnly:
-  case NaNKind::IEEE:
-    nanCode = k.ori(k.c((1 << (e + m)) - 1), k.shl(sign, e + m));
+  case NaNKind::IEEE: {
+    Value payload = k.c((1 << (e + m)) - 1);
+    nanCode = k.ori(payload, k.shl(sign, e + m));
     break;
-  case NaNKind::UnsignedZero:
-    nanCode = k.c(1 << (e + m));
-    break;
+  }
+  case NaNKind::UnsignedZero: // the "negative zero" code
   case NaNKind::None: // no NaN to give: ONNX's choice, the sign bit alone
     nanCode = k.c(1 << (e + m));
     break;

@@ -136,7 +136,8 @@ struct QuantizeLowering : OpConversionPattern<QuantizeOp> {
               return arith::ExtFOp::create(b, l, f, v);
             return arith::TruncFOp::create(b, l, f, v);
           };
-          Value v = arith::DivFOp::create(b, l, toF32(x), toF32(s));
+          Value xf = toF32(x), sf = toF32(s); // in this order
+          Value v = arith::DivFOp::create(b, l, xf, sf);
           if (zp)
             v = arith::AddFOp::create(b, l, v, toF32(zp));
           return arith::TruncFOp::create(b, l, out, v);
@@ -170,7 +171,8 @@ struct QuantizeLowering : OpConversionPattern<QuantizeOp> {
               return arith::ExtFOp::create(b, l, f, v);
             return arith::TruncFOp::create(b, l, f, v);
           };
-          Value v = arith::DivFOp::create(b, l, widen(x), widen(s));
+          Value xf = widen(x), sf = widen(s); // in this order
+          Value v = arith::DivFOp::create(b, l, xf, sf);
           v = math::RoundEvenOp::create(b, l, v);
           if (zp)
             v = arith::AddFOp::create(b, l, v, intToFloat(b, l, zp, f, isUnsigned));

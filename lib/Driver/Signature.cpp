@@ -154,9 +154,8 @@ LogicalResult kiln::readSignature(func::FuncOp entry,
       uint64_t elements = 1;
       for (int64_t d : w.tensor.dims)
         elements *= d;
-      unsigned bits = subByteBits(cast<ShapedType>(type).getElementType());
-      size_t expected = bits ? (elements * bits + 7) / 8
-                             : kiln_dtype_size(w.tensor.dtype) * elements;
+      // The runtime's rule: sub-byte weights packed, others dense.
+      uint64_t expected = kiln_dtype_packed_size(w.tensor.dtype, elements);
       if (w.data.size() != expected)
         return emitError(loc) << "weight '" << w.tensor.name << "' holds "
                               << w.data.size() << " bytes, expected "
