@@ -379,8 +379,9 @@ LogicalResult fastGeluOp(NodeContext &nc) {
 /// bits / 8)]`) are unpacked to `[N, k_blocks]` and the codes stay unsigned.
 /// Float zero points (A's type, `[N, k_blocks]`) cannot be a kiln.qlinear
 /// zero point: that form is dequantized here into a float weight for
-/// kiln.linear. g_idx is accepted only when it is `k / block_size`.
-/// accuracy_level is a speed hint and is ignored.
+/// kiln.linear. B and the zero points must be initializers; the scales may
+/// be computed (except with float zero points). g_idx is accepted only when
+/// it is `k / block_size`. accuracy_level is a speed hint and is ignored.
 LogicalResult matMulNBitsOp(NodeContext &nc) {
   if (!isFloatTensor(nc, 0) || !nc.input(1) || !isFloatTensor(nc, 2))
     return nc.error("expects a floating-point A, B and floating-point scales");
