@@ -394,7 +394,9 @@ LogicalResult expandOp(NodeContext &nc) {
     nc.setOutput(0, x);
     return success();
   }
-  nc.setOutput(0, BroadcastOp::create(nc.b, nc.loc, t.clone(*shape), x));
+  // Folded here so an Expand of constants can feed a shape input (PyTorch
+  // exports repeat_interleave with such shape computations).
+  nc.setOutput(0, nc.b.createOrFold<BroadcastOp>(nc.loc, t.clone(*shape), x));
   return success();
 }
 
