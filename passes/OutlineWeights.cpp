@@ -41,6 +41,10 @@ struct OutlineWeightsPass
       NamedAttrList attrs;
       attrs.set("kiln.weight", c.getValue());
       attrs.set("kiln.name", StringAttr::get(ctx, name));
+      // The runtime maps weights read-only: an op that updates a tensor in
+      // place (a scatter into a zeros constant) must copy the weight first,
+      // which one-shot-bufferize does for arguments marked non-writable.
+      attrs.set("bufferization.writable", BoolAttr::get(ctx, false));
       if (failed(entry.insertArgument(i, c.getType(),
                                       attrs.getDictionary(ctx), c.getLoc())))
         return signalPassFailure();

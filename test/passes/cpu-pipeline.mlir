@@ -32,8 +32,8 @@
 // so a NameLoc on the original constant does not survive (they come out as
 // "weight0", "weight1"); the names are deliberately not checked here.
 // TENSOR-LABEL: func.func @main(
-// TENSOR-SAME: %[[W2:[^:]+]]: tensor<16x8xf32> {kiln.name = "{{[^"]+}}", kiln.weight = {{[^}]+}}},
-// TENSOR-SAME: %[[W1:[^:]+]]: tensor<8x16xf32> {kiln.name = "{{[^"]+}}", kiln.weight = {{[^}]+}}},
+// TENSOR-SAME: %[[W2:[^:]+]]: tensor<16x8xf32> {bufferization.writable = false, kiln.name = "{{[^"]+}}", kiln.weight = {{[^}]+}}},
+// TENSOR-SAME: %[[W1:[^:]+]]: tensor<8x16xf32> {bufferization.writable = false, kiln.name = "{{[^"]+}}", kiln.weight = {{[^}]+}}},
 // TENSOR-SAME: %[[X:[^:]+]]: tensor<2x8xf32>) -> tensor<2x8xf32>
 // TENSOR-NOT: kiln.
 // TENSOR: linalg.generic {{.+}} iterator_types = ["parallel", "reduction", "parallel"]{{.+}} ins(%[[X]], %[[W1]] :

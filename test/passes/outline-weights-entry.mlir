@@ -11,7 +11,7 @@ func.func @main() -> tensor<128xf32> {
 }
 
 // CHECK-LABEL: func @forward
-// CHECK-SAME: (%[[W:.+]]: tensor<128xf32> {kiln.name = "emb", kiln.weight = dense<5.000000e+00> : tensor<128xf32>})
+// CHECK-SAME: (%[[W:.+]]: tensor<128xf32> {bufferization.writable = false, kiln.name = "emb", kiln.weight = dense<5.000000e+00> : tensor<128xf32>})
 // CHECK-NEXT: return %[[W]]
 func.func @forward() -> tensor<128xf32> {
   %w = arith.constant dense<5.0> : tensor<128xf32> loc("emb")

@@ -6,7 +6,7 @@
 // and the importer's name in `kiln.name`.
 
 // CHECK-LABEL: func @main
-// CHECK-SAME: (%[[W:.+]]: tensor<16x16xf32> {kiln.name = "fc.weight", kiln.weight = dense<1.000000e+00> : tensor<16x16xf32>},
+// CHECK-SAME: (%[[W:.+]]: tensor<16x16xf32> {bufferization.writable = false, kiln.name = "fc.weight", kiln.weight = dense<1.000000e+00> : tensor<16x16xf32>},
 // CHECK-SAME: %[[X:.+]]: tensor<4x16xf32>) -> tensor<4x16xf32>
 // CHECK-NOT: dense<1.000000e+00> : tensor<16x16xf32>
 // CHECK: %[[B:.+]] = arith.constant dense<2.000000e+00> : tensor<16xf32>
@@ -16,8 +16,8 @@
 // With min-elements=4 the 16-element bias is a weight too. It has no name
 // location, so it is named by its position.
 // MIN4-LABEL: func @main
-// MIN4-SAME: (%[[W:.+]]: tensor<16x16xf32> {kiln.name = "fc.weight", kiln.weight = dense<1.000000e+00> : tensor<16x16xf32>},
-// MIN4-SAME: %[[B:.+]]: tensor<16xf32> {kiln.name = "weight1", kiln.weight = dense<2.000000e+00> : tensor<16xf32>},
+// MIN4-SAME: (%[[W:.+]]: tensor<16x16xf32> {bufferization.writable = false, kiln.name = "fc.weight", kiln.weight = dense<1.000000e+00> : tensor<16x16xf32>},
+// MIN4-SAME: %[[B:.+]]: tensor<16xf32> {bufferization.writable = false, kiln.name = "weight1", kiln.weight = dense<2.000000e+00> : tensor<16xf32>},
 // MIN4-SAME: %[[X:.+]]: tensor<4x16xf32>) -> tensor<4x16xf32>
 // MIN4-NOT: arith.constant
 // MIN4: %[[P:.+]] = kiln.matmul %[[X]], %[[W]]
@@ -35,17 +35,17 @@ func.func @main(%x: tensor<4x16xf32>) -> tensor<4x16xf32> {
 // The threshold is "more than": exactly min-elements stays a constant.
 // Scalars and other functions are never touched.
 // CHECK-LABEL: func @main
-// CHECK-SAME: (%[[W0:.+]]: tensor<65xf32> {kiln.name = "weight0", kiln.weight = dense<3.000000e+00> : tensor<65xf32>},
-// CHECK-SAME: %[[W1:.+]]: tensor<2x40xi64> {kiln.name = "ids", kiln.weight = dense<7> : tensor<2x40xi64>})
+// CHECK-SAME: (%[[W0:.+]]: tensor<65xf32> {bufferization.writable = false, kiln.name = "weight0", kiln.weight = dense<3.000000e+00> : tensor<65xf32>},
+// CHECK-SAME: %[[W1:.+]]: tensor<2x40xi64> {bufferization.writable = false, kiln.name = "ids", kiln.weight = dense<7> : tensor<2x40xi64>})
 // CHECK-DAG: arith.constant dense<4.000000e+00> : tensor<64xf32>
 // CHECK-DAG: arith.constant 1.000000e+00 : f32
 // CHECK-LABEL: func @helper
 // CHECK: arith.constant dense<5.000000e+00> : tensor<128xf32>
 
 // MIN4-LABEL: func @main
-// MIN4-SAME: (%{{.+}}: tensor<65xf32> {kiln.name = "weight0", {{[^}]+}}},
-// MIN4-SAME: %{{.+}}: tensor<64xf32> {kiln.name = "weight1", {{[^}]+}}},
-// MIN4-SAME: %{{.+}}: tensor<2x40xi64> {kiln.name = "ids", {{[^}]+}}})
+// MIN4-SAME: (%{{.+}}: tensor<65xf32> {bufferization.writable = false, kiln.name = "weight0", {{[^}]+}}},
+// MIN4-SAME: %{{.+}}: tensor<64xf32> {bufferization.writable = false, kiln.name = "weight1", {{[^}]+}}},
+// MIN4-SAME: %{{.+}}: tensor<2x40xi64> {bufferization.writable = false, kiln.name = "ids", {{[^}]+}}})
 // MIN4: arith.constant 1.000000e+00 : f32
 // MIN4-LABEL: func @helper
 // MIN4: arith.constant dense<5.000000e+00> : tensor<128xf32>

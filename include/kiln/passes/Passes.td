@@ -69,7 +69,10 @@ def OutlineWeights : Pass<"kiln-outline-weights", "mlir::ModuleOp"> {
     with the attribute `kiln.weight` holding the original value. The
     artifact writer stores those values in the artifact's weight section
     and the runtime passes pointers to them, mapped in place, so weights are
-    never baked into code and never copied at load time.
+    never baked into code and never copied at load time. Mapped weights are
+    read-only, so the arguments are also marked `bufferization.writable =
+    false`: an op that updates a tensor in place (a scatter into a zeros
+    constant) then writes into a copy.
   }];
   let options = [
     Option<"minElements", "min-elements", "int64_t", /*default=*/"64",
