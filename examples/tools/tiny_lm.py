@@ -1,0 +1,96 @@
+"""What the example decoders share: the toy task they are trained on, the
+training loop, the ONNX export and the reference outputs.
+
+The task is arithmetic progressions modulo the vocabulary: a sequence
+`a, a+d, a+2d, ...` (mod V) with a random start `a` and step `d` in 1..4.
+After two tokens the next one is determined, so a few hundred steps of
+training give a model whose greedy continuation of `5 8 11 14` is
+`17 20 23 ...`: the demo's output can be read at a glance, and the logits
+have clear winners, which makes top-1 agreement after quantization a
+meaningful check (random weights give near-ties everywhere).
+
+Every model takes `tokens` [1, SEQ] int64 and returns `logits`
+[1, SEQ, vocab]; the shape is static (Kiln compiles static shapes).
+"""
+import os
+
+import numpy as np
+import torch
+
+SEQ = 16
+PROMPT = [5, 8, 11, 14]  # the demo's and the references' prompt
+MAX_STEP = 4
+
+
+def batch(rng, vocab, size, seq=SEQ):
+    start = rng.integers(0, vocab, size=(size, 1))
+    step = rng.integers(1, MAX_STEP + 1, size=(size, 1))
+    return torch.from_numpy((start + step * np.arange(seq)) % vocab)
+
+
+def train(model, vocab, steps=300, lr=3e-3, seed=0, after_step=None, log=print):
+    """Next-token cross-entropy on the progressions; positions 0 and 1 are
+    unpredictable and left out of the loss. `after_step(model)` runs after
+    each optimizer step."""
+    rng = np.random.default_rng(seed)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
+    model.train()
+    for step in range(steps):
+        x = batch(rng, vocab, 32)
+        logits = model(x[:, :-1])
+        loss = torch.nn.functional.cross_entropy(
+            logits[:, 1:].reshape(-1, vocab), x[:, 2:].reshape(-1))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        if after_step:
+            after_step(model)
+        if step % 100 == 0 or step == steps - 1:
+            log("step %4d  loss %.4f" % (step, loss.item()))
+    model.eval()
+
+
+def prompt_tokens(prompt=PROMPT, seq=SEQ):
+    """The prompt right-padded with zeros to [1, seq]. Causal attention
+    makes the padding irrelevant to the logits at the prompt's positions."""
+    tokens = np.zeros((1, seq), dtype=np.int64)
+    tokens[0, :len(prompt)] = prompt
+    return tokens
+
+
+def reference_tokens(vocab, seq=SEQ):
+    """The fixed input the references are computed on: a full-length
+    progression (every position is a real token)."""
+    return ((7 + 3 * np.arange(seq)) % vocab).astype(np.int64)[None, :]
+
+
+def export(model, path, seq=SEQ):
+    """torch.onnx.export at opset 17, static [1, seq] input."""
+    dummy = torch.zeros((1, seq), dtype=torch.int64)
+    torch.onnx.export(model, (dummy,), path, opset_version=17,
+                      input_names=["tokens"], output_names=["logits"],
+                      do_constant_folding=True)
+
+
+def save_reference(model, out_dir, vocab):
+    """tokens.npy and PyTorch's logits for them (logits_torch.npy)."""
+    tokens = reference_tokens(vocab)
+    with torch.no_grad():
+        logits = model(torch.from_numpy(tokens)).numpy().astype(np.float32)
+    np.save(os.path.join(out_dir, "tokens.npy"), tokens)
+    np.save(os.path.join(out_dir, "logits_torch.npy"), logits)
+    return tokens, logits
+
+
+def greedy(model, prompt=PROMPT, steps=8, seq=SEQ):
+    """PyTorch's greedy continuation, decoded the way the demo decodes with
+    Kiln: the fixed-length model on the padded prompt, read at the last
+    real position."""
+    tokens = list(prompt)
+    with torch.no_grad():
+        for _ in range(steps):
+            logits = model(torch.from_numpy(prompt_tokens(tokens, seq)))
+            tokens.append(int(logits[0, len(tokens) - 1].argmax()))
+    return tokens[len(prompt):]
