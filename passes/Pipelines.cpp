@@ -17,7 +17,8 @@ using namespace mlir;
 // raising pass reports what it raised and what it left (RaisingReport.h).
 // It changes nothing else, so `--emit=kiln` still shows the graph as
 // imported wherever no pattern matched.
-static constexpr const char *kRaisePipeline = "";
+static constexpr const char *kRaisePipeline =
+    "func.func(kiln-raise-attention)";
 
 // Kiln -> linalg on tensors; the weight outlining comes last so that the
 // canonicalizer has already folded every constant it could.

@@ -208,4 +208,56 @@ def QuantizeWeights : Pass<"kiln-quantize-weights"> {
   let dependentDialects = ["mlir::arith::ArithDialect"];
 }
 
+def RaiseAttention : Pass<"kiln-raise-attention", "mlir::func::FuncOp"> {
+  let summary = "Raise exported scaled-dot-product attention to kiln.attention";
+  let description = [{
+    Recognizes attention as `torch.onnx.export` writes hand-written modules
+    (PyTorch 1.13 has no `scaled_dot_product_attention`): `q @ kT`, scalar
+    scales (a `mul` or `div` of the scores, or of `q` or `kT`), an optional
+    softcap `cap * tanh(s / cap)`, masks (`add`, or `select` with `-inf` or
+    a fill of -1e9 or less: `masked_fill`, ONNX `Where`), a softmax over
+    the keys and `@ v`. The softmax is the anchor; scores of rank 2 to 4
+    are supported (3-D ones, as `nn.MultiheadAttention` writes them, get
+    unit leading dimensions).
+
+    Constant mask terms (Trilu of ones, Range/Unsqueeze/compare position
+    masks, sliced tril buffers, or matrices the importer already folded)
+    are evaluated at compile time, up to `max-mask-elements` per tensor:
+    when the allowed pairs are exactly causal or a sliding window (or
+    every pair), the mask kind replaces them; otherwise, and for masks
+    computed from inputs (padding), they become the explicit `mask`
+    operand (`i1` when every term removes pairs, a float mask otherwise).
+    K and V repeated to the query heads (HF's `repeat_kv`,
+    `repeat_interleave`) are un-repeated into GQA. A mask computed from the
+    scores, a softmax over another axis, or a scale after the softmax are
+    left, with a remark.
+
+    Example (a causal mask built with Trilu, after import):
+
+    ```mlir
+    %kt = kiln.transpose %k4 {permutation = array<i64: 0, 2, 3, 1>} : ...
+    %s = kiln.matmul %q, %kt : ... -> tensor<2x2x8x8xf32>
+    %d = kiln.div %s, %sqrt_d : (tensor<2x2x8x8xf32>, tensor<f32>) -> ...
+    %m = kiln.trilu %true {diagonal = 1 : i64, upper = true} : tensor<8x8xi1>
+    %w = kiln.select %m, %neg_inf, %d : ...
+    %p = kiln.softmax %w {axis = 3 : i64} : tensor<2x2x8x8xf32>
+    %o = kiln.matmul %p, %v : ...
+    ```
+
+    becomes
+
+    ```mlir
+    %k = kiln.transpose %k4 {permutation = array<i64: 0, 2, 1, 3>} : ...
+    %o, %pk, %pv = kiln.attention %q, %k, %v
+        {mask_kind = #kiln.mask_kind<causal>, scale = 0.353553385 : f32} : ...
+    ```
+  }];
+  let options = [
+    Option<"maxMaskElements", "max-mask-elements", "int64_t",
+           /*default=*/"1 << 22",
+           "Largest constant mask tensor evaluated to find its mask kind">
+  ];
+  let dependentDialects = ["mlir::arith::ArithDialect"];
+}
+
 #endif // KILN_PASSES_TD
