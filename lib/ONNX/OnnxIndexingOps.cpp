@@ -1,6 +1,8 @@
-//===- OnnxIndexingOps.cpp - TopK, gathers, scatters, OneHot --------------===//
+//===- OnnxIndexingOps.cpp - TopK, gathers, scatters, OneHot, NonZero -----===//
 
 #include "NodeContext.h"
+
+#include "mlir/IR/Matchers.h"
 
 using namespace mlir;
 using namespace kiln;
@@ -192,6 +194,54 @@ LogicalResult hardmaxOp(NodeContext &nc) {
   return success();
 }
 
+/// NonZero's output [rank, count] has a column per nonzero input element,
+/// so its shape depends on the data. Kiln compiles static shapes: it takes
+/// NonZero only of a compile-time constant, and the result is a constant.
+/// torch.where(mask) and nonzero() export NonZero of computed masks, e.g.
+/// Hugging Face's sparse MoE dispatch loop; kiln-raise-moe raises the dense
+/// form of that block instead.
+LogicalResult nonZeroOp(NodeContext &nc) {
+  Value x = nc.input(0);
+  if (!x)
+    return nc.error("expects an input");
+  DenseElementsAttr attr;
+  if (!matchPattern(x, m_Constant(&attr)))
+    return nc.error(
+        "the input (input 0) must be a constant: the number of its nonzero "
+        "elements is the output's shape, and Kiln compiles static shapes "
+        "(torch.where(mask) and nonzero() export NonZero, e.g. in Hugging "
+        "Face's sparse MoE dispatch; export the MoE in dense form)");
+  RankedTensorType t = nc.typeOf(x);
+  if (t.getRank() == 0)
+    return nc.error("a scalar input is not supported");
+  SmallVector<bool> nonzero;
+  if (isa<FloatType>(t.getElementType())) {
+    for (APFloat v : attr.getValues<APFloat>())
+      nonzero.push_back(!v.isZero());
+  } else if (isa<IntegerType>(t.getElementType())) {
+    for (APInt v : attr.getValues<APInt>())
+      nonzero.push_back(!v.isZero());
+  } else {
+    return nc.error("expects a numeric or bool input");
+  }
+  int64_t rank = t.getRank(), count = llvm::count(nonzero, true);
+  // Row d holds the d-th coordinate of each nonzero element, row-major.
+  SmallVector<int64_t> coords(rank * count);
+  ArrayRef<int64_t> shape = t.getShape();
+  for (int64_t i = 0, col = 0; i < (int64_t)nonzero.size(); ++i) {
+    if (!nonzero[i])
+      continue;
+    for (int64_t d = rank - 1, rest = i; d >= 0; --d) {
+      coords[d * count + col] = rest % shape[d];
+      rest /= shape[d];
+    }
+    ++col;
+  }
+  auto type = RankedTensorType::get({rank, count}, nc.b.getI64Type());
+  nc.setOutput(0, nc.constant(DenseElementsAttr::get(type, ArrayRef(coords))));
+  return success();
+}
+
 } // namespace
 
 void kiln::onnx_import::registerIndexingHandlers(HandlerTable &t) {
@@ -203,4 +253,5 @@ void kiln::onnx_import::registerIndexingHandlers(HandlerTable &t) {
   t["ScatterND"] = scatterNDOp;
   t["OneHot"] = oneHotOp;
   t["Hardmax"] = hardmaxOp;
+  t["NonZero"] = nonZeroOp;
 }
