@@ -260,4 +260,59 @@ def RaiseAttention : Pass<"kiln-raise-attention", "mlir::func::FuncOp"> {
   let dependentDialects = ["mlir::arith::ArithDialect"];
 }
 
+def RaiseMoE : Pass<"kiln-raise-moe", "mlir::func::FuncOp"> {
+  let summary = "Raise exported mixture-of-experts blocks to moe_route + moe_experts";
+  let description = [{
+    Recognizes MoE blocks as `torch.onnx.export` writes them and rewrites
+    each into `kiln.moe_route` + `kiln.moe_experts`, which computes only the
+    routed (token, expert) pairs. The anchor is the `kiln.top_k` that picks
+    each token's experts; from it the pass matches exactly:
+
+    - the router: `softmax(logits)` or `sigmoid(logits)`, optionally plus a
+      constant selection bias and masked to the best groups (DeepSeek-V3:
+      a group scores the sum of its two best selection scores; the other
+      experts are filled with a value no eligible expert falls below), or
+      Mixtral's reference form (top-k of the logits, softmax of the k
+      values);
+    - the routing weights: the top-k values or the unbiased scores gathered
+      at the chosen experts, optionally divided by their sum (an epsilon up
+      to 1e-12 is dropped; `normalize`), optionally times a constant
+      (`routed_scale`);
+    - the dispatch: the weights scattered into a dense `[tokens, experts]`
+      matrix (`ScatterElements` into zeros, or `sum(one_hot(idx) * w)`);
+    - the experts: each column of that matrix scales one expert's FFN of
+      the same tokens, and the products are summed; every FFN is
+      `w2(silu(w1 x) * w3 x)` (SiLU as `sigmoid(g) * g`, `kiln.silu`, or
+      `kiln.swiglu` of a fused projection) or `w2(act(w1 x))` with SiLU,
+      GELU or ReLU, with constant weights (and biases) of one shape, which
+      are stacked into `[E, F, H]` / `[E, H, F]` constants.
+
+    Shared experts stay ordinary ops added to the result. Anything that
+    does not match exactly is left as it was and reported with the reason
+    (`kiln-compile --report-raising`). HF Mixtral's sparse-dispatch loop
+    exports `NonZero`, which has a data-dependent shape and is not imported.
+
+    Example (Mixtral, top-2 of 4, after import):
+
+    ```mlir
+    %p = kiln.softmax %logits {axis = 1 : i64} : tensor<6x4xf32>
+    %w, %i = kiln.top_k %p {axis = 1 : i64, k = 2 : i64} : ...
+    %s = kiln.reduce_sum %w {axes = array<i64: 1>, keepdims = true} : ...
+    %n = kiln.div %w, %s : ...
+    %d = kiln.scatter_elements %zeros, %i, %n {axis = 1 : i64} : ...
+    // for each expert e: ffn_e(%x) * kiln.slice %d [:, e:e+1], summed
+    ```
+
+    becomes
+
+    ```mlir
+    %w, %e, %c = kiln.moe_route %logits {k = 2 : i64, normalize = true}
+        : (tensor<6x4xf32>) -> (tensor<6x2xf32>, tensor<6x2xi64>, tensor<4xi64>)
+    %y = kiln.moe_experts %x, %e, %w, %gate, %down up %up
+        {activation = #kiln.expert_activation<swiglu>} : ...
+    ```
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect"];
+}
+
 #endif // KILN_PASSES_TD
