@@ -272,16 +272,27 @@ std::optional<Projection> matchProjection(Value v, Match &m) {
   }
   core = skipNoOps(core);
   if (auto mm = core.getDefiningOp<MatmulOp>()) {
-    ElementsAttr w = constantOf(mm.getRhs());
     auto wt = tensorType(mm.getRhs());
-    if (!w || wt.getRank() != 2 || tensorType(mm.getLhs()).getRank() != 2)
+    if (wt.getRank() != 2 || tensorType(mm.getLhs()).getRank() != 2)
+      return std::nullopt;
+    // x @ W, or x @ transpose(W) as Gemm(transB = 1) imports (nn.Linear
+    // with a bias): W is then already [N, K].
+    ElementsAttr w = constantOf(mm.getRhs());
+    p.kMajor = true;
+    if (auto tr = def<TransposeOp>(mm.getRhs());
+        !w && tr && tr.getPermutation() == ArrayRef<int64_t>{1, 0}) {
+      w = constantOf(tr.getInput());
+      p.kMajor = false;
+      m.add(tr.getInput());
+    }
+    if (!w)
       return std::nullopt;
     p.input = skipNoOps(mm.getLhs());
     p.weight = w;
-    p.kMajor = true;
     p.k = wt.getDimSize(0);
     p.fullN = p.n = wt.getDimSize(1);
     m.add(mm.getRhs());
+    m.addChain(mm.getRhs());
   } else if (auto lin = core.getDefiningOp<LinearOp>()) {
     ElementsAttr w = constantOf(lin.getWeight());
     auto wt = tensorType(lin.getWeight());

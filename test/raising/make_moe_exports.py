@@ -28,10 +28,20 @@ without needing PyTorch.
                          intermediate size (cannot be stacked)
   moe_near_miss_axis     the router's softmax taken over the token axis
                          instead of the experts
+  moe_mixtral_reference  Mixtral's reference routing (top-k of the logits,
+                         softmax of the k values), 5 ungated ReLU experts
+                         whose linear layers have biases
+  moe_near_miss_fill     moe_deepseek with partly negative selection biases:
+                         the masked experts' fill 0 is above some eligible
+                         selection scores, which moe_route cannot express
+  moe_near_miss_biased_weights
+                         moe_deepseek weighting the chosen experts by their
+                         biased selection scores
 
 Run from anywhere; rewrites every file it owns.
 """
 import os
+import zlib
 
 import numpy as np
 import torch
@@ -40,6 +50,18 @@ import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "Inputs")
+
+
+class ReLUExpert(nn.Module):
+    """w2(relu(w1 x + b1)) + b2: an ungated expert with biases."""
+
+    def __init__(self, hidden, inter):
+        super().__init__()
+        self.w1 = nn.Linear(hidden, inter)
+        self.w2 = nn.Linear(inter, hidden)
+
+    def forward(self, x):
+        return self.w2(torch.relu(self.w1(x)))
 
 
 class SwiGLUExpert(nn.Module):
@@ -60,22 +82,31 @@ class SwiGLUExpert(nn.Module):
 
 class MixtralDense(nn.Module):
     def __init__(self, hidden=16, inter=8, experts=4, k=2, renormalize=True,
-                 onehot=False, use_silu=False, inters=None, softmax_dim=1):
+                 onehot=False, use_silu=False, inters=None, softmax_dim=1,
+                 reference=False, relu=False):
         super().__init__()
         self.k, self.num_experts = k, experts
         self.renormalize, self.onehot = renormalize, onehot
         self.softmax_dim = softmax_dim
+        self.reference = reference
         self.gate = nn.Linear(hidden, experts, bias=False)
         inters = inters or [inter] * experts
         self.experts = nn.ModuleList(
-            [SwiGLUExpert(hidden, f, use_silu) for f in inters])
+            [ReLUExpert(hidden, f) if relu else SwiGLUExpert(hidden, f, use_silu)
+             for f in inters])
 
     def forward(self, x):
         b, s, h = x.shape
         x = x.view(-1, h)
         logits = self.gate(x)
         probs = F.softmax(logits, dim=self.softmax_dim, dtype=torch.float)
-        w, idx = torch.topk(probs, self.k, dim=-1)
+        if self.reference:
+            # Mixtral's reference code: top-k of the logits, softmax of the
+            # k chosen ones (the renormalized top-k probabilities).
+            w, idx = torch.topk(logits, self.k, dim=-1)
+            w = F.softmax(w, dim=1, dtype=torch.float)
+        else:
+            w, idx = torch.topk(probs, self.k, dim=-1)
         if self.renormalize:
             w = w / w.sum(dim=-1, keepdim=True)
         if self.onehot:
@@ -130,7 +161,8 @@ class DeepSeekMoE(nn.Module):
     NumPy and does not export)."""
 
     def __init__(self, hidden=16, inter=4, experts=8, k=2, n_group=4,
-                 topk_group=2, scale=2.5, norm=True, fill=0.0):
+                 topk_group=2, scale=2.5, norm=True, fill=0.0,
+                 bias_shift=0.0, weights_from_selection=False):
         super().__init__()
         self.top_k, self.n_routed_experts = k, experts
         self.n_group, self.topk_group = n_group, topk_group
@@ -140,7 +172,8 @@ class DeepSeekMoE(nn.Module):
         # Positive, as trained correction biases mostly are; it must steer
         # selection visibly for the test to mean anything.
         self.e_score_correction_bias = nn.Parameter(
-            torch.rand(experts) * 0.5)
+            torch.rand(experts) * 0.5 - bias_shift)
+        self.weights_from_selection = weights_from_selection
         self.experts = nn.ModuleList(
             [SwiGLUExpert(hidden, inter, True) for _ in range(experts)])
         self.shared_experts = SwiGLUExpert(hidden, 2 * inter, True)
@@ -167,7 +200,8 @@ class DeepSeekMoE(nn.Module):
                                                    self.fill)
         _, topk_idx = torch.topk(tmp_scores, k=self.top_k, dim=-1,
                                  sorted=False)
-        topk_weight = scores.gather(1, topk_idx)
+        source = scores_for_choice if self.weights_from_selection else scores
+        topk_weight = source.gather(1, topk_idx)
         if self.top_k > 1 and self.norm_topk_prob:
             denominator = topk_weight.sum(dim=-1, keepdim=True) + 1e-20
             topk_weight = topk_weight / denominator
@@ -213,18 +247,23 @@ MODELS = {
     "moe_deepseek": lambda: DeepSeekMoE(),
     "moe_near_miss_shapes": lambda: MixtralDense(inters=[8, 8, 4, 8]),
     "moe_near_miss_axis": lambda: MixtralDense(softmax_dim=0),
+    "moe_mixtral_reference": lambda: MixtralDense(reference=True, relu=True,
+                                                  experts=5, inter=6),
+    "moe_near_miss_fill": lambda: DeepSeekMoE(bias_shift=0.3),
+    "moe_near_miss_biased_weights": lambda: DeepSeekMoE(
+        weights_from_selection=True),
 }
 
 
 def main():
     os.makedirs(OUT, exist_ok=True)
-    for i, (name, make) in enumerate(sorted(MODELS.items())):
-        torch.manual_seed(1000 + i)
+    for name, make in sorted(MODELS.items()):
+        torch.manual_seed(zlib.crc32(name.encode()))  # stable per model
         model = make().eval()
         x = torch.randn(2, 8, 16)
         with torch.no_grad():
             y = model(x)
-            if isinstance(model, DeepSeekMoE):
+            if name == "moe_deepseek":
                 check_deepseek_routing(model, x)
             torch.onnx.export(model, (x,), os.path.join(OUT, name + ".onnx"),
                               opset_version=17, input_names=["x"],

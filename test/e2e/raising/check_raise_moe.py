@@ -37,9 +37,12 @@ RTOL, ATOL = 1e-5, 1e-6
 MODELS = {
     "moe_mixtral_dense": True,
     "moe_mixtral_onehot": True,
+    "moe_mixtral_reference": True,
     "moe_deepseek": True,
     "moe_near_miss_shapes": False,
     "moe_near_miss_axis": False,
+    "moe_near_miss_fill": False,
+    "moe_near_miss_biased_weights": False,
 }
 
 
