@@ -84,6 +84,23 @@ struct Dense {
   std::vector<double> values;
 };
 
+/// A block of a tensor: [start, start + count) along each dimension.
+struct Box {
+  SmallVector<int64_t> start, count;
+};
+
+Box wholeBox(ArrayRef<int64_t> shape) {
+  return {SmallVector<int64_t>(shape.size(), 0),
+          SmallVector<int64_t>(shape.begin(), shape.end())};
+}
+
+int64_t elementCount(ArrayRef<int64_t> shape) {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  return n;
+}
+
 SmallVector<int64_t> stridesOf(ArrayRef<int64_t> shape) {
   SmallVector<int64_t> strides(shape.size(), 1);
   for (int64_t i = (int64_t)shape.size() - 2; i >= 0; --i)
@@ -91,23 +108,34 @@ SmallVector<int64_t> stridesOf(ArrayRef<int64_t> shape) {
   return strides;
 }
 
+/// Calls `f(flat, index)` for every index of `shape`, in row-major order.
+template <typename F> void forEachIndex(ArrayRef<int64_t> shape, F f) {
+  int64_t n = elementCount(shape);
+  SmallVector<int64_t> idx(shape.size(), 0);
+  for (int64_t flat = 0; flat < n; ++flat) {
+    f(flat, ArrayRef<int64_t>(idx));
+    for (int64_t d = (int64_t)shape.size() - 1; d >= 0; --d) {
+      if (++idx[d] < shape[d])
+        break;
+      idx[d] = 0;
+    }
+  }
+}
+
 /// `in` broadcast (NumPy, aligned on the right) to `out`.
 std::vector<double> broadcastTo(const Dense &in, ArrayRef<int64_t> out) {
-  int64_t n = 1;
-  for (int64_t d : out)
-    n *= d;
   if (ArrayRef<int64_t>(in.shape) == out)
     return in.values;
-  SmallVector<int64_t> outStrides = stridesOf(out), inStrides = stridesOf(in.shape);
+  SmallVector<int64_t> inStrides = stridesOf(in.shape);
   size_t offset = out.size() - in.shape.size();
-  std::vector<double> result(n);
-  for (int64_t flat = 0; flat < n; ++flat) {
+  std::vector<double> result(elementCount(out));
+  forEachIndex(out, [&](int64_t flat, ArrayRef<int64_t> idx) {
     int64_t src = 0;
     for (size_t d = offset; d < out.size(); ++d)
       if (in.shape[d - offset] != 1)
-        src += ((flat / outStrides[d]) % out[d]) * inStrides[d - offset];
+        src += idx[d] * inStrides[d - offset];
     result[flat] = in.values[src];
-  }
+  });
   return result;
 }
 
@@ -136,9 +164,8 @@ bool roundTo(Type t, double &x) {
       return false;
     unsigned w = it.getWidth();
     if (w < 64) { // two's complement wrap, as the lowering computes it
-      int64_t v = (int64_t)x;
       uint64_t mask = (uint64_t(1) << w) - 1;
-      uint64_t u = (uint64_t)v & mask;
+      uint64_t u = (uint64_t)(int64_t)x & mask;
       if (u >> (w - 1))
         u |= ~mask;
       x = (double)(int64_t)u;
@@ -148,124 +175,178 @@ bool roundTo(Type t, double &x) {
   return false;
 }
 
-/// The values of a constant attribute (inline or a resource blob).
-std::unique_ptr<Dense> readConstant(Attribute attr, int64_t limit) {
-  auto elements = dyn_cast<ElementsAttr>(attr);
-  if (!elements)
-    return nullptr;
-  auto type = dyn_cast<RankedTensorType>(elements.getType());
-  if (!type || !type.hasStaticShape() || type.getNumElements() > limit)
-    return nullptr;
-  Type elt = type.getElementType();
-  auto out = std::make_unique<Dense>();
-  out->shape.assign(type.getShape().begin(), type.getShape().end());
-  int64_t n = type.getNumElements();
-  out->values.reserve(n);
-  if (auto dense = dyn_cast<DenseElementsAttr>(attr)) {
-    if (isa<FloatType>(elt)) {
-      for (const APFloat &v : dense.getValues<APFloat>())
-        out->values.push_back(v.convertToDouble());
-    } else if (elt.isInteger(1)) {
-      for (bool v : dense.getValues<bool>())
-        out->values.push_back(v ? 1 : 0);
-    } else if (isa<IntegerType>(elt)) {
-      for (const APInt &v : dense.getValues<APInt>()) {
-        if (v.getSignificantBits() > 53)
-          return nullptr;
-        out->values.push_back((double)v.getSExtValue());
+/// Reads elements of a constant by flat index, without copying it whole
+/// (a mask buffer can be large).
+class ConstantReader {
+public:
+  static std::optional<ConstantReader> get(Attribute attr) {
+    ConstantReader r;
+    auto elements = dyn_cast<ElementsAttr>(attr);
+    if (!elements)
+      return std::nullopt;
+    r.type = elements.getElementType();
+    if (!isa<FloatType, IntegerType>(r.type))
+      return std::nullopt;
+    if (auto dense = dyn_cast<DenseElementsAttr>(attr)) {
+      r.dense = dense;
+      if (dense.isSplat()) {
+        r.splat = r.decode(dense, 0);
+      } else if (r.type.isF32() || r.type.isF64() ||
+                 (r.type.isSignlessInteger() && r.type.getIntOrFloatBitWidth() >= 8 &&
+                  r.type.getIntOrFloatBitWidth() <= 64)) {
+        r.raw = dense.getRawData();
+        r.bytes = r.type.getIntOrFloatBitWidth() / 8;
       }
-    } else {
-      return nullptr;
+      return r;
     }
-    return out;
+    auto resource = dyn_cast<DenseResourceElementsAttr>(attr);
+    AsmResourceBlob *blob = resource ? resource.getRawHandle().getBlob() : nullptr;
+    if (!blob || !(r.type.isF32() || r.type.isF64() ||
+                   (r.type.isSignlessInteger() &&
+                    r.type.getIntOrFloatBitWidth() >= 8 &&
+                    r.type.getIntOrFloatBitWidth() <= 64)))
+      return std::nullopt;
+    r.raw = blob->getData();
+    r.bytes = r.type.getIntOrFloatBitWidth() / 8;
+    if ((int64_t)r.raw.size() != elements.getNumElements() * r.bytes)
+      return std::nullopt;
+    return r;
   }
-  auto resource = dyn_cast<DenseResourceElementsAttr>(attr);
-  if (!resource)
-    return nullptr;
-  AsmResourceBlob *blob = resource.getRawHandle().getBlob();
-  if (!blob)
-    return nullptr;
-  ArrayRef<char> data = blob->getData();
-  auto read = [&](auto tag) -> bool {
-    using T = decltype(tag);
-    if ((int64_t)data.size() != n * (int64_t)sizeof(T))
-      return false;
-    for (int64_t i = 0; i < n; ++i) {
-      T v;
-      std::memcpy(&v, data.data() + i * sizeof(T), sizeof(T));
-      if constexpr (std::is_integral_v<T>)
-        if (std::fabs((double)v) >= 9007199254740992.0)
-          return false;
-      out->values.push_back((double)v);
-    }
-    return true;
-  };
-  bool ok = elt.isF32()        ? read(float())
-            : elt.isF64()      ? read(double())
-            : elt.isInteger(64) ? read(int64_t())
-            : elt.isInteger(32) ? read(int32_t())
-            : elt.isInteger(8)  ? read(int8_t())
-                                : false;
-  return ok ? std::move(out) : nullptr;
-}
 
-/// Evaluates values computed from constants only, for the ops masks are
-/// built from. Results are memoized; a value it cannot evaluate (it depends
-/// on an argument, or on an op it does not know) yields nullptr.
+  double at(int64_t flat) const {
+    if (splat)
+      return *splat;
+    if (!raw.empty()) {
+      const char *p = raw.data() + flat * bytes;
+      if (type.isF32()) {
+        float f;
+        std::memcpy(&f, p, 4);
+        return f;
+      }
+      if (type.isF64()) {
+        double f;
+        std::memcpy(&f, p, 8);
+        return f;
+      }
+      int64_t v = 0;
+      switch (bytes) {
+      case 1: { int8_t x; std::memcpy(&x, p, 1); v = x; break; }
+      case 2: { int16_t x; std::memcpy(&x, p, 2); v = x; break; }
+      case 4: { int32_t x; std::memcpy(&x, p, 4); v = x; break; }
+      default: std::memcpy(&v, p, 8); break;
+      }
+      return (double)v;
+    }
+    return decode(dense, flat);
+  }
+
+private:
+  double decode(DenseElementsAttr d, int64_t flat) const {
+    if (isa<FloatType>(type))
+      return d.getValues<APFloat>()[flat].convertToDouble();
+    if (type.isInteger(1))
+      return d.getValues<bool>()[flat] ? 1 : 0;
+    return (double)d.getValues<APInt>()[flat].getSExtValue();
+  }
+
+  Type type;
+  DenseElementsAttr dense;
+  std::optional<double> splat;
+  ArrayRef<char> raw;
+  int64_t bytes = 0;
+};
+
+/// Evaluates values computed from constants only, with the ops masks are
+/// built from, one block at a time: a [S, L] position mask is looked at a
+/// few rows at a time, so its size is not bounded by memory. Ops that move
+/// data in ways a block cannot follow (concat, reshapes that do more than
+/// add or drop unit dimensions) are evaluated whole, within `limit`
+/// elements.
 class ConstantEvaluator {
 public:
   explicit ConstantEvaluator(int64_t limit) : limit(limit) {}
 
-  const Dense *evaluate(Value v) { return get(v, 0); }
-
-private:
-  const Dense *get(Value v, unsigned depth) {
-    auto it = memo.find(v);
-    if (it != memo.end())
-      return it->second.get();
-    std::unique_ptr<Dense> d = depth > 64 ? nullptr : compute(v, depth);
-    const Dense *result = d.get();
-    memo[v] = std::move(d);
-    return result;
+  /// Whether `v` is computed from constants only, by ops this knows.
+  bool isComputable(Value v, unsigned depth = 0) {
+    auto it = computable.find(v);
+    if (it != computable.end())
+      return it->second;
+    bool ok = false;
+    Operation *op = v.getDefiningOp();
+    auto type = dyn_cast<RankedTensorType>(v.getType());
+    if (op && depth < 64 && type && type.hasStaticShape() &&
+        isa<FloatType, IntegerType>(type.getElementType())) {
+      if (auto c = dyn_cast<arith::ConstantOp>(op)) {
+        ok = ConstantReader::get(c.getValue()).has_value();
+      } else if (isa<AddOp, SubOp, MulOp, DivOp, MaxOp, MinOp, NegOp, AbsOp,
+                     SelectOp, CompareOp, ReshapeOp, BroadcastOp, TransposeOp,
+                     SliceOp, TriluOp, ConcatOp>(op) ||
+                 (isa<AndOp, OrOp, XorOp, NotOp>(op) &&
+                  type.getElementType().isInteger(1)) ||
+                 (isa<CastOp>(op) && !cast<CastOp>(op).getIsUnsigned())) {
+        ok = llvm::all_of(op->getOperands(), [&](Value operand) {
+          return isComputable(operand, depth + 1);
+        });
+      }
+    }
+    computable[v] = ok;
+    return ok;
   }
 
-  std::unique_ptr<Dense> compute(Value v, unsigned depth) {
-    auto type = dyn_cast<RankedTensorType>(v.getType());
-    if (!type || !type.hasStaticShape() || type.getNumElements() > limit)
+  /// The elements of `v` inside `box`, as a tensor of the box's shape; null
+  /// when they cannot be evaluated (call isComputable first).
+  std::unique_ptr<Dense> evaluate(Value v, const Box &box, unsigned depth = 0) {
+    auto type = cast<RankedTensorType>(v.getType());
+    if (elementCount(box.count) > limit || depth > 64)
       return nullptr;
     Operation *op = v.getDefiningOp();
     if (!op)
       return nullptr;
-    if (auto c = dyn_cast<arith::ConstantOp>(op))
-      return readConstant(c.getValue(), limit);
-
-    SmallVector<const Dense *> in;
-    for (Value operand : op->getOperands()) {
-      const Dense *d = get(operand, depth + 1);
-      if (!d)
-        return nullptr;
-      in.push_back(d);
-    }
     auto out = std::make_unique<Dense>();
-    out->shape.assign(type.getShape().begin(), type.getShape().end());
-    int64_t n = type.getNumElements();
+    out->shape = box.count;
+    int64_t n = elementCount(box.count);
+    int64_t rank = type.getRank();
     Type elt = type.getElementType();
-    Type inElt = op->getNumOperands()
-                     ? getElementTypeOrSelf(op->getOperand(0).getType())
-                     : elt;
-    bool isFloat = isa<FloatType>(inElt);
 
-    // Elementwise ops: every operand broadcast to the result shape.
+    if (auto c = dyn_cast<arith::ConstantOp>(op)) {
+      std::optional<ConstantReader> reader = ConstantReader::get(c.getValue());
+      if (!reader)
+        return nullptr;
+      SmallVector<int64_t> strides = stridesOf(type.getShape());
+      out->values.resize(n);
+      forEachIndex(box.count, [&](int64_t flat, ArrayRef<int64_t> idx) {
+        int64_t src = 0;
+        for (int64_t d = 0; d < rank; ++d)
+          src += (box.start[d] + idx[d]) * strides[d];
+        out->values[flat] = reader->at(src);
+      });
+      return out;
+    }
+
+    // Elementwise ops (broadcast included): each operand over the part of
+    // itself that the box reads.
     auto elementwise = [&](auto fn) -> std::unique_ptr<Dense> {
       SmallVector<std::vector<double>> args;
-      for (const Dense *d : in)
-        args.push_back(broadcastTo(*d, out->shape));
+      for (Value operand : op->getOperands()) {
+        auto ot = cast<RankedTensorType>(operand.getType());
+        int64_t off = rank - ot.getRank();
+        Box ob;
+        for (int64_t d = 0; d < ot.getRank(); ++d) {
+          bool stretched = ot.getDimSize(d) == 1;
+          ob.start.push_back(stretched ? 0 : box.start[d + off]);
+          ob.count.push_back(stretched ? 1 : box.count[d + off]);
+        }
+        std::unique_ptr<Dense> a = evaluate(operand, ob, depth + 1);
+        if (!a)
+          return nullptr;
+        args.push_back(broadcastTo(*a, box.count));
+      }
       out->values.resize(n);
       SmallVector<double, 3> xs(args.size());
       for (int64_t i = 0; i < n; ++i) {
         for (size_t a = 0; a < args.size(); ++a)
           xs[a] = args[a][i];
-        double r = fn(xs);
+        double r = fn(ArrayRef<double>(xs));
         if (!roundTo(elt, r))
           return nullptr;
         out->values[i] = r;
@@ -273,6 +354,11 @@ private:
       return std::move(out);
     };
     using Args = ArrayRef<double>;
+    Type inElt = op->getNumOperands()
+                     ? getElementTypeOrSelf(op->getOperand(0).getType())
+                     : elt;
+    bool isFloat = isa<FloatType>(inElt);
+    auto nanOr = [](bool nan, double x) { return nan ? std::nan("") : x; };
     if (isa<AddOp>(op))
       return elementwise([](Args x) { return x[0] + x[1]; });
     if (isa<SubOp>(op))
@@ -280,21 +366,19 @@ private:
     if (isa<MulOp>(op))
       return elementwise([](Args x) { return x[0] * x[1]; });
     if (isa<DivOp>(op)) {
-      if (!isFloat)
-        return elementwise([](Args x) {
-          return x[1] == 0 ? std::nan("") : std::trunc(x[0] / x[1]);
-        });
-      return elementwise([](Args x) { return x[0] / x[1]; });
+      if (isFloat)
+        return elementwise([](Args x) { return x[0] / x[1]; });
+      return elementwise([&](Args x) {
+        return nanOr(x[1] == 0, std::trunc(x[0] / x[1]));
+      });
     }
     if (isa<MaxOp>(op))
-      return elementwise([](Args x) {
-        return std::isnan(x[0]) || std::isnan(x[1]) ? std::nan("")
-                                                    : std::max(x[0], x[1]);
+      return elementwise([&](Args x) {
+        return nanOr(std::isnan(x[0]) || std::isnan(x[1]), std::max(x[0], x[1]));
       });
     if (isa<MinOp>(op))
-      return elementwise([](Args x) {
-        return std::isnan(x[0]) || std::isnan(x[1]) ? std::nan("")
-                                                    : std::min(x[0], x[1]);
+      return elementwise([&](Args x) {
+        return nanOr(std::isnan(x[0]) || std::isnan(x[1]), std::min(x[0], x[1]));
       });
     if (isa<AndOp, OrOp, XorOp, NotOp>(op) && !inElt.isInteger(1))
       return nullptr; // bitwise on wider integers: not needed for masks
@@ -312,6 +396,8 @@ private:
       return elementwise([](Args x) { return std::fabs(x[0]); });
     if (isa<SelectOp>(op))
       return elementwise([](Args x) { return x[0] != 0 ? x[1] : x[2]; });
+    if (isa<BroadcastOp>(op))
+      return elementwise([](Args x) { return x[0]; });
     if (auto cmp = dyn_cast<CompareOp>(op)) {
       CompareDirection dir = cmp.getDirection();
       return elementwise([dir](Args x) {
@@ -332,89 +418,160 @@ private:
       bool toInt = isa<IntegerType>(elt) && !elt.isInteger(1);
       return elementwise([&](Args x) {
         if (toInt && isFloat)
-          return std::isfinite(x[0]) ? std::trunc(x[0]) : std::nan("");
+          return nanOr(!std::isfinite(x[0]), std::trunc(x[0]));
         return x[0];
       });
     }
 
-    // Data movement.
-    const Dense &src = *in[0];
-    if (isa<ReshapeOp>(op)) {
-      out->values = src.values;
-      return out;
-    }
-    if (isa<BroadcastOp>(op)) {
-      out->values = broadcastTo(src, out->shape);
-      return out;
-    }
-    SmallVector<int64_t> outStrides = stridesOf(out->shape);
-    SmallVector<int64_t> inStrides = stridesOf(src.shape);
-    auto gatherBy = [&](auto sourceIndex) {
-      out->values.resize(n);
-      SmallVector<int64_t> idx(out->shape.size());
-      for (int64_t flat = 0; flat < n; ++flat) {
-        for (size_t d = 0; d < idx.size(); ++d)
-          idx[d] = (flat / outStrides[d]) % out->shape[d];
-        out->values[flat] = src.values[sourceIndex(idx)];
-      }
-      return std::move(out);
-    };
+    // Data movement that a block can follow.
     if (auto tr = dyn_cast<TransposeOp>(op)) {
       ArrayRef<int64_t> perm = tr.getPermutation();
-      return gatherBy([&](ArrayRef<int64_t> idx) {
-        int64_t s = 0;
-        for (size_t d = 0; d < idx.size(); ++d)
-          s += idx[d] * inStrides[perm[d]];
-        return s;
+      Box ib = box;
+      for (int64_t d = 0; d < rank; ++d) {
+        ib.start[perm[d]] = box.start[d];
+        ib.count[perm[d]] = box.count[d];
+      }
+      std::unique_ptr<Dense> in = evaluate(tr.getInput(), ib, depth + 1);
+      if (!in)
+        return nullptr;
+      SmallVector<int64_t> inStrides = stridesOf(ib.count);
+      out->values.resize(n);
+      forEachIndex(box.count, [&](int64_t flat, ArrayRef<int64_t> idx) {
+        int64_t src = 0;
+        for (int64_t d = 0; d < rank; ++d)
+          src += idx[d] * inStrides[perm[d]];
+        out->values[flat] = in->values[src];
       });
+      return out;
     }
     if (auto sl = dyn_cast<SliceOp>(op)) {
       ArrayRef<int64_t> starts = sl.getStarts(), steps = sl.getSteps();
-      return gatherBy([&](ArrayRef<int64_t> idx) {
-        int64_t s = 0;
-        for (size_t d = 0; d < idx.size(); ++d)
-          s += (starts[d] + idx[d] * steps[d]) * inStrides[d];
-        return s;
+      Box ib;
+      for (int64_t d = 0; d < rank; ++d) {
+        int64_t first = starts[d] + box.start[d] * steps[d];
+        int64_t last = starts[d] + (box.start[d] + box.count[d] - 1) * steps[d];
+        ib.start.push_back(std::min(first, last));
+        ib.count.push_back(std::abs(last - first) + 1);
+      }
+      std::unique_ptr<Dense> in = evaluate(sl.getInput(), ib, depth + 1);
+      if (!in)
+        return nullptr;
+      SmallVector<int64_t> inStrides = stridesOf(ib.count);
+      out->values.resize(n);
+      forEachIndex(box.count, [&](int64_t flat, ArrayRef<int64_t> idx) {
+        int64_t src = 0;
+        for (int64_t d = 0; d < rank; ++d)
+          src += (starts[d] + (box.start[d] + idx[d]) * steps[d] - ib.start[d]) *
+                 inStrides[d];
+        out->values[flat] = in->values[src];
       });
+      return out;
     }
     if (auto tri = dyn_cast<TriluOp>(op)) {
+      std::unique_ptr<Dense> in = evaluate(tri.getInput(), box, depth + 1);
+      if (!in)
+        return nullptr;
       bool upper = tri.getUpper();
       int64_t k = tri.getDiagonal();
-      size_t r = out->shape.size();
-      out->values = src.values;
-      for (int64_t flat = 0; flat < n; ++flat) {
-        int64_t i = (flat / outStrides[r - 2]) % out->shape[r - 2];
-        int64_t j = flat % out->shape[r - 1];
-        bool keep = upper ? j - i >= k : j - i <= k;
-        if (!keep)
-          out->values[flat] = 0;
-      }
-      return out;
+      forEachIndex(box.count, [&](int64_t flat, ArrayRef<int64_t> idx) {
+        int64_t i = box.start[rank - 2] + idx[rank - 2];
+        int64_t j = box.start[rank - 1] + idx[rank - 1];
+        if (!(upper ? j - i >= k : j - i <= k))
+          in->values[flat] = 0;
+      });
+      return in;
     }
-    if (auto cat = dyn_cast<ConcatOp>(op)) {
-      int64_t axis = cat.getAxis();
-      out->values.resize(n);
-      SmallVector<int64_t> idx(out->shape.size());
-      for (int64_t flat = 0; flat < n; ++flat) {
-        for (size_t d = 0; d < idx.size(); ++d)
-          idx[d] = (flat / outStrides[d]) % out->shape[d];
-        int64_t along = idx[axis];
-        size_t part = 0;
-        while (along >= in[part]->shape[axis])
-          along -= in[part++]->shape[axis];
-        SmallVector<int64_t> partStrides = stridesOf(in[part]->shape);
-        int64_t s = 0;
-        for (size_t d = 0; d < idx.size(); ++d)
-          s += ((int64_t)d == axis ? along : idx[d]) * partStrides[d];
-        out->values[flat] = in[part]->values[s];
+    if (auto re = dyn_cast<ReshapeOp>(op)) {
+      // Only unit dimensions added or dropped: the block maps over.
+      auto it = re.getInput().getType();
+      SmallVector<int64_t> outDims, inDims;
+      for (int64_t d = 0; d < rank; ++d)
+        if (type.getDimSize(d) != 1)
+          outDims.push_back(d);
+      for (int64_t d = 0; d < it.getRank(); ++d)
+        if (it.getDimSize(d) != 1)
+          inDims.push_back(d);
+      bool unitOnly = outDims.size() == inDims.size() &&
+                      llvm::all_of(llvm::zip(outDims, inDims), [&](auto p) {
+                        return type.getDimSize(std::get<0>(p)) ==
+                               it.getDimSize(std::get<1>(p));
+                      });
+      if (unitOnly) {
+        Box ib{SmallVector<int64_t>(it.getRank(), 0),
+               SmallVector<int64_t>(it.getRank(), 1)};
+        for (auto [o, i] : llvm::zip(outDims, inDims)) {
+          ib.start[i] = box.start[o];
+          ib.count[i] = box.count[o];
+        }
+        std::unique_ptr<Dense> in = evaluate(re.getInput(), ib, depth + 1);
+        if (in)
+          in->shape = box.count;
+        return in;
       }
-      return out;
     }
-    return nullptr;
+
+    // Anything else is evaluated whole, then cut.
+    const Dense *whole = evaluateWhole(v, depth);
+    if (!whole)
+      return nullptr;
+    SmallVector<int64_t> strides = stridesOf(whole->shape);
+    out->values.resize(n);
+    forEachIndex(box.count, [&](int64_t flat, ArrayRef<int64_t> idx) {
+      int64_t src = 0;
+      for (int64_t d = 0; d < rank; ++d)
+        src += (box.start[d] + idx[d]) * strides[d];
+      out->values[flat] = whole->values[src];
+    });
+    return out;
+  }
+
+private:
+  /// The whole of `v` for ops a block cannot follow (memoized).
+  const Dense *evaluateWhole(Value v, unsigned depth) {
+    auto found = whole.find(v);
+    if (found != whole.end())
+      return found->second.get();
+    auto type = cast<RankedTensorType>(v.getType());
+    std::unique_ptr<Dense> result;
+    Operation *op = v.getDefiningOp();
+    if (type.getNumElements() <= limit) {
+      if (auto re = dyn_cast<ReshapeOp>(op)) {
+        auto it = re.getInput().getType();
+        result = evaluate(re.getInput(), wholeBox(it.getShape()), depth + 1);
+        if (result)
+          result->shape.assign(type.getShape().begin(), type.getShape().end());
+      } else if (auto cat = dyn_cast<ConcatOp>(op)) {
+        result = std::make_unique<Dense>();
+        result->shape.assign(type.getShape().begin(), type.getShape().end());
+        result->values.resize(type.getNumElements());
+        int64_t axis = cat.getAxis(), offset = 0;
+        SmallVector<int64_t> strides = stridesOf(type.getShape());
+        for (Value in : cat.getInputs()) {
+          auto it = cast<RankedTensorType>(in.getType());
+          std::unique_ptr<Dense> part =
+              evaluate(in, wholeBox(it.getShape()), depth + 1);
+          if (!part) {
+            result = nullptr;
+            break;
+          }
+          forEachIndex(it.getShape(), [&](int64_t flat, ArrayRef<int64_t> idx) {
+            int64_t dst = 0;
+            for (size_t d = 0; d < idx.size(); ++d)
+              dst += (idx[d] + ((int64_t)d == axis ? offset : 0)) * strides[d];
+            result->values[dst] = part->values[flat];
+          });
+          offset += it.getDimSize(axis);
+        }
+      }
+    }
+    const Dense *ptr = result.get();
+    whole[v] = std::move(result);
+    return ptr;
   }
 
   int64_t limit;
-  DenseMap<Value, std::unique_ptr<Dense>> memo;
+  DenseMap<Value, bool> computable;
+  DenseMap<Value, std::unique_ptr<Dense>> whole;
 };
 
 //===----------------------------------------------------------------------===//
@@ -778,68 +935,97 @@ bool isPositional(ArrayRef<int64_t> shape, int64_t s, int64_t l) {
   return r < 2 || shape[r - 2] == 1 || shape[r - 2] == s;
 }
 
-/// Finds the mask kind a set of constant terms equals exactly, if any.
-bool classifyPositional(ArrayRef<std::pair<MaskTerm, const Dense *>> terms,
-                        int64_t s, int64_t l, MaskPlan &plan) {
-  std::vector<char> removed(s * l, 0);
-  std::vector<double> bias(s * l, 0);
-  for (auto [term, dense] : terms) {
-    Dense flat{{}, {}};
-    flat.shape.assign(dense->shape.begin(), dense->shape.end());
-    flat.values = dense->values;
-    // Drop the unit leading dimensions, then broadcast to [S, L].
-    while (flat.shape.size() > 2)
-      flat.shape.erase(flat.shape.begin());
-    std::vector<double> v = broadcastTo(flat, {s, l});
-    for (int64_t i = 0; i < s * l; ++i) {
-      double x = v[i];
-      if (std::isnan(x))
+/// Finds the mask kind a set of constant terms equals exactly, if any. The
+/// terms are evaluated a block of rows at a time; each query row must keep
+/// one contiguous run of keys with no bias added, and the runs must be the
+/// band of one (left, right) window.
+bool classifyPositional(ArrayRef<MaskTerm> terms, int64_t s, int64_t l,
+                        ConstantEvaluator &evaluator, MaskPlan &plan) {
+  if (s == 0 || l == 0)
+    return false;
+  SmallVector<int64_t> first(s), last(s); // the kept run of each row
+  int64_t block = std::max<int64_t>(1, (int64_t(1) << 20) / l);
+  for (int64_t r0 = 0; r0 < s; r0 += block) {
+    int64_t rows = std::min(block, s - r0);
+    std::vector<char> removed(rows * l, 0);
+    std::vector<double> bias(rows * l, 0);
+    for (const MaskTerm &term : terms) {
+      // The term's [.., S or 1, L or 1] block for these rows.
+      ArrayRef<int64_t> shape =
+          cast<RankedTensorType>(term.value.getType()).getShape();
+      int64_t r = shape.size();
+      Box box = wholeBox(shape);
+      if (r >= 2 && shape[r - 2] != 1) {
+        box.start[r - 2] = r0;
+        box.count[r - 2] = rows;
+      }
+      std::unique_ptr<Dense> d = evaluator.evaluate(term.value, box);
+      if (!d)
         return false;
-      switch (term.kind) {
-      case MaskTerm::Add:
-        if (x == std::numeric_limits<double>::infinity())
+      while (d->shape.size() > 2) // unit leading dimensions
+        d->shape.erase(d->shape.begin());
+      std::vector<double> v = broadcastTo(*d, {rows, l});
+      for (int64_t i = 0; i < rows * l; ++i) {
+        double x = v[i];
+        if (std::isnan(x))
           return false;
-        if (x <= kRemovingFill)
-          removed[i] = 1;
-        else
-          bias[i] += x;
-        break;
-      case MaskTerm::Remove:
-      case MaskTerm::FillIf:
-        if (x != 0)
-          removed[i] = 1;
-        break;
-      case MaskTerm::Keep:
-      case MaskTerm::FillIfNot:
-        if (x == 0)
-          removed[i] = 1;
-        break;
+        switch (term.kind) {
+        case MaskTerm::Add:
+          if (x == std::numeric_limits<double>::infinity())
+            return false;
+          if (x <= kRemovingFill)
+            removed[i] = 1;
+          else
+            bias[i] += x;
+          break;
+        case MaskTerm::Remove:
+        case MaskTerm::FillIf:
+          if (x != 0)
+            removed[i] = 1;
+          break;
+        case MaskTerm::Keep:
+        case MaskTerm::FillIfNot:
+          if (x == 0)
+            removed[i] = 1;
+          break;
+        }
       }
     }
-  }
-  // Every kept pair unbiased, every query keeps a key (else torch's output
-  // for that row depends on the fill), and the kept pairs form a band.
-  int64_t right = std::numeric_limits<int64_t>::min(), left = right;
-  for (int64_t i = 0; i < s; ++i) {
-    bool any = false;
-    for (int64_t j = 0; j < l; ++j) {
-      if (removed[i * l + j])
-        continue;
-      if (bias[i * l + j] != 0)
+    // Every query keeps a key (else torch's output for that row depends on
+    // the fill), in one run, unbiased.
+    for (int64_t ii = 0; ii < rows; ++ii) {
+      const char *row = removed.data() + ii * l;
+      int64_t f = 0;
+      while (f < l && row[f])
+        ++f;
+      if (f == l)
         return false;
-      any = true;
-      right = std::max(right, j - i);
-      left = std::max(left, i - j);
+      int64_t e = f;
+      while (e + 1 < l && !row[e + 1])
+        ++e;
+      for (int64_t j = e + 1; j < l; ++j)
+        if (!row[j])
+          return false;
+      for (int64_t j = f; j <= e; ++j)
+        if (bias[ii * l + j] != 0)
+          return false;
+      first[r0 + ii] = f;
+      last[r0 + ii] = e;
     }
-    if (!any)
-      return false;
+  }
+  // The window that the widest runs need, then every run must be exactly
+  // that window clipped to [0, L).
+  int64_t left = std::numeric_limits<int64_t>::min(), right = left;
+  for (int64_t i = 0; i < s; ++i) {
+    left = std::max(left, i - first[i]);
+    right = std::max(right, last[i] - i);
   }
   if (left < 0 || right < 0)
     return false; // a band that excludes the diagonal has no kind
   for (int64_t i = 0; i < s; ++i)
-    for (int64_t j = 0; j < l; ++j)
-      if ((bool)removed[i * l + j] == (i - j <= left && j - i <= right))
-        return false;
+    if (first[i] != std::max<int64_t>(0, i - left) ||
+        last[i] != std::min<int64_t>(l - 1, i + right))
+      return false;
   bool leftOpen = left >= s - 1, rightOpen = right >= l - 1;
   if (leftOpen && rightOpen) {
     plan.kind = MaskKind::None;
@@ -1040,22 +1226,19 @@ struct RaiseAttentionPass
 
     // Masks: constant positional terms may become a mask kind.
     MaskPlan plan;
-    SmallVector<std::pair<MaskTerm, const Dense *>> positional;
+    SmallVector<MaskTerm> positional;
     for (const MaskTerm &t : m.masks) {
       if (dependsOn(t.value, m.scores))
         return "the mask depends on the attention scores";
-      const Dense *d = evaluator.evaluate(t.value);
-      if (d && isPositional(d->shape, s, l))
-        positional.push_back({t, d});
+      auto shape = cast<RankedTensorType>(t.value.getType()).getShape();
+      if (isPositional(shape, s, l) && evaluator.isComputable(t.value))
+        positional.push_back(t);
       else
         plan.operandTerms.push_back(t);
     }
-    // (The [S, L] pattern itself must fit the evaluation budget too.)
     if (!positional.empty() &&
-        (s * l > maxMaskElements ||
-         !classifyPositional(positional, s, l, plan)))
-      for (auto &[t, d] : positional)
-        plan.operandTerms.push_back(t);
+        !classifyPositional(positional, s, l, evaluator, plan))
+      llvm::append_range(plan.operandTerms, positional);
 
     // Build it.
     Type elt = st.getElementType();

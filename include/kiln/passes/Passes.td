@@ -222,11 +222,13 @@ def RaiseAttention : Pass<"kiln-raise-attention", "mlir::func::FuncOp"> {
 
     Constant mask terms (Trilu of ones, Range/Unsqueeze/compare position
     masks, sliced tril buffers, or matrices the importer already folded)
-    are evaluated at compile time, up to `max-mask-elements` per tensor:
-    when the allowed pairs are exactly causal or a sliding window (or
-    every pair), the mask kind replaces them; otherwise, and for masks
-    computed from inputs (padding), they become the explicit `mask`
-    operand (`i1` when every term removes pairs, a float mask otherwise).
+    are evaluated at compile time, a block of query rows at a time (ops a
+    block cannot follow, such as a concat, are evaluated whole, up to
+    `max-mask-elements`): when the allowed pairs are exactly causal or a
+    sliding window (or every pair), the mask kind replaces them;
+    otherwise, and for masks computed from inputs (padding), they become
+    the explicit `mask` operand (`i1` when every term removes pairs, a
+    float mask otherwise).
     K and V repeated to the query heads (HF's `repeat_kv`,
     `repeat_interleave`) are un-repeated into GQA. A mask computed from the
     scores, a softmax over another axis, or a scale after the softmax are
@@ -255,7 +257,8 @@ def RaiseAttention : Pass<"kiln-raise-attention", "mlir::func::FuncOp"> {
   let options = [
     Option<"maxMaskElements", "max-mask-elements", "int64_t",
            /*default=*/"1 << 22",
-           "Largest constant mask tensor evaluated to find its mask kind">
+           "Largest intermediate mask tensor evaluated whole (concat, "
+           "general reshapes) to find a mask kind">
   ];
   let dependentDialects = ["mlir::arith::ArithDialect"];
 }
