@@ -19,8 +19,9 @@
 //
 // Masks. A mask term that is a compile-time constant (positions built with
 // Trilu, Range/Unsqueeze/compare, a sliced tril buffer, or whatever the
-// importer already folded into a dense matrix) is evaluated here and the
-// resulting [S, L] pattern is compared with the mask kinds: when it is
+// importer already folded into a dense matrix) is evaluated here, a block
+// of query rows at a time, and the resulting [S, L] pattern is compared
+// with the mask kinds: when it is
 // exactly causal or a sliding window (or allows every pair) the mask kind
 // replaces it; otherwise it stays as the explicit mask operand. Terms that
 // depend on graph inputs (a padding mask) become the mask operand too; the
@@ -49,7 +50,7 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/TypeUtilities.h"
-#include "mlir/Transforms/RegionUtils.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/APFloat.h"
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/Support/Format.h"
@@ -175,39 +176,38 @@ bool roundTo(Type t, double &x) {
   return false;
 }
 
+/// Whether elements of `t` can be read straight from a constant's bytes.
+bool isRawReadable(Type t) {
+  unsigned w = t.getIntOrFloatBitWidth();
+  return t.isF32() || t.isF64() ||
+         (t.isSignlessInteger() && (w == 8 || w == 16 || w == 32 || w == 64));
+}
+
 /// Reads elements of a constant by flat index, without copying it whole
 /// (a mask buffer can be large).
 class ConstantReader {
 public:
   static std::optional<ConstantReader> get(Attribute attr) {
-    ConstantReader r;
     auto elements = dyn_cast<ElementsAttr>(attr);
-    if (!elements)
+    if (!elements || !isa<FloatType, IntegerType>(elements.getElementType()))
       return std::nullopt;
+    ConstantReader r;
     r.type = elements.getElementType();
-    if (!isa<FloatType, IntegerType>(r.type))
-      return std::nullopt;
+    r.bytes = r.type.getIntOrFloatBitWidth() / 8;
     if (auto dense = dyn_cast<DenseElementsAttr>(attr)) {
       r.dense = dense;
-      if (dense.isSplat()) {
-        r.splat = r.decode(dense, 0);
-      } else if (r.type.isF32() || r.type.isF64() ||
-                 (r.type.isSignlessInteger() && r.type.getIntOrFloatBitWidth() >= 8 &&
-                  r.type.getIntOrFloatBitWidth() <= 64)) {
+      if (dense.isSplat())
+        r.splat = r.decode(0);
+      else if (isRawReadable(r.type))
         r.raw = dense.getRawData();
-        r.bytes = r.type.getIntOrFloatBitWidth() / 8;
-      }
       return r;
     }
     auto resource = dyn_cast<DenseResourceElementsAttr>(attr);
-    AsmResourceBlob *blob = resource ? resource.getRawHandle().getBlob() : nullptr;
-    if (!blob || !(r.type.isF32() || r.type.isF64() ||
-                   (r.type.isSignlessInteger() &&
-                    r.type.getIntOrFloatBitWidth() >= 8 &&
-                    r.type.getIntOrFloatBitWidth() <= 64)))
+    AsmResourceBlob *blob =
+        resource ? resource.getRawHandle().getBlob() : nullptr;
+    if (!blob || !isRawReadable(r.type))
       return std::nullopt;
     r.raw = blob->getData();
-    r.bytes = r.type.getIntOrFloatBitWidth() / 8;
     if ((int64_t)r.raw.size() != elements.getNumElements() * r.bytes)
       return std::nullopt;
     return r;
@@ -216,37 +216,37 @@ public:
   double at(int64_t flat) const {
     if (splat)
       return *splat;
-    if (!raw.empty()) {
-      const char *p = raw.data() + flat * bytes;
-      if (type.isF32()) {
-        float f;
-        std::memcpy(&f, p, 4);
-        return f;
-      }
-      if (type.isF64()) {
-        double f;
-        std::memcpy(&f, p, 8);
-        return f;
-      }
-      int64_t v = 0;
-      switch (bytes) {
-      case 1: { int8_t x; std::memcpy(&x, p, 1); v = x; break; }
-      case 2: { int16_t x; std::memcpy(&x, p, 2); v = x; break; }
-      case 4: { int32_t x; std::memcpy(&x, p, 4); v = x; break; }
-      default: std::memcpy(&v, p, 8); break;
-      }
-      return (double)v;
+    if (raw.empty())
+      return decode(flat);
+    const char *p = raw.data() + flat * bytes;
+    auto load = [p](auto value) {
+      std::memcpy(&value, p, sizeof(value));
+      return (double)value;
+    };
+    if (type.isF32())
+      return load(float());
+    if (type.isF64())
+      return load(double());
+    switch (bytes) {
+    case 1:
+      return load(int8_t());
+    case 2:
+      return load(int16_t());
+    case 4:
+      return load(int32_t());
+    default:
+      return load(int64_t());
     }
-    return decode(dense, flat);
   }
 
 private:
-  double decode(DenseElementsAttr d, int64_t flat) const {
+  /// One element through the attribute's own accessors (f16, bf16, i1...).
+  double decode(int64_t flat) const {
     if (isa<FloatType>(type))
-      return d.getValues<APFloat>()[flat].convertToDouble();
+      return dense.getValues<APFloat>()[flat].convertToDouble();
     if (type.isInteger(1))
-      return d.getValues<bool>()[flat] ? 1 : 0;
-    return (double)d.getValues<APInt>()[flat].getSExtValue();
+      return dense.getValues<bool>()[flat] ? 1 : 0;
+    return (double)dense.getValues<APInt>()[flat].getSExtValue();
   }
 
   Type type;
@@ -368,17 +368,18 @@ public:
     if (isa<DivOp>(op)) {
       if (isFloat)
         return elementwise([](Args x) { return x[0] / x[1]; });
-      return elementwise([&](Args x) {
-        return nanOr(x[1] == 0, std::trunc(x[0] / x[1]));
-      });
+      return elementwise(
+          [&](Args x) { return nanOr(x[1] == 0, std::trunc(x[0] / x[1])); });
     }
     if (isa<MaxOp>(op))
       return elementwise([&](Args x) {
-        return nanOr(std::isnan(x[0]) || std::isnan(x[1]), std::max(x[0], x[1]));
+        return nanOr(std::isnan(x[0]) || std::isnan(x[1]),
+                     std::max(x[0], x[1]));
       });
     if (isa<MinOp>(op))
       return elementwise([&](Args x) {
-        return nanOr(std::isnan(x[0]) || std::isnan(x[1]), std::min(x[0], x[1]));
+        return nanOr(std::isnan(x[0]) || std::isnan(x[1]),
+                     std::min(x[0], x[1]));
       });
     if (isa<AndOp, OrOp, XorOp, NotOp>(op) && !inElt.isInteger(1))
       return nullptr; // bitwise on wider integers: not needed for masks
@@ -387,7 +388,8 @@ public:
     if (isa<OrOp>(op))
       return elementwise([](Args x) { return double(x[0] != 0 || x[1] != 0); });
     if (isa<XorOp>(op))
-      return elementwise([](Args x) { return double((x[0] != 0) != (x[1] != 0)); });
+      return elementwise(
+          [](Args x) { return double((x[0] != 0) != (x[1] != 0)); });
     if (isa<NotOp>(op))
       return elementwise([](Args x) { return double(x[0] == 0); });
     if (isa<NegOp>(op))
@@ -402,12 +404,18 @@ public:
       CompareDirection dir = cmp.getDirection();
       return elementwise([dir](Args x) {
         switch (dir) {
-        case CompareDirection::EQ: return double(x[0] == x[1]);
-        case CompareDirection::NE: return double(x[0] != x[1]);
-        case CompareDirection::LT: return double(x[0] < x[1]);
-        case CompareDirection::LE: return double(x[0] <= x[1]);
-        case CompareDirection::GT: return double(x[0] > x[1]);
-        case CompareDirection::GE: return double(x[0] >= x[1]);
+        case CompareDirection::EQ:
+          return double(x[0] == x[1]);
+        case CompareDirection::NE:
+          return double(x[0] != x[1]);
+        case CompareDirection::LT:
+          return double(x[0] < x[1]);
+        case CompareDirection::LE:
+          return double(x[0] <= x[1]);
+        case CompareDirection::GT:
+          return double(x[0] > x[1]);
+        case CompareDirection::GE:
+          return double(x[0] >= x[1]);
         }
         return std::nan("");
       });
@@ -461,8 +469,9 @@ public:
       forEachIndex(box.count, [&](int64_t flat, ArrayRef<int64_t> idx) {
         int64_t src = 0;
         for (int64_t d = 0; d < rank; ++d)
-          src += (starts[d] + (box.start[d] + idx[d]) * steps[d] - ib.start[d]) *
-                 inStrides[d];
+          src +=
+              (starts[d] + (box.start[d] + idx[d]) * steps[d] - ib.start[d]) *
+              inStrides[d];
         out->values[flat] = in->values[src];
       });
       return out;
@@ -638,9 +647,7 @@ bool dependsOn(Value v, Operation *target) {
   return false;
 }
 
-std::string nameOf(Operation *op) {
-  return op->getName().getStringRef().str();
-}
+std::string nameOf(Operation *op) { return op->getName().getStringRef().str(); }
 
 std::string formatNumber(double x) {
   std::string s;
@@ -833,8 +840,8 @@ std::string matchScores(AttentionMatch &m) {
                " does not remove keys (kiln.attention adds a mask or "
                "removes keys)";
       if (std::isinf(fill))
-        term.kind = term.kind == MaskTerm::FillIf ? MaskTerm::Remove
-                                                  : MaskTerm::Keep;
+        term.kind =
+            term.kind == MaskTerm::FillIf ? MaskTerm::Remove : MaskTerm::Keep;
       term.fill = (double)(float)fill;
       m.masks.push_back(term);
       continue;
@@ -1093,8 +1100,7 @@ Value buildMaskOperand(OpBuilder &b, Location loc, ArrayRef<MaskTerm> terms,
   if (adds.empty())
     return combine(keeps, /*isAnd=*/true);
   for (Value k : keeps)
-    adds.push_back(
-        fillWhere(k, 0, -std::numeric_limits<double>::infinity()));
+    adds.push_back(fillWhere(k, 0, -std::numeric_limits<double>::infinity()));
   return combine(adds, /*isAnd=*/false);
 }
 
@@ -1102,8 +1108,7 @@ Value buildMaskOperand(OpBuilder &b, Location loc, ArrayRef<MaskTerm> terms,
 // The pass
 //===----------------------------------------------------------------------===//
 
-struct RaiseAttentionPass
-    : kiln::impl::RaiseAttentionBase<RaiseAttentionPass> {
+struct RaiseAttentionPass : kiln::impl::RaiseAttentionBase<RaiseAttentionPass> {
   using RaiseAttentionBase::RaiseAttentionBase;
 
   void runOnOperation() override {
@@ -1152,8 +1157,8 @@ struct RaiseAttentionPass
           break;
         }
     if (!m.output) {
-      Operation *user = softmax->use_empty() ? nullptr
-                                             : *softmax->getUsers().begin();
+      Operation *user =
+          softmax->use_empty() ? nullptr : *softmax->getUsers().begin();
       if (user && isa<AddOp, SubOp, MulOp, DivOp>(user))
         return "the probabilities go through " + nameOf(user) +
                " before the value matmul";
@@ -1243,8 +1248,8 @@ struct RaiseAttentionPass
     // Build it.
     Type elt = st.getElementType();
     OpBuilder b(m.output);
-    Location loc = b.getFusedLoc(
-        {m.scores.getLoc(), softmax.getLoc(), m.output.getLoc()});
+    Location loc =
+        b.getFusedLoc({m.scores.getLoc(), softmax.getLoc(), m.output.getLoc()});
     auto ty = [&](ArrayRef<int64_t> shape) {
       return RankedTensorType::get(shape, elt);
     };

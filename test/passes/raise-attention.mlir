@@ -153,6 +153,35 @@ func.func @single_head_2d(%q: tensor<4x8xf32>, %kt: tensor<8x4xf32>, %v: tensor<
 
 // -----
 
+// GPT-2's tril buffer, larger than the sequence and sliced to it, held as a
+// resource blob (as the importer stores initializers of more than 256
+// elements): read in place, it is exactly causal.
+// CHECK-LABEL: func @tril_buffer_blob
+// CHECK: kiln.attention %{{.+}}, %{{.+}}, %{{.+}} {mask_kind = #kiln.mask_kind<causal>, scale = 1.000000e+00 : f32}
+func.func @tril_buffer_blob(%q: tensor<1x2x4x8xf32>, %kt: tensor<1x2x8x4xf32>, %v: tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32> {
+  %s = kiln.matmul %q, %kt : (tensor<1x2x4x8xf32>, tensor<1x2x8x4xf32>) -> tensor<1x2x4x4xf32>
+  %buf = arith.constant dense_resource<tril> : tensor<1x1x6x6xf32>
+  %b = kiln.slice %buf {starts = array<i64: 0, 0, 0, 0>, steps = array<i64: 1, 1, 1, 1>} : tensor<1x1x6x6xf32> -> tensor<1x1x4x4xf32>
+  %zero = arith.constant dense<0.000000e+00> : tensor<f32>
+  %future = kiln.compare eq, %b, %zero : (tensor<1x1x4x4xf32>, tensor<f32>) -> tensor<1x1x4x4xi1>
+  %ninf = arith.constant dense<0xFF800000> : tensor<f32>
+  %m = kiln.select %future, %ninf, %s : (tensor<1x1x4x4xi1>, tensor<f32>, tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32>
+  // expected-remark @+1 {{raised attention (causal, 2 heads, scale 1)}}
+  %p = kiln.softmax %m {axis = 3 : i64} : tensor<1x2x4x4xf32>
+  %o = kiln.matmul %p, %v : (tensor<1x2x4x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32>
+  return %o : tensor<1x2x4x8xf32>
+}
+
+{-#
+  dialect_resources: {
+    builtin: {
+      tril: "0x040000000000803F00000000000000000000000000000000000000000000803F0000803F000000000000000000000000000000000000803F0000803F0000803F0000000000000000000000000000803F0000803F0000803F0000803F00000000000000000000803F0000803F0000803F0000803F0000803F000000000000803F0000803F0000803F0000803F0000803F0000803F"
+    }
+  }
+#-}
+
+// -----
+
 // A router's softmax over x @ W (a constant weight) is not attention: no
 // remark, nothing changes.
 // CHECK-LABEL: func @router
