@@ -97,7 +97,7 @@ class CausalWindow(Attention):
 
 class Softcap(Attention):
     """Gemma-2's logit softcap, cap * tanh(scores / cap), before a causal
-    mask."""
+    mask written as torch.where(tril(ones), scores, -inf)."""
 
     CAP = 2.0
 
@@ -105,8 +105,8 @@ class Softcap(Attention):
         scores = q @ k.transpose(-2, -1) * self.d ** -0.5
         scores = torch.tanh(scores / self.CAP) * self.CAP
         s = q.shape[2]
-        future = torch.triu(torch.ones(s, s, dtype=torch.bool), diagonal=1)
-        scores = scores.masked_fill(future, float("-inf"))
+        seen = torch.tril(torch.ones(s, s, dtype=torch.bool))
+        scores = torch.where(seen, scores, torch.tensor(float("-inf")))
         return torch.softmax(scores, dim=-1) @ v
 
 
