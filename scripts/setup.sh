@@ -9,6 +9,9 @@ PACKAGES=(
   libonnx-dev libprotobuf-dev protobuf-compiler
   libgtest-dev
   python3-onnx python3-numpy
+  # PyTorch 1.13 exports the raising tests' and example models, and
+  # computes references in some e2e checks.
+  python3-torch
 )
 
 missing=()
