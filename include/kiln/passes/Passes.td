@@ -208,6 +208,49 @@ def QuantizeWeights : Pass<"kiln-quantize-weights"> {
   let dependentDialects = ["mlir::arith::ArithDialect"];
 }
 
+def RaiseActivations : Pass<"kiln-raise-activations", "mlir::func::FuncOp"> {
+  let summary = "Raise exported SiLU, GELU and SwiGLU to Kiln ops";
+  let description = [{
+    Recognizes activations that exporters spell out in elementary ops:
+
+    - `x * sigmoid(x)` (torch exports `F.silu` so at opset 17) becomes
+      `kiln.silu`; a sigmoid that multiplies another value is left.
+    - GELU, `0.5 * x * (1 + erf(x / sqrt(2)))`, becomes `kiln.gelu`, and
+      its tanh form, `0.5 * x * (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`,
+      `kiln.gelu approximation = tanh`. Both are recognized by value: the
+      erf/tanh argument and the expression around it are evaluated as
+      polynomials through any op order and association (torch's `F.gelu`,
+      BERT's and GPT-2's hand-written forms, "fast" GELU), and every
+      coefficient must equal the exact one within a tolerance suited to
+      the element type (1e-6 relative for f32).
+    - `silu(x @ Wg + bg) * (x @ Wu + bu)` (biases optional) becomes
+      `kiln.swiglu(x @ [Wg | Wu] + [bg | bu])` when both weights (and
+      biases) are constants; the fused weight is one constant, so the two
+      projections become one matmul. Otherwise the silu stays.
+
+    Every rewrite is exact up to float rounding. Each erf, each GELU-like
+    tanh, each sigmoid feeding a product and each silu of a projection
+    feeding a product is reported as raised or left, with the reason.
+
+    Example (torch 1.13's `F.gelu`, after import):
+
+    ```mlir
+    %0 = kiln.div %x, %sqrt2 : (tensor<2x3xf32>, tensor<f32>) -> tensor<2x3xf32>
+    %1 = kiln.erf %0 : tensor<2x3xf32>
+    %2 = kiln.add %1, %one : (tensor<2x3xf32>, tensor<f32>) -> tensor<2x3xf32>
+    %3 = kiln.mul %x, %2 : (tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<2x3xf32>
+    %4 = kiln.mul %3, %half : (tensor<2x3xf32>, tensor<f32>) -> tensor<2x3xf32>
+    ```
+
+    becomes
+
+    ```mlir
+    %4 = kiln.gelu %x : tensor<2x3xf32>
+    ```
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect"];
+}
+
 def RaiseAttention : Pass<"kiln-raise-attention", "mlir::func::FuncOp"> {
   let summary = "Raise exported scaled-dot-product attention to kiln.attention";
   let description = [{

@@ -1,0 +1,131 @@
+//===- RaisingUtils.cpp - Helpers of the raising passes -------------------===//
+
+#include "RaisingUtils.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "llvm/ADT/SetVector.h"
+
+#include <algorithm>
+#include <cmath>
+
+using namespace mlir;
+
+std::optional<double> kiln::raising::splatFloat(Value v) {
+  Attribute attr;
+  if (!v || !matchPattern(v, m_Constant(&attr)))
+    return std::nullopt;
+  auto dense = dyn_cast<DenseElementsAttr>(attr);
+  if (!dense || !isa<FloatType>(dense.getElementType()) ||
+      dense.getNumElements() == 0)
+    return std::nullopt;
+  if (dense.isSplat())
+    return dense.getSplatValue<APFloat>().convertToDouble();
+  // A dense constant whose elements happen to be equal counts too.
+  auto values = dense.getValues<APFloat>();
+  APFloat first = *values.begin();
+  for (APFloat x : values)
+    if (x.compare(first) != APFloat::cmpEqual)
+      return std::nullopt;
+  return first.convertToDouble();
+}
+
+double kiln::raising::tolerance(Type elementType) {
+  // Exported constants are the exact value rounded once to the model's
+  // type: a few ulps of the type cover it, 1e-6 at least (torch writes
+  // 0.7978846 for sqrt(2/pi) = 0.79788456...).
+  auto ft = dyn_cast<FloatType>(elementType);
+  if (!ft || ft.getFPMantissaWidth() >= 24)
+    return 1e-6;
+  return std::ldexp(4.0, -(int)ft.getFPMantissaWidth());
+}
+
+bool kiln::raising::isNear(double got, double want, Type elementType) {
+  double tol = tolerance(elementType);
+  if (want == 0)
+    return std::fabs(got) <= tol;
+  return std::fabs(got - want) <= tol * std::fabs(want);
+}
+
+std::optional<std::vector<char>> kiln::raising::constantBytes(Value v) {
+  Attribute attr;
+  if (!v || !matchPattern(v, m_Constant(&attr)))
+    return std::nullopt;
+  auto type = dyn_cast<RankedTensorType>(v.getType());
+  if (!type || !type.hasStaticShape() ||
+      !isa<FloatType>(type.getElementType()) ||
+      type.getElementTypeBitWidth() % 8)
+    return std::nullopt;
+  size_t width = type.getElementTypeBitWidth() / 8;
+  size_t size = width * type.getNumElements();
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr)) {
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    if (!blob || blob->getData().size() != size)
+      return std::nullopt;
+    ArrayRef<char> data = blob->getData();
+    return std::vector<char>(data.begin(), data.end());
+  }
+  auto dense = dyn_cast<DenseElementsAttr>(attr);
+  if (!dense)
+    return std::nullopt;
+  ArrayRef<char> raw = dense.getRawData();
+  if (dense.isSplat()) {
+    if (raw.size() != width)
+      return std::nullopt;
+    std::vector<char> out(size);
+    for (size_t i = 0; i < size; i += width)
+      std::copy(raw.begin(), raw.end(), out.begin() + i);
+    return out;
+  }
+  if (raw.size() != size)
+    return std::nullopt;
+  return std::vector<char>(raw.begin(), raw.end());
+}
+
+Value kiln::raising::createConstant(OpBuilder &b, Location loc,
+                                    RankedTensorType type, ArrayRef<char> bytes,
+                                    StringRef name) {
+  ElementsAttr attr;
+  if (type.getNumElements() <= 256) {
+    attr = DenseElementsAttr::getFromRawBuffer(type, bytes);
+  } else {
+    AsmResourceBlob blob =
+        HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, /*align=*/64);
+    attr = DenseResourceElementsAttr::get(type, name, std::move(blob));
+  }
+  return arith::ConstantOp::create(b, loc, attr);
+}
+
+void kiln::raising::eraseDeadOps(ArrayRef<Operation *> roots) {
+  // Ops may be listed twice or feed each other: erase in waves, each time
+  // queueing the producers of what was erased.
+  llvm::SetVector<Operation *> work(roots.begin(), roots.end());
+  while (!work.empty()) {
+    Operation *op = work.pop_back_val();
+    if (!op->use_empty() || !isMemoryEffectFree(op) || op->getNumRegions() != 0)
+      continue;
+    SmallVector<Operation *> producers;
+    for (Value operand : op->getOperands())
+      if (Operation *def = operand.getDefiningOp())
+        producers.push_back(def);
+    op->erase();
+    // An op erased above may still be queued under another root's wave.
+    for (Operation *def : producers)
+      work.insert(def);
+  }
+}
+
+SmallVector<int64_t> kiln::raising::alignedShape(Value v, int64_t rank) {
+  auto type = cast<RankedTensorType>(v.getType());
+  SmallVector<int64_t> shape(type.getShape());
+  while ((int64_t)shape.size() > rank) {
+    if (shape.front() != 1)
+      return {};
+    shape.erase(shape.begin());
+  }
+  shape.insert(shape.begin(), rank - shape.size(), 1);
+  return shape;
+}

@@ -1,0 +1,59 @@
+//===- RaisingUtils.h - Helpers of the raising passes -----------*- C++ -*-===//
+//
+// Private to passes/: what the activation, RMSNorm and RoPE raising passes
+// share. Exported graphs spell constants as `arith.constant` splats (0.5,
+// 1.4142135, the epsilon) and weights or tables as dense or dense_resource
+// constants; a raising pass compares the former by value and reads the
+// latter byte for byte.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_PASSES_RAISINGUTILS_H
+#define KILN_PASSES_RAISINGUTILS_H
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Value.h"
+
+#include <optional>
+#include <vector>
+
+namespace kiln::raising {
+
+/// The value of `v` when it is a float constant whose elements are all
+/// equal (a splat of any shape), or nothing.
+std::optional<double> splatFloat(mlir::Value v);
+
+/// Whether the constant `got`, stored in `elementType`, stands for the exact
+/// value `want`: equal within a relative tolerance suited to the type
+/// (1e-6 for f32 and f64, a few ulps for 16-bit floats). Zero matches only
+/// magnitudes below that tolerance.
+bool isNear(double got, double want, mlir::Type elementType);
+
+/// The relative tolerance isNear uses for `elementType`.
+double tolerance(mlir::Type elementType);
+
+/// The row-major bytes of a float constant (dense or dense_resource) of a
+/// type with whole-byte elements, splats expanded; nothing otherwise.
+std::optional<std::vector<char>> constantBytes(mlir::Value v);
+
+/// A constant of `type` holding `bytes`: inline up to 256 elements (so
+/// folding can read it), a dense_resource blob named `name` above, as the
+/// importer does.
+mlir::Value createConstant(mlir::OpBuilder &b, mlir::Location loc,
+                           mlir::RankedTensorType type,
+                           llvm::ArrayRef<char> bytes, llvm::StringRef name);
+
+/// Erases every op of `roots` that has no use left and no side effect, and
+/// then whatever such ops alone kept alive. Raising passes call it once at
+/// the end, after they replaced the results of the subgraphs they raised.
+void eraseDeadOps(llvm::ArrayRef<mlir::Operation *> roots);
+
+/// The shape of `v` as a broadcast operand of a rank-`rank` result reads
+/// it: right-aligned, padded with leading 1s. Empty when `v` has more
+/// dimensions than `rank` and the extra ones are not all 1.
+llvm::SmallVector<int64_t> alignedShape(mlir::Value v, int64_t rank);
+
+} // namespace kiln::raising
+
+#endif // KILN_PASSES_RAISINGUTILS_H
