@@ -18,7 +18,8 @@ using namespace mlir;
 // It changes nothing else, so `--emit=kiln` still shows the graph as
 // imported wherever no pattern matched.
 static constexpr const char *kRaisePipeline =
-    "func.func(kiln-raise-activations,kiln-raise-attention,kiln-raise-moe)";
+    "func.func(kiln-raise-activations,kiln-raise-rms-norm,"
+    "kiln-raise-attention,kiln-raise-moe)";
 
 // Kiln -> linalg on tensors; the weight outlining comes last so that the
 // canonicalizer has already folded every constant it could.

@@ -251,6 +251,46 @@ def RaiseActivations : Pass<"kiln-raise-activations", "mlir::func::FuncOp"> {
   let dependentDialects = ["mlir::arith::ArithDialect"];
 }
 
+def RaiseRmsNorm : Pass<"kiln-raise-rms-norm", "mlir::func::FuncOp"> {
+  let summary = "Raise exported RMSNorm to kiln.rms_norm";
+  let description = [{
+    Recognizes RMSNorm as LLaMA/Mistral/Mixtral/T5 code writes it and
+    torch exports it: `x * rsqrt(mean(x^2, trailing axes) + eps) * weight`,
+    with the square as `Pow(x, 2)` or `x * x`, the inverse root as
+    `Div(1, Sqrt)` (torch's `rsqrt`), `Reciprocal(Sqrt)` or `Rsqrt`, or a
+    division `x / Sqrt(...)`, and the weight optional (either operand
+    order; a weight over more than the normalized axes stays outside).
+    The mixed-precision variant that casts x to f32 first and the result
+    back before the weight becomes
+    `cast(rms_norm(x32, cast(weight)), input type)`.
+
+    The anchor is a `reduce_mean` of a square; a mean over other than the
+    trailing axes, or without keepdims, is left with a remark, and so is a
+    square whose root is not inverted as above.
+
+    Example (torch export, after import):
+
+    ```mlir
+    %0 = kiln.pow %x, %two : (tensor<2x3x8xf32>, tensor<f32>) -> tensor<2x3x8xf32>
+    %1 = kiln.reduce_mean %0 {axes = array<i64: 2>, keepdims = true}
+        : tensor<2x3x8xf32> -> tensor<2x3x1xf32>
+    %2 = kiln.add %1, %eps : (tensor<2x3x1xf32>, tensor<f32>) -> tensor<2x3x1xf32>
+    %3 = kiln.sqrt %2 : tensor<2x3x1xf32>
+    %4 = kiln.div %one, %3 : (tensor<f32>, tensor<2x3x1xf32>) -> tensor<2x3x1xf32>
+    %5 = kiln.mul %x, %4 : (tensor<2x3x8xf32>, tensor<2x3x1xf32>) -> tensor<2x3x8xf32>
+    %6 = kiln.mul %w, %5 : (tensor<8xf32>, tensor<2x3x8xf32>) -> tensor<2x3x8xf32>
+    ```
+
+    becomes
+
+    ```mlir
+    %6 = kiln.rms_norm %x, %w {axis = -1 : i64, epsilon = 9.99999997E-7 : f32}
+        : (tensor<2x3x8xf32>, tensor<8xf32>) -> tensor<2x3x8xf32>
+    ```
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect"];
+}
+
 def RaiseAttention : Pass<"kiln-raise-attention", "mlir::func::FuncOp"> {
   let summary = "Raise exported scaled-dot-product attention to kiln.attention";
   let description = [{
