@@ -18,7 +18,7 @@ using namespace mlir;
 // It changes nothing else, so `--emit=kiln` still shows the graph as
 // imported wherever no pattern matched.
 static constexpr const char *kRaisePipeline =
-    "func.func(kiln-raise-activations,kiln-raise-rms-norm,"
+    "func.func(kiln-raise-activations,kiln-raise-rms-norm,kiln-raise-rope,"
     "kiln-raise-attention,kiln-raise-moe)";
 
 // Kiln -> linalg on tensors; the weight outlining comes last so that the

@@ -291,6 +291,57 @@ def RaiseRmsNorm : Pass<"kiln-raise-rms-norm", "mlir::func::FuncOp"> {
   let dependentDialects = ["mlir::arith::ArithDialect"];
 }
 
+def RaiseRope : Pass<"kiln-raise-rope", "mlir::func::FuncOp"> {
+  let summary = "Raise exported rotary position embeddings to kiln.rope";
+  let description = [{
+    Recognizes `x * cos + rotate(x) * sin` where `rotate` is
+    `rotate_half` (`Concat(Neg(x[..., d/2:]), x[..., :d/2])`, LLaMA and
+    GPT-NeoX) or GPT-J's `rotate_every_two` (odd/even Slices with step 2,
+    Neg, Unsqueeze, Concat, Reshape), optionally on the first `r` features
+    only with the rest concatenated through (`rotary_dim = r`). Inputs are
+    `[B, H, S, D]` with cos/sin broadcast over the heads, `[B, S, D]`, or
+    GPT-J's `[B, S, H, D]` (transposed around the kiln.rope).
+
+    cos/sin hold each angle twice (at `k` and `k + d/2`, or `2k` and
+    `2k + 1`); kiln.rope takes each once. The repetition is proven before
+    half is dropped: bit for bit for constant tables, by structure for
+    computed ones (`cos(Concat(f, f))`, HF's `inv_freq @ position_ids`
+    form, `repeat_interleave` as torch exports it: one Expand per angle).
+    Tables gathered by position ids (`cos[position_ids]`, or a window of
+    such rows as GPT-J's `split(table[position_ids])`) become `[P, d/2]`
+    tables with kiln.rope's `positions` (negative ids wrapped as Gather
+    wraps them); other tables become `[S, d/2]` or `[B, S, d/2]` caches.
+
+    A rotate_half whose slices are not the two halves, cos/sin that vary
+    over heads or whose copies differ, and combinations other than
+    `x * cos + rotate(x) * sin` are left with a remark.
+
+    Example (HF LLaMA, position ids gathering a [P, 8] cos/sin cache):
+
+    ```mlir
+    %c = kiln.gather %cos, %pos {axis = 0 : i64} : ... -> tensor<2x5x8xf32>
+    %c4 = kiln.reshape %c : tensor<2x5x8xf32> -> tensor<2x1x5x8xf32>
+    %0 = kiln.mul %q, %c4 : ...
+    %1 = kiln.slice %q {starts = array<i64: 0, 0, 0, 0>, ...} : ... -> tensor<2x3x5x4xf32>
+    %2 = kiln.slice %q {starts = array<i64: 0, 0, 0, 4>, ...} : ... -> tensor<2x3x5x4xf32>
+    %3 = kiln.neg %2 : tensor<2x3x5x4xf32>
+    %4 = kiln.concat %3, %1 {axis = 3 : i64} : ... -> tensor<2x3x5x8xf32>
+    %5 = kiln.mul %4, %s4 : ...
+    %6 = kiln.add %0, %5 : ...
+    ```
+
+    becomes
+
+    ```mlir
+    %6 = kiln.rope %q, %cos_half, %sin_half positions %pos
+        {interleaved = false, rotary_dim = 0 : i64}
+        : (tensor<2x3x5x8xf32>, tensor<5x4xf32>, tensor<5x4xf32>, tensor<2x5xi64>)
+        -> tensor<2x3x5x8xf32>
+    ```
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect"];
+}
+
 def RaiseAttention : Pass<"kiln-raise-attention", "mlir::func::FuncOp"> {
   let summary = "Raise exported scaled-dot-product attention to kiln.attention";
   let description = [{
