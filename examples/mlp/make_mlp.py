@@ -6,7 +6,8 @@ writes it) -> MatMul + Add -> Softmax -> probs[batch, 10]
 
 The batch dimension is symbolic, so compiling it needs
 `--input-shape features=BxD`. Weights come from a fixed seed; the script
-also stores a NumPy reference implementation used by run_demo.sh.
+also stores a NumPy reference implementation used by demo.py
+(`demo.py --bin build/bin --out DIR` compiles and runs it).
 
 Run: /usr/bin/python3 examples/mlp/make_mlp.py
 """
