@@ -111,7 +111,10 @@ struct Rotation {
 
 /// cos/sin as kiln.rope takes them.
 struct Cache {
-  Value table, positions;
+  Value table;
+  /// With a [P, D/2] table: the gather's ids, [vb, S] in some shape.
+  Value ids;
+  int64_t idsBatch = 0;
 };
 
 struct RaiseRopePass : kiln::impl::RaiseRopeBase<RaiseRopePass> {
@@ -292,8 +295,7 @@ struct RaiseRopePass : kiln::impl::RaiseRopeBase<RaiseRopePass> {
         resolve(sinV, "sin", b, loc, at, seqAxis, rot.interleaved, why);
     if (failed(sin))
       return failure();
-    if (cos->positions != sin->positions ||
-        cos->table.getType() != sin->table.getType()) {
+    if (cos->ids != sin->ids || cos->table.getType() != sin->table.getType()) {
       why = "cos and sin are not looked up the same way";
       return failure();
     }
@@ -311,9 +313,12 @@ struct RaiseRopePass : kiln::impl::RaiseRopeBase<RaiseRopePass> {
       in = TransposeOp::create(b, loc, xt.clone(shape), x,
                                b.getDenseI64ArrayAttr(swap));
     }
-    Value positions = cos->positions;
-    if (positions)
-      positions = wrapNegative(positions, tensorType(cos->table).getDimSize(0));
+    Value positions;
+    if (cos->ids)
+      positions =
+          wrapNegative(positionsFor(cos->ids, cos->idsBatch, xt.getDimSize(0),
+                                    at.getDimSize(seqAxis), b, loc),
+                       tensorType(cos->table).getDimSize(0));
     Value out = RopeOp::create(b, loc, in.getType(), in, cos->table, sin->table,
                                positions, b.getBoolAttr(rot.interleaved),
                                b.getI64IntegerAttr(rotaryDim));
@@ -427,7 +432,7 @@ struct RaiseRopePass : kiln::impl::RaiseRopeBase<RaiseRopePass> {
         Value table = half(gather.getData(), interleaved, b, loc, why);
         if (!table)
           return failure();
-        return Cache{table, positionsFor(gather, vb, batch, seq, b, loc)};
+        return Cache{table, gather.getIndices(), vb};
       }
     }
 
@@ -459,7 +464,7 @@ struct RaiseRopePass : kiln::impl::RaiseRopeBase<RaiseRopePass> {
             window->count == r / 2) {
           Value rows = columns(gather.getData(), window->start, r / 2, b, loc);
           if (rows)
-            return Cache{rows, positionsFor(gather, vb, batch, seq, b, loc)};
+            return Cache{rows, gather.getIndices(), vb};
         }
 
     if (table.getType() != tt)
@@ -476,11 +481,10 @@ struct RaiseRopePass : kiln::impl::RaiseRopeBase<RaiseRopePass> {
            nonUnit(it.getShape()) == nonUnit({vb, seq});
   }
 
-  /// The ids of `gather` as kiln.rope's [B, S] positions.
-  Value positionsFor(GatherOp gather, int64_t vb, int64_t batch, int64_t seq,
+  /// Gather ids holding [vb, S] positions as kiln.rope's [B, S] positions.
+  Value positionsFor(Value ids, int64_t vb, int64_t batch, int64_t seq,
                      OpBuilder &b, Location loc) {
-    Value ids = gather.getIndices();
-    RankedTensorType it = gather.getIndices().getType();
+    RankedTensorType it = tensorType(ids);
     if (it.getShape() != ArrayRef<int64_t>{vb, seq})
       ids = build<ReshapeOp>(b, loc, it.clone({vb, seq}), ids);
     if (vb != batch)

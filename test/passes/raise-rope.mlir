@@ -84,3 +84,33 @@ func.func @batch_tables_scaled(%x: tensor<2x1x1x4xf32>) -> tensor<2x1x1x4xf32> {
   %6 = kiln.add %5, %0 : (tensor<2x1x1x4xf32>, tensor<2x1x1x4xf32>) -> tensor<2x1x1x4xf32>
   return %6 : tensor<2x1x1x4xf32>
 }
+
+// -----
+
+// Position ids shared by the batch ([1, S]) are broadcast to kiln.rope's
+// [B, S] once for cos and sin, and wrapped as Gather wraps negative ids.
+// CHECK-LABEL: func.func @shared_position_ids(
+// CHECK-SAME: %[[X:[^:]+]]: tensor<2x1x3x4xf32>, %[[IDS:[^:]+]]: tensor<1x3xi64>
+// CHECK: %[[B:.+]] = kiln.broadcast %[[IDS]] : tensor<1x3xi64> -> tensor<2x3xi64>
+// CHECK: %[[NEG:.+]] = kiln.compare lt, %[[B]], %{{.+}}
+// CHECK: %[[UP:.+]] = kiln.add %[[B]], %{{.+}}
+// CHECK: %[[POS:.+]] = kiln.select %[[NEG]], %[[UP]], %[[B]]
+// CHECK: kiln.rope %[[X]], %{{.+}}, %{{.+}} positions %[[POS]] : (tensor<2x1x3x4xf32>, tensor<5x2xf32>, tensor<5x2xf32>, tensor<2x3xi64>) -> tensor<2x1x3x4xf32>
+// CHECK-NOT: kiln.gather
+func.func @shared_position_ids(%x: tensor<2x1x3x4xf32>, %ids: tensor<1x3xi64>) -> tensor<2x1x3x4xf32> {
+  %cost = arith.constant dense<[[1.0, 1.0, 1.0, 1.0], [0.5, 0.9, 0.5, 0.9], [0.1, 0.8, 0.1, 0.8], [-0.4, 0.7, -0.4, 0.7], [-0.6, 0.6, -0.6, 0.6]]> : tensor<5x4xf32>
+  %sint = arith.constant dense<[[0.0, 0.0, 0.0, 0.0], [0.8, 0.4, 0.8, 0.4], [0.9, 0.6, 0.9, 0.6], [0.9, 0.7, 0.9, 0.7], [-0.8, 0.8, -0.8, 0.8]]> : tensor<5x4xf32>
+  %cg = kiln.gather %cost, %ids {axis = 0 : i64} : (tensor<5x4xf32>, tensor<1x3xi64>) -> tensor<1x3x4xf32>
+  %sg = kiln.gather %sint, %ids {axis = 0 : i64} : (tensor<5x4xf32>, tensor<1x3xi64>) -> tensor<1x3x4xf32>
+  %cos = kiln.reshape %cg : tensor<1x3x4xf32> -> tensor<1x1x3x4xf32>
+  %sin = kiln.reshape %sg : tensor<1x3x4xf32> -> tensor<1x1x3x4xf32>
+  %0 = kiln.mul %x, %cos : (tensor<2x1x3x4xf32>, tensor<1x1x3x4xf32>) -> tensor<2x1x3x4xf32>
+  %1 = kiln.slice %x {starts = array<i64: 0, 0, 0, 0>, steps = array<i64: 1, 1, 1, 1>} : tensor<2x1x3x4xf32> -> tensor<2x1x3x2xf32>
+  %2 = kiln.slice %x {starts = array<i64: 0, 0, 0, 2>, steps = array<i64: 1, 1, 1, 1>} : tensor<2x1x3x4xf32> -> tensor<2x1x3x2xf32>
+  %3 = kiln.neg %2 : tensor<2x1x3x2xf32>
+  // expected-remark @below {{raised rope (half rotation, all 4 features, [5, 2] tables indexed by positions)}}
+  %4 = kiln.concat %3, %1 {axis = 3 : i64} : (tensor<2x1x3x2xf32>, tensor<2x1x3x2xf32>) -> tensor<2x1x3x4xf32>
+  %5 = kiln.mul %4, %sin : (tensor<2x1x3x4xf32>, tensor<1x1x3x4xf32>) -> tensor<2x1x3x4xf32>
+  %6 = kiln.add %0, %5 : (tensor<2x1x3x4xf32>, tensor<2x1x3x4xf32>) -> tensor<2x1x3x4xf32>
+  return %6 : tensor<2x1x3x4xf32>
+}

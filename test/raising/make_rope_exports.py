@@ -32,6 +32,8 @@ needing PyTorch.
                         8 features rotated, sincos = table[position_ids]
                         split into sin | cos, repeat_interleave (exported
                         as one Expand per angle)
+  rope_llama_shared_ids rope_llama with one row of position_ids [1, S] for
+                        a batch of 2 (HF's default position_ids)
 
 Run from anywhere; rewrites every file it owns.
 """
@@ -240,6 +242,11 @@ MODELS = {
         lambda: {"key": torch.randn(2, 5, 2, 8),
                  "position_ids": positions(2, 5, [2, 9])},
         ["y"]),
+    "rope_llama_shared_ids": (
+        lambda: LlamaRope(8),
+        lambda: {"q": torch.randn(2, 2, 4, 8), "k": torch.randn(2, 1, 4, 8),
+                 "position_ids": positions(1, 4, [6])},
+        ["q_embed", "k_embed"]),
 }
 
 

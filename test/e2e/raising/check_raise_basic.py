@@ -68,6 +68,7 @@ MODELS = {
     "rope_near_miss_halves": {"left rope": 1},
     "rope_computed": {"raised rope": 1},
     "rope_gptj": {"raised rope": 1},
+    "rope_llama_shared_ids": {"raised rope": 2},
 }
 
 
