@@ -6,6 +6,8 @@
 //   half rotation (LLaMA, Mistral, Mixtral, GPT-NeoX):
 //     rotate_half(x) = Concat(Neg(x[..., h:]), x[..., :h])
 //     y = x * cos + rotate_half(x) * sin
+//   (Concat(x[..., h:], Neg(x[..., :h])) is the rotation the other way:
+//   kiln.rope with sin negated, exactly)
 //   interleaved (GPT-J):
 //     rotate_every_two(x) = Reshape(Concat(Unsqueeze(Neg(x[..., 1::2])),
 //                                          Unsqueeze(x[..., ::2])))
@@ -107,6 +109,9 @@ std::string shapeString(ArrayRef<int64_t> shape) {
 struct Rotation {
   Value input, rotated;
   bool interleaved = false;
+  /// Concat(x2, -x1) instead of Concat(-x2, x1): the rotation the other
+  /// way, which is kiln.rope with sin negated.
+  bool reversed = false;
 };
 
 /// cos/sin as kiln.rope takes them.
@@ -144,11 +149,16 @@ struct RaiseRopePass : kiln::impl::RaiseRopeBase<RaiseRopePass> {
     int64_t rank = c.getType().getRank();
     if (c.getInputs().size() != 2 || c.getAxis() != rank - 1)
       return std::nullopt;
-    auto neg = c.getInputs()[0].getDefiningOp<NegOp>();
+    // Concat(-x2, x1), or Concat(x2, -x1) (reversed).
+    Value in0 = c.getInputs()[0], in1 = c.getInputs()[1];
+    bool reversed = !in0.getDefiningOp<NegOp>();
+    auto neg = (reversed ? in1 : in0).getDefiningOp<NegOp>();
     if (!neg)
       return std::nullopt;
-    std::optional<LastDimSlice> second = lastDimSlice(neg.getInput());
-    std::optional<LastDimSlice> first = lastDimSlice(c.getInputs()[1]);
+    std::optional<LastDimSlice> second =
+        lastDimSlice(reversed ? in0 : neg.getInput());
+    std::optional<LastDimSlice> first =
+        lastDimSlice(reversed ? neg.getInput() : in1);
     if (!second || !first || second->source != first->source)
       return std::nullopt;
     int64_t d = tensorType(first->source).getShape().back(), h = d / 2;
@@ -158,7 +168,7 @@ struct RaiseRopePass : kiln::impl::RaiseRopeBase<RaiseRopePass> {
             "dimension";
       return std::nullopt;
     }
-    return Rotation{first->source, c.getResult(), false};
+    return Rotation{first->source, c.getResult(), false, reversed};
   }
 
   /// rotate_every_two: Reshape(Concat(Reshape(Neg(A[..., 1::2])),
@@ -319,7 +329,10 @@ struct RaiseRopePass : kiln::impl::RaiseRopeBase<RaiseRopePass> {
           wrapNegative(positionsFor(cos->ids, cos->idsBatch, xt.getDimSize(0),
                                     at.getDimSize(seqAxis), b, loc),
                        tensorType(cos->table).getDimSize(0));
-    Value out = RopeOp::create(b, loc, in.getType(), in, cos->table, sin->table,
+    Value sinTable = sin->table;
+    if (rot.reversed)
+      sinTable = NegOp::create(b, loc, sinTable);
+    Value out = RopeOp::create(b, loc, in.getType(), in, cos->table, sinTable,
                                positions, b.getBoolAttr(rot.interleaved),
                                b.getI64IntegerAttr(rotaryDim));
     if (rank == 3)
@@ -333,6 +346,8 @@ struct RaiseRopePass : kiln::impl::RaiseRopeBase<RaiseRopePass> {
     built.clear();
 
     std::string detail = rot.interleaved ? "interleaved" : "half rotation";
+    if (rot.reversed)
+      detail += " the other way (sin negated)";
     if (seqFirst)
       detail += " on [batch, seq, heads, dim]";
     int64_t d = xt.getShape().back();

@@ -114,3 +114,27 @@ func.func @shared_position_ids(%x: tensor<2x1x3x4xf32>, %ids: tensor<1x3xi64>) -
   %6 = kiln.add %0, %5 : (tensor<2x1x3x4xf32>, tensor<2x1x3x4xf32>) -> tensor<2x1x3x4xf32>
   return %6 : tensor<2x1x3x4xf32>
 }
+
+// -----
+
+// rotate_half written Concat(x2, -x1) rotates the other way: kiln.rope with
+// sin negated (exact: c x1 - (-s) x2 = c x1 + s x2).
+// CHECK-LABEL: func.func @reversed_rotate_half(
+// CHECK-SAME: %[[X:[^:]+]]: tensor<1x1x2x4xf32>
+// CHECK-DAG: %[[S:.+]] = arith.constant dense<{{\[\[}}0.000000e+00, 5.000000e-01], [2.500000e-01, 7.500000e-01]]> : tensor<2x2xf32>
+// CHECK-DAG: %[[C:.+]] = arith.constant dense<{{\[\[}}1.000000e+00, 5.000000e-01], [7.500000e-01, 2.500000e-01]]> : tensor<2x2xf32>
+// CHECK: %[[NS:.+]] = kiln.neg %[[S]] : tensor<2x2xf32>
+// CHECK-NEXT: kiln.rope %[[X]], %[[C]], %[[NS]] : (tensor<1x1x2x4xf32>, tensor<2x2xf32>, tensor<2x2xf32>) -> tensor<1x1x2x4xf32>
+func.func @reversed_rotate_half(%x: tensor<1x1x2x4xf32>) -> tensor<1x1x2x4xf32> {
+  %cos = arith.constant dense<[[1.0, 0.5, 1.0, 0.5], [0.75, 0.25, 0.75, 0.25]]> : tensor<2x4xf32>
+  %sin = arith.constant dense<[[0.0, 0.5, 0.0, 0.5], [0.25, 0.75, 0.25, 0.75]]> : tensor<2x4xf32>
+  %0 = kiln.mul %x, %cos : (tensor<1x1x2x4xf32>, tensor<2x4xf32>) -> tensor<1x1x2x4xf32>
+  %1 = kiln.slice %x {starts = array<i64: 0, 0, 0, 0>, steps = array<i64: 1, 1, 1, 1>} : tensor<1x1x2x4xf32> -> tensor<1x1x2x2xf32>
+  %2 = kiln.slice %x {starts = array<i64: 0, 0, 0, 2>, steps = array<i64: 1, 1, 1, 1>} : tensor<1x1x2x4xf32> -> tensor<1x1x2x2xf32>
+  %3 = kiln.neg %1 : tensor<1x1x2x2xf32>
+  // expected-remark @below {{raised rope (half rotation the other way (sin negated), all 4 features, cos/sin [2, 2])}}
+  %4 = kiln.concat %2, %3 {axis = 3 : i64} : (tensor<1x1x2x2xf32>, tensor<1x1x2x2xf32>) -> tensor<1x1x2x4xf32>
+  %5 = kiln.mul %4, %sin : (tensor<1x1x2x4xf32>, tensor<2x4xf32>) -> tensor<1x1x2x4xf32>
+  %6 = kiln.add %0, %5 : (tensor<1x1x2x4xf32>, tensor<1x1x2x4xf32>) -> tensor<1x1x2x4xf32>
+  return %6 : tensor<1x1x2x4xf32>
+}

@@ -34,6 +34,8 @@ needing PyTorch.
                         as one Expand per angle)
   rope_llama_shared_ids rope_llama with one row of position_ids [1, S] for
                         a batch of 2 (HF's default position_ids)
+  rope_reversed         rotate_half written cat(x2, -x1), the rotation the
+                        other way (kiln.rope with sin negated)
 
 Run from anywhere; rewrites every file it owns.
 """
@@ -200,6 +202,13 @@ class GPTJRope(nn.Module):
         return torch.cat([k_rot, k_pass], dim=-1)
 
 
+class ReversedRope(HeadlessRope):
+    def forward(self, x):
+        half = x.shape[-1] // 2
+        rot = torch.cat((x[..., half:], -x[..., :half]), dim=-1)
+        return x * self.cos + rot * self.sin
+
+
 def positions(batch, seq, starts):
     return torch.stack([torch.arange(s, s + seq) for s in starts[:batch]])
 
@@ -247,6 +256,10 @@ MODELS = {
         lambda: {"q": torch.randn(2, 2, 4, 8), "k": torch.randn(2, 1, 4, 8),
                  "position_ids": positions(1, 4, [6])},
         ["q_embed", "k_embed"]),
+    "rope_reversed": (
+        lambda: ReversedRope(8, 5),
+        lambda: {"x": torch.randn(1, 2, 5, 8)},
+        ["y"]),
 }
 
 

@@ -69,6 +69,7 @@ MODELS = {
     "rope_computed": {"raised rope": 1},
     "rope_gptj": {"raised rope": 1},
     "rope_llama_shared_ids": {"raised rope": 2},
+    "rope_reversed": {"raised rope": 1},
 }
 
 
