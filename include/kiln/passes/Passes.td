@@ -296,8 +296,10 @@ def RaiseRope : Pass<"kiln-raise-rope", "mlir::func::FuncOp"> {
   let description = [{
     Recognizes `x * cos + rotate(x) * sin` where `rotate` is
     `rotate_half` (`Concat(Neg(x[..., d/2:]), x[..., :d/2])`, LLaMA and
-    GPT-NeoX) or GPT-J's `rotate_every_two` (odd/even Slices with step 2,
-    Neg, Unsqueeze, Concat, Reshape), optionally on the first `r` features
+    GPT-NeoX; `Concat(x[..., d/2:], Neg(x[..., :d/2]))` turns the other way
+    and becomes kiln.rope with sin negated) or GPT-J's `rotate_every_two`
+    (odd/even Slices with step 2, Neg, Unsqueeze, Concat, Reshape),
+    optionally on the first `r` features
     only with the rest concatenated through (`rotary_dim = r`). Inputs are
     `[B, H, S, D]` with cos/sin broadcast over the heads, `[B, S, D]`, or
     GPT-J's `[B, S, H, D]` (transposed around the kiln.rope).
