@@ -1174,7 +1174,8 @@ void RaiseMoEPass::runOnOperation() {
   SmallVector<TopKOp> anchors;
   getOperation().walk([&](TopKOp t) { anchors.push_back(t); });
   // The expert choice comes after the top-ks that pick groups; visiting
-  // from the back lets it claim them, so they are not reported on their own.
+  // from the back lets it claim them (back to the router's projection), so
+  // they are not reported on their own.
   llvm::DenseSet<Operation *> claimed;
   for (TopKOp t : llvm::reverse(anchors)) {
     if (erased.contains(t) || claimed.contains(t) || !isCandidate(t))
@@ -1187,6 +1188,10 @@ void RaiseMoEPass::runOnOperation() {
         continue;
       if (isa<TopKOp>(op))
         claimed.insert(op);
+      // The router starts at its projection: the top-ks before it belong
+      // to earlier layers, which are raised on their own.
+      if (isa<MatmulOp, LinearOp>(op))
+        continue;
       llvm::append_range(work, op->getOperands());
     }
     raise(t);
