@@ -28,7 +28,7 @@ logits by
       int4-g32    0.151, 0.228                   0.45
       int4-g128   0.170, 0.252                   0.50
       mxfp4       0.200, 0.308                   0.60
-      nvfp4       0.165, 0.237                   0.50
+      nvfp4       0.168, 0.242                   0.50
 
   - top-1 agreement at positions 1 to 15, which must be 15 of 15: there the
     next token of the progression is determined (the models predict it
