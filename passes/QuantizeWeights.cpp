@@ -286,7 +286,15 @@ struct QuantizeWeightsPass
     if (failed(q))
       return op->emitOpError("cannot quantize expert weights to ") << format;
     OpBuilder b(op);
-    Location loc = weight.getLoc();
+    // Named after the MoE block and the weight's role, for the report.
+    StringRef role = weight == op.getWGate() ? "w_gate"
+                     : weight == op.getWUp() ? "w_up"
+                                             : "w_down";
+    std::string block = "moe_experts";
+    if (auto name = dyn_cast<NameLoc>(op.getLoc()))
+      block = name.getName().str();
+    Location loc = NameLoc::get(b.getStringAttr(block + " " + role),
+                                weight.getLoc());
     DenseElementsAttr codes =
         q->intCodes.empty()
             ? DenseElementsAttr::get(type.clone(q->codeType), q->floatCodes)
@@ -357,6 +365,11 @@ struct QuantizeWeightsPass
     if (auto matmul = dyn_cast<MatmulOp>(op))
       if (matmul.getLhs().getType().getRank() < 2)
         return success();
+    // MoE routers stay float: their few columns cost nothing, and a
+    // rounding error there changes which experts run.
+    if (llvm::any_of(op->getResult(0).getUsers(),
+                     [](Operation *u) { return isa<MoERouteOp>(u); }))
+      return success();
     std::optional<Matrix> w = constantWeight(op);
     if (!w || w->rows * w->cols < minElements)
       return success();

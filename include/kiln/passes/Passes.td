@@ -186,7 +186,8 @@ def QuantizeWeights : Pass<"kiln-quantize-weights"> {
     weights of `kiln.moe_experts` (`[E, N, K]`) are quantized the same way
     as one `[E * N, K]` matrix, stored quantized and dequantized by a
     `kiln.dequantize` in front of the op (fp8 blocks never span two
-    experts). Embedding tables, norms and other constants stay float. Each new op carries
+    experts). MoE router projections (whose result feeds `kiln.moe_route`),
+    embedding tables, norms and other constants stay float. Each new op carries
     `kiln.quant_error`, the relative RMS error `||W - dequant(W)|| / ||W||`
     of its weight, for reports.
 
