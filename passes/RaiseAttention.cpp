@@ -10,6 +10,7 @@
 //   %s = kiln.add %s, %mask             masks: additive, or masked_fill
 //   %s = kiln.select %cond, -inf, %s      (ONNX Where) with -inf or a
 //                                         very negative value
+//   %s = kiln.max %s, %finfo_min        HF Llama's clamp, optional
 //   %p = kiln.softmax %s {axis = -1}
 //   %o = kiln.matmul %p, %v             v [.., L, Dv]
 //
@@ -37,7 +38,9 @@
 //
 // Where torch gives NaN (a query whose keys are all masked with -inf),
 // kiln.attention gives zeros; a finite fill of -1e9 or less is treated as
-// removing the key (exp underflows to exactly 0 in either case).
+// removing the key (exp underflows to exactly 0 in either case). With
+// Llama's clamp, torch averages every key for such a query instead; then
+// no pair is removed and the mask operand is clamped itself (see tryRaise).
 //
 //===----------------------------------------------------------------------===//
 
@@ -73,6 +76,10 @@ namespace {
 /// A fill at or below this removes a key: exp(fill - max) is exactly 0 in
 /// f32 for any scores smaller than about 1e8 in magnitude.
 constexpr double kRemovingFill = -1e9;
+
+/// A clamp max(scores, C) folds into an additive mask as max(mask, C) only
+/// when scores + C rounds to C, i.e. C is huge (finfo(f32).min is -3.4e38).
+constexpr double kClampFloor = -1e30;
 
 //===----------------------------------------------------------------------===//
 // Compile-time evaluation of constant mask subgraphs
@@ -621,7 +628,7 @@ bool reachesScores(Value v, unsigned depth = 0) {
   if (auto sel = dyn_cast<SelectOp>(op))
     return reachesScores(sel.getTrueValue(), depth + 1) ||
            reachesScores(sel.getFalseValue(), depth + 1);
-  if (isa<AddOp, SubOp, MulOp, DivOp, TanhOp, NegOp, CastOp>(op))
+  if (isa<AddOp, SubOp, MulOp, DivOp, MaxOp, TanhOp, NegOp, CastOp>(op))
     return llvm::any_of(op->getOperands(), [&](Value operand) {
       return reachesScores(operand, depth + 1);
     });
@@ -782,6 +789,8 @@ struct AttentionMatch {
   Value query, keyT;
   double scale = 1, softcap = 0;
   SmallVector<MaskTerm> masks;
+  /// HF Llama's torch.max(scores, finfo.min) after the masks, if any.
+  std::optional<double> clamp;
 };
 
 /// Walks back from the softmax input to the q @ kT matmul, collecting the
@@ -804,8 +813,11 @@ std::string matchScores(AttentionMatch &m) {
     if (auto add = dyn_cast<AddOp>(op)) {
       bool lhs = isChain(add.getLhs(), add.getType());
       bool rhs = isChain(add.getRhs(), add.getType());
-      if (lhs == rhs)
+      if (lhs && rhs)
         return "kiln.add of two score-like tensors is not a mask";
+      if (!lhs && !rhs)
+        return "the scores reach the softmax through ops this pass does "
+               "not know";
       if (stage != Masks)
         return "an additive mask is applied before the scale or softcap";
       m.masks.push_back({MaskTerm::Add, lhs ? add.getRhs() : add.getLhs()});
@@ -844,6 +856,22 @@ std::string matchScores(AttentionMatch &m) {
             term.kind == MaskTerm::FillIf ? MaskTerm::Remove : MaskTerm::Keep;
       term.fill = (double)(float)fill;
       m.masks.push_back(term);
+      continue;
+    }
+    if (auto max = dyn_cast<MaxOp>(op)) {
+      // max(scores, C) with C ~ finfo.min keeps masked scores finite, so a
+      // query with every key masked gets a uniform average, not NaN.
+      std::optional<double> cl = splatValue(max.getLhs());
+      std::optional<double> cr = splatValue(max.getRhs());
+      Value other = cr ? max.getLhs() : max.getRhs();
+      std::optional<double> c = cr ? cr : cl;
+      if (!c || other.getType() != max.getType() || !(*c <= kClampFloor))
+        return "the scores pass through a kiln.max that is not a clamp at "
+               "about finfo.min";
+      if (stage != Masks || !m.masks.empty() || m.clamp)
+        return "the scores are clamped before a mask, scale or softcap";
+      m.clamp = *c;
+      x = other;
       continue;
     }
     if (auto mul = dyn_cast<MulOp>(op)) {
@@ -1047,9 +1075,10 @@ bool classifyPositional(ArrayRef<MaskTerm> terms, int64_t s, int64_t l,
 }
 
 /// The one mask operand the remaining terms make: i1 (true keeps a pair)
-/// when all of them remove pairs, else a float mask added to the scores.
+/// when all of them remove pairs, else a float mask added to the scores;
+/// with a clamp, max(sum of the terms as additive masks, clamp).
 Value buildMaskOperand(OpBuilder &b, Location loc, ArrayRef<MaskTerm> terms,
-                       Type elt) {
+                       Type elt, std::optional<double> clamp) {
   auto scalar = [&](Type t, double v) -> Value {
     auto type = RankedTensorType::get({}, t);
     return arith::ConstantOp::create(
@@ -1096,6 +1125,12 @@ Value buildMaskOperand(OpBuilder &b, Location loc, ArrayRef<MaskTerm> terms,
       adds.push_back(fillWhere(t.value, 0, t.fill));
       break;
     }
+  }
+  if (clamp) { // see tryRaise: nothing removed, -inf becomes the clamp
+    for (Value k : keeps)
+      adds.push_back(fillWhere(k, 0, *clamp));
+    Value sum = combine(adds, /*isAnd=*/false);
+    return MaxOp::create(b, loc, sum.getType(), sum, scalar(elt, *clamp));
   }
   if (adds.empty())
     return combine(keeps, /*isAnd=*/true);
@@ -1244,6 +1279,15 @@ struct RaiseAttentionPass : kiln::impl::RaiseAttentionBase<RaiseAttentionPass> {
     if (!positional.empty() &&
         !classifyPositional(positional, s, l, evaluator, plan))
       llvm::append_range(plan.operandTerms, positional);
+    // A clamp changes nothing when the mask kind alone masks (every query
+    // keeps a key). With a mask operand, a query may lose every key; torch
+    // then averages all keys (every score clamped to C), so no pair may be
+    // removed: every term becomes additive, -inf fills become C, and the
+    // sum is clamped at C (scores + C rounds to C, as in torch).
+    if (m.clamp && !plan.operandTerms.empty()) {
+      plan = MaskPlan();
+      plan.operandTerms = m.masks;
+    }
 
     // Build it.
     Type elt = st.getElementType();
@@ -1267,7 +1311,7 @@ struct RaiseAttentionPass : kiln::impl::RaiseAttentionBase<RaiseAttentionPass> {
     value = reshapeTo(value, v4);
     Value mask;
     if (!plan.operandTerms.empty())
-      mask = buildMaskOperand(b, loc, plan.operandTerms, elt);
+      mask = buildMaskOperand(b, loc, plan.operandTerms, elt, m.clamp);
     // Other users of the probabilities read the op's scores result.
     bool probsUsed = llvm::any_of(softmax->getUsers(), [&](Operation *u) {
       return u != m.output.getOperation();
@@ -1324,6 +1368,8 @@ struct RaiseAttentionPass : kiln::impl::RaiseAttentionBase<RaiseAttentionPass> {
         os << " + ";
       auto mt = cast<RankedTensorType>(mask.getType());
       os << mt.getElementType() << " mask operand";
+      if (m.clamp)
+        os << " clamped at " << formatNumber(*m.clamp);
     }
     os << ", " << heads << (heads == 1 ? " head" : " heads");
     if (kvHeads != heads)

@@ -182,6 +182,44 @@ func.func @tril_buffer_blob(%q: tensor<1x2x4x8xf32>, %kt: tensor<1x2x8x4xf32>, %
 
 // -----
 
+// A clamp at finfo.min changes nothing when the mask kind alone masks:
+// every query keeps a key.
+// CHECK-LABEL: func @clamp_causal
+// CHECK: kiln.attention %{{.+}}, %{{.+}}, %{{.+}} {mask_kind = #kiln.mask_kind<causal>, scale = 1.000000e+00 : f32}
+// CHECK-NOT: kiln.max
+func.func @clamp_causal(%q: tensor<1x2x4x8xf32>, %kt: tensor<1x2x8x4xf32>, %v: tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32> {
+  %s = kiln.matmul %q, %kt : (tensor<1x2x4x8xf32>, tensor<1x2x8x4xf32>) -> tensor<1x2x4x4xf32>
+  %true = arith.constant dense<true> : tensor<4x4xi1>
+  %future = kiln.trilu %true {diagonal = 1 : i64, upper = true} : tensor<4x4xi1>
+  %ninf = arith.constant dense<0xFF800000> : tensor<f32>
+  %m = kiln.select %future, %ninf, %s : (tensor<4x4xi1>, tensor<f32>, tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32>
+  %low = arith.constant dense<-3.40282347E+38> : tensor<f32>
+  %c = kiln.max %m, %low : (tensor<1x2x4x4xf32>, tensor<f32>) -> tensor<1x2x4x4xf32>
+  // expected-remark @+1 {{raised attention (causal, 2 heads, scale 1)}}
+  %p = kiln.softmax %c {axis = 3 : i64} : tensor<1x2x4x4xf32>
+  %o = kiln.matmul %p, %v : (tensor<1x2x4x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32>
+  return %o : tensor<1x2x4x8xf32>
+}
+
+// -----
+
+// A clamp applied before the mask (or at a value a score can reach) is
+// not one that folds into the mask.
+// CHECK-LABEL: func @clamp_then_mask
+// CHECK-NOT: kiln.attention
+func.func @clamp_then_mask(%q: tensor<1x2x4x8xf32>, %kt: tensor<1x2x8x4xf32>, %v: tensor<1x2x4x8xf32>, %mask: tensor<1x1x4x4xf32>) -> tensor<1x2x4x8xf32> {
+  %s = kiln.matmul %q, %kt : (tensor<1x2x4x8xf32>, tensor<1x2x8x4xf32>) -> tensor<1x2x4x4xf32>
+  %low = arith.constant dense<-3.40282347E+38> : tensor<f32>
+  %c = kiln.max %s, %low : (tensor<1x2x4x4xf32>, tensor<f32>) -> tensor<1x2x4x4xf32>
+  %a = kiln.add %c, %mask : (tensor<1x2x4x4xf32>, tensor<1x1x4x4xf32>) -> tensor<1x2x4x4xf32>
+  // expected-remark @+1 {{left attention: the scores are clamped before a mask, scale or softcap}}
+  %p = kiln.softmax %a {axis = 3 : i64} : tensor<1x2x4x4xf32>
+  %o = kiln.matmul %p, %v : (tensor<1x2x4x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32>
+  return %o : tensor<1x2x4x8xf32>
+}
+
+// -----
+
 // A router's softmax over x @ W (a constant weight) is not attention: no
 // remark, nothing changes.
 // CHECK-LABEL: func @router

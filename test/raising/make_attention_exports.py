@@ -152,6 +152,35 @@ class PaddingCausal(Attention):
         return torch.softmax(scores, dim=-1) @ v
 
 
+class Llama(Attention):
+    """HuggingFace Llama as of transformers 4.30: the causal mask is a
+    finfo.min matrix from arange, the [B, S] padding input is expanded,
+    inverted and filled with finfo.min, the two are added, the scores are
+    clamped with torch.max(scores, finfo.min) and the softmax runs in f32.
+    Exported with left padding in mind: a padded query loses every key and
+    torch averages all of them."""
+
+    def forward(self, x, attention_mask):
+        b, s, _ = x.shape
+        low = torch.finfo(x.dtype).min
+        mask = torch.full((s, s), low)
+        cond = torch.arange(mask.size(-1))
+        mask.masked_fill_(cond < (cond + 1).view(mask.size(-1), 1), 0)
+        causal = mask[None, None, :, :].expand(b, 1, s, s)
+        expanded = attention_mask[:, None, None, :].expand(b, 1, s, s).to(x.dtype)
+        inverted = 1.0 - expanded
+        padding = inverted.masked_fill(inverted.to(torch.bool), low)
+        q = self.split(self.q(x), self.heads)
+        k = self.split(self.k(x), self.kv_heads)
+        v = self.split(self.v(x), self.kv_heads)
+        w = torch.matmul(q, k.transpose(2, 3)) / math.sqrt(self.d)
+        w = w + (padding + causal)
+        w = torch.max(w, torch.tensor(low))
+        w = torch.softmax(w, dim=-1, dtype=torch.float32).to(q.dtype)
+        y = torch.matmul(w, v)
+        return self.o(y.transpose(1, 2).reshape(b, s, self.heads * self.d))
+
+
 def repeat_kv(x, n_rep):
     """HuggingFace's repeat_kv: [B, KVH, S, D] -> [B, KVH * n_rep, S, D]."""
     b, kvh, s, d = x.shape
@@ -221,25 +250,23 @@ class NearMiss(Attention):
         return over_queries + scaled_after + from_scores
 
 
-def padding_mask(dtype):
-    """Batch 0 attends to every key; batch 1 has two padded keys at the end."""
-    m = torch.ones(B, S, dtype=dtype)
-    m[1, -2:] = 0
-    return m
-
-
 class Case:
-    def __init__(self, name, module, extra=(), dynamic=False, outputs=("y",)):
+    def __init__(self, name, module, extra=(), dynamic=False, outputs=("y",),
+                 left_padding=False):
         self.name, self.module, self.extra = name, module, extra
         self.dynamic, self.outputs = dynamic, outputs
+        self.left_padding = left_padding
 
     def inputs(self, batch=B, seq=S, seed=0):
         """(name, tensor) pairs for a batch x seq input."""
         g = torch.Generator().manual_seed(seed)
         named = [("x", torch.randn(batch, seq, E, generator=g))]
         for name, dtype in self.extra:
+            # Batch 1 has two padded positions, at the end or the start.
             m = torch.ones(batch, seq, dtype=dtype)
-            if batch > 1:
+            if batch > 1 and self.left_padding:
+                m[1, :2] = 0
+            elif batch > 1:
                 m[1, -2:] = 0
             named.append((name, m))
         return named
@@ -271,6 +298,7 @@ CASES = [
     Case("weights", Weights, outputs=("y", "probs")),
     Case("padding", Padding, extra=[("attention_mask", torch.float32)]),
     Case("padding_causal", PaddingCausal, extra=[("attention_mask", torch.int64)]),
+    Case("llama", Llama, extra=[("attention_mask", torch.int64)], left_padding=True),
     Case("gqa", Gqa),
     Case("gqa_interleave", GqaInterleave),
     Case("torch_mha", TorchMha),

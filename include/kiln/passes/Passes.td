@@ -352,8 +352,8 @@ def RaiseAttention : Pass<"kiln-raise-attention", "mlir::func::FuncOp"> {
     (PyTorch 1.13 has no `scaled_dot_product_attention`): `q @ kT`, scalar
     scales (a `mul` or `div` of the scores, or of `q` or `kT`), an optional
     softcap `cap * tanh(s / cap)`, masks (`add`, or `select` with `-inf` or
-    a fill of -1e9 or less: `masked_fill`, ONNX `Where`), a softmax over
-    the keys and `@ v`. The softmax is the anchor; scores of rank 2 to 4
+    a fill of -1e9 or less: `masked_fill`, ONNX `Where`), HF Llama's clamp
+    `max(s, finfo.min)`, a softmax over the keys and `@ v`. The softmax is the anchor; scores of rank 2 to 4
     are supported (3-D ones, as `nn.MultiheadAttention` writes them, get
     unit leading dimensions).
 
