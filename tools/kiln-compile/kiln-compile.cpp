@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "QuantizationCheck.h"
 #include "kiln/Driver/CompileDriver.h"
 #include "kiln/Init.h"
 #include "kiln/tensor_io.h"
@@ -108,6 +109,13 @@ static cl::opt<std::string> quantize(
              "float"),
     cl::value_desc("format"), cl::init(""), cl::cat(kilnCategory));
 
+static cl::list<std::string> quantizeCheckInputs(
+    "quantize-check-input",
+    cl::desc("With --quantize: also compile the float model, run both on "
+             "these inputs (NAME=FILE, .npy or .pb; repeat for each input) "
+             "and print each output's error against the float model"),
+    cl::value_desc("name=file"), cl::cat(kilnCategory));
+
 static cl::opt<bool> raise(
     "raise",
     cl::desc("Recognize the attention, MoE, RoPE, RMSNorm and activation "
@@ -166,6 +174,39 @@ static bool parseBinding(StringRef text, kiln::OnnxImportOptions &opts,
   bound.dims = tensor.dims;
   bound.data.assign(tensor.data.begin(), tensor.data.end());
   return true;
+}
+
+/// Compiles the float model next to the quantized artifact, runs both on
+/// `inputs` and prints the error of each output. The float artifact is a
+/// temporary file, removed afterwards.
+static int checkQuantization(
+    mlir::MLIRContext &context, kiln::CompileOptions opts,
+    const std::vector<std::pair<std::string, kiln::HostTensor>> &inputs,
+    bool &hadError) {
+  SmallString<128> floatPath;
+  if (std::error_code ec =
+          sys::fs::createTemporaryFile("kiln-float", "kiln", floatPath)) {
+    errs() << "kiln-compile: error: cannot create a temporary file: "
+           << ec.message() << "\n";
+    return 1;
+  }
+  std::string quantizedPath = opts.outputPath;
+  opts.outputPath = floatPath.str().str();
+  opts.quantize.clear();
+  opts.progress = false;
+  int status = 0;
+  if (failed(kiln::compile(context, opts)) || hadError) {
+    errs() << "kiln-compile: error: the float model for "
+              "--quantize-check-input did not compile\n";
+    status = 1;
+  } else if (std::string why = kiln::reportQuantizationError(
+                 opts.outputPath, quantizedPath, inputs);
+             !why.empty()) {
+    errs() << "kiln-compile: error: --quantize-check-input: " << why << "\n";
+    status = 1;
+  }
+  sys::fs::remove(floatPath);
+  return status;
 }
 
 int main(int argc, char **argv) {
@@ -255,10 +296,31 @@ int main(int argc, char **argv) {
       pm.enableTiming();
     return mlir::applyPassManagerCLOptions(pm);
   };
+  if (!quantizeCheckInputs.empty() &&
+      (opts.quantize.empty() || opts.emit != kiln::EmitStage::Artifact)) {
+    errs() << "kiln-compile: error: --quantize-check-input needs --quantize "
+              "and an artifact (no --emit)\n";
+    return 1;
+  }
+  std::vector<std::pair<std::string, kiln::HostTensor>> checkInputs;
+  for (StringRef spec : quantizeCheckInputs) {
+    auto [name, path] = spec.split('=');
+    kiln::HostTensor tensor;
+    std::string why = name.empty() || path.empty()
+                          ? "expects NAME=FILE, got '" + spec.str() + "'"
+                          : kiln::readTensorFile(path.str(), tensor);
+    if (!why.empty()) {
+      errs() << "kiln-compile: error: --quantize-check-input " << why << "\n";
+      return 1;
+    }
+    checkInputs.emplace_back(name.str(), std::move(tensor));
+  }
   if (failed(kiln::compile(context, opts)) || hadError) {
     if (!hadError)
       errs() << "kiln-compile: error: compilation failed\n";
     return 1;
   }
+  if (!checkInputs.empty())
+    return checkQuantization(context, opts, checkInputs, hadError);
   return 0;
 }
