@@ -18,6 +18,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "kiln/dialects/Kiln/KilnConstants.h"
 #include "kiln/dialects/Kiln/KilnOps.h"
 #include "kiln/passes/Passes.h"
 
@@ -27,6 +28,7 @@
 #include "llvm/ADT/APFloat.h"
 
 #include <cmath>
+#include <cstring>
 
 namespace kiln {
 #define GEN_PASS_DEF_QUANTIZEWEIGHTS
@@ -45,29 +47,31 @@ struct Matrix {
   double at(int64_t r, int64_t c) const { return values[r * cols + c]; }
 };
 
+double asDouble(const APFloat &v) {
+  APFloat d = v;
+  bool lost;
+  d.convert(APFloat::IEEEdouble(), APFloat::rmNearestTiesToEven, &lost);
+  return d.convertToDouble();
+}
+
 /// The values of a float constant, or nothing for other constants.
 std::optional<std::vector<double>> readFloats(ElementsAttr attr) {
   auto floatType = dyn_cast<FloatType>(attr.getElementType());
   if (!floatType)
     return std::nullopt;
+  std::optional<std::vector<char>> bytes = constantBytes(attr);
+  if (!bytes)
+    return std::nullopt;
+  // Every float type's bit pattern, through APFloat.
+  const llvm::fltSemantics &semantics = floatType.getFloatSemantics();
+  unsigned width = floatType.getWidth(), stride = (width + 7) / 8;
   std::vector<double> out;
   out.reserve(attr.getNumElements());
-  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr)) {
-    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
-    if (!blob || !floatType.isF32())
-      return std::nullopt;
-    ArrayRef<char> data = blob->getData();
-    if ((int64_t)data.size() != attr.getNumElements() * 4)
-      return std::nullopt;
-    const float *f = reinterpret_cast<const float *>(data.data());
-    out.assign(f, f + attr.getNumElements());
-    return out;
+  for (size_t i = 0; i + stride <= bytes->size(); i += stride) {
+    uint64_t bits = 0;
+    std::memcpy(&bits, bytes->data() + i, stride);
+    out.push_back(asDouble(APFloat(semantics, APInt(width, bits))));
   }
-  auto dense = dyn_cast<DenseElementsAttr>(attr);
-  if (!dense)
-    return std::nullopt;
-  for (APFloat v : dense.getValues<APFloat>())
-    out.push_back(v.convertToDouble());
   return out;
 }
 
@@ -80,12 +84,6 @@ APFloat roundTo(const llvm::fltSemantics &semantics, double x, double maxFinite)
   return v;
 }
 
-double asDouble(const APFloat &v) {
-  APFloat d = v;
-  bool lost;
-  d.convert(APFloat::IEEEdouble(), APFloat::rmNearestTiesToEven, &lost);
-  return d.convertToDouble();
-}
 
 /// One quantized weight: codes [N, K], scales [ceil(N/bn), ceil(K/bk)].
 struct Quantized {

@@ -43,10 +43,6 @@ using namespace kiln::raising;
 
 namespace {
 
-/// The one user of `v`, when it has exactly one.
-Operation *soleUser(Value v) {
-  return v.hasOneUse() ? *v.getUsers().begin() : nullptr;
-}
 
 /// The operand of binary `op` that is not `v`, when `op` is a `T` that
 /// uses `v` (either side).

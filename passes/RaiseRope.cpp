@@ -57,9 +57,6 @@ using namespace kiln::raising;
 
 namespace {
 
-Operation *soleUser(Value v) {
-  return v.hasOneUse() ? *v.getUsers().begin() : nullptr;
-}
 
 RankedTensorType tensorType(Value v) {
   return cast<RankedTensorType>(v.getType());

@@ -2,6 +2,8 @@
 
 #include "RaisingUtils.h"
 
+#include "kiln/dialects/Kiln/KilnConstants.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
@@ -55,48 +57,19 @@ std::optional<std::vector<char>> kiln::raising::constantBytes(Value v) {
   if (!v || !matchPattern(v, m_Constant(&attr)))
     return std::nullopt;
   auto type = dyn_cast<RankedTensorType>(v.getType());
-  if (!type || !type.hasStaticShape() ||
+  auto elements = dyn_cast<ElementsAttr>(attr);
+  if (!type || !elements || !type.hasStaticShape() ||
       !isa<FloatType>(type.getElementType()) ||
       type.getElementTypeBitWidth() % 8)
     return std::nullopt;
-  size_t width = type.getElementTypeBitWidth() / 8;
-  size_t size = width * type.getNumElements();
-  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr)) {
-    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
-    if (!blob || blob->getData().size() != size)
-      return std::nullopt;
-    ArrayRef<char> data = blob->getData();
-    return std::vector<char>(data.begin(), data.end());
-  }
-  auto dense = dyn_cast<DenseElementsAttr>(attr);
-  if (!dense)
-    return std::nullopt;
-  ArrayRef<char> raw = dense.getRawData();
-  if (dense.isSplat()) {
-    if (raw.size() != width)
-      return std::nullopt;
-    std::vector<char> out(size);
-    for (size_t i = 0; i < size; i += width)
-      std::copy(raw.begin(), raw.end(), out.begin() + i);
-    return out;
-  }
-  if (raw.size() != size)
-    return std::nullopt;
-  return std::vector<char>(raw.begin(), raw.end());
+  return kiln::constantBytes(elements);
 }
 
 Value kiln::raising::createConstant(OpBuilder &b, Location loc,
                                     RankedTensorType type, ArrayRef<char> bytes,
                                     StringRef name) {
-  ElementsAttr attr;
-  if (type.getNumElements() <= 256) {
-    attr = DenseElementsAttr::getFromRawBuffer(type, bytes);
-  } else {
-    AsmResourceBlob blob =
-        HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, /*align=*/64);
-    attr = DenseResourceElementsAttr::get(type, name, std::move(blob));
-  }
-  return arith::ConstantOp::create(b, loc, attr);
+  return arith::ConstantOp::create(b, loc,
+                                   makeConstantAttr(type, bytes, name));
 }
 
 void kiln::raising::eraseDeadOps(ArrayRef<Operation *> roots) {

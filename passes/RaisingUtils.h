@@ -44,6 +44,11 @@ mlir::Value createConstant(mlir::OpBuilder &b, mlir::Location loc,
                            mlir::RankedTensorType type,
                            llvm::ArrayRef<char> bytes, llvm::StringRef name);
 
+/// The one user of `v`, when it has exactly one.
+inline mlir::Operation *soleUser(mlir::Value v) {
+  return v.hasOneUse() ? *v.getUsers().begin() : nullptr;
+}
+
 /// Erases every op of `roots` that has no use left and no side effect, and
 /// then whatever such ops alone kept alive. Raising passes call it once at
 /// the end, after they replaced the results of the subgraphs they raised.

@@ -2,11 +2,11 @@
 
 #include "Signature.h"
 
+#include "kiln/dialects/Kiln/KilnConstants.h"
 #include "kiln/dtype.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinDialect.h"
-#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/BuiltinTypes.h"
 
 using namespace mlir;
@@ -78,9 +78,6 @@ static unsigned subByteBits(Type t) {
   return width > 1 && width < 8 ? width : 0;
 }
 
-static LogicalResult rawWeightBytes(Location loc, ElementsAttr value,
-                                    std::vector<char> &out);
-
 /// Packs one-byte-per-element values `bits` wide, element 0 in the low bits
 /// of byte 0 (ONNX's layout, and what the code's unpacking reads).
 static std::vector<char> packSubByte(ArrayRef<char> bytes, int64_t n,
@@ -98,43 +95,13 @@ static std::vector<char> packSubByte(ArrayRef<char> bytes, int64_t n,
 /// packed).
 static LogicalResult weightBytes(Location loc, ElementsAttr value,
                                  std::vector<char> &out) {
-  Type elt = value.getElementType();
-  if (unsigned bits = subByteBits(elt)) {
-    std::vector<char> unpacked;
-    if (failed(rawWeightBytes(loc, value, unpacked)))
-      return failure();
-    out = packSubByte(unpacked, value.getNumElements(), bits);
-    return success();
-  }
-  return rawWeightBytes(loc, value, out);
-}
-
-static LogicalResult rawWeightBytes(Location loc, ElementsAttr value,
-                                    std::vector<char> &out) {
-  if (auto resource = dyn_cast<DenseResourceElementsAttr>(value)) {
-    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
-    if (!blob)
-      return emitError(loc) << "weight data is missing (dangling resource)";
-    ArrayRef<char> data = blob->getData();
-    out.assign(data.begin(), data.end());
-    return success();
-  }
-  auto dense = dyn_cast<DenseElementsAttr>(value);
-  if (!dense)
-    return emitError(loc) << "unsupported weight attribute kind";
-  int64_t n = dense.getNumElements();
-  if (dense.getElementType().isInteger(1)) {
-    for (bool b : dense.getValues<bool>())
-      out.push_back(b ? 1 : 0);
-    return success();
-  }
-  ArrayRef<char> raw = dense.getRawData();
-  if (dense.isSplat()) {
-    for (int64_t i = 0; i < n; ++i)
-      out.insert(out.end(), raw.begin(), raw.end());
-  } else {
-    out.assign(raw.begin(), raw.end());
-  }
+  std::optional<std::vector<char>> bytes = constantBytes(value);
+  if (!bytes)
+    return emitError(loc) << "weight data is missing or does not fit its type";
+  if (unsigned bits = subByteBits(value.getElementType()))
+    out = packSubByte(*bytes, value.getNumElements(), bits);
+  else
+    out = std::move(*bytes);
   return success();
 }
 

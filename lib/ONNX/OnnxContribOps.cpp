@@ -19,6 +19,8 @@
 
 #include "OnnxContrib.h"
 
+#include "kiln/dialects/Kiln/KilnConstants.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/BuiltinDialect.h"
@@ -35,28 +37,6 @@ using namespace kiln::onnx_import::contrib;
 // Helpers shared with the other contrib files
 //===----------------------------------------------------------------------===//
 
-/// The raw bytes of a constant attribute (an inline dense attribute, splats
-/// expanded, or a resource blob); nothing for a missing blob or i1.
-static std::optional<std::vector<char>> attrBytes(ElementsAttr attr) {
-  if (attr.getElementType().isInteger(1))
-    return std::nullopt;
-  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr)) {
-    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
-    if (!blob)
-      return std::nullopt;
-    return std::vector<char>(blob->getData().begin(), blob->getData().end());
-  }
-  auto dense = dyn_cast<DenseElementsAttr>(attr);
-  if (!dense)
-    return std::nullopt;
-  ArrayRef<char> raw = dense.getRawData();
-  std::vector<char> out;
-  for (int64_t n = 0, e = dense.isSplat() ? dense.getNumElements() : 1; n < e;
-       ++n)
-    out.insert(out.end(), raw.begin(), raw.end());
-  return out;
-}
-
 /// The attribute of a value defined by arith.constant, or null.
 static ElementsAttr constantAttr(Value v) {
   auto cst = v ? v.getDefiningOp<arith::ConstantOp>() : arith::ConstantOp();
@@ -67,7 +47,7 @@ FailureOr<std::vector<char>> contrib::constantBytes(NodeContext &nc, size_t i,
                                                     StringRef what) {
   ElementsAttr attr = constantAttr(nc.input(i));
   std::optional<std::vector<char>> bytes =
-      attr ? attrBytes(attr) : std::nullopt;
+      attr ? kiln::constantBytes(attr) : std::nullopt;
   if (!bytes) {
     (void)nc.error(Twine(what) + " (input " + Twine(i) +
                    ") must be an initializer: Kiln unpacks it at compile time");
@@ -152,7 +132,7 @@ Value contrib::sliceDim1(NodeContext &nc, Value v, int64_t start, int64_t step,
   unsigned width = t.getElementType().getIntOrFloatBitWidth();
   std::optional<std::vector<char>> bytes;
   if (attr && width % 8 == 0)
-    bytes = attrBytes(attr);
+    bytes = kiln::constantBytes(attr);
   if (bytes) {
     // Copy the rows on the host: [outer, dim1, inner] -> [outer, count, inner].
     size_t eltBytes = width / 8;

@@ -1,0 +1,64 @@
+//===- KilnConstants.cpp - Reading and making weight constants ------------===//
+
+#include "kiln/dialects/Kiln/KilnConstants.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+
+using namespace mlir;
+
+/// Bytes per element in MLIR's dense storage (i1 counted as one byte).
+static size_t storageBytes(Type elt) {
+  return (elt.getIntOrFloatBitWidth() + 7) / 8;
+}
+
+std::optional<std::vector<char>> kiln::constantBytes(ElementsAttr attr) {
+  Type elt = attr.getElementType();
+  if (!elt.isIntOrFloat())
+    return std::nullopt;
+  size_t width = storageBytes(elt);
+  size_t size = width * attr.getNumElements();
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr)) {
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    if (!blob || blob->getData().size() != size)
+      return std::nullopt;
+    ArrayRef<char> data = blob->getData();
+    return std::vector<char>(data.begin(), data.end());
+  }
+  auto dense = dyn_cast<DenseElementsAttr>(attr);
+  if (!dense)
+    return std::nullopt;
+  if (elt.isInteger(1)) { // bit-packed in the attribute
+    std::vector<char> out;
+    out.reserve(size);
+    for (bool b : dense.getValues<bool>())
+      out.push_back(b ? 1 : 0);
+    return out;
+  }
+  ArrayRef<char> raw = dense.getRawData();
+  if (dense.isSplat()) {
+    if (raw.size() != width)
+      return std::nullopt;
+    std::vector<char> out(size);
+    for (size_t i = 0; i < size; i += width)
+      std::copy(raw.begin(), raw.end(), out.begin() + i);
+    return out;
+  }
+  if (raw.size() != size)
+    return std::nullopt;
+  return std::vector<char>(raw.begin(), raw.end());
+}
+
+ElementsAttr kiln::makeConstantAttr(RankedTensorType type,
+                                    ArrayRef<char> bytes, StringRef name) {
+  if (type.getElementType().isInteger(1)) { // one byte each -> bits
+    SmallVector<bool> bits(bytes.begin(), bytes.end());
+    if (type.getNumElements() <= kInlineConstantLimit)
+      return DenseElementsAttr::get(type, bits);
+  }
+  if (type.getNumElements() <= kInlineConstantLimit)
+    return DenseElementsAttr::getFromRawBuffer(type, bytes);
+  AsmResourceBlob blob =
+      HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, /*align=*/64);
+  return DenseResourceElementsAttr::get(type, name, std::move(blob));
+}
