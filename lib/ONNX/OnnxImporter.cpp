@@ -3,6 +3,7 @@
 #include "kiln/ONNX/OnnxImporter.h"
 
 #include "NodeContext.h"
+#include "SparseMoEDispatch.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -62,9 +63,11 @@ std::string shapeToString(ArrayRef<int64_t> shape) {
 class GraphImporter {
 public:
   GraphImporter(MLIRContext &ctx, const onnx::ModelProto &model,
-                StringRef path, const OnnxImportOptions &options)
+                StringRef path, const OnnxImportOptions &options,
+                std::vector<SparseDispatchCheck> sparseDispatch)
       : ctx(ctx), model(model), path(path), options(options),
-        fileLoc(FileLineColLoc::get(&ctx, path, 0, 0)) {}
+        fileLoc(FileLineColLoc::get(&ctx, path, 0, 0)),
+        sparseDispatch(std::move(sparseDispatch)) {}
 
   OwningOpRef<ModuleOp> run();
 
@@ -73,6 +76,7 @@ private:
   FailureOr<RankedTensorType> inputType(const onnx::ValueInfoProto &info);
   LogicalResult importNode(const onnx::NodeProto &node, OpBuilder &b,
                            size_t index);
+  LogicalResult checkSparseDispatch(const SparseDispatchCheck &c);
   InFlightDiagnostic error() { return emitError(fileLoc); }
 
   MLIRContext &ctx;
@@ -86,6 +90,8 @@ private:
   llvm::StringMap<Value> values;
   /// ONNX element types of values where the model states them.
   llvm::StringMap<int> onnxTypes;
+  /// Shapes the rewrite of HF Mixtral's sparse dispatch assumed.
+  std::vector<SparseDispatchCheck> sparseDispatch;
 };
 
 } // namespace
@@ -202,6 +208,57 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node,
                             << "): output " << i << " ('" << node.output(i)
                             << "') is not supported by Kiln";
   return success();
+}
+
+/// The sparse dispatch was rewritten to the dense form on the structure
+/// alone; it is the same computation only when the tokens, the router and
+/// the accumulator agree on the number of tokens (no broadcasting of a
+/// size-1 dimension) and the top-k ranges over exactly the one-hot's
+/// experts. Otherwise the model is rejected as NonZero always was.
+LogicalResult GraphImporter::checkSparseDispatch(const SparseDispatchCheck &c) {
+  auto shapeOf = [&](StringRef name) -> std::optional<RankedTensorType> {
+    Value v = values.lookup(name);
+    if (!v)
+      return std::nullopt;
+    return cast<RankedTensorType>(v.getType());
+  };
+  int64_t t = c.accRows;
+  Type acc = elementTypeFor(&ctx, c.accType);
+  auto tokens = shapeOf(c.tokens), indices = shapeOf(c.indices),
+       scores = shapeOf(c.scores), weights = shapeOf(c.weights),
+       product = shapeOf(c.product);
+  std::optional<RankedTensorType> like;
+  if (!c.expandLike.empty())
+    like = shapeOf(c.expandLike);
+  std::string why;
+  if (!tokens || tokens->getShape() != ArrayRef<int64_t>{t, c.hidden})
+    why = "the gathered tokens are not [" + std::to_string(t) + ", " +
+          std::to_string(c.hidden) + "]";
+  else if (!indices || indices->getRank() != 2 || indices->getDimSize(0) != t)
+    why = "the top-k indices are not [" + std::to_string(t) + ", k]";
+  else if (!scores || scores->getShape() != ArrayRef<int64_t>{t, c.experts})
+    why = "the top-k does not choose among " + std::to_string(c.experts) +
+          " experts for " + std::to_string(t) + " tokens";
+  else if (!weights || weights->getShape() != indices->getShape() ||
+           weights->getElementType() != acc)
+    why = "the routing weights are not of the top-k indices' shape and the "
+          "accumulator's type";
+  else if (!product || product->getShape() != ArrayRef<int64_t>{t, c.accCols} ||
+           product->getElementType() != acc)
+    why = "the expert's weighted output is not of the accumulator's shape";
+  else if (!c.expandLike.empty() &&
+           (!like || like->getRank() != 2 || like->getDimSize(0) < 1 ||
+            like->getDimSize(1) != c.accCols))
+    why = "the scatter is expanded to a shape other than a row";
+  if (why.empty())
+    return success();
+  return emitError(NameLoc::get(StringAttr::get(&ctx, c.nonZero), fileLoc))
+         << "node '" << c.nonZero
+         << "' (NonZero): Hugging Face's sparse MoE dispatch was recognized "
+            "but "
+         << why
+         << "; Kiln compiles static shapes and takes NonZero only of a "
+            "constant (export the MoE in dense form)";
 }
 
 OwningOpRef<ModuleOp> GraphImporter::run() {
@@ -324,6 +381,9 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
   for (auto [i, node] : llvm::enumerate(graph.node()))
     if (failed(importNode(node, b, i)))
       return nullptr;
+  for (const SparseDispatchCheck &c : sparseDispatch)
+    if (failed(checkSparseDispatch(c)))
+      return nullptr;
 
   SmallVector<Value> results;
   SmallVector<Type> resultTypes;
@@ -392,6 +452,10 @@ OwningOpRef<ModuleOp> kiln::importOnnxModel(StringRef path, MLIRContext &ctx,
     return nullptr;
   }
   ctx.loadDialect<KilnDialect, arith::ArithDialect, func::FuncDialect>();
-  GraphImporter importer(ctx, model, path, options);
+  // HF Mixtral's sparse MoE dispatch (NonZero per expert) becomes the
+  // dense form before the node-by-node import; see SparseMoEDispatch.cpp.
+  std::vector<SparseDispatchCheck> sparseDispatch =
+      rewriteSparseMoEDispatch(*model.mutable_graph());
+  GraphImporter importer(ctx, model, path, options, std::move(sparseDispatch));
   return importer.run();
 }

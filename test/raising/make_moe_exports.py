@@ -19,6 +19,11 @@ without needing PyTorch.
   moe_mixtral_sparse     HF Mixtral's loop: one_hot -> permute -> per
                          expert torch.where (NonZero) -> gather tokens ->
                          expert -> * routing weight -> index_add_
+  moe_near_miss_sparse_mixing
+                         moe_mixtral_sparse whose experts add the mean of
+                         the tokens routed to them: not a function of each
+                         token alone, so the dense form would differ and
+                         the NonZero stays rejected
   moe_deepseek           DeepSeek-V3's gate: sigmoid scores, a selection
                          bias, 4 groups scored by their top-2 sum, 2 kept
                          (others masked with 0), top-2 experts, weights
@@ -119,15 +124,24 @@ class MixtralDense(nn.Module):
         return out.view(b, s, h)
 
 
+class TokenMixingExpert(SwiGLUExpert):
+    """A SwiGLU expert plus the mean of the tokens it is given: its output
+    for a token depends on which other tokens were routed with it."""
+
+    def forward(self, x):
+        return super().forward(x) + x.mean(dim=0, keepdim=True)
+
+
 class MixtralSparse(nn.Module):
     """HF MixtralSparseMoeBlock.forward (transformers 4.36), verbatim."""
 
-    def __init__(self, hidden=16, inter=8, experts=4, k=2):
+    def __init__(self, hidden=16, inter=8, experts=4, k=2, mixing=False):
         super().__init__()
         self.top_k, self.num_experts, self.hidden_dim = k, experts, hidden
         self.gate = nn.Linear(hidden, experts, bias=False)
+        expert = TokenMixingExpert if mixing else SwiGLUExpert
         self.experts = nn.ModuleList(
-            [SwiGLUExpert(hidden, inter, True) for _ in range(experts)])
+            [expert(hidden, inter, True) for _ in range(experts)])
 
     def forward(self, hidden_states):
         batch_size, sequence_length, hidden_dim = hidden_states.shape
@@ -244,6 +258,7 @@ MODELS = {
     "moe_mixtral_onehot": lambda: MixtralDense(renormalize=False, onehot=True,
                                                use_silu=True),
     "moe_mixtral_sparse": lambda: MixtralSparse(),
+    "moe_near_miss_sparse_mixing": lambda: MixtralSparse(mixing=True),
     "moe_deepseek": lambda: DeepSeekMoE(),
     "moe_near_miss_shapes": lambda: MixtralDense(inters=[8, 8, 4, 8]),
     "moe_near_miss_axis": lambda: MixtralDense(softmax_dim=0),

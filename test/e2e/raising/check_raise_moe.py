@@ -38,6 +38,7 @@ MODELS = {
     "moe_mixtral_dense": True,
     "moe_mixtral_onehot": True,
     "moe_mixtral_reference": True,
+    "moe_mixtral_sparse": True,
     "moe_deepseek": True,
     "moe_near_miss_shapes": False,
     "moe_near_miss_axis": False,
