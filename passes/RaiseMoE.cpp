@@ -30,8 +30,9 @@
 //
 // HF Mixtral's sparse-dispatch loop (torch.where -> index_select ->
 // index_add_) exports NonZero, whose output shape depends on the routing;
-// Kiln compiles static shapes and its importer does not take NonZero, so
-// that form never reaches this pass (see docs/dialect.md).
+// the ONNX importer rewrites that loop into the dense form above before
+// importing it (lib/ONNX/SparseMoEDispatch.cpp), so it arrives here as a
+// dense dispatch.
 //
 // Anything else is left as it was (it still computes the same numbers
 // through the generic ops) and reported with the reason.

@@ -430,7 +430,8 @@ def RaiseMoE : Pass<"kiln-raise-moe", "mlir::func::FuncOp"> {
     Shared experts stay ordinary ops added to the result. Anything that
     does not match exactly is left as it was and reported with the reason
     (`kiln-compile --report-raising`). HF Mixtral's sparse-dispatch loop
-    exports `NonZero`, which has a data-dependent shape and is not imported.
+    (`NonZero` per expert) reaches this pass in dense form: the ONNX
+    importer rewrites it (lib/ONNX/SparseMoEDispatch.cpp).
 
     Example (Mixtral, top-2 of 4, after import):
 
