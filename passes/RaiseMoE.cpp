@@ -39,6 +39,9 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "RaisingUtils.h"
+
+#include "kiln/dialects/Kiln/KilnConstants.h"
 #include "kiln/dialects/Kiln/KilnOps.h"
 #include "kiln/passes/Passes.h"
 #include "kiln/passes/RaisingReport.h"
@@ -109,26 +112,7 @@ std::optional<std::vector<char>> constantBytes(ElementsAttr attr) {
   Type elt = attr.getElementType();
   if (!elt.isIntOrFloat() || elt.getIntOrFloatBitWidth() % 8)
     return std::nullopt;
-  size_t size = elt.getIntOrFloatBitWidth() / 8, n = attr.getNumElements();
-  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr)) {
-    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
-    if (!blob || blob->getData().size() != n * size)
-      return std::nullopt;
-    return std::vector<char>(blob->getData().begin(), blob->getData().end());
-  }
-  auto dense = dyn_cast<DenseElementsAttr>(attr);
-  if (!dense)
-    return std::nullopt;
-  ArrayRef<char> raw = dense.getRawData();
-  std::vector<char> out;
-  if (dense.isSplat()) {
-    for (size_t i = 0; i < n; ++i)
-      out.insert(out.end(), raw.begin(), raw.begin() + size);
-    return out;
-  }
-  if (raw.size() != n * size)
-    return std::nullopt;
-  return std::vector<char>(raw.begin(), raw.end());
+  return kiln::constantBytes(attr);
 }
 
 /// The values of a float constant as doubles.
@@ -189,21 +173,6 @@ bool isSplatOf(Value v, double want) {
     return false;
   }
   return *s == want;
-}
-
-/// A new constant: inline when small, a resource blob (as the importer
-/// makes for initializers) when large, so printed IR stays readable.
-Value makeConstant(OpBuilder &b, Location loc, RankedTensorType type,
-                   ArrayRef<char> bytes, StringRef name) {
-  ElementsAttr attr;
-  if (type.getNumElements() <= 256) {
-    attr = DenseElementsAttr::getFromRawBuffer(type, bytes);
-  } else {
-    AsmResourceBlob blob =
-        HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, /*align=*/64);
-    attr = DenseResourceElementsAttr::get(type, name, std::move(blob));
-  }
-  return arith::ConstantOp::create(b, loc, attr);
 }
 
 //===----------------------------------------------------------------------===//
@@ -1083,7 +1052,7 @@ void RaiseMoEPass::raise(TopKOp topk) {
     SmallVector<int64_t> shape = {numExperts, rows};
     if (!biasOnly)
       shape.push_back(cols);
-    return makeConstant(b, loc, RankedTensorType::get(shape, elt), out, name);
+    return raising::createConstant(b, loc, RankedTensorType::get(shape, elt), out, name);
   };
   auto gateOf = [](const Expert &e) -> const Projection & { return e.gate; };
   auto upOf = [](const Expert &e) -> const Projection & { return *e.up; };
@@ -1101,7 +1070,7 @@ void RaiseMoEPass::raise(TopKOp topk) {
   if (r.bias) {
     std::optional<std::vector<char>> bytes = constantBytes(r.bias);
     if (bytes && r.bias.getElementType() == elt)
-      bias = makeConstant(b, loc, RankedTensorType::get({r.experts}, elt),
+      bias = raising::createConstant(b, loc, RankedTensorType::get({r.experts}, elt),
                           *bytes, "moe_score_bias");
   }
   if (failed(wGate) || failed(wDown) || failed(wUp) || failed(bGate) ||
