@@ -71,8 +71,10 @@ class FloatFormat:
         return sign * (1 + man / 2.0 ** self.m) * 2.0 ** (exp - self.bias)
 
     def finite_codes(self):
-        values = [(c, self.decode(c)) for c in range(1 << self.width)]
-        return [(c, v) for c, v in values if np.isfinite(v)]
+        if not hasattr(self, "_finite"):
+            values = [(c, self.decode(c)) for c in range(1 << self.width)]
+            self._finite = [(c, v) for c, v in values if np.isfinite(v)]
+        return self._finite
 
     def max_finite(self):
         return max(v for _, v in self.finite_codes())
@@ -88,13 +90,13 @@ class FloatFormat:
             sign = 1 << top if np.signbit(x) else 0
             return sign | ((1 << top) - 1)
         best = None
+        limit = self.max_finite()
         for code, value in self.finite_codes():
             if value == 0 and (code >> top) != int(np.signbit(x)):
                 continue  # keep the sign of zero
             if (x < 0) != (value < 0) and value != 0:
                 continue
-            distance = abs(min(max(x, -self.max_finite()), self.max_finite())
-                           - value)
+            distance = abs(min(max(x, -limit), limit) - value)
             key = (distance, code & 1)
             if best is None or key < best[0]:
                 best = (key, code)
