@@ -360,8 +360,9 @@ LogicalResult fastGeluOp(NodeContext &nc) {
 /// Float zero points (A's type, `[N, k_blocks]`) cannot be a kiln.qlinear
 /// zero point: that form is dequantized here into a float weight for
 /// kiln.linear. B and the zero points must be initializers; the scales may
-/// be computed (except with float zero points). g_idx is accepted only when
-/// it is `k / block_size`. accuracy_level is a speed hint and is ignored.
+/// be computed (except with float zero points). An act-order g_idx is a
+/// column permutation (see below). accuracy_level is a speed hint and is
+/// ignored.
 LogicalResult matMulNBitsOp(NodeContext &nc) {
   if (!isFloatTensor(nc, 0) || !nc.input(1) || !isFloatTensor(nc, 2))
     return nc.error("expects a floating-point A, B and floating-point scales");
@@ -399,17 +400,30 @@ LogicalResult matMulNBitsOp(NodeContext &nc) {
   if (st.getElementType() != elt)
     return nc.error("scales must have A's element type");
 
-  // g_idx: only the identity grouping k / block_size.
+  // g_idx (GPTQ act-order): column k of B uses group g_idx[k]. Sorting
+  // the columns by group (and A's last dimension the same way) makes the
+  // groups contiguous blocks again, so y = A[..., perm] @ B[:, perm]^T is
+  // the same sum in another order. Groups must then be exactly blocks:
+  // block_size columns each (the last one the remainder).
+  SmallVector<int64_t> perm;
   if (nc.input(4)) {
     FailureOr<SmallVector<int64_t>> g = nc.constantInts(4, "g_idx");
     if (failed(g))
       return failure();
     if ((int64_t)g->size() != k)
       return nc.error("g_idx must hold K = " + Twine(k) + " group indices");
+    perm = llvm::to_vector(llvm::seq<int64_t>(0, k));
+    llvm::stable_sort(perm, [&](int64_t a, int64_t b) {
+      return (*g)[a] < (*g)[b];
+    });
     for (int64_t i = 0; i < k; ++i)
-      if ((*g)[i] != i / bs)
-        return nc.error("g_idx that is not k / block_size (act-order "
-                        "grouping) is not supported by Kiln");
+      if ((*g)[perm[i]] != i / bs)
+        return nc.error("g_idx must give every group block_size = " +
+                        Twine(bs) + " columns (group " +
+                        Twine((*g)[perm[i]]) + " breaks this)");
+    if (llvm::all_of(llvm::seq<int64_t>(0, k),
+                     [&](int64_t i) { return perm[i] == i; }))
+      perm.clear(); // already in block order
   }
   Value bias = nc.input(5);
   if (bias) {
@@ -419,15 +433,23 @@ LogicalResult matMulNBitsOp(NodeContext &nc) {
     bias = nc.reshape(bias, {n});
   }
 
-  // The codes, [N, K].
+  // The codes, [N, K], with the columns in `perm` order when g_idx asks.
   std::vector<unsigned> codes(n * k);
   for (int64_t r = 0; r < n; ++r)
     for (int64_t c = 0; c < k; ++c) {
       ArrayRef<char> rowBytes(packed->data() + r * kb * blob, kb * blob);
-      int64_t block = c / bs, within = c % bs;
+      int64_t source = perm.empty() ? c : perm[c];
+      int64_t block = source / bs, within = source % bs;
       codes[r * k + c] =
           unpackBits(rowBytes.slice(block * blob, blob), within, bits);
     }
+  Value input = nc.input(0);
+  if (!perm.empty()) {
+    auto indices = RankedTensorType::get({k}, nc.b.getI64Type());
+    Value order = nc.constant(DenseElementsAttr::get(indices, ArrayRef(perm)));
+    input = GatherOp::create(nc.b, nc.loc, at, input, order,
+                             nc.b.getI64IntegerAttr(at.getRank() - 1));
+  }
   SmallVector<int64_t> outShape(at.getShape());
   outShape.back() = n;
   auto outType = at.clone(outShape);
@@ -453,8 +475,8 @@ LogicalResult matMulNBitsOp(NodeContext &nc) {
       }
     Value weight = floatConstant(
         nc, RankedTensorType::get({n, k}, elt), w, name);
-    nc.setOutput(0, LinearOp::create(nc.b, nc.loc, outType, nc.input(0),
-                                     weight, bias));
+    nc.setOutput(0, LinearOp::create(nc.b, nc.loc, outType, input, weight,
+                                     bias));
     return success();
   }
 
@@ -489,7 +511,7 @@ LogicalResult matMulNBitsOp(NodeContext &nc) {
   }
   Value weight =
       bytesConstant(nc, RankedTensorType::get({n, k}, qType), wBytes, name);
-  nc.setOutput(0, QLinearOp::create(nc.b, nc.loc, outType, nc.input(0), weight,
+  nc.setOutput(0, QLinearOp::create(nc.b, nc.loc, outType, input, weight,
                                     scale, zeroPoint, /*global_scale=*/Value(),
                                     bias, nc.b.getDenseI64ArrayAttr({1, bs}),
                                     nc.b.getBoolAttr(isUnsigned)));

@@ -153,7 +153,11 @@ def nbits_case(name, rng, bits, bs, k, n, a_shape, zp, bias=False,
         ins.append("zero_points")
     else:
         ins.append("")
-    if g_idx:
+    if g_idx == "act_order":
+        # GPTQ act-order: every group still has block_size columns, but
+        # spread over K in a random order.
+        inits["g_idx"] = (rng.permutation(k) // bs).astype(np.int32)
+    elif g_idx:
         inits["g_idx"] = (np.arange(k) // bs).astype(np.int32)
     ins.append("g_idx" if g_idx else "")
     if bias:
@@ -195,6 +199,10 @@ def nbits_cases():
                      (2, 64), "packed", runtime_scales=True,
                      note="scales as a graph input (B and zero points stay "
                      "initializers)")
+    # Its own generator, so the cases above keep their data.
+    yield nbits_case("matmul_nbits_4bit_act_order", np.random.default_rng(7),
+                     4, 16, 64, 24, (3, 64), None, g_idx="act_order",
+                     note="act-order g_idx (a permutation of the groups)")
 
 
 # ---------------------------------------------------------------------------
