@@ -45,7 +45,8 @@ bool isWidening(Operation *producerOp) {
 
 /// Fuse when every element the producer computes is used by exactly one
 /// iteration of the consumer's loop nest, or when the producer widens
-/// narrow stored values (dequantization in the consumer's prologue).
+/// narrow stored values (dequantization in the consumer's prologue) and
+/// the loops it is projected out of have a single iteration.
 bool shouldFuse(OpOperand *fused) {
   auto consumer = dyn_cast<linalg::LinalgOp>(fused->getOwner());
   if (!consumer)
@@ -53,7 +54,19 @@ bool shouldFuse(OpOperand *fused) {
   if (consumer.getMatchingIndexingMap(fused).isPermutation())
     return true;
   Operation *producer = fused->get().getDefiningOp();
-  return producer && isWidening(producer);
+  if (!producer || !isWidening(producer))
+    return false;
+  // Only where nothing is recomputed either: the loops the consumer does
+  // not read the producer through must all have one iteration (a decode
+  // matmul with one row). With more rows, recomputing the unpacking per
+  // row costs more than one float copy of the weight (measured in
+  // docs/benchmarks.md).
+  AffineMap map = consumer.getMatchingIndexingMap(fused);
+  SmallVector<int64_t> ranges = consumer.getStaticLoopRanges();
+  for (unsigned d = 0; d < ranges.size(); ++d)
+    if (!map.isFunctionOfDim(d) && ranges[d] != 1)
+      return false;
+  return true;
 }
 
 /// linalg.transpose as a linalg.generic, so that elementwise fusion can

@@ -50,10 +50,12 @@ def FuseElementwise : Pass<"kiln-fuse-elementwise", "mlir::func::FuncOp"> {
 
     The exception is a producer that widens narrow stored values (its
     largest input has 8-bit or smaller elements, its result wider ones):
-    dequantization. It is fused even through a projection, so a matmul
-    reads int8/int4/fp8/fp4 weights and dequantizes them as it goes
-    instead of reading a float copy; a `linalg.transpose` of such a
-    producer is generalized so fusion can reach through it.
+    dequantization. It is fused through a projection when the loops it is
+    projected out of have one iteration (a matmul with one row, as in
+    decoding), so that matmul reads int8/int4/fp8/fp4 weights and
+    dequantizes them as it goes instead of reading a float copy; a
+    `linalg.transpose` of such a producer is generalized so fusion can
+    reach through it. With more rows the float copy is made once.
   }];
   let dependentDialects = [
     "mlir::linalg::LinalgDialect", "mlir::tensor::TensorDialect",
