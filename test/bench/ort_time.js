@@ -5,7 +5,6 @@
 // Usage: node ort_time.js --ort PATH --model M.onnx --threads N
 //            --repeat R NAME=FILE.npy...
 'use strict';
-const fs = require('fs');
 const path = require('path');
 
 const opts = {ort: 'onnxruntime-node', threads: 1, repeat: 50, inputs: {}};
@@ -23,21 +22,8 @@ for (let i = 0; i < argv.length; ++i) {
 }
 const ort = require(opts.ort);
 
-// .npy version 1, little-endian, C order: the dtypes the benchmarks use.
-const TYPES = {'<f4': ['float32', Float32Array], '<i8': ['int64', BigInt64Array]};
-function readNpy(file) {
-  const buf = fs.readFileSync(file);
-  const headerLen = buf.readUInt16LE(8);
-  const header = buf.toString('latin1', 10, 10 + headerLen);
-  const descr = /'descr': '([^']+)'/.exec(header)[1];
-  const shape = /'shape': \(([^)]*)\)/.exec(header)[1]
-                    .split(',').filter(s => s.trim()).map(Number);
-  const [type, Array] = TYPES[descr];
-  const start = 10 + headerLen;
-  const data = new Array(buf.buffer.slice(buf.byteOffset + start,
-                                          buf.byteOffset + buf.length));
-  return new ort.Tensor(type, data, shape);
-}
+const {readNpy} =
+    require(path.join(__dirname, '..', '..', 'scripts', 'npy.js'))(ort);
 
 (async () => {
   const session = await ort.InferenceSession.create(opts.model, {
