@@ -37,7 +37,8 @@ docs: configure
 	cmake --build $(BUILD_DIR) --target mlir-doc
 	mkdir -p docs/generated
 	cp $(BUILD_DIR)/docs/Dialects/KilnOps.md docs/generated/KilnOps.md
-	cp $(BUILD_DIR)/docs/KilnPasses.md docs/generated/KilnPasses.md
+	rm -f docs/generated/KilnPasses.md
+	cp $(BUILD_DIR)/docs/Passes/*.md docs/generated/
 
 format:
 	git ls-files '*.cpp' '*.h' '*.c' | xargs clang-format -i

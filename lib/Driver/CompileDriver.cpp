@@ -1,20 +1,18 @@
 //===- CompileDriver.cpp - The kiln-compile pipeline as a library ---------===//
 //
-// import -> kiln-cpu-tensor-pipeline -> signature -> kiln-cpu-codegen-pipeline
-// -> host code -> artifact, stopping early for --emit. The pipelines are the
-// registered ones, so kiln-opt reproduces any stage.
+// import -> raising -> quantization -> the target (lib/Target/<name>, looked
+// up by --target) -> artifact, stopping early for --emit. The pipelines are
+// the registered ones, so kiln-opt reproduces any stage.
 //
 //===----------------------------------------------------------------------===//
 
 #include "kiln/Driver/CompileDriver.h"
 
-#include "Signature.h"
-
 #include "kiln/Artifact/ArtifactWriter.h"
-#include "kiln/artifact_format.h"
 #include "kiln/dialects/Kiln/KilnOps.h"
-#include "kiln/passes/Passes.h"
+#include "kiln/passes/Quantization/Passes.h"
 #include "kiln/passes/Pipelines.h"
+#include "kiln/Target/Target.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Verifier.h"
@@ -152,17 +150,41 @@ LogicalResult quantizeWeights(ModuleOp module, const CompileOptions &opts) {
   return success();
 }
 
+/// "cpu, cuda": the registered targets' names, for error messages.
+std::string targetNames() {
+  std::string names;
+  for (const Target *target : getRegisteredTargets())
+    names += (names.empty() ? "" : ", ") + target->getName().str();
+  return names;
+}
+
 } // namespace
 
-LogicalResult kiln::compile(MLIRContext &ctx, const CompileOptions &opts) {
-  if (opts.target != "cpu") {
-    if (opts.target == "cuda")
-      return emitError(UnknownLoc::get(&ctx))
-             << "--target cuda is not available yet: this build of Kiln "
-                "generates CPU code only (use --target cpu)";
+LogicalResult kiln::checkTargetAndStage(MLIRContext &ctx,
+                                        const CompileOptions &opts) {
+  registerAllTargets();
+  const Target *target = lookupTarget(opts.target);
+  if (!target)
     return emitError(UnknownLoc::get(&ctx))
-           << "unknown target '" << opts.target << "' (expected cpu)";
+           << "unknown target '" << opts.target << "' (this build has "
+           << targetNames() << ")";
+  if (opts.emit == "kiln" || opts.emit == "artifact")
+    return success();
+  std::string stages = "kiln";
+  for (const EmitStageInfo &stage : target->getEmitStages()) {
+    if (stage.name == opts.emit)
+      return success();
+    stages += ", " + stage.name.str();
   }
+  return emitError(UnknownLoc::get(&ctx))
+         << "--emit=" << opts.emit << " is not a stage of --target "
+         << opts.target << " (its stages: " << stages << ", artifact)";
+}
+
+LogicalResult kiln::compile(MLIRContext &ctx, const CompileOptions &opts) {
+  if (failed(checkTargetAndStage(ctx, opts)))
+    return failure();
+  const Target *target = lookupTarget(opts.target);
   Progress progress(opts.progress);
 
   progress.stage("importing " + opts.inputPath);
@@ -183,56 +205,28 @@ LogicalResult kiln::compile(MLIRContext &ctx, const CompileOptions &opts) {
     if (failed(quantizeWeights(*module, opts)))
       return failure();
   }
-  if (opts.emit == EmitStage::Kiln) {
+  auto print = [&](llvm::function_ref<void(llvm::raw_ostream &)> write) {
     progress.finish();
-    return printTo(opts, [&](llvm::raw_ostream &os) { module->print(os); },
-                   ctx);
-  }
+    return printTo(opts, write, ctx);
+  };
+  if (opts.emit == "kiln")
+    return print([&](llvm::raw_ostream &os) { module->print(os); });
 
-  progress.stage("lowering to linalg");
-  if (failed(runPipeline(*module, opts, buildCpuTensorPipeline)))
-    return failure();
-  if (opts.emit == EmitStage::Linalg) {
-    progress.finish();
-    return printTo(opts, [&](llvm::raw_ostream &os) { module->print(os); },
-                   ctx);
-  }
-
+  TargetContext context{opts.targetOptions, entryName, opts.emit,
+                        [&](llvm::StringRef step) { progress.stage(step); },
+                        [&](ModuleOp m, void (*build)(OpPassManager &)) {
+                          return runPipeline(m, opts, build);
+                        },
+                        print};
   ArtifactContents contents;
-  contents.target = hostTargetName();
-  contents.entrySymbol = KILN_ENTRY_SYMBOL;
-  if (failed(readSignature(module->lookupSymbol<func::FuncOp>(entryName),
-                           contents)))
+  bool stopped = false;
+  if (failed(target->compile(*module, context, contents, stopped)))
     return failure();
-
-  progress.stage("bufferizing and lowering to LLVM");
-  if (failed(runPipeline(*module, opts, buildCpuCodegenPipeline)))
-    return failure();
-  if (opts.emit == EmitStage::LLVMDialect) {
-    progress.finish();
-    return printTo(opts, [&](llvm::raw_ostream &os) { module->print(os); },
-                   ctx);
-  }
-
-  HostCodegenOptions host = opts.host;
-  host.entryName = entryName;
-  host.entrySymbol = contents.entrySymbol;
-  std::string error;
-  if (opts.emit == EmitStage::LLVMIR) {
-    progress.stage("generating LLVM IR");
-    std::string ir;
-    llvm::raw_string_ostream irStream(ir);
-    if (!emitHostCode(*module, host, &irStream, contents.hostCode, error))
-      return emitError(module->getLoc()) << error;
-    progress.finish();
-    return printTo(opts, [&](llvm::raw_ostream &os) { os << ir; }, ctx);
-  }
-
-  progress.stage("generating and linking host code");
-  if (!emitHostCode(*module, host, nullptr, contents.hostCode, error))
-    return emitError(module->getLoc()) << error;
+  if (stopped)
+    return success();
 
   progress.stage("writing " + opts.outputPath);
+  std::string error;
   if (!writeArtifact(opts.outputPath, contents, error))
     return emitError(module->getLoc()) << error;
   return success();

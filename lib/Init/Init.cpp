@@ -3,7 +3,12 @@
 #include "kiln/Init.h"
 
 #include "kiln/dialects/Kiln/KilnDialect.h"
-#include "kiln/passes/Passes.h"
+#include "kiln/passes/Boundary/Passes.h"
+#include "kiln/passes/CPU/Passes.h"
+#include "kiln/passes/Fusion/Passes.h"
+#include "kiln/passes/KilnToLinalg/Passes.h"
+#include "kiln/passes/Quantization/Passes.h"
+#include "kiln/passes/Raising/Passes.h"
 #include "kiln/passes/Pipelines.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -21,6 +26,11 @@ void kiln::registerAllDialects(mlir::DialectRegistry &registry) {
 
 void kiln::registerAllPasses() {
   mlir::registerAllPasses();
-  kiln::registerKilnPasses();
+  kiln::registerKilnRaisingPasses();
+  kiln::registerKilnQuantizationPasses();
+  kiln::registerKilnKilnToLinalgPasses();
+  kiln::registerKilnFusionPasses();
+  kiln::registerKilnBoundaryPasses();
+  kiln::registerKilnCPUPasses();
   kiln::registerPipelines();
 }

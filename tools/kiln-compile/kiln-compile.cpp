@@ -1,7 +1,7 @@
 //===- kiln-compile.cpp - Compile a model ahead of time -------------------===//
 //
 //   kiln-compile MODEL.onnx|MODEL.mlir -o OUT.kiln --target cpu
-//                [--emit=kiln|linalg|llvm|llvm-ir|artifact]
+//                [--emit=kiln|<a stage of the target>|artifact]
 //                [--input-shape NAME=DIMS ...]
 //
 // Every error is one line on stderr, "kiln-compile: error: ...", and a
@@ -20,6 +20,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/Timing.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Process.h"
@@ -40,27 +41,13 @@ static cl::opt<std::string> outputPath(
              "'artifact' (default: stdout)"),
     cl::value_desc("path"), cl::cat(kilnCategory));
 
-static cl::opt<std::string> target(
-    "target",
-    cl::desc("Code generation target: 'cpu' (host code for this machine's "
-             "architecture). 'cuda' is reserved for the GPU backend"),
-    cl::init("cpu"), cl::cat(kilnCategory));
-
-static cl::opt<kiln::EmitStage> emit(
-    "emit", cl::desc("Stop after a stage and print its IR"),
-    cl::values(
-        clEnumValN(kiln::EmitStage::Kiln, "kiln",
-                   "the imported graph in the Kiln dialect"),
-        clEnumValN(kiln::EmitStage::Linalg, "linalg",
-                   "linalg/tensor IR after fusion, weights outlined"),
-        clEnumValN(kiln::EmitStage::LLVMDialect, "llvm",
-                   "MLIR's LLVM dialect"),
-        clEnumValN(kiln::EmitStage::LLVMIR, "llvm-ir",
-                   "optimized LLVM IR, with the exported entry point"),
-        clEnumValN(kiln::EmitStage::Artifact, "artifact",
-                   "the .kiln artifact (default)")),
-    cl::init(kiln::EmitStage::Artifact), cl::cat(kilnCategory));
-
+// Both descriptions are completed from the target registry in main().
+static cl::opt<std::string> target("target", cl::init("cpu"),
+                                   cl::value_desc("name"),
+                                   cl::cat(kilnCategory));
+static cl::opt<std::string> emit("emit", cl::init("artifact"),
+                                 cl::value_desc("stage"),
+                                 cl::cat(kilnCategory));
 static cl::list<std::string> inputShapes(
     "input-shape",
     cl::desc("Static shape of a graph input, overriding symbolic "
@@ -209,6 +196,41 @@ static int checkQuantization(
   return status;
 }
 
+/// Fills in --target's and --emit's descriptions from the registered
+/// targets, and returns the "Targets and their stages" section of --help.
+static std::string describeTargets() {
+  static std::string targetHelp = "Code generation target:";
+  static std::string emitHelp =
+      "Stop after a stage and print its IR: kiln (the imported, raised "
+      "graph), a stage of the target (";
+  std::string section = "\nTARGETS AND THEIR --emit STAGES:\n";
+  kiln::registerAllTargets();
+  auto line = [&](StringRef name, StringRef description) {
+    section += formatv("    {0,-10} {1}\n", name, description).str();
+  };
+  for (const kiln::Target *t : kiln::getRegisteredTargets()) {
+    targetHelp += " " + t->getName().str() + ",";
+    emitHelp += t->getName().str() + ":";
+    section += formatv("\n  --target {0}: {1}\n", t->getName(),
+                       t->getDescription())
+                   .str();
+    line("kiln", "the imported graph in the Kiln dialect, after raising");
+    for (const kiln::EmitStageInfo &stage : t->getEmitStages()) {
+      emitHelp += " " + stage.name.str();
+      line(stage.name, stage.description);
+    }
+    line("artifact", "the .kiln file (default)");
+    emitHelp += "; ";
+  }
+  targetHelp.back() = ' ';
+  targetHelp += "(default cpu; see below)";
+  emitHelp.resize(emitHelp.size() - 2);
+  emitHelp += ") or artifact (default)";
+  target.setDescription(targetHelp);
+  emit.setDescription(emitHelp);
+  return section;
+}
+
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   // Passes first: --mlir-print-ir-after=<pass> resolves names against the
@@ -220,6 +242,8 @@ int main(int argc, char **argv) {
   mlir::registerAsmPrinterCLOptions();
   // --help lists Kiln's flags; LLVM's and MLIR's hundreds stay available
   // (and listed by --help-hidden).
+  std::string targetsHelp = describeTargets();
+  cl::extrahelp targetsSection(targetsHelp);
   cl::HideUnrelatedOptions(kilnCategory);
   cl::ParseCommandLineOptions(
       argc, argv,
@@ -267,8 +291,8 @@ int main(int argc, char **argv) {
   opts.target = target;
   opts.emit = emit;
   opts.import.entryName = entryName;
-  opts.host.cpu = cpu;
-  opts.host.optLevel = std::min(3u, (unsigned)optLevel);
+  opts.targetOptions.cpu = cpu;
+  opts.targetOptions.optLevel = std::min(3u, (unsigned)optLevel);
   opts.progress = progress || sys::Process::StandardErrIsDisplayed();
   opts.quantize = quantize;
   opts.raise = raise;
@@ -286,8 +310,10 @@ int main(int argc, char **argv) {
       return 1;
     }
   }
+  if (failed(kiln::checkTargetAndStage(context, opts)))
+    return 1;
   opts.outputPath = outputPath;
-  if (opts.outputPath.empty() && opts.emit == kiln::EmitStage::Artifact)
+  if (opts.outputPath.empty() && opts.emit == "artifact")
     opts.outputPath = sys::path::stem(inputPath).str() + ".kiln";
   mlir::DefaultTimingManager timing;
   mlir::applyDefaultTimingManagerCLOptions(timing);
@@ -297,7 +323,7 @@ int main(int argc, char **argv) {
     return mlir::applyPassManagerCLOptions(pm);
   };
   if (!quantizeCheckInputs.empty() &&
-      (opts.quantize.empty() || opts.emit != kiln::EmitStage::Artifact)) {
+      (opts.quantize.empty() || opts.emit != "artifact")) {
     errs() << "kiln-compile: error: --quantize-check-input needs --quantize "
               "and an artifact (no --emit)\n";
     return 1;

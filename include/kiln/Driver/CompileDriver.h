@@ -4,7 +4,7 @@
 #define KILN_DRIVER_COMPILEDRIVER_H
 
 #include "kiln/ONNX/OnnxImporter.h"
-#include "kiln/Target/HostCodegen.h"
+#include "kiln/Target/Target.h"
 
 #include "mlir/Pass/PassManager.h"
 
@@ -13,23 +13,17 @@
 
 namespace kiln {
 
-/// Where compilation stops; every stage but the last prints IR.
-enum class EmitStage {
-  Kiln,        // the imported Kiln dialect
-  Linalg,      // linalg/tensor after fusion, weights outlined
-  LLVMDialect, // MLIR's LLVM dialect
-  LLVMIR,      // optimized LLVM IR with the entry wrapper
-  Artifact     // the .kiln file
-};
-
 struct CompileOptions {
   std::string inputPath;
   /// The artifact, or the IR file for earlier stages ("-" is stdout).
   std::string outputPath;
+  /// A registered target's name (lib/Target/AllTargets.cpp).
   std::string target = "cpu";
-  EmitStage emit = EmitStage::Artifact;
+  /// Where compilation stops: "kiln" (the imported, raised graph), one of
+  /// the target's stages (Target::getEmitStages), or "artifact".
+  std::string emit = "artifact";
   OnnxImportOptions import;
-  HostCodegenOptions host;
+  TargetOptions targetOptions;
   /// Print one line per stage with its duration to stderr.
   bool progress = false;
   /// Run the raising pipeline after import (see buildRaisePipeline).
@@ -41,6 +35,11 @@ struct CompileOptions {
   /// timing and the other MLIR command-line options).
   std::function<mlir::LogicalResult(mlir::PassManager &)> configure;
 };
+
+/// Checks that `options.target` is registered and `options.emit` is one of
+/// its stages, and reports an error on `context` otherwise.
+mlir::LogicalResult checkTargetAndStage(mlir::MLIRContext &context,
+                                        const CompileOptions &options);
 
 /// Runs the whole compilation. Errors are reported as diagnostics on
 /// `context`; nothing is left at the output path on failure.

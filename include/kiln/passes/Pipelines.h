@@ -34,6 +34,12 @@ void buildCpuPipeline(mlir::OpPassManager &pm);
 /// Registers the pipelines above with the pass registry.
 void registerPipelines();
 
+/// Calls `callback` with the flag name and description of every pipeline
+/// registerPipelines() registers (for kiln-opt's --help).
+void forEachPipeline(
+    llvm::function_ref<void(llvm::StringRef name, llvm::StringRef description)>
+        callback);
+
 } // namespace kiln
 
 #endif // KILN_PASSES_PIPELINES_H

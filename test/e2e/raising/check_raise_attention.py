@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """kiln-raise-attention end to end against the PyTorch modules themselves.
 
-For every case of test/raising/make_attention_exports.py this exports the
+For every case of test/passes/Raising/Exports/make_attention_exports.py this exports the
 module afresh (torch.onnx.export, opset 17), compiles it with kiln-compile
 (raising on), checks that `--emit=kiln` holds one kiln.attention (none for
 the near miss, which must still compute the same thing through the generic
@@ -28,7 +28,8 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "raising"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "passes",
+                                "Raising", "Exports"))
 from kiln_tools import compile_and_run  # noqa: E402
 import make_attention_exports as exports  # noqa: E402
 

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Raised activations, RMSNorms and RoPEs against PyTorch.
 
-Each model under test/raising/Inputs written by make_activation_exports.py,
+Each model under test/passes/Raising/Exports/Inputs written by make_activation_exports.py,
 make_rmsnorm_exports.py and make_rope_exports.py (tiny torch modules
 exported at opset 17) is compiled twice, with the raising pipeline and with
 --raise=false (the exported graph as is), run with kiln-run on the stored
@@ -36,7 +36,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 from kiln_tools import compile_and_run  # noqa: E402
 
-INPUTS = os.path.join(HERE, "..", "..", "raising", "Inputs")
+INPUTS = os.path.join(HERE, "..", "..", "passes", "Raising", "Exports", "Inputs")
 TOLERANCES = {np.float32: (1e-5, 1e-6), np.float16: (2e-3, 1e-3)}
 
 # model -> the remarks kiln-compile --report-raising must print, counted

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Raised MoE blocks against PyTorch: kiln-raise-moe must not change numbers.
 
-Each model under test/raising/Inputs (written by make_moe_exports.py from
+Each model under test/passes/Raising/Exports/Inputs (written by make_moe_exports.py from
 tiny Mixtral- and DeepSeek-style torch modules) is compiled twice, with the
 raising pipeline (the MoE becomes kiln.moe_route + kiln.moe_experts) and
 with --raise=false (the exported graph as is), run with kiln-run on the
@@ -30,7 +30,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 from kiln_tools import compile_and_run  # noqa: E402
 
-INPUTS = os.path.join(HERE, "..", "..", "raising", "Inputs")
+INPUTS = os.path.join(HERE, "..", "..", "passes", "Raising", "Exports", "Inputs")
 RTOL, ATOL = 1e-5, 1e-6
 
 # model -> whether kiln-raise-moe raises it

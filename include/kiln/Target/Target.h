@@ -1,0 +1,110 @@
+//===- Target.h - Code generation targets and their registry ----*- C++ -*-===//
+//
+// A target turns a module in the Kiln dialect (imported, raised, maybe
+// quantized) into the contents of an artifact. The compile driver knows
+// targets only through this interface: it looks one up by its --target
+// name, hands it the module and a TargetContext, and writes what comes back.
+// Adding a target is adding a folder beside lib/Target/CPU and one line in
+// lib/Target/AllTargets.cpp.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_TARGET_TARGET_H
+#define KILN_TARGET_TARGET_H
+
+#include "kiln/Artifact/ArtifactWriter.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace kiln {
+
+/// Options of every target, set from kiln-compile's flags; a target reads
+/// the ones that concern it.
+struct TargetOptions {
+  /// Host CPU: "native" or an LLVM CPU name ("x86-64-v3", ...).
+  std::string cpu = "native";
+  /// LLVM optimization level of host code, 0 to 3.
+  unsigned optLevel = 3;
+  /// The ld.lld that links host code; empty means the one LLVM 22 installs.
+  std::string linker;
+  /// GPU architectures to build for ("sm_90a", "sm_80", ...).
+  std::vector<std::string> gpuArchs;
+  /// The CUDA toolkit (ptxas, libdevice).
+  std::string cudaPath = "/usr/local/cuda";
+};
+
+/// An IR stage a target can stop after (`kiln-compile --emit=NAME`).
+struct EmitStageInfo {
+  llvm::StringRef name;
+  llvm::StringRef description;
+};
+
+/// What the driver gives a target for one compilation.
+struct TargetContext {
+  const TargetOptions &options;
+  /// The model function (ONNX models always have @main).
+  std::string entryName;
+  /// The --emit stage to stop after; "artifact" to build the whole thing.
+  std::string emit;
+  /// Starts a named step of the --progress report.
+  std::function<void(llvm::StringRef)> progress;
+  /// Runs a registered pipeline with the user's pass manager options
+  /// (--mlir-print-ir-*, --mlir-timing).
+  std::function<mlir::LogicalResult(mlir::ModuleOp,
+                                    void (*)(mlir::OpPassManager &))>
+      runPipeline;
+  /// Writes the text of the --emit stage to the output.
+  std::function<mlir::LogicalResult(
+      llvm::function_ref<void(llvm::raw_ostream &)>)>
+      print;
+
+  /// True when compilation stops after `stage`.
+  bool stopsAfter(llvm::StringRef stage) const { return emit == stage; }
+};
+
+class Target {
+public:
+  virtual ~Target() = default;
+
+  /// The --target name.
+  virtual llvm::StringRef getName() const = 0;
+  /// One line for --help.
+  virtual llvm::StringRef getDescription() const = 0;
+  /// The stages this target can stop after, in pipeline order (besides the
+  /// driver's own `kiln` and `artifact`).
+  virtual llvm::ArrayRef<EmitStageInfo> getEmitStages() const = 0;
+
+  /// Lowers `module` and fills `contents`. When `context.emit` names one of
+  /// this target's stages, prints that stage through `context.print` and
+  /// sets `stopped`. Errors are diagnostics on the module's context.
+  virtual mlir::LogicalResult compile(mlir::ModuleOp module,
+                                      TargetContext &context,
+                                      ArtifactContents &contents,
+                                      bool &stopped) const = 0;
+};
+
+/// Adds `target` to the registry (names are unique).
+void registerTarget(std::unique_ptr<Target> target);
+
+/// The registered target named `name`, or null.
+const Target *lookupTarget(llvm::StringRef name);
+
+/// Every registered target, in registration order.
+std::vector<const Target *> getRegisteredTargets();
+
+/// Registers every target this build has (lib/Target/AllTargets.cpp).
+void registerAllTargets();
+
+} // namespace kiln
+
+#endif // KILN_TARGET_TARGET_H

@@ -1,0 +1,78 @@
+//===- KilnToLinalg.h - The Kiln -> linalg lowering's pieces ---*- C++ -*-===//
+//
+// The pattern sets of kiln-convert-kiln-to-linalg live one file per op
+// family (elementwise, structured, data movement, indexing, transformer,
+// MoE, quantization) and meet here. The builders are public because the
+// boundary passes build the same generics.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_PASSES_KILNTOLINALG_KILNTOLINALG_H
+#define KILN_PASSES_KILNTOLINALG_KILNTOLINALG_H
+
+#include "kiln/dialects/Kiln/KilnOps.h"
+
+#include "mlir/IR/AffineMap.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+namespace kiln {
+
+/// The indexing map that reads a tensor of `operandShape` inside a loop nest
+/// over `resultShape` under NumPy broadcasting: leading dimensions the
+/// operand lacks are dropped, and its size-1 dimensions read index 0.
+mlir::AffineMap getBroadcastMap(mlir::MLIRContext *ctx,
+                                llvm::ArrayRef<int64_t> operandShape,
+                                llvm::ArrayRef<int64_t> resultShape);
+
+/// Builds an all-parallel `linalg.generic` over `resultType` reading
+/// `inputs` through `inputMaps` (the result is written through the identity
+/// map); `body` maps the scalar inputs to the scalar result.
+mlir::Value buildParallelGeneric(
+    mlir::OpBuilder &b, mlir::Location loc, mlir::RankedTensorType resultType,
+    mlir::ValueRange inputs, llvm::ArrayRef<mlir::AffineMap> inputMaps,
+    llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Location,
+                                   mlir::ValueRange)>
+        body);
+
+/// buildParallelGeneric with each input broadcast to the result shape.
+mlir::Value buildElementwise(
+    mlir::OpBuilder &b, mlir::Location loc, mlir::RankedTensorType resultType,
+    mlir::ValueRange inputs,
+    llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Location,
+                                   mlir::ValueRange)>
+        body);
+
+/// A scalar constant of `type` (integer or float) with value `value`.
+mlir::Value scalarConstant(mlir::OpBuilder &b, mlir::Location loc,
+                           mlir::Type type, double value);
+
+/// A tensor of `type` filled with the scalar `value`.
+mlir::Value filledTensor(mlir::OpBuilder &b, mlir::Location loc,
+                         mlir::RankedTensorType type, mlir::Value value);
+
+/// Reshapes `input` to `resultType` (same element count) with
+/// tensor.collapse_shape / tensor.expand_shape.
+mlir::Value reshapeTensor(mlir::OpBuilder &b, mlir::Location loc,
+                          mlir::Value input, mlir::RankedTensorType resultType);
+
+/// Scalar sigmoid 1 / (1 + e^-x) of a float value.
+mlir::Value buildSigmoid(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x);
+
+/// Scalar GELU of a float value, exact (erf) or tanh-approximated.
+mlir::Value buildGelu(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
+                      GeluApproximation approx);
+
+void populateElementwiseLoweringPatterns(mlir::RewritePatternSet &patterns);
+void populateStructuredLoweringPatterns(mlir::RewritePatternSet &patterns);
+void populateDataMovementLoweringPatterns(mlir::RewritePatternSet &patterns);
+void populateTransformerLoweringPatterns(mlir::RewritePatternSet &patterns);
+void populateIndexingLoweringPatterns(mlir::RewritePatternSet &patterns);
+void populateMoELoweringPatterns(mlir::RewritePatternSet &patterns);
+void populateQuantLoweringPatterns(mlir::RewritePatternSet &patterns);
+
+} // namespace kiln
+
+#endif // KILN_PASSES_KILNTOLINALG_KILNTOLINALG_H

@@ -1,0 +1,103 @@
+//===- FuseElementwise.cpp - The kiln-fuse-elementwise pass ---------------===//
+
+#include "kiln/passes/Fusion/Passes.h"
+
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace kiln {
+#define GEN_PASS_DEF_FUSEELEMENTWISE
+#include "kiln/passes/Fusion/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+
+namespace {
+
+/// Whether `producer` widens narrow stored values (8 bits or fewer: int8,
+/// int4, fp8, fp4, packed bytes) into wider ones, as dequantization does.
+/// Recomputing such a producer in every iteration of its consumer costs a
+/// few integer ops per read; materializing it costs a float copy of the
+/// weight, written and read back at four times its stored size.
+bool isWidening(Operation *producerOp) {
+  auto producer = dyn_cast<linalg::GenericOp>(producerOp);
+  if (!producer || producer.getNumDpsInits() != 1 ||
+      producer.getNumReductionLoops() != 0)
+    return false;
+  auto result = cast<ShapedType>(producer->getResult(0).getType());
+  if (!result.getElementType().isIntOrFloat() ||
+      result.getElementTypeBitWidth() <= 8)
+    return false;
+  // The largest input is the stored data; scales and zero points are small.
+  ShapedType data;
+  for (Value in : producer.getDpsInputs()) {
+    auto t = dyn_cast<ShapedType>(in.getType());
+    if (t && t.hasStaticShape() &&
+        (!data || t.getNumElements() > data.getNumElements()))
+      data = t;
+  }
+  return data && data.getElementType().isIntOrFloat() &&
+         data.getElementTypeBitWidth() <= 8;
+}
+
+/// Fuse when every element the producer computes is used by exactly one
+/// iteration of the consumer's loop nest, or when the producer widens
+/// narrow stored values (dequantization in the consumer's prologue) and
+/// the loops it is projected out of have a single iteration.
+bool shouldFuse(OpOperand *fused) {
+  auto consumer = dyn_cast<linalg::LinalgOp>(fused->getOwner());
+  if (!consumer)
+    return false;
+  if (consumer.getMatchingIndexingMap(fused).isPermutation())
+    return true;
+  Operation *producer = fused->get().getDefiningOp();
+  if (!producer || !isWidening(producer))
+    return false;
+  // Only where nothing is recomputed either: the loops the consumer does
+  // not read the producer through must all have one iteration (a decode
+  // matmul with one row). With more rows, recomputing the unpacking per
+  // row costs more than one float copy of the weight (measured in
+  // docs/benchmarks.md).
+  AffineMap map = consumer.getMatchingIndexingMap(fused);
+  SmallVector<int64_t> ranges = consumer.getStaticLoopRanges();
+  for (unsigned d = 0; d < ranges.size(); ++d)
+    if (!map.isFunctionOfDim(d) && ranges[d] != 1)
+      return false;
+  return true;
+}
+
+/// linalg.transpose as a linalg.generic, so that elementwise fusion can
+/// read through it (a dequantized weight feeding a transposed matmul).
+struct GeneralizeTranspose : OpRewritePattern<linalg::TransposeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(linalg::TransposeOp op,
+                                PatternRewriter &rewriter) const override {
+    auto producer = op.getInput().getDefiningOp<linalg::GenericOp>();
+    if (!producer || !isWidening(producer))
+      return failure();
+    return linalg::generalizeNamedOp(rewriter, op);
+  }
+};
+
+struct FuseElementwisePass
+    : kiln::impl::FuseElementwiseBase<FuseElementwisePass> {
+  void runOnOperation() override {
+    MLIRContext *ctx = &getContext();
+    RewritePatternSet patterns(ctx);
+    linalg::populateElementwiseOpsFusionPatterns(patterns, shouldFuse);
+    linalg::populateFoldReshapeOpsByExpansionPatterns(patterns, shouldFuse);
+    patterns.add<GeneralizeTranspose>(ctx);
+    linalg::populateEraseUnusedOperandsAndResultsPatterns(patterns);
+    linalg::GenericOp::getCanonicalizationPatterns(patterns, ctx);
+    tensor::ExpandShapeOp::getCanonicalizationPatterns(patterns, ctx);
+    tensor::CollapseShapeOp::getCanonicalizationPatterns(patterns, ctx);
+    affine::AffineApplyOp::getCanonicalizationPatterns(patterns, ctx);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace

@@ -1,0 +1,152 @@
+//===- ConvertKilnToLinalg.cpp - The kiln-convert-kiln-to-linalg pass -------===//
+//
+// The pass itself and the helpers its three pattern files share. The
+// conversion is partial but strict: every Kiln op is illegal afterwards, so
+// an op without a lowering is reported instead of silently surviving.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kiln/passes/KilnToLinalg/KilnToLinalg.h"
+
+#include "kiln/dialects/Kiln/KilnOps.h"
+#include "kiln/passes/KilnToLinalg/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
+
+namespace kiln {
+#define GEN_PASS_DEF_CONVERTKILNTOLINALG
+#include "kiln/passes/KilnToLinalg/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+using namespace kiln;
+
+AffineMap kiln::getBroadcastMap(MLIRContext *ctx, ArrayRef<int64_t> operand,
+                                ArrayRef<int64_t> result) {
+  SmallVector<AffineExpr> exprs;
+  size_t offset = result.size() - operand.size();
+  for (auto [i, size] : llvm::enumerate(operand)) {
+    if (size == 1 && result[offset + i] != 1)
+      exprs.push_back(getAffineConstantExpr(0, ctx));
+    else
+      exprs.push_back(getAffineDimExpr(offset + i, ctx));
+  }
+  return AffineMap::get(result.size(), 0, exprs, ctx);
+}
+
+Value kiln::buildParallelGeneric(
+    OpBuilder &b, Location loc, RankedTensorType resultType, ValueRange inputs,
+    ArrayRef<AffineMap> inputMaps,
+    function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
+  SmallVector<AffineMap> maps(inputMaps.begin(), inputMaps.end());
+  maps.push_back(b.getMultiDimIdentityMap(resultType.getRank()));
+  SmallVector<utils::IteratorType> iterators(resultType.getRank(),
+                                             utils::IteratorType::parallel);
+  Value init = tensor::EmptyOp::create(b, loc, resultType.getShape(),
+                                       resultType.getElementType());
+  auto generic = linalg::GenericOp::create(
+      b, loc, resultType, inputs, init, maps, iterators,
+      [&](OpBuilder &nb, Location nloc, ValueRange args) {
+        Value v = body(nb, nloc, args.drop_back());
+        linalg::YieldOp::create(nb, nloc, v);
+      });
+  return generic.getResult(0);
+}
+
+Value kiln::buildElementwise(
+    OpBuilder &b, Location loc, RankedTensorType resultType, ValueRange inputs,
+    function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
+  SmallVector<AffineMap> maps;
+  for (Value in : inputs)
+    maps.push_back(getBroadcastMap(
+        b.getContext(), cast<RankedTensorType>(in.getType()).getShape(),
+        resultType.getShape()));
+  return buildParallelGeneric(b, loc, resultType, inputs, maps, body);
+}
+
+Value kiln::scalarConstant(OpBuilder &b, Location loc, Type type,
+                           double value) {
+  if (auto ft = dyn_cast<FloatType>(type))
+    return arith::ConstantOp::create(b, loc, type,
+                                     b.getFloatAttr(ft, value));
+  if (type.isInteger(1))
+    return arith::ConstantOp::create(b, loc, type,
+                                     b.getIntegerAttr(type, value != 0));
+  return arith::ConstantOp::create(b, loc, type,
+                                   b.getIntegerAttr(type, (int64_t)value));
+}
+
+Value kiln::filledTensor(OpBuilder &b, Location loc, RankedTensorType type,
+                         Value value) {
+  Value empty =
+      tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType());
+  return linalg::FillOp::create(b, loc, value, empty).getResult(0);
+}
+
+Value kiln::reshapeTensor(OpBuilder &b, Location loc, Value input,
+                          RankedTensorType resultType) {
+  auto inputType = cast<RankedTensorType>(input.getType());
+  if (inputType == resultType)
+    return input;
+  // One collapse or one expand when the shapes allow it ...
+  if (std::optional<SmallVector<ReassociationIndices>> r =
+          getReassociationIndicesForReshape(inputType, resultType)) {
+    if (inputType.getRank() > resultType.getRank())
+      return tensor::CollapseShapeOp::create(b, loc, resultType, input, *r);
+    return tensor::ExpandShapeOp::create(b, loc, resultType, input, *r);
+  }
+  // ... otherwise through the flat vector.
+  auto flatType = RankedTensorType::get({inputType.getNumElements()},
+                                        inputType.getElementType());
+  Value flat = input;
+  if (inputType.getRank() == 0) {
+    flat = tensor::ExpandShapeOp::create(b, loc, flatType, input,
+                                         SmallVector<ReassociationIndices>{});
+  } else if (inputType.getRank() > 1) {
+    SmallVector<ReassociationIndices> all(1);
+    for (int64_t d = 0; d < inputType.getRank(); ++d)
+      all[0].push_back(d);
+    flat = tensor::CollapseShapeOp::create(b, loc, flatType, input, all);
+  }
+  if (resultType.getRank() == 1)
+    return flat;
+  SmallVector<ReassociationIndices> all(1);
+  for (int64_t d = 0; d < resultType.getRank(); ++d)
+    all[0].push_back(d);
+  if (resultType.getRank() == 0)
+    return tensor::CollapseShapeOp::create(
+        b, loc, resultType, flat, SmallVector<ReassociationIndices>{});
+  return tensor::ExpandShapeOp::create(b, loc, resultType, flat, all);
+}
+
+namespace {
+struct ConvertKilnToLinalgPass
+    : kiln::impl::ConvertKilnToLinalgBase<ConvertKilnToLinalgPass> {
+  void runOnOperation() override {
+    MLIRContext *ctx = &getContext();
+    RewritePatternSet patterns(ctx);
+    populateElementwiseLoweringPatterns(patterns);
+    populateStructuredLoweringPatterns(patterns);
+    populateDataMovementLoweringPatterns(patterns);
+    populateTransformerLoweringPatterns(patterns);
+    populateIndexingLoweringPatterns(patterns);
+    populateMoELoweringPatterns(patterns);
+    populateQuantLoweringPatterns(patterns);
+
+    ConversionTarget target(*ctx);
+    target.addIllegalDialect<KilnDialect>();
+    target.addLegalDialect<linalg::LinalgDialect, tensor::TensorDialect,
+                           arith::ArithDialect, math::MathDialect,
+                           scf::SCFDialect>();
+    target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
+    if (failed(applyPartialConversion(getOperation(), target,
+                                      std::move(patterns))))
+      signalPassFailure();
+  }
+};
+} // namespace
