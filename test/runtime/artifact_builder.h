@@ -5,8 +5,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef KILN_TEST_UNIT_ARTIFACT_BUILDER_H
-#define KILN_TEST_UNIT_ARTIFACT_BUILDER_H
+#ifndef KILN_TEST_RUNTIME_ARTIFACT_BUILDER_H
+#define KILN_TEST_RUNTIME_ARTIFACT_BUILDER_H
 
 #include "kiln/artifact_format.h"
 #include "kiln/dtype.h"
@@ -85,4 +85,4 @@ bool writeFile(const std::string &path, const Bytes &bytes);
 
 } // namespace kiln::test
 
-#endif // KILN_TEST_UNIT_ARTIFACT_BUILDER_H
+#endif // KILN_TEST_RUNTIME_ARTIFACT_BUILDER_H
