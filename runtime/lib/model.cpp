@@ -3,6 +3,7 @@
 #include "model.h"
 
 #include "api_guard.h"
+#include "backend.h"
 #include "error.h"
 
 #include <new>
@@ -28,13 +29,12 @@ kiln_status loadInto(const char *path, kiln_model &model) {
     return status;
   if (kiln_status status = checkWeights(model.metadata, model.layout.weights))
     return status;
-  // Catch a CPU artifact without code at load time rather than at the first
-  // session, since it can never run anywhere.
-  if (model.metadata.target.compare(0, 4, "cpu-") == 0 &&
-      !model.layout.hostCode.present)
-    return fail(KILN_STATUS_CORRUPT_ARTIFACT,
-                "artifact for target '%s' has no HOST_CODE section",
-                model.metadata.target.c_str());
+  // The backend that runs this target checks what it needs (sections, the
+  // target's details) now rather than at the first session: such an
+  // artifact can never run anywhere. A target no backend knows loads for
+  // introspection; kiln_session_create reports it.
+  if (const Backend *backend = findBackendForTarget(model.metadata.target))
+    return backend->checkArtifact(model);
   return KILN_STATUS_OK;
 }
 
@@ -91,7 +91,7 @@ void releaseModel(kiln_model *model) {
     delete model;
 }
 
-kiln_status getEntry(kiln_model &model, EntryFunction &out) {
+kiln_status getHostEntry(kiln_model &model, void *&out) {
   std::lock_guard<std::mutex> lock(model.hostMutex);
   if (!model.hostTried) {
     model.hostTried = true;

@@ -36,8 +36,9 @@ namespace kiln::rt {
 void retainModel(kiln_model *model);
 void releaseModel(kiln_model *model);
 
-/// The entry point, loading the host code on first use (thread-safe).
-kiln_status getEntry(kiln_model &model, EntryFunction &out);
+/// The host code's entry symbol, loading the host code on first use
+/// (thread-safe; a failure is remembered and replayed).
+kiln_status getHostEntry(kiln_model &model, void *&out);
 
 /// Pointer to weight `index` inside the mapping; never null, even for a
 /// zero-size weight.
