@@ -5,6 +5,7 @@
 #define KILN_RUNTIME_LIB_MODEL_H
 
 #include "artifact.h"
+#include "gpu_code.h"
 #include "host_code.h"
 #include "mapped_file.h"
 #include "metadata.h"
@@ -21,6 +22,8 @@ struct kiln_model {
   std::unique_ptr<kiln::rt::MappedFile> file;
   kiln::rt::ArtifactLayout layout;
   kiln::rt::Metadata metadata;
+  /// Parsed GPU_CODE; empty (no images) when the section is absent.
+  kiln::rt::GpuCode gpuCode;
 
   /// Host code is loaded by the first session, not at kiln_model_load: a
   /// model for another target must still load for introspection.

@@ -3,6 +3,11 @@
 // kiln-make-test-artifact HOST_CODE.so OUT.kiln [--model
 // add|zero-size|bf16-output|low-precision]
 //                         [--target TARGET] [--format-version N]
+//                         [--gpu ARCH:cubin|ptx[,ARCH:cubin|ptx...]]
+//
+// --gpu adds a GPU_CODE section with fake_cuda's stand-in images for those
+// archs (kernel kiln_test_add, workspace 256 bytes) and, unless --target is
+// given, the target "cuda-ARCH,ARCH...".
 //
 // Lets the kiln-run tests exercise the CLI end to end without the compiler.
 //
@@ -22,7 +27,7 @@ int main(int argc, char **argv) {
     std::fprintf(stderr, "usage: kiln-make-test-artifact HOST_CODE.so OUT.kiln "
                          "[--model add|zero-size|bf16-output|low-precision] "
                          "[--target T] "
-                         "[--format-version N]\n");
+                         "[--format-version N] [--gpu ARCH:cubin|ptx,...]\n");
     return 2;
   }
   Bytes hostCode = readFile(argv[1]);
@@ -30,7 +35,7 @@ int main(int argc, char **argv) {
     std::fprintf(stderr, "cannot read '%s'\n", argv[1]);
     return 1;
   }
-  std::string model = "add", target = "cpu-x86_64";
+  std::string model = "add", target, gpu;
   unsigned version = KILN_ARTIFACT_FORMAT_VERSION;
   for (int i = 3; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--model"))
@@ -39,12 +44,37 @@ int main(int argc, char **argv) {
       target = argv[i + 1];
     else if (!std::strcmp(argv[i], "--format-version"))
       version = unsigned(std::atoi(argv[i + 1]));
+    else if (!std::strcmp(argv[i], "--gpu"))
+      gpu = argv[i + 1];
   }
   ModelSpec spec = model == "zero-size"       ? zeroSizeModel(hostCode)
                    : model == "bf16-output"   ? bf16OutputModel(hostCode)
                    : model == "low-precision" ? lowPrecisionModel(hostCode)
                                               : addModel(hostCode);
-  spec.target = target;
+  if (!gpu.empty()) {
+    spec.withGpuCode = true;
+    spec.gpuCode.workspaceBytes = 256;
+    spec.gpuCode.kernels = {"kiln_test_add"};
+    std::string archs;
+    for (size_t start = 0; start < gpu.size();) {
+      size_t comma = gpu.find(',', start);
+      std::string item = gpu.substr(start, comma - start);
+      start = comma == std::string::npos ? gpu.size() : comma + 1;
+      size_t colon = item.find(':');
+      std::string arch = item.substr(0, colon);
+      uint32_t format = colon != std::string::npos &&
+                                item.substr(colon + 1) == "ptx"
+                            ? KILN_GPU_IMAGE_PTX
+                            : KILN_GPU_IMAGE_CUBIN;
+      spec.gpuCode.images.push_back(
+          {arch, format, fakeGpuImage(arch, format, spec.gpuCode.kernels)});
+      if (archs.find(arch) == std::string::npos)
+        archs += (archs.empty() ? "" : ",") + arch;
+    }
+    if (target.empty())
+      target = "cuda-" + archs;
+  }
+  spec.target = target.empty() ? "cpu-x86_64" : target;
   Bytes artifact = buildArtifact(spec);
   // The version lies in the header, outside the checksummed bytes.
   headerOf(artifact).format_version = version;

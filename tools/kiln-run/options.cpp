@@ -45,7 +45,9 @@ Options:
       ms" on stdout. Outputs are those of the last run.
   --print-signature
       Print the model's target, inputs and outputs, then exit without
-      running. Needs no --input.
+      running. Needs no --input. For a CUDA artifact (target
+      "cuda-sm_90a,sm_80" and the like) also one line per GPU code image,
+      "gpu image ARCH: cubin|ptx, N bytes", and "gpu workspace: N bytes".
   --quiet, -q
       Do not print output summaries (timing is still printed with --repeat).
   --help, -h

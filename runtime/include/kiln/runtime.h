@@ -92,8 +92,24 @@ KILN_API kiln_status kiln_model_load(const char *path, kiln_model **out_model);
  * released too. */
 KILN_API void kiln_model_release(kiln_model *model);
 
-/* The artifact's target, e.g. "cpu-x86_64"; NULL if `model` is NULL. */
+/* The artifact's target, e.g. "cpu-x86_64" or "cuda-sm_90a,sm_80"; NULL if
+ * `model` is NULL. */
 KILN_API const char *kiln_model_target(const kiln_model *model);
+
+/* Number of GPU code images (the GPU_CODE section of a "cuda-" target; see
+ * kiln/artifact_format.h); 0 for other targets or if `model` is NULL. */
+KILN_API size_t kiln_model_num_gpu_images(const kiln_model *model);
+
+/* Describes GPU code image `index`: its architecture ("sm_90a", pointing
+ * into the model), its format (a kiln_gpu_image_format: 1 cubin, 2 PTX) and,
+ * if `out_bytes` is not NULL, its size in bytes. */
+KILN_API kiln_status kiln_model_gpu_image(const kiln_model *model, size_t index,
+                                          const char **out_arch,
+                                          int *out_format, uint64_t *out_bytes);
+
+/* The device workspace the GPU code uses, in bytes (GPU_CODE's
+ * workspace_bytes); 0 without GPU code or if `model` is NULL. */
+KILN_API uint64_t kiln_model_gpu_workspace_bytes(const kiln_model *model);
 
 /* Number of inputs / outputs; 0 if `model` is NULL. */
 KILN_API size_t kiln_model_num_inputs(const kiln_model *model);
