@@ -232,6 +232,43 @@ ModelSpec lowPrecisionModel(const Bytes &hostCode) {
   return spec;
 }
 
+ModelSpec cudaAddModel(const Bytes &hostCode,
+                       const std::vector<GpuImageKind> &images) {
+  ModelSpec spec;
+  spec.hostCode = hostCode;
+  spec.weights.push_back({{"w", KILN_DTYPE_FLOAT32, {2, 3}},
+                          floats({100, 200, 300, 400, 500, 600})});
+  spec.inputs = {{"a", KILN_DTYPE_FLOAT32, {2, 3}},
+                 {"b", KILN_DTYPE_FLOAT32, {2, 3}}};
+  spec.outputs = {{"sum", KILN_DTYPE_FLOAT32, {2, 3}},
+                  {"copy", KILN_DTYPE_FLOAT32, {2, 3}},
+                  {"sevens", KILN_DTYPE_UINT8, {4}}};
+  spec.withGpuCode = true;
+  spec.gpuCode.workspaceBytes = 24;
+  spec.gpuCode.kernels = {"kiln_test_add"};
+  std::string archs;
+  for (const GpuImageKind &image : images) {
+    spec.gpuCode.images.push_back(
+        {image.arch, image.format,
+         fakeGpuImage(image.arch, image.format, spec.gpuCode.kernels)});
+    if (("," + archs + ",").find("," + image.arch + ",") == std::string::npos)
+      archs += (archs.empty() ? "" : ",") + image.arch;
+  }
+  spec.target = "cuda-" + archs;
+  return spec;
+}
+
+ModelSpec cudaZeroSizeModel(const Bytes &hostCode) {
+  ModelSpec spec = cudaAddModel(hostCode);
+  spec.entrySymbol = "kiln_entry_zero_size";
+  spec.weights = {{{"e", KILN_DTYPE_FLOAT32, {0}}, {}}};
+  spec.inputs = {{"x", KILN_DTYPE_FLOAT32, {0, 3}}};
+  spec.outputs = {{"y", KILN_DTYPE_FLOAT32, {0, 3}},
+                  {"ok", KILN_DTYPE_INT32, {1}}};
+  spec.gpuCode.workspaceBytes = 0;
+  return spec;
+}
+
 Bytes readFile(const std::string &path) {
   std::ifstream in(path, std::ios::binary);
   return Bytes(std::istreambuf_iterator<char>(in),

@@ -112,6 +112,25 @@ ModelSpec bf16OutputModel(const Bytes &hostCode);
 /// int4 input and sub-byte, float8, float4 and bfloat16 outputs.
 ModelSpec lowPrecisionModel(const Bytes &hostCode);
 
+/// One GPU image of a test artifact: arch and format.
+struct GpuImageKind {
+  std::string arch;
+  uint32_t format;
+};
+
+/// The "cuda-add" model of cuda_host_code.c: weight w, inputs a and b (all
+/// f32[2,3]); outputs sum = a + b + w, copy = a (f32[2,3]), sevens (u8[4]).
+/// Kernel table {"kiln_test_add"}, a 24-byte workspace, fake images of
+/// `images` (by default an sm_90a cubin and an sm_80 PTX), target
+/// "cuda-" + their archs.
+ModelSpec cudaAddModel(const Bytes &hostCode,
+                       const std::vector<GpuImageKind> &images = {
+                           {"sm_90a", KILN_GPU_IMAGE_CUBIN},
+                           {"sm_80", KILN_GPU_IMAGE_PTX}});
+
+/// The "cuda-zero-size" model of cuda_host_code.c.
+ModelSpec cudaZeroSizeModel(const Bytes &hostCode);
+
 Bytes readFile(const std::string &path);
 bool writeFile(const std::string &path, const Bytes &bytes);
 

@@ -216,7 +216,7 @@ TEST_F(RuntimeSessionTest, CpuDeviceStrings) {
 TEST_F(RuntimeSessionTest, UnknownDeviceIsInvalid) {
   EXPECT_EQ(kiln_session_create(model, "tpu", &session),
             KILN_STATUS_INVALID_ARGUMENT);
-  EXPECT_EQ(lastError(), "unknown device 'tpu'; expected 'cpu'");
+  EXPECT_EQ(lastError(), "unknown device 'tpu'; expected 'cpu' or 'cuda:N'");
 }
 
 TEST_F(RuntimeSessionTest, MalformedDeviceStringsAreInvalid) {
@@ -227,7 +227,7 @@ TEST_F(RuntimeSessionTest, MalformedDeviceStringsAreInvalid) {
         << "'" << device << "'";
     EXPECT_EQ(session, nullptr);
     EXPECT_EQ(lastError(), std::string("unknown device '") + device +
-                               "'; expected 'cpu'");
+                               "'; expected 'cpu' or 'cuda:N'");
   }
 }
 
@@ -437,6 +437,7 @@ TEST(RuntimeStatusTest, StatusStrings) {
   EXPECT_STREQ(kiln_status_string(KILN_STATUS_OK), "OK");
   EXPECT_STREQ(kiln_status_string(KILN_STATUS_MISSING_INPUT), "MISSING_INPUT");
   EXPECT_STREQ(kiln_status_string(KILN_STATUS_INTERNAL), "INTERNAL");
+  EXPECT_STREQ(kiln_status_string(KILN_STATUS_DEVICE_ERROR), "DEVICE_ERROR");
   EXPECT_STREQ(kiln_status_string(kiln_status(1000)), "UNKNOWN");
 }
 
