@@ -25,6 +25,29 @@ np.save(sys.argv[1], (np.arange(int(np.prod(shape))) + 1).astype(sys.argv[2]).re
     "$1" "$2" "$3"
 }
 
+# expect_error FRAGMENT ARGS...: runs kiln-run ARGS and checks the error
+# contract: exit code 1, exactly one stderr line, starting
+# "kiln-run: error: " and containing FRAGMENT.
+expect_error() {
+  local fragment="$1"
+  shift
+  local rc=0
+  "$KILN_RUN" "$@" >"$WORK/stdout" 2>"$WORK/stderr" || rc=$?
+  local lines
+  lines=$(wc -l <"$WORK/stderr")
+  if [ "$rc" -ne 1 ]; then
+    fail "kiln-run $*: exit code $rc, expected 1"
+  elif [ "$lines" -ne 1 ]; then
+    fail "kiln-run $*: $lines stderr lines, expected 1: $(cat "$WORK/stderr")"
+  elif ! grep -q '^kiln-run: error: ' "$WORK/stderr"; then
+    fail "kiln-run $*: stderr lacks the prefix: $(cat "$WORK/stderr")"
+  elif ! grep -qF -- "$fragment" "$WORK/stderr"; then
+    fail "kiln-run $*: stderr lacks '$fragment': $(cat "$WORK/stderr")"
+  else
+    echo "ok: $(cat "$WORK/stderr")"
+  fi
+}
+
 finish() {
   if [ "$failures" -ne 0 ]; then
     echo "$failures check(s) failed"

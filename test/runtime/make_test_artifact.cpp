@@ -1,13 +1,15 @@
 //===- make_test_artifact.cpp - Write a tiny artifact for CLI tests ------===//
 //
 // kiln-make-test-artifact HOST_CODE.so OUT.kiln [--model
-// add|zero-size|bf16-output|low-precision]
+// add|zero-size|bf16-output|low-precision|cuda-add]
 //                         [--target TARGET] [--format-version N]
 //                         [--gpu ARCH:cubin|ptx[,ARCH:cubin|ptx...]]
 //
 // --gpu adds a GPU_CODE section with fake_cuda's stand-in images for those
 // archs (kernel kiln_test_add, workspace 256 bytes) and, unless --target is
-// given, the target "cuda-ARCH,ARCH...".
+// given, the target "cuda-ARCH,ARCH...". --model cuda-add (HOST_CODE.so:
+// cuda_host_code.c's) has an sm_90a cubin and an sm_80 PTX unless --gpu
+// says otherwise.
 //
 // Lets the kiln-run tests exercise the CLI end to end without the compiler.
 //
@@ -25,7 +27,7 @@ using namespace kiln::test;
 int main(int argc, char **argv) {
   if (argc < 3) {
     std::fprintf(stderr, "usage: kiln-make-test-artifact HOST_CODE.so OUT.kiln "
-                         "[--model add|zero-size|bf16-output|low-precision] "
+                         "[--model add|zero-size|bf16-output|low-precision|cuda-add] "
                          "[--target T] "
                          "[--format-version N] [--gpu ARCH:cubin|ptx,...]\n");
     return 2;
@@ -47,14 +49,17 @@ int main(int argc, char **argv) {
     else if (!std::strcmp(argv[i], "--gpu"))
       gpu = argv[i + 1];
   }
-  ModelSpec spec = model == "zero-size"       ? zeroSizeModel(hostCode)
+  ModelSpec spec = model == "cuda-add"        ? cudaAddModel(hostCode)
+                   : model == "zero-size"     ? zeroSizeModel(hostCode)
                    : model == "bf16-output"   ? bf16OutputModel(hostCode)
                    : model == "low-precision" ? lowPrecisionModel(hostCode)
                                               : addModel(hostCode);
   if (!gpu.empty()) {
     spec.withGpuCode = true;
-    spec.gpuCode.workspaceBytes = 256;
+    if (model != "cuda-add")
+      spec.gpuCode.workspaceBytes = 256;
     spec.gpuCode.kernels = {"kiln_test_add"};
+    spec.gpuCode.images.clear();
     std::string archs;
     for (size_t start = 0; start < gpu.size();) {
       size_t comma = gpu.find(',', start);
@@ -74,7 +79,8 @@ int main(int argc, char **argv) {
     if (target.empty())
       target = "cuda-" + archs;
   }
-  spec.target = target.empty() ? "cpu-x86_64" : target;
+  if (!target.empty())
+    spec.target = target;
   Bytes artifact = buildArtifact(spec);
   // The version lies in the header, outside the checksummed bytes.
   headerOf(artifact).format_version = version;
