@@ -33,8 +33,8 @@ const char *sectionName(uint32_t kind) {
     return "HOST_CODE";
   case KILN_SECTION_WEIGHTS:
     return "WEIGHTS";
-  case KILN_SECTION_PTX:
-    return "PTX";
+  case KILN_SECTION_GPU_CODE:
+    return "GPU_CODE";
   default:
     return "unknown";
   }
@@ -48,8 +48,8 @@ SectionRef *slotFor(ArtifactLayout &layout, uint32_t kind) {
     return &layout.hostCode;
   case KILN_SECTION_WEIGHTS:
     return &layout.weights;
-  case KILN_SECTION_PTX:
-    return &layout.ptx;
+  case KILN_SECTION_GPU_CODE:
+    return &layout.gpuCode;
   default:
     return nullptr;
   }

@@ -25,7 +25,7 @@ struct ArtifactLayout {
   SectionRef metadata;
   SectionRef hostCode;
   SectionRef weights;
-  SectionRef ptx;
+  SectionRef gpuCode;
 };
 
 /// Checks the file image `data[0, size)` and finds its sections. Unknown

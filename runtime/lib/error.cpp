@@ -96,6 +96,8 @@ const char *kiln_status_string(kiln_status status) {
     return "DEVICE_UNAVAILABLE";
   case KILN_STATUS_INTERNAL:
     return "INTERNAL";
+  case KILN_STATUS_DEVICE_ERROR:
+    return "DEVICE_ERROR";
   }
   return "UNKNOWN";
 }

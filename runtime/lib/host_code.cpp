@@ -120,7 +120,7 @@ kiln_status HostCode::load(const uint8_t *elf, uint64_t size,
                 entrySymbol.c_str());
   }
   out.reset(new (std::nothrow)
-                HostCode(handle, fd, reinterpret_cast<EntryFunction>(symbol)));
+                HostCode(handle, fd, symbol));
   if (!out) {
     dlclose(handle);
     if (fd >= 0)

@@ -1,7 +1,8 @@
 //===- host_code.h - Load the HOST_CODE shared object -----------*- C++ -*-===//
 //
-// The CPU backend's code is an ELF shared object stored inside the artifact.
-// dlopen needs a path, so the bytes are written to an anonymous memfd and
+// Every backend's host code is an ELF shared object stored inside the
+// artifact (the CPU's computes; the CUDA target's launches kernels). dlopen
+// needs a path, so the bytes are written to an anonymous memfd and
 // opened as /proc/self/fd/N; where that is not possible (no memfd, no /proc)
 // they go to a mkstemp file in $TMPDIR that is unlinked right after dlopen.
 //
@@ -18,9 +19,6 @@
 
 namespace kiln::rt {
 
-/// The artifact's entry point: weights, then inputs, then outputs.
-using EntryFunction = void (*)(void **buffers);
-
 class HostCode {
 public:
   /// Loads the shared object in `elf[0, size)` and finds `entrySymbol`.
@@ -33,10 +31,12 @@ public:
   HostCode(const HostCode &) = delete;
   HostCode &operator=(const HostCode &) = delete;
 
-  EntryFunction entry() const { return entry_; }
+  /// The entry symbol's address; each backend knows its signature
+  /// (kiln/artifact_format.h, kiln/gpu_calls.h).
+  void *entry() const { return entry_; }
 
 private:
-  HostCode(void *handle, int fd, EntryFunction entry)
+  HostCode(void *handle, int fd, void *entry)
       : handle_(handle), fd_(fd), entry_(entry) {}
 
   void *handle_;
@@ -44,7 +44,7 @@ private:
   /// loaded objects by path, and a reused /proc/self/fd/N would otherwise
   /// return a previous model's code. -1 for the temp-file fallback.
   int fd_;
-  EntryFunction entry_;
+  void *entry_;
 };
 
 } // namespace kiln::rt

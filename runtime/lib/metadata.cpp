@@ -2,6 +2,7 @@
 
 #include "metadata.h"
 
+#include "byte_reader.h"
 #include "error.h"
 #include "kiln/artifact_format.h"
 
@@ -12,60 +13,12 @@
 namespace kiln::rt {
 namespace {
 
-/// A cursor over the section. Each read names what it reads, so a failure
-/// says exactly where the metadata stopped making sense.
-class Reader {
-public:
-  Reader(const uint8_t *data, uint64_t size) : data_(data), size_(size) {}
-
-  uint64_t remaining() const { return size_ - pos_; }
-  uint64_t position() const { return pos_; }
-  const uint8_t *cursor() const { return data_ + pos_; }
-
-  kiln_status bytes(void *out, uint64_t count, const std::string &what) {
-    if (count > remaining())
-      return fail(KILN_STATUS_CORRUPT_ARTIFACT,
-                  "corrupt metadata: %s needs %" PRIu64
-                  " bytes at offset %" PRIu64 " but only %" PRIu64 " remain",
-                  what.c_str(), count, pos_, remaining());
-    if (out)
-      std::memcpy(out, data_ + pos_, count);
-    pos_ += count;
-    return KILN_STATUS_OK;
-  }
-
-  template <typename T> kiln_status scalar(T &out, const std::string &what) {
-    return bytes(&out, sizeof(T), what);
-  }
-
-  kiln_status string(std::string &out, const std::string &what) {
-    uint32_t length = 0;
-    if (kiln_status status = scalar(length, what + " length"))
-      return status;
-    if (length > remaining())
-      return bytes(nullptr, length, what);
-    out.assign(reinterpret_cast<const char *>(cursor()), length);
-    pos_ += length;
-    // Names are handed out as C strings; an embedded NUL would silently
-    // shorten them.
-    if (out.find('\0') != std::string::npos)
-      return fail(KILN_STATUS_CORRUPT_ARTIFACT,
-                  "corrupt metadata: %s contains a NUL byte", what.c_str());
-    return KILN_STATUS_OK;
-  }
-
-private:
-  const uint8_t *data_;
-  uint64_t size_;
-  uint64_t pos_ = 0;
-};
-
 /// Smallest encoding of one table entry, used to reject counts that cannot
 /// possibly fit before reserving memory for them.
 constexpr uint64_t kMinTensorBytes = 4 + 4 + 4; // name length, dtype, rank
 constexpr uint64_t kMinWeightBytes = kMinTensorBytes + 8 + 8;
 
-kiln_status readTensor(Reader &reader, const std::string &what,
+kiln_status readTensor(ByteReader &reader, const std::string &what,
                        TensorInfo &out) {
   if (kiln_status status = reader.string(out.name, what + " name"))
     return status;
@@ -111,23 +64,12 @@ kiln_status readTensor(Reader &reader, const std::string &what,
   return KILN_STATUS_OK;
 }
 
-kiln_status readCount(Reader &reader, const char *what, uint64_t minEntry,
-                      uint32_t &count) {
-  if (kiln_status status = reader.scalar(count, what))
-    return status;
-  if (uint64_t(count) * minEntry > reader.remaining())
-    return fail(KILN_STATUS_CORRUPT_ARTIFACT,
-                "corrupt metadata: %s is %u but only %" PRIu64 " bytes remain",
-                what, count, reader.remaining());
-  return KILN_STATUS_OK;
-}
-
-kiln_status readSignature(Reader &reader, const char *kind,
+kiln_status readSignature(ByteReader &reader, const char *kind,
                           std::vector<TensorInfo> &out) {
   uint32_t count = 0;
   std::string countName = std::string("num_") + kind + "s";
   if (kiln_status status =
-          readCount(reader, countName.c_str(), kMinTensorBytes, count))
+          reader.count(count, kMinTensorBytes, countName.c_str()))
     return status;
   out.resize(count);
   std::set<std::string> seen;
@@ -146,7 +88,7 @@ kiln_status readSignature(Reader &reader, const char *kind,
   return KILN_STATUS_OK;
 }
 
-kiln_status readNonEmpty(Reader &reader, const char *what, std::string &out) {
+kiln_status readNonEmpty(ByteReader &reader, const char *what, std::string &out) {
   if (kiln_status status = reader.string(out, what))
     return status;
   if (out.empty())
@@ -158,7 +100,7 @@ kiln_status readNonEmpty(Reader &reader, const char *what, std::string &out) {
 } // namespace
 
 kiln_status parseMetadata(const uint8_t *data, uint64_t size, Metadata &out) {
-  Reader reader(data, size);
+  ByteReader reader(data, size, "corrupt metadata");
   uint32_t magic = 0;
   if (kiln_status status = reader.scalar(magic, "metadata magic"))
     return status;
@@ -176,7 +118,7 @@ kiln_status parseMetadata(const uint8_t *data, uint64_t size, Metadata &out) {
 
   uint32_t numWeights = 0;
   if (kiln_status status =
-          readCount(reader, "num_weights", kMinWeightBytes, numWeights))
+          reader.count(numWeights, kMinWeightBytes, "num_weights"))
     return status;
   metadata.weights.resize(numWeights);
   for (uint32_t i = 0; i < numWeights; ++i) {

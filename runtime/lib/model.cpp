@@ -3,6 +3,7 @@
 #include "model.h"
 
 #include "api_guard.h"
+#include "backend.h"
 #include "error.h"
 
 #include <new>
@@ -28,13 +29,17 @@ kiln_status loadInto(const char *path, kiln_model &model) {
     return status;
   if (kiln_status status = checkWeights(model.metadata, model.layout.weights))
     return status;
-  // Catch a CPU artifact without code at load time rather than at the first
-  // session, since it can never run anywhere.
-  if (model.metadata.target.compare(0, 4, "cpu-") == 0 &&
-      !model.layout.hostCode.present)
-    return fail(KILN_STATUS_CORRUPT_ARTIFACT,
-                "artifact for target '%s' has no HOST_CODE section",
-                model.metadata.target.c_str());
+  const SectionRef &gpuCode = model.layout.gpuCode;
+  if (gpuCode.present)
+    if (kiln_status status =
+            parseGpuCode(base + gpuCode.offset, gpuCode.size, model.gpuCode))
+      return status;
+  // The backend that runs this target checks what it needs (sections, the
+  // target's details) now rather than at the first session: such an
+  // artifact can never run anywhere. A target no backend knows loads for
+  // introspection; kiln_session_create reports it.
+  if (const Backend *backend = findBackendForTarget(model.metadata.target))
+    return backend->checkArtifact(model);
   return KILN_STATUS_OK;
 }
 
@@ -91,7 +96,7 @@ void releaseModel(kiln_model *model) {
     delete model;
 }
 
-kiln_status getEntry(kiln_model &model, EntryFunction &out) {
+kiln_status getHostEntry(kiln_model &model, void *&out) {
   std::lock_guard<std::mutex> lock(model.hostMutex);
   if (!model.hostTried) {
     model.hostTried = true;
@@ -156,6 +161,38 @@ const char *kiln_model_target(const kiln_model *model) {
     return nullptr;
   }
   return model->metadata.target.c_str();
+}
+
+size_t kiln_model_num_gpu_images(const kiln_model *model) {
+  return model ? model->gpuCode.images.size() : 0;
+}
+
+kiln_status kiln_model_gpu_image(const kiln_model *model, size_t index,
+                                 const char **out_arch, int *out_format,
+                                 uint64_t *out_bytes) {
+  if (out_arch)
+    *out_arch = nullptr;
+  if (out_format)
+    *out_format = 0;
+  if (out_bytes)
+    *out_bytes = 0;
+  if (!model || !out_arch || !out_format)
+    return fail(KILN_STATUS_INVALID_ARGUMENT, "%s is NULL",
+                !model ? "model" : !out_arch ? "out_arch" : "out_format");
+  const std::vector<GpuImage> &images = model->gpuCode.images;
+  if (index >= images.size())
+    return fail(KILN_STATUS_INVALID_ARGUMENT,
+                "GPU image index %zu is out of range; the model has %zu", index,
+                images.size());
+  *out_arch = images[index].arch.c_str();
+  *out_format = int(images[index].format);
+  if (out_bytes)
+    *out_bytes = images[index].size;
+  return KILN_STATUS_OK;
+}
+
+uint64_t kiln_model_gpu_workspace_bytes(const kiln_model *model) {
+  return model ? model->gpuCode.workspaceBytes : 0;
 }
 
 size_t kiln_model_num_inputs(const kiln_model *model) {

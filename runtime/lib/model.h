@@ -5,6 +5,7 @@
 #define KILN_RUNTIME_LIB_MODEL_H
 
 #include "artifact.h"
+#include "gpu_code.h"
 #include "host_code.h"
 #include "mapped_file.h"
 #include "metadata.h"
@@ -21,6 +22,8 @@ struct kiln_model {
   std::unique_ptr<kiln::rt::MappedFile> file;
   kiln::rt::ArtifactLayout layout;
   kiln::rt::Metadata metadata;
+  /// Parsed GPU_CODE; empty (no images) when the section is absent.
+  kiln::rt::GpuCode gpuCode;
 
   /// Host code is loaded by the first session, not at kiln_model_load: a
   /// model for another target must still load for introspection.
@@ -36,8 +39,9 @@ namespace kiln::rt {
 void retainModel(kiln_model *model);
 void releaseModel(kiln_model *model);
 
-/// The entry point, loading the host code on first use (thread-safe).
-kiln_status getEntry(kiln_model &model, EntryFunction &out);
+/// The host code's entry symbol, loading the host code on first use
+/// (thread-safe; a failure is remembered and replayed).
+kiln_status getHostEntry(kiln_model &model, void *&out);
 
 /// Pointer to weight `index` inside the mapping; never null, even for a
 /// zero-size weight.

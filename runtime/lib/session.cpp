@@ -1,14 +1,16 @@
 //===- session.cpp - kiln_session: set inputs, run, read outputs ---------===//
 //
-// A session owns one buffer per input and output, allocated at creation
-// because shapes are static, and the pointer array the entry point takes.
-// Weights are not copied: their slots point into the model's mapping.
+// A session owns one host buffer per input and output, allocated at creation
+// because shapes are static, and the backend's device state. Everything that
+// does not depend on the device is here: finding the backend for the device
+// string, checking the target's family, checking inputs and copying them in.
+// The backend (backend.h) runs the model between the host buffers.
 //
 //===----------------------------------------------------------------------===//
 
 #include "aligned_buffer.h"
 #include "api_guard.h"
-#include "device.h"
+#include "backend.h"
 #include "error.h"
 #include "model.h"
 
@@ -20,14 +22,18 @@ using namespace kiln::rt;
 
 struct kiln_session {
   kiln_model *model = nullptr; // holds a reference
-  EntryFunction entry = nullptr;
   std::vector<AlignedBuffer> inputs;
   std::vector<AlignedBuffer> outputs;
   std::vector<bool> inputSet;
-  std::vector<void *> buffers; // weights, inputs, outputs: the entry's array
+  HostIO io; // pointers to the buffers above, for the backend
+  std::unique_ptr<DeviceSession> device;
+  /// Outputs hold the result of the last run only if it succeeded: a failed
+  /// run may have overwritten some of them.
   bool hasRun = false;
+  bool lastRunFailed = false;
 
   ~kiln_session() {
+    device.reset(); // before the model its state may point into
     if (model)
       releaseModel(model);
   }
@@ -36,44 +42,66 @@ struct kiln_session {
 namespace {
 
 kiln_status allocateAll(const std::vector<TensorInfo> &tensors,
-                        std::vector<AlignedBuffer> &buffers) {
+                        std::vector<AlignedBuffer> &buffers,
+                        std::vector<void *> &pointers,
+                        std::vector<size_t> &sizes) {
   buffers.resize(tensors.size());
-  for (size_t i = 0; i < tensors.size(); ++i)
+  for (size_t i = 0; i < tensors.size(); ++i) {
     if (!buffers[i].allocate(size_t(tensors[i].byteSize)))
       return fail(KILN_STATUS_OUT_OF_MEMORY,
                   "out of memory allocating %" PRIu64 " bytes for '%s'",
                   tensors[i].byteSize, tensors[i].name.c_str());
+    pointers.push_back(buffers[i].data());
+    sizes.push_back(buffers[i].size());
+  }
   return KILN_STATUS_OK;
+}
+
+/// UNSUPPORTED unless `backend` runs the family of `target`; the backend
+/// checks the rest (the CPU's architecture, the GPU's).
+kiln_status checkTargetFamily(const std::string &target,
+                              const DeviceRef &device,
+                              const Backend &backend) {
+  const char *prefix = backend.targetPrefix();
+  if (target.compare(0, std::strlen(prefix), prefix) == 0)
+    return KILN_STATUS_OK;
+  const Backend *owner = findBackendForTarget(target);
+  std::string why =
+      owner ? format("it runs on '%s' devices", owner->deviceName())
+            : std::string("no backend of this runtime runs it");
+  return fail(KILN_STATUS_UNSUPPORTED,
+              "artifact target '%s' cannot run on device '%s': %s",
+              target.c_str(), device.text.c_str(), why.c_str());
 }
 
 kiln_status createSession(kiln_model *model, const char *device,
                           kiln_session *&out) {
-  DeviceKind kind;
-  if (kiln_status status = parseDevice(device, kind))
+  DeviceRef ref;
+  if (kiln_status status = parseDeviceString(device, ref))
     return status;
-  if (kiln_status status = checkTarget(model->metadata.target, kind))
-    return status;
-  EntryFunction entry;
-  if (kiln_status status = getEntry(*model, entry))
+  const Backend *backend = findBackendForDevice(ref.name);
+  if (!backend)
+    return fail(KILN_STATUS_INVALID_ARGUMENT,
+                "unknown device '%s'; expected %s", ref.text.c_str(),
+                expectedDevices().c_str());
+  const Metadata &metadata = model->metadata;
+  if (kiln_status status = checkTargetFamily(metadata.target, ref, *backend))
     return status;
 
   std::unique_ptr<kiln_session> session(new kiln_session);
   retainModel(model);
   session->model = model;
-  session->entry = entry;
-  const Metadata &metadata = model->metadata;
-  if (kiln_status status = allocateAll(metadata.inputs, session->inputs))
+  HostIO &io = session->io;
+  if (kiln_status status = allocateAll(metadata.inputs, session->inputs,
+                                       io.inputs, io.inputBytes))
     return status;
-  if (kiln_status status = allocateAll(metadata.outputs, session->outputs))
+  if (kiln_status status = allocateAll(metadata.outputs, session->outputs,
+                                       io.outputs, io.outputBytes))
     return status;
   session->inputSet.assign(metadata.inputs.size(), false);
-
-  for (size_t i = 0; i < metadata.weights.size(); ++i)
-    session->buffers.push_back(weightData(*model, i));
-  for (AlignedBuffer &buffer : session->inputs)
-    session->buffers.push_back(buffer.data());
-  for (AlignedBuffer &buffer : session->outputs)
-    session->buffers.push_back(buffer.data());
+  if (kiln_status status =
+          backend->createSession(*model, ref, io, session->device))
+    return status;
   out = session.release();
   return KILN_STATUS_OK;
 }
@@ -141,6 +169,7 @@ kiln_status setInput(kiln_session &session, const char *name, int dtype,
   if (byteSize > 0)
     std::memcpy(session.inputs[index].data(), data, byteSize);
   session.inputSet[index] = true;
+  session.device->inputChanged(index);
   return KILN_STATUS_OK;
 }
 
@@ -193,8 +222,12 @@ kiln_status kiln_session_run(kiln_session *session) {
                     "missing input '%s': set it with kiln_session_set_input "
                     "before running",
                     metadata.inputs[i].name.c_str());
-    session->entry(session->buffers.data());
+    session->hasRun = false;
+    session->lastRunFailed = true;
+    if (kiln_status status = session->device->run())
+      return status;
     session->hasRun = true;
+    session->lastRunFailed = false;
     return KILN_STATUS_OK;
   });
 }
@@ -217,7 +250,9 @@ kiln_status kiln_session_output(const kiln_session *session, size_t index,
   if (!session->hasRun) {
     *out_desc = kiln_tensor_desc{nullptr, KILN_DTYPE_INVALID, 0, nullptr};
     return fail(KILN_STATUS_INVALID_ARGUMENT,
-                "no outputs yet: call kiln_session_run first");
+                session->lastRunFailed
+                    ? "no outputs: the last kiln_session_run failed"
+                    : "no outputs yet: call kiln_session_run first");
   }
   *out_data = session->outputs[index].data();
   *out_bytes = session->outputs[index].size();

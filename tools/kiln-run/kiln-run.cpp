@@ -11,6 +11,7 @@
 #include "output_writer.h"
 #include "summary.h"
 
+#include "kiln/artifact_format.h"
 #include "kiln/runtime.h"
 #include "kiln/tensor_io.h"
 
@@ -50,6 +51,22 @@ using SessionPtr = std::unique_ptr<kiln_session, SessionDeleter>;
 void printSignature(const Options &options, kiln_model *model) {
   std::printf("model: %s\ntarget: %s\n", options.model.c_str(),
               kiln_model_target(model));
+  // A "cuda-" target's kernels: one line per image, in the artifact's order
+  // (the order in which the runtime prefers them), then the workspace.
+  size_t images = kiln_model_num_gpu_images(model);
+  for (size_t i = 0; i < images; ++i) {
+    const char *arch;
+    int format;
+    uint64_t bytes;
+    kiln_model_gpu_image(model, i, &arch, &format, &bytes);
+    std::printf("gpu image %s: %s, %llu bytes\n", arch,
+                format == KILN_GPU_IMAGE_CUBIN ? "cubin" : "ptx",
+                static_cast<unsigned long long>(bytes));
+  }
+  if (images > 0)
+    std::printf("gpu workspace: %llu bytes\n",
+                static_cast<unsigned long long>(
+                    kiln_model_gpu_workspace_bytes(model)));
   kiln_tensor_desc desc;
   for (size_t i = 0; i < kiln_model_num_inputs(model); ++i) {
     kiln_model_input(model, i, &desc);

@@ -39,13 +39,19 @@ Options:
       are written; on any failure nothing this run created is left behind.
       Without --output-dir no files are written.
   --device DEV
-      Where to run: "cpu" (default). "cuda:N" is not supported yet.
+      Where to run: "cpu" (default) for a CPU artifact; "cuda" or "cuda:N"
+      (GPU N, from 0) for a CUDA artifact. The CUDA driver is loaded at run
+      time from $KILN_CUDA_DRIVER, else "libcuda.so.1"; without a driver or
+      a GPU, or without code in the artifact for the GPU's architecture,
+      kiln-run says so and exits 1.
   --repeat N
       Run N times (N >= 1) and print "timing: N runs, median ... ms, min ...
       ms" on stdout. Outputs are those of the last run.
   --print-signature
       Print the model's target, inputs and outputs, then exit without
-      running. Needs no --input.
+      running. Needs no --input. For a CUDA artifact (target
+      "cuda-sm_90a,sm_80" and the like) also one line per GPU code image,
+      "gpu image ARCH: cubin|ptx, N bytes", and "gpu workspace: N bytes".
   --quiet, -q
       Do not print output summaries (timing is still printed with --repeat).
   --help, -h

@@ -1,71 +1,141 @@
 /*===- kiln/artifact_format.h - The .kiln artifact file format -----------===*\
 |*                                                                            *|
-|* The one contract between the compiler (which writes artifacts) and the    *|
-|* runtime (which loads them). Plain C so both sides include the same file.  *|
+|* The one contract between the compiler (which writes artifacts) and the     *|
+|* runtime (which loads them). Plain C so both sides include the same file.   *|
 |*                                                                            *|
-|* Layout, all integers little-endian:                                       *|
+|* Layout, all integers little-endian:                                        *|
 |*                                                                            *|
-|*   [0, 64)            kiln_artifact_header                                 *|
-|*   section table      section_count x kiln_artifact_section (32 bytes)    *|
-|*   sections           each at an offset that is a multiple of 64           *|
+|*   [0, 64)            kiln_artifact_header                                  *|
+|*   section table      section_count x kiln_artifact_section (32 bytes)      *|
+|*   sections           each at an offset that is a multiple of 64            *|
 |*                                                                            *|
-|* The checksum is FNV-1a 64 over every byte after the header, so a          *|
-|* truncated or corrupted file is detected before anything is interpreted.   *|
+|* The checksum is FNV-1a 64 over every byte after the header, so a           *|
+|* truncated or corrupted file is detected before anything is interpreted.    *|
 |*                                                                            *|
-|* Sections:                                                                 *|
-|*   METADATA   the I/O signature and the weight table (format below)        *|
-|*   HOST_CODE  an ELF shared object exporting KILN_ENTRY_SYMBOL             *|
-|*   WEIGHTS    raw weight bytes; each weight starts at a 64-byte-aligned    *|
-|*              offset so the runtime maps them in place, without copying   *|
+|* Sections:                                                                  *|
+|*   METADATA   the I/O signature and the weight table (format below)         *|
+|*   HOST_CODE  an ELF shared object exporting the entry symbol               *|
+|*   WEIGHTS    raw weight bytes; each weight starts at a 64-byte-aligned     *|
+|*              offset so the runtime maps them in place, without copying     *|
+|*   GPU_CODE   the kernels of a "cuda-" target: cubin and PTX images         *|
+|*              (format in "The CUDA target" below)                           *|
 |*                                                                            *|
-|* METADATA encoding (str = u32 byte length + bytes, no terminator;          *|
-|* tensor = str name, u32 dtype, u32 rank, i64 dims[rank]):                  *|
-|*   u32 metadata_magic (KILN_METADATA_MAGIC)                                *|
-|*   str target            e.g. "cpu-x86_64"                                 *|
-|*   str entry_symbol      e.g. "kiln_entry"                                 *|
-|*   u32 num_weights,  then per weight: tensor, u64 offset, u64 byte_size    *|
-|*                     (offset relative to the WEIGHTS section)              *|
-|*   u32 num_inputs,   then per input:  tensor                               *|
-|*   u32 num_outputs,  then per output: tensor                               *|
+|* METADATA encoding (str = u32 byte length + bytes, no terminator;           *|
+|* tensor = str name, u32 dtype, u32 rank, i64 dims[rank]):                   *|
+|*   u32 metadata_magic (KILN_METADATA_MAGIC)                                 *|
+|*   str target            e.g. "cpu-x86_64"                                  *|
+|*   str entry_symbol      e.g. "kiln_entry"                                  *|
+|*   u32 num_weights,  then per weight: tensor, u64 offset, u64 byte_size     *|
+|*                     (offset relative to the WEIGHTS section)               *|
+|*   u32 num_inputs,   then per input:  tensor                                *|
+|*   u32 num_outputs,  then per output: tensor                                *|
 |*                                                                            *|
-|* Entry point of HOST_CODE: void kiln_entry(void **buffers), where buffers  *|
-|* holds, in order, one pointer per weight, per input and per output (dense, *|
-|* row-major; bool is one byte per element). Outputs are written in place.   *|
+|* Entry point of HOST_CODE for a "cpu-" target (e.g. "cpu-x86_64"): void     *|
+|* kiln_entry(void **buffers), where buffers holds, in order, one pointer     *|
+|* per weight, per input and per output (dense, row-major; bool is one byte   *|
+|* per element). Outputs are written in place. (The entry of a "cuda-"        *|
+|* target has another signature; see "The CUDA target" below.)                *|
 |*                                                                            *|
-|* Sub-byte dtypes (int4, uint4, float4e2m1: 4 bits; int2, uint2: 2 bits;    *|
-|* see kiln/dtype.h) are laid out differently in the two places they occur:  *|
-|*  - WEIGHTS stores them PACKED, ONNX's layout: byte_size is               *|
-|*    ceil(elements x bits / 8) = kiln_dtype_packed_size(dtype, elements),  *|
-|*    element 0 in the low bits of the first byte (low nibble / low 2       *|
-|*    bits), the unused high bits of the last byte zero. The entry point    *|
-|*    receives a pointer to these packed bytes, as it does for every weight.*|
-|*  - Inputs and outputs hold ONE element per byte (kiln_dtype_size() is 1):*|
-|*    int4/int2 sign-extended to int8, uint4/uint2 zero-extended to uint8,  *|
-|*    float4e2m1 its 4-bit code in the low bits, high bits zero. The        *|
-|*    runtime rejects an input byte outside its dtype's range.              *|
-|* float8 dtypes (e4m3fn, e4m3fnuz, e5m2, e5m2fnuz, e8m0) are one byte per   *|
-|* element everywhere, the bit pattern as in ONNX.                           *|
+|* Sub-byte dtypes (int4, uint4, float4e2m1: 4 bits; int2, uint2: 2 bits;     *|
+|* see kiln/dtype.h) are laid out differently in the two places they occur:   *|
+|*  - WEIGHTS stores them PACKED, ONNX's layout: byte_size is                 *|
+|*    ceil(elements x bits / 8) = kiln_dtype_packed_size(dtype, elements),    *|
+|*    element 0 in the low bits of the first byte (low nibble / low 2         *|
+|*    bits), the unused high bits of the last byte zero. The entry point      *|
+|*    receives a pointer to these packed bytes, as it does for every weight.  *|
+|*  - Inputs and outputs hold ONE element per byte (kiln_dtype_size() is 1):  *|
+|*    int4/int2 sign-extended to int8, uint4/uint2 zero-extended to uint8,    *|
+|*    float4e2m1 its 4-bit code in the low bits, high bits zero. The          *|
+|*    runtime rejects an input byte outside its dtype's range.                *|
+|* float8 dtypes (e4m3fn, e4m3fnuz, e5m2, e5m2fnuz, e8m0) are one byte per    *|
+|* element everywhere, the bit pattern as in ONNX.                            *|
 |*                                                                            *|
-|* What the runtime checks when loading (clarifications, not changes; a      *|
-|* writer that follows them is accepted by every version-1 runtime):        *|
-|*  - header_size == 64 and file_size == the exact size of the file.        *|
-|*  - The section table lies at an 8-byte-aligned offset >= 64 inside the   *|
-|*    file; no section overlaps the header or the table.                    *|
-|*  - Each known section kind appears at most once; METADATA is required,   *|
-|*    HOST_CODE is required when the target starts with "cpu-". Unknown    *|
-|*    kinds are skipped.                                                    *|
-|*  - A section's size is its exact length; METADATA may be followed by     *|
-|*    zero padding inside its size, nothing else.                           *|
-|*  - Strings contain no NUL byte; target and entry_symbol are non-empty;   *|
-|*    input and output names are non-empty and unique among inputs (and     *|
-|*    among outputs).                                                       *|
-|*  - dtype is one kiln_dtype_size() knows; dims are >= 0 (shapes are       *|
-|*    static in version 1).                                                 *|
-|*  - A weight's byte_size equals kiln_dtype_packed_size(dtype, elements)   *|
-|*    (elements x dtype size, packed for sub-byte dtypes); its offset is a  *|
-|*    multiple of 64 and [offset, offset + byte_size) lies in WEIGHTS. A    *|
-|*    zero-size weight needs no WEIGHTS bytes and is passed a valid dummy   *|
-|*    pointer, as are zero-size inputs and outputs.                         *|
+|* What the runtime checks when loading (clarifications, not changes; a       *|
+|* writer that follows them is accepted by every version-1 runtime):          *|
+|*  - header_size == 64 and file_size == the exact size of the file.          *|
+|*  - The section table lies at an 8-byte-aligned offset >= 64 inside the     *|
+|*    file; no section overlaps the header or the table.                      *|
+|*  - Each known section kind appears at most once; METADATA is required,     *|
+|*    HOST_CODE is required when the target starts with "cpu-" or "cuda-",    *|
+|*    GPU_CODE when it starts with "cuda-". Unknown kinds are skipped. A      *|
+|*    GPU_CODE section is validated whatever the target.                      *|
+|*  - A section's size is its exact length; METADATA may be followed by       *|
+|*    zero padding inside its size, nothing else.                             *|
+|*  - Strings contain no NUL byte; target and entry_symbol are non-empty;     *|
+|*    input and output names are non-empty and unique among inputs (and       *|
+|*    among outputs).                                                         *|
+|*  - dtype is one kiln_dtype_size() knows; dims are >= 0 (shapes are         *|
+|*    static in version 1).                                                   *|
+|*  - A weight's byte_size equals kiln_dtype_packed_size(dtype, elements)     *|
+|*    (elements x dtype size, packed for sub-byte dtypes); its offset is a    *|
+|*    multiple of 64 and [offset, offset + byte_size) lies in WEIGHTS. A      *|
+|*    zero-size weight needs no WEIGHTS bytes and is passed a valid dummy     *|
+|*    pointer, as are zero-size inputs and outputs.                           *|
+|*                                                                            *|
+|* The CUDA target                                                            *|
+|* ---------------                                                            *|
+|* Target string: "cuda-" followed by the GPU architectures the artifact      *|
+|* holds code for, comma separated, no spaces: "cuda-sm_90a,sm_80". An        *|
+|* architecture is "sm_" + the compute capability's major and minor digits    *|
+|* (2 or 3 digits, no leading zero: sm_80 is 8.0, sm_100 is 10.0), plus an    *|
+|* optional suffix: 'a' (arch-specific features, e.g. wgmma: that exact       *|
+|* compute capability only) or 'f' (family: same major, same or higher        *|
+|* minor).                                                                    *|
+|*                                                                            *|
+|* GPU_CODE encoding (str, u32, u64 as in METADATA):                          *|
+|*   u32 magic             KILN_GPU_CODE_MAGIC                                *|
+|*   u64 workspace_bytes   device scratch the entry uses (one arena that the  *|
+|*                         compiler planned; may be 0)                        *|
+|*   u32 num_kernels,  then per kernel: str name (the kernel's index in       *|
+|*                     kiln_gpu_calls.launch is its position here)            *|
+|*   u32 num_images,   then per image: str arch, u32 format, u64 offset,      *|
+|*                     u64 size (offset relative to the GPU_CODE section)     *|
+|* format: KILN_GPU_IMAGE_CUBIN (1), a cubin ELF for exactly that arch; or    *|
+|* KILN_GPU_IMAGE_PTX (2), PTX text whose last byte (inside size) is the      *|
+|* terminating NUL. Every image holds every kernel of the table.              *|
+|*                                                                            *|
+|* What the runtime checks when loading:                                      *|
+|*  - magic; every read inside the section; counts that fit the bytes left.   *|
+|*  - Kernel names: non-empty, no NUL, unique.                                *|
+|*  - num_images >= 1; arch as above; format 1 or 2; no two images with the   *|
+|*    same arch and format; size > 0; offset a multiple of 64, at or after    *|
+|*    the end of the image table, and [offset, offset + size) inside the      *|
+|*    section; a cubin starts with the ELF magic, a PTX ends with a NUL.      *|
+|*  - For a "cuda-" target: HOST_CODE and GPU_CODE present; the target's      *|
+|*    arch list is valid and has no duplicates; the archs of the images are   *|
+|*    exactly the archs the target lists.                                     *|
+|* Bytes between and after the images are not interpreted (pad with zeros).   *|
+|*                                                                            *|
+|* Which image runs on a device of compute capability M.m: a cubin whose      *|
+|* arch is exactly M.m (sm_90 or sm_90a on 9.0), the first in table order;    *|
+|* else, JIT-compiled by the driver, the PTX of the highest arch the device   *|
+|* can run (plain: <= M.m; 'f': same major, <= m; 'a': == M.m), the first     *|
+|* in table order among equals; else the session fails with UNSUPPORTED.      *|
+|*                                                                            *|
+|* HOST_CODE of a "cuda-" target is an ELF shared object too, run on the      *|
+|* host. Its entry symbol (METADATA's entry_symbol) has the signature         *|
+|* kiln_gpu_entry_fn of kiln/gpu_calls.h:                                     *|
+|*   int32_t entry(void **buffers, void *workspace,                           *|
+|*                 const kiln_gpu_calls *calls, void *ctx);                   *|
+|*  - buffers: DEVICE pointers, one per weight, input and output, in the      *|
+|*    CPU target's order and layout (sub-byte weights packed, sub-byte I/O    *|
+|*    one element per byte). Each is 256-byte aligned and non-null, also      *|
+|*    for zero-size tensors. Weights are uploaded once, when the session is   *|
+|*    created, and must not be written. Inputs hold this run's values.        *|
+|*    Outputs are read back after the entry's work completes; every byte      *|
+|*    must be written (they start as zeros, then hold the last run's).        *|
+|*  - workspace: a device pointer, 256-byte aligned (so 16-byte aligned),     *|
+|*    non-null, with max(workspace_bytes, 256) bytes; all intermediates       *|
+|*    live there at offsets the compiler chose. Its contents on entry are     *|
+|*    unspecified. The host code never allocates device memory.               *|
+|*  - calls, ctx: the runtime's launch / copy / memset functions and their    *|
+|*    first argument. They only enqueue work, in order, on the session's      *|
+|*    stream.                                                                 *|
+|*  - Returns 0, or, at once, the first non-zero value a call returned.       *|
+|*  - The entry must make the same calls with the same arguments on every     *|
+|*    run (it cannot read device memory, so it has no reason not to): the     *|
+|*    runtime captures one run into a CUDA graph and replays that graph       *|
+|*    instead of calling the entry again.                                     *|
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 
@@ -85,6 +155,7 @@ extern "C" {
 #define KILN_ARTIFACT_ALIGNMENT 64u
 #define KILN_METADATA_MAGIC 0x314D444Bu /* "KDM1" little-endian */
 #define KILN_ENTRY_SYMBOL "kiln_entry"
+#define KILN_GPU_CODE_MAGIC 0x3143474Bu /* "KGC1" little-endian */
 
 typedef struct kiln_artifact_header {
   char magic[8];                 /* KILN_ARTIFACT_MAGIC, NUL padded */
@@ -102,8 +173,14 @@ typedef enum kiln_section_kind {
   KILN_SECTION_METADATA = 1,
   KILN_SECTION_HOST_CODE = 2,
   KILN_SECTION_WEIGHTS = 3,
-  KILN_SECTION_PTX = 4 /* reserved for the CUDA target */
+  KILN_SECTION_GPU_CODE = 4 /* kernels of a "cuda-" target */
 } kiln_section_kind;
+
+/* The format of one GPU_CODE image. */
+typedef enum kiln_gpu_image_format {
+  KILN_GPU_IMAGE_CUBIN = 1, /* cubin ELF for exactly its arch */
+  KILN_GPU_IMAGE_PTX = 2    /* PTX text, NUL-terminated inside its size */
+} kiln_gpu_image_format;
 
 typedef struct kiln_artifact_section {
   uint32_t kind;  /* kiln_section_kind */

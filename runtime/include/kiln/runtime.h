@@ -50,8 +50,10 @@ typedef enum kiln_status {
   KILN_STATUS_DTYPE_MISMATCH,     /* input dtype differs from the model */
   KILN_STATUS_MISSING_INPUT,      /* run before every input was set */
   KILN_STATUS_OUT_OF_MEMORY,      /* an allocation failed */
-  KILN_STATUS_DEVICE_UNAVAILABLE, /* a supported device is not present */
-  KILN_STATUS_INTERNAL            /* a bug in the runtime */
+  KILN_STATUS_DEVICE_UNAVAILABLE, /* no driver, no such device, init failed */
+  KILN_STATUS_INTERNAL,           /* a bug in the runtime */
+  KILN_STATUS_DEVICE_ERROR        /* the device or its driver failed an
+                                     operation (a launch, a copy, a kernel) */
 } kiln_status;
 
 /* Names one input or output of a model. `name` and `dims` point into the
@@ -92,8 +94,24 @@ KILN_API kiln_status kiln_model_load(const char *path, kiln_model **out_model);
  * released too. */
 KILN_API void kiln_model_release(kiln_model *model);
 
-/* The artifact's target, e.g. "cpu-x86_64"; NULL if `model` is NULL. */
+/* The artifact's target, e.g. "cpu-x86_64" or "cuda-sm_90a,sm_80"; NULL if
+ * `model` is NULL. */
 KILN_API const char *kiln_model_target(const kiln_model *model);
+
+/* Number of GPU code images (the GPU_CODE section of a "cuda-" target; see
+ * kiln/artifact_format.h); 0 for other targets or if `model` is NULL. */
+KILN_API size_t kiln_model_num_gpu_images(const kiln_model *model);
+
+/* Describes GPU code image `index`: its architecture ("sm_90a", pointing
+ * into the model), its format (a kiln_gpu_image_format: 1 cubin, 2 PTX) and,
+ * if `out_bytes` is not NULL, its size in bytes. */
+KILN_API kiln_status kiln_model_gpu_image(const kiln_model *model, size_t index,
+                                          const char **out_arch,
+                                          int *out_format, uint64_t *out_bytes);
+
+/* The device workspace the GPU code uses, in bytes (GPU_CODE's
+ * workspace_bytes); 0 without GPU code or if `model` is NULL. */
+KILN_API uint64_t kiln_model_gpu_workspace_bytes(const kiln_model *model);
 
 /* Number of inputs / outputs; 0 if `model` is NULL. */
 KILN_API size_t kiln_model_num_inputs(const kiln_model *model);
@@ -116,12 +134,20 @@ KILN_API kiln_status kiln_model_find_output(const kiln_model *model,
 /*===--- Sessions
  * ----------------------------------------------------------===*/
 
-/* Creates a session that runs `model` on `device`: NULL, "cpu" or "cpu:0".
- * Allocates every input and output buffer up front (shapes are static).
- * Fails with KILN_STATUS_UNSUPPORTED if the artifact's target cannot run on
- * the device (the message names the target), or for "cuda[:N]" in this
- * runtime, which has no CUDA backend yet; KILN_STATUS_INVALID_ARGUMENT for a
- * device string it does not recognize. */
+/* Creates a session that runs `model` on `device`: NULL or "cpu" (or
+ * "cpu:0") for a "cpu-" target; "cuda" (device 0) or "cuda:N" for a "cuda-"
+ * target. Allocates every input and output buffer up front (shapes are
+ * static). Fails with:
+ *  - KILN_STATUS_INVALID_ARGUMENT for a device string it does not know;
+ *  - KILN_STATUS_UNSUPPORTED if the artifact's target cannot run on the
+ *    device (the message names both), e.g. no GPU image fits the GPU;
+ *  - KILN_STATUS_DEVICE_UNAVAILABLE if the CUDA driver cannot be loaded
+ *    (dlopen of $KILN_CUDA_DRIVER, default "libcuda.so.1"), cannot
+ *    initialize (no GPU), or has no device N;
+ *  - KILN_STATUS_OUT_OF_MEMORY / KILN_STATUS_DEVICE_ERROR when the device
+ *    cannot hold the model or fails an operation.
+ * A CUDA session loads the model's kernels, allocates its device memory
+ * and uploads the weights here, once. */
 KILN_API kiln_status kiln_session_create(kiln_model *model, const char *device,
                                          kiln_session **out_session);
 
@@ -143,14 +169,18 @@ KILN_API kiln_status kiln_session_set_input(kiln_session *session,
 
 /* Runs the model. Fails with KILN_STATUS_MISSING_INPUT, naming the first
  * input (in model order) that was never set. Inputs keep their values, so a
- * session may run repeatedly. */
+ * session may run repeatedly. On a CUDA device, returns once the results
+ * are back in host memory; a device failure is KILN_STATUS_DEVICE_ERROR
+ * (or OUT_OF_MEMORY), after which the outputs are unavailable until a run
+ * succeeds. */
 KILN_API kiln_status kiln_session_run(kiln_session *session);
 
 /* Output `index` of the last successful run. `*out_data` points into the
  * session (64-byte aligned, never NULL, even for zero-size tensors) and is
  * valid until the next kiln_session_run or kiln_session_release.
  * `out_desc`, `out_data` and `out_bytes` must all be non-NULL. Fails with
- * KILN_STATUS_INVALID_ARGUMENT before the first successful run. */
+ * KILN_STATUS_INVALID_ARGUMENT before the first successful run and after a
+ * failed one. */
 KILN_API kiln_status kiln_session_output(const kiln_session *session,
                                          size_t index,
                                          kiln_tensor_desc *out_desc,

@@ -5,13 +5,14 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef KILN_TEST_UNIT_ARTIFACT_BUILDER_H
-#define KILN_TEST_UNIT_ARTIFACT_BUILDER_H
+#ifndef KILN_TEST_RUNTIME_ARTIFACT_BUILDER_H
+#define KILN_TEST_RUNTIME_ARTIFACT_BUILDER_H
 
 #include "kiln/artifact_format.h"
 #include "kiln/dtype.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,23 @@ struct WeightSpec {
   Bytes data;
 };
 
+/// One GPU_CODE image. offset and size are computed by encodeGpuCode unless
+/// a test sets them (to break them on purpose).
+struct GpuImageSpec {
+  std::string arch;
+  uint32_t format = KILN_GPU_IMAGE_CUBIN;
+  Bytes data;
+  std::optional<uint64_t> offset; // default: the next 64-aligned offset
+  std::optional<uint64_t> size;   // default: data.size()
+};
+
+struct GpuCodeSpec {
+  uint32_t magic = KILN_GPU_CODE_MAGIC;
+  uint64_t workspaceBytes = 0;
+  std::vector<std::string> kernels;
+  std::vector<GpuImageSpec> images;
+};
+
 struct ModelSpec {
   std::string target = "cpu-x86_64";
   std::string entrySymbol = KILN_ENTRY_SYMBOL;
@@ -39,6 +57,8 @@ struct ModelSpec {
   std::vector<TensorSpec> outputs;
   Bytes hostCode;
   bool withHostCode = true;
+  GpuCodeSpec gpuCode;
+  bool withGpuCode = false;
 };
 
 struct Section {
@@ -52,6 +72,18 @@ Bytes encodeMetadata(const ModelSpec &spec);
 
 /// The WEIGHTS section matching encodeMetadata's layout.
 Bytes encodeWeights(const ModelSpec &spec);
+
+/// The GPU_CODE section: the tables, then each image at the next
+/// 64-byte-aligned offset (unless the spec fixes its offset).
+Bytes encodeGpuCode(const GpuCodeSpec &spec);
+
+/// A stand-in GPU image that test/runtime/fake_cuda understands: the text
+/// "kiln-fake-gpu-image arch=ARCH kernels=K1,K2", after the ELF magic for a
+/// cubin, NUL-terminated either way. `extra` is appended to the text (e.g.
+/// " invalid" makes the fake driver reject the image).
+Bytes fakeGpuImage(const std::string &arch, uint32_t format,
+                   const std::vector<std::string> &kernels,
+                   const std::string &extra = "");
 
 /// A complete artifact: header, section table, then `sections` in order,
 /// each 64-byte aligned, with a correct checksum.
@@ -80,9 +112,28 @@ ModelSpec bf16OutputModel(const Bytes &hostCode);
 /// int4 input and sub-byte, float8, float4 and bfloat16 outputs.
 ModelSpec lowPrecisionModel(const Bytes &hostCode);
 
+/// One GPU image of a test artifact: arch and format.
+struct GpuImageKind {
+  std::string arch;
+  uint32_t format;
+};
+
+/// The "cuda-add" model of cuda_host_code.c: weight w, inputs a and b (all
+/// f32[2,3]); outputs sum = a + b + w, copy = a (f32[2,3]), sevens (u8[4]).
+/// Kernel table {"kiln_test_add"}, a 24-byte workspace, fake images of
+/// `images` (by default an sm_90a cubin and an sm_80 PTX), target
+/// "cuda-" + their archs.
+ModelSpec cudaAddModel(const Bytes &hostCode,
+                       const std::vector<GpuImageKind> &images = {
+                           {"sm_90a", KILN_GPU_IMAGE_CUBIN},
+                           {"sm_80", KILN_GPU_IMAGE_PTX}});
+
+/// The "cuda-zero-size" model of cuda_host_code.c.
+ModelSpec cudaZeroSizeModel(const Bytes &hostCode);
+
 Bytes readFile(const std::string &path);
 bool writeFile(const std::string &path, const Bytes &bytes);
 
 } // namespace kiln::test
 
-#endif // KILN_TEST_UNIT_ARTIFACT_BUILDER_H
+#endif // KILN_TEST_RUNTIME_ARTIFACT_BUILDER_H

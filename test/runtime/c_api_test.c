@@ -1,11 +1,13 @@
 /*===- c_api_test.c - The runtime header is C99 and links from C ----------===*\
 |*                                                                            *|
-|* Compiled as strict C99: proves runtime.h, dtype.h and artifact_format.h   *|
-|* need no C++ and that the exported symbols have C linkage. With an         *|
-|* artifact path argument it also runs the "add" test model from C.         *|
+|* Compiled as strict C99: proves runtime.h, dtype.h, artifact_format.h and  *|
+|* gpu_calls.h need no C++ and that the exported symbols have C linkage.     *|
+|* With an artifact path argument it also runs the "add" test model from C.  *|
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 
+#include "kiln/artifact_format.h"
+#include "kiln/gpu_calls.h"
 #include "kiln/runtime.h"
 
 #include <stdio.h>
@@ -50,6 +52,17 @@ int main(int argc, char **argv) {
   CHECK(model == NULL);
   CHECK(strcmp(kiln_status_string(KILN_STATUS_IO_ERROR), "IO_ERROR") == 0);
   CHECK(strstr(kiln_last_error(), "/nonexistent.kiln") != NULL);
+  {
+    kiln_gpu_calls calls = {KILN_GPU_CALLS_ABI_VERSION, NULL, NULL, NULL};
+    const char *arch = "x";
+    int format = 1;
+    CHECK(calls.abi_version == 1 && KILN_SECTION_GPU_CODE == 4);
+    CHECK(kiln_model_num_gpu_images(NULL) == 0);
+    CHECK(kiln_model_gpu_workspace_bytes(NULL) == 0);
+    CHECK(kiln_model_gpu_image(NULL, 0, &arch, &format, NULL) ==
+          KILN_STATUS_INVALID_ARGUMENT);
+    CHECK(arch == NULL && format == 0);
+  }
   if (argc > 1)
     return runAddModel(argv[1]);
   return 0;

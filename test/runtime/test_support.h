@@ -1,8 +1,8 @@
 //===- test_support.h - Shared helpers for the runtime unit tests -*- C++
 //-*-===//
 
-#ifndef KILN_TEST_UNIT_TEST_SUPPORT_H
-#define KILN_TEST_UNIT_TEST_SUPPORT_H
+#ifndef KILN_TEST_RUNTIME_TEST_SUPPORT_H
+#define KILN_TEST_RUNTIME_TEST_SUPPORT_H
 
 #include "artifact_builder.h"
 #include "kiln/runtime.h"
@@ -50,4 +50,4 @@ inline kiln_status loadBytes(const Bytes &artifact, kiln_model **model) {
 
 } // namespace kiln::test
 
-#endif // KILN_TEST_UNIT_TEST_SUPPORT_H
+#endif // KILN_TEST_RUNTIME_TEST_SUPPORT_H

@@ -21,6 +21,21 @@ grep -qx "target: cpu-x86_64" "$WORK/sig" || fail "signature lacks the target"
 grep -qx "input b: float32\[2,3\]" "$WORK/sig" || fail "signature lacks input b"
 grep -qx "output stats/count: int64\[\]" "$WORK/sig" ||
   fail "signature lacks output stats/count"
+grep -q "^gpu" "$WORK/sig" && fail "a CPU signature names GPU images"
+
+# A CUDA artifact's signature names its target, images and workspace; it
+# needs neither a GPU nor a driver.
+"$MAKE_ARTIFACT" "$HOST_CODE" "$WORK/gpu.kiln" --gpu sm_90a:cubin,sm_80:ptx
+KILN_CUDA_DRIVER=/nonexistent "$KILN_RUN" "$WORK/gpu.kiln" --print-signature \
+  >"$WORK/gpusig" || fail "--print-signature of a CUDA artifact failed"
+grep -qx "target: cuda-sm_90a,sm_80" "$WORK/gpusig" ||
+  fail "CUDA signature lacks the target: $(cat "$WORK/gpusig")"
+grep -qE "^gpu image sm_90a: cubin, [0-9]+ bytes$" "$WORK/gpusig" ||
+  fail "CUDA signature lacks the sm_90a cubin: $(cat "$WORK/gpusig")"
+grep -qE "^gpu image sm_80: ptx, [0-9]+ bytes$" "$WORK/gpusig" ||
+  fail "CUDA signature lacks the sm_80 PTX: $(cat "$WORK/gpusig")"
+grep -qx "gpu workspace: 256 bytes" "$WORK/gpusig" ||
+  fail "CUDA signature lacks the workspace: $(cat "$WORK/gpusig")"
 
 # A run with output files: sum = a + b + w, stats/count -> stats_count.npy.
 "$KILN_RUN" "$M" --input a="$WORK/a.npy" -i b="$WORK/b.npy" \

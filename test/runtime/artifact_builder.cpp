@@ -72,6 +72,54 @@ Bytes encodeWeights(const ModelSpec &spec) {
   return out;
 }
 
+Bytes encodeGpuCode(const GpuCodeSpec &spec) {
+  Bytes out;
+  put<uint32_t>(out, spec.magic);
+  put<uint64_t>(out, spec.workspaceBytes);
+  put<uint32_t>(out, uint32_t(spec.kernels.size()));
+  for (const std::string &kernel : spec.kernels)
+    putString(out, kernel);
+  put<uint32_t>(out, uint32_t(spec.images.size()));
+  // Lay the images out after the table, whose size is known up front.
+  uint64_t tableEnd = out.size();
+  for (const GpuImageSpec &image : spec.images)
+    tableEnd += 4 + image.arch.size() + 4 + 8 + 8;
+  std::vector<uint64_t> offsets;
+  uint64_t next = alignUp(tableEnd);
+  for (const GpuImageSpec &image : spec.images) {
+    offsets.push_back(image.offset.value_or(next));
+    next = alignUp(next + image.data.size());
+  }
+  for (size_t i = 0; i < spec.images.size(); ++i) {
+    const GpuImageSpec &image = spec.images[i];
+    putString(out, image.arch);
+    put<uint32_t>(out, image.format);
+    put<uint64_t>(out, offsets[i]);
+    put<uint64_t>(out, image.size.value_or(image.data.size()));
+  }
+  // Images at their computed places; a fixed offset writes nothing there.
+  next = alignUp(tableEnd);
+  for (const GpuImageSpec &image : spec.images) {
+    out.resize(next, 0);
+    out.insert(out.end(), image.data.begin(), image.data.end());
+    next = alignUp(next + image.data.size());
+  }
+  return out;
+}
+
+Bytes fakeGpuImage(const std::string &arch, uint32_t format,
+                   const std::vector<std::string> &kernels,
+                   const std::string &extra) {
+  std::string text = "kiln-fake-gpu-image arch=" + arch + " kernels=";
+  for (size_t i = 0; i < kernels.size(); ++i)
+    text += (i ? "," : "") + kernels[i];
+  text += extra;
+  if (format == KILN_GPU_IMAGE_CUBIN)
+    text = "\x7f" "ELF" + text;
+  text.push_back('\0');
+  return Bytes(text.begin(), text.end());
+}
+
 Bytes assemble(const std::vector<Section> &sections) {
   uint64_t tableOffset = KILN_ARTIFACT_HEADER_SIZE;
   uint64_t offset =
@@ -112,6 +160,8 @@ Bytes buildArtifact(const ModelSpec &spec) {
     sections.push_back({KILN_SECTION_HOST_CODE, spec.hostCode});
   if (!spec.weights.empty())
     sections.push_back({KILN_SECTION_WEIGHTS, encodeWeights(spec)});
+  if (spec.withGpuCode)
+    sections.push_back({KILN_SECTION_GPU_CODE, encodeGpuCode(spec.gpuCode)});
   return assemble(sections);
 }
 
@@ -179,6 +229,43 @@ ModelSpec lowPrecisionModel(const Bytes &hostCode) {
                   {"half", KILN_DTYPE_BFLOAT16, {2}},
                   {"e4m3", KILN_DTYPE_FLOAT8E4M3FN, {4}},
                   {"fp4", KILN_DTYPE_FLOAT4E2M1, {3}}};
+  return spec;
+}
+
+ModelSpec cudaAddModel(const Bytes &hostCode,
+                       const std::vector<GpuImageKind> &images) {
+  ModelSpec spec;
+  spec.hostCode = hostCode;
+  spec.weights.push_back({{"w", KILN_DTYPE_FLOAT32, {2, 3}},
+                          floats({100, 200, 300, 400, 500, 600})});
+  spec.inputs = {{"a", KILN_DTYPE_FLOAT32, {2, 3}},
+                 {"b", KILN_DTYPE_FLOAT32, {2, 3}}};
+  spec.outputs = {{"sum", KILN_DTYPE_FLOAT32, {2, 3}},
+                  {"copy", KILN_DTYPE_FLOAT32, {2, 3}},
+                  {"sevens", KILN_DTYPE_UINT8, {4}}};
+  spec.withGpuCode = true;
+  spec.gpuCode.workspaceBytes = 24;
+  spec.gpuCode.kernels = {"kiln_test_add"};
+  std::string archs;
+  for (const GpuImageKind &image : images) {
+    spec.gpuCode.images.push_back(
+        {image.arch, image.format,
+         fakeGpuImage(image.arch, image.format, spec.gpuCode.kernels)});
+    if (("," + archs + ",").find("," + image.arch + ",") == std::string::npos)
+      archs += (archs.empty() ? "" : ",") + image.arch;
+  }
+  spec.target = "cuda-" + archs;
+  return spec;
+}
+
+ModelSpec cudaZeroSizeModel(const Bytes &hostCode) {
+  ModelSpec spec = cudaAddModel(hostCode);
+  spec.entrySymbol = "kiln_entry_zero_size";
+  spec.weights = {{{"e", KILN_DTYPE_FLOAT32, {0}}, {}}};
+  spec.inputs = {{"x", KILN_DTYPE_FLOAT32, {0, 3}}};
+  spec.outputs = {{"y", KILN_DTYPE_FLOAT32, {0, 3}},
+                  {"ok", KILN_DTYPE_INT32, {1}}};
+  spec.gpuCode.workspaceBytes = 0;
   return spec;
 }
 

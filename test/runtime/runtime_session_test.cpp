@@ -199,20 +199,36 @@ TEST_F(RuntimeSessionTest, NullDeviceMeansCpu) {
       << lastError();
 }
 
-TEST_F(RuntimeSessionTest, CudaDeviceIsUnsupported) {
-  EXPECT_EQ(kiln_session_create(model, "cuda:0", &session),
-            KILN_STATUS_UNSUPPORTED);
+TEST_F(RuntimeSessionTest, CpuDeviceStrings) {
+  for (const char *device : {"cpu", "cpu:0"}) {
+    ASSERT_EQ(kiln_session_create(model, device, &session), KILN_STATUS_OK)
+        << device << ": " << lastError();
+    kiln_session_release(session);
+    session = nullptr;
+  }
+  EXPECT_EQ(kiln_session_create(model, "cpu:1", &session),
+            KILN_STATUS_INVALID_ARGUMENT);
   EXPECT_EQ(session, nullptr);
-  EXPECT_NE(lastError().find("device 'cuda:0': this runtime has no CUDA "
-                             "backend"),
-            std::string::npos)
-      << lastError();
+  EXPECT_EQ(lastError(),
+            "unknown device 'cpu:1'; the CPU is device 'cpu' (or 'cpu:0')");
 }
 
 TEST_F(RuntimeSessionTest, UnknownDeviceIsInvalid) {
   EXPECT_EQ(kiln_session_create(model, "tpu", &session),
             KILN_STATUS_INVALID_ARGUMENT);
   EXPECT_EQ(lastError(), "unknown device 'tpu'; expected 'cpu' or 'cuda:N'");
+}
+
+TEST_F(RuntimeSessionTest, MalformedDeviceStringsAreInvalid) {
+  for (const char *device : {"", "CPU", "cpu:", "cpu:x", "cpu:-1", "cpu:0:0",
+                             "cpu0", ":0", "cpu:99999999999", " cpu"}) {
+    EXPECT_EQ(kiln_session_create(model, device, &session),
+              KILN_STATUS_INVALID_ARGUMENT)
+        << "'" << device << "'";
+    EXPECT_EQ(session, nullptr);
+    EXPECT_EQ(lastError(), std::string("unknown device '") + device +
+                               "'; expected 'cpu' or 'cuda:N'");
+  }
 }
 
 TEST_F(RuntimeSessionTest, LastErrorIsPerThread) {
@@ -250,6 +266,16 @@ TEST_F(RuntimeBackendTest, OtherTargetIsUnsupportedAtSessionCreation) {
   EXPECT_NE(std::string(kiln_last_error()).find("target 'cpu-riscv64'"),
             std::string::npos)
       << kiln_last_error();
+}
+
+TEST_F(RuntimeBackendTest, TargetOfAnotherFamilyIsUnsupported) {
+  ModelSpec spec = addModel(addHostCode());
+  spec.target = "tpu-v5";
+  EXPECT_EQ(createFor(spec, &model, &session), KILN_STATUS_UNSUPPORTED);
+  EXPECT_EQ(session, nullptr);
+  EXPECT_STREQ(kiln_last_error(),
+               "artifact target 'tpu-v5' cannot run on device 'cpu': no "
+               "backend of this runtime runs it");
 }
 
 TEST_F(RuntimeBackendTest, MissingEntrySymbolIsCorrupt) {
@@ -411,6 +437,7 @@ TEST(RuntimeStatusTest, StatusStrings) {
   EXPECT_STREQ(kiln_status_string(KILN_STATUS_OK), "OK");
   EXPECT_STREQ(kiln_status_string(KILN_STATUS_MISSING_INPUT), "MISSING_INPUT");
   EXPECT_STREQ(kiln_status_string(KILN_STATUS_INTERNAL), "INTERNAL");
+  EXPECT_STREQ(kiln_status_string(KILN_STATUS_DEVICE_ERROR), "DEVICE_ERROR");
   EXPECT_STREQ(kiln_status_string(kiln_status(1000)), "UNKNOWN");
 }
 

@@ -1,0 +1,95 @@
+//===- cpu_backend.cpp - Run host code on this process's CPU -------------===//
+//
+// The CPU target's HOST_CODE computes the whole model: its entry takes one
+// pointer per weight, input and output (kiln/artifact_format.h). Weights are
+// passed in place from the read-only mapping; inputs and outputs are the
+// session's host buffers, so running is one call.
+//
+//===----------------------------------------------------------------------===//
+
+#include "../../lib/backend.h"
+#include "../../lib/error.h"
+#include "../../lib/model.h"
+
+namespace kiln::rt {
+namespace {
+
+/// The CPU target whose host code this process can execute.
+#if defined(__x86_64__)
+constexpr const char *kHostCpuTarget = "cpu-x86_64";
+#elif defined(__aarch64__)
+constexpr const char *kHostCpuTarget = "cpu-aarch64";
+#else
+constexpr const char *kHostCpuTarget = nullptr;
+#endif
+
+/// The CPU target's entry point: weights, then inputs, then outputs.
+using CpuEntry = void (*)(void **buffers);
+
+class CpuSession final : public DeviceSession {
+public:
+  CpuSession(CpuEntry entry, std::vector<void *> buffers)
+      : entry_(entry), buffers_(std::move(buffers)) {}
+
+  void inputChanged(size_t) override {} // the entry reads the host buffer
+
+  kiln_status run() override {
+    entry_(buffers_.data());
+    return KILN_STATUS_OK;
+  }
+
+private:
+  CpuEntry entry_;
+  std::vector<void *> buffers_;
+};
+
+class CpuBackend final : public Backend {
+public:
+  const char *deviceName() const override { return "cpu"; }
+  const char *deviceSyntax() const override { return "'cpu'"; }
+  const char *targetPrefix() const override { return "cpu-"; }
+
+  kiln_status checkArtifact(const kiln_model &model) const override {
+    if (!model.layout.hostCode.present)
+      return fail(KILN_STATUS_CORRUPT_ARTIFACT,
+                  "artifact for target '%s' has no HOST_CODE section",
+                  model.metadata.target.c_str());
+    return KILN_STATUS_OK;
+  }
+
+  kiln_status createSession(kiln_model &model, const DeviceRef &device,
+                            const HostIO &io,
+                            std::unique_ptr<DeviceSession> &out) const override {
+    if (device.index != 0)
+      return fail(KILN_STATUS_INVALID_ARGUMENT,
+                  "unknown device '%s'; the CPU is device 'cpu' (or 'cpu:0')",
+                  device.text.c_str());
+    const std::string &target = model.metadata.target;
+    if (!kHostCpuTarget || target != kHostCpuTarget)
+      return fail(KILN_STATUS_UNSUPPORTED,
+                  "artifact target '%s' cannot run on device 'cpu' of this "
+                  "host (which runs '%s')",
+                  target.c_str(), kHostCpuTarget ? kHostCpuTarget : "none");
+    void *entry = nullptr;
+    if (kiln_status status = getHostEntry(model, entry))
+      return status;
+
+    std::vector<void *> buffers;
+    for (size_t i = 0; i < model.metadata.weights.size(); ++i)
+      buffers.push_back(weightData(model, i));
+    buffers.insert(buffers.end(), io.inputs.begin(), io.inputs.end());
+    buffers.insert(buffers.end(), io.outputs.begin(), io.outputs.end());
+    out = std::make_unique<CpuSession>(reinterpret_cast<CpuEntry>(entry),
+                                       std::move(buffers));
+    return KILN_STATUS_OK;
+  }
+};
+
+} // namespace
+
+const Backend &cpuBackend() {
+  static const CpuBackend backend;
+  return backend;
+}
+
+} // namespace kiln::rt

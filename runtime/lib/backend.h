@@ -1,0 +1,111 @@
+//===- backend.h - The seam between sessions and devices --------*- C++ -*-===//
+//
+// A backend runs artifacts of one family of targets on one kind of device:
+// "cpu" runs "cpu-*" targets, "cuda" runs "cuda-*" targets. The generic code
+// (model.cpp, session.cpp) never asks which backend it has; it finds one by
+// the device string's name or the artifact target's prefix and calls through
+// this interface. Backends are listed in backends/backends.def.
+//
+// What stays generic, in session.cpp: device-string parsing, input checks
+// (name, dtype, shape, sub-byte ranges), the host-side input and output
+// buffers (64-byte aligned, zero-initialized, one per tensor), and the
+// missing-input check. What a backend does: its own artifact checks at load,
+// its per-session device state, and running: read the host input buffers,
+// fill the host output buffers.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_RUNTIME_LIB_BACKEND_H
+#define KILN_RUNTIME_LIB_BACKEND_H
+
+#include "kiln/runtime.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+struct kiln_model;
+
+namespace kiln::rt {
+
+/// A parsed device string: "cuda" is {"cuda", 0, false}, "cuda:1" is
+/// {"cuda", 1, true}.
+struct DeviceRef {
+  std::string text; // as given, for messages
+  std::string name; // the part before ':'
+  uint32_t index = 0;
+  bool indexGiven = false;
+};
+
+/// The session-owned host buffers a backend reads inputs from and writes
+/// outputs to. They outlive the backend's session; the pointers never
+/// change. Each is 64-byte aligned and non-null, even for zero bytes.
+struct HostIO {
+  std::vector<void *> inputs;
+  std::vector<size_t> inputBytes;
+  std::vector<void *> outputs;
+  std::vector<size_t> outputBytes;
+};
+
+/// Per-session device state, created by Backend::createSession.
+class DeviceSession {
+public:
+  virtual ~DeviceSession() = default;
+
+  /// Input `index` has a new value in its host buffer (already checked).
+  virtual void inputChanged(size_t index) = 0;
+
+  /// Runs the model once: every input's host buffer holds a value; on
+  /// success every output's host buffer holds the result. On failure the
+  /// output buffers are unspecified and kiln_last_error() says why.
+  virtual kiln_status run() = 0;
+};
+
+class Backend {
+public:
+  virtual ~Backend() = default;
+
+  /// The device name this backend answers to: "cpu", "cuda".
+  virtual const char *deviceName() const = 0;
+
+  /// How its device strings look, for messages: "'cpu'", "'cuda:N'".
+  virtual const char *deviceSyntax() const = 0;
+
+  /// The prefix of the artifact targets it runs: "cpu-", "cuda-".
+  virtual const char *targetPrefix() const = 0;
+
+  /// Checks, at kiln_model_load, an artifact whose target has this
+  /// backend's prefix: the sections it needs, target details. Runs without
+  /// the device (a model must load for introspection anywhere).
+  virtual kiln_status checkArtifact(const kiln_model &model) const = 0;
+
+  /// Creates the device state for one session of `model` on `device` (whose
+  /// name is this backend's; the target prefix is already checked). `io`
+  /// outlives the result.
+  virtual kiln_status createSession(kiln_model &model, const DeviceRef &device,
+                                    const HostIO &io,
+                                    std::unique_ptr<DeviceSession> &out) const = 0;
+};
+
+/// Every backend, in the order of backends/backends.def.
+const std::vector<const Backend *> &allBackends();
+
+/// The backend whose deviceName() is `name`, or null.
+const Backend *findBackendForDevice(const std::string &name);
+
+/// The backend whose targetPrefix() starts `target`, or null.
+const Backend *findBackendForTarget(const std::string &target);
+
+/// "'cpu' or 'cuda:N'": every backend's deviceSyntax(), for messages.
+std::string expectedDevices();
+
+/// Parses "NAME" or "NAME:N" (NAME lowercase letters, N decimal below
+/// 2^31); a NULL device means "cpu". Anything else is INVALID_ARGUMENT.
+/// Does not check that NAME is a known backend.
+kiln_status parseDeviceString(const char *device, DeviceRef &out);
+
+} // namespace kiln::rt
+
+#endif // KILN_RUNTIME_LIB_BACKEND_H
