@@ -232,3 +232,18 @@ def test_moe_decoder_example(capsys):
     spec.loader.exec_module(example)
     assert example.main([]) == 0, capsys.readouterr().out
     assert "agrees" in capsys.readouterr().out
+
+
+def test_types_numpy_lacks():
+    # bfloat16 travels as its uint16 bit patterns, named "bfloat16".
+    model = kiln.load(kiln.compile(
+        'func.func @main(%x: tensor<4xbf16> {kiln.name = "x"}) -> (tensor<4xbf16> {kiln.name = "y"}) {\n'
+        "  %0 = kiln.abs %x : tensor<4xbf16>\n  return %0 : tensor<4xbf16>\n}\n", opt_level=1))
+    assert model.inputs[0].dtype == "bfloat16" and model.outputs[0].dtype == "bfloat16"
+    x = np.array([-1.5, 2.0, -0.0, 3.25], np.float32)
+    bits = (x.view(np.uint32) >> 16).astype(np.uint16)  # exact in bfloat16
+    y = model.run({"x": bits})["y"]
+    assert y.dtype == np.uint16
+    np.testing.assert_array_equal((y.astype(np.uint32) << 16).view(np.float32), np.abs(x))
+    with pytest.raises(kiln.RuntimeError, match="expects dtype bfloat16 but got float32"):
+        model.run({"x": x})
