@@ -10,7 +10,7 @@ export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 export CCACHE_COMPILERCHECK := content
 
-.PHONY: all setup configure build test demo docs clean format
+.PHONY: all setup configure build test demo docs install clean format
 
 all: build
 
@@ -31,6 +31,13 @@ test: build
 
 demo: build
 	@examples/run_demo.sh $(BUILD_DIR)
+
+# Installs the Python module `kiln` (with libkiln_runtime.so beside it) where
+# Debian's /usr/bin/python3 finds it: site.getsitepackages()[0], normally
+# /usr/local/lib/python3.11/dist-packages (override with
+# cmake -DKILN_PYTHON_INSTALL_DIR=...).
+install: build
+	cmake --install $(BUILD_DIR) --component python
 
 # Regenerates docs/generated/ (op and pass reference) from the ODS files.
 docs: configure

@@ -12,6 +12,8 @@ PACKAGES=(
   # PyTorch 1.13 exports the raising tests' and example models, and
   # computes references in some e2e checks.
   python3-torch
+  # The Python module (python-bindings/) and its tests.
+  pybind11-dev python3-pytest
 )
 
 missing=()

@@ -1,0 +1,50 @@
+"""Type stubs of the kiln package."""
+
+import os
+from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from .errors import CompileError as CompileError
+from .errors import Diagnostic as Diagnostic
+from .errors import Error as Error
+from .errors import RuntimeError as RuntimeError
+from .graph import Graph as Graph
+from .graph import Value as Value
+
+__version__: str
+
+_Path = Union[str, os.PathLike]
+
+def compile(model: Union[_Path, bytes, bytearray, memoryview, Graph, Any],
+            target: str = "cpu",
+            *,
+            output: Optional[_Path] = None,
+            emit: str = "artifact",
+            quantize: Optional[str] = None,
+            input_shapes: Optional[Mapping[str, Union[Sequence[int], str]]] = None,
+            bind_inputs: Optional[Mapping[str, Any]] = None,
+            raise_ops: bool = True,
+            cpu: str = "native",
+            opt_level: int = 3,
+            entry: str = "main",
+            progress: bool = False,
+            report_raising: bool = False) -> Union[bytes, str]: ...
+
+class TensorInfo(NamedTuple):
+    name: str
+    dtype: Union[np.dtype, str]
+    shape: Tuple[int, ...]
+
+class Model:
+    inputs: List[TensorInfo]
+    outputs: List[TensorInfo]
+    @property
+    def target(self) -> str: ...
+    @property
+    def device(self) -> str: ...
+    def run(self, inputs: Mapping[str, Any]) -> Dict[str, np.ndarray]: ...
+    def __call__(self, inputs: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> Dict[str, np.ndarray]: ...
+
+def load(artifact: Union[_Path, bytes, bytearray, memoryview], device: str = "cpu") -> Model: ...
+def from_dlpack(tensor: Any) -> np.ndarray: ...

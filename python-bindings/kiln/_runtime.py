@@ -1,0 +1,191 @@
+"""Loading and running artifacts: kiln.load, kiln.Model, kiln.from_dlpack."""
+
+from __future__ import annotations
+
+import builtins
+import os
+import tempfile
+from typing import Any, Dict, List, Mapping, NamedTuple, Tuple, Union
+
+import numpy as np
+
+from . import _kiln
+from .errors import RuntimeError
+
+# Kiln dtype codes (ONNX TensorProto.DataType, kiln/dtype.h) of the NumPy
+# types. Types NumPy lacks (bfloat16, fp8, fp4, int4, ...) travel as their
+# storage type; see Model.run.
+_NUMPY_TO_KILN = {
+    np.dtype(np.float32): 1,
+    np.dtype(np.uint8): 2,
+    np.dtype(np.int8): 3,
+    np.dtype(np.uint16): 4,
+    np.dtype(np.int16): 5,
+    np.dtype(np.int32): 6,
+    np.dtype(np.int64): 7,
+    np.dtype(np.bool_): 9,
+    np.dtype(np.float16): 10,
+    np.dtype(np.float64): 11,
+    np.dtype(np.uint32): 12,
+    np.dtype(np.uint64): 13,
+}
+_KILN_TO_NUMPY = {code: dt for dt, code in _NUMPY_TO_KILN.items()}
+
+
+def _dtype_of(code: int) -> Union[np.dtype, str]:
+    """The NumPy dtype of a Kiln dtype code, or its name where NumPy has
+    none ("bfloat16", "float8e4m3fn", "int4", ...)."""
+    return _KILN_TO_NUMPY.get(code, _kiln.dtype_name(code))
+
+
+class TensorInfo(NamedTuple):
+    """One input or output of a compiled model."""
+
+    name: str
+    dtype: Union[np.dtype, str]
+    """A NumPy dtype, or the dtype's name for types NumPy lacks."""
+    shape: Tuple[int, ...]
+    """Static dimensions (Kiln compiles static shapes only)."""
+
+    def __repr__(self) -> str:
+        return f"TensorInfo(name={self.name!r}, dtype={str(self.dtype)!r}, shape={self.shape})"
+
+
+def from_dlpack(tensor: Any) -> np.ndarray:
+    """A NumPy view (no copy) of any CPU tensor that implements DLPack
+    (``__dlpack__``), such as a ``torch.Tensor``. The other direction needs
+    nothing: the arrays :meth:`Model.run` returns implement ``__dlpack__``,
+    so ``torch.from_dlpack(out)`` views them without a copy."""
+    if isinstance(tensor, np.ndarray):
+        return tensor
+    try:
+        return np.from_dlpack(tensor)
+    except (BufferError, builtins.RuntimeError, TypeError, ValueError) as e:
+        device = None
+        if hasattr(tensor, "__dlpack_device__"):
+            try:
+                device = tuple(tensor.__dlpack_device__())
+            except Exception:  # noqa: BLE001 - only for the message
+                device = None
+        where = f" (DLPack device {device})" if device and device[0] != 1 else ""
+        raise RuntimeError(
+            f"cannot read a {type(tensor).__name__} through DLPack{where}: {e}",
+            "INVALID_ARGUMENT") from None
+
+
+def _as_array(name: str, value: Any) -> np.ndarray:
+    if isinstance(value, np.ndarray):
+        array = value
+    elif hasattr(value, "__dlpack__"):
+        try:
+            array = from_dlpack(value)
+        except RuntimeError as e:
+            raise RuntimeError(f"input '{name}': {e.message}", e.status) from None
+    else:
+        array = np.asarray(value)
+    return np.ascontiguousarray(array)
+
+
+class Model:
+    """A loaded artifact. Create it with :func:`kiln.load`.
+
+    ``inputs`` and ``outputs`` describe the signature, ``target`` is the
+    artifact's target (e.g. ``"cpu-x86_64"``), ``device`` where it runs.
+    A Model is immutable; :meth:`run` may be called from several threads at
+    once (each run has its own runtime session) and releases the GIL while
+    the model runs.
+    """
+
+    def __init__(self, core: "_kiln.Model"):
+        self._core = core
+        self.inputs: List[TensorInfo] = [
+            TensorInfo(n, _dtype_of(d), tuple(s)) for n, d, s in core.signature(False)]
+        self.outputs: List[TensorInfo] = [
+            TensorInfo(n, _dtype_of(d), tuple(s)) for n, d, s in core.signature(True)]
+        self._input_codes = {n: d for n, d, _ in core.signature(False)}
+
+    @property
+    def target(self) -> str:
+        return self._core.target
+
+    @property
+    def device(self) -> str:
+        return self._core.device
+
+    def run(self, inputs: Mapping[str, Any]) -> Dict[str, np.ndarray]:
+        """Runs the model on ``inputs`` (name -> NumPy array, or any object
+        with ``__dlpack__`` such as a CPU ``torch.Tensor``, or anything
+        ``numpy.asarray`` takes) and returns ``{output name: numpy.ndarray}``.
+
+        Inputs must have the model's dtype and shape exactly (no casts, no
+        broadcasting); a wrong name, dtype or shape, or a missing input,
+        raises :class:`kiln.RuntimeError` with the runtime's message. Inputs
+        are copied into the session, so they may be changed afterwards.
+
+        The returned arrays are views of the session's output buffers, not
+        copies: each result keeps its session (its input and output buffers)
+        alive until all its arrays are freed. They are writable and own
+        their memory exclusively, so ``torch.from_dlpack`` may view them.
+
+        Types NumPy lacks travel as their storage: bfloat16 as uint16 bit
+        patterns, fp8/fp4 codes and uint4/uint2 as uint8, int4/int2
+        sign-extended as int8 (one element per byte).
+        """
+        if not isinstance(inputs, Mapping):
+            raise TypeError(
+                f"run() takes a mapping of input name -> array, got {type(inputs).__name__}")
+        args = []
+        for name, value in inputs.items():
+            if not isinstance(name, str):
+                raise TypeError(f"input names are strings, got {name!r}")
+            array = _as_array(name, value)
+            code = _NUMPY_TO_KILN.get(array.dtype)
+            expected = self._input_codes.get(name)
+            if (expected is not None and expected not in _KILN_TO_NUMPY
+                    and array.dtype == np.dtype(_kiln.storage_dtype(expected))):
+                code = expected  # a type NumPy lacks, given as its storage
+            if code is None:
+                raise RuntimeError(
+                    f"input '{name}' has NumPy dtype {array.dtype}, which is not a "
+                    f"Kiln dtype", "DTYPE_MISMATCH")
+            args.append((name, code, list(array.shape), array))
+        outputs = self._core.run(args)
+        return {info.name: out for info, out in zip(self.outputs, outputs)}
+
+    def __call__(self, inputs: Mapping[str, Any] = None, **kwargs: Any) -> Dict[str, np.ndarray]:
+        """``model(tokens=x)`` is ``model.run({"tokens": x})``."""
+        merged = dict(inputs or {})
+        merged.update(kwargs)
+        return self.run(merged)
+
+    def __repr__(self) -> str:
+        sig = ", ".join(f"{i.name}: {i.dtype}{list(i.shape)}" for i in self.inputs)
+        out = ", ".join(f"{o.name}: {o.dtype}{list(o.shape)}" for o in self.outputs)
+        return f"<kiln.Model {self.target} on {self.device}: ({sig}) -> ({out})>"
+
+
+def load(artifact: Union[str, os.PathLike, bytes, bytearray, memoryview],
+         device: str = "cpu") -> Model:
+    """Loads a compiled artifact and prepares it to run on ``device``
+    (``"cpu"`` or ``"cpu:0"``; this runtime has no CUDA backend yet).
+
+    ``artifact`` is a path, or the artifact's bytes (what :func:`kiln.compile`
+    returns), which are written to a temporary file that is removed once
+    mapped. The whole file is validated; a corrupt or truncated artifact,
+    or a device that cannot run it, raises :class:`kiln.RuntimeError`.
+    """
+    if not isinstance(device, str):
+        raise TypeError(f"device is a string such as 'cpu', got {device!r}")
+    if isinstance(artifact, (bytes, bytearray, memoryview)):
+        fd, path = tempfile.mkstemp(prefix="kiln-", suffix=".kiln")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(artifact)
+            # The runtime maps the file and closes it: removing it is safe.
+            return Model(_kiln.Model(path, device))
+        finally:
+            os.unlink(path)
+    if isinstance(artifact, (str, os.PathLike)):
+        return Model(_kiln.Model(os.fspath(artifact), device))
+    raise TypeError(
+        f"load() takes a path or the artifact's bytes, got {type(artifact).__name__}")

@@ -1,0 +1,362 @@
+//===- KilnModule.cpp - The `kiln._kiln` extension module -----------------===//
+//
+// The compiled half of the Python module: the compile driver
+// (kiln::compile, what kiln-compile runs) and the runtime's C API
+// (kiln/runtime.h, what kiln-run runs). The pure-Python package around it
+// (python-bindings/kiln/) turns Python values into the plain arguments
+// taken here and raises kiln.CompileError / kiln.RuntimeError.
+//
+// Both entry points release the GIL while they work. A Model is immutable
+// and shared by threads; every run() creates its own session (cheap: the
+// host code is loaded once per model, a session only allocates its input
+// and output buffers), so runs on several threads never share one. The
+// arrays run() returns are views of that session's output buffers; the
+// session is released when the last of them is garbage collected.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kiln/Driver/CompileDriver.h"
+#include "kiln/Init.h"
+#include "kiln/runtime.h"
+
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/Location.h"
+#include "mlir/IR/MLIRContext.h"
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace py = pybind11;
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// Errors
+//===----------------------------------------------------------------------===//
+
+/// A failed runtime call: its status and kiln_last_error(), read in the
+/// thread that failed. Translated to kiln.errors.RuntimeError.
+struct RuntimeFailure {
+  std::string status;
+  std::string message;
+};
+
+RuntimeFailure lastFailure(kiln_status status) {
+  return {kiln_status_string(status), kiln_last_error()};
+}
+
+//===----------------------------------------------------------------------===//
+// Compile
+//===----------------------------------------------------------------------===//
+
+/// One diagnostic: severity ("error", "warning", "remark", "note"), message,
+/// the ONNX node name when the location names one, and "file:line:col"
+/// when it has a file location.
+using DiagnosticTuple =
+    std::tuple<std::string, std::string, std::optional<std::string>,
+               std::optional<std::string>>;
+
+/// The node name and file position a location carries, looking through
+/// NameLoc children, fused and call-site locations.
+void describeLocation(mlir::Location loc, std::optional<std::string> &node,
+                      std::optional<std::string> &where) {
+  if (auto name = mlir::dyn_cast<mlir::NameLoc>(loc)) {
+    if (!node)
+      node = name.getName().str();
+    describeLocation(name.getChildLoc(), node, where);
+  } else if (auto file = mlir::dyn_cast<mlir::FileLineColLoc>(loc)) {
+    if (!where && file.getLine() > 0)
+      where = file.getFilename().str() + ":" + std::to_string(file.getLine()) +
+              ":" + std::to_string(file.getColumn());
+  } else if (auto fused = mlir::dyn_cast<mlir::FusedLoc>(loc)) {
+    for (mlir::Location inner : fused.getLocations())
+      describeLocation(inner, node, where);
+  } else if (auto call = mlir::dyn_cast<mlir::CallSiteLoc>(loc)) {
+    describeLocation(call.getCallee(), node, where);
+  }
+}
+
+const char *severityName(mlir::DiagnosticSeverity severity) {
+  switch (severity) {
+  case mlir::DiagnosticSeverity::Error:
+    return "error";
+  case mlir::DiagnosticSeverity::Warning:
+    return "warning";
+  case mlir::DiagnosticSeverity::Remark:
+    return "remark";
+  case mlir::DiagnosticSeverity::Note:
+    return "note";
+  }
+  return "error";
+}
+
+/// A graph input fixed at compile time: ONNX dtype code, dims, bytes.
+using BoundTuple = std::tuple<int, std::vector<int64_t>, py::bytes>;
+
+/// Runs kiln::compile with the GIL released. Returns whether it succeeded
+/// and every diagnostic it reported (remarks only when `remarks` is set).
+std::pair<bool, std::vector<DiagnosticTuple>>
+compileModel(const std::string &inputPath, const std::string &outputPath,
+             const std::string &target, const std::string &emit,
+             const std::string &quantize,
+             const std::map<std::string, std::vector<int64_t>> &inputShapes,
+             const std::map<std::string, BoundTuple> &bindInputs,
+             bool raise, const std::string &cpu, unsigned optLevel,
+             const std::string &entry, bool progress, bool remarks) {
+  static std::once_flag registered;
+  std::call_once(registered, [] { kiln::registerAllPasses(); });
+
+  kiln::CompileOptions opts;
+  opts.inputPath = inputPath;
+  opts.outputPath = outputPath;
+  opts.target = target;
+  opts.emit = emit;
+  opts.quantize = quantize;
+  opts.raise = raise;
+  opts.progress = progress;
+  opts.import.entryName = entry;
+  opts.targetOptions.cpu = cpu;
+  opts.targetOptions.optLevel = optLevel;
+  for (const auto &[name, dims] : inputShapes)
+    opts.import.inputShapes[name] =
+        llvm::SmallVector<int64_t>(dims.begin(), dims.end());
+  for (const auto &[name, bound] : bindInputs) {
+    kiln::BoundInput &b = opts.import.boundInputs[name];
+    b.dtype = std::get<0>(bound);
+    b.dims = std::get<1>(bound);
+    b.data = std::string(std::get<2>(bound)); // copied with the GIL held
+  }
+
+  std::vector<DiagnosticTuple> diagnostics;
+  bool ok;
+  {
+    py::gil_scoped_release release;
+    mlir::DialectRegistry registry;
+    kiln::registerAllDialects(registry);
+    mlir::MLIRContext context(registry);
+    context.allowUnregisteredDialects(false);
+    bool hadError = false;
+    // The engine serializes handler calls, so pass-manager threads may
+    // report concurrently.
+    mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &d) {
+      mlir::DiagnosticSeverity severity = d.getSeverity();
+      if (severity == mlir::DiagnosticSeverity::Error)
+        hadError = true;
+      else if (severity != mlir::DiagnosticSeverity::Warning && !remarks)
+        return mlir::success();
+      std::optional<std::string> node, where;
+      describeLocation(d.getLocation(), node, where);
+      diagnostics.emplace_back(severityName(severity), d.str(), node, where);
+      return mlir::success();
+    });
+    ok = succeeded(kiln::compile(context, opts)) && !hadError;
+  }
+  return {ok, std::move(diagnostics)};
+}
+
+//===----------------------------------------------------------------------===//
+// Runtime
+//===----------------------------------------------------------------------===//
+
+/// The NumPy dtype that holds a Kiln dtype at the runtime API: the same type
+/// where NumPy has it, else its storage (bfloat16 as uint16, fp8/fp4 codes
+/// and uint4/uint2 as uint8, int4/int2 sign-extended as int8).
+const char *storageDtype(int dtype) {
+  switch (dtype) {
+  case KILN_DTYPE_FLOAT32: return "float32";
+  case KILN_DTYPE_FLOAT64: return "float64";
+  case KILN_DTYPE_FLOAT16: return "float16";
+  case KILN_DTYPE_INT8: return "int8";
+  case KILN_DTYPE_INT16: return "int16";
+  case KILN_DTYPE_INT32: return "int32";
+  case KILN_DTYPE_INT64: return "int64";
+  case KILN_DTYPE_UINT8: return "uint8";
+  case KILN_DTYPE_UINT16: return "uint16";
+  case KILN_DTYPE_UINT32: return "uint32";
+  case KILN_DTYPE_UINT64: return "uint64";
+  case KILN_DTYPE_BOOL: return "bool";
+  case KILN_DTYPE_BFLOAT16: return "uint16";
+  case KILN_DTYPE_INT4: case KILN_DTYPE_INT2: return "int8";
+  default: return "uint8"; // fp8, fp4, e8m0, uint4, uint2
+  }
+}
+
+/// A session owned by the arrays that view its outputs.
+struct Session {
+  kiln_session *session = nullptr;
+  ~Session() { kiln_session_release(session); }
+};
+
+/// One input of a run: its name, Kiln dtype, shape and C-contiguous data.
+using InputTuple = std::tuple<std::string, int, std::vector<int64_t>,
+                              py::buffer>;
+
+class Model {
+public:
+  Model(const std::string &path, std::string device)
+      : device(std::move(device)) {
+    std::optional<RuntimeFailure> failure;
+    {
+      py::gil_scoped_release release;
+      kiln_status status = kiln_model_load(path.c_str(), &model);
+      // One session up front: rejects a device this artifact cannot run on
+      // now rather than at the first run, and loads the host code.
+      kiln_session *probe = nullptr;
+      if (status == KILN_STATUS_OK)
+        status = kiln_session_create(model, this->device.c_str(), &probe);
+      kiln_session_release(probe);
+      if (status != KILN_STATUS_OK) {
+        failure = lastFailure(status);
+        kiln_model_release(model);
+        model = nullptr;
+      }
+    }
+    if (failure)
+      throw *failure;
+  }
+  Model(const Model &) = delete;
+  Model &operator=(const Model &) = delete;
+  ~Model() { kiln_model_release(model); }
+
+  std::string target() const { return kiln_model_target(model); }
+  const std::string &getDevice() const { return device; }
+
+  /// (name, Kiln dtype code, shape) of every input or output.
+  std::vector<std::tuple<std::string, int, std::vector<int64_t>>>
+  signature(bool outputs) const {
+    std::vector<std::tuple<std::string, int, std::vector<int64_t>>> result;
+    size_t n = outputs ? kiln_model_num_outputs(model)
+                       : kiln_model_num_inputs(model);
+    for (size_t i = 0; i < n; ++i) {
+      kiln_tensor_desc desc;
+      kiln_status status = outputs ? kiln_model_output(model, i, &desc)
+                                   : kiln_model_input(model, i, &desc);
+      if (status != KILN_STATUS_OK)
+        throw lastFailure(status);
+      result.emplace_back(desc.name, int(desc.dtype),
+                          std::vector<int64_t>(desc.dims, desc.dims + desc.rank));
+    }
+    return result;
+  }
+
+  /// Runs on a fresh session and returns the outputs, in model order, as
+  /// arrays that view the session's buffers.
+  py::list run(const std::vector<InputTuple> &inputs) {
+    struct Input {
+      const std::string *name;
+      int dtype;
+      const std::vector<int64_t> *dims;
+      const void *data;
+      size_t bytes;
+    };
+    std::vector<Input> plain;
+    std::vector<py::buffer_info> infos; // keep the buffers' views alive
+    infos.reserve(inputs.size());
+    for (const InputTuple &in : inputs) {
+      infos.push_back(std::get<3>(in).request());
+      const py::buffer_info &info = infos.back();
+      plain.push_back({&std::get<0>(in), std::get<1>(in), &std::get<2>(in),
+                       info.ptr, size_t(info.size * info.itemsize)});
+    }
+
+    auto owner = std::make_shared<Session>();
+    std::vector<std::tuple<kiln_tensor_desc, const void *, size_t>> outs;
+    std::optional<RuntimeFailure> failure;
+    {
+      py::gil_scoped_release release;
+      kiln_status status = kiln_session_create(model, device.c_str(), &owner->session);
+      for (size_t i = 0; status == KILN_STATUS_OK && i < plain.size(); ++i) {
+        const Input &in = plain[i];
+        status = kiln_session_set_input(
+            owner->session, in.name->c_str(), kiln_dtype(in.dtype),
+            in.dims->data(), uint32_t(in.dims->size()), in.data, in.bytes);
+      }
+      if (status == KILN_STATUS_OK)
+        status = kiln_session_run(owner->session);
+      size_t n = kiln_model_num_outputs(model);
+      for (size_t i = 0; status == KILN_STATUS_OK && i < n; ++i) {
+        kiln_tensor_desc desc;
+        const void *data;
+        size_t bytes;
+        status = kiln_session_output(owner->session, i, &desc, &data, &bytes);
+        outs.emplace_back(desc, data, bytes);
+      }
+      if (status != KILN_STATUS_OK)
+        failure = lastFailure(status);
+    }
+    if (failure)
+      throw *failure;
+
+    py::list result;
+    for (const auto &[desc, data, bytes] : outs) {
+      // Each array holds the session through its base object.
+      auto *keep = new std::shared_ptr<Session>(owner);
+      py::capsule base(keep, [](void *p) {
+        delete static_cast<std::shared_ptr<Session> *>(p);
+      });
+      std::vector<py::ssize_t> shape(desc.dims, desc.dims + desc.rank);
+      py::dtype dtype(storageDtype(desc.dtype));
+      result.append(py::array(dtype, shape, {},
+                              const_cast<void *>(data), base));
+    }
+    return result;
+  }
+
+private:
+  kiln_model *model = nullptr;
+  std::string device;
+};
+
+} // namespace
+
+PYBIND11_MODULE(_kiln, m) {
+  m.doc() = "Kiln's compiled core: the compile driver and the runtime C API. "
+            "Use the `kiln` package, not this module.";
+
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p)
+        std::rethrow_exception(p);
+    } catch (const RuntimeFailure &failure) {
+      py::object cls = py::module_::import("kiln.errors").attr("RuntimeError");
+      py::object exc = cls(failure.message, failure.status);
+      PyErr_SetObject(cls.ptr(), exc.ptr());
+    }
+  });
+
+  m.def("compile", &compileModel, py::arg("input_path"),
+        py::arg("output_path"), py::arg("target"), py::arg("emit"),
+        py::arg("quantize"), py::arg("input_shapes"), py::arg("bind_inputs"),
+        py::arg("raise_ops"), py::arg("cpu"), py::arg("opt_level"),
+        py::arg("entry"), py::arg("progress"), py::arg("remarks"),
+        "Runs kiln::compile (the GIL released). Returns (ok, diagnostics), "
+        "each diagnostic (severity, message, node or None, file:line:col or "
+        "None).");
+
+  m.def("dtype_name", [](int dtype) { return kiln_dtype_name(dtype); },
+        "The runtime's name of a Kiln (ONNX) dtype code.");
+  m.def("storage_dtype", [](int dtype) { return storageDtype(dtype); },
+        "The NumPy dtype name that holds a Kiln dtype at the runtime API.");
+
+  py::class_<Model>(m, "Model")
+      .def(py::init<const std::string &, std::string>(), py::arg("path"),
+           py::arg("device"),
+           "Loads and validates an artifact and checks that `device` can run "
+           "it (the GIL released).")
+      .def_property_readonly("target", &Model::target)
+      .def_property_readonly("device", &Model::getDevice)
+      .def("signature", &Model::signature, py::arg("outputs"),
+           "(name, dtype code, shape) of every input, or every output.")
+      .def("run", &Model::run, py::arg("inputs"),
+           "Runs on a fresh session (the GIL released); returns the outputs "
+           "in model order as arrays that view the session's buffers.");
+}
