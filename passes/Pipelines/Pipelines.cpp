@@ -134,7 +134,7 @@ void kiln::buildGpuCodegenPipeline(OpPassManager &pm,
   // host side below must say the same (use-bare-pointers-for-kernels):
   // MLIR 22.1 does not diagnose a mismatch, the launch is silently wrong.
   os << "gpu.module(convert-nvgpu-to-nvvm,kiln-expand-small-floats,"
-        "convert-vector-to-scf,lower-affine,expand-strided-metadata,"
+        "convert-vector-to-scf,expand-strided-metadata,lower-affine,"
         "convert-scf-to-cf,"
         "convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1},"
         "canonicalize,cse,reconcile-unrealized-casts),"
