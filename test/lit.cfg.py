@@ -15,3 +15,12 @@ config.environment["PATH"] = os.pathsep.join(
     [config.kiln_tools_dir, config.llvm_tools_dir, config.environment.get("PATH", "")])
 config.substitutions.append(("%python", "/usr/bin/python3"))
 config.substitutions.append(("%kiln_src", config.kiln_src_root))
+
+# The CUDA target's tests need the toolkit's ptxas and libdevice (CI has the
+# toolkit but no GPU); without them they are UNSUPPORTED.
+cuda_path = os.environ.get("KILN_CUDA_PATH", "/usr/local/cuda")
+if os.access(os.path.join(cuda_path, "bin", "ptxas"), os.X_OK) and \
+        os.path.exists(os.path.join(cuda_path, "nvvm", "libdevice",
+                                    "libdevice.10.bc")):
+    config.available_features.add("ptxas")
+config.substitutions.append(("%cuda_path", cuda_path))

@@ -46,6 +46,38 @@ static_assert(sizeof(kiln_artifact_section) ==
                   KILN_ARTIFACT_SECTION_ENTRY_SIZE,
               "section layout");
 
+/// The GPU_CODE section: the table, then the images, each 64-byte aligned.
+std::vector<char> gpuCodeSection(const GpuCode &code) {
+  ByteWriter table;
+  table.u32(kGpuCodeMagic);
+  table.u64(code.workspaceBytes);
+  table.u32((uint32_t)code.kernels.size());
+  for (const std::string &name : code.kernels)
+    table.str(name);
+  table.u32((uint32_t)code.images.size());
+  size_t tableSize = table.bytes.size();
+  for (const GpuImage &image : code.images)
+    tableSize += 4 + image.arch.size() + 4 + 8 + 8;
+  uint64_t offset = tableSize;
+  ByteWriter images;
+  for (const GpuImage &image : code.images) {
+    offset = (offset + KILN_ARTIFACT_ALIGNMENT - 1) / KILN_ARTIFACT_ALIGNMENT *
+             KILN_ARTIFACT_ALIGNMENT;
+    uint64_t size = image.bytes.size() + (image.format == GpuImage::Ptx);
+    table.str(image.arch);
+    table.u32(image.format);
+    table.u64(offset);
+    table.u64(size);
+    images.bytes.resize(offset - tableSize, 0);
+    images.raw(image.bytes.data(), image.bytes.size());
+    if (image.format == GpuImage::Ptx)
+      images.bytes.push_back('\0');
+    offset += size;
+  }
+  table.raw(images.bytes.data(), images.bytes.size());
+  return table.bytes;
+}
+
 } // namespace
 
 bool kiln::writeArtifact(llvm::StringRef path, const ArtifactContents &c,
@@ -84,6 +116,11 @@ bool kiln::writeArtifact(llvm::StringRef path, const ArtifactContents &c,
   std::vector<Part> parts = {{KILN_SECTION_METADATA, &meta.bytes},
                              {KILN_SECTION_HOST_CODE, &code},
                              {KILN_SECTION_WEIGHTS, &weights.bytes}};
+  std::vector<char> gpuCode;
+  if (c.gpuCode) {
+    gpuCode = gpuCodeSection(*c.gpuCode);
+    parts.push_back({kSectionGpuCode, &gpuCode});
+  }
 
   ByteWriter file;
   file.bytes.resize(KILN_ARTIFACT_HEADER_SIZE, 0);

@@ -218,6 +218,7 @@ LogicalResult kiln::compile(MLIRContext &ctx, const CompileOptions &opts) {
                           return runPipeline(m, opts, build);
                         },
                         print};
+  context.configure = opts.configure;
   ArtifactContents contents;
   bool stopped = false;
   if (failed(target->compile(*module, context, contents, stopped)))

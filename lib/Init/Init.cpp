@@ -6,6 +6,7 @@
 #include "kiln/passes/Boundary/Passes.h"
 #include "kiln/passes/CPU/Passes.h"
 #include "kiln/passes/Fusion/Passes.h"
+#include "kiln/passes/GPU/Passes.h"
 #include "kiln/passes/KilnToLinalg/Passes.h"
 #include "kiln/passes/Quantization/Passes.h"
 #include "kiln/passes/Raising/Passes.h"
@@ -32,5 +33,6 @@ void kiln::registerAllPasses() {
   kiln::registerKilnFusionPasses();
   kiln::registerKilnBoundaryPasses();
   kiln::registerKilnCPUPasses();
+  kiln::registerKilnGPUPasses();
   kiln::registerPipelines();
 }

@@ -7,6 +7,7 @@
 
 #include "kiln/Target/Target.h"
 #include "kiln/Target/CPU/CPUTarget.h"
+#include "kiln/Target/CUDA/CUDATarget.h"
 
 void kiln::registerAllTargets() {
   static bool registered = false;
@@ -14,4 +15,5 @@ void kiln::registerAllTargets() {
     return;
   registered = true;
   registerCpuTarget();
+  registerCudaTarget();
 }

@@ -51,6 +51,24 @@ static constexpr const char *kCodegenPipeline =
     "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},"
     "convert-cf-to-llvm,convert-ub-to-llvm,reconcile-unrealized-casts";
 
+// The CUDA target after the tensor level (see docs/ARCHITECTURE.md, "CUDA
+// target"). Bufferized like the CPU target, but no deallocation pipeline:
+// the remaining allocations become views of the workspace argument. Kernel
+// generators claim their ops first; the generic path maps the rest.
+static constexpr const char *kGpuKernelPipeline =
+    "kiln-convert-subbyte-boundary-to-bytes,"
+    "func.func(kiln-fuse-elementwise,canonicalize),"
+    "kiln-flatten-empty-tensors,"
+    "one-shot-bufferize{bufferize-function-boundaries=1 "
+    "function-boundary-type-conversion=identity-layout-map},"
+    "buffer-results-to-out-params{hoist-static-allocs=1 modify-public-functions=1},"
+    "convert-bufferization-to-memref,canonicalize,"
+    "kiln-gpu-convert-allocs-to-workspace-views,"
+    "kiln-gpu-convert-matmuls-to-mma-kernels,"
+    "kiln-gpu-map-linalg-to-kernels,"
+    "gpu-launch-sink-index-computations,gpu-kernel-outlining,"
+    "kiln-gpu-merge-kernel-modules,canonicalize,cse";
+
 static void addPipeline(OpPassManager &pm, const char *text) {
   if (!*text)
     return;
@@ -73,6 +91,63 @@ void kiln::buildCpuCodegenPipeline(OpPassManager &pm) {
 void kiln::buildCpuPipeline(OpPassManager &pm) {
   buildCpuTensorPipeline(pm);
   buildCpuCodegenPipeline(pm);
+}
+
+void kiln::buildGpuTensorPipeline(OpPassManager &pm) {
+  addPipeline(pm, kTensorPipeline);
+}
+
+void kiln::buildGpuKernelPipeline(OpPassManager &pm) {
+  addPipeline(pm, kGpuKernelPipeline);
+}
+
+std::optional<std::string> kiln::nvvmFeaturesForArch(llvm::StringRef arch) {
+  // MLIR 22.1's NVVM target defaults to PTX 7.0 (fine for sm_8x); sm_89
+  // needs PTX 7.8 and sm_90/sm_90a PTX 8.0, which must be asked for.
+  if (arch == "sm_80" || arch == "sm_86" || arch == "sm_87")
+    return std::string();
+  if (arch == "sm_89" || arch == "sm_90" || arch == "sm_90a")
+    return std::string("+ptx80");
+  return std::nullopt;
+}
+
+void kiln::buildGpuCodegenPipeline(OpPassManager &pm,
+                                   const GpuCodegenPipelineOptions &options) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  // libdevice is always named: when the toolkit is not found (no toolkit=,
+  // no CUDA_HOME), MLIR 22.1 silently skips linking it and leaves calls to
+  // __nv_expf & co. that only ptxas rejects.
+  std::string libdevice =
+      options.cudaPath + "/nvvm/libdevice/libdevice.10.bc";
+  std::vector<std::string> archs(options.archs.begin(), options.archs.end());
+  if (archs.empty())
+    archs.push_back("sm_90a");
+  for (const std::string &arch : archs) {
+    std::string features = nvvmFeaturesForArch(arch).value_or("");
+    os << "nvvm-attach-target{chip=" << arch << " O=3 l=" << libdevice;
+    if (!features.empty())
+      os << " features=" << features;
+    os << "},";
+  }
+  // Device side. Kernels take bare pointers (one .u64 per memref); the
+  // host side below must say the same (use-bare-pointers-for-kernels):
+  // MLIR 22.1 does not diagnose a mismatch, the launch is silently wrong.
+  os << "gpu.module(convert-nvgpu-to-nvvm,kiln-expand-small-floats,"
+        "convert-vector-to-scf,expand-strided-metadata,lower-affine,"
+        "convert-scf-to-cf,"
+        "convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1},"
+        "canonicalize,cse,reconcile-unrealized-casts),"
+     << "gpu-module-to-binary{format=isa toolkit=" << options.cudaPath << "},"
+     // Host side: views, constants and launches only.
+     << "expand-strided-metadata,lower-affine,convert-scf-to-cf,"
+        "finalize-memref-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,"
+        "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},"
+        "gpu-to-llvm{use-bare-pointers-for-kernels=1},"
+        "convert-cf-to-llvm,convert-ub-to-llvm,reconcile-unrealized-casts,"
+     << "kiln-gpu-convert-launches-to-runtime-calls{entry=" << options.entry
+     << "}";
+  addPipeline(pm, text.c_str());
 }
 
 namespace {
@@ -98,17 +173,33 @@ static const PipelineInfo kPipelines[] = {
      kiln::buildCpuCodegenPipeline},
     {"kiln-cpu-pipeline", "The whole CPU pipeline: Kiln to LLVM dialect",
      kiln::buildCpuPipeline},
+    {"kiln-gpu-tensor-pipeline",
+     "CUDA target: Kiln ops to linalg on tensors (the CPU target's tensor "
+     "pipeline)",
+     kiln::buildGpuTensorPipeline},
+    {"kiln-gpu-kernel-pipeline",
+     "CUDA target: bufferize into a workspace, map linalg to tensor-core and "
+     "generic kernels, outline them into one gpu.module",
+     kiln::buildGpuKernelPipeline},
 };
+
+static constexpr const char *kGpuCodegenName = "kiln-gpu-codegen-pipeline";
+static constexpr const char *kGpuCodegenDescription =
+    "CUDA target: kernels to PTX for every gpu-archs entry (libdevice "
+    "linked), host schedule to LLVM with launches through kiln_gpu_calls";
 
 void kiln::forEachPipeline(
     llvm::function_ref<void(llvm::StringRef name, llvm::StringRef description)>
         callback) {
   for (const PipelineInfo &pipeline : kPipelines)
     callback(pipeline.name, pipeline.description);
+  callback(kGpuCodegenName, kGpuCodegenDescription);
 }
 
 void kiln::registerPipelines() {
   for (const PipelineInfo &pipeline : kPipelines)
     PassPipelineRegistration<>(pipeline.name, pipeline.description,
                                pipeline.build);
+  PassPipelineRegistration<kiln::GpuCodegenPipelineOptions>(
+      kGpuCodegenName, kGpuCodegenDescription, kiln::buildGpuCodegenPipeline);
 }

@@ -70,6 +70,20 @@ static cl::opt<std::string> cpu(
              "skylake-avx512"),
     cl::init("native"), cl::cat(kilnCategory));
 
+static cl::opt<std::string> gpuArch(
+    "gpu-arch",
+    cl::desc("--target cuda: GPU architectures to build for, a comma list "
+             "(sm_80, sm_86, sm_87, sm_89, sm_90, sm_90a; default sm_90a). "
+             "The artifact holds a cubin and the PTX for each; the first is "
+             "what --emit=ptx prints"),
+    cl::value_desc("sm_XX,..."), cl::init("sm_90a"), cl::cat(kilnCategory));
+
+static cl::opt<std::string> cudaPath(
+    "cuda-path",
+    cl::desc("--target cuda: the CUDA toolkit, for ptxas and libdevice "
+             "(default /usr/local/cuda)"),
+    cl::value_desc("dir"), cl::init("/usr/local/cuda"), cl::cat(kilnCategory));
+
 static cl::opt<unsigned> optLevel(
     "O", cl::desc("LLVM optimization level for host code, 0 to 3 (default 3)"),
     cl::init(3), cl::Prefix, cl::cat(kilnCategory));
@@ -293,6 +307,12 @@ int main(int argc, char **argv) {
   opts.import.entryName = entryName;
   opts.targetOptions.cpu = cpu;
   opts.targetOptions.optLevel = std::min(3u, (unsigned)optLevel);
+  SmallVector<StringRef> archs;
+  StringRef(gpuArch).split(archs, ',');
+  for (StringRef arch : archs)
+    if (!arch.trim().empty())
+      opts.targetOptions.gpuArchs.push_back(arch.trim().str());
+  opts.targetOptions.cudaPath = cudaPath;
   opts.progress = progress || sys::Process::StandardErrIsDisplayed();
   opts.quantize = quantize;
   opts.raise = raise;

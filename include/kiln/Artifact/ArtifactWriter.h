@@ -13,6 +13,7 @@
 #include "llvm/ADT/StringRef.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,30 @@ struct ArtifactWeight {
   std::vector<char> data;
 };
 
+/// The GPU_CODE section (section kind 4, "KGC1"), for GPU targets. Every
+/// image holds every kernel; a kernel's index is its position in `kernels`.
+/// Encoding (little-endian, str = u32 length + bytes):
+///   u32 magic, u64 workspace_bytes, u32 num_kernels, str name...,
+///   u32 num_images, per image: str arch, u32 format, u64 offset, u64 size
+///   (offset relative to the section start).
+constexpr uint32_t kSectionGpuCode = 4; // KILN_SECTION_PTX in older headers
+constexpr uint32_t kGpuCodeMagic = 0x3143474B; // "KGC1"
+
+struct GpuImage {
+  enum Format : uint32_t { Cubin = 1, Ptx = 2 };
+  std::string arch; // "sm_90a"
+  Format format = Cubin;
+  /// ELF bytes, or PTX text (the writer adds the terminating NUL).
+  std::string bytes;
+};
+
+struct GpuCode {
+  /// Device scratch the entry uses (256-byte aligned by the runtime).
+  uint64_t workspaceBytes = 0;
+  std::vector<std::string> kernels;
+  std::vector<GpuImage> images;
+};
+
 struct ArtifactContents {
   std::string target;       // e.g. "cpu-x86_64"
   std::string entrySymbol;  // e.g. "kiln_entry"
@@ -37,6 +62,8 @@ struct ArtifactContents {
   std::vector<TensorSignature> inputs;
   std::vector<TensorSignature> outputs;
   std::string hostCode; // ELF shared object
+  /// Written as the GPU_CODE section when present.
+  std::optional<GpuCode> gpuCode;
 };
 
 /// Writes `contents` to `path`. Returns false with `error` set on failure,

@@ -22,6 +22,10 @@ struct HostCodegenOptions {
   unsigned optLevel = 3;
   /// The ld.lld used to link; empty means the one LLVM 22 installs.
   std::string linker;
+  /// Add the CPU wrapper `void SYMBOL(void **buffers)`. A target whose
+  /// module already defines `entrySymbol` (the CUDA target's, built by
+  /// kiln-gpu-convert-launches-to-runtime-calls) sets this to false.
+  bool addEntryWrapper = true;
 };
 
 /// Translates `module` (LLVM dialect; the entry takes one pointer per

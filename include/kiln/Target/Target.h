@@ -68,6 +68,10 @@ struct TargetContext {
       llvm::function_ref<void(llvm::raw_ostream &)>)>
       print;
 
+  /// Applies the user's pass manager options to a pass manager the target
+  /// builds itself (a pipeline with options); may be empty.
+  std::function<mlir::LogicalResult(mlir::PassManager &)> configure;
+
   /// True when compilation stops after `stage`.
   bool stopsAfter(llvm::StringRef stage) const { return emit == stage; }
 };

@@ -41,6 +41,20 @@ std::string kiln::hostTargetName() {
 /// i-th argument.
 static bool addEntryWrapper(llvm::Module &m, const HostCodegenOptions &opts,
                             std::string &error) {
+  if (!opts.addEntryWrapper) {
+    llvm::Function *entry = m.getFunction(opts.entrySymbol);
+    if (!entry || entry->isDeclaration()) {
+      error = "the module defines no '" + opts.entrySymbol + "'";
+      return false;
+    }
+    for (llvm::Function &f : m)
+      if (!f.isDeclaration() && &f != entry)
+        f.setLinkage(llvm::GlobalValue::InternalLinkage);
+    for (llvm::GlobalVariable &g : m.globals())
+      if (!g.isDeclaration())
+        g.setLinkage(llvm::GlobalValue::InternalLinkage);
+    return true;
+  }
   llvm::Function *model = m.getFunction(opts.entryName);
   if (!model || model->isDeclaration()) {
     error = "the module has no function '" + opts.entryName + "'";

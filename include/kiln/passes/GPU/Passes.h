@@ -1,0 +1,34 @@
+//===- Passes.h - Kiln's GPU passes ------------------------------*- C++ -*-===//
+//
+// Generated from Passes.td beside this file: the pass options, the create
+// functions and registerKilnGPUPasses().
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_PASSES_GPU_PASSES_H
+#define KILN_PASSES_GPU_PASSES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/Pass.h"
+
+namespace kiln {
+
+#define GEN_PASS_DECL
+#include "kiln/passes/GPU/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "kiln/passes/GPU/Passes.h.inc"
+
+} // namespace kiln
+
+#endif // KILN_PASSES_GPU_PASSES_H

@@ -1,0 +1,167 @@
+//===- Passes.td - Kiln GPU passes -------------------------*- tablegen -*-===//
+//
+// Bufferized linalg -> CUDA kernels and the host schedule that launches them.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_PASSES_GPU_PASSES_TD
+#define KILN_PASSES_GPU_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def ConvertAllocsToWorkspaceViews
+    : Pass<"kiln-gpu-convert-allocs-to-workspace-views", "mlir::ModuleOp"> {
+  let summary = "Turn the entry's memref.alloc's into views of one workspace "
+                "argument";
+  let description = [{
+    The host code of the CUDA target never allocates: every intermediate
+    buffer of a public function is a `memref.view` into one `memref<Nxi8>`
+    argument appended to the function (the device workspace that the
+    runtime allocates once, 256-byte aligned). Offsets are planned here, on
+    static shapes: each buffer lives from its allocation to the last
+    operation of the function body that uses it or any view of it
+    (operations with regions count as a whole), and buffers whose lives do
+    not overlap share bytes (first fit, 256-byte aligned offsets). A buffer
+    whose aliases escape into something that is not a view lives to the
+    end. `memref.dealloc`s are erased. The size is recorded as
+    `kiln.workspace_bytes` on the function and the argument is tagged
+    `kiln.workspace`.
+
+    Example:
+
+    ```mlir
+    %0 = memref.alloc() {alignment = 64 : i64} : memref<4x8xf32>
+    // becomes, with %ws the new last argument memref<128xi8>
+    %0 = memref.view %ws[%c0][] : memref<128xi8> to memref<4x8xf32>
+    ```
+  }];
+  let dependentDialects = ["mlir::memref::MemRefDialect",
+                           "mlir::arith::ArithDialect"];
+}
+
+def ConvertMatmulsToMmaKernels
+    : Pass<"kiln-gpu-convert-matmuls-to-mma-kernels", "mlir::ModuleOp"> {
+  let summary = "Turn f16/bf16 matmul generics accumulating in f32 into "
+                "tensor-core (mma.sync) launches";
+  let description = [{
+    Kiln's matmul kernel generator for sm_80 and later (mma.sync also runs
+    on sm_90a). It claims bufferized `linalg.generic`s that compute
+    `C[b?, m, n] += ext(A[b?, m, k]) * ext(B[b?, k, n])` (the form
+    `kiln-convert-kiln-to-linalg` gives matmuls: loops `(b?, m, k, n)`)
+    with f16 or bf16 A and B, an f32 C, identity layouts, M and N multiples
+    of 64 and K a multiple of 32, and replaces each with one `gpu.launch`:
+    a 64x64 block tile per 128-thread block (2x2 warps of 32x32, each
+    2x4 `m16n8k16` fragments), K tiles of 32 copied global->shared with
+    16-byte `cp.async` into two stages (the copy of tile k+1 overlaps the
+    math of tile k), `ldmatrix` (`.trans` for B, which is K-major), and
+    `mma.sync` with f32 accumulators that start from C. A batch dimension
+    maps to the grid's z; a B without one is shared by every batch.
+
+    f16 uses `nvgpu.mma.sync`; bf16 uses `nvvm.mma.sync` directly, because
+    MLIR 22.1's nvgpu cannot deduce bf16 PTX types. Matmuls that do not fit
+    (f32, ragged sizes, strided views) are left to
+    `kiln-gpu-map-linalg-to-kernels`. Not done: smem swizzling, more
+    stages, sm_90a wgmma/TMA.
+  }];
+  let dependentDialects = ["mlir::gpu::GPUDialect",
+                           "mlir::nvgpu::NVGPUDialect",
+                           "mlir::NVVM::NVVMDialect",
+                           "mlir::vector::VectorDialect",
+                           "mlir::scf::SCFDialect",
+                           "mlir::arith::ArithDialect",
+                           "mlir::memref::MemRefDialect"];
+}
+
+def MapLinalgToKernels
+    : Pass<"kiln-gpu-map-linalg-to-kernels", "mlir::ModuleOp"> {
+  let summary = "Turn the remaining linalg ops and host memory accesses of "
+                "public functions into gpu.launch's";
+  let description = [{
+    The generic path of the CUDA target. In every public function:
+
+    1. `memref.copy` becomes `linalg.copy`; each linalg op becomes an
+       `scf.parallel` over its parallel loops (reductions stay sequential
+       `scf.for`s inside), collapsed to one dimension and tiled by
+       `block-size` with constant inner bounds and an `scf.if` for the
+       remainder; the tile loop maps to block x, the inner loop to
+       thread x (so consecutive threads touch the innermost dimension).
+       upstream's `convert-parallel-loops-to-gpu` patterns then make the
+       `gpu.launch`.
+    2. Whatever else touches memory outside a launch (the `scf.for` nests
+       of scatters and `moe_experts`, loads, stores) is wrapped whole into
+       a one-thread `gpu.launch` (linalg inside becomes sequential loops):
+       correct, not fast.
+    3. Views with strided layouts and `memref.get_global`s used by a
+       launch are cloned into it, so that every memref crossing into a
+       kernel has the identity layout that bare-pointer kernel arguments
+       need (MLIR 22.1 does not diagnose a mismatch), and constants reach
+       the device through `gpu-kernel-outlining`'s symbol copies.
+
+    A value loaded from device memory cannot be used by the host schedule;
+    that is reported as an error.
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", "256",
+           "Threads per block of the generic kernels">,
+  ];
+  let dependentDialects = ["mlir::gpu::GPUDialect", "mlir::scf::SCFDialect",
+                           "mlir::linalg::LinalgDialect",
+                           "mlir::arith::ArithDialect",
+                           "mlir::memref::MemRefDialect"];
+}
+
+def MergeKernelModules
+    : Pass<"kiln-gpu-merge-kernel-modules", "mlir::ModuleOp"> {
+  let summary = "Move every outlined gpu.module's contents into one "
+                "gpu.module @kiln_kernels";
+  let description = [{
+    `gpu-kernel-outlining` makes one `gpu.module` per kernel; the artifact
+    holds one image per architecture with every kernel in it (the runtime
+    loads one module per arch). This pass moves the kernels and the symbols
+    they use (globals copied by outlining) into `gpu.module @kiln_kernels`,
+    renaming on clashes, and retargets the `gpu.launch_func`s.
+  }];
+  let dependentDialects = ["mlir::gpu::GPUDialect"];
+}
+
+def ConvertLaunchesToRuntimeCalls
+    : Pass<"kiln-gpu-convert-launches-to-runtime-calls", "mlir::ModuleOp"> {
+  let summary = "Turn gpu.launch_func's into calls through the runtime's "
+                "kiln_gpu_calls table and add the exported entry";
+  let description = [{
+    Runs on the host module in the LLVM dialect, after
+    `gpu-to-llvm{use-bare-pointers-for-kernels=1}` (whose launch operands
+    are exactly the kernels' PTX parameters). Kernels are numbered in the
+    order of their first launch; the numbering is recorded as
+    `kiln.gpu_kernels` (an array of kernel names) on the module. The model
+    function gets two trailing `!llvm.ptr` arguments, the call table and
+    the runtime's context, and returns `i32`. Each launch becomes
+
+    ```
+    params[i] = &arg_i
+    status = calls->launch(ctx, index, gx, gy, gz, bx, by, bz, smem, params)
+    if (status != 0) return status
+    ```
+
+    and the exported wrapper (`entry-symbol`, default `kiln_entry`) is
+
+    ```c
+    int32_t kiln_entry(void **buffers, void *workspace,
+                       const kiln_gpu_calls *calls, void *ctx);
+    ```
+
+    which calls the model with `buffers[0..n)`, the workspace, `calls`
+    and `ctx`. `kiln_gpu_calls` is `{u32 abi_version; launch; memcpy_d2d;
+    memset_d8}`. `gpu.binary` ops are left for the target, which copies
+    their objects into the artifact and erases them.
+  }];
+  let options = [
+    Option<"entryName", "entry", "std::string", "\"main\"",
+           "The model function">,
+    Option<"entrySymbol", "entry-symbol", "std::string", "\"kiln_entry\"",
+           "The exported wrapper's name">,
+  ];
+  let dependentDialects = ["mlir::LLVM::LLVMDialect"];
+}
+
+#endif // KILN_PASSES_GPU_PASSES_TD

@@ -1,0 +1,55 @@
+// RUN: kiln-opt %s -kiln-gpu-map-linalg-to-kernels -canonicalize | FileCheck %s
+
+#id = affine_map<(i, j) -> (i, j)>
+#row = affine_map<(i, j) -> (i)>
+
+func.func @main(%x: memref<10x33xf32>, %y: memref<10x33xf32>, %sum: memref<10xf32>,
+                %idx: memref<4xi64>, %out: memref<8xf32>, %strided: memref<2x4xf32>,
+                %copy: memref<2x2xf32>) {
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x : memref<10x33xf32>) outs(%y : memref<10x33xf32>) {
+  ^bb0(%a: f32, %b: f32):
+    %e = math.exp %a : f32
+    linalg.yield %e : f32
+  }
+  linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<10x33xf32>) outs(%sum : memref<10xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %s = arith.addf %a, %acc : f32
+    linalg.yield %s : f32
+  }
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %one = arith.constant 1.0 : f32
+  scf.for %i = %c0 to %c4 step %c1 {
+    %t = memref.load %idx[%i] : memref<4xi64>
+    %ti = arith.index_cast %t : i64 to index
+    memref.store %one, %out[%ti] : memref<8xf32>
+  }
+  %v = memref.subview %strided[0, 1] [2, 2] [1, 1] : memref<2x4xf32> to memref<2x2xf32, strided<[4, 1], offset: 1>>
+  memref.copy %v, %copy : memref<2x2xf32, strided<[4, 1], offset: 1>> to memref<2x2xf32>
+  return
+}
+
+// 10x33 elementwise: collapsed to 330 threads, 2 blocks of 256, the
+// remainder guarded by an scf.if.
+// CHECK-LABEL: func.func @main(
+// CHECK: gpu.launch blocks({{.+}}) in (%{{.+}} = %c2, %{{.+}} = %c1, %{{.+}} = %c1) threads({{.+}}) in (%{{.+}} = %c256, %{{.+}} = %c1, %{{.+}} = %c1)
+// CHECK: scf.if
+// CHECK: math.exp
+// The row sum: one thread per row, the reduction sequential in it.
+// CHECK: gpu.launch blocks({{.+}}) in (%{{.+}} = %c1, %{{.+}} = %c1, %{{.+}} = %c1) threads({{.+}}) in (%{{.+}} = %c256,
+// CHECK: scf.if
+// CHECK-NEXT: scf.for %{{.+}} = %c0 to %c33 step %c1
+// The scatter-like loop runs whole in one thread.
+// CHECK: gpu.launch blocks({{.+}}) in (%{{.+}} = %c1, %{{.+}} = %c1, %{{.+}} = %c1) threads({{.+}}) in (%{{.+}} = %c1, %{{.+}} = %c1, %{{.+}} = %c1)
+// CHECK-NEXT: scf.for %{{.+}} = %c0 to %c4 step %c1
+// CHECK: memref.load %arg3
+// CHECK: memref.store %{{.+}}, %arg4
+// The strided copy is a kernel, its view cloned into the launch so that
+// only %arg5 (a bare pointer) crosses.
+// CHECK: gpu.launch
+// CHECK-NEXT: memref.subview %arg5[0, 1] [2, 2] [1, 1]
+// CHECK-NOT: memref.copy
+// CHECK: return
