@@ -49,7 +49,7 @@ static_assert(sizeof(kiln_artifact_section) ==
 /// The GPU_CODE section: the table, then the images, each 64-byte aligned.
 std::vector<char> gpuCodeSection(const GpuCode &code) {
   ByteWriter table;
-  table.u32(kGpuCodeMagic);
+  table.u32(KILN_GPU_CODE_MAGIC);
   table.u64(code.workspaceBytes);
   table.u32((uint32_t)code.kernels.size());
   for (const std::string &name : code.kernels)
@@ -119,7 +119,7 @@ bool kiln::writeArtifact(llvm::StringRef path, const ArtifactContents &c,
   std::vector<char> gpuCode;
   if (c.gpuCode) {
     gpuCode = gpuCodeSection(*c.gpuCode);
-    parts.push_back({kSectionGpuCode, &gpuCode});
+    parts.push_back({KILN_SECTION_GPU_CODE, &gpuCode});
   }
 
   ByteWriter file;

@@ -9,6 +9,8 @@
 #ifndef KILN_ARTIFACT_ARTIFACTWRITER_H
 #define KILN_ARTIFACT_ARTIFACTWRITER_H
 
+#include "kiln/artifact_format.h"
+
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringRef.h"
 
@@ -31,17 +33,12 @@ struct ArtifactWeight {
   std::vector<char> data;
 };
 
-/// The GPU_CODE section (section kind 4, "KGC1"), for GPU targets. Every
-/// image holds every kernel; a kernel's index is its position in `kernels`.
-/// Encoding (little-endian, str = u32 length + bytes):
-///   u32 magic, u64 workspace_bytes, u32 num_kernels, str name...,
-///   u32 num_images, per image: str arch, u32 format, u64 offset, u64 size
-///   (offset relative to the section start).
-constexpr uint32_t kSectionGpuCode = 4; // KILN_SECTION_PTX in older headers
-constexpr uint32_t kGpuCodeMagic = 0x3143474B; // "KGC1"
+/// The GPU_CODE section of GPU targets (format in kiln/artifact_format.h).
+/// Every image holds every kernel; a kernel's index is its position in
+/// `kernels`.
 
 struct GpuImage {
-  enum Format : uint32_t { Cubin = 1, Ptx = 2 };
+  enum Format : uint32_t { Cubin = KILN_GPU_IMAGE_CUBIN, Ptx = KILN_GPU_IMAGE_PTX };
   std::string arch; // "sm_90a"
   Format format = Cubin;
   /// ELF bytes, or PTX text (the writer adds the terminating NUL).
