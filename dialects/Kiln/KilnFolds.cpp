@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "kiln/dialects/Kiln/KilnEvaluate.h"
 #include "kiln/dialects/Kiln/KilnOps.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
@@ -24,29 +25,6 @@ static DenseElementsAttr smallConstant(Attribute attr) {
   if (!dense || dense.getNumElements() > kMaxFoldElements)
     return nullptr;
   return dense;
-}
-
-/// Row-major strides of `shape`.
-static SmallVector<int64_t> stridesOf(ArrayRef<int64_t> shape) {
-  SmallVector<int64_t> strides(shape.size(), 1);
-  for (int64_t i = (int64_t)shape.size() - 2; i >= 0; --i)
-    strides[i] = strides[i + 1] * shape[i + 1];
-  return strides;
-}
-
-/// The flat index into a tensor of shape `in` that NumPy broadcasting reads
-/// for the flat index `flat` of the broadcast shape `out`.
-static int64_t broadcastSource(int64_t flat, ArrayRef<int64_t> out,
-                               ArrayRef<int64_t> in) {
-  SmallVector<int64_t> outStrides = stridesOf(out), inStrides = stridesOf(in);
-  size_t offset = out.size() - in.size();
-  int64_t src = 0;
-  for (size_t d = 0; d < out.size(); ++d) {
-    int64_t idx = (flat / outStrides[d]) % out[d];
-    if (d >= offset && in[d - offset] != 1)
-      src += idx * inStrides[d - offset];
-  }
-  return src;
 }
 
 template <typename IntFn, typename FloatFn>
@@ -216,8 +194,8 @@ OpFoldResult SliceOp::fold(FoldAdaptor adaptor) {
   if (!in)
     return {};
   ArrayRef<int64_t> out = getType().getShape();
-  SmallVector<int64_t> inStrides = stridesOf(in.getType().getShape());
-  SmallVector<int64_t> outStrides = stridesOf(out);
+  SmallVector<int64_t> inStrides = rowMajorStrides(in.getType().getShape());
+  SmallVector<int64_t> outStrides = rowMajorStrides(out);
   auto vals = llvm::to_vector(in.getValues<Attribute>());
   SmallVector<Attribute> result;
   for (int64_t i = 0, n = getType().getNumElements(); i < n; ++i) {
@@ -351,18 +329,6 @@ OpFoldResult CompareOp::fold(FoldAdaptor adaptor) {
   ArrayRef<int64_t> out = type.getShape();
   ArrayRef<int64_t> ls = lhs.getType().getShape(), rs = rhs.getType().getShape();
   CompareDirection dir = getDirection();
-  // -1, 0, 1 for less, equal, greater; nullopt for unordered (NaN).
-  auto decide = [&](std::optional<int> order) {
-    switch (dir) {
-    case CompareDirection::EQ: return order && *order == 0;
-    case CompareDirection::NE: return !order || *order != 0;
-    case CompareDirection::LT: return order && *order < 0;
-    case CompareDirection::LE: return order && *order <= 0;
-    case CompareDirection::GT: return order && *order > 0;
-    case CompareDirection::GE: return order && *order >= 0;
-    }
-    return false;
-  };
   SmallVector<bool> result;
   int64_t n = type.getNumElements();
   if (isa<FloatType>(lhs.getElementType())) {
@@ -378,7 +344,7 @@ OpFoldResult CompareOp::fold(FoldAdaptor adaptor) {
         order = 0;
       else if (c == APFloat::cmpGreaterThan)
         order = 1;
-      result.push_back(decide(order));
+      result.push_back(compareHolds(dir, order));
     }
   } else {
     auto lv = llvm::to_vector(lhs.getValues<APInt>());
@@ -386,7 +352,8 @@ OpFoldResult CompareOp::fold(FoldAdaptor adaptor) {
     for (int64_t i = 0; i < n; ++i) {
       const APInt &a = lv[broadcastSource(i, out, ls)];
       const APInt &b = rv[broadcastSource(i, out, rs)];
-      result.push_back(decide(a == b ? 0 : (intLess(a, b) ? -1 : 1)));
+      result.push_back(
+          compareHolds(dir, a == b ? 0 : (intLess(a, b) ? -1 : 1)));
     }
   }
   return DenseElementsAttr::get(type, result);
@@ -439,8 +406,8 @@ OpFoldResult TransposeOp::fold(FoldAdaptor adaptor) {
   if (in.isSplat())
     return DenseElementsAttr::get(getType(), in.getSplatValue<Attribute>());
   ArrayRef<int64_t> perm = getPermutation();
-  SmallVector<int64_t> inStrides = stridesOf(in.getType().getShape());
-  SmallVector<int64_t> outStrides = stridesOf(getType().getShape());
+  SmallVector<int64_t> inStrides = rowMajorStrides(in.getType().getShape());
+  SmallVector<int64_t> outStrides = rowMajorStrides(getType().getShape());
   auto vals = llvm::to_vector(in.getValues<Attribute>());
   SmallVector<Attribute> result;
   for (int64_t i = 0, n = getType().getNumElements(); i < n; ++i) {
@@ -463,7 +430,7 @@ static OpFoldResult foldReduce(Attribute inputAttr, ArrayRef<int64_t> axes,
   if (!in)
     return {};
   ArrayRef<int64_t> shape = in.getType().getShape();
-  SmallVector<int64_t> strides = stridesOf(shape);
+  SmallVector<int64_t> strides = rowMajorStrides(shape);
   // Row-major strides of the reduced shape, over the kept dimensions.
   SmallVector<int64_t> keptStride(shape.size(), 0);
   int64_t stride = 1;

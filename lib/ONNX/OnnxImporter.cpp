@@ -1,9 +1,9 @@
 //===- OnnxImporter.cpp - ONNX models into the Kiln dialect ---------------===//
 
 #include "kiln/ONNX/OnnxImporter.h"
+#include "kiln/passes/Raising/ONNX/SparseMoEDispatch.h"
 
 #include "NodeContext.h"
-#include "SparseMoEDispatch.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -19,6 +19,8 @@
 using namespace mlir;
 using namespace kiln;
 using namespace kiln::onnx_import;
+using kiln::raising::rewriteSparseMoEDispatch;
+using kiln::raising::SparseDispatchCheck;
 
 namespace {
 
@@ -51,13 +53,6 @@ const HandlerTable &contribHandlers() {
     return t;
   }();
   return table;
-}
-
-std::string shapeToString(ArrayRef<int64_t> shape) {
-  std::string s;
-  for (auto [i, d] : llvm::enumerate(shape))
-    s += (i ? "x" : "") + std::to_string(d);
-  return s.empty() ? "scalar" : s;
 }
 
 class GraphImporter {
@@ -453,7 +448,7 @@ OwningOpRef<ModuleOp> kiln::importOnnxModel(StringRef path, MLIRContext &ctx,
   }
   ctx.loadDialect<KilnDialect, arith::ArithDialect, func::FuncDialect>();
   // HF Mixtral's sparse MoE dispatch (NonZero per expert) becomes the
-  // dense form before the node-by-node import; see SparseMoEDispatch.cpp.
+  // dense form before the node-by-node import; see passes/Raising/ONNX/SparseMoEDispatch.cpp.
   std::vector<SparseDispatchCheck> sparseDispatch =
       rewriteSparseMoEDispatch(*model.mutable_graph());
   GraphImporter importer(ctx, model, path, options, std::move(sparseDispatch));

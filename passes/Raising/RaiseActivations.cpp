@@ -174,20 +174,13 @@ struct PolyEvaluator {
   }
 };
 
-/// A number as %g prints it.
-std::string num(double v) {
-  std::string s;
-  llvm::raw_string_ostream(s) << llvm::format("%g", v);
-  return s;
-}
-
 /// "0.707107 * x + 0.0356774 * x^3", for remarks.
 std::string describe(const Poly &p) {
   SmallVector<std::string> terms;
   for (auto &[k, c] : p) {
     if (c == 0)
       continue;
-    std::string term = num(c);
+    std::string term = formatNumber(c);
     if (k.first)
       term += k.first == 1 ? " * x" : llvm::formatv(" * x^{0}", k.first).str();
     if (k.second)
@@ -400,7 +393,7 @@ struct RaiseActivationsPass
           if (std::optional<double> k = splatFloat(c))
             return llvm::formatv("the sigmoid's input is {0} times the value "
                                  "it multiplies (a scaled SiLU)",
-                                 num(*k))
+                                 formatNumber(*k))
                 .str();
     return "the sigmoid's input is not the value it multiplies";
   }

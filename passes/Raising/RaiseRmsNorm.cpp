@@ -253,7 +253,7 @@ struct RaiseRmsNormPass : kiln::impl::RaiseRmsNormBase<RaiseRmsNormPass> {
 
     std::string detail;
     llvm::raw_string_ostream(detail)
-        << "eps " << llvm::format("%g", eps) << ", axis " << axis << ", "
+        << "eps " << formatNumber(eps) << ", axis " << axis << ", "
         << (weight ? "weight" : "no weight")
         << (narrowed ? ", computed in " : "");
     if (narrowed)

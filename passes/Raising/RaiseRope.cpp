@@ -94,13 +94,6 @@ SmallVector<int64_t> nonUnit(ArrayRef<int64_t> shape) {
   return r;
 }
 
-std::string shapeString(ArrayRef<int64_t> shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i)
-    s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
-
 /// What the rotation reads and how: `rotated` is rotate_half(input) or
 /// rotate_every_two(input).
 struct Rotation {
@@ -354,8 +347,8 @@ struct RaiseRopePass : kiln::impl::RaiseRopeBase<RaiseRopePass> {
             : llvm::formatv(", all {0} features", d).str();
     ArrayRef<int64_t> ts = tensorType(cos->table).getShape();
     detail += positions
-                  ? ", " + shapeString(ts) + " tables indexed by positions"
-                  : ", cos/sin " + shapeString(ts);
+                  ? ", " + remarkShape(ts) + " tables indexed by positions"
+                  : ", cos/sin " + remarkShape(ts);
     reportRaised(anchor, "rope", detail);
     return success();
   }
@@ -420,7 +413,7 @@ struct RaiseRopePass : kiln::impl::RaiseRopeBase<RaiseRopePass> {
     int64_t r = at.getShape().back();
     SmallVector<int64_t> vs = tableShape(v, at, seqAxis);
     if (vs.empty()) {
-      why = (name + " " + shapeString(tensorType(v).getShape()) +
+      why = (name + " " + remarkShape(tensorType(v).getShape()) +
              " is not a [batch or 1, 1, seq, dim] table")
                 .str();
       return failure();

@@ -10,6 +10,7 @@
 #include "mlir/IR/Matchers.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/SetVector.h"
+#include "llvm/Support/Format.h"
 
 #include <algorithm>
 #include <cmath>
@@ -72,7 +73,8 @@ Value kiln::raising::createConstant(OpBuilder &b, Location loc,
                                    makeConstantAttr(type, bytes, name));
 }
 
-void kiln::raising::eraseDeadOps(ArrayRef<Operation *> roots) {
+void kiln::raising::eraseDeadOps(ArrayRef<Operation *> roots,
+                                 llvm::DenseSet<Operation *> *erased) {
   // Ops may be listed twice or feed each other: erase in waves, each time
   // queueing the producers of what was erased.
   llvm::SetVector<Operation *> work(roots.begin(), roots.end());
@@ -84,6 +86,8 @@ void kiln::raising::eraseDeadOps(ArrayRef<Operation *> roots) {
     for (Value operand : op->getOperands())
       if (Operation *def = operand.getDefiningOp())
         producers.push_back(def);
+    if (erased)
+      erased->insert(op);
     op->erase();
     // An op erased above may still be queued under another root's wave.
     for (Operation *def : producers)
@@ -101,4 +105,18 @@ SmallVector<int64_t> kiln::raising::alignedShape(Value v, int64_t rank) {
   }
   shape.insert(shape.begin(), rank - shape.size(), 1);
   return shape;
+}
+
+std::string kiln::raising::formatNumber(double x) {
+  std::string s;
+  llvm::raw_string_ostream(s) << llvm::format("%g", x);
+  return s;
+}
+
+std::string kiln::raising::remarkShape(ArrayRef<int64_t> shape) {
+  std::string s = "[";
+  llvm::raw_string_ostream os(s);
+  llvm::interleave(shape, os, ", ");
+  os << "]";
+  return s;
 }

@@ -1,7 +1,6 @@
 //===- RaisingUtils.h - Helpers of the raising passes -----------*- C++ -*-===//
 //
-// Private to passes/: what the activation, RMSNorm and RoPE raising passes
-// share. Exported graphs spell constants as `arith.constant` splats (0.5,
+// Private to passes/Raising: what the raising passes share. Exported graphs spell constants as `arith.constant` splats (0.5,
 // 1.4142135, the epsilon) and weights or tables as dense or dense_resource
 // constants; a raising pass compares the former by value and reads the
 // latter byte for byte.
@@ -14,8 +13,10 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Value.h"
+#include "llvm/ADT/DenseSet.h"
 
 #include <optional>
+#include <string>
 #include <vector>
 
 namespace kiln::raising {
@@ -50,9 +51,19 @@ inline mlir::Operation *soleUser(mlir::Value v) {
 }
 
 /// Erases every op of `roots` that has no use left and no side effect, and
-/// then whatever such ops alone kept alive. Raising passes call it once at
-/// the end, after they replaced the results of the subgraphs they raised.
-void eraseDeadOps(llvm::ArrayRef<mlir::Operation *> roots);
+/// then whatever such ops alone kept alive. Raising passes call it after
+/// they replaced the results of the subgraphs they raised. When `erased` is
+/// given, every erased op is added to it (a pass that collected anchors
+/// before rewriting skips those).
+void eraseDeadOps(llvm::ArrayRef<mlir::Operation *> roots,
+                  llvm::DenseSet<mlir::Operation *> *erased = nullptr);
+
+/// How remarks print a shape: [2, 3, 4] (verifiers print kiln::shapeString's
+/// [2,3,4]).
+std::string remarkShape(llvm::ArrayRef<int64_t> shape);
+
+/// `x` as %g prints it (1e-06, 2.5, -inf), for remarks.
+std::string formatNumber(double x);
 
 /// The shape of `v` as a broadcast operand of a rank-`rank` result reads
 /// it: right-aligned, padded with leading 1s. Empty when `v` has more

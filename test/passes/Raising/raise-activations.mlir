@@ -146,3 +146,43 @@ func.func @swiglu_from_silu(%x: tensor<3x2xf32>) -> tensor<3x2xf32> {
   %h = kiln.mul %u, %s : (tensor<3x2xf32>, tensor<3x2xf32>) -> tensor<3x2xf32>
   return %h : tensor<3x2xf32>
 }
+
+// -----
+
+// GELU's tanh form as torch writes it (approximate="tanh"):
+// 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), the cube as x * x * x.
+// CHECK-LABEL: func.func @gelu_tanh(
+// CHECK-SAME: %[[X:.+]]: tensor<4xf32>
+// CHECK-NEXT: %[[R:.+]] = kiln.gelu %[[X]] approximation = tanh : tensor<4xf32>
+// CHECK-NEXT: return %[[R]]
+func.func @gelu_tanh(%x: tensor<4xf32>) -> tensor<4xf32> {
+  %k = arith.constant dense<0.044715> : tensor<f32>
+  %s = arith.constant dense<0.797884583> : tensor<f32>
+  %one = arith.constant dense<1.0> : tensor<f32>
+  %half = arith.constant dense<0.5> : tensor<f32>
+  %x2 = kiln.mul %x, %x : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  %x3 = kiln.mul %x2, %x : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  %kx3 = kiln.mul %x3, %k : (tensor<4xf32>, tensor<f32>) -> tensor<4xf32>
+  %in = kiln.add %x, %kx3 : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  %arg = kiln.mul %in, %s : (tensor<4xf32>, tensor<f32>) -> tensor<4xf32>
+  // expected-remark @below {{raised gelu (tanh)}}
+  %t = kiln.tanh %arg : tensor<4xf32>
+  %t1 = kiln.add %t, %one : (tensor<4xf32>, tensor<f32>) -> tensor<4xf32>
+  %hx = kiln.mul %x, %half : (tensor<4xf32>, tensor<f32>) -> tensor<4xf32>
+  %y = kiln.mul %hx, %t1 : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  return %y : tensor<4xf32>
+}
+
+// -----
+
+// SiLU written out: x * sigmoid(x).
+// CHECK-LABEL: func.func @silu(
+// CHECK-SAME: %[[X:.+]]: tensor<4xf32>
+// CHECK-NEXT: %[[R:.+]] = kiln.silu %[[X]] : tensor<4xf32>
+// CHECK-NEXT: return %[[R]]
+func.func @silu(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-remark @below {{raised silu}}
+  %s = kiln.sigmoid %x : tensor<4xf32>
+  %y = kiln.mul %x, %s : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  return %y : tensor<4xf32>
+}

@@ -230,3 +230,124 @@ func.func @router(%x: tensor<4x8xf32>) -> tensor<4x3xf32> {
   %p = kiln.softmax %l {axis = 1 : i64} : tensor<4x3xf32>
   return %p : tensor<4x3xf32>
 }
+
+// -----
+
+// A sliding window built from positions (i - j in [0, 1]) becomes the mask
+// kind: each query sees itself and the key before it.
+// CHECK-LABEL: func @sliding_window
+// CHECK: kiln.attention %{{.+}}, %{{.+}}, %{{.+}} {mask_kind = #kiln.mask_kind<sliding_window>, {{.*}}window_left = 1
+// CHECK-NOT: kiln.select
+func.func @sliding_window(%q: tensor<1x2x4x8xf32>, %kt: tensor<1x2x8x4xf32>, %v: tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32> {
+  %s = kiln.matmul %q, %kt : (tensor<1x2x4x8xf32>, tensor<1x2x8x4xf32>) -> tensor<1x2x4x4xf32>
+  %rows = arith.constant dense<[[0], [1], [2], [3]]> : tensor<4x1xi64>
+  %cols = arith.constant dense<[[0, 1, 2, 3]]> : tensor<1x4xi64>
+  %d = kiln.sub %rows, %cols : (tensor<4x1xi64>, tensor<1x4xi64>) -> tensor<4x4xi64>
+  %zero = arith.constant dense<0> : tensor<i64>
+  %one = arith.constant dense<1> : tensor<i64>
+  %future = kiln.compare lt, %d, %zero : (tensor<4x4xi64>, tensor<i64>) -> tensor<4x4xi1>
+  %far = kiln.compare gt, %d, %one : (tensor<4x4xi64>, tensor<i64>) -> tensor<4x4xi1>
+  %out = kiln.or %future, %far : (tensor<4x4xi1>, tensor<4x4xi1>) -> tensor<4x4xi1>
+  %ninf = arith.constant dense<0xFF800000> : tensor<f32>
+  %m = kiln.select %out, %ninf, %s : (tensor<4x4xi1>, tensor<f32>, tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32>
+  // expected-remark @+1 {{raised attention (sliding window, left 1, right 0, 2 heads, scale 1)}}
+  %p = kiln.softmax %m {axis = 3 : i64} : tensor<1x2x4x4xf32>
+  %o = kiln.matmul %p, %v : (tensor<1x2x4x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32>
+  return %o : tensor<1x2x4x8xf32>
+}
+
+// -----
+
+// Gemma's softcap, 30 * tanh(s / 30), after the scale.
+// CHECK-LABEL: func @softcap
+// CHECK: kiln.attention %{{.+}}, %{{.+}}, %{{.+}} {scale = 1.250000e-01 : f32, softcap = 3.000000e+01 : f32}
+// CHECK-NOT: kiln.tanh
+func.func @softcap(%q: tensor<1x2x4x8xf32>, %kt: tensor<1x2x8x4xf32>, %v: tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32> {
+  %s = kiln.matmul %q, %kt : (tensor<1x2x4x8xf32>, tensor<1x2x8x4xf32>) -> tensor<1x2x4x4xf32>
+  %eighth = arith.constant dense<1.250000e-01> : tensor<f32>
+  %sc = kiln.mul %s, %eighth : (tensor<1x2x4x4xf32>, tensor<f32>) -> tensor<1x2x4x4xf32>
+  %cap = arith.constant dense<3.000000e+01> : tensor<f32>
+  %in = kiln.div %sc, %cap : (tensor<1x2x4x4xf32>, tensor<f32>) -> tensor<1x2x4x4xf32>
+  %t = kiln.tanh %in : tensor<1x2x4x4xf32>
+  %c = kiln.mul %t, %cap : (tensor<1x2x4x4xf32>, tensor<f32>) -> tensor<1x2x4x4xf32>
+  // expected-remark @+1 {{raised attention (no mask, 2 heads, scale 0.125, softcap 30)}}
+  %p = kiln.softmax %c {axis = 3 : i64} : tensor<1x2x4x4xf32>
+  %o = kiln.matmul %p, %v : (tensor<1x2x4x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32>
+  return %o : tensor<1x2x4x8xf32>
+}
+
+// -----
+
+// HF's causal + padding mask: the causal triangle becomes the mask kind,
+// the padding (a graph input) stays the mask operand.
+// CHECK-LABEL: func @padding_causal
+// CHECK-SAME: %[[PAD:[a-z0-9]+]]: tensor<1x1x1x4xf32>)
+// CHECK: kiln.attention %{{.+}}, %{{.+}}, %{{.+}} mask %[[PAD]] {mask_kind = #kiln.mask_kind<causal>, scale = 1.000000e+00 : f32}
+func.func @padding_causal(%q: tensor<1x2x4x8xf32>, %kt: tensor<1x2x8x4xf32>, %v: tensor<1x2x4x8xf32>, %pad: tensor<1x1x1x4xf32>) -> tensor<1x2x4x8xf32> {
+  %s = kiln.matmul %q, %kt : (tensor<1x2x4x8xf32>, tensor<1x2x8x4xf32>) -> tensor<1x2x4x4xf32>
+  %true = arith.constant dense<true> : tensor<4x4xi1>
+  %future = kiln.trilu %true {diagonal = 1 : i64, upper = true} : tensor<4x4xi1>
+  %ninf = arith.constant dense<0xFF800000> : tensor<f32>
+  %m = kiln.select %future, %ninf, %s : (tensor<4x4xi1>, tensor<f32>, tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32>
+  %mp = kiln.add %m, %pad : (tensor<1x2x4x4xf32>, tensor<1x1x1x4xf32>) -> tensor<1x2x4x4xf32>
+  // expected-remark @+1 {{raised attention (causal + f32 mask operand, 2 heads, scale 1)}}
+  %p = kiln.softmax %mp {axis = 3 : i64} : tensor<1x2x4x4xf32>
+  %o = kiln.matmul %p, %v : (tensor<1x2x4x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32>
+  return %o : tensor<1x2x4x8xf32>
+}
+
+// -----
+
+// HF's repeat_kv (unsqueeze, expand, reshape: head h reads h / 2) is GQA:
+// the attention takes the two un-repeated key/value heads.
+// CHECK-LABEL: func @repeat_kv
+// CHECK-SAME: (%[[Q:.+]]: tensor<1x4x4x8xf32>, %[[K:.+]]: tensor<1x2x4x8xf32>, %[[V:.+]]: tensor<1x2x4x8xf32>)
+// CHECK: kiln.attention %[[Q]], %[[K]], %[[V]] {scale = 1.000000e+00 : f32} : (tensor<1x4x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>)
+func.func @repeat_kv(%q: tensor<1x4x4x8xf32>, %k: tensor<1x2x4x8xf32>, %v: tensor<1x2x4x8xf32>) -> tensor<1x4x4x8xf32> {
+  %k5 = kiln.reshape %k : tensor<1x2x4x8xf32> -> tensor<1x2x1x4x8xf32>
+  %kb = kiln.broadcast %k5 : tensor<1x2x1x4x8xf32> -> tensor<1x2x2x4x8xf32>
+  %kr = kiln.reshape %kb : tensor<1x2x2x4x8xf32> -> tensor<1x4x4x8xf32>
+  %v5 = kiln.reshape %v : tensor<1x2x4x8xf32> -> tensor<1x2x1x4x8xf32>
+  %vb = kiln.broadcast %v5 : tensor<1x2x1x4x8xf32> -> tensor<1x2x2x4x8xf32>
+  %vr = kiln.reshape %vb : tensor<1x2x2x4x8xf32> -> tensor<1x4x4x8xf32>
+  %kt = kiln.transpose %kr {permutation = array<i64: 0, 1, 3, 2>} : tensor<1x4x4x8xf32> -> tensor<1x4x8x4xf32>
+  %s = kiln.matmul %q, %kt : (tensor<1x4x4x8xf32>, tensor<1x4x8x4xf32>) -> tensor<1x4x4x4xf32>
+  // expected-remark @+1 {{raised attention (no mask, 4 heads on 2 kv heads, scale 1)}}
+  %p = kiln.softmax %s {axis = 3 : i64} : tensor<1x4x4x4xf32>
+  %o = kiln.matmul %p, %vr : (tensor<1x4x4x4xf32>, tensor<1x4x4x8xf32>) -> tensor<1x4x4x8xf32>
+  return %o : tensor<1x4x4x8xf32>
+}
+
+// -----
+
+// torch.repeat_interleave(k, 2, dim=1) as exported: Split into heads, each
+// unsqueezed, expanded and reshaped, Concat. Head h reads h / 2 again: GQA.
+// CHECK-LABEL: func @repeat_interleave
+// CHECK-SAME: (%[[Q:.+]]: tensor<1x4x4x8xf32>, %[[K:.+]]: tensor<1x2x4x8xf32>, %[[V:.+]]: tensor<1x2x4x8xf32>)
+// CHECK: kiln.attention %[[Q]], %[[K]], %[[V]] {scale = 1.000000e+00 : f32} : (tensor<1x4x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>)
+func.func @repeat_interleave(%q: tensor<1x4x4x8xf32>, %k: tensor<1x2x4x8xf32>, %v: tensor<1x2x4x8xf32>) -> tensor<1x4x4x8xf32> {
+  %k0 = kiln.slice %k {starts = array<i64: 0, 0, 0, 0>, steps = array<i64: 1, 1, 1, 1>} : tensor<1x2x4x8xf32> -> tensor<1x1x4x8xf32>
+  %k1 = kiln.slice %k {starts = array<i64: 0, 1, 0, 0>, steps = array<i64: 1, 1, 1, 1>} : tensor<1x2x4x8xf32> -> tensor<1x1x4x8xf32>
+  %k0u = kiln.reshape %k0 : tensor<1x1x4x8xf32> -> tensor<1x1x1x4x8xf32>
+  %k0e = kiln.broadcast %k0u : tensor<1x1x1x4x8xf32> -> tensor<1x1x2x4x8xf32>
+  %k0b = kiln.reshape %k0e : tensor<1x1x2x4x8xf32> -> tensor<1x2x4x8xf32>
+  %k1u = kiln.reshape %k1 : tensor<1x1x4x8xf32> -> tensor<1x1x1x4x8xf32>
+  %k1e = kiln.broadcast %k1u : tensor<1x1x1x4x8xf32> -> tensor<1x1x2x4x8xf32>
+  %k1b = kiln.reshape %k1e : tensor<1x1x2x4x8xf32> -> tensor<1x2x4x8xf32>
+  %kr = kiln.concat %k0b, %k1b {axis = 1 : i64} : (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>) -> tensor<1x4x4x8xf32>
+  %v0 = kiln.slice %v {starts = array<i64: 0, 0, 0, 0>, steps = array<i64: 1, 1, 1, 1>} : tensor<1x2x4x8xf32> -> tensor<1x1x4x8xf32>
+  %v1 = kiln.slice %v {starts = array<i64: 0, 1, 0, 0>, steps = array<i64: 1, 1, 1, 1>} : tensor<1x2x4x8xf32> -> tensor<1x1x4x8xf32>
+  %v0u = kiln.reshape %v0 : tensor<1x1x4x8xf32> -> tensor<1x1x1x4x8xf32>
+  %v0e = kiln.broadcast %v0u : tensor<1x1x1x4x8xf32> -> tensor<1x1x2x4x8xf32>
+  %v0b = kiln.reshape %v0e : tensor<1x1x2x4x8xf32> -> tensor<1x2x4x8xf32>
+  %v1u = kiln.reshape %v1 : tensor<1x1x4x8xf32> -> tensor<1x1x1x4x8xf32>
+  %v1e = kiln.broadcast %v1u : tensor<1x1x1x4x8xf32> -> tensor<1x1x2x4x8xf32>
+  %v1b = kiln.reshape %v1e : tensor<1x1x2x4x8xf32> -> tensor<1x2x4x8xf32>
+  %vr = kiln.concat %v0b, %v1b {axis = 1 : i64} : (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>) -> tensor<1x4x4x8xf32>
+  %kt = kiln.transpose %kr {permutation = array<i64: 0, 1, 3, 2>} : tensor<1x4x4x8xf32> -> tensor<1x4x8x4xf32>
+  %s = kiln.matmul %q, %kt : (tensor<1x4x4x8xf32>, tensor<1x4x8x4xf32>) -> tensor<1x4x4x4xf32>
+  // expected-remark @+1 {{raised attention (no mask, 4 heads on 2 kv heads, scale 1)}}
+  %p = kiln.softmax %s {axis = 3 : i64} : tensor<1x4x4x4xf32>
+  %o = kiln.matmul %p, %vr : (tensor<1x4x4x4xf32>, tensor<1x4x4x8xf32>) -> tensor<1x4x4x8xf32>
+  return %o : tensor<1x4x4x8xf32>
+}

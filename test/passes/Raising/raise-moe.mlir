@@ -75,3 +75,65 @@ func.func @expert_used_elsewhere(%x: tensor<4x4xf32>) -> (tensor<4x4xf32>, tenso
   %sum = kiln.add %m0, %m1 : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
   return %sum, %c0 : tensor<4x4xf32>, tensor<4x1xf32>
 }
+
+// -----
+
+// DeepSeek-style routing without groups: sigmoid scores, a selection bias
+// added only for the choice, the unbiased scores gathered, renormalized and
+// scaled; the weights spread over [tokens, experts] as
+// sum(one_hot(idx) * w); ReLU experts.
+// CHECK-LABEL: func.func @sigmoid_bias_one_hot
+// CHECK: kiln.moe_route %{{.+}} bias %{{.+}} {k = 2 : i64, normalize = true, routed_scale = 2.500000e+00 : f32, scoring = #kiln.router_scoring<sigmoid>}
+// CHECK: kiln.moe_experts {{.+}} {activation = #kiln.expert_activation<relu>}
+// CHECK-NOT: kiln.one_hot
+// REMARK: remark: raised moe (sigmoid router, top-2 of 4 experts, selection bias, normalized, scale 2.5; 4 relu experts 2->3->2)
+func.func @sigmoid_bias_one_hot(%x: tensor<2x2xf32>) -> tensor<2x2xf32> {
+  %wr = arith.constant dense<[[1.0, -1.0, 0.5, 0.0], [0.25, 2.0, -0.5, 1.0]]> : tensor<2x4xf32>
+  %logits = kiln.matmul %x, %wr : (tensor<2x2xf32>, tensor<2x4xf32>) -> tensor<2x4xf32>
+  %s = kiln.sigmoid %logits : tensor<2x4xf32>
+  %bias = arith.constant dense<[0.1, 0.0, -0.1, 0.2]> : tensor<4xf32>
+  %sel = kiln.add %s, %bias : (tensor<2x4xf32>, tensor<4xf32>) -> tensor<2x4xf32>
+  %v, %i = kiln.top_k %sel {axis = 1 : i64, k = 2 : i64} : tensor<2x4xf32> -> (tensor<2x2xf32>, tensor<2x2xi64>)
+  %w = kiln.gather_elements %s, %i {axis = 1 : i64} : (tensor<2x4xf32>, tensor<2x2xi64>) -> tensor<2x2xf32>
+  %sum = kiln.reduce_sum %w {axes = array<i64: 1>, keepdims = true} : tensor<2x2xf32> -> tensor<2x1xf32>
+  %wn = kiln.div %w, %sum : (tensor<2x2xf32>, tensor<2x1xf32>) -> tensor<2x2xf32>
+  %k = arith.constant dense<2.5> : tensor<f32>
+  %ws = kiln.mul %wn, %k : (tensor<2x2xf32>, tensor<f32>) -> tensor<2x2xf32>
+  %oh = kiln.one_hot %i {axis = 2 : i64, depth = 4 : i64, off_value = 0.000000e+00 : f64, on_value = 1.000000e+00 : f64} : tensor<2x2xi64> -> tensor<2x2x4xi64>
+  %ohf = kiln.cast %oh : tensor<2x2x4xi64> -> tensor<2x2x4xf32>
+  %wu = kiln.reshape %ws : tensor<2x2xf32> -> tensor<2x2x1xf32>
+  %spread = kiln.mul %ohf, %wu : (tensor<2x2x4xf32>, tensor<2x2x1xf32>) -> tensor<2x2x4xf32>
+  %dense = kiln.reduce_sum %spread {axes = array<i64: 1>} : tensor<2x2x4xf32> -> tensor<2x4xf32>
+  %a0 = arith.constant dense<[[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]]> : tensor<2x3xf32>
+  %b0 = arith.constant dense<[[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]> : tensor<3x2xf32>
+  %h0 = kiln.matmul %x, %a0 : (tensor<2x2xf32>, tensor<2x3xf32>) -> tensor<2x3xf32>
+  %r0 = kiln.relu %h0 : tensor<2x3xf32>
+  %y0 = kiln.matmul %r0, %b0 : (tensor<2x3xf32>, tensor<3x2xf32>) -> tensor<2x2xf32>
+  %c0 = kiln.slice %dense {starts = array<i64: 0, 0>, steps = array<i64: 1, 1>} : tensor<2x4xf32> -> tensor<2x1xf32>
+  %m0 = kiln.mul %y0, %c0 : (tensor<2x2xf32>, tensor<2x1xf32>) -> tensor<2x2xf32>
+  %a1 = arith.constant dense<[[2.0, 0.0, 1.0], [0.0, 2.0, 1.0]]> : tensor<2x3xf32>
+  %b1 = arith.constant dense<[[2.0, 0.0], [0.0, 2.0], [1.0, 1.0]]> : tensor<3x2xf32>
+  %h1 = kiln.matmul %x, %a1 : (tensor<2x2xf32>, tensor<2x3xf32>) -> tensor<2x3xf32>
+  %r1 = kiln.relu %h1 : tensor<2x3xf32>
+  %y1 = kiln.matmul %r1, %b1 : (tensor<2x3xf32>, tensor<3x2xf32>) -> tensor<2x2xf32>
+  %c1 = kiln.slice %dense {starts = array<i64: 0, 1>, steps = array<i64: 1, 1>} : tensor<2x4xf32> -> tensor<2x1xf32>
+  %m1 = kiln.mul %y1, %c1 : (tensor<2x2xf32>, tensor<2x1xf32>) -> tensor<2x2xf32>
+  %a2 = arith.constant dense<[[3.0, 0.0, 1.0], [0.0, 3.0, 1.0]]> : tensor<2x3xf32>
+  %b2 = arith.constant dense<[[3.0, 0.0], [0.0, 3.0], [1.0, 1.0]]> : tensor<3x2xf32>
+  %h2 = kiln.matmul %x, %a2 : (tensor<2x2xf32>, tensor<2x3xf32>) -> tensor<2x3xf32>
+  %r2 = kiln.relu %h2 : tensor<2x3xf32>
+  %y2 = kiln.matmul %r2, %b2 : (tensor<2x3xf32>, tensor<3x2xf32>) -> tensor<2x2xf32>
+  %c2 = kiln.slice %dense {starts = array<i64: 0, 2>, steps = array<i64: 1, 1>} : tensor<2x4xf32> -> tensor<2x1xf32>
+  %m2 = kiln.mul %y2, %c2 : (tensor<2x2xf32>, tensor<2x1xf32>) -> tensor<2x2xf32>
+  %a3 = arith.constant dense<[[4.0, 0.0, 1.0], [0.0, 4.0, 1.0]]> : tensor<2x3xf32>
+  %b3 = arith.constant dense<[[4.0, 0.0], [0.0, 4.0], [1.0, 1.0]]> : tensor<3x2xf32>
+  %h3 = kiln.matmul %x, %a3 : (tensor<2x2xf32>, tensor<2x3xf32>) -> tensor<2x3xf32>
+  %r3 = kiln.relu %h3 : tensor<2x3xf32>
+  %y3 = kiln.matmul %r3, %b3 : (tensor<2x3xf32>, tensor<3x2xf32>) -> tensor<2x2xf32>
+  %c3 = kiln.slice %dense {starts = array<i64: 0, 3>, steps = array<i64: 1, 1>} : tensor<2x4xf32> -> tensor<2x1xf32>
+  %m3 = kiln.mul %y3, %c3 : (tensor<2x2xf32>, tensor<2x1xf32>) -> tensor<2x2xf32>
+  %s01 = kiln.add %m0, %m1 : (tensor<2x2xf32>, tensor<2x2xf32>) -> tensor<2x2xf32>
+  %s23 = kiln.add %m2, %m3 : (tensor<2x2xf32>, tensor<2x2xf32>) -> tensor<2x2xf32>
+  %out = kiln.add %s01, %s23 : (tensor<2x2xf32>, tensor<2x2xf32>) -> tensor<2x2xf32>
+  return %out : tensor<2x2xf32>
+}

@@ -64,3 +64,68 @@ func.func @near_misses(%x: tensor<2x8xf32>, %y: tensor<2x8xf32>) -> (tensor<2xf3
   %7 = kiln.mul %y, %6 : (tensor<2x8xf32>, tensor<2x1xf32>) -> tensor<2x8xf32>
   return %1, %7 : tensor<2xf32>, tensor<2x8xf32>
 }
+
+// -----
+
+// torch.rsqrt as torch.onnx.export writes it: Div(1, Sqrt(v + eps)).
+// CHECK-LABEL: func.func @div_one_by_sqrt(
+// CHECK-SAME: %[[X:[^:]+]]: tensor<2x8xf32>, %[[W:[^:]+]]: tensor<8xf32>
+// CHECK-NEXT: %[[R:.+]] = kiln.rms_norm %[[X]], %[[W]] {axis = -1 : i64, epsilon = 9.99999997E-7 : f32}
+// CHECK-NEXT: return %[[R]]
+func.func @div_one_by_sqrt(%x: tensor<2x8xf32>, %w: tensor<8xf32>) -> tensor<2x8xf32> {
+  %two = arith.constant dense<2.0> : tensor<f32>
+  %eps = arith.constant dense<1.0e-6> : tensor<f32>
+  %one = arith.constant dense<1.0> : tensor<f32>
+  %0 = kiln.pow %x, %two : (tensor<2x8xf32>, tensor<f32>) -> tensor<2x8xf32>
+  // expected-remark @below {{raised rms_norm (eps 1e-06, axis -1, weight)}}
+  %1 = kiln.reduce_mean %0 {axes = array<i64: 1>, keepdims = true} : tensor<2x8xf32> -> tensor<2x1xf32>
+  %2 = kiln.add %1, %eps : (tensor<2x1xf32>, tensor<f32>) -> tensor<2x1xf32>
+  %3 = kiln.sqrt %2 : tensor<2x1xf32>
+  %4 = kiln.div %one, %3 : (tensor<f32>, tensor<2x1xf32>) -> tensor<2x1xf32>
+  %5 = kiln.mul %x, %4 : (tensor<2x8xf32>, tensor<2x1xf32>) -> tensor<2x8xf32>
+  %6 = kiln.mul %w, %5 : (tensor<8xf32>, tensor<2x8xf32>) -> tensor<2x8xf32>
+  return %6 : tensor<2x8xf32>
+}
+
+// -----
+
+// x / Sqrt(v + eps), no weight.
+// CHECK-LABEL: func.func @x_over_sqrt(
+// CHECK-SAME: %[[X:[^:]+]]: tensor<2x8xf32>
+// CHECK: %[[R:.+]] = kiln.rms_norm %[[X]], %{{.+}} {axis = -1 : i64, epsilon = 9.99999997E-7 : f32}
+// CHECK-NEXT: return %[[R]]
+func.func @x_over_sqrt(%x: tensor<2x8xf32>) -> tensor<2x8xf32> {
+  %eps = arith.constant dense<1.0e-6> : tensor<f32>
+  %0 = kiln.mul %x, %x : (tensor<2x8xf32>, tensor<2x8xf32>) -> tensor<2x8xf32>
+  // expected-remark @below {{raised rms_norm (eps 1e-06, axis -1, no weight)}}
+  %1 = kiln.reduce_mean %0 {axes = array<i64: 1>, keepdims = true} : tensor<2x8xf32> -> tensor<2x1xf32>
+  %2 = kiln.add %1, %eps : (tensor<2x1xf32>, tensor<f32>) -> tensor<2x1xf32>
+  %3 = kiln.sqrt %2 : tensor<2x1xf32>
+  %4 = kiln.div %x, %3 : (tensor<2x8xf32>, tensor<2x1xf32>) -> tensor<2x8xf32>
+  return %4 : tensor<2x8xf32>
+}
+
+// -----
+
+// The mixed-precision variant (HF Llama): x.to(float32), normalized in f32,
+// .to(float16) before the weight. The weight product moves inside, in f32.
+// CHECK-LABEL: func.func @computed_in_f32(
+// CHECK-SAME: %[[X:[^:]+]]: tensor<2x8xf16>, %[[W:[^:]+]]: tensor<8xf16>
+// CHECK: %[[X32:.+]] = kiln.cast %[[X]] : tensor<2x8xf16> -> tensor<2x8xf32>
+// CHECK: %[[R:.+]] = kiln.rms_norm %[[X32]], %{{.+}} {axis = -1 : i64, epsilon = 9.99999997E-7 : f32}
+// CHECK: %[[Y:.+]] = kiln.cast %[[R]] : tensor<2x8xf32> -> tensor<2x8xf16>
+// CHECK-NEXT: return %[[Y]]
+func.func @computed_in_f32(%x: tensor<2x8xf16>, %w: tensor<8xf16>) -> tensor<2x8xf16> {
+  %eps = arith.constant dense<1.0e-6> : tensor<f32>
+  %two = arith.constant dense<2.0> : tensor<f32>
+  %x32 = kiln.cast %x : tensor<2x8xf16> -> tensor<2x8xf32>
+  %0 = kiln.pow %x32, %two : (tensor<2x8xf32>, tensor<f32>) -> tensor<2x8xf32>
+  // expected-remark @below {{raised rms_norm (eps 1e-06, axis -1, weight, computed in f32)}}
+  %1 = kiln.reduce_mean %0 {axes = array<i64: 1>, keepdims = true} : tensor<2x8xf32> -> tensor<2x1xf32>
+  %2 = kiln.add %1, %eps : (tensor<2x1xf32>, tensor<f32>) -> tensor<2x1xf32>
+  %3 = kiln.rsqrt %2 : tensor<2x1xf32>
+  %4 = kiln.mul %x32, %3 : (tensor<2x8xf32>, tensor<2x1xf32>) -> tensor<2x8xf32>
+  %5 = kiln.cast %4 : tensor<2x8xf32> -> tensor<2x8xf16>
+  %6 = kiln.mul %w, %5 : (tensor<8xf16>, tensor<2x8xf16>) -> tensor<2x8xf16>
+  return %6 : tensor<2x8xf16>
+}

@@ -1,6 +1,7 @@
 //===- SparseMoEDispatch.h - HF Mixtral's sparse loop to dense --*- C++ -*-===//
 //
-// Private to lib/ONNX. Hugging Face's MixtralSparseMoeBlock dispatches each
+// Raising on the ONNX graph, before import (library KilnRaisingONNX, linked
+// by the importer). Hugging Face's MixtralSparseMoeBlock dispatches each
 // expert's tokens with torch.where(expert_mask[e]), which exports NonZero:
 // an output whose shape depends on the routing, which Kiln (static shapes)
 // cannot compile. rewriteSparseMoEDispatch recognizes, before the graph is
@@ -9,10 +10,15 @@
 // scaled by its dense routing weight, 0 for tokens not routed to e), which
 // kiln-raise-moe raises to kiln.moe_route + kiln.moe_experts.
 //
+// It is raising, and lives with the raising passes; it runs on the ONNX
+// graph before import only because Kiln has no dynamic shapes yet, so
+// NonZero cannot be imported. Once dynamic shapes exist it becomes an MLIR
+// pattern in kiln-raise-moe (or a pass before it) on imported kiln ops.
+//
 //===----------------------------------------------------------------------===//
 
-#ifndef KILN_LIB_ONNX_SPARSEMOEDISPATCH_H
-#define KILN_LIB_ONNX_SPARSEMOEDISPATCH_H
+#ifndef KILN_PASSES_RAISING_ONNX_SPARSEMOEDISPATCH_H
+#define KILN_PASSES_RAISING_ONNX_SPARSEMOEDISPATCH_H
 
 #include "onnx/onnx_pb.h"
 
@@ -20,7 +26,7 @@
 #include <string>
 #include <vector>
 
-namespace kiln::onnx_import {
+namespace kiln::raising {
 
 /// What the rewrite of one NonZero assumed about shapes that the ONNX graph
 /// does not state; the importer checks it on the imported types and fails
@@ -47,6 +53,6 @@ struct SparseDispatchCheck {
 std::vector<SparseDispatchCheck>
 rewriteSparseMoEDispatch(onnx::GraphProto &graph);
 
-} // namespace kiln::onnx_import
+} // namespace kiln::raising
 
-#endif // KILN_LIB_ONNX_SPARSEMOEDISPATCH_H
+#endif // KILN_PASSES_RAISING_ONNX_SPARSEMOEDISPATCH_H

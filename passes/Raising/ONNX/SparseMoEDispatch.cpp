@@ -62,7 +62,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "SparseMoEDispatch.h"
+#include "kiln/passes/Raising/ONNX/SparseMoEDispatch.h"
 
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/DenseMap.h"
@@ -76,7 +76,7 @@
 #include <optional>
 #include <set>
 
-using namespace kiln::onnx_import;
+using namespace kiln::raising;
 
 namespace {
 
@@ -876,6 +876,6 @@ std::vector<SparseDispatchCheck> Matcher::run() {
 } // namespace
 
 std::vector<SparseDispatchCheck>
-kiln::onnx_import::rewriteSparseMoEDispatch(onnx::GraphProto &graph) {
+kiln::raising::rewriteSparseMoEDispatch(onnx::GraphProto &graph) {
   return Matcher(graph).run();
 }
