@@ -27,6 +27,8 @@ def compile(model: Union[_Path, bytes, bytearray, memoryview, Graph, Any],
             raise_ops: bool = True,
             cpu: str = "native",
             opt_level: int = 3,
+            gpu_arch: Union[str, Sequence[str]] = "sm_90a",
+            cuda_path: str = "/usr/local/cuda",
             entry: str = "main",
             progress: bool = False,
             report_raising: bool = False) -> Union[bytes, str]: ...

@@ -83,6 +83,8 @@ def compile(model: Any,
             raise_ops: bool = True,
             cpu: str = "native",
             opt_level: int = 3,
+            gpu_arch: Union[str, Sequence[str]] = "sm_90a",
+            cuda_path: str = "/usr/local/cuda",
             entry: str = "main",
             progress: bool = False,
             report_raising: bool = False) -> Union[bytes, str]:
@@ -106,7 +108,9 @@ def compile(model: Any,
     ``input_shapes`` (``--input-shape``: ``{"tokens": (1, 16)}`` or
     ``{"tokens": "1x16"}``), ``bind_inputs`` (``--bind-input``: ``{name:
     numpy array}`` fixed at compile time), ``raise_ops`` (``--raise``),
-    ``cpu`` (``--cpu``), ``opt_level`` (``-O``), ``entry`` (``--entry``),
+    ``cpu`` (``--cpu``), ``opt_level`` (``-O``), ``gpu_arch``
+    (``--gpu-arch``, for ``target="cuda"``: ``"sm_90a,sm_80"`` or a list),
+    ``cuda_path`` (``--cuda-path``), ``entry`` (``--entry``),
     ``progress`` (``--progress``), ``report_raising`` (``--report-raising``;
     the lines go to ``sys.stderr``).
 
@@ -117,6 +121,8 @@ def compile(model: Any,
         raise TypeError("target and emit are strings")
     if not isinstance(opt_level, int) or not 0 <= opt_level <= 3:
         raise ValueError(f"opt_level must be 0, 1, 2 or 3, got {opt_level!r}")
+    archs = gpu_arch.split(",") if isinstance(gpu_arch, str) else list(gpu_arch)
+    archs = [str(a).strip() for a in archs if str(a).strip()]
     shapes: Dict[str, list] = {}
     for name, dims in (input_shapes or {}).items():
         shapes[str(name)] = _shape_list(name, dims)
@@ -136,7 +142,8 @@ def compile(model: Any,
             out_path = os.path.join(workdir, "out.kiln" if emit == _ARTIFACT else "out.mlir")
         ok, diags = _kiln.compile(
             path, out_path, target, emit, quantize or "", shapes, bound,
-            bool(raise_ops), cpu, opt_level, entry, bool(progress), bool(report_raising))
+            bool(raise_ops), cpu, opt_level, archs, os.fspath(cuda_path), entry,
+            bool(progress), bool(report_raising))
         diagnostics = []
         for severity, message, node, location in diags:
             if display is not None and location:

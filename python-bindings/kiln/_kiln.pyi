@@ -10,7 +10,8 @@ _Diagnostic = Tuple[str, str, Optional[str], Optional[str]]
 def compile(input_path: str, output_path: str, target: str, emit: str, quantize: str,
             input_shapes: Dict[str, List[int]],
             bind_inputs: Dict[str, Tuple[int, List[int], bytes]],
-            raise_ops: bool, cpu: str, opt_level: int, entry: str, progress: bool,
+            raise_ops: bool, cpu: str, opt_level: int, gpu_archs: List[str],
+            cuda_path: str, entry: str, progress: bool,
             remarks: bool) -> Tuple[bool, List[_Diagnostic]]: ...
 def dtype_name(dtype: int) -> str: ...
 def storage_dtype(dtype: int) -> str: ...

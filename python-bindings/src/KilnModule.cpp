@@ -111,7 +111,9 @@ compileModel(const std::string &inputPath, const std::string &outputPath,
              const std::map<std::string, std::vector<int64_t>> &inputShapes,
              const std::map<std::string, BoundTuple> &bindInputs,
              bool raise, const std::string &cpu, unsigned optLevel,
-             const std::string &entry, bool progress, bool remarks) {
+             const std::vector<std::string> &gpuArchs,
+             const std::string &cudaPath, const std::string &entry,
+             bool progress, bool remarks) {
   static std::once_flag registered;
   std::call_once(registered, [] { kiln::registerAllPasses(); });
 
@@ -126,6 +128,8 @@ compileModel(const std::string &inputPath, const std::string &outputPath,
   opts.import.entryName = entry;
   opts.targetOptions.cpu = cpu;
   opts.targetOptions.optLevel = optLevel;
+  opts.targetOptions.gpuArchs = gpuArchs;
+  opts.targetOptions.cudaPath = cudaPath;
   for (const auto &[name, dims] : inputShapes)
     opts.import.inputShapes[name] =
         llvm::SmallVector<int64_t>(dims.begin(), dims.end());
@@ -337,7 +341,7 @@ PYBIND11_MODULE(_kiln, m) {
         py::arg("output_path"), py::arg("target"), py::arg("emit"),
         py::arg("quantize"), py::arg("input_shapes"), py::arg("bind_inputs"),
         py::arg("raise_ops"), py::arg("cpu"), py::arg("opt_level"),
-        py::arg("entry"), py::arg("progress"), py::arg("remarks"),
+        py::arg("gpu_archs"), py::arg("cuda_path"), py::arg("entry"), py::arg("progress"), py::arg("remarks"),
         "Runs kiln::compile (the GIL released). Returns (ok, diagnostics), "
         "each diagnostic (severity, message, node or None, file:line:col or "
         "None).");

@@ -97,7 +97,19 @@ def test_bad_options():
     with pytest.raises(TypeError):
         kiln.compile(12345)
     with pytest.raises(TypeError):
-        kiln.compile(os.path.join(MIXTRAL, "mixtral.onnx"), gpu_arch="sm_90")
+        kiln.compile(os.path.join(MIXTRAL, "mixtral.onnx"), no_such_option=1)
+
+
+@pytest.mark.skipif(not os.access("/usr/local/cuda/bin/ptxas", os.X_OK),
+                    reason="no CUDA toolkit")
+def test_cuda_target_options():
+    mlp = os.path.join(os.path.dirname(MIXTRAL), "mlp", "mlp.onnx")
+    ptx = kiln.compile(mlp, "cuda", emit="ptx", gpu_arch=["sm_80"],
+                       input_shapes={"features": (4, 32)})
+    assert ".target sm_80" in ptx
+    with pytest.raises(kiln.CompileError) as e:
+        kiln.compile(mlp, "cuda", gpu_arch="sm_12", input_shapes={"features": (4, 32)})
+    assert "sm_12" in str(e.value)
 
 
 # -- runtime errors -------------------------------------------------------------
