@@ -69,6 +69,12 @@ public:
 private:
   LogicalResult readOpsets();
   FailureOr<RankedTensorType> inputType(const onnx::ValueInfoProto &info);
+  /// The node's name, or "<op>_<index>" for an unnamed one.
+  std::string nodeName(const onnx::NodeProto &node, size_t index) const;
+  /// The handler of `node`'s operator, or null after reporting that Kiln
+  /// does not import it.
+  const HandlerTable::value_type *findHandler(const onnx::NodeProto &node,
+                                              size_t index);
   LogicalResult importNode(const onnx::NodeProto &node, OpBuilder &b,
                            size_t index);
   LogicalResult checkSparseDispatch(const SparseDispatchCheck &c);
@@ -157,25 +163,45 @@ GraphImporter::inputType(const onnx::ValueInfoProto &info) {
   return RankedTensorType::get(shape, elt);
 }
 
-LogicalResult GraphImporter::importNode(const onnx::NodeProto &node,
-                                        OpBuilder &b, size_t index) {
+std::string GraphImporter::nodeName(const onnx::NodeProto &node,
+                                    size_t index) const {
+  return node.name().empty() ? node.op_type() + "_" + std::to_string(index)
+                             : node.name();
+}
+
+const HandlerTable::value_type *
+GraphImporter::findHandler(const onnx::NodeProto &node, size_t index) {
   std::string domain = node.domain().empty() ? "ai.onnx" : node.domain();
-  std::string name =
-      node.name().empty() ? node.op_type() + "_" + std::to_string(index)
-                          : node.name();
+  std::string name = nodeName(node, index);
   Location loc = NameLoc::get(StringAttr::get(&ctx, name), fileLoc);
   bool microsoft = domain == "com.microsoft";
-  if (domain != "ai.onnx" && !microsoft)
-    return emitError(loc) << "unsupported operator '" << node.op_type()
-                          << "' (domain '" << domain << "') in node '" << name
-                          << "': Kiln imports no operators of this domain yet";
+  if (domain != "ai.onnx" && !microsoft) {
+    emitError(loc) << "unsupported operator '" << node.op_type()
+                   << "' (domain '" << domain << "') in node '" << name
+                   << "': Kiln imports no operators of this domain yet";
+    return nullptr;
+  }
   const HandlerTable &table = microsoft ? contribHandlers() : handlers();
-  int64_t opset = microsoft ? microsoftOpset : defaultOpset;
   auto it = table.find(node.op_type());
-  if (it == table.end())
-    return emitError(loc) << "unsupported operator '" << node.op_type()
-                          << "' (domain '" << domain << "', opset " << opset
-                          << ") in node '" << name << "'";
+  if (it == table.end()) {
+    emitError(loc) << "unsupported operator '" << node.op_type()
+                   << "' (domain '" << domain << "', opset "
+                   << (microsoft ? microsoftOpset : defaultOpset)
+                   << ") in node '" << name << "'";
+    return nullptr;
+  }
+  return &*it;
+}
+
+LogicalResult GraphImporter::importNode(const onnx::NodeProto &node,
+                                        OpBuilder &b, size_t index) {
+  std::string name = nodeName(node, index);
+  Location loc = NameLoc::get(StringAttr::get(&ctx, name), fileLoc);
+  bool microsoft = node.domain() == "com.microsoft";
+  int64_t opset = microsoft ? microsoftOpset : defaultOpset;
+  const HandlerTable::value_type *handler = findHandler(node, index);
+  if (!handler)
+    return failure();
   for (const std::string &in : node.input())
     if (!in.empty() && !values.count(in))
       return emitError(loc) << "node '" << name << "' (" << node.op_type()
@@ -184,7 +210,7 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node,
                                "initializer defines (the graph must be "
                                "topologically sorted)";
   NodeContext nc(node, name, b, loc, opset, values, onnxTypes);
-  if (failed(it->second(nc)))
+  if (failed(handler->second(nc)))
     return failure();
   // Outputs of the first input's element type inherit its ONNX type
   // (uint8 through Reshape, Transpose, ...), unless the handler set one.
@@ -373,6 +399,12 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
         b, loc, cast<TypedAttr>(*value).getType(), cast<TypedAttr>(*value));
   }
 
+  // Every unsupported operator is reported at once, before any is imported.
+  bool unsupported = false;
+  for (auto [i, node] : llvm::enumerate(graph.node()))
+    unsupported |= findHandler(node, i) == nullptr;
+  if (unsupported)
+    return nullptr;
   for (auto [i, node] : llvm::enumerate(graph.node()))
     if (failed(importNode(node, b, i)))
       return nullptr;

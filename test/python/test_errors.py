@@ -71,6 +71,22 @@ def test_onnx_node_names():
     assert any("NoSuchOp" in m for m in e.value.messages)
 
 
+def test_every_unsupported_op_at_once():
+    pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+    nodes = [helper.make_node("NoSuchOp", ["x"], ["a"], name="first"),
+             helper.make_node("Relu", ["a"], ["b"], name="fine"),
+             helper.make_node("AlsoMissing", ["b"], ["y"], name="second")]
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    with pytest.raises(kiln.CompileError) as e:
+        kiln.compile(model)
+    assert e.value.nodes == ["first", "second"]
+    assert len(e.value.messages) == 2
+
+
 def test_unknown_target_and_stage():
     path = os.path.join(MIXTRAL, "mixtral.onnx")
     with pytest.raises(kiln.CompileError, match="unknown target 'tpu'"):
