@@ -3,8 +3,11 @@
 #ifndef KILN_INIT_H
 #define KILN_INIT_H
 
+#include <memory>
+
 namespace mlir {
 class DialectRegistry;
+class MLIRContext;
 } // namespace mlir
 
 namespace kiln {
@@ -13,6 +16,10 @@ namespace kiln {
 /// (bufferization, LLVM conversion) and LLVM IR translations that its
 /// pipelines use.
 void registerAllDialects(mlir::DialectRegistry &registry);
+
+/// A context with those dialects, refusing unregistered ones: what a tool
+/// compiles in.
+std::unique_ptr<mlir::MLIRContext> createContext();
 
 /// Kiln's passes and pipelines plus the upstream passes they are built from.
 void registerAllPasses();

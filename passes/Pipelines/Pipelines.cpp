@@ -31,14 +31,17 @@ static constexpr const char *kTensorPipeline =
 // Static shapes make the bare-pointer calling convention possible: every
 // buffer crosses the entry as one pointer, and results become out-params.
 // Sub-byte boundaries get their byte layouts first (the signature has been
-// read by then), and fusion moves the unpacking into the consumers.
-static constexpr const char *kCodegenPipeline =
+// read by then), and fusion moves the unpacking into the consumers. Both
+// targets start their code generation with this.
+static constexpr const char *kBufferizeAtBoundary =
     "kiln-convert-subbyte-boundary-to-bytes,"
     "func.func(kiln-fuse-elementwise,canonicalize),"
     "kiln-flatten-empty-tensors,"
     "one-shot-bufferize{bufferize-function-boundaries=1 "
     "function-boundary-type-conversion=identity-layout-map},"
-    "buffer-results-to-out-params{hoist-static-allocs=1 modify-public-functions=1},"
+    "buffer-results-to-out-params{hoist-static-allocs=1 modify-public-functions=1}";
+
+static constexpr const char *kCodegenPipeline =
     "buffer-deallocation-pipeline,"
     "convert-bufferization-to-memref,"
     "kiln-convert-strided-copies-to-linalg,"
@@ -56,12 +59,6 @@ static constexpr const char *kCodegenPipeline =
 // the remaining allocations become views of the workspace argument. Kernel
 // generators claim their ops first; the generic path maps the rest.
 static constexpr const char *kGpuKernelPipeline =
-    "kiln-convert-subbyte-boundary-to-bytes,"
-    "func.func(kiln-fuse-elementwise,canonicalize),"
-    "kiln-flatten-empty-tensors,"
-    "one-shot-bufferize{bufferize-function-boundaries=1 "
-    "function-boundary-type-conversion=identity-layout-map},"
-    "buffer-results-to-out-params{hoist-static-allocs=1 modify-public-functions=1},"
     "convert-bufferization-to-memref,canonicalize,"
     "kiln-gpu-convert-allocs-to-workspace-views,"
     "kiln-gpu-convert-matmuls-to-mma-kernels,"
@@ -85,6 +82,7 @@ void kiln::buildCpuTensorPipeline(OpPassManager &pm) {
 }
 
 void kiln::buildCpuCodegenPipeline(OpPassManager &pm) {
+  addPipeline(pm, kBufferizeAtBoundary);
   addPipeline(pm, kCodegenPipeline);
 }
 
@@ -98,6 +96,7 @@ void kiln::buildGpuTensorPipeline(OpPassManager &pm) {
 }
 
 void kiln::buildGpuKernelPipeline(OpPassManager &pm) {
+  addPipeline(pm, kBufferizeAtBoundary);
   addPipeline(pm, kGpuKernelPipeline);
 }
 

@@ -144,10 +144,8 @@ compileModel(const std::string &inputPath, const std::string &outputPath,
   bool ok;
   {
     py::gil_scoped_release release;
-    mlir::DialectRegistry registry;
-    kiln::registerAllDialects(registry);
-    mlir::MLIRContext context(registry);
-    context.allowUnregisteredDialects(false);
+    std::unique_ptr<mlir::MLIRContext> contextOwner = kiln::createContext();
+    mlir::MLIRContext &context = *contextOwner;
     bool hadError = false;
     // The engine serializes handler calls, so pass-manager threads may
     // report concurrently.

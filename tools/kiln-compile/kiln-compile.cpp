@@ -271,10 +271,8 @@ int main(int argc, char **argv) {
       "--mlir-print-ir-before=<pass>, --mlir-timing, "
       "--mlir-pass-statistics, ... (--help-hidden lists them all).\n");
 
-  mlir::DialectRegistry registry;
-  kiln::registerAllDialects(registry);
-  mlir::MLIRContext context(registry);
-  context.allowUnregisteredDialects(false);
+  std::unique_ptr<mlir::MLIRContext> contextOwner = kiln::createContext();
+  mlir::MLIRContext &context = *contextOwner;
 
   // One line per error: "kiln-compile: error: [file:line:col: ]message".
   bool hadError = false;

@@ -97,6 +97,19 @@ public:
                                       bool &stopped) const = 0;
 };
 
+/// The last step every target shares: `module` (LLVM dialect) becomes host
+/// code for this machine (context.options' CPU, optimization level and
+/// linker), an ELF shared object in `hostCode` exporting `entrySymbol`.
+/// With --emit=llvm-ir it prints the optimized LLVM IR and sets `stopped`.
+/// `addEntryWrapper`: generate `void entrySymbol(void **buffers)` around the
+/// model function (the CPU's calling convention); false when the module
+/// defines `entrySymbol` itself.
+mlir::LogicalResult buildHostCode(mlir::ModuleOp module,
+                                  TargetContext &context,
+                                  llvm::StringRef entrySymbol,
+                                  bool addEntryWrapper, std::string &hostCode,
+                                  bool &stopped);
+
 /// Adds `target` to the registry (names are unique).
 void registerTarget(std::unique_ptr<Target> target);
 

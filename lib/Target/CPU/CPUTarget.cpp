@@ -9,7 +9,6 @@
 #include "kiln/Target/CPU/CPUTarget.h"
 
 #include "kiln/Artifact/Signature.h"
-#include "kiln/Target/HostCodegen.h"
 #include "kiln/Target/Target.h"
 #include "kiln/artifact_format.h"
 #include "kiln/passes/Pipelines.h"
@@ -61,26 +60,8 @@ public:
     if (context.stopsAfter("llvm"))
       return printModule();
 
-    HostCodegenOptions host;
-    host.cpu = context.options.cpu;
-    host.optLevel = context.options.optLevel;
-    host.linker = context.options.linker;
-    host.entryName = context.entryName;
-    host.entrySymbol = contents.entrySymbol;
-    std::string error;
-    if (context.stopsAfter("llvm-ir")) {
-      context.progress("generating LLVM IR");
-      std::string ir;
-      llvm::raw_string_ostream irStream(ir);
-      if (!emitHostCode(module, host, &irStream, contents.hostCode, error))
-        return emitError(module.getLoc()) << error;
-      stopped = true;
-      return context.print([&](llvm::raw_ostream &os) { os << ir; });
-    }
-    context.progress("generating and linking host code");
-    if (!emitHostCode(module, host, nullptr, contents.hostCode, error))
-      return emitError(module.getLoc()) << error;
-    return success();
+    return buildHostCode(module, context, contents.entrySymbol,
+                         /*addEntryWrapper=*/true, contents.hostCode, stopped);
   }
 };
 

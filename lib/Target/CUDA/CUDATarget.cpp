@@ -199,26 +199,9 @@ public:
       binary.erase();
     contents.gpuCode = std::move(code);
 
-    HostCodegenOptions host;
-    host.cpu = context.options.cpu;
-    host.optLevel = context.options.optLevel;
-    host.linker = context.options.linker;
-    host.entryName = context.entryName;
-    host.entrySymbol = contents.entrySymbol;
-    host.addEntryWrapper = false;
-    std::string error;
-    if (context.stopsAfter("llvm-ir")) {
-      std::string ir;
-      llvm::raw_string_ostream irStream(ir);
-      if (!emitHostCode(module, host, &irStream, contents.hostCode, error))
-        return emitError(module.getLoc()) << error;
-      stopped = true;
-      return context.print([&](llvm::raw_ostream &os) { os << ir; });
-    }
-    context.progress("generating and linking host code");
-    if (!emitHostCode(module, host, nullptr, contents.hostCode, error))
-      return emitError(module.getLoc()) << error;
-    return success();
+    return buildHostCode(module, context, contents.entrySymbol,
+                         /*addEntryWrapper=*/false, contents.hostCode,
+                         stopped);
   }
 };
 
