@@ -36,6 +36,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "test" / "e2e" / "conformance"))
+sys.path.insert(0, str(REPO / "test" / "e2e" / "cuda"))
 
 MODELS = {
     "mixtral": ("examples/mixtral/mixtral.onnx", [],
@@ -89,6 +90,7 @@ def run(cmd, **kw):
 def prepare(options):
     import numpy as np
     import run_conformance as conformance
+    import check_cuda_compile as cuda_compile
     out = Path(options.build) / "gpu-check"
     if out.exists():
         shutil.rmtree(out)
@@ -129,18 +131,13 @@ def prepare(options):
         d.mkdir(parents=True)
         input_names, output_names, input_files, output_files = \
             conformance.read_test(test)
-        flags = []
-        r = run(base + [str(test / "model.onnx"), "-o", str(d / "model.kiln")],
-                timeout=900)
-        if r.returncode == 1:
-            bound = conformance.inputs_needing_values(r.stderr, test,
-                                                      input_names)
-            flags = ["--bind-input=%s=%s" % (n, input_files[
-                input_names.index(n)]) for n in bound]
-        if not compile_to(test / "model.onnx", d / "model.kiln", flags):
+        error, bound = cuda_compile.compile_artifact(
+            compile_tool, test / "model.onnx", d / "model.kiln",
+            [options.arch], test, ["--cuda-path", options.cuda_path])
+        if error is not None:
+            manifest["failed_to_compile"].append("%s: %s" % (name, error))
             shutil.rmtree(d)
             continue
-        bound = {f.split("=")[0][len("--bind-input="):] for f in flags}
         ins = {}
         for n, f in zip(input_names, input_files):
             if n not in bound:
