@@ -28,7 +28,7 @@ void kiln::registerAllDialects(mlir::DialectRegistry &registry) {
 
 std::unique_ptr<mlir::MLIRContext> kiln::createContext() {
   mlir::DialectRegistry registry;
-  registerAllDialects(registry);
+  kiln::registerAllDialects(registry);
   auto context = std::make_unique<mlir::MLIRContext>(registry);
   context->allowUnregisteredDialects(false);
   return context;

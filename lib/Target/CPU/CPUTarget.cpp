@@ -9,6 +9,7 @@
 #include "kiln/Target/CPU/CPUTarget.h"
 
 #include "kiln/Artifact/Signature.h"
+#include "kiln/Target/HostCodegen.h"
 #include "kiln/Target/Target.h"
 #include "kiln/artifact_format.h"
 #include "kiln/passes/Pipelines.h"
