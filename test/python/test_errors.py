@@ -55,16 +55,23 @@ def test_verifier_error_names_the_node():
     assert "axis" in str(e.value)
 
 
-def test_onnx_node_names():
+def _chain_model(*ops):
+    """An ONNX model x -> ops[0] -> ... -> y of named one-input nodes, each
+    op given as (op_type, node name)."""
     pytest.importorskip("onnx")
     from onnx import TensorProto, helper
-    nodes = [helper.make_node("Relu", ["x"], ["a"], name="first_relu"),
-             helper.make_node("NoSuchOp", ["a"], ["b"], name="mystery"),
-             helper.make_node("Relu", ["b"], ["y"], name="last_relu")]
+    names = ["x"] + ["v%d" % i for i in range(len(ops) - 1)] + ["y"]
+    nodes = [helper.make_node(op, [names[i]], [names[i + 1]], name=name)
+             for i, (op, name) in enumerate(ops)]
     graph = helper.make_graph(
         nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def test_onnx_node_names():
+    model = _chain_model(("Relu", "first_relu"), ("NoSuchOp", "mystery"),
+                         ("Relu", "last_relu"))
     with pytest.raises(kiln.CompileError) as e:
         kiln.compile(model)
     assert "mystery" in e.value.nodes
@@ -72,15 +79,8 @@ def test_onnx_node_names():
 
 
 def test_every_unsupported_op_at_once():
-    pytest.importorskip("onnx")
-    from onnx import TensorProto, helper
-    nodes = [helper.make_node("NoSuchOp", ["x"], ["a"], name="first"),
-             helper.make_node("Relu", ["a"], ["b"], name="fine"),
-             helper.make_node("AlsoMissing", ["b"], ["y"], name="second")]
-    graph = helper.make_graph(
-        nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model = _chain_model(("NoSuchOp", "first"), ("Relu", "fine"),
+                         ("AlsoMissing", "second"))
     with pytest.raises(kiln.CompileError) as e:
         kiln.compile(model)
     assert e.value.nodes == ["first", "second"]
