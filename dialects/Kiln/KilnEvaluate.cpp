@@ -99,6 +99,23 @@ std::unique_ptr<EvaluatedTensor> tabulate(ArrayRef<int64_t> count, F at) {
   return out;
 }
 
+/// A tensor of shape `count` read from `in`: output index `idx` reads, for
+/// each output dimension d, position `coord(d, idx[d]).second` along input
+/// dimension `coord(d, idx[d]).first`.
+template <typename F>
+std::unique_ptr<EvaluatedTensor> gatherFrom(const EvaluatedTensor &in,
+                                            ArrayRef<int64_t> count, F coord) {
+  SmallVector<int64_t> inStrides = rowMajorStrides(in.shape);
+  return tabulate(count, [&](ArrayRef<int64_t> idx) {
+    int64_t src = 0;
+    for (int64_t d = 0, e = idx.size(); d < e; ++d) {
+      auto [inDim, at] = coord(d, idx[d]);
+      src += at * inStrides[inDim];
+    }
+    return in.values[src];
+  });
+}
+
 /// The elements of `box` read from a row-major tensor of shape `shape`
 /// through `at(flat)`.
 template <typename F>
@@ -455,12 +472,9 @@ BlockEvaluator::evaluateTranspose(TransposeOp tr, const Box &box,
   Result in = evaluate(tr.getInput(), ib, depth + 1);
   if (!in)
     return nullptr;
-  SmallVector<int64_t> inStrides = rowMajorStrides(ib.count);
-  return tabulate(box.count, [&](ArrayRef<int64_t> idx) {
-    int64_t src = 0;
-    for (int64_t d = 0; d < rank; ++d)
-      src += idx[d] * inStrides[perm[d]];
-    return in->values[src];
+  // Output dimension d walks input dimension perm[d].
+  return gatherFrom(*in, box.count, [&](int64_t d, int64_t i) {
+    return std::make_pair(perm[d], i);
   });
 }
 
@@ -479,13 +493,9 @@ BlockEvaluator::Result BlockEvaluator::evaluateSlice(SliceOp sl,
   Result in = evaluate(sl.getInput(), ib, depth + 1);
   if (!in)
     return nullptr;
-  SmallVector<int64_t> inStrides = rowMajorStrides(ib.count);
-  return tabulate(box.count, [&](ArrayRef<int64_t> idx) {
-    int64_t src = 0;
-    for (int64_t d = 0; d < rank; ++d)
-      src += (starts[d] + (box.start[d] + idx[d]) * steps[d] - ib.start[d]) *
-             inStrides[d];
-    return in->values[src];
+  return gatherFrom(*in, box.count, [&](int64_t d, int64_t i) {
+    return std::make_pair(
+        d, starts[d] + (box.start[d] + i) * steps[d] - ib.start[d]);
   });
 }
 
