@@ -100,17 +100,20 @@ def compile_one(kiln_compile, model, archs, work, test_dir=None, flags=()):
     cmd = [kiln_compile, str(model), "-o", str(out), "--target", "cuda",
            "--gpu-arch", ",".join(archs)] + list(flags)
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-    # Inputs that decide shapes are bound to the test's values, as the
-    # CPU conformance run does.
-    if result.returncode == 1 and test_dir is not None:
+    # Inputs that decide shapes are bound to the test's values, one error
+    # at a time, as the CPU conformance run does.
+    bound = []
+    while result.returncode == 1 and test_dir is not None:
         names, _, files, _ = conformance.read_test(test_dir)
-        bound = conformance.inputs_needing_values(result.stderr, test_dir,
-                                                  names)
-        if bound:
-            cmd += ["--bind-input=%s=%s" % (n, files[names.index(n)])
-                    for n in bound]
-            result = subprocess.run(cmd, capture_output=True, text=True,
-                                    timeout=600)
+        more = [n for n in conformance.inputs_needing_values(
+            result.stderr, test_dir, names) if n not in bound]
+        if not more:
+            break
+        bound += more
+        cmd += ["--bind-input=%s=%s" % (n, files[names.index(n)])
+                for n in more]
+        result = subprocess.run(cmd, capture_output=True, text=True,
+                                timeout=600)
     if result.returncode != 0:
         lines = result.stderr.strip().splitlines()
         return lines[0] if lines else "exit %d" % result.returncode
