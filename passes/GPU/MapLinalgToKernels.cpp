@@ -275,6 +275,9 @@ struct MapLinalgToKernelsPass
           return launch.emitOpError("uses a memref with a strided layout ")
                  << type
                  << " that is not a view; kernels take bare pointers";
+        // At the very start: a view cloned later (the source of one cloned
+        // earlier) must come first.
+        b.setInsertionPointToStart(&region.front());
         Operation *clone = b.clone(*def);
         replaceAllUsesInRegionWith(v, clone->getResult(0), region);
         changed = true;

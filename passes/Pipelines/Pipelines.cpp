@@ -63,6 +63,7 @@ static constexpr const char *kGpuKernelPipeline =
     "kiln-gpu-convert-allocs-to-workspace-views,"
     "kiln-gpu-convert-matmuls-to-mma-kernels,"
     "kiln-gpu-map-linalg-to-kernels,"
+    "convert-math-to-funcs,"
     "gpu-launch-sink-index-computations,gpu-kernel-outlining,"
     "kiln-gpu-merge-kernel-modules,canonicalize,cse";
 

@@ -53,3 +53,15 @@ func.func @main(%x: memref<10x33xf32>, %y: memref<10x33xf32>, %sum: memref<10xf3
 // CHECK-NEXT: memref.subview %arg5[0, 1] [2, 2] [1, 1]
 // CHECK-NOT: memref.copy
 // CHECK: return
+
+// A view of a strided view: both are cloned, the source first.
+// CHECK-LABEL: func.func @nested_views(
+// CHECK: gpu.launch
+// CHECK-NEXT: %[[V:.+]] = memref.subview %arg0[0, 1] [2, 3] [1, 1]
+// CHECK-NEXT: memref.subview %[[V]][0, 1] [2, 2] [1, 1]
+func.func @nested_views(%src: memref<2x4xf32>, %dst: memref<2x2xf32>) {
+  %v = memref.subview %src[0, 1] [2, 3] [1, 1] : memref<2x4xf32> to memref<2x3xf32, strided<[4, 1], offset: 1>>
+  %w = memref.subview %v[0, 1] [2, 2] [1, 1] : memref<2x3xf32, strided<[4, 1], offset: 1>> to memref<2x2xf32, strided<[4, 1], offset: 2>>
+  memref.copy %w, %dst : memref<2x2xf32, strided<[4, 1], offset: 2>> to memref<2x2xf32>
+  return
+}
