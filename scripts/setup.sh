@@ -14,6 +14,9 @@ PACKAGES=(
   python3-torch
   # The Python module (python-bindings/) and its tests.
   pybind11-dev python3-pytest
+  # LLVM's OpenMP runtime: the CPU target's parallel loops (scf.parallel ->
+  # omp) call it; artifacts link it, the runtime does not.
+  libomp-22-dev
 )
 
 missing=()

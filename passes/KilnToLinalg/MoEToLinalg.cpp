@@ -100,17 +100,11 @@ struct MoEExpertsLowering : OpConversionPattern<MoEExpertsOp> {
     Type elt = type.getElementType();
     int64_t tokens = type.getDimSize(0);
     int64_t k = op.getExperts().getType().getDimSize(1);
-    ExpertActivation act = op.getActivation();
     Value x = adaptor.getInput(), experts = adaptor.getExperts(),
           weights = adaptor.getWeights(), gate = adaptor.getWGate(),
           down = adaptor.getWDown(), up = adaptor.getWUp(),
           gateBias = adaptor.getBGate(), upBias = adaptor.getBUp(),
           downBias = adaptor.getBDown();
-    std::optional<float> limit;
-    if (auto l = op.getSwigluLimit())
-      limit = l->convertToFloat();
-    float alpha = op.getSwigluAlpha().convertToFloat();
-    float beta = op.getSwigluBeta().convertToFloat();
     Value y = filledTensor(rewriter, loc, type,
                            scalarConstant(rewriter, loc, elt, 0));
     auto idx = [&](int64_t v) -> Value {
@@ -146,51 +140,7 @@ struct MoEExpertsLowering : OpConversionPattern<MoEExpertsOp> {
                 SmallVector<Value> hs = {h};
                 if (u)
                   hs.push_back(u);
-                Value a = buildElementwise(
-                    tb, tl, cast<RankedTensorType>(h.getType()), hs,
-                    [&](OpBuilder &nb, Location nl, ValueRange s) -> Value {
-                      auto cst = [&](float v) {
-                        return scalarConstant(nb, nl, elt, v);
-                      };
-                      switch (act) {
-                      case ExpertActivation::SwiGLU: {
-                        // G * sigmoid(alpha * G) * (L + beta), with G and L
-                        // clamped by the limit; the defaults skip the
-                        // arithmetic that does nothing.
-                        Value g = s[0], l = s[1];
-                        if (limit) {
-                          g = arith::MinimumFOp::create(nb, nl, g, cst(*limit));
-                          l = arith::MaximumFOp::create(
-                              nb, nl,
-                              arith::MinimumFOp::create(nb, nl, l, cst(*limit)),
-                              cst(-*limit));
-                        }
-                        Value z = alpha == 1.0f
-                                      ? g
-                                      : arith::MulFOp::create(nb, nl, g,
-                                                              cst(alpha));
-                        if (beta != 0.0f)
-                          l = arith::AddFOp::create(nb, nl, l, cst(beta));
-                        return arith::MulFOp::create(
-                            nb, nl,
-                            arith::MulFOp::create(nb, nl, g,
-                                                  buildSigmoid(nb, nl, z)),
-                            l);
-                      }
-                      case ExpertActivation::GELU:
-                        return buildGelu(nb, nl, s[0], GeluApproximation::None);
-                      case ExpertActivation::GELUTanh:
-                        return buildGelu(nb, nl, s[0], GeluApproximation::Tanh);
-                      case ExpertActivation::ReLU:
-                        return arith::MaximumFOp::create(nb, nl, s[0], cst(0));
-                      case ExpertActivation::SiLU:
-                        return arith::MulFOp::create(nb, nl, s[0],
-                                                     buildSigmoid(nb, nl, s[0]));
-                      case ExpertActivation::Identity:
-                        return s[0];
-                      }
-                      llvm_unreachable("unknown activation");
-                    });
+                Value a = buildExpertActivation(tb, tl, op, hs);
                 Value o = addExpertBias(
                     tb, tl, matvec(tb, tl, expertMatrix(tb, tl, down, ei), a),
                     downBias, ei);
@@ -223,6 +173,53 @@ struct MoEExpertsLowering : OpConversionPattern<MoEExpertsOp> {
 };
 
 } // namespace
+
+Value kiln::buildExpertActivation(OpBuilder &b, Location loc, MoEExpertsOp op,
+                                  ValueRange projections) {
+  Type elt = op.getType().getElementType();
+  ExpertActivation act = op.getActivation();
+  std::optional<float> limit;
+  if (auto l = op.getSwigluLimit())
+    limit = l->convertToFloat();
+  float alpha = op.getSwigluAlpha().convertToFloat();
+  float beta = op.getSwigluBeta().convertToFloat();
+  return buildElementwise(
+      b, loc, cast<RankedTensorType>(projections[0].getType()), projections,
+      [&](OpBuilder &nb, Location nl, ValueRange s) -> Value {
+        auto cst = [&](float v) { return scalarConstant(nb, nl, elt, v); };
+        switch (act) {
+        case ExpertActivation::SwiGLU: {
+          // G * sigmoid(alpha * G) * (L + beta), with G and L clamped by the
+          // limit; the defaults skip the arithmetic that does nothing.
+          Value g = s[0], l = s[1];
+          if (limit) {
+            g = arith::MinimumFOp::create(nb, nl, g, cst(*limit));
+            l = arith::MaximumFOp::create(
+                nb, nl, arith::MinimumFOp::create(nb, nl, l, cst(*limit)),
+                cst(-*limit));
+          }
+          Value z =
+              alpha == 1.0f ? g : arith::MulFOp::create(nb, nl, g, cst(alpha));
+          if (beta != 0.0f)
+            l = arith::AddFOp::create(nb, nl, l, cst(beta));
+          return arith::MulFOp::create(
+              nb, nl, arith::MulFOp::create(nb, nl, g, buildSigmoid(nb, nl, z)),
+              l);
+        }
+        case ExpertActivation::GELU:
+          return buildGelu(nb, nl, s[0], GeluApproximation::None);
+        case ExpertActivation::GELUTanh:
+          return buildGelu(nb, nl, s[0], GeluApproximation::Tanh);
+        case ExpertActivation::ReLU:
+          return arith::MaximumFOp::create(nb, nl, s[0], cst(0));
+        case ExpertActivation::SiLU:
+          return arith::MulFOp::create(nb, nl, s[0], buildSigmoid(nb, nl, s[0]));
+        case ExpertActivation::Identity:
+          return s[0];
+        }
+        llvm_unreachable("unknown activation");
+      });
+}
 
 void kiln::populateMoELoweringPatterns(RewritePatternSet &patterns) {
   patterns.add<MoEExpertsLowering>(patterns.getContext());

@@ -21,37 +21,67 @@ static constexpr const char *kRaisePipeline =
     "func.func(kiln-raise-activations,kiln-raise-rms-norm,kiln-raise-rope,"
     "kiln-raise-attention,kiln-raise-moe)";
 
-// Kiln -> linalg on tensors; the weight outlining comes last so that the
-// canonicalizer has already folded every constant it could.
-static constexpr const char *kTensorPipeline =
+// Kiln -> linalg on tensors, elementwise chains fused. The weight
+// outlining comes after the target's own tensor-level passes, so that the
+// canonicalizer has already folded every constant it could and the
+// weights the artifact stores are in the layout the kernels read.
+static constexpr const char *kLowerToLinalg =
     "func.func(kiln-decompose-composite-ops,canonicalize,kiln-convert-kiln-to-linalg,"
-    "kiln-fuse-elementwise,canonicalize,cse),"
-    "kiln-outline-weights";
+    "kiln-fuse-elementwise,canonicalize,cse)";
+
+// MoE experts as grouped matrix products over packed weights, before the
+// reference lowering would see them.
+static constexpr const char *kCpuGroupExperts =
+    "func.func(kiln-cpu-convert-moe-experts-to-grouped-matmuls)";
+
+// Weights of matmuls stored as the column panels the CPU micro-kernel
+// streams (the packing happens here, at compile time, once).
+static constexpr const char *kCpuPackWeights =
+    "func.func(kiln-cpu-pack-matmul-weights,canonicalize)";
+
+static constexpr const char *kOutlineWeights = "kiln-outline-weights";
+
+// Matmul-like ops as register-blocked vector code, still on tensors so
+// that the accumulators become loop-carried vectors before bufferization.
+static constexpr const char *kCpuVectorizeContractions =
+    "func.func(kiln-cpu-vectorize-contractions)";
 
 // Static shapes make the bare-pointer calling convention possible: every
 // buffer crosses the entry as one pointer, and results become out-params.
 // Sub-byte boundaries get their byte layouts first (the signature has been
 // read by then), and fusion moves the unpacking into the consumers. Both
 // targets start their code generation with this.
-static constexpr const char *kBufferizeAtBoundary =
+static constexpr const char *kPrepareBoundary =
     "kiln-convert-subbyte-boundary-to-bytes,"
-    "func.func(kiln-fuse-elementwise,canonicalize),"
+    "func.func(kiln-fuse-elementwise,canonicalize)";
+static constexpr const char *kBufferizeAtBoundary =
     "kiln-flatten-empty-tensors,"
     "one-shot-bufferize{bufferize-function-boundaries=1 "
     "function-boundary-type-conversion=identity-layout-map},"
     "buffer-results-to-out-params{hoist-static-allocs=1 modify-public-functions=1}";
 
+// The vector code of kiln-cpu-vectorize-contractions: n-D transfers fully
+// unrolled into 1-D ones (the default would stage them through stack
+// buffers allocated inside the K loop), contractions lowered to
+// broadcast-FMA outer products.
+// The threads' loops (scf.forall) become OpenMP worksharing loops; the
+// artifact then links LLVM's OpenMP runtime, and the runtime sets the
+// thread count through it.
 static constexpr const char *kCodegenPipeline =
     "buffer-deallocation-pipeline,"
     "convert-bufferization-to-memref,"
     "kiln-convert-strided-copies-to-linalg,"
-    "func.func(convert-linalg-to-loops,kiln-expand-small-floats),"
+    "func.func(convert-linalg-to-loops,kiln-expand-small-floats,"
+    "convert-vector-to-scf{full-unroll=1},scf-forall-to-parallel),"
+    "convert-scf-to-openmp,func.func(canonicalize),"
     "expand-strided-metadata,lower-affine,convert-scf-to-cf,"
     "convert-math-to-funcs,"
     "func.func(convert-math-to-llvm),"
     "convert-math-to-libm,"
+    "convert-vector-to-llvm{vector-contract-lowering=outerproduct},"
     "finalize-memref-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,"
     "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},"
+    "convert-openmp-to-llvm,"
     "convert-cf-to-llvm,convert-ub-to-llvm,reconcile-unrealized-casts";
 
 // The CUDA target after the tensor level (see docs/ARCHITECTURE.md, "CUDA
@@ -79,10 +109,15 @@ void kiln::buildRaisePipeline(OpPassManager &pm) {
 }
 
 void kiln::buildCpuTensorPipeline(OpPassManager &pm) {
-  addPipeline(pm, kTensorPipeline);
+  addPipeline(pm, kCpuGroupExperts);
+  addPipeline(pm, kLowerToLinalg);
+  addPipeline(pm, kCpuPackWeights);
+  addPipeline(pm, kOutlineWeights);
 }
 
 void kiln::buildCpuCodegenPipeline(OpPassManager &pm) {
+  addPipeline(pm, kPrepareBoundary);
+  addPipeline(pm, kCpuVectorizeContractions);
   addPipeline(pm, kBufferizeAtBoundary);
   addPipeline(pm, kCodegenPipeline);
 }
@@ -93,10 +128,12 @@ void kiln::buildCpuPipeline(OpPassManager &pm) {
 }
 
 void kiln::buildGpuTensorPipeline(OpPassManager &pm) {
-  addPipeline(pm, kTensorPipeline);
+  addPipeline(pm, kLowerToLinalg);
+  addPipeline(pm, kOutlineWeights);
 }
 
 void kiln::buildGpuKernelPipeline(OpPassManager &pm) {
+  addPipeline(pm, kPrepareBoundary);
   addPipeline(pm, kBufferizeAtBoundary);
   addPipeline(pm, kGpuKernelPipeline);
 }

@@ -183,9 +183,13 @@ static bool link(llvm::StringRef object, const HostCodegenOptions &opts,
     return false;
   }
   llvm::FileRemover removeSo(soPath);
+  // libomp only becomes a dependency of code with parallel loops
+  // (--as-needed); the RUNPATH finds LLVM's copy, which is not on the
+  // loader's default path.
   llvm::SmallVector<llvm::StringRef> args = {
       linker, "-shared", "--no-undefined-version", "-z", "noexecstack",
       "--as-needed", "-o", soPath, objPath, "-lm", "-lc",
+      "-L" KILN_OPENMP_LIBDIR, "-rpath", KILN_OPENMP_LIBDIR, "-lomp",
       "-L/usr/lib/x86_64-linux-gnu", "-L/lib/x86_64-linux-gnu"};
   std::string message;
   int rc = llvm::sys::ExecuteAndWait(linker, args, std::nullopt, {}, 0, 0,

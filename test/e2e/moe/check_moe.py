@@ -110,7 +110,10 @@ def write_mlir(case, arrays, path):
     names = list(arrays)
     types = {n: ttype(arrays[n].shape, "i64" if arrays[n].dtype == np.int64 else "f32")
              for n in names}
-    args = ", ".join(f"%{n}: {types[n]}" for n in names)
+    # Constant expert weights take the CPU target's grouped path (packed at
+    # compile time); as inputs they take the reference lowering.
+    constants = [n for n in ("gate", "down", "up") if case.get("constant") and n in arrays]
+    args = ", ".join(f"%{n}: {types[n]}" for n in names if n not in constants)
     results = [ttype((t, h)), ttype((t, k)), ttype((t, k), "i64"), ttype((e,), "i64")]
     bias = " bias %bias" if "bias" in arrays else ""
     route_in = "(" + types["logits"] + (", " + types["bias"] if bias else "") + ")"
@@ -120,6 +123,9 @@ def write_mlir(case, arrays, path):
         exp_in.append(types["up"])
     with open(path, "w") as f:
         f.write(f"func.func @main({args}) -> ({', '.join(results)}) {{\n")
+        for n in constants:
+            blob = arrays[n].astype("<f4").tobytes().hex().upper()
+            f.write(f"  %{n} = arith.constant dense<\"0x{blob}\"> : {types[n]}\n")
         f.write(f"  %w, %e, %n = kiln.moe_route %logits{bias} {{{', '.join(attrs)}}}\n")
         f.write(f"      : {route_in} -> ({', '.join(results[1:])})\n")
         f.write(f"  %y = kiln.moe_experts %x, %e, %w, %gate, %down{up}"
@@ -166,14 +172,30 @@ def make_cases():
                   dict(k=2, scoring="softmax", normalize=True, activation="swiglu",
                        capacity=3),
                   tensors(7, 4, 4, 6, True, skew=2)))
+    # Constant weights with H and F multiples of 16: blocks of 8 tokens,
+    # the last one partial (13 tokens x 2 choices over 4 experts).
+    cases.append(("constant_weights_swiglu_blocks",
+                  dict(k=2, scoring="softmax", normalize=True, activation="swiglu",
+                       constant=True),
+                  tensors(13, 32, 4, 48, True)))
+    cases.append(("constant_weights_one_popular_expert_gelu",
+                  dict(k=1, scoring="softmax", normalize=False, activation="gelu",
+                       constant=True),
+                  tensors(21, 16, 4, 32, False, skew=3)))
+    cases.append(("constant_weights_capacity_relu",
+                  dict(k=2, scoring="softmax", normalize=True, activation="relu",
+                       capacity=3, constant=True),
+                  tensors(9, 16, 4, 16, False, skew=0)))
     return cases
 
 
 def run_case(name, case, arrays, bin_dir, work):
     mlir = os.path.join(work, name + ".mlir")
     write_mlir(case, arrays, mlir)
+    inputs = [v for n, v in arrays.items()
+              if not (case.get("constant") and n in ("gate", "down", "up"))]
     out, problem = compile_and_run(
-        bin_dir, mlir, [(f"input{i}", v) for i, v in enumerate(arrays.values())],
+        bin_dir, mlir, [(f"input{i}", v) for i, v in enumerate(inputs)],
         work, name)
     if problem:
         return problem

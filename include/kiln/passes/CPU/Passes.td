@@ -47,4 +47,109 @@ def ExpandSmallFloats : Pass<"kiln-expand-small-floats"> {
                            "mlir::math::MathDialect"];
 }
 
+def PackMatmulWeights : Pass<"kiln-cpu-pack-matmul-weights", "mlir::func::FuncOp"> {
+  let summary = "Store constant matmul weights as column panels the micro-kernel streams";
+  let description = [{
+    A row-major weight `W[K, N]` read a few columns at a time touches one
+    cache line per row, 4 KiB or more apart: every panel of a product walks
+    K pages, and the prefetchers and the TLB give up. This pass rewrites a
+    2-D contraction whose right-hand operand is a constant (after
+    `kiln-outline-weights` it becomes a weight of the artifact) so that the
+    constant is stored as panels `Wp[N / P, K, P]`, `P` = `panel-width`
+    columns each, computed at compile time: the micro-kernel then reads
+    each panel front to back. Weights stored transposed (`W[N, K]`, as
+    PyTorch's `Linear` and ONNX's `Gemm transB=1` hold them) are packed
+    the same way, so both layouts end up in the fast form. Contractions
+    whose N is not a multiple of `P`, whose constant has other users or
+    whose element types differ are left alone.
+
+    Example (P = 16):
+
+    ```mlir
+    %w = arith.constant dense<...> : tensor<64x32xf32>
+    %y = linalg.generic {(m, k, n): (m, k), (k, n) -> (m, n)} ins(%x, %w)
+    // becomes
+    %wp = arith.constant dense<...> : tensor<2x64x16xf32>
+    %y3 = linalg.generic {(m, nb, k, ni): (m, k), (nb, k, ni) -> (m, nb, ni)}
+            ins(%x, %wp) outs(tensor.expand_shape %init)
+    %y = tensor.collapse_shape %y3 [[0], [1, 2]]
+    ```
+  }];
+  let options = [
+    Option<"panelWidth", "panel-width", "int64_t", /*default=*/"16",
+           "Columns per panel: one vector register of the element type">
+  ];
+  let dependentDialects = ["mlir::linalg::LinalgDialect",
+                           "mlir::tensor::TensorDialect"];
+}
+
+def ConvertMoEExpertsToGroupedMatmuls : Pass<"kiln-cpu-convert-moe-experts-to-grouped-matmuls", "mlir::func::FuncOp"> {
+  let summary = "Run each expert's routed tokens through it as matrix products";
+  let description = [{
+    Rewrites `kiln.moe_experts` whose weights are constants (F and H
+    multiples of `panel-width`) before the Kiln-to-linalg lowering: the
+    weights are packed into column panels at compile time, and for each
+    expert the (token, choice) pairs routed to it are collected, then run
+    through its FFN `rows` tokens at a time as matrix products (the form
+    `kiln-cpu-vectorize-contractions` blocks, vectorizes and threads),
+    each output row added into its token's row with the routing weight.
+    Experts that receive no token cost one scan of the routing table. The
+    reference lowering (one matrix-vector product per assignment, each
+    streaming the expert's whole weights) stays for everything else.
+
+    Example: for 128 tokens, top-2 of 8 experts, each expert's ~32 tokens
+    run as 4 blocks of 8 rows through [8, H] x [H, F] products instead of
+    32 separate matrix-vector products over the same weights.
+  }];
+  let options = [
+    Option<"rows", "rows", "int64_t", /*default=*/"8",
+           "Tokens per block (rows of the register block)">,
+    Option<"panelWidth", "panel-width", "int64_t", /*default=*/"16",
+           "Columns per weight panel: one vector register of the element type">
+  ];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::linalg::LinalgDialect",
+                           "mlir::scf::SCFDialect",
+                           "mlir::tensor::TensorDialect"];
+}
+
+def VectorizeContractions : Pass<"kiln-cpu-vectorize-contractions", "mlir::func::FuncOp"> {
+  let summary = "Tile matmul-like linalg ops to register blocks and vectorize them";
+  let description = [{
+    Runs on linalg on tensors, before bufferization. Every contraction
+    (`linalg.generic` with a multiply-accumulate body, batched or not,
+    packed by `kiln-cpu-pack-matmul-weights` or not) whose innermost output
+    dimension is an N dimension that is also innermost in the right-hand
+    operand is tiled with `scf.for` into register blocks of
+    `rows` x `vector-width` (x 2 panels when the operand is packed) over a
+    K step of up to `k-unroll`, vectorized to `vector.contract`, and its
+    accumulator hoisted out of the K loop, so that the block stays in
+    registers for the whole reduction. The LLVM lowering later turns each
+    contraction into broadcast FMAs (outer products). Dimensions that the
+    block sizes do not divide are split off first, so every block is
+    static. With `parallel`, the column blocks and batches of a
+    contraction of at least 2^16 multiply-adds are an `scf.forall`, which
+    the codegen pipeline turns into an OpenMP parallel loop. Other ops are
+    left to the loop lowering.
+
+    Example: a 16x64 by 64x32 f32 matmul becomes `scf.for` over N panels and
+    row blocks, and an inner `scf.for` over K carrying a
+    `vector<8x16xf32>` accumulator into `vector.contract`.
+  }];
+  let options = [
+    Option<"rows", "rows", "int64_t", /*default=*/"8",
+           "Output rows per register block">,
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
+           "Output columns per vector (elements of one vector register)">,
+    Option<"kUnroll", "k-unroll", "int64_t", /*default=*/"4",
+           "Reduction steps per inner-loop iteration">,
+    Option<"parallel", "parallel", "bool", /*default=*/"true",
+           "Distribute column blocks and batches over threads (scf.forall)">
+  ];
+  let dependentDialects = ["mlir::linalg::LinalgDialect",
+                           "mlir::scf::SCFDialect",
+                           "mlir::tensor::TensorDialect",
+                           "mlir::vector::VectorDialect"];
+}
+
 #endif // KILN_PASSES_CPU_PASSES_TD

@@ -65,6 +65,13 @@ mlir::Value buildSigmoid(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x);
 mlir::Value buildGelu(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
                       GeluApproximation approx);
 
+/// The activation of `op`'s experts applied elementwise to their gate
+/// projection (and, for SwiGLU, the up projection): projections[0] and
+/// projections[1], both [rows, F].
+mlir::Value buildExpertActivation(mlir::OpBuilder &b, mlir::Location loc,
+                                  MoEExpertsOp op,
+                                  mlir::ValueRange projections);
+
 void populateElementwiseLoweringPatterns(mlir::RewritePatternSet &patterns);
 void populateStructuredLoweringPatterns(mlir::RewritePatternSet &patterns);
 void populateDataMovementLoweringPatterns(mlir::RewritePatternSet &patterns);

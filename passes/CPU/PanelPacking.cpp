@@ -1,0 +1,68 @@
+//===- PanelPacking.cpp - Weights as column panels, and their products ----===//
+
+#include "PanelPacking.h"
+
+#include "kiln/dialects/Kiln/KilnConstants.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+#include <cstring>
+
+using namespace mlir;
+
+std::optional<std::vector<char>>
+kiln::packColumnPanels(ElementsAttr weight, const PanelPackingShape &shape,
+                       int64_t panelWidth) {
+  std::optional<std::vector<char>> bytes = kiln::constantBytes(weight);
+  if (!bytes || shape.n % panelWidth != 0)
+    return std::nullopt;
+  size_t width = weight.getElementType().getIntOrFloatBitWidth() / 8;
+  if (bytes->size() != size_t(shape.batch * shape.k * shape.n) * width)
+    return std::nullopt;
+  std::vector<char> packed(bytes->size());
+  int64_t n = shape.n, k = shape.k, matrix = n * k;
+  for (int64_t b = 0; b < shape.batch; ++b)
+    for (int64_t row = 0; row < k; ++row)
+      for (int64_t col = 0; col < n; ++col) {
+        int64_t from = shape.transposed ? col * k + row : row * n + col;
+        int64_t to = ((col / panelWidth) * k + row) * panelWidth +
+                     col % panelWidth;
+        std::memcpy(&packed[(b * matrix + to) * width],
+                    &(*bytes)[(b * matrix + from) * width], width);
+      }
+  return packed;
+}
+
+Value kiln::buildPanelMatmul(OpBuilder &b, Location loc, Value lhs,
+                             Value panels, Value init) {
+  auto initType = cast<RankedTensorType>(init.getType());
+  auto panelsType = cast<RankedTensorType>(panels.getType());
+  Type elt = initType.getElementType();
+  auto blockedType = RankedTensorType::get(
+      {initType.getDimSize(0), panelsType.getDimSize(0),
+       panelsType.getDimSize(2)},
+      elt);
+  SmallVector<ReassociationIndices> columnsAsPanels = {{0}, {1, 2}};
+  Value blockedInit = tensor::ExpandShapeOp::create(b, loc, blockedType, init,
+                                                    columnsAsPanels);
+  MLIRContext *ctx = b.getContext();
+  AffineExpr m = getAffineDimExpr(0, ctx), nb = getAffineDimExpr(1, ctx),
+             k = getAffineDimExpr(2, ctx), ni = getAffineDimExpr(3, ctx);
+  SmallVector<AffineMap> maps = {AffineMap::get(4, 0, {m, k}, ctx),
+                                 AffineMap::get(4, 0, {nb, k, ni}, ctx),
+                                 AffineMap::get(4, 0, {m, nb, ni}, ctx)};
+  SmallVector<utils::IteratorType> iterators = {
+      utils::IteratorType::parallel, utils::IteratorType::parallel,
+      utils::IteratorType::reduction, utils::IteratorType::parallel};
+  auto product = linalg::GenericOp::create(
+      b, loc, blockedType, ValueRange{lhs, panels}, ValueRange{blockedInit},
+      maps, iterators, [](OpBuilder &nb, Location l, ValueRange args) {
+        Value p = arith::MulFOp::create(nb, l, args[0], args[1]);
+        linalg::YieldOp::create(
+            nb, l, ValueRange{arith::AddFOp::create(nb, l, args[2], p)});
+      });
+  return tensor::CollapseShapeOp::create(b, loc, initType,
+                                         product.getResult(0), columnsAsPanels);
+}

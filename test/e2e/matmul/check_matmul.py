@@ -1,0 +1,120 @@
+#!/usr/bin/python3
+"""Matrix products through kiln-compile and kiln-run, against NumPy.
+
+The CPU target packs constant weights into column panels and runs matmuls
+as register-blocked vector code (kiln-cpu-pack-matmul-weights,
+kiln-cpu-vectorize-contractions). These cases are sized so that every
+path of that code runs: sizes the blocks divide and sizes they do not (a
+row, column or K remainder), weights stored [K, N] and transposed [N, K]
+(Gemm transB=1, with a bias), products of two activations, batched
+products, half precision, and a decode-shaped single row.
+Usage: check_matmul.py --bin BUILD/bin
+Prints one line per case and `matmul: N passed, M failed`.
+"""
+import argparse
+import os
+import sys
+import tempfile
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from kiln_tools import compile_and_run  # noqa: E402
+
+ONNX_TYPE = {np.float32: TensorProto.FLOAT, np.float16: TensorProto.FLOAT16}
+
+
+def weight_matmul(m, k, n, dtype=np.float32):
+    """x[m, k] @ W[k, n], W a constant."""
+    def build(rng):
+        x = rng.standard_normal((m, k)).astype(dtype)
+        w = (rng.standard_normal((k, n)) / np.sqrt(k)).astype(dtype)
+        nodes = [helper.make_node("MatMul", ["x", "w"], ["y"])]
+        return nodes, [("x", x)], [numpy_helper.from_array(w, "w")], \
+            x.astype(np.float64) @ w.astype(np.float64)
+    return build
+
+
+def gemm_transposed(m, k, n):
+    """Gemm(x, W^T) + b with W[n, k] constant, as PyTorch's Linear."""
+    def build(rng):
+        x = rng.standard_normal((m, k)).astype(np.float32)
+        w = (rng.standard_normal((n, k)) / np.sqrt(k)).astype(np.float32)
+        b = rng.standard_normal(n).astype(np.float32)
+        nodes = [helper.make_node("Gemm", ["x", "w", "b"], ["y"], transB=1)]
+        inits = [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")]
+        return nodes, [("x", x)], inits, \
+            x.astype(np.float64) @ w.T.astype(np.float64) + b
+    return build
+
+
+def activation_matmul(a_shape, b_shape):
+    """Two graph inputs multiplied (batched when rank > 2)."""
+    def build(rng):
+        a = rng.standard_normal(a_shape).astype(np.float32)
+        b = rng.standard_normal(b_shape).astype(np.float32)
+        nodes = [helper.make_node("MatMul", ["a", "b"], ["y"])]
+        return nodes, [("a", a), ("b", b)], [], \
+            a.astype(np.float64) @ b.astype(np.float64)
+    return build
+
+
+CASES = [
+    ("weight_blocks_divide", weight_matmul(16, 64, 64)),
+    ("weight_row_remainder", weight_matmul(13, 64, 96)),
+    ("weight_one_row", weight_matmul(1, 256, 512)),
+    ("weight_odd_k", weight_matmul(9, 37, 48)),
+    ("weight_n_not_panelled", weight_matmul(8, 32, 20)),
+    ("weight_n_column_remainder", weight_matmul(5, 16, 100)),
+    ("weight_f16", weight_matmul(12, 64, 48, np.float16)),
+    ("gemm_transposed_bias", gemm_transposed(11, 48, 80)),
+    ("activations", activation_matmul((19, 24), (24, 40))),
+    ("activations_batched", activation_matmul((3, 10, 16), (3, 16, 36))),
+]
+
+
+def run_case(name, build, bin_dir, work):
+    rng = np.random.default_rng(abs(hash(name)) % 2**32)
+    nodes, inputs, inits, expected = build(rng)
+    dtype = inputs[0][1].dtype.type
+    graph = helper.make_graph(
+        nodes, name,
+        [helper.make_tensor_value_info(n, ONNX_TYPE[a.dtype.type], a.shape)
+         for n, a in inputs],
+        [helper.make_tensor_value_info("y", ONNX_TYPE[dtype], None)], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    path = os.path.join(work, name + ".onnx")
+    onnx.save(model, path)
+    out, problem = compile_and_run(bin_dir, path, inputs, work, name)
+    if problem:
+        return problem
+    got = np.load(os.path.join(out, "y.npy")).astype(np.float64)
+    if got.shape != expected.shape:
+        return "shape %s, expected %s" % (got.shape, expected.shape)
+    rtol, atol = (2e-2, 2e-2) if dtype == np.float16 else (1e-4, 1e-4)
+    if not np.allclose(got, expected, rtol=rtol, atol=atol):
+        return "max abs error %.3g" % np.abs(got - expected).max()
+    return None
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--bin", required=True)
+    a = p.parse_args()
+    work = tempfile.mkdtemp(prefix="kiln-matmul-")
+    passed = failed = 0
+    for name, build in CASES:
+        problem = run_case(name, build, a.bin, work)
+        print("%s: %s%s" % ("PASS" if problem is None else "FAIL", name,
+                            "" if problem is None else ": " + problem))
+        passed += problem is None
+        failed += problem is not None
+    print("matmul: %d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+// RUN: kiln-opt %s -split-input-file -kiln-cpu-pack-matmul-weights=panel-width=2 | FileCheck %s
+
+#lhs = affine_map<(m, k, n) -> (m, k)>
+#rhs = affine_map<(m, k, n) -> (k, n)>
+#rhs_t = affine_map<(m, k, n) -> (n, k)>
+#out = affine_map<(m, k, n) -> (m, n)>
+
+// W[K=3, N=4] becomes two panels [2][3][2]: panel 0 holds columns 0-1 of
+// every row, panel 1 columns 2-3.
+// CHECK-LABEL: func @row_major
+// CHECK-DAG: %[[W:.+]] = arith.constant dense<{{\[\[\[}}0.000000e+00, 1.000000e+00], [4.000000e+00, 5.000000e+00], [8.000000e+00, 9.000000e+00]], {{\[\[}}2.000000e+00, 3.000000e+00], [6.000000e+00, 7.000000e+00], [1.000000e+01, 1.100000e+01]]]> : tensor<2x3x2xf32>
+// CHECK: %[[INIT:.+]] = tensor.expand_shape %{{.+}} {{\[\[}}0], [1, 2]] output_shape [5, 2, 2] : tensor<5x4xf32> into tensor<5x2x2xf32>
+// CHECK: %[[Y:.+]] = linalg.generic {indexing_maps = [#[[A:.+]], #[[B:.+]], #[[C:.+]]], iterator_types = ["parallel", "parallel", "reduction", "parallel"]}
+// CHECK-SAME: ins(%{{.+}}, %[[W]] : tensor<5x3xf32>, tensor<2x3x2xf32>) outs(%[[INIT]] : tensor<5x2x2xf32>)
+// CHECK: arith.mulf
+// CHECK: arith.addf
+// CHECK: tensor.collapse_shape %[[Y]] {{\[\[}}0], [1, 2]] : tensor<5x2x2xf32> into tensor<5x4xf32>
+func.func @row_major(%x: tensor<5x3xf32>, %init: tensor<5x4xf32>) -> tensor<5x4xf32> {
+  %w = arith.constant dense<[[0.0, 1.0, 2.0, 3.0], [4.0, 5.0, 6.0, 7.0], [8.0, 9.0, 10.0, 11.0]]> : tensor<3x4xf32>
+  %y = linalg.generic {indexing_maps = [#lhs, #rhs, #out], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%x, %w : tensor<5x3xf32>, tensor<3x4xf32>) outs(%init : tensor<5x4xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %c, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<5x4xf32>
+  return %y : tensor<5x4xf32>
+}
+
+// -----
+
+#lhs = affine_map<(m, k, n) -> (m, k)>
+#rhs_t = affine_map<(m, k, n) -> (n, k)>
+#out = affine_map<(m, k, n) -> (m, n)>
+
+// The same weight stored transposed (W[N, K], PyTorch's Linear) packs to
+// the same panels.
+// CHECK-LABEL: func @transposed
+// CHECK: arith.constant dense<{{\[\[\[}}0.000000e+00, 1.000000e+00], [4.000000e+00, 5.000000e+00], [8.000000e+00, 9.000000e+00]], {{\[\[}}2.000000e+00, 3.000000e+00], [6.000000e+00, 7.000000e+00], [1.000000e+01, 1.100000e+01]]]> : tensor<2x3x2xf32>
+// CHECK: linalg.generic
+// CHECK-SAME: tensor<2x3x2xf32>
+func.func @transposed(%x: tensor<5x3xf32>, %init: tensor<5x4xf32>) -> tensor<5x4xf32> {
+  %w = arith.constant dense<[[0.0, 4.0, 8.0], [1.0, 5.0, 9.0], [2.0, 6.0, 10.0], [3.0, 7.0, 11.0]]> : tensor<4x3xf32>
+  %y = linalg.generic {indexing_maps = [#lhs, #rhs_t, #out], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%x, %w : tensor<5x3xf32>, tensor<4x3xf32>) outs(%init : tensor<5x4xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %c, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<5x4xf32>
+  return %y : tensor<5x4xf32>
+}
+
+// -----
+
+#lhs = affine_map<(m, k, n) -> (m, k)>
+#rhs = affine_map<(m, k, n) -> (k, n)>
+#out = affine_map<(m, k, n) -> (m, n)>
+
+// Left alone: N = 3 is not a multiple of the panel width, and a weight
+// that another op also reads would have to be stored twice.
+// CHECK-LABEL: func @not_packed
+// CHECK-NOT: tensor.expand_shape
+// CHECK: linalg.generic {{.*}} ins(%{{.+}}, %{{.+}} : tensor<5x3xf32>, tensor<3x3xf32>)
+// CHECK: linalg.generic {{.*}} ins(%{{.+}}, %[[SHARED:.+]] : tensor<5x3xf32>, tensor<3x4xf32>)
+// CHECK: return
+func.func @not_packed(%x: tensor<5x3xf32>, %init3: tensor<5x3xf32>, %init: tensor<5x4xf32>) -> (tensor<5x3xf32>, tensor<5x4xf32>, tensor<3x4xf32>) {
+  %w3 = arith.constant dense<1.0> : tensor<3x3xf32>
+  %y3 = linalg.generic {indexing_maps = [#lhs, #rhs, #out], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%x, %w3 : tensor<5x3xf32>, tensor<3x3xf32>) outs(%init3 : tensor<5x3xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %c, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<5x3xf32>
+  %w = arith.constant dense<2.0> : tensor<3x4xf32>
+  %y = linalg.generic {indexing_maps = [#lhs, #rhs, #out], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%x, %w : tensor<5x3xf32>, tensor<3x4xf32>) outs(%init : tensor<5x4xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %c, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<5x4xf32>
+  return %y3, %y, %w : tensor<5x3xf32>, tensor<5x4xf32>, tensor<3x4xf32>
+}

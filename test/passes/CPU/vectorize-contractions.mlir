@@ -1,0 +1,93 @@
+// RUN: kiln-opt %s -split-input-file -kiln-cpu-vectorize-contractions="rows=2 vector-width=4 k-unroll=2" | FileCheck %s
+
+#lhs = affine_map<(m, k, n) -> (m, k)>
+#rhs = affine_map<(m, k, n) -> (k, n)>
+#out = affine_map<(m, k, n) -> (m, n)>
+
+// M = 5 is split into 4 rows (two blocks of 2) and a last row; N = 8 is
+// one block of two 4-wide vectors; K = 6 runs in steps of 2 with the
+// accumulator carried in registers (read before the K loop, written after).
+// CHECK-LABEL: func @plain
+// CHECK: %[[MAIN:.+]] = scf.for %[[ROW:.+]] = %c0 to %c4 step %c2 iter_args(%[[OUT:.+]] = %{{.+}}) -> (tensor<4x8xf32>)
+// CHECK:   %[[ACC0:.+]] = vector.transfer_read %{{.+}} : tensor<2x8xf32>, vector<2x8xf32>
+// CHECK:   %[[ACC:.+]] = scf.for %{{.+}} = %c0 to %c6 step %c2 iter_args(%[[A:.+]] = %[[ACC0]]) -> (vector<2x8xf32>)
+// CHECK:     %[[L:.+]] = vector.transfer_read {{.+}} : tensor<2x2xf32>, vector<2x2xf32>
+// CHECK:     %[[R:.+]] = vector.transfer_read {{.+}} : tensor<2x8xf32>, vector<2x8xf32>
+// CHECK:     %[[C:.+]] = vector.contract {{.+}} %[[L]], %[[R]], %[[A]] : vector<2x2xf32>, vector<2x8xf32> into vector<2x8xf32>
+// CHECK:     scf.yield %[[C]] : vector<2x8xf32>
+// CHECK:   vector.transfer_write %[[ACC]]
+// CHECK: tensor.insert_slice %[[MAIN]] into %{{.+}}[0, 0] [4, 8] [1, 1]
+// CHECK: scf.for %{{.+}} = %c0 to %c6 step %c2 iter_args(%{{.+}}) -> (vector<1x8xf32>)
+// CHECK:   vector.contract {{.+}} : vector<1x2xf32>, vector<2x8xf32> into vector<1x8xf32>
+// CHECK: tensor.insert_slice %{{.+}}[4, 0] [1, 8] [1, 1]
+// CHECK-NOT: linalg.generic
+func.func @plain(%x: tensor<5x6xf32>, %w: tensor<6x8xf32>, %init: tensor<5x8xf32>) -> tensor<5x8xf32> {
+  %y = linalg.generic {indexing_maps = [#lhs, #rhs, #out], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%x, %w : tensor<5x6xf32>, tensor<6x8xf32>) outs(%init : tensor<5x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %c, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<5x8xf32>
+  return %y : tensor<5x8xf32>
+}
+
+// -----
+
+// A weight packed into panels (kiln-cpu-pack-matmul-weights): blocks of
+// two panels, one vector each, side by side.
+// CHECK-LABEL: func @packed
+// CHECK: scf.for %{{.+}} = %c0 to %c4 step %c2
+// CHECK:   scf.for %{{.+}} = %c0 to %c4 step %c2
+// CHECK:     scf.for %{{.+}} iter_args(%{{.+}}) -> (vector<2x2x4xf32>)
+// CHECK:       vector.contract {{.+}} : vector<2x2xf32>, vector<2x2x4xf32> into vector<2x2x4xf32>
+func.func @packed(%x: tensor<4x6xf32>, %w: tensor<4x6x4xf32>, %init: tensor<4x4x4xf32>) -> tensor<4x4x4xf32> {
+  %y = linalg.generic {indexing_maps = [affine_map<(m, nb, k, ni) -> (m, k)>, affine_map<(m, nb, k, ni) -> (nb, k, ni)>, affine_map<(m, nb, k, ni) -> (m, nb, ni)>], iterator_types = ["parallel", "parallel", "reduction", "parallel"]}
+      ins(%x, %w : tensor<4x6xf32>, tensor<4x6x4xf32>) outs(%init : tensor<4x4x4xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %c, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<4x4x4xf32>
+  return %y : tensor<4x4x4xf32>
+}
+
+// -----
+
+// Left to the loop lowering: the right-hand operand is read across N (a
+// transposed activation, as in Q * K^T), so vectors along N would gather.
+// CHECK-LABEL: func @transposed_rhs
+// CHECK-NOT: vector.
+// CHECK: linalg.generic
+func.func @transposed_rhs(%x: tensor<4x6xf32>, %w: tensor<8x6xf32>, %init: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %y = linalg.generic {indexing_maps = [affine_map<(m, k, n) -> (m, k)>, affine_map<(m, k, n) -> (n, k)>, affine_map<(m, k, n) -> (m, n)>], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%x, %w : tensor<4x6xf32>, tensor<8x6xf32>) outs(%init : tensor<4x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %c, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<4x8xf32>
+  return %y : tensor<4x8xf32>
+}
+
+// -----
+
+// Large enough (2^17 multiply-adds) to use threads: the column blocks are
+// an scf.forall, each thread's share blocked as above.
+// CHECK-LABEL: func @threads
+// CHECK: scf.forall (%[[COL:.+]]) = (0) to (256) step (8) shared_outs(%{{.+}} = %{{.+}}) -> (tensor<8x256xf32>)
+// CHECK:   scf.for %{{.+}} = %c0 to %c8 step %c2
+// CHECK:     scf.for %{{.+}} iter_args(%{{.+}}) -> (vector<2x8xf32>)
+// CHECK:       vector.contract
+// CHECK:   scf.forall.in_parallel
+// CHECK:     tensor.parallel_insert_slice %{{.+}} into %{{.+}}[0, %[[COL]]] [8, 8] [1, 1]
+func.func @threads(%x: tensor<8x64xf32>, %w: tensor<64x256xf32>, %init: tensor<8x256xf32>) -> tensor<8x256xf32> {
+  %y = linalg.generic {indexing_maps = [affine_map<(m, k, n) -> (m, k)>, affine_map<(m, k, n) -> (k, n)>, affine_map<(m, k, n) -> (m, n)>], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%x, %w : tensor<8x64xf32>, tensor<64x256xf32>) outs(%init : tensor<8x256xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %c, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<8x256xf32>
+  return %y : tensor<8x256xf32>
+}
