@@ -165,7 +165,7 @@ class Model:
 
 
 def load(artifact: Union[str, os.PathLike, bytes, bytearray, memoryview],
-         device: str = "cpu") -> Model:
+         device: str = "cpu", threads: int = 0) -> Model:
     """Loads a compiled artifact and prepares it to run on ``device``
     (``"cpu"`` or ``"cpu:0"``; this runtime has no CUDA backend yet).
 
@@ -173,19 +173,27 @@ def load(artifact: Union[str, os.PathLike, bytes, bytearray, memoryview],
     returns), which are written to a temporary file that is removed once
     mapped. The whole file is validated; a corrupt or truncated artifact,
     or a device that cannot run it, raises :class:`kiln.RuntimeError`.
+
+    ``threads`` is how many host threads each run may use (``kiln-run
+    --threads``): 0, the default, is every core; 1 keeps runs on the
+    calling thread.
     """
     if not isinstance(device, str):
         raise TypeError(f"device is a string such as 'cpu', got {device!r}")
+    if isinstance(threads, bool) or not isinstance(threads, int) or \
+            not 0 <= threads <= 4096:
+        raise ValueError(f"threads is an integer from 0 (every core) to 4096, "
+                         f"got {threads!r}")
     if isinstance(artifact, (bytes, bytearray, memoryview)):
         fd, path = tempfile.mkstemp(prefix="kiln-", suffix=".kiln")
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(artifact)
             # The runtime maps the file and closes it: removing it is safe.
-            return Model(_kiln.Model(path, device))
+            return Model(_kiln.Model(path, device, threads))
         finally:
             os.unlink(path)
     if isinstance(artifact, (str, os.PathLike)):
-        return Model(_kiln.Model(os.fspath(artifact), device))
+        return Model(_kiln.Model(os.fspath(artifact), device, threads))
     raise TypeError(
         f"load() takes a path or the artifact's bytes, got {type(artifact).__name__}")

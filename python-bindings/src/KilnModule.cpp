@@ -204,8 +204,8 @@ using InputTuple = std::tuple<std::string, int, std::vector<int64_t>,
 
 class Model {
 public:
-  Model(const std::string &path, std::string device)
-      : device(std::move(device)) {
+  Model(const std::string &path, std::string device, uint32_t threads)
+      : device(std::move(device)), threads(threads) {
     std::optional<RuntimeFailure> failure;
     {
       py::gil_scoped_release release;
@@ -276,6 +276,8 @@ public:
     {
       py::gil_scoped_release release;
       kiln_status status = kiln_session_create(model, device.c_str(), &owner->session);
+      if (status == KILN_STATUS_OK)
+        status = kiln_session_set_threads(owner->session, threads);
       for (size_t i = 0; status == KILN_STATUS_OK && i < plain.size(); ++i) {
         const Input &in = plain[i];
         status = kiln_session_set_input(
@@ -316,6 +318,7 @@ public:
 private:
   kiln_model *model = nullptr;
   std::string device;
+  uint32_t threads; // 0: every core
 };
 
 } // namespace
@@ -350,8 +353,8 @@ PYBIND11_MODULE(_kiln, m) {
         "The NumPy dtype name that holds a Kiln dtype at the runtime API.");
 
   py::class_<Model>(m, "Model")
-      .def(py::init<const std::string &, std::string>(), py::arg("path"),
-           py::arg("device"),
+      .def(py::init<const std::string &, std::string, uint32_t>(),
+           py::arg("path"), py::arg("device"), py::arg("threads") = 0,
            "Loads and validates an artifact and checks that `device` can run "
            "it (the GIL released).")
       .def_property_readonly("target", &Model::target)

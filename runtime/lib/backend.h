@@ -57,6 +57,10 @@ public:
   /// Input `index` has a new value in its host buffer (already checked).
   virtual void inputChanged(size_t index) = 0;
 
+  /// Host threads later runs may use (>= 1, already resolved from 0 =
+  /// every core). Backends that compute on a device ignore it.
+  virtual void setThreads(uint32_t threads) { (void)threads; }
+
   /// Runs the model once: every input's host buffer holds a value; on
   /// success every output's host buffer holds the result. On failure the
   /// output buffers are unspecified and kiln_last_error() says why.

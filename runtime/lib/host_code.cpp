@@ -86,6 +86,8 @@ void *openFromTempFile(const uint8_t *elf, uint64_t size, std::string &error) {
 
 } // namespace
 
+void *HostCode::symbol(const char *name) const { return dlsym(handle_, name); }
+
 kiln_status HostCode::load(const uint8_t *elf, uint64_t size,
                            const std::string &entrySymbol,
                            std::unique_ptr<HostCode> &out) {

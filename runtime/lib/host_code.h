@@ -35,6 +35,10 @@ public:
   /// (kiln/artifact_format.h, kiln/gpu_calls.h).
   void *entry() const { return entry_; }
 
+  /// Another symbol of the object or of the libraries it needs (such as
+  /// libomp's omp_set_num_threads), or nullptr.
+  void *symbol(const char *name) const;
+
 private:
   HostCode(void *handle, int fd, void *entry)
       : handle_(handle), fd_(fd), entry_(entry) {}

@@ -14,8 +14,10 @@
 #include "error.h"
 #include "model.h"
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstring>
+#include <thread>
 #include <vector>
 
 using namespace kiln::rt;
@@ -208,6 +210,18 @@ kiln_status kiln_session_set_input(kiln_session *session, const char *name,
     int dtypeValue;
     std::memcpy(&dtypeValue, &dtype, sizeof(int));
     return setInput(*session, name, dtypeValue, dims, rank, data, byte_size);
+  });
+}
+
+kiln_status kiln_session_set_threads(kiln_session *session,
+                                     uint32_t threads) {
+  return guard([&] {
+    if (!session)
+      return fail(KILN_STATUS_INVALID_ARGUMENT, "session is NULL");
+    if (threads == 0)
+      threads = std::max(1u, std::thread::hardware_concurrency());
+    session->device->setThreads(threads);
+    return KILN_STATUS_OK;
   });
 }
 

@@ -142,3 +142,19 @@ def test_tensor_info(add_model):
     (x,) = add_model.inputs
     assert x == kiln.TensorInfo("x", np.dtype(np.float32), (2, 3))
     assert "x" in repr(add_model) and "float32" in repr(x)
+
+
+def test_thread_counts_agree(mixtral_artifact, tokens, logits_torch):
+    # Matmuls split their column blocks over the threads; every count must
+    # compute the same numbers (each output element is one thread's sum).
+    results = [kiln.load(mixtral_artifact, threads=n).run({"tokens": tokens})["logits"]
+               for n in (1, 2, 0)]
+    assert relative_error(results[0], logits_torch) <= FLOAT_TOLERANCE
+    for other in results[1:]:
+        np.testing.assert_array_equal(other, results[0])
+
+
+@pytest.mark.parametrize("threads", [-1, 4097, 1.5, True])
+def test_bad_thread_count(mixtral_artifact, threads):
+    with pytest.raises(ValueError):
+        kiln.load(mixtral_artifact, threads=threads)

@@ -17,6 +17,8 @@ expect_error "unknown option '--frobnicate'" "$M" --frobnicate
 expect_error "--input expects NAME=FILE, got 'a'" "$M" --input a
 expect_error "--input needs a value" "$M" --input
 expect_error "--repeat expects an integer" "$M" --repeat 0
+expect_error "--threads expects an integer from 1 to 4096, got '0'" "$M" --threads 0
+expect_error "--threads needs a value" "$M" --threads
 expect_error "more than one model given" "$M" "$M"
 
 # The model file.

@@ -30,7 +30,8 @@ TEST(KilnRunOptionsTest, ParsesEveryFlag) {
   Options options;
   ASSERT_EQ(parse({"m.kiln", "--input", "a=x.npy", "-i", "b=y=z.pb",
                    "--input=c=w.npy", "--output-dir=out", "--device", "cpu",
-                   "--repeat", "7", "-q", "--print-signature"},
+                   "--repeat", "7", "-q", "--print-signature", "--threads",
+                   "3"},
                   options),
             "");
   EXPECT_EQ(options.model, "m.kiln");
@@ -40,6 +41,7 @@ TEST(KilnRunOptionsTest, ParsesEveryFlag) {
   EXPECT_EQ(options.inputs[2].first, "c");
   EXPECT_EQ(options.outputDir, "out");
   EXPECT_EQ(options.repeat, 7u);
+  EXPECT_EQ(options.threads, 3u);
   EXPECT_TRUE(options.repeatGiven && options.quiet && options.printSignature);
 }
 
@@ -59,6 +61,8 @@ TEST(KilnRunOptionsTest, RejectsBadUsage) {
             "--repeat expects an integer from 1 to 1000000, got '-3'");
   EXPECT_EQ(parseError({"m", "--repeat", "2x"}),
             "--repeat expects an integer from 1 to 1000000, got '2x'");
+  EXPECT_EQ(parseError({"m", "--threads", "5000"}),
+            "--threads expects an integer from 1 to 4096, got '5000'");
   EXPECT_EQ(parseError({"m", "--device"}), "--device needs a value");
   Options help;
   EXPECT_EQ(parse({"--help"}, help), ""); // no model needed

@@ -184,6 +184,8 @@ int runMain(int argc, char **argv) {
   if (kiln_session_create(model.get(), options.device.c_str(), &rawSession))
     failWithRuntime();
   SessionPtr session(rawSession);
+  if (kiln_session_set_threads(session.get(), options.threads))
+    failWithRuntime();
   setInputs(options, model.get(), session.get());
 
   // Create the output directory before running, so a bad path fails fast.

@@ -47,6 +47,10 @@ Options:
   --repeat N
       Run N times (N >= 1) and print "timing: N runs, median ... ms, min ...
       ms" on stdout. Outputs are those of the last run.
+  --threads N
+      Host threads the model may use (N >= 1; default: every core of this
+      machine). CPU artifacts run their large matrix products on this many
+      threads; --threads 1 runs everything on the calling thread.
   --print-signature
       Print the model's target, inputs and outputs, then exit without
       running. Needs no --input. For a CUDA artifact (target
@@ -87,13 +91,17 @@ bool takeValue(int argc, char **argv, int &i, const char *flag,
   return true;
 }
 
-std::string parseRepeat(const std::string &text, unsigned &out) {
+/// Parses a positive integer up to `max` for `flag`; returns "" or the
+/// usage error.
+std::string parseCount(const char *flag, const std::string &text,
+                       unsigned long max, unsigned &out) {
   char *end = nullptr;
   errno = 0;
   unsigned long value = std::strtoul(text.c_str(), &end, 10);
   if (text.empty() || *end != '\0' || text[0] == '-' || value == 0 ||
-      value > 1000000 || errno != 0)
-    return "--repeat expects an integer from 1 to 1000000, got '" + text + "'";
+      value > max || errno != 0)
+    return std::string(flag) + " expects an integer from 1 to " +
+           std::to_string(max) + ", got '" + text + "'";
   out = unsigned(value);
   return "";
 }
@@ -131,10 +139,18 @@ std::string parseOptions(int argc, char **argv, Options &out) {
     } else if (takeValue(argc, argv, i, "--repeat", nullptr, value, error)) {
       if (!error.empty())
         return error;
-      if (std::string repeatError = parseRepeat(value, out.repeat);
+      if (std::string repeatError =
+              parseCount("--repeat", value, 1000000, out.repeat);
           !repeatError.empty())
         return repeatError;
       out.repeatGiven = true;
+    } else if (takeValue(argc, argv, i, "--threads", nullptr, value, error)) {
+      if (!error.empty())
+        return error;
+      if (std::string threadsError =
+              parseCount("--threads", value, 4096, out.threads);
+          !threadsError.empty())
+        return threadsError;
     } else if (arg.size() > 1 && arg[0] == '-') {
       return "unknown option '" + arg + "'; see kiln-run --help";
     } else if (!out.model.empty()) {

@@ -16,6 +16,7 @@ struct Options {
   std::string outputDir; // empty: print summaries only, write no files
   std::string device = "cpu";
   unsigned repeat = 1;
+  unsigned threads = 0; // 0: every core
   bool repeatGiven = false;
   bool quiet = false;
   bool printSignature = false;

@@ -26,21 +26,37 @@ constexpr const char *kHostCpuTarget = nullptr;
 /// The CPU target's entry point: weights, then inputs, then outputs.
 using CpuEntry = void (*)(void **buffers);
 
+/// libomp's omp_set_num_threads, found through the artifact: only code
+/// with parallel loops links the OpenMP runtime, and the runtime itself
+/// never does.
+using SetNumThreads = void (*)(int);
+
 class CpuSession final : public DeviceSession {
 public:
-  CpuSession(CpuEntry entry, std::vector<void *> buffers)
-      : entry_(entry), buffers_(std::move(buffers)) {}
+  CpuSession(CpuEntry entry, SetNumThreads setNumThreads,
+             std::vector<void *> buffers)
+      : entry_(entry), setNumThreads_(setNumThreads),
+        buffers_(std::move(buffers)) {}
 
   void inputChanged(size_t) override {} // the entry reads the host buffer
 
+  void setThreads(uint32_t threads) override { threads_ = threads; }
+
   kiln_status run() override {
+    // The thread count is a property of the calling OS thread in OpenMP,
+    // so it is set on every run: sessions with different counts may share
+    // a thread.
+    if (setNumThreads_ && threads_ != 0)
+      setNumThreads_(int(threads_));
     entry_(buffers_.data());
     return KILN_STATUS_OK;
   }
 
 private:
   CpuEntry entry_;
+  SetNumThreads setNumThreads_;
   std::vector<void *> buffers_;
+  uint32_t threads_ = 0; // 0: the OpenMP runtime's default (every core)
 };
 
 class CpuBackend final : public Backend {
@@ -79,8 +95,10 @@ public:
       buffers.push_back(weightData(model, i));
     buffers.insert(buffers.end(), io.inputs.begin(), io.inputs.end());
     buffers.insert(buffers.end(), io.outputs.begin(), io.outputs.end());
+    auto setNumThreads = reinterpret_cast<SetNumThreads>(
+        model.hostCode->symbol("omp_set_num_threads"));
     out = std::make_unique<CpuSession>(reinterpret_cast<CpuEntry>(entry),
-                                       std::move(buffers));
+                                       setNumThreads, std::move(buffers));
     return KILN_STATUS_OK;
   }
 };

@@ -153,6 +153,16 @@ KILN_API kiln_status kiln_session_create(kiln_model *model, const char *device,
 
 KILN_API void kiln_session_release(kiln_session *session);
 
+/* Sets how many host threads the session's runs may use: `threads` >= 1,
+ * or 0 for every core of this machine (the default). A CPU artifact runs
+ * its large matrix products on that many threads (LLVM's OpenMP runtime,
+ * which the artifact links, owns them); with 1 every run stays on the
+ * calling thread. Sessions of other devices accept and ignore it. The
+ * setting applies to the session's later runs, from whichever thread
+ * calls kiln_session_run. */
+KILN_API kiln_status kiln_session_set_threads(kiln_session *session,
+                                              uint32_t threads);
+
 /* Sets input `name`. `dtype`, `dims`/`rank` must equal the model's exactly
  * and `byte_size` must be the dense row-major size, kiln_dtype_size() bytes
  * per element: sub-byte dtypes (int4, uint4, float4e2m1, int2, uint2) take
