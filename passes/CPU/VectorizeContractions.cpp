@@ -18,6 +18,7 @@
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
 #include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Transforms/LoopInvariantCodeMotionUtils.h"
 
@@ -204,6 +205,69 @@ LogicalResult distributeAndVectorize(RewriterBase &rewriter,
   return tileAndVectorizeBlocks(rewriter, share, *sharePlan);
 }
 
+/// A contraction whose right-hand operand runs along K rather than N
+/// (attention's Q K^T, a transposed activation) gets that operand
+/// transposed first, with N innermost, so that the block plan applies: the
+/// copy reads K x N elements once, the product M times as many. Weights
+/// (entry arguments) are left alone: transposing one would cost a copy per
+/// call; kiln-cpu-pack-matmul-weights lays out the constant ones.
+std::optional<linalg::GenericOp>
+withContiguousRhsColumns(RewriterBase &rewriter, linalg::GenericOp op) {
+  if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
+      !op.hasPureTensorSemantics() || !linalg::isaContractionOpInterface(op))
+    return std::nullopt;
+  FailureOr<linalg::ContractionDimensions> dims =
+      linalg::inferContractionDims(op);
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  std::optional<unsigned> vectorDim = innermostDim(maps[2]);
+  if (failed(dims) || dims->m.empty() || !vectorDim ||
+      !llvm::is_contained(dims->n, *vectorDim) ||
+      innermostDim(maps[1]) == vectorDim)
+    return std::nullopt;
+  Value rhs = op.getDpsInputOperand(1)->get();
+  if (auto arg = dyn_cast<BlockArgument>(rhs))
+    if (isa<FunctionOpInterface>(arg.getOwner()->getParentOp()))
+      return std::nullopt;
+  auto rhsType = dyn_cast<RankedTensorType>(rhs.getType());
+  if (!rhsType || !rhsType.hasStaticShape())
+    return std::nullopt;
+  // The operand's dimensions in the new order: the N dimension moved last.
+  AffineMap rhsMap = maps[1];
+  SmallVector<int64_t> permutation;
+  int64_t vectorPosition = -1;
+  for (auto [i, expr] : llvm::enumerate(rhsMap.getResults())) {
+    auto d = dyn_cast<AffineDimExpr>(expr);
+    if (!d)
+      return std::nullopt;
+    if (d.getPosition() == *vectorDim)
+      vectorPosition = i;
+    else
+      permutation.push_back(i);
+  }
+  if (vectorPosition < 0)
+    return std::nullopt;
+  permutation.push_back(vectorPosition);
+  SmallVector<int64_t> shape;
+  SmallVector<AffineExpr> results;
+  for (int64_t i : permutation) {
+    shape.push_back(rhsType.getDimSize(i));
+    results.push_back(rhsMap.getResult(i));
+  }
+  rewriter.setInsertionPoint(op);
+  Location loc = op.getLoc();
+  Value empty =
+      tensor::EmptyOp::create(rewriter, loc, shape, rhsType.getElementType());
+  Value transposed =
+      linalg::TransposeOp::create(rewriter, loc, rhs, empty, permutation)
+          .getResult()[0];
+  maps[1] = AffineMap::get(rhsMap.getNumDims(), 0, results, op.getContext());
+  rewriter.modifyOpInPlace(op, [&] {
+    op.setIndexingMapsAttr(rewriter.getAffineMapArrayAttr(maps));
+    op.getDpsInputOperand(1)->set(transposed);
+  });
+  return op;
+}
+
 /// Splits `op` along its first parallel dimension whose block size does not
 /// divide it, recursively, then distributes, tiles and vectorizes every
 /// piece.
@@ -264,7 +328,8 @@ struct VectorizeContractionsPass
     IRRewriter rewriter(&getContext());
     bool anyBlocked = false;
     for (linalg::GenericOp op : contractions) {
-      if (!planBlocks(op, shape))
+      if (!planBlocks(op, shape) &&
+          !(withContiguousRhsColumns(rewriter, op) && planBlocks(op, shape)))
         continue;
       anyBlocked = true;
       if (failed(blockAndVectorize(rewriter, op, shape)))

@@ -54,8 +54,9 @@ func.func @packed(%x: tensor<4x6xf32>, %w: tensor<4x6x4xf32>, %init: tensor<4x4x
 
 // -----
 
-// Left to the loop lowering: the right-hand operand is read across N (a
-// transposed activation, as in Q * K^T), so vectors along N would gather.
+// Left to the loop lowering: the right-hand operand is read across N and
+// is an entry argument (a weight: transposing it would cost a copy per
+// call), so vectors along N would gather.
 // CHECK-LABEL: func @transposed_rhs
 // CHECK-NOT: vector.
 // CHECK: linalg.generic
@@ -90,4 +91,31 @@ func.func @threads(%x: tensor<8x64xf32>, %w: tensor<64x256xf32>, %init: tensor<8
     linalg.yield %s : f32
   } -> tensor<8x256xf32>
   return %y : tensor<8x256xf32>
+}
+
+// -----
+
+// A computed right-hand operand read across N (attention's K^T) is
+// transposed first, N innermost, then blocked like any other.
+// CHECK-LABEL: func @transposed_activation
+// CHECK: %[[T:.+]] = linalg.transpose ins(%{{.+}} : tensor<8x6xf32>) outs(%{{.+}} : tensor<6x8xf32>) permutation = [1, 0]
+// CHECK: vector.transfer_read %{{.+}} : tensor<2x8xf32>, vector<2x8xf32>
+// CHECK: vector.contract
+func.func @transposed_activation(%x: tensor<4x6xf32>, %k: tensor<8x6xf32>, %init: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %two = arith.constant 2.0 : f32
+  %empty = tensor.empty() : tensor<8x6xf32>
+  %scaled = linalg.generic {indexing_maps = [affine_map<(n, k) -> (n, k)>, affine_map<(n, k) -> (n, k)>], iterator_types = ["parallel", "parallel"]}
+      ins(%k : tensor<8x6xf32>) outs(%empty : tensor<8x6xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %m = arith.mulf %a, %two : f32
+    linalg.yield %m : f32
+  } -> tensor<8x6xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(m, k, n) -> (m, k)>, affine_map<(m, k, n) -> (n, k)>, affine_map<(m, k, n) -> (m, n)>], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%x, %scaled : tensor<4x6xf32>, tensor<8x6xf32>) outs(%init : tensor<4x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %c, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<4x8xf32>
+  return %y : tensor<4x8xf32>
 }
