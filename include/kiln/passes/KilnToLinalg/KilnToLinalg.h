@@ -65,6 +65,31 @@ mlir::Value buildSigmoid(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x);
 mlir::Value buildGelu(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
                       GeluApproximation approx);
 
+/// A lowering of one kiln op: a function from the op and its converted
+/// operands to the IR that replaces it.
+template <typename OpTy>
+using LoweringFn = mlir::LogicalResult (*)(OpTy, typename OpTy::Adaptor,
+                                           mlir::ConversionPatternRewriter &);
+
+/// The conversion pattern that calls one LoweringFn.
+template <typename OpTy>
+struct FunctionLowering : mlir::OpConversionPattern<OpTy> {
+  FunctionLowering(mlir::MLIRContext *ctx, LoweringFn<OpTy> fn)
+      : mlir::OpConversionPattern<OpTy>(ctx), fn(fn) {}
+  mlir::LogicalResult
+  matchAndRewrite(OpTy op, typename OpTy::Adaptor adaptor,
+                  mlir::ConversionPatternRewriter &rewriter) const override {
+    return fn(op, adaptor, rewriter);
+  }
+  LoweringFn<OpTy> fn;
+};
+
+/// Adds one conversion pattern per lowering function to `patterns`.
+template <typename... OpTys>
+void addLowerings(mlir::RewritePatternSet &patterns, LoweringFn<OpTys>... fns) {
+  (patterns.add<FunctionLowering<OpTys>>(patterns.getContext(), fns), ...);
+}
+
 void populateElementwiseLoweringPatterns(mlir::RewritePatternSet &patterns);
 void populateStructuredLoweringPatterns(mlir::RewritePatternSet &patterns);
 void populateDataMovementLoweringPatterns(mlir::RewritePatternSet &patterns);
