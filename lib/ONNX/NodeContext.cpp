@@ -2,6 +2,8 @@
 
 #include "NodeContext.h"
 
+#include "kiln/dialects/Kiln/KilnConstants.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Matchers.h"
 
@@ -114,14 +116,7 @@ Value NodeContext::constant(DenseElementsAttr value) {
 }
 
 Value NodeContext::scalar(Type elementType, double value) {
-  auto type = RankedTensorType::get({}, elementType);
-  Attribute attr;
-  if (auto ft = dyn_cast<FloatType>(elementType))
-    attr = DenseElementsAttr::get(type, b.getFloatAttr(ft, value));
-  else
-    attr = DenseElementsAttr::get(type,
-                                  b.getIntegerAttr(elementType, (int64_t)value));
-  return constant(llvm::cast<DenseElementsAttr>(attr));
+  return constant(scalarConstantAttr(elementType, value));
 }
 
 Value NodeContext::cast(Value v, Type elementType) {
