@@ -45,19 +45,6 @@ using namespace kiln::onnx_import;
 
 namespace {
 
-/// [B, S, H*D] -> [B, H, S, D].
-Value toHeads(NodeContext &nc, Value x, int64_t heads) {
-  RankedTensorType t = nc.typeOf(x);
-  int64_t b = t.getDimSize(0), s = t.getDimSize(1), hd = t.getDimSize(2);
-  return nc.transpose(nc.reshape(x, {b, s, heads, hd / heads}), {0, 2, 1, 3});
-}
-
-Value i64Constant(NodeContext &nc, ArrayRef<int64_t> shape,
-                  ArrayRef<int64_t> values) {
-  auto type = RankedTensorType::get(shape, nc.b.getI64Type());
-  return nc.constant(DenseElementsAttr::get(type, values));
-}
-
 /// The value of a constant integer input, if it is one.
 std::optional<SmallVector<int64_t>> knownInts(NodeContext &nc, size_t i) {
   Value v = nc.input(i);
@@ -154,8 +141,8 @@ LogicalResult groupQueryAttentionOp(NodeContext &nc) {
                         "] of the query's type");
     }
   }
-  Value q = toHeads(nc, query, hq), k = toHeads(nc, key, hkv),
-        v = toHeads(nc, value, hkv);
+  Value q = nc.splitHeads(query, hq), k = nc.splitHeads(key, hkv),
+        v = nc.splitHeads(value, hkv);
 
   // Past, lengths and the present length M.
   Value pastK = nc.input(3), pastV = nc.input(4);
@@ -202,7 +189,7 @@ LogicalResult groupQueryAttentionOp(NodeContext &nc) {
 
   // Where the new tokens go: position seqlens_k + 1 - S + s with a past.
   Value writePos =
-      past ? nc.binary<AddOp>(seqlens, i64Constant(nc, {}, {1 - s})) : Value();
+      past ? nc.binary<AddOp>(seqlens, nc.i64Constant({1 - s}, {})) : Value();
 
   // Rotary embedding of Q and K at the tokens' positions.
   if (nc.getInt("do_rotary", 0)) {
@@ -221,7 +208,7 @@ LogicalResult groupQueryAttentionOp(NodeContext &nc) {
     SmallVector<int64_t> steps;
     for (int64_t i = 0; i < s; ++i)
       steps.push_back(i);
-    Value positions = i64Constant(nc, {1, s}, steps);
+    Value positions = nc.i64Constant(steps, {1, s});
     if (past)
       positions = nc.binary<AddOp>(nc.reshape(writePos, {b, 1}), positions);
     else
@@ -292,7 +279,7 @@ LogicalResult groupQueryAttentionOp(NodeContext &nc) {
                                  : MaskKind::Causal;
     // The valid lengths matter for a right-padded first prompt.
     Value lens = past ? Value()
-                      : nc.binary<AddOp>(seqlens, i64Constant(nc, {}, {1}));
+                      : nc.binary<AddOp>(seqlens, nc.i64Constant({1}, {}));
     auto op = attention(k, v, bias, pastK, pastV, lens, kind,
                         kind == MaskKind::SlidingWindow ? window - 1 : -1);
     out = op.getOutput();
@@ -324,8 +311,8 @@ LogicalResult groupQueryAttentionOp(NodeContext &nc) {
     for (int64_t j = 0; j < present; ++j)
       cols.push_back(j);
     Value p = nc.binary<AddOp>(nc.reshape(writePos, {b, 1, 1, 1}),
-                               i64Constant(nc, {1, 1, s, 1}, rows));
-    Value j = i64Constant(nc, {1, 1, 1, present}, cols);
+                               nc.i64Constant(rows, {1, 1, s, 1}));
+    Value j = nc.i64Constant(cols, {1, 1, 1, present});
     Value allowed;
     if (!causal) {
       allowed = nc.compare(CompareDirection::LE, j,
@@ -340,7 +327,7 @@ LogicalResult groupQueryAttentionOp(NodeContext &nc) {
         allowed = nc.binary<AndOp>(
             allowed, nc.compare(CompareDirection::GT, j,
                                 nc.binary<SubOp>(
-                                    p, i64Constant(nc, {}, {window}))));
+                                    p, nc.i64Constant({window}, {}))));
     }
     Value mask = allowed;
     if (bias) {

@@ -42,12 +42,6 @@ intsFromInputOrAttr(NodeContext &nc, size_t i, StringRef name) {
   return std::optional<SmallVector<int64_t>>(*ints);
 }
 
-Value i64Constant(NodeContext &nc, ArrayRef<int64_t> values,
-                  ArrayRef<int64_t> shape) {
-  auto type = RankedTensorType::get(shape, nc.b.getI64Type());
-  return nc.constant(DenseElementsAttr::get(type, values));
-}
-
 LogicalResult transposeOp(NodeContext &nc) {
   Value x = nc.input(0);
   if (!x)
@@ -448,7 +442,7 @@ LogicalResult shapeOp(NodeContext &nc) {
   SmallVector<int64_t> dims;
   for (int64_t d = start; d < end; ++d)
     dims.push_back(t.getDimSize(d));
-  nc.setOutput(0, i64Constant(nc, dims, {(int64_t)dims.size()}));
+  nc.setOutput(0, nc.i64Constant(dims, {(int64_t)dims.size()}));
   return success();
 }
 
@@ -456,7 +450,7 @@ LogicalResult sizeOp(NodeContext &nc) {
   RankedTensorType t = nc.inputType(0);
   if (!t)
     return nc.error("expects an input");
-  nc.setOutput(0, i64Constant(nc, {t.getNumElements()}, {}));
+  nc.setOutput(0, nc.i64Constant({t.getNumElements()}, {}));
   return success();
 }
 
@@ -478,7 +472,7 @@ LogicalResult constantOp(NodeContext &nc) {
     return success();
   }
   if (const onnx::AttributeProto *a = nc.attr("value_int")) {
-    nc.setOutput(0, i64Constant(nc, {a->i()}, {}));
+    nc.setOutput(0, nc.i64Constant({a->i()}, {}));
     return success();
   }
   if (const onnx::AttributeProto *a = nc.attr("value_floats")) {
@@ -489,7 +483,7 @@ LogicalResult constantOp(NodeContext &nc) {
   }
   if (const onnx::AttributeProto *a = nc.attr("value_ints")) {
     SmallVector<int64_t> v(a->ints().begin(), a->ints().end());
-    nc.setOutput(0, i64Constant(nc, v, {(int64_t)v.size()}));
+    nc.setOutput(0, nc.i64Constant(v, {(int64_t)v.size()}));
     return success();
   }
   return nc.error("only tensor, float and int constants are supported "
