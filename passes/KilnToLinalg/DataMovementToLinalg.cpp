@@ -14,35 +14,31 @@ using namespace kiln;
 
 namespace {
 
-LogicalResult lowerTranspose(TransposeOp op, TransposeOp::Adaptor adaptor,
-                             ConversionPatternRewriter &rewriter) {
+SmallVector<Value> lowerTranspose(TransposeOp op, TransposeOp::Adaptor adaptor,
+                                  ConversionPatternRewriter &rewriter) {
   RankedTensorType type = op.getType();
   Value init = tensor::EmptyOp::create(rewriter, op.getLoc(), type.getShape(),
                                        type.getElementType());
   auto t = linalg::TransposeOp::create(
       rewriter, op.getLoc(), adaptor.getInput(), init, op.getPermutation());
-  rewriter.replaceOp(op, t.getResult());
-  return success();
+  return {t.getResult()};
 }
 
-LogicalResult lowerReshape(ReshapeOp op, ReshapeOp::Adaptor adaptor,
-                           ConversionPatternRewriter &rewriter) {
-  rewriter.replaceOp(op, reshapeTensor(rewriter, op.getLoc(),
-                                       adaptor.getInput(), op.getType()));
-  return success();
+SmallVector<Value> lowerReshape(ReshapeOp op, ReshapeOp::Adaptor adaptor,
+                                ConversionPatternRewriter &rewriter) {
+  return {
+      reshapeTensor(rewriter, op.getLoc(), adaptor.getInput(), op.getType())};
 }
 
-LogicalResult lowerBroadcast(BroadcastOp op, BroadcastOp::Adaptor adaptor,
-                             ConversionPatternRewriter &rewriter) {
-  rewriter.replaceOp(
-      op, buildElementwise(
-              rewriter, op.getLoc(), op.getType(), adaptor.getInput(),
-              [](OpBuilder &, Location, ValueRange args) { return args[0]; }));
-  return success();
+SmallVector<Value> lowerBroadcast(BroadcastOp op, BroadcastOp::Adaptor adaptor,
+                                  ConversionPatternRewriter &rewriter) {
+  return {buildElementwise(
+      rewriter, op.getLoc(), op.getType(), adaptor.getInput(),
+      [](OpBuilder &, Location, ValueRange args) { return args[0]; })};
 }
 
-LogicalResult lowerConcat(ConcatOp op, ConcatOp::Adaptor adaptor,
-                          ConversionPatternRewriter &rewriter) {
+SmallVector<Value> lowerConcat(ConcatOp op, ConcatOp::Adaptor adaptor,
+                               ConversionPatternRewriter &rewriter) {
   Location loc = op.getLoc();
   RankedTensorType type = op.getType();
   Value result = tensor::EmptyOp::create(rewriter, loc, type.getShape(),
@@ -62,8 +58,7 @@ LogicalResult lowerConcat(ConcatOp op, ConcatOp::Adaptor adaptor,
         rewriter.getDenseI64ArrayAttr(inType.getShape()),
         rewriter.getDenseI64ArrayAttr(strides));
   }
-  rewriter.replaceOp(op, result);
-  return success();
+  return {result};
 }
 
 /// Builds a generic over the result whose body computes source coordinates
@@ -82,24 +77,20 @@ Value buildIndexedRead(
       });
 }
 
-LogicalResult lowerSlice(SliceOp op, SliceOp::Adaptor adaptor,
-                         ConversionPatternRewriter &rewriter) {
+SmallVector<Value> lowerSlice(SliceOp op, SliceOp::Adaptor adaptor,
+                              ConversionPatternRewriter &rewriter) {
   Location loc = op.getLoc();
   RankedTensorType type = op.getType();
   ArrayRef<int64_t> starts = op.getStarts(), steps = op.getSteps();
-  if (type.getNumElements() == 0) {
-    rewriter.replaceOpWithNewOp<tensor::EmptyOp>(op, type.getShape(),
-                                                 type.getElementType());
-    return success();
-  }
-  if (llvm::all_of(steps, [](int64_t s) { return s > 0; })) {
-    rewriter.replaceOpWithNewOp<tensor::ExtractSliceOp>(
-        op, type, adaptor.getInput(), ValueRange{}, ValueRange{}, ValueRange{},
-        rewriter.getDenseI64ArrayAttr(starts),
+  if (type.getNumElements() == 0)
+    return {tensor::EmptyOp::create(rewriter, loc, type.getShape(),
+                                    type.getElementType())};
+  if (llvm::all_of(steps, [](int64_t s) { return s > 0; }))
+    return {tensor::ExtractSliceOp::create(
+        rewriter, loc, type, adaptor.getInput(), ValueRange{}, ValueRange{},
+        ValueRange{}, rewriter.getDenseI64ArrayAttr(starts),
         rewriter.getDenseI64ArrayAttr(type.getShape()),
-        rewriter.getDenseI64ArrayAttr(steps));
-    return success();
-  }
+        rewriter.getDenseI64ArrayAttr(steps))};
   Value result = buildIndexedRead(
       rewriter, loc, type, {}, {}, adaptor.getInput(),
       [&](OpBuilder &b, Location l, ValueRange) {
@@ -113,14 +104,13 @@ LogicalResult lowerSlice(SliceOp op, SliceOp::Adaptor adaptor,
         }
         return coords;
       });
-  rewriter.replaceOp(op, result);
-  return success();
+  return {result};
 }
 
 /// Gather: the indices tensor is an input of the generic (read with a
 /// projected map), the data tensor is read with tensor.extract.
-LogicalResult lowerGather(GatherOp op, GatherOp::Adaptor adaptor,
-                          ConversionPatternRewriter &rewriter) {
+SmallVector<Value> lowerGather(GatherOp op, GatherOp::Adaptor adaptor,
+                               ConversionPatternRewriter &rewriter) {
   Location loc = op.getLoc();
   MLIRContext *ctx = rewriter.getContext();
   RankedTensorType type = op.getType();
@@ -155,12 +145,11 @@ LogicalResult lowerGather(GatherOp op, GatherOp::Adaptor adaptor,
           coords.push_back(linalg::IndexOp::create(b, l, d - 1 + idxRank));
         return coords;
       });
-  rewriter.replaceOp(op, result);
-  return success();
+  return {result};
 }
 
-LogicalResult lowerTrilu(TriluOp op, TriluOp::Adaptor adaptor,
-                         ConversionPatternRewriter &rewriter) {
+SmallVector<Value> lowerTrilu(TriluOp op, TriluOp::Adaptor adaptor,
+                              ConversionPatternRewriter &rewriter) {
   RankedTensorType type = op.getType();
   int64_t rank = type.getRank();
   int64_t diagonal = op.getDiagonal();
@@ -178,8 +167,7 @@ LogicalResult lowerTrilu(TriluOp op, TriluOp::Adaptor adaptor,
         Value zero = scalarConstant(b, l, type.getElementType(), 0);
         return (Value)arith::SelectOp::create(b, l, keep, args[0], zero);
       });
-  rewriter.replaceOp(op, result);
-  return success();
+  return {result};
 }
 
 } // namespace

@@ -67,8 +67,8 @@ AffineMap withoutLastLoop(MLIRContext *ctx, int64_t rank) {
   return AffineMap::get(rank + 1, 0, exprs, ctx);
 }
 
-LogicalResult lowerTopK(TopKOp op, TopKOp::Adaptor adaptor,
-                        ConversionPatternRewriter &rewriter) {
+SmallVector<Value> lowerTopK(TopKOp op, TopKOp::Adaptor adaptor,
+                             ConversionPatternRewriter &rewriter) {
   Location loc = op.getLoc();
   MLIRContext *ctx = rewriter.getContext();
   Value x = adaptor.getInput();
@@ -144,13 +144,12 @@ LogicalResult lowerTopK(TopKOp op, TopKOp::Adaptor adaptor,
             ValueRange{arith::SelectOp::create(b, l, match, args[0], args[2]),
                        arith::SelectOp::create(b, l, match, i, args[3])});
       });
-  rewriter.replaceOp(op, pick.getResults());
-  return success();
+  return llvm::to_vector_of<Value>(pick.getResults());
 }
 
-LogicalResult lowerGatherElements(GatherElementsOp op,
-                                  GatherElementsOp::Adaptor adaptor,
-                                  ConversionPatternRewriter &rewriter) {
+SmallVector<Value> lowerGatherElements(GatherElementsOp op,
+                                       GatherElementsOp::Adaptor adaptor,
+                                       ConversionPatternRewriter &rewriter) {
   RankedTensorType type = op.getType();
   int64_t axis = op.getAxis(), rank = type.getRank();
   int64_t size = op.getData().getType().getDimSize(axis);
@@ -165,12 +164,11 @@ LogicalResult lowerGatherElements(GatherElementsOp op,
                                      : (Value)linalg::IndexOp::create(b, l, d));
         return (Value)tensor::ExtractOp::create(b, l, data, coords);
       });
-  rewriter.replaceOp(op, result);
-  return success();
+  return {result};
 }
 
-LogicalResult lowerOneHot(OneHotOp op, OneHotOp::Adaptor adaptor,
-                          ConversionPatternRewriter &rewriter) {
+SmallVector<Value> lowerOneHot(OneHotOp op, OneHotOp::Adaptor adaptor,
+                               ConversionPatternRewriter &rewriter) {
   Location loc = op.getLoc();
   MLIRContext *ctx = rewriter.getContext();
   RankedTensorType type = op.getType();
@@ -195,8 +193,7 @@ LogicalResult lowerOneHot(OneHotOp op, OneHotOp::Adaptor adaptor,
         return arith::SelectOp::create(b, l, hit, scalarConstant(b, l, elt, on),
                                        scalarConstant(b, l, elt, off));
       });
-  rewriter.replaceOp(op, result);
-  return success();
+  return {result};
 }
 
 /// Reads the index tuple `indices[at..., :]` (q entries) and returns it as
@@ -227,8 +224,8 @@ SmallVector<Value> indexTuple(OpBuilder &b, Location loc, Value indices,
 }
 
 /// GatherND: each result element reads its index tuple, then the data.
-LogicalResult lowerGatherND(GatherNDOp op, GatherNDOp::Adaptor adaptor,
-                            ConversionPatternRewriter &rewriter) {
+SmallVector<Value> lowerGatherND(GatherNDOp op, GatherNDOp::Adaptor adaptor,
+                                 ConversionPatternRewriter &rewriter) {
   RankedTensorType type = op.getType();
   auto dataType = op.getData().getType();
   auto idxType = op.getIndices().getType();
@@ -247,8 +244,7 @@ LogicalResult lowerGatherND(GatherNDOp op, GatherNDOp::Adaptor adaptor,
           coords.push_back(linalg::IndexOp::create(bd, l, d));
         return tensor::ExtractOp::create(bd, l, data, coords);
       });
-  rewriter.replaceOp(op, result);
-  return success();
+  return {result};
 }
 
 /// `current` combined with `update` as the reduction says.
@@ -309,9 +305,9 @@ Value storeIf(OpBuilder &b, Location loc, Value valid, Value acc,
   return ifOp.getResult(0);
 }
 
-LogicalResult lowerScatterElements(ScatterElementsOp op,
-                                   ScatterElementsOp::Adaptor adaptor,
-                                   ConversionPatternRewriter &rewriter) {
+SmallVector<Value> lowerScatterElements(ScatterElementsOp op,
+                                        ScatterElementsOp::Adaptor adaptor,
+                                        ConversionPatternRewriter &rewriter) {
   int64_t axis = op.getAxis();
   int64_t size = op.getData().getType().getDimSize(axis);
   ArrayRef<int64_t> shape = op.getUpdates().getType().getShape();
@@ -328,12 +324,11 @@ LogicalResult lowerScatterElements(ScatterElementsOp op,
         Value update = tensor::ExtractOp::create(b, l, updates, ivs);
         return storeIf(b, l, valid, acc, coords, update, r);
       });
-  rewriter.replaceOp(op, result);
-  return success();
+  return {result};
 }
 
-LogicalResult lowerScatterND(ScatterNDOp op, ScatterNDOp::Adaptor adaptor,
-                             ConversionPatternRewriter &rewriter) {
+SmallVector<Value> lowerScatterND(ScatterNDOp op, ScatterNDOp::Adaptor adaptor,
+                                  ConversionPatternRewriter &rewriter) {
   auto dataType = op.getData().getType();
   auto idxType = op.getIndices().getType();
   int64_t q = idxType.getDimSize(idxType.getRank() - 1);
@@ -352,8 +347,7 @@ LogicalResult lowerScatterND(ScatterNDOp op, ScatterNDOp::Adaptor adaptor,
                  Value update = tensor::ExtractOp::create(b, l, updates, ivs);
                  return storeIf(b, l, valid, acc, coords, update, r);
                });
-  rewriter.replaceOp(op, result);
-  return success();
+  return {result};
 }
 
 } // namespace

@@ -90,8 +90,9 @@ Value row(OpBuilder &b, Location loc, Value m, Value t) {
       SmallVector<OpFoldResult>(2, b.getIndexAttr(1)));
 }
 
-LogicalResult lowerMoEExperts(MoEExpertsOp op, MoEExpertsOp::Adaptor adaptor,
-                              ConversionPatternRewriter &rewriter) {
+SmallVector<Value> lowerMoEExperts(MoEExpertsOp op,
+                                   MoEExpertsOp::Adaptor adaptor,
+                                   ConversionPatternRewriter &rewriter) {
   Location loc = op.getLoc();
   RankedTensorType type = op.getType();
   Type elt = type.getElementType();
@@ -214,8 +215,7 @@ LogicalResult lowerMoEExperts(MoEExpertsOp op, MoEExpertsOp::Adaptor adaptor,
             });
         return scf::ValueVector{ifOp.getResult(0)};
       });
-  rewriter.replaceOp(op, nest.results.empty() ? y : nest.results[0]);
-  return success();
+  return {nest.results.empty() ? y : nest.results[0]};
 }
 
 } // namespace

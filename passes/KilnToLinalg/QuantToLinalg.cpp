@@ -82,8 +82,9 @@ Value buildQuantGeneric(
                               });
 }
 
-LogicalResult lowerDequantize(DequantizeOp op, DequantizeOp::Adaptor adaptor,
-                              ConversionPatternRewriter &rewriter) {
+SmallVector<Value> lowerDequantize(DequantizeOp op,
+                                   DequantizeOp::Adaptor adaptor,
+                                   ConversionPatternRewriter &rewriter) {
   bool isUnsigned = op.getIsUnsigned();
   Type out = op.getType().getElementType();
   Value result = buildQuantGeneric(
@@ -107,8 +108,7 @@ LogicalResult lowerDequantize(DequantizeOp op, DequantizeOp::Adaptor adaptor,
           return arith::ExtFOp::create(b, l, out, v);
         return arith::TruncFOp::create(b, l, out, v);
       });
-  rewriter.replaceOp(op, result);
-  return success();
+  return {result};
 }
 
 struct QuantizeLowering : OpConversionPattern<QuantizeOp> {

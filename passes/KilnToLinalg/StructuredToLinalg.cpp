@@ -62,8 +62,8 @@ Value mulScalars(OpBuilder &b, Location loc, Value x, Value y) {
 /// walks rows of the rhs and of the result contiguously, which LLVM's loop
 /// vectorizer turns into SIMD code. The operands' batch dimensions broadcast
 /// through their indexing maps.
-LogicalResult lowerMatmul(MatmulOp op, MatmulOp::Adaptor adaptor,
-                          ConversionPatternRewriter &rewriter) {
+SmallVector<Value> lowerMatmul(MatmulOp op, MatmulOp::Adaptor adaptor,
+                               ConversionPatternRewriter &rewriter) {
   Location loc = op.getLoc();
   RankedTensorType type = op.getType();
   Type acc = accumulatorType(type.getElementType());
@@ -104,8 +104,7 @@ LogicalResult lowerMatmul(MatmulOp op, MatmulOp::Adaptor adaptor,
                                 widenScalar(b, l, args[1], acc));
         linalg::YieldOp::create(b, l, addScalars(b, l, args[2], prod));
       });
-  rewriter.replaceOp(op, narrowTo(rewriter, loc, generic.getResult(0), type));
-  return success();
+  return {narrowTo(rewriter, loc, generic.getResult(0), type)};
 }
 
 enum class ReduceKind { Sum, Max, Min, Prod };
@@ -180,8 +179,8 @@ Value combine(OpBuilder &b, Location loc, ReduceKind kind, Value acc, Value x) {
 }
 
 template <typename OpTy, ReduceKind Kind>
-LogicalResult lowerReduce(OpTy op, typename OpTy::Adaptor adaptor,
-                          ConversionPatternRewriter &rewriter) {
+SmallVector<Value> lowerReduce(OpTy op, typename OpTy::Adaptor adaptor,
+                               ConversionPatternRewriter &rewriter) {
   Location loc = op.getLoc();
   MLIRContext *ctx = rewriter.getContext();
   auto inputType = cast<RankedTensorType>(op.getInput().getType());
@@ -209,15 +208,14 @@ LogicalResult lowerReduce(OpTy op, typename OpTy::Adaptor adaptor,
       });
   Value reduced = narrowTo(rewriter, loc, generic.getResult(0),
                            RankedTensorType::get(reducedShape, elt));
-  rewriter.replaceOp(op, reshapeTensor(rewriter, loc, reduced, op.getType()));
-  return success();
+  return {reshapeTensor(rewriter, loc, reduced, op.getType())};
 }
 
 /// ArgMax/ArgMin: one generic with two outputs, the running extreme value
 /// and its index; ties keep the first index unless select_last_index.
 template <typename OpTy, bool IsMax>
-LogicalResult lowerArgReduce(OpTy op, typename OpTy::Adaptor adaptor,
-                             ConversionPatternRewriter &rewriter) {
+SmallVector<Value> lowerArgReduce(OpTy op, typename OpTy::Adaptor adaptor,
+                                  ConversionPatternRewriter &rewriter) {
   Location loc = op.getLoc();
   MLIRContext *ctx = rewriter.getContext();
   auto inputType = cast<RankedTensorType>(op.getInput().getType());
@@ -270,9 +268,7 @@ LogicalResult lowerArgReduce(OpTy op, typename OpTy::Adaptor adaptor,
             ValueRange{arith::SelectOp::create(b, l, better, x, best),
                        arith::SelectOp::create(b, l, better, i, bestIndex)});
       });
-  rewriter.replaceOp(
-      op, reshapeTensor(rewriter, loc, generic.getResult(1), op.getType()));
-  return success();
+  return {reshapeTensor(rewriter, loc, generic.getResult(1), op.getType())};
 }
 
 /// Cumulative sum or product as a generic over (dims..., j) where j walks
@@ -280,8 +276,8 @@ LogicalResult lowerArgReduce(OpTy op, typename OpTy::Adaptor adaptor,
 /// Quadratic in the axis length, which is fine for the short axes scans see
 /// in transformer graphs (position ids); a scan kernel can replace it later.
 template <typename OpTy, ReduceKind Kind>
-LogicalResult lowerScan(OpTy op, typename OpTy::Adaptor adaptor,
-                        ConversionPatternRewriter &rewriter) {
+SmallVector<Value> lowerScan(OpTy op, typename OpTy::Adaptor adaptor,
+                             ConversionPatternRewriter &rewriter) {
   Location loc = op.getLoc();
   MLIRContext *ctx = rewriter.getContext();
   RankedTensorType type = op.getType();
@@ -315,8 +311,7 @@ LogicalResult lowerScan(OpTy op, typename OpTy::Adaptor adaptor,
                                           reductionIdentity(b, l, elt, Kind));
         linalg::YieldOp::create(b, l, combine(b, l, Kind, args[1], x));
       });
-  rewriter.replaceOp(op, generic.getResult(0));
-  return success();
+  return {generic.getResult(0)};
 }
 
 } // namespace

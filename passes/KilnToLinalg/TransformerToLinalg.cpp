@@ -23,9 +23,9 @@ namespace {
 
 /// The positional mask, evaluated from linalg.index inside one elementwise
 /// generic (no [queries, keys] mask tensor exists).
-LogicalResult lowerAttentionMask(AttentionMaskOp op,
-                                 AttentionMaskOp::Adaptor adaptor,
-                                 ConversionPatternRewriter &rewriter) {
+SmallVector<Value> lowerAttentionMask(AttentionMaskOp op,
+                                      AttentionMaskOp::Adaptor adaptor,
+                                      ConversionPatternRewriter &rewriter) {
   Location loc = op.getLoc();
   RankedTensorType type = op.getType();
   int64_t rank = type.getRank(), keys = type.getDimSize(rank - 1);
@@ -126,14 +126,13 @@ LogicalResult lowerAttentionMask(AttentionMaskOp op,
                            -std::numeric_limits<double>::infinity()));
         return (Value)arith::SelectOp::create(b, l, allowed, args[0], negInf);
       });
-  rewriter.replaceOp(op, result);
-  return success();
+  return {result};
 }
 
 /// RoPE as one elementwise generic over the output: each feature reads its
 /// pair partner and the cos/sin entry of its position with tensor.extract.
-LogicalResult lowerRope(RopeOp op, RopeOp::Adaptor adaptor,
-                        ConversionPatternRewriter &rewriter) {
+SmallVector<Value> lowerRope(RopeOp op, RopeOp::Adaptor adaptor,
+                             ConversionPatternRewriter &rewriter) {
   Location loc = op.getLoc();
   RankedTensorType type = op.getType();
   int64_t rotated = op.getRotatedFeatures(), half = rotated / 2;
@@ -203,15 +202,14 @@ LogicalResult lowerRope(RopeOp op, RopeOp::Adaptor adaptor,
         return (Value)arith::SelectOp::create(b, l, inRotation, rotatedValue,
                                               self);
       });
-  rewriter.replaceOp(op, result);
-  return success();
+  return {result};
 }
 
 /// The updated cache as one elementwise generic over the cache: each
 /// position works out which update element (if any) lands on it.
-LogicalResult lowerKVCacheUpdate(KVCacheUpdateOp op,
-                                 KVCacheUpdateOp::Adaptor adaptor,
-                                 ConversionPatternRewriter &rewriter) {
+SmallVector<Value> lowerKVCacheUpdate(KVCacheUpdateOp op,
+                                      KVCacheUpdateOp::Adaptor adaptor,
+                                      ConversionPatternRewriter &rewriter) {
   RankedTensorType type = op.getType();
   int64_t axis = op.getAxis(), rank = type.getRank();
   int64_t capacity = type.getDimSize(axis);
@@ -252,8 +250,7 @@ LogicalResult lowerKVCacheUpdate(KVCacheUpdateOp op,
         Value fresh = tensor::ExtractOp::create(b, l, update, at);
         return (Value)arith::SelectOp::create(b, l, hit, fresh, args[0]);
       });
-  rewriter.replaceOp(op, result);
-  return success();
+  return {result};
 }
 
 } // namespace

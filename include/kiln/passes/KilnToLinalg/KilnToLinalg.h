@@ -66,12 +66,13 @@ mlir::Value buildGelu(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
                       GeluApproximation approx);
 
 /// A lowering of one kiln op: a function from the op and its converted
-/// operands to the IR that replaces it.
+/// operands to the values that replace its results.
 template <typename OpTy>
-using LoweringFn = mlir::LogicalResult (*)(OpTy, typename OpTy::Adaptor,
-                                           mlir::ConversionPatternRewriter &);
+using LoweringFn = llvm::SmallVector<mlir::Value> (*)(
+    OpTy, typename OpTy::Adaptor, mlir::ConversionPatternRewriter &);
 
-/// The conversion pattern that calls one LoweringFn.
+/// The conversion pattern that replaces an op by what its LoweringFn
+/// builds.
 template <typename OpTy>
 struct FunctionLowering : mlir::OpConversionPattern<OpTy> {
   FunctionLowering(mlir::MLIRContext *ctx, LoweringFn<OpTy> fn)
@@ -79,7 +80,8 @@ struct FunctionLowering : mlir::OpConversionPattern<OpTy> {
   mlir::LogicalResult
   matchAndRewrite(OpTy op, typename OpTy::Adaptor adaptor,
                   mlir::ConversionPatternRewriter &rewriter) const override {
-    return fn(op, adaptor, rewriter);
+    rewriter.replaceOp(op, fn(op, adaptor, rewriter));
+    return mlir::success();
   }
   LoweringFn<OpTy> fn;
 };
