@@ -76,7 +76,6 @@ SmallVector<Value> lowerTopK(TopKOp op, TopKOp::Adaptor adaptor,
   int64_t rank = inType.getRank(), axis = op.getAxis();
   Type elt = inType.getElementType(), i64 = rewriter.getI64Type();
   bool largest = op.getLargest();
-  bool isF = isa<FloatType>(elt);
 
   // rank[p] = how many elements along the axis beat x[p].
   auto rankType = inType.clone(i64);
@@ -94,24 +93,11 @@ SmallVector<Value> lowerTopK(TopKOp op, TopKOp::Adaptor adaptor,
             Value mine = args[0], theirs = args[1];
             Value i = linalg::IndexOp::create(b, l, axis);
             Value j = linalg::IndexOp::create(b, l, rank);
-            Value strictly, equal;
-            if (isF) {
-              strictly =
-                  arith::CmpFOp::create(b, l,
-                                        largest ? arith::CmpFPredicate::OGT
-                                                : arith::CmpFPredicate::OLT,
-                                        theirs, mine);
-              equal = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ,
-                                            theirs, mine);
-            } else {
-              strictly =
-                  arith::CmpIOp::create(b, l,
-                                        largest ? arith::CmpIPredicate::sgt
-                                                : arith::CmpIPredicate::slt,
-                                        theirs, mine);
-              equal = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq,
-                                            theirs, mine);
-            }
+            Value strictly = compareScalars(
+                b, l, largest ? CompareDirection::GT : CompareDirection::LT,
+                theirs, mine);
+            Value equal =
+                compareScalars(b, l, CompareDirection::EQ, theirs, mine);
             Value earlier =
                 arith::CmpIOp::create(b, l, arith::CmpIPredicate::ult, j, i);
             Value beats = arith::OrIOp::create(

@@ -243,20 +243,10 @@ SmallVector<Value> lowerArgReduce(OpTy op, typename OpTy::Adaptor adaptor,
         Value x = args[0], best = args[1], bestIndex = args[2];
         Value i = arith::IndexCastOp::create(
             b, l, b.getI64Type(), linalg::IndexOp::create(b, l, axis));
-        Value better;
-        if (isFloat(elt)) {
-          arith::CmpFPredicate p = IsMax ? (last ? arith::CmpFPredicate::OGE
-                                                 : arith::CmpFPredicate::OGT)
-                                         : (last ? arith::CmpFPredicate::OLE
-                                                 : arith::CmpFPredicate::OLT);
-          better = arith::CmpFOp::create(b, l, p, x, best);
-        } else {
-          arith::CmpIPredicate p = IsMax ? (last ? arith::CmpIPredicate::sge
-                                                 : arith::CmpIPredicate::sgt)
-                                         : (last ? arith::CmpIPredicate::sle
-                                                 : arith::CmpIPredicate::slt);
-          better = arith::CmpIOp::create(b, l, p, x, best);
-        }
+        CompareDirection dir =
+            IsMax ? (last ? CompareDirection::GE : CompareDirection::GT)
+                  : (last ? CompareDirection::LE : CompareDirection::LT);
+        Value better = compareScalars(b, l, dir, x, best);
         // The first element always wins, so an all -inf (or all NaN)
         // row still reports a valid index.
         Value first =

@@ -58,6 +58,12 @@ mlir::Value filledTensor(mlir::OpBuilder &b, mlir::Location loc,
 mlir::Value reshapeTensor(mlir::OpBuilder &b, mlir::Location loc,
                           mlir::Value input, mlir::RankedTensorType resultType);
 
+/// Scalar comparison `lhs dir rhs` of two ints or two floats: ordered for
+/// floats (unordered for NE), signed for integers unless `isUnsigned`.
+mlir::Value compareScalars(mlir::OpBuilder &b, mlir::Location loc,
+                           CompareDirection dir, mlir::Value lhs,
+                           mlir::Value rhs, bool isUnsigned = false);
+
 /// Scalar sigmoid 1 / (1 + e^-x) of a float value.
 mlir::Value buildSigmoid(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x);
 
