@@ -51,18 +51,15 @@ LogicalResult kiln::buildHostCode(ModuleOp module, TargetContext &context,
   host.entryName = context.entryName;
   host.entrySymbol = entrySymbol.str();
   host.addEntryWrapper = addEntryWrapper;
-  std::string error;
   if (context.stopsAfter("llvm-ir")) {
     context.progress("generating LLVM IR");
     std::string ir;
     llvm::raw_string_ostream irStream(ir);
-    if (!emitHostCode(module, host, &irStream, hostCode, error))
-      return emitError(module.getLoc()) << error;
+    if (failed(emitHostCode(module, host, &irStream, hostCode)))
+      return failure();
     stopped = true;
     return context.print([&](llvm::raw_ostream &os) { os << ir; });
   }
   context.progress("generating and linking host code");
-  if (!emitHostCode(module, host, nullptr, hostCode, error))
-    return emitError(module.getLoc()) << error;
-  return success();
+  return emitHostCode(module, host, nullptr, hostCode);
 }
