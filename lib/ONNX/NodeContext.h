@@ -15,6 +15,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/Support/Error.h"
 
 #include "onnx/onnx_pb.h"
 
@@ -35,11 +36,10 @@ bool isUnsignedOnnxType(int onnxType);
 
 /// Converts an ONNX tensor to an elements attribute: inline when it has at
 /// most `inlineLimit` elements, else a dense resource blob. `modelDir`
-/// resolves external data. On failure `error` says why.
-mlir::FailureOr<mlir::ElementsAttr>
+/// resolves external data. A failure says why.
+llvm::Expected<mlir::ElementsAttr>
 convertTensor(mlir::MLIRContext *ctx, const onnx::TensorProto &tensor,
-              llvm::StringRef modelDir, int64_t inlineLimit,
-              std::string &error);
+              llvm::StringRef modelDir, int64_t inlineLimit);
 
 class NodeContext {
 public:

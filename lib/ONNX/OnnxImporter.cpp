@@ -431,11 +431,11 @@ GraphImporter::bindInputs(OpBuilder &b,
     for (int64_t d : value.dims)
       t.add_dims(d);
     t.set_raw_data(value.data);
-    std::string why;
-    FailureOr<ElementsAttr> attr = convertTensor(
-        &ctx, t, modelDir, std::numeric_limits<int64_t>::max(), why);
-    if (failed(attr)) {
-      error() << "--bind-input " << in->name() << ": " << why;
+    llvm::Expected<ElementsAttr> attr =
+        convertTensor(&ctx, t, modelDir, std::numeric_limits<int64_t>::max());
+    if (!attr) {
+      error() << "--bind-input " << in->name() << ": "
+              << llvm::toString(attr.takeError());
       return failure();
     }
     Location loc = NameLoc::get(b.getStringAttr(in->name()), fileLoc);
@@ -448,11 +448,11 @@ GraphImporter::bindInputs(OpBuilder &b,
 LogicalResult GraphImporter::importInitializers(OpBuilder &b,
                                                 StringRef modelDir) {
   for (const onnx::TensorProto &t : model.graph().initializer()) {
-    std::string why;
-    FailureOr<ElementsAttr> value =
-        convertTensor(&ctx, t, modelDir, options.inlineConstantLimit, why);
-    if (failed(value)) {
-      error() << "initializer '" << t.name() << "': " << why;
+    llvm::Expected<ElementsAttr> value =
+        convertTensor(&ctx, t, modelDir, options.inlineConstantLimit);
+    if (!value) {
+      error() << "initializer '" << t.name()
+              << "': " << llvm::toString(value.takeError());
       return failure();
     }
     Location loc = NameLoc::get(b.getStringAttr(t.name()), fileLoc);

@@ -458,11 +458,10 @@ LogicalResult constantOp(NodeContext &nc) {
   MLIRContext *ctx = nc.b.getContext();
   Builder &b = nc.b;
   if (const onnx::AttributeProto *a = nc.attr("value")) {
-    std::string why;
-    FailureOr<ElementsAttr> v = convertTensor(
-        ctx, a->t(), "", std::numeric_limits<int64_t>::max(), why);
-    if (failed(v))
-      return nc.error(why);
+    llvm::Expected<ElementsAttr> v =
+        convertTensor(ctx, a->t(), "", std::numeric_limits<int64_t>::max());
+    if (!v)
+      return nc.error(llvm::toString(v.takeError()));
     nc.setOutput(0, nc.constant(cast<DenseElementsAttr>(*v)));
     nc.setOutputOnnxType(0, a->t().data_type());
     return success();
@@ -499,11 +498,10 @@ LogicalResult constantOfShapeOp(NodeContext &nc) {
       return nc.error("shape has a negative dimension");
   DenseElementsAttr value;
   if (const onnx::AttributeProto *a = nc.attr("value")) {
-    std::string why;
-    FailureOr<ElementsAttr> v =
-        convertTensor(nc.b.getContext(), a->t(), "", 1 << 20, why);
-    if (failed(v))
-      return nc.error(why);
+    llvm::Expected<ElementsAttr> v =
+        convertTensor(nc.b.getContext(), a->t(), "", 1 << 20);
+    if (!v)
+      return nc.error(llvm::toString(v.takeError()));
     value = cast<DenseElementsAttr>(*v);
     if (value.getNumElements() != 1)
       return nc.error("value must hold exactly one element");
