@@ -2,6 +2,7 @@
 
 #include "kiln/dialects/Kiln/KilnConstants.h"
 
+#include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 
@@ -61,4 +62,13 @@ ElementsAttr kiln::makeConstantAttr(RankedTensorType type,
   AsmResourceBlob blob =
       HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, /*align=*/64);
   return DenseResourceElementsAttr::get(type, name, std::move(blob));
+}
+
+DenseElementsAttr kiln::scalarConstantAttr(Type elementType, double value) {
+  Builder b(elementType.getContext());
+  auto type = RankedTensorType::get({}, elementType);
+  if (auto ft = dyn_cast<FloatType>(elementType))
+    return DenseElementsAttr::get(type, b.getFloatAttr(ft, value));
+  return DenseElementsAttr::get(type,
+                                b.getIntegerAttr(elementType, (int64_t)value));
 }

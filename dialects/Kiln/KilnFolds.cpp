@@ -35,7 +35,8 @@ static Attribute foldBinary(Attribute lhsAttr, Attribute rhsAttr,
   if (!lhs || !rhs || !type.hasStaticShape())
     return {};
   ArrayRef<int64_t> out = type.getShape();
-  ArrayRef<int64_t> ls = lhs.getType().getShape(), rs = rhs.getType().getShape();
+  ArrayRef<int64_t> ls = lhs.getType().getShape(),
+                    rs = rhs.getType().getShape();
   int64_t n = type.getNumElements();
   if (isa<IntegerType>(type.getElementType())) {
     auto lv = llvm::to_vector(lhs.getValues<APInt>());
@@ -260,22 +261,27 @@ static bool intLess(const APInt &a, const APInt &b) {
   return a.getBitWidth() == 1 ? a.ult(b) : a.slt(b);
 }
 
-OpFoldResult MaxOp::fold(FoldAdaptor adaptor) {
+/// max (IsMax) or min: intLess for integers, llvm::maximum/minimum (which
+/// propagate NaN) for floats.
+template <bool IsMax>
+static OpFoldResult foldExtreme(Attribute lhs, Attribute rhs,
+                                RankedTensorType type) {
   return foldBinary(
-      adaptor.getLhs(), adaptor.getRhs(), getType(),
+      lhs, rhs, type,
       [](const APInt &a, const APInt &b) -> std::optional<APInt> {
-        return intLess(a, b) ? b : a;
+        return (IsMax ? intLess(a, b) : intLess(b, a)) ? b : a;
       },
-      [](const APFloat &a, const APFloat &b) { return llvm::maximum(a, b); });
+      [](const APFloat &a, const APFloat &b) {
+        return IsMax ? llvm::maximum(a, b) : llvm::minimum(a, b);
+      });
+}
+
+OpFoldResult MaxOp::fold(FoldAdaptor adaptor) {
+  return foldExtreme<true>(adaptor.getLhs(), adaptor.getRhs(), getType());
 }
 
 OpFoldResult MinOp::fold(FoldAdaptor adaptor) {
-  return foldBinary(
-      adaptor.getLhs(), adaptor.getRhs(), getType(),
-      [](const APInt &a, const APInt &b) -> std::optional<APInt> {
-        return intLess(b, a) ? b : a;
-      },
-      [](const APFloat &a, const APFloat &b) { return llvm::minimum(a, b); });
+  return foldExtreme<false>(adaptor.getLhs(), adaptor.getRhs(), getType());
 }
 
 template <typename Fn>
@@ -314,9 +320,8 @@ OpFoldResult NegOp::fold(FoldAdaptor adaptor) {
   if (!in)
     return {};
   if (isa<FloatType>(in.getElementType()))
-    return in.mapValues(in.getElementType(), [](const APFloat &v) {
-      return (-v).bitcastToAPInt();
-    });
+    return in.mapValues(in.getElementType(),
+                        [](const APFloat &v) { return (-v).bitcastToAPInt(); });
   return in.mapValues(in.getElementType(), [](const APInt &v) { return -v; });
 }
 
@@ -327,7 +332,8 @@ OpFoldResult CompareOp::fold(FoldAdaptor adaptor) {
     return {};
   RankedTensorType type = getType();
   ArrayRef<int64_t> out = type.getShape();
-  ArrayRef<int64_t> ls = lhs.getType().getShape(), rs = rhs.getType().getShape();
+  ArrayRef<int64_t> ls = lhs.getType().getShape(),
+                    rs = rhs.getType().getShape();
   CompareDirection dir = getDirection();
   SmallVector<bool> result;
   int64_t n = type.getNumElements();
@@ -378,46 +384,66 @@ OpFoldResult SelectOp::fold(FoldAdaptor adaptor) {
   return DenseElementsAttr::get(type, result);
 }
 
+/// The constant of `type` whose element i is `in`'s element sourceOf(i),
+/// as the data-movement ops fold; a splat stays a splat.
+static DenseElementsAttr
+gatherConstant(DenseElementsAttr in, RankedTensorType type,
+               llvm::function_ref<int64_t(int64_t)> sourceOf) {
+  if (in.isSplat())
+    return DenseElementsAttr::get(type, in.getSplatValue<Attribute>());
+  auto vals = llvm::to_vector(in.getValues<Attribute>());
+  SmallVector<Attribute> result;
+  for (int64_t i = 0, n = type.getNumElements(); i < n; ++i)
+    result.push_back(vals[sourceOf(i)]);
+  return DenseElementsAttr::get(type, result);
+}
+
 OpFoldResult BroadcastOp::fold(FoldAdaptor adaptor) {
   if (getInput().getType() == getType())
     return getInput();
   DenseElementsAttr in = smallConstant(adaptor.getInput());
-  if (!in)
+  // A splat folds at any size; anything else only up to kMaxFoldElements.
+  if (!in || (!in.isSplat() && getType().getNumElements() > kMaxFoldElements))
     return {};
-  if (in.isSplat())
-    return DenseElementsAttr::get(getType(), in.getSplatValue<Attribute>());
-  if (getType().getNumElements() > kMaxFoldElements)
-    return {};
-  auto vals = llvm::to_vector(in.getValues<Attribute>());
-  SmallVector<Attribute> result;
-  for (int64_t i = 0, n = getType().getNumElements(); i < n; ++i)
-    result.push_back(
-        vals[broadcastSource(i, getType().getShape(), in.getType().getShape())]);
-  return DenseElementsAttr::get(getType(), result);
+  return gatherConstant(in, getType(), [&](int64_t i) {
+    return broadcastSource(i, getType().getShape(), in.getType().getShape());
+  });
 }
 
 OpFoldResult TransposeOp::fold(FoldAdaptor adaptor) {
-  if (llvm::equal(getPermutation(),
-                  llvm::seq<int64_t>(0, getType().getRank())))
+  if (llvm::equal(getPermutation(), llvm::seq<int64_t>(0, getType().getRank())))
     return getInput();
   DenseElementsAttr in = smallConstant(adaptor.getInput());
   if (!in)
     return {};
-  if (in.isSplat())
-    return DenseElementsAttr::get(getType(), in.getSplatValue<Attribute>());
   ArrayRef<int64_t> perm = getPermutation();
   SmallVector<int64_t> inStrides = rowMajorStrides(in.getType().getShape());
   SmallVector<int64_t> outStrides = rowMajorStrides(getType().getShape());
-  auto vals = llvm::to_vector(in.getValues<Attribute>());
-  SmallVector<Attribute> result;
-  for (int64_t i = 0, n = getType().getNumElements(); i < n; ++i) {
+  return gatherConstant(in, getType(), [&](int64_t i) {
     int64_t src = 0;
     for (size_t d = 0; d < perm.size(); ++d)
-      src += ((i / outStrides[d]) % getType().getDimSize(d)) *
-             inStrides[perm[d]];
-    result.push_back(vals[src]);
+      src +=
+          ((i / outStrides[d]) % getType().getDimSize(d)) * inStrides[perm[d]];
+    return src;
+  });
+}
+
+/// Combines the elements of `in` that land in each of the `slots` result
+/// elements (slotOf maps an element to its slot) with `combine`.
+template <typename T, typename Fn, typename SlotFn>
+static DenseElementsAttr
+accumulateSlots(DenseElementsAttr in, RankedTensorType resultType,
+                int64_t slots, SlotFn slotOf, Fn combine) {
+  SmallVector<std::optional<T>> acc(slots);
+  int64_t i = 0;
+  for (T v : in.getValues<T>()) {
+    std::optional<T> &a = acc[slotOf(i++)];
+    a = a ? combine(*a, v) : v;
   }
-  return DenseElementsAttr::get(getType(), result);
+  SmallVector<T> values;
+  for (auto &a : acc)
+    values.push_back(*a);
+  return DenseElementsAttr::get(resultType, values);
 }
 
 /// Folds a reduction of a small constant. `combine` folds one element into
@@ -448,28 +474,9 @@ static OpFoldResult foldReduce(Attribute inputAttr, ArrayRef<int64_t> axes,
   int64_t n = in.getNumElements(), slots = resultType.getNumElements();
   if (n == 0)
     return {};
-  if (isa<IntegerType>(in.getElementType())) {
-    SmallVector<std::optional<APInt>> acc(slots);
-    int64_t i = 0;
-    for (APInt v : in.getValues<APInt>()) {
-      std::optional<APInt> &a = acc[slotOf(i++)];
-      a = a ? intFn(*a, v) : v;
-    }
-    SmallVector<APInt> values;
-    for (auto &a : acc)
-      values.push_back(*a);
-    return DenseElementsAttr::get(resultType, values);
-  }
-  SmallVector<std::optional<APFloat>> acc(slots);
-  int64_t i = 0;
-  for (APFloat v : in.getValues<APFloat>()) {
-    std::optional<APFloat> &a = acc[slotOf(i++)];
-    a = a ? floatFn(*a, v) : v;
-  }
-  SmallVector<APFloat> values;
-  for (auto &a : acc)
-    values.push_back(*a);
-  return DenseElementsAttr::get(resultType, values);
+  if (isa<IntegerType>(in.getElementType()))
+    return accumulateSlots<APInt>(in, resultType, slots, slotOf, intFn);
+  return accumulateSlots<APFloat>(in, resultType, slots, slotOf, floatFn);
 }
 
 OpFoldResult ReduceSumOp::fold(FoldAdaptor adaptor) {

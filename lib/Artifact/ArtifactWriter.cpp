@@ -80,8 +80,8 @@ std::vector<char> gpuCodeSection(const GpuCode &code) {
 
 } // namespace
 
-bool kiln::writeArtifact(llvm::StringRef path, const ArtifactContents &c,
-                         std::string &error) {
+llvm::Error kiln::writeArtifact(llvm::StringRef path,
+                                const ArtifactContents &c) {
   // Weights first, so their offsets are known for the metadata.
   ByteWriter weights;
   std::vector<uint64_t> offsets;
@@ -156,24 +156,25 @@ bool kiln::writeArtifact(llvm::StringRef path, const ArtifactContents &c,
   llvm::SmallString<256> tmp;
   int fd;
   if (auto ec = llvm::sys::fs::createUniqueFile(path + ".tmp-%%%%%%", fd, tmp)) {
-    error = "cannot create '" + path.str() + "': " + ec.message();
-    return false;
+    return llvm::createStringError("cannot create '" + path.str() +
+                                   "': " + ec.message());
   }
   {
     llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
     os.write(file.bytes.data(), file.bytes.size());
     os.flush();
     if (os.has_error()) {
-      error = "cannot write '" + path.str() + "': " + os.error().message();
+      llvm::Error error = llvm::createStringError(
+          "cannot write '" + path.str() + "': " + os.error().message());
       os.clear_error();
       llvm::sys::fs::remove(tmp);
-      return false;
+      return error;
     }
   }
   if (auto ec = llvm::sys::fs::rename(tmp, path)) {
     llvm::sys::fs::remove(tmp);
-    error = "cannot write '" + path.str() + "': " + ec.message();
-    return false;
+    return llvm::createStringError("cannot write '" + path.str() +
+                                   "': " + ec.message());
   }
-  return true;
+  return llvm::Error::success();
 }

@@ -227,8 +227,7 @@ LogicalResult kiln::compile(MLIRContext &ctx, const CompileOptions &opts) {
     return success();
 
   progress.stage("writing " + opts.outputPath);
-  std::string error;
-  if (!writeArtifact(opts.outputPath, contents, error))
-    return emitError(module->getLoc()) << error;
+  if (llvm::Error error = writeArtifact(opts.outputPath, contents))
+    return emitError(module->getLoc()) << llvm::toString(std::move(error));
   return success();
 }

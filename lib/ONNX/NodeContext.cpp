@@ -2,6 +2,8 @@
 
 #include "NodeContext.h"
 
+#include "kiln/dialects/Kiln/KilnConstants.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Matchers.h"
 
@@ -62,8 +64,7 @@ std::string NodeContext::getString(StringRef name, StringRef fallback) const {
   return a ? a->s() : fallback.str();
 }
 
-std::optional<SmallVector<int64_t>>
-NodeContext::getInts(StringRef name) const {
+std::optional<SmallVector<int64_t>> NodeContext::getInts(StringRef name) const {
   const onnx::AttributeProto *a = attr(name);
   if (!a)
     return std::nullopt;
@@ -114,14 +115,7 @@ Value NodeContext::constant(DenseElementsAttr value) {
 }
 
 Value NodeContext::scalar(Type elementType, double value) {
-  auto type = RankedTensorType::get({}, elementType);
-  Attribute attr;
-  if (auto ft = dyn_cast<FloatType>(elementType))
-    attr = DenseElementsAttr::get(type, b.getFloatAttr(ft, value));
-  else
-    attr = DenseElementsAttr::get(type,
-                                  b.getIntegerAttr(elementType, (int64_t)value));
-  return constant(llvm::cast<DenseElementsAttr>(attr));
+  return constant(scalarConstantAttr(elementType, value));
 }
 
 Value NodeContext::cast(Value v, Type elementType) {
@@ -136,6 +130,18 @@ Value NodeContext::reshape(Value v, ArrayRef<int64_t> shape) {
   if (t.getShape() == shape)
     return v;
   return b.createOrFold<ReshapeOp>(loc, t.clone(shape), v);
+}
+
+Value NodeContext::splitHeads(Value x, int64_t heads) {
+  RankedTensorType t = typeOf(x);
+  int64_t b = t.getDimSize(0), s = t.getDimSize(1), hd = t.getDimSize(2);
+  return transpose(reshape(x, {b, s, heads, hd / heads}), {0, 2, 1, 3});
+}
+
+Value NodeContext::i64Constant(ArrayRef<int64_t> values,
+                               ArrayRef<int64_t> shape) {
+  auto type = RankedTensorType::get(shape, b.getI64Type());
+  return constant(DenseElementsAttr::get(type, values));
 }
 
 Value NodeContext::transpose(Value v, ArrayRef<int64_t> perm) {

@@ -15,6 +15,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/Support/Error.h"
 
 #include "onnx/onnx_pb.h"
 
@@ -35,11 +36,10 @@ bool isUnsignedOnnxType(int onnxType);
 
 /// Converts an ONNX tensor to an elements attribute: inline when it has at
 /// most `inlineLimit` elements, else a dense resource blob. `modelDir`
-/// resolves external data. On failure `error` says why.
-mlir::FailureOr<mlir::ElementsAttr>
+/// resolves external data. A failure says why.
+llvm::Expected<mlir::ElementsAttr>
 convertTensor(mlir::MLIRContext *ctx, const onnx::TensorProto &tensor,
-              llvm::StringRef modelDir, int64_t inlineLimit,
-              std::string &error);
+              llvm::StringRef modelDir, int64_t inlineLimit);
 
 class NodeContext {
 public:
@@ -76,13 +76,12 @@ public:
   int64_t getInt(llvm::StringRef name, int64_t fallback) const;
   float getFloat(llvm::StringRef name, float fallback) const;
   std::string getString(llvm::StringRef name, llvm::StringRef fallback) const;
-  std::optional<llvm::SmallVector<int64_t>>
-  getInts(llvm::StringRef name) const;
+  std::optional<llvm::SmallVector<int64_t>> getInts(llvm::StringRef name) const;
 
   /// The value of input `i` when it is a compile-time constant (after
   /// folding); otherwise an error naming `what` and failure.
-  mlir::FailureOr<mlir::DenseElementsAttr>
-  constantInput(size_t i, llvm::StringRef what);
+  mlir::FailureOr<mlir::DenseElementsAttr> constantInput(size_t i,
+                                                         llvm::StringRef what);
   mlir::FailureOr<llvm::SmallVector<int64_t>>
   constantInts(size_t i, llvm::StringRef what);
 
@@ -98,10 +97,16 @@ public:
   mlir::Value cast(mlir::Value v, mlir::Type elementType);
   mlir::Value reshape(mlir::Value v, llvm::ArrayRef<int64_t> shape);
   mlir::Value transpose(mlir::Value v, llvm::ArrayRef<int64_t> perm);
+  /// [B, S, H*D] -> [B, H, S, D] for `heads` heads.
+  mlir::Value splitHeads(mlir::Value x, int64_t heads);
+  /// An i64 tensor constant of `shape` holding `values`.
+  mlir::Value i64Constant(llvm::ArrayRef<int64_t> values,
+                          llvm::ArrayRef<int64_t> shape);
   mlir::Value compare(kiln::CompareDirection dir, mlir::Value lhs,
                       mlir::Value rhs);
   /// A broadcasting binary op; null after an error if shapes disagree.
-  template <typename OpTy> mlir::Value binary(mlir::Value lhs, mlir::Value rhs) {
+  template <typename OpTy>
+  mlir::Value binary(mlir::Value lhs, mlir::Value rhs) {
     mlir::RankedTensorType type = broadcastType(lhs, rhs, typeOf(lhs));
     if (!type)
       return nullptr;

@@ -45,19 +45,6 @@ using namespace kiln::onnx_import;
 
 namespace {
 
-/// [B, S, H*D] -> [B, H, S, D].
-Value toHeads(NodeContext &nc, Value x, int64_t heads) {
-  RankedTensorType t = nc.typeOf(x);
-  int64_t b = t.getDimSize(0), s = t.getDimSize(1), hd = t.getDimSize(2);
-  return nc.transpose(nc.reshape(x, {b, s, heads, hd / heads}), {0, 2, 1, 3});
-}
-
-Value i64Constant(NodeContext &nc, ArrayRef<int64_t> shape,
-                  ArrayRef<int64_t> values) {
-  auto type = RankedTensorType::get(shape, nc.b.getI64Type());
-  return nc.constant(DenseElementsAttr::get(type, values));
-}
-
 /// The value of a constant integer input, if it is one.
 std::optional<SmallVector<int64_t>> knownInts(NodeContext &nc, size_t i) {
   Value v = nc.input(i);
@@ -103,11 +90,29 @@ LogicalResult checkGqaUnsupported(NodeContext &nc) {
   return success();
 }
 
-/// GroupQueryAttention; see the file comment.
-LogicalResult groupQueryAttentionOp(NodeContext &nc) {
-  if (failed(checkGqaUnsupported(nc)))
-    return failure();
-  int64_t hq = nc.getInt("num_heads", 0), hkv = nc.getInt("kv_num_heads", 0);
+/// What the steps of GroupQueryAttention share.
+struct Gqa {
+  int64_t hq = 0, hkv = 0, b = 0, s = 0, d = 0;
+  /// The past length (0 without past_key) and the present length M.
+  int64_t past = 0, present = 0;
+  Type elt;
+  /// Q, K and V as [B, heads, S, D].
+  Value q, k, v;
+  Value pastK, pastV, seqlens, bias;
+  /// Where the new tokens go in the cache (with a past).
+  Value writePos;
+
+  RankedTensorType ty(ArrayRef<int64_t> shape) const {
+    return RankedTensorType::get(shape, elt);
+  }
+};
+
+/// The heads and head size, and Q, K and V split into heads (from three
+/// inputs or one packed QKV).
+LogicalResult gqaHeads(NodeContext &nc, Gqa &g) {
+  int64_t &hq = g.hq, &hkv = g.hkv;
+  hq = nc.getInt("num_heads", 0);
+  hkv = nc.getInt("kv_num_heads", 0);
   if (hq <= 0 || hkv <= 0)
     return nc.error("needs positive num_heads and kv_num_heads attributes");
   if (hq % hkv)
@@ -123,9 +128,11 @@ LogicalResult groupQueryAttentionOp(NodeContext &nc) {
     return nc.error("key and value come together (both absent for packed "
                     "QKV)");
   RankedTensorType qt = nc.typeOf(query);
-  Type elt = qt.getElementType();
-  int64_t b = qt.getDimSize(0), s = qt.getDimSize(1), hidden = qt.getDimSize(2);
-  int64_t d;
+  Type elt = g.elt = qt.getElementType();
+  int64_t &b = g.b, &s = g.s, &d = g.d;
+  b = qt.getDimSize(0);
+  s = qt.getDimSize(1);
+  int64_t hidden = qt.getDimSize(2);
   if (!key) {
     // Packed QKV: [B, S, (Hq + 2 Hkv) * D].
     if (hidden % (hq + 2 * hkv))
@@ -154,14 +161,22 @@ LogicalResult groupQueryAttentionOp(NodeContext &nc) {
                         "] of the query's type");
     }
   }
-  Value q = toHeads(nc, query, hq), k = toHeads(nc, key, hkv),
-        v = toHeads(nc, value, hkv);
+  g.q = nc.splitHeads(query, hq);
+  g.k = nc.splitHeads(key, hkv);
+  g.v = nc.splitHeads(value, hkv);
+  return success();
+}
 
+/// The past key and value, seqlens_k, the present length M and where the
+/// new tokens are written.
+LogicalResult gqaPastAndLengths(NodeContext &nc, Gqa &g) {
   // Past, lengths and the present length M.
-  Value pastK = nc.input(3), pastV = nc.input(4);
+  int64_t b = g.b, s = g.s, hkv = g.hkv, d = g.d;
+  Type elt = g.elt;
+  Value pastK = g.pastK = nc.input(3), pastV = g.pastV = nc.input(4);
   if ((bool)pastK != (bool)pastV)
     return nc.error("past_key and past_value come together");
-  int64_t past = 0;
+  int64_t &past = g.past;
   if (pastK) {
     SmallVector<int64_t> want = {b, hkv, -1, d};
     for (Value p : {pastK, pastV}) {
@@ -175,7 +190,8 @@ LogicalResult groupQueryAttentionOp(NodeContext &nc) {
     }
     past = nc.typeOf(pastK).getDimSize(2);
   }
-  Value seqlens = nc.input(5);
+  Value &seqlens = g.seqlens;
+  seqlens = nc.input(5);
   if (!seqlens || !isa<IntegerType>(nc.typeOf(seqlens).getElementType()) ||
       nc.typeOf(seqlens).getNumElements() != b)
     return nc.error("seqlens_k must hold one integer per batch entry (" +
@@ -184,7 +200,8 @@ LogicalResult groupQueryAttentionOp(NodeContext &nc) {
   std::optional<SmallVector<int64_t>> total = knownInts(nc, 6);
   if (total && total->size() != 1)
     return nc.error("total_sequence_length must hold one value");
-  int64_t present = past ? past + s : s;
+  int64_t &present = g.present;
+  present = past ? past + s : s;
   if (total) {
     int64_t t = (*total)[0];
     if (!past && t != s)
@@ -201,10 +218,16 @@ LogicalResult groupQueryAttentionOp(NodeContext &nc) {
   }
 
   // Where the new tokens go: position seqlens_k + 1 - S + s with a past.
-  Value writePos =
-      past ? nc.binary<AddOp>(seqlens, i64Constant(nc, {}, {1 - s})) : Value();
+  g.writePos =
+      past ? nc.binary<AddOp>(seqlens, nc.i64Constant({1 - s}, {})) : Value();
+  return success();
+}
 
+/// Rotary embedding of Q and K at the tokens' positions.
+LogicalResult gqaRotary(NodeContext &nc, Gqa &g) {
   // Rotary embedding of Q and K at the tokens' positions.
+  int64_t b = g.b, s = g.s, d = g.d;
+  Type elt = g.elt;
   if (nc.getInt("do_rotary", 0)) {
     Value cos = nc.input(7), sin = nc.input(8);
     if (!cos || !sin)
@@ -221,9 +244,9 @@ LogicalResult groupQueryAttentionOp(NodeContext &nc) {
     SmallVector<int64_t> steps;
     for (int64_t i = 0; i < s; ++i)
       steps.push_back(i);
-    Value positions = i64Constant(nc, {1, s}, steps);
-    if (past)
-      positions = nc.binary<AddOp>(nc.reshape(writePos, {b, 1}), positions);
+    Value positions = nc.i64Constant(steps, {1, s});
+    if (g.past)
+      positions = nc.binary<AddOp>(nc.reshape(g.writePos, {b, 1}), positions);
     else
       positions = BroadcastOp::create(
           nc.b, nc.loc, RankedTensorType::get({b, s}, nc.b.getI64Type()),
@@ -235,12 +258,100 @@ LogicalResult groupQueryAttentionOp(NodeContext &nc) {
                             nc.b.getBoolAttr(interleaved),
                             nc.b.getI64IntegerAttr(rot == d ? 0 : rot));
     };
-    q = rope(q);
-    k = rope(k);
+    g.q = rope(g.q);
+    g.k = rope(g.k);
   } else if (nc.input(7) || nc.input(8)) {
     return nc.error("cos_cache and sin_cache need do_rotary = 1");
   }
+  return success();
+}
 
+/// The optional attention_bias, checked against the present length.
+LogicalResult gqaBias(NodeContext &nc, Gqa &g) {
+  Value bias = g.bias = nc.input(10);
+  if (bias) {
+    int64_t b = g.b, s = g.s, present = g.present;
+    RankedTensorType bt = nc.typeOf(bias);
+    if (bt.getRank() != 4 || bt.getElementType() != g.elt ||
+        (bt.getDimSize(0) != 1 && bt.getDimSize(0) != b) ||
+        (bt.getDimSize(1) != 1 && bt.getDimSize(1) != g.hq) ||
+        bt.getDimSize(2) != s || bt.getDimSize(3) != present)
+      return nc.error("attention_bias must be [batch or 1, num_heads or 1, " +
+                      Twine(s) + ", " + Twine(present) +
+                      "] (the present length) of the query's type");
+  }
+  return success();
+}
+
+/// Attention over the updated cache with an explicit mask, for a past that
+/// batch entries fill to different lengths: the cache, grown to M if it is
+/// shorter, receives the new keys and values at seqlens_k + 1 - S.
+Value gqaRaggedPast(NodeContext &nc, Gqa &g, bool causal, int64_t window,
+                    llvm::function_ref<AttentionOp(Value, Value, Value)> attend,
+                    Value &presentK, Value &presentV) {
+  int64_t b = g.b, s = g.s, hkv = g.hkv, d = g.d, past = g.past,
+          present = g.present;
+  Type elt = g.elt;
+  Value seqlens = g.seqlens, writePos = g.writePos, bias = g.bias;
+  auto ty = [&](ArrayRef<int64_t> shape) { return g.ty(shape); };
+  // The cache, grown to M if it is shorter, receives the new keys and
+  // values at seqlens_k + 1 - S.
+  auto update = [&](Value cache, Value x) -> Value {
+    if (present > past) {
+      Value zeros = nc.constant(DenseElementsAttr::get(
+          ty({b, hkv, present - past, d}), nc.b.getZeroAttr(elt)));
+      cache =
+          ConcatOp::create(nc.b, nc.loc, ty({b, hkv, present, d}),
+                           ValueRange{cache, zeros}, nc.b.getI64IntegerAttr(2));
+    }
+    return KVCacheUpdateOp::create(nc.b, nc.loc, nc.typeOf(cache), cache, x,
+                                   writePos, nc.b.getI64IntegerAttr(2),
+                                   nc.b.getBoolAttr(false));
+  };
+  presentK = update(g.pastK, g.k);
+  presentV = update(g.pastV, g.v);
+  // Query s of batch b sits at p = writePos[b] + s; key j is kept when
+  // j <= p (and p - W < j with a window), or j <= seqlens_k[b] when not
+  // causal.
+  SmallVector<int64_t> rows, cols;
+  for (int64_t i = 0; i < s; ++i)
+    rows.push_back(i);
+  for (int64_t j = 0; j < present; ++j)
+    cols.push_back(j);
+  Value p = nc.binary<AddOp>(nc.reshape(writePos, {b, 1, 1, 1}),
+                             nc.i64Constant(rows, {1, 1, s, 1}));
+  Value j = nc.i64Constant(cols, {1, 1, 1, present});
+  Value allowed;
+  if (!causal) {
+    allowed =
+        nc.compare(CompareDirection::LE, j, nc.reshape(seqlens, {b, 1, 1, 1}));
+    allowed = BroadcastOp::create(
+        nc.b, nc.loc,
+        RankedTensorType::get({b, 1, s, present}, nc.b.getI1Type()), allowed);
+  } else {
+    allowed = nc.compare(CompareDirection::LE, j, p);
+    if (window > 0)
+      allowed = nc.binary<AndOp>(
+          allowed,
+          nc.compare(CompareDirection::GT, j,
+                     nc.binary<SubOp>(p, nc.i64Constant({window}, {}))));
+  }
+  Value mask = allowed;
+  if (bias) {
+    Value ninf = nc.scalar(elt, -std::numeric_limits<double>::infinity());
+    RankedTensorType mt = nc.broadcastType(allowed, bias, nc.typeOf(bias));
+    mask = SelectOp::create(nc.b, nc.loc, mt, allowed, bias, ninf);
+  }
+  return attend(presentK, presentV, mask).getOutput();
+}
+
+/// GroupQueryAttention; see the file comment.
+LogicalResult groupQueryAttentionOp(NodeContext &nc) {
+  Gqa g;
+  if (failed(checkGqaUnsupported(nc)) || failed(gqaHeads(nc, g)) ||
+      failed(gqaPastAndLengths(nc, g)) || failed(gqaRotary(nc, g)))
+    return failure();
+  int64_t b = g.b, s = g.s, hq = g.hq, hkv = g.hkv, d = g.d;
   float scale = nc.getFloat("scale", 0.0f);
   if (scale == 0.0f)
     scale = 1.0f / std::sqrt((float)d);
@@ -249,35 +360,23 @@ LogicalResult groupQueryAttentionOp(NodeContext &nc) {
     return nc.unsupported("softcap", std::to_string(softcap));
   bool causal = nc.getInt("causal", 1) != 0;
   int64_t window = nc.getInt("local_window_size", -1);
-
-  Value bias = nc.input(10);
-  if (bias) {
-    RankedTensorType bt = nc.typeOf(bias);
-    if (bt.getRank() != 4 || bt.getElementType() != elt ||
-        (bt.getDimSize(0) != 1 && bt.getDimSize(0) != b) ||
-        (bt.getDimSize(1) != 1 && bt.getDimSize(1) != hq) ||
-        bt.getDimSize(2) != s || bt.getDimSize(3) != present)
-      return nc.error("attention_bias must be [batch or 1, num_heads or 1, " +
-                      Twine(s) + ", " + Twine(present) +
-                      "] (the present length) of the query's type");
-  }
+  if (failed(gqaBias(nc, g)))
+    return failure();
 
   // A first prompt, or a past that every batch entry fills (known only when
   // seqlens_k is a constant): kiln.attention's own cache and mask kinds.
-  bool uniform = !past;
-  if (past && present == past + s)
+  bool uniform = !g.past;
+  if (g.past && g.present == g.past + s)
     if (std::optional<SmallVector<int64_t>> lens = knownInts(nc, 5))
-      uniform = llvm::all_of(*lens, [&](int64_t l) { return l + 1 == present; });
-  auto ty = [&](ArrayRef<int64_t> shape) {
-    return RankedTensorType::get(shape, elt);
-  };
+      uniform =
+          llvm::all_of(*lens, [&](int64_t l) { return l + 1 == g.present; });
   auto attention = [&](Value key4, Value value4, Value mask, Value pk,
                        Value pv, Value lens, MaskKind kind, int64_t left) {
     int64_t len = nc.typeOf(key4).getDimSize(2) +
                   (pk ? nc.typeOf(pk).getDimSize(2) : 0);
     return AttentionOp::create(
-        nc.b, nc.loc, ty({b, hq, s, d}), ty({b, hkv, len, d}),
-        ty({b, hkv, len, d}), Type(), q, key4, value4, mask, pk, pv,
+        nc.b, nc.loc, g.ty({b, hq, s, d}), g.ty({b, hkv, len, d}),
+        g.ty({b, hkv, len, d}), Type(), g.q, key4, value4, mask, pk, pv,
         /*global_indices=*/Value(), lens, nc.b.getF32FloatAttr(scale),
         nc.b.getF32FloatAttr(softcap), ScoreStageAttr(),
         MaskKindAttr::get(nc.b.getContext(), kind),
@@ -291,66 +390,21 @@ LogicalResult groupQueryAttentionOp(NodeContext &nc) {
                     : window > 0 ? MaskKind::SlidingWindow
                                  : MaskKind::Causal;
     // The valid lengths matter for a right-padded first prompt.
-    Value lens = past ? Value()
-                      : nc.binary<AddOp>(seqlens, i64Constant(nc, {}, {1}));
-    auto op = attention(k, v, bias, pastK, pastV, lens, kind,
+    Value lens =
+        g.past ? Value() : nc.binary<AddOp>(g.seqlens, nc.i64Constant({1}, {}));
+    auto op = attention(g.k, g.v, g.bias, g.pastK, g.pastV, lens, kind,
                         kind == MaskKind::SlidingWindow ? window - 1 : -1);
     out = op.getOutput();
     presentK = op.getPresentKey();
     presentV = op.getPresentValue();
   } else {
-    // The cache, grown to M if it is shorter, receives the new keys and
-    // values at seqlens_k + 1 - S.
-    auto update = [&](Value cache, Value x) -> Value {
-      if (present > past) {
-        Value zeros = nc.constant(DenseElementsAttr::get(
-            ty({b, hkv, present - past, d}), nc.b.getZeroAttr(elt)));
-        cache = ConcatOp::create(nc.b, nc.loc, ty({b, hkv, present, d}),
-                                 ValueRange{cache, zeros},
-                                 nc.b.getI64IntegerAttr(2));
-      }
-      return KVCacheUpdateOp::create(nc.b, nc.loc, nc.typeOf(cache), cache, x,
-                                     writePos, nc.b.getI64IntegerAttr(2),
-                                     nc.b.getBoolAttr(false));
-    };
-    presentK = update(pastK, k);
-    presentV = update(pastV, v);
-    // Query s of batch b sits at p = writePos[b] + s; key j is kept when
-    // j <= p (and p - W < j with a window), or j <= seqlens_k[b] when not
-    // causal.
-    SmallVector<int64_t> rows, cols;
-    for (int64_t i = 0; i < s; ++i)
-      rows.push_back(i);
-    for (int64_t j = 0; j < present; ++j)
-      cols.push_back(j);
-    Value p = nc.binary<AddOp>(nc.reshape(writePos, {b, 1, 1, 1}),
-                               i64Constant(nc, {1, 1, s, 1}, rows));
-    Value j = i64Constant(nc, {1, 1, 1, present}, cols);
-    Value allowed;
-    if (!causal) {
-      allowed = nc.compare(CompareDirection::LE, j,
-                           nc.reshape(seqlens, {b, 1, 1, 1}));
-      allowed = BroadcastOp::create(
-          nc.b, nc.loc,
-          RankedTensorType::get({b, 1, s, present}, nc.b.getI1Type()),
-          allowed);
-    } else {
-      allowed = nc.compare(CompareDirection::LE, j, p);
-      if (window > 0)
-        allowed = nc.binary<AndOp>(
-            allowed, nc.compare(CompareDirection::GT, j,
-                                nc.binary<SubOp>(
-                                    p, i64Constant(nc, {}, {window}))));
-    }
-    Value mask = allowed;
-    if (bias) {
-      Value ninf = nc.scalar(elt, -std::numeric_limits<double>::infinity());
-      RankedTensorType mt = nc.broadcastType(allowed, bias, nc.typeOf(bias));
-      mask = SelectOp::create(nc.b, nc.loc, mt, allowed, bias, ninf);
-    }
-    auto op = attention(presentK, presentV, mask, Value(), Value(), Value(),
-                        MaskKind::None, -1);
-    out = op.getOutput();
+    out = gqaRaggedPast(
+        nc, g, causal, window,
+        [&](Value key4, Value value4, Value mask) {
+          return attention(key4, value4, mask, Value(), Value(), Value(),
+                           MaskKind::None, -1);
+        },
+        presentK, presentV);
   }
   // [B, Hq, S, D] -> [B, S, Hq * D].
   nc.setOutput(0, nc.reshape(nc.transpose(out, {0, 2, 1, 3}), {b, s, hq * d}));

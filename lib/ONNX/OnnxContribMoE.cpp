@@ -173,6 +173,97 @@ FailureOr<Value> dequantizeExpertWeight(NodeContext &nc, const FcInputs &fc,
                        w, nc.node.input(fc.weight));
 }
 
+/// The expert FCs of MoE and QMoE: the inputs that hold them and how they
+/// are stored.
+struct ExpertFcs {
+  FcInputs fc1, fc2, fc3;
+  bool quantized = false;
+  /// QMoE's code width and block size (0: per row).
+  int64_t bits = 0, block = 0;
+  /// The number of experts and the input's element type.
+  int64_t experts = 0;
+  Type elt;
+};
+
+/// The FC inputs, and for QMoE the quantization attributes Kiln supports.
+LogicalResult readExpertFcs(NodeContext &nc, ExpertFcs &x) {
+  if (x.quantized) {
+    x.fc1 = {2, 4, 3, 11};
+    x.fc2 = {5, 7, 6, 12};
+    x.fc3 = {8, 10, 9, 13};
+    std::string qt = nc.getString("quant_type", "int");
+    if (qt != "int")
+      return nc.unsupported("quant_type", "'" + qt + "'");
+    x.bits = nc.getInt("expert_weight_bits", 4);
+    if (x.bits != 2 && x.bits != 4 && x.bits != 8)
+      return nc.unsupported("expert_weight_bits", Twine(x.bits));
+    x.block = nc.getInt("block_size", 0);
+    if (x.block < 0 || (x.block && (x.block < 16 || (x.block & (x.block - 1)))))
+      return nc.error("block_size = " + Twine(x.block) +
+                      " must be a power of 2 and at least 16");
+    int64_t prepacked = nc.getInt("weights_prepacked", -1);
+    if (prepacked != -1 && prepacked != 0)
+      return nc.unsupported("weights_prepacked", Twine(prepacked));
+    if (nc.input(14))
+      return nc.error("input 14 (router_weights) is not supported by Kiln");
+    for (size_t i = 15; i < nc.numInputs(); ++i)
+      if (nc.input(i))
+        return nc.error("input " + Twine(i) +
+                        " (FP4/FP8 expert scales) is not supported by Kiln");
+  } else {
+    x.fc1 = {2, 3, std::nullopt, std::nullopt};
+    x.fc2 = {4, 5, std::nullopt, std::nullopt};
+    x.fc3 = {6, 7, std::nullopt, std::nullopt};
+  }
+  return success();
+}
+
+/// The float weight of an expert FC in the [E, out, in] layout.
+FailureOr<Value> expertFcWeight(NodeContext &nc, const ExpertFcs &x,
+                                const FcInputs &fc, int64_t rows, int64_t cols,
+                                StringRef what) {
+  int64_t e = x.experts;
+  Type elt = x.elt;
+  Value w = nc.input(fc.weight);
+  RankedTensorType t = nc.typeOf(w);
+  if (x.quantized) {
+    if (!t.getElementType().isInteger(8))
+      return ((void)nc.error(Twine(what) + " must hold uint8 codes"),
+              failure());
+    return dequantizeExpertWeight(nc, fc, e, rows, cols, x.bits, x.block, elt,
+                                  what);
+  }
+  if (t.getElementType() != elt || t.getRank() != 3 || t.getDimSize(0) != e)
+    return ((void)nc.error(Twine(what) + " must be [" + Twine(e) + ", " +
+                           Twine(rows) + ", " + Twine(cols) +
+                           "] of the input's type"),
+            failure());
+  if (t.getDimSize(1) == rows && t.getDimSize(2) == cols)
+    return w;
+  if (t.getDimSize(1) == cols && t.getDimSize(2) == rows) // legacy layout
+    return nc.transpose(w, {0, 2, 1});
+  return ((void)nc.error(Twine(what) + " must be [" + Twine(e) + ", " +
+                         Twine(rows) + ", " + Twine(cols) + "]"),
+          failure());
+}
+
+/// The bias of an expert FC as [E, size], or null when it has none.
+FailureOr<Value> expertFcBias(NodeContext &nc, const ExpertFcs &x,
+                              const FcInputs &fc, int64_t size,
+                              StringRef what) {
+  int64_t e = x.experts;
+  Type elt = x.elt;
+  Value bias = nc.input(fc.bias);
+  if (!bias)
+    return Value();
+  RankedTensorType t = nc.typeOf(bias);
+  if (t.getNumElements() != e * size || t.getElementType() != elt)
+    return ((void)nc.error(Twine(what) + " must be [" + Twine(e) + ", " +
+                           Twine(size) + "] of the input's type"),
+            failure());
+  return nc.reshape(bias, {e, size});
+}
+
 /// MoE (quantized = false) and QMoE (quantized = true).
 LogicalResult moeCommon(NodeContext &nc, bool quantized) {
   FailureOr<MoEAttrs> attrs = readMoEAttrs(nc);
@@ -198,36 +289,14 @@ LogicalResult moeCommon(NodeContext &nc, bool quantized) {
     return nc.error("k = " + Twine(attrs->k) + " must lie in [1, " + Twine(e) +
                     "] (the number of experts)");
 
-  FcInputs fc1, fc2, fc3;
-  int64_t bits = 0, block = 0;
-  if (quantized) {
-    fc1 = {2, 4, 3, 11};
-    fc2 = {5, 7, 6, 12};
-    fc3 = {8, 10, 9, 13};
-    std::string qt = nc.getString("quant_type", "int");
-    if (qt != "int")
-      return nc.unsupported("quant_type", "'" + qt + "'");
-    bits = nc.getInt("expert_weight_bits", 4);
-    if (bits != 2 && bits != 4 && bits != 8)
-      return nc.unsupported("expert_weight_bits", Twine(bits));
-    block = nc.getInt("block_size", 0);
-    if (block < 0 || (block && (block < 16 || (block & (block - 1)))))
-      return nc.error("block_size = " + Twine(block) +
-                      " must be a power of 2 and at least 16");
-    int64_t prepacked = nc.getInt("weights_prepacked", -1);
-    if (prepacked != -1 && prepacked != 0)
-      return nc.unsupported("weights_prepacked", Twine(prepacked));
-    if (nc.input(14))
-      return nc.error("input 14 (router_weights) is not supported by Kiln");
-    for (size_t i = 15; i < nc.numInputs(); ++i)
-      if (nc.input(i))
-        return nc.error("input " + Twine(i) +
-                        " (FP4/FP8 expert scales) is not supported by Kiln");
-  } else {
-    fc1 = {2, 3, std::nullopt, std::nullopt};
-    fc2 = {4, 5, std::nullopt, std::nullopt};
-    fc3 = {6, 7, std::nullopt, std::nullopt};
-  }
+  ExpertFcs fcs;
+  fcs.quantized = quantized;
+  fcs.experts = e;
+  fcs.elt = elt;
+  if (failed(readExpertFcs(nc, fcs)))
+    return failure();
+  const FcInputs &fc1 = fcs.fc1, &fc2 = fcs.fc2, &fc3 = fcs.fc3;
+  int64_t bits = fcs.bits, block = fcs.block;
   bool swiglu = attrs->act == ExpertActivation::SwiGLU;
   bool separateUp = swiglu && attrs->fusion == 0;
   if (nc.input(fc3.weight) && !separateUp)
@@ -247,41 +316,12 @@ LogicalResult moeCommon(NodeContext &nc, bool quantized) {
   int64_t f1Rows = swiglu && !separateUp ? 2 : 1;
   int64_t f = w2t.getNumElements() * pack / (e * h);
 
-  // The float weight of an FC in the [E, out, in] layout.
   auto fcWeight = [&](const FcInputs &fc, int64_t rows, int64_t cols,
-                      StringRef what) -> FailureOr<Value> {
-    Value w = nc.input(fc.weight);
-    RankedTensorType t = nc.typeOf(w);
-    if (quantized) {
-      if (!t.getElementType().isInteger(8))
-        return ((void)nc.error(Twine(what) + " must hold uint8 codes"), failure());
-      return dequantizeExpertWeight(nc, fc, e, rows, cols, bits, block, elt,
-                                    what);
-    }
-    if (t.getElementType() != elt || t.getRank() != 3 || t.getDimSize(0) != e)
-      return ((void)nc.error(Twine(what) + " must be [" + Twine(e) + ", " +
-                       Twine(rows) + ", " + Twine(cols) +
-                       "] of the input's type"),
-              failure());
-    if (t.getDimSize(1) == rows && t.getDimSize(2) == cols)
-      return w;
-    if (t.getDimSize(1) == cols && t.getDimSize(2) == rows) // legacy layout
-      return nc.transpose(w, {0, 2, 1});
-    return ((void)nc.error(Twine(what) + " must be [" + Twine(e) + ", " +
-                     Twine(rows) + ", " + Twine(cols) + "]"),
-            failure());
+                      StringRef what) {
+    return expertFcWeight(nc, fcs, fc, rows, cols, what);
   };
-  auto fcBias = [&](const FcInputs &fc, int64_t size,
-                    StringRef what) -> FailureOr<Value> {
-    Value bias = nc.input(fc.bias);
-    if (!bias)
-      return Value();
-    RankedTensorType t = nc.typeOf(bias);
-    if (t.getNumElements() != e * size || t.getElementType() != elt)
-      return ((void)nc.error(Twine(what) + " must be [" + Twine(e) + ", " +
-                       Twine(size) + "] of the input's type"),
-              failure());
-    return nc.reshape(bias, {e, size});
+  auto fcBias = [&](const FcInputs &fc, int64_t size, StringRef what) {
+    return expertFcBias(nc, fcs, fc, size, what);
   };
 
   if (quantized && block && (h % block || f % block))

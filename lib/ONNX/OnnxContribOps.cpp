@@ -346,6 +346,54 @@ LogicalResult fastGeluOp(NodeContext &nc) {
 // MatMulNBits
 //===----------------------------------------------------------------------===//
 
+/// MatMulNBits' g_idx (GPTQ act-order): column k of B uses group g_idx[k].
+/// Sorting the columns by group (and A's last dimension the same way) makes
+/// the groups contiguous blocks again, so y = A[..., perm] @ B[:, perm]^T is
+/// the same sum in another order. Groups must then be exactly blocks:
+/// block_size columns each (the last one the remainder). Empty without
+/// g_idx or when the columns are already in block order.
+FailureOr<SmallVector<int64_t>> actOrderPermutation(NodeContext &nc, int64_t k,
+                                                    int64_t bs) {
+  SmallVector<int64_t> perm;
+  if (!nc.input(4))
+    return perm;
+  FailureOr<SmallVector<int64_t>> g = nc.constantInts(4, "g_idx");
+  if (failed(g))
+    return failure();
+  if ((int64_t)g->size() != k)
+    return nc.error("g_idx must hold K = " + Twine(k) + " group indices");
+  perm = llvm::to_vector(llvm::seq<int64_t>(0, k));
+  llvm::stable_sort(perm,
+                    [&](int64_t a, int64_t b) { return (*g)[a] < (*g)[b]; });
+  for (int64_t i = 0; i < k; ++i)
+    if ((*g)[perm[i]] != i / bs)
+      return nc.error("g_idx must give every group block_size = " + Twine(bs) +
+                      " columns (group " + Twine((*g)[perm[i]]) +
+                      " breaks this)");
+  if (llvm::all_of(llvm::seq<int64_t>(0, k),
+                   [&](int64_t i) { return perm[i] == i; }))
+    perm.clear(); // already in block order
+  return perm;
+}
+
+/// MatMulNBits' codes as [N, K] from B's [N, k_blocks, blob] bytes, with the
+/// columns in `perm` order when it is not empty.
+std::vector<unsigned> unpackCodes(ArrayRef<char> packed, int64_t n, int64_t k,
+                                  int64_t bits, int64_t bs,
+                                  ArrayRef<int64_t> perm) {
+  int64_t kb = (k + bs - 1) / bs, blob = bs * bits / 8;
+  std::vector<unsigned> codes(n * k);
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t c = 0; c < k; ++c) {
+      ArrayRef<char> rowBytes(packed.data() + r * kb * blob, kb * blob);
+      int64_t source = perm.empty() ? c : perm[c];
+      int64_t block = source / bs, within = source % bs;
+      codes[r * k + c] =
+          unpackBits(rowBytes.slice(block * blob, blob), within, bits);
+    }
+  return codes;
+}
+
 /// MatMulNBits(A, B, scales, zero_points?, g_idx?, bias?):
 /// Y = A @ dequantize(B)^T + bias with B `[N, K]` quantized to `bits`
 /// (2, 4 or 8) in blocks of `block_size` along K: dequantized =
@@ -400,31 +448,9 @@ LogicalResult matMulNBitsOp(NodeContext &nc) {
   if (st.getElementType() != elt)
     return nc.error("scales must have A's element type");
 
-  // g_idx (GPTQ act-order): column k of B uses group g_idx[k]. Sorting
-  // the columns by group (and A's last dimension the same way) makes the
-  // groups contiguous blocks again, so y = A[..., perm] @ B[:, perm]^T is
-  // the same sum in another order. Groups must then be exactly blocks:
-  // block_size columns each (the last one the remainder).
-  SmallVector<int64_t> perm;
-  if (nc.input(4)) {
-    FailureOr<SmallVector<int64_t>> g = nc.constantInts(4, "g_idx");
-    if (failed(g))
-      return failure();
-    if ((int64_t)g->size() != k)
-      return nc.error("g_idx must hold K = " + Twine(k) + " group indices");
-    perm = llvm::to_vector(llvm::seq<int64_t>(0, k));
-    llvm::stable_sort(perm, [&](int64_t a, int64_t b) {
-      return (*g)[a] < (*g)[b];
-    });
-    for (int64_t i = 0; i < k; ++i)
-      if ((*g)[perm[i]] != i / bs)
-        return nc.error("g_idx must give every group block_size = " +
-                        Twine(bs) + " columns (group " +
-                        Twine((*g)[perm[i]]) + " breaks this)");
-    if (llvm::all_of(llvm::seq<int64_t>(0, k),
-                     [&](int64_t i) { return perm[i] == i; }))
-      perm.clear(); // already in block order
-  }
+  FailureOr<SmallVector<int64_t>> perm = actOrderPermutation(nc, k, bs);
+  if (failed(perm))
+    return failure();
   Value bias = nc.input(5);
   if (bias) {
     RankedTensorType bt = nc.typeOf(bias);
@@ -433,20 +459,11 @@ LogicalResult matMulNBitsOp(NodeContext &nc) {
     bias = nc.reshape(bias, {n});
   }
 
-  // The codes, [N, K], with the columns in `perm` order when g_idx asks.
-  std::vector<unsigned> codes(n * k);
-  for (int64_t r = 0; r < n; ++r)
-    for (int64_t c = 0; c < k; ++c) {
-      ArrayRef<char> rowBytes(packed->data() + r * kb * blob, kb * blob);
-      int64_t source = perm.empty() ? c : perm[c];
-      int64_t block = source / bs, within = source % bs;
-      codes[r * k + c] =
-          unpackBits(rowBytes.slice(block * blob, blob), within, bits);
-    }
+  std::vector<unsigned> codes = unpackCodes(*packed, n, k, bits, bs, *perm);
   Value input = nc.input(0);
-  if (!perm.empty()) {
+  if (!perm->empty()) {
     auto indices = RankedTensorType::get({k}, nc.b.getI64Type());
-    Value order = nc.constant(DenseElementsAttr::get(indices, ArrayRef(perm)));
+    Value order = nc.constant(DenseElementsAttr::get(indices, ArrayRef(*perm)));
     input = GatherOp::create(nc.b, nc.loc, at, input, order,
                              nc.b.getI64IntegerAttr(at.getRank() - 1));
   }

@@ -80,6 +80,25 @@ private:
   LogicalResult checkSparseDispatch(const SparseDispatchCheck &c);
   InFlightDiagnostic error() { return emitError(fileLoc); }
 
+  // The steps of run(), in order.
+  /// The ONNX element types the graph states; refuses sparse initializers.
+  LogicalResult recordOnnxTypes();
+  /// The graph inputs that become arguments (with their types) and those
+  /// bound to a value; checks that --bind-input and --input-shape name
+  /// graph inputs.
+  LogicalResult
+  selectArguments(SmallVectorImpl<Type> &argTypes,
+                  SmallVectorImpl<const onnx::ValueInfoProto *> &args,
+                  SmallVectorImpl<const onnx::ValueInfoProto *> &bound);
+  /// The bound inputs as constants.
+  LogicalResult bindInputs(OpBuilder &b,
+                           ArrayRef<const onnx::ValueInfoProto *> bound,
+                           StringRef modelDir);
+  LogicalResult importInitializers(OpBuilder &b, StringRef modelDir);
+  /// The return of the graph outputs and the function's final type.
+  LogicalResult buildReturn(OpBuilder &b, func::FuncOp func,
+                            ArrayRef<Type> argTypes);
+
   MLIRContext &ctx;
   const onnx::ModelProto &model;
   StringRef path;
@@ -283,70 +302,19 @@ LogicalResult GraphImporter::checkSparseDispatch(const SparseDispatchCheck &c) {
 }
 
 OwningOpRef<ModuleOp> GraphImporter::run() {
-  if (failed(readOpsets()))
-    return nullptr;
   const onnx::GraphProto &graph = model.graph();
+  if (failed(readOpsets()) || failed(recordOnnxTypes()))
+    return nullptr;
   OpBuilder b(&ctx);
   OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc);
   b.setInsertionPointToEnd(module->getBody());
 
   std::string modelDir = llvm::sys::path::parent_path(path).str();
-  auto recordType = [&](const onnx::ValueInfoProto &info) {
-    if (info.type().has_tensor_type() && info.type().tensor_type().elem_type())
-      onnxTypes[info.name()] = info.type().tensor_type().elem_type();
-  };
-  for (const onnx::ValueInfoProto &info : graph.input())
-    recordType(info);
-  for (const onnx::ValueInfoProto &info : graph.value_info())
-    recordType(info);
-  for (const onnx::ValueInfoProto &info : graph.output())
-    recordType(info);
-  for (const onnx::TensorProto &t : graph.initializer())
-    onnxTypes[t.name()] = t.data_type();
-  llvm::StringSet<> initializerNames;
-  for (const onnx::TensorProto &t : graph.initializer())
-    initializerNames.insert(t.name());
-  for (const onnx::SparseTensorProto &t : graph.sparse_initializer()) {
-    (void)t;
-    error() << "sparse initializers are not supported";
-    return nullptr;
-  }
-
-  // Graph inputs that are not initializers become function arguments,
-  // unless they are bound to a value.
   SmallVector<Type> argTypes;
   SmallVector<const onnx::ValueInfoProto *> args;
   SmallVector<const onnx::ValueInfoProto *> bound;
-  for (const onnx::ValueInfoProto &in : graph.input()) {
-    if (initializerNames.contains(in.name()))
-      continue;
-    if (options.boundInputs.count(in.name())) {
-      bound.push_back(&in);
-      continue;
-    }
-    FailureOr<RankedTensorType> t = inputType(in);
-    if (failed(t))
-      return nullptr;
-    argTypes.push_back(*t);
-    args.push_back(&in);
-  }
-  for (const auto &entry : options.boundInputs) {
-    if (!llvm::any_of(bound, [&](auto *a) { return a->name() == entry.first(); })) {
-      error() << "--bind-input names '" << entry.first().str()
-              << "', which is not a graph input";
-      return nullptr;
-    }
-  }
-  for (const auto &entry : options.inputShapes) {
-    if (!llvm::any_of(args, [&](auto *a) { return a->name() == entry.first(); })) {
-      std::string names;
-      for (auto *a : args)
-        names += (names.empty() ? "" : ", ") + a->name();
-      error() << "--input-shape names '" << entry.first().str()
-              << "', which is not a graph input (inputs: " << names << ")";
-      return nullptr;
-    }
-  }
+  if (failed(selectArguments(argTypes, args, bound)))
+    return nullptr;
 
   auto func = func::FuncOp::create(b, fileLoc, options.entryName,
                                    b.getFunctionType(argTypes, {}));
@@ -358,46 +326,9 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
     func.setArgAttr(i, "kiln.dtype",
                     b.getI32IntegerAttr(in->type().tensor_type().elem_type()));
   }
-
-  for (const onnx::ValueInfoProto *in : bound) {
-    const BoundInput &value = options.boundInputs.find(in->name())->second;
-    int declared = in->type().tensor_type().elem_type();
-    if (declared != value.dtype) {
-      error() << "--bind-input " << in->name() << ": the file holds "
-              << onnxTypeName(value.dtype) << " but the input is "
-              << onnxTypeName(declared);
-      return nullptr;
-    }
-    onnx::TensorProto t;
-    t.set_name(in->name());
-    t.set_data_type(value.dtype);
-    for (int64_t d : value.dims)
-      t.add_dims(d);
-    t.set_raw_data(value.data);
-    std::string why;
-    FailureOr<ElementsAttr> attr = convertTensor(
-        &ctx, t, modelDir, std::numeric_limits<int64_t>::max(), why);
-    if (failed(attr)) {
-      error() << "--bind-input " << in->name() << ": " << why;
-      return nullptr;
-    }
-    Location loc = NameLoc::get(b.getStringAttr(in->name()), fileLoc);
-    values[in->name()] = arith::ConstantOp::create(
-        b, loc, cast<TypedAttr>(*attr).getType(), cast<TypedAttr>(*attr));
-  }
-
-  for (const onnx::TensorProto &t : graph.initializer()) {
-    std::string why;
-    FailureOr<ElementsAttr> value =
-        convertTensor(&ctx, t, modelDir, options.inlineConstantLimit, why);
-    if (failed(value)) {
-      error() << "initializer '" << t.name() << "': " << why;
-      return nullptr;
-    }
-    Location loc = NameLoc::get(b.getStringAttr(t.name()), fileLoc);
-    values[t.name()] = arith::ConstantOp::create(
-        b, loc, cast<TypedAttr>(*value).getType(), cast<TypedAttr>(*value));
-  }
+  if (failed(bindInputs(b, bound, modelDir)) ||
+      failed(importInitializers(b, modelDir)))
+    return nullptr;
 
   // Every unsupported operator is reported at once, before any is imported.
   bool unsupported = false;
@@ -411,14 +342,136 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
   for (const SparseDispatchCheck &c : sparseDispatch)
     if (failed(checkSparseDispatch(c)))
       return nullptr;
+  if (failed(buildReturn(b, func, argTypes)))
+    return nullptr;
+  return module;
+}
 
+LogicalResult GraphImporter::recordOnnxTypes() {
+  const onnx::GraphProto &graph = model.graph();
+  auto recordType = [&](const onnx::ValueInfoProto &info) {
+    if (info.type().has_tensor_type() && info.type().tensor_type().elem_type())
+      onnxTypes[info.name()] = info.type().tensor_type().elem_type();
+  };
+  for (const onnx::ValueInfoProto &info : graph.input())
+    recordType(info);
+  for (const onnx::ValueInfoProto &info : graph.value_info())
+    recordType(info);
+  for (const onnx::ValueInfoProto &info : graph.output())
+    recordType(info);
+  for (const onnx::TensorProto &t : graph.initializer())
+    onnxTypes[t.name()] = t.data_type();
+  for (const onnx::SparseTensorProto &t : graph.sparse_initializer()) {
+    (void)t;
+    error() << "sparse initializers are not supported";
+    return failure();
+  }
+  return success();
+}
+
+LogicalResult GraphImporter::selectArguments(
+    SmallVectorImpl<Type> &argTypes,
+    SmallVectorImpl<const onnx::ValueInfoProto *> &args,
+    SmallVectorImpl<const onnx::ValueInfoProto *> &bound) {
+  const onnx::GraphProto &graph = model.graph();
+  // Graph inputs that are not initializers become function arguments,
+  // unless they are bound to a value.
+  llvm::StringSet<> initializerNames;
+  for (const onnx::TensorProto &t : graph.initializer())
+    initializerNames.insert(t.name());
+  for (const onnx::ValueInfoProto &in : graph.input()) {
+    if (initializerNames.contains(in.name()))
+      continue;
+    if (options.boundInputs.count(in.name())) {
+      bound.push_back(&in);
+      continue;
+    }
+    FailureOr<RankedTensorType> t = inputType(in);
+    if (failed(t))
+      return failure();
+    argTypes.push_back(*t);
+    args.push_back(&in);
+  }
+  for (const auto &entry : options.boundInputs) {
+    if (!llvm::any_of(bound, [&](auto *a) { return a->name() == entry.first(); })) {
+      error() << "--bind-input names '" << entry.first().str()
+              << "', which is not a graph input";
+      return failure();
+    }
+  }
+  for (const auto &entry : options.inputShapes) {
+    if (!llvm::any_of(args, [&](auto *a) { return a->name() == entry.first(); })) {
+      std::string names;
+      for (auto *a : args)
+        names += (names.empty() ? "" : ", ") + a->name();
+      error() << "--input-shape names '" << entry.first().str()
+              << "', which is not a graph input (inputs: " << names << ")";
+      return failure();
+    }
+  }
+  return success();
+}
+
+LogicalResult
+GraphImporter::bindInputs(OpBuilder &b,
+                          ArrayRef<const onnx::ValueInfoProto *> bound,
+                          StringRef modelDir) {
+  for (const onnx::ValueInfoProto *in : bound) {
+    const BoundInput &value = options.boundInputs.find(in->name())->second;
+    int declared = in->type().tensor_type().elem_type();
+    if (declared != value.dtype) {
+      error() << "--bind-input " << in->name() << ": the file holds "
+              << onnxTypeName(value.dtype) << " but the input is "
+              << onnxTypeName(declared);
+      return failure();
+    }
+    onnx::TensorProto t;
+    t.set_name(in->name());
+    t.set_data_type(value.dtype);
+    for (int64_t d : value.dims)
+      t.add_dims(d);
+    t.set_raw_data(value.data);
+    llvm::Expected<ElementsAttr> attr =
+        convertTensor(&ctx, t, modelDir, std::numeric_limits<int64_t>::max());
+    if (!attr) {
+      error() << "--bind-input " << in->name() << ": "
+              << llvm::toString(attr.takeError());
+      return failure();
+    }
+    Location loc = NameLoc::get(b.getStringAttr(in->name()), fileLoc);
+    values[in->name()] = arith::ConstantOp::create(
+        b, loc, cast<TypedAttr>(*attr).getType(), cast<TypedAttr>(*attr));
+  }
+  return success();
+}
+
+LogicalResult GraphImporter::importInitializers(OpBuilder &b,
+                                                StringRef modelDir) {
+  for (const onnx::TensorProto &t : model.graph().initializer()) {
+    llvm::Expected<ElementsAttr> value =
+        convertTensor(&ctx, t, modelDir, options.inlineConstantLimit);
+    if (!value) {
+      error() << "initializer '" << t.name()
+              << "': " << llvm::toString(value.takeError());
+      return failure();
+    }
+    Location loc = NameLoc::get(b.getStringAttr(t.name()), fileLoc);
+    values[t.name()] = arith::ConstantOp::create(
+        b, loc, cast<TypedAttr>(*value).getType(), cast<TypedAttr>(*value));
+  }
+  return success();
+}
+
+LogicalResult GraphImporter::buildReturn(OpBuilder &b, func::FuncOp func,
+                                         ArrayRef<Type> argTypes) {
+  const onnx::GraphProto &graph = model.graph();
   SmallVector<Value> results;
   SmallVector<Type> resultTypes;
   for (const onnx::ValueInfoProto &out : graph.output()) {
     Value v = values.lookup(out.name());
     if (!v) {
       error() << "graph output '" << out.name() << "' is never computed";
-      return nullptr;
+      return failure();
     }
     int declared = out.type().tensor_type().elem_type();
     Type computed = cast<RankedTensorType>(v.getType()).getElementType();
@@ -426,7 +479,7 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
       error() << "graph output '" << out.name() << "' is declared "
               << onnxTypeName(declared) << " but the graph computes "
               << computed;
-      return nullptr;
+      return failure();
     }
     results.push_back(v);
     resultTypes.push_back(v.getType());
@@ -440,7 +493,7 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
     if (int dtype = out.type().tensor_type().elem_type())
       func.setResultAttr(i, "kiln.dtype", b.getI32IntegerAttr(dtype));
   }
-  return module;
+  return success();
 }
 
 OwningOpRef<ModuleOp> kiln::importOnnxModel(StringRef path, MLIRContext &ctx,

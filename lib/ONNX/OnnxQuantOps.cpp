@@ -18,7 +18,7 @@ namespace {
 /// The axis and block size of a (de)quantize node, normalized.
 /// The axis only matters for per-axis and blocked scales.
 FailureOr<std::pair<int64_t, int64_t>> granularity(NodeContext &nc,
-                                                    int64_t rank) {
+                                                   int64_t rank) {
   int64_t block = nc.getInt("block_size", 0);
   if (block < 0) {
     (void)nc.unsupported("block_size", Twine(block));
@@ -65,20 +65,43 @@ LogicalResult checkPrecision(NodeContext &nc) {
   return success();
 }
 
-LogicalResult dequantizeLinearOp(NodeContext &nc) {
+/// What DequantizeLinear and QuantizeLinear both read: x, its scale (named
+/// `scaleName` when missing), the zero point (see zeroPointLike) and the
+/// granularity (axis, block size). `checkInput` vets x's type before the
+/// precision and the granularity are read.
+struct QuantOperands {
+  Value x, scale, zp;
+  RankedTensorType xt;
+  std::pair<int64_t, int64_t> granularity;
+};
+
+FailureOr<QuantOperands>
+quantOperands(NodeContext &nc, StringRef scaleName,
+              function_ref<LogicalResult(RankedTensorType)> checkInput) {
   Value x = nc.input(0), scale = nc.input(1), zp = nc.input(2);
   if (!x || !scale)
-    return nc.error("expects x and x_scale");
+    return nc.error("expects x and " + scaleName);
   zp = zeroPointLike(nc, zp, scale);
   RankedTensorType xt = nc.typeOf(x);
-  if (!isQuantStorageType(xt.getElementType()))
-    return nc.error("cannot dequantize " + onnxTypeName(nc.onnxTypeOf(0)) +
-                    " (supported: " + kStorageTypes + ")");
-  if (failed(checkPrecision(nc)))
+  if (failed(checkInput(xt)) || failed(checkPrecision(nc)))
     return failure();
   auto g = granularity(nc, xt.getRank());
   if (failed(g))
     return failure();
+  return QuantOperands{x, scale, zp, xt, *g};
+}
+
+LogicalResult dequantizeLinearOp(NodeContext &nc) {
+  auto operands =
+      quantOperands(nc, "x_scale", [&](RankedTensorType xt) -> LogicalResult {
+        if (isQuantStorageType(xt.getElementType()))
+          return success();
+        return nc.error("cannot dequantize " + onnxTypeName(nc.onnxTypeOf(0)) +
+                        " (supported: " + kStorageTypes + ")");
+      });
+  if (failed(operands))
+    return failure();
+  auto [x, scale, zp, xt, g] = *operands;
   Type out = nc.typeOf(scale).getElementType();
   if (int dtype = nc.getInt("output_dtype", 0)) {
     out = elementTypeFor(nc.b.getContext(), dtype);
@@ -89,27 +112,24 @@ LogicalResult dequantizeLinearOp(NodeContext &nc) {
   if (isa<Float8E8M0FNUType>(out))
     out = nc.b.getF32Type();
   bool isUnsigned = isUnsignedOnnxType(nc.onnxTypeOf(0));
-  nc.setOutput(0, DequantizeOp::create(
-                      nc.b, nc.loc, xt.clone(out), x, scale, zp,
-                      nc.b.getI64IntegerAttr(g->first),
-                      nc.b.getI64IntegerAttr(g->second), DenseI64ArrayAttr(),
-                      nc.b.getBoolAttr(isUnsigned)));
+  nc.setOutput(0, DequantizeOp::create(nc.b, nc.loc, xt.clone(out), x, scale,
+                                       zp, nc.b.getI64IntegerAttr(g.first),
+                                       nc.b.getI64IntegerAttr(g.second),
+                                       DenseI64ArrayAttr(),
+                                       nc.b.getBoolAttr(isUnsigned)));
   return success();
 }
 
 LogicalResult quantizeLinearOp(NodeContext &nc) {
-  Value x = nc.input(0), scale = nc.input(1), zp = nc.input(2);
-  if (!x || !scale)
-    return nc.error("expects x and y_scale");
-  zp = zeroPointLike(nc, zp, scale);
-  RankedTensorType xt = nc.typeOf(x);
-  if (!isa<FloatType>(xt.getElementType()))
-    return nc.error("expects a floating-point input");
-  if (failed(checkPrecision(nc)))
+  auto operands =
+      quantOperands(nc, "y_scale", [&](RankedTensorType xt) -> LogicalResult {
+        if (isa<FloatType>(xt.getElementType()))
+          return success();
+        return nc.error("expects a floating-point input");
+      });
+  if (failed(operands))
     return failure();
-  auto g = granularity(nc, xt.getRank());
-  if (failed(g))
-    return failure();
+  auto [x, scale, zp, xt, g] = *operands;
   // The output type: the zero point's, else output_dtype, else uint8.
   int dtype = zp ? nc.onnxTypeOf(2) : nc.getInt("output_dtype", 0);
   if (!dtype)
@@ -122,11 +142,11 @@ LogicalResult quantizeLinearOp(NodeContext &nc) {
                     " is not supported (supported: " + kStorageTypes + ")");
   if (isa<FloatType>(out) && nc.getInt("saturate", 1) == 0)
     return nc.unsupported("saturate", "0");
-  nc.setOutput(0, QuantizeOp::create(nc.b, nc.loc, xt.clone(out), x, scale, zp,
-                                     nc.b.getI64IntegerAttr(g->first),
-                                     nc.b.getI64IntegerAttr(g->second),
-                                     DenseI64ArrayAttr(),
-                                     nc.b.getBoolAttr(isUnsignedOnnxType(dtype))));
+  nc.setOutput(0, QuantizeOp::create(
+                      nc.b, nc.loc, xt.clone(out), x, scale, zp,
+                      nc.b.getI64IntegerAttr(g.first),
+                      nc.b.getI64IntegerAttr(g.second), DenseI64ArrayAttr(),
+                      nc.b.getBoolAttr(isUnsignedOnnxType(dtype))));
   if (dtype)
     nc.setOutputOnnxType(0, dtype);
   return success();
@@ -147,25 +167,31 @@ LogicalResult dynamicQuantizeLinearOp(NodeContext &nc) {
   RankedTensorType xt = nc.typeOf(x);
   if (!xt.getElementType().isF32())
     return nc.error("expects a float input");
-  SmallVector<int64_t> all = llvm::to_vector(llvm::seq<int64_t>(0, xt.getRank()));
+  SmallVector<int64_t> all =
+      llvm::to_vector(llvm::seq<int64_t>(0, xt.getRank()));
   auto scalarF32 = RankedTensorType::get({}, nc.b.getF32Type());
   auto scalarU8 = RankedTensorType::get({}, nc.b.getI8Type());
   auto reduce = [&](auto opTag) -> Value {
     using OpTy = decltype(opTag);
     return OpTy::create(nc.b, nc.loc, scalarF32, x,
-                        nc.b.getDenseI64ArrayAttr(all), nc.b.getBoolAttr(false));
+                        nc.b.getDenseI64ArrayAttr(all),
+                        nc.b.getBoolAttr(false));
   };
   Value zero = f32Scalar(nc, 0.0f);
-  Value lo = MinOp::create(nc.b, nc.loc, scalarF32, reduce(ReduceMinOp()), zero);
-  Value hi = MaxOp::create(nc.b, nc.loc, scalarF32, reduce(ReduceMaxOp()), zero);
+  Value lo =
+      MinOp::create(nc.b, nc.loc, scalarF32, reduce(ReduceMinOp()), zero);
+  Value hi =
+      MaxOp::create(nc.b, nc.loc, scalarF32, reduce(ReduceMaxOp()), zero);
   Value range = SubOp::create(nc.b, nc.loc, scalarF32, hi, lo);
-  Value scale = DivOp::create(nc.b, nc.loc, scalarF32, range, f32Scalar(nc, 255.0f));
+  Value scale =
+      DivOp::create(nc.b, nc.loc, scalarF32, range, f32Scalar(nc, 255.0f));
   auto quantize = [&](RankedTensorType type, Value v, Value zp) -> Value {
-    return QuantizeOp::create(nc.b, nc.loc, type, v, scale, zp,
-                              nc.b.getI64IntegerAttr(0), nc.b.getI64IntegerAttr(0),
-                              DenseI64ArrayAttr(), nc.b.getBoolAttr(true));
+    return QuantizeOp::create(
+        nc.b, nc.loc, type, v, scale, zp, nc.b.getI64IntegerAttr(0),
+        nc.b.getI64IntegerAttr(0), DenseI64ArrayAttr(), nc.b.getBoolAttr(true));
   };
-  Value zp = quantize(scalarU8, NegOp::create(nc.b, nc.loc, scalarF32, lo), Value());
+  Value zp =
+      quantize(scalarU8, NegOp::create(nc.b, nc.loc, scalarF32, lo), Value());
   nc.setOutput(0, quantize(xt.clone(nc.b.getI8Type()), x, zp));
   nc.setOutput(1, scale);
   nc.setOutput(2, zp);
@@ -198,7 +224,8 @@ bool isByteInteger(NodeContext &nc, size_t i) {
 }
 
 /// The exact integer product (A - a_zp) @ (B - b_zp) in i32.
-Value integerMatmul(NodeContext &nc, size_t a, size_t aZp, size_t b, size_t bZp) {
+Value integerMatmul(NodeContext &nc, size_t a, size_t aZp, size_t b,
+                    size_t bZp) {
   Value lhs = centered(nc, nc.input(a), nc.onnxTypeOf(a), nc.input(aZp), true);
   Value rhs = centered(nc, nc.input(b), nc.onnxTypeOf(b), nc.input(bZp), false);
   if (!lhs || !rhs)
@@ -243,7 +270,8 @@ LogicalResult qlinearMatMulOp(NodeContext &nc) {
   if (!multiplier)
     return failure();
   auto f32 = nc.b.getF32Type();
-  Value scaled = nc.binary<MulOp>(nc.cast(product, f32), nc.cast(multiplier, f32));
+  Value scaled =
+      nc.binary<MulOp>(nc.cast(product, f32), nc.cast(multiplier, f32));
   if (!scaled)
     return failure();
   Value yZp = nc.input(7);
@@ -253,11 +281,11 @@ LogicalResult qlinearMatMulOp(NodeContext &nc) {
   if (yZp)
     yZp = nc.reshape(yZp, {});
   RankedTensorType st = nc.typeOf(scaled);
-  nc.setOutput(0, QuantizeOp::create(
-                      nc.b, nc.loc, st.clone(nc.b.getI8Type()), scaled,
-                      f32Scalar(nc, 1.0f), yZp, nc.b.getI64IntegerAttr(0),
-                      nc.b.getI64IntegerAttr(0), DenseI64ArrayAttr(),
-                      nc.b.getBoolAttr(isUnsignedOnnxType(yType))));
+  nc.setOutput(
+      0, QuantizeOp::create(nc.b, nc.loc, st.clone(nc.b.getI8Type()), scaled,
+                            f32Scalar(nc, 1.0f), yZp, nc.b.getI64IntegerAttr(0),
+                            nc.b.getI64IntegerAttr(0), DenseI64ArrayAttr(),
+                            nc.b.getBoolAttr(isUnsignedOnnxType(yType))));
   nc.setOutputOnnxType(0, yType);
   return success();
 }

@@ -16,10 +16,30 @@ using namespace kiln::onnx_import;
 
 namespace {
 
-Value i64Constant(NodeContext &nc, ArrayRef<int64_t> values,
-                  ArrayRef<int64_t> shape) {
-  auto type = RankedTensorType::get(shape, nc.b.getI64Type());
-  return nc.constant(DenseElementsAttr::get(type, values));
+/// The data input and the constant integer list beside it in input 1
+/// (Reshape's shape, Expand's shape, Tile's repeats, CumSum's axis), or
+/// failure after reporting which is missing.
+FailureOr<std::pair<Value, SmallVector<int64_t>>>
+dataAndConstantInts(NodeContext &nc, StringRef what) {
+  Value x = nc.input(0);
+  if (!x)
+    return nc.error("expects an input");
+  FailureOr<SmallVector<int64_t>> ints = nc.constantInts(1, what);
+  if (failed(ints))
+    return failure();
+  return std::make_pair(x, *ints);
+}
+
+/// An integer list that newer opsets pass as the constant input `i` and
+/// older ones as the attribute `name`; nothing when the node has neither.
+FailureOr<std::optional<SmallVector<int64_t>>>
+intsFromInputOrAttr(NodeContext &nc, size_t i, StringRef name) {
+  if (!nc.input(i))
+    return nc.getInts(name);
+  FailureOr<SmallVector<int64_t>> ints = nc.constantInts(i, name);
+  if (failed(ints))
+    return failure();
+  return std::optional<SmallVector<int64_t>>(*ints);
 }
 
 LogicalResult transposeOp(NodeContext &nc) {
@@ -53,17 +73,15 @@ LogicalResult transposeOp(NodeContext &nc) {
 }
 
 LogicalResult reshapeOp(NodeContext &nc) {
-  Value x = nc.input(0);
-  if (!x)
-    return nc.error("expects an input");
-  FailureOr<SmallVector<int64_t>> target = nc.constantInts(1, "shape");
-  if (failed(target))
+  auto operands = dataAndConstantInts(nc, "shape");
+  if (failed(operands))
     return failure();
+  auto [x, target] = *operands;
   RankedTensorType t = nc.typeOf(x);
   bool allowZero = nc.getInt("allowzero", 0) != 0;
   SmallVector<int64_t> shape;
   int64_t known = 1, inferred = -1;
-  for (auto [i, d] : llvm::enumerate(*target)) {
+  for (auto [i, d] : llvm::enumerate(target)) {
     if (d == 0 && !allowZero) {
       if ((int64_t)i >= t.getRank())
         return nc.error("shape copies dimension " + Twine(i) +
@@ -117,15 +135,10 @@ LogicalResult flattenOp(NodeContext &nc) {
 /// Axes from the `axes` input (opset 13+) or attribute, normalized against
 /// `rank`.
 FailureOr<SmallVector<int64_t>> axesOf(NodeContext &nc, int64_t rank) {
-  SmallVector<int64_t> axes;
-  if (nc.input(1)) {
-    FailureOr<SmallVector<int64_t>> a = nc.constantInts(1, "axes");
-    if (failed(a))
-      return failure();
-    axes = *a;
-  } else if (std::optional<SmallVector<int64_t>> a = nc.getInts("axes")) {
-    axes = *a;
-  }
+  auto listed = intsFromInputOrAttr(nc, 1, "axes");
+  if (failed(listed))
+    return failure();
+  SmallVector<int64_t> axes = listed->value_or(SmallVector<int64_t>());
   for (int64_t &a : axes) {
     FailureOr<int64_t> n = nc.normalizeAxis(a, rank);
     if (failed(n))
@@ -162,15 +175,10 @@ LogicalResult unsqueezeOp(NodeContext &nc) {
     return nc.error("expects an input");
   RankedTensorType t = nc.typeOf(x);
   int64_t outRank = t.getRank();
-  SmallVector<int64_t> raw;
-  if (nc.input(1)) {
-    FailureOr<SmallVector<int64_t>> a = nc.constantInts(1, "axes");
-    if (failed(a))
-      return failure();
-    raw = *a;
-  } else if (auto a = nc.getInts("axes")) {
-    raw = *a;
-  }
+  auto listed = intsFromInputOrAttr(nc, 1, "axes");
+  if (failed(listed))
+    return failure();
+  SmallVector<int64_t> raw = listed->value_or(SmallVector<int64_t>());
   outRank += raw.size();
   SmallVector<int64_t> axes;
   for (int64_t a : raw) {
@@ -212,9 +220,8 @@ LogicalResult concatOp(NodeContext &nc) {
         return nc.error("inputs differ in dimension " + Twine(d));
     shape[*axis] += vt.getDimSize(*axis);
   }
-  nc.setOutput(0, nc.b.createOrFold<ConcatOp>(
-                      nc.loc, t.clone(shape), inputs,
-                      nc.b.getI64IntegerAttr(*axis)));
+  nc.setOutput(0, nc.b.createOrFold<ConcatOp>(nc.loc, t.clone(shape), inputs,
+                                              nc.b.getI64IntegerAttr(*axis)));
   return success();
 }
 
@@ -241,14 +248,12 @@ LogicalResult splitOp(NodeContext &nc) {
     return failure();
   int64_t dim = t.getDimSize(*axis);
   int64_t n = nc.numOutputs();
+  auto listed = intsFromInputOrAttr(nc, 1, "split");
+  if (failed(listed))
+    return failure();
   SmallVector<int64_t> sizes;
-  if (nc.input(1)) {
-    FailureOr<SmallVector<int64_t>> s = nc.constantInts(1, "split");
-    if (failed(s))
-      return failure();
-    sizes = *s;
-  } else if (auto s = nc.getInts("split")) {
-    sizes = *s;
+  if (*listed) {
+    sizes = **listed;
   } else {
     int64_t parts = nc.getInt("num_outputs", n);
     if (parts <= 0)
@@ -263,8 +268,7 @@ LogicalResult splitOp(NodeContext &nc) {
   int64_t offset = 0;
   for (auto [i, s] : llvm::enumerate(sizes)) {
     if (s < 0 || offset + s > dim)
-      return nc.error("split sizes exceed the dimension of size " +
-                      Twine(dim));
+      return nc.error("split sizes exceed the dimension of size " + Twine(dim));
     nc.setOutput(i, sliceAxis(nc, x, *axis, offset, s));
     offset += s;
   }
@@ -351,10 +355,10 @@ LogicalResult sliceOp(NodeContext &nc) {
     outSteps[*axis] = step;
     shape[*axis] = size;
   }
-  nc.setOutput(0, nc.b.createOrFold<SliceOp>(
-                      nc.loc, t.clone(shape), x,
-                      nc.b.getDenseI64ArrayAttr(outStarts),
-                      nc.b.getDenseI64ArrayAttr(outSteps)));
+  nc.setOutput(0,
+               nc.b.createOrFold<SliceOp>(nc.loc, t.clone(shape), x,
+                                          nc.b.getDenseI64ArrayAttr(outStarts),
+                                          nc.b.getDenseI64ArrayAttr(outSteps)));
   return success();
 }
 
@@ -365,7 +369,8 @@ LogicalResult gatherOp(NodeContext &nc) {
   RankedTensorType dt = nc.typeOf(data), it = nc.typeOf(indices);
   if (!it.getElementType().isInteger(32) && !it.getElementType().isInteger(64))
     return nc.error("indices must be int32 or int64");
-  FailureOr<int64_t> axis = nc.normalizeAxis(nc.getInt("axis", 0), dt.getRank());
+  FailureOr<int64_t> axis =
+      nc.normalizeAxis(nc.getInt("axis", 0), dt.getRank());
   if (failed(axis))
     return failure();
   SmallVector<int64_t> shape(dt.getShape().take_front(*axis));
@@ -378,16 +383,14 @@ LogicalResult gatherOp(NodeContext &nc) {
 }
 
 LogicalResult expandOp(NodeContext &nc) {
-  Value x = nc.input(0);
-  if (!x)
-    return nc.error("expects an input");
-  FailureOr<SmallVector<int64_t>> target = nc.constantInts(1, "shape");
-  if (failed(target))
+  auto operands = dataAndConstantInts(nc, "shape");
+  if (failed(operands))
     return failure();
+  auto [x, target] = *operands;
   RankedTensorType t = nc.typeOf(x);
   // Expand broadcasts both ways: a 1 in `shape` keeps the input's size.
   FailureOr<SmallVector<int64_t>> shape =
-      broadcastShapes({t.getShape(), *target});
+      broadcastShapes({t.getShape(), target});
   if (failed(shape))
     return nc.error("input does not broadcast to the requested shape");
   if (ArrayRef<int64_t>(*shape) == t.getShape()) {
@@ -401,19 +404,17 @@ LogicalResult expandOp(NodeContext &nc) {
 }
 
 LogicalResult tileOp(NodeContext &nc) {
-  Value x = nc.input(0);
-  if (!x)
-    return nc.error("expects an input");
-  FailureOr<SmallVector<int64_t>> repeats = nc.constantInts(1, "repeats");
-  if (failed(repeats))
+  auto operands = dataAndConstantInts(nc, "repeats");
+  if (failed(operands))
     return failure();
+  auto [x, repeats] = *operands;
   RankedTensorType t = nc.typeOf(x);
-  if ((int64_t)repeats->size() != t.getRank())
+  if ((int64_t)repeats.size() != t.getRank())
     return nc.error("repeats must have one entry per input dimension");
   // [d0, d1] -> [1, d0, 1, d1] -> broadcast [r0, d0, r1, d1] -> [r0*d0, r1*d1]
   SmallVector<int64_t> interleaved, broadcast, result;
   for (int64_t d = 0; d < t.getRank(); ++d) {
-    int64_t r = (*repeats)[d];
+    int64_t r = repeats[d];
     if (r < 0)
       return nc.error("repeats must not be negative");
     interleaved.append({1, t.getDimSize(d)});
@@ -441,7 +442,7 @@ LogicalResult shapeOp(NodeContext &nc) {
   SmallVector<int64_t> dims;
   for (int64_t d = start; d < end; ++d)
     dims.push_back(t.getDimSize(d));
-  nc.setOutput(0, i64Constant(nc, dims, {(int64_t)dims.size()}));
+  nc.setOutput(0, nc.i64Constant(dims, {(int64_t)dims.size()}));
   return success();
 }
 
@@ -449,7 +450,7 @@ LogicalResult sizeOp(NodeContext &nc) {
   RankedTensorType t = nc.inputType(0);
   if (!t)
     return nc.error("expects an input");
-  nc.setOutput(0, i64Constant(nc, {t.getNumElements()}, {}));
+  nc.setOutput(0, nc.i64Constant({t.getNumElements()}, {}));
   return success();
 }
 
@@ -457,11 +458,10 @@ LogicalResult constantOp(NodeContext &nc) {
   MLIRContext *ctx = nc.b.getContext();
   Builder &b = nc.b;
   if (const onnx::AttributeProto *a = nc.attr("value")) {
-    std::string why;
-    FailureOr<ElementsAttr> v =
-        convertTensor(ctx, a->t(), "", std::numeric_limits<int64_t>::max(), why);
-    if (failed(v))
-      return nc.error(why);
+    llvm::Expected<ElementsAttr> v =
+        convertTensor(ctx, a->t(), "", std::numeric_limits<int64_t>::max());
+    if (!v)
+      return nc.error(llvm::toString(v.takeError()));
     nc.setOutput(0, nc.constant(cast<DenseElementsAttr>(*v)));
     nc.setOutputOnnxType(0, a->t().data_type());
     return success();
@@ -471,7 +471,7 @@ LogicalResult constantOp(NodeContext &nc) {
     return success();
   }
   if (const onnx::AttributeProto *a = nc.attr("value_int")) {
-    nc.setOutput(0, i64Constant(nc, {a->i()}, {}));
+    nc.setOutput(0, nc.i64Constant({a->i()}, {}));
     return success();
   }
   if (const onnx::AttributeProto *a = nc.attr("value_floats")) {
@@ -482,7 +482,7 @@ LogicalResult constantOp(NodeContext &nc) {
   }
   if (const onnx::AttributeProto *a = nc.attr("value_ints")) {
     SmallVector<int64_t> v(a->ints().begin(), a->ints().end());
-    nc.setOutput(0, i64Constant(nc, v, {(int64_t)v.size()}));
+    nc.setOutput(0, nc.i64Constant(v, {(int64_t)v.size()}));
     return success();
   }
   return nc.error("only tensor, float and int constants are supported "
@@ -498,11 +498,10 @@ LogicalResult constantOfShapeOp(NodeContext &nc) {
       return nc.error("shape has a negative dimension");
   DenseElementsAttr value;
   if (const onnx::AttributeProto *a = nc.attr("value")) {
-    std::string why;
-    FailureOr<ElementsAttr> v =
-        convertTensor(nc.b.getContext(), a->t(), "", 1 << 20, why);
-    if (failed(v))
-      return nc.error(why);
+    llvm::Expected<ElementsAttr> v =
+        convertTensor(nc.b.getContext(), a->t(), "", 1 << 20);
+    if (!v)
+      return nc.error(llvm::toString(v.takeError()));
     value = cast<DenseElementsAttr>(*v);
     if (value.getNumElements() != 1)
       return nc.error("value must hold exactly one element");
@@ -574,23 +573,20 @@ LogicalResult triluOp(NodeContext &nc) {
 }
 
 template <typename OpTy> LogicalResult scanOp(NodeContext &nc) {
-  Value x = nc.input(0);
-  if (!x)
-    return nc.error("expects an input");
-  FailureOr<SmallVector<int64_t>> axisValue = nc.constantInts(1, "axis");
-  if (failed(axisValue))
+  auto operands = dataAndConstantInts(nc, "axis");
+  if (failed(operands))
     return failure();
-  if (axisValue->size() != 1)
+  auto [x, axisValue] = *operands;
+  if (axisValue.size() != 1)
     return nc.error("axis must be a scalar");
   FailureOr<int64_t> axis =
-      nc.normalizeAxis((*axisValue)[0], nc.typeOf(x).getRank());
+      nc.normalizeAxis(axisValue[0], nc.typeOf(x).getRank());
   if (failed(axis))
     return failure();
-  nc.setOutput(0, OpTy::create(
-                      nc.b, nc.loc, x.getType(), x,
-                      nc.b.getI64IntegerAttr(*axis),
-                      nc.b.getBoolAttr(nc.getInt("exclusive", 0) != 0),
-                      nc.b.getBoolAttr(nc.getInt("reverse", 0) != 0)));
+  nc.setOutput(0, OpTy::create(nc.b, nc.loc, x.getType(), x,
+                               nc.b.getI64IntegerAttr(*axis),
+                               nc.b.getBoolAttr(nc.getInt("exclusive", 0) != 0),
+                               nc.b.getBoolAttr(nc.getInt("reverse", 0) != 0)));
   return success();
 }
 

@@ -11,14 +11,6 @@ using namespace kiln::onnx_import;
 
 namespace {
 
-/// [B, S, H*D] -> [B, H, S, D].
-Value splitHeads(NodeContext &nc, Value x, int64_t heads) {
-  RankedTensorType t = nc.typeOf(x);
-  int64_t b = t.getDimSize(0), s = t.getDimSize(1), hd = t.getDimSize(2);
-  Value r = nc.reshape(x, {b, s, heads, hd / heads});
-  return nc.transpose(r, {0, 2, 1, 3});
-}
-
 /// ONNX Attention (opsets 23 and 24) as kiln.attention. nonpad_kv_seqlen
 /// becomes the kv_seqlen operand; qk_matmul_output becomes the scores
 /// result, its qk_matmul_output_mode the score_stage (the function body of
@@ -52,9 +44,9 @@ LogicalResult attentionOp(NodeContext &nc) {
     if (qt.getDimSize(2) % hq || nc.typeOf(k).getDimSize(2) % hkv ||
         nc.typeOf(v).getDimSize(2) % hkv)
       return nc.error("hidden sizes are not multiples of the head counts");
-    q = splitHeads(nc, q, hq);
-    k = splitHeads(nc, k, hkv);
-    v = splitHeads(nc, v, hkv);
+    q = nc.splitHeads(q, hq);
+    k = nc.splitHeads(k, hkv);
+    v = nc.splitHeads(v, hkv);
   } else if (qt.getRank() != 4) {
     return nc.error("Q, K and V must be 3-D or 4-D");
   }
@@ -192,7 +184,7 @@ LogicalResult rotaryEmbeddingOp(NodeContext &nc) {
     if (heads <= 0 || t.getDimSize(2) % heads)
       return nc.error("3-D input needs a num_heads attribute that divides "
                       "the hidden size");
-    x = splitHeads(nc, x, heads);
+    x = nc.splitHeads(x, heads);
   } else if (t.getRank() != 4) {
     return nc.error("X must be 3-D or 4-D");
   }

@@ -140,8 +140,9 @@ static void appendLE(std::vector<char> &out, uint64_t v, size_t bytes) {
     out.push_back((char)((v >> (8 * i)) & 0xff));
 }
 
-static bool readExternalData(const onnx::TensorProto &t, StringRef modelDir,
-                             std::vector<char> &out, std::string &error) {
+static llvm::Error readExternalData(const onnx::TensorProto &t,
+                                    StringRef modelDir,
+                                    std::vector<char> &out) {
   std::string location;
   uint64_t offset = 0, length = 0;
   bool hasLength = false;
@@ -156,43 +157,41 @@ static bool readExternalData(const onnx::TensorProto &t, StringRef modelDir,
     }
   }
   if (location.empty()) {
-    error = "external data of tensor '" + t.name() + "' has no location";
-    return false;
+    return llvm::createStringError("external data of tensor '" + t.name() +
+                                   "' has no location");
   }
   SmallString<256> path(modelDir);
   llvm::sys::path::append(path, location);
   auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
                                             /*RequiresNullTerminator=*/false);
   if (!buffer) {
-    error = "cannot read external data file '" + path.str().str() +
-            "' of tensor '" + t.name() + "': " + buffer.getError().message();
-    return false;
+    return llvm::createStringError(
+        "cannot read external data file '" + path.str().str() +
+        "' of tensor '" + t.name() + "': " + buffer.getError().message());
   }
   uint64_t size = (*buffer)->getBufferSize();
   if (!hasLength)
     length = size > offset ? size - offset : 0;
   if (offset > size || length > size - offset) {
-    error = "external data of tensor '" + t.name() + "' lies outside '" +
-            path.str().str() + "'";
-    return false;
+    return llvm::createStringError("external data of tensor '" + t.name() +
+                                   "' lies outside '" + path.str().str() + "'");
   }
   const char *start = (*buffer)->getBufferStart() + offset;
   out.assign(start, start + length);
-  return true;
+  return llvm::Error::success();
 }
 
 /// The tensor's values as raw little-endian bytes.
-static bool rawBytes(const onnx::TensorProto &t, int64_t numElements,
-                     StringRef modelDir, std::vector<char> &out,
-                     std::string &error) {
+static llvm::Error rawBytes(const onnx::TensorProto &t, int64_t numElements,
+                            StringRef modelDir, std::vector<char> &out) {
   int type = t.data_type();
   if (unsigned bits = packedBits(type)) {
     // Packed in the file: raw_data holds the bytes, int32_data one byte each.
     int64_t packedBytes = (numElements * bits + 7) / 8;
     std::vector<char> packed;
     if (t.data_location() == onnx::TensorProto::EXTERNAL) {
-      if (!readExternalData(t, modelDir, packed, error))
-        return false;
+      if (llvm::Error error = readExternalData(t, modelDir, packed))
+        return error;
     } else if (t.has_raw_data()) {
       packed.assign(t.raw_data().begin(), t.raw_data().end());
     } else {
@@ -200,18 +199,18 @@ static bool rawBytes(const onnx::TensorProto &t, int64_t numElements,
         packed.push_back((char)(v & 0xff));
     }
     if ((int64_t)packed.size() != packedBytes) {
-      error = "tensor '" + t.name() + "' holds " +
-              std::to_string(packed.size()) + " bytes of packed data but " +
-              "its shape needs " + std::to_string(packedBytes);
-      return false;
+      return llvm::createStringError(
+          "tensor '" + t.name() + "' holds " + std::to_string(packed.size()) +
+          " bytes of packed data but " + "its shape needs " +
+          std::to_string(packedBytes));
     }
     out = unpackSubByte(packed, type, numElements);
-    return true;
+    return llvm::Error::success();
   }
   size_t eltBytes = storageBytes(type);
   if (t.data_location() == onnx::TensorProto::EXTERNAL) {
-    if (!readExternalData(t, modelDir, out, error))
-      return false;
+    if (llvm::Error error = readExternalData(t, modelDir, out))
+      return error;
   } else if (t.has_raw_data()) {
     out.assign(t.raw_data().begin(), t.raw_data().end());
   } else {
@@ -247,39 +246,37 @@ static bool rawBytes(const onnx::TensorProto &t, int64_t numElements,
     }
   }
   if (out.size() != (size_t)numElements * eltBytes) {
-    error = "tensor '" + t.name() + "' holds " + std::to_string(out.size()) +
-            " bytes of data but its shape needs " +
-            std::to_string(numElements * eltBytes);
-    return false;
+    return llvm::createStringError("tensor '" + t.name() + "' holds " +
+                                   std::to_string(out.size()) +
+                                   " bytes of data but its shape needs " +
+                                   std::to_string(numElements * eltBytes));
   }
-  return true;
+  return llvm::Error::success();
 }
 
-FailureOr<ElementsAttr>
-kiln::onnx_import::convertTensor(MLIRContext *ctx,
-                                 const onnx::TensorProto &t,
-                                 StringRef modelDir, int64_t inlineLimit,
-                                 std::string &error) {
+llvm::Expected<ElementsAttr>
+kiln::onnx_import::convertTensor(MLIRContext *ctx, const onnx::TensorProto &t,
+                                 StringRef modelDir, int64_t inlineLimit) {
   Type elt = elementTypeFor(ctx, t.data_type());
   if (!elt) {
-    error = "tensor '" + t.name() + "' has element type " +
-            onnxTypeName(t.data_type()) + ", which Kiln does not support";
-    return failure();
+    return llvm::createStringError(
+        "tensor '" + t.name() + "' has element type " +
+        onnxTypeName(t.data_type()) + ", which Kiln does not support");
   }
   SmallVector<int64_t> shape;
   int64_t numElements = 1;
   for (int64_t d : t.dims()) {
     if (d < 0) {
-      error = "tensor '" + t.name() + "' has a negative dimension";
-      return failure();
+      return llvm::createStringError("tensor '" + t.name() +
+                                     "' has a negative dimension");
     }
     shape.push_back(d);
     numElements *= d;
   }
   auto type = RankedTensorType::get(shape, elt);
   std::vector<char> bytes;
-  if (!rawBytes(t, numElements, modelDir, bytes, error))
-    return failure();
+  if (llvm::Error error = rawBytes(t, numElements, modelDir, bytes))
+    return std::move(error);
 
   if (elt.isInteger(1)) {
     SmallVector<bool> values;
@@ -290,8 +287,8 @@ kiln::onnx_import::convertTensor(MLIRContext *ctx,
   if (numElements <= inlineLimit) {
     bool detectedSplat = false;
     if (!DenseElementsAttr::isValidRawBuffer(type, bytes, detectedSplat)) {
-      error = "tensor '" + t.name() + "' has a malformed data buffer";
-      return failure();
+      return llvm::createStringError("tensor '" + t.name() +
+                                     "' has a malformed data buffer");
     }
     return cast<ElementsAttr>(DenseElementsAttr::getFromRawBuffer(type, bytes));
   }

@@ -1,4 +1,5 @@
-//===- ConvertSubByteBoundaryToBytes.cpp - Sub-byte entry tensors as bytes ---===//
+//===- ConvertSubByteBoundaryToBytes.cpp - Sub-byte entry tensors as bytes
+//---===//
 //
 // Inside a function an i4, i2 or f4E2M1FN element occupies one byte of
 // memory (LLVM's store size), but at the artifact's boundary the layouts are
@@ -18,6 +19,8 @@
 #include "kiln/passes/KilnToLinalg/KilnToLinalg.h"
 
 #include "kiln/passes/Boundary/Passes.h"
+
+#include "EntryBoundary.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -79,7 +82,8 @@ Value unpackWeight(OpBuilder &b, Location loc, Value packed,
         // The element's linear index, for the position inside its byte.
         Value index = arith::ConstantIndexOp::create(nb, l, 0);
         for (int64_t d = 0; d < rank; ++d) {
-          Value size = arith::ConstantIndexOp::create(nb, l, type.getDimSize(d));
+          Value size =
+              arith::ConstantIndexOp::create(nb, l, type.getDimSize(d));
           index = arith::AddIOp::create(
               nb, l, arith::MulIOp::create(nb, l, index, size),
               linalg::IndexOp::create(nb, l, d));
@@ -90,82 +94,87 @@ Value unpackWeight(OpBuilder &b, Location loc, Value packed,
             nb, l, slot, arith::ConstantIndexOp::create(nb, l, width));
         shift = arith::IndexCastOp::create(nb, l, nb.getI8Type(), shift);
         Value byte = arith::ShRUIOp::create(nb, l, args[0], shift);
-        Value bits = arith::TruncIOp::create(
-            nb, l, nb.getIntegerType(width), byte);
+        Value bits =
+            arith::TruncIOp::create(nb, l, nb.getIntegerType(width), byte);
         return fromBits(nb, l, bits, type.getElementType());
       });
 }
 
+/// An entry argument of a sub-byte type becomes i8 storage (packed for a
+/// weight, one element per byte otherwise), unpacked at the body's start.
+Type bytesArgument(func::FuncOp entry, unsigned i, BlockArgument arg,
+                   OpBuilder &b) {
+  unsigned width = subByteWidth(arg.getType());
+  if (!width)
+    return {};
+  auto logical = cast<RankedTensorType>(arg.getType());
+  bool isWeight = static_cast<bool>(entry.getArgAttr(i, "kiln.weight"));
+  RankedTensorType stored =
+      isWeight
+          ? RankedTensorType::get({(logical.getNumElements() * width + 7) / 8},
+                                  b.getI8Type())
+          : logical.clone(b.getI8Type());
+  arg.setType(stored);
+  Value value;
+  if (isWeight) {
+    value = unpackWeight(b, arg.getLoc(), arg, logical);
+  } else {
+    value = buildParallelGeneric(
+        b, arg.getLoc(), logical, arg,
+        b.getMultiDimIdentityMap(logical.getRank()),
+        [&](OpBuilder &nb, Location l, ValueRange args) -> Value {
+          Value bits =
+              arith::TruncIOp::create(nb, l, nb.getIntegerType(width), args[0]);
+          return fromBits(nb, l, bits, logical.getElementType());
+        });
+  }
+  arg.replaceUsesWithIf(value, [&](OpOperand &use) {
+    return use.getOwner() != value.getDefiningOp();
+  });
+  return stored;
+}
+
+/// A returned value of a sub-byte type is widened to one element per byte
+/// before the return.
+Type bytesResult(func::FuncOp entry, OpOperand &operand, OpBuilder &b) {
+  unsigned width = subByteWidth(operand.get().getType());
+  if (!width)
+    return {};
+  unsigned index = operand.getOperandNumber();
+  auto logical = cast<RankedTensorType>(operand.get().getType());
+  // int4/int2 sign-extend; uint4/uint2 (ONNX dtypes 21, 25) and fp4
+  // codes zero-extend.
+  auto dtype = entry.getResultAttrOfType<IntegerAttr>(index, "kiln.dtype");
+  bool isUnsigned = isa<FloatType>(logical.getElementType()) ||
+                    (dtype && (dtype.getInt() == 21 || dtype.getInt() == 25));
+  RankedTensorType stored = logical.clone(b.getI8Type());
+  operand.set(buildParallelGeneric(
+      b, operand.getOwner()->getLoc(), stored, operand.get(),
+      b.getMultiDimIdentityMap(logical.getRank()),
+      [&](OpBuilder &nb, Location l, ValueRange args) -> Value {
+        Value bits = asBits(nb, l, args[0]);
+        if (isUnsigned)
+          return arith::ExtUIOp::create(nb, l, nb.getI8Type(), bits);
+        return arith::ExtSIOp::create(nb, l, nb.getI8Type(), bits);
+      }));
+  return stored;
+}
+
 struct ConvertSubByteBoundaryToBytesPass
-    : kiln::impl::ConvertSubByteBoundaryToBytesBase<ConvertSubByteBoundaryToBytesPass> {
+    : kiln::impl::ConvertSubByteBoundaryToBytesBase<
+          ConvertSubByteBoundaryToBytesPass> {
   using Base::Base;
 
   void runOnOperation() override {
     auto entry = getOperation().lookupSymbol<func::FuncOp>(entryName);
-    if (!entry || entry.isExternal())
-      return;
-    Block &body = entry.front();
-    OpBuilder b(&getContext());
-    SmallVector<Type> argTypes(entry.getArgumentTypes());
-    for (auto [i, arg] : llvm::enumerate(body.getArguments())) {
-      unsigned width = subByteWidth(arg.getType());
-      if (!width)
-        continue;
-      auto logical = cast<RankedTensorType>(arg.getType());
-      bool isWeight = static_cast<bool>(entry.getArgAttr(i, "kiln.weight"));
-      RankedTensorType stored =
-          isWeight ? RankedTensorType::get(
-                         {(logical.getNumElements() * width + 7) / 8},
-                         b.getI8Type())
-                   : logical.clone(b.getI8Type());
-      b.setInsertionPointToStart(&body);
-      arg.setType(stored);
-      Value value;
-      if (isWeight) {
-        value = unpackWeight(b, arg.getLoc(), arg, logical);
-      } else {
-        value = buildParallelGeneric(
-            b, arg.getLoc(), logical, arg, b.getMultiDimIdentityMap(logical.getRank()),
-            [&](OpBuilder &nb, Location l, ValueRange args) -> Value {
-              Value bits = arith::TruncIOp::create(
-                  nb, l, nb.getIntegerType(width), args[0]);
-              return fromBits(nb, l, bits, logical.getElementType());
-            });
-      }
-      arg.replaceUsesWithIf(value, [&](OpOperand &use) {
-        return use.getOwner() != value.getDefiningOp();
-      });
-      argTypes[i] = stored;
-    }
-
-    SmallVector<Type> resultTypes(entry.getResultTypes());
-    entry.walk([&](func::ReturnOp ret) {
-      for (OpOperand &operand : ret->getOpOperands()) {
-        unsigned width = subByteWidth(operand.get().getType());
-        if (!width)
-          continue;
-        unsigned index = operand.getOperandNumber();
-        auto logical = cast<RankedTensorType>(operand.get().getType());
-        // int4/int2 sign-extend; uint4/uint2 (ONNX dtypes 21, 25) and fp4
-        // codes zero-extend.
-        auto dtype = entry.getResultAttrOfType<IntegerAttr>(index, "kiln.dtype");
-        bool isUnsigned = isa<FloatType>(logical.getElementType()) ||
-                          (dtype && (dtype.getInt() == 21 || dtype.getInt() == 25));
-        b.setInsertionPoint(ret);
-        RankedTensorType stored = logical.clone(b.getI8Type());
-        operand.set(buildParallelGeneric(
-            b, ret.getLoc(), stored, operand.get(),
-            b.getMultiDimIdentityMap(logical.getRank()),
-            [&](OpBuilder &nb, Location l, ValueRange args) -> Value {
-              Value bits = asBits(nb, l, args[0]);
-              if (isUnsigned)
-                return arith::ExtUIOp::create(nb, l, nb.getI8Type(), bits);
-              return arith::ExtSIOp::create(nb, l, nb.getI8Type(), bits);
-            }));
-        resultTypes[index] = stored;
-      }
-    });
-    entry.setType(b.getFunctionType(argTypes, resultTypes));
+    kiln::retypeEntryBoundary(
+        getOperation(), entryName,
+        [&](unsigned i, BlockArgument arg, OpBuilder &b) -> Type {
+          return bytesArgument(entry, i, arg, b);
+        },
+        [&](OpOperand &operand, OpBuilder &b) -> Type {
+          return bytesResult(entry, operand, b);
+        });
   }
 };
 

@@ -2,6 +2,8 @@
 
 #include "kiln/passes/Boundary/Passes.h"
 
+#include "EntryBoundary.h"
+
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
@@ -28,37 +30,28 @@ struct FlattenEmptyTensorsPass
   using Base::Base;
 
   void runOnOperation() override {
-    auto entry = getOperation().lookupSymbol<func::FuncOp>(entryName);
-    if (!entry || entry.isExternal())
-      return;
-    Block &body = entry.front();
-    OpBuilder b(&getContext());
-    SmallVector<Type> argTypes(entry.getArgumentTypes());
-    for (auto [i, arg] : llvm::enumerate(body.getArguments())) {
-      RankedTensorType flat = flatEmpty(arg.getType());
-      if (!flat)
-        continue;
-      b.setInsertionPointToStart(&body);
-      auto original = cast<RankedTensorType>(arg.getType());
-      Value empty = tensor::EmptyOp::create(b, arg.getLoc(), original.getShape(),
-                                            original.getElementType());
-      arg.replaceAllUsesWith(empty);
-      arg.setType(flat);
-      argTypes[i] = flat;
-    }
-    SmallVector<Type> resultTypes(entry.getResultTypes());
-    entry.walk([&](func::ReturnOp ret) {
-      for (OpOperand &operand : ret->getOpOperands()) {
-        RankedTensorType flat = flatEmpty(operand.get().getType());
-        if (!flat)
-          continue;
-        b.setInsertionPoint(ret);
-        operand.set(tensor::EmptyOp::create(b, ret.getLoc(), flat.getShape(),
-                                            flat.getElementType()));
-        resultTypes[operand.getOperandNumber()] = flat;
-      }
-    });
-    entry.setType(b.getFunctionType(argTypes, resultTypes));
+    kiln::retypeEntryBoundary(
+        getOperation(), entryName,
+        [](unsigned, BlockArgument arg, OpBuilder &b) -> Type {
+          RankedTensorType flat = flatEmpty(arg.getType());
+          if (!flat)
+            return {};
+          auto original = cast<RankedTensorType>(arg.getType());
+          Value empty = tensor::EmptyOp::create(
+              b, arg.getLoc(), original.getShape(), original.getElementType());
+          arg.replaceAllUsesWith(empty);
+          arg.setType(flat);
+          return flat;
+        },
+        [](OpOperand &operand, OpBuilder &b) -> Type {
+          RankedTensorType flat = flatEmpty(operand.get().getType());
+          if (!flat)
+            return {};
+          operand.set(tensor::EmptyOp::create(b, operand.getOwner()->getLoc(),
+                                              flat.getShape(),
+                                              flat.getElementType()));
+          return flat;
+        });
   }
 };
 

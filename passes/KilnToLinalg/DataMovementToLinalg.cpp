@@ -1,4 +1,5 @@
-//===- DataMovementToLinalg.cpp - Shape and indexing ops to tensor/linalg ---===//
+//===- DataMovementToLinalg.cpp - Shape and indexing ops to tensor/linalg
+//---===//
 
 #include "kiln/passes/KilnToLinalg/KilnToLinalg.h"
 
@@ -13,83 +14,59 @@ using namespace kiln;
 
 namespace {
 
-struct TransposeLowering : OpConversionPattern<TransposeOp> {
-  using OpConversionPattern::OpConversionPattern;
-  LogicalResult
-  matchAndRewrite(TransposeOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    RankedTensorType type = op.getType();
-    Value init = tensor::EmptyOp::create(rewriter, op.getLoc(), type.getShape(),
+SmallVector<Value> lowerTranspose(TransposeOp op, TransposeOp::Adaptor adaptor,
+                                  ConversionPatternRewriter &rewriter) {
+  RankedTensorType type = op.getType();
+  Value init = tensor::EmptyOp::create(rewriter, op.getLoc(), type.getShape(),
+                                       type.getElementType());
+  auto t = linalg::TransposeOp::create(
+      rewriter, op.getLoc(), adaptor.getInput(), init, op.getPermutation());
+  return {t.getResult()};
+}
+
+SmallVector<Value> lowerReshape(ReshapeOp op, ReshapeOp::Adaptor adaptor,
+                                ConversionPatternRewriter &rewriter) {
+  return {
+      reshapeTensor(rewriter, op.getLoc(), adaptor.getInput(), op.getType())};
+}
+
+SmallVector<Value> lowerBroadcast(BroadcastOp op, BroadcastOp::Adaptor adaptor,
+                                  ConversionPatternRewriter &rewriter) {
+  return {buildElementwise(
+      rewriter, op.getLoc(), op.getType(), adaptor.getInput(),
+      [](OpBuilder &, Location, ValueRange args) { return args[0]; })};
+}
+
+SmallVector<Value> lowerConcat(ConcatOp op, ConcatOp::Adaptor adaptor,
+                               ConversionPatternRewriter &rewriter) {
+  Location loc = op.getLoc();
+  RankedTensorType type = op.getType();
+  Value result = tensor::EmptyOp::create(rewriter, loc, type.getShape(),
                                          type.getElementType());
-    auto t = linalg::TransposeOp::create(rewriter, op.getLoc(),
-                                         adaptor.getInput(), init,
-                                         op.getPermutation());
-    rewriter.replaceOp(op, t.getResult());
-    return success();
+  int64_t axis = op.getAxis(), offset = 0;
+  for (Value in : adaptor.getInputs()) {
+    auto inType = cast<RankedTensorType>(in.getType());
+    SmallVector<int64_t> offsets(type.getRank(), 0);
+    offsets[axis] = offset;
+    SmallVector<int64_t> strides(type.getRank(), 1);
+    offset += inType.getDimSize(axis);
+    if (inType.getNumElements() == 0)
+      continue;
+    result = tensor::InsertSliceOp::create(
+        rewriter, loc, in, result, ValueRange{}, ValueRange{}, ValueRange{},
+        rewriter.getDenseI64ArrayAttr(offsets),
+        rewriter.getDenseI64ArrayAttr(inType.getShape()),
+        rewriter.getDenseI64ArrayAttr(strides));
   }
-};
-
-struct ReshapeLowering : OpConversionPattern<ReshapeOp> {
-  using OpConversionPattern::OpConversionPattern;
-  LogicalResult
-  matchAndRewrite(ReshapeOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    rewriter.replaceOp(op, reshapeTensor(rewriter, op.getLoc(),
-                                         adaptor.getInput(), op.getType()));
-    return success();
-  }
-};
-
-struct BroadcastLowering : OpConversionPattern<BroadcastOp> {
-  using OpConversionPattern::OpConversionPattern;
-  LogicalResult
-  matchAndRewrite(BroadcastOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    rewriter.replaceOp(
-        op, buildElementwise(rewriter, op.getLoc(), op.getType(),
-                             adaptor.getInput(),
-                             [](OpBuilder &, Location, ValueRange args) {
-                               return args[0];
-                             }));
-    return success();
-  }
-};
-
-struct ConcatLowering : OpConversionPattern<ConcatOp> {
-  using OpConversionPattern::OpConversionPattern;
-  LogicalResult
-  matchAndRewrite(ConcatOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    RankedTensorType type = op.getType();
-    Value result = tensor::EmptyOp::create(rewriter, loc, type.getShape(),
-                                           type.getElementType());
-    int64_t axis = op.getAxis(), offset = 0;
-    for (Value in : adaptor.getInputs()) {
-      auto inType = cast<RankedTensorType>(in.getType());
-      SmallVector<int64_t> offsets(type.getRank(), 0);
-      offsets[axis] = offset;
-      SmallVector<int64_t> strides(type.getRank(), 1);
-      offset += inType.getDimSize(axis);
-      if (inType.getNumElements() == 0)
-        continue;
-      result = tensor::InsertSliceOp::create(
-          rewriter, loc, in, result, ValueRange{}, ValueRange{}, ValueRange{},
-          rewriter.getDenseI64ArrayAttr(offsets),
-          rewriter.getDenseI64ArrayAttr(inType.getShape()),
-          rewriter.getDenseI64ArrayAttr(strides));
-    }
-    rewriter.replaceOp(op, result);
-    return success();
-  }
-};
+  return {result};
+}
 
 /// Builds a generic over the result whose body computes source coordinates
 /// from the loop indices and reads `source` with tensor.extract. Used where
 /// the access is not an affine map of the loops (negative steps, gathers).
 Value buildIndexedRead(
-    OpBuilder &b, Location loc, RankedTensorType resultType,
-    ValueRange inputs, ArrayRef<AffineMap> inputMaps, Value source,
+    OpBuilder &b, Location loc, RankedTensorType resultType, ValueRange inputs,
+    ArrayRef<AffineMap> inputMaps, Value source,
     function_ref<SmallVector<Value>(OpBuilder &, Location, ValueRange)>
         coordinates) {
   return buildParallelGeneric(
@@ -100,124 +77,102 @@ Value buildIndexedRead(
       });
 }
 
-struct SliceLowering : OpConversionPattern<SliceOp> {
-  using OpConversionPattern::OpConversionPattern;
-  LogicalResult
-  matchAndRewrite(SliceOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    RankedTensorType type = op.getType();
-    ArrayRef<int64_t> starts = op.getStarts(), steps = op.getSteps();
-    if (type.getNumElements() == 0) {
-      rewriter.replaceOpWithNewOp<tensor::EmptyOp>(op, type.getShape(),
-                                                   type.getElementType());
-      return success();
-    }
-    if (llvm::all_of(steps, [](int64_t s) { return s > 0; })) {
-      rewriter.replaceOpWithNewOp<tensor::ExtractSliceOp>(
-          op, type, adaptor.getInput(), ValueRange{}, ValueRange{},
-          ValueRange{}, rewriter.getDenseI64ArrayAttr(starts),
-          rewriter.getDenseI64ArrayAttr(type.getShape()),
-          rewriter.getDenseI64ArrayAttr(steps));
-      return success();
-    }
-    Value result = buildIndexedRead(
-        rewriter, loc, type, {}, {}, adaptor.getInput(),
-        [&](OpBuilder &b, Location l, ValueRange) {
-          SmallVector<Value> coords;
-          for (int64_t d = 0; d < type.getRank(); ++d) {
-            Value i = linalg::IndexOp::create(b, l, d);
-            Value step = arith::ConstantIndexOp::create(b, l, steps[d]);
-            Value start = arith::ConstantIndexOp::create(b, l, starts[d]);
-            coords.push_back(arith::AddIOp::create(
-                b, l, start, arith::MulIOp::create(b, l, i, step)));
-          }
-          return coords;
-        });
-    rewriter.replaceOp(op, result);
-    return success();
-  }
-};
+SmallVector<Value> lowerSlice(SliceOp op, SliceOp::Adaptor adaptor,
+                              ConversionPatternRewriter &rewriter) {
+  Location loc = op.getLoc();
+  RankedTensorType type = op.getType();
+  ArrayRef<int64_t> starts = op.getStarts(), steps = op.getSteps();
+  if (type.getNumElements() == 0)
+    return {tensor::EmptyOp::create(rewriter, loc, type.getShape(),
+                                    type.getElementType())};
+  if (llvm::all_of(steps, [](int64_t s) { return s > 0; }))
+    return {tensor::ExtractSliceOp::create(
+        rewriter, loc, type, adaptor.getInput(), ValueRange{}, ValueRange{},
+        ValueRange{}, rewriter.getDenseI64ArrayAttr(starts),
+        rewriter.getDenseI64ArrayAttr(type.getShape()),
+        rewriter.getDenseI64ArrayAttr(steps))};
+  Value result = buildIndexedRead(
+      rewriter, loc, type, {}, {}, adaptor.getInput(),
+      [&](OpBuilder &b, Location l, ValueRange) {
+        SmallVector<Value> coords;
+        for (int64_t d = 0; d < type.getRank(); ++d) {
+          Value i = linalg::IndexOp::create(b, l, d);
+          Value step = arith::ConstantIndexOp::create(b, l, steps[d]);
+          Value start = arith::ConstantIndexOp::create(b, l, starts[d]);
+          coords.push_back(arith::AddIOp::create(
+              b, l, start, arith::MulIOp::create(b, l, i, step)));
+        }
+        return coords;
+      });
+  return {result};
+}
 
 /// Gather: the indices tensor is an input of the generic (read with a
 /// projected map), the data tensor is read with tensor.extract.
-struct GatherLowering : OpConversionPattern<GatherOp> {
-  using OpConversionPattern::OpConversionPattern;
-  LogicalResult
-  matchAndRewrite(GatherOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    MLIRContext *ctx = rewriter.getContext();
-    RankedTensorType type = op.getType();
-    int64_t axis = op.getAxis();
-    int64_t idxRank = op.getIndices().getType().getRank();
-    int64_t dataRank = op.getData().getType().getRank();
-    int64_t axisSize = op.getData().getType().getDimSize(axis);
-    SmallVector<AffineExpr> idxExprs;
-    for (int64_t d = 0; d < idxRank; ++d)
-      idxExprs.push_back(getAffineDimExpr(axis + d, ctx));
-    AffineMap idxMap = AffineMap::get(type.getRank(), 0, idxExprs, ctx);
-    Value result = buildIndexedRead(
-        rewriter, loc, type, adaptor.getIndices(), {idxMap},
-        adaptor.getData(), [&](OpBuilder &b, Location l, ValueRange args) {
-          // Negative indices count from the end; out-of-range ones clamp so
-          // a bad index can never read outside the buffer.
-          Value raw = arith::IndexCastOp::create(b, l, b.getIndexType(),
-                                                 args[0]);
-          Value size = arith::ConstantIndexOp::create(b, l, axisSize);
-          Value zero = arith::ConstantIndexOp::create(b, l, 0);
-          Value isNeg = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt,
-                                              raw, zero);
-          Value idx = arith::SelectOp::create(
-              b, l, isNeg, arith::AddIOp::create(b, l, raw, size), raw);
-          Value last = arith::ConstantIndexOp::create(b, l, axisSize - 1);
-          idx = arith::MaxSIOp::create(b, l, idx, zero);
-          idx = arith::MinSIOp::create(b, l, idx, last);
-          SmallVector<Value> coords;
-          for (int64_t d = 0; d < axis; ++d)
-            coords.push_back(linalg::IndexOp::create(b, l, d));
-          coords.push_back(idx);
-          for (int64_t d = axis + 1; d < dataRank; ++d)
-            coords.push_back(
-                linalg::IndexOp::create(b, l, d - 1 + idxRank));
-          return coords;
-        });
-    rewriter.replaceOp(op, result);
-    return success();
-  }
-};
+SmallVector<Value> lowerGather(GatherOp op, GatherOp::Adaptor adaptor,
+                               ConversionPatternRewriter &rewriter) {
+  Location loc = op.getLoc();
+  MLIRContext *ctx = rewriter.getContext();
+  RankedTensorType type = op.getType();
+  int64_t axis = op.getAxis();
+  int64_t idxRank = op.getIndices().getType().getRank();
+  int64_t dataRank = op.getData().getType().getRank();
+  int64_t axisSize = op.getData().getType().getDimSize(axis);
+  SmallVector<AffineExpr> idxExprs;
+  for (int64_t d = 0; d < idxRank; ++d)
+    idxExprs.push_back(getAffineDimExpr(axis + d, ctx));
+  AffineMap idxMap = AffineMap::get(type.getRank(), 0, idxExprs, ctx);
+  Value result = buildIndexedRead(
+      rewriter, loc, type, adaptor.getIndices(), {idxMap}, adaptor.getData(),
+      [&](OpBuilder &b, Location l, ValueRange args) {
+        // Negative indices count from the end; out-of-range ones clamp so
+        // a bad index can never read outside the buffer.
+        Value raw = arith::IndexCastOp::create(b, l, b.getIndexType(), args[0]);
+        Value size = arith::ConstantIndexOp::create(b, l, axisSize);
+        Value zero = arith::ConstantIndexOp::create(b, l, 0);
+        Value isNeg =
+            arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, raw, zero);
+        Value idx = arith::SelectOp::create(
+            b, l, isNeg, arith::AddIOp::create(b, l, raw, size), raw);
+        Value last = arith::ConstantIndexOp::create(b, l, axisSize - 1);
+        idx = arith::MaxSIOp::create(b, l, idx, zero);
+        idx = arith::MinSIOp::create(b, l, idx, last);
+        SmallVector<Value> coords;
+        for (int64_t d = 0; d < axis; ++d)
+          coords.push_back(linalg::IndexOp::create(b, l, d));
+        coords.push_back(idx);
+        for (int64_t d = axis + 1; d < dataRank; ++d)
+          coords.push_back(linalg::IndexOp::create(b, l, d - 1 + idxRank));
+        return coords;
+      });
+  return {result};
+}
 
-struct TriluLowering : OpConversionPattern<TriluOp> {
-  using OpConversionPattern::OpConversionPattern;
-  LogicalResult
-  matchAndRewrite(TriluOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    RankedTensorType type = op.getType();
-    int64_t rank = type.getRank();
-    int64_t diagonal = op.getDiagonal();
-    bool upper = op.getUpper();
-    Value result = buildElementwise(
-        rewriter, op.getLoc(), type, adaptor.getInput(),
-        [&](OpBuilder &b, Location l, ValueRange args) {
-          Value i = linalg::IndexOp::create(b, l, rank - 2);
-          Value j = linalg::IndexOp::create(b, l, rank - 1);
-          Value diff = arith::SubIOp::create(b, l, j, i);
-          Value k = arith::ConstantIndexOp::create(b, l, diagonal);
-          Value keep = arith::CmpIOp::create(
-              b, l, upper ? arith::CmpIPredicate::sge : arith::CmpIPredicate::sle,
-              diff, k);
-          Value zero = scalarConstant(b, l, type.getElementType(), 0);
-          return (Value)arith::SelectOp::create(b, l, keep, args[0], zero);
-        });
-    rewriter.replaceOp(op, result);
-    return success();
-  }
-};
+SmallVector<Value> lowerTrilu(TriluOp op, TriluOp::Adaptor adaptor,
+                              ConversionPatternRewriter &rewriter) {
+  RankedTensorType type = op.getType();
+  int64_t rank = type.getRank();
+  int64_t diagonal = op.getDiagonal();
+  bool upper = op.getUpper();
+  Value result = buildElementwise(
+      rewriter, op.getLoc(), type, adaptor.getInput(),
+      [&](OpBuilder &b, Location l, ValueRange args) {
+        Value i = linalg::IndexOp::create(b, l, rank - 2);
+        Value j = linalg::IndexOp::create(b, l, rank - 1);
+        Value diff = arith::SubIOp::create(b, l, j, i);
+        Value k = arith::ConstantIndexOp::create(b, l, diagonal);
+        Value keep = arith::CmpIOp::create(
+            b, l, upper ? arith::CmpIPredicate::sge : arith::CmpIPredicate::sle,
+            diff, k);
+        Value zero = scalarConstant(b, l, type.getElementType(), 0);
+        return (Value)arith::SelectOp::create(b, l, keep, args[0], zero);
+      });
+  return {result};
+}
 
 } // namespace
 
 void kiln::populateDataMovementLoweringPatterns(RewritePatternSet &patterns) {
-  patterns.add<TransposeLowering, ReshapeLowering, BroadcastLowering,
-               ConcatLowering, SliceLowering, GatherLowering, TriluLowering>(
-      patterns.getContext());
+  addLowerings(patterns, lowerTranspose, lowerReshape, lowerBroadcast,
+               lowerConcat, lowerSlice, lowerGather, lowerTrilu);
 }

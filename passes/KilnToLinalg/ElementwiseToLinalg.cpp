@@ -189,29 +189,8 @@ Value scalar(ShiftRightOp, OpBuilder &b, Location loc, ValueRange a) {
   return shift(b, loc, a, /*left=*/false);
 }
 Value scalar(CompareOp op, OpBuilder &b, Location loc, ValueRange a) {
-  if (isFloat(a[0].getType())) {
-    arith::CmpFPredicate p;
-    switch (op.getDirection()) {
-    case CompareDirection::EQ: p = arith::CmpFPredicate::OEQ; break;
-    case CompareDirection::NE: p = arith::CmpFPredicate::UNE; break;
-    case CompareDirection::LT: p = arith::CmpFPredicate::OLT; break;
-    case CompareDirection::LE: p = arith::CmpFPredicate::OLE; break;
-    case CompareDirection::GT: p = arith::CmpFPredicate::OGT; break;
-    case CompareDirection::GE: p = arith::CmpFPredicate::OGE; break;
-    }
-    return arith::CmpFOp::create(b, loc, p, a[0], a[1]);
-  }
-  bool u = isBool(a[0].getType());
-  arith::CmpIPredicate p;
-  switch (op.getDirection()) {
-  case CompareDirection::EQ: p = arith::CmpIPredicate::eq; break;
-  case CompareDirection::NE: p = arith::CmpIPredicate::ne; break;
-  case CompareDirection::LT: p = u ? arith::CmpIPredicate::ult : arith::CmpIPredicate::slt; break;
-  case CompareDirection::LE: p = u ? arith::CmpIPredicate::ule : arith::CmpIPredicate::sle; break;
-  case CompareDirection::GT: p = u ? arith::CmpIPredicate::ugt : arith::CmpIPredicate::sgt; break;
-  case CompareDirection::GE: p = u ? arith::CmpIPredicate::uge : arith::CmpIPredicate::sge; break;
-  }
-  return arith::CmpIOp::create(b, loc, p, a[0], a[1]);
+  return compareScalars(b, loc, op.getDirection(), a[0], a[1],
+                        /*isUnsigned=*/isBool(a[0].getType()));
 }
 Value scalar(SelectOp, OpBuilder &b, Location loc, ValueRange a) {
   return arith::SelectOp::create(b, loc, a[0], a[1], a[2]);
@@ -232,13 +211,8 @@ Value scalar(SignOp, OpBuilder &b, Location loc, ValueRange a) {
   Value zero = scalarConstant(b, loc, t, 0), one = scalarConstant(b, loc, t, 1);
   Value minusOne = scalarConstant(b, loc, t, -1);
   Value pos, neg;
-  if (isFloat(t)) {
-    pos = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, a[0], zero);
-    neg = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, a[0], zero);
-  } else {
-    pos = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, a[0], zero);
-    neg = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, a[0], zero);
-  }
+  pos = compareScalars(b, loc, CompareDirection::GT, a[0], zero);
+  neg = compareScalars(b, loc, CompareDirection::LT, a[0], zero);
   // NaN stays NaN: neither comparison holds, so return the input then.
   Value rest = isFloat(t) ? arith::SelectOp::create(b, loc, neg, minusOne,
                                                     arith::MulFOp::create(
@@ -349,4 +323,35 @@ void kiln::populateElementwiseLoweringPatterns(RewritePatternSet &patterns) {
       ElementwiseLowering<ReluOp>, ElementwiseLowering<NotOp>,
       ElementwiseLowering<LeakyReluOp>, ElementwiseLowering<GeluOp>,
       ElementwiseLowering<CastOp>>(patterns.getContext());
+}
+
+Value kiln::compareScalars(OpBuilder &b, Location loc, CompareDirection dir,
+                           Value lhs, Value rhs, bool isUnsigned) {
+  if (isFloat(lhs.getType())) {
+    arith::CmpFPredicate p;
+    // clang-format off
+    switch (dir) {
+    case CompareDirection::EQ: p = arith::CmpFPredicate::OEQ; break;
+    case CompareDirection::NE: p = arith::CmpFPredicate::UNE; break;
+    case CompareDirection::LT: p = arith::CmpFPredicate::OLT; break;
+    case CompareDirection::LE: p = arith::CmpFPredicate::OLE; break;
+    case CompareDirection::GT: p = arith::CmpFPredicate::OGT; break;
+    case CompareDirection::GE: p = arith::CmpFPredicate::OGE; break;
+    }
+    // clang-format on
+    return arith::CmpFOp::create(b, loc, p, lhs, rhs);
+  }
+  bool u = isUnsigned;
+  arith::CmpIPredicate p;
+  // clang-format off
+  switch (dir) {
+  case CompareDirection::EQ: p = arith::CmpIPredicate::eq; break;
+  case CompareDirection::NE: p = arith::CmpIPredicate::ne; break;
+  case CompareDirection::LT: p = u ? arith::CmpIPredicate::ult : arith::CmpIPredicate::slt; break;
+  case CompareDirection::LE: p = u ? arith::CmpIPredicate::ule : arith::CmpIPredicate::sle; break;
+  case CompareDirection::GT: p = u ? arith::CmpIPredicate::ugt : arith::CmpIPredicate::sgt; break;
+  case CompareDirection::GE: p = u ? arith::CmpIPredicate::uge : arith::CmpIPredicate::sge; break;
+  }
+  // clang-format on
+  return arith::CmpIOp::create(b, loc, p, lhs, rhs);
 }

@@ -1,4 +1,5 @@
-//===- IndexingToLinalg.cpp - Top-k, gathers, scatters, one-hot -------------===//
+//===- IndexingToLinalg.cpp - Top-k, gathers, scatters, one-hot
+//-------------===//
 //
 // Reference lowerings of the data-dependent indexing ops. Gathers and
 // one-hot are elementwise generics over their result. Top-k ranks every
@@ -66,150 +67,120 @@ AffineMap withoutLastLoop(MLIRContext *ctx, int64_t rank) {
   return AffineMap::get(rank + 1, 0, exprs, ctx);
 }
 
-struct TopKLowering : OpConversionPattern<TopKOp> {
-  using OpConversionPattern::OpConversionPattern;
-  LogicalResult
-  matchAndRewrite(TopKOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    MLIRContext *ctx = rewriter.getContext();
-    Value x = adaptor.getInput();
-    auto inType = cast<RankedTensorType>(x.getType());
-    int64_t rank = inType.getRank(), axis = op.getAxis();
-    Type elt = inType.getElementType(), i64 = rewriter.getI64Type();
-    bool largest = op.getLargest();
-    bool isF = isa<FloatType>(elt);
+SmallVector<Value> lowerTopK(TopKOp op, TopKOp::Adaptor adaptor,
+                             ConversionPatternRewriter &rewriter) {
+  Location loc = op.getLoc();
+  MLIRContext *ctx = rewriter.getContext();
+  Value x = adaptor.getInput();
+  auto inType = cast<RankedTensorType>(x.getType());
+  int64_t rank = inType.getRank(), axis = op.getAxis();
+  Type elt = inType.getElementType(), i64 = rewriter.getI64Type();
+  bool largest = op.getLargest();
 
-    // rank[p] = how many elements along the axis beat x[p].
-    auto rankType = inType.clone(i64);
-    Value rankInit =
-        filledTensor(rewriter, loc, rankType, scalarConstant(rewriter, loc, i64, 0));
-    SmallVector<utils::IteratorType> it(rank, utils::IteratorType::parallel);
-    it.push_back(utils::IteratorType::reduction);
-    AffineMap self = withoutLastLoop(ctx, rank);
-    AffineMap other = axisReplacedMap(ctx, rank, axis);
-    Value ranks =
-        linalg::GenericOp::create(
-            rewriter, loc, rankType, ValueRange{x, x}, rankInit,
-            ArrayRef<AffineMap>{self, other, self}, it,
-            [&](OpBuilder &b, Location l, ValueRange args) {
-              Value mine = args[0], theirs = args[1];
-              Value i = linalg::IndexOp::create(b, l, axis);
-              Value j = linalg::IndexOp::create(b, l, rank);
-              Value strictly, equal;
-              if (isF) {
-                strictly = arith::CmpFOp::create(
-                    b, l,
-                    largest ? arith::CmpFPredicate::OGT
-                            : arith::CmpFPredicate::OLT,
-                    theirs, mine);
-                equal = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ,
-                                              theirs, mine);
-              } else {
-                strictly = arith::CmpIOp::create(
-                    b, l,
-                    largest ? arith::CmpIPredicate::sgt
-                            : arith::CmpIPredicate::slt,
-                    theirs, mine);
-                equal = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq,
-                                              theirs, mine);
-              }
-              Value earlier =
-                  arith::CmpIOp::create(b, l, arith::CmpIPredicate::ult, j, i);
-              Value beats = arith::OrIOp::create(
-                  b, l, strictly, arith::AndIOp::create(b, l, equal, earlier));
-              Value one = arith::ExtUIOp::create(b, l, b.getI64Type(), beats);
-              linalg::YieldOp::create(
-                  b, l, ValueRange{arith::AddIOp::create(b, l, args[2], one)});
-            })
-            .getResult(0);
+  // rank[p] = how many elements along the axis beat x[p].
+  auto rankType = inType.clone(i64);
+  Value rankInit = filledTensor(rewriter, loc, rankType,
+                                scalarConstant(rewriter, loc, i64, 0));
+  SmallVector<utils::IteratorType> it(rank, utils::IteratorType::parallel);
+  it.push_back(utils::IteratorType::reduction);
+  AffineMap self = withoutLastLoop(ctx, rank);
+  AffineMap other = axisReplacedMap(ctx, rank, axis);
+  Value ranks =
+      linalg::GenericOp::create(
+          rewriter, loc, rankType, ValueRange{x, x}, rankInit,
+          ArrayRef<AffineMap>{self, other, self}, it,
+          [&](OpBuilder &b, Location l, ValueRange args) {
+            Value mine = args[0], theirs = args[1];
+            Value i = linalg::IndexOp::create(b, l, axis);
+            Value j = linalg::IndexOp::create(b, l, rank);
+            Value strictly = compareScalars(
+                b, l, largest ? CompareDirection::GT : CompareDirection::LT,
+                theirs, mine);
+            Value equal =
+                compareScalars(b, l, CompareDirection::EQ, theirs, mine);
+            Value earlier =
+                arith::CmpIOp::create(b, l, arith::CmpIPredicate::ult, j, i);
+            Value beats = arith::OrIOp::create(
+                b, l, strictly, arith::AndIOp::create(b, l, equal, earlier));
+            Value one = arith::ExtUIOp::create(b, l, b.getI64Type(), beats);
+            linalg::YieldOp::create(
+                b, l, ValueRange{arith::AddIOp::create(b, l, args[2], one)});
+          })
+          .getResult(0);
 
-    // Output slot r takes the element whose rank is r.
-    auto valuesType = op.getValues().getType();
-    auto indicesType = op.getIndices().getType();
-    Value vInit = filledTensor(rewriter, loc, valuesType,
-                               scalarConstant(rewriter, loc, elt, 0));
-    Value iInit = filledTensor(rewriter, loc, indicesType,
-                               scalarConstant(rewriter, loc, i64, 0));
-    auto pick = linalg::GenericOp::create(
-        rewriter, loc, TypeRange{valuesType, indicesType}, ValueRange{x, ranks},
-        ValueRange{vInit, iInit},
-        ArrayRef<AffineMap>{other, other, self, self}, it,
-        [&](OpBuilder &b, Location l, ValueRange args) {
-          Value slot = arith::IndexCastOp::create(
-              b, l, b.getI64Type(), linalg::IndexOp::create(b, l, axis));
-          Value i = arith::IndexCastOp::create(
-              b, l, b.getI64Type(), linalg::IndexOp::create(b, l, rank));
-          Value match =
-              arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, args[1], slot);
-          linalg::YieldOp::create(
-              b, l,
-              ValueRange{arith::SelectOp::create(b, l, match, args[0], args[2]),
-                         arith::SelectOp::create(b, l, match, i, args[3])});
-        });
-    rewriter.replaceOp(op, pick.getResults());
-    return success();
-  }
-};
+  // Output slot r takes the element whose rank is r.
+  auto valuesType = op.getValues().getType();
+  auto indicesType = op.getIndices().getType();
+  Value vInit = filledTensor(rewriter, loc, valuesType,
+                             scalarConstant(rewriter, loc, elt, 0));
+  Value iInit = filledTensor(rewriter, loc, indicesType,
+                             scalarConstant(rewriter, loc, i64, 0));
+  auto pick = linalg::GenericOp::create(
+      rewriter, loc, TypeRange{valuesType, indicesType}, ValueRange{x, ranks},
+      ValueRange{vInit, iInit}, ArrayRef<AffineMap>{other, other, self, self},
+      it, [&](OpBuilder &b, Location l, ValueRange args) {
+        Value slot = arith::IndexCastOp::create(
+            b, l, b.getI64Type(), linalg::IndexOp::create(b, l, axis));
+        Value i = arith::IndexCastOp::create(
+            b, l, b.getI64Type(), linalg::IndexOp::create(b, l, rank));
+        Value match = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq,
+                                            args[1], slot);
+        linalg::YieldOp::create(
+            b, l,
+            ValueRange{arith::SelectOp::create(b, l, match, args[0], args[2]),
+                       arith::SelectOp::create(b, l, match, i, args[3])});
+      });
+  return llvm::to_vector_of<Value>(pick.getResults());
+}
 
-struct GatherElementsLowering : OpConversionPattern<GatherElementsOp> {
-  using OpConversionPattern::OpConversionPattern;
-  LogicalResult
-  matchAndRewrite(GatherElementsOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    RankedTensorType type = op.getType();
-    int64_t axis = op.getAxis(), rank = type.getRank();
-    int64_t size = op.getData().getType().getDimSize(axis);
-    Value data = adaptor.getData();
-    Value result = buildElementwise(
-        rewriter, op.getLoc(), type, adaptor.getIndices(),
-        [&](OpBuilder &b, Location l, ValueRange args) {
-          Value idx = clampIndex(b, l, normalizeIndex(b, l, args[0], size), size);
-          SmallVector<Value> coords;
-          for (int64_t d = 0; d < rank; ++d)
-            coords.push_back(d == axis ? idx
-                                       : (Value)linalg::IndexOp::create(b, l, d));
-          return (Value)tensor::ExtractOp::create(b, l, data, coords);
-        });
-    rewriter.replaceOp(op, result);
-    return success();
-  }
-};
+SmallVector<Value> lowerGatherElements(GatherElementsOp op,
+                                       GatherElementsOp::Adaptor adaptor,
+                                       ConversionPatternRewriter &rewriter) {
+  RankedTensorType type = op.getType();
+  int64_t axis = op.getAxis(), rank = type.getRank();
+  int64_t size = op.getData().getType().getDimSize(axis);
+  Value data = adaptor.getData();
+  Value result = buildElementwise(
+      rewriter, op.getLoc(), type, adaptor.getIndices(),
+      [&](OpBuilder &b, Location l, ValueRange args) {
+        Value idx = clampIndex(b, l, normalizeIndex(b, l, args[0], size), size);
+        SmallVector<Value> coords;
+        for (int64_t d = 0; d < rank; ++d)
+          coords.push_back(d == axis ? idx
+                                     : (Value)linalg::IndexOp::create(b, l, d));
+        return (Value)tensor::ExtractOp::create(b, l, data, coords);
+      });
+  return {result};
+}
 
-struct OneHotLowering : OpConversionPattern<OneHotOp> {
-  using OpConversionPattern::OpConversionPattern;
-  LogicalResult
-  matchAndRewrite(OneHotOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    MLIRContext *ctx = rewriter.getContext();
-    RankedTensorType type = op.getType();
-    int64_t axis = op.getAxis(), depth = op.getDepth(), rank = type.getRank();
-    SmallVector<AffineExpr> exprs;
-    for (int64_t d = 0; d < rank; ++d)
-      if (d != axis)
-        exprs.push_back(getAffineDimExpr(d, ctx));
-    AffineMap idxMap = AffineMap::get(rank, 0, exprs, ctx);
-    double on = op.getOnValue().convertToDouble();
-    double off = op.getOffValue().convertToDouble();
-    Value result = buildParallelGeneric(
-        rewriter, loc, type, adaptor.getIndices(), {idxMap},
-        [&](OpBuilder &b, Location l, ValueRange args) -> Value {
-          Value inRange;
-          Value idx = normalizeIndex(b, l, args[0], depth, &inRange);
-          Value d = linalg::IndexOp::create(b, l, axis);
-          Value hit = arith::AndIOp::create(
-              b, l, inRange,
-              arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, idx, d));
-          Type elt = type.getElementType();
-          return arith::SelectOp::create(b, l, hit,
-                                         scalarConstant(b, l, elt, on),
-                                         scalarConstant(b, l, elt, off));
-        });
-    rewriter.replaceOp(op, result);
-    return success();
-  }
-};
+SmallVector<Value> lowerOneHot(OneHotOp op, OneHotOp::Adaptor adaptor,
+                               ConversionPatternRewriter &rewriter) {
+  Location loc = op.getLoc();
+  MLIRContext *ctx = rewriter.getContext();
+  RankedTensorType type = op.getType();
+  int64_t axis = op.getAxis(), depth = op.getDepth(), rank = type.getRank();
+  SmallVector<AffineExpr> exprs;
+  for (int64_t d = 0; d < rank; ++d)
+    if (d != axis)
+      exprs.push_back(getAffineDimExpr(d, ctx));
+  AffineMap idxMap = AffineMap::get(rank, 0, exprs, ctx);
+  double on = op.getOnValue().convertToDouble();
+  double off = op.getOffValue().convertToDouble();
+  Value result = buildParallelGeneric(
+      rewriter, loc, type, adaptor.getIndices(), {idxMap},
+      [&](OpBuilder &b, Location l, ValueRange args) -> Value {
+        Value inRange;
+        Value idx = normalizeIndex(b, l, args[0], depth, &inRange);
+        Value d = linalg::IndexOp::create(b, l, axis);
+        Value hit = arith::AndIOp::create(
+            b, l, inRange,
+            arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, idx, d));
+        Type elt = type.getElementType();
+        return arith::SelectOp::create(b, l, hit, scalarConstant(b, l, elt, on),
+                                       scalarConstant(b, l, elt, off));
+      });
+  return {result};
+}
 
 /// Reads the index tuple `indices[at..., :]` (q entries) and returns it as
 /// coordinates into dimensions `first, first+1, ...` of `dataType`,
@@ -228,9 +199,9 @@ SmallVector<Value> indexTuple(OpBuilder &b, Location loc, Value indices,
     slot.back() = constIndex(b, loc, k);
     int64_t size = dataType.getDimSize(first + k);
     Value inRange;
-    Value idx = normalizeIndex(
-        b, loc, tensor::ExtractOp::create(b, loc, indices, slot), size,
-        valid ? &inRange : nullptr);
+    Value idx =
+        normalizeIndex(b, loc, tensor::ExtractOp::create(b, loc, indices, slot),
+                       size, valid ? &inRange : nullptr);
     if (valid)
       *valid = arith::AndIOp::create(b, loc, *valid, inRange);
     coords.push_back(clampIndex(b, loc, idx, size));
@@ -239,33 +210,28 @@ SmallVector<Value> indexTuple(OpBuilder &b, Location loc, Value indices,
 }
 
 /// GatherND: each result element reads its index tuple, then the data.
-struct GatherNDLowering : OpConversionPattern<GatherNDOp> {
-  using OpConversionPattern::OpConversionPattern;
-  LogicalResult
-  matchAndRewrite(GatherNDOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    RankedTensorType type = op.getType();
-    auto dataType = op.getData().getType();
-    auto idxType = op.getIndices().getType();
-    int64_t b = op.getBatchDims(), q = idxType.getDimSize(idxType.getRank() - 1);
-    int64_t tupleRank = idxType.getRank() - 1; // result dims from indices
-    Value data = adaptor.getData(), indices = adaptor.getIndices();
-    Value result = buildParallelGeneric(
-        rewriter, op.getLoc(), type, {}, {},
-        [&](OpBuilder &bd, Location l, ValueRange) -> Value {
-          SmallVector<Value> at;
-          for (int64_t d = 0; d < tupleRank; ++d)
-            at.push_back(linalg::IndexOp::create(bd, l, d));
-          SmallVector<Value> coords(at.begin(), at.begin() + b);
-          coords.append(indexTuple(bd, l, indices, at, q, dataType, b));
-          for (int64_t d = tupleRank; d < type.getRank(); ++d)
-            coords.push_back(linalg::IndexOp::create(bd, l, d));
-          return tensor::ExtractOp::create(bd, l, data, coords);
-        });
-    rewriter.replaceOp(op, result);
-    return success();
-  }
-};
+SmallVector<Value> lowerGatherND(GatherNDOp op, GatherNDOp::Adaptor adaptor,
+                                 ConversionPatternRewriter &rewriter) {
+  RankedTensorType type = op.getType();
+  auto dataType = op.getData().getType();
+  auto idxType = op.getIndices().getType();
+  int64_t b = op.getBatchDims(), q = idxType.getDimSize(idxType.getRank() - 1);
+  int64_t tupleRank = idxType.getRank() - 1; // result dims from indices
+  Value data = adaptor.getData(), indices = adaptor.getIndices();
+  Value result = buildParallelGeneric(
+      rewriter, op.getLoc(), type, {}, {},
+      [&](OpBuilder &bd, Location l, ValueRange) -> Value {
+        SmallVector<Value> at;
+        for (int64_t d = 0; d < tupleRank; ++d)
+          at.push_back(linalg::IndexOp::create(bd, l, d));
+        SmallVector<Value> coords(at.begin(), at.begin() + b);
+        coords.append(indexTuple(bd, l, indices, at, q, dataType, b));
+        for (int64_t d = tupleRank; d < type.getRank(); ++d)
+          coords.push_back(linalg::IndexOp::create(bd, l, d));
+        return tensor::ExtractOp::create(bd, l, data, coords);
+      });
+  return {result};
+}
 
 /// `current` combined with `update` as the reduction says.
 Value combineScatter(OpBuilder &b, Location loc, ScatterReduction r,
@@ -292,9 +258,9 @@ Value combineScatter(OpBuilder &b, Location loc, ScatterReduction r,
 
 /// Loops over `shape` carrying `init`; `body` gets the induction variables
 /// and the carried tensor and returns its next value.
-Value loopNest(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, Value init,
-               function_ref<Value(OpBuilder &, Location, ValueRange, Value)>
-                   body) {
+Value loopNest(
+    OpBuilder &b, Location loc, ArrayRef<int64_t> shape, Value init,
+    function_ref<Value(OpBuilder &, Location, ValueRange, Value)> body) {
   SmallVector<Value> lbs, ubs, steps;
   for (int64_t n : shape) {
     lbs.push_back(constIndex(b, loc, 0));
@@ -318,71 +284,61 @@ Value storeIf(OpBuilder &b, Location loc, Value valid, Value acc,
         Value current = tensor::ExtractOp::create(tb, l, acc, coords);
         Value next = combineScatter(tb, l, r, current, update);
         scf::YieldOp::create(
-            tb, l, ValueRange{tensor::InsertOp::create(tb, l, next, acc, coords)});
+            tb, l,
+            ValueRange{tensor::InsertOp::create(tb, l, next, acc, coords)});
       },
       [&](OpBuilder &eb, Location l) { scf::YieldOp::create(eb, l, acc); });
   return ifOp.getResult(0);
 }
 
-struct ScatterElementsLowering : OpConversionPattern<ScatterElementsOp> {
-  using OpConversionPattern::OpConversionPattern;
-  LogicalResult
-  matchAndRewrite(ScatterElementsOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    int64_t axis = op.getAxis();
-    int64_t size = op.getData().getType().getDimSize(axis);
-    ArrayRef<int64_t> shape = op.getUpdates().getType().getShape();
-    Value indices = adaptor.getIndices(), updates = adaptor.getUpdates();
-    ScatterReduction r = op.getReduction();
-    Value result = loopNest(
-        rewriter, op.getLoc(), shape, adaptor.getData(),
-        [&](OpBuilder &b, Location l, ValueRange ivs, Value acc) {
-          Value valid;
-          Value idx = normalizeIndex(
-              b, l, tensor::ExtractOp::create(b, l, indices, ivs), size, &valid);
-          SmallVector<Value> coords(ivs.begin(), ivs.end());
-          coords[axis] = clampIndex(b, l, idx, size);
-          Value update = tensor::ExtractOp::create(b, l, updates, ivs);
-          return storeIf(b, l, valid, acc, coords, update, r);
-        });
-    rewriter.replaceOp(op, result);
-    return success();
-  }
-};
+SmallVector<Value> lowerScatterElements(ScatterElementsOp op,
+                                        ScatterElementsOp::Adaptor adaptor,
+                                        ConversionPatternRewriter &rewriter) {
+  int64_t axis = op.getAxis();
+  int64_t size = op.getData().getType().getDimSize(axis);
+  ArrayRef<int64_t> shape = op.getUpdates().getType().getShape();
+  Value indices = adaptor.getIndices(), updates = adaptor.getUpdates();
+  ScatterReduction r = op.getReduction();
+  Value result = loopNest(
+      rewriter, op.getLoc(), shape, adaptor.getData(),
+      [&](OpBuilder &b, Location l, ValueRange ivs, Value acc) {
+        Value valid;
+        Value idx = normalizeIndex(
+            b, l, tensor::ExtractOp::create(b, l, indices, ivs), size, &valid);
+        SmallVector<Value> coords(ivs.begin(), ivs.end());
+        coords[axis] = clampIndex(b, l, idx, size);
+        Value update = tensor::ExtractOp::create(b, l, updates, ivs);
+        return storeIf(b, l, valid, acc, coords, update, r);
+      });
+  return {result};
+}
 
-struct ScatterNDLowering : OpConversionPattern<ScatterNDOp> {
-  using OpConversionPattern::OpConversionPattern;
-  LogicalResult
-  matchAndRewrite(ScatterNDOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    auto dataType = op.getData().getType();
-    auto idxType = op.getIndices().getType();
-    int64_t q = idxType.getDimSize(idxType.getRank() - 1);
-    int64_t batchRank = idxType.getRank() - 1;
-    ArrayRef<int64_t> shape = op.getUpdates().getType().getShape();
-    Value indices = adaptor.getIndices(), updates = adaptor.getUpdates();
-    ScatterReduction r = op.getReduction();
-    Value result = loopNest(
-        rewriter, op.getLoc(), shape, adaptor.getData(),
-        [&](OpBuilder &b, Location l, ValueRange ivs, Value acc) {
-          Value valid;
-          SmallVector<Value> at(ivs.begin(), ivs.begin() + batchRank);
-          SmallVector<Value> coords =
-              indexTuple(b, l, indices, at, q, dataType, 0, &valid);
-          coords.append(ivs.begin() + batchRank, ivs.end());
-          Value update = tensor::ExtractOp::create(b, l, updates, ivs);
-          return storeIf(b, l, valid, acc, coords, update, r);
-        });
-    rewriter.replaceOp(op, result);
-    return success();
-  }
-};
+SmallVector<Value> lowerScatterND(ScatterNDOp op, ScatterNDOp::Adaptor adaptor,
+                                  ConversionPatternRewriter &rewriter) {
+  auto dataType = op.getData().getType();
+  auto idxType = op.getIndices().getType();
+  int64_t q = idxType.getDimSize(idxType.getRank() - 1);
+  int64_t batchRank = idxType.getRank() - 1;
+  ArrayRef<int64_t> shape = op.getUpdates().getType().getShape();
+  Value indices = adaptor.getIndices(), updates = adaptor.getUpdates();
+  ScatterReduction r = op.getReduction();
+  Value result =
+      loopNest(rewriter, op.getLoc(), shape, adaptor.getData(),
+               [&](OpBuilder &b, Location l, ValueRange ivs, Value acc) {
+                 Value valid;
+                 SmallVector<Value> at(ivs.begin(), ivs.begin() + batchRank);
+                 SmallVector<Value> coords =
+                     indexTuple(b, l, indices, at, q, dataType, 0, &valid);
+                 coords.append(ivs.begin() + batchRank, ivs.end());
+                 Value update = tensor::ExtractOp::create(b, l, updates, ivs);
+                 return storeIf(b, l, valid, acc, coords, update, r);
+               });
+  return {result};
+}
 
 } // namespace
 
 void kiln::populateIndexingLoweringPatterns(RewritePatternSet &patterns) {
-  patterns.add<TopKLowering, GatherElementsLowering, GatherNDLowering,
-               OneHotLowering,
-               ScatterElementsLowering, ScatterNDLowering>(
-      patterns.getContext());
+  addLowerings(patterns, lowerTopK, lowerGatherElements, lowerGatherND,
+               lowerOneHot, lowerScatterElements, lowerScatterND);
 }

@@ -1,4 +1,5 @@
-//===- MoEToLinalg.cpp - kiln.moe_experts to loops over routed tokens -------===//
+//===- MoEToLinalg.cpp - kiln.moe_experts to loops over routed tokens
+//-------===//
 //
 // The reference lowering computes only what is routed: an scf.for nest over
 // (token, choice) carries the output; for each assignment that survived
@@ -71,18 +72,17 @@ Value addExpertBias(OpBuilder &b, Location loc, Value v, Value bias, Value e) {
       SmallVector<OpFoldResult>{b.getIndexAttr(1),
                                 b.getIndexAttr(t.getDimSize(1))},
       SmallVector<OpFoldResult>(2, b.getIndexAttr(1)));
-  return buildElementwise(b, loc, cast<RankedTensorType>(v.getType()),
-                          ValueRange{v, row},
-                          [](OpBuilder &nb, Location nl, ValueRange s) -> Value {
-                            return arith::AddFOp::create(nb, nl, s[0], s[1]);
-                          });
+  return buildElementwise(
+      b, loc, cast<RankedTensorType>(v.getType()), ValueRange{v, row},
+      [](OpBuilder &nb, Location nl, ValueRange s) -> Value {
+        return arith::AddFOp::create(nb, nl, s[0], s[1]);
+      });
 }
 
 /// Row `t` of a `[T, H]` tensor, as `[H]`.
 Value row(OpBuilder &b, Location loc, Value m, Value t) {
   auto mt = cast<RankedTensorType>(m.getType());
-  auto rowType =
-      RankedTensorType::get({mt.getDimSize(1)}, mt.getElementType());
+  auto rowType = RankedTensorType::get({mt.getDimSize(1)}, mt.getElementType());
   return tensor::ExtractSliceOp::create(
       b, loc, rowType, m, SmallVector<OpFoldResult>{t, b.getIndexAttr(0)},
       SmallVector<OpFoldResult>{b.getIndexAttr(1),
@@ -90,87 +90,83 @@ Value row(OpBuilder &b, Location loc, Value m, Value t) {
       SmallVector<OpFoldResult>(2, b.getIndexAttr(1)));
 }
 
-struct MoEExpertsLowering : OpConversionPattern<MoEExpertsOp> {
-  using OpConversionPattern::OpConversionPattern;
-  LogicalResult
-  matchAndRewrite(MoEExpertsOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    RankedTensorType type = op.getType();
-    Type elt = type.getElementType();
-    int64_t tokens = type.getDimSize(0);
-    int64_t k = op.getExperts().getType().getDimSize(1);
-    Value x = adaptor.getInput(), experts = adaptor.getExperts(),
-          weights = adaptor.getWeights(), gate = adaptor.getWGate(),
-          down = adaptor.getWDown(), up = adaptor.getWUp(),
-          gateBias = adaptor.getBGate(), upBias = adaptor.getBUp(),
-          downBias = adaptor.getBDown();
-    Value y = filledTensor(rewriter, loc, type,
-                           scalarConstant(rewriter, loc, elt, 0));
-    auto idx = [&](int64_t v) -> Value {
-      return arith::ConstantIndexOp::create(rewriter, loc, v);
-    };
-    scf::LoopNest nest = scf::buildLoopNest(
-        rewriter, loc, ValueRange{idx(0), idx(0)},
-        ValueRange{idx(tokens), idx(k)}, ValueRange{idx(1), idx(1)},
-        ValueRange{y},
-        [&](OpBuilder &b, Location l, ValueRange ivs, ValueRange iter) {
-          Value t = ivs[0], c = ivs[1], acc = iter[0];
-          Value e = tensor::ExtractOp::create(b, l, experts, ValueRange{t, c});
-          Value routed = arith::CmpIOp::create(
-              b, l, arith::CmpIPredicate::sge, e,
-              arith::ConstantIntOp::create(b, l, b.getI64Type(), 0));
-          auto ifOp = scf::IfOp::create(
-              b, l, routed,
-              [&](OpBuilder &tb, Location tl) {
-                Value ei = arith::IndexCastOp::create(tb, tl,
-                                                      tb.getIndexType(), e);
-                Value w = tensor::ExtractOp::create(tb, tl, weights,
-                                                    ValueRange{t, c});
-                Value xt = row(tb, tl, x, t);
-                Value h = addExpertBias(
-                    tb, tl, matvec(tb, tl, expertMatrix(tb, tl, gate, ei), xt),
-                    gateBias, ei);
-                Value u =
-                    up ? addExpertBias(
-                             tb, tl,
-                             matvec(tb, tl, expertMatrix(tb, tl, up, ei), xt),
-                             upBias, ei)
-                       : Value();
-                SmallVector<Value> hs = {h};
-                if (u)
-                  hs.push_back(u);
-                Value a = buildExpertActivation(tb, tl, op, hs);
-                Value o = addExpertBias(
-                    tb, tl, matvec(tb, tl, expertMatrix(tb, tl, down, ei), a),
-                    downBias, ei);
-                Value current = row(tb, tl, acc, t);
-                Value next = buildElementwise(
-                    tb, tl, cast<RankedTensorType>(current.getType()),
-                    ValueRange{current, o},
-                    [&](OpBuilder &nb, Location nl, ValueRange s) -> Value {
-                      return arith::AddFOp::create(
-                          nb, nl, s[0], arith::MulFOp::create(nb, nl, w, s[1]));
-                    });
-                auto accType = cast<RankedTensorType>(acc.getType());
-                Value updated = tensor::InsertSliceOp::create(
-                    tb, tl, next, acc,
-                    SmallVector<OpFoldResult>{t, tb.getIndexAttr(0)},
-                    SmallVector<OpFoldResult>{
-                        tb.getIndexAttr(1),
-                        tb.getIndexAttr(accType.getDimSize(1))},
-                    SmallVector<OpFoldResult>(2, tb.getIndexAttr(1)));
-                scf::YieldOp::create(tb, tl, updated);
-              },
-              [&](OpBuilder &eb, Location el) {
-                scf::YieldOp::create(eb, el, acc);
-              });
-          return scf::ValueVector{ifOp.getResult(0)};
-        });
-    rewriter.replaceOp(op, nest.results.empty() ? y : nest.results[0]);
-    return success();
-  }
-};
+SmallVector<Value> lowerMoEExperts(MoEExpertsOp op,
+                                   MoEExpertsOp::Adaptor adaptor,
+                                   ConversionPatternRewriter &rewriter) {
+  Location loc = op.getLoc();
+  RankedTensorType type = op.getType();
+  Type elt = type.getElementType();
+  int64_t tokens = type.getDimSize(0);
+  int64_t k = op.getExperts().getType().getDimSize(1);
+  Value x = adaptor.getInput(), experts = adaptor.getExperts(),
+        weights = adaptor.getWeights(), gate = adaptor.getWGate(),
+        down = adaptor.getWDown(), up = adaptor.getWUp(),
+        gateBias = adaptor.getBGate(), upBias = adaptor.getBUp(),
+        downBias = adaptor.getBDown();
+  Value y =
+      filledTensor(rewriter, loc, type, scalarConstant(rewriter, loc, elt, 0));
+  auto idx = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(rewriter, loc, v);
+  };
+  scf::LoopNest nest = scf::buildLoopNest(
+      rewriter, loc, ValueRange{idx(0), idx(0)},
+      ValueRange{idx(tokens), idx(k)}, ValueRange{idx(1), idx(1)},
+      ValueRange{y},
+      [&](OpBuilder &b, Location l, ValueRange ivs, ValueRange iter) {
+        Value t = ivs[0], c = ivs[1], acc = iter[0];
+        Value e = tensor::ExtractOp::create(b, l, experts, ValueRange{t, c});
+        Value routed = arith::CmpIOp::create(
+            b, l, arith::CmpIPredicate::sge, e,
+            arith::ConstantIntOp::create(b, l, b.getI64Type(), 0));
+        auto ifOp = scf::IfOp::create(
+            b, l, routed,
+            [&](OpBuilder &tb, Location tl) {
+              Value ei =
+                  arith::IndexCastOp::create(tb, tl, tb.getIndexType(), e);
+              Value w =
+                  tensor::ExtractOp::create(tb, tl, weights, ValueRange{t, c});
+              Value xt = row(tb, tl, x, t);
+              Value h = addExpertBias(
+                  tb, tl, matvec(tb, tl, expertMatrix(tb, tl, gate, ei), xt),
+                  gateBias, ei);
+              Value u =
+                  up ? addExpertBias(
+                           tb, tl,
+                           matvec(tb, tl, expertMatrix(tb, tl, up, ei), xt),
+                           upBias, ei)
+                     : Value();
+              SmallVector<Value> hs = {h};
+              if (u)
+                hs.push_back(u);
+              Value a = buildExpertActivation(tb, tl, op, hs);
+              Value o = addExpertBias(
+                  tb, tl, matvec(tb, tl, expertMatrix(tb, tl, down, ei), a),
+                  downBias, ei);
+              Value current = row(tb, tl, acc, t);
+              Value next = buildElementwise(
+                  tb, tl, cast<RankedTensorType>(current.getType()),
+                  ValueRange{current, o},
+                  [&](OpBuilder &nb, Location nl, ValueRange s) -> Value {
+                    return arith::AddFOp::create(
+                        nb, nl, s[0], arith::MulFOp::create(nb, nl, w, s[1]));
+                  });
+              auto accType = cast<RankedTensorType>(acc.getType());
+              Value updated = tensor::InsertSliceOp::create(
+                  tb, tl, next, acc,
+                  SmallVector<OpFoldResult>{t, tb.getIndexAttr(0)},
+                  SmallVector<OpFoldResult>{
+                      tb.getIndexAttr(1),
+                      tb.getIndexAttr(accType.getDimSize(1))},
+                  SmallVector<OpFoldResult>(2, tb.getIndexAttr(1)));
+              scf::YieldOp::create(tb, tl, updated);
+            },
+            [&](OpBuilder &eb, Location el) {
+              scf::YieldOp::create(eb, el, acc);
+            });
+        return scf::ValueVector{ifOp.getResult(0)};
+      });
+  return {nest.results.empty() ? y : nest.results[0]};
+}
 
 } // namespace
 
@@ -222,5 +218,5 @@ Value kiln::buildExpertActivation(OpBuilder &b, Location loc, MoEExpertsOp op,
 }
 
 void kiln::populateMoELoweringPatterns(RewritePatternSet &patterns) {
-  patterns.add<MoEExpertsLowering>(patterns.getContext());
+  addLowerings(patterns, lowerMoEExperts);
 }

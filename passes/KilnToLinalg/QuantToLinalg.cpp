@@ -1,4 +1,5 @@
-//===- QuantToLinalg.cpp - Quantize and dequantize to linalg.generic --------===//
+//===- QuantToLinalg.cpp - Quantize and dequantize to linalg.generic
+//--------===//
 //
 // Both ops are elementwise over the data; the scale and zero point are read
 // through an indexing map that encodes their granularity: all-constant for
@@ -58,62 +59,57 @@ Value intToFloat(OpBuilder &b, Location loc, Value v, Type f, bool isUnsigned) {
 }
 
 template <typename OpTy>
-Value buildQuantGeneric(OpBuilder &b, OpTy op, Value input, Value scale,
-                        Value zeroPoint,
-                        function_ref<Value(OpBuilder &, Location, Value, Value,
-                                           Value)>
-                            body) {
+Value buildQuantGeneric(
+    OpBuilder &b, OpTy op, Value input, Value scale, Value zeroPoint,
+    function_ref<Value(OpBuilder &, Location, Value, Value, Value)> body) {
   Location loc = op.getLoc();
   MLIRContext *ctx = b.getContext();
   RankedTensorType type = op.getType();
   int64_t rank = type.getRank();
   AffineMap sMap =
-      scaleMap(ctx, cast<RankedTensorType>(scale.getType()), rank,
-               op.getAxis(), op.getBlockSize(), op.getBlockShape());
+      scaleMap(ctx, cast<RankedTensorType>(scale.getType()), rank, op.getAxis(),
+               op.getBlockSize(), op.getBlockShape());
   SmallVector<Value> inputs = {input, scale};
   SmallVector<AffineMap> maps = {b.getMultiDimIdentityMap(rank), sMap};
   if (zeroPoint) {
     inputs.push_back(zeroPoint);
     maps.push_back(sMap);
   }
-  return buildParallelGeneric(
-      b, loc, type, inputs, maps,
-      [&](OpBuilder &nb, Location l, ValueRange args) {
-        return body(nb, l, args[0], args[1], zeroPoint ? args[2] : Value());
-      });
+  return buildParallelGeneric(b, loc, type, inputs, maps,
+                              [&](OpBuilder &nb, Location l, ValueRange args) {
+                                return body(nb, l, args[0], args[1],
+                                            zeroPoint ? args[2] : Value());
+                              });
 }
 
-struct DequantizeLowering : OpConversionPattern<DequantizeOp> {
-  using OpConversionPattern::OpConversionPattern;
-  LogicalResult
-  matchAndRewrite(DequantizeOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    bool isUnsigned = op.getIsUnsigned();
-    Type out = op.getType().getElementType();
-    Value result = buildQuantGeneric(
-        rewriter, op, adaptor.getInput(), adaptor.getScale(),
-        adaptor.getZeroPoint(),
-        [&](OpBuilder &b, Location l, Value x, Value s, Value zp) -> Value {
-          // At least f32: a 16-bit scale type cannot hold int16 values.
-          Type f = s.getType();
-          if (cast<FloatType>(f).getWidth() < 32) {
-            f = b.getF32Type();
-            s = arith::ExtFOp::create(b, l, f, s);
-          }
-          Value v = intToFloat(b, l, x, f, isUnsigned);
-          if (zp)
-            v = arith::SubFOp::create(b, l, v, intToFloat(b, l, zp, f, isUnsigned));
-          v = arith::MulFOp::create(b, l, v, s);
-          if (f == out)
-            return v;
-          if (cast<FloatType>(f).getWidth() < cast<FloatType>(out).getWidth())
-            return arith::ExtFOp::create(b, l, out, v);
-          return arith::TruncFOp::create(b, l, out, v);
-        });
-    rewriter.replaceOp(op, result);
-    return success();
-  }
-};
+SmallVector<Value> lowerDequantize(DequantizeOp op,
+                                   DequantizeOp::Adaptor adaptor,
+                                   ConversionPatternRewriter &rewriter) {
+  bool isUnsigned = op.getIsUnsigned();
+  Type out = op.getType().getElementType();
+  Value result = buildQuantGeneric(
+      rewriter, op, adaptor.getInput(), adaptor.getScale(),
+      adaptor.getZeroPoint(),
+      [&](OpBuilder &b, Location l, Value x, Value s, Value zp) -> Value {
+        // At least f32: a 16-bit scale type cannot hold int16 values.
+        Type f = s.getType();
+        if (cast<FloatType>(f).getWidth() < 32) {
+          f = b.getF32Type();
+          s = arith::ExtFOp::create(b, l, f, s);
+        }
+        Value v = intToFloat(b, l, x, f, isUnsigned);
+        if (zp)
+          v = arith::SubFOp::create(b, l, v,
+                                    intToFloat(b, l, zp, f, isUnsigned));
+        v = arith::MulFOp::create(b, l, v, s);
+        if (f == out)
+          return v;
+        if (cast<FloatType>(f).getWidth() < cast<FloatType>(out).getWidth())
+          return arith::ExtFOp::create(b, l, out, v);
+        return arith::TruncFOp::create(b, l, out, v);
+      });
+  return {result};
+}
 
 struct QuantizeLowering : OpConversionPattern<QuantizeOp> {
   using OpConversionPattern::OpConversionPattern;
@@ -175,7 +171,8 @@ struct QuantizeLowering : OpConversionPattern<QuantizeOp> {
           Value v = arith::DivFOp::create(b, l, xf, sf);
           v = math::RoundEvenOp::create(b, l, v);
           if (zp)
-            v = arith::AddFOp::create(b, l, v, intToFloat(b, l, zp, f, isUnsigned));
+            v = arith::AddFOp::create(b, l, v,
+                                      intToFloat(b, l, zp, f, isUnsigned));
           v = arith::MaximumFOp::create(b, l, v, scalarConstant(b, l, f, lo));
           v = arith::MinimumFOp::create(b, l, v, scalarConstant(b, l, f, hi));
           // Through a wider integer, so unsigned values keep their bits.
@@ -191,5 +188,6 @@ struct QuantizeLowering : OpConversionPattern<QuantizeOp> {
 } // namespace
 
 void kiln::populateQuantLoweringPatterns(RewritePatternSet &patterns) {
-  patterns.add<DequantizeLowering, QuantizeLowering>(patterns.getContext());
+  addLowerings(patterns, lowerDequantize);
+  patterns.add<QuantizeLowering>(patterns.getContext());
 }

@@ -1,4 +1,5 @@
-//===- StructuredToLinalg.cpp - Matmul, reductions and scans to linalg ------===//
+//===- StructuredToLinalg.cpp - Matmul, reductions and scans to linalg
+//------===//
 
 #include "kiln/passes/KilnToLinalg/KilnToLinalg.h"
 
@@ -61,56 +62,50 @@ Value mulScalars(OpBuilder &b, Location loc, Value x, Value y) {
 /// walks rows of the rhs and of the result contiguously, which LLVM's loop
 /// vectorizer turns into SIMD code. The operands' batch dimensions broadcast
 /// through their indexing maps.
-struct MatmulLowering : OpConversionPattern<MatmulOp> {
-  using OpConversionPattern::OpConversionPattern;
-  LogicalResult
-  matchAndRewrite(MatmulOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    RankedTensorType type = op.getType();
-    Type acc = accumulatorType(type.getElementType());
-    RankedTensorType accType = type.clone(acc);
-    Value zero = scalarConstant(rewriter, loc, acc, 0);
-    Value init = filledTensor(rewriter, loc, accType, zero);
-    ArrayRef<int64_t> ls = op.getLhs().getType().getShape();
-    ArrayRef<int64_t> rs = op.getRhs().getType().getShape();
-    MLIRContext *ctx = rewriter.getContext();
-    int64_t batchRank = type.getRank() - 2;
-    int64_t numLoops = batchRank + 3; // batch..., m, k, n
-    AffineExpr m = getAffineDimExpr(batchRank, ctx);
-    AffineExpr k = getAffineDimExpr(batchRank + 1, ctx);
-    AffineExpr n = getAffineDimExpr(batchRank + 2, ctx);
-    ArrayRef<int64_t> batch = type.getShape().drop_back(2);
-    auto operandMap = [&](ArrayRef<int64_t> shape, AffineExpr row,
-                          AffineExpr col) {
-      AffineMap bmap = getBroadcastMap(ctx, shape.drop_back(2), batch);
-      SmallVector<AffineExpr> exprs(bmap.getResults());
-      exprs.push_back(row);
-      exprs.push_back(col);
-      return AffineMap::get(numLoops, 0, exprs, ctx);
-    };
-    SmallVector<AffineExpr> outExprs;
-    for (int64_t d = 0; d < batchRank; ++d)
-      outExprs.push_back(getAffineDimExpr(d, ctx));
-    outExprs.push_back(m);
-    outExprs.push_back(n);
-    SmallVector<AffineMap> maps = {operandMap(ls, m, k), operandMap(rs, k, n),
-                                   AffineMap::get(numLoops, 0, outExprs, ctx)};
-    SmallVector<utils::IteratorType> iterators(numLoops,
-                                               utils::IteratorType::parallel);
-    iterators[batchRank + 1] = utils::IteratorType::reduction;
-    auto generic = linalg::GenericOp::create(
-        rewriter, loc, accType, ValueRange{adaptor.getLhs(), adaptor.getRhs()},
-        init, maps, iterators,
-        [&](OpBuilder &b, Location l, ValueRange args) {
-          Value prod = mulScalars(b, l, widenScalar(b, l, args[0], acc),
-                                  widenScalar(b, l, args[1], acc));
-          linalg::YieldOp::create(b, l, addScalars(b, l, args[2], prod));
-        });
-    rewriter.replaceOp(op, narrowTo(rewriter, loc, generic.getResult(0), type));
-    return success();
-  }
-};
+SmallVector<Value> lowerMatmul(MatmulOp op, MatmulOp::Adaptor adaptor,
+                               ConversionPatternRewriter &rewriter) {
+  Location loc = op.getLoc();
+  RankedTensorType type = op.getType();
+  Type acc = accumulatorType(type.getElementType());
+  RankedTensorType accType = type.clone(acc);
+  Value zero = scalarConstant(rewriter, loc, acc, 0);
+  Value init = filledTensor(rewriter, loc, accType, zero);
+  ArrayRef<int64_t> ls = op.getLhs().getType().getShape();
+  ArrayRef<int64_t> rs = op.getRhs().getType().getShape();
+  MLIRContext *ctx = rewriter.getContext();
+  int64_t batchRank = type.getRank() - 2;
+  int64_t numLoops = batchRank + 3; // batch..., m, k, n
+  AffineExpr m = getAffineDimExpr(batchRank, ctx);
+  AffineExpr k = getAffineDimExpr(batchRank + 1, ctx);
+  AffineExpr n = getAffineDimExpr(batchRank + 2, ctx);
+  ArrayRef<int64_t> batch = type.getShape().drop_back(2);
+  auto operandMap = [&](ArrayRef<int64_t> shape, AffineExpr row,
+                        AffineExpr col) {
+    AffineMap bmap = getBroadcastMap(ctx, shape.drop_back(2), batch);
+    SmallVector<AffineExpr> exprs(bmap.getResults());
+    exprs.push_back(row);
+    exprs.push_back(col);
+    return AffineMap::get(numLoops, 0, exprs, ctx);
+  };
+  SmallVector<AffineExpr> outExprs;
+  for (int64_t d = 0; d < batchRank; ++d)
+    outExprs.push_back(getAffineDimExpr(d, ctx));
+  outExprs.push_back(m);
+  outExprs.push_back(n);
+  SmallVector<AffineMap> maps = {operandMap(ls, m, k), operandMap(rs, k, n),
+                                 AffineMap::get(numLoops, 0, outExprs, ctx)};
+  SmallVector<utils::IteratorType> iterators(numLoops,
+                                             utils::IteratorType::parallel);
+  iterators[batchRank + 1] = utils::IteratorType::reduction;
+  auto generic = linalg::GenericOp::create(
+      rewriter, loc, accType, ValueRange{adaptor.getLhs(), adaptor.getRhs()},
+      init, maps, iterators, [&](OpBuilder &b, Location l, ValueRange args) {
+        Value prod = mulScalars(b, l, widenScalar(b, l, args[0], acc),
+                                widenScalar(b, l, args[1], acc));
+        linalg::YieldOp::create(b, l, addScalars(b, l, args[2], prod));
+      });
+  return {narrowTo(rewriter, loc, generic.getResult(0), type)};
+}
 
 enum class ReduceKind { Sum, Max, Min, Prod };
 
@@ -184,169 +179,139 @@ Value combine(OpBuilder &b, Location loc, ReduceKind kind, Value acc, Value x) {
 }
 
 template <typename OpTy, ReduceKind Kind>
-struct ReduceLowering : OpConversionPattern<OpTy> {
-  using OpConversionPattern<OpTy>::OpConversionPattern;
-  LogicalResult
-  matchAndRewrite(OpTy op, typename OpTy::Adaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    MLIRContext *ctx = rewriter.getContext();
-    auto inputType = cast<RankedTensorType>(op.getInput().getType());
-    Type elt = inputType.getElementType();
-    ArrayRef<int64_t> axes = op.getAxes();
-    int64_t rank = inputType.getRank();
-    // Reduce into the shape without the reduced dimensions, then reshape to
-    // the keepdims form if asked.
-    auto [reducedShape, outExprs, iterators] =
-        reductionLoops(ctx, inputType, axes);
-    // Sums and products of 16-bit floats accumulate in f32.
-    bool widen = Kind == ReduceKind::Sum || Kind == ReduceKind::Prod;
-    Type acc = widen ? accumulatorType(elt) : elt;
-    auto reducedType = RankedTensorType::get(reducedShape, acc);
-    Value init = filledTensor(rewriter, loc, reducedType,
-                              reductionIdentity(rewriter, loc, acc, Kind));
-    SmallVector<AffineMap> maps = {rewriter.getMultiDimIdentityMap(rank),
-                                   AffineMap::get(rank, 0, outExprs, ctx)};
-    auto generic = linalg::GenericOp::create(
-        rewriter, loc, reducedType, adaptor.getInput(), init, maps, iterators,
-        [&](OpBuilder &b, Location l, ValueRange args) {
-          linalg::YieldOp::create(
-              b, l,
-              combine(b, l, Kind, args[1], widenScalar(b, l, args[0], acc)));
-        });
-    Value reduced = narrowTo(rewriter, loc, generic.getResult(0),
-                             RankedTensorType::get(reducedShape, elt));
-    rewriter.replaceOp(op, reshapeTensor(rewriter, loc, reduced, op.getType()));
-    return success();
-  }
-};
+SmallVector<Value> lowerReduce(OpTy op, typename OpTy::Adaptor adaptor,
+                               ConversionPatternRewriter &rewriter) {
+  Location loc = op.getLoc();
+  MLIRContext *ctx = rewriter.getContext();
+  auto inputType = cast<RankedTensorType>(op.getInput().getType());
+  Type elt = inputType.getElementType();
+  ArrayRef<int64_t> axes = op.getAxes();
+  int64_t rank = inputType.getRank();
+  // Reduce into the shape without the reduced dimensions, then reshape to
+  // the keepdims form if asked.
+  auto [reducedShape, outExprs, iterators] =
+      reductionLoops(ctx, inputType, axes);
+  // Sums and products of 16-bit floats accumulate in f32.
+  bool widen = Kind == ReduceKind::Sum || Kind == ReduceKind::Prod;
+  Type acc = widen ? accumulatorType(elt) : elt;
+  auto reducedType = RankedTensorType::get(reducedShape, acc);
+  Value init = filledTensor(rewriter, loc, reducedType,
+                            reductionIdentity(rewriter, loc, acc, Kind));
+  SmallVector<AffineMap> maps = {rewriter.getMultiDimIdentityMap(rank),
+                                 AffineMap::get(rank, 0, outExprs, ctx)};
+  auto generic = linalg::GenericOp::create(
+      rewriter, loc, reducedType, adaptor.getInput(), init, maps, iterators,
+      [&](OpBuilder &b, Location l, ValueRange args) {
+        linalg::YieldOp::create(
+            b, l,
+            combine(b, l, Kind, args[1], widenScalar(b, l, args[0], acc)));
+      });
+  Value reduced = narrowTo(rewriter, loc, generic.getResult(0),
+                           RankedTensorType::get(reducedShape, elt));
+  return {reshapeTensor(rewriter, loc, reduced, op.getType())};
+}
 
 /// ArgMax/ArgMin: one generic with two outputs, the running extreme value
 /// and its index; ties keep the first index unless select_last_index.
 template <typename OpTy, bool IsMax>
-struct ArgReduceLowering : OpConversionPattern<OpTy> {
-  using OpConversionPattern<OpTy>::OpConversionPattern;
-  LogicalResult
-  matchAndRewrite(OpTy op, typename OpTy::Adaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    MLIRContext *ctx = rewriter.getContext();
-    auto inputType = cast<RankedTensorType>(op.getInput().getType());
-    Type elt = inputType.getElementType();
-    int64_t rank = inputType.getRank(), axis = op.getAxis();
-    auto [reducedShape, outExprs, iterators] =
-        reductionLoops(ctx, inputType, {axis});
-    auto valueType = RankedTensorType::get(reducedShape, elt);
-    auto indexType = RankedTensorType::get(reducedShape, rewriter.getI64Type());
-    Value initValue = filledTensor(
-        rewriter, loc, valueType,
-        reductionIdentity(rewriter, loc, elt,
-                          IsMax ? ReduceKind::Max : ReduceKind::Min));
-    Value initIndex = filledTensor(
-        rewriter, loc, indexType,
-        scalarConstant(rewriter, loc, rewriter.getI64Type(), 0));
-    AffineMap outMap = AffineMap::get(rank, 0, outExprs, ctx);
-    SmallVector<AffineMap> maps = {rewriter.getMultiDimIdentityMap(rank),
-                                   outMap, outMap};
-    bool last = op.getSelectLastIndex();
-    auto generic = linalg::GenericOp::create(
-        rewriter, loc, TypeRange{valueType, indexType}, adaptor.getInput(),
-        ValueRange{initValue, initIndex}, maps, iterators,
-        [&](OpBuilder &b, Location l, ValueRange args) {
-          Value x = args[0], best = args[1], bestIndex = args[2];
-          Value i = arith::IndexCastOp::create(
-              b, l, b.getI64Type(), linalg::IndexOp::create(b, l, axis));
-          Value better;
-          if (isFloat(elt)) {
-            arith::CmpFPredicate p =
-                IsMax ? (last ? arith::CmpFPredicate::OGE
-                              : arith::CmpFPredicate::OGT)
-                      : (last ? arith::CmpFPredicate::OLE
-                              : arith::CmpFPredicate::OLT);
-            better = arith::CmpFOp::create(b, l, p, x, best);
-          } else {
-            arith::CmpIPredicate p =
-                IsMax ? (last ? arith::CmpIPredicate::sge
-                              : arith::CmpIPredicate::sgt)
-                      : (last ? arith::CmpIPredicate::sle
-                              : arith::CmpIPredicate::slt);
-            better = arith::CmpIOp::create(b, l, p, x, best);
-          }
-          // The first element always wins, so an all -inf (or all NaN)
-          // row still reports a valid index.
-          Value first = arith::CmpIOp::create(
-              b, l, arith::CmpIPredicate::eq, i,
-              scalarConstant(b, l, b.getI64Type(), 0));
-          better = arith::OrIOp::create(b, l, better, first);
-          linalg::YieldOp::create(
-              b, l,
-              ValueRange{arith::SelectOp::create(b, l, better, x, best),
-                         arith::SelectOp::create(b, l, better, i, bestIndex)});
-        });
-    rewriter.replaceOp(op, reshapeTensor(rewriter, loc, generic.getResult(1),
-                                         op.getType()));
-    return success();
-  }
-};
+SmallVector<Value> lowerArgReduce(OpTy op, typename OpTy::Adaptor adaptor,
+                                  ConversionPatternRewriter &rewriter) {
+  Location loc = op.getLoc();
+  MLIRContext *ctx = rewriter.getContext();
+  auto inputType = cast<RankedTensorType>(op.getInput().getType());
+  Type elt = inputType.getElementType();
+  int64_t rank = inputType.getRank(), axis = op.getAxis();
+  auto [reducedShape, outExprs, iterators] =
+      reductionLoops(ctx, inputType, {axis});
+  auto valueType = RankedTensorType::get(reducedShape, elt);
+  auto indexType = RankedTensorType::get(reducedShape, rewriter.getI64Type());
+  Value initValue = filledTensor(
+      rewriter, loc, valueType,
+      reductionIdentity(rewriter, loc, elt,
+                        IsMax ? ReduceKind::Max : ReduceKind::Min));
+  Value initIndex =
+      filledTensor(rewriter, loc, indexType,
+                   scalarConstant(rewriter, loc, rewriter.getI64Type(), 0));
+  AffineMap outMap = AffineMap::get(rank, 0, outExprs, ctx);
+  SmallVector<AffineMap> maps = {rewriter.getMultiDimIdentityMap(rank), outMap,
+                                 outMap};
+  bool last = op.getSelectLastIndex();
+  auto generic = linalg::GenericOp::create(
+      rewriter, loc, TypeRange{valueType, indexType}, adaptor.getInput(),
+      ValueRange{initValue, initIndex}, maps, iterators,
+      [&](OpBuilder &b, Location l, ValueRange args) {
+        Value x = args[0], best = args[1], bestIndex = args[2];
+        Value i = arith::IndexCastOp::create(
+            b, l, b.getI64Type(), linalg::IndexOp::create(b, l, axis));
+        CompareDirection dir =
+            IsMax ? (last ? CompareDirection::GE : CompareDirection::GT)
+                  : (last ? CompareDirection::LE : CompareDirection::LT);
+        Value better = compareScalars(b, l, dir, x, best);
+        // The first element always wins, so an all -inf (or all NaN)
+        // row still reports a valid index.
+        Value first =
+            arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, i,
+                                  scalarConstant(b, l, b.getI64Type(), 0));
+        better = arith::OrIOp::create(b, l, better, first);
+        linalg::YieldOp::create(
+            b, l,
+            ValueRange{arith::SelectOp::create(b, l, better, x, best),
+                       arith::SelectOp::create(b, l, better, i, bestIndex)});
+      });
+  return {reshapeTensor(rewriter, loc, generic.getResult(1), op.getType())};
+}
 
 /// Cumulative sum or product as a generic over (dims..., j) where j walks
 /// the scanned axis and only the positions before (or after) i contribute.
 /// Quadratic in the axis length, which is fine for the short axes scans see
 /// in transformer graphs (position ids); a scan kernel can replace it later.
 template <typename OpTy, ReduceKind Kind>
-struct ScanLowering : OpConversionPattern<OpTy> {
-  using OpConversionPattern<OpTy>::OpConversionPattern;
-  LogicalResult
-  matchAndRewrite(OpTy op, typename OpTy::Adaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    MLIRContext *ctx = rewriter.getContext();
-    RankedTensorType type = op.getType();
-    int64_t rank = type.getRank(), axis = op.getAxis();
-    Type elt = type.getElementType();
-    Value identity = reductionIdentity(rewriter, loc, elt, Kind);
-    Value init = filledTensor(rewriter, loc, type, identity);
-    SmallVector<AffineExpr> inExprs, outExprs;
-    for (int64_t d = 0; d < rank; ++d) {
-      inExprs.push_back(getAffineDimExpr(d == axis ? rank : d, ctx));
-      outExprs.push_back(getAffineDimExpr(d, ctx));
-    }
-    SmallVector<AffineMap> maps = {AffineMap::get(rank + 1, 0, inExprs, ctx),
-                                   AffineMap::get(rank + 1, 0, outExprs, ctx)};
-    SmallVector<utils::IteratorType> iterators(rank,
-                                               utils::IteratorType::parallel);
-    iterators.push_back(utils::IteratorType::reduction);
-    bool exclusive = op.getExclusive(), reverse = op.getReverse();
-    auto generic = linalg::GenericOp::create(
-        rewriter, loc, type, adaptor.getInput(), init, maps, iterators,
-        [&](OpBuilder &b, Location l, ValueRange args) {
-          Value i = linalg::IndexOp::create(b, l, axis);
-          Value j = linalg::IndexOp::create(b, l, rank);
-          arith::CmpIPredicate pred =
-              reverse ? (exclusive ? arith::CmpIPredicate::sgt
-                                   : arith::CmpIPredicate::sge)
-                      : (exclusive ? arith::CmpIPredicate::slt
-                                   : arith::CmpIPredicate::sle);
-          Value take = arith::CmpIOp::create(b, l, pred, j, i);
-          Value x = arith::SelectOp::create(
-              b, l, take, args[0], reductionIdentity(b, l, elt, Kind));
-          linalg::YieldOp::create(b, l, combine(b, l, Kind, args[1], x));
-        });
-    rewriter.replaceOp(op, generic.getResult(0));
-    return success();
+SmallVector<Value> lowerScan(OpTy op, typename OpTy::Adaptor adaptor,
+                             ConversionPatternRewriter &rewriter) {
+  Location loc = op.getLoc();
+  MLIRContext *ctx = rewriter.getContext();
+  RankedTensorType type = op.getType();
+  int64_t rank = type.getRank(), axis = op.getAxis();
+  Type elt = type.getElementType();
+  Value identity = reductionIdentity(rewriter, loc, elt, Kind);
+  Value init = filledTensor(rewriter, loc, type, identity);
+  SmallVector<AffineExpr> inExprs, outExprs;
+  for (int64_t d = 0; d < rank; ++d) {
+    inExprs.push_back(getAffineDimExpr(d == axis ? rank : d, ctx));
+    outExprs.push_back(getAffineDimExpr(d, ctx));
   }
-};
+  SmallVector<AffineMap> maps = {AffineMap::get(rank + 1, 0, inExprs, ctx),
+                                 AffineMap::get(rank + 1, 0, outExprs, ctx)};
+  SmallVector<utils::IteratorType> iterators(rank,
+                                             utils::IteratorType::parallel);
+  iterators.push_back(utils::IteratorType::reduction);
+  bool exclusive = op.getExclusive(), reverse = op.getReverse();
+  auto generic = linalg::GenericOp::create(
+      rewriter, loc, type, adaptor.getInput(), init, maps, iterators,
+      [&](OpBuilder &b, Location l, ValueRange args) {
+        Value i = linalg::IndexOp::create(b, l, axis);
+        Value j = linalg::IndexOp::create(b, l, rank);
+        arith::CmpIPredicate pred =
+            reverse ? (exclusive ? arith::CmpIPredicate::sgt
+                                 : arith::CmpIPredicate::sge)
+                    : (exclusive ? arith::CmpIPredicate::slt
+                                 : arith::CmpIPredicate::sle);
+        Value take = arith::CmpIOp::create(b, l, pred, j, i);
+        Value x = arith::SelectOp::create(b, l, take, args[0],
+                                          reductionIdentity(b, l, elt, Kind));
+        linalg::YieldOp::create(b, l, combine(b, l, Kind, args[1], x));
+      });
+  return {generic.getResult(0)};
+}
 
 } // namespace
 
 void kiln::populateStructuredLoweringPatterns(RewritePatternSet &patterns) {
-  patterns.add<MatmulLowering, ReduceLowering<ReduceSumOp, ReduceKind::Sum>,
-               ReduceLowering<ReduceMaxOp, ReduceKind::Max>,
-               ReduceLowering<ReduceMinOp, ReduceKind::Min>,
-               ReduceLowering<ReduceProdOp, ReduceKind::Prod>,
-               ScanLowering<CumSumOp, ReduceKind::Sum>,
-               ScanLowering<CumProdOp, ReduceKind::Prod>,
-               ArgReduceLowering<ArgMaxOp, true>,
-               ArgReduceLowering<ArgMinOp, false>>(
-      patterns.getContext());
+  addLowerings(patterns, lowerMatmul, lowerReduce<ReduceSumOp, ReduceKind::Sum>,
+               lowerReduce<ReduceMaxOp, ReduceKind::Max>,
+               lowerReduce<ReduceMinOp, ReduceKind::Min>,
+               lowerReduce<ReduceProdOp, ReduceKind::Prod>,
+               lowerScan<CumSumOp, ReduceKind::Sum>,
+               lowerScan<CumProdOp, ReduceKind::Prod>,
+               lowerArgReduce<ArgMaxOp, true>, lowerArgReduce<ArgMinOp, false>);
 }

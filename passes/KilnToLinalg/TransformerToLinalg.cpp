@@ -1,4 +1,5 @@
-//===- TransformerToLinalg.cpp - Attention masks and RoPE to linalg ---------===//
+//===- TransformerToLinalg.cpp - Attention masks and RoPE to linalg
+//---------===//
 //
 // Transformer ops whose meaning depends on positions: both lower to one
 // elementwise linalg.generic that computes positions with linalg.index.
@@ -22,251 +23,238 @@ namespace {
 
 /// The positional mask, evaluated from linalg.index inside one elementwise
 /// generic (no [queries, keys] mask tensor exists).
-struct AttentionMaskLowering : OpConversionPattern<AttentionMaskOp> {
-  using OpConversionPattern::OpConversionPattern;
-  LogicalResult
-  matchAndRewrite(AttentionMaskOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    RankedTensorType type = op.getType();
-    int64_t rank = type.getRank(), keys = type.getDimSize(rank - 1);
-    MaskKind kind = op.getMaskKind();
-    int64_t offset = op.getQueryOffset();
-    int64_t left = op.getWindowLeft(), right = op.getWindowRight();
-    int64_t numGlobal = op.getNumGlobalTokens(), bs = op.getBlockSize();
-    Value flags = adaptor.getGlobalFlags();
-    Value lengths = adaptor.getKvSeqlen();
-    Value layout;
-    int64_t blocks = 0;
-    if (kind == MaskKind::BlockSparse) {
-      blocks = (keys + bs - 1) / bs;
-      auto layoutType = RankedTensorType::get({blocks * blocks},
-                                              rewriter.getI1Type());
-      layout = arith::ConstantOp::create(
-          rewriter, loc, layoutType,
-          DenseElementsAttr::get(layoutType, *op.getBlockLayout()));
-    }
-    Value result = buildElementwise(
-        rewriter, loc, type, adaptor.getInput(),
-        [&](OpBuilder &b, Location l, ValueRange args) {
-          auto idx = [&](int64_t v) -> Value {
-            return arith::ConstantIndexOp::create(b, l, v);
-          };
-          auto cmp = [&](arith::CmpIPredicate p, Value x, Value y) -> Value {
-            return arith::CmpIOp::create(b, l, p, x, y);
-          };
-          auto both = [&](Value x, Value y) -> Value {
-            return arith::AndIOp::create(b, l, x, y);
-          };
-          auto either = [&](Value x, Value y) -> Value {
-            return arith::OrIOp::create(b, l, x, y);
-          };
-          Value i = linalg::IndexOp::create(b, l, rank - 2);
-          Value j = linalg::IndexOp::create(b, l, rank - 1);
-          Value p = arith::AddIOp::create(b, l, i, idx(offset));
-          Value yes = arith::ConstantIntOp::create(b, l, 1, 1);
-          // j <= p + right and j >= p - left, each only when bounded.
-          auto window = [&]() {
-            Value ok = yes;
-            if (right >= 0)
-              ok = both(ok, cmp(arith::CmpIPredicate::sle, j,
-                                arith::AddIOp::create(b, l, p, idx(right))));
-            if (left >= 0)
-              ok = both(ok, cmp(arith::CmpIPredicate::sge,
-                                arith::AddIOp::create(b, l, j, idx(left)), p));
-            return ok;
-          };
-          auto isGlobal = [&](Value x) {
-            Value g = cmp(arith::CmpIPredicate::slt, x, idx(numGlobal));
-            if (flags)
-              g = either(g, tensor::ExtractOp::create(b, l, flags, x));
-            return g;
-          };
-          Value allowed;
-          switch (kind) {
-          case MaskKind::None:
-            allowed = yes;
-            break;
-          case MaskKind::Causal:
-            allowed = cmp(arith::CmpIPredicate::sle, j, p);
-            break;
-          case MaskKind::SlidingWindow:
-            allowed = window();
-            break;
-          case MaskKind::Hierarchical: {
-            Value global = either(isGlobal(j), isGlobal(p));
-            if (right >= 0)
-              global = both(global,
-                            cmp(arith::CmpIPredicate::sle, j,
-                                arith::AddIOp::create(b, l, p, idx(right))));
-            allowed = either(window(), global);
-            break;
-          }
-          case MaskKind::BlockSparse: {
-            Value qb = arith::DivUIOp::create(b, l, p, idx(bs));
-            Value kb = arith::DivUIOp::create(b, l, j, idx(bs));
-            // Queries past the layout (p beyond the keys) see no block.
-            Value inside = cmp(arith::CmpIPredicate::slt, qb, idx(blocks));
-            Value safeQb = arith::SelectOp::create(b, l, inside, qb, idx(0));
-            Value at = arith::AddIOp::create(
-                b, l, arith::MulIOp::create(b, l, safeQb, idx(blocks)), kb);
-            allowed = both(inside, tensor::ExtractOp::create(b, l, layout, at));
-            break;
-          }
-          }
-          // Keys at or past the batch entry's valid length: j < kv_seqlen[b].
-          if (lengths) {
-            Value batch = linalg::IndexOp::create(b, l, 0);
-            Value len = tensor::ExtractOp::create(b, l, lengths, batch);
-            len = arith::IndexCastOp::create(b, l, b.getIndexType(), len);
-            allowed = both(allowed, cmp(arith::CmpIPredicate::slt, j, len));
-          }
-          Value negInf = arith::ConstantOp::create(
-              b, l, type.getElementType(),
-              b.getFloatAttr(type.getElementType(),
-                             -std::numeric_limits<double>::infinity()));
-          return (Value)arith::SelectOp::create(b, l, allowed, args[0], negInf);
-        });
-    rewriter.replaceOp(op, result);
-    return success();
+SmallVector<Value> lowerAttentionMask(AttentionMaskOp op,
+                                      AttentionMaskOp::Adaptor adaptor,
+                                      ConversionPatternRewriter &rewriter) {
+  Location loc = op.getLoc();
+  RankedTensorType type = op.getType();
+  int64_t rank = type.getRank(), keys = type.getDimSize(rank - 1);
+  MaskKind kind = op.getMaskKind();
+  int64_t offset = op.getQueryOffset();
+  int64_t left = op.getWindowLeft(), right = op.getWindowRight();
+  int64_t numGlobal = op.getNumGlobalTokens(), bs = op.getBlockSize();
+  Value flags = adaptor.getGlobalFlags();
+  Value lengths = adaptor.getKvSeqlen();
+  Value layout;
+  int64_t blocks = 0;
+  if (kind == MaskKind::BlockSparse) {
+    blocks = (keys + bs - 1) / bs;
+    auto layoutType =
+        RankedTensorType::get({blocks * blocks}, rewriter.getI1Type());
+    layout = arith::ConstantOp::create(
+        rewriter, loc, layoutType,
+        DenseElementsAttr::get(layoutType, *op.getBlockLayout()));
   }
-};
+  Value result = buildElementwise(
+      rewriter, loc, type, adaptor.getInput(),
+      [&](OpBuilder &b, Location l, ValueRange args) {
+        auto idx = [&](int64_t v) -> Value {
+          return arith::ConstantIndexOp::create(b, l, v);
+        };
+        auto cmp = [&](arith::CmpIPredicate p, Value x, Value y) -> Value {
+          return arith::CmpIOp::create(b, l, p, x, y);
+        };
+        auto both = [&](Value x, Value y) -> Value {
+          return arith::AndIOp::create(b, l, x, y);
+        };
+        auto either = [&](Value x, Value y) -> Value {
+          return arith::OrIOp::create(b, l, x, y);
+        };
+        Value i = linalg::IndexOp::create(b, l, rank - 2);
+        Value j = linalg::IndexOp::create(b, l, rank - 1);
+        Value p = arith::AddIOp::create(b, l, i, idx(offset));
+        Value yes = arith::ConstantIntOp::create(b, l, 1, 1);
+        // j <= p + right and j >= p - left, each only when bounded.
+        auto window = [&]() {
+          Value ok = yes;
+          if (right >= 0)
+            ok = both(ok, cmp(arith::CmpIPredicate::sle, j,
+                              arith::AddIOp::create(b, l, p, idx(right))));
+          if (left >= 0)
+            ok = both(ok, cmp(arith::CmpIPredicate::sge,
+                              arith::AddIOp::create(b, l, j, idx(left)), p));
+          return ok;
+        };
+        auto isGlobal = [&](Value x) {
+          Value g = cmp(arith::CmpIPredicate::slt, x, idx(numGlobal));
+          if (flags)
+            g = either(g, tensor::ExtractOp::create(b, l, flags, x));
+          return g;
+        };
+        Value allowed;
+        switch (kind) {
+        case MaskKind::None:
+          allowed = yes;
+          break;
+        case MaskKind::Causal:
+          allowed = cmp(arith::CmpIPredicate::sle, j, p);
+          break;
+        case MaskKind::SlidingWindow:
+          allowed = window();
+          break;
+        case MaskKind::Hierarchical: {
+          Value global = either(isGlobal(j), isGlobal(p));
+          if (right >= 0)
+            global =
+                both(global, cmp(arith::CmpIPredicate::sle, j,
+                                 arith::AddIOp::create(b, l, p, idx(right))));
+          allowed = either(window(), global);
+          break;
+        }
+        case MaskKind::BlockSparse: {
+          Value qb = arith::DivUIOp::create(b, l, p, idx(bs));
+          Value kb = arith::DivUIOp::create(b, l, j, idx(bs));
+          // Queries past the layout (p beyond the keys) see no block.
+          Value inside = cmp(arith::CmpIPredicate::slt, qb, idx(blocks));
+          Value safeQb = arith::SelectOp::create(b, l, inside, qb, idx(0));
+          Value at = arith::AddIOp::create(
+              b, l, arith::MulIOp::create(b, l, safeQb, idx(blocks)), kb);
+          allowed = both(inside, tensor::ExtractOp::create(b, l, layout, at));
+          break;
+        }
+        }
+        // Keys at or past the batch entry's valid length: j < kv_seqlen[b].
+        if (lengths) {
+          Value batch = linalg::IndexOp::create(b, l, 0);
+          Value len = tensor::ExtractOp::create(b, l, lengths, batch);
+          len = arith::IndexCastOp::create(b, l, b.getIndexType(), len);
+          allowed = both(allowed, cmp(arith::CmpIPredicate::slt, j, len));
+        }
+        Value negInf = arith::ConstantOp::create(
+            b, l, type.getElementType(),
+            b.getFloatAttr(type.getElementType(),
+                           -std::numeric_limits<double>::infinity()));
+        return (Value)arith::SelectOp::create(b, l, allowed, args[0], negInf);
+      });
+  return {result};
+}
 
 /// RoPE as one elementwise generic over the output: each feature reads its
 /// pair partner and the cos/sin entry of its position with tensor.extract.
-struct RopeLowering : OpConversionPattern<RopeOp> {
-  using OpConversionPattern::OpConversionPattern;
-  LogicalResult
-  matchAndRewrite(RopeOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    RankedTensorType type = op.getType();
-    int64_t rotated = op.getRotatedFeatures(), half = rotated / 2;
-    bool interleaved = op.getInterleaved();
-    Value x = adaptor.getInput(), cos = adaptor.getCos(), sin = adaptor.getSin();
-    Value positions = adaptor.getPositions();
-    int64_t cacheRank = cast<RankedTensorType>(cos.getType()).getRank();
-    Value result = buildElementwise(
-        rewriter, loc, type, x,
-        [&](OpBuilder &b, Location l, ValueRange args) {
-          auto idx = [&](int64_t v) -> Value {
-            return arith::ConstantIndexOp::create(b, l, v);
-          };
-          Value bi = linalg::IndexOp::create(b, l, 0);
-          Value hi = linalg::IndexOp::create(b, l, 1);
-          Value si = linalg::IndexOp::create(b, l, 2);
-          Value d = linalg::IndexOp::create(b, l, 3);
-          Value inRotation = arith::CmpIOp::create(
-              b, l, arith::CmpIPredicate::ult, d, idx(rotated));
-          // Features past the rotation read pair 0 so every index stays in
-          // bounds; the final select discards that value.
-          Value dr = arith::SelectOp::create(b, l, inRotation, d, idx(0));
-          Value pair, first, partner;
-          if (interleaved) {
-            pair = arith::DivUIOp::create(b, l, dr, idx(2));
-            first = arith::CmpIOp::create(
-                b, l, arith::CmpIPredicate::eq,
-                arith::RemUIOp::create(b, l, dr, idx(2)), idx(0));
-            partner = arith::SelectOp::create(
-                b, l, first, arith::AddIOp::create(b, l, dr, idx(1)),
-                arith::SubIOp::create(b, l, dr, idx(1)));
-          } else {
-            first = arith::CmpIOp::create(b, l, arith::CmpIPredicate::ult, dr,
-                                          idx(half));
-            pair = arith::SelectOp::create(
-                b, l, first, dr, arith::SubIOp::create(b, l, dr, idx(half)));
-            partner = arith::SelectOp::create(
-                b, l, first, arith::AddIOp::create(b, l, dr, idx(half)),
-                arith::SubIOp::create(b, l, dr, idx(half)));
-          }
-          SmallVector<Value> at;
-          if (positions) {
-            // A position past the table clamps, so a bad id cannot read
-            // outside it.
-            int64_t table = cast<RankedTensorType>(cos.getType()).getDimSize(0);
-            Value p = tensor::ExtractOp::create(b, l, positions,
-                                                ValueRange{bi, si});
-            Value pi = arith::IndexCastOp::create(b, l, b.getIndexType(), p);
-            pi = arith::MaxSIOp::create(b, l, pi, idx(0));
-            pi = arith::MinSIOp::create(b, l, pi, idx(table - 1));
-            at = {pi, pair};
-          } else if (cacheRank == 2) {
-            at = {si, pair};
-          } else {
-            at = {bi, si, pair};
-          }
-          Value c = tensor::ExtractOp::create(b, l, cos, at);
-          Value sn = tensor::ExtractOp::create(b, l, sin, at);
-          Value other = tensor::ExtractOp::create(
-              b, l, x, ValueRange{bi, hi, si, partner});
-          Value self = args[0];
-          // first: c*x1 - s*x2 (self is x1); second: s*x1 + c*x2 (self is x2).
-          Value cSelf = arith::MulFOp::create(b, l, c, self);
-          Value sOther = arith::MulFOp::create(b, l, sn, other);
-          Value rotatedValue = arith::SelectOp::create(
-              b, l, first, arith::SubFOp::create(b, l, cSelf, sOther),
-              arith::AddFOp::create(b, l, sOther, cSelf));
-          return (Value)arith::SelectOp::create(b, l, inRotation, rotatedValue,
-                                                self);
-        });
-    rewriter.replaceOp(op, result);
-    return success();
-  }
-};
+SmallVector<Value> lowerRope(RopeOp op, RopeOp::Adaptor adaptor,
+                             ConversionPatternRewriter &rewriter) {
+  Location loc = op.getLoc();
+  RankedTensorType type = op.getType();
+  int64_t rotated = op.getRotatedFeatures(), half = rotated / 2;
+  bool interleaved = op.getInterleaved();
+  Value x = adaptor.getInput(), cos = adaptor.getCos(), sin = adaptor.getSin();
+  Value positions = adaptor.getPositions();
+  int64_t cacheRank = cast<RankedTensorType>(cos.getType()).getRank();
+  Value result = buildElementwise(
+      rewriter, loc, type, x, [&](OpBuilder &b, Location l, ValueRange args) {
+        auto idx = [&](int64_t v) -> Value {
+          return arith::ConstantIndexOp::create(b, l, v);
+        };
+        Value bi = linalg::IndexOp::create(b, l, 0);
+        Value hi = linalg::IndexOp::create(b, l, 1);
+        Value si = linalg::IndexOp::create(b, l, 2);
+        Value d = linalg::IndexOp::create(b, l, 3);
+        Value inRotation = arith::CmpIOp::create(
+            b, l, arith::CmpIPredicate::ult, d, idx(rotated));
+        // Features past the rotation read pair 0 so every index stays in
+        // bounds; the final select discards that value.
+        Value dr = arith::SelectOp::create(b, l, inRotation, d, idx(0));
+        Value pair, first, partner;
+        if (interleaved) {
+          pair = arith::DivUIOp::create(b, l, dr, idx(2));
+          first = arith::CmpIOp::create(
+              b, l, arith::CmpIPredicate::eq,
+              arith::RemUIOp::create(b, l, dr, idx(2)), idx(0));
+          partner = arith::SelectOp::create(
+              b, l, first, arith::AddIOp::create(b, l, dr, idx(1)),
+              arith::SubIOp::create(b, l, dr, idx(1)));
+        } else {
+          first = arith::CmpIOp::create(b, l, arith::CmpIPredicate::ult, dr,
+                                        idx(half));
+          pair = arith::SelectOp::create(
+              b, l, first, dr, arith::SubIOp::create(b, l, dr, idx(half)));
+          partner = arith::SelectOp::create(
+              b, l, first, arith::AddIOp::create(b, l, dr, idx(half)),
+              arith::SubIOp::create(b, l, dr, idx(half)));
+        }
+        SmallVector<Value> at;
+        if (positions) {
+          // A position past the table clamps, so a bad id cannot read
+          // outside it.
+          int64_t table = cast<RankedTensorType>(cos.getType()).getDimSize(0);
+          Value p =
+              tensor::ExtractOp::create(b, l, positions, ValueRange{bi, si});
+          Value pi = arith::IndexCastOp::create(b, l, b.getIndexType(), p);
+          pi = arith::MaxSIOp::create(b, l, pi, idx(0));
+          pi = arith::MinSIOp::create(b, l, pi, idx(table - 1));
+          at = {pi, pair};
+        } else if (cacheRank == 2) {
+          at = {si, pair};
+        } else {
+          at = {bi, si, pair};
+        }
+        Value c = tensor::ExtractOp::create(b, l, cos, at);
+        Value sn = tensor::ExtractOp::create(b, l, sin, at);
+        Value other =
+            tensor::ExtractOp::create(b, l, x, ValueRange{bi, hi, si, partner});
+        Value self = args[0];
+        // first: c*x1 - s*x2 (self is x1); second: s*x1 + c*x2 (self is x2).
+        Value cSelf = arith::MulFOp::create(b, l, c, self);
+        Value sOther = arith::MulFOp::create(b, l, sn, other);
+        Value rotatedValue = arith::SelectOp::create(
+            b, l, first, arith::SubFOp::create(b, l, cSelf, sOther),
+            arith::AddFOp::create(b, l, sOther, cSelf));
+        return (Value)arith::SelectOp::create(b, l, inRotation, rotatedValue,
+                                              self);
+      });
+  return {result};
+}
 
 /// The updated cache as one elementwise generic over the cache: each
 /// position works out which update element (if any) lands on it.
-struct KVCacheUpdateLowering : OpConversionPattern<KVCacheUpdateOp> {
-  using OpConversionPattern::OpConversionPattern;
-  LogicalResult
-  matchAndRewrite(KVCacheUpdateOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    RankedTensorType type = op.getType();
-    int64_t axis = op.getAxis(), rank = type.getRank();
-    int64_t capacity = type.getDimSize(axis);
-    int64_t count = op.getUpdate().getType().getDimSize(axis);
-    bool circular = op.getCircular();
-    Value update = adaptor.getUpdate(), positions = adaptor.getPositions();
-    Value result = buildElementwise(
-        rewriter, op.getLoc(), type, adaptor.getCache(),
-        [&](OpBuilder &b, Location l, ValueRange args) {
-          auto idx = [&](int64_t v) -> Value {
-            return arith::ConstantIndexOp::create(b, l, v);
-          };
-          Value batch = linalg::IndexOp::create(b, l, 0);
-          Value j = linalg::IndexOp::create(b, l, axis);
-          Value start = arith::IndexCastOp::create(
-              b, l, b.getIndexType(),
-              tensor::ExtractOp::create(b, l, positions, ValueRange{batch}));
-          // s: the update position that lands on j (T <= M, so at most one).
-          Value s = arith::SubIOp::create(b, l, j, start);
-          if (circular) {
-            Value m = idx(capacity);
-            s = arith::RemSIOp::create(
-                b, l, arith::AddIOp::create(b, l, arith::RemSIOp::create(b, l, s, m), m),
-                m);
-          }
-          Value hit = arith::AndIOp::create(
+SmallVector<Value> lowerKVCacheUpdate(KVCacheUpdateOp op,
+                                      KVCacheUpdateOp::Adaptor adaptor,
+                                      ConversionPatternRewriter &rewriter) {
+  RankedTensorType type = op.getType();
+  int64_t axis = op.getAxis(), rank = type.getRank();
+  int64_t capacity = type.getDimSize(axis);
+  int64_t count = op.getUpdate().getType().getDimSize(axis);
+  bool circular = op.getCircular();
+  Value update = adaptor.getUpdate(), positions = adaptor.getPositions();
+  Value result = buildElementwise(
+      rewriter, op.getLoc(), type, adaptor.getCache(),
+      [&](OpBuilder &b, Location l, ValueRange args) {
+        auto idx = [&](int64_t v) -> Value {
+          return arith::ConstantIndexOp::create(b, l, v);
+        };
+        Value batch = linalg::IndexOp::create(b, l, 0);
+        Value j = linalg::IndexOp::create(b, l, axis);
+        Value start = arith::IndexCastOp::create(
+            b, l, b.getIndexType(),
+            tensor::ExtractOp::create(b, l, positions, ValueRange{batch}));
+        // s: the update position that lands on j (T <= M, so at most one).
+        Value s = arith::SubIOp::create(b, l, j, start);
+        if (circular) {
+          Value m = idx(capacity);
+          s = arith::RemSIOp::create(
               b, l,
-              arith::CmpIOp::create(b, l, arith::CmpIPredicate::sge, s, idx(0)),
-              arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, s,
-                                    idx(count)));
-          Value safe = arith::SelectOp::create(b, l, hit, s, idx(0));
-          SmallVector<Value> at;
-          for (int64_t d = 0; d < rank; ++d)
-            at.push_back(d == axis ? safe
-                                   : (Value)linalg::IndexOp::create(b, l, d));
-          Value fresh = tensor::ExtractOp::create(b, l, update, at);
-          return (Value)arith::SelectOp::create(b, l, hit, fresh, args[0]);
-        });
-    rewriter.replaceOp(op, result);
-    return success();
-  }
-};
+              arith::AddIOp::create(b, l, arith::RemSIOp::create(b, l, s, m),
+                                    m),
+              m);
+        }
+        Value hit = arith::AndIOp::create(
+            b, l,
+            arith::CmpIOp::create(b, l, arith::CmpIPredicate::sge, s, idx(0)),
+            arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, s,
+                                  idx(count)));
+        Value safe = arith::SelectOp::create(b, l, hit, s, idx(0));
+        SmallVector<Value> at;
+        for (int64_t d = 0; d < rank; ++d)
+          at.push_back(d == axis ? safe
+                                 : (Value)linalg::IndexOp::create(b, l, d));
+        Value fresh = tensor::ExtractOp::create(b, l, update, at);
+        return (Value)arith::SelectOp::create(b, l, hit, fresh, args[0]);
+      });
+  return {result};
+}
 
 } // namespace
 
 void kiln::populateTransformerLoweringPatterns(RewritePatternSet &patterns) {
-  patterns.add<AttentionMaskLowering, RopeLowering, KVCacheUpdateLowering>(
-      patterns.getContext());
+  addLowerings(patterns, lowerAttentionMask, lowerRope, lowerKVCacheUpdate);
 }

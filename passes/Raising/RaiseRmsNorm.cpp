@@ -83,17 +83,44 @@ struct RaiseRmsNormPass : kiln::impl::RaiseRmsNormBase<RaiseRmsNormPass> {
     return {};
   }
 
+  /// What a match found, step by step.
+  struct Match {
+    /// The normalized input, and its type.
+    Value x;
+    RankedTensorType xt;
+    /// kiln.rms_norm's axis (negative: from the end) and epsilon.
+    int64_t axis = 0;
+    double eps = 0;
+    /// The normalized value x * rsqrt(...); the cast back to the input's
+    /// type (f32 variant); the weight and the product with it.
+    Value n, narrowed, weight, product;
+  };
+
+  /// Reports why `mean` stays as it is.
+  static void left(ReduceMeanOp mean, const Twine &why) {
+    reportLeft(mean, "rms_norm", why.str());
+  }
+
   void raise(ReduceMeanOp mean) {
+    Match m;
     Value sq = mean.getInput();
-    Value x = squared(sq);
-    if (!x || !sq.hasOneUse())
+    m.x = squared(sq);
+    if (!m.x || !sq.hasOneUse())
       return; // not the mean square of anything
-    auto xt = cast<RankedTensorType>(x.getType());
-    int64_t rank = xt.getRank();
+    m.xt = cast<RankedTensorType>(m.x.getType());
+    Operation *user = nullptr;
+    if (!matchTrailingAxes(mean, m) || !matchEpsilon(mean, m, user) ||
+        !matchInverseRoot(mean, user, m))
+      return;
+    matchWeight(m);
+    build(mean, m);
+  }
+
+  /// kiln.rms_norm normalizes over [axis, rank): the mean must cover exactly
+  /// the trailing axes, and keep them.
+  static bool matchTrailingAxes(ReduceMeanOp mean, Match &m) {
+    int64_t rank = m.xt.getRank();
     ArrayRef<int64_t> axes = mean.getAxes();
-    auto left = [&](const Twine &why) {
-      reportLeft(mean, "rms_norm", why.str());
-    };
     // kiln.rms_norm normalizes over [axis, rank): the mean must cover
     // exactly the trailing axes.
     SmallVector<int64_t> sorted(axes);
@@ -105,45 +132,57 @@ struct RaiseRmsNormPass : kiln::impl::RaiseRmsNormBase<RaiseRmsNormPass> {
       SmallVector<std::string> names;
       for (int64_t a : sorted)
         names.push_back(std::to_string(a));
-      left("the mean is over axes [" + llvm::join(names, ", ") +
-           "] of a rank-" + std::to_string(rank) +
-           " tensor, not its trailing axes");
-      return;
+      left(mean, "the mean is over axes [" + llvm::join(names, ", ") +
+                     "] of a rank-" + std::to_string(rank) +
+                     " tensor, not its trailing axes");
+      return false;
     }
     if (!mean.getKeepdims()) {
-      left("the mean does not keep the reduced axes");
-      return;
+      left(mean, "the mean does not keep the reduced axes");
+      return false;
     }
-    int64_t axis = -(int64_t)sorted.size();
-    Type elt = xt.getElementType();
+    m.axis = -(int64_t)sorted.size();
+    return true;
+  }
 
+  /// The mean square plus epsilon (either order), or alone; `user` is then
+  /// what reads it.
+  static bool matchEpsilon(ReduceMeanOp mean, Match &m, Operation *&user) {
     // v + eps (either order), or v alone.
     Value v = mean.getResult();
-    double eps = 0;
-    Operation *user = soleUser(v);
+    user = soleUser(v);
     if (!user) {
-      left("the mean square has other uses");
-      return;
+      left(mean, "the mean square has other uses");
+      return false;
     }
     if (Value c = otherOperand<AddOp>(user, v)) {
       std::optional<double> e = splatFloat(c);
       if (!e || *e < 0 || user->getResult(0).getType() != v.getType()) {
-        left("the value added to the mean square is not a non-negative "
-             "constant epsilon");
-        return;
+        left(mean, "the value added to the mean square is not a non-negative "
+                   "constant epsilon");
+        return false;
       }
-      eps = *e;
+      m.eps = *e;
       v = user->getResult(0);
       user = soleUser(v);
       if (!user) {
-        left("the mean square plus epsilon has other uses");
-        return;
+        left(mean, "the mean square plus epsilon has other uses");
+        return false;
       }
     }
 
+    return true;
+  }
+
+  /// The inverse root: rsqrt(v), 1 / sqrt(v), reciprocal(sqrt(v)), times x;
+  /// or the division x / sqrt(v) straight away.
+  static bool matchInverseRoot(ReduceMeanOp mean, Operation *user, Match &m) {
+    Value x = m.x;
+    RankedTensorType xt = m.xt;
+    Type elt = xt.getElementType();
     // The inverse root: rsqrt(v), 1 / sqrt(v), reciprocal(sqrt(v)); or the
     // division x / sqrt(v) straight away.
-    Value n;
+    Value &n = m.n;
     Value inv;
     if (isa<RsqrtOp>(user)) {
       inv = user->getResult(0);
@@ -162,33 +201,42 @@ struct RaiseRmsNormPass : kiln::impl::RaiseRmsNormBase<RaiseRmsNormPass> {
           n = div.getResult();
       }
       if (!inv && !n) {
-        left(next && isa<AddOp>(next)
-                 ? "epsilon is added after the square root"
-                 : "the root is neither inverted nor divided into x");
-        return;
+        left(mean, next && isa<AddOp>(next)
+                       ? "epsilon is added after the square root"
+                       : "the root is neither inverted nor divided into x");
+        return false;
       }
     } else {
-      left("the mean square (plus epsilon) is not square-rooted");
-      return;
+      left(mean, "the mean square (plus epsilon) is not square-rooted");
+      return false;
     }
     if (inv) {
       Operation *scale = soleUser(inv);
       Value other = scale ? otherOperand<MulOp>(scale, inv) : Value();
       if (!other || scale->getResult(0).getType() != xt) {
-        left("the inverse root does not scale the input");
-        return;
+        left(mean, "the inverse root does not scale the input");
+        return false;
       }
       if (other != x) {
-        left("the inverse root scales a value other than the squared one");
-        return;
+        left(mean,
+             "the inverse root scales a value other than the squared one");
+        return false;
       }
       n = scale->getResult(0);
     }
 
+    return true;
+  }
+
+  /// Optionally back to the input's type (the f32 variant), then the weight
+  /// (which must broadcast over the normalized axes only).
+  static void matchWeight(Match &m) {
     // Optionally back to the input's type (the f32 variant), then the
     // weight.
+    Value n = m.n, x = m.x;
+    RankedTensorType xt = m.xt;
     Value out = n;
-    Value narrowed; // the cast back, in the f32 variant
+    Value &narrowed = m.narrowed; // the cast back, in the f32 variant
     if (auto castBack = dyn_cast_or_null<CastOp>(soleUser(n))) {
       auto ct = cast<RankedTensorType>(castBack.getType());
       auto widen = x.getDefiningOp<CastOp>();
@@ -198,14 +246,14 @@ struct RaiseRmsNormPass : kiln::impl::RaiseRmsNormBase<RaiseRmsNormPass> {
         out = narrowed;
       }
     }
-    Value weight;
-    Value product; // the value the raised op replaces
+    Value &weight = m.weight;
+    Value &product = m.product; // the value the raised op replaces
     if (Operation *wUser = soleUser(out)) {
       Value w = otherOperand<MulOp>(wUser, out);
       if (w && wUser->getResult(0).getType() == out.getType()) {
         // The weight must broadcast over the normalized axes only.
         auto wt = cast<RankedTensorType>(w.getType());
-        ArrayRef<int64_t> normalized = xt.getShape().take_back(sorted.size());
+        ArrayRef<int64_t> normalized = xt.getShape().take_back(-m.axis);
         SmallVector<int64_t> ws(wt.getShape());
         while (ws.size() > normalized.size() && ws.front() == 1)
           ws.erase(ws.begin());
@@ -224,7 +272,17 @@ struct RaiseRmsNormPass : kiln::impl::RaiseRmsNormBase<RaiseRmsNormPass> {
         }
       }
     }
+  }
 
+  /// kiln.rms_norm in place of the product with the weight (or of the
+  /// normalized value), and the report.
+  void build(ReduceMeanOp mean, const Match &m) {
+    Value n = m.n, x = m.x, weight = m.weight, product = m.product,
+          narrowed = m.narrowed;
+    RankedTensorType xt = m.xt;
+    Type elt = xt.getElementType();
+    int64_t axis = m.axis;
+    double eps = m.eps;
     Operation *replaced = product ? product.getDefiningOp() : n.getDefiningOp();
     OpBuilder b(replaced);
     Location loc = replaced->getLoc();

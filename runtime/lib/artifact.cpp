@@ -26,18 +26,13 @@ namespace kiln::rt {
 namespace {
 
 const char *sectionName(uint32_t kind) {
-  switch (kind) {
-  case KILN_SECTION_METADATA:
-    return "METADATA";
-  case KILN_SECTION_HOST_CODE:
-    return "HOST_CODE";
-  case KILN_SECTION_WEIGHTS:
-    return "WEIGHTS";
-  case KILN_SECTION_GPU_CODE:
-    return "GPU_CODE";
-  default:
-    return "unknown";
-  }
+  // Indexed by the section kinds, numbered from 1 without gaps.
+  static const char *const names[] = {"METADATA", "HOST_CODE", "WEIGHTS",
+                                      "GPU_CODE"};
+  static_assert(sizeof(names) / sizeof(names[0]) == KILN_SECTION_GPU_CODE,
+                "one name per section kind");
+  return kind >= 1 && kind <= KILN_SECTION_GPU_CODE ? names[kind - 1]
+                                                    : "unknown";
 }
 
 SectionRef *slotFor(ArtifactLayout &layout, uint32_t kind) {

@@ -69,37 +69,26 @@ std::string shapeString(const int64_t *dims, uint32_t rank) {
 extern "C" {
 
 const char *kiln_status_string(kiln_status status) {
-  switch (status) {
-  case KILN_STATUS_OK:
-    return "OK";
-  case KILN_STATUS_INVALID_ARGUMENT:
-    return "INVALID_ARGUMENT";
-  case KILN_STATUS_IO_ERROR:
-    return "IO_ERROR";
-  case KILN_STATUS_CORRUPT_ARTIFACT:
-    return "CORRUPT_ARTIFACT";
-  case KILN_STATUS_VERSION_MISMATCH:
-    return "VERSION_MISMATCH";
-  case KILN_STATUS_UNSUPPORTED:
-    return "UNSUPPORTED";
-  case KILN_STATUS_NOT_FOUND:
-    return "NOT_FOUND";
-  case KILN_STATUS_SHAPE_MISMATCH:
-    return "SHAPE_MISMATCH";
-  case KILN_STATUS_DTYPE_MISMATCH:
-    return "DTYPE_MISMATCH";
-  case KILN_STATUS_MISSING_INPUT:
-    return "MISSING_INPUT";
-  case KILN_STATUS_OUT_OF_MEMORY:
-    return "OUT_OF_MEMORY";
-  case KILN_STATUS_DEVICE_UNAVAILABLE:
-    return "DEVICE_UNAVAILABLE";
-  case KILN_STATUS_INTERNAL:
-    return "INTERNAL";
-  case KILN_STATUS_DEVICE_ERROR:
-    return "DEVICE_ERROR";
-  }
-  return "UNKNOWN";
+  // Indexed by kiln_status, which numbers its codes from 0 without gaps.
+  static const char *const names[] = {"OK",
+                                      "INVALID_ARGUMENT",
+                                      "IO_ERROR",
+                                      "CORRUPT_ARTIFACT",
+                                      "VERSION_MISMATCH",
+                                      "UNSUPPORTED",
+                                      "NOT_FOUND",
+                                      "SHAPE_MISMATCH",
+                                      "DTYPE_MISMATCH",
+                                      "MISSING_INPUT",
+                                      "OUT_OF_MEMORY",
+                                      "DEVICE_UNAVAILABLE",
+                                      "INTERNAL",
+                                      "DEVICE_ERROR"};
+  static_assert(sizeof(names) / sizeof(names[0]) ==
+                    size_t(KILN_STATUS_DEVICE_ERROR) + 1,
+                "one name per kiln_status");
+  size_t index = size_t(status);
+  return index < sizeof(names) / sizeof(names[0]) ? names[index] : "UNKNOWN";
 }
 
 const char *kiln_last_error(void) { return lastError; }

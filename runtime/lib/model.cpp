@@ -43,9 +43,25 @@ kiln_status loadInto(const char *path, kiln_model &model) {
   return KILN_STATUS_OK;
 }
 
-/// Shared by input and output introspection.
-kiln_status describe(const std::vector<TensorInfo> &tensors, const char *kind,
-                     size_t index, kiln_tensor_desc *out) {
+/// The side of the signature an introspection call asks about.
+enum class Side { Input, Output };
+
+const std::vector<TensorInfo> &tensorsOf(const kiln_model &model, Side side) {
+  return side == Side::Input ? model.metadata.inputs : model.metadata.outputs;
+}
+
+const char *kindOf(Side side) {
+  return side == Side::Input ? "input" : "output";
+}
+
+/// kiln_model_input and kiln_model_output.
+kiln_status describe(const kiln_model *model, Side side, size_t index,
+                     kiln_tensor_desc *out) {
+  if (!model || !out)
+    return fail(KILN_STATUS_INVALID_ARGUMENT, "%s is NULL",
+                model ? "out_desc" : "model");
+  const std::vector<TensorInfo> &tensors = tensorsOf(*model, side);
+  const char *kind = kindOf(side);
   *out = kiln_tensor_desc{nullptr, KILN_DTYPE_INVALID, 0, nullptr};
   if (index >= tensors.size())
     return fail(KILN_STATUS_INVALID_ARGUMENT,
@@ -71,8 +87,16 @@ std::string nameList(const std::vector<TensorInfo> &tensors) {
   return list;
 }
 
-kiln_status find(const std::vector<TensorInfo> &tensors, const char *kind,
-                 const char *name, size_t *out) {
+/// kiln_model_find_input and kiln_model_find_output.
+kiln_status find(const kiln_model *model, Side side, const char *name,
+                 size_t *out) {
+  if (!model || !name || !out)
+    return fail(KILN_STATUS_INVALID_ARGUMENT, "%s is NULL",
+                !model  ? "model"
+                : !name ? "name"
+                        : "out_index");
+  const std::vector<TensorInfo> &tensors = tensorsOf(*model, side);
+  const char *kind = kindOf(side);
   for (size_t i = 0; i < tensors.size(); ++i) {
     if (tensors[i].name == name) {
       *out = i;
@@ -178,7 +202,9 @@ kiln_status kiln_model_gpu_image(const kiln_model *model, size_t index,
     *out_bytes = 0;
   if (!model || !out_arch || !out_format)
     return fail(KILN_STATUS_INVALID_ARGUMENT, "%s is NULL",
-                !model ? "model" : !out_arch ? "out_arch" : "out_format");
+                !model      ? "model"
+                : !out_arch ? "out_arch"
+                            : "out_format");
   const std::vector<GpuImage> &images = model->gpuCode.images;
   if (index >= images.size())
     return fail(KILN_STATUS_INVALID_ARGUMENT,
@@ -205,42 +231,22 @@ size_t kiln_model_num_outputs(const kiln_model *model) {
 
 kiln_status kiln_model_input(const kiln_model *model, size_t index,
                              kiln_tensor_desc *out_desc) {
-  if (!model || !out_desc)
-    return fail(KILN_STATUS_INVALID_ARGUMENT, "%s is NULL",
-                model ? "out_desc" : "model");
-  return describe(model->metadata.inputs, "input", index, out_desc);
+  return describe(model, Side::Input, index, out_desc);
 }
 
 kiln_status kiln_model_output(const kiln_model *model, size_t index,
                               kiln_tensor_desc *out_desc) {
-  if (!model || !out_desc)
-    return fail(KILN_STATUS_INVALID_ARGUMENT, "%s is NULL",
-                model ? "out_desc" : "model");
-  return describe(model->metadata.outputs, "output", index, out_desc);
+  return describe(model, Side::Output, index, out_desc);
 }
 
 kiln_status kiln_model_find_input(const kiln_model *model, const char *name,
                                   size_t *out_index) {
-  return guard([&] {
-    if (!model || !name || !out_index)
-      return fail(KILN_STATUS_INVALID_ARGUMENT, "%s is NULL",
-                  !model  ? "model"
-                  : !name ? "name"
-                          : "out_index");
-    return find(model->metadata.inputs, "input", name, out_index);
-  });
+  return guard([&] { return find(model, Side::Input, name, out_index); });
 }
 
 kiln_status kiln_model_find_output(const kiln_model *model, const char *name,
                                    size_t *out_index) {
-  return guard([&] {
-    if (!model || !name || !out_index)
-      return fail(KILN_STATUS_INVALID_ARGUMENT, "%s is NULL",
-                  !model  ? "model"
-                  : !name ? "name"
-                          : "out_index");
-    return find(model->metadata.outputs, "output", name, out_index);
-  });
+  return guard([&] { return find(model, Side::Output, name, out_index); });
 }
 
 } // extern "C"

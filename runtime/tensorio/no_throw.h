@@ -2,13 +2,17 @@
 //
 // The tensor I/O API reports errors as strings and promises not to throw;
 // the public functions run their bodies through noThrow() so that an
-// allocation failure on a huge or hostile file becomes a message.
+// allocation failure on a huge or hostile file becomes a message. The
+// readers share readAndParse.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef KILN_TENSORIO_NO_THROW_H
 #define KILN_TENSORIO_NO_THROW_H
 
+#include "kiln/tensor_io.h"
+
+#include <cstdint>
 #include <exception>
 #include <new>
 #include <string>
@@ -25,6 +29,20 @@ template <typename Body> std::string noThrow(Body &&body) noexcept {
   } catch (...) {
     return "internal error";
   }
+}
+
+/// Reads the file `path` whole and parses it with `parse`; a parse error
+/// names the file.
+inline std::string readAndParse(const std::string &path, HostTensor &out,
+                                std::string (*parse)(const uint8_t *, size_t,
+                                                     HostTensor &)) {
+  std::vector<uint8_t> bytes;
+  if (std::string error = readFileBytes(path, bytes); !error.empty())
+    return error;
+  if (std::string error = parse(bytes.data(), bytes.size(), out);
+      !error.empty())
+    return "'" + path + "': " + error;
+  return "";
 }
 
 } // namespace kiln::detail

@@ -177,39 +177,20 @@ private:
   size_t pos_ = 0;
 };
 
-const char *descrFor(kiln_dtype dtype) {
-  switch (dtype) {
-  case KILN_DTYPE_FLOAT16:
-    return "<f2";
-  case KILN_DTYPE_FLOAT32:
-    return "<f4";
-  case KILN_DTYPE_FLOAT64:
-    return "<f8";
-  case KILN_DTYPE_INT8:
-  case KILN_DTYPE_INT4: // one element per byte, sign-extended
-  case KILN_DTYPE_INT2:
-    return "|i1";
-  case KILN_DTYPE_INT16:
-    return "<i2";
-  case KILN_DTYPE_INT32:
-    return "<i4";
-  case KILN_DTYPE_INT64:
-    return "<i8";
-  case KILN_DTYPE_UINT8:
-  case KILN_DTYPE_UINT4: // one element per byte, zero-extended
-  case KILN_DTYPE_UINT2:
-    return "|u1";
-  case KILN_DTYPE_UINT16:
-    return "<u2";
-  case KILN_DTYPE_UINT32:
-    return "<u4";
-  case KILN_DTYPE_UINT64:
-    return "<u8";
-  case KILN_DTYPE_BOOL:
-    return "|b1";
-  default:
-    return nullptr;
-  }
+/// The descr `dtype` is written with, from its storage's kDescrs entry
+/// ('|' for one-byte items, '<' otherwise); int4/int2 are stored one element
+/// per byte, sign-extended, as int8, and uint4/uint2 zero-extended as uint8.
+/// Empty when NumPy has no equivalent.
+std::string descrFor(kiln_dtype dtype) {
+  if (dtype == KILN_DTYPE_INT4 || dtype == KILN_DTYPE_INT2)
+    dtype = KILN_DTYPE_INT8;
+  if (dtype == KILN_DTYPE_UINT4 || dtype == KILN_DTYPE_UINT2)
+    dtype = KILN_DTYPE_UINT8;
+  for (const DescrEntry &entry : kDescrs)
+    if (entry.dtype == dtype)
+      return (entry.itemSize == 1 ? "|" : "<") + std::string(1, entry.kind) +
+             std::to_string(entry.itemSize);
+  return "";
 }
 
 uint32_t readLittleEndian(const uint8_t *bytes, int count) {
@@ -275,8 +256,8 @@ std::string encodeHeaderUnchecked(kiln_dtype dtype,
                                   const std::vector<int64_t> &dims,
                                   uint64_t dataBytes,
                                   std::vector<uint8_t> &out) {
-  const char *descr = descrFor(dtype);
-  if (!descr)
+  std::string descr = descrFor(dtype);
+  if (descr.empty())
     return std::string("dtype ") + kiln_dtype_name(dtype) +
            " has no .npy equivalent (write it as an ONNX TensorProto .pb)";
   uint64_t elements, bytes;
@@ -324,18 +305,11 @@ std::string parseNpy(const uint8_t *data, size_t size, HostTensor &out) {
 }
 
 std::string readNpy(const std::string &path, HostTensor &out) {
-  return detail::noThrow([&]() -> std::string {
-    std::vector<uint8_t> bytes;
-    if (std::string error = readFileBytes(path, bytes); !error.empty())
-      return error;
-    if (std::string error = parseNpyUnchecked(bytes.data(), bytes.size(), out);
-        !error.empty())
-      return "'" + path + "': " + error;
-    return "";
-  });
+  return detail::noThrow(
+      [&] { return detail::readAndParse(path, out, parseNpyUnchecked); });
 }
 
-bool npyCanHold(kiln_dtype dtype) { return descrFor(dtype) != nullptr; }
+bool npyCanHold(kiln_dtype dtype) { return !descrFor(dtype).empty(); }
 
 std::string encodeNpyHeader(kiln_dtype dtype, const std::vector<int64_t> &dims,
                             uint64_t dataBytes, std::vector<uint8_t> &out) {
@@ -349,8 +323,8 @@ std::string encodeNpy(const HostTensor &tensor, std::vector<uint8_t> &out) {
                                                   tensor.data.size(), out);
         !error.empty())
       return error;
-    if (std::string error = checkSubByteValues(
-            tensor.dtype, tensor.data.data(), tensor.data.size());
+    if (std::string error = checkSubByteValues(tensor.dtype, tensor.data.data(),
+                                               tensor.data.size());
         !error.empty())
       return error;
     out.insert(out.end(), tensor.data.begin(), tensor.data.end());
@@ -365,8 +339,8 @@ std::string writeNpy(const std::string &path, const HostTensor &tensor) {
                                                   tensor.data.size(), header);
         !error.empty())
       return "cannot write '" + path + "': " + error;
-    if (std::string error = checkSubByteValues(
-            tensor.dtype, tensor.data.data(), tensor.data.size());
+    if (std::string error = checkSubByteValues(tensor.dtype, tensor.data.data(),
+                                               tensor.data.size());
         !error.empty())
       return "cannot write '" + path + "': " + error;
     FILE *file = std::fopen(path.c_str(), "wb");

@@ -439,15 +439,8 @@ std::string parseOnnxTensor(const uint8_t *data, size_t size, HostTensor &out) {
 }
 
 std::string readOnnxTensor(const std::string &path, HostTensor &out) {
-  return detail::noThrow([&]() -> std::string {
-    std::vector<uint8_t> bytes;
-    if (std::string error = readFileBytes(path, bytes); !error.empty())
-      return error;
-    if (std::string error = parseOnnxTensor(bytes.data(), bytes.size(), out);
-        !error.empty())
-      return "'" + path + "': " + error;
-    return "";
-  });
+  return detail::noThrow(
+      [&] { return detail::readAndParse(path, out, parseOnnxTensor); });
 }
 
 std::string encodeOnnxTensor(const std::string &name, kiln_dtype dtype,

@@ -13,6 +13,7 @@
 
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
 
 #include <cstdint>
 #include <optional>
@@ -63,10 +64,10 @@ struct ArtifactContents {
   std::optional<GpuCode> gpuCode;
 };
 
-/// Writes `contents` to `path`. Returns false with `error` set on failure,
-/// leaving no file behind.
-bool writeArtifact(llvm::StringRef path, const ArtifactContents &contents,
-                   std::string &error);
+/// Writes `contents` to `path`; on failure leaves no file behind and says
+/// why.
+llvm::Error writeArtifact(llvm::StringRef path,
+                          const ArtifactContents &contents);
 
 } // namespace kiln
 

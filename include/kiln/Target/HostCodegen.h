@@ -32,10 +32,11 @@ struct HostCodegenOptions {
 /// buffer) to optimized LLVM IR with the exported wrapper added. When
 /// `irOut` is given the IR is printed there and nothing else happens.
 /// Otherwise the IR is compiled and linked into an ELF shared object whose
-/// bytes land in `sharedObject`. On failure `error` says why.
-bool emitHostCode(mlir::ModuleOp module, const HostCodegenOptions &options,
-                  llvm::raw_ostream *irOut, std::string &sharedObject,
-                  std::string &error);
+/// bytes land in `sharedObject`. A failure is a diagnostic on the module.
+mlir::LogicalResult emitHostCode(mlir::ModuleOp module,
+                                 const HostCodegenOptions &options,
+                                 llvm::raw_ostream *irOut,
+                                 std::string &sharedObject);
 
 /// The target string recorded in artifacts built for this host.
 std::string hostTargetName();

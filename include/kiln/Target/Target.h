@@ -97,6 +97,27 @@ public:
                                       bool &stopped) const = 0;
 };
 
+/// Prints `module` as the text of the current --emit stage and sets
+/// `stopped`.
+mlir::LogicalResult printStage(mlir::ModuleOp module, TargetContext &context,
+                               bool &stopped);
+
+/// Runs `pipeline` as the --progress step `step`; with --emit=`stage` prints
+/// the result and sets `stopped`.
+mlir::LogicalResult runStage(mlir::ModuleOp module, TargetContext &context,
+                             llvm::StringRef step,
+                             void (*pipeline)(mlir::OpPassManager &),
+                             llvm::StringRef stage, bool &stopped);
+
+/// The first step every target shares: `tensorPipeline` lowers the Kiln ops
+/// to linalg on tensors (with --emit=linalg it prints that and sets
+/// `stopped`), then the entry function's signature is read into `contents`
+/// and its exported symbol set.
+mlir::LogicalResult
+lowerToLinalg(mlir::ModuleOp module, TargetContext &context,
+              void (*tensorPipeline)(mlir::OpPassManager &),
+              ArtifactContents &contents, bool &stopped);
+
 /// The last step every target shares: `module` (LLVM dialect) becomes host
 /// code for this machine (context.options' CPU, optimization level and
 /// linker), an ELF shared object in `hostCode` exporting `entrySymbol`.

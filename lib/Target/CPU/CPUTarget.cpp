@@ -39,27 +39,15 @@ public:
   LogicalResult compile(ModuleOp module, TargetContext &context,
                         ArtifactContents &contents,
                         bool &stopped) const override {
-    auto printModule = [&] {
-      stopped = true;
-      return context.print([&](llvm::raw_ostream &os) { module->print(os); });
-    };
-    context.progress("lowering to linalg");
-    if (failed(context.runPipeline(module, buildCpuTensorPipeline)))
-      return failure();
-    if (context.stopsAfter("linalg"))
-      return printModule();
-
+    LogicalResult lowered =
+        lowerToLinalg(module, context, buildCpuTensorPipeline, contents, stopped);
+    if (failed(lowered) || stopped)
+      return lowered;
     contents.target = hostTargetName();
-    contents.entrySymbol = KILN_ENTRY_SYMBOL;
-    if (failed(readSignature(
-            module.lookupSymbol<func::FuncOp>(context.entryName), contents)))
-      return failure();
-
-    context.progress("bufferizing and lowering to LLVM");
-    if (failed(context.runPipeline(module, buildCpuCodegenPipeline)))
-      return failure();
-    if (context.stopsAfter("llvm"))
-      return printModule();
+    lowered = runStage(module, context, "bufferizing and lowering to LLVM",
+                       buildCpuCodegenPipeline, "llvm", stopped);
+    if (failed(lowered) || stopped)
+      return lowered;
 
     return buildHostCode(module, context, contents.entrySymbol,
                          /*addEntryWrapper=*/true, contents.hostCode, stopped);

@@ -57,20 +57,19 @@ LogicalResult runPtxas(ModuleOp module, llvm::StringRef cudaPath,
   }
   std::string ptxas = (cudaPath + "/bin/ptxas").str();
   std::string archFlag = ("-arch=" + arch).str();
-  llvm::SmallVector<llvm::StringRef> args = {ptxas, archFlag, "-O3", ptxPath,
-                                             "-o", cubinPath};
+  llvm::SmallVector<llvm::StringRef> args = {ptxas,   archFlag, "-O3",
+                                             ptxPath, "-o",     cubinPath};
   std::optional<llvm::StringRef> redirects[] = {std::nullopt, logPath.str(),
                                                 logPath.str()};
   std::string message;
-  int rc = llvm::sys::ExecuteAndWait(ptxas, args, std::nullopt, redirects, 0,
-                                     0, &message);
+  int rc = llvm::sys::ExecuteAndWait(ptxas, args, std::nullopt, redirects, 0, 0,
+                                     &message);
   if (rc != 0) {
     std::string log;
     if (auto buffer = llvm::MemoryBuffer::getFile(logPath))
       log = (*buffer)->getBuffer().trim().str();
-    return emitError(module.getLoc())
-           << "ptxas rejected the PTX for " << arch << ": "
-           << (log.empty() ? message : log);
+    return emitError(module.getLoc()) << "ptxas rejected the PTX for " << arch
+                                      << ": " << (log.empty() ? message : log);
   }
   auto buffer = llvm::MemoryBuffer::getFile(cubinPath, /*IsText=*/false);
   if (!buffer)
@@ -99,13 +98,9 @@ public:
     return stages;
   }
 
-  LogicalResult compile(ModuleOp module, TargetContext &context,
-                        ArtifactContents &contents,
-                        bool &stopped) const override {
-    auto printModule = [&] {
-      stopped = true;
-      return context.print([&](llvm::raw_ostream &os) { module->print(os); });
-    };
+  /// The --gpu-arch list (sm_90a when none is given), each one checked.
+  static FailureOr<std::vector<std::string>>
+  gpuArchs(ModuleOp module, const TargetContext &context) {
     std::vector<std::string> archs = context.options.gpuArchs;
     if (archs.empty())
       archs.push_back("sm_90a");
@@ -114,29 +109,32 @@ public:
         return emitError(module.getLoc())
                << "unsupported --gpu-arch '" << arch
                << "' (supported: sm_80, sm_86, sm_87, sm_89, sm_90, sm_90a)";
+    return archs;
+  }
+
+  LogicalResult compile(ModuleOp module, TargetContext &context,
+                        ArtifactContents &contents,
+                        bool &stopped) const override {
+    FailureOr<std::vector<std::string>> checkedArchs =
+        gpuArchs(module, context);
+    if (failed(checkedArchs))
+      return failure();
+    std::vector<std::string> archs = std::move(*checkedArchs);
     const std::string &cudaPath = context.options.cudaPath;
     if (failed(checkToolkit(module, cudaPath)))
       return failure();
 
-    context.progress("lowering to linalg");
-    if (failed(context.runPipeline(module, buildGpuTensorPipeline)))
-      return failure();
-    if (context.stopsAfter("linalg"))
-      return printModule();
-
+    LogicalResult lowered = lowerToLinalg(
+        module, context, buildGpuTensorPipeline, contents, stopped);
+    if (failed(lowered) || stopped)
+      return lowered;
     contents.target = "cuda-" + llvm::join(archs, ",");
-    contents.entrySymbol = KILN_ENTRY_SYMBOL;
-    auto entry = module.lookupSymbol<func::FuncOp>(context.entryName);
-    if (failed(readSignature(entry, contents)))
-      return failure();
-
-    context.progress("mapping linalg to kernels");
-    if (failed(context.runPipeline(module, buildGpuKernelPipeline)))
-      return failure();
-    if (context.stopsAfter("gpu"))
-      return printModule();
+    lowered = runStage(module, context, "mapping linalg to kernels",
+                       buildGpuKernelPipeline, "gpu", stopped);
+    if (failed(lowered) || stopped)
+      return lowered;
     GpuCode code;
-    entry = module.lookupSymbol<func::FuncOp>(context.entryName);
+    auto entry = module.lookupSymbol<func::FuncOp>(context.entryName);
     if (auto bytes = entry->getAttrOfType<IntegerAttr>("kiln.workspace_bytes"))
       code.workspaceBytes = bytes.getInt();
 
@@ -152,7 +150,7 @@ public:
     if (failed(pm.run(module)))
       return failure();
     if (context.stopsAfter("llvm"))
-      return printModule();
+      return printStage(module, context, stopped);
 
     // The PTX of every arch, from the one gpu.binary (none when the model
     // launches nothing).
@@ -200,8 +198,7 @@ public:
     contents.gpuCode = std::move(code);
 
     return buildHostCode(module, context, contents.entrySymbol,
-                         /*addEntryWrapper=*/false, contents.hostCode,
-                         stopped);
+                         /*addEntryWrapper=*/false, contents.hostCode, stopped);
   }
 };
 

@@ -32,6 +32,12 @@
 
 using namespace kiln;
 
+/// An error with `message`, for the steps below; emitHostCode turns it into
+/// a diagnostic on the module.
+static llvm::Error fail(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
 std::string kiln::hostTargetName() {
   llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
   return "cpu-" + triple.getArchName().str();
@@ -39,13 +45,12 @@ std::string kiln::hostTargetName() {
 
 /// Adds `void SYMBOL(ptr buffers)` calling the model with buffers[i] as its
 /// i-th argument.
-static bool addEntryWrapper(llvm::Module &m, const HostCodegenOptions &opts,
-                            std::string &error) {
+static llvm::Error addEntryWrapper(llvm::Module &m,
+                                   const HostCodegenOptions &opts) {
   if (!opts.addEntryWrapper) {
     llvm::Function *entry = m.getFunction(opts.entrySymbol);
     if (!entry || entry->isDeclaration()) {
-      error = "the module defines no '" + opts.entrySymbol + "'";
-      return false;
+      return fail("the module defines no '" + opts.entrySymbol + "'");
     }
     for (llvm::Function &f : m)
       if (!f.isDeclaration() && &f != entry)
@@ -53,20 +58,18 @@ static bool addEntryWrapper(llvm::Module &m, const HostCodegenOptions &opts,
     for (llvm::GlobalVariable &g : m.globals())
       if (!g.isDeclaration())
         g.setLinkage(llvm::GlobalValue::InternalLinkage);
-    return true;
+    return llvm::Error::success();
   }
   llvm::Function *model = m.getFunction(opts.entryName);
   if (!model || model->isDeclaration()) {
-    error = "the module has no function '" + opts.entryName + "'";
-    return false;
+    return fail("the module has no function '" + opts.entryName + "'");
   }
   llvm::LLVMContext &ctx = m.getContext();
   llvm::Type *ptrTy = llvm::PointerType::get(ctx, 0);
   for (llvm::Type *t : model->getFunctionType()->params())
     if (!t->isPointerTy()) {
-      error = "the model function takes a non-pointer argument; it must be "
-              "lowered with bare-pointer memrefs and static shapes";
-      return false;
+      return fail("the model function takes a non-pointer argument; it must "
+                  "be lowered with bare-pointer memrefs and static shapes");
     }
   auto *wrapperTy =
       llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptrTy}, false);
@@ -86,11 +89,11 @@ static bool addEntryWrapper(llvm::Module &m, const HostCodegenOptions &opts,
   for (llvm::GlobalVariable &g : m.globals())
     if (!g.isDeclaration())
       g.setLinkage(llvm::GlobalValue::InternalLinkage);
-  return true;
+  return llvm::Error::success();
 }
 
-static std::unique_ptr<llvm::TargetMachine>
-createTargetMachine(const HostCodegenOptions &opts, std::string &error) {
+static llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
+createTargetMachine(const HostCodegenOptions &opts) {
   static bool initialized = [] {
     llvm::InitializeNativeTarget();
     llvm::InitializeNativeTargetAsmPrinter();
@@ -98,18 +101,18 @@ createTargetMachine(const HostCodegenOptions &opts, std::string &error) {
   }();
   (void)initialized;
   llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
+  std::string error;
   const llvm::Target *target =
       llvm::TargetRegistry::lookupTarget(triple, error);
   if (!target)
-    return nullptr;
+    return fail(error);
   std::string cpu = opts.cpu, features;
   if (cpu != "native") {
     std::unique_ptr<llvm::MCSubtargetInfo> sti(
         target->createMCSubtargetInfo(triple, "", ""));
     if (!sti || !sti->isCPUStringValid(cpu)) {
-      error = "unknown CPU '" + cpu + "' for " + triple.str() +
-              " (use 'native' or an LLVM CPU name such as x86-64-v3)";
-      return nullptr;
+      return fail("unknown CPU '" + cpu + "' for " + triple.str() +
+                  " (use 'native' or an LLVM CPU name such as x86-64-v3)");
     }
   }
   if (cpu == "native") {
@@ -127,9 +130,9 @@ createTargetMachine(const HostCodegenOptions &opts, std::string &error) {
       triple, cpu, features, llvm::TargetOptions(), llvm::Reloc::PIC_,
       std::nullopt, level));
   if (!tm)
-    error = "LLVM cannot create a target machine for " + triple.str() +
-            " with CPU '" + cpu + "'";
-  return tm;
+    return fail("LLVM cannot create a target machine for " + triple.str() +
+                " with CPU '" + cpu + "'");
+  return std::move(tm);
 }
 
 static void optimize(llvm::Module &m, llvm::TargetMachine &tm,
@@ -154,8 +157,8 @@ static void optimize(llvm::Module &m, llvm::TargetMachine &tm,
 
 /// Links `object` into a shared object with ld.lld, through temporary files
 /// that are removed whatever happens.
-static bool link(llvm::StringRef object, const HostCodegenOptions &opts,
-                 std::string &sharedObject, std::string &error) {
+static llvm::Error link(llvm::StringRef object, const HostCodegenOptions &opts,
+                        std::string &sharedObject) {
   std::string linker = opts.linker;
   if (linker.empty())
     if (const char *env = std::getenv("KILN_LLD"))
@@ -163,15 +166,13 @@ static bool link(llvm::StringRef object, const HostCodegenOptions &opts,
   if (linker.empty())
     linker = KILN_DEFAULT_LLD;
   if (!llvm::sys::fs::can_execute(linker)) {
-    error = "the linker '" + linker +
-            "' is missing (install lld-22, or set KILN_LLD)";
-    return false;
+    return fail("the linker '" + linker +
+                "' is missing (install lld-22, or set KILN_LLD)");
   }
   llvm::SmallString<128> objPath, soPath;
   int fd;
   if (auto ec = llvm::sys::fs::createTemporaryFile("kiln", "o", fd, objPath)) {
-    error = "cannot create a temporary file: " + ec.message();
-    return false;
+    return fail("cannot create a temporary file: " + ec.message());
   }
   llvm::FileRemover removeObj(objPath);
   {
@@ -179,8 +180,7 @@ static bool link(llvm::StringRef object, const HostCodegenOptions &opts,
     os << object;
   }
   if (auto ec = llvm::sys::fs::createTemporaryFile("kiln", "so", soPath)) {
-    error = "cannot create a temporary file: " + ec.message();
-    return false;
+    return fail("cannot create a temporary file: " + ec.message());
   }
   llvm::FileRemover removeSo(soPath);
   // libomp only becomes a dependency of code with parallel loops
@@ -195,55 +195,54 @@ static bool link(llvm::StringRef object, const HostCodegenOptions &opts,
   int rc = llvm::sys::ExecuteAndWait(linker, args, std::nullopt, {}, 0, 0,
                                      &message);
   if (rc != 0) {
-    error = "linking with ld.lld failed" +
-            (message.empty() ? std::string() : ": " + message);
-    return false;
+    return fail("linking with ld.lld failed" +
+                (message.empty() ? std::string() : ": " + message));
   }
   auto buffer = llvm::MemoryBuffer::getFile(soPath, /*IsText=*/false);
   if (!buffer) {
-    error = "cannot read the linked shared object: " +
-            buffer.getError().message();
-    return false;
+    return fail("cannot read the linked shared object: " +
+                buffer.getError().message());
   }
   sharedObject = (*buffer)->getBuffer().str();
-  return true;
+  return llvm::Error::success();
 }
 
-bool kiln::emitHostCode(mlir::ModuleOp module, const HostCodegenOptions &opts,
-                        llvm::raw_ostream *irOut, std::string &sharedObject,
-                        std::string &error) {
+mlir::LogicalResult kiln::emitHostCode(mlir::ModuleOp module,
+                                       const HostCodegenOptions &opts,
+                                       llvm::raw_ostream *irOut,
+                                       std::string &sharedObject) {
+  auto report = [&](llvm::Error error) {
+    return mlir::emitError(module.getLoc()) << llvm::toString(std::move(error));
+  };
   llvm::LLVMContext ctx;
   std::unique_ptr<llvm::Module> m = mlir::translateModuleToLLVMIR(module, ctx);
-  if (!m) {
-    error = "translation to LLVM IR failed";
-    return false;
-  }
-  if (!addEntryWrapper(*m, opts, error))
-    return false;
-  std::unique_ptr<llvm::TargetMachine> tm = createTargetMachine(opts, error);
+  if (!m)
+    return report(fail("translation to LLVM IR failed"));
+  if (llvm::Error error = addEntryWrapper(*m, opts))
+    return report(std::move(error));
+  llvm::Expected<std::unique_ptr<llvm::TargetMachine>> tm =
+      createTargetMachine(opts);
   if (!tm)
-    return false;
-  m->setTargetTriple(tm->getTargetTriple());
-  m->setDataLayout(tm->createDataLayout());
-  if (llvm::verifyModule(*m, &llvm::errs())) {
-    error = "the generated LLVM IR does not verify";
-    return false;
-  }
-  optimize(*m, *tm, opts.optLevel);
+    return report(tm.takeError());
+  m->setTargetTriple((*tm)->getTargetTriple());
+  m->setDataLayout((*tm)->createDataLayout());
+  if (llvm::verifyModule(*m, &llvm::errs()))
+    return report(fail("the generated LLVM IR does not verify"));
+  optimize(*m, **tm, opts.optLevel);
   if (irOut) {
     m->print(*irOut, nullptr);
-    return true;
+    return mlir::success();
   }
   llvm::SmallString<0> object;
   {
     llvm::raw_svector_ostream os(object);
     llvm::legacy::PassManager pm;
-    if (tm->addPassesToEmitFile(pm, os, nullptr,
-                                llvm::CodeGenFileType::ObjectFile)) {
-      error = "LLVM cannot emit object files for this target";
-      return false;
-    }
+    if ((*tm)->addPassesToEmitFile(pm, os, nullptr,
+                                   llvm::CodeGenFileType::ObjectFile))
+      return report(fail("LLVM cannot emit object files for this target"));
     pm.run(*m);
   }
-  return link(object, opts, sharedObject, error);
+  if (llvm::Error error = link(object, opts, sharedObject))
+    return report(std::move(error));
+  return mlir::success();
 }

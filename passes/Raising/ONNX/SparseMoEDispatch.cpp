@@ -357,6 +357,28 @@ private:
   }
 
   std::optional<Match> match(int nonZero);
+  // The steps of match, in the order it reads the pattern.
+  /// The users of top_x: the token gather, the flat weight index's
+  /// multiply, the scatter's row unsqueeze; `u` is the unsqueezed weights.
+  struct TopXUsers {
+    const onnx::NodeProto *gather = nullptr, *mulK = nullptr, *rowsU = nullptr;
+    std::string u;
+  };
+  bool matchExpertMask(const onnx::NodeProto &nz, Match &m);
+  bool matchNonZeroSplit(const onnx::NodeProto &nz, Match &m, std::string &idx,
+                         std::string &tx);
+  bool matchTopXUsers(const std::string &tx, Match &m, TopXUsers &t);
+  const onnx::NodeProto *matchTokenGather(const onnx::NodeProto &gather,
+                                          Match &m);
+  const onnx::NodeProto *matchWeightIndex(const std::string &idx,
+                                          const TopXUsers &t, Match &m);
+  const onnx::NodeProto *matchWeightGather(const onnx::NodeProto &lin,
+                                           std::string &u, Match &m);
+  const onnx::NodeProto *matchScatter(const onnx::NodeProto &term,
+                                      const onnx::NodeProto &rowsU, Match &m,
+                                      const onnx::NodeProto *&expand);
+  bool matchAccumulator(const onnx::NodeProto &scatter, Match &m);
+  bool matchExpandShape(const onnx::NodeProto &expand, Match &m);
   bool matchExpert(Match &m, const std::string &xs,
                    const onnx::NodeProto *&term, const std::string &wg);
 
@@ -462,71 +484,100 @@ std::optional<Matcher::Match> Matcher::match(int nonZero) {
     return std::nullopt;
   m.removed.insert(nonZero);
 
+  std::string idx, tx;
+  TopXUsers topX;
+  if (!matchExpertMask(nz, m) || !matchNonZeroSplit(nz, m, idx, tx) ||
+      !matchTopXUsers(tx, m, topX))
+    return std::nullopt;
+  const onnx::NodeProto *xs = matchTokenGather(*topX.gather, m);
+  const onnx::NodeProto *lin = xs ? matchWeightIndex(idx, topX, m) : nullptr;
+  const onnx::NodeProto *w = lin ? matchWeightGather(*lin, topX.u, m) : nullptr;
+  // The expert and the multiply by its weights.
+  const onnx::NodeProto *term = nullptr;
+  if (!w || !matchExpert(m, xs->output(0), term, w->output(0)))
+    return std::nullopt;
+  const onnx::NodeProto *expand = nullptr;
+  const onnx::NodeProto *scatter = matchScatter(*term, *topX.rowsU, m, expand);
+  if (!scatter || !matchAccumulator(*scatter, m) ||
+      !matchExpandShape(*expand, m))
+    return std::nullopt;
+  m.maybeRemoved.erase(-1);
+  m.removed.erase(-1);
+  return m;
+}
+
+bool Matcher::matchExpertMask(const onnx::NodeProto &nz, Match &m) {
   // The mask: Cast<bool>(Gather(Transpose<2,1,0>(OneHot(I, E, [0,1])), e)).
   const onnx::NodeProto *cast = defOp(nz.input(0), "Cast");
   if (!cast || attrInt(*cast, "to", 0) != onnx::TensorProto::BOOL)
-    return std::nullopt;
+    return false;
   const onnx::NodeProto *pick = defOp(cast->input(0), "Gather");
   if (!pick || attrInt(*pick, "axis", 0) != 0)
-    return std::nullopt;
+    return false;
   std::optional<ConstValue> e = constant(pick->input(1));
   if (!e || !e->ints || !e->dims.empty())
-    return std::nullopt;
+    return false;
   m.expert = (*e->ints)[0];
   const onnx::NodeProto *perm = defOp(pick->input(0), "Transpose");
   if (!perm || attrInts(*perm, "perm") != Ints{2, 1, 0})
-    return std::nullopt;
+    return false;
   const onnx::NodeProto *oneHot = defOp(perm->input(0), "OneHot");
   if (!oneHot || oneHot->input_size() != 3 ||
       attrInt(*oneHot, "axis", -1) != -1 ||
       !isConstInts(oneHot->input(2), {0, 1}))
-    return std::nullopt;
+    return false;
   std::optional<Ints> depth = constInts(oneHot->input(1));
   if (!depth || depth->size() != 1 || (*depth)[0] <= 0)
-    return std::nullopt;
+    return false;
   m.experts = (*depth)[0];
   if (m.expert < 0 || m.expert >= m.experts)
-    return std::nullopt;
+    return false;
   m.indices = oneHot->input(0);
   // Distinct experts per token: the indices are a top-k's, along the last
   // axis (the importer checks that its input is [T, E]).
   const onnx::NodeProto *topk = defOp(m.indices, "TopK");
   if (!topk || topk->output_size() < 2 || topk->output(1) != m.indices ||
       attrInt(*topk, "axis", -1) != -1)
-    return std::nullopt;
+    return false;
   m.scores = topk->input(0);
   for (const onnx::NodeProto *n : {cast, pick, perm, oneHot})
     m.maybeRemoved.insert(indexOf(n));
+  return true;
+}
 
+bool Matcher::matchNonZeroSplit(const onnx::NodeProto &nz, Match &m,
+                                std::string &idx, std::string &tx) {
   // NonZero -> Transpose<1,0> -> Split<axis 1>[1,1] -> Squeeze[1] twice.
   const onnx::NodeProto *tp = onlyUser(nz.output(0), "Transpose");
   if (!tp || attrInts(*tp, "perm") != Ints{1, 0})
-    return std::nullopt;
+    return false;
   const onnx::NodeProto *split = onlyUser(tp->output(0), "Split");
   if (!split || attrInt(*split, "axis", 0) != 1 || split->output_size() != 2)
-    return std::nullopt;
+    return false;
   if (std::optional<Ints> sizes = axesOf(*split, "split")) {
     if (*sizes != Ints{1, 1})
-      return std::nullopt;
+      return false;
   } else if (split->input_size() > 1 && !split->input(1).empty()) {
-    return std::nullopt;
+    return false;
   }
-  std::string idx, tx;
   for (int i = 0; i < 2; ++i) {
     const onnx::NodeProto *sq = onlyUser(split->output(i), "Squeeze");
     if (!sq || axesOf(*sq, "axes") != Ints{1})
-      return std::nullopt;
+      return false;
     (i ? tx : idx) = sq->output(0);
     m.removed.insert(indexOf(sq));
   }
   m.removed.insert(indexOf(tp));
   m.removed.insert(indexOf(split));
   if (graphOutputs.contains(idx) || graphOutputs.contains(tx))
-    return std::nullopt;
+    return false;
+  return true;
+}
 
+bool Matcher::matchTopXUsers(const std::string &tx, Match &m, TopXUsers &t) {
   // top_x: the token gather, the flat weight index, the scatter's rows.
-  const onnx::NodeProto *gather = nullptr, *mulK = nullptr, *rowsU = nullptr;
-  std::string u;
+  const onnx::NodeProto *&gather = t.gather, *&mulK = t.mulK, *&rowsU = t.rowsU;
+  std::string &u = t.u;
   for (int i : usersOf(tx)) {
     const onnx::NodeProto &n = graph.node(i);
     if (n.op_type() == "Gather" && !gather && n.input_size() == 2 &&
@@ -540,44 +591,58 @@ std::optional<Matcher::Match> Matcher::match(int nonZero) {
              axesOf(n, "axes") == Ints{1})
       rowsU = &n;
     else
-      return std::nullopt;
+      return false;
   }
   if (!gather || !mulK || !rowsU)
-    return std::nullopt;
+    return false;
   for (const onnx::NodeProto *n : {gather, mulK, rowsU})
     m.removed.insert(indexOf(n));
+  return true;
+}
 
+const onnx::NodeProto *Matcher::matchTokenGather(const onnx::NodeProto &gather,
+                                                 Match &m) {
   // x_e = Reshape(Gather<axis 1>(Unsqueeze(X, [0]), top_x), [-1, H]).
-  const onnx::NodeProto *ux = defOp(gather->input(0), "Unsqueeze");
+  const onnx::NodeProto *ux = defOp(gather.input(0), "Unsqueeze");
   if (!ux || axesOf(*ux, "axes") != Ints{0})
-    return std::nullopt;
+    return nullptr;
   m.tokens = ux->input(0);
   m.maybeRemoved.insert(indexOf(ux));
-  const onnx::NodeProto *xs = onlyUser(gather->output(0), "Reshape");
+  const onnx::NodeProto *xs = onlyUser(gather.output(0), "Reshape");
   if (!xs || attrInt(*xs, "allowzero", 0) != 0)
-    return std::nullopt;
+    return nullptr;
   std::optional<Ints> xShape = constInts(xs->input(1));
   if (!xShape || xShape->size() != 2 || (*xShape)[0] != -1 || (*xShape)[1] <= 0)
-    return std::nullopt;
+    return nullptr;
   m.hidden = (*xShape)[1];
   m.tokensNode = indexOf(xs);
   m.maybeRemoved.insert(defIndex(xs->input(1)));
+  return xs;
+}
 
+const onnx::NodeProto *Matcher::matchWeightIndex(const std::string &idx,
+                                                 const TopXUsers &t, Match &m) {
   // lin = Add(idx, top_x * K), K = Shape(U)[1], U = Unsqueeze(W, [2]).
   const onnx::NodeProto *lin = onlyUser(idx, "Add");
   if (!lin || lin->input_size() != 2 ||
-      !((lin->input(0) == idx && lin->input(1) == mulK->output(0)) ||
-        (lin->input(1) == idx && lin->input(0) == mulK->output(0))) ||
-      usersOf(mulK->output(0)).size() != 1 ||
-      graphOutputs.contains(mulK->output(0)))
-    return std::nullopt;
+      !((lin->input(0) == idx && lin->input(1) == t.mulK->output(0)) ||
+        (lin->input(1) == idx && lin->input(0) == t.mulK->output(0))) ||
+      usersOf(t.mulK->output(0)).size() != 1 ||
+      graphOutputs.contains(t.mulK->output(0)))
+    return nullptr;
   m.removed.insert(indexOf(lin));
-  const onnx::NodeProto *unsq = defOp(u, "Unsqueeze");
+  const onnx::NodeProto *unsq = defOp(t.u, "Unsqueeze");
   if (!unsq || axesOf(*unsq, "axes") != Ints{2})
-    return std::nullopt;
+    return nullptr;
   m.weights = unsq->input(0);
   m.maybeRemoved.insert(indexOf(unsq));
+  return lin;
+}
 
+const onnx::NodeProto *
+Matcher::matchWeightGather(const onnx::NodeProto &linNode, std::string &u,
+                           Match &m) {
+  const onnx::NodeProto *lin = &linNode;
   // w_e = Reshape(Reshape(Gather(Flatten<2>(U), lin), Concat(-1, U[2])),
   //               Concat(Shape(lin), U[2])).
   const onnx::NodeProto *wGather = nullptr, *linShape = nullptr;
@@ -590,50 +655,52 @@ std::optional<Matcher::Match> Matcher::match(int nonZero) {
              !hasAttr(n, "end"))
       linShape = &n;
     else
-      return std::nullopt;
+      return nullptr;
   }
   if (!wGather || !linShape || graphOutputs.contains(lin->output(0)))
-    return std::nullopt;
+    return nullptr;
   const onnx::NodeProto *flat = defOp(wGather->input(0), "Flatten");
   if (!flat || flat->input(0) != u || attrInt(*flat, "axis", 1) != 2)
-    return std::nullopt;
+    return nullptr;
   m.maybeRemoved.insert(indexOf(flat));
   const onnx::NodeProto *r1 = onlyUser(wGather->output(0), "Reshape");
   if (!r1 || attrInt(*r1, "allowzero", 0) != 0)
-    return std::nullopt;
+    return nullptr;
   const onnx::NodeProto *c1 = defOp(r1->input(1), "Concat");
   if (!c1 || attrInt(*c1, "axis", -99) != 0 || c1->input_size() != 2 ||
       !isConstInts(c1->input(0), {-1}) || !isShapeDim(c1->input(1), 2, u, m))
-    return std::nullopt;
+    return nullptr;
   m.maybeRemoved.insert(indexOf(c1));
   m.maybeRemoved.insert(defIndex(c1->input(0)));
   const onnx::NodeProto *r2 = onlyUser(r1->output(0), "Reshape");
   if (!r2 || attrInt(*r2, "allowzero", 0) != 0)
-    return std::nullopt;
+    return nullptr;
   const onnx::NodeProto *c2 = defOp(r2->input(1), "Concat");
   if (!c2 || attrInt(*c2, "axis", -99) != 0 || c2->input_size() != 2 ||
       c2->input(0) != linShape->output(0) ||
       !isShapeDim(c2->input(1), 2, u, m) ||
       !onlyUser(linShape->output(0), "Concat") ||
       !onlyUser(c2->output(0), "Reshape"))
-    return std::nullopt;
+    return nullptr;
   for (const onnx::NodeProto *n : {wGather, linShape, r1, c2})
     m.removed.insert(indexOf(n));
   m.weightsNode = indexOf(r2);
+  return r2;
+}
 
-  // The expert and the multiply by its weights.
-  const onnx::NodeProto *term = nullptr;
-  if (!matchExpert(m, xs->output(0), term, r2->output(0)))
-    return std::nullopt;
-
+const onnx::NodeProto *Matcher::matchScatter(const onnx::NodeProto &termNode,
+                                             const onnx::NodeProto &rowsU,
+                                             Match &m,
+                                             const onnx::NodeProto *&expand) {
+  const onnx::NodeProto *term = &termNode;
   // z = Cast*(term); z' = Expand(z, shape of one row); the scatter.
   std::string z = term->output(0);
   while (const onnx::NodeProto *c = onlyUser(z, "Cast"))
     z = c->output(0);
   m.product = z;
-  const onnx::NodeProto *expand = onlyUser(z, "Expand");
+  expand = onlyUser(z, "Expand");
   if (!expand || expand->input(0) != z)
-    return std::nullopt;
+    return nullptr;
   const onnx::NodeProto *scatter = nullptr, *zShape = nullptr;
   for (int i : usersOf(expand->output(0))) {
     const onnx::NodeProto &n = graph.node(i);
@@ -645,20 +712,24 @@ std::optional<Matcher::Match> Matcher::match(int nonZero) {
              !hasAttr(n, "end"))
       zShape = &n;
     else
-      return std::nullopt;
+      return nullptr;
   }
   if (!scatter || !zShape || graphOutputs.contains(expand->output(0)))
-    return std::nullopt;
+    return nullptr;
   const onnx::NodeProto *rows = onlyUser(zShape->output(0), "Expand");
-  if (!rows || rows->input(0) != rowsU->output(0) ||
+  if (!rows || rows->input(0) != rowsU.output(0) ||
       rows->input(1) != zShape->output(0) ||
-      !onlyUser(rowsU->output(0), "Expand") ||
+      !onlyUser(rowsU.output(0), "Expand") ||
       !onlyUser(rows->output(0), "ScatterElements") ||
       scatter->input(1) != rows->output(0))
-    return std::nullopt;
+    return nullptr;
   for (const onnx::NodeProto *n : {expand, zShape, rows})
     m.removed.insert(indexOf(n));
+  return scatter;
+}
 
+bool Matcher::matchAccumulator(const onnx::NodeProto &scatterNode, Match &m) {
+  const onnx::NodeProto *scatter = &scatterNode;
   // ScatterElements<axis 0>(zeros[T, H], rows, z'): index_add_ (rows are
   // distinct), with no reduction or with reduction add.
   std::string reduction = "none";
@@ -667,17 +738,21 @@ std::optional<Matcher::Match> Matcher::match(int nonZero) {
       reduction = a.s();
   if (attrInt(*scatter, "axis", 0) != 0 ||
       (reduction != "none" && reduction != "add"))
-    return std::nullopt;
+    return false;
   std::optional<ConstValue> zeros = constant(scatter->input(0));
   if (!zeros || zeros->dims.size() != 2 || !zeros->allZeroBits ||
       zeros->dims[0] <= 0 || zeros->dims[1] <= 0)
-    return std::nullopt;
+    return false;
   m.accRows = zeros->dims[0];
   m.accCols = zeros->dims[1];
   m.accType = zeros->dataType;
   m.scatterNode = indexOf(scatter);
   m.maybeRemoved.insert(defIndex(scatter->input(0)));
+  return true;
+}
 
+bool Matcher::matchExpandShape(const onnx::NodeProto &expandNode, Match &m) {
+  const onnx::NodeProto *expand = &expandNode;
   // The row shape z was expanded to: a constant [1, H'] (or [H']), or
   // Shape(Slice(acc, [0, 0], [1, >= H'], [0, 1])) (the accumulator's first
   // row; the importer checks that acc is [T, H']).
@@ -685,7 +760,7 @@ std::optional<Matcher::Match> Matcher::match(int nonZero) {
   if (std::optional<Ints> s = constInts(to)) {
     if (s->empty() || s->size() > 2 || s->back() != m.accCols ||
         (s->size() == 2 && (*s)[0] != 1))
-      return std::nullopt;
+      return false;
     m.maybeRemoved.insert(defIndex(to));
   } else {
     const onnx::NodeProto *shape = defOp(to, "Shape");
@@ -696,19 +771,17 @@ std::optional<Matcher::Match> Matcher::match(int nonZero) {
         !isConstInts(slice->input(3), {0, 1}) ||
         (slice->input_size() > 4 && !slice->input(4).empty() &&
          !isConstInts(slice->input(4), {1, 1})))
-      return std::nullopt;
+      return false;
     std::optional<Ints> ends = constInts(slice->input(2));
     if (!ends || ends->size() != 2 || (*ends)[0] != 1 || (*ends)[1] < m.accCols)
-      return std::nullopt;
+      return false;
     m.expandLike = slice->input(0);
     m.maybeRemoved.insert(indexOf(shape));
     m.maybeRemoved.insert(indexOf(slice));
     for (int i = 1; i < slice->input_size(); ++i)
       m.maybeRemoved.insert(defIndex(slice->input(i)));
   }
-  m.maybeRemoved.erase(-1);
-  m.removed.erase(-1);
-  return m;
+  return true;
 }
 
 onnx::NodeProto makeNode(const std::string &op, const std::string &name,

@@ -137,3 +137,51 @@ func.func @sigmoid_bias_one_hot(%x: tensor<2x2xf32>) -> tensor<2x2xf32> {
   %out = kiln.add %s01, %s23 : (tensor<2x2xf32>, tensor<2x2xf32>) -> tensor<2x2xf32>
   return %out : tensor<2x2xf32>
 }
+
+// -----
+
+// The routing weights as HF Mixtral's one-hot form: one_hot(top-k
+// indices) * top-k values, summed over the k choices, gives the dense
+// [T, E] weights; each expert is silu(x @ gate) * (x @ up) @ down.
+// CHECK-LABEL: func.func @onehot_swiglu
+// CHECK-SAME: (%[[X:.+]]: tensor<4x4xf32>)
+// CHECK-DAG: %[[GATE:.+]] = arith.constant dense<{{\[\[\[}}0.000000e+00, 2.000000e+00, 4.000000e+00, 6.000000e+00], [1.000000e+00, 3.000000e+00, 5.000000e+00, 7.000000e+00]], {{.+}}> : tensor<2x2x4xf32>
+// CHECK-DAG: %[[UP:.+]] = arith.constant dense<{{\[\[\[}}8.000000e+00, 1.000000e+01, 1.200000e+01, 1.400000e+01], [9.000000e+00, 1.100000e+01, 1.300000e+01, 1.500000e+01]], {{.+}}> : tensor<2x2x4xf32>
+// CHECK-DAG: %[[DOWN:.+]] = arith.constant dense<{{.+}}> : tensor<2x4x2xf32>
+// CHECK: %[[W:.+]], %[[E:.+]], %{{.+}} = kiln.moe_route %{{.+}} {k = 1 : i64}
+// CHECK: %[[Y:.+]] = kiln.moe_experts %[[X]], %[[E]], %[[W]], %[[GATE]], %[[DOWN]] up %[[UP]] {activation = #kiln.expert_activation<swiglu>}
+// CHECK-NEXT: return %[[Y]]
+// REMARK: remark: raised moe (softmax router, top-1 of 2 experts; 2 swiglu experts 4->2->4)
+func.func @onehot_swiglu(%x: tensor<4x4xf32>) -> tensor<4x4xf32> {
+  %wr = arith.constant dense<[[1.0, -1.0], [0.5, 0.25], [-2.0, 1.0], [0.0, 3.0]]> : tensor<4x2xf32>
+  %logits = kiln.matmul %x, %wr : (tensor<4x4xf32>, tensor<4x2xf32>) -> tensor<4x2xf32>
+  %p = kiln.softmax %logits {axis = 1 : i64} : tensor<4x2xf32>
+  %v, %i = kiln.top_k %p {axis = 1 : i64, k = 1 : i64} : tensor<4x2xf32> -> (tensor<4x1xf32>, tensor<4x1xi64>)
+  %hot = kiln.one_hot %i {axis = 2 : i64, depth = 2 : i64, off_value = 0.0 : f64, on_value = 1.0 : f64} : tensor<4x1xi64> -> tensor<4x1x2xi64>
+  %vk = kiln.reshape %v : tensor<4x1xf32> -> tensor<4x1x1xf32>
+  %hotf = kiln.cast %hot : tensor<4x1x2xi64> -> tensor<4x1x2xf32>
+  %wk = kiln.mul %hotf, %vk : (tensor<4x1x2xf32>, tensor<4x1x1xf32>) -> tensor<4x1x2xf32>
+  %d = kiln.reduce_sum %wk {axes = array<i64: 1>} : tensor<4x1x2xf32> -> tensor<4x2xf32>
+  %g0 = arith.constant dense<[[0.0, 1.0], [2.0, 3.0], [4.0, 5.0], [6.0, 7.0]]> : tensor<4x2xf32>
+  %u0 = arith.constant dense<[[8.0, 9.0], [10.0, 11.0], [12.0, 13.0], [14.0, 15.0]]> : tensor<4x2xf32>
+  %d0 = arith.constant dense<[[1.0, 0.0, 1.0, 0.0], [0.0, 1.0, 0.0, 1.0]]> : tensor<2x4xf32>
+  %h0 = kiln.matmul %x, %g0 : (tensor<4x4xf32>, tensor<4x2xf32>) -> tensor<4x2xf32>
+  %a0 = kiln.silu %h0 : tensor<4x2xf32>
+  %l0 = kiln.matmul %x, %u0 : (tensor<4x4xf32>, tensor<4x2xf32>) -> tensor<4x2xf32>
+  %s0 = kiln.mul %a0, %l0 : (tensor<4x2xf32>, tensor<4x2xf32>) -> tensor<4x2xf32>
+  %y0 = kiln.matmul %s0, %d0 : (tensor<4x2xf32>, tensor<2x4xf32>) -> tensor<4x4xf32>
+  %c0 = kiln.slice %d {starts = array<i64: 0, 0>, steps = array<i64: 1, 1>} : tensor<4x2xf32> -> tensor<4x1xf32>
+  %m0 = kiln.mul %y0, %c0 : (tensor<4x4xf32>, tensor<4x1xf32>) -> tensor<4x4xf32>
+  %g1 = arith.constant dense<[[16.0, 17.0], [18.0, 19.0], [20.0, 21.0], [22.0, 23.0]]> : tensor<4x2xf32>
+  %u1 = arith.constant dense<[[24.0, 25.0], [26.0, 27.0], [28.0, 29.0], [30.0, 31.0]]> : tensor<4x2xf32>
+  %d1 = arith.constant dense<[[2.0, 0.0, 2.0, 0.0], [0.0, 2.0, 0.0, 2.0]]> : tensor<2x4xf32>
+  %h1 = kiln.matmul %x, %g1 : (tensor<4x4xf32>, tensor<4x2xf32>) -> tensor<4x2xf32>
+  %a1 = kiln.silu %h1 : tensor<4x2xf32>
+  %l1 = kiln.matmul %x, %u1 : (tensor<4x4xf32>, tensor<4x2xf32>) -> tensor<4x2xf32>
+  %s1 = kiln.mul %a1, %l1 : (tensor<4x2xf32>, tensor<4x2xf32>) -> tensor<4x2xf32>
+  %y1 = kiln.matmul %s1, %d1 : (tensor<4x2xf32>, tensor<2x4xf32>) -> tensor<4x4xf32>
+  %c1 = kiln.slice %d {starts = array<i64: 0, 1>, steps = array<i64: 1, 1>} : tensor<4x2xf32> -> tensor<4x1xf32>
+  %m1 = kiln.mul %y1, %c1 : (tensor<4x4xf32>, tensor<4x1xf32>) -> tensor<4x4xf32>
+  %sum = kiln.add %m0, %m1 : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+  return %sum : tensor<4x4xf32>
+}

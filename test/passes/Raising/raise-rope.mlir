@@ -1,6 +1,7 @@
 // kiln-raise-rope on forms beside torch's exports (real exports:
 // test/passes/Raising/Exports/rope.test): a computed interleaved table, batch-shaped
-// constant tables, and rotations that must be left.
+// constant tables, rotations that must be left, and at the end the exported
+// forms written small: interleaved pairs, partial rotary, [B, S, H, D].
 // RUN: kiln-opt %s --kiln-raise-rope -split-input-file -verify-diagnostics | FileCheck %s
 
 // cos/sin from a graph input cannot be checked for repetition: left.
@@ -137,4 +138,78 @@ func.func @reversed_rotate_half(%x: tensor<1x1x2x4xf32>) -> tensor<1x1x2x4xf32> 
   %5 = kiln.mul %4, %sin : (tensor<1x1x2x4xf32>, tensor<2x4xf32>) -> tensor<1x1x2x4xf32>
   %6 = kiln.add %0, %5 : (tensor<1x1x2x4xf32>, tensor<1x1x2x4xf32>) -> tensor<1x1x2x4xf32>
   return %6 : tensor<1x1x2x4xf32>
+}
+
+// -----
+
+// Interleaved pairs (GPT-J's rotate_every_two): step-2 slices, the odd ones
+// negated, each pair stacked on a new last axis and flattened back; the
+// tables repeat each angle twice, side by side.
+// CHECK-LABEL: func.func @interleaved(
+// CHECK-DAG: %[[SIN:.+]] = arith.constant dense<{{\[\[}}0.000000e+00, 0.000000e+00], [2.500000e-01, 1.250000e-01]]> : tensor<2x2xf32>
+// CHECK-DAG: %[[COS:.+]] = arith.constant dense<{{\[\[}}1.000000e+00, 1.000000e+00], [5.000000e-01, 7.500000e-01]]> : tensor<2x2xf32>
+// CHECK: %[[R:.+]] = kiln.rope %arg0, %[[COS]], %[[SIN]] {interleaved = true} : (tensor<1x1x2x4xf32>, tensor<2x2xf32>, tensor<2x2xf32>) -> tensor<1x1x2x4xf32>
+// CHECK-NEXT: return %[[R]]
+func.func @interleaved(%x: tensor<1x1x2x4xf32>) -> tensor<1x1x2x4xf32> {
+  %cos = arith.constant dense<[[[[1.0, 1.0, 1.0, 1.0], [0.5, 0.5, 0.75, 0.75]]]]> : tensor<1x1x2x4xf32>
+  %sin = arith.constant dense<[[[[0.0, 0.0, 0.0, 0.0], [0.25, 0.25, 0.125, 0.125]]]]> : tensor<1x1x2x4xf32>
+  %0 = kiln.mul %x, %cos : (tensor<1x1x2x4xf32>, tensor<1x1x2x4xf32>) -> tensor<1x1x2x4xf32>
+  %1 = kiln.slice %x {starts = array<i64: 0, 0, 0, 0>, steps = array<i64: 1, 1, 1, 2>} : tensor<1x1x2x4xf32> -> tensor<1x1x2x2xf32>
+  %2 = kiln.slice %x {starts = array<i64: 0, 0, 0, 1>, steps = array<i64: 1, 1, 1, 2>} : tensor<1x1x2x4xf32> -> tensor<1x1x2x2xf32>
+  %3 = kiln.neg %2 : tensor<1x1x2x2xf32>
+  %4 = kiln.reshape %3 : tensor<1x1x2x2xf32> -> tensor<1x1x2x2x1xf32>
+  %5 = kiln.reshape %1 : tensor<1x1x2x2xf32> -> tensor<1x1x2x2x1xf32>
+  // expected-remark @below {{raised rope (interleaved, all 4 features, cos/sin [2, 2])}}
+  %6 = kiln.concat %4, %5 {axis = 4 : i64} : (tensor<1x1x2x2x1xf32>, tensor<1x1x2x2x1xf32>) -> tensor<1x1x2x2x2xf32>
+  %7 = kiln.reshape %6 : tensor<1x1x2x2x2xf32> -> tensor<1x1x2x4xf32>
+  %8 = kiln.mul %7, %sin : (tensor<1x1x2x4xf32>, tensor<1x1x2x4xf32>) -> tensor<1x1x2x4xf32>
+  %9 = kiln.add %0, %8 : (tensor<1x1x2x4xf32>, tensor<1x1x2x4xf32>) -> tensor<1x1x2x4xf32>
+  return %9 : tensor<1x1x2x4xf32>
+}
+
+// -----
+
+// Partial rotary (GPT-NeoX's rotary_pct): the first 4 of 8 features
+// rotate, the rest pass through and are concatenated back.
+// CHECK-LABEL: func.func @partial(
+// CHECK: %[[R:.+]] = kiln.rope %arg0, %{{.+}}, %{{.+}} {rotary_dim = 4 : i64} : (tensor<1x2x2x8xf32>, tensor<2x2xf32>, tensor<2x2xf32>) -> tensor<1x2x2x8xf32>
+// CHECK-NEXT: return %[[R]]
+func.func @partial(%x: tensor<1x2x2x8xf32>) -> tensor<1x2x2x8xf32> {
+  %cos = arith.constant dense<[[[[1.0, 1.0, 1.0, 1.0], [0.5, 0.75, 0.5, 0.75]]]]> : tensor<1x1x2x4xf32>
+  %sin = arith.constant dense<[[[[0.0, 0.0, 0.0, 0.0], [0.25, 0.125, 0.25, 0.125]]]]> : tensor<1x1x2x4xf32>
+  %rot = kiln.slice %x {starts = array<i64: 0, 0, 0, 0>, steps = array<i64: 1, 1, 1, 1>} : tensor<1x2x2x8xf32> -> tensor<1x2x2x4xf32>
+  %pass = kiln.slice %x {starts = array<i64: 0, 0, 0, 4>, steps = array<i64: 1, 1, 1, 1>} : tensor<1x2x2x8xf32> -> tensor<1x2x2x4xf32>
+  %0 = kiln.mul %rot, %cos : (tensor<1x2x2x4xf32>, tensor<1x1x2x4xf32>) -> tensor<1x2x2x4xf32>
+  %1 = kiln.slice %rot {starts = array<i64: 0, 0, 0, 0>, steps = array<i64: 1, 1, 1, 1>} : tensor<1x2x2x4xf32> -> tensor<1x2x2x2xf32>
+  %2 = kiln.slice %rot {starts = array<i64: 0, 0, 0, 2>, steps = array<i64: 1, 1, 1, 1>} : tensor<1x2x2x4xf32> -> tensor<1x2x2x2xf32>
+  %3 = kiln.neg %2 : tensor<1x2x2x2xf32>
+  // expected-remark @below {{raised rope (half rotation, first 4 of 8 features, cos/sin [2, 2])}}
+  %4 = kiln.concat %3, %1 {axis = 3 : i64} : (tensor<1x2x2x2xf32>, tensor<1x2x2x2xf32>) -> tensor<1x2x2x4xf32>
+  %5 = kiln.mul %4, %sin : (tensor<1x2x2x4xf32>, tensor<1x1x2x4xf32>) -> tensor<1x2x2x4xf32>
+  %6 = kiln.add %0, %5 : (tensor<1x2x2x4xf32>, tensor<1x2x2x4xf32>) -> tensor<1x2x2x4xf32>
+  %7 = kiln.concat %6, %pass {axis = 3 : i64} : (tensor<1x2x2x4xf32>, tensor<1x2x2x4xf32>) -> tensor<1x2x2x8xf32>
+  return %7 : tensor<1x2x2x8xf32>
+}
+
+// -----
+
+// The [B, S, H, D] layout (GPT-J's keys): the tables are [1, S, 1, D] and
+// broadcast over the heads in dimension 2.
+// CHECK-LABEL: func.func @bshd(
+// CHECK: %[[T:.+]] = kiln.transpose %arg0 {permutation = array<i64: 0, 2, 1, 3>} : tensor<1x2x3x4xf32> -> tensor<1x3x2x4xf32>
+// CHECK: %[[R:.+]] = kiln.rope %[[T]], %{{.+}}, %{{.+}} : (tensor<1x3x2x4xf32>, tensor<2x2xf32>, tensor<2x2xf32>) -> tensor<1x3x2x4xf32>
+// CHECK: %[[B:.+]] = kiln.transpose %[[R]] {permutation = array<i64: 0, 2, 1, 3>} : tensor<1x3x2x4xf32> -> tensor<1x2x3x4xf32>
+// CHECK-NEXT: return %[[B]]
+func.func @bshd(%x: tensor<1x2x3x4xf32>) -> tensor<1x2x3x4xf32> {
+  %cos = arith.constant dense<[[[[1.0, 1.0, 1.0, 1.0]], [[0.5, 0.75, 0.5, 0.75]]]]> : tensor<1x2x1x4xf32>
+  %sin = arith.constant dense<[[[[0.0, 0.0, 0.0, 0.0]], [[0.25, 0.125, 0.25, 0.125]]]]> : tensor<1x2x1x4xf32>
+  %0 = kiln.mul %x, %cos : (tensor<1x2x3x4xf32>, tensor<1x2x1x4xf32>) -> tensor<1x2x3x4xf32>
+  %1 = kiln.slice %x {starts = array<i64: 0, 0, 0, 0>, steps = array<i64: 1, 1, 1, 1>} : tensor<1x2x3x4xf32> -> tensor<1x2x3x2xf32>
+  %2 = kiln.slice %x {starts = array<i64: 0, 0, 0, 2>, steps = array<i64: 1, 1, 1, 1>} : tensor<1x2x3x4xf32> -> tensor<1x2x3x2xf32>
+  %3 = kiln.neg %2 : tensor<1x2x3x2xf32>
+  // expected-remark @below {{raised rope (half rotation on [batch, seq, heads, dim], all 4 features, cos/sin [2, 2])}}
+  %4 = kiln.concat %3, %1 {axis = 3 : i64} : (tensor<1x2x3x2xf32>, tensor<1x2x3x2xf32>) -> tensor<1x2x3x4xf32>
+  %5 = kiln.mul %4, %sin : (tensor<1x2x3x4xf32>, tensor<1x2x1x4xf32>) -> tensor<1x2x3x4xf32>
+  %6 = kiln.add %0, %5 : (tensor<1x2x3x4xf32>, tensor<1x2x3x4xf32>) -> tensor<1x2x3x4xf32>
+  return %6 : tensor<1x2x3x4xf32>
 }

@@ -12,6 +12,7 @@
 #define KILN_DIALECTS_KILN_KILNCONSTANTS_H
 
 #include "mlir/IR/BuiltinAttributeInterfaces.h"
+#include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"
 
 #include <optional>
@@ -34,6 +35,12 @@ std::optional<std::vector<char>> constantBytes(mlir::ElementsAttr attr);
 mlir::ElementsAttr makeConstantAttr(mlir::RankedTensorType type,
                                     llvm::ArrayRef<char> bytes,
                                     llvm::StringRef name);
+
+/// A rank-0 dense constant of `elementType` holding `value` (truncated
+/// toward zero for an integer type), the scalar operand that elementwise
+/// ops broadcast.
+mlir::DenseElementsAttr scalarConstantAttr(mlir::Type elementType,
+                                           double value);
 
 } // namespace kiln
 

@@ -58,6 +58,12 @@ mlir::Value filledTensor(mlir::OpBuilder &b, mlir::Location loc,
 mlir::Value reshapeTensor(mlir::OpBuilder &b, mlir::Location loc,
                           mlir::Value input, mlir::RankedTensorType resultType);
 
+/// Scalar comparison `lhs dir rhs` of two ints or two floats: ordered for
+/// floats (unordered for NE), signed for integers unless `isUnsigned`.
+mlir::Value compareScalars(mlir::OpBuilder &b, mlir::Location loc,
+                           CompareDirection dir, mlir::Value lhs,
+                           mlir::Value rhs, bool isUnsigned = false);
+
 /// Scalar sigmoid 1 / (1 + e^-x) of a float value.
 mlir::Value buildSigmoid(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x);
 
@@ -71,6 +77,33 @@ mlir::Value buildGelu(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
 mlir::Value buildExpertActivation(mlir::OpBuilder &b, mlir::Location loc,
                                   MoEExpertsOp op,
                                   mlir::ValueRange projections);
+
+/// A lowering of one kiln op: a function from the op and its converted
+/// operands to the values that replace its results.
+template <typename OpTy>
+using LoweringFn = llvm::SmallVector<mlir::Value> (*)(
+    OpTy, typename OpTy::Adaptor, mlir::ConversionPatternRewriter &);
+
+/// The conversion pattern that replaces an op by what its LoweringFn
+/// builds.
+template <typename OpTy>
+struct FunctionLowering : mlir::OpConversionPattern<OpTy> {
+  FunctionLowering(mlir::MLIRContext *ctx, LoweringFn<OpTy> fn)
+      : mlir::OpConversionPattern<OpTy>(ctx), fn(fn) {}
+  mlir::LogicalResult
+  matchAndRewrite(OpTy op, typename OpTy::Adaptor adaptor,
+                  mlir::ConversionPatternRewriter &rewriter) const override {
+    rewriter.replaceOp(op, fn(op, adaptor, rewriter));
+    return mlir::success();
+  }
+  LoweringFn<OpTy> fn;
+};
+
+/// Adds one conversion pattern per lowering function to `patterns`.
+template <typename... OpTys>
+void addLowerings(mlir::RewritePatternSet &patterns, LoweringFn<OpTys>... fns) {
+  (patterns.add<FunctionLowering<OpTys>>(patterns.getContext(), fns), ...);
+}
 
 void populateElementwiseLoweringPatterns(mlir::RewritePatternSet &patterns);
 void populateStructuredLoweringPatterns(mlir::RewritePatternSet &patterns);

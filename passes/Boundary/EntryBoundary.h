@@ -1,0 +1,34 @@
+//===- EntryBoundary.h - Retyping the model function's boundary -*- C++ -*-===//
+//
+// Private to passes/Boundary. The boundary passes change how the entry
+// function's arguments and results are laid out and convert them at the
+// edge of its body; this is the walk they share.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_PASSES_BOUNDARY_ENTRYBOUNDARY_H
+#define KILN_PASSES_BOUNDARY_ENTRYBOUNDARY_H
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+
+namespace kiln {
+
+/// Retypes the arguments and results of the function `entryName` in
+/// `module` (nothing when it is absent or external), then its type.
+/// `argument(i, arg, b)` is called with `b` at the start of the body and
+/// returns the argument's new type after rewriting its uses (null: keep it);
+/// `result(operand, b)` is called for each operand of each return with `b`
+/// before the return and returns the new result type after setting the
+/// operand (null: keep it).
+void retypeEntryBoundary(
+    mlir::ModuleOp module, llvm::StringRef entryName,
+    llvm::function_ref<mlir::Type(unsigned, mlir::BlockArgument,
+                                  mlir::OpBuilder &)>
+        argument,
+    llvm::function_ref<mlir::Type(mlir::OpOperand &, mlir::OpBuilder &)>
+        result);
+
+} // namespace kiln
+
+#endif // KILN_PASSES_BOUNDARY_ENTRYBOUNDARY_H
