@@ -29,7 +29,7 @@ ort_ok() {  # $1: an onnxruntime-node folder; true if it is 1.30.x and loads
 }
 
 if [ -n "${KILN_ORT:-}" ]; then
-  ORT="$(cd "$KILN_ORT" && pwd)"
+  ORT="$(cd "$KILN_ORT" 2>/dev/null && pwd)" || ORT="$KILN_ORT"
   ort_ok "$ORT" || { echo "bench: KILN_ORT=$KILN_ORT is not a loadable" \
     "onnxruntime-node $ORT_VERSION.x" >&2; exit 1; }
 else
