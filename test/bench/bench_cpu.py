@@ -23,7 +23,8 @@ Cases (--list prints them; --filter picks by id or name):
   4-layer MoE decoder (d 512, GQA 8/2 heads, 8 experts top-2, 128 tokens).
 
 How many runs: about --budget seconds of timed runs per runtime and row
-(at least --min-runs, at most --repeat), measured from the first run.
+(at most --repeat, but at least --min-runs in each round), estimated from
+the first run (the one whose outputs are compared).
 Progress goes to stderr; the Markdown table (docs/benchmarks.md records
 one) to stdout.
 
@@ -284,14 +285,14 @@ class Bench:
         self.compiles = []  # (case name, [seconds])
         self.failed = []
 
-    def runs_for(self, ms):
-        n = int(self.args.budget * 1000.0 / max(ms, 1e-3))
-        return max(self.args.min_runs, min(self.args.repeat, n))
-
-    def rounds_for(self, runs):
-        # At least min_runs runs in each kiln-run / node call, so that one
-        # cold run cannot be a round's median.
-        return max(1, min(self.args.rounds, runs // max(1, self.args.min_runs)))
+    def runs_per_round(self, ms):
+        """Timed runs in each round's kiln-run or node call: about --budget
+        seconds over all rounds, at most --repeat in all, and at least
+        --min-runs per call (so that one cold run is not a round's
+        median)."""
+        args = self.args
+        total = min(args.repeat, int(args.budget * 1000.0 / max(ms, 1e-3)))
+        return max(args.min_runs, math.ceil(total / args.rounds))
 
     def case(self, case):
         args, dirs = self.args, self.dirs
@@ -322,27 +323,26 @@ class Bench:
             ort_first = ort_run(args.ort, ort_model, inputs, threads, 1, 1,
                                 ort_out)
             err, scale = compare(kiln_out, ort_out)
-            kiln_runs = self.runs_for(kiln_first) if measure_kiln else 0
-            ort_runs = self.runs_for(ort_first)
-            rounds = self.rounds_for(min(kiln_runs or ort_runs, ort_runs))
+            kiln_runs = self.runs_per_round(kiln_first) if measure_kiln else 0
+            ort_runs = self.runs_per_round(ort_first)
+            rounds = args.rounds
             kiln_medians, ort_medians = [], []
             for _ in range(rounds):
                 if measure_kiln:
                     kiln_medians.append(kiln_run(
-                        args.bin, artifact, inputs,
-                        math.ceil(kiln_runs / rounds), kiln_threads))
+                        args.bin, artifact, inputs, kiln_runs, kiln_threads))
                 ort_medians.append(ort_run(
-                    args.ort, ort_model, inputs, threads,
-                    math.ceil(ort_runs / rounds), args.warmup))
+                    args.ort, ort_model, inputs, threads, ort_runs,
+                    args.warmup))
             if measure_kiln:
                 kiln = statistics.median(kiln_medians)
-                kiln_total = math.ceil(kiln_runs / rounds) * rounds
+                kiln_total = kiln_runs * rounds
                 if not self.threaded:
                     kiln_single = (kiln, kiln_total)
             else:
                 kiln, kiln_total = kiln_single
             ort = statistics.median(ort_medians)
-            ort_total = math.ceil(ort_runs / rounds) * rounds
+            ort_total = ort_runs * rounds
             self.rows.append((case, threads, kiln, ort,
                               (kiln_total, ort_total, rounds), (err, scale)))
             log("bench: %-18s %2d thread(s): Kiln %9.3f ms  onnxruntime %9.3f ms"
@@ -372,8 +372,8 @@ class Bench:
                        "ran single-threaded in every row (†: the one-thread "
                        "time, compared with onnxruntime on N threads).")
         out.append("Times are medians in ms: each row alternates Kiln and "
-                   "onnxruntime in rounds (at most %d; runs column: Kiln "
-                   "runs / onnxruntime runs, rounds), onnxruntime after %d "
+                   "onnxruntime in %d round(s) (runs column: Kiln runs / "
+                   "onnxruntime runs, rounds), onnxruntime after %d "
                    "warm-up run(s) per round, and takes the median of the "
                    "rounds' medians. max \\|diff\\|: largest absolute difference between "
                    "Kiln's and onnxruntime's outputs, and the largest \\|output\\| "
@@ -438,10 +438,10 @@ def main():
     parser.add_argument("--repeat", type=int, help="most timed runs per "
                         "runtime and row (default 30)")
     parser.add_argument("--min-runs", type=int, default=3,
-                        help="fewest timed runs per runtime and row (3)")
+                        help="fewest timed runs per runtime, row and round (3)")
     parser.add_argument("--budget", type=float, help="seconds of timed runs "
-                        "per runtime and row, within --min-runs..--repeat "
-                        "(default 4)")
+                        "per runtime and row, within --min-runs x --rounds.."
+                        "--repeat (default 4)")
     parser.add_argument("--rounds", type=int, help="rounds alternating Kiln "
                         "and onnxruntime (default 3)")
     parser.add_argument("--warmup", type=int, help="onnxruntime warm-up runs "
