@@ -35,7 +35,7 @@ demo: build
 # Kiln against onnxruntime 1.30 (npm's onnxruntime-node, installed into
 # $(BUILD_DIR)/bench on first use) on the CPU, same models, inputs and thread
 # counts, in one run; prints a Markdown table (docs/benchmarks.md records
-# one), also written to $(BUILD_DIR)/bench/results.md. About 10 minutes on
+# one), also written to $(BUILD_DIR)/bench/results.md. About 4 minutes on
 # 2 cores; BENCH_ARGS="--quick" for a short run, "--filter moe-decoder" for
 # a subset (test/bench/bench_cpu.py --help).
 BENCH_ARGS ?=

@@ -488,6 +488,10 @@ def main():
     for d in dirs.values():
         os.makedirs(d, exist_ok=True)
 
+    for tool in ("kiln-compile", "kiln-run"):
+        if not os.access(os.path.join(args.bin, tool), os.X_OK):
+            parser.error("no %s in %s (make build; --bin names the folder)" % (
+                tool, args.bin))
     threaded = kiln_has_threads(args.bin)
     log("bench: %d case(s), threads %s; kiln-run --threads: %s" % (
         len(cases), args.threads, "yes" if threaded else
