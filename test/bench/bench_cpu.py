@@ -479,6 +479,10 @@ def main():
         parser.error("--ort is required (scripts/bench.sh installs "
                      "onnxruntime-node and passes it)")
     args.ort = os.path.abspath(args.ort)
+    for tool in ("kiln-compile", "kiln-run"):
+        if not os.access(os.path.join(args.bin, tool), os.X_OK):
+            parser.error("no %s in %s (make build; --bin names the folder)" % (
+                tool, args.bin))
 
     temporary = args.work is None
     work = tempfile.mkdtemp(prefix="kiln-bench-") if temporary else args.work
@@ -488,10 +492,6 @@ def main():
     for d in dirs.values():
         os.makedirs(d, exist_ok=True)
 
-    for tool in ("kiln-compile", "kiln-run"):
-        if not os.access(os.path.join(args.bin, tool), os.X_OK):
-            parser.error("no %s in %s (make build; --bin names the folder)" % (
-                tool, args.bin))
     threaded = kiln_has_threads(args.bin)
     log("bench: %d case(s), threads %s; kiln-run --threads: %s" % (
         len(cases), args.threads, "yes" if threaded else
