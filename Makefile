@@ -10,7 +10,7 @@ export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 export CCACHE_COMPILERCHECK := content
 
-.PHONY: all setup configure build test demo docs install clean format
+.PHONY: all setup configure build test demo bench docs install clean format
 
 all: build
 
@@ -31,6 +31,16 @@ test: build
 
 demo: build
 	@examples/run_demo.sh $(BUILD_DIR)
+
+# Kiln against onnxruntime 1.30 (npm's onnxruntime-node, installed into
+# $(BUILD_DIR)/bench on first use) on the CPU, same models, inputs and thread
+# counts, in one run; prints a Markdown table (docs/benchmarks.md records
+# one), also written to $(BUILD_DIR)/bench/results.md. About 4 minutes on
+# 2 cores; BENCH_ARGS="--quick" for a short run, "--filter moe-decoder" for
+# a subset (test/bench/bench_cpu.py --help).
+BENCH_ARGS ?=
+bench: build
+	@scripts/bench.sh $(BUILD_DIR) $(BENCH_ARGS)
 
 # Installs the Python module `kiln` (with libkiln_runtime.so beside it) where
 # Debian's /usr/bin/python3 finds it: site.getsitepackages()[0], normally
