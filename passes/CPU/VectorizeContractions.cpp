@@ -50,9 +50,11 @@ struct BlockPlan {
   SmallVector<unsigned> independentDims;
 };
 
-/// Below this many multiply-adds a contraction runs on one thread: forking
-/// costs microseconds.
-constexpr int64_t kMinParallelMacs = int64_t(1) << 16;
+/// Below this many multiply-adds (about a millisecond of one core's work)
+/// a contraction runs on one thread: forking and joining the OpenMP team
+/// costs tens of microseconds, which made the example decoders (hidden 64)
+/// three times slower on two threads than on one.
+constexpr int64_t kMinParallelMacs = int64_t(1) << 21;
 
 /// The result dimension `map` reads last, if it is a plain loop dimension.
 std::optional<unsigned> innermostDim(AffineMap map) {

@@ -73,24 +73,24 @@ func.func @transposed_rhs(%x: tensor<4x6xf32>, %w: tensor<8x6xf32>, %init: tenso
 
 // -----
 
-// Large enough (2^17 multiply-adds) to use threads: the column blocks are
+// Large enough (2^21 multiply-adds) to use threads: the column blocks are
 // an scf.forall, each thread's share blocked as above.
 // CHECK-LABEL: func @threads
-// CHECK: scf.forall (%[[COL:.+]]) = (0) to (256) step (8) shared_outs(%{{.+}} = %{{.+}}) -> (tensor<8x256xf32>)
+// CHECK: scf.forall (%[[COL:.+]]) = (0) to (512) step (8) shared_outs(%{{.+}} = %{{.+}}) -> (tensor<8x512xf32>)
 // CHECK:   scf.for %{{.+}} = %c0 to %c8 step %c2
 // CHECK:     scf.for %{{.+}} iter_args(%{{.+}}) -> (vector<2x8xf32>)
 // CHECK:       vector.contract
 // CHECK:   scf.forall.in_parallel
 // CHECK:     tensor.parallel_insert_slice %{{.+}} into %{{.+}}[0, %[[COL]]] [8, 8] [1, 1]
-func.func @threads(%x: tensor<8x64xf32>, %w: tensor<64x256xf32>, %init: tensor<8x256xf32>) -> tensor<8x256xf32> {
+func.func @threads(%x: tensor<8x512xf32>, %w: tensor<512x512xf32>, %init: tensor<8x512xf32>) -> tensor<8x512xf32> {
   %y = linalg.generic {indexing_maps = [affine_map<(m, k, n) -> (m, k)>, affine_map<(m, k, n) -> (k, n)>, affine_map<(m, k, n) -> (m, n)>], iterator_types = ["parallel", "reduction", "parallel"]}
-      ins(%x, %w : tensor<8x64xf32>, tensor<64x256xf32>) outs(%init : tensor<8x256xf32>) {
+      ins(%x, %w : tensor<8x512xf32>, tensor<512x512xf32>) outs(%init : tensor<8x512xf32>) {
   ^bb0(%a: f32, %b: f32, %c: f32):
     %p = arith.mulf %a, %b : f32
     %s = arith.addf %c, %p : f32
     linalg.yield %s : f32
-  } -> tensor<8x256xf32>
-  return %y : tensor<8x256xf32>
+  } -> tensor<8x512xf32>
+  return %y : tensor<8x512xf32>
 }
 
 // -----

@@ -128,7 +128,7 @@ def VectorizeContractions : Pass<"kiln-cpu-vectorize-contractions", "mlir::func:
     contraction into broadcast FMAs (outer products). Dimensions that the
     block sizes do not divide are split off first, so every block is
     static. With `parallel`, the column blocks and batches of a
-    contraction of at least 2^16 multiply-adds are an `scf.forall`, which
+    contraction of at least 2^21 multiply-adds are an `scf.forall`, which
     the codegen pipeline turns into an OpenMP parallel loop. Other ops are
     left to the loop lowering.
 
