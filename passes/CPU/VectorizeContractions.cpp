@@ -106,9 +106,8 @@ std::optional<BlockPlan> planBlocks(linalg::GenericOp op,
   plan.tileSizes.assign(loops, 1);
   // One N dimension: two vectors side by side; packed panels: two panels.
   bool panelled = dims->n.size() > 1;
-  for (unsigned n : dims->n)
-    if (n != *vectorDim && n == dims->n.front() && panelled)
-      plan.tileSizes[n] = 2;
+  if (panelled && dims->n.front() != *vectorDim)
+    plan.tileSizes[dims->n.front()] = 2;
   plan.tileSizes[*vectorDim] = shape.vectorWidth * (panelled ? 1 : 2);
   plan.tileSizes[dims->m.back()] = shape.rows;
   plan.tileSizes[dims->k.back()] =
@@ -132,6 +131,24 @@ std::optional<BlockPlan> planBlocks(linalg::GenericOp op,
   return plan;
 }
 
+/// scf::tileUsingSCF with `sizes` (0 = not tiled) and loops of `loopType`,
+/// replacing `op` by the tiled loops.
+FailureOr<scf::SCFTilingResult>
+tileContraction(RewriterBase &rewriter, linalg::GenericOp op,
+                ArrayRef<int64_t> sizes, ArrayRef<int64_t> interchange,
+                scf::SCFTilingOptions::LoopType loopType) {
+  scf::SCFTilingOptions options;
+  options.setTileSizes(getAsIndexOpFoldResult(rewriter.getContext(), sizes));
+  options.setInterchange(interchange);
+  options.setLoopType(loopType);
+  rewriter.setInsertionPoint(op);
+  FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
+      rewriter, cast<TilingInterface>(op.getOperation()), options);
+  if (succeeded(tiled))
+    rewriter.replaceOp(op, tiled->replacements);
+  return tiled;
+}
+
 /// Tiles a contraction whose block sizes divide every dimension into
 /// register blocks with scf.for (K innermost, marked kReductionLoopMark)
 /// and vectorizes the block.
@@ -139,18 +156,12 @@ LogicalResult tileAndVectorizeBlocks(RewriterBase &rewriter,
                                      linalg::GenericOp op,
                                      const BlockPlan &plan) {
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
-  scf::SCFTilingOptions options;
-  options.setTileSizes(
-      getAsIndexOpFoldResult(rewriter.getContext(), plan.tileSizes));
-  options.setInterchange(plan.interchange);
-  options.setLoopType(scf::SCFTilingOptions::LoopType::ForOp);
-  rewriter.setInsertionPoint(op);
-  FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
-      rewriter, cast<TilingInterface>(op.getOperation()), options);
+  FailureOr<scf::SCFTilingResult> tiled =
+      tileContraction(rewriter, op, plan.tileSizes, plan.interchange,
+                      scf::SCFTilingOptions::LoopType::ForOp);
   if (failed(tiled))
     return op.emitError("could not tile this contraction into register "
                         "blocks");
-  rewriter.replaceOp(op, tiled->replacements);
   // The K loop, when K spans more than one step, is the innermost loop.
   unsigned kDim = plan.interchange.back();
   if (plan.tileSizes[kDim] < ranges[kDim] && !tiled->loops.empty())
@@ -187,17 +198,12 @@ LogicalResult distributeAndVectorize(RewriterBase &rewriter,
   if (!shape.parallel || !anyLoop || macs < kMinParallelMacs)
     return tileAndVectorizeBlocks(rewriter, op, plan);
 
-  scf::SCFTilingOptions options;
-  options.setTileSizes(
-      getAsIndexOpFoldResult(rewriter.getContext(), threadTiles));
-  options.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
-  rewriter.setInsertionPoint(op);
-  FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
-      rewriter, cast<TilingInterface>(op.getOperation()), options);
+  FailureOr<scf::SCFTilingResult> tiled =
+      tileContraction(rewriter, op, threadTiles, /*interchange=*/{},
+                      scf::SCFTilingOptions::LoopType::ForallOp);
   if (failed(tiled))
     return op.emitError("could not distribute this contraction over "
                         "threads");
-  rewriter.replaceOp(op, tiled->replacements);
   auto share = dyn_cast<linalg::GenericOp>(tiled->tiledOps.front());
   std::optional<BlockPlan> sharePlan =
       share ? planBlocks(share, shape) : std::nullopt;
@@ -213,11 +219,10 @@ LogicalResult distributeAndVectorize(RewriterBase &rewriter,
 /// copy reads K x N elements once, the product M times as many. Weights
 /// (entry arguments) are left alone: transposing one would cost a copy per
 /// call; kiln-cpu-pack-matmul-weights lays out the constant ones.
-std::optional<linalg::GenericOp>
-withContiguousRhsColumns(RewriterBase &rewriter, linalg::GenericOp op) {
+bool makeRhsColumnsContiguous(RewriterBase &rewriter, linalg::GenericOp op) {
   if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
       !op.hasPureTensorSemantics() || !linalg::isaContractionOpInterface(op))
-    return std::nullopt;
+    return false;
   FailureOr<linalg::ContractionDimensions> dims =
       linalg::inferContractionDims(op);
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
@@ -225,14 +230,14 @@ withContiguousRhsColumns(RewriterBase &rewriter, linalg::GenericOp op) {
   if (failed(dims) || dims->m.empty() || !vectorDim ||
       !llvm::is_contained(dims->n, *vectorDim) ||
       innermostDim(maps[1]) == vectorDim)
-    return std::nullopt;
+    return false;
   Value rhs = op.getDpsInputOperand(1)->get();
   if (auto arg = dyn_cast<BlockArgument>(rhs))
     if (isa<FunctionOpInterface>(arg.getOwner()->getParentOp()))
-      return std::nullopt;
+      return false;
   auto rhsType = dyn_cast<RankedTensorType>(rhs.getType());
   if (!rhsType || !rhsType.hasStaticShape())
-    return std::nullopt;
+    return false;
   // The operand's dimensions in the new order: the N dimension moved last.
   AffineMap rhsMap = maps[1];
   SmallVector<int64_t> permutation;
@@ -240,14 +245,14 @@ withContiguousRhsColumns(RewriterBase &rewriter, linalg::GenericOp op) {
   for (auto [i, expr] : llvm::enumerate(rhsMap.getResults())) {
     auto d = dyn_cast<AffineDimExpr>(expr);
     if (!d)
-      return std::nullopt;
+      return false;
     if (d.getPosition() == *vectorDim)
       vectorPosition = i;
     else
       permutation.push_back(i);
   }
   if (vectorPosition < 0)
-    return std::nullopt;
+    return false;
   permutation.push_back(vectorPosition);
   SmallVector<int64_t> shape;
   SmallVector<AffineExpr> results;
@@ -267,7 +272,7 @@ withContiguousRhsColumns(RewriterBase &rewriter, linalg::GenericOp op) {
     op.setIndexingMapsAttr(rewriter.getAffineMapArrayAttr(maps));
     op.getDpsInputOperand(1)->set(transposed);
   });
-  return op;
+  return true;
 }
 
 /// Splits `op` along its first parallel dimension whose block size does not
@@ -331,7 +336,7 @@ struct VectorizeContractionsPass
     bool anyBlocked = false;
     for (linalg::GenericOp op : contractions) {
       if (!planBlocks(op, shape) &&
-          !(withContiguousRhsColumns(rewriter, op) && planBlocks(op, shape)))
+          !(makeRhsColumnsContiguous(rewriter, op) && planBlocks(op, shape)))
         continue;
       anyBlocked = true;
       if (failed(blockAndVectorize(rewriter, op, shape)))
