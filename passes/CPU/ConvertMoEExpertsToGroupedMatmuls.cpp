@@ -83,19 +83,6 @@ Value expertPanels(OpBuilder &b, Location loc, Value packed, Value e) {
                                         SmallVector<OpFoldResult>(4, b.getIndexAttr(1)));
 }
 
-/// Row `index` of a [R, C] tensor, as [C].
-Value tensorRow(OpBuilder &b, Location loc, Value matrix, OpFoldResult index) {
-  auto type = cast<RankedTensorType>(matrix.getType());
-  auto rowType =
-      RankedTensorType::get({type.getDimSize(1)}, type.getElementType());
-  return tensor::ExtractSliceOp::create(
-      b, loc, rowType, matrix,
-      SmallVector<OpFoldResult>{index, b.getIndexAttr(0)},
-      SmallVector<OpFoldResult>{b.getIndexAttr(1),
-                                b.getIndexAttr(type.getDimSize(1))},
-      SmallVector<OpFoldResult>(2, b.getIndexAttr(1)));
-}
-
 /// What one expert's block computation reads.
 struct GroupedExperts {
   MoEExpertsOp op;
@@ -104,19 +91,6 @@ struct GroupedExperts {
   Value gateBias, upBias, downBias; // [E, F] / [E, H] or null
   int64_t rows, choices;
 };
-
-/// `matrix` + bias[e] (broadcast over rows), or `matrix` without a bias.
-Value addBiasRow(OpBuilder &b, Location loc, Value matrix, Value bias,
-                 Value e) {
-  if (!bias)
-    return matrix;
-  return buildElementwise(
-      b, loc, cast<RankedTensorType>(matrix.getType()),
-      ValueRange{matrix, tensorRow(b, loc, bias, e)},
-      [](OpBuilder &nb, Location l, ValueRange s) -> Value {
-        return arith::AddFOp::create(nb, l, s[0], s[1]);
-      });
-}
 
 /// [rows, H]: the input rows of slots base .. base + rows - 1 (zero past n).
 Value gatherBlock(OpBuilder &b, Location loc, const GroupedExperts &g,
@@ -172,10 +146,10 @@ Value scatterAddBlock(OpBuilder &b, Location loc, const GroupedExperts &g,
         Value choice = arith::RemUIOp::create(lb, l, pair, choices);
         Value weight = tensor::ExtractOp::create(lb, l, g.routeWeights,
                                                  ValueRange{token, choice});
-        Value current = tensorRow(lb, l, acc, token);
+        Value current = extractRow(lb, l, acc, token);
         Value next = buildElementwise(
             lb, l, cast<RankedTensorType>(current.getType()),
-            ValueRange{current, tensorRow(lb, l, out, row)},
+            ValueRange{current, extractRow(lb, l, out, row)},
             [&](OpBuilder &nb, Location nl, ValueRange s) -> Value {
               return arith::AddFOp::create(
                   nb, nl, s[0], arith::MulFOp::create(nb, nl, weight, s[1]));
@@ -203,8 +177,8 @@ Value expertBlock(OpBuilder &b, Location loc, const GroupedExperts &g,
   };
   auto project = [&](Value x, Value packed, Value bias) {
     Value panels = expertPanels(b, loc, packed, e);
-    return addBiasRow(b, loc, buildPanelMatmul(b, loc, x, panels, zeros(panels)),
-                      bias, e);
+    return addExpertBias(
+        b, loc, buildPanelMatmul(b, loc, x, panels, zeros(panels)), bias, e);
   };
   Value x = gatherBlock(b, loc, g, slots, base, n);
   SmallVector<Value> projections = {project(x, g.gate, g.gateBias)};

@@ -61,35 +61,6 @@ Value expertMatrix(OpBuilder &b, Location loc, Value weights, Value e) {
                                         strides);
 }
 
-/// `v + bias[e]` for a `[E, R]` bias, or `v` without one.
-Value addExpertBias(OpBuilder &b, Location loc, Value v, Value bias, Value e) {
-  if (!bias)
-    return v;
-  auto t = cast<RankedTensorType>(bias.getType());
-  auto rowType = RankedTensorType::get({t.getDimSize(1)}, t.getElementType());
-  Value row = tensor::ExtractSliceOp::create(
-      b, loc, rowType, bias, SmallVector<OpFoldResult>{e, b.getIndexAttr(0)},
-      SmallVector<OpFoldResult>{b.getIndexAttr(1),
-                                b.getIndexAttr(t.getDimSize(1))},
-      SmallVector<OpFoldResult>(2, b.getIndexAttr(1)));
-  return buildElementwise(
-      b, loc, cast<RankedTensorType>(v.getType()), ValueRange{v, row},
-      [](OpBuilder &nb, Location nl, ValueRange s) -> Value {
-        return arith::AddFOp::create(nb, nl, s[0], s[1]);
-      });
-}
-
-/// Row `t` of a `[T, H]` tensor, as `[H]`.
-Value row(OpBuilder &b, Location loc, Value m, Value t) {
-  auto mt = cast<RankedTensorType>(m.getType());
-  auto rowType = RankedTensorType::get({mt.getDimSize(1)}, mt.getElementType());
-  return tensor::ExtractSliceOp::create(
-      b, loc, rowType, m, SmallVector<OpFoldResult>{t, b.getIndexAttr(0)},
-      SmallVector<OpFoldResult>{b.getIndexAttr(1),
-                                b.getIndexAttr(mt.getDimSize(1))},
-      SmallVector<OpFoldResult>(2, b.getIndexAttr(1)));
-}
-
 SmallVector<Value> lowerMoEExperts(MoEExpertsOp op,
                                    MoEExpertsOp::Adaptor adaptor,
                                    ConversionPatternRewriter &rewriter) {
@@ -125,7 +96,7 @@ SmallVector<Value> lowerMoEExperts(MoEExpertsOp op,
                   arith::IndexCastOp::create(tb, tl, tb.getIndexType(), e);
               Value w =
                   tensor::ExtractOp::create(tb, tl, weights, ValueRange{t, c});
-              Value xt = row(tb, tl, x, t);
+              Value xt = extractRow(tb, tl, x, t);
               Value h = addExpertBias(
                   tb, tl, matvec(tb, tl, expertMatrix(tb, tl, gate, ei), xt),
                   gateBias, ei);
@@ -142,7 +113,7 @@ SmallVector<Value> lowerMoEExperts(MoEExpertsOp op,
               Value o = addExpertBias(
                   tb, tl, matvec(tb, tl, expertMatrix(tb, tl, down, ei), a),
                   downBias, ei);
-              Value current = row(tb, tl, acc, t);
+              Value current = extractRow(tb, tl, acc, t);
               Value next = buildElementwise(
                   tb, tl, cast<RankedTensorType>(current.getType()),
                   ValueRange{current, o},
@@ -215,6 +186,30 @@ Value kiln::buildExpertActivation(OpBuilder &b, Location loc, MoEExpertsOp op,
         }
         llvm_unreachable("unknown activation");
       });
+}
+
+Value kiln::extractRow(OpBuilder &b, Location loc, Value matrix,
+                       OpFoldResult index) {
+  auto type = cast<RankedTensorType>(matrix.getType());
+  auto rowType =
+      RankedTensorType::get({type.getDimSize(1)}, type.getElementType());
+  return tensor::ExtractSliceOp::create(
+      b, loc, rowType, matrix,
+      SmallVector<OpFoldResult>{index, b.getIndexAttr(0)},
+      SmallVector<OpFoldResult>{b.getIndexAttr(1),
+                                b.getIndexAttr(type.getDimSize(1))},
+      SmallVector<OpFoldResult>(2, b.getIndexAttr(1)));
+}
+
+Value kiln::addExpertBias(OpBuilder &b, Location loc, Value matrix, Value bias,
+                          Value e) {
+  if (!bias)
+    return matrix;
+  return buildElementwise(b, loc, cast<RankedTensorType>(matrix.getType()),
+                          ValueRange{matrix, extractRow(b, loc, bias, e)},
+                          [](OpBuilder &nb, Location l, ValueRange s) -> Value {
+                            return arith::AddFOp::create(nb, l, s[0], s[1]);
+                          });
 }
 
 void kiln::populateMoELoweringPatterns(RewritePatternSet &patterns) {

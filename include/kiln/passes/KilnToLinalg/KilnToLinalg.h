@@ -78,6 +78,15 @@ mlir::Value buildExpertActivation(mlir::OpBuilder &b, mlir::Location loc,
                                   MoEExpertsOp op,
                                   mlir::ValueRange projections);
 
+/// Row `index` of a `[R, C]` tensor, as `[C]`.
+mlir::Value extractRow(mlir::OpBuilder &b, mlir::Location loc,
+                       mlir::Value matrix, mlir::OpFoldResult index);
+
+/// `matrix + bias[e]` for an `[E, C]` bias (its row broadcast over the
+/// matrix's rows), or `matrix` itself when there is no bias.
+mlir::Value addExpertBias(mlir::OpBuilder &b, mlir::Location loc,
+                          mlir::Value matrix, mlir::Value bias, mlir::Value e);
+
 /// A lowering of one kiln op: a function from the op and its converted
 /// operands to the values that replace its results.
 template <typename OpTy>
