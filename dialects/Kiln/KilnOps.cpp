@@ -64,6 +64,16 @@ LogicalResult kiln::detail::verifyNumpyBroadcast(Operation *op) {
   return success();
 }
 
+/// Checks that `result`, a result type of `op`, has the shape `expected`.
+static LogicalResult verifyResultShape(Operation *op, ShapedType result,
+                                       ArrayRef<int64_t> expected) {
+  if (result.getShape() == expected)
+    return success();
+  return op->emitOpError("result shape ")
+         << shapeString(result.getShape()) << " should be "
+         << shapeString(expected);
+}
+
 /// Checks that `axis` names a dimension of a rank-`rank` tensor, allowing
 /// negative values that count from the back when `allowNegative`.
 static LogicalResult verifyAxis(Operation *op, int64_t axis, int64_t rank,
@@ -105,11 +115,7 @@ LogicalResult MatmulOp::verify() {
            << shapeString(rhs.drop_back(2)) << " do not broadcast";
   SmallVector<int64_t> expected = *batch;
   expected.append({m, n});
-  if (getType().getShape() != ArrayRef<int64_t>(expected))
-    return emitOpError("result shape ")
-           << shapeString(getType().getShape()) << " should be "
-           << shapeString(expected);
-  return success();
+  return verifyResultShape(*this, getType(), expected);
 }
 
 LogicalResult LinearOp::verify() {
@@ -131,10 +137,8 @@ LogicalResult LinearOp::verify() {
   }
   SmallVector<int64_t> expected(in.drop_back());
   expected.push_back(w[0]);
-  if (getType().getShape() != ArrayRef<int64_t>(expected))
-    return emitOpError("result shape ")
-           << shapeString(getType().getShape()) << " should be "
-           << shapeString(expected);
+  if (failed(verifyResultShape(*this, getType(), expected)))
+    return failure();
   Type elt = getType().getElementType();
   if (getInput().getType().getElementType() != elt ||
       getWeight().getType().getElementType() != elt ||
@@ -202,11 +206,7 @@ static LogicalResult verifyReduction(Operation *op, RankedTensorType input,
     else if (keepdims)
       expected.push_back(1);
   }
-  if (result.getShape() != ArrayRef<int64_t>(expected))
-    return op->emitOpError("result shape ")
-           << shapeString(result.getShape()) << " should be "
-           << shapeString(expected);
-  return success();
+  return verifyResultShape(op, result, expected);
 }
 
 #define KILN_REDUCE_VERIFIER(OP)                                               \
@@ -257,11 +257,7 @@ LogicalResult TransposeOp::verify() {
              << (int64_t)in.size() - 1;
     expected.push_back(in[p]);
   }
-  if (getType().getShape() != ArrayRef<int64_t>(expected))
-    return emitOpError("result shape ")
-           << shapeString(getType().getShape()) << " should be "
-           << shapeString(expected);
-  return success();
+  return verifyResultShape(*this, getType(), expected);
 }
 
 LogicalResult ReshapeOp::verify() {
@@ -342,10 +338,8 @@ LogicalResult GatherOp::verify() {
   SmallVector<int64_t> expected(data.take_front(axis));
   expected.append(idx.begin(), idx.end());
   expected.append(data.begin() + axis + 1, data.end());
-  if (getType().getShape() != ArrayRef<int64_t>(expected))
-    return emitOpError("result shape ")
-           << shapeString(getType().getShape()) << " should be "
-           << shapeString(expected);
+  if (failed(verifyResultShape(*this, getType(), expected)))
+    return failure();
   if (getType().getElementType() != getData().getType().getElementType())
     return emitOpError("result must have the data's element type");
   return success();

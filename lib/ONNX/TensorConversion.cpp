@@ -140,6 +140,18 @@ static void appendLE(std::vector<char> &out, uint64_t v, size_t bytes) {
     out.push_back((char)((v >> (8 * i)) & 0xff));
 }
 
+/// Appends each float of `values` as its IEEE bits (a `Bits` wide),
+/// little-endian.
+template <typename Bits, typename Floats>
+static void appendFloatBits(std::vector<char> &out, const Floats &values) {
+  for (auto f : values) {
+    Bits bits;
+    static_assert(sizeof(bits) == sizeof(f));
+    std::memcpy(&bits, &f, sizeof(bits));
+    appendLE(out, bits, sizeof(bits));
+  }
+}
+
 static llvm::Error readExternalData(const onnx::TensorProto &t,
                                     StringRef modelDir,
                                     std::vector<char> &out) {
@@ -217,18 +229,10 @@ static llvm::Error rawBytes(const onnx::TensorProto &t, int64_t numElements,
     out.reserve(numElements * eltBytes);
     switch (type) {
     case onnx::TensorProto::FLOAT:
-      for (float f : t.float_data()) {
-        uint32_t bits;
-        std::memcpy(&bits, &f, 4);
-        appendLE(out, bits, 4);
-      }
+      appendFloatBits<uint32_t>(out, t.float_data());
       break;
     case onnx::TensorProto::DOUBLE:
-      for (double d : t.double_data()) {
-        uint64_t bits;
-        std::memcpy(&bits, &d, 8);
-        appendLE(out, bits, 8);
-      }
+      appendFloatBits<uint64_t>(out, t.double_data());
       break;
     case onnx::TensorProto::INT64:
       for (int64_t v : t.int64_data())

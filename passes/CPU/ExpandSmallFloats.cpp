@@ -15,6 +15,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "kiln/passes/CPU/Passes.h"
+#include "kiln/passes/KilnToLinalg/KilnToLinalg.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -190,25 +191,6 @@ Value encode(Builder32 &k, const SmallFloatFormat &f, Value x) {
   return k.select(isNaN, nanCode, signed_);
 }
 
-/// `v` (any float type) as f32, or an f32 `v` as `to`.
-Value toF32(OpBuilder &b, Location loc, Value v) {
-  Type f32 = b.getF32Type();
-  unsigned w = cast<FloatType>(v.getType()).getWidth();
-  if (v.getType() == f32)
-    return v;
-  if (w < 32)
-    return arith::ExtFOp::create(b, loc, f32, v);
-  return arith::TruncFOp::create(b, loc, f32, v);
-}
-Value fromF32(OpBuilder &b, Location loc, Value v, Type to) {
-  unsigned w = cast<FloatType>(to).getWidth();
-  if (to == v.getType())
-    return v;
-  if (w > 32)
-    return arith::ExtFOp::create(b, loc, to, v);
-  return arith::TruncFOp::create(b, loc, to, v);
-}
-
 /// A narrow float value as f32 (through its bits).
 Value expandDecode(OpBuilder &b, Location loc, Value v) {
   SmallFloatFormat f = *formatOf(v.getType());
@@ -268,7 +250,7 @@ struct ExpandSmallFloatsPass
       // Wider than f32 rounds to f32 first (a double rounding).
       Value x = isSmallFloat(truncf.getIn().getType())
                     ? expandDecode(b, loc, truncf.getIn())
-                    : toF32(b, loc, truncf.getIn());
+                    : kiln::castScalar(b, loc, truncf.getIn(), b.getF32Type());
       truncf.replaceAllUsesWith(expandEncode(b, loc, x, truncf.getType()));
       truncf.erase();
       return success();
@@ -278,7 +260,7 @@ struct ExpandSmallFloatsPass
       if (isSmallFloat(extf.getType()))
         x = expandEncode(b, loc, x, extf.getType());
       else
-        x = fromF32(b, loc, x, extf.getType());
+        x = kiln::castScalar(b, loc, x, extf.getType());
       extf.replaceAllUsesWith(x);
       extf.erase();
       return success();

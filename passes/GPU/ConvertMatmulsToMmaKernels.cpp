@@ -230,24 +230,26 @@ private:
     Value k0 = mul(kt, kTileK);
     SmallVector<Value> tokens;
     // 64x32 A and 32x64 B elements = 256 chunks of 8 each; 2 per thread.
-    for (int64_t j = 0; j < kTileM * kTileK / 8 / kThreads; ++j) {
-      Value chunk = add(tid, idx(j * kThreads));
-      Value r = div(chunk, kTileK / 8), col = mul(rem(chunk, kTileK / 8), 8);
-      SmallVector<Value> src = {add(bm, r), add(k0, col)};
-      if (mm.batched)
-        src.insert(src.begin(), batchIndex);
-      tokens.push_back(copy(as, {stage, r, col}, mm.a, src));
-    }
-    for (int64_t j = 0; j < kTileK * kTileN / 8 / kThreads; ++j) {
-      Value chunk = add(tid, idx(j * kThreads));
-      Value r = div(chunk, kTileN / 8), col = mul(rem(chunk, kTileN / 8), 8);
-      SmallVector<Value> src = {add(k0, r), add(bn, col)};
-      if (mm.bBatched)
-        src.insert(src.begin(), batchIndex);
-      tokens.push_back(copy(bs, {stage, r, col}, mm.b, src));
-    }
+    issueTile(stage, as, mm.a, mm.batched, bm, k0, kTileM, kTileK, tokens);
+    issueTile(stage, bs, mm.b, mm.bBatched, k0, bn, kTileK, kTileN, tokens);
     return nvgpu::DeviceAsyncCreateGroupOp::create(
         b, nvgpu::DeviceAsyncTokenType::get(b.getContext()), tokens);
+  }
+
+  /// Starts the copies of the `rows` x `cols` tile of `src` at (`row0`,
+  /// `col0`) into `stage` of `dst`, chunks of 8 elements spread over the
+  /// threads; appends their tokens.
+  void issueTile(Value stage, Value dst, Value src, bool batched, Value row0,
+                 Value col0, int64_t rows, int64_t cols,
+                 SmallVector<Value> &tokens) {
+    for (int64_t j = 0; j < rows * cols / 8 / kThreads; ++j) {
+      Value chunk = add(tid, idx(j * kThreads));
+      Value r = div(chunk, cols / 8), col = mul(rem(chunk, cols / 8), 8);
+      SmallVector<Value> srcIdx = {add(row0, r), add(col0, col)};
+      if (batched)
+        srcIdx.insert(srcIdx.begin(), batchIndex);
+      tokens.push_back(copy(dst, {stage, r, col}, src, srcIdx));
+    }
   }
 
   Value copy(Value dst, SmallVector<Value> dstIdx, Value src,

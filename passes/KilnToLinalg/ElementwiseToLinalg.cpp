@@ -51,26 +51,8 @@ Value kiln::buildGelu(OpBuilder &b, Location loc, Value x,
   return arith::MulFOp::create(b, loc, x, cdf);
 }
 
-namespace {
-
-bool isFloat(Type t) { return isa<FloatType>(t); }
-/// i1 orders as unsigned (false < true); wider integers as signed.
-bool isBool(Type t) { return t.isInteger(1); }
-
-/// Runs `fn` on `x` widened to f32 when `x` is a float narrower than 32 bits,
-/// and narrows the result back.
-Value inF32(OpBuilder &b, Location loc, Value x,
-            function_ref<Value(Value)> fn) {
-  auto ft = cast<FloatType>(x.getType());
-  if (ft.getWidth() >= 32)
-    return fn(x);
-  Value wide = arith::ExtFOp::create(b, loc, b.getF32Type(), x);
-  return arith::TruncFOp::create(b, loc, ft, fn(wide));
-}
-
-/// Element type conversion with the semantics documented on kiln.cast.
-Value castScalar(OpBuilder &b, Location loc, Value x, Type to,
-                 bool isUnsigned = false) {
+Value kiln::castScalar(OpBuilder &b, Location loc, Value x, Type to,
+                       bool isUnsigned) {
   Type from = x.getType();
   if (from == to)
     return x;
@@ -113,32 +95,35 @@ Value castScalar(OpBuilder &b, Location loc, Value x, Type to,
   return arith::TruncFOp::create(b, loc, to, wide);
 }
 
+namespace {
+
+bool isFloat(Type t) { return isa<FloatType>(t); }
+/// i1 orders as unsigned (false < true); wider integers as signed.
+bool isBool(Type t) { return t.isInteger(1); }
+
+/// Runs `fn` on `x` widened to f32 when `x` is a float narrower than 32 bits,
+/// and narrows the result back.
+Value inF32(OpBuilder &b, Location loc, Value x,
+            function_ref<Value(Value)> fn) {
+  auto ft = cast<FloatType>(x.getType());
+  if (ft.getWidth() >= 32)
+    return fn(x);
+  Value wide = arith::ExtFOp::create(b, loc, b.getF32Type(), x);
+  return arith::TruncFOp::create(b, loc, ft, fn(wide));
+}
+
 // Scalar bodies, one per op. `args` are the op's scalar operands.
-Value scalar(AddOp, OpBuilder &b, Location loc, ValueRange a) {
-  if (isFloat(a[0].getType()))
-    return arith::AddFOp::create(b, loc, a[0], a[1]);
-  return arith::AddIOp::create(b, loc, a[0], a[1]);
-}
-Value scalar(SubOp, OpBuilder &b, Location loc, ValueRange a) {
-  if (isFloat(a[0].getType()))
-    return arith::SubFOp::create(b, loc, a[0], a[1]);
-  return arith::SubIOp::create(b, loc, a[0], a[1]);
-}
-Value scalar(MulOp, OpBuilder &b, Location loc, ValueRange a) {
-  if (isFloat(a[0].getType()))
-    return arith::MulFOp::create(b, loc, a[0], a[1]);
-  return arith::MulIOp::create(b, loc, a[0], a[1]);
-}
-Value scalar(DivOp, OpBuilder &b, Location loc, ValueRange a) {
-  if (isFloat(a[0].getType()))
-    return arith::DivFOp::create(b, loc, a[0], a[1]);
-  return arith::DivSIOp::create(b, loc, a[0], a[1]);
-}
-Value scalar(RemOp, OpBuilder &b, Location loc, ValueRange a) {
-  if (isFloat(a[0].getType()))
-    return arith::RemFOp::create(b, loc, a[0], a[1]);
-  return arith::RemSIOp::create(b, loc, a[0], a[1]);
-}
+#define KILN_FLOAT_OR_INT_BINARY(OP, FLOATOP, INTOP)                           \
+  Value scalar(OP, OpBuilder &b, Location loc, ValueRange a) {                 \
+    return buildFloatOrIntOp<FLOATOP, INTOP>(b, loc, a[0], a[1]);              \
+  }
+KILN_FLOAT_OR_INT_BINARY(AddOp, arith::AddFOp, arith::AddIOp)
+KILN_FLOAT_OR_INT_BINARY(SubOp, arith::SubFOp, arith::SubIOp)
+KILN_FLOAT_OR_INT_BINARY(MulOp, arith::MulFOp, arith::MulIOp)
+KILN_FLOAT_OR_INT_BINARY(DivOp, arith::DivFOp, arith::DivSIOp)
+KILN_FLOAT_OR_INT_BINARY(RemOp, arith::RemFOp, arith::RemSIOp)
+#undef KILN_FLOAT_OR_INT_BINARY
+
 Value scalar(PowOp, OpBuilder &b, Location loc, ValueRange a) {
   if (isFloat(a[0].getType()))
     return inF32(b, loc, a[0], [&](Value x) {

@@ -236,22 +236,18 @@ SmallVector<Value> lowerGatherND(GatherNDOp op, GatherNDOp::Adaptor adaptor,
 /// `current` combined with `update` as the reduction says.
 Value combineScatter(OpBuilder &b, Location loc, ScatterReduction r,
                      Value current, Value update) {
-  bool f = isa<FloatType>(current.getType());
+  using namespace arith;
   switch (r) {
   case ScatterReduction::None:
     return update;
   case ScatterReduction::Add:
-    return f ? (Value)arith::AddFOp::create(b, loc, current, update)
-             : (Value)arith::AddIOp::create(b, loc, current, update);
+    return buildFloatOrIntOp<AddFOp, AddIOp>(b, loc, current, update);
   case ScatterReduction::Mul:
-    return f ? (Value)arith::MulFOp::create(b, loc, current, update)
-             : (Value)arith::MulIOp::create(b, loc, current, update);
+    return buildFloatOrIntOp<MulFOp, MulIOp>(b, loc, current, update);
   case ScatterReduction::Max:
-    return f ? (Value)arith::MaximumFOp::create(b, loc, current, update)
-             : (Value)arith::MaxSIOp::create(b, loc, current, update);
+    return buildFloatOrIntOp<MaximumFOp, MaxSIOp>(b, loc, current, update);
   case ScatterReduction::Min:
-    return f ? (Value)arith::MinimumFOp::create(b, loc, current, update)
-             : (Value)arith::MinSIOp::create(b, loc, current, update);
+    return buildFloatOrIntOp<MinimumFOp, MinSIOp>(b, loc, current, update);
   }
   llvm_unreachable("unknown scatter reduction");
 }

@@ -123,14 +123,8 @@ struct QuantizeLowering : OpConversionPattern<QuantizeOp> {
         rewriter, op, adaptor.getInput(), adaptor.getScale(),
         adaptor.getZeroPoint(),
         [&](OpBuilder &b, Location l, Value x, Value s, Value zp) -> Value {
-          Type f = b.getF32Type();
-          auto toF32 = [&](Value v) -> Value {
-            unsigned width = cast<FloatType>(v.getType()).getWidth();
-            if (v.getType() == f)
-              return v;
-            if (width < 32)
-              return arith::ExtFOp::create(b, l, f, v);
-            return arith::TruncFOp::create(b, l, f, v);
+          auto toF32 = [&](Value v) {
+            return castScalar(b, l, v, b.getF32Type());
           };
           Value xf = toF32(x), sf = toF32(s); // in this order
           Value v = arith::DivFOp::create(b, l, xf, sf);

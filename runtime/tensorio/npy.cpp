@@ -260,13 +260,10 @@ std::string encodeHeaderUnchecked(kiln_dtype dtype,
   if (descr.empty())
     return std::string("dtype ") + kiln_dtype_name(dtype) +
            " has no .npy equivalent (write it as an ONNX TensorProto .pb)";
-  uint64_t elements, bytes;
-  if (std::string error = tensorSize(dtype, dims, elements, bytes);
+  uint64_t elements;
+  if (std::string error = checkTensorBytes(dtype, dims, dataBytes, elements);
       !error.empty())
     return error;
-  if (bytes != dataBytes)
-    return "tensor holds " + std::to_string(dataBytes) +
-           " bytes but its dtype and shape need " + std::to_string(bytes);
 
   std::string shape = "(";
   for (size_t i = 0; i < dims.size(); ++i)

@@ -390,13 +390,10 @@ void packSubByte(const uint8_t *data, uint64_t elements, kiln_dtype dtype,
 std::string encodeUnchecked(const std::string &name, kiln_dtype dtype,
                             const std::vector<int64_t> &dims, const void *data,
                             size_t bytes, std::vector<uint8_t> &out) {
-  uint64_t elements, denseBytes;
-  if (std::string error = tensorSize(dtype, dims, elements, denseBytes);
+  uint64_t elements;
+  if (std::string error = checkTensorBytes(dtype, dims, bytes, elements);
       !error.empty())
     return error;
-  if (bytes != denseBytes)
-    return "tensor holds " + std::to_string(bytes) +
-           " bytes but its dtype and shape need " + std::to_string(denseBytes);
   const auto *values = static_cast<const uint8_t *>(data);
   if (std::string error = checkSubByteValues(dtype, values, bytes);
       !error.empty())

@@ -37,6 +37,18 @@ std::string tensorSize(kiln_dtype dtype, const std::vector<int64_t> &dims,
   return "";
 }
 
+std::string checkTensorBytes(kiln_dtype dtype, const std::vector<int64_t> &dims,
+                             uint64_t dataBytes, uint64_t &elements) {
+  uint64_t bytes;
+  if (std::string error = tensorSize(dtype, dims, elements, bytes);
+      !error.empty())
+    return error;
+  if (bytes != dataBytes)
+    return "tensor holds " + std::to_string(dataBytes) +
+           " bytes but its dtype and shape need " + std::to_string(bytes);
+  return "";
+}
+
 std::string readFileBytes(const std::string &path, std::vector<uint8_t> &out) {
   FILE *file = std::fopen(path.c_str(), "rb");
   if (!file)

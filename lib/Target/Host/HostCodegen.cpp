@@ -43,6 +43,17 @@ std::string kiln::hostTargetName() {
   return "cpu-" + triple.getArchName().str();
 }
 
+/// Gives every definition in `m` but `keep` internal linkage, so that only
+/// the entry point is exported.
+static void internalizeAllBut(llvm::Module &m, const llvm::Function *keep) {
+  for (llvm::Function &f : m)
+    if (!f.isDeclaration() && &f != keep)
+      f.setLinkage(llvm::GlobalValue::InternalLinkage);
+  for (llvm::GlobalVariable &g : m.globals())
+    if (!g.isDeclaration())
+      g.setLinkage(llvm::GlobalValue::InternalLinkage);
+}
+
 /// Adds `void SYMBOL(ptr buffers)` calling the model with buffers[i] as its
 /// i-th argument.
 static llvm::Error addEntryWrapper(llvm::Module &m,
@@ -52,12 +63,7 @@ static llvm::Error addEntryWrapper(llvm::Module &m,
     if (!entry || entry->isDeclaration()) {
       return fail("the module defines no '" + opts.entrySymbol + "'");
     }
-    for (llvm::Function &f : m)
-      if (!f.isDeclaration() && &f != entry)
-        f.setLinkage(llvm::GlobalValue::InternalLinkage);
-    for (llvm::GlobalVariable &g : m.globals())
-      if (!g.isDeclaration())
-        g.setLinkage(llvm::GlobalValue::InternalLinkage);
+    internalizeAllBut(m, entry);
     return llvm::Error::success();
   }
   llvm::Function *model = m.getFunction(opts.entryName);
@@ -83,12 +89,7 @@ static llvm::Error addEntryWrapper(llvm::Module &m,
   }
   b.CreateCall(model, args);
   b.CreateRetVoid();
-  for (llvm::Function &f : m)
-    if (!f.isDeclaration() && &f != wrapper)
-      f.setLinkage(llvm::GlobalValue::InternalLinkage);
-  for (llvm::GlobalVariable &g : m.globals())
-    if (!g.isDeclaration())
-      g.setLinkage(llvm::GlobalValue::InternalLinkage);
+  internalizeAllBut(m, wrapper);
   return llvm::Error::success();
 }
 

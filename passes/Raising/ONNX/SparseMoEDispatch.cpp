@@ -91,36 +91,33 @@ struct ConstValue {
   int dataType = 0;
 };
 
+/// Appends the `n` little-endian `T`s of `t`'s raw data, or its typed field
+/// `values`; false when the raw data is not `n` of them.
+template <typename T, typename Field>
+bool appendInts(const onnx::TensorProto &t, int64_t n, const Field &values,
+                Ints &out) {
+  if (!t.has_raw_data()) {
+    out.append(values.begin(), values.end());
+    return true;
+  }
+  if ((int64_t)t.raw_data().size() != n * (int64_t)sizeof(T))
+    return false;
+  for (int64_t i = 0; i < n; ++i) {
+    T v;
+    std::memcpy(&v, t.raw_data().data() + sizeof(T) * i, sizeof(T));
+    out.push_back(v);
+  }
+  return true;
+}
+
 std::optional<Ints> tensorInts(const onnx::TensorProto &t, int64_t n) {
   Ints out;
-  if (t.data_type() == onnx::TensorProto::INT64) {
-    if (t.has_raw_data()) {
-      if ((int64_t)t.raw_data().size() != n * 8)
-        return std::nullopt;
-      for (int64_t i = 0; i < n; ++i) {
-        int64_t v;
-        std::memcpy(&v, t.raw_data().data() + 8 * i, 8);
-        out.push_back(v);
-      }
-    } else {
-      out.append(t.int64_data().begin(), t.int64_data().end());
-    }
-  } else if (t.data_type() == onnx::TensorProto::INT32) {
-    if (t.has_raw_data()) {
-      if ((int64_t)t.raw_data().size() != n * 4)
-        return std::nullopt;
-      for (int64_t i = 0; i < n; ++i) {
-        int32_t v;
-        std::memcpy(&v, t.raw_data().data() + 4 * i, 4);
-        out.push_back(v);
-      }
-    } else {
-      out.append(t.int32_data().begin(), t.int32_data().end());
-    }
-  } else {
-    return std::nullopt;
-  }
-  if ((int64_t)out.size() != n)
+  bool ok = false;
+  if (t.data_type() == onnx::TensorProto::INT64)
+    ok = appendInts<int64_t>(t, n, t.int64_data(), out);
+  else if (t.data_type() == onnx::TensorProto::INT32)
+    ok = appendInts<int32_t>(t, n, t.int32_data(), out);
+  if (!ok || (int64_t)out.size() != n)
     return std::nullopt;
   return out;
 }

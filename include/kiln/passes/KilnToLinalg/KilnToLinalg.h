@@ -64,6 +64,21 @@ mlir::Value compareScalars(mlir::OpBuilder &b, mlir::Location loc,
                            CompareDirection dir, mlir::Value lhs,
                            mlir::Value rhs, bool isUnsigned = false);
 
+/// `x` converted to the element type `to` with the semantics documented on
+/// kiln.cast (integers signed unless `isUnsigned`; float to float by
+/// extension or truncation).
+mlir::Value castScalar(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
+                       mlir::Type to, bool isUnsigned = false);
+
+/// `lhs op rhs` on two scalars: `FloatOp` for floats, `IntOp` for integers.
+template <typename FloatOp, typename IntOp>
+mlir::Value buildFloatOrIntOp(mlir::OpBuilder &b, mlir::Location loc,
+                              mlir::Value lhs, mlir::Value rhs) {
+  if (mlir::isa<mlir::FloatType>(lhs.getType()))
+    return FloatOp::create(b, loc, lhs, rhs);
+  return IntOp::create(b, loc, lhs, rhs);
+}
+
 /// Scalar sigmoid 1 / (1 + e^-x) of a float value.
 mlir::Value buildSigmoid(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x);
 

@@ -41,6 +41,11 @@ struct HostTensor {
 std::string tensorSize(kiln_dtype dtype, const std::vector<int64_t> &dims,
                        uint64_t &elements, uint64_t &bytes);
 
+/// tensorSize, and "" only if `dataBytes` is the dense byte size it
+/// computes; else which check failed.
+std::string checkTensorBytes(kiln_dtype dtype, const std::vector<int64_t> &dims,
+                             uint64_t dataBytes, uint64_t &elements);
+
 /// "" if every byte of `data` (`count` elements of a sub-byte `dtype`, one
 /// per byte) is in the dtype's range, else which element is not. Always ""
 /// for other dtypes.
