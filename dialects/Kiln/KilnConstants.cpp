@@ -5,6 +5,9 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
+#include "llvm/ADT/APFloat.h"
+
+#include <cstring>
 
 using namespace mlir;
 
@@ -48,6 +51,29 @@ std::optional<std::vector<char>> kiln::constantBytes(ElementsAttr attr) {
   if (raw.size() != size)
     return std::nullopt;
   return std::vector<char>(raw.begin(), raw.end());
+}
+
+std::optional<std::vector<double>> kiln::constantFloats(ElementsAttr attr) {
+  auto floatType = dyn_cast<FloatType>(attr.getElementType());
+  if (!floatType)
+    return std::nullopt;
+  std::optional<std::vector<char>> bytes = constantBytes(attr);
+  if (!bytes)
+    return std::nullopt;
+  // Every float type's bit pattern, through APFloat.
+  const llvm::fltSemantics &semantics = floatType.getFloatSemantics();
+  unsigned width = floatType.getWidth(), stride = (width + 7) / 8;
+  std::vector<double> out;
+  out.reserve(attr.getNumElements());
+  for (size_t i = 0; i + stride <= bytes->size(); i += stride) {
+    uint64_t bits = 0;
+    std::memcpy(&bits, bytes->data() + i, stride); // little-endian host
+    APFloat value(semantics, APInt(width, bits));
+    bool lost;
+    value.convert(APFloat::IEEEdouble(), APFloat::rmNearestTiesToEven, &lost);
+    out.push_back(value.convertToDouble());
+  }
+  return out;
 }
 
 ElementsAttr kiln::makeConstantAttr(RankedTensorType type,

@@ -160,13 +160,10 @@ OpFoldResult ReshapeOp::fold(FoldAdaptor adaptor) {
 OpFoldResult ConcatOp::fold(FoldAdaptor adaptor) {
   if (getInputs().size() == 1 && getInputs()[0].getType() == getType())
     return getInputs()[0];
-  SmallVector<DenseElementsAttr> inputs;
-  for (Attribute a : adaptor.getInputs()) {
-    DenseElementsAttr d = smallConstant(a);
-    if (!d)
-      return {};
-    inputs.push_back(d);
-  }
+  SmallVector<DenseElementsAttr> inputs =
+      llvm::map_to_vector(adaptor.getInputs(), smallConstant);
+  if (llvm::is_contained(inputs, DenseElementsAttr()))
+    return {};
   ArrayRef<int64_t> out = getType().getShape();
   int64_t axis = getAxis();
   int64_t outer = 1;

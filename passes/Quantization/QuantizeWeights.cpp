@@ -54,27 +54,6 @@ double asDouble(const APFloat &v) {
   return d.convertToDouble();
 }
 
-/// The values of a float constant, or nothing for other constants.
-std::optional<std::vector<double>> readFloats(ElementsAttr attr) {
-  auto floatType = dyn_cast<FloatType>(attr.getElementType());
-  if (!floatType)
-    return std::nullopt;
-  std::optional<std::vector<char>> bytes = constantBytes(attr);
-  if (!bytes)
-    return std::nullopt;
-  // Every float type's bit pattern, through APFloat.
-  const llvm::fltSemantics &semantics = floatType.getFloatSemantics();
-  unsigned width = floatType.getWidth(), stride = (width + 7) / 8;
-  std::vector<double> out;
-  out.reserve(attr.getNumElements());
-  for (size_t i = 0; i + stride <= bytes->size(); i += stride) {
-    uint64_t bits = 0;
-    std::memcpy(&bits, bytes->data() + i, stride);
-    out.push_back(asDouble(APFloat(semantics, APInt(width, bits))));
-  }
-  return out;
-}
-
 /// The nearest value of `semantics` to `x` (ties to even), saturating.
 APFloat roundTo(const llvm::fltSemantics &semantics, double x, double maxFinite) {
   x = std::min(std::max(x, -maxFinite), maxFinite);
@@ -269,7 +248,7 @@ struct QuantizeWeightsPass
     if (!constant || !type || type.getRank() != 3 ||
         type.getNumElements() < minElements)
       return success();
-    auto values = readFloats(cast<ElementsAttr>(constant.getValue()));
+    auto values = constantFloats(cast<ElementsAttr>(constant.getValue()));
     if (!values)
       return success();
     int64_t e = type.getDimSize(0), n = type.getDimSize(1),
@@ -337,7 +316,7 @@ struct QuantizeWeightsPass
     if (!constant || !type || type.getRank() != 2 ||
         !isa<FloatType>(type.getElementType()))
       return std::nullopt;
-    auto values = readFloats(cast<ElementsAttr>(constant.getValue()));
+    auto values = constantFloats(cast<ElementsAttr>(constant.getValue()));
     if (!values)
       return std::nullopt;
     Matrix m;

@@ -16,6 +16,8 @@
 
 #include "Attention.h"
 
+#include "llvm/ADT/TypeSwitch.h"
+
 using namespace mlir;
 using namespace kiln;
 using namespace kiln::attention;
@@ -107,13 +109,12 @@ HeadSource kiln::attention::headSource(Value v, unsigned depth) {
   Operation *op = v.getDefiningOp();
   if (!op || depth > 16)
     return self;
-  std::optional<HeadSource> traced;
-  if (auto cat = dyn_cast<ConcatOp>(op))
-    traced = concatOfHeads(cat, depth);
-  else if (auto sl = dyn_cast<SliceOp>(op))
-    traced = sliceOfHeads(sl, depth);
-  else if (auto merge = dyn_cast<ReshapeOp>(op))
-    traced = mergedHeads(merge, depth);
+  std::optional<HeadSource> traced =
+      llvm::TypeSwitch<Operation *, std::optional<HeadSource>>(op)
+          .Case([&](ConcatOp cat) { return concatOfHeads(cat, depth); })
+          .Case([&](SliceOp slice) { return sliceOfHeads(slice, depth); })
+          .Case([&](ReshapeOp merge) { return mergedHeads(merge, depth); })
+          .Default(std::nullopt);
   return traced ? *traced : self;
 }
 

@@ -13,6 +13,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "llvm/ADT/TypeSwitch.h"
 
 #include <cmath>
 
@@ -234,20 +235,18 @@ std::string kiln::attention::matchScores(AttentionMatch &m) {
       m.scores = mm;
       break;
     }
-    std::string why;
-    if (auto add = dyn_cast<AddOp>(op))
-      why = stepAdditiveMask(w, add);
-    else if (auto sel = dyn_cast<SelectOp>(op))
-      why = stepMaskedFill(w, sel);
-    else if (auto max = dyn_cast<MaxOp>(op))
-      why = stepClamp(w, max);
-    else if (auto mul = dyn_cast<MulOp>(op))
-      why = stepMul(w, mul);
-    else if (auto div = dyn_cast<DivOp>(op))
-      why = stepDiv(w, div);
-    else
-      return "the scores pass through " + op->getName().getStringRef().str() +
-             " before the softmax";
+    std::string why =
+        llvm::TypeSwitch<Operation *, std::string>(op)
+            .Case([&](AddOp add) { return stepAdditiveMask(w, add); })
+            .Case([&](SelectOp select) { return stepMaskedFill(w, select); })
+            .Case([&](MaxOp max) { return stepClamp(w, max); })
+            .Case([&](MulOp mul) { return stepMul(w, mul); })
+            .Case([&](DivOp div) { return stepDiv(w, div); })
+            .Default([](Operation *other) {
+              return "the scores pass through " +
+                     other->getName().getStringRef().str() +
+                     " before the softmax";
+            });
     if (!why.empty())
       return why;
   }

@@ -59,7 +59,7 @@ inline int64_t normAxis(uint64_t axis, int64_t rank) {
 /// The row-major bytes of a constant whose elements are whole bytes.
 std::optional<std::vector<char>> wholeByteConstant(mlir::ElementsAttr attr);
 
-/// The values of a float constant as doubles.
+/// The values of a float constant of whole-byte elements as doubles.
 std::optional<std::vector<double>> constantFloats(mlir::ElementsAttr attr);
 
 /// The one value of a float constant whose elements are all equal.
@@ -116,8 +116,6 @@ struct Expert {
   Projection gate, down;
   std::optional<Projection> up;
 };
-
-const char *activationName(ExpertActivation a);
 
 /// One expert's FFN ending in `y`; the reason for a miss goes to `m`.
 std::optional<Expert> matchExpert(mlir::Value y, Match &m);

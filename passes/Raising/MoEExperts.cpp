@@ -107,24 +107,6 @@ Value matchSilu(Value v, Match &m) {
 
 } // namespace
 
-const char *kiln::moe::activationName(ExpertActivation a) {
-  switch (a) {
-  case ExpertActivation::SwiGLU:
-    return "swiglu";
-  case ExpertActivation::GELU:
-    return "gelu";
-  case ExpertActivation::ReLU:
-    return "relu";
-  case ExpertActivation::SiLU:
-    return "silu";
-  case ExpertActivation::GELUTanh:
-    return "gelu_tanh";
-  case ExpertActivation::Identity:
-    return "identity";
-  }
-  return "?";
-}
-
 /// One expert's FFN ending in `y`; the reason for a miss goes to `m`.
 std::optional<Expert> kiln::moe::matchExpert(Value y, Match &m) {
   Expert e;

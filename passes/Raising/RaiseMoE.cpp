@@ -96,23 +96,10 @@ kiln::moe::wholeByteConstant(ElementsAttr attr) {
 
 std::optional<std::vector<double>>
 kiln::moe::constantFloats(ElementsAttr attr) {
-  auto ft = dyn_cast<FloatType>(attr.getElementType());
-  if (!ft)
+  Type elt = attr.getElementType();
+  if (!isa<FloatType>(elt) || elt.getIntOrFloatBitWidth() % 8)
     return std::nullopt;
-  std::optional<std::vector<char>> bytes = wholeByteConstant(attr);
-  if (!bytes)
-    return std::nullopt;
-  unsigned bits = ft.getWidth();
-  std::vector<double> out;
-  for (size_t i = 0; i < bytes->size(); i += bits / 8) {
-    uint64_t word = 0;
-    memcpy(&word, bytes->data() + i, bits / 8); // little-endian host
-    APFloat f(ft.getFloatSemantics(), APInt(bits, word));
-    bool lost;
-    f.convert(APFloat::IEEEdouble(), APFloat::rmNearestTiesToEven, &lost);
-    out.push_back(f.convertToDouble());
-  }
-  return out;
+  return kiln::constantFloats(attr);
 }
 
 std::optional<double> kiln::moe::splatFloat(Value v) {
@@ -219,8 +206,8 @@ bool checkExpertsAgree(Experts &ex, const Router &r, Value dense, Match &m) {
           llvm::formatv("expert {0} reads other tokens than expert 0", e));
     if (x.act != first.act)
       return m.fail(llvm::formatv("expert {0} is {1}, expert 0 {2}", e,
-                                  activationName(x.act),
-                                  activationName(first.act)));
+                                  stringifyExpertActivation(x.act),
+                                  stringifyExpertActivation(first.act)));
     if (x.gate.n != first.gate.n || x.gate.k != first.gate.k)
       return m.fail(llvm::formatv("experts have different shapes (expert "
                                   "{0}: {1}x{2}, expert 0: {3}x{4}); they "
@@ -355,8 +342,9 @@ std::string describe(const Router &r, const Experts &ex,
     os << " (epsilon " << formatNumber(r.eps) << " dropped)";
   if (r.scale != 1)
     os << ", scale " << formatNumber(r.scale);
-  os << "; " << ex.ffns.size() << " " << activationName(ex.ffns.front().act)
-     << " experts " << ex.hidden << "->" << ex.ffn << "->" << ex.hidden;
+  os << "; " << ex.ffns.size() << " "
+     << stringifyExpertActivation(ex.ffns.front().act) << " experts "
+     << ex.hidden << "->" << ex.ffn << "->" << ex.hidden;
   if (w.bGate || w.bUp || w.bDown)
     os << " with biases";
   return detail;

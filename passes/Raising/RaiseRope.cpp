@@ -531,6 +531,18 @@ struct RaiseRopePass : kiln::impl::RaiseRopeBase<RaiseRopePass> {
     return op->getResult(0);
   }
 
+  /// An op of `like`'s kind (without its attributes) on `operands`, of
+  /// type `type`.
+  Value buildLike(Operation *like, ValueRange operands, Type type, OpBuilder &b,
+                  Location loc) {
+    OperationState state(loc, like->getName());
+    state.addOperands(operands);
+    state.addTypes(type);
+    Operation *op = b.create(state);
+    built.push_back(op);
+    return op->getResult(0);
+  }
+
   /// `v` ([..., R], each angle twice) with one copy of each angle
   /// ([..., R/2]): entries k (or 2k when interleaved). Null, with `why`,
   /// when the repetition cannot be shown.
@@ -564,12 +576,7 @@ struct RaiseRopePass : kiln::impl::RaiseRopeBase<RaiseRopePass> {
         return {};
       if (isa<CastOp>(def))
         return build<CastOp>(b, loc, ht, in);
-      OperationState state(loc, def->getName());
-      state.addOperands(in);
-      state.addTypes(ht);
-      Operation *op = b.create(state);
-      built.push_back(op);
-      return op->getResult(0);
+      return buildLike(def, in, ht, b, loc);
     }
     if (auto concat = dyn_cast<ConcatOp>(def)) {
       if (!il && concat.getInputs().size() == 2 &&
@@ -665,12 +672,7 @@ struct RaiseRopePass : kiln::impl::RaiseRopeBase<RaiseRopePass> {
           return {};
         operands.push_back(h);
       }
-      OperationState state(loc, def->getName());
-      state.addOperands(operands);
-      state.addTypes(ht);
-      Operation *op = b.create(state);
-      built.push_back(op);
-      return op->getResult(0);
+      return buildLike(def, operands, ht, b, loc);
     }
     return fail(
         llvm::formatv("cannot show that the {0} values repeat each angle "

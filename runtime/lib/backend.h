@@ -69,16 +69,22 @@ public:
 
 class Backend {
 public:
+  /// What names a backend and what it runs.
+  struct Names {
+    /// The device name it answers to: "cpu", "cuda".
+    const char *device;
+    /// How its device strings look, for messages: "'cpu'", "'cuda:N'".
+    const char *syntax;
+    /// The prefix of the artifact targets it runs: "cpu-", "cuda-".
+    const char *targetPrefix;
+  };
+
+  explicit Backend(Names names) : names_(names) {}
   virtual ~Backend() = default;
 
-  /// The device name this backend answers to: "cpu", "cuda".
-  virtual const char *deviceName() const = 0;
-
-  /// How its device strings look, for messages: "'cpu'", "'cuda:N'".
-  virtual const char *deviceSyntax() const = 0;
-
-  /// The prefix of the artifact targets it runs: "cpu-", "cuda-".
-  virtual const char *targetPrefix() const = 0;
+  const char *deviceName() const { return names_.device; }
+  const char *deviceSyntax() const { return names_.syntax; }
+  const char *targetPrefix() const { return names_.targetPrefix; }
 
   /// Checks, at kiln_model_load, an artifact whose target has this
   /// backend's prefix: the sections it needs, target details. Runs without
@@ -91,6 +97,9 @@ public:
   virtual kiln_status createSession(kiln_model &model, const DeviceRef &device,
                                     const HostIO &io,
                                     std::unique_ptr<DeviceSession> &out) const = 0;
+
+private:
+  Names names_;
 };
 
 /// Every backend, in the order of backends/backends.def.

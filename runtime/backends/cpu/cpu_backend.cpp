@@ -61,9 +61,7 @@ private:
 
 class CpuBackend final : public Backend {
 public:
-  const char *deviceName() const override { return "cpu"; }
-  const char *deviceSyntax() const override { return "'cpu'"; }
-  const char *targetPrefix() const override { return "cpu-"; }
+  CpuBackend() : Backend({"cpu", "'cpu'", "cpu-"}) {}
 
   kiln_status checkArtifact(const kiln_model &model) const override {
     if (!model.layout.hostCode.present)

@@ -156,6 +156,9 @@ private:
   // recorded (the first one wins) and returned as a non-zero status.
   int32_t recordFailure(kiln_status status) noexcept;
   bool inArena(const void *pointer, uint64_t bytes) const;
+  /// Runs a thunk's `body` on the session `ctx`; an exception (out of
+  /// memory, while building a message) is recorded instead of thrown.
+  template <typename Body> static int32_t guardedThunk(void *ctx, Body body);
   static int32_t launchThunk(void *ctx, uint32_t kernel, uint32_t gridX,
                              uint32_t gridY, uint32_t gridZ, uint32_t blockX,
                              uint32_t blockY, uint32_t blockZ,
@@ -494,13 +497,22 @@ bool CudaSession::inArena(const void *pointer, uint64_t bytes) const {
          end <= arena_ + arenaBytes_;
 }
 
+template <typename Body>
+int32_t CudaSession::guardedThunk(void *ctx, Body body) {
+  auto &s = *static_cast<CudaSession *>(ctx);
+  try {
+    return body(s);
+  } catch (...) {
+    return s.recordFailure(fail(KILN_STATUS_OUT_OF_MEMORY, "out of memory"));
+  }
+}
+
 int32_t CudaSession::launchThunk(void *ctx, uint32_t kernel, uint32_t gridX,
                                  uint32_t gridY, uint32_t gridZ,
                                  uint32_t blockX, uint32_t blockY,
                                  uint32_t blockZ, uint32_t sharedBytes,
                                  void **params) {
-  auto &s = *static_cast<CudaSession *>(ctx);
-  try {
+  return guardedThunk(ctx, [&](CudaSession &s) -> int32_t {
     if (kernel >= s.kernels_.size())
       return s.recordFailure(fail(
           KILN_STATUS_CORRUPT_ARTIFACT,
@@ -517,17 +529,14 @@ int32_t CudaSession::launchThunk(void *ctx, uint32_t kernel, uint32_t gridX,
                  s.kernelNames_[kernel].c_str(), gridX, gridY, gridZ, blockX,
                  blockY, blockZ, sharedBytes)));
     return 0;
-  } catch (...) {
-    return s.recordFailure(fail(KILN_STATUS_OUT_OF_MEMORY, "out of memory"));
-  }
+  });
 }
 
 int32_t CudaSession::memcpyThunk(void *ctx, void *dst, const void *src,
                                  uint64_t bytes) {
-  auto &s = *static_cast<CudaSession *>(ctx);
   if (bytes == 0)
     return 0;
-  try {
+  return guardedThunk(ctx, [&](CudaSession &s) -> int32_t {
     if (!s.inArena(dst, bytes) || !s.inArena(src, bytes))
       return s.recordFailure(fail(
           KILN_STATUS_CORRUPT_ARTIFACT,
@@ -541,17 +550,14 @@ int32_t CudaSession::memcpyThunk(void *ctx, void *dst, const void *src,
           r, "cuMemcpyDtoDAsync_v2",
           format("copying %" PRIu64 " bytes on the device", bytes)));
     return 0;
-  } catch (...) {
-    return s.recordFailure(fail(KILN_STATUS_OUT_OF_MEMORY, "out of memory"));
-  }
+  });
 }
 
 int32_t CudaSession::memsetThunk(void *ctx, void *dst, uint8_t value,
                                  uint64_t bytes) {
-  auto &s = *static_cast<CudaSession *>(ctx);
   if (bytes == 0)
     return 0;
-  try {
+  return guardedThunk(ctx, [&](CudaSession &s) -> int32_t {
     if (!s.inArena(dst, bytes))
       return s.recordFailure(fail(
           KILN_STATUS_CORRUPT_ARTIFACT,
@@ -564,16 +570,12 @@ int32_t CudaSession::memsetThunk(void *ctx, void *dst, uint8_t value,
           r, "cuMemsetD8Async",
           format("setting %" PRIu64 " bytes on the device", bytes)));
     return 0;
-  } catch (...) {
-    return s.recordFailure(fail(KILN_STATUS_OUT_OF_MEMORY, "out of memory"));
-  }
+  });
 }
 
 class CudaBackend final : public Backend {
 public:
-  const char *deviceName() const override { return "cuda"; }
-  const char *deviceSyntax() const override { return "'cuda:N'"; }
-  const char *targetPrefix() const override { return "cuda-"; }
+  CudaBackend() : Backend({"cuda", "'cuda:N'", "cuda-"}) {}
 
   kiln_status checkArtifact(const kiln_model &model) const override {
     const std::string &target = model.metadata.target;

@@ -29,6 +29,11 @@ constexpr int64_t kInlineConstantLimit = 256;
 /// for a dangling resource or a buffer whose size does not fit the type.
 std::optional<std::vector<char>> constantBytes(mlir::ElementsAttr attr);
 
+/// The values of a float constant (any float type, sub-byte ones included)
+/// as doubles, row-major; nothing for other constants or where
+/// constantBytes gives nothing.
+std::optional<std::vector<double>> constantFloats(mlir::ElementsAttr attr);
+
 /// A constant attribute of `type` holding `bytes` (the layout above):
 /// inline up to kInlineConstantLimit elements, otherwise a 64-byte-aligned
 /// dense_resource blob named `name`.
