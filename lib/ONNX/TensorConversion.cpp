@@ -193,68 +193,66 @@ static llvm::Error readExternalData(const onnx::TensorProto &t,
   return llvm::Error::success();
 }
 
-/// The tensor's values as raw little-endian bytes.
-static llvm::Error rawBytes(const onnx::TensorProto &t, int64_t numElements,
-                            StringRef modelDir, std::vector<char> &out) {
+/// The tensor's bytes as stored: in an external file, in raw_data, or in
+/// its typed field (sub-byte types: one packed byte per int32_data entry).
+static llvm::Error storedBytes(const onnx::TensorProto &t, int64_t numElements,
+                               StringRef modelDir, std::vector<char> &out) {
+  if (t.data_location() == onnx::TensorProto::EXTERNAL)
+    return readExternalData(t, modelDir, out);
+  if (t.has_raw_data()) {
+    out.assign(t.raw_data().begin(), t.raw_data().end());
+    return llvm::Error::success();
+  }
   int type = t.data_type();
-  if (unsigned bits = packedBits(type)) {
-    // Packed in the file: raw_data holds the bytes, int32_data one byte each.
-    int64_t packedBytes = (numElements * bits + 7) / 8;
-    std::vector<char> packed;
-    if (t.data_location() == onnx::TensorProto::EXTERNAL) {
-      if (llvm::Error error = readExternalData(t, modelDir, packed))
-        return error;
-    } else if (t.has_raw_data()) {
-      packed.assign(t.raw_data().begin(), t.raw_data().end());
-    } else {
-      for (int32_t v : t.int32_data())
-        packed.push_back((char)(v & 0xff));
-    }
-    if ((int64_t)packed.size() != packedBytes) {
-      return llvm::createStringError(
-          "tensor '" + t.name() + "' holds " + std::to_string(packed.size()) +
-          " bytes of packed data but " + "its shape needs " +
-          std::to_string(packedBytes));
-    }
-    out = unpackSubByte(packed, type, numElements);
+  if (packedBits(type)) {
+    for (int32_t v : t.int32_data())
+      out.push_back((char)(v & 0xff));
     return llvm::Error::success();
   }
   size_t eltBytes = storageBytes(type);
-  if (t.data_location() == onnx::TensorProto::EXTERNAL) {
-    if (llvm::Error error = readExternalData(t, modelDir, out))
-      return error;
-  } else if (t.has_raw_data()) {
-    out.assign(t.raw_data().begin(), t.raw_data().end());
-  } else {
-    out.reserve(numElements * eltBytes);
-    switch (type) {
-    case onnx::TensorProto::FLOAT:
-      appendFloatBits<uint32_t>(out, t.float_data());
-      break;
-    case onnx::TensorProto::DOUBLE:
-      appendFloatBits<uint64_t>(out, t.double_data());
-      break;
-    case onnx::TensorProto::INT64:
-      for (int64_t v : t.int64_data())
-        appendLE(out, (uint64_t)v, 8);
-      break;
-    case onnx::TensorProto::UINT32:
-    case onnx::TensorProto::UINT64:
-      for (uint64_t v : t.uint64_data())
-        appendLE(out, v, eltBytes);
-      break;
-    default: // int32_data carries every type of 32 bits or fewer
-      for (int32_t v : t.int32_data())
-        appendLE(out, (uint64_t)(uint32_t)v, eltBytes);
-      break;
-    }
+  out.reserve(numElements * eltBytes);
+  switch (type) {
+  case onnx::TensorProto::FLOAT:
+    appendFloatBits<uint32_t>(out, t.float_data());
+    break;
+  case onnx::TensorProto::DOUBLE:
+    appendFloatBits<uint64_t>(out, t.double_data());
+    break;
+  case onnx::TensorProto::INT64:
+    for (int64_t v : t.int64_data())
+      appendLE(out, (uint64_t)v, 8);
+    break;
+  case onnx::TensorProto::UINT32:
+  case onnx::TensorProto::UINT64:
+    for (uint64_t v : t.uint64_data())
+      appendLE(out, v, eltBytes);
+    break;
+  default: // int32_data carries every type of 32 bits or fewer
+    for (int32_t v : t.int32_data())
+      appendLE(out, (uint64_t)(uint32_t)v, eltBytes);
+    break;
   }
-  if (out.size() != (size_t)numElements * eltBytes) {
-    return llvm::createStringError("tensor '" + t.name() + "' holds " +
-                                   std::to_string(out.size()) +
-                                   " bytes of data but its shape needs " +
-                                   std::to_string(numElements * eltBytes));
+  return llvm::Error::success();
+}
+
+/// The tensor's values as raw little-endian bytes (sub-byte types unpacked
+/// to one element per byte).
+static llvm::Error rawBytes(const onnx::TensorProto &t, int64_t numElements,
+                            StringRef modelDir, std::vector<char> &out) {
+  int type = t.data_type();
+  unsigned bits = packedBits(type);
+  std::vector<char> stored;
+  if (llvm::Error error = storedBytes(t, numElements, modelDir, stored))
+    return error;
+  size_t expected = bits ? (numElements * bits + 7) / 8
+                         : (size_t)numElements * storageBytes(type);
+  if (stored.size() != expected) {
+    return llvm::createStringError(
+        "tensor '" + t.name() + "' holds " + std::to_string(stored.size()) +
+        " bytes of " + (bits ? "packed data" : "data") +
+        " but its shape needs " + std::to_string(expected));
   }
+  out = bits ? unpackSubByte(stored, type, numElements) : std::move(stored);
   return llvm::Error::success();
 }
 

@@ -132,19 +132,18 @@ Value scalar(PowOp, OpBuilder &b, Location loc, ValueRange a) {
     });
   return math::IPowIOp::create(b, loc, a[0], a[1]);
 }
+// Max and min order i1 as unsigned (false < true).
 Value scalar(MaxOp, OpBuilder &b, Location loc, ValueRange a) {
-  if (isFloat(a[0].getType()))
-    return arith::MaximumFOp::create(b, loc, a[0], a[1]);
   if (isBool(a[0].getType()))
     return arith::MaxUIOp::create(b, loc, a[0], a[1]);
-  return arith::MaxSIOp::create(b, loc, a[0], a[1]);
+  return buildFloatOrIntOp<arith::MaximumFOp, arith::MaxSIOp>(b, loc, a[0],
+                                                              a[1]);
 }
 Value scalar(MinOp, OpBuilder &b, Location loc, ValueRange a) {
-  if (isFloat(a[0].getType()))
-    return arith::MinimumFOp::create(b, loc, a[0], a[1]);
   if (isBool(a[0].getType()))
     return arith::MinUIOp::create(b, loc, a[0], a[1]);
-  return arith::MinSIOp::create(b, loc, a[0], a[1]);
+  return buildFloatOrIntOp<arith::MinimumFOp, arith::MinSIOp>(b, loc, a[0],
+                                                              a[1]);
 }
 Value scalar(AndOp, OpBuilder &b, Location loc, ValueRange a) {
   return arith::AndIOp::create(b, loc, a[0], a[1]);
@@ -284,30 +283,22 @@ struct ElementwiseLowering : OpConversionPattern<OpTy> {
   }
 };
 
+/// One ElementwiseLowering per op type.
+template <typename... OpTys>
+void addElementwiseLowerings(RewritePatternSet &patterns) {
+  patterns.add<ElementwiseLowering<OpTys>...>(patterns.getContext());
+}
+
 } // namespace
 
 void kiln::populateElementwiseLoweringPatterns(RewritePatternSet &patterns) {
-  patterns.add<
-      ElementwiseLowering<AddOp>, ElementwiseLowering<SubOp>,
-      ElementwiseLowering<MulOp>, ElementwiseLowering<DivOp>,
-      ElementwiseLowering<PowOp>, ElementwiseLowering<RemOp>,
-      ElementwiseLowering<MaxOp>,
-      ElementwiseLowering<MinOp>, ElementwiseLowering<AndOp>,
-      ElementwiseLowering<OrOp>, ElementwiseLowering<XorOp>,
-      ElementwiseLowering<ShiftLeftOp>, ElementwiseLowering<ShiftRightOp>,
-      ElementwiseLowering<CompareOp>, ElementwiseLowering<SelectOp>,
-      ElementwiseLowering<NegOp>, ElementwiseLowering<AbsOp>,
-      ElementwiseLowering<SignOp>, ElementwiseLowering<ExpOp>,
-      ElementwiseLowering<LogOp>, ElementwiseLowering<SqrtOp>,
-      ElementwiseLowering<RsqrtOp>, ElementwiseLowering<ReciprocalOp>,
-      ElementwiseLowering<ErfOp>, ElementwiseLowering<TanhOp>,
-      ElementwiseLowering<SinOp>, ElementwiseLowering<CosOp>,
-      ElementwiseLowering<FloorOp>, ElementwiseLowering<CeilOp>,
-      ElementwiseLowering<RoundOp>,
-      ElementwiseLowering<SigmoidOp>, ElementwiseLowering<SiluOp>,
-      ElementwiseLowering<ReluOp>, ElementwiseLowering<NotOp>,
-      ElementwiseLowering<LeakyReluOp>, ElementwiseLowering<GeluOp>,
-      ElementwiseLowering<CastOp>>(patterns.getContext());
+  addElementwiseLowerings<AddOp, SubOp, MulOp, DivOp, PowOp, RemOp, MaxOp,
+                          MinOp, AndOp, OrOp, XorOp, ShiftLeftOp, ShiftRightOp,
+                          CompareOp, SelectOp, NegOp, AbsOp, SignOp, ExpOp,
+                          LogOp, SqrtOp, RsqrtOp, ReciprocalOp, ErfOp, TanhOp,
+                          SinOp, CosOp, FloorOp, CeilOp, RoundOp, SigmoidOp,
+                          SiluOp, ReluOp, NotOp, LeakyReluOp, GeluOp, CastOp>(
+      patterns);
 }
 
 Value kiln::compareScalars(OpBuilder &b, Location loc, CompareDirection dir,

@@ -110,24 +110,31 @@ SmallVector<Value> lowerMatmul(MatmulOp op, MatmulOp::Adaptor adaptor,
 enum class ReduceKind { Sum, Max, Min, Prod };
 
 /// The loop structure of a reduction of `input` over `axes`: the reduced
-/// shape, the output's indexing expressions and the iterator types.
-std::tuple<SmallVector<int64_t>, SmallVector<AffineExpr>,
-           SmallVector<utils::IteratorType>>
-reductionLoops(MLIRContext *ctx, RankedTensorType input,
-               ArrayRef<int64_t> axes) {
-  SmallVector<int64_t> shape;
-  SmallVector<AffineExpr> outExprs;
+/// shape, the indexing maps of the input (identity) and of the reduced
+/// output, and the iterator types.
+struct ReductionLoops {
+  SmallVector<int64_t> reducedShape;
+  AffineMap inputMap, outputMap;
   SmallVector<utils::IteratorType> iterators;
-  for (int64_t d = 0; d < input.getRank(); ++d) {
+};
+
+ReductionLoops reductionLoops(RankedTensorType input, ArrayRef<int64_t> axes) {
+  MLIRContext *ctx = input.getContext();
+  int64_t rank = input.getRank();
+  ReductionLoops loops;
+  SmallVector<AffineExpr> outExprs;
+  for (int64_t d = 0; d < rank; ++d) {
     if (llvm::is_contained(axes, d)) {
-      iterators.push_back(utils::IteratorType::reduction);
+      loops.iterators.push_back(utils::IteratorType::reduction);
       continue;
     }
-    iterators.push_back(utils::IteratorType::parallel);
-    shape.push_back(input.getDimSize(d));
+    loops.iterators.push_back(utils::IteratorType::parallel);
+    loops.reducedShape.push_back(input.getDimSize(d));
     outExprs.push_back(getAffineDimExpr(d, ctx));
   }
-  return {shape, outExprs, iterators};
+  loops.inputMap = AffineMap::getMultiDimIdentityMap(rank, ctx);
+  loops.outputMap = AffineMap::get(rank, 0, outExprs, ctx);
+  return loops;
 }
 
 /// The identity element of a reduction, as a scalar of type `t`.
@@ -182,25 +189,21 @@ template <typename OpTy, ReduceKind Kind>
 SmallVector<Value> lowerReduce(OpTy op, typename OpTy::Adaptor adaptor,
                                ConversionPatternRewriter &rewriter) {
   Location loc = op.getLoc();
-  MLIRContext *ctx = rewriter.getContext();
   auto inputType = cast<RankedTensorType>(op.getInput().getType());
   Type elt = inputType.getElementType();
-  ArrayRef<int64_t> axes = op.getAxes();
-  int64_t rank = inputType.getRank();
   // Reduce into the shape without the reduced dimensions, then reshape to
   // the keepdims form if asked.
-  auto [reducedShape, outExprs, iterators] =
-      reductionLoops(ctx, inputType, axes);
+  ReductionLoops loops = reductionLoops(inputType, op.getAxes());
+  ArrayRef<int64_t> reducedShape = loops.reducedShape;
   // Sums and products of 16-bit floats accumulate in f32.
   bool widen = Kind == ReduceKind::Sum || Kind == ReduceKind::Prod;
   Type acc = widen ? accumulatorType(elt) : elt;
   auto reducedType = RankedTensorType::get(reducedShape, acc);
   Value init = filledTensor(rewriter, loc, reducedType,
                             reductionIdentity(rewriter, loc, acc, Kind));
-  SmallVector<AffineMap> maps = {rewriter.getMultiDimIdentityMap(rank),
-                                 AffineMap::get(rank, 0, outExprs, ctx)};
   auto generic = linalg::GenericOp::create(
-      rewriter, loc, reducedType, adaptor.getInput(), init, maps, iterators,
+      rewriter, loc, reducedType, adaptor.getInput(), init,
+      ArrayRef<AffineMap>{loops.inputMap, loops.outputMap}, loops.iterators,
       [&](OpBuilder &b, Location l, ValueRange args) {
         linalg::YieldOp::create(
             b, l,
@@ -213,16 +216,16 @@ SmallVector<Value> lowerReduce(OpTy op, typename OpTy::Adaptor adaptor,
 
 /// ArgMax/ArgMin: one generic with two outputs, the running extreme value
 /// and its index; ties keep the first index unless select_last_index.
-template <typename OpTy, bool IsMax>
+template <typename OpTy>
 SmallVector<Value> lowerArgReduce(OpTy op, typename OpTy::Adaptor adaptor,
                                   ConversionPatternRewriter &rewriter) {
+  constexpr bool IsMax = std::is_same_v<OpTy, ArgMaxOp>;
   Location loc = op.getLoc();
-  MLIRContext *ctx = rewriter.getContext();
-  auto inputType = cast<RankedTensorType>(op.getInput().getType());
-  Type elt = inputType.getElementType();
-  int64_t rank = inputType.getRank(), axis = op.getAxis();
-  auto [reducedShape, outExprs, iterators] =
-      reductionLoops(ctx, inputType, {axis});
+  Type elt = op.getInput().getType().getElementType();
+  int64_t axis = op.getAxis();
+  ReductionLoops loops =
+      reductionLoops(cast<RankedTensorType>(op.getInput().getType()), {axis});
+  ArrayRef<int64_t> reducedShape = loops.reducedShape;
   auto valueType = RankedTensorType::get(reducedShape, elt);
   auto indexType = RankedTensorType::get(reducedShape, rewriter.getI64Type());
   Value initValue = filledTensor(
@@ -232,13 +235,12 @@ SmallVector<Value> lowerArgReduce(OpTy op, typename OpTy::Adaptor adaptor,
   Value initIndex =
       filledTensor(rewriter, loc, indexType,
                    scalarConstant(rewriter, loc, rewriter.getI64Type(), 0));
-  AffineMap outMap = AffineMap::get(rank, 0, outExprs, ctx);
-  SmallVector<AffineMap> maps = {rewriter.getMultiDimIdentityMap(rank), outMap,
-                                 outMap};
+  SmallVector<AffineMap> maps = {loops.inputMap, loops.outputMap,
+                                 loops.outputMap};
   bool last = op.getSelectLastIndex();
   auto generic = linalg::GenericOp::create(
       rewriter, loc, TypeRange{valueType, indexType}, adaptor.getInput(),
-      ValueRange{initValue, initIndex}, maps, iterators,
+      ValueRange{initValue, initIndex}, maps, loops.iterators,
       [&](OpBuilder &b, Location l, ValueRange args) {
         Value x = args[0], best = args[1], bestIndex = args[2];
         Value i = arith::IndexCastOp::create(
@@ -312,6 +314,6 @@ void kiln::populateStructuredLoweringPatterns(RewritePatternSet &patterns) {
                lowerReduce<ReduceMinOp, ReduceKind::Min>,
                lowerReduce<ReduceProdOp, ReduceKind::Prod>,
                lowerScan<CumSumOp, ReduceKind::Sum>,
-               lowerScan<CumProdOp, ReduceKind::Prod>,
-               lowerArgReduce<ArgMaxOp, true>, lowerArgReduce<ArgMinOp, false>);
+               lowerScan<CumProdOp, ReduceKind::Prod>, lowerArgReduce<ArgMaxOp>,
+               lowerArgReduce<ArgMinOp>);
 }

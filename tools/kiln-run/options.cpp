@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 
 namespace kiln::run {
 
@@ -109,48 +110,65 @@ std::string parseCount(const char *flag, const std::string &text,
 } // namespace
 
 std::string parseOptions(int argc, char **argv, Options &out) {
+  // The options that take a value, each with what stores it ("" or the
+  // usage error).
+  struct ValueOption {
+    const char *flag, *alias;
+    std::function<std::string(const std::string &)> store;
+  };
+  const ValueOption valueOptions[] = {
+      {"--input", "-i",
+       [&](const std::string &value) -> std::string {
+         size_t equals = value.find('=');
+         if (equals == std::string::npos || equals == 0 ||
+             equals + 1 == value.size())
+           return "--input expects NAME=FILE, got '" + value + "'";
+         out.inputs.emplace_back(value.substr(0, equals),
+                                 value.substr(equals + 1));
+         return "";
+       }},
+      {"--output-dir", "-o",
+       [&](const std::string &value) -> std::string {
+         if (value.empty())
+           return "--output-dir needs a non-empty directory";
+         out.outputDir = value;
+         return "";
+       }},
+      {"--device", nullptr,
+       [&](const std::string &value) -> std::string {
+         out.device = value;
+         return "";
+       }},
+      {"--repeat", nullptr,
+       [&](const std::string &value) {
+         out.repeatGiven = true;
+         return parseCount("--repeat", value, 1000000, out.repeat);
+       }},
+      {"--threads", nullptr,
+       [&](const std::string &value) {
+         return parseCount("--threads", value, 4096, out.threads);
+       }},
+  };
+
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i], value, error;
-    if (arg == "--help" || arg == "-h") {
+    const ValueOption *taken = nullptr;
+    for (const ValueOption &option : valueOptions)
+      if (takeValue(argc, argv, i, option.flag, option.alias, value, error)) {
+        taken = &option;
+        break;
+      }
+    if (taken) {
+      if (error.empty())
+        error = taken->store(value);
+      if (!error.empty())
+        return error;
+    } else if (arg == "--help" || arg == "-h") {
       out.help = true;
     } else if (arg == "--quiet" || arg == "-q") {
       out.quiet = true;
     } else if (arg == "--print-signature") {
       out.printSignature = true;
-    } else if (takeValue(argc, argv, i, "--input", "-i", value, error)) {
-      if (!error.empty())
-        return error;
-      size_t equals = value.find('=');
-      if (equals == std::string::npos || equals == 0 ||
-          equals + 1 == value.size())
-        return "--input expects NAME=FILE, got '" + value + "'";
-      out.inputs.emplace_back(value.substr(0, equals),
-                              value.substr(equals + 1));
-    } else if (takeValue(argc, argv, i, "--output-dir", "-o", value, error)) {
-      if (!error.empty())
-        return error;
-      if (value.empty())
-        return "--output-dir needs a non-empty directory";
-      out.outputDir = value;
-    } else if (takeValue(argc, argv, i, "--device", nullptr, value, error)) {
-      if (!error.empty())
-        return error;
-      out.device = value;
-    } else if (takeValue(argc, argv, i, "--repeat", nullptr, value, error)) {
-      if (!error.empty())
-        return error;
-      if (std::string repeatError =
-              parseCount("--repeat", value, 1000000, out.repeat);
-          !repeatError.empty())
-        return repeatError;
-      out.repeatGiven = true;
-    } else if (takeValue(argc, argv, i, "--threads", nullptr, value, error)) {
-      if (!error.empty())
-        return error;
-      if (std::string threadsError =
-              parseCount("--threads", value, 4096, out.threads);
-          !threadsError.empty())
-        return threadsError;
     } else if (arg.size() > 1 && arg[0] == '-') {
       return "unknown option '" + arg + "'; see kiln-run --help";
     } else if (!out.model.empty()) {

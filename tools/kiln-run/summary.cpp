@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 
 namespace kiln::run {
 namespace {
@@ -77,75 +78,54 @@ template <typename T> T load(const uint8_t *data, size_t index) {
   return value;
 }
 
-/// Element `index` as a double; false for an unknown dtype. Sub-byte types
-/// are one element per byte (int4/int2 sign-extended).
-bool element(kiln_dtype dtype, const uint8_t *data, size_t index, double &out) {
+/// Element `index` as a double, or nothing for an unknown dtype. Sub-byte
+/// types are one element per byte (int4/int2 sign-extended).
+std::optional<double> element(kiln_dtype dtype, const uint8_t *data,
+                              size_t index) {
   switch (dtype) {
   case KILN_DTYPE_FLOAT8E4M3FN:
-    out = decodeMiniFloat({4, 3, 7, false, false}, data[index]);
-    return true;
+    return decodeMiniFloat({4, 3, 7, false, false}, data[index]);
   case KILN_DTYPE_FLOAT8E4M3FNUZ:
-    out = decodeMiniFloat({4, 3, 8, false, true}, data[index]);
-    return true;
+    return decodeMiniFloat({4, 3, 8, false, true}, data[index]);
   case KILN_DTYPE_FLOAT8E5M2:
-    out = decodeMiniFloat({5, 2, 15, true, false}, data[index]);
-    return true;
+    return decodeMiniFloat({5, 2, 15, true, false}, data[index]);
   case KILN_DTYPE_FLOAT8E5M2FNUZ:
-    out = decodeMiniFloat({5, 2, 16, false, true}, data[index]);
-    return true;
+    return decodeMiniFloat({5, 2, 16, false, true}, data[index]);
   case KILN_DTYPE_FLOAT4E2M1:
-    out = decodeMiniFloat({2, 1, 1, false, false}, data[index] & 0xf);
-    return true;
+    return decodeMiniFloat({2, 1, 1, false, false}, data[index] & 0xf);
   case KILN_DTYPE_FLOAT8E8M0: // 2^(bits - 127), no sign, 0xff is NaN
-    out = data[index] == 0xff ? NAN : std::ldexp(1.0, int(data[index]) - 127);
-    return true;
-  case KILN_DTYPE_INT4:
-  case KILN_DTYPE_INT2:
-    out = load<int8_t>(data, index);
-    return true;
-  case KILN_DTYPE_UINT4:
-  case KILN_DTYPE_UINT2:
-    out = load<uint8_t>(data, index);
-    return true;
-  case KILN_DTYPE_FLOAT32:
-    out = load<float>(data, index);
-    return true;
-  case KILN_DTYPE_FLOAT64:
-    out = load<double>(data, index);
-    return true;
+    return data[index] == 0xff ? NAN : std::ldexp(1.0, int(data[index]) - 127);
   case KILN_DTYPE_FLOAT16:
-    out = halfToFloat(load<uint16_t>(data, index));
-    return true;
+    return halfToFloat(load<uint16_t>(data, index));
   case KILN_DTYPE_BFLOAT16:
-    out = bfloat16ToFloat(load<uint16_t>(data, index));
-    return true;
+    return bfloat16ToFloat(load<uint16_t>(data, index));
+  case KILN_DTYPE_FLOAT32:
+    return load<float>(data, index);
+  case KILN_DTYPE_FLOAT64:
+    return load<double>(data, index);
+  case KILN_DTYPE_INT2:
+  case KILN_DTYPE_INT4:
   case KILN_DTYPE_INT8:
-    out = load<int8_t>(data, index);
-    return true;
-  case KILN_DTYPE_INT16:
-    out = load<int16_t>(data, index);
-    return true;
-  case KILN_DTYPE_INT32:
-    out = load<int32_t>(data, index);
-    return true;
-  case KILN_DTYPE_INT64:
-    out = double(load<int64_t>(data, index));
-    return true;
-  case KILN_DTYPE_UINT8:
+    return load<int8_t>(data, index);
   case KILN_DTYPE_BOOL:
-    out = load<uint8_t>(data, index);
-    return true;
+  case KILN_DTYPE_UINT2:
+  case KILN_DTYPE_UINT4:
+  case KILN_DTYPE_UINT8:
+    return load<uint8_t>(data, index);
+  case KILN_DTYPE_INT16:
+    return load<int16_t>(data, index);
   case KILN_DTYPE_UINT16:
-    out = load<uint16_t>(data, index);
-    return true;
+    return load<uint16_t>(data, index);
+  case KILN_DTYPE_INT32:
+    return load<int32_t>(data, index);
   case KILN_DTYPE_UINT32:
-    out = load<uint32_t>(data, index);
-    return true;
+    return load<uint32_t>(data, index);
+  case KILN_DTYPE_INT64:
+    return double(load<int64_t>(data, index));
   case KILN_DTYPE_UINT64:
-    out = double(load<uint64_t>(data, index));
-    return true;
+    return double(load<uint64_t>(data, index));
   default:
-    return false;
+    return std::nullopt;
   }
 }
 
@@ -170,18 +150,16 @@ std::string summarize(const kiln_tensor_desc &desc, const void *data,
   size_t elementSize = kiln_dtype_size(desc.dtype);
   size_t count = elementSize ? bytes / elementSize : 0;
   const auto *raw = static_cast<const uint8_t *>(data);
-  double probe;
   if (count == 0)
     return line + " (empty)";
-  if (!element(desc.dtype, raw, 0, probe))
+  if (!element(desc.dtype, raw, 0))
     return line + " (no statistics for this dtype)";
 
   double minimum = INFINITY, maximum = -INFINITY, sum = 0;
   size_t nans = 0;
   std::string shown;
   for (size_t i = 0; i < count; ++i) {
-    double value;
-    element(desc.dtype, raw, i, value);
+    double value = *element(desc.dtype, raw, i);
     if (i < kShownValues)
       shown += (i ? ", " : "") + number(value);
     if (std::isnan(value)) {

@@ -242,14 +242,10 @@ public:
   std::vector<SparseDispatchCheck> run();
 
 private:
-  struct Match {
-    int nonZero;
-    std::string name;
-    int64_t expert, experts;
-    std::string indices, weights, scores, tokens, product;
-    int accType;
-    int64_t accRows, accCols, hidden;
-    std::string expandLike;
+  /// What the importer checks (nonZero: the NonZero's name), and what the
+  /// rewrite needs besides.
+  struct Match : SparseDispatchCheck {
+    int64_t expert;
     /// Nodes replaced: the tokens' Reshape, the weights' Reshape, the
     /// scatter.
     int tokensNode, weightsNode, scatterNode;
@@ -288,6 +284,27 @@ private:
   }
   int indexOf(const onnx::NodeProto *n) const {
     return n ? defIndex(n->output(0)) : -1;
+  }
+  /// The users of `v` when they are one node that `accept` takes plus one
+  /// Shape of the whole of `v`, and `v` is no graph output: that node and
+  /// the Shape. Two nulls otherwise.
+  std::pair<const onnx::NodeProto *, const onnx::NodeProto *>
+  userAndShape(const std::string &v,
+               llvm::function_ref<bool(const onnx::NodeProto &)> accept) const {
+    const onnx::NodeProto *user = nullptr, *shape = nullptr;
+    for (int i : usersOf(v)) {
+      const onnx::NodeProto &n = graph.node(i);
+      if (!user && accept(n))
+        user = &n;
+      else if (n.op_type() == "Shape" && !shape && !hasAttr(n, "start") &&
+               !hasAttr(n, "end"))
+        shape = &n;
+      else
+        return {nullptr, nullptr};
+    }
+    if (!user || !shape || graphOutputs.contains(v))
+      return {nullptr, nullptr};
+    return {user, shape};
   }
 
   std::optional<ConstValue> constant(const std::string &v) const {
@@ -474,9 +491,9 @@ bool Matcher::matchExpert(Match &m, const std::string &xs,
 
 std::optional<Matcher::Match> Matcher::match(int nonZero) {
   Match m;
-  m.nonZero = nonZero;
   const onnx::NodeProto &nz = graph.node(nonZero);
-  m.name = nz.name().empty() ? "NonZero_" + std::to_string(nonZero) : nz.name();
+  m.nonZero =
+      nz.name().empty() ? "NonZero_" + std::to_string(nonZero) : nz.name();
   if (nz.input_size() != 1 || nz.output_size() != 1)
     return std::nullopt;
   m.removed.insert(nonZero);
@@ -642,19 +659,12 @@ Matcher::matchWeightGather(const onnx::NodeProto &linNode, std::string &u,
   const onnx::NodeProto *lin = &linNode;
   // w_e = Reshape(Reshape(Gather(Flatten<2>(U), lin), Concat(-1, U[2])),
   //               Concat(Shape(lin), U[2])).
-  const onnx::NodeProto *wGather = nullptr, *linShape = nullptr;
-  for (int i : usersOf(lin->output(0))) {
-    const onnx::NodeProto &n = graph.node(i);
-    if (n.op_type() == "Gather" && !wGather && n.input_size() == 2 &&
-        n.input(1) == lin->output(0) && attrInt(n, "axis", 0) == 0)
-      wGather = &n;
-    else if (n.op_type() == "Shape" && !linShape && !hasAttr(n, "start") &&
-             !hasAttr(n, "end"))
-      linShape = &n;
-    else
-      return nullptr;
-  }
-  if (!wGather || !linShape || graphOutputs.contains(lin->output(0)))
+  auto [wGather, linShape] =
+      userAndShape(lin->output(0), [&](const onnx::NodeProto &n) {
+        return n.op_type() == "Gather" && n.input_size() == 2 &&
+               n.input(1) == lin->output(0) && attrInt(n, "axis", 0) == 0;
+      });
+  if (!wGather)
     return nullptr;
   const onnx::NodeProto *flat = defOp(wGather->input(0), "Flatten");
   if (!flat || flat->input(0) != u || attrInt(*flat, "axis", 1) != 2)
@@ -698,20 +708,14 @@ const onnx::NodeProto *Matcher::matchScatter(const onnx::NodeProto &termNode,
   expand = onlyUser(z, "Expand");
   if (!expand || expand->input(0) != z)
     return nullptr;
-  const onnx::NodeProto *scatter = nullptr, *zShape = nullptr;
-  for (int i : usersOf(expand->output(0))) {
-    const onnx::NodeProto &n = graph.node(i);
-    if (n.op_type() == "ScatterElements" && !scatter && n.input_size() == 3 &&
-        n.input(2) == expand->output(0) && n.input(0) != expand->output(0) &&
-        n.input(1) != expand->output(0))
-      scatter = &n;
-    else if (n.op_type() == "Shape" && !zShape && !hasAttr(n, "start") &&
-             !hasAttr(n, "end"))
-      zShape = &n;
-    else
-      return nullptr;
-  }
-  if (!scatter || !zShape || graphOutputs.contains(expand->output(0)))
+  const std::string &expanded = expand->output(0);
+  auto [scatter, zShape] =
+      userAndShape(expanded, [&](const onnx::NodeProto &n) {
+        return n.op_type() == "ScatterElements" && n.input_size() == 3 &&
+               n.input(2) == expanded && n.input(0) != expanded &&
+               n.input(1) != expanded;
+      });
+  if (!scatter)
     return nullptr;
   const onnx::NodeProto *rows = onlyUser(zShape->output(0), "Expand");
   if (!rows || rows->input(0) != rowsU.output(0) ||
@@ -836,7 +840,7 @@ std::vector<SparseDispatchCheck> Matcher::run() {
   // One dense weight matrix per router (indices, weights).
   std::map<std::pair<std::string, std::string>, std::string> dense;
   for (Match &m : matches) {
-    std::string prefix = "/kiln_sparse_moe" + m.name;
+    std::string prefix = "/kiln_sparse_moe" + m.nonZero;
     auto key = std::make_pair(m.indices, m.weights);
     auto it = dense.find(key);
     if (it == dense.end()) {
@@ -924,22 +928,8 @@ std::vector<SparseDispatchCheck> Matcher::run() {
   }
 
   std::vector<SparseDispatchCheck> checks;
-  for (Match &m : matches) {
-    SparseDispatchCheck c;
-    c.nonZero = m.name;
-    c.tokens = m.tokens;
-    c.indices = m.indices;
-    c.scores = m.scores;
-    c.weights = m.weights;
-    c.product = m.product;
-    c.expandLike = m.expandLike;
-    c.hidden = m.hidden;
-    c.experts = m.experts;
-    c.accRows = m.accRows;
-    c.accCols = m.accCols;
-    c.accType = m.accType;
-    checks.push_back(std::move(c));
-  }
+  for (const Match &m : matches)
+    checks.push_back(static_cast<const SparseDispatchCheck &>(m));
   return checks;
 }
 
