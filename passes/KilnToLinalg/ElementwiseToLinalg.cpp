@@ -51,6 +51,19 @@ Value kiln::buildGelu(OpBuilder &b, Location loc, Value x,
   return arith::MulFOp::create(b, loc, x, cdf);
 }
 
+Value kiln::buildMaxOrMin(OpBuilder &b, Location loc, bool isMax, Value lhs,
+                          Value rhs) {
+  using namespace arith;
+  if (isa<FloatType>(lhs.getType()))
+    return isMax ? (Value)MaximumFOp::create(b, loc, lhs, rhs)
+                 : (Value)MinimumFOp::create(b, loc, lhs, rhs);
+  if (lhs.getType().isInteger(1)) // false < true
+    return isMax ? (Value)MaxUIOp::create(b, loc, lhs, rhs)
+                 : (Value)MinUIOp::create(b, loc, lhs, rhs);
+  return isMax ? (Value)MaxSIOp::create(b, loc, lhs, rhs)
+               : (Value)MinSIOp::create(b, loc, lhs, rhs);
+}
+
 Value kiln::castScalar(OpBuilder &b, Location loc, Value x, Type to,
                        bool isUnsigned) {
   Type from = x.getType();
@@ -132,18 +145,11 @@ Value scalar(PowOp, OpBuilder &b, Location loc, ValueRange a) {
     });
   return math::IPowIOp::create(b, loc, a[0], a[1]);
 }
-// Max and min order i1 as unsigned (false < true).
 Value scalar(MaxOp, OpBuilder &b, Location loc, ValueRange a) {
-  if (isBool(a[0].getType()))
-    return arith::MaxUIOp::create(b, loc, a[0], a[1]);
-  return buildFloatOrIntOp<arith::MaximumFOp, arith::MaxSIOp>(b, loc, a[0],
-                                                              a[1]);
+  return buildMaxOrMin(b, loc, /*isMax=*/true, a[0], a[1]);
 }
 Value scalar(MinOp, OpBuilder &b, Location loc, ValueRange a) {
-  if (isBool(a[0].getType()))
-    return arith::MinUIOp::create(b, loc, a[0], a[1]);
-  return buildFloatOrIntOp<arith::MinimumFOp, arith::MinSIOp>(b, loc, a[0],
-                                                              a[1]);
+  return buildMaxOrMin(b, loc, /*isMax=*/false, a[0], a[1]);
 }
 Value scalar(AndOp, OpBuilder &b, Location loc, ValueRange a) {
   return arith::AndIOp::create(b, loc, a[0], a[1]);

@@ -46,15 +46,11 @@ Value widenScalar(OpBuilder &b, Location loc, Value x, Type acc) {
 }
 
 Value addScalars(OpBuilder &b, Location loc, Value x, Value y) {
-  if (isFloat(x.getType()))
-    return arith::AddFOp::create(b, loc, x, y);
-  return arith::AddIOp::create(b, loc, x, y);
+  return buildFloatOrIntOp<arith::AddFOp, arith::AddIOp>(b, loc, x, y);
 }
 
 Value mulScalars(OpBuilder &b, Location loc, Value x, Value y) {
-  if (isFloat(x.getType()))
-    return arith::MulFOp::create(b, loc, x, y);
-  return arith::MulIOp::create(b, loc, x, y);
+  return buildFloatOrIntOp<arith::MulFOp, arith::MulIOp>(b, loc, x, y);
 }
 
 /// Matmul as one linalg.generic over (batch..., m, k, n): the reduction
@@ -163,24 +159,15 @@ Value reductionIdentity(OpBuilder &b, Location loc, Type t, ReduceKind kind) {
 }
 
 Value combine(OpBuilder &b, Location loc, ReduceKind kind, Value acc, Value x) {
-  bool f = isFloat(x.getType());
   switch (kind) {
   case ReduceKind::Sum:
     return addScalars(b, loc, acc, x);
   case ReduceKind::Prod:
     return mulScalars(b, loc, acc, x);
   case ReduceKind::Max:
-    if (f)
-      return arith::MaximumFOp::create(b, loc, acc, x);
-    if (x.getType().isInteger(1))
-      return arith::MaxUIOp::create(b, loc, acc, x);
-    return arith::MaxSIOp::create(b, loc, acc, x);
+    return buildMaxOrMin(b, loc, /*isMax=*/true, acc, x);
   case ReduceKind::Min:
-    if (f)
-      return arith::MinimumFOp::create(b, loc, acc, x);
-    if (x.getType().isInteger(1))
-      return arith::MinUIOp::create(b, loc, acc, x);
-    return arith::MinSIOp::create(b, loc, acc, x);
+    return buildMaxOrMin(b, loc, /*isMax=*/false, acc, x);
   }
   llvm_unreachable("unknown reduction");
 }

@@ -79,6 +79,11 @@ mlir::Value buildFloatOrIntOp(mlir::OpBuilder &b, mlir::Location loc,
   return IntOp::create(b, loc, lhs, rhs);
 }
 
+/// The larger (`isMax`) or smaller of two scalars: NaN-propagating for
+/// floats, unsigned for i1 (false < true), signed for other integers.
+mlir::Value buildMaxOrMin(mlir::OpBuilder &b, mlir::Location loc, bool isMax,
+                          mlir::Value lhs, mlir::Value rhs);
+
 /// Scalar sigmoid 1 / (1 + e^-x) of a float value.
 mlir::Value buildSigmoid(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x);
 
