@@ -186,3 +186,33 @@ func.func @silu(%x: tensor<4xf32>) -> tensor<4xf32> {
   %y = kiln.mul %x, %s : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
   return %y : tensor<4xf32>
 }
+
+// -----
+
+// SwiGLU with biased projections, SiLU written as g * sigmoid(g): the
+// weights and the biases are fused, the bias added once to the fused
+// projection.
+// CHECK-LABEL: func.func @swiglu_biases_sigmoid_mul(
+// CHECK-DAG: %[[W:.+]] = arith.constant dense<{{\[\[}}1.000000e+00, 2.000000e+00, 5.000000e+00, 6.000000e+00], [3.000000e+00, 4.000000e+00, 7.000000e+00, 8.000000e+00]]> : tensor<2x4xf32>
+// CHECK-DAG: %[[B:.+]] = arith.constant dense<[5.000000e-01, -5.000000e-01, 1.000000e+00, 2.000000e+00]> : tensor<4xf32>
+// CHECK: %[[P:.+]] = kiln.matmul %{{.+}}, %[[W]] : (tensor<3x2xf32>, tensor<2x4xf32>) -> tensor<3x4xf32>
+// CHECK-NEXT: %[[PB:.+]] = kiln.add %[[P]], %[[B]]
+// CHECK-NEXT: %[[Y:.+]] = kiln.swiglu %[[PB]] : tensor<3x4xf32> -> tensor<3x2xf32>
+// CHECK-NOT: kiln.{{sigmoid|silu|mul}}
+// CHECK: return %[[Y]]
+func.func @swiglu_biases_sigmoid_mul(%x: tensor<3x2xf32>) -> tensor<3x2xf32> {
+  %wg = arith.constant dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf32>
+  %bg = arith.constant dense<[0.5, -0.5]> : tensor<2xf32>
+  %wu = arith.constant dense<[[5.0, 6.0], [7.0, 8.0]]> : tensor<2x2xf32>
+  %bu = arith.constant dense<[1.0, 2.0]> : tensor<2xf32>
+  %mg = kiln.matmul %x, %wg : (tensor<3x2xf32>, tensor<2x2xf32>) -> tensor<3x2xf32>
+  %g = kiln.add %mg, %bg : (tensor<3x2xf32>, tensor<2xf32>) -> tensor<3x2xf32>
+  // expected-remark @below {{raised silu}}
+  %sg = kiln.sigmoid %g : tensor<3x2xf32>
+  // expected-remark @below {{raised swiglu (gate and up weights fused into [2, 4] with biases)}}
+  %s = kiln.mul %g, %sg : (tensor<3x2xf32>, tensor<3x2xf32>) -> tensor<3x2xf32>
+  %mu = kiln.matmul %x, %wu : (tensor<3x2xf32>, tensor<2x2xf32>) -> tensor<3x2xf32>
+  %u = kiln.add %mu, %bu : (tensor<3x2xf32>, tensor<2xf32>) -> tensor<3x2xf32>
+  %h = kiln.mul %s, %u : (tensor<3x2xf32>, tensor<3x2xf32>) -> tensor<3x2xf32>
+  return %h : tensor<3x2xf32>
+}
