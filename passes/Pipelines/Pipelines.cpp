@@ -29,10 +29,12 @@ static constexpr const char *kLowerToLinalg =
     "func.func(kiln-decompose-composite-ops,canonicalize,kiln-convert-kiln-to-linalg,"
     "kiln-fuse-elementwise,canonicalize,cse)";
 
-// MoE experts as grouped matrix products over packed weights, before the
-// reference lowering would see them.
-static constexpr const char *kCpuGroupExperts =
-    "func.func(kiln-cpu-convert-moe-experts-to-grouped-matmuls)";
+// MoE experts as grouped matrix products over packed weights, and int4 /
+// int8 linears as loops that dequantize in registers, before the reference
+// lowering would see them.
+static constexpr const char *kCpuKernelsFromKilnOps =
+    "func.func(kiln-cpu-convert-moe-experts-to-grouped-matmuls,"
+    "kiln-cpu-convert-quantized-linears-to-vector-kernels)";
 
 // Weights of matmuls stored as the column panels the CPU micro-kernel
 // streams (the packing happens here, at compile time, once).
@@ -109,7 +111,7 @@ void kiln::buildRaisePipeline(OpPassManager &pm) {
 }
 
 void kiln::buildCpuTensorPipeline(OpPassManager &pm) {
-  addPipeline(pm, kCpuGroupExperts);
+  addPipeline(pm, kCpuKernelsFromKilnOps);
   addPipeline(pm, kLowerToLinalg);
   addPipeline(pm, kCpuPackWeights);
   addPipeline(pm, kOutlineWeights);

@@ -113,6 +113,44 @@ def ConvertMoEExpertsToGroupedMatmuls : Pass<"kiln-cpu-convert-moe-experts-to-gr
                            "mlir::tensor::TensorDialect"];
 }
 
+def ConvertQuantizedLinearsToVectorKernels
+    : Pass<"kiln-cpu-convert-quantized-linears-to-vector-kernels", "mlir::func::FuncOp"> {
+  let summary = "Run int4/int8 kiln.qlinear as vector loops that dequantize in registers";
+  let description = [{
+    Runs on Kiln ops, before the reference lowering to linalg. Each
+    `kiln.qlinear` with constant int4 or int8 codes (signed or unsigned,
+    with or without constant zero points), constant f32 scales in groups
+    of g along K (g even and dividing K, or one group of K), f32
+    activations and N a multiple of 32 is replaced by loops over
+    compile-time packed panels of 32 output columns: the codes stay 4 or 8
+    bits in memory ([N/32][K][16] bytes for int4, two columns a byte;
+    [N/32][K][32] for int8) and are turned into two `vector<16xf32>` per K
+    step with shifts and a conversion, multiplied by the broadcast
+    activation into per-group partial sums, which are scaled once per
+    group. `rows` activation rows share each decoded step. With `parallel`,
+    products of at least 2^21 multiply-adds spread the panels over threads
+    (`scf.forall`). Other `kiln.qlinear` ops are left to the reference
+    lowering.
+
+    Example: a decode step `kiln.qlinear %x, %w, %s {block_shape =
+    array<i64: 1, 32>} : (tensor<1x4096xf32>, tensor<4096x4096xi4>,
+    tensor<4096x128xf32>) -> tensor<1x4096xf32>` becomes an `scf.forall`
+    over 128 panels, each an `scf.for` over 128 groups around an
+    `scf.for` over the group's 32 K steps that reads 16 bytes of codes
+    per step from an 8 MiB `tensor<128x4096x16xi8>` constant.
+  }];
+  let options = [
+    Option<"rows", "rows", "int64_t", /*default=*/"4",
+           "Activation rows per register block">,
+    Option<"parallel", "parallel", "bool", /*default=*/"true",
+           "Distribute the column panels over threads (scf.forall)">
+  ];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::scf::SCFDialect",
+                           "mlir::tensor::TensorDialect",
+                           "mlir::vector::VectorDialect"];
+}
+
 def VectorizeContractions : Pass<"kiln-cpu-vectorize-contractions", "mlir::func::FuncOp"> {
   let summary = "Tile matmul-like linalg ops to register blocks and vectorize them";
   let description = [{
