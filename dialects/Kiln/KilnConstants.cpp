@@ -6,6 +6,9 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 
+#include <cstring>
+#include <sys/mman.h>
+
 using namespace mlir;
 
 /// Bytes per element in MLIR's dense storage (i1 counted as one byte).
@@ -50,6 +53,52 @@ std::optional<std::vector<char>> kiln::constantBytes(ElementsAttr attr) {
   return std::vector<char>(raw.begin(), raw.end());
 }
 
+std::optional<ArrayRef<char>>
+kiln::constantBytes(ElementsAttr attr, std::vector<char> &storage) {
+  Type elt = attr.getElementType();
+  if (!elt.isIntOrFloat())
+    return std::nullopt;
+  size_t size = storageBytes(elt) * attr.getNumElements();
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr)) {
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    if (!blob || blob->getData().size() != size)
+      return std::nullopt;
+    return blob->getData();
+  }
+  auto dense = dyn_cast<DenseElementsAttr>(attr);
+  if (dense && !dense.isSplat() && !elt.isInteger(1) &&
+      dense.getRawData().size() == size)
+    return dense.getRawData();
+  std::optional<std::vector<char>> copy = constantBytes(attr);
+  if (!copy)
+    return std::nullopt;
+  storage = std::move(*copy);
+  return ArrayRef<char>(storage);
+}
+
+AsmResourceBlob kiln::allocateConstantBlob(size_t size) {
+  constexpr size_t kAlignment = 64;
+  constexpr size_t kHugePage = size_t(2) << 20;
+  if (size < 2 * kHugePage)
+    return HeapAsmResourceBlob::allocate(size, kAlignment);
+  void *data = mmap(nullptr, size, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (data == MAP_FAILED)
+    return HeapAsmResourceBlob::allocate(size, kAlignment);
+  // Advice only: where the kernel has no huge pages this changes nothing.
+  (void)madvise(data, size, MADV_HUGEPAGE);
+  return AsmResourceBlob(
+      ArrayRef<char>(static_cast<const char *>(data), size), kAlignment,
+      [](void *p, size_t n, size_t) { munmap(p, n); }, /*dataIsMutable=*/true);
+}
+
+ElementsAttr kiln::makeConstantAttr(RankedTensorType type,
+                                    AsmResourceBlob blob, StringRef name) {
+  if (type.getNumElements() <= kInlineConstantLimit)
+    return makeConstantAttr(type, blob.getData(), name);
+  return DenseResourceElementsAttr::get(type, name, std::move(blob));
+}
+
 ElementsAttr kiln::makeConstantAttr(RankedTensorType type,
                                     ArrayRef<char> bytes, StringRef name) {
   if (type.getElementType().isInteger(1)) { // one byte each -> bits
@@ -59,8 +108,8 @@ ElementsAttr kiln::makeConstantAttr(RankedTensorType type,
   }
   if (type.getNumElements() <= kInlineConstantLimit)
     return DenseElementsAttr::getFromRawBuffer(type, bytes);
-  AsmResourceBlob blob =
-      HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, /*align=*/64);
+  AsmResourceBlob blob = allocateConstantBlob(bytes.size());
+  std::memcpy(blob.getMutableData().data(), bytes.data(), bytes.size());
   return DenseResourceElementsAttr::get(type, name, std::move(blob));
 }
 

@@ -93,7 +93,7 @@ public:
     pieces.push_back({data, n});
     size_ += n;
   }
-  void add(const std::vector<char> &bytes) { add(bytes.data(), bytes.size()); }
+  void add(llvm::ArrayRef<char> bytes) { add(bytes.data(), bytes.size()); }
   void alignTo(uint64_t alignment) {
     uint64_t padding = (alignment - size_ % alignment) % alignment;
     if (padding)
@@ -164,7 +164,7 @@ llvm::Error kiln::writeArtifact(llvm::StringRef path,
     weightsSize = (weightsSize + KILN_ARTIFACT_ALIGNMENT - 1) /
                   KILN_ARTIFACT_ALIGNMENT * KILN_ARTIFACT_ALIGNMENT;
     offsets.push_back(weightsSize);
-    weightsSize += w.data.size();
+    weightsSize += w.data().size();
   }
 
   ByteWriter meta;
@@ -175,7 +175,7 @@ llvm::Error kiln::writeArtifact(llvm::StringRef path,
   for (size_t i = 0; i < c.weights.size(); ++i) {
     meta.tensor(c.weights[i].tensor);
     meta.u64(offsets[i]);
-    meta.u64(c.weights[i].data.size());
+    meta.u64(c.weights[i].data().size());
   }
   meta.u32((uint32_t)c.inputs.size());
   for (const TensorSignature &t : c.inputs)
@@ -211,7 +211,7 @@ llvm::Error kiln::writeArtifact(llvm::StringRef path,
       file.alignTo(KILN_ARTIFACT_ALIGNMENT);
       (void)start;
       assert(file.size() - start == offsets[i] && "weight offsets drifted");
-      file.add(c.weights[i].data);
+      file.add(c.weights[i].data());
     }
   });
   if (c.gpuCode)
