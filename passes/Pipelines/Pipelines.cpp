@@ -34,6 +34,12 @@ static constexpr const char *kLowerToLinalg =
 static constexpr const char *kCpuGroupExperts =
     "func.func(kiln-cpu-convert-moe-experts-to-grouped-matmuls)";
 
+// Attention as one fused loop nest (online softmax over the key blocks the
+// mask kind allows), before the reference lowering would materialize its
+// scores.
+static constexpr const char *kCpuTiledAttention =
+    "func.func(kiln-cpu-convert-attention-to-tiled-loops)";
+
 // Weights of matmuls stored as the column panels the CPU micro-kernel
 // streams (the packing happens here, at compile time, once).
 static constexpr const char *kCpuPackWeights =
@@ -110,6 +116,7 @@ void kiln::buildRaisePipeline(OpPassManager &pm) {
 
 void kiln::buildCpuTensorPipeline(OpPassManager &pm) {
   addPipeline(pm, kCpuGroupExperts);
+  addPipeline(pm, kCpuTiledAttention);
   addPipeline(pm, kLowerToLinalg);
   addPipeline(pm, kCpuPackWeights);
   addPipeline(pm, kOutlineWeights);

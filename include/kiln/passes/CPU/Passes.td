@@ -113,6 +113,60 @@ def ConvertMoEExpertsToGroupedMatmuls : Pass<"kiln-cpu-convert-moe-experts-to-gr
                            "mlir::tensor::TensorDialect"];
 }
 
+def ConvertAttentionToTiledLoops : Pass<"kiln-cpu-convert-attention-to-tiled-loops", "mlir::func::FuncOp"> {
+  let summary = "Compute kiln.attention block by block with an online softmax, skipping masked-out key blocks";
+  let description = [{
+    Rewrites `kiln.attention` (f32; mask kind `none`, `causal` or
+    `sliding_window`; optional KV cache, `kv_seqlen`, GQA/MQA and softcap;
+    no `mask` operand and no `scores` result) into one loop nest on tensors
+    that never builds the `[S, L]` scores: an `scf.forall` over (batch, KV
+    head, block of `query-block` query rows), and inside it an `scf.for`
+    over only the blocks of `key-block` keys that the mask kind and
+    `kv_seqlen` allow (the causal bound and the window's edges computed
+    from the block's positions). Each key block's scores are computed as
+    vectors over the query rows (broadcast-FMAs over the head dimension),
+    masked only when the block crosses an edge of the allowed region, and
+    folded into a running max, sum and output (online softmax); the output
+    is divided by the sum once at the end, and rows with no allowed key
+    are zeros. When all the query heads of a KV head times the queries fit
+    in one block (decoding), they share it, so K and V are read once per
+    group. `present_key`/`present_value` are the concatenations of the
+    cache and the new keys, as in the reference lowering. Everything else
+    (hierarchical and block-sparse kinds, mask tensors, the `scores`
+    result, 16-bit floats) is left to `kiln-decompose-composite-ops`.
+    Small problems (under 2^21 multiply-adds) run on one thread.
+
+    Example (causal, 2048 queries, 8 heads of 64; blocks of 16 x 16):
+
+    ```mlir
+    %o, %k2, %v2 = kiln.attention %q, %k, %v {scale = 0.125 : f32,
+        mask_kind = #kiln.mask_kind<causal>} : ...
+    // becomes
+    %o4 = scf.forall (%blk) in (1024) shared_outs(%out = %empty) {
+      // Qt: 64 x vector<16xf32>; first/end key blocks from the positions
+      %r = scf.for %kb = %first to %end step %c1
+          iter_args(%m = %ninf, %l = %zero, %acc0 = %zero, ...) {
+        // 16 x 64 x (tensor.extract K, vector.broadcast, vector.fma)
+        // scf.if (block crosses the diagonal): arith.select -inf
+        // maxnumf, math.exp (as a polynomial), 16 x 64 vector.fma with V
+      }
+      // divide by the sum, transpose, vector.transfer_write the rows
+    }
+    ```
+  }];
+  let options = [
+    Option<"queryBlock", "query-block", "int64_t", /*default=*/"16",
+           "Query rows per block: the length of the vectors (16 f32 = one 512-bit register)">,
+    Option<"keyBlock", "key-block", "int64_t", /*default=*/"16",
+           "Keys per block: the scores of a block stay in registers">
+  ];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::math::MathDialect",
+                           "mlir::scf::SCFDialect",
+                           "mlir::tensor::TensorDialect",
+                           "mlir::vector::VectorDialect"];
+}
+
 def VectorizeContractions : Pass<"kiln-cpu-vectorize-contractions", "mlir::func::FuncOp"> {
   let summary = "Tile matmul-like linalg ops to register blocks and vectorize them";
   let description = [{
