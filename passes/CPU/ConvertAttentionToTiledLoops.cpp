@@ -138,7 +138,9 @@ std::optional<AttentionPlan> planAttention(AttentionOp op, int64_t lanes,
   plan.valueDim = op.getPresentValue().getType().getDimSize(3);
   plan.past = op.getPastKey() ? op.getPastKey().getType().getDimSize(2) : 0;
   plan.lanes = lanes;
-  plan.keyBlock = keyBlock;
+  // A block never runs past the keys: the last one is shifted back instead
+  // (see TiledAttentionBuilder::attend).
+  plan.keyBlock = std::min(keyBlock, plan.keys);
   plan.scale = op.getScale().convertToDouble();
   plan.softcap = op.getSoftcap().convertToDouble();
   plan.grouped = plan.rows() <= lanes;
@@ -211,13 +213,13 @@ private:
   KeyRange keyRange(const BlockRows &rows, Value batch);
   Value attend(Value batch, Value kvHead, const BlockRows &rows);
   SmallVector<Value> transposedQueries(Value batch, Value kvHead, Value row);
-  SmallVector<Value> keyRows(Value firstKey);
-  SmallVector<Value> scores(ArrayRef<Value> queriesT, Value batch,
-                            Value kvHead, ArrayRef<Value> keyRows);
+  Value keyTile(Value source, Value batch, Value kvHead, Value firstKey);
+  SmallVector<Value> scores(ArrayRef<Value> queriesT, Value keysTile);
   SmallVector<Value> maskAtEdges(ArrayRef<Value> scores, const BlockRows &rows,
-                                 const KeyRange &range, Value firstKey);
+                                 const KeyRange &range, Value blockStart,
+                                 Value firstKey);
   SoftmaxState softmaxStep(const SoftmaxState &state, ArrayRef<Value> scores,
-                           Value batch, Value kvHead, ArrayRef<Value> keyRows);
+                           Value valuesTile);
 
   ImplicitLocOpBuilder &b;
   const AttentionPlan &plan;
@@ -325,32 +327,36 @@ SmallVector<Value> TiledAttentionBuilder::transposedQueries(Value batch,
   return features;
 }
 
-/// The key rows of a block: firstKey + j, clamped to the last key when the
-/// last block runs past it (those keys are masked).
-SmallVector<Value> TiledAttentionBuilder::keyRows(Value firstKey) {
-  SmallVector<Value> rows;
-  for (int64_t j = 0; j < plan.keyBlock; ++j) {
-    Value row = arith::AddIOp::create(b, firstKey, index(j));
-    if (plan.keys % plan.keyBlock != 0)
-      row = arith::MinSIOp::create(b, row, index(plan.keys - 1));
-    rows.push_back(row);
-  }
-  return rows;
+/// Rows firstKey .. firstKey + keyBlock - 1 of `source`'s (batch, KV
+/// head) as a [keyBlock, features] slice: the block's loads then have
+/// constant indices, one base address per block.
+Value TiledAttentionBuilder::keyTile(Value source, Value batch, Value kvHead,
+                                     Value firstKey) {
+  auto type = cast<RankedTensorType>(source.getType());
+  auto tileType =
+      RankedTensorType::get({plan.keyBlock, type.getDimSize(3)}, f32);
+  SmallVector<OpFoldResult> offsets = {batch, kvHead, firstKey,
+                                       b.getIndexAttr(0)};
+  SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1), b.getIndexAttr(1),
+                                     b.getIndexAttr(plan.keyBlock),
+                                     b.getIndexAttr(type.getDimSize(3))};
+  SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
+  return tensor::ExtractSliceOp::create(b, tileType, source, offsets, sizes,
+                                        strides);
 }
 
 /// scale * <q, k_j> (softcapped) for each key row j, as vectors over query
 /// rows: every key element is one scalar load broadcast into an FMA.
 SmallVector<Value> TiledAttentionBuilder::scores(ArrayRef<Value> queriesT,
-                                                 Value batch, Value kvHead,
-                                                 ArrayRef<Value> keyRows) {
-  SmallVector<Value> s(keyRows.size());
+                                                 Value keysTile) {
+  SmallVector<Value> s(plan.keyBlock);
   // Feature-major, so that the block's scores are the accumulators of one
   // sweep over the features.
   for (int64_t d = 0; d < plan.headDim; ++d) {
     Value feature = index(d);
-    for (auto [j, row] : llvm::enumerate(keyRows)) {
+    for (int64_t j = 0; j < plan.keyBlock; ++j) {
       Value k = broadcast(tensor::ExtractOp::create(
-          b, keys, ValueRange{batch, kvHead, row, feature}));
+          b, keysTile, ValueRange{index(j), feature}));
       s[j] = d == 0 ? (Value)arith::MulFOp::create(b, k, queriesT[d])
                     : (Value)vector::FMAOp::create(b, k, queriesT[d], s[j]);
     }
@@ -373,15 +379,19 @@ SmallVector<Value> TiledAttentionBuilder::scores(ArrayRef<Value> queriesT,
 SmallVector<Value> TiledAttentionBuilder::maskAtEdges(ArrayRef<Value> scores,
                                                       const BlockRows &rows,
                                                       const KeyRange &range,
+                                                      Value blockStart,
                                                       Value firstKey) {
   auto cmp = [&](arith::CmpIPredicate p, Value x, Value y) -> Value {
     return arith::CmpIOp::create(b, p, x, y);
   };
   // Inside when every key is valid and, for every written row, no key is
   // right of the window (the lowest row decides) or left of it (the
-  // highest row decides).
+  // highest row decides). A shifted last block (firstKey < blockStart)
+  // ends at the keys' end, past keyEnd's nominal block end: always an edge.
   Value endKey = arith::AddIOp::create(b, firstKey, index(plan.keyBlock));
-  Value edge = cmp(arith::CmpIPredicate::sgt, endKey, range.keyEnd);
+  Value nominalEnd =
+      arith::AddIOp::create(b, blockStart, index(plan.keyBlock));
+  Value edge = cmp(arith::CmpIPredicate::sgt, nominalEnd, range.keyEnd);
   if (plan.windowRight >= 0) {
     Value lastInside =
         arith::AddIOp::create(b, rows.minPos, index(plan.windowRight + 1));
@@ -413,6 +423,10 @@ SmallVector<Value> TiledAttentionBuilder::maskAtEdges(ArrayRef<Value> scores,
   for (auto [j, x] : llvm::enumerate(scores)) {
     Value key = arith::AddIOp::create(b, firstKey, index(j));
     Value valid = cmp(arith::CmpIPredicate::slt, key, range.keyEnd);
+    // Keys before blockStart belong to the previous block.
+    if (plan.keys % plan.keyBlock != 0)
+      valid = arith::AndIOp::create(
+          b, valid, cmp(arith::CmpIPredicate::sge, key, blockStart));
     Value y = arith::SelectOp::create(b, valid, x, negInf);
     Value keyPos = broadcast(toI32(key));
     if (rightEdge)
@@ -430,8 +444,7 @@ SmallVector<Value> TiledAttentionBuilder::maskAtEdges(ArrayRef<Value> scores,
 /// One key block folded into the running max, sum and output of each row.
 SoftmaxState TiledAttentionBuilder::softmaxStep(const SoftmaxState &state,
                                                 ArrayRef<Value> scores,
-                                                Value batch, Value kvHead,
-                                                ArrayRef<Value> keyRows) {
+                                                Value valuesTile) {
   auto max = [&](Value x, Value y) -> Value {
     return arith::MaxNumFOp::create(b, x, y);
   };
@@ -459,9 +472,9 @@ SoftmaxState TiledAttentionBuilder::softmaxStep(const SoftmaxState &state,
   for (int64_t d = 0; d < plan.valueDim; ++d) {
     Value feature = index(d);
     Value acc = arith::MulFOp::create(b, state.acc[d], rescale);
-    for (auto [j, row] : llvm::enumerate(keyRows)) {
+    for (int64_t j = 0; j < plan.keyBlock; ++j) {
       Value v = broadcast(tensor::ExtractOp::create(
-          b, values, ValueRange{batch, kvHead, row, feature}));
+          b, valuesTile, ValueRange{index(j), feature}));
       acc = vector::FMAOp::create(b, v, probs[j], acc);
     }
     next.acc.push_back(acc);
@@ -488,13 +501,22 @@ Value TiledAttentionBuilder::attend(Value batch, Value kvHead,
     state.max = iter[0];
     state.sum = iter[1];
     state.acc.assign(iter.begin() + 2, iter.end());
-    Value firstKey = arith::MulIOp::create(b, loop.getInductionVar(),
-                                           index(plan.keyBlock));
-    SmallVector<Value> rowsOfKeys = keyRows(firstKey);
-    SmallVector<Value> s = scores(queriesT, batch, kvHead, rowsOfKeys);
-    s = maskAtEdges(s, rows, range, firstKey);
+    // Block kb holds keys [kb * keyBlock, (kb + 1) * keyBlock); the last
+    // one, when the blocks do not divide the keys, is read from
+    // L - keyBlock so that it stays inside the tensor, and masks the keys
+    // its predecessor already took.
+    Value blockStart = arith::MulIOp::create(b, loop.getInductionVar(),
+                                             index(plan.keyBlock));
+    Value firstKey = blockStart;
+    if (plan.keys % plan.keyBlock != 0)
+      firstKey = arith::MinSIOp::create(b, blockStart,
+                                        index(plan.keys - plan.keyBlock));
+    SmallVector<Value> s =
+        scores(queriesT, keyTile(keys, batch, kvHead, firstKey));
+    s = maskAtEdges(s, rows, range, blockStart, firstKey);
     scf::YieldOp::create(
-        b, softmaxStep(state, s, batch, kvHead, rowsOfKeys).flatten());
+        b, softmaxStep(state, s, keyTile(values, batch, kvHead, firstKey))
+               .flatten());
   }
   // Rows that attended no key have sum 0 and yield zeros.
   Value sum = loop.getResult(1);

@@ -3,8 +3,9 @@
 // Causal, 1024 queries in blocks of 4 (big enough to be threaded): each
 // block's key loop stops at the block holding its last query, and only
 // blocks that reach past its first query (the diagonal) are masked. Scores
-// are vectors over the 4 query rows: a broadcast key element times a
-// transposed query feature per FMA. exp is expanded into a polynomial.
+// are vectors over the 4 query rows: a broadcast key element (read from
+// the key block's slice at constant indices) times a transposed query
+// feature per FMA. exp is expanded into a polynomial.
 // CHECK-LABEL: func @causal
 // CHECK-NOT: kiln.attention
 // CHECK: %[[OUT:.+]] = scf.forall (%{{.+}}) in (256) shared_outs(%[[SHARED:.+]] = %{{.+}}) -> (tensor<1x1x1024x2xf32>)
@@ -18,7 +19,8 @@
 // CHECK:   %[[KBEND:.+]] = arith.ceildivsi %[[KEND]], %c4 : index
 // CHECK:   %[[RES:.+]]:4 = scf.for %[[KB:.+]] = %c0 to %[[KBEND]] step %c1 iter_args(%{{.+}}) -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>)
 // CHECK:     %[[K0:.+]] = arith.muli %[[KB]], %c4 : index
-// CHECK:     %[[KEY:.+]] = tensor.extract %arg1[%{{.+}}, %c0, %[[K0]], %c0] : tensor<1x1x1024x2xf32>
+// CHECK:     %[[KT:.+]] = tensor.extract_slice %arg1[%{{.+}}, %c0, %[[K0]], 0] [1, 1, 4, 2] [1, 1, 1, 1] : tensor<1x1x1024x2xf32> to tensor<4x2xf32>
+// CHECK:     %[[KEY:.+]] = tensor.extract %[[KT]][%c0, %c0] : tensor<4x2xf32>
 // CHECK:     %[[KB0:.+]] = vector.broadcast %[[KEY]] : f32 to vector<4xf32>
 // CHECK:     arith.mulf %[[KB0]], %[[Q0T]] : vector<4xf32>
 // CHECK:     vector.fma
@@ -31,9 +33,10 @@
 // CHECK:       arith.select %{{.+}}, %{{.+}}, %{{.+}} : vector<4xi1>, vector<4xf32>
 // CHECK:     } else {
 // CHECK-NEXT:  scf.yield
+// CHECK:     %[[VT:.+]] = tensor.extract_slice %arg2[%{{.+}}, %c0, %[[K0]], 0] [1, 1, 4, 2]
 // CHECK:     arith.maxnumf %[[S]]#0, %[[S]]#1 : vector<4xf32>
 // CHECK-NOT: math.exp
-// CHECK:     tensor.extract %arg2
+// CHECK:     tensor.extract %[[VT]][%c0, %c0] : tensor<4x2xf32>
 // CHECK:     vector.fma
 // CHECK:     scf.yield
 // CHECK:   arith.cmpf ogt, %[[RES]]#1
@@ -73,12 +76,17 @@ func.func @causal(%q: tensor<1x1x1024x2xf32>, %k: tensor<1x1x1024x2xf32>, %v: te
 // CHECK:   %[[KBEND:.+]] = arith.ceildivsi %[[END]], %c4 : index
 // CHECK:   scf.for %[[KB:.+]] = %c1 to %[[KBEND]] step %c1
 // CHECK:     %[[K0:.+]] = arith.muli %[[KB]], %c4 : index
-// The last block runs past the 10 keys: its rows are clamped (and masked).
-// CHECK:     %[[K0C:.+]] = arith.minsi %[[K0]], %c9 : index
-// CHECK:     tensor.extract %[[PK]][%[[B]], %[[KVH]], %[[K0C]], %c0] : tensor<1x2x10x8xf32>
+// The last block would run past the 10 keys: it is read from key 6 instead,
+// and masks the keys before its nominal start (8), which block 1 took.
+// CHECK:     %[[START:.+]] = arith.minsi %[[K0]], %c6 : index
+// CHECK:     tensor.extract_slice %[[PK]][%[[B]], %[[KVH]], %[[START]], 0] [1, 1, 4, 8] [1, 1, 1, 1] : tensor<1x2x10x8xf32> to tensor<4x8xf32>
 // CHECK-NOT: math.tanh
 // CHECK:     scf.if
-// CHECK:     tensor.extract %[[PV]][%[[B]], %[[KVH]], %[[K0C]], %c0] : tensor<1x2x10x8xf32>
+// CHECK:       %[[KEY:.+]] = arith.addi %[[START]], %c1 : index
+// CHECK:       %[[VALID:.+]] = arith.cmpi slt, %[[KEY]], %{{.+}} : index
+// CHECK:       %[[TAKEN:.+]] = arith.cmpi sge, %[[KEY]], %[[K0]] : index
+// CHECK:       arith.andi %[[VALID]], %[[TAKEN]] : i1
+// CHECK:     tensor.extract_slice %[[PV]][%[[B]], %[[KVH]], %[[START]], 0] [1, 1, 4, 8]
 // CHECK:   tensor.extract_slice %{{.+}}[%[[B]], %[[KVH]], %c0, 0] [1, 1, 2, 8] [1, 1, 1, 1]
 // CHECK:   vector.transfer_write %{{.+}} : vector<4x8xf32>, tensor<1x1x2x8xf32>
 // CHECK:   tensor.insert_slice
