@@ -144,6 +144,11 @@ std::optional<AttentionPlan> planAttention(AttentionOp op, int64_t lanes,
   plan.scale = op.getScale().convertToDouble();
   plan.softcap = op.getSoftcap().convertToDouble();
   plan.grouped = plan.rows() <= lanes;
+  // Decoding: as many lanes as rows (rounded up to a power of two). The
+  // kernel issues one FMA per (key, feature) and vector of lanes whatever
+  // its length, so padding lanes only make each FMA wider.
+  if (plan.grouped)
+    plan.lanes = llvm::PowerOf2Ceil(plan.rows());
   // Positions are compared as i32 vectors.
   int64_t reach = plan.past + plan.queries + plan.keys +
                   std::max(plan.windowLeft, plan.windowRight) + keyBlock;

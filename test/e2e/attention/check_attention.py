@@ -221,7 +221,7 @@ def make_cases():
             kv_seqlen=np.array([4, 2], dtype=np.int64), score_stage=stage)
 
     # Shapes for the CPU's tiled kernel (kiln-cpu-convert-attention-to-
-    # tiled-loops, blocks of 16 queries x 16 keys): many blocks, lengths
+    # tiled-loops, blocks of 32 queries x 8 keys): many blocks, lengths
     # and head sizes that the blocks do not divide, windows whose edges
     # cross blocks, prefill and decoding. `tiled` also checks that the
     # kernel, not the reference lowering, compiled the case.

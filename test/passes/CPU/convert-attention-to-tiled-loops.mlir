@@ -56,8 +56,9 @@ func.func @causal(%q: tensor<1x1x1024x2xf32>, %k: tensor<1x1x1024x2xf32>, %v: te
 
 // Decoding with GQA (4 query heads on 2 KV heads), a cache of 9, a window
 // of 5 keys to the left and kv_seqlen: the presents are the
-// concatenations, both query heads of a KV head share one block (lanes =
-// the [2 heads x 1 query] rows of the reshaped query), and the key loop
+// concatenations, both query heads of a KV head share one block of 2
+// lanes (the [2 heads x 1 query] rows of the reshaped query; a decoding
+// block is no wider than its rows), and the key loop
 // starts at block 1: keys 0 to 3 are left of the window of position 9. It
 // ends at min(kv_seqlen, 10) keys. Small: one thread (scf.for). The
 // softcap's tanh is a polynomial too.
@@ -88,7 +89,7 @@ func.func @causal(%q: tensor<1x1x1024x2xf32>, %k: tensor<1x1x1024x2xf32>, %v: te
 // CHECK:       arith.andi %[[VALID]], %[[TAKEN]] : i1
 // CHECK:     tensor.extract_slice %[[PV]][%[[B]], %[[KVH]], %[[START]], 0] [1, 1, 4, 8]
 // CHECK:   tensor.extract_slice %{{.+}}[%[[B]], %[[KVH]], %c0, 0] [1, 1, 2, 8] [1, 1, 1, 1]
-// CHECK:   vector.transfer_write %{{.+}} : vector<4x8xf32>, tensor<1x1x2x8xf32>
+// CHECK:   vector.transfer_write %{{.+}} : vector<2x8xf32>, tensor<1x1x2x8xf32>
 // CHECK:   tensor.insert_slice
 // CHECK: %[[O:.+]] = tensor.collapse_shape %[[OUT]]
 // CHECK: %[[O4:.+]] = tensor.expand_shape %[[O]] {{.+}} into tensor<1x4x1x8xf32>

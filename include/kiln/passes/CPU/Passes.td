@@ -136,29 +136,34 @@ def ConvertAttentionToTiledLoops : Pass<"kiln-cpu-convert-attention-to-tiled-loo
     result, 16-bit floats) is left to `kiln-decompose-composite-ops`.
     Small problems (under 2^21 multiply-adds) run on one thread.
 
-    Example (causal, 2048 queries, 8 heads of 64; blocks of 16 x 16):
+    The defaults (32 query rows, 8 keys) suit 512-bit vectors: a block's
+    scores are 8 x 2 registers, and each key element loaded feeds two FMAs.
+    A decoding block has as many lanes as rows (rounded up to a power of
+    two): the FMA count per key does not depend on the vector length.
+
+    Example (causal, 2048 queries, 8 heads of 64):
 
     ```mlir
     %o, %k2, %v2 = kiln.attention %q, %k, %v {scale = 0.125 : f32,
         mask_kind = #kiln.mask_kind<causal>} : ...
     // becomes
-    %o4 = scf.forall (%blk) in (1024) shared_outs(%out = %empty) {
-      // Qt: 64 x vector<16xf32>; first/end key blocks from the positions
+    %o4 = scf.forall (%blk) in (512) shared_outs(%out = %empty) {
+      // Qt: 64 x vector<32xf32>; first/end key blocks from the positions
       %r = scf.for %kb = %first to %end step %c1
           iter_args(%m = %ninf, %l = %zero, %acc0 = %zero, ...) {
-        // 16 x 64 x (tensor.extract K, vector.broadcast, vector.fma)
+        // 8 x 64 x (tensor.extract K block, vector.broadcast, vector.fma)
         // scf.if (block crosses the diagonal): arith.select -inf
-        // maxnumf, math.exp (as a polynomial), 16 x 64 vector.fma with V
+        // maxnumf, math.exp (as a polynomial), 8 x 64 vector.fma with V
       }
       // divide by the sum, transpose, vector.transfer_write the rows
     }
     ```
   }];
   let options = [
-    Option<"queryBlock", "query-block", "int64_t", /*default=*/"16",
-           "Query rows per block: the length of the vectors (16 f32 = one 512-bit register)">,
-    Option<"keyBlock", "key-block", "int64_t", /*default=*/"16",
-           "Keys per block: the scores of a block stay in registers">
+    Option<"queryBlock", "query-block", "int64_t", /*default=*/"32",
+           "Query rows per block: the length of the vectors">,
+    Option<"keyBlock", "key-block", "int64_t", /*default=*/"8",
+           "Keys per block: the block's scores stay in registers">
   ];
   let dependentDialects = ["mlir::arith::ArithDialect",
                            "mlir::math::MathDialect",
