@@ -149,11 +149,16 @@ std::optional<AttentionPlan> planAttention(AttentionOp op, int64_t lanes,
   // its length, so padding lanes only make each FMA wider.
   if (plan.grouped)
     plan.lanes = llvm::PowerOf2Ceil(plan.rows());
+  // A window wider than the positions it could exclude is no bound.
+  if (plan.windowLeft >= plan.past + plan.queries)
+    plan.windowLeft = -1;
+  if (plan.windowRight >= plan.keys)
+    plan.windowRight = -1;
   // Positions are compared as i32 vectors.
-  int64_t reach = plan.past + plan.queries + plan.keys +
-                  std::max(plan.windowLeft, plan.windowRight) + keyBlock;
-  if (plan.headDim > kMaxHeadDim || plan.valueDim > kMaxHeadDim ||
-      plan.keys == 0 || reach > std::numeric_limits<int32_t>::max())
+  int64_t reach = plan.past + 2 * plan.queries + 2 * plan.keys + keyBlock;
+  if (q.getNumElements() == 0 || plan.keys == 0 ||
+      plan.headDim > kMaxHeadDim || plan.valueDim > kMaxHeadDim ||
+      reach > std::numeric_limits<int32_t>::max())
     return std::nullopt;
   return plan;
 }
