@@ -8,6 +8,7 @@
 #include "llvm/ADT/APFloat.h"
 
 #include <cstring>
+#include <sys/mman.h>
 
 using namespace mlir;
 
@@ -57,7 +58,8 @@ std::optional<std::vector<double>> kiln::constantFloats(ElementsAttr attr) {
   auto floatType = dyn_cast<FloatType>(attr.getElementType());
   if (!floatType)
     return std::nullopt;
-  std::optional<std::vector<char>> bytes = constantBytes(attr);
+  std::vector<char> storage;
+  std::optional<ArrayRef<char>> bytes = constantBytes(attr, storage);
   if (!bytes)
     return std::nullopt;
   // Every float type's bit pattern, through APFloat.
@@ -76,6 +78,52 @@ std::optional<std::vector<double>> kiln::constantFloats(ElementsAttr attr) {
   return out;
 }
 
+std::optional<ArrayRef<char>>
+kiln::constantBytes(ElementsAttr attr, std::vector<char> &storage) {
+  Type elt = attr.getElementType();
+  if (!elt.isIntOrFloat())
+    return std::nullopt;
+  size_t size = storageBytes(elt) * attr.getNumElements();
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr)) {
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    if (!blob || blob->getData().size() != size)
+      return std::nullopt;
+    return blob->getData();
+  }
+  auto dense = dyn_cast<DenseElementsAttr>(attr);
+  if (dense && !dense.isSplat() && !elt.isInteger(1) &&
+      dense.getRawData().size() == size)
+    return dense.getRawData();
+  std::optional<std::vector<char>> copy = constantBytes(attr);
+  if (!copy)
+    return std::nullopt;
+  storage = std::move(*copy);
+  return ArrayRef<char>(storage);
+}
+
+AsmResourceBlob kiln::allocateConstantBlob(size_t size) {
+  constexpr size_t kAlignment = 64;
+  constexpr size_t kHugePage = size_t(2) << 20;
+  if (size < 2 * kHugePage)
+    return HeapAsmResourceBlob::allocate(size, kAlignment);
+  void *data = mmap(nullptr, size, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (data == MAP_FAILED)
+    return HeapAsmResourceBlob::allocate(size, kAlignment);
+  // Advice only: where the kernel has no huge pages this changes nothing.
+  (void)madvise(data, size, MADV_HUGEPAGE);
+  return AsmResourceBlob(
+      ArrayRef<char>(static_cast<const char *>(data), size), kAlignment,
+      [](void *p, size_t n, size_t) { munmap(p, n); }, /*dataIsMutable=*/true);
+}
+
+ElementsAttr kiln::makeConstantAttr(RankedTensorType type,
+                                    AsmResourceBlob blob, StringRef name) {
+  if (type.getNumElements() <= kInlineConstantLimit)
+    return makeConstantAttr(type, blob.getData(), name);
+  return DenseResourceElementsAttr::get(type, name, std::move(blob));
+}
+
 ElementsAttr kiln::makeConstantAttr(RankedTensorType type,
                                     ArrayRef<char> bytes, StringRef name) {
   if (type.getElementType().isInteger(1)) { // one byte each -> bits
@@ -85,8 +133,8 @@ ElementsAttr kiln::makeConstantAttr(RankedTensorType type,
   }
   if (type.getNumElements() <= kInlineConstantLimit)
     return DenseElementsAttr::getFromRawBuffer(type, bytes);
-  AsmResourceBlob blob =
-      HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, /*align=*/64);
+  AsmResourceBlob blob = allocateConstantBlob(bytes.size());
+  std::memcpy(blob.getMutableData().data(), bytes.data(), bytes.size());
   return DenseResourceElementsAttr::get(type, name, std::move(blob));
 }
 

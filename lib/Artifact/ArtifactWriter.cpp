@@ -80,79 +80,53 @@ std::vector<char> gpuCodeSection(const GpuCode &code) {
 
 } // namespace
 
-llvm::Error kiln::writeArtifact(llvm::StringRef path,
-                                const ArtifactContents &c) {
-  // Weights first, so their offsets are known for the metadata.
-  ByteWriter weights;
-  std::vector<uint64_t> offsets;
-  for (const ArtifactWeight &w : c.weights) {
-    weights.alignTo(KILN_ARTIFACT_ALIGNMENT);
-    offsets.push_back(weights.bytes.size());
-    weights.raw(w.data.data(), w.data.size());
+namespace {
+
+/// The file after its header as a list of pieces, each either bytes owned
+/// elsewhere (the weights are hundreds of megabytes: they are checksummed
+/// and written where they lie, never gathered into one buffer) or zero
+/// padding.
+class FileLayout {
+public:
+  uint64_t size() const { return size_; }
+  void add(const char *data, size_t n) {
+    pieces.push_back({data, n});
+    size_ += n;
+  }
+  void add(llvm::ArrayRef<char> bytes) { add(bytes.data(), bytes.size()); }
+  void alignTo(uint64_t alignment) {
+    uint64_t padding = (alignment - size_ % alignment) % alignment;
+    if (padding)
+      add(nullptr, padding);
+  }
+  uint64_t checksum(uint64_t hash) const {
+    static const char zeros[KILN_ARTIFACT_ALIGNMENT] = {};
+    for (const Piece &p : pieces)
+      hash = kiln_fnv1a64(hash, p.data ? p.data : zeros, p.size);
+    return hash;
+  }
+  void write(llvm::raw_ostream &os) const {
+    for (const Piece &p : pieces) {
+      if (p.data)
+        os.write(p.data, p.size);
+      else
+        os.write_zeros(p.size);
+    }
   }
 
-  ByteWriter meta;
-  meta.u32(KILN_METADATA_MAGIC);
-  meta.str(c.target);
-  meta.str(c.entrySymbol);
-  meta.u32((uint32_t)c.weights.size());
-  for (size_t i = 0; i < c.weights.size(); ++i) {
-    meta.tensor(c.weights[i].tensor);
-    meta.u64(offsets[i]);
-    meta.u64(c.weights[i].data.size());
-  }
-  meta.u32((uint32_t)c.inputs.size());
-  for (const TensorSignature &t : c.inputs)
-    meta.tensor(t);
-  meta.u32((uint32_t)c.outputs.size());
-  for (const TensorSignature &t : c.outputs)
-    meta.tensor(t);
-
-  struct Part {
-    uint32_t kind;
-    const std::vector<char> *bytes;
+private:
+  struct Piece {
+    const char *data; // null: `size` zero bytes (less than an alignment)
+    size_t size;
   };
-  std::vector<char> code(c.hostCode.begin(), c.hostCode.end());
-  std::vector<Part> parts = {{KILN_SECTION_METADATA, &meta.bytes},
-                             {KILN_SECTION_HOST_CODE, &code},
-                             {KILN_SECTION_WEIGHTS, &weights.bytes}};
-  std::vector<char> gpuCode;
-  if (c.gpuCode) {
-    gpuCode = gpuCodeSection(*c.gpuCode);
-    parts.push_back({KILN_SECTION_GPU_CODE, &gpuCode});
-  }
+  std::vector<Piece> pieces;
+  uint64_t size_ = KILN_ARTIFACT_HEADER_SIZE;
+};
 
-  ByteWriter file;
-  file.bytes.resize(KILN_ARTIFACT_HEADER_SIZE, 0);
-  uint64_t tableOffset = file.bytes.size();
-  file.bytes.resize(tableOffset + parts.size() * KILN_ARTIFACT_SECTION_ENTRY_SIZE,
-                    0);
-  std::vector<kiln_artifact_section> table;
-  for (const Part &p : parts) {
-    file.alignTo(KILN_ARTIFACT_ALIGNMENT);
-    kiln_artifact_section s{};
-    s.kind = p.kind;
-    s.offset = file.bytes.size();
-    s.size = p.bytes->size();
-    table.push_back(s);
-    file.raw(p.bytes->data(), p.bytes->size());
-  }
-  std::memcpy(file.bytes.data() + tableOffset, table.data(),
-              table.size() * sizeof(kiln_artifact_section));
-
-  kiln_artifact_header h{};
-  std::memcpy(h.magic, KILN_ARTIFACT_MAGIC, sizeof(KILN_ARTIFACT_MAGIC));
-  h.format_version = KILN_ARTIFACT_FORMAT_VERSION;
-  h.header_size = KILN_ARTIFACT_HEADER_SIZE;
-  h.file_size = file.bytes.size();
-  h.section_count = (uint32_t)table.size();
-  h.section_table_offset = tableOffset;
-  h.checksum = kiln_fnv1a64(KILN_FNV1A64_INIT,
-                            file.bytes.data() + KILN_ARTIFACT_HEADER_SIZE,
-                            file.bytes.size() - KILN_ARTIFACT_HEADER_SIZE);
-  std::memcpy(file.bytes.data(), &h, sizeof(h));
-
-  // Write next to the destination, then rename over it.
+/// Writes `write`'s bytes next to `path`, then renames them over it, so a
+/// failure never leaves a half-written artifact behind.
+llvm::Error writeAtomically(llvm::StringRef path,
+                            llvm::function_ref<void(llvm::raw_ostream &)> write) {
   llvm::SmallString<256> tmp;
   int fd;
   if (auto ec = llvm::sys::fs::createUniqueFile(path + ".tmp-%%%%%%", fd, tmp)) {
@@ -161,7 +135,7 @@ llvm::Error kiln::writeArtifact(llvm::StringRef path,
   }
   {
     llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
-    os.write(file.bytes.data(), file.bytes.size());
+    write(os);
     os.flush();
     if (os.has_error()) {
       llvm::Error error = llvm::createStringError(
@@ -177,4 +151,83 @@ llvm::Error kiln::writeArtifact(llvm::StringRef path,
                                    "': " + ec.message());
   }
   return llvm::Error::success();
+}
+
+} // namespace
+
+llvm::Error kiln::writeArtifact(llvm::StringRef path,
+                                const ArtifactContents &c) {
+  // Weight offsets within their section, for the metadata.
+  std::vector<uint64_t> offsets;
+  uint64_t weightsSize = 0;
+  for (const ArtifactWeight &w : c.weights) {
+    weightsSize = (weightsSize + KILN_ARTIFACT_ALIGNMENT - 1) /
+                  KILN_ARTIFACT_ALIGNMENT * KILN_ARTIFACT_ALIGNMENT;
+    offsets.push_back(weightsSize);
+    weightsSize += w.data().size();
+  }
+
+  ByteWriter meta;
+  meta.u32(KILN_METADATA_MAGIC);
+  meta.str(c.target);
+  meta.str(c.entrySymbol);
+  meta.u32((uint32_t)c.weights.size());
+  for (size_t i = 0; i < c.weights.size(); ++i) {
+    meta.tensor(c.weights[i].tensor);
+    meta.u64(offsets[i]);
+    meta.u64(c.weights[i].data().size());
+  }
+  meta.u32((uint32_t)c.inputs.size());
+  for (const TensorSignature &t : c.inputs)
+    meta.tensor(t);
+  meta.u32((uint32_t)c.outputs.size());
+  for (const TensorSignature &t : c.outputs)
+    meta.tensor(t);
+  std::vector<char> gpuCode;
+  if (c.gpuCode)
+    gpuCode = gpuCodeSection(*c.gpuCode);
+
+  // Header, section table, then the sections, each aligned.
+  size_t sectionCount = c.gpuCode ? 4 : 3;
+  std::vector<kiln_artifact_section> table(sectionCount);
+  FileLayout file;
+  file.add(reinterpret_cast<const char *>(table.data()),
+           table.size() * sizeof(kiln_artifact_section));
+  auto section = [&](size_t index, uint32_t kind, uint64_t size,
+                     llvm::function_ref<void()> addBytes) {
+    file.alignTo(KILN_ARTIFACT_ALIGNMENT);
+    table[index].kind = kind;
+    table[index].offset = file.size();
+    table[index].size = size;
+    addBytes();
+  };
+  section(0, KILN_SECTION_METADATA, meta.bytes.size(),
+          [&] { file.add(meta.bytes); });
+  section(1, KILN_SECTION_HOST_CODE, c.hostCode.size(),
+          [&] { file.add(c.hostCode.data(), c.hostCode.size()); });
+  section(2, KILN_SECTION_WEIGHTS, weightsSize, [&] {
+    uint64_t start = file.size();
+    for (size_t i = 0; i < c.weights.size(); ++i) {
+      file.alignTo(KILN_ARTIFACT_ALIGNMENT);
+      (void)start;
+      assert(file.size() - start == offsets[i] && "weight offsets drifted");
+      file.add(c.weights[i].data());
+    }
+  });
+  if (c.gpuCode)
+    section(3, KILN_SECTION_GPU_CODE, gpuCode.size(),
+            [&] { file.add(gpuCode); });
+
+  kiln_artifact_header h{};
+  std::memcpy(h.magic, KILN_ARTIFACT_MAGIC, sizeof(KILN_ARTIFACT_MAGIC));
+  h.format_version = KILN_ARTIFACT_FORMAT_VERSION;
+  h.header_size = KILN_ARTIFACT_HEADER_SIZE;
+  h.file_size = file.size();
+  h.section_count = (uint32_t)table.size();
+  h.section_table_offset = KILN_ARTIFACT_HEADER_SIZE;
+  h.checksum = file.checksum(KILN_FNV1A64_INIT);
+  return writeAtomically(path, [&](llvm::raw_ostream &os) {
+    os.write(reinterpret_cast<const char *>(&h), sizeof(h));
+    file.write(os);
+  });
 }

@@ -92,16 +92,19 @@ static std::vector<char> packSubByte(ArrayRef<char> bytes, int64_t n,
 }
 
 /// Dense row-major bytes of a weight (bools one byte each; sub-byte types
-/// packed).
+/// packed), where they lie when possible.
 static LogicalResult weightBytes(Location loc, ElementsAttr value,
-                                 std::vector<char> &out) {
-  std::optional<std::vector<char>> bytes = constantBytes(value);
+                                 ArtifactWeight &w) {
+  std::vector<char> storage;
+  std::optional<ArrayRef<char>> bytes = constantBytes(value, storage);
   if (!bytes)
     return emitError(loc) << "weight data is missing or does not fit its type";
   if (unsigned bits = subByteBits(value.getElementType()))
-    out = packSubByte(*bytes, value.getNumElements(), bits);
+    w.owned = packSubByte(*bytes, value.getNumElements(), bits);
+  else if (!storage.empty())
+    w.owned = std::move(storage);
   else
-    out = std::move(*bytes);
+    w.view = *bytes;
   return success();
 }
 
@@ -116,16 +119,16 @@ LogicalResult kiln::readSignature(func::FuncOp entry,
       ArtifactWeight w;
       if (failed(signatureOf(loc, type, attrs, "weight" + std::to_string(i),
                              w.tensor)) ||
-          failed(weightBytes(loc, weight, w.data)))
+          failed(weightBytes(loc, weight, w)))
         return failure();
       uint64_t elements = 1;
       for (int64_t d : w.tensor.dims)
         elements *= d;
       // The runtime's rule: sub-byte weights packed, others dense.
       uint64_t expected = kiln_dtype_packed_size(w.tensor.dtype, elements);
-      if (w.data.size() != expected)
+      if (w.data().size() != expected)
         return emitError(loc) << "weight '" << w.tensor.name << "' holds "
-                              << w.data.size() << " bytes, expected "
+                              << w.data().size() << " bytes, expected "
                               << expected;
       contents.weights.push_back(std::move(w));
       continue;

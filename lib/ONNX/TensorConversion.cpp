@@ -10,6 +10,8 @@
 
 #include "NodeContext.h"
 
+#include "kiln/dialects/Kiln/KilnConstants.h"
+
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/BuiltinDialect.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
@@ -276,6 +278,19 @@ kiln::onnx_import::convertTensor(MLIRContext *ctx, const onnx::TensorProto &t,
     numElements *= d;
   }
   auto type = RankedTensorType::get(shape, elt);
+  std::string name = t.name().empty() ? "weight" : t.name();
+  // The common case for weights, raw bytes in the file as stored in memory,
+  // goes straight into the constant's blob: one copy of the model, not two.
+  size_t rawSize = size_t(numElements) * storageBytes(t.data_type());
+  if (numElements > inlineLimit && t.has_raw_data() && !elt.isInteger(1) &&
+      !packedBits(t.data_type()) &&
+      t.data_location() != onnx::TensorProto::EXTERNAL &&
+      t.raw_data().size() == rawSize) {
+    AsmResourceBlob blob = allocateConstantBlob(rawSize);
+    std::memcpy(blob.getMutableData().data(), t.raw_data().data(), rawSize);
+    return cast<ElementsAttr>(
+        DenseResourceElementsAttr::get(type, name, std::move(blob)));
+  }
   std::vector<char> bytes;
   if (llvm::Error error = rawBytes(t, numElements, modelDir, bytes))
     return std::move(error);
@@ -294,9 +309,8 @@ kiln::onnx_import::convertTensor(MLIRContext *ctx, const onnx::TensorProto &t,
     }
     return cast<ElementsAttr>(DenseElementsAttr::getFromRawBuffer(type, bytes));
   }
-  AsmResourceBlob blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(
-      ArrayRef<char>(bytes), /*align=*/64);
-  std::string name = t.name().empty() ? "weight" : t.name();
+  AsmResourceBlob blob = allocateConstantBlob(bytes.size());
+  std::memcpy(blob.getMutableData().data(), bytes.data(), bytes.size());
   return cast<ElementsAttr>(
       DenseResourceElementsAttr::get(type, name, std::move(blob)));
 }

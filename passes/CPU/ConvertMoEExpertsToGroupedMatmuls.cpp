@@ -57,7 +57,7 @@ Value packExpertWeights(RewriterBase &rewriter, Value weights,
   auto type = cast<RankedTensorType>(weights.getType());
   int64_t experts = type.getDimSize(0), n = type.getDimSize(1),
           k = type.getDimSize(2);
-  std::optional<std::vector<char>> packed = packColumnPanels(
+  std::optional<AsmResourceBlob> packed = packColumnPanels(
       attr, {experts, k, n, /*transposed=*/true}, panelWidth);
   if (!packed)
     return {};
@@ -65,7 +65,7 @@ Value packExpertWeights(RewriterBase &rewriter, Value weights,
       {experts, n / panelWidth, k, panelWidth}, attr.getElementType());
   return arith::ConstantOp::create(
       rewriter, constant.getLoc(),
-      cast<TypedAttr>(makeConstantAttr(packedType, *packed, "expert_panels")));
+      cast<TypedAttr>(makeConstantAttr(packedType, std::move(*packed), "expert_panels")));
 }
 
 /// Expert `e`'s panels [N / P, K, P] out of [E, N / P, K, P].

@@ -100,7 +100,7 @@ matchMatmulWithConstantWeight(linalg::GenericOp op, int64_t panelWidth) {
 LogicalResult packWeight(RewriterBase &rewriter, linalg::GenericOp op,
                          MatmulWithConstantWeight mm, int64_t panelWidth) {
   auto weight = cast<ElementsAttr>(mm.weight.getValue());
-  std::optional<std::vector<char>> packed = kiln::packColumnPanels(
+  std::optional<AsmResourceBlob> packed = kiln::packColumnPanels(
       weight, {1, mm.sizeK, mm.sizeN, mm.weightTransposed}, panelWidth);
   if (!packed)
     return failure();
@@ -111,7 +111,7 @@ LogicalResult packWeight(RewriterBase &rewriter, linalg::GenericOp op,
   // names the artifact's weight after it.
   auto panels = arith::ConstantOp::create(
       rewriter, mm.weight.getLoc(),
-      cast<TypedAttr>(kiln::makeConstantAttr(packedType, *packed,
+      cast<TypedAttr>(kiln::makeConstantAttr(packedType, std::move(*packed),
                                              "packed_weight")));
   Value result = kiln::buildPanelMatmul(
       rewriter, op.getLoc(), op.getDpsInputOperand(0)->get(), panels,

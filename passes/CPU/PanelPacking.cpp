@@ -12,25 +12,36 @@
 
 using namespace mlir;
 
-std::optional<std::vector<char>>
+std::optional<AsmResourceBlob>
 kiln::packColumnPanels(ElementsAttr weight, const PanelPackingShape &shape,
                        int64_t panelWidth) {
-  std::optional<std::vector<char>> bytes = kiln::constantBytes(weight);
+  std::vector<char> storage;
+  std::optional<ArrayRef<char>> bytes = kiln::constantBytes(weight, storage);
   if (!bytes || shape.n % panelWidth != 0)
     return std::nullopt;
   size_t width = weight.getElementType().getIntOrFloatBitWidth() / 8;
   if (bytes->size() != size_t(shape.batch * shape.k * shape.n) * width)
     return std::nullopt;
-  std::vector<char> packed(bytes->size());
+  AsmResourceBlob packed = kiln::allocateConstantBlob(bytes->size());
+  char *to = packed.getMutableData().data();
+  const char *from = bytes->data();
   int64_t n = shape.n, k = shape.k, matrix = n * k;
+  // Whole panel rows are contiguous in a [K][N] weight: copy P at a time.
   for (int64_t b = 0; b < shape.batch; ++b)
-    for (int64_t row = 0; row < k; ++row)
-      for (int64_t col = 0; col < n; ++col) {
-        int64_t from = shape.transposed ? col * k + row : row * n + col;
-        int64_t to = ((col / panelWidth) * k + row) * panelWidth +
-                     col % panelWidth;
-        std::memcpy(&packed[(b * matrix + to) * width],
-                    &(*bytes)[(b * matrix + from) * width], width);
+    for (int64_t panel = 0; panel < n / panelWidth; ++panel)
+      for (int64_t row = 0; row < k; ++row) {
+        size_t dst = (b * matrix + (panel * k + row) * panelWidth) * width;
+        if (!shape.transposed) {
+          std::memcpy(to + dst,
+                      from + (b * matrix + row * n + panel * panelWidth) * width,
+                      panelWidth * width);
+          continue;
+        }
+        for (int64_t col = 0; col < panelWidth; ++col)
+          std::memcpy(
+              to + dst + col * width,
+              from + (b * matrix + (panel * panelWidth + col) * k + row) * width,
+              width);
       }
   return packed;
 }

@@ -11,6 +11,7 @@
 #ifndef KILN_PASSES_CPU_PANELPACKING_H
 #define KILN_PASSES_CPU_PANELPACKING_H
 
+#include "mlir/IR/AsmState.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributeInterfaces.h"
 
@@ -19,6 +20,12 @@
 
 namespace kiln {
 
+/// Below this many multiply-adds (about a millisecond of one core's work)
+/// a kernel runs on one thread: forking and joining the OpenMP team
+/// costs tens of microseconds, which made the example decoders (hidden 64)
+/// three times slower on two threads than on one.
+constexpr int64_t kMinParallelMacs = int64_t(1) << 21;
+
 /// The shape of a weight to pack: `batch` matrices of K x N, stored
 /// [batch][K][N], or [batch][N][K] when `transposed` (PyTorch's Linear).
 struct PanelPackingShape {
@@ -26,11 +33,12 @@ struct PanelPackingShape {
   bool transposed;
 };
 
-/// `weight`'s elements rearranged as [batch][N / P][K][P], or std::nullopt
-/// when its data cannot be read. N must be a multiple of `panelWidth`.
-std::optional<std::vector<char>> packColumnPanels(mlir::ElementsAttr weight,
-                                                  const PanelPackingShape &shape,
-                                                  int64_t panelWidth);
+/// `weight`'s elements rearranged as [batch][N / P][K][P] in a new
+/// constant blob, or std::nullopt when its data cannot be read. N must be
+/// a multiple of `panelWidth`.
+std::optional<mlir::AsmResourceBlob>
+packColumnPanels(mlir::ElementsAttr weight, const PanelPackingShape &shape,
+                 int64_t panelWidth);
 
 /// `lhs` [M, K] times the panels [N / P, K, P] of a K x N matrix,
 /// accumulated into `init` [M, N]: a linalg.generic over (m, nb, k, ni)

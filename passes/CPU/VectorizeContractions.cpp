@@ -12,6 +12,8 @@
 
 #include "kiln/passes/CPU/Passes.h"
 
+#include "PanelPacking.h"
+
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
@@ -49,12 +51,6 @@ struct BlockPlan {
   /// take them.
   SmallVector<unsigned> independentDims;
 };
-
-/// Below this many multiply-adds (about a millisecond of one core's work)
-/// a contraction runs on one thread: forking and joining the OpenMP team
-/// costs tens of microseconds, which made the example decoders (hidden 64)
-/// three times slower on two threads than on one.
-constexpr int64_t kMinParallelMacs = int64_t(1) << 21;
 
 /// The result dimension `map` reads last, if it is a plain loop dimension.
 std::optional<unsigned> innermostDim(AffineMap map) {
@@ -195,7 +191,7 @@ LogicalResult distributeAndVectorize(RewriterBase &rewriter,
   int64_t macs = 1;
   for (int64_t r : ranges)
     macs *= r;
-  if (!shape.parallel || !anyLoop || macs < kMinParallelMacs)
+  if (!shape.parallel || !anyLoop || macs < kiln::kMinParallelMacs)
     return tileAndVectorizeBlocks(rewriter, op, plan);
 
   FailureOr<scf::SCFTilingResult> tiled =

@@ -29,10 +29,15 @@ static constexpr const char *kLowerToLinalg =
     "func.func(kiln-decompose-composite-ops,canonicalize,kiln-convert-kiln-to-linalg,"
     "kiln-fuse-elementwise,canonicalize,cse)";
 
-// MoE experts as grouped matrix products over packed weights, before the
-// reference lowering would see them.
-static constexpr const char *kCpuGroupExperts =
-    "func.func(kiln-cpu-convert-moe-experts-to-grouped-matmuls)";
+// Kiln ops with CPU kernels of their own, before the reference lowering
+// would see them: MoE experts as grouped matrix products over packed
+// weights, int4 / int8 linears as loops that dequantize in registers, and
+// attention as one fused loop nest (online softmax over the key blocks the
+// mask kind allows, no materialized scores).
+static constexpr const char *kCpuKernelsFromKilnOps =
+    "func.func(kiln-cpu-convert-moe-experts-to-grouped-matmuls,"
+    "kiln-cpu-convert-quantized-linears-to-vector-kernels,"
+    "kiln-cpu-convert-attention-to-tiled-loops)";
 
 // Weights of matmuls stored as the column panels the CPU micro-kernel
 // streams (the packing happens here, at compile time, once).
@@ -109,7 +114,7 @@ void kiln::buildRaisePipeline(OpPassManager &pm) {
 }
 
 void kiln::buildCpuTensorPipeline(OpPassManager &pm) {
-  addPipeline(pm, kCpuGroupExperts);
+  addPipeline(pm, kCpuKernelsFromKilnOps);
   addPipeline(pm, kLowerToLinalg);
   addPipeline(pm, kCpuPackWeights);
   addPipeline(pm, kOutlineWeights);

@@ -56,8 +56,10 @@ inline int64_t normAxis(uint64_t axis, int64_t rank) {
   return a < 0 ? a + rank : a;
 }
 
-/// The row-major bytes of a constant whose elements are whole bytes.
-std::optional<std::vector<char>> wholeByteConstant(mlir::ElementsAttr attr);
+/// The row-major bytes of a constant whose elements are whole bytes,
+/// without a copy where they lie in memory already (else in `storage`).
+std::optional<llvm::ArrayRef<char>>
+wholeByteConstant(mlir::ElementsAttr attr, std::vector<char> &storage);
 
 /// The values of a float constant of whole-byte elements as doubles.
 std::optional<std::vector<double>> constantFloats(mlir::ElementsAttr attr);
@@ -122,7 +124,7 @@ std::optional<Expert> matchExpert(mlir::Value y, Match &m);
 
 /// Rows [lo, lo + n) of a projection's weight in nn.Linear's [N, K] layout,
 /// appended to `out`.
-void appendWeightRows(const Projection &p, const std::vector<char> &bytes,
+void appendWeightRows(const Projection &p, llvm::ArrayRef<char> bytes,
                       size_t size, std::vector<char> &out);
 
 //===----------------------------------------------------------------------===//

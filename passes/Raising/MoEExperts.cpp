@@ -198,12 +198,16 @@ std::optional<Expert> kiln::moe::matchExpert(Value y, Match &m) {
 
 /// Rows [lo, lo + n) of a projection's weight in nn.Linear's [N, K] layout,
 /// appended to `out`.
-void kiln::moe::appendWeightRows(const Projection &p,
-                                 const std::vector<char> &bytes, size_t size,
-                                 std::vector<char> &out) {
+void kiln::moe::appendWeightRows(const Projection &p, ArrayRef<char> bytes,
+                                 size_t size, std::vector<char> &out) {
+  if (!p.kMajor) { // the rows are contiguous already
+    ArrayRef<char> rows = bytes.slice(p.lo * p.k * size, p.n * p.k * size);
+    out.insert(out.end(), rows.begin(), rows.end());
+    return;
+  }
   for (int64_t r = p.lo; r < p.lo + p.n; ++r)
     for (int64_t c = 0; c < p.k; ++c) {
-      size_t at = p.kMajor ? (c * p.fullN + r) : (r * p.k + c);
+      size_t at = c * p.fullN + r;
       out.insert(out.end(), bytes.begin() + at * size,
                  bytes.begin() + (at + 1) * size);
     }

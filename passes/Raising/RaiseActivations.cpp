@@ -30,6 +30,7 @@
 
 #include "RaisingUtils.h"
 
+#include "kiln/dialects/Kiln/KilnConstants.h"
 #include "kiln/dialects/Kiln/KilnOps.h"
 #include "kiln/passes/Raising/Passes.h"
 #include "kiln/passes/Raising/RaisingReport.h"
@@ -221,35 +222,42 @@ std::optional<Projection> matchProjection(Value v) {
 }
 
 /// The row-major bytes of a constant weight, also through the transpose
-/// the importer puts on Gemm's `transB` weights.
-std::optional<std::vector<char>> weightBytes(Value w) {
-  if (auto tr = w.getDefiningOp<TransposeOp>()) {
-    auto in = cast<RankedTensorType>(tr.getInput().getType());
-    if (in.getRank() != 2 || tr.getPermutation() != ArrayRef<int64_t>{1, 0})
-      return std::nullopt;
-    std::optional<std::vector<char>> src = constantBytes(tr.getInput());
-    if (!src)
-      return std::nullopt;
-    size_t width = in.getElementTypeBitWidth() / 8;
-    int64_t rows = in.getDimSize(0), cols = in.getDimSize(1);
-    std::vector<char> out(src->size());
-    for (int64_t i = 0; i < rows; ++i)
-      for (int64_t j = 0; j < cols; ++j)
-        std::memcpy(out.data() + (j * rows + i) * width,
-                    src->data() + (i * cols + j) * width, width);
-    return out;
+/// the importer puts on Gemm's `transB` weights (made in `storage`; an
+/// untransposed weight is read where it lies).
+std::optional<ArrayRef<char>> weightBytes(Value w, std::vector<char> &storage) {
+  auto tr = w.getDefiningOp<TransposeOp>();
+  if (!tr) {
+    auto c = w.getDefiningOp<arith::ConstantOp>();
+    auto attr = c ? dyn_cast<ElementsAttr>(c.getValue()) : ElementsAttr();
+    return attr ? kiln::constantBytes(attr, storage) : std::nullopt;
   }
-  return constantBytes(w);
+  auto in = cast<RankedTensorType>(tr.getInput().getType());
+  if (in.getRank() != 2 || tr.getPermutation() != ArrayRef<int64_t>{1, 0})
+    return std::nullopt;
+  std::vector<char> srcStorage;
+  std::optional<ArrayRef<char>> src = weightBytes(tr.getInput(), srcStorage);
+  if (!src || tr.getInput().getDefiningOp<TransposeOp>())
+    return std::nullopt;
+  size_t width = in.getElementTypeBitWidth() / 8;
+  int64_t rows = in.getDimSize(0), cols = in.getDimSize(1);
+  storage.assign(src->size(), 0);
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j)
+      std::memcpy(storage.data() + (j * rows + i) * width,
+                  src->data() + (i * cols + j) * width, width);
+  return ArrayRef<char>(storage);
 }
 
-/// [a | b] along the last dimension of two row-major tensors of one shape.
-std::vector<char> concatLast(ArrayRef<char> a, ArrayRef<char> b,
-                             size_t rowBytes) {
-  std::vector<char> out;
-  out.reserve(a.size() + b.size());
+/// [a | b] along the last dimension of two row-major tensors of one shape,
+/// written straight into a new constant's blob.
+AsmResourceBlob concatLast(ArrayRef<char> a, ArrayRef<char> b,
+                           size_t rowBytes) {
+  AsmResourceBlob out = kiln::allocateConstantBlob(a.size() + b.size());
+  char *to = out.getMutableData().data();
   for (size_t i = 0; i < a.size(); i += rowBytes) {
-    out.insert(out.end(), a.begin() + i, a.begin() + i + rowBytes);
-    out.insert(out.end(), b.begin() + i, b.begin() + i + rowBytes);
+    std::memcpy(to, a.data() + i, rowBytes);
+    std::memcpy(to + rowBytes, b.data() + i, rowBytes);
+    to += 2 * rowBytes;
   }
   return out;
 }
@@ -425,12 +433,13 @@ struct RaiseActivationsPass
     // (and biases) into one projection. Each output column is computed
     // exactly as before.
     auto wt = cast<RankedTensorType>(g->weight.getType());
-    std::optional<std::vector<char>> wg = weightBytes(g->weight);
-    std::optional<std::vector<char>> wu = weightBytes(u->weight);
-    std::optional<std::vector<char>> bg, bu;
+    std::vector<char> wgStorage, wuStorage, bgStorage, buStorage;
+    std::optional<ArrayRef<char>> wg = weightBytes(g->weight, wgStorage);
+    std::optional<ArrayRef<char>> wu = weightBytes(u->weight, wuStorage);
+    std::optional<ArrayRef<char>> bg, bu;
     if (g->bias) {
-      bg = constantBytes(g->bias);
-      bu = constantBytes(u->bias);
+      bg = weightBytes(g->bias, bgStorage);
+      bu = weightBytes(u->bias, buStorage);
     }
     if (!wg || !wu || (g->bias && (!bg || !bu)))
       return left("the gate and up weights are not both constants, so they "
@@ -451,14 +460,18 @@ struct RaiseActivationsPass
     // The new constants go first in the function, as the importer's do.
     Block &entry = getOperation().getBody().front();
     OpBuilder top(&entry, entry.begin());
-    Value weight = createConstant(
-        top, g->weight.getLoc(), doubled(wt),
-        concatLast(*wg, *wu, wt.getShape().back() * width), "swiglu_gate_up");
+    Value weight = arith::ConstantOp::create(
+        top, g->weight.getLoc(),
+        kiln::makeConstantAttr(doubled(wt),
+                         concatLast(*wg, *wu, wt.getShape().back() * width),
+                         "swiglu_gate_up"));
     Value fused = MatmulOp::create(b, loc, doubled(type), g->input, weight);
     if (bt) {
-      Value bias = createConstant(
-          top, g->bias.getLoc(), doubled(bt),
-          concatLast(*bg, *bu, bt.getShape().back() * width), "swiglu_bias");
+      Value bias = arith::ConstantOp::create(
+          top, g->bias.getLoc(),
+          kiln::makeConstantAttr(doubled(bt),
+                           concatLast(*bg, *bu, bt.getShape().back() * width),
+                           "swiglu_bias"));
       fused = AddOp::create(b, loc, doubled(type), fused, bias);
     }
     Value swiglu = SwiGLUOp::create(b, loc, type, fused);

@@ -86,12 +86,12 @@ ElementsAttr kiln::moe::constantOf(Value v) {
   return c ? dyn_cast<ElementsAttr>(c.getValue()) : ElementsAttr();
 }
 
-std::optional<std::vector<char>>
-kiln::moe::wholeByteConstant(ElementsAttr attr) {
+std::optional<ArrayRef<char>>
+kiln::moe::wholeByteConstant(ElementsAttr attr, std::vector<char> &storage) {
   Type elt = attr.getElementType();
   if (!elt.isIntOrFloat() || elt.getIntOrFloatBitWidth() % 8)
     return std::nullopt;
-  return kiln::constantBytes(attr);
+  return kiln::constantBytes(attr, storage);
 }
 
 std::optional<std::vector<double>>
@@ -246,6 +246,7 @@ FailureOr<Value> stack(OpBuilder &b, Location loc, const Experts &ex,
                        bool biasOnly, Type elt) {
   size_t size = elt.getIntOrFloatBitWidth() / 8;
   std::vector<char> out;
+  out.reserve(ex.ffns.size() * rows * (biasOnly ? 1 : cols) * size);
   bool any = false;
   for (const Expert &e : ex.ffns) {
     const Projection &p = getProj(e);
@@ -254,8 +255,9 @@ FailureOr<Value> stack(OpBuilder &b, Location loc, const Experts &ex,
       continue;
     }
     any = true;
-    std::optional<std::vector<char>> bytes =
-        wholeByteConstant(biasOnly ? p.bias : p.weight);
+    std::vector<char> storage;
+    std::optional<ArrayRef<char>> bytes =
+        wholeByteConstant(biasOnly ? p.bias : p.weight, storage);
     if (!bytes || (biasOnly && p.bias.getElementType() != elt))
       return failure();
     if (biasOnly)
@@ -295,7 +297,8 @@ FailureOr<StackedWeights> stackWeights(OpBuilder &b, Location loc,
              : Value()};
   Value bias;
   if (r.bias) {
-    std::optional<std::vector<char>> bytes = wholeByteConstant(r.bias);
+    std::vector<char> storage;
+    std::optional<ArrayRef<char>> bytes = wholeByteConstant(r.bias, storage);
     if (bytes && r.bias.getElementType() == elt)
       bias = raising::createConstant(
           b, loc, RankedTensorType::get({r.experts}, elt), *bytes,

@@ -30,8 +30,16 @@ struct TensorSignature {
 
 struct ArtifactWeight {
   TensorSignature tensor;
+  /// The bytes in the weight's constant, which outlives the artifact's
+  /// writing: a model's weights are not copied on their way to the file.
+  llvm::ArrayRef<char> view;
+  /// Bytes that had to be made (packed sub-byte types, expanded splats).
+  std::vector<char> owned;
+
   /// Dense row-major bytes, exactly elements * dtype size.
-  std::vector<char> data;
+  llvm::ArrayRef<char> data() const {
+    return owned.empty() ? view : llvm::ArrayRef<char>(owned);
+  }
 };
 
 /// The GPU_CODE section of GPU targets (format in kiln/artifact_format.h).

@@ -13,6 +13,7 @@ Prints one line per case and `attention: N passed, M failed`.
 import argparse
 import math
 import os
+import subprocess
 import sys
 import tempfile
 
@@ -218,7 +219,54 @@ def make_cases():
         add(f"scores_{stage}", "causal", qkv(2, 4, 2, 3, 5, 8), {"softcap": 3.0},
             mask=rng.standard_normal((3, 5)).astype(np.float32),
             kv_seqlen=np.array([4, 2], dtype=np.int64), score_stage=stage)
+
+    # Shapes for the CPU's tiled kernel (kiln-cpu-convert-attention-to-
+    # tiled-loops, blocks of 32 queries x 8 keys): many blocks, lengths
+    # and head sizes that the blocks do not divide, windows whose edges
+    # cross blocks, prefill and decoding. `tiled` also checks that the
+    # kernel, not the reference lowering, compiled the case.
+    def cache(b, hkv, p, d):
+        return rng.standard_normal((b, hkv, p, d)).astype(np.float32)
+
+    add("tiled_no_mask_remainders", "none", qkv(2, 3, 3, 37, 45, 24, dv=20),
+        {}, tiled=True)
+    add("tiled_causal_200", "causal", qkv(1, 4, 4, 200, 200, 64), {},
+        tiled=True)
+    # Big enough to run on threads (scf.forall).
+    add("tiled_window_37_200", "sliding_window", qkv(1, 8, 8, 200, 200, 64),
+        {"window_left": 37, "window_right": 0}, tiled=True)
+    add("tiled_gqa_window_both_sides", "sliding_window",
+        qkv(1, 4, 2, 150, 150, 32, dv=40),
+        {"window_left": 20, "window_right": 13}, tiled=True)
+    add("tiled_gqa_causal_cache", "causal", qkv(1, 8, 2, 40, 40, 16), {},
+        past_k=cache(1, 2, 90, 16), past_v=cache(1, 2, 90, 16), tiled=True)
+    add("tiled_kv_seqlen_prefill", "none", qkv(2, 2, 1, 50, 50, 8), {},
+        kv_seqlen=np.array([50, 23], dtype=np.int64), tiled=True)
+    add("tiled_softcap_causal", "causal", qkv(1, 2, 2, 70, 70, 16),
+        {"softcap": 5.0, "scale": 0.9}, tiled=True)
+    # Decoding: one query per head, GQA heads sharing a block (4 query
+    # heads per KV head), a 300-key cache seen through a 100-key window.
+    add("decode_gqa_window_cache", "sliding_window", qkv(1, 8, 2, 1, 1, 64),
+        {"window_left": 100, "window_right": 0},
+        past_k=cache(1, 2, 300, 64), past_v=cache(1, 2, 300, 64), tiled=True)
+    # A padded batch of caches: lengths 131 (all), 57 and 0 (zeros).
+    add("decode_mha_kv_seqlen", "causal", qkv(3, 4, 4, 1, 1, 32), {},
+        past_k=cache(3, 4, 130, 32), past_v=cache(3, 4, 130, 32),
+        kv_seqlen=np.array([131, 57, 0], dtype=np.int32), tiled=True)
+    # Three new queries per head, 4 heads per KV head: 12 rows in a block,
+    # each lane at its own position.
+    add("decode_gqa_3_queries", "causal", qkv(2, 4, 1, 3, 3, 16), {},
+        past_k=cache(2, 1, 21, 16), past_v=cache(2, 1, 21, 16), tiled=True)
     return cases
+
+
+def compiled_by_tiled_kernel(bin_dir, mlir):
+    """Whether the CPU target's tensor IR of `mlir` has the tiled kernel's
+    vector FMAs (the reference lowering has none)."""
+    result = subprocess.run(
+        [os.path.join(bin_dir, "kiln-compile"), mlir, "--emit=linalg"],
+        capture_output=True, text=True)
+    return result.returncode == 0 and "vector.fma" in result.stdout
 
 
 def run_case(case, bin_dir, work, verbose):
@@ -228,6 +276,8 @@ def run_case(case, bin_dir, work, verbose):
             arrays[extra] = case[extra]
     mlir = os.path.join(work, case["name"] + ".mlir")
     write_mlir(case, arrays, mlir)
+    if case.get("tiled") and not compiled_by_tiled_kernel(bin_dir, mlir):
+        return "not compiled by the tiled attention kernel (no vector.fma at --emit=linalg)"
     out, problem = compile_and_run(
         bin_dir, mlir, [(f"input{i}", v) for i, v in enumerate(arrays.values())],
         work, case["name"])

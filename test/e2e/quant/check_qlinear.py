@@ -35,6 +35,7 @@ failure.
 """
 import argparse
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -270,15 +271,22 @@ def linear_case(name, fmt, m, k, n, with_bias, seed):
     if fmt == "int8_channel":
         codes, scale, _, deq = quant_int_group(w, k, 8, True, False, rng)
         text = qlinear_function(m, k, n, codes, "i8", scale, "f32", (1, k), **kwargs)
-    elif fmt.startswith("int4_g") or fmt.startswith("uint4_g"):
+    elif re.fullmatch(r"u?int[48](sym)?_g\d+", fmt):
+        # int4_g32: signed codes and zero points; uint8_g32: unsigned ones;
+        # int4sym_g32: signed codes, no zero point.
+        bits = int(fmt.split("int")[1][0])
         group = int(fmt.split("_g")[1])
         unsigned = fmt.startswith("u")
-        codes, scale, zp, deq = quant_int_group(w, group, 4, False, unsigned, rng)
-        # i4 holds uint4's bit patterns: 8..15 print as -8..-1.
-        store = lambda a: np.where(a > 7, a - 16, a) if unsigned else a
-        text = qlinear_function(m, k, n, store(codes), "i4", scale, "f32",
-                                (1, group), zp=store(zp.astype(np.int64)),
-                                unsigned=unsigned, **kwargs)
+        symmetric = "sym" in fmt
+        codes, scale, zp, deq = quant_int_group(w, group, bits, symmetric,
+                                                unsigned, rng)
+        # iN holds uintN's bit patterns: 2^(N-1) .. 2^N - 1 print negative.
+        half = 2 ** (bits - 1)
+        store = lambda a: np.where(a >= half, a - 2 * half, a) if unsigned else a
+        text = qlinear_function(
+            m, k, n, store(codes), "i%d" % bits, scale, "f32", (1, group),
+            zp=None if zp is None else store(zp.astype(np.int64)),
+            unsigned=unsigned, **kwargs)
     elif fmt in ("e4m3_tensor", "e5m2_tensor"):
         f = E4M3 if fmt.startswith("e4m3") else E5M2
         values, scale, deq = quant_fp8_blocks(w, f, (n, k))
@@ -334,6 +342,22 @@ def cases():
         linear_case("int4_g32_asym_uneven", "int4_g32", 4, 80, 24, False, 2),
         linear_case("int4_g128_asym", "int4_g128", 2, 300, 16, True, 3),
         linear_case("uint4_g32", "uint4_g32", 2, 64, 20, False, 4),
+        # Shapes the CPU kernel (kiln-cpu-convert-quantized-linears-to-
+        # vector-kernels) takes: N a multiple of 32, groups dividing K. Row
+        # counts below, at and past its 4-row blocks; 8x512x512 is large
+        # enough to be spread over threads.
+        linear_case("kernel_int4sym_g32_decode", "int4sym_g32", 1, 256, 96,
+                    True, 30),
+        linear_case("kernel_int4_g32_zero_points", "int4_g32", 5, 128, 64,
+                    False, 31),
+        linear_case("kernel_uint4_g128", "uint4_g128", 4, 256, 64, True, 32),
+        linear_case("kernel_uint4_g32_rows9", "uint4_g32", 9, 64, 32, False,
+                    33),
+        linear_case("kernel_int8_channel", "int8_channel", 7, 72, 64, True, 34),
+        linear_case("kernel_uint8_g64", "uint8_g64", 3, 128, 32, True, 35),
+        linear_case("kernel_int8sym_g32", "int8sym_g32", 2, 64, 64, False, 36),
+        linear_case("kernel_int4sym_g32_threads", "int4sym_g32", 8, 512, 512,
+                    True, 37),
         linear_case("fp8_e4m3_tensor", "e4m3_tensor", 3, 48, 32, True, 5),
         linear_case("fp8_e5m2_tensor", "e5m2_tensor", 2, 40, 24, False, 6),
         linear_case("fp8_e4m3_block128_uneven", "e4m3_block128", 2, 260, 136,

@@ -77,3 +77,24 @@ func.func @main(%a: tensor<4x8xf32>, %b: tensor<8xf32>) -> tensor<4x8xf32> {
   %1 = kiln.relu %0 : tensor<4x8xf32>
   return %1 : tensor<4x8xf32>
 }
+
+// -----
+
+// Attention runs as the fused kernel of
+// kiln-cpu-convert-attention-to-tiled-loops: no [S, L] scores tensor, and
+// its products are FMAs on vectors of 32 query rows, down to LLVM.
+// TENSOR-LABEL: func.func @main(
+// TENSOR-NOT: kiln.
+// TENSOR-NOT: 32x32xf32
+// TENSOR: scf.for
+// TENSOR: vector.fma {{.+}} : vector<32xf32>
+// TENSOR-NOT: 32x32xf32
+// TENSOR: return
+//
+// LLVM-LABEL: llvm.func @main(
+// LLVM: llvm.intr.fmuladd({{.+}}) : (vector<32xf32>, vector<32xf32>, vector<32xf32>) -> vector<32xf32>
+// LLVM: llvm.return{{$}}
+func.func @main(%q: tensor<1x2x32x8xf32>, %k: tensor<1x2x32x8xf32>, %v: tensor<1x2x32x8xf32>) -> tensor<1x2x32x8xf32> {
+  %o, %pk, %pv = kiln.attention %q, %k, %v {scale = 0.35 : f32, mask_kind = #kiln.mask_kind<causal>} : (tensor<1x2x32x8xf32>, tensor<1x2x32x8xf32>, tensor<1x2x32x8xf32>) -> (tensor<1x2x32x8xf32>, tensor<1x2x32x8xf32>, tensor<1x2x32x8xf32>)
+  return %o : tensor<1x2x32x8xf32>
+}

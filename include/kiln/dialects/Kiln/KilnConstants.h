@@ -11,6 +11,7 @@
 #ifndef KILN_DIALECTS_KILN_KILNCONSTANTS_H
 #define KILN_DIALECTS_KILN_KILNCONSTANTS_H
 
+#include "mlir/IR/AsmState.h"
 #include "mlir/IR/BuiltinAttributeInterfaces.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -28,6 +29,26 @@ constexpr int64_t kInlineConstantLimit = 256;
 /// for i1, which holds 0 or 1, and for the sub-byte types i2/i4/f4). Nothing
 /// for a dangling resource or a buffer whose size does not fit the type.
 std::optional<std::vector<char>> constantBytes(mlir::ElementsAttr attr);
+
+/// The same bytes without a copy where they already lie in memory (a
+/// dense_resource blob, a non-splat dense attribute of whole-byte
+/// elements); otherwise a copy made in `storage`. The view lives as long
+/// as the attribute, or `storage`. For readers of whole weights, where
+/// each copy of a model's weights costs as much as a compile stage.
+std::optional<llvm::ArrayRef<char>>
+constantBytes(mlir::ElementsAttr attr, std::vector<char> &storage);
+
+/// A writable, 64-byte-aligned blob of `size` bytes for a new constant,
+/// to be filled in place and handed to makeConstantAttr. Large blobs ask
+/// for transparent huge pages, so that filling them does not fault in
+/// each 4 KiB page on its own.
+mlir::AsmResourceBlob allocateConstantBlob(size_t size);
+
+/// A constant attribute of `type` over `blob`, without copying a large
+/// one (inline, copied, up to kInlineConstantLimit elements).
+mlir::ElementsAttr makeConstantAttr(mlir::RankedTensorType type,
+                                    mlir::AsmResourceBlob blob,
+                                    llvm::StringRef name);
 
 /// The values of a float constant (any float type, sub-byte ones included)
 /// as doubles, row-major; nothing for other constants or where

@@ -113,6 +113,103 @@ def ConvertMoEExpertsToGroupedMatmuls : Pass<"kiln-cpu-convert-moe-experts-to-gr
                            "mlir::tensor::TensorDialect"];
 }
 
+def ConvertQuantizedLinearsToVectorKernels
+    : Pass<"kiln-cpu-convert-quantized-linears-to-vector-kernels", "mlir::func::FuncOp"> {
+  let summary = "Run int4/int8 kiln.qlinear as vector loops that dequantize in registers";
+  let description = [{
+    Runs on Kiln ops, before the reference lowering to linalg. Each
+    `kiln.qlinear` with constant int4 or int8 codes (signed or unsigned,
+    with or without constant zero points), constant f32 scales in groups
+    of g along K (g even and dividing K, or one group of K), f32
+    activations and N a multiple of 32 is replaced by loops over
+    compile-time packed panels of 32 output columns: the codes stay 4 or 8
+    bits in memory ([N/32][K][16] bytes for int4, two columns a byte;
+    [N/32][K][32] for int8) and are turned into two `vector<16xf32>` per K
+    step with shifts and a conversion, multiplied by the broadcast
+    activation into per-group partial sums, which are scaled once per
+    group. `rows` activation rows share each decoded step. With `parallel`,
+    products of at least 2^21 multiply-adds spread the panels over threads
+    (`scf.forall`). Other `kiln.qlinear` ops are left to the reference
+    lowering.
+
+    Example: a decode step `kiln.qlinear %x, %w, %s {block_shape =
+    array<i64: 1, 32>} : (tensor<1x4096xf32>, tensor<4096x4096xi4>,
+    tensor<4096x128xf32>) -> tensor<1x4096xf32>` becomes an `scf.forall`
+    over 128 panels, each an `scf.for` over 128 groups around an
+    `scf.for` over the group's 32 K steps that reads 16 bytes of codes
+    per step from an 8 MiB `tensor<128x4096x16xi8>` constant.
+  }];
+  let options = [
+    Option<"rows", "rows", "int64_t", /*default=*/"4",
+           "Activation rows per register block">,
+    Option<"parallel", "parallel", "bool", /*default=*/"true",
+           "Distribute the column panels over threads (scf.forall)">
+  ];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::scf::SCFDialect",
+                           "mlir::tensor::TensorDialect",
+                           "mlir::vector::VectorDialect"];
+}
+
+def ConvertAttentionToTiledLoops : Pass<"kiln-cpu-convert-attention-to-tiled-loops", "mlir::func::FuncOp"> {
+  let summary = "Compute kiln.attention block by block with an online softmax, skipping masked-out key blocks";
+  let description = [{
+    Rewrites `kiln.attention` (f32; mask kind `none`, `causal` or
+    `sliding_window`; optional KV cache, `kv_seqlen`, GQA/MQA and softcap;
+    no `mask` operand and no `scores` result) into one loop nest on tensors
+    that never builds the `[S, L]` scores: an `scf.forall` over (batch, KV
+    head, block of `query-block` query rows), and inside it an `scf.for`
+    over only the blocks of `key-block` keys that the mask kind and
+    `kv_seqlen` allow (the causal bound and the window's edges computed
+    from the block's positions). Each key block's scores are computed as
+    vectors over the query rows (broadcast-FMAs over the head dimension),
+    masked only when the block crosses an edge of the allowed region, and
+    folded into a running max, sum and output (online softmax); the output
+    is divided by the sum once at the end, and rows with no allowed key
+    are zeros. When all the query heads of a KV head times the queries fit
+    in one block (decoding), they share it, so K and V are read once per
+    group. `present_key`/`present_value` are the concatenations of the
+    cache and the new keys, as in the reference lowering. Everything else
+    (hierarchical and block-sparse kinds, mask tensors, the `scores`
+    result, 16-bit floats) is left to `kiln-decompose-composite-ops`.
+    Small problems (under 2^21 multiply-adds) run on one thread.
+
+    The defaults (32 query rows, 8 keys) suit 512-bit vectors: a block's
+    scores are 8 x 2 registers, and each key element loaded feeds two FMAs.
+    A decoding block has as many lanes as rows (rounded up to a power of
+    two): the FMA count per key does not depend on the vector length.
+
+    Example (causal, 2048 queries, 8 heads of 64):
+
+    ```mlir
+    %o, %k2, %v2 = kiln.attention %q, %k, %v {scale = 0.125 : f32,
+        mask_kind = #kiln.mask_kind<causal>} : ...
+    // becomes
+    %o4 = scf.forall (%blk) in (512) shared_outs(%out = %empty) {
+      // Qt: 64 x vector<32xf32>; first/end key blocks from the positions
+      %r = scf.for %kb = %first to %end step %c1
+          iter_args(%m = %ninf, %l = %zero, %acc0 = %zero, ...) {
+        // 8 x 64 x (tensor.extract K block, vector.broadcast, vector.fma)
+        // scf.if (block crosses the diagonal): arith.select -inf
+        // maxnumf, math.exp (as a polynomial), 8 x 64 vector.fma with V
+      }
+      // divide by the sum, transpose, vector.transfer_write the rows
+    }
+    ```
+  }];
+  let options = [
+    Option<"queryBlock", "query-block", "int64_t", /*default=*/"32",
+           "Query rows per block: the length of the vectors">,
+    Option<"keyBlock", "key-block", "int64_t", /*default=*/"8",
+           "Keys per block: the block's scores stay in registers">
+  ];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::math::MathDialect",
+                           "mlir::scf::SCFDialect",
+                           "mlir::tensor::TensorDialect",
+                           "mlir::vector::VectorDialect"];
+}
+
 def VectorizeContractions : Pass<"kiln-cpu-vectorize-contractions", "mlir::func::FuncOp"> {
   let summary = "Tile matmul-like linalg ops to register blocks and vectorize them";
   let description = [{

@@ -1,0 +1,141 @@
+// RUN: kiln-opt %s -split-input-file -kiln-cpu-convert-attention-to-tiled-loops="query-block=4 key-block=4" -cse | FileCheck %s
+
+// Causal, 1024 queries in blocks of 4 (big enough to be threaded): each
+// block's key loop stops at the block holding its last query, and only
+// blocks that reach past its first query (the diagonal) are masked. Scores
+// are vectors over the 4 query rows: a broadcast key element (read from
+// the key block's slice at constant indices) times a transposed query
+// feature per FMA. exp is expanded into a polynomial.
+// CHECK-LABEL: func @causal
+// CHECK-NOT: kiln.attention
+// CHECK: %[[OUT:.+]] = scf.forall (%{{.+}}) in (256) shared_outs(%[[SHARED:.+]] = %{{.+}}) -> (tensor<1x1x1024x2xf32>)
+// CHECK:   %[[Q0:.+]] = arith.muli %{{.+}}, %c4 : index
+// CHECK:   %[[ROW:.+]] = arith.addi %{{.+}}, %[[Q0]] : index
+// CHECK:   %[[QEND:.+]] = arith.addi %[[Q0]], %c4 : index
+// CHECK:   %[[Q:.+]] = vector.transfer_read %arg0[%{{.+}}, %c0, %[[ROW]], %c0], %{{.+}} {in_bounds = [false, true]} : tensor<1x1x1024x2xf32>, vector<4x2xf32>
+// CHECK:   %[[QT:.+]] = vector.transpose %[[Q]], [1, 0] : vector<4x2xf32> to vector<2x4xf32>
+// CHECK:   %[[Q0T:.+]] = vector.extract %[[QT]][0] : vector<4xf32> from vector<2x4xf32>
+// CHECK:   %[[KEND:.+]] = arith.minsi %[[QEND]], %c1024 : index
+// CHECK:   %[[KBEND:.+]] = arith.ceildivsi %[[KEND]], %c4 : index
+// CHECK:   %[[RES:.+]]:4 = scf.for %[[KB:.+]] = %c0 to %[[KBEND]] step %c1 iter_args(%{{.+}}) -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>)
+// CHECK:     %[[K0:.+]] = arith.muli %[[KB]], %c4 : index
+// CHECK:     %[[KT:.+]] = tensor.extract_slice %arg1[%{{.+}}, %c0, %[[K0]], 0] [1, 1, 4, 2] [1, 1, 1, 1] : tensor<1x1x1024x2xf32> to tensor<4x2xf32>
+// CHECK:     %[[KEY:.+]] = tensor.extract %[[KT]][%c0, %c0] : tensor<4x2xf32>
+// CHECK:     %[[KB0:.+]] = vector.broadcast %[[KEY]] : f32 to vector<4xf32>
+// CHECK:     arith.mulf %[[KB0]], %[[Q0T]] : vector<4xf32>
+// CHECK:     vector.fma
+// CHECK:     %[[K1:.+]] = arith.addi %[[K0]], %c4 : index
+// CHECK:     %[[DIAG:.+]] = arith.addi %[[Q0]], %c1 : index
+// CHECK:     %[[CROSS:.+]] = arith.cmpi sgt, %[[K1]], %[[DIAG]] : index
+// CHECK:     %[[EDGE:.+]] = arith.ori %{{.+}}, %[[CROSS]] : i1
+// CHECK:     %[[S:.+]]:4 = scf.if %[[EDGE]] -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>) {
+// CHECK:       arith.cmpi sle, %{{.+}}, %{{.+}} : vector<4xi32>
+// CHECK:       arith.select %{{.+}}, %{{.+}}, %{{.+}} : vector<4xi1>, vector<4xf32>
+// CHECK:     } else {
+// CHECK-NEXT:  scf.yield
+// CHECK:     %[[VT:.+]] = tensor.extract_slice %arg2[%{{.+}}, %c0, %[[K0]], 0] [1, 1, 4, 2]
+// CHECK:     arith.maxnumf %[[S]]#0, %[[S]]#1 : vector<4xf32>
+// CHECK-NOT: math.exp
+// CHECK:     tensor.extract %[[VT]][%c0, %c0] : tensor<4x2xf32>
+// CHECK:     vector.fma
+// CHECK:     scf.yield
+// CHECK:   arith.cmpf ogt, %[[RES]]#1
+// CHECK:   arith.divf %{{.+}}, %[[RES]]#1 : vector<4xf32>
+// CHECK:   %[[T:.+]] = vector.transpose %{{.+}}, [1, 0] : vector<2x4xf32> to vector<4x2xf32>
+// CHECK:   %[[SLICE:.+]] = tensor.extract_slice %[[SHARED]][%{{.+}}, %c0, %[[ROW]], 0] [1, 1, 4, 2] [1, 1, 1, 1]
+// CHECK:   %[[W:.+]] = vector.transfer_write %[[T]], %[[SLICE]]
+// CHECK:   scf.forall.in_parallel
+// CHECK:     tensor.parallel_insert_slice %[[W]] into %[[SHARED]][%{{.+}}, %c0, %[[ROW]], 0] [1, 1, 4, 2]
+// CHECK: return %[[OUT]]
+func.func @causal(%q: tensor<1x1x1024x2xf32>, %k: tensor<1x1x1024x2xf32>, %v: tensor<1x1x1024x2xf32>) -> tensor<1x1x1024x2xf32> {
+  %o, %pk, %pv = kiln.attention %q, %k, %v {scale = 0.5 : f32, mask_kind = #kiln.mask_kind<causal>} : (tensor<1x1x1024x2xf32>, tensor<1x1x1024x2xf32>, tensor<1x1x1024x2xf32>) -> (tensor<1x1x1024x2xf32>, tensor<1x1x1024x2xf32>, tensor<1x1x1024x2xf32>)
+  return %o : tensor<1x1x1024x2xf32>
+}
+
+// -----
+
+// Decoding with GQA (4 query heads on 2 KV heads), a cache of 9, a window
+// of 5 keys to the left and kv_seqlen: the presents are the
+// concatenations, both query heads of a KV head share one block of 2
+// lanes (the [2 heads x 1 query] rows of the reshaped query; a decoding
+// block is no wider than its rows), and the key loop
+// starts at block 1: keys 0 to 3 are left of the window of position 9. It
+// ends at min(kv_seqlen, 10) keys. Small: one thread (scf.for). The
+// softcap's tanh is a polynomial too.
+// CHECK-LABEL: func @window_decode
+// CHECK-DAG: %[[PK:.+]] = kiln.concat %arg3, %arg1 {axis = 2 : i64}
+// CHECK-DAG: %[[PV:.+]] = kiln.concat %arg4, %arg2 {axis = 2 : i64}
+// CHECK: %[[Q:.+]] = tensor.expand_shape %{{.+}} output_shape [1, 2, 2, 8] : tensor<32xf32> into tensor<1x2x2x8xf32>
+// CHECK: %[[OUT:.+]] = scf.for %{{.+}} = %c0 to %c2 step %c1 iter_args(%{{.+}}) -> (tensor<1x2x2x8xf32>)
+// CHECK:   %[[KVH:.+]] = arith.remui
+// CHECK:   %[[B:.+]] = arith.divui
+// CHECK:   vector.transfer_read %[[Q]][%[[B]], %[[KVH]], %c0, %c0]
+// CHECK:   %[[LEN:.+]] = tensor.extract %arg5[%[[B]]] : tensor<1xi64>
+// CHECK:   %[[LENI:.+]] = arith.index_cast %[[LEN]] : i64 to index
+// CHECK:   %[[KEND:.+]] = arith.minsi %[[LENI]], %c10 : index
+// CHECK:   %[[END:.+]] = arith.minsi %[[KEND]], %c10 : index
+// CHECK:   %[[KBEND:.+]] = arith.ceildivsi %[[END]], %c4 : index
+// CHECK:   scf.for %[[KB:.+]] = %c1 to %[[KBEND]] step %c1
+// CHECK:     %[[K0:.+]] = arith.muli %[[KB]], %c4 : index
+// The last block would run past the 10 keys: it is read from key 6 instead,
+// and masks the keys before its nominal start (8), which block 1 took.
+// CHECK:     %[[START:.+]] = arith.minsi %[[K0]], %c6 : index
+// CHECK:     tensor.extract_slice %[[PK]][%[[B]], %[[KVH]], %[[START]], 0] [1, 1, 4, 8] [1, 1, 1, 1] : tensor<1x2x10x8xf32> to tensor<4x8xf32>
+// CHECK-NOT: math.tanh
+// CHECK:     scf.if
+// CHECK:       %[[KEY:.+]] = arith.addi %[[START]], %c1 : index
+// CHECK:       %[[VALID:.+]] = arith.cmpi slt, %[[KEY]], %{{.+}} : index
+// CHECK:       %[[TAKEN:.+]] = arith.cmpi sge, %[[KEY]], %[[K0]] : index
+// CHECK:       arith.andi %[[VALID]], %[[TAKEN]] : i1
+// CHECK:     tensor.extract_slice %[[PV]][%[[B]], %[[KVH]], %[[START]], 0] [1, 1, 4, 8]
+// CHECK:   tensor.extract_slice %{{.+}}[%[[B]], %[[KVH]], %c0, 0] [1, 1, 2, 8] [1, 1, 1, 1]
+// CHECK:   vector.transfer_write %{{.+}} : vector<2x8xf32>, tensor<1x1x2x8xf32>
+// CHECK:   tensor.insert_slice
+// CHECK: %[[O:.+]] = tensor.collapse_shape %[[OUT]]
+// CHECK: %[[O4:.+]] = tensor.expand_shape %[[O]] {{.+}} into tensor<1x4x1x8xf32>
+// CHECK: return %[[O4]], %[[PK]], %[[PV]]
+func.func @window_decode(%q: tensor<1x4x1x8xf32>, %k: tensor<1x2x1x8xf32>, %v: tensor<1x2x1x8xf32>, %pk: tensor<1x2x9x8xf32>, %pv: tensor<1x2x9x8xf32>, %len: tensor<1xi64>) -> (tensor<1x4x1x8xf32>, tensor<1x2x10x8xf32>, tensor<1x2x10x8xf32>) {
+  %o, %k2, %v2 = kiln.attention %q, %k, %v past %pk, %pv kv_seqlen %len {scale = 0.35 : f32, softcap = 30.0 : f32, mask_kind = #kiln.mask_kind<sliding_window>, window_left = 5 : i64, window_right = 0 : i64} : (tensor<1x4x1x8xf32>, tensor<1x2x1x8xf32>, tensor<1x2x1x8xf32>, tensor<1x2x9x8xf32>, tensor<1x2x9x8xf32>, tensor<1xi64>) -> (tensor<1x4x1x8xf32>, tensor<1x2x10x8xf32>, tensor<1x2x10x8xf32>)
+  return %o, %k2, %v2 : tensor<1x4x1x8xf32>, tensor<1x2x10x8xf32>, tensor<1x2x10x8xf32>
+}
+
+// -----
+
+// Sliding window on both sides, 6 queries (a partial last block): the key
+// loop starts at the block of the first row's left edge, and the rows
+// written are min(4, 6 - first).
+// CHECK-LABEL: func @window_both_sides
+// CHECK: scf.for %{{.+}} = %c0 to %c2 step %c1
+// CHECK:   %[[Q0:.+]] = arith.muli %{{.+}}, %c4 : index
+// CHECK:   %[[LEFT:.+]] = arith.subi %c6, %[[Q0]] : index
+// CHECK:   %[[COUNT:.+]] = arith.minsi %[[LEFT]], %c4 : index
+// CHECK:   %[[FIRSTK:.+]] = arith.subi %[[Q0]], %c2 : index
+// CHECK:   %[[LO:.+]] = arith.maxsi %[[FIRSTK]], %c0 : index
+// CHECK:   %[[KB0:.+]] = arith.divsi %[[LO]], %c4 : index
+// CHECK:   scf.for %{{.+}} = %[[KB0]] to %{{.+}} step %c1
+// CHECK:     scf.if
+// CHECK:       arith.cmpi sle
+// CHECK:       arith.cmpi sge
+// CHECK:   tensor.extract_slice %{{.+}} [1, 1, %[[COUNT]], 3] [1, 1, 1, 1] : tensor<1x1x6x3xf32> to tensor<1x1x?x3xf32>
+// CHECK:   vector.transfer_write %{{.+}} {in_bounds = [false, true]} : vector<4x3xf32>, tensor<1x1x?x3xf32>
+func.func @window_both_sides(%q: tensor<1x1x6x4xf32>, %k: tensor<1x1x6x4xf32>, %v: tensor<1x1x6x3xf32>) -> tensor<1x1x6x3xf32> {
+  %o, %pk, %pv = kiln.attention %q, %k, %v {scale = 0.5 : f32, mask_kind = #kiln.mask_kind<sliding_window>, window_left = 2 : i64, window_right = 1 : i64} : (tensor<1x1x6x4xf32>, tensor<1x1x6x4xf32>, tensor<1x1x6x3xf32>) -> (tensor<1x1x6x3xf32>, tensor<1x1x6x4xf32>, tensor<1x1x6x3xf32>)
+  return %o : tensor<1x1x6x3xf32>
+}
+
+// -----
+
+// Left to the reference lowering: a mask tensor, the scores result, the
+// hierarchical and block-sparse kinds, and 16-bit floats.
+// CHECK-LABEL: func @left_alone
+// CHECK-NOT: scf.for
+// CHECK-COUNT-5: kiln.attention
+// CHECK-NOT: scf.for
+func.func @left_alone(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x4x8xf32>, %v: tensor<1x2x4x8xf32>, %m: tensor<4x4xi1>, %h: tensor<1x2x4x8xf16>) -> (tensor<1x2x4x8xf32>, tensor<1x2x4x4xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf16>) {
+  %o0, %k0, %v0 = kiln.attention %q, %k, %v mask %m {scale = 0.5 : f32, mask_kind = #kiln.mask_kind<causal>} : (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<4x4xi1>) -> (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>)
+  %o1, %k1, %v1, %s1 = kiln.attention %q, %k, %v {scale = 0.5 : f32, score_stage = #kiln.score_stage<probs>} : (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>) -> (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x4xf32>)
+  %o2, %k2, %v2 = kiln.attention %q, %k, %v {scale = 0.5 : f32, mask_kind = #kiln.mask_kind<hierarchical>, window_left = 1 : i64, window_right = 0 : i64, num_global_tokens = 1 : i64} : (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>) -> (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>)
+  %o3, %k3, %v3 = kiln.attention %q, %k, %v {scale = 0.5 : f32, mask_kind = #kiln.mask_kind<block_sparse>, block_size = 2 : i64, block_layout = array<i1: true, false, true, true>} : (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>) -> (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>)
+  %o4, %k4, %v4 = kiln.attention %h, %h, %h {scale = 0.5 : f32, mask_kind = #kiln.mask_kind<causal>} : (tensor<1x2x4x8xf16>, tensor<1x2x4x8xf16>, tensor<1x2x4x8xf16>) -> (tensor<1x2x4x8xf16>, tensor<1x2x4x8xf16>, tensor<1x2x4x8xf16>)
+  return %o0, %s1, %o2, %o3, %o4 : tensor<1x2x4x8xf32>, tensor<1x2x4x4xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf16>
+}
