@@ -279,21 +279,20 @@ kiln::onnx_import::convertTensor(MLIRContext *ctx, const onnx::TensorProto &t,
   }
   auto type = RankedTensorType::get(shape, elt);
   std::string name = t.name().empty() ? "weight" : t.name();
-  // The common case for weights, raw bytes in the file as stored in memory,
-  // goes straight into the constant's blob: one copy of the model, not two.
-  size_t rawSize = size_t(numElements) * storageBytes(t.data_type());
-  if (numElements > inlineLimit && t.has_raw_data() && !elt.isInteger(1) &&
-      !packedBits(t.data_type()) &&
+  // Raw bytes in the file as they are stored in memory (the common case
+  // for weights) are read where the parser left them: the model is copied
+  // once, into its constants, not into a buffer first.
+  std::vector<char> storage;
+  ArrayRef<char> bytes;
+  if (t.has_raw_data() && !packedBits(t.data_type()) &&
       t.data_location() != onnx::TensorProto::EXTERNAL &&
-      t.raw_data().size() == rawSize) {
-    AsmResourceBlob blob = allocateConstantBlob(rawSize);
-    std::memcpy(blob.getMutableData().data(), t.raw_data().data(), rawSize);
-    return cast<ElementsAttr>(
-        DenseResourceElementsAttr::get(type, name, std::move(blob)));
+      t.raw_data().size() == size_t(numElements) * storageBytes(t.data_type())) {
+    bytes = ArrayRef<char>(t.raw_data().data(), t.raw_data().size());
+  } else {
+    if (llvm::Error error = rawBytes(t, numElements, modelDir, storage))
+      return std::move(error);
+    bytes = storage;
   }
-  std::vector<char> bytes;
-  if (llvm::Error error = rawBytes(t, numElements, modelDir, bytes))
-    return std::move(error);
 
   if (elt.isInteger(1)) {
     SmallVector<bool> values;

@@ -38,7 +38,7 @@
 
 #include "kiln/passes/CPU/Passes.h"
 
-#include "PanelPacking.h"
+#include "KernelRewrites.h"
 
 #include "kiln/dialects/Kiln/KilnOps.h"
 #include "kiln/passes/KilnToLinalg/KilnToLinalg.h"

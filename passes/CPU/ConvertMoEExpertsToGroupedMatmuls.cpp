@@ -25,6 +25,7 @@
 
 #include "kiln/passes/CPU/Passes.h"
 
+#include "KernelRewrites.h"
 #include "PanelPacking.h"
 
 #include "kiln/dialects/Kiln/KilnConstants.h"
@@ -275,16 +276,10 @@ LogicalResult groupExperts(RewriterBase &rewriter, MoEExpertsOp op,
             });
         scf::YieldOp::create(b, l, perBlock.getResult(0));
       });
-  Operation *oldGate = op.getWGate().getDefiningOp();
-  Operation *oldUp = op.getWUp() ? op.getWUp().getDefiningOp() : nullptr;
-  Operation *oldDown = op.getWDown().getDefiningOp();
-  rewriter.replaceOp(op, perExpert.getResult(0));
   // The float weights are dead once packed (unless something else reads
   // them, then they stay).
-  llvm::SmallPtrSet<Operation *, 3> olds = {oldGate, oldUp, oldDown};
-  for (Operation *old : olds)
-    if (old && old->use_empty())
-      rewriter.eraseOp(old);
+  replaceOpAndEraseUnusedInputs(rewriter, op, perExpert.getResult(0),
+                                {op.getWGate(), op.getWUp(), op.getWDown()});
   return success();
 }
 

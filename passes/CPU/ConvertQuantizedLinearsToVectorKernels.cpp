@@ -39,7 +39,7 @@
 
 #include "kiln/passes/CPU/Passes.h"
 
-#include "PanelPacking.h"
+#include "KernelRewrites.h"
 
 #include "kiln/dialects/Kiln/KilnConstants.h"
 #include "kiln/dialects/Kiln/KilnOps.h"
@@ -467,14 +467,9 @@ LogicalResult convert(RewriterBase &rewriter, const QuantizedLinear &q,
   Value y = buildPanelLoop(rewriter, kernel, rows, threads);
   Value result = reshapeTensor(rewriter, loc, y, op.getType());
 
-  SmallVector<Operation *> olds;
-  for (Value v : {op.getWeight(), op.getScale(), op.getZeroPoint()})
-    if (v)
-      olds.push_back(v.getDefiningOp());
-  rewriter.replaceOp(op, result);
-  for (Operation *old : olds)
-    if (old->use_empty())
-      rewriter.eraseOp(old);
+  replaceOpAndEraseUnusedInputs(
+      rewriter, op, result,
+      {op.getWeight(), op.getScale(), op.getZeroPoint()});
   return success();
 }
 

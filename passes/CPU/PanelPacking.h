@@ -20,12 +20,6 @@
 
 namespace kiln {
 
-/// Below this many multiply-adds (about a millisecond of one core's work)
-/// a kernel runs on one thread: forking and joining the OpenMP team
-/// costs tens of microseconds, which made the example decoders (hidden 64)
-/// three times slower on two threads than on one.
-constexpr int64_t kMinParallelMacs = int64_t(1) << 21;
-
 /// The shape of a weight to pack: `batch` matrices of K x N, stored
 /// [batch][K][N], or [batch][N][K] when `transposed` (PyTorch's Linear).
 struct PanelPackingShape {

@@ -12,7 +12,7 @@
 
 #include "kiln/passes/CPU/Passes.h"
 
-#include "PanelPacking.h"
+#include "KernelRewrites.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"

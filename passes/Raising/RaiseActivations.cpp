@@ -226,17 +226,14 @@ std::optional<Projection> matchProjection(Value v) {
 /// untransposed weight is read where it lies).
 std::optional<ArrayRef<char>> weightBytes(Value w, std::vector<char> &storage) {
   auto tr = w.getDefiningOp<TransposeOp>();
-  if (!tr) {
-    auto c = w.getDefiningOp<arith::ConstantOp>();
-    auto attr = c ? dyn_cast<ElementsAttr>(c.getValue()) : ElementsAttr();
-    return attr ? kiln::constantBytes(attr, storage) : std::nullopt;
-  }
+  if (!tr)
+    return constantBytes(w, storage);
   auto in = cast<RankedTensorType>(tr.getInput().getType());
   if (in.getRank() != 2 || tr.getPermutation() != ArrayRef<int64_t>{1, 0})
     return std::nullopt;
   std::vector<char> srcStorage;
-  std::optional<ArrayRef<char>> src = weightBytes(tr.getInput(), srcStorage);
-  if (!src || tr.getInput().getDefiningOp<TransposeOp>())
+  std::optional<ArrayRef<char>> src = constantBytes(tr.getInput(), srcStorage);
+  if (!src)
     return std::nullopt;
   size_t width = in.getElementTypeBitWidth() / 8;
   int64_t rows = in.getDimSize(0), cols = in.getDimSize(1);
@@ -438,8 +435,8 @@ struct RaiseActivationsPass
     std::optional<ArrayRef<char>> wu = weightBytes(u->weight, wuStorage);
     std::optional<ArrayRef<char>> bg, bu;
     if (g->bias) {
-      bg = weightBytes(g->bias, bgStorage);
-      bu = weightBytes(u->bias, buStorage);
+      bg = constantBytes(g->bias, bgStorage);
+      bu = constantBytes(u->bias, buStorage);
     }
     if (!wg || !wu || (g->bias && (!bg || !bu)))
       return left("the gate and up weights are not both constants, so they "

@@ -53,17 +53,30 @@ bool kiln::raising::isNear(double got, double want, Type elementType) {
   return std::fabs(got - want) <= tol * std::fabs(want);
 }
 
-std::optional<std::vector<char>> kiln::raising::constantBytes(Value v) {
+/// The constant behind `v` when it is a static-shape tensor of whole-byte
+/// floats, the only weights the raising rewrites byte by byte.
+static ElementsAttr wholeByteFloatConstant(Value v) {
   Attribute attr;
   if (!v || !matchPattern(v, m_Constant(&attr)))
-    return std::nullopt;
+    return {};
   auto type = dyn_cast<RankedTensorType>(v.getType());
   auto elements = dyn_cast<ElementsAttr>(attr);
   if (!type || !elements || !type.hasStaticShape() ||
       !isa<FloatType>(type.getElementType()) ||
       type.getElementTypeBitWidth() % 8)
-    return std::nullopt;
-  return kiln::constantBytes(elements);
+    return {};
+  return elements;
+}
+
+std::optional<std::vector<char>> kiln::raising::constantBytes(Value v) {
+  ElementsAttr elements = wholeByteFloatConstant(v);
+  return elements ? kiln::constantBytes(elements) : std::nullopt;
+}
+
+std::optional<ArrayRef<char>>
+kiln::raising::constantBytes(Value v, std::vector<char> &storage) {
+  ElementsAttr elements = wholeByteFloatConstant(v);
+  return elements ? kiln::constantBytes(elements, storage) : std::nullopt;
 }
 
 Value kiln::raising::createConstant(OpBuilder &b, Location loc,

@@ -37,6 +37,10 @@ double tolerance(mlir::Type elementType);
 /// The row-major bytes of a float constant (dense or dense_resource) of a
 /// type with whole-byte elements, splats expanded; nothing otherwise.
 std::optional<std::vector<char>> constantBytes(mlir::Value v);
+/// The same bytes read where they lie when they can be (kiln::constantBytes
+/// with `storage`), for whole weights.
+std::optional<llvm::ArrayRef<char>> constantBytes(mlir::Value v,
+                                                  std::vector<char> &storage);
 
 /// A constant of `type` holding `bytes`: inline up to 256 elements (so
 /// folding can read it), a dense_resource blob named `name` above, as the

@@ -141,8 +141,8 @@ createTargetMachine(const HostCodegenOptions &opts) {
 /// the nests that came out identical (the same layer's kernels at every
 /// depth of the model: only their buffers differ, and those are arguments)
 /// as one function. The generated code is one huge function otherwise,
-/// whose optimization and instruction selection dominated compile time
-/// (a 4-layer decoder: 8 s of 11, for 530 KB of code, half of it repeats).
+/// whose optimization and instruction selection dominated compile time,
+/// with every layer's copy of a kernel compiled again.
 /// The extracted functions stay out of line: a call per loop nest costs
 /// nothing next to the nest, and inlining them back would undo the saving.
 static void outlineLoopNests(llvm::Module &m, llvm::PassBuilder &pb,

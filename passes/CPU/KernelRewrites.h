@@ -1,0 +1,42 @@
+//===- KernelRewrites.h - What the CPU kernel passes share -------*- C++ -*-===//
+//
+// The passes that replace an op by a kernel of their own (grouped MoE
+// experts, quantized linears, tiled attention, blocked contractions) decide
+// threading by one rule and drop the constants they repacked the same way.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_PASSES_CPU_KERNELREWRITES_H
+#define KILN_PASSES_CPU_KERNELREWRITES_H
+
+#include "mlir/IR/PatternMatch.h"
+#include "llvm/ADT/SmallPtrSet.h"
+
+namespace kiln {
+
+/// Below this many multiply-adds (about a millisecond of one core's work)
+/// a kernel runs on one thread: forking and joining the OpenMP team
+/// costs tens of microseconds, which made the example decoders (hidden 64)
+/// three times slower on two threads than on one.
+constexpr int64_t kMinParallelMacs = int64_t(1) << 21;
+
+/// Replaces `op` by `replacements`, then erases the producers of `inputs`
+/// (the weights the kernel repacked into constants of its own) that nothing
+/// reads any more; inputs that are null or block arguments are skipped.
+inline void replaceOpAndEraseUnusedInputs(mlir::RewriterBase &rewriter,
+                                          mlir::Operation *op,
+                                          mlir::ValueRange replacements,
+                                          llvm::ArrayRef<mlir::Value> inputs) {
+  llvm::SmallPtrSet<mlir::Operation *, 4> producers;
+  for (mlir::Value v : inputs)
+    if (mlir::Operation *def = v ? v.getDefiningOp() : nullptr)
+      producers.insert(def);
+  rewriter.replaceOp(op, replacements);
+  for (mlir::Operation *def : producers)
+    if (def->use_empty())
+      rewriter.eraseOp(def);
+}
+
+} // namespace kiln
+
+#endif // KILN_PASSES_CPU_KERNELREWRITES_H
