@@ -8,8 +8,9 @@
 // key blocks its mask kind allows:
 //
 //   for each (batch, KV head, block of `lanes` query rows)   (scf.forall)
-//     Qt = the block's queries, transposed: one vector over rows per feature
-//     m = -inf, l = 0, acc[0 .. Dv) = 0       (per row: vectors over rows)
+//     Qt[D, lanes] = the block's queries, transposed: a vector over rows
+//                    per feature
+//     m = -inf, l = 0, acc[Dv, lanes] = 0      (per row: vectors over rows)
 //     for key blocks kb in [first, end)        (scf.for; bounds from the
 //                                               mask kind and kv_seqlen)
 //       s[j] = scale * sum_d K[j, d] * Qt[d]   (broadcast key element x
@@ -29,10 +30,15 @@
 // (decoding), all of them: the heads that share K and V fill the lanes
 // instead of padding.
 //
-// Everything is unrolled over the key block, the head dimension and the
-// value dimension at compile time, so the body is straight-line vector
-// code; exp and tanh are expanded into upstream's polynomial
-// approximations (LLVM would otherwise call libm once per lane).
+// The key block is unrolled at compile time: its scores, weights and
+// masks are `keyBlock` independent vectors that live in registers. The
+// sweeps over the head and value dimensions are loops (unrolled by a
+// small factor) over Qt and acc, which live in per-block buffers: the
+// accumulators of a 64- or 128-wide head do not fit in the register file
+// anyway, and unrolling them fully made attention most of a decoder's
+// code, and of its compile time. exp and tanh are expanded into
+// upstream's polynomial approximations (LLVM would otherwise call libm
+// once per lane).
 //
 //===----------------------------------------------------------------------===//
 
@@ -44,6 +50,7 @@
 #include "kiln/passes/KilnToLinalg/KilnToLinalg.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Math/Transforms/Passes.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
@@ -175,17 +182,22 @@ struct KeyRange {
   Value firstBlock, endBlock, keyEnd;
 };
 
-/// The online softmax's running state, one vector over rows each.
+/// The online softmax's running state: a vector over rows each for the
+/// max and the sum, and the [valueDim, lanes] tensor of the outputs.
 struct SoftmaxState {
-  Value max, sum;
-  SmallVector<Value> acc; // valueDim of them
+  Value max, sum, acc;
 
-  SmallVector<Value> flatten() const {
-    SmallVector<Value> all = {max, sum};
-    llvm::append_range(all, acc);
-    return all;
-  }
+  SmallVector<Value> flatten() const { return {max, sum, acc}; }
 };
+
+/// How far the loops over features are unrolled: a few features per
+/// iteration keep the loop overhead small against the block's FMAs.
+int64_t featureUnroll(int64_t features) {
+  for (int64_t factor : {4, 2})
+    if (features % factor == 0)
+      return factor;
+  return 1;
+}
 
 /// Builds the loop nest of one attention op at `b`'s insertion point.
 class TiledAttentionBuilder {
@@ -218,10 +230,15 @@ private:
   buildBlock(Value block, Value out);
   BlockRows blockRows(Value block);
   KeyRange keyRange(const BlockRows &rows, Value batch);
-  Value attend(Value batch, Value kvHead, const BlockRows &rows);
-  SmallVector<Value> transposedQueries(Value batch, Value kvHead, Value row);
+  Value attend(Value batch, Value kvHead, const BlockRows &rows, Value out);
+  SmallVector<Value>
+  forEachFeature(int64_t features, ValueRange init,
+                 function_ref<SmallVector<Value>(Value, ValueRange)> body);
+  Value readLanes(Value matrix, Value feature);
+  Value writeLanes(Value lanesVector, Value matrix, Value feature);
+  Value transposedQueries(Value batch, Value kvHead, Value row);
   Value keyTile(Value source, Value batch, Value kvHead, Value firstKey);
-  SmallVector<Value> scores(ArrayRef<Value> queriesT, Value keysTile);
+  SmallVector<Value> scores(Value queriesT, Value keysTile);
   SmallVector<Value> maskAtEdges(ArrayRef<Value> scores, const BlockRows &rows,
                                  const KeyRange &range, Value blockStart,
                                  Value firstKey);
@@ -316,22 +333,59 @@ KeyRange TiledAttentionBuilder::keyRange(const BlockRows &rows, Value batch) {
   return range;
 }
 
-/// Q[rows, :] read as one [lanes, D] tile (rows past the tensor read 0) and
-/// transposed once, so that each feature d is a vector over the rows.
-SmallVector<Value> TiledAttentionBuilder::transposedQueries(Value batch,
-                                                            Value kvHead,
-                                                            Value row) {
-  auto tileType = VectorType::get({plan.lanes, plan.headDim}, f32);
+/// A loop over `features` (scf.for, unrolled by featureUnroll) threading
+/// `init` through `body`, which gets each feature's index.
+SmallVector<Value> TiledAttentionBuilder::forEachFeature(
+    int64_t features, ValueRange init,
+    function_ref<SmallVector<Value>(Value, ValueRange)> body) {
+  int64_t unroll = featureUnroll(features);
+  auto loop =
+      scf::ForOp::create(b, index(0), index(features), index(unroll), init);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(loop.getBody());
+  SmallVector<Value> iter(loop.getRegionIterArgs());
+  for (int64_t u = 0; u < unroll; ++u) {
+    Value feature = loop.getInductionVar();
+    if (u > 0)
+      feature = arith::AddIOp::create(b, feature, index(u));
+    iter = body(feature, iter);
+  }
+  scf::YieldOp::create(b, iter);
+  return SmallVector<Value>(loop.getResults());
+}
+
+/// Row `feature` of a [features, lanes] tensor, as a vector over rows.
+Value TiledAttentionBuilder::readLanes(Value matrix, Value feature) {
   Value zero = arith::ConstantOp::create(b, b.getF32FloatAttr(0));
-  Value tile = vector::TransferReadOp::create(
-      b, tileType, queries, ValueRange{batch, kvHead, row, index(0)}, zero,
-      AffineMap::getMinorIdentityMap(4, 2, b.getContext()),
-      ArrayRef<bool>{false, true});
-  Value transposed = vector::TransposeOp::create(b, tile, {1, 0});
-  SmallVector<Value> features;
-  for (int64_t d = 0; d < plan.headDim; ++d)
-    features.push_back(vector::ExtractOp::create(b, transposed, d));
-  return features;
+  return vector::TransferReadOp::create(b, laneType, matrix,
+                                        ValueRange{feature, index(0)}, zero,
+                                        ArrayRef<bool>{true});
+}
+
+Value TiledAttentionBuilder::writeLanes(Value lanesVector, Value matrix,
+                                        Value feature) {
+  return vector::TransferWriteOp::create(b, lanesVector, matrix,
+                                         ValueRange{feature, index(0)},
+                                         ArrayRef<bool>{true})
+      .getResult();
+}
+
+/// Q[rows, :] transposed into a [D, lanes] tensor, so that each feature d
+/// is a vector over the rows (rows past the tensor read 0). Each column is
+/// read once per block.
+Value TiledAttentionBuilder::transposedQueries(Value batch, Value kvHead,
+                                               Value row) {
+  Value zero = arith::ConstantOp::create(b, b.getF32FloatAttr(0));
+  auto columnMap = AffineMap::get(4, 0, b.getAffineDimExpr(2));
+  Value init = tensor::EmptyOp::create(
+      b, ArrayRef<int64_t>{plan.headDim, plan.lanes}, f32);
+  return forEachFeature(
+      plan.headDim, init, [&](Value feature, ValueRange iter) {
+        Value column = vector::TransferReadOp::create(
+            b, laneType, queries, ValueRange{batch, kvHead, row, feature},
+            zero, columnMap, ArrayRef<bool>{false});
+        return SmallVector<Value>{writeLanes(column, iter[0], feature)};
+      })[0];
 }
 
 /// Rows firstKey .. firstKey + keyBlock - 1 of `source`'s (batch, KV
@@ -354,20 +408,22 @@ Value TiledAttentionBuilder::keyTile(Value source, Value batch, Value kvHead,
 
 /// scale * <q, k_j> (softcapped) for each key row j, as vectors over query
 /// rows: every key element is one scalar load broadcast into an FMA.
-SmallVector<Value> TiledAttentionBuilder::scores(ArrayRef<Value> queriesT,
+SmallVector<Value> TiledAttentionBuilder::scores(Value queriesT,
                                                  Value keysTile) {
-  SmallVector<Value> s(plan.keyBlock);
   // Feature-major, so that the block's scores are the accumulators of one
   // sweep over the features.
-  for (int64_t d = 0; d < plan.headDim; ++d) {
-    Value feature = index(d);
-    for (int64_t j = 0; j < plan.keyBlock; ++j) {
-      Value k = broadcast(tensor::ExtractOp::create(
-          b, keysTile, ValueRange{index(j), feature}));
-      s[j] = d == 0 ? (Value)arith::MulFOp::create(b, k, queriesT[d])
-                    : (Value)vector::FMAOp::create(b, k, queriesT[d], s[j]);
-    }
-  }
+  SmallVector<Value> zeros(plan.keyBlock, splat(0));
+  SmallVector<Value> s = forEachFeature(
+      plan.headDim, zeros, [&](Value feature, ValueRange partial) {
+        Value query = readLanes(queriesT, feature);
+        SmallVector<Value> next;
+        for (int64_t j = 0; j < plan.keyBlock; ++j) {
+          Value k = broadcast(tensor::ExtractOp::create(
+              b, keysTile, ValueRange{index(j), feature}));
+          next.push_back(vector::FMAOp::create(b, k, query, partial[j]));
+        }
+        return next;
+      });
   Value scale = splat(plan.scale);
   for (Value &x : s) {
     x = arith::MulFOp::create(b, x, scale);
@@ -476,38 +532,43 @@ SoftmaxState TiledAttentionBuilder::softmaxStep(const SoftmaxState &state,
                  combineTree(probs, add));
   // Value-major: each output feature accumulates the whole block in one
   // register while the weights stay in registers.
-  for (int64_t d = 0; d < plan.valueDim; ++d) {
-    Value feature = index(d);
-    Value acc = arith::MulFOp::create(b, state.acc[d], rescale);
-    for (int64_t j = 0; j < plan.keyBlock; ++j) {
-      Value v = broadcast(tensor::ExtractOp::create(
-          b, valuesTile, ValueRange{index(j), feature}));
-      acc = vector::FMAOp::create(b, v, probs[j], acc);
-    }
-    next.acc.push_back(acc);
-  }
+  next.acc = forEachFeature(
+      plan.valueDim, state.acc, [&](Value feature, ValueRange iter) {
+        Value acc =
+            arith::MulFOp::create(b, readLanes(iter[0], feature), rescale);
+        for (int64_t j = 0; j < plan.keyBlock; ++j) {
+          Value v = broadcast(tensor::ExtractOp::create(
+              b, valuesTile, ValueRange{index(j), feature}));
+          acc = vector::FMAOp::create(b, v, probs[j], acc);
+        }
+        return SmallVector<Value>{writeLanes(acc, iter[0], feature)};
+      })[0];
   return next;
 }
 
-/// The normalized output rows of one block, as a [lanes, Dv] tile.
+/// The block's normalized output rows written into `out`, the
+/// [1, 1, rows, Dv] slice of the output they belong in.
 Value TiledAttentionBuilder::attend(Value batch, Value kvHead,
-                                   const BlockRows &rows) {
-  SmallVector<Value> queriesT = transposedQueries(batch, kvHead, rows.first);
+                                   const BlockRows &rows, Value out) {
+  Value queriesT = transposedQueries(batch, kvHead, rows.first);
   KeyRange range = keyRange(rows, batch);
   SoftmaxState init;
   init.max = splat(-std::numeric_limits<double>::infinity());
   init.sum = splat(0);
-  init.acc.assign(plan.valueDim, init.sum);
+  Value zero = arith::ConstantOp::create(b, b.getF32FloatAttr(0));
+  init.acc = linalg::FillOp::create(
+                 b, zero,
+                 tensor::EmptyOp::create(
+                     b, ArrayRef<int64_t>{plan.valueDim, plan.lanes}, f32)
+                     .getResult())
+                 .getResult(0);
   auto loop = scf::ForOp::create(b, range.firstBlock, range.endBlock,
                                  index(1), init.flatten());
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
     ValueRange iter = loop.getRegionIterArgs();
-    SoftmaxState state;
-    state.max = iter[0];
-    state.sum = iter[1];
-    state.acc.assign(iter.begin() + 2, iter.end());
+    SoftmaxState state{iter[0], iter[1], iter[2]};
     // Block kb holds keys [kb * keyBlock, (kb + 1) * keyBlock); the last
     // one, when the blocks do not divide the keys, is read from
     // L - keyBlock so that it stays inside the tensor, and masks the keys
@@ -525,18 +586,25 @@ Value TiledAttentionBuilder::attend(Value batch, Value kvHead,
         b, softmaxStep(state, s, keyTile(values, batch, kvHead, firstKey))
                .flatten());
   }
-  // Rows that attended no key have sum 0 and yield zeros.
+  // Rows that attended no key have sum 0 and yield zeros. Each feature
+  // is one column of the rows' output (padding lanes are not written).
   Value sum = loop.getResult(1);
   Value any = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, sum, splat(0));
   Value inverse = arith::SelectOp::create(
       b, any, arith::DivFOp::create(b, splat(1), sum), splat(0));
-  auto tileType = VectorType::get({plan.valueDim, plan.lanes}, f32);
-  Value tile = arith::ConstantOp::create(
-      b, DenseElementsAttr::get(tileType, b.getF32FloatAttr(0)));
-  for (int64_t d = 0; d < plan.valueDim; ++d)
-    tile = vector::InsertOp::create(
-        b, arith::MulFOp::create(b, loop.getResult(2 + d), inverse), tile, d);
-  return vector::TransposeOp::create(b, tile, {1, 0});
+  Value acc = loop.getResult(2);
+  auto columnMap = AffineMap::get(4, 0, b.getAffineDimExpr(2));
+  return forEachFeature(
+      plan.valueDim, out, [&](Value feature, ValueRange iter) {
+        Value column =
+            arith::MulFOp::create(b, readLanes(acc, feature), inverse);
+        return SmallVector<Value>{
+            vector::TransferWriteOp::create(
+                b, column, iter[0],
+                ValueRange{index(0), index(0), index(0), feature}, columnMap,
+                ArrayRef<bool>{false})
+                .getResult()};
+      })[0];
 }
 
 /// Block `block` of the [B x Hkv x blocksPerKvHead] grid, written into its
@@ -549,7 +617,6 @@ TiledAttentionBuilder::buildBlock(Value block, Value out) {
   Value kvHead = arith::RemUIOp::create(b, head, index(plan.kvHeads));
   Value batch = arith::DivUIOp::create(b, head, index(plan.kvHeads));
   BlockRows rows = blockRows(local);
-  Value tile = attend(batch, kvHead, rows);
   SmallVector<OpFoldResult> offsets = {batch, kvHead, rows.first,
                                        b.getIndexAttr(0)};
   SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1), b.getIndexAttr(1),
@@ -557,14 +624,7 @@ TiledAttentionBuilder::buildBlock(Value block, Value out) {
                                      b.getIndexAttr(plan.valueDim)};
   SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
   Value slice = tensor::ExtractSliceOp::create(b, out, offsets, sizes, strides);
-  Value zero = index(0);
-  Value written =
-      vector::TransferWriteOp::create(
-          b, tile, slice, ValueRange{zero, zero, zero, zero},
-          AffineMap::getMinorIdentityMap(4, 2, b.getContext()),
-          ArrayRef<bool>{false, true})
-          .getResult();
-  return {written, offsets, sizes};
+  return {attend(batch, kvHead, rows, slice), offsets, sizes};
 }
 
 Value TiledAttentionBuilder::build(bool parallel) {

@@ -5,25 +5,31 @@
 // blocks that reach past its first query (the diagonal) are masked. Scores
 // are vectors over the 4 query rows: a broadcast key element (read from
 // the key block's slice at constant indices) times a transposed query
-// feature per FMA. exp is expanded into a polynomial.
+// feature per FMA. The sweeps over the features are loops, unrolled by 2
+// here (the head has 2 features): the transposed queries and the output
+// accumulators are per-block [features x rows] tensors. exp is expanded
+// into a polynomial.
 // CHECK-LABEL: func @causal
 // CHECK-NOT: kiln.attention
 // CHECK: %[[OUT:.+]] = scf.forall (%{{.+}}) in (256) shared_outs(%[[SHARED:.+]] = %{{.+}}) -> (tensor<1x1x1024x2xf32>)
 // CHECK:   %[[Q0:.+]] = arith.muli %{{.+}}, %c4 : index
 // CHECK:   %[[ROW:.+]] = arith.addi %{{.+}}, %[[Q0]] : index
 // CHECK:   %[[QEND:.+]] = arith.addi %[[Q0]], %c4 : index
-// CHECK:   %[[Q:.+]] = vector.transfer_read %arg0[%{{.+}}, %c0, %[[ROW]], %c0], %{{.+}} {in_bounds = [false, true]} : tensor<1x1x1024x2xf32>, vector<4x2xf32>
-// CHECK:   %[[QT:.+]] = vector.transpose %[[Q]], [1, 0] : vector<4x2xf32> to vector<2x4xf32>
-// CHECK:   %[[Q0T:.+]] = vector.extract %[[QT]][0] : vector<4xf32> from vector<2x4xf32>
+// CHECK:   %[[OUTROWS:.+]] = tensor.extract_slice %[[SHARED]][%{{.+}}, %c0, %[[ROW]], 0] [1, 1, 4, 2] [1, 1, 1, 1]
+// CHECK:   %[[QT:.+]] = scf.for %[[D:.+]] = %c0 to %c2 step %c2 iter_args(%[[QTI:.+]] = %{{.+}}) -> (tensor<2x4xf32>)
+// CHECK:     %[[QCOL:.+]] = vector.transfer_read %arg0[%{{.+}}, %c0, %[[ROW]], %[[D]]], %{{.+}} {permutation_map = #[[COLUMN:.+]]} : tensor<1x1x1024x2xf32>, vector<4xf32>
+// CHECK:     vector.transfer_write %[[QCOL]], %[[QTI]][%[[D]], %c0] {in_bounds = [true]} : vector<4xf32>, tensor<2x4xf32>
 // CHECK:   %[[KEND:.+]] = arith.minsi %[[QEND]], %c1024 : index
 // CHECK:   %[[KBEND:.+]] = arith.ceildivsi %[[KEND]], %c4 : index
-// CHECK:   %[[RES:.+]]:4 = scf.for %[[KB:.+]] = %c0 to %[[KBEND]] step %c1 iter_args(%{{.+}}) -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>)
+// CHECK:   %[[ZEROS:.+]] = linalg.fill ins(%{{.+}} : f32) outs(%{{.+}} : tensor<2x4xf32>)
+// CHECK:   %[[RES:.+]]:3 = scf.for %[[KB:.+]] = %c0 to %[[KBEND]] step %c1 iter_args(%{{.+}}, %{{.+}}, %{{.+}} = %[[ZEROS]]) -> (vector<4xf32>, vector<4xf32>, tensor<2x4xf32>)
 // CHECK:     %[[K0:.+]] = arith.muli %[[KB]], %c4 : index
 // CHECK:     %[[KT:.+]] = tensor.extract_slice %arg1[%{{.+}}, %c0, %[[K0]], 0] [1, 1, 4, 2] [1, 1, 1, 1] : tensor<1x1x1024x2xf32> to tensor<4x2xf32>
-// CHECK:     %[[KEY:.+]] = tensor.extract %[[KT]][%c0, %c0] : tensor<4x2xf32>
-// CHECK:     %[[KB0:.+]] = vector.broadcast %[[KEY]] : f32 to vector<4xf32>
-// CHECK:     arith.mulf %[[KB0]], %[[Q0T]] : vector<4xf32>
-// CHECK:     vector.fma
+// CHECK:     scf.for %[[F:.+]] = %c0 to %c2 step %c2 iter_args({{.+}}) -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>)
+// CHECK:       %[[QF:.+]] = vector.transfer_read %[[QT]][%[[F]], %c0]
+// CHECK:       %[[KEY:.+]] = tensor.extract %[[KT]][%c0, %[[F]]] : tensor<4x2xf32>
+// CHECK:       %[[KB0:.+]] = vector.broadcast %[[KEY]] : f32 to vector<4xf32>
+// CHECK:       vector.fma %[[KB0]], %[[QF]], %{{.+}} : vector<4xf32>
 // CHECK:     %[[K1:.+]] = arith.addi %[[K0]], %c4 : index
 // CHECK:     %[[DIAG:.+]] = arith.addi %[[Q0]], %c1 : index
 // CHECK:     %[[CROSS:.+]] = arith.cmpi sgt, %[[K1]], %[[DIAG]] : index
@@ -36,14 +42,18 @@
 // CHECK:     %[[VT:.+]] = tensor.extract_slice %arg2[%{{.+}}, %c0, %[[K0]], 0] [1, 1, 4, 2]
 // CHECK:     arith.maxnumf %[[S]]#0, %[[S]]#1 : vector<4xf32>
 // CHECK-NOT: math.exp
-// CHECK:     tensor.extract %[[VT]][%c0, %c0] : tensor<4x2xf32>
-// CHECK:     vector.fma
+// CHECK:     scf.for %[[G:.+]] = %c0 to %c2 step %c2 iter_args(%[[ACC:.+]] = %{{.+}}) -> (tensor<2x4xf32>)
+// CHECK:       vector.transfer_read %[[ACC]][%[[G]], %c0]
+// CHECK:       tensor.extract %[[VT]][%c0, %[[G]]] : tensor<4x2xf32>
+// CHECK:       vector.fma
+// CHECK:       vector.transfer_write %{{.+}}, %[[ACC]][%[[G]], %c0]
 // CHECK:     scf.yield
 // CHECK:   arith.cmpf ogt, %[[RES]]#1
-// CHECK:   arith.divf %{{.+}}, %[[RES]]#1 : vector<4xf32>
-// CHECK:   %[[T:.+]] = vector.transpose %{{.+}}, [1, 0] : vector<2x4xf32> to vector<4x2xf32>
-// CHECK:   %[[SLICE:.+]] = tensor.extract_slice %[[SHARED]][%{{.+}}, %c0, %[[ROW]], 0] [1, 1, 4, 2] [1, 1, 1, 1]
-// CHECK:   %[[W:.+]] = vector.transfer_write %[[T]], %[[SLICE]]
+// CHECK:   %[[INV:.+]] = arith.select %{{.+}}, %{{.+}}, %{{.+}} : vector<4xi1>, vector<4xf32>
+// CHECK:   %[[W:.+]] = scf.for %[[E:.+]] = %c0 to %c2 step %c2 iter_args(%[[ROWS:.+]] = %[[OUTROWS]]) -> (tensor<1x1x4x2xf32>)
+// CHECK:     %[[A:.+]] = vector.transfer_read %[[RES]]#2[%[[E]], %c0]
+// CHECK:     %[[SCALED:.+]] = arith.mulf %[[A]], %[[INV]] : vector<4xf32>
+// CHECK:     vector.transfer_write %[[SCALED]], %[[ROWS]][%c0, %c0, %c0, %[[E]]] {in_bounds = [true], permutation_map = #[[COLUMN]]}
 // CHECK:   scf.forall.in_parallel
 // CHECK:     tensor.parallel_insert_slice %[[W]] into %[[SHARED]][%{{.+}}, %c0, %[[ROW]], 0] [1, 1, 4, 2]
 // CHECK: return %[[OUT]]
@@ -69,7 +79,7 @@ func.func @causal(%q: tensor<1x1x1024x2xf32>, %k: tensor<1x1x1024x2xf32>, %v: te
 // CHECK: %[[OUT:.+]] = scf.for %{{.+}} = %c0 to %c2 step %c1 iter_args(%{{.+}}) -> (tensor<1x2x2x8xf32>)
 // CHECK:   %[[KVH:.+]] = arith.remui
 // CHECK:   %[[B:.+]] = arith.divui
-// CHECK:   vector.transfer_read %[[Q]][%[[B]], %[[KVH]], %c0, %c0]
+// CHECK:   vector.transfer_read %[[Q]][%[[B]], %[[KVH]], %c0, %{{.+}}]
 // CHECK:   %[[LEN:.+]] = tensor.extract %arg5[%[[B]]] : tensor<1xi64>
 // CHECK:   %[[LENI:.+]] = arith.index_cast %[[LEN]] : i64 to index
 // CHECK:   %[[KEND:.+]] = arith.minsi %[[LENI]], %c10 : index
@@ -88,8 +98,7 @@ func.func @causal(%q: tensor<1x1x1024x2xf32>, %k: tensor<1x1x1024x2xf32>, %v: te
 // CHECK:       %[[TAKEN:.+]] = arith.cmpi sge, %[[KEY]], %[[K0]] : index
 // CHECK:       arith.andi %[[VALID]], %[[TAKEN]] : i1
 // CHECK:     tensor.extract_slice %[[PV]][%[[B]], %[[KVH]], %[[START]], 0] [1, 1, 4, 8]
-// CHECK:   tensor.extract_slice %{{.+}}[%[[B]], %[[KVH]], %c0, 0] [1, 1, 2, 8] [1, 1, 1, 1]
-// CHECK:   vector.transfer_write %{{.+}} : vector<2x8xf32>, tensor<1x1x2x8xf32>
+// CHECK:   vector.transfer_write %{{.+}}, %{{.+}}[%c0, %c0, %c0, %{{.+}}] {{.+}} : vector<2xf32>, tensor<1x1x2x8xf32>
 // CHECK:   tensor.insert_slice
 // CHECK: %[[O:.+]] = tensor.collapse_shape %[[OUT]]
 // CHECK: %[[O4:.+]] = tensor.expand_shape %[[O]] {{.+}} into tensor<1x4x1x8xf32>
@@ -109,6 +118,7 @@ func.func @window_decode(%q: tensor<1x4x1x8xf32>, %k: tensor<1x2x1x8xf32>, %v: t
 // CHECK:   %[[Q0:.+]] = arith.muli %{{.+}}, %c4 : index
 // CHECK:   %[[LEFT:.+]] = arith.subi %c6, %[[Q0]] : index
 // CHECK:   %[[COUNT:.+]] = arith.minsi %[[LEFT]], %c4 : index
+// CHECK:   %[[ROWS:.+]] = tensor.extract_slice %{{.+}} [1, 1, %[[COUNT]], 3] [1, 1, 1, 1] : tensor<1x1x6x3xf32> to tensor<1x1x?x3xf32>
 // CHECK:   %[[FIRSTK:.+]] = arith.subi %[[Q0]], %c2 : index
 // CHECK:   %[[LO:.+]] = arith.maxsi %[[FIRSTK]], %c0 : index
 // CHECK:   %[[KB0:.+]] = arith.divsi %[[LO]], %c4 : index
@@ -116,8 +126,8 @@ func.func @window_decode(%q: tensor<1x4x1x8xf32>, %k: tensor<1x2x1x8xf32>, %v: t
 // CHECK:     scf.if
 // CHECK:       arith.cmpi sle
 // CHECK:       arith.cmpi sge
-// CHECK:   tensor.extract_slice %{{.+}} [1, 1, %[[COUNT]], 3] [1, 1, 1, 1] : tensor<1x1x6x3xf32> to tensor<1x1x?x3xf32>
-// CHECK:   vector.transfer_write %{{.+}} {in_bounds = [false, true]} : vector<4x3xf32>, tensor<1x1x?x3xf32>
+// CHECK:   scf.for {{.+}} iter_args(%{{.+}} = %[[ROWS]]) -> (tensor<1x1x?x3xf32>)
+// CHECK:     vector.transfer_write %{{.+}} {permutation_map = #{{.+}}} : vector<4xf32>, tensor<1x1x?x3xf32>
 func.func @window_both_sides(%q: tensor<1x1x6x4xf32>, %k: tensor<1x1x6x4xf32>, %v: tensor<1x1x6x3xf32>) -> tensor<1x1x6x3xf32> {
   %o, %pk, %pv = kiln.attention %q, %k, %v {scale = 0.5 : f32, mask_kind = #kiln.mask_kind<sliding_window>, window_left = 2 : i64, window_right = 1 : i64} : (tensor<1x1x6x4xf32>, tensor<1x1x6x4xf32>, tensor<1x1x6x3xf32>) -> (tensor<1x1x6x3xf32>, tensor<1x1x6x4xf32>, tensor<1x1x6x3xf32>)
   return %o : tensor<1x1x6x3xf32>

@@ -176,6 +176,10 @@ def ConvertAttentionToTiledLoops : Pass<"kiln-cpu-convert-attention-to-tiled-loo
 
     The defaults (32 query rows, 8 keys) suit 512-bit vectors: a block's
     scores are 8 x 2 registers, and each key element loaded feeds two FMAs.
+    The key block is unrolled; the sweeps over the head and value features
+    are loops (4 features per iteration) over two per-block buffers, the
+    transposed queries and the output accumulators, so the code does not
+    grow with the head size.
     A decoding block has as many lanes as rows (rounded up to a power of
     two): the FMA count per key does not depend on the vector length.
 
@@ -186,14 +190,19 @@ def ConvertAttentionToTiledLoops : Pass<"kiln-cpu-convert-attention-to-tiled-loo
         mask_kind = #kiln.mask_kind<causal>} : ...
     // becomes
     %o4 = scf.forall (%blk) in (512) shared_outs(%out = %empty) {
-      // Qt: 64 x vector<32xf32>; first/end key blocks from the positions
-      %r = scf.for %kb = %first to %end step %c1
-          iter_args(%m = %ninf, %l = %zero, %acc0 = %zero, ...) {
-        // 8 x 64 x (tensor.extract K block, vector.broadcast, vector.fma)
+      // Qt: tensor<64x32xf32>, one column of Q per feature (scf.for)
+      // acc: tensor<64x32xf32> of zeros; first/end key blocks from the
+      // positions
+      %r:3 = scf.for %kb = %first to %end step %c1
+          iter_args(%m = %ninf, %l = %zero, %acc = %zeros) {
+        // scf.for over 64 features, 4 per iteration: a row of Qt, then
+        // 8 x (tensor.extract K block, vector.broadcast, vector.fma)
         // scf.if (block crosses the diagonal): arith.select -inf
-        // maxnumf, math.exp (as a polynomial), 8 x 64 vector.fma with V
+        // maxnumf, math.exp (as a polynomial)
+        // scf.for over the 64 value features: a row of acc rescaled,
+        // 8 vector.fma with V, written back
       }
-      // divide by the sum, transpose, vector.transfer_write the rows
+      // divide by the sum, each feature written as a column of the rows
     }
     ```
   }];
@@ -204,6 +213,7 @@ def ConvertAttentionToTiledLoops : Pass<"kiln-cpu-convert-attention-to-tiled-loo
            "Keys per block: the block's scores stay in registers">
   ];
   let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::linalg::LinalgDialect",
                            "mlir::math::MathDialect",
                            "mlir::scf::SCFDialect",
                            "mlir::tensor::TensorDialect",
