@@ -99,11 +99,13 @@ public:
     if (padding)
       add(nullptr, padding);
   }
-  uint64_t checksum(uint64_t hash) const {
+  uint64_t checksum() const {
     static const char zeros[KILN_ARTIFACT_ALIGNMENT] = {};
+    kiln_checksum_state state;
+    kiln_checksum_init(&state);
     for (const Piece &p : pieces)
-      hash = kiln_fnv1a64(hash, p.data ? p.data : zeros, p.size);
-    return hash;
+      kiln_checksum_update(&state, p.data ? p.data : zeros, p.size);
+    return kiln_checksum_final(&state);
   }
   void write(llvm::raw_ostream &os) const {
     for (const Piece &p : pieces) {
@@ -225,7 +227,7 @@ llvm::Error kiln::writeArtifact(llvm::StringRef path,
   h.file_size = file.size();
   h.section_count = (uint32_t)table.size();
   h.section_table_offset = KILN_ARTIFACT_HEADER_SIZE;
-  h.checksum = file.checksum(KILN_FNV1A64_INIT);
+  h.checksum = file.checksum();
   return writeAtomically(path, [&](llvm::raw_ostream &os) {
     os.write(reinterpret_cast<const char *>(&h), sizeof(h));
     file.write(os);

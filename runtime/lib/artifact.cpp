@@ -67,10 +67,10 @@ kiln_status checkHeader(const kiln_artifact_header &header, uint64_t size) {
                 "%s: header says %" PRIu64 " bytes, file has %" PRIu64,
                 header.file_size > size ? "truncated" : "trailing data",
                 header.file_size, size);
-  uint64_t checksum = kiln_fnv1a64(KILN_FNV1A64_INIT,
-                                   reinterpret_cast<const uint8_t *>(&header) +
-                                       KILN_ARTIFACT_HEADER_SIZE,
-                                   size - KILN_ARTIFACT_HEADER_SIZE);
+  uint64_t checksum =
+      kiln_checksum(reinterpret_cast<const uint8_t *>(&header) +
+                        KILN_ARTIFACT_HEADER_SIZE,
+                    size - KILN_ARTIFACT_HEADER_SIZE);
   if (checksum != header.checksum)
     return fail(KILN_STATUS_CORRUPT_ARTIFACT,
                 "checksum mismatch: header says 0x%016" PRIx64

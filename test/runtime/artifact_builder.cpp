@@ -168,9 +168,9 @@ Bytes buildArtifact(const ModelSpec &spec) {
 void refreshChecksum(Bytes &artifact) {
   kiln_artifact_header &header = headerOf(artifact);
   header.file_size = artifact.size();
-  header.checksum = kiln_fnv1a64(KILN_FNV1A64_INIT,
-                                 artifact.data() + KILN_ARTIFACT_HEADER_SIZE,
-                                 artifact.size() - KILN_ARTIFACT_HEADER_SIZE);
+  header.checksum =
+      kiln_checksum(artifact.data() + KILN_ARTIFACT_HEADER_SIZE,
+                    artifact.size() - KILN_ARTIFACT_HEADER_SIZE);
 }
 
 kiln_artifact_header &headerOf(Bytes &artifact) {

@@ -134,9 +134,9 @@ TEST_F(RuntimeLoadTest, CorruptChecksum) {
 
 TEST_F(RuntimeLoadTest, OtherFormatVersion) {
   Bytes artifact = valid();
-  headerOf(artifact).format_version = 2;
+  headerOf(artifact).format_version = 1; // FNV-1a checksums, before XXH64
   expectFailure(artifact, KILN_STATUS_VERSION_MISMATCH,
-                "artifact format version 2, this runtime reads version 1; "
+                "artifact format version 1, this runtime reads version 2; "
                 "recompile the model");
 }
 

@@ -9,7 +9,7 @@
 |*   section table      section_count x kiln_artifact_section (32 bytes)      *|
 |*   sections           each at an offset that is a multiple of 64            *|
 |*                                                                            *|
-|* The checksum is FNV-1a 64 over every byte after the header, so a           *|
+|* The checksum is XXH64 (seed 0) over every byte after the header, so a      *|
 |* truncated or corrupted file is detected before anything is interpreted.    *|
 |*                                                                            *|
 |* Sections:                                                                  *|
@@ -143,13 +143,14 @@
 #define KILN_ARTIFACT_FORMAT_H
 
 #include <stdint.h>
+#include <string.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 #define KILN_ARTIFACT_MAGIC "KILNART"  /* 7 chars + NUL = 8 bytes */
-#define KILN_ARTIFACT_FORMAT_VERSION 1u
+#define KILN_ARTIFACT_FORMAT_VERSION 2u /* 2: XXH64 checksum */
 #define KILN_ARTIFACT_HEADER_SIZE 64u
 #define KILN_ARTIFACT_SECTION_ENTRY_SIZE 32u
 #define KILN_ARTIFACT_ALIGNMENT 64u
@@ -165,7 +166,7 @@ typedef struct kiln_artifact_header {
   uint32_t section_count;
   uint32_t reserved0;
   uint64_t section_table_offset;
-  uint64_t checksum;             /* FNV-1a 64 of bytes [header_size, file_size) */
+  uint64_t checksum;             /* XXH64 of bytes [header_size, file_size) */
   uint8_t reserved[16];
 } kiln_artifact_header;
 
@@ -190,17 +191,128 @@ typedef struct kiln_artifact_section {
   uint64_t reserved;
 } kiln_artifact_section;
 
-/* FNV-1a 64, the artifact checksum. Incremental: pass the previous result
- * (or KILN_FNV1A64_INIT) as `hash`. */
-#define KILN_FNV1A64_INIT 0xcbf29ce484222325ull
-static inline uint64_t kiln_fnv1a64(uint64_t hash, const void *data,
-                                    uint64_t size) {
-  const unsigned char *bytes = (const unsigned char *)data;
-  for (uint64_t i = 0; i < size; ++i) {
-    hash ^= bytes[i];
-    hash *= 0x100000001b3ull;
+/* The artifact checksum: XXH64 with seed 0 (the published xxHash64
+ * algorithm, so `xxhsum -H64` over the bytes after the header agrees). It
+ * replaced FNV-1a in format version 2: FNV-1a hashes one byte per
+ * multiply, 0.4 s for a 217 MB model at every compile and every load;
+ * XXH64 runs four independent lanes over 8-byte words, at memory speed.
+ * Incremental, for files written as pieces: init, update with each piece,
+ * final. kiln_checksum hashes one buffer. */
+typedef struct kiln_checksum_state {
+  uint64_t lane[4];
+  uint64_t total;               /* bytes seen */
+  unsigned char stripe[32];     /* the unfinished stripe */
+  uint32_t stripe_size;
+} kiln_checksum_state;
+
+#define KILN_XXH_PRIME1 0x9E3779B185EBCA87ull
+#define KILN_XXH_PRIME2 0xC2B2AE3D27D4EB4Full
+#define KILN_XXH_PRIME3 0x165667B19E3779F9ull
+#define KILN_XXH_PRIME4 0x85EBCA77C2B2AE63ull
+#define KILN_XXH_PRIME5 0x27D4EB2F165667C5ull
+
+static inline uint64_t kiln_xxh_rotl(uint64_t x, int r) {
+  return (x << r) | (x >> (64 - r));
+}
+/* Little-endian loads (the format is little-endian; so are its hosts). */
+static inline uint64_t kiln_xxh_read64(const unsigned char *p) {
+  uint64_t v;
+  memcpy(&v, p, sizeof(v));
+  return v;
+}
+static inline uint64_t kiln_xxh_read32(const unsigned char *p) {
+  uint32_t v;
+  memcpy(&v, p, sizeof(v));
+  return v;
+}
+static inline uint64_t kiln_xxh_round(uint64_t acc, uint64_t input) {
+  acc += input * KILN_XXH_PRIME2;
+  return kiln_xxh_rotl(acc, 31) * KILN_XXH_PRIME1;
+}
+static inline uint64_t kiln_xxh_merge(uint64_t hash, uint64_t lane) {
+  hash ^= kiln_xxh_round(0, lane);
+  return hash * KILN_XXH_PRIME1 + KILN_XXH_PRIME4;
+}
+
+static inline void kiln_checksum_init(kiln_checksum_state *s) {
+  memset(s, 0, sizeof(*s));
+  s->lane[0] = KILN_XXH_PRIME1 + KILN_XXH_PRIME2;
+  s->lane[1] = KILN_XXH_PRIME2;
+  s->lane[2] = 0;
+  s->lane[3] = 0 - KILN_XXH_PRIME1;
+}
+
+static inline void kiln_checksum_stripe(kiln_checksum_state *s,
+                                        const unsigned char *p) {
+  s->lane[0] = kiln_xxh_round(s->lane[0], kiln_xxh_read64(p));
+  s->lane[1] = kiln_xxh_round(s->lane[1], kiln_xxh_read64(p + 8));
+  s->lane[2] = kiln_xxh_round(s->lane[2], kiln_xxh_read64(p + 16));
+  s->lane[3] = kiln_xxh_round(s->lane[3], kiln_xxh_read64(p + 24));
+}
+
+static inline void kiln_checksum_update(kiln_checksum_state *s,
+                                        const void *data, uint64_t size) {
+  const unsigned char *p = (const unsigned char *)data;
+  s->total += size;
+  if (s->stripe_size) { /* finish the stripe a previous piece began */
+    uint64_t take = 32 - s->stripe_size;
+    if (take > size)
+      take = size;
+    memcpy(s->stripe + s->stripe_size, p, (size_t)take);
+    s->stripe_size += (uint32_t)take;
+    p += take;
+    size -= take;
+    if (s->stripe_size < 32)
+      return;
+    kiln_checksum_stripe(s, s->stripe);
+    s->stripe_size = 0;
   }
-  return hash;
+  for (; size >= 32; p += 32, size -= 32)
+    kiln_checksum_stripe(s, p);
+  memcpy(s->stripe, p, (size_t)size);
+  s->stripe_size = (uint32_t)size;
+}
+
+static inline uint64_t kiln_checksum_final(const kiln_checksum_state *s) {
+  uint64_t h;
+  if (s->total >= 32) {
+    h = kiln_xxh_rotl(s->lane[0], 1) + kiln_xxh_rotl(s->lane[1], 7) +
+        kiln_xxh_rotl(s->lane[2], 12) + kiln_xxh_rotl(s->lane[3], 18);
+    for (int i = 0; i < 4; ++i)
+      h = kiln_xxh_merge(h, s->lane[i]);
+  } else {
+    h = KILN_XXH_PRIME5; /* seed 0 */
+  }
+  h += s->total;
+  const unsigned char *p = s->stripe;
+  uint32_t left = s->stripe_size;
+  for (; left >= 8; p += 8, left -= 8) {
+    h ^= kiln_xxh_round(0, kiln_xxh_read64(p));
+    h = kiln_xxh_rotl(h, 27) * KILN_XXH_PRIME1 + KILN_XXH_PRIME4;
+  }
+  if (left >= 4) {
+    h ^= kiln_xxh_read32(p) * KILN_XXH_PRIME1;
+    h = kiln_xxh_rotl(h, 23) * KILN_XXH_PRIME2 + KILN_XXH_PRIME3;
+    p += 4;
+    left -= 4;
+  }
+  for (; left > 0; ++p, --left) {
+    h ^= (*p) * KILN_XXH_PRIME5;
+    h = kiln_xxh_rotl(h, 11) * KILN_XXH_PRIME1;
+  }
+  h ^= h >> 33;
+  h *= KILN_XXH_PRIME2;
+  h ^= h >> 29;
+  h *= KILN_XXH_PRIME3;
+  h ^= h >> 32;
+  return h;
+}
+
+static inline uint64_t kiln_checksum(const void *data, uint64_t size) {
+  kiln_checksum_state s;
+  kiln_checksum_init(&s);
+  kiln_checksum_update(&s, data, size);
+  return kiln_checksum_final(&s);
 }
 
 #ifdef __cplusplus
