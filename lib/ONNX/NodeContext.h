@@ -41,6 +41,13 @@ llvm::Expected<mlir::ElementsAttr>
 convertTensor(mlir::MLIRContext *ctx, const onnx::TensorProto &tensor,
               llvm::StringRef modelDir, int64_t inlineLimit);
 
+/// As convertTensor, for a tensor the caller gives up: raw data stored as
+/// it is in memory moves into the constant instead of being copied (a
+/// model's weights are most of its bytes, and its import time).
+llvm::Expected<mlir::ElementsAttr>
+convertTensorTakingData(mlir::MLIRContext *ctx, onnx::TensorProto &tensor,
+                        llvm::StringRef modelDir, int64_t inlineLimit);
+
 class NodeContext {
 public:
   NodeContext(const onnx::NodeProto &node, llvm::StringRef name,

@@ -57,7 +57,7 @@ const HandlerTable &contribHandlers() {
 
 class GraphImporter {
 public:
-  GraphImporter(MLIRContext &ctx, const onnx::ModelProto &model,
+  GraphImporter(MLIRContext &ctx, onnx::ModelProto &model,
                 StringRef path, const OnnxImportOptions &options,
                 std::vector<SparseDispatchCheck> sparseDispatch)
       : ctx(ctx), model(model), path(path), options(options),
@@ -100,7 +100,7 @@ private:
                             ArrayRef<Type> argTypes);
 
   MLIRContext &ctx;
-  const onnx::ModelProto &model;
+  onnx::ModelProto &model;
   StringRef path;
   const OnnxImportOptions &options;
   Location fileLoc;
@@ -447,9 +447,10 @@ GraphImporter::bindInputs(OpBuilder &b,
 
 LogicalResult GraphImporter::importInitializers(OpBuilder &b,
                                                 StringRef modelDir) {
-  for (const onnx::TensorProto &t : model.graph().initializer()) {
-    llvm::Expected<ElementsAttr> value =
-        convertTensor(&ctx, t, modelDir, options.inlineConstantLimit);
+  // The importer is the model's last reader: weights move into constants.
+  for (onnx::TensorProto &t : *model.mutable_graph()->mutable_initializer()) {
+    llvm::Expected<ElementsAttr> value = convertTensorTakingData(
+        &ctx, t, modelDir, options.inlineConstantLimit);
     if (!value) {
       error() << "initializer '" << t.name()
               << "': " << llvm::toString(value.takeError());

@@ -258,9 +258,25 @@ static llvm::Error rawBytes(const onnx::TensorProto &t, int64_t numElements,
   return llvm::Error::success();
 }
 
-llvm::Expected<ElementsAttr>
-kiln::onnx_import::convertTensor(MLIRContext *ctx, const onnx::TensorProto &t,
-                                 StringRef modelDir, int64_t inlineLimit) {
+/// A constant that owns `raw`, a string moved out of a TensorProto: its
+/// heap buffer becomes the blob's, so the weight is never copied.
+static AsmResourceBlob blobOwningString(std::string &&raw) {
+  auto *owned = new std::string(std::move(raw));
+  uintptr_t address = reinterpret_cast<uintptr_t>(owned->data());
+  // The alignment the buffer has (malloc gives 16), declared as such.
+  size_t alignment = std::min<size_t>(64, address & -address);
+  return AsmResourceBlob(
+      ArrayRef<char>(owned->data(), owned->size()), alignment,
+      [owned](void *, size_t, size_t) { delete owned; },
+      /*dataIsMutable=*/true);
+}
+
+/// Both conversions; `movable` is the tensor's raw_data when the caller
+/// gives the tensor up.
+static llvm::Expected<ElementsAttr>
+convertTensorImpl(MLIRContext *ctx, const onnx::TensorProto &t,
+                  StringRef modelDir, int64_t inlineLimit,
+                  std::string *movable) {
   Type elt = elementTypeFor(ctx, t.data_type());
   if (!elt) {
     return llvm::createStringError(
@@ -280,8 +296,8 @@ kiln::onnx_import::convertTensor(MLIRContext *ctx, const onnx::TensorProto &t,
   auto type = RankedTensorType::get(shape, elt);
   std::string name = t.name().empty() ? "weight" : t.name();
   // Raw bytes in the file as they are stored in memory (the common case
-  // for weights) are read where the parser left them: the model is copied
-  // once, into its constants, not into a buffer first.
+  // for weights) are read where the parser left them, and, when the caller
+  // gives the tensor up, kept there: the parser's copy is the constant.
   std::vector<char> storage;
   ArrayRef<char> bytes;
   if (t.has_raw_data() && !packedBits(t.data_type()) &&
@@ -308,8 +324,24 @@ kiln::onnx_import::convertTensor(MLIRContext *ctx, const onnx::TensorProto &t,
     }
     return cast<ElementsAttr>(DenseElementsAttr::getFromRawBuffer(type, bytes));
   }
-  AsmResourceBlob blob = allocateConstantBlob(bytes.size());
+  if (movable && bytes.data() == movable->data())
+    return cast<ElementsAttr>(DenseResourceElementsAttr::get(
+        type, name, blobOwningString(std::move(*movable))));
+  AsmResourceBlob blob = kiln::allocateConstantBlob(bytes.size());
   std::memcpy(blob.getMutableData().data(), bytes.data(), bytes.size());
   return cast<ElementsAttr>(
       DenseResourceElementsAttr::get(type, name, std::move(blob)));
+}
+
+llvm::Expected<ElementsAttr>
+kiln::onnx_import::convertTensor(MLIRContext *ctx, const onnx::TensorProto &t,
+                                 StringRef modelDir, int64_t inlineLimit) {
+  return convertTensorImpl(ctx, t, modelDir, inlineLimit, nullptr);
+}
+
+llvm::Expected<ElementsAttr> kiln::onnx_import::convertTensorTakingData(
+    MLIRContext *ctx, onnx::TensorProto &t, StringRef modelDir,
+    int64_t inlineLimit) {
+  return convertTensorImpl(ctx, t, modelDir, inlineLimit,
+                           t.has_raw_data() ? t.mutable_raw_data() : nullptr);
 }
