@@ -123,9 +123,9 @@ struct Expert {
 std::optional<Expert> matchExpert(mlir::Value y, Match &m);
 
 /// Rows [lo, lo + n) of a projection's weight in nn.Linear's [N, K] layout,
-/// appended to `out`.
-void appendWeightRows(const Projection &p, llvm::ArrayRef<char> bytes,
-                      size_t size, std::vector<char> &out);
+/// written at `to`; returns the end of what was written.
+char *copyWeightRows(const Projection &p, llvm::ArrayRef<char> bytes,
+                     size_t size, char *to);
 
 //===----------------------------------------------------------------------===//
 // Router (MoERouter.cpp)

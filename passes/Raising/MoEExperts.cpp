@@ -10,6 +10,8 @@
 
 #include "MoE.h"
 
+#include <cstring>
+
 using namespace mlir;
 using namespace kiln;
 using namespace kiln::moe;
@@ -196,19 +198,15 @@ std::optional<Expert> kiln::moe::matchExpert(Value y, Match &m) {
   return e;
 }
 
-/// Rows [lo, lo + n) of a projection's weight in nn.Linear's [N, K] layout,
-/// appended to `out`.
-void kiln::moe::appendWeightRows(const Projection &p, ArrayRef<char> bytes,
-                                 size_t size, std::vector<char> &out) {
+char *kiln::moe::copyWeightRows(const Projection &p, ArrayRef<char> bytes,
+                                size_t size, char *to) {
   if (!p.kMajor) { // the rows are contiguous already
-    ArrayRef<char> rows = bytes.slice(p.lo * p.k * size, p.n * p.k * size);
-    out.insert(out.end(), rows.begin(), rows.end());
-    return;
+    size_t n = p.n * p.k * size;
+    std::memcpy(to, bytes.data() + p.lo * p.k * size, n);
+    return to + n;
   }
   for (int64_t r = p.lo; r < p.lo + p.n; ++r)
-    for (int64_t c = 0; c < p.k; ++c) {
-      size_t at = c * p.fullN + r;
-      out.insert(out.end(), bytes.begin() + at * size,
-                 bytes.begin() + (at + 1) * size);
-    }
+    for (int64_t c = 0; c < p.k; ++c, to += size)
+      std::memcpy(to, bytes.data() + (c * p.fullN + r) * size, size);
+  return to;
 }

@@ -245,13 +245,18 @@ FailureOr<Value> stack(OpBuilder &b, Location loc, const Experts &ex,
                        int64_t rows, int64_t cols, StringRef name,
                        bool biasOnly, Type elt) {
   size_t size = elt.getIntOrFloatBitWidth() / 8;
-  std::vector<char> out;
-  out.reserve(ex.ffns.size() * rows * (biasOnly ? 1 : cols) * size);
+  size_t expertBytes = rows * (biasOnly ? 1 : cols) * size;
+  // Written straight into the constant's blob: the experts' weights are
+  // most of a MoE model's bytes.
+  AsmResourceBlob blob =
+      kiln::allocateConstantBlob(ex.ffns.size() * expertBytes);
+  char *to = blob.getMutableData().data();
   bool any = false;
   for (const Expert &e : ex.ffns) {
     const Projection &p = getProj(e);
     if (biasOnly && !p.bias) {
-      out.insert(out.end(), rows * size, 0);
+      std::memset(to, 0, expertBytes);
+      to += expertBytes;
       continue;
     }
     any = true;
@@ -260,19 +265,25 @@ FailureOr<Value> stack(OpBuilder &b, Location loc, const Experts &ex,
         wholeByteConstant(biasOnly ? p.bias : p.weight, storage);
     if (!bytes || (biasOnly && p.bias.getElementType() != elt))
       return failure();
-    if (biasOnly)
-      out.insert(out.end(), bytes->begin() + p.lo * size,
-                 bytes->begin() + (p.lo + p.n) * size);
-    else
-      appendWeightRows(p, *bytes, size, out);
+    char *end = to + expertBytes;
+    if (biasOnly) {
+      std::memcpy(to, bytes->data() + p.lo * size, p.n * size);
+      to += p.n * size;
+    } else {
+      to = copyWeightRows(p, *bytes, size, to);
+    }
+    assert(to == end && "an expert's projection has the stacked shape");
+    (void)end;
   }
   if (!any)
     return Value();
   SmallVector<int64_t> shape = {(int64_t)ex.ffns.size(), rows};
   if (!biasOnly)
     shape.push_back(cols);
-  return raising::createConstant(b, loc, RankedTensorType::get(shape, elt),
-                                 out, name);
+  return Value(arith::ConstantOp::create(
+      b, loc,
+      kiln::makeConstantAttr(RankedTensorType::get(shape, elt),
+                             std::move(blob), name)));
 }
 
 const Projection &gateOf(const Expert &e) { return e.gate; }
