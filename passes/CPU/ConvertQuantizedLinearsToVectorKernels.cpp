@@ -1,13 +1,13 @@
-//===- ConvertQuantizedLinearsToVectorKernels.cpp - int4/int8 linears -----===//
+//===- ConvertQuantizedLinearsToVectorKernels.cpp - quantized linears -----===//
 //
 // The reference lowering of kiln.qlinear is one scalar linalg.generic that
 // converts and scales every code once per output row. Decode is bound by
 // reading the weights, so the kernel here keeps them in their quantized
 // form and dequantizes in registers as it streams them:
 //
-//   codes   [N / 32][K][16 bytes]   int4: byte j holds columns j (low
+//   codes   [N / 32][K][16 bytes]   int4, fp4: byte j holds columns j (low
 //                                   nibble) and 16 + j (high nibble)
-//           [N / 32][K][32 bytes]   int8: byte j holds column j
+//           [N / 32][K][32 bytes]   int8, fp8: byte j holds column j
 //   scales  [N / 32][K / g][32]     f32, one per column and group
 //   zeros   [N / 32][K / g][32]     i8, when the format has zero points
 //
@@ -17,8 +17,8 @@
 //       for g in groups:
 //         part[m][..] = 0                      per row, two per K parity
 //         for k in group g:
-//           lo, hi = the panel's 32 codes of k, minus the zero points,
-//                    as two vector<16xf32>     (two shifts for int4)
+//           lo, hi = the panel's 32 codes of k, decoded (minus the zero
+//                    points) as two vector<16xf32>
 //           part[m] += x[m, k] * (lo, hi)      broadcast FMAs
 //         acc[m] += part[m] * scales[p][g]     the scale once per group
 //       y[m, 32p .. 32p + 32) = acc[m] + bias
@@ -26,13 +26,29 @@
 // Splitting the partial sums by the parity of k gives a single row four
 // independent FMA chains, so a decode step is not bound by FMA latency.
 // The layouts are made here, at compile time; the unpacking is two shifts
-// (int4) or nothing (int8) per 16 codes, and no float copy of a weight
+// (4-bit) or nothing (8-bit) per 16 codes, and no float copy of a weight
 // exists at any time.
 //
-// Converted: int4 and int8 codes, signed or unsigned, with or without
-// zero points, in groups of g along K (g even, dividing K) or one scale
-// per column, f32 scales and activations, N a multiple of 32, constant
-// weights, scales and zero points, no global scale. Others keep the
+// Integer codes are converted (sitofp / uitofp). Float codes are decoded
+// with integer ops alone, no table: their sign, exponent and mantissa are
+// moved to where an f32 keeps them, which gives the code's value times a
+// power of two, exactly for normal and subnormal codes alike:
+//
+//   e4m3fn  bits = ((x & 0x7F) << 20) | ((x & 0x80) << 24)   value * 2^-120
+//   e2m1    bits = ((x & 0x7) << 22) | ((x & 0x8) << 28)     value * 2^-126
+//
+// The 2^120 or 2^126 is folded into the group scales at compile time, as
+// are a global scale (NVFP4) and the conversion of e8m0 / e4m3 scales to
+// f32. Block shapes [bn, bk] (fp8's 128x128 blocks, per tensor, per
+// channel, groups along K) become per-column groups of g = gcd(K, bk)
+// along K, so every kernel group lies in one block.
+//
+// Converted: int4 and int8 codes (signed or unsigned, with or without zero
+// points), e4m3fn and e2m1 codes (no zero points; an e4m3fn NaN code keeps
+// the reference lowering), any block shape with g = gcd(K, bk) even,
+// scales of any float type, an optional global scale, f32 activations, N a
+// multiple of 32, constant weights, scales, zero points and global scale,
+// and folded scales that stay finite and normal in f32. Others keep the
 // reference lowering.
 //
 //===----------------------------------------------------------------------===//
@@ -50,7 +66,10 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
+#include <cmath>
 #include <cstring>
+#include <limits>
+#include <numeric>
 
 namespace kiln {
 #define GEN_PASS_DEF_CONVERTQUANTIZEDLINEARSTOVECTORKERNELS
@@ -68,16 +87,35 @@ constexpr int64_t kPanelColumns = 2 * kLanes;
 /// Partial sums per row and half panel: one per parity of k.
 constexpr int64_t kChains = 2;
 
+/// What the codes are: integers, or fp8 / fp4 bit patterns.
+enum class CodeFormat { Int, E4M3, E2M1 };
+
 /// A kiln.qlinear the kernel handles, with its sizes.
 struct QuantizedLinear {
   QLinearOp op;
-  ElementsAttr codes, scales, zeroPoints;
-  int64_t m, k, n, groupSize, bits;
+  ElementsAttr codes, scales, zeroPoints, globalScale;
+  CodeFormat format;
+  /// The op's block shape [blockRows, blockCols]; the kernel's groups of
+  /// `groupSize` along K each lie in one block.
+  int64_t m, k, n, bits, blockRows, blockCols, groupSize;
   bool isUnsigned;
 
   int64_t panels() const { return n / kPanelColumns; }
   int64_t groups() const { return k / groupSize; }
   int64_t codeBytes() const { return bits == 4 ? kLanes : kPanelColumns; }
+  /// The power of two that the decoded float codes lack (see the top of
+  /// the file), folded into the scales.
+  int decodeExponent() const {
+    return format == CodeFormat::E4M3   ? 120
+           : format == CodeFormat::E2M1 ? 126
+                                        : 0;
+  }
+  /// Where the (scale, zero point) of kernel group g of `column` is in the
+  /// op's [ceil(N / bn), ceil(K / bk)] parameters.
+  size_t paramIndex(int64_t column, int64_t g) const {
+    int64_t blocksAlongK = (k + blockCols - 1) / blockCols;
+    return (column / blockRows) * blocksAlongK + g * groupSize / blockCols;
+  }
 };
 
 ElementsAttr constantOperand(Value v) {
@@ -93,23 +131,37 @@ std::optional<QuantizedLinear> matchQuantizedLinear(QLinearOp op) {
   q.codes = constantOperand(op.getWeight());
   q.scales = constantOperand(op.getScale());
   q.zeroPoints = constantOperand(op.getZeroPoint());
+  q.globalScale = constantOperand(op.getGlobalScale());
   if (!q.codes || !q.scales || (op.getZeroPoint() && !q.zeroPoints) ||
-      op.getGlobalScale() || !inputType.hasStaticShape() ||
-      !inputType.getElementType().isF32() ||
-      !q.scales.getElementType().isF32())
+      (op.getGlobalScale() && !q.globalScale) || !inputType.hasStaticShape() ||
+      !inputType.getElementType().isF32())
     return std::nullopt;
-  auto intType = dyn_cast<IntegerType>(weightType.getElementType());
-  if (!intType || (intType.getWidth() != 4 && intType.getWidth() != 8))
+  Type codeType = weightType.getElementType();
+  if (auto intType = dyn_cast<IntegerType>(codeType)) {
+    if (intType.getWidth() != 4 && intType.getWidth() != 8)
+      return std::nullopt;
+    q.format = CodeFormat::Int;
+    q.bits = intType.getWidth();
+  } else if (isa<Float8E4M3FNType>(codeType)) {
+    q.format = CodeFormat::E4M3;
+    q.bits = 8;
+  } else if (isa<Float4E2M1FNType>(codeType)) {
+    q.format = CodeFormat::E2M1;
+    q.bits = 4;
+  } else {
     return std::nullopt;
-  q.bits = intType.getWidth();
+  }
+  if (q.format != CodeFormat::Int && q.zeroPoints)
+    return std::nullopt;
   q.isUnsigned = op.getIsUnsigned();
   q.n = weightType.getDimSize(0);
   q.k = weightType.getDimSize(1);
   q.m = inputType.getNumElements() / q.k;
   ArrayRef<int64_t> block = op.getBlockShape();
-  q.groupSize = block.size() == 2 && block[0] == 1 ? block[1] : 0;
-  if (q.groupSize < kChains || q.groupSize % kChains != 0 ||
-      q.k % q.groupSize != 0 || q.n % kPanelColumns != 0)
+  q.blockRows = block[0];
+  q.blockCols = block[1];
+  q.groupSize = std::gcd(q.k, q.blockCols);
+  if (q.groupSize % kChains != 0 || q.n % kPanelColumns != 0)
     return std::nullopt;
   return q;
 }
@@ -135,6 +187,9 @@ std::optional<std::vector<char>> packCodes(const QuantizedLinear &q) {
     int64_t panel = col / kPanelColumns, lane = col % kPanelColumns;
     for (int64_t k = 0; k < q.k; ++k) {
       uint8_t code = uint8_t((*bytes)[col * q.k + k]);
+      // The decode has no NaN: 0x7F would read as 480.
+      if (q.format == CodeFormat::E4M3 && (code & 0x7F) == 0x7F)
+        return std::nullopt;
       size_t to = (panel * q.k + k) * width + lane % width;
       if (q.bits == 8)
         packed[to] = char(code);
@@ -145,8 +200,8 @@ std::optional<std::vector<char>> packCodes(const QuantizedLinear &q) {
   return packed;
 }
 
-/// A per-(column, group) parameter [N, K / g] as [N / 32][K / g][32], each
-/// element converted by `element` into `width` bytes.
+/// A per-block parameter [ceil(N / bn), ceil(K / bk)] as [N / 32][K / g][32],
+/// each element converted by `element` into `width` bytes.
 template <typename Fn>
 std::vector<char> packGroupParams(const QuantizedLinear &q, size_t width,
                                   Fn element) {
@@ -156,9 +211,35 @@ std::vector<char> packGroupParams(const QuantizedLinear &q, size_t width,
     for (int64_t g = 0; g < groups; ++g) {
       size_t to = ((col / kPanelColumns) * groups + g) * kPanelColumns +
                   col % kPanelColumns;
-      element(&packed[to * width], col * groups + g);
+      element(&packed[to * width], q.paramIndex(col, g));
     }
   return packed;
+}
+
+/// The scales as the f32 the kernel multiplies by: converted from their
+/// type, times the global scale and the power of two the float decode
+/// leaves out. None when one would not be a finite, normal f32 (or zero).
+std::optional<std::vector<float>> kernelScales(const QuantizedLinear &q) {
+  std::optional<std::vector<double>> scales = constantFloats(q.scales);
+  double factor = std::ldexp(1.0, q.decodeExponent());
+  if (q.globalScale) {
+    std::optional<std::vector<double>> global = constantFloats(q.globalScale);
+    if (!global || global->size() != 1)
+      return std::nullopt;
+    factor *= (*global)[0];
+  }
+  if (!scales)
+    return std::nullopt;
+  std::vector<float> out;
+  out.reserve(scales->size());
+  for (double s : *scales) {
+    float f = float(s * factor);
+    if (!std::isfinite(f) ||
+        (f != 0 && std::fabs(f) < std::numeric_limits<float>::min()))
+      return std::nullopt;
+    out.push_back(f);
+  }
+  return out;
 }
 
 Value makeConstant(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
@@ -176,11 +257,11 @@ struct PackedOperands {
 std::optional<PackedOperands> packOperands(OpBuilder &b,
                                            const QuantizedLinear &q) {
   std::optional<std::vector<char>> codes = packCodes(q);
-  std::optional<std::vector<char>> scales = constantBytes(q.scales);
+  std::optional<std::vector<float>> scales = kernelScales(q);
   std::optional<std::vector<char>> zeros =
       q.zeroPoints ? constantBytes(q.zeroPoints) : std::nullopt;
-  size_t params = size_t(q.n * q.groups());
-  if (!codes || !scales || scales->size() != params * 4 ||
+  size_t params = size_t(q.scales.getNumElements());
+  if (!codes || !scales || scales->size() != params ||
       (q.zeroPoints && (!zeros || zeros->size() != params)))
     return std::nullopt;
 
@@ -196,7 +277,7 @@ std::optional<PackedOperands> packOperands(OpBuilder &b,
       b, loc, paramShape, b.getF32Type(),
       packGroupParams(q, 4,
                       [&](char *to, size_t from) {
-                        std::memcpy(to, &(*scales)[from * 4], 4);
+                        std::memcpy(to, &(*scales)[from], 4);
                       }),
       "quantized_panel_scales");
   if (zeros)
@@ -245,7 +326,8 @@ struct KernelBuilder {
             read(b, type, params, {p, g, halfOffset(b, 1)})};
   }
 
-  /// Codes of panel p at k minus the zero points, as two vector<16xf32>.
+  /// Codes of panel p at k, decoded (minus the zero points), as two
+  /// vector<16xf32>.
   std::array<Value, 2> decode(OpBuilder &b, Value p, Value k,
                               ArrayRef<Value> zeros) const {
     std::array<Value, 2> ints;
@@ -256,7 +338,7 @@ struct KernelBuilder {
       Value raw = read(b, bytes, packed.codes, {p, k, index(b, 0)});
       auto four = arith::ConstantOp::create(
           b, loc, DenseElementsAttr::get(bytes, b.getI8IntegerAttr(4)));
-      if (q.isUnsigned) {
+      if (q.isUnsigned || q.format != CodeFormat::Int) {
         auto mask = arith::ConstantOp::create(
             b, loc, DenseElementsAttr::get(bytes, b.getI8IntegerAttr(0xF)));
         ints = {arith::AndIOp::create(b, loc, raw, mask),
@@ -269,8 +351,32 @@ struct KernelBuilder {
     }
     std::array<Value, 2> floats;
     for (int half = 0; half < 2; ++half)
-      floats[half] = toFloat(b, ints[half], zeros.empty() ? Value() : zeros[half]);
+      floats[half] =
+          q.format == CodeFormat::Int
+              ? toFloat(b, ints[half], zeros.empty() ? Value() : zeros[half])
+              : floatBits(b, ints[half]);
     return floats;
+  }
+
+  /// fp8 / fp4 codes (one a byte) as f32: sign, exponent and mantissa
+  /// moved to their places in an f32, which is the code's value times
+  /// 2^-decodeExponent() (normal and subnormal codes alike).
+  Value floatBits(OpBuilder &b, Value codes) const {
+    auto words = VectorType::get({kLanes}, b.getI32Type());
+    Value wide = arith::ExtUIOp::create(b, loc, words, codes);
+    auto splat = [&](int32_t v) -> Value {
+      return arith::ConstantOp::create(
+          b, loc, DenseElementsAttr::get(words, b.getI32IntegerAttr(v)));
+    };
+    auto field = [&](int32_t mask, int32_t shift) -> Value {
+      Value masked = arith::AndIOp::create(b, loc, wide, splat(mask));
+      return arith::ShLIOp::create(b, loc, masked, splat(shift));
+    };
+    bool fp8 = q.format == CodeFormat::E4M3;
+    Value magnitude = fp8 ? field(0x7F, 20) : field(0x7, 22);
+    Value sign = fp8 ? field(0x80, 24) : field(0x8, 28);
+    Value bits = arith::OrIOp::create(b, loc, magnitude, sign);
+    return arith::BitcastOp::create(b, loc, f32Vector(b), bits);
   }
 
   /// `codes` - `zeros` as f32. 4-bit differences fit in i8; 8-bit ones are
@@ -469,7 +575,7 @@ LogicalResult convert(RewriterBase &rewriter, const QuantizedLinear &q,
 
   replaceOpAndEraseUnusedInputs(
       rewriter, op, result,
-      {op.getWeight(), op.getScale(), op.getZeroPoint()});
+      {op.getWeight(), op.getScale(), op.getZeroPoint(), op.getGlobalScale()});
   return success();
 }
 

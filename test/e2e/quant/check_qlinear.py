@@ -18,7 +18,12 @@ computed in float64 from NumPy's own decoding of the codes:
                                       f32 global scale
 
 Weights larger than 256 elements are outlined into the artifact, so the
-packed int4/fp4 layout is exercised too. The rounding cases run
+packed int4/fp4 layout is exercised too. The kernel_* cases have shapes
+the CPU kernel (kiln-cpu-convert-quantized-linears-to-vector-kernels)
+takes, for every integer and float format, on 1, 4 and 7 rows and a
+threaded size; the *_every_code ones place every finite fp8 / fp4 code,
+subnormals included. decode_identities checks the kernel's bit-level
+fp8/fp4 decode (float_bits_decode) against the format definitions. The rounding cases run
 kiln.quantize to f8E4M3FN, f8E5M2 and f4E2M1FN on values chosen to hit
 ties, subnormals, the saturation edge, infinities and NaN, and compare the
 bit patterns exactly with an exhaustive nearest-value search.
@@ -115,14 +120,50 @@ def nearest_codes(fmt, values):
     codes = np.array([c for c, _ in table])
     points = np.array([v for _, v in table])
     flat = values.reshape(-1, 1)
-    distance = np.abs(points[None, :] - flat)
-    nearest = distance == distance.min(axis=1, keepdims=True)
-    preference = nearest * (2 - (codes & 1))[None, :]
-    return codes[np.argmax(preference, axis=1)].reshape(values.shape)
+    out = np.empty(flat.shape[0], dtype=codes.dtype)
+    for start in range(0, flat.shape[0], 8192):  # bounded memory
+        distance = np.abs(points[None, :] - flat[start:start + 8192])
+        nearest = distance == distance.min(axis=1, keepdims=True)
+        preference = nearest * (2 - (codes & 1))[None, :]
+        out[start:start + 8192] = codes[np.argmax(preference, axis=1)]
+    return out.reshape(values.shape)
 
 
 def decode_all(fmt, codes):
     return np.vectorize(fmt.decode, otypes=[np.float64])(codes)
+
+
+def float_bits_decode(fmt, codes):
+    """The CPU kernel's decode of fp8 / fp4 codes, in NumPy: sign, exponent
+    and mantissa moved to their places in an f32, then the power of two
+    that leaves out (which the kernel folds into its scales)."""
+    x = np.asarray(codes, dtype=np.uint32)
+    if fmt is E4M3:
+        bits, exponent = ((x & 0x7F) << 20) | ((x & 0x80) << 24), 120
+    elif fmt is E2M1:
+        bits, exponent = ((x & 0x7) << 22) | ((x & 0x8) << 28), 126
+    else:
+        raise ValueError(fmt.name)
+    return bits.astype(np.uint32).view(np.float32).astype(np.float64) * (
+        2.0 ** exponent)
+
+
+def decode_identity_case():
+    """Every finite e4m3fn and e2m1 code through float_bits_decode against
+    the format definition, sign of zero included."""
+    def check():
+        for fmt in (E4M3, E2M1):
+            codes = np.array([c for c, _ in fmt.finite_codes()])
+            want = np.array([v for _, v in fmt.finite_codes()])
+            got = float_bits_decode(fmt, codes)
+            bad = np.nonzero((got != want) |
+                             (np.signbit(got) != np.signbit(want)))[0]
+            if bad.size:
+                return "%s: %d codes decode wrong; first %#x: %r, want %r" % (
+                    fmt.name, bad.size, codes[bad[0]], got[bad[0]],
+                    want[bad[0]])
+        return None
+    return dict(name="decode_identities", check=check)
 
 
 # --- MLIR text ----------------------------------------------------------------
@@ -300,6 +341,22 @@ def linear_case(name, fmt, m, k, n, with_bias, seed):
         values, scale, deq = quant_mxfp4(w)
         text = qlinear_function(m, k, n, values, E2M1.name, scale, "f8E8M0FNU",
                                 (1, 32), **kwargs)
+    elif fmt in ("e4m3_every_code", "e2m1_every_code"):
+        # Every finite code, normal and subnormal, in random places: the
+        # random weights hit few subnormal fp8 codes. fp8 in 2-D blocks of
+        # [32, 64] with f32 scales, fp4 with e8m0 scales per 32.
+        f, block, selt = ((E4M3, (32, 64), "f32") if fmt.startswith("e4m3")
+                          else (E2M1, (1, 32), "f8E8M0FNU"))
+        table = np.array([v for _, v in f.finite_codes()])
+        values = rng.permutation(np.resize(table, n * k)).reshape(n, k)
+        shape = (-(-n // block[0]), -(-k // block[1]))
+        scale = 2.0 ** rng.integers(-6, 2, shape)  # e8m0 2^2 would not fold
+        if selt == "f32":
+            scale = scale * rng.uniform(1, 2, shape)
+        scale = scale.astype(np.float32)
+        deq = values * expand_blocks(scale.astype(np.float64), block, w.shape)
+        text = qlinear_function(m, k, n, values, f.name, scale, selt, block,
+                                **kwargs)
     elif fmt == "nvfp4":
         values, scale, gscale, deq = quant_nvfp4(w)
         text = qlinear_function(m, k, n, values, E2M1.name, scale, E4M3.name,
@@ -358,6 +415,29 @@ def cases():
         linear_case("kernel_int8sym_g32", "int8sym_g32", 2, 64, 64, False, 36),
         linear_case("kernel_int4sym_g32_threads", "int4sym_g32", 8, 512, 512,
                     True, 37),
+        # fp8 and fp4 codes in the same kernel, decoded with integer ops:
+        # 1, 4 and 7 rows, K not a multiple of the block (fp8: groups of
+        # gcd(K, 128) = 64), and a product spread over threads.
+        linear_case("kernel_fp8_block_decode", "e4m3_block128", 1, 256, 160,
+                    True, 40),
+        linear_case("kernel_fp8_block_rows4", "e4m3_block128", 4, 384, 64,
+                    False, 41),
+        linear_case("kernel_fp8_block_rows7_k320", "e4m3_block128", 7, 320,
+                    96, True, 42),
+        linear_case("kernel_fp8_block_threads", "e4m3_block128", 8, 512, 512,
+                    True, 43),
+        linear_case("kernel_fp8_every_code", "e4m3_every_code", 4, 128, 64,
+                    True, 44),
+        linear_case("kernel_mxfp4_decode", "mxfp4", 1, 256, 96, True, 45),
+        linear_case("kernel_mxfp4_rows4", "mxfp4", 4, 128, 64, False, 46),
+        linear_case("kernel_mxfp4_rows7", "mxfp4", 7, 96, 32, True, 47),
+        linear_case("kernel_mxfp4_threads", "mxfp4", 8, 512, 512, False, 48),
+        linear_case("kernel_fp4_every_code", "e2m1_every_code", 3, 64, 64,
+                    False, 49),
+        linear_case("kernel_nvfp4_decode", "nvfp4", 1, 256, 64, True, 50),
+        linear_case("kernel_nvfp4_rows4", "nvfp4", 4, 128, 96, True, 51),
+        linear_case("kernel_nvfp4_rows7", "nvfp4", 7, 80, 32, False, 52),
+        linear_case("kernel_nvfp4_threads", "nvfp4", 8, 512, 512, True, 53),
         linear_case("fp8_e4m3_tensor", "e4m3_tensor", 3, 48, 32, True, 5),
         linear_case("fp8_e5m2_tensor", "e5m2_tensor", 2, 40, 24, False, 6),
         linear_case("fp8_e4m3_block128_uneven", "e4m3_block128", 2, 260, 136,
@@ -367,6 +447,7 @@ def cases():
         linear_case("nvfp4", "nvfp4", 3, 64, 24, True, 10),
         linear_case("nvfp4_uneven_k", "nvfp4", 2, 40, 12, False, 11),
     ]
+    out.append(decode_identity_case())
     out += [rounding_case(f, 20 + i) for i, f in enumerate((E4M3, E5M2, E2M1))]
     tolerance = {"int8": 0.02, "int4-g32": 0.2, "int4-g128": 0.2,
                  "fp8-block": 0.06, "mxfp4": 0.2, "nvfp4": 0.2}
@@ -413,6 +494,8 @@ def read_codes(out_dir, width):
 
 
 def run_case(case, bin_dir, work):
+    if "check" in case:
+        return case["check"]()
     if "quantize" in case:
         return run_quantize_case(case, bin_dir, work)
     model = os.path.join(work, case["name"] + ".mlir")

@@ -115,17 +115,23 @@ def ConvertMoEExpertsToGroupedMatmuls : Pass<"kiln-cpu-convert-moe-experts-to-gr
 
 def ConvertQuantizedLinearsToVectorKernels
     : Pass<"kiln-cpu-convert-quantized-linears-to-vector-kernels", "mlir::func::FuncOp"> {
-  let summary = "Run int4/int8 kiln.qlinear as vector loops that dequantize in registers";
+  let summary = "Run int4/int8/fp8/fp4 kiln.qlinear as vector loops that dequantize in registers";
   let description = [{
     Runs on Kiln ops, before the reference lowering to linalg. Each
     `kiln.qlinear` with constant int4 or int8 codes (signed or unsigned,
-    with or without constant zero points), constant f32 scales in groups
-    of g along K (g even and dividing K, or one group of K), f32
-    activations and N a multiple of 32 is replaced by loops over
-    compile-time packed panels of 32 output columns: the codes stay 4 or 8
-    bits in memory ([N/32][K][16] bytes for int4, two columns a byte;
-    [N/32][K][32] for int8) and are turned into two `vector<16xf32>` per K
-    step with shifts and a conversion, multiplied by the broadcast
+    with or without constant zero points) or e4m3fn / e2m1 codes
+    (fp8-block, fp8 per tensor, MXFP4, NVFP4), constant scales of any
+    float type, an optional constant global scale, a block shape [bn, bk]
+    with gcd(K, bk) even (the kernel's group along K), f32 activations
+    and N a multiple of 32 is replaced by loops over compile-time packed
+    panels of 32 output columns: the codes stay 4 or 8 bits in memory
+    ([N/32][K][16] bytes for int4/fp4, two columns a byte; [N/32][K][32]
+    for int8/fp8) and are turned into two `vector<16xf32>` per K step
+    with shifts and a conversion (integers) or with masks, shifts and a
+    bitcast that put the code's fields where an f32 keeps them (fp8/fp4,
+    exact for subnormal codes; the missing 2^120 or 2^126, the global
+    scale and the scale's conversion to f32 are folded into the per-group
+    f32 scales at compile time), multiplied by the broadcast
     activation into per-group partial sums, which are scaled once per
     group. `rows` activation rows share each decoded step. With `parallel`,
     products of at least 2^21 multiply-adds spread the panels over threads
