@@ -6,7 +6,9 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/ADT/APFloat.h"
+#include "llvm/Support/ErrorHandling.h"
 
+#include <algorithm>
 #include <cstring>
 #include <sys/mman.h>
 
@@ -136,6 +138,47 @@ ElementsAttr kiln::makeConstantAttr(RankedTensorType type,
   AsmResourceBlob blob = allocateConstantBlob(bytes.size());
   std::memcpy(blob.getMutableData().data(), bytes.data(), bytes.size());
   return DenseResourceElementsAttr::get(type, name, std::move(blob));
+}
+
+/// transposeElements for one element type: blocks of kBlock x kBlock, each
+/// read row by row and written column by column within the cache.
+template <typename T>
+static void transposeBlocked(const char *from, int64_t fromStride, char *to,
+                             int64_t toStride, int64_t rows, int64_t cols) {
+  constexpr int64_t kBlock = 32;
+  for (int64_t r0 = 0; r0 < rows; r0 += kBlock)
+    for (int64_t c0 = 0; c0 < cols; c0 += kBlock) {
+      int64_t rEnd = std::min(rows, r0 + kBlock);
+      int64_t cEnd = std::min(cols, c0 + kBlock);
+      for (int64_t r = r0; r < rEnd; ++r)
+        for (int64_t c = c0; c < cEnd; ++c) {
+          T value;
+          std::memcpy(&value, from + (r * fromStride + c) * sizeof(T),
+                      sizeof(T));
+          std::memcpy(to + (c * toStride + r) * sizeof(T), &value, sizeof(T));
+        }
+    }
+}
+
+void kiln::transposeElements(const char *from, int64_t fromStride, char *to,
+                             int64_t toStride, int64_t rows, int64_t cols,
+                             size_t width) {
+  switch (width) {
+  case 1:
+    return transposeBlocked<uint8_t>(from, fromStride, to, toStride, rows,
+                                     cols);
+  case 2:
+    return transposeBlocked<uint16_t>(from, fromStride, to, toStride, rows,
+                                      cols);
+  case 4:
+    return transposeBlocked<uint32_t>(from, fromStride, to, toStride, rows,
+                                      cols);
+  case 8:
+    return transposeBlocked<uint64_t>(from, fromStride, to, toStride, rows,
+                                      cols);
+  default:
+    llvm_unreachable("transposeElements: element width is 1, 2, 4 or 8");
+  }
 }
 
 DenseElementsAttr kiln::scalarConstantAttr(Type elementType, double value) {

@@ -26,23 +26,22 @@ kiln::packColumnPanels(ElementsAttr weight, const PanelPackingShape &shape,
   char *to = packed.getMutableData().data();
   const char *from = bytes->data();
   int64_t n = shape.n, k = shape.k, matrix = n * k;
-  // Whole panel rows are contiguous in a [K][N] weight: copy P at a time.
   for (int64_t b = 0; b < shape.batch; ++b)
-    for (int64_t panel = 0; panel < n / panelWidth; ++panel)
-      for (int64_t row = 0; row < k; ++row) {
-        size_t dst = (b * matrix + (panel * k + row) * panelWidth) * width;
-        if (!shape.transposed) {
-          std::memcpy(to + dst,
-                      from + (b * matrix + row * n + panel * panelWidth) * width,
-                      panelWidth * width);
-          continue;
-        }
-        for (int64_t col = 0; col < panelWidth; ++col)
-          std::memcpy(
-              to + dst + col * width,
-              from + (b * matrix + (panel * panelWidth + col) * k + row) * width,
-              width);
+    for (int64_t panel = 0; panel < n / panelWidth; ++panel) {
+      char *dst = to + (b * matrix + panel * k * panelWidth) * width;
+      if (shape.transposed) {
+        // [N][K]: the panel's P rows of K, transposed.
+        kiln::transposeElements(
+            from + (b * matrix + panel * panelWidth * k) * width, k, dst,
+            panelWidth, panelWidth, k, width);
+        continue;
       }
+      // Whole panel rows are contiguous in a [K][N] weight: copy P at a time.
+      for (int64_t row = 0; row < k; ++row)
+        std::memcpy(dst + row * panelWidth * width,
+                    from + (b * matrix + row * n + panel * panelWidth) * width,
+                    panelWidth * width);
+    }
   return packed;
 }
 

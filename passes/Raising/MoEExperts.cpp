@@ -10,6 +10,8 @@
 
 #include "MoE.h"
 
+#include "kiln/dialects/Kiln/KilnConstants.h"
+
 #include <cstring>
 
 using namespace mlir;
@@ -205,8 +207,8 @@ char *kiln::moe::copyWeightRows(const Projection &p, ArrayRef<char> bytes,
     std::memcpy(to, bytes.data() + p.lo * p.k * size, n);
     return to + n;
   }
-  for (int64_t r = p.lo; r < p.lo + p.n; ++r)
-    for (int64_t c = 0; c < p.k; ++c, to += size)
-      std::memcpy(to, bytes.data() + (c * p.fullN + r) * size, size);
-  return to;
+  // Stored [K, fullN]: columns lo .. lo + n, transposed.
+  kiln::transposeElements(bytes.data() + p.lo * size, p.fullN, to, p.k, p.k,
+                          p.n, size);
+  return to + p.n * p.k * size;
 }

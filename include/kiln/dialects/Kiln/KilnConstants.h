@@ -62,6 +62,16 @@ mlir::ElementsAttr makeConstantAttr(mlir::RankedTensorType type,
                                     llvm::ArrayRef<char> bytes,
                                     llvm::StringRef name);
 
+/// Writes the transpose of a [rows, cols] matrix of `width`-byte elements
+/// whose rows lie `fromStride` elements apart, as [cols, rows] with rows
+/// `toStride` elements apart. The weight layouts kernels want are often
+/// the transpose of the stored one; this copies in square blocks, so that
+/// both sides move whole cache lines, instead of one strided element at a
+/// time (width 1, 2, 4 or 8).
+void transposeElements(const char *from, int64_t fromStride, char *to,
+                       int64_t toStride, int64_t rows, int64_t cols,
+                       size_t width);
+
 /// A rank-0 dense constant of `elementType` holding `value` (truncated
 /// toward zero for an integer type), the scalar operand that elementwise
 /// ops broadcast.
