@@ -84,6 +84,15 @@ struct AttentionPlan {
   /// Every (query head of the group, query) row of a KV head in one block;
   /// otherwise a block is `lanes` consecutive queries of one head.
   bool grouped;
+  /// hierarchical: the window, plus every pair whose key or query position
+  /// is below `globalTokens` (still bounded by windowRight).
+  bool hierarchical = false;
+  int64_t globalTokens = 0;
+  /// block_sparse: `layout` is the row-major [layoutBlocks x layoutBlocks]
+  /// grid of allowed (query block, key block) cells of `sparseBlock`
+  /// positions each; 0 when the kind is another.
+  int64_t sparseBlock = 0, layoutBlocks = 0;
+  SmallVector<bool> layout;
 
   int64_t rows() const { return group * queries; }
   int64_t queryBlocks() const { return llvm::divideCeil(queries, lanes); }
@@ -95,7 +104,7 @@ struct AttentionPlan {
   int64_t macs() const {
     int64_t span = keys;
     if (windowLeft >= 0 && windowRight >= 0)
-      span = std::min(span, windowLeft + windowRight + 1);
+      span = std::min(span, windowLeft + windowRight + 1 + globalTokens);
     return batch * kvHeads * rows() * span * (headDim + valueDim);
   }
 };
@@ -104,9 +113,24 @@ bool isF32Tensor(Value v) {
   return !v || cast<RankedTensorType>(v.getType()).getElementType().isF32();
 }
 
+/// Whether every block of the plan lies within one cell of the
+/// block-sparse layout, so that a cell decides a whole block: query blocks
+/// inside one layout row, key blocks inside one layout column, and no
+/// shifted last key block.
+bool blocksAlignWithLayout(const AttentionPlan &plan) {
+  int64_t cell = plan.sparseBlock;
+  if (cell % plan.keyBlock != 0 || plan.keys % plan.keyBlock != 0 ||
+      plan.past + plan.queries > plan.keys)
+    return false;
+  if (plan.grouped) // one block holds every query position
+    return plan.past / cell == (plan.past + plan.queries - 1) / cell;
+  return cell % plan.lanes == 0 && plan.past % cell == 0;
+}
+
 /// The plan of an attention op the kernel handles, or std::nullopt: f32,
-/// a positional mask kind of none, causal or sliding_window, no mask
-/// tensor and no scores result (those keep the reference lowering).
+/// a positional mask kind (none, causal, sliding_window, hierarchical with
+/// leading global tokens, block_sparse whose cells hold whole blocks), no
+/// mask tensor and no scores result (those keep the reference lowering).
 std::optional<AttentionPlan> planAttention(AttentionOp op, int64_t lanes,
                                            int64_t keyBlock) {
   AttentionPlan plan;
@@ -119,12 +143,26 @@ std::optional<AttentionPlan> planAttention(AttentionOp op, int64_t lanes,
     plan.windowRight = 0;
     break;
   case MaskKind::SlidingWindow:
+  case MaskKind::Hierarchical:
     plan.windowLeft = std::max<int64_t>(op.getWindowLeft(), -1);
     plan.windowRight = std::max<int64_t>(op.getWindowRight(), -1);
+    plan.hierarchical = op.getMaskKind() == MaskKind::Hierarchical;
+    plan.globalTokens = plan.hierarchical ? op.getNumGlobalTokens() : 0;
     break;
+  case MaskKind::BlockSparse: {
+    plan.windowLeft = plan.windowRight = -1;
+    plan.sparseBlock = op.getBlockSize();
+    std::optional<ArrayRef<bool>> layout = op.getBlockLayout();
+    if (plan.sparseBlock <= 0 || !layout)
+      return std::nullopt;
+    plan.layout.assign(layout->begin(), layout->end());
+    break;
+  }
   default:
     return std::nullopt;
   }
+  // Global tokens given as a tensor of positions keep the reference
+  // lowering (the kernel handles the leading num_global_tokens).
   if (op.getScores() || op.getMask() || op.getGlobalIndices())
     return std::nullopt;
   if (!llvm::all_of(ValueRange{op.getQuery(), op.getKey(), op.getValue(),
@@ -153,7 +191,14 @@ std::optional<AttentionPlan> planAttention(AttentionOp op, int64_t lanes,
   // its length, so padding lanes only make each FMA wider.
   if (plan.grouped)
     plan.lanes = llvm::PowerOf2Ceil(plan.rows());
-  // A window wider than the positions it could exclude is no bound.
+  if (plan.sparseBlock) {
+    plan.layoutBlocks = llvm::divideCeil(plan.keys, plan.sparseBlock);
+    if ((int64_t)plan.layout.size() != plan.layoutBlocks * plan.layoutBlocks ||
+        !blocksAlignWithLayout(plan))
+      return std::nullopt;
+  }
+  // A window wider than the positions it could exclude is no bound (for
+  // hierarchical, the global pairs need no left bound either).
   if (plan.windowLeft >= plan.past + plan.queries)
     plan.windowLeft = -1;
   if (plan.windowRight >= plan.keys)
@@ -176,10 +221,17 @@ struct BlockRows {
   Value lanePos;       // vector<lanes x i32>: each lane's position
 };
 
-/// Key blocks [firstBlock, endBlock) hold every key a block's rows may
-/// attend; keys at or past keyEnd (L, or kv_seqlen) are never valid.
+/// The key blocks a block's rows may attend, visited as the iterations
+/// [loopBegin, loopEnd) of the key loop; keys at or past keyEnd (L, or
+/// kv_seqlen) are never valid. Iteration i visits block i, except:
+///  - hierarchical: iterations [0, anchorBlocks) visit the blocks of the
+///    global keys, then the window's blocks from windowStart on;
+///  - block_sparse: iteration i visits the i-th allowed block of the
+///    layout row `layoutRow` (a table built at compile time).
 struct KeyRange {
-  Value firstBlock, endBlock, keyEnd;
+  Value loopBegin, loopEnd, keyEnd;
+  Value anchorBlocks, windowStart; // hierarchical
+  Value layoutRow, layoutTable;    // block_sparse
 };
 
 /// The online softmax's running state: a vector over rows each for the
@@ -230,6 +282,8 @@ private:
   buildBlock(Value block, Value out);
   BlockRows blockRows(Value block);
   KeyRange keyRange(const BlockRows &rows, Value batch);
+  void sparseKeyRange(KeyRange &range, const BlockRows &rows);
+  Value keyBlockAt(const KeyRange &range, Value iteration);
   Value attend(Value batch, Value kvHead, const BlockRows &rows, Value out);
   SmallVector<Value>
   forEachFeature(int64_t features, ValueRange init,
@@ -316,6 +370,10 @@ KeyRange TiledAttentionBuilder::keyRange(const BlockRows &rows, Value batch) {
     length = arith::IndexCastOp::create(b, b.getIndexType(), length);
     range.keyEnd = arith::MinSIOp::create(b, range.keyEnd, length);
   }
+  if (plan.sparseBlock) {
+    sparseKeyRange(range, rows);
+    return range;
+  }
   Value end = range.keyEnd;
   if (plan.windowRight >= 0)
     end = arith::MinSIOp::create(
@@ -328,9 +386,96 @@ KeyRange TiledAttentionBuilder::keyRange(const BlockRows &rows, Value batch) {
         arith::SubIOp::create(b, rows.minPos, index(plan.windowLeft)));
   // An empty range (end <= begin) gives endBlock <= firstBlock, or one
   // block whose pairs are all masked.
-  range.firstBlock = arith::DivSIOp::create(b, begin, index(plan.keyBlock));
-  range.endBlock = arith::CeilDivSIOp::create(b, end, index(plan.keyBlock));
+  Value firstBlock = arith::DivSIOp::create(b, begin, index(plan.keyBlock));
+  Value endBlock = arith::CeilDivSIOp::create(b, end, index(plan.keyBlock));
+  range.loopBegin = firstBlock;
+  range.loopEnd = endBlock;
+  if (!plan.hierarchical || plan.globalTokens == 0)
+    return range;
+  // The global keys' blocks first (within the right bound), then the
+  // window's from where the anchors end. A block with a global query row
+  // attends every key up to the right bound: its window starts at 0.
+  auto minIndex = [&](Value x, Value y) -> Value {
+    return arith::MinSIOp::create(b, x, y);
+  };
+  auto maxIndex = [&](Value x, Value y) -> Value {
+    return arith::MaxSIOp::create(b, x, y);
+  };
+  Value globalEnd = minIndex(index(plan.globalTokens), end);
+  range.anchorBlocks = minIndex(
+      arith::CeilDivSIOp::create(b, maxIndex(globalEnd, index(0)),
+                                 index(plan.keyBlock)),
+      maxIndex(endBlock, index(0)));
+  Value globalRow = arith::CmpIOp::create(b, arith::CmpIPredicate::slt,
+                                          rows.minPos,
+                                          index(plan.globalTokens));
+  Value windowFirst =
+      arith::SelectOp::create(b, globalRow, index(0), firstBlock);
+  range.windowStart = maxIndex(windowFirst, range.anchorBlocks);
+  range.loopBegin = index(0);
+  range.loopEnd = arith::AddIOp::create(
+      b, range.anchorBlocks,
+      maxIndex(arith::SubIOp::create(b, endBlock, range.windowStart),
+               index(0)));
   return range;
+}
+
+/// block_sparse: the allowed key blocks of each layout row, as a table
+/// [layoutBlocks, most] of key block indices and a count per row, both
+/// constants. Every block's rows lie in one layout row (the plan checks).
+void TiledAttentionBuilder::sparseKeyRange(KeyRange &range,
+                                           const BlockRows &rows) {
+  int64_t rowsOfLayout = plan.layoutBlocks;
+  int64_t perCell = plan.sparseBlock / plan.keyBlock;
+  int64_t keyBlocks = plan.keys / plan.keyBlock;
+  SmallVector<SmallVector<int32_t>> allowed(rowsOfLayout);
+  size_t most = 1;
+  for (int64_t r = 0; r < rowsOfLayout; ++r) {
+    for (int64_t c = 0; c < rowsOfLayout; ++c)
+      if (plan.layout[r * rowsOfLayout + c])
+        for (int64_t kb = c * perCell;
+             kb < std::min((c + 1) * perCell, keyBlocks); ++kb)
+          allowed[r].push_back(kb);
+    most = std::max(most, allowed[r].size());
+  }
+  SmallVector<int32_t> table(rowsOfLayout * most, 0), counts;
+  for (int64_t r = 0; r < rowsOfLayout; ++r) {
+    llvm::copy(allowed[r], table.begin() + r * most);
+    counts.push_back(allowed[r].size());
+  }
+  Type i32 = b.getI32Type();
+  Value tableConst = arith::ConstantOp::create(
+      b, DenseElementsAttr::get(
+             RankedTensorType::get({rowsOfLayout, (int64_t)most}, i32),
+             ArrayRef<int32_t>(table)));
+  Value countConst = arith::ConstantOp::create(
+      b, DenseElementsAttr::get(RankedTensorType::get({rowsOfLayout}, i32),
+                                ArrayRef<int32_t>(counts)));
+  range.layoutRow =
+      arith::DivSIOp::create(b, rows.minPos, index(plan.sparseBlock));
+  range.loopBegin = index(0);
+  range.loopEnd = arith::IndexCastOp::create(
+      b, b.getIndexType(),
+      tensor::ExtractOp::create(b, countConst, range.layoutRow));
+  range.layoutTable = tableConst;
+}
+
+/// The key block iteration `iteration` of the key loop visits.
+Value TiledAttentionBuilder::keyBlockAt(const KeyRange &range,
+                                        Value iteration) {
+  if (range.layoutRow) {
+    Value block = tensor::ExtractOp::create(
+        b, range.layoutTable, ValueRange{range.layoutRow, iteration});
+    return arith::IndexCastOp::create(b, b.getIndexType(), block);
+  }
+  if (!range.anchorBlocks)
+    return iteration;
+  Value inAnchors = arith::CmpIOp::create(b, arith::CmpIPredicate::slt,
+                                          iteration, range.anchorBlocks);
+  Value inWindow = arith::AddIOp::create(
+      b, arith::SubIOp::create(b, iteration, range.anchorBlocks),
+      range.windowStart);
+  return arith::SelectOp::create(b, inAnchors, iteration, inWindow);
 }
 
 /// A loop over `features` (scf.for, unrolled by featureUnroll) threading
@@ -449,8 +594,11 @@ SmallVector<Value> TiledAttentionBuilder::maskAtEdges(ArrayRef<Value> scores,
   };
   // Inside when every key is valid and, for every written row, no key is
   // right of the window (the lowest row decides) or left of it (the
-  // highest row decides). A shifted last block (firstKey < blockStart)
+  // highest row decides; for hierarchical, unless all the block's keys or
+  // all its rows are global). A shifted last block (firstKey < blockStart)
   // ends at the keys' end, past keyEnd's nominal block end: always an edge.
+  // A block-sparse block lies in one layout cell, allowed whole: only
+  // kv_seqlen can cut it.
   Value endKey = arith::AddIOp::create(b, firstKey, index(plan.keyBlock));
   Value nominalEnd =
       arith::AddIOp::create(b, blockStart, index(plan.keyBlock));
@@ -461,11 +609,20 @@ SmallVector<Value> TiledAttentionBuilder::maskAtEdges(ArrayRef<Value> scores,
     edge = arith::OrIOp::create(
         b, edge, cmp(arith::CmpIPredicate::sgt, endKey, lastInside));
   }
+  bool anchors = plan.hierarchical && plan.globalTokens > 0;
   if (plan.windowLeft >= 0) {
     Value firstInside =
         arith::SubIOp::create(b, rows.maxPos, index(plan.windowLeft));
-    edge = arith::OrIOp::create(
-        b, edge, cmp(arith::CmpIPredicate::slt, firstKey, firstInside));
+    Value crossesLeft = cmp(arith::CmpIPredicate::slt, firstKey, firstInside);
+    if (anchors) {
+      Value global = index(plan.globalTokens);
+      crossesLeft = arith::AndIOp::create(
+          b, crossesLeft,
+          arith::AndIOp::create(
+              b, cmp(arith::CmpIPredicate::sgt, endKey, global),
+              cmp(arith::CmpIPredicate::sge, rows.maxPos, global)));
+    }
+    edge = arith::OrIOp::create(b, edge, crossesLeft);
   }
 
   auto ifOp = scf::IfOp::create(b, ValueRange(scores).getTypes(), edge,
@@ -482,6 +639,11 @@ SmallVector<Value> TiledAttentionBuilder::maskAtEdges(ArrayRef<Value> scores,
   if (plan.windowLeft >= 0)
     leftEdge = arith::SubIOp::create(
         b, rows.lanePos, broadcast(toI32(index(plan.windowLeft))));
+  // hierarchical: rows whose query is global attend left of the window.
+  Value globalRows;
+  if (leftEdge && anchors)
+    globalRows = cmp(arith::CmpIPredicate::slt, rows.lanePos,
+                     broadcast(toI32(index(plan.globalTokens))));
   SmallVector<Value> masked;
   for (auto [j, x] : llvm::enumerate(scores)) {
     Value key = arith::AddIOp::create(b, firstKey, index(j));
@@ -495,9 +657,16 @@ SmallVector<Value> TiledAttentionBuilder::maskAtEdges(ArrayRef<Value> scores,
     if (rightEdge)
       y = arith::SelectOp::create(
           b, cmp(arith::CmpIPredicate::sle, keyPos, rightEdge), y, negInf);
-    if (leftEdge)
-      y = arith::SelectOp::create(
-          b, cmp(arith::CmpIPredicate::sge, keyPos, leftEdge), y, negInf);
+    if (leftEdge) {
+      Value allowed = cmp(arith::CmpIPredicate::sge, keyPos, leftEdge);
+      if (globalRows) {
+        Value globalKey = broadcast(
+            cmp(arith::CmpIPredicate::slt, key, index(plan.globalTokens)));
+        allowed = arith::OrIOp::create(
+            b, allowed, arith::OrIOp::create(b, globalKey, globalRows));
+      }
+      y = arith::SelectOp::create(b, allowed, y, negInf);
+    }
     masked.push_back(y);
   }
   scf::YieldOp::create(b, masked);
@@ -562,8 +731,8 @@ Value TiledAttentionBuilder::attend(Value batch, Value kvHead,
                      b, ArrayRef<int64_t>{plan.valueDim, plan.lanes}, f32)
                      .getResult())
                  .getResult(0);
-  auto loop = scf::ForOp::create(b, range.firstBlock, range.endBlock,
-                                 index(1), init.flatten());
+  auto loop = scf::ForOp::create(b, range.loopBegin, range.loopEnd, index(1),
+                                 init.flatten());
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
@@ -573,8 +742,9 @@ Value TiledAttentionBuilder::attend(Value batch, Value kvHead,
     // one, when the blocks do not divide the keys, is read from
     // L - keyBlock so that it stays inside the tensor, and masks the keys
     // its predecessor already took.
-    Value blockStart = arith::MulIOp::create(b, loop.getInductionVar(),
-                                             index(plan.keyBlock));
+    Value blockStart =
+        arith::MulIOp::create(b, keyBlockAt(range, loop.getInductionVar()),
+                              index(plan.keyBlock));
     Value firstKey = blockStart;
     if (plan.keys % plan.keyBlock != 0)
       firstKey = arith::MinSIOp::create(b, blockStart,

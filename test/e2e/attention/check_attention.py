@@ -257,6 +257,46 @@ def make_cases():
     # each lane at its own position.
     add("decode_gqa_3_queries", "causal", qkv(2, 4, 1, 3, 3, 16), {},
         past_k=cache(2, 1, 21, 16), past_v=cache(2, 1, 21, 16), tiled=True)
+    # Hierarchical (a window plus leading global tokens): the key loop
+    # visits the global keys' blocks, then the window's; blocks holding a
+    # global query attend every key up to the right bound.
+    add("tiled_hierarchical_sinks_causal", "hierarchical",
+        qkv(1, 4, 4, 200, 200, 32),
+        {"window_left": 20, "window_right": 0, "num_global_tokens": 4},
+        tiled=True)
+    add("tiled_hierarchical_bidirectional_gqa", "hierarchical",
+        qkv(1, 4, 2, 150, 150, 16, dv=24),
+        {"window_left": 10, "window_right": 10, "num_global_tokens": 35},
+        tiled=True)
+    add("tiled_hierarchical_open_right_kv_seqlen", "hierarchical",
+        qkv(2, 2, 2, 90, 90, 8),
+        {"window_left": 15, "window_right": -1, "num_global_tokens": 5},
+        kv_seqlen=np.array([90, 41], dtype=np.int64), tiled=True)
+    add("tiled_hierarchical_threaded", "hierarchical",
+        qkv(1, 8, 8, 256, 256, 64),
+        {"window_left": 64, "window_right": 0, "num_global_tokens": 8},
+        tiled=True)
+    add("decode_hierarchical_gqa_cache", "hierarchical",
+        qkv(1, 8, 2, 1, 1, 32),
+        {"window_left": 50, "window_right": 0, "num_global_tokens": 4},
+        past_k=cache(1, 2, 300, 32), past_v=cache(1, 2, 300, 32), tiled=True)
+    # Block-sparse with cells that hold whole blocks (64 positions: two
+    # query blocks, eight key blocks each): the key loop visits only the
+    # allowed cells of its row, from a table built at compile time. Row 2
+    # of the layout is empty (zeros).
+    sparse4 = [1, 0, 0, 0,
+               1, 1, 0, 0,
+               0, 0, 0, 0,
+               1, 0, 1, 1]
+    add("tiled_block_sparse_64", "block_sparse", qkv(1, 4, 4, 256, 256, 32),
+        {"block_size": 64, "block_layout": sparse4}, tiled=True)
+    add("tiled_block_sparse_kv_seqlen_gqa", "block_sparse",
+        qkv(2, 4, 2, 128, 128, 16),
+        {"block_size": 32, "block_layout": sparse4},
+        kv_seqlen=np.array([128, 77], dtype=np.int64), tiled=True)
+    add("decode_block_sparse_cache", "block_sparse", qkv(1, 8, 2, 1, 1, 16),
+        {"block_size": 32, "block_layout": sparse4},
+        past_k=cache(1, 2, 127, 16), past_v=cache(1, 2, 127, 16), tiled=True)
     return cases
 
 

@@ -135,16 +135,78 @@ func.func @window_both_sides(%q: tensor<1x1x6x4xf32>, %k: tensor<1x1x6x4xf32>, %
 
 // -----
 
-// Left to the reference lowering: a mask tensor, the scores result, the
-// hierarchical and block-sparse kinds, and 16-bit floats.
+// Hierarchical, a causal window of 2 plus 4 global tokens, 16 queries in
+// blocks of 4: the key loop runs over the global keys' blocks (as many as
+// cover min(4, the right bound)), then over the window's blocks from where
+// those end; a block holding a global query (position < 4) starts its
+// window at 0. Edge blocks allow a pair in the window, or one whose key or
+// query is global.
+// CHECK-LABEL: func @hierarchical
+// CHECK: %[[ROWPOS:.+]] = arith.addi %{{.+}}, %{{.+}} : vector<4xi32>
+// CHECK: %[[FIRST:.+]] = arith.divsi %{{.+}}, %c4 : index
+// CHECK: %[[END:.+]] = arith.ceildivsi %{{.+}}, %c4 : index
+// CHECK: %[[GLOBALBLOCKS:.+]] = arith.ceildivsi %{{.+}}, %c4 : index
+// CHECK: %[[ANCHORS:.+]] = arith.minsi %[[GLOBALBLOCKS]], %{{.+}} : index
+// CHECK: %[[GROW:.+]] = arith.cmpi slt, %{{.+}}, %c4 : index
+// CHECK: %[[WFIRST:.+]] = arith.select %[[GROW]], %c0, %[[FIRST]] : index
+// CHECK: %[[WSTART:.+]] = arith.maxsi %[[WFIRST]], %[[ANCHORS]] : index
+// CHECK: %[[WLEN:.+]] = arith.subi %[[END]], %[[WSTART]] : index
+// CHECK: %[[WLEN0:.+]] = arith.maxsi %[[WLEN]], %c0 : index
+// CHECK: %[[COUNT:.+]] = arith.addi %[[ANCHORS]], %[[WLEN0]] : index
+// CHECK: scf.for %[[IT:.+]] = %c0 to %[[COUNT]] step %c1
+// CHECK:   %[[INANCHORS:.+]] = arith.cmpi slt, %[[IT]], %[[ANCHORS]] : index
+// CHECK:   %[[OFF:.+]] = arith.subi %[[IT]], %[[ANCHORS]] : index
+// CHECK:   %[[INWINDOW:.+]] = arith.addi %[[OFF]], %[[WSTART]] : index
+// CHECK:   %[[KB:.+]] = arith.select %[[INANCHORS]], %[[IT]], %[[INWINDOW]] : index
+// CHECK:   arith.muli %[[KB]], %c4 : index
+// CHECK:   scf.if
+// CHECK:     %[[GLOBALROWS:.+]] = arith.cmpi slt, %[[ROWPOS]], %{{.+}} : vector<4xi32>
+// CHECK:     %[[INLEFT:.+]] = arith.cmpi sge, %{{.+}}, %{{.+}} : vector<4xi32>
+// CHECK:     %[[GLOBALKEY:.+]] = vector.broadcast %{{.+}} : i1 to vector<4xi1>
+// CHECK:     %[[GLOBAL:.+]] = arith.ori %[[GLOBALKEY]], %[[GLOBALROWS]] : vector<4xi1>
+// CHECK:     %[[ALLOWED:.+]] = arith.ori %[[INLEFT]], %[[GLOBAL]] : vector<4xi1>
+// CHECK:     arith.select %[[ALLOWED]], %{{.+}}, %{{.+}} : vector<4xi1>, vector<4xf32>
+func.func @hierarchical(%q: tensor<1x1x16x4xf32>, %k: tensor<1x1x16x4xf32>, %v: tensor<1x1x16x4xf32>) -> tensor<1x1x16x4xf32> {
+  %o, %pk, %pv = kiln.attention %q, %k, %v {scale = 0.5 : f32, mask_kind = #kiln.mask_kind<hierarchical>, window_left = 2 : i64, window_right = 0 : i64, num_global_tokens = 4 : i64} : (tensor<1x1x16x4xf32>, tensor<1x1x16x4xf32>, tensor<1x1x16x4xf32>) -> (tensor<1x1x16x4xf32>, tensor<1x1x16x4xf32>, tensor<1x1x16x4xf32>)
+  return %o : tensor<1x1x16x4xf32>
+}
+
+// -----
+
+// Block-sparse, cells of 8 positions (2 query blocks, 2 key blocks each)
+// in the layout [[1, 0], [1, 1]]: the key loop of a query block visits the
+// key blocks its layout row allows, read from a table built at compile
+// time (row 0: blocks 0 and 1; row 1: blocks 0 to 3). Whole cells are
+// allowed, so only blocks past the keys' end would be masked.
+// CHECK-LABEL: func @block_sparse
+// CHECK-DAG: %[[COUNTS:.+]] = arith.constant dense<[2, 4]> : tensor<2xi32>
+// CHECK-DAG: %[[TABLE:.+]] = arith.constant dense<{{\[}}[0, 1, 0, 0], [0, 1, 2, 3]]> : tensor<2x4xi32>
+// CHECK: %[[ROW:.+]] = arith.divsi %{{.+}}, %c8 : index
+// CHECK: %[[N:.+]] = tensor.extract %[[COUNTS]][%[[ROW]]] : tensor<2xi32>
+// CHECK: %[[NI:.+]] = arith.index_cast %[[N]] : i32 to index
+// CHECK: scf.for %[[IT:.+]] = %c0 to %[[NI]] step %c1
+// CHECK:   %[[KB:.+]] = tensor.extract %[[TABLE]][%[[ROW]], %[[IT]]] : tensor<2x4xi32>
+// CHECK:   %[[KBI:.+]] = arith.index_cast %[[KB]] : i32 to index
+// CHECK:   arith.muli %[[KBI]], %c4 : index
+// CHECK-NOT: arith.cmpi sle
+func.func @block_sparse(%q: tensor<1x1x16x4xf32>, %k: tensor<1x1x16x4xf32>, %v: tensor<1x1x16x4xf32>) -> tensor<1x1x16x4xf32> {
+  %o, %pk, %pv = kiln.attention %q, %k, %v {scale = 0.5 : f32, mask_kind = #kiln.mask_kind<block_sparse>, block_size = 8 : i64, block_layout = array<i1: true, false, true, true>} : (tensor<1x1x16x4xf32>, tensor<1x1x16x4xf32>, tensor<1x1x16x4xf32>) -> (tensor<1x1x16x4xf32>, tensor<1x1x16x4xf32>, tensor<1x1x16x4xf32>)
+  return %o : tensor<1x1x16x4xf32>
+}
+
+// -----
+
+// Left to the reference lowering: a mask tensor, the scores result,
+// hierarchical global tokens given as positions, a block-sparse layout
+// whose cells are smaller than a key block, and 16-bit floats.
 // CHECK-LABEL: func @left_alone
 // CHECK-NOT: scf.for
 // CHECK-COUNT-5: kiln.attention
 // CHECK-NOT: scf.for
-func.func @left_alone(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x4x8xf32>, %v: tensor<1x2x4x8xf32>, %m: tensor<4x4xi1>, %h: tensor<1x2x4x8xf16>) -> (tensor<1x2x4x8xf32>, tensor<1x2x4x4xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf16>) {
+func.func @left_alone(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x4x8xf32>, %v: tensor<1x2x4x8xf32>, %m: tensor<4x4xi1>, %h: tensor<1x2x4x8xf16>, %g: tensor<1xi64>) -> (tensor<1x2x4x8xf32>, tensor<1x2x4x4xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf16>) {
   %o0, %k0, %v0 = kiln.attention %q, %k, %v mask %m {scale = 0.5 : f32, mask_kind = #kiln.mask_kind<causal>} : (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<4x4xi1>) -> (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>)
   %o1, %k1, %v1, %s1 = kiln.attention %q, %k, %v {scale = 0.5 : f32, score_stage = #kiln.score_stage<probs>} : (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>) -> (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x4xf32>)
-  %o2, %k2, %v2 = kiln.attention %q, %k, %v {scale = 0.5 : f32, mask_kind = #kiln.mask_kind<hierarchical>, window_left = 1 : i64, window_right = 0 : i64, num_global_tokens = 1 : i64} : (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>) -> (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>)
+  %o2, %k2, %v2 = kiln.attention %q, %k, %v global %g {scale = 0.5 : f32, mask_kind = #kiln.mask_kind<hierarchical>, window_left = 1 : i64, window_right = 0 : i64} : (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1xi64>) -> (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>)
   %o3, %k3, %v3 = kiln.attention %q, %k, %v {scale = 0.5 : f32, mask_kind = #kiln.mask_kind<block_sparse>, block_size = 2 : i64, block_layout = array<i1: true, false, true, true>} : (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>) -> (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>)
   %o4, %k4, %v4 = kiln.attention %h, %h, %h {scale = 0.5 : f32, mask_kind = #kiln.mask_kind<causal>} : (tensor<1x2x4x8xf16>, tensor<1x2x4x8xf16>, tensor<1x2x4x8xf16>) -> (tensor<1x2x4x8xf16>, tensor<1x2x4x8xf16>, tensor<1x2x4x8xf16>)
   return %o0, %s1, %o2, %o3, %o4 : tensor<1x2x4x8xf32>, tensor<1x2x4x4xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf16>

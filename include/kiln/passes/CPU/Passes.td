@@ -160,9 +160,11 @@ def ConvertQuantizedLinearsToVectorKernels
 def ConvertAttentionToTiledLoops : Pass<"kiln-cpu-convert-attention-to-tiled-loops", "mlir::func::FuncOp"> {
   let summary = "Compute kiln.attention block by block with an online softmax, skipping masked-out key blocks";
   let description = [{
-    Rewrites `kiln.attention` (f32; mask kind `none`, `causal` or
-    `sliding_window`; optional KV cache, `kv_seqlen`, GQA/MQA and softcap;
-    no `mask` operand and no `scores` result) into one loop nest on tensors
+    Rewrites `kiln.attention` (f32; mask kind `none`, `causal`,
+    `sliding_window`, `hierarchical` with `num_global_tokens`, or
+    `block_sparse` whose cells hold whole blocks; optional KV cache,
+    `kv_seqlen`, GQA/MQA and softcap; no `mask` operand and no `scores`
+    result) into one loop nest on tensors
     that never builds the `[S, L]` scores: an `scf.forall` over (batch, KV
     head, block of `query-block` query rows), and inside it an `scf.for`
     over only the blocks of `key-block` keys that the mask kind and
@@ -174,10 +176,15 @@ def ConvertAttentionToTiledLoops : Pass<"kiln-cpu-convert-attention-to-tiled-loo
     is divided by the sum once at the end, and rows with no allowed key
     are zeros. When all the query heads of a KV head times the queries fit
     in one block (decoding), they share it, so K and V are read once per
-    group. `present_key`/`present_value` are the concatenations of the
-    cache and the new keys, as in the reference lowering. Everything else
-    (hierarchical and block-sparse kinds, mask tensors, the `scores`
-    result, 16-bit floats) is left to `kiln-decompose-composite-ops`.
+    group. Hierarchical attention visits the global keys' blocks and then
+    the window's (a block with a global query, all keys up to the right
+    bound); block-sparse attention visits the allowed key blocks of its
+    layout row, from a table built at compile time. `present_key`/
+    `present_value` are the concatenations of the cache and the new keys,
+    as in the reference lowering. Everything else (global tokens given as
+    positions, block-sparse cells that do not hold whole 32 x 8 blocks,
+    mask tensors, the `scores` result, 16-bit floats) is left to
+    `kiln-decompose-composite-ops`.
     Small problems (under 2^21 multiply-adds) run on one thread.
 
     The defaults (32 query rows, 8 keys) suit 512-bit vectors: a block's
