@@ -5,7 +5,8 @@
 // bare-pointer signature; a small exported wrapper unpacks the runtime's
 // buffer array so that the runtime can call any model through one C type.
 // Every other symbol is made internal so models never clash with the
-// process that loads them.
+// process that loads them. A module with many loop nests is optimized and
+// compiled as partitions on threads (SplitModule), one object file each.
 //
 //===----------------------------------------------------------------------===//
 
@@ -13,6 +14,8 @@
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/Bitcode/BitcodeReader.h"
+#include "llvm/Bitcode/BitcodeWriter.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/LegacyPassManager.h"
@@ -27,9 +30,14 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/ThreadPool.h"
+#include "llvm/Support/Threading.h"
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/Target/TargetOptions.h"
 #include "llvm/TargetParser/Host.h"
+#include "llvm/Transforms/Utils/SplitModule.h"
+
+#include <mutex>
 
 using namespace kiln;
 
@@ -163,8 +171,10 @@ static void outlineLoopNests(llvm::Module &m, llvm::PassBuilder &pb,
       f.addFnAttr(llvm::Attribute::NoInline);
 }
 
+/// LLVM's default pipeline at `optLevel` (after outlineLoopNests when
+/// `outline`).
 static void optimize(llvm::Module &m, llvm::TargetMachine &tm,
-                     unsigned optLevel) {
+                     unsigned optLevel, bool outline) {
   if (optLevel == 0)
     return;
   llvm::LoopAnalysisManager lam;
@@ -177,16 +187,92 @@ static void optimize(llvm::Module &m, llvm::TargetMachine &tm,
   pb.registerFunctionAnalyses(fam);
   pb.registerLoopAnalyses(lam);
   pb.crossRegisterProxies(lam, fam, cgam, mam);
+  if (outline) {
+    outlineLoopNests(m, pb, mam);
+    return;
+  }
   llvm::OptimizationLevel level = optLevel >= 3   ? llvm::OptimizationLevel::O3
                                   : optLevel == 2 ? llvm::OptimizationLevel::O2
                                                   : llvm::OptimizationLevel::O1;
-  outlineLoopNests(m, pb, mam);
   pb.buildPerModuleDefaultPipeline(level).run(m, mam);
 }
 
-/// Links `object` into a shared object with ld.lld, through temporary files
-/// that are removed whatever happens.
-static llvm::Error link(llvm::StringRef object, const HostCodegenOptions &opts,
+static llvm::Error emitObject(llvm::Module &m, llvm::TargetMachine &tm,
+                              llvm::SmallString<0> &object) {
+  llvm::raw_svector_ostream os(object);
+  llvm::legacy::PassManager pm;
+  if (tm.addPassesToEmitFile(pm, os, nullptr,
+                             llvm::CodeGenFileType::ObjectFile))
+    return fail("LLVM cannot emit object files for this target");
+  pm.run(m);
+  return llvm::Error::success();
+}
+
+/// How many partitions to compile `m` in: one per hardware thread (at
+/// most 4), when it has a few functions per partition to share out.
+static unsigned partitionCount(const llvm::Module &m) {
+  unsigned threads = std::min(
+      4u, llvm::heavyweight_hardware_concurrency().compute_thread_count());
+  unsigned functions = 0;
+  for (const llvm::Function &f : m)
+    functions += !f.isDeclaration();
+  return functions >= 4 * threads ? threads : 1;
+}
+
+/// `m` (loop nests outlined) optimized and compiled into object files:
+/// one, or one per partition, each partition optimized and compiled on
+/// its own thread in its own LLVMContext (a context is not thread-safe;
+/// partitions cross over as bitcode). The outlined nests are noinline,
+/// so the partitions lose no optimization the whole module would have.
+static llvm::Error compileToObjects(llvm::Module &m, llvm::TargetMachine &tm,
+                                    const HostCodegenOptions &opts,
+                                    std::vector<llvm::SmallString<0>> &objects) {
+  unsigned parts = partitionCount(m);
+  if (parts <= 1) {
+    optimize(m, tm, opts.optLevel, /*outline=*/false);
+    return emitObject(m, tm, objects.emplace_back());
+  }
+  std::vector<llvm::SmallString<0>> bitcode;
+  llvm::SplitModule(m, parts, [&](std::unique_ptr<llvm::Module> part) {
+    llvm::raw_svector_ostream os(bitcode.emplace_back());
+    llvm::WriteBitcodeToFile(*part, os);
+  });
+  objects.resize(bitcode.size());
+  std::mutex errorsLock;
+  std::string errors;
+  llvm::DefaultThreadPool pool(llvm::hardware_concurrency(parts));
+  for (size_t i = 0; i < bitcode.size(); ++i) {
+    pool.async([&, i] {
+      auto report = [&](llvm::Error error) {
+        std::lock_guard<std::mutex> guard(errorsLock);
+        errors += (errors.empty() ? "" : "; ") +
+                  llvm::toString(std::move(error));
+      };
+      llvm::LLVMContext ctx;
+      llvm::Expected<std::unique_ptr<llvm::Module>> part =
+          llvm::parseBitcodeFile(
+              llvm::MemoryBufferRef(bitcode[i].str(), "partition"), ctx);
+      if (!part)
+        return report(part.takeError());
+      llvm::Expected<std::unique_ptr<llvm::TargetMachine>> partTm =
+          createTargetMachine(opts);
+      if (!partTm)
+        return report(partTm.takeError());
+      optimize(**part, **partTm, opts.optLevel, /*outline=*/false);
+      if (llvm::Error error = emitObject(**part, **partTm, objects[i]))
+        report(std::move(error));
+    });
+  }
+  pool.wait();
+  if (!errors.empty())
+    return fail("compiling the host code's partitions: " + errors);
+  return llvm::Error::success();
+}
+
+/// Links `objects` into a shared object with ld.lld, through temporary
+/// files that are removed whatever happens.
+static llvm::Error link(const std::vector<llvm::SmallString<0>> &objects,
+                        const HostCodegenOptions &opts,
                         std::string &sharedObject) {
   std::string linker = opts.linker;
   if (linker.empty())
@@ -198,16 +284,18 @@ static llvm::Error link(llvm::StringRef object, const HostCodegenOptions &opts,
     return fail("the linker '" + linker +
                 "' is missing (install lld-22, or set KILN_LLD)");
   }
-  llvm::SmallString<128> objPath, soPath;
-  int fd;
-  if (auto ec = llvm::sys::fs::createTemporaryFile("kiln", "o", fd, objPath)) {
-    return fail("cannot create a temporary file: " + ec.message());
-  }
-  llvm::FileRemover removeObj(objPath);
-  {
+  std::vector<llvm::SmallString<128>> objPaths(objects.size());
+  std::vector<std::unique_ptr<llvm::FileRemover>> removeObjs;
+  for (size_t i = 0; i < objects.size(); ++i) {
+    int fd;
+    if (auto ec =
+            llvm::sys::fs::createTemporaryFile("kiln", "o", fd, objPaths[i]))
+      return fail("cannot create a temporary file: " + ec.message());
+    removeObjs.push_back(std::make_unique<llvm::FileRemover>(objPaths[i]));
     llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
-    os << object;
+    os << objects[i];
   }
+  llvm::SmallString<128> soPath;
   if (auto ec = llvm::sys::fs::createTemporaryFile("kiln", "so", soPath)) {
     return fail("cannot create a temporary file: " + ec.message());
   }
@@ -217,9 +305,12 @@ static llvm::Error link(llvm::StringRef object, const HostCodegenOptions &opts,
   // loader's default path.
   llvm::SmallVector<llvm::StringRef> args = {
       linker, "-shared", "--no-undefined-version", "-z", "noexecstack",
-      "--as-needed", "-o", soPath, objPath, "-lm", "-lc",
-      "-L" KILN_OPENMP_LIBDIR, "-rpath", KILN_OPENMP_LIBDIR, "-lomp",
-      "-L/usr/lib/x86_64-linux-gnu", "-L/lib/x86_64-linux-gnu"};
+      "--as-needed", "-o", soPath};
+  for (const llvm::SmallString<128> &path : objPaths)
+    args.push_back(path);
+  args.append({"-lm", "-lc", "-L" KILN_OPENMP_LIBDIR, "-rpath",
+               KILN_OPENMP_LIBDIR, "-lomp", "-L/usr/lib/x86_64-linux-gnu",
+               "-L/lib/x86_64-linux-gnu"});
   std::string message;
   int rc = llvm::sys::ExecuteAndWait(linker, args, std::nullopt, {}, 0, 0,
                                      &message);
@@ -301,21 +392,16 @@ mlir::LogicalResult kiln::emitHostCode(mlir::ModuleOp module,
   m->setDataLayout((*tm)->createDataLayout());
   if (llvm::verifyModule(*m, &llvm::errs()))
     return report(fail("the generated LLVM IR does not verify"));
-  optimize(*m, **tm, opts.optLevel);
+  optimize(*m, **tm, opts.optLevel, /*outline=*/true);
   if (irOut) {
+    optimize(*m, **tm, opts.optLevel, /*outline=*/false);
     m->print(*irOut, nullptr);
     return mlir::success();
   }
-  llvm::SmallString<0> object;
-  {
-    llvm::raw_svector_ostream os(object);
-    llvm::legacy::PassManager pm;
-    if ((*tm)->addPassesToEmitFile(pm, os, nullptr,
-                                   llvm::CodeGenFileType::ObjectFile))
-      return report(fail("LLVM cannot emit object files for this target"));
-    pm.run(*m);
-  }
-  if (llvm::Error error = link(object, opts, sharedObject))
+  std::vector<llvm::SmallString<0>> objects;
+  if (llvm::Error error = compileToObjects(*m, **tm, opts, objects))
+    return report(std::move(error));
+  if (llvm::Error error = link(objects, opts, sharedObject))
     return report(std::move(error));
   return mlir::success();
 }
