@@ -3,7 +3,7 @@
 // Private to lib/ONNX. Each ONNX operator has a handler (a function taking a
 // NodeContext) that reads the node's inputs and attributes, builds Kiln ops
 // and sets the node's outputs. Handlers are grouped by kind in
-// Onnx*Ops.cpp and registered in one table.
+// Onnx*Ops.cpp; OnnxOps.def is the one list of operators and their handlers.
 //
 //===----------------------------------------------------------------------===//
 
@@ -152,6 +152,7 @@ private:
 using NodeHandler = mlir::LogicalResult (*)(NodeContext &);
 using HandlerTable = llvm::StringMap<NodeHandler>;
 
+/// Each adds its file's lines of OnnxOps.def to `table`.
 void registerElementwiseHandlers(HandlerTable &table);
 void registerNNHandlers(HandlerTable &table);
 void registerShapeHandlers(HandlerTable &table);

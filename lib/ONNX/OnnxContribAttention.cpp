@@ -416,5 +416,6 @@ LogicalResult groupQueryAttentionOp(NodeContext &nc) {
 } // namespace
 
 void kiln::onnx_import::registerContribAttentionHandlers(HandlerTable &t) {
-  t["GroupQueryAttention"] = groupQueryAttentionOp;
+#define MS_CONTRIB_ATTENTION_OP(OpType, ...) t[OpType] = __VA_ARGS__;
+#include "OnnxOps.def"
 }

@@ -392,6 +392,6 @@ LogicalResult qmoeOp(NodeContext &nc) { return moeCommon(nc, true); }
 } // namespace
 
 void kiln::onnx_import::registerContribMoEHandlers(HandlerTable &t) {
-  t["MoE"] = moeOp;
-  t["QMoE"] = qmoeOp;
+#define MS_CONTRIB_MOE_OP(OpType, ...) t[OpType] = __VA_ARGS__;
+#include "OnnxOps.def"
 }

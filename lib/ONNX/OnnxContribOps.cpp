@@ -538,17 +538,13 @@ LogicalResult matMulNBitsOp(NodeContext &nc) {
 } // namespace
 
 void kiln::onnx_import::registerContribHandlers(HandlerTable &t) {
-  t["SimplifiedLayerNormalization"] = simplifiedLayerNormOp;
-  t["SkipSimplifiedLayerNormalization"] = skipSimplifiedLayerNormOp;
-  t["SkipLayerNormalization"] = skipLayerNormOp;
-  t["Gelu"] = msGeluOp;
-  t["BiasGelu"] = biasGeluOp;
-  t["FastGelu"] = fastGeluOp;
-  t["MatMulNBits"] = matMulNBitsOp;
+#define MS_CONTRIB_OP(OpType, ...) t[OpType] = __VA_ARGS__;
+#include "OnnxOps.def"
   registerContribAttentionHandlers(t);
   registerContribMoEHandlers(t);
 }
 
 void kiln::onnx_import::registerContribOnnxDomainHandlers(HandlerTable &t) {
-  t["SimplifiedLayerNormalization"] = simplifiedLayerNormOp;
+#define ONNX_CONTRIB_OP(OpType, ...) t[OpType] = __VA_ARGS__;
+#include "OnnxOps.def"
 }

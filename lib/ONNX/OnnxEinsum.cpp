@@ -221,5 +221,6 @@ LogicalResult einsumOp(NodeContext &nc) {
 } // namespace
 
 void kiln::onnx_import::registerEinsumHandler(HandlerTable &t) {
-  t["Einsum"] = einsumOp;
+#define ONNX_EINSUM_OP(OpType, ...) t[OpType] = __VA_ARGS__;
+#include "OnnxOps.def"
 }

@@ -245,13 +245,6 @@ LogicalResult nonZeroOp(NodeContext &nc) {
 } // namespace
 
 void kiln::onnx_import::registerIndexingHandlers(HandlerTable &t) {
-  t["TopK"] = topKOp;
-  t["GatherElements"] = gatherElementsOp;
-  t["GatherND"] = gatherNDOp;
-  t["ScatterElements"] = scatterElementsOp;
-  t["Scatter"] = scatterElementsOp; // the deprecated name (opsets 9-10)
-  t["ScatterND"] = scatterNDOp;
-  t["OneHot"] = oneHotOp;
-  t["Hardmax"] = hardmaxOp;
-  t["NonZero"] = nonZeroOp;
+#define ONNX_INDEXING_OP(OpType, ...) t[OpType] = __VA_ARGS__;
+#include "OnnxOps.def"
 }

@@ -292,20 +292,6 @@ LogicalResult reduceOp(NodeContext &nc) {
 } // namespace
 
 void kiln::onnx_import::registerNNHandlers(HandlerTable &t) {
-  t["MatMul"] = matmulOp;
-  t["Gemm"] = gemmOp;
-  t["Softmax"] = softmaxOp<SoftmaxOp>;
-  t["LogSoftmax"] = softmaxOp<LogSoftmaxOp>;
-  t["LayerNormalization"] = layerNormOp;
-  t["BatchNormalization"] = batchNormOp;
-  t["ReduceSum"] = reduceOp<ReduceSumOp>;
-  t["ReduceMean"] = reduceOp<ReduceMeanOp>;
-  t["ReduceMax"] = reduceOp<ReduceMaxOp>;
-  t["ReduceMin"] = reduceOp<ReduceMinOp>;
-  t["ReduceProd"] = reduceOp<ReduceProdOp>;
-  t["ReduceL1"] = reduceOp<ReduceSumOp, Pre::Abs>;
-  t["ReduceL2"] = reduceOp<ReduceSumOp, Pre::Square, Post::Sqrt>;
-  t["ReduceSumSquare"] = reduceOp<ReduceSumOp, Pre::Square>;
-  t["ReduceLogSum"] = reduceOp<ReduceSumOp, Pre::None, Post::Log>;
-  t["ReduceLogSumExp"] = reduceOp<ReduceSumOp, Pre::Exp>;
+#define ONNX_NN_OP(OpType, ...) t[OpType] = __VA_ARGS__;
+#include "OnnxOps.def"
 }

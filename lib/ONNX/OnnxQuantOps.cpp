@@ -293,9 +293,6 @@ LogicalResult qlinearMatMulOp(NodeContext &nc) {
 } // namespace
 
 void kiln::onnx_import::registerQuantHandlers(HandlerTable &t) {
-  t["DequantizeLinear"] = dequantizeLinearOp;
-  t["QuantizeLinear"] = quantizeLinearOp;
-  t["DynamicQuantizeLinear"] = dynamicQuantizeLinearOp;
-  t["MatMulInteger"] = matMulIntegerOp;
-  t["QLinearMatMul"] = qlinearMatMulOp;
+#define ONNX_QUANT_OP(OpType, ...) t[OpType] = __VA_ARGS__;
+#include "OnnxOps.def"
 }

@@ -593,23 +593,6 @@ template <typename OpTy> LogicalResult scanOp(NodeContext &nc) {
 } // namespace
 
 void kiln::onnx_import::registerShapeHandlers(HandlerTable &t) {
-  t["Transpose"] = transposeOp;
-  t["Reshape"] = reshapeOp;
-  t["Flatten"] = flattenOp;
-  t["Squeeze"] = squeezeOp;
-  t["Unsqueeze"] = unsqueezeOp;
-  t["Concat"] = concatOp;
-  t["Split"] = splitOp;
-  t["Slice"] = sliceOp;
-  t["Gather"] = gatherOp;
-  t["Expand"] = expandOp;
-  t["Tile"] = tileOp;
-  t["Shape"] = shapeOp;
-  t["Size"] = sizeOp;
-  t["Constant"] = constantOp;
-  t["ConstantOfShape"] = constantOfShapeOp;
-  t["Range"] = rangeOp;
-  t["Trilu"] = triluOp;
-  t["CumSum"] = scanOp<CumSumOp>;
-  t["CumProd"] = scanOp<CumProdOp>;
+#define ONNX_SHAPE_OP(OpType, ...) t[OpType] = __VA_ARGS__;
+#include "OnnxOps.def"
 }

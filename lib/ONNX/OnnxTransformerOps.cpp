@@ -232,8 +232,6 @@ LogicalResult tensorScatterOp(NodeContext &nc) {
 } // namespace
 
 void kiln::onnx_import::registerTransformerHandlers(HandlerTable &t) {
-  t["Attention"] = attentionOp;
-  t["RMSNormalization"] = rmsNormOp;
-  t["RotaryEmbedding"] = rotaryEmbeddingOp;
-  t["TensorScatter"] = tensorScatterOp;
+#define ONNX_TRANSFORMER_OP(OpType, ...) t[OpType] = __VA_ARGS__;
+#include "OnnxOps.def"
 }
