@@ -214,8 +214,7 @@ LogicalResult einsumOp(NodeContext &nc) {
     acc = *next;
   }
   acc = sumAway(nc, acc, out);
-  nc.setOutput(0, permute(nc, acc, out));
-  return success();
+  return nc.setResult(permute(nc, acc, out));
 }
 
 } // namespace
