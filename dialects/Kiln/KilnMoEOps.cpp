@@ -9,8 +9,8 @@ using namespace kiln;
 
 LogicalResult MoERouteOp::verify() {
   auto logits = getLogits().getType();
-  if (logits.getRank() != 2)
-    return emitOpError("logits must be [tokens, experts]");
+  if (failed(verifyDims(*this, "logits", logits, {"tokens", "experts"})))
+    return failure();
   int64_t t = logits.getDimSize(0), e = logits.getDimSize(1);
   int64_t k = getK(), groups = getNumGroups(), keep = getTopGroups();
   if (k < 1 || k > e)
@@ -48,8 +48,8 @@ LogicalResult MoERouteOp::verify() {
 
 LogicalResult MoEExpertsOp::verify() {
   auto x = getInput().getType();
-  if (x.getRank() != 2)
-    return emitOpError("input must be [tokens, hidden]");
+  if (failed(verifyDims(*this, "input", x, {"tokens", "hidden"})))
+    return failure();
   int64_t t = x.getDimSize(0), h = x.getDimSize(1);
   auto ex = getExperts().getType(), w = getWeights().getType();
   if (ex.getRank() != 2 || ex.getDimSize(0) != t || ex.getShape() != w.getShape())

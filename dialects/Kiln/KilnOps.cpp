@@ -11,6 +11,7 @@
 #include "mlir/IR/OpImplementation.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallSet.h"
+#include "llvm/ADT/StringExtras.h"
 
 using namespace mlir;
 using namespace kiln;
@@ -21,6 +22,14 @@ std::string kiln::shapeString(ArrayRef<int64_t> shape) {
   llvm::interleave(shape, os, ",");
   os << "]";
   return s;
+}
+
+LogicalResult kiln::verifyDims(Operation *op, StringRef what, ShapedType type,
+                               ArrayRef<StringRef> dims) {
+  if (type.getRank() == (int64_t)dims.size())
+    return success();
+  return op->emitOpError() << what << " must be ["
+                           << llvm::join(dims, ", ") << "]";
 }
 
 FailureOr<SmallVector<int64_t>>

@@ -195,8 +195,9 @@ LogicalResult RmsNormOp::verify() {
 
 LogicalResult RopeOp::verify() {
   RankedTensorType x = getInput().getType();
-  if (x.getRank() != 4)
-    return emitOpError("input must be [batch, heads, sequence, head_size]");
+  if (failed(verifyDims(*this, "input", x,
+                        {"batch", "heads", "sequence", "head_size"})))
+    return failure();
   int64_t b = x.getDimSize(0), s = x.getDimSize(2), d = x.getDimSize(3);
   int64_t r = getRotaryDim();
   if (r < 0 || r > d || r % 2)

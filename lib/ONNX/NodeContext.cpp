@@ -99,6 +99,15 @@ FailureOr<SmallVector<int64_t>> NodeContext::constantInts(size_t i,
   return result;
 }
 
+FailureOr<int64_t> NodeContext::constantInt(size_t i, StringRef what) {
+  FailureOr<SmallVector<int64_t>> ints = constantInts(i, what);
+  if (failed(ints))
+    return failure();
+  if (ints->size() != 1)
+    return error(Twine(what) + " must hold one value");
+  return ints->front();
+}
+
 LogicalResult NodeContext::error(const Twine &message) const {
   return emitError(loc) << "node '" << name << "' (" << node.op_type()
                         << "): " << message.str();

@@ -3,7 +3,7 @@
 // Private to lib/ONNX. Each ONNX operator has a handler (a function taking a
 // NodeContext) that reads the node's inputs and attributes, builds Kiln ops
 // and sets the node's outputs. Handlers are grouped by kind in
-// Onnx*Ops.cpp and registered in one table.
+// Onnx*Ops.cpp; OnnxOps.def is the one list of operators and their handlers.
 //
 //===----------------------------------------------------------------------===//
 
@@ -72,6 +72,23 @@ public:
   size_t numOutputs() const { return node.output_size(); }
   bool hasOutput(size_t i) const;
   void setOutput(size_t i, mlir::Value v);
+  /// How a handler of one result ends: sets output 0 to `result` and
+  /// succeeds, or fails when `result` is null (the builder that made it
+  /// has reported why).
+  mlir::LogicalResult setResult(mlir::Value result) {
+    if (!result)
+      return mlir::failure();
+    setOutput(0, result);
+    return mlir::success();
+  }
+  /// The same for outputs 0, 1, ... of a handler of several results.
+  mlir::LogicalResult setResults(llvm::ArrayRef<mlir::Value> results) {
+    if (llvm::is_contained(results, mlir::Value()))
+      return mlir::failure();
+    for (auto [i, result] : llvm::enumerate(results))
+      setOutput(i, result);
+    return mlir::success();
+  }
   /// The ONNX element type of input `i` where the graph tells it (inputs,
   /// initializers, value_info, typed outputs), else 0. It is how handlers
   /// know that an i8 holds uint8 data.
@@ -91,6 +108,9 @@ public:
                                                          llvm::StringRef what);
   mlir::FailureOr<llvm::SmallVector<int64_t>>
   constantInts(size_t i, llvm::StringRef what);
+  /// The one integer of constant input `i` (a scalar or a one-element
+  /// tensor, such as TopK's K); otherwise an error naming `what`.
+  mlir::FailureOr<int64_t> constantInt(size_t i, llvm::StringRef what);
 
   /// Reports "node 'NAME' (OpType): MESSAGE" and returns failure.
   mlir::LogicalResult error(const llvm::Twine &message) const;
@@ -159,6 +179,18 @@ private:
 using NodeHandler = mlir::LogicalResult (*)(NodeContext &);
 using HandlerTable = llvm::StringMap<NodeHandler>;
 
+/// A handler of an operator that cannot do without its input 0 receives it
+/// as `x`; OnnxOps.def lists it as `withDataInput<handler>`.
+using DataInputHandler = mlir::LogicalResult (*)(NodeContext &, mlir::Value x);
+template <DataInputHandler handler>
+mlir::LogicalResult withDataInput(NodeContext &nc) {
+  mlir::Value x = nc.input(0);
+  if (!x)
+    return nc.error("expects an input");
+  return handler(nc, x);
+}
+
+/// Each adds its file's lines of OnnxOps.def to `table`.
 void registerElementwiseHandlers(HandlerTable &table);
 void registerNNHandlers(HandlerTable &table);
 void registerShapeHandlers(HandlerTable &table);

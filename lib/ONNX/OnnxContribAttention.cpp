@@ -407,14 +407,14 @@ LogicalResult groupQueryAttentionOp(NodeContext &nc) {
         presentK, presentV);
   }
   // [B, Hq, S, D] -> [B, S, Hq * D].
-  nc.setOutput(0, nc.reshape(nc.transpose(out, {0, 2, 1, 3}), {b, s, hq * d}));
-  nc.setOutput(1, presentK);
-  nc.setOutput(2, presentV);
-  return success();
+  return nc.setResults(
+      {nc.reshape(nc.transpose(out, {0, 2, 1, 3}), {b, s, hq * d}), presentK,
+       presentV});
 }
 
 } // namespace
 
 void kiln::onnx_import::registerContribAttentionHandlers(HandlerTable &t) {
-  t["GroupQueryAttention"] = groupQueryAttentionOp;
+#define MS_CONTRIB_ATTENTION_OP(OpType, ...) t[OpType] = __VA_ARGS__;
+#include "OnnxOps.def"
 }

@@ -382,8 +382,7 @@ LogicalResult moeCommon(NodeContext &nc, bool quantized) {
       attrs->limit ? nc.b.getF32FloatAttr(*attrs->limit) : FloatAttr(),
       nc.b.getF32FloatAttr(swiglu ? attrs->alpha : 1.0f),
       nc.b.getF32FloatAttr(swiglu ? attrs->beta : 0.0f));
-  nc.setOutput(0, nc.reshape(y, xt.getShape()));
-  return success();
+  return nc.setResult(nc.reshape(y, xt.getShape()));
 }
 
 LogicalResult moeOp(NodeContext &nc) { return moeCommon(nc, false); }
@@ -392,6 +391,6 @@ LogicalResult qmoeOp(NodeContext &nc) { return moeCommon(nc, true); }
 } // namespace
 
 void kiln::onnx_import::registerContribMoEHandlers(HandlerTable &t) {
-  t["MoE"] = moeOp;
-  t["QMoE"] = qmoeOp;
+#define MS_CONTRIB_MOE_OP(OpType, ...) t[OpType] = __VA_ARGS__;
+#include "OnnxOps.def"
 }

@@ -217,8 +217,7 @@ LogicalResult normalize(NodeContext &nc, Value x, Value scale, Value bias,
       y = LayerNormOp::create(nc.b, nc.loc, nc.typeOf(xs), xs, ss, bs,
                               nc.b.getI64IntegerAttr(axis),
                               nc.b.getF32FloatAttr(eps));
-    nc.setOutput(0, nc.cast(y, elt));
-    return success();
+    return nc.setResult(nc.cast(y, elt));
   }
   Stats s = normStats(nc, x, axis, eps, rms, stash);
   Value y = nc.binary<MulOp>(nc.binary<MulOp>(s.centered, s.invStd),
@@ -322,10 +321,9 @@ LogicalResult geluForm(NodeContext &nc, bool withBias, bool biasRequired,
   } else if (biasRequired) {
     return nc.error("expects A and the bias B");
   }
-  nc.setOutput(0, GeluOp::create(nc.b, nc.loc, x.getType(), x,
-                                 GeluApproximationAttr::get(
-                                     nc.b.getContext(), approx)));
-  return success();
+  return nc.setResult(
+      GeluOp::create(nc.b, nc.loc, x.getType(), x,
+                     GeluApproximationAttr::get(nc.b.getContext(), approx)));
 }
 
 /// Gelu: x * Phi(x) with erf.
@@ -492,9 +490,8 @@ LogicalResult matMulNBitsOp(NodeContext &nc) {
       }
     Value weight = floatConstant(
         nc, RankedTensorType::get({n, k}, elt), w, name);
-    nc.setOutput(0, LinearOp::create(nc.b, nc.loc, outType, input, weight,
-                                     bias));
-    return success();
+    return nc.setResult(
+        LinearOp::create(nc.b, nc.loc, outType, input, weight, bias));
   }
 
   std::vector<char> wBytes(n * k);
@@ -528,27 +525,22 @@ LogicalResult matMulNBitsOp(NodeContext &nc) {
   }
   Value weight =
       bytesConstant(nc, RankedTensorType::get({n, k}, qType), wBytes, name);
-  nc.setOutput(0, QLinearOp::create(nc.b, nc.loc, outType, input, weight,
-                                    scale, zeroPoint, /*global_scale=*/Value(),
-                                    bias, nc.b.getDenseI64ArrayAttr({1, bs}),
-                                    nc.b.getBoolAttr(isUnsigned)));
-  return success();
+  return nc.setResult(QLinearOp::create(
+      nc.b, nc.loc, outType, input, weight, scale, zeroPoint,
+      /*global_scale=*/Value(), bias, nc.b.getDenseI64ArrayAttr({1, bs}),
+      nc.b.getBoolAttr(isUnsigned)));
 }
 
 } // namespace
 
 void kiln::onnx_import::registerContribHandlers(HandlerTable &t) {
-  t["SimplifiedLayerNormalization"] = simplifiedLayerNormOp;
-  t["SkipSimplifiedLayerNormalization"] = skipSimplifiedLayerNormOp;
-  t["SkipLayerNormalization"] = skipLayerNormOp;
-  t["Gelu"] = msGeluOp;
-  t["BiasGelu"] = biasGeluOp;
-  t["FastGelu"] = fastGeluOp;
-  t["MatMulNBits"] = matMulNBitsOp;
+#define MS_CONTRIB_OP(OpType, ...) t[OpType] = __VA_ARGS__;
+#include "OnnxOps.def"
   registerContribAttentionHandlers(t);
   registerContribMoEHandlers(t);
 }
 
 void kiln::onnx_import::registerContribOnnxDomainHandlers(HandlerTable &t) {
-  t["SimplifiedLayerNormalization"] = simplifiedLayerNormOp;
+#define ONNX_CONTRIB_OP(OpType, ...) t[OpType] = __VA_ARGS__;
+#include "OnnxOps.def"
 }

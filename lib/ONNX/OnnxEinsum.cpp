@@ -214,12 +214,12 @@ LogicalResult einsumOp(NodeContext &nc) {
     acc = *next;
   }
   acc = sumAway(nc, acc, out);
-  nc.setOutput(0, permute(nc, acc, out));
-  return success();
+  return nc.setResult(permute(nc, acc, out));
 }
 
 } // namespace
 
 void kiln::onnx_import::registerEinsumHandler(HandlerTable &t) {
-  t["Einsum"] = einsumOp;
+#define ONNX_EINSUM_OP(OpType, ...) t[OpType] = __VA_ARGS__;
+#include "OnnxOps.def"
 }

@@ -31,10 +31,7 @@ template <typename OpTy> LogicalResult binaryOp(NodeContext &nc) {
   if (nc.typeOf(lhs).getElementType() != nc.typeOf(rhs).getElementType())
     return nc.error("operands have different element types");
   Value r = nc.binary<OpTy>(lhs, rhs);
-  if (!r)
-    return failure();
-  nc.setOutput(0, r);
-  return success();
+  return nc.setResult(r);
 }
 
 LogicalResult powOp(NodeContext &nc) {
@@ -44,10 +41,7 @@ LogicalResult powOp(NodeContext &nc) {
   // ONNX lets the exponent have its own type; Kiln computes in the base's.
   Value exp = nc.cast(nc.input(1), nc.typeOf(base).getElementType());
   Value r = nc.binary<PowOp>(base, exp);
-  if (!r)
-    return failure();
-  nc.setOutput(0, r);
-  return success();
+  return nc.setResult(r);
 }
 
 /// Max, Min, Sum, Mean: a fold of a binary op over any number of inputs.
@@ -64,18 +58,14 @@ LogicalResult variadicOp(NodeContext &nc) {
   if (IsMean && nc.numInputs() > 1)
     acc = nc.binary<DivOp>(
         acc, nc.scalar(nc.typeOf(acc).getElementType(), nc.numInputs()));
-  nc.setOutput(0, acc);
-  return success();
+  return nc.setResult(acc);
 }
 
 template <CompareDirection Dir> LogicalResult compareOp(NodeContext &nc) {
   if (failed(requireInputs(nc, 2)))
     return failure();
   Value r = nc.compare(Dir, nc.input(0), nc.input(1));
-  if (!r)
-    return failure();
-  nc.setOutput(0, r);
-  return success();
+  return nc.setResult(r);
 }
 
 Value select(NodeContext &nc, Value cond, Value a, Value b) {
@@ -94,17 +84,13 @@ LogicalResult whereOp(NodeContext &nc) {
   if (failed(requireInputs(nc, 3)))
     return failure();
   Value r = select(nc, nc.input(0), nc.input(1), nc.input(2));
-  if (!r)
-    return failure();
-  nc.setOutput(0, r);
-  return success();
+  return nc.setResult(r);
 }
 
 template <typename OpTy> LogicalResult unaryOp(NodeContext &nc) {
   if (failed(requireInputs(nc, 1)))
     return failure();
-  nc.setOutput(0, nc.unary<OpTy>(nc.input(0)));
-  return success();
+  return nc.setResult(nc.unary<OpTy>(nc.input(0)));
 }
 
 /// Unary ops whose Kiln form accepts floats only.
@@ -113,8 +99,7 @@ template <typename OpTy> LogicalResult floatUnaryOp(NodeContext &nc) {
     return failure();
   if (!isa<FloatType>(nc.inputType(0).getElementType()))
     return nc.error("expects a floating-point input");
-  nc.setOutput(0, nc.unary<OpTy>(nc.input(0)));
-  return success();
+  return nc.setResult(nc.unary<OpTy>(nc.input(0)));
 }
 
 LogicalResult identityOp(NodeContext &nc) {
@@ -187,10 +172,9 @@ LogicalResult leakyReluOp(NodeContext &nc) {
   if (failed(requireInputs(nc, 1)))
     return failure();
   Value x = nc.input(0);
-  nc.setOutput(0, LeakyReluOp::create(nc.b, nc.loc, x.getType(), x,
-                                      nc.b.getF32FloatAttr(
-                                          nc.getFloat("alpha", 0.01f))));
-  return success();
+  return nc.setResult(
+      LeakyReluOp::create(nc.b, nc.loc, x.getType(), x,
+                          nc.b.getF32FloatAttr(nc.getFloat("alpha", 0.01f))));
 }
 
 LogicalResult geluOp(NodeContext &nc) {
@@ -205,10 +189,9 @@ LogicalResult geluOp(NodeContext &nc) {
   else
     return nc.unsupported("approximate", "'" + approx + "'");
   Value x = nc.input(0);
-  nc.setOutput(0, GeluOp::create(nc.b, nc.loc, x.getType(), x,
-                                 GeluApproximationAttr::get(
-                                     nc.b.getContext(), a)));
-  return success();
+  return nc.setResult(
+      GeluOp::create(nc.b, nc.loc, x.getType(), x,
+                     GeluApproximationAttr::get(nc.b.getContext(), a)));
 }
 
 LogicalResult clipOp(NodeContext &nc) {
@@ -225,10 +208,7 @@ LogicalResult clipOp(NodeContext &nc) {
     x = nc.binary<MaxOp>(x, lo);
   if (hi)
     x = nc.binary<MinOp>(x, hi);
-  if (!x)
-    return failure();
-  nc.setOutput(0, x);
-  return success();
+  return nc.setResult(x);
 }
 
 // Activations written in primitive ops. `x` is a float tensor.
@@ -246,8 +226,7 @@ LogicalResult activation(NodeContext &nc) {
     return failure();
   if (!isa<FloatType>(nc.inputType(0).getElementType()))
     return nc.error("expects a floating-point input");
-  nc.setOutput(0, Formula(nc, nc.input(0)));
-  return success();
+  return nc.setResult(Formula(nc, nc.input(0)));
 }
 
 Value eluFormula(NodeContext &nc, Value x) {
@@ -329,8 +308,7 @@ LogicalResult modOp(NodeContext &nc) {
     Value fix = nc.binary<AndOp>(nonzero, signsDiffer);
     r = select(nc, fix, nc.binary<AddOp>(r, d), r);
   }
-  nc.setOutput(0, r);
-  return success();
+  return nc.setResult(r);
 }
 
 /// Bitwise ops reuse the logical ones, which work bit by bit on integers.
@@ -381,8 +359,7 @@ LogicalResult isInfOp(NodeContext &nc) {
   if (!r)
     r = nc.constant(DenseElementsAttr::get(
         nc.typeOf(x).clone(nc.b.getI1Type()), false));
-  nc.setOutput(0, r);
-  return success();
+  return nc.setResult(r);
 }
 
 LogicalResult argReduceOp(NodeContext &nc, bool isMax) {
@@ -408,8 +385,7 @@ LogicalResult argReduceOp(NodeContext &nc, bool isMax) {
                                             keepAttr, lastAttr)
                   : (Value)ArgMinOp::create(nc.b, nc.loc, type, x, axisAttr,
                                             keepAttr, lastAttr);
-  nc.setOutput(0, r);
-  return success();
+  return nc.setResult(r);
 }
 LogicalResult argMaxOp(NodeContext &nc) { return argReduceOp(nc, true); }
 LogicalResult argMinOp(NodeContext &nc) { return argReduceOp(nc, false); }
@@ -424,75 +400,12 @@ LogicalResult preluOp(NodeContext &nc) {
   if (!isNeg || !scaled)
     return failure();
   Value r = select(nc, isNeg, scaled, x);
-  if (!r)
-    return failure();
-  nc.setOutput(0, r);
-  return success();
+  return nc.setResult(r);
 }
 
 } // namespace
 
 void kiln::onnx_import::registerElementwiseHandlers(HandlerTable &t) {
-  t["Add"] = binaryOp<AddOp>;
-  t["Sub"] = binaryOp<SubOp>;
-  t["Mul"] = binaryOp<MulOp>;
-  t["Div"] = binaryOp<DivOp>;
-  t["Pow"] = powOp;
-  t["And"] = binaryOp<AndOp>;
-  t["Or"] = binaryOp<OrOp>;
-  t["Xor"] = binaryOp<XorOp>;
-  t["Max"] = variadicOp<MaxOp>;
-  t["Min"] = variadicOp<MinOp>;
-  t["Sum"] = variadicOp<AddOp>;
-  t["Mean"] = variadicOp<AddOp, true>;
-  t["Equal"] = compareOp<CompareDirection::EQ>;
-  t["Less"] = compareOp<CompareDirection::LT>;
-  t["LessOrEqual"] = compareOp<CompareDirection::LE>;
-  t["Greater"] = compareOp<CompareDirection::GT>;
-  t["GreaterOrEqual"] = compareOp<CompareDirection::GE>;
-  t["Where"] = whereOp;
-  t["Not"] = unaryOp<NotOp>;
-  t["Neg"] = unaryOp<NegOp>;
-  t["Abs"] = unaryOp<AbsOp>;
-  t["Sign"] = unaryOp<SignOp>;
-  t["Relu"] = unaryOp<ReluOp>;
-  t["Sqrt"] = floatUnaryOp<SqrtOp>;
-  t["Reciprocal"] = floatUnaryOp<ReciprocalOp>;
-  t["Exp"] = floatUnaryOp<ExpOp>;
-  t["Log"] = floatUnaryOp<LogOp>;
-  t["Erf"] = floatUnaryOp<ErfOp>;
-  t["Tanh"] = floatUnaryOp<TanhOp>;
-  t["Sin"] = floatUnaryOp<SinOp>;
-  t["Cos"] = floatUnaryOp<CosOp>;
-  t["Floor"] = floatUnaryOp<FloorOp>;
-  t["Ceil"] = floatUnaryOp<CeilOp>;
-  t["Round"] = floatUnaryOp<RoundOp>;
-  t["Sigmoid"] = floatUnaryOp<SigmoidOp>;
-  t["LeakyRelu"] = leakyReluOp;
-  t["Gelu"] = geluOp;
-  t["Elu"] = activation<eluFormula>;
-  t["Selu"] = activation<seluFormula>;
-  t["Celu"] = activation<celuFormula>;
-  t["HardSigmoid"] = activation<hardSigmoidFormula>;
-  t["HardSwish"] = activation<hardSwishFormula>;
-  t["Softplus"] = activation<softplusFormula>;
-  t["Softsign"] = activation<softsignFormula>;
-  t["Mish"] = activation<mishFormula>;
-  t["ThresholdedRelu"] = activation<thresholdedReluFormula>;
-  t["PRelu"] = preluOp;
-  t["Mod"] = modOp;
-  t["BitwiseAnd"] = bitwiseOp<AndOp>;
-  t["BitwiseOr"] = bitwiseOp<OrOp>;
-  t["BitwiseXor"] = bitwiseOp<XorOp>;
-  t["BitwiseNot"] = unaryOp<NotOp>;
-  t["BitShift"] = bitShiftOp;
-  t["IsNaN"] = isNaNOp;
-  t["IsInf"] = isInfOp;
-  t["ArgMax"] = argMaxOp;
-  t["ArgMin"] = argMinOp;
-  t["Clip"] = clipOp;
-  t["Cast"] = castOp;
-  t["CastLike"] = castLikeOp;
-  t["Identity"] = identityOp;
-  t["Dropout"] = dropoutOp;
+#define ONNX_ELEMENTWISE_OP(OpType, ...) t[OpType] = __VA_ARGS__;
+#include "OnnxOps.def"
 }

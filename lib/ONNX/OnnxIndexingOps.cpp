@@ -10,10 +10,7 @@ using namespace kiln::onnx_import;
 
 namespace {
 
-LogicalResult topKOp(NodeContext &nc) {
-  Value x = nc.input(0);
-  if (!x)
-    return nc.error("expects an input");
+LogicalResult topKOp(NodeContext &nc, Value x) {
   RankedTensorType t = nc.typeOf(x);
   FailureOr<int64_t> axis = nc.normalizeAxis(nc.getInt("axis", -1), t.getRank());
   if (failed(axis))
@@ -22,12 +19,10 @@ LogicalResult topKOp(NodeContext &nc) {
   if (nc.opset < 10) {
     k = nc.getInt("k", -1);
   } else {
-    FailureOr<SmallVector<int64_t>> kv = nc.constantInts(1, "K");
+    FailureOr<int64_t> kv = nc.constantInt(1, "K");
     if (failed(kv))
       return failure();
-    if (kv->size() != 1)
-      return nc.error("K must hold one value");
-    k = (*kv)[0];
+    k = *kv;
   }
   if (k < 0 || k > t.getDimSize(*axis))
     return nc.error("K = " + Twine(k) + " is outside [0, " +
@@ -40,9 +35,7 @@ LogicalResult topKOp(NodeContext &nc) {
                            nc.b.getI64IntegerAttr(*axis),
                            nc.b.getI64IntegerAttr(k),
                            nc.b.getBoolAttr(nc.getInt("largest", 1) != 0));
-  nc.setOutput(0, op.getValues());
-  nc.setOutput(1, op.getIndices());
-  return success();
+  return nc.setResults({op.getValues(), op.getIndices()});
 }
 
 LogicalResult gatherElementsOp(NodeContext &nc) {
@@ -55,11 +48,9 @@ LogicalResult gatherElementsOp(NodeContext &nc) {
   FailureOr<int64_t> axis = nc.normalizeAxis(nc.getInt("axis", 0), dt.getRank());
   if (failed(axis))
     return failure();
-  nc.setOutput(0, GatherElementsOp::create(nc.b, nc.loc,
-                                           it.clone(dt.getElementType()), data,
-                                           indices,
-                                           nc.b.getI64IntegerAttr(*axis)));
-  return success();
+  return nc.setResult(
+      GatherElementsOp::create(nc.b, nc.loc, it.clone(dt.getElementType()),
+                               data, indices, nc.b.getI64IntegerAttr(*axis)));
 }
 
 LogicalResult gatherNDOp(NodeContext &nc) {
@@ -77,9 +68,8 @@ LogicalResult gatherNDOp(NodeContext &nc) {
                     Twine(dt.getRank()));
   SmallVector<int64_t> shape(it.getShape().drop_back());
   shape.append(dt.getShape().begin() + b + q, dt.getShape().end());
-  nc.setOutput(0, GatherNDOp::create(nc.b, nc.loc, dt.clone(shape), data,
-                                     indices, nc.b.getI64IntegerAttr(b)));
-  return success();
+  return nc.setResult(GatherNDOp::create(nc.b, nc.loc, dt.clone(shape), data,
+                                         indices, nc.b.getI64IntegerAttr(b)));
 }
 
 FailureOr<ScatterReduction> reductionOf(NodeContext &nc) {
@@ -111,11 +101,9 @@ LogicalResult scatterElementsOp(NodeContext &nc) {
       nc.typeOf(indices).getRank() != dt.getRank())
     return nc.error("indices and updates must share a shape of the data's "
                     "rank");
-  nc.setOutput(0, ScatterElementsOp::create(
-                      nc.b, nc.loc, dt, data, indices, updates,
-                      nc.b.getI64IntegerAttr(*axis),
-                      ScatterReductionAttr::get(nc.b.getContext(), *r)));
-  return success();
+  return nc.setResult(ScatterElementsOp::create(
+      nc.b, nc.loc, dt, data, indices, updates, nc.b.getI64IntegerAttr(*axis),
+      ScatterReductionAttr::get(nc.b.getContext(), *r)));
 }
 
 LogicalResult scatterNDOp(NodeContext &nc) {
@@ -125,10 +113,9 @@ LogicalResult scatterNDOp(NodeContext &nc) {
   FailureOr<ScatterReduction> r = reductionOf(nc);
   if (failed(r))
     return failure();
-  nc.setOutput(0, ScatterNDOp::create(
-                      nc.b, nc.loc, nc.typeOf(data), data, indices, updates,
-                      ScatterReductionAttr::get(nc.b.getContext(), *r)));
-  return success();
+  return nc.setResult(
+      ScatterNDOp::create(nc.b, nc.loc, nc.typeOf(data), data, indices, updates,
+                          ScatterReductionAttr::get(nc.b.getContext(), *r)));
 }
 
 LogicalResult oneHotOp(NodeContext &nc) {
@@ -160,20 +147,15 @@ LogicalResult oneHotOp(NodeContext &nc) {
   SmallVector<int64_t> shape(it.getShape());
   shape.insert(shape.begin() + *axis, depth);
   auto type = RankedTensorType::get(shape, values->getElementType());
-  nc.setOutput(0, OneHotOp::create(nc.b, nc.loc, type, indices,
-                                   nc.b.getI64IntegerAttr(*axis),
-                                   nc.b.getI64IntegerAttr(depth),
-                                   nc.b.getF64FloatAttr(asDouble(*values, 0)),
-                                   nc.b.getF64FloatAttr(asDouble(*values, 1))));
-  return success();
+  return nc.setResult(OneHotOp::create(
+      nc.b, nc.loc, type, indices, nc.b.getI64IntegerAttr(*axis),
+      nc.b.getI64IntegerAttr(depth), nc.b.getF64FloatAttr(asDouble(*values, 0)),
+      nc.b.getF64FloatAttr(asDouble(*values, 1))));
 }
 
 /// Hardmax: 1 at the first maximum along `axis`, 0 elsewhere, as
 /// one_hot(argmax).
-LogicalResult hardmaxOp(NodeContext &nc) {
-  Value x = nc.input(0);
-  if (!x)
-    return nc.error("expects an input");
+LogicalResult hardmaxOp(NodeContext &nc, Value x) {
   if (nc.opset < 13)
     return nc.error("Hardmax before opset 13 (2-D coercion) is not supported");
   RankedTensorType t = nc.typeOf(x);
@@ -186,12 +168,10 @@ LogicalResult hardmaxOp(NodeContext &nc) {
       nc.b, nc.loc, RankedTensorType::get(reduced, nc.b.getI64Type()), x,
       nc.b.getI64IntegerAttr(*axis), nc.b.getBoolAttr(false),
       nc.b.getBoolAttr(false));
-  nc.setOutput(0, OneHotOp::create(nc.b, nc.loc, t, idx,
-                                   nc.b.getI64IntegerAttr(*axis),
-                                   nc.b.getI64IntegerAttr(t.getDimSize(*axis)),
-                                   nc.b.getF64FloatAttr(0.0),
-                                   nc.b.getF64FloatAttr(1.0)));
-  return success();
+  return nc.setResult(
+      OneHotOp::create(nc.b, nc.loc, t, idx, nc.b.getI64IntegerAttr(*axis),
+                       nc.b.getI64IntegerAttr(t.getDimSize(*axis)),
+                       nc.b.getF64FloatAttr(0.0), nc.b.getF64FloatAttr(1.0)));
 }
 
 /// NonZero's output [rank, count] has a column per nonzero input element,
@@ -200,10 +180,7 @@ LogicalResult hardmaxOp(NodeContext &nc) {
 /// torch.where(mask) and nonzero() export NonZero of computed masks, e.g.
 /// Hugging Face's sparse MoE dispatch loop; kiln-raise-moe raises the dense
 /// form of that block instead.
-LogicalResult nonZeroOp(NodeContext &nc) {
-  Value x = nc.input(0);
-  if (!x)
-    return nc.error("expects an input");
+LogicalResult nonZeroOp(NodeContext &nc, Value x) {
   DenseElementsAttr attr;
   if (!matchPattern(x, m_Constant(&attr)))
     return nc.error(
@@ -238,20 +215,13 @@ LogicalResult nonZeroOp(NodeContext &nc) {
     ++col;
   }
   auto type = RankedTensorType::get({rank, count}, nc.b.getI64Type());
-  nc.setOutput(0, nc.constant(DenseElementsAttr::get(type, ArrayRef(coords))));
-  return success();
+  return nc.setResult(
+      nc.constant(DenseElementsAttr::get(type, ArrayRef(coords))));
 }
 
 } // namespace
 
 void kiln::onnx_import::registerIndexingHandlers(HandlerTable &t) {
-  t["TopK"] = topKOp;
-  t["GatherElements"] = gatherElementsOp;
-  t["GatherND"] = gatherNDOp;
-  t["ScatterElements"] = scatterElementsOp;
-  t["Scatter"] = scatterElementsOp; // the deprecated name (opsets 9-10)
-  t["ScatterND"] = scatterNDOp;
-  t["OneHot"] = oneHotOp;
-  t["Hardmax"] = hardmaxOp;
-  t["NonZero"] = nonZeroOp;
+#define ONNX_INDEXING_OP(OpType, ...) t[OpType] = __VA_ARGS__;
+#include "OnnxOps.def"
 }

@@ -55,10 +55,7 @@ LogicalResult matmulOp(NodeContext &nc) {
   if (!a || !b)
     return nc.error("expects two inputs");
   Value r = numpyMatmul(nc, a, b);
-  if (!r)
-    return failure();
-  nc.setOutput(0, r);
-  return success();
+  return nc.setResult(r);
 }
 
 /// Y = alpha * A' @ B' + beta * C, with A' and B' optionally transposed.
@@ -93,14 +90,10 @@ LogicalResult gemmOp(NodeContext &nc) {
     if (nc.typeOf(y) != yt)
       return nc.error("C does not broadcast to the product's shape");
   }
-  nc.setOutput(0, y);
-  return success();
+  return nc.setResult(y);
 }
 
-template <typename OpTy> LogicalResult softmaxOp(NodeContext &nc) {
-  Value x = nc.input(0);
-  if (!x)
-    return nc.error("expects an input");
+template <typename OpTy> LogicalResult softmaxOp(NodeContext &nc, Value x) {
   RankedTensorType t = nc.typeOf(x);
   if (!isa<FloatType>(t.getElementType()))
     return nc.error("expects a floating-point input");
@@ -109,9 +102,8 @@ template <typename OpTy> LogicalResult softmaxOp(NodeContext &nc) {
     FailureOr<int64_t> axis = nc.normalizeAxis(nc.getInt("axis", -1), rank);
     if (failed(axis))
       return failure();
-    nc.setOutput(0, OpTy::create(nc.b, nc.loc, t, x,
-                                 nc.b.getI64IntegerAttr(*axis)));
-    return success();
+    return nc.setResult(
+        OpTy::create(nc.b, nc.loc, t, x, nc.b.getI64IntegerAttr(*axis)));
   }
   // Before opset 13 the input is coerced to 2-D at `axis` (default 1) and
   // the softmax runs over the whole trailing block.
@@ -124,8 +116,7 @@ template <typename OpTy> LogicalResult softmaxOp(NodeContext &nc) {
   Value flat = nc.reshape(x, {outer, inner});
   Value r = OpTy::create(nc.b, nc.loc, nc.typeOf(flat), flat,
                          nc.b.getI64IntegerAttr(1));
-  nc.setOutput(0, nc.reshape(r, t.getShape()));
-  return success();
+  return nc.setResult(nc.reshape(r, t.getShape()));
 }
 
 /// Y = LayerNorm(X); the optional Mean and InvStdDev outputs are computed
@@ -143,10 +134,9 @@ LogicalResult layerNormOp(NodeContext &nc) {
     return failure();
   float eps = nc.getFloat("epsilon", 1e-5f);
   if (!nc.hasOutput(1) && !nc.hasOutput(2)) {
-    nc.setOutput(0, LayerNormOp::create(nc.b, nc.loc, t, x, scale, bias,
-                                        nc.b.getI64IntegerAttr(*axis),
-                                        nc.b.getF32FloatAttr(eps)));
-    return success();
+    return nc.setResult(LayerNormOp::create(nc.b, nc.loc, t, x, scale, bias,
+                                            nc.b.getI64IntegerAttr(*axis),
+                                            nc.b.getF32FloatAttr(eps)));
   }
   // stash_type 1 (the default) computes statistics in f32.
   Type elt = t.getElementType();
@@ -165,12 +155,7 @@ LogicalResult layerNormOp(NodeContext &nc) {
   y = nc.binary<MulOp>(y, scale);
   if (bias)
     y = nc.binary<AddOp>(y, bias);
-  if (!y)
-    return failure();
-  nc.setOutput(0, y);
-  nc.setOutput(1, mean);
-  nc.setOutput(2, invStd);
-  return success();
+  return nc.setResults({y, mean, invStd});
 }
 
 /// Inference-mode BatchNormalization over dimension 1 (channels):
@@ -197,10 +182,7 @@ LogicalResult batchNormOp(NodeContext &nc) {
   Value y = nc.binary<MulOp>(nc.binary<SubOp>(x, param(3)),
                              nc.unary<RsqrtOp>(var));
   y = nc.binary<AddOp>(nc.binary<MulOp>(y, param(1)), param(2));
-  if (!y)
-    return failure();
-  nc.setOutput(0, y);
-  return success();
+  return nc.setResult(y);
 }
 
 /// The axes a Reduce* node reduces: from the `axes` attribute (before opset
@@ -244,10 +226,7 @@ enum class Post { None, Sqrt, Log };
 /// Every ONNX reduction is a Kiln reduction with an elementwise step before
 /// (|x|, x^2, e^x) and/or after (sqrt, log).
 template <typename OpTy, Pre P = Pre::None, Post Q = Post::None>
-LogicalResult reduceOp(NodeContext &nc) {
-  Value x = nc.input(0);
-  if (!x)
-    return nc.error("expects an input");
+LogicalResult reduceOp(NodeContext &nc, Value x) {
   RankedTensorType t = nc.typeOf(x);
   bool noop;
   FailureOr<SmallVector<int64_t>> axes = reductionAxes(nc, t.getRank(), noop);
@@ -276,8 +255,7 @@ LogicalResult reduceOp(NodeContext &nc) {
           shape.push_back(t.getDimSize(d));
       r = nc.reshape(r, shape);
     }
-    nc.setOutput(0, r);
-    return success();
+    return nc.setResult(r);
   } else {
     r = nc.reduce<OpTy>(x, *axes, nc.getInt("keepdims", 1) != 0);
   }
@@ -285,27 +263,12 @@ LogicalResult reduceOp(NodeContext &nc) {
     r = nc.unary<SqrtOp>(r);
   else if (Q == Post::Log)
     r = nc.unary<LogOp>(r);
-  nc.setOutput(0, r);
-  return success();
+  return nc.setResult(r);
 }
 
 } // namespace
 
 void kiln::onnx_import::registerNNHandlers(HandlerTable &t) {
-  t["MatMul"] = matmulOp;
-  t["Gemm"] = gemmOp;
-  t["Softmax"] = softmaxOp<SoftmaxOp>;
-  t["LogSoftmax"] = softmaxOp<LogSoftmaxOp>;
-  t["LayerNormalization"] = layerNormOp;
-  t["BatchNormalization"] = batchNormOp;
-  t["ReduceSum"] = reduceOp<ReduceSumOp>;
-  t["ReduceMean"] = reduceOp<ReduceMeanOp>;
-  t["ReduceMax"] = reduceOp<ReduceMaxOp>;
-  t["ReduceMin"] = reduceOp<ReduceMinOp>;
-  t["ReduceProd"] = reduceOp<ReduceProdOp>;
-  t["ReduceL1"] = reduceOp<ReduceSumOp, Pre::Abs>;
-  t["ReduceL2"] = reduceOp<ReduceSumOp, Pre::Square, Post::Sqrt>;
-  t["ReduceSumSquare"] = reduceOp<ReduceSumOp, Pre::Square>;
-  t["ReduceLogSum"] = reduceOp<ReduceSumOp, Pre::None, Post::Log>;
-  t["ReduceLogSumExp"] = reduceOp<ReduceSumOp, Pre::Exp>;
+#define ONNX_NN_OP(OpType, ...) t[OpType] = __VA_ARGS__;
+#include "OnnxOps.def"
 }

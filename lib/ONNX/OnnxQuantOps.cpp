@@ -112,12 +112,10 @@ LogicalResult dequantizeLinearOp(NodeContext &nc) {
   if (isa<Float8E8M0FNUType>(out))
     out = nc.b.getF32Type();
   bool isUnsigned = isUnsignedOnnxType(nc.onnxTypeOf(0));
-  nc.setOutput(0, DequantizeOp::create(nc.b, nc.loc, xt.clone(out), x, scale,
-                                       zp, nc.b.getI64IntegerAttr(g.first),
-                                       nc.b.getI64IntegerAttr(g.second),
-                                       DenseI64ArrayAttr(),
-                                       nc.b.getBoolAttr(isUnsigned)));
-  return success();
+  return nc.setResult(DequantizeOp::create(
+      nc.b, nc.loc, xt.clone(out), x, scale, zp,
+      nc.b.getI64IntegerAttr(g.first), nc.b.getI64IntegerAttr(g.second),
+      DenseI64ArrayAttr(), nc.b.getBoolAttr(isUnsigned)));
 }
 
 LogicalResult quantizeLinearOp(NodeContext &nc) {
@@ -192,12 +190,10 @@ LogicalResult dynamicQuantizeLinearOp(NodeContext &nc) {
   };
   Value zp =
       quantize(scalarU8, NegOp::create(nc.b, nc.loc, scalarF32, lo), Value());
-  nc.setOutput(0, quantize(xt.clone(nc.b.getI8Type()), x, zp));
-  nc.setOutput(1, scale);
-  nc.setOutput(2, zp);
   nc.setOutputOnnxType(0, onnx::TensorProto::UINT8);
   nc.setOutputOnnxType(2, onnx::TensorProto::UINT8);
-  return success();
+  return nc.setResults(
+      {quantize(xt.clone(nc.b.getI8Type()), x, zp), scale, zp});
 }
 
 /// `v` (int8 or uint8 as `onnxType`) minus its zero point, in i32. A
@@ -239,10 +235,7 @@ LogicalResult matMulIntegerOp(NodeContext &nc) {
   if (!isByteInteger(nc, 0) || !isByteInteger(nc, 1))
     return nc.error("A and B must be int8 or uint8");
   Value y = integerMatmul(nc, 0, 2, 1, 3);
-  if (!y)
-    return failure();
-  nc.setOutput(0, y);
-  return success();
+  return nc.setResult(y);
 }
 
 /// y = saturate(round((A - a_zp) @ (B - b_zp) * a_scale * b_scale / y_scale)
@@ -293,9 +286,6 @@ LogicalResult qlinearMatMulOp(NodeContext &nc) {
 } // namespace
 
 void kiln::onnx_import::registerQuantHandlers(HandlerTable &t) {
-  t["DequantizeLinear"] = dequantizeLinearOp;
-  t["QuantizeLinear"] = quantizeLinearOp;
-  t["DynamicQuantizeLinear"] = dynamicQuantizeLinearOp;
-  t["MatMulInteger"] = matMulIntegerOp;
-  t["QLinearMatMul"] = qlinearMatMulOp;
+#define ONNX_QUANT_OP(OpType, ...) t[OpType] = __VA_ARGS__;
+#include "OnnxOps.def"
 }

@@ -16,20 +16,6 @@ using namespace kiln::onnx_import;
 
 namespace {
 
-/// The data input and the constant integer list beside it in input 1
-/// (Reshape's shape, Expand's shape, Tile's repeats, CumSum's axis), or
-/// failure after reporting which is missing.
-FailureOr<std::pair<Value, SmallVector<int64_t>>>
-dataAndConstantInts(NodeContext &nc, StringRef what) {
-  Value x = nc.input(0);
-  if (!x)
-    return nc.error("expects an input");
-  FailureOr<SmallVector<int64_t>> ints = nc.constantInts(1, what);
-  if (failed(ints))
-    return failure();
-  return std::make_pair(x, *ints);
-}
-
 /// An integer list that newer opsets pass as the constant input `i` and
 /// older ones as the attribute `name`; nothing when the node has neither.
 FailureOr<std::optional<SmallVector<int64_t>>>
@@ -42,10 +28,7 @@ intsFromInputOrAttr(NodeContext &nc, size_t i, StringRef name) {
   return std::optional<SmallVector<int64_t>>(*ints);
 }
 
-LogicalResult transposeOp(NodeContext &nc) {
-  Value x = nc.input(0);
-  if (!x)
-    return nc.error("expects an input");
+LogicalResult transposeOp(NodeContext &nc, Value x) {
   int64_t rank = nc.typeOf(x).getRank();
   SmallVector<int64_t> perm;
   if (std::optional<SmallVector<int64_t>> p = nc.getInts("perm")) {
@@ -68,20 +51,18 @@ LogicalResult transposeOp(NodeContext &nc) {
   for (int64_t d = 0; d < rank; ++d)
     if (sorted[d] != d)
       return nc.error("perm is not a permutation");
-  nc.setOutput(0, nc.transpose(x, perm));
-  return success();
+  return nc.setResult(nc.transpose(x, perm));
 }
 
-LogicalResult reshapeOp(NodeContext &nc) {
-  auto operands = dataAndConstantInts(nc, "shape");
-  if (failed(operands))
+LogicalResult reshapeOp(NodeContext &nc, Value x) {
+  FailureOr<SmallVector<int64_t>> target = nc.constantInts(1, "shape");
+  if (failed(target))
     return failure();
-  auto [x, target] = *operands;
   RankedTensorType t = nc.typeOf(x);
   bool allowZero = nc.getInt("allowzero", 0) != 0;
   SmallVector<int64_t> shape;
   int64_t known = 1, inferred = -1;
-  for (auto [i, d] : llvm::enumerate(target)) {
+  for (auto [i, d] : llvm::enumerate(*target)) {
     if (d == 0 && !allowZero) {
       if ((int64_t)i >= t.getRank())
         return nc.error("shape copies dimension " + Twine(i) +
@@ -111,14 +92,10 @@ LogicalResult reshapeOp(NodeContext &nc) {
   if (count != t.getNumElements())
     return nc.error("cannot reshape " + Twine(t.getNumElements()) +
                     " elements into " + Twine(count));
-  nc.setOutput(0, nc.reshape(x, shape));
-  return success();
+  return nc.setResult(nc.reshape(x, shape));
 }
 
-LogicalResult flattenOp(NodeContext &nc) {
-  Value x = nc.input(0);
-  if (!x)
-    return nc.error("expects an input");
+LogicalResult flattenOp(NodeContext &nc, Value x) {
   RankedTensorType t = nc.typeOf(x);
   int64_t axis = nc.getInt("axis", 1);
   if (axis < 0)
@@ -128,8 +105,7 @@ LogicalResult flattenOp(NodeContext &nc) {
   int64_t outer = 1, inner = 1;
   for (int64_t d = 0; d < t.getRank(); ++d)
     (d < axis ? outer : inner) *= t.getDimSize(d);
-  nc.setOutput(0, nc.reshape(x, {outer, inner}));
-  return success();
+  return nc.setResult(nc.reshape(x, {outer, inner}));
 }
 
 /// Axes from the `axes` input (opset 13+) or attribute, normalized against
@@ -148,10 +124,7 @@ FailureOr<SmallVector<int64_t>> axesOf(NodeContext &nc, int64_t rank) {
   return axes;
 }
 
-LogicalResult squeezeOp(NodeContext &nc) {
-  Value x = nc.input(0);
-  if (!x)
-    return nc.error("expects an input");
+LogicalResult squeezeOp(NodeContext &nc, Value x) {
   RankedTensorType t = nc.typeOf(x);
   FailureOr<SmallVector<int64_t>> axes = axesOf(nc, t.getRank());
   if (failed(axes))
@@ -165,14 +138,10 @@ LogicalResult squeezeOp(NodeContext &nc) {
     if (axes->empty() ? t.getDimSize(d) != 1 : !listed)
       shape.push_back(t.getDimSize(d));
   }
-  nc.setOutput(0, nc.reshape(x, shape));
-  return success();
+  return nc.setResult(nc.reshape(x, shape));
 }
 
-LogicalResult unsqueezeOp(NodeContext &nc) {
-  Value x = nc.input(0);
-  if (!x)
-    return nc.error("expects an input");
+LogicalResult unsqueezeOp(NodeContext &nc, Value x) {
   RankedTensorType t = nc.typeOf(x);
   int64_t outRank = t.getRank();
   auto listed = intsFromInputOrAttr(nc, 1, "axes");
@@ -193,8 +162,7 @@ LogicalResult unsqueezeOp(NodeContext &nc) {
     shape.push_back(llvm::is_contained(axes, d) ? 1 : t.getDimSize(next++));
   if (next != t.getRank())
     return nc.error("axes contain duplicates");
-  nc.setOutput(0, nc.reshape(x, shape));
-  return success();
+  return nc.setResult(nc.reshape(x, shape));
 }
 
 LogicalResult concatOp(NodeContext &nc) {
@@ -220,9 +188,8 @@ LogicalResult concatOp(NodeContext &nc) {
         return nc.error("inputs differ in dimension " + Twine(d));
     shape[*axis] += vt.getDimSize(*axis);
   }
-  nc.setOutput(0, nc.b.createOrFold<ConcatOp>(nc.loc, t.clone(shape), inputs,
-                                              nc.b.getI64IntegerAttr(*axis)));
-  return success();
+  return nc.setResult(nc.b.createOrFold<ConcatOp>(
+      nc.loc, t.clone(shape), inputs, nc.b.getI64IntegerAttr(*axis)));
 }
 
 /// A contiguous (step 1) slice of `x` along `axis`.
@@ -238,10 +205,7 @@ Value sliceAxis(NodeContext &nc, Value x, int64_t axis, int64_t start,
                                     nc.b.getDenseI64ArrayAttr(steps));
 }
 
-LogicalResult splitOp(NodeContext &nc) {
-  Value x = nc.input(0);
-  if (!x)
-    return nc.error("expects an input");
+LogicalResult splitOp(NodeContext &nc, Value x) {
   RankedTensorType t = nc.typeOf(x);
   FailureOr<int64_t> axis = nc.normalizeAxis(nc.getInt("axis", 0), t.getRank());
   if (failed(axis))
@@ -278,10 +242,7 @@ LogicalResult splitOp(NodeContext &nc) {
   return success();
 }
 
-LogicalResult sliceOp(NodeContext &nc) {
-  Value x = nc.input(0);
-  if (!x)
-    return nc.error("expects an input");
+LogicalResult sliceOp(NodeContext &nc, Value x) {
   RankedTensorType t = nc.typeOf(x);
   int64_t rank = t.getRank();
   FailureOr<SmallVector<int64_t>> starts, ends;
@@ -355,11 +316,9 @@ LogicalResult sliceOp(NodeContext &nc) {
     outSteps[*axis] = step;
     shape[*axis] = size;
   }
-  nc.setOutput(0,
-               nc.b.createOrFold<SliceOp>(nc.loc, t.clone(shape), x,
-                                          nc.b.getDenseI64ArrayAttr(outStarts),
-                                          nc.b.getDenseI64ArrayAttr(outSteps)));
-  return success();
+  return nc.setResult(nc.b.createOrFold<SliceOp>(
+      nc.loc, t.clone(shape), x, nc.b.getDenseI64ArrayAttr(outStarts),
+      nc.b.getDenseI64ArrayAttr(outSteps)));
 }
 
 LogicalResult gatherOp(NodeContext &nc) {
@@ -376,45 +335,39 @@ LogicalResult gatherOp(NodeContext &nc) {
   SmallVector<int64_t> shape(dt.getShape().take_front(*axis));
   shape.append(it.getShape().begin(), it.getShape().end());
   shape.append(dt.getShape().begin() + *axis + 1, dt.getShape().end());
-  nc.setOutput(0, nc.b.createOrFold<GatherOp>(nc.loc, dt.clone(shape), data,
-                                              indices,
-                                              nc.b.getI64IntegerAttr(*axis)));
-  return success();
+  return nc.setResult(nc.b.createOrFold<GatherOp>(
+      nc.loc, dt.clone(shape), data, indices, nc.b.getI64IntegerAttr(*axis)));
 }
 
-LogicalResult expandOp(NodeContext &nc) {
-  auto operands = dataAndConstantInts(nc, "shape");
-  if (failed(operands))
+LogicalResult expandOp(NodeContext &nc, Value x) {
+  FailureOr<SmallVector<int64_t>> target = nc.constantInts(1, "shape");
+  if (failed(target))
     return failure();
-  auto [x, target] = *operands;
   RankedTensorType t = nc.typeOf(x);
   // Expand broadcasts both ways: a 1 in `shape` keeps the input's size.
   FailureOr<SmallVector<int64_t>> shape =
-      broadcastShapes({t.getShape(), target});
+      broadcastShapes({t.getShape(), *target});
   if (failed(shape))
     return nc.error("input does not broadcast to the requested shape");
-  if (ArrayRef<int64_t>(*shape) == t.getShape()) {
-    nc.setOutput(0, x);
-    return success();
-  }
+  if (ArrayRef<int64_t>(*shape) == t.getShape())
+    return nc.setResult(x);
   // Folded here so an Expand of constants can feed a shape input (PyTorch
   // exports repeat_interleave with such shape computations).
-  nc.setOutput(0, nc.b.createOrFold<BroadcastOp>(nc.loc, t.clone(*shape), x));
-  return success();
+  return nc.setResult(
+      nc.b.createOrFold<BroadcastOp>(nc.loc, t.clone(*shape), x));
 }
 
-LogicalResult tileOp(NodeContext &nc) {
-  auto operands = dataAndConstantInts(nc, "repeats");
-  if (failed(operands))
+LogicalResult tileOp(NodeContext &nc, Value x) {
+  FailureOr<SmallVector<int64_t>> repeats = nc.constantInts(1, "repeats");
+  if (failed(repeats))
     return failure();
-  auto [x, repeats] = *operands;
   RankedTensorType t = nc.typeOf(x);
-  if ((int64_t)repeats.size() != t.getRank())
+  if ((int64_t)repeats->size() != t.getRank())
     return nc.error("repeats must have one entry per input dimension");
   // [d0, d1] -> [1, d0, 1, d1] -> broadcast [r0, d0, r1, d1] -> [r0*d0, r1*d1]
   SmallVector<int64_t> interleaved, broadcast, result;
   for (int64_t d = 0; d < t.getRank(); ++d) {
-    int64_t r = repeats[d];
+    int64_t r = (*repeats)[d];
     if (r < 0)
       return nc.error("repeats must not be negative");
     interleaved.append({1, t.getDimSize(d)});
@@ -423,8 +376,7 @@ LogicalResult tileOp(NodeContext &nc) {
   }
   Value v = nc.reshape(x, interleaved);
   v = BroadcastOp::create(nc.b, nc.loc, t.clone(broadcast), v);
-  nc.setOutput(0, nc.reshape(v, result));
-  return success();
+  return nc.setResult(nc.reshape(v, result));
 }
 
 LogicalResult shapeOp(NodeContext &nc) {
@@ -442,16 +394,14 @@ LogicalResult shapeOp(NodeContext &nc) {
   SmallVector<int64_t> dims;
   for (int64_t d = start; d < end; ++d)
     dims.push_back(t.getDimSize(d));
-  nc.setOutput(0, nc.i64Constant(dims, {(int64_t)dims.size()}));
-  return success();
+  return nc.setResult(nc.i64Constant(dims, {(int64_t)dims.size()}));
 }
 
 LogicalResult sizeOp(NodeContext &nc) {
   RankedTensorType t = nc.inputType(0);
   if (!t)
     return nc.error("expects an input");
-  nc.setOutput(0, nc.i64Constant({t.getNumElements()}, {}));
-  return success();
+  return nc.setResult(nc.i64Constant({t.getNumElements()}, {}));
 }
 
 LogicalResult constantOp(NodeContext &nc) {
@@ -467,23 +417,19 @@ LogicalResult constantOp(NodeContext &nc) {
     return success();
   }
   if (const onnx::AttributeProto *a = nc.attr("value_float")) {
-    nc.setOutput(0, nc.scalar(b.getF32Type(), a->f()));
-    return success();
+    return nc.setResult(nc.scalar(b.getF32Type(), a->f()));
   }
   if (const onnx::AttributeProto *a = nc.attr("value_int")) {
-    nc.setOutput(0, nc.i64Constant({a->i()}, {}));
-    return success();
+    return nc.setResult(nc.i64Constant({a->i()}, {}));
   }
   if (const onnx::AttributeProto *a = nc.attr("value_floats")) {
     SmallVector<float> v(a->floats().begin(), a->floats().end());
     auto type = RankedTensorType::get({(int64_t)v.size()}, b.getF32Type());
-    nc.setOutput(0, nc.constant(DenseElementsAttr::get(type, ArrayRef(v))));
-    return success();
+    return nc.setResult(nc.constant(DenseElementsAttr::get(type, ArrayRef(v))));
   }
   if (const onnx::AttributeProto *a = nc.attr("value_ints")) {
     SmallVector<int64_t> v(a->ints().begin(), a->ints().end());
-    nc.setOutput(0, nc.i64Constant(v, {(int64_t)v.size()}));
-    return success();
+    return nc.setResult(nc.i64Constant(v, {(int64_t)v.size()}));
   }
   return nc.error("only tensor, float and int constants are supported "
                   "(not sparse or string ones)");
@@ -510,9 +456,8 @@ LogicalResult constantOfShapeOp(NodeContext &nc) {
         RankedTensorType::get({1}, nc.b.getF32Type()), 0.0f);
   }
   auto type = RankedTensorType::get(*shape, value.getElementType());
-  nc.setOutput(0, nc.constant(DenseElementsAttr::get(
-                      type, value.getSplatValue<Attribute>())));
-  return success();
+  return nc.setResult(nc.constant(
+      DenseElementsAttr::get(type, value.getSplatValue<Attribute>())));
 }
 
 LogicalResult rangeOp(NodeContext &nc) {
@@ -551,65 +496,38 @@ LogicalResult rangeOp(NodeContext &nc) {
   return success();
 }
 
-LogicalResult triluOp(NodeContext &nc) {
-  Value x = nc.input(0);
-  if (!x)
-    return nc.error("expects an input");
+LogicalResult triluOp(NodeContext &nc, Value x) {
   if (nc.typeOf(x).getRank() < 2)
     return nc.error("input must have rank 2 or more");
   int64_t k = 0;
   if (nc.input(1)) {
-    FailureOr<SmallVector<int64_t>> kv = nc.constantInts(1, "k");
+    FailureOr<int64_t> kv = nc.constantInt(1, "k");
     if (failed(kv))
       return failure();
-    if (kv->size() != 1)
-      return nc.error("k must be a scalar");
-    k = (*kv)[0];
+    k = *kv;
   }
-  nc.setOutput(0, TriluOp::create(nc.b, nc.loc, x.getType(), x,
-                                  nc.b.getBoolAttr(nc.getInt("upper", 1) != 0),
-                                  nc.b.getI64IntegerAttr(k)));
-  return success();
+  return nc.setResult(TriluOp::create(
+      nc.b, nc.loc, x.getType(), x,
+      nc.b.getBoolAttr(nc.getInt("upper", 1) != 0), nc.b.getI64IntegerAttr(k)));
 }
 
-template <typename OpTy> LogicalResult scanOp(NodeContext &nc) {
-  auto operands = dataAndConstantInts(nc, "axis");
-  if (failed(operands))
+template <typename OpTy> LogicalResult scanOp(NodeContext &nc, Value x) {
+  FailureOr<int64_t> axisValue = nc.constantInt(1, "axis");
+  if (failed(axisValue))
     return failure();
-  auto [x, axisValue] = *operands;
-  if (axisValue.size() != 1)
-    return nc.error("axis must be a scalar");
   FailureOr<int64_t> axis =
-      nc.normalizeAxis(axisValue[0], nc.typeOf(x).getRank());
+      nc.normalizeAxis(*axisValue, nc.typeOf(x).getRank());
   if (failed(axis))
     return failure();
-  nc.setOutput(0, OpTy::create(nc.b, nc.loc, x.getType(), x,
-                               nc.b.getI64IntegerAttr(*axis),
-                               nc.b.getBoolAttr(nc.getInt("exclusive", 0) != 0),
-                               nc.b.getBoolAttr(nc.getInt("reverse", 0) != 0)));
-  return success();
+  return nc.setResult(
+      OpTy::create(nc.b, nc.loc, x.getType(), x, nc.b.getI64IntegerAttr(*axis),
+                   nc.b.getBoolAttr(nc.getInt("exclusive", 0) != 0),
+                   nc.b.getBoolAttr(nc.getInt("reverse", 0) != 0)));
 }
 
 } // namespace
 
 void kiln::onnx_import::registerShapeHandlers(HandlerTable &t) {
-  t["Transpose"] = transposeOp;
-  t["Reshape"] = reshapeOp;
-  t["Flatten"] = flattenOp;
-  t["Squeeze"] = squeezeOp;
-  t["Unsqueeze"] = unsqueezeOp;
-  t["Concat"] = concatOp;
-  t["Split"] = splitOp;
-  t["Slice"] = sliceOp;
-  t["Gather"] = gatherOp;
-  t["Expand"] = expandOp;
-  t["Tile"] = tileOp;
-  t["Shape"] = shapeOp;
-  t["Size"] = sizeOp;
-  t["Constant"] = constantOp;
-  t["ConstantOfShape"] = constantOfShapeOp;
-  t["Range"] = rangeOp;
-  t["Trilu"] = triluOp;
-  t["CumSum"] = scanOp<CumSumOp>;
-  t["CumProd"] = scanOp<CumProdOp>;
+#define ONNX_SHAPE_OP(OpType, ...) t[OpType] = __VA_ARGS__;
+#include "OnnxOps.def"
 }

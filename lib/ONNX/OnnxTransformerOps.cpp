@@ -137,12 +137,10 @@ LogicalResult attentionOp(NodeContext &nc) {
   Value y = op.getOutput();
   if (packed) // [B, H, S, Dv] -> [B, S, H*Dv]
     y = nc.reshape(nc.transpose(y, {0, 2, 1, 3}), {b, s, hq * dv});
-  nc.setOutput(0, y);
-  nc.setOutput(1, op.getPresentKey());
-  nc.setOutput(2, op.getPresentValue());
+  SmallVector<Value> results = {y, op.getPresentKey(), op.getPresentValue()};
   if (stage) // [B, Hq, S, L] for 3-D inputs too
-    nc.setOutput(3, op.getScores());
-  return success();
+    results.push_back(op.getScores());
+  return nc.setResults(results);
 }
 
 /// RMSNormalization (opset 23): X / sqrt(mean(X^2) + epsilon) * scale over
@@ -166,8 +164,7 @@ LogicalResult rmsNormOp(NodeContext &nc) {
   Value y = RmsNormOp::create(nc.b, nc.loc, nc.typeOf(xs), xs, ss,
                               nc.b.getI64IntegerAttr(*axis),
                               nc.b.getF32FloatAttr(nc.getFloat("epsilon", 1e-5f)));
-  nc.setOutput(0, nc.cast(y, t.getElementType()));
-  return success();
+  return nc.setResult(nc.cast(y, t.getElementType()));
 }
 
 /// RotaryEmbedding (opset 23) as kiln.rope on [B, H, S, D].
@@ -199,8 +196,7 @@ LogicalResult rotaryEmbeddingOp(NodeContext &nc) {
                            nc.b.getI64IntegerAttr(dim));
   if (packed)
     r = nc.reshape(nc.transpose(r, {0, 2, 1, 3}), t.getShape());
-  nc.setOutput(0, r);
-  return success();
+  return nc.setResult(r);
 }
 
 /// TensorScatter (opset 24), the ONNX KV-cache update.
@@ -222,18 +218,14 @@ LogicalResult tensorScatterOp(NodeContext &nc) {
         RankedTensorType::get({t.getDimSize(0)}, nc.b.getI64Type()),
         (int64_t)0));
   positions = nc.cast(positions, nc.b.getI64Type());
-  nc.setOutput(0, KVCacheUpdateOp::create(
-                      nc.b, nc.loc, t, cache, update, positions,
-                      nc.b.getI64IntegerAttr(*axis),
-                      nc.b.getBoolAttr(mode == "circular")));
-  return success();
+  return nc.setResult(KVCacheUpdateOp::create(
+      nc.b, nc.loc, t, cache, update, positions, nc.b.getI64IntegerAttr(*axis),
+      nc.b.getBoolAttr(mode == "circular")));
 }
 
 } // namespace
 
 void kiln::onnx_import::registerTransformerHandlers(HandlerTable &t) {
-  t["Attention"] = attentionOp;
-  t["RMSNormalization"] = rmsNormOp;
-  t["RotaryEmbedding"] = rotaryEmbeddingOp;
-  t["TensorScatter"] = tensorScatterOp;
+#define ONNX_TRANSFORMER_OP(OpType, ...) t[OpType] = __VA_ARGS__;
+#include "OnnxOps.def"
 }

@@ -865,19 +865,27 @@ struct ConvertAttentionToTiledLoopsPass
   using Base::Base;
 
   void runOnOperation() override {
-    if (queryBlock < 1 || keyBlock < 1) {
-      getOperation().emitError("query-block and key-block must be at least 1");
+    if (failed(checkBlockSizes(getOperation(), "query-block and key-block",
+                               {queryBlock, keyBlock})))
       return signalPassFailure();
-    }
-    SmallVector<AttentionOp> ops;
-    getOperation().walk([&](AttentionOp op) { ops.push_back(op); });
+    if (failed(expandExpAndTanh(convertAll())))
+      return signalPassFailure();
+  }
+
+  /// Converts every attention op it can; returns the kernels' outer loops.
+  SmallVector<Operation *> convertAll() {
     IRRewriter rewriter(&getContext());
     SmallVector<Operation *> kernels;
-    for (AttentionOp op : ops)
+    for (AttentionOp op : collectOps<AttentionOp>(getOperation()))
       if (Operation *loop = convertAttention(rewriter, op, queryBlock, keyBlock))
         kernels.push_back(loop);
-    // exp and tanh as polynomials on vectors (upstream's approximations,
-    // within a few ulp); LLVM would otherwise call libm once per lane.
+    return kernels;
+  }
+
+  /// exp and tanh in the kernels as polynomials on vectors (upstream's
+  /// approximations, within a few ulp); LLVM would otherwise call libm
+  /// once per lane.
+  LogicalResult expandExpAndTanh(ArrayRef<Operation *> kernels) {
     RewritePatternSet patterns(&getContext());
     populateMathPolynomialApproximationPatterns(
         patterns, [](StringRef name) {
@@ -887,7 +895,8 @@ struct ConvertAttentionToTiledLoopsPass
     FrozenRewritePatternSet frozen(std::move(patterns));
     for (Operation *kernel : kernels)
       if (failed(applyPatternsGreedily(kernel->getRegions().front(), frozen)))
-        return signalPassFailure();
+        return failure();
+    return success();
   }
 };
 

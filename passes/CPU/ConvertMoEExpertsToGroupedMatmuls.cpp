@@ -289,14 +289,11 @@ struct ConvertMoEExpertsToGroupedMatmulsPass
   using Base::Base;
 
   void runOnOperation() override {
-    if (rows < 1 || panelWidth < 1) {
-      getOperation().emitError("rows and panel-width must be at least 1");
+    if (failed(checkBlockSizes(getOperation(), "rows and panel-width",
+                               {rows, panelWidth})))
       return signalPassFailure();
-    }
-    SmallVector<MoEExpertsOp> ops;
-    getOperation().walk([&](MoEExpertsOp op) { ops.push_back(op); });
     IRRewriter rewriter(&getContext());
-    for (MoEExpertsOp op : ops)
+    for (MoEExpertsOp op : collectOps<MoEExpertsOp>(getOperation()))
       (void)groupExperts(rewriter, op, rows, panelWidth);
   }
 };

@@ -585,10 +585,8 @@ struct ConvertQuantizedLinearsToVectorKernelsPass
   using Base::Base;
 
   void runOnOperation() override {
-    if (rows < 1) {
-      getOperation().emitError("rows must be at least 1");
+    if (failed(checkBlockSizes(getOperation(), "rows", {rows})))
       return signalPassFailure();
-    }
     SmallVector<QuantizedLinear> work;
     getOperation().walk([&](QLinearOp op) {
       if (std::optional<QuantizedLinear> q = matchQuantizedLinear(op))

@@ -1,8 +1,9 @@
 //===- KernelRewrites.h - What the CPU kernel passes share -------*- C++ -*-===//
 //
 // The passes that replace an op by a kernel of their own (grouped MoE
-// experts, quantized linears, tiled attention, blocked contractions) decide
-// threading by one rule and drop the constants they repacked the same way.
+// experts, quantized linears, tiled attention, blocked contractions) check
+// their block sizes, collect the ops they rewrite, decide threading by one
+// rule and drop the constants they repacked the same way.
 //
 //===----------------------------------------------------------------------===//
 
@@ -10,7 +11,9 @@
 #define KILN_PASSES_CPU_KERNELREWRITES_H
 
 #include "mlir/IR/PatternMatch.h"
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallPtrSet.h"
+#include "llvm/ADT/SmallVector.h"
 
 namespace kiln {
 
@@ -19,6 +22,24 @@ namespace kiln {
 /// costs tens of microseconds, which made the example decoders (hidden 64)
 /// three times slower on two threads than on one.
 constexpr int64_t kMinParallelMacs = int64_t(1) << 21;
+
+/// A kernel's block sizes (rows, panel width, key block, ...) are counts of
+/// at least 1; otherwise `root` reports "<names> must be at least 1".
+inline mlir::LogicalResult checkBlockSizes(mlir::Operation *root,
+                                           llvm::StringRef names,
+                                           llvm::ArrayRef<int64_t> sizes) {
+  if (llvm::all_of(sizes, [](int64_t size) { return size >= 1; }))
+    return mlir::success();
+  return root->emitError() << names << " must be at least 1";
+}
+
+/// Every `OpT` under `root`, collected before a rewrite replaces any.
+template <typename OpT>
+llvm::SmallVector<OpT> collectOps(mlir::Operation *root) {
+  llvm::SmallVector<OpT> ops;
+  root->walk([&](OpT op) { ops.push_back(op); });
+  return ops;
+}
 
 /// Replaces `op` by `replacements`, then erases the producers of `inputs`
 /// (the weights the kernel repacked into constants of its own) that nothing

@@ -10,6 +10,7 @@
 
 #include "kiln/passes/CPU/Passes.h"
 
+#include "KernelRewrites.h"
 #include "PanelPacking.h"
 
 #include "kiln/dialects/Kiln/KilnConstants.h"
@@ -126,10 +127,9 @@ struct PackMatmulWeightsPass
   using Base::Base;
 
   void runOnOperation() override {
-    if (panelWidth < 1) {
-      getOperation().emitError("panel-width must be at least 1");
+    if (failed(kiln::checkBlockSizes(getOperation(), "panel-width",
+                                     {panelWidth})))
       return signalPassFailure();
-    }
     SmallVector<std::pair<linalg::GenericOp, MatmulWithConstantWeight>> work;
     getOperation().walk([&](linalg::GenericOp op) {
       if (auto mm = matchMatmulWithConstantWeight(op, panelWidth))

@@ -319,15 +319,13 @@ struct VectorizeContractionsPass
   using Base::Base;
 
   void runOnOperation() override {
-    if (rows < 1 || vectorWidth < 1 || kUnroll < 1) {
-      getOperation().emitError(
-          "rows, vector-width and k-unroll must be at least 1");
+    if (failed(kiln::checkBlockSizes(getOperation(),
+                                     "rows, vector-width and k-unroll",
+                                     {rows, vectorWidth, kUnroll})))
       return signalPassFailure();
-    }
     BlockShape shape{rows, vectorWidth, kUnroll, parallel};
-    SmallVector<linalg::GenericOp> contractions;
-    getOperation().walk(
-        [&](linalg::GenericOp op) { contractions.push_back(op); });
+    SmallVector<linalg::GenericOp> contractions =
+        kiln::collectOps<linalg::GenericOp>(getOperation());
     IRRewriter rewriter(&getContext());
     bool anyBlocked = false;
     for (linalg::GenericOp op : contractions) {

@@ -127,9 +127,10 @@ void kiln::buildCpuCodegenPipeline(OpPassManager &pm) {
   addPipeline(pm, kCodegenPipeline);
 }
 
-void kiln::buildCpuPipeline(OpPassManager &pm) {
-  buildCpuTensorPipeline(pm);
-  buildCpuCodegenPipeline(pm);
+/// `--kiln-cpu-pipeline`: both halves of the CPU target in one, for kiln-opt.
+static void buildCpuPipeline(OpPassManager &pm) {
+  kiln::buildCpuTensorPipeline(pm);
+  kiln::buildCpuCodegenPipeline(pm);
 }
 
 void kiln::buildGpuTensorPipeline(OpPassManager &pm) {
@@ -214,7 +215,7 @@ static const PipelineInfo kPipelines[] = {
      "Bufferize linalg on tensors and lower to the LLVM dialect",
      kiln::buildCpuCodegenPipeline},
     {"kiln-cpu-pipeline", "The whole CPU pipeline: Kiln to LLVM dialect",
-     kiln::buildCpuPipeline},
+     buildCpuPipeline},
     {"kiln-gpu-tensor-pipeline",
      "CUDA target: Kiln ops to linalg on tensors (the CPU target's tensor "
      "pipeline)",

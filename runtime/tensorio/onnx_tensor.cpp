@@ -160,6 +160,55 @@ bool readRepeatedVarint(WireReader &reader, uint32_t wireType,
   return true;
 }
 
+/// Decodes one field of TensorProto (`field`, sent as `wireType`) into
+/// `out`, skipping the fields Kiln does not read; false when it is
+/// malformed.
+bool decodeField(WireReader &reader, uint64_t field, uint32_t wireType,
+                 RawTensor &out) {
+  const uint8_t *begin, *end;
+  uint64_t value = 0;
+  switch (field) {
+  case 1:
+    return readRepeatedVarint(reader, wireType, out.dims);
+  case 2:
+    if (wireType != kVarint || !reader.varint(value))
+      return false;
+    out.dataType = int64_t(value);
+    return true;
+  case 4:
+    return readRepeatedFixed(reader, wireType, out.floats);
+  case 5:
+    return readRepeatedVarint(reader, wireType, out.int32s);
+  case 6:
+    out.hasStrings = true;
+    return reader.skip(wireType);
+  case 7:
+    return readRepeatedVarint(reader, wireType, out.int64s);
+  case 8:
+    if (wireType != kLengthDelimited || !reader.lengthDelimited(begin, end))
+      return false;
+    out.name.assign(begin, end);
+    return true;
+  case 9:
+    if (wireType != kLengthDelimited || !reader.lengthDelimited(begin, end))
+      return false;
+    out.hasRaw = true;
+    out.raw.assign(begin, end);
+    return true;
+  case 10:
+    return readRepeatedFixed(reader, wireType, out.doubles);
+  case 11:
+    return readRepeatedVarint(reader, wireType, out.uint64s);
+  case 14:
+    if (wireType != kVarint || !reader.varint(value))
+      return false;
+    out.external = value == 1;
+    return true;
+  default:
+    return field != 0 && reader.skip(wireType);
+  }
+}
+
 /// Returns the name of the malformed field, or "" on success.
 std::string decodeFields(const uint8_t *data, size_t size, RawTensor &out) {
   WireReader reader(data, data + size);
@@ -169,57 +218,7 @@ std::string decodeFields(const uint8_t *data, size_t size, RawTensor &out) {
       return "field key";
     uint64_t field = key >> 3;
     uint32_t wireType = uint32_t(key & 7);
-    const uint8_t *begin, *end;
-    uint64_t value = 0;
-    bool ok = true;
-    switch (field) {
-    case 1:
-      ok = readRepeatedVarint(reader, wireType, out.dims);
-      break;
-    case 2:
-      ok = wireType == kVarint && reader.varint(value);
-      out.dataType = int64_t(value);
-      break;
-    case 4:
-      ok = readRepeatedFixed(reader, wireType, out.floats);
-      break;
-    case 5:
-      ok = readRepeatedVarint(reader, wireType, out.int32s);
-      break;
-    case 6:
-      out.hasStrings = true;
-      ok = reader.skip(wireType);
-      break;
-    case 7:
-      ok = readRepeatedVarint(reader, wireType, out.int64s);
-      break;
-    case 8:
-      ok = wireType == kLengthDelimited && reader.lengthDelimited(begin, end);
-      if (ok)
-        out.name.assign(begin, end);
-      break;
-    case 9:
-      ok = wireType == kLengthDelimited && reader.lengthDelimited(begin, end);
-      if (ok) {
-        out.hasRaw = true;
-        out.raw.assign(begin, end);
-      }
-      break;
-    case 10:
-      ok = readRepeatedFixed(reader, wireType, out.doubles);
-      break;
-    case 11:
-      ok = readRepeatedVarint(reader, wireType, out.uint64s);
-      break;
-    case 14:
-      ok = wireType == kVarint && reader.varint(value);
-      out.external = value == 1;
-      break;
-    default:
-      ok = field != 0 && reader.skip(wireType);
-      break;
-    }
-    if (!ok)
+    if (!decodeField(reader, field, wireType, out))
       return "field " + std::to_string(field) + " (wire type " +
              std::to_string(wireType) + ")";
   }

@@ -34,13 +34,6 @@ static cl::opt<std::string> inputPath(
     cl::Positional, cl::desc("<model.onnx | model.onnxtxt | model.mlir>"),
     cl::Required, cl::cat(kilnCategory));
 
-static cl::opt<std::string> outputPath(
-    "o",
-    cl::desc("Output file: the artifact (default: <model name>.kiln in the "
-             "current directory), or the IR for --emit stages before "
-             "'artifact' (default: stdout)"),
-    cl::value_desc("path"), cl::cat(kilnCategory));
-
 // Both descriptions are completed from the target registry in main().
 static cl::opt<std::string> target("target", cl::init("cpu"),
                                    cl::value_desc("name"),
@@ -48,88 +41,21 @@ static cl::opt<std::string> target("target", cl::init("cpu"),
 static cl::opt<std::string> emit("emit", cl::init("artifact"),
                                  cl::value_desc("stage"),
                                  cl::cat(kilnCategory));
-static cl::list<std::string> inputShapes(
-    "input-shape",
-    cl::desc("Static shape of a graph input, overriding symbolic "
-             "dimensions: NAME=DIMS with DIMS like 2x16 (a scalar is "
-             "NAME=scalar). Repeat for several inputs"),
-    cl::value_desc("name=dims"), cl::cat(kilnCategory));
-
-static cl::list<std::string> bindInputs(
-    "bind-input",
-    cl::desc("Fix a graph input to the value in FILE (.npy or ONNX .pb) at "
-             "compile time: NAME=FILE. The input leaves the artifact's "
-             "signature. Use it for inputs that decide shapes, such as "
-             "TopK's K or OneHot's depth. Repeat for several inputs"),
-    cl::value_desc("name=file"), cl::cat(kilnCategory));
-
-static cl::opt<std::string> cpu(
-    "cpu",
-    cl::desc("CPU to generate code for: 'native' (this machine, the "
-             "default) or an LLVM CPU name such as x86-64, x86-64-v3, "
-             "skylake-avx512"),
-    cl::init("native"), cl::cat(kilnCategory));
-
-static cl::opt<std::string> gpuArch(
-    "gpu-arch",
-    cl::desc("--target cuda: GPU architectures to build for, a comma list "
-             "(sm_80, sm_86, sm_87, sm_89, sm_90, sm_90a; default sm_90a). "
-             "The artifact holds a cubin and the PTX for each; the first is "
-             "what --emit=ptx prints"),
-    cl::value_desc("sm_XX,..."), cl::init("sm_90a"), cl::cat(kilnCategory));
-
-static cl::opt<std::string> cudaPath(
-    "cuda-path",
-    cl::desc("--target cuda: the CUDA toolkit, for ptxas and libdevice "
-             "(default /usr/local/cuda)"),
-    cl::value_desc("dir"), cl::init("/usr/local/cuda"), cl::cat(kilnCategory));
-
 static cl::opt<unsigned> optLevel(
     "O", cl::desc("LLVM optimization level for host code, 0 to 3 (default 3)"),
     cl::init(3), cl::Prefix, cl::cat(kilnCategory));
 
-static cl::opt<std::string> entryName(
-    "entry",
-    cl::desc("Name of the function to compile in .mlir inputs (ONNX models "
-             "always become @main)"),
-    cl::init("main"), cl::cat(kilnCategory));
-
-static cl::opt<bool> progress(
-    "progress",
-    cl::desc("Print each compilation stage and its duration to stderr "
-             "(default: on when stderr is a terminal)"),
-    cl::init(false), cl::cat(kilnCategory));
-
-static cl::opt<std::string> quantize(
-    "quantize",
-    cl::desc("Quantize the float weights of linear layers (round to "
-             "nearest) and print each layer's weight error: int8 (per "
-             "channel), int4-g32 / int4-g128 (groups along K), fp8-block "
-             "(e4m3, 128x128 blocks), mxfp4 (e2m1 + e8m0 per 32), nvfp4 "
-             "(e2m1 + e4m3 per 16 + f32 global). Embeddings and norms stay "
-             "float"),
-    cl::value_desc("format"), cl::init(""), cl::cat(kilnCategory));
-
-static cl::list<std::string> quantizeCheckInputs(
-    "quantize-check-input",
-    cl::desc("With --quantize: also compile the float model, run both on "
-             "these inputs (NAME=FILE, .npy or .pb; repeat for each input) "
-             "and print each output's error against the float model"),
-    cl::value_desc("name=file"), cl::cat(kilnCategory));
-
-static cl::opt<bool> raise(
-    "raise",
-    cl::desc("Recognize the attention, MoE, RoPE, RMSNorm and activation "
-             "subgraphs that exporters decompose, and compile them as Kiln's "
-             "own ops (default: on; --raise=false keeps the graph as "
-             "imported)"),
-    cl::init(true), cl::cat(kilnCategory));
-
-static cl::opt<bool> reportRaising(
-    "report-raising",
-    cl::desc("Print what raising recognized, and what it left as it was "
-             "and why, one line per subgraph on stderr"),
-    cl::init(false), cl::cat(kilnCategory));
+// The ordinary flags: one row each in Flags.def.
+#define KILN_FLAG(TYPE, VARIABLE, FLAG, VALUE, DEFAULT, HELP)                 \
+  static cl::opt<TYPE> VARIABLE(FLAG, cl::value_desc(VALUE),                   \
+                                cl::init(DEFAULT), cl::desc(HELP),             \
+                                cl::cat(kilnCategory));
+#define KILN_LIST(VARIABLE, FLAG, VALUE, HELP)                                 \
+  static cl::list<std::string> VARIABLE(FLAG, cl::value_desc(VALUE),           \
+                                        cl::desc(HELP), cl::cat(kilnCategory));
+#include "Flags.def"
+#undef KILN_FLAG
+#undef KILN_LIST
 
 static bool parseShape(StringRef text, kiln::OnnxImportOptions &opts,
                        std::string &error) {

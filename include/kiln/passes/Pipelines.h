@@ -29,11 +29,9 @@ void buildCpuTensorPipeline(mlir::OpPassManager &pm);
 
 /// linalg on tensors -> bufferized loops -> LLVM dialect, with bare-pointer
 /// function arguments and results turned into out-parameters
-/// (`--kiln-cpu-codegen-pipeline`).
+/// (`--kiln-cpu-codegen-pipeline`). `--kiln-cpu-pipeline` runs both, for
+/// kiln-opt; the CPU target runs them as two stages.
 void buildCpuCodegenPipeline(mlir::OpPassManager &pm);
-
-/// Both of the above (`--kiln-cpu-pipeline`).
-void buildCpuPipeline(mlir::OpPassManager &pm);
 
 /// The CUDA target's tensor level: the CPU target's, unchanged
 /// (`--kiln-gpu-tensor-pipeline`).

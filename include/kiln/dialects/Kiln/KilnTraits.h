@@ -3,6 +3,7 @@
 #ifndef KILN_DIALECTS_KILN_KILNTRAITS_H
 #define KILN_DIALECTS_KILN_KILNTRAITS_H
 
+#include "mlir/IR/BuiltinTypeInterfaces.h"
 #include "mlir/IR/OpDefinition.h"
 
 #include <string>
@@ -16,6 +17,13 @@ broadcastShapes(llvm::ArrayRef<llvm::ArrayRef<int64_t>> shapes);
 
 /// "[2,3,4]": how verifier messages print shapes.
 std::string shapeString(llvm::ArrayRef<int64_t> shape);
+
+/// Verifies that `type` has one dimension per name in `dims`; otherwise
+/// `op` reports "<what> must be [dims...]" (such as "input must be [tokens,
+/// hidden]").
+mlir::LogicalResult verifyDims(mlir::Operation *op, llvm::StringRef what,
+                               mlir::ShapedType type,
+                               llvm::ArrayRef<llvm::StringRef> dims);
 
 namespace detail {
 mlir::LogicalResult verifyNumpyBroadcast(mlir::Operation *op);
