@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <iterator>
 #include <sys/mman.h>
 
 using namespace mlir;
@@ -163,22 +164,16 @@ static void transposeBlocked(const char *from, int64_t fromStride, char *to,
 void kiln::transposeElements(const char *from, int64_t fromStride, char *to,
                              int64_t toStride, int64_t rows, int64_t cols,
                              size_t width) {
-  switch (width) {
-  case 1:
-    return transposeBlocked<uint8_t>(from, fromStride, to, toStride, rows,
-                                     cols);
-  case 2:
-    return transposeBlocked<uint16_t>(from, fromStride, to, toStride, rows,
-                                      cols);
-  case 4:
-    return transposeBlocked<uint32_t>(from, fromStride, to, toStride, rows,
-                                      cols);
-  case 8:
-    return transposeBlocked<uint64_t>(from, fromStride, to, toStride, rows,
-                                      cols);
-  default:
+  using Transpose = void (*)(const char *, int64_t, char *, int64_t, int64_t,
+                             int64_t);
+  // Indexed by the element width in bytes.
+  static constexpr Transpose kByWidth[] = {
+      nullptr, transposeBlocked<uint8_t>, transposeBlocked<uint16_t>,
+      nullptr, transposeBlocked<uint32_t>, nullptr,
+      nullptr, nullptr,                    transposeBlocked<uint64_t>};
+  if (width >= std::size(kByWidth) || !kByWidth[width])
     llvm_unreachable("transposeElements: element width is 1, 2, 4 or 8");
-  }
+  kByWidth[width](from, fromStride, to, toStride, rows, cols);
 }
 
 DenseElementsAttr kiln::scalarConstantAttr(Type elementType, double value) {
