@@ -258,15 +258,18 @@ static llvm::Error rawBytes(const onnx::TensorProto &t, int64_t numElements,
   return llvm::Error::success();
 }
 
+/// The alignment a blob that took over a parser's string declares: what
+/// malloc guarantees. Always this one, whatever the address happens to
+/// allow, so that printed IR (which shows it) does not depend on where
+/// the allocator put the weight.
+constexpr size_t kParsedBlobAlignment = 16;
+
 /// A constant that owns `raw`, a string moved out of a TensorProto: its
 /// heap buffer becomes the blob's, so the weight is never copied.
 static AsmResourceBlob blobOwningString(std::string &&raw) {
   auto *owned = new std::string(std::move(raw));
-  uintptr_t address = reinterpret_cast<uintptr_t>(owned->data());
-  // The alignment the buffer has (malloc gives 16), declared as such.
-  size_t alignment = std::min<size_t>(64, address & -address);
   return AsmResourceBlob(
-      ArrayRef<char>(owned->data(), owned->size()), alignment,
+      ArrayRef<char>(owned->data(), owned->size()), kParsedBlobAlignment,
       [owned](void *, size_t, size_t) { delete owned; },
       /*dataIsMutable=*/true);
 }
@@ -324,7 +327,8 @@ convertTensorImpl(MLIRContext *ctx, const onnx::TensorProto &t,
     }
     return cast<ElementsAttr>(DenseElementsAttr::getFromRawBuffer(type, bytes));
   }
-  if (movable && bytes.data() == movable->data())
+  if (movable && bytes.data() == movable->data() &&
+      reinterpret_cast<uintptr_t>(movable->data()) % kParsedBlobAlignment == 0)
     return cast<ElementsAttr>(DenseResourceElementsAttr::get(
         type, name, blobOwningString(std::move(*movable))));
   AsmResourceBlob blob = kiln::allocateConstantBlob(bytes.size());
