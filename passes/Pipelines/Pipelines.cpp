@@ -95,7 +95,7 @@ static constexpr const char *kCodegenPipeline =
 // generators claim their ops first; the generic path maps the rest.
 static constexpr const char *kGpuKernelPipeline =
     "convert-bufferization-to-memref,canonicalize,"
-    "kiln-gpu-convert-allocs-to-workspace-views,"
+    "kiln-plan-workspace{alignment=256},"
     "kiln-gpu-convert-matmuls-to-mma-kernels,"
     "kiln-gpu-map-linalg-to-kernels,"
     "convert-math-to-funcs,"
