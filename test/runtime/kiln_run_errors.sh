@@ -31,9 +31,9 @@ expect_error "not a Kiln artifact" "$WORK/empty.kiln"
 head -c 1000 "$M" >"$WORK/truncated.kiln"
 expect_error "truncated: header says $(stat -c %s "$M") bytes, file has 1000" \
   "$WORK/truncated.kiln"
-"$MAKE_ARTIFACT" "$HOST_CODE" "$WORK/v2.kiln" --format-version 2
-expect_error "artifact format version 2, this runtime reads version 1; recompile the model" \
-  "$WORK/v2.kiln"
+"$MAKE_ARTIFACT" "$HOST_CODE" "$WORK/v3.kiln" --format-version 3
+expect_error "artifact format version 3, this runtime reads version 2; recompile the model" \
+  "$WORK/v3.kiln"
 cp "$M" "$WORK/flipped.kiln"
 printf '\xff' | dd of="$WORK/flipped.kiln" bs=1 seek=300 conv=notrunc 2>/dev/null
 expect_error "checksum mismatch" "$WORK/flipped.kiln"
