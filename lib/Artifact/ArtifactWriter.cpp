@@ -185,6 +185,7 @@ llvm::Error kiln::writeArtifact(llvm::StringRef path,
   meta.u32((uint32_t)c.outputs.size());
   for (const TensorSignature &t : c.outputs)
     meta.tensor(t);
+  meta.u64(c.workspaceBytes);
   std::vector<char> gpuCode;
   if (c.gpuCode)
     gpuCode = gpuCodeSection(*c.gpuCode);

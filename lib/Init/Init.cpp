@@ -8,6 +8,7 @@
 #include "kiln/passes/Fusion/Passes.h"
 #include "kiln/passes/GPU/Passes.h"
 #include "kiln/passes/KilnToLinalg/Passes.h"
+#include "kiln/passes/Memory/Passes.h"
 #include "kiln/passes/Quantization/Passes.h"
 #include "kiln/passes/Raising/Passes.h"
 #include "kiln/passes/Pipelines.h"
@@ -41,6 +42,7 @@ void kiln::registerAllPasses() {
   kiln::registerKilnKilnToLinalgPasses();
   kiln::registerKilnFusionPasses();
   kiln::registerKilnBoundaryPasses();
+  kiln::registerKilnMemoryPasses();
   kiln::registerKilnCPUPasses();
   kiln::registerKilnGPUPasses();
   kiln::registerPipelines();

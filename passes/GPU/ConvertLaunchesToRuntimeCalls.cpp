@@ -75,10 +75,12 @@ struct ConvertLaunchesToRuntimeCallsPass
       model.emitOpError("must return nothing (results are out-parameters)");
       return nullptr;
     }
+    // The workspace argument (kiln-plan-workspace) comes last; the buffers
+    // precede it.
     unsigned numArgs = model.getNumArguments();
     if (numArgs == 0 || !model.getArgAttr(numArgs - 1, "kiln.workspace")) {
       model.emitOpError("expects a last argument tagged kiln.workspace "
-                        "(run kiln-gpu-convert-allocs-to-workspace-views)");
+                        "(run kiln-plan-workspace)");
       return nullptr;
     }
     return model;

@@ -72,7 +72,13 @@ static constexpr const char *kBufferizeAtBoundary =
 // The threads' loops (scf.forall) become OpenMP worksharing loops; the
 // artifact then links LLVM's OpenMP runtime, and the runtime sets the
 // thread count through it.
+// The entry's buffers become views of one workspace that the runtime
+// allocates once per session (kiln-plan-workspace); those inside
+// scf.forall bodies, which OpenMP threads run at the same time, stay
+// allocations, and the deallocation pipeline frees them (it never frees a
+// view of an argument).
 static constexpr const char *kCodegenPipeline =
+    "kiln-plan-workspace{alignment=64},"
     "buffer-deallocation-pipeline,"
     "convert-bufferization-to-memref,"
     "kiln-convert-strided-copies-to-linalg,"
@@ -95,7 +101,7 @@ static constexpr const char *kCodegenPipeline =
 // generators claim their ops first; the generic path maps the rest.
 static constexpr const char *kGpuKernelPipeline =
     "convert-bufferization-to-memref,canonicalize,"
-    "kiln-gpu-convert-allocs-to-workspace-views,"
+    "kiln-plan-workspace{alignment=256},"
     "kiln-gpu-convert-matmuls-to-mma-kernels,"
     "kiln-gpu-map-linalg-to-kernels,"
     "convert-math-to-funcs,"

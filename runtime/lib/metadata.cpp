@@ -157,11 +157,29 @@ kiln_status parseMetadata(const uint8_t *data, uint64_t size, Metadata &out) {
   if (kiln_status status = readSignature(reader, "output", metadata.outputs))
     return status;
 
+  // The workspace is allocated in one piece when a session is created; a
+  // size no address space holds is corruption, not an allocation failure.
+  if (kiln_status status =
+          reader.scalar(metadata.workspaceBytes, "workspace_bytes"))
+    return status;
+  if (metadata.workspaceBytes > SIZE_MAX / 2)
+    return fail(KILN_STATUS_CORRUPT_ARTIFACT,
+                "corrupt metadata: workspace_bytes %" PRIu64
+                " is too large (at most %zu)",
+                metadata.workspaceBytes, size_t(SIZE_MAX / 2));
+  if (metadata.workspaceBytes != 0 &&
+      metadata.target.compare(0, 4, "cpu-") != 0)
+    return fail(KILN_STATUS_CORRUPT_ARTIFACT,
+                "corrupt metadata: workspace_bytes is %" PRIu64
+                " but only \"cpu-\" targets have a host workspace (target "
+                "'%s')",
+                metadata.workspaceBytes, metadata.target.c_str());
+
   for (uint64_t i = reader.position(); i < size; ++i)
     if (data[i] != 0)
       return fail(KILN_STATUS_CORRUPT_ARTIFACT,
                   "corrupt metadata: unexpected non-zero byte at offset "
-                  "%" PRIu64 " after the output table",
+                  "%" PRIu64 " after workspace_bytes",
                   i);
   out = std::move(metadata);
   return KILN_STATUS_OK;

@@ -42,9 +42,12 @@ struct Metadata {
   std::vector<WeightInfo> weights;
   std::vector<TensorInfo> inputs;
   std::vector<TensorInfo> outputs;
+  /// Host scratch of a "cpu-" target's entry; fits in size_t (below
+  /// SIZE_MAX / 2), 0 for other targets.
+  uint64_t workspaceBytes = 0;
 };
 
-/// Decodes `data[0, size)`. Zero bytes after the output table are accepted
+/// Decodes `data[0, size)`. Zero bytes after workspace_bytes are accepted
 /// as padding; anything else there is corruption.
 kiln_status parseMetadata(const uint8_t *data, uint64_t size, Metadata &out);
 

@@ -217,6 +217,10 @@ kiln_status kiln_model_gpu_image(const kiln_model *model, size_t index,
   return KILN_STATUS_OK;
 }
 
+uint64_t kiln_model_workspace_bytes(const kiln_model *model) {
+  return model ? model->metadata.workspaceBytes : 0;
+}
+
 uint64_t kiln_model_gpu_workspace_bytes(const kiln_model *model) {
   return model ? model->gpuCode.workspaceBytes : 0;
 }

@@ -60,6 +60,7 @@ Bytes encodeMetadata(const ModelSpec &spec) {
   put<uint32_t>(out, uint32_t(spec.outputs.size()));
   for (const TensorSpec &output : spec.outputs)
     putTensor(out, output);
+  put<uint64_t>(out, spec.workspaceBytes);
   return out;
 }
 
@@ -229,6 +230,18 @@ ModelSpec lowPrecisionModel(const Bytes &hostCode) {
                   {"half", KILN_DTYPE_BFLOAT16, {2}},
                   {"e4m3", KILN_DTYPE_FLOAT8E4M3FN, {4}},
                   {"fp4", KILN_DTYPE_FLOAT4E2M1, {3}}};
+  return spec;
+}
+
+ModelSpec workspaceModel(const Bytes &hostCode) {
+  ModelSpec spec;
+  spec.entrySymbol = "kiln_entry_workspace";
+  spec.hostCode = hostCode;
+  spec.inputs = {{"x", KILN_DTYPE_FLOAT32, {4}}};
+  spec.outputs = {{"runs", KILN_DTYPE_INT64, {1}},
+                  {"address", KILN_DTYPE_UINT64, {1}},
+                  {"ok", KILN_DTYPE_INT32, {1}}};
+  spec.workspaceBytes = 4096;
   return spec;
 }
 

@@ -55,6 +55,8 @@ struct ModelSpec {
   std::vector<WeightSpec> weights;
   std::vector<TensorSpec> inputs;
   std::vector<TensorSpec> outputs;
+  /// METADATA's workspace_bytes (the CPU target's host workspace).
+  uint64_t workspaceBytes = 0;
   Bytes hostCode;
   bool withHostCode = true;
   GpuCodeSpec gpuCode;
@@ -111,6 +113,10 @@ ModelSpec bf16OutputModel(const Bytes &hostCode);
 /// The "low-precision" model of test_host_code.c: a packed int4 weight, an
 /// int4 input and sub-byte, float8, float4 and bfloat16 outputs.
 ModelSpec lowPrecisionModel(const Bytes &hostCode);
+
+/// The "workspace" model of test_host_code.c: a 4096-byte workspace that
+/// the entry counts its runs in.
+ModelSpec workspaceModel(const Bytes &hostCode);
 
 /// One GPU image of a test artifact: arch and format.
 struct GpuImageKind {

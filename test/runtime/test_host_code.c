@@ -81,3 +81,22 @@ void kiln_entry_low_precision(void **buffers) {
   fp4[1] = 0x2;
   fp4[2] = 0xf;
 }
+
+/* The "workspace" model (4096 bytes of METADATA workspace_bytes): input
+ * x f32[4]; outputs runs i64[1], address u64[1], ok i32[1]. The workspace
+ * is the pointer after the outputs. The entry counts its runs in the
+ * workspace's first 8 bytes (which start as zero), reports the workspace's
+ * address, and sets ok when it is 64-byte aligned and its last byte can be
+ * written. */
+void kiln_entry_workspace(void **buffers) {
+  int64_t *runs = (int64_t *)buffers[1];
+  uint64_t *address = (uint64_t *)buffers[2];
+  int32_t *ok = (int32_t *)buffers[3];
+  unsigned char *workspace = (unsigned char *)buffers[4];
+  int64_t *counter = (int64_t *)workspace;
+  *runs = ++*counter;
+  *address = (uint64_t)(uintptr_t)workspace;
+  workspace[4095] = 0x5a;
+  *ok = workspace != 0 && ((uintptr_t)workspace % 64) == 0 &&
+        workspace[4095] == 0x5a;
+}

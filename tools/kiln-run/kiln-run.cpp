@@ -67,6 +67,10 @@ void printSignature(const Options &options, kiln_model *model) {
     std::printf("gpu workspace: %llu bytes\n",
                 static_cast<unsigned long long>(
                     kiln_model_gpu_workspace_bytes(model)));
+  else
+    std::printf("workspace: %llu bytes\n",
+                static_cast<unsigned long long>(
+                    kiln_model_workspace_bytes(model)));
   kiln_tensor_desc desc;
   for (size_t i = 0; i < kiln_model_num_inputs(model); ++i) {
     kiln_model_input(model, i, &desc);

@@ -54,9 +54,11 @@ Options:
       threads; --threads 1 runs everything on the calling thread.
   --print-signature
       Print the model's target, inputs and outputs, then exit without
-      running. Needs no --input. For a CUDA artifact (target
-      "cuda-sm_90a,sm_80" and the like) also one line per GPU code image,
-      "gpu image ARCH: cubin|ptx, N bytes", and "gpu workspace: N bytes".
+      running. Needs no --input. For a CPU artifact also "workspace: N
+      bytes", the memory each session allocates once for the intermediates.
+      For a CUDA artifact (target "cuda-sm_90a,sm_80" and the like) instead
+      one line per GPU code image, "gpu image ARCH: cubin|ptx, N bytes", and
+      "gpu workspace: N bytes".
   --quiet, -q
       Do not print output summaries (timing is still printed with --repeat).
   --help, -h

@@ -68,6 +68,9 @@ struct ArtifactContents {
   std::vector<TensorSignature> inputs;
   std::vector<TensorSignature> outputs;
   std::string hostCode; // ELF shared object
+  /// Host scratch of a "cpu-" target's entry (METADATA's workspace_bytes):
+  /// the last pointer of `buffers`. 0 for other targets.
+  uint64_t workspaceBytes = 0;
   /// Written as the GPU_CODE section when present.
   std::optional<GpuCode> gpuCode;
 };

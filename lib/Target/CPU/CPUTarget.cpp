@@ -48,6 +48,11 @@ public:
                        buildCpuCodegenPipeline, "llvm", stopped);
     if (failed(lowered) || stopped)
       return lowered;
+    // kiln-plan-workspace's plan, kept on the entry through the lowering:
+    // the runtime allocates that much once and passes it last in buffers.
+    if (Operation *entry = module.lookupSymbol(context.entryName))
+      if (auto bytes = entry->getAttrOfType<IntegerAttr>("kiln.workspace_bytes"))
+        contents.workspaceBytes = bytes.getInt();
 
     return buildHostCode(module, context, contents.entrySymbol,
                          /*addEntryWrapper=*/true, contents.hostCode, stopped);

@@ -1,15 +1,21 @@
 //===- cpu_backend.cpp - Run host code on this process's CPU -------------===//
 //
 // The CPU target's HOST_CODE computes the whole model: its entry takes one
-// pointer per weight, input and output (kiln/artifact_format.h). Weights are
-// passed in place from the read-only mapping; inputs and outputs are the
-// session's host buffers, so running is one call.
+// pointer per weight, input and output, then the workspace
+// (kiln/artifact_format.h). Weights are passed in place from the read-only
+// mapping; inputs and outputs are the session's host buffers; the workspace,
+// where the compiler placed the intermediates, is allocated once per session
+// (a session runs on one thread at a time, so sessions on different threads
+// never share one). Running is one call that allocates nothing.
 //
 //===----------------------------------------------------------------------===//
 
+#include "../../lib/aligned_buffer.h"
 #include "../../lib/backend.h"
 #include "../../lib/error.h"
 #include "../../lib/model.h"
+
+#include <cinttypes>
 
 namespace kiln::rt {
 namespace {
@@ -23,7 +29,7 @@ constexpr const char *kHostCpuTarget = "cpu-aarch64";
 constexpr const char *kHostCpuTarget = nullptr;
 #endif
 
-/// The CPU target's entry point: weights, then inputs, then outputs.
+/// The CPU target's entry point: weights, inputs, outputs, workspace.
 using CpuEntry = void (*)(void **buffers);
 
 /// libomp's omp_set_num_threads, found through the artifact: only code
@@ -34,9 +40,11 @@ using SetNumThreads = void (*)(int);
 class CpuSession final : public DeviceSession {
 public:
   CpuSession(CpuEntry entry, SetNumThreads setNumThreads,
-             std::vector<void *> buffers)
+             std::vector<void *> buffers, AlignedBuffer workspace)
       : entry_(entry), setNumThreads_(setNumThreads),
-        buffers_(std::move(buffers)) {}
+        buffers_(std::move(buffers)), workspace_(std::move(workspace)) {
+    buffers_.push_back(workspace_.data());
+  }
 
   void inputChanged(size_t) override {} // the entry reads the host buffer
 
@@ -55,7 +63,8 @@ public:
 private:
   CpuEntry entry_;
   SetNumThreads setNumThreads_;
-  std::vector<void *> buffers_;
+  std::vector<void *> buffers_; // ends with workspace_.data()
+  AlignedBuffer workspace_;
   uint32_t threads_ = 0; // 0: the OpenMP runtime's default (every core)
 };
 
@@ -93,10 +102,22 @@ public:
       buffers.push_back(weightData(model, i));
     buffers.insert(buffers.end(), io.inputs.begin(), io.inputs.end());
     buffers.insert(buffers.end(), io.outputs.begin(), io.outputs.end());
+    // At least 64 bytes even when the plan is empty: the entry gets a
+    // valid, aligned pointer either way. (The size is below SIZE_MAX / 2,
+    // checked at load.)
+    AlignedBuffer workspace;
+    uint64_t workspaceBytes = model.metadata.workspaceBytes;
+    if (!workspace.allocate(size_t(workspaceBytes)))
+      return fail(KILN_STATUS_OUT_OF_MEMORY,
+                  "cannot allocate the %" PRIu64
+                  "-byte workspace the model's code needs for its "
+                  "intermediates",
+                  workspaceBytes);
     auto setNumThreads = reinterpret_cast<SetNumThreads>(
         model.hostCode->symbol("omp_set_num_threads"));
     out = std::make_unique<CpuSession>(reinterpret_cast<CpuEntry>(entry),
-                                       setNumThreads, std::move(buffers));
+                                       setNumThreads, std::move(buffers),
+                                       std::move(workspace));
     return KILN_STATUS_OK;
   }
 };

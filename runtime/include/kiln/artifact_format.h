@@ -29,12 +29,20 @@
 |*                     (offset relative to the WEIGHTS section)               *|
 |*   u32 num_inputs,   then per input:  tensor                                *|
 |*   u32 num_outputs,  then per output: tensor                                *|
+|*   u64 workspace_bytes   host scratch of a "cpu-" target's entry (the       *|
+|*                         intermediates the compiler planned into one        *|
+|*                         buffer; may be 0); 0 for every other target        *|
 |*                                                                            *|
 |* Entry point of HOST_CODE for a "cpu-" target (e.g. "cpu-x86_64"): void     *|
 |* kiln_entry(void **buffers), where buffers holds, in order, one pointer     *|
 |* per weight, per input and per output (dense, row-major; bool is one byte   *|
-|* per element). Outputs are written in place. (The entry of a "cuda-"        *|
-|* target has another signature; see "The CUDA target" below.)                *|
+|* per element), then one pointer to the workspace. Outputs are written in    *|
+|* place. The workspace is 64-byte aligned, non-null, at least                *|
+|* max(workspace_bytes, 64) bytes, owned by the runtime for as long as the    *|
+|* session lives and used by one run at a time; its contents on entry are     *|
+|* unspecified. The entry allocates nothing else for the top-level            *|
+|* intermediates (only per-thread scratch inside parallel loops). (The entry  *|
+|* of a "cuda-" target has another signature; see "The CUDA target" below.)   *|
 |*                                                                            *|
 |* Sub-byte dtypes (int4, uint4, float4e2m1: 4 bits; int2, uint2: 2 bits;     *|
 |* see kiln/dtype.h) are laid out differently in the two places they occur:   *|
@@ -51,7 +59,7 @@
 |* element everywhere, the bit pattern as in ONNX.                            *|
 |*                                                                            *|
 |* What the runtime checks when loading (clarifications, not changes; a       *|
-|* writer that follows them is accepted by every version-1 runtime):          *|
+|* writer that follows them is accepted by every version-2 runtime):          *|
 |*  - header_size == 64 and file_size == the exact size of the file.          *|
 |*  - The section table lies at an 8-byte-aligned offset >= 64 inside the     *|
 |*    file; no section overlaps the header or the table.                      *|
@@ -66,6 +74,9 @@
 |*    among outputs).                                                         *|
 |*  - dtype is one kiln_dtype_size() knows; dims are >= 0 (shapes are         *|
 |*    static in version 1).                                                   *|
+|*  - workspace_bytes is below 2^63 (SIZE_MAX / 2 on 64-bit hosts), and 0     *|
+|*    when the target does not start with "cpu-". Failing to allocate it is   *|
+|*    KILN_STATUS_OUT_OF_MEMORY at session creation, not a load error.        *|
 |*  - A weight's byte_size equals kiln_dtype_packed_size(dtype, elements)     *|
 |*    (elements x dtype size, packed for sub-byte dtypes); its offset is a    *|
 |*    multiple of 64 and [offset, offset + byte_size) lies in WEIGHTS. A      *|
@@ -150,7 +161,8 @@ extern "C" {
 #endif
 
 #define KILN_ARTIFACT_MAGIC "KILNART"  /* 7 chars + NUL = 8 bytes */
-#define KILN_ARTIFACT_FORMAT_VERSION 2u /* 2: XXH64 checksum */
+/* 2: XXH64 checksum; METADATA ends with workspace_bytes (CPU workspace). */
+#define KILN_ARTIFACT_FORMAT_VERSION 2u
 #define KILN_ARTIFACT_HEADER_SIZE 64u
 #define KILN_ARTIFACT_SECTION_ENTRY_SIZE 32u
 #define KILN_ARTIFACT_ALIGNMENT 64u

@@ -113,6 +113,11 @@ KILN_API kiln_status kiln_model_gpu_image(const kiln_model *model, size_t index,
  * workspace_bytes); 0 without GPU code or if `model` is NULL. */
 KILN_API uint64_t kiln_model_gpu_workspace_bytes(const kiln_model *model);
 
+/* The host workspace a "cpu-" target's code uses for its intermediates, in
+ * bytes (METADATA's workspace_bytes): each session allocates it once, when
+ * it is created. 0 for other targets or if `model` is NULL. */
+KILN_API uint64_t kiln_model_workspace_bytes(const kiln_model *model);
+
 /* Number of inputs / outputs; 0 if `model` is NULL. */
 KILN_API size_t kiln_model_num_inputs(const kiln_model *model);
 KILN_API size_t kiln_model_num_outputs(const kiln_model *model);

@@ -8,12 +8,15 @@
 //
 // kiln-cpu-pipeline gives LLVM dialect with a bare-pointer entry: every
 // buffer is one !llvm.ptr, weights (more than 64 elements) come first, the
-// input next and the result last as an out-param; nothing is returned.
+// input next, the result as an out-param, and last the workspace that
+// holds the intermediates (kiln-plan-workspace): nothing is returned and
+// nothing is allocated.
 // The weights arrive transposed ([K, N]): see the note on weight names below.
 // LLVM-LABEL: llvm.func @main(
 // LLVM-SAME: %arg0: !llvm.ptr {kiln.name = "{{[^"]+}}", kiln.weight = dense<{{[^>]+}}> : tensor<16x8xf32>},
 // LLVM-SAME: %arg1: !llvm.ptr {kiln.name = "{{[^"]+}}", kiln.weight = dense<{{[^>]+}}> : tensor<8x16xf32>},
-// LLVM-SAME: %arg2: !llvm.ptr, %arg3: !llvm.ptr) {{[{]$}}
+// LLVM-SAME: %arg2: !llvm.ptr, %arg3: !llvm.ptr, %arg4: !llvm.ptr {kiln.workspace}) attributes {kiln.workspace_bytes = 128 : i64} {{[{]$}}
+// LLVM-NOT: @malloc
 // LLVM-NOT: memref<
 // LLVM-NOT: linalg.
 // LLVM-NOT: func.func
@@ -68,7 +71,8 @@ func.func @main(%x: tensor<2x8xf32>) -> tensor<2x8xf32> {
 // TENSOR: return %[[R]]
 //
 // LLVM-LABEL: llvm.func @main(
-// LLVM-SAME: %arg0: !llvm.ptr, %arg1: !llvm.ptr, %arg2: !llvm.ptr) {{[{]$}}
+// LLVM-SAME: %arg0: !llvm.ptr, %arg1: !llvm.ptr, %arg2: !llvm.ptr, %arg3: !llvm.ptr {kiln.workspace}) attributes {kiln.workspace_bytes = 0 : i64} {{[{]$}}
+// LLVM-NOT: @malloc
 // LLVM: llvm.fadd
 // LLVM: llvm.intr.maximum
 // LLVM: llvm.return{{$}}
@@ -91,7 +95,11 @@ func.func @main(%a: tensor<4x8xf32>, %b: tensor<8xf32>) -> tensor<4x8xf32> {
 // TENSOR-NOT: 32x32xf32
 // TENSOR: return
 //
+// At this size the loop over heads is sequential, so the kernel's
+// per-block buffers live in the workspace too: nothing is allocated.
 // LLVM-LABEL: llvm.func @main(
+// LLVM-SAME: %arg4: !llvm.ptr {kiln.workspace}) attributes {kiln.workspace_bytes = {{[1-9][0-9]*}} : i64}
+// LLVM-NOT: @malloc
 // LLVM: llvm.intr.fmuladd({{.+}}) : (vector<32xf32>, vector<32xf32>, vector<32xf32>) -> vector<32xf32>
 // LLVM: llvm.return{{$}}
 func.func @main(%q: tensor<1x2x32x8xf32>, %k: tensor<1x2x32x8xf32>, %v: tensor<1x2x32x8xf32>) -> tensor<1x2x32x8xf32> {

@@ -9,36 +9,6 @@
 
 include "mlir/Pass/PassBase.td"
 
-def ConvertAllocsToWorkspaceViews
-    : Pass<"kiln-gpu-convert-allocs-to-workspace-views", "mlir::ModuleOp"> {
-  let summary = "Turn the entry's memref.alloc's into views of one workspace "
-                "argument";
-  let description = [{
-    The host code of the CUDA target never allocates: every intermediate
-    buffer of a public function is a `memref.view` into one `memref<Nxi8>`
-    argument appended to the function (the device workspace that the
-    runtime allocates once, 256-byte aligned). Offsets are planned here, on
-    static shapes: each buffer lives from its allocation to the last
-    operation of the function body that uses it or any view of it
-    (operations with regions count as a whole), and buffers whose lives do
-    not overlap share bytes (first fit, 256-byte aligned offsets). A buffer
-    whose aliases escape into something that is not a view lives to the
-    end. `memref.dealloc`s are erased. The size is recorded as
-    `kiln.workspace_bytes` on the function and the argument is tagged
-    `kiln.workspace`.
-
-    Example:
-
-    ```mlir
-    %0 = memref.alloc() {alignment = 64 : i64} : memref<4x8xf32>
-    // becomes, with %ws the new last argument memref<128xi8>
-    %0 = memref.view %ws[%c0][] : memref<128xi8> to memref<4x8xf32>
-    ```
-  }];
-  let dependentDialects = ["mlir::memref::MemRefDialect",
-                           "mlir::arith::ArithDialect"];
-}
-
 def ConvertMatmulsToMmaKernels
     : Pass<"kiln-gpu-convert-matmuls-to-mma-kernels", "mlir::ModuleOp"> {
   let summary = "Turn f16/bf16 matmul generics accumulating in f32 into "

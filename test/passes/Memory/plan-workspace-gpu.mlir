@@ -1,4 +1,4 @@
-// RUN: kiln-opt %s -kiln-gpu-convert-allocs-to-workspace-views | FileCheck %s
+// RUN: kiln-opt %s '-kiln-plan-workspace=alignment=256' | FileCheck %s
 
 // Three 1 KiB buffers: %a and %b are live together, %c only after %a's
 // last use, so it takes %a's bytes.
