@@ -62,7 +62,7 @@ struct ConvertLaunchesToRuntimeCallsPass
   }
 
   /// The model function @entryName, checked to be what gpu-to-llvm and
-  /// kiln-gpu-convert-allocs-to-workspace-views leave: defined, returning
+  /// kiln-plan-workspace leave: defined, returning
   /// nothing, its last argument the workspace. Null after an error.
   LLVM::LLVMFuncOp findModel(ModuleOp module) {
     auto model = module.lookupSymbol<LLVM::LLVMFuncOp>(entryName);
