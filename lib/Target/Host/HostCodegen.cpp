@@ -171,12 +171,12 @@ static void outlineLoopNests(llvm::Module &m, llvm::PassBuilder &pb,
       f.addFnAttr(llvm::Attribute::NoInline);
 }
 
-/// LLVM's default pipeline at `optLevel` (after outlineLoopNests when
-/// `outline`).
-static void optimize(llvm::Module &m, llvm::TargetMachine &tm,
-                     unsigned optLevel, bool outline) {
-  if (optLevel == 0)
-    return;
+/// Runs `run` with a PassBuilder for `tm` whose analysis managers are
+/// registered and cross-wired, as every new-pass-manager pipeline needs.
+static void withPassBuilder(
+    llvm::TargetMachine &tm,
+    llvm::function_ref<void(llvm::PassBuilder &, llvm::ModuleAnalysisManager &)>
+        run) {
   llvm::LoopAnalysisManager lam;
   llvm::FunctionAnalysisManager fam;
   llvm::CGSCCAnalysisManager cgam;
@@ -187,14 +187,21 @@ static void optimize(llvm::Module &m, llvm::TargetMachine &tm,
   pb.registerFunctionAnalyses(fam);
   pb.registerLoopAnalyses(lam);
   pb.crossRegisterProxies(lam, fam, cgam, mam);
-  if (outline) {
-    outlineLoopNests(m, pb, mam);
+  run(pb, mam);
+}
+
+/// LLVM's default pipeline at `optLevel` (nothing at 0).
+static void optimize(llvm::Module &m, llvm::TargetMachine &tm,
+                     unsigned optLevel) {
+  if (optLevel == 0)
     return;
-  }
   llvm::OptimizationLevel level = optLevel >= 3   ? llvm::OptimizationLevel::O3
                                   : optLevel == 2 ? llvm::OptimizationLevel::O2
                                                   : llvm::OptimizationLevel::O1;
-  pb.buildPerModuleDefaultPipeline(level).run(m, mam);
+  withPassBuilder(tm, [&](llvm::PassBuilder &pb,
+                          llvm::ModuleAnalysisManager &mam) {
+    pb.buildPerModuleDefaultPipeline(level).run(m, mam);
+  });
 }
 
 static llvm::Error emitObject(llvm::Module &m, llvm::TargetMachine &tm,
@@ -229,7 +236,7 @@ static llvm::Error compileToObjects(llvm::Module &m, llvm::TargetMachine &tm,
                                     std::vector<llvm::SmallString<0>> &objects) {
   unsigned parts = partitionCount(m);
   if (parts <= 1) {
-    optimize(m, tm, opts.optLevel, /*outline=*/false);
+    optimize(m, tm, opts.optLevel);
     return emitObject(m, tm, objects.emplace_back());
   }
   std::vector<llvm::SmallString<0>> bitcode;
@@ -258,7 +265,7 @@ static llvm::Error compileToObjects(llvm::Module &m, llvm::TargetMachine &tm,
           createTargetMachine(opts);
       if (!partTm)
         return report(partTm.takeError());
-      optimize(**part, **partTm, opts.optLevel, /*outline=*/false);
+      optimize(**part, **partTm, opts.optLevel);
       if (llvm::Error error = emitObject(**part, **partTm, objects[i]))
         report(std::move(error));
     });
@@ -392,9 +399,13 @@ mlir::LogicalResult kiln::emitHostCode(mlir::ModuleOp module,
   m->setDataLayout((*tm)->createDataLayout());
   if (llvm::verifyModule(*m, &llvm::errs()))
     return report(fail("the generated LLVM IR does not verify"));
-  optimize(*m, **tm, opts.optLevel, /*outline=*/true);
+  if (opts.optLevel > 0)
+    withPassBuilder(**tm, [&](llvm::PassBuilder &pb,
+                              llvm::ModuleAnalysisManager &mam) {
+      outlineLoopNests(*m, pb, mam);
+    });
   if (irOut) {
-    optimize(*m, **tm, opts.optLevel, /*outline=*/false);
+    optimize(*m, **tm, opts.optLevel);
     m->print(*irOut, nullptr);
     return mlir::success();
   }
