@@ -865,11 +865,11 @@ struct ConvertAttentionToTiledLoopsPass
   using Base::Base;
 
   void runOnOperation() override {
+    // The sizes are checked before anything is rewritten.
     if (failed(checkBlockSizes(getOperation(), "query-block and key-block",
-                               {queryBlock, keyBlock})))
-      return signalPassFailure();
-    if (failed(expandExpAndTanh(convertAll())))
-      return signalPassFailure();
+                               {queryBlock, keyBlock})) ||
+        failed(expandExpAndTanh(convertAll())))
+      signalPassFailure();
   }
 
   /// Converts every attention op it can; returns the kernels' outer loops.

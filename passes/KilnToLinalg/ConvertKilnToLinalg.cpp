@@ -81,6 +81,16 @@ Value kiln::scalarConstant(OpBuilder &b, Location loc, Type type,
                                    b.getIntegerAttr(type, (int64_t)value));
 }
 
+SmallVector<Value> kiln::loopIndicesWithAxis(OpBuilder &b, Location loc,
+                                             int64_t rank, int64_t axis,
+                                             Value at) {
+  SmallVector<Value> indices;
+  for (int64_t d = 0; d < rank; ++d)
+    indices.push_back(d == axis ? at
+                                : (Value)linalg::IndexOp::create(b, loc, d));
+  return indices;
+}
+
 Value kiln::filledTensor(OpBuilder &b, Location loc, RankedTensorType type,
                          Value value) {
   Value empty =

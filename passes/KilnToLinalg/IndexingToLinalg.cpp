@@ -144,11 +144,8 @@ SmallVector<Value> lowerGatherElements(GatherElementsOp op,
       rewriter, op.getLoc(), type, adaptor.getIndices(),
       [&](OpBuilder &b, Location l, ValueRange args) {
         Value idx = clampIndex(b, l, normalizeIndex(b, l, args[0], size), size);
-        SmallVector<Value> coords;
-        for (int64_t d = 0; d < rank; ++d)
-          coords.push_back(d == axis ? idx
-                                     : (Value)linalg::IndexOp::create(b, l, d));
-        return (Value)tensor::ExtractOp::create(b, l, data, coords);
+        return (Value)tensor::ExtractOp::create(
+            b, l, data, loopIndicesWithAxis(b, l, rank, axis, idx));
       });
   return {result};
 }

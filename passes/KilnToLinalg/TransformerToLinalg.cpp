@@ -243,11 +243,8 @@ SmallVector<Value> lowerKVCacheUpdate(KVCacheUpdateOp op,
             arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, s,
                                   idx(count)));
         Value safe = arith::SelectOp::create(b, l, hit, s, idx(0));
-        SmallVector<Value> at;
-        for (int64_t d = 0; d < rank; ++d)
-          at.push_back(d == axis ? safe
-                                 : (Value)linalg::IndexOp::create(b, l, d));
-        Value fresh = tensor::ExtractOp::create(b, l, update, at);
+        Value fresh = tensor::ExtractOp::create(
+            b, l, update, loopIndicesWithAxis(b, l, rank, axis, safe));
         return (Value)arith::SelectOp::create(b, l, hit, fresh, args[0]);
       });
   return {result};

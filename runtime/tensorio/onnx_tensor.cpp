@@ -160,18 +160,32 @@ bool readRepeatedVarint(WireReader &reader, uint32_t wireType,
   return true;
 }
 
+/// Reads one non-repeated varint field into `out`.
+bool readVarint(WireReader &reader, uint32_t wireType, uint64_t &out) {
+  return wireType == kVarint && reader.varint(out);
+}
+
+/// Reads one length-delimited field (a string or bytes) into `out`.
+template <typename Bytes>
+bool readBytes(WireReader &reader, uint32_t wireType, Bytes &out) {
+  const uint8_t *begin, *end;
+  if (wireType != kLengthDelimited || !reader.lengthDelimited(begin, end))
+    return false;
+  out.assign(begin, end);
+  return true;
+}
+
 /// Decodes one field of TensorProto (`field`, sent as `wireType`) into
 /// `out`, skipping the fields Kiln does not read; false when it is
 /// malformed.
 bool decodeField(WireReader &reader, uint64_t field, uint32_t wireType,
                  RawTensor &out) {
-  const uint8_t *begin, *end;
   uint64_t value = 0;
   switch (field) {
   case 1:
     return readRepeatedVarint(reader, wireType, out.dims);
   case 2:
-    if (wireType != kVarint || !reader.varint(value))
+    if (!readVarint(reader, wireType, value))
       return false;
     out.dataType = int64_t(value);
     return true;
@@ -185,22 +199,16 @@ bool decodeField(WireReader &reader, uint64_t field, uint32_t wireType,
   case 7:
     return readRepeatedVarint(reader, wireType, out.int64s);
   case 8:
-    if (wireType != kLengthDelimited || !reader.lengthDelimited(begin, end))
-      return false;
-    out.name.assign(begin, end);
-    return true;
+    return readBytes(reader, wireType, out.name);
   case 9:
-    if (wireType != kLengthDelimited || !reader.lengthDelimited(begin, end))
-      return false;
     out.hasRaw = true;
-    out.raw.assign(begin, end);
-    return true;
+    return readBytes(reader, wireType, out.raw);
   case 10:
     return readRepeatedFixed(reader, wireType, out.doubles);
   case 11:
     return readRepeatedVarint(reader, wireType, out.uint64s);
   case 14:
-    if (wireType != kVarint || !reader.varint(value))
+    if (!readVarint(reader, wireType, value))
       return false;
     out.external = value == 1;
     return true;

@@ -45,6 +45,14 @@ mlir::Value buildElementwise(
                                    mlir::ValueRange)>
         body);
 
+/// Inside a linalg body: the loop indices of a rank-`rank` iteration space
+/// with the one of dimension `axis` replaced by `at` (the coordinates an
+/// axis-indexed read such as GatherElements or ScatterElements uses).
+llvm::SmallVector<mlir::Value> loopIndicesWithAxis(mlir::OpBuilder &b,
+                                                   mlir::Location loc,
+                                                   int64_t rank, int64_t axis,
+                                                   mlir::Value at);
+
 /// A scalar constant of `type` (integer or float) with value `value`.
 mlir::Value scalarConstant(mlir::OpBuilder &b, mlir::Location loc,
                            mlir::Type type, double value);
