@@ -81,6 +81,29 @@ Value kiln::scalarConstant(OpBuilder &b, Location loc, Type type,
                                    b.getIntegerAttr(type, (int64_t)value));
 }
 
+Value kiln::normalizeIndex(OpBuilder &b, Location loc, Value raw,
+                          int64_t size, Value *inRange) {
+  Value i = arith::IndexCastOp::create(b, loc, b.getIndexType(), raw);
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value n = arith::ConstantIndexOp::create(b, loc, size);
+  Value neg = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, i, zero);
+  i = arith::SelectOp::create(b, loc, neg, arith::AddIOp::create(b, loc, i, n),
+                              i);
+  if (inRange)
+    *inRange = arith::AndIOp::create(
+        b, loc,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, i, zero),
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, i, n));
+  return i;
+}
+
+Value kiln::clampIndex(OpBuilder &b, Location loc, Value i, int64_t size) {
+  i = arith::MaxSIOp::create(b, loc, i,
+                             arith::ConstantIndexOp::create(b, loc, 0));
+  return arith::MinSIOp::create(b, loc, i,
+                                arith::ConstantIndexOp::create(b, loc, size - 1));
+}
+
 SmallVector<Value> kiln::loopIndicesWithAxis(OpBuilder &b, Location loc,
                                              int64_t rank, int64_t axis,
                                              Value at) {

@@ -111,8 +111,6 @@ SmallVector<Value> lowerSlice(SliceOp op, SliceOp::Adaptor adaptor,
 /// projected map), the data tensor is read with tensor.extract.
 SmallVector<Value> lowerGather(GatherOp op, GatherOp::Adaptor adaptor,
                                ConversionPatternRewriter &rewriter) {
-  Location loc = op.getLoc();
-  MLIRContext *ctx = rewriter.getContext();
   RankedTensorType type = op.getType();
   int64_t axis = op.getAxis();
   int64_t idxRank = op.getIndices().getType().getRank();
@@ -120,23 +118,16 @@ SmallVector<Value> lowerGather(GatherOp op, GatherOp::Adaptor adaptor,
   int64_t axisSize = op.getData().getType().getDimSize(axis);
   SmallVector<AffineExpr> idxExprs;
   for (int64_t d = 0; d < idxRank; ++d)
-    idxExprs.push_back(getAffineDimExpr(axis + d, ctx));
-  AffineMap idxMap = AffineMap::get(type.getRank(), 0, idxExprs, ctx);
+    idxExprs.push_back(rewriter.getAffineDimExpr(axis + d));
+  AffineMap idxMap =
+      AffineMap::get(type.getRank(), 0, idxExprs, rewriter.getContext());
   Value result = buildIndexedRead(
-      rewriter, loc, type, adaptor.getIndices(), {idxMap}, adaptor.getData(),
-      [&](OpBuilder &b, Location l, ValueRange args) {
-        // Negative indices count from the end; out-of-range ones clamp so
-        // a bad index can never read outside the buffer.
-        Value raw = arith::IndexCastOp::create(b, l, b.getIndexType(), args[0]);
-        Value size = arith::ConstantIndexOp::create(b, l, axisSize);
-        Value zero = arith::ConstantIndexOp::create(b, l, 0);
-        Value isNeg =
-            arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, raw, zero);
-        Value idx = arith::SelectOp::create(
-            b, l, isNeg, arith::AddIOp::create(b, l, raw, size), raw);
-        Value last = arith::ConstantIndexOp::create(b, l, axisSize - 1);
-        idx = arith::MaxSIOp::create(b, l, idx, zero);
-        idx = arith::MinSIOp::create(b, l, idx, last);
+      rewriter, op.getLoc(), type, adaptor.getIndices(), {idxMap},
+      adaptor.getData(), [&](OpBuilder &b, Location l, ValueRange args) {
+        // Out-of-range indices clamp so a bad index can never read outside
+        // the buffer.
+        Value idx = clampIndex(b, l, normalizeIndex(b, l, args[0], axisSize),
+                               axisSize);
         SmallVector<Value> coords;
         for (int64_t d = 0; d < axis; ++d)
           coords.push_back(linalg::IndexOp::create(b, l, d));

@@ -29,29 +29,6 @@ Value constIndex(OpBuilder &b, Location loc, int64_t v) {
   return arith::ConstantIndexOp::create(b, loc, v);
 }
 
-/// `raw` (an integer index) as an index into a dimension of `size`:
-/// negative values count from the end. `inRange` tells whether it lands.
-Value normalizeIndex(OpBuilder &b, Location loc, Value raw, int64_t size,
-                     Value *inRange = nullptr) {
-  Value i = arith::IndexCastOp::create(b, loc, b.getIndexType(), raw);
-  Value zero = constIndex(b, loc, 0), n = constIndex(b, loc, size);
-  Value neg = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, i, zero);
-  i = arith::SelectOp::create(b, loc, neg, arith::AddIOp::create(b, loc, i, n),
-                              i);
-  if (inRange)
-    *inRange = arith::AndIOp::create(
-        b, loc,
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, i, zero),
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, i, n));
-  return i;
-}
-
-/// Clamps an index into [0, size) so a read can never leave the buffer.
-Value clampIndex(OpBuilder &b, Location loc, Value i, int64_t size) {
-  i = arith::MaxSIOp::create(b, loc, i, constIndex(b, loc, 0));
-  return arith::MinSIOp::create(b, loc, i, constIndex(b, loc, size - 1));
-}
-
 /// The map (d0 .. d{rank-1}, dx) -> (d0 .. dx at `axis` .. d{rank-1}).
 AffineMap axisReplacedMap(MLIRContext *ctx, int64_t rank, int64_t axis) {
   SmallVector<AffineExpr> exprs;

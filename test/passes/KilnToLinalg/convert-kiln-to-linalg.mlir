@@ -793,8 +793,9 @@ func.func @slice_empty(%x: tensor<4x8xf32>) -> tensor<0x8xf32> {
 // CHECK: %[[NEG:.+]] = arith.cmpi slt, %[[IX]], %[[ZERO]] : index
 // CHECK: %[[WRAP:.+]] = arith.addi %[[IX]], %[[SIZE]] : index
 // CHECK: %[[SEL:.+]] = arith.select %[[NEG]], %[[WRAP]], %[[IX]] : index
+// CHECK: %[[LOW:.+]] = arith.constant 0 : index
+// CHECK: %[[LO:.+]] = arith.maxsi %[[SEL]], %[[LOW]] : index
 // CHECK: %[[LAST:.+]] = arith.constant 3 : index
-// CHECK: %[[LO:.+]] = arith.maxsi %[[SEL]], %[[ZERO]] : index
 // CHECK: %[[C:.+]] = arith.minsi %[[LO]], %[[LAST]] : index
 // CHECK: %[[D0:.+]] = linalg.index 0 : index
 // CHECK: %[[D3:.+]] = linalg.index 3 : index

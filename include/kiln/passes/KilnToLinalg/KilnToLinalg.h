@@ -45,6 +45,17 @@ mlir::Value buildElementwise(
                                    mlir::ValueRange)>
         body);
 
+/// `raw` (an integer index) as an index into a dimension of `size`:
+/// negative values count from the end (ONNX's convention). `inRange`, when
+/// given, receives whether it lands in [0, size).
+mlir::Value normalizeIndex(mlir::OpBuilder &b, mlir::Location loc,
+                           mlir::Value raw, int64_t size,
+                           mlir::Value *inRange = nullptr);
+
+/// Clamps an index into [0, size) so a read can never leave the buffer.
+mlir::Value clampIndex(mlir::OpBuilder &b, mlir::Location loc, mlir::Value i,
+                       int64_t size);
+
 /// Inside a linalg body: the loop indices of a rank-`rank` iteration space
 /// with the one of dimension `axis` replaced by `at` (the coordinates an
 /// axis-indexed read such as GatherElements or ScatterElements uses).
