@@ -91,7 +91,7 @@ SmallVector<Value> lowerSlice(SliceOp op, SliceOp::Adaptor adaptor,
         ValueRange{}, rewriter.getDenseI64ArrayAttr(starts),
         rewriter.getDenseI64ArrayAttr(type.getShape()),
         rewriter.getDenseI64ArrayAttr(steps))};
-  Value result = buildIndexedRead(
+  return {buildIndexedRead(
       rewriter, loc, type, {}, {}, adaptor.getInput(),
       [&](OpBuilder &b, Location l, ValueRange) {
         SmallVector<Value> coords;
@@ -103,8 +103,7 @@ SmallVector<Value> lowerSlice(SliceOp op, SliceOp::Adaptor adaptor,
               b, l, start, arith::MulIOp::create(b, l, i, step)));
         }
         return coords;
-      });
-  return {result};
+      })};
 }
 
 /// Gather: the indices tensor is an input of the generic (read with a
@@ -121,7 +120,7 @@ SmallVector<Value> lowerGather(GatherOp op, GatherOp::Adaptor adaptor,
     idxExprs.push_back(rewriter.getAffineDimExpr(axis + d));
   AffineMap idxMap =
       AffineMap::get(type.getRank(), 0, idxExprs, rewriter.getContext());
-  Value result = buildIndexedRead(
+  return {buildIndexedRead(
       rewriter, op.getLoc(), type, adaptor.getIndices(), {idxMap},
       adaptor.getData(), [&](OpBuilder &b, Location l, ValueRange args) {
         // Out-of-range indices clamp so a bad index can never read outside
@@ -135,8 +134,7 @@ SmallVector<Value> lowerGather(GatherOp op, GatherOp::Adaptor adaptor,
         for (int64_t d = axis + 1; d < dataRank; ++d)
           coords.push_back(linalg::IndexOp::create(b, l, d - 1 + idxRank));
         return coords;
-      });
-  return {result};
+      })};
 }
 
 SmallVector<Value> lowerTrilu(TriluOp op, TriluOp::Adaptor adaptor,
