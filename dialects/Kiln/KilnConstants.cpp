@@ -65,11 +65,26 @@ std::optional<std::vector<double>> kiln::constantFloats(ElementsAttr attr) {
   std::optional<ArrayRef<char>> bytes = constantBytes(attr, storage);
   if (!bytes)
     return std::nullopt;
-  // Every float type's bit pattern, through APFloat.
-  const llvm::fltSemantics &semantics = floatType.getFloatSemantics();
-  unsigned width = floatType.getWidth(), stride = (width + 7) / 8;
   std::vector<double> out;
   out.reserve(attr.getNumElements());
+  // f32 and f64 weights (nearly all of them) convert exactly by a cast;
+  // APFloat per element took a third of a quantized compile.
+  if (floatType.isF32()) {
+    for (size_t i = 0; i + sizeof(float) <= bytes->size(); i += sizeof(float)) {
+      float value;
+      std::memcpy(&value, bytes->data() + i, sizeof(float));
+      out.push_back(value);
+    }
+    return out;
+  }
+  if (floatType.isF64()) {
+    out.resize(bytes->size() / sizeof(double));
+    std::memcpy(out.data(), bytes->data(), out.size() * sizeof(double));
+    return out;
+  }
+  // Every other float type's bit pattern, through APFloat.
+  const llvm::fltSemantics &semantics = floatType.getFloatSemantics();
+  unsigned width = floatType.getWidth(), stride = (width + 7) / 8;
   for (size_t i = 0; i + stride <= bytes->size(); i += stride) {
     uint64_t bits = 0;
     std::memcpy(&bits, bytes->data() + i, stride); // little-endian host

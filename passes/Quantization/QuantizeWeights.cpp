@@ -54,25 +54,75 @@ double asDouble(const APFloat &v) {
   return d.convertToDouble();
 }
 
-/// The nearest value of `semantics` to `x` (ties to even), saturating.
-APFloat roundTo(const llvm::fltSemantics &semantics, double x, double maxFinite) {
-  x = std::min(std::max(x, -maxFinite), maxFinite);
-  APFloat v(x);
-  bool lost;
-  v.convert(semantics, APFloat::rmNearestTiesToEven, &lost);
-  return v;
-}
+/// Rounds doubles to a float format of at most 8 bits (e4m3fn, e2m1,
+/// e8m0) through a table of its finite non-negative values: to nearest,
+/// ties to the even code, saturating at the largest finite value -- what
+/// APFloat's conversion does, without building an APFloat per weight
+/// (that made one 4096x4096 layer take seconds).
+class SmallFloatCodes {
+public:
+  explicit SmallFloatCodes(const llvm::fltSemantics &semantics) {
+    unsigned bits = APFloat::getSizeInBits(semantics);
+    signBit = APFloat::semanticsHasSignedRepr(semantics) ? 1u << (bits - 1)
+                                                         : 0u;
+    for (unsigned code = 0; code < (1u << bits); ++code) {
+      APFloat v(semantics, APInt(bits, code));
+      values[code] = v.isFinite() ? asDouble(v) : std::nan("");
+      if (v.isFinite() && !v.isNegative())
+        positives.push_back({values[code], code});
+    }
+    llvm::sort(positives);
+  }
 
+  /// The code of the value nearest to `x`.
+  uint8_t code(double x) const {
+    unsigned sign = x < 0 ? signBit : 0u;
+    double a = std::abs(x);
+    auto above = llvm::lower_bound(positives, std::make_pair(a, 0u));
+    if (above == positives.end())
+      return uint8_t(sign | positives.back().second);
+    if (above == positives.begin() || above->first == a)
+      return uint8_t(sign | above->second);
+    auto below = std::prev(above);
+    double up = above->first - a, down = a - below->first;
+    unsigned nearest = down < up   ? below->second
+                       : up < down ? above->second
+                       : (below->second & 1) == 0 ? below->second
+                                                  : above->second;
+    return uint8_t(sign | nearest);
+  }
 
-/// One quantized weight: codes [N, K], scales [ceil(N/bn), ceil(K/bk)].
+  double value(uint8_t code) const { return values[code]; }
+
+private:
+  unsigned signBit = 0;
+  double values[256] = {};
+  std::vector<std::pair<double, unsigned>> positives;
+};
+
+/// Accumulates ||W - dequant(W)||^2 and ||W||^2 as codes are chosen.
+struct ErrorSum {
+  double squaredError = 0, squaredNorm = 0;
+  void add(double weight, double dequantized) {
+    squaredError += (weight - dequantized) * (weight - dequantized);
+    squaredNorm += weight * weight;
+  }
+  /// ||W - dequant(W)|| / ||W||.
+  double relative() const {
+    return squaredNorm > 0 ? std::sqrt(squaredError / squaredNorm) : 0.0;
+  }
+};
+
+/// One quantized weight: codes [N, K] (one byte each, MLIR's dense layout:
+/// integers sign-extended, fp4 in the low bits) written straight into a
+/// constant blob, and scales [ceil(N/bn), ceil(K/bk)] as bytes.
 struct Quantized {
   Type codeType, scaleType;
-  std::vector<APInt> intCodes;
-  std::vector<APFloat> floatCodes;
-  std::vector<APFloat> scales;
+  AsmResourceBlob codes;
+  std::vector<char> scales;
   std::optional<float> globalScale;
   int64_t blockRows, blockCols;
-  std::vector<double> dequantized;
+  double relativeError = 0;
 };
 
 /// max |w| over each [bn, bk] block of `w`, row-major over the blocks.
@@ -85,6 +135,13 @@ std::vector<double> blockMaxima(const Matrix &w, int64_t bn, int64_t bk) {
       m = std::max(m, std::abs(w.at(r, c)));
     }
   return amax;
+}
+
+/// Appends `value` to `bytes` as an f32.
+void appendF32(std::vector<char> &bytes, float value) {
+  char raw[sizeof(float)];
+  std::memcpy(raw, &value, sizeof(float));
+  bytes.insert(bytes.end(), raw, raw + sizeof(float));
 }
 
 Quantized quantizeInt(MLIRContext *ctx, const Matrix &w, unsigned bits,
@@ -100,36 +157,43 @@ Quantized quantizeInt(MLIRContext *ctx, const Matrix &w, unsigned bits,
   std::vector<float> scale(amax.size());
   for (size_t i = 0; i < amax.size(); ++i) {
     scale[i] = amax[i] > 0 ? (float)(amax[i] / qmax) : 1.0f;
-    q.scales.push_back(APFloat(scale[i]));
+    appendF32(q.scales, scale[i]);
   }
+  q.codes = allocateConstantBlob(w.values.size());
+  char *codes = q.codes.getMutableData().data();
+  ErrorSum error;
   for (int64_t r = 0; r < w.rows; ++r)
     for (int64_t c = 0; c < w.cols; ++c) {
       double s = scale[r * sk + c / group];
       double code = std::nearbyint(w.at(r, c) / s);
       code = std::min(std::max(code, -qmax - 1), qmax);
-      q.intCodes.push_back(APInt(bits, (int64_t)code, /*isSigned=*/true));
-      q.dequantized.push_back(code * s);
+      codes[r * w.cols + c] = (char)(int8_t)code;
+      error.add(w.at(r, c), code * s);
     }
+  q.relativeError = error.relative();
   return q;
 }
 
-/// Values of `valueSemantics` with one `scale` per [bn, bk] block.
-Quantized quantizeFloat(const Matrix &w, Type codeType, double maxCode,
-                        int64_t bn, int64_t bk, ArrayRef<double> blockScale,
-                        double global) {
+/// Values of `codeType` with one `scale` per [bn, bk] block.
+Quantized quantizeFloat(const Matrix &w, Type codeType, int64_t bn, int64_t bk,
+                        ArrayRef<double> blockScale, double global) {
   Quantized q;
   q.codeType = codeType;
   q.blockRows = bn;
   q.blockCols = bk;
-  const llvm::fltSemantics &sem = cast<FloatType>(codeType).getFloatSemantics();
+  SmallFloatCodes table(cast<FloatType>(codeType).getFloatSemantics());
   int64_t sk = (w.cols + bk - 1) / bk;
+  q.codes = allocateConstantBlob(w.values.size());
+  char *codes = q.codes.getMutableData().data();
+  ErrorSum error;
   for (int64_t r = 0; r < w.rows; ++r)
     for (int64_t c = 0; c < w.cols; ++c) {
       double s = blockScale[(r / bn) * sk + c / bk] * global;
-      APFloat code = roundTo(sem, s > 0 ? w.at(r, c) / s : 0.0, maxCode);
-      q.dequantized.push_back(asDouble(code) * s);
-      q.floatCodes.push_back(code);
+      uint8_t code = table.code(s > 0 ? w.at(r, c) / s : 0.0);
+      codes[r * w.cols + c] = (char)code;
+      error.add(w.at(r, c), table.value(code) * s);
     }
+  q.relativeError = error.relative();
   return q;
 }
 
@@ -143,32 +207,31 @@ FailureOr<Quantized> quantize(MLIRContext *ctx, StringRef format,
     return quantizeInt(ctx, w, 4, 32);
   if (format == "int4-g128")
     return quantizeInt(ctx, w, 4, 128);
-  Type f32 = Float32Type::get(ctx);
   if (format == "fp8-block") {
     std::vector<double> scale;
-    Quantized q;
     for (double m : blockMaxima(w, fp8BlockRows, 128))
       scale.push_back((double)(float)(m > 0 ? m / 448.0 : 1.0));
-    q = quantizeFloat(w, Float8E4M3FNType::get(ctx), 448.0, fp8BlockRows, 128,
-                      scale, 1.0);
-    q.scaleType = f32;
+    Quantized q = quantizeFloat(w, Float8E4M3FNType::get(ctx), fp8BlockRows,
+                                128, scale, 1.0);
+    q.scaleType = Float32Type::get(ctx);
     for (double s : scale)
-      q.scales.push_back(APFloat((float)s));
+      appendF32(q.scales, (float)s);
     return q;
   }
   if (format == "mxfp4") {
+    // Scales are powers of two, held exactly by e8m0.
     std::vector<double> scale;
     for (double m : blockMaxima(w, 1, 32))
-      scale.push_back(m > 0 ? std::ldexp(1.0, std::max(
-                                                  (int)std::floor(std::log2(m)) - 2,
-                                                  -127))
-                            : 1.0);
-    Quantized q = quantizeFloat(w, Float4E2M1FNType::get(ctx), 6.0, 1, 32,
-                                scale, 1.0);
+      scale.push_back(
+          m > 0 ? std::ldexp(1.0, std::max((int)std::floor(std::log2(m)) - 2,
+                                           -127))
+                : 1.0);
+    Quantized q =
+        quantizeFloat(w, Float4E2M1FNType::get(ctx), 1, 32, scale, 1.0);
     q.scaleType = Float8E8M0FNUType::get(ctx);
+    SmallFloatCodes e8m0(cast<FloatType>(q.scaleType).getFloatSemantics());
     for (double s : scale)
-      q.scales.push_back(
-          roundTo(cast<FloatType>(q.scaleType).getFloatSemantics(), s, 0x1p127));
+      q.scales.push_back((char)e8m0.code(s));
     return q;
   }
   if (format == "nvfp4") {
@@ -176,34 +239,56 @@ FailureOr<Quantized> quantize(MLIRContext *ctx, StringRef format,
     for (double v : w.values)
       amaxAll = std::max(amaxAll, std::abs(v));
     float global = amaxAll > 0 ? (float)(amaxAll / (6.0 * 448.0)) : 1.0f;
-    const llvm::fltSemantics &e4m3 = APFloat::Float8E4M3FN();
+    Type e4m3Type = Float8E4M3FNType::get(ctx);
+    SmallFloatCodes e4m3(cast<FloatType>(e4m3Type).getFloatSemantics());
+    const uint8_t one = e4m3.code(1.0);
     std::vector<double> scale;
-    std::vector<APFloat> scaleCodes;
+    std::vector<char> scaleCodes;
     for (double m : blockMaxima(w, 1, 16)) {
-      APFloat s = roundTo(e4m3, m / 6.0 / global, 448.0);
-      if (s.isZero())
-        s = APFloat(e4m3, "1.0");
-      scaleCodes.push_back(s);
-      scale.push_back(asDouble(s));
+      uint8_t code = e4m3.code(m / 6.0 / global);
+      if (e4m3.value(code) == 0) // a zero block: any scale serves
+        code = one;
+      scaleCodes.push_back((char)code);
+      scale.push_back(e4m3.value(code));
     }
-    Quantized q = quantizeFloat(w, Float4E2M1FNType::get(ctx), 6.0, 1, 16,
-                                scale, global);
-    q.scaleType = Float8E4M3FNType::get(ctx);
-    q.scales = scaleCodes;
+    Quantized q =
+        quantizeFloat(w, Float4E2M1FNType::get(ctx), 1, 16, scale, global);
+    q.scaleType = e4m3Type;
+    q.scales = std::move(scaleCodes);
     q.globalScale = global;
     return q;
   }
   return failure();
 }
 
-/// ||a - b|| / ||a||.
-double relativeError(ArrayRef<double> a, ArrayRef<double> b) {
-  double num = 0, den = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    num += (a[i] - b[i]) * (a[i] - b[i]);
-    den += a[i] * a[i];
-  }
-  return den > 0 ? std::sqrt(num / den) : 0.0;
+/// The constants of a quantized weight: codes of `codeShape`, scales of
+/// `scaleShape`, both named after `name` for the artifact's weight table.
+std::pair<Value, Value> createQuantizedConstants(OpBuilder &b, Location loc,
+                                                 Quantized &q,
+                                                 ArrayRef<int64_t> codeShape,
+                                                 ArrayRef<int64_t> scaleShape,
+                                                 StringRef name) {
+  auto codeType = RankedTensorType::get(codeShape, q.codeType);
+  auto scaleType = RankedTensorType::get(scaleShape, q.scaleType);
+  Value codes = arith::ConstantOp::create(
+      b, loc,
+      cast<TypedAttr>(makeConstantAttr(codeType, std::move(q.codes),
+                                       (name + "_codes").str())));
+  Value scales = arith::ConstantOp::create(
+      b, loc,
+      cast<TypedAttr>(
+          makeConstantAttr(scaleType, q.scales, (name + "_scales").str())));
+  return {codes, scales};
+}
+
+/// The f32 global scale constant of nvfp4, if `q` has one.
+Value createGlobalScale(OpBuilder &b, Location loc, const Quantized &q) {
+  if (!q.globalScale)
+    return Value();
+  return arith::ConstantOp::create(
+      b, loc,
+      DenseElementsAttr::get(RankedTensorType::get({}, b.getF32Type()),
+                             *q.globalScale));
 }
 
 struct QuantizeWeightsPass
@@ -272,17 +357,11 @@ struct QuantizeWeightsPass
       block = name.getName().str();
     Location loc = NameLoc::get(b.getStringAttr(block + " " + role),
                                 weight.getLoc());
-    DenseElementsAttr codes =
-        q->intCodes.empty()
-            ? DenseElementsAttr::get(type.clone(q->codeType), q->floatCodes)
-            : DenseElementsAttr::get(type.clone(q->codeType), q->intCodes);
     int64_t rowBlocks = (n + q->blockRows - 1) / q->blockRows,
             colBlocks = (k + q->blockCols - 1) / q->blockCols;
-    auto scaleType =
-        RankedTensorType::get({e, rowBlocks, colBlocks}, q->scaleType);
-    Value stored = arith::ConstantOp::create(b, loc, codes);
-    Value scale = arith::ConstantOp::create(
-        b, loc, DenseElementsAttr::get(scaleType, q->scales));
+    auto [stored, scale] = createQuantizedConstants(
+        b, loc, *q, type.getShape(), {e, rowBlocks, colBlocks},
+        block + "_" + role.str());
     Type elt = type.getElementType();
     Type dequantElt = q->globalScale ? b.getF32Type() : elt;
     Value w = DequantizeOp::create(
@@ -290,18 +369,14 @@ struct QuantizeWeightsPass
         b.getI64IntegerAttr(0), b.getI64IntegerAttr(0),
         b.getDenseI64ArrayAttr({1, q->blockRows, q->blockCols}),
         b.getBoolAttr(false));
-    if (q->globalScale) {
-      Value global = arith::ConstantOp::create(
-          b, loc,
-          DenseElementsAttr::get(RankedTensorType::get({}, b.getF32Type()),
-                                 *q->globalScale));
+    if (Value global = createGlobalScale(b, loc, *q)) {
       w = MulOp::create(b, loc, type.clone(dequantElt), w, global);
       if (dequantElt != elt)
         w = CastOp::create(b, loc, type, w);
     }
     w.getDefiningOp()->setAttr(
         "kiln.quant_error",
-        b.getF64FloatAttr(relativeError(m.values, q->dequantized)));
+        b.getF64FloatAttr(q->relativeError));
     op->replaceUsesOfWith(weight, w);
     if (constant->use_empty())
       constant->erase();
@@ -331,9 +406,9 @@ struct QuantizeWeightsPass
     m.rows = n;
     m.cols = k;
     m.values.resize(n * k);
-    for (int64_t i = 0; i < k; ++i)
-      for (int64_t j = 0; j < n; ++j)
-        m.values[j * k + i] = (*values)[i * n + j];
+    transposeElements(reinterpret_cast<const char *>(values->data()), n,
+                      reinterpret_cast<char *>(m.values.data()), k, k, n,
+                      sizeof(double));
     return m;
   }
 
@@ -347,6 +422,12 @@ struct QuantizeWeightsPass
     if (llvm::any_of(op->getResult(0).getUsers(),
                      [](Operation *u) { return isa<MoERouteOp>(u); }))
       return success();
+    // kiln.qlinear needs the input's element type to be the result's.
+    Value input = op->getOperand(0);
+    auto resultType = cast<RankedTensorType>(op->getResult(0).getType());
+    if (resultType.getElementType() !=
+        cast<RankedTensorType>(input.getType()).getElementType())
+      return success();
     std::optional<Matrix> w = constantWeight(op);
     if (!w || w->rows * w->cols < minElements)
       return success();
@@ -357,37 +438,21 @@ struct QuantizeWeightsPass
 
     OpBuilder b(op);
     Location loc = op->getLoc();
-    auto weightType = RankedTensorType::get({w->rows, w->cols}, q->codeType);
-    DenseElementsAttr codes =
-        q->intCodes.empty() ? DenseElementsAttr::get(weightType, q->floatCodes)
-                            : DenseElementsAttr::get(weightType, q->intCodes);
-    auto scaleType = RankedTensorType::get(
+    std::string name = "quantized_weight";
+    if (auto nameLoc = dyn_cast<NameLoc>(loc))
+      name = nameLoc.getName().str();
+    auto [weight, scale] = createQuantizedConstants(
+        b, loc, *q, {w->rows, w->cols},
         {(w->rows + q->blockRows - 1) / q->blockRows,
          (w->cols + q->blockCols - 1) / q->blockCols},
-        q->scaleType);
-    Value weight = arith::ConstantOp::create(b, loc, codes);
-    Value scale = arith::ConstantOp::create(
-        b, loc, DenseElementsAttr::get(scaleType, q->scales));
-    Value global;
-    if (q->globalScale)
-      global = arith::ConstantOp::create(
-          b, loc,
-          DenseElementsAttr::get(RankedTensorType::get({}, b.getF32Type()),
-                                 *q->globalScale));
-    Value input = op->getOperand(0);
+        name);
+    Value global = createGlobalScale(b, loc, *q);
     Value bias = isa<LinearOp>(op) ? cast<LinearOp>(op).getBias() : Value();
-    auto resultType = cast<RankedTensorType>(op->getResult(0).getType());
-    // A matmul with broadcast batch dimensions of its lhs keeps its shape;
-    // kiln.qlinear needs the input's element type to be the result's.
-    if (resultType.getElementType() !=
-        cast<RankedTensorType>(input.getType()).getElementType())
-      return success();
     auto qlinear = QLinearOp::create(
         b, loc, resultType, input, weight, scale, Value(), global, bias,
         b.getDenseI64ArrayAttr({q->blockRows, q->blockCols}),
         b.getBoolAttr(false));
-    double error = relativeError(w->values, q->dequantized);
-    qlinear->setAttr("kiln.quant_error", b.getF64FloatAttr(error));
+    qlinear->setAttr("kiln.quant_error", b.getF64FloatAttr(q->relativeError));
     Operation *floatWeight = op->getOperand(1).getDefiningOp();
     op->getResult(0).replaceAllUsesWith(qlinear.getResult());
     op->erase();
