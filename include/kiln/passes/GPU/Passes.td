@@ -94,6 +94,39 @@ def MergeKernelModules
   let dependentDialects = ["mlir::gpu::GPUDialect"];
 }
 
+def SpecializeKernelsPerArch
+    : Pass<"kiln-gpu-specialize-kernels-per-arch", "mlir::ModuleOp"> {
+  let summary = "Make one copy of the kernel module per GPU arch, with "
+                "the kernels' arch predicates resolved";
+  let description = [{
+    A kernel whose body depends on the arch (the wgmma matmul, which only
+    sm_90a has) calls a predicate: a `() -> i1` declaration tagged
+    `kiln.gpu_arch_predicate` with the archs on which it is true. One
+    `gpu.module` cannot hold such a kernel for several archs (NVVM verifies
+    the wgmma ops against every target of the module, and the NVPTX
+    backend cannot select them for sm_80), so this pass, run before the
+    targets are attached, keeps `gpu.module @kiln_kernels` for the first
+    arch of `archs` and adds a copy `@kiln_kernels_<arch>` for each other
+    arch. In each, calls to predicates become constants, `scf.if`s on them
+    fold to the arch's body, and the predicates are erased. The workgroup
+    buffers of kernels that called a predicate tagged
+    `kiln.gpu_workgroup_alignment` get that alignment (`llvm.align`).
+    Kernel names are the same in every copy: each arch's image holds every
+    kernel, with that arch's body. `nvvm-attach-target{module=...}` then
+    attaches one target per copy, and `gpu-module-to-binary` makes one
+    `gpu.binary` per arch.
+
+    Example, archs=sm_80,sm_90a: `@kiln_kernels` (sm_80: the mma.sync
+    body) and `@kiln_kernels_sm_90a` (the wgmma body).
+  }];
+  let options = [
+    ListOption<"archs", "archs", "std::string",
+               "The GPU archs, in --gpu-arch order">,
+  ];
+  let dependentDialects = ["mlir::gpu::GPUDialect", "mlir::scf::SCFDialect",
+                           "mlir::arith::ArithDialect"];
+}
+
 def ConvertLaunchesToRuntimeCalls
     : Pass<"kiln-gpu-convert-launches-to-runtime-calls", "mlir::ModuleOp"> {
   let summary = "Turn gpu.launch_func's into calls through the runtime's "
