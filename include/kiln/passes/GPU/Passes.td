@@ -12,26 +12,39 @@ include "mlir/Pass/PassBase.td"
 def ConvertMatmulsToMmaKernels
     : Pass<"kiln-gpu-convert-matmuls-to-mma-kernels", "mlir::ModuleOp"> {
   let summary = "Turn f16/bf16 matmul generics accumulating in f32 into "
-                "tensor-core (mma.sync) launches";
+                "tensor-core (mma.sync, and wgmma on sm_90a) launches";
   let description = [{
-    Kiln's matmul kernel generator for sm_80 and later (mma.sync also runs
-    on sm_90a). It claims bufferized `linalg.generic`s that compute
+    Kiln's matmul kernel generator for sm_80 and later. It claims
+    bufferized `linalg.generic`s that compute
     `C[b?, m, n] += ext(A[b?, m, k]) * ext(B[b?, k, n])` (the form
     `kiln-convert-kiln-to-linalg` gives matmuls: loops `(b?, m, k, n)`)
     with f16 or bf16 A and B, an f32 C, identity layouts, M and N multiples
-    of 64 and K a multiple of 32, and replaces each with one `gpu.launch`:
-    a 64x64 block tile per 128-thread block (2x2 warps of 32x32, each
-    2x4 `m16n8k16` fragments), K tiles of 32 copied global->shared with
-    16-byte `cp.async` into two stages (the copy of tile k+1 overlaps the
-    math of tile k), `ldmatrix` (`.trans` for B, which is K-major), and
-    `mma.sync` with f32 accumulators that start from C. A batch dimension
-    maps to the grid's z; a B without one is shared by every batch.
+    of 64 and K a multiple of 32, and replaces each with one `gpu.launch`.
 
-    f16 uses `nvgpu.mma.sync`; bf16 uses `nvvm.mma.sync` directly, because
-    MLIR 22.1's nvgpu cannot deduce bf16 PTX types. Matmuls that do not fit
-    (f32, ragged sizes, strided views) are left to
-    `kiln-gpu-map-linalg-to-kernels`. Not done: smem swizzling, more
-    stages, sm_90a wgmma/TMA.
+    The mma.sync kernel: a 64x64 block tile per 128-thread block (2x2 warps
+    of 32x32, each 2x4 `m16n8k16` fragments), K tiles of 32 copied
+    global->shared with 16-byte `cp.async` into two stages (the copy of
+    tile k+1 overlaps the math of tile k), `ldmatrix` (`.trans` for B,
+    which is K-major), and `mma.sync` with f32 accumulators that start from
+    C. A batch dimension maps to the grid's z; a B without one is shared by
+    every batch. f16 uses `nvgpu.mma.sync`; bf16 uses `nvvm.mma.sync`
+    directly, because MLIR 22.1's nvgpu cannot deduce bf16 PTX types.
+
+    When N is a multiple of 128 and K of 64, the launch has a 64x128 tile
+    per 128-thread block and two bodies, chosen by a call to
+    `@kiln_gpu_arch_has_wgmma` (a declaration tagged
+    `kiln.gpu_arch_predicate = ["sm_90a"]`, which
+    `kiln-gpu-specialize-kernels-per-arch` resolves per arch): on sm_90a
+    one warpgroup runs `nvvm.wgmma.mma_async` m64n128k16 on operands that
+    `cp.async` stages into two stages of 128-byte-swizzled shared memory
+    (one 48 KiB buffer, aligned to 1024 bytes), with
+    `fence.proxy.async` before the tensor cores read them; elsewhere the
+    mma.sync kernel runs on the two 64x64 halves. Same grid, block and
+    parameters for both, so the host code does not depend on the arch.
+
+    Matmuls that do not fit (f32, ragged sizes, strided views) are left to
+    `kiln-gpu-map-linalg-to-kernels`. Not done: TMA, more stages (they
+    need dynamic shared memory above 48 KiB), smem swizzling for mma.sync.
   }];
   let dependentDialects = ["mlir::gpu::GPUDialect",
                            "mlir::nvgpu::NVGPUDialect",
