@@ -9,6 +9,7 @@
 #include "kiln/passes/Pipelines.h"
 
 #include "mlir/Pass/PassRegistry.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/ErrorHandling.h"
 
 using namespace mlir;
@@ -172,9 +173,19 @@ void kiln::buildGpuCodegenPipeline(OpPassManager &pm,
   std::vector<std::string> archs(options.archs.begin(), options.archs.end());
   if (archs.empty())
     archs.push_back("sm_90a");
+  // One copy of the kernel module per arch (an arch-specific body, such
+  // as wgmma, must not reach another arch's NVVM target), then one target
+  // per copy: @kiln_kernels for the first arch, @kiln_kernels_<arch> for
+  // the others.
+  os << "kiln-gpu-specialize-kernels-per-arch{archs=" << llvm::join(archs, ",")
+     << "},";
   for (const std::string &arch : archs) {
     std::string features = nvvmFeaturesForArch(arch).value_or("");
-    os << "nvvm-attach-target{chip=" << arch << " O=3 l=" << libdevice;
+    std::string module = "kiln_kernels";
+    if (arch != archs.front())
+      module += "_" + arch;
+    os << "nvvm-attach-target{module=^" << module << "$ chip=" << arch
+       << " O=3 l=" << libdevice;
     if (!features.empty())
       os << " features=" << features;
     os << "},";
@@ -186,6 +197,9 @@ void kiln::buildGpuCodegenPipeline(OpPassManager &pm,
         "convert-vector-to-scf,expand-strided-metadata,lower-affine,"
         "convert-scf-to-cf,"
         "convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1},"
+        // NVVM ops that MLIR 22.1 emits as inline PTX (wgmma.mma_async)
+        // have no LLVM translation: they become llvm.inline_asm here.
+        "convert-nvvm-to-llvm,"
         "canonicalize,cse,reconcile-unrealized-casts),"
      << "gpu-module-to-binary{format=isa toolkit=" << options.cudaPath << "},"
      // Host side: views, constants and launches only.

@@ -19,6 +19,7 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -104,11 +105,16 @@ public:
     std::vector<std::string> archs = context.options.gpuArchs;
     if (archs.empty())
       archs.push_back("sm_90a");
-    for (const std::string &arch : archs)
+    llvm::StringSet<> seen;
+    for (const std::string &arch : archs) {
       if (!nvvmFeaturesForArch(arch))
         return emitError(module.getLoc())
                << "unsupported --gpu-arch '" << arch
                << "' (supported: sm_80, sm_86, sm_87, sm_89, sm_90, sm_90a)";
+      if (!seen.insert(arch).second)
+        return emitError(module.getLoc())
+               << "--gpu-arch lists '" << arch << "' twice";
+    }
     return archs;
   }
 
@@ -152,24 +158,30 @@ public:
     if (context.stopsAfter("llvm"))
       return printStage(module, context, stopped);
 
-    // The PTX of every arch, from the one gpu.binary (none when the model
-    // launches nothing).
+    // The PTX of every arch, from the gpu.binary of each arch's copy of
+    // the kernel module (kiln-gpu-specialize-kernels-per-arch; none when
+    // the model launches nothing).
     llvm::StringMap<std::string> ptxOf;
     SmallVector<gpu::BinaryOp> binaries =
         llvm::to_vector(module.getOps<gpu::BinaryOp>());
-    if (binaries.size() > 1)
-      return emitError(module.getLoc())
-             << "expected one gpu.binary (kiln-gpu-merge-kernel-modules), "
-                "found "
-             << binaries.size();
     for (gpu::BinaryOp binary : binaries)
       for (Attribute a : binary.getObjectsAttr()) {
         auto object = cast<gpu::ObjectAttr>(a);
         auto target = dyn_cast<NVVM::NVVMTargetAttr>(object.getTarget());
         if (!target || object.getFormat() != gpu::CompilationTarget::Assembly)
           return emitError(binary.getLoc()) << "expected PTX objects";
-        ptxOf[target.getChip()] = object.getObject().getValue().str();
+        if (!ptxOf.try_emplace(target.getChip(),
+                               object.getObject().getValue().str())
+                 .second)
+          return emitError(binary.getLoc())
+                 << "expected one PTX object for " << target.getChip()
+                 << ", found several (one kernel module per arch)";
       }
+    if (!binaries.empty())
+      for (const std::string &arch : archs)
+        if (!ptxOf.count(arch))
+          return emitError(module.getLoc())
+                 << "no PTX was generated for " << arch;
     if (context.stopsAfter("ptx")) {
       stopped = true;
       std::string ptx = ptxOf.lookup(archs.front());

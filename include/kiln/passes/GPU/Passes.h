@@ -23,6 +23,16 @@
 
 namespace kiln {
 
+/// On a function declaration that kernels call to choose a body by arch
+/// (`() -> i1`): the archs (a string array) on which it is true.
+/// kiln-gpu-specialize-kernels-per-arch replaces the calls by constants.
+inline constexpr llvm::StringLiteral kGpuArchPredicateAttrName =
+    "kiln.gpu_arch_predicate";
+/// On the same declaration: the alignment (bytes) that the workgroup
+/// buffers of the kernels calling it need.
+inline constexpr llvm::StringLiteral kGpuWorkgroupAlignmentAttrName =
+    "kiln.gpu_workgroup_alignment";
+
 #define GEN_PASS_DECL
 #include "kiln/passes/GPU/Passes.h.inc"
 

@@ -12,26 +12,39 @@ include "mlir/Pass/PassBase.td"
 def ConvertMatmulsToMmaKernels
     : Pass<"kiln-gpu-convert-matmuls-to-mma-kernels", "mlir::ModuleOp"> {
   let summary = "Turn f16/bf16 matmul generics accumulating in f32 into "
-                "tensor-core (mma.sync) launches";
+                "tensor-core (mma.sync, and wgmma on sm_90a) launches";
   let description = [{
-    Kiln's matmul kernel generator for sm_80 and later (mma.sync also runs
-    on sm_90a). It claims bufferized `linalg.generic`s that compute
+    Kiln's matmul kernel generator for sm_80 and later. It claims
+    bufferized `linalg.generic`s that compute
     `C[b?, m, n] += ext(A[b?, m, k]) * ext(B[b?, k, n])` (the form
     `kiln-convert-kiln-to-linalg` gives matmuls: loops `(b?, m, k, n)`)
     with f16 or bf16 A and B, an f32 C, identity layouts, M and N multiples
-    of 64 and K a multiple of 32, and replaces each with one `gpu.launch`:
-    a 64x64 block tile per 128-thread block (2x2 warps of 32x32, each
-    2x4 `m16n8k16` fragments), K tiles of 32 copied global->shared with
-    16-byte `cp.async` into two stages (the copy of tile k+1 overlaps the
-    math of tile k), `ldmatrix` (`.trans` for B, which is K-major), and
-    `mma.sync` with f32 accumulators that start from C. A batch dimension
-    maps to the grid's z; a B without one is shared by every batch.
+    of 64 and K a multiple of 32, and replaces each with one `gpu.launch`.
 
-    f16 uses `nvgpu.mma.sync`; bf16 uses `nvvm.mma.sync` directly, because
-    MLIR 22.1's nvgpu cannot deduce bf16 PTX types. Matmuls that do not fit
-    (f32, ragged sizes, strided views) are left to
-    `kiln-gpu-map-linalg-to-kernels`. Not done: smem swizzling, more
-    stages, sm_90a wgmma/TMA.
+    The mma.sync kernel: a 64x64 block tile per 128-thread block (2x2 warps
+    of 32x32, each 2x4 `m16n8k16` fragments), K tiles of 32 copied
+    global->shared with 16-byte `cp.async` into two stages (the copy of
+    tile k+1 overlaps the math of tile k), `ldmatrix` (`.trans` for B,
+    which is K-major), and `mma.sync` with f32 accumulators that start from
+    C. A batch dimension maps to the grid's z; a B without one is shared by
+    every batch. f16 uses `nvgpu.mma.sync`; bf16 uses `nvvm.mma.sync`
+    directly, because MLIR 22.1's nvgpu cannot deduce bf16 PTX types.
+
+    When N is a multiple of 128 and K of 64, the launch has a 64x128 tile
+    per 128-thread block and two bodies, chosen by a call to
+    `@kiln_gpu_arch_has_wgmma` (a declaration tagged
+    `kiln.gpu_arch_predicate = ["sm_90a"]`, which
+    `kiln-gpu-specialize-kernels-per-arch` resolves per arch): on sm_90a
+    one warpgroup runs `nvvm.wgmma.mma_async` m64n128k16 on operands that
+    `cp.async` stages into two stages of 128-byte-swizzled shared memory
+    (one 48 KiB buffer, aligned to 1024 bytes), with
+    `fence.proxy.async` before the tensor cores read them; elsewhere the
+    mma.sync kernel runs on the two 64x64 halves. Same grid, block and
+    parameters for both, so the host code does not depend on the arch.
+
+    Matmuls that do not fit (f32, ragged sizes, strided views) are left to
+    `kiln-gpu-map-linalg-to-kernels`. Not done: TMA, more stages (they
+    need dynamic shared memory above 48 KiB), smem swizzling for mma.sync.
   }];
   let dependentDialects = ["mlir::gpu::GPUDialect",
                            "mlir::nvgpu::NVGPUDialect",
@@ -92,6 +105,39 @@ def MergeKernelModules
     renaming on clashes, and retargets the `gpu.launch_func`s.
   }];
   let dependentDialects = ["mlir::gpu::GPUDialect"];
+}
+
+def SpecializeKernelsPerArch
+    : Pass<"kiln-gpu-specialize-kernels-per-arch", "mlir::ModuleOp"> {
+  let summary = "Make one copy of the kernel module per GPU arch, with "
+                "the kernels' arch predicates resolved";
+  let description = [{
+    A kernel whose body depends on the arch (the wgmma matmul, which only
+    sm_90a has) calls a predicate: a `() -> i1` declaration tagged
+    `kiln.gpu_arch_predicate` with the archs on which it is true. One
+    `gpu.module` cannot hold such a kernel for several archs (NVVM verifies
+    the wgmma ops against every target of the module, and the NVPTX
+    backend cannot select them for sm_80), so this pass, run before the
+    targets are attached, keeps `gpu.module @kiln_kernels` for the first
+    arch of `archs` and adds a copy `@kiln_kernels_<arch>` for each other
+    arch. In each, calls to predicates become constants, `scf.if`s on them
+    fold to the arch's body, and the predicates are erased. The workgroup
+    buffers of kernels that called a predicate tagged
+    `kiln.gpu_workgroup_alignment` get that alignment (`llvm.align`).
+    Kernel names are the same in every copy: each arch's image holds every
+    kernel, with that arch's body. `nvvm-attach-target{module=...}` then
+    attaches one target per copy, and `gpu-module-to-binary` makes one
+    `gpu.binary` per arch.
+
+    Example, archs=sm_80,sm_90a: `@kiln_kernels` (sm_80: the mma.sync
+    body) and `@kiln_kernels_sm_90a` (the wgmma body).
+  }];
+  let options = [
+    ListOption<"archs", "archs", "std::string",
+               "The GPU archs, in --gpu-arch order">,
+  ];
+  let dependentDialects = ["mlir::gpu::GPUDialect", "mlir::scf::SCFDialect",
+                           "mlir::arith::ArithDialect"];
 }
 
 def ConvertLaunchesToRuntimeCalls
