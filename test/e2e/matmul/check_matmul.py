@@ -72,10 +72,12 @@ def silu(x):
 
 def epilogue_matmul(m, k, n, epilogue, bias=False):
     """x[m, k] @ W[k, n] (+ b[n]) followed by an elementwise consumer that
-    kiln-cpu-vectorize-contractions applies to the accumulator tile before
-    its store: "none", "gelu" (erf form), "silu" (x * sigmoid(x)),
+    kiln-cpu-vectorize-contractions{epilogues=1} applies to the accumulator
+    tile before its store (the pipeline keeps it a loop nest of its own
+    for now; both paths passed these cases): "none", "gelu" (erf form), "silu" (x * sigmoid(x)),
     "residual" (+ r[m, n], a graph input), "scale" (* 0.5) or "swiglu"
-    (silu(x @ Wg) * (x @ Wu): two products feeding one epilogue)."""
+    (silu(x @ Wg) * (x @ Wu): two products meeting in one consumer, which
+    stays a loop nest of its own)."""
     def build(rng):
         x = rng.standard_normal((m, k)).astype(np.float32)
         w = (rng.standard_normal((k, n)) / np.sqrt(k)).astype(np.float32)
