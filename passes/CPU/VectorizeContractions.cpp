@@ -8,6 +8,14 @@
 // whole reduction. Sizes the blocks do not divide are split off first
 // (linalg::splitOp), so every block is static and no masking is needed.
 //
+// Elementwise consumers of contractions (bias, activation, residual add,
+// scaling, SwiGLU's product) become the block's epilogue: the consumer is
+// the root that is tiled, and scf::tileConsumerAndFuseProducersUsingSCF
+// computes each contraction block inside the consumer's tile loops, over
+// the whole of K, so the epilogue reads the finished accumulator tile
+// (forwarded in registers once the tile's transfers fold) and the
+// contraction's result is never stored.
+//
 //===----------------------------------------------------------------------===//
 
 #include "kiln/passes/CPU/Passes.h"
@@ -17,7 +25,9 @@
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/Dialect/Tensor/Transforms/Transforms.h"
 #include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
 #include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
@@ -299,6 +309,371 @@ LogicalResult blockAndVectorize(RewriterBase &rewriter, linalg::GenericOp op,
   return distributeAndVectorize(rewriter, op, shape, *plan);
 }
 
+//===----------------------------------------------------------------------===//
+// Epilogues: elementwise consumers applied to the accumulator tile
+//===----------------------------------------------------------------------===//
+
+/// The contraction that `value` is the result of, directly or through
+/// unit-stride slices of the same rank (the halves of a fused [Wg | Wu]
+/// projection), when the micro-kernel blocks it.
+linalg::GenericOp contractionBehind(Value value, const BlockShape &shape) {
+  while (auto slice = value.getDefiningOp<tensor::ExtractSliceOp>()) {
+    if (!slice.hasUnitStride() ||
+        slice.getSourceType().getRank() != slice.getResultType().getRank())
+      return {};
+    value = slice.getSource();
+  }
+  auto op = value.getDefiningOp<linalg::GenericOp>();
+  if (!op || !planBlocks(op, shape))
+    return {};
+  return op;
+}
+
+/// A body of arith and math ops only: what vectorizes to the same ops on
+/// vectors, with no index computation or data-dependent read.
+bool hasElementwiseBody(linalg::GenericOp op) {
+  for (Operation &inner : op.getBody()->without_terminator())
+    if (!isa<arith::ArithDialect, math::MathDialect>(inner.getDialect()) ||
+        inner.getNumRegions() != 0)
+      return false;
+  return true;
+}
+
+/// Whether every use of `value`, through slices, is an input of `consumer`:
+/// then computing the contraction inside the consumer's tiles computes it
+/// once, and nothing else needs it stored.
+bool onlyFeeds(Value value, Operation *consumer) {
+  for (OpOperand &use : value.getUses()) {
+    Operation *user = use.getOwner();
+    if (user == consumer) {
+      if (!cast<linalg::GenericOp>(consumer).isDpsInput(&use))
+        return false;
+      continue;
+    }
+    auto slice = dyn_cast<tensor::ExtractSliceOp>(user);
+    if (!slice || !onlyFeeds(slice.getResult(), consumer))
+      return false;
+  }
+  return true;
+}
+
+/// An elementwise consumer of contractions: the block plan of its loops,
+/// derived from its contractions' plans (which must agree), and what the
+/// contractions cost.
+struct EpiloguePlan {
+  BlockPlan plan;
+  SmallVector<linalg::GenericOp> contractions;
+  int64_t macs = 0;
+};
+
+std::optional<EpiloguePlan> planEpilogue(linalg::GenericOp op,
+                                         const BlockShape &shape) {
+  if (!op.hasPureTensorSemantics() || op.getNumDpsInits() != 1 ||
+      op->getNumResults() != 1 || op.getNumReductionLoops() != 0 ||
+      !isa<FloatType>(getElementTypeOrSelf(op->getResult(0).getType())) ||
+      !hasElementwiseBody(op))
+    return std::nullopt;
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  if (llvm::any_of(ranges, ShapedType::isDynamic) ||
+      !llvm::all_of(op.getIndexingMapsArray(),
+                    [](AffineMap map) { return map.isProjectedPermutation(); }))
+    return std::nullopt;
+  unsigned loops = op.getNumLoops();
+  int64_t elements = 1;
+  for (int64_t r : ranges)
+    elements *= r;
+  EpiloguePlan result;
+  for (OpOperand *input : op.getDpsInputOperands()) {
+    linalg::GenericOp contraction = contractionBehind(input->get(), shape);
+    if (!contraction)
+      continue;
+    // Each element of the contraction's tile is read by one iteration.
+    AffineMap readMap = op.getMatchingIndexingMap(input);
+    AffineMap outMap =
+        contraction.getMatchingIndexingMap(contraction.getDpsInitOperand(0));
+    if (!readMap.isPermutation() || !outMap.isProjectedPermutation() ||
+        outMap.getNumResults() != loops)
+      return std::nullopt;
+    std::optional<BlockPlan> contractionPlan = planBlocks(contraction, shape);
+    // The consumer's loop that runs along each of the contraction's
+    // parallel loops.
+    DenseMap<unsigned, unsigned> consumerDim;
+    for (unsigned pos = 0; pos < loops; ++pos)
+      consumerDim[outMap.getDimPosition(pos)] = readMap.getDimPosition(pos);
+    BlockPlan plan;
+    plan.tileSizes.assign(loops, 0);
+    for (auto [dim, mine] : consumerDim)
+      plan.tileSizes[mine] =
+          std::min(contractionPlan->tileSizes[dim], ranges[mine]);
+    for (unsigned dim : contractionPlan->interchange)
+      if (consumerDim.count(dim))
+        plan.interchange.push_back(consumerDim[dim]);
+    for (unsigned dim : contractionPlan->independentDims)
+      if (consumerDim.count(dim))
+        plan.independentDims.push_back(consumerDim[dim]);
+    if (plan.interchange.size() != loops)
+      return std::nullopt;
+    if (!result.contractions.empty() &&
+        (plan.tileSizes != result.plan.tileSizes ||
+         plan.interchange != result.plan.interchange))
+      return std::nullopt; // contractions blocked differently
+    result.plan = plan;
+    result.contractions.push_back(contraction);
+    int64_t depth = 1;
+    SmallVector<int64_t> contractionRanges = contraction.getStaticLoopRanges();
+    for (auto [range, iterator] : llvm::zip(
+             contractionRanges, contraction.getIteratorTypesArray()))
+      if (iterator == utils::IteratorType::reduction)
+        depth *= range;
+    result.macs += elements * depth;
+  }
+  // One contraction block per epilogue tile. Two (an expert's gate and up,
+  // or both halves of a fused [Wg | Wu] projection) fuse correctly, but the
+  // first block's 16 accumulators then stay live across the second's K
+  // loop, which needs the other 16 of the 32 vector registers: measured on
+  // the MoE decoder, the fused SwiGLU made the run 3-10% slower in CPU time
+  // than storing both products and reading them back (docs/benchmarks.md).
+  if (result.contractions.size() != 1)
+    return std::nullopt;
+  return result;
+}
+
+/// Tiles the epilogue `op` with loops of `loopType` and fuses its
+/// contractions (and the fills of their accumulators) into the tiles;
+/// nothing else is fused (an activation feeding the matmul stays where it
+/// is). Replaces `op`; the fused ops it leaves without uses are erased.
+FailureOr<scf::SCFTileAndFuseResult>
+tileEpilogue(RewriterBase &rewriter, linalg::GenericOp op,
+             const EpiloguePlan &epilogue, ArrayRef<int64_t> sizes,
+             ArrayRef<int64_t> interchange,
+             scf::SCFTilingOptions::LoopType loopType) {
+  llvm::SmallPtrSet<Operation *, 8> fusable;
+  for (linalg::GenericOp contraction : epilogue.contractions) {
+    fusable.insert(contraction);
+    if (Operation *init =
+            contraction.getDpsInitOperand(0)->get().getDefiningOp())
+      if (isa<linalg::FillOp>(init))
+        fusable.insert(init);
+  }
+  scf::SCFTilingOptions tiling;
+  tiling.setTileSizes(getAsIndexOpFoldResult(rewriter.getContext(), sizes));
+  tiling.setInterchange(interchange);
+  tiling.setLoopType(loopType);
+  scf::SCFTileAndFuseOptions options;
+  options.setTilingOptions(tiling);
+  options.setFusionControlFn(
+      [&](tensor::ExtractSliceOp, OpResult producer, bool)
+          -> std::optional<scf::SCFTileAndFuseOptions::ControlFnResult> {
+        if (fusable.contains(producer.getOwner()))
+          return scf::SCFTileAndFuseOptions::ControlFnResult{};
+        return std::nullopt;
+      });
+  // A half of a fused projection is a slice of a slice once tiled.
+  RewritePatternSet cleanup(rewriter.getContext());
+  tensor::populateMergeConsecutiveInsertExtractSlicePatterns(cleanup);
+  options.cleanupPatterns = FrozenRewritePatternSet(std::move(cleanup));
+
+  rewriter.setInsertionPoint(op);
+  FailureOr<scf::SCFTileAndFuseResult> tiled =
+      scf::tileConsumerAndFuseProducersUsingSCF(
+          rewriter, cast<TilingInterface>(op.getOperation()), options);
+  if (failed(tiled))
+    return failure();
+  Value replacement = tiled->replacements.lookup(op->getResult(0));
+  if (!replacement)
+    return failure();
+  rewriter.replaceAllUsesWith(op->getResult(0), replacement);
+  rewriter.eraseOp(op);
+  // Contractions before their fills: erase what no longer has a use.
+  for (Operation *producer : llvm::reverse(tiled->fusedProducers))
+    if (producer->use_empty())
+      rewriter.eraseOp(producer);
+  return tiled;
+}
+
+/// Vectorizes one register block of an epilogue: each contraction tiled
+/// along K only (its accumulator hoisted later), then the fills and the
+/// epilogue itself.
+LogicalResult vectorizeEpilogueBlock(RewriterBase &rewriter,
+                                     ArrayRef<Operation *> ops,
+                                     const BlockShape &shape) {
+  for (Operation *tiledOp : ops) {
+    auto generic = dyn_cast<linalg::GenericOp>(tiledOp);
+    if (generic && generic.getNumReductionLoops() != 0) {
+      std::optional<BlockPlan> plan = planBlocks(generic, shape);
+      if (!plan)
+        return generic.emitError(
+            "a contraction fused into an epilogue has no block plan");
+      SmallVector<int64_t> ranges = generic.getStaticLoopRanges();
+      SmallVector<utils::IteratorType> iterators =
+          generic.getIteratorTypesArray();
+      SmallVector<int64_t> kOnly = plan->tileSizes;
+      for (unsigned d = 0; d < kOnly.size(); ++d)
+        if (iterators[d] != utils::IteratorType::reduction)
+          kOnly[d] = 0;
+      BlockPlan kPlan{kOnly, plan->interchange, {}};
+      if (failed(tileAndVectorizeBlocks(rewriter, generic, kPlan)))
+        return failure();
+      continue;
+    }
+    rewriter.setInsertionPoint(tiledOp);
+    FailureOr<linalg::VectorizationResult> vectorized =
+        linalg::vectorize(rewriter, tiledOp);
+    if (failed(vectorized))
+      return tiledOp->emitError("could not vectorize this epilogue block");
+    rewriter.replaceOp(tiledOp, vectorized->replacements);
+  }
+  return success();
+}
+
+/// Blocks an epilogue and the contractions it reads: threads over the
+/// independent blocks (as for a lone contraction), then register blocks,
+/// each computing its contractions' tiles and applying the epilogue to
+/// them before the one store.
+LogicalResult blockEpilogueShare(RewriterBase &rewriter, linalg::GenericOp op,
+                                 const BlockShape &shape) {
+  std::optional<EpiloguePlan> epilogue = planEpilogue(op, shape);
+  if (!epilogue)
+    return op.emitError("a share of this epilogue has no block plan");
+  FailureOr<scf::SCFTileAndFuseResult> tiled =
+      tileEpilogue(rewriter, op, *epilogue, epilogue->plan.tileSizes,
+                   epilogue->plan.interchange,
+                   scf::SCFTilingOptions::LoopType::ForOp);
+  if (failed(tiled))
+    return op.emitError("could not tile this epilogue and its contractions "
+                        "into register blocks");
+  // The kReductionLoopMark the K loops get is relative to the innermost
+  // tile loops; every K loop is marked by tileAndVectorizeBlocks.
+  return vectorizeEpilogueBlock(rewriter, tiled->tiledAndFusedOps.getArrayRef(),
+                                shape);
+}
+
+LogicalResult blockAndVectorizeEpilogue(RewriterBase &rewriter,
+                                        linalg::GenericOp op,
+                                        const BlockShape &shape) {
+  std::optional<EpiloguePlan> epilogue = planEpilogue(op, shape);
+  if (!epilogue)
+    return op.emitError("a piece of this epilogue has no block plan");
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  const BlockPlan &plan = epilogue->plan;
+  for (unsigned d = 0; d < ranges.size(); ++d) {
+    if (ranges[d] % plan.tileSizes[d] == 0)
+      continue;
+    rewriter.setInsertionPoint(op);
+    auto [main, rest] = linalg::splitOp(
+        rewriter, cast<TilingInterface>(op.getOperation()), d,
+        rewriter.getIndexAttr(ranges[d] - ranges[d] % plan.tileSizes[d]));
+    for (TilingInterface piece : {main, rest}) {
+      auto generic = dyn_cast_or_null<linalg::GenericOp>(piece.getOperation());
+      if (!generic ||
+          failed(blockAndVectorizeEpilogue(rewriter, generic, shape)))
+        return failure();
+    }
+    return success();
+  }
+
+  SmallVector<int64_t> threadTiles(ranges.size(), 0);
+  bool anyLoop = false;
+  for (unsigned d : plan.independentDims)
+    if (plan.tileSizes[d] < ranges[d]) {
+      threadTiles[d] = plan.tileSizes[d];
+      anyLoop = true;
+    }
+  if (!shape.parallel || !anyLoop || epilogue->macs < kiln::kMinParallelMacs)
+    return blockEpilogueShare(rewriter, op, shape);
+  FailureOr<scf::SCFTileAndFuseResult> tiled =
+      tileEpilogue(rewriter, op, *epilogue, threadTiles, /*interchange=*/{},
+                   scf::SCFTilingOptions::LoopType::ForallOp);
+  if (failed(tiled))
+    return op.emitError("could not distribute this epilogue and its "
+                        "contractions over threads");
+  auto share = dyn_cast<linalg::GenericOp>(tiled->tiledAndFusedOps.front());
+  if (!share)
+    return op.emitError("a thread's share of this epilogue is not a "
+                        "linalg.generic");
+  return blockEpilogueShare(rewriter, share, shape);
+}
+
+/// `extract_slice(collapse_shape(x))` as `collapse_shape(extract_slice(x))`
+/// where each collapsed group's slice is whole rows of its inner dimensions
+/// (static offsets and sizes that are multiples of the inner size): the
+/// halves of a fused [Wg | Wu] projection, sliced at a panel boundary.
+/// Upstream's BubbleUpExtractSliceThroughCollapseShape (MLIR 22.1) moves
+/// only the slice at offset 0 of such a pair.
+LogicalResult sliceBeforeCollapse(RewriterBase &rewriter,
+                                  tensor::ExtractSliceOp slice) {
+  auto collapse = slice.getSource().getDefiningOp<tensor::CollapseShapeOp>();
+  if (!collapse || !slice.hasUnitStride() ||
+      slice.getSourceType().getRank() != slice.getResultType().getRank())
+    return failure();
+  std::optional<SmallVector<int64_t>> offsets =
+      getConstantIntValues(slice.getMixedOffsets());
+  std::optional<SmallVector<int64_t>> sizes =
+      getConstantIntValues(slice.getMixedSizes());
+  RankedTensorType srcType = collapse.getSrcType();
+  if (!offsets || !sizes || !srcType.hasStaticShape())
+    return failure();
+  SmallVector<int64_t> newOffsets, newSizes, newShape;
+  for (auto [group, offset, size] :
+       llvm::zip(collapse.getReassociationIndices(), *offsets, *sizes)) {
+    int64_t inner = 1;
+    for (int64_t d : ArrayRef<int64_t>(group).drop_front())
+      inner *= srcType.getDimSize(d);
+    if (offset % inner != 0 || size % inner != 0)
+      return failure();
+    newOffsets.push_back(offset / inner);
+    newSizes.push_back(size / inner);
+    for (int64_t d : ArrayRef<int64_t>(group).drop_front()) {
+      newOffsets.push_back(0);
+      newSizes.push_back(srcType.getDimSize(d));
+    }
+  }
+  rewriter.setInsertionPoint(slice);
+  SmallVector<int64_t> strides(newSizes.size(), 1);
+  Value sliced = tensor::ExtractSliceOp::create(
+      rewriter, slice.getLoc(), collapse.getSrc(),
+      getAsIndexOpFoldResult(rewriter.getContext(), newOffsets),
+      getAsIndexOpFoldResult(rewriter.getContext(), newSizes),
+      getAsIndexOpFoldResult(rewriter.getContext(), strides));
+  rewriter.replaceOpWithNewOp<tensor::CollapseShapeOp>(
+      slice, slice.getResultType(), sliced,
+      collapse.getReassociationIndices());
+  return success();
+}
+
+/// Makes the elementwise consumers of contractions visible as such: a
+/// packed contraction's [M, N / P, P] result reaches its consumer through
+/// a collapse to [M, N] (and, for a fused [Wg | Wu] projection, slices of
+/// that). The slices move above the collapse (sliceBeforeCollapse) and
+/// the consumer is expanded to the contraction's shape (upstream's
+/// linalg::populateFoldReshapeOpsByExpansionPatterns), so that it reads
+/// the contraction's tiles with identity maps.
+LogicalResult exposeEpilogues(Operation *root, const BlockShape &shape) {
+  MLIRContext *ctx = root->getContext();
+  auto collapsedContraction = [&](Value value) {
+    auto collapse = value.getDefiningOp<tensor::CollapseShapeOp>();
+    return collapse && contractionBehind(collapse.getSrc(), shape);
+  };
+  IRRewriter rewriter(ctx);
+  for (tensor::ExtractSliceOp slice :
+       kiln::collectOps<tensor::ExtractSliceOp>(root))
+    if (collapsedContraction(slice.getSource()))
+      (void)sliceBeforeCollapse(rewriter, slice);
+  RewritePatternSet expand(ctx);
+  linalg::populateFoldReshapeOpsByExpansionPatterns(
+      expand, [&](OpOperand *operand) {
+        auto consumer = dyn_cast<linalg::GenericOp>(operand->getOwner());
+        if (!consumer || consumer.getNumReductionLoops() != 0 ||
+            !hasElementwiseBody(consumer))
+          return false;
+        Value value = operand->get();
+        while (auto slice = value.getDefiningOp<tensor::ExtractSliceOp>())
+          value = slice.getSource();
+        return collapsedContraction(value);
+      });
+  return applyPatternsGreedily(root, std::move(expand));
+}
+
 /// Folds the vectorizer's multiply + multi_reduction into vector.contract
 /// and cleans up the slices, so that the accumulator's transfer pair is
 /// recognizable to hoistLoopInvariantSubsets.
@@ -324,13 +699,45 @@ struct VectorizeContractionsPass
                                      {rows, vectorWidth, kUnroll})))
       return signalPassFailure();
     BlockShape shape{rows, vectorWidth, kUnroll, parallel};
-    SmallVector<linalg::GenericOp> contractions =
-        kiln::collectOps<linalg::GenericOp>(getOperation());
     IRRewriter rewriter(&getContext());
     bool anyBlocked = false;
-    for (linalg::GenericOp op : contractions) {
-      if (!planBlocks(op, shape) &&
-          !(makeRhsColumnsContiguous(rewriter, op) && planBlocks(op, shape)))
+    bool anyContraction = false;
+    for (linalg::GenericOp op :
+         kiln::collectOps<linalg::GenericOp>(getOperation()))
+      if (planBlocks(op, shape) ||
+          (makeRhsColumnsContiguous(rewriter, op) && planBlocks(op, shape)))
+        anyContraction = true;
+    if (!anyContraction)
+      return; // nothing else in the function is touched
+
+    // Epilogues first: they take their contractions with them.
+    if (epilogues) {
+      if (failed(exposeEpilogues(getOperation(), shape)))
+        return signalPassFailure();
+      SmallVector<linalg::GenericOp> roots;
+      llvm::SmallPtrSet<Operation *, 8> claimed;
+      for (linalg::GenericOp op :
+           kiln::collectOps<linalg::GenericOp>(getOperation())) {
+        std::optional<EpiloguePlan> epilogue = planEpilogue(op, shape);
+        if (!epilogue ||
+            llvm::any_of(epilogue->contractions, [&](linalg::GenericOp c) {
+              return claimed.contains(c) || !onlyFeeds(c->getResult(0), op);
+            }))
+          continue;
+        for (linalg::GenericOp c : epilogue->contractions)
+          claimed.insert(c);
+        roots.push_back(op);
+      }
+      for (linalg::GenericOp op : roots) {
+        anyBlocked = true;
+        if (failed(blockAndVectorizeEpilogue(rewriter, op, shape)))
+          return signalPassFailure();
+      }
+    }
+
+    for (linalg::GenericOp op :
+         kiln::collectOps<linalg::GenericOp>(getOperation())) {
+      if (!planBlocks(op, shape))
         continue;
       anyBlocked = true;
       if (failed(blockAndVectorize(rewriter, op, shape)))

@@ -61,6 +61,68 @@ def activation_matmul(a_shape, b_shape):
     return build
 
 
+def gelu(x):
+    from math import erf
+    return 0.5 * x * (1 + np.vectorize(erf)(x / np.sqrt(2)))
+
+
+def silu(x):
+    return x / (1 + np.exp(-x))
+
+
+def epilogue_matmul(m, k, n, epilogue, bias=False):
+    """x[m, k] @ W[k, n] (+ b[n]) followed by an elementwise consumer that
+    kiln-cpu-vectorize-contractions{epilogues=1} applies to the accumulator
+    tile before its store (the pipeline keeps it a loop nest of its own
+    for now; both paths passed these cases): "none", "gelu" (erf form), "silu" (x * sigmoid(x)),
+    "residual" (+ r[m, n], a graph input), "scale" (* 0.5) or "swiglu"
+    (silu(x @ Wg) * (x @ Wu): two products meeting in one consumer, which
+    stays a loop nest of its own)."""
+    def build(rng):
+        x = rng.standard_normal((m, k)).astype(np.float32)
+        w = (rng.standard_normal((k, n)) / np.sqrt(k)).astype(np.float32)
+        x64, w64 = x.astype(np.float64), w.astype(np.float64)
+        inits = [numpy_helper.from_array(w, "w")]
+        inputs = [("x", x)]
+        nodes = [helper.make_node("MatMul", ["x", "w"], ["p"])]
+        y = x64 @ w64
+        last = "p"
+        if bias:
+            b = rng.standard_normal(n).astype(np.float32)
+            inits.append(numpy_helper.from_array(b, "b"))
+            nodes.append(helper.make_node("Add", ["p", "b"], ["pb"]))
+            y = y + b
+            last = "pb"
+        if epilogue == "gelu":
+            nodes.append(helper.make_node("Gelu", [last], ["y"]))
+            y = gelu(y)
+        elif epilogue == "silu":
+            nodes += [helper.make_node("Sigmoid", [last], ["s"]),
+                      helper.make_node("Mul", [last, "s"], ["y"])]
+            y = silu(y)
+        elif epilogue == "residual":
+            r = rng.standard_normal((m, n)).astype(np.float32)
+            inputs.append(("r", r))
+            nodes.append(helper.make_node("Add", ["r", last], ["y"]))
+            y = y + r
+        elif epilogue == "scale":
+            inits.append(numpy_helper.from_array(np.float32(0.5), "half"))
+            nodes.append(helper.make_node("Mul", [last, "half"], ["y"]))
+            y = y * 0.5
+        elif epilogue == "swiglu":
+            wu = (rng.standard_normal((k, n)) / np.sqrt(k)).astype(np.float32)
+            inits.append(numpy_helper.from_array(wu, "wu"))
+            nodes += [helper.make_node("MatMul", ["x", "wu"], ["u"]),
+                      helper.make_node("Sigmoid", [last], ["s"]),
+                      helper.make_node("Mul", [last, "s"], ["g"]),
+                      helper.make_node("Mul", ["g", "u"], ["y"])]
+            y = silu(y) * (x64 @ wu.astype(np.float64))
+        else:
+            nodes[-1].output[0] = "y"
+        return nodes, inputs, inits, y
+    return build
+
+
 CASES = [
     ("weight_blocks_divide", weight_matmul(16, 64, 64)),
     ("weight_row_remainder", weight_matmul(13, 64, 96)),
@@ -72,6 +134,19 @@ CASES = [
     ("gemm_transposed_bias", gemm_transposed(11, 48, 80)),
     ("activations", activation_matmul((19, 24), (24, 40))),
     ("activations_batched", activation_matmul((3, 10, 16), (3, 16, 36))),
+    # Epilogues: remainder rows (M = 1, 5, 13), N not a multiple of the
+    # 16-lane vector (40, 100) or of the panel pair (48), K odd.
+    ("epilogue_bias", epilogue_matmul(5, 64, 96, "none", bias=True)),
+    ("epilogue_bias_gelu", epilogue_matmul(13, 48, 64, "gelu", bias=True)),
+    ("epilogue_bias_gelu_one_row", epilogue_matmul(1, 64, 48, "gelu", bias=True)),
+    ("epilogue_silu", epilogue_matmul(5, 37, 100, "silu")),
+    ("epilogue_silu_n_remainder", epilogue_matmul(9, 32, 40, "silu")),
+    ("epilogue_residual", epilogue_matmul(5, 64, 64, "residual")),
+    ("epilogue_residual_one_row", epilogue_matmul(1, 32, 100, "residual")),
+    ("epilogue_bias_residual", epilogue_matmul(13, 40, 48, "residual", bias=True)),
+    ("epilogue_scale", epilogue_matmul(8, 64, 32, "scale")),
+    ("epilogue_swiglu", epilogue_matmul(5, 64, 96, "swiglu")),
+    ("epilogue_swiglu_one_row", epilogue_matmul(1, 48, 40, "swiglu")),
 ]
 
 
