@@ -193,6 +193,7 @@ mlir::LogicalResult withDataInput(NodeContext &nc) {
 /// Each adds its file's lines of OnnxOps.def to `table`.
 void registerElementwiseHandlers(HandlerTable &table);
 void registerNNHandlers(HandlerTable &table);
+void registerWindowHandlers(HandlerTable &table);
 void registerShapeHandlers(HandlerTable &table);
 void registerTransformerHandlers(HandlerTable &table);
 void registerIndexingHandlers(HandlerTable &table);

@@ -34,6 +34,7 @@ const HandlerTable &handlers() {
     HandlerTable t;
     registerElementwiseHandlers(t);
     registerNNHandlers(t);
+    registerWindowHandlers(t);
     registerShapeHandlers(t);
     registerTransformerHandlers(t);
     registerIndexingHandlers(t);

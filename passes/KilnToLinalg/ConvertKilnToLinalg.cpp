@@ -170,6 +170,7 @@ struct ConvertKilnToLinalgPass
     populateIndexingLoweringPatterns(patterns);
     populateMoELoweringPatterns(patterns);
     populateQuantLoweringPatterns(patterns);
+    populateWindowLoweringPatterns(patterns);
 
     ConversionTarget target(*ctx);
     target.addIllegalDialect<KilnDialect>();

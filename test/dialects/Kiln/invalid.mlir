@@ -2199,3 +2199,83 @@ func.func @gather_nd_wrong_result(%d: tensor<4x8xf32>, %i: tensor<3x1xi64>) -> t
   %0 = kiln.gather_nd %d, %i : (tensor<4x8xf32>, tensor<3x1xi64>) -> tensor<3x4xf32>
   return %0 : tensor<3x4xf32>
 }
+
+//===----------------------------------------------------------------------===//
+// Window ops
+//===----------------------------------------------------------------------===//
+
+// -----
+
+func.func @conv_group(%x: tensor<1x4x8x8xf32>, %w: tensor<6x2x3x3xf32>) -> tensor<1x6x6x6xf32> {
+  // expected-error @+1 {{'kiln.conv' op group 3 must divide the input channels (4) and the filters (6)}}
+  %0 = kiln.conv %x, %w {strides = array<i64: 1, 1>, dilations = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, group = 3 : i64}
+      : (tensor<1x4x8x8xf32>, tensor<6x2x3x3xf32>) -> tensor<1x6x6x6xf32>
+  return %0 : tensor<1x6x6x6xf32>
+}
+
+// -----
+
+func.func @conv_channels(%x: tensor<1x4x8x8xf32>, %w: tensor<6x3x3x3xf32>) -> tensor<1x6x6x6xf32> {
+  // expected-error @+1 {{'kiln.conv' op weight has 3 channels per filter, expected 4 (input channels / group)}}
+  %0 = kiln.conv %x, %w {strides = array<i64: 1, 1>, dilations = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>}
+      : (tensor<1x4x8x8xf32>, tensor<6x3x3x3xf32>) -> tensor<1x6x6x6xf32>
+  return %0 : tensor<1x6x6x6xf32>
+}
+
+// -----
+
+func.func @conv_size(%x: tensor<1x4x8x8xf32>, %w: tensor<6x4x3x3xf32>) -> tensor<1x6x8x8xf32> {
+  // expected-error @+1 {{'kiln.conv' op spatial dimension 0 of the result is 8, the window gives 6}}
+  %0 = kiln.conv %x, %w {strides = array<i64: 1, 1>, dilations = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>}
+      : (tensor<1x4x8x8xf32>, tensor<6x4x3x3xf32>) -> tensor<1x6x8x8xf32>
+  return %0 : tensor<1x6x8x8xf32>
+}
+
+// -----
+
+func.func @conv_bias(%x: tensor<1x4x8x8xf32>, %w: tensor<6x4x3x3xf32>, %b: tensor<4xf32>) -> tensor<1x6x6x6xf32> {
+  // expected-error @+1 {{'kiln.conv' op bias must be a vector of 6 elements of the input's type}}
+  %0 = kiln.conv %x, %w, %b {strides = array<i64: 1, 1>, dilations = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>}
+      : (tensor<1x4x8x8xf32>, tensor<6x4x3x3xf32>, tensor<4xf32>) -> tensor<1x6x6x6xf32>
+  return %0 : tensor<1x6x6x6xf32>
+}
+
+// -----
+
+func.func @pool_attrs(%x: tensor<1x4x8x8xf32>) -> tensor<1x4x4x4xf32> {
+  // expected-error @+1 {{'kiln.pool' op expects 2 kernel sizes, strides and dilations and 4 pads for 2 spatial dimensions}}
+  %0 = kiln.pool %x {kind = #kiln.pool_kind<max>, kernel_shape = array<i64: 2>, strides = array<i64: 2, 2>,
+                     dilations = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>}
+      : tensor<1x4x8x8xf32> -> tensor<1x4x4x4xf32>
+  return %0 : tensor<1x4x4x4xf32>
+}
+
+// -----
+
+func.func @pool_rank(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{'kiln.pool' op input must have rank 3 or more ([N, C, D1, ...]), got rank 2}}
+  %0 = kiln.pool %x {kind = #kiln.pool_kind<max>, kernel_shape = array<i64>, strides = array<i64>,
+                     dilations = array<i64>, pads = array<i64>}
+      : tensor<4x8xf32> -> tensor<4x8xf32>
+  return %0 : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @pool_average_int(%x: tensor<1x4x8x8xi32>) -> tensor<1x4x4x4xi32> {
+  // expected-error @+1 {{'kiln.pool' op average and Lp pooling need a float element type}}
+  %0 = kiln.pool %x {kind = #kiln.pool_kind<average>, kernel_shape = array<i64: 2, 2>, strides = array<i64: 2, 2>,
+                     dilations = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>}
+      : tensor<1x4x8x8xi32> -> tensor<1x4x4x4xi32>
+  return %0 : tensor<1x4x4x4xi32>
+}
+
+// -----
+
+func.func @pool_ceil(%x: tensor<1x4x5x5xf32>) -> tensor<1x4x2x2xf32> {
+  // expected-error @+1 {{'kiln.pool' op spatial dimension 0 of the result is 2, the window gives 3}}
+  %0 = kiln.pool %x {kind = #kiln.pool_kind<max>, kernel_shape = array<i64: 2, 2>, strides = array<i64: 2, 2>,
+                     dilations = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, ceil_mode = true}
+      : tensor<1x4x5x5xf32> -> tensor<1x4x2x2xf32>
+  return %0 : tensor<1x4x2x2xf32>
+}

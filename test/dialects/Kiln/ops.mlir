@@ -937,3 +937,26 @@ func.func @shifts(%a: tensor<4xi32>, %b: tensor<i32>) -> (tensor<4xi32>, tensor<
   %1 = kiln.shift_right %a, %b : (tensor<4xi32>, tensor<i32>) -> tensor<4xi32>
   return %0, %1 : tensor<4xi32>, tensor<4xi32>
 }
+
+// Window ops: conv with and without bias, pooling of each kind.
+// CHECK-LABEL: func @windows
+// CHECK: kiln.conv %{{.+}}, %{{.+}}, %{{.+}} {dilations = array<i64: 1, 1>, group = 2 : i64, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>} : (tensor<1x4x8x8xf32>, tensor<6x2x3x3xf32>, tensor<6xf32>) -> tensor<1x6x8x8xf32>
+// CHECK: kiln.conv %{{.+}}, %{{.+}} {dilations = array<i64: 2>, pads = array<i64: 0, 0>, strides = array<i64: 2>} : (tensor<1x3x9xf32>, tensor<5x3x2xf32>) -> tensor<1x5x4xf32>
+// CHECK: kiln.pool %{{.+}} {ceil_mode = true, dilations = array<i64: 1, 1>, kernel_shape = array<i64: 2, 2>, kind = #kiln.pool_kind<average>, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 2, 2>} : tensor<1x4x5x5xf32> -> tensor<1x4x3x3xf32>
+// CHECK: kiln.pool %{{.+}} {{{.*}}kind = #kiln.pool_kind<max>{{.*}}} : tensor<1x4x5x5xi8> -> tensor<1x4x1x1xi8>
+func.func @windows(%x: tensor<1x4x8x8xf32>, %w: tensor<6x2x3x3xf32>, %b: tensor<6xf32>,
+                   %y: tensor<1x3x9xf32>, %v: tensor<5x3x2xf32>,
+                   %z: tensor<1x4x5x5xf32>, %i: tensor<1x4x5x5xi8>)
+    -> (tensor<1x6x8x8xf32>, tensor<1x5x4xf32>, tensor<1x4x3x3xf32>, tensor<1x4x1x1xi8>) {
+  %0 = kiln.conv %x, %w, %b {strides = array<i64: 1, 1>, dilations = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, group = 2 : i64}
+      : (tensor<1x4x8x8xf32>, tensor<6x2x3x3xf32>, tensor<6xf32>) -> tensor<1x6x8x8xf32>
+  %1 = kiln.conv %y, %v {strides = array<i64: 2>, dilations = array<i64: 2>, pads = array<i64: 0, 0>}
+      : (tensor<1x3x9xf32>, tensor<5x3x2xf32>) -> tensor<1x5x4xf32>
+  %2 = kiln.pool %z {kind = #kiln.pool_kind<average>, kernel_shape = array<i64: 2, 2>, strides = array<i64: 2, 2>,
+                     dilations = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, ceil_mode = true}
+      : tensor<1x4x5x5xf32> -> tensor<1x4x3x3xf32>
+  %3 = kiln.pool %i {kind = #kiln.pool_kind<max>, kernel_shape = array<i64: 5, 5>, strides = array<i64: 1, 1>,
+                     dilations = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>}
+      : tensor<1x4x5x5xi8> -> tensor<1x4x1x1xi8>
+  return %0, %1, %2, %3 : tensor<1x6x8x8xf32>, tensor<1x5x4xf32>, tensor<1x4x3x3xf32>, tensor<1x4x1x1xi8>
+}

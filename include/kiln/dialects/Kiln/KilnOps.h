@@ -22,4 +22,18 @@
 #define GET_OP_CLASSES
 #include "kiln/dialects/Kiln/KilnOps.h.inc"
 
+namespace kiln {
+
+/// The number of positions a window of `kernel` elements (dilated by
+/// `dilation`) takes along a dimension of `size` padded by `padBegin` and
+/// `padEnd`, moving by `stride`: rounded down, or up with `ceilMode`,
+/// where a last window that would start past the input and the leading
+/// pad is dropped (ONNX's pooling rule). kiln.conv and kiln.pool verify
+/// their result shapes with it, and the importer computes them with it.
+int64_t windowOutputSize(int64_t size, int64_t kernel, int64_t stride,
+                         int64_t dilation, int64_t padBegin, int64_t padEnd,
+                         bool ceilMode = false);
+
+} // namespace kiln
+
 #endif // KILN_DIALECTS_KILN_KILNOPS_H

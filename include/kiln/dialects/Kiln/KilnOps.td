@@ -651,5 +651,6 @@ include "kiln/dialects/Kiln/KilnIndexingOps.td"
 include "kiln/dialects/Kiln/KilnTransformerOps.td"
 include "kiln/dialects/Kiln/KilnMoEOps.td"
 include "kiln/dialects/Kiln/KilnQuantOps.td"
+include "kiln/dialects/Kiln/KilnWindowOps.td"
 
 #endif // KILN_OPS_TD

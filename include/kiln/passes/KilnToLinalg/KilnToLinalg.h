@@ -160,6 +160,7 @@ void populateTransformerLoweringPatterns(mlir::RewritePatternSet &patterns);
 void populateIndexingLoweringPatterns(mlir::RewritePatternSet &patterns);
 void populateMoELoweringPatterns(mlir::RewritePatternSet &patterns);
 void populateQuantLoweringPatterns(mlir::RewritePatternSet &patterns);
+void populateWindowLoweringPatterns(mlir::RewritePatternSet &patterns);
 
 } // namespace kiln
 
