@@ -97,91 +97,117 @@ void declareVpdpbusd(ModuleOp module) {
   decl.setPrivate();
 }
 
-/// A constant integer tensor, values widened to int64, row-major.
+/// A constant integer tensor of 8, 16 or 32 bits read in place as i32
+/// values (sign-extended, then masked to the width of an unsigned
+/// widening): the products are i32, so everything about the weights is
+/// computed modulo 2^32. `bytes` points into the constant's storage (or
+/// `copy`, whose buffer a move keeps in place).
 struct IntConstant {
   SmallVector<int64_t> shape;
-  std::vector<int64_t> values;
+  std::vector<char> copy;
+  ArrayRef<char> bytes;
+  unsigned width = 1;
+  uint32_t mask = ~0u;
+
+  IntConstant() = default;
+  IntConstant(IntConstant &&) = default;
+  IntConstant &operator=(IntConstant &&) = default;
+  // A copy's `bytes` would point into the original's `copy`.
+  IntConstant(const IntConstant &) = delete;
+  IntConstant &operator=(const IntConstant &) = delete;
+
+  size_t size() const { return bytes.size() / width; }
+  int32_t at(size_t i) const {
+    const char *p = bytes.data() + i * width;
+    int32_t v;
+    if (width == 1) {
+      v = int8_t(*p);
+    } else if (width == 2) {
+      int16_t x;
+      std::memcpy(&x, p, 2);
+      v = x;
+    } else {
+      std::memcpy(&v, p, 4);
+    }
+    return int32_t(uint32_t(v) & mask);
+  }
 };
 
-template <typename T> int64_t load(const char *p) {
-  T x;
-  std::memcpy(&x, p, sizeof(T));
-  return int64_t(x);
-}
-
-/// The values of an integer constant of up to 64 bits (i8 is read as
-/// signed: MLIR's integers are signless, and kiln.cast says how to widen).
+/// An integer constant of 8, 16 or 32 bits.
 std::optional<IntConstant> readIntConstant(Value v) {
   auto constant = v.getDefiningOp<arith::ConstantOp>();
   auto attr = constant ? dyn_cast<ElementsAttr>(constant.getValue()) : nullptr;
   auto type = attr ? dyn_cast<RankedTensorType>(attr.getType()) : nullptr;
   auto intType = type ? dyn_cast<IntegerType>(type.getElementType()) : nullptr;
-  if (!intType || !llvm::is_contained({8u, 16u, 32u, 64u}, intType.getWidth()))
+  if (!intType || !llvm::is_contained({8u, 16u, 32u}, intType.getWidth()))
     return std::nullopt;
-  std::vector<char> storage;
-  std::optional<ArrayRef<char>> bytes = constantBytes(attr, storage);
-  size_t width = intType.getWidth() / 8;
-  if (!bytes || bytes->size() != size_t(type.getNumElements()) * width)
+  IntConstant c;
+  c.shape.assign(type.getShape().begin(), type.getShape().end());
+  c.width = intType.getWidth() / 8;
+  std::optional<ArrayRef<char>> bytes = constantBytes(attr, c.copy);
+  if (!bytes || bytes->size() != size_t(type.getNumElements()) * c.width)
     return std::nullopt;
-  IntConstant c{SmallVector<int64_t>(type.getShape()), {}};
-  c.values.resize(type.getNumElements());
-  for (size_t i = 0; i < c.values.size(); ++i) {
-    const char *p = bytes->data() + i * width;
-    c.values[i] = width == 1   ? int64_t(int8_t(*p))
-                  : width == 2 ? load<int16_t>(p)
-                  : width == 4 ? load<int32_t>(p)
-                               : load<int64_t>(p);
-  }
+  c.bytes = *bytes;
   return c;
 }
 
 /// A constant, or a constant widened to i32 by kiln.cast (zero-extended
-/// with is_unsigned), as i32 values.
+/// with is_unsigned).
 std::optional<IntConstant> readWidenedConstant(Value v) {
-  if (auto cast = v.getDefiningOp<CastOp>()) {
-    auto from =
-        dyn_cast<IntegerType>(getElementTypeOrSelf(cast.getInput().getType()));
-    if (!from || from.getWidth() > 32)
-      return std::nullopt;
-    std::optional<IntConstant> c = readIntConstant(cast.getInput());
-    if (!c)
-      return std::nullopt;
-    if (cast.getIsUnsigned())
-      for (int64_t &x : c->values)
-        x &= (int64_t(1) << from.getWidth()) - 1;
-    return c;
-  }
-  return readIntConstant(v);
+  auto cast = v.getDefiningOp<CastOp>();
+  if (!cast)
+    return readIntConstant(v);
+  auto from =
+      dyn_cast<IntegerType>(getElementTypeOrSelf(cast.getInput().getType()));
+  if (!from || from.getWidth() > 32)
+    return std::nullopt;
+  std::optional<IntConstant> c = readIntConstant(cast.getInput());
+  if (c && cast.getIsUnsigned() && from.getWidth() < 32)
+    c->mask = (1u << from.getWidth()) - 1;
+  return c;
 }
 
 /// The constant right operand `[K, N]` of an i32 product: a (widened)
-/// constant, minus a (widened) constant zero point that is one value or
-/// one per column. The values are taken modulo 2^32, as i32 holds them.
-std::optional<std::vector<int64_t>> constantWeights(Value rhs, int64_t k,
-                                                    int64_t n) {
+/// constant, minus an optional (widened) constant zero point that is one
+/// value or one per column.
+struct ConstantWeights {
+  IntConstant values, zeroPoints;
+  bool hasZeroPoints = false, perColumn = false;
+  int64_t n = 0;
+
+  int32_t at(int64_t k, int64_t col) const {
+    uint32_t v = uint32_t(values.at(k * n + col));
+    if (hasZeroPoints)
+      v -= uint32_t(zeroPoints.at(perColumn ? col : 0));
+    return int32_t(v);
+  }
+};
+
+std::optional<ConstantWeights> constantWeights(Value rhs, int64_t k,
+                                               int64_t n) {
+  ConstantWeights w;
+  w.n = n;
   Value zeroPoint;
   if (auto sub = rhs.getDefiningOp<SubOp>()) {
     rhs = sub.getLhs();
     zeroPoint = sub.getRhs();
   }
-  std::optional<IntConstant> w = readWidenedConstant(rhs);
-  if (!w || w->values.size() != size_t(k * n) || w->shape.size() != 2)
+  std::optional<IntConstant> values = readWidenedConstant(rhs);
+  if (!values || values->size() != size_t(k * n) || values->shape.size() != 2)
     return std::nullopt;
+  w.values = std::move(*values);
   if (zeroPoint) {
     std::optional<IntConstant> z = readWidenedConstant(zeroPoint);
     if (!z)
       return std::nullopt;
-    bool perTensor = z->values.size() == 1;
-    bool perColumn = z->values.size() == size_t(n) && !z->shape.empty() &&
-                     z->shape.back() == n;
-    if (!perTensor && !perColumn)
+    w.hasZeroPoints = true;
+    w.perColumn = z->size() == size_t(n) && !z->shape.empty() &&
+                  z->shape.back() == n && n > 1;
+    if (!w.perColumn && z->size() != 1)
       return std::nullopt;
-    for (int64_t i = 0; i < k * n; ++i)
-      w->values[i] -= z->values[perTensor ? 0 : i % n];
+    w.zeroPoints = std::move(*z);
   }
-  for (int64_t &x : w->values)
-    x = int64_t(int32_t(uint32_t(uint64_t(x))));
-  return std::move(w->values);
+  return w;
 }
 
 /// A kiln.matmul the kernel handles.
@@ -194,7 +220,7 @@ struct IntegerMatmul {
   /// one per row ([M, 1] of a 2-D operand).
   Value zeroPoint;
   bool perRowZeroPoint = false;
-  std::vector<int64_t> weights; // [K, N], row-major
+  ConstantWeights weights;
   int64_t m, k, n;
 };
 
@@ -246,8 +272,7 @@ std::optional<IntegerMatmul> matchIntegerMatmul(MatmulOp op) {
   q.x = cast.getInput();
   q.xSigned = !cast.getIsUnsigned();
 
-  std::optional<std::vector<int64_t>> w =
-      constantWeights(op.getRhs(), q.k, q.n);
+  std::optional<ConstantWeights> w = constantWeights(op.getRhs(), q.k, q.n);
   if (!w)
     return std::nullopt;
   q.weights = std::move(*w);
@@ -256,7 +281,7 @@ std::optional<IntegerMatmul> matchIntegerMatmul(MatmulOp op) {
 
 /// The compile-time half of the identity at the top of the file.
 struct PackedWeights {
-  std::vector<char> bytes;         // [panels][groups][vectors * 64]
+  AsmResourceBlob bytes;           // [panels][groups][vectors * 64]
   std::vector<int32_t> offsets;    // c[n], [panels * P]
   std::vector<int32_t> columnSums; // colsum(w)[n], [panels * P]
   bool anyOffset = false;
@@ -268,33 +293,42 @@ std::optional<PackedWeights> packWeights(const IntegerMatmul &q,
   int64_t panels = (q.n + width - 1) / width;
   int64_t groups = (q.k + kGroup - 1) / kGroup;
   PackedWeights packed;
-  packed.bytes.assign(panels * groups * vectors * kVectorBytes, 0);
   packed.offsets.assign(panels * width, 0);
   packed.columnSums.assign(panels * width, 0);
-  for (int64_t col = 0; col < q.n; ++col) {
-    int64_t lo = INT64_MAX, hi = INT64_MIN;
-    uint32_t sum = 0;
-    for (int64_t k = 0; k < q.k; ++k) {
-      int64_t w = q.weights[k * q.n + col];
-      lo = std::min(lo, w);
-      hi = std::max(hi, w);
-      sum += uint32_t(w);
+  // Row-major passes over the weights (a column at a time would stride
+  // through all of them N times): ranges and sums per column, then the
+  // bytes, written straight into the new constant's blob.
+  std::vector<int32_t> lo(q.n, INT32_MAX), hi(q.n, INT32_MIN);
+  std::vector<uint32_t> sums(q.n, 0);
+  for (int64_t k = 0; k < q.k; ++k)
+    for (int64_t col = 0; col < q.n; ++col) {
+      int32_t w = q.weights.at(k, col);
+      lo[col] = std::min(lo[col], w);
+      hi[col] = std::max(hi[col], w);
+      sums[col] += uint32_t(w);
     }
+  for (int64_t col = 0; col < q.n; ++col) {
     // A column needs its values within 256 of each other to be int8 after
     // one shift.
-    if (hi - lo > 255)
+    if (int64_t(hi[col]) - lo[col] > 255)
       return std::nullopt;
-    int64_t offset = (lo >= -128 && hi <= 127) ? 0 : lo + 128;
-    packed.offsets[col] = int32_t(offset);
-    packed.columnSums[col] = int32_t(sum);
-    packed.anyOffset |= offset != 0;
-    int64_t panel = col / width, vector = (col % width) / kLanes,
-            lane = col % kLanes;
-    for (int64_t k = 0; k < q.k; ++k) {
-      size_t to =
-          ((panel * groups + k / kGroup) * vectors + vector) * kVectorBytes +
-          lane * kGroup + k % kGroup;
-      packed.bytes[to] = char(int8_t(q.weights[k * q.n + col] - offset));
+    bool fits = lo[col] >= -128 && hi[col] <= 127;
+    packed.offsets[col] = fits ? 0 : lo[col] + 128;
+    packed.columnSums[col] = int32_t(sums[col]);
+    packed.anyOffset |= !fits;
+  }
+  size_t size = panels * groups * vectors * kVectorBytes;
+  packed.bytes = allocateConstantBlob(size);
+  char *to = packed.bytes.getMutableData().data();
+  std::memset(to, 0, size);
+  for (int64_t k = 0; k < q.k; ++k) {
+    size_t group = (k / kGroup) * vectors * kVectorBytes + k % kGroup;
+    for (int64_t col = 0; col < q.n; ++col) {
+      int64_t panel = col / width, vector = (col % width) / kLanes,
+              lane = col % kLanes;
+      to[panel * groups * vectors * kVectorBytes + group +
+         vector * kVectorBytes + lane * kGroup] =
+          char(int8_t(q.weights.at(k, col) - packed.offsets[col]));
     }
   }
   return packed;
@@ -597,9 +631,11 @@ LogicalResult convert(RewriterBase &rewriter, const IntegerMatmul &q,
   int64_t groups = (q.k + kGroup - 1) / kGroup;
   Type i8 = rewriter.getI8Type(), i32 = rewriter.getI32Type();
   KernelBuilder kernel{q, dot, vectors, {}, {}, {}, {}, {}, loc};
-  kernel.packed = makeConstant(rewriter, weightLoc,
-                               {panels, groups, vectors * kVectorBytes}, i8,
-                               packed->bytes, "vnni_panels");
+  kernel.packed = arith::ConstantOp::create(
+      rewriter, weightLoc,
+      cast<TypedAttr>(makeConstantAttr(
+          RankedTensorType::get({panels, groups, vectors * kVectorBytes}, i8),
+          std::move(packed->bytes), "vnni_panels")));
   kernel.columnSums =
       makeConstant(rewriter, weightLoc, {panels * width}, i32,
                    asBytes(packed->columnSums), "vnni_column_sums");
@@ -659,7 +695,7 @@ struct ConvertIntegerMatmulsToVectorKernelsPass
           << dotProduct << "'";
       return signalPassFailure();
     }
-    SmallVector<IntegerMatmul> work;
+    std::vector<IntegerMatmul> work;
     getOperation().walk([&](MatmulOp op) {
       if (std::optional<IntegerMatmul> q = matchIntegerMatmul(op))
         if (q->m >= minRows)
