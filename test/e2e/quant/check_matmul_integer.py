@@ -68,6 +68,8 @@ CASES = [
          shape=((7, 64), 48), azp="tensor", bzp="column"),
     dict(name="u8u8_row_col_edge", op="mmi", a=np.uint8, b=np.uint8,
          shape=((5, 36), 130), azp="row", bzp="column", edge=True),
+    dict(name="u8s8_square_row_col", op="mmi", a=np.uint8, b=np.int8,
+         shape=((48, 48), 48), azp="row", bzp="column"),
     dict(name="s8s8_edge", op="mmi", a=np.int8, b=np.int8,
          shape=((3, 20), 33), azp="tensor", bzp="tensor", edge=True),
     dict(name="u8u8_batched", op="mmi", a=np.uint8, b=np.uint8,
@@ -120,13 +122,11 @@ def zero_point(rng, dtype, kind, n, edge):
     return values.reshape(()) if kind == "tensor" else values
 
 
-def centred(values, zp):
-    v = values.astype(np.int64)
-    if zp is None:
-        return v
-    z = zp.astype(np.int64)
-    return v - (z.reshape(-1, 1) if z.ndim == 1 and v.ndim == 2 and
-                z.shape[0] == v.shape[0] and z.shape[0] > 1 else z)
+def centred_weights(b, zp):
+    """B minus its zero point: one value, or one per column ([N] broadcasts
+    along the last axis)."""
+    v = b.astype(np.int64)
+    return v if zp is None else v - zp.astype(np.int64)
 
 
 def int_product(a, azp, b, bzp, row_zp):
@@ -134,7 +134,7 @@ def int_product(a, azp, b, bzp, row_zp):
     if azp is not None:
         z = azp.astype(np.int64)
         lhs = lhs - (z.reshape(-1, 1) if row_zp else z)
-    rhs = centred(b, bzp)
+    rhs = centred_weights(b, bzp)
     y = np.matmul(lhs, rhs)
     return (y & 0xFFFFFFFF).astype(np.uint32).view(np.int32)
 
