@@ -11,12 +11,14 @@ repeated run whose median is taken; a row's time is the median of its
 rounds' medians. Kiln gets `kiln-run --threads N` when kiln-run has that
 flag; without it Kiln runs single-threaded and the table says so. The int4
 rows compare with onnxruntime's MatMulNBits on the same 4-bit codes and
-scales. The MoE decoder's kiln-compile wall time is the median of
+scales; the int8 rows run the same model on both. The MoE decoder's kiln-compile wall time is the median of
 --compile-repeat compilations.
 
 Cases (--list prints them; --filter picks by id or name):
   the example decoders (examples/mixtral, examples/deepseek; 16 tokens),
-  4096x4096 linear layers, f32 and int4-g32, on 1 and 16 rows,
+  4096x4096 linear layers, f32, int4-g32 and int8 with dynamically
+  quantized activations (DynamicQuantizeLinear + MatMulInteger, which
+  onnxruntime fuses into DynamicQuantizeMatMul), on 1 and 16 rows,
   and the PyTorch-exported models of test/bench/make_models.py: a
   Mixtral MoE layer (d 1024, top-2 of 8 SwiGLU experts, 32 tokens),
   attention over 2048 tokens with a 256-token sliding window, and a
@@ -98,6 +100,39 @@ def linear_models(work, m, k, n, seed):
     return float_path, int4_path, {"x": x_path}
 
 
+def int8_linear_model(work, m, k, n, seed):
+    """A dynamically quantized linear layer as onnxruntime's
+    quantize_dynamic writes it: x[m, k] -> DynamicQuantizeLinear (uint8,
+    per tensor) -> MatMulInteger with W[k, n] stored as int8 (symmetric, per
+    tensor) -> Cast to float -> times x_scale * w_scale. onnxruntime fuses
+    it into DynamicQuantizeMatMul; Kiln runs the product as its int8
+    dot-product kernel (vpdpbusd where the CPU has AVX-512 VNNI)."""
+    rng = np.random.default_rng(seed)
+    w = rng.standard_normal((k, n)).astype(np.float32) / np.sqrt(k)
+    x = rng.standard_normal((m, k)).astype(np.float32)
+    w_scale = np.float32(np.abs(w).max() / 127)
+    w_codes = np.clip(np.rint(w / w_scale), -127, 127).astype(np.int8)
+    nodes = [
+        helper.make_node("DynamicQuantizeLinear", ["x"], ["xq", "xs", "xz"]),
+        helper.make_node("MatMulInteger", ["xq", "w", "xz"], ["yi"]),
+        helper.make_node("Cast", ["yi"], ["yf"], to=TensorProto.FLOAT),
+        helper.make_node("Mul", ["xs", "w_scale"], ["scale"]),
+        helper.make_node("Mul", ["yf", "scale"], ["y"]),
+    ]
+    graph = helper.make_graph(
+        nodes, "linear_int8_dynamic",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [m, k])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [m, n])],
+        [numpy_helper.from_array(w_codes, "w"),
+         numpy_helper.from_array(np.array(w_scale), "w_scale")])
+    path = os.path.join(work, "linear_int8dq_%dx%dx%d.onnx" % (m, k, n))
+    onnx.save(helper.make_model(graph, opset_imports=[
+        helper.make_opsetid("", 17)]), path)
+    x_path = os.path.join(work, "x8_%dx%d.npy" % (m, k))
+    np.save(x_path, x)
+    return path, {"x": x_path}
+
+
 class Case:
     """One benchmark: `prepare(dirs)` makes the files and returns
     (kiln model, onnxruntime model, {input: .npy}); `kiln_flags` go to
@@ -141,6 +176,13 @@ def linear_model(m, int4):
     return prepare
 
 
+def int8_linear(m):
+    def prepare(dirs):
+        model, inputs = int8_linear_model(dirs["run"], m, 4096, 4096, m)
+        return model, model, inputs
+    return prepare
+
+
 def all_cases():
     cases = [Case("%s-example" % e, "%s example, 16 tokens" % e, example_model(e))
              for e in ("mixtral", "deepseek")]
@@ -151,6 +193,10 @@ def all_cases():
         cases.append(Case("linear-int4-m%d" % m,
                           "linear 4096x4096, %s, int4-g32" % rows,
                           linear_model(m, True), ["--quantize=int4-g32"]))
+        cases.append(Case("linear-int8dq-m%d" % m,
+                          "linear 4096x4096, %s, int8 dynamic quantization "
+                          "(DynamicQuantizeLinear + MatMulInteger)" % rows,
+                          int8_linear(m)))
     cases.append(Case("moe-layer",
                       "Mixtral MoE layer (d 1024, ffn 1408, top-2 of 8), 32 tokens",
                       torch_model("mixtral_layer", ["hidden"])))

@@ -4,9 +4,13 @@
 #define KILN_TARGET_HOSTCODEGEN_H
 
 #include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <string>
+#include <vector>
 
 namespace kiln {
 
@@ -37,6 +41,12 @@ mlir::LogicalResult emitHostCode(mlir::ModuleOp module,
                                  const HostCodegenOptions &options,
                                  llvm::raw_ostream *irOut,
                                  std::string &sharedObject);
+
+/// Which of `features` (LLVM feature names without the `+`: "avx512vnni",
+/// "avx2", ...) the CPU `cpu` ("native" or an LLVM CPU name, as in
+/// HostCodegenOptions) has; an error for a CPU LLVM does not know.
+llvm::Expected<std::vector<std::string>>
+cpuFeaturesOf(const std::string &cpu, llvm::ArrayRef<llvm::StringRef> features);
 
 /// The target string recorded in artifacts built for this host.
 std::string hostTargetName();

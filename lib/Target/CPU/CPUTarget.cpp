@@ -12,6 +12,7 @@
 #include "kiln/Target/HostCodegen.h"
 #include "kiln/Target/Target.h"
 #include "kiln/artifact_format.h"
+#include "kiln/passes/CPU/Passes.h"
 #include "kiln/passes/Pipelines.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -20,6 +21,24 @@ using namespace mlir;
 using namespace kiln;
 
 namespace {
+
+/// The features of `--cpu` that the CPU passes choose instructions by, as
+/// the module's kCpuFeaturesAttrName (an unknown CPU is reported here, by
+/// the same rule host code generation applies).
+LogicalResult recordCpuFeatures(ModuleOp module, const std::string &cpu) {
+  SmallVector<llvm::StringRef> consulted(std::begin(kConsultedCpuFeatures),
+                                         std::end(kConsultedCpuFeatures));
+  llvm::Expected<std::vector<std::string>> features =
+      cpuFeaturesOf(cpu, consulted);
+  if (!features)
+    return emitError(module.getLoc(), llvm::toString(features.takeError()));
+  Builder b(module.getContext());
+  SmallVector<Attribute> names;
+  for (const std::string &feature : *features)
+    names.push_back(b.getStringAttr(feature));
+  module->setAttr(kCpuFeaturesAttrName, b.getArrayAttr(names));
+  return success();
+}
 
 class CpuTarget final : public Target {
 public:
@@ -39,6 +58,8 @@ public:
   LogicalResult compile(ModuleOp module, TargetContext &context,
                         ArtifactContents &contents,
                         bool &stopped) const override {
+    if (failed(recordCpuFeatures(module, context.options.cpu)))
+      return failure();
     LogicalResult lowered =
         lowerToLinalg(module, context, buildCpuTensorPipeline, contents, stopped);
     if (failed(lowered) || stopped)

@@ -145,6 +145,23 @@ createTargetMachine(const HostCodegenOptions &opts) {
   return std::move(tm);
 }
 
+llvm::Expected<std::vector<std::string>>
+kiln::cpuFeaturesOf(const std::string &cpu,
+                    llvm::ArrayRef<llvm::StringRef> features) {
+  HostCodegenOptions opts;
+  opts.cpu = cpu;
+  llvm::Expected<std::unique_ptr<llvm::TargetMachine>> tm =
+      createTargetMachine(opts);
+  if (!tm)
+    return tm.takeError();
+  const llvm::MCSubtargetInfo *sti = (*tm)->getMCSubtargetInfo();
+  std::vector<std::string> enabled;
+  for (llvm::StringRef feature : features)
+    if (sti->checkFeatures(("+" + feature).str()))
+      enabled.push_back(feature.str());
+  return enabled;
+}
+
 /// Every top-level loop nest of the entry as a function of its own, and
 /// the nests that came out identical (the same layer's kernels at every
 /// depth of the model: only their buffers differ, and those are arguments)

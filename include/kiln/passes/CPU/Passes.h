@@ -18,6 +18,31 @@
 
 namespace kiln {
 
+/// The module attribute that names the target CPU's features the CPU
+/// passes choose instructions by: an array of LLVM feature names, those of
+/// kConsultedCpuFeatures that `--cpu` has. The CPU target sets it before
+/// its tensor pipeline; kiln-opt users write it (absent: none of them).
+constexpr llvm::StringLiteral kCpuFeaturesAttrName = "kiln.cpu_features";
+
+/// The features some CPU pass consults (today only
+/// kiln-cpu-convert-integer-matmuls-to-vector-kernels, for vpdpbusd).
+constexpr llvm::StringLiteral kConsultedCpuFeatures[] = {"avx512vnni"};
+
+/// Whether the module `op` is or lies in says the target CPU has
+/// `feature`.
+inline bool targetCpuHas(mlir::Operation *op, llvm::StringRef feature) {
+  auto module = llvm::dyn_cast<mlir::ModuleOp>(op);
+  if (!module)
+    module = op->getParentOfType<mlir::ModuleOp>();
+  auto features =
+      module ? module->getAttrOfType<mlir::ArrayAttr>(kCpuFeaturesAttrName)
+             : nullptr;
+  return features && llvm::any_of(features, [&](mlir::Attribute a) {
+           auto name = llvm::dyn_cast<mlir::StringAttr>(a);
+           return name && name.getValue() == feature;
+         });
+}
+
 #define GEN_PASS_DECL
 #include "kiln/passes/CPU/Passes.h.inc"
 

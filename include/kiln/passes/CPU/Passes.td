@@ -157,6 +157,75 @@ def ConvertQuantizedLinearsToVectorKernels
                            "mlir::vector::VectorDialect"];
 }
 
+def ConvertIntegerMatmulsToVectorKernels
+    : Pass<"kiln-cpu-convert-integer-matmuls-to-vector-kernels", "mlir::ModuleOp"> {
+  let summary = "Run i32 products of 8-bit activations and constant weights as int8 dot-product kernels (vpdpbusd)";
+  let description = [{
+    Runs on Kiln ops, before the reference lowering to linalg. Matches the
+    integer products ONNX's MatMulInteger, QLinearMatMul and
+    DynamicQuantizeLinear + MatMulInteger import to: a `kiln.matmul` on
+    i32 whose left operand is 8-bit activations widened by `kiln.cast`
+    (signed or unsigned), minus an optional zero point (per tensor, or per
+    row of a 2-D operand, computed at run time or not), and whose right
+    operand is a constant `[K, N]` matrix, possibly widened from 8 bits
+    and minus constant zero points (per tensor or per column). Everything
+    about the weights is done at compile time: each column is shifted by
+    an offset `c[n]` into int8 (0 when it already fits, which needs a
+    column's values to span at most 256), stored in the VNNI layout (per
+    panel of 16 x `vectors` columns, groups of 4 consecutive k values in
+    each 32-bit lane, `[N/P][ceil(K/4)][P * 4]` bytes, zero-padded), and
+    its column sums are kept for the epilogue. With unsigned activations
+    `u` and signed weights `v` (signed activations become `x + 128` by
+    flipping their top bit),
+
+      y[m, n] = sum_k u[m, k] v[k, n] + c[n] rowsum(u)[m]
+                - (a_zp[m] + 128 signed) colsum(w)[n]
+
+    The kernel: an `scf.forall` over panels (products of at least 2^21
+    multiply-adds; otherwise `scf.for`), blocks of `rows` rows, and for
+    each group of 4 k values one 4-byte broadcast of each row's
+    activations and one `vpdpbusd` per row and vector
+    (a `func.call` of `llvm.x86.avx512.vpdpbusd.512`, declared in the
+    module: LLVM reads a function of that name as the intrinsic, and a call
+    passes the buffer deallocation pipeline, which `llvm.call_intrinsic`,
+    having unknown memory effects, does not),
+    accumulating exactly in i32 (wrapping like the reference). K not a
+    multiple of 4 reads its last group bounded; N not a multiple of the
+    panel is computed padded and sliced. The row sums (only when some
+    `c[n]` is not 0) are computed once per call.
+
+    `dot-product` chooses the instruction: `vnni` emits `vpdpbusd`,
+    `generic` the same kernel with the dot products of 4 bytes written as
+    byte shuffles, extensions, multiplies and adds (any CPU), `none`
+    converts nothing, and `target` (the default) takes `vnni` when the
+    module's `kiln.cpu_features` lists `avx512vnni`, `generic` otherwise
+    for products of at least `rows` rows (on fewer, the reference loop,
+    vectorized by LLVM, is faster than the generic kernel).
+    Products it does not match keep the reference lowering.
+
+    Example: `DynamicQuantizeLinear` + `MatMulInteger` with a uint8
+    `[4096, 4096]` initializer and zero point becomes a loop over 64
+    panels of 64 columns reading 256 bytes of a 16 MiB
+    `tensor<64x1024x256xi8>` constant per 4 k values, plus 4096 i32
+    column sums and offsets.
+  }];
+  let options = [
+    Option<"rows", "rows", "int64_t", /*default=*/"4",
+           "Activation rows per register block">,
+    Option<"vectors", "vectors", "int64_t", /*default=*/"4",
+           "Vectors of 16 columns per panel (at most as many as N needs)">,
+    Option<"dotProduct", "dot-product", "std::string", /*default=*/"\"target\"",
+           "target, vnni, generic or none">,
+    Option<"parallel", "parallel", "bool", /*default=*/"true",
+           "Distribute the column panels over threads (scf.forall)">
+  ];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::func::FuncDialect",
+                           "mlir::scf::SCFDialect",
+                           "mlir::tensor::TensorDialect",
+                           "mlir::vector::VectorDialect"];
+}
+
 def ConvertAttentionToTiledLoops : Pass<"kiln-cpu-convert-attention-to-tiled-loops", "mlir::func::FuncOp"> {
   let summary = "Compute kiln.attention block by block with an online softmax, skipping masked-out key blocks";
   let description = [{
