@@ -375,23 +375,11 @@ KeyRange TiledAttentionBuilder::keyRange(const BlockRows &rows, Value batch) {
 void TiledAttentionBuilder::sparseKeyRange(KeyRange &range,
                                            const BlockRows &rows) {
   int64_t rowsOfLayout = plan.layoutBlocks;
-  int64_t perCell = plan.sparseBlock / plan.keyBlock;
-  int64_t keyBlocks = plan.keys / plan.keyBlock;
-  SmallVector<SmallVector<int32_t>> allowed(rowsOfLayout);
-  size_t most = 1;
-  for (int64_t r = 0; r < rowsOfLayout; ++r) {
-    for (int64_t c = 0; c < rowsOfLayout; ++c)
-      if (plan.layout[r * rowsOfLayout + c])
-        for (int64_t kb = c * perCell;
-             kb < std::min((c + 1) * perCell, keyBlocks); ++kb)
-          allowed[r].push_back(kb);
-    most = std::max(most, allowed[r].size());
-  }
-  SmallVector<int32_t> table(rowsOfLayout * most, 0), counts;
-  for (int64_t r = 0; r < rowsOfLayout; ++r) {
-    llvm::copy(allowed[r], table.begin() + r * most);
-    counts.push_back(allowed[r].size());
-  }
+  SparseKeyTables tables =
+      buildSparseKeyTables(plan.layout, rowsOfLayout, plan.sparseBlock,
+                           plan.keyBlock, plan.keys / plan.keyBlock);
+  int64_t most = tables.most;
+  ArrayRef<int32_t> table = tables.table, counts = tables.counts;
   Type i32 = b.getI32Type();
   Value tableConst = arith::ConstantOp::create(
       b, DenseElementsAttr::get(

@@ -70,6 +70,10 @@ struct GpuAttentionPlan {
   int64_t batch, heads, kvHeads, group, queries, past, keys, headDim, valueDim;
   double scale, softcap;
   bool decode;
+  /// block_sparse: the row-major [layoutBlocks x layoutBlocks] grid of
+  /// allowed cells of `sparseBlock` positions; 0 for the other kinds.
+  int64_t sparseBlock = 0, layoutBlocks = 0;
+  SmallVector<bool> layout;
 };
 
 /// Shared memory of the prefill kernel with key tiles of `tile` keys:
@@ -81,13 +85,28 @@ int64_t prefillSharedBytes(int64_t headDim, int64_t valueDim, int64_t tile) {
               kRows * (tile + 1));
 }
 
+/// block_sparse: whether a layout cell decides a whole tile (key tiles
+/// inside one layout column, each block's query rows inside one layout
+/// row), so that the kernel visits only the allowed tiles and never masks
+/// by the layout.
+bool sparseCellsHoldWholeTiles(GpuAttentionPlan &plan) {
+  int64_t cell = plan.sparseBlock;
+  plan.layoutBlocks = llvm::divideCeil(plan.keys, cell);
+  if ((int64_t)plan.layout.size() != plan.layoutBlocks * plan.layoutBlocks ||
+      cell % plan.window.keyBlock != 0 ||
+      plan.past + plan.queries > plan.keys)
+    return false;
+  return plan.decode || (cell % kRows == 0 && plan.past % kRows == 0);
+}
+
 bool isF32(Value v) {
   return !v || cast<RankedTensorType>(v.getType()).getElementType().isF32();
 }
 
 /// The plan of an attention op the kernels cover, or std::nullopt (the op
 /// keeps the reference lowering): f32, mask kind none / causal /
-/// sliding_window / hierarchical with leading global tokens, no mask
+/// sliding_window / hierarchical with leading global tokens / block_sparse
+/// with cells of whole tiles, no mask
 /// tensor, no global indices, no scores result, head and value dimensions
 /// at most 128 (value dimension a multiple of 4).
 std::optional<GpuAttentionPlan> planAttention(AttentionOp op,
@@ -107,7 +126,15 @@ std::optional<GpuAttentionPlan> planAttention(AttentionOp op,
     w.hierarchical = op.getMaskKind() == MaskKind::Hierarchical;
     w.globalTokens = w.hierarchical ? op.getNumGlobalTokens() : 0;
     break;
-  default: // block_sparse
+  case MaskKind::BlockSparse: {
+    std::optional<ArrayRef<bool>> layout = op.getBlockLayout();
+    if (op.getBlockSize() <= 0 || !layout)
+      return std::nullopt;
+    plan.sparseBlock = op.getBlockSize();
+    plan.layout.assign(layout->begin(), layout->end());
+    break;
+  }
+  default:
     return std::nullopt;
   }
   if (op.getScores() || op.getMask() || op.getGlobalIndices())
@@ -151,18 +178,28 @@ std::optional<GpuAttentionPlan> planAttention(AttentionOp op,
     if (prefillSharedBytes(plan.headDim, plan.valueDim, 32) > kMaxSharedBytes)
       w.keyBlock = 16;
   }
+  if (plan.sparseBlock && !sparseCellsHoldWholeTiles(plan))
+    return std::nullopt;
   return plan;
 }
+
+/// The memrefs a kernel reads and writes (kvSeqlen and the sparse tables
+/// may be null).
+struct KernelOperands {
+  Value queries, keys, values, kvSeqlen, out;
+  Value sparseTable, sparseCounts; // block_sparse: [rows, most], [rows] i32
+};
 
 /// What both kernels build from: index and float helpers, the inputs as
 /// memrefs, the mask test of one pair, the online softmax's reductions.
 class AttentionKernelBase {
 public:
   AttentionKernelBase(ImplicitLocOpBuilder &b, const GpuAttentionPlan &plan,
-                      Value queries, Value keys, Value values, Value kvSeqlen,
-                      Value out)
-      : b(b), plan(plan), queries(queries), keys(keys), values(values),
-        kvSeqlen(kvSeqlen), out(out), f32(b.getF32Type()) {}
+                      const KernelOperands &operands)
+      : b(b), plan(plan), queries(operands.queries), keys(operands.keys),
+        values(operands.values), kvSeqlen(operands.kvSeqlen),
+        out(operands.out), sparseTable(operands.sparseTable),
+        sparseCounts(operands.sparseCounts), f32(b.getF32Type()) {}
 
 protected:
   Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, v); }
@@ -203,6 +240,34 @@ protected:
     Value length = arith::IndexCastOp::create(b, b.getIndexType(),
                                               load(kvSeqlen, batch));
     return minIndex(end, length);
+  }
+
+  /// The key tiles the rows at positions [minPos, maxPos] visit: the mask
+  /// kind's window (AttentionKeyRange.h), or for block_sparse the allowed
+  /// tiles of their layout row, listed in the constant tables.
+  KeyRange keyRange(Value end, Value minPos, Value maxPos) {
+    if (!plan.sparseBlock)
+      return buildKeyRange(b, plan.window, end, minPos, maxPos);
+    KeyRange range;
+    range.keyEnd = end;
+    range.layoutRow = arith::DivSIOp::create(b, minPos, idx(plan.sparseBlock));
+    range.loopBegin = idx(0);
+    range.loopEnd = arith::IndexCastOp::create(
+        b, b.getIndexType(), load(sparseCounts, range.layoutRow));
+    range.layoutTable = sparseTable;
+    return range;
+  }
+
+  /// The first key of the tile that iteration `iteration` visits.
+  Value tileStart(const KeyRange &range, Value iteration) {
+    Value tile;
+    if (range.layoutRow)
+      tile = arith::IndexCastOp::create(
+          b, b.getIndexType(),
+          load(range.layoutTable, {range.layoutRow, iteration}));
+    else
+      tile = keyBlockOfIteration(b, range, iteration);
+    return mul(tile, plan.window.keyBlock);
   }
 
   /// `x` combined over the lanes `lane ^ offset` for each offset
@@ -292,7 +357,7 @@ protected:
 
   ImplicitLocOpBuilder &b;
   const GpuAttentionPlan &plan;
-  Value queries, keys, values, kvSeqlen, out;
+  Value queries, keys, values, kvSeqlen, out, sparseTable, sparseCounts;
   Type f32;
 };
 
@@ -300,10 +365,8 @@ protected:
 class PrefillKernelBuilder : AttentionKernelBase {
 public:
   PrefillKernelBuilder(ImplicitLocOpBuilder &b, const GpuAttentionPlan &plan,
-                       Value queries, Value keys, Value values, Value kvSeqlen,
-                       Value out, ValueRange shared)
-      : AttentionKernelBase(b, plan, queries, keys, values, kvSeqlen, out),
-        qs(shared[0]), ks(shared[1]), vs(shared[2]), ps(shared[3]) {}
+                       const KernelOperands &operands, ValueRange shared)
+      : AttentionKernelBase(b, plan, operands), qs(shared[0]), ks(shared[1]), vs(shared[2]), ps(shared[3]) {}
 
   void build(Value tid, Value qBlock, Value head, Value batch);
 
@@ -418,7 +481,7 @@ void PrefillKernelBuilder::build(Value tid, Value qBlock, Value head,
     store(load(queries, {batch, head, source, d}), qs, {row, d});
   });
   end = keyEnd(batch);
-  KeyRange range = buildKeyRange(b, plan.window, end, minPos, maxPos);
+  KeyRange range = keyRange(end, minPos, maxPos);
 
   SmallVector<Value> init = {negInf(), cst(0)};
   init.append(accPerThread(), cst(0));
@@ -427,8 +490,7 @@ void PrefillKernelBuilder::build(Value tid, Value qBlock, Value head,
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
-    Value k0 =
-        mul(keyBlockOfIteration(b, range, loop.getInductionVar()), tile());
+    Value k0 = tileStart(range, loop.getInductionVar());
     // The previous tile is read by every thread before it is overwritten
     // (and, on the first, the queries are in Qs).
     gpu::BarrierOp::create(b);
@@ -459,10 +521,8 @@ void PrefillKernelBuilder::build(Value tid, Value qBlock, Value head,
 class DecodeKernelBuilder : AttentionKernelBase {
 public:
   DecodeKernelBuilder(ImplicitLocOpBuilder &b, const GpuAttentionPlan &plan,
-                      Value queries, Value keys, Value values, Value kvSeqlen,
-                      Value out, ValueRange shared)
-      : AttentionKernelBase(b, plan, queries, keys, values, kvSeqlen, out),
-        maxes(shared[0]), sums(shared[1]), accs(shared[2]) {}
+                       const KernelOperands &operands, ValueRange shared)
+      : AttentionKernelBase(b, plan, operands), maxes(shared[0]), sums(shared[1]), accs(shared[2]) {}
 
   void build(Value tid, Value query, Value head, Value batch);
 
@@ -566,7 +626,7 @@ void DecodeKernelBuilder::build(Value tid, Value query, Value head,
   for (int64_t i = 0; i < qPerLane(); ++i)
     q.push_back(load(queries, {batch, head, query, feature(i)}));
   end = keyEnd(batch);
-  KeyRange range = buildKeyRange(b, plan.window, end, pos, pos);
+  KeyRange range = keyRange(end, pos, pos);
 
   SmallVector<Value> init = {negInf(), cst(0)};
   init.append(accPerLane(), cst(0));
@@ -575,11 +635,28 @@ void DecodeKernelBuilder::build(Value tid, Value query, Value head,
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
-    Value k0 = mul(keyBlockOfIteration(b, range, loop.getInductionVar()),
-                   plan.window.keyBlock);
+    Value k0 = tileStart(range, loop.getInductionVar());
     scf::YieldOp::create(b, step(loop.getRegionIterArgs(), q, k0));
   }
   combine(tid, query, head, batch, loop.getResults());
+}
+
+/// block_sparse: the allowed key tiles per layout row ([rows, most]) and
+/// their counts ([rows]), as i32 tensor constants.
+std::pair<Value, Value> sparseTables(ImplicitLocOpBuilder &b,
+                                     const GpuAttentionPlan &plan) {
+  int64_t tile = plan.window.keyBlock, rows = plan.layoutBlocks;
+  SparseKeyTables tables =
+      buildSparseKeyTables(plan.layout, rows, plan.sparseBlock, tile,
+                           llvm::divideCeil(plan.keys, tile));
+  Type i32 = b.getI32Type();
+  Value table = arith::ConstantOp::create(
+      b, DenseElementsAttr::get(RankedTensorType::get({rows, tables.most}, i32),
+                                ArrayRef<int32_t>(tables.table)));
+  Value counts = arith::ConstantOp::create(
+      b, DenseElementsAttr::get(RankedTensorType::get({rows}, i32),
+                                ArrayRef<int32_t>(tables.counts)));
+  return {table, counts};
 }
 
 MemRefType sharedType(MLIRContext *ctx, ArrayRef<int64_t> shape) {
@@ -612,10 +689,18 @@ void convertAttention(RewriterBase &rewriter, AttentionOp op,
         b, MemRefType::get(type.getShape(), type.getElementType()), tensor,
         /*read_only=*/true);
   };
-  Value qBuf = buffer(op.getQuery()), kBuf = buffer(keys),
-        vBuf = buffer(values), lenBuf = buffer(op.getKvSeqlen());
+  KernelOperands operands;
+  operands.queries = buffer(op.getQuery());
+  operands.keys = buffer(keys);
+  operands.values = buffer(values);
+  operands.kvSeqlen = buffer(op.getKvSeqlen());
+  if (plan.sparseBlock) {
+    auto [table, counts] = sparseTables(b, plan);
+    operands.sparseTable = buffer(table);
+    operands.sparseCounts = buffer(counts);
+  }
   RankedTensorType outType = op.getOutput().getType();
-  Value outBuf = memref::AllocOp::create(
+  operands.out = memref::AllocOp::create(
       b, MemRefType::get(outType.getShape(), outType.getElementType()));
 
   auto index = [&](int64_t v) -> Value {
@@ -647,15 +732,15 @@ void convertAttention(RewriterBase &rewriter, AttentionOp op,
     gpu::KernelDim3 block = launch.getBlockIds();
     Value tid = launch.getThreadIds().x;
     if (plan.decode)
-      DecodeKernelBuilder(b, plan, qBuf, kBuf, vBuf, lenBuf, outBuf, smem)
+      DecodeKernelBuilder(b, plan, operands, smem)
           .build(tid, block.x, block.y, block.z);
     else
-      PrefillKernelBuilder(b, plan, qBuf, kBuf, vBuf, lenBuf, outBuf, smem)
+      PrefillKernelBuilder(b, plan, operands, smem)
           .build(tid, block.x, block.y, block.z);
     gpu::TerminatorOp::create(b);
   }
   Value result = bufferization::ToTensorOp::create(
-      b, outType, outBuf, /*restrict=*/true, /*writable=*/true);
+      b, outType, operands.out, /*restrict=*/true, /*writable=*/true);
   rewriter.replaceOp(op, ValueRange{result, keys, values});
 }
 

@@ -190,16 +190,43 @@ func.func @decode(%q: tensor<2x8x1x64xf32>, %k: tensor<2x2x1x64xf32>, %v: tensor
 
 // -----
 
+// Block-sparse, cells of 64 positions (whole tiles of 32 keys and blocks
+// of 32 queries), layout [[1, 0], [1, 1]]: the allowed tiles of each layout
+// row are constants (row 0: tiles 0, 1; row 1: tiles 0 .. 3), the loop runs
+// over the block's row's count, and tiles are masked only at the keys' end.
+// CHECK-LABEL: func @block_sparse
+// CHECK-DAG: %[[TABLE:.+]] = arith.constant dense<{{\[}}[0, 1, 0, 0], [0, 1, 2, 3]]> : tensor<2x4xi32>
+// CHECK-DAG: %[[COUNTS:.+]] = arith.constant dense<[2, 4]> : tensor<2xi32>
+// CHECK-DAG: %[[TB:.+]] = bufferization.to_buffer %[[TABLE]] read_only : tensor<2x4xi32> to memref<2x4xi32>
+// CHECK-DAG: %[[CB:.+]] = bufferization.to_buffer %[[COUNTS]] read_only : tensor<2xi32> to memref<2xi32>
+// CHECK: gpu.launch
+// CHECK:   %[[LROW:.+]] = arith.divsi %{{.+}}, %c64 : index
+// CHECK:   %[[N:.+]] = memref.load %[[CB]][%[[LROW]]] : memref<2xi32>
+// CHECK:   %[[NI:.+]] = arith.index_cast %[[N]] : i32 to index
+// CHECK:   scf.for %[[IT:.+]] = %c0 to %[[NI]] step %c1
+// CHECK:     %[[T:.+]] = memref.load %[[TB]][%[[LROW]], %[[IT]]] : memref<2x4xi32>
+// CHECK:     %[[TI:.+]] = arith.index_cast %[[T]] : i32 to index
+// CHECK:     %[[K0:.+]] = arith.muli %[[TI]], %c32 : index
+// CHECK:     %[[TEND:.+]] = arith.addi %[[K0]], %c32 : index
+// CHECK:     %[[EDGE:.+]] = arith.cmpi sgt, %[[TEND]], %c128 : index
+// CHECK:     scf.if %[[EDGE]]
+func.func @block_sparse(%q: tensor<1x2x128x32xf32>, %k: tensor<1x2x128x32xf32>, %v: tensor<1x2x128x32xf32>) -> tensor<1x2x128x32xf32> {
+  %o, %pk, %pv = kiln.attention %q, %k, %v {scale = 0.125 : f32, mask_kind = #kiln.mask_kind<block_sparse>, block_size = 64 : i64, block_layout = array<i1: true, false, true, true>} : (tensor<1x2x128x32xf32>, tensor<1x2x128x32xf32>, tensor<1x2x128x32xf32>) -> (tensor<1x2x128x32xf32>, tensor<1x2x128x32xf32>, tensor<1x2x128x32xf32>)
+  return %o : tensor<1x2x128x32xf32>
+}
+
+// -----
+
 // What the kernels do not cover keeps the reference lowering (the op is
-// left as it is): block_sparse, a mask tensor, the scores result, f16,
-// and head dimensions above 128.
+// left as it is): block_sparse with cells smaller than a tile, a mask
+// tensor, the scores result, f16, and head dimensions above 128.
 // CHECK-LABEL: func @not_covered
 // CHECK-NOT: gpu.launch
 // CHECK-COUNT-5: kiln.attention
 // CHECK-NOT: gpu.launch
 // CHECK: return
 func.func @not_covered(%q: tensor<1x1x64x16xf32>, %m: tensor<1x1x64x64xi1>, %h: tensor<1x1x64x16xf16>, %w: tensor<1x1x64x256xf32>) -> (tensor<1x1x64x16xf32>, tensor<1x1x64x16xf32>, tensor<1x1x64x64xf32>, tensor<1x1x64x16xf16>, tensor<1x1x64x256xf32>) {
-  %a, %a1, %a2 = kiln.attention %q, %q, %q {scale = 0.25 : f32, mask_kind = #kiln.mask_kind<block_sparse>, block_size = 32 : i64, block_layout = array<i1: true, false, true, true>} : (tensor<1x1x64x16xf32>, tensor<1x1x64x16xf32>, tensor<1x1x64x16xf32>) -> (tensor<1x1x64x16xf32>, tensor<1x1x64x16xf32>, tensor<1x1x64x16xf32>)
+  %a, %a1, %a2 = kiln.attention %q, %q, %q {scale = 0.25 : f32, mask_kind = #kiln.mask_kind<block_sparse>, block_size = 16 : i64, block_layout = array<i1: true, false, false, false, true, true, false, false, true, true, true, false, true, true, true, true>} : (tensor<1x1x64x16xf32>, tensor<1x1x64x16xf32>, tensor<1x1x64x16xf32>) -> (tensor<1x1x64x16xf32>, tensor<1x1x64x16xf32>, tensor<1x1x64x16xf32>)
   %b, %b1, %b2 = kiln.attention %q, %q, %q mask %m {scale = 0.25 : f32} : (tensor<1x1x64x16xf32>, tensor<1x1x64x16xf32>, tensor<1x1x64x16xf32>, tensor<1x1x64x64xi1>) -> (tensor<1x1x64x16xf32>, tensor<1x1x64x16xf32>, tensor<1x1x64x16xf32>)
   %c, %c1, %c2, %s = kiln.attention %q, %q, %q {scale = 0.25 : f32, score_stage = #kiln.score_stage<probs>} : (tensor<1x1x64x16xf32>, tensor<1x1x64x16xf32>, tensor<1x1x64x16xf32>) -> (tensor<1x1x64x16xf32>, tensor<1x1x64x16xf32>, tensor<1x1x64x16xf32>, tensor<1x1x64x64xf32>)
   %d, %d1, %d2 = kiln.attention %h, %h, %h {scale = 0.25 : f32} : (tensor<1x1x64x16xf16>, tensor<1x1x64x16xf16>, tensor<1x1x64x16xf16>) -> (tensor<1x1x64x16xf16>, tensor<1x1x64x16xf16>, tensor<1x1x64x16xf16>)

@@ -44,15 +44,18 @@ def ConvertAttentionToKernels
 
     Both kernels loop only over the key tiles that the mask kind allows
     (`none`, `causal`, `sliding_window`, `hierarchical` with leading global
-    tokens; bounds from `AttentionKeyRange.h`, shared with the CPU kernel),
-    and mask per pair only in tiles that cross an edge of the allowed
-    region (an `scf.if` on a uniform condition). Query head h reads KV head
+    tokens: bounds from `AttentionKeyRange.h`, shared with the CPU kernel;
+    `block_sparse` whose cells hold whole tiles and query blocks: the
+    allowed tiles of each layout row read from constant tables built at
+    compile time), and mask per pair only in tiles that cross an edge of
+    the allowed region (an `scf.if` on a uniform condition). Query head h reads KV head
     h / (Hq / Hkv) (GQA, MQA); `kv_seqlen` caps the keys; the softcap is
     applied. Scores and products are f32 FMAs per thread (no tensor cores
     yet). Not covered, left to the reference lowering: non-f32 types, a
-    `mask` tensor, the `scores` result, `global` indices, `block_sparse`,
-    head or value dimensions above 128 (or value dimensions not a multiple
-    of 4).
+    `mask` tensor, the `scores` result, `global` indices, `block_sparse`
+    with cells smaller than a tile (32 keys and 32 queries for prefill, 16
+    keys for decode) or not aligned to them, head or value dimensions above
+    128 (or value dimensions not a multiple of 4).
 
     Example:
 

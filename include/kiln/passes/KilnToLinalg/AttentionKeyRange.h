@@ -14,6 +14,10 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/SmallVector.h"
+
+#include <algorithm>
 
 namespace kiln {
 
@@ -157,6 +161,40 @@ inline mlir::Value blockCrossesMaskEdge(mlir::ImplicitLocOpBuilder &b,
     edge = arith::OrIOp::create(b, edge, crossesLeft);
   }
   return edge;
+}
+
+/// block_sparse: the key blocks each layout row allows, as constants for a
+/// kernel's key loop. `layout` is the row-major [rows x rows] grid of
+/// allowed cells of `cell` positions; key blocks are `keyBlock` keys, and
+/// there are `keyBlocks` of them (a cell must hold whole blocks: `cell` a
+/// multiple of `keyBlock`). `table` is [rows x most]: row r's allowed
+/// block indices, in order, then zeros; `counts[r]` how many.
+struct SparseKeyTables {
+  int64_t most = 1;
+  llvm::SmallVector<int32_t> table, counts;
+};
+
+inline SparseKeyTables buildSparseKeyTables(llvm::ArrayRef<bool> layout,
+                                            int64_t rows, int64_t cell,
+                                            int64_t keyBlock,
+                                            int64_t keyBlocks) {
+  int64_t perCell = cell / keyBlock;
+  llvm::SmallVector<llvm::SmallVector<int32_t>> allowed(rows);
+  SparseKeyTables tables;
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t c = 0; c < rows; ++c)
+      if (layout[r * rows + c])
+        for (int64_t kb = c * perCell;
+             kb < std::min((c + 1) * perCell, keyBlocks); ++kb)
+          allowed[r].push_back(kb);
+    tables.most = std::max<int64_t>(tables.most, allowed[r].size());
+  }
+  tables.table.assign(rows * tables.most, 0);
+  for (int64_t r = 0; r < rows; ++r) {
+    llvm::copy(allowed[r], tables.table.begin() + r * tables.most);
+    tables.counts.push_back(allowed[r].size());
+  }
+  return tables;
 }
 
 } // namespace kiln
