@@ -15,8 +15,10 @@
 // CODEGEN: module attributes {gpu.container_module, kiln.gpu_kernels = [
 // CODEGEN: llvm.func @main({{.*}}) -> i32
 // CODEGEN-NOT: gpu.launch_func
-// One gpu.binary, PTX for each arch, libdevice named explicitly.
-// CODEGEN: gpu.binary @kiln_kernels  [#gpu.object<#nvvm.target<O = 3, chip = "sm_80", link = ["{{.*}}/nvvm/libdevice/libdevice.10.bc"]>, {{.*}}assembly = "{{.*}}.target sm_80{{.*}}#gpu.object<#nvvm.target<O = 3, chip = "sm_90a", features = "+ptx80", link = [{{.*}}assembly = "{{.*}}.target sm_90a
+// One gpu.binary per arch (kiln-gpu-specialize-kernels-per-arch: the
+// first arch's is @kiln_kernels), PTX in each, libdevice named explicitly.
+// CODEGEN: gpu.binary @kiln_kernels  [#gpu.object<#nvvm.target<O = 3, chip = "sm_80", link = ["{{.*}}/nvvm/libdevice/libdevice.10.bc"]>, {{.*}}assembly = "{{.*}}.target sm_80
+// CODEGEN: gpu.binary @kiln_kernels_sm_90a  [#gpu.object<#nvvm.target<O = 3, chip = "sm_90a", features = "+ptx80", link = ["{{.*}}/nvvm/libdevice/libdevice.10.bc"]>, {{.*}}assembly = "{{.*}}.target sm_90a
 // CODEGEN: llvm.func @kiln_entry(
 func.func @main(%x: tensor<3x5xf32>) -> tensor<3x5xf32> {
   %0 = kiln.exp %x : tensor<3x5xf32>
