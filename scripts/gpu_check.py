@@ -95,7 +95,8 @@ def attention(b, h, s, d, dtype="f16", kv_heads=None, keys=None,
 BENCHMARKS = {
     "gemm_f16_4096": gemm(4096) + (None,),
     "attention_causal_f16_b1h32s2048d128": attention(1, 32, 2048, 128),
-    # f32 takes kiln-gpu-convert-attention-to-kernels (f16 does not yet).
+    # All three take kiln-gpu-convert-attention-to-kernels (f32 math; f16
+    # inputs are widened as they are loaded).
     "attention_causal_f32_b1h32s2048d128": attention(1, 32, 2048, 128, "f32"),
     "attention_decode_f32_b1h32kv8L4096d128": attention(
         1, 32, 1, 128, "f32", kv_heads=8, keys=4096, causal=False),

@@ -26,7 +26,8 @@
 //     warp runs the online softmax over its keys, then the warps' (m, l,
 //     acc) are combined through shared memory.
 //
-// The math is plain f32 FMAs per thread; the key-tile bounds and the edge
+// The math is plain f32 FMAs per thread (16-bit inputs are widened as they
+// are loaded, the output rounded back); the key-tile bounds and the edge
 // test are AttentionKeyRange.h's, shared with the CPU kernel. Inputs reach
 // the launch through bufferization.to_buffer (this runs on tensors, before
 // the decomposition would expand the op), the output is a memref.alloc
@@ -99,12 +100,13 @@ bool sparseCellsHoldWholeTiles(GpuAttentionPlan &plan) {
   return plan.decode || (cell % kRows == 0 && plan.past % kRows == 0);
 }
 
-bool isF32(Value v) {
-  return !v || cast<RankedTensorType>(v.getType()).getElementType().isF32();
+/// Whether the optional tensor `v` is absent or has element type `type`.
+bool hasElementType(Value v, Type type) {
+  return !v || cast<RankedTensorType>(v.getType()).getElementType() == type;
 }
 
 /// The plan of an attention op the kernels cover, or std::nullopt (the op
-/// keeps the reference lowering): f32, mask kind none / causal /
+/// keeps the reference lowering): f32, f16 or bf16, mask kind none / causal /
 /// sliding_window / hierarchical with leading global tokens / block_sparse
 /// with cells of whole tiles, no mask
 /// tensor, no global indices, no scores result, head and value dimensions
@@ -139,9 +141,12 @@ std::optional<GpuAttentionPlan> planAttention(AttentionOp op,
   }
   if (op.getScores() || op.getMask() || op.getGlobalIndices())
     return std::nullopt;
-  if (!llvm::all_of(ValueRange{op.getQuery(), op.getKey(), op.getValue(),
-                               op.getPastKey(), op.getPastValue()},
-                    isF32))
+  // f32, f16 or bf16 (the math is f32 either way), the same for every input.
+  Type type = op.getQuery().getType().getElementType();
+  if (!(type.isF32() || type.isF16() || type.isBF16()) ||
+      !llvm::all_of(ValueRange{op.getKey(), op.getValue(), op.getPastKey(),
+                               op.getPastValue()},
+                    [&](Value v) { return hasElementType(v, type); }))
     return std::nullopt;
   RankedTensorType q = op.getQuery().getType();
   RankedTensorType k = op.getPresentKey().getType();
@@ -227,6 +232,19 @@ protected:
   }
   void store(Value value, Value memref, ValueRange indices) {
     memref::StoreOp::create(b, value, memref, indices);
+  }
+  /// An element of Q, K or V, as f32 (16-bit inputs are widened: the math
+  /// is f32 whatever the input type).
+  Value loadInput(Value memref, ValueRange indices) {
+    Value x = load(memref, indices);
+    return x.getType().isF32() ? x : arith::ExtFOp::create(b, f32, x);
+  }
+  /// An f32 result stored into the output (rounded to its type).
+  void storeOutput(Value x, ValueRange indices) {
+    Type type = cast<MemRefType>(out.getType()).getElementType();
+    if (!type.isF32())
+      x = arith::TruncFOp::create(b, type, x);
+    store(x, out, indices);
   }
   /// Row `key` of a K or V tensor, clamped into the keys (a clamped key
   /// is always masked: it is at or past keyEnd).
@@ -388,7 +406,8 @@ void PrefillKernelBuilder::stageTile(Value src, Value dst, int64_t features,
                                      Value k0) {
   forStrided(tid, tile() * features, kThreads, [&](Value e) {
     Value j = div(e, features), d = rem(e, features);
-    store(load(src, {batch, kvHead, clampKey(add(k0, j)), d}), dst, {j, d});
+    store(loadInput(src, {batch, kvHead, clampKey(add(k0, j)), d}), dst,
+          {j, d});
   });
 }
 
@@ -478,7 +497,7 @@ void PrefillKernelBuilder::build(Value tid, Value qBlock, Value head,
   forStrided(tid, kRows * plan.headDim, kThreads, [&](Value e) {
     Value row = div(e, plan.headDim), d = rem(e, plan.headDim);
     Value source = minIndex(add(row0, row), idx(plan.queries - 1));
-    store(load(queries, {batch, head, source, d}), qs, {row, d});
+    store(loadInput(queries, {batch, head, source, d}), qs, {row, d});
   });
   end = keyEnd(batch);
   KeyRange range = keyRange(end, minPos, maxPos);
@@ -513,8 +532,8 @@ void PrefillKernelBuilder::build(Value tid, Value qBlock, Value head,
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(write.thenBlock());
   for (int64_t i = 0; i < accPerThread(); ++i)
-    store(fmul(loop.getResult(2 + i), inverse), out,
-          {batch, head, query, add(c, i * kThreadsPerRow)});
+    storeOutput(fmul(loop.getResult(2 + i), inverse),
+                {batch, head, query, add(c, i * kThreadsPerRow)});
 }
 
 /// The decode kernel's body, for the block at (query, head, batch).
@@ -550,7 +569,8 @@ SmallVector<Value> DecodeKernelBuilder::step(ValueRange state,
     Value partial = cst(0);
     for (int64_t i = 0; i < qPerLane(); ++i)
       partial =
-          fma(q[i], load(keys, {batch, kvHead, rows[u], feature(i)}), partial);
+          fma(q[i], loadInput(keys, {batch, kvHead, rows[u], feature(i)}),
+              partial);
     s.push_back(scaleScore(
         butterfly(partial, {16, 8, 4, 2, 1}, /*isMax=*/false)));
   }
@@ -570,7 +590,8 @@ SmallVector<Value> DecodeKernelBuilder::step(ValueRange state,
     Value p = exp(arith::SubFOp::create(b, s[u], shift));
     sum = fadd(sum, p);
     for (int64_t i = 0; i < accPerLane(); ++i)
-      acc[i] = fma(p, load(values, {batch, kvHead, rows[u], feature(i)}),
+      acc[i] = fma(p,
+                   loadInput(values, {batch, kvHead, rows[u], feature(i)}),
                    acc[i]);
   }
   SmallVector<Value> next = {max, sum};
@@ -611,7 +632,7 @@ void DecodeKernelBuilder::combine(Value tid, Value query, Value head,
         arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, sum, cst(0));
     Value result = arith::SelectOp::create(
         b, any, arith::DivFOp::create(b, acc, sum), cst(0));
-    store(result, out, {batch, head, query, d});
+    storeOutput(result, {batch, head, query, d});
   });
 }
 
@@ -624,7 +645,7 @@ void DecodeKernelBuilder::build(Value tid, Value query, Value head,
   pos = add(query, plan.past);
   SmallVector<Value> q;
   for (int64_t i = 0; i < qPerLane(); ++i)
-    q.push_back(load(queries, {batch, head, query, feature(i)}));
+    q.push_back(loadInput(queries, {batch, head, query, feature(i)}));
   end = keyEnd(batch);
   KeyRange range = keyRange(end, pos, pos);
 

@@ -217,19 +217,37 @@ func.func @block_sparse(%q: tensor<1x2x128x32xf32>, %k: tensor<1x2x128x32xf32>, 
 
 // -----
 
+// f16 inputs: widened to f32 as they are staged (the math is f32), the
+// output rounded back to f16.
+// CHECK-LABEL: func @half
+// CHECK: gpu.launch
+// CHECK:   %[[QH:.+]] = memref.load %{{.+}} : memref<1x2x64x32xf16>
+// CHECK:   %[[QF:.+]] = arith.extf %[[QH]] : f16 to f32
+// CHECK:   memref.store %[[QF]], %{{.+}} : memref<32x33xf32, #gpu.address_space<workgroup>>
+// CHECK:   scf.for
+// CHECK:     arith.extf %{{.+}} : f16 to f32
+// CHECK:   %[[OUTF:.+]] = arith.truncf %{{.+}} : f32 to f16
+// CHECK:   memref.store %[[OUTF]], %{{.+}} : memref<1x2x64x32xf16>
+func.func @half(%q: tensor<1x2x64x32xf16>) -> tensor<1x2x64x32xf16> {
+  %o, %pk, %pv = kiln.attention %q, %q, %q {scale = 0.125 : f32, mask_kind = #kiln.mask_kind<causal>} : (tensor<1x2x64x32xf16>, tensor<1x2x64x32xf16>, tensor<1x2x64x32xf16>) -> (tensor<1x2x64x32xf16>, tensor<1x2x64x32xf16>, tensor<1x2x64x32xf16>)
+  return %o : tensor<1x2x64x32xf16>
+}
+
+// -----
+
 // What the kernels do not cover keeps the reference lowering (the op is
 // left as it is): block_sparse with cells smaller than a tile, a mask
-// tensor, the scores result, f16, and head dimensions above 128.
+// tensor, the scores result, f64, and head dimensions above 128.
 // CHECK-LABEL: func @not_covered
 // CHECK-NOT: gpu.launch
 // CHECK-COUNT-5: kiln.attention
 // CHECK-NOT: gpu.launch
 // CHECK: return
-func.func @not_covered(%q: tensor<1x1x64x16xf32>, %m: tensor<1x1x64x64xi1>, %h: tensor<1x1x64x16xf16>, %w: tensor<1x1x64x256xf32>) -> (tensor<1x1x64x16xf32>, tensor<1x1x64x16xf32>, tensor<1x1x64x64xf32>, tensor<1x1x64x16xf16>, tensor<1x1x64x256xf32>) {
+func.func @not_covered(%q: tensor<1x1x64x16xf32>, %m: tensor<1x1x64x64xi1>, %h: tensor<1x1x64x16xf64>, %w: tensor<1x1x64x256xf32>) -> (tensor<1x1x64x16xf32>, tensor<1x1x64x16xf32>, tensor<1x1x64x64xf32>, tensor<1x1x64x16xf64>, tensor<1x1x64x256xf32>) {
   %a, %a1, %a2 = kiln.attention %q, %q, %q {scale = 0.25 : f32, mask_kind = #kiln.mask_kind<block_sparse>, block_size = 16 : i64, block_layout = array<i1: true, false, false, false, true, true, false, false, true, true, true, false, true, true, true, true>} : (tensor<1x1x64x16xf32>, tensor<1x1x64x16xf32>, tensor<1x1x64x16xf32>) -> (tensor<1x1x64x16xf32>, tensor<1x1x64x16xf32>, tensor<1x1x64x16xf32>)
   %b, %b1, %b2 = kiln.attention %q, %q, %q mask %m {scale = 0.25 : f32} : (tensor<1x1x64x16xf32>, tensor<1x1x64x16xf32>, tensor<1x1x64x16xf32>, tensor<1x1x64x64xi1>) -> (tensor<1x1x64x16xf32>, tensor<1x1x64x16xf32>, tensor<1x1x64x16xf32>)
   %c, %c1, %c2, %s = kiln.attention %q, %q, %q {scale = 0.25 : f32, score_stage = #kiln.score_stage<probs>} : (tensor<1x1x64x16xf32>, tensor<1x1x64x16xf32>, tensor<1x1x64x16xf32>) -> (tensor<1x1x64x16xf32>, tensor<1x1x64x16xf32>, tensor<1x1x64x16xf32>, tensor<1x1x64x64xf32>)
-  %d, %d1, %d2 = kiln.attention %h, %h, %h {scale = 0.25 : f32} : (tensor<1x1x64x16xf16>, tensor<1x1x64x16xf16>, tensor<1x1x64x16xf16>) -> (tensor<1x1x64x16xf16>, tensor<1x1x64x16xf16>, tensor<1x1x64x16xf16>)
+  %d, %d1, %d2 = kiln.attention %h, %h, %h {scale = 0.25 : f32} : (tensor<1x1x64x16xf64>, tensor<1x1x64x16xf64>, tensor<1x1x64x16xf64>) -> (tensor<1x1x64x16xf64>, tensor<1x1x64x16xf64>, tensor<1x1x64x16xf64>)
   %e, %e1, %e2 = kiln.attention %w, %w, %w {scale = 0.25 : f32} : (tensor<1x1x64x256xf32>, tensor<1x1x64x256xf32>, tensor<1x1x64x256xf32>) -> (tensor<1x1x64x256xf32>, tensor<1x1x64x256xf32>, tensor<1x1x64x256xf32>)
-  return %a, %b, %s, %d, %e : tensor<1x1x64x16xf32>, tensor<1x1x64x16xf32>, tensor<1x1x64x64xf32>, tensor<1x1x64x16xf16>, tensor<1x1x64x256xf32>
+  return %a, %b, %s, %d, %e : tensor<1x1x64x16xf32>, tensor<1x1x64x16xf32>, tensor<1x1x64x64xf32>, tensor<1x1x64x16xf64>, tensor<1x1x64x256xf32>
 }

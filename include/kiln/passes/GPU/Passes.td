@@ -11,7 +11,7 @@ include "mlir/Pass/PassBase.td"
 
 def ConvertAttentionToKernels
     : Pass<"kiln-gpu-convert-attention-to-kernels", "mlir::func::FuncOp"> {
-  let summary = "Turn f32 kiln.attention ops into flash-attention gpu.launch's "
+  let summary = "Turn kiln.attention ops into flash-attention gpu.launch's "
                 "(online softmax, only the key tiles the mask kind allows)";
   let description = [{
     Kiln's attention kernel generator for the CUDA target. It runs on the
@@ -50,8 +50,10 @@ def ConvertAttentionToKernels
     compile time), and mask per pair only in tiles that cross an edge of
     the allowed region (an `scf.if` on a uniform condition). Query head h reads KV head
     h / (Hq / Hkv) (GQA, MQA); `kv_seqlen` caps the keys; the softcap is
-    applied. Scores and products are f32 FMAs per thread (no tensor cores
-    yet). Not covered, left to the reference lowering: non-f32 types, a
+    applied. Inputs may be f32, f16 or bf16 (all the same type): 16-bit
+    elements are widened to f32 as they are loaded and the output is
+    rounded back. Scores and products are f32 FMAs per thread (no tensor
+    cores yet). Not covered, left to the reference lowering: other types, a
     `mask` tensor, the `scores` result, `global` indices, `block_sparse`
     with cells smaller than a tile (32 keys and 32 queries for prefill, 16
     keys for decode) or not aligned to them, head or value dimensions above
