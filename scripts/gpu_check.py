@@ -61,25 +61,45 @@ def gemm(n):
         2.0 * n ** 3
 
 
-def attention(b, h, s, d):
-    t = "tensor<%dx%dx%dx%dxf16>" % (b, h, s, d)
+def attention(b, h, s, d, dtype="f16", kv_heads=None, keys=None,
+              causal=True):
+    """kiln.attention over q [b, h, s, d] and k, v [b, kv_heads, keys, d]
+    (the KV length defaults to s; a decode shape is s = 1 with a long KV).
+    The peer is torch SDPA on the same arrays (K and V repeated per query
+    head for GQA, outside the timed call)."""
+    kv_heads = kv_heads or h
+    keys = keys or s
+    np_dtype = {"f16": "float16", "f32": "float32"}[dtype]
+    kiln_dtype = {"f16": 10, "f32": 1}[dtype]
+    tq = "tensor<%dx%dx%dx%dx%s>" % (b, h, s, d, dtype)
+    tkv = "tensor<%dx%dx%dx%dx%s>" % (b, kv_heads, keys, d, dtype)
     scale = 1.0 / math.sqrt(d)
-    args = ", ".join('%%%s: %s {kiln.name = "%s", kiln.dtype = 10 : i32}'
-                     % (n, t, n) for n in "qkv")
-    text = f"""func.func @main({args}) -> ({t} {{kiln.name = "o", kiln.dtype = 10 : i32}}) {{
-  %o, %pk, %pv = kiln.attention %q, %k, %v {{scale = {scale} : f32, mask_kind = #kiln.mask_kind<causal>}}
-      : ({t}, {t}, {t}) -> ({t}, {t}, {t})
-  return %o : {t}
+    args = ", ".join('%%%s: %s {kiln.name = "%s", kiln.dtype = %d : i32}'
+                     % (n, tq if n == "q" else tkv, n, kiln_dtype)
+                     for n in "qkv")
+    mask = ", mask_kind = #kiln.mask_kind<causal>" if causal else ""
+    text = f"""func.func @main({args}) -> ({tq} {{kiln.name = "o", kiln.dtype = {kiln_dtype} : i32}}) {{
+  %o, %pk, %pv = kiln.attention %q, %k, %v {{scale = {scale} : f32{mask}}}
+      : ({tq}, {tkv}, {tkv}) -> ({tq}, {tkv}, {tkv})
+  return %o : {tq}
 }}
 """
-    shape = [b, h, s, d]
-    return text, {n: (shape, "float16") for n in "qkv"}, \
-        2.0 * 2 * b * h * s * s * d / 2
+    inputs = {"q": ([b, h, s, d], np_dtype),
+              "k": ([b, kv_heads, keys, d], np_dtype),
+              "v": ([b, kv_heads, keys, d], np_dtype)}
+    pairs = b * h * s * keys / (2 if causal and s == keys else 1)
+    peer = {"causal": causal, "group": h // kv_heads}
+    return text, inputs, 2.0 * 2 * pairs * d, peer
 
 
 BENCHMARKS = {
-    "gemm_f16_4096": gemm(4096),
+    "gemm_f16_4096": gemm(4096) + (None,),
     "attention_causal_f16_b1h32s2048d128": attention(1, 32, 2048, 128),
+    # All three take kiln-gpu-convert-attention-to-kernels (f32 math; f16
+    # inputs are widened as they are loaded).
+    "attention_causal_f32_b1h32s2048d128": attention(1, 32, 2048, 128, "f32"),
+    "attention_decode_f32_b1h32kv8L4096d128": attention(
+        1, 32, 1, 128, "f32", kv_heads=8, keys=4096, causal=False),
 }
 
 
@@ -158,12 +178,13 @@ def prepare(options):
             continue
         manifest["node_tests"][name] = {"inputs": ins, "outputs": outs}
 
-    for name, (text, inputs, flops) in BENCHMARKS.items():
+    for name, (text, inputs, flops, peer) in BENCHMARKS.items():
         d = out / "bench" / name
         d.mkdir(parents=True)
         (d / "model.mlir").write_text(text)
         if compile_to(d / "model.mlir", d / "model.kiln"):
-            manifest["benchmarks"][name] = {"inputs": inputs, "flops": flops}
+            manifest["benchmarks"][name] = {"inputs": inputs, "flops": flops,
+                                            "peer": peer}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
     print("gpu-check prepare: %d models, %d node tests, %d benchmarks in %s"
           % (len(manifest["models"]), len(manifest["node_tests"]),
@@ -313,16 +334,42 @@ def run_benchmarks(options, root, manifest, work):
             if name.startswith("gemm"):
                 fn, peer = (lambda: t["a"] @ t["b"]), "torch.matmul (cuBLAS)"
             else:
-                F = torch.nn.functional
-                fn = lambda: F.scaled_dot_product_attention(
-                    t["q"], t["k"], t["v"], is_causal=True)
-                peer = "torch SDPA"
+                fn, peer = attention_peer(torch, t, b["peer"], o,
+                                          kiln_ms != "FAIL")
             peer_ms = "%.3f" % time_torch(torch, fn, options.repeat)
         ratio = "-"
         if kiln_ms != "FAIL" and peer_ms != "-":
             ratio = "%.2f" % (float(kiln_ms) / float(peer_ms))
         results.append((name, kiln_ms, peer_ms, ratio, peer))
     return results
+
+
+def attention_peer(torch, t, spec, outdir, compare):
+    """torch SDPA on the benchmark's arrays, and its output compared with
+    Kiln's (the only check of the attention kernels' numbers so far)."""
+    import numpy as np
+    F = torch.nn.functional
+    k, v = t["k"], t["v"]
+    if spec.get("group", 1) > 1:
+        k = k.repeat_interleave(spec["group"], dim=1)
+        v = v.repeat_interleave(spec["group"], dim=1)
+    causal = spec.get("causal", True)
+
+    def fn():
+        return F.scaled_dot_product_attention(t["q"], k, v, is_causal=causal)
+
+    peer = "torch SDPA"
+    out = outdir / "o.npy"
+    if compare and out.exists():
+        ref = fn().float().cpu().numpy()
+        got = np.load(out).astype(np.float32)
+        err = float(np.abs(got - ref).max()) if got.shape == ref.shape \
+            else float("inf")
+        bound = 2e-2 if t["q"].dtype == torch.float16 else 1e-4
+        bound *= max(float(np.abs(ref).max()), 1e-30)
+        peer += " (max |kiln - SDPA| %.3g: %s)" % (
+            err, "ok" if err <= bound else "MISMATCH")
+    return fn, peer
 
 
 def time_torch(torch, fn, repeat):

@@ -47,6 +47,7 @@
 #include "KernelRewrites.h"
 
 #include "kiln/dialects/Kiln/KilnOps.h"
+#include "kiln/passes/KilnToLinalg/AttentionKeyRange.h"
 #include "kiln/passes/KilnToLinalg/KilnToLinalg.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -95,6 +96,9 @@ struct AttentionPlan {
   SmallVector<bool> layout;
 
   int64_t rows() const { return group * queries; }
+  AttentionWindow window() const {
+    return {keyBlock, windowLeft, windowRight, hierarchical, globalTokens};
+  }
   int64_t queryBlocks() const { return llvm::divideCeil(queries, lanes); }
   int64_t blocksPerKvHead() const {
     return grouped ? 1 : group * queryBlocks();
@@ -219,19 +223,6 @@ struct BlockRows {
   OpFoldResult count;  // rows that are written; later lanes are padding
   Value minPos, maxPos; // positions of the written rows
   Value lanePos;       // vector<lanes x i32>: each lane's position
-};
-
-/// The key blocks a block's rows may attend, visited as the iterations
-/// [loopBegin, loopEnd) of the key loop; keys at or past keyEnd (L, or
-/// kv_seqlen) are never valid. Iteration i visits block i, except:
-///  - hierarchical: iterations [0, anchorBlocks) visit the blocks of the
-///    global keys, then the window's blocks from windowStart on;
-///  - block_sparse: iteration i visits the i-th allowed block of the
-///    layout row `layoutRow` (a table built at compile time).
-struct KeyRange {
-  Value loopBegin, loopEnd, keyEnd;
-  Value anchorBlocks, windowStart; // hierarchical
-  Value layoutRow, layoutTable;    // block_sparse
 };
 
 /// The online softmax's running state: a vector over rows each for the
@@ -363,61 +354,19 @@ BlockRows TiledAttentionBuilder::blockRows(Value block) {
 }
 
 KeyRange TiledAttentionBuilder::keyRange(const BlockRows &rows, Value batch) {
-  KeyRange range;
-  range.keyEnd = index(plan.keys);
+  Value keyEnd = index(plan.keys);
   if (kvSeqlen) {
     Value length = tensor::ExtractOp::create(b, kvSeqlen, batch);
     length = arith::IndexCastOp::create(b, b.getIndexType(), length);
-    range.keyEnd = arith::MinSIOp::create(b, range.keyEnd, length);
+    keyEnd = arith::MinSIOp::create(b, keyEnd, length);
   }
   if (plan.sparseBlock) {
+    KeyRange range;
+    range.keyEnd = keyEnd;
     sparseKeyRange(range, rows);
     return range;
   }
-  Value end = range.keyEnd;
-  if (plan.windowRight >= 0)
-    end = arith::MinSIOp::create(
-        b, end,
-        arith::AddIOp::create(b, rows.maxPos, index(plan.windowRight + 1)));
-  Value begin = index(0);
-  if (plan.windowLeft >= 0)
-    begin = arith::MaxSIOp::create(
-        b, begin,
-        arith::SubIOp::create(b, rows.minPos, index(plan.windowLeft)));
-  // An empty range (end <= begin) gives endBlock <= firstBlock, or one
-  // block whose pairs are all masked.
-  Value firstBlock = arith::DivSIOp::create(b, begin, index(plan.keyBlock));
-  Value endBlock = arith::CeilDivSIOp::create(b, end, index(plan.keyBlock));
-  range.loopBegin = firstBlock;
-  range.loopEnd = endBlock;
-  if (!plan.hierarchical || plan.globalTokens == 0)
-    return range;
-  // The global keys' blocks first (within the right bound), then the
-  // window's from where the anchors end. A block with a global query row
-  // attends every key up to the right bound: its window starts at 0.
-  auto minIndex = [&](Value x, Value y) -> Value {
-    return arith::MinSIOp::create(b, x, y);
-  };
-  auto maxIndex = [&](Value x, Value y) -> Value {
-    return arith::MaxSIOp::create(b, x, y);
-  };
-  Value globalEnd = minIndex(index(plan.globalTokens), end);
-  range.anchorBlocks = minIndex(
-      arith::CeilDivSIOp::create(b, maxIndex(globalEnd, index(0)),
-                                 index(plan.keyBlock)),
-      maxIndex(endBlock, index(0)));
-  Value globalRow = arith::CmpIOp::create(b, arith::CmpIPredicate::slt,
-                                          rows.minPos,
-                                          index(plan.globalTokens));
-  Value windowFirst =
-      arith::SelectOp::create(b, globalRow, index(0), firstBlock);
-  range.windowStart = maxIndex(windowFirst, range.anchorBlocks);
-  range.loopBegin = index(0);
-  range.loopEnd = arith::AddIOp::create(
-      b, range.anchorBlocks,
-      maxIndex(arith::SubIOp::create(b, endBlock, range.windowStart),
-               index(0)));
-  return range;
+  return buildKeyRange(b, plan.window(), keyEnd, rows.minPos, rows.maxPos);
 }
 
 /// block_sparse: the allowed key blocks of each layout row, as a table
@@ -426,23 +375,11 @@ KeyRange TiledAttentionBuilder::keyRange(const BlockRows &rows, Value batch) {
 void TiledAttentionBuilder::sparseKeyRange(KeyRange &range,
                                            const BlockRows &rows) {
   int64_t rowsOfLayout = plan.layoutBlocks;
-  int64_t perCell = plan.sparseBlock / plan.keyBlock;
-  int64_t keyBlocks = plan.keys / plan.keyBlock;
-  SmallVector<SmallVector<int32_t>> allowed(rowsOfLayout);
-  size_t most = 1;
-  for (int64_t r = 0; r < rowsOfLayout; ++r) {
-    for (int64_t c = 0; c < rowsOfLayout; ++c)
-      if (plan.layout[r * rowsOfLayout + c])
-        for (int64_t kb = c * perCell;
-             kb < std::min((c + 1) * perCell, keyBlocks); ++kb)
-          allowed[r].push_back(kb);
-    most = std::max(most, allowed[r].size());
-  }
-  SmallVector<int32_t> table(rowsOfLayout * most, 0), counts;
-  for (int64_t r = 0; r < rowsOfLayout; ++r) {
-    llvm::copy(allowed[r], table.begin() + r * most);
-    counts.push_back(allowed[r].size());
-  }
+  SparseKeyTables tables =
+      buildSparseKeyTables(plan.layout, rowsOfLayout, plan.sparseBlock,
+                           plan.keyBlock, plan.keys / plan.keyBlock);
+  int64_t most = tables.most;
+  ArrayRef<int32_t> table = tables.table, counts = tables.counts;
   Type i32 = b.getI32Type();
   Value tableConst = arith::ConstantOp::create(
       b, DenseElementsAttr::get(
@@ -468,14 +405,7 @@ Value TiledAttentionBuilder::keyBlockAt(const KeyRange &range,
         b, range.layoutTable, ValueRange{range.layoutRow, iteration});
     return arith::IndexCastOp::create(b, b.getIndexType(), block);
   }
-  if (!range.anchorBlocks)
-    return iteration;
-  Value inAnchors = arith::CmpIOp::create(b, arith::CmpIPredicate::slt,
-                                          iteration, range.anchorBlocks);
-  Value inWindow = arith::AddIOp::create(
-      b, arith::SubIOp::create(b, iteration, range.anchorBlocks),
-      range.windowStart);
-  return arith::SelectOp::create(b, inAnchors, iteration, inWindow);
+  return keyBlockOfIteration(b, range, iteration);
 }
 
 /// A loop over `features` (scf.for, unrolled by featureUnroll) threading
@@ -592,39 +522,12 @@ SmallVector<Value> TiledAttentionBuilder::maskAtEdges(ArrayRef<Value> scores,
   auto cmp = [&](arith::CmpIPredicate p, Value x, Value y) -> Value {
     return arith::CmpIOp::create(b, p, x, y);
   };
-  // Inside when every key is valid and, for every written row, no key is
-  // right of the window (the lowest row decides) or left of it (the
-  // highest row decides; for hierarchical, unless all the block's keys or
-  // all its rows are global). A shifted last block (firstKey < blockStart)
-  // ends at the keys' end, past keyEnd's nominal block end: always an edge.
   // A block-sparse block lies in one layout cell, allowed whole: only
-  // kv_seqlen can cut it.
-  Value endKey = arith::AddIOp::create(b, firstKey, index(plan.keyBlock));
-  Value nominalEnd =
-      arith::AddIOp::create(b, blockStart, index(plan.keyBlock));
-  Value edge = cmp(arith::CmpIPredicate::sgt, nominalEnd, range.keyEnd);
-  if (plan.windowRight >= 0) {
-    Value lastInside =
-        arith::AddIOp::create(b, rows.minPos, index(plan.windowRight + 1));
-    edge = arith::OrIOp::create(
-        b, edge, cmp(arith::CmpIPredicate::sgt, endKey, lastInside));
-  }
+  // kv_seqlen can cut it (its window bounds are -1).
+  Value edge = blockCrossesMaskEdge(b, plan.window(), range.keyEnd,
+                                    rows.minPos, rows.maxPos, blockStart,
+                                    firstKey);
   bool anchors = plan.hierarchical && plan.globalTokens > 0;
-  if (plan.windowLeft >= 0) {
-    Value firstInside =
-        arith::SubIOp::create(b, rows.maxPos, index(plan.windowLeft));
-    Value crossesLeft = cmp(arith::CmpIPredicate::slt, firstKey, firstInside);
-    if (anchors) {
-      Value global = index(plan.globalTokens);
-      crossesLeft = arith::AndIOp::create(
-          b, crossesLeft,
-          arith::AndIOp::create(
-              b, cmp(arith::CmpIPredicate::sgt, endKey, global),
-              cmp(arith::CmpIPredicate::sge, rows.maxPos, global)));
-    }
-    edge = arith::OrIOp::create(b, edge, crossesLeft);
-  }
-
   auto ifOp = scf::IfOp::create(b, ValueRange(scores).getTypes(), edge,
                                 /*withElseRegion=*/true);
   OpBuilder::InsertionGuard guard(b);

@@ -100,6 +100,15 @@ static constexpr const char *kCodegenPipeline =
     "convert-openmp-to-llvm,"
     "convert-cf-to-llvm,convert-ub-to-llvm,reconcile-unrealized-casts";
 
+// Kiln ops with CUDA kernels of their own, before the reference lowering
+// would see them: attention as one flash-attention gpu.launch (online
+// softmax over the key tiles the mask kind allows). The launch reads
+// bufferization.to_buffer's of its inputs and writes a memref.alloc, so it
+// goes through bufferization and the workspace planner like the kernels
+// built after them.
+static constexpr const char *kGpuKernelsFromKilnOps =
+    "func.func(kiln-gpu-convert-attention-to-kernels)";
+
 // The CUDA target after the tensor level (see docs/ARCHITECTURE.md, "CUDA
 // target"). Bufferized like the CPU target, but no deallocation pipeline:
 // the remaining allocations become views of the workspace argument. Kernel
@@ -145,6 +154,7 @@ static void buildCpuPipeline(OpPassManager &pm) {
 }
 
 void kiln::buildGpuTensorPipeline(OpPassManager &pm) {
+  addPipeline(pm, kGpuKernelsFromKilnOps);
   addPipeline(pm, kLowerToLinalg);
   addPipeline(pm, kOutlineWeights);
 }

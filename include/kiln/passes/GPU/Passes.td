@@ -9,6 +9,81 @@
 
 include "mlir/Pass/PassBase.td"
 
+def ConvertAttentionToKernels
+    : Pass<"kiln-gpu-convert-attention-to-kernels", "mlir::func::FuncOp"> {
+  let summary = "Turn kiln.attention ops into flash-attention gpu.launch's "
+                "(online softmax, only the key tiles the mask kind allows)";
+  let description = [{
+    Kiln's attention kernel generator for the CUDA target. It runs on the
+    tensor level, before `kiln-decompose-composite-ops` would expand the op
+    into matmuls over a materialized `[B, Hq, S, L]` score tensor, and
+    replaces each `kiln.attention` it covers with a `gpu.launch` whose
+    operands are `bufferization.to_buffer`s of the inputs (read only) and a
+    `memref.alloc` for the output, returned through a `restrict`
+    `bufferization.to_tensor`: bufferization, the workspace planner and
+    the rest of `kiln-gpu-kernel-pipeline` then treat the launch like the
+    ones the other generators build later.
+
+    Prefill (more than `decode-max-queries` query rows): one block of 128
+    threads per (query block of 32 rows, query head, batch); 4 threads per
+    query row. The block's queries, and per key tile (32 keys, 16 when
+    the head dimension is large) the keys, the values and the tile's
+    probabilities are staged in shared memory (workgroup attributions,
+    rows padded by one word against bank conflicts). Each thread computes
+    a quarter of its row's scores, the row's running max and sum are
+    combined with `gpu.shuffle xor` over the row's 4 threads (online
+    softmax: the accumulator is rescaled by exp(m - m')), and each thread
+    accumulates a quarter of the row's value features in registers.
+
+    Decode (at most `decode-max-queries` rows, head and value dimensions
+    multiples of 32): one block of 4 warps per (query, query head, batch);
+    the keys are split over the warps (4 keys per warp and tile), the
+    lanes split the features (dot products reduced with `gpu.shuffle
+    xor`), and the warps' partial (max, sum, accumulator) are combined
+    through shared memory at the end.
+
+    Both kernels loop only over the key tiles that the mask kind allows
+    (`none`, `causal`, `sliding_window`, `hierarchical` with leading global
+    tokens: bounds from `AttentionKeyRange.h`, shared with the CPU kernel;
+    `block_sparse` whose cells hold whole tiles and query blocks: the
+    allowed tiles of each layout row read from constant tables built at
+    compile time), and mask per pair only in tiles that cross an edge of
+    the allowed region (an `scf.if` on a uniform condition). Query head h reads KV head
+    h / (Hq / Hkv) (GQA, MQA); `kv_seqlen` caps the keys; the softcap is
+    applied. Inputs may be f32, f16 or bf16 (all the same type): 16-bit
+    elements are widened to f32 as they are loaded and the output is
+    rounded back. Scores and products are f32 FMAs per thread (no tensor
+    cores yet). Not covered, left to the reference lowering: other types, a
+    `mask` tensor, the `scores` result, `global` indices, `block_sparse`
+    with cells smaller than a tile (32 keys and 32 queries for prefill, 16
+    keys for decode) or not aligned to them, head or value dimensions above
+    128 (or value dimensions not a multiple of 4).
+
+    Example:
+
+    ```mlir
+    %o, %pk, %pv = kiln.attention %q, %k, %v
+        {scale = 0.125 : f32, mask_kind = #kiln.mask_kind<causal>}
+        : (tensor<1x8x128x64xf32>, tensor<1x2x128x64xf32>,
+           tensor<1x2x128x64xf32>) -> (...)
+    ```
+
+    becomes a `gpu.launch` with a grid of (4, 8, 1) blocks of 128 threads
+    and four workgroup buffers, whose `scf.for` over key tiles runs from
+    tile 0 to the tile holding the block's last query.
+  }];
+  let options = [
+    Option<"decodeMaxQueries", "decode-max-queries", "int64_t", "4",
+           "Ops with at most this many query rows take the decode kernel">,
+  ];
+  let dependentDialects = ["mlir::gpu::GPUDialect",
+                           "mlir::bufferization::BufferizationDialect",
+                           "mlir::scf::SCFDialect",
+                           "mlir::arith::ArithDialect",
+                           "mlir::math::MathDialect",
+                           "mlir::memref::MemRefDialect"];
+}
+
 def ConvertMatmulsToMmaKernels
     : Pass<"kiln-gpu-convert-matmuls-to-mma-kernels", "mlir::ModuleOp"> {
   let summary = "Turn f16/bf16 matmul generics accumulating in f32 into "
