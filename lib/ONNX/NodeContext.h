@@ -210,6 +210,12 @@ void registerContribMoEHandlers(HandlerTable &table);
 /// dimensions broadcast); null after reporting an error on `nc`.
 mlir::Value numpyMatmul(NodeContext &nc, mlir::Value a, mlir::Value b);
 
+/// `v` (int8 or uint8 as `onnxType`) minus its zero point `zp` (optional),
+/// in i32, as MatMulInteger and ConvInteger compute. With `perRow`, a
+/// zero point of [M] applies to rows: it becomes [M, 1].
+mlir::Value centeredInteger(NodeContext &nc, mlir::Value v, int onnxType,
+                            mlir::Value zp, bool perRow);
+
 } // namespace kiln::onnx_import
 
 #endif // KILN_LIB_ONNX_NODECONTEXT_H

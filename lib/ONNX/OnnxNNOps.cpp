@@ -160,6 +160,14 @@ LogicalResult layerNormOp(NodeContext &nc) {
 
 /// Inference-mode BatchNormalization over dimension 1 (channels):
 /// (x - mean) / sqrt(var + epsilon) * scale + bias.
+/// A per-channel parameter [C] of a norm over `x` [N, C, D1, ...], in x's
+/// element type, shaped [C, 1, ..., 1] to broadcast against it.
+Value channelParameter(NodeContext &nc, Value param, RankedTensorType x) {
+  SmallVector<int64_t> shape(x.getRank() - 1, 1);
+  shape[0] = x.getDimSize(1);
+  return nc.reshape(nc.cast(param, x.getElementType()), shape);
+}
+
 LogicalResult batchNormOp(NodeContext &nc) {
   for (size_t i = 0; i < 5; ++i)
     if (!nc.input(i))
@@ -170,12 +178,7 @@ LogicalResult batchNormOp(NodeContext &nc) {
   RankedTensorType t = nc.typeOf(x);
   if (t.getRank() < 2)
     return nc.error("X must have rank 2 or more");
-  // Parameters [C] broadcast as [C, 1, ..., 1] against [N, C, D1, ...].
-  SmallVector<int64_t> paramShape(t.getRank() - 1, 1);
-  paramShape[0] = t.getDimSize(1);
-  auto param = [&](size_t i) {
-    return nc.reshape(nc.cast(nc.input(i), t.getElementType()), paramShape);
-  };
+  auto param = [&](size_t i) { return channelParameter(nc, nc.input(i), t); };
   Type elt = t.getElementType();
   Value var = nc.binary<AddOp>(param(4),
                                nc.scalar(elt, nc.getFloat("epsilon", 1e-5f)));
@@ -183,6 +186,30 @@ LogicalResult batchNormOp(NodeContext &nc) {
                              nc.unary<RsqrtOp>(var));
   y = nc.binary<AddOp>(nc.binary<MulOp>(y, param(1)), param(2));
   return nc.setResult(y);
+}
+
+/// InstanceNormalization: for each (n, c), over the spatial dimensions,
+/// (x - mean) / sqrt(var + epsilon) * scale[c] + B[c], variance biased.
+LogicalResult instanceNormOp(NodeContext &nc) {
+  Value x = nc.input(0);
+  if (!x || !nc.input(1) || !nc.input(2))
+    return nc.error("expects input, scale and B");
+  RankedTensorType t = nc.typeOf(x);
+  if (t.getRank() < 3 || !isa<FloatType>(t.getElementType()))
+    return nc.error("input must be floats [N, C, D1, ...]");
+  SmallVector<int64_t> spatial;
+  for (int64_t d = 2; d < t.getRank(); ++d)
+    spatial.push_back(d);
+  Value centered =
+      nc.binary<SubOp>(x, nc.reduce<ReduceMeanOp>(x, spatial, true));
+  Value var = nc.reduce<ReduceMeanOp>(nc.binary<MulOp>(centered, centered),
+                                      spatial, true);
+  Value eps = nc.scalar(t.getElementType(), nc.getFloat("epsilon", 1e-5f));
+  Value y = nc.binary<MulOp>(centered,
+                             nc.unary<RsqrtOp>(nc.binary<AddOp>(var, eps)));
+  y = nc.binary<MulOp>(y, channelParameter(nc, nc.input(1), t));
+  return nc.setResult(
+      nc.binary<AddOp>(y, channelParameter(nc, nc.input(2), t)));
 }
 
 /// The axes a Reduce* node reduces: from the `axes` attribute (before opset

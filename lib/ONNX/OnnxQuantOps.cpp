@@ -13,6 +13,24 @@ using namespace mlir;
 using namespace kiln;
 using namespace kiln::onnx_import;
 
+Value kiln::onnx_import::centeredInteger(NodeContext &nc, Value v,
+                                         int onnxType, Value zp,
+                                         bool perRow) {
+  auto i32 = nc.b.getI32Type();
+  bool isUnsigned = isUnsignedOnnxType(onnxType);
+  auto widen = [&](Value t) -> Value {
+    return nc.b.createOrFold<CastOp>(nc.loc, nc.typeOf(t).clone(i32), t,
+                                     isUnsigned);
+  };
+  Value wide = widen(v);
+  if (!zp)
+    return wide;
+  RankedTensorType zt = nc.typeOf(zp);
+  if (perRow && zt.getRank() == 1 && zt.getDimSize(0) > 1)
+    zp = nc.reshape(zp, {zt.getDimSize(0), 1});
+  return nc.binary<SubOp>(wide, widen(zp));
+}
+
 namespace {
 
 /// The axis and block size of a (de)quantize node, normalized.
@@ -196,24 +214,6 @@ LogicalResult dynamicQuantizeLinearOp(NodeContext &nc) {
       {quantize(xt.clone(nc.b.getI8Type()), x, zp), scale, zp});
 }
 
-/// `v` (int8 or uint8 as `onnxType`) minus its zero point, in i32. A
-/// per-row zero point of the left operand (`[M]`) becomes `[M, 1]`.
-Value centered(NodeContext &nc, Value v, int onnxType, Value zp, bool perRow) {
-  auto i32 = nc.b.getI32Type();
-  bool isUnsigned = isUnsignedOnnxType(onnxType);
-  auto widen = [&](Value t) -> Value {
-    return nc.b.createOrFold<CastOp>(nc.loc, nc.typeOf(t).clone(i32), t,
-                                     isUnsigned);
-  };
-  Value wide = widen(v);
-  if (!zp)
-    return wide;
-  RankedTensorType zt = nc.typeOf(zp);
-  if (perRow && zt.getRank() == 1 && zt.getDimSize(0) > 1)
-    zp = nc.reshape(zp, {zt.getDimSize(0), 1});
-  return nc.binary<SubOp>(wide, widen(zp));
-}
-
 bool isByteInteger(NodeContext &nc, size_t i) {
   int t = nc.onnxTypeOf(i);
   return t == onnx::TensorProto::INT8 || t == onnx::TensorProto::UINT8;
@@ -222,8 +222,10 @@ bool isByteInteger(NodeContext &nc, size_t i) {
 /// The exact integer product (A - a_zp) @ (B - b_zp) in i32.
 Value integerMatmul(NodeContext &nc, size_t a, size_t aZp, size_t b,
                     size_t bZp) {
-  Value lhs = centered(nc, nc.input(a), nc.onnxTypeOf(a), nc.input(aZp), true);
-  Value rhs = centered(nc, nc.input(b), nc.onnxTypeOf(b), nc.input(bZp), false);
+  Value lhs = centeredInteger(nc, nc.input(a), nc.onnxTypeOf(a),
+                              nc.input(aZp), /*perRow=*/true);
+  Value rhs = centeredInteger(nc, nc.input(b), nc.onnxTypeOf(b),
+                              nc.input(bZp), /*perRow=*/false);
   if (!lhs || !rhs)
     return {};
   return numpyMatmul(nc, lhs, rhs);

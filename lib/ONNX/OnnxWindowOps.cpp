@@ -106,32 +106,71 @@ Value windowInput(NodeContext &nc) {
   return x;
 }
 
+/// kiln.conv of `x` and `weight` (same element type) plus `bias`, with
+/// the node's window attributes; null after an error.
+Value buildConv(NodeContext &nc, Value x, Value weight, Value bias) {
+  RankedTensorType in = nc.typeOf(x), wt = nc.typeOf(weight);
+  if (wt.getRank() != in.getRank()) {
+    (void)nc.error("the weight must have X's rank " + Twine(in.getRank()));
+    return {};
+  }
+  SmallVector<int64_t> kernel(wt.getShape().drop_front(2));
+  if (std::optional<SmallVector<int64_t>> stated = nc.getInts("kernel_shape"))
+    if (*stated != kernel) {
+      (void)nc.error("kernel_shape does not match the weight's spatial "
+                     "dimensions");
+      return {};
+    }
+  FailureOr<WindowAttrs> w = windowAttrs(nc, in, kernel);
+  if (failed(w))
+    return {};
+  auto type = windowResultType(in, wt.getDimSize(0), *w);
+  return ConvOp::create(nc.b, nc.loc, type, x, weight, bias,
+                        nc.b.getDenseI64ArrayAttr(w->strides),
+                        nc.b.getDenseI64ArrayAttr(w->dilations),
+                        nc.b.getDenseI64ArrayAttr(w->pads),
+                        nc.b.getI64IntegerAttr(nc.getInt("group", 1)));
+}
+
 LogicalResult convOp(NodeContext &nc) {
   Value x = windowInput(nc), weight = nc.input(1), bias = nc.input(2);
   if (!x)
     return failure();
   if (!weight)
     return nc.error("expects a weight W");
-  RankedTensorType in = nc.typeOf(x), wt = nc.typeOf(weight);
-  if (wt.getRank() != in.getRank())
-    return nc.error("W must have X's rank " + Twine(in.getRank()));
-  if (!isa<FloatType>(in.getElementType()))
-    return nc.error("X must hold floats (ConvInteger is a separate operator)");
-  SmallVector<int64_t> kernel(wt.getShape().drop_front(2));
-  if (std::optional<SmallVector<int64_t>> stated = nc.getInts("kernel_shape"))
-    if (*stated != kernel)
-      return nc.error("kernel_shape does not match W's spatial dimensions");
-  FailureOr<WindowAttrs> w = windowAttrs(nc, in, kernel);
-  if (failed(w))
+  Type elt = nc.typeOf(x).getElementType();
+  if (!isa<FloatType>(elt))
+    return nc.error("X must hold floats (ConvInteger is the integer form)");
+  return nc.setResult(buildConv(nc, x, nc.cast(weight, elt),
+                                bias ? nc.cast(bias, elt) : Value()));
+}
+
+/// ConvInteger: the exact i32 convolution of the zero-point-centred
+/// operands; x_zero_point is per tensor, w_zero_point per tensor or per
+/// filter ([M]).
+LogicalResult convIntegerOp(NodeContext &nc) {
+  Value x = windowInput(nc), weight = nc.input(1);
+  if (!x)
     return failure();
-  int64_t group = nc.getInt("group", 1);
-  auto type = windowResultType(in, wt.getDimSize(0), *w);
-  return nc.setResult(ConvOp::create(
-      nc.b, nc.loc, type, x, nc.cast(weight, in.getElementType()),
-      bias ? nc.cast(bias, in.getElementType()) : Value(),
-      nc.b.getDenseI64ArrayAttr(w->strides),
-      nc.b.getDenseI64ArrayAttr(w->dilations),
-      nc.b.getDenseI64ArrayAttr(w->pads), nc.b.getI64IntegerAttr(group)));
+  if (!weight)
+    return nc.error("expects a weight w");
+  for (size_t i : {size_t(0), size_t(1)})
+    if (nc.onnxTypeOf(i) != onnx::TensorProto::INT8 &&
+        nc.onnxTypeOf(i) != onnx::TensorProto::UINT8)
+      return nc.error("x and w must be int8 or uint8");
+  Value weightZero = nc.input(3);
+  if (weightZero && nc.typeOf(weightZero).getNumElements() > 1) {
+    SmallVector<int64_t> perFilter(nc.typeOf(weight).getRank(), 1);
+    perFilter[0] = nc.typeOf(weightZero).getNumElements();
+    weightZero = nc.reshape(weightZero, perFilter);
+  }
+  Value xc = centeredInteger(nc, x, nc.onnxTypeOf(0), nc.input(2),
+                             /*perRow=*/false);
+  Value wc = centeredInteger(nc, weight, nc.onnxTypeOf(1), weightZero,
+                             /*perRow=*/false);
+  if (!xc || !wc)
+    return failure();
+  return nc.setResult(buildConv(nc, xc, wc, Value()));
 }
 
 /// Unsigned data would be compared as signed (Kiln's integers are
