@@ -61,7 +61,8 @@ docs: configure
 # targets with clang-22, ASan and UBSan in $(FUZZ_BUILD_DIR) (never in
 # $(BUILD_DIR)), runs each for FUZZ_SECONDS and prints each target's run
 # count; fails on any crash, leak, sanitizer report or hang (inputs saved
-# under $(FUZZ_BUILD_DIR)/findings/<target>/). FUZZ_TARGETS picks some:
+# under $(FUZZ_BUILD_DIR)/findings/<target>/). FUZZ_TARGETS picks some of
+# artifact npy onnx-tensor onnx-import mlir:
 #   make fuzz FUZZ_SECONDS=20 FUZZ_TARGETS="npy onnx-tensor"
 # `make test` replays the checked-in seeds and regressions of every target
 # (ctest fuzz-replay.<target>), without sanitizers. More: scripts/fuzz.sh -h.

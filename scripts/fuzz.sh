@@ -6,8 +6,10 @@
 #
 # SECONDS per target (default 60), JOBS compile jobs (default 2), BUILD_DIR
 # (default build-fuzz; never the normal build). TARGETs default to all of
-# them (artifact npy onnx-tensor). Each target starts from its checked-in
-# seeds (test/fuzz/corpus/<t>) and regressions (test/fuzz/regressions/<t>)
+# them (artifact npy onnx-tensor onnx-import mlir). Each target starts from
+# its seeds (test/fuzz/corpus/<t>, or for onnx-import and mlir the lit tests
+# converted at build time into BUILD_DIR/test/fuzz/seeds/<t>), its
+# regressions (test/fuzz/regressions/<t>)
 # plus what earlier runs found (BUILD_DIR/corpus/<t>, which is where new
 # inputs go; the checked-in corpora are never written). A crash, leak,
 # sanitizer report or hang (over 10 s for one input) is saved under
@@ -33,7 +35,7 @@ shift $((OPTIND - 1))
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-all_targets=(artifact npy onnx-tensor)
+all_targets=(artifact npy onnx-tensor onnx-import mlir)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all_targets[@]}")
 
@@ -48,6 +50,7 @@ flags="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined"
 flags+=" -fno-sanitize-recover=undefined -fsanitize=fuzzer-no-link"
 if [ ! -f "$build/build.ninja" ]; then
   cmake -G Ninja -S . -B "$build" -DKILN_FUZZ=ON -DCMAKE_BUILD_TYPE=None \
+    -DKILN_BUILD_PYTHON=OFF -DMLIR_DIR="${MLIR_DIR:-/usr/lib/llvm-22/lib/cmake/mlir}" \
     -DCMAKE_C_COMPILER=clang-22 -DCMAKE_CXX_COMPILER=clang++-22 \
     -DCMAKE_C_FLAGS="$flags" -DCMAKE_CXX_FLAGS="$flags" >/dev/null
 fi
@@ -64,7 +67,10 @@ for t in "${targets[@]}"; do
   corpus="$build/corpus/$t"
   findings="$build/findings/$t"
   mkdir -p "$corpus" "$findings"
-  inputs=("$corpus" "test/fuzz/corpus/$t")
+  inputs=("$corpus")
+  for seeds in "test/fuzz/corpus/$t" "$build/test/fuzz/seeds/$t"; do
+    [ -d "$seeds" ] && inputs+=("$seeds")
+  done
   [ -d "test/fuzz/regressions/$t" ] && inputs+=("test/fuzz/regressions/$t")
   dict=()
   [ -f "test/fuzz/$t.dict" ] && dict=(-dict="test/fuzz/$t.dict")
