@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "asan_options.h"
 #include "kiln/dialects/Kiln/KilnDialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"

@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "asan_options.h"
 #include "kiln/ONNX/OnnxImporter.h"
 #include "kiln/dialects/Kiln/KilnDialect.h"
 
