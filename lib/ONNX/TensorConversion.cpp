@@ -16,10 +16,12 @@
 #include "mlir/IR/BuiltinDialect.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MathExtras.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
 #include <cstring>
+#include <limits>
 
 using namespace mlir;
 using namespace kiln::onnx_import;
@@ -310,7 +312,14 @@ convertTensorImpl(MLIRContext *ctx, const onnx::TensorProto &t,
                                      "' has a negative dimension");
     }
     shape.push_back(d);
-    numElements *= d;
+    // Counted in int64 and later in bytes (up to 8 per element): a claim
+    // beyond that is refused before anything is sized from it.
+    if (llvm::MulOverflow(numElements, d, numElements) ||
+        numElements > std::numeric_limits<int64_t>::max() / 8) {
+      return llvm::createStringError("tensor '" + t.name() +
+                                     "' has more elements than Kiln can "
+                                     "count");
+    }
   }
   auto type = RankedTensorType::get(shape, elt);
   std::string name = t.name().empty() ? "weight" : t.name();

@@ -13,6 +13,7 @@ KIND is one of:
   external-offset  as external, but W's offset is "x" (not a number).
   external-escape  as external, but W's location is
             "../../../../etc/passwd" (outside the model's folder).
+  huge-dims Y = X + W where W claims dims [2^62, 4] and holds no data.
 """
 import os
 import struct
@@ -74,6 +75,12 @@ def main(kind, out):
             f.write(b"\0" * 1200)
         m = model([helper.make_node("Add", ["X", "W"], ["Y"])],
                   [info("X", [300])], [info("Y", [300])], [w])
+        onnx.save(m, out)
+    elif kind == "huge-dims":
+        w = TensorProto(name="W", data_type=F, dims=[2 ** 62, 4],
+                        raw_data=b"")  # make_tensor would check the size
+        m = model([helper.make_node("Add", ["X", "W"], ["Y"])],
+                  [info("X", [4])], [info("Y", [4])], [w])
         onnx.save(m, out)
     elif kind == "named":
         m = model([helper.make_node("Det", ["X"], ["Y"], name="my_det")],
