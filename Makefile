@@ -10,7 +10,7 @@ export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 export CCACHE_COMPILERCHECK := content
 
-.PHONY: all setup configure build test demo bench docs install clean format
+.PHONY: all setup configure build test demo bench docs install clean format fuzz test-asan
 
 all: build
 
@@ -56,6 +56,33 @@ docs: configure
 	cp $(BUILD_DIR)/docs/Dialects/KilnOps.md docs/generated/KilnOps.md
 	rm -f docs/generated/KilnPasses.md
 	cp $(BUILD_DIR)/docs/Passes/*.md docs/generated/
+
+# Fuzzing (test/fuzz, docs/ARCHITECTURE.md's Tests): builds the libFuzzer
+# targets with clang-22, ASan and UBSan in $(FUZZ_BUILD_DIR) (never in
+# $(BUILD_DIR)), runs each for FUZZ_SECONDS and prints each target's run
+# count; fails on any crash, leak, sanitizer report or hang (inputs saved
+# under $(FUZZ_BUILD_DIR)/findings/<target>/). FUZZ_TARGETS picks some of
+# artifact npy onnx-tensor onnx-import mlir:
+#   make fuzz FUZZ_SECONDS=20 FUZZ_TARGETS="npy onnx-tensor"
+# `make test` replays the checked-in seeds and regressions of every target
+# (ctest fuzz-replay.<target>), without sanitizers. More: scripts/fuzz.sh -h.
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD_DIR ?= build-fuzz
+FUZZ_TARGETS ?=
+FUZZ_JOBS ?= 2
+fuzz: setup
+	@scripts/fuzz.sh -s $(FUZZ_SECONDS) -j $(FUZZ_JOBS) -d $(FUZZ_BUILD_DIR) $(FUZZ_TARGETS)
+
+# The runtime under ASan (+ LeakSanitizer) and UBSan: clang-22 builds the
+# runtime, its GoogleTest suite, kiln-run and the runtime fuzz targets'
+# replays in $(ASAN_BUILD_DIR) (no compiler), and ctest runs them all (the
+# tests take 2 minutes on 2 cores; the cold build took 12 on 2 busy ones).
+# ASAN_TESTS="Npy|OnnxTensor" runs a subset (a ctest -R regex). More:
+# scripts/test-asan.sh -h.
+ASAN_BUILD_DIR ?= build-asan
+ASAN_TESTS ?=
+test-asan: setup
+	@scripts/test-asan.sh -j $(FUZZ_JOBS) -d $(ASAN_BUILD_DIR) '$(ASAN_TESTS)'
 
 format:
 	git ls-files '*.cpp' '*.h' '*.c' | xargs clang-format -i

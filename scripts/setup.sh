@@ -17,6 +17,8 @@ PACKAGES=(
   # LLVM's OpenMP runtime: the CPU target's parallel loops (scf.parallel ->
   # omp) call it; artifacts link it, the runtime does not.
   libomp-22-dev
+  # `make fuzz` (libFuzzer, ASan, UBSan) and the sanitizer builds.
+  clang-22 libclang-rt-22-dev
 )
 
 missing=()

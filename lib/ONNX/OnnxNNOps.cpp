@@ -152,9 +152,12 @@ LogicalResult layerNormOp(NodeContext &nc) {
   Value invStd = nc.unary<RsqrtOp>(
       nc.binary<AddOp>(var, nc.scalar(stash, eps)));
   Value y = nc.cast(nc.binary<MulOp>(centered, invStd), elt);
+  // Scale and B must broadcast against X; binary() reports it if not.
   y = nc.binary<MulOp>(y, scale);
-  if (bias)
+  if (y && bias)
     y = nc.binary<AddOp>(y, bias);
+  if (!y)
+    return failure();
   return nc.setResults({y, mean, invStd});
 }
 

@@ -9,6 +9,7 @@
 #include "NodeContext.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "llvm/Support/MathExtras.h"
 
 using namespace mlir;
 using namespace kiln;
@@ -78,7 +79,8 @@ LogicalResult reshapeOp(NodeContext &nc, Value x) {
     }
     if (d < 0)
       return nc.error("shape has a negative dimension " + Twine(d));
-    known *= d;
+    if (llvm::MulOverflow(known, d, known))
+      return nc.error("shape has more elements than an int64 can count");
     shape.push_back(d);
   }
   if (inferred >= 0) {

@@ -16,10 +16,12 @@
 #include "mlir/IR/BuiltinDialect.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MathExtras.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
 #include <cstring>
+#include <limits>
 
 using namespace mlir;
 using namespace kiln::onnx_import;
@@ -161,19 +163,35 @@ static llvm::Error readExternalData(const onnx::TensorProto &t,
   uint64_t offset = 0, length = 0;
   bool hasLength = false;
   for (const auto &kv : t.external_data()) {
-    if (kv.key() == "location")
+    if (kv.key() == "location") {
       location = kv.value();
-    else if (kv.key() == "offset")
-      offset = std::stoull(kv.value());
-    else if (kv.key() == "length") {
-      length = std::stoull(kv.value());
-      hasLength = true;
+      continue;
     }
+    if (kv.key() != "offset" && kv.key() != "length")
+      continue;
+    // A decimal byte count; std::stoull would throw (and abort) on text.
+    uint64_t &field = kv.key() == "offset" ? offset : length;
+    if (StringRef(kv.value()).getAsInteger(10, field))
+      return llvm::createStringError(
+          "external data of tensor '" + t.name() + "' has " + kv.key() +
+          " '" + kv.value() + "', not a byte count");
+    hasLength |= kv.key() == "length";
   }
   if (location.empty()) {
     return llvm::createStringError("external data of tensor '" + t.name() +
                                    "' has no location");
   }
+  // As ONNX's checker: the file lies in the model's folder or below it.
+  bool escapes = llvm::sys::path::is_absolute(location) ||
+                 llvm::any_of(llvm::make_range(
+                                  llvm::sys::path::begin(location),
+                                  llvm::sys::path::end(location)),
+                              [](StringRef part) { return part == ".."; });
+  if (escapes)
+    return llvm::createStringError(
+        "external data of tensor '" + t.name() + "' is at '" + location +
+        "', outside the model's folder (a relative path without '..' is "
+        "required)");
   SmallString<256> path(modelDir);
   llvm::sys::path::append(path, location);
   auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
@@ -294,7 +312,14 @@ convertTensorImpl(MLIRContext *ctx, const onnx::TensorProto &t,
                                      "' has a negative dimension");
     }
     shape.push_back(d);
-    numElements *= d;
+    // Counted in int64 and later in bytes (up to 8 per element): a claim
+    // beyond that is refused before anything is sized from it.
+    if (llvm::MulOverflow(numElements, d, numElements) ||
+        numElements > std::numeric_limits<int64_t>::max() / 8) {
+      return llvm::createStringError("tensor '" + t.name() +
+                                     "' has more elements than Kiln can "
+                                     "count");
+    }
   }
   auto type = RankedTensorType::get(shape, elt);
   std::string name = t.name().empty() ? "weight" : t.name();

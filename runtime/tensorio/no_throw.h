@@ -19,9 +19,18 @@
 
 namespace kiln::detail {
 
+/// Errors are one line, like the runtime's (kiln_last_error): names, keys
+/// and paths copied from a file or its path must not split the message.
+inline std::string oneLine(std::string message) {
+  for (char &c : message)
+    if (c == '\n' || c == '\r')
+      c = ' ';
+  return message;
+}
+
 template <typename Body> std::string noThrow(Body &&body) noexcept {
   try {
-    return body();
+    return oneLine(body());
   } catch (const std::bad_alloc &) {
     return "out of memory";
   } catch (const std::exception &error) {

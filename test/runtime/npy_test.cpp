@@ -156,6 +156,18 @@ TEST(NpyTest, CorruptFilesHaveClearErrors) {
             "tensor is too large");
 }
 
+// Keys and descrs are echoed in messages; a newline in one must not split
+// the one-line error (found by test/fuzz's npy target).
+TEST(NpyTest, ErrorsStayOnOneLine) {
+  std::string error =
+      parseError(npyFile("{'de\nscr': '<f4', }", {}));
+  EXPECT_EQ(error, "corrupt .npy header: unexpected key 'de scr' in the header");
+  error = parseError(npyFile(
+      "{'descr': '<f\r4', 'fortran_order': False, 'shape': (1,), }", {}));
+  EXPECT_NE(error, "");
+  EXPECT_EQ(error.find_first_of("\r\n"), std::string::npos) << error;
+}
+
 TEST(NpyTest, EveryPrefixFailsCleanly) {
   HostTensor tensor;
   tensor.dtype = KILN_DTYPE_FLOAT32;

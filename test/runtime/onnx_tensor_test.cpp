@@ -338,6 +338,19 @@ TEST(OnnxTensorTest, CorruptWireFormat) {
   EXPECT_NE(parseBytes(Bytes{0x00, 0x00}), "");
 }
 
+// The tensor's name is echoed in messages; a newline in it must not split
+// the one-line error (found by test/fuzz's onnx-tensor target).
+TEST(OnnxTensorTest, ErrorsStayOnOneLine) {
+  Proto proto;
+  proto.stringField(8, "a\nb\rc");
+  HostTensor tensor;
+  std::string error =
+      kiln::parseOnnxTensor(proto.bytes.data(), proto.bytes.size(), tensor);
+  EXPECT_NE(error, "");
+  EXPECT_EQ(error.find_first_of("\r\n"), std::string::npos) << error;
+  EXPECT_NE(error.find("a b c"), std::string::npos) << error;
+}
+
 TEST(OnnxTensorTest, EveryPrefixFailsOrParsesCleanly) {
   Proto proto;
   proto.packedVarints(1, {2, 2}).varintField(2, 1).stringField(8, "name");

@@ -10,6 +10,10 @@ KIND is one of:
   external  Y = X + W with W (float[300]) stored in OUT.onnx.data beside
             the model.
   named     Y = Det(X) in a node named "my_det".
+  external-offset  as external, but W's offset is "x" (not a number).
+  external-escape  as external, but W's location is
+            "../../../../etc/passwd" (outside the model's folder).
+  huge-dims Y = X + W where W claims dims [2^62, 4] and holds no data.
 """
 import os
 import struct
@@ -56,6 +60,28 @@ def main(kind, out):
         onnx.save(m, out, save_as_external_data=True,
                   location=os.path.basename(out) + ".data",
                   size_threshold=0)
+    elif kind in ("external-offset", "external-escape"):
+        w = raw_floats("W", [300], [0.25] * 300)
+        w.ClearField("raw_data")
+        w.data_location = TensorProto.EXTERNAL
+        location, offset = ((os.path.basename(out) + ".data", "x")
+                            if kind == "external-offset"
+                            else ("../../../../etc/passwd", "0"))
+        for key, value in (("location", location), ("offset", offset)):
+            entry = w.external_data.add()
+            entry.key, entry.value = key, value
+        with open(os.path.join(os.path.dirname(out) or ".",
+                               os.path.basename(out) + ".data"), "wb") as f:
+            f.write(b"\0" * 1200)
+        m = model([helper.make_node("Add", ["X", "W"], ["Y"])],
+                  [info("X", [300])], [info("Y", [300])], [w])
+        onnx.save(m, out)
+    elif kind == "huge-dims":
+        w = TensorProto(name="W", data_type=F, dims=[2 ** 62, 4],
+                        raw_data=b"")  # make_tensor would check the size
+        m = model([helper.make_node("Add", ["X", "W"], ["Y"])],
+                  [info("X", [4])], [info("Y", [4])], [w])
+        onnx.save(m, out)
     elif kind == "named":
         m = model([helper.make_node("Det", ["X"], ["Y"], name="my_det")],
                   [info("X", [3, 3])], [info("Y", [])])
