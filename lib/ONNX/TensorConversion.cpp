@@ -229,8 +229,10 @@ static llvm::Error storedBytes(const onnx::TensorProto &t, int64_t numElements,
       out.push_back((char)(v & 0xff));
     return llvm::Error::success();
   }
+  // Sized by what the typed field holds, never by the declared shape: a
+  // shape can claim terabytes that the file does not contain, and the
+  // caller compares the two sizes.
   size_t eltBytes = storageBytes(type);
-  out.reserve(numElements * eltBytes);
   switch (type) {
   case onnx::TensorProto::FLOAT:
     appendFloatBits<uint32_t>(out, t.float_data());
