@@ -7,9 +7,10 @@ config.test_format = lit.formats.ShTest(execute_external=False)
 config.suffixes = [".mlir", ".onnxtxt", ".test"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.kiln_obj_root, "test")
-# Unit tests and the conformance runner are run by ctest directly.
-config.excludes = ["unit", "e2e", "Inputs", "lit.cfg.py", "lit.site.cfg.py.in",
-                   "CMakeLists.txt"]
+# Unit tests, the conformance runner and the fuzz corpora (inputs, replayed
+# by ctest's fuzz-replay.* tests) are run by ctest directly.
+config.excludes = ["unit", "e2e", "fuzz", "Inputs", "lit.cfg.py",
+                   "lit.site.cfg.py.in", "CMakeLists.txt"]
 
 config.environment["PATH"] = os.pathsep.join(
     [config.kiln_tools_dir, config.llvm_tools_dir, config.environment.get("PATH", "")])

@@ -138,32 +138,19 @@ bool blocksAlignWithLayout(const AttentionPlan &plan) {
 std::optional<AttentionPlan> planAttention(AttentionOp op, int64_t lanes,
                                            int64_t keyBlock) {
   AttentionPlan plan;
-  switch (op.getMaskKind()) {
-  case MaskKind::None:
-    plan.windowLeft = plan.windowRight = -1;
-    break;
-  case MaskKind::Causal:
-    plan.windowLeft = -1;
-    plan.windowRight = 0;
-    break;
-  case MaskKind::SlidingWindow:
-  case MaskKind::Hierarchical:
-    plan.windowLeft = std::max<int64_t>(op.getWindowLeft(), -1);
-    plan.windowRight = std::max<int64_t>(op.getWindowRight(), -1);
-    plan.hierarchical = op.getMaskKind() == MaskKind::Hierarchical;
-    plan.globalTokens = plan.hierarchical ? op.getNumGlobalTokens() : 0;
-    break;
-  case MaskKind::BlockSparse: {
-    plan.windowLeft = plan.windowRight = -1;
+  std::optional<AttentionWindow> window = positionalWindow(op);
+  if (!window)
+    return std::nullopt;
+  plan.windowLeft = window->windowLeft;
+  plan.windowRight = window->windowRight;
+  plan.hierarchical = window->hierarchical;
+  plan.globalTokens = window->globalTokens;
+  if (op.getMaskKind() == MaskKind::BlockSparse) {
     plan.sparseBlock = op.getBlockSize();
     std::optional<ArrayRef<bool>> layout = op.getBlockLayout();
     if (plan.sparseBlock <= 0 || !layout)
       return std::nullopt;
     plan.layout.assign(layout->begin(), layout->end());
-    break;
-  }
-  default:
-    return std::nullopt;
   }
   // Global tokens given as a tensor of positions keep the reference
   // lowering (the kernel handles the leading num_global_tokens).

@@ -47,6 +47,7 @@
 #include "kiln/passes/CPU/Passes.h"
 
 #include "KernelRewrites.h"
+#include "PanelPacking.h"
 
 #include "kiln/dialects/Kiln/KilnConstants.h"
 #include "kiln/dialects/Kiln/KilnOps.h"
@@ -560,59 +561,6 @@ struct KernelBuilder {
   }
 };
 
-/// y[M, panels * P] from its panels, an scf.forall over them when
-/// `parallel`.
-Value buildPanelLoop(OpBuilder &b, const KernelBuilder &kernel, int64_t rows,
-                     bool parallel) {
-  Location loc = kernel.loc;
-  const IntegerMatmul &q = kernel.q;
-  int64_t width = kernel.width();
-  Type i32 = b.getI32Type();
-  Value y = tensor::EmptyOp::create(
-      b, loc, ArrayRef<int64_t>{q.m, kernel.panels() * width}, i32);
-  auto blockType = RankedTensorType::get({q.m, width}, i32);
-  auto offsets = [&](OpBuilder &ib, Value p) -> SmallVector<OpFoldResult> {
-    return {
-        ib.getIndexAttr(0),
-        arith::MulIOp::create(ib, loc, p, kernel.index(ib, width)).getResult()};
-  };
-  SmallVector<OpFoldResult> sizes = {b.getIndexAttr(q.m),
-                                     b.getIndexAttr(width)};
-  SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
-  if (parallel) {
-    auto forall = scf::ForallOp::create(
-        b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(kernel.panels())},
-        ValueRange{y}, std::nullopt,
-        [&](OpBuilder &fb, Location, ValueRange args) {
-          Value p = args[0];
-          SmallVector<OpFoldResult> at = offsets(fb, p);
-          Value block = tensor::ExtractSliceOp::create(
-              fb, loc, blockType, args[1], at, sizes, strides);
-          Value result = kernel.panel(fb, p, block, rows);
-          auto terminator = scf::InParallelOp::create(fb, loc);
-          OpBuilder::InsertionGuard guard(fb);
-          fb.setInsertionPointToStart(terminator.getBody());
-          tensor::ParallelInsertSliceOp::create(fb, loc, result, args[1], at,
-                                                sizes, strides);
-        });
-    return forall.getResult(0);
-  }
-  auto loop = scf::ForOp::create(
-      b, loc, kernel.index(b, 0), kernel.index(b, kernel.panels()),
-      kernel.index(b, 1), ValueRange{y},
-      [&](OpBuilder &lb, Location, Value p, ValueRange iter) {
-        SmallVector<OpFoldResult> at = offsets(lb, p);
-        Value block = tensor::ExtractSliceOp::create(
-            lb, loc, blockType, iter[0], at, sizes, strides);
-        Value result = kernel.panel(lb, p, block, rows);
-        scf::YieldOp::create(lb, loc,
-                             tensor::InsertSliceOp::create(
-                                 lb, loc, result, iter[0], at, sizes, strides)
-                                 .getResult());
-      });
-  return loop.getResult(0);
-}
-
 LogicalResult convert(RewriterBase &rewriter, const IntegerMatmul &q,
                       DotProduct dot, int64_t rows, int64_t vectors,
                       bool parallel) {
@@ -648,7 +596,13 @@ LogicalResult convert(RewriterBase &rewriter, const IntegerMatmul &q,
     kernel.rowSums = kernel.buildRowSums(rewriter);
   }
   bool threads = parallel && q.m * q.n * q.k >= kMinParallelMacs;
-  Value y = buildPanelLoop(rewriter, kernel, rows, threads);
+  Value y = buildPanelLoop(
+      rewriter, kernel.loc,
+      RankedTensorType::get({q.m, kernel.panels() * kernel.width()},
+                            rewriter.getI32Type()),
+      kernel.width(), threads, [&](OpBuilder &b, Value p, Value block) {
+        return kernel.panel(b, p, block, rows);
+      });
   if (panels * width != q.n)
     y = tensor::ExtractSliceOp::create(
         rewriter, loc, RankedTensorType::get({q.m, q.n}, i32), y,

@@ -56,6 +56,7 @@
 #include "kiln/passes/CPU/Passes.h"
 
 #include "KernelRewrites.h"
+#include "PanelPacking.h"
 
 #include "kiln/dialects/Kiln/KilnConstants.h"
 #include "kiln/dialects/Kiln/KilnOps.h"
@@ -508,55 +509,6 @@ struct KernelBuilder {
   }
 };
 
-/// y[M, N] from its panels, an scf.forall over them when `parallel`.
-Value buildPanelLoop(OpBuilder &b, const KernelBuilder &kernel, int64_t rows,
-                     bool parallel) {
-  Location loc = kernel.loc;
-  const QuantizedLinear &q = kernel.q;
-  auto yType = RankedTensorType::get({q.m, q.n}, b.getF32Type());
-  Value y = tensor::EmptyOp::create(b, loc, yType.getShape(), b.getF32Type());
-  auto blockType = RankedTensorType::get({q.m, kPanelColumns}, b.getF32Type());
-  auto offsets = [&](OpBuilder &ib, Value p) -> SmallVector<OpFoldResult> {
-    return {ib.getIndexAttr(0),
-            arith::MulIOp::create(ib, loc, p, kernel.index(ib, kPanelColumns))
-                .getResult()};
-  };
-  SmallVector<OpFoldResult> sizes = {b.getIndexAttr(q.m),
-                                     b.getIndexAttr(kPanelColumns)};
-  SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
-  if (parallel) {
-    auto forall = scf::ForallOp::create(
-        b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(q.panels())},
-        ValueRange{y}, std::nullopt, [&](OpBuilder &fb, Location, ValueRange args) {
-          Value p = args[0];
-          SmallVector<OpFoldResult> at = offsets(fb, p);
-          Value block = tensor::ExtractSliceOp::create(
-              fb, loc, blockType, args[1], at, sizes, strides);
-          Value result = kernel.panel(fb, p, block, rows);
-          auto terminator = scf::InParallelOp::create(fb, loc);
-          OpBuilder::InsertionGuard guard(fb);
-          fb.setInsertionPointToStart(terminator.getBody());
-          tensor::ParallelInsertSliceOp::create(fb, loc, result, args[1], at,
-                                                sizes, strides);
-        });
-    return forall.getResult(0);
-  }
-  auto loop = scf::ForOp::create(
-      b, loc, kernel.index(b, 0), kernel.index(b, q.panels()),
-      kernel.index(b, 1), ValueRange{y},
-      [&](OpBuilder &lb, Location, Value p, ValueRange iter) {
-        SmallVector<OpFoldResult> at = offsets(lb, p);
-        Value block = tensor::ExtractSliceOp::create(lb, loc, blockType,
-                                                     iter[0], at, sizes, strides);
-        Value result = kernel.panel(lb, p, block, rows);
-        scf::YieldOp::create(lb, loc,
-                             tensor::InsertSliceOp::create(
-                                 lb, loc, result, iter[0], at, sizes, strides)
-                                 .getResult());
-      });
-  return loop.getResult(0);
-}
-
 LogicalResult convert(RewriterBase &rewriter, const QuantizedLinear &q,
                       int64_t rows, bool parallel) {
   QLinearOp op = q.op;
@@ -570,7 +522,11 @@ LogicalResult convert(RewriterBase &rewriter, const QuantizedLinear &q,
                        reshapeTensor(rewriter, loc, op.getInput(), matrixType),
                        op.getBias(), loc};
   bool threads = parallel && q.m * q.n * q.k >= kMinParallelMacs;
-  Value y = buildPanelLoop(rewriter, kernel, rows, threads);
+  Value y = buildPanelLoop(
+      rewriter, loc, RankedTensorType::get({q.m, q.n}, rewriter.getF32Type()),
+      kPanelColumns, threads, [&](OpBuilder &b, Value p, Value block) {
+        return kernel.panel(b, p, block, rows);
+      });
   Value result = reshapeTensor(rewriter, loc, y, op.getType());
 
   replaceOpAndEraseUnusedInputs(

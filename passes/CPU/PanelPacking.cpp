@@ -6,6 +6,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 #include <cstring>
@@ -75,4 +76,53 @@ Value kiln::buildPanelMatmul(OpBuilder &b, Location loc, Value lhs,
       });
   return tensor::CollapseShapeOp::create(b, loc, initType,
                                          product.getResult(0), columnsAsPanels);
+}
+
+Value kiln::buildPanelLoop(
+    OpBuilder &b, Location loc, RankedTensorType resultType, int64_t width,
+    bool parallel,
+    function_ref<Value(OpBuilder &, Value panel, Value block)> panel) {
+  int64_t m = resultType.getDimSize(0);
+  int64_t panels = resultType.getDimSize(1) / width;
+  Value y = tensor::EmptyOp::create(b, loc, resultType.getShape(),
+                                    resultType.getElementType());
+  auto blockType = resultType.clone({m, width});
+  auto offsets = [&](OpBuilder &ib, Value p) -> SmallVector<OpFoldResult> {
+    Value w = arith::ConstantIndexOp::create(ib, loc, width);
+    return {ib.getIndexAttr(0),
+            arith::MulIOp::create(ib, loc, p, w).getResult()};
+  };
+  SmallVector<OpFoldResult> sizes = {b.getIndexAttr(m), b.getIndexAttr(width)};
+  SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
+  if (parallel) {
+    auto forall = scf::ForallOp::create(
+        b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(panels)}, ValueRange{y},
+        std::nullopt, [&](OpBuilder &fb, Location, ValueRange args) {
+          SmallVector<OpFoldResult> at = offsets(fb, args[0]);
+          Value block = tensor::ExtractSliceOp::create(
+              fb, loc, blockType, args[1], at, sizes, strides);
+          Value result = panel(fb, args[0], block);
+          auto terminator = scf::InParallelOp::create(fb, loc);
+          OpBuilder::InsertionGuard guard(fb);
+          fb.setInsertionPointToStart(terminator.getBody());
+          tensor::ParallelInsertSliceOp::create(fb, loc, result, args[1], at,
+                                                sizes, strides);
+        });
+    return forall.getResult(0);
+  }
+  auto loop = scf::ForOp::create(
+      b, loc, arith::ConstantIndexOp::create(b, loc, 0),
+      arith::ConstantIndexOp::create(b, loc, panels),
+      arith::ConstantIndexOp::create(b, loc, 1), ValueRange{y},
+      [&](OpBuilder &lb, Location, Value p, ValueRange iter) {
+        SmallVector<OpFoldResult> at = offsets(lb, p);
+        Value block = tensor::ExtractSliceOp::create(lb, loc, blockType,
+                                                     iter[0], at, sizes, strides);
+        Value result = panel(lb, p, block);
+        scf::YieldOp::create(lb, loc,
+                             tensor::InsertSliceOp::create(
+                                 lb, loc, result, iter[0], at, sizes, strides)
+                                 .getResult());
+      });
+  return loop.getResult(0);
 }

@@ -41,6 +41,18 @@ mlir::Value buildPanelMatmul(mlir::OpBuilder &b, mlir::Location loc,
                              mlir::Value lhs, mlir::Value panels,
                              mlir::Value init);
 
+/// Builds `result` [M, panels * width] one column panel at a time:
+/// `panel(b, p, block)` returns the [M, width] block of panel `p` (an
+/// index) given its current value. The panels are an scf.forall (OpenMP
+/// threads) when `parallel`, an scf.for otherwise. The quantized and the
+/// integer matmul kernels share it.
+mlir::Value buildPanelLoop(
+    mlir::OpBuilder &b, mlir::Location loc, mlir::RankedTensorType resultType,
+    int64_t width, bool parallel,
+    llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Value panel,
+                                   mlir::Value block)>
+        panel);
+
 } // namespace kiln
 
 #endif // KILN_PASSES_CPU_PANELPACKING_H

@@ -155,6 +155,19 @@ tileContraction(RewriterBase &rewriter, linalg::GenericOp op,
   return tiled;
 }
 
+/// Replaces `block` (a tiled linalg op) by its vector form; `what` names
+/// it in the error when upstream's vectorizer refuses.
+LogicalResult vectorizeBlock(RewriterBase &rewriter, Operation *block,
+                             StringRef what) {
+  rewriter.setInsertionPoint(block);
+  FailureOr<linalg::VectorizationResult> vectorized =
+      linalg::vectorize(rewriter, block);
+  if (failed(vectorized))
+    return block->emitError("could not vectorize this ") << what;
+  rewriter.replaceOp(block, vectorized->replacements);
+  return success();
+}
+
 /// Tiles a contraction whose block sizes divide every dimension into
 /// register blocks with scf.for (K innermost, marked kReductionLoopMark)
 /// and vectorizes the block.
@@ -173,14 +186,7 @@ LogicalResult tileAndVectorizeBlocks(RewriterBase &rewriter,
   if (plan.tileSizes[kDim] < ranges[kDim] && !tiled->loops.empty())
     tiled->loops.back()->setAttr(kReductionLoopMark, rewriter.getUnitAttr());
 
-  Operation *block = tiled->tiledOps.front();
-  rewriter.setInsertionPoint(block);
-  FailureOr<linalg::VectorizationResult> vectorized =
-      linalg::vectorize(rewriter, block);
-  if (failed(vectorized))
-    return block->emitError("could not vectorize this register block");
-  rewriter.replaceOp(block, vectorized->replacements);
-  return success();
+  return vectorizeBlock(rewriter, tiled->tiledOps.front(), "register block");
 }
 
 /// Hands the independent blocks of a contraction (column blocks, batches)
@@ -516,12 +522,8 @@ LogicalResult vectorizeEpilogueBlock(RewriterBase &rewriter,
         return failure();
       continue;
     }
-    rewriter.setInsertionPoint(tiledOp);
-    FailureOr<linalg::VectorizationResult> vectorized =
-        linalg::vectorize(rewriter, tiledOp);
-    if (failed(vectorized))
-      return tiledOp->emitError("could not vectorize this epilogue block");
-    rewriter.replaceOp(tiledOp, vectorized->replacements);
+    if (failed(vectorizeBlock(rewriter, tiledOp, "epilogue block")))
+      return failure();
   }
   return success();
 }

@@ -114,30 +114,17 @@ bool hasElementType(Value v, Type type) {
 std::optional<GpuAttentionPlan> planAttention(AttentionOp op,
                                               int64_t decodeMaxQueries) {
   GpuAttentionPlan plan;
+  std::optional<AttentionWindow> window = positionalWindow(op);
+  if (!window)
+    return std::nullopt;
+  plan.window = *window;
   AttentionWindow &w = plan.window;
-  switch (op.getMaskKind()) {
-  case MaskKind::None:
-    break;
-  case MaskKind::Causal:
-    w.windowRight = 0;
-    break;
-  case MaskKind::SlidingWindow:
-  case MaskKind::Hierarchical:
-    w.windowLeft = std::max<int64_t>(op.getWindowLeft(), -1);
-    w.windowRight = std::max<int64_t>(op.getWindowRight(), -1);
-    w.hierarchical = op.getMaskKind() == MaskKind::Hierarchical;
-    w.globalTokens = w.hierarchical ? op.getNumGlobalTokens() : 0;
-    break;
-  case MaskKind::BlockSparse: {
+  if (op.getMaskKind() == MaskKind::BlockSparse) {
     std::optional<ArrayRef<bool>> layout = op.getBlockLayout();
     if (op.getBlockSize() <= 0 || !layout)
       return std::nullopt;
     plan.sparseBlock = op.getBlockSize();
     plan.layout.assign(layout->begin(), layout->end());
-    break;
-  }
-  default:
-    return std::nullopt;
   }
   if (op.getScores() || op.getMask() || op.getGlobalIndices())
     return std::nullopt;

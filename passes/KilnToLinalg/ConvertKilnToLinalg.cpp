@@ -81,6 +81,30 @@ Value kiln::scalarConstant(OpBuilder &b, Location loc, Type type,
                                    b.getIntegerAttr(type, (int64_t)value));
 }
 
+Type kiln::accumulatorType(Type t) {
+  if (auto f = dyn_cast<FloatType>(t); f && f.getWidth() < 32)
+    return Float32Type::get(t.getContext());
+  return t;
+}
+
+Value kiln::narrowTo(OpBuilder &b, Location loc, Value value,
+                     RankedTensorType type) {
+  if (cast<RankedTensorType>(value.getType()).getElementType() ==
+      type.getElementType())
+    return value;
+  return buildElementwise(b, loc, type, value,
+                          [&](OpBuilder &nb, Location l, ValueRange args) {
+                            return (Value)arith::TruncFOp::create(
+                                nb, l, type.getElementType(), args[0]);
+                          });
+}
+
+Value kiln::widenScalar(OpBuilder &b, Location loc, Value x, Type acc) {
+  if (x.getType() == acc)
+    return x;
+  return arith::ExtFOp::create(b, loc, acc, x);
+}
+
 Value kiln::normalizeIndex(OpBuilder &b, Location loc, Value raw,
                           int64_t size, Value *inRange) {
   Value i = arith::IndexCastOp::create(b, loc, b.getIndexType(), raw);

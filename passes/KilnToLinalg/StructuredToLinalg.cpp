@@ -18,33 +18,6 @@ namespace {
 
 bool isFloat(Type t) { return isa<FloatType>(t); }
 
-/// The type sums of `t` accumulate in: f32 for 16-bit floats (as every
-/// reference does), `t` itself otherwise.
-Type accumulatorType(Type t) {
-  if (auto f = dyn_cast<FloatType>(t); f && f.getWidth() < 32)
-    return Float32Type::get(t.getContext());
-  return t;
-}
-
-/// `value` (a tensor of the accumulator type) converted to `type`.
-Value narrowTo(OpBuilder &b, Location loc, Value value, RankedTensorType type) {
-  if (cast<RankedTensorType>(value.getType()).getElementType() ==
-      type.getElementType())
-    return value;
-  return buildElementwise(b, loc, type, value,
-                          [&](OpBuilder &nb, Location l, ValueRange args) {
-                            return (Value)arith::TruncFOp::create(
-                                nb, l, type.getElementType(), args[0]);
-                          });
-}
-
-/// `x` widened to `acc` inside a generic body.
-Value widenScalar(OpBuilder &b, Location loc, Value x, Type acc) {
-  if (x.getType() == acc)
-    return x;
-  return arith::ExtFOp::create(b, loc, acc, x);
-}
-
 Value addScalars(OpBuilder &b, Location loc, Value x, Value y) {
   return buildFloatOrIntOp<arith::AddFOp, arith::AddIOp>(b, loc, x, y);
 }

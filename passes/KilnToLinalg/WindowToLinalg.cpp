@@ -95,25 +95,6 @@ AffineMap dimRangeMap(MLIRContext *ctx, int64_t numDims, int64_t first,
   return AffineMap::get(numDims, 0, exprs, ctx);
 }
 
-/// f32 for 16-bit floats, as every reference accumulates; `t` otherwise.
-Type accumulatorOf(Type t) {
-  if (auto f = dyn_cast<FloatType>(t); f && f.getWidth() < 32)
-    return Float32Type::get(t.getContext());
-  return t;
-}
-
-/// `value` (a tensor of accumulators) as `type`, truncating 16-bit floats.
-Value narrow(OpBuilder &b, Location loc, Value value, RankedTensorType type) {
-  if (cast<RankedTensorType>(value.getType()).getElementType() ==
-      type.getElementType())
-    return value;
-  return buildElementwise(b, loc, type, value,
-                          [&](OpBuilder &nb, Location l, ValueRange args) {
-                            return (Value)arith::TruncFOp::create(
-                                nb, l, type.getElementType(), args[0]);
-                          });
-}
-
 /// The accumulator tensor a conv starts from: the bias broadcast over
 /// [N, M, out...], or zeros.
 Value convInit(OpBuilder &b, Location loc, RankedTensorType accType,
@@ -131,10 +112,7 @@ Value convInit(OpBuilder &b, Location loc, RankedTensorType accType,
   return linalg::GenericOp::create(
              b, loc, accType, bias, ValueRange{empty}, maps, iterators,
              [&](OpBuilder &nb, Location l, ValueRange args) {
-               Value v = args[0];
-               if (v.getType() != acc)
-                 v = arith::ExtFOp::create(nb, l, acc, v);
-               linalg::YieldOp::create(nb, l, v);
+               linalg::YieldOp::create(nb, l, widenScalar(nb, l, args[0], acc));
              })
       .getResult(0);
 }
@@ -147,7 +125,7 @@ SmallVector<Value> lowerConv(ConvOp op, ConvOp::Adaptor adaptor,
   RankedTensorType wType = op.getWeight().getType();
   Window w = makeWindow(inType, type, wType.getShape().drop_front(2),
                         op.getStrides(), op.getDilations(), op.getPads());
-  Type elt = type.getElementType(), acc = accumulatorOf(elt);
+  Type elt = type.getElementType(), acc = accumulatorType(elt);
   Value input = padSpatial(rewriter, loc, adaptor.getInput(), w,
                            scalarConstant(rewriter, loc, elt, 0));
   // Loops: n, m, out... (parallel), c, k... (reduction).
@@ -173,11 +151,8 @@ SmallVector<Value> lowerConv(ConvOp op, ConvOp::Adaptor adaptor,
       rewriter, loc, accType, ValueRange{input, adaptor.getWeight()},
       convInit(rewriter, loc, accType, adaptor.getBias()), maps, iterators,
       [&](OpBuilder &b, Location l, ValueRange args) {
-        Value x = args[0], y = args[1];
-        if (x.getType() != acc) {
-          x = arith::ExtFOp::create(b, l, acc, x);
-          y = arith::ExtFOp::create(b, l, acc, y);
-        }
+        Value x = widenScalar(b, l, args[0], acc);
+        Value y = widenScalar(b, l, args[1], acc);
         Value product =
             buildFloatOrIntOp<arith::MulFOp, arith::MulIOp>(b, l, x, y);
         linalg::YieldOp::create(
@@ -185,7 +160,7 @@ SmallVector<Value> lowerConv(ConvOp op, ConvOp::Adaptor adaptor,
             buildFloatOrIntOp<arith::AddFOp, arith::AddIOp>(b, l, args[2],
                                                             product));
       });
-  return {narrow(rewriter, loc, conv.getResult(0), type)};
+  return {narrowTo(rewriter, loc, conv.getResult(0), type)};
 }
 
 /// The value padding adds to a pooling window: nothing to a maximum (the
@@ -260,7 +235,7 @@ SmallVector<Value> lowerPool(PoolOp op, PoolOp::Adaptor adaptor,
   Window w = makeWindow(inType, type, op.getKernelShape(), op.getStrides(),
                         op.getDilations(), op.getPads());
   Type elt = type.getElementType();
-  Type acc = kind == PoolKind::Max ? elt : accumulatorOf(elt);
+  Type acc = kind == PoolKind::Max ? elt : accumulatorType(elt);
   Value input = padSpatial(rewriter, loc, adaptor.getInput(), w,
                            poolPadValue(rewriter, loc, elt, kind));
   // Loops: n, c, out... (parallel), k... (reduction). The kernel loops
@@ -282,9 +257,7 @@ SmallVector<Value> lowerPool(PoolOp op, PoolOp::Adaptor adaptor,
   auto pool = linalg::GenericOp::create(
       rewriter, loc, accType, ValueRange{input, windowShape}, init, maps,
       iterators, [&](OpBuilder &b, Location l, ValueRange args) {
-        Value x = args[0];
-        if (x.getType() != acc)
-          x = arith::ExtFOp::create(b, l, acc, x);
+        Value x = widenScalar(b, l, args[0], acc);
         Value next =
             kind == PoolKind::Max
                 ? buildMaxOrMin(b, l, /*isMax=*/true, args[2], x)
@@ -316,7 +289,7 @@ SmallVector<Value> lowerPool(PoolOp op, PoolOp::Adaptor adaptor,
               b, l, args[0], scalarConstant(b, l, acc, 1.0 / double(p)));
         });
   }
-  return {narrow(rewriter, loc, result, type)};
+  return {narrowTo(rewriter, loc, result, type)};
 }
 
 } // namespace

@@ -12,12 +12,15 @@
 #ifndef KILN_PASSES_KILNTOLINALG_ATTENTIONKEYRANGE_H
 #define KILN_PASSES_KILNTOLINALG_ATTENTIONKEYRANGE_H
 
+#include "kiln/dialects/Kiln/KilnOps.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/SmallVector.h"
 
 #include <algorithm>
+#include <optional>
 
 namespace kiln {
 
@@ -34,6 +37,31 @@ struct AttentionWindow {
 
   bool hasAnchors() const { return hierarchical && globalTokens > 0; }
 };
+
+/// The window of `op`'s positional mask kind (keyBlock left at 1): none
+/// and block_sparse (whose layout is per block, not a window) leave both
+/// sides unbounded, causal bounds the right at 0, sliding_window and
+/// hierarchical take their attributes. Other kinds give std::nullopt.
+inline std::optional<AttentionWindow> positionalWindow(AttentionOp op) {
+  AttentionWindow w;
+  switch (op.getMaskKind()) {
+  case MaskKind::None:
+  case MaskKind::BlockSparse:
+    return w;
+  case MaskKind::Causal:
+    w.windowRight = 0;
+    return w;
+  case MaskKind::SlidingWindow:
+  case MaskKind::Hierarchical:
+    w.windowLeft = std::max<int64_t>(op.getWindowLeft(), -1);
+    w.windowRight = std::max<int64_t>(op.getWindowRight(), -1);
+    w.hierarchical = op.getMaskKind() == MaskKind::Hierarchical;
+    w.globalTokens = w.hierarchical ? op.getNumGlobalTokens() : 0;
+    return w;
+  default:
+    return std::nullopt;
+  }
+}
 
 /// The key blocks a block of query rows may attend, visited as the
 /// iterations [loopBegin, loopEnd) of the key loop; keys at or past keyEnd

@@ -64,6 +64,18 @@ llvm::SmallVector<mlir::Value> loopIndicesWithAxis(mlir::OpBuilder &b,
                                                    int64_t rank, int64_t axis,
                                                    mlir::Value at);
 
+/// The type sums and products of `t` accumulate in: f32 for 16-bit
+/// floats (as every reference does), `t` itself otherwise.
+mlir::Type accumulatorType(mlir::Type t);
+
+/// `value` (a tensor of the accumulator type) converted to `type`.
+mlir::Value narrowTo(mlir::OpBuilder &b, mlir::Location loc, mlir::Value value,
+                     mlir::RankedTensorType type);
+
+/// Inside a linalg body: `x` widened to the accumulator type `acc`.
+mlir::Value widenScalar(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
+                        mlir::Type acc);
+
 /// A scalar constant of `type` (integer or float) with value `value`.
 mlir::Value scalarConstant(mlir::OpBuilder &b, mlir::Location loc,
                            mlir::Type type, double value);
