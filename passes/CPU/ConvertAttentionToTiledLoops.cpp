@@ -728,14 +728,8 @@ Operation *convertAttention(RewriterBase &rewriter, AttentionOp op,
     return nullptr;
   rewriter.setInsertionPoint(op);
   ImplicitLocOpBuilder b(op.getLoc(), rewriter);
-  Value keys = op.getKey(), values = op.getValue();
-  if (op.getPastKey()) {
-    IntegerAttr axis = b.getI64IntegerAttr(2);
-    keys = ConcatOp::create(b, op.getPresentKey().getType(),
-                            ValueRange{op.getPastKey(), keys}, axis);
-    values = ConcatOp::create(b, op.getPresentValue().getType(),
-                              ValueRange{op.getPastValue(), values}, axis);
-  }
+  Value keys, values;
+  std::tie(keys, values) = attendedKeysAndValues(b, op);
   auto rowsType = RankedTensorType::get(
       {plan->batch, plan->kvHeads, plan->rows(), plan->headDim}, b.getF32Type());
   Value queries = reshapeTensor(b, b.getLoc(), op.getQuery(), rowsType);

@@ -508,24 +508,6 @@ struct KernelBuilder {
     return block;
   }
 
-  /// Rows [from, to) of panel p in blocks of `rows`.
-  Value rowBlocks(OpBuilder &b, Value p, int64_t from, int64_t to, int64_t rows,
-                  Value block) const {
-    if (from >= to)
-      return block;
-    auto loop = scf::ForOp::create(
-        b, loc, index(b, from), index(b, to), index(b, rows), ValueRange{block},
-        [&](OpBuilder &lb, Location, Value m0, ValueRange iter) {
-          scf::YieldOp::create(lb, loc, rowBlock(lb, p, m0, rows, iter[0]));
-        });
-    return loop.getResult(0);
-  }
-
-  Value panel(OpBuilder &b, Value p, Value block, int64_t rows) const {
-    int64_t full = q.m / rows * rows;
-    block = rowBlocks(b, p, 0, full, rows, block);
-    return rowBlocks(b, p, full, q.m, 1, block);
-  }
 
   /// rowsum(u)[m] = sum_k x[m, k] (+ 128 K for int8), once per call.
   Value buildRowSums(OpBuilder &b) const {
@@ -600,8 +582,9 @@ LogicalResult convert(RewriterBase &rewriter, const IntegerMatmul &q,
       rewriter, kernel.loc,
       RankedTensorType::get({q.m, kernel.panels() * kernel.width()},
                             rewriter.getI32Type()),
-      kernel.width(), threads, [&](OpBuilder &b, Value p, Value block) {
-        return kernel.panel(b, p, block, rows);
+      kernel.width(), rows, threads,
+      [&](OpBuilder &b, Value p, Value m0, int64_t n, Value block) {
+        return kernel.rowBlock(b, p, m0, n, block);
       });
   if (panels * width != q.n)
     y = tensor::ExtractSliceOp::create(

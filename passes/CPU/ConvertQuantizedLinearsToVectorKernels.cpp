@@ -488,25 +488,6 @@ struct KernelBuilder {
     return block;
   }
 
-  /// Rows [from, to) of panel p in blocks of `rows`.
-  Value rowBlocks(OpBuilder &b, Value p, int64_t from, int64_t to,
-                  int64_t rows, Value block) const {
-    if (from >= to)
-      return block;
-    auto loop = scf::ForOp::create(
-        b, loc, index(b, from), index(b, to), index(b, rows), ValueRange{block},
-        [&](OpBuilder &lb, Location, Value m0, ValueRange iter) {
-          scf::YieldOp::create(lb, loc, rowBlock(lb, p, m0, rows, iter[0]));
-        });
-    return loop.getResult(0);
-  }
-
-  /// Panel p's [M, 32] block of the result, written into `block`.
-  Value panel(OpBuilder &b, Value p, Value block, int64_t rows) const {
-    int64_t full = q.m / rows * rows;
-    block = rowBlocks(b, p, 0, full, rows, block);
-    return rowBlocks(b, p, full, q.m, 1, block);
-  }
 };
 
 LogicalResult convert(RewriterBase &rewriter, const QuantizedLinear &q,
@@ -524,8 +505,9 @@ LogicalResult convert(RewriterBase &rewriter, const QuantizedLinear &q,
   bool threads = parallel && q.m * q.n * q.k >= kMinParallelMacs;
   Value y = buildPanelLoop(
       rewriter, loc, RankedTensorType::get({q.m, q.n}, rewriter.getF32Type()),
-      kPanelColumns, threads, [&](OpBuilder &b, Value p, Value block) {
-        return kernel.panel(b, p, block, rows);
+      kPanelColumns, rows, threads,
+      [&](OpBuilder &b, Value p, Value m0, int64_t n, Value block) {
+        return kernel.rowBlock(b, p, m0, n, block);
       });
   Value result = reshapeTensor(rewriter, loc, y, op.getType());
 

@@ -78,11 +78,37 @@ Value kiln::buildPanelMatmul(OpBuilder &b, Location loc, Value lhs,
                                          product.getResult(0), columnsAsPanels);
 }
 
+/// Panel `p`'s block by rows: blocks of `rows`, then single rows.
+static Value buildRowBlocks(
+    OpBuilder &b, Location loc, Value p, int64_t m, int64_t rows, Value block,
+    function_ref<Value(OpBuilder &, Value p, Value m0, int64_t n, Value block)>
+        rowBlock) {
+  auto rowLoop = [&](int64_t from, int64_t to, int64_t step,
+                     Value init) -> Value {
+    if (from >= to)
+      return init;
+    auto loop = scf::ForOp::create(
+        b, loc, arith::ConstantIndexOp::create(b, loc, from),
+        arith::ConstantIndexOp::create(b, loc, to),
+        arith::ConstantIndexOp::create(b, loc, step), ValueRange{init},
+        [&](OpBuilder &lb, Location, Value m0, ValueRange iter) {
+          scf::YieldOp::create(lb, loc, rowBlock(lb, p, m0, step, iter[0]));
+        });
+    return loop.getResult(0);
+  };
+  int64_t full = m / rows * rows;
+  return rowLoop(full, m, 1, rowLoop(0, full, rows, block));
+}
+
 Value kiln::buildPanelLoop(
     OpBuilder &b, Location loc, RankedTensorType resultType, int64_t width,
-    bool parallel,
-    function_ref<Value(OpBuilder &, Value panel, Value block)> panel) {
+    int64_t rows, bool parallel,
+    function_ref<Value(OpBuilder &, Value p, Value m0, int64_t n, Value block)>
+        rowBlock) {
   int64_t m = resultType.getDimSize(0);
+  auto panel = [&](OpBuilder &pb, Value p, Value block) {
+    return buildRowBlocks(pb, loc, p, m, rows, block, rowBlock);
+  };
   int64_t panels = resultType.getDimSize(1) / width;
   Value y = tensor::EmptyOp::create(b, loc, resultType.getShape(),
                                     resultType.getElementType());
@@ -126,3 +152,4 @@ Value kiln::buildPanelLoop(
       });
   return loop.getResult(0);
 }
+

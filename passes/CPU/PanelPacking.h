@@ -41,17 +41,19 @@ mlir::Value buildPanelMatmul(mlir::OpBuilder &b, mlir::Location loc,
                              mlir::Value lhs, mlir::Value panels,
                              mlir::Value init);
 
-/// Builds `result` [M, panels * width] one column panel at a time:
-/// `panel(b, p, block)` returns the [M, width] block of panel `p` (an
-/// index) given its current value. The panels are an scf.forall (OpenMP
-/// threads) when `parallel`, an scf.for otherwise. The quantized and the
-/// integer matmul kernels share it.
+/// Builds `result` [M, panels * width] one column panel at a time, and
+/// each panel by rows: `rowBlock(b, p, m0, n, block)` fills rows
+/// [m0, m0 + n) of panel `p`'s [M, width] `block` (p and m0 are indices).
+/// Full blocks of `rows` rows come first, then the remaining rows one at a
+/// time. The panels are an scf.forall (OpenMP threads) when `parallel`, an
+/// scf.for otherwise. The quantized and the integer matmul kernels share it.
 mlir::Value buildPanelLoop(
     mlir::OpBuilder &b, mlir::Location loc, mlir::RankedTensorType resultType,
-    int64_t width, bool parallel,
-    llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Value panel,
+    int64_t width, int64_t rows, bool parallel,
+    llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Value p,
+                                   mlir::Value m0, int64_t n,
                                    mlir::Value block)>
-        panel);
+        rowBlock);
 
 } // namespace kiln
 

@@ -60,6 +60,23 @@ struct BlockPlan {
   /// Batch and N dimensions: their blocks are independent, so threads
   /// take them.
   SmallVector<unsigned> independentDims;
+
+  /// The tile sizes that hand whole blocks of the independent dimensions
+  /// to threads over loops of `ranges` (0: not tiled), or nothing when
+  /// every independent dimension is a single block.
+  std::optional<SmallVector<int64_t>>
+  threadTiles(ArrayRef<int64_t> ranges) const {
+    SmallVector<int64_t> tiles(ranges.size(), 0);
+    bool anyLoop = false;
+    for (unsigned d : independentDims)
+      if (tileSizes[d] < ranges[d]) {
+        tiles[d] = tileSizes[d];
+        anyLoop = true;
+      }
+    if (!anyLoop)
+      return std::nullopt;
+    return tiles;
+  }
 };
 
 /// The result dimension `map` reads last, if it is a plain loop dimension.
@@ -197,21 +214,15 @@ LogicalResult distributeAndVectorize(RewriterBase &rewriter,
                                      const BlockShape &shape,
                                      const BlockPlan &plan) {
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
-  SmallVector<int64_t> threadTiles(ranges.size(), 0);
-  bool anyLoop = false;
-  for (unsigned d : plan.independentDims)
-    if (plan.tileSizes[d] < ranges[d]) {
-      threadTiles[d] = plan.tileSizes[d];
-      anyLoop = true;
-    }
+  std::optional<SmallVector<int64_t>> threadTiles = plan.threadTiles(ranges);
   int64_t macs = 1;
   for (int64_t r : ranges)
     macs *= r;
-  if (!shape.parallel || !anyLoop || macs < kiln::kMinParallelMacs)
+  if (!shape.parallel || !threadTiles || macs < kiln::kMinParallelMacs)
     return tileAndVectorizeBlocks(rewriter, op, plan);
 
   FailureOr<scf::SCFTilingResult> tiled =
-      tileContraction(rewriter, op, threadTiles, /*interchange=*/{},
+      tileContraction(rewriter, op, *threadTiles, /*interchange=*/{},
                       scf::SCFTilingOptions::LoopType::ForallOp);
   if (failed(tiled))
     return op.emitError("could not distribute this contraction over "
@@ -574,17 +585,12 @@ LogicalResult blockAndVectorizeEpilogue(RewriterBase &rewriter,
     return success();
   }
 
-  SmallVector<int64_t> threadTiles(ranges.size(), 0);
-  bool anyLoop = false;
-  for (unsigned d : plan.independentDims)
-    if (plan.tileSizes[d] < ranges[d]) {
-      threadTiles[d] = plan.tileSizes[d];
-      anyLoop = true;
-    }
-  if (!shape.parallel || !anyLoop || epilogue->macs < kiln::kMinParallelMacs)
+  std::optional<SmallVector<int64_t>> threadTiles = plan.threadTiles(ranges);
+  if (!shape.parallel || !threadTiles ||
+      epilogue->macs < kiln::kMinParallelMacs)
     return blockEpilogueShare(rewriter, op, shape);
   FailureOr<scf::SCFTileAndFuseResult> tiled =
-      tileEpilogue(rewriter, op, *epilogue, threadTiles, /*interchange=*/{},
+      tileEpilogue(rewriter, op, *epilogue, *threadTiles, /*interchange=*/{},
                    scf::SCFTilingOptions::LoopType::ForallOp);
   if (failed(tiled))
     return op.emitError("could not distribute this epilogue and its "

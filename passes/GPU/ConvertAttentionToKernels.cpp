@@ -681,14 +681,8 @@ void convertAttention(RewriterBase &rewriter, AttentionOp op,
   rewriter.setInsertionPoint(op);
   ImplicitLocOpBuilder b(op.getLoc(), rewriter);
   MLIRContext *ctx = b.getContext();
-  Value keys = op.getKey(), values = op.getValue();
-  if (op.getPastKey()) {
-    IntegerAttr axis = b.getI64IntegerAttr(2);
-    keys = ConcatOp::create(b, op.getPresentKey().getType(),
-                            ValueRange{op.getPastKey(), keys}, axis);
-    values = ConcatOp::create(b, op.getPresentValue().getType(),
-                              ValueRange{op.getPastValue(), values}, axis);
-  }
+  Value keys, values;
+  std::tie(keys, values) = attendedKeysAndValues(b, op);
   auto buffer = [&](Value tensor) -> Value {
     if (!tensor)
       return Value();

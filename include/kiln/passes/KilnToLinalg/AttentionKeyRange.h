@@ -63,6 +63,22 @@ inline std::optional<AttentionWindow> positionalWindow(AttentionOp op) {
   }
 }
 
+/// The keys and values `op` attends, [B, KVH, L, D]: its new ones after
+/// its past ones when it has a KV cache (what it returns as present_key
+/// and present_value).
+inline std::pair<mlir::Value, mlir::Value>
+attendedKeysAndValues(mlir::ImplicitLocOpBuilder &b, AttentionOp op) {
+  mlir::Value keys = op.getKey(), values = op.getValue();
+  if (!op.getPastKey())
+    return {keys, values};
+  mlir::IntegerAttr axis = b.getI64IntegerAttr(2);
+  keys = ConcatOp::create(b, op.getPresentKey().getType(),
+                          mlir::ValueRange{op.getPastKey(), keys}, axis);
+  values = ConcatOp::create(b, op.getPresentValue().getType(),
+                            mlir::ValueRange{op.getPastValue(), values}, axis);
+  return {keys, values};
+}
+
 /// The key blocks a block of query rows may attend, visited as the
 /// iterations [loopBegin, loopEnd) of the key loop; keys at or past keyEnd
 /// (L, or kv_seqlen) are never valid. Iteration i visits block i, except:
