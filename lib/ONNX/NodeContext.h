@@ -11,6 +11,7 @@
 #define KILN_LIB_ONNX_NODECONTEXT_H
 
 #include "kiln/dialects/Kiln/KilnOps.h"
+#include "kiln/dialects/Kiln/SymbolicDims.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -89,6 +90,10 @@ public:
       setOutput(i, result);
     return mlir::success();
   }
+  /// Sizes in the function being built, for models with symbolic
+  /// dimensions (see ShapeArithmetic.h).
+  SymbolicDims *symbolicDims = nullptr;
+
   /// The ONNX element type of input `i` where the graph tells it (inputs,
   /// initializers, value_info, typed outputs), else 0. It is how handlers
   /// know that an i8 holds uint8 data.

@@ -4,9 +4,12 @@
 #include "kiln/passes/Raising/ONNX/SparseMoEDispatch.h"
 
 #include "NodeContext.h"
+#include "ShapeArithmetic.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
@@ -14,6 +17,7 @@
 #include "onnx/defs/parser.h"
 
 #include <algorithm>
+#include <map>
 #include <limits>
 
 using namespace mlir;
@@ -69,7 +73,13 @@ public:
 
 private:
   LogicalResult readOpsets();
-  FailureOr<RankedTensorType> inputType(const onnx::ValueInfoProto &info);
+  /// The type of a graph input, and per dimension the symbol it is ("" for
+  /// a static one). Records the symbols' ranges in symbolRanges.
+  FailureOr<RankedTensorType> inputType(const onnx::ValueInfoProto &info,
+                                        SmallVectorImpl<std::string> &symbols);
+  /// Checks that every --dim names a symbolic dimension of an input, and
+  /// records the symbols' ranges on the entry function.
+  LogicalResult recordSymbols(func::FuncOp func);
   /// The node's name, or "<op>_<index>" for an unnamed one.
   std::string nodeName(const onnx::NodeProto &node, size_t index) const;
   /// The handler of `node`'s operator, or null after reporting that Kiln
@@ -113,6 +123,12 @@ private:
   llvm::StringMap<int> onnxTypes;
   /// Shapes the rewrite of HF Mixtral's sparse dispatch assumed.
   std::vector<SparseDispatchCheck> sparseDispatch;
+  /// The symbolic dimensions of the graph inputs (pinned ones included).
+  std::map<std::string, DimRange> symbolRanges;
+  /// Per argument, the symbol of each dimension ("" where static).
+  SmallVector<SmallVector<std::string>> argSymbols;
+  /// Sizes in the entry function, when it has symbolic dimensions.
+  std::unique_ptr<SymbolicDims> symbolicDims;
 };
 
 } // namespace
@@ -135,7 +151,8 @@ LogicalResult GraphImporter::readOpsets() {
 }
 
 FailureOr<RankedTensorType>
-GraphImporter::inputType(const onnx::ValueInfoProto &info) {
+GraphImporter::inputType(const onnx::ValueInfoProto &info,
+                         SmallVectorImpl<std::string> &symbols) {
   const std::string &name = info.name();
   if (!info.type().has_tensor_type())
     return error() << "graph input '" << name
@@ -151,6 +168,7 @@ GraphImporter::inputType(const onnx::ValueInfoProto &info) {
   auto it = options.inputShapes.find(name);
   if (it != options.inputShapes.end()) {
     shape = it->second;
+    symbols.assign(shape.size(), "");
     if (tensor.has_shape() && tensor.shape().dim_size() != (int)shape.size())
       return error() << "--input-shape gives input '" << name << "' rank "
                      << shape.size() << " but the model declares rank "
@@ -170,15 +188,25 @@ GraphImporter::inputType(const onnx::ValueInfoProto &info) {
                       "--input-shape "
                    << name << "=DIMS (e.g. " << name << "=1x16)";
   for (auto [i, d] : llvm::enumerate(tensor.shape().dim())) {
-    if (!d.has_dim_value() || d.dim_value() < 0) {
-      std::string sym = d.has_dim_param() ? " '" + d.dim_param() + "'" : "";
-      return error() << "graph input '" << name
-                     << "' has a symbolic dimension" << sym << " (dimension "
-                     << i << "); Kiln compiles static shapes: give it with "
-                     << "--input-shape " << name << "=DIMS (e.g. " << name
-                     << "=" << "1x16)";
+    if (d.has_dim_value() && d.dim_value() >= 0) {
+      shape.push_back(d.dim_value());
+      symbols.push_back("");
+      continue;
     }
-    shape.push_back(d.dim_value());
+    // A symbolic dimension: named by the model (dim_param), or after its
+    // input and position when the model leaves it anonymous.
+    std::string symbol = d.has_dim_param() && !d.dim_param().empty()
+                             ? d.dim_param()
+                             : name + "_dim" + std::to_string(i);
+    DimRange range = options.dimRanges.lookup(symbol);
+    symbolRanges[symbol] = range;
+    if (range.pinned()) {
+      shape.push_back(range.min);
+      symbols.push_back("");
+      continue;
+    }
+    shape.push_back(ShapedType::kDynamic);
+    symbols.push_back(symbol);
   }
   return RankedTensorType::get(shape, elt);
 }
@@ -230,8 +258,13 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node,
                                "initializer defines (the graph must be "
                                "topologically sorted)";
   NodeContext nc(node, name, b, loc, opset, values, onnxTypes);
-  if (failed(handler->second(nc)))
+  nc.symbolicDims = symbolicDims.get();
+  if (std::optional<LogicalResult> shapes = importShapeArithmetic(nc)) {
+    if (failed(*shapes))
+      return failure();
+  } else if (failed(handler->second(nc))) {
     return failure();
+  }
   // Outputs of the first input's element type inherit its ONNX type
   // (uint8 through Reshape, Transpose, ...), unless the handler set one.
   if (int inType = nc.onnxTypeOf(0)) {
@@ -326,7 +359,15 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
     func.setArgAttr(i, "kiln.name", b.getStringAttr(in->name()));
     func.setArgAttr(i, "kiln.dtype",
                     b.getI32IntegerAttr(in->type().tensor_type().elem_type()));
+    if (llvm::any_of(argSymbols[i], [](auto &s) { return !s.empty(); }))
+      func.setArgAttr(i, kDimSymbolsAttr,
+                      b.getStrArrayAttr(SmallVector<StringRef>(
+                          argSymbols[i].begin(), argSymbols[i].end())));
   }
+  if (failed(recordSymbols(func)))
+    return nullptr;
+  if (func->hasAttr(kDimRangesAttr))
+    symbolicDims = std::make_unique<SymbolicDims>(func);
   if (failed(bindInputs(b, bound, modelDir)) ||
       failed(importInitializers(b, modelDir)))
     return nullptr;
@@ -387,9 +428,11 @@ LogicalResult GraphImporter::selectArguments(
       bound.push_back(&in);
       continue;
     }
-    FailureOr<RankedTensorType> t = inputType(in);
+    SmallVector<std::string> symbols;
+    FailureOr<RankedTensorType> t = inputType(in, symbols);
     if (failed(t))
       return failure();
+    argSymbols.push_back(std::move(symbols));
     argTypes.push_back(*t);
     args.push_back(&in);
   }
@@ -410,6 +453,30 @@ LogicalResult GraphImporter::selectArguments(
       return failure();
     }
   }
+  return success();
+}
+
+LogicalResult GraphImporter::recordSymbols(func::FuncOp func) {
+  for (const auto &entry : options.dimRanges) {
+    if (symbolRanges.count(entry.first().str()))
+      continue;
+    std::string names;
+    for (const auto &[name, range] : symbolRanges)
+      names += (names.empty() ? "" : ", ") + name;
+    return error() << "--dim names '" << entry.first().str()
+                   << "', which no graph input has as a symbolic dimension ("
+                   << (names.empty() ? "the inputs have none"
+                                     : "symbolic dimensions: " + names)
+                   << ")";
+  }
+  Builder b(&ctx);
+  SmallVector<NamedAttribute> ranges;
+  for (const auto &[name, range] : symbolRanges)
+    if (!range.pinned())
+      ranges.push_back(b.getNamedAttr(
+          name, b.getDenseI64ArrayAttr({range.min, range.max})));
+  if (!ranges.empty())
+    func->setAttr(kDimRangesAttr, b.getDictionaryAttr(ranges));
   return success();
 }
 
@@ -533,7 +600,8 @@ OwningOpRef<ModuleOp> kiln::importOnnxModel(StringRef path, MLIRContext &ctx,
     emitError(fileLoc) << "'" << path << "' holds no ONNX graph";
     return nullptr;
   }
-  ctx.loadDialect<KilnDialect, arith::ArithDialect, func::FuncDialect>();
+  ctx.loadDialect<KilnDialect, arith::ArithDialect, func::FuncDialect,
+                  tensor::TensorDialect, linalg::LinalgDialect>();
   // HF Mixtral's sparse MoE dispatch (NonZero per expert) becomes the
   // dense form before the node-by-node import; see passes/Raising/ONNX/SparseMoEDispatch.cpp.
   std::vector<SparseDispatchCheck> sparseDispatch =

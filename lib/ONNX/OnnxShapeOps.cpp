@@ -1,14 +1,20 @@
 //===- OnnxShapeOps.cpp - Shape, indexing and constant ONNX operators -----===//
 //
-// Shapes are static, so shape-valued inputs (Reshape's shape, Slice's
-// starts, ...) must fold to constants; Shape, Size, Range and
-// ConstantOfShape become constants outright.
+// With static shapes, shape-valued inputs (Reshape's shape, Slice's
+// starts, ...) fold to constants, and Shape, Size, Range and
+// ConstantOfShape become constants outright. With symbolic dimensions they
+// may hold run-time elements (ShapeArithmetic.h); each consumer below then
+// takes its sizes from SymbolicDims and builds tensors of dynamic size.
 //
 //===----------------------------------------------------------------------===//
 
 #include "NodeContext.h"
+#include "ShapeArithmetic.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Matchers.h"
 #include "llvm/Support/MathExtras.h"
 
 using namespace mlir;
@@ -55,7 +61,75 @@ LogicalResult transposeOp(NodeContext &nc, Value x) {
   return nc.setResult(nc.transpose(x, perm));
 }
 
+/// Whether a consumer of shape input `i` must take the symbolic path: the
+/// data has dynamic dims or the shape holds run-time elements.
+bool needsSymbolicPath(NodeContext &nc, Value x, size_t i) {
+  return nc.symbolicDims &&
+         ((x && !nc.typeOf(x).hasStaticShape()) || hasRuntimeElements(nc, i));
+}
+
+/// The elements of shape input `i`, or an error naming `what`.
+FailureOr<ShapeElements> requireShapeElements(NodeContext &nc, size_t i,
+                                              StringRef what) {
+  std::optional<ShapeElements> elements = shapeElements(nc.input(i));
+  if (!elements)
+    return nc.error(Twine(what) + " (input " + Twine(i) +
+                    ") must be a constant or computed from the input "
+                    "dimensions (Shape, Gather, Concat, ... of them)");
+  return *elements;
+}
+
+SymbolicSize product(ArrayRef<SymbolicSize> sizes) {
+  SymbolicSize p = SymbolicSize::constant(1);
+  for (const SymbolicSize &s : sizes)
+    p = p * s;
+  return p;
+}
+
+LogicalResult symbolicReshapeOp(NodeContext &nc, Value x) {
+  FailureOr<ShapeElements> elements = requireShapeElements(nc, 1, "shape");
+  if (failed(elements))
+    return failure();
+  SmallVector<SymbolicSize> in = symbolicShape(nc, x),
+                            sizes = symbolicSizes(nc, *elements);
+  bool allowZero = nc.getInt("allowzero", 0) != 0;
+  std::optional<size_t> inferred;
+  for (auto [i, size] : llvm::enumerate(sizes)) {
+    if (!size.isConstant())
+      continue;
+    if (size.coefficient == 0 && !allowZero) {
+      if (i >= in.size())
+        return nc.error("shape copies dimension " + Twine(i) +
+                        " from an input of rank " + Twine(in.size()));
+      size = in[i];
+    } else if (size.coefficient == -1) {
+      if (inferred)
+        return nc.error("shape has more than one -1");
+      inferred = i;
+      size = SymbolicSize::constant(1);
+    } else if (size.coefficient < 0) {
+      return nc.error("shape has a negative dimension " +
+                      Twine(size.coefficient));
+    }
+  }
+  if (inferred) {
+    std::optional<SymbolicSize> rest = product(in).dividedBy(product(sizes));
+    if (rest) {
+      sizes[*inferred] = *rest;
+    } else {
+      // Only the run time knows: the element count over the others.
+      Value all = nc.symbolicDims->materialize(nc.b, nc.loc, product(in));
+      Value known = nc.symbolicDims->materialize(nc.b, nc.loc, product(sizes));
+      sizes[*inferred] = nc.symbolicDims->evaluate(
+          arith::DivUIOp::create(nc.b, nc.loc, all, known));
+    }
+  }
+  return nc.setResult(reshapeToSizes(nc, x, sizes));
+}
+
 LogicalResult reshapeOp(NodeContext &nc, Value x) {
+  if (needsSymbolicPath(nc, x, 1))
+    return symbolicReshapeOp(nc, x);
   FailureOr<SmallVector<int64_t>> target = nc.constantInts(1, "shape");
   if (failed(target))
     return failure();
@@ -244,7 +318,109 @@ LogicalResult splitOp(NodeContext &nc, Value x) {
   return success();
 }
 
+/// One sliced axis with run-time bounds: ONNX's clamping (positive steps)
+/// done on index values, folded where the values are constants.
+struct AxisSlice {
+  OpFoldResult offset, size;
+};
+AxisSlice sliceAxis(NodeContext &nc, Value x, int64_t axis, OpFoldResult start,
+                    OpFoldResult end, int64_t step) {
+  OpBuilder &b = nc.b;
+  Location loc = nc.loc;
+  SymbolicSize dim = nc.symbolicDims->sizeOf(x, axis);
+  auto constant = [](OpFoldResult f) -> std::optional<int64_t> {
+    if (auto a = dyn_cast<Attribute>(f))
+      return cast<IntegerAttr>(a).getValue().getSExtValue();
+    return std::nullopt;
+  };
+  std::optional<int64_t> s = constant(start), e = constant(end);
+  // The whole axis, as `x[0:]` and `x[:n]` with n its size are.
+  bool toEnd = e && *e >= (int64_t(1) << 40);
+  bool endIsDim = !e && nc.symbolicDims->evaluate(cast<Value>(end)) == dim;
+  if (step == 1 && s == 0 && (toEnd || endIsDim))
+    return {b.getIndexAttr(0),
+            dim.isConstant()
+                ? (OpFoldResult)b.getIndexAttr(dim.coefficient)
+                : (OpFoldResult)nc.symbolicDims->materialize(b, loc, dim)};
+  Value size = nc.symbolicDims->materialize(b, loc, dim);
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  auto clamped = [&](OpFoldResult bound) -> Value {
+    Value v;
+    if (std::optional<int64_t> c = constant(bound))
+      v = arith::ConstantIndexOp::create(
+          b, loc, std::clamp<int64_t>(*c, -(int64_t(1) << 50), int64_t(1) << 50));
+    else
+      v = arith::IndexCastOp::create(b, loc, b.getIndexType(),
+                                     cast<Value>(bound));
+    Value negative =
+        b.createOrFold<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, v, zero);
+    v = b.createOrFold<arith::SelectOp>(
+        loc, negative, b.createOrFold<arith::AddIOp>(loc, v, size), v);
+    v = b.createOrFold<arith::MaxSIOp>(loc, v, zero);
+    return b.createOrFold<arith::MinSIOp>(loc, v, size);
+  };
+  Value first = clamped(start), last = clamped(end);
+  Value span = b.createOrFold<arith::SubIOp>(loc, last, first);
+  Value count = b.createOrFold<arith::MaxSIOp>(
+      loc, zero,
+      b.createOrFold<arith::CeilDivSIOp>(
+          loc, span, arith::ConstantIndexOp::create(b, loc, step)));
+  return {getAsOpFoldResult(first), getAsOpFoldResult(count)};
+}
+
+/// Slice of dynamic dims or with run-time starts and ends: a
+/// tensor.extract_slice of computed offsets and sizes (positive steps).
+LogicalResult symbolicSliceOp(NodeContext &nc, Value x) {
+  RankedTensorType t = nc.typeOf(x);
+  int64_t rank = t.getRank();
+  FailureOr<ShapeElements> starts = requireShapeElements(nc, 1, "starts"),
+                           ends = requireShapeElements(nc, 2, "ends");
+  if (failed(starts) || failed(ends))
+    return failure();
+  size_t n = starts->size();
+  SmallVector<int64_t> axes, steps(n, 1);
+  if (nc.input(3)) {
+    FailureOr<SmallVector<int64_t>> a = nc.constantInts(3, "axes");
+    if (failed(a))
+      return failure();
+    axes = *a;
+  } else {
+    for (size_t i = 0; i < n; ++i)
+      axes.push_back(i);
+  }
+  if (nc.input(4)) {
+    FailureOr<SmallVector<int64_t>> st = nc.constantInts(4, "steps");
+    if (failed(st))
+      return failure();
+    steps = *st;
+  }
+  if (ends->size() != n || axes.size() != n || steps.size() != n)
+    return nc.error("starts, ends, axes and steps differ in length");
+  OpBuilder &b = nc.b;
+  SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)),
+      sizes = tensor::getMixedSizes(b, nc.loc, x),
+      strides(rank, b.getIndexAttr(1));
+  for (size_t i = 0; i < n; ++i) {
+    FailureOr<int64_t> axis = nc.normalizeAxis(axes[i], rank);
+    if (failed(axis))
+      return failure();
+    if (steps[i] <= 0)
+      return nc.error("steps must be positive where a dimension or a bound "
+                      "is only known at run time");
+    AxisSlice slice =
+        sliceAxis(nc, x, *axis, (*starts)[i], (*ends)[i], steps[i]);
+    offsets[*axis] = slice.offset;
+    sizes[*axis] = slice.size;
+    strides[*axis] = b.getIndexAttr(steps[i]);
+  }
+  return nc.setResult(tensor::ExtractSliceOp::create(b, nc.loc, x, offsets,
+                                                     sizes, strides));
+}
+
 LogicalResult sliceOp(NodeContext &nc, Value x) {
+  if (nc.opset >= 10 && (needsSymbolicPath(nc, x, 1) ||
+                         (nc.symbolicDims && hasRuntimeElements(nc, 2))))
+    return symbolicSliceOp(nc, x);
   RankedTensorType t = nc.typeOf(x);
   int64_t rank = t.getRank();
   FailureOr<SmallVector<int64_t>> starts, ends;
@@ -341,7 +517,37 @@ LogicalResult gatherOp(NodeContext &nc) {
       nc.loc, dt.clone(shape), data, indices, nc.b.getI64IntegerAttr(*axis)));
 }
 
+LogicalResult symbolicExpandOp(NodeContext &nc, Value x) {
+  FailureOr<ShapeElements> elements = requireShapeElements(nc, 1, "shape");
+  if (failed(elements))
+    return failure();
+  SmallVector<SymbolicSize> in = symbolicShape(nc, x),
+                            target = symbolicSizes(nc, *elements);
+  size_t rank = std::max(in.size(), target.size());
+  SymbolicSize one = SymbolicSize::constant(1);
+  SmallVector<SymbolicSize> sizes;
+  for (size_t d = 0; d < rank; ++d) {
+    // Aligned from the right; a missing dimension is a 1.
+    size_t fromIn = rank - in.size(), fromTarget = rank - target.size();
+    SymbolicSize a = d < fromIn ? one : in[d - fromIn];
+    SymbolicSize t = d < fromTarget ? one : target[d - fromTarget];
+    if (t == one || t == a)
+      sizes.push_back(a);
+    else if (a == one)
+      sizes.push_back(t);
+    else if (a.isConstant() && t.isConstant())
+      return nc.error("input does not broadcast to the requested shape");
+    else // Equal at run time, or the model is wrong: keep the input's.
+      sizes.push_back(a);
+  }
+  if (sizes == in)
+    return nc.setResult(x);
+  return nc.setResult(broadcastToSizes(nc, x, sizes));
+}
+
 LogicalResult expandOp(NodeContext &nc, Value x) {
+  if (needsSymbolicPath(nc, x, 1))
+    return symbolicExpandOp(nc, x);
   FailureOr<SmallVector<int64_t>> target = nc.constantInts(1, "shape");
   if (failed(target))
     return failure();
@@ -438,11 +644,22 @@ LogicalResult constantOp(NodeContext &nc) {
 }
 
 LogicalResult constantOfShapeOp(NodeContext &nc) {
-  FailureOr<SmallVector<int64_t>> shape = nc.constantInts(0, "shape");
-  if (failed(shape))
-    return failure();
-  for (int64_t d : *shape)
-    if (d < 0)
+  std::optional<SmallVector<SymbolicSize>> symbolic;
+  SmallVector<int64_t> shape;
+  if (needsSymbolicPath(nc, nullptr, 0)) {
+    FailureOr<ShapeElements> elements = requireShapeElements(nc, 0, "shape");
+    if (failed(elements))
+      return failure();
+    symbolic = symbolicSizes(nc, *elements);
+    shape = staticShapeOf(*symbolic);
+  } else {
+    FailureOr<SmallVector<int64_t>> ints = nc.constantInts(0, "shape");
+    if (failed(ints))
+      return failure();
+    shape = *ints;
+  }
+  for (int64_t d : shape)
+    if (d < 0 && !ShapedType::isDynamic(d))
       return nc.error("shape has a negative dimension");
   DenseElementsAttr value;
   if (const onnx::AttributeProto *a = nc.attr("value")) {
@@ -457,12 +674,68 @@ LogicalResult constantOfShapeOp(NodeContext &nc) {
     value = DenseElementsAttr::get(
         RankedTensorType::get({1}, nc.b.getF32Type()), 0.0f);
   }
-  auto type = RankedTensorType::get(*shape, value.getElementType());
+  auto type = RankedTensorType::get(shape, value.getElementType());
+  if (symbolic) {
+    Value element = arith::ConstantOp::create(
+        nc.b, nc.loc, cast<TypedAttr>(value.getSplatValue<Attribute>()));
+    return nc.setResult(tensor::SplatOp::create(
+        nc.b, nc.loc, element, type, dynamicSizeValues(nc, *symbolic)));
+  }
   return nc.setResult(nc.constant(
       DenseElementsAttr::get(type, value.getSplatValue<Attribute>())));
 }
 
+/// Range with a run-time start, limit or delta (integers): the count is
+/// limit - start for the common 0..n by 1, else computed at run time, and
+/// the elements by one loop over the indices.
+LogicalResult symbolicRangeOp(NodeContext &nc) {
+  std::optional<ShapeElements> start = shapeElements(nc.input(0)),
+                               limit = shapeElements(nc.input(1)),
+                               delta = shapeElements(nc.input(2));
+  if (!start || !limit || !delta || start->size() != 1 ||
+      limit->size() != 1 || delta->size() != 1)
+    return nc.error("start, limit and delta must be scalars");
+  OpBuilder &b = nc.b;
+  Location loc = nc.loc;
+  Type elt = nc.inputType(0).getElementType();
+  auto value = [&](OpFoldResult e) -> Value {
+    if (auto a = dyn_cast<Attribute>(e))
+      return arith::ConstantOp::create(b, loc, cast<TypedAttr>(a));
+    return cast<Value>(e);
+  };
+  Value s = value((*start)[0]), l = value((*limit)[0]), d = value((*delta)[0]);
+  SymbolicSize count;
+  if (matchPattern(s, m_Zero()) && matchPattern(d, m_One())) {
+    count = nc.symbolicDims->evaluate(l);
+  } else {
+    Value span = arith::SubIOp::create(b, loc, l, s);
+    Value n = arith::CeilDivSIOp::create(b, loc, span, d);
+    Value zero = arith::ConstantOp::create(b, loc, b.getIntegerAttr(elt, 0));
+    count = nc.symbolicDims->evaluate(arith::MaxSIOp::create(b, loc, n, zero));
+  }
+  auto type = RankedTensorType::get(staticShapeOf({count}), elt);
+  Value init = tensor::EmptyOp::create(b, loc, type,
+                                       dynamicSizeValues(nc, {count}));
+  AffineMap identity = b.getMultiDimIdentityMap(1);
+  return nc.setResult(
+      linalg::GenericOp::create(
+          b, loc, type, ValueRange{}, init, identity,
+          utils::IteratorType::parallel,
+          [&](OpBuilder &nb, Location nl, ValueRange) {
+            Value i = arith::IndexCastOp::create(
+                nb, nl, elt, linalg::IndexOp::create(nb, nl, 0));
+            Value v = arith::AddIOp::create(
+                nb, nl, s, arith::MulIOp::create(nb, nl, i, d));
+            linalg::YieldOp::create(nb, nl, v);
+          })
+          .getResult(0));
+}
+
 LogicalResult rangeOp(NodeContext &nc) {
+  if (nc.symbolicDims && (hasRuntimeElements(nc, 0) ||
+                          hasRuntimeElements(nc, 1) ||
+                          hasRuntimeElements(nc, 2)))
+    return symbolicRangeOp(nc);
   FailureOr<DenseElementsAttr> start = nc.constantInput(0, "start");
   FailureOr<DenseElementsAttr> limit = nc.constantInput(1, "limit");
   FailureOr<DenseElementsAttr> delta = nc.constantInput(2, "delta");

@@ -83,6 +83,33 @@ static bool parseShape(StringRef text, kiln::OnnxImportOptions &opts,
   return true;
 }
 
+/// --dim NAME=MIN:MAX, or NAME=N for a pinned dimension.
+static bool parseDimRange(StringRef text, kiln::OnnxImportOptions &opts,
+                          std::string &error) {
+  auto [name, range] = text.split('=');
+  auto [low, high] = range.split(':');
+  if (high.empty() && !range.contains(':'))
+    high = low;
+  kiln::DimRange r;
+  if (name.empty() || low.getAsInteger(10, r.min) ||
+      high.getAsInteger(10, r.max)) {
+    error = "--dim expects NAME=MIN:MAX or NAME=N (e.g. seq=1:4096), got '" +
+            text.str() + "'";
+    return false;
+  }
+  if (r.min < 0 || r.min > r.max || r.max > (int64_t(1) << 40)) {
+    error = "--dim " + text.str() +
+            ": the range must satisfy 0 <= MIN <= MAX <= 2^40";
+    return false;
+  }
+  if (opts.dimRanges.count(name)) {
+    error = "--dim gives '" + name.str() + "' twice";
+    return false;
+  }
+  opts.dimRanges[name] = r;
+  return true;
+}
+
 static bool parseBinding(StringRef text, kiln::OnnxImportOptions &opts,
                          std::string &error) {
   auto [name, path] = text.split('=');
@@ -190,8 +217,9 @@ int main(int argc, char **argv) {
       "Kiln ahead-of-time compiler\n\n"
       "Compiles an ONNX model (opsets 7-27) or a Kiln-dialect .mlir file "
       "into one .kiln artifact that kiln-run and the runtime API execute.\n"
-      "Shapes are static: give symbolic input dimensions with "
-      "--input-shape.\n\n"
+      "Symbolic input dimensions (ONNX dim_param) stay symbolic: one "
+      "artifact runs every shape in their ranges (--dim); --input-shape "
+      "or --dim NAME=N compiles a static shape instead.\n\n"
       "MLIR's debugging flags apply to every pipeline: "
       "--mlir-print-ir-after-all, --mlir-print-ir-after=<pass>, "
       "--mlir-print-ir-before=<pass>, --mlir-timing, "
@@ -243,6 +271,13 @@ int main(int argc, char **argv) {
   for (const std::string &b : bindInputs) {
     std::string error;
     if (!parseBinding(b, opts.import, error)) {
+      errs() << "kiln-compile: error: " << error << "\n";
+      return 1;
+    }
+  }
+  for (const std::string &d : dimRanges) {
+    std::string error;
+    if (!parseDimRange(d, opts.import, error)) {
       errs() << "kiln-compile: error: " << error << "\n";
       return 1;
     }

@@ -27,9 +27,21 @@ struct BoundInput {
   std::string data; // dense little-endian bytes (bool: one byte each)
 };
 
+/// The values a symbolic dimension may take at run time, both inclusive.
+struct DimRange {
+  int64_t min = 1, max = kDefaultDimMax;
+  /// The range of a symbolic dimension the user gives none (--dim): wide
+  /// enough for any prompt or batch a CPU or one GPU runs.
+  static constexpr int64_t kDefaultDimMax = 65536;
+  bool pinned() const { return min == max; }
+};
+
 struct OnnxImportOptions {
   /// Shapes for graph inputs, overriding (and completing) the model's.
   llvm::StringMap<llvm::SmallVector<int64_t>> inputShapes;
+  /// Ranges of named symbolic dimensions (ONNX dim_param), by name. A
+  /// range of one value pins the dimension: it becomes static.
+  llvm::StringMap<DimRange> dimRanges;
   /// Graph inputs that become constants (and leave the signature): how a
   /// shape-determining input such as TopK's K or OneHot's depth gets the
   /// static value Kiln needs.

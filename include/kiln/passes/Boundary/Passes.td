@@ -77,4 +77,68 @@ def FlattenEmptyTensors : Pass<"kiln-flatten-empty-tensors", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::tensor::TensorDialect"];
 }
 
+def NameOutputDims : Pass<"kiln-name-output-dims", "mlir::ModuleOp"> {
+  let summary = "Name each dynamic output dimension after the input symbol it equals";
+  let description = [{
+    An entry function with symbolic input dimensions records them as the
+    importer wrote them: `kiln.dim_ranges` on the function, and
+    `kiln.dim_symbols` on each argument with a dynamic dimension. The
+    runtime computes each output's shape before the call from the symbols'
+    values, so every dynamic dimension of a result must be one of them. This
+    pass evaluates each one (SymbolicDims: through `tensor.dim`, the ops'
+    reified result shapes and index arithmetic) and records the symbol on
+    the result as `kiln.dim_symbols`; a dimension that is no symbol (a
+    product of two, a size only the data decides) is an error naming the
+    output and the dimension. It also replaces every `tensor.dim` of a
+    symbolic argument dimension by the one value of its symbol, so that
+    equal sizes are one SSA value for the passes after it. Run it on
+    linalg-on-tensors IR, before the signature is read.
+
+    Example:
+
+    ```mlir
+    func.func @main(%x: tensor<?x16xf32> {kiln.dim_symbols = ["batch", ""]})
+        -> tensor<?x8xf32> attributes {kiln.dim_ranges = {batch = array<i64: 1, 64>}}
+    // the result gains {kiln.dim_symbols = ["batch", ""]}
+    ```
+  }];
+  let options = [
+    Option<"entryName", "entry", "std::string", /*default=*/"\"main\"",
+           "Name of the entry function">
+  ];
+  let dependentDialects = ["mlir::tensor::TensorDialect"];
+}
+
+def ConvertDynamicArgumentsToSymbolValues : Pass<"kiln-convert-dynamic-arguments-to-symbol-values", "mlir::ModuleOp"> {
+  let summary = "Read dynamic argument sizes from a trailing symbol-values argument";
+  let description = [{
+    The artifact's entry receives one pointer per buffer (the bare-pointer
+    calling convention), which carries no sizes, and then, for a model with
+    symbolic dimensions, a pointer to this run's value of each symbol
+    (`int64_t[num_symbols]`, in `kiln.dim_ranges` order). Run after
+    bufferization and workspace planning: this pass appends that argument
+    (`memref<Nxi64>`, attribute `kiln.symbol_values`) and retypes every
+    memref argument with dynamic dimensions (`kiln.dim_symbols` names them)
+    as a rank-0 memref, the address of its first element, rebuilt in the
+    body by a `memref.reinterpret_cast` with the symbols' sizes and
+    row-major strides.
+
+    Example:
+
+    ```mlir
+    func.func @main(%x: memref<?x16xf32> {kiln.dim_symbols = ["batch", ""]}, ...)
+    // becomes
+    func.func @main(%x: memref<f32> {...}, ..., %s: memref<1xi64> {kiln.symbol_values})
+    //   %b = index cast of memref.load %s[0]
+    //   %x2 = memref.reinterpret_cast %x to offset: [0], sizes: [%b, 16], strides: [16, 1]
+    ```
+  }];
+  let options = [
+    Option<"entryName", "entry", "std::string", /*default=*/"\"main\"",
+           "Name of the entry function">
+  ];
+  let dependentDialects = ["mlir::memref::MemRefDialect",
+                           "mlir::arith::ArithDialect"];
+}
+
 #endif // KILN_PASSES_BOUNDARY_PASSES_TD

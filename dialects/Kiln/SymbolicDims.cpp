@@ -1,0 +1,193 @@
+//===- SymbolicDims.cpp - Dimensions as products of symbols ---------------===//
+
+#include "kiln/dialects/Kiln/SymbolicDims.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
+
+using namespace mlir;
+using namespace kiln;
+
+SymbolicSize SymbolicSize::operator*(const SymbolicSize &o) const {
+  SymbolicSize r{coefficient * o.coefficient, atoms};
+  r.atoms.append(o.atoms.begin(), o.atoms.end());
+  return r;
+}
+
+bool SymbolicSize::operator==(const SymbolicSize &o) const {
+  if (coefficient != o.coefficient || atoms.size() != o.atoms.size())
+    return false;
+  // Atoms multiply, so their order does not matter (it is kept as found,
+  // for deterministic materialized IR).
+  auto sorted = [](ArrayRef<Value> values) {
+    SmallVector<const void *> keys;
+    for (Value v : values)
+      keys.push_back(v.getAsOpaquePointer());
+    llvm::sort(keys);
+    return keys;
+  };
+  return sorted(atoms) == sorted(o.atoms);
+}
+
+std::optional<SymbolicSize>
+SymbolicSize::dividedBy(const SymbolicSize &o) const {
+  if (o.coefficient == 0 || coefficient % o.coefficient != 0)
+    return std::nullopt;
+  SymbolicSize r{coefficient / o.coefficient, atoms};
+  for (Value a : o.atoms) {
+    auto it = llvm::find(r.atoms, a);
+    if (it == r.atoms.end())
+      return std::nullopt;
+    r.atoms.erase(it);
+  }
+  return r;
+}
+
+SmallVector<std::string> kiln::dimSymbols(DictionaryAttr attrs) {
+  SmallVector<std::string> names;
+  if (!attrs)
+    return names;
+  if (auto list = attrs.getAs<ArrayAttr>(kDimSymbolsAttr))
+    for (Attribute a : list)
+      names.push_back(isa<StringAttr>(a) ? cast<StringAttr>(a).str() : "");
+  return names;
+}
+
+SymbolicDims::SymbolicDims(func::FuncOp func) : func(func) {
+  for (unsigned i = 0; i < func.getNumArguments(); ++i)
+    for (auto [d, name] : llvm::enumerate(dimSymbols(func.getArgAttrDict(i))))
+      if (!name.empty())
+        symbolSource.try_emplace(name, i, (int64_t)d);
+}
+
+Value SymbolicDims::symbolValue(StringRef symbol) {
+  if (Value v = symbolAtoms.lookup(symbol))
+    return v;
+  auto source = symbolSource.find(symbol);
+  if (source == symbolSource.end())
+    return nullptr;
+  auto [arg, dim] = source->second;
+  OpBuilder b = OpBuilder::atBlockBegin(&func.getBody().front());
+  Value v = tensor::DimOp::create(b, func.getLoc(), func.getArgument(arg), dim);
+  symbolAtoms[symbol] = v;
+  atomSymbols[v] = symbol.str();
+  return v;
+}
+
+SymbolicSize SymbolicDims::atom(Value v) { return {1, {v}}; }
+
+SymbolicSize SymbolicDims::sizeOfArgument(BlockArgument arg, int64_t dim) {
+  SmallVector<std::string> names;
+  if (arg.getOwner()->isEntryBlock() &&
+      arg.getOwner()->getParentOp() == func.getOperation())
+    names = dimSymbols(func.getArgAttrDict(arg.getArgNumber()));
+  if (dim < (int64_t)names.size() && !names[dim].empty())
+    if (Value v = symbolValue(names[dim]))
+      return atom(v);
+  OpBuilder b = OpBuilder::atBlockBegin(arg.getOwner());
+  return atom(tensor::DimOp::create(b, arg.getLoc(), arg, dim));
+}
+
+SymbolicSize SymbolicDims::sizeOf(Value tensor, int64_t dim) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  if (!type.isDynamicDim(dim))
+    return SymbolicSize::constant(type.getDimSize(dim));
+  auto known = sizes.find({tensor, dim});
+  if (known != sizes.end())
+    return known->second;
+  SymbolicSize size = sizeOfDynamic(tensor, dim);
+  sizes[{tensor, dim}] = size;
+  return size;
+}
+
+SymbolicSize SymbolicDims::sizeOfDynamic(Value tensor, int64_t dim) {
+  if (auto arg = dyn_cast<BlockArgument>(tensor))
+    return sizeOfArgument(arg, dim);
+  // Ops that say how their sizes follow from their operands. The IR this
+  // creates (tensor.dim of operands, index arithmetic) is what the sizes
+  // are at run time; what the caller does not use is folded away later.
+  Operation *def = tensor.getDefiningOp();
+  OpBuilder b(def->getContext());
+  b.setInsertionPointAfter(def);
+  if (isa<ReifyRankedShapedTypeOpInterface>(def)) {
+    ReifiedRankedShapedTypeDims dims;
+    if (succeeded(reifyResultShapes(b, def, dims))) {
+      unsigned result = cast<OpResult>(tensor).getResultNumber();
+      OpFoldResult size = dims[result][dim];
+      if (auto attr = dyn_cast<Attribute>(size))
+        return SymbolicSize::constant(cast<IntegerAttr>(attr).getInt());
+      return evaluate(cast<Value>(size));
+    }
+  }
+  return atom(tensor::DimOp::create(b, def->getLoc(), tensor, dim));
+}
+
+SymbolicSize SymbolicDims::evaluate(Value value) {
+  auto cached = cache.find(value);
+  if (cached != cache.end())
+    return cached->second;
+  SymbolicSize size = atom(value);
+  Operation *def = value.getDefiningOp();
+  APInt constant;
+  if (def && matchPattern(value, m_ConstantInt(&constant))) {
+    size = SymbolicSize::constant(constant.getSExtValue());
+  } else if (isa_and_nonnull<arith::IndexCastOp, arith::IndexCastUIOp,
+                             arith::ExtSIOp, arith::ExtUIOp, arith::TruncIOp>(
+                 def)) {
+    size = evaluate(def->getOperand(0));
+  } else if (auto mul = dyn_cast_or_null<arith::MulIOp>(def)) {
+    size = evaluate(mul.getLhs()) * evaluate(mul.getRhs());
+  } else if (isa_and_nonnull<arith::DivSIOp, arith::DivUIOp,
+                             arith::CeilDivSIOp, arith::FloorDivSIOp>(def)) {
+    if (auto q = evaluate(def->getOperand(0))
+                     .dividedBy(evaluate(def->getOperand(1))))
+      size = *q;
+  } else if (auto dim = dyn_cast_or_null<tensor::DimOp>(def)) {
+    if (std::optional<int64_t> d = dim.getConstantIndex())
+      size = atomSymbols.count(value) ? atom(value)
+                                      : sizeOf(dim.getSource(), *d);
+  } else if (auto extract = dyn_cast_or_null<tensor::ExtractOp>(def)) {
+    auto elements =
+        extract.getTensor().getDefiningOp<tensor::FromElementsOp>();
+    APInt index;
+    if (elements && extract.getIndices().size() == 1 &&
+        matchPattern(extract.getIndices()[0], m_ConstantInt(&index)) &&
+        index.getZExtValue() < elements.getElements().size())
+      size = evaluate(elements.getElements()[index.getZExtValue()]);
+  }
+  cache[value] = size;
+  return size;
+}
+
+std::optional<std::string>
+SymbolicDims::symbolOf(const SymbolicSize &size) const {
+  if (size.coefficient != 1 || size.atoms.size() != 1)
+    return std::nullopt;
+  auto it = atomSymbols.find(size.atoms[0]);
+  if (it == atomSymbols.end())
+    return std::nullopt;
+  return it->second;
+}
+
+bool SymbolicDims::isNonNegative(const SymbolicSize &size) const {
+  return size.coefficient >= 0 && llvm::all_of(size.atoms, [](Value a) {
+           return a.getDefiningOp<tensor::DimOp>() != nullptr;
+         });
+}
+
+Value SymbolicDims::materialize(OpBuilder &b, Location loc,
+                                const SymbolicSize &size) {
+  Value result = arith::ConstantIndexOp::create(b, loc, size.coefficient);
+  if (size.atoms.empty())
+    return result;
+  if (size.coefficient == 1)
+    result = nullptr;
+  for (Value a : size.atoms) {
+    if (!a.getType().isIndex())
+      a = arith::IndexCastOp::create(b, loc, b.getIndexType(), a);
+    result = result ? arith::MulIOp::create(b, loc, result, a) : a;
+  }
+  return result;
+}

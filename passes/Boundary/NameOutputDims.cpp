@@ -1,0 +1,92 @@
+//===- NameOutputDims.cpp - The kiln-name-output-dims pass ----------------===//
+
+#include "kiln/passes/Boundary/Passes.h"
+
+#include "kiln/dialects/Kiln/SymbolicDims.h"
+
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+namespace kiln {
+#define GEN_PASS_DEF_NAMEOUTPUTDIMS
+#include "kiln/passes/Boundary/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+using namespace kiln;
+
+namespace {
+
+/// The name an output goes by in messages.
+std::string outputName(func::FuncOp entry, unsigned i) {
+  if (auto name = entry.getResultAttrOfType<StringAttr>(i, "kiln.name"))
+    return name.str();
+  return "output" + std::to_string(i);
+}
+
+struct NameOutputDimsPass : kiln::impl::NameOutputDimsBase<NameOutputDimsPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    auto entry = module.lookupSymbol<func::FuncOp>(entryName);
+    if (!entry) {
+      module.emitError("no entry function named '") << entryName << "'";
+      return signalPassFailure();
+    }
+    if (!entry->hasAttr(kDimRangesAttr))
+      return;
+    SymbolicDims dims(entry);
+    unifySymbolSizes(entry, dims);
+    auto ret = cast<func::ReturnOp>(entry.getBody().front().getTerminator());
+    Builder b(&getContext());
+    for (auto [i, result] : llvm::enumerate(ret.getOperands())) {
+      auto type = dyn_cast<RankedTensorType>(result.getType());
+      if (!type || type.hasStaticShape())
+        continue;
+      SmallVector<StringRef> names;
+      std::vector<std::string> storage;
+      for (int64_t d = 0; d < type.getRank(); ++d) {
+        if (!type.isDynamicDim(d)) {
+          storage.push_back("");
+          continue;
+        }
+        std::optional<std::string> symbol =
+            dims.symbolOf(dims.sizeOf(result, d));
+        if (!symbol) {
+          entry.emitError() << "output '" << outputName(entry, i)
+                            << "' dimension " << d
+                            << " is not a symbolic dimension of an input "
+                               "(the runtime must know each output's shape "
+                               "from the inputs' shapes); give the inputs "
+                               "static shapes with --input-shape or --dim "
+                               "NAME=N";
+          return signalPassFailure();
+        }
+        storage.push_back(*symbol);
+      }
+      for (const std::string &s : storage)
+        names.push_back(s);
+      entry.setResultAttr(i, kDimSymbolsAttr, b.getStrArrayAttr(names));
+    }
+  }
+
+  /// Every `tensor.dim` of an argument dimension that is a symbol becomes
+  /// the symbol's one value.
+  static void unifySymbolSizes(func::FuncOp entry, SymbolicDims &dims) {
+    entry.walk([&](tensor::DimOp dim) {
+      auto arg = dyn_cast<BlockArgument>(dim.getSource());
+      std::optional<int64_t> d = dim.getConstantIndex();
+      if (!arg || !d || arg.getOwner()->getParentOp() != entry)
+        return;
+      SmallVector<std::string> names =
+          dimSymbols(entry.getArgAttrDict(arg.getArgNumber()));
+      if (*d >= (int64_t)names.size() || names[*d].empty())
+        return;
+      Value symbol = dims.symbolValue(names[*d]);
+      if (symbol && symbol != dim.getResult())
+        dim.getResult().replaceAllUsesWith(symbol);
+    });
+  }
+};
+
+} // namespace
