@@ -186,6 +186,12 @@ llvm::Error kiln::writeArtifact(llvm::StringRef path,
   for (const TensorSignature &t : c.outputs)
     meta.tensor(t);
   meta.u64(c.workspaceBytes);
+  meta.u32((uint32_t)c.symbols.size());
+  for (const SymbolSignature &symbol : c.symbols) {
+    meta.str(symbol.name);
+    meta.i64(symbol.min);
+    meta.i64(symbol.max);
+  }
   std::vector<char> gpuCode;
   if (c.gpuCode)
     gpuCode = gpuCodeSection(*c.gpuCode);

@@ -3,11 +3,14 @@
 #include "kiln/Artifact/Signature.h"
 
 #include "kiln/dialects/Kiln/KilnConstants.h"
+#include "kiln/artifact_format.h"
 #include "kiln/dtype.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinDialect.h"
 #include "mlir/IR/BuiltinTypes.h"
+
+#include "llvm/ADT/STLExtras.h"
 
 using namespace mlir;
 using namespace kiln;
@@ -54,21 +57,125 @@ static std::string nameOf(DictionaryAttr attrs, const std::string &fallback) {
   return fallback;
 }
 
-static LogicalResult signatureOf(Location loc, Type type, DictionaryAttr attrs,
+/// Symbol `index`'s artifact dim (kiln/artifact_format.h).
+static int64_t symbolDim(size_t index) { return -int64_t(index) - 1; }
+
+/// Reads `kiln.dim_ranges`, the entry's symbols, in the dictionary's
+/// (name-sorted, so deterministic) order: symbol k is its k-th entry.
+static LogicalResult readDimRanges(func::FuncOp entry,
+                                   std::vector<SymbolSignature> &symbols) {
+  Attribute attr = entry->getAttr("kiln.dim_ranges");
+  if (!attr)
+    return success();
+  auto ranges = dyn_cast<DictionaryAttr>(attr);
+  if (!ranges)
+    return emitError(entry.getLoc())
+           << "kiln.dim_ranges must be a dictionary of symbol name to "
+              "array<i64: min, max>, got "
+           << attr;
+  for (NamedAttribute range : ranges) {
+    auto bounds = dyn_cast<DenseI64ArrayAttr>(range.getValue());
+    StringRef name = range.getName().getValue();
+    if (!bounds || bounds.size() != 2)
+      return emitError(entry.getLoc())
+             << "kiln.dim_ranges: symbol '" << name
+             << "' must map to array<i64: min, max>, got " << range.getValue();
+    int64_t min = bounds[0], max = bounds[1];
+    if (min < 0 || min > max || max > KILN_MAX_SYMBOL_VALUE)
+      return emitError(entry.getLoc())
+             << "kiln.dim_ranges: symbol '" << name << "' has range " << min
+             << ".." << max << "; a range needs 0 <= min <= max <= "
+             << KILN_MAX_SYMBOL_VALUE;
+    symbols.push_back({name.str(), min, max});
+  }
+  return success();
+}
+
+/// Whether a tensor may have symbolic dims: inputs and outputs may, weights
+/// may not.
+enum class DimKinds { StaticOnly, StaticOrSymbolic };
+
+/// The artifact dims of `tensor`: each static dim as it is, each dynamic
+/// dim as the symbol its `kiln.dim_symbols` entry names.
+static LogicalResult dimsOf(func::FuncOp entry, RankedTensorType tensor,
+                            DictionaryAttr attrs, StringRef name,
+                            ArrayRef<SymbolSignature> symbols,
+                            std::vector<int64_t> &dims) {
+  ArrayRef<int64_t> shape = tensor.getShape();
+  dims.assign(shape.begin(), shape.end());
+  if (tensor.hasStaticShape())
+    return success(); // any kiln.dim_symbols holds only ""
+  auto names = attrs ? attrs.getAs<ArrayAttr>("kiln.dim_symbols") : ArrayAttr();
+  if (!names || names.size() != shape.size())
+    return emitError(entry.getLoc())
+           << "'" << name << "' of type " << tensor
+           << " needs kiln.dim_symbols, one string per dimension naming the "
+              "symbol of each dynamic one";
+  for (auto [i, dim] : llvm::enumerate(shape)) {
+    auto symbol = dyn_cast<StringAttr>(names[i]);
+    if (!symbol)
+      return emitError(entry.getLoc()) << "'" << name << "' kiln.dim_symbols entry "
+                               << i << " must be a string, got " << names[i];
+    if (!ShapedType::isDynamic(dim)) {
+      if (!symbol.getValue().empty())
+        return emitError(entry.getLoc())
+               << "'" << name << "' dim " << i << " is static (" << dim
+               << ") but kiln.dim_symbols names symbol '" << symbol.getValue()
+               << "' for it";
+      continue;
+    }
+    if (symbol.getValue().empty())
+      return emitError(entry.getLoc()) << "'" << name << "' dim " << i
+                               << " is dynamic but kiln.dim_symbols names no "
+                                  "symbol for it";
+    const auto *found = llvm::find_if(symbols, [&](const SymbolSignature &s) {
+      return s.name == symbol.getValue();
+    });
+    if (found == symbols.end())
+      return emitError(entry.getLoc())
+             << "'" << name << "' dim " << i << " names symbol '"
+             << symbol.getValue() << "', which kiln.dim_ranges does not define";
+    dims[i] = symbolDim(size_t(found - symbols.begin()));
+  }
+  return success();
+}
+
+static LogicalResult signatureOf(func::FuncOp entry, Type type,
+                                 DictionaryAttr attrs,
                                  const std::string &fallbackName,
+                                 DimKinds allowed,
+                                 ArrayRef<SymbolSignature> symbols,
                                  TensorSignature &out) {
   auto tensor = dyn_cast<RankedTensorType>(type);
-  if (!tensor || !tensor.hasStaticShape())
-    return emitError(loc) << "'" << fallbackName
-                          << "' must be a statically shaped tensor, got "
-                          << type;
   out.name = nameOf(attrs, fallbackName);
+  if (!tensor ||
+      (allowed == DimKinds::StaticOnly && !tensor.hasStaticShape()))
+    return emitError(entry.getLoc()) << "'" << out.name
+                             << "' must be a statically shaped tensor, got "
+                             << type;
   out.dtype = dtypeOf(tensor.getElementType(), attrs);
   if (out.dtype == KILN_DTYPE_INVALID)
-    return emitError(loc) << "'" << out.name << "' has element type "
-                          << tensor.getElementType()
-                          << ", which artifacts cannot carry";
-  out.dims.assign(tensor.getShape().begin(), tensor.getShape().end());
+    return emitError(entry.getLoc()) << "'" << out.name << "' has element type "
+                             << tensor.getElementType()
+                             << ", which artifacts cannot carry";
+  return dimsOf(entry, tensor, attrs, out.name, symbols, out.dims);
+}
+
+/// The runtime learns a symbol's value from the inputs' shapes alone, so a
+/// symbol that only outputs use could never be given one.
+static LogicalResult checkSymbolsOccurInInputs(func::FuncOp entry,
+                                               const ArtifactContents &c) {
+  std::vector<bool> used(c.symbols.size(), false);
+  for (const TensorSignature &input : c.inputs)
+    for (int64_t dim : input.dims)
+      if (dim < 0)
+        used[size_t(-(dim + 1))] = true;
+  for (auto [symbol, isUsed] : llvm::zip(c.symbols, used))
+    if (!isUsed)
+      return emitError(entry.getLoc())
+             << "symbol '" << symbol.name
+             << "' occurs in no input's shape; the runtime takes each "
+                "symbol's value from the inputs";
   return success();
 }
 
@@ -110,6 +217,8 @@ static LogicalResult weightBytes(Location loc, ElementsAttr value,
 
 LogicalResult kiln::readSignature(func::FuncOp entry,
                                   ArtifactContents &contents) {
+  if (failed(readDimRanges(entry, contents.symbols)))
+    return failure();
   Location loc = entry.getLoc();
   for (unsigned i = 0; i < entry.getNumArguments(); ++i) {
     DictionaryAttr attrs = entry.getArgAttrDict(i);
@@ -117,8 +226,8 @@ LogicalResult kiln::readSignature(func::FuncOp entry,
     if (auto weight = attrs ? attrs.getAs<ElementsAttr>("kiln.weight")
                             : ElementsAttr()) {
       ArtifactWeight w;
-      if (failed(signatureOf(loc, type, attrs, "weight" + std::to_string(i),
-                             w.tensor)) ||
+      if (failed(signatureOf(entry, type, attrs, "weight" + std::to_string(i),
+                             DimKinds::StaticOnly, {}, w.tensor)) ||
           failed(weightBytes(loc, weight, w)))
         return failure();
       uint64_t elements = 1;
@@ -134,19 +243,20 @@ LogicalResult kiln::readSignature(func::FuncOp entry,
       continue;
     }
     TensorSignature t;
-    if (failed(signatureOf(loc, type, attrs,
+    if (failed(signatureOf(entry, type, attrs,
                            "input" + std::to_string(contents.inputs.size()),
-                           t)))
+                           DimKinds::StaticOrSymbolic, contents.symbols, t)))
       return failure();
     contents.inputs.push_back(std::move(t));
   }
   for (unsigned i = 0; i < entry.getNumResults(); ++i) {
     TensorSignature t;
-    if (failed(signatureOf(loc, entry.getResultTypes()[i],
+    if (failed(signatureOf(entry, entry.getResultTypes()[i],
                            entry.getResultAttrDict(i),
-                           "output" + std::to_string(i), t)))
+                           "output" + std::to_string(i),
+                           DimKinds::StaticOrSymbolic, contents.symbols, t)))
       return failure();
     contents.outputs.push_back(std::move(t));
   }
-  return success();
+  return checkSymbolsOccurInInputs(entry, contents);
 }

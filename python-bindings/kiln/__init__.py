@@ -12,7 +12,7 @@ uses. Both release the GIL while they work.
 """
 
 from ._compile import compile
-from ._runtime import Model, TensorInfo, from_dlpack, load
+from ._runtime import Model, SymbolRange, TensorInfo, from_dlpack, load
 from .errors import CompileError, Diagnostic, Error, RuntimeError
 from .graph import Graph, Value
 
@@ -23,6 +23,7 @@ __all__ = [
     "load",
     "Model",
     "TensorInfo",
+    "SymbolRange",
     "from_dlpack",
     "Graph",
     "Value",

@@ -36,11 +36,16 @@ def compile(model: Union[_Path, bytes, bytearray, memoryview, Graph, Any],
 class TensorInfo(NamedTuple):
     name: str
     dtype: Union[np.dtype, str]
-    shape: Tuple[int, ...]
+    shape: Tuple[Union[int, str], ...]
+
+class SymbolRange(NamedTuple):
+    min: int
+    max: int
 
 class Model:
     inputs: List[TensorInfo]
     outputs: List[TensorInfo]
+    symbols: Dict[str, SymbolRange]
     @property
     def target(self) -> str: ...
     @property

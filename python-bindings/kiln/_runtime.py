@@ -44,11 +44,24 @@ class TensorInfo(NamedTuple):
     name: str
     dtype: Union[np.dtype, str]
     """A NumPy dtype, or the dtype's name for types NumPy lacks."""
-    shape: Tuple[int, ...]
-    """Static dimensions (Kiln compiles static shapes only)."""
+    shape: Tuple[Union[int, str], ...]
+    """Each dimension: an int where it is static, the symbol's name (a str,
+    e.g. ``"batch"``) where it is symbolic; see :attr:`Model.symbols`."""
 
     def __repr__(self) -> str:
         return f"TensorInfo(name={self.name!r}, dtype={str(self.dtype)!r}, shape={self.shape})"
+
+
+class SymbolRange(NamedTuple):
+    """The values a symbolic dimension may take in a run: min..max."""
+
+    min: int
+    max: int
+
+
+def _shape_of(dims: List[int], symbols: List[str]) -> Tuple[Union[int, str], ...]:
+    """The runtime's dims with each symbolic one, -(k+1), as symbol k's name."""
+    return tuple(symbols[-d - 1] if d < 0 else d for d in dims)
 
 
 def from_dlpack(tensor: Any) -> np.ndarray:
@@ -89,8 +102,10 @@ def _as_array(name: str, value: Any) -> np.ndarray:
 class Model:
     """A loaded artifact. Create it with :func:`kiln.load`.
 
-    ``inputs`` and ``outputs`` describe the signature, ``target`` is the
-    artifact's target (e.g. ``"cpu-x86_64"``), ``device`` where it runs.
+    ``inputs`` and ``outputs`` describe the signature, ``symbols`` the
+    ranges of its symbolic dimensions (``{"batch": SymbolRange(min=1,
+    max=64)}``; empty for a static model), ``target`` is the artifact's
+    target (e.g. ``"cpu-x86_64"``), ``device`` where it runs.
     A Model is immutable; :meth:`run` may be called from several threads at
     once (each run has its own runtime session) and releases the GIL while
     the model runs.
@@ -98,10 +113,15 @@ class Model:
 
     def __init__(self, core: "_kiln.Model"):
         self._core = core
+        self.symbols: Dict[str, SymbolRange] = {
+            n: SymbolRange(lo, hi) for n, lo, hi in core.symbols()}
+        names = list(self.symbols)
         self.inputs: List[TensorInfo] = [
-            TensorInfo(n, _dtype_of(d), tuple(s)) for n, d, s in core.signature(False)]
+            TensorInfo(n, _dtype_of(d), _shape_of(s, names))
+            for n, d, s in core.signature(False)]
         self.outputs: List[TensorInfo] = [
-            TensorInfo(n, _dtype_of(d), tuple(s)) for n, d, s in core.signature(True)]
+            TensorInfo(n, _dtype_of(d), _shape_of(s, names))
+            for n, d, s in core.signature(True)]
         self._input_codes = {n: d for n, d, _ in core.signature(False)}
 
     @property
@@ -118,9 +138,13 @@ class Model:
         ``numpy.asarray`` takes) and returns ``{output name: numpy.ndarray}``.
 
         Inputs must have the model's dtype and shape exactly (no casts, no
-        broadcasting); a wrong name, dtype or shape, or a missing input,
-        raises :class:`kiln.RuntimeError` with the runtime's message. Inputs
-        are copied into the session, so they may be changed afterwards.
+        broadcasting), except that a symbolic dimension (a name in
+        ``TensorInfo.shape``) takes any value in its symbol's range, the
+        same in every input that names it; the outputs then have the shapes
+        those values give. A wrong name, dtype or shape, a value out of
+        range, inputs that disagree on a symbol, or a missing input, raises
+        :class:`kiln.RuntimeError` with the runtime's message. Inputs are
+        copied into the session, so they may be changed afterwards.
 
         The returned arrays are views of the session's output buffers, not
         copies: each result keeps its session (its input and output buffers)
@@ -159,8 +183,10 @@ class Model:
         return self.run(merged)
 
     def __repr__(self) -> str:
-        sig = ", ".join(f"{i.name}: {i.dtype}{list(i.shape)}" for i in self.inputs)
-        out = ", ".join(f"{o.name}: {o.dtype}{list(o.shape)}" for o in self.outputs)
+        def shape(info: TensorInfo) -> str:
+            return "[" + ", ".join(str(d) for d in info.shape) + "]"
+        sig = ", ".join(f"{i.name}: {i.dtype}{shape(i)}" for i in self.inputs)
+        out = ", ".join(f"{o.name}: {o.dtype}{shape(o)}" for o in self.outputs)
         return f"<kiln.Model {self.target} on {self.device}: ({sig}) -> ({out})>"
 
 

@@ -250,8 +250,22 @@ public:
     return result;
   }
 
+  /// (name, min, max) of every symbol, in model order: symbol k is the
+  /// dim -(k+1) of signature().
+  std::vector<std::tuple<std::string, int64_t, int64_t>> symbols() const {
+    std::vector<std::tuple<std::string, int64_t, int64_t>> result;
+    for (size_t i = 0; i < kiln_model_num_symbols(model); ++i) {
+      const char *name = nullptr;
+      int64_t min = 0, max = 0;
+      if (kiln_status status = kiln_model_symbol(model, i, &name, &min, &max))
+        throw lastFailure(status);
+      result.emplace_back(name, min, max);
+    }
+    return result;
+  }
+
   /// Runs on a fresh session and returns the outputs, in model order, as
-  /// arrays that view the session's buffers.
+  /// arrays that view the session's buffers, at this run's shapes.
   py::list run(const std::vector<InputTuple> &inputs) {
     struct Input {
       const std::string *name;
@@ -360,7 +374,10 @@ PYBIND11_MODULE(_kiln, m) {
       .def_property_readonly("target", &Model::target)
       .def_property_readonly("device", &Model::getDevice)
       .def("signature", &Model::signature, py::arg("outputs"),
-           "(name, dtype code, shape) of every input, or every output.")
+           "(name, dtype code, shape) of every input, or every output; a "
+           "symbolic dim is -(k+1) for symbol k.")
+      .def("symbols", &Model::symbols,
+           "(name, min, max) of every symbolic dim, in model order.")
       .def("run", &Model::run, py::arg("inputs"),
            "Runs on a fresh session (the GIL released); returns the outputs "
            "in model order as arrays that view the session's buffers.");

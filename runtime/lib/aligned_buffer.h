@@ -23,9 +23,10 @@ public:
   AlignedBuffer() = default;
   ~AlignedBuffer() { std::free(data_); }
   AlignedBuffer(AlignedBuffer &&other) noexcept
-      : data_(other.data_), size_(other.size_) {
+      : data_(other.data_), size_(other.size_), capacity_(other.capacity_) {
     other.data_ = nullptr;
     other.size_ = 0;
+    other.capacity_ = 0;
   }
   AlignedBuffer(const AlignedBuffer &) = delete;
   AlignedBuffer &operator=(const AlignedBuffer &) = delete;
@@ -41,7 +42,20 @@ public:
     std::free(data_);
     data_ = data;
     size_ = size;
+    capacity_ = rounded;
     return true;
+  }
+
+  /// Makes the buffer `size` bytes long, keeping the allocation (and its
+  /// bytes, which the caller overwrites) when it is large enough: tensors
+  /// with symbolic dims change size from run to run. Returns false when out
+  /// of memory, the buffer unchanged.
+  bool resize(size_t size) {
+    if (data_ && size <= capacity_) {
+      size_ = size;
+      return true;
+    }
+    return allocate(size);
   }
 
   void *data() const { return data_; }
@@ -50,6 +64,7 @@ public:
 private:
   void *data_ = nullptr;
   size_t size_ = 0;
+  size_t capacity_ = 0; // allocated bytes, >= size_ (64 for size 0)
 };
 
 } // namespace kiln::rt

@@ -51,16 +51,18 @@ SectionRef *slotFor(ArtifactLayout &layout, uint32_t kind) {
 }
 
 kiln_status checkHeader(const kiln_artifact_header &header, uint64_t size) {
-  if (header.format_version != KILN_ARTIFACT_FORMAT_VERSION)
+  if (header.format_version < KILN_ARTIFACT_MIN_FORMAT_VERSION ||
+      header.format_version > KILN_ARTIFACT_FORMAT_VERSION)
     return fail(KILN_STATUS_VERSION_MISMATCH,
-                "artifact format version %u, this runtime reads version %u; "
-                "recompile the model",
-                header.format_version, KILN_ARTIFACT_FORMAT_VERSION);
+                "artifact format version %u, this runtime reads versions %u "
+                "to %u; recompile the model",
+                header.format_version, KILN_ARTIFACT_MIN_FORMAT_VERSION,
+                KILN_ARTIFACT_FORMAT_VERSION);
   if (header.header_size != KILN_ARTIFACT_HEADER_SIZE)
     return fail(KILN_STATUS_CORRUPT_ARTIFACT,
                 "corrupt header: header_size is %u, format version %u "
                 "requires %u",
-                header.header_size, KILN_ARTIFACT_FORMAT_VERSION,
+                header.header_size, header.format_version,
                 KILN_ARTIFACT_HEADER_SIZE);
   if (header.file_size != size)
     return fail(KILN_STATUS_CORRUPT_ARTIFACT,
@@ -140,6 +142,7 @@ kiln_status validateArtifact(const uint8_t *data, uint64_t size,
                 tableOffset);
 
   ArtifactLayout layout;
+  layout.formatVersion = header.format_version;
   const auto *table =
       reinterpret_cast<const kiln_artifact_section *>(data + tableOffset);
   for (uint32_t i = 0; i < header.section_count; ++i) {

@@ -22,6 +22,9 @@ struct SectionRef {
 };
 
 struct ArtifactLayout {
+  /// From the header; between KILN_ARTIFACT_MIN_FORMAT_VERSION and
+  /// KILN_ARTIFACT_FORMAT_VERSION. Decides how METADATA ends.
+  uint32_t formatVersion = 0;
   SectionRef metadata;
   SectionRef hostCode;
   SectionRef weights;

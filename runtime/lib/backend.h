@@ -8,8 +8,9 @@
 //
 // What stays generic, in session.cpp: device-string parsing, input checks
 // (name, dtype, shape, sub-byte ranges), the host-side input and output
-// buffers (64-byte aligned, zero-initialized, one per tensor), and the
-// missing-input check. What a backend does: its own artifact checks at load,
+// buffers (64-byte aligned, zero-initialized, one per tensor), the
+// missing-input check, and symbolic dims: binding each symbol's value from
+// the inputs and sizing the outputs from them. What a backend does: its own artifact checks at load,
 // its per-session device state, and running: read the host input buffers,
 // fill the host output buffers.
 //
@@ -40,13 +41,21 @@ struct DeviceRef {
 };
 
 /// The session-owned host buffers a backend reads inputs from and writes
-/// outputs to. They outlive the backend's session; the pointers never
-/// change. Each is 64-byte aligned and non-null, even for zero bytes.
+/// outputs to, and this run's symbol values. They outlive the backend's
+/// session. At every run each buffer is 64-byte aligned and non-null, even
+/// for zero bytes, and sized for this run's shape. The pointers and sizes
+/// of tensors with static shapes never change; those of tensors with
+/// symbolic dims may change at each kiln_session_set_input (inputs) and
+/// each run (outputs), so a backend that runs such a model reads them at
+/// every run. A tensor with symbolic dims has no buffer (null) before that.
 struct HostIO {
   std::vector<void *> inputs;
   std::vector<size_t> inputBytes;
   std::vector<void *> outputs;
   std::vector<size_t> outputBytes;
+  /// One value per symbol of the model, in its order, set before each run;
+  /// sized once, at session creation, so its data() never moves.
+  std::vector<int64_t> symbolValues;
 };
 
 /// Per-session device state, created by Backend::createSession.
@@ -61,8 +70,9 @@ public:
   /// every core). Backends that compute on a device ignore it.
   virtual void setThreads(uint32_t threads) { (void)threads; }
 
-  /// Runs the model once: every input's host buffer holds a value; on
-  /// success every output's host buffer holds the result. On failure the
+  /// Runs the model once: every input's host buffer holds a value, every
+  /// output's host buffer has this run's size and io.symbolValues this
+  /// run's values; on success every output's host buffer holds the result. On failure the
   /// output buffers are unspecified and kiln_last_error() says why.
   virtual kiln_status run() = 0;
 };

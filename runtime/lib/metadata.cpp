@@ -8,6 +8,7 @@
 
 #include <cinttypes>
 #include <cstring>
+#include <algorithm>
 #include <set>
 
 namespace kiln::rt {
@@ -17,9 +18,13 @@ namespace {
 /// possibly fit before reserving memory for them.
 constexpr uint64_t kMinTensorBytes = 4 + 4 + 4; // name length, dtype, rank
 constexpr uint64_t kMinWeightBytes = kMinTensorBytes + 8 + 8;
+constexpr uint64_t kMinSymbolBytes = 4 + 8 + 8; // name length, min, max
+
+/// Inputs and outputs may have symbolic dims; weights never do.
+enum class DimKinds { StaticOnly, StaticOrSymbolic };
 
 kiln_status readTensor(ByteReader &reader, const std::string &what,
-                       TensorInfo &out) {
+                       DimKinds allowed, TensorInfo &out) {
   if (kiln_status status = reader.string(out.name, what + " name"))
     return status;
   std::string named = what + " '" + out.name + "'";
@@ -40,27 +45,25 @@ kiln_status readTensor(ByteReader &reader, const std::string &what,
           reader.bytes(out.dims.data(), uint64_t(rank) * 8, named + " dims"))
     return status;
 
-  // Shapes are static in format version 1; size the tensor with overflow
-  // checks so that nobody downstream has to.
-  bool hasZero = false;
-  for (int64_t dim : out.dims) {
-    if (dim < 0)
-      return fail(KILN_STATUS_CORRUPT_ARTIFACT,
-                  "corrupt metadata: %s has negative dimension %" PRId64
-                  " (format version 1 has static shapes only)",
-                  named.c_str(), dim);
-    hasZero |= dim == 0;
-  }
-  uint64_t bytes = hasZero ? 0 : kiln_dtype_size(int(dtype));
-  for (int64_t dim : out.dims) {
-    if (bytes > (SIZE_MAX / 2) / uint64_t(dim ? dim : 1))
-      return fail(KILN_STATUS_CORRUPT_ARTIFACT,
-                  "corrupt metadata: %s with shape %s is too large",
-                  named.c_str(), shapeString(out.dims.data(), rank).c_str());
-    bytes *= uint64_t(dim);
-  }
+  out.symbolic = std::any_of(out.dims.begin(), out.dims.end(), isSymbolic);
+  if (out.symbolic && allowed == DimKinds::StaticOnly)
+    return fail(KILN_STATUS_CORRUPT_ARTIFACT,
+                "corrupt metadata: %s has a symbolic dimension in shape %s "
+                "(weights are static)",
+                named.c_str(), shapeString(out.dims.data(), rank).c_str());
+  // A symbolic tensor is sized per run, and its symbol references are
+  // checked once the symbol table is read. A static one is sized here, with
+  // overflow checks, so that nobody downstream has to.
+  if (out.symbolic)
+    return KILN_STATUS_OK;
+  uint64_t bytes = 0;
+  if (!denseByteSize(out.dims.data(), rank, kiln_dtype_size(int(dtype)),
+                     bytes))
+    return fail(KILN_STATUS_CORRUPT_ARTIFACT,
+                "corrupt metadata: %s with shape %s is too large",
+                named.c_str(), shapeString(out.dims.data(), rank).c_str());
   out.byteSize = bytes;
-  out.elements = hasZero ? 0 : bytes / kiln_dtype_size(int(dtype));
+  out.elements = bytes / kiln_dtype_size(int(dtype));
   return KILN_STATUS_OK;
 }
 
@@ -75,7 +78,8 @@ kiln_status readSignature(ByteReader &reader, const char *kind,
   std::set<std::string> seen;
   for (uint32_t i = 0; i < count; ++i) {
     std::string what = format("%s %u", kind, i);
-    if (kiln_status status = readTensor(reader, what, out[i]))
+    if (kiln_status status =
+            readTensor(reader, what, DimKinds::StaticOrSymbolic, out[i]))
       return status;
     if (out[i].name.empty())
       return fail(KILN_STATUS_CORRUPT_ARTIFACT,
@@ -97,9 +101,127 @@ kiln_status readNonEmpty(ByteReader &reader, const char *what, std::string &out)
   return KILN_STATUS_OK;
 }
 
+kiln_status readSymbol(ByteReader &reader, uint32_t index, SymbolInfo &out) {
+  std::string what = format("symbol %u", index);
+  if (kiln_status status = reader.string(out.name, what + " name"))
+    return status;
+  if (out.name.empty())
+    return fail(KILN_STATUS_CORRUPT_ARTIFACT,
+                "corrupt metadata: %s has an empty name", what.c_str());
+  what += " '" + out.name + "'";
+  if (kiln_status status = reader.scalar(out.min, what + " min"))
+    return status;
+  if (kiln_status status = reader.scalar(out.max, what + " max"))
+    return status;
+  if (out.min < 0 || out.min > out.max || out.max > KILN_MAX_SYMBOL_VALUE)
+    return fail(KILN_STATUS_CORRUPT_ARTIFACT,
+                "corrupt metadata: %s has range %" PRId64 "..%" PRId64
+                "; a range needs 0 <= min <= max <= %" PRId64,
+                what.c_str(), out.min, out.max, KILN_MAX_SYMBOL_VALUE);
+  return KILN_STATUS_OK;
+}
+
+/// The symbol table that ends a version-3 METADATA; nothing before that.
+kiln_status readSymbols(ByteReader &reader, uint32_t formatVersion,
+                        std::vector<SymbolInfo> &out) {
+  if (formatVersion < KILN_ARTIFACT_SYMBOLS_VERSION)
+    return KILN_STATUS_OK;
+  uint32_t count = 0;
+  if (kiln_status status = reader.count(count, kMinSymbolBytes, "num_symbols"))
+    return status;
+  out.resize(count);
+  std::set<std::string> seen;
+  for (uint32_t i = 0; i < count; ++i) {
+    if (kiln_status status = readSymbol(reader, i, out[i]))
+      return status;
+    if (!seen.insert(out[i].name).second)
+      return fail(KILN_STATUS_CORRUPT_ARTIFACT,
+                  "corrupt metadata: two symbols are named '%s'",
+                  out[i].name.c_str());
+  }
+  return KILN_STATUS_OK;
+}
+
+/// Every symbolic dim of `tensors` names a symbol of the table.
+kiln_status checkSymbolReferences(const std::vector<TensorInfo> &tensors,
+                                  const char *kind, size_t numSymbols) {
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const std::vector<int64_t> &dims = tensors[i].dims;
+    for (size_t d = 0; d < dims.size(); ++d)
+      if (isSymbolic(dims[d]) && symbolIndex(dims[d]) >= numSymbols)
+        return fail(KILN_STATUS_CORRUPT_ARTIFACT,
+                    "corrupt metadata: %s %zu '%s' dim %zu is %" PRId64
+                    ", which names symbol %" PRIu64
+                    ", but the model has %zu symbols",
+                    kind, i, tensors[i].name.c_str(), d, dims[d],
+                    symbolIndex(dims[d]), numSymbols);
+  }
+  return KILN_STATUS_OK;
+}
+
+/// The runtime learns a symbol's value from the inputs' shapes only, so a
+/// symbol no input uses could never be given one. (References are valid.)
+kiln_status checkEverySymbolHasAnInput(const Metadata &metadata) {
+  std::vector<bool> used(metadata.symbols.size(), false);
+  for (const TensorInfo &input : metadata.inputs)
+    for (int64_t dim : input.dims)
+      if (isSymbolic(dim))
+        used[symbolIndex(dim)] = true;
+  for (size_t k = 0; k < used.size(); ++k)
+    if (!used[k])
+      return fail(KILN_STATUS_CORRUPT_ARTIFACT,
+                  "corrupt metadata: symbol '%s' occurs in no input's shape, "
+                  "so no run could give it a value",
+                  metadata.symbols[k].name.c_str());
+  return KILN_STATUS_OK;
+}
+
+kiln_status checkSymbolUses(const Metadata &metadata) {
+  size_t numSymbols = metadata.symbols.size();
+  if (kiln_status status =
+          checkSymbolReferences(metadata.inputs, "input", numSymbols))
+    return status;
+  if (kiln_status status =
+          checkSymbolReferences(metadata.outputs, "output", numSymbols))
+    return status;
+  return checkEverySymbolHasAnInput(metadata);
+}
+
 } // namespace
 
-kiln_status parseMetadata(const uint8_t *data, uint64_t size, Metadata &out) {
+bool denseByteSize(const int64_t *dims, size_t rank, uint64_t elementSize,
+                   uint64_t &bytes) {
+  // A zero dim empties the tensor whatever the others are: looking for one
+  // first keeps the product below from overflowing on the way.
+  if (std::find(dims, dims + rank, 0) != dims + rank) {
+    bytes = 0;
+    return true;
+  }
+  uint64_t total = elementSize;
+  for (size_t i = 0; i < rank; ++i) {
+    if (total > (SIZE_MAX / 2) / uint64_t(dims[i]))
+      return false;
+    total *= uint64_t(dims[i]);
+  }
+  bytes = total;
+  return true;
+}
+
+std::string symbolicShapeString(const std::vector<int64_t> &dims,
+                                const std::vector<SymbolInfo> &symbols) {
+  std::string text = "[";
+  for (size_t i = 0; i < dims.size(); ++i) {
+    if (i)
+      text += ',';
+    bool named = isSymbolic(dims[i]) && symbolIndex(dims[i]) < symbols.size();
+    text += named ? symbols[symbolIndex(dims[i])].name
+                  : std::to_string(dims[i]);
+  }
+  return text + "]";
+}
+
+kiln_status parseMetadata(const uint8_t *data, uint64_t size,
+                          uint32_t formatVersion, Metadata &out) {
   ByteReader reader(data, size, "corrupt metadata");
   uint32_t magic = 0;
   if (kiln_status status = reader.scalar(magic, "metadata magic"))
@@ -125,7 +247,8 @@ kiln_status parseMetadata(const uint8_t *data, uint64_t size, Metadata &out) {
     WeightInfo &weight = metadata.weights[i];
     std::string what = format("weight %u", i);
     uint64_t declaredSize = 0;
-    if (kiln_status status = readTensor(reader, what, weight.tensor))
+    if (kiln_status status =
+            readTensor(reader, what, DimKinds::StaticOnly, weight.tensor))
       return status;
     // Stored weights of sub-byte dtypes are packed (artifact_format.h);
     // never larger than the one-byte-per-element size checked above.
@@ -175,12 +298,21 @@ kiln_status parseMetadata(const uint8_t *data, uint64_t size, Metadata &out) {
                 "'%s')",
                 metadata.workspaceBytes, metadata.target.c_str());
 
+  if (kiln_status status =
+          readSymbols(reader, formatVersion, metadata.symbols))
+    return status;
+  if (kiln_status status = checkSymbolUses(metadata))
+    return status;
+
+  const char *lastField = formatVersion < KILN_ARTIFACT_SYMBOLS_VERSION
+                              ? "workspace_bytes"
+                              : "the symbol table";
   for (uint64_t i = reader.position(); i < size; ++i)
     if (data[i] != 0)
       return fail(KILN_STATUS_CORRUPT_ARTIFACT,
                   "corrupt metadata: unexpected non-zero byte at offset "
-                  "%" PRIu64 " after workspace_bytes",
-                  i);
+                  "%" PRIu64 " after %s",
+                  i, lastField);
   out = std::move(metadata);
   return KILN_STATUS_OK;
 }

@@ -20,10 +20,26 @@
 
 namespace kiln::rt {
 
+/// A symbolic dimension (format version 3): each run gives it one value
+/// in [min, max], taken from the inputs' shapes.
+struct SymbolInfo {
+  std::string name;
+  int64_t min = 0;
+  int64_t max = 0;
+};
+
+/// A dim of -(k+1) names symbol k (kiln/artifact_format.h).
+inline bool isSymbolic(int64_t dim) { return dim < 0; }
+inline uint64_t symbolIndex(int64_t dim) { return uint64_t(-(dim + 1)); }
+
 struct TensorInfo {
   std::string name;
   kiln_dtype dtype = KILN_DTYPE_INVALID;
+  /// As in the artifact: symbolic dims are -(k+1).
   std::vector<int64_t> dims;
+  /// Some dim is symbolic: the shape, and so `elements` and `byteSize`,
+  /// are known only per run (both are 0 here).
+  bool symbolic = false;
   uint64_t elements = 0;
   /// Fits in size_t. Inputs and outputs: the dense row-major size at the
   /// API, one byte per element for sub-byte dtypes. Weights: the size
@@ -45,11 +61,26 @@ struct Metadata {
   /// Host scratch of a "cpu-" target's entry; fits in size_t (below
   /// SIZE_MAX / 2), 0 for other targets.
   uint64_t workspaceBytes = 0;
+  /// Empty for static models (and every version-2 artifact). Each symbol
+  /// occurs in some input dim and every symbolic dim names one of them.
+  std::vector<SymbolInfo> symbols;
 };
 
-/// Decodes `data[0, size)`. Zero bytes after workspace_bytes are accepted
-/// as padding; anything else there is corruption.
-kiln_status parseMetadata(const uint8_t *data, uint64_t size, Metadata &out);
+/// Decodes `data[0, size)`, METADATA of artifact format `formatVersion`.
+/// Zero bytes after its last field are accepted as padding; anything else
+/// there is corruption.
+kiln_status parseMetadata(const uint8_t *data, uint64_t size,
+                          uint32_t formatVersion, Metadata &out);
+
+/// The dense row-major byte size of `dims` (all static) at `elementSize`
+/// bytes per element, in `bytes`; false when it exceeds SIZE_MAX / 2, the
+/// largest buffer the runtime allocates.
+bool denseByteSize(const int64_t *dims, size_t rank, uint64_t elementSize,
+                   uint64_t &bytes);
+
+/// "[batch,seq,64]": `dims` with each symbol by its name.
+std::string symbolicShapeString(const std::vector<int64_t> &dims,
+                                const std::vector<SymbolInfo> &symbols);
 
 /// Checks each weight against the WEIGHTS section: 64-byte-aligned offset
 /// and inside the section. (parseMetadata already checked that byte_size is

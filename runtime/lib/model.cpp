@@ -25,7 +25,8 @@ kiln_status loadInto(const char *path, kiln_model &model) {
     return status;
   const SectionRef &metadata = model.layout.metadata;
   if (kiln_status status =
-          parseMetadata(base + metadata.offset, metadata.size, model.metadata))
+          parseMetadata(base + metadata.offset, metadata.size,
+                        model.layout.formatVersion, model.metadata))
     return status;
   if (kiln_status status = checkWeights(model.metadata, model.layout.weights))
     return status;
@@ -241,6 +242,35 @@ kiln_status kiln_model_input(const kiln_model *model, size_t index,
 kiln_status kiln_model_output(const kiln_model *model, size_t index,
                               kiln_tensor_desc *out_desc) {
   return describe(model, Side::Output, index, out_desc);
+}
+
+size_t kiln_model_num_symbols(const kiln_model *model) {
+  return model ? model->metadata.symbols.size() : 0;
+}
+
+kiln_status kiln_model_symbol(const kiln_model *model, size_t index,
+                              const char **out_name, int64_t *out_min,
+                              int64_t *out_max) {
+  if (out_name)
+    *out_name = nullptr;
+  if (out_min)
+    *out_min = 0;
+  if (out_max)
+    *out_max = 0;
+  if (!model || !out_name)
+    return fail(KILN_STATUS_INVALID_ARGUMENT, "%s is NULL",
+                model ? "out_name" : "model");
+  const std::vector<SymbolInfo> &symbols = model->metadata.symbols;
+  if (index >= symbols.size())
+    return fail(KILN_STATUS_INVALID_ARGUMENT,
+                "symbol index %zu is out of range; the model has %zu symbols",
+                index, symbols.size());
+  *out_name = symbols[index].name.c_str();
+  if (out_min)
+    *out_min = symbols[index].min;
+  if (out_max)
+    *out_max = symbols[index].max;
+  return KILN_STATUS_OK;
 }
 
 kiln_status kiln_model_find_input(const kiln_model *model, const char *name,

@@ -1,10 +1,13 @@
 //===- session.cpp - kiln_session: set inputs, run, read outputs ---------===//
 //
-// A session owns one host buffer per input and output, allocated at creation
-// because shapes are static, and the backend's device state. Everything that
-// does not depend on the device is here: finding the backend for the device
-// string, checking the target's family, checking inputs and copying them in.
-// The backend (backend.h) runs the model between the host buffers.
+// A session owns one host buffer per input and output and the backend's
+// device state. Buffers of static shapes are allocated at creation; those
+// with symbolic dims when their shape is known: an input's when it is set,
+// an output's when a run has bound every symbol from the inputs' shapes.
+// Everything that does not depend on the device is here: finding the
+// backend for the device string, checking the target's family, checking
+// inputs and copying them in, binding symbols and sizing outputs. The
+// backend (backend.h) runs the model between the host buffers.
 //
 //===----------------------------------------------------------------------===//
 
@@ -26,8 +29,13 @@ struct kiln_session {
   kiln_model *model = nullptr; // holds a reference
   std::vector<AlignedBuffer> inputs;
   std::vector<AlignedBuffer> outputs;
+  /// The actual shapes of the inputs with symbolic dims, as last set, and
+  /// of the outputs with symbolic dims, in the last run (empty for static
+  /// tensors, whose shapes are the model's).
+  std::vector<std::vector<int64_t>> inputDims;
+  std::vector<std::vector<int64_t>> outputDims;
   std::vector<bool> inputSet;
-  HostIO io; // pointers to the buffers above, for the backend
+  HostIO io; // pointers to the buffers above and the symbols' values
   std::unique_ptr<DeviceSession> device;
   /// Outputs hold the result of the last run only if it succeeded: a failed
   /// run may have overwritten some of them.
@@ -43,12 +51,19 @@ struct kiln_session {
 
 namespace {
 
-kiln_status allocateAll(const std::vector<TensorInfo> &tensors,
-                        std::vector<AlignedBuffer> &buffers,
-                        std::vector<void *> &pointers,
-                        std::vector<size_t> &sizes) {
+/// Allocates the buffers of the static tensors; those with symbolic dims
+/// stay null until their shape is known.
+kiln_status allocateStatic(const std::vector<TensorInfo> &tensors,
+                           std::vector<AlignedBuffer> &buffers,
+                           std::vector<void *> &pointers,
+                           std::vector<size_t> &sizes) {
   buffers.resize(tensors.size());
   for (size_t i = 0; i < tensors.size(); ++i) {
+    if (tensors[i].symbolic) {
+      pointers.push_back(nullptr);
+      sizes.push_back(0);
+      continue;
+    }
     if (!buffers[i].allocate(size_t(tensors[i].byteSize)))
       return fail(KILN_STATUS_OUT_OF_MEMORY,
                   "out of memory allocating %" PRIu64 " bytes for '%s'",
@@ -94,12 +109,15 @@ kiln_status createSession(kiln_model *model, const char *device,
   retainModel(model);
   session->model = model;
   HostIO &io = session->io;
-  if (kiln_status status = allocateAll(metadata.inputs, session->inputs,
-                                       io.inputs, io.inputBytes))
+  if (kiln_status status = allocateStatic(metadata.inputs, session->inputs,
+                                          io.inputs, io.inputBytes))
     return status;
-  if (kiln_status status = allocateAll(metadata.outputs, session->outputs,
-                                       io.outputs, io.outputBytes))
+  if (kiln_status status = allocateStatic(metadata.outputs, session->outputs,
+                                          io.outputs, io.outputBytes))
     return status;
+  io.symbolValues.assign(metadata.symbols.size(), 0);
+  session->inputDims.resize(metadata.inputs.size());
+  session->outputDims.resize(metadata.outputs.size());
   session->inputSet.assign(metadata.inputs.size(), false);
   if (kiln_status status =
           backend->createSession(*model, ref, io, session->device))
@@ -132,13 +150,80 @@ kiln_status checkSubByteRange(const char *name, int dtype, const void *data,
   return KILN_STATUS_OK;
 }
 
+/// Rank and static dims as the model's; each symbolic dim in its symbol's
+/// range. (Whether the inputs agree on a symbol is a question for the run,
+/// once they are all set.)
+kiln_status checkInputShape(const char *name, const TensorInfo &expected,
+                            const std::vector<SymbolInfo> &symbols,
+                            const int64_t *dims, uint32_t rank) {
+  bool sameShape = rank == expected.dims.size();
+  for (uint32_t i = 0; sameShape && i < rank; ++i)
+    sameShape = isSymbolic(expected.dims[i]) || dims[i] == expected.dims[i];
+  if (!sameShape)
+    return fail(KILN_STATUS_SHAPE_MISMATCH,
+                "input '%s' expects shape %s but got %s", name,
+                symbolicShapeString(expected.dims, symbols).c_str(),
+                shapeString(dims, rank).c_str());
+  for (uint32_t i = 0; i < rank; ++i) {
+    if (!isSymbolic(expected.dims[i]))
+      continue;
+    const SymbolInfo &symbol = symbols[symbolIndex(expected.dims[i])];
+    if (dims[i] < symbol.min || dims[i] > symbol.max)
+      return fail(KILN_STATUS_SHAPE_MISMATCH,
+                  "input '%s' dim %u (%s) is %" PRId64
+                  ", outside %s's range %" PRId64 "..%" PRId64,
+                  name, i, symbol.name.c_str(), dims[i], symbol.name.c_str(),
+                  symbol.min, symbol.max);
+  }
+  return KILN_STATUS_OK;
+}
+
+/// The dense byte size of input `expected` at the (checked) shape `dims`.
+kiln_status inputByteSize(const char *name, const TensorInfo &expected,
+                          const int64_t *dims, uint32_t rank,
+                          uint64_t &bytes) {
+  if (!expected.symbolic) {
+    bytes = expected.byteSize;
+    return KILN_STATUS_OK;
+  }
+  if (!denseByteSize(dims, rank, kiln_dtype_size(expected.dtype), bytes))
+    return fail(KILN_STATUS_SHAPE_MISMATCH,
+                "input '%s' of dtype %s and shape %s is too large (more "
+                "than %zu bytes)",
+                name, kiln_dtype_name(expected.dtype),
+                shapeString(dims, rank).c_str(), size_t(SIZE_MAX / 2));
+  return KILN_STATUS_OK;
+}
+
+/// Copies a checked input into its buffer, which an input with symbolic
+/// dims first fits to this shape.
+kiln_status storeInput(kiln_session &session, size_t index,
+                       const int64_t *dims, uint32_t rank, const void *data,
+                       size_t byteSize) {
+  const TensorInfo &input = session.model->metadata.inputs[index];
+  AlignedBuffer &buffer = session.inputs[index];
+  if (input.symbolic) {
+    if (!buffer.resize(byteSize))
+      return fail(KILN_STATUS_OUT_OF_MEMORY,
+                  "out of memory allocating %zu bytes for input '%s'",
+                  byteSize, input.name.c_str());
+    session.io.inputs[index] = buffer.data();
+    session.io.inputBytes[index] = byteSize;
+    session.inputDims[index].assign(dims, dims + rank);
+  }
+  if (byteSize > 0)
+    std::memcpy(buffer.data(), data, byteSize);
+  return KILN_STATUS_OK;
+}
+
 kiln_status setInput(kiln_session &session, const char *name, int dtype,
                      const int64_t *dims, uint32_t rank, const void *data,
                      size_t byteSize) {
   size_t index;
   if (kiln_status status = kiln_model_find_input(session.model, name, &index))
     return status;
-  const TensorInfo &expected = session.model->metadata.inputs[index];
+  const Metadata &metadata = session.model->metadata;
+  const TensorInfo &expected = metadata.inputs[index];
   if (dtype != expected.dtype) {
     // C callers may pass any integer; name it rather than print "invalid".
     std::string got = kiln_dtype_size(dtype)
@@ -148,30 +233,123 @@ kiln_status setInput(kiln_session &session, const char *name, int dtype,
                 "input '%s' expects dtype %s but got %s", name,
                 kiln_dtype_name(expected.dtype), got.c_str());
   }
-  bool sameShape = rank == expected.dims.size();
-  for (uint32_t i = 0; sameShape && i < rank; ++i)
-    sameShape = dims[i] == expected.dims[i];
-  if (!sameShape)
-    return fail(
-        KILN_STATUS_SHAPE_MISMATCH, "input '%s' expects shape %s but got %s",
-        name,
-        shapeString(expected.dims.data(), uint32_t(expected.dims.size()))
-            .c_str(),
-        shapeString(dims, rank).c_str());
-  if (byteSize != expected.byteSize)
+  if (kiln_status status =
+          checkInputShape(name, expected, metadata.symbols, dims, rank))
+    return status;
+  uint64_t expectedBytes = 0;
+  if (kiln_status status =
+          inputByteSize(name, expected, dims, rank, expectedBytes))
+    return status;
+  if (byteSize != expectedBytes)
     return fail(KILN_STATUS_INVALID_ARGUMENT,
                 "input '%s' of dtype %s and shape %s needs %" PRIu64
                 " bytes but byte_size is %zu",
                 name, kiln_dtype_name(dtype), shapeString(dims, rank).c_str(),
-                expected.byteSize, byteSize);
+                expectedBytes, byteSize);
   if (byteSize > 0 && !data)
     return fail(KILN_STATUS_INVALID_ARGUMENT, "input '%s': data is NULL", name);
   if (kiln_status status = checkSubByteRange(name, dtype, data, byteSize))
     return status;
-  if (byteSize > 0)
-    std::memcpy(session.inputs[index].data(), data, byteSize);
+  if (kiln_status status =
+          storeInput(session, index, dims, rank, data, byteSize))
+    return status;
   session.inputSet[index] = true;
   session.device->inputChanged(index);
+  return KILN_STATUS_OK;
+}
+
+kiln_status checkAllInputsSet(const kiln_session &session) {
+  const Metadata &metadata = session.model->metadata;
+  for (size_t i = 0; i < metadata.inputs.size(); ++i)
+    if (!session.inputSet[i])
+      return fail(KILN_STATUS_MISSING_INPUT,
+                  "missing input '%s': set it with kiln_session_set_input "
+                  "before running",
+                  metadata.inputs[i].name.c_str());
+  return KILN_STATUS_OK;
+}
+
+/// Gives each symbol the value of the first input dim (in model order)
+/// that names it, and checks that every other such dim agrees.
+kiln_status bindSymbols(kiln_session &session) {
+  const Metadata &metadata = session.model->metadata;
+  std::vector<int64_t> &values = session.io.symbolValues;
+  struct Origin {
+    size_t input = SIZE_MAX; // SIZE_MAX: not bound yet
+    size_t dim = 0;
+  };
+  std::vector<Origin> boundBy(metadata.symbols.size());
+  for (size_t i = 0; i < metadata.inputs.size(); ++i) {
+    const TensorInfo &input = metadata.inputs[i];
+    for (size_t d = 0; input.symbolic && d < input.dims.size(); ++d) {
+      if (!isSymbolic(input.dims[d]))
+        continue;
+      uint64_t k = symbolIndex(input.dims[d]);
+      int64_t value = session.inputDims[i][d];
+      Origin &origin = boundBy[k];
+      if (origin.input == SIZE_MAX) {
+        origin = {i, d};
+        values[k] = value;
+      } else if (value != values[k]) {
+        return fail(KILN_STATUS_SHAPE_MISMATCH,
+                    "input '%s' dim %zu is %" PRId64 " but %s is %" PRId64
+                    " (from input '%s' dim %zu)",
+                    input.name.c_str(), d, value,
+                    metadata.symbols[k].name.c_str(), values[k],
+                    metadata.inputs[origin.input].name.c_str(), origin.dim);
+      }
+    }
+  }
+  return KILN_STATUS_OK;
+}
+
+/// Computes each output with symbolic dims' shape from the bound symbols
+/// and fits its buffer to it.
+kiln_status sizeOutputs(kiln_session &session) {
+  const Metadata &metadata = session.model->metadata;
+  for (size_t i = 0; i < metadata.outputs.size(); ++i) {
+    const TensorInfo &output = metadata.outputs[i];
+    if (!output.symbolic)
+      continue;
+    std::vector<int64_t> &dims = session.outputDims[i];
+    dims = output.dims;
+    for (int64_t &dim : dims)
+      if (isSymbolic(dim))
+        dim = session.io.symbolValues[symbolIndex(dim)];
+    uint64_t bytes = 0;
+    if (!denseByteSize(dims.data(), dims.size(),
+                       kiln_dtype_size(output.dtype), bytes))
+      return fail(KILN_STATUS_OUT_OF_MEMORY,
+                  "output '%s' of dtype %s and shape %s is too large (more "
+                  "than %zu bytes)",
+                  output.name.c_str(), kiln_dtype_name(output.dtype),
+                  shapeString(dims.data(), uint32_t(dims.size())).c_str(),
+                  size_t(SIZE_MAX / 2));
+    AlignedBuffer &buffer = session.outputs[i];
+    if (!buffer.resize(size_t(bytes)))
+      return fail(KILN_STATUS_OUT_OF_MEMORY,
+                  "out of memory allocating %" PRIu64 " bytes for output '%s'",
+                  bytes, output.name.c_str());
+    session.io.outputs[i] = buffer.data();
+    session.io.outputBytes[i] = buffer.size();
+  }
+  return KILN_STATUS_OK;
+}
+
+kiln_status runSession(kiln_session &session) {
+  if (kiln_status status = checkAllInputsSet(session))
+    return status;
+  // From here on the outputs no longer hold the last run's result.
+  session.hasRun = false;
+  session.lastRunFailed = true;
+  if (kiln_status status = bindSymbols(session))
+    return status;
+  if (kiln_status status = sizeOutputs(session))
+    return status;
+  if (kiln_status status = session.device->run())
+    return status;
+  session.hasRun = true;
+  session.lastRunFailed = false;
   return KILN_STATUS_OK;
 }
 
@@ -229,20 +407,7 @@ kiln_status kiln_session_run(kiln_session *session) {
   return guard([&] {
     if (!session)
       return fail(KILN_STATUS_INVALID_ARGUMENT, "session is NULL");
-    const Metadata &metadata = session->model->metadata;
-    for (size_t i = 0; i < metadata.inputs.size(); ++i)
-      if (!session->inputSet[i])
-        return fail(KILN_STATUS_MISSING_INPUT,
-                    "missing input '%s': set it with kiln_session_set_input "
-                    "before running",
-                    metadata.inputs[i].name.c_str());
-    session->hasRun = false;
-    session->lastRunFailed = true;
-    if (kiln_status status = session->device->run())
-      return status;
-    session->hasRun = true;
-    session->lastRunFailed = false;
-    return KILN_STATUS_OK;
+    return runSession(*session);
   });
 }
 
@@ -268,6 +433,9 @@ kiln_status kiln_session_output(const kiln_session *session, size_t index,
                     ? "no outputs: the last kiln_session_run failed"
                     : "no outputs yet: call kiln_session_run first");
   }
+  // A symbolic output's desc has this run's shape, not the model's.
+  if (session->model->metadata.outputs[index].symbolic)
+    out_desc->dims = session->outputDims[index].data();
   *out_data = session->outputs[index].data();
   *out_bytes = session->outputs[index].size();
   return KILN_STATUS_OK;

@@ -1,11 +1,11 @@
 //===- fuzz_artifact.cpp - libFuzzer target: the artifact loader ---------===//
 //
-// Bytes -> kiln_model_load -> introspection, through the public C API and
-// the real mmap path: the input is written to a memfd and loaded as
-// /proc/self/fd/N. Loading validates the header, section table, METADATA,
-// weight table and GPU_CODE and never runs host code (that happens at the
-// first session, which this target does not create), so every input is
-// safe to run.
+// Bytes -> kiln_model_load -> introspection (symbols included), through the
+// public C API and the real mmap path: the input is written to a memfd and
+// loaded as /proc/self/fd/N. Loading validates the header, section table,
+// METADATA (symbol table included), weight table and GPU_CODE and never
+// runs host code (that happens at the first session, which this target
+// does not create), so every input is safe to run.
 //
 // A mutated file almost never has a matching checksum, which would stop
 // every input at the header. So each input is loaded twice: as it is, and
@@ -61,6 +61,20 @@ void introspect(const kiln_model *model) {
           "kiln_model_gpu_image failed for an index in range");
     (void)std::strlen(arch);
   }
+  size_t symbols = kiln_model_num_symbols(model);
+  for (size_t i = 0; i < symbols; ++i) {
+    const char *name = nullptr;
+    int64_t min = -1, max = -1;
+    check(kiln_model_symbol(model, i, &name, &min, &max) == KILN_STATUS_OK &&
+              name && *name,
+          "kiln_model_symbol failed for an index in range");
+    check(0 <= min && min <= max && max <= KILN_MAX_SYMBOL_VALUE,
+          "a loaded model has a symbol range the loader should reject");
+  }
+  const char *noName = nullptr;
+  check(kiln_model_symbol(model, symbols, &noName, nullptr, nullptr) !=
+                KILN_STATUS_OK,
+        "a symbol index past the end was accepted");
   for (int side = 0; side < 2; ++side) {
     size_t count =
         side ? kiln_model_num_outputs(model) : kiln_model_num_inputs(model);
@@ -70,8 +84,11 @@ void introspect(const kiln_model *model) {
                                 : kiln_model_input(model, i, &desc);
       check(status == KILN_STATUS_OK && desc.name, "describe failed");
       uint64_t product = 1;
-      for (uint32_t d = 0; d < desc.rank; ++d)
+      for (uint32_t d = 0; d < desc.rank; ++d) {
         product *= uint64_t(desc.dims[d]); // reads every dim
+        check(desc.dims[d] >= 0 || uint64_t(-(desc.dims[d] + 1)) < symbols,
+              "a loaded model has a dim naming no symbol");
+      }
       (void)product;
       size_t found = SIZE_MAX;
       status = side ? kiln_model_find_output(model, desc.name, &found)

@@ -61,6 +61,14 @@ Bytes encodeMetadata(const ModelSpec &spec) {
   for (const TensorSpec &output : spec.outputs)
     putTensor(out, output);
   put<uint64_t>(out, spec.workspaceBytes);
+  if (spec.formatVersion >= KILN_ARTIFACT_SYMBOLS_VERSION) {
+    put<uint32_t>(out, uint32_t(spec.symbols.size()));
+    for (const SymbolSpec &symbol : spec.symbols) {
+      putString(out, symbol.name);
+      put<int64_t>(out, symbol.min);
+      put<int64_t>(out, symbol.max);
+    }
+  }
   return out;
 }
 
@@ -163,7 +171,10 @@ Bytes buildArtifact(const ModelSpec &spec) {
     sections.push_back({KILN_SECTION_WEIGHTS, encodeWeights(spec)});
   if (spec.withGpuCode)
     sections.push_back({KILN_SECTION_GPU_CODE, encodeGpuCode(spec.gpuCode)});
-  return assemble(sections);
+  Bytes artifact = assemble(sections);
+  // The version lies in the header, outside the checksummed bytes.
+  headerOf(artifact).format_version = spec.formatVersion;
+  return artifact;
 }
 
 void refreshChecksum(Bytes &artifact) {
@@ -230,6 +241,21 @@ ModelSpec lowPrecisionModel(const Bytes &hostCode) {
                   {"half", KILN_DTYPE_BFLOAT16, {2}},
                   {"e4m3", KILN_DTYPE_FLOAT8E4M3FN, {4}},
                   {"fp4", KILN_DTYPE_FLOAT4E2M1, {3}}};
+  return spec;
+}
+
+ModelSpec dynamicModel(const Bytes &hostCode) {
+  ModelSpec spec;
+  spec.entrySymbol = "kiln_entry_dynamic";
+  spec.hostCode = hostCode;
+  spec.symbols = {{"batch", 0, 8}, {"seq", 1, 16}};
+  const int64_t batch = -1, seq = -2;
+  spec.weights.push_back({{"w", KILN_DTYPE_FLOAT32, {1}}, floats({100})});
+  spec.inputs = {{"a", KILN_DTYPE_FLOAT32, {batch, seq}},
+                 {"b", KILN_DTYPE_FLOAT32, {1, seq}}};
+  spec.outputs = {{"sum", KILN_DTYPE_FLOAT32, {batch, seq}},
+                  {"rowsum", KILN_DTYPE_FLOAT32, {batch}},
+                  {"symbols", KILN_DTYPE_INT64, {2}}};
   return spec;
 }
 

@@ -27,6 +27,13 @@ struct TensorSpec {
   std::vector<int64_t> dims;
 };
 
+/// One entry of METADATA's symbol table (format version 3).
+struct SymbolSpec {
+  std::string name;
+  int64_t min = 0;
+  int64_t max = 0;
+};
+
 struct WeightSpec {
   TensorSpec tensor;
   Bytes data;
@@ -57,6 +64,11 @@ struct ModelSpec {
   std::vector<TensorSpec> outputs;
   /// METADATA's workspace_bytes (the CPU target's host workspace).
   uint64_t workspaceBytes = 0;
+  /// The symbol table: a dim of -(k+1) names symbols[k].
+  std::vector<SymbolSpec> symbols;
+  /// The header's format version; METADATA has a symbol table (written even
+  /// when empty) only from KILN_ARTIFACT_SYMBOLS_VERSION on.
+  uint32_t formatVersion = KILN_ARTIFACT_FORMAT_VERSION;
   Bytes hostCode;
   bool withHostCode = true;
   GpuCodeSpec gpuCode;
@@ -113,6 +125,12 @@ ModelSpec bf16OutputModel(const Bytes &hostCode);
 /// The "low-precision" model of test_host_code.c: a packed int4 weight, an
 /// int4 input and sub-byte, float8, float4 and bfloat16 outputs.
 ModelSpec lowPrecisionModel(const Bytes &hostCode);
+
+/// The "dynamic" model of test_host_code.c: symbols batch (0..8) and seq
+/// (1..16); weight w f32[1]; inputs a f32[batch,seq], b f32[1,seq];
+/// outputs sum f32[batch,seq] = a + b + w, rowsum f32[batch] and
+/// symbols i64[2], the symbol values the entry was passed.
+ModelSpec dynamicModel(const Bytes &hostCode);
 
 /// The "workspace" model of test_host_code.c: a 4096-byte workspace that
 /// the entry counts its runs in.

@@ -32,6 +32,7 @@ static int runAddModel(const char *path) {
   size_t bytes = 0;
 
   CHECK(kiln_model_load(path, &model) == KILN_STATUS_OK);
+  CHECK(kiln_model_num_symbols(model) == 0);
   CHECK(kiln_session_create(model, "cpu", &session) == KILN_STATUS_OK);
   CHECK(kiln_session_set_input(session, "a", KILN_DTYPE_FLOAT32, shape, 2, a,
                                sizeof(a)) == KILN_STATUS_OK);
@@ -62,6 +63,15 @@ int main(int argc, char **argv) {
     CHECK(kiln_model_gpu_image(NULL, 0, &arch, &format, NULL) ==
           KILN_STATUS_INVALID_ARGUMENT);
     CHECK(arch == NULL && format == 0);
+  }
+  {
+    const char *name = "x";
+    int64_t min = 1, max = 1;
+    CHECK(kiln_model_num_symbols(NULL) == 0);
+    CHECK(kiln_model_symbol(NULL, 0, &name, &min, &max) ==
+          KILN_STATUS_INVALID_ARGUMENT);
+    CHECK(name == NULL && min == 0 && max == 0);
+    CHECK(KILN_MAX_SYMBOL_VALUE == (int64_t)1 << 40);
   }
   if (argc > 1)
     return runAddModel(argv[1]);

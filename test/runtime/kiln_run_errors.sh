@@ -32,7 +32,7 @@ head -c 1000 "$M" >"$WORK/truncated.kiln"
 expect_error "truncated: header says $(stat -c %s "$M") bytes, file has 1000" \
   "$WORK/truncated.kiln"
 "$MAKE_ARTIFACT" "$HOST_CODE" "$WORK/v1.kiln" --format-version 1
-expect_error "artifact format version 1, this runtime reads version 2; recompile the model" \
+expect_error "artifact format version 1, this runtime reads versions 2 to 3; recompile the model" \
   "$WORK/v1.kiln"
 cp "$M" "$WORK/flipped.kiln"
 printf '\xff' | dd of="$WORK/flipped.kiln" bs=1 seek=300 conv=notrunc 2>/dev/null
@@ -100,5 +100,20 @@ expect_error "input 'x' expects dtype int4 but got int16" \
 npy "$WORK/xu8.npy" uint8 5
 expect_error "input 'x' expects dtype int4 but got uint8" \
   "$WORK/lowp.kiln" --input x="$WORK/xu8.npy"
+
+# Symbolic dims: a value outside its symbol's range, inputs that disagree
+# on a symbol, a missing input named with its symbolic shape.
+"$MAKE_ARTIFACT" "$HOST_CODE" "$WORK/dyn.kiln" --model dynamic
+npy "$WORK/a2x17.npy" float32 2,17
+npy "$WORK/a2x3.npy" float32 2,3
+npy "$WORK/b1x4.npy" float32 1,4
+expect_error "input 'a' dim 1 (seq) is 17, outside seq's range 1..16 (from '$WORK/a2x17.npy')" \
+  "$WORK/dyn.kiln" -i a="$WORK/a2x17.npy" -i b="$WORK/b1x4.npy"
+expect_error "run failed: input 'b' dim 1 is 4 but seq is 3 (from input 'a' dim 1)" \
+  "$WORK/dyn.kiln" -i a="$WORK/a2x3.npy" -i b="$WORK/b1x4.npy"
+expect_error "missing input 'b' (float32[1,seq]); pass it with --input b=FILE.npy" \
+  "$WORK/dyn.kiln" -i a="$WORK/a2x3.npy"
+expect_error "input 'b' expects shape [1,seq] but got [2,3]" \
+  "$WORK/dyn.kiln" -i a="$WORK/a2x3.npy" -i b="$WORK/a2x3.npy"
 
 finish

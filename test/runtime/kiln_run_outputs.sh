@@ -156,6 +156,37 @@ grep -qxF "x4: int4[5] min=-8 max=6 mean=-0.4 values=[1, 2, -3, -8, 6]" "$WORK/s
 [ "$(ls "$WORK/bf16-out" | tr '\n' ' ')" = "copy.npy half.pb " ] ||
   fail "bf16 outputs: $(ls "$WORK/bf16-out")"
 
+# Symbolic dims: the signature names them and lists their ranges; a run at
+# any shape in range writes outputs at the shapes the symbols give.
+"$MAKE_ARTIFACT" "$HOST_CODE" "$WORK/dyn.kiln" --model dynamic
+"$KILN_RUN" "$WORK/dyn.kiln" --print-signature >"$WORK/dynsig" ||
+  fail "--print-signature of a dynamic model failed"
+for line in "symbol batch: 0..8" "symbol seq: 1..16"   "input a: float32[batch,seq]" "input b: float32[1,seq]"   "output sum: float32[batch,seq]" "output rowsum: float32[batch]"   "output symbols: int64[2]"; do
+  grep -qxF "$line" "$WORK/dynsig" ||
+    fail "dynamic signature lacks '$line': $(cat "$WORK/dynsig")"
+done
+grep -q "^symbol" "$WORK/sig" && fail "a static signature lists symbols"
+for shape in 2,3 5,1; do
+  npy "$WORK/da.npy" float32 "$shape"
+  npy "$WORK/db.npy" float32 "1,${shape#*,}"
+  rm -rf "$WORK/dyn-out"
+  "$KILN_RUN" "$WORK/dyn.kiln" -i a="$WORK/da.npy" -i b="$WORK/db.npy"     -o "$WORK/dyn-out" >"$WORK/stdout" 2>"$WORK/stderr" ||
+    fail "dynamic run at $shape failed: $(cat "$WORK/stderr")"
+  grep -q "^sum: float32\[$shape\] " "$WORK/stdout" ||
+    fail "dynamic run at $shape: $(cat "$WORK/stdout")"
+  "$PYTHON" - "$WORK/dyn-out" "$shape" <<'PY' || fail "dynamic outputs at $shape are wrong"
+import numpy as np, os, sys
+d, (batch, seq) = sys.argv[1], (int(x) for x in sys.argv[2].split(","))
+a = (np.arange(batch * seq) + 1).astype(np.float32).reshape(batch, seq)
+b = (np.arange(seq) + 1).astype(np.float32).reshape(1, seq)
+s = np.load(os.path.join(d, "sum.npy"))
+assert s.shape == (batch, seq) and (s == a + b + 100).all(), s
+r = np.load(os.path.join(d, "rowsum.npy"))
+assert r.shape == (batch,) and np.allclose(r, s.sum(axis=1)), r
+assert (np.load(os.path.join(d, "symbols.npy")) == [batch, seq]).all()
+PY
+done
+
 # The C API from C99, on a real artifact.
 "$C_API_TEST" "$M" || fail "C API test failed"
 

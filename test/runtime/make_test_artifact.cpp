@@ -1,7 +1,7 @@
 //===- make_test_artifact.cpp - Write a tiny artifact for CLI tests ------===//
 //
 // kiln-make-test-artifact HOST_CODE.so OUT.kiln [--model
-// add|zero-size|bf16-output|low-precision|cuda-add]
+// add|zero-size|bf16-output|low-precision|dynamic|cuda-add]
 //                         [--target TARGET] [--format-version N]
 //                         [--gpu ARCH:cubin|ptx[,ARCH:cubin|ptx...]]
 //
@@ -27,7 +27,8 @@ using namespace kiln::test;
 int main(int argc, char **argv) {
   if (argc < 3) {
     std::fprintf(stderr, "usage: kiln-make-test-artifact HOST_CODE.so OUT.kiln "
-                         "[--model add|zero-size|bf16-output|low-precision|cuda-add] "
+                         "[--model add|zero-size|bf16-output|low-precision|dynamic|"
+                         "cuda-add] "
                          "[--target T] "
                          "[--format-version N] [--gpu ARCH:cubin|ptx,...]\n");
     return 2;
@@ -53,6 +54,7 @@ int main(int argc, char **argv) {
                    : model == "zero-size"     ? zeroSizeModel(hostCode)
                    : model == "bf16-output"   ? bf16OutputModel(hostCode)
                    : model == "low-precision" ? lowPrecisionModel(hostCode)
+                   : model == "dynamic"       ? dynamicModel(hostCode)
                                               : addModel(hostCode);
   if (!gpu.empty()) {
     spec.withGpuCode = true;
@@ -81,9 +83,8 @@ int main(int argc, char **argv) {
   }
   if (!target.empty())
     spec.target = target;
+  spec.formatVersion = version;
   Bytes artifact = buildArtifact(spec);
-  // The version lies in the header, outside the checksummed bytes.
-  headerOf(artifact).format_version = version;
   if (!writeFile(argv[2], artifact)) {
     std::fprintf(stderr, "cannot write '%s'\n", argv[2]);
     return 1;

@@ -136,8 +136,12 @@ TEST_F(RuntimeLoadTest, OtherFormatVersion) {
   Bytes artifact = valid();
   headerOf(artifact).format_version = 1; // FNV-1a checksums, before XXH64
   expectFailure(artifact, KILN_STATUS_VERSION_MISMATCH,
-                "artifact format version 1, this runtime reads version 2; "
-                "recompile the model");
+                "artifact format version 1, this runtime reads versions 2 to "
+                "3; recompile the model");
+  headerOf(artifact).format_version = 4; // from a newer compiler
+  expectFailure(artifact, KILN_STATUS_VERSION_MISMATCH,
+                "artifact format version 4, this runtime reads versions 2 to "
+                "3; recompile the model");
 }
 
 TEST_F(RuntimeLoadTest, WrongHeaderSize) {
@@ -289,7 +293,8 @@ TEST_F(RuntimeLoadTest, BadTensorDescriptions) {
   spec = addModel(addHostCode());
   spec.inputs[1].dims = {2, -1};
   expectFailure(buildArtifact(spec), KILN_STATUS_CORRUPT_ARTIFACT,
-                "input 1 'b' has negative dimension -1");
+                "input 1 'b' dim 1 is -1, which names symbol 0, but the model "
+                "has 0 symbols");
 
   spec = addModel(addHostCode());
   spec.outputs[0].dims = {INT64_MAX, INT64_MAX};

@@ -100,3 +100,29 @@ void kiln_entry_workspace(void **buffers) {
   *ok = workspace != 0 && ((uintptr_t)workspace % 64) == 0 &&
         workspace[4095] == 0x5a;
 }
+
+/* The "dynamic" model: symbols batch and seq; weight w f32[1]; inputs
+ * a f32[batch,seq] and b f32[1,seq]; outputs sum f32[batch,seq] =
+ * a + b + w (b broadcast over rows), rowsum f32[batch] (each row of sum
+ * added up) and symbols i64[2] = the values the entry was passed. The
+ * workspace is buffers[6], the symbol values buffers[7]: the shapes come
+ * from there alone, as in compiled code. */
+void kiln_entry_dynamic(void **buffers) {
+  const float *w = (const float *)buffers[0];
+  const float *a = (const float *)buffers[1];
+  const float *b = (const float *)buffers[2];
+  float *sum = (float *)buffers[3];
+  float *rowsum = (float *)buffers[4];
+  int64_t *symbols = (int64_t *)buffers[5];
+  const int64_t *values = (const int64_t *)buffers[7];
+  int64_t batch = values[0], seq = values[1];
+  for (int64_t i = 0; i < batch; ++i) {
+    rowsum[i] = 0;
+    for (int64_t j = 0; j < seq; ++j) {
+      sum[i * seq + j] = a[i * seq + j] + b[j] + w[0];
+      rowsum[i] += sum[i * seq + j];
+    }
+  }
+  symbols[0] = batch;
+  symbols[1] = seq;
+}

@@ -48,6 +48,30 @@ struct SessionDeleter {
 using ModelPtr = std::unique_ptr<kiln_model, ModelDeleter>;
 using SessionPtr = std::unique_ptr<kiln_session, SessionDeleter>;
 
+/// The model's symbol names by index, for its signature's symbolic dims.
+std::vector<std::string> symbolNames(const kiln_model *model) {
+  std::vector<std::string> names;
+  for (size_t i = 0; i < kiln_model_num_symbols(model); ++i) {
+    const char *name = nullptr;
+    if (kiln_model_symbol(model, i, &name, nullptr, nullptr))
+      failWithRuntime();
+    names.push_back(name);
+  }
+  return names;
+}
+
+/// One "symbol NAME: MIN..MAX" line per symbol.
+void printSymbols(const kiln_model *model) {
+  for (size_t i = 0; i < kiln_model_num_symbols(model); ++i) {
+    const char *name = nullptr;
+    int64_t min = 0, max = 0;
+    if (kiln_model_symbol(model, i, &name, &min, &max))
+      failWithRuntime();
+    std::printf("symbol %s: %lld..%lld\n", name, static_cast<long long>(min),
+                static_cast<long long>(max));
+  }
+}
+
 void printSignature(const Options &options, kiln_model *model) {
   std::printf("model: %s\ntarget: %s\n", options.model.c_str(),
               kiln_model_target(model));
@@ -71,14 +95,18 @@ void printSignature(const Options &options, kiln_model *model) {
     std::printf("workspace: %llu bytes\n",
                 static_cast<unsigned long long>(
                     kiln_model_workspace_bytes(model)));
+  printSymbols(model);
+  std::vector<std::string> symbols = symbolNames(model);
   kiln_tensor_desc desc;
   for (size_t i = 0; i < kiln_model_num_inputs(model); ++i) {
     kiln_model_input(model, i, &desc);
-    std::printf("input %s: %s\n", desc.name, typeString(desc).c_str());
+    std::printf("input %s: %s\n", desc.name,
+                typeString(desc, symbols).c_str());
   }
   for (size_t i = 0; i < kiln_model_num_outputs(model); ++i) {
     kiln_model_output(model, i, &desc);
-    std::printf("output %s: %s\n", desc.name, typeString(desc).c_str());
+    std::printf("output %s: %s\n", desc.name,
+                typeString(desc, symbols).c_str());
   }
 }
 
@@ -118,8 +146,8 @@ void setInputs(const Options &options, kiln_model *model,
     kiln_tensor_desc desc;
     kiln_model_input(model, i, &desc);
     failWith(std::string("missing input '") + desc.name + "' (" +
-             typeString(desc) + "); pass it with --input " + desc.name +
-             "=FILE.npy");
+             typeString(desc, symbolNames(model)) + "); pass it with --input " +
+             desc.name + "=FILE.npy");
   }
 }
 

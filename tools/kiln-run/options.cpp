@@ -13,8 +13,11 @@ const char *helpText() {
   return R"(usage: kiln-run MODEL.kiln [--input NAME=FILE]... [options]
 
 Runs a model compiled by kiln-compile. Every input of the model must be given
-exactly once; its dtype and shape must match the model's signature exactly
-(see --print-signature). Outputs are summarized on stdout, one line each:
+exactly once; its dtype and shape must match the model's signature (see
+--print-signature), where a symbolic dim, shown by its name ("[batch,seq]"),
+takes any value in its symbol's range, the same in every input that names it;
+outputs then have the shapes those values give. Outputs are summarized on
+stdout, one line each:
   NAME: DTYPE[SHAPE] min=... max=... mean=... values=[first few...]
 (float8, float4 and bfloat16 values decoded; NaNs counted as nan=N).
 
@@ -54,7 +57,8 @@ Options:
       threads; --threads 1 runs everything on the calling thread.
   --print-signature
       Print the model's target, inputs and outputs, then exit without
-      running. Needs no --input. For a CPU artifact also "workspace: N
+      running. Needs no --input. A model with symbolic dims also lists each
+      symbol and its range, "symbol NAME: MIN..MAX". For a CPU artifact also "workspace: N
       bytes", the memory each session allocates once for the intermediates.
       For a CUDA artifact (target "cuda-sm_90a,sm_80" and the like) instead
       one line per GPU code image, "gpu image ARCH: cubin|ptx, N bytes", and

@@ -137,10 +137,16 @@ std::string number(double value) {
 
 } // namespace
 
-std::string typeString(const kiln_tensor_desc &desc) {
+std::string typeString(const kiln_tensor_desc &desc,
+                       const std::vector<std::string> &symbolNames) {
   std::string text = std::string(kiln_dtype_name(desc.dtype)) + "[";
-  for (uint32_t i = 0; i < desc.rank; ++i)
-    text += (i ? "," : "") + std::to_string(desc.dims[i]);
+  for (uint32_t i = 0; i < desc.rank; ++i) {
+    int64_t dim = desc.dims[i];
+    uint64_t symbol = dim < 0 ? uint64_t(-(dim + 1)) : UINT64_MAX;
+    text += i ? "," : "";
+    text += symbol < symbolNames.size() ? symbolNames[symbol]
+                                        : std::to_string(dim);
+  }
   return text + "]";
 }
 

@@ -6,6 +6,7 @@
 #include "kiln/runtime.h"
 
 #include <string>
+#include <vector>
 
 namespace kiln::run {
 
@@ -14,8 +15,10 @@ namespace kiln::run {
 std::string summarize(const kiln_tensor_desc &desc, const void *data,
                       size_t bytes);
 
-/// "float32[2,3]".
-std::string typeString(const kiln_tensor_desc &desc);
+/// "float32[2,3]". A symbolic dim of a model's signature, -(k+1), is
+/// shown as `symbolNames[k]`: "int64[batch,seq]".
+std::string typeString(const kiln_tensor_desc &desc,
+                       const std::vector<std::string> &symbolNames = {});
 
 } // namespace kiln::run
 

@@ -25,7 +25,16 @@ namespace kiln {
 struct TensorSignature {
   std::string name;
   int dtype = 0; // kiln_dtype (ONNX numbering)
+  /// A dim >= 0 is static; -(k+1) is symbol k of ArtifactContents::symbols
+  /// (inputs and outputs only; weights are static).
   std::vector<int64_t> dims;
+};
+
+/// A symbolic dimension: a name and the range [min, max] of its values.
+struct SymbolSignature {
+  std::string name;
+  int64_t min = 0;
+  int64_t max = 0;
 };
 
 struct ArtifactWeight {
@@ -71,6 +80,9 @@ struct ArtifactContents {
   /// Host scratch of a "cpu-" target's entry (METADATA's workspace_bytes):
   /// the last pointer of `buffers`. 0 for other targets.
   uint64_t workspaceBytes = 0;
+  /// The symbols the inputs' and outputs' dims name; empty for a static
+  /// model. The CPU entry takes their values after the workspace.
+  std::vector<SymbolSignature> symbols;
   /// Written as the GPU_CODE section when present.
   std::optional<GpuCode> gpuCode;
 };

@@ -14,6 +14,13 @@ namespace kiln {
 /// (their values are copied out), the other arguments are inputs and the
 /// results are outputs, named by `kiln.name` and typed by `kiln.dtype`
 /// where the importer recorded them.
+///
+/// Symbolic dims: the entry's `kiln.dim_ranges` (symbol name ->
+/// array<i64: min, max>) gives the symbols, in its sorted order; an input's
+/// or output's `kiln.dim_symbols` (one string per dim: "" for a static dim,
+/// a symbol's name for a dynamic one) names the symbol of each `?` dim,
+/// which becomes -(k+1) for symbol k. Weights are static, and every symbol
+/// must occur in some input dim (the runtime reads its value there).
 mlir::LogicalResult readSignature(mlir::func::FuncOp entry,
                                   ArtifactContents &contents);
 

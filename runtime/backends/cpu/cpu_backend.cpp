@@ -1,12 +1,13 @@
 //===- cpu_backend.cpp - Run host code on this process's CPU -------------===//
 //
 // The CPU target's HOST_CODE computes the whole model: its entry takes one
-// pointer per weight, input and output, then the workspace
-// (kiln/artifact_format.h). Weights are passed in place from the read-only
-// mapping; inputs and outputs are the session's host buffers; the workspace,
-// where the compiler placed the intermediates, is allocated once per session
-// (a session runs on one thread at a time, so sessions on different threads
-// never share one). Running is one call that allocates nothing.
+// pointer per weight, input and output, then the workspace, then (models
+// with symbolic dims only) the symbols' values (kiln/artifact_format.h).
+// Weights are passed in place from the read-only mapping; inputs and
+// outputs are the session's host buffers; the workspace, where the compiler
+// placed the intermediates, is allocated once per session (a session runs
+// on one thread at a time, so sessions on different threads never share
+// one). Running is one call that allocates nothing.
 //
 //===----------------------------------------------------------------------===//
 
@@ -15,6 +16,7 @@
 #include "../../lib/error.h"
 #include "../../lib/model.h"
 
+#include <algorithm>
 #include <cinttypes>
 
 namespace kiln::rt {
@@ -29,7 +31,8 @@ constexpr const char *kHostCpuTarget = "cpu-aarch64";
 constexpr const char *kHostCpuTarget = nullptr;
 #endif
 
-/// The CPU target's entry point: weights, inputs, outputs, workspace.
+/// The CPU target's entry point: weights, inputs, outputs, workspace[,
+/// symbol values].
 using CpuEntry = void (*)(void **buffers);
 
 /// libomp's omp_set_num_threads, found through the artifact: only code
@@ -39,11 +42,18 @@ using SetNumThreads = void (*)(int);
 
 class CpuSession final : public DeviceSession {
 public:
+  /// `weights`: one pointer per weight; `io` outlives the session.
   CpuSession(CpuEntry entry, SetNumThreads setNumThreads,
-             std::vector<void *> buffers, AlignedBuffer workspace)
-      : entry_(entry), setNumThreads_(setNumThreads),
-        buffers_(std::move(buffers)), workspace_(std::move(workspace)) {
+             const std::vector<void *> &weights, const HostIO &io,
+             AlignedBuffer workspace)
+      : entry_(entry), setNumThreads_(setNumThreads), io_(io),
+        firstInput_(weights.size()), buffers_(weights),
+        workspace_(std::move(workspace)) {
+    buffers_.insert(buffers_.end(), io.inputs.begin(), io.inputs.end());
+    buffers_.insert(buffers_.end(), io.outputs.begin(), io.outputs.end());
     buffers_.push_back(workspace_.data());
+    if (!io.symbolValues.empty())
+      buffers_.push_back(const_cast<int64_t *>(io.symbolValues.data()));
   }
 
   void inputChanged(size_t) override {} // the entry reads the host buffer
@@ -51,6 +61,7 @@ public:
   void setThreads(uint32_t threads) override { threads_ = threads; }
 
   kiln_status run() override {
+    refreshTensorPointers();
     // The thread count is a property of the calling OS thread in OpenMP,
     // so it is set on every run: sessions with different counts may share
     // a thread.
@@ -61,9 +72,20 @@ public:
   }
 
 private:
+  /// Buffers of tensors with symbolic dims move when they grow (HostIO).
+  void refreshTensorPointers() {
+    auto inputs = buffers_.begin() + std::ptrdiff_t(firstInput_);
+    std::copy(io_.inputs.begin(), io_.inputs.end(), inputs);
+    std::copy(io_.outputs.begin(), io_.outputs.end(),
+              inputs + std::ptrdiff_t(io_.inputs.size()));
+  }
+
   CpuEntry entry_;
   SetNumThreads setNumThreads_;
-  std::vector<void *> buffers_; // ends with workspace_.data()
+  const HostIO &io_;
+  size_t firstInput_; // = the number of weights
+  /// Weights, inputs, outputs, workspace_.data()[, symbol values].
+  std::vector<void *> buffers_;
   AlignedBuffer workspace_;
   uint32_t threads_ = 0; // 0: the OpenMP runtime's default (every core)
 };
@@ -97,11 +119,9 @@ public:
     if (kiln_status status = getHostEntry(model, entry))
       return status;
 
-    std::vector<void *> buffers;
+    std::vector<void *> weights;
     for (size_t i = 0; i < model.metadata.weights.size(); ++i)
-      buffers.push_back(weightData(model, i));
-    buffers.insert(buffers.end(), io.inputs.begin(), io.inputs.end());
-    buffers.insert(buffers.end(), io.outputs.begin(), io.outputs.end());
+      weights.push_back(weightData(model, i));
     // At least 64 bytes even when the plan is empty: the entry gets a
     // valid, aligned pointer either way. (The size is below SIZE_MAX / 2,
     // checked at load.)
@@ -116,7 +136,7 @@ public:
     auto setNumThreads = reinterpret_cast<SetNumThreads>(
         model.hostCode->symbol("omp_set_num_threads"));
     out = std::make_unique<CpuSession>(reinterpret_cast<CpuEntry>(entry),
-                                       setNumThreads, std::move(buffers),
+                                       setNumThreads, weights, io,
                                        std::move(workspace));
     return KILN_STATUS_OK;
   }

@@ -589,6 +589,14 @@ public:
   kiln_status createSession(kiln_model &model, const DeviceRef &device,
                             const HostIO &io,
                             std::unique_ptr<DeviceSession> &out) const override {
+    // The session plans one device arena at fixed offsets from static
+    // sizes, and its graphs replay fixed calls: neither holds for tensors
+    // whose size changes from run to run.
+    if (!model.metadata.symbols.empty())
+      return fail(KILN_STATUS_UNSUPPORTED,
+                  "artifact target '%s' has symbolic dimensions: dynamic "
+                  "dims are not supported by the CUDA backend yet",
+                  model.metadata.target.c_str());
     const Driver *driver = nullptr;
     if (kiln_status status = loadDriver(device.text, driver))
       return status;

@@ -32,17 +32,33 @@
 |*   u64 workspace_bytes   host scratch of a "cpu-" target's entry (the       *|
 |*                         intermediates the compiler planned into one        *|
 |*                         buffer; may be 0); 0 for every other target        *|
+|*   u32 num_symbols,  then per symbol: str name, i64 min, i64 max            *|
+|*                     (version 3; a version-2 METADATA ends before it)       *|
+|*                                                                            *|
+|* Symbolic (dynamic) dimensions, version 3: an input or output dim that is   *|
+|* negative, -(k+1), is symbol k of the table above; its value is chosen by   *|
+|* each run, within [min, max], and is the same wherever the symbol occurs.   *|
+|* The runtime takes every symbol's value from the inputs' actual shapes      *|
+|* (so each symbol occurs in at least one input dim) and computes the         *|
+|* outputs' shapes from them. Weights are always static.                      *|
 |*                                                                            *|
 |* Entry point of HOST_CODE for a "cpu-" target (e.g. "cpu-x86_64"): void     *|
 |* kiln_entry(void **buffers), where buffers holds, in order, one pointer     *|
-|* per weight, per input and per output (dense, row-major; bool is one byte   *|
-|* per element), then one pointer to the workspace. Outputs are written in    *|
-|* place. The workspace is 64-byte aligned, non-null, at least                *|
+|* per weight, per input and per output (dense, row-major at this run's       *|
+|* shapes; bool is one byte per element), then one pointer to the workspace,  *|
+|* then, only when num_symbols > 0, one pointer to int64_t                    *|
+|* symbol_values[num_symbols]: this run's value of each symbol, in table      *|
+|* order (read-only). Outputs are written in place; a symbolic output's       *|
+|* buffer holds exactly its size at this run's shape. A buffer's address may  *|
+|* differ from one run to the next. The workspace is 64-byte aligned,         *|
+|* non-null, at least                                                         *|
 |* max(workspace_bytes, 64) bytes, owned by the runtime for as long as the    *|
 |* session lives and used by one run at a time; its contents on entry are     *|
 |* unspecified. The entry allocates nothing else for the top-level            *|
-|* intermediates (only per-thread scratch inside parallel loops). (The entry  *|
-|* of a "cuda-" target has another signature; see "The CUDA target" below.)   *|
+|* intermediates (only per-thread scratch inside parallel loops), except      *|
+|* intermediates whose size depends on symbols, which it may allocate on      *|
+|* each run. (The entry of a "cuda-" target has another signature; see "The   *|
+|* CUDA target" below.)                                                       *|
 |*                                                                            *|
 |* Sub-byte dtypes (int4, uint4, float4e2m1: 4 bits; int2, uint2: 2 bits;     *|
 |* see kiln/dtype.h) are laid out differently in the two places they occur:   *|
@@ -59,7 +75,8 @@
 |* element everywhere, the bit pattern as in ONNX.                            *|
 |*                                                                            *|
 |* What the runtime checks when loading (clarifications, not changes; a       *|
-|* writer that follows them is accepted by every version-2 runtime):          *|
+|* writer that follows them is accepted by every version-3 runtime, which     *|
+|* reads version 2 too):                                                      *|
 |*  - header_size == 64 and file_size == the exact size of the file.          *|
 |*  - The section table lies at an 8-byte-aligned offset >= 64 inside the     *|
 |*    file; no section overlaps the header or the table.                      *|
@@ -72,8 +89,11 @@
 |*  - Strings contain no NUL byte; target and entry_symbol are non-empty;     *|
 |*    input and output names are non-empty and unique among inputs (and       *|
 |*    among outputs).                                                         *|
-|*  - dtype is one kiln_dtype_size() knows; dims are >= 0 (shapes are         *|
-|*    static in version 1).                                                   *|
+|*  - dtype is one kiln_dtype_size() knows; weight dims are >= 0; an input    *|
+|*    or output dim is >= 0 or names a symbol of the table (-(k+1) with       *|
+|*    k < num_symbols; so in version 2, which has no table, every dim >= 0).  *|
+|*  - Symbols: names non-empty, without NUL, unique; 0 <= min <= max <=       *|
+|*    2^40 (KILN_MAX_SYMBOL_VALUE); each one used by at least one input dim.  *|
 |*  - workspace_bytes is below 2^63 (SIZE_MAX / 2 on 64-bit hosts), and 0     *|
 |*    when the target does not start with "cpu-". Failing to allocate it is   *|
 |*    KILN_STATUS_OUT_OF_MEMORY at session creation, not a load error.        *|
@@ -115,6 +135,8 @@
 |*  - For a "cuda-" target: HOST_CODE and GPU_CODE present; the target's      *|
 |*    arch list is valid and has no duplicates; the archs of the images are   *|
 |*    exactly the archs the target lists.                                     *|
+|*  - Symbolic dims load (for introspection), but the CUDA backend does not   *|
+|*    run them yet: creating a session is KILN_STATUS_UNSUPPORTED.            *|
 |* Bytes between and after the images are not interpreted (pad with zeros).   *|
 |*                                                                            *|
 |* Which image runs on a device of compute capability M.m: a cubin whose      *|
@@ -161,8 +183,19 @@ extern "C" {
 #endif
 
 #define KILN_ARTIFACT_MAGIC "KILNART"  /* 7 chars + NUL = 8 bytes */
-/* 2: XXH64 checksum; METADATA ends with workspace_bytes (CPU workspace). */
-#define KILN_ARTIFACT_FORMAT_VERSION 2u
+/* 2: XXH64 checksum; METADATA ends with workspace_bytes (CPU workspace).
+ * 3: METADATA ends with the symbol table; input and output dims may name
+ *    symbols; the CPU entry takes the symbols' values after the workspace.
+ * A runtime reads every version from KILN_ARTIFACT_MIN_FORMAT_VERSION to
+ * KILN_ARTIFACT_FORMAT_VERSION; writers write KILN_ARTIFACT_FORMAT_VERSION. */
+#define KILN_ARTIFACT_FORMAT_VERSION 3u
+#define KILN_ARTIFACT_MIN_FORMAT_VERSION 2u
+/* The first version with a symbol table in METADATA. */
+#define KILN_ARTIFACT_SYMBOLS_VERSION 3u
+/* The largest value a symbol's range may reach (2^40): far beyond any real
+ * dimension, and small enough that a symbol's value times a static
+ * extent is far from overflowing int64. */
+#define KILN_MAX_SYMBOL_VALUE (INT64_C(1) << 40)
 #define KILN_ARTIFACT_HEADER_SIZE 64u
 #define KILN_ARTIFACT_SECTION_ENTRY_SIZE 32u
 #define KILN_ARTIFACT_ALIGNMENT 64u

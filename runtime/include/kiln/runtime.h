@@ -58,7 +58,9 @@ typedef enum kiln_status {
 
 /* Names one input or output of a model. `name` and `dims` point into the
  * model and stay valid until the model (and every session on it) is
- * released. */
+ * released. In a model's signature (kiln_model_input/output) a symbolic
+ * (dynamic) dim is -(k+1), for symbol k (kiln_model_symbol); the desc of a
+ * run's output (kiln_session_output) has that run's actual dims, >= 0. */
 typedef struct kiln_tensor_desc {
   const char *name;
   kiln_dtype dtype;
@@ -128,6 +130,18 @@ KILN_API kiln_status kiln_model_input(const kiln_model *model, size_t index,
 KILN_API kiln_status kiln_model_output(const kiln_model *model, size_t index,
                                        kiln_tensor_desc *out_desc);
 
+/* Number of symbols, the named dynamic dimensions of the signature ("batch",
+ * "seq"); 0 for a static model or if `model` is NULL. Each run gives every
+ * symbol one value, read from the shapes of the inputs it is set with. */
+KILN_API size_t kiln_model_num_symbols(const kiln_model *model);
+
+/* Describes symbol `index`: its name (pointing into the model) and the range
+ * [min, max] its value must lie in. An input or output dim of -(index+1)
+ * is this symbol. Any of `out_min`, `out_max` may be NULL. */
+KILN_API kiln_status kiln_model_symbol(const kiln_model *model, size_t index,
+                                       const char **out_name,
+                                       int64_t *out_min, int64_t *out_max);
+
 /* Index of the input / output called `name`; KILN_STATUS_NOT_FOUND (with the
  * list of valid names in kiln_last_error()) if there is none. */
 KILN_API kiln_status kiln_model_find_input(const kiln_model *model,
@@ -141,8 +155,10 @@ KILN_API kiln_status kiln_model_find_output(const kiln_model *model,
 
 /* Creates a session that runs `model` on `device`: NULL or "cpu" (or
  * "cpu:0") for a "cpu-" target; "cuda" (device 0) or "cuda:N" for a "cuda-"
- * target. Allocates every input and output buffer up front (shapes are
- * static). Fails with:
+ * target. Allocates every input and output buffer of a static shape up
+ * front; those with symbolic dims are allocated when they are set (inputs)
+ * or when a run knows their shape (outputs), and reused while they are
+ * large enough. Fails with:
  *  - KILN_STATUS_INVALID_ARGUMENT for a device string it does not know;
  *  - KILN_STATUS_UNSUPPORTED if the artifact's target cannot run on the
  *    device (the message names both), e.g. no GPU image fits the GPU;
@@ -168,9 +184,12 @@ KILN_API void kiln_session_release(kiln_session *session);
 KILN_API kiln_status kiln_session_set_threads(kiln_session *session,
                                               uint32_t threads);
 
-/* Sets input `name`. `dtype`, `dims`/`rank` must equal the model's exactly
- * and `byte_size` must be the dense row-major size, kiln_dtype_size() bytes
- * per element: sub-byte dtypes (int4, uint4, float4e2m1, int2, uint2) take
+/* Sets input `name`. `dtype` and `rank` must equal the model's, and so
+ * must each static dim; a symbolic dim may be any value in its symbol's
+ * range (else KILN_STATUS_SHAPE_MISMATCH naming the input, the dim, the
+ * symbol and its range; whether the inputs agree on a symbol's value is
+ * checked by kiln_session_run). `byte_size` must be the dense row-major size
+ * of `dims`, kiln_dtype_size() bytes per element: sub-byte dtypes (int4, uint4, float4e2m1, int2, uint2) take
  * one byte per element, int4/int2 sign-extended and the others
  * zero-extended; a byte outside that range is INVALID_ARGUMENT (outputs of
  * these dtypes come back the same way). The data is COPIED into
@@ -183,8 +202,11 @@ KILN_API kiln_status kiln_session_set_input(kiln_session *session,
                                             const void *data, size_t byte_size);
 
 /* Runs the model. Fails with KILN_STATUS_MISSING_INPUT, naming the first
- * input (in model order) that was never set. Inputs keep their values, so a
- * session may run repeatedly. On a CUDA device, returns once the results
+ * input (in model order) that was never set. Each symbol takes its value
+ * from the first input dim (in model order) that names it; another dim
+ * with a different value is KILN_STATUS_SHAPE_MISMATCH naming both. The
+ * outputs' shapes follow from the symbols' values. Inputs keep their
+ * values, so a session may run repeatedly. On a CUDA device, returns once the results
  * are back in host memory; a device failure is KILN_STATUS_DEVICE_ERROR
  * (or OUT_OF_MEMORY), after which the outputs are unavailable until a run
  * succeeds. */
@@ -192,7 +214,8 @@ KILN_API kiln_status kiln_session_run(kiln_session *session);
 
 /* Output `index` of the last successful run. `*out_data` points into the
  * session (64-byte aligned, never NULL, even for zero-size tensors) and is
- * valid until the next kiln_session_run or kiln_session_release.
+ * valid until the next kiln_session_run or kiln_session_release, and so is
+ * `out_desc->dims`, which holds this run's actual shape (no symbols).
  * `out_desc`, `out_data` and `out_bytes` must all be non-NULL. Fails with
  * KILN_STATUS_INVALID_ARGUMENT before the first successful run and after a
  * failed one. */
