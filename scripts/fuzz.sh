@@ -20,17 +20,15 @@
 # stat::number_of_executed_units).
 set -euo pipefail
 
+# shellcheck source=scripts/sanitizer-build.sh
+. "$(dirname "$0")/sanitizer-build.sh"
+
 seconds=60
 jobs=2
 build=build-fuzz
-while getopts "s:j:d:h" opt; do
-  case $opt in
-    s) seconds=$OPTARG ;;
-    j) jobs=$OPTARG ;;
-    d) build=$OPTARG ;;
-    *) sed -n '2,20p' "$0"; exit 2 ;;
-  esac
-done
+# shellcheck disable=SC2317 # called by sanitizer_build_options
+option() { seconds=$2; } # -s SECONDS
+sanitizer_build_options "s:" 20 "$@"
 shift $((OPTIND - 1))
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -39,27 +37,14 @@ all_targets=(artifact npy onnx-tensor onnx-import mlir)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all_targets[@]}")
 
-for tool in clang-22 clang++-22; do
-  command -v $tool >/dev/null || {
-    echo "fuzz: $tool not found; run 'make setup' (clang-22, libclang-rt-22-dev)" >&2
-    exit 1
-  }
-done
-
-flags="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined"
-flags+=" -fno-sanitize-recover=undefined -fsanitize=fuzzer-no-link"
-if [ ! -f "$build/build.ninja" ]; then
-  cmake -G Ninja -S . -B "$build" -DKILN_FUZZ=ON -DCMAKE_BUILD_TYPE=None \
-    -DKILN_BUILD_PYTHON=OFF -DMLIR_DIR="${MLIR_DIR:-/usr/lib/llvm-22/lib/cmake/mlir}" \
-    -DCMAKE_C_COMPILER=clang-22 -DCMAKE_CXX_COMPILER=clang++-22 \
-    -DCMAKE_C_FLAGS="$flags" -DCMAKE_CXX_FLAGS="$flags" >/dev/null
-fi
+require_clang_22 fuzz
+configure_sanitized_build "$build" "$sanitizer_flags -fsanitize=fuzzer-no-link" \
+  -DKILN_FUZZ=ON -DMLIR_DIR="${MLIR_DIR:-/usr/lib/llvm-22/lib/cmake/mlir}"
 cmake --build "$build" -j "$jobs" --target \
   $(printf 'kiln-fuzz-%s ' "${targets[@]}")
 
 # Leaks are findings too; UBSan stops at the first report.
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
-export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export_sanitizer_options
 
 status=0
 summary=()

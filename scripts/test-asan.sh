@@ -15,46 +15,33 @@
 # sanitizer runtime by design.
 set -euo pipefail
 
+# shellcheck source=scripts/sanitizer-build.sh
+. "$(dirname "$0")/sanitizer-build.sh"
+
 jobs=2
 build=build-asan
-while getopts "j:d:h" opt; do
-  case $opt in
-    j) jobs=$OPTARG ;;
-    d) build=$OPTARG ;;
-    *) sed -n '2,16p' "$0"; exit 2 ;;
-  esac
-done
+sanitizer_build_options "" 16 "$@"
 shift $((OPTIND - 1))
 regex=${1:-.}
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-command -v clang-22 >/dev/null || {
-  echo "test-asan: clang-22 not found; run 'make setup'" >&2
-  exit 1
-}
+require_clang_22 test-asan
 
 # The sanitizer runtimes are shared (-shared-libsan) so that
 # libkiln_runtime.so, linked with --no-undefined, and the test modules it
 # dlopens use the same one; RUNPATH finds it.
 rtdir=$(clang-22 -print-runtime-dir)
-flags="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined"
-flags+=" -fno-sanitize-recover=undefined -shared-libsan"
 ldflags="-Wl,-rpath,$rtdir"
-if [ ! -f "$build/build.ninja" ]; then
-  cmake -G Ninja -S . -B "$build" -DKILN_BUILD_COMPILER=OFF \
-    -DKILN_BUILD_PYTHON=OFF -DCMAKE_BUILD_TYPE=None \
-    -DCMAKE_C_COMPILER=clang-22 -DCMAKE_CXX_COMPILER=clang++-22 \
-    -DCMAKE_C_FLAGS="$flags" -DCMAKE_CXX_FLAGS="$flags" \
-    -DCMAKE_EXE_LINKER_FLAGS="$ldflags" \
-    -DCMAKE_SHARED_LINKER_FLAGS="$ldflags" \
-    -DCMAKE_MODULE_LINKER_FLAGS="$ldflags" >/dev/null
-fi
+configure_sanitized_build "$build" "$sanitizer_flags -shared-libsan" \
+  -DKILN_BUILD_COMPILER=OFF \
+  -DCMAKE_EXE_LINKER_FLAGS="$ldflags" \
+  -DCMAKE_SHARED_LINKER_FLAGS="$ldflags" \
+  -DCMAKE_MODULE_LINKER_FLAGS="$ldflags"
 cmake --build "$build" -j "$jobs"
 
 # allocator_may_return_null: the runtime's allocation-failure tests ask
 # for impossible sizes and expect a status, as malloc gives them.
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:allocator_may_return_null=1}
-export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export_sanitizer_options :allocator_may_return_null=1
 cd "$build"
 ctest --output-on-failure -j "$jobs" -R "$regex" -E '^kiln_runtime\.dependencies$'

@@ -136,8 +136,7 @@ struct IntConstant {
 
 /// An integer constant of 8, 16 or 32 bits.
 std::optional<IntConstant> readIntConstant(Value v) {
-  auto constant = v.getDefiningOp<arith::ConstantOp>();
-  auto attr = constant ? dyn_cast<ElementsAttr>(constant.getValue()) : nullptr;
+  ElementsAttr attr = constantElements(v);
   auto type = attr ? dyn_cast<RankedTensorType>(attr.getType()) : nullptr;
   auto intType = type ? dyn_cast<IntegerType>(type.getElementType()) : nullptr;
   if (!intType || !llvm::is_contained({8u, 16u, 32u}, intType.getWidth()))
@@ -632,17 +631,14 @@ struct ConvertIntegerMatmulsToVectorKernelsPass
           << dotProduct << "'";
       return signalPassFailure();
     }
-    std::vector<IntegerMatmul> work;
-    getOperation().walk([&](MatmulOp op) {
-      if (std::optional<IntegerMatmul> q = matchIntegerMatmul(op))
-        if (q->m >= minRows)
-          work.push_back(std::move(*q));
-    });
+    std::vector<IntegerMatmul> work =
+        collectMatches<MatmulOp>(getOperation(), matchIntegerMatmul);
     IRRewriter rewriter(&getContext());
     bool anyConverted = false;
     for (const IntegerMatmul &q : work)
-      anyConverted |=
-          succeeded(convert(rewriter, q, dot, rows, vectors, parallel));
+      if (q.m >= minRows)
+        anyConverted |=
+            succeeded(convert(rewriter, q, dot, rows, vectors, parallel));
     if (anyConverted && dot == DotProduct::Vnni)
       declareVpdpbusd(getOperation());
   }

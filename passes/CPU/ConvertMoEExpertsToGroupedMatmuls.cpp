@@ -49,10 +49,7 @@ namespace {
 /// [E, N / P, K, P], or a null value when it is not a packable constant.
 Value packExpertWeights(RewriterBase &rewriter, Value weights,
                         int64_t panelWidth) {
-  auto constant = weights ? weights.getDefiningOp<arith::ConstantOp>()
-                          : arith::ConstantOp();
-  auto attr = constant ? dyn_cast<ElementsAttr>(constant.getValue())
-                       : ElementsAttr();
+  ElementsAttr attr = constantElements(weights);
   if (!attr || !isa<FloatType>(attr.getElementType()))
     return {};
   auto type = cast<RankedTensorType>(weights.getType());
@@ -65,7 +62,7 @@ Value packExpertWeights(RewriterBase &rewriter, Value weights,
   auto packedType = RankedTensorType::get(
       {experts, n / panelWidth, k, panelWidth}, attr.getElementType());
   return arith::ConstantOp::create(
-      rewriter, constant.getLoc(),
+      rewriter, weights.getLoc(),
       cast<TypedAttr>(makeConstantAttr(packedType, std::move(*packed), "expert_panels")));
 }
 

@@ -119,20 +119,15 @@ struct QuantizedLinear {
   }
 };
 
-ElementsAttr constantOperand(Value v) {
-  auto constant = v ? v.getDefiningOp<arith::ConstantOp>() : nullptr;
-  return constant ? dyn_cast<ElementsAttr>(constant.getValue()) : nullptr;
-}
-
 std::optional<QuantizedLinear> matchQuantizedLinear(QLinearOp op) {
   QuantizedLinear q;
   q.op = op;
   auto inputType = cast<RankedTensorType>(op.getInput().getType());
   auto weightType = cast<RankedTensorType>(op.getWeight().getType());
-  q.codes = constantOperand(op.getWeight());
-  q.scales = constantOperand(op.getScale());
-  q.zeroPoints = constantOperand(op.getZeroPoint());
-  q.globalScale = constantOperand(op.getGlobalScale());
+  q.codes = constantElements(op.getWeight());
+  q.scales = constantElements(op.getScale());
+  q.zeroPoints = constantElements(op.getZeroPoint());
+  q.globalScale = constantElements(op.getGlobalScale());
   if (!q.codes || !q.scales || (op.getZeroPoint() && !q.zeroPoints) ||
       (op.getGlobalScale() && !q.globalScale) || !inputType.hasStaticShape() ||
       !inputType.getElementType().isF32())
@@ -525,11 +520,8 @@ struct ConvertQuantizedLinearsToVectorKernelsPass
   void runOnOperation() override {
     if (failed(checkBlockSizes(getOperation(), "rows", {rows})))
       return signalPassFailure();
-    SmallVector<QuantizedLinear> work;
-    getOperation().walk([&](QLinearOp op) {
-      if (std::optional<QuantizedLinear> q = matchQuantizedLinear(op))
-        work.push_back(*q);
-    });
+    std::vector<QuantizedLinear> work =
+        collectMatches<QLinearOp>(getOperation(), matchQuantizedLinear);
     IRRewriter rewriter(&getContext());
     for (const QuantizedLinear &q : work)
       (void)convert(rewriter, q, rows, parallel);

@@ -1,8 +1,9 @@
 //===- KernelRewrites.h - What the CPU kernel passes share -------*- C++ -*-===//
 //
 // The passes that replace an op by a kernel of their own (grouped MoE
-// experts, quantized linears, tiled attention, blocked contractions) check
-// their block sizes, collect the ops they rewrite, decide threading by one
+// experts, quantized linears, integer matmuls, tiled attention, blocked
+// contractions) check their block sizes, collect the ops (or the matches)
+// they rewrite, read the constants they repack, decide threading by one
 // rule and drop the constants they repacked the same way.
 //
 //===----------------------------------------------------------------------===//
@@ -10,10 +11,17 @@
 #ifndef KILN_PASSES_CPU_KERNELREWRITES_H
 #define KILN_PASSES_CPU_KERNELREWRITES_H
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/BuiltinAttributeInterfaces.h"
 #include "mlir/IR/PatternMatch.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/ADT/SmallVector.h"
+
+#include <optional>
+#include <type_traits>
+#include <utility>
+#include <vector>
 
 namespace kiln {
 
@@ -39,6 +47,28 @@ llvm::SmallVector<OpT> collectOps(mlir::Operation *root) {
   llvm::SmallVector<OpT> ops;
   root->walk([&](OpT op) { ops.push_back(op); });
   return ops;
+}
+
+/// What `match` (OpT -> std::optional<Match>) makes of every `OpT` under
+/// `root`, the ops it declines left out; collected before a rewrite
+/// replaces any.
+template <typename OpT, typename MatchFn>
+auto collectMatches(mlir::Operation *root, MatchFn match) {
+  using Match = typename std::invoke_result_t<MatchFn, OpT>::value_type;
+  std::vector<Match> matches;
+  root->walk([&](OpT op) {
+    if (std::optional<Match> m = match(op))
+      matches.push_back(std::move(*m));
+  });
+  return matches;
+}
+
+/// The elements of `v` when an arith.constant defines it, else null (also
+/// for a null `v`): the weights a kernel repacks at compile time.
+inline mlir::ElementsAttr constantElements(mlir::Value v) {
+  auto constant = v ? v.getDefiningOp<mlir::arith::ConstantOp>() : nullptr;
+  return constant ? llvm::dyn_cast<mlir::ElementsAttr>(constant.getValue())
+                  : nullptr;
 }
 
 /// Replaces `op` by `replacements`, then erases the producers of `inputs`

@@ -8,16 +8,10 @@
 //===----------------------------------------------------------------------===//
 
 #include "asan_options.h"
-#include "kiln/dialects/Kiln/KilnDialect.h"
+#include "fuzz_context.h"
 
-#include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinOps.h"
-#include "mlir/IR/Diagnostics.h"
-#include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
-#include "llvm/Support/raw_ostream.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Transforms/Passes.h"
@@ -27,21 +21,8 @@
 #include <string>
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  mlir::DialectRegistry registry;
-  registry.insert<kiln::KilnDialect, mlir::arith::ArithDialect,
-                  mlir::func::FuncDialect, mlir::tensor::TensorDialect>();
-  mlir::MLIRContext context(registry, mlir::MLIRContext::Threading::DISABLED);
-  // KILN_FUZZ_VERBOSE=1 prints each input's first error (to see what the
-  // seeds reach); otherwise diagnostics are only counted.
-  static const bool verbose = std::getenv("KILN_FUZZ_VERBOSE") != nullptr;
-  unsigned errors = 0;
-  mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &d) {
-    if (d.getSeverity() == mlir::DiagnosticSeverity::Error && verbose &&
-        errors == 0)
-      llvm::errs() << "error: " << d.str() << "\n";
-    errors += d.getSeverity() == mlir::DiagnosticSeverity::Error;
-    return mlir::success();
-  });
+  kiln::fuzz::FuzzContext fuzzContext;
+  mlir::MLIRContext &context = fuzzContext.get();
   // MLIR's parser reads past the end of a text with no NUL after it (ASan:
   // heap-buffer-overflow in StringRef::find); files read through
   // llvm::MemoryBuffer (kiln-compile, kiln-opt) always have one.
@@ -52,7 +33,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   mlir::OwningOpRef<mlir::ModuleOp> module =
       mlir::parseSourceString<mlir::ModuleOp>(text, config, "fuzz.mlir");
   if (!module) {
-    if (errors == 0) {
+    if (fuzzContext.errors() == 0) {
       std::fprintf(stderr, "fuzz_mlir: parse failed without an error\n");
       std::abort();
     }

@@ -11,20 +11,6 @@
 using namespace kiln;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  HostTensor tensor;
-  std::string error = parseNpy(data, size, tensor);
-  fuzz::checkParsed(error, tensor);
-  if (!error.empty())
-    return 0;
-  std::vector<uint8_t> encoded;
-  if (std::string error = encodeNpy(tensor, encoded); !error.empty()) {
-    fuzz::require(error.find("too long") != std::string::npos,
-                  "a parsed .npy tensor does not encode:", error);
-    return 0;
-  }
-  HostTensor again;
-  std::string reparsed = parseNpy(encoded.data(), encoded.size(), again);
-  fuzz::require(reparsed.empty(), "an encoded .npy does not parse:", reparsed);
-  fuzz::require(fuzz::sameTensor(tensor, again), ".npy round trip changed it");
+  fuzz::checkReader(data, size, parseNpy, encodeNpy, ".npy", "too long");
   return 0;
 }

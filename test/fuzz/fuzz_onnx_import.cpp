@@ -10,16 +10,10 @@
 //===----------------------------------------------------------------------===//
 
 #include "asan_options.h"
+#include "fuzz_context.h"
 #include "kiln/ONNX/OnnxImporter.h"
-#include "kiln/dialects/Kiln/KilnDialect.h"
 
-#include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/Dialect/Tensor/IR/Tensor.h"
-#include "mlir/IR/Diagnostics.h"
-#include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
-#include "llvm/Support/raw_ostream.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -58,26 +52,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     LLVMFuzzerInitialize(nullptr, nullptr); // the replay main does not
   writeModel(data, size);
 
-  mlir::DialectRegistry registry;
-  registry.insert<kiln::KilnDialect, mlir::arith::ArithDialect,
-                  mlir::func::FuncDialect, mlir::tensor::TensorDialect>();
-  mlir::MLIRContext context(registry, mlir::MLIRContext::Threading::DISABLED);
-  // KILN_FUZZ_VERBOSE=1 prints each input's first error (to see what the
-  // seeds reach); otherwise diagnostics are only counted.
-  static const bool verbose = std::getenv("KILN_FUZZ_VERBOSE") != nullptr;
-  unsigned errors = 0;
-  mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &d) {
-    if (d.getSeverity() == mlir::DiagnosticSeverity::Error && verbose &&
-        errors == 0)
-      llvm::errs() << "error: " << d.str() << "\n";
-    errors += d.getSeverity() == mlir::DiagnosticSeverity::Error;
-    return mlir::success();
-  });
+  kiln::fuzz::FuzzContext fuzzContext;
   kiln::OnnxImportOptions options;
   mlir::OwningOpRef<mlir::ModuleOp> module =
-      kiln::importOnnxModel(modelPath, context, options);
+      kiln::importOnnxModel(modelPath, fuzzContext.get(), options);
   if (!module) {
-    if (errors == 0) {
+    if (fuzzContext.errors() == 0) {
       std::fprintf(stderr, "fuzz_onnx_import: import failed without an error\n");
       std::abort();
     }

@@ -10,17 +10,15 @@ the op's documentation, not from Kiln's code.
 Usage: check_attention.py --bin BUILD/bin [--keep DIR] [-v]
 Prints one line per case and `attention: N passed, M failed`.
 """
-import argparse
 import math
 import os
 import subprocess
 import sys
-import tempfile
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from kiln_tools import compile_and_run  # noqa: E402
+from kiln_tools import check_arguments, compile_and_run, run_checks  # noqa: E402
 
 
 def allowed(kind, p, j, keys, a):
@@ -344,22 +342,15 @@ def run_case(case, bin_dir, work, verbose):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--bin", required=True, help="directory with kiln-compile and kiln-run")
-    p.add_argument("--keep", help="keep the files of every case in this directory")
+    p = check_arguments(__doc__.splitlines()[0],
+                        keep_help="keep the files of every case in this "
+                                  "directory")
     p.add_argument("-v", action="store_true")
     a = p.parse_args()
-    work = a.keep or tempfile.mkdtemp(prefix="kiln-attention-")
-    os.makedirs(work, exist_ok=True)
-    passed = failed = 0
-    for case in make_cases():
-        problem = run_case(case, a.bin, work, a.v)
-        print(f"{'PASS' if problem is None else 'FAIL'}: {case['name']}"
-              + ("" if problem is None else f": {problem}"))
-        passed += problem is None
-        failed += problem is not None
-    print(f"attention: {passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return run_checks("attention", a, [
+        (case["name"], case["name"],
+         lambda work, case=case: run_case(case, a.bin, work, a.v))
+        for case in make_cases()])
 
 
 if __name__ == "__main__":

@@ -30,18 +30,15 @@ Usage: check_contrib.py --bin BUILD/bin [--keep DIR] [--filter SUBSTRING]
 Prints one line per case and `contrib: N passed, M failed`; exits 1 on
 failure.
 """
-import argparse
 import json
 import os
-import shutil
 import sys
-import tempfile
 
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
-from kiln_tools import compile_and_run  # noqa: E402
+from kiln_tools import check_arguments, compile_and_run, run_checks  # noqa: E402
 
 
 def compare(name, got, want, atol, rtol, valid):
@@ -93,40 +90,31 @@ def run_case(case_dir, bin_dir, work):
     return None, worst
 
 
+def check(case_dir, bin_dir):
+    """The case in `case_dir` as run_checks takes it: its name, its title
+    with the case's note, and the check, which notes the largest difference
+    after a pass."""
+    name = os.path.basename(case_dir)
+    with open(os.path.join(case_dir, "case.json")) as f:
+        note = json.load(f)["note"]
+
+    def run(work):
+        problem, worst = run_case(case_dir, bin_dir, work)
+        return problem, "max |diff| %.2e" % worst
+
+    return name, "%s (%s)" % (name, note), run
+
+
 def main():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--bin", required=True)
+    p = check_arguments(__doc__.splitlines()[0],
+                        keep_help="write the artifacts and outputs here")
     p.add_argument("--cases", default=os.path.join(HERE, "cases"))
-    p.add_argument("--keep", help="write the artifacts and outputs here")
-    p.add_argument("--filter", default="", help="run cases whose name has it")
     a = p.parse_args()
-    work = a.keep or tempfile.mkdtemp(prefix="kiln-contrib-")
-    os.makedirs(work, exist_ok=True)
-    passed = failed = 0
-    try:
-        for name in sorted(os.listdir(a.cases)):
-            case_dir = os.path.join(a.cases, name)
-            if a.filter not in name or not os.path.exists(
-                    os.path.join(case_dir, "case.json")):
-                continue
-            try:
-                problem, worst = run_case(case_dir, a.bin, work)
-            except Exception as e:  # a bug in this script: report, go on
-                problem, worst = "error: %s: %s" % (type(e).__name__, e), 0.0
-            with open(os.path.join(case_dir, "case.json")) as f:
-                note = json.load(f)["note"]
-            print("%s: %s (%s)%s" % (
-                "PASS" if problem is None else "FAIL", name, note,
-                " max |diff| %.2e" % worst if problem is None
-                else ": " + problem))
-            sys.stdout.flush()
-            passed += problem is None
-            failed += problem is not None
-    finally:
-        if not a.keep:
-            shutil.rmtree(work, ignore_errors=True)
-    print("contrib: %d passed, %d failed" % (passed, failed))
-    return 1 if failed or not passed else 0
+    case_dirs = [os.path.join(a.cases, name)
+                 for name in sorted(os.listdir(a.cases))]
+    return run_checks("contrib", a, [
+        check(case_dir, a.bin) for case_dir in case_dirs
+        if os.path.exists(os.path.join(case_dir, "case.json"))])
 
 
 if __name__ == "__main__":

@@ -9,16 +9,14 @@ with `reference()`, written from the ops' documentation with plain loops.
 Usage: check_moe.py --bin BUILD/bin [--keep DIR]
 Prints one line per case and `moe: N passed, M failed`.
 """
-import argparse
 import math
 import os
 import sys
-import tempfile
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from kiln_tools import compile_and_run  # noqa: E402
+from kiln_tools import check_arguments, compile_and_run, run_checks  # noqa: E402
 
 
 def route(logits, case):
@@ -212,21 +210,12 @@ def run_case(name, case, arrays, bin_dir, work):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--bin", required=True)
-    p.add_argument("--keep")
-    a = p.parse_args()
-    work = a.keep or tempfile.mkdtemp(prefix="kiln-moe-")
-    os.makedirs(work, exist_ok=True)
-    passed = failed = 0
-    for name, case, arrays in make_cases():
-        problem = run_case(name, case, arrays, a.bin, work)
-        print(f"{'PASS' if problem is None else 'FAIL'}: {name}"
-              + ("" if problem is None else f": {problem}"))
-        passed += problem is None
-        failed += problem is not None
-    print(f"moe: {passed} passed, {failed} failed")
-    return 1 if failed else 0
+    a = check_arguments(__doc__.splitlines()[0]).parse_args()
+    return run_checks("moe", a, [
+        (name, name,
+         lambda work, name=name, case=case, arrays=arrays: run_case(
+             name, case, arrays, a.bin, work))
+        for name, case, arrays in make_cases()])
 
 
 if __name__ == "__main__":

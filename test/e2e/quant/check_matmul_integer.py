@@ -31,19 +31,16 @@ Usage: check_matmul_integer.py --bin BUILD/bin [--keep DIR] [--filter SUBSTRING]
 Prints one line per case and CPU and `matmul-integer: N passed, M failed`;
 exits 1 on failure.
 """
-import argparse
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import zlib
 
 import numpy as np
 import onnx
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from kiln_tools import compile_and_run  # noqa: E402
+from kiln_tools import check_arguments, compile_and_run, run_checks  # noqa: E402
 from onnx import TensorProto, helper, numpy_helper
 
 ONNX_TYPE = {np.dtype(np.int8): TensorProto.INT8,
@@ -305,35 +302,13 @@ def run_case(case, cpu, bin_dir, work, vnni_host):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--bin", required=True)
-    p.add_argument("--keep", help="write the models and outputs here")
-    p.add_argument("--filter", default="", help="run cases whose name has it")
-    a = p.parse_args()
-    work = a.keep or tempfile.mkdtemp(prefix="kiln-mmi-")
-    os.makedirs(work, exist_ok=True)
+    a = check_arguments(__doc__.splitlines()[0]).parse_args()
     vnni_host = host_has_vnni()
-    passed = failed = 0
-    try:
-        for case in CASES:
-            if a.filter not in case["name"]:
-                continue
-            for cpu in CPUS:
-                try:
-                    problem = run_case(case, cpu, a.bin, work, vnni_host)
-                except Exception as e:  # a bug in this script: report, go on
-                    problem = "error: %s: %s" % (type(e).__name__, e)
-                print("%s: %s --cpu=%s%s" % (
-                    "PASS" if problem is None else "FAIL", case["name"], cpu,
-                    "" if problem is None else ": " + problem))
-                sys.stdout.flush()
-                passed += problem is None
-                failed += problem is not None
-    finally:
-        if not a.keep:
-            shutil.rmtree(work, ignore_errors=True)
-    print("matmul-integer: %d passed, %d failed" % (passed, failed))
-    return 1 if failed or not passed else 0
+    return run_checks("matmul-integer", a, [
+        (case["name"], "%s --cpu=%s" % (case["name"], cpu),
+         lambda work, case=case, cpu=cpu: run_case(case, cpu, a.bin, work,
+                                                   vnni_host))
+        for case in CASES for cpu in CPUS])
 
 
 if __name__ == "__main__":

@@ -38,17 +38,14 @@ Usage: check_qlinear.py --bin BUILD/bin [--keep DIR] [--filter SUBSTRING]
 Prints one line per case and `qlinear: N passed, M failed`; exits 1 on
 failure.
 """
-import argparse
 import os
 import re
-import shutil
 import sys
-import tempfile
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from kiln_tools import compile_and_run  # noqa: E402
+from kiln_tools import check_arguments, compile_and_run, run_checks  # noqa: E402
 
 
 # --- The narrow float formats, from their definitions -----------------------
@@ -524,27 +521,11 @@ def run_case(case, bin_dir, work):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--bin", required=True)
-    parser.add_argument("--keep")
-    parser.add_argument("--filter", default="")
-    args = parser.parse_args()
-    work = args.keep or tempfile.mkdtemp(prefix="kiln-qlinear-")
-    os.makedirs(work, exist_ok=True)
-    passed = failed = 0
-    try:
-        for case in cases():
-            if args.filter not in case["name"]:
-                continue
-            error = run_case(case, args.bin, work)
-            print("%-28s %s" % (case["name"], "ok" if not error else "FAIL: " + error))
-            passed += not error
-            failed += bool(error)
-    finally:
-        if not args.keep:
-            shutil.rmtree(work, ignore_errors=True)
-    print("qlinear: %d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    args = check_arguments(__doc__.splitlines()[0]).parse_args()
+    return run_checks("qlinear", args, [
+        (case["name"], case["name"],
+         lambda work, case=case: run_case(case, args.bin, work) or None)
+        for case in cases()])
 
 
 if __name__ == "__main__":

@@ -20,17 +20,14 @@ rounds once, in the same order as the reference).
 Usage: check_quant.py --bin BUILD/bin [--keep DIR] [--filter SUBSTRING]
 Prints one line per case and `quant: N passed, M failed`; exits 1 on failure.
 """
-import argparse
 import os
-import shutil
 import sys
-import tempfile
 
 import numpy as np
 import onnx
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from kiln_tools import compile_and_run  # noqa: E402
+from kiln_tools import check_arguments, compile_and_run, run_checks  # noqa: E402
 from onnx import TensorProto, helper, numpy_helper
 
 ONNX_TYPE = {
@@ -408,33 +405,11 @@ def describe(case):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--bin", required=True)
-    p.add_argument("--keep", help="write the models and outputs here")
-    p.add_argument("--filter", default="", help="run cases whose name has it")
-    a = p.parse_args()
-    work = a.keep or tempfile.mkdtemp(prefix="kiln-quant-")
-    os.makedirs(work, exist_ok=True)
-    passed = failed = 0
-    try:
-        for case in CASES:
-            if a.filter not in case["name"]:
-                continue
-            try:
-                problem = run_case(case, a.bin, work)
-            except Exception as e:  # a bug in this script: report, go on
-                problem = "error: %s: %s" % (type(e).__name__, e)
-            print("%s: %s (%s)%s" % (
-                "PASS" if problem is None else "FAIL", case["name"],
-                describe(case), "" if problem is None else ": " + problem))
-            sys.stdout.flush()
-            passed += problem is None
-            failed += problem is not None
-    finally:
-        if not a.keep:
-            shutil.rmtree(work, ignore_errors=True)
-    print("quant: %d passed, %d failed" % (passed, failed))
-    return 1 if failed or not passed else 0
+    a = check_arguments(__doc__.splitlines()[0]).parse_args()
+    return run_checks("quant", a, [
+        (case["name"], "%s (%s)" % (case["name"], describe(case)),
+         lambda work, case=case: run_case(case, a.bin, work))
+        for case in CASES])
 
 
 if __name__ == "__main__":
