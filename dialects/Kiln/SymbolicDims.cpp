@@ -2,6 +2,7 @@
 
 #include "kiln/dialects/Kiln/SymbolicDims.h"
 
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Matchers.h"
@@ -144,6 +145,12 @@ SymbolicSize SymbolicDims::evaluate(Value value) {
     if (auto q = evaluate(def->getOperand(0))
                      .dividedBy(evaluate(def->getOperand(1))))
       size = *q;
+  } else if (auto apply = dyn_cast_or_null<affine::AffineApplyOp>(def)) {
+    if (std::optional<SymbolicSize> v =
+            evaluateAffine(apply.getAffineMap().getResult(0),
+                           apply.getMapOperands(),
+                           apply.getAffineMap().getNumDims()))
+      size = *v;
   } else if (auto dim = dyn_cast_or_null<tensor::DimOp>(def)) {
     if (std::optional<int64_t> d = dim.getConstantIndex())
       size = atomSymbols.count(value) ? atom(value)
@@ -159,6 +166,43 @@ SymbolicSize SymbolicDims::evaluate(Value value) {
   }
   cache[value] = size;
   return size;
+}
+
+std::optional<SymbolicSize>
+SymbolicDims::evaluateAffine(AffineExpr expr, ValueRange operands,
+                             unsigned numDims) {
+  if (auto c = dyn_cast<AffineConstantExpr>(expr))
+    return SymbolicSize::constant(c.getValue());
+  if (auto d = dyn_cast<AffineDimExpr>(expr))
+    return evaluate(operands[d.getPosition()]);
+  if (auto s = dyn_cast<AffineSymbolExpr>(expr))
+    return evaluate(operands[numDims + s.getPosition()]);
+  auto binary = dyn_cast<AffineBinaryOpExpr>(expr);
+  if (!binary)
+    return std::nullopt;
+  std::optional<SymbolicSize> l =
+      evaluateAffine(binary.getLHS(), operands, numDims);
+  std::optional<SymbolicSize> r =
+      evaluateAffine(binary.getRHS(), operands, numDims);
+  if (!l || !r)
+    return std::nullopt;
+  switch (expr.getKind()) {
+  case AffineExprKind::Mul:
+    return *l * *r;
+  case AffineExprKind::FloorDiv:
+  case AffineExprKind::CeilDiv:
+    return l->dividedBy(*r);
+  case AffineExprKind::Add:
+    if (l->isConstant() && r->isConstant())
+      return SymbolicSize::constant(l->coefficient + r->coefficient);
+    if (*l == SymbolicSize::constant(0))
+      return r;
+    if (*r == SymbolicSize::constant(0))
+      return l;
+    return std::nullopt;
+  default:
+    return std::nullopt;
+  }
 }
 
 std::optional<std::string>

@@ -104,7 +104,8 @@ struct ConvertDynamicArgumentsToSymbolValuesPass
     OpFoldResult stride = b.getIndexAttr(1);
     for (int64_t d = type.getRank() - 1; d >= 0; --d) {
       strides[d] = stride;
-      stride = multiply(b, loc, stride, sizes[d]);
+      if (d > 0)
+        stride = multiply(b, loc, stride, sizes[d]);
     }
     BlockArgument arg = entry.getArgument(i);
     auto address = MemRefType::get({}, type.getElementType());
@@ -112,7 +113,7 @@ struct ConvertDynamicArgumentsToSymbolValuesPass
     auto view = memref::ReinterpretCastOp::create(
         b, loc, type, arg, b.getIndexAttr(0), sizes, strides);
     arg.replaceAllUsesExcept(view.getResult(), view);
-    SmallVector<Type> inputs(entry.getArgumentTypes());
+    SmallVector<Type> inputs(entry.getBody().front().getArgumentTypes());
     entry.setType(b.getFunctionType(inputs, entry.getResultTypes()));
     return success();
   }
@@ -126,6 +127,10 @@ struct ConvertDynamicArgumentsToSymbolValuesPass
     };
     if (constant(x) && constant(y))
       return b.getIndexAttr(*constant(x) * *constant(y));
+    if (constant(x) == 1)
+      return y;
+    if (constant(y) == 1)
+      return x;
     auto value = [&](OpFoldResult f) -> Value {
       if (std::optional<int64_t> c = constant(f))
         return arith::ConstantIndexOp::create(b, loc, *c);

@@ -5,6 +5,8 @@
 #include "kiln/dialects/Kiln/SymbolicDims.h"
 
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/RegionUtils.h"
 
 namespace kiln {
 #define GEN_PASS_DEF_NAMEOUTPUTDIMS
@@ -68,6 +70,14 @@ struct NameOutputDimsPass : kiln::impl::NameOutputDimsBase<NameOutputDimsPass> {
         names.push_back(s);
       entry.setResultAttr(i, kDimSymbolsAttr, b.getStrArrayAttr(names));
     }
+    eraseDeadOps(entry);
+  }
+
+  /// The analysis materializes sizes it then may not need (reified result
+  /// shapes), and the unified tensor.dims are left unused.
+  static void eraseDeadOps(func::FuncOp entry) {
+    IRRewriter rewriter(entry.getContext());
+    (void)runRegionDCE(rewriter, entry->getRegions());
   }
 
   /// Every `tensor.dim` of an argument dimension that is a symbol becomes

@@ -86,6 +86,8 @@ struct PlanWorkspacePass
       if (nested && !onlySequentialAncestors(alloc, func))
         return WalkResult::advance();
       MemRefType type = alloc.getType();
+      if (!type.hasStaticShape() && keepDynamic)
+        return WalkResult::advance();
       if (!type.hasStaticShape() || !type.getLayout().isIdentity() ||
           type.getMemorySpace()) {
         alloc.emitOpError("needs a static shape, the identity layout and the "

@@ -49,7 +49,11 @@ static constexpr const char *kCpuKernelsFromKilnOps =
 static constexpr const char *kCpuPackWeights =
     "func.func(kiln-cpu-pack-matmul-weights,canonicalize)";
 
-static constexpr const char *kOutlineWeights = "kiln-outline-weights";
+// Weights leave the function; with symbolic input dimensions, each dynamic
+// output dimension is named after its symbol (the runtime sizes outputs
+// from the inputs' shapes).
+static constexpr const char *kOutlineWeights =
+    "kiln-outline-weights,kiln-name-output-dims";
 
 // Matmul-like ops as register-blocked vector code, still on tensors so
 // that the accumulators become loop-carried vectors before bufferization.
@@ -81,9 +85,12 @@ static constexpr const char *kBufferizeAtBoundary =
 // allocates once per session (kiln-plan-workspace); those inside
 // scf.forall bodies, which OpenMP threads run at the same time, stay
 // allocations, and the deallocation pipeline frees them (it never frees a
-// view of an argument).
+// view of an argument), as are buffers of a size only known at run time.
+// Dynamic arguments then take their sizes from the symbol values the
+// runtime passes last.
 static constexpr const char *kCodegenPipeline =
-    "kiln-plan-workspace{alignment=64},"
+    "kiln-plan-workspace{alignment=64 keep-dynamic-allocations=1},"
+    "kiln-convert-dynamic-arguments-to-symbol-values,"
     "buffer-deallocation-pipeline,"
     "convert-bufferization-to-memref,"
     "kiln-convert-strided-copies-to-linalg,"

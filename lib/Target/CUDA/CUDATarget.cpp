@@ -13,6 +13,7 @@
 #include "kiln/Target/HostCodegen.h"
 #include "kiln/Target/Target.h"
 #include "kiln/artifact_format.h"
+#include "kiln/dialects/Kiln/SymbolicDims.h"
 #include "kiln/passes/Pipelines.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -99,6 +100,23 @@ public:
     return stages;
   }
 
+  /// The CUDA kernels and the runtime's CUDA backend take static shapes.
+  static LogicalResult checkStaticShapes(ModuleOp module) {
+    for (auto func : module.getOps<func::FuncOp>())
+      if (auto ranges = func->getAttrOfType<DictionaryAttr>(kDimRangesAttr))
+        if (!ranges.empty())
+          return emitError(module.getLoc())
+                 << "--target cuda compiles static shapes only; the model "
+                    "has symbolic dimensions ("
+                 << llvm::join(llvm::map_range(ranges,
+                                               [](NamedAttribute a) {
+                                                 return a.getName().str();
+                                               }),
+                               ", ")
+                 << "): pin each with --dim NAME=N or give --input-shape";
+    return success();
+  }
+
   /// The --gpu-arch list (sm_90a when none is given), each one checked.
   static FailureOr<std::vector<std::string>>
   gpuArchs(ModuleOp module, const TargetContext &context) {
@@ -126,6 +144,8 @@ public:
     if (failed(checkedArchs))
       return failure();
     std::vector<std::string> archs = std::move(*checkedArchs);
+    if (failed(checkStaticShapes(module)))
+      return failure();
     const std::string &cudaPath = context.options.cudaPath;
     if (failed(checkToolkit(module, cudaPath)))
       return failure();

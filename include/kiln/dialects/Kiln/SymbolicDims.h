@@ -25,6 +25,7 @@
 #define KILN_DIALECTS_KILN_SYMBOLICDIMS_H
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/AffineExpr.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Value.h"
 
@@ -76,6 +77,10 @@ private:
   SymbolicSize sizeOfDynamic(mlir::Value tensor, int64_t dim);
   SymbolicSize sizeOfArgument(mlir::BlockArgument arg, int64_t dim);
   SymbolicSize atom(mlir::Value v);
+  /// An affine expression of sizes, when it is a monomial.
+  std::optional<SymbolicSize> evaluateAffine(mlir::AffineExpr expr,
+                                             mlir::ValueRange operands,
+                                             unsigned numDims);
 
   mlir::func::FuncOp func;
   /// The argument dimension that defines each symbol, in argument order.

@@ -47,6 +47,11 @@ def PlanWorkspace : Pass<"kiln-plan-workspace", "mlir::ModuleOp"> {
     ```
   }];
   let options = [
+    Option<"keepDynamic", "keep-dynamic-allocations", "bool",
+           /*default=*/"false",
+           "Leave allocations of a size known only at run time as they are "
+           "(the CPU target frees them with the deallocation pipeline) "
+           "instead of rejecting them">,
     Option<"alignment", "alignment", "int64_t", /*default=*/"64",
            "Offsets and the workspace size are multiples of this (at most "
            "the alignment the runtime gives the workspace: 64 on the CPU, "

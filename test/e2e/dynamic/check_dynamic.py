@@ -1,0 +1,161 @@
+#!/usr/bin/python3
+"""Symbolic dimensions end to end: models exported from PyTorch with
+`dynamic_axes` compile once, with no shape flag, and the one artifact runs
+at several shapes, each compared with PyTorch on the same inputs:
+
+  - mlp: Linear -> GELU -> Linear over [batch, 16], batch in 1, 3, 8, 33;
+  - attention: a causal self-attention block (its mask built from the
+    sequence length, its heads split with view/transpose) over
+    [batch, seq, 32] at 1x5, 3x12, 1x33, 2x1;
+  - decoder: the Mixtral-style decoder of examples/mixtral (RoPE, GQA,
+    sliding-window causal mask, dense top-2 MoE), untrained, seed 0,
+    tokens [batch, seq] at 1x5, 3x12, 1x33, 2x1.
+
+Float32 outputs must satisfy max |kiln - torch| <= 1e-4 * max(1, max
+|torch|). Then a shape outside an input's contract must be refused with
+one message naming the input and the dimension.
+
+Usage: check_dynamic.py --bin BUILD/bin [--keep DIR] [--filter NAME]
+"""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import torch
+from torch import nn
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import kiln_tools  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.dirname(os.path.abspath(__file__)))))
+SHAPES = [(1, 5), (3, 12), (1, 33), (2, 1)]
+TOLERANCE = 1e-4
+
+
+class Mlp(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.up = nn.Linear(16, 24)
+        self.down = nn.Linear(24, 8)
+
+    def forward(self, x):
+        return self.down(nn.functional.gelu(self.up(x)))
+
+
+class CausalSelfAttention(nn.Module):
+    """GPT-style: fused QKV, heads by view/transpose, a mask from the
+    sequence length, softmax attention, output projection."""
+
+    def __init__(self, hidden=32, heads=4):
+        super().__init__()
+        self.heads = heads
+        self.qkv = nn.Linear(hidden, 3 * hidden)
+        self.out = nn.Linear(hidden, hidden)
+
+    def forward(self, x):
+        batch, seq, hidden = x.shape
+        q, k, v = self.qkv(x).split(hidden, dim=-1)
+        head = hidden // self.heads
+
+        def split(t):
+            return t.view(batch, seq, self.heads, head).transpose(1, 2)
+
+        q, k, v = split(q), split(k), split(v)
+        scores = q @ k.transpose(-1, -2) / head ** 0.5
+        mask = torch.ones(seq, seq, dtype=torch.bool).triu(1)
+        scores = scores.masked_fill(mask, float("-inf"))
+        y = scores.softmax(-1) @ v
+        return self.out(y.transpose(1, 2).reshape(batch, seq, hidden))
+
+
+def decoder():
+    sys.path.insert(0, os.path.join(ROOT, "examples", "mixtral"))
+    sys.path.insert(0, os.path.join(ROOT, "examples", "tools"))
+    import make_mixtral
+    return make_mixtral.MixtralForCausalLM(make_mixtral.MixtralConfig())
+
+
+def export(model, example, path, input_name, axes):
+    torch.onnx.export(model, (example,), path, opset_version=17,
+                      input_names=[input_name], output_names=["y"],
+                      dynamic_axes={input_name: axes, "y": axes},
+                      do_constant_folding=True)
+
+
+def run(bin_dir, artifact, work, name, input_name, array):
+    path = os.path.join(work, name + ".npy")
+    np.save(path, array)
+    out_dir = os.path.join(work, name + "_out")
+    result = subprocess.run(
+        [os.path.join(bin_dir, "kiln-run"), artifact, "--quiet",
+         "--output-dir", out_dir, "--input", "%s=%s" % (input_name, path)],
+        capture_output=True, text=True)
+    if result.returncode:
+        return None, result.stderr.strip()
+    return np.load(os.path.join(out_dir, "y.npy")), None
+
+
+def check_model(bin_dir, name, model, make_input, input_name, axes, shapes,
+                bad_shape, bad_message):
+    def check(work):
+        torch.manual_seed(0)
+        net = model().eval()
+        onnx_path = os.path.join(work, name + ".onnx")
+        export(net, make_input(*shapes[0]), onnx_path, input_name, axes)
+        artifact = os.path.join(work, name + ".kiln")
+        result = subprocess.run(
+            [os.path.join(bin_dir, "kiln-compile"), onnx_path, "-o", artifact],
+            capture_output=True, text=True)
+        if result.returncode:
+            return "compile failed: " + result.stderr.strip()
+        errors = []
+        for shape in shapes:
+            x = make_input(*shape)
+            with torch.no_grad():
+                expected = net(x).numpy()
+            tag = "%s_%s" % (name, "x".join(map(str, shape)))
+            got, why = run(bin_dir, artifact, work, tag, input_name, x.numpy())
+            if why:
+                return "at %s: run failed: %s" % (shape, why)
+            if got.shape != expected.shape:
+                return "at %s: output shape %s, expected %s" % (
+                    shape, got.shape, expected.shape)
+            error = float(np.abs(got - expected).max()) / max(
+                1.0, float(np.abs(expected).max()))
+            if error > TOLERANCE:
+                return "at %s: error %.3g > %g" % (shape, error, TOLERANCE)
+            errors.append(error)
+        _, why = run(bin_dir, artifact, work, name + "_bad", input_name,
+                     make_input(*bad_shape).numpy())
+        if not why or bad_message not in why:
+            return "a bad shape %s gave %r, expected %r" % (
+                bad_shape, why, bad_message)
+        return None, "(%d shapes, max error %.2g)" % (len(shapes), max(errors))
+    return name, "%s at %s" % (name, ", ".join(
+        "x".join(map(str, s)) for s in shapes)), check
+
+
+def main():
+    args = kiln_tools.check_arguments(__doc__.split("\n")[0]).parse_args()
+    torch.set_num_threads(1)
+    hidden = torch.randn
+    checks = [
+        check_model(args.bin, "mlp", Mlp, lambda b: hidden(b, 16), "x",
+                    {0: "batch"}, [(1,), (3,), (8,), (33,)], (0,),
+                    "input 'x' dim 0 (batch) is 0, outside batch's range"),
+        check_model(args.bin, "attention", CausalSelfAttention,
+                    lambda b, s: hidden(b, s, 32), "x",
+                    {0: "batch", 1: "seq"}, SHAPES, (2, 3, 31),
+                    "input 'x'"),
+        check_model(args.bin, "decoder", decoder,
+                    lambda b, s: torch.randint(0, 128, (b, s)), "tokens",
+                    {0: "batch", 1: "seq"}, SHAPES, (2, 0),
+                    "input 'tokens' dim 1 (seq) is 0, outside seq's range"),
+    ]
+    return kiln_tools.run_checks("dynamic", args, checks)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
