@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from typing import Any, Dict, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -57,6 +57,22 @@ def _model_source(model: Any, workdir: str):
         f"onnx.ModelProto, .mlir text or a kiln.Graph, got {type(model).__name__}")
 
 
+def _dim_range(name: str, value: Any) -> Tuple[int, int]:
+    """A --dim value: N (pinned), (MIN, MAX) or "MIN:MAX"."""
+    if isinstance(value, str):
+        value = value.split(":") if ":" in value else [value, value]
+    elif isinstance(value, int):
+        value = (value, value)
+    try:
+        low, high = (int(v) for v in value)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"dims['{name}'] must be N, (MIN, MAX) or 'MIN:MAX', got {value!r}") from None
+    if not 0 <= low <= high <= 1 << 40:
+        raise ValueError(f"dims['{name}'] must satisfy 0 <= MIN <= MAX <= 2^40, got {low}:{high}")
+    return low, high
+
+
 def _shape_list(name: str, dims: Any):
     if isinstance(dims, str):  # kiln-compile's spelling: "1x16", "scalar"
         if dims == "scalar":
@@ -79,6 +95,7 @@ def compile(model: Any,
             emit: str = _ARTIFACT,
             quantize: Optional[str] = None,
             input_shapes: Optional[Mapping[str, Union[Sequence[int], str]]] = None,
+            dims: Optional[Mapping[str, Union[int, Tuple[int, int], str]]] = None,
             bind_inputs: Optional[Mapping[str, Any]] = None,
             raise_ops: bool = True,
             cpu: str = "native",
@@ -106,7 +123,9 @@ def compile(model: Any,
     ``emit`` (``--emit``), ``quantize`` (``--quantize``: ``int8``,
     ``int4-g32``, ``int4-g128``, ``fp8-block``, ``mxfp4``, ``nvfp4``),
     ``input_shapes`` (``--input-shape``: ``{"tokens": (1, 16)}`` or
-    ``{"tokens": "1x16"}``), ``bind_inputs`` (``--bind-input``: ``{name:
+    ``{"tokens": "1x16"}``), ``dims`` (``--dim``: the range of each symbolic
+    input dimension, ``{"seq": (1, 4096)}`` or ``{"seq": "1:4096"}``; an
+    int pins it, ``{"batch": 1}``), ``bind_inputs`` (``--bind-input``: ``{name:
     numpy array}`` fixed at compile time), ``raise_ops`` (``--raise``),
     ``cpu`` (``--cpu``), ``opt_level`` (``-O``), ``gpu_arch``
     (``--gpu-arch``, for ``target="cuda"``: ``"sm_90a,sm_80"`` or a list),
@@ -124,8 +143,11 @@ def compile(model: Any,
     archs = gpu_arch.split(",") if isinstance(gpu_arch, str) else list(gpu_arch)
     archs = [str(a).strip() for a in archs if str(a).strip()]
     shapes: Dict[str, list] = {}
-    for name, dims in (input_shapes or {}).items():
-        shapes[str(name)] = _shape_list(name, dims)
+    for name, shape in (input_shapes or {}).items():
+        shapes[str(name)] = _shape_list(name, shape)
+    ranges: Dict[str, Tuple[int, int]] = {}
+    for name, value in (dims or {}).items():
+        ranges[str(name)] = _dim_range(name, value)
     bound: Dict[str, tuple] = {}
     for name, value in (bind_inputs or {}).items():
         array = np.ascontiguousarray(np.asarray(value))
@@ -141,7 +163,7 @@ def compile(model: Any,
         else:
             out_path = os.path.join(workdir, "out.kiln" if emit == _ARTIFACT else "out.mlir")
         ok, diags = _kiln.compile(
-            path, out_path, target, emit, quantize or "", shapes, bound,
+            path, out_path, target, emit, quantize or "", shapes, ranges, bound,
             bool(raise_ops), cpu, opt_level, archs, os.fspath(cuda_path), entry,
             bool(progress), bool(report_raising))
         diagnostics = []

@@ -9,6 +9,7 @@ _Diagnostic = Tuple[str, str, Optional[str], Optional[str]]
 
 def compile(input_path: str, output_path: str, target: str, emit: str, quantize: str,
             input_shapes: Dict[str, List[int]],
+            dims: Dict[str, Tuple[int, int]],
             bind_inputs: Dict[str, Tuple[int, List[int], bytes]],
             raise_ops: bool, cpu: str, opt_level: int, gpu_archs: List[str],
             cuda_path: str, entry: str, progress: bool,

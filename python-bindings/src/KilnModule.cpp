@@ -109,6 +109,7 @@ compileModel(const std::string &inputPath, const std::string &outputPath,
              const std::string &target, const std::string &emit,
              const std::string &quantize,
              const std::map<std::string, std::vector<int64_t>> &inputShapes,
+             const std::map<std::string, std::pair<int64_t, int64_t>> &dims,
              const std::map<std::string, BoundTuple> &bindInputs,
              bool raise, const std::string &cpu, unsigned optLevel,
              const std::vector<std::string> &gpuArchs,
@@ -133,6 +134,8 @@ compileModel(const std::string &inputPath, const std::string &outputPath,
   for (const auto &[name, dims] : inputShapes)
     opts.import.inputShapes[name] =
         llvm::SmallVector<int64_t>(dims.begin(), dims.end());
+  for (const auto &[name, range] : dims)
+    opts.import.dimRanges[name] = kiln::DimRange{range.first, range.second};
   for (const auto &[name, bound] : bindInputs) {
     kiln::BoundInput &b = opts.import.boundInputs[name];
     b.dtype = std::get<0>(bound);
@@ -354,7 +357,8 @@ PYBIND11_MODULE(_kiln, m) {
 
   m.def("compile", &compileModel, py::arg("input_path"),
         py::arg("output_path"), py::arg("target"), py::arg("emit"),
-        py::arg("quantize"), py::arg("input_shapes"), py::arg("bind_inputs"),
+        py::arg("quantize"), py::arg("input_shapes"), py::arg("dims"),
+        py::arg("bind_inputs"),
         py::arg("raise_ops"), py::arg("cpu"), py::arg("opt_level"),
         py::arg("gpu_archs"), py::arg("cuda_path"), py::arg("entry"), py::arg("progress"), py::arg("remarks"),
         "Runs kiln::compile (the GIL released). Returns (ok, diagnostics), "
