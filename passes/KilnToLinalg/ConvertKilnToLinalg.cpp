@@ -47,6 +47,11 @@ Value kiln::emptyTensor(OpBuilder &b, Location loc,
   return tensor::EmptyOp::create(b, loc, sizes, elementType);
 }
 
+Value kiln::emptyLike(OpBuilder &b, Location loc, Value like,
+                     Type elementType) {
+  return emptyTensor(b, loc, tensor::getMixedSizes(b, loc, like), elementType);
+}
+
 FailureOr<SmallVector<OpFoldResult>>
 kiln::resultSizes(OpBuilder &b, Operation *op, unsigned result) {
   auto type = cast<RankedTensorType>(op->getResult(result).getType());

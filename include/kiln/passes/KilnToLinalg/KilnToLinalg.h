@@ -46,6 +46,11 @@ mlir::Value emptyTensor(mlir::OpBuilder &b, mlir::Location loc,
 llvm::FailureOr<llvm::SmallVector<mlir::OpFoldResult>>
 resultSizes(mlir::OpBuilder &b, mlir::Operation *op, unsigned result);
 
+/// `tensor.empty` with the shape of the tensor `like` (tensor.dim where
+/// dynamic) and `elementType`.
+mlir::Value emptyLike(mlir::OpBuilder &b, mlir::Location loc, mlir::Value like,
+                      mlir::Type elementType);
+
 /// `tensor.empty` shaped like result `result` of `op` (see resultSizes),
 /// with `elementType` when given (an accumulator type) or the result's own.
 llvm::FailureOr<mlir::Value> emptyTensorFor(mlir::OpBuilder &b,
