@@ -309,12 +309,20 @@ LogicalResult ConcatOp::verify() {
         return emitOpError("input #")
                << i << " has size " << t.getDimSize(d) << " in dimension "
                << d << ", expected " << getType().getDimSize(d);
-    total += t.getDimSize(axis);
+    // A dynamic input makes the sum dynamic.
+    if (ShapedType::isDynamic(total) || t.isDynamicDim(axis))
+      total = ShapedType::kDynamic;
+    else
+      total += t.getDimSize(axis);
   }
-  if (total != getType().getDimSize(axis))
+  if (total != getType().getDimSize(axis)) {
+    auto size = [](int64_t n) {
+      return ShapedType::isDynamic(n) ? std::string("?") : std::to_string(n);
+    };
     return emitOpError("inputs add up to ")
-           << total << " along axis " << axis << " but the result has "
-           << getType().getDimSize(axis);
+           << size(total) << " along axis " << axis << " but the result has "
+           << size(getType().getDimSize(axis));
+  }
   return success();
 }
 
