@@ -6,12 +6,15 @@
 //===----------------------------------------------------------------------===//
 
 #include "kiln/dialects/Kiln/KilnOps.h"
+#include "kiln/dialects/Kiln/KilnShapes.h"
 
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/OpImplementation.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallSet.h"
 #include "llvm/ADT/StringExtras.h"
+
+#include <limits>
 
 using namespace mlir;
 using namespace kiln;
@@ -306,12 +309,20 @@ LogicalResult ConcatOp::verify() {
         return emitOpError("input #")
                << i << " has size " << t.getDimSize(d) << " in dimension "
                << d << ", expected " << getType().getDimSize(d);
-    total += t.getDimSize(axis);
+    // A dynamic input makes the sum dynamic.
+    if (ShapedType::isDynamic(total) || t.isDynamicDim(axis))
+      total = ShapedType::kDynamic;
+    else
+      total += t.getDimSize(axis);
   }
-  if (total != getType().getDimSize(axis))
+  if (total != getType().getDimSize(axis)) {
+    auto size = [](int64_t n) {
+      return ShapedType::isDynamic(n) ? std::string("?") : std::to_string(n);
+    };
     return emitOpError("inputs add up to ")
-           << total << " along axis " << axis << " but the result has "
-           << getType().getDimSize(axis);
+           << size(total) << " along axis " << axis << " but the result has "
+           << size(getType().getDimSize(axis));
+  }
   return success();
 }
 
@@ -324,12 +335,31 @@ LogicalResult SliceOp::verify() {
     return emitOpError("input rank, result rank, starts and steps must all "
                        "have the same length");
   for (size_t d = 0; d < in.size(); ++d) {
+    // Without ends, a dynamic result size says nothing about how many
+    // elements are taken, except along an axis the slice keeps whole.
+    if (ShapedType::isDynamic(out[d])) {
+      if (starts[d] != 0 || steps[d] != 1 || !ShapedType::isDynamic(in[d]))
+        return emitOpError("result dimension ")
+               << d
+               << " is dynamic, which a slice allows only along a dynamic "
+                  "input dimension it keeps whole (start 0, step 1); found "
+                  "start "
+               << starts[d] << ", step " << steps[d] << ", input size "
+               << (ShapedType::isDynamic(in[d]) ? std::string("?")
+                                                : std::to_string(in[d]));
+      continue;
+    }
     if (out[d] == 0)
       continue;
     if (steps[d] == 0)
       return emitOpError("step of dimension ") << d << " is zero";
     int64_t last = starts[d] + (out[d] - 1) * steps[d];
-    if (starts[d] < 0 || starts[d] >= in[d] || last < 0 || last >= in[d])
+    // Reads past the end of a dynamic input dimension are its run-time
+    // business; only the lower bound is known here.
+    int64_t bound = ShapedType::isDynamic(in[d])
+                        ? std::numeric_limits<int64_t>::max()
+                        : in[d];
+    if (starts[d] < 0 || starts[d] >= bound || last < 0 || last >= bound)
       return emitOpError("dimension ")
              << d << " reads indices " << starts[d] << " to " << last
              << " but the input has size " << in[d];

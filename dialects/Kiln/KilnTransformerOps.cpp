@@ -89,7 +89,10 @@ LogicalResult AttentionOp::verify() {
     if (pk.getElementType() != elt || pv.getElementType() != elt)
       return emitOpError("the KV cache must have the query's element type");
   }
-  int64_t total = past + t;
+  // The cache and the new keys together: dynamic when either is.
+  int64_t total = ShapedType::isDynamic(past) || ShapedType::isDynamic(t)
+                      ? ShapedType::kDynamic
+                      : past + t;
   SmallVector<int64_t> eo = {b, hq, s, dv}, epk = {b, hkv, total, d},
                        epv = {b, hkv, total, dv};
   if (getOutput().getType().getShape() != ArrayRef<int64_t>(eo))

@@ -160,6 +160,14 @@ std::optional<AttentionPlan> planAttention(AttentionOp op, int64_t lanes,
                                op.getPastKey(), op.getPastValue()},
                     isF32Tensor))
     return std::nullopt;
+  // The plan is sized at compile time: dynamic shapes keep the reference
+  // lowering.
+  auto isStatic = [](Type t) {
+    return cast<RankedTensorType>(t).hasStaticShape();
+  };
+  if (!llvm::all_of(op->getOperandTypes(), isStatic) ||
+      !llvm::all_of(op->getResultTypes(), isStatic))
+    return std::nullopt;
   RankedTensorType q = op.getQuery().getType();
   RankedTensorType k = op.getPresentKey().getType();
   plan.batch = q.getDimSize(0);

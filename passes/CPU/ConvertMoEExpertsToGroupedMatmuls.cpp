@@ -225,8 +225,11 @@ LogicalResult groupExperts(RewriterBase &rewriter, MoEExpertsOp op,
   RankedTensorType type = op.getType();
   int64_t hidden = type.getDimSize(1);
   int64_t ffn = op.getWGate().getType().getDimSize(1);
-  if (!isa<FloatType>(type.getElementType()) || hidden % panelWidth != 0 ||
-      ffn % panelWidth != 0)
+  // The kernel's buffers and loops are sized by the token count at compile
+  // time: a dynamic one keeps the reference lowering.
+  if (!isa<FloatType>(type.getElementType()) || !type.hasStaticShape() ||
+      !op.getExperts().getType().hasStaticShape() ||
+      hidden % panelWidth != 0 || ffn % panelWidth != 0)
     return failure();
   rewriter.setInsertionPoint(op);
   GroupedExperts g;

@@ -8,6 +8,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 
 using namespace mlir;
 using namespace kiln;
@@ -16,57 +17,75 @@ namespace {
 
 SmallVector<Value> lowerTranspose(TransposeOp op, TransposeOp::Adaptor adaptor,
                                   ConversionPatternRewriter &rewriter) {
-  RankedTensorType type = op.getType();
-  Value init = tensor::EmptyOp::create(rewriter, op.getLoc(), type.getShape(),
-                                       type.getElementType());
+  FailureOr<Value> init = emptyTensorFor(rewriter, op.getLoc(), op, 0);
+  if (failed(init))
+    return {};
   auto t = linalg::TransposeOp::create(
-      rewriter, op.getLoc(), adaptor.getInput(), init, op.getPermutation());
+      rewriter, op.getLoc(), adaptor.getInput(), *init, op.getPermutation());
   return {t.getResult()};
 }
 
 SmallVector<Value> lowerReshape(ReshapeOp op, ReshapeOp::Adaptor adaptor,
                                 ConversionPatternRewriter &rewriter) {
-  return {
-      reshapeTensor(rewriter, op.getLoc(), adaptor.getInput(), op.getType())};
+  FailureOr<SmallVector<OpFoldResult>> sizes = resultSizes(rewriter, op, 0);
+  if (failed(sizes))
+    return {};
+  return {reshapeTensor(rewriter, op.getLoc(), adaptor.getInput(),
+                        op.getType(), *sizes)};
 }
 
 SmallVector<Value> lowerBroadcast(BroadcastOp op, BroadcastOp::Adaptor adaptor,
                                   ConversionPatternRewriter &rewriter) {
+  // A stretched dynamic size is not the input's: size the result from the
+  // op (which fails clearly where the size is unknown).
+  Value init;
+  if (!op.getType().hasStaticShape()) {
+    FailureOr<Value> empty = emptyTensorFor(rewriter, op.getLoc(), op, 0);
+    if (failed(empty))
+      return {};
+    init = *empty;
+  }
   return {buildElementwise(
       rewriter, op.getLoc(), op.getType(), adaptor.getInput(),
-      [](OpBuilder &, Location, ValueRange args) { return args[0]; })};
+      [](OpBuilder &, Location, ValueRange args) { return args[0]; }, init)};
 }
 
 SmallVector<Value> lowerConcat(ConcatOp op, ConcatOp::Adaptor adaptor,
                                ConversionPatternRewriter &rewriter) {
   Location loc = op.getLoc();
   RankedTensorType type = op.getType();
-  Value result = tensor::EmptyOp::create(rewriter, loc, type.getShape(),
-                                         type.getElementType());
-  int64_t axis = op.getAxis(), offset = 0;
+  FailureOr<Value> empty = emptyTensorFor(rewriter, loc, op, 0);
+  if (failed(empty))
+    return {};
+  Value result = *empty;
+  int64_t axis = op.getAxis();
+  // Each input lands where the previous ones end along the axis: a running
+  // sum of their sizes (tensor.dim where dynamic).
+  OpFoldResult offset = rewriter.getIndexAttr(0);
+  SmallVector<OpFoldResult> strides(type.getRank(), rewriter.getIndexAttr(1));
   for (Value in : adaptor.getInputs()) {
     auto inType = cast<RankedTensorType>(in.getType());
-    SmallVector<int64_t> offsets(type.getRank(), 0);
+    SmallVector<OpFoldResult> offsets(type.getRank(), rewriter.getIndexAttr(0));
     offsets[axis] = offset;
-    SmallVector<int64_t> strides(type.getRank(), 1);
-    offset += inType.getDimSize(axis);
-    if (inType.getNumElements() == 0)
+    SmallVector<OpFoldResult> sizes;
+    for (int64_t d = 0; d < inType.getRank(); ++d)
+      sizes.push_back(dimOf(rewriter, loc, in, d));
+    offset = addSizes(rewriter, loc, offset, sizes[axis]);
+    if (inType.hasStaticShape() && inType.getNumElements() == 0)
       continue;
-    result = tensor::InsertSliceOp::create(
-        rewriter, loc, in, result, ValueRange{}, ValueRange{}, ValueRange{},
-        rewriter.getDenseI64ArrayAttr(offsets),
-        rewriter.getDenseI64ArrayAttr(inType.getShape()),
-        rewriter.getDenseI64ArrayAttr(strides));
+    result = tensor::InsertSliceOp::create(rewriter, loc, in, result, offsets,
+                                           sizes, strides);
   }
   return {result};
 }
 
-/// Builds a generic over the result whose body computes source coordinates
-/// from the loop indices and reads `source` with tensor.extract. Used where
-/// the access is not an affine map of the loops (negative steps, gathers).
+/// Builds a generic over the result, written into `init`, whose body
+/// computes source coordinates from the loop indices and reads `source`
+/// with tensor.extract. Used where the access is not an affine map of the
+/// loops (negative steps, gathers).
 Value buildIndexedRead(
     OpBuilder &b, Location loc, RankedTensorType resultType, ValueRange inputs,
-    ArrayRef<AffineMap> inputMaps, Value source,
+    ArrayRef<AffineMap> inputMaps, Value init, Value source,
     function_ref<SmallVector<Value>(OpBuilder &, Location, ValueRange)>
         coordinates) {
   return buildParallelGeneric(
@@ -74,7 +93,8 @@ Value buildIndexedRead(
       [&](OpBuilder &nb, Location l, ValueRange args) -> Value {
         return tensor::ExtractOp::create(nb, l, source,
                                          coordinates(nb, l, args));
-      });
+      },
+      init);
 }
 
 SmallVector<Value> lowerSlice(SliceOp op, SliceOp::Adaptor adaptor,
@@ -82,17 +102,20 @@ SmallVector<Value> lowerSlice(SliceOp op, SliceOp::Adaptor adaptor,
   Location loc = op.getLoc();
   RankedTensorType type = op.getType();
   ArrayRef<int64_t> starts = op.getStarts(), steps = op.getSteps();
-  if (type.getNumElements() == 0)
-    return {tensor::EmptyOp::create(rewriter, loc, type.getShape(),
-                                    type.getElementType())};
+  FailureOr<SmallVector<OpFoldResult>> sizes = resultSizes(rewriter, op, 0);
+  if (failed(sizes))
+    return {};
+  if (type.hasStaticShape() && type.getNumElements() == 0)
+    return {emptyTensor(rewriter, loc, *sizes, type.getElementType())};
   if (llvm::all_of(steps, [](int64_t s) { return s > 0; }))
     return {tensor::ExtractSliceOp::create(
-        rewriter, loc, type, adaptor.getInput(), ValueRange{}, ValueRange{},
-        ValueRange{}, rewriter.getDenseI64ArrayAttr(starts),
-        rewriter.getDenseI64ArrayAttr(type.getShape()),
-        rewriter.getDenseI64ArrayAttr(steps))};
+        rewriter, loc, type, adaptor.getInput(),
+        getAsIndexOpFoldResult(rewriter.getContext(), starts), *sizes,
+        getAsIndexOpFoldResult(rewriter.getContext(), steps))};
   return {buildIndexedRead(
-      rewriter, loc, type, {}, {}, adaptor.getInput(),
+      rewriter, loc, type, {}, {},
+      emptyTensor(rewriter, loc, *sizes, type.getElementType()),
+      adaptor.getInput(),
       [&](OpBuilder &b, Location l, ValueRange) {
         SmallVector<Value> coords;
         for (int64_t d = 0; d < type.getRank(); ++d) {
@@ -114,14 +137,17 @@ SmallVector<Value> lowerGather(GatherOp op, GatherOp::Adaptor adaptor,
   int64_t axis = op.getAxis();
   int64_t idxRank = op.getIndices().getType().getRank();
   int64_t dataRank = op.getData().getType().getRank();
-  int64_t axisSize = op.getData().getType().getDimSize(axis);
+  FailureOr<Value> init = emptyTensorFor(rewriter, op.getLoc(), op, 0);
+  if (failed(init))
+    return {};
+  OpFoldResult axisSize = dimOf(rewriter, op.getLoc(), adaptor.getData(), axis);
   SmallVector<AffineExpr> idxExprs;
   for (int64_t d = 0; d < idxRank; ++d)
     idxExprs.push_back(rewriter.getAffineDimExpr(axis + d));
   AffineMap idxMap =
       AffineMap::get(type.getRank(), 0, idxExprs, rewriter.getContext());
   return {buildIndexedRead(
-      rewriter, op.getLoc(), type, adaptor.getIndices(), {idxMap},
+      rewriter, op.getLoc(), type, adaptor.getIndices(), {idxMap}, *init,
       adaptor.getData(), [&](OpBuilder &b, Location l, ValueRange args) {
         // Out-of-range indices clamp so a bad index can never read outside
         // the buffer.

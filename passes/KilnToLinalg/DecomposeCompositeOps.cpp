@@ -3,9 +3,13 @@
 
 #include "kiln/dialects/Kiln/KilnConstants.h"
 #include "kiln/dialects/Kiln/KilnOps.h"
+#include "kiln/dialects/Kiln/KilnShapes.h"
+#include "kiln/passes/KilnToLinalg/KilnToLinalg.h"
 #include "kiln/passes/KilnToLinalg/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 #include <limits>
@@ -170,17 +174,58 @@ LogicalResult decomposeQLinear(QLinearOp op, PatternRewriter &rewriter) {
   return success();
 }
 
+/// A 0-d tensor of `elt` holding 1 / count (floats) or count (integers),
+/// where count, the number of elements averaged over, is only known at run
+/// time (a reduced axis is dynamic): computed from tensor.dim, the
+/// reciprocal in f32 for 16-bit floats.
+Value dynamicMeanFactor(PatternRewriter &rewriter, Location loc,
+                        ReduceMeanOp op) {
+  Value input = op.getInput();
+  OpFoldResult count = rewriter.getIndexAttr(1);
+  for (int64_t a : op.getAxes())
+    count = mulSizes(rewriter, loc, count, dimOf(rewriter, loc, input, a));
+  Value n = arith::IndexCastUIOp::create(
+      rewriter, loc, rewriter.getI64Type(),
+      getValueOrCreateConstantIndexOp(rewriter, loc, count));
+  Type elt = op.getType().getElementType();
+  Value scalar;
+  if (isa<FloatType>(elt)) {
+    Type wide = accumulatorType(elt);
+    Value one = arith::ConstantOp::create(rewriter, loc, wide,
+                                          rewriter.getFloatAttr(wide, 1.0));
+    scalar = arith::DivFOp::create(
+        rewriter, loc, one, arith::UIToFPOp::create(rewriter, loc, wide, n));
+    if (wide != elt)
+      scalar = arith::TruncFOp::create(rewriter, loc, elt, scalar);
+  } else {
+    scalar = arith::TruncIOp::create(rewriter, loc, elt, n);
+    if (elt.isInteger(64))
+      scalar = n;
+  }
+  return tensor::FromElementsOp::create(
+      rewriter, loc, RankedTensorType::get({}, elt), scalar);
+}
+
 /// mean = sum * (1 / count) for floats (count itself may not be
 /// representable, e.g. in f16), sum / count for integers (truncating).
 LogicalResult decomposeReduceMean(ReduceMeanOp op, PatternRewriter &rewriter) {
   Location loc = op.getLoc();
   auto inType = op.getInput().getType();
-  int64_t count = 1;
-  for (int64_t a : op.getAxes())
-    count *= inType.getDimSize(a);
   Value sum = ReduceSumOp::create(rewriter, loc, op.getType(), op.getInput(),
                                   op.getAxesAttr(), op.getKeepdimsAttr());
   Type elt = op.getType().getElementType();
+  if (llvm::any_of(op.getAxes(),
+                   [&](int64_t a) { return inType.isDynamicDim(a); })) {
+    Value factor = dynamicMeanFactor(rewriter, loc, op);
+    if (isa<FloatType>(elt))
+      rewriter.replaceOpWithNewOp<MulOp>(op, op.getType(), sum, factor);
+    else
+      rewriter.replaceOpWithNewOp<DivOp>(op, op.getType(), sum, factor);
+    return success();
+  }
+  int64_t count = 1;
+  for (int64_t a : op.getAxes())
+    count *= inType.getDimSize(a);
   if (isa<FloatType>(elt)) {
     Value inv = scalarTensor(rewriter, loc, elt, 1.0 / (double)count);
     rewriter.replaceOpWithNewOp<MulOp>(op, op.getType(), sum, inv);
@@ -369,6 +414,8 @@ LogicalResult decomposeMoERoute(MoERouteOp op, PatternRewriter &rewriter) {
   Type elt = lt.getElementType(), i64 = rewriter.getI64Type();
   Type i1 = rewriter.getI1Type();
   int64_t t = lt.getDimSize(0), e = lt.getDimSize(1), k = op.getK();
+  // The number of (token, choice) assignments, dynamic with the tokens.
+  int64_t tk = ShapedType::isDynamic(t) ? ShapedType::kDynamic : t * k;
   auto ty = [&](ArrayRef<int64_t> shape, Type et) {
     return RankedTensorType::get(shape, et);
   };
@@ -442,7 +489,7 @@ LogicalResult decomposeMoERoute(MoERouteOp op, PatternRewriter &rewriter) {
                             scalarTensor(rewriter, loc, elt, scale));
 
   // counts[e] = assignments to e before any drop.
-  Value flat = ReshapeOp::create(rewriter, loc, ty({t * k}, i64), experts);
+  Value flat = ReshapeOp::create(rewriter, loc, ty({tk}, i64), experts);
   Value hot = oneHot(flat, e, i64); // [t*k, e]
   Value counts = ReduceSumOp::create(rewriter, loc, ty({e}, i64), hot,
                                      rewriter.getDenseI64ArrayAttr({0}),
@@ -455,8 +502,8 @@ LogicalResult decomposeMoERoute(MoERouteOp op, PatternRewriter &rewriter) {
         rewriter, loc, hot.getType(), hot, rewriter.getI64IntegerAttr(0),
         rewriter.getBoolAttr(true), rewriter.getBoolAttr(false));
     Value slot = GatherElementsOp::create(
-        rewriter, loc, ty({t * k, 1}, i64), before,
-        ReshapeOp::create(rewriter, loc, ty({t * k, 1}, i64), flat),
+        rewriter, loc, ty({tk, 1}, i64), before,
+        ReshapeOp::create(rewriter, loc, ty({tk, 1}, i64), flat),
         rewriter.getI64IntegerAttr(1));
     slot = ReshapeOp::create(rewriter, loc, ty({t, k}, i64), slot);
     Value fits = CompareOp::create(
@@ -471,9 +518,45 @@ LogicalResult decomposeMoERoute(MoERouteOp op, PatternRewriter &rewriter) {
   return success();
 }
 
+/// Reports the composite ops with dynamic sizes that the decompositions
+/// cannot express yet, so that none is left half-decomposed.
+LogicalResult checkDynamicSizesSupported(Operation *root) {
+  WalkResult walk = root->walk([](Operation *op) {
+    if (auto attention = dyn_cast<AttentionOp>(op)) {
+      // kiln.attention_mask takes the queries' offset (the cache length)
+      // as an attribute.
+      Value past = attention.getPastKey();
+      bool positional = attention.getMaskKind() != MaskKind::None ||
+                        attention.getGlobalIndices();
+      if (past && positional &&
+          cast<RankedTensorType>(past.getType()).isDynamicDim(2)) {
+        attention.emitOpError(
+            "has a dynamic KV cache length and a positional mask, which its "
+            "decomposition does not support yet: the mask's query offset "
+            "must be static");
+        return WalkResult::interrupt();
+      }
+    }
+    if (auto route = dyn_cast<MoERouteOp>(op)) {
+      // The capacity drop counts assignments with a [T*k, T*k] comparison
+      // built from static sizes.
+      if (route.getCapacity() > 0 &&
+          route.getLogits().getType().isDynamicDim(0)) {
+        route.emitOpError("has a capacity and a dynamic token count, which "
+                          "its decomposition does not support yet");
+        return WalkResult::interrupt();
+      }
+    }
+    return WalkResult::advance();
+  });
+  return failure(walk.wasInterrupted());
+}
+
 struct DecomposeCompositeOpsPass
     : kiln::impl::DecomposeCompositeOpsBase<DecomposeCompositeOpsPass> {
   void runOnOperation() override {
+    if (failed(checkDynamicSizesSupported(getOperation())))
+      return signalPassFailure();
     RewritePatternSet patterns(&getContext());
     patterns.add(decomposeSoftmax<SoftmaxOp, false>);
     patterns.add(decomposeSoftmax<LogSoftmaxOp, true>);

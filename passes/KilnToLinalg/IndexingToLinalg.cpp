@@ -56,8 +56,9 @@ SmallVector<Value> lowerTopK(TopKOp op, TopKOp::Adaptor adaptor,
 
   // rank[p] = how many elements along the axis beat x[p].
   auto rankType = inType.clone(i64);
-  Value rankInit = filledTensor(rewriter, loc, rankType,
-                                scalarConstant(rewriter, loc, i64, 0));
+  Value zero = scalarConstant(rewriter, loc, i64, 0);
+  Value rankInit =
+      fillTensor(rewriter, loc, emptyLike(rewriter, loc, x, i64), zero);
   SmallVector<utils::IteratorType> it(rank, utils::IteratorType::parallel);
   it.push_back(utils::IteratorType::reduction);
   AffineMap self = withoutLastLoop(ctx, rank);
@@ -88,10 +89,14 @@ SmallVector<Value> lowerTopK(TopKOp op, TopKOp::Adaptor adaptor,
   // Output slot r takes the element whose rank is r.
   auto valuesType = op.getValues().getType();
   auto indicesType = op.getIndices().getType();
-  Value vInit = filledTensor(rewriter, loc, valuesType,
-                             scalarConstant(rewriter, loc, elt, 0));
-  Value iInit = filledTensor(rewriter, loc, indicesType,
-                             scalarConstant(rewriter, loc, i64, 0));
+  Value eltZero = scalarConstant(rewriter, loc, elt, 0);
+  FailureOr<Value> vEmpty = emptyTensorFor(rewriter, loc, op, 0);
+  if (failed(vEmpty))
+    return {};
+  Value vInit = fillTensor(rewriter, loc, *vEmpty, eltZero);
+  Value i64Zero = scalarConstant(rewriter, loc, i64, 0);
+  Value iInit = fillTensor(rewriter, loc,
+                           *emptyTensorFor(rewriter, loc, op, 1), i64Zero);
   auto pick = linalg::GenericOp::create(
       rewriter, loc, TypeRange{valuesType, indicesType}, ValueRange{x, ranks},
       ValueRange{vInit, iInit}, ArrayRef<AffineMap>{other, other, self, self},

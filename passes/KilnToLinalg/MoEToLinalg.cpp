@@ -18,6 +18,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 using namespace mlir;
@@ -67,21 +68,25 @@ SmallVector<Value> lowerMoEExperts(MoEExpertsOp op,
   Location loc = op.getLoc();
   RankedTensorType type = op.getType();
   Type elt = type.getElementType();
-  int64_t tokens = type.getDimSize(0);
   int64_t k = op.getExperts().getType().getDimSize(1);
   Value x = adaptor.getInput(), experts = adaptor.getExperts(),
         weights = adaptor.getWeights(), gate = adaptor.getWGate(),
         down = adaptor.getWDown(), up = adaptor.getWUp(),
         gateBias = adaptor.getBGate(), upBias = adaptor.getBUp(),
         downBias = adaptor.getBDown();
-  Value y =
-      filledTensor(rewriter, loc, type, scalarConstant(rewriter, loc, elt, 0));
+  Value zero = scalarConstant(rewriter, loc, elt, 0);
+  Value y = fillTensor(rewriter, loc, emptyLike(rewriter, loc, x, elt), zero);
   auto idx = [&](int64_t v) -> Value {
     return arith::ConstantIndexOp::create(rewriter, loc, v);
   };
+  // The token count may be dynamic (the batch times the sequence).
+  auto tokens = [&] {
+    return getValueOrCreateConstantIndexOp(rewriter, loc,
+                                           dimOf(rewriter, loc, x, 0));
+  };
   scf::LoopNest nest = scf::buildLoopNest(
       rewriter, loc, ValueRange{idx(0), idx(0)},
-      ValueRange{idx(tokens), idx(k)}, ValueRange{idx(1), idx(1)},
+      ValueRange{tokens(), idx(k)}, ValueRange{idx(1), idx(1)},
       ValueRange{y},
       [&](OpBuilder &b, Location l, ValueRange ivs, ValueRange iter) {
         Value t = ivs[0], c = ivs[1], acc = iter[0];

@@ -38,7 +38,10 @@ SmallVector<Value> lowerMatmul(MatmulOp op, MatmulOp::Adaptor adaptor,
   Type acc = accumulatorType(type.getElementType());
   RankedTensorType accType = type.clone(acc);
   Value zero = scalarConstant(rewriter, loc, acc, 0);
-  Value init = filledTensor(rewriter, loc, accType, zero);
+  FailureOr<Value> empty = emptyTensorFor(rewriter, loc, op, 0, acc);
+  if (failed(empty))
+    return {};
+  Value init = fillTensor(rewriter, loc, *empty, zero);
   ArrayRef<int64_t> ls = op.getLhs().getType().getShape();
   ArrayRef<int64_t> rs = op.getRhs().getType().getShape();
   MLIRContext *ctx = rewriter.getContext();
@@ -79,17 +82,26 @@ SmallVector<Value> lowerMatmul(MatmulOp op, MatmulOp::Adaptor adaptor,
 enum class ReduceKind { Sum, Max, Min, Prod };
 
 /// The loop structure of a reduction of `input` over `axes`: the reduced
-/// shape, the indexing maps of the input (identity) and of the reduced
-/// output, and the iterator types.
+/// shape and sizes (tensor.dim of the input where dynamic), the indexing
+/// maps of the input (identity) and of the reduced output, and the
+/// iterator types.
 struct ReductionLoops {
   SmallVector<int64_t> reducedShape;
+  SmallVector<OpFoldResult> reducedSizes;
   AffineMap inputMap, outputMap;
   SmallVector<utils::IteratorType> iterators;
+
+  /// A tensor.empty of the reduced sizes.
+  Value empty(OpBuilder &b, Location loc, Type elementType) const {
+    return emptyTensor(b, loc, reducedSizes, elementType);
+  }
 };
 
-ReductionLoops reductionLoops(RankedTensorType input, ArrayRef<int64_t> axes) {
-  MLIRContext *ctx = input.getContext();
-  int64_t rank = input.getRank();
+ReductionLoops reductionLoops(OpBuilder &b, Location loc, Value input,
+                              ArrayRef<int64_t> axes) {
+  auto inputType = cast<RankedTensorType>(input.getType());
+  MLIRContext *ctx = inputType.getContext();
+  int64_t rank = inputType.getRank();
   ReductionLoops loops;
   SmallVector<AffineExpr> outExprs;
   for (int64_t d = 0; d < rank; ++d) {
@@ -98,7 +110,8 @@ ReductionLoops reductionLoops(RankedTensorType input, ArrayRef<int64_t> axes) {
       continue;
     }
     loops.iterators.push_back(utils::IteratorType::parallel);
-    loops.reducedShape.push_back(input.getDimSize(d));
+    loops.reducedShape.push_back(inputType.getDimSize(d));
+    loops.reducedSizes.push_back(dimOf(b, loc, input, d));
     outExprs.push_back(getAffineDimExpr(d, ctx));
   }
   loops.inputMap = AffineMap::getMultiDimIdentityMap(rank, ctx);
@@ -153,14 +166,16 @@ SmallVector<Value> lowerReduce(OpTy op, typename OpTy::Adaptor adaptor,
   Type elt = inputType.getElementType();
   // Reduce into the shape without the reduced dimensions, then reshape to
   // the keepdims form if asked.
-  ReductionLoops loops = reductionLoops(inputType, op.getAxes());
+  ReductionLoops loops =
+      reductionLoops(rewriter, loc, adaptor.getInput(), op.getAxes());
   ArrayRef<int64_t> reducedShape = loops.reducedShape;
   // Sums and products of 16-bit floats accumulate in f32.
   bool widen = Kind == ReduceKind::Sum || Kind == ReduceKind::Prod;
   Type acc = widen ? accumulatorType(elt) : elt;
   auto reducedType = RankedTensorType::get(reducedShape, acc);
-  Value init = filledTensor(rewriter, loc, reducedType,
-                            reductionIdentity(rewriter, loc, acc, Kind));
+  Value identity = reductionIdentity(rewriter, loc, acc, Kind);
+  Value init = fillTensor(rewriter, loc, loops.empty(rewriter, loc, acc),
+                          identity);
   auto generic = linalg::GenericOp::create(
       rewriter, loc, reducedType, adaptor.getInput(), init,
       ArrayRef<AffineMap>{loops.inputMap, loops.outputMap}, loops.iterators,
@@ -184,17 +199,17 @@ SmallVector<Value> lowerArgReduce(OpTy op, typename OpTy::Adaptor adaptor,
   Type elt = op.getInput().getType().getElementType();
   int64_t axis = op.getAxis();
   ReductionLoops loops =
-      reductionLoops(cast<RankedTensorType>(op.getInput().getType()), {axis});
+      reductionLoops(rewriter, loc, adaptor.getInput(), {axis});
   ArrayRef<int64_t> reducedShape = loops.reducedShape;
   auto valueType = RankedTensorType::get(reducedShape, elt);
   auto indexType = RankedTensorType::get(reducedShape, rewriter.getI64Type());
-  Value initValue = filledTensor(
-      rewriter, loc, valueType,
-      reductionIdentity(rewriter, loc, elt,
-                        IsMax ? ReduceKind::Max : ReduceKind::Min));
-  Value initIndex =
-      filledTensor(rewriter, loc, indexType,
-                   scalarConstant(rewriter, loc, rewriter.getI64Type(), 0));
+  Value worst = reductionIdentity(rewriter, loc, elt,
+                                  IsMax ? ReduceKind::Max : ReduceKind::Min);
+  Value initValue =
+      fillTensor(rewriter, loc, loops.empty(rewriter, loc, elt), worst);
+  Value zero = scalarConstant(rewriter, loc, rewriter.getI64Type(), 0);
+  Value initIndex = fillTensor(
+      rewriter, loc, loops.empty(rewriter, loc, rewriter.getI64Type()), zero);
   SmallVector<AffineMap> maps = {loops.inputMap, loops.outputMap,
                                  loops.outputMap};
   bool last = op.getSelectLastIndex();
@@ -236,7 +251,10 @@ SmallVector<Value> lowerScan(OpTy op, typename OpTy::Adaptor adaptor,
   int64_t rank = type.getRank(), axis = op.getAxis();
   Type elt = type.getElementType();
   Value identity = reductionIdentity(rewriter, loc, elt, Kind);
-  Value init = filledTensor(rewriter, loc, type, identity);
+  FailureOr<Value> empty = emptyTensorFor(rewriter, loc, op, 0);
+  if (failed(empty))
+    return {};
+  Value init = fillTensor(rewriter, loc, *empty, identity);
   SmallVector<AffineExpr> inExprs, outExprs;
   for (int64_t d = 0; d < rank; ++d) {
     inExprs.push_back(getAffineDimExpr(d == axis ? rank : d, ctx));

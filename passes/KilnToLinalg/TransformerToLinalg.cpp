@@ -11,6 +11,7 @@
 #include "kiln/dialects/Kiln/KilnOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
@@ -38,6 +39,12 @@ SmallVector<Value> lowerAttentionMask(AttentionMaskOp op,
   Value layout;
   int64_t blocks = 0;
   if (kind == MaskKind::BlockSparse) {
+    // The layout is a constant grid over the keys' blocks.
+    if (ShapedType::isDynamic(keys)) {
+      op.emitOpError("block-sparse mask needs a static number of keys to "
+                     "lay out its blocks");
+      return {};
+    }
     blocks = (keys + bs - 1) / bs;
     auto layoutType =
         RankedTensorType::get({blocks * blocks}, rewriter.getI1Type());
@@ -140,6 +147,10 @@ SmallVector<Value> lowerRope(RopeOp op, RopeOp::Adaptor adaptor,
   Value x = adaptor.getInput(), cos = adaptor.getCos(), sin = adaptor.getSin();
   Value positions = adaptor.getPositions();
   int64_t cacheRank = cast<RankedTensorType>(cos.getType()).getRank();
+  // The positions table's length, for clamping positions into it.
+  OpFoldResult table;
+  if (positions)
+    table = dimOf(rewriter, loc, cos, 0);
   Value result = buildElementwise(
       rewriter, loc, type, x, [&](OpBuilder &b, Location l, ValueRange args) {
         auto idx = [&](int64_t v) -> Value {
@@ -176,13 +187,10 @@ SmallVector<Value> lowerRope(RopeOp op, RopeOp::Adaptor adaptor,
         if (positions) {
           // A position past the table clamps, so a bad id cannot read
           // outside it.
-          int64_t table = cast<RankedTensorType>(cos.getType()).getDimSize(0);
           Value p =
               tensor::ExtractOp::create(b, l, positions, ValueRange{bi, si});
           Value pi = arith::IndexCastOp::create(b, l, b.getIndexType(), p);
-          pi = arith::MaxSIOp::create(b, l, pi, idx(0));
-          pi = arith::MinSIOp::create(b, l, pi, idx(table - 1));
-          at = {pi, pair};
+          at = {clampIndex(b, l, pi, table), pair};
         } else if (cacheRank == 2) {
           at = {si, pair};
         } else {
@@ -212,15 +220,16 @@ SmallVector<Value> lowerKVCacheUpdate(KVCacheUpdateOp op,
                                       ConversionPatternRewriter &rewriter) {
   RankedTensorType type = op.getType();
   int64_t axis = op.getAxis(), rank = type.getRank();
-  int64_t capacity = type.getDimSize(axis);
-  int64_t count = op.getUpdate().getType().getDimSize(axis);
+  // The cache's positions and the update's (tensor.dim when dynamic).
+  OpFoldResult capacity = dimOf(rewriter, op.getLoc(), adaptor.getCache(), axis);
+  OpFoldResult count = dimOf(rewriter, op.getLoc(), adaptor.getUpdate(), axis);
   bool circular = op.getCircular();
   Value update = adaptor.getUpdate(), positions = adaptor.getPositions();
   Value result = buildElementwise(
       rewriter, op.getLoc(), type, adaptor.getCache(),
       [&](OpBuilder &b, Location l, ValueRange args) {
-        auto idx = [&](int64_t v) -> Value {
-          return arith::ConstantIndexOp::create(b, l, v);
+        auto idx = [&](OpFoldResult v) -> Value {
+          return getValueOrCreateConstantIndexOp(b, l, v);
         };
         Value batch = linalg::IndexOp::create(b, l, 0);
         Value j = linalg::IndexOp::create(b, l, axis);
@@ -239,10 +248,12 @@ SmallVector<Value> lowerKVCacheUpdate(KVCacheUpdateOp op,
         }
         Value hit = arith::AndIOp::create(
             b, l,
-            arith::CmpIOp::create(b, l, arith::CmpIPredicate::sge, s, idx(0)),
+            arith::CmpIOp::create(b, l, arith::CmpIPredicate::sge, s,
+                                  idx(b.getIndexAttr(0))),
             arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, s,
                                   idx(count)));
-        Value safe = arith::SelectOp::create(b, l, hit, s, idx(0));
+        Value safe =
+            arith::SelectOp::create(b, l, hit, s, idx(b.getIndexAttr(0)));
         Value fresh = tensor::ExtractOp::create(
             b, l, update, loopIndicesWithAxis(b, l, rank, axis, safe));
         return (Value)arith::SelectOp::create(b, l, hit, fresh, args[0]);

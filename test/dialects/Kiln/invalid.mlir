@@ -628,6 +628,22 @@ func.func @concat_element_type(%a: tensor<2xf32>, %b: tensor<2xi32>) -> tensor<4
 // kiln.slice
 //===----------------------------------------------------------------------===//
 
+func.func @slice_dynamic_sliced_axis(%x: tensor<?x8xf32>) -> tensor<?x8xf32> {
+  // expected-error @+1 {{'kiln.slice' op result dimension 0 is dynamic, which a slice allows only along a dynamic input dimension it keeps whole (start 0, step 1); found start 1, step 1, input size ?}}
+  %0 = kiln.slice %x {starts = array<i64: 1, 0>, steps = array<i64: 1, 1>} : tensor<?x8xf32> -> tensor<?x8xf32>
+  return %0 : tensor<?x8xf32>
+}
+
+// -----
+
+func.func @concat_dynamic_sum(%a: tensor<?x2xf32>, %b: tensor<3x2xf32>) -> tensor<5x2xf32> {
+  // expected-error @+1 {{'kiln.concat' op inputs add up to ? along axis 0 but the result has 5}}
+  %0 = kiln.concat %a, %b {axis = 0 : i64} : (tensor<?x2xf32>, tensor<3x2xf32>) -> tensor<5x2xf32>
+  return %0 : tensor<5x2xf32>
+}
+
+// -----
+
 func.func @slice_lengths(%x: tensor<4x8xf32>) -> tensor<4x4xf32> {
   // expected-error @+1 {{'kiln.slice' op input rank, result rank, starts and steps must all have the same length}}
   %0 = kiln.slice %x {starts = array<i64: 0>, steps = array<i64: 1, 2>} : tensor<4x8xf32> -> tensor<4x4xf32>

@@ -960,3 +960,15 @@ func.func @windows(%x: tensor<1x4x8x8xf32>, %w: tensor<6x2x3x3xf32>, %b: tensor<
       : tensor<1x4x5x5xi8> -> tensor<1x4x1x1xi8>
   return %0, %1, %2, %3 : tensor<1x6x8x8xf32>, tensor<1x5x4xf32>, tensor<1x4x3x3xf32>, tensor<1x4x1x1xi8>
 }
+
+// Dynamic dimensions: batch x sequence.
+// CHECK-LABEL: func.func @dynamic_dims
+// CHECK: kiln.matmul %{{.+}}, %{{.+}} : (tensor<?x?x16xf32>, tensor<16x8xf32>) -> tensor<?x?x8xf32>
+// CHECK: kiln.concat %{{.+}}, %{{.+}} {axis = 1 : i64} : (tensor<?x?x8xf32>, tensor<?x?x8xf32>) -> tensor<?x?x8xf32>
+// CHECK: kiln.slice %{{.+}} {starts = array<i64: 0, 0, 4>, steps = array<i64: 1, 1, 1>} : tensor<?x?x8xf32> -> tensor<?x?x4xf32>
+func.func @dynamic_dims(%x: tensor<?x?x16xf32>, %w: tensor<16x8xf32>) -> tensor<?x?x4xf32> {
+  %0 = kiln.matmul %x, %w : (tensor<?x?x16xf32>, tensor<16x8xf32>) -> tensor<?x?x8xf32>
+  %1 = kiln.concat %0, %0 {axis = 1 : i64} : (tensor<?x?x8xf32>, tensor<?x?x8xf32>) -> tensor<?x?x8xf32>
+  %2 = kiln.slice %1 {starts = array<i64: 0, 0, 4>, steps = array<i64: 1, 1, 1>} : tensor<?x?x8xf32> -> tensor<?x?x4xf32>
+  return %2 : tensor<?x?x4xf32>
+}

@@ -211,3 +211,15 @@ func.func @left_alone(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x4x8xf32>, %v: tens
   %o4, %k4, %v4 = kiln.attention %h, %h, %h {scale = 0.5 : f32, mask_kind = #kiln.mask_kind<causal>} : (tensor<1x2x4x8xf16>, tensor<1x2x4x8xf16>, tensor<1x2x4x8xf16>) -> (tensor<1x2x4x8xf16>, tensor<1x2x4x8xf16>, tensor<1x2x4x8xf16>)
   return %o0, %s1, %o2, %o3, %o4 : tensor<1x2x4x8xf32>, tensor<1x2x4x4xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf16>
 }
+
+// -----
+
+// Dynamic batch and sequence: the kernel is planned from static sizes, so
+// the op keeps the reference lowering.
+// CHECK-LABEL: func.func @dynamic_sequence
+// CHECK: kiln.attention
+// CHECK-NOT: scf.for
+func.func @dynamic_sequence(%q: tensor<?x1x?x2xf32>, %k: tensor<?x1x?x2xf32>, %v: tensor<?x1x?x2xf32>) -> tensor<?x1x?x2xf32> {
+  %o, %pk, %pv = kiln.attention %q, %k, %v {scale = 0.5 : f32, mask_kind = #kiln.mask_kind<causal>} : (tensor<?x1x?x2xf32>, tensor<?x1x?x2xf32>, tensor<?x1x?x2xf32>) -> (tensor<?x1x?x2xf32>, tensor<?x1x?x2xf32>, tensor<?x1x?x2xf32>)
+  return %o : tensor<?x1x?x2xf32>
+}

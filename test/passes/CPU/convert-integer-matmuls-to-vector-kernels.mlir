@@ -157,3 +157,19 @@ func.func @not_converted(%x: tensor<4x8xi8>, %w: tensor<8x16xi8>, %f: tensor<4x8
   return %y, %yf, %y2 : tensor<4x16xi32>, tensor<4x16xf32>, tensor<4x16xi32>
 }
 }
+
+// -----
+
+// Dynamic rows keep the reference lowering.
+// CHECK-LABEL: func.func @dynamic_rows
+// CHECK: kiln.matmul
+// CHECK-NOT: vector.
+// GENERIC-LABEL: func.func @dynamic_rows
+// GENERIC: kiln.matmul
+func.func @dynamic_rows(%x: tensor<?x8xi8>) -> tensor<?x16xi32> {
+  %w = arith.constant dense<3> : tensor<8x16xi8>
+  %xw = kiln.cast %x : tensor<?x8xi8> -> tensor<?x8xi32>
+  %ww = kiln.cast %w : tensor<8x16xi8> -> tensor<8x16xi32>
+  %y = kiln.matmul %xw, %ww : (tensor<?x8xi32>, tensor<8x16xi32>) -> tensor<?x16xi32>
+  return %y : tensor<?x16xi32>
+}

@@ -49,3 +49,18 @@ func.func @left_alone(%x: tensor<3x4xf32>, %e: tensor<3x2xi64>, %w: tensor<3x2xf
   %y3 = kiln.moe_experts %x, %e, %w, %g3, %d3 {activation = #kiln.expert_activation<relu>} : (tensor<3x4xf32>, tensor<3x2xi64>, tensor<3x2xf32>, tensor<2x3x4xf32>, tensor<2x4x3xf32>) -> tensor<3x4xf32>
   return %y, %y3 : tensor<3x4xf32>, tensor<3x4xf32>
 }
+
+// -----
+
+// A dynamic token count: the grouped kernel sizes its buffers at compile
+// time, so the op keeps the reference lowering.
+// CHECK-LABEL: func.func @dynamic_tokens
+// CHECK: kiln.moe_experts
+// CHECK-NOT: scf.for
+func.func @dynamic_tokens(%x: tensor<?x4xf32>, %e: tensor<?x2xi64>, %w: tensor<?x2xf32>) -> tensor<?x4xf32> {
+  %g = arith.constant dense<0.5> : tensor<2x4x4xf32>
+  %d = arith.constant dense<0.25> : tensor<2x4x4xf32>
+  %u = arith.constant dense<2.0> : tensor<2x4x4xf32>
+  %y = kiln.moe_experts %x, %e, %w, %g, %d up %u {activation = #kiln.expert_activation<swiglu>} : (tensor<?x4xf32>, tensor<?x2xi64>, tensor<?x2xf32>, tensor<2x4x4xf32>, tensor<2x4x4xf32>, tensor<2x4x4xf32>) -> tensor<?x4xf32>
+  return %y : tensor<?x4xf32>
+}

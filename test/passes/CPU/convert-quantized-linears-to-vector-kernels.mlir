@@ -222,3 +222,17 @@ func.func @not_converted(%x: tensor<1x64xf32>, %wv: tensor<32x64xi4>) -> (tensor
   %f = kiln.qlinear %x, %w4, %s4 {block_shape = array<i64: 1, 32>} : (tensor<1x64xf32>, tensor<32x64xf4E2M1FN>, tensor<32x2xf8E8M0FNU>) -> tensor<1x32xf32>
   return %a, %b, %c, %d, %e, %f : tensor<1x48xf32>, tensor<1x32xf32>, tensor<1x32xf32>, tensor<1x32xf32>, tensor<1x32xf32>, tensor<1x32xf32>
 }
+
+// -----
+
+// Dynamic rows keep the reference lowering.
+// CHECK-LABEL: func.func @dynamic_rows
+// CHECK: kiln.qlinear
+// CHECK-NOT: vector.
+func.func @dynamic_rows(%x: tensor<?x32xf32>, %bias: tensor<64xf32>) -> tensor<?x64xf32> {
+  %w = arith.constant dense<5> : tensor<64x32xi4>
+  %s = arith.constant dense<0.25> : tensor<64x1xf32>
+  %zp = arith.constant dense<3> : tensor<64x1xi4>
+  %y = kiln.qlinear %x, %w, %s zero_point %zp bias %bias {block_shape = array<i64: 1, 32>, is_unsigned = true} : (tensor<?x32xf32>, tensor<64x32xi4>, tensor<64x1xf32>, tensor<64x1xi4>, tensor<64xf32>) -> tensor<?x64xf32>
+  return %y : tensor<?x64xf32>
+}

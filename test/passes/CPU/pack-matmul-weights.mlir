@@ -83,3 +83,26 @@ func.func @not_packed(%x: tensor<5x3xf32>, %init3: tensor<5x3xf32>, %init: tenso
   } -> tensor<5x4xf32>
   return %y3, %y, %w : tensor<5x3xf32>, tensor<5x4xf32>, tensor<3x4xf32>
 }
+
+// -----
+
+// Dynamic rows: the weight is not packed (the vectorizer that would read
+// the panels needs static sizes).
+#lhs = affine_map<(m, k, n) -> (m, k)>
+#rhs = affine_map<(m, k, n) -> (k, n)>
+#out = affine_map<(m, k, n) -> (m, n)>
+// CHECK-LABEL: func.func @dynamic_rows
+// CHECK-NOT: tensor.expand_shape
+// CHECK: linalg.generic
+// CHECK-SAME: ins(%{{.*}}, %{{.*}} : tensor<?x3xf32>, tensor<3x4xf32>) outs(%{{.*}} : tensor<?x4xf32>)
+func.func @dynamic_rows(%x: tensor<?x3xf32>, %init: tensor<?x4xf32>) -> tensor<?x4xf32> {
+  %w = arith.constant dense<[[0.0, 1.0, 2.0, 3.0], [4.0, 5.0, 6.0, 7.0], [8.0, 9.0, 10.0, 11.0]]> : tensor<3x4xf32>
+  %y = linalg.generic {indexing_maps = [#lhs, #rhs, #out], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%x, %w : tensor<?x3xf32>, tensor<3x4xf32>) outs(%init : tensor<?x4xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %c, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<?x4xf32>
+  return %y : tensor<?x4xf32>
+}

@@ -119,3 +119,23 @@ func.func @transposed_activation(%x: tensor<4x6xf32>, %k: tensor<8x6xf32>, %init
   } -> tensor<4x8xf32>
   return %y : tensor<4x8xf32>
 }
+
+// -----
+
+// Dynamic rows keep the loop nest (no remainder loop yet).
+#lhs = affine_map<(m, k, n) -> (m, k)>
+#rhs = affine_map<(m, k, n) -> (k, n)>
+#out = affine_map<(m, k, n) -> (m, n)>
+// CHECK-LABEL: func.func @dynamic_rows
+// CHECK-NOT: vector.
+// CHECK: linalg.generic
+func.func @dynamic_rows(%x: tensor<?x6xf32>, %w: tensor<6x8xf32>, %init: tensor<?x8xf32>) -> tensor<?x8xf32> {
+  %y = linalg.generic {indexing_maps = [#lhs, #rhs, #out], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%x, %w : tensor<?x6xf32>, tensor<6x8xf32>) outs(%init : tensor<?x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %c, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<?x8xf32>
+  return %y : tensor<?x8xf32>
+}

@@ -10,14 +10,16 @@
 include "mlir/IR/OpBase.td"
 include "mlir/IR/AttrTypeBase.td"
 include "mlir/IR/EnumAttr.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
 
 def Kiln_Dialect : Dialect {
   let name = "kiln";
   let cppNamespace = "::kiln";
   let summary = "Operations that mixture-of-experts transformers are made of";
   let description = [{
-    The Kiln dialect describes neural-network graphs on ranked, statically
-    shaped tensors. Its ops keep the semantics that generic dialects lose
+    The Kiln dialect describes neural-network graphs on ranked tensors,
+    whose dimensions may be dynamic (`?`) where the model leaves them
+    symbolic. Its ops keep the semantics that generic dialects lose
     (broadcasting rules, normalization axes, attention mask kinds, MoE
     routing) so that later passes can pick good kernels. Every op has a
     reference lowering to `linalg`/`tensor` used by the CPU target.
@@ -26,6 +28,9 @@ def Kiln_Dialect : Dialect {
     signed and unsigned integers alike (ops that depend on signedness say
     so), `i1` is a boolean.
   }];
+  // Reifying a dynamic dimension builds tensor.dim and index arithmetic.
+  let dependentDialects = ["::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect"];
   let hasConstantMaterializer = 1;
   let useDefaultAttributePrinterParser = 1;
 }
@@ -69,5 +74,26 @@ def Kiln_QuantStorageTensor
 
 class Kiln_Op<string mnemonic, list<Trait> traits = []>
     : Op<Kiln_Dialect, mnemonic, traits>;
+
+// Every Kiln op says how its dynamic (`?`) result dimensions follow from its
+// operands (ReifyRankedShapedTypeOpInterface), which the lowering to linalg
+// uses to size what it allocates. An op class gives its rule with
+// Kiln_ReifyWith below; other ops define reifyResultShapes in
+// dialects/Kiln/KilnShapes.cpp, from the shared rules of KilnShapes.h.
+def Kiln_ReifiesShapes
+    : DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface,
+                                ["reifyResultShapes"]>;
+
+// The definition of reifyResultShapes for an op class: `call` is a call of
+// a rule of KilnShapes.h with the arguments that follow the op and the
+// builder (for instance "reifyAsOperand(*this, b, shapes)").
+class Kiln_ReifyWith<string call> {
+  code definition = [{
+    ::llvm::LogicalResult $cppClass::reifyResultShapes(
+        ::mlir::OpBuilder &b, ::mlir::ReifiedRankedShapedTypeDims &shapes) {
+      return ::kiln::}] # call # [{;
+    }
+  }];
+}
 
 #endif // KILN_DIALECT_TD

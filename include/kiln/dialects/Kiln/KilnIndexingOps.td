@@ -8,7 +8,7 @@
 #ifndef KILN_INDEXING_OPS_TD
 #define KILN_INDEXING_OPS_TD
 
-def Kiln_TopKOp : Kiln_Op<"top_k", [Pure]> {
+def Kiln_TopKOp : Kiln_Op<"top_k", [Pure, Kiln_ReifiesShapes]> {
   let summary = "the k largest (or smallest) elements along an axis";
   let description = [{
     Along `axis`, returns the `k` largest elements (smallest with
@@ -31,7 +31,7 @@ def Kiln_TopKOp : Kiln_Op<"top_k", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Kiln_GatherElementsOp : Kiln_Op<"gather_elements", [Pure]> {
+def Kiln_GatherElementsOp : Kiln_Op<"gather_elements", [Pure, Kiln_ReifiesShapes]> {
   let summary = "gather single elements along an axis (ONNX GatherElements)";
   let description = [{
     `result[p] = data[p with p[axis] replaced by indices[p]]`, where `result`
@@ -53,7 +53,7 @@ def Kiln_GatherElementsOp : Kiln_Op<"gather_elements", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Kiln_GatherNDOp : Kiln_Op<"gather_nd", [Pure]> {
+def Kiln_GatherNDOp : Kiln_Op<"gather_nd", [Pure, Kiln_ReifiesShapes]> {
   let summary = "gather slices at index tuples (ONNX GatherND)";
   let description = [{
     With `batch_dims = b`, `data` `[B..., D...]` (b leading batch
@@ -95,7 +95,7 @@ def Kiln_ScatterReductionAttr
 }
 
 def Kiln_ScatterElementsOp : Kiln_Op<"scatter_elements",
-    [Pure, AllTypesMatch<["data", "result"]>]> {
+    [Pure, Kiln_ReifiesShapes, AllTypesMatch<["data", "result"]>]> {
   let summary = "scatter single elements along an axis (ONNX ScatterElements)";
   let description = [{
     A copy of `data` where, for every position `p` of `updates`, the
@@ -124,7 +124,7 @@ def Kiln_ScatterElementsOp : Kiln_Op<"scatter_elements",
 }
 
 def Kiln_ScatterNDOp : Kiln_Op<"scatter_nd",
-    [Pure, AllTypesMatch<["data", "result"]>]> {
+    [Pure, Kiln_ReifiesShapes, AllTypesMatch<["data", "result"]>]> {
   let summary = "scatter slices at index tuples (ONNX ScatterND)";
   let description = [{
     With `indices` of shape `[I..., q]`, each index tuple `indices[i]`
@@ -150,7 +150,7 @@ def Kiln_ScatterNDOp : Kiln_Op<"scatter_nd",
   let hasVerifier = 1;
 }
 
-def Kiln_OneHotOp : Kiln_Op<"one_hot", [Pure]> {
+def Kiln_OneHotOp : Kiln_Op<"one_hot", [Pure, Kiln_ReifiesShapes]> {
   let summary = "one-hot encoding of integer indices";
   let description = [{
     Inserts a dimension of size `depth` at `axis` (non-negative, in the

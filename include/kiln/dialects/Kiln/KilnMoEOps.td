@@ -40,7 +40,7 @@ def Kiln_ExpertActivationAttr
   let assemblyFormat = "`<` $value `>`";
 }
 
-def Kiln_MoERouteOp : Kiln_Op<"moe_route", [Pure]> {
+def Kiln_MoERouteOp : Kiln_Op<"moe_route", [Pure, Kiln_ReifiesShapes]> {
   let summary = "top-k expert routing with grouping, bias and capacity";
   let description = [{
     Routes each of `T` tokens to `k` of `E` experts from router `logits`
@@ -95,7 +95,7 @@ def Kiln_MoERouteOp : Kiln_Op<"moe_route", [Pure]> {
 }
 
 def Kiln_MoEExpertsOp : Kiln_Op<"moe_experts",
-    [Pure, AttrSizedOperandSegments]> {
+    [Pure, Kiln_ReifiesShapes, AttrSizedOperandSegments]> {
   let summary = "routed tokens through their experts, weighted and summed";
   let description = [{
     For tokens `x` `[T, H]` routed by `experts` `[T, k]` (an expert index, or

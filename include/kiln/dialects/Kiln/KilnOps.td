@@ -1,7 +1,9 @@
 //===- KilnOps.td - Kiln dialect operations ---------------*- tablegen -*-===//
 //
 // The ops of the Kiln dialect. Conventions:
-//  - every op works on ranked tensors with static shapes;
+//  - every op works on ranked tensors; a dimension may be dynamic (`?`),
+//    and every op says how its result's dynamic dimensions follow from its
+//    operands (Kiln_ReifiesShapes, KilnShapes.h);
 //  - elementwise binary ops broadcast like NumPy (and ONNX): shapes are
 //    right-aligned and a dimension of size 1 stretches;
 //  - the result type is always spelled out, and the verifier checks it.
@@ -27,7 +29,7 @@ def Kiln_NumpyBroadcast : NativeOpTrait<"NumpyBroadcast"> {
 class Kiln_BinaryOp<string mnemonic, string opSummary, string example,
                     Type operandType = Kiln_NumericTensor,
                     list<Trait> traits = []>
-    : Kiln_Op<mnemonic, !listconcat([Pure, Kiln_NumpyBroadcast,
+    : Kiln_Op<mnemonic, !listconcat([Pure, Kiln_ReifiesShapes, Kiln_NumpyBroadcast,
                                      SameOperandsAndResultElementType],
                                     traits)> {
   let summary = opSummary;
@@ -45,6 +47,8 @@ class Kiln_BinaryOp<string mnemonic, string opSummary, string example,
   let results = (outs operandType:$result);
   let assemblyFormat =
       "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
+  let extraClassDefinition =
+      Kiln_ReifyWith<"reifyBroadcast(*this, b, shapes)">.definition;
 }
 
 def Kiln_AddOp : Kiln_BinaryOp<"add", "elementwise addition", [{
@@ -136,7 +140,7 @@ def Kiln_CompareDirectionAttr
     : EnumAttr<Kiln_Dialect, Kiln_CompareDirection, "compare_direction">;
 
 def Kiln_CompareOp : Kiln_Op<"compare",
-    [Pure, Kiln_NumpyBroadcast, SameOperandsElementType]> {
+    [Pure, Kiln_ReifiesShapes, Kiln_NumpyBroadcast, SameOperandsElementType]> {
   let summary = "elementwise comparison with a boolean result";
   let description = [{
     Compares `lhs` and `rhs` elementwise after NumPy broadcasting and yields
@@ -158,7 +162,7 @@ def Kiln_CompareOp : Kiln_Op<"compare",
   let hasFolder = 1;
 }
 
-def Kiln_SelectOp : Kiln_Op<"select", [Pure, Kiln_NumpyBroadcast]> {
+def Kiln_SelectOp : Kiln_Op<"select", [Pure, Kiln_ReifiesShapes, Kiln_NumpyBroadcast]> {
   let summary = "elementwise choice between two tensors";
   let description = [{
     `result[i] = condition[i] ? true_value[i] : false_value[i]`, with NumPy
@@ -187,7 +191,7 @@ def Kiln_SelectOp : Kiln_Op<"select", [Pure, Kiln_NumpyBroadcast]> {
 class Kiln_UnaryOp<string mnemonic, string opSummary, string formula,
                    Type tensorType = Kiln_FloatTensor,
                    list<Trait> traits = []>
-    : Kiln_Op<mnemonic, !listconcat([Pure, SameOperandsAndResultType],
+    : Kiln_Op<mnemonic, !listconcat([Pure, Kiln_ReifiesShapes, SameOperandsAndResultType],
                                     traits)> {
   let summary = opSummary;
   let description = !strconcat("    Elementwise: `", formula, [{`.
@@ -201,6 +205,8 @@ class Kiln_UnaryOp<string mnemonic, string opSummary, string formula,
   let arguments = (ins tensorType:$input);
   let results = (outs tensorType:$result);
   let assemblyFormat = "$input attr-dict `:` type($result)";
+  let extraClassDefinition =
+      Kiln_ReifyWith<"reifyAsOperand(*this, b, shapes)">.definition;
 }
 
 def Kiln_NegOp : Kiln_UnaryOp<"neg", "negation", "-x", Kiln_NumericTensor> {
@@ -238,7 +244,7 @@ def Kiln_NotOp : Kiln_UnaryOp<"not",
   let hasFolder = 1;
 }
 
-def Kiln_LeakyReluOp : Kiln_Op<"leaky_relu", [Pure, SameOperandsAndResultType]> {
+def Kiln_LeakyReluOp : Kiln_Op<"leaky_relu", [Pure, Kiln_ReifiesShapes, SameOperandsAndResultType]> {
   let summary = "leaky rectified linear unit";
   let description = [{
     Elementwise: `x >= 0 ? x : alpha * x`.
@@ -254,7 +260,7 @@ def Kiln_LeakyReluOp : Kiln_Op<"leaky_relu", [Pure, SameOperandsAndResultType]> 
   let assemblyFormat = "$input attr-dict `:` type($result)";
 }
 
-def Kiln_GeluOp : Kiln_Op<"gelu", [Pure, SameOperandsAndResultType]> {
+def Kiln_GeluOp : Kiln_Op<"gelu", [Pure, Kiln_ReifiesShapes, SameOperandsAndResultType]> {
   let summary = "Gaussian error linear unit";
   let description = [{
     Elementwise `x * Phi(x)`, where `Phi` is the standard normal CDF:
@@ -275,7 +281,7 @@ def Kiln_GeluOp : Kiln_Op<"gelu", [Pure, SameOperandsAndResultType]> {
       "$input (`approximation` `=` $approximation^)? attr-dict `:` type($result)";
 }
 
-def Kiln_CastOp : Kiln_Op<"cast", [Pure, SameOperandsAndResultShape]> {
+def Kiln_CastOp : Kiln_Op<"cast", [Pure, Kiln_ReifiesShapes, SameOperandsAndResultShape]> {
   let summary = "elementwise conversion to another element type";
   let description = [{
     Converts each element: float to float rounds to nearest even, float to
@@ -302,7 +308,7 @@ def Kiln_CastOp : Kiln_Op<"cast", [Pure, SameOperandsAndResultShape]> {
 // Linear algebra
 //===----------------------------------------------------------------------===//
 
-def Kiln_MatmulOp : Kiln_Op<"matmul", [Pure, SameOperandsAndResultElementType]> {
+def Kiln_MatmulOp : Kiln_Op<"matmul", [Pure, Kiln_ReifiesShapes, SameOperandsAndResultElementType]> {
   let summary = "batched matrix product with broadcast batch dimensions";
   let description = [{
     `result[..., m, n] = sum_k lhs[..., m, k] * rhs[..., k, n]`. Both operands
@@ -323,7 +329,7 @@ def Kiln_MatmulOp : Kiln_Op<"matmul", [Pure, SameOperandsAndResultElementType]> 
   let hasVerifier = 1;
 }
 
-def Kiln_LinearOp : Kiln_Op<"linear", [Pure]> {
+def Kiln_LinearOp : Kiln_Op<"linear", [Pure, Kiln_ReifiesShapes]> {
   let summary = "fully connected layer: `input @ weight^T + bias`";
   let description = [{
     Multiplies the last dimension of `input` (`[..., K]`) by `weight`, laid
@@ -350,7 +356,7 @@ def Kiln_LinearOp : Kiln_Op<"linear", [Pure]> {
 //===----------------------------------------------------------------------===//
 
 class Kiln_SoftmaxLikeOp<string mnemonic, string opSummary, string formula>
-    : Kiln_Op<mnemonic, [Pure, SameOperandsAndResultType]> {
+    : Kiln_Op<mnemonic, [Pure, Kiln_ReifiesShapes, SameOperandsAndResultType]> {
   let summary = opSummary;
   let description = !strconcat([{
     Along dimension `axis` (negative counts from the back):
@@ -366,6 +372,8 @@ class Kiln_SoftmaxLikeOp<string mnemonic, string opSummary, string formula>
   let results = (outs Kiln_FloatTensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($result)";
   let hasVerifier = 1;
+  let extraClassDefinition =
+      Kiln_ReifyWith<"reifyAsOperand(*this, b, shapes)">.definition;
   let extraClassDeclaration = [{
     /// The axis as a non-negative dimension index.
     int64_t getNormalizedAxis() {
@@ -381,7 +389,7 @@ def Kiln_LogSoftmaxOp : Kiln_SoftmaxLikeOp<"log_softmax",
     "logarithm of softmax along one axis", "x_i - log(sum_j exp(x_j))">;
 
 def Kiln_LayerNormOp : Kiln_Op<"layer_norm",
-    [Pure]> {
+    [Pure, Kiln_ReifiesShapes]> {
   let summary = "layer normalization over the trailing dimensions";
   let description = [{
     Normalizes over dimensions `[axis, rank)`:
@@ -416,7 +424,7 @@ def Kiln_LayerNormOp : Kiln_Op<"layer_norm",
 //===----------------------------------------------------------------------===//
 
 class Kiln_ReduceOp<string mnemonic, string opSummary>
-    : Kiln_Op<mnemonic, [Pure, SameOperandsAndResultElementType]> {
+    : Kiln_Op<mnemonic, [Pure, Kiln_ReifiesShapes, SameOperandsAndResultElementType]> {
   let summary = opSummary;
   let description = !strconcat([{
     Reduces the dimensions listed in `axes` (non-negative, strictly
@@ -436,6 +444,9 @@ class Kiln_ReduceOp<string mnemonic, string opSummary>
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
   let hasVerifier = 1;
   let hasFolder = 1;
+  let extraClassDefinition = Kiln_ReifyWith<
+      "reifyReduction(*this, b, shapes, getInput(), getAxes(), getKeepdims())">
+      .definition;
 }
 
 def Kiln_ReduceSumOp : Kiln_ReduceOp<"reduce_sum", "sum over dimensions">;
@@ -446,7 +457,7 @@ def Kiln_ReduceProdOp : Kiln_ReduceOp<"reduce_prod",
                                       "product over dimensions">;
 
 class Kiln_ArgReduceOp<string mnemonic, string opSummary>
-    : Kiln_Op<mnemonic, [Pure]> {
+    : Kiln_Op<mnemonic, [Pure, Kiln_ReifiesShapes]> {
   let summary = opSummary;
   let description = !strconcat([{
     The index (int64) of the extreme element along `axis`. Ties resolve to
@@ -466,13 +477,16 @@ class Kiln_ArgReduceOp<string mnemonic, string opSummary>
   let results = (outs RankedTensorOf<[I64]>:$result);
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
   let hasVerifier = 1;
+  let extraClassDefinition = Kiln_ReifyWith<
+      "reifyReduction(*this, b, shapes, getInput(), "
+      "{static_cast<int64_t>(getAxis())}, getKeepdims())">.definition;
 }
 
 def Kiln_ArgMaxOp : Kiln_ArgReduceOp<"argmax", "index of the maximum along an axis">;
 def Kiln_ArgMinOp : Kiln_ArgReduceOp<"argmin", "index of the minimum along an axis">;
 
 class Kiln_ScanOp<string mnemonic, string what, string combine>
-    : Kiln_Op<mnemonic, [Pure, SameOperandsAndResultType]> {
+    : Kiln_Op<mnemonic, [Pure, Kiln_ReifiesShapes, SameOperandsAndResultType]> {
   let summary = !strconcat("cumulative ", what, " along one axis");
   let description = !strconcat([{
     `result[..., i, ...] = }], combine, [{ of input[..., j, ...]` for
@@ -492,6 +506,8 @@ class Kiln_ScanOp<string mnemonic, string what, string combine>
   let results = (outs Kiln_NumericTensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($result)";
   let hasVerifier = 1;
+  let extraClassDefinition =
+      Kiln_ReifyWith<"reifyAsOperand(*this, b, shapes)">.definition;
 }
 
 def Kiln_CumSumOp : Kiln_ScanOp<"cumsum", "sum", "sum">;
@@ -502,7 +518,7 @@ def Kiln_CumProdOp : Kiln_ScanOp<"cumprod", "product", "product">;
 //===----------------------------------------------------------------------===//
 
 def Kiln_TransposeOp : Kiln_Op<"transpose",
-    [Pure, SameOperandsAndResultElementType]> {
+    [Pure, Kiln_ReifiesShapes, SameOperandsAndResultElementType]> {
   let summary = "permutation of dimensions";
   let description = [{
     `result` dimension `i` is `input` dimension `permutation[i]`.
@@ -522,7 +538,7 @@ def Kiln_TransposeOp : Kiln_Op<"transpose",
 }
 
 def Kiln_ReshapeOp : Kiln_Op<"reshape",
-    [Pure, SameOperandsAndResultElementType]> {
+    [Pure, Kiln_ReifiesShapes, SameOperandsAndResultElementType]> {
   let summary = "same elements in row-major order, new shape";
   let description = [{
     The result type gives the new shape; it holds as many elements as the
@@ -542,7 +558,7 @@ def Kiln_ReshapeOp : Kiln_Op<"reshape",
 }
 
 def Kiln_BroadcastOp : Kiln_Op<"broadcast",
-    [Pure, SameOperandsAndResultElementType]> {
+    [Pure, Kiln_ReifiesShapes, SameOperandsAndResultElementType]> {
   let summary = "NumPy broadcast to a larger shape";
   let description = [{
     Stretches size-1 dimensions and prepends missing leading ones so that
@@ -561,7 +577,7 @@ def Kiln_BroadcastOp : Kiln_Op<"broadcast",
   let hasFolder = 1;
 }
 
-def Kiln_ConcatOp : Kiln_Op<"concat", [Pure, SameOperandsAndResultElementType]> {
+def Kiln_ConcatOp : Kiln_Op<"concat", [Pure, Kiln_ReifiesShapes, SameOperandsAndResultElementType]> {
   let summary = "concatenation along one axis";
   let description = [{
     Joins `inputs` along non-negative dimension `axis`; all other dimensions
@@ -582,13 +598,15 @@ def Kiln_ConcatOp : Kiln_Op<"concat", [Pure, SameOperandsAndResultElementType]> 
   let hasFolder = 1;
 }
 
-def Kiln_SliceOp : Kiln_Op<"slice", [Pure, SameOperandsAndResultElementType]> {
+def Kiln_SliceOp : Kiln_Op<"slice", [Pure, Kiln_ReifiesShapes, SameOperandsAndResultElementType]> {
   let summary = "strided window of a tensor";
   let description = [{
     `result[i0, i1, ...] = input[starts[0] + i0 * steps[0], ...]`. Steps may
     be negative (a reversed window) but not zero; the result shape gives
     the number of elements taken along each dimension, and every index read
-    lies inside `input`.
+    lies inside `input`. A dynamic result dimension takes a whole dynamic
+    input dimension (start 0, step 1): with no `ends`, the count along a
+    sliced dynamic axis cannot be expressed.
 
     Example:
 
@@ -605,7 +623,7 @@ def Kiln_SliceOp : Kiln_Op<"slice", [Pure, SameOperandsAndResultElementType]> {
   let hasFolder = 1;
 }
 
-def Kiln_GatherOp : Kiln_Op<"gather", [Pure]> {
+def Kiln_GatherOp : Kiln_Op<"gather", [Pure, Kiln_ReifiesShapes]> {
   let summary = "select slices along one axis by index";
   let description = [{
     ONNX `Gather`: with `data` of shape `D` and `indices` of shape `I`,
@@ -629,7 +647,7 @@ def Kiln_GatherOp : Kiln_Op<"gather", [Pure]> {
   let hasFolder = 1;
 }
 
-def Kiln_TriluOp : Kiln_Op<"trilu", [Pure, SameOperandsAndResultType]> {
+def Kiln_TriluOp : Kiln_Op<"trilu", [Pure, Kiln_ReifiesShapes, SameOperandsAndResultType]> {
   let summary = "keep the upper or lower triangle of the last two dimensions";
   let description = [{
     Keeps `input[..., i, j]` where `j - i >= diagonal` (`upper`) or

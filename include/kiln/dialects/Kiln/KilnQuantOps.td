@@ -24,7 +24,7 @@ defvar Kiln_QuantDescription = [{
     With `is_unsigned`, integers (values and zero points) are read as unsigned.
 }];
 
-def Kiln_DequantizeOp : Kiln_Op<"dequantize", [Pure]> {
+def Kiln_DequantizeOp : Kiln_Op<"dequantize", [Pure, Kiln_ReifiesShapes]> {
   let summary = "quantized values to floats: (x - zero_point) * scale";
   let description = !strconcat([{
     `result = (input - zero_point) * scale`, computed in f32 (f64 for an f64
@@ -55,7 +55,7 @@ def Kiln_DequantizeOp : Kiln_Op<"dequantize", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Kiln_QuantizeOp : Kiln_Op<"quantize", [Pure]> {
+def Kiln_QuantizeOp : Kiln_Op<"quantize", [Pure, Kiln_ReifiesShapes]> {
   let summary = "floats to quantized values: saturate(round(x / scale) + zp)";
   let description = !strconcat([{
     For integer results, `result = clamp(round_half_even(input / scale) +
@@ -87,7 +87,7 @@ def Kiln_QuantizeOp : Kiln_Op<"quantize", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Kiln_QLinearOp : Kiln_Op<"qlinear", [Pure, AttrSizedOperandSegments]> {
+def Kiln_QLinearOp : Kiln_Op<"qlinear", [Pure, Kiln_ReifiesShapes, AttrSizedOperandSegments]> {
   let summary = "fully connected layer on quantized weights";
   let description = [{
     `result = input @ dequantize(weight)^T + bias`, where `weight` is `[N, K]`

@@ -51,7 +51,7 @@ defvar Kiln_MaskAttributes = (ins
     OptionalAttr<DenseBoolArrayAttr>:$block_layout);
 
 def Kiln_AttentionOp : Kiln_Op<"attention",
-    [Pure, AttrSizedOperandSegments]> {
+    [Pure, Kiln_ReifiesShapes, AttrSizedOperandSegments]> {
   let summary = "scaled dot-product attention with a positional mask kind";
   let description = [{
     Multi-head attention over `query` `[B, Hq, S, D]`, `key` `[B, Hkv, T, D]`
@@ -135,7 +135,7 @@ def Kiln_AttentionOp : Kiln_Op<"attention",
 }
 
 def Kiln_AttentionMaskOp : Kiln_Op<"attention_mask",
-    [Pure, AllTypesMatch<["input", "result"]>, AttrSizedOperandSegments]> {
+    [Pure, Kiln_ReifiesShapes, AllTypesMatch<["input", "result"]>, AttrSizedOperandSegments]> {
   let summary = "remove the (query, key) pairs a mask kind rules out";
   let description = [{
     Over the last two dimensions `[S, L]` of `input` (queries by keys),
@@ -184,7 +184,7 @@ def Kiln_AttentionMaskOp : Kiln_Op<"attention_mask",
   let hasVerifier = 1;
 }
 
-def Kiln_RmsNormOp : Kiln_Op<"rms_norm", [Pure]> {
+def Kiln_RmsNormOp : Kiln_Op<"rms_norm", [Pure, Kiln_ReifiesShapes]> {
   let summary = "root-mean-square normalization over the trailing dimensions";
   let description = [{
     Normalizes over dimensions `[axis, rank)`:
@@ -212,7 +212,7 @@ def Kiln_RmsNormOp : Kiln_Op<"rms_norm", [Pure]> {
   }];
 }
 
-def Kiln_RopeOp : Kiln_Op<"rope", [Pure, AllTypesMatch<["input", "result"]>]> {
+def Kiln_RopeOp : Kiln_Op<"rope", [Pure, Kiln_ReifiesShapes, AllTypesMatch<["input", "result"]>]> {
   let summary = "rotary position embedding";
   let description = [{
     Rotates pairs of features of `input` `[B, H, S, D]` by position-dependent
@@ -256,7 +256,7 @@ def Kiln_RopeOp : Kiln_Op<"rope", [Pure, AllTypesMatch<["input", "result"]>]> {
 }
 
 def Kiln_KVCacheUpdateOp : Kiln_Op<"kv_cache_update",
-    [Pure, AllTypesMatch<["cache", "result"]>]> {
+    [Pure, Kiln_ReifiesShapes, AllTypesMatch<["cache", "result"]>]> {
   let summary = "write new keys or values into a fixed-size KV cache";
   let description = [{
     `cache` holds `M` positions along `axis` (dimension 0 is the batch);
@@ -283,7 +283,7 @@ def Kiln_KVCacheUpdateOp : Kiln_Op<"kv_cache_update",
   let hasVerifier = 1;
 }
 
-def Kiln_SwiGLUOp : Kiln_Op<"swiglu", [Pure]> {
+def Kiln_SwiGLUOp : Kiln_Op<"swiglu", [Pure, Kiln_ReifiesShapes]> {
   let summary = "SiLU-gated linear unit over the two halves of the last dimension";
   let description = [{
     Splits the last dimension of `input` (`2F`) into `a = input[..., :F]`

@@ -11,7 +11,7 @@
 #ifndef KILN_WINDOW_OPS_TD
 #define KILN_WINDOW_OPS_TD
 
-def Kiln_ConvOp : Kiln_Op<"conv", [Pure]> {
+def Kiln_ConvOp : Kiln_Op<"conv", [Pure, Kiln_ReifiesShapes]> {
   let summary = "grouped N-d convolution (ONNX Conv)";
   let description = [{
     Cross-correlation of `input` [N, C, D1..Dk] with `weight`
@@ -61,7 +61,7 @@ def Kiln_PoolKindAttr : EnumAttr<Kiln_Dialect, Kiln_PoolKind, "pool_kind"> {
   let assemblyFormat = "`<` $value `>`";
 }
 
-def Kiln_PoolOp : Kiln_Op<"pool", [Pure, SameOperandsAndResultElementType]> {
+def Kiln_PoolOp : Kiln_Op<"pool", [Pure, Kiln_ReifiesShapes, SameOperandsAndResultElementType]> {
   let summary = "max, average or Lp pooling over N-d windows (ONNX *Pool)";
   let description = [{
     Slides a `kernel_shape` window over the spatial dimensions of `input`

@@ -11,6 +11,7 @@
 #define KILN_PASSES_KILNTOLINALG_KILNTOLINALG_H
 
 #include "kiln/dialects/Kiln/KilnOps.h"
+#include "kiln/dialects/Kiln/KilnShapes.h"
 
 #include "mlir/IR/AffineMap.h"
 #include "mlir/IR/Builders.h"
@@ -27,15 +28,52 @@ mlir::AffineMap getBroadcastMap(mlir::MLIRContext *ctx,
                                 llvm::ArrayRef<int64_t> operandShape,
                                 llvm::ArrayRef<int64_t> resultShape);
 
+// Dynamic dimensions. A Kiln op's result may have `?` dimensions; the
+// lowering sizes what it allocates from the op's reified shape
+// (ReifyRankedShapedTypeOpInterface, dialects/Kiln/KilnShapes.h), or, in
+// the generic builders, from the inputs that read each loop dimension.
+// Static shapes allocate exactly as before (a tensor.empty with no
+// operands).
+
+/// `tensor.empty` of `sizes` (constant sizes become static dimensions).
+mlir::Value emptyTensor(mlir::OpBuilder &b, mlir::Location loc,
+                        llvm::ArrayRef<mlir::OpFoldResult> sizes,
+                        mlir::Type elementType);
+
+/// The sizes of result `result` of `op`: its static shape, or its reified
+/// shape. When a dynamic size does not follow from the operands, reports
+/// on `op` which dimensions and fails.
+llvm::FailureOr<llvm::SmallVector<mlir::OpFoldResult>>
+resultSizes(mlir::OpBuilder &b, mlir::Operation *op, unsigned result);
+
+/// `tensor.empty` with the shape of the tensor `like` (tensor.dim where
+/// dynamic) and `elementType`.
+mlir::Value emptyLike(mlir::OpBuilder &b, mlir::Location loc, mlir::Value like,
+                      mlir::Type elementType);
+
+/// `tensor.empty` shaped like result `result` of `op` (see resultSizes),
+/// with `elementType` when given (an accumulator type) or the result's own.
+llvm::FailureOr<mlir::Value> emptyTensorFor(mlir::OpBuilder &b,
+                                            mlir::Location loc,
+                                            mlir::Operation *op,
+                                            unsigned result,
+                                            mlir::Type elementType = {});
+
 /// Builds an all-parallel `linalg.generic` over `resultType` reading
 /// `inputs` through `inputMaps` (the result is written through the identity
-/// map); `body` maps the scalar inputs to the scalar result.
+/// map); `body` maps the scalar inputs to the scalar result. The result is
+/// written into `init` when given; otherwise into a new tensor whose
+/// dynamic sizes are those of the input dimensions the loops read (for
+/// loop d, an input whose map result p is exactly d gives its dimension p),
+/// so every dynamic result dimension must be read by some input that way
+/// unless `init` is given.
 mlir::Value buildParallelGeneric(
     mlir::OpBuilder &b, mlir::Location loc, mlir::RankedTensorType resultType,
     mlir::ValueRange inputs, llvm::ArrayRef<mlir::AffineMap> inputMaps,
     llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Location,
                                    mlir::ValueRange)>
-        body);
+        body,
+    mlir::Value init = {});
 
 /// buildParallelGeneric with each input broadcast to the result shape.
 mlir::Value buildElementwise(
@@ -43,16 +81,23 @@ mlir::Value buildElementwise(
     mlir::ValueRange inputs,
     llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Location,
                                    mlir::ValueRange)>
-        body);
+        body,
+    mlir::Value init = {});
 
 /// `raw` (an integer index) as an index into a dimension of `size`:
 /// negative values count from the end (ONNX's convention). `inRange`, when
 /// given, receives whether it lands in [0, size).
+/// A dynamic `size` is an index value defined outside the body.
+mlir::Value normalizeIndex(mlir::OpBuilder &b, mlir::Location loc,
+                           mlir::Value raw, mlir::OpFoldResult size,
+                           mlir::Value *inRange = nullptr);
 mlir::Value normalizeIndex(mlir::OpBuilder &b, mlir::Location loc,
                            mlir::Value raw, int64_t size,
                            mlir::Value *inRange = nullptr);
 
 /// Clamps an index into [0, size) so a read can never leave the buffer.
+mlir::Value clampIndex(mlir::OpBuilder &b, mlir::Location loc, mlir::Value i,
+                       mlir::OpFoldResult size);
 mlir::Value clampIndex(mlir::OpBuilder &b, mlir::Location loc, mlir::Value i,
                        int64_t size);
 
@@ -80,14 +125,21 @@ mlir::Value widenScalar(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
 mlir::Value scalarConstant(mlir::OpBuilder &b, mlir::Location loc,
                            mlir::Type type, double value);
 
-/// A tensor of `type` filled with the scalar `value`.
+/// A tensor of the static `type` filled with the scalar `value`.
 mlir::Value filledTensor(mlir::OpBuilder &b, mlir::Location loc,
                          mlir::RankedTensorType type, mlir::Value value);
 
+/// `init` (a tensor.empty, any shape) filled with the scalar `value`.
+mlir::Value fillTensor(mlir::OpBuilder &b, mlir::Location loc, mlir::Value init,
+                       mlir::Value value);
+
 /// Reshapes `input` to `resultType` (same element count) with
-/// tensor.collapse_shape / tensor.expand_shape.
+/// tensor.collapse_shape / tensor.expand_shape. A dynamic result needs
+/// `resultSizes` (resultSizes() of the op) unless every expanded group has
+/// at most one dynamic size, which the expansion infers.
 mlir::Value reshapeTensor(mlir::OpBuilder &b, mlir::Location loc,
-                          mlir::Value input, mlir::RankedTensorType resultType);
+                          mlir::Value input, mlir::RankedTensorType resultType,
+                          llvm::ArrayRef<mlir::OpFoldResult> resultSizes = {});
 
 /// Scalar comparison `lhs dir rhs` of two ints or two floats: ordered for
 /// floats (unordered for NE), signed for integers unless `isUnsigned`.
@@ -139,7 +191,9 @@ mlir::Value addExpertBias(mlir::OpBuilder &b, mlir::Location loc,
                           mlir::Value matrix, mlir::Value bias, mlir::Value e);
 
 /// A lowering of one kiln op: a function from the op and its converted
-/// operands to the values that replace its results.
+/// operands to the values that replace its results. It returns no values
+/// when it cannot lower the op, after reporting why on the op (a dynamic
+/// size that does not follow from the operands, see resultSizes).
 template <typename OpTy>
 using LoweringFn = llvm::SmallVector<mlir::Value> (*)(
     OpTy, typename OpTy::Adaptor, mlir::ConversionPatternRewriter &);
@@ -153,7 +207,10 @@ struct FunctionLowering : mlir::OpConversionPattern<OpTy> {
   mlir::LogicalResult
   matchAndRewrite(OpTy op, typename OpTy::Adaptor adaptor,
                   mlir::ConversionPatternRewriter &rewriter) const override {
-    rewriter.replaceOp(op, fn(op, adaptor, rewriter));
+    llvm::SmallVector<mlir::Value> results = fn(op, adaptor, rewriter);
+    if (results.empty())
+      return mlir::failure();
+    rewriter.replaceOp(op, results);
     return mlir::success();
   }
   LoweringFn<OpTy> fn;
