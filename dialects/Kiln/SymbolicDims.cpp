@@ -4,8 +4,10 @@
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Matchers.h"
+#include "mlir/Interfaces/DestinationStyleOpInterface.h"
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 
 using namespace mlir;
@@ -103,9 +105,44 @@ SymbolicSize SymbolicDims::sizeOf(Value tensor, int64_t dim) {
   return size;
 }
 
+/// Whether `yielded` is `iterArg` updated in place (through inserts,
+/// destination-style ops, ifs and nested loops), so of its shape.
+static bool preservesShapeOf(Value yielded, BlockArgument iterArg) {
+  for (int depth = 0; depth < 64 && yielded; ++depth) {
+    if (yielded == iterArg)
+      return true;
+    Operation *def = yielded.getDefiningOp();
+    if (auto insert = dyn_cast_or_null<tensor::InsertOp>(def)) {
+      yielded = insert.getDest();
+    } else if (auto slice = dyn_cast_or_null<tensor::InsertSliceOp>(def)) {
+      yielded = slice.getDest();
+    } else if (auto dps = dyn_cast_or_null<DestinationStyleOpInterface>(def)) {
+      yielded = dps.getTiedOpOperand(cast<OpResult>(yielded))->get();
+    } else if (auto loop = dyn_cast_or_null<scf::ForOp>(def)) {
+      yielded = loop.getInitArgs()[cast<OpResult>(yielded).getResultNumber()];
+    } else if (auto branch = dyn_cast_or_null<scf::IfOp>(def)) {
+      unsigned i = cast<OpResult>(yielded).getResultNumber();
+      Value other = branch.elseYield().getOperand(i);
+      yielded = branch.thenYield().getOperand(i);
+      if (!preservesShapeOf(other, iterArg))
+        return false;
+    } else {
+      return false;
+    }
+  }
+  return false;
+}
+
 SymbolicSize SymbolicDims::sizeOfDynamic(Value tensor, int64_t dim) {
   if (auto arg = dyn_cast<BlockArgument>(tensor))
     return sizeOfArgument(arg, dim);
+  // A loop that updates a tensor in place keeps its initial value's shape.
+  if (auto loop = tensor.getDefiningOp<scf::ForOp>()) {
+    unsigned i = cast<OpResult>(tensor).getResultNumber();
+    if (preservesShapeOf(loop.getYieldedValues()[i],
+                         loop.getRegionIterArgs()[i]))
+      return sizeOf(loop.getInitArgs()[i], dim);
+  }
   // Ops that say how their sizes follow from their operands. The IR this
   // creates (tensor.dim of operands, index arithmetic) is what the sizes
   // are at run time; what the caller does not use is folded away later.

@@ -441,6 +441,16 @@ Value kiln::onnx_import::reshapeToSizes(NodeContext &nc, Value x,
                                        in.getElementType());
   SmallVector<SymbolicSize> inSizes = symbolicShape(nc, x);
   auto groups = groupDimensions(inSizes, sizes);
+  // MLIR 22's expand-strided-metadata crashes on a memref.expand_shape that
+  // splits one dimension into two dynamic ones ([b * s, 64] -> [b, s, 64]);
+  // tensor.reshape (below) lowers without it.
+  auto splitsIntoDynamics = [&](const DimGroup &g) {
+    return llvm::count_if(g.second, [&](int64_t d) {
+             return !sizes[d].isConstant();
+           }) > 1;
+  };
+  if (groups && llvm::any_of(*groups, splitsIntoDynamics))
+    groups.reset();
   if (groups && in.getRank() > 0 && !sizes.empty()) {
     // Collapse each group to one dimension, then expand it to its outputs.
     SmallVector<ReassociationIndices> collapse, expand;

@@ -263,6 +263,24 @@ Value kiln::reshapeTensor(OpBuilder &b, Location loc, Value input,
   auto expand = [&](Value source, ArrayRef<ReassociationIndices> r) -> Value {
     if (resultSizes.empty() || resultType.hasStaticShape())
       return tensor::ExpandShapeOp::create(b, loc, resultType, source, r);
+    // MLIR 22's expand-strided-metadata crashes on an expansion of one
+    // dimension into two dynamic ones: such a reshape takes its shape as
+    // a tensor instead.
+    bool splitsIntoDynamics = llvm::any_of(r, [&](const auto &group) {
+      return llvm::count_if(group, [&](int64_t d) {
+               return resultType.isDynamicDim(d);
+             }) > 1;
+    });
+    if (splitsIntoDynamics) {
+      SmallVector<Value> extents;
+      for (OpFoldResult size : resultSizes)
+        extents.push_back(getValueOrCreateConstantIndexOp(b, loc, size));
+      Value shape = tensor::FromElementsOp::create(
+          b, loc,
+          RankedTensorType::get({(int64_t)extents.size()}, b.getIndexType()),
+          extents);
+      return tensor::ReshapeOp::create(b, loc, resultType, source, shape);
+    }
     return tensor::ExpandShapeOp::create(b, loc, resultType, source, r,
                                          resultSizes);
   };

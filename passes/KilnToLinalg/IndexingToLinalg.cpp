@@ -120,8 +120,8 @@ SmallVector<Value> lowerGatherElements(GatherElementsOp op,
                                        ConversionPatternRewriter &rewriter) {
   RankedTensorType type = op.getType();
   int64_t axis = op.getAxis(), rank = type.getRank();
-  int64_t size = op.getData().getType().getDimSize(axis);
   Value data = adaptor.getData();
+  OpFoldResult size = tensor::getMixedSize(rewriter, op.getLoc(), data, axis);
   Value result = buildElementwise(
       rewriter, op.getLoc(), type, adaptor.getIndices(),
       [&](OpBuilder &b, Location l, ValueRange args) {
@@ -162,13 +162,12 @@ SmallVector<Value> lowerOneHot(OneHotOp op, OneHotOp::Adaptor adaptor,
 }
 
 /// Reads the index tuple `indices[at..., :]` (q entries) and returns it as
-/// coordinates into dimensions `first, first+1, ...` of `dataType`,
+/// coordinates into dimensions `first, first+1, ...` of `data`,
 /// normalized and clamped; `valid` (if given) becomes whether every entry
 /// was in range.
 SmallVector<Value> indexTuple(OpBuilder &b, Location loc, Value indices,
-                              ArrayRef<Value> at, int64_t q,
-                              RankedTensorType dataType, int64_t first,
-                              Value *valid = nullptr) {
+                              ArrayRef<Value> at, int64_t q, Value data,
+                              int64_t first, Value *valid = nullptr) {
   SmallVector<Value> coords;
   SmallVector<Value> slot(at.begin(), at.end());
   slot.push_back(Value());
@@ -176,7 +175,7 @@ SmallVector<Value> indexTuple(OpBuilder &b, Location loc, Value indices,
     *valid = arith::ConstantIntOp::create(b, loc, 1, 1);
   for (int64_t k = 0; k < q; ++k) {
     slot.back() = constIndex(b, loc, k);
-    int64_t size = dataType.getDimSize(first + k);
+    OpFoldResult size = tensor::getMixedSize(b, loc, data, first + k);
     Value inRange;
     Value idx =
         normalizeIndex(b, loc, tensor::ExtractOp::create(b, loc, indices, slot),
@@ -204,7 +203,7 @@ SmallVector<Value> lowerGatherND(GatherNDOp op, GatherNDOp::Adaptor adaptor,
         for (int64_t d = 0; d < tupleRank; ++d)
           at.push_back(linalg::IndexOp::create(bd, l, d));
         SmallVector<Value> coords(at.begin(), at.begin() + b);
-        coords.append(indexTuple(bd, l, indices, at, q, dataType, b));
+        coords.append(indexTuple(bd, l, indices, at, q, data, b));
         for (int64_t d = tupleRank; d < type.getRank(); ++d)
           coords.push_back(linalg::IndexOp::create(bd, l, d));
         return tensor::ExtractOp::create(bd, l, data, coords);
@@ -234,12 +233,12 @@ Value combineScatter(OpBuilder &b, Location loc, ScatterReduction r,
 /// Loops over `shape` carrying `init`; `body` gets the induction variables
 /// and the carried tensor and returns its next value.
 Value loopNest(
-    OpBuilder &b, Location loc, ArrayRef<int64_t> shape, Value init,
+    OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes, Value init,
     function_ref<Value(OpBuilder &, Location, ValueRange, Value)> body) {
   SmallVector<Value> lbs, ubs, steps;
-  for (int64_t n : shape) {
+  for (OpFoldResult n : sizes) {
     lbs.push_back(constIndex(b, loc, 0));
-    ubs.push_back(constIndex(b, loc, n));
+    ubs.push_back(getValueOrCreateConstantIndexOp(b, loc, n));
     steps.push_back(constIndex(b, loc, 1));
   }
   scf::LoopNest nest = scf::buildLoopNest(
@@ -270,12 +269,13 @@ SmallVector<Value> lowerScatterElements(ScatterElementsOp op,
                                         ScatterElementsOp::Adaptor adaptor,
                                         ConversionPatternRewriter &rewriter) {
   int64_t axis = op.getAxis();
-  int64_t size = op.getData().getType().getDimSize(axis);
-  ArrayRef<int64_t> shape = op.getUpdates().getType().getShape();
+  Location loc = op.getLoc();
+  OpFoldResult size = tensor::getMixedSize(rewriter, loc, adaptor.getData(), axis);
   Value indices = adaptor.getIndices(), updates = adaptor.getUpdates();
   ScatterReduction r = op.getReduction();
   Value result = loopNest(
-      rewriter, op.getLoc(), shape, adaptor.getData(),
+      rewriter, loc, tensor::getMixedSizes(rewriter, loc, updates),
+      adaptor.getData(),
       [&](OpBuilder &b, Location l, ValueRange ivs, Value acc) {
         Value valid;
         Value idx = normalizeIndex(
@@ -294,16 +294,18 @@ SmallVector<Value> lowerScatterND(ScatterNDOp op, ScatterNDOp::Adaptor adaptor,
   auto idxType = op.getIndices().getType();
   int64_t q = idxType.getDimSize(idxType.getRank() - 1);
   int64_t batchRank = idxType.getRank() - 1;
-  ArrayRef<int64_t> shape = op.getUpdates().getType().getShape();
   Value indices = adaptor.getIndices(), updates = adaptor.getUpdates();
   ScatterReduction r = op.getReduction();
   Value result =
-      loopNest(rewriter, op.getLoc(), shape, adaptor.getData(),
+      loopNest(rewriter, op.getLoc(),
+               tensor::getMixedSizes(rewriter, op.getLoc(), updates),
+               adaptor.getData(),
                [&](OpBuilder &b, Location l, ValueRange ivs, Value acc) {
                  Value valid;
                  SmallVector<Value> at(ivs.begin(), ivs.begin() + batchRank);
                  SmallVector<Value> coords =
-                     indexTuple(b, l, indices, at, q, dataType, 0, &valid);
+                     indexTuple(b, l, indices, at, q, adaptor.getData(), 0,
+                                &valid);
                  coords.append(ivs.begin() + batchRank, ivs.end());
                  Value update = tensor::ExtractOp::create(b, l, updates, ivs);
                  return storeIf(b, l, valid, acc, coords, update, r);

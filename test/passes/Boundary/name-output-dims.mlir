@@ -47,3 +47,22 @@ func.func @main(%x: tensor<?x?xf32> {kiln.dim_symbols = ["batch", "seq"]})
 func.func @main(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
   return %x : tensor<2x3xf32>
 }
+
+// -----
+
+// A loop that updates a tensor in place (a scatter's lowering) keeps the
+// shape of its initial value.
+// CHECK-LABEL: func.func @main(
+// CHECK-SAME: -> (tensor<?x4xf32> {kiln.dim_symbols = ["tokens", ""]})
+func.func @main(%x: tensor<?x4xf32> {kiln.dim_symbols = ["tokens", ""]}, %v: f32)
+    -> tensor<?x4xf32>
+    attributes {kiln.dim_ranges = {tokens = array<i64: 1, 8>}} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %n = tensor.dim %x, %c0 : tensor<?x4xf32>
+  %r = scf.for %i = %c0 to %n step %c1 iter_args(%acc = %x) -> tensor<?x4xf32> {
+    %t = tensor.insert %v into %acc[%i, %c0] : tensor<?x4xf32>
+    scf.yield %t : tensor<?x4xf32>
+  }
+  return %r : tensor<?x4xf32>
+}
