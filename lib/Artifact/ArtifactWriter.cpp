@@ -186,11 +186,20 @@ llvm::Error kiln::writeArtifact(llvm::StringRef path,
   for (const TensorSignature &t : c.outputs)
     meta.tensor(t);
   meta.u64(c.workspaceBytes);
-  meta.u32((uint32_t)c.symbols.size());
-  for (const SymbolSignature &symbol : c.symbols) {
+  // The symbols the inputs bind, then (only when there are any) the names
+  // of the computed ones, which follow them in symbol order.
+  auto computed = llvm::partition_point(
+      c.symbols, [](const SymbolSignature &s) { return !s.computed; });
+  meta.u32((uint32_t)(computed - c.symbols.begin()));
+  for (const SymbolSignature &symbol : llvm::make_range(c.symbols.begin(), computed)) {
     meta.str(symbol.name);
     meta.i64(symbol.min);
     meta.i64(symbol.max);
+  }
+  if (computed != c.symbols.end()) {
+    meta.u32((uint32_t)(c.symbols.end() - computed));
+    for (const SymbolSignature &symbol : llvm::make_range(computed, c.symbols.end()))
+      meta.str(symbol.name);
   }
   std::vector<char> gpuCode;
   if (c.gpuCode)

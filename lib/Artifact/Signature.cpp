@@ -3,6 +3,7 @@
 #include "kiln/Artifact/Signature.h"
 
 #include "kiln/dialects/Kiln/KilnConstants.h"
+#include "kiln/dialects/Kiln/SymbolicDims.h"
 #include "kiln/artifact_format.h"
 #include "kiln/dtype.h"
 
@@ -91,15 +92,40 @@ static LogicalResult readDimRanges(func::FuncOp entry,
   return success();
 }
 
+/// Appends `kiln.computed_dims`, the output dims only a run knows, after
+/// the symbols the inputs bind.
+static LogicalResult readComputedDims(func::FuncOp entry,
+                                      std::vector<SymbolSignature> &symbols) {
+  Attribute attr = entry->getAttr(kComputedDimsAttr);
+  if (!attr)
+    return success();
+  auto names = dyn_cast<ArrayAttr>(attr);
+  if (!names)
+    return emitError(entry.getLoc())
+           << "kiln.computed_dims must be an array of names, got " << attr;
+  for (Attribute a : names) {
+    auto name = dyn_cast<StringAttr>(a);
+    if (!name || name.getValue().empty() ||
+        llvm::any_of(symbols, [&](const SymbolSignature &s) {
+          return s.name == name.getValue();
+        }))
+      return emitError(entry.getLoc())
+             << "kiln.computed_dims: " << a
+             << " is not a new, non-empty symbol name";
+    symbols.push_back({name.str(), 0, KILN_MAX_SYMBOL_VALUE, true});
+  }
+  return success();
+}
+
 /// Whether a tensor may have symbolic dims: inputs and outputs may, weights
-/// may not.
-enum class DimKinds { StaticOnly, StaticOrSymbolic };
+/// may not; only outputs may have computed ones.
+enum class DimKinds { StaticOnly, StaticOrSymbolic, AnyDynamic };
 
 /// The artifact dims of `tensor`: each static dim as it is, each dynamic
 /// dim as the symbol its `kiln.dim_symbols` entry names.
 static LogicalResult dimsOf(func::FuncOp entry, RankedTensorType tensor,
                             DictionaryAttr attrs, StringRef name,
-                            ArrayRef<SymbolSignature> symbols,
+                            ArrayRef<SymbolSignature> symbols, bool outputSide,
                             std::vector<int64_t> &dims) {
   ArrayRef<int64_t> shape = tensor.getShape();
   dims.assign(shape.begin(), shape.end());
@@ -135,6 +161,10 @@ static LogicalResult dimsOf(func::FuncOp entry, RankedTensorType tensor,
       return emitError(entry.getLoc())
              << "'" << name << "' dim " << i << " names symbol '"
              << symbol.getValue() << "', which kiln.dim_ranges does not define";
+    if (found->computed && !outputSide)
+      return emitError(entry.getLoc())
+             << "'" << name << "' dim " << i << " names '" << found->name
+             << "', which only a run computes; only outputs may";
     dims[i] = symbolDim(size_t(found - symbols.begin()));
   }
   return success();
@@ -158,7 +188,8 @@ static LogicalResult signatureOf(func::FuncOp entry, Type type,
     return emitError(entry.getLoc()) << "'" << out.name << "' has element type "
                              << tensor.getElementType()
                              << ", which artifacts cannot carry";
-  return dimsOf(entry, tensor, attrs, out.name, symbols, out.dims);
+  return dimsOf(entry, tensor, attrs, out.name, symbols,
+                allowed == DimKinds::AnyDynamic, out.dims);
 }
 
 /// The runtime learns a symbol's value from the inputs' shapes alone, so a
@@ -171,7 +202,7 @@ static LogicalResult checkSymbolsOccurInInputs(func::FuncOp entry,
       if (dim < 0)
         used[size_t(-(dim + 1))] = true;
   for (auto [symbol, isUsed] : llvm::zip(c.symbols, used))
-    if (!isUsed)
+    if (!isUsed && !symbol.computed)
       return emitError(entry.getLoc())
              << "symbol '" << symbol.name
              << "' occurs in no input's shape; the runtime takes each "
@@ -217,7 +248,8 @@ static LogicalResult weightBytes(Location loc, ElementsAttr value,
 
 LogicalResult kiln::readSignature(func::FuncOp entry,
                                   ArtifactContents &contents) {
-  if (failed(readDimRanges(entry, contents.symbols)))
+  if (failed(readDimRanges(entry, contents.symbols)) ||
+      failed(readComputedDims(entry, contents.symbols)))
     return failure();
   Location loc = entry.getLoc();
   for (unsigned i = 0; i < entry.getNumArguments(); ++i) {
@@ -254,7 +286,7 @@ LogicalResult kiln::readSignature(func::FuncOp entry,
     if (failed(signatureOf(entry, entry.getResultTypes()[i],
                            entry.getResultAttrDict(i),
                            "output" + std::to_string(i),
-                           DimKinds::StaticOrSymbolic, contents.symbols, t)))
+                           DimKinds::AnyDynamic, contents.symbols, t)))
       return failure();
     contents.outputs.push_back(std::move(t));
   }

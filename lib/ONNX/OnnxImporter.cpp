@@ -127,7 +127,7 @@ private:
   std::map<std::string, DimRange> symbolRanges;
   /// Per argument, the symbol of each dimension ("" where static).
   SmallVector<SmallVector<std::string>> argSymbols;
-  /// Sizes in the entry function, when it has symbolic dimensions.
+  /// Sizes in the entry function (symbolic input dims, run-time shapes).
   std::unique_ptr<SymbolicDims> symbolicDims;
 };
 
@@ -366,8 +366,7 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
   }
   if (failed(recordSymbols(func)))
     return nullptr;
-  if (func->hasAttr(kDimRangesAttr))
-    symbolicDims = std::make_unique<SymbolicDims>(func);
+  symbolicDims = std::make_unique<SymbolicDims>(func);
   if (failed(bindInputs(b, bound, modelDir)) ||
       failed(importInitializers(b, modelDir)))
     return nullptr;

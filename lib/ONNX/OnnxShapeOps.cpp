@@ -12,8 +12,10 @@
 #include "ShapeArithmetic.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/Matchers.h"
 #include "llvm/Support/MathExtras.h"
 
@@ -61,29 +63,90 @@ LogicalResult transposeOp(NodeContext &nc, Value x) {
   return nc.setResult(nc.transpose(x, perm));
 }
 
-/// Whether a consumer of shape input `i` must take the symbolic path: the
-/// data has dynamic dims or the shape holds run-time elements.
-bool needsSymbolicPath(NodeContext &nc, Value x, size_t i) {
-  return nc.symbolicDims &&
-         ((x && !nc.typeOf(x).hasStaticShape()) || hasRuntimeElements(nc, i));
+/// Whether input `i` holds values only a run knows: a graph input, or
+/// computed from one (ONNX lets Reshape's shape, Expand's, ... be either).
+bool isRuntimeValued(NodeContext &nc, size_t i) {
+  Value v = nc.input(i);
+  return v && !matchPattern(v, m_Constant()) && !shapeElements(v);
 }
 
-/// The elements of shape input `i`, or an error naming `what`.
+/// Whether a consumer of shape input `i` must take the symbolic path: the
+/// data has dynamic dims, or the shape holds run-time elements.
+bool needsSymbolicPath(NodeContext &nc, Value x, size_t i) {
+  return nc.symbolicDims &&
+         ((x && !nc.typeOf(x).hasStaticShape()) || hasRuntimeElements(nc, i) ||
+          isRuntimeValued(nc, i));
+}
+
+/// The elements of shape input `i`: known ones as they are, those of a
+/// run-time tensor read at run time; or an error naming `what`.
 FailureOr<ShapeElements> requireShapeElements(NodeContext &nc, size_t i,
                                               StringRef what) {
-  std::optional<ShapeElements> elements = shapeElements(nc.input(i));
-  if (!elements)
+  Value v = nc.input(i);
+  if (std::optional<ShapeElements> elements = shapeElements(v))
+    return *elements;
+  RankedTensorType type = v ? nc.typeOf(v) : RankedTensorType();
+  if (!type || type.getRank() > 1 || !type.hasStaticShape() ||
+      !isa<IntegerType>(type.getElementType()))
     return nc.error(Twine(what) + " (input " + Twine(i) +
-                    ") must be a constant or computed from the input "
-                    "dimensions (Shape, Gather, Concat, ... of them)");
-  return *elements;
+                    ") must be a 1-D integer tensor of static length");
+  ShapeElements elements;
+  for (int64_t k = 0; k < type.getNumElements(); ++k) {
+    SmallVector<Value> index;
+    if (type.getRank() == 1)
+      index.push_back(arith::ConstantIndexOp::create(nc.b, nc.loc, k));
+    elements.push_back(
+        tensor::ExtractOp::create(nc.b, nc.loc, v, index).getResult());
+  }
+  return elements;
 }
+
 
 SymbolicSize product(ArrayRef<SymbolicSize> sizes) {
   SymbolicSize p = SymbolicSize::constant(1);
   for (const SymbolicSize &s : sizes)
     p = p * s;
   return p;
+}
+
+/// Reshape's sizes computed at run time from `elements`: 0 copies the
+/// input's size (unless `allowZero`), -1 takes what the others leave.
+SmallVector<SymbolicSize> runtimeReshapeSizes(NodeContext &nc,
+                                              ArrayRef<SymbolicSize> in,
+                                              const ShapeElements &elements,
+                                              bool allowZero) {
+  OpBuilder &b = nc.b;
+  Location loc = nc.loc;
+  SymbolicDims &dims = *nc.symbolicDims;
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0),
+        one = arith::ConstantIndexOp::create(b, loc, 1),
+        minusOne = arith::ConstantIndexOp::create(b, loc, -1);
+  SmallVector<Value> requested, inferredHere;
+  Value known = one;
+  for (auto [i, element] : llvm::enumerate(elements)) {
+    Value v = getValueOrCreateConstantIndexOp(b, loc, element);
+    if (!v.getType().isIndex())
+      v = arith::IndexCastOp::create(b, loc, b.getIndexType(), v);
+    if (!allowZero && i < in.size())
+      v = b.createOrFold<arith::SelectOp>(
+          loc,
+          b.createOrFold<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, v, zero),
+          dims.materialize(b, loc, in[i]), v);
+    Value infer =
+        b.createOrFold<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, v, minusOne);
+    known = b.createOrFold<arith::MulIOp>(
+        loc, known, b.createOrFold<arith::SelectOp>(loc, infer, one, v));
+    requested.push_back(v);
+    inferredHere.push_back(infer);
+  }
+  Value all = dims.materialize(b, loc, product(in));
+  Value rest = b.createOrFold<arith::DivUIOp>(
+      loc, all, b.createOrFold<arith::MaxUIOp>(loc, known, one));
+  SmallVector<SymbolicSize> sizes;
+  for (auto [v, infer] : llvm::zip(requested, inferredHere))
+    sizes.push_back(
+        dims.evaluate(b.createOrFold<arith::SelectOp>(loc, infer, rest, v)));
+  return sizes;
 }
 
 LogicalResult symbolicReshapeOp(NodeContext &nc, Value x) {
@@ -93,6 +156,13 @@ LogicalResult symbolicReshapeOp(NodeContext &nc, Value x) {
   SmallVector<SymbolicSize> in = symbolicShape(nc, x),
                             sizes = symbolicSizes(nc, *elements);
   bool allowZero = nc.getInt("allowzero", 0) != 0;
+  // A shape read from the data may hold 0 (copy) or -1 (infer) in any
+  // element: those rules then apply at run time.
+  if (llvm::any_of(sizes, [&](const SymbolicSize &size) {
+        return !nc.symbolicDims->isNonNegative(size);
+      }))
+    return nc.setResult(reshapeToSizes(
+        nc, x, runtimeReshapeSizes(nc, in, *elements, allowZero)));
   std::optional<size_t> inferred;
   for (auto [i, size] : llvm::enumerate(sizes)) {
     if (!size.isConstant())
@@ -318,10 +388,12 @@ LogicalResult splitOp(NodeContext &nc, Value x) {
   return success();
 }
 
-/// One sliced axis with run-time bounds: ONNX's clamping (positive steps)
-/// done on index values, folded where the values are constants.
+/// One sliced axis with run-time bounds: ONNX's clamping done on index
+/// values, folded where the values are constants. A negative step is
+/// taken as the forward slice of the same elements, then reversed.
 struct AxisSlice {
   OpFoldResult offset, size;
+  bool reversed = false;
 };
 AxisSlice sliceAxis(NodeContext &nc, Value x, int64_t axis, OpFoldResult start,
                     OpFoldResult end, int64_t step) {
@@ -344,7 +416,12 @@ AxisSlice sliceAxis(NodeContext &nc, Value x, int64_t axis, OpFoldResult start,
                 : (OpFoldResult)nc.symbolicDims->materialize(b, loc, dim)};
   Value size = nc.symbolicDims->materialize(b, loc, dim);
   Value zero = arith::ConstantIndexOp::create(b, loc, 0);
-  auto clamped = [&](OpFoldResult bound) -> Value {
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  Value last = b.createOrFold<arith::SubIOp>(loc, size, one);
+  // Negative bounds count from the end; then ONNX clamps starts to
+  // [0, dim] and ends to [0, dim] for positive steps, starts to
+  // [0, dim - 1] and ends to [-1, dim - 1] for negative ones.
+  auto clamped = [&](OpFoldResult bound, Value low, Value high) -> Value {
     Value v;
     if (std::optional<int64_t> c = constant(bound))
       v = arith::ConstantIndexOp::create(
@@ -356,16 +433,57 @@ AxisSlice sliceAxis(NodeContext &nc, Value x, int64_t axis, OpFoldResult start,
         b.createOrFold<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, v, zero);
     v = b.createOrFold<arith::SelectOp>(
         loc, negative, b.createOrFold<arith::AddIOp>(loc, v, size), v);
-    v = b.createOrFold<arith::MaxSIOp>(loc, v, zero);
-    return b.createOrFold<arith::MinSIOp>(loc, v, size);
+    v = b.createOrFold<arith::MaxSIOp>(loc, v, low);
+    return b.createOrFold<arith::MinSIOp>(loc, v, high);
   };
-  Value first = clamped(start), last = clamped(end);
-  Value span = b.createOrFold<arith::SubIOp>(loc, last, first);
+  Value stride = arith::ConstantIndexOp::create(b, loc, std::abs(step));
+  if (step > 0) {
+    Value first = clamped(start, zero, size), stop = clamped(end, zero, size);
+    Value span = b.createOrFold<arith::SubIOp>(loc, stop, first);
+    Value count = b.createOrFold<arith::MaxSIOp>(
+        loc, zero, b.createOrFold<arith::CeilDivSIOp>(loc, span, stride));
+    return {getAsOpFoldResult(first), getAsOpFoldResult(count)};
+  }
+  Value minusOne = arith::ConstantIndexOp::create(b, loc, -1);
+  Value first = clamped(start, zero, last),
+        stop = clamped(end, minusOne, last);
+  Value span = b.createOrFold<arith::SubIOp>(loc, first, stop);
   Value count = b.createOrFold<arith::MaxSIOp>(
-      loc, zero,
-      b.createOrFold<arith::CeilDivSIOp>(
-          loc, span, arith::ConstantIndexOp::create(b, loc, step)));
-  return {getAsOpFoldResult(first), getAsOpFoldResult(count)};
+      loc, zero, b.createOrFold<arith::CeilDivSIOp>(loc, span, stride));
+  // The lowest element taken: first - (count - 1) * |step| (0 when empty).
+  Value back = b.createOrFold<arith::MulIOp>(
+      loc, b.createOrFold<arith::MaxSIOp>(
+               loc, zero, b.createOrFold<arith::SubIOp>(loc, count, one)),
+      stride);
+  Value lowest = b.createOrFold<arith::MaxSIOp>(
+      loc, zero, b.createOrFold<arith::SubIOp>(loc, first, back));
+  return {getAsOpFoldResult(lowest), getAsOpFoldResult(count), true};
+}
+
+/// `v` with the order of its elements along `axis` reversed.
+Value reverseAxis(NodeContext &nc, Value v, int64_t axis) {
+  OpBuilder &b = nc.b;
+  Location loc = nc.loc;
+  auto type = NodeContext::typeOf(v);
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, v);
+  Value init = tensor::EmptyOp::create(b, loc, sizes, type.getElementType());
+  Value last = b.createOrFold<arith::SubIOp>(
+      loc, getValueOrCreateConstantIndexOp(b, loc, sizes[axis]),
+      arith::ConstantIndexOp::create(b, loc, 1));
+  SmallVector<utils::IteratorType> iterators(type.getRank(),
+                                             utils::IteratorType::parallel);
+  return linalg::GenericOp::create(
+             b, loc, type, ValueRange{}, init,
+             b.getMultiDimIdentityMap(type.getRank()), iterators,
+             [&](OpBuilder &nb, Location l, ValueRange) {
+               SmallVector<Value> at;
+               for (int64_t d = 0; d < type.getRank(); ++d)
+                 at.push_back(linalg::IndexOp::create(nb, l, d));
+               at[axis] = arith::SubIOp::create(nb, l, last, at[axis]);
+               linalg::YieldOp::create(
+                   nb, l, tensor::ExtractOp::create(nb, l, v, at).getResult());
+             })
+      .getResult(0);
 }
 
 /// Slice of dynamic dims or with run-time starts and ends: a
@@ -400,26 +518,31 @@ LogicalResult symbolicSliceOp(NodeContext &nc, Value x) {
   SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)),
       sizes = tensor::getMixedSizes(b, nc.loc, x),
       strides(rank, b.getIndexAttr(1));
+  SmallVector<int64_t> reversedAxes;
   for (size_t i = 0; i < n; ++i) {
     FailureOr<int64_t> axis = nc.normalizeAxis(axes[i], rank);
     if (failed(axis))
       return failure();
-    if (steps[i] <= 0)
-      return nc.error("steps must be positive where a dimension or a bound "
-                      "is only known at run time");
+    if (steps[i] == 0)
+      return nc.error("steps must not be zero");
     AxisSlice slice =
         sliceAxis(nc, x, *axis, (*starts)[i], (*ends)[i], steps[i]);
     offsets[*axis] = slice.offset;
     sizes[*axis] = slice.size;
-    strides[*axis] = b.getIndexAttr(steps[i]);
+    strides[*axis] = b.getIndexAttr(std::abs(steps[i]));
+    if (slice.reversed)
+      reversedAxes.push_back(*axis);
   }
-  return nc.setResult(tensor::ExtractSliceOp::create(b, nc.loc, x, offsets,
-                                                     sizes, strides));
+  Value result =
+      tensor::ExtractSliceOp::create(b, nc.loc, x, offsets, sizes, strides);
+  for (int64_t axis : reversedAxes)
+    result = reverseAxis(nc, result, axis);
+  return nc.setResult(result);
 }
 
 LogicalResult sliceOp(NodeContext &nc, Value x) {
-  if (nc.opset >= 10 && (needsSymbolicPath(nc, x, 1) ||
-                         (nc.symbolicDims && hasRuntimeElements(nc, 2))))
+  if (nc.opset >= 10 &&
+      (needsSymbolicPath(nc, x, 1) || needsSymbolicPath(nc, x, 2)))
     return symbolicSliceOp(nc, x);
   RankedTensorType t = nc.typeOf(x);
   int64_t rank = t.getRank();
@@ -689,11 +812,12 @@ LogicalResult constantOfShapeOp(NodeContext &nc) {
 /// limit - start for the common 0..n by 1, else computed at run time, and
 /// the elements by one loop over the indices.
 LogicalResult symbolicRangeOp(NodeContext &nc) {
-  std::optional<ShapeElements> start = shapeElements(nc.input(0)),
-                               limit = shapeElements(nc.input(1)),
-                               delta = shapeElements(nc.input(2));
-  if (!start || !limit || !delta || start->size() != 1 ||
-      limit->size() != 1 || delta->size() != 1)
+  FailureOr<ShapeElements> start = requireShapeElements(nc, 0, "start"),
+                           limit = requireShapeElements(nc, 1, "limit"),
+                           delta = requireShapeElements(nc, 2, "delta");
+  if (failed(start) || failed(limit) || failed(delta))
+    return failure();
+  if (start->size() != 1 || limit->size() != 1 || delta->size() != 1)
     return nc.error("start, limit and delta must be scalars");
   OpBuilder &b = nc.b;
   Location loc = nc.loc;
@@ -732,9 +856,12 @@ LogicalResult symbolicRangeOp(NodeContext &nc) {
 }
 
 LogicalResult rangeOp(NodeContext &nc) {
-  if (nc.symbolicDims && (hasRuntimeElements(nc, 0) ||
-                          hasRuntimeElements(nc, 1) ||
-                          hasRuntimeElements(nc, 2)))
+  bool integers = nc.inputType(0) &&
+                  isa<IntegerType>(nc.inputType(0).getElementType());
+  if (nc.symbolicDims && integers &&
+      llvm::any_of(llvm::seq<size_t>(0, 3), [&](size_t i) {
+        return hasRuntimeElements(nc, i) || isRuntimeValued(nc, i);
+      }))
     return symbolicRangeOp(nc);
   FailureOr<DenseElementsAttr> start = nc.constantInput(0, "start");
   FailureOr<DenseElementsAttr> limit = nc.constantInput(1, "limit");

@@ -35,12 +35,16 @@ struct NameOutputDimsPass : kiln::impl::NameOutputDimsBase<NameOutputDimsPass> {
       module.emitError("no entry function named '") << entryName << "'";
       return signalPassFailure();
     }
-    if (!entry->hasAttr(kDimRangesAttr))
+    if (llvm::all_of(entry.getResultTypes(), [](Type t) {
+          auto tensor = dyn_cast<RankedTensorType>(t);
+          return !tensor || tensor.hasStaticShape();
+        }))
       return;
     SymbolicDims dims(entry);
     unifySymbolSizes(entry, dims);
     auto ret = cast<func::ReturnOp>(entry.getBody().front().getTerminator());
     Builder b(&getContext());
+    SmallVector<Attribute> computed;
     for (auto [i, result] : llvm::enumerate(ret.getOperands())) {
       auto type = dyn_cast<RankedTensorType>(result.getType());
       if (!type || type.hasStaticShape())
@@ -55,14 +59,10 @@ struct NameOutputDimsPass : kiln::impl::NameOutputDimsBase<NameOutputDimsPass> {
         std::optional<std::string> symbol =
             dims.symbolOf(dims.sizeOf(result, d));
         if (!symbol) {
-          entry.emitError() << "output '" << outputName(entry, i)
-                            << "' dimension " << d
-                            << " is not a symbolic dimension of an input "
-                               "(the runtime must know each output's shape "
-                               "from the inputs' shapes); give the inputs "
-                               "static shapes with --input-shape or --dim "
-                               "NAME=N";
-          return signalPassFailure();
+          // Only the run knows it: the entry reports it (and the runtime
+          // sizes the output after the fact).
+          symbol = outputName(entry, i) + "_dim" + std::to_string(d);
+          computed.push_back(b.getStringAttr(*symbol));
         }
         storage.push_back(*symbol);
       }
@@ -70,6 +70,8 @@ struct NameOutputDimsPass : kiln::impl::NameOutputDimsBase<NameOutputDimsPass> {
         names.push_back(s);
       entry.setResultAttr(i, kDimSymbolsAttr, b.getStrArrayAttr(names));
     }
+    if (!computed.empty())
+      entry->setAttr(kComputedDimsAttr, b.getArrayAttr(computed));
     eraseDeadOps(entry);
   }
 

@@ -60,6 +60,7 @@ public:
 
   void *data() const { return data_; }
   size_t size() const { return size_; }
+  size_t capacity() const { return capacity_; }
 
 private:
   void *data_ = nullptr;

@@ -142,6 +142,51 @@ kiln_status readSymbols(ByteReader &reader, uint32_t formatVersion,
   return KILN_STATUS_OK;
 }
 
+/// The names of the computed symbols, which (when there are any) follow the
+/// table in a version-3 METADATA: u32 count, then a str per name.
+kiln_status readComputedSymbols(ByteReader &reader, uint64_t size,
+                                std::vector<SymbolInfo> &symbols,
+                                size_t &numComputed) {
+  numComputed = 0;
+  if (reader.position() + sizeof(uint32_t) > size)
+    return KILN_STATUS_OK; // the table ends METADATA
+  uint32_t count = 0;
+  if (kiln_status status = reader.count(count, sizeof(uint32_t) + 1, "num_computed"))
+    return status;
+  std::set<std::string> seen;
+  for (const SymbolInfo &s : symbols)
+    seen.insert(s.name);
+  for (uint32_t i = 0; i < count; ++i) {
+    SymbolInfo symbol;
+    symbol.computed = true;
+    symbol.max = KILN_MAX_SYMBOL_VALUE;
+    std::string what = format("computed symbol %u", i);
+    if (kiln_status status = readNonEmpty(reader, what.c_str(), symbol.name))
+      return status;
+    if (!seen.insert(symbol.name).second)
+      return fail(KILN_STATUS_CORRUPT_ARTIFACT,
+                  "corrupt metadata: two symbols are named '%s'",
+                  symbol.name.c_str());
+    symbols.push_back(std::move(symbol));
+  }
+  numComputed = count;
+  return KILN_STATUS_OK;
+}
+
+/// Inputs name no computed symbol: a run cannot compute what it reads.
+kiln_status checkInputsBindTheirSymbols(const Metadata &metadata) {
+  for (const TensorInfo &input : metadata.inputs)
+    for (size_t d = 0; d < input.dims.size(); ++d)
+      if (isSymbolic(input.dims[d]) &&
+          metadata.symbols[symbolIndex(input.dims[d])].computed)
+        return fail(KILN_STATUS_CORRUPT_ARTIFACT,
+                    "corrupt metadata: input '%s' dim %zu names '%s', which "
+                    "only a run computes",
+                    input.name.c_str(), d,
+                    metadata.symbols[symbolIndex(input.dims[d])].name.c_str());
+  return KILN_STATUS_OK;
+}
+
 /// Every symbolic dim of `tensors` names a symbol of the table.
 kiln_status checkSymbolReferences(const std::vector<TensorInfo> &tensors,
                                   const char *kind, size_t numSymbols) {
@@ -168,7 +213,7 @@ kiln_status checkEverySymbolHasAnInput(const Metadata &metadata) {
       if (isSymbolic(dim))
         used[symbolIndex(dim)] = true;
   for (size_t k = 0; k < used.size(); ++k)
-    if (!used[k])
+    if (!used[k] && !metadata.symbols[k].computed)
       return fail(KILN_STATUS_CORRUPT_ARTIFACT,
                   "corrupt metadata: symbol '%s' occurs in no input's shape, "
                   "so no run could give it a value",
@@ -184,7 +229,21 @@ kiln_status checkSymbolUses(const Metadata &metadata) {
   if (kiln_status status =
           checkSymbolReferences(metadata.outputs, "output", numSymbols))
     return status;
+  if (kiln_status status = checkInputsBindTheirSymbols(metadata))
+    return status;
   return checkEverySymbolHasAnInput(metadata);
+}
+
+/// The outputs with a computed dim, in output order.
+std::vector<size_t> computedOutputsOf(const Metadata &metadata) {
+  std::vector<size_t> outputs;
+  for (size_t i = 0; i < metadata.outputs.size(); ++i)
+    for (int64_t dim : metadata.outputs[i].dims)
+      if (isSymbolic(dim) && metadata.symbols[symbolIndex(dim)].computed) {
+        outputs.push_back(i);
+        break;
+      }
+  return outputs;
 }
 
 } // namespace
@@ -301,8 +360,13 @@ kiln_status parseMetadata(const uint8_t *data, uint64_t size,
   if (kiln_status status =
           readSymbols(reader, formatVersion, metadata.symbols))
     return status;
+  if (formatVersion >= KILN_ARTIFACT_SYMBOLS_VERSION)
+    if (kiln_status status = readComputedSymbols(
+            reader, size, metadata.symbols, metadata.numComputedSymbols))
+      return status;
   if (kiln_status status = checkSymbolUses(metadata))
     return status;
+  metadata.computedOutputs = computedOutputsOf(metadata);
 
   const char *lastField = formatVersion < KILN_ARTIFACT_SYMBOLS_VERSION
                               ? "workspace_bytes"

@@ -21,11 +21,14 @@
 namespace kiln::rt {
 
 /// A symbolic dimension (format version 3): each run gives it one value
-/// in [min, max], taken from the inputs' shapes.
+/// in [min, max], taken from the inputs' shapes. A computed one is an
+/// output dimension the run itself reports (a NonZero's count); computed
+/// symbols follow the others.
 struct SymbolInfo {
   std::string name;
   int64_t min = 0;
   int64_t max = 0;
+  bool computed = false;
 };
 
 /// A dim of -(k+1) names symbol k (kiln/artifact_format.h).
@@ -62,8 +65,23 @@ struct Metadata {
   /// SIZE_MAX / 2), 0 for other targets.
   uint64_t workspaceBytes = 0;
   /// Empty for static models (and every version-2 artifact). Each symbol
-  /// occurs in some input dim and every symbolic dim names one of them.
+  /// the inputs bind occurs in some input dim, each computed one (after
+  /// them) only in output dims, and every symbolic dim names one of them.
   std::vector<SymbolInfo> symbols;
+  /// The outputs with a computed dim, in order: the entry writes those
+  /// only when they fit the capacity the runtime gives (artifact_format.h).
+  std::vector<size_t> computedOutputs;
+  size_t numBoundSymbols() const {
+    return symbols.size() - numComputedSymbols;
+  }
+  size_t numComputedSymbols = 0;
+  /// Length of the CPU entry's symbol-values array: the symbols' values,
+  /// one capacity per computed output, and a status word when there is
+  /// such an output.
+  size_t numSymbolValues() const {
+    return symbols.size() + computedOutputs.size() +
+           (computedOutputs.empty() ? 0 : 1);
+  }
 };
 
 /// Decodes `data[0, size)`, METADATA of artifact format `formatVersion`.

@@ -248,6 +248,10 @@ size_t kiln_model_num_symbols(const kiln_model *model) {
   return model ? model->metadata.symbols.size() : 0;
 }
 
+size_t kiln_model_num_computed_symbols(const kiln_model *model) {
+  return model ? model->metadata.numComputedSymbols : 0;
+}
+
 kiln_status kiln_model_symbol(const kiln_model *model, size_t index,
                               const char **out_name, int64_t *out_min,
                               int64_t *out_max) {

@@ -115,7 +115,7 @@ kiln_status createSession(kiln_model *model, const char *device,
   if (kiln_status status = allocateStatic(metadata.outputs, session->outputs,
                                           io.outputs, io.outputBytes))
     return status;
-  io.symbolValues.assign(metadata.symbols.size(), 0);
+  io.symbolValues.assign(metadata.numSymbolValues(), 0);
   session->inputDims.resize(metadata.inputs.size());
   session->outputDims.resize(metadata.outputs.size());
   session->inputSet.assign(metadata.inputs.size(), false);
@@ -303,37 +303,104 @@ kiln_status bindSymbols(kiln_session &session) {
   return KILN_STATUS_OK;
 }
 
+/// Fits output `i`'s buffer to `dims` (all known).
+kiln_status fitOutput(kiln_session &session, size_t i,
+                      const std::vector<int64_t> &dims) {
+  const TensorInfo &output = session.model->metadata.outputs[i];
+  uint64_t bytes = 0;
+  if (!denseByteSize(dims.data(), dims.size(), kiln_dtype_size(output.dtype),
+                     bytes))
+    return fail(KILN_STATUS_OUT_OF_MEMORY,
+                "output '%s' of dtype %s and shape %s is too large (more "
+                "than %zu bytes)",
+                output.name.c_str(), kiln_dtype_name(output.dtype),
+                shapeString(dims.data(), uint32_t(dims.size())).c_str(),
+                size_t(SIZE_MAX / 2));
+  AlignedBuffer &buffer = session.outputs[i];
+  if (!buffer.resize(size_t(bytes)))
+    return fail(KILN_STATUS_OUT_OF_MEMORY,
+                "out of memory allocating %" PRIu64 " bytes for output '%s'",
+                bytes, output.name.c_str());
+  session.io.outputs[i] = buffer.data();
+  session.io.outputBytes[i] = buffer.size();
+  return KILN_STATUS_OK;
+}
+
+/// An output with a computed dim gets the room its buffer has (at least
+/// kMinComputedOutputBytes), and the entry its capacity in elements.
+constexpr size_t kMinComputedOutputBytes = 4096;
+
+kiln_status offerCapacities(kiln_session &session) {
+  const Metadata &metadata = session.model->metadata;
+  for (size_t o = 0; o < metadata.computedOutputs.size(); ++o) {
+    size_t i = metadata.computedOutputs[o];
+    AlignedBuffer &buffer = session.outputs[i];
+    size_t bytes = std::max(buffer.capacity(), kMinComputedOutputBytes);
+    if (!buffer.resize(bytes))
+      return fail(KILN_STATUS_OUT_OF_MEMORY,
+                  "out of memory allocating %zu bytes for output '%s'", bytes,
+                  metadata.outputs[i].name.c_str());
+    session.io.outputs[i] = buffer.data();
+    session.io.outputBytes[i] = buffer.size();
+    session.io.symbolValues[metadata.symbols.size() + o] =
+        int64_t(bytes / kiln_dtype_size(metadata.outputs[i].dtype));
+  }
+  return KILN_STATUS_OK;
+}
+
+/// This run's shape of output `i`: its symbolic dims from the symbol
+/// values (bound from the inputs, or reported by the entry).
+std::vector<int64_t> runShape(const kiln_session &session, size_t i) {
+  std::vector<int64_t> dims = session.model->metadata.outputs[i].dims;
+  for (int64_t &dim : dims)
+    if (isSymbolic(dim))
+      dim = session.io.symbolValues[symbolIndex(dim)];
+  return dims;
+}
+
 /// Computes each output with symbolic dims' shape from the bound symbols
-/// and fits its buffer to it.
+/// and fits its buffer to it; outputs with computed dims get a capacity.
 kiln_status sizeOutputs(kiln_session &session) {
   const Metadata &metadata = session.model->metadata;
   for (size_t i = 0; i < metadata.outputs.size(); ++i) {
-    const TensorInfo &output = metadata.outputs[i];
-    if (!output.symbolic)
+    const std::vector<size_t> &computed = metadata.computedOutputs;
+    if (!metadata.outputs[i].symbolic ||
+        std::find(computed.begin(), computed.end(), i) != computed.end())
       continue;
-    std::vector<int64_t> &dims = session.outputDims[i];
-    dims = output.dims;
-    for (int64_t &dim : dims)
-      if (isSymbolic(dim))
-        dim = session.io.symbolValues[symbolIndex(dim)];
-    uint64_t bytes = 0;
-    if (!denseByteSize(dims.data(), dims.size(),
-                       kiln_dtype_size(output.dtype), bytes))
-      return fail(KILN_STATUS_OUT_OF_MEMORY,
-                  "output '%s' of dtype %s and shape %s is too large (more "
-                  "than %zu bytes)",
-                  output.name.c_str(), kiln_dtype_name(output.dtype),
-                  shapeString(dims.data(), uint32_t(dims.size())).c_str(),
-                  size_t(SIZE_MAX / 2));
-    AlignedBuffer &buffer = session.outputs[i];
-    if (!buffer.resize(size_t(bytes)))
-      return fail(KILN_STATUS_OUT_OF_MEMORY,
-                  "out of memory allocating %" PRIu64 " bytes for output '%s'",
-                  bytes, output.name.c_str());
-    session.io.outputs[i] = buffer.data();
-    session.io.outputBytes[i] = buffer.size();
+    session.outputDims[i] = runShape(session, i);
+    if (kiln_status status = fitOutput(session, i, session.outputDims[i]))
+      return status;
   }
-  return KILN_STATUS_OK;
+  return offerCapacities(session);
+}
+
+/// Runs the entry; when an output with a computed dim did not fit (the
+/// status word is 1), grows it to the size the entry reported and runs
+/// once more. The second run computes the same sizes from the same inputs.
+kiln_status runWithComputedOutputs(kiln_session &session) {
+  const Metadata &metadata = session.model->metadata;
+  for (int attempt = 0;; ++attempt) {
+    if (kiln_status status = session.device->run())
+      return status;
+    if (metadata.computedOutputs.empty())
+      return KILN_STATUS_OK;
+    bool fitted = session.io.symbolValues.back() == 0;
+    if (!fitted && attempt > 0)
+      return fail(KILN_STATUS_INTERNAL,
+                  "the model's computed output sizes changed between two "
+                  "runs on the same inputs");
+    // Each buffer takes the reported size: it shrinks in place when the
+    // data fitted, and grows for the next run when it did not.
+    for (size_t i : metadata.computedOutputs) {
+      session.outputDims[i] = runShape(session, i);
+      if (kiln_status status = fitOutput(session, i, session.outputDims[i]))
+        return status;
+    }
+    if (fitted)
+      return KILN_STATUS_OK;
+    if (kiln_status status = offerCapacities(session))
+      return status;
+  }
 }
 
 kiln_status runSession(kiln_session &session) {
@@ -346,7 +413,7 @@ kiln_status runSession(kiln_session &session) {
     return status;
   if (kiln_status status = sizeOutputs(session))
     return status;
-  if (kiln_status status = session.device->run())
+  if (kiln_status status = runWithComputedOutputs(session))
     return status;
   session.hasRun = true;
   session.lastRunFailed = false;

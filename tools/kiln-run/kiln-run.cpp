@@ -60,15 +60,21 @@ std::vector<std::string> symbolNames(const kiln_model *model) {
   return names;
 }
 
-/// One "symbol NAME: MIN..MAX" line per symbol.
+/// One "symbol NAME: MIN..MAX" line per symbol ("computed by each run" for
+/// the output dims only a run knows).
 void printSymbols(const kiln_model *model) {
-  for (size_t i = 0; i < kiln_model_num_symbols(model); ++i) {
+  size_t count = kiln_model_num_symbols(model);
+  size_t bound = count - kiln_model_num_computed_symbols(model);
+  for (size_t i = 0; i < count; ++i) {
     const char *name = nullptr;
     int64_t min = 0, max = 0;
     if (kiln_model_symbol(model, i, &name, &min, &max))
       failWithRuntime();
-    std::printf("symbol %s: %lld..%lld\n", name, static_cast<long long>(min),
-                static_cast<long long>(max));
+    if (i >= bound)
+      std::printf("symbol %s: computed by each run\n", name);
+    else
+      std::printf("symbol %s: %lld..%lld\n", name, static_cast<long long>(min),
+                  static_cast<long long>(max));
   }
 }
 

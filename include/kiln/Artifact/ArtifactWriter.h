@@ -31,10 +31,14 @@ struct TensorSignature {
 };
 
 /// A symbolic dimension: a name and the range [min, max] of its values.
+/// A computed one is an output dimension only a run knows (the entry
+/// reports it); computed symbols follow the others in
+/// ArtifactContents::symbols.
 struct SymbolSignature {
   std::string name;
   int64_t min = 0;
   int64_t max = 0;
+  bool computed = false;
 };
 
 struct ArtifactWeight {
@@ -80,8 +84,9 @@ struct ArtifactContents {
   /// Host scratch of a "cpu-" target's entry (METADATA's workspace_bytes):
   /// the last pointer of `buffers`. 0 for other targets.
   uint64_t workspaceBytes = 0;
-  /// The symbols the inputs' and outputs' dims name; empty for a static
-  /// model. The CPU entry takes their values after the workspace.
+  /// The symbols the inputs' and outputs' dims name, those the inputs bind
+  /// first, then the computed ones; empty for a static model. The CPU entry
+  /// takes their values after the workspace.
   std::vector<SymbolSignature> symbols;
   /// Written as the GPU_CODE section when present.
   std::optional<GpuCode> gpuCode;

@@ -34,6 +34,9 @@
 |*                         buffer; may be 0); 0 for every other target        *|
 |*   u32 num_symbols,  then per symbol: str name, i64 min, i64 max            *|
 |*                     (version 3; a version-2 METADATA ends before it)       *|
+|*   u32 num_computed,  then per computed symbol: str name (version 3,        *|
+|*                      optional: present only when there are any; symbol     *|
+|*                      num_symbols + c is computed symbol c)                 *|
 |*                                                                            *|
 |* Symbolic (dynamic) dimensions, version 3: an input or output dim that is   *|
 |* negative, -(k+1), is symbol k of the table above; its value is chosen by   *|
@@ -41,15 +44,23 @@
 |* The runtime takes every symbol's value from the inputs' actual shapes      *|
 |* (so each symbol occurs in at least one input dim) and computes the         *|
 |* outputs' shapes from them. Weights are always static.                      *|
+|* A computed symbol names an OUTPUT dim that only the run knows (a NonZero's *|
+|* count, a Reshape to a shape the input data gives); no input names one.     *|
 |*                                                                            *|
 |* Entry point of HOST_CODE for a "cpu-" target (e.g. "cpu-x86_64"): void     *|
 |* kiln_entry(void **buffers), where buffers holds, in order, one pointer     *|
 |* per weight, per input and per output (dense, row-major at this run's       *|
 |* shapes; bool is one byte per element), then one pointer to the workspace,  *|
-|* then, only when num_symbols > 0, one pointer to int64_t                    *|
-|* symbol_values[num_symbols]: this run's value of each symbol, in table      *|
-|* order (read-only). Outputs are written in place; a symbolic output's       *|
-|* buffer holds exactly its size at this run's shape. A buffer's address may  *|
+|* then, only when there are symbols, one pointer to int64_t                  *|
+|* symbol_values[]: this run's value of each symbol, in table order           *|
+|* (read-only), then one slot per computed symbol, then per output with a     *|
+|* computed dim (in output order) its buffer's capacity in elements, then,    *|
+|* when there is such an output, a status word the runtime sets to 0.         *|
+|* Outputs are written in place; a symbolic output's buffer holds exactly     *|
+|* its size at this run's shape. An output with a computed dim: the entry     *|
+|* writes each computed dim into its slot, and its data only when it fits     *|
+|* the capacity; otherwise it sets the status to 1 and the runtime grows the  *|
+|* buffer to the reported shape and runs again. A buffer's address may        *|
 |* differ from one run to the next. The workspace is 64-byte aligned,         *|
 |* non-null, at least                                                         *|
 |* max(workspace_bytes, 64) bytes, owned by the runtime for as long as the    *|
@@ -94,6 +105,8 @@
 |*    k < num_symbols; so in version 2, which has no table, every dim >= 0).  *|
 |*  - Symbols: names non-empty, without NUL, unique; 0 <= min <= max <=       *|
 |*    2^40 (KILN_MAX_SYMBOL_VALUE); each one used by at least one input dim.  *|
+|*    Computed symbols: names as above (unique among all symbols); no input   *|
+|*    dim names one.                                                          *|
 |*  - workspace_bytes is below 2^63 (SIZE_MAX / 2 on 64-bit hosts), and 0     *|
 |*    when the target does not start with "cpu-". Failing to allocate it is   *|
 |*    KILN_STATUS_OUT_OF_MEMORY at session creation, not a load error.        *|

@@ -142,6 +142,13 @@ KILN_API kiln_status kiln_model_symbol(const kiln_model *model, size_t index,
                                        const char **out_name,
                                        int64_t *out_min, int64_t *out_max);
 
+/* Number of computed symbols: the last kiln_model_num_computed_symbols() of
+ * the kiln_model_num_symbols() symbols name output dims that only a run
+ * knows (a NonZero's count, a Reshape to a shape the data gives); their
+ * range is 0..2^40 and no input names them. A run's output desc
+ * (kiln_session_output) has their values. 0 if `model` is NULL. */
+KILN_API size_t kiln_model_num_computed_symbols(const kiln_model *model);
+
 /* Index of the input / output called `name`; KILN_STATUS_NOT_FOUND (with the
  * list of valid names in kiln_last_error()) if there is none. */
 KILN_API kiln_status kiln_model_find_input(const kiln_model *model,

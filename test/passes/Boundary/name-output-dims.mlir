@@ -30,9 +30,11 @@ func.func @main(%x: tensor<?x?x8xf32> {kiln.dim_symbols = ["batch", "seq", ""]},
 
 // -----
 
-// A dimension that is no symbol (here batch * seq) cannot size an output
-// before the call.
-// expected-error @below {{output 'flat' dimension 0 is not a symbolic dimension of an input}}
+// A dimension that is no symbol (here batch * seq) is computed by the run
+// and reported by the entry.
+// CHECK-LABEL: func.func @main(
+// CHECK-SAME: -> (tensor<?xf32> {kiln.dim_symbols = ["flat_dim0"], kiln.name = "flat"})
+// CHECK-SAME: kiln.computed_dims = ["flat_dim0"]
 func.func @main(%x: tensor<?x?xf32> {kiln.dim_symbols = ["batch", "seq"]})
     -> (tensor<?xf32> {kiln.name = "flat"})
     attributes {kiln.dim_ranges = {batch = array<i64: 1, 8>, seq = array<i64: 1, 64>}} {

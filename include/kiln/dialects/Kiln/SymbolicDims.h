@@ -37,6 +37,10 @@ namespace kiln {
 /// Attribute names of the symbolic-dimension records.
 constexpr llvm::StringLiteral kDimRangesAttr = "kiln.dim_ranges";
 constexpr llvm::StringLiteral kDimSymbolsAttr = "kiln.dim_symbols";
+/// The output dimensions only a run knows (a NonZero's count, a Reshape to
+/// a shape the input data gives), named in kiln.dim_symbols like symbols;
+/// the entry reports their values (kiln-name-output-dims records them).
+constexpr llvm::StringLiteral kComputedDimsAttr = "kiln.computed_dims";
 
 /// coefficient * product(atoms), atoms in the order found, with repeats.
 struct SymbolicSize {

@@ -83,16 +83,18 @@ def NameOutputDims : Pass<"kiln-name-output-dims", "mlir::ModuleOp"> {
     An entry function with symbolic input dimensions records them as the
     importer wrote them: `kiln.dim_ranges` on the function, and
     `kiln.dim_symbols` on each argument with a dynamic dimension. The
-    runtime computes each output's shape before the call from the symbols'
-    values, so every dynamic dimension of a result must be one of them. This
-    pass evaluates each one (SymbolicDims: through `tensor.dim`, the ops'
-    reified result shapes and index arithmetic) and records the symbol on
-    the result as `kiln.dim_symbols`; a dimension that is no symbol (a
-    product of two, a size only the data decides) is an error naming the
-    output and the dimension. It also replaces every `tensor.dim` of a
-    symbolic argument dimension by the one value of its symbol, so that
-    equal sizes are one SSA value for the passes after it. Run it on
-    linalg-on-tensors IR, before the signature is read.
+    runtime sizes each output from the symbols' values, so this pass
+    evaluates each dynamic output dimension (SymbolicDims: through
+    `tensor.dim`, the ops' reified result shapes, loops that update a
+    tensor in place and index arithmetic) and records the symbol it equals
+    on the result as `kiln.dim_symbols`. A dimension that is no symbol (a
+    NonZero's count, a Reshape to a shape the input data gives, a product
+    of two symbols) is named `<output>_dim<d>` and listed in the function's
+    `kiln.computed_dims`: the entry reports its value after the run. The
+    pass also replaces every `tensor.dim` of a symbolic argument dimension
+    by the one value of its symbol, so that equal sizes are one SSA value
+    for the passes after it. Run it on linalg-on-tensors IR, before the
+    signature is read.
 
     Example:
 
@@ -114,14 +116,20 @@ def ConvertDynamicArgumentsToSymbolValues : Pass<"kiln-convert-dynamic-arguments
   let description = [{
     The artifact's entry receives one pointer per buffer (the bare-pointer
     calling convention), which carries no sizes, and then, for a model with
-    symbolic dimensions, a pointer to this run's value of each symbol
-    (`int64_t[num_symbols]`, in `kiln.dim_ranges` order). Run after
-    bufferization and workspace planning: this pass appends that argument
-    (`memref<Nxi64>`, attribute `kiln.symbol_values`) and retypes every
-    memref argument with dynamic dimensions (`kiln.dim_symbols` names them)
-    as a rank-0 memref, the address of its first element, rebuilt in the
-    body by a `memref.reinterpret_cast` with the symbols' sizes and
-    row-major strides.
+    symbolic or computed dimensions, a pointer to an `int64_t` array: this
+    run's value of each input symbol (`kiln.dim_ranges` order), a slot per
+    computed dimension (`kiln.computed_dims` order), the capacity in
+    elements of each output with a computed dimension, and a status word
+    (kiln/artifact_format.h). Run after bufferization and workspace
+    planning: this pass appends that argument (`memref<Nxi64>`, attribute
+    `kiln.symbol_values`) and retypes every memref argument with dynamic
+    dimensions as a rank-0 memref, the address of its first element,
+    rebuilt in the body by a `memref.reinterpret_cast` with the symbols'
+    sizes and row-major strides. An output with a computed dimension is
+    rebuilt where its one writer (the copy of the result) runs: the dims
+    are stored in their slots, and the data is written only when it fits
+    the capacity; otherwise the status becomes 1 and the runtime runs again
+    with room for the reported size.
 
     Example:
 
