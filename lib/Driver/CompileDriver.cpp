@@ -83,7 +83,8 @@ OwningOpRef<ModuleOp> load(MLIRContext &ctx, const CompileOptions &opts) {
 std::string raisedPattern(Diagnostic &d) {
   if (d.getSeverity() != DiagnosticSeverity::Remark)
     return "";
-  llvm::StringRef text = d.str();
+  std::string message = d.str();
+  llvm::StringRef text = message;
   if (!text.consume_front("raised "))
     return "";
   return text.take_until([](char c) { return c == ' '; }).str();
