@@ -152,7 +152,8 @@ private:
   /// on, so that one compile lists every problem: its outputs become
   /// placeholders (placeholderFor) or unavailable, and a node reading an
   /// unavailable value is skipped (and counted by one warning when the
-  /// options ask for it). Fails when any node failed.
+  /// options ask for it), though still reported if Kiln lacks its
+  /// operator. Fails when any node failed.
   LogicalResult importNodes(OpBuilder &b);
   /// The return of the graph outputs and the function's final type.
   LogicalResult buildReturn(OpBuilder &b, func::FuncOp func,
@@ -371,7 +372,11 @@ LogicalResult GraphImporter::importNodes(OpBuilder &b) {
       return unavailable.contains(in);
     };
     if (llvm::any_of(node.input(), isUnavailable)) {
-      skipped.push_back(nodeName(node, i));
+      // Whether Kiln has the operator at all needs no inputs.
+      if (!findHandler(node, i))
+        anyFailed = true;
+      else
+        skipped.push_back(nodeName(node, i));
       for (const std::string &out : node.output())
         if (!out.empty()) // "" is an absent optional output
           unavailable.insert(out);
