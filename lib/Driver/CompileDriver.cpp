@@ -78,6 +78,18 @@ OwningOpRef<ModuleOp> load(MLIRContext &ctx, const CompileOptions &opts) {
   return importOnnxModel(path, ctx, opts.import);
 }
 
+/// The pattern of a raising remark ("raised rms_norm (eps 1e-06)" ->
+/// "rms_norm"; see RaisingReport.h), or "" for any other diagnostic.
+std::string raisedPattern(Diagnostic &d) {
+  if (d.getSeverity() != DiagnosticSeverity::Remark)
+    return "";
+  std::string message = d.str();
+  llvm::StringRef text = message;
+  if (!text.consume_front("raised "))
+    return "";
+  return text.take_until([](char c) { return c == ' '; }).str();
+}
+
 /// Prints `module` to the output path (or stdout), atomically.
 LogicalResult printTo(const CompileOptions &opts,
                       llvm::function_ref<void(llvm::raw_ostream &)> print,
@@ -179,6 +191,48 @@ LogicalResult kiln::checkTargetAndStage(MLIRContext &ctx,
   return emitError(UnknownLoc::get(&ctx))
          << "--emit=" << opts.emit << " is not a stage of --target "
          << opts.target << " (its stages: " << stages << ", artifact)";
+}
+
+LogicalResult kiln::checkModel(MLIRContext &ctx, const CompileOptions &opts,
+                               ModelCheck &out) {
+  // Counts what passes by, then lets the caller's handler print it.
+  ScopedDiagnosticHandler counter(&ctx, [&](Diagnostic &d) {
+    if (d.getSeverity() == DiagnosticSeverity::Error)
+      ++out.problems;
+    else if (std::string pattern = raisedPattern(d); !pattern.empty())
+      ++out.raised[pattern];
+    return failure();
+  });
+  CompileOptions importOpts = opts;
+  importOpts.import.summary = &out.onnx;
+  importOpts.import.reportUncheckedNodes = true;
+  OwningOpRef<ModuleOp> module = load(ctx, importOpts);
+  out.nodes = out.onnx.nodes;
+  if (!module || failed(verify(*module)))
+    return failure();
+  auto entry = module->lookupSymbol<func::FuncOp>(opts.import.entryName);
+  if (!entry)
+    return emitError(module->getLoc())
+           << "the module has no entry function @" << opts.import.entryName;
+  if (llvm::StringRef(opts.inputPath).ends_with(".mlir")) // as load() decides
+    entry.getBody().walk([&](Operation *op) {
+      if (!op->hasTrait<mlir::OpTrait::IsTerminator>())
+        ++out.nodes;
+    });
+  if (opts.raise && failed(runPipeline(*module, opts, buildRaisePipeline)))
+    return failure();
+  return failure(out.problems > 0);
+}
+
+std::string kiln::describeRaised(const std::map<std::string, size_t> &raised) {
+  std::vector<std::pair<std::string, size_t>> counts(raised.begin(),
+                                                     raised.end());
+  llvm::stable_sort(counts,
+                    [](auto &a, auto &b) { return a.second > b.second; });
+  std::string text;
+  for (auto &[pattern, count] : counts)
+    text += (text.empty() ? "" : ", ") + std::to_string(count) + " " + pattern;
+  return text.empty() ? "nothing" : text;
 }
 
 LogicalResult kiln::compile(MLIRContext &ctx, const CompileOptions &opts) {

@@ -113,10 +113,12 @@ LogicalResult NodeContext::error(const Twine &message) const {
                         << "): " << message.str();
 }
 
-LogicalResult NodeContext::unsupported(StringRef attrName,
-                                       const Twine &value) const {
+LogicalResult NodeContext::unsupported(StringRef attrName, const Twine &value,
+                                       const Twine &supported) const {
+  std::string instead = supported.str();
   return error("attribute " + attrName + " = " + value +
-               " is not supported by Kiln");
+               " is not supported by Kiln" +
+               (instead.empty() ? "" : " (supported: " + instead + ")"));
 }
 
 Value NodeContext::constant(DenseElementsAttr value) {

@@ -119,9 +119,11 @@ public:
 
   /// Reports "node 'NAME' (OpType): MESSAGE" and returns failure.
   mlir::LogicalResult error(const llvm::Twine &message) const;
-  /// Reports an attribute value Kiln does not support.
+  /// Reports an attribute value Kiln does not support, and the values it
+  /// does support where the handler can say them in a few words.
   mlir::LogicalResult unsupported(llvm::StringRef attrName,
-                                  const llvm::Twine &value) const;
+                                  const llvm::Twine &value,
+                                  const llvm::Twine &supported = "") const;
 
   // Builders that compute result types.
   mlir::Value constant(mlir::DenseElementsAttr value);

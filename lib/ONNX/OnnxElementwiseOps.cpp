@@ -118,7 +118,7 @@ LogicalResult dropoutOp(NodeContext &nc) {
     if (failed(training))
       return failure();
     if (!training->empty() && (*training)[0] != 0)
-      return nc.unsupported("training_mode", "true");
+      return nc.unsupported("training_mode", "true", "false");
   }
   nc.setOutput(0, nc.input(0));
   if (nc.hasOutput(1)) { // the mask of an inference-mode dropout is all true
@@ -134,7 +134,7 @@ LogicalResult castTo(NodeContext &nc, Type elt) {
   // Kiln rounds to fp8 with saturation only (the attribute's default).
   if (isa<FloatType>(elt) && elt.getIntOrFloatBitWidth() <= 8 &&
       nc.getInt("saturate", 1) == 0)
-    return nc.unsupported("saturate", "0");
+    return nc.unsupported("saturate", "0", "1");
   Value x = nc.input(0);
   if (nc.typeOf(x).getElementType() == elt)
     nc.setOutput(0, x);
@@ -151,7 +151,9 @@ LogicalResult castOp(NodeContext &nc) {
   int to = nc.getInt("to", 0);
   Type elt = elementTypeFor(nc.b.getContext(), to);
   if (!elt)
-    return nc.unsupported("to", onnxTypeName(to));
+    return nc.unsupported("to", onnxTypeName(to),
+                          "the numeric, bool and low-precision float "
+                          "types; no strings or complex numbers");
   if (failed(castTo(nc, elt)))
     return failure();
   nc.setOutputOnnxType(0, to);
@@ -187,7 +189,8 @@ LogicalResult geluOp(NodeContext &nc) {
   else if (approx == "tanh")
     a = GeluApproximation::Tanh;
   else
-    return nc.unsupported("approximate", "'" + approx + "'");
+    return nc.unsupported("approximate", "'" + approx + "'",
+                          "'none', 'tanh'");
   Value x = nc.input(0);
   return nc.setResult(
       GeluOp::create(nc.b, nc.loc, x.getType(), x,

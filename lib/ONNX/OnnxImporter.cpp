@@ -60,6 +60,42 @@ const HandlerTable &contribHandlers() {
   return table;
 }
 
+/// "int64[batch,seq]": a graph input's type as the model declares it.
+std::string declaredType(const onnx::ValueInfoProto &info) {
+  if (!info.type().has_tensor_type())
+    return "(not a tensor)";
+  const onnx::TypeProto::Tensor &tensor = info.type().tensor_type();
+  std::string text = onnxTypeName(tensor.elem_type());
+  if (!tensor.has_shape())
+    return text + "[unknown shape]";
+  text += "[";
+  for (auto [i, d] : llvm::enumerate(tensor.shape().dim())) {
+    text += i ? "," : "";
+    text += d.has_dim_value()   ? std::to_string(d.dim_value())
+            : d.has_dim_param() ? d.dim_param()
+                                : "?";
+  }
+  return text + "]";
+}
+
+void summarize(const onnx::ModelProto &model, OnnxModelSummary &out) {
+  for (const onnx::OperatorSetIdProto &o : model.opset_import())
+    out.opsets[o.domain() == "ai.onnx" ? "" : o.domain()] = o.version();
+  const onnx::GraphProto &graph = model.graph();
+  out.nodes = graph.node_size();
+  for (const onnx::NodeProto &node : graph.node()) {
+    bool standard = node.domain().empty() || node.domain() == "ai.onnx";
+    ++out.nodesPerOp[standard ? node.op_type()
+                              : node.domain() + "." + node.op_type()];
+  }
+  llvm::StringSet<> initializers;
+  for (const onnx::TensorProto &t : graph.initializer())
+    initializers.insert(t.name());
+  for (const onnx::ValueInfoProto &in : graph.input())
+    if (!initializers.contains(in.name()))
+      out.inputs.emplace_back(in.name(), declaredType(in));
+}
+
 class GraphImporter {
 public:
   GraphImporter(MLIRContext &ctx, onnx::ModelProto &model,
@@ -88,6 +124,11 @@ private:
                                               size_t index);
   LogicalResult importNode(const onnx::NodeProto &node, OpBuilder &b,
                            size_t index);
+  /// A stand-in for `name`, an output of a node that failed: an empty
+  /// tensor of the static type the graph declares for it (value_info or a
+  /// graph output), so that the nodes reading it are still checked. Null
+  /// when the graph declares no complete, supported type.
+  Value placeholderFor(StringRef name, OpBuilder &b, Location loc);
   LogicalResult checkSparseDispatch(const SparseDispatchCheck &c);
   InFlightDiagnostic error() { return emitError(fileLoc); }
 
@@ -106,6 +147,14 @@ private:
                            ArrayRef<const onnx::ValueInfoProto *> bound,
                            StringRef modelDir);
   LogicalResult importInitializers(OpBuilder &b, StringRef modelDir);
+  /// Imports every node in order. A node that fails (an unsupported
+  /// operator, attribute value or type) is reported and the import goes
+  /// on, so that one compile lists every problem: its outputs become
+  /// placeholders (placeholderFor) or unavailable, and a node reading an
+  /// unavailable value is skipped (and counted by one warning when the
+  /// options ask for it), though still reported if Kiln lacks its
+  /// operator. Fails when any node failed.
+  LogicalResult importNodes(OpBuilder &b);
   /// The return of the graph outputs and the function's final type.
   LogicalResult buildReturn(OpBuilder &b, func::FuncOp func,
                             ArrayRef<Type> argTypes);
@@ -129,6 +178,12 @@ private:
   SmallVector<SmallVector<std::string>> argSymbols;
   /// Sizes in the entry function (symbolic input dims, run-time shapes).
   std::unique_ptr<SymbolicDims> symbolicDims;
+  /// Values that have none because their producer failed (a graph input of
+  /// an unsupported type, a failed node's outputs without a placeholder).
+  llvm::StringSet<> unavailable;
+  /// A problem was reported that did not stop the import; it yields no
+  /// module in the end.
+  bool reportedProblems = false;
 };
 
 } // namespace
@@ -284,6 +339,74 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node,
   return success();
 }
 
+Value GraphImporter::placeholderFor(StringRef name, OpBuilder &b,
+                                    Location loc) {
+  const onnx::GraphProto &graph = model.graph();
+  const onnx::ValueInfoProto *declared = nullptr;
+  for (const auto *infos : {&graph.value_info(), &graph.output()})
+    for (const onnx::ValueInfoProto &info : *infos)
+      if (info.name() == name)
+        declared = &info;
+  if (!declared || !declared->type().has_tensor_type() ||
+      !declared->type().tensor_type().has_shape())
+    return nullptr;
+  const onnx::TypeProto::Tensor &tensor = declared->type().tensor_type();
+  Type elt = elementTypeFor(&ctx, tensor.elem_type());
+  if (!elt)
+    return nullptr;
+  SmallVector<int64_t> shape;
+  for (const onnx::TensorShapeProto::Dimension &d : tensor.shape().dim()) {
+    // A symbolic size would need the sizes of the failed node's inputs.
+    if (!d.has_dim_value() || d.dim_value() < 0)
+      return nullptr;
+    shape.push_back(d.dim_value());
+  }
+  return tensor::EmptyOp::create(b, loc, shape, elt);
+}
+
+LogicalResult GraphImporter::importNodes(OpBuilder &b) {
+  bool anyFailed = false;
+  SmallVector<std::string> skipped;
+  for (auto [i, node] : llvm::enumerate(model.graph().node())) {
+    auto isUnavailable = [&](const std::string &in) {
+      return unavailable.contains(in);
+    };
+    if (llvm::any_of(node.input(), isUnavailable)) {
+      // Whether Kiln has the operator at all needs no inputs.
+      if (!findHandler(node, i))
+        anyFailed = true;
+      else
+        skipped.push_back(nodeName(node, i));
+      for (const std::string &out : node.output())
+        if (!out.empty()) // "" is an absent optional output
+          unavailable.insert(out);
+      continue;
+    }
+    if (succeeded(importNode(node, b, i)))
+      continue;
+    anyFailed = true;
+    Location loc = NameLoc::get(StringAttr::get(&ctx, nodeName(node, i)),
+                                fileLoc);
+    for (const std::string &out : node.output()) {
+      if (out.empty())
+        continue;
+      // A handler may have set some outputs before it failed.
+      values.erase(out);
+      if (Value placeholder = placeholderFor(out, b, loc))
+        values[out] = placeholder;
+      else
+        unavailable.insert(out);
+    }
+  }
+  if (!skipped.empty() && options.reportUncheckedNodes)
+    emitWarning(fileLoc) << skipped.size()
+                         << " node(s) not checked because they read a "
+                            "value that an error above left undefined (the "
+                            "first is '"
+                         << skipped.front() << "')";
+  return failure(anyFailed);
+}
+
 /// The sparse dispatch was rewritten to the dense form on the structure
 /// alone; it is the same computation only when the tokens, the router and
 /// the accumulator agree on the number of tokens (no broadcasting of a
@@ -336,7 +459,6 @@ LogicalResult GraphImporter::checkSparseDispatch(const SparseDispatchCheck &c) {
 }
 
 OwningOpRef<ModuleOp> GraphImporter::run() {
-  const onnx::GraphProto &graph = model.graph();
   if (failed(readOpsets()) || failed(recordOnnxTypes()))
     return nullptr;
   OpBuilder b(&ctx);
@@ -364,6 +486,8 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
                       b.getStrArrayAttr(SmallVector<StringRef>(
                           argSymbols[i].begin(), argSymbols[i].end())));
   }
+  if (options.summary)
+    options.summary->symbols.insert(symbolRanges.begin(), symbolRanges.end());
   if (failed(recordSymbols(func)))
     return nullptr;
   symbolicDims = std::make_unique<SymbolicDims>(func);
@@ -371,15 +495,8 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
       failed(importInitializers(b, modelDir)))
     return nullptr;
 
-  // Every unsupported operator is reported at once, before any is imported.
-  bool unsupported = false;
-  for (auto [i, node] : llvm::enumerate(graph.node()))
-    unsupported |= findHandler(node, i) == nullptr;
-  if (unsupported)
+  if (failed(importNodes(b)) || reportedProblems)
     return nullptr;
-  for (auto [i, node] : llvm::enumerate(graph.node()))
-    if (failed(importNode(node, b, i)))
-      return nullptr;
   for (const SparseDispatchCheck &c : sparseDispatch)
     if (failed(checkSparseDispatch(c)))
       return nullptr;
@@ -429,8 +546,12 @@ LogicalResult GraphImporter::selectArguments(
     }
     SmallVector<std::string> symbols;
     FailureOr<RankedTensorType> t = inputType(in, symbols);
-    if (failed(t))
-      return failure();
+    if (failed(t)) {
+      // Reported; the nodes that do not read it are still checked.
+      unavailable.insert(in.name());
+      reportedProblems = true;
+      continue;
+    }
     argSymbols.push_back(std::move(symbols));
     argTypes.push_back(*t);
     args.push_back(&in);
@@ -443,6 +564,9 @@ LogicalResult GraphImporter::selectArguments(
     }
   }
   for (const auto &entry : options.inputShapes) {
+    // An input already reported (say, its type) is an input all the same.
+    if (unavailable.contains(entry.first()))
+      continue;
     if (!llvm::any_of(args, [&](auto *a) { return a->name() == entry.first(); })) {
       std::string names;
       for (auto *a : args)
@@ -519,9 +643,12 @@ LogicalResult GraphImporter::importInitializers(OpBuilder &b,
     llvm::Expected<ElementsAttr> value = convertTensorTakingData(
         &ctx, t, modelDir, options.inlineConstantLimit);
     if (!value) {
+      // Reported; the nodes that do not read it are still checked.
       error() << "initializer '" << t.name()
               << "': " << llvm::toString(value.takeError());
-      return failure();
+      unavailable.insert(t.name());
+      reportedProblems = true;
+      continue;
     }
     Location loc = NameLoc::get(b.getStringAttr(t.name()), fileLoc);
     values[t.name()] = arith::ConstantOp::create(
@@ -599,6 +726,8 @@ OwningOpRef<ModuleOp> kiln::importOnnxModel(StringRef path, MLIRContext &ctx,
     emitError(fileLoc) << "'" << path << "' holds no ONNX graph";
     return nullptr;
   }
+  if (options.summary)
+    summarize(model, *options.summary);
   ctx.loadDialect<KilnDialect, arith::ArithDialect, func::FuncDialect,
                   tensor::TensorDialect, linalg::LinalgDialect>();
   // HF Mixtral's sparse MoE dispatch (NonZero per expert) becomes the

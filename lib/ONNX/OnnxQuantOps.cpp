@@ -157,7 +157,7 @@ LogicalResult quantizeLinearOp(NodeContext &nc) {
                     (dtype ? onnxTypeName(dtype) : std::string("this type")) +
                     " is not supported (supported: " + kStorageTypes + ")");
   if (isa<FloatType>(out) && nc.getInt("saturate", 1) == 0)
-    return nc.unsupported("saturate", "0");
+    return nc.unsupported("saturate", "0", "1");
   nc.setOutput(0, QuantizeOp::create(
                       nc.b, nc.loc, xt.clone(out), x, scale, zp,
                       nc.b.getI64IntegerAttr(g.first),

@@ -5,6 +5,7 @@
 #include "api_guard.h"
 #include "backend.h"
 #include "error.h"
+#include "kiln/artifact_format.h"
 
 #include <new>
 
@@ -224,6 +225,100 @@ uint64_t kiln_model_workspace_bytes(const kiln_model *model) {
 
 uint64_t kiln_model_gpu_workspace_bytes(const kiln_model *model) {
   return model ? model->gpuCode.workspaceBytes : 0;
+}
+
+uint32_t kiln_model_format_version(const kiln_model *model) {
+  return model ? model->layout.formatVersion : 0;
+}
+
+const char *kiln_model_entry_symbol(const kiln_model *model) {
+  if (!model) {
+    fail(KILN_STATUS_INVALID_ARGUMENT, "model is NULL");
+    return nullptr;
+  }
+  return model->metadata.entrySymbol.c_str();
+}
+
+kiln_status kiln_model_section(const kiln_model *model, uint32_t kind,
+                               uint64_t *out_offset, uint64_t *out_size) {
+  if (out_offset)
+    *out_offset = 0;
+  if (out_size)
+    *out_size = 0;
+  if (!model || !out_offset || !out_size)
+    return fail(KILN_STATUS_INVALID_ARGUMENT, "%s is NULL",
+                !model        ? "model"
+                : !out_offset ? "out_offset"
+                              : "out_size");
+  const SectionRef *section = nullptr;
+  switch (kind) {
+  case KILN_SECTION_METADATA:
+    section = &model->layout.metadata;
+    break;
+  case KILN_SECTION_HOST_CODE:
+    section = &model->layout.hostCode;
+    break;
+  case KILN_SECTION_WEIGHTS:
+    section = &model->layout.weights;
+    break;
+  case KILN_SECTION_GPU_CODE:
+    section = &model->layout.gpuCode;
+    break;
+  }
+  if (!section || !section->present)
+    return fail(KILN_STATUS_NOT_FOUND, "the artifact has no section of kind %u",
+                kind);
+  *out_offset = section->offset;
+  *out_size = section->size;
+  return KILN_STATUS_OK;
+}
+
+size_t kiln_model_num_weights(const kiln_model *model) {
+  return model ? model->metadata.weights.size() : 0;
+}
+
+kiln_status kiln_model_weight(const kiln_model *model, size_t index,
+                              kiln_tensor_desc *out_desc, uint64_t *out_bytes) {
+  if (out_desc)
+    *out_desc = kiln_tensor_desc{nullptr, KILN_DTYPE_INVALID, 0, nullptr};
+  if (out_bytes)
+    *out_bytes = 0;
+  if (!model || !out_desc)
+    return fail(KILN_STATUS_INVALID_ARGUMENT, "%s is NULL",
+                model ? "out_desc" : "model");
+  const std::vector<WeightInfo> &weights = model->metadata.weights;
+  if (index >= weights.size())
+    return fail(KILN_STATUS_INVALID_ARGUMENT,
+                "weight index %zu is out of range; the model has %zu weights",
+                index, weights.size());
+  const TensorInfo &tensor = weights[index].tensor;
+  out_desc->name = tensor.name.c_str();
+  out_desc->dtype = tensor.dtype;
+  out_desc->rank = uint32_t(tensor.dims.size());
+  out_desc->dims = tensor.dims.empty() ? nullptr : tensor.dims.data();
+  if (out_bytes)
+    *out_bytes = tensor.byteSize;
+  return KILN_STATUS_OK;
+}
+
+size_t kiln_model_num_gpu_kernels(const kiln_model *model) {
+  return model ? model->gpuCode.kernels.size() : 0;
+}
+
+kiln_status kiln_model_gpu_kernel(const kiln_model *model, size_t index,
+                                  const char **out_name) {
+  if (out_name)
+    *out_name = nullptr;
+  if (!model || !out_name)
+    return fail(KILN_STATUS_INVALID_ARGUMENT, "%s is NULL",
+                model ? "out_name" : "model");
+  const std::vector<std::string> &kernels = model->gpuCode.kernels;
+  if (index >= kernels.size())
+    return fail(KILN_STATUS_INVALID_ARGUMENT,
+                "GPU kernel index %zu is out of range; the model has %zu",
+                index, kernels.size());
+  *out_name = kernels[index].c_str();
+  return KILN_STATUS_OK;
 }
 
 size_t kiln_model_num_inputs(const kiln_model *model) {

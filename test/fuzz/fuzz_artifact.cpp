@@ -61,6 +61,29 @@ void introspect(const kiln_model *model) {
           "kiln_model_gpu_image failed for an index in range");
     (void)std::strlen(arch);
   }
+  // What kiln-inspect reads.
+  (void)kiln_model_format_version(model);
+  const char *entry = kiln_model_entry_symbol(model);
+  check(entry && *entry, "a loaded model has no entry symbol");
+  for (uint32_t kind = KILN_SECTION_METADATA; kind <= KILN_SECTION_GPU_CODE;
+       ++kind) {
+    uint64_t offset = 0, size = 0;
+    if (kiln_model_section(model, kind, &offset, &size) == KILN_STATUS_OK)
+      check(offset >= KILN_ARTIFACT_HEADER_SIZE,
+            "a section overlaps the header");
+  }
+  for (size_t i = 0, e = kiln_model_num_weights(model); i < e; ++i) {
+    kiln_tensor_desc desc;
+    uint64_t bytes = 0;
+    check(kiln_model_weight(model, i, &desc, &bytes) == KILN_STATUS_OK &&
+              desc.name,
+          "kiln_model_weight failed for an index in range");
+  }
+  for (size_t i = 0, e = kiln_model_num_gpu_kernels(model); i < e; ++i) {
+    const char *name = nullptr;
+    check(kiln_model_gpu_kernel(model, i, &name) == KILN_STATUS_OK && name,
+          "kiln_model_gpu_kernel failed for an index in range");
+  }
   size_t symbols = kiln_model_num_symbols(model);
   for (size_t i = 0; i < symbols; ++i) {
     const char *name = nullptr;

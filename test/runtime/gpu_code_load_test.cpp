@@ -94,6 +94,25 @@ TEST_F(GpuCodeLoadTest, LoadsAndDescribesImages) {
   EXPECT_EQ(kiln_model_gpu_workspace_bytes(nullptr), 0u);
 }
 
+TEST_F(GpuCodeLoadTest, NamesKernels) {
+  ASSERT_EQ(loadBytes(buildArtifact(spec()), &model), KILN_STATUS_OK)
+      << kiln_last_error();
+  ASSERT_EQ(kiln_model_num_gpu_kernels(model), 2u);
+  const char *name = nullptr;
+  ASSERT_EQ(kiln_model_gpu_kernel(model, 1, &name), KILN_STATUS_OK);
+  EXPECT_STREQ(name, "kiln_test_other");
+  EXPECT_EQ(kiln_model_gpu_kernel(model, 2, &name),
+            KILN_STATUS_INVALID_ARGUMENT);
+  EXPECT_EQ(name, nullptr);
+  EXPECT_STREQ(kiln_last_error(),
+               "GPU kernel index 2 is out of range; the model has 2");
+  uint64_t offset = 0, size = 0;
+  EXPECT_EQ(kiln_model_section(model, KILN_SECTION_GPU_CODE, &offset, &size),
+            KILN_STATUS_OK);
+  EXPECT_GT(size, 0u);
+  EXPECT_EQ(kiln_model_num_gpu_kernels(nullptr), 0u);
+}
+
 TEST_F(GpuCodeLoadTest, CpuModelHasNoImages) {
   ASSERT_EQ(loadBytes(buildArtifact(addModel(addHostCode())), &model),
             KILN_STATUS_OK);

@@ -65,6 +65,47 @@ TEST_F(RuntimeLoadTest, LoadsAndDescribesValidArtifact) {
   EXPECT_EQ(desc.name, nullptr);
 }
 
+TEST_F(RuntimeLoadTest, DescribesWeightsSectionsAndHeader) {
+  ASSERT_EQ(loadBytes(valid(), &model), KILN_STATUS_OK) << kiln_last_error();
+  EXPECT_EQ(kiln_model_format_version(model), KILN_ARTIFACT_FORMAT_VERSION);
+  EXPECT_STREQ(kiln_model_entry_symbol(model), KILN_ENTRY_SYMBOL);
+
+  ASSERT_EQ(kiln_model_num_weights(model), 1u);
+  kiln_tensor_desc desc;
+  uint64_t bytes = 0;
+  ASSERT_EQ(kiln_model_weight(model, 0, &desc, &bytes), KILN_STATUS_OK);
+  EXPECT_STREQ(desc.name, "w");
+  EXPECT_EQ(desc.dtype, KILN_DTYPE_FLOAT32);
+  ASSERT_EQ(desc.rank, 2u);
+  EXPECT_EQ(desc.dims[1], 3);
+  EXPECT_EQ(bytes, 24u);
+  EXPECT_EQ(kiln_model_weight(model, 1, &desc, &bytes),
+            KILN_STATUS_INVALID_ARGUMENT);
+  EXPECT_EQ(desc.name, nullptr);
+  EXPECT_EQ(bytes, 0u);
+  EXPECT_STREQ(kiln_last_error(),
+               "weight index 1 is out of range; the model has 1 weights");
+
+  // Sections lie after the header, 64-byte aligned; a CPU artifact has no
+  // GPU_CODE.
+  uint64_t offset = 0, size = 0;
+  ASSERT_EQ(kiln_model_section(model, KILN_SECTION_WEIGHTS, &offset, &size),
+            KILN_STATUS_OK);
+  EXPECT_EQ(offset % KILN_ARTIFACT_ALIGNMENT, 0u);
+  EXPECT_GE(offset, KILN_ARTIFACT_HEADER_SIZE);
+  EXPECT_GE(size, 24u);
+  EXPECT_EQ(kiln_model_section(model, KILN_SECTION_GPU_CODE, &offset, &size),
+            KILN_STATUS_NOT_FOUND);
+  EXPECT_EQ(size, 0u);
+  EXPECT_EQ(kiln_model_section(model, KILN_SECTION_METADATA, nullptr, &size),
+            KILN_STATUS_INVALID_ARGUMENT);
+  EXPECT_EQ(kiln_model_num_gpu_kernels(model), 0u);
+
+  EXPECT_EQ(kiln_model_format_version(nullptr), 0u);
+  EXPECT_EQ(kiln_model_entry_symbol(nullptr), nullptr);
+  EXPECT_EQ(kiln_model_num_weights(nullptr), 0u);
+}
+
 TEST_F(RuntimeLoadTest, MissingFileIsIoError) {
   EXPECT_EQ(kiln_model_load("/nonexistent/model.kiln", &model),
             KILN_STATUS_IO_ERROR);

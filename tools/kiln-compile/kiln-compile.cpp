@@ -5,7 +5,9 @@
 //                [--input-shape NAME=DIMS ...]
 //
 // Every error is one line on stderr, "kiln-compile: error: ...", and a
-// non-zero exit; no partial output file is left behind.
+// non-zero exit; no partial output file is left behind. A model's problems
+// are all reported, not only the first; --check stops before code
+// generation.
 //
 //===----------------------------------------------------------------------===//
 
@@ -163,6 +165,23 @@ static int checkQuantization(
   return status;
 }
 
+/// --check: every problem of the model, each on its own error line, or
+/// one line on stdout saying there is none.
+static int checkOnly(mlir::MLIRContext &context,
+                     const kiln::CompileOptions &opts) {
+  kiln::ModelCheck result;
+  std::string name = sys::path::filename(opts.inputPath).str();
+  if (failed(kiln::checkModel(context, opts, result))) {
+    errs() << "kiln-compile: " << name << ": " << result.problems
+           << (result.problems == 1 ? " problem" : " problems") << "\n";
+    return 1;
+  }
+  outs() << name << ": " << result.nodes
+         << " nodes, all supported; would raise: "
+         << kiln::describeRaised(result.raised) << "\n";
+  return 0;
+}
+
 /// Fills in --target's and --emit's descriptions from the registered
 /// targets, and returns the "Targets and their stages" section of --help.
 static std::string describeTargets() {
@@ -239,6 +258,8 @@ int main(int argc, char **argv) {
       errs() << "kiln-compile: " << where << d.str() << "\n";
       return mlir::success();
     }
+    if (d.getSeverity() == mlir::DiagnosticSeverity::Warning)
+      errs() << "kiln-compile: warning: " << d.str() << "\n";
     if (d.getSeverity() != mlir::DiagnosticSeverity::Error)
       return mlir::success();
     hadError = true;
@@ -301,6 +322,8 @@ int main(int argc, char **argv) {
       pm.enableTiming();
     return mlir::applyPassManagerCLOptions(pm);
   };
+  if (check)
+    return checkOnly(context, opts);
   if (!quantizeCheckInputs.empty() &&
       (opts.quantize.empty() || opts.emit != "artifact")) {
     errs() << "kiln-compile: error: --quantize-check-input needs --quantize "

@@ -9,6 +9,7 @@
 #include "mlir/Pass/PassManager.h"
 
 #include <functional>
+#include <map>
 #include <string>
 
 namespace kiln {
@@ -45,6 +46,32 @@ mlir::LogicalResult checkTargetAndStage(mlir::MLIRContext &context,
 /// `context`; nothing is left at the output path on failure.
 mlir::LogicalResult compile(mlir::MLIRContext &context,
                             const CompileOptions &options);
+
+/// What `checkModel` found in a model that it could import.
+struct ModelCheck {
+  /// Nodes of an ONNX model, or operations in the entry function of a
+  /// .mlir input.
+  size_t nodes = 0;
+  /// The ONNX file's contents; empty for .mlir inputs.
+  OnnxModelSummary onnx;
+  /// Errors reported: each an unsupported operator, attribute value or
+  /// type, or a verifier failure.
+  size_t problems = 0;
+  /// What raising recognized, by pattern: "attention" -> 4.
+  std::map<std::string, size_t> raised;
+};
+
+/// Imports and verifies `options.inputPath` and, with `options.raise`, runs
+/// the raising pipeline, generating no code: `kiln-compile --check`. Every
+/// problem is reported as a diagnostic on `context` (all of them, not the
+/// first); fails when there was any.
+mlir::LogicalResult checkModel(mlir::MLIRContext &context,
+                               const CompileOptions &options,
+                               ModelCheck &out);
+
+/// "4 attention, 2 moe": the counts of `ModelCheck::raised`, most first;
+/// "nothing" when empty.
+std::string describeRaised(const std::map<std::string, size_t> &raised);
 
 } // namespace kiln
 

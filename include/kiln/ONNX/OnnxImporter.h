@@ -2,8 +2,8 @@
 //
 // Reads an ONNX model (binary protobuf, or ONNX's textual syntax for files
 // ending in .onnxtxt) and builds a module with one function whose arguments
-// are the graph inputs and whose results are the graph outputs. Shapes are
-// static: symbolic input dimensions must be given in the options.
+// are the graph inputs and whose results are the graph outputs. Symbolic
+// input dimensions (dim_param) stay dynamic, with ranges from the options.
 //
 //===----------------------------------------------------------------------===//
 
@@ -15,6 +15,7 @@
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringMap.h"
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,25 @@ struct DimRange {
   bool pinned() const { return min == max; }
 };
 
+/// What an ONNX model file holds, for reports (`kiln-compile --check`,
+/// `kiln-inspect`): read from the file as it is, before Kiln rewrites or
+/// imports anything.
+struct OnnxModelSummary {
+  /// Operator set versions by domain ("" is the default domain, ai.onnx).
+  std::map<std::string, int64_t> opsets;
+  size_t nodes = 0;
+  /// Nodes per operator: "MatMul", or "<domain>.<op>" outside ai.onnx
+  /// ("com.microsoft.GroupQueryAttention").
+  std::map<std::string, size_t> nodesPerOp;
+  /// The graph inputs that are not initializers, each with its declared
+  /// type as ONNX states it: "int64[batch,seq]" (a dim_param by name, an
+  /// anonymous dimension as "?").
+  std::vector<std::pair<std::string, std::string>> inputs;
+  /// The symbolic dimensions of those inputs and the range each gets
+  /// (--dim, or the default); a pinned one has min == max.
+  std::map<std::string, DimRange> symbols;
+};
+
 struct OnnxImportOptions {
   /// Shapes for graph inputs, overriding (and completing) the model's.
   llvm::StringMap<llvm::SmallVector<int64_t>> inputShapes;
@@ -51,10 +71,20 @@ struct OnnxImportOptions {
   /// Initializers with more elements than this are stored as dense
   /// resources (blobs) instead of inline attributes.
   int64_t inlineConstantLimit = 256;
+  /// When set, filled with what the file holds as soon as it is read, so
+  /// also when the import then fails.
+  OnnxModelSummary *summary = nullptr;
+  /// Warn about the nodes that were not checked because they read a value
+  /// an earlier error left undefined. Off for a compile, whose errors are
+  /// the message; on for `kiln-compile --check`, which promises a complete
+  /// account.
+  bool reportUncheckedNodes = false;
 };
 
 /// Imports the model at `path`. Errors are reported as diagnostics on
 /// `context` (each names the node, op and what is wrong) and yield null.
+/// A node that cannot be imported does not stop the import: every such
+/// node is reported, so that one call lists all of a model's problems.
 mlir::OwningOpRef<mlir::ModuleOp>
 importOnnxModel(llvm::StringRef path, mlir::MLIRContext &context,
                 const OnnxImportOptions &options);

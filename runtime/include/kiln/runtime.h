@@ -120,6 +120,45 @@ KILN_API uint64_t kiln_model_gpu_workspace_bytes(const kiln_model *model);
  * it is created. 0 for other targets or if `model` is NULL. */
 KILN_API uint64_t kiln_model_workspace_bytes(const kiln_model *model);
 
+/*===--- What the artifact holds (for kiln-inspect and other tools) ----===*/
+
+/* The artifact's format version (see kiln/artifact_format.h); 0 if `model`
+ * is NULL. */
+KILN_API uint32_t kiln_model_format_version(const kiln_model *model);
+
+/* The host code's entry symbol (METADATA's entry_symbol, e.g.
+ * "kiln_entry"); NULL if `model` is NULL. */
+KILN_API const char *kiln_model_entry_symbol(const kiln_model *model);
+
+/* Where the section of kind `kind` (a kiln_section_kind of
+ * kiln/artifact_format.h) lies in the file: its offset and size in bytes.
+ * KILN_STATUS_NOT_FOUND when the artifact has no such section (sections of
+ * kinds this runtime does not know are skipped when loading, and so never
+ * found). */
+KILN_API kiln_status kiln_model_section(const kiln_model *model, uint32_t kind,
+                                        uint64_t *out_offset,
+                                        uint64_t *out_size);
+
+/* Number of weights, the constant tensors stored in WEIGHTS; 0 if `model`
+ * is NULL. */
+KILN_API size_t kiln_model_num_weights(const kiln_model *model);
+
+/* Describes weight `index` (in entry-point order): its name, dtype and
+ * dims (always static) and, if `out_bytes` is not NULL, the bytes it takes
+ * in WEIGHTS (packed for sub-byte dtypes: kiln_dtype_packed_size). */
+KILN_API kiln_status kiln_model_weight(const kiln_model *model, size_t index,
+                                       kiln_tensor_desc *out_desc,
+                                       uint64_t *out_bytes);
+
+/* Number of GPU kernels (GPU_CODE's kernel table); 0 without GPU code or
+ * if `model` is NULL. */
+KILN_API size_t kiln_model_num_gpu_kernels(const kiln_model *model);
+
+/* The name of GPU kernel `index`, pointing into the model; the index is the
+ * one the host code passes to kiln_gpu_calls.launch. */
+KILN_API kiln_status kiln_model_gpu_kernel(const kiln_model *model,
+                                           size_t index, const char **out_name);
+
 /* Number of inputs / outputs; 0 if `model` is NULL. */
 KILN_API size_t kiln_model_num_inputs(const kiln_model *model);
 KILN_API size_t kiln_model_num_outputs(const kiln_model *model);

@@ -1,0 +1,216 @@
+//===- ArtifactReport.cpp - Print what an artifact holds ------------------===//
+
+#include "ArtifactReport.h"
+
+#include "summary.h" // kiln-run's typeString: "int64[batch,seq]"
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
+
+#include <map>
+
+using namespace kiln::inspect;
+
+namespace {
+
+std::vector<std::string> symbolNames(const ArtifactInfo &info) {
+  std::vector<std::string> names;
+  for (const Symbol &symbol : info.symbols)
+    names.push_back(symbol.name);
+  return names;
+}
+
+std::string typeOf(const Tensor &tensor,
+                   const std::vector<std::string> &symbols) {
+  kiln_tensor_desc desc{tensor.name.c_str(), tensor.dtype,
+                        uint32_t(tensor.dims.size()), tensor.dims.data()};
+  return kiln::run::typeString(desc, symbols);
+}
+
+struct DtypeTotal {
+  size_t count = 0;
+  uint64_t bytes = 0;
+};
+
+/// Weights per dtype name, in name order.
+std::map<std::string, DtypeTotal> weightsPerDtype(const ArtifactInfo &info) {
+  std::map<std::string, DtypeTotal> totals;
+  for (const Tensor &weight : info.weights) {
+    DtypeTotal &total = totals[kiln_dtype_name(weight.dtype)];
+    ++total.count;
+    total.bytes += weight.bytes;
+  }
+  return totals;
+}
+
+uint64_t totalWeightBytes(const ArtifactInfo &info) {
+  uint64_t bytes = 0;
+  for (const Tensor &weight : info.weights)
+    bytes += weight.bytes;
+  return bytes;
+}
+
+/// "1.5 MiB": a size people read at a glance (the exact bytes go beside it).
+std::string humanBytes(uint64_t bytes) {
+  const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double value = double(bytes);
+  unsigned unit = 0;
+  while (value >= 1024 && unit + 1 < std::size(units)) {
+    value /= 1024;
+    ++unit;
+  }
+  return unit == 0 ? llvm::formatv("{0} B", bytes).str()
+                   : llvm::formatv("{0:f1} {1}", value, units[unit]).str();
+}
+
+void printTensors(llvm::StringRef heading, const std::vector<Tensor> &tensors,
+                  const std::vector<std::string> &symbols,
+                  llvm::raw_ostream &os) {
+  os << heading << ":" << (tensors.empty() ? " none" : "") << "\n";
+  for (const Tensor &tensor : tensors)
+    os << llvm::formatv("  {0,-24} {1}\n", tensor.name, typeOf(tensor, symbols));
+}
+
+/// A dim as JSON: its size, or the symbol's name.
+llvm::json::Value dimJson(int64_t dim, const std::vector<std::string> &symbols) {
+  if (dim >= 0)
+    return dim;
+  return symbols[size_t(-(dim + 1))];
+}
+
+void tensorsJson(llvm::json::OStream &j, llvm::StringRef key,
+                 const std::vector<Tensor> &tensors,
+                 const std::vector<std::string> &symbols, bool withBytes) {
+  j.attributeArray(key, [&] {
+    for (const Tensor &tensor : tensors)
+      j.object([&] {
+        j.attribute("name", tensor.name);
+        j.attribute("dtype", kiln_dtype_name(tensor.dtype));
+        j.attributeArray("shape", [&] {
+          for (int64_t dim : tensor.dims)
+            j.value(dimJson(dim, symbols));
+        });
+        if (withBytes)
+          j.attribute("bytes", tensor.bytes);
+      });
+  });
+}
+
+} // namespace
+
+void kiln::inspect::printArtifactText(const ArtifactInfo &info,
+                                      bool listWeights, llvm::raw_ostream &os) {
+  std::vector<std::string> symbols = symbolNames(info);
+  os << "artifact: " << info.path << "\n";
+  os << llvm::formatv("  format version {0}, {1} bytes ({2}), checksum ok\n",
+                      info.formatVersion, info.fileSize,
+                      humanBytes(info.fileSize));
+  os << "target: " << info.target << "\n";
+  if (!info.gpuArchs.empty())
+    os << "gpu archs: " << llvm::join(info.gpuArchs, ", ") << "\n";
+  os << "entry: " << info.entrySymbol << "\n";
+  printTensors("inputs", info.inputs, symbols, os);
+  printTensors("outputs", info.outputs, symbols, os);
+  os << "symbols:" << (info.symbols.empty() ? " none (static shapes)" : "")
+     << "\n";
+  for (const Symbol &symbol : info.symbols)
+    os << llvm::formatv("  {0,-24} {1}..{2}\n", symbol.name, symbol.min,
+                        symbol.max);
+
+  uint64_t weightBytes = totalWeightBytes(info);
+  os << llvm::formatv("weights: {0}, {1} bytes ({2})\n", info.weights.size(),
+                      weightBytes, humanBytes(weightBytes));
+  for (const auto &[dtype, total] : weightsPerDtype(info))
+    os << llvm::formatv("  {0,-24} {1} weights, {2} bytes\n", dtype,
+                        total.count, total.bytes);
+  if (listWeights)
+    for (const Tensor &weight : info.weights)
+      os << llvm::formatv("  - {0,-22} {1} {2} bytes\n", weight.name,
+                          typeOf(weight, symbols), weight.bytes);
+
+  os << llvm::formatv("workspace: cpu {0} bytes, gpu {1} bytes\n",
+                      info.cpuWorkspaceBytes, info.gpuWorkspaceBytes);
+  os << "sections:\n";
+  for (const Section &section : info.sections)
+    os << llvm::formatv("  {0,-10} offset {1,10}  size {2,10}\n", section.kind,
+                        section.offset, section.size);
+  if (info.gpuImages.empty()) {
+    os << "gpu kernels: none\n";
+    return;
+  }
+  os << "gpu kernels: " << info.gpuKernels.size() << "\n";
+  for (const std::string &kernel : info.gpuKernels)
+    os << "  " << kernel << "\n";
+  os << "gpu images: " << info.gpuImages.size() << "\n";
+  for (const GpuImage &image : info.gpuImages)
+    os << llvm::formatv("  {0,-8} {1,-5} {2} bytes\n", image.arch, image.format,
+                        image.bytes);
+}
+
+void kiln::inspect::printArtifactJson(const ArtifactInfo &info,
+                                      bool listWeights, llvm::raw_ostream &os) {
+  std::vector<std::string> symbols = symbolNames(info);
+  llvm::json::OStream j(os, 2);
+  j.object([&] {
+    j.attribute("kind", "artifact");
+    j.attribute("path", info.path);
+    j.attribute("format_version", info.formatVersion);
+    j.attribute("file_bytes", info.fileSize);
+    j.attribute("checksum_ok", true);
+    j.attribute("target", info.target);
+    j.attributeArray("gpu_archs", [&] {
+      for (const std::string &arch : info.gpuArchs)
+        j.value(arch);
+    });
+    j.attribute("entry", info.entrySymbol);
+    tensorsJson(j, "inputs", info.inputs, symbols, false);
+    tensorsJson(j, "outputs", info.outputs, symbols, false);
+    j.attributeArray("symbols", [&] {
+      for (const Symbol &symbol : info.symbols)
+        j.object([&] {
+          j.attribute("name", symbol.name);
+          j.attribute("min", symbol.min);
+          j.attribute("max", symbol.max);
+        });
+    });
+    j.attributeObject("weights", [&] {
+      j.attribute("count", int64_t(info.weights.size()));
+      j.attribute("bytes", totalWeightBytes(info));
+      j.attributeObject("per_dtype", [&] {
+        for (const auto &[dtype, total] : weightsPerDtype(info))
+          j.attributeObject(dtype, [&] {
+            j.attribute("count", int64_t(total.count));
+            j.attribute("bytes", total.bytes);
+          });
+      });
+      if (listWeights)
+        tensorsJson(j, "list", info.weights, symbols, true);
+    });
+    j.attributeObject("workspace_bytes", [&] {
+      j.attribute("cpu", info.cpuWorkspaceBytes);
+      j.attribute("gpu", info.gpuWorkspaceBytes);
+    });
+    j.attributeArray("sections", [&] {
+      for (const Section &section : info.sections)
+        j.object([&] {
+          j.attribute("kind", section.kind);
+          j.attribute("offset", section.offset);
+          j.attribute("size", section.size);
+        });
+    });
+    j.attributeArray("gpu_kernels", [&] {
+      for (const std::string &kernel : info.gpuKernels)
+        j.value(kernel);
+    });
+    j.attributeArray("gpu_images", [&] {
+      for (const GpuImage &image : info.gpuImages)
+        j.object([&] {
+          j.attribute("arch", image.arch);
+          j.attribute("format", image.format);
+          j.attribute("bytes", image.bytes);
+        });
+    });
+  });
+  os << "\n";
+}
