@@ -16,6 +16,11 @@ Float32 outputs must satisfy max |kiln - torch| <= 1e-4 * max(1, max
 |torch|). Then a shape outside an input's contract must be refused with
 one message naming the input and the dimension.
 
+Then shapes that only the data decides: a model whose Reshape, Expand and
+Range take their shapes from graph inputs, run with several values
+(including 0 and -1 in the Reshape's shape, and outputs larger than the
+runtime's first guess, which it must grow and run again), against NumPy.
+
 Usage: check_dynamic.py --bin BUILD/bin [--keep DIR] [--filter NAME]
 """
 import os
@@ -140,6 +145,69 @@ def check_model(bin_dir, name, model, make_input, input_name, axes, shapes,
         "x".join(map(str, s)) for s in shapes)), check
 
 
+def runtime_shapes_model(path):
+    """Y = Reshape(X, S); E = Expand(V, T); R = Range(0, N, 1)."""
+    import onnx
+    from onnx import TensorProto, helper
+    graph = helper.make_graph(
+        [helper.make_node("Reshape", ["X", "S"], ["Y"]),
+         helper.make_node("Expand", ["V", "T"], ["E"]),
+         helper.make_node("Range", ["zero", "N", "one"], ["R"])],
+        "runtime_shapes",
+        [helper.make_tensor_value_info("X", TensorProto.FLOAT, [64, 64]),
+         helper.make_tensor_value_info("S", TensorProto.INT64, [3]),
+         helper.make_tensor_value_info("V", TensorProto.FLOAT, [3, 1]),
+         helper.make_tensor_value_info("T", TensorProto.INT64, [2]),
+         helper.make_tensor_value_info("N", TensorProto.INT64, [])],
+        [helper.make_tensor_value_info("Y", TensorProto.FLOAT, None),
+         helper.make_tensor_value_info("E", TensorProto.FLOAT, None),
+         helper.make_tensor_value_info("R", TensorProto.INT64, None)],
+        [helper.make_tensor("zero", TensorProto.INT64, [], [0]),
+         helper.make_tensor("one", TensorProto.INT64, [], [1])])
+    onnx.save(helper.make_model(graph, opset_imports=[
+        helper.make_opsetid("", 17)]), path)
+
+
+def check_runtime_shapes(bin_dir):
+    def check(work):
+        model = os.path.join(work, "runtime_shapes.onnx")
+        runtime_shapes_model(model)
+        artifact = os.path.join(work, "runtime_shapes.kiln")
+        result = subprocess.run(
+            [os.path.join(bin_dir, "kiln-compile"), model, "-o", artifact],
+            capture_output=True, text=True)
+        if result.returncode:
+            return "compile failed: " + result.stderr.strip()
+        x = np.arange(64 * 64, dtype=np.float32).reshape(64, 64)
+        v = np.array([[1], [2], [3]], dtype=np.float32)
+        cases = [([2, 0, -1], [3, 5], 4), ([-1, 8, 16], [1, 3000], 3000),
+                 ([4096, 1, 1], [3, 1], 0)]
+        for shape, target, n in cases:
+            inputs = {"X": x, "S": np.array(shape, np.int64), "V": v,
+                      "T": np.array(target, np.int64), "N": np.array(n)}
+            command = [os.path.join(bin_dir, "kiln-run"), artifact, "--quiet",
+                       "--output-dir", os.path.join(work, "out")]
+            for name, array in inputs.items():
+                path = os.path.join(work, name + ".npy")
+                np.save(path, array)
+                command += ["--input", "%s=%s" % (name, path)]
+            result = subprocess.run(command, capture_output=True, text=True)
+            if result.returncode:
+                return "run with %s failed: %s" % (shape, result.stderr.strip())
+            expected = {"Y": x.reshape([64 if d == 0 and i < 2 else d
+                                        for i, d in enumerate(shape)]),
+                        "E": v * np.ones(target, np.float32),
+                        "R": np.arange(n, dtype=np.int64)}
+            for name, want in expected.items():
+                got = np.load(os.path.join(work, "out", name + ".npy"))
+                if got.shape != want.shape or not np.array_equal(got, want):
+                    return "%s with shape %s: got %s, expected %s" % (
+                        name, shape, got.shape, want.shape)
+        return None, "(%d runs)" % len(cases)
+    return ("runtime-shapes",
+            "Reshape, Expand and Range of shapes given at run time", check)
+
+
 def main():
     args = kiln_tools.check_arguments(__doc__.split("\n")[0]).parse_args()
     torch.set_num_threads(1)
@@ -156,6 +224,7 @@ def main():
                     lambda b, s: torch.randint(0, 128, (b, s)), "tokens",
                     {0: "batch", 1: "seq"}, SHAPES, (2, 0),
                     "input 'tokens' dim 1 (seq) is 0, outside seq's range"),
+        check_runtime_shapes(args.bin),
     ]
     return kiln_tools.run_checks("dynamic", args, checks)
 

@@ -38,3 +38,38 @@ func.func @main(%x: memref<?x4x?xf32> {kiln.dim_symbols = ["seq", "", "batch"]},
 func.func @main(%x: memref<2xf32>) {
   return
 }
+
+// -----
+
+// An output with a dimension only the run knows (kiln.computed_dims): its
+// one writer stores the dim in the computed symbol's slot (1, after the
+// input symbol), and writes the data only when it fits the capacity in
+// slot 2; otherwise it sets the status (slot 3), which starts at 0.
+
+// CHECK-LABEL: func.func @main(
+// CHECK-SAME: %[[X:[^:]+]]: memref<f32> {kiln.dim_symbols = ["n"]}
+// CHECK-SAME: %[[Y:[^:]+]]: memref<f32> {kiln.dim_symbols = ["Y_dim0"]}
+// CHECK-SAME: %[[S:[^:]+]]: memref<4xi64> {kiln.symbol_values})
+// CHECK: memref.store %{{.+}}, %[[S]][%c3]
+// CHECK: %[[DIM:.+]] = arith.divui
+// CHECK: %[[SRC:.+]] = memref.alloc(%[[DIM]])
+// CHECK: memref.store %{{.+}}, %[[S]][%c1]
+// CHECK: %[[CAP64:.+]] = memref.load %[[S]][%c2]
+// CHECK: %[[CAP:.+]] = arith.index_cast %[[CAP64]]
+// CHECK: %[[FITS:.+]] = arith.cmpi ule, %[[DIM]], %[[CAP]]
+// CHECK: scf.if %[[FITS]] {
+// CHECK:   %[[VIEW:.+]] = memref.reinterpret_cast %[[Y]] to offset: [0], sizes: [%[[DIM]]], strides: [1]
+// CHECK:   memref.copy %[[SRC]], %[[VIEW]]
+// CHECK: } else {
+// CHECK:   memref.store %{{.+}}, %[[S]][%c3]
+func.func @main(%x: memref<?xf32> {kiln.dim_symbols = ["n"]},
+                %y: memref<?xf32> {kiln.dim_symbols = ["Y_dim0"]})
+    attributes {kiln.dim_ranges = {n = array<i64: 1, 8>},
+                kiln.computed_dims = ["Y_dim0"]} {
+  %c0 = arith.constant 0 : index
+  %n = memref.dim %x, %c0 : memref<?xf32>
+  %half = arith.divui %n, %n : index
+  %src = memref.alloc(%half) : memref<?xf32>
+  memref.copy %src, %y : memref<?xf32> to memref<?xf32>
+  return
+}
