@@ -4,8 +4,8 @@
 features[batch, 32] -> MatMul + Add -> GELU (erf form, as torch.onnx.export
 writes it) -> MatMul + Add -> Softmax -> probs[batch, 10]
 
-The batch dimension is symbolic, so compiling it needs
-`--input-shape features=BxD`. Weights come from a fixed seed; the script
+The batch dimension is symbolic: one artifact runs any batch (demo.py
+compiles a static batch with `--input-shape features=BxD`). Weights come from a fixed seed; the script
 also stores a NumPy reference implementation used by demo.py
 (`demo.py --bin build/bin --out DIR` compiles and runs it).
 
