@@ -75,7 +75,11 @@ OwningOpRef<ModuleOp> load(MLIRContext &ctx, const CompileOptions &opts) {
     sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
     return parseSourceFile<ModuleOp>(sourceMgr, &ctx);
   }
-  return importOnnxModel(path, ctx, opts.import);
+  OnnxImportOptions import = opts.import;
+  // Shapes read at run time need a target whose runtime sizes buffers per
+  // run; the CUDA backend plans one device arena at compile time.
+  import.runtimeShapeInputs = opts.target == "cpu";
+  return importOnnxModel(path, ctx, import);
 }
 
 /// The pattern of a raising remark ("raised rms_norm (eps 1e-06)" ->

@@ -77,8 +77,8 @@ FailureOr<DenseElementsAttr> NodeContext::constantInput(size_t i,
   DenseElementsAttr attr;
   if (!v || !matchPattern(v, m_Constant(&attr))) {
     (void)error(Twine(what) + " (input " + Twine(i) +
-                ") must be a constant: Kiln compiles static shapes, so "
-                "shape-like inputs have to be known at compile time");
+                ") must be a constant: Kiln needs this value at compile "
+                "time");
     return failure();
   }
   return attr;

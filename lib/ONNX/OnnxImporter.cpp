@@ -454,8 +454,8 @@ LogicalResult GraphImporter::checkSparseDispatch(const SparseDispatchCheck &c) {
          << "' (NonZero): Hugging Face's sparse MoE dispatch was recognized "
             "but "
          << why
-         << "; Kiln compiles static shapes and takes NonZero only of a "
-            "constant (export the MoE in dense form)";
+         << "; Kiln takes NonZero only of a constant (export the MoE in "
+            "dense form)";
 }
 
 OwningOpRef<ModuleOp> GraphImporter::run() {
@@ -490,7 +490,8 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
     options.summary->symbols.insert(symbolRanges.begin(), symbolRanges.end());
   if (failed(recordSymbols(func)))
     return nullptr;
-  symbolicDims = std::make_unique<SymbolicDims>(func);
+  if (options.runtimeShapeInputs || func->hasAttr(kDimRangesAttr))
+    symbolicDims = std::make_unique<SymbolicDims>(func);
   if (failed(bindInputs(b, bound, modelDir)) ||
       failed(importInitializers(b, modelDir)))
     return nullptr;

@@ -175,8 +175,8 @@ LogicalResult hardmaxOp(NodeContext &nc, Value x) {
 }
 
 /// NonZero's output [rank, count] has a column per nonzero input element,
-/// so its shape depends on the data. Kiln compiles static shapes: it takes
-/// NonZero only of a compile-time constant, and the result is a constant.
+/// so its shape depends on the data. Kiln takes NonZero only of a
+/// compile-time constant, and the result is a constant.
 /// torch.where(mask) and nonzero() export NonZero of computed masks, e.g.
 /// Hugging Face's sparse MoE dispatch loop; kiln-raise-moe raises the dense
 /// form of that block instead.
@@ -185,9 +185,9 @@ LogicalResult nonZeroOp(NodeContext &nc, Value x) {
   if (!matchPattern(x, m_Constant(&attr)))
     return nc.error(
         "the input (input 0) must be a constant: the number of its nonzero "
-        "elements is the output's shape, and Kiln compiles static shapes "
-        "(torch.where(mask) and nonzero() export NonZero, e.g. in Hugging "
-        "Face's sparse MoE dispatch; export the MoE in dense form)");
+        "elements is the output's shape, and Kiln takes NonZero only of a "
+        "constant (torch.where(mask) and nonzero() export NonZero, e.g. in "
+        "Hugging Face's sparse MoE dispatch; export the MoE in dense form)");
   RankedTensorType t = nc.typeOf(x);
   if (t.getRank() == 0)
     return nc.error("a scalar input is not supported");

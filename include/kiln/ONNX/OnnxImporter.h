@@ -62,6 +62,10 @@ struct OnnxImportOptions {
   /// Ranges of named symbolic dimensions (ONNX dim_param), by name. A
   /// range of one value pins the dimension: it becomes static.
   llvm::StringMap<DimRange> dimRanges;
+  /// Whether a shape given as a graph input (Reshape's, Expand's, ...) is
+  /// read at run time; otherwise it must be a constant (or bound with
+  /// boundInputs). Only a target that sizes buffers at run time can.
+  bool runtimeShapeInputs = true;
   /// Graph inputs that become constants (and leave the signature): how a
   /// shape-determining input such as TopK's K or OneHot's depth gets the
   /// static value Kiln needs.
