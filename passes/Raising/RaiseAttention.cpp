@@ -295,6 +295,7 @@ struct RaiseAttentionPass : kiln::impl::RaiseAttentionBase<RaiseAttentionPass> {
   using RaiseAttentionBase::RaiseAttentionBase;
 
   void runOnOperation() override {
+    raising::resolveShapeQueries(getOperation());
     SmallVector<SoftmaxOp> candidates;
     getOperation().walk([&](SoftmaxOp op) { candidates.push_back(op); });
     llvm::DenseSet<Operation *> erased;

@@ -434,6 +434,7 @@ struct RaiseMoEPass : kiln::impl::RaiseMoEBase<RaiseMoEPass> {
 };
 
 void RaiseMoEPass::runOnOperation() {
+  raising::resolveShapeQueries(getOperation());
   SmallVector<TopKOp> anchors;
   getOperation().walk([&](TopKOp t) { anchors.push_back(t); });
   // The expert choice comes after the top-ks that pick groups; visiting

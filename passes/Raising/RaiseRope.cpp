@@ -125,6 +125,7 @@ struct RaiseRopePass : kiln::impl::RaiseRopeBase<RaiseRopePass> {
   std::string table;
 
   void runOnOperation() override {
+    raising::resolveShapeQueries(getOperation());
     SmallVector<ConcatOp> concats;
     getOperation().walk([&](ConcatOp op) { concats.push_back(op); });
     for (ConcatOp c : concats)

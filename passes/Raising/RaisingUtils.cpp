@@ -5,10 +5,13 @@
 #include "kiln/dialects/Kiln/KilnConstants.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/Transforms/Transforms.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "llvm/ADT/SetVector.h"
 #include "llvm/Support/Format.h"
 
@@ -106,6 +109,25 @@ void kiln::raising::eraseDeadOps(ArrayRef<Operation *> roots,
     for (Operation *def : producers)
       work.insert(def);
   }
+}
+
+void kiln::raising::resolveShapeQueries(Operation *root) {
+  SmallVector<Operation *> queries;
+  root->walk([&](tensor::DimOp dim) { queries.push_back(dim); });
+  if (queries.empty())
+    return;
+  // Only the queries and what replaces them are rewritten: no folding, so
+  // the graph itself stays as imported.
+  RewritePatternSet patterns(root->getContext());
+  memref::populateResolveRankedShapedTypeResultDimsPatterns(patterns);
+  GreedyRewriteConfig config;
+  config.setStrictness(GreedyRewriteStrictness::ExistingAndNewOps)
+      .enableFolding(false)
+      .enableConstantCSE(false);
+  (void)applyOpPatternsGreedily(queries, std::move(patterns), config);
+  SmallVector<Operation *> left;
+  root->walk([&](tensor::DimOp dim) { left.push_back(dim); });
+  eraseDeadOps(left);
 }
 
 SmallVector<int64_t> kiln::raising::alignedShape(Value v, int64_t rank) {

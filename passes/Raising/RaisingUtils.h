@@ -62,6 +62,16 @@ inline mlir::Operation *soleUser(mlir::Value v) {
 void eraseDeadOps(llvm::ArrayRef<mlir::Operation *> roots,
                   llvm::DenseSet<mlir::Operation *> *erased = nullptr);
 
+/// Rewrites every `tensor.dim` under `root` into sizes of the function's
+/// arguments (through the ops' reified result shapes) and erases those left
+/// unused. The importer of a model with dynamic dimensions sizes its ops
+/// with `tensor.dim`s of intermediate values, and those count as uses: a
+/// value read once by an op and queried for its size would fail every
+/// "one user" check of a pattern, and the query would keep the decomposed
+/// subgraph alive after it was raised. Static IR has no `tensor.dim` and
+/// is left untouched. Raising passes call it first.
+void resolveShapeQueries(mlir::Operation *root);
+
 /// How remarks print a shape: [2, 3, 4] (verifiers print kiln::shapeString's
 /// [2,3,4]).
 std::string remarkShape(llvm::ArrayRef<int64_t> shape);
