@@ -120,8 +120,10 @@ std::optional<double> kiln::moe::splatFloat(Value v) {
 
 bool kiln::moe::isSplatOf(Value v, double want) {
   v = skipNoOps(v);
-  if (auto bc = v.getDefiningOp<BroadcastOp>())
-    v = bc.getInput();
+  if (Value stretched = raising::broadcastInput(v))
+    v = stretched;
+  if (std::optional<double> fill = raising::splatFillValue(v))
+    return *fill == want;
   std::optional<double> s = splatFloat(v);
   if (!s) { // integer splats (one_hot's, masks)
     auto dense = dyn_cast_or_null<DenseElementsAttr>(constantOf(v));

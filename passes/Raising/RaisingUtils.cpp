@@ -3,11 +3,14 @@
 #include "RaisingUtils.h"
 
 #include "kiln/dialects/Kiln/KilnConstants.h"
+#include "kiln/dialects/Kiln/KilnOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/Transforms/Transforms.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/TypeUtilities.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
@@ -20,7 +23,23 @@
 
 using namespace mlir;
 
+std::optional<double> kiln::raising::splatFillValue(Value v) {
+  auto splat = v ? v.getDefiningOp<tensor::SplatOp>() : tensor::SplatOp();
+  Attribute attr;
+  if (!splat || !matchPattern(splat.getInput(), m_Constant(&attr)))
+    return std::nullopt;
+  if (auto f = dyn_cast<FloatAttr>(attr))
+    return f.getValueAsDouble();
+  if (auto i = dyn_cast<IntegerAttr>(attr))
+    return i.getType().isInteger(1) ? (double)i.getValue().getZExtValue()
+                                    : (double)i.getValue().getSExtValue();
+  return std::nullopt;
+}
+
 std::optional<double> kiln::raising::splatFloat(Value v) {
+  if (v && isa<FloatType>(getElementTypeOrSelf(v.getType())))
+    if (std::optional<double> fill = splatFillValue(v))
+      return fill;
   Attribute attr;
   if (!v || !matchPattern(v, m_Constant(&attr)))
     return std::nullopt;
@@ -109,6 +128,49 @@ void kiln::raising::eraseDeadOps(ArrayRef<Operation *> roots,
     for (Operation *def : producers)
       work.insert(def);
   }
+}
+
+Value kiln::raising::reshapeInput(Value v) {
+  Operation *op = v ? v.getDefiningOp() : nullptr;
+  if (!op || !isa<kiln::ReshapeOp, tensor::ExpandShapeOp,
+                  tensor::CollapseShapeOp, tensor::ReshapeOp>(op))
+    return Value();
+  return op->getOperand(0);
+}
+
+Value kiln::raising::broadcastInput(Value v) {
+  Operation *op = v ? v.getDefiningOp() : nullptr;
+  if (auto bc = dyn_cast_or_null<kiln::BroadcastOp>(op))
+    return bc.getInput();
+  auto generic = dyn_cast_or_null<linalg::GenericOp>(op);
+  if (!generic || generic.getNumDpsInputs() != 1 ||
+      generic.getNumDpsInits() != 1 ||
+      generic.getNumParallelLoops() != generic.getNumLoops())
+    return Value();
+  // The body yields the input element as it is.
+  auto yield = cast<linalg::YieldOp>(generic.getBody()->getTerminator());
+  if (yield.getNumOperands() != 1 ||
+      yield.getOperand(0) != generic.getBody()->getArgument(0))
+    return Value();
+  // The output is written in order; the input is read at the output's
+  // indices in order, or at 0 where it is stretched.
+  OpOperand *in = generic.getDpsInputOperand(0);
+  AffineMap outMap =
+      generic.getMatchingIndexingMap(generic.getDpsInitOperand(0));
+  AffineMap inMap = generic.getMatchingIndexingMap(in);
+  auto inType = dyn_cast<RankedTensorType>(in->get().getType());
+  if (!outMap.isIdentity() || !inType ||
+      inMap.getNumResults() != inType.getRank())
+    return Value();
+  int64_t next = generic.getNumLoops() - inType.getRank();
+  for (auto [i, expr] : llvm::enumerate(inMap.getResults())) {
+    auto d = dyn_cast<AffineDimExpr>(expr);
+    auto c = dyn_cast<AffineConstantExpr>(expr);
+    if (!(d && d.getPosition() == next + (int64_t)i) &&
+        !(c && c.getValue() == 0 && inType.getDimSize(i) == 1))
+      return Value();
+  }
+  return in->get();
 }
 
 void kiln::raising::resolveShapeQueries(Operation *root) {

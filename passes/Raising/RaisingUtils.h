@@ -22,8 +22,14 @@
 namespace kiln::raising {
 
 /// The value of `v` when it is a float constant whose elements are all
-/// equal (a splat of any shape), or nothing.
+/// equal (a splat of any shape, or a `tensor.splat` of a constant), or
+/// nothing.
 std::optional<double> splatFloat(mlir::Value v);
+
+/// The constant a `tensor.splat` fills `v` with (integers signed, i1 as 0
+/// or 1), or nothing. ConstantOfShape and zeros of a run-time shape import
+/// that way, where a static shape gives a splat constant.
+std::optional<double> splatFillValue(mlir::Value v);
 
 /// Whether the constant `got`, stored in `elementType`, stands for the exact
 /// value `want`: equal within a relative tolerance suited to the type
@@ -61,6 +67,18 @@ inline mlir::Operation *soleUser(mlir::Value v) {
 /// before rewriting skips those).
 void eraseDeadOps(llvm::ArrayRef<mlir::Operation *> roots,
                   llvm::DenseSet<mlir::Operation *> *erased = nullptr);
+
+/// The input of a reshape in any form the importer writes one: kiln.reshape
+/// (static shapes), tensor.expand_shape / collapse_shape (a Reshape with
+/// run-time sizes whose dimensions group), tensor.reshape (one whose
+/// dimensions do not). Null when `v` is not a reshape's result.
+mlir::Value reshapeInput(mlir::Value v);
+
+/// The input of a broadcast in any form the importer writes one:
+/// kiln.broadcast (static shapes), or the linalg.generic an Expand with
+/// run-time sizes imports as (one input, read at the output's indices with
+/// 0 along the stretched dimensions, yielded unchanged). Null otherwise.
+mlir::Value broadcastInput(mlir::Value v);
 
 /// Rewrites every `tensor.dim` under `root` into sizes of the function's
 /// arguments (through the ops' reified result shapes) and erases those left
