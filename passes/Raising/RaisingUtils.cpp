@@ -115,7 +115,12 @@ void kiln::raising::eraseDeadOps(ArrayRef<Operation *> roots,
   llvm::SetVector<Operation *> work(roots.begin(), roots.end());
   while (!work.empty()) {
     Operation *op = work.pop_back_val();
-    if (!op->use_empty() || !isMemoryEffectFree(op) || op->getNumRegions() != 0)
+    // Ops with regions only when they are linalg ops on tensors: the
+    // broadcasts and iotas a dynamic import writes as linalg.generic.
+    bool pureRegions = op->getNumRegions() == 0 ||
+                       (isa<linalg::LinalgOp>(op) &&
+                        cast<linalg::LinalgOp>(op).hasPureTensorSemantics());
+    if (!op->use_empty() || !isMemoryEffectFree(op) || !pureRegions)
       continue;
     SmallVector<Operation *> producers;
     for (Value operand : op->getOperands())
