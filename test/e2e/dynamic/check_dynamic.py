@@ -16,8 +16,8 @@ at several shapes, each compared with PyTorch on the same inputs:
     HF's additive causal mask), the same way.
 
 The decoders must also raise as their static exports do: their
-`--emit=kiln --report-raising` must report kiln.attention and kiln.moe
-for every layer (the dynamic forms of the masks, reshapes and fills must
+`--emit=kiln --report-raising` must report kiln.attention with the static
+export's mask kind, kiln.moe and weighted rms_norm for every layer (the dynamic forms of the masks, reshapes and fills must
 not send them down the generic path).
 
 Float32 outputs must satisfy max |kiln - torch| <= 1e-4 * max(1, max
@@ -97,8 +97,16 @@ def deepseek_decoder():
     return make_deepseek.DeepseekV3ForCausalLM(config)
 
 
-# What a decoder's raising report must contain: (pattern, count).
-DECODER_RAISED = [("raised attention", 2), ("raised moe", 2)]
+# What each decoder's raising report must contain, (remark, count): what
+# its static export raises to, mask kinds included.
+MIXTRAL_RAISED = [
+    ("raised attention (sliding window, left 5, right 0, 4 heads on 2 kv heads", 2),
+    ("raised moe (softmax router, top-2 of 4 experts", 2),
+    ("weight)", 5)]  # every rms_norm with its weight
+DEEPSEEK_RAISED = [
+    ("raised attention (causal, 4 heads", 2),
+    ("raised moe (sigmoid router, top-2 of 8 experts, selection bias, 2 groups keep 1", 2),
+    ("weight)", 5)]
 
 
 def check_raised(bin_dir, onnx_path, work, expected):
@@ -199,12 +207,12 @@ def main():
                     lambda b, s: torch.randint(0, 128, (b, s)), "tokens",
                     {0: "batch", 1: "seq"}, SHAPES, (2, 0),
                     "input 'tokens' dim 1 (seq) is 0, outside seq's range",
-                    DECODER_RAISED),
+                    MIXTRAL_RAISED),
         check_model(args.bin, "deepseek", deepseek_decoder,
                     lambda b, s: torch.randint(0, 128, (b, s)), "tokens",
                     {0: "batch", 1: "seq"}, SHAPES, (2, 0),
                     "input 'tokens' dim 1 (seq) is 0, outside seq's range",
-                    DECODER_RAISED),
+                    DEEPSEEK_RAISED),
     ]
     return kiln_tools.run_checks("dynamic", args, checks)
 
