@@ -33,6 +33,8 @@
 #include "Attention.h"
 #include "RaisingUtils.h"
 
+#include "kiln/dialects/Kiln/SymbolicDims.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -154,6 +156,7 @@ std::optional<Piecewise> combine(const Piecewise &a, const Piecewise &b,
 /// Evaluates values built from positions, memoized.
 class BandEvaluator {
 public:
+  explicit BandEvaluator(func::FuncOp func) : dims(func) {}
   std::optional<Symbolic> eval(Value v, unsigned depth = 0);
 
 private:
@@ -161,10 +164,11 @@ private:
                                  unsigned depth);
   std::optional<Symbolic> iota(linalg::GenericOp g);
   std::optional<Symbolic> broadcast(linalg::GenericOp g, unsigned depth);
-  std::optional<Symbolic> reshape(Value in, RankedTensorType out,
-                                  unsigned depth);
+  std::optional<Symbolic> reshape(Value in, Value result, unsigned depth);
   std::optional<Symbolic> elementwise(Operation *op, RankedTensorType type,
                                       unsigned depth);
+  /// Compares reshapes' sizes: `seq` through any number of reshapes.
+  SymbolicDims dims;
   DenseMap<Value, std::optional<Symbolic>> memo;
 };
 
@@ -324,8 +328,9 @@ std::optional<Symbolic> BandEvaluator::broadcast(linalg::GenericOp g,
 
 /// A reshape that only adds or drops unit dimensions: each group of the
 /// reassociation holds at most one dimension that is not a static 1.
-std::optional<Symbolic> BandEvaluator::reshape(Value in, RankedTensorType out,
+std::optional<Symbolic> BandEvaluator::reshape(Value in, Value result,
                                                unsigned depth) {
+  auto out = cast<RankedTensorType>(result.getType());
   std::optional<Symbolic> s = eval(in, depth + 1);
   auto inType = cast<RankedTensorType>(in.getType());
   if (!s)
@@ -339,12 +344,14 @@ std::optional<Symbolic> BandEvaluator::reshape(Value in, RankedTensorType out,
   };
   SmallVector<int64_t> from = nonUnit(inType.getShape()),
                        to = nonUnit(out.getShape());
-  // Pair the dimensions that are not 1 in order; a `?` may only pair with
-  // a `?` (or the same static size).
+  // Pair the dimensions that are not 1 in order, each pair of the same
+  // size (compared symbolically: `seq` and `seq`): the element at an
+  // index is then the input's element at the same index, the unit
+  // dimensions aside, whatever form the reshape has.
   if (from.size() != to.size())
     return std::nullopt;
   for (auto [f, t] : llvm::zip(from, to))
-    if (inType.getDimSize(f) != out.getDimSize(t))
+    if (!(dims.sizeOf(in, f) == dims.sizeOf(result, t)))
       return std::nullopt;
   auto move = [&](const Form &form) {
     Form r(out.getRank(), 0);
@@ -505,7 +512,7 @@ std::optional<Symbolic> BandEvaluator::evalOp(Operation *op,
                    type.getRank());
   }
   if (raising::reshapeInput(op->getResult(0)))
-    return reshape(op->getOperand(0), type, depth);
+    return reshape(op->getOperand(0), op->getResult(0), depth);
   if (auto slice = dyn_cast<tensor::ExtractSliceOp>(op)) {
     // Element x of the slice is element offset + x of the source: constant
     // offsets shift the form, unit strides only, no rank change.
@@ -616,8 +623,10 @@ bool classifyBands(
   const Piecewise &rm = *removed;
   if (rm.at(0) != 0)
     return false;
-  constexpr int64_t kOpen = std::numeric_limits<int64_t>::min();
-  int64_t lo = kOpen, hi = -kOpen; // kept d in [lo, hi]
+  // Unbounded ends of the kept interval.
+  constexpr int64_t kBelowAll = std::numeric_limits<int64_t>::min();
+  constexpr int64_t kAboveAll = std::numeric_limits<int64_t>::max();
+  int64_t lo = kBelowAll, hi = kAboveAll; // kept d in [lo, hi]
   size_t piece = llvm::upper_bound(rm.breaks, 0) - rm.breaks.begin();
   if (piece > 0)
     lo = rm.breaks[piece - 1];
@@ -628,12 +637,12 @@ bool classifyBands(
       return false; // a second kept interval (merged pieces differ)
   for (size_t k = 0; k <= bias->breaks.size(); ++k) {
     // Bias on any piece that overlaps [lo, hi] must be 0.
-    int64_t from = k ? bias->breaks[k - 1] : kOpen;
-    int64_t to = k < bias->breaks.size() ? bias->breaks[k] - 1 : -kOpen;
+    int64_t from = k ? bias->breaks[k - 1] : kBelowAll;
+    int64_t to = k < bias->breaks.size() ? bias->breaks[k] - 1 : kAboveAll;
     if (bias->values[k] != 0 && from <= hi && to >= lo)
       return false;
   }
-  bool leftOpen = lo == kOpen, rightOpen = hi == -kOpen;
+  bool leftOpen = lo == kBelowAll, rightOpen = hi == kAboveAll;
   if (leftOpen && rightOpen) {
     plan.kind = MaskKind::None;
   } else if (leftOpen && hi == 0) {
@@ -650,7 +659,15 @@ bool classifyBands(
 
 void kiln::attention::planPositionalBands(ArrayRef<MaskTerm> terms,
                                           MaskPlan &plan) {
-  BandEvaluator evaluator;
+  if (terms.empty())
+    return;
+  Value first = terms.front().value;
+  auto func = first.getParentRegion()->getParentOfType<func::FuncOp>();
+  if (!func) {
+    llvm::append_range(plan.operandTerms, terms);
+    return;
+  }
+  BandEvaluator evaluator(func);
   SmallVector<std::pair<const MaskTerm *, Piecewise>> bands;
   for (const MaskTerm &t : terms) {
     if (std::optional<Piecewise> p = onDiagonals(evaluator, t.value))

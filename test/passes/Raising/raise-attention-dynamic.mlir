@@ -170,3 +170,64 @@ func.func @not_a_band(%q: tensor<1x2x?x8xf32>, %kt: tensor<1x2x8x?xf32>, %v: ten
   %o = kiln.matmul %p, %v : (tensor<1x2x?x?xf32>, tensor<1x2x?x8xf32>) -> tensor<1x2x?x8xf32>
   return %o : tensor<1x2x?x8xf32>
 }
+
+// -----
+
+#iota = affine_map<(d0) -> (d0)>
+
+// A causal band that also adds 0.5 to the pairs it keeps is no mask kind
+// (kiln.attention's kinds add nothing): it stays the mask operand.
+// CHECK-LABEL: func @biased_band
+// CHECK: kiln.attention %{{.+}}, %{{.+}}, %{{.+}} mask %{{.+}} {scale = 1.000000e+00 : f32}
+func.func @biased_band(%q: tensor<1x2x?x8xf32>, %kt: tensor<1x2x8x?xf32>, %v: tensor<1x2x?x8xf32>) -> tensor<1x2x?x8xf32> {
+  %c2 = arith.constant 2 : index
+  %s = tensor.dim %q, %c2 : tensor<1x2x?x8xf32>
+  %e = tensor.empty(%s) : tensor<?xi64>
+  %range = linalg.generic {indexing_maps = [#iota], iterator_types = ["parallel"]} outs(%e : tensor<?xi64>) {
+  ^bb0(%o: i64):
+    %i = linalg.index 0 : index
+    %ii = arith.index_cast %i : index to i64
+    linalg.yield %ii : i64
+  } -> tensor<?xi64>
+  %rows = tensor.expand_shape %range [[0, 1]] output_shape [%s, 1] : tensor<?xi64> into tensor<?x1xi64>
+  %keep = kiln.compare le, %range, %rows : (tensor<?xi64>, tensor<?x1xi64>) -> tensor<?x?xi1>
+  %half = arith.constant dense<0.5> : tensor<f32>
+  %ninf = arith.constant dense<0xFF800000> : tensor<f32>
+  %mask = kiln.select %keep, %half, %ninf : (tensor<?x?xi1>, tensor<f32>, tensor<f32>) -> tensor<?x?xf32>
+  %sc = kiln.matmul %q, %kt : (tensor<1x2x?x8xf32>, tensor<1x2x8x?xf32>) -> tensor<1x2x?x?xf32>
+  %ms = kiln.add %sc, %mask : (tensor<1x2x?x?xf32>, tensor<?x?xf32>) -> tensor<1x2x?x?xf32>
+  // expected-remark @+1 {{raised attention (f32 mask operand, 2 heads, scale 1)}}
+  %p = kiln.softmax %ms {axis = 3 : i64} : tensor<1x2x?x?xf32>
+  %o = kiln.matmul %p, %v : (tensor<1x2x?x?xf32>, tensor<1x2x?x8xf32>) -> tensor<1x2x?x8xf32>
+  return %o : tensor<1x2x?x8xf32>
+}
+
+// -----
+
+#iota = affine_map<(d0) -> (d0)>
+
+// The same band with no bias: causal, the mask removed.
+// CHECK-LABEL: func @unbiased_band
+// CHECK: kiln.attention %{{.+}}, %{{.+}}, %{{.+}} {mask_kind = #kiln.mask_kind<causal>, scale = 1.000000e+00 : f32}
+func.func @unbiased_band(%q: tensor<1x2x?x8xf32>, %kt: tensor<1x2x8x?xf32>, %v: tensor<1x2x?x8xf32>) -> tensor<1x2x?x8xf32> {
+  %c2 = arith.constant 2 : index
+  %s = tensor.dim %q, %c2 : tensor<1x2x?x8xf32>
+  %e = tensor.empty(%s) : tensor<?xi64>
+  %range = linalg.generic {indexing_maps = [#iota], iterator_types = ["parallel"]} outs(%e : tensor<?xi64>) {
+  ^bb0(%o: i64):
+    %i = linalg.index 0 : index
+    %ii = arith.index_cast %i : index to i64
+    linalg.yield %ii : i64
+  } -> tensor<?xi64>
+  %rows = tensor.expand_shape %range [[0, 1]] output_shape [%s, 1] : tensor<?xi64> into tensor<?x1xi64>
+  %keep = kiln.compare le, %range, %rows : (tensor<?xi64>, tensor<?x1xi64>) -> tensor<?x?xi1>
+  %zero = arith.constant dense<0.0> : tensor<f32>
+  %ninf = arith.constant dense<0xFF800000> : tensor<f32>
+  %mask = kiln.select %keep, %zero, %ninf : (tensor<?x?xi1>, tensor<f32>, tensor<f32>) -> tensor<?x?xf32>
+  %sc = kiln.matmul %q, %kt : (tensor<1x2x?x8xf32>, tensor<1x2x8x?xf32>) -> tensor<1x2x?x?xf32>
+  %ms = kiln.add %sc, %mask : (tensor<1x2x?x?xf32>, tensor<?x?xf32>) -> tensor<1x2x?x?xf32>
+  // expected-remark @+1 {{raised attention (causal, 2 heads, scale 1)}}
+  %p = kiln.softmax %ms {axis = 3 : i64} : tensor<1x2x?x?xf32>
+  %o = kiln.matmul %p, %v : (tensor<1x2x?x?xf32>, tensor<1x2x?x8xf32>) -> tensor<1x2x?x8xf32>
+  return %o : tensor<1x2x?x8xf32>
+}
