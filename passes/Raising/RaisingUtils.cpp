@@ -12,6 +12,7 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/TypeUtilities.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -178,6 +179,54 @@ Value kiln::raising::broadcastInput(Value v) {
   return in->get();
 }
 
+bool kiln::raising::isIota(Value v) {
+  while (Value in = reshapeInput(v)) {
+    auto nonUnit = [](Value t) {
+      return llvm::count_if(cast<RankedTensorType>(t.getType()).getShape(),
+                            [](int64_t d) { return d != 1; });
+    };
+    if (nonUnit(in) != 1 || nonUnit(v) != 1)
+      return false;
+    v = in;
+  }
+  auto g = v.getDefiningOp<linalg::GenericOp>();
+  if (!g || g.getNumLoops() != 1 || g.getNumDpsInputs() != 0 ||
+      g.getNumDpsInits() != 1 ||
+      !g.getMatchingIndexingMap(g.getDpsInitOperand(0)).isIdentity())
+    return false;
+  // index_cast(linalg.index 0), as Range writes it: start 0 added, step 1
+  // multiplied.
+  Value y = cast<linalg::YieldOp>(g.getBody()->getTerminator()).getOperand(0);
+  auto otherThan = [](Operation *op, int64_t identity) -> Value {
+    for (unsigned i : {0u, 1u}) {
+      APInt c;
+      if (matchPattern(op->getOperand(i), m_ConstantInt(&c)) && c == identity)
+        return op->getOperand(1 - i);
+    }
+    return Value();
+  };
+  if (auto add = y.getDefiningOp<arith::AddIOp>())
+    y = otherThan(add, 0);
+  if (auto mul = y ? y.getDefiningOp<arith::MulIOp>() : arith::MulIOp())
+    y = otherThan(mul, 1);
+  if (auto cast = y ? y.getDefiningOp<arith::IndexCastOp>()
+                    : arith::IndexCastOp())
+    y = cast.getIn();
+  if (!y)
+    return false;
+  auto index = y.getDefiningOp<linalg::IndexOp>();
+  return index && index.getDim() == 0;
+}
+
+bool kiln::raising::isWholeDim(SymbolicDims &dims, OpFoldResult size,
+                               Value tensor, int64_t d) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  if (std::optional<int64_t> c = getConstantIntValue(size))
+    return !type.isDynamicDim(d) && *c == type.getDimSize(d);
+  return type.isDynamicDim(d) &&
+         dims.evaluate(cast<Value>(size)) == dims.sizeOf(tensor, d);
+}
+
 void kiln::raising::resolveShapeQueries(Operation *root) {
   SmallVector<Operation *> queries;
   root->walk([&](tensor::DimOp dim) { queries.push_back(dim); });
@@ -218,7 +267,12 @@ std::string kiln::raising::formatNumber(double x) {
 std::string kiln::raising::remarkShape(ArrayRef<int64_t> shape) {
   std::string s = "[";
   llvm::raw_string_ostream os(s);
-  llvm::interleave(shape, os, ", ");
+  llvm::interleave(shape, os, [&](int64_t d) {
+    if (ShapedType::isDynamic(d))
+      os << "?";
+    else
+      os << d;
+  }, ", ");
   os << "]";
   return s;
 }

@@ -10,6 +10,8 @@
 #ifndef KILN_PASSES_RAISINGUTILS_H
 #define KILN_PASSES_RAISINGUTILS_H
 
+#include "kiln/dialects/Kiln/SymbolicDims.h"
+
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Value.h"
@@ -79,6 +81,17 @@ mlir::Value reshapeInput(mlir::Value v);
 /// run-time sizes imports as (one input, read at the output's indices with
 /// 0 along the stretched dimensions, yielded unchanged). Null otherwise.
 mlir::Value broadcastInput(mlir::Value v);
+
+/// Whether `v` holds 0, 1, ..., n - 1 along its one dimension that is not
+/// 1: Range(0, n, 1) as imported with a run-time n (a linalg.generic
+/// yielding its index), through reshapes that add unit dimensions.
+bool isIota(mlir::Value v);
+
+/// Whether `size` (a slice's) is the whole of dimension `d` of `tensor`:
+/// the same static size, or for a dynamic one the same product of the
+/// function's symbols (`seq` however it was computed).
+bool isWholeDim(SymbolicDims &dims, mlir::OpFoldResult size,
+                mlir::Value tensor, int64_t d);
 
 /// Rewrites every `tensor.dim` under `root` into sizes of the function's
 /// arguments (through the ops' reified result shapes) and erases those left

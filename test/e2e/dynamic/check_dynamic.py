@@ -17,7 +17,8 @@ at several shapes, each compared with PyTorch on the same inputs:
 
 The decoders must also raise as their static exports do: their
 `--emit=kiln --report-raising` must report kiln.attention with the static
-export's mask kind, kiln.moe and weighted rms_norm for every layer (the dynamic forms of the masks, reshapes and fills must
+export's mask kind, kiln.moe, rope on q and k, and weighted rms_norm
+for every layer (the dynamic forms of the masks, reshapes and fills must
 not send them down the generic path).
 
 Float32 outputs must satisfy max |kiln - torch| <= 1e-4 * max(1, max
@@ -102,10 +103,12 @@ def deepseek_decoder():
 MIXTRAL_RAISED = [
     ("raised attention (sliding window, left 5, right 0, 4 heads on 2 kv heads", 2),
     ("raised moe (softmax router, top-2 of 4 experts", 2),
+    ("raised rope (half rotation, all 16 features", 4),
     ("weight)", 5)]  # every rms_norm with its weight
 DEEPSEEK_RAISED = [
     ("raised attention (causal, 4 heads", 2),
     ("raised moe (sigmoid router, top-2 of 8 experts, selection bias, 2 groups keep 1", 2),
+    ("raised rope (half rotation, all 16 features", 4),
     ("weight)", 5)]
 
 
