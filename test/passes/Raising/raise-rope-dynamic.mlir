@@ -10,8 +10,8 @@
 
 // CHECK-LABEL: func.func @rotate_half_of_a_run_time_length
 // CHECK-SAME: (%[[X:.+]]: tensor<?x2x?x4xf32>
-// CHECK-DAG: %[[COS:.+]] = arith.constant dense<{{.+}}> : tensor<8x2xf32>
-// CHECK-DAG: %[[SIN:.+]] = arith.constant dense<{{.+}}> : tensor<8x2xf32>
+// CHECK-DAG: %[[COS:.+]] = arith.constant dense<{{\[\[}}1.000000e+00, 5.000000e-01]{{.+}}> : tensor<8x2xf32>
+// CHECK-DAG: %[[SIN:.+]] = arith.constant dense<{{\[\[}}0.000000e+00, 1.000000e-01]{{.+}}> : tensor<8x2xf32>
 // CHECK: %[[S:.+]] = tensor.dim %[[X]], %{{.+}} : tensor<?x2x?x4xf32>
 // CHECK-NEXT: %[[C:.+]] = tensor.extract_slice %[[COS]][0, 0] [%[[S]], 2] [1, 1] : tensor<8x2xf32> to tensor<?x2xf32>
 // CHECK: %[[SS:.+]] = tensor.dim %[[X]], %{{.+}} : tensor<?x2x?x4xf32>
