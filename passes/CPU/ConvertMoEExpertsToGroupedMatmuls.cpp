@@ -33,6 +33,7 @@
 #include "kiln/passes/KilnToLinalg/KilnToLinalg.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 
 namespace kiln {
 #define GEN_PASS_DEF_CONVERTMOEEXPERTSTOGROUPEDMATMULS
@@ -192,14 +193,20 @@ Value expertBlock(OpBuilder &b, Location loc, const GroupedExperts &g,
 std::pair<Value, Value> routedSlots(OpBuilder &b, Location loc,
                                     const GroupedExperts &g, Value e) {
   auto expertsType = cast<RankedTensorType>(g.experts.getType());
-  int64_t pairs = expertsType.getDimSize(0) * expertsType.getDimSize(1);
-  auto slotsType = RankedTensorType::get({pairs}, b.getIndexType());
+  // T * choices slots; T is known at run time only with symbolic sizes.
+  OpFoldResult pairs =
+      expertsType.isDynamicDim(0)
+          ? OpFoldResult(arith::MulIOp::create(
+                b, loc, tensor::DimOp::create(b, loc, g.experts, 0),
+                arith::ConstantIndexOp::create(b, loc, g.choices)))
+          : OpFoldResult(b.getIndexAttr(expertsType.getDimSize(0) * g.choices));
   Value zero = arith::ConstantIndexOp::create(b, loc, 0);
   Value one = arith::ConstantIndexOp::create(b, loc, 1);
-  Value slots = filledTensor(b, loc, slotsType, zero);
+  Value slots = fillTensor(
+      b, loc, tensor::EmptyOp::create(b, loc, pairs, b.getIndexType()), zero);
   Value expert = arith::IndexCastOp::create(b, loc, expertsType.getElementType(), e);
   auto loop = scf::ForOp::create(
-      b, loc, zero, arith::ConstantIndexOp::create(b, loc, pairs), one,
+      b, loc, zero, getValueOrCreateConstantIndexOp(b, loc, pairs), one,
       ValueRange{slots, zero},
       [&](OpBuilder &lb, Location l, Value pair, ValueRange iter) {
         Value choices = arith::ConstantIndexOp::create(lb, l, g.choices);
@@ -225,11 +232,12 @@ LogicalResult groupExperts(RewriterBase &rewriter, MoEExpertsOp op,
   RankedTensorType type = op.getType();
   int64_t hidden = type.getDimSize(1);
   int64_t ffn = op.getWGate().getType().getDimSize(1);
-  // The kernel's buffers and loops are sized by the token count at compile
-  // time: a dynamic one keeps the reference lowering.
-  if (!isa<FloatType>(type.getElementType()) || !type.hasStaticShape() ||
-      !op.getExperts().getType().hasStaticShape() ||
-      hidden % panelWidth != 0 || ffn % panelWidth != 0)
+  // The token count may be dynamic (symbolic batch and sequence sizes):
+  // only the result and the slot list are sized by it; blocks are `rows`
+  // tokens whatever it is.
+  if (!isa<FloatType>(type.getElementType()) || type.isDynamicDim(1) ||
+      op.getExperts().getType().isDynamicDim(1) || hidden % panelWidth != 0 ||
+      ffn % panelWidth != 0)
     return failure();
   rewriter.setInsertionPoint(op);
   GroupedExperts g;
@@ -257,8 +265,13 @@ LogicalResult groupExperts(RewriterBase &rewriter, MoEExpertsOp op,
   Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
   Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
   int64_t experts = op.getWGate().getType().getDimSize(0);
-  Value y = filledTensor(rewriter, loc, type,
-                         scalarConstant(rewriter, loc, type.getElementType(), 0));
+  // [T, H] zeros, T from the input when it is dynamic (moe_experts reifies
+  // its result shape, so this does not fail).
+  FailureOr<Value> result = emptyTensorFor(rewriter, loc, op, 0);
+  if (failed(result))
+    return op.emitError("cannot size the grouped experts' result");
+  Value y = fillTensor(rewriter, loc, *result,
+                       scalarConstant(rewriter, loc, type.getElementType(), 0));
   auto perExpert = scf::ForOp::create(
       rewriter, loc, zero, arith::ConstantIndexOp::create(rewriter, loc, experts),
       one, ValueRange{y},

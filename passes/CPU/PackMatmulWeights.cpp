@@ -91,7 +91,11 @@ matchMatmulWithConstantWeight(linalg::GenericOp op, int64_t panelWidth) {
   match.sizeM = ranges[match.m];
   match.sizeN = ranges[match.n];
   match.sizeK = ranges[match.k];
-  if (ShapedType::isDynamic(match.sizeM) || ShapedType::isDynamic(match.sizeN) ||
+  // The weight's sizes must be static; the rows may be dynamic (tokens of
+  // a model with symbolic dimensions): the panel product sizes its output
+  // from the input, and kiln-cpu-vectorize-contractions runs it in blocks
+  // of rows with a tail.
+  if (ShapedType::isDynamic(match.sizeN) ||
       ShapedType::isDynamic(match.sizeK) || match.sizeN % panelWidth != 0 ||
       match.sizeN == panelWidth)
     return std::nullopt;

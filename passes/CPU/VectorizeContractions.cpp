@@ -23,6 +23,7 @@
 #include "KernelRewrites.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -30,6 +31,7 @@
 #include "mlir/Dialect/Tensor/Transforms/Transforms.h"
 #include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
 #include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Transforms/LoopInvariantCodeMotionUtils.h"
@@ -104,7 +106,8 @@ int64_t reductionStep(int64_t size, int64_t kUnroll) {
 /// innermost M dimension, and a second N dimension (the panel index of a
 /// packed weight) gives a second column of vectors.
 std::optional<BlockPlan> planBlocks(linalg::GenericOp op,
-                                    const BlockShape &shape) {
+                                    const BlockShape &shape,
+                                    ArrayRef<int64_t> ranges) {
   if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
       !op.hasPureTensorSemantics() || !linalg::isaContractionOpInterface(op))
     return std::nullopt;
@@ -120,7 +123,6 @@ std::optional<BlockPlan> planBlocks(linalg::GenericOp op,
   Type elt = getElementTypeOrSelf(op.getDpsInitOperand(0)->get().getType());
   if (!isa<FloatType>(elt))
     return std::nullopt;
-  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   if (llvm::any_of(ranges, ShapedType::isDynamic))
     return std::nullopt;
 
@@ -152,6 +154,32 @@ std::optional<BlockPlan> planBlocks(linalg::GenericOp op,
   if (plan.interchange.size() != loops)
     return std::nullopt;
   return plan;
+}
+
+std::optional<BlockPlan> planBlocks(linalg::GenericOp op,
+                                    const BlockShape &shape) {
+  return planBlocks(op, shape, op.getStaticLoopRanges());
+}
+
+/// The row (M) dimension of a contraction whose only dynamic loop it is
+/// and whose blocks of `shape.rows` rows the static plan handles: the
+/// tokens of a model compiled for symbolic batch and sequence sizes, with
+/// static weights.
+std::optional<unsigned> dynamicRowDim(linalg::GenericOp op,
+                                      const BlockShape &shape) {
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  if (llvm::count_if(ranges, ShapedType::isDynamic) != 1 ||
+      !linalg::isaContractionOpInterface(op))
+    return std::nullopt;
+  FailureOr<linalg::ContractionDimensions> dims =
+      linalg::inferContractionDims(op);
+  unsigned m = llvm::find_if(ranges, ShapedType::isDynamic) - ranges.begin();
+  if (failed(dims) || !llvm::is_contained(dims->m, m))
+    return std::nullopt;
+  ranges[m] = shape.rows;
+  if (!planBlocks(op, shape, ranges))
+    return std::nullopt;
+  return m;
 }
 
 /// scf::tileUsingSCF with `sizes` (0 = not tiled) and loops of `loopType`,
@@ -324,6 +352,76 @@ LogicalResult blockAndVectorize(RewriterBase &rewriter, linalg::GenericOp op,
     return success();
   }
   return distributeAndVectorize(rewriter, op, shape, *plan);
+}
+
+/// A contraction whose only dynamic loop is a row dimension (see
+/// dynamicRowDim) as two loops over its rows: blocks of `shape.rows` rows
+/// up to the largest multiple of it, then the remaining rows one at a
+/// time. Each iteration computes a static slice of the product (rows x N,
+/// or 1 x N) into the loop's tensor, and that slice is blocked and
+/// vectorized as a static contraction: the register blocks are the static
+/// ones, and only the row loops' bounds are known at run time.
+LogicalResult blockDynamicRows(RewriterBase &rewriter, linalg::GenericOp op,
+                               unsigned rowDim, const BlockShape &shape) {
+  Location loc = op.getLoc();
+  rewriter.setInsertionPoint(op);
+  SmallVector<Range> loopRanges =
+      cast<TilingInterface>(op.getOperation()).getIterationDomain(rewriter);
+  auto index = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(rewriter, loc, v);
+  };
+  Value rows =
+      getValueOrCreateConstantIndexOp(rewriter, loc, loopRanges[rowDim].size);
+  Value tail = arith::RemUIOp::create(rewriter, loc, rows, index(shape.rows));
+  Value full = arith::SubIOp::create(rewriter, loc, rows, tail);
+  Value init = op.getDpsInitOperand(0)->get();
+  SmallVector<linalg::GenericOp> slices;
+
+  auto rowLoop = [&](Value from, Value to, int64_t count,
+                     Value acc) -> FailureOr<Value> {
+    auto loop = scf::ForOp::create(rewriter, loc, from, to, index(count),
+                                   ValueRange{acc});
+    OpBuilder::InsertionGuard guard(rewriter);
+    rewriter.setInsertionPointToStart(loop.getBody());
+    Value carried = loop.getRegionIterArgs()[0];
+    // The product into the loop's tensor, cut to `count` rows at the
+    // induction variable.
+    IRMapping map;
+    map.map(init, carried);
+    auto whole = cast<TilingInterface>(rewriter.clone(*op, map));
+    SmallVector<OpFoldResult> offsets(op.getNumLoops(),
+                                      rewriter.getIndexAttr(0));
+    SmallVector<OpFoldResult> sizes;
+    for (auto [d, range] : llvm::enumerate(loopRanges))
+      sizes.push_back(d == rowDim ? rewriter.getIndexAttr(count) : range.size);
+    offsets[rowDim] = loop.getInductionVar();
+    FailureOr<TilingResult> slice =
+        whole.getTiledImplementation(rewriter, offsets, sizes);
+    SmallVector<OpFoldResult> resultOffsets, resultSizes;
+    if (failed(slice) ||
+        failed(whole.getResultTilePosition(rewriter, 0, offsets, sizes,
+                                           resultOffsets, resultSizes)))
+      return failure();
+    rewriter.eraseOp(whole);
+    auto type = cast<RankedTensorType>(carried.getType());
+    Value updated = tensor::InsertSliceOp::create(
+        rewriter, loc, slice->tiledValues[0], carried, resultOffsets,
+        resultSizes,
+        SmallVector<OpFoldResult>(type.getRank(), rewriter.getIndexAttr(1)));
+    scf::YieldOp::create(rewriter, loc, updated);
+    slices.push_back(cast<linalg::GenericOp>(slice->tiledOps.front()));
+    return loop.getResult(0);
+  };
+  FailureOr<Value> blocks = rowLoop(index(0), full, shape.rows, init);
+  FailureOr<Value> result = failed(blocks) ? FailureOr<Value>(failure())
+                                            : rowLoop(full, rows, 1, *blocks);
+  if (failed(result))
+    return op.emitError("could not cut this contraction into blocks of rows");
+  rewriter.replaceOp(op, *result);
+  for (linalg::GenericOp slice : slices)
+    if (failed(blockAndVectorize(rewriter, slice, shape)))
+      return failure();
+  return success();
 }
 
 //===----------------------------------------------------------------------===//
@@ -712,7 +810,7 @@ struct VectorizeContractionsPass
     bool anyContraction = false;
     for (linalg::GenericOp op :
          kiln::collectOps<linalg::GenericOp>(getOperation()))
-      if (planBlocks(op, shape) ||
+      if (planBlocks(op, shape) || dynamicRowDim(op, shape) ||
           (makeRhsColumnsContiguous(rewriter, op) && planBlocks(op, shape)))
         anyContraction = true;
     if (!anyContraction)
@@ -745,6 +843,12 @@ struct VectorizeContractionsPass
 
     for (linalg::GenericOp op :
          kiln::collectOps<linalg::GenericOp>(getOperation())) {
+      if (std::optional<unsigned> rowDim = dynamicRowDim(op, shape)) {
+        anyBlocked = true;
+        if (failed(blockDynamicRows(rewriter, op, *rowDim, shape)))
+          return signalPassFailure();
+        continue;
+      }
       if (!planBlocks(op, shape))
         continue;
       anyBlocked = true;

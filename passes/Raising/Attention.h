@@ -114,6 +114,14 @@ bool dependsOn(mlir::Value v, mlir::Operation *target);
 std::string planMasks(const AttentionMatch &m, int64_t s, int64_t l,
                       BlockEvaluator &evaluator, MaskPlan &plan);
 
+/// planMasks' positional step for a run-time sequence length: the terms
+/// built from indices alone (Range, Trilu of a fill, compares, Where,
+/// Expand, reshapes) are read symbolically as functions of j - i
+/// (AttentionMaskBands.cpp); when together they are a mask kind at every
+/// length it goes into `plan`. The other terms, and all of them when they
+/// are no mask kind, are added to the plan's operand terms.
+void planPositionalBands(llvm::ArrayRef<MaskTerm> terms, MaskPlan &plan);
+
 /// The one mask operand the remaining terms make: i1 (true keeps a pair)
 /// when all of them remove pairs, else a float mask added to the scores;
 /// with a clamp, max(sum of the terms as additive masks, clamp).

@@ -15,6 +15,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Attention.h"
+#include "RaisingUtils.h"
 
 #include "llvm/ADT/TypeSwitch.h"
 
@@ -65,17 +66,18 @@ std::optional<HeadSource> sliceOfHeads(SliceOp sl, unsigned depth) {
 /// [B, a1, a2, T, D] -> [B, a1 * a2, T, D], the 5-D tensor a broadcast of
 /// a reshape of [B, b1 * b2, T, D] with b1 in {1, a1}, b2 in {1, a2}:
 /// repeat_kv's unsqueeze + expand + reshape (b2 = 1), or a tile (b1 = 1).
-std::optional<HeadSource> mergedHeads(ReshapeOp merge, unsigned depth) {
-  auto t = merge.getType();
-  auto xt = merge.getInput().getType();
+std::optional<HeadSource> mergedHeads(Value merged, Value input,
+                                      unsigned depth) {
+  auto t = cast<RankedTensorType>(merged.getType());
+  auto xt = cast<RankedTensorType>(input.getType());
   if (xt.getRank() != 5 || xt.getDimSize(0) != t.getDimSize(0) ||
       xt.getDimSize(3) != t.getDimSize(2) ||
       xt.getDimSize(4) != t.getDimSize(3))
     return std::nullopt;
   int64_t a1 = xt.getDimSize(1), a2 = xt.getDimSize(2);
-  Value y = merge.getInput();
-  if (auto bc = y.getDefiningOp<BroadcastOp>())
-    y = bc.getInput();
+  Value y = input;
+  if (Value stretched = raising::broadcastInput(y))
+    y = stretched;
   auto yt = cast<RankedTensorType>(y.getType());
   if (yt.getRank() != 5 || yt.getDimSize(0) != xt.getDimSize(0) ||
       yt.getDimSize(3) != xt.getDimSize(3) ||
@@ -84,11 +86,12 @@ std::optional<HeadSource> mergedHeads(ReshapeOp merge, unsigned depth) {
   int64_t b1 = yt.getDimSize(1), b2 = yt.getDimSize(2);
   if ((b1 != 1 && b1 != a1) || (b2 != 1 && b2 != a2))
     return std::nullopt;
-  auto split = y.getDefiningOp<ReshapeOp>();
-  if (!split || !sameExceptHeads(split.getInput().getType(), t) ||
-      split.getInput().getType().getDimSize(1) != b1 * b2)
+  Value split = raising::reshapeInput(y);
+  auto st = split ? dyn_cast<RankedTensorType>(split.getType())
+                  : RankedTensorType();
+  if (!st || !sameExceptHeads(st, t) || st.getDimSize(1) != b1 * b2)
     return std::nullopt;
-  HeadSource inner = headSource(split.getInput(), depth + 1);
+  HeadSource inner = headSource(split, depth + 1);
   HeadSource result{inner.base, {}};
   for (int64_t i1 = 0; i1 < a1; ++i1)
     for (int64_t i2 = 0; i2 < a2; ++i2)
@@ -113,8 +116,11 @@ HeadSource kiln::attention::headSource(Value v, unsigned depth) {
       llvm::TypeSwitch<Operation *, std::optional<HeadSource>>(op)
           .Case([&](ConcatOp cat) { return concatOfHeads(cat, depth); })
           .Case([&](SliceOp slice) { return sliceOfHeads(slice, depth); })
-          .Case([&](ReshapeOp merge) { return mergedHeads(merge, depth); })
-          .Default(std::nullopt);
+          .Default([&](Operation *) -> std::optional<HeadSource> {
+            if (Value input = raising::reshapeInput(v))
+              return mergedHeads(v, input, depth);
+            return std::nullopt;
+          });
   return traced ? *traced : self;
 }
 

@@ -198,19 +198,27 @@ bool classifyPositional(ArrayRef<MaskTerm> terms, int64_t s, int64_t l,
 std::string kiln::attention::planMasks(const AttentionMatch &m, int64_t s,
                                        int64_t l, BlockEvaluator &evaluator,
                                        MaskPlan &plan) {
-  SmallVector<MaskTerm> positional;
-  for (const MaskTerm &t : m.masks) {
+  for (const MaskTerm &t : m.masks)
     if (dependsOn(t.value, m.scores))
       return "the mask depends on the attention scores";
-    auto shape = cast<RankedTensorType>(t.value.getType()).getShape();
-    if (isPositional(shape, s, l) && evaluator.isComputable(t.value))
-      positional.push_back(t);
-    else
-      plan.operandTerms.push_back(t);
+  // With a run-time length nothing can be evaluated: the terms are read
+  // symbolically instead, whatever their shapes (a mask expanded over the
+  // batch is positional when its value does not depend on the batch).
+  if (ShapedType::isDynamic(s) || ShapedType::isDynamic(l)) {
+    planPositionalBands(m.masks, plan);
+  } else {
+    SmallVector<MaskTerm> positional;
+    for (const MaskTerm &t : m.masks) {
+      auto shape = cast<RankedTensorType>(t.value.getType()).getShape();
+      if (isPositional(shape, s, l) && evaluator.isComputable(t.value))
+        positional.push_back(t);
+      else
+        plan.operandTerms.push_back(t);
+    }
+    if (!positional.empty() &&
+        !classifyPositional(positional, s, l, evaluator, plan))
+      llvm::append_range(plan.operandTerms, positional);
   }
-  if (!positional.empty() &&
-      !classifyPositional(positional, s, l, evaluator, plan))
-    llvm::append_range(plan.operandTerms, positional);
   // A clamp changes nothing when the mask kind alone masks (every query
   // keeps a key). With a mask operand, a query may lose every key; torch
   // then averages all keys (every score clamped to C), so no pair may be

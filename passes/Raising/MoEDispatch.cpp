@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "MoE.h"
+#include "RaisingUtils.h"
 
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -53,9 +54,10 @@ Value kiln::moe::matchDispatch(TopKOp topk, const Router &r, Value &weights,
       if (!mul || !mul->hasOneUse())
         continue;
       Value other = mul.getLhs() == v ? mul.getRhs() : mul.getLhs();
-      auto unsq = def<ReshapeOp>(other);
+      Value unsq = skipNoOps(other);
+      Value unsqIn = raising::reshapeInput(unsq);
       auto sum = dyn_cast<ReduceSumOp>(*mul->getUsers().begin());
-      if (!unsq || !hasShape(unsq.getResult(), {r.tokens, r.k, 1}) || !sum ||
+      if (!unsqIn || !hasShape(unsq, {r.tokens, r.k, 1}) || !sum ||
           sum.getAxes().size() != 1 || sum.getAxes()[0] != 1 ||
           sum.getKeepdims() ||
           !hasShape(sum.getResult(), {r.tokens, r.experts}))
@@ -65,7 +67,7 @@ Value kiln::moe::matchDispatch(TopKOp topk, const Router &r, Value &weights,
       trial.add(other);
       trial.addChain(other);
       trial.ops.insert(sum);
-      found.push_back({sum.getResult(), unsq.getInput()});
+      found.push_back({sum.getResult(), unsqIn});
     }
   }
   if (found.size() != 1) {
@@ -103,10 +105,11 @@ int64_t columnIndex(Operation *user, Value dense, int64_t tokens,
     if (!hasShape(column, {tokens, 1})) {
       if (!column.hasOneUse())
         return -1;
-      auto r = dyn_cast<ReshapeOp>(*column.getUsers().begin());
-      if (!r || !hasShape(r.getResult(), {tokens, 1}))
+      Value unsqueezed = column.getUsers().begin()->getResult(0);
+      if (raising::reshapeInput(unsqueezed) != column ||
+          !hasShape(unsqueezed, {tokens, 1}))
         return -1;
-      column = r.getResult();
+      column = unsqueezed;
     }
     return e;
   }

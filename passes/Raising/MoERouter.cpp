@@ -48,20 +48,22 @@ Value maskOfBool(Value b, Match &m) {
 bool matchGroupMask(Value mf, Value base, Router &r, Match &m) {
   int64_t t = r.tokens, e = r.experts;
   // [T, G] -> [T, G, 1] -> broadcast [T, G, E/G] -> [T, E]
-  auto flat = def<ReshapeOp>(mf);
-  auto bc = flat ? def<BroadcastOp>(flat.getInput()) : BroadcastOp();
-  auto unsq = bc ? def<ReshapeOp>(bc.getInput()) : ReshapeOp();
-  if (!unsq)
+  Value flat = skipNoOps(mf);
+  Value expanded = skipNoOps(raising::reshapeInput(flat));
+  Value unsqueezed = expanded ? skipNoOps(raising::broadcastInput(expanded))
+                              : Value();
+  Value groupMask = unsqueezed ? raising::reshapeInput(unsqueezed) : Value();
+  if (!groupMask)
     return m.fail("the expert mask is not a [tokens, groups] mask expanded "
                   "over each group's experts");
-  auto bt = tensorType(bc.getResult());
+  auto bt = tensorType(expanded);
   if (bt.getRank() != 3 || bt.getDimSize(0) != t ||
       bt.getDimSize(1) * bt.getDimSize(2) != e ||
-      !hasShape(unsq.getResult(), {t, bt.getDimSize(1), 1}))
+      !hasShape(unsqueezed, {t, bt.getDimSize(1), 1}))
     return m.fail("the expert mask is not a [tokens, groups] mask expanded "
                   "over each group's experts");
   int64_t groups = bt.getDimSize(1), per = bt.getDimSize(2);
-  Value gm = skipNoOps(unsq.getInput());
+  Value gm = skipNoOps(groupMask);
   auto scatter = gm.getDefiningOp<ScatterElementsOp>();
   if (!scatter || !hasShape(gm, {t, groups}) ||
       normAxis(scatter.getAxis(), 2) != 1 || !isSplatOf(scatter.getData(), 0) ||
@@ -97,23 +99,24 @@ bool matchGroupMask(Value mf, Value base, Router &r, Match &m) {
     return m.fail("the group scores are not the sum of each group's two best "
                   "selection scores");
   }
-  auto view = def<ReshapeOp>(grouped);
-  if (!view || skipNoOps(view.getInput()) != base ||
-      !hasShape(view.getResult(), {t, groups, per}))
+  Value view = skipNoOps(grouped);
+  Value viewed = raising::reshapeInput(view);
+  if (!viewed || skipNoOps(viewed) != base ||
+      !hasShape(view, {t, groups, per}))
     return m.fail("the group scores are not computed from the selection "
                   "scores");
   m.add(grouped);
   m.addChain(grouped);
   m.add(gtop.getIndices());
   m.add(scatter.getUpdates());
-  if (auto ones = def<BroadcastOp>(scatter.getUpdates()))
-    m.add(ones.getInput());
+  if (Value ones = raising::broadcastInput(skipNoOps(scatter.getUpdates())))
+    m.add(ones);
   m.add(scatter.getData());
   m.add(gm);
-  m.addChain(unsq.getInput());
-  m.add(unsq.getResult());
-  m.add(bc.getResult());
-  m.add(flat.getResult());
+  m.addChain(groupMask);
+  m.add(unsqueezed);
+  m.add(expanded);
+  m.add(flat);
   m.addChain(mf);
   r.groups = groups;
   r.topGroups = gtop.getK();

@@ -265,6 +265,7 @@ struct RaiseActivationsPass
 
   void runOnOperation() override {
     func::FuncOp func = getOperation();
+    raising::resolveShapeQueries(func);
     // Three rounds, each clearing away what it replaced, so that the next
     // sees single uses where the graph has them: GELU, then SiLU, then
     // SwiGLU over every silu (raised above or imported as one).

@@ -295,6 +295,7 @@ struct RaiseAttentionPass : kiln::impl::RaiseAttentionBase<RaiseAttentionPass> {
   using RaiseAttentionBase::RaiseAttentionBase;
 
   void runOnOperation() override {
+    raising::resolveShapeQueries(getOperation());
     SmallVector<SoftmaxOp> candidates;
     getOperation().walk([&](SoftmaxOp op) { candidates.push_back(op); });
     llvm::DenseSet<Operation *> erased;
@@ -315,6 +316,8 @@ struct RaiseAttentionPass : kiln::impl::RaiseAttentionBase<RaiseAttentionPass> {
       // The old matmuls, softmax, masks, head reshapes and their constants.
       raising::eraseDeadOps({buildAttention(m, qkv, plan)}, &erased);
     }
+    // The size queries the symbolic mask reading made and did not keep.
+    raising::resolveShapeQueries(getOperation());
   }
 };
 

@@ -120,8 +120,10 @@ std::optional<double> kiln::moe::splatFloat(Value v) {
 
 bool kiln::moe::isSplatOf(Value v, double want) {
   v = skipNoOps(v);
-  if (auto bc = v.getDefiningOp<BroadcastOp>())
-    v = bc.getInput();
+  if (Value stretched = raising::broadcastInput(v))
+    v = stretched;
+  if (std::optional<double> fill = raising::splatFillValue(v))
+    return *fill == want;
   std::optional<double> s = splatFloat(v);
   if (!s) { // integer splats (one_hot's, masks)
     auto dense = dyn_cast_or_null<DenseElementsAttr>(constantOf(v));
@@ -434,6 +436,7 @@ struct RaiseMoEPass : kiln::impl::RaiseMoEBase<RaiseMoEPass> {
 };
 
 void RaiseMoEPass::runOnOperation() {
+  raising::resolveShapeQueries(getOperation());
   SmallVector<TopKOp> anchors;
   getOperation().walk([&](TopKOp t) { anchors.push_back(t); });
   // The expert choice comes after the top-ks that pick groups; visiting

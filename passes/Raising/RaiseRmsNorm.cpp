@@ -61,6 +61,7 @@ struct RaiseRmsNormPass : kiln::impl::RaiseRmsNormBase<RaiseRmsNormPass> {
   SmallVector<Operation *> dead;
 
   void runOnOperation() override {
+    raising::resolveShapeQueries(getOperation());
     SmallVector<ReduceMeanOp> means;
     getOperation().walk([&](ReduceMeanOp op) { means.push_back(op); });
     for (ReduceMeanOp mean : means)

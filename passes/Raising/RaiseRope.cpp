@@ -40,6 +40,8 @@
 #include "kiln/passes/Raising/RaisingReport.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/Matchers.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -69,7 +71,29 @@ struct LastDimSlice {
   int64_t start = 0, step = 1, count = 0;
 };
 
-std::optional<LastDimSlice> lastDimSlice(Value v) {
+std::optional<LastDimSlice> lastDimSlice(Value v, SymbolicDims &dims) {
+  if (auto slice = v.getDefiningOp<tensor::ExtractSliceOp>()) {
+    // The form a Slice of a tensor with run-time sizes imports as: every
+    // dimension but the last taken whole.
+    Value in = slice.getSource();
+    int64_t rank = slice.getSourceType().getRank();
+    if (rank == 0 || slice.getResultType().getRank() != rank)
+      return std::nullopt;
+    SmallVector<OpFoldResult> offsets = slice.getMixedOffsets(),
+                              sizes = slice.getMixedSizes(),
+                              strides = slice.getMixedStrides();
+    for (int64_t d = 0; d + 1 < rank; ++d)
+      if (!isConstantIntValue(offsets[d], 0) ||
+          !isConstantIntValue(strides[d], 1) ||
+          !isWholeDim(dims, sizes[d], in, d))
+        return std::nullopt;
+    std::optional<int64_t> start = getConstantIntValue(offsets.back()),
+                           step = getConstantIntValue(strides.back()),
+                           count = getConstantIntValue(sizes.back());
+    if (!start || !step || !count)
+      return std::nullopt;
+    return LastDimSlice{in, *start, *step, *count};
+  }
   auto slice = v.getDefiningOp<SliceOp>();
   if (!slice)
     return std::nullopt;
@@ -123,19 +147,29 @@ struct RaiseRopePass : kiln::impl::RaiseRopeBase<RaiseRopePass> {
   SmallVector<Operation *> built;
   /// "cos" or "sin": which operand resolve() is working on, for remarks.
   std::string table;
+  /// Sizes of the function being raised, compared symbolically.
+  std::optional<SymbolicDims> dims;
+
+  std::optional<LastDimSlice> lastDimSlice(Value v) {
+    return ::lastDimSlice(v, *dims);
+  }
 
   void runOnOperation() override {
+    raising::resolveShapeQueries(getOperation());
+    dims.emplace(getOperation());
     SmallVector<ConcatOp> concats;
     getOperation().walk([&](ConcatOp op) { concats.push_back(op); });
     for (ConcatOp c : concats)
       if (!c->use_empty())
         raise(c);
     eraseDeadOps(dead);
+    // The size queries the symbolic comparisons made and did not keep.
+    raising::resolveShapeQueries(getOperation());
   }
 
   /// rotate_half: Concat(Neg(A[..., h:2h]), A[..., :h]) on the last axis.
   /// Sets `why` when the concat looks like one but its slices are wrong.
-  static std::optional<Rotation> matchRotateHalf(ConcatOp c, std::string &why) {
+  std::optional<Rotation> matchRotateHalf(ConcatOp c, std::string &why) {
     int64_t rank = c.getType().getRank();
     if (c.getInputs().size() != 2 || c.getAxis() != rank - 1)
       return std::nullopt;
@@ -163,7 +197,7 @@ struct RaiseRopePass : kiln::impl::RaiseRopeBase<RaiseRopePass> {
 
   /// rotate_every_two: Reshape(Concat(Reshape(Neg(A[..., 1::2])),
   /// Reshape(A[..., ::2]))) with the concat on a new trailing unit axis.
-  static std::optional<Rotation> matchRotateEveryTwo(ConcatOp c,
+  std::optional<Rotation> matchRotateEveryTwo(ConcatOp c,
                                                      std::string &why) {
     int64_t rank = c.getType().getRank();
     if (c.getInputs().size() != 2 || c.getAxis() != rank - 1 ||
@@ -288,11 +322,11 @@ struct RaiseRopePass : kiln::impl::RaiseRopeBase<RaiseRopePass> {
     OpBuilder b(replaced);
     Location loc = replaced->getLoc();
     FailureOr<Cache> cos =
-        resolve(cosV, "cos", b, loc, at, seqAxis, rot.interleaved, why);
+        resolve(cosV, "cos", b, loc, a, seqAxis, rot.interleaved, why);
     if (failed(cos))
       return failure();
     FailureOr<Cache> sin =
-        resolve(sinV, "sin", b, loc, at, seqAxis, rot.interleaved, why);
+        resolve(sinV, "sin", b, loc, a, seqAxis, rot.interleaved, why);
     if (failed(sin))
       return failure();
     if (cos->ids != sin->ids || cos->table.getType() != sin->table.getType()) {
@@ -407,8 +441,9 @@ struct RaiseRopePass : kiln::impl::RaiseRopeBase<RaiseRopePass> {
   /// Turns the cos (or sin) operand `v`, which broadcasts against the
   /// rotated `[B, H, S, R]` / `[B, S, R]` tensor, into kiln.rope's cache.
   FailureOr<Cache> resolve(Value v, StringRef name, OpBuilder &b, Location loc,
-                           RankedTensorType at, int64_t seqAxis,
-                           bool interleaved, std::string &why) {
+                           Value rotated, int64_t seqAxis, bool interleaved,
+                           std::string &why) {
+    RankedTensorType at = tensorType(rotated);
     int64_t batch = at.getDimSize(0), seq = at.getDimSize(seqAxis);
     int64_t r = at.getShape().back();
     SmallVector<int64_t> vs = tableShape(v, at, seqAxis);
@@ -432,7 +467,15 @@ struct RaiseRopePass : kiln::impl::RaiseRopeBase<RaiseRopePass> {
       w = reshape.getInput();
     }
     if (auto gather = w.getDefiningOp<GatherOp>()) {
-      if (gatherByPositions(gather, vb, seq) &&
+      std::string rowsWhy;
+      if (Value rows = leadingRows(gather, rotated, seqAxis, interleaved, b,
+                                   loc, rowsWhy))
+        return Cache{rows, Value()};
+      if (!rowsWhy.empty()) {
+        why = rowsWhy;
+        return failure();
+      }
+      if (!ShapedType::isDynamic(seq) && gatherByPositions(gather, vb, seq) &&
           gather.getData().getType().getShape().back() == r) {
         Value table = half(gather.getData(), interleaved, b, loc, why);
         if (!table)
@@ -475,6 +518,50 @@ struct RaiseRopePass : kiln::impl::RaiseRopeBase<RaiseRopePass> {
     if (table.getType() != tt)
       table = build<ReshapeOp>(b, loc, tt, table);
     return Cache{table, Value()};
+  }
+
+  /// cos_cached[:seq][arange(seq)] as exported with a run-time `seq`: a
+  /// gather of the leading rows of a constant [P, D] table (a Slice,
+  /// clamped to P) by the positions 0 .. S - 1 of the rotated tensor `at`.
+  /// Those are the table's first S rows: the halved table's, sliced at run
+  /// time (an S above P is outside the graph's own contract: its Gather
+  /// would read past the slice). Null when `gather` is not that form
+  /// (with `why` when it is, but the table does not halve).
+  Value leadingRows(GatherOp gather, Value rotated, int64_t seqAxis,
+                    bool interleaved, OpBuilder &b, Location loc,
+                    std::string &why) {
+    auto slice = gather.getData().getDefiningOp<tensor::ExtractSliceOp>();
+    if (!slice || gather.getAxis() != 0 || !slice.hasUnitStride() ||
+        slice.getSourceType().getRank() != 2 ||
+        !slice.getSourceType().hasStaticShape() ||
+        !matchPattern(slice.getSource(), m_Constant()) ||
+        !llvm::all_of(slice.getMixedOffsets(),
+                      [](OpFoldResult o) { return isConstantIntValue(o, 0); }) ||
+        !isWholeDim(*dims, slice.getMixedSizes()[1], slice.getSource(), 1) ||
+        !isIota(gather.getIndices()))
+      return {};
+    // As many positions as the rotated tensor has along its sequence.
+    Value ids = gather.getIndices();
+    ArrayRef<int64_t> idsShape = tensorType(ids).getShape();
+    int64_t idsDim =
+        llvm::find_if(idsShape, [](int64_t d) { return d != 1; }) -
+        idsShape.begin();
+    if (idsDim == (int64_t)idsShape.size() ||
+        !(dims->sizeOf(ids, idsDim) == dims->sizeOf(rotated, seqAxis)))
+      return {};
+    RankedTensorType source = slice.getSourceType();
+    int64_t half = source.getDimSize(1) / 2;
+    Value table = halfConstant(
+        slice.getSource(), interleaved,
+        source.clone({source.getDimSize(0), half}), loc, why);
+    if (!table)
+      return {};
+    Value seq = build<tensor::DimOp>(b, loc, rotated, seqAxis);
+    return build<tensor::ExtractSliceOp>(
+        b, loc, table,
+        SmallVector<OpFoldResult>(2, b.getIndexAttr(0)),
+        SmallVector<OpFoldResult>{seq, b.getIndexAttr(half)},
+        SmallVector<OpFoldResult>(2, b.getIndexAttr(1)));
   }
 
   /// Whether `gather` reads rows of a [P, D] table by [vb, S] position ids.

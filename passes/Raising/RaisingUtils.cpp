@@ -3,12 +3,19 @@
 #include "RaisingUtils.h"
 
 #include "kiln/dialects/Kiln/KilnConstants.h"
+#include "kiln/dialects/Kiln/KilnOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/Transforms/Transforms.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/TypeUtilities.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "llvm/ADT/SetVector.h"
 #include "llvm/Support/Format.h"
 
@@ -17,7 +24,23 @@
 
 using namespace mlir;
 
+std::optional<double> kiln::raising::splatFillValue(Value v) {
+  auto splat = v ? v.getDefiningOp<tensor::SplatOp>() : tensor::SplatOp();
+  Attribute attr;
+  if (!splat || !matchPattern(splat.getInput(), m_Constant(&attr)))
+    return std::nullopt;
+  if (auto f = dyn_cast<FloatAttr>(attr))
+    return f.getValueAsDouble();
+  if (auto i = dyn_cast<IntegerAttr>(attr))
+    return i.getType().isInteger(1) ? (double)i.getValue().getZExtValue()
+                                    : (double)i.getValue().getSExtValue();
+  return std::nullopt;
+}
+
 std::optional<double> kiln::raising::splatFloat(Value v) {
+  if (v && isa<FloatType>(getElementTypeOrSelf(v.getType())))
+    if (std::optional<double> fill = splatFillValue(v))
+      return fill;
   Attribute attr;
   if (!v || !matchPattern(v, m_Constant(&attr)))
     return std::nullopt;
@@ -93,7 +116,12 @@ void kiln::raising::eraseDeadOps(ArrayRef<Operation *> roots,
   llvm::SetVector<Operation *> work(roots.begin(), roots.end());
   while (!work.empty()) {
     Operation *op = work.pop_back_val();
-    if (!op->use_empty() || !isMemoryEffectFree(op) || op->getNumRegions() != 0)
+    // Ops with regions only when they are linalg ops on tensors: the
+    // broadcasts and iotas a dynamic import writes as linalg.generic.
+    bool pureRegions = op->getNumRegions() == 0 ||
+                       (isa<linalg::LinalgOp>(op) &&
+                        cast<linalg::LinalgOp>(op).hasPureTensorSemantics());
+    if (!op->use_empty() || !isMemoryEffectFree(op) || !pureRegions)
       continue;
     SmallVector<Operation *> producers;
     for (Value operand : op->getOperands())
@@ -106,6 +134,116 @@ void kiln::raising::eraseDeadOps(ArrayRef<Operation *> roots,
     for (Operation *def : producers)
       work.insert(def);
   }
+}
+
+Value kiln::raising::reshapeInput(Value v) {
+  Operation *op = v ? v.getDefiningOp() : nullptr;
+  if (!op || !isa<kiln::ReshapeOp, tensor::ExpandShapeOp,
+                  tensor::CollapseShapeOp, tensor::ReshapeOp>(op))
+    return Value();
+  return op->getOperand(0);
+}
+
+Value kiln::raising::broadcastInput(Value v) {
+  Operation *op = v ? v.getDefiningOp() : nullptr;
+  if (auto bc = dyn_cast_or_null<kiln::BroadcastOp>(op))
+    return bc.getInput();
+  auto generic = dyn_cast_or_null<linalg::GenericOp>(op);
+  if (!generic || generic.getNumDpsInputs() != 1 ||
+      generic.getNumDpsInits() != 1 ||
+      generic.getNumParallelLoops() != generic.getNumLoops())
+    return Value();
+  // The body yields the input element as it is.
+  auto yield = cast<linalg::YieldOp>(generic.getBody()->getTerminator());
+  if (yield.getNumOperands() != 1 ||
+      yield.getOperand(0) != generic.getBody()->getArgument(0))
+    return Value();
+  // The output is written in order; the input is read at the output's
+  // indices in order, or at 0 where it is stretched.
+  OpOperand *in = generic.getDpsInputOperand(0);
+  AffineMap outMap =
+      generic.getMatchingIndexingMap(generic.getDpsInitOperand(0));
+  AffineMap inMap = generic.getMatchingIndexingMap(in);
+  auto inType = dyn_cast<RankedTensorType>(in->get().getType());
+  if (!outMap.isIdentity() || !inType ||
+      inMap.getNumResults() != inType.getRank())
+    return Value();
+  int64_t next = generic.getNumLoops() - inType.getRank();
+  for (auto [i, expr] : llvm::enumerate(inMap.getResults())) {
+    auto d = dyn_cast<AffineDimExpr>(expr);
+    auto c = dyn_cast<AffineConstantExpr>(expr);
+    if (!(d && d.getPosition() == next + (int64_t)i) &&
+        !(c && c.getValue() == 0 && inType.getDimSize(i) == 1))
+      return Value();
+  }
+  return in->get();
+}
+
+bool kiln::raising::isIota(Value v) {
+  while (Value in = reshapeInput(v)) {
+    auto nonUnit = [](Value t) {
+      return llvm::count_if(cast<RankedTensorType>(t.getType()).getShape(),
+                            [](int64_t d) { return d != 1; });
+    };
+    if (nonUnit(in) != 1 || nonUnit(v) != 1)
+      return false;
+    v = in;
+  }
+  auto g = v.getDefiningOp<linalg::GenericOp>();
+  if (!g || g.getNumLoops() != 1 || g.getNumDpsInputs() != 0 ||
+      g.getNumDpsInits() != 1 ||
+      !g.getMatchingIndexingMap(g.getDpsInitOperand(0)).isIdentity())
+    return false;
+  // index_cast(linalg.index 0), as Range writes it: start 0 added, step 1
+  // multiplied.
+  Value y = cast<linalg::YieldOp>(g.getBody()->getTerminator()).getOperand(0);
+  auto otherThan = [](Operation *op, int64_t identity) -> Value {
+    for (unsigned i : {0u, 1u}) {
+      APInt c;
+      if (matchPattern(op->getOperand(i), m_ConstantInt(&c)) && c == identity)
+        return op->getOperand(1 - i);
+    }
+    return Value();
+  };
+  if (auto add = y.getDefiningOp<arith::AddIOp>())
+    y = otherThan(add, 0);
+  if (auto mul = y ? y.getDefiningOp<arith::MulIOp>() : arith::MulIOp())
+    y = otherThan(mul, 1);
+  if (auto cast = y ? y.getDefiningOp<arith::IndexCastOp>()
+                    : arith::IndexCastOp())
+    y = cast.getIn();
+  if (!y)
+    return false;
+  auto index = y.getDefiningOp<linalg::IndexOp>();
+  return index && index.getDim() == 0;
+}
+
+bool kiln::raising::isWholeDim(SymbolicDims &dims, OpFoldResult size,
+                               Value tensor, int64_t d) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  if (std::optional<int64_t> c = getConstantIntValue(size))
+    return !type.isDynamicDim(d) && *c == type.getDimSize(d);
+  return type.isDynamicDim(d) &&
+         dims.evaluate(cast<Value>(size)) == dims.sizeOf(tensor, d);
+}
+
+void kiln::raising::resolveShapeQueries(Operation *root) {
+  SmallVector<Operation *> queries;
+  root->walk([&](tensor::DimOp dim) { queries.push_back(dim); });
+  if (queries.empty())
+    return;
+  // Only the queries and what replaces them are rewritten: no folding, so
+  // the graph itself stays as imported.
+  RewritePatternSet patterns(root->getContext());
+  memref::populateResolveRankedShapedTypeResultDimsPatterns(patterns);
+  GreedyRewriteConfig config;
+  config.setStrictness(GreedyRewriteStrictness::ExistingAndNewOps)
+      .enableFolding(false)
+      .enableConstantCSE(false);
+  (void)applyOpPatternsGreedily(queries, std::move(patterns), config);
+  SmallVector<Operation *> left;
+  root->walk([&](tensor::DimOp dim) { left.push_back(dim); });
+  eraseDeadOps(left);
 }
 
 SmallVector<int64_t> kiln::raising::alignedShape(Value v, int64_t rank) {
@@ -129,7 +267,12 @@ std::string kiln::raising::formatNumber(double x) {
 std::string kiln::raising::remarkShape(ArrayRef<int64_t> shape) {
   std::string s = "[";
   llvm::raw_string_ostream os(s);
-  llvm::interleave(shape, os, ", ");
+  llvm::interleave(shape, os, [&](int64_t d) {
+    if (ShapedType::isDynamic(d))
+      os << "?";
+    else
+      os << d;
+  }, ", ");
   os << "]";
   return s;
 }

@@ -10,6 +10,8 @@
 #ifndef KILN_PASSES_RAISINGUTILS_H
 #define KILN_PASSES_RAISINGUTILS_H
 
+#include "kiln/dialects/Kiln/SymbolicDims.h"
+
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Value.h"
@@ -22,8 +24,14 @@
 namespace kiln::raising {
 
 /// The value of `v` when it is a float constant whose elements are all
-/// equal (a splat of any shape), or nothing.
+/// equal (a splat of any shape, or a `tensor.splat` of a constant), or
+/// nothing.
 std::optional<double> splatFloat(mlir::Value v);
+
+/// The constant a `tensor.splat` fills `v` with (integers signed, i1 as 0
+/// or 1), or nothing. ConstantOfShape and zeros of a run-time shape import
+/// that way, where a static shape gives a splat constant.
+std::optional<double> splatFillValue(mlir::Value v);
 
 /// Whether the constant `got`, stored in `elementType`, stands for the exact
 /// value `want`: equal within a relative tolerance suited to the type
@@ -61,6 +69,39 @@ inline mlir::Operation *soleUser(mlir::Value v) {
 /// before rewriting skips those).
 void eraseDeadOps(llvm::ArrayRef<mlir::Operation *> roots,
                   llvm::DenseSet<mlir::Operation *> *erased = nullptr);
+
+/// The input of a reshape in any form the importer writes one: kiln.reshape
+/// (static shapes), tensor.expand_shape / collapse_shape (a Reshape with
+/// run-time sizes whose dimensions group), tensor.reshape (one whose
+/// dimensions do not). Null when `v` is not a reshape's result.
+mlir::Value reshapeInput(mlir::Value v);
+
+/// The input of a broadcast in any form the importer writes one:
+/// kiln.broadcast (static shapes), or the linalg.generic an Expand with
+/// run-time sizes imports as (one input, read at the output's indices with
+/// 0 along the stretched dimensions, yielded unchanged). Null otherwise.
+mlir::Value broadcastInput(mlir::Value v);
+
+/// Whether `v` holds 0, 1, ..., n - 1 along its one dimension that is not
+/// 1: Range(0, n, 1) as imported with a run-time n (a linalg.generic
+/// yielding its index), through reshapes that add unit dimensions.
+bool isIota(mlir::Value v);
+
+/// Whether `size` (a slice's) is the whole of dimension `d` of `tensor`:
+/// the same static size, or for a dynamic one the same product of the
+/// function's symbols (`seq` however it was computed).
+bool isWholeDim(SymbolicDims &dims, mlir::OpFoldResult size,
+                mlir::Value tensor, int64_t d);
+
+/// Rewrites every `tensor.dim` under `root` into sizes of the function's
+/// arguments (through the ops' reified result shapes) and erases those left
+/// unused. The importer of a model with dynamic dimensions sizes its ops
+/// with `tensor.dim`s of intermediate values, and those count as uses: a
+/// value read once by an op and queried for its size would fail every
+/// "one user" check of a pattern, and the query would keep the decomposed
+/// subgraph alive after it was raised. Static IR has no `tensor.dim` and
+/// is left untouched. Raising passes call it first.
+void resolveShapeQueries(mlir::Operation *root);
 
 /// How remarks print a shape: [2, 3, 4] (verifiers print kiln::shapeString's
 /// [2,3,4]).

@@ -10,7 +10,16 @@ at several shapes, each compared with PyTorch on the same inputs:
   - decoder: the Mixtral-style decoder of examples/mixtral (RoPE, GQA,
     sliding-window causal mask, dense top-2 MoE), untrained, seed 0,
     tokens [batch, seq] at 1x5, 3x12, 1x33, 2x1 (its rotary table made 64
-    positions long).
+    positions long);
+  - deepseek: the DeepSeek-V3-style decoder of examples/deepseek (sigmoid
+    router with a selection bias and grouped routing, a shared expert,
+    HF's additive causal mask), the same way.
+
+The decoders must also raise as their static exports do: their
+`--emit=kiln --report-raising` must report kiln.attention with the static
+export's mask kind, kiln.moe, rope on q and k, and weighted rms_norm
+for every layer (the dynamic forms of the masks, reshapes and fills must
+not send them down the generic path).
 
 Float32 outputs must satisfy max |kiln - torch| <= 1e-4 * max(1, max
 |torch|). Then a shape outside an input's contract must be refused with
@@ -85,6 +94,47 @@ def decoder():
     return make_mixtral.MixtralForCausalLM(config)
 
 
+def deepseek_decoder():
+    sys.path.insert(0, os.path.join(ROOT, "examples", "deepseek"))
+    sys.path.insert(0, os.path.join(ROOT, "examples", "tools"))
+    import make_deepseek
+    config = make_deepseek.DeepseekV3Config()
+    config.max_position_embeddings = 64
+    return make_deepseek.DeepseekV3ForCausalLM(config)
+
+
+# What each decoder's raising report must contain, (remark, count): what
+# its static export raises to, mask kinds included.
+MIXTRAL_RAISED = [
+    ("raised attention (sliding window, left 5, right 0, 4 heads on 2 kv heads", 2),
+    ("raised moe (softmax router, top-2 of 4 experts", 2),
+    ("raised rope (half rotation, all 16 features", 4),
+    ("weight)", 5)]  # every rms_norm with its weight
+DEEPSEEK_RAISED = [
+    ("raised attention (causal, 4 heads", 2),
+    ("raised moe (sigmoid router, top-2 of 8 experts, selection bias, 2 groups keep 1", 2),
+    ("raised rope (half rotation, all 16 features", 4),
+    ("weight)", 5)]
+
+
+def check_raised(bin_dir, onnx_path, work, expected):
+    """None when `--report-raising` lists each expected remark as often as
+    required, else what is missing."""
+    result = subprocess.run(
+        [os.path.join(bin_dir, "kiln-compile"), onnx_path, "--emit=kiln",
+         "--report-raising", "-o", os.path.join(work, "raised.mlir")],
+        capture_output=True, text=True)
+    if result.returncode:
+        return "--emit=kiln failed: " + result.stderr.strip()
+    for pattern, count in expected:
+        found = result.stderr.count(pattern)
+        if found < count:
+            left = [line for line in result.stderr.splitlines() if " left " in line]
+            return "%d x '%s' in the raising report, expected %d; left: %s" % (
+                found, pattern, count, "; ".join(left) or "nothing")
+    return None
+
+
 def export(model, example, path, input_name, axes):
     torch.onnx.export(model, (example,), path, opset_version=17,
                       input_names=[input_name], output_names=["y"],
@@ -106,12 +156,16 @@ def run(bin_dir, artifact, work, name, input_name, array):
 
 
 def check_model(bin_dir, name, model, make_input, input_name, axes, shapes,
-                bad_shape, bad_message):
+                bad_shape, bad_message, raised=()):
     def check(work):
         torch.manual_seed(0)
         net = model().eval()
         onnx_path = os.path.join(work, name + ".onnx")
         export(net, make_input(*shapes[0]), onnx_path, input_name, axes)
+        if raised:
+            why = check_raised(bin_dir, onnx_path, work, raised)
+            if why:
+                return "raising: " + why
         artifact = os.path.join(work, name + ".kiln")
         result = subprocess.run(
             [os.path.join(bin_dir, "kiln-compile"), onnx_path, "-o", artifact],
@@ -223,7 +277,13 @@ def main():
         check_model(args.bin, "decoder", decoder,
                     lambda b, s: torch.randint(0, 128, (b, s)), "tokens",
                     {0: "batch", 1: "seq"}, SHAPES, (2, 0),
-                    "input 'tokens' dim 1 (seq) is 0, outside seq's range"),
+                    "input 'tokens' dim 1 (seq) is 0, outside seq's range",
+                    MIXTRAL_RAISED),
+        check_model(args.bin, "deepseek", deepseek_decoder,
+                    lambda b, s: torch.randint(0, 128, (b, s)), "tokens",
+                    {0: "batch", 1: "seq"}, SHAPES, (2, 0),
+                    "input 'tokens' dim 1 (seq) is 0, outside seq's range",
+                    DEEPSEEK_RAISED),
         check_runtime_shapes(args.bin),
     ]
     return kiln_tools.run_checks("dynamic", args, checks)

@@ -52,11 +52,22 @@ func.func @left_alone(%x: tensor<3x4xf32>, %e: tensor<3x2xi64>, %w: tensor<3x2xf
 
 // -----
 
-// A dynamic token count: the grouped kernel sizes its buffers at compile
-// time, so the op keeps the reference lowering.
+// A dynamic token count (symbolic batch and sequence sizes): the result
+// and the slot list are sized at run time, T * choices slots; the blocks
+// are still static [rows, H] products over the packed panels.
 // CHECK-LABEL: func.func @dynamic_tokens
-// CHECK: kiln.moe_experts
-// CHECK-NOT: scf.for
+// CHECK-SAME: (%[[X:.+]]: tensor<?x4xf32>, %[[E:.+]]: tensor<?x2xi64>, %[[W:.+]]: tensor<?x2xf32>)
+// CHECK-NOT: kiln.moe_experts
+// CHECK: %[[T:.+]] = tensor.dim %[[X]], %{{.+}} : tensor<?x4xf32>
+// CHECK: %[[Y0:.+]] = tensor.empty(%[[T]]) : tensor<?x4xf32>
+// CHECK: linalg.fill {{.+}} outs(%[[Y0]] : tensor<?x4xf32>)
+// CHECK: scf.for
+// CHECK: %[[TE:.+]] = tensor.dim %[[E]], %{{.+}} : tensor<?x2xi64>
+// CHECK: %[[PAIRS:.+]] = arith.muli %[[TE]], %{{.+}} : index
+// CHECK: tensor.empty(%[[PAIRS]]) : tensor<?xindex>
+// CHECK: scf.for %{{.+}} = %{{.+}} to %[[PAIRS]]
+// CHECK: linalg.generic {{.+}} outs(%{{.+}} : tensor<2x4xf32>)
+// CHECK-NOT: kiln.moe_experts
 func.func @dynamic_tokens(%x: tensor<?x4xf32>, %e: tensor<?x2xi64>, %w: tensor<?x2xf32>) -> tensor<?x4xf32> {
   %g = arith.constant dense<0.5> : tensor<2x4x4xf32>
   %d = arith.constant dense<0.25> : tensor<2x4x4xf32>

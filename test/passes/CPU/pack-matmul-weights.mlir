@@ -86,15 +86,20 @@ func.func @not_packed(%x: tensor<5x3xf32>, %init3: tensor<5x3xf32>, %init: tenso
 
 // -----
 
-// Dynamic rows: the weight is not packed (the vectorizer that would read
-// the panels needs static sizes).
+// Dynamic rows (the tokens of a model with symbolic dimensions): the
+// weight is packed as with static rows, and the panel product sizes its
+// output from the input's rows.
 #lhs = affine_map<(m, k, n) -> (m, k)>
 #rhs = affine_map<(m, k, n) -> (k, n)>
 #out = affine_map<(m, k, n) -> (m, n)>
 // CHECK-LABEL: func.func @dynamic_rows
-// CHECK-NOT: tensor.expand_shape
+// CHECK-SAME: (%[[X:.+]]: tensor<?x3xf32>, %[[INIT:.+]]: tensor<?x4xf32>)
+// CHECK: %[[P:.+]] = arith.constant dense<{{.+}}> : tensor<2x3x2xf32>
+// CHECK: %[[M:.+]] = tensor.dim %[[INIT]], %{{.+}} : tensor<?x4xf32>
+// CHECK: %[[E:.+]] = tensor.expand_shape %[[INIT]] {{\[\[}}0], [1, 2]] output_shape [%[[M]], 2, 2] : tensor<?x4xf32> into tensor<?x2x2xf32>
 // CHECK: linalg.generic
-// CHECK-SAME: ins(%{{.*}}, %{{.*}} : tensor<?x3xf32>, tensor<3x4xf32>) outs(%{{.*}} : tensor<?x4xf32>)
+// CHECK-SAME: ins(%[[X]], %[[P]] : tensor<?x3xf32>, tensor<2x3x2xf32>) outs(%[[E]] : tensor<?x2x2xf32>)
+// CHECK: tensor.collapse_shape %{{.+}} {{\[\[}}0], [1, 2]] : tensor<?x2x2xf32> into tensor<?x4xf32>
 func.func @dynamic_rows(%x: tensor<?x3xf32>, %init: tensor<?x4xf32>) -> tensor<?x4xf32> {
   %w = arith.constant dense<[[0.0, 1.0, 2.0, 3.0], [4.0, 5.0, 6.0, 7.0], [8.0, 9.0, 10.0, 11.0]]> : tensor<3x4xf32>
   %y = linalg.generic {indexing_maps = [#lhs, #rhs, #out], iterator_types = ["parallel", "reduction", "parallel"]}

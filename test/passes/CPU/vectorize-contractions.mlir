@@ -122,13 +122,30 @@ func.func @transposed_activation(%x: tensor<4x6xf32>, %k: tensor<8x6xf32>, %init
 
 // -----
 
-// Dynamic rows keep the loop nest (no remainder loop yet).
+// Dynamic rows (tokens of a model with symbolic dimensions): a loop over
+// blocks of `rows` rows up to the largest multiple, then a loop over the
+// remaining rows one at a time; each iteration is a static block that is
+// vectorized as with static rows.
 #lhs = affine_map<(m, k, n) -> (m, k)>
 #rhs = affine_map<(m, k, n) -> (k, n)>
 #out = affine_map<(m, k, n) -> (m, n)>
 // CHECK-LABEL: func.func @dynamic_rows
-// CHECK-NOT: vector.
-// CHECK: linalg.generic
+// CHECK-SAME: (%[[X:.+]]: tensor<?x6xf32>, %[[W:.+]]: tensor<6x8xf32>, %[[INIT:.+]]: tensor<?x8xf32>)
+// CHECK-DAG: %[[C0:.+]] = arith.constant 0 : index
+// CHECK-DAG: %[[C1:.+]] = arith.constant 1 : index
+// CHECK-DAG: %[[C2:.+]] = arith.constant 2 : index
+// CHECK: %[[M:.+]] = tensor.dim %[[X]], %[[C0]] : tensor<?x6xf32>
+// CHECK: %[[TAIL:.+]] = arith.remui %[[M]], %[[C2]] : index
+// CHECK: %[[FULL:.+]] = arith.subi %[[M]], %[[TAIL]] : index
+// CHECK: %[[BLOCKS:.+]] = scf.for %[[I:.+]] = %[[C0]] to %[[FULL]] step %[[C2]] iter_args(%[[ACC:.+]] = %[[INIT]])
+// CHECK: tensor.extract_slice %[[X]][%[[I]], 0] [2, 6] [1, 1] : tensor<?x6xf32> to tensor<2x6xf32>
+// CHECK: vector.contract {{.+}} : vector<2x2xf32>, vector<2x8xf32> into vector<2x8xf32>
+// CHECK: tensor.insert_slice %{{.+}} into %[[ACC]][%[[I]], 0] [2, 8] [1, 1] : tensor<2x8xf32> into tensor<?x8xf32>
+// CHECK: %[[ALL:.+]] = scf.for %[[J:.+]] = %[[FULL]] to %[[M]] step %[[C1]] iter_args(%[[ACC1:.+]] = %[[BLOCKS]])
+// CHECK: tensor.extract_slice %[[X]][%[[J]], 0] [1, 6] [1, 1] : tensor<?x6xf32> to tensor<1x6xf32>
+// CHECK: vector.contract {{.+}} : vector<1x2xf32>, vector<2x8xf32> into vector<1x8xf32>
+// CHECK: tensor.insert_slice %{{.+}} into %[[ACC1]][%[[J]], 0] [1, 8] [1, 1] : tensor<1x8xf32> into tensor<?x8xf32>
+// CHECK: return %[[ALL]]
 func.func @dynamic_rows(%x: tensor<?x6xf32>, %w: tensor<6x8xf32>, %init: tensor<?x8xf32>) -> tensor<?x8xf32> {
   %y = linalg.generic {indexing_maps = [#lhs, #rhs, #out], iterator_types = ["parallel", "reduction", "parallel"]}
       ins(%x, %w : tensor<?x6xf32>, tensor<6x8xf32>) outs(%init : tensor<?x8xf32>) {

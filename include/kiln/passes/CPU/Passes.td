@@ -94,7 +94,9 @@ def ConvertMoEExpertsToGroupedMatmuls : Pass<"kiln-cpu-convert-moe-experts-to-gr
     `kiln-cpu-vectorize-contractions` blocks, vectorizes and threads),
     each output row added into its token's row with the routing weight.
     Experts that receive no token cost one scan of the routing table. The
-    reference lowering (one matrix-vector product per assignment, each
+    token count may be known only at run time (symbolic sizes): the result
+    and the list of routed slots are then sized at run time, the blocks
+    stay static. The reference lowering (one matrix-vector product per assignment, each
     streaming the expert's whole weights) stays for everything else.
 
     Example: for 128 tokens, top-2 of 8 experts, each expert's ~32 tokens
@@ -316,7 +318,10 @@ def VectorizeContractions : Pass<"kiln-cpu-vectorize-contractions", "mlir::func:
     registers for the whole reduction. The LLVM lowering later turns each
     contraction into broadcast FMAs (outer products). Dimensions that the
     block sizes do not divide are split off first, so every block is
-    static. With `parallel`, the column blocks and batches of a
+    static. A row dimension known only at run time (the tokens of a model
+    with symbolic sizes; its only dynamic loop) becomes an `scf.for` over
+    blocks of `rows` rows and a one-row tail loop, each iteration a static
+    slice of the contraction blocked as above. With `parallel`, the column blocks and batches of a
     contraction of at least 2^21 multiply-adds are an `scf.forall`, which
     the codegen pipeline turns into an OpenMP parallel loop. Other ops are
     left to the loop lowering.

@@ -165,7 +165,11 @@ def RaiseAttention : Pass<"kiln-raise-attention", "mlir::func::FuncOp"> {
     sliding window (or every pair), the mask kind replaces them;
     otherwise, and for masks computed from inputs (padding), they become
     the explicit `mask` operand (`i1` when every term removes pairs, a
-    float mask otherwise).
+    float mask otherwise). With a sequence length known only at run time
+    the masks cannot be evaluated; terms built from positions alone
+    (Range, Trilu of a fill, compares, Where, Expand, reshapes) are read
+    symbolically as functions of key - query position instead, which
+    gives the same mask kinds for every length.
     K and V repeated to the query heads (HF's `repeat_kv`,
     `repeat_interleave`) are un-repeated into GQA. A mask computed from the
     scores, a softmax over another axis, or a scale after the softmax are
