@@ -159,7 +159,7 @@ LogicalResult symbolicReshapeOp(NodeContext &nc, Value x) {
   // A shape read from the data may hold 0 (copy) or -1 (infer) in any
   // element: those rules then apply at run time.
   if (llvm::any_of(sizes, [&](const SymbolicSize &size) {
-        return !nc.symbolicDims->isNonNegative(size);
+        return !size.isConstant() && !nc.symbolicDims->isNonNegative(size);
       }))
     return nc.setResult(reshapeToSizes(
         nc, x, runtimeReshapeSizes(nc, in, *elements, allowZero)));
