@@ -486,6 +486,38 @@ Value reverseAxis(NodeContext &nc, Value v, int64_t axis) {
       .getResult(0);
 }
 
+/// Slice's axes and steps for `n` sliced axes: the attributes before opset
+/// 10, constant inputs 3 and 4 after (every axis in order and steps of 1
+/// when absent).
+LogicalResult sliceAxesAndSteps(NodeContext &nc, size_t n,
+                                SmallVectorImpl<int64_t> &axes,
+                                SmallVectorImpl<int64_t> &steps) {
+  steps.assign(n, 1);
+  std::optional<SmallVector<int64_t>> given;
+  if (nc.opset < 10) {
+    given = nc.getInts("axes");
+  } else if (nc.input(3)) {
+    FailureOr<SmallVector<int64_t>> a = nc.constantInts(3, "axes");
+    if (failed(a))
+      return failure();
+    given = *a;
+  }
+  if (given)
+    axes.assign(given->begin(), given->end());
+  else
+    for (size_t i = 0; i < n; ++i)
+      axes.push_back(i);
+  if (nc.opset >= 10 && nc.input(4)) {
+    FailureOr<SmallVector<int64_t>> st = nc.constantInts(4, "steps");
+    if (failed(st))
+      return failure();
+    steps.assign(st->begin(), st->end());
+  }
+  if (axes.size() != n || steps.size() != n)
+    return nc.error("starts, ends, axes and steps differ in length");
+  return success();
+}
+
 /// Slice of dynamic dims or with run-time starts and ends: a
 /// tensor.extract_slice of computed offsets and sizes (positive steps).
 LogicalResult symbolicSliceOp(NodeContext &nc, Value x) {
@@ -496,24 +528,11 @@ LogicalResult symbolicSliceOp(NodeContext &nc, Value x) {
   if (failed(starts) || failed(ends))
     return failure();
   size_t n = starts->size();
-  SmallVector<int64_t> axes, steps(n, 1);
-  if (nc.input(3)) {
-    FailureOr<SmallVector<int64_t>> a = nc.constantInts(3, "axes");
-    if (failed(a))
-      return failure();
-    axes = *a;
-  } else {
-    for (size_t i = 0; i < n; ++i)
-      axes.push_back(i);
-  }
-  if (nc.input(4)) {
-    FailureOr<SmallVector<int64_t>> st = nc.constantInts(4, "steps");
-    if (failed(st))
-      return failure();
-    steps = *st;
-  }
-  if (ends->size() != n || axes.size() != n || steps.size() != n)
-    return nc.error("starts, ends, axes and steps differ in length");
+  if (ends->size() != n)
+    return nc.error("starts and ends differ in length");
+  SmallVector<int64_t> axes, steps;
+  if (failed(sliceAxesAndSteps(nc, n, axes, steps)))
+    return failure();
   OpBuilder &b = nc.b;
   SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)),
       sizes = tensor::getMixedSizes(b, nc.loc, x),
@@ -562,30 +581,9 @@ LogicalResult sliceOp(NodeContext &nc, Value x) {
   size_t n = starts->size();
   if (ends->size() != n)
     return nc.error("starts and ends differ in length");
-  SmallVector<int64_t> axes, steps(n, 1);
-  if (nc.opset < 10) {
-    if (auto a = nc.getInts("axes"))
-      axes = *a;
-    else
-      for (size_t i = 0; i < n; ++i)
-        axes.push_back(i);
-  } else if (nc.input(3)) {
-    FailureOr<SmallVector<int64_t>> a = nc.constantInts(3, "axes");
-    if (failed(a))
-      return failure();
-    axes = *a;
-  } else {
-    for (size_t i = 0; i < n; ++i)
-      axes.push_back(i);
-  }
-  if (nc.opset >= 10 && nc.input(4)) {
-    FailureOr<SmallVector<int64_t>> s = nc.constantInts(4, "steps");
-    if (failed(s))
-      return failure();
-    steps = *s;
-  }
-  if (axes.size() != n || steps.size() != n)
-    return nc.error("starts, ends, axes and steps differ in length");
+  SmallVector<int64_t> axes, steps;
+  if (failed(sliceAxesAndSteps(nc, n, axes, steps)))
+    return failure();
   SmallVector<int64_t> outStarts(rank, 0), outSteps(rank, 1);
   SmallVector<int64_t> shape(t.getShape());
   for (size_t i = 0; i < n; ++i) {

@@ -6,6 +6,8 @@
 
 #include "kiln/passes/Boundary/Passes.h"
 
+#include "EntryBoundary.h"
+
 #include "kiln/dialects/Kiln/SymbolicDims.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -29,12 +31,9 @@ struct ConvertDynamicArgumentsToSymbolValuesPass
   using Base::Base;
 
   void runOnOperation() override {
-    ModuleOp module = getOperation();
-    auto entry = module.lookupSymbol<func::FuncOp>(entryName);
-    if (!entry) {
-      module.emitError("no entry function named '") << entryName << "'";
+    func::FuncOp entry = kiln::findEntry(getOperation(), entryName);
+    if (!entry)
       return signalPassFailure();
-    }
     auto ranges = entry->getAttrOfType<DictionaryAttr>(kDimRangesAttr);
     auto computed = entry->getAttrOfType<ArrayAttr>(kComputedDimsAttr);
     if ((!ranges || ranges.empty()) && (!computed || computed.empty()))

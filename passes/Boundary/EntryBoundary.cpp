@@ -4,6 +4,13 @@
 
 using namespace mlir;
 
+func::FuncOp kiln::findEntry(ModuleOp module, StringRef entryName) {
+  auto entry = module.lookupSymbol<func::FuncOp>(entryName);
+  if (!entry)
+    module.emitError("no entry function named '") << entryName << "'";
+  return entry;
+}
+
 void kiln::retypeEntryBoundary(
     ModuleOp module, StringRef entryName,
     function_ref<Type(unsigned, BlockArgument, OpBuilder &)> argument,

@@ -2,7 +2,8 @@
 //
 // Private to passes/Boundary. The boundary passes change how the entry
 // function's arguments and results are laid out and convert them at the
-// edge of its body; this is the walk they share.
+// edge of its body; this is what they share: finding the entry, and the
+// walk over its boundary.
 //
 //===----------------------------------------------------------------------===//
 
@@ -13,6 +14,10 @@
 #include "mlir/IR/Builders.h"
 
 namespace kiln {
+
+/// The function `entryName` of `module`; null after reporting on the
+/// module that there is none.
+mlir::func::FuncOp findEntry(mlir::ModuleOp module, llvm::StringRef entryName);
 
 /// Retypes the arguments and results of the function `entryName` in
 /// `module` (nothing when it is absent or external), then its type.

@@ -2,6 +2,8 @@
 
 #include "kiln/passes/Boundary/Passes.h"
 
+#include "EntryBoundary.h"
+
 #include "kiln/dialects/Kiln/SymbolicDims.h"
 
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -29,12 +31,9 @@ struct NameOutputDimsPass : kiln::impl::NameOutputDimsBase<NameOutputDimsPass> {
   using Base::Base;
 
   void runOnOperation() override {
-    ModuleOp module = getOperation();
-    auto entry = module.lookupSymbol<func::FuncOp>(entryName);
-    if (!entry) {
-      module.emitError("no entry function named '") << entryName << "'";
+    func::FuncOp entry = kiln::findEntry(getOperation(), entryName);
+    if (!entry)
       return signalPassFailure();
-    }
     if (llvm::all_of(entry.getResultTypes(), [](Type t) {
           auto tensor = dyn_cast<RankedTensorType>(t);
           return !tensor || tensor.hasStaticShape();

@@ -2,6 +2,8 @@
 
 #include "kiln/passes/Boundary/Passes.h"
 
+#include "EntryBoundary.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -19,12 +21,9 @@ struct OutlineWeightsPass
   using Base::Base;
 
   void runOnOperation() override {
-    ModuleOp module = getOperation();
-    auto entry = module.lookupSymbol<func::FuncOp>(entryName);
-    if (!entry) {
-      module.emitError("no entry function named '") << entryName << "'";
+    func::FuncOp entry = kiln::findEntry(getOperation(), entryName);
+    if (!entry)
       return signalPassFailure();
-    }
     SmallVector<arith::ConstantOp> weights;
     entry.walk([&](arith::ConstantOp c) {
       auto value = dyn_cast<ElementsAttr>(c.getValue());
