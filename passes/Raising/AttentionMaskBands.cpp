@@ -48,6 +48,7 @@
 using namespace mlir;
 using namespace kiln;
 using namespace kiln::attention;
+using kiln::raising::scalarConstant;
 
 namespace {
 
@@ -214,25 +215,6 @@ std::optional<std::pair<Form, int64_t>> asAffine(const Symbolic &s,
     double c = s.piecewise->values[0];
     if (c == std::trunc(c) && std::fabs(c) < 0x1p52)
       return std::make_pair(Form(rank, 0), (int64_t)c);
-  }
-  return std::nullopt;
-}
-
-std::optional<double> scalarConstant(Value v) {
-  Attribute attr;
-  if (!matchPattern(v, m_Constant(&attr)))
-    return std::nullopt;
-  if (auto f = dyn_cast<FloatAttr>(attr))
-    return f.getValueAsDouble();
-  if (auto i = dyn_cast<IntegerAttr>(attr))
-    return i.getType().isInteger(1) ? (double)i.getValue().getZExtValue()
-                                    : (double)i.getValue().getSExtValue();
-  if (auto d = dyn_cast<DenseElementsAttr>(attr); d && d.isSplat()) {
-    if (isa<FloatType>(d.getElementType()))
-      return d.getSplatValue<APFloat>().convertToDouble();
-    APInt i = d.getSplatValue<APInt>();
-    return d.getElementType().isInteger(1) ? (double)i.getZExtValue()
-                                           : (double)i.getSExtValue();
   }
   return std::nullopt;
 }

@@ -24,17 +24,28 @@
 
 using namespace mlir;
 
-std::optional<double> kiln::raising::splatFillValue(Value v) {
-  auto splat = v ? v.getDefiningOp<tensor::SplatOp>() : tensor::SplatOp();
+std::optional<double> kiln::raising::scalarConstant(Value v) {
   Attribute attr;
-  if (!splat || !matchPattern(splat.getInput(), m_Constant(&attr)))
+  if (!matchPattern(v, m_Constant(&attr)))
     return std::nullopt;
   if (auto f = dyn_cast<FloatAttr>(attr))
     return f.getValueAsDouble();
   if (auto i = dyn_cast<IntegerAttr>(attr))
     return i.getType().isInteger(1) ? (double)i.getValue().getZExtValue()
                                     : (double)i.getValue().getSExtValue();
+  if (auto d = dyn_cast<DenseElementsAttr>(attr); d && d.isSplat()) {
+    if (isa<FloatType>(d.getElementType()))
+      return d.getSplatValue<APFloat>().convertToDouble();
+    APInt i = d.getSplatValue<APInt>();
+    return d.getElementType().isInteger(1) ? (double)i.getZExtValue()
+                                           : (double)i.getSExtValue();
+  }
   return std::nullopt;
+}
+
+std::optional<double> kiln::raising::splatFillValue(Value v) {
+  auto splat = v ? v.getDefiningOp<tensor::SplatOp>() : tensor::SplatOp();
+  return splat ? scalarConstant(splat.getInput()) : std::nullopt;
 }
 
 std::optional<double> kiln::raising::splatFloat(Value v) {

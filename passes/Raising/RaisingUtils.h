@@ -31,6 +31,8 @@ std::optional<double> splatFloat(mlir::Value v);
 /// The constant a `tensor.splat` fills `v` with (integers signed, i1 as 0
 /// or 1), or nothing. ConstantOfShape and zeros of a run-time shape import
 /// that way, where a static shape gives a splat constant.
+/// The value of a constant scalar or splat (booleans as 0/1).
+std::optional<double> scalarConstant(mlir::Value v);
 std::optional<double> splatFillValue(mlir::Value v);
 
 /// Whether the constant `got`, stored in `elementType`, stands for the exact
