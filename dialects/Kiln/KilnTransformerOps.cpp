@@ -125,6 +125,16 @@ LogicalResult AttentionOp::verify() {
       return emitOpError("kv_seqlen must hold one length per batch entry, [")
              << b << "], got " << shapeString(lt.getShape());
   }
+  if (Value start = getQueryStart()) {
+    auto st = cast<RankedTensorType>(start.getType());
+    if (st.getRank() != 1 || st.getDimSize(0) != b)
+      return emitOpError("query_start must hold one position per batch "
+                         "entry, [")
+             << b << "], got " << shapeString(st.getShape());
+    if (getPastKey())
+      return emitOpError("query_start and past_key exclude each other: with "
+                         "query_start the keys are the whole cache");
+  }
   if ((bool)getScores() != getScoreStage().has_value())
     return emitOpError(getScores() ? "a scores result needs a score_stage"
                                    : "score_stage needs a scores result");
@@ -158,6 +168,19 @@ LogicalResult AttentionMaskOp::verify() {
     if (lt.getRank() != 1 || lt.getDimSize(0) != t.getDimSize(0))
       return emitOpError("kv_seqlen must hold one length per batch entry, [")
              << t.getDimSize(0) << "], got " << shapeString(lt.getShape());
+  }
+  if (Value start = getQueryStart()) {
+    auto st = cast<RankedTensorType>(start.getType());
+    if (t.getRank() < 3)
+      return emitOpError("query_start needs a batch dimension: input must "
+                         "have rank 3 or more ([batch, ..., queries, keys])");
+    if (st.getRank() != 1 || st.getDimSize(0) != t.getDimSize(0))
+      return emitOpError("query_start must hold one position per batch "
+                         "entry, [")
+             << t.getDimSize(0) << "], got " << shapeString(st.getShape());
+    if (getQueryOffset() != 0)
+      return emitOpError("query_offset must be 0 with query_start, which "
+                         "gives the positions instead");
   }
   if (getGlobalFlags()) {
     int64_t need = std::max<int64_t>(keys, (int64_t)getQueryOffset() + queries);

@@ -377,7 +377,8 @@ LogicalResult groupQueryAttentionOp(NodeContext &nc) {
     return AttentionOp::create(
         nc.b, nc.loc, g.ty({b, hq, s, d}), g.ty({b, hkv, len, d}),
         g.ty({b, hkv, len, d}), Type(), g.q, key4, value4, mask, pk, pv,
-        /*global_indices=*/Value(), lens, nc.b.getF32FloatAttr(scale),
+        /*global_indices=*/Value(), lens, /*query_start=*/Value(),
+        nc.b.getF32FloatAttr(scale),
         nc.b.getF32FloatAttr(softcap), ScoreStageAttr(),
         MaskKindAttr::get(nc.b.getContext(), kind),
         nc.b.getI64IntegerAttr(left), nc.b.getI64IntegerAttr(left < 0 ? -1 : 0),

@@ -126,7 +126,7 @@ LogicalResult attentionOp(NodeContext &nc) {
       nc.b, nc.loc, ty({b, hq, s, dv}), ty({b, hkv, total, d}),
       ty({b, hkv, total, dv}),
       stage ? (Type)ty({b, hq, s, total}) : Type(), q, k, v, mask, pastK,
-      pastV, /*global_indices=*/Value(), lengths,
+      pastV, /*global_indices=*/Value(), lengths, /*query_start=*/Value(),
       nc.b.getF32FloatAttr(scale), nc.b.getF32FloatAttr(softcap),
       stage ? ScoreStageAttr::get(nc.b.getContext(), *stage)
             : ScoreStageAttr(),

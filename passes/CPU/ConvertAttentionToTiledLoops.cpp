@@ -153,8 +153,10 @@ std::optional<AttentionPlan> planAttention(AttentionOp op, int64_t lanes,
     plan.layout.assign(layout->begin(), layout->end());
   }
   // Global tokens given as a tensor of positions keep the reference
-  // lowering (the kernel handles the leading num_global_tokens).
-  if (op.getScores() || op.getMask() || op.getGlobalIndices())
+  // lowering (the kernel handles the leading num_global_tokens), and so do
+  // per-sequence query positions (query_start, a generation step).
+  if (op.getScores() || op.getMask() || op.getGlobalIndices() ||
+      op.getQueryStart())
     return std::nullopt;
   if (!llvm::all_of(ValueRange{op.getQuery(), op.getKey(), op.getValue(),
                                op.getPastKey(), op.getPastValue()},

@@ -126,7 +126,8 @@ std::optional<GpuAttentionPlan> planAttention(AttentionOp op,
     plan.sparseBlock = op.getBlockSize();
     plan.layout.assign(layout->begin(), layout->end());
   }
-  if (op.getScores() || op.getMask() || op.getGlobalIndices())
+  if (op.getScores() || op.getMask() || op.getGlobalIndices() ||
+      op.getQueryStart())
     return std::nullopt;
   // f32, f16 or bf16 (the math is f32 either way), the same for every input.
   Type type = op.getQuery().getType().getElementType();

@@ -335,13 +335,14 @@ LogicalResult decomposeAttention(AttentionOp op, PatternRewriter &rewriter) {
   sc = ReshapeOp::create(rewriter, loc, scoresType, sc);
   capture(ScoreStage::Softcapped, sc);
 
-  if (op.getMaskKind() != MaskKind::None || op.getKvSeqlen()) {
+  if (op.getMaskKind() != MaskKind::None || op.getKvSeqlen() ||
+      op.getQueryStart()) {
     Value flags;
     if (Value indices = op.getGlobalIndices())
       flags =
           globalFlags(rewriter, loc, indices, std::max<int64_t>(l, past + s));
     sc = AttentionMaskOp::create(
-        rewriter, loc, scoresType, sc, flags, op.getKvSeqlen(),
+        rewriter, loc, scoresType, sc, flags, op.getKvSeqlen(), op.getQueryStart(),
         rewriter.getI64IntegerAttr(past), op.getMaskKindAttr(),
         op.getWindowLeftAttr(), op.getWindowRightAttr(),
         op.getNumGlobalTokensAttr(), op.getBlockSizeAttr(),

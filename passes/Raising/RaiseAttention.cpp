@@ -228,6 +228,7 @@ Operation *buildAttention(AttentionMatch &m, const QKV &qkv,
       probsUsed ? (Type)ty(lift(st.getShape())) : Type(), q, key, value, mask,
       /*past_key=*/Value(), /*past_value=*/Value(),
       /*global_indices=*/Value(), /*kv_seqlen=*/Value(),
+      /*query_start=*/Value(),
       b.getF32FloatAttr(m.scale), b.getF32FloatAttr(m.softcap),
       probsUsed ? ScoreStageAttr::get(b.getContext(), ScoreStage::Probs)
                 : ScoreStageAttr(),

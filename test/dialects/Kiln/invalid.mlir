@@ -843,7 +843,7 @@ func.func @attention_mixed_element_types(%q: tensor<1x4x8x16xf32>, %k: tensor<1x
 func.func @attention_past_key_alone(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>,
                                     %past: tensor<1x4x2x16xf32>) {
   // expected-error @+1 {{'kiln.attention' op past_key and past_value come together}}
-  %o:3 = "kiln.attention"(%q, %k, %v, %past) <{operandSegmentSizes = array<i32: 1, 1, 1, 0, 1, 0, 0, 0>, scale = 2.500000e-01 : f32}>
+  %o:3 = "kiln.attention"(%q, %k, %v, %past) <{operandSegmentSizes = array<i32: 1, 1, 1, 0, 1, 0, 0, 0, 0>, scale = 2.500000e-01 : f32}>
       : (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x2x16xf32>)
       -> (tensor<1x4x8x16xf32>, tensor<1x4x10x16xf32>, tensor<1x4x10x16xf32>)
   return
@@ -854,7 +854,7 @@ func.func @attention_past_key_alone(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x1
 func.func @attention_past_value_alone(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x8x16xf32>, %v: tensor<1x4x8x16xf32>,
                                       %past: tensor<1x4x2x16xf32>) {
   // expected-error @+1 {{'kiln.attention' op past_key and past_value come together}}
-  %o:3 = "kiln.attention"(%q, %k, %v, %past) <{operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 1, 0, 0>, scale = 2.500000e-01 : f32}>
+  %o:3 = "kiln.attention"(%q, %k, %v, %past) <{operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 1, 0, 0, 0>, scale = 2.500000e-01 : f32}>
       : (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x2x16xf32>)
       -> (tensor<1x4x8x16xf32>, tensor<1x4x10x16xf32>, tensor<1x4x10x16xf32>)
   return
@@ -1179,6 +1179,35 @@ func.func @attention_kv_seqlen_wrong_batch(%q: tensor<2x4x1x16xf32>, %k: tensor<
   %o, %pk, %pv = kiln.attention %q, %k, %v kv_seqlen %l {scale = 0.25 : f32}
       : (tensor<2x4x1x16xf32>, tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>, tensor<3xi64>)
       -> (tensor<2x4x1x16xf32>, tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>)
+  return
+}
+
+// -----
+
+func.func @attention_query_start_wrong_batch(%q: tensor<2x4x1x16xf32>, %k: tensor<2x4x8x16xf32>, %v: tensor<2x4x8x16xf32>, %p: tensor<3xi64>) {
+  // expected-error @+1 {{'kiln.attention' op query_start must hold one position per batch entry, [2], got [3]}}
+  %o, %pk, %pv = kiln.attention %q, %k, %v query_start %p {scale = 0.25 : f32}
+      : (tensor<2x4x1x16xf32>, tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>, tensor<3xi64>)
+      -> (tensor<2x4x1x16xf32>, tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>)
+  return
+}
+
+// -----
+
+func.func @attention_query_start_with_past(%q: tensor<2x4x1x16xf32>, %k: tensor<2x4x1x16xf32>, %v: tensor<2x4x1x16xf32>,
+                                           %pk: tensor<2x4x7x16xf32>, %pv: tensor<2x4x7x16xf32>, %p: tensor<2xi64>) {
+  // expected-error @+1 {{'kiln.attention' op query_start and past_key exclude each other: with query_start the keys are the whole cache}}
+  %o, %k2, %v2 = kiln.attention %q, %k, %v past %pk, %pv query_start %p {scale = 0.25 : f32}
+      : (tensor<2x4x1x16xf32>, tensor<2x4x1x16xf32>, tensor<2x4x1x16xf32>, tensor<2x4x7x16xf32>, tensor<2x4x7x16xf32>, tensor<2xi64>)
+      -> (tensor<2x4x1x16xf32>, tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>)
+  return
+}
+
+// -----
+
+func.func @attention_mask_query_start_and_offset(%s: tensor<2x4x16xf32>, %p: tensor<2xi64>) {
+  // expected-error @+1 {{'kiln.attention_mask' op query_offset must be 0 with query_start, which gives the positions instead}}
+  %0 = kiln.attention_mask %s query_start %p : tensor<2xi64> {mask_kind = #kiln.mask_kind<causal>, query_offset = 3 : i64} : tensor<2x4x16xf32>
   return
 }
 

@@ -514,6 +514,24 @@ func.func @attention_mqa_all_operands(%q: tensor<2x4x3x64xf16>, %k: tensor<2x1x3
   return %o : tensor<2x4x3x32xf16>
 }
 
+// A generation step: the keys are a 16-position cache, each sequence's
+// queries start at its own position (query_start), after kv_seqlen; the
+// mask takes the positions the same way.
+// CHECK-LABEL: func @attention_query_start
+// CHECK: kiln.attention %{{.+}}, %{{.+}}, %{{.+}} kv_seqlen %{{.+}} query_start %{{.+}} {mask_kind = #kiln.mask_kind<causal>, scale = 1.250000e-01 : f32} : (tensor<2x8x1x64xf32>, tensor<2x2x16x64xf32>, tensor<2x2x16x64xf32>, tensor<2xi64>, tensor<2xi64>) -> (tensor<2x8x1x64xf32>, tensor<2x2x16x64xf32>, tensor<2x2x16x64xf32>)
+// CHECK: kiln.attention_mask %{{.+}} kv_seqlen %{{.+}} : tensor<2xi64> query_start %{{.+}} : tensor<2xi64> {mask_kind = #kiln.mask_kind<causal>} : tensor<2x8x1x16xf32>
+func.func @attention_query_start(%q: tensor<2x8x1x64xf32>, %k: tensor<2x2x16x64xf32>, %v: tensor<2x2x16x64xf32>,
+                                 %lens: tensor<2xi64>, %start: tensor<2xi64>, %s: tensor<2x8x1x16xf32>)
+    -> (tensor<2x8x1x64xf32>, tensor<2x8x1x16xf32>) {
+  %o, %pk, %pv = kiln.attention %q, %k, %v kv_seqlen %lens query_start %start
+      {scale = 0.125 : f32, mask_kind = #kiln.mask_kind<causal>}
+      : (tensor<2x8x1x64xf32>, tensor<2x2x16x64xf32>, tensor<2x2x16x64xf32>, tensor<2xi64>, tensor<2xi64>)
+      -> (tensor<2x8x1x64xf32>, tensor<2x2x16x64xf32>, tensor<2x2x16x64xf32>)
+  %m = kiln.attention_mask %s kv_seqlen %lens : tensor<2xi64> query_start %start : tensor<2xi64>
+      {mask_kind = #kiln.mask_kind<causal>} : tensor<2x8x1x16xf32>
+  return %o, %m : tensor<2x8x1x64xf32>, tensor<2x8x1x16xf32>
+}
+
 // A padded batch: kv_seqlen gives each batch entry's number of valid keys
 // (i64 or i32), after the other optional operands.
 // CHECK-LABEL: func @attention_kv_seqlen

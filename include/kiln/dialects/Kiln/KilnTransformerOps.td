@@ -77,6 +77,13 @@ def Kiln_AttentionOp : Kiln_Op<"attention",
     padded batch of caches of different lengths). Like the mask kind, it
     lets a kernel skip whole tiles.
 
+    With `query_start` (`[B]` integers), the queries of batch `b` sit at
+    positions `query_start[b] + i` instead of `P + i`: the step of a
+    generation program, whose `key` and `value` are a fixed-size cache
+    that already holds this step's keys, each sequence at its own length
+    (then `kv_seqlen[b]` is usually `query_start[b] + S`). It excludes
+    `past_key`.
+
     Because the kind is an attribute, a kernel can skip whole tiles that
     it rules out, which a mask tensor cannot tell it.
 
@@ -100,6 +107,17 @@ def Kiln_AttentionOp : Kiln_Op<"attention",
         -> (tensor<1x8x1x64xf32>, tensor<1x2x201x64xf32>, tensor<1x2x201x64xf32>)
     ```
 
+    Example (a generation step over a 512-position cache, each sequence at
+    its own position):
+
+    ```mlir
+    %out, %pk, %pv = kiln.attention %q, %kc, %vc kv_seqlen %lens query_start %start
+        {scale = 0.125 : f32, mask_kind = #kiln.mask_kind<causal>}
+        : (tensor<2x8x1x64xf32>, tensor<2x8x512x64xf32>, tensor<2x8x512x64xf32>,
+           tensor<2xi64>, tensor<2xi64>)
+        -> (tensor<2x8x1x64xf32>, tensor<2x8x512x64xf32>, tensor<2x8x512x64xf32>)
+    ```
+
     Example (a padded batch of two caches; the masked scores are returned):
 
     ```mlir
@@ -118,6 +136,7 @@ def Kiln_AttentionOp : Kiln_Op<"attention",
                             Optional<Kiln_FloatTensor>:$past_value,
                             Optional<RankedTensorOf<[I64]>>:$global_indices,
                             Optional<Kiln_IndexTensor>:$kv_seqlen,
+                            Optional<Kiln_IndexTensor>:$query_start,
                             F32Attr:$scale,
                             DefaultValuedAttr<F32Attr, "0.0f">:$softcap,
                             OptionalAttr<Kiln_ScoreStageAttr>:$score_stage),
@@ -128,7 +147,7 @@ def Kiln_AttentionOp : Kiln_Op<"attention",
   let assemblyFormat = [{
     $query `,` $key `,` $value (`mask` $mask^)?
     (`past` $past_key^ `,` $past_value)? (`global` $global_indices^)?
-    (`kv_seqlen` $kv_seqlen^)?
+    (`kv_seqlen` $kv_seqlen^)? (`query_start` $query_start^)?
     attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
@@ -140,7 +159,9 @@ def Kiln_AttentionMaskOp : Kiln_Op<"attention_mask",
   let description = [{
     Over the last two dimensions `[S, L]` of `input` (queries by keys),
     keeps `input[..., i, j]` where the pair is allowed and writes `-inf`
-    elsewhere. The query at row `i` has position `p = query_offset + i`:
+    elsewhere. The query at row `i` has position `p = query_offset + i`, or
+    `p = query_start[b] + i` in batch `b` with `query_start` (`[B]`
+    integers, like `kv_seqlen`):
 
     - `none`: every pair;
     - `causal`: `j <= p`;
@@ -173,12 +194,14 @@ def Kiln_AttentionMaskOp : Kiln_Op<"attention_mask",
   let arguments = !con((ins Kiln_FloatTensor:$input,
                             Optional<RankedTensorOf<[I1]>>:$global_flags,
                             Optional<Kiln_IndexTensor>:$kv_seqlen,
+                            Optional<Kiln_IndexTensor>:$query_start,
                             DefaultValuedAttr<I64Attr, "0">:$query_offset),
                        Kiln_MaskAttributes);
   let results = (outs Kiln_FloatTensor:$result);
   let assemblyFormat = [{
     $input (`global` $global_flags^ `:` type($global_flags))?
-    (`kv_seqlen` $kv_seqlen^ `:` type($kv_seqlen))? attr-dict
+    (`kv_seqlen` $kv_seqlen^ `:` type($kv_seqlen))?
+    (`query_start` $query_start^ `:` type($query_start))? attr-dict
     `:` type($result)
   }];
   let hasVerifier = 1;
