@@ -1,8 +1,9 @@
 //===- TransformerToLinalg.cpp - Attention masks and RoPE to linalg
 //---------===//
 //
-// Transformer ops whose meaning depends on positions: both lower to one
-// elementwise linalg.generic that computes positions with linalg.index.
+// Transformer ops whose meaning depends on positions: the mask and RoPE
+// lower to one elementwise linalg.generic that computes positions with
+// linalg.index; a KV cache update to slices inserted per batch entry.
 //
 //===----------------------------------------------------------------------===//
 
@@ -13,6 +14,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 #include <limits>
@@ -36,6 +38,7 @@ SmallVector<Value> lowerAttentionMask(AttentionMaskOp op,
   int64_t numGlobal = op.getNumGlobalTokens(), bs = op.getBlockSize();
   Value flags = adaptor.getGlobalFlags();
   Value lengths = adaptor.getKvSeqlen();
+  Value starts = adaptor.getQueryStart();
   Value layout;
   int64_t blocks = 0;
   if (kind == MaskKind::BlockSparse) {
@@ -70,6 +73,13 @@ SmallVector<Value> lowerAttentionMask(AttentionMaskOp op,
         Value i = linalg::IndexOp::create(b, l, rank - 2);
         Value j = linalg::IndexOp::create(b, l, rank - 1);
         Value p = arith::AddIOp::create(b, l, i, idx(offset));
+        if (starts) {
+          Value start = tensor::ExtractOp::create(
+              b, l, starts, ValueRange{linalg::IndexOp::create(b, l, 0)});
+          p = arith::AddIOp::create(
+              b, l, i,
+              arith::IndexCastOp::create(b, l, b.getIndexType(), start));
+        }
         Value yes = arith::ConstantIntOp::create(b, l, 1, 1);
         // j <= p + right and j >= p - left, each only when bounded.
         auto window = [&]() {
@@ -213,17 +223,78 @@ SmallVector<Value> lowerRope(RopeOp op, RopeOp::Adaptor adaptor,
   return {result};
 }
 
-/// The updated cache as one elementwise generic over the cache: each
-/// position works out which update element (if any) lands on it.
+/// A linear cache: one insert_slice per batch entry, of the update's
+/// positions that land inside the cache, in a loop over the batch whose
+/// iteration value starts as the cache. Bufferized, the loop writes into
+/// the cache's own buffer (a generation step's cache input), touching only
+/// the new positions.
+Value insertUpdatesPerBatch(KVCacheUpdateOp op, KVCacheUpdateOp::Adaptor adaptor,
+                            OpBuilder &b) {
+  Location loc = op.getLoc();
+  Value cache = adaptor.getCache(), update = adaptor.getUpdate();
+  Value positions = adaptor.getPositions();
+  int64_t axis = op.getAxis(), rank = op.getType().getRank();
+  auto idx = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  Value zero = idx(0), one = idx(1);
+  Value batch = getValueOrCreateConstantIndexOp(b, loc, dimOf(b, loc, cache, 0));
+  Value capacity =
+      getValueOrCreateConstantIndexOp(b, loc, dimOf(b, loc, cache, axis));
+  Value count =
+      getValueOrCreateConstantIndexOp(b, loc, dimOf(b, loc, update, axis));
+  auto loop = scf::ForOp::create(
+      b, loc, zero, batch, one, ValueRange{cache},
+      [&](OpBuilder &lb, Location l, Value bi, ValueRange acc) {
+        Value start = arith::IndexCastOp::create(
+            lb, l, lb.getIndexType(),
+            tensor::ExtractOp::create(lb, l, positions, ValueRange{bi}));
+        // [lo, hi): the cache positions written; update position lo - start
+        // lands on lo.
+        Value lo = arith::MaxSIOp::create(lb, l, start, zero);
+        Value end = arith::AddIOp::create(lb, l, start, count);
+        Value hi = arith::MinSIOp::create(lb, l, end, capacity);
+        Value written = arith::MaxSIOp::create(
+            lb, l, arith::SubIOp::create(lb, l, hi, lo), zero);
+        lo = arith::MinSIOp::create(lb, l, lo, capacity);
+        // In bounds even when nothing is written (a start past the cache).
+        Value from = arith::MinSIOp::create(
+            lb, l,
+            arith::MaxSIOp::create(lb, l,
+                                   arith::SubIOp::create(lb, l, lo, start),
+                                   zero),
+            count);
+        SmallVector<OpFoldResult> source(rank, lb.getIndexAttr(0)),
+            target(rank, lb.getIndexAttr(0)), sizes, strides(rank, lb.getIndexAttr(1));
+        for (int64_t d = 0; d < rank; ++d)
+          sizes.push_back(dimOf(lb, l, update, d));
+        source[0] = target[0] = bi;
+        sizes[0] = lb.getIndexAttr(1);
+        source[axis] = from;
+        target[axis] = lo;
+        sizes[axis] = written;
+        Value piece = tensor::ExtractSliceOp::create(lb, l, update, source,
+                                                     sizes, strides);
+        Value next = tensor::InsertSliceOp::create(lb, l, piece, acc[0],
+                                                   target, sizes, strides);
+        scf::YieldOp::create(lb, l, next);
+      });
+  return loop.getResult(0);
+}
+
+/// The updated cache. A circular one is one elementwise generic over the
+/// cache: each position works out which update element (if any) lands on
+/// it.
 SmallVector<Value> lowerKVCacheUpdate(KVCacheUpdateOp op,
                                       KVCacheUpdateOp::Adaptor adaptor,
                                       ConversionPatternRewriter &rewriter) {
+  if (!op.getCircular())
+    return {insertUpdatesPerBatch(op, adaptor, rewriter)};
   RankedTensorType type = op.getType();
   int64_t axis = op.getAxis(), rank = type.getRank();
   // The cache's positions and the update's (tensor.dim when dynamic).
   OpFoldResult capacity = dimOf(rewriter, op.getLoc(), adaptor.getCache(), axis);
   OpFoldResult count = dimOf(rewriter, op.getLoc(), adaptor.getUpdate(), axis);
-  bool circular = op.getCircular();
   Value update = adaptor.getUpdate(), positions = adaptor.getPositions();
   Value result = buildElementwise(
       rewriter, op.getLoc(), type, adaptor.getCache(),
@@ -238,7 +309,7 @@ SmallVector<Value> lowerKVCacheUpdate(KVCacheUpdateOp op,
             tensor::ExtractOp::create(b, l, positions, ValueRange{batch}));
         // s: the update position that lands on j (T <= M, so at most one).
         Value s = arith::SubIOp::create(b, l, j, start);
-        if (circular) {
+        {
           Value m = idx(capacity);
           s = arith::RemSIOp::create(
               b, l,

@@ -6,9 +6,10 @@
 // matrix-vector linalg.generic ops (parallel rows, reduction over columns),
 // and inserts row + weight * FFN(x) back into the carried output; a dropped
 // assignment (expert -1) yields the output unchanged.
-// kiln.kv_cache_update lowers to one elementwise linalg.generic over the
-// cache that reads the batch entry's position and, where an update lands,
-// the update element.
+// A circular kiln.kv_cache_update lowers to one elementwise linalg.generic
+// over the cache that reads the batch entry's position and, where an
+// update lands, the update element; a linear one to slices inserted per
+// batch entry.
 
 // SwiGLU experts: gate and up matvecs, silu(gate) * up, the down matvec.
 // CHECK-DAG: #[[MAT:.+]] = affine_map<(d0, d1) -> (d0, d1)>
@@ -142,33 +143,26 @@ func.func @moe_experts_gelu(%x: tensor<4x6xf32>, %e: tensor<4x2xi64>, %w: tensor
 // -----
 
 // Linear kv_cache_update of a [B, H, M, D] = [2, 4, 16, 8] cache with
-// T = 3 new positions along axis 2: cache position j takes update position
-// s = j - positions[b] when 0 <= s < 3 (the read index is clamped to 0
-// otherwise), and keeps the cache value elsewhere.
-// CHECK: #[[ID4:.+]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+// T = 3 new positions along axis 2: a loop over the batch carrying the
+// cache inserts, for entry b, the update positions that land in the cache,
+// [lo, hi) = [max(p, 0), min(p + 3, 16)), read from update position lo - p.
 // CHECK-LABEL: func @kv_cache_update_linear
 // CHECK-SAME: (%[[CACHE:[a-z0-9]+]]: tensor<2x4x16x8xf32>, %[[UPD:[a-z0-9]+]]: tensor<2x4x3x8xf32>, %[[POS:[a-z0-9]+]]: tensor<2xi64>)
-// CHECK: %[[R:.+]] = linalg.generic {indexing_maps = [#[[ID4]], #[[ID4]]], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%[[CACHE]] : tensor<2x4x16x8xf32>) outs(%{{.+}} : tensor<2x4x16x8xf32>)
-// CHECK: ^bb0(%[[OLD:.+]]: f32, %{{.+}}: f32):
-// CHECK: %[[B:.+]] = linalg.index 0 : index
-// CHECK: %[[J:.+]] = linalg.index 2 : index
+// CHECK: %[[R:.+]] = scf.for %[[B:[a-z0-9]+]] = %{{.+}} to %{{.+}} step %{{.+}} iter_args(%[[ACC:[a-z0-9]+]] = %[[CACHE]]) -> (tensor<2x4x16x8xf32>) {
 // CHECK: %[[P64:.+]] = tensor.extract %[[POS]][%[[B]]] : tensor<2xi64>
 // CHECK: %[[P:.+]] = arith.index_cast %[[P64]] : i64 to index
-// CHECK: %[[S:.+]] = arith.subi %[[J]], %[[P]] : index
-// CHECK-NOT: arith.remsi
-// CHECK-DAG: %[[BELOW:.+]] = arith.cmpi slt, %[[S]], %[[C3:.+]] : index
-// CHECK-DAG: %[[C3]] = arith.constant 3 : index
-// CHECK-DAG: %[[ABOVE:.+]] = arith.cmpi sge, %[[S]], %[[C0:.+]] : index
-// CHECK-DAG: %[[C0]] = arith.constant 0 : index
-// CHECK: %[[HIT:.+]] = arith.andi %[[ABOVE]], %[[BELOW]] : i1
-// CHECK: %[[SAFE:.+]] = arith.select %[[HIT]], %[[S]], %{{.+}} : index
-// CHECK: %[[I0:.+]] = linalg.index 0 : index
-// CHECK: %[[I1:.+]] = linalg.index 1 : index
-// CHECK: %[[I3:.+]] = linalg.index 3 : index
-// CHECK: %[[NEW:.+]] = tensor.extract %[[UPD]][%[[I0]], %[[I1]], %[[SAFE]], %[[I3]]] : tensor<2x4x3x8xf32>
-// CHECK: %[[V:.+]] = arith.select %[[HIT]], %[[NEW]], %[[OLD]] : f32
-// CHECK: linalg.yield %[[V]] : f32
-// CHECK: } -> tensor<2x4x16x8xf32>
+// CHECK: %[[LO:.+]] = arith.maxsi %[[P]], %{{.+}} : index
+// CHECK: %[[END:.+]] = arith.addi %[[P]], %{{.+}} : index
+// CHECK: %[[HI:.+]] = arith.minsi %[[END]], %{{.+}} : index
+// CHECK: %[[N:.+]] = arith.subi %[[HI]], %[[LO]] : index
+// CHECK: %[[COUNT:.+]] = arith.maxsi %[[N]], %{{.+}} : index
+// CHECK: %[[AT:.+]] = arith.minsi %[[LO]], %{{.+}} : index
+// CHECK: %[[SKIP:.+]] = arith.subi %[[AT]], %[[P]] : index
+// CHECK: %[[FROM0:.+]] = arith.maxsi %[[SKIP]], %{{.+}} : index
+// CHECK: %[[FROM:.+]] = arith.minsi %[[FROM0]], %{{.+}} : index
+// CHECK: %[[PIECE:.+]] = tensor.extract_slice %[[UPD]][%[[B]], 0, %[[FROM]], 0] [1, 4, %[[COUNT]], 8] [1, 1, 1, 1] : tensor<2x4x3x8xf32> to tensor<1x4x?x8xf32>
+// CHECK: %[[NEXT:.+]] = tensor.insert_slice %[[PIECE]] into %[[ACC]][%[[B]], 0, %[[AT]], 0] [1, 4, %[[COUNT]], 8] [1, 1, 1, 1] : tensor<1x4x?x8xf32> into tensor<2x4x16x8xf32>
+// CHECK: scf.yield %[[NEXT]] : tensor<2x4x16x8xf32>
 // CHECK: return %[[R]] : tensor<2x4x16x8xf32>
 // CHECK-NOT: kiln.kv_cache_update
 func.func @kv_cache_update_linear(%c: tensor<2x4x16x8xf32>, %u: tensor<2x4x3x8xf32>, %p: tensor<2xi64>) -> tensor<2x4x16x8xf32> {

@@ -36,7 +36,8 @@ def ConvertKilnToLinalg : Pass<"kiln-convert-kiln-to-linalg", "mlir::func::FuncO
   }];
   let dependentDialects = [
     "mlir::linalg::LinalgDialect", "mlir::tensor::TensorDialect",
-    "mlir::arith::ArithDialect", "mlir::math::MathDialect"
+    "mlir::arith::ArithDialect", "mlir::math::MathDialect",
+    "mlir::scf::SCFDialect"
   ];
 }
 
