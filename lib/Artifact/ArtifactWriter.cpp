@@ -204,9 +204,20 @@ llvm::Error kiln::writeArtifact(llvm::StringRef path,
   std::vector<char> gpuCode;
   if (c.gpuCode)
     gpuCode = gpuCodeSection(*c.gpuCode);
+  ByteWriter generation;
+  if (c.generation) {
+    generation.u32(KILN_GENERATION_MAGIC);
+    generation.i64(c.generation->maxSeq);
+    generation.str(c.generation->tokens);
+    generation.str(c.generation->positions);
+    generation.str(c.generation->logits);
+    generation.u32((uint32_t)c.generation->stateInputs.size());
+    for (const std::string &name : c.generation->stateInputs)
+      generation.str(name);
+  }
 
   // Header, section table, then the sections, each aligned.
-  size_t sectionCount = c.gpuCode ? 4 : 3;
+  size_t sectionCount = 3 + (c.gpuCode ? 1 : 0) + (c.generation ? 1 : 0);
   std::vector<kiln_artifact_section> table(sectionCount);
   FileLayout file;
   file.add(reinterpret_cast<const char *>(table.data()),
@@ -232,13 +243,18 @@ llvm::Error kiln::writeArtifact(llvm::StringRef path,
       file.add(c.weights[i].data());
     }
   });
+  size_t next = 3;
   if (c.gpuCode)
-    section(3, KILN_SECTION_GPU_CODE, gpuCode.size(),
+    section(next++, KILN_SECTION_GPU_CODE, gpuCode.size(),
             [&] { file.add(gpuCode); });
+  if (c.generation)
+    section(next++, KILN_SECTION_GENERATION, generation.bytes.size(),
+            [&] { file.add(generation.bytes); });
 
   kiln_artifact_header h{};
   std::memcpy(h.magic, KILN_ARTIFACT_MAGIC, sizeof(KILN_ARTIFACT_MAGIC));
-  h.format_version = KILN_ARTIFACT_FORMAT_VERSION;
+  h.format_version = c.generation ? KILN_ARTIFACT_FORMAT_VERSION
+                                  : KILN_ARTIFACT_BASE_FORMAT_VERSION;
   h.header_size = KILN_ARTIFACT_HEADER_SIZE;
   h.file_size = file.size();
   h.section_count = (uint32_t)table.size();

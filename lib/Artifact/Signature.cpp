@@ -246,6 +246,34 @@ static LogicalResult weightBytes(Location loc, ElementsAttr value,
   return success();
 }
 
+/// `kiln.generation` and the `kiln.state` inputs: the GENERATION section.
+static LogicalResult readGeneration(func::FuncOp entry,
+                                    ArtifactContents &contents) {
+  auto attrs = entry->getAttrOfType<DictionaryAttr>("kiln.generation");
+  if (!attrs)
+    return success();
+  GenerationSignature g;
+  auto maxSeq = attrs.getAs<IntegerAttr>("max_seq");
+  auto tokens = attrs.getAs<StringAttr>("tokens");
+  auto positions = attrs.getAs<StringAttr>("positions");
+  auto logits = attrs.getAs<StringAttr>("logits");
+  if (!maxSeq || !tokens || !positions || !logits)
+    return emitError(entry.getLoc())
+           << "kiln.generation needs max_seq, tokens, positions and logits, "
+              "got "
+           << attrs;
+  g.maxSeq = maxSeq.getInt();
+  g.tokens = tokens.str();
+  g.positions = positions.str();
+  g.logits = logits.str();
+  for (unsigned i = 0; i < entry.getNumArguments(); ++i)
+    if (entry.getArgAttr(i, "kiln.state"))
+      g.stateInputs.push_back(
+          nameOf(entry.getArgAttrDict(i), "input" + std::to_string(i)));
+  contents.generation = std::move(g);
+  return success();
+}
+
 LogicalResult kiln::readSignature(func::FuncOp entry,
                                   ArtifactContents &contents) {
   if (failed(readDimRanges(entry, contents.symbols)) ||
@@ -282,6 +310,10 @@ LogicalResult kiln::readSignature(func::FuncOp entry,
     contents.inputs.push_back(std::move(t));
   }
   for (unsigned i = 0; i < entry.getNumResults(); ++i) {
+    // A state result is written back into its input (see
+    // kiln-write-state-results-in-place); it is not an output.
+    if (entry.getResultAttr(i, "kiln.state_of"))
+      continue;
     TensorSignature t;
     if (failed(signatureOf(entry, entry.getResultTypes()[i],
                            entry.getResultAttrDict(i),
@@ -290,5 +322,7 @@ LogicalResult kiln::readSignature(func::FuncOp entry,
       return failure();
     contents.outputs.push_back(std::move(t));
   }
+  if (failed(readGeneration(entry, contents)))
+    return failure();
   return checkSymbolsOccurInInputs(entry, contents);
 }

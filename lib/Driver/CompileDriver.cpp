@@ -11,6 +11,7 @@
 #include "kiln/Artifact/ArtifactWriter.h"
 #include "kiln/dialects/Kiln/KilnOps.h"
 #include "kiln/passes/Quantization/Passes.h"
+#include "kiln/passes/Generation/Passes.h"
 #include "kiln/passes/Pipelines.h"
 #include "kiln/Target/Target.h"
 
@@ -166,6 +167,23 @@ LogicalResult quantizeWeights(ModuleOp module, const CompileOptions &opts) {
   return success();
 }
 
+/// Runs kiln-convert-decoder-to-generation-step (--generate).
+LogicalResult makeGenerationStep(ModuleOp module, const CompileOptions &opts) {
+  if (opts.target != "cpu")
+    return emitError(module.getLoc())
+           << "--generate: the " << opts.target
+           << " target does not run generation steps yet; use --target cpu";
+  PassManager pm(module.getContext());
+  if (opts.configure && failed(opts.configure(pm)))
+    return failure();
+  ConvertDecoderToGenerationStepOptions passOptions;
+  passOptions.entryName = opts.import.entryName;
+  passOptions.maxSeq = opts.maxSeq;
+  pm.addPass(createConvertDecoderToGenerationStep(passOptions));
+  pm.addPass(createCanonicalizerPass());
+  return pm.run(module);
+}
+
 /// "cpu, cuda": the registered targets' names, for error messages.
 std::string targetNames() {
   std::string names;
@@ -261,6 +279,11 @@ LogicalResult kiln::compile(MLIRContext &ctx, const CompileOptions &opts) {
   if (!opts.quantize.empty()) {
     progress.stage("quantizing weights to " + opts.quantize);
     if (failed(quantizeWeights(*module, opts)))
+      return failure();
+  }
+  if (opts.generate) {
+    progress.stage("deriving the KV cache of the generation step");
+    if (failed(makeGenerationStep(*module, opts)))
       return failure();
   }
   auto print = [&](llvm::function_ref<void(llvm::raw_ostream &)> write) {

@@ -7,6 +7,7 @@
 #include "kiln/passes/CPU/Passes.h"
 #include "kiln/passes/Fusion/Passes.h"
 #include "kiln/passes/GPU/Passes.h"
+#include "kiln/passes/Generation/Passes.h"
 #include "kiln/passes/KilnToLinalg/Passes.h"
 #include "kiln/passes/Memory/Passes.h"
 #include "kiln/passes/Quantization/Passes.h"
@@ -39,6 +40,7 @@ void kiln::registerAllPasses() {
   mlir::registerAllPasses();
   kiln::registerKilnRaisingPasses();
   kiln::registerKilnQuantizationPasses();
+  kiln::registerKilnGenerationPasses();
   kiln::registerKilnKilnToLinalgPasses();
   kiln::registerKilnFusionPasses();
   kiln::registerKilnBoundaryPasses();

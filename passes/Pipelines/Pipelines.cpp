@@ -64,7 +64,8 @@ static constexpr const char *kCpuVectorizeContractions =
 // buffer crosses the entry as one pointer, and results become out-params.
 // Sub-byte boundaries get their byte layouts first (the signature has been
 // read by then), and fusion moves the unpacking into the consumers. Both
-// targets start their code generation with this.
+// targets start their code generation with this. A generation step's
+// updated KV caches are left in their inputs' buffers instead of returned.
 static constexpr const char *kPrepareBoundary =
     "kiln-convert-subbyte-boundary-to-bytes,"
     "func.func(kiln-fuse-elementwise,canonicalize)";
@@ -72,6 +73,7 @@ static constexpr const char *kBufferizeAtBoundary =
     "kiln-flatten-empty-tensors,"
     "one-shot-bufferize{bufferize-function-boundaries=1 "
     "function-boundary-type-conversion=identity-layout-map},"
+    "kiln-write-state-results-in-place,"
     "buffer-results-to-out-params{hoist-static-allocs=1 modify-public-functions=1}";
 
 // The vector code of kiln-cpu-vectorize-contractions: n-D transfers fully

@@ -289,6 +289,17 @@ int main(int argc, char **argv) {
   opts.progress = progress || sys::Process::StandardErrIsDisplayed();
   opts.quantize = quantize;
   opts.raise = raise;
+  opts.generate = generate;
+  opts.maxSeq = maxSeq;
+  if (maxSeq != 0 && !generate) {
+    errs() << "kiln-compile: error: --max-seq needs --generate\n";
+    return 1;
+  }
+  if (maxSeq < 0) {
+    errs() << "kiln-compile: error: --max-seq must be positive, got "
+           << maxSeq << "\n";
+    return 1;
+  }
   for (const std::string &b : bindInputs) {
     std::string error;
     if (!parseBinding(b, opts.import, error)) {

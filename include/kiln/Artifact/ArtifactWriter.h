@@ -74,6 +74,15 @@ struct GpuCode {
   std::vector<GpuImage> images;
 };
 
+/// The GENERATION section: the entry is a generation step
+/// (kiln-convert-decoder-to-generation-step).
+struct GenerationSignature {
+  int64_t maxSeq = 0;
+  std::string tokens, positions, logits;
+  /// Inputs the entry updates in place (the KV caches).
+  std::vector<std::string> stateInputs;
+};
+
 struct ArtifactContents {
   std::string target;       // e.g. "cpu-x86_64"
   std::string entrySymbol;  // e.g. "kiln_entry"
@@ -90,6 +99,8 @@ struct ArtifactContents {
   std::vector<SymbolSignature> symbols;
   /// Written as the GPU_CODE section when present.
   std::optional<GpuCode> gpuCode;
+  /// Written as the GENERATION section (format version 4) when present.
+  std::optional<GenerationSignature> generation;
 };
 
 /// Writes `contents` to `path`; on failure leaves no file behind and says

@@ -32,6 +32,11 @@ struct CompileOptions {
   /// A kiln-quantize-weights format ("int4-g32", ...); empty keeps floats.
   /// Each quantized layer's weight error is printed to stderr.
   std::string quantize;
+  /// Turn the decoder into a generation step over a KV cache of `maxSeq`
+  /// positions (0: the rotary table's length); see
+  /// kiln-convert-decoder-to-generation-step.
+  bool generate = false;
+  int64_t maxSeq = 0;
   /// Applied to every pass manager the driver creates (IR printing,
   /// timing and the other MLIR command-line options).
   std::function<mlir::LogicalResult(mlir::PassManager &)> configure;

@@ -111,6 +111,42 @@ def NameOutputDims : Pass<"kiln-name-output-dims", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::tensor::TensorDialect"];
 }
 
+def WriteStateResultsInPlace : Pass<"kiln-write-state-results-in-place", "mlir::ModuleOp"> {
+  let summary = "Write each state result into the input it updates and drop it from the results";
+  let description = [{
+    A generation step (kiln-convert-decoder-to-generation-step) returns
+    each updated KV cache as a result tagged `kiln.state_of = "<input>"`,
+    whose input is tagged `kiln.state`: the artifact's contract is that the
+    step updates that input's buffer in place, and the result is not an
+    output. Run after one-shot-bufferize (function boundaries bufferized,
+    the state inputs writable) and before buffer-results-to-out-params: a
+    state result that bufferization already computed in the input's buffer
+    is dropped; any other is copied into it (`memref.copy`) first. Only the
+    positions a step writes then touch memory when the update bufferized in
+    place.
+
+    Example:
+
+    ```mlir
+    func.func @main(..., %cache: memref<?x2x64x16xf32> {kiln.name = "cache.key.0", kiln.state})
+        -> (memref<?x?x128xf32>, memref<?x2x64x16xf32> {kiln.state_of = "cache.key.0"}) {
+      ...
+      return %logits, %cache : ...
+    }
+    // becomes
+    func.func @main(..., %cache: memref<?x2x64x16xf32> {...}) -> memref<?x?x128xf32> {
+      ...
+      return %logits : memref<?x?x128xf32>
+    }
+    ```
+  }];
+  let options = [
+    Option<"entryName", "entry", "std::string", /*default=*/"\"main\"",
+           "Name of the entry function">
+  ];
+  let dependentDialects = ["mlir::memref::MemRefDialect"];
+}
+
 def ConvertDynamicArgumentsToSymbolValues : Pass<"kiln-convert-dynamic-arguments-to-symbol-values", "mlir::ModuleOp"> {
   let summary = "Read dynamic argument sizes from a trailing symbol-values argument";
   let description = [{

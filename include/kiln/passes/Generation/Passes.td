@@ -1,0 +1,73 @@
+//===- Passes.td - Kiln Generation passes ------------------*- tablegen -*-===//
+//
+// A causal decoder turned into the step of a generation loop over a KV cache.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_PASSES_GENERATION_PASSES_TD
+#define KILN_PASSES_GENERATION_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def ConvertDecoderToGenerationStep
+    : Pass<"kiln-convert-decoder-to-generation-step", "mlir::ModuleOp"> {
+  let summary = "Turn a raised causal decoder into one step of generation "
+                "over a KV cache the compiler derives";
+  let description = [{
+    A decoder exported the usual way, `tokens` `[batch, seq]` in and
+    `logits` `[batch, seq, vocab]` out with no past_key_values, recomputes
+    every position on every call. This pass rewrites the entry into the
+    step of a generation loop, which serves both the prefill (the prompt,
+    `seq` tokens) and each decode step (one token):
+
+    - a new input `past_length` `[batch]` (int64) holds how many positions
+      each sequence already has in the cache;
+    - each `kiln.attention` gets a key cache and a value cache, new inputs
+      `cache.key.<i>` / `cache.value.<i>` of `[batch, kv_heads, max-seq,
+      head_size]`: the step's keys and values are written at
+      `past_length[b]` (`kiln.kv_cache_update`), and the attention reads
+      the whole cache with `kv_seqlen = past_length + seq` and
+      `query_start = past_length`, so its mask kind sees absolute
+      positions;
+    - each `kiln.rope` whose cos/sin are the first `seq` rows of a
+      constant table reads the table at positions `past_length[b] + s`
+      instead (the table must cover `max-seq` positions).
+
+    The updated caches are returned as extra results tagged
+    `kiln.state_of = "<input name>"` and the inputs `kiln.state`: the
+    artifact writes them back into the input's buffer (see
+    kiln-write-state-results-in-place), so a cache lives in the runtime's
+    generation session and only the new positions are written. The entry
+    records `kiln.generation` (max_seq and the names of the tokens,
+    positions and logits), and the `seq` symbol's range is capped at
+    `max-seq`.
+
+    A model that is not such a decoder is reported, naming what does not
+    fit: more than one input or output, a static sequence length, an
+    attention that is not causal or that already has a cache or an explicit
+    mask, positions computed for anything other than attention and RoPE
+    (e.g. learned position embeddings).
+
+    Example (one layer; `%k` is the step's keys `[?, 2, ?, 16]`):
+
+    ```mlir
+    // before
+    %o, %pk, %pv = kiln.attention %q, %k, %v {mask_kind = #kiln.mask_kind<causal>, scale = 0.25 : f32} : ...
+    // after, with %kc the new input cache.key.0 : tensor<?x2x64x16xf32>
+    %kn = kiln.kv_cache_update %kc, %k, %past_length {axis = 2 : i64} : ...
+    %o, %pk, %pv = kiln.attention %q, %kn, %vn kv_seqlen %lens query_start %past_length {mask_kind = #kiln.mask_kind<causal>, scale = 0.25 : f32} : ...
+    ```
+  }];
+  let options = [
+    Option<"entryName", "entry", "std::string", /*default=*/"\"main\"",
+           "The decoder function">,
+    Option<"maxSeq", "max-seq", "int64_t", /*default=*/"0",
+           "Positions each sequence's KV cache holds (prompt and generated "
+           "tokens together); required">,
+  ];
+  let dependentDialects = ["kiln::KilnDialect", "mlir::linalg::LinalgDialect",
+                           "mlir::tensor::TensorDialect",
+                           "mlir::arith::ArithDialect"];
+}
+
+#endif // KILN_PASSES_GENERATION_PASSES_TD

@@ -1,0 +1,429 @@
+//===- ConvertDecoderToGenerationStep.cpp - A decoder as a generation step ===//
+//
+// Everything a causal decoder does with positions is, after raising, in two
+// ops: kiln.attention (its mask kind) and kiln.rope (the rows of its
+// cos/sin tables). So a decoder exported without past_key_values becomes a
+// step over a KV cache by rewriting just those: the attention writes the
+// step's keys and values into a cache the step receives and reads the whole
+// cache at the sequence's absolute positions; the rope reads its tables at
+// those positions. What else might depend on positions (a learned position
+// embedding gathered by a range) is detected and refused rather than
+// silently computed at positions 0..seq-1.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kiln/passes/Generation/Passes.h"
+
+#include "kiln/dialects/Kiln/KilnConstants.h"
+#include "kiln/dialects/Kiln/KilnOps.h"
+#include "kiln/dtype.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Transforms/RegionUtils.h"
+
+namespace kiln {
+#define GEN_PASS_DEF_CONVERTDECODERTOGENERATIONSTEP
+#include "kiln/passes/Generation/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+using namespace kiln;
+
+namespace {
+
+constexpr llvm::StringLiteral kPastLengthName = "past_length";
+
+/// The entry's `tokens [batch, seq]` and `logits [batch, seq, vocab]`, and
+/// the names of their symbolic dims ("" for a static batch).
+struct DecoderBoundary {
+  BlockArgument tokens;
+  std::string batchSymbol, seqSymbol;
+  std::string tokensName, logitsName;
+};
+
+std::string typeString(Type type) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << type;
+  return text;
+}
+
+std::string symbolOf(func::FuncOp entry, unsigned arg, unsigned dim) {
+  auto names = entry.getArgAttrOfType<ArrayAttr>(arg, "kiln.dim_symbols");
+  if (!names || names.size() <= dim)
+    return "";
+  auto name = dyn_cast<StringAttr>(names[dim]);
+  return name ? name.str() : "";
+}
+
+FailureOr<DecoderBoundary> readBoundary(func::FuncOp entry) {
+  auto fail = [&](const Twine &why) {
+    return emitError(entry.getLoc()) << "--generate: " << why;
+  };
+  if (entry.getNumArguments() != 1)
+    return fail("the decoder must take one input, the tokens [batch, seq]; "
+                "it takes " + Twine(entry.getNumArguments()) +
+                " (exports with past_key_values inputs are not supported "
+                "yet)");
+  DecoderBoundary d;
+  d.tokens = entry.getArgument(0);
+  auto tokens = dyn_cast<RankedTensorType>(d.tokens.getType());
+  if (!tokens || tokens.getRank() != 2 ||
+      !tokens.getElementType().isInteger())
+    return fail("the input must be integer tokens [batch, seq], got " +
+                Twine(typeString(d.tokens.getType())));
+  if (!tokens.isDynamicDim(1))
+    return fail("the tokens' sequence dimension is static (" +
+                Twine(tokens.getDimSize(1)) +
+                "); export the decoder with a symbolic one (dynamic_axes)");
+  d.seqSymbol = symbolOf(entry, 0, 1);
+  if (tokens.isDynamicDim(0))
+    d.batchSymbol = symbolOf(entry, 0, 0);
+  if (d.seqSymbol.empty() || (tokens.isDynamicDim(0) && d.batchSymbol.empty()))
+    return fail("the tokens' dynamic dimensions need kiln.dim_symbols");
+  if (entry.getNumResults() != 1)
+    return fail("the decoder must return one output, the logits [batch, "
+                "seq, vocab]; it returns " + Twine(entry.getNumResults()));
+  auto logits = dyn_cast<RankedTensorType>(entry.getResultTypes()[0]);
+  if (!logits || logits.getRank() != 3 ||
+      !isa<FloatType>(logits.getElementType()))
+    return fail("the output must be float logits [batch, seq, vocab], got " +
+                Twine(typeString(entry.getResultTypes()[0])));
+  auto name = [](DictionaryAttr attrs, StringRef fallback) {
+    auto n = attrs ? attrs.getAs<StringAttr>("kiln.name") : StringAttr();
+    return n ? n.str() : fallback.str();
+  };
+  d.tokensName = name(entry.getArgAttrDict(0), "input0");
+  d.logitsName = name(entry.getResultAttrDict(0), "output0");
+  return d;
+}
+
+/// Whether the attention is one the step can take over: causal (or a
+/// window that looks only backwards), no cache or explicit mask of its
+/// own, and neither its cache outputs nor its scores used.
+LogicalResult checkAttention(AttentionOp op) {
+  auto fail = [&](const Twine &why) {
+    return op.emitOpError("--generate: ") << why;
+  };
+  MaskKind kind = op.getMaskKind();
+  bool backwards = kind == MaskKind::Causal ||
+                   ((kind == MaskKind::SlidingWindow ||
+                     kind == MaskKind::Hierarchical) &&
+                    op.getWindowRight() == 0);
+  if (!backwards)
+    return fail("the attention is not causal (mask kind " +
+                Twine(stringifyMaskKind(kind)) +
+                "); a decoder's attention must only look back");
+  if (op.getPastKey() || op.getKvSeqlen() || op.getQueryStart())
+    return fail("the attention already has a KV cache");
+  if (op.getMask())
+    return fail("the attention has an explicit mask operand (a padding "
+                "mask input?), which a generation step cannot extend");
+  if (op.getGlobalIndices() || op.getScores())
+    return fail("the attention has global token indices or returns its "
+                "scores");
+  if (!op.getPresentKey().use_empty() || !op.getPresentValue().use_empty())
+    return fail("the attention's keys and values are used elsewhere");
+  RankedTensorType k = op.getKey().getType(), v = op.getValue().getType();
+  if (k.isDynamicDim(1) || k.isDynamicDim(3) || v.isDynamicDim(3))
+    return fail("the key/value heads and head sizes must be static");
+  return success();
+}
+
+/// The constant table a rope's cos or sin is the first `seq` rows of:
+/// `tensor.extract_slice %table[0, 0] [seq, n] [1, 1]`.
+Value ropeTable(Value cos) {
+  auto slice = cos.getDefiningOp<tensor::ExtractSliceOp>();
+  if (!slice || slice.getSourceType().getRank() != 2 ||
+      slice.getType().getRank() != 2 || !slice.hasUnitStride() ||
+      !slice.hasZeroOffset() ||
+      slice.getStaticSizes()[1] != slice.getSourceType().getDimSize(1))
+    return Value();
+  return slice.getSource();
+}
+
+LogicalResult checkRope(RopeOp op, int64_t maxSeq, Value &cos, Value &sin) {
+  auto fail = [&](const Twine &why) {
+    return op.emitOpError("--generate: ") << why;
+  };
+  if (op.getPositions())
+    return fail("the rope already reads its tables by position ids");
+  cos = ropeTable(op.getCos());
+  sin = ropeTable(op.getSin());
+  if (!cos || !sin)
+    return fail("the rope's cos/sin are not the first rows of a table, so "
+                "their positions cannot be offset");
+  int64_t rows = cast<RankedTensorType>(cos.getType()).getDimSize(0);
+  if (ShapedType::isDynamic(rows) || rows < maxSeq)
+    return fail("the rotary table holds " +
+                Twine(ShapedType::isDynamic(rows) ? std::string("?")
+                                                  : std::to_string(rows)) +
+                " positions, fewer than --max-seq " + Twine(maxSeq));
+  return success();
+}
+
+/// Whether `op` makes positions from nothing: a generic without inputs
+/// whose body reads linalg.index (the importer's Range, an iota).
+bool isPositionSource(Operation *op) {
+  auto generic = dyn_cast<linalg::GenericOp>(op);
+  if (!generic || generic.getNumDpsInputs() != 0)
+    return false;
+  return !generic.getBody()->getOps<linalg::IndexOp>().empty();
+}
+
+/// Erases side-effect-free ops whose results are unused, until none is left.
+void eraseDeadOps(func::FuncOp entry) {
+  bool changed = true;
+  while (changed) {
+    changed = false;
+    SmallVector<Operation *> dead;
+    entry.walk([&](Operation *op) {
+      if (op->getParentOp() == entry && isOpTriviallyDead(op))
+        dead.push_back(op);
+    });
+    for (Operation *op : llvm::reverse(dead)) {
+      op->erase();
+      changed = true;
+    }
+  }
+}
+
+struct ConvertDecoderToGenerationStepPass
+    : public kiln::impl::ConvertDecoderToGenerationStepBase<
+          ConvertDecoderToGenerationStepPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    auto entryFn = module.lookupSymbol<func::FuncOp>(entryName);
+    if (!entryFn || entryFn.isExternal()) {
+      module.emitError() << "--generate: no function @" << entryName;
+      return signalPassFailure();
+    }
+    if (failed(convert(entryFn)))
+      signalPassFailure();
+  }
+
+  LogicalResult convert(func::FuncOp fn) {
+    FailureOr<DecoderBoundary> boundary = readBoundary(fn);
+    if (failed(boundary))
+      return failure();
+    eraseDeadOps(fn);
+    SmallVector<AttentionOp> attentions;
+    SmallVector<RopeOp> ropes;
+    bool ok = true;
+    fn.walk([&](Operation *op) {
+      if (auto a = dyn_cast<AttentionOp>(op)) {
+        attentions.push_back(a);
+        ok &= succeeded(checkAttention(a));
+      } else if (auto r = dyn_cast<RopeOp>(op)) {
+        ropes.push_back(r);
+      }
+    });
+    if (!ok)
+      return failure();
+    if (attentions.empty())
+      return emitError(fn.getLoc())
+             << "--generate: the model has no attention that raising "
+                "recognized (see --report-raising), so there is no KV cache "
+                "to derive";
+    // Without --max-seq the cache is as long as the rotary tables.
+    int64_t cacheLength = maxSeq;
+    if (cacheLength <= 0) {
+      for (RopeOp rope : ropes)
+        if (Value table = ropeTable(rope.getCos())) {
+          int64_t rows = cast<RankedTensorType>(table.getType()).getDimSize(0);
+          if (!ShapedType::isDynamic(rows) &&
+              (cacheLength <= 0 || rows < cacheLength))
+            cacheLength = rows;
+        }
+      if (cacheLength <= 0)
+        return emitError(fn.getLoc())
+               << "--generate needs --max-seq, the positions each "
+                  "sequence's KV cache holds (the model has no rotary "
+                  "table to take it from)";
+    }
+    SmallVector<std::pair<Value, Value>> tables(ropes.size());
+    for (auto [rope, table] : llvm::zip(ropes, tables))
+      if (failed(checkRope(rope, cacheLength, table.first, table.second)))
+        return failure();
+
+    MLIRContext *ctx = fn.getContext();
+    Block &body = fn.getBody().front();
+    Location loc = fn.getLoc();
+    auto tokensType = cast<RankedTensorType>(boundary->tokens.getType());
+    int64_t batch = tokensType.getDimSize(0);
+    Type i64 = IntegerType::get(ctx, 64);
+    auto str = [&](StringRef s) { return StringAttr::get(ctx, s); };
+    auto symbols = [&](ArrayRef<StringRef> names) {
+      SmallVector<Attribute> attrs;
+      for (StringRef n : names)
+        attrs.push_back(str(n));
+      return ArrayAttr::get(ctx, attrs);
+    };
+    StringRef batchSymbol = boundary->batchSymbol;
+
+    // past_length [batch] int64.
+    auto lengthType = RankedTensorType::get({batch}, i64);
+    NamedAttrList lengthAttrs;
+    lengthAttrs.set("kiln.name", str(kPastLengthName));
+    lengthAttrs.set("kiln.dtype",
+                    IntegerAttr::get(IntegerType::get(ctx, 32), KILN_DTYPE_INT64));
+    if (ShapedType::isDynamic(batch))
+      lengthAttrs.set("kiln.dim_symbols", symbols({batchSymbol}));
+    unsigned lengthIndex = fn.getNumArguments();
+    if (failed(fn.insertArgument(lengthIndex, lengthType,
+                                 lengthAttrs.getDictionary(ctx), loc)))
+      return failure();
+    Value pastLength = fn.getArgument(lengthIndex);
+
+    OpBuilder b(ctx);
+    b.setInsertionPointToStart(&body);
+    // seq, and each sequence's length after this step.
+    Value seq = tensor::DimOp::create(b, loc, boundary->tokens, 1);
+    Value seq64 = arith::IndexCastOp::create(b, loc, i64, seq);
+    Value seqTensor = tensor::FromElementsOp::create(
+        b, loc, RankedTensorType::get({}, i64), ValueRange{seq64});
+    Value lengths =
+        AddOp::create(b, loc, lengthType, pastLength, seqTensor);
+
+    // The caches: arguments, updated by the step, returned as state.
+    auto ret = cast<func::ReturnOp>(body.getTerminator());
+    SmallVector<Value> results(ret.getOperands());
+    SmallVector<DictionaryAttr> resultAttrs;
+    for (unsigned i = 0; i < fn.getNumResults(); ++i)
+      resultAttrs.push_back(fn.getResultAttrDict(i));
+    auto addCache = [&](RankedTensorType step, const std::string &name,
+                        Value update) -> Value {
+      auto type = RankedTensorType::get(
+          {batch, step.getDimSize(1), cacheLength, step.getDimSize(3)},
+          step.getElementType());
+      NamedAttrList attrs;
+      attrs.set("kiln.name", str(name));
+      attrs.set("kiln.state", UnitAttr::get(ctx));
+      attrs.set("bufferization.writable", BoolAttr::get(ctx, true));
+      if (ShapedType::isDynamic(batch))
+        attrs.set("kiln.dim_symbols", symbols({batchSymbol, "", "", ""}));
+      unsigned index = fn.getNumArguments();
+      (void)fn.insertArgument(index, type, attrs.getDictionary(ctx), loc);
+      b.setInsertionPointAfterValue(update);
+      Value updated = KVCacheUpdateOp::create(
+          b, loc, type, fn.getArgument(index), update, pastLength,
+          b.getI64IntegerAttr(2), b.getBoolAttr(false));
+      results.push_back(updated);
+      NamedAttrList resultAttr;
+      resultAttr.set("kiln.state_of", str(name));
+      resultAttrs.push_back(resultAttr.getDictionary(ctx));
+      return updated;
+    };
+    for (auto [i, op] : llvm::enumerate(attentions)) {
+      std::string layer = std::to_string(i);
+      Value keys = addCache(op.getKey().getType(), "cache.key." + layer,
+                            op.getKey());
+      Value values = addCache(op.getValue().getType(), "cache.value." + layer,
+                              op.getValue());
+      // The caches' updates follow the keys' and values' definitions,
+      // which precede the attention.
+      b.setInsertionPoint(op);
+      auto attention = AttentionOp::create(
+          b, op.getLoc(), op.getOutput().getType(), keys.getType(),
+          values.getType(), Type(), op.getQuery(), keys, values,
+          /*mask=*/Value(), /*past_key=*/Value(), /*past_value=*/Value(),
+          /*global_indices=*/Value(), lengths, pastLength, op.getScaleAttr(),
+          op.getSoftcapAttr(), ScoreStageAttr(), op.getMaskKindAttr(),
+          op.getWindowLeftAttr(), op.getWindowRightAttr(),
+          op.getNumGlobalTokensAttr(), op.getBlockSizeAttr(),
+          op.getBlockLayoutAttr());
+      op.getOutput().replaceAllUsesWith(attention.getOutput());
+      op.erase();
+    }
+
+    // positions [batch, seq] = past_length[b] + s, for the ropes.
+    if (!ropes.empty()) {
+      b.setInsertionPointAfterValue(lengths);
+      SmallVector<Value> dynamic;
+      if (ShapedType::isDynamic(batch))
+        dynamic.push_back(tensor::DimOp::create(b, loc, pastLength, 0));
+      dynamic.push_back(seq);
+      auto positionsType =
+          RankedTensorType::get({batch, ShapedType::kDynamic}, i64);
+      Value init = tensor::EmptyOp::create(b, loc, positionsType, dynamic);
+      MLIRContext *c = ctx;
+      AffineMap perRow = AffineMap::get(2, 0, {getAffineDimExpr(0, c)}, c);
+      Value positions =
+          linalg::GenericOp::create(
+              b, loc, positionsType, ValueRange{pastLength}, ValueRange{init},
+              {perRow, AffineMap::getMultiDimIdentityMap(2, c)},
+              {utils::IteratorType::parallel, utils::IteratorType::parallel},
+              [&](OpBuilder &nb, Location l, ValueRange args) {
+                Value s = linalg::IndexOp::create(nb, l, 1);
+                Value s64 = arith::IndexCastOp::create(nb, l, i64, s);
+                linalg::YieldOp::create(
+                    nb, l, ValueRange{arith::AddIOp::create(nb, l, args[0], s64)});
+              })
+              .getResult(0);
+      for (auto [rope, table] : llvm::zip(ropes, tables)) {
+        b.setInsertionPoint(rope);
+          auto replaced = RopeOp::create(
+            b, rope.getLoc(), rope.getType(), rope.getInput(), table.first,
+            table.second, positions, rope.getInterleavedAttr(),
+            rope.getRotaryDimAttr());
+        rope.getResult().replaceAllUsesWith(replaced.getResult());
+        rope.erase();
+      }
+    }
+
+    // The new signature: logits, then the updated caches.
+    b.setInsertionPoint(ret);
+    func::ReturnOp::create(b, ret.getLoc(), results);
+    ret.erase();
+    SmallVector<Type> resultTypes;
+    for (Value v : results)
+      resultTypes.push_back(v.getType());
+    fn.setType(FunctionType::get(ctx, body.getArgumentTypes(), resultTypes));
+    fn.setAllResultAttrs(resultAttrs);
+
+    // Anything still computing positions from nothing reads positions
+    // 0..seq-1, which is wrong at every step but the first.
+    eraseDeadOps(fn);
+    Operation *stray = nullptr;
+    fn.walk([&](Operation *op) {
+      // (The positions built above read past_length: not a source.)
+      if (!stray && op->getParentOp() == fn && isPositionSource(op))
+        stray = op;
+    });
+    if (stray)
+      return stray->emitError(
+          "--generate: the model computes token positions for something "
+          "other than attention and RoPE (a learned position embedding?), "
+          "which a generation step cannot offset yet");
+
+    // The symbols' ranges: seq never exceeds the cache.
+    if (auto ranges = fn->getAttrOfType<DictionaryAttr>("kiln.dim_ranges")) {
+      NamedAttrList updated(ranges);
+      if (auto seqRange = llvm::dyn_cast_or_null<DenseI64ArrayAttr>(
+              updated.get(boundary->seqSymbol))) {
+        int64_t lo = seqRange[0], hi = std::min<int64_t>(seqRange[1], cacheLength);
+        if (lo > hi)
+          return emitError(loc) << "--generate: the sequence dimension's "
+                                   "range starts at "
+                                << lo << ", past --max-seq " << cacheLength;
+        updated.set(boundary->seqSymbol,
+                    DenseI64ArrayAttr::get(ctx, {lo, hi}));
+      }
+      fn->setAttr("kiln.dim_ranges", updated.getDictionary(ctx));
+    }
+    NamedAttrList generation;
+    generation.set("max_seq", b.getI64IntegerAttr(cacheLength));
+    generation.set("tokens", str(boundary->tokensName));
+    generation.set("positions", str(kPastLengthName));
+    generation.set("logits", str(boundary->logitsName));
+    fn->setAttr("kiln.generation", generation.getDictionary(ctx));
+    return success();
+  }
+};
+
+} // namespace
