@@ -28,11 +28,11 @@ namespace {
 const char *sectionName(uint32_t kind) {
   // Indexed by the section kinds, numbered from 1 without gaps.
   static const char *const names[] = {"METADATA", "HOST_CODE", "WEIGHTS",
-                                      "GPU_CODE"};
-  static_assert(sizeof(names) / sizeof(names[0]) == KILN_SECTION_GPU_CODE,
+                                      "GPU_CODE", "GENERATION"};
+  static_assert(sizeof(names) / sizeof(names[0]) == KILN_SECTION_GENERATION,
                 "one name per section kind");
-  return kind >= 1 && kind <= KILN_SECTION_GPU_CODE ? names[kind - 1]
-                                                    : "unknown";
+  return kind >= 1 && kind <= KILN_SECTION_GENERATION ? names[kind - 1]
+                                                      : "unknown";
 }
 
 SectionRef *slotFor(ArtifactLayout &layout, uint32_t kind) {
@@ -45,6 +45,8 @@ SectionRef *slotFor(ArtifactLayout &layout, uint32_t kind) {
     return &layout.weights;
   case KILN_SECTION_GPU_CODE:
     return &layout.gpuCode;
+  case KILN_SECTION_GENERATION:
+    return &layout.generation;
   default:
     return nullptr;
   }

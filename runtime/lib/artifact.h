@@ -29,6 +29,7 @@ struct ArtifactLayout {
   SectionRef hostCode;
   SectionRef weights;
   SectionRef gpuCode;
+  SectionRef generation;
 };
 
 /// Checks the file image `data[0, size)` and finds its sections. Unknown

@@ -36,6 +36,12 @@ kiln_status loadInto(const char *path, kiln_model &model) {
     if (kiln_status status =
             parseGpuCode(base + gpuCode.offset, gpuCode.size, model.gpuCode))
       return status;
+  const SectionRef &generation = model.layout.generation;
+  if (generation.present)
+    if (kiln_status status =
+            parseGeneration(base + generation.offset, generation.size,
+                            model.metadata, model.generation))
+      return status;
   // The backend that runs this target checks what it needs (sections, the
   // target's details) now rather than at the first session: such an
   // artifact can never run anywhere. A target no backend knows loads for
@@ -263,6 +269,9 @@ kiln_status kiln_model_section(const kiln_model *model, uint32_t kind,
     break;
   case KILN_SECTION_GPU_CODE:
     section = &model->layout.gpuCode;
+    break;
+  case KILN_SECTION_GENERATION:
+    section = &model->layout.generation;
     break;
   }
   if (!section || !section->present)

@@ -5,6 +5,7 @@
 #define KILN_RUNTIME_LIB_MODEL_H
 
 #include "artifact.h"
+#include "generation_info.h"
 #include "gpu_code.h"
 #include "host_code.h"
 #include "mapped_file.h"
@@ -24,6 +25,8 @@ struct kiln_model {
   kiln::rt::Metadata metadata;
   /// Parsed GPU_CODE; empty (no images) when the section is absent.
   kiln::rt::GpuCode gpuCode;
+  /// Parsed GENERATION; `present` is false when the section is absent.
+  kiln::rt::GenerationInfo generation;
 
   /// Host code is loaded by the first session, not at kiln_model_load: a
   /// model for another target must still load for introspection.

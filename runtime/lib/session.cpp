@@ -509,3 +509,11 @@ kiln_status kiln_session_output(const kiln_session *session, size_t index,
 }
 
 } // extern "C"
+
+namespace kiln::rt {
+
+const kiln_model &modelOf(const kiln_session &session) {
+  return *session.model;
+}
+
+} // namespace kiln::rt

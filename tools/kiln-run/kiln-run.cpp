@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "generate.h"
 #include "options.h"
 #include "output_writer.h"
 #include "summary.h"
@@ -200,6 +201,28 @@ std::vector<std::string> collectOutputs(const Options &options,
   return summaries;
 }
 
+/// --generate: decode, then write generated.npy and print the speeds.
+int generateMain(const Options &options, kiln_model *model,
+                 kiln_session *session) {
+  std::unique_ptr<OutputWriter> writer;
+  if (!options.outputDir.empty()) {
+    writer = std::make_unique<OutputWriter>();
+    if (std::string error = writer->open(options.outputDir); !error.empty())
+      failWith(error);
+  }
+  std::vector<std::string> lines;
+  if (std::string error =
+          runGeneration(options, model, session, writer.get(), lines);
+      !error.empty())
+    failWith(error);
+  if (writer)
+    if (std::string error = writer->commit(); !error.empty())
+      failWith(error);
+  for (const std::string &line : lines)
+    std::printf("%s\n", line.c_str());
+  return 0;
+}
+
 int runMain(int argc, char **argv) {
   Options options;
   if (std::string error = parseOptions(argc, argv, options); !error.empty())
@@ -224,6 +247,8 @@ int runMain(int argc, char **argv) {
   SessionPtr session(rawSession);
   if (kiln_session_set_threads(session.get(), options.threads))
     failWithRuntime();
+  if (options.generate)
+    return generateMain(options, model.get(), session.get());
   setInputs(options, model.get(), session.get());
 
   // Create the output directory before running, so a bad path fails fast.

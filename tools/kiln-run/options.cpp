@@ -55,6 +55,23 @@ Options:
       Host threads the model may use (N >= 1; default: every core of this
       machine). CPU artifacts run their large matrix products on this many
       threads; --threads 1 runs everything on the calling thread.
+  --generate N
+      For an artifact of kiln-compile --generate: decode N tokens after the
+      prompt, the tokens input (--input tokens=PROMPT.npy, integers [batch,
+      length]; the only input to give). The prompt runs once (the prefill),
+      then each step computes one new position per sequence over the KV
+      cache. Writes DIR/generated.npy (int64 [batch, N]) with --output-dir,
+      and prints the tokens and the prefill's and the decode's tokens/s.
+  --temperature T, --top-k K, --top-p P, --seed S
+      With --generate: sampling. T = 0 (default) is greedy (the first
+      largest logit); T > 0 divides the logits by T and draws from the
+      softmax, restricted to the K most likely tokens (K >= 1) and to the
+      smallest set of most likely tokens whose probability reaches P (0 < P
+      < 1). S (default 0) seeds the draws: the same seed draws the same.
+  --stop-token ID
+      With --generate: a token that ends a sequence (repeat for several).
+      After it, the sequence's row of generated.npy repeats it; decoding
+      ends once every sequence has stopped.
   --print-signature
       Print the model's target, inputs and outputs, then exit without
       running. Needs no --input. A model with symbolic dims also lists each
@@ -96,6 +113,34 @@ bool takeValue(int argc, char **argv, int &i, const char *flag,
   }
   value = argv[++i];
   return true;
+}
+
+/// Parses a float in [min, max] for `flag`; returns "" or the usage error.
+std::string parseReal(const char *flag, const std::string &text, double min,
+                      double max, float &out) {
+  char *end = nullptr;
+  errno = 0;
+  double value = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0' || errno != 0 || !(value >= min) ||
+      !(value <= max))
+    return std::string(flag) + " expects a number from " +
+           std::to_string(min) + " to " + std::to_string(max) + ", got '" +
+           text + "'";
+  out = float(value);
+  return "";
+}
+
+/// Parses a non-negative integer for `flag`.
+std::string parseInteger(const char *flag, const std::string &text,
+                         unsigned long long &out) {
+  char *end = nullptr;
+  errno = 0;
+  unsigned long long value = std::strtoull(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || text[0] == '-' || errno != 0)
+    return std::string(flag) + " expects a non-negative integer, got '" +
+           text + "'";
+  out = value;
+  return "";
 }
 
 /// Parses a positive integer up to `max` for `flag`; returns "" or the
@@ -154,6 +199,33 @@ std::string parseOptions(int argc, char **argv, Options &out) {
        [&](const std::string &value) {
          return parseCount("--threads", value, 4096, out.threads);
        }},
+      {"--generate", nullptr,
+       [&](const std::string &value) {
+         return parseCount("--generate", value, 1u << 30, out.generate);
+       }},
+      {"--temperature", nullptr,
+       [&](const std::string &value) {
+         return parseReal("--temperature", value, 0, 1e6, out.temperature);
+       }},
+      {"--top-k", nullptr,
+       [&](const std::string &value) {
+         return parseCount("--top-k", value, 1u << 30, out.topK);
+       }},
+      {"--top-p", nullptr,
+       [&](const std::string &value) {
+         return parseReal("--top-p", value, 0, 1, out.topP);
+       }},
+      {"--seed", nullptr,
+       [&](const std::string &value) {
+         return parseInteger("--seed", value, out.seed);
+       }},
+      {"--stop-token", nullptr,
+       [&](const std::string &value) {
+         unsigned long long token = 0;
+         std::string error = parseInteger("--stop-token", value, token);
+         out.stopTokens.push_back((long long)token);
+         return error;
+       }},
   };
 
   for (int i = 1; i < argc; ++i) {
@@ -184,6 +256,14 @@ std::string parseOptions(int argc, char **argv, Options &out) {
       out.model = arg;
     }
   }
+  bool sampling = out.temperature != 0 || out.topK != 0 || out.topP != 0 ||
+                  out.seed != 0 || !out.stopTokens.empty();
+  if (sampling && out.generate == 0)
+    return "--temperature, --top-k, --top-p, --seed and --stop-token need "
+           "--generate N";
+  if (out.generate && out.repeatGiven)
+    return "--generate and --repeat do not go together (--generate prints "
+           "its own timing)";
   if (!out.help && out.model.empty())
     return "no model given; usage: kiln-run MODEL.kiln --input NAME=FILE... "
            "(see --help)";

@@ -21,6 +21,13 @@ struct Options {
   bool quiet = false;
   bool printSignature = false;
   bool help = false;
+  /// --generate N: tokens to generate (0: a plain run).
+  unsigned generate = 0;
+  float temperature = 0;
+  unsigned topK = 0;
+  float topP = 0;
+  unsigned long long seed = 0;
+  std::vector<long long> stopTokens;
 };
 
 /// Parses argv; returns "" or a one-line usage error.

@@ -19,6 +19,8 @@
 |*              offset so the runtime maps them in place, without copying     *|
 |*   GPU_CODE   the kernels of a "cuda-" target: cubin and PTX images         *|
 |*              (format in "The CUDA target" below)                           *|
+|*   GENERATION optional: the entry is one step of autoregressive generation  *|
+|*              over a KV cache (format in "Generation steps" below)          *|
 |*                                                                            *|
 |* METADATA encoding (str = u32 byte length + bytes, no terminator;           *|
 |* tensor = str name, u32 dtype, u32 rank, i64 dims[rank]):                   *|
@@ -183,6 +185,29 @@
 |*    runtime captures one run into a CUDA graph and replays that graph       *|
 |*    instead of calling the entry again.                                     *|
 |*                                                                            *|
+|* Generation steps                                                           *|
+|* ----------------                                                           *|
+|* kiln-compile --generate turns a causal decoder into one step over a KV     *|
+|* cache; the step serves the prefill (the prompt, seq tokens) and each       *|
+|* decode step (seq = 1). GENERATION encoding (str, u32, i64 as in METADATA): *|
+|*   u32 magic        KILN_GENERATION_MAGIC                                   *|
+|*   i64 max_seq      positions each sequence's cache holds                   *|
+|*   str tokens       input: integer tokens [batch, seq]                      *|
+|*   str positions    input: int64 [batch], positions already in each         *|
+|*                    sequence's cache (where this step's tokens go)          *|
+|*   str logits       output: float [batch, seq, vocab]                       *|
+|*   u32 num_state,  then per state input: str name                           *|
+|* A state input (a KV cache, [batch, kv_heads, max_seq, head_size]) is read  *|
+|* AND written by the entry, in place, in the buffer the runtime passes: it   *|
+|* is not among the outputs, and it holds the updated cache after a run, so   *|
+|* a runtime keeps it between steps (zero it before a sequence's first        *|
+|* step: positions not yet written are masked, but must not be NaN).         *|
+|* What the runtime checks: magic; the three names name an input, an input   *|
+|* and an output of those dtypes and ranks; the state names name distinct    *|
+|* inputs other than tokens and positions; 1 <= max_seq <=                    *|
+|* KILN_MAX_SYMBOL_VALUE. Version 4 adds this section; a version-3 runtime    *|
+|* refuses the file instead of running the step without keeping its state.    *|
+|*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 
 #ifndef KILN_ARTIFACT_FORMAT_H
@@ -199,9 +224,13 @@ extern "C" {
 /* 2: XXH64 checksum; METADATA ends with workspace_bytes (CPU workspace).
  * 3: METADATA ends with the symbol table; input and output dims may name
  *    symbols; the CPU entry takes the symbols' values after the workspace.
+ * 4: the optional GENERATION section (written as version 4 only when
+ *    present; otherwise writers still write 3).
  * A runtime reads every version from KILN_ARTIFACT_MIN_FORMAT_VERSION to
- * KILN_ARTIFACT_FORMAT_VERSION; writers write KILN_ARTIFACT_FORMAT_VERSION. */
-#define KILN_ARTIFACT_FORMAT_VERSION 3u
+ * KILN_ARTIFACT_FORMAT_VERSION. */
+#define KILN_ARTIFACT_FORMAT_VERSION 4u
+/* What a writer writes for an artifact without a GENERATION section. */
+#define KILN_ARTIFACT_BASE_FORMAT_VERSION 3u
 #define KILN_ARTIFACT_MIN_FORMAT_VERSION 2u
 /* The first version with a symbol table in METADATA. */
 #define KILN_ARTIFACT_SYMBOLS_VERSION 3u
@@ -215,6 +244,7 @@ extern "C" {
 #define KILN_METADATA_MAGIC 0x314D444Bu /* "KDM1" little-endian */
 #define KILN_ENTRY_SYMBOL "kiln_entry"
 #define KILN_GPU_CODE_MAGIC 0x3143474Bu /* "KGC1" little-endian */
+#define KILN_GENERATION_MAGIC 0x314E474Bu /* "KGN1" little-endian */
 
 typedef struct kiln_artifact_header {
   char magic[8];                 /* KILN_ARTIFACT_MAGIC, NUL padded */
@@ -232,7 +262,8 @@ typedef enum kiln_section_kind {
   KILN_SECTION_METADATA = 1,
   KILN_SECTION_HOST_CODE = 2,
   KILN_SECTION_WEIGHTS = 3,
-  KILN_SECTION_GPU_CODE = 4 /* kernels of a "cuda-" target */
+  KILN_SECTION_GPU_CODE = 4, /* kernels of a "cuda-" target */
+  KILN_SECTION_GENERATION = 5 /* a generation step's roles and state */
 } kiln_section_kind;
 
 /* The format of one GPU_CODE image. */

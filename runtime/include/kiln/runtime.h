@@ -271,6 +271,79 @@ KILN_API kiln_status kiln_session_output(const kiln_session *session,
                                          const void **out_data,
                                          size_t *out_bytes);
 
+/*===--- Generation ------------------------------------------------------===*/
+
+/* An artifact of `kiln-compile --generate` is one step of autoregressive
+ * decoding over a KV cache (kiln/artifact_format.h, "Generation steps"):
+ * its inputs are the tokens [batch, seq], the positions already in each
+ * sequence's cache (int64 [batch]) and the caches themselves, which each
+ * run updates in place (so, unlike other inputs, their values change). */
+typedef struct kiln_generation_info {
+  int64_t max_seq;         /* positions each sequence's cache holds */
+  size_t tokens_input;     /* input indices (kiln_model_input) */
+  size_t positions_input;
+  size_t logits_output;    /* output index */
+  size_t num_state_inputs; /* the KV caches, kiln_model_state_input */
+} kiln_generation_info;
+
+/* Fills `out` for a generation artifact; KILN_STATUS_NOT_FOUND for any
+ * other. */
+KILN_API kiln_status kiln_model_generation_info(const kiln_model *model,
+                                                kiln_generation_info *out);
+/* The input index of state input `index` (< num_state_inputs). */
+KILN_API kiln_status kiln_model_state_input(const kiln_model *model,
+                                            size_t index,
+                                            size_t *out_input_index);
+
+/* How the next token is chosen from the last position's logits. */
+typedef struct kiln_sampling {
+  float temperature; /* 0: greedy (the first largest logit); else the
+                        logits are divided by it before the softmax */
+  uint32_t top_k;    /* > 0: only the k most likely tokens are drawn */
+  float top_p;       /* in (0, 1): only the smallest set of most likely
+                        tokens whose probability reaches top_p; 0 or 1: all */
+  uint64_t seed;     /* the random stream; the same seed draws the same */
+} kiln_sampling;
+
+typedef struct kiln_generation kiln_generation;
+
+/* A generation over `session` (whose model must be a generation artifact)
+ * for `batch` sequences decoded together. `sampling` NULL is greedy. The
+ * generation owns the session's inputs from now on: the session must not
+ * be run or released, nor its inputs set, until the generation is
+ * released. Fails with INVALID_ARGUMENT (batch 0, bad sampling values,
+ * a batch outside the model's range), NOT_FOUND (not a generation
+ * artifact) or UNSUPPORTED (logits not float32, tokens neither int64 nor
+ * int32). */
+KILN_API kiln_status kiln_generation_create(kiln_session *session,
+                                            uint32_t batch,
+                                            const kiln_sampling *sampling,
+                                            kiln_generation **out_generation);
+KILN_API void kiln_generation_release(kiln_generation *generation);
+
+/* Starts the sequences over with a prompt: `tokens` is [batch, length],
+ * row-major, the same length for every sequence. Empties the caches, runs
+ * the prompt through the model (the prefill) and writes each sequence's
+ * next token to `out_next` [batch]. `length` must be at least 1 and at
+ * most max_seq. */
+KILN_API kiln_status kiln_generation_prefill(kiln_generation *generation,
+                                             const int64_t *tokens,
+                                             uint32_t length,
+                                             int64_t *out_next);
+
+/* Appends one token per sequence (`tokens` [batch], usually the last
+ * out_next) and writes the next ones to `out_next` [batch]. Only the new
+ * position is computed: the earlier ones are read from the cache. Fails
+ * with INVALID_ARGUMENT before a prefill or when the cache is full
+ * (kiln_generation_length == max_seq). */
+KILN_API kiln_status kiln_generation_step(kiln_generation *generation,
+                                          const int64_t *tokens,
+                                          int64_t *out_next);
+
+/* Positions each sequence has in the cache (prompt plus steps); 0 before
+ * the first prefill or for NULL. */
+KILN_API int64_t kiln_generation_length(const kiln_generation *generation);
+
 #ifdef __cplusplus
 }
 #endif

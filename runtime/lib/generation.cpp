@@ -1,0 +1,321 @@
+//===- generation.cpp - kiln_generation: prefill, step, sample -----------===//
+//
+// A generation drives a session of a generation-step artifact through the
+// public session API: it sets the tokens and positions of each step, keeps
+// the caches (state inputs the entry updates in place) as the session's own
+// input buffers, and samples the next token from the logits of each
+// sequence's last position.
+//
+//===----------------------------------------------------------------------===//
+
+#include "api_guard.h"
+#include "error.h"
+#include "model.h"
+#include "session.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <vector>
+
+using namespace kiln::rt;
+
+struct kiln_generation {
+  kiln_session *session = nullptr;
+  const kiln_model *model = nullptr;
+  const GenerationInfo *info = nullptr;
+  uint32_t batch = 0;
+  kiln_sampling sampling{};
+  uint64_t randomState = 0;
+  kiln_dtype tokenType = KILN_DTYPE_INT64;
+  int64_t length = 0; // positions in each sequence's cache
+  bool prefilled = false;
+};
+
+namespace {
+
+/// splitmix64: a small, fast generator whose stream a seed fixes.
+uint64_t nextRandom(uint64_t &state) {
+  uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+/// Uniform in [0, 1).
+double uniform(uint64_t &state) {
+  return double(nextRandom(state) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/// The first largest logit: greedy decoding, as torch.argmax picks.
+int64_t argmax(const float *logits, int64_t vocab) {
+  int64_t best = 0;
+  for (int64_t v = 1; v < vocab; ++v)
+    if (logits[v] > logits[best])
+      best = v;
+  return best;
+}
+
+/// Draws a token after temperature, top-k and top-p (nucleus) filtering.
+int64_t sample(const float *logits, int64_t vocab, const kiln_sampling &s,
+               uint64_t &state) {
+  if (s.temperature <= 0)
+    return argmax(logits, vocab);
+  std::vector<int64_t> order(vocab);
+  std::iota(order.begin(), order.end(), 0);
+  // Most likely first; ties by index, so the order is deterministic.
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+    return logits[a] > logits[b];
+  });
+  int64_t keep = vocab;
+  if (s.top_k > 0)
+    keep = std::min<int64_t>(keep, s.top_k);
+  double top = logits[order[0]] / double(s.temperature);
+  std::vector<double> weights(keep);
+  double total = 0;
+  for (int64_t i = 0; i < keep; ++i) {
+    weights[i] = std::exp(logits[order[i]] / double(s.temperature) - top);
+    total += weights[i];
+  }
+  if (s.top_p > 0 && s.top_p < 1) {
+    double mass = 0;
+    int64_t nucleus = 0;
+    while (nucleus < keep && mass < s.top_p * total)
+      mass += weights[nucleus++];
+    keep = std::max<int64_t>(nucleus, 1);
+    total = mass > 0 ? mass : weights[0];
+  }
+  double draw = uniform(state) * total;
+  for (int64_t i = 0; i < keep; ++i) {
+    draw -= weights[i];
+    if (draw < 0)
+      return order[i];
+  }
+  return order[keep - 1];
+}
+
+/// Sets input `index` from int64 values, converted to the model's token
+/// dtype (int64 or int32).
+kiln_status setTokens(kiln_generation &g, size_t index, const int64_t *values,
+                      const std::vector<int64_t> &dims) {
+  const TensorInfo &input = g.model->metadata.inputs[index];
+  size_t count = 1;
+  for (int64_t d : dims)
+    count *= size_t(d);
+  if (input.dtype == KILN_DTYPE_INT64)
+    return kiln_session_set_input(g.session, input.name.c_str(), input.dtype,
+                                  dims.data(), uint32_t(dims.size()), values,
+                                  count * sizeof(int64_t));
+  std::vector<int32_t> narrow(count);
+  for (size_t i = 0; i < count; ++i) {
+    if (values[i] < std::numeric_limits<int32_t>::min() ||
+        values[i] > std::numeric_limits<int32_t>::max())
+      return fail(KILN_STATUS_INVALID_ARGUMENT,
+                  "token %lld does not fit the model's int32 '%s'",
+                  (long long)values[i], input.name.c_str());
+    narrow[i] = int32_t(values[i]);
+  }
+  return kiln_session_set_input(g.session, input.name.c_str(), input.dtype,
+                                dims.data(), uint32_t(dims.size()),
+                                narrow.data(), count * sizeof(int32_t));
+}
+
+/// Sets every cache to zeros at this batch size: positions not yet written
+/// are masked out, but 0 x NaN would still poison the sums.
+kiln_status clearCaches(kiln_generation &g) {
+  for (size_t index : g.info->stateInputs) {
+    const TensorInfo &input = g.model->metadata.inputs[index];
+    std::vector<int64_t> dims = input.dims;
+    for (int64_t &d : dims)
+      if (isSymbolic(d))
+        d = g.batch; // the batch symbol: the only one a cache has
+    uint64_t bytes = 0;
+    if (!denseByteSize(dims.data(), dims.size(), kiln_dtype_size(input.dtype),
+                       bytes))
+      return fail(KILN_STATUS_OUT_OF_MEMORY, "cache '%s' is too large",
+                  input.name.c_str());
+    std::vector<uint8_t> zeros(bytes, 0);
+    if (kiln_status status = kiln_session_set_input(
+            g.session, input.name.c_str(), input.dtype, dims.data(),
+            uint32_t(dims.size()), zeros.data(), zeros.size()))
+      return status;
+  }
+  return KILN_STATUS_OK;
+}
+
+/// Runs `tokens` [batch, count] at the current length, advances it and
+/// samples each sequence's next token from its last position's logits.
+kiln_status advance(kiln_generation &g, const int64_t *tokens, int64_t count,
+                    int64_t *next) {
+  if (g.length + count > g.info->maxSeq)
+    return fail(KILN_STATUS_INVALID_ARGUMENT,
+                "the KV cache holds %lld positions per sequence; %lld more "
+                "after %lld do not fit (compile with a larger --max-seq)",
+                (long long)g.info->maxSeq, (long long)count,
+                (long long)g.length);
+  std::vector<int64_t> tokenDims = {int64_t(g.batch), count};
+  if (kiln_status status = setTokens(g, g.info->tokensInput, tokens, tokenDims))
+    return status;
+  std::vector<int64_t> positions(g.batch, g.length);
+  const TensorInfo &positionsInput =
+      g.model->metadata.inputs[g.info->positionsInput];
+  int64_t batchDims[1] = {int64_t(g.batch)};
+  if (kiln_status status = kiln_session_set_input(
+          g.session, positionsInput.name.c_str(), KILN_DTYPE_INT64, batchDims,
+          1, positions.data(), positions.size() * sizeof(int64_t)))
+    return status;
+  if (kiln_status status = kiln_session_run(g.session)) {
+    g.prefilled = false; // the caches may hold a partial update
+    return status;
+  }
+  g.length += count;
+  kiln_tensor_desc desc{};
+  const void *data = nullptr;
+  size_t bytes = 0;
+  if (kiln_status status =
+          kiln_session_output(g.session, g.info->logitsOutput, &desc, &data,
+                              &bytes))
+    return status;
+  if (desc.rank != 3 || desc.dims[0] != int64_t(g.batch) ||
+      desc.dims[1] != count)
+    return fail(KILN_STATUS_INTERNAL,
+                "the logits have an unexpected shape for a step of %lld "
+                "tokens",
+                (long long)count);
+  int64_t vocab = desc.dims[2];
+  const float *logits = static_cast<const float *>(data);
+  for (uint32_t b = 0; b < g.batch; ++b)
+    next[b] = sample(logits + (int64_t(b) * count + count - 1) * vocab, vocab,
+                     g.sampling, g.randomState);
+  return KILN_STATUS_OK;
+}
+
+} // namespace
+
+extern "C" {
+
+kiln_status kiln_model_generation_info(const kiln_model *model,
+                                       kiln_generation_info *out) {
+  if (out)
+    *out = kiln_generation_info{};
+  if (!model || !out)
+    return fail(KILN_STATUS_INVALID_ARGUMENT, "%s is NULL",
+                !model ? "model" : "out");
+  const GenerationInfo &g = model->generation;
+  if (!g.present)
+    return fail(KILN_STATUS_NOT_FOUND,
+                "the model is not a generation step (compile it with "
+                "kiln-compile --generate)");
+  out->max_seq = g.maxSeq;
+  out->tokens_input = g.tokensInput;
+  out->positions_input = g.positionsInput;
+  out->logits_output = g.logitsOutput;
+  out->num_state_inputs = g.stateInputs.size();
+  return KILN_STATUS_OK;
+}
+
+kiln_status kiln_model_state_input(const kiln_model *model, size_t index,
+                                   size_t *out_input_index) {
+  if (!model || !out_input_index)
+    return fail(KILN_STATUS_INVALID_ARGUMENT, "%s is NULL",
+                !model ? "model" : "out_input_index");
+  if (index >= model->generation.stateInputs.size())
+    return fail(KILN_STATUS_INVALID_ARGUMENT,
+                "state input %zu does not exist (the model has %zu)", index,
+                model->generation.stateInputs.size());
+  *out_input_index = model->generation.stateInputs[index];
+  return KILN_STATUS_OK;
+}
+
+kiln_status kiln_generation_create(kiln_session *session, uint32_t batch,
+                                   const kiln_sampling *sampling,
+                                   kiln_generation **out_generation) {
+  return guard([&]() -> kiln_status {
+    if (out_generation)
+      *out_generation = nullptr;
+    if (!session || !out_generation)
+      return fail(KILN_STATUS_INVALID_ARGUMENT, "%s is NULL",
+                  !session ? "session" : "out_generation");
+    const kiln_model &model = modelOf(*session);
+    if (!model.generation.present)
+      return fail(KILN_STATUS_NOT_FOUND,
+                  "the model is not a generation step (compile it with "
+                  "kiln-compile --generate)");
+    if (batch == 0)
+      return fail(KILN_STATUS_INVALID_ARGUMENT, "batch must be at least 1");
+    kiln_sampling chosen{};
+    if (sampling) {
+      chosen = *sampling;
+      if (!(chosen.temperature >= 0) || !std::isfinite(chosen.temperature) ||
+          !(chosen.top_p >= 0 && chosen.top_p <= 1))
+        return fail(KILN_STATUS_INVALID_ARGUMENT,
+                    "sampling needs temperature >= 0 and top_p in [0, 1], "
+                    "got %g and %g",
+                    double(chosen.temperature), double(chosen.top_p));
+    }
+    const GenerationInfo &info = model.generation;
+    kiln_dtype tokenType = model.metadata.inputs[info.tokensInput].dtype;
+    if (tokenType != KILN_DTYPE_INT64 && tokenType != KILN_DTYPE_INT32)
+      return fail(KILN_STATUS_UNSUPPORTED,
+                  "the tokens input is neither int64 nor int32");
+    if (model.metadata.outputs[info.logitsOutput].dtype != KILN_DTYPE_FLOAT32)
+      return fail(KILN_STATUS_UNSUPPORTED,
+                  "sampling reads float32 logits; this model's are another "
+                  "dtype");
+    auto *g = new kiln_generation;
+    g->session = session;
+    g->model = &model;
+    g->info = &info;
+    g->batch = batch;
+    g->sampling = chosen;
+    g->randomState = chosen.seed;
+    g->tokenType = tokenType;
+    *out_generation = g;
+    return KILN_STATUS_OK;
+  });
+}
+
+void kiln_generation_release(kiln_generation *generation) { delete generation; }
+
+kiln_status kiln_generation_prefill(kiln_generation *generation,
+                                    const int64_t *tokens, uint32_t length,
+                                    int64_t *out_next) {
+  return guard([&]() -> kiln_status {
+    if (!generation || !tokens || !out_next)
+      return fail(KILN_STATUS_INVALID_ARGUMENT, "%s is NULL",
+                  !generation ? "generation" : !tokens ? "tokens" : "out_next");
+    kiln_generation &g = *generation;
+    if (length == 0)
+      return fail(KILN_STATUS_INVALID_ARGUMENT,
+                  "a prompt needs at least one token");
+    g.prefilled = false;
+    g.length = 0;
+    g.randomState = g.sampling.seed;
+    if (kiln_status status = clearCaches(g))
+      return status;
+    if (kiln_status status = advance(g, tokens, length, out_next))
+      return status;
+    g.prefilled = true;
+    return KILN_STATUS_OK;
+  });
+}
+
+kiln_status kiln_generation_step(kiln_generation *generation,
+                                 const int64_t *tokens, int64_t *out_next) {
+  return guard([&]() -> kiln_status {
+    if (!generation || !tokens || !out_next)
+      return fail(KILN_STATUS_INVALID_ARGUMENT, "%s is NULL",
+                  !generation ? "generation" : !tokens ? "tokens" : "out_next");
+    if (!generation->prefilled)
+      return fail(KILN_STATUS_INVALID_ARGUMENT,
+                  "a generation step needs a prefill first");
+    return advance(*generation, tokens, 1, out_next);
+  });
+}
+
+int64_t kiln_generation_length(const kiln_generation *generation) {
+  return generation ? generation->length : 0;
+}
+
+} // extern "C"

@@ -1,0 +1,115 @@
+//===- generation_info.cpp - Parse and check the GENERATION section ------===//
+
+#include "generation_info.h"
+
+#include "byte_reader.h"
+#include "error.h"
+#include "kiln/artifact_format.h"
+
+#include <algorithm>
+
+namespace kiln::rt {
+namespace {
+
+constexpr const char *kContext = "corrupt GENERATION";
+
+kiln_status corrupt(const std::string &detail) {
+  return fail(KILN_STATUS_CORRUPT_ARTIFACT, "%s: %s", kContext,
+              detail.c_str());
+}
+
+bool isInteger(kiln_dtype d) {
+  return d == KILN_DTYPE_INT64 || d == KILN_DTYPE_INT32 ||
+         d == KILN_DTYPE_INT16 || d == KILN_DTYPE_INT8 ||
+         d == KILN_DTYPE_UINT8 || d == KILN_DTYPE_UINT16 ||
+         d == KILN_DTYPE_UINT32 || d == KILN_DTYPE_UINT64;
+}
+
+bool isFloat(kiln_dtype d) {
+  return d == KILN_DTYPE_FLOAT32 || d == KILN_DTYPE_FLOAT16 ||
+         d == KILN_DTYPE_BFLOAT16 || d == KILN_DTYPE_FLOAT64;
+}
+
+/// The index of the tensor named `name` in `tensors`, or a corruption
+/// status naming the role it was read for.
+kiln_status find(const std::vector<TensorInfo> &tensors, const std::string &name,
+                 const char *role, size_t &out) {
+  auto it = std::find_if(tensors.begin(), tensors.end(),
+                         [&](const TensorInfo &t) { return t.name == name; });
+  if (it == tensors.end())
+    return corrupt(format("the %s '%s' is not in the signature", role,
+                          name.c_str()));
+  out = size_t(it - tensors.begin());
+  return KILN_STATUS_OK;
+}
+
+} // namespace
+
+kiln_status parseGeneration(const uint8_t *data, uint64_t size,
+                            const Metadata &metadata, GenerationInfo &out) {
+  ByteReader reader(data, size, kContext);
+  uint32_t magic = 0;
+  if (kiln_status status = reader.scalar(magic, "magic"))
+    return status;
+  if (magic != KILN_GENERATION_MAGIC)
+    return corrupt("bad magic");
+  if (kiln_status status = reader.scalar(out.maxSeq, "max_seq"))
+    return status;
+  if (out.maxSeq < 1 || out.maxSeq > KILN_MAX_SYMBOL_VALUE)
+    return corrupt(format("max_seq %lld is outside [1, 2^40]",
+                          (long long)out.maxSeq));
+  std::string tokens, positions, logits;
+  if (kiln_status status = reader.string(tokens, "tokens"))
+    return status;
+  if (kiln_status status = reader.string(positions, "positions"))
+    return status;
+  if (kiln_status status = reader.string(logits, "logits"))
+    return status;
+  if (kiln_status status =
+          find(metadata.inputs, tokens, "tokens input", out.tokensInput))
+    return status;
+  if (kiln_status status = find(metadata.inputs, positions, "positions input",
+                                out.positionsInput))
+    return status;
+  if (kiln_status status =
+          find(metadata.outputs, logits, "logits output", out.logitsOutput))
+    return status;
+  const TensorInfo &t = metadata.inputs[out.tokensInput];
+  const TensorInfo &p = metadata.inputs[out.positionsInput];
+  const TensorInfo &l = metadata.outputs[out.logitsOutput];
+  if (!isInteger(t.dtype) || t.dims.size() != 2)
+    return corrupt("the tokens input must be integers [batch, seq]");
+  if (p.dtype != KILN_DTYPE_INT64 || p.dims.size() != 1 ||
+      out.positionsInput == out.tokensInput)
+    return corrupt("the positions input must be int64 [batch]");
+  if (!isFloat(l.dtype) || l.dims.size() != 3)
+    return corrupt("the logits output must be float [batch, seq, vocab]");
+  uint32_t count = 0;
+  if (kiln_status status = reader.count(count, 4, "num_state"))
+    return status;
+  for (uint32_t i = 0; i < count; ++i) {
+    std::string name;
+    if (kiln_status status = reader.string(name, format("state %u", i)))
+      return status;
+    size_t index = 0;
+    if (kiln_status status = find(metadata.inputs, name, "state input", index))
+      return status;
+    if (index == out.tokensInput || index == out.positionsInput ||
+        std::count(out.stateInputs.begin(), out.stateInputs.end(), index))
+      return corrupt(format("state input '%s' is listed twice or is the "
+                            "tokens or positions",
+                            name.c_str()));
+    out.stateInputs.push_back(index);
+  }
+  while (reader.remaining()) {
+    uint8_t pad = 0;
+    if (kiln_status status = reader.scalar(pad, "padding"))
+      return status;
+    if (pad)
+      return corrupt("bytes after the last state input");
+  }
+  out.present = true;
+  return KILN_STATUS_OK;
+}
+
+} // namespace kiln::rt

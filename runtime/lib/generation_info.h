@@ -1,0 +1,33 @@
+//===- generation_info.h - Parse and check the GENERATION section -*- C++ -*-===//
+//
+// A generation step's roles (kiln/artifact_format.h, "Generation steps"):
+// which input holds the tokens, which the cache positions, which output
+// the logits, and which inputs are KV caches the entry updates in place.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_RUNTIME_LIB_GENERATION_INFO_H
+#define KILN_RUNTIME_LIB_GENERATION_INFO_H
+
+#include "metadata.h"
+
+#include <cstdint>
+#include <vector>
+
+namespace kiln::rt {
+
+struct GenerationInfo {
+  bool present = false;
+  int64_t maxSeq = 0;
+  size_t tokensInput = 0, positionsInput = 0, logitsOutput = 0;
+  /// Input indices, in section order.
+  std::vector<size_t> stateInputs;
+};
+
+/// Decodes `data[0, size)` and checks it against `metadata`'s signature.
+kiln_status parseGeneration(const uint8_t *data, uint64_t size,
+                            const Metadata &metadata, GenerationInfo &out);
+
+} // namespace kiln::rt
+
+#endif // KILN_RUNTIME_LIB_GENERATION_INFO_H

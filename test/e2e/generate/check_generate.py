@@ -1,0 +1,225 @@
+#!/usr/bin/python3
+"""Generation with a KV cache the compiler derives (kiln-compile --generate,
+kiln-run --generate), against PyTorch.
+
+The decoders of examples/mixtral (GQA, sliding window of 5, RoPE, dense
+top-2 MoE) and examples/deepseek (causal MHA, sigmoid-routed MoE with a
+shared expert) are exported the usual way, with no past_key_values:
+`tokens [batch, seq] -> logits`, batch and seq symbolic, untrained (seed 0),
+their rotary tables 64 positions long. Each is compiled once with
+--generate, and kiln-run --generate N must produce exactly PyTorch's greedy
+tokens, the reference recomputing the whole sequence for every new token
+(no cache on its side), for several prompts: 2 x 5 tokens, 1 x 1 token, and
+1 x 33 tokens (so the sliding window and the cache's far positions matter).
+
+Then sampling: the same seed draws the same tokens, all inside the
+vocabulary, and top-k 1 is greedy whatever the temperature. Then what must
+be refused, each with one clear message: a prompt plus new tokens past the
+cache, a plain artifact given --generate, --generate on a model that is not
+a causal decoder, and inputs other than the prompt.
+
+Usage: check_generate.py --bin BUILD/bin [--keep DIR] [--filter NAME]
+"""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import kiln_tools  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "dynamic"))
+import check_dynamic  # noqa: E402
+
+VOCAB = 128
+PROMPTS = [(2, 5, 12), (1, 1, 10), (1, 33, 10)]  # batch, length, new tokens
+
+
+def greedy_reference(net, prompt, steps):
+    """PyTorch's greedy tokens, recomputing every position for each one."""
+    tokens = torch.from_numpy(prompt)
+    made = []
+    with torch.no_grad():
+        for _ in range(steps):
+            logits = net(tokens)
+            nxt = logits[:, -1, :].argmax(dim=-1, keepdim=True)
+            made.append(nxt)
+            tokens = torch.cat([tokens, nxt], dim=1)
+    return torch.cat(made, dim=1).numpy()
+
+
+def kiln_run(bin_dir, artifact, work, tag, prompt, *flags):
+    path = os.path.join(work, tag + "_prompt.npy")
+    np.save(path, prompt)
+    out_dir = os.path.join(work, tag + "_out")
+    result = subprocess.run(
+        [os.path.join(bin_dir, "kiln-run"), artifact, "--input",
+         "tokens=" + path, "--output-dir", out_dir, *flags],
+        capture_output=True, text=True)
+    if result.returncode:
+        return None, result.stderr.strip(), result.stdout
+    return np.load(os.path.join(out_dir, "generated.npy")), None, result.stdout
+
+
+def export_decoder(make_model, work, name):
+    torch.manual_seed(0)
+    net = make_model().eval()
+    path = os.path.join(work, name + ".onnx")
+    check_dynamic.export(net, torch.randint(0, VOCAB, (1, 5)), path,
+                         "tokens", {0: "batch", 1: "seq"})
+    return net, path
+
+
+def compile_generation(bin_dir, onnx_path, artifact, *flags):
+    return subprocess.run(
+        [os.path.join(bin_dir, "kiln-compile"), onnx_path, "--generate",
+         "-o", artifact, *flags], capture_output=True, text=True)
+
+
+def check_decoder(bin_dir, name, make_model):
+    def check(work):
+        net, onnx_path = export_decoder(make_model, work, name)
+        artifact = os.path.join(work, name + ".kiln")
+        result = compile_generation(bin_dir, onnx_path, artifact,
+                                    "--max-seq", "48")
+        if result.returncode:
+            return "compile failed: " + result.stderr.strip()
+        rng = np.random.default_rng(7)
+        speeds = []
+        for batch, length, steps in PROMPTS:
+            prompt = rng.integers(0, VOCAB, (batch, length), dtype=np.int64)
+            expected = greedy_reference(net, prompt, steps)
+            tag = "%s_%dx%d" % (name, batch, length)
+            got, why, stdout = kiln_run(bin_dir, artifact, work, tag, prompt,
+                                        "--generate", str(steps))
+            if why:
+                return "%s: kiln-run --generate failed: %s" % (tag, why)
+            if got.shape != expected.shape or got.dtype != np.int64:
+                return "%s: generated %s %s, expected %s int64" % (
+                    tag, got.dtype, got.shape, expected.shape)
+            if not np.array_equal(got, expected):
+                return "%s: tokens differ from PyTorch's greedy ones:\n" \
+                       "  kiln  %s\n  torch %s" % (tag, got.tolist(),
+                                                   expected.tolist())
+            speeds += [l for l in stdout.splitlines() if l.startswith("decode")]
+        return None, "(%d prompts, tokens equal)" % len(PROMPTS)
+    return name, "%s: --generate equals PyTorch's greedy tokens" % name, check
+
+
+def check_sampling(bin_dir):
+    def check(work):
+        _, onnx_path = export_decoder(check_dynamic.decoder, work, "sampled")
+        artifact = os.path.join(work, "sampled.kiln")
+        result = compile_generation(bin_dir, onnx_path, artifact)
+        if result.returncode:
+            return "compile failed: " + result.stderr.strip()
+        prompt = np.arange(6, dtype=np.int64).reshape(2, 3)
+        runs = {}
+        for tag, flags in [
+                ("a", ["--temperature", "1.5", "--top-p", "0.9", "--seed", "3"]),
+                ("b", ["--temperature", "1.5", "--top-p", "0.9", "--seed", "3"]),
+                ("c", ["--temperature", "1.5", "--top-p", "0.9", "--seed", "4"]),
+                ("k1", ["--temperature", "5", "--top-k", "1", "--seed", "9"]),
+                ("greedy", [])]:
+            got, why, _ = kiln_run(bin_dir, artifact, work, "sample_" + tag,
+                                   prompt, "--generate", "16", *flags)
+            if why:
+                return "%s: %s" % (tag, why)
+            if got.min() < 0 or got.max() >= VOCAB:
+                return "%s: tokens outside the vocabulary: %s" % (tag, got)
+            runs[tag] = got
+        if not np.array_equal(runs["a"], runs["b"]):
+            return "the same seed drew different tokens"
+        if np.array_equal(runs["a"], runs["c"]):
+            return "seeds 3 and 4 drew the same 32 tokens at temperature 1.5"
+        if not np.array_equal(runs["k1"], runs["greedy"]):
+            return "top-k 1 is not greedy"
+        # A stop token ends its sequence: the row repeats it afterwards.
+        stop = int(runs["greedy"][0, 2])
+        got, why, _ = kiln_run(bin_dir, artifact, work, "stop", prompt,
+                               "--generate", "16", "--stop-token", str(stop))
+        if why:
+            return "stop token: " + why
+        first = int(np.argmax(got[0] == stop))
+        if not (got[0, first:] == stop).all() or \
+                not np.array_equal(got[0, :first], runs["greedy"][0, :first]):
+            return "after stop token %d row 0 is %s" % (stop, got[0].tolist())
+        return None
+    return "sampling", "sampling: seeded, top-k, top-p, stop tokens", check
+
+
+def expect_failure(command, message):
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode == 0:
+        return "succeeded: %s" % " ".join(command)
+    lines = [l for l in result.stderr.splitlines() if l.strip()]
+    if message not in result.stderr:
+        return "expected %r, got %r" % (message, result.stderr.strip())
+    return None
+
+
+def check_refusals(bin_dir):
+    def check(work):
+        _, onnx_path = export_decoder(check_dynamic.decoder, work, "small")
+        artifact = os.path.join(work, "small.kiln")
+        result = compile_generation(bin_dir, onnx_path, artifact,
+                                    "--max-seq", "8")
+        if result.returncode:
+            return "compile failed: " + result.stderr.strip()
+        prompt = os.path.join(work, "prompt.npy")
+        np.save(prompt, np.zeros((1, 5), dtype=np.int64))
+        run = [os.path.join(bin_dir, "kiln-run"), artifact,
+               "--input", "tokens=" + prompt]
+        compile_ = [os.path.join(bin_dir, "kiln-compile")]
+        mlp = os.path.join(work, "mlp.onnx")
+        check_dynamic.export(check_dynamic.Mlp().eval(), torch.zeros(2, 16),
+                             mlp, "x", {0: "batch"})
+        plain = os.path.join(work, "plain.kiln")
+        if subprocess.run(compile_ + [onnx_path, "-o", plain]).returncode:
+            return "the plain decoder did not compile"
+        cases = [
+            (run + ["--generate", "5"],
+             "a prompt of 5 tokens and 5 new ones need 9 cache positions; "
+             "the model's KV cache holds 8"),
+            ([os.path.join(bin_dir, "kiln-run"), plain, "--input",
+              "tokens=" + prompt, "--generate", "2"],
+             "the model is not a generation step"),
+            (run + ["--generate", "2", "--input", "past_length=" + prompt],
+             "'past_length' is managed by the generation"),
+            (compile_ + [mlp, "--generate", "-o", os.path.join(work, "m.kiln")],
+             "the input must be integer tokens [batch, seq]"),
+            (compile_ + [onnx_path, "--generate", "--max-seq", "100",
+                         "-o", os.path.join(work, "long.kiln")],
+             "the rotary table holds 64 positions, fewer than --max-seq 100"),
+            (compile_ + [onnx_path, "--max-seq", "16",
+                         "-o", os.path.join(work, "x.kiln")],
+             "--max-seq needs --generate"),
+            ([os.path.join(bin_dir, "kiln-run"), artifact, "--temperature",
+              "1"], "need --generate N"),
+        ]
+        for command, message in cases:
+            problem = expect_failure(command, message)
+            if problem:
+                return problem
+        if os.path.exists(os.path.join(work, "m.kiln")):
+            return "a failed compile left its artifact behind"
+        return None, "(%d refusals)" % len(cases)
+    return "refusals", "refusals: each a clear message", check
+
+
+def main():
+    args = kiln_tools.check_arguments(__doc__.splitlines()[0]).parse_args()
+    torch.set_num_threads(1)
+    checks = [check_decoder(args.bin, "mixtral", check_dynamic.decoder),
+              check_decoder(args.bin, "deepseek",
+                            check_dynamic.deepseek_decoder),
+              check_sampling(args.bin),
+              check_refusals(args.bin)]
+    return kiln_tools.run_checks("generate", args, checks)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
