@@ -104,7 +104,9 @@ def compile(model: Any,
             cuda_path: str = "/usr/local/cuda",
             entry: str = "main",
             progress: bool = False,
-            report_raising: bool = False) -> Union[bytes, str]:
+            report_raising: bool = False,
+            generate: bool = False,
+            max_seq: Optional[int] = None) -> Union[bytes, str]:
     """Compiles a model ahead of time, in this process, as ``kiln-compile``
     does (the GIL is released while it works).
 
@@ -131,13 +133,22 @@ def compile(model: Any,
     (``--gpu-arch``, for ``target="cuda"``: ``"sm_90a,sm_80"`` or a list),
     ``cuda_path`` (``--cuda-path``), ``entry`` (``--entry``),
     ``progress`` (``--progress``), ``report_raising`` (``--report-raising``;
-    the lines go to ``sys.stderr``).
+    the lines go to ``sys.stderr``), ``generate`` (``--generate``: a causal
+    decoder becomes one generation step over a KV cache; run it with
+    :meth:`kiln.Model.generate`) and ``max_seq`` (``--max-seq``: the
+    positions each sequence's cache holds; default the rotary table's
+    length).
 
     Raises :class:`kiln.CompileError` with every error the compiler
     reported (``.messages``, and the ONNX node of each in ``.nodes``).
     """
     if not isinstance(target, str) or not isinstance(emit, str):
         raise TypeError("target and emit are strings")
+    if max_seq is not None and not generate:
+        raise ValueError("max_seq needs generate=True")
+    if max_seq is not None and (isinstance(max_seq, bool) or not isinstance(max_seq, int)
+                                or max_seq < 1):
+        raise ValueError(f"max_seq must be a positive integer, got {max_seq!r}")
     if not isinstance(opt_level, int) or not 0 <= opt_level <= 3:
         raise ValueError(f"opt_level must be 0, 1, 2 or 3, got {opt_level!r}")
     archs = gpu_arch.split(",") if isinstance(gpu_arch, str) else list(gpu_arch)
@@ -165,7 +176,7 @@ def compile(model: Any,
         ok, diags = _kiln.compile(
             path, out_path, target, emit, quantize or "", shapes, ranges, bound,
             bool(raise_ops), cpu, opt_level, archs, os.fspath(cuda_path), entry,
-            bool(progress), bool(report_raising))
+            bool(progress), bool(report_raising), bool(generate), int(max_seq or 0))
         diagnostics = []
         for severity, message, node, location in diags:
             if display is not None and location:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 import os
 import tempfile
-from typing import Any, Dict, List, Mapping, NamedTuple, Tuple, Union
+from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -175,6 +175,55 @@ class Model:
             args.append((name, code, list(array.shape), array))
         outputs = self._core.run(args)
         return {info.name: out for info, out in zip(self.outputs, outputs)}
+
+    @property
+    def max_seq(self) -> Optional[int]:
+        """The KV cache's positions per sequence of a generation step
+        (``kiln.compile(generate=True)``), or None for any other model."""
+        info = self._core.generation_info()
+        return None if info is None else info[0]
+
+    def generate(self, tokens: Any, max_new_tokens: int, *,
+                 temperature: float = 0.0, top_k: int = 0, top_p: float = 0.0,
+                 seed: int = 0, stop_tokens: Sequence[int] = ()) -> np.ndarray:
+        """Decodes ``max_new_tokens`` tokens after the prompt ``tokens``
+        (integers ``[batch, length]``, or ``[length]`` for one sequence) with
+        a model compiled with ``generate=True``: the prompt runs once, then
+        each step computes one new position per sequence over the KV cache.
+        Returns int64 ``[batch, max_new_tokens]`` (``[max_new_tokens]`` for a
+        1-D prompt).
+
+        ``temperature`` 0 (the default) is greedy; above 0 the logits are
+        divided by it and the token is drawn from the softmax, restricted to
+        the ``top_k`` most likely (0: all) and to the smallest set whose
+        probability reaches ``top_p`` (0 or 1: all); ``seed`` fixes the
+        draws. After a token of ``stop_tokens`` a sequence repeats it, and
+        decoding ends when every sequence has stopped. Raises
+        :class:`kiln.RuntimeError` for a model that is no generation step
+        or a prompt plus new tokens longer than :attr:`max_seq`.
+        """
+        array = _as_array("tokens", tokens)
+        if array.dtype.kind not in "iu":
+            raise TypeError(f"tokens must be integers, got {array.dtype}")
+        one = array.ndim == 1
+        prompt = np.ascontiguousarray(array.reshape(1, -1) if one else array,
+                                      dtype=np.int64)
+        if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) \
+                or max_new_tokens < 1:
+            raise ValueError(f"max_new_tokens must be a positive integer, got {max_new_tokens!r}")
+        if self.max_seq is None:
+            raise RuntimeError("the model is not a generation step (compile it "
+                               "with kiln.compile(..., generate=True))", "NOT_FOUND")
+        need = prompt.shape[-1] + max_new_tokens - 1
+        if need > self.max_seq:
+            raise RuntimeError(
+                f"a prompt of {prompt.shape[-1]} tokens and {max_new_tokens} new "
+                f"ones need {need} cache positions; the model's KV cache holds "
+                f"{self.max_seq} (kiln.compile(..., max_seq=...))", "INVALID_ARGUMENT")
+        out = self._core.generate(prompt, max_new_tokens, float(temperature),
+                                  int(top_k), float(top_p), int(seed),
+                                  [int(t) for t in stop_tokens])
+        return out[0] if one else out
 
     def __call__(self, inputs: Mapping[str, Any] = None, **kwargs: Any) -> Dict[str, np.ndarray]:
         """``model(tokens=x)`` is ``model.run({"tokens": x})``."""

@@ -23,6 +23,7 @@
 #include "mlir/IR/Location.h"
 #include "mlir/IR/MLIRContext.h"
 
+#include <algorithm>
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -114,7 +115,7 @@ compileModel(const std::string &inputPath, const std::string &outputPath,
              bool raise, const std::string &cpu, unsigned optLevel,
              const std::vector<std::string> &gpuArchs,
              const std::string &cudaPath, const std::string &entry,
-             bool progress, bool remarks) {
+             bool progress, bool remarks, bool generate, int64_t maxSeq) {
   static std::once_flag registered;
   std::call_once(registered, [] { kiln::registerAllPasses(); });
 
@@ -127,6 +128,8 @@ compileModel(const std::string &inputPath, const std::string &outputPath,
   opts.raise = raise;
   opts.progress = progress;
   opts.import.entryName = entry;
+  opts.generate = generate;
+  opts.maxSeq = maxSeq;
   opts.targetOptions.cpu = cpu;
   opts.targetOptions.optLevel = optLevel;
   opts.targetOptions.gpuArchs = gpuArchs;
@@ -332,6 +335,88 @@ public:
     return result;
   }
 
+  /// kiln_model_generation_info: (max_seq, tokens input, positions input,
+  /// logits output) names, or None for an artifact that is no generation
+  /// step.
+  py::object generationInfo() const {
+    kiln_generation_info info;
+    if (kiln_model_generation_info(model, &info) != KILN_STATUS_OK)
+      return py::none();
+    kiln_tensor_desc tokens, positions, logits;
+    kiln_model_input(model, info.tokens_input, &tokens);
+    kiln_model_input(model, info.positions_input, &positions);
+    kiln_model_output(model, info.logits_output, &logits);
+    return py::make_tuple(info.max_seq, std::string(tokens.name),
+                          std::string(positions.name),
+                          std::string(logits.name));
+  }
+
+  /// Decodes `steps` tokens after `prompt` (int64 [batch, length]) on a
+  /// fresh session and generation; returns them as int64 [batch, steps].
+  /// A sequence that emits a stop token repeats it; decoding ends when
+  /// every sequence has stopped.
+  py::array_t<int64_t> generate(py::array_t<int64_t, py::array::c_style> prompt,
+                                int64_t steps, float temperature,
+                                uint32_t topK, float topP, uint64_t seed,
+                                const std::vector<int64_t> &stopTokens) {
+    if (prompt.ndim() != 2 || prompt.shape(0) < 1 || prompt.shape(1) < 1)
+      throw RuntimeFailure{"INVALID_ARGUMENT",
+                           "the prompt must be [batch, length] tokens with "
+                           "both at least 1"};
+    int64_t batch = prompt.shape(0), length = prompt.shape(1);
+    std::vector<int64_t> tokens(prompt.data(), prompt.data() + batch * length);
+    std::vector<int64_t> made(size_t(batch * steps));
+    std::optional<RuntimeFailure> failure;
+    {
+      py::gil_scoped_release release;
+      Session owner;
+      kiln_generation *generation = nullptr;
+      kiln_sampling sampling{temperature, topK, topP, seed};
+      std::vector<int64_t> next(batch);
+      std::vector<bool> stopped(batch, false);
+      auto record = [&](int64_t i) {
+        bool all = true;
+        for (int64_t b = 0; b < batch; ++b) {
+          int64_t token = stopped[b] ? made[b * steps + i - 1] : next[b];
+          made[b * steps + i] = token;
+          if (std::find(stopTokens.begin(), stopTokens.end(), token) !=
+              stopTokens.end())
+            stopped[b] = true;
+          all = all && stopped[b];
+        }
+        return all;
+      };
+      kiln_status status =
+          kiln_session_create(model, device.c_str(), &owner.session);
+      if (status == KILN_STATUS_OK)
+        status = kiln_session_set_threads(owner.session, threads);
+      if (status == KILN_STATUS_OK)
+        status = kiln_generation_create(owner.session, uint32_t(batch),
+                                        &sampling, &generation);
+      if (status == KILN_STATUS_OK)
+        status = kiln_generation_prefill(generation, tokens.data(),
+                                         uint32_t(length), next.data());
+      int64_t i = 0;
+      bool done = status == KILN_STATUS_OK && record(0);
+      for (i = 1; status == KILN_STATUS_OK && !done && i < steps; ++i) {
+        status = kiln_generation_step(generation, next.data(), next.data());
+        if (status == KILN_STATUS_OK)
+          done = record(i);
+      }
+      for (; status == KILN_STATUS_OK && i < steps; ++i)
+        for (int64_t b = 0; b < batch; ++b)
+          made[b * steps + i] = made[b * steps + i - 1];
+      if (status != KILN_STATUS_OK)
+        failure = lastFailure(status);
+      kiln_generation_release(generation);
+    }
+    if (failure)
+      throw *failure;
+    py::array_t<int64_t> result({batch, steps});
+    std::copy(made.begin(), made.end(), result.mutable_data());
+    return result;
+  }
+
 private:
   kiln_model *model = nullptr;
   std::string device;
@@ -360,7 +445,9 @@ PYBIND11_MODULE(_kiln, m) {
         py::arg("quantize"), py::arg("input_shapes"), py::arg("dims"),
         py::arg("bind_inputs"),
         py::arg("raise_ops"), py::arg("cpu"), py::arg("opt_level"),
-        py::arg("gpu_archs"), py::arg("cuda_path"), py::arg("entry"), py::arg("progress"), py::arg("remarks"),
+        py::arg("gpu_archs"), py::arg("cuda_path"), py::arg("entry"),
+        py::arg("progress"), py::arg("remarks"), py::arg("generate"),
+        py::arg("max_seq"),
         "Runs kiln::compile (the GIL released). Returns (ok, diagnostics), "
         "each diagnostic (severity, message, node or None, file:line:col or "
         "None).");
@@ -384,5 +471,14 @@ PYBIND11_MODULE(_kiln, m) {
            "(name, min, max) of every symbolic dim, in model order.")
       .def("run", &Model::run, py::arg("inputs"),
            "Runs on a fresh session (the GIL released); returns the outputs "
-           "in model order as arrays that view the session's buffers.");
+           "in model order as arrays that view the session's buffers.")
+      .def("generation_info", &Model::generationInfo,
+           "(max_seq, tokens, positions, logits) of a generation step, or "
+           "None.")
+      .def("generate", &Model::generate, py::arg("prompt"), py::arg("steps"),
+           py::arg("temperature"), py::arg("top_k"), py::arg("top_p"),
+           py::arg("seed"), py::arg("stop_tokens"),
+           "Decodes `steps` tokens after an int64 [batch, length] prompt on "
+           "a fresh session (the GIL released); returns int64 [batch, "
+           "steps].");
 }
