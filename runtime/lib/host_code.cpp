@@ -2,6 +2,9 @@
 
 #include "host_code.h"
 
+#include "buffer_cache.h"
+#include "kiln/artifact_format.h"
+
 #include "error.h"
 
 #include <cerrno>
@@ -120,6 +123,13 @@ kiln_status HostCode::load(const uint8_t *elf, uint64_t size,
     return fail(KILN_STATUS_CORRUPT_ARTIFACT,
                 "HOST_CODE does not define the entry symbol '%s'",
                 entrySymbol.c_str());
+  }
+  // Host code of format 4's compilers calls its allocator through these
+  // hooks (kiln/artifact_format.h); older host code has none and mallocs.
+  if (auto *hooks = static_cast<kiln_allocator_hooks *>(
+          dlsym(handle, KILN_ALLOCATOR_SYMBOL))) {
+    hooks->allocate = cachedAllocate;
+    hooks->release = cachedFree;
   }
   out.reset(new (std::nothrow)
                 HostCode(handle, fd, symbol));

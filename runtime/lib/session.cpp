@@ -13,6 +13,7 @@
 
 #include "aligned_buffer.h"
 #include "api_guard.h"
+#include "buffer_cache.h"
 #include "backend.h"
 #include "error.h"
 #include "model.h"
@@ -41,6 +42,10 @@ struct kiln_session {
   /// run may have overwritten some of them.
   bool hasRun = false;
   bool lastRunFailed = false;
+
+  /// Sessions keep the buffer cache of the host code's allocations; the
+  /// last one to go empties it.
+  BufferCacheUse cacheUse;
 
   ~kiln_session() {
     device.reset(); // before the model its state may point into

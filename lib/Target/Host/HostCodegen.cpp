@@ -52,15 +52,74 @@ std::string kiln::hostTargetName() {
   return "cpu-" + triple.getArchName().str();
 }
 
-/// Gives every definition in `m` but `keep` internal linkage, so that only
-/// the entry point is exported.
+/// The allocator hooks the runtime fills in (kiln/artifact_format.h).
+static constexpr const char *kAllocatorSymbol = "kiln_allocator";
+
+/// Gives every definition in `m` but `keep` and the allocator hooks
+/// internal linkage, so that only those are exported.
 static void internalizeAllBut(llvm::Module &m, const llvm::Function *keep) {
   for (llvm::Function &f : m)
     if (!f.isDeclaration() && &f != keep)
       f.setLinkage(llvm::GlobalValue::InternalLinkage);
   for (llvm::GlobalVariable &g : m.globals())
-    if (!g.isDeclaration())
+    if (!g.isDeclaration() && g.getName() != kAllocatorSymbol)
       g.setLinkage(llvm::GlobalValue::InternalLinkage);
+}
+
+/// Sends the model's malloc and free calls through the exported
+/// `kiln_allocator` hooks, which the runtime points at its buffer cache
+/// (buffers of run-time size are allocated on every run; malloc would map
+/// and unmap the large ones each time). Null hooks fall back to malloc and
+/// free, so the object still runs anywhere.
+static void routeAllocationsThroughHooks(llvm::Module &m) {
+  // Declared by the memref lowering whether used or not.
+  auto used = [&](llvm::StringRef name) -> llvm::Function * {
+    llvm::Function *f = m.getFunction(name);
+    return f && !f->use_empty() ? f : nullptr;
+  };
+  llvm::Function *mallocFn = used("malloc");
+  llvm::Function *freeFn = used("free");
+  if (!mallocFn && !freeFn)
+    return;
+  llvm::LLVMContext &ctx = m.getContext();
+  llvm::Type *ptrTy = llvm::PointerType::get(ctx, 0);
+  auto *hooksTy = llvm::StructType::get(ctx, {ptrTy, ptrTy});
+  auto *hooks = new llvm::GlobalVariable(
+      m, hooksTy, /*isConstant=*/false, llvm::GlobalValue::ExternalLinkage,
+      llvm::ConstantAggregateZero::get(hooksTy), kAllocatorSymbol);
+  // Calls `original` unless hook `index` is set, then the hook instead.
+  auto redirect = [&](llvm::Function *original, unsigned index,
+                      llvm::StringRef name) {
+    if (!original)
+      return;
+    auto *fn = llvm::Function::Create(original->getFunctionType(),
+                                      llvm::GlobalValue::InternalLinkage, name,
+                                      m);
+    original->replaceAllUsesWith(fn);
+    llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", fn));
+    llvm::Value *hook =
+        b.CreateLoad(ptrTy, b.CreateStructGEP(hooksTy, hooks, index));
+    auto *viaHook = llvm::BasicBlock::Create(ctx, "hook", fn);
+    auto *viaLibc = llvm::BasicBlock::Create(ctx, "libc", fn);
+    b.CreateCondBr(b.CreateIsNull(hook), viaLibc, viaHook);
+    llvm::SmallVector<llvm::Value *> args;
+    for (llvm::Argument &arg : fn->args())
+      args.push_back(&arg);
+    bool returnsValue = !fn->getReturnType()->isVoidTy();
+    for (auto [block, callee] :
+         {std::pair<llvm::BasicBlock *, llvm::Value *>{viaHook, hook},
+          {viaLibc, original}}) {
+      b.SetInsertPoint(block);
+      llvm::CallInst *call =
+          b.CreateCall(original->getFunctionType(), callee, args);
+      if (returnsValue)
+        b.CreateRet(call);
+      else
+        b.CreateRetVoid();
+    }
+  };
+  redirect(mallocFn, 0, "kiln.allocate");
+  redirect(freeFn, 1, "kiln.release");
 }
 
 /// Adds `void SYMBOL(ptr buffers)` calling the model with buffers[i] as its
@@ -406,6 +465,7 @@ mlir::LogicalResult kiln::emitHostCode(mlir::ModuleOp module,
   }
   if (!m)
     return report(fail("translation to LLVM IR failed"));
+  routeAllocationsThroughHooks(*m);
   if (llvm::Error error = addEntryWrapper(*m, opts))
     return report(std::move(error));
   llvm::Expected<std::unique_ptr<llvm::TargetMachine>> tm =

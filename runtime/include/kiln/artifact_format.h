@@ -72,6 +72,10 @@
 |* intermediates whose size depends on symbols, which it may allocate on      *|
 |* each run. (The entry of a "cuda-" target has another signature; see "The   *|
 |* CUDA target" below.)                                                       *|
+|* HOST_CODE may also export KILN_ALLOCATOR_SYMBOL, a kiln_allocator_hooks   *|
+|* (below) through which its code allocates and frees its buffers; the       *|
+|* runtime fills it in after loading, before the first call (null hooks:     *|
+|* the code uses malloc and free).                                          *|
 |*                                                                            *|
 |* Sub-byte dtypes (int4, uint4, float4e2m1: 4 bits; int2, uint2: 2 bits;     *|
 |* see kiln/dtype.h) are laid out differently in the two places they occur:   *|
@@ -213,6 +217,7 @@
 #ifndef KILN_ARTIFACT_FORMAT_H
 #define KILN_ARTIFACT_FORMAT_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -271,6 +276,16 @@ typedef enum kiln_gpu_image_format {
   KILN_GPU_IMAGE_CUBIN = 1, /* cubin ELF for exactly its arch */
   KILN_GPU_IMAGE_PTX = 2    /* PTX text, NUL-terminated inside its size */
 } kiln_gpu_image_format;
+
+/* The allocator hooks a HOST_CODE object may export (KILN_ALLOCATOR_SYMBOL):
+ * malloc-compatible functions (16-byte aligned blocks, null on failure,
+ * thread-safe) that its code calls for every buffer it allocates at run
+ * time; null members mean malloc and free. */
+#define KILN_ALLOCATOR_SYMBOL "kiln_allocator"
+typedef struct kiln_allocator_hooks {
+  void *(*allocate)(size_t bytes);
+  void (*release)(void *pointer);
+} kiln_allocator_hooks;
 
 typedef struct kiln_artifact_section {
   uint32_t kind;  /* kiln_section_kind */
