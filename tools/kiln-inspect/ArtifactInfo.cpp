@@ -78,12 +78,36 @@ std::string kiln::inspect::readArtifact(const std::string &path,
     }
   }
 
+  kiln_generation_info generation;
+  if (kiln_model_generation_info(raw, &generation) == KILN_STATUS_OK) {
+    Generation g;
+    g.maxSeq = generation.max_seq;
+    auto inputName = [&](size_t index) {
+      kiln_tensor_desc d;
+      return kiln_model_input(raw, index, &d) == KILN_STATUS_OK
+                 ? std::string(d.name)
+                 : std::string();
+    };
+    g.tokens = inputName(generation.tokens_input);
+    g.positions = inputName(generation.positions_input);
+    if (kiln_model_output(raw, generation.logits_output, &desc) ==
+        KILN_STATUS_OK)
+      g.logits = desc.name;
+    for (size_t i = 0; i < generation.num_state_inputs; ++i) {
+      size_t index = 0;
+      if (kiln_model_state_input(raw, i, &index) == KILN_STATUS_OK)
+        g.stateInputs.push_back(inputName(index));
+    }
+    out.generation = std::move(g);
+  }
+
   // In the order they usually lie in the file; the offsets tell the truth.
   const std::pair<uint32_t, const char *> kinds[] = {
       {KILN_SECTION_METADATA, "METADATA"},
       {KILN_SECTION_HOST_CODE, "HOST_CODE"},
       {KILN_SECTION_WEIGHTS, "WEIGHTS"},
-      {KILN_SECTION_GPU_CODE, "GPU_CODE"}};
+      {KILN_SECTION_GPU_CODE, "GPU_CODE"},
+      {KILN_SECTION_GENERATION, "GENERATION"}};
   for (auto [kind, name] : kinds) {
     Section section{name, 0, 0};
     if (kiln_model_section(raw, kind, &section.offset, &section.size) ==

@@ -12,6 +12,7 @@
 #include "kiln/runtime.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,13 @@ struct GpuImage {
   uint64_t bytes = 0;
 };
 
+/// The roles of a generation step (kiln-compile --generate).
+struct Generation {
+  int64_t maxSeq = 0;
+  std::string tokens, positions, logits;
+  std::vector<std::string> stateInputs;
+};
+
 struct ArtifactInfo {
   std::string path;
   uint64_t fileSize = 0;
@@ -57,6 +65,7 @@ struct ArtifactInfo {
   std::vector<Section> sections;
   std::vector<std::string> gpuKernels;
   std::vector<GpuImage> gpuImages;
+  std::optional<Generation> generation;
 };
 
 /// Loads `path` with kiln_model_load, which checks the magic, version,

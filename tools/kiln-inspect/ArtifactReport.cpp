@@ -131,6 +131,13 @@ void kiln::inspect::printArtifactText(const ArtifactInfo &info,
 
   os << llvm::formatv("workspace: cpu {0} bytes, gpu {1} bytes\n",
                       info.cpuWorkspaceBytes, info.gpuWorkspaceBytes);
+  if (const auto &g = info.generation) {
+    os << llvm::formatv("generation step: KV cache of {0} positions; tokens "
+                        "{1}, positions {2}, logits {3}\n",
+                        g->maxSeq, g->tokens, g->positions, g->logits);
+    os << "  state (updated in place): " << llvm::join(g->stateInputs, ", ")
+       << "\n";
+  }
   os << "sections:\n";
   for (const Section &section : info.sections)
     os << llvm::formatv("  {0,-10} offset {1,10}  size {2,10}\n", section.kind,
@@ -191,6 +198,17 @@ void kiln::inspect::printArtifactJson(const ArtifactInfo &info,
       j.attribute("cpu", info.cpuWorkspaceBytes);
       j.attribute("gpu", info.gpuWorkspaceBytes);
     });
+    if (const auto &g = info.generation)
+      j.attributeObject("generation", [&] {
+        j.attribute("max_seq", g->maxSeq);
+        j.attribute("tokens", g->tokens);
+        j.attribute("positions", g->positions);
+        j.attribute("logits", g->logits);
+        j.attributeArray("state_inputs", [&] {
+          for (const std::string &name : g->stateInputs)
+            j.value(name);
+        });
+      });
     j.attributeArray("sections", [&] {
       for (const Section &section : info.sections)
         j.object([&] {

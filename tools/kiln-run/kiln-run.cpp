@@ -115,6 +115,13 @@ void printSignature(const Options &options, kiln_model *model) {
     std::printf("output %s: %s\n", desc.name,
                 typeString(desc, symbols).c_str());
   }
+  kiln_generation_info generation;
+  if (kiln_model_generation_info(model, &generation) == KILN_STATUS_OK) {
+    kiln_model_input(model, generation.tokens_input, &desc);
+    std::printf("generation step: KV cache of %lld positions; run it with "
+                "--generate N --input %s=PROMPT.npy\n",
+                static_cast<long long>(generation.max_seq), desc.name);
+  }
 }
 
 void setInputs(const Options &options, kiln_model *model,

@@ -75,7 +75,9 @@ Options:
   --print-signature
       Print the model's target, inputs and outputs, then exit without
       running. Needs no --input. A model with symbolic dims also lists each
-      symbol and its range, "symbol NAME: MIN..MAX". For a CPU artifact also "workspace: N
+      symbol and its range, "symbol NAME: MIN..MAX"; a generation step (kiln-compile
+      --generate) ends with "generation step: KV cache of N positions; ...".
+      For a CPU artifact also "workspace: N
       bytes", the memory each session allocates once for the intermediates.
       For a CUDA artifact (target "cuda-sm_90a,sm_80" and the like) instead
       one line per GPU code image, "gpu image ARCH: cubin|ptx, N bytes", and

@@ -10,7 +10,8 @@ their rotary tables 64 positions long. Each is compiled once with
 --generate, and kiln-run --generate N must produce exactly PyTorch's greedy
 tokens, the reference recomputing the whole sequence for every new token
 (no cache on its side), for several prompts: 2 x 5 tokens, 1 x 1 token, and
-1 x 33 tokens (so the sliding window and the cache's far positions matter).
+1 x 33 tokens (so the sliding window and the cache's far positions matter);
+kiln-inspect --json and kiln-run --print-signature must describe the step.
 
 Then sampling: the same seed draws the same tokens, all inside the
 vocabulary, and top-k 1 is greedy whatever the temperature. Then what must
@@ -79,6 +80,31 @@ def compile_generation(bin_dir, onnx_path, artifact, *flags):
          "-o", artifact, *flags], capture_output=True, text=True)
 
 
+def check_described(bin_dir, artifact):
+    """None when kiln-inspect --json and kiln-run --print-signature
+    describe the generation step (48 positions, 2 layers' caches)."""
+    import json
+    result = subprocess.run([os.path.join(bin_dir, "kiln-inspect"), "--json",
+                             artifact], capture_output=True, text=True)
+    if result.returncode:
+        return "kiln-inspect failed: " + result.stderr.strip()
+    generation = json.loads(result.stdout).get("generation")
+    expected = {"max_seq": 48, "tokens": "tokens", "positions": "past_length",
+                "logits": "y", "state_inputs": ["cache.key.0", "cache.value.0",
+                                                "cache.key.1", "cache.value.1"]}
+    if generation != expected:
+        return "kiln-inspect --json: generation %r, expected %r" % (
+            generation, expected)
+    result = subprocess.run([os.path.join(bin_dir, "kiln-run"), artifact,
+                             "--print-signature"], capture_output=True,
+                            text=True)
+    line = "generation step: KV cache of 48 positions"
+    if result.returncode or line not in result.stdout:
+        return "kiln-run --print-signature lacks %r: %s" % (
+            line, result.stdout + result.stderr)
+    return None
+
+
 def check_decoder(bin_dir, name, make_model):
     def check(work):
         net, onnx_path = export_decoder(make_model, work, name)
@@ -87,6 +113,9 @@ def check_decoder(bin_dir, name, make_model):
                                     "--max-seq", "48")
         if result.returncode:
             return "compile failed: " + result.stderr.strip()
+        why = check_described(bin_dir, artifact)
+        if why:
+            return why
         rng = np.random.default_rng(7)
         speeds = []
         for batch, length, steps in PROMPTS:
