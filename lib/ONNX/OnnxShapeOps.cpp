@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "NodeContext.h"
+#include "RuntimeAxes.h"
 #include "ShapeArithmetic.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -270,7 +271,39 @@ FailureOr<SmallVector<int64_t>> axesOf(NodeContext &nc, int64_t rank) {
   return axes;
 }
 
+/// Squeeze or Unsqueeze with axes given at run time: one reshape per set
+/// of axes (RuntimeAxes.h); Squeeze's sets are those of static 1s.
+LogicalResult runtimeSqueezeOp(NodeContext &nc, Value x, bool squeeze) {
+  SmallVector<SymbolicSize> in = symbolicShape(nc, x);
+  int64_t rank = in.size();
+  if (!squeeze) {
+    if (!nc.inputType(1).hasStaticShape())
+      return nc.error("axes (input 1) must have a static length");
+    rank += nc.inputType(1).getNumElements();
+  }
+  FailureOr<SmallVector<Value>> r = dispatchOnAxes(
+      nc, 1, rank,
+      [&](ArrayRef<int64_t> axes) -> std::optional<SmallVector<Value>> {
+        SmallVector<SymbolicSize> sizes;
+        for (int64_t d = 0, next = 0; d < rank; ++d) {
+          bool listed = llvm::is_contained(axes, d);
+          if (squeeze && listed && !(in[d] == SymbolicSize::constant(1)))
+            return std::nullopt;
+          if (!squeeze)
+            sizes.push_back(listed ? SymbolicSize::constant(1) : in[next++]);
+          else if (!listed)
+            sizes.push_back(in[d]);
+        }
+        return SmallVector<Value>{reshapeToSizes(nc, x, sizes)};
+      });
+  if (failed(r))
+    return failure();
+  return nc.setResult(r->front());
+}
+
 LogicalResult squeezeOp(NodeContext &nc, Value x) {
+  if (isRuntimeInput(nc, 1))
+    return runtimeSqueezeOp(nc, x, /*squeeze=*/true);
   RankedTensorType t = nc.typeOf(x);
   FailureOr<SmallVector<int64_t>> axes = axesOf(nc, t.getRank());
   if (failed(axes))
@@ -288,6 +321,8 @@ LogicalResult squeezeOp(NodeContext &nc, Value x) {
 }
 
 LogicalResult unsqueezeOp(NodeContext &nc, Value x) {
+  if (isRuntimeInput(nc, 1))
+    return runtimeSqueezeOp(nc, x, /*squeeze=*/false);
   RankedTensorType t = nc.typeOf(x);
   int64_t outRank = t.getRank();
   auto listed = intsFromInputOrAttr(nc, 1, "axes");
@@ -912,6 +947,23 @@ LogicalResult triluOp(NodeContext &nc, Value x) {
 }
 
 template <typename OpTy> LogicalResult scanOp(NodeContext &nc, Value x) {
+  auto scan = [&](int64_t axis) -> Value {
+    return OpTy::create(nc.b, nc.loc, x.getType(), x,
+                        nc.b.getI64IntegerAttr(axis),
+                        nc.b.getBoolAttr(nc.getInt("exclusive", 0) != 0),
+                        nc.b.getBoolAttr(nc.getInt("reverse", 0) != 0));
+  };
+  if (isRuntimeInput(nc, 1)) {
+    // One scan per axis, chosen at run time (RuntimeAxes.h).
+    FailureOr<SmallVector<Value>> r = dispatchOnAxes(
+        nc, 1, nc.typeOf(x).getRank(),
+        [&](ArrayRef<int64_t> axes) -> std::optional<SmallVector<Value>> {
+          return SmallVector<Value>{scan(axes[0])};
+        });
+    if (failed(r))
+      return failure();
+    return nc.setResult(r->front());
+  }
   FailureOr<int64_t> axisValue = nc.constantInt(1, "axis");
   if (failed(axisValue))
     return failure();
@@ -919,10 +971,7 @@ template <typename OpTy> LogicalResult scanOp(NodeContext &nc, Value x) {
       nc.normalizeAxis(*axisValue, nc.typeOf(x).getRank());
   if (failed(axis))
     return failure();
-  return nc.setResult(
-      OpTy::create(nc.b, nc.loc, x.getType(), x, nc.b.getI64IntegerAttr(*axis),
-                   nc.b.getBoolAttr(nc.getInt("exclusive", 0) != 0),
-                   nc.b.getBoolAttr(nc.getInt("reverse", 0) != 0)));
+  return nc.setResult(scan(*axis));
 }
 
 } // namespace
