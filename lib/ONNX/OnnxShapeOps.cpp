@@ -10,6 +10,7 @@
 
 #include "NodeContext.h"
 #include "RuntimeAxes.h"
+#include "RuntimeParameters.h"
 #include "ShapeArithmetic.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -391,6 +392,8 @@ LogicalResult splitOp(NodeContext &nc, Value x) {
   FailureOr<int64_t> axis = nc.normalizeAxis(nc.getInt("axis", 0), t.getRank());
   if (failed(axis))
     return failure();
+  if (isRuntimeInput(nc, 1))
+    return runtimeSplitOp(nc, x, *axis);
   int64_t dim = t.getDimSize(*axis);
   int64_t n = nc.numOutputs();
   auto listed = intsFromInputOrAttr(nc, 1, "split");
@@ -595,6 +598,8 @@ LogicalResult symbolicSliceOp(NodeContext &nc, Value x) {
 }
 
 LogicalResult sliceOp(NodeContext &nc, Value x) {
+  if (nc.opset >= 10 && (isRuntimeInput(nc, 3) || isRuntimeInput(nc, 4)))
+    return runtimeSliceOp(nc, x);
   if (nc.opset >= 10 &&
       (needsSymbolicPath(nc, x, 1) || needsSymbolicPath(nc, x, 2)))
     return symbolicSliceOp(nc, x);
@@ -722,6 +727,8 @@ LogicalResult expandOp(NodeContext &nc, Value x) {
 }
 
 LogicalResult tileOp(NodeContext &nc, Value x) {
+  if (isRuntimeInput(nc, 1))
+    return runtimeTileOp(nc, x);
   FailureOr<SmallVector<int64_t>> repeats = nc.constantInts(1, "repeats");
   if (failed(repeats))
     return failure();
@@ -896,6 +903,9 @@ LogicalResult rangeOp(NodeContext &nc) {
         return hasRuntimeElements(nc, i) || isRuntimeValued(nc, i);
       }))
     return symbolicRangeOp(nc);
+  if (llvm::any_of(llvm::seq<size_t>(0, 3),
+                   [&](size_t i) { return isRuntimeInput(nc, i); }))
+    return runtimeFloatRangeOp(nc);
   FailureOr<DenseElementsAttr> start = nc.constantInput(0, "start");
   FailureOr<DenseElementsAttr> limit = nc.constantInput(1, "limit");
   FailureOr<DenseElementsAttr> delta = nc.constantInput(2, "delta");
@@ -934,6 +944,8 @@ LogicalResult rangeOp(NodeContext &nc) {
 LogicalResult triluOp(NodeContext &nc, Value x) {
   if (nc.typeOf(x).getRank() < 2)
     return nc.error("input must have rank 2 or more");
+  if (isRuntimeInput(nc, 1))
+    return runtimeTriluOp(nc, x);
   int64_t k = 0;
   if (nc.input(1)) {
     FailureOr<int64_t> kv = nc.constantInt(1, "k");

@@ -25,16 +25,6 @@ using namespace kiln::onnx_import;
 /// axes must be constants.
 static constexpr int64_t kMaxAxesCases = 64;
 
-bool kiln::onnx_import::isRuntimeInput(NodeContext &nc, size_t i) {
-  Value v = nc.input(i);
-  if (!nc.symbolicDims || !v || matchPattern(v, m_Constant()))
-    return false;
-  std::optional<ShapeElements> elements = shapeElements(v);
-  return !elements || llvm::any_of(*elements, [](OpFoldResult e) {
-           return isa<Value>(e);
-         });
-}
-
 namespace {
 
 /// The elements of input `i` (a scalar or a 1-D tensor of static length) as

@@ -18,15 +18,11 @@
 #define KILN_LIB_ONNX_RUNTIMEAXES_H
 
 #include "NodeContext.h"
+#include "ShapeArithmetic.h"
 
 #include "llvm/ADT/STLFunctionalExtras.h"
 
 namespace kiln::onnx_import {
-
-/// Whether input `i` of the node holds values only the run knows: a graph
-/// input or computed from one, or a shape tensor with run-time elements.
-/// Always false when the importer does not read run-time shape inputs.
-bool isRuntimeInput(NodeContext &nc, size_t i);
 
 /// The node's lowering for one value of the axes (normalized, in [0,
 /// rank)): its results, or nothing when that value is invalid for the node
