@@ -277,11 +277,19 @@ FailureOr<SmallVector<int64_t>> axesOf(NodeContext &nc, int64_t rank) {
 LogicalResult runtimeSqueezeOp(NodeContext &nc, Value x, bool squeeze) {
   SmallVector<SymbolicSize> in = symbolicShape(nc, x);
   int64_t rank = in.size();
-  if (!squeeze) {
-    if (!nc.inputType(1).hasStaticShape())
-      return nc.error("axes (input 1) must have a static length");
-    rank += nc.inputType(1).getNumElements();
+  RankedTensorType axesType = nc.inputType(1);
+  if (!axesType.hasStaticShape())
+    return nc.error("axes (input 1) must have a static length");
+  if (squeeze && axesType.getNumElements() == 0) {
+    // No axes: every dimension of static size 1, as with constant axes.
+    SmallVector<SymbolicSize> sizes;
+    for (const SymbolicSize &size : in)
+      if (!(size == SymbolicSize::constant(1)))
+        sizes.push_back(size);
+    return nc.setResult(reshapeToSizes(nc, x, sizes));
   }
+  if (!squeeze)
+    rank += axesType.getNumElements();
   FailureOr<SmallVector<Value>> r = dispatchOnAxes(
       nc, 1, rank,
       [&](ArrayRef<int64_t> axes) -> std::optional<SmallVector<Value>> {
@@ -967,6 +975,9 @@ template <typename OpTy> LogicalResult scanOp(NodeContext &nc, Value x) {
   };
   if (isRuntimeInput(nc, 1)) {
     // One scan per axis, chosen at run time (RuntimeAxes.h).
+    RankedTensorType axisType = nc.inputType(1);
+    if (!axisType.hasStaticShape() || axisType.getNumElements() != 1)
+      return nc.error("axis (input 1) must hold one value");
     FailureOr<SmallVector<Value>> r = dispatchOnAxes(
         nc, 1, nc.typeOf(x).getRank(),
         [&](ArrayRef<int64_t> axes) -> std::optional<SmallVector<Value>> {

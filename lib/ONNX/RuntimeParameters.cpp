@@ -139,6 +139,8 @@ LogicalResult kiln::onnx_import::runtimeOneHotOp(NodeContext &nc) {
   OpBuilder &b = nc.b;
   Location loc = nc.loc;
   Value off = element(nc, 2, 0, "values"), on = element(nc, 2, 1, "values");
+  if (!off || !on)
+    return failure();
   // ONNX requires depth > 0; a smaller one gives an empty result.
   Value depth = nonNegative(b, loc, asIndex(b, loc, depthScalar));
   SmallVector<int64_t> shape(it.getShape());
