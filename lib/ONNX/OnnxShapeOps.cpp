@@ -65,19 +65,13 @@ LogicalResult transposeOp(NodeContext &nc, Value x) {
   return nc.setResult(nc.transpose(x, perm));
 }
 
-/// Whether input `i` holds values only a run knows: a graph input, or
-/// computed from one (ONNX lets Reshape's shape, Expand's, ... be either).
-bool isRuntimeValued(NodeContext &nc, size_t i) {
-  Value v = nc.input(i);
-  return v && !matchPattern(v, m_Constant()) && !shapeElements(v);
-}
-
 /// Whether a consumer of shape input `i` must take the symbolic path: the
-/// data has dynamic dims, or the shape holds run-time elements.
+/// data has dynamic dims, or the shape holds values only a run knows (a
+/// graph input, computed from one, or run-time elements: ONNX lets
+/// Reshape's shape, Expand's, ... be any of them).
 bool needsSymbolicPath(NodeContext &nc, Value x, size_t i) {
   return nc.symbolicDims &&
-         ((x && !nc.typeOf(x).hasStaticShape()) || hasRuntimeElements(nc, i) ||
-          isRuntimeValued(nc, i));
+         ((x && !nc.typeOf(x).hasStaticShape()) || isRuntimeInput(nc, i));
 }
 
 /// The elements of shape input `i`: known ones as they are, those of a
@@ -906,14 +900,9 @@ LogicalResult symbolicRangeOp(NodeContext &nc) {
 LogicalResult rangeOp(NodeContext &nc) {
   bool integers = nc.inputType(0) &&
                   isa<IntegerType>(nc.inputType(0).getElementType());
-  if (nc.symbolicDims && integers &&
-      llvm::any_of(llvm::seq<size_t>(0, 3), [&](size_t i) {
-        return hasRuntimeElements(nc, i) || isRuntimeValued(nc, i);
-      }))
-    return symbolicRangeOp(nc);
   if (llvm::any_of(llvm::seq<size_t>(0, 3),
                    [&](size_t i) { return isRuntimeInput(nc, i); }))
-    return runtimeFloatRangeOp(nc);
+    return integers ? symbolicRangeOp(nc) : runtimeFloatRangeOp(nc);
   FailureOr<DenseElementsAttr> start = nc.constantInput(0, "start");
   FailureOr<DenseElementsAttr> limit = nc.constantInput(1, "limit");
   FailureOr<DenseElementsAttr> delta = nc.constantInput(2, "delta");

@@ -317,10 +317,16 @@ LogicalResult kiln::onnx_import::runtimeTopKOp(NodeContext &nc, Value x,
   OpBuilder &b = nc.b;
   Location loc = nc.loc;
   // The whole axis sorted, then its first K (ONNX requires 0 <= K <= n;
-  // others are clamped to that range).
-  Value k = arith::MinSIOp::create(
-      b, loc, nonNegative(b, loc, asIndex(b, loc, kScalar)),
-      arith::ConstantIndexOp::create(b, loc, n));
+  // another K gives an empty result).
+  Value k = asIndex(b, loc, kScalar);
+  Value inRange = arith::AndIOp::create(
+      b, loc,
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, k,
+                            arith::ConstantIndexOp::create(b, loc, 0)),
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sle, k,
+                            arith::ConstantIndexOp::create(b, loc, n)));
+  k = arith::SelectOp::create(b, loc, inRange, k,
+                              arith::ConstantIndexOp::create(b, loc, 0));
   auto sorted = TopKOp::create(b, loc, t, t.clone(b.getI64Type()), x,
                                b.getI64IntegerAttr(axis),
                                b.getI64IntegerAttr(n),

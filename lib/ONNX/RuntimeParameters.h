@@ -10,8 +10,9 @@
 // says the parameter is not a constant.
 //
 // Values ONNX calls invalid give an empty result where they decide a size
-// (a negative depth or repeat count, split sizes that do not add up to the
-// dimension), since the runtime cannot yet fail a run on an input's value.
+// (a negative depth or repeat count, a K beyond the axis, split sizes that
+// do not add up to the dimension, repeated Slice axes or a zero step),
+// since the runtime cannot yet fail a run on an input's value.
 //
 //===----------------------------------------------------------------------===//
 
