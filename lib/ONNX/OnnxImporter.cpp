@@ -9,6 +9,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -730,7 +731,8 @@ OwningOpRef<ModuleOp> kiln::importOnnxModel(StringRef path, MLIRContext &ctx,
   if (options.summary)
     summarize(model, *options.summary);
   ctx.loadDialect<KilnDialect, arith::ArithDialect, func::FuncDialect,
-                  tensor::TensorDialect, linalg::LinalgDialect>();
+                  tensor::TensorDialect, linalg::LinalgDialect,
+                  scf::SCFDialect>();
   // HF Mixtral's sparse MoE dispatch (NonZero per expert) becomes the
   // dense form before the node-by-node import; see passes/Raising/ONNX/SparseMoEDispatch.cpp.
   std::vector<SparseDispatchCheck> sparseDispatch =

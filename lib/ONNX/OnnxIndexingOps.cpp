@@ -1,6 +1,8 @@
 //===- OnnxIndexingOps.cpp - TopK, gathers, scatters, OneHot, NonZero -----===//
 
 #include "NodeContext.h"
+#include "RuntimeParameters.h"
+#include "ShapeArithmetic.h"
 
 #include "mlir/IR/Matchers.h"
 
@@ -15,6 +17,8 @@ LogicalResult topKOp(NodeContext &nc, Value x) {
   FailureOr<int64_t> axis = nc.normalizeAxis(nc.getInt("axis", -1), t.getRank());
   if (failed(axis))
     return failure();
+  if (nc.opset >= 10 && isRuntimeInput(nc, 1))
+    return runtimeTopKOp(nc, x, *axis);
   int64_t k;
   if (nc.opset < 10) {
     k = nc.getInt("k", -1);
@@ -122,6 +126,8 @@ LogicalResult oneHotOp(NodeContext &nc) {
   Value indices = nc.input(0);
   if (!indices)
     return nc.error("expects indices");
+  if (isRuntimeInput(nc, 1) || isRuntimeInput(nc, 2))
+    return runtimeOneHotOp(nc);
   FailureOr<DenseElementsAttr> depthAttr = nc.constantInput(1, "depth");
   FailureOr<DenseElementsAttr> values = nc.constantInput(2, "values");
   if (failed(depthAttr) || failed(values))

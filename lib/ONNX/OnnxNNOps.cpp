@@ -1,6 +1,7 @@
 //===- OnnxNNOps.cpp - Matmuls, normalizations and reductions -------------===//
 
 #include "NodeContext.h"
+#include "RuntimeAxes.h"
 
 using namespace mlir;
 using namespace kiln;
@@ -221,7 +222,10 @@ LogicalResult instanceNormOp(NodeContext &nc) {
 FailureOr<SmallVector<int64_t>> reductionAxes(NodeContext &nc, int64_t rank,
                                               bool &noop) {
   SmallVector<int64_t> axes;
-  if (nc.input(1)) {
+  RankedTensorType given = nc.inputType(1);
+  if (given && given.hasStaticShape() && given.getNumElements() == 0) {
+    // No axes, whether or not the run gives them.
+  } else if (nc.input(1)) {
     FailureOr<SmallVector<int64_t>> in = nc.constantInts(1, "axes");
     if (failed(in))
       return failure();
@@ -253,47 +257,75 @@ FailureOr<SmallVector<int64_t>> reductionAxes(NodeContext &nc, int64_t rank,
 enum class Pre { None, Abs, Square, Exp };
 enum class Post { None, Sqrt, Log };
 
-/// Every ONNX reduction is a Kiln reduction with an elementwise step before
-/// (|x|, x^2, e^x) and/or after (sqrt, log).
-template <typename OpTy, Pre P = Pre::None, Post Q = Post::None>
-LogicalResult reduceOp(NodeContext &nc, Value x) {
-  RankedTensorType t = nc.typeOf(x);
-  bool noop;
-  FailureOr<SmallVector<int64_t>> axes = reductionAxes(nc, t.getRank(), noop);
-  if (failed(axes))
-    return failure();
-  if ((P == Pre::Exp || Q != Post::None) &&
-      !isa<FloatType>(t.getElementType()))
-    return nc.error("expects a floating-point input");
-  if (P == Pre::Abs)
-    x = nc.unary<AbsOp>(x);
-  else if (P == Pre::Square)
-    x = nc.binary<MulOp>(x, x);
+/// The reduction of `x` (after the step before) over `axes` (normalized,
+/// sorted), with the step after.
+template <typename OpTy, Pre P, Post Q>
+Value reduced(NodeContext &nc, Value x, ArrayRef<int64_t> axes, bool keepdims) {
   Value r;
-  if (noop) {
-    r = x;
-  } else if (P == Pre::Exp) {
+  if (P == Pre::Exp) {
     // log-sum-exp, stably: max + log(sum(exp(x - max)))
-    Value max = nc.reduce<ReduceMaxOp>(x, *axes, /*keepdims=*/true);
+    Value max = nc.reduce<ReduceMaxOp>(x, axes, /*keepdims=*/true);
     Value sum = nc.reduce<ReduceSumOp>(
-        nc.unary<ExpOp>(nc.binary<SubOp>(x, max)), *axes, true);
+        nc.unary<ExpOp>(nc.binary<SubOp>(x, max)), axes, true);
     r = nc.binary<AddOp>(max, nc.unary<LogOp>(sum));
-    if (!nc.getInt("keepdims", 1)) {
+    if (!keepdims) {
+      RankedTensorType t = nc.typeOf(x);
       SmallVector<int64_t> shape;
       for (int64_t d = 0; d < t.getRank(); ++d)
-        if (!llvm::is_contained(*axes, d))
+        if (!llvm::is_contained(axes, d))
           shape.push_back(t.getDimSize(d));
       r = nc.reshape(r, shape);
     }
-    return nc.setResult(r);
-  } else {
-    r = nc.reduce<OpTy>(x, *axes, nc.getInt("keepdims", 1) != 0);
+    return r;
   }
+  r = nc.reduce<OpTy>(x, axes, keepdims);
   if (Q == Post::Sqrt)
     r = nc.unary<SqrtOp>(r);
   else if (Q == Post::Log)
     r = nc.unary<LogOp>(r);
-  return nc.setResult(r);
+  return r;
+}
+
+/// Every ONNX reduction is a Kiln reduction with an elementwise step before
+/// (|x|, x^2, e^x) and/or after (sqrt, log). Axes given at run time pick
+/// one reduction per possible set (RuntimeAxes.h).
+template <typename OpTy, Pre P = Pre::None, Post Q = Post::None>
+LogicalResult reduceOp(NodeContext &nc, Value x) {
+  RankedTensorType t = nc.typeOf(x);
+  if ((P == Pre::Exp || Q != Post::None) &&
+      !isa<FloatType>(t.getElementType()))
+    return nc.error("expects a floating-point input");
+  bool keepdims = nc.getInt("keepdims", 1) != 0;
+  RankedTensorType given = nc.inputType(1);
+  bool runtimeAxes = isRuntimeInput(nc, 1) && given &&
+                     !(given.hasStaticShape() && given.getNumElements() == 0);
+  bool noop = false;
+  FailureOr<SmallVector<int64_t>> axes = SmallVector<int64_t>();
+  if (!runtimeAxes)
+    axes = reductionAxes(nc, t.getRank(), noop);
+  if (failed(axes))
+    return failure();
+  if (P == Pre::Abs)
+    x = nc.unary<AbsOp>(x);
+  else if (P == Pre::Square)
+    x = nc.binary<MulOp>(x, x);
+  if (noop) {
+    if (Q == Post::Sqrt)
+      x = nc.unary<SqrtOp>(x);
+    else if (Q == Post::Log)
+      x = nc.unary<LogOp>(x);
+    return nc.setResult(x);
+  }
+  if (!runtimeAxes)
+    return nc.setResult(reduced<OpTy, P, Q>(nc, x, *axes, keepdims));
+  FailureOr<SmallVector<Value>> r = dispatchOnAxes(
+      nc, 1, t.getRank(),
+      [&](ArrayRef<int64_t> set) -> std::optional<SmallVector<Value>> {
+        return SmallVector<Value>{reduced<OpTy, P, Q>(nc, x, set, keepdims)};
+      });
+  if (failed(r))
+    return failure();
+  return nc.setResult(r->front());
 }
 
 } // namespace

@@ -9,6 +9,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "NodeContext.h"
+#include "RuntimeAxes.h"
+#include "RuntimeParameters.h"
 #include "ShapeArithmetic.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -63,19 +65,13 @@ LogicalResult transposeOp(NodeContext &nc, Value x) {
   return nc.setResult(nc.transpose(x, perm));
 }
 
-/// Whether input `i` holds values only a run knows: a graph input, or
-/// computed from one (ONNX lets Reshape's shape, Expand's, ... be either).
-bool isRuntimeValued(NodeContext &nc, size_t i) {
-  Value v = nc.input(i);
-  return v && !matchPattern(v, m_Constant()) && !shapeElements(v);
-}
-
 /// Whether a consumer of shape input `i` must take the symbolic path: the
-/// data has dynamic dims, or the shape holds run-time elements.
+/// data has dynamic dims, or the shape holds values only a run knows (a
+/// graph input, computed from one, or run-time elements: ONNX lets
+/// Reshape's shape, Expand's, ... be any of them).
 bool needsSymbolicPath(NodeContext &nc, Value x, size_t i) {
   return nc.symbolicDims &&
-         ((x && !nc.typeOf(x).hasStaticShape()) || hasRuntimeElements(nc, i) ||
-          isRuntimeValued(nc, i));
+         ((x && !nc.typeOf(x).hasStaticShape()) || isRuntimeInput(nc, i));
 }
 
 /// The elements of shape input `i`: known ones as they are, those of a
@@ -270,7 +266,47 @@ FailureOr<SmallVector<int64_t>> axesOf(NodeContext &nc, int64_t rank) {
   return axes;
 }
 
+/// Squeeze or Unsqueeze with axes given at run time: one reshape per set
+/// of axes (RuntimeAxes.h); Squeeze's sets are those of static 1s.
+LogicalResult runtimeSqueezeOp(NodeContext &nc, Value x, bool squeeze) {
+  SmallVector<SymbolicSize> in = symbolicShape(nc, x);
+  int64_t rank = in.size();
+  RankedTensorType axesType = nc.inputType(1);
+  if (!axesType.hasStaticShape())
+    return nc.error("axes (input 1) must have a static length");
+  if (squeeze && axesType.getNumElements() == 0) {
+    // No axes: every dimension of static size 1, as with constant axes.
+    SmallVector<SymbolicSize> sizes;
+    for (const SymbolicSize &size : in)
+      if (!(size == SymbolicSize::constant(1)))
+        sizes.push_back(size);
+    return nc.setResult(reshapeToSizes(nc, x, sizes));
+  }
+  if (!squeeze)
+    rank += axesType.getNumElements();
+  FailureOr<SmallVector<Value>> r = dispatchOnAxes(
+      nc, 1, rank,
+      [&](ArrayRef<int64_t> axes) -> std::optional<SmallVector<Value>> {
+        SmallVector<SymbolicSize> sizes;
+        for (int64_t d = 0, next = 0; d < rank; ++d) {
+          bool listed = llvm::is_contained(axes, d);
+          if (squeeze && listed && !(in[d] == SymbolicSize::constant(1)))
+            return std::nullopt;
+          if (!squeeze)
+            sizes.push_back(listed ? SymbolicSize::constant(1) : in[next++]);
+          else if (!listed)
+            sizes.push_back(in[d]);
+        }
+        return SmallVector<Value>{reshapeToSizes(nc, x, sizes)};
+      });
+  if (failed(r))
+    return failure();
+  return nc.setResult(r->front());
+}
+
 LogicalResult squeezeOp(NodeContext &nc, Value x) {
+  if (isRuntimeInput(nc, 1))
+    return runtimeSqueezeOp(nc, x, /*squeeze=*/true);
   RankedTensorType t = nc.typeOf(x);
   FailureOr<SmallVector<int64_t>> axes = axesOf(nc, t.getRank());
   if (failed(axes))
@@ -288,6 +324,8 @@ LogicalResult squeezeOp(NodeContext &nc, Value x) {
 }
 
 LogicalResult unsqueezeOp(NodeContext &nc, Value x) {
+  if (isRuntimeInput(nc, 1))
+    return runtimeSqueezeOp(nc, x, /*squeeze=*/false);
   RankedTensorType t = nc.typeOf(x);
   int64_t outRank = t.getRank();
   auto listed = intsFromInputOrAttr(nc, 1, "axes");
@@ -356,6 +394,8 @@ LogicalResult splitOp(NodeContext &nc, Value x) {
   FailureOr<int64_t> axis = nc.normalizeAxis(nc.getInt("axis", 0), t.getRank());
   if (failed(axis))
     return failure();
+  if (isRuntimeInput(nc, 1))
+    return runtimeSplitOp(nc, x, *axis);
   int64_t dim = t.getDimSize(*axis);
   int64_t n = nc.numOutputs();
   auto listed = intsFromInputOrAttr(nc, 1, "split");
@@ -560,6 +600,8 @@ LogicalResult symbolicSliceOp(NodeContext &nc, Value x) {
 }
 
 LogicalResult sliceOp(NodeContext &nc, Value x) {
+  if (nc.opset >= 10 && (isRuntimeInput(nc, 3) || isRuntimeInput(nc, 4)))
+    return runtimeSliceOp(nc, x);
   if (nc.opset >= 10 &&
       (needsSymbolicPath(nc, x, 1) || needsSymbolicPath(nc, x, 2)))
     return symbolicSliceOp(nc, x);
@@ -687,6 +729,8 @@ LogicalResult expandOp(NodeContext &nc, Value x) {
 }
 
 LogicalResult tileOp(NodeContext &nc, Value x) {
+  if (isRuntimeInput(nc, 1))
+    return runtimeTileOp(nc, x);
   FailureOr<SmallVector<int64_t>> repeats = nc.constantInts(1, "repeats");
   if (failed(repeats))
     return failure();
@@ -856,11 +900,9 @@ LogicalResult symbolicRangeOp(NodeContext &nc) {
 LogicalResult rangeOp(NodeContext &nc) {
   bool integers = nc.inputType(0) &&
                   isa<IntegerType>(nc.inputType(0).getElementType());
-  if (nc.symbolicDims && integers &&
-      llvm::any_of(llvm::seq<size_t>(0, 3), [&](size_t i) {
-        return hasRuntimeElements(nc, i) || isRuntimeValued(nc, i);
-      }))
-    return symbolicRangeOp(nc);
+  if (llvm::any_of(llvm::seq<size_t>(0, 3),
+                   [&](size_t i) { return isRuntimeInput(nc, i); }))
+    return integers ? symbolicRangeOp(nc) : runtimeFloatRangeOp(nc);
   FailureOr<DenseElementsAttr> start = nc.constantInput(0, "start");
   FailureOr<DenseElementsAttr> limit = nc.constantInput(1, "limit");
   FailureOr<DenseElementsAttr> delta = nc.constantInput(2, "delta");
@@ -899,6 +941,8 @@ LogicalResult rangeOp(NodeContext &nc) {
 LogicalResult triluOp(NodeContext &nc, Value x) {
   if (nc.typeOf(x).getRank() < 2)
     return nc.error("input must have rank 2 or more");
+  if (isRuntimeInput(nc, 1))
+    return runtimeTriluOp(nc, x);
   int64_t k = 0;
   if (nc.input(1)) {
     FailureOr<int64_t> kv = nc.constantInt(1, "k");
@@ -912,6 +956,26 @@ LogicalResult triluOp(NodeContext &nc, Value x) {
 }
 
 template <typename OpTy> LogicalResult scanOp(NodeContext &nc, Value x) {
+  auto scan = [&](int64_t axis) -> Value {
+    return OpTy::create(nc.b, nc.loc, x.getType(), x,
+                        nc.b.getI64IntegerAttr(axis),
+                        nc.b.getBoolAttr(nc.getInt("exclusive", 0) != 0),
+                        nc.b.getBoolAttr(nc.getInt("reverse", 0) != 0));
+  };
+  if (isRuntimeInput(nc, 1)) {
+    // One scan per axis, chosen at run time (RuntimeAxes.h).
+    RankedTensorType axisType = nc.inputType(1);
+    if (!axisType.hasStaticShape() || axisType.getNumElements() != 1)
+      return nc.error("axis (input 1) must hold one value");
+    FailureOr<SmallVector<Value>> r = dispatchOnAxes(
+        nc, 1, nc.typeOf(x).getRank(),
+        [&](ArrayRef<int64_t> axes) -> std::optional<SmallVector<Value>> {
+          return SmallVector<Value>{scan(axes[0])};
+        });
+    if (failed(r))
+      return failure();
+    return nc.setResult(r->front());
+  }
   FailureOr<int64_t> axisValue = nc.constantInt(1, "axis");
   if (failed(axisValue))
     return failure();
@@ -919,10 +983,7 @@ template <typename OpTy> LogicalResult scanOp(NodeContext &nc, Value x) {
       nc.normalizeAxis(*axisValue, nc.typeOf(x).getRank());
   if (failed(axis))
     return failure();
-  return nc.setResult(
-      OpTy::create(nc.b, nc.loc, x.getType(), x, nc.b.getI64IntegerAttr(*axis),
-                   nc.b.getBoolAttr(nc.getInt("exclusive", 0) != 0),
-                   nc.b.getBoolAttr(nc.getInt("reverse", 0) != 0)));
+  return nc.setResult(scan(*axis));
 }
 
 } // namespace

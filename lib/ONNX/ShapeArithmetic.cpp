@@ -46,6 +46,13 @@ bool kiln::onnx_import::hasRuntimeElements(NodeContext &nc, size_t i) {
   return e && llvm::any_of(*e, [](OpFoldResult f) { return isa<Value>(f); });
 }
 
+bool kiln::onnx_import::isRuntimeInput(NodeContext &nc, size_t i) {
+  Value v = nc.input(i);
+  if (!nc.symbolicDims || !v || matchPattern(v, m_Constant()))
+    return false;
+  return !shapeElements(v) || hasRuntimeElements(nc, i);
+}
+
 namespace {
 
 /// Element-by-element evaluation of one node.

@@ -33,6 +33,14 @@ std::optional<ShapeElements> shapeElements(mlir::Value v);
 /// (a shape tensor built from symbolic dims).
 bool hasRuntimeElements(NodeContext &nc, size_t i);
 
+/// Whether input `i` of the node holds values only the run knows (a graph
+/// input or computed from one, or a shape tensor with run-time elements)
+/// and the importer reads such inputs (nc.symbolicDims is set). The
+/// handlers of parameters that are usually constants (axes, Trilu's k,
+/// OneHot's depth) take their run-time lowering then (RuntimeAxes.h,
+/// RuntimeParameters.h).
+bool isRuntimeInput(NodeContext &nc, size_t i);
+
 /// Evaluates Shape, Size and the integer operators on shape tensors
 /// element by element when an operand has run-time elements; nothing when
 /// the node is not such a computation (its ordinary handler then runs).

@@ -17,7 +17,10 @@ reference, then classifies the test as one of:
 Check mode (the default) compares the results with the expected list
 (expected_pass.txt): a listed test that does not pass is a regression and
 makes the exit status 1. Tests that pass but are not listed are reported as
-newly passing. --update rewrites the list instead. See README.md.
+newly passing. A listed test that passes only after binding an input at
+compile time (--bind-input) must also be listed in expected_bound.txt;
+otherwise it is a regression of what runs with every input given at run
+time. --update rewrites both lists instead. See README.md.
 
 Run with /usr/bin/python3 (it needs numpy and onnx).
 """
@@ -43,6 +46,9 @@ STATUSES = ("pass", "compile-fail", "run-fail", "mismatch", "skip",
 # ONNX's own runner tolerances (onnx/backend/test/runner).
 RTOL = 1e-3
 ATOL = 1e-7
+
+# The detail of a test that passed with inputs bound at compile time.
+BOUND_DETAIL = "bound at compile time: "
 
 COMPILE_TIMEOUT_S = 60
 RUN_TIMEOUT_S = 120
@@ -684,8 +690,7 @@ def run_test(test_dir, options, work_root):
                 detail += " (+%d more outputs differ)" % (len(problems) - 1)
             return "mismatch", detail, commands
         if bound:
-            return ("pass", "bound at compile time: " + ", ".join(bound),
-                    commands)
+            return ("pass", BOUND_DETAIL + ", ".join(bound), commands)
         return "pass", "", commands
     except Exception as error:  # a bug here must not stop the whole run
         return "unreadable", "runner error: %s: %s" % (
@@ -746,6 +751,10 @@ def parse_args(argv):
     parser.add_argument("--expected",
                         default=str(SCRIPT_DIR / "expected_pass.txt"),
                         help="the list of tests that must pass")
+    parser.add_argument("--expected-bound",
+                        default=str(SCRIPT_DIR / "expected_bound.txt"),
+                        help="the listed tests that may need an input bound "
+                        "at compile time")
     parser.add_argument("--report", metavar="FILE",
                         help="write a TSV line per test: name, status, detail")
     parser.add_argument("--update", action="store_true",
@@ -818,6 +827,9 @@ def main(argv):
         print("run_conformance: no expected list at %s; every test counts as "
               "new" % expected_path, file=out)
     expected_set = set(expected)
+    bound_path = Path(options.expected_bound)
+    allowed_bound = read_list(bound_path) if bound_path.is_file() else []
+    allowed_bound_set = set(allowed_bound)
 
     all_tests = sorted(
         entry.name for entry in tests_dir.iterdir()
@@ -874,8 +886,12 @@ def main(argv):
                 stream.write("%s\t%s\t%s\n" % (name, status, detail))
 
     passed = sorted(n for n, (s, _) in results.items() if s == "pass")
+    # Passing tests that needed an input bound at compile time.
+    bound = sorted(n for n in passed if results[n][1].startswith(BOUND_DETAIL))
     regressions = sorted(n for n, (s, _) in results.items()
-                         if n in expected_set and s != "pass")
+                         if n in expected_set and (
+                             s != "pass" or (n in bound and
+                                             n not in allowed_bound_set)))
     newly = sorted(n for n in passed if n not in expected_set)
 
     if options.update:
@@ -885,10 +901,16 @@ def main(argv):
         write_list(expected_path, keep + passed)
         print("run_conformance: wrote %d tests to %s" %
               (len(set(keep + passed)), expected_path), file=out)
+        if not options.no_bind:
+            keep = [n for n in allowed_bound if n not in ran and n in all_set]
+            write_list(bound_path, keep + bound)
+            print("run_conformance: wrote %d tests to %s" %
+                  (len(set(keep + bound)), bound_path), file=out)
     else:
         if regressions:
-            print("\nregressions (listed in %s but not passing):" %
-                  expected_path.name, file=out)
+            print("\nregressions (listed in %s but not passing, or passing "
+                  "only with an input bound and not listed in %s):" %
+                  (expected_path.name, bound_path.name), file=out)
             for name in regressions:
                 status, detail = results[name]
                 print("  %s: %s%s" % (name, status,
@@ -907,6 +929,8 @@ def main(argv):
         counts[status] += 1
     failed = 0 if options.update else len(regressions)
     print("", file=out)
+    print("without binding: %d passed (%d more with an input bound at "
+          "compile time)" % (len(passed) - len(bound), len(bound)), file=out)
     print("conformance: %d passed, %d failed" % (len(passed), failed),
           file=out)
     print("statuses: %s; total %d (%.0f s)" % (

@@ -1,0 +1,54 @@
+//===- RuntimeParameters.h - Parameters that only the run knows -*- C++ -*-===//
+//
+// Private to lib/ONNX. Lowerings of nodes whose parameters arrive as graph
+// inputs (on the CPU target, where the importer reads run-time shape
+// inputs): Trilu's diagonal, OneHot's depth and values, a float Range,
+// Tile's repeats, TopK's K, Split's sizes and Slice's axes and steps. Each reads the values with
+// tensor.extract and computes with them on index values; sizes they decide
+// are dynamic dims (the runtime sizes such outputs after the run). The
+// handlers in Onnx*Ops.cpp call them when isRuntimeInput (RuntimeAxes.h)
+// says the parameter is not a constant.
+//
+// Values ONNX calls invalid give an empty result where they decide a size
+// (a negative depth or repeat count, a K beyond the axis, split sizes that
+// do not add up to the dimension, repeated Slice axes or a zero step),
+// since the runtime cannot yet fail a run on an input's value.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_LIB_ONNX_RUNTIMEPARAMETERS_H
+#define KILN_LIB_ONNX_RUNTIMEPARAMETERS_H
+
+#include "NodeContext.h"
+
+namespace kiln::onnx_import {
+
+/// Trilu of `x` with the diagonal offset k of input 1.
+mlir::LogicalResult runtimeTriluOp(NodeContext &nc, mlir::Value x);
+
+/// OneHot whose depth (input 1) or values (input 2) the run gives.
+mlir::LogicalResult runtimeOneHotOp(NodeContext &nc);
+
+/// Range of floating-point start, limit and delta the run gives.
+mlir::LogicalResult runtimeFloatRangeOp(NodeContext &nc);
+
+/// Tile of `x` by the repeats of input 1.
+mlir::LogicalResult runtimeTileOp(NodeContext &nc, mlir::Value x);
+
+/// TopK of `x` along `axis` (normalized) with the K of input 1: the whole
+/// axis sorted, then its first K.
+mlir::LogicalResult runtimeTopKOp(NodeContext &nc, mlir::Value x,
+                                  int64_t axis);
+
+/// Slice of `x` (opset 10 or later) whose axes or steps the run gives:
+/// every dimension's first index, count and step computed at run time,
+/// and one generic that reads the elements.
+mlir::LogicalResult runtimeSliceOp(NodeContext &nc, mlir::Value x);
+
+/// Split of `x` along `axis` (normalized) into the sizes of input 1.
+mlir::LogicalResult runtimeSplitOp(NodeContext &nc, mlir::Value x,
+                                   int64_t axis);
+
+} // namespace kiln::onnx_import
+
+#endif // KILN_LIB_ONNX_RUNTIMEPARAMETERS_H
