@@ -74,8 +74,13 @@ namespace {
 constexpr int64_t kMaxHeadDim = 256;
 
 /// The static facts of one kiln.attention that its kernel is built from.
+/// Only the batch may be dynamic (ShapedType::kDynamic): the kernel loops
+/// over it at run time.
 struct AttentionPlan {
   int64_t batch, kvHeads, group, queries, past, keys, headDim, valueDim;
+  /// The queries' positions start at query_start[b] (a generation step)
+  /// instead of `past`.
+  bool queryStart = false;
   /// Query rows per block (the vector length) and keys per block.
   int64_t lanes, keyBlock;
   /// Query position p may attend keys [p - windowLeft, p + windowRight];
@@ -103,13 +108,16 @@ struct AttentionPlan {
   int64_t blocksPerKvHead() const {
     return grouped ? 1 : group * queryBlocks();
   }
-  int64_t blocks() const { return batch * kvHeads * blocksPerKvHead(); }
-  /// An upper bound of the multiply-adds, to decide on threads.
+  /// The blocks of one batch entry.
+  int64_t blocksPerBatch() const { return kvHeads * blocksPerKvHead(); }
+  /// An upper bound of the multiply-adds (of one batch entry when the batch
+  /// is dynamic), to decide on threads.
   int64_t macs() const {
     int64_t span = keys;
     if (windowLeft >= 0 && windowRight >= 0)
       span = std::min(span, windowLeft + windowRight + 1 + globalTokens);
-    return batch * kvHeads * rows() * span * (headDim + valueDim);
+    int64_t entries = ShapedType::isDynamic(batch) ? 1 : batch;
+    return entries * kvHeads * rows() * span * (headDim + valueDim);
   }
 };
 
@@ -153,22 +161,26 @@ std::optional<AttentionPlan> planAttention(AttentionOp op, int64_t lanes,
     plan.layout.assign(layout->begin(), layout->end());
   }
   // Global tokens given as a tensor of positions keep the reference
-  // lowering (the kernel handles the leading num_global_tokens), and so do
-  // per-sequence query positions (query_start, a generation step).
-  if (op.getScores() || op.getMask() || op.getGlobalIndices() ||
-      op.getQueryStart())
+  // lowering (the kernel handles the leading num_global_tokens).
+  if (op.getScores() || op.getMask() || op.getGlobalIndices())
     return std::nullopt;
   if (!llvm::all_of(ValueRange{op.getQuery(), op.getKey(), op.getValue(),
                                op.getPastKey(), op.getPastValue()},
                     isF32Tensor))
     return std::nullopt;
-  // The plan is sized at compile time: dynamic shapes keep the reference
-  // lowering.
-  auto isStatic = [](Type t) {
-    return cast<RankedTensorType>(t).hasStaticShape();
+  // The plan is sized at compile time: only the batch may be dynamic (the
+  // kernel loops over it); other dynamic sizes keep the reference lowering.
+  auto isStaticPastBatch = [](Type t) {
+    auto type = cast<RankedTensorType>(t);
+    return llvm::all_of(type.getShape().drop_front(),
+                        [](int64_t d) { return !ShapedType::isDynamic(d); });
   };
-  if (!llvm::all_of(op->getOperandTypes(), isStatic) ||
-      !llvm::all_of(op->getResultTypes(), isStatic))
+  if (!llvm::all_of(op->getOperandTypes(), isStaticPastBatch) ||
+      !llvm::all_of(op->getResultTypes(), isStaticPastBatch))
+    return std::nullopt;
+  plan.queryStart = (bool)op.getQueryStart();
+  // Block-sparse cells are aligned with the blocks from static positions.
+  if (plan.queryStart && plan.sparseBlock)
     return std::nullopt;
   RankedTensorType q = op.getQuery().getType();
   RankedTensorType k = op.getPresentKey().getType();
@@ -200,13 +212,18 @@ std::optional<AttentionPlan> planAttention(AttentionOp op, int64_t lanes,
   }
   // A window wider than the positions it could exclude is no bound (for
   // hierarchical, the global pairs need no left bound either).
-  if (plan.windowLeft >= plan.past + plan.queries)
+  if (!plan.queryStart && plan.windowLeft >= plan.past + plan.queries)
     plan.windowLeft = -1;
   if (plan.windowRight >= plan.keys)
     plan.windowRight = -1;
   // Positions are compared as i32 vectors.
+  // (With query_start, positions past the keys are masked by kv_seqlen
+  // anyway; a generation step's are below the cache's length.)
   int64_t reach = plan.past + 2 * plan.queries + 2 * plan.keys + keyBlock;
-  if (q.getNumElements() == 0 || plan.keys == 0 ||
+  // (A dynamic batch may be 0 too: the kernel's loop then runs no block.)
+  bool noQueries = llvm::any_of(q.getShape().drop_front(),
+                                [](int64_t d) { return d == 0; });
+  if (noQueries || plan.batch == 0 || plan.keys == 0 ||
       plan.headDim > kMaxHeadDim || plan.valueDim > kMaxHeadDim ||
       reach > std::numeric_limits<int32_t>::max())
     return std::nullopt;
@@ -244,9 +261,9 @@ class TiledAttentionBuilder {
 public:
   TiledAttentionBuilder(ImplicitLocOpBuilder &b, const AttentionPlan &plan,
                         Value queries, Value keys, Value values,
-                        Value kvSeqlen)
+                        Value kvSeqlen, Value queryStart)
       : b(b), plan(plan), queries(queries), keys(keys), values(values),
-        kvSeqlen(kvSeqlen), f32(b.getF32Type()),
+        kvSeqlen(kvSeqlen), queryStart(queryStart), f32(b.getF32Type()),
         laneType(VectorType::get({plan.lanes}, f32)) {}
 
   /// The output as [B, Hkv, group * queries, Dv].
@@ -268,7 +285,9 @@ private:
 
   std::tuple<Value, SmallVector<OpFoldResult>, SmallVector<OpFoldResult>>
   buildBlock(Value block, Value out);
-  BlockRows blockRows(Value block);
+  BlockRows blockRows(Value block, Value batch);
+  Value firstPosition(Value batch);
+  Value batchSize();
   KeyRange keyRange(const BlockRows &rows, Value batch);
   void sparseKeyRange(KeyRange &range, const BlockRows &rows);
   Value keyBlockAt(const KeyRange &range, Value iteration);
@@ -289,7 +308,7 @@ private:
 
   ImplicitLocOpBuilder &b;
   const AttentionPlan &plan;
-  Value queries, keys, values, kvSeqlen;
+  Value queries, keys, values, kvSeqlen, queryStart;
   Type f32;
   VectorType laneType;
 };
@@ -310,8 +329,24 @@ Value combineTree(ArrayRef<Value> values,
   return level.front();
 }
 
-BlockRows TiledAttentionBuilder::blockRows(Value block) {
+/// The position of query 0 of batch entry `batch`.
+Value TiledAttentionBuilder::firstPosition(Value batch) {
+  if (!queryStart)
+    return index(plan.past);
+  Value start = tensor::ExtractOp::create(b, queryStart, batch);
+  return arith::IndexCastOp::create(b, b.getIndexType(), start);
+}
+
+/// The batch size: static, or the queries' first dimension.
+Value TiledAttentionBuilder::batchSize() {
+  if (!ShapedType::isDynamic(plan.batch))
+    return index(plan.batch);
+  return tensor::DimOp::create(b, queries, 0);
+}
+
+BlockRows TiledAttentionBuilder::blockRows(Value block, Value batch) {
   BlockRows rows;
+  Value start = firstPosition(batch);
   SmallVector<int32_t> laneOffsets(plan.lanes);
   Value base;
   if (plan.grouped) {
@@ -320,8 +355,8 @@ BlockRows TiledAttentionBuilder::blockRows(Value block) {
       laneOffsets[i] = i % plan.queries;
     rows.first = index(0);
     rows.count = b.getIndexAttr(plan.rows());
-    base = rows.minPos = index(plan.past);
-    rows.maxPos = index(plan.past + plan.queries - 1);
+    base = rows.minPos = start;
+    rows.maxPos = arith::AddIOp::create(b, start, index(plan.queries - 1));
   } else {
     for (int64_t i = 0; i < plan.lanes; ++i)
       laneOffsets[i] = i;
@@ -339,7 +374,7 @@ BlockRows TiledAttentionBuilder::blockRows(Value block) {
           b, count, arith::SubIOp::create(b, index(plan.queries), query));
       rows.count = count;
     }
-    base = rows.minPos = arith::AddIOp::create(b, query, index(plan.past));
+    base = rows.minPos = arith::AddIOp::create(b, query, start);
     rows.maxPos = arith::SubIOp::create(
         b, arith::AddIOp::create(b, rows.minPos, count), index(1));
   }
@@ -686,7 +721,7 @@ TiledAttentionBuilder::buildBlock(Value block, Value out) {
   Value head = arith::DivUIOp::create(b, block, perKvHead);
   Value kvHead = arith::RemUIOp::create(b, head, index(plan.kvHeads));
   Value batch = arith::DivUIOp::create(b, head, index(plan.kvHeads));
-  BlockRows rows = blockRows(local);
+  BlockRows rows = blockRows(local, batch);
   SmallVector<OpFoldResult> offsets = {batch, kvHead, rows.first,
                                        b.getIndexAttr(0)};
   SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1), b.getIndexAttr(1),
@@ -700,13 +735,22 @@ TiledAttentionBuilder::buildBlock(Value block, Value out) {
 Value TiledAttentionBuilder::build(bool parallel) {
   auto outType = RankedTensorType::get(
       {plan.batch, plan.kvHeads, plan.rows(), plan.valueDim}, f32);
-  Value init = tensor::EmptyOp::create(b, outType.getShape(), f32);
+  Value batch = batchSize();
+  SmallVector<Value> dynamicSizes;
+  if (ShapedType::isDynamic(plan.batch))
+    dynamicSizes.push_back(batch);
+  Value init = tensor::EmptyOp::create(b, outType, dynamicSizes);
+  Value blocks =
+      ShapedType::isDynamic(plan.batch)
+          ? arith::MulIOp::create(b, batch, index(plan.blocksPerBatch()))
+                .getResult()
+          : index(plan.batch * plan.blocksPerBatch());
   SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
   OpBuilder::InsertionGuard guard(b);
   if (parallel) {
     // Each block writes its own rows: threads share nothing but inputs.
     auto forall = scf::ForallOp::create(
-        b, ArrayRef<OpFoldResult>{b.getIndexAttr(plan.blocks())},
+        b, ArrayRef<OpFoldResult>{getAsOpFoldResult(blocks)},
         ValueRange{init}, std::nullopt);
     b.setInsertionPoint(forall.getTerminator());
     Value out = forall.getRegionIterArgs()[0];
@@ -717,7 +761,7 @@ Value TiledAttentionBuilder::build(bool parallel) {
                                           strides);
     return forall.getResult(0);
   }
-  auto loop = scf::ForOp::create(b, index(0), index(plan.blocks()), index(1),
+  auto loop = scf::ForOp::create(b, index(0), blocks, index(1),
                                  ValueRange{init});
   b.setInsertionPointToStart(loop.getBody());
   Value out = loop.getRegionIterArgs()[0];
@@ -742,13 +786,27 @@ Operation *convertAttention(RewriterBase &rewriter, AttentionOp op,
   std::tie(keys, values) = attendedKeysAndValues(b, op);
   auto rowsType = RankedTensorType::get(
       {plan->batch, plan->kvHeads, plan->rows(), plan->headDim}, b.getF32Type());
-  Value queries = reshapeTensor(b, b.getLoc(), op.getQuery(), rowsType);
+  // With a dynamic batch the reshapes take its size from the query.
+  auto sizesWithBatch = [&](RankedTensorType type) {
+    SmallVector<OpFoldResult> sizes;
+    if (!ShapedType::isDynamic(plan->batch))
+      return sizes;
+    sizes.push_back(tensor::DimOp::create(b, op.getQuery(), 0).getResult());
+    for (int64_t d : type.getShape().drop_front())
+      sizes.push_back(b.getIndexAttr(d));
+    return sizes;
+  };
+  Value queries = reshapeTensor(b, b.getLoc(), op.getQuery(), rowsType,
+                                sizesWithBatch(rowsType));
   TiledAttentionBuilder kernel(b, *plan, queries, keys, values,
-                               op.getKvSeqlen());
-  bool parallel = plan->blocks() > 1 && plan->macs() >= kMinParallelMacs;
+                               op.getKvSeqlen(), op.getQueryStart());
+  bool manyBlocks = ShapedType::isDynamic(plan->batch) ||
+                    plan->batch * plan->blocksPerBatch() > 1;
+  bool parallel = manyBlocks && plan->macs() >= kMinParallelMacs;
   Value out = kernel.build(parallel);
   Operation *loop = out.getDefiningOp();
-  out = reshapeTensor(b, b.getLoc(), out, op.getOutput().getType());
+  RankedTensorType outType = op.getOutput().getType();
+  out = reshapeTensor(b, b.getLoc(), out, outType, sizesWithBatch(outType));
   rewriter.replaceOp(op, ValueRange{out, keys, values});
   return loop;
 }

@@ -19,6 +19,7 @@
 #include "kiln/dtype.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
@@ -328,16 +329,48 @@ struct ConvertDecoderToGenerationStepPass
       // The caches' updates follow the keys' and values' definitions,
       // which precede the attention.
       b.setInsertionPoint(op);
-      auto attention = AttentionOp::create(
-          b, op.getLoc(), op.getOutput().getType(), keys.getType(),
-          values.getType(), Type(), op.getQuery(), keys, values,
-          /*mask=*/Value(), /*past_key=*/Value(), /*past_value=*/Value(),
-          /*global_indices=*/Value(), lengths, pastLength, op.getScaleAttr(),
-          op.getSoftcapAttr(), ScoreStageAttr(), op.getMaskKindAttr(),
-          op.getWindowLeftAttr(), op.getWindowRightAttr(),
-          op.getNumGlobalTokensAttr(), op.getBlockSizeAttr(),
-          op.getBlockLayoutAttr());
-      op.getOutput().replaceAllUsesWith(attention.getOutput());
+      auto attend = [&](Value query, Type outType) {
+        return AttentionOp::create(
+                   b, op.getLoc(), outType, keys.getType(), values.getType(),
+                   Type(), query, keys, values,
+                   /*mask=*/Value(), /*past_key=*/Value(),
+                   /*past_value=*/Value(), /*global_indices=*/Value(),
+                   lengths, pastLength, op.getScaleAttr(),
+                   op.getSoftcapAttr(), ScoreStageAttr(),
+                   op.getMaskKindAttr(), op.getWindowLeftAttr(),
+                   op.getWindowRightAttr(), op.getNumGlobalTokensAttr(),
+                   op.getBlockSizeAttr(), op.getBlockLayoutAttr())
+            .getOutput();
+      };
+      RankedTensorType outType = op.getOutput().getType();
+      Value output;
+      if (outType.isDynamicDim(2)) {
+        // A decode step (one token per sequence) gets an attention whose
+        // query length is the static 1, which a target's kernel can plan
+        // for; the prefill keeps the general one.
+        Value isDecode = arith::CmpIOp::create(
+            b, loc, arith::CmpIPredicate::eq, seq,
+            arith::ConstantIndexOp::create(b, loc, 1));
+        auto branch = scf::IfOp::create(b, loc, TypeRange{outType}, isDecode,
+                                        /*withElseRegion=*/true);
+        b.setInsertionPointToStart(&branch.getThenRegion().front());
+        auto one = [](RankedTensorType t) {
+          SmallVector<int64_t> shape(t.getShape());
+          shape[2] = 1;
+          return t.clone(shape);
+        };
+        Value query = tensor::CastOp::create(
+            b, loc, one(op.getQuery().getType()), op.getQuery());
+        Value decoded = attend(query, one(outType));
+        scf::YieldOp::create(
+            b, loc, ValueRange{tensor::CastOp::create(b, loc, outType, decoded)});
+        b.setInsertionPointToStart(&branch.getElseRegion().front());
+        scf::YieldOp::create(b, loc, ValueRange{attend(op.getQuery(), outType)});
+        output = branch.getResult(0);
+      } else {
+        output = attend(op.getQuery(), outType);
+      }
+      op.getOutput().replaceAllUsesWith(output);
       op.erase();
     }
 

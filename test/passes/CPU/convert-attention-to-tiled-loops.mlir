@@ -223,3 +223,27 @@ func.func @dynamic_sequence(%q: tensor<?x1x?x2xf32>, %k: tensor<?x1x?x2xf32>, %v
   %o, %pk, %pv = kiln.attention %q, %k, %v {scale = 0.5 : f32, mask_kind = #kiln.mask_kind<causal>} : (tensor<?x1x?x2xf32>, tensor<?x1x?x2xf32>, tensor<?x1x?x2xf32>) -> (tensor<?x1x?x2xf32>, tensor<?x1x?x2xf32>, tensor<?x1x?x2xf32>)
   return %o : tensor<?x1x?x2xf32>
 }
+
+// -----
+
+// A generation step's decode: a dynamic batch, one query per sequence over
+// a 12-position cache, each sequence at its own position (query_start).
+// The blocks are batch x kv heads, counted at run time; the rows'
+// positions start at query_start[b], and kv_seqlen[b] ends the key loop.
+// CHECK-LABEL: func.func @generation_decode
+// CHECK-SAME: (%[[Q:[a-z0-9]+]]: tensor<?x4x1x8xf32>, %[[K:[a-z0-9]+]]: tensor<?x2x12x8xf32>, %[[V:[a-z0-9]+]]: tensor<?x2x12x8xf32>, %[[LEN:[a-z0-9]+]]: tensor<?xi64>, %[[START:[a-z0-9]+]]: tensor<?xi64>)
+// CHECK: %[[N:.+]] = tensor.dim %[[Q]], %c0 : tensor<?x4x1x8xf32>
+// CHECK: %[[QR:.+]] = tensor.expand_shape %{{.+}} output_shape [%[[N]], 2, 2, 8]
+// CHECK: %[[B:.+]] = tensor.dim %[[QR]], %c0
+// CHECK: %[[INIT:.+]] = tensor.empty(%[[B]]) : tensor<?x2x2x8xf32>
+// CHECK: %[[BLOCKS:.+]] = arith.muli %[[B]], %c2 : index
+// CHECK: scf.for %{{.+}} = %c0 to %[[BLOCKS]] step %c1 iter_args(%{{.+}} = %[[INIT]]) -> (tensor<?x2x2x8xf32>)
+// CHECK:   %[[BATCH:.+]] = arith.divui
+// CHECK:   %[[P:.+]] = tensor.extract %[[START]][%[[BATCH]]] : tensor<?xi64>
+// CHECK:   arith.index_cast %[[P]] : i64 to index
+// CHECK:   tensor.extract %[[LEN]][%[[BATCH]]] : tensor<?xi64>
+// CHECK-NOT: kiln.attention
+func.func @generation_decode(%q: tensor<?x4x1x8xf32>, %k: tensor<?x2x12x8xf32>, %v: tensor<?x2x12x8xf32>, %len: tensor<?xi64>, %start: tensor<?xi64>) -> tensor<?x4x1x8xf32> {
+  %o, %pk, %pv = kiln.attention %q, %k, %v kv_seqlen %len query_start %start {scale = 0.35 : f32, mask_kind = #kiln.mask_kind<causal>} : (tensor<?x4x1x8xf32>, tensor<?x2x12x8xf32>, tensor<?x2x12x8xf32>, tensor<?xi64>, tensor<?xi64>) -> (tensor<?x4x1x8xf32>, tensor<?x2x12x8xf32>, tensor<?x2x12x8xf32>)
+  return %o : tensor<?x4x1x8xf32>
+}

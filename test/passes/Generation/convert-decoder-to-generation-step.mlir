@@ -6,6 +6,8 @@
 // updated caches at absolute positions (kv_seqlen = past_length + seq,
 // query_start = past_length), the rope reads the whole table by position
 // (past_length[b] + s), and the updated caches come back as state results.
+// A decode step (seq = 1) branches to an attention of static query length
+// 1, which the CPU's tiled kernel plans for.
 // The seq symbol's range is capped at the cache.
 
 // CHECK-LABEL: func.func @main(
@@ -23,7 +25,16 @@
 // CHECK-DAG: %[[V:.+]] = kiln.kv_cache_update %[[VC]], %{{.+}}, %[[PAST]] {axis = 2 : i64}
 // CHECK-DAG: %[[ROPE:.+]] = kiln.rope %{{.+}}, %{{.+}}, %{{.+}} positions %[[POS]] : (tensor<?x1x?x4xf32>, tensor<32x2xf32>, tensor<32x2xf32>, tensor<?x?xi64>)
 // CHECK: %[[K:.+]] = kiln.kv_cache_update %[[KC]], %[[ROPE]], %[[PAST]] {axis = 2 : i64}
-// CHECK: %[[OUT:.+]], %{{.+}}, %{{.+}} = kiln.attention %[[ROPE]], %[[K]], %[[V]] kv_seqlen %[[LENS]] query_start %[[PAST]] {mask_kind = #kiln.mask_kind<causal>
+// A decode step (seq = 1) takes an attention of static query length 1.
+// CHECK: %[[DECODE:.+]] = arith.cmpi eq, %[[SEQ]], %{{.+}} : index
+// CHECK: %[[OUT:.+]] = scf.if %[[DECODE]] -> (tensor<?x1x?x4xf32>) {
+// CHECK:   %[[Q1:.+]] = tensor.cast %[[ROPE]] : tensor<?x1x?x4xf32> to tensor<?x1x1x4xf32>
+// CHECK:   %[[O1:.+]], %{{.+}}, %{{.+}} = kiln.attention %[[Q1]], %[[K]], %[[V]] kv_seqlen %[[LENS]] query_start %[[PAST]] {mask_kind = #kiln.mask_kind<causal>, scale = 5.000000e-01 : f32} : (tensor<?x1x1x4xf32>,
+// CHECK:   %[[OC:.+]] = tensor.cast %[[O1]] : tensor<?x1x1x4xf32> to tensor<?x1x?x4xf32>
+// CHECK:   scf.yield %[[OC]]
+// CHECK: } else {
+// CHECK:   %[[ON:.+]], %{{.+}}, %{{.+}} = kiln.attention %[[ROPE]], %[[K]], %[[V]] kv_seqlen %[[LENS]] query_start %[[PAST]] {mask_kind = #kiln.mask_kind<causal>
+// CHECK:   scf.yield %[[ON]]
 // CHECK: return %{{.+}}, %[[K]], %[[V]]
 func.func @main(%tok: tensor<?x?xi64> {kiln.dim_symbols = ["batch", "seq"], kiln.name = "tokens"})
     -> (tensor<?x?x8xf32> {kiln.name = "logits"})

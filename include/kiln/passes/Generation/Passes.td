@@ -28,7 +28,9 @@ def ConvertDecoderToGenerationStep
       `past_length[b]` (`kiln.kv_cache_update`), and the attention reads
       the whole cache with `kv_seqlen = past_length + seq` and
       `query_start = past_length`, so its mask kind sees absolute
-      positions;
+      positions; a decode step (`seq` = 1) takes an `scf.if` branch whose
+      attention has the static query length 1, for kernels planned from
+      static sizes;
     - each `kiln.rope` whose cos/sin are the first `seq` rows of a
       constant table reads the table at positions `past_length[b] + s`
       instead (the table must cover `max-seq` positions).
@@ -67,7 +69,7 @@ def ConvertDecoderToGenerationStep
   ];
   let dependentDialects = ["kiln::KilnDialect", "mlir::linalg::LinalgDialect",
                            "mlir::tensor::TensorDialect",
-                           "mlir::arith::ArithDialect"];
+                           "mlir::arith::ArithDialect", "mlir::scf::SCFDialect"];
 }
 
 #endif // KILN_PASSES_GENERATION_PASSES_TD
