@@ -115,6 +115,29 @@ def ConvertMoEExpertsToGroupedMatmuls : Pass<"kiln-cpu-convert-moe-experts-to-gr
                            "mlir::tensor::TensorDialect"];
 }
 
+def ConvertConvsToMatmuls : Pass<"kiln-cpu-convert-convs-to-matmuls", "mlir::func::FuncOp"> {
+  let summary = "Run regular float convolutions as im2col and one packed matrix product";
+  let description = [{
+    Rewrites each ungrouped float `kiln.conv` with static shapes before the
+    Kiln-to-linalg lowering: a `linalg.generic` copies every output
+    position's window of the zero-padded input into one row (im2col,
+    `[N * prod(O), C * prod(K)]`, columns in the weight's `(c, k...)`
+    order), a `kiln.matmul` multiplies the rows by the weight laid out as
+    `[C * prod(K), M]` (at compile time when it is a constant, so that
+    `kiln-cpu-pack-matmul-weights` stores it as panels and
+    `kiln-cpu-vectorize-contractions` runs the product as register
+    blocks, bias included), and a reshape and a transpose put the result
+    back in `[N, M, O...]` order. Grouped and depthwise convs, integer
+    convs and symbolic shapes keep the reference lowering (one window loop).
+
+    Example: a 3x3 conv of `tensor<1x64x16x16xf32>` with 64 filters becomes
+    a `tensor<256x576xf32>` copy and a `[256, 576] x [576, 64]` product.
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::linalg::LinalgDialect",
+                           "mlir::tensor::TensorDialect"];
+}
+
 def ConvertQuantizedLinearsToVectorKernels
     : Pass<"kiln-cpu-convert-quantized-linears-to-vector-kernels", "mlir::func::FuncOp"> {
   let summary = "Run int4/int8/fp8/fp4 kiln.qlinear as vector loops that dequantize in registers";
