@@ -215,6 +215,53 @@ LogicalResult instanceNormOp(NodeContext &nc) {
       nc.binary<AddOp>(y, channelParameter(nc, nc.input(2), t)));
 }
 
+/// GroupNormalization: the channels split into num_groups groups; each
+/// (n, group) normalized over its channels and spatial positions with the
+/// biased variance, then scaled and shifted per channel (opset 21: scale
+/// and bias [C]) or per group (opset 18: [num_groups]).
+LogicalResult groupNormOp(NodeContext &nc) {
+  Value x = nc.input(0);
+  if (!x || !nc.input(1) || !nc.input(2))
+    return nc.error("expects X, scale and bias");
+  RankedTensorType t = nc.typeOf(x);
+  if (t.getRank() < 3 || !t.hasStaticShape() ||
+      !isa<FloatType>(t.getElementType()))
+    return nc.error("X must be floats [N, C, D1, ...] with static sizes");
+  int64_t groups = nc.getInt("num_groups", 0), c = t.getDimSize(1);
+  if (groups < 1 || c % groups)
+    return nc.error("num_groups (" + Twine(groups) +
+                    ") must divide the channels (" + Twine(c) + ")");
+  if (nc.getInt("stash_type", 1) != 1)
+    return nc.unsupported("stash_type", Twine(nc.getInt("stash_type", 1)),
+                          "1 (float32)");
+  Type elt = t.getElementType();
+  int64_t perGroup = t.getNumElements() / (t.getDimSize(0) * groups);
+  Value g = nc.reshape(x, {t.getDimSize(0), groups, perGroup});
+  Value centered = nc.binary<SubOp>(g, nc.reduce<ReduceMeanOp>(g, {2}, true));
+  Value var =
+      nc.reduce<ReduceMeanOp>(nc.binary<MulOp>(centered, centered), {2}, true);
+  Value eps = nc.scalar(elt, nc.getFloat("epsilon", 1e-5f));
+  Value y =
+      nc.binary<MulOp>(centered, nc.unary<RsqrtOp>(nc.binary<AddOp>(var, eps)));
+  int64_t paramSize = nc.typeOf(nc.input(1)).getNumElements();
+  if (paramSize == groups && groups != c) {
+    // Per group: applied in the grouped layout.
+    auto perGroupParam = [&](size_t i) {
+      return nc.reshape(nc.cast(nc.input(i), elt), {groups, 1});
+    };
+    y = nc.binary<AddOp>(nc.binary<MulOp>(y, perGroupParam(1)),
+                         perGroupParam(2));
+    return nc.setResult(nc.reshape(y, t.getShape()));
+  }
+  if (paramSize != c || nc.typeOf(nc.input(2)).getNumElements() != c)
+    return nc.error("scale and bias must hold one value per channel (" +
+                    Twine(c) + ") or per group (" + Twine(groups) + ")");
+  y = nc.reshape(y, t.getShape());
+  y = nc.binary<MulOp>(y, channelParameter(nc, nc.input(1), t));
+  return nc.setResult(
+      nc.binary<AddOp>(y, channelParameter(nc, nc.input(2), t)));
+}
+
 /// The axes a Reduce* node reduces: from the `axes` attribute (before opset
 /// 18, except ReduceSum from 13) or the optional second input. Empty means
 /// all axes unless noop_with_empty_axes is set.
