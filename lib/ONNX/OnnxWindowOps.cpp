@@ -176,6 +176,73 @@ LogicalResult convIntegerOp(NodeContext &nc) {
   return nc.setResult(buildConv(nc, xc, wc, Value()));
 }
 
+/// QLinearConv: ConvInteger's exact i32 convolution of the centred
+/// operands plus the i32 bias, scaled by x_scale * w_scale / y_scale
+/// (w_scale per tensor or per filter) and quantized to y's type with
+/// y_zero_point (round half to even, saturating).
+LogicalResult qlinearConvOp(NodeContext &nc) {
+  Value x = windowInput(nc), weight = nc.input(3);
+  if (!x)
+    return failure();
+  for (size_t i : {1, 2, 3, 4, 5, 6})
+    if (!nc.input(i))
+      return nc.error("expects x, x_scale, x_zero_point, w, w_scale, "
+                      "w_zero_point, y_scale (and y_zero_point, B)");
+  for (size_t i : {size_t(0), size_t(3)})
+    if (nc.onnxTypeOf(i) != onnx::TensorProto::INT8 &&
+        nc.onnxTypeOf(i) != onnx::TensorProto::UINT8)
+      return nc.error("x and w must be int8 or uint8");
+  int64_t filters = nc.typeOf(weight).getDimSize(0);
+  SmallVector<int64_t> perFilter(nc.typeOf(weight).getRank(), 1);
+  perFilter[0] = filters;
+  Value weightZero = nc.input(5);
+  if (nc.typeOf(weightZero).getNumElements() > 1)
+    weightZero = nc.reshape(weightZero, perFilter);
+  Value xc = centeredInteger(nc, x, nc.onnxTypeOf(0), nc.input(2),
+                             /*perRow=*/false);
+  Value wc = centeredInteger(nc, weight, nc.onnxTypeOf(3), weightZero,
+                             /*perRow=*/false);
+  if (!xc || !wc)
+    return failure();
+  Value bias = nc.input(8);
+  if (bias)
+    bias = nc.cast(bias, nc.b.getI32Type());
+  Value product = buildConv(nc, xc, wc, bias);
+  if (!product)
+    return failure();
+  // [M] scales apply per filter: [M, 1, ...] against [N, M, D...].
+  auto f32 = nc.b.getF32Type();
+  Value wScale = nc.cast(nc.input(4), f32);
+  SmallVector<int64_t> perChannel(nc.typeOf(product).getRank() - 1, 1);
+  perChannel[0] = filters;
+  if (nc.typeOf(wScale).getNumElements() > 1)
+    wScale = nc.reshape(wScale, perChannel);
+  Value multiplier =
+      nc.binary<DivOp>(nc.binary<MulOp>(nc.cast(nc.input(1), f32), wScale),
+                       nc.cast(nc.input(6), f32));
+  if (!multiplier)
+    return failure();
+  Value scaled = nc.binary<MulOp>(nc.cast(product, f32), multiplier);
+  if (!scaled)
+    return failure();
+  Value yZp = nc.input(7);
+  int yType = yZp ? nc.onnxTypeOf(7) : onnx::TensorProto::UINT8;
+  if (yZp && nc.typeOf(yZp).getNumElements() != 1)
+    return nc.error("y_zero_point must hold one element");
+  if (yZp)
+    yZp = nc.reshape(yZp, {});
+  auto one =
+      nc.constant(DenseElementsAttr::get(RankedTensorType::get({}, f32), 1.0f));
+  RankedTensorType st = nc.typeOf(scaled);
+  nc.setOutput(
+      0, QuantizeOp::create(nc.b, nc.loc, st.clone(nc.b.getI8Type()), scaled,
+                            one, yZp, nc.b.getI64IntegerAttr(0),
+                            nc.b.getI64IntegerAttr(0), DenseI64ArrayAttr(),
+                            nc.b.getBoolAttr(isUnsignedOnnxType(yType))));
+  nc.setOutputOnnxType(0, yType);
+  return success();
+}
+
 /// Unsigned data would be compared as signed (Kiln's integers are
 /// signless): refused rather than computed wrong.
 LogicalResult checkPoolType(NodeContext &nc, PoolKind kind) {
