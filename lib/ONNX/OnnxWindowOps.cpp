@@ -244,15 +244,35 @@ LogicalResult qlinearConvOp(NodeContext &nc) {
 }
 
 /// Unsigned data would be compared as signed (Kiln's integers are
-/// signless): refused rather than computed wrong.
+/// signless): uint8 and uint16 max pooling widens to i32 (maxPoolUnsigned),
+/// the rest is refused rather than computed wrong.
 LogicalResult checkPoolType(NodeContext &nc, PoolKind kind) {
   int type = nc.onnxTypeOf(0);
-  if (type == 2 || type == 4 || type == 12 || type == 13)
+  bool narrowUnsigned =
+      type == onnx::TensorProto::UINT8 || type == onnx::TensorProto::UINT16;
+  if ((type == 2 || type == 4 || type == 12 || type == 13) &&
+      !(kind == PoolKind::Max && narrowUnsigned))
     return nc.error("pooling unsigned integers is not supported (signed "
-                    "integers and floats are)");
+                    "integers, floats, and uint8 / uint16 max pooling are)");
   if (kind != PoolKind::Max && !isa<FloatType>(nc.inputType(0).getElementType()))
     return nc.error("average and Lp pooling need float data");
   return success();
+}
+
+/// `pool(x)`, for uint8 / uint16 `x` computed on its values widened to i32
+/// (which order like the unsigned ones) and narrowed back.
+template <typename PoolFn>
+Value unsignedAsI32(NodeContext &nc, Value x, PoolFn pool) {
+  if (!isUnsignedOnnxType(nc.onnxTypeOf(0)))
+    return pool(x);
+  RankedTensorType t = nc.typeOf(x);
+  Value wide = CastOp::create(nc.b, nc.loc, t.clone(nc.b.getI32Type()), x,
+                              nc.b.getBoolAttr(true));
+  Value pooled = pool(wide);
+  if (!pooled)
+    return {};
+  nc.setOutputOnnxType(0, nc.onnxTypeOf(0));
+  return nc.cast(pooled, t.getElementType());
 }
 
 Value buildPool(NodeContext &nc, PoolKind kind, Value x, const WindowAttrs &w) {
@@ -282,7 +302,8 @@ LogicalResult poolOp(NodeContext &nc) {
   FailureOr<WindowAttrs> w = windowAttrs(nc, nc.typeOf(x), *kernel);
   if (failed(w))
     return failure();
-  return nc.setResult(buildPool(nc, Kind, x, *w));
+  return nc.setResult(unsignedAsI32(
+      nc, x, [&](Value v) { return buildPool(nc, Kind, v, *w); }));
 }
 
 /// Global*Pool: one window over all spatial dimensions.
@@ -298,7 +319,8 @@ LogicalResult globalPoolOp(NodeContext &nc) {
   w.strides.assign(k, 1);
   w.dilations.assign(k, 1);
   w.pads.assign(2 * k, 0);
-  return nc.setResult(buildPool(nc, Kind, x, w));
+  return nc.setResult(
+      unsignedAsI32(nc, x, [&](Value v) { return buildPool(nc, Kind, v, w); }));
 }
 
 //===----------------------------------------------------------------------===//
