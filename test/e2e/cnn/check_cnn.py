@@ -16,6 +16,12 @@ depthwise), BatchNormalization, MaxPool (ceil_mode in squeezenet),
 AveragePool / GlobalAveragePool, hardswish / hardsigmoid, squeeze-excite
 products, Concat, Flatten and Gemm.
 
+A fourth model, `layers`, strings together what the three do not use:
+a grouped (not depthwise) and a dilated conv, ConvTranspose (stride 2,
+output_padding), PixelShuffle (DepthToSpace) and its inverse, bilinear and
+nearest Upsample (Resize), GroupNorm and InstanceNorm, AvgPool with
+ceil_mode and count_include_pad off, a dilated MaxPool, Conv1d and Conv3d.
+
 Float32 outputs must satisfy max |kiln - torch| <= 1e-4 * max |torch|.
 
 Usage: check_cnn.py --bin BUILD/bin [--keep DIR] [--filter NAME]
@@ -31,7 +37,7 @@ import kiln_tools  # noqa: E402
 
 TOLERANCE = 1e-4
 SIZE = 64
-MODELS = ["resnet18", "mobilenet_v3_small", "squeezenet1_1"]
+MODELS = ["resnet18", "mobilenet_v3_small", "squeezenet1_1", "layers"]
 
 
 def calibrated(name):
@@ -53,10 +59,58 @@ def calibrated(name):
     return model.eval()
 
 
+class Layers(torch.nn.Module):
+    """The convolution-family layers the torchvision models leave out."""
+
+    def __init__(self):
+        super().__init__()
+        nn = torch.nn
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.grouped = nn.Conv2d(8, 8, 3, padding=2, dilation=2, groups=2)
+        self.norm = nn.GroupNorm(4, 8)
+        self.pool = nn.AvgPool2d(3, stride=2, ceil_mode=True,
+                                 count_include_pad=False, padding=1)
+        self.up = nn.ConvTranspose2d(8, 4, 3, stride=2, padding=1,
+                                     output_padding=1)
+        self.inorm = nn.InstanceNorm2d(4, affine=True)
+        self.shuffle = nn.PixelShuffle(2)
+        self.unshuffle = nn.PixelUnshuffle(2)
+        self.bilinear = nn.Upsample(scale_factor=2, mode="bilinear",
+                                    align_corners=False)
+        self.nearest = nn.Upsample(scale_factor=0.5, mode="nearest")
+        self.maxpool = nn.MaxPool2d(2, stride=2, dilation=2, padding=1)
+        self.conv1d = nn.Conv1d(4, 6, 3, stride=2, dilation=2, padding=2)
+        self.conv3d = nn.Conv3d(1, 2, 3, padding=1)
+
+    def forward(self, x):
+        y = torch.relu(self.norm(self.grouped(self.conv(x))))
+        y = self.pool(y)                       # 8 x 16 x 16
+        y = self.inorm(self.up(y))             # 4 x 32 x 32
+        y = self.unshuffle(self.shuffle(y))    # 4 x 32 x 32
+        y = self.nearest(self.bilinear(y))     # 4 x 32 x 32
+        y = self.maxpool(y)                    # 4 x 16 x 16
+        n, c, h, w = y.shape
+        a = self.conv1d(y.reshape(n, c, h * w))            # 6 x 128
+        b = self.conv3d(y.reshape(n, 1, c, h, w))          # 2 x 4 x 16 x 16
+        return torch.cat([a.flatten(1), b.flatten(1)], 1)
+
+
+def input_size(name):
+    return 32 if name == "layers" else SIZE
+
+
+def build(name):
+    if name == "layers":
+        torch.manual_seed(0)
+        return Layers().eval()
+    return calibrated(name)
+
+
 def check_model(bin_dir, name):
     def check(work):
-        model = calibrated(name)
-        x = torch.randn(1, 3, SIZE, SIZE)
+        model = build(name)
+        size = input_size(name)
+        x = torch.randn(1, 3, size, size)
         with torch.no_grad():
             expected = model(x).numpy()
         path = os.path.join(work, name + ".onnx")
@@ -86,7 +140,9 @@ def main():
     except ImportError:
         print("check_cnn: needs torchvision (Debian: python3-torchvision)")
         return 1
-    checks = [(name, "%s 1x3x%dx%d" % (name, SIZE, SIZE), check_model(args.bin, name))
+    checks = [(name, "%s 1x3x%dx%d" % (name, input_size(name),
+                                       input_size(name)),
+               check_model(args.bin, name))
               for name in MODELS]
     return kiln_tools.run_checks("cnn", args, checks)
 
