@@ -1,6 +1,6 @@
 //===- ConvertConvsToMatmuls.cpp - kiln-cpu-convert-convs-to-matmuls ------===//
 //
-// A regular (ungrouped) float kiln.conv as one matrix product, so that it
+// A regular (ungrouped) f32 kiln.conv as one matrix product, so that it
 // runs on the CPU's packed, register-blocked matmul path instead of the
 // reference lowering's scalar window loop:
 //
@@ -16,8 +16,8 @@
 //      (which elementwise fusion merges with the following activation or
 //      residual add).
 //
-// Grouped and depthwise convs, integer convs and dynamic shapes keep the
-// reference lowering: they have no large matrix product to offer.
+// Grouped and depthwise convs, integer and 16-bit float convs and dynamic
+// shapes keep the reference lowering.
 //
 //===----------------------------------------------------------------------===//
 
@@ -47,7 +47,9 @@ namespace {
 bool isRegularFloatConv(ConvOp op) {
   RankedTensorType in = op.getInput().getType(), out = op.getType();
   RankedTensorType w = op.getWeight().getType();
-  return op.getGroup() == 1 && isa<FloatType>(out.getElementType()) &&
+  // f32 only: the product of 16-bit floats plus a separately rounded bias
+  // would round twice where the reference lowering rounds once.
+  return op.getGroup() == 1 && out.getElementType().isF32() &&
          in.getElementType() == out.getElementType() &&
          w.getElementType() == out.getElementType() && in.hasStaticShape() &&
          out.hasStaticShape() && w.hasStaticShape() &&

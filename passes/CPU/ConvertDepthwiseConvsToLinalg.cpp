@@ -1,6 +1,6 @@
 //===- ConvertDepthwiseConvsToLinalg.cpp ----------------------------------===//
 //
-// kiln-cpu-convert-depthwise-convs-to-linalg: a float kiln.conv with one
+// kiln-cpu-convert-depthwise-convs-to-linalg: an f32 kiln.conv with one
 // input channel per group (depthwise, MobileNet's 3x3 and 5x5 layers) as a
 // linalg.generic whose loops run (n, filter, kernel..., out...): the
 // kernel loops are outside the output loops, so the innermost loop walks
@@ -37,7 +37,9 @@ bool isDepthwiseFloatConv(ConvOp op) {
   RankedTensorType in = op.getInput().getType(), out = op.getType();
   RankedTensorType w = op.getWeight().getType();
   Type elt = out.getElementType();
-  return op.getGroup() > 1 && w.getDimSize(1) == 1 && isa<FloatType>(elt) &&
+  // f32 only: 16-bit floats accumulate in f32 in the reference lowering,
+  // which this loop nest (accumulating in its output) would not.
+  return op.getGroup() > 1 && w.getDimSize(1) == 1 && elt.isF32() &&
          in.getElementType() == elt && w.getElementType() == elt &&
          in.hasStaticShape() && out.hasStaticShape() &&
          (!op.getBias() || op.getBias().getType().getElementType() == elt);

@@ -122,7 +122,7 @@ def ConvertMoEExpertsToGroupedMatmuls : Pass<"kiln-cpu-convert-moe-experts-to-gr
 def ConvertConvsToMatmuls : Pass<"kiln-cpu-convert-convs-to-matmuls", "mlir::func::FuncOp"> {
   let summary = "Run regular float convolutions as im2col and one packed matrix product";
   let description = [{
-    Rewrites each ungrouped float `kiln.conv` with static shapes before the
+    Rewrites each ungrouped f32 `kiln.conv` with static shapes before the
     Kiln-to-linalg lowering: a `linalg.generic` copies every output
     position's window of the zero-padded input into one row (im2col,
     `[N * prod(O), C * prod(K)]`, columns in the weight's `(c, k...)`
@@ -131,8 +131,9 @@ def ConvertConvsToMatmuls : Pass<"kiln-cpu-convert-convs-to-matmuls", "mlir::fun
     `kiln-cpu-pack-matmul-weights` stores it as panels and
     `kiln-cpu-vectorize-contractions` runs the product as register
     blocks, bias included), and a reshape and a transpose put the result
-    back in `[N, M, O...]` order. Grouped and depthwise convs, integer
-    convs and symbolic shapes keep the reference lowering (one window loop).
+    back in `[N, M, O...]` order. Grouped and depthwise convs, integer and
+    16-bit float convs (whose reference accumulates in f32 and rounds once)
+    and symbolic shapes keep the reference lowering (one window loop).
 
     Example: a 3x3 conv of `tensor<1x64x16x16xf32>` with 64 filters becomes
     a `tensor<256x576xf32>` copy and a `[256, 576] x [576, 64]` product.
@@ -145,8 +146,9 @@ def ConvertConvsToMatmuls : Pass<"kiln-cpu-convert-convs-to-matmuls", "mlir::fun
 def ConvertDepthwiseConvsToLinalg : Pass<"kiln-cpu-convert-depthwise-convs-to-linalg", "mlir::func::FuncOp"> {
   let summary = "Lower depthwise float convolutions with the output rows innermost";
   let description = [{
-    Rewrites each float `kiln.conv` with one input channel per group
-    (depthwise; static shapes) before the Kiln-to-linalg lowering into a
+    Rewrites each f32 `kiln.conv` with one input channel per group
+    (depthwise; static shapes; 16-bit floats keep the reference, which
+    accumulates in f32) before the Kiln-to-linalg lowering into a
     `linalg.generic` over the zero-padded input whose loops run
     `(n, filter, kernel..., out...)`: the kernel loops sit outside the
     output loops, so the innermost loop walks one output row (contiguous
