@@ -53,8 +53,8 @@ bool isRegularFloatConv(ConvOp op) {
          in.getElementType() == out.getElementType() &&
          w.getElementType() == out.getElementType() && in.hasStaticShape() &&
          out.hasStaticShape() && w.hasStaticShape() &&
-         (!op.getBias() || op.getBias().getType().getElementType() ==
-                               out.getElementType());
+         (!op.getBias() ||
+          op.getBias().getType().getElementType() == out.getElementType());
 }
 
 /// `weight` [M, C, K...] as the right-hand side [C * prod(K), M] of the
@@ -118,8 +118,8 @@ Value im2col(OpBuilder &b, Location loc, ConvOp op) {
     paddedShape.push_back(size + pads[i] + end);
   }
   if (padded)
-    input = tensor::PadOp::create(b, loc, inType.clone(paddedShape), input,
-                                  low, high, scalarConstant(b, loc, elt, 0));
+    input = tensor::PadOp::create(b, loc, inType.clone(paddedShape), input, low,
+                                  high, scalarConstant(b, loc, elt, 0));
 
   // Loops (n, o..., c, k...), all parallel: a copy.
   int64_t numDims = 2 + 2 * k;
@@ -138,14 +138,13 @@ Value im2col(OpBuilder &b, Location loc, ConvOp op) {
   auto colsType = RankedTensorType::get(colsShape, elt);
   Value empty = tensor::EmptyOp::create(b, loc, colsShape, elt);
   Value cols =
-      linalg::GenericOp::create(
-          b, loc, TypeRange{colsType}, ValueRange{input}, ValueRange{empty},
-          maps,
-          SmallVector<utils::IteratorType>(numDims,
-                                           utils::IteratorType::parallel),
-          [](OpBuilder &nb, Location l, ValueRange args) {
-            linalg::YieldOp::create(nb, l, args[0]);
-          })
+      linalg::GenericOp::create(b, loc, TypeRange{colsType}, ValueRange{input},
+                                ValueRange{empty}, maps,
+                                SmallVector<utils::IteratorType>(
+                                    numDims, utils::IteratorType::parallel),
+                                [](OpBuilder &nb, Location l, ValueRange args) {
+                                  linalg::YieldOp::create(nb, l, args[0]);
+                                })
           .getResult(0);
 
   SmallVector<ReassociationIndices> groups(2);
@@ -167,8 +166,8 @@ LogicalResult convertConv(RewriterBase &rewriter, ConvOp op) {
   Value rows = im2col(rewriter, loc, op);
   Value weight = weightColumns(rewriter, loc, op.getWeight());
   int64_t numRows = cast<RankedTensorType>(rows.getType()).getDimSize(0);
-  auto productType = RankedTensorType::get({numRows, filters},
-                                           outType.getElementType());
+  auto productType =
+      RankedTensorType::get({numRows, filters}, outType.getElementType());
   Value product = MatmulOp::create(rewriter, loc, productType, rows, weight);
   if (Value bias = op.getBias())
     product = AddOp::create(rewriter, loc, productType, product, bias);
@@ -178,13 +177,13 @@ LogicalResult convertConv(RewriterBase &rewriter, ConvOp op) {
   for (int64_t i = 0; i < k; ++i)
     channelsLast.push_back(outType.getDimSize(2 + i));
   channelsLast.push_back(filters);
-  Value nhwc = ReshapeOp::create(rewriter, loc, outType.clone(channelsLast),
-                                 product);
+  Value nhwc =
+      ReshapeOp::create(rewriter, loc, outType.clone(channelsLast), product);
   SmallVector<int64_t> permutation{0, k + 1};
   for (int64_t i = 0; i < k; ++i)
     permutation.push_back(1 + i);
-  Value result = TransposeOp::create(rewriter, loc, outType, nhwc,
-                                     rewriter.getDenseI64ArrayAttr(permutation));
+  Value result = TransposeOp::create(
+      rewriter, loc, outType, nhwc, rewriter.getDenseI64ArrayAttr(permutation));
   replaceOpAndEraseUnusedInputs(rewriter, op, result, {op.getWeight()});
   return success();
 }

@@ -76,9 +76,9 @@ LogicalResult convertDepthwise(RewriterBase &rewriter, ConvOp op) {
     paddedShape.push_back(size + pads[i] + end);
   }
   if (padded)
-    input = tensor::PadOp::create(rewriter, loc, inType.clone(paddedShape),
-                                  input, low, high,
-                                  scalarConstant(rewriter, loc, elt, 0));
+    input =
+        tensor::PadOp::create(rewriter, loc, inType.clone(paddedShape), input,
+                              low, high, scalarConstant(rewriter, loc, elt, 0));
 
   // Loops (n, m, kernel..., out...): kernel dims 2..k+1, out dims k+2...
   int64_t numDims = 2 + 2 * k;
@@ -129,7 +129,8 @@ LogicalResult convertDepthwise(RewriterBase &rewriter, ConvOp op) {
           [](OpBuilder &b, Location l, ValueRange args) {
             Value product = arith::MulFOp::create(b, l, args[0], args[1]);
             linalg::YieldOp::create(
-                b, l, arith::AddFOp::create(b, l, args[2], product).getResult());
+                b, l,
+                arith::AddFOp::create(b, l, args[2], product).getResult());
           })
           .getResult(0);
   rewriter.replaceOp(op, result);
