@@ -162,32 +162,72 @@ LogicalResult layerNormOp(NodeContext &nc) {
   return nc.setResults({y, mean, invStd});
 }
 
-/// Inference-mode BatchNormalization over dimension 1 (channels):
-/// (x - mean) / sqrt(var + epsilon) * scale + bias.
+/// [C, 1, ..., 1]: the shape of a per-channel value against [N, C, D...]
+/// `x`.
+SmallVector<int64_t> channelParameterShape(RankedTensorType x) {
+  SmallVector<int64_t> shape(x.getRank() - 1, 1);
+  shape[0] = x.getDimSize(1);
+  return shape;
+}
+
 /// A per-channel parameter [C] of a norm over `x` [N, C, D1, ...], in x's
 /// element type, shaped [C, 1, ..., 1] to broadcast against it.
 Value channelParameter(NodeContext &nc, Value param, RankedTensorType x) {
-  SmallVector<int64_t> shape(x.getRank() - 1, 1);
-  shape[0] = x.getDimSize(1);
-  return nc.reshape(nc.cast(param, x.getElementType()), shape);
+  return nc.reshape(nc.cast(param, x.getElementType()),
+                    channelParameterShape(x));
 }
 
+/// BatchNormalization over dimension 1 (channels):
+/// (x - mean) / sqrt(var + epsilon) * scale + bias, with the given
+/// statistics (inference) or, in training_mode, the batch's own.
 LogicalResult batchNormOp(NodeContext &nc) {
   for (size_t i = 0; i < 5; ++i)
     if (!nc.input(i))
       return nc.error("expects X, scale, B, input_mean and input_var");
-  if (nc.getInt("training_mode", 0))
-    return nc.unsupported("training_mode", "1");
   Value x = nc.input(0);
   RankedTensorType t = nc.typeOf(x);
   if (t.getRank() < 2)
     return nc.error("X must have rank 2 or more");
   auto param = [&](size_t i) { return channelParameter(nc, nc.input(i), t); };
   Type elt = t.getElementType();
-  Value var = nc.binary<AddOp>(param(4),
-                               nc.scalar(elt, nc.getFloat("epsilon", 1e-5f)));
-  Value y = nc.binary<MulOp>(nc.binary<SubOp>(x, param(3)),
-                             nc.unary<RsqrtOp>(var));
+  Value mean, variance;
+  if (!nc.getInt("training_mode", 0)) {
+    mean = param(3);
+    variance = param(4);
+  } else {
+    // The batch's own statistics (biased variance) over every axis but the
+    // channels; the running ones blend them in with momentum (opset 14+:
+    // outputs 1 and 2).
+    if (nc.opset < 14)
+      return nc.unsupported("training_mode", "1", "0 before opset 14");
+    SmallVector<int64_t> axes{0};
+    for (int64_t d = 2; d < t.getRank(); ++d)
+      axes.push_back(d);
+    Value batchMean = nc.reduce<ReduceMeanOp>(x, axes, true);
+    Value centered = nc.binary<SubOp>(x, batchMean);
+    Value batchVar = nc.reduce<ReduceMeanOp>(
+        nc.binary<MulOp>(centered, centered), axes, true);
+    float momentum = nc.getFloat("momentum", 0.9f);
+    auto blend = [&](size_t i, Value batch) {
+      Value running = nc.cast(nc.input(i), elt);
+      Value flat = nc.reshape(batch, nc.typeOf(running).getShape());
+      return nc.binary<AddOp>(
+          nc.binary<MulOp>(running, nc.scalar(elt, momentum)),
+          nc.binary<MulOp>(flat, nc.scalar(elt, 1 - momentum)));
+    };
+    if (nc.hasOutput(1))
+      nc.setOutput(1, blend(3, batchMean));
+    if (nc.hasOutput(2))
+      nc.setOutput(2, blend(4, batchVar));
+    auto channels = [&](Value v) {
+      return nc.reshape(v, channelParameterShape(t));
+    };
+    mean = channels(batchMean);
+    variance = channels(batchVar);
+  }
+  Value var =
+      nc.binary<AddOp>(variance, nc.scalar(elt, nc.getFloat("epsilon", 1e-5f)));
+  Value y = nc.binary<MulOp>(nc.binary<SubOp>(x, mean), nc.unary<RsqrtOp>(var));
   y = nc.binary<AddOp>(nc.binary<MulOp>(y, param(1)), param(2));
   return nc.setResult(y);
 }
@@ -211,6 +251,53 @@ LogicalResult instanceNormOp(NodeContext &nc) {
   Value eps = nc.scalar(t.getElementType(), nc.getFloat("epsilon", 1e-5f));
   Value y = nc.binary<MulOp>(centered,
                              nc.unary<RsqrtOp>(nc.binary<AddOp>(var, eps)));
+  y = nc.binary<MulOp>(y, channelParameter(nc, nc.input(1), t));
+  return nc.setResult(
+      nc.binary<AddOp>(y, channelParameter(nc, nc.input(2), t)));
+}
+
+/// GroupNormalization: the channels split into num_groups groups; each
+/// (n, group) normalized over its channels and spatial positions with the
+/// biased variance, then scaled and shifted per channel (opset 21: scale
+/// and bias [C]) or per group (opset 18: [num_groups]).
+LogicalResult groupNormOp(NodeContext &nc) {
+  Value x = nc.input(0);
+  if (!x || !nc.input(1) || !nc.input(2))
+    return nc.error("expects X, scale and bias");
+  RankedTensorType t = nc.typeOf(x);
+  if (t.getRank() < 3 || !t.hasStaticShape() ||
+      !isa<FloatType>(t.getElementType()))
+    return nc.error("X must be floats [N, C, D1, ...] with static sizes");
+  int64_t groups = nc.getInt("num_groups", 0), c = t.getDimSize(1);
+  if (groups < 1 || c % groups)
+    return nc.error("num_groups (" + Twine(groups) +
+                    ") must divide the channels (" + Twine(c) + ")");
+  if (nc.getInt("stash_type", 1) != 1)
+    return nc.unsupported("stash_type", Twine(nc.getInt("stash_type", 1)),
+                          "1 (float32)");
+  Type elt = t.getElementType();
+  int64_t perGroup = t.getNumElements() / (t.getDimSize(0) * groups);
+  Value g = nc.reshape(x, {t.getDimSize(0), groups, perGroup});
+  Value centered = nc.binary<SubOp>(g, nc.reduce<ReduceMeanOp>(g, {2}, true));
+  Value var =
+      nc.reduce<ReduceMeanOp>(nc.binary<MulOp>(centered, centered), {2}, true);
+  Value eps = nc.scalar(elt, nc.getFloat("epsilon", 1e-5f));
+  Value y =
+      nc.binary<MulOp>(centered, nc.unary<RsqrtOp>(nc.binary<AddOp>(var, eps)));
+  int64_t paramSize = nc.typeOf(nc.input(1)).getNumElements();
+  if (paramSize == groups && groups != c) {
+    // Per group: applied in the grouped layout.
+    auto perGroupParam = [&](size_t i) {
+      return nc.reshape(nc.cast(nc.input(i), elt), {groups, 1});
+    };
+    y = nc.binary<AddOp>(nc.binary<MulOp>(y, perGroupParam(1)),
+                         perGroupParam(2));
+    return nc.setResult(nc.reshape(y, t.getShape()));
+  }
+  if (paramSize != c || nc.typeOf(nc.input(2)).getNumElements() != c)
+    return nc.error("scale and bias must hold one value per channel (" +
+                    Twine(c) + ") or per group (" + Twine(groups) + ")");
+  y = nc.reshape(y, t.getShape());
   y = nc.binary<MulOp>(y, channelParameter(nc, nc.input(1), t));
   return nc.setResult(
       nc.binary<AddOp>(y, channelParameter(nc, nc.input(2), t)));

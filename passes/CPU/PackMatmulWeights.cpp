@@ -16,6 +16,7 @@
 #include "kiln/dialects/Kiln/KilnConstants.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
 #include "mlir/IR/AffineMap.h"
 
@@ -126,6 +127,44 @@ LogicalResult packWeight(RewriterBase &rewriter, linalg::GenericOp op,
   return success();
 }
 
+/// A 2-D linalg.transpose of a constant that only it reads, feeding
+/// contractions (ONNX Gemm's transB, kiln.linear's weight): the transposed
+/// constant made at compile time, so that the product reads (and, when N
+/// fits the panels, packs) a constant instead of transposing the weight on
+/// every run.
+void transposeConstantWeight(RewriterBase &rewriter, linalg::TransposeOp op) {
+  auto cst = op.getInput().getDefiningOp<arith::ConstantOp>();
+  auto attr = cst ? dyn_cast<ElementsAttr>(cst.getValue()) : nullptr;
+  auto type = dyn_cast<RankedTensorType>(op.getResult()[0].getType());
+  if (!attr || !cst->hasOneUse() || !type || type.getRank() != 2 ||
+      !type.hasStaticShape() || op.getPermutation() != ArrayRef<int64_t>{1, 0})
+    return;
+  for (Operation *user : op->getUsers()) {
+    auto generic = dyn_cast<linalg::GenericOp>(user);
+    if (!generic || !linalg::isaContractionOpInterface(generic))
+      return;
+  }
+  Type elt = type.getElementType();
+  if (!elt.isIntOrFloat() || elt.getIntOrFloatBitWidth() % 8 != 0)
+    return;
+  std::vector<char> storage;
+  std::optional<ArrayRef<char>> bytes = kiln::constantBytes(attr, storage);
+  size_t width = elt.getIntOrFloatBitWidth() / 8;
+  int64_t rows = type.getDimSize(0), cols = type.getDimSize(1);
+  if (!bytes || bytes->size() != size_t(rows * cols) * width)
+    return;
+  std::vector<char> transposed(bytes->size());
+  // The input is [cols, rows].
+  kiln::transposeElements(bytes->data(), rows, transposed.data(), cols, cols,
+                          rows, width);
+  rewriter.setInsertionPoint(op);
+  auto replacement = arith::ConstantOp::create(
+      rewriter, cst.getLoc(),
+      cast<TypedAttr>(kiln::makeConstantAttr(type, transposed, "weight_t")));
+  rewriter.replaceOp(op, replacement.getResult());
+  rewriter.eraseOp(cst);
+}
+
 struct PackMatmulWeightsPass
     : kiln::impl::PackMatmulWeightsBase<PackMatmulWeightsPass> {
   using Base::Base;
@@ -134,12 +173,17 @@ struct PackMatmulWeightsPass
     if (failed(kiln::checkBlockSizes(getOperation(), "panel-width",
                                      {panelWidth})))
       return signalPassFailure();
+    IRRewriter rewriter(&getContext());
+    SmallVector<linalg::TransposeOp> transposes;
+    getOperation().walk(
+        [&](linalg::TransposeOp op) { transposes.push_back(op); });
+    for (linalg::TransposeOp op : transposes)
+      transposeConstantWeight(rewriter, op);
     SmallVector<std::pair<linalg::GenericOp, MatmulWithConstantWeight>> work;
     getOperation().walk([&](linalg::GenericOp op) {
       if (auto mm = matchMatmulWithConstantWeight(op, panelWidth))
         work.push_back({op, *mm});
     });
-    IRRewriter rewriter(&getContext());
     for (auto &[op, mm] : work)
       (void)packWeight(rewriter, op, mm, panelWidth);
   }

@@ -35,11 +35,16 @@ static constexpr const char *kLowerToLinalg =
 // weights, int4 / int8 linears as loops that dequantize in registers,
 // integer products of 8-bit activations and constant weights as int8
 // dot-product kernels (vpdpbusd when kiln.cpu_features lists avx512vnni),
-// and attention as one fused loop nest (online softmax over the key blocks
+// regular convolutions as im2col and one matrix product (which the
+// weight packing and the register blocking below then take), depthwise
+// ones as loops with the output rows innermost, and attention
+// as one fused loop nest (online softmax over the key blocks
 // the mask kind allows, no materialized scores). The integer products are
 // a module pass: it declares the intrinsic it calls.
 static constexpr const char *kCpuKernelsFromKilnOps =
     "func.func(kiln-cpu-convert-moe-experts-to-grouped-matmuls,"
+    "kiln-cpu-convert-convs-to-matmuls,"
+    "kiln-cpu-convert-depthwise-convs-to-linalg,"
     "kiln-cpu-convert-quantized-linears-to-vector-kernels,"
     "kiln-cpu-convert-attention-to-tiled-loops),"
     "kiln-cpu-convert-integer-matmuls-to-vector-kernels";

@@ -206,6 +206,12 @@ def all_cases():
     cases.append(Case("moe-decoder",
                       "MoE decoder (4 layers, d 512, GQA 8/2, top-2 of 8), 128 tokens",
                       torch_model("moe_decoder", ["tokens"]), timed_compile=True))
+    for arch, ident in (("resnet18", "resnet18"),
+                        ("mobilenet_v3_small", "mobilenet-v3-small"),
+                        ("squeezenet1_1", "squeezenet1-1")):
+        cases.append(Case(ident, "torchvision %s, 1x3x224x224" % arch,
+                          torch_model(arch + "_224", ["x"]),
+                          timed_compile=True))
     return cases
 
 

@@ -19,6 +19,10 @@ with a random input of that shape:
   mixtral_layer    one Mixtral MoE FFN: softmax router, top-2 of 8 SwiGLU
                    experts (d 1024, intermediate 1408), dense form, 32
                    tokens: `hidden` [1, 32, 1024] -> `out` [1, 32, 1024].
+  resnet18_224, mobilenet_v3_small_224, squeezenet1_1_224
+                   torchvision's (python3-torchvision) image classifiers,
+                   random weights from the seed, eval mode:
+                   `x` [1, 3, 224, 224] -> `y` [1, 1000].
 
 Writes NAME.onnx and NAME.<input>.npy into DIR for each NAME asked for
 (default: all); a model whose files exist is not rebuilt.
@@ -131,8 +135,23 @@ def mixtral_layer(out):
     export(model, out + ".onnx", [hidden], ["hidden"], ["out"])
 
 
+def torchvision_model(arch, size=224):
+    def make(out):
+        import torchvision
+        torch.manual_seed(SEED)
+        model = getattr(torchvision.models, arch)()
+        x = torch.randn((1, 3, size, size),
+                        generator=torch.Generator().manual_seed(SEED))
+        np.save(out + ".x.npy", x.numpy().astype(np.float32))
+        export(model, out + ".onnx", [x], ["x"], ["y"])
+    return make
+
+
 MODELS = {"moe_decoder": moe_decoder, "window_attention": window_attention,
-          "mixtral_layer": mixtral_layer}
+          "mixtral_layer": mixtral_layer,
+          "resnet18_224": torchvision_model("resnet18"),
+          "mobilenet_v3_small_224": torchvision_model("mobilenet_v3_small"),
+          "squeezenet1_1_224": torchvision_model("squeezenet1_1")}
 
 
 def main():

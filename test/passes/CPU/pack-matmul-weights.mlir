@@ -111,3 +111,42 @@ func.func @dynamic_rows(%x: tensor<?x3xf32>, %init: tensor<?x4xf32>) -> tensor<?
   } -> tensor<?x4xf32>
   return %y : tensor<?x4xf32>
 }
+
+// -----
+
+// A constant reached through a linalg.transpose (ONNX Gemm's transB): the
+// transpose is done at compile time, then the weight is packed; where N
+// does not fit the panels the transposed constant is read as it is, no
+// longer transposed on every run.
+#lhs = affine_map<(m, k, n) -> (m, k)>
+#rhs = affine_map<(m, k, n) -> (k, n)>
+#out = affine_map<(m, k, n) -> (m, n)>
+// CHECK-LABEL: func.func @transposed_constant
+// CHECK-NOT: linalg.transpose
+// CHECK: %[[P:.+]] = arith.constant dense<{{\[\[\[}}0.000000e+00, 3.000000e+00], [1.000000e+00, 4.000000e+00], [2.000000e+00, 5.000000e+00]], {{\[\[}}6.000000e+00, 9.000000e+00], [7.000000e+00, 1.000000e+01], [8.000000e+00, 1.100000e+01]]]> : tensor<2x3x2xf32>
+// CHECK: linalg.generic {{.+}} ins(%{{.+}}, %[[P]] : tensor<5x3xf32>, tensor<2x3x2xf32>)
+// CHECK: %[[T:.+]] = arith.constant dense<{{\[\[}}0.000000e+00, 3.000000e+00, 6.000000e+00], [1.000000e+00, 4.000000e+00, 7.000000e+00], [2.000000e+00, 5.000000e+00, 8.000000e+00]]> : tensor<3x3xf32>
+// CHECK: linalg.generic {{.+}} ins(%{{.+}}, %[[T]] : tensor<5x3xf32>, tensor<3x3xf32>)
+func.func @transposed_constant(%x: tensor<5x3xf32>, %init: tensor<5x4xf32>, %init3: tensor<5x3xf32>) -> (tensor<5x4xf32>, tensor<5x3xf32>) {
+  %w = arith.constant dense<[[0.0, 1.0, 2.0], [3.0, 4.0, 5.0], [6.0, 7.0, 8.0], [9.0, 10.0, 11.0]]> : tensor<4x3xf32>
+  %e = tensor.empty() : tensor<3x4xf32>
+  %wt = linalg.transpose ins(%w : tensor<4x3xf32>) outs(%e : tensor<3x4xf32>) permutation = [1, 0]
+  %y = linalg.generic {indexing_maps = [#lhs, #rhs, #out], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%x, %wt : tensor<5x3xf32>, tensor<3x4xf32>) outs(%init : tensor<5x4xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %c, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<5x4xf32>
+  %v = arith.constant dense<[[0.0, 1.0, 2.0], [3.0, 4.0, 5.0], [6.0, 7.0, 8.0]]> : tensor<3x3xf32>
+  %e3 = tensor.empty() : tensor<3x3xf32>
+  %vt = linalg.transpose ins(%v : tensor<3x3xf32>) outs(%e3 : tensor<3x3xf32>) permutation = [1, 0]
+  %z = linalg.generic {indexing_maps = [#lhs, #rhs, #out], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%x, %vt : tensor<5x3xf32>, tensor<3x3xf32>) outs(%init3 : tensor<5x3xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %c, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<5x3xf32>
+  return %y, %z : tensor<5x4xf32>, tensor<5x3xf32>
+}

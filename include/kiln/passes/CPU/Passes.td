@@ -59,7 +59,11 @@ def PackMatmulWeights : Pass<"kiln-cpu-pack-matmul-weights", "mlir::func::FuncOp
     columns each, computed at compile time: the micro-kernel then reads
     each panel front to back. Weights stored transposed (`W[N, K]`, as
     PyTorch's `Linear` and ONNX's `Gemm transB=1` hold them) are packed
-    the same way, so both layouts end up in the fast form. Contractions
+    the same way, so both layouts end up in the fast form. A constant
+    that reaches a contraction through a 2-D `linalg.transpose` (Gemm's
+    `transB`, `kiln.linear`'s weight) is transposed here, at compile time,
+    first: packed when N fits, read as a plain constant otherwise, never
+    transposed on every run. Contractions
     whose N is not a multiple of `P`, whose constant has other users or
     whose element types differ are left alone.
 
@@ -112,6 +116,52 @@ def ConvertMoEExpertsToGroupedMatmuls : Pass<"kiln-cpu-convert-moe-experts-to-gr
   let dependentDialects = ["mlir::arith::ArithDialect",
                            "mlir::linalg::LinalgDialect",
                            "mlir::scf::SCFDialect",
+                           "mlir::tensor::TensorDialect"];
+}
+
+def ConvertConvsToMatmuls : Pass<"kiln-cpu-convert-convs-to-matmuls", "mlir::func::FuncOp"> {
+  let summary = "Run regular float convolutions as im2col and one packed matrix product";
+  let description = [{
+    Rewrites each ungrouped f32 `kiln.conv` with static shapes before the
+    Kiln-to-linalg lowering: a `linalg.generic` copies every output
+    position's window of the zero-padded input into one row (im2col,
+    `[N * prod(O), C * prod(K)]`, columns in the weight's `(c, k...)`
+    order), a `kiln.matmul` multiplies the rows by the weight laid out as
+    `[C * prod(K), M]` (at compile time when it is a constant, so that
+    `kiln-cpu-pack-matmul-weights` stores it as panels and
+    `kiln-cpu-vectorize-contractions` runs the product as register
+    blocks, bias included), and a reshape and a transpose put the result
+    back in `[N, M, O...]` order. Grouped and depthwise convs, integer and
+    16-bit float convs (whose reference accumulates in f32 and rounds once)
+    and symbolic shapes keep the reference lowering (one window loop).
+
+    Example: a 3x3 conv of `tensor<1x64x16x16xf32>` with 64 filters becomes
+    a `tensor<256x576xf32>` copy and a `[256, 576] x [576, 64]` product.
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::linalg::LinalgDialect",
+                           "mlir::tensor::TensorDialect"];
+}
+
+def ConvertDepthwiseConvsToLinalg : Pass<"kiln-cpu-convert-depthwise-convs-to-linalg", "mlir::func::FuncOp"> {
+  let summary = "Lower depthwise float convolutions with the output rows innermost";
+  let description = [{
+    Rewrites each f32 `kiln.conv` with one input channel per group
+    (depthwise; static shapes; 16-bit floats keep the reference, which
+    accumulates in f32) before the Kiln-to-linalg lowering into a
+    `linalg.generic` over the zero-padded input whose loops run
+    `(n, filter, kernel..., out...)`: the kernel loops sit outside the
+    output loops, so the innermost loop walks one output row (contiguous
+    stores, loads contiguous at stride 1) and LLVM vectorizes it, while
+    each filter's output plane stays in cache across the kernel's passes.
+    The reference lowering keeps the kernel loops innermost, a 3- or
+    5-step reduction that does not vectorize.
+
+    Example: MobileNet's 3x3 depthwise conv of `tensor<1x96x14x14xf32>`
+    becomes 96 planes, each 9 passes of a 14-wide vectorized row loop.
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::linalg::LinalgDialect",
                            "mlir::tensor::TensorDialect"];
 }
 
