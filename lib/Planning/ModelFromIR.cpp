@@ -7,9 +7,11 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Matchers.h"
 #include "llvm/ADT/DenseMap.h"
-#include "llvm/ADT/SetVector.h"
+#include "llvm/ADT/SmallPtrSet.h"
+#include "llvm/ADT/SmallVector.h"
 #include "llvm/Support/FormatVariadic.h"
 
+#include <cmath>
 #include <set>
 
 using namespace mlir;
@@ -20,7 +22,7 @@ namespace {
 
 bool isConstant(Value v) {
   Operation *def = v ? v.getDefiningOp() : nullptr;
-  return def && def->hasTrait<OpTrait::ConstantLike>();
+  return def && def->hasTrait<mlir::OpTrait::ConstantLike>();
 }
 
 WeightBlock blockOf(Value v) {
@@ -48,8 +50,9 @@ WeightBlock weightsOf(Operation *op) {
   } else if (auto q = dyn_cast<QLinearOp>(op)) {
     if (isConstant(q.getWeight())) {
       w = blockOf(q.getWeight());
-      for (Value extra : {q.getScale(), q.getZeroPoint(), q.getGlobalScale(),
-                          q.getBias()})
+      for (Value extra : llvm::SmallVector<Value>{
+               q.getScale(), q.getZeroPoint(), q.getGlobalScale(),
+               q.getBias()})
         if (extra)
           w.bytes += blockOf(extra).bytes;
     }
@@ -145,7 +148,8 @@ kiln::planning::summarizeKilnModule(ModuleOp module, llvm::StringRef entry,
     if (!attn)
       continue;
     Layer layer{position[op], attn, {}};
-    for (Value v : {attn.getQuery(), attn.getKey(), attn.getValue()})
+    for (Value v : llvm::SmallVector<Value>{attn.getQuery(), attn.getKey(),
+                                           attn.getValue()})
       if (Operation *proj = projectionFeeding(v)) {
         layer.attentionOps.insert(proj);
         size_t start = position[proj];
@@ -206,6 +210,14 @@ kiln::planning::summarizeKilnModule(ModuleOp module, llvm::StringRef entry,
     auto q = cast<RankedTensorType>(attn.getQuery().getType());
     auto k = cast<RankedTensorType>(attn.getKey().getType());
     auto v = cast<RankedTensorType>(attn.getValue().getType());
+    if (q.getRank() != 4 || k.getRank() != 4 || v.getRank() != 4 ||
+        ShapedType::isDynamic(q.getShape()[1]) ||
+        ShapedType::isDynamic(k.getShape()[1]) ||
+        ShapedType::isDynamic(q.getShape()[3]) ||
+        ShapedType::isDynamic(v.getShape()[3]))
+      return llvm::createStringError(
+          name.str() + ": a kiln.attention with dynamic heads or head "
+                       "dimensions cannot be planned");
     l.heads = q.getShape()[1];
     l.kvHeads = k.getShape()[1];
     l.qkHeadDim = q.getShape()[3];
@@ -213,7 +225,7 @@ kiln::planning::summarizeKilnModule(ModuleOp module, llvm::StringRef entry,
     l.kvCacheElemsPerToken = double(l.kvHeads) * (l.qkHeadDim + l.vHeadDim);
     if (attn.getMaskKind() == MaskKind::SlidingWindow ||
         attn.getMaskKind() == MaskKind::Hierarchical)
-      l.window = attn.getWindowLeft() + 1;
+      l.window = int64_t(attn.getWindowLeft()) + 1;
     if (i == 0) {
       m.computeDType = dtypeName(q.getElementType());
       m.activationBytes = m.kvCacheBytes = q.getElementTypeBitWidth() / 8.0;
@@ -255,9 +267,9 @@ kiln::planning::summarizeKilnModule(ModuleOp module, llvm::StringRef entry,
       l.experts = gate.getShape()[0];
       l.ffnDim = gate.getShape()[1];
       WeightBlock all;
-      for (Value w : {experts.getWGate(), experts.getWDown(),
-                      experts.getWUp(), experts.getBGate(), experts.getBUp(),
-                      experts.getBDown()})
+      for (Value w : llvm::SmallVector<Value>{
+               experts.getWGate(), experts.getWDown(), experts.getWUp(),
+               experts.getBGate(), experts.getBUp(), experts.getBDown()})
         if (w && isConstant(w)) {
           all += blockOf(w);
           weightTypes.insert(

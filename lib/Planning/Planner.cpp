@@ -311,7 +311,10 @@ llvm::Expected<Plan> kiln::planning::planParallelism(
 // Printing
 //===----------------------------------------------------------------------===//
 
+/// "12.34 ms", or "56.7 us" under a millisecond.
 static std::string ms(double seconds) {
+  if (seconds > 0 && seconds < 1e-3)
+    return formatv("{0:f1} us", seconds * 1e6).str();
   return formatv("{0:f2} ms", seconds * 1e3).str();
 }
 
@@ -417,9 +420,8 @@ static void printStage(llvm::raw_ostream &os, const Plan &plan,
   int64_t first = index * stageSize;
   os << formatv("  stage {0}: devices {1}", index, range(first, stageSize));
   if (sp.dp > 1)
-    os << formatv(" (and the same in each of the {0} replicas, devices + "
-                  "k*{1})",
-                  sp.dp, sp.pp * stageSize);
+    os << formatv(" of replica 0 (replica k of {0}: these + {1}k)", sp.dp,
+                  sp.pp * stageSize);
   os << "\n";
   int64_t moe = 0;
   for (int64_t i = s.firstLayer; i < s.endLayer; ++i)
@@ -434,9 +436,12 @@ static void printStage(llvm::raw_ostream &os, const Plan &plan,
   os << "\n";
   const LayerSummary &l = m.layers[s.firstLayer];
   int64_t heads = l.heads / sp.tp;
-  os << formatv("    heads: {0} of {1} per device (tp rank t holds heads "
-                "{2}t..{2}t+{3})",
-                heads, l.heads, heads, heads - 1);
+  if (sp.tp > 1)
+    os << formatv("    heads: {0} of {1} per device (tp rank t holds heads "
+                  "{2}t..{2}t+{3})",
+                  heads, l.heads, heads, heads - 1);
+  else
+    os << formatv("    heads: all {0} on every device", l.heads);
   if (moe) {
     int64_t e = 0;
     for (int64_t i = s.firstLayer; i < s.endLayer; ++i)
@@ -536,17 +541,17 @@ void kiln::planning::printPlan(llvm::raw_ostream &os, const Plan &plan,
   os << formatv("\ncandidates ({0} valid, {1} refused; the best {2}):\n",
                 plan.ranked.size(), plan.rejected.size(), shown);
   os << formatv("  {0,-22} {1,10} {2,11} {3,11} {4,10} {5,10} {6,10}\n",
-                "split", "step ms", "tokens/s", "memory GiB", "work ms",
-                "comm ms", "bubble ms");
+                "split", "step", "tokens/s", "memory", "work", "comm",
+                "bubble");
   for (size_t i = 0; i < shown; ++i) {
     const Candidate &c = plan.ranked[i];
     double work, comm, bubble;
     breakdown(c, work, comm, bubble);
-    os << formatv("  {0,-22} {1,10:f2} {2,11:f0} {3,11:f1} {4,10:f2} "
-                  "{5,10:f2} {6,10:f2}\n",
-                  c.split.str(), c.stepSeconds * 1e3, c.tokensPerSecond,
-                  c.peakMemoryBytes / GiB, work * 1e3, comm * 1e3,
-                  bubble * 1e3);
+    os << formatv("  {0,-22} {1,10} {2,11:f0} {3,11} {4,10} {5,10} "
+                  "{6,10}\n",
+                  c.split.str(), ms(c.stepSeconds), c.tokensPerSecond,
+                  bytesText(c.peakMemoryBytes), ms(work), ms(comm),
+                  ms(bubble));
   }
   os << "  (work: the slowest stage's compute or memory time, whichever "
         "bounds each layer; comm: its collectives and sends; per "
@@ -584,6 +589,20 @@ void kiln::planning::printPlan(llvm::raw_ostream &os, const Plan &plan,
     os << formatv("  fullest device {0} vs {1}\n",
                   bytesText(best.peakMemoryBytes),
                   bytesText(next.peakMemoryBytes));
+    // The term that gained the most (per micro-batch for work and
+    // communication, per step for the bubble).
+    std::pair<double, const char *> gains[] = {
+        {w2 - w1, "less work per device (compute or memory reads)"},
+        {c2 - c1, "less communication"},
+        {b2 - b1, "a smaller pipeline bubble"}};
+    auto *top = std::max_element(
+        std::begin(gains), std::end(gains),
+        [](auto &a, auto &b) { return a.first < b.first; });
+    if (top->first > 0)
+      os << formatv("  the largest difference: {0} ({1})\n", top->second,
+                    ms(top->first));
+    else
+      os << "  no single term is better: the sum is\n";
   }
 
   if (!plan.rejected.empty()) {
