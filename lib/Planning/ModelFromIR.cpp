@@ -12,6 +12,7 @@
 #include "llvm/Support/FormatVariadic.h"
 
 #include <cmath>
+#include <optional>
 #include <set>
 
 using namespace mlir;
@@ -29,6 +30,32 @@ WeightBlock blockOf(Value v) {
   auto t = cast<RankedTensorType>(v.getType());
   double elements = t.getNumElements();
   return {elements, std::ceil(elements * t.getElementTypeBitWidth() / 8.0)};
+}
+
+/// A weight operand: a constant, or a kiln.dequantize of constant storage
+/// (quantized experts), whose parameters are the float elements and whose
+/// bytes are what is stored (values, scales, zero points). Null when it
+/// is neither.
+std::optional<WeightBlock> storedWeight(Value v) {
+  if (!v)
+    return std::nullopt;
+  if (isConstant(v))
+    return blockOf(v);
+  auto dq = v.getDefiningOp<DequantizeOp>();
+  if (!dq || !isConstant(dq.getInput()))
+    return std::nullopt;
+  WeightBlock w{blockOf(v).params, blockOf(dq.getInput()).bytes};
+  w.bytes += blockOf(dq.getScale()).bytes;
+  if (dq.getZeroPoint())
+    w.bytes += blockOf(dq.getZeroPoint()).bytes;
+  return w;
+}
+
+/// The element type a weight is stored in.
+Type storedType(Value v) {
+  if (auto dq = v.getDefiningOp<DequantizeOp>())
+    v = dq.getInput();
+  return cast<RankedTensorType>(v.getType()).getElementType();
 }
 
 /// The constant weights of a weighted op: kiln.matmul's constant right
@@ -270,10 +297,9 @@ kiln::planning::summarizeKilnModule(ModuleOp module, llvm::StringRef entry,
       for (Value w : llvm::SmallVector<Value>{
                experts.getWGate(), experts.getWDown(), experts.getWUp(),
                experts.getBGate(), experts.getBUp(), experts.getBDown()})
-        if (w && isConstant(w)) {
-          all += blockOf(w);
-          weightTypes.insert(
-              dtypeName(cast<RankedTensorType>(w.getType()).getElementType()));
+        if (std::optional<WeightBlock> stored = storedWeight(w)) {
+          all += *stored;
+          weightTypes.insert(dtypeName(storedType(w)));
         }
       l.expert = {all.params / l.experts, all.bytes / l.experts};
       continue;
