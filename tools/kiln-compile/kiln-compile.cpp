@@ -3,6 +3,9 @@
 //   kiln-compile MODEL.onnx|MODEL.mlir -o OUT.kiln --target cpu
 //                [--emit=kiln|<a stage of the target>|artifact]
 //                [--input-shape NAME=DIMS ...]
+//   kiln-compile MODEL|config.json --plan-only [--explain-plan]
+//                [--devices N | --mesh NxD] [--machine PRESET|FILE]
+//                [--parallel auto|tp=..,ep=..,pp=..,dp=..]
 //
 // Every error is one line on stderr, "kiln-compile: error: ...", and a
 // non-zero exit; no partial output file is left behind. A model's problems
