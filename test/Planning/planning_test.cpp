@@ -327,3 +327,40 @@ TEST(Planner, ParallelSpec) {
             "--parallel expects 'auto' or a comma list of tp=N, ep=N, pp=N, "
             "dp=N (N >= 1), got 'tp=2,xp=4'");
 }
+
+TEST(Planner, StagesBalancedAndStepTime) {
+  Machine machine = testMachine();
+  machine.memoryBytes = 1000 * GiB;
+  ModelSummary model = denseModel(6);
+  PlanRequest request;
+  request.mesh = Mesh{1, 3};
+  request.workload.batch = 6;
+  request.workload.seq = 128;
+  // Six equal layers over three stages: two each (the embedding and LM
+  // head are small next to a layer).
+  Candidate c = evaluateSplit(model, machine, request, Split{1, 1, 3, 1});
+  ASSERT_EQ(c.stages.size(), 3u);
+  for (int s = 0; s < 3; ++s) {
+    EXPECT_EQ(c.stages[s].firstLayer, 2 * s);
+    EXPECT_EQ(c.stages[s].endLayer, 2 * s + 2);
+  }
+  // min(pp, sequences) = 3 micro-batches of 2 sequences; a step is
+  // (3 + 3 - 1) slowest-stage times, and throughput counts max(m, pp) = 3
+  // of them for the 6 sequences' tokens.
+  EXPECT_EQ(c.microbatches, 3);
+  EXPECT_EQ(c.microbatchSequences, 2);
+  EXPECT_DOUBLE_EQ(c.stepSeconds, 5 * c.stageSeconds);
+  EXPECT_DOUBLE_EQ(c.tokensPerSecond, 6 / (3 * c.stageSeconds));
+  double slowest = 0;
+  for (const StagePlan &s : c.stages)
+    slowest = std::max(slowest, s.seconds());
+  EXPECT_DOUBLE_EQ(c.stageSeconds, slowest);
+
+  // Data parallelism: each replica serves batch / dp sequences, no
+  // pipeline: the step is one stage time.
+  Candidate d = evaluateSplit(model, machine, request, Split{1, 1, 1, 3});
+  EXPECT_EQ(d.replicaSequences, 2);
+  EXPECT_EQ(d.microbatches, 1);
+  EXPECT_DOUBLE_EQ(d.stepSeconds, d.stageSeconds);
+  EXPECT_DOUBLE_EQ(d.tokensPerSecond, 6 / d.stageSeconds);
+}
