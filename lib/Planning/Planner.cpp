@@ -135,10 +135,20 @@ Candidate kiln::planning::evaluateSplit(const ModelSummary &model,
   double sendBytes = headLoad.tokens() * model.hidden * model.activationBytes;
 
   // Balance the stages: minimize the slowest stage's time, layers split
-  // into pp contiguous runs (dynamic programming over prefixes).
-  std::vector<double> prefix(n + 1, 0);
-  for (size_t i = 0; i < n; ++i)
+  // into pp contiguous runs (dynamic programming over prefixes), among
+  // the splits whose every stage fits the device's usable memory; when
+  // none does, minimize the fullest stage's memory instead, so that the
+  // refusal reports the least memory a pipeline of pp stages needs.
+  std::vector<double> prefix(n + 1, 0), prefixMemory(n + 1, 0);
+  double activations = 0;
+  for (size_t i = 0; i < n; ++i) {
     prefix[i + 1] = prefix[i] + costs[i].seconds();
+    prefixMemory[i + 1] =
+        prefixMemory[i] + costs[i].weightBytes + costs[i].kvCacheBytes;
+    activations = std::max(activations, costs[i].activationBytes);
+  }
+  activations = std::max({activations, embedding.activationBytes,
+                          lmHead.activationBytes});
   int64_t pp = split.pp;
   auto stageTime = [&](size_t begin, size_t end, int64_t stage) {
     double t = prefix[end] - prefix[begin];
@@ -154,25 +164,48 @@ Candidate kiln::planning::evaluateSplit(const ModelSummary &model,
                                        : machine.intraNodeLatency);
     return t;
   };
+  // An upper bound of the stage's memory (the largest activations of any
+  // layer).
+  auto stageMemory = [&](size_t begin, size_t end, int64_t stage) {
+    double m = prefixMemory[end] - prefixMemory[begin] + activations;
+    if (stage == 0)
+      m += embedding.weightBytes;
+    if (stage == pp - 1)
+      m += lmHead.weightBytes;
+    return m;
+  };
   const double inf = std::numeric_limits<double>::infinity();
-  // best[k][j]: the slowest of stages 0..k covering layers [0, j).
-  std::vector<std::vector<double>> best(pp, std::vector<double>(n + 1, inf));
-  std::vector<std::vector<size_t>> cut(pp, std::vector<size_t>(n + 1, 0));
-  for (size_t j = 1; j <= n; ++j)
-    best[0][j] = stageTime(0, j, 0);
-  for (int64_t k = 1; k < pp; ++k)
-    for (size_t j = k + 1; j <= n; ++j)
-      for (size_t i = k; i < j; ++i) {
-        double t = std::max(best[k - 1][i], stageTime(i, j, k));
-        if (t < best[k][j]) {
-          best[k][j] = t;
-          cut[k][j] = i;
+  double usable = machine.usableMemory();
+  // best[k][j]: the worst of stages 0..k covering layers [0, j).
+  auto partition = [&](auto &&stageCost, std::vector<size_t> &bounds) {
+    std::vector<std::vector<double>> best(pp,
+                                          std::vector<double>(n + 1, inf));
+    std::vector<std::vector<size_t>> cut(pp, std::vector<size_t>(n + 1, 0));
+    for (size_t j = 1; j <= n; ++j)
+      best[0][j] = stageCost(0, j, 0);
+    for (int64_t k = 1; k < pp; ++k)
+      for (size_t j = k + 1; j <= n; ++j)
+        for (size_t i = k; i < j; ++i) {
+          double t = std::max(best[k - 1][i], stageCost(i, j, k));
+          if (t < best[k][j]) {
+            best[k][j] = t;
+            cut[k][j] = i;
+          }
         }
-      }
-  std::vector<size_t> bounds(pp + 1, 0);
-  bounds[pp] = n;
-  for (int64_t k = pp - 1; k > 0; --k)
-    bounds[k] = cut[k][bounds[k + 1]];
+    bounds.assign(pp + 1, 0);
+    bounds[pp] = n;
+    for (int64_t k = pp - 1; k > 0; --k)
+      bounds[k] = cut[k][bounds[k + 1]];
+    return best[pp - 1][n] < inf;
+  };
+  std::vector<size_t> bounds;
+  bool fits = partition(
+      [&](size_t i, size_t j, int64_t k) {
+        return stageMemory(i, j, k) > usable ? inf : stageTime(i, j, k);
+      },
+      bounds);
+  if (!fits)
+    partition(stageMemory, bounds);
 
   for (int64_t k = 0; k < pp; ++k) {
     StagePlan stage;

@@ -364,3 +364,33 @@ TEST(Planner, StagesBalancedAndStepTime) {
   EXPECT_DOUBLE_EQ(d.stepSeconds, d.stageSeconds);
   EXPECT_DOUBLE_EQ(d.tokensPerSecond, 6 / d.stageSeconds);
 }
+
+TEST(Planner, StagesRebalancedToFitMemory) {
+  // Two dense layers (slow to read: a large FFN) then two MoE layers
+  // (large to hold: 64 experts, of which a decode step reads one).
+  llvm::Expected<ModelSummary> model = summarizeHFConfig(
+      R"({"num_hidden_layers": 4, "hidden_size": 1024,
+          "num_attention_heads": 8, "intermediate_size": 16384,
+          "n_routed_experts": 64, "num_experts_per_tok": 1,
+          "moe_intermediate_size": 1024, "first_k_dense_replace": 2,
+          "vocab_size": 1000})",
+      "mixed");
+  ASSERT_TRUE(bool(model)) << errorText(model.takeError());
+  Machine machine = testMachine();
+  PlanRequest request;
+  request.mesh = Mesh{1, 2};
+  request.workload.seq = 16;
+  Split split{1, 1, 2, 1};
+  // Ample memory: balanced by time, the two slow dense layers apart.
+  machine.memoryBytes = 100 * GiB;
+  Candidate byTime = evaluateSplit(*model, machine, request, split);
+  EXPECT_EQ(byTime.stages[0].endLayer, 1);
+  // A dense layer holds 104 MiB (attention 8, FFN 96), a MoE layer 392
+  // MiB (attention 8, experts 384): with 640 MiB per device [0, 1) | [1, 4)
+  // (888 MiB in stage 1) and [0, 2) | [2, 4) (784) do not fit; only
+  // [0, 3) | [3, 4) (600 and 392 MiB, plus embedding and LM head) does.
+  machine.memoryBytes = 640.0 * 1024 * 1024;
+  Candidate byMemory = evaluateSplit(*model, machine, request, split);
+  EXPECT_EQ(byMemory.stages[0].endLayer, 3);
+  EXPECT_LE(byMemory.peakMemoryBytes, machine.usableMemory());
+}

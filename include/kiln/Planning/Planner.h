@@ -3,7 +3,8 @@
 // Enumerates every factorization of the mesh's devices into tensor, expert,
 // pipeline and data parallelism, rejects those the model's shapes do not
 // divide or whose fullest device is over its memory, balances the pipeline
-// stages by estimated time, and ranks the rest by step latency or by
+// stages by estimated time (among the partitions that fit; by memory when
+// none does), and ranks the rest by step latency or by
 // throughput (CostModel.h). printPlan writes what --plan-only and
 // --explain-plan show.
 //
