@@ -3,6 +3,9 @@
 //   kiln-compile MODEL.onnx|MODEL.mlir -o OUT.kiln --target cpu
 //                [--emit=kiln|<a stage of the target>|artifact]
 //                [--input-shape NAME=DIMS ...]
+//   kiln-compile MODEL|config.json --plan-only [--explain-plan]
+//                [--devices N | --mesh NxD] [--machine PRESET|FILE]
+//                [--parallel auto|tp=..,ep=..,pp=..,dp=..]
 //
 // Every error is one line on stderr, "kiln-compile: error: ...", and a
 // non-zero exit; no partial output file is left behind. A model's problems
@@ -335,6 +338,40 @@ int main(int argc, char **argv) {
   };
   if (check)
     return checkOnly(context, opts);
+  opts.planning.planOnly = planOnly;
+  opts.planning.explain = explainPlan;
+  opts.planning.devices = planDevices;
+  opts.planning.mesh = planMesh;
+  opts.planning.machine = planMachine;
+  opts.planning.parallel = planParallel;
+  opts.planning.objective = planObjective;
+  opts.planning.batch = planBatch;
+  opts.planning.seq = planSeq;
+  opts.planning.phase = planPhase;
+  opts.planning.microbatches = planMicrobatches;
+  if (StringRef(inputPath).ends_with(".json") && !planOnly) {
+    errs() << "kiln-compile: error: a config.json describes a model without "
+              "weights: it can only be planned (--plan-only)\n";
+    return 1;
+  }
+  if (!opts.planning.requested())
+    for (const cl::Option *flag :
+         std::initializer_list<const cl::Option *>{
+             &planDevices, &planMesh, &planMachine, &planParallel,
+             &planObjective, &planBatch, &planSeq, &planPhase,
+             &planMicrobatches})
+      if (flag->getNumOccurrences()) {
+        errs() << "kiln-compile: error: --" << flag->ArgStr
+               << " sets up a parallel plan: add --plan-only or "
+                  "--explain-plan (the artifact runs on one device)\n";
+        return 1;
+      }
+  if (opts.planning.requested()) {
+    if (failed(kiln::planParallel(context, opts, outs())) || hadError)
+      return 1;
+    if (planOnly)
+      return 0;
+  }
   if (!quantizeCheckInputs.empty() &&
       (opts.quantize.empty() || opts.emit != "artifact")) {
     errs() << "kiln-compile: error: --quantize-check-input needs --quantize "

@@ -37,6 +37,30 @@ struct CompileOptions {
   /// kiln-convert-decoder-to-generation-step.
   bool generate = false;
   int64_t maxSeq = 0;
+  /// Parallel planning (kiln/Planning, `--plan-only`, `--explain-plan`):
+  /// the machine, mesh and workload to plan for.
+  struct Planning {
+    /// Print the plan and stop (no code generated).
+    bool planOnly = false;
+    /// Print each device's work, the top candidates and why the winner
+    /// won.
+    bool explain = false;
+    /// `--devices N` (0: from `mesh`) or `--mesh NODESxDEVICES`.
+    int64_t devices = 0;
+    std::string mesh;
+    /// A preset (h100-nvlink, h100-pcie, cpu) or a machine .json file.
+    std::string machine = "h100-nvlink";
+    /// "auto" or "tp=2,ep=4,pp=2,dp=1" (factors not named are chosen).
+    std::string parallel = "auto";
+    /// "latency" or "throughput".
+    std::string objective = "latency";
+    /// "decode" or "prefill".
+    std::string phase = "decode";
+    int64_t batch = 1, seq = 4096;
+    /// Pipeline micro-batches (0: min(pp, sequences per replica)).
+    int64_t microbatches = 0;
+    bool requested() const { return planOnly || explain; }
+  } planning;
   /// Applied to every pass manager the driver creates (IR printing,
   /// timing and the other MLIR command-line options).
   std::function<mlir::LogicalResult(mlir::PassManager &)> configure;
@@ -51,6 +75,15 @@ mlir::LogicalResult checkTargetAndStage(mlir::MLIRContext &context,
 /// `context`; nothing is left at the output path on failure.
 mlir::LogicalResult compile(mlir::MLIRContext &context,
                             const CompileOptions &options);
+
+/// Plans the parallel split of `options.inputPath` (a Hugging Face
+/// config.json, or a model imported and raised as for compile, quantized
+/// with `options.quantize`) for `options.planning`, and prints the plan
+/// to `os` (explained with `planning.explain`). Errors are diagnostics on
+/// `context`.
+mlir::LogicalResult planParallel(mlir::MLIRContext &context,
+                                 const CompileOptions &options,
+                                 llvm::raw_ostream &os);
 
 /// What `checkModel` found in a model that it could import.
 struct ModelCheck {

@@ -1,0 +1,135 @@
+//===- PlanDriver.cpp - kiln-compile --plan-only / --explain-plan ---------===//
+//
+// The model summary (from a config.json, or from the raised IR of a model
+// imported as compile() imports it), the machine and mesh, and the
+// planner's choice, printed. Nothing is partitioned yet: the plan does not
+// change the artifact (docs/parallel.md).
+//
+//===----------------------------------------------------------------------===//
+
+#include "kiln/Driver/CompileDriver.h"
+
+#include "kiln/Planning/ModelFromIR.h"
+#include "kiln/Planning/Planner.h"
+#include "kiln/passes/Pipelines.h"
+#include "kiln/passes/Quantization/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Support/FileUtilities.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/SourceMgr.h"
+
+using namespace mlir;
+using namespace kiln;
+using namespace kiln::planning;
+
+static LogicalResult fail(MLIRContext &ctx, llvm::Error error) {
+  return emitError(UnknownLoc::get(&ctx)) << llvm::toString(std::move(error));
+}
+
+/// Imports, raises and (with --quantize) quantizes the model, then reads
+/// its summary off the IR.
+static llvm::Expected<ModelSummary> summarizeModel(MLIRContext &ctx,
+                                                   const CompileOptions &opts,
+                                                   bool &reported) {
+  llvm::StringRef path = opts.inputPath;
+  std::string name = llvm::sys::path::stem(path).str();
+  OwningOpRef<ModuleOp> module;
+  if (path.ends_with(".mlir")) {
+    llvm::SourceMgr sourceMgr;
+    std::string error;
+    auto file = openInputFile(path, &error);
+    if (!file)
+      return llvm::createStringError(error);
+    sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
+    module = parseSourceFile<ModuleOp>(sourceMgr, &ctx);
+  } else {
+    module = importOnnxModel(path, ctx, opts.import);
+  }
+  reported = true; // the importer and verifier report their own errors
+  if (!module || failed(verify(*module)))
+    return llvm::createStringError("");
+  PassManager pm(&ctx);
+  if (opts.configure && failed(opts.configure(pm)))
+    return llvm::createStringError("");
+  if (opts.raise)
+    buildRaisePipeline(pm);
+  if (!opts.quantize.empty()) {
+    QuantizeWeightsOptions q;
+    q.format = opts.quantize;
+    pm.addPass(createQuantizeWeights(q));
+    pm.addPass(createCanonicalizerPass());
+  }
+  if (failed(pm.run(*module)))
+    return llvm::createStringError("");
+  reported = false;
+  return summarizeKilnModule(*module, opts.import.entryName, name);
+}
+
+LogicalResult kiln::planParallel(MLIRContext &ctx, const CompileOptions &opts,
+                                 llvm::raw_ostream &os) {
+  const CompileOptions::Planning &p = opts.planning;
+  llvm::Expected<Machine> machine = loadMachine(p.machine);
+  if (!machine)
+    return fail(ctx, machine.takeError());
+  int64_t devices = p.devices;
+  if (devices == 0 && p.mesh.empty())
+    devices = 1;
+  llvm::Expected<Mesh> mesh = makeMesh(*machine, devices, p.mesh);
+  if (!mesh)
+    return fail(ctx, mesh.takeError());
+  llvm::Expected<Split> fixed = parseParallelSpec(p.parallel);
+  if (!fixed)
+    return fail(ctx, fixed.takeError());
+  PlanRequest request;
+  request.mesh = *mesh;
+  request.fixed = *fixed;
+  request.microbatches = p.microbatches;
+  if (p.objective == "latency")
+    request.objective = Objective::Latency;
+  else if (p.objective == "throughput")
+    request.objective = Objective::Throughput;
+  else
+    return emitError(UnknownLoc::get(&ctx))
+           << "--objective expects latency or throughput, got '"
+           << p.objective << "'";
+  if (p.phase == "decode")
+    request.workload.phase = Workload::Phase::Decode;
+  else if (p.phase == "prefill")
+    request.workload.phase = Workload::Phase::Prefill;
+  else
+    return emitError(UnknownLoc::get(&ctx))
+           << "--plan-phase expects decode or prefill, got '" << p.phase
+           << "'";
+  if (p.batch < 1 || p.seq < 1 || p.microbatches < 0)
+    return emitError(UnknownLoc::get(&ctx))
+           << "--plan-batch and --plan-seq must be positive";
+  request.workload.batch = p.batch;
+  request.workload.seq = p.seq;
+
+  llvm::Expected<ModelSummary> model =
+      llvm::createStringError("no model summary");
+  bool reported = false;
+  if (llvm::StringRef(opts.inputPath).ends_with(".json")) {
+    llvm::consumeError(model.takeError());
+    model = loadHFConfig(opts.inputPath);
+  } else {
+    llvm::consumeError(model.takeError());
+    model = summarizeModel(ctx, opts, reported);
+  }
+  if (!model) {
+    if (reported) {
+      llvm::consumeError(model.takeError());
+      return failure();
+    }
+    return fail(ctx, model.takeError());
+  }
+  llvm::Expected<Plan> plan = planParallelism(*model, *machine, request);
+  if (!plan)
+    return fail(ctx, plan.takeError());
+  printPlan(os, *plan, p.explain);
+  return success();
+}
