@@ -12,6 +12,8 @@ PACKAGES=(
   # PyTorch 1.13 exports the raising tests' and example models, and
   # computes references in some e2e checks.
   python3-torch
+  # torchvision's resnet18, mobilenet_v3_small and squeezenet1_1 (e2e-cnn).
+  python3-torchvision
   # The Python module (python-bindings/) and its tests.
   pybind11-dev python3-pytest
   # LLVM's OpenMP runtime: the CPU target's parallel loops (scf.parallel ->
