@@ -23,6 +23,7 @@
 
 #include "kiln/passes/CPU/Passes.h"
 
+#include "ConvolutionPadding.h"
 #include "KernelRewrites.h"
 
 #include "kiln/dialects/Kiln/KilnConstants.h"
@@ -96,30 +97,10 @@ Value im2col(OpBuilder &b, Location loc, ConvOp op) {
   RankedTensorType wType = op.getWeight().getType();
   Type elt = inType.getElementType();
   int64_t k = inType.getRank() - 2;
-  ArrayRef<int64_t> strides = op.getStrides(), dilations = op.getDilations(),
-                    pads = op.getPads();
+  ArrayRef<int64_t> strides = op.getStrides(), dilations = op.getDilations();
   ArrayRef<int64_t> kernel = wType.getShape().drop_front(2);
 
-  // Zero padding; the trailing pads are trimmed or extended to exactly what
-  // the last window reaches.
-  Value input = op.getInput();
-  SmallVector<OpFoldResult> low(2, b.getIndexAttr(0)),
-      high(2, b.getIndexAttr(0));
-  SmallVector<int64_t> paddedShape(inType.getShape().take_front(2));
-  bool padded = false;
-  for (int64_t i = 0; i < k; ++i) {
-    int64_t size = inType.getDimSize(2 + i);
-    int64_t reach = (outType.getDimSize(2 + i) - 1) * strides[i] +
-                    dilations[i] * (kernel[i] - 1) + 1;
-    int64_t end = std::max<int64_t>(0, reach - size - pads[i]);
-    padded |= pads[i] > 0 || end > 0;
-    low.push_back(b.getIndexAttr(pads[i]));
-    high.push_back(b.getIndexAttr(end));
-    paddedShape.push_back(size + pads[i] + end);
-  }
-  if (padded)
-    input = tensor::PadOp::create(b, loc, inType.clone(paddedShape), input, low,
-                                  high, scalarConstant(b, loc, elt, 0));
+  Value input = padConvolutionInput(b, loc, op);
 
   // Loops (n, o..., c, k...), all parallel: a copy.
   int64_t numDims = 2 + 2 * k;

@@ -14,6 +14,7 @@
 
 #include "kiln/passes/CPU/Passes.h"
 
+#include "ConvolutionPadding.h"
 #include "KernelRewrites.h"
 
 #include "kiln/dialects/Kiln/KilnOps.h"
@@ -51,34 +52,14 @@ LogicalResult convertDepthwise(RewriterBase &rewriter, ConvOp op) {
   Location loc = op.getLoc();
   MLIRContext *ctx = rewriter.getContext();
   rewriter.setInsertionPoint(op);
-  RankedTensorType inType = op.getInput().getType(), outType = op.getType();
+  RankedTensorType outType = op.getType();
   RankedTensorType wType = op.getWeight().getType();
   Type elt = outType.getElementType();
   int64_t k = outType.getRank() - 2;
-  ArrayRef<int64_t> strides = op.getStrides(), dilations = op.getDilations(),
-                    pads = op.getPads();
+  ArrayRef<int64_t> strides = op.getStrides(), dilations = op.getDilations();
   ArrayRef<int64_t> kernel = wType.getShape().drop_front(2);
 
-  // Zero padding up to what the last window reaches.
-  Value input = op.getInput();
-  SmallVector<OpFoldResult> low(2, rewriter.getIndexAttr(0)),
-      high(2, rewriter.getIndexAttr(0));
-  SmallVector<int64_t> paddedShape(inType.getShape().take_front(2));
-  bool padded = false;
-  for (int64_t i = 0; i < k; ++i) {
-    int64_t size = inType.getDimSize(2 + i);
-    int64_t reach = (outType.getDimSize(2 + i) - 1) * strides[i] +
-                    dilations[i] * (kernel[i] - 1) + 1;
-    int64_t end = std::max<int64_t>(0, reach - size - pads[i]);
-    padded |= pads[i] > 0 || end > 0;
-    low.push_back(rewriter.getIndexAttr(pads[i]));
-    high.push_back(rewriter.getIndexAttr(end));
-    paddedShape.push_back(size + pads[i] + end);
-  }
-  if (padded)
-    input =
-        tensor::PadOp::create(rewriter, loc, inType.clone(paddedShape), input,
-                              low, high, scalarConstant(rewriter, loc, elt, 0));
+  Value input = padConvolutionInput(rewriter, loc, op);
 
   // Loops (n, m, kernel..., out...): kernel dims 2..k+1, out dims k+2...
   int64_t numDims = 2 + 2 * k;
