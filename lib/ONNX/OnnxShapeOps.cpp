@@ -506,24 +506,19 @@ Value reverseAxis(NodeContext &nc, Value v, int64_t axis) {
   Location loc = nc.loc;
   auto type = NodeContext::typeOf(v);
   SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, v);
-  Value init = tensor::EmptyOp::create(b, loc, sizes, type.getElementType());
   Value last = b.createOrFold<arith::SubIOp>(
       loc, getValueOrCreateConstantIndexOp(b, loc, sizes[axis]),
       arith::ConstantIndexOp::create(b, loc, 1));
-  SmallVector<utils::IteratorType> iterators(type.getRank(),
-                                             utils::IteratorType::parallel);
-  return linalg::GenericOp::create(
-             b, loc, type, ValueRange{}, init,
-             b.getMultiDimIdentityMap(type.getRank()), iterators,
-             [&](OpBuilder &nb, Location l, ValueRange) {
-               SmallVector<Value> at;
-               for (int64_t d = 0; d < type.getRank(); ++d)
-                 at.push_back(linalg::IndexOp::create(nb, l, d));
-               at[axis] = arith::SubIOp::create(nb, l, last, at[axis]);
-               linalg::YieldOp::create(
-                   nb, l, tensor::ExtractOp::create(nb, l, v, at).getResult());
-             })
-      .getResult(0);
+  SmallVector<Value> dynamicSizes;
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    if (type.isDynamicDim(d))
+      dynamicSizes.push_back(getValueOrCreateConstantIndexOp(b, loc, sizes[d]));
+  return generate(b, loc, type, dynamicSizes,
+                  [&](OpBuilder &nb, Location l, ArrayRef<Value> indices) {
+                    SmallVector<Value> at(indices);
+                    at[axis] = arith::SubIOp::create(nb, l, last, at[axis]);
+                    return tensor::ExtractOp::create(nb, l, v, at).getResult();
+                  });
 }
 
 /// Slice's axes and steps for `n` sliced axes: the attributes before opset

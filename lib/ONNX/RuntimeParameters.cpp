@@ -63,27 +63,6 @@ Value castScalar(OpBuilder &b, Location loc, Value v, Type to) {
              : (Value)arith::TruncIOp::create(b, loc, to, v);
 }
 
-/// A generic writing a tensor of `type` (dynamic dims `sizes`) from
-/// nothing but its indices: `body(builder, loc, indices)` yields each
-/// element.
-Value generate(OpBuilder &b, Location loc, RankedTensorType type,
-               ValueRange dynamicSizes,
-               function_ref<Value(OpBuilder &, Location, ArrayRef<Value>)>
-                   body) {
-  Value init = tensor::EmptyOp::create(b, loc, type, dynamicSizes);
-  SmallVector<utils::IteratorType> iterators(type.getRank(),
-                                             utils::IteratorType::parallel);
-  return linalg::GenericOp::create(
-             b, loc, type, ValueRange{}, init,
-             b.getMultiDimIdentityMap(type.getRank()), iterators,
-             [&](OpBuilder &nb, Location l, ValueRange) {
-               SmallVector<Value> at;
-               for (int64_t d = 0; d < type.getRank(); ++d)
-                 at.push_back(linalg::IndexOp::create(nb, l, d));
-               linalg::YieldOp::create(nb, l, body(nb, l, at));
-             })
-      .getResult(0);
-}
 
 /// max(v, 0): a size that the run gives, kept non-negative.
 Value nonNegative(OpBuilder &b, Location loc, Value v) {

@@ -523,3 +523,21 @@ Value kiln::onnx_import::broadcastToSizes(NodeContext &nc, Value x,
              })
       .getResult(0);
 }
+
+Value kiln::onnx_import::generate(
+    OpBuilder &b, Location loc, RankedTensorType type, ValueRange dynamicSizes,
+    function_ref<Value(OpBuilder &, Location, ArrayRef<Value>)> body) {
+  Value init = tensor::EmptyOp::create(b, loc, type, dynamicSizes);
+  SmallVector<utils::IteratorType> iterators(type.getRank(),
+                                             utils::IteratorType::parallel);
+  return linalg::GenericOp::create(
+             b, loc, type, ValueRange{}, init,
+             b.getMultiDimIdentityMap(type.getRank()), iterators,
+             [&](OpBuilder &nb, Location l, ValueRange) {
+               SmallVector<Value> at;
+               for (int64_t d = 0; d < type.getRank(); ++d)
+                 at.push_back(linalg::IndexOp::create(nb, l, d));
+               linalg::YieldOp::create(nb, l, body(nb, l, at));
+             })
+      .getResult(0);
+}

@@ -70,6 +70,16 @@ mlir::Value reshapeToSizes(NodeContext &nc, mlir::Value x,
 mlir::Value broadcastToSizes(NodeContext &nc, mlir::Value x,
                              llvm::ArrayRef<SymbolicSize> sizes);
 
+/// A generic writing a tensor of `type` (dynamic dims `dynamicSizes`) from
+/// nothing but its indices: `body(builder, loc, indices)` yields each
+/// element.
+mlir::Value generate(
+    mlir::OpBuilder &b, mlir::Location loc, mlir::RankedTensorType type,
+    mlir::ValueRange dynamicSizes,
+    llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Location,
+                                   llvm::ArrayRef<mlir::Value>)>
+        body);
+
 } // namespace kiln::onnx_import
 
 #endif // KILN_LIB_ONNX_SHAPEARITHMETIC_H
