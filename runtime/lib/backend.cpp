@@ -8,6 +8,13 @@
 
 namespace kiln::rt {
 
+// Sessions call these only when hasDeviceMemory() says they work.
+kiln_status DeviceSession::setInputFromDevice(size_t, uint64_t, size_t) {
+  return fail(KILN_STATUS_INTERNAL, "this backend has no device memory");
+}
+
+uint64_t DeviceSession::outputDeviceAddress(size_t) const { return 0; }
+
 const Backend *findBackendForDevice(const std::string &name) {
   for (const Backend *backend : allBackends())
     if (name == backend->deviceName())

@@ -75,6 +75,20 @@ public:
   /// run's values; on success every output's host buffer holds the result. On failure the
   /// output buffers are unspecified and kiln_last_error() says why.
   virtual kiln_status run() = 0;
+
+  /// Whether inputs and outputs also live in device memory, so that the
+  /// two calls below work (kiln_session_set_input_device/_output_device);
+  /// the session refuses them, naming the device, when not.
+  virtual bool hasDeviceMemory() const { return false; }
+
+  /// Input `index` (checked: dtype, static shape, `bytes`) takes its value
+  /// from `bytes` at `address` in the device's memory, copied before this
+  /// returns; later runs use it until the input is set again.
+  virtual kiln_status setInputFromDevice(size_t index, uint64_t address,
+                                         size_t bytes);
+
+  /// The device address of output `index`, valid after a successful run.
+  virtual uint64_t outputDeviceAddress(size_t index) const;
 };
 
 class Backend {

@@ -38,6 +38,7 @@ struct kiln_session {
   std::vector<bool> inputSet;
   HostIO io; // pointers to the buffers above and the symbols' values
   std::unique_ptr<DeviceSession> device;
+  std::string deviceText; // as the caller named it: "cuda:0"
   /// Outputs hold the result of the last run only if it succeeded: a failed
   /// run may have overwritten some of them.
   bool hasRun = false;
@@ -113,6 +114,7 @@ kiln_status createSession(kiln_model *model, const char *device,
   std::unique_ptr<kiln_session> session(new kiln_session);
   retainModel(model);
   session->model = model;
+  session->deviceText = ref.text;
   HostIO &io = session->io;
   if (kiln_status status = allocateStatic(metadata.inputs, session->inputs,
                                           io.inputs, io.inputBytes))
@@ -221,10 +223,12 @@ kiln_status storeInput(kiln_session &session, size_t index,
   return KILN_STATUS_OK;
 }
 
-kiln_status setInput(kiln_session &session, const char *name, int dtype,
-                     const int64_t *dims, uint32_t rank, const void *data,
-                     size_t byteSize) {
-  size_t index;
+/// The checks every way of setting an input shares: a known name, the
+/// model's dtype, a shape the model accepts and the dense byte size of that
+/// shape. Finds the input's index.
+kiln_status checkInput(kiln_session &session, const char *name, int dtype,
+                       const int64_t *dims, uint32_t rank, size_t byteSize,
+                       size_t &index) {
   if (kiln_status status = kiln_model_find_input(session.model, name, &index))
     return status;
   const Metadata &metadata = session.model->metadata;
@@ -251,6 +255,16 @@ kiln_status setInput(kiln_session &session, const char *name, int dtype,
                 " bytes but byte_size is %zu",
                 name, kiln_dtype_name(dtype), shapeString(dims, rank).c_str(),
                 expectedBytes, byteSize);
+  return KILN_STATUS_OK;
+}
+
+kiln_status setInput(kiln_session &session, const char *name, int dtype,
+                     const int64_t *dims, uint32_t rank, const void *data,
+                     size_t byteSize) {
+  size_t index;
+  if (kiln_status status =
+          checkInput(session, name, dtype, dims, rank, byteSize, index))
+    return status;
   if (byteSize > 0 && !data)
     return fail(KILN_STATUS_INVALID_ARGUMENT, "input '%s': data is NULL", name);
   if (kiln_status status = checkSubByteRange(name, dtype, data, byteSize))
@@ -260,6 +274,49 @@ kiln_status setInput(kiln_session &session, const char *name, int dtype,
     return status;
   session.inputSet[index] = true;
   session.device->inputChanged(index);
+  return KILN_STATUS_OK;
+}
+
+/// UNSUPPORTED, naming the device, unless the session's backend keeps its
+/// tensors in device memory.
+kiln_status needDeviceMemory(const kiln_session &session, const char *call) {
+  if (session.device->hasDeviceMemory())
+    return KILN_STATUS_OK;
+  return fail(KILN_STATUS_UNSUPPORTED,
+              "%s: the session runs on device '%s', which has no device "
+              "memory; use host memory (kiln_session_set_input / "
+              "kiln_session_output)",
+              call, session.deviceText.c_str());
+}
+
+kiln_status setInputFromDevice(kiln_session &session, const char *name,
+                               int dtype, const int64_t *dims, uint32_t rank,
+                               uint64_t address, size_t byteSize) {
+  if (kiln_status status =
+          needDeviceMemory(session, "kiln_session_set_input_device"))
+    return status;
+  size_t index;
+  if (kiln_status status =
+          checkInput(session, name, dtype, dims, rank, byteSize, index))
+    return status;
+  const TensorInfo &input = session.model->metadata.inputs[index];
+  if (input.symbolic)
+    return fail(KILN_STATUS_UNSUPPORTED,
+                "input '%s' has symbolic dims: set it from host memory "
+                "(kiln_session_set_input)",
+                name);
+  if (kiln_dtype_bits(input.dtype) < 8)
+    return fail(KILN_STATUS_UNSUPPORTED,
+                "input '%s' of dtype %s must be set from host memory "
+                "(kiln_session_set_input), which checks each element's range",
+                name, kiln_dtype_name(input.dtype));
+  if (byteSize > 0 && address == 0)
+    return fail(KILN_STATUS_INVALID_ARGUMENT,
+                "input '%s': device_address is 0", name);
+  if (kiln_status status =
+          session.device->setInputFromDevice(index, address, byteSize))
+    return status;
+  session.inputSet[index] = true;
   return KILN_STATUS_OK;
 }
 
@@ -463,6 +520,25 @@ kiln_status kiln_session_set_input(kiln_session *session, const char *name,
   });
 }
 
+kiln_status kiln_session_set_input_device(kiln_session *session,
+                                          const char *name, kiln_dtype dtype,
+                                          const int64_t *dims, uint32_t rank,
+                                          uint64_t device_address,
+                                          size_t byte_size) {
+  return guard([&] {
+    if (!session || !name)
+      return fail(KILN_STATUS_INVALID_ARGUMENT, "%s is NULL",
+                  session ? "name" : "session");
+    if (rank > 0 && !dims)
+      return fail(KILN_STATUS_INVALID_ARGUMENT,
+                  "input '%s': dims is NULL but rank is %u", name, rank);
+    int dtypeValue;
+    std::memcpy(&dtypeValue, &dtype, sizeof(int));
+    return setInputFromDevice(*session, name, dtypeValue, dims, rank,
+                              device_address, byte_size);
+  });
+}
+
 kiln_status kiln_session_set_threads(kiln_session *session,
                                      uint32_t threads) {
   return guard([&] {
@@ -511,6 +587,29 @@ kiln_status kiln_session_output(const kiln_session *session, size_t index,
   *out_data = session->outputs[index].data();
   *out_bytes = session->outputs[index].size();
   return KILN_STATUS_OK;
+}
+
+kiln_status kiln_session_output_device(const kiln_session *session,
+                                       size_t index,
+                                       kiln_tensor_desc *out_desc,
+                                       uint64_t *out_device_address,
+                                       size_t *out_bytes) {
+  return guard([&] {
+    if (out_device_address)
+      *out_device_address = 0;
+    if (!out_device_address)
+      return fail(KILN_STATUS_INVALID_ARGUMENT, "out_device_address is NULL");
+    if (session)
+      if (kiln_status status =
+              needDeviceMemory(*session, "kiln_session_output_device"))
+        return status;
+    const void *hostData;
+    if (kiln_status status = kiln_session_output(session, index, out_desc,
+                                                 &hostData, out_bytes))
+      return status;
+    *out_device_address = session->device->outputDeviceAddress(index);
+    return KILN_STATUS_OK;
+  });
 }
 
 } // extern "C"

@@ -407,6 +407,140 @@ TEST_F(CudaBackendTest, GraphReplayUsesNewInputs) {
   EXPECT_EQ(std::count(names.begin(), names.end(), "cuLaunchKernel"), 0);
 }
 
+//===--- Inputs and outputs in device memory -----------------------------===//
+
+TEST_F(CudaBackendTest, DeviceOutputFeedsAnotherSessionDeviceToDevice) {
+  load(cudaAddModel(cudaHostCode()));
+  ASSERT_EQ(create(), KILN_STATUS_OK) << lastError();
+  ASSERT_EQ(setInputs(), KILN_STATUS_OK);
+  ASSERT_EQ(kiln_session_run(session), KILN_STATUS_OK) << lastError();
+  // Output 0 (sum = a + b + w) on the device: same desc and size as on the
+  // host, a fake-driver allocation of its own.
+  kiln_tensor_desc desc;
+  uint64_t sumAddress = 0;
+  size_t bytes = 0;
+  ASSERT_EQ(kiln_session_output_device(session, 0, &desc, &sumAddress, &bytes),
+            KILN_STATUS_OK)
+      << lastError();
+  EXPECT_STREQ(desc.name, "sum");
+  EXPECT_EQ(bytes, 24u);
+  EXPECT_NE(sumAddress, 0u);
+
+  // A second session takes it as its input a, device to device.
+  kiln_session *second = nullptr;
+  ASSERT_EQ(kiln_session_create(model, "cuda:0", &second), KILN_STATUS_OK);
+  size_t before = calls().size();
+  ASSERT_EQ(kiln_session_set_input_device(second, "a", KILN_DTYPE_FLOAT32,
+                                          kShape, 2, sumAddress, bytes),
+            KILN_STATUS_OK)
+      << lastError();
+  ASSERT_EQ(kiln_session_set_input(second, "b", KILN_DTYPE_FLOAT32, kShape, 2,
+                                   kB, sizeof(kB)),
+            KILN_STATUS_OK);
+  ASSERT_EQ(kiln_session_run(second), KILN_STATUS_OK) << lastError();
+  std::vector<std::string> names = calls();
+  names.erase(names.begin(), names.begin() + long(before));
+  // a came device to device (besides the entry's own copy), only b went up.
+  EXPECT_EQ(std::count(names.begin(), names.end(), "cuMemcpyHtoDAsync_v2"), 1)
+      << logText();
+  EXPECT_EQ(std::count(names.begin(), names.end(), "cuMemcpyDtoDAsync_v2"), 2)
+      << logText();
+  kiln_session *first = session;
+  session = second; // output() and expectAddOutputs() read `session`
+  float sum[6];
+  for (int i = 0; i < 6; ++i)
+    sum[i] = kA[i] + kB[i] + kW[i];
+  expectAddOutputs(sum, kB);
+  kiln_session_release(first);
+
+  // Setting a from the host again uploads it again.
+  ASSERT_EQ(setInputs(), KILN_STATUS_OK);
+  ASSERT_EQ(kiln_session_run(session), KILN_STATUS_OK) << lastError();
+  expectAddOutputs(kA, kB);
+  kiln_session_release(session);
+  session = nullptr;
+  expectNothingLeaked();
+}
+
+TEST_F(CudaBackendTest, DeviceMemoryCallsCheckTheirArguments) {
+  load(cudaAddModel(cudaHostCode()));
+  ASSERT_EQ(create(), KILN_STATUS_OK) << lastError();
+  kiln_tensor_desc desc;
+  uint64_t address = 1;
+  size_t bytes = 1;
+  // No output before a run.
+  EXPECT_EQ(kiln_session_output_device(session, 0, &desc, &address, &bytes),
+            KILN_STATUS_INVALID_ARGUMENT);
+  EXPECT_EQ(address, 0u);
+  EXPECT_EQ(lastError(), "no outputs yet: call kiln_session_run first");
+  EXPECT_EQ(kiln_session_output_device(session, 0, &desc, nullptr, &bytes),
+            KILN_STATUS_INVALID_ARGUMENT);
+  // The host path's checks: name, dtype, shape, byte size.
+  const int64_t wrong[] = {3, 2};
+  EXPECT_EQ(kiln_session_set_input_device(session, "c", KILN_DTYPE_FLOAT32,
+                                          kShape, 2, 0x1000, 24),
+            KILN_STATUS_NOT_FOUND);
+  EXPECT_EQ(kiln_session_set_input_device(session, "a", KILN_DTYPE_INT32,
+                                          kShape, 2, 0x1000, 24),
+            KILN_STATUS_DTYPE_MISMATCH);
+  EXPECT_EQ(kiln_session_set_input_device(session, "a", KILN_DTYPE_FLOAT32,
+                                          wrong, 2, 0x1000, 24),
+            KILN_STATUS_SHAPE_MISMATCH);
+  EXPECT_EQ(kiln_session_set_input_device(session, "a", KILN_DTYPE_FLOAT32,
+                                          kShape, 2, 0x1000, 20),
+            KILN_STATUS_INVALID_ARGUMENT);
+  EXPECT_EQ(kiln_session_set_input_device(session, "a", KILN_DTYPE_FLOAT32,
+                                          kShape, 2, 0, 24),
+            KILN_STATUS_INVALID_ARGUMENT);
+  EXPECT_EQ(lastError(), "input 'a': device_address is 0");
+  // An address outside device memory is refused before any copy (which
+  // would fault on the device and break its context); the session stays
+  // usable and the input counts as unset.
+  static float notOnTheDevice[6];
+  std::ofstream(logPath_, std::ios::trunc);
+  EXPECT_EQ(kiln_session_set_input_device(
+                session, "a", KILN_DTYPE_FLOAT32, kShape, 2,
+                uint64_t(uintptr_t(notOnTheDevice)), sizeof(notOnTheDevice)),
+            KILN_STATUS_INVALID_ARGUMENT);
+  EXPECT_TRUE(contains(lastError(), "copying input 0 (24 bytes) from device "
+                                    "address 0x"))
+      << lastError();
+  EXPECT_TRUE(contains(lastError(), "the address is not in device memory: "
+                                    "cuMemGetAddressRange_v2 returned "
+                                    "CUDA_ERROR_NOT_FOUND"))
+      << lastError();
+  std::vector<std::string> names = calls();
+  EXPECT_EQ(std::count(names.begin(), names.end(), "cuMemcpyDtoDAsync_v2"), 0)
+      << logText();
+  ASSERT_EQ(kiln_session_set_input(session, "b", KILN_DTYPE_FLOAT32, kShape, 2,
+                                   kB, sizeof(kB)),
+            KILN_STATUS_OK);
+  EXPECT_EQ(kiln_session_run(session), KILN_STATUS_MISSING_INPUT);
+  ASSERT_EQ(setInputs(), KILN_STATUS_OK);
+  ASSERT_EQ(kiln_session_run(session), KILN_STATUS_OK) << lastError();
+  expectAddOutputs(kA, kB);
+}
+
+TEST_F(CudaBackendTest, CpuSessionsHaveNoDeviceMemory) {
+  ASSERT_EQ(loadBytes(buildArtifact(addModel(addHostCode())), &model),
+            KILN_STATUS_OK);
+  ASSERT_EQ(create("cpu"), KILN_STATUS_OK) << lastError();
+  EXPECT_EQ(kiln_session_set_input_device(session, "a", KILN_DTYPE_FLOAT32,
+                                          kShape, 2, 0x1000, 24),
+            KILN_STATUS_UNSUPPORTED);
+  EXPECT_EQ(lastError(),
+            "kiln_session_set_input_device: the session runs on device "
+            "'cpu', which has no device memory; use host memory "
+            "(kiln_session_set_input / kiln_session_output)");
+  ASSERT_EQ(setInputs(), KILN_STATUS_OK);
+  ASSERT_EQ(kiln_session_run(session), KILN_STATUS_OK) << lastError();
+  kiln_tensor_desc desc;
+  uint64_t address;
+  size_t bytes;
+  EXPECT_EQ(kiln_session_output_device(session, 0, &desc, &address, &bytes),
+            KILN_STATUS_UNSUPPORTED);
+}
+
 TEST_F(CudaBackendTest, DeviceStrings) {
   load(cudaAddModel(cudaHostCode()));
   configure("KILN_FAKE_CUDA_DEVICES", "2");

@@ -98,6 +98,12 @@ public:
   kiln_status create(kiln_model &model, const DeviceRef &device);
   void inputChanged(size_t index) override { dirty_[index] = true; }
   kiln_status run() override;
+  bool hasDeviceMemory() const override { return true; }
+  kiln_status setInputFromDevice(size_t index, uint64_t address,
+                                 size_t bytes) override;
+  uint64_t outputDeviceAddress(size_t index) const override {
+    return uint64_t(uintptr_t(buffers_[outputSlot(index)]));
+  }
 
 private:
   /// Pushes the session's context for the lifetime of the scope.
@@ -140,6 +146,15 @@ private:
     return fail(status ? status : statusFor(result), "%s: %s: %s returned %s",
                 label_.c_str(), doing.c_str(), call,
                 d_.describe(result).c_str());
+  }
+
+  /// Where input / output `index` lies in buffers_ (weights, inputs,
+  /// outputs: the host code's argument order).
+  size_t inputSlot(size_t index) const {
+    return buffers_.size() - io_.outputs.size() - io_.inputs.size() + index;
+  }
+  size_t outputSlot(size_t index) const {
+    return buffers_.size() - io_.outputs.size() + index;
   }
 
   kiln_status findDevice(const DeviceRef &device);
@@ -388,9 +403,8 @@ kiln_status CudaSession::uploadInputs() {
   for (size_t i = 0; i < dirty_.size(); ++i) {
     if (!dirty_[i])
       continue;
-    size_t index = buffers_.size() - io_.outputs.size() - io_.inputs.size() + i;
     if (io_.inputBytes[i] > 0)
-      if (CUresult r = d_.cuMemcpyHtoDAsync_v2(CUdeviceptr(buffers_[index]),
+      if (CUresult r = d_.cuMemcpyHtoDAsync_v2(CUdeviceptr(buffers_[inputSlot(i)]),
                                                io_.inputs[i], io_.inputBytes[i],
                                                stream_))
         return driverFailure(r, "cuMemcpyHtoDAsync_v2",
@@ -399,6 +413,42 @@ kiln_status CudaSession::uploadInputs() {
     dirty_[i] = false;
   }
   return KILN_STATUS_OK;
+}
+
+kiln_status CudaSession::setInputFromDevice(size_t index, uint64_t address,
+                                            size_t bytes) {
+  ContextScope scope(*this);
+  if (kiln_status status = scope.push())
+    return status;
+  if (bytes > 0) {
+    std::string doing =
+        format("copying input %zu (%zu bytes) from device address 0x%llx",
+               index, bytes, (unsigned long long)address);
+    // A copy from outside device memory would fault on the device and
+    // leave the context unusable; the driver's allocation table says first.
+    CUdeviceptr base = 0;
+    size_t size = 0;
+    if (CUresult r = d_.cuMemGetAddressRange_v2(&base, &size,
+                                                CUdeviceptr(address)))
+      return driverFailure(r, "cuMemGetAddressRange_v2",
+                           doing + ": the address is not in device memory",
+                           KILN_STATUS_INVALID_ARGUMENT);
+    if (address - base + bytes > size)
+      return fail(KILN_STATUS_INVALID_ARGUMENT,
+                  "%s: %s: the allocation at 0x%llx holds %zu bytes, %llu "
+                  "of them from the address on",
+                  label_.c_str(), doing.c_str(), (unsigned long long)base,
+                  size, (unsigned long long)(base + size - address));
+    if (CUresult r = d_.cuMemcpyDtoDAsync_v2(
+            CUdeviceptr(buffers_[inputSlot(index)]), CUdeviceptr(address),
+            bytes, stream_))
+      return driverFailure(r, "cuMemcpyDtoDAsync_v2", doing);
+    // Synchronous for the caller, whose memory is free to reuse on return.
+    if (CUresult r = d_.cuStreamSynchronize(stream_))
+      return driverFailure(r, "cuStreamSynchronize", doing);
+  }
+  dirty_[index] = false; // the device buffer is current; the host one is not
+  return scope.pop();
 }
 
 kiln_status CudaSession::callEntry() {
@@ -449,11 +499,10 @@ kiln_status CudaSession::launchModel() {
 }
 
 kiln_status CudaSession::downloadOutputs() {
-  size_t first = buffers_.size() - io_.outputs.size();
   for (size_t i = 0; i < io_.outputs.size(); ++i)
     if (io_.outputBytes[i] > 0)
       if (CUresult r = d_.cuMemcpyDtoHAsync_v2(
-              io_.outputs[i], CUdeviceptr(buffers_[first + i]),
+              io_.outputs[i], CUdeviceptr(buffers_[outputSlot(i)]),
               io_.outputBytes[i], stream_))
         return driverFailure(r, "cuMemcpyDtoHAsync_v2",
                              format("downloading output %zu (%zu bytes)", i,

@@ -76,6 +76,8 @@ constexpr CUstreamCaptureMode CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 1;
   X(cuModuleUnload, (CUmodule module))                                         \
   X(cuMemAlloc_v2, (CUdeviceptr * pointer, size_t bytes))                      \
   X(cuMemFree_v2, (CUdeviceptr pointer))                                       \
+  X(cuMemGetAddressRange_v2,                                                   \
+    (CUdeviceptr * base, size_t *bytes, CUdeviceptr pointer))                  \
   X(cuMemcpyHtoDAsync_v2, (CUdeviceptr dst, const void *src, size_t bytes,     \
                            CUstream stream))                                   \
   X(cuMemcpyDtoHAsync_v2, (void *dst, CUdeviceptr src, size_t bytes,           \

@@ -271,6 +271,42 @@ KILN_API kiln_status kiln_session_output(const kiln_session *session,
                                          const void **out_data,
                                          size_t *out_bytes);
 
+/*===--- Device memory ----------------------------------------------------===*/
+
+/* For tensors that already live on the session's GPU (a framework's CUDA
+ * tensor handed over through DLPack, or the output of another run): they
+ * move device to device, never through host memory. Addresses are device
+ * addresses (a CUdeviceptr on "cuda:N") in the memory of the session's own
+ * device. A CPU session has no device memory: both functions fail there
+ * with KILN_STATUS_UNSUPPORTED. */
+
+/* Sets input `name` from `byte_size` bytes at `device_address`. The checks
+ * are kiln_session_set_input's (name, dtype, shape, byte size), except that
+ * the runtime never reads the data on the host: inputs of sub-byte dtypes,
+ * whose values the host checks, and inputs with symbolic dims are
+ * UNSUPPORTED here (set them with kiln_session_set_input). The bytes are
+ * copied into the session's device buffer before this returns, so the
+ * caller's memory may be reused afterwards. The copy runs on the session's
+ * own stream, which waits for no other: the caller's writes of the data
+ * must be complete (its stream synchronized) first. A copy the device fails
+ * (an address outside device memory) is KILN_STATUS_DEVICE_ERROR. */
+KILN_API kiln_status kiln_session_set_input_device(
+    kiln_session *session, const char *name, kiln_dtype dtype,
+    const int64_t *dims, uint32_t rank, uint64_t device_address,
+    size_t byte_size);
+
+/* Output `index` of the last successful run where the device computed it:
+ * its device address, valid until the next kiln_session_run or
+ * kiln_session_release, with the same desc and byte size as
+ * kiln_session_output (whose host copy holds the same values). Fails like
+ * kiln_session_output before the first successful run and after a failed
+ * one. */
+KILN_API kiln_status kiln_session_output_device(const kiln_session *session,
+                                                size_t index,
+                                                kiln_tensor_desc *out_desc,
+                                                uint64_t *out_device_address,
+                                                size_t *out_bytes);
+
 /*===--- Generation ------------------------------------------------------===*/
 
 /* An artifact of `kiln-compile --generate` is one step of autoregressive

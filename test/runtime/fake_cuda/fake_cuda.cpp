@@ -105,6 +105,7 @@ CUresult defaultFailure(const std::string &name) {
       {"cuModuleUnload", kInvalidHandle},
       {"cuMemAlloc_v2", kOutOfMemory},
       {"cuMemFree_v2", kInvalidValue},
+      {"cuMemGetAddressRange_v2", kNotFound},
       {"cuMemcpyHtoDAsync_v2", kIllegalAddress},
       {"cuMemcpyDtoHAsync_v2", kIllegalAddress},
       {"cuMemcpyDtoDAsync_v2", kIllegalAddress},
@@ -751,6 +752,30 @@ FAKE_API CUresult cuMemFree_v2(CUdeviceptr pointer) {
     return call.done(kInvalidValue);
   std::free(reinterpret_cast<void *>(pointer));
   s.allocations.erase(found);
+  return call.done();
+}
+
+FAKE_API CUresult cuMemGetAddressRange_v2(CUdeviceptr *base, size_t *bytes,
+                                          CUdeviceptr pointer) {
+  Call call("cuMemGetAddressRange_v2");
+  call.arg("ptr", hex(pointer));
+  if (call.injected())
+    return call.done();
+  State &s = call.state_();
+  if (CUresult r = call.needContext())
+    return call.done(r);
+  // The allocation that holds `pointer`, as the real driver finds it.
+  auto next = s.allocations.upper_bound(pointer);
+  if (next == s.allocations.begin())
+    return call.done(kNotFound);
+  --next;
+  if (pointer - next->first >= next->second)
+    return call.done(kNotFound);
+  if (base)
+    *base = next->first;
+  if (bytes)
+    *bytes = next->second;
+  call.out("base", hex(next->first));
   return call.done();
 }
 
