@@ -12,7 +12,7 @@ uses. Both release the GIL while they work.
 """
 
 from ._compile import compile
-from ._runtime import Model, SymbolRange, TensorInfo, from_dlpack, load
+from ._runtime import DeviceTensor, Model, SymbolRange, TensorInfo, from_dlpack, load
 from .errors import CompileError, Diagnostic, Error, RuntimeError
 from .graph import Graph, Value
 
@@ -25,6 +25,7 @@ __all__ = [
     "TensorInfo",
     "SymbolRange",
     "from_dlpack",
+    "DeviceTensor",
     "Graph",
     "Value",
     "Error",

@@ -64,13 +64,91 @@ def _shape_of(dims: List[int], symbols: List[str]) -> Tuple[Union[int, str], ...
     return tuple(symbols[-d - 1] if d < 0 else d for d in dims)
 
 
+# DLPack device types whose memory is a GPU's: kDLCUDA, kDLCUDAManaged.
+_DLPACK_GPU_DEVICES = {2: "cuda", 13: "cuda managed"}
+
+
+def _gpu_device_of(value: Any) -> Optional[Tuple[int, int]]:
+    """(DLPack device type, index) of an object in GPU memory, else None."""
+    if not hasattr(value, "__dlpack_device__"):
+        return None
+    try:
+        device = tuple(value.__dlpack_device__())
+    except Exception:  # noqa: BLE001 - not a usable DLPack producer
+        return None
+    return device if device and device[0] in _DLPACK_GPU_DEVICES else None
+
+
+class DeviceTensor:
+    """An output left in the memory of the GPU that computed it
+    (``Model.run(..., outputs="device")``). It implements DLPack, so
+    ``torch.from_dlpack(t)`` views it on the GPU without a copy, and it can
+    be given to another run as an input, device to device. It keeps the
+    run's buffers alive until it and every view of it are gone."""
+
+    def __init__(self, core: "_kiln.DeviceTensor"):
+        self._core = core
+
+    @property
+    def name(self) -> str:
+        return self._core.name
+
+    @property
+    def dtype(self) -> Union[np.dtype, str]:
+        """A NumPy dtype, or the dtype's name for types NumPy lacks."""
+        return _dtype_of(self._core.dtype_code)
+
+    @property
+    def shape(self) -> Tuple[int, ...]:
+        return tuple(self._core.shape)
+
+    @property
+    def device(self) -> str:
+        return f"cuda:{self._core.device_index}"
+
+    @property
+    def data_ptr(self) -> int:
+        """The device address of the first element."""
+        return self._core.data_ptr
+
+    @property
+    def nbytes(self) -> int:
+        return self._core.nbytes
+
+    def numpy(self) -> np.ndarray:
+        """The same values in host memory: the copy the run brought back
+        (a view, no new copy)."""
+        return self._core.host()
+
+    def __dlpack__(self, stream: Any = None) -> Any:
+        # The run has finished on the device before returning: any stream
+        # may read the data at once.
+        return self._core.__dlpack__(stream=stream)
+
+    def __dlpack_device__(self) -> Tuple[int, int]:
+        return tuple(self._core.__dlpack_device__())
+
+    def __repr__(self) -> str:
+        return (f"<kiln.DeviceTensor {self.name}: {self.dtype}"
+                f"{list(self.shape)} on {self.device}>")
+
+
 def from_dlpack(tensor: Any) -> np.ndarray:
     """A NumPy view (no copy) of any CPU tensor that implements DLPack
     (``__dlpack__``), such as a ``torch.Tensor``. The other direction needs
     nothing: the arrays :meth:`Model.run` returns implement ``__dlpack__``,
-    so ``torch.from_dlpack(out)`` views them without a copy."""
+    so ``torch.from_dlpack(out)`` views them without a copy. A tensor in GPU
+    memory has no NumPy view: give it to :meth:`Model.run` as it is (a model
+    loaded on that GPU copies it device to device)."""
     if isinstance(tensor, np.ndarray):
         return tensor
+    gpu = _gpu_device_of(tensor)
+    if gpu is not None:
+        raise RuntimeError(
+            f"kiln.from_dlpack makes NumPy views of host memory; this "
+            f"{type(tensor).__name__} is in the memory of "
+            f"{_DLPACK_GPU_DEVICES[gpu[0]]}:{gpu[1]}: pass it to Model.run as it "
+            f"is, or copy it to the host first", "INVALID_ARGUMENT")
     try:
         return np.from_dlpack(tensor)
     except (BufferError, builtins.RuntimeError, TypeError, ValueError) as e:
@@ -132,10 +210,23 @@ class Model:
     def device(self) -> str:
         return self._core.device
 
-    def run(self, inputs: Mapping[str, Any]) -> Dict[str, np.ndarray]:
+    def run(self, inputs: Mapping[str, Any], *,
+            outputs: str = "host") -> Dict[str, Any]:
         """Runs the model on ``inputs`` (name -> NumPy array, or any object
-        with ``__dlpack__`` such as a CPU ``torch.Tensor``, or anything
-        ``numpy.asarray`` takes) and returns ``{output name: numpy.ndarray}``.
+        with ``__dlpack__`` such as a ``torch.Tensor``, or anything
+        ``numpy.asarray`` takes) and returns ``{output name: numpy.ndarray}``
+        (``outputs="host"``, the default) or, for a model loaded on a CUDA
+        device, ``{output name: kiln.DeviceTensor}`` with
+        ``outputs="device"``: the results stay in GPU memory, for
+        ``torch.from_dlpack`` or the next run.
+
+        An input in the memory of the model's GPU (a CUDA ``torch.Tensor``,
+        a :class:`DeviceTensor`) is copied device to device, never through
+        the host. Its producer must have finished writing it (e.g.
+        ``torch.cuda.synchronize()``): the copy runs on the runtime's own
+        stream. It must be dense row-major, on the model's device, of a
+        dtype other than the sub-byte ones (int4, uint4, fp4, int2, uint2),
+        and the model's input must have a static shape.
 
         Inputs must have the model's dtype and shape exactly (no casts, no
         broadcasting), except that a symbolic dimension (a name in
@@ -158,10 +249,20 @@ class Model:
         if not isinstance(inputs, Mapping):
             raise TypeError(
                 f"run() takes a mapping of input name -> array, got {type(inputs).__name__}")
+        if outputs not in ("host", "device"):
+            raise ValueError(f"outputs is 'host' or 'device', got {outputs!r}")
+        if outputs == "device" and not self.device.startswith("cuda"):
+            raise RuntimeError(
+                f"outputs='device' needs a model loaded on a CUDA device; this "
+                f"one runs on '{self.device}'", "UNSUPPORTED")
         args = []
+        on_device = []
         for name, value in inputs.items():
             if not isinstance(name, str):
                 raise TypeError(f"input names are strings, got {name!r}")
+            if _gpu_device_of(value) is not None:
+                on_device.append((name, value.__dlpack__(stream=None)))
+                continue
             array = _as_array(name, value)
             code = _NUMPY_TO_KILN.get(array.dtype)
             expected = self._input_codes.get(name)
@@ -173,8 +274,10 @@ class Model:
                     f"input '{name}' has NumPy dtype {array.dtype}, which is not a "
                     f"Kiln dtype", "DTYPE_MISMATCH")
             args.append((name, code, list(array.shape), array))
-        outputs = self._core.run(args)
-        return {info.name: out for info, out in zip(self.outputs, outputs)}
+        results = self._core.run(args, on_device, outputs == "device")
+        if outputs == "device":
+            results = [DeviceTensor(core) for core in results]
+        return {info.name: out for info, out in zip(self.outputs, results)}
 
     @property
     def max_seq(self) -> Optional[int]:
@@ -241,8 +344,11 @@ class Model:
 
 def load(artifact: Union[str, os.PathLike, bytes, bytearray, memoryview],
          device: str = "cpu", threads: int = 0) -> Model:
-    """Loads a compiled artifact and prepares it to run on ``device``
-    (``"cpu"`` or ``"cpu:0"``; this runtime has no CUDA backend yet).
+    """Loads a compiled artifact and prepares it to run on ``device``:
+    ``"cpu"`` (or ``"cpu:0"``) for a CPU artifact, ``"cuda"`` or
+    ``"cuda:N"`` for one compiled with ``target="cuda"`` (the runtime loads
+    the CUDA driver, ``libcuda.so.1`` or ``$KILN_CUDA_DRIVER``, and picks
+    the artifact's image for that GPU).
 
     ``artifact`` is a path, or the artifact's bytes (what :func:`kiln.compile`
     returns), which are written to a temporary file that is removed once

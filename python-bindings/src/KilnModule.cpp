@@ -19,6 +19,8 @@
 #include "kiln/Init.h"
 #include "kiln/runtime.h"
 
+#include "RuntimeSupport.h"
+
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Location.h"
 #include "mlir/IR/MLIRContext.h"
@@ -37,23 +39,33 @@
 #include <vector>
 
 namespace py = pybind11;
+using namespace kiln::python;
+
+namespace kiln::python {
+
+const char *storageDtype(int dtype) {
+  switch (dtype) {
+  case KILN_DTYPE_FLOAT32: return "float32";
+  case KILN_DTYPE_FLOAT64: return "float64";
+  case KILN_DTYPE_FLOAT16: return "float16";
+  case KILN_DTYPE_INT8: return "int8";
+  case KILN_DTYPE_INT16: return "int16";
+  case KILN_DTYPE_INT32: return "int32";
+  case KILN_DTYPE_INT64: return "int64";
+  case KILN_DTYPE_UINT8: return "uint8";
+  case KILN_DTYPE_UINT16: return "uint16";
+  case KILN_DTYPE_UINT32: return "uint32";
+  case KILN_DTYPE_UINT64: return "uint64";
+  case KILN_DTYPE_BOOL: return "bool";
+  case KILN_DTYPE_BFLOAT16: return "uint16";
+  case KILN_DTYPE_INT4: case KILN_DTYPE_INT2: return "int8";
+  default: return "uint8"; // fp8, fp4, e8m0, uint4, uint2
+  }
+}
+
+} // namespace kiln::python
 
 namespace {
-
-//===----------------------------------------------------------------------===//
-// Errors
-//===----------------------------------------------------------------------===//
-
-/// A failed runtime call: its status and kiln_last_error(), read in the
-/// thread that failed. Translated to kiln.errors.RuntimeError.
-struct RuntimeFailure {
-  std::string status;
-  std::string message;
-};
-
-RuntimeFailure lastFailure(kiln_status status) {
-  return {kiln_status_string(status), kiln_last_error()};
-}
 
 //===----------------------------------------------------------------------===//
 // Compile
@@ -175,35 +187,6 @@ compileModel(const std::string &inputPath, const std::string &outputPath,
 // Runtime
 //===----------------------------------------------------------------------===//
 
-/// The NumPy dtype that holds a Kiln dtype at the runtime API: the same type
-/// where NumPy has it, else its storage (bfloat16 as uint16, fp8/fp4 codes
-/// and uint4/uint2 as uint8, int4/int2 sign-extended as int8).
-const char *storageDtype(int dtype) {
-  switch (dtype) {
-  case KILN_DTYPE_FLOAT32: return "float32";
-  case KILN_DTYPE_FLOAT64: return "float64";
-  case KILN_DTYPE_FLOAT16: return "float16";
-  case KILN_DTYPE_INT8: return "int8";
-  case KILN_DTYPE_INT16: return "int16";
-  case KILN_DTYPE_INT32: return "int32";
-  case KILN_DTYPE_INT64: return "int64";
-  case KILN_DTYPE_UINT8: return "uint8";
-  case KILN_DTYPE_UINT16: return "uint16";
-  case KILN_DTYPE_UINT32: return "uint32";
-  case KILN_DTYPE_UINT64: return "uint64";
-  case KILN_DTYPE_BOOL: return "bool";
-  case KILN_DTYPE_BFLOAT16: return "uint16";
-  case KILN_DTYPE_INT4: case KILN_DTYPE_INT2: return "int8";
-  default: return "uint8"; // fp8, fp4, e8m0, uint4, uint2
-  }
-}
-
-/// A session owned by the arrays that view its outputs.
-struct Session {
-  kiln_session *session = nullptr;
-  ~Session() { kiln_session_release(session); }
-};
-
 /// One input of a run: its name, Kiln dtype, shape and C-contiguous data.
 using InputTuple = std::tuple<std::string, int, std::vector<int64_t>,
                               py::buffer>;
@@ -270,9 +253,15 @@ public:
     return result;
   }
 
-  /// Runs on a fresh session and returns the outputs, in model order, as
-  /// arrays that view the session's buffers, at this run's shapes.
-  py::list run(const std::vector<InputTuple> &inputs) {
+  /// Runs on a fresh session and returns the outputs, in model order: as
+  /// arrays that view the session's host buffers, at this run's shapes, or
+  /// with `outputsOnDevice` as kiln.DeviceTensor objects over its device
+  /// buffers. `deviceInputs` are (name, DLPack capsule) of inputs that live
+  /// in the memory of the session's GPU; they are copied device to device.
+  py::list run(const std::vector<InputTuple> &inputs,
+               const std::vector<std::pair<std::string, py::object>>
+                   &deviceInputs,
+               bool outputsOnDevice) {
     struct Input {
       const std::string *name;
       int dtype;
@@ -289,6 +278,10 @@ public:
       plain.push_back({&std::get<0>(in), std::get<1>(in), &std::get<2>(in),
                        info.ptr, size_t(info.size * info.itemsize)});
     }
+    // Released (their deleters called) when this returns, with the GIL.
+    std::vector<DeviceInput> onDevice;
+    for (const auto &[name, capsule] : deviceInputs)
+      onDevice.push_back(deviceInput(name, capsule));
 
     auto owner = std::make_shared<Session>();
     std::vector<std::tuple<kiln_tensor_desc, const void *, size_t>> outs;
@@ -303,6 +296,12 @@ public:
         status = kiln_session_set_input(
             owner->session, in.name->c_str(), kiln_dtype(in.dtype),
             in.dims->data(), uint32_t(in.dims->size()), in.data, in.bytes);
+      }
+      for (size_t i = 0; status == KILN_STATUS_OK && i < onDevice.size(); ++i) {
+        const DeviceInput &in = onDevice[i];
+        status = kiln_session_set_input_device(
+            owner->session, in.name.c_str(), kiln_dtype(in.dtype),
+            in.dims.data(), uint32_t(in.dims.size()), in.address, in.bytes);
       }
       if (status == KILN_STATUS_OK)
         status = kiln_session_run(owner->session);
@@ -319,6 +318,8 @@ public:
     }
     if (failure)
       throw *failure;
+    if (outputsOnDevice)
+      return deviceOutputs(owner, model, deviceIndex());
 
     py::list result;
     for (const auto &[desc, data, bytes] : outs) {
@@ -418,6 +419,40 @@ public:
   }
 
 private:
+  /// N of "cuda:N" ("cuda" is device 0); 0 for "cpu".
+  int deviceIndex() const {
+    size_t colon = device.find(':');
+    return colon == std::string::npos ? 0 : std::stoi(device.substr(colon + 1));
+  }
+
+  /// Reads a device input's capsule and checks that it lives on this
+  /// model's device; a Kiln dtype that travels as its storage type (fp8
+  /// codes as uint8) is taken as the model's.
+  DeviceInput deviceInput(const std::string &name, py::object capsule) const {
+    DeviceInput in = readDeviceInput(name, std::move(capsule));
+    std::string where = (in.deviceType == 13 ? "cuda managed:" : "cuda:") +
+                        std::to_string(in.deviceId);
+    if (device.rfind("cuda", 0) != 0)
+      throw RuntimeFailure{
+          "UNSUPPORTED", "input '" + name + "' is in the memory of device " +
+                             where + ", but the model runs on '" + device +
+                             "': give it a host (CPU) tensor"};
+    if (in.deviceId != deviceIndex())
+      throw RuntimeFailure{"INVALID_ARGUMENT",
+                           "input '" + name + "' is in the memory of device " +
+                               where + ", but the model runs on '" + device +
+                               "'"};
+    size_t index;
+    kiln_tensor_desc desc;
+    if (kiln_model_find_input(model, name.c_str(), &index) == KILN_STATUS_OK &&
+        kiln_model_input(model, index, &desc) == KILN_STATUS_OK &&
+        desc.dtype != in.dtype &&
+        std::string(storageDtype(desc.dtype)) == storageDtype(in.dtype) &&
+        std::string(storageDtype(desc.dtype)) != kiln_dtype_name(desc.dtype))
+      in.dtype = desc.dtype;
+    return in;
+  }
+
   kiln_model *model = nullptr;
   std::string device;
   uint32_t threads; // 0: every core
@@ -457,6 +492,8 @@ PYBIND11_MODULE(_kiln, m) {
   m.def("storage_dtype", [](int dtype) { return storageDtype(dtype); },
         "The NumPy dtype name that holds a Kiln dtype at the runtime API.");
 
+  registerDeviceTensors(m);
+
   py::class_<Model>(m, "Model")
       .def(py::init<const std::string &, std::string, uint32_t>(),
            py::arg("path"), py::arg("device"), py::arg("threads") = 0,
@@ -470,8 +507,12 @@ PYBIND11_MODULE(_kiln, m) {
       .def("symbols", &Model::symbols,
            "(name, min, max) of every symbolic dim, in model order.")
       .def("run", &Model::run, py::arg("inputs"),
+           py::arg("device_inputs") = std::vector<std::pair<std::string, py::object>>{},
+           py::arg("outputs_on_device") = false,
            "Runs on a fresh session (the GIL released); returns the outputs "
-           "in model order as arrays that view the session's buffers.")
+           "in model order as arrays that view the session's buffers, or as "
+           "DeviceTensors with outputs_on_device. device_inputs: (name, "
+           "DLPack capsule) of inputs in the session's device memory.")
       .def("generation_info", &Model::generationInfo,
            "(max_seq, tokens, positions, logits) of a generation step, or "
            "None.")
