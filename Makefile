@@ -10,7 +10,7 @@ export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 export CCACHE_COMPILERCHECK := content
 
-.PHONY: all setup configure build test demo bench docs install clean format fuzz test-asan
+.PHONY: all setup configure build test demo bench docs install clean format fuzz test-asan test-tsan
 
 all: build
 
@@ -83,6 +83,16 @@ ASAN_BUILD_DIR ?= build-asan
 ASAN_TESTS ?=
 test-asan: setup
 	@scripts/test-asan.sh -j $(FUZZ_JOBS) -d $(ASAN_BUILD_DIR) '$(ASAN_TESTS)'
+
+# The runtime under ThreadSanitizer: clang-22 builds the runtime, its tests
+# and kiln-run in $(TSAN_BUILD_DIR) (no compiler) and ctest runs them,
+# including test/runtime/concurrency_test.cpp's threaded tests (and the
+# Mixtral example from several threads when build/bin/kiln-compile exists).
+# TSAN_TESTS="Concurrency" runs a subset. More: scripts/test-tsan.sh -h.
+TSAN_BUILD_DIR ?= build-tsan
+TSAN_TESTS ?=
+test-tsan: setup
+	@scripts/test-tsan.sh -j $(FUZZ_JOBS) -d $(TSAN_BUILD_DIR) '$(TSAN_TESTS)'
 
 format:
 	git ls-files '*.cpp' '*.h' '*.c' | xargs clang-format -i

@@ -1,6 +1,7 @@
 //===- OnnxImporter.cpp - ONNX models into the Kiln dialect ---------------===//
 
 #include "kiln/ONNX/OnnxImporter.h"
+#include "kiln/dialects/Kiln/KilnTraits.h"
 #include "kiln/passes/Raising/ONNX/SparseMoEDispatch.h"
 
 #include "NodeContext.h"
@@ -189,6 +190,23 @@ private:
 
 } // namespace
 
+/// Whether a tensor of `shape` (its static dims; a dynamic one counts as 1)
+/// and element type `elt` takes fewer than 2^63 bytes, the most the runtime
+/// addresses; sub-byte types count one byte per element, as at the API.
+static bool fitsInAddressSpace(ArrayRef<int64_t> shape, Type elt) {
+  uint64_t bytes = std::max<uint64_t>(1, (elt.getIntOrFloatBitWidth() + 7) / 8);
+  if (llvm::is_contained(shape, 0))
+    return true;
+  for (int64_t d : shape) {
+    if (ShapedType::isDynamic(d))
+      continue;
+    if (bytes > (uint64_t(1) << 63) / uint64_t(d))
+      return false;
+    bytes *= uint64_t(d);
+  }
+  return true;
+}
+
 LogicalResult GraphImporter::readOpsets() {
   for (const onnx::OperatorSetIdProto &o : model.opset_import())
     if (o.domain().empty() || o.domain() == "ai.onnx")
@@ -264,6 +282,10 @@ GraphImporter::inputType(const onnx::ValueInfoProto &info,
     shape.push_back(ShapedType::kDynamic);
     symbols.push_back(symbol);
   }
+  if (!fitsInAddressSpace(shape, elt))
+    return error() << "graph input '" << name << "' of shape "
+                   << shapeString(shape)
+                   << " has more bytes than Kiln can address (2^63)";
   return RankedTensorType::get(shape, elt);
 }
 

@@ -43,6 +43,18 @@ bool isWidening(Operation *producerOp) {
          data.getElementTypeBitWidth() <= 8;
 }
 
+/// The most operations one fused body may hold. Fusing a chain of n
+/// elementwise ops one pair at a time copies the growing body each time,
+/// n^2 / 2 operations in all (20,000 ReLUs and negations took minutes); a
+/// cap keeps that linear, and bodies this long are past what one loop
+/// nest gains from fusion anyway (registers spill).
+constexpr int64_t kMaxFusedBodyOps = 256;
+
+int64_t bodySize(Operation *op) {
+  auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
+  return linalgOp ? int64_t(linalgOp.getBlock()->getOperations().size()) : 0;
+}
+
 /// Fuse when every element the producer computes is used by exactly one
 /// iteration of the consumer's loop nest, or when the producer widens
 /// narrow stored values (dequantization in the consumer's prologue) and
@@ -51,9 +63,12 @@ bool shouldFuse(OpOperand *fused) {
   auto consumer = dyn_cast<linalg::LinalgOp>(fused->getOwner());
   if (!consumer)
     return false;
+  Operation *producer = fused->get().getDefiningOp();
+  if (producer &&
+      bodySize(producer) + bodySize(consumer) > kMaxFusedBodyOps)
+    return false;
   if (consumer.getMatchingIndexingMap(fused).isPermutation())
     return true;
-  Operation *producer = fused->get().getDefiningOp();
   if (!producer || !isWidening(producer))
     return false;
   // Only where nothing is recomputed either: the loops the consumer does

@@ -10,6 +10,8 @@
 #ifndef KILN_RUNTIME_LIB_ALIGNED_BUFFER_H
 #define KILN_RUNTIME_LIB_ALIGNED_BUFFER_H
 
+#include "fault_injection.h"
+
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
@@ -34,6 +36,8 @@ public:
 
   /// Returns false when out of memory. `size` must be below SIZE_MAX / 2.
   bool allocate(size_t size) {
+    if (!allocationMayProceed())
+      return false;
     size_t rounded = (size + kBufferAlignment) & ~(kBufferAlignment - 1);
     void *data = std::aligned_alloc(kBufferAlignment, rounded);
     if (!data)

@@ -162,6 +162,26 @@ Bytes assemble(const std::vector<Section> &sections) {
   return out;
 }
 
+Bytes encodeGeneration(const GenerationSpec &g) {
+  Bytes out;
+  put<uint32_t>(out, g.magic);
+  put<int64_t>(out, g.maxSeq);
+  putString(out, g.tokens);
+  putString(out, g.positions);
+  putString(out, g.logits);
+  put<uint32_t>(out, uint32_t(g.states.size()));
+  for (const std::string &state : g.states)
+    putString(out, state);
+  out.insert(out.end(), g.trailing.begin(), g.trailing.end());
+  return out;
+}
+
+Bytes buildGenerationArtifact(const ModelSpec &spec, const GenerationSpec &g) {
+  return assemble({{KILN_SECTION_METADATA, encodeMetadata(spec)},
+                   {KILN_SECTION_HOST_CODE, spec.hostCode},
+                   {KILN_SECTION_GENERATION, encodeGeneration(g)}});
+}
+
 Bytes buildArtifact(const ModelSpec &spec) {
   std::vector<Section> sections = {
       {KILN_SECTION_METADATA, encodeMetadata(spec)}};
@@ -256,6 +276,20 @@ ModelSpec dynamicModel(const Bytes &hostCode) {
   spec.outputs = {{"sum", KILN_DTYPE_FLOAT32, {batch, seq}},
                   {"rowsum", KILN_DTYPE_FLOAT32, {batch}},
                   {"symbols", KILN_DTYPE_INT64, {2}}};
+  return spec;
+}
+
+ModelSpec generationStepModel(const Bytes &hostCode) {
+  ModelSpec spec;
+  spec.entrySymbol = "kiln_entry_generation_step";
+  spec.hostCode = hostCode;
+  spec.symbols = {{"batch", 1, 4}, {"seq", 1, 8}};
+  const int64_t batch = -1, seq = -2;
+  spec.inputs = {{"tokens", KILN_DTYPE_INT64, {batch, seq}},
+                 {"past_length", KILN_DTYPE_INT64, {batch}},
+                 {"cache.key.0", KILN_DTYPE_FLOAT32, {batch, 2, 8, 4}},
+                 {"cache.value.0", KILN_DTYPE_FLOAT32, {batch, 2, 8, 4}}};
+  spec.outputs = {{"logits", KILN_DTYPE_FLOAT32, {batch, seq, 16}}};
   return spec;
 }
 

@@ -99,6 +99,19 @@ Bytes fakeGpuImage(const std::string &arch, uint32_t format,
                    const std::vector<std::string> &kernels,
                    const std::string &extra = "");
 
+/// A GENERATION section (kiln/artifact_format.h, "Generation steps"): the
+/// roles of a generation step's inputs and output, by name. `trailing`
+/// bytes after the section's fields let tests break it.
+struct GenerationSpec {
+  uint32_t magic = KILN_GENERATION_MAGIC;
+  int64_t maxSeq = 8;
+  std::string tokens = "tokens", positions = "past_length", logits = "logits";
+  std::vector<std::string> states = {"cache.key.0", "cache.value.0"};
+  Bytes trailing;
+};
+
+Bytes encodeGeneration(const GenerationSpec &g);
+
 /// A complete artifact: header, section table, then `sections` in order,
 /// each 64-byte aligned, with a correct checksum.
 Bytes assemble(const std::vector<Section> &sections);
@@ -112,6 +125,15 @@ void refreshChecksum(Bytes &artifact);
 /// Header and section-table accessors for tests that edit them.
 kiln_artifact_header &headerOf(Bytes &artifact);
 kiln_artifact_section &sectionEntry(Bytes &artifact, uint32_t index);
+
+/// The toy generation step of test_host_code.c (kiln_entry_generation_step):
+/// symbols batch 1..4 and seq 1..8; tokens i64[batch,seq], past_length
+/// i64[batch], caches cache.key.0 / cache.value.0 f32[batch,2,8,4]; logits
+/// f32[batch,seq,16].
+ModelSpec generationStepModel(const Bytes &hostCode);
+
+/// METADATA, HOST_CODE and GENERATION of `spec` and `g`.
+Bytes buildGenerationArtifact(const ModelSpec &spec, const GenerationSpec &g);
 
 /// The "add" model of test_host_code.c: w + a + b, plus stats/count.
 ModelSpec addModel(const Bytes &hostCode);

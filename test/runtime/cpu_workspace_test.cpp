@@ -180,7 +180,8 @@ TEST_F(CpuWorkspaceTest, AllocationFailureIsAStatus) {
             KILN_STATUS_OUT_OF_MEMORY);
   EXPECT_EQ(session, nullptr);
   EXPECT_STREQ(kiln_last_error(),
-               "cannot allocate the 4611686018427387904-byte workspace the "
+               "out of memory allocating the 4611686018427387904-byte "
+               "workspace the "
                "model's code needs for its intermediates");
 }
 

@@ -17,59 +17,12 @@ using namespace kiln::test;
 
 namespace {
 
-/// A generation step's signature: tokens i64[batch,seq], past_length
-/// i64[batch], two caches f32[batch,2,8,4]; logits f32[batch,seq,16].
 ModelSpec stepModel() {
-  ModelSpec spec;
-  spec.hostCode = addHostCode(); // loads; the tests never run it
-  spec.symbols = {{"batch", 1, 4}, {"seq", 1, 8}};
-  spec.inputs = {{"tokens", KILN_DTYPE_INT64, {-1, -2}},
-                 {"past_length", KILN_DTYPE_INT64, {-1}},
-                 {"cache.key.0", KILN_DTYPE_FLOAT32, {-1, 2, 8, 4}},
-                 {"cache.value.0", KILN_DTYPE_FLOAT32, {-1, 2, 8, 4}}};
-  spec.outputs = {{"logits", KILN_DTYPE_FLOAT32, {-1, -2, 16}}};
-  return spec;
-}
-
-struct GenerationSpec {
-  uint32_t magic = KILN_GENERATION_MAGIC;
-  int64_t maxSeq = 8;
-  std::string tokens = "tokens", positions = "past_length", logits = "logits";
-  std::vector<std::string> states = {"cache.key.0", "cache.value.0"};
-  Bytes trailing;
-};
-
-void put(Bytes &out, const void *data, size_t size) {
-  const auto *bytes = static_cast<const uint8_t *>(data);
-  out.insert(out.end(), bytes, bytes + size);
-}
-
-void putString(Bytes &out, const std::string &s) {
-  uint32_t length = uint32_t(s.size());
-  put(out, &length, 4);
-  put(out, s.data(), s.size());
-}
-
-Bytes encodeGeneration(const GenerationSpec &g) {
-  Bytes out;
-  put(out, &g.magic, 4);
-  put(out, &g.maxSeq, 8);
-  putString(out, g.tokens);
-  putString(out, g.positions);
-  putString(out, g.logits);
-  uint32_t count = uint32_t(g.states.size());
-  put(out, &count, 4);
-  for (const std::string &s : g.states)
-    putString(out, s);
-  out.insert(out.end(), g.trailing.begin(), g.trailing.end());
-  return out;
+  return generationStepModel(addHostCode()); // loads; never run here
 }
 
 Bytes artifactWith(const ModelSpec &spec, const GenerationSpec &g) {
-  Bytes artifact = assemble({{KILN_SECTION_METADATA, encodeMetadata(spec)},
-                             {KILN_SECTION_HOST_CODE, spec.hostCode},
-                             {KILN_SECTION_GENERATION, encodeGeneration(g)}});
-  return artifact;
+  return buildGenerationArtifact(spec, g);
 }
 
 class GenerationLoadTest : public ::testing::Test {

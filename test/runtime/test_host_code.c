@@ -126,3 +126,33 @@ void kiln_entry_dynamic(void **buffers) {
   symbols[0] = batch;
   symbols[1] = seq;
 }
+
+/* A toy generation step (test/runtime/concurrency_test.cpp): symbols batch
+ * and seq; inputs tokens i64[batch,seq], past_length i64[batch], caches
+ * key/value f32[batch,2,8,4]; output logits f32[batch,seq,16]; workspace
+ * buffers[5], symbol values buffers[6]. Each token lands in the key cache
+ * at its position (key[b,0,pos,0]); the logits are one-hot at (the sum of
+ * the cached tokens up to and including pos, + 1) mod 16, so greedy
+ * decoding follows the cache that earlier steps left in place. */
+void kiln_entry_generation_step(void **buffers) {
+  const int64_t *tokens = (const int64_t *)buffers[0];
+  const int64_t *past = (const int64_t *)buffers[1];
+  float *key = (float *)buffers[2];
+  float *logits = (float *)buffers[4];
+  const int64_t *values = (const int64_t *)buffers[6];
+  int64_t batch = values[0], seq = values[1];
+  for (int64_t b = 0; b < batch; ++b) {
+    float *cache = key + b * 2 * 8 * 4; /* [2,8,4], head 0, feature 0 */
+    for (int64_t s = 0; s < seq; ++s) {
+      int64_t pos = past[b] + s;
+      if (pos >= 0 && pos < 8)
+        cache[pos * 4] = (float)tokens[b * seq + s];
+      int64_t sum = 0;
+      for (int64_t p = 0; p <= pos && p < 8; ++p)
+        sum += (int64_t)cache[p * 4];
+      float *row = logits + (b * seq + s) * 16;
+      for (int v = 0; v < 16; ++v)
+        row[v] = v == (sum + 1) % 16 ? 1.0f : 0.0f;
+    }
+  }
+}

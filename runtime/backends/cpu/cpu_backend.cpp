@@ -129,7 +129,7 @@ public:
     uint64_t workspaceBytes = model.metadata.workspaceBytes;
     if (!workspace.allocate(size_t(workspaceBytes)))
       return fail(KILN_STATUS_OUT_OF_MEMORY,
-                  "cannot allocate the %" PRIu64
+                  "out of memory allocating the %" PRIu64
                   "-byte workspace the model's code needs for its "
                   "intermediates",
                   workspaceBytes);

@@ -82,6 +82,31 @@ def main(kind, out):
         m = model([helper.make_node("Add", ["X", "W"], ["Y"])],
                   [info("X", [4])], [info("Y", [4])], [w])
         onnx.save(m, out)
+    elif kind == "size-mismatch":
+        # Dims say 4 floats (16 bytes); raw_data holds 12.
+        w = TensorProto(name="W", data_type=F, dims=[4],
+                        raw_data=struct.pack("<3f", 1, 2, 3))
+        m = model([helper.make_node("Add", ["X", "W"], ["Y"])],
+                  [info("X", [4])], [info("Y", [4])], [w])
+        onnx.save(m, out)
+    elif kind == "cyclic":
+        # A reads B's output and B reads A's: no order computes either.
+        m = model([helper.make_node("Add", ["X", "B"], ["A"], name="a"),
+                   helper.make_node("Relu", ["A"], ["B"], name="b")],
+                  [info("X", [4])], [info("B", [4])])
+        onnx.save(m, out)
+    elif kind == "huge-input":
+        # A graph input whose element count overflows int64.
+        m = model([helper.make_node("Relu", ["X"], ["Y"])],
+                  [info("X", [2 ** 40, 2 ** 40])], [info("Y", [2 ** 40, 2 ** 40])])
+        onnx.save(m, out)
+    elif kind == "deep":
+        # 20,000 nodes in one chain: deep, but nothing wrong with it.
+        nodes = [helper.make_node("Relu" if i % 2 else "Neg",
+                                  ["X" if i == 0 else f"t{i - 1}"],
+                                  ["Y" if i == 19999 else f"t{i}"])
+                 for i in range(20000)]
+        onnx.save(model(nodes, [info("X", [4])], [info("Y", [4])]), out)
     elif kind == "named":
         m = model([helper.make_node("Det", ["X"], ["Y"], name="my_det")],
                   [info("X", [3, 3])], [info("Y", [])])
