@@ -16,6 +16,11 @@ config.environment["PATH"] = os.pathsep.join(
     [config.kiln_tools_dir, config.llvm_tools_dir, config.environment.get("PATH", "")])
 config.substitutions.append(("%python", "/usr/bin/python3"))
 config.substitutions.append(("%kiln_src", config.kiln_src_root))
+# The runtime tests' stand-ins for compiled host code (test/runtime), which
+# kiln-make-test-artifact wraps into artifacts without the compiler.
+config.substitutions.append(("%kiln_test_host_code",
+                             os.path.join(config.kiln_obj_root, "lib",
+                                          "libkiln_test_host_code.so")))
 
 # The CUDA target's tests need the toolkit's ptxas and libdevice (CI has the
 # toolkit but no GPU); without them they are UNSUPPORTED.

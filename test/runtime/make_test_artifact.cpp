@@ -1,7 +1,7 @@
 //===- make_test_artifact.cpp - Write a tiny artifact for CLI tests ------===//
 //
 // kiln-make-test-artifact HOST_CODE.so OUT.kiln [--model
-// add|zero-size|bf16-output|low-precision|dynamic|cuda-add]
+// add|zero-size|bf16-output|low-precision|dynamic|generation|cuda-add]
 //                         [--target TARGET] [--format-version N]
 //                         [--gpu ARCH:cubin|ptx[,ARCH:cubin|ptx...]]
 //
@@ -28,7 +28,7 @@ int main(int argc, char **argv) {
   if (argc < 3) {
     std::fprintf(stderr, "usage: kiln-make-test-artifact HOST_CODE.so OUT.kiln "
                          "[--model add|zero-size|bf16-output|low-precision|dynamic|"
-                         "cuda-add] "
+                         "generation|cuda-add] "
                          "[--target T] "
                          "[--format-version N] [--gpu ARCH:cubin|ptx,...]\n");
     return 2;
@@ -55,6 +55,7 @@ int main(int argc, char **argv) {
                    : model == "bf16-output"   ? bf16OutputModel(hostCode)
                    : model == "low-precision" ? lowPrecisionModel(hostCode)
                    : model == "dynamic"       ? dynamicModel(hostCode)
+                   : model == "generation"    ? generationStepModel(hostCode)
                                               : addModel(hostCode);
   if (!gpu.empty()) {
     spec.withGpuCode = true;
@@ -84,7 +85,11 @@ int main(int argc, char **argv) {
   if (!target.empty())
     spec.target = target;
   spec.formatVersion = version;
-  Bytes artifact = buildArtifact(spec);
+  // The toy generation step (test_host_code.c) comes with its GENERATION
+  // section: kiln-run --generate and kiln-bench tests drive it.
+  Bytes artifact = model == "generation"
+                       ? buildGenerationArtifact(spec, GenerationSpec{})
+                       : buildArtifact(spec);
   if (!writeFile(argv[2], artifact)) {
     std::fprintf(stderr, "cannot write '%s'\n", argv[2]);
     return 1;
