@@ -11,6 +11,7 @@
 #define KILN_RUNTIME_LIB_ALIGNED_BUFFER_H
 
 #include "fault_injection.h"
+#include "memory_limit.h"
 
 #include <cstddef>
 #include <cstdlib>
@@ -23,7 +24,7 @@ constexpr size_t kBufferAlignment = 64;
 class AlignedBuffer {
 public:
   AlignedBuffer() = default;
-  ~AlignedBuffer() { std::free(data_); }
+  ~AlignedBuffer() { release(); }
   AlignedBuffer(AlignedBuffer &&other) noexcept
       : data_(other.data_), size_(other.size_), capacity_(other.capacity_) {
     other.data_ = nullptr;
@@ -35,15 +36,21 @@ public:
   AlignedBuffer &operator=(AlignedBuffer &&) = delete;
 
   /// Returns false when out of memory. `size` must be below SIZE_MAX / 2.
+  /// The bytes count against the runtime's memory limit (memory_limit.h):
+  /// over it, this fails as out of memory would.
   bool allocate(size_t size) {
     if (!allocationMayProceed())
       return false;
     size_t rounded = (size + kBufferAlignment) & ~(kBufferAlignment - 1);
-    void *data = std::aligned_alloc(kBufferAlignment, rounded);
-    if (!data)
+    if (!reserveTensorBytes(rounded))
       return false;
+    void *data = std::aligned_alloc(kBufferAlignment, rounded);
+    if (!data) {
+      releaseTensorBytes(rounded);
+      return false;
+    }
     std::memset(data, 0, rounded);
-    std::free(data_);
+    release();
     data_ = data;
     size_ = size;
     capacity_ = rounded;
@@ -67,6 +74,14 @@ public:
   size_t capacity() const { return capacity_; }
 
 private:
+  void release() {
+    if (!data_)
+      return;
+    std::free(data_);
+    releaseTensorBytes(capacity_);
+    data_ = nullptr;
+  }
+
   void *data_ = nullptr;
   size_t size_ = 0;
   size_t capacity_ = 0; // allocated bytes, >= size_ (64 for size 0)

@@ -16,6 +16,7 @@
 #include "buffer_cache.h"
 #include "backend.h"
 #include "error.h"
+#include "memory_limit.h"
 #include "model.h"
 
 #include <algorithm>
@@ -72,8 +73,9 @@ kiln_status allocateStatic(const std::vector<TensorInfo> &tensors,
     }
     if (!buffers[i].allocate(size_t(tensors[i].byteSize)))
       return fail(KILN_STATUS_OUT_OF_MEMORY,
-                  "out of memory allocating %" PRIu64 " bytes for '%s'",
-                  tensors[i].byteSize, tensors[i].name.c_str());
+                  "out of memory allocating %" PRIu64 " bytes for '%s'%s",
+                  tensors[i].byteSize, tensors[i].name.c_str(),
+                  memoryLimitNote().c_str());
     pointers.push_back(buffers[i].data());
     sizes.push_back(buffers[i].size());
   }
@@ -212,8 +214,8 @@ kiln_status storeInput(kiln_session &session, size_t index,
   if (input.symbolic) {
     if (!buffer.resize(byteSize))
       return fail(KILN_STATUS_OUT_OF_MEMORY,
-                  "out of memory allocating %zu bytes for input '%s'",
-                  byteSize, input.name.c_str());
+                  "out of memory allocating %zu bytes for input '%s'%s",
+                  byteSize, input.name.c_str(), memoryLimitNote().c_str());
     session.io.inputs[index] = buffer.data();
     session.io.inputBytes[index] = byteSize;
     session.inputDims[index].assign(dims, dims + rank);
@@ -381,8 +383,8 @@ kiln_status fitOutput(kiln_session &session, size_t i,
   AlignedBuffer &buffer = session.outputs[i];
   if (!buffer.resize(size_t(bytes)))
     return fail(KILN_STATUS_OUT_OF_MEMORY,
-                "out of memory allocating %" PRIu64 " bytes for output '%s'",
-                bytes, output.name.c_str());
+                "out of memory allocating %" PRIu64 " bytes for output '%s'%s",
+                bytes, output.name.c_str(), memoryLimitNote().c_str());
   session.io.outputs[i] = buffer.data();
   session.io.outputBytes[i] = buffer.size();
   return KILN_STATUS_OK;
@@ -400,8 +402,9 @@ kiln_status offerCapacities(kiln_session &session) {
     size_t bytes = std::max(buffer.capacity(), kMinComputedOutputBytes);
     if (!buffer.resize(bytes))
       return fail(KILN_STATUS_OUT_OF_MEMORY,
-                  "out of memory allocating %zu bytes for output '%s'", bytes,
-                  metadata.outputs[i].name.c_str());
+                  "out of memory allocating %zu bytes for output '%s'%s",
+                  bytes, metadata.outputs[i].name.c_str(),
+                  memoryLimitNote().c_str());
     session.io.outputs[i] = buffer.data();
     session.io.outputBytes[i] = buffer.size();
     session.io.symbolValues[metadata.symbols.size() + o] =

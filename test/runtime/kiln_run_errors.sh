@@ -37,6 +37,11 @@ expect_error "artifact format version 1, this runtime reads versions 2 to 4; rec
 cp "$M" "$WORK/flipped.kiln"
 printf '\xff' | dd of="$WORK/flipped.kiln" bs=1 seek=300 conv=notrunc 2>/dev/null
 expect_error "checksum mismatch" "$WORK/flipped.kiln"
+# The runtime's memory limit: the session's buffers do not fit in 100 bytes.
+export KILN_MEMORY_LIMIT=100
+expect_error "out of memory allocating 24 bytes for 'b' (over the runtime's memory limit of 100 bytes: 64 bytes already in use; raise it with KILN_MEMORY_LIMIT or kiln_set_memory_limit)" \
+  "$M" --input a="$WORK/a.npy" --input b="$WORK/b.npy"
+unset KILN_MEMORY_LIMIT
 "$MAKE_ARTIFACT" "$HOST_CODE" "$WORK/riscv.kiln" --target cpu-riscv64
 expect_error "artifact target 'cpu-riscv64' cannot run" "$WORK/riscv.kiln" \
   --input a="$WORK/a.npy" --input b="$WORK/b.npy"

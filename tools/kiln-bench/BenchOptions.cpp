@@ -53,6 +53,7 @@ throughput in runs per second, and for models with a `tokens`-like input
 (the token ids of a decoder, [batch, seq] integers) tokens per second at
 the median; the process's peak resident memory. Nothing is written to
 disk. Any failure prints one "kiln-bench: error: " line and exits 1.
+KILN_MEMORY_LIMIT caps the runtime's tensor storage as for kiln-run.
 )";
 }
 

@@ -87,6 +87,11 @@ Options:
   --help, -h
       Print this help and exit.
 
+Environment: KILN_MEMORY_LIMIT caps the tensor storage the runtime holds
+(bytes, or with a K/M/G/T suffix; default: this machine's physical memory);
+past it a run fails with a message naming the limit instead of the process
+being killed for memory. KILN_CUDA_DRIVER: see --device.
+
 Exit status: 0 on success; 1 on any error (bad arguments, unreadable or
 corrupt model or input file, dtype/shape mismatch, missing input, failure to
 write outputs). An error prints exactly one line on stderr, starting with

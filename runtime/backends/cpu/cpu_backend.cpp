@@ -131,8 +131,8 @@ public:
       return fail(KILN_STATUS_OUT_OF_MEMORY,
                   "out of memory allocating the %" PRIu64
                   "-byte workspace the model's code needs for its "
-                  "intermediates",
-                  workspaceBytes);
+                  "intermediates%s",
+                  workspaceBytes, memoryLimitNote().c_str());
     auto setNumThreads = reinterpret_cast<SetNumThreads>(
         model.hostCode->symbol("omp_set_num_threads"));
     out = std::make_unique<CpuSession>(reinterpret_cast<CpuEntry>(entry),

@@ -196,6 +196,25 @@ KILN_API kiln_status kiln_model_find_output(const kiln_model *model,
                                             const char *name,
                                             size_t *out_index);
 
+/*===--- Memory limit ----------------------------------------------------===*/
+
+/* The runtime counts every byte of tensor storage it allocates (sessions'
+ * inputs and outputs, the CPU target's workspaces) against one limit per
+ * process; an allocation that would pass it fails with
+ * KILN_STATUS_OUT_OF_MEMORY and a message naming the limit, rather than
+ * leaving the kernel's OOM killer to end the process halfway through a run
+ * (a model whose symbols allow huge shapes). The default is the machine's
+ * physical memory, or $KILN_MEMORY_LIMIT (bytes, or with a K/M/G/T suffix)
+ * when set at the first allocation. Buffers the compiled code allocates
+ * while it runs are not counted: it cannot report a failure. */
+
+/* Sets the limit in bytes; 0 means none. Takes effect for later
+ * allocations; what is allocated stays. */
+KILN_API void kiln_set_memory_limit(uint64_t bytes);
+
+/* The limit in bytes (0: none). */
+KILN_API uint64_t kiln_memory_limit(void);
+
 /*===--- Sessions
  * ----------------------------------------------------------===*/
 
