@@ -12,7 +12,8 @@ uses. Both release the GIL while they work.
 """
 
 from ._compile import compile
-from ._runtime import DeviceTensor, Model, SymbolRange, TensorInfo, from_dlpack, load
+from ._runtime import (DeviceTensor, Model, SymbolRange, TensorInfo, from_dlpack, load,
+                       memory_limit, set_memory_limit)
 from .errors import CompileError, Diagnostic, Error, RuntimeError
 from .graph import Graph, Value
 
@@ -26,6 +27,8 @@ __all__ = [
     "SymbolRange",
     "from_dlpack",
     "DeviceTensor",
+    "set_memory_limit",
+    "memory_limit",
     "Graph",
     "Value",
     "Error",

@@ -342,6 +342,22 @@ class Model:
         return f"<kiln.Model {self.target} on {self.device}: ({sig}) -> ({out})>"
 
 
+def set_memory_limit(limit: int) -> None:
+    """Caps the bytes of tensor storage the runtime holds at once in this
+    process (inputs, outputs and workspaces of every session); a run that
+    would pass it raises :class:`kiln.RuntimeError` (``OUT_OF_MEMORY``)
+    naming the limit. 0 removes the cap. The default is the machine's
+    physical memory, or ``$KILN_MEMORY_LIMIT``."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+        raise ValueError(f"the limit is a number of bytes >= 0, got {limit!r}")
+    _kiln.set_memory_limit(limit)
+
+
+def memory_limit() -> int:
+    """The runtime's cap on tensor storage in bytes (0: none)."""
+    return _kiln.memory_limit()
+
+
 def load(artifact: Union[str, os.PathLike, bytes, bytearray, memoryview],
          device: str = "cpu", threads: int = 0) -> Model:
     """Loads a compiled artifact and prepares it to run on ``device``:

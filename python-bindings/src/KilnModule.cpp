@@ -487,6 +487,11 @@ PYBIND11_MODULE(_kiln, m) {
         "each diagnostic (severity, message, node or None, file:line:col or "
         "None).");
 
+  m.def("set_memory_limit",
+        [](uint64_t bytes) { kiln_set_memory_limit(bytes); }, py::arg("bytes"),
+        "kiln_set_memory_limit: caps the runtime's tensor storage (0: none).");
+  m.def("memory_limit", [] { return kiln_memory_limit(); },
+        "kiln_memory_limit: the cap in bytes (0: none).");
   m.def("dtype_name", [](int dtype) { return kiln_dtype_name(dtype); },
         "The runtime's name of a Kiln (ONNX) dtype code.");
   m.def("storage_dtype", [](int dtype) { return storageDtype(dtype); },

@@ -212,3 +212,21 @@ def test_missing_artifact():
         kiln.load("/nonexistent/model.kiln")
     assert e.value.status == "IO_ERROR"
     assert "/nonexistent/model.kiln" in str(e.value)
+
+
+def test_memory_limit(add_model):
+    saved = kiln.memory_limit()
+    assert saved > 0  # the physical memory, or $KILN_MEMORY_LIMIT
+    try:
+        kiln.set_memory_limit(100)
+        with pytest.raises(kiln.RuntimeError) as error:
+            add_model.run({"x": np.zeros((2, 3), np.float32)})
+        assert error.value.status == "OUT_OF_MEMORY"
+        assert "over the runtime's memory limit of 100 bytes" in str(error.value)
+        kiln.set_memory_limit(0)
+        assert kiln.memory_limit() == 0
+        add_model.run({"x": np.zeros((2, 3), np.float32)})
+        with pytest.raises(ValueError):
+            kiln.set_memory_limit(-1)
+    finally:
+        kiln.set_memory_limit(saved)
