@@ -289,6 +289,17 @@ Value thresholdedReluFormula(NodeContext &nc, Value x) {
                 nc.scalar(elt, 0));
 }
 
+/// Shrink: x + bias below -lambd, x - bias above lambd, 0 in between.
+Value shrinkFormula(NodeContext &nc, Value x) {
+  Type elt = nc.typeOf(x).getElementType();
+  double lambd = nc.getFloat("lambd", 0.5f), bias = nc.getFloat("bias", 0.0f);
+  Value below = nc.compare(CompareDirection::LT, x, nc.scalar(elt, -lambd));
+  Value above = nc.compare(CompareDirection::GT, x, nc.scalar(elt, lambd));
+  Value shifted = nc.binary<SubOp>(x, nc.scalar(elt, bias));
+  return select(nc, below, nc.binary<AddOp>(x, nc.scalar(elt, bias)),
+                select(nc, above, shifted, nc.scalar(elt, 0)));
+}
+
 /// Mod with fmod=1 is C's remainder; with fmod=0 (integers only) the result
 /// takes the divisor's sign, like Python's %.
 LogicalResult modOp(NodeContext &nc) {

@@ -415,6 +415,65 @@ LogicalResult reduceOp(NodeContext &nc, Value x) {
   return nc.setResult(r->front());
 }
 
+/// LpNormalization: x divided by its L1 (p = 1) or L2 (p = 2) norm along
+/// `axis`; a zero vector stays zero, as in ONNX's reference (no epsilon
+/// otherwise).
+LogicalResult lpNormalizationOp(NodeContext &nc) {
+  if (nc.numInputs() < 1)
+    return nc.error("expects an input");
+  Value x = nc.input(0);
+  RankedTensorType type = nc.typeOf(x);
+  if (!isa<FloatType>(type.getElementType()))
+    return nc.error("expects a floating-point input");
+  int64_t p = nc.getInt("p", 2);
+  if (p != 1 && p != 2)
+    return nc.unsupported("p", Twine(p), "1, 2");
+  FailureOr<int64_t> axis = nc.normalizeAxis(nc.getInt("axis", -1),
+                                             type.getRank());
+  if (failed(axis))
+    return failure();
+  Value norm =
+      p == 1 ? nc.reduce<ReduceSumOp>(nc.unary<AbsOp>(x), {*axis}, true)
+             : nc.unary<SqrtOp>(nc.reduce<ReduceSumOp>(
+                   nc.binary<MulOp>(x, x), {*axis}, true));
+  // Only a zero vector has norm 0: dividing it by 1 keeps it zero.
+  Type elt = type.getElementType();
+  Value isZero = nc.compare(CompareDirection::EQ, norm, nc.scalar(elt, 0));
+  Value safeNorm = nc.b.createOrFold<SelectOp>(nc.loc, norm.getType(), isZero,
+                                               nc.scalar(elt, 1), norm);
+  return nc.setResult(nc.binary<DivOp>(x, safeNorm));
+}
+
+/// EyeLike: ones on the k-th diagonal of a 2-D tensor shaped like the
+/// input, zeros elsewhere, of `dtype` (default: the input's). A constant,
+/// so the input's shape must be static.
+LogicalResult eyeLikeOp(NodeContext &nc) {
+  if (nc.numInputs() < 1)
+    return nc.error("expects an input");
+  RankedTensorType in = nc.inputType(0);
+  if (in.getRank() != 2)
+    return nc.error("expects a 2-D input, got rank " + Twine(in.getRank()));
+  if (!in.hasStaticShape())
+    return nc.error("needs a static input shape (it builds a constant); "
+                    "give the shape with --input-shape or --dim");
+  Type elt = in.getElementType();
+  if (const onnx::AttributeProto *dtype = nc.attr("dtype")) {
+    elt = elementTypeFor(nc.b.getContext(), int(dtype->i()));
+    if (!elt)
+      return nc.unsupported("dtype", Twine(dtype->i()),
+                            "the numeric and bool types");
+  }
+  int64_t rows = in.getDimSize(0), cols = in.getDimSize(1);
+  int64_t k = nc.getInt("k", 0);
+  SmallVector<float> values(size_t(rows * cols), 0.0f);
+  for (int64_t r = 0; r < rows; ++r)
+    if (r + k >= 0 && r + k < cols)
+      values[size_t(r * cols + r + k)] = 1.0f;
+  auto f32 = RankedTensorType::get({rows, cols}, nc.b.getF32Type());
+  Value eye = nc.constant(DenseElementsAttr::get(f32, ArrayRef(values)));
+  return nc.setResult(elt.isF32() ? eye : nc.cast(eye, elt));
+}
+
 } // namespace
 
 void kiln::onnx_import::registerNNHandlers(HandlerTable &t) {

@@ -224,6 +224,15 @@ KILN_FLOAT_UNARY(ErfOp, math::ErfOp)
 KILN_FLOAT_UNARY(TanhOp, math::TanhOp)
 KILN_FLOAT_UNARY(SinOp, math::SinOp)
 KILN_FLOAT_UNARY(CosOp, math::CosOp)
+KILN_FLOAT_UNARY(TanOp, math::TanOp)
+KILN_FLOAT_UNARY(AsinOp, math::AsinOp)
+KILN_FLOAT_UNARY(AcosOp, math::AcosOp)
+KILN_FLOAT_UNARY(AtanOp, math::AtanOp)
+KILN_FLOAT_UNARY(SinhOp, math::SinhOp)
+KILN_FLOAT_UNARY(CoshOp, math::CoshOp)
+KILN_FLOAT_UNARY(AsinhOp, math::AsinhOp)
+KILN_FLOAT_UNARY(AcoshOp, math::AcoshOp)
+KILN_FLOAT_UNARY(AtanhOp, math::AtanhOp)
 KILN_FLOAT_UNARY(FloorOp, math::FloorOp)
 KILN_FLOAT_UNARY(CeilOp, math::CeilOp)
 KILN_FLOAT_UNARY(RoundOp, math::RoundEvenOp)
@@ -302,7 +311,9 @@ void kiln::populateElementwiseLoweringPatterns(RewritePatternSet &patterns) {
                           MinOp, AndOp, OrOp, XorOp, ShiftLeftOp, ShiftRightOp,
                           CompareOp, SelectOp, NegOp, AbsOp, SignOp, ExpOp,
                           LogOp, SqrtOp, RsqrtOp, ReciprocalOp, ErfOp, TanhOp,
-                          SinOp, CosOp, FloorOp, CeilOp, RoundOp, SigmoidOp,
+                          SinOp, CosOp, TanOp, AsinOp, AcosOp, AtanOp, SinhOp,
+                          CoshOp, AsinhOp, AcoshOp, AtanhOp, FloorOp, CeilOp,
+                          RoundOp, SigmoidOp,
                           SiluOp, ReluOp, NotOp, LeakyReluOp, GeluOp, CastOp>(
       patterns);
 }

@@ -163,6 +163,29 @@ func.func @unary_float(%x: tensor<2x8xf32>) -> tensor<2x8xf32> {
   return %12 : tensor<2x8xf32>
 }
 
+// CHECK-LABEL: func.func @trigonometric
+// CHECK: kiln.tan %{{.+}} : tensor<4xf32>
+// CHECK: kiln.asin %{{.+}} : tensor<4xf32>
+// CHECK: kiln.acos %{{.+}} : tensor<4xf32>
+// CHECK: kiln.atan %{{.+}} : tensor<4xf32>
+// CHECK: kiln.sinh %{{.+}} : tensor<4xf32>
+// CHECK: kiln.cosh %{{.+}} : tensor<4xf32>
+// CHECK: kiln.asinh %{{.+}} : tensor<4xf32>
+// CHECK: kiln.acosh %{{.+}} : tensor<4xf32>
+// CHECK: kiln.atanh %{{.+}} : tensor<4xbf16>
+func.func @trigonometric(%x: tensor<4xf32>, %h: tensor<4xbf16>) -> (tensor<4xf32>, tensor<4xbf16>) {
+  %0 = kiln.tan %x : tensor<4xf32>
+  %1 = kiln.asin %0 : tensor<4xf32>
+  %2 = kiln.acos %1 : tensor<4xf32>
+  %3 = kiln.atan %2 : tensor<4xf32>
+  %4 = kiln.sinh %3 : tensor<4xf32>
+  %5 = kiln.cosh %4 : tensor<4xf32>
+  %6 = kiln.asinh %5 : tensor<4xf32>
+  %7 = kiln.acosh %6 : tensor<4xf32>
+  %8 = kiln.atanh %h : tensor<4xbf16>
+  return %7, %8 : tensor<4xf32>, tensor<4xbf16>
+}
+
 // neg, abs, sign and relu also take integers.
 // CHECK-LABEL: func @unary_numeric
 // CHECK: kiln.neg %{{.+}} : tensor<4xi32>

@@ -226,6 +226,19 @@ def Kiln_ErfOp : Kiln_UnaryOp<"erf", "Gauss error function", "erf(x)">;
 def Kiln_TanhOp : Kiln_UnaryOp<"tanh", "hyperbolic tangent", "tanh(x)">;
 def Kiln_SinOp : Kiln_UnaryOp<"sin", "sine", "sin(x)">;
 def Kiln_CosOp : Kiln_UnaryOp<"cos", "cosine", "cos(x)">;
+def Kiln_TanOp : Kiln_UnaryOp<"tan", "tangent", "tan(x)">;
+def Kiln_AsinOp : Kiln_UnaryOp<"asin", "arcsine", "asin(x), NaN outside [-1, 1]">;
+def Kiln_AcosOp : Kiln_UnaryOp<"acos", "arccosine",
+                               "acos(x), NaN outside [-1, 1]">;
+def Kiln_AtanOp : Kiln_UnaryOp<"atan", "arctangent", "atan(x)">;
+def Kiln_SinhOp : Kiln_UnaryOp<"sinh", "hyperbolic sine", "sinh(x)">;
+def Kiln_CoshOp : Kiln_UnaryOp<"cosh", "hyperbolic cosine", "cosh(x)">;
+def Kiln_AsinhOp : Kiln_UnaryOp<"asinh", "inverse hyperbolic sine",
+                                "asinh(x)">;
+def Kiln_AcoshOp : Kiln_UnaryOp<"acosh", "inverse hyperbolic cosine",
+                                "acosh(x), NaN below 1">;
+def Kiln_AtanhOp : Kiln_UnaryOp<"atanh", "inverse hyperbolic tangent",
+                                "atanh(x), NaN outside [-1, 1]">;
 def Kiln_FloorOp : Kiln_UnaryOp<"floor", "round toward negative infinity",
                                 "floor(x)">;
 def Kiln_CeilOp : Kiln_UnaryOp<"ceil", "round toward positive infinity",
