@@ -36,9 +36,14 @@ using namespace kiln;
 namespace {
 
 constexpr llvm::StringLiteral kPastLengthName = "past_length";
+constexpr llvm::StringLiteral kBlockTableName = "block_table";
 
 /// The entry's `tokens [batch, seq]` and `logits [batch, seq, vocab]`, and
 /// the names of their symbolic dims ("" for a static batch).
+/// Without --kv-blocks, a paged cache's pool holds this many full-length
+/// sequences (a dynamic batch; a static one holds the batch).
+constexpr int64_t kDefaultPagedSequences = 8;
+
 struct DecoderBoundary {
   BlockArgument tokens;
   std::string batchSymbol, seqSymbol;
@@ -247,6 +252,38 @@ struct ConvertDecoderToGenerationStepPass
                   "sequence's KV cache holds (the model has no rotary "
                   "table to take it from)";
     }
+    // A paged cache: the positions of every sequence in one pool of
+    // blocks, found through a block table.
+    bool paged = kvBlockSize > 0;
+    int64_t columns = 0, numBlocks = 0;
+    if (kvBlockSize < 0 || kvBlocks < 0)
+      return emitError(fn.getLoc())
+             << "--generate: --kv-block-size and --kv-blocks must not be "
+                "negative, got "
+             << int64_t(kvBlockSize) << " and " << int64_t(kvBlocks);
+    if (!paged && kvBlocks > 0)
+      return emitError(fn.getLoc())
+             << "--generate: --kv-blocks needs --kv-block-size (a paged "
+                "cache)";
+    if (paged) {
+      if (cacheLength % kvBlockSize != 0)
+        return emitError(fn.getLoc())
+               << "--generate: --kv-block-size " << int64_t(kvBlockSize)
+               << " must divide the cache's positions per sequence "
+               << cacheLength << " (--max-seq)";
+      columns = cacheLength / kvBlockSize;
+      int64_t batchForDefault =
+          ShapedType::isDynamic(
+              cast<RankedTensorType>(boundary->tokens.getType()).getDimSize(0))
+              ? kDefaultPagedSequences
+              : cast<RankedTensorType>(boundary->tokens.getType())
+                    .getDimSize(0);
+      numBlocks = kvBlocks > 0 ? kvBlocks : batchForDefault * columns;
+      if (numBlocks > (int64_t(1) << 31))
+        return emitError(fn.getLoc())
+               << "--generate: --kv-blocks " << numBlocks
+               << " is more than 2^31";
+    }
     SmallVector<std::pair<Value, Value>> tables(ropes.size());
     for (auto [rope, table] : llvm::zip(ropes, tables))
       if (failed(checkRope(rope, cacheLength, table.first, table.second)))
@@ -281,6 +318,23 @@ struct ConvertDecoderToGenerationStepPass
       return failure();
     Value pastLength = fn.getArgument(lengthIndex);
 
+    // block_table [batch, max_seq / block_size] int64 (paged).
+    Value blockTable;
+    if (paged) {
+      auto tableType = RankedTensorType::get({batch, columns}, i64);
+      NamedAttrList tableAttrs;
+      tableAttrs.set("kiln.name", str(kBlockTableName));
+      tableAttrs.set("kiln.dtype", IntegerAttr::get(IntegerType::get(ctx, 32),
+                                                    KILN_DTYPE_INT64));
+      if (ShapedType::isDynamic(batch))
+        tableAttrs.set("kiln.dim_symbols", symbols({batchSymbol, ""}));
+      unsigned tableIndex = fn.getNumArguments();
+      if (failed(fn.insertArgument(tableIndex, tableType,
+                                   tableAttrs.getDictionary(ctx), loc)))
+        return failure();
+      blockTable = fn.getArgument(tableIndex);
+    }
+
     OpBuilder b(ctx);
     b.setInsertionPointToStart(&body);
     // seq, and each sequence's length after this step.
@@ -297,28 +351,45 @@ struct ConvertDecoderToGenerationStepPass
     SmallVector<DictionaryAttr> resultAttrs;
     for (unsigned i = 0; i < fn.getNumResults(); ++i)
       resultAttrs.push_back(fn.getResultAttrDict(i));
+    // Returns what the attention reads: the updated cache, or (paged)
+    // the sequences' view of the updated pool.
     auto addCache = [&](RankedTensorType step, const std::string &name,
                         Value update) -> Value {
       auto type = RankedTensorType::get(
           {batch, step.getDimSize(1), cacheLength, step.getDimSize(3)},
           step.getElementType());
+      RankedTensorType stateType =
+          paged ? RankedTensorType::get({numBlocks, step.getDimSize(1),
+                                         int64_t(kvBlockSize),
+                                         step.getDimSize(3)},
+                                        step.getElementType())
+                : type;
       NamedAttrList attrs;
       attrs.set("kiln.name", str(name));
       attrs.set("kiln.state", UnitAttr::get(ctx));
       attrs.set("bufferization.writable", BoolAttr::get(ctx, true));
-      if (ShapedType::isDynamic(batch))
+      if (ShapedType::isDynamic(batch) && !paged)
         attrs.set("kiln.dim_symbols", symbols({batchSymbol, "", "", ""}));
       unsigned index = fn.getNumArguments();
-      (void)fn.insertArgument(index, type, attrs.getDictionary(ctx), loc);
+      (void)fn.insertArgument(index, stateType, attrs.getDictionary(ctx), loc);
       b.setInsertionPointAfterValue(update);
-      Value updated = KVCacheUpdateOp::create(
-          b, loc, type, fn.getArgument(index), update, pastLength,
-          b.getI64IntegerAttr(2), b.getBoolAttr(false));
+      Value updated, attended;
+      if (paged) {
+        updated = PagedKVCacheUpdateOp::create(b, loc, stateType,
+                                               fn.getArgument(index), update,
+                                               blockTable, pastLength);
+        attended = PagedKVGatherOp::create(b, loc, type, updated, blockTable);
+      } else {
+        updated = KVCacheUpdateOp::create(
+            b, loc, type, fn.getArgument(index), update, pastLength,
+            b.getI64IntegerAttr(2), b.getBoolAttr(false));
+        attended = updated;
+      }
       results.push_back(updated);
       NamedAttrList resultAttr;
       resultAttr.set("kiln.state_of", str(name));
       resultAttrs.push_back(resultAttr.getDictionary(ctx));
-      return updated;
+      return attended;
     };
     for (auto [i, op] : llvm::enumerate(attentions)) {
       std::string layer = std::to_string(i);
@@ -454,6 +525,11 @@ struct ConvertDecoderToGenerationStepPass
     generation.set("tokens", str(boundary->tokensName));
     generation.set("positions", str(kPastLengthName));
     generation.set("logits", str(boundary->logitsName));
+    if (paged) {
+      generation.set("kv_block_size", b.getI64IntegerAttr(kvBlockSize));
+      generation.set("kv_blocks", b.getI64IntegerAttr(numBlocks));
+      generation.set("block_table", str(kBlockTableName));
+    }
     fn->setAttr("kiln.generation", generation.getDictionary(ctx));
     return success();
   }
