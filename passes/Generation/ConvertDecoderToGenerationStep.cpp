@@ -351,10 +351,10 @@ struct ConvertDecoderToGenerationStepPass
     SmallVector<DictionaryAttr> resultAttrs;
     for (unsigned i = 0; i < fn.getNumResults(); ++i)
       resultAttrs.push_back(fn.getResultAttrDict(i));
-    // Returns what the attention reads: the updated cache, or (paged)
-    // the sequences' view of the updated pool.
+    // Returns the updated cache (or pool); `view` receives the type an
+    // attention reads it as.
     auto addCache = [&](RankedTensorType step, const std::string &name,
-                        Value update) -> Value {
+                        Value update, RankedTensorType &view) -> Value {
       auto type = RankedTensorType::get(
           {batch, step.getDimSize(1), cacheLength, step.getDimSize(3)},
           step.getElementType());
@@ -373,37 +373,44 @@ struct ConvertDecoderToGenerationStepPass
       unsigned index = fn.getNumArguments();
       (void)fn.insertArgument(index, stateType, attrs.getDictionary(ctx), loc);
       b.setInsertionPointAfterValue(update);
-      Value updated, attended;
-      if (paged) {
+      Value updated;
+      if (paged)
         updated = PagedKVCacheUpdateOp::create(b, loc, stateType,
                                                fn.getArgument(index), update,
                                                blockTable, pastLength);
-        attended = PagedKVGatherOp::create(b, loc, type, updated, blockTable);
-      } else {
+      else
         updated = KVCacheUpdateOp::create(
             b, loc, type, fn.getArgument(index), update, pastLength,
             b.getI64IntegerAttr(2), b.getBoolAttr(false));
-        attended = updated;
-      }
+      view = type;
       results.push_back(updated);
       NamedAttrList resultAttr;
       resultAttr.set("kiln.state_of", str(name));
       resultAttrs.push_back(resultAttr.getDictionary(ctx));
-      return attended;
+      return updated;
     };
     for (auto [i, op] : llvm::enumerate(attentions)) {
       std::string layer = std::to_string(i);
+      RankedTensorType keyView, valueView;
       Value keys = addCache(op.getKey().getType(), "cache.key." + layer,
-                            op.getKey());
+                            op.getKey(), keyView);
       Value values = addCache(op.getValue().getType(), "cache.value." + layer,
-                              op.getValue());
+                              op.getValue(), valueView);
       // The caches' updates follow the keys' and values' definitions,
       // which precede the attention.
       b.setInsertionPoint(op);
+      // A paged cache is read through its view, built in each branch
+      // next to its attention: the decode branch's kernel reads the pool
+      // through the table instead, and its view is then never built.
       auto attend = [&](Value query, Type outType) {
+        Value k = keys, v = values;
+        if (paged) {
+          k = PagedKVGatherOp::create(b, loc, keyView, keys, blockTable);
+          v = PagedKVGatherOp::create(b, loc, valueView, values, blockTable);
+        }
         return AttentionOp::create(
-                   b, op.getLoc(), outType, keys.getType(), values.getType(),
-                   Type(), query, keys, values,
+                   b, op.getLoc(), outType, k.getType(), v.getType(),
+                   Type(), query, k, v,
                    /*mask=*/Value(), /*past_key=*/Value(),
                    /*past_value=*/Value(), /*global_indices=*/Value(),
                    lengths, pastLength, op.getScaleAttr(),

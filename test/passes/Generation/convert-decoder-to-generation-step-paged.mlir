@@ -22,13 +22,16 @@
 // CHECK-SAME: -> (tensor<?x?x8xf32> {kiln.name = "logits"}, tensor<10x1x4x4xf32> {kiln.state_of = "cache.key.0"}, tensor<10x1x4x4xf32> {kiln.state_of = "cache.value.0"})
 // CHECK-SAME: kiln.generation = {block_table = "block_table", kv_block_size = 4 : i64, kv_blocks = 10 : i64, logits = "logits", max_seq = 16 : i64, positions = "past_length", tokens = "tokens"}
 // CHECK-DAG: %[[VP:.+]] = kiln.paged_kv_cache_update %[[VC]], %{{.+}}, %[[TABLE]], %[[PAST]] : (tensor<10x1x4x4xf32>, tensor<?x1x?x4xf32>, tensor<?x4xi64>, tensor<?xi64>) -> tensor<10x1x4x4xf32>
-// CHECK-DAG: %[[V:.+]] = kiln.paged_kv_gather %[[VP]], %[[TABLE]] : (tensor<10x1x4x4xf32>, tensor<?x4xi64>) -> tensor<?x1x16x4xf32>
 // CHECK-DAG: %[[KP:.+]] = kiln.paged_kv_cache_update %[[KC]], %{{.+}}, %[[TABLE]], %[[PAST]]
-// CHECK-DAG: %[[K:.+]] = kiln.paged_kv_gather %[[KP]], %[[TABLE]]
+// Each branch reads its own view, so the decode kernel's can go.
 // CHECK: scf.if
-// CHECK:   kiln.attention %{{.+}}, %[[K]], %[[V]] kv_seqlen %{{.+}} query_start %[[PAST]]
+// CHECK:   %[[K1:.+]] = kiln.paged_kv_gather %[[KP]], %[[TABLE]] : (tensor<10x1x4x4xf32>, tensor<?x4xi64>) -> tensor<?x1x16x4xf32>
+// CHECK:   %[[V1:.+]] = kiln.paged_kv_gather %[[VP]], %[[TABLE]]
+// CHECK:   kiln.attention %{{.+}}, %[[K1]], %[[V1]] kv_seqlen %{{.+}} query_start %[[PAST]]
 // CHECK: } else {
-// CHECK:   kiln.attention %{{.+}}, %[[K]], %[[V]] kv_seqlen %{{.+}} query_start %[[PAST]]
+// CHECK:   %[[K2:.+]] = kiln.paged_kv_gather %[[KP]], %[[TABLE]]
+// CHECK:   %[[V2:.+]] = kiln.paged_kv_gather %[[VP]], %[[TABLE]]
+// CHECK:   kiln.attention %{{.+}}, %[[K2]], %[[V2]] kv_seqlen %{{.+}} query_start %[[PAST]]
 // CHECK: return %{{.+}}, %[[KP]], %[[VP]]
 func.func @main(%tok: tensor<?x?xi64> {kiln.dim_symbols = ["batch", "seq"], kiln.name = "tokens"})
     -> (tensor<?x?x8xf32> {kiln.name = "logits"})
