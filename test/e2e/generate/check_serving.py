@@ -14,7 +14,10 @@ recomputes the whole sequence for every token, no cache). The trace needs
 more positions in all than the pool holds, so finished requests' blocks
 must be reused (serve.json's blocks_handed_out exceeds the pool and the
 peak stays within it). The same trace served one at a time (--max-batch 1)
-gives the same tokens. Then the refusals, each one clear message.
+gives the same tokens. The first four requests alone fill the pool's 12
+blocks, so the later ones wait for finished requests' blocks and join at
+later steps whatever the timing. Then the refusals, each one clear
+message.
 
 Usage: check_serving.py --bin BUILD/bin [--keep DIR] [--filter NAME]
 """
