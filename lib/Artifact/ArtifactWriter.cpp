@@ -214,6 +214,12 @@ llvm::Error kiln::writeArtifact(llvm::StringRef path,
     generation.u32((uint32_t)c.generation->stateInputs.size());
     for (const std::string &name : c.generation->stateInputs)
       generation.str(name);
+    if (c.generation->kvBlockSize > 0) {
+      generation.u32(KILN_GENERATION_PAGED_MAGIC);
+      generation.i64(c.generation->kvBlockSize);
+      generation.i64(c.generation->kvBlocks);
+      generation.str(c.generation->blockTable);
+    }
   }
 
   // Header, section table, then the sections, each aligned.

@@ -179,6 +179,8 @@ LogicalResult makeGenerationStep(ModuleOp module, const CompileOptions &opts) {
   ConvertDecoderToGenerationStepOptions passOptions;
   passOptions.entryName = opts.import.entryName;
   passOptions.maxSeq = opts.maxSeq;
+  passOptions.kvBlockSize = opts.kvBlockSize;
+  passOptions.kvBlocks = opts.kvBlocks;
   pm.addPass(createConvertDecoderToGenerationStep(passOptions));
   pm.addPass(createCanonicalizerPass());
   return pm.run(module);

@@ -298,6 +298,23 @@ int main(int argc, char **argv) {
     errs() << "kiln-compile: error: --max-seq needs --generate\n";
     return 1;
   }
+  opts.kvBlockSize = kvBlockSize;
+  opts.kvBlocks = kvBlocks;
+  if ((kvBlockSize != 0 || kvBlocks != 0) && !generate) {
+    errs() << "kiln-compile: error: --kv-block-size and --kv-blocks need "
+              "--generate\n";
+    return 1;
+  }
+  if (kvBlocks != 0 && kvBlockSize == 0) {
+    errs() << "kiln-compile: error: --kv-blocks needs --kv-block-size\n";
+    return 1;
+  }
+  if (kvBlockSize < 0 || kvBlocks < 0) {
+    errs() << "kiln-compile: error: --kv-block-size and --kv-blocks must be "
+              "positive, got "
+           << kvBlockSize << " and " << kvBlocks << "\n";
+    return 1;
+  }
   if (maxSeq < 0) {
     errs() << "kiln-compile: error: --max-seq must be positive, got "
            << maxSeq << "\n";

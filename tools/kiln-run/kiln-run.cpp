@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "generate.h"
+#include "serve.h"
 #include "options.h"
 #include "output_writer.h"
 #include "summary.h"
@@ -118,9 +119,18 @@ void printSignature(const Options &options, kiln_model *model) {
   kiln_generation_info generation;
   if (kiln_model_generation_info(model, &generation) == KILN_STATUS_OK) {
     kiln_model_input(model, generation.tokens_input, &desc);
-    std::printf("generation step: KV cache of %lld positions; run it with "
-                "--generate N --input %s=PROMPT.npy\n",
-                static_cast<long long>(generation.max_seq), desc.name);
+    kiln_paged_info paged;
+    if (kiln_model_paged_info(model, &paged) == KILN_STATUS_OK)
+      std::printf("generation step: paged KV cache of %lld positions per "
+                  "sequence, %lld blocks of %lld; serve it with "
+                  "--serve-trace FILE\n",
+                  static_cast<long long>(generation.max_seq),
+                  static_cast<long long>(paged.num_blocks),
+                  static_cast<long long>(paged.block_size));
+    else
+      std::printf("generation step: KV cache of %lld positions; run it with "
+                  "--generate N --input %s=PROMPT.npy\n",
+                  static_cast<long long>(generation.max_seq), desc.name);
   }
 }
 
@@ -256,6 +266,16 @@ int runMain(int argc, char **argv) {
     failWithRuntime();
   if (options.generate)
     return generateMain(options, model.get(), session.get());
+  if (!options.serveTrace.empty()) {
+    std::vector<std::string> lines;
+    if (std::string error =
+            runServeTrace(options, model.get(), session.get(), lines);
+        !error.empty())
+      failWith(error);
+    for (const std::string &line : lines)
+      std::printf("%s\n", line.c_str());
+    return 0;
+  }
   setInputs(options, model.get(), session.get());
 
   // Create the output directory before running, so a bad path fails fast.

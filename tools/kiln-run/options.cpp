@@ -72,6 +72,23 @@ Options:
       With --generate: a token that ends a sequence (repeat for several).
       After it, the sequence's row of generated.npy repeats it; decoding
       ends once every sequence has stopped.
+  --serve-trace FILE
+      For an artifact of kiln-compile --generate --kv-block-size (a paged KV
+      cache): serve the requests of FILE with continuous batching
+      (kiln_batch_*), one request per line, "ARRIVAL MAX_NEW TOKEN...":
+      ARRIVAL is seconds after the start (0 for all at once), MAX_NEW the
+      tokens to generate at most, then the prompt's tokens; '#' starts a
+      comment. Each step admits the requests that have arrived (while blocks
+      and --max-batch allow), prefills each alone and decodes every running
+      request together. Prints the generated tokens/s and the latency
+      (finish minus arrival) percentiles p50/p90/p99; with --output-dir also
+      writes DIR/serve.json (each request, in arrival order: prompt length,
+      latency_ms, generated tokens). Takes no --input. The sampling flags
+      and --stop-token apply to every request.
+  --max-batch N
+      With --serve-trace: at most N requests decode together (N >= 1;
+      default: the model's batch range's maximum). --max-batch 1 serves the
+      requests one at a time, in arrival order.
   --print-signature
       Print the model's target, inputs and outputs, then exit without
       running. Needs no --input. A model with symbolic dims also lists each
@@ -197,6 +214,17 @@ std::string parseOptions(int argc, char **argv, Options &out) {
          out.device = value;
          return "";
        }},
+      {"--serve-trace", nullptr,
+       [&](const std::string &value) -> std::string {
+         if (value.empty())
+           return "--serve-trace needs a file";
+         out.serveTrace = value;
+         return "";
+       }},
+      {"--max-batch", nullptr,
+       [&](const std::string &value) {
+         return parseCount("--max-batch", value, 1u << 20, out.maxBatch);
+       }},
       {"--repeat", nullptr,
        [&](const std::string &value) {
          out.repeatGiven = true;
@@ -265,9 +293,15 @@ std::string parseOptions(int argc, char **argv, Options &out) {
   }
   bool sampling = out.temperature != 0 || out.topK != 0 || out.topP != 0 ||
                   out.seed != 0 || !out.stopTokens.empty();
-  if (sampling && out.generate == 0)
+  bool serving = !out.serveTrace.empty();
+  if (sampling && out.generate == 0 && !serving)
     return "--temperature, --top-k, --top-p, --seed and --stop-token need "
-           "--generate N";
+           "--generate N or --serve-trace";
+  if (out.maxBatch && !serving)
+    return "--max-batch needs --serve-trace";
+  if (serving && (out.generate || out.repeatGiven || !out.inputs.empty()))
+    return "--serve-trace takes its prompts from the trace; it does not go "
+           "with --generate, --repeat or --input";
   if (out.generate && out.repeatGiven)
     return "--generate and --repeat do not go together (--generate prints "
            "its own timing)";

@@ -28,6 +28,9 @@ struct Options {
   float topP = 0;
   unsigned long long seed = 0;
   std::vector<long long> stopTokens;
+  /// --serve-trace FILE: replay a trace of requests through a kiln_batch.
+  std::string serveTrace;
+  unsigned maxBatch = 0; // --max-batch (0: the batch's default)
 };
 
 /// Parses argv; returns "" or a one-line usage error.

@@ -81,6 +81,10 @@ struct GenerationSignature {
   std::string tokens, positions, logits;
   /// Inputs the entry updates in place (the KV caches).
   std::vector<std::string> stateInputs;
+  /// A paged cache (kvBlockSize > 0): the block table input's name and
+  /// the pools' shape.
+  int64_t kvBlockSize = 0, kvBlocks = 0;
+  std::string blockTable;
 };
 
 struct ArtifactContents {

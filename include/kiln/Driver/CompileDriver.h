@@ -37,6 +37,9 @@ struct CompileOptions {
   /// kiln-convert-decoder-to-generation-step.
   bool generate = false;
   int64_t maxSeq = 0;
+  /// A paged KV cache: blocks of `kvBlockSize` positions (0: contiguous),
+  /// `kvBlocks` of them per pool (0: the pass's default).
+  int64_t kvBlockSize = 0, kvBlocks = 0;
   /// Parallel planning (kiln/Planning, `--plan-only`, `--explain-plan`):
   /// the machine, mesh and workload to plan for.
   struct Planning {

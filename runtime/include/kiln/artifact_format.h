@@ -201,6 +201,17 @@
 |*                    sequence's cache (where this step's tokens go)          *|
 |*   str logits       output: float [batch, seq, vocab]                       *|
 |*   u32 num_state,  then per state input: str name                           *|
+|* and, only for a paged cache (kiln-compile --kv-block-size), a tail:        *|
+|*   u32 magic        KILN_GENERATION_PAGED_MAGIC                             *|
+|*   i64 block_size   positions per block                                     *|
+|*   i64 num_blocks   blocks in each state input's pool                       *|
+|*   str block_table  input: int64 [batch, max_seq / block_size], each        *|
+|*                    sequence's pool blocks in position order               *|
+|* A paged state input is a pool [num_blocks, kv_heads, block_size, head]     *|
+|* shared by the batch. The runtime checks 1 <= block_size, block_size       *|
+|* divides max_seq, 1 <= num_blocks <= 2^31, and that block_table names an    *|
+|* int64 rank-2 input other than tokens, positions and the states. A runtime  *|
+|* without paging refuses the tail ("bytes after the last state input").      *|
 |* A state input (a KV cache, [batch, kv_heads, max_seq, head_size]) is read  *|
 |* AND written by the entry, in place, in the buffer the runtime passes: it   *|
 |* is not among the outputs, and it holds the updated cache after a run, so   *|
@@ -250,6 +261,7 @@ extern "C" {
 #define KILN_ENTRY_SYMBOL "kiln_entry"
 #define KILN_GPU_CODE_MAGIC 0x3143474Bu /* "KGC1" little-endian */
 #define KILN_GENERATION_MAGIC 0x314E474Bu /* "KGN1" little-endian */
+#define KILN_GENERATION_PAGED_MAGIC 0x3150474Bu /* "KGP1" little-endian */
 
 typedef struct kiln_artifact_header {
   char magic[8];                 /* KILN_ARTIFACT_MAGIC, NUL padded */
