@@ -253,7 +253,7 @@ llvm::Error kiln::writeArtifact(llvm::StringRef path,
 
   kiln_artifact_header h{};
   std::memcpy(h.magic, KILN_ARTIFACT_MAGIC, sizeof(KILN_ARTIFACT_MAGIC));
-  h.format_version = c.generation ? KILN_ARTIFACT_FORMAT_VERSION
+  h.format_version = c.generation ? KILN_ARTIFACT_GENERATION_VERSION
                                   : KILN_ARTIFACT_BASE_FORMAT_VERSION;
   h.header_size = KILN_ARTIFACT_HEADER_SIZE;
   h.file_size = file.size();
