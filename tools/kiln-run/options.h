@@ -28,6 +28,9 @@ struct Options {
   float topP = 0;
   unsigned long long seed = 0;
   std::vector<long long> stopTokens;
+  /// --collective-timeout S: how long a partitioned model's collectives
+  /// wait for the other ranks (0: the runtime's default, 300 s).
+  float collectiveTimeout = 0;
 };
 
 /// Parses argv; returns "" or a one-line usage error.
