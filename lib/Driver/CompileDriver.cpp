@@ -210,8 +210,9 @@ std::string rankSummary(ModuleOp module, int64_t rank, int64_t ranks) {
   int64_t per = ranks > 0 ? experts / ranks : 0;
   return llvm::formatv("experts {0}-{1} of {2} in each of the {3} MoE "
                        "layers (weights of the others not stored); "
-                       "attention, router, norms and embeddings replicated; "
-                       "one all-reduce per MoE layer",
+                       "everything else (attention, routers, shared "
+                       "experts, norms, embeddings) replicated; one "
+                       "all-reduce per MoE layer",
                        rank * per, rank * per + per - 1, experts, layers)
       .str();
 }

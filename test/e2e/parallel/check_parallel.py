@@ -17,6 +17,9 @@ within the CPU tests' tolerance (max |a - b| <= 1e-5 * max |b|, the same
 argmax everywhere); the ranks run the same attention and routing and only
 add their experts' shares in a different order.
 
+examples/deepseek (grouped sigmoid routing, a shared expert, 8 routed
+experts) runs with `--devices 2` too, against PyTorch.
+
 Then the ways it can go wrong, each of which must end every rank with a
 clear message and a non-zero exit, never a hang:
 
@@ -43,6 +46,7 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.dirname(os.path.abspath(__file__)))))
 MODEL = os.path.join(ROOT, "examples", "mixtral", "mixtral.onnx")
+DEEPSEEK = os.path.join(ROOT, "examples", "deepseek")
 TOKENS = os.path.join(ROOT, "examples", "mixtral", "tokens.npy")
 TORCH = os.path.join(ROOT, "examples", "mixtral", "logits_torch.npy")
 TOLERANCE = 1e-5
@@ -163,6 +167,21 @@ def main():
                     "%d ranks printed the outputs" % len(lines)))
         report("mpirun -np %d %s equals one device and PyTorch" % (np_, name),
                problem)
+
+    # A DeepSeek-style decoder (grouped sigmoid routing, a shared expert,
+    # 8 routed experts) on 2 ranks, against PyTorch.
+    ds = os.path.join(work, "deepseek-ep2.kiln")
+    rc, out = run([compile_, os.path.join(DEEPSEEK, "deepseek.onnx"), "-O1",
+                   "--devices", "2", "-o", ds], 600)
+    if rc == 0:
+        rc, out = run(MPIRUN + ["-np", "2", kiln_run, ds, "--quiet",
+                                "--input", "tokens=" + os.path.join(
+                                    DEEPSEEK, "tokens.npy"),
+                                "--output-dir", os.path.join(work, "ds_out")])
+    report("deepseek --devices 2 under mpirun -np 2 equals PyTorch",
+           "exit %s: %s" % (rc, out.strip()) if rc else compare(
+               "torch", np.load(os.path.join(work, "ds_out", "logits.npy")),
+               np.load(os.path.join(DEEPSEEK, "logits_torch.npy"))))
 
     ep2 = artifacts["ep2"]
     tokens = ["--input", "tokens=" + TOKENS]
