@@ -89,6 +89,15 @@ Options:
       With --serve-trace: at most N requests decode together (N >= 1;
       default: the model's batch range's maximum). --max-batch 1 serves the
       requests one at a time, in arrival order.
+  --collective-timeout S
+      For a partitioned model (kiln-compile --devices N), run as
+      `mpirun -np N kiln-run model.kiln ...`: how long (seconds, default
+      300) each collective waits for the other ranks. Past it, or when a
+      rank dies, every rank ends with one "kiln: rank R: ..." line and a
+      non-zero exit instead of waiting forever. Rank 0 reads the inputs,
+      sends them to the others, and prints and writes the outputs. The
+      MPI world must have exactly the model's rank count; a partitioned
+      model started without mpirun says how to start it.
   --print-signature
       Print the model's target, inputs and outputs, then exit without
       running. Needs no --input. A model with symbolic dims also lists each
@@ -98,7 +107,9 @@ Options:
       bytes", the memory each session allocates once for the intermediates.
       For a CUDA artifact (target "cuda-sm_90a,sm_80" and the like) instead
       one line per GPU code image, "gpu image ARCH: cubin|ptx, N bytes", and
-      "gpu workspace: N bytes".
+      "gpu workspace: N bytes". A partitioned model adds a line "ranks:
+      N ..." naming its plan, and one "rank R: ..." line per rank saying
+      what that rank holds.
   --quiet, -q
       Do not print output summaries (timing is still printed with --repeat).
   --help, -h
@@ -249,6 +260,11 @@ std::string parseOptions(int argc, char **argv, Options &out) {
       {"--top-p", nullptr,
        [&](const std::string &value) {
          return parseReal("--top-p", value, 0, 1, out.topP);
+       }},
+      {"--collective-timeout", nullptr,
+       [&](const std::string &value) {
+         return parseReal("--collective-timeout", value, 0, 1e7,
+                          out.collectiveTimeout);
        }},
       {"--seed", nullptr,
        [&](const std::string &value) {

@@ -112,6 +112,24 @@ struct ArtifactContents {
 llvm::Error writeArtifact(llvm::StringRef path,
                           const ArtifactContents &contents);
 
+/// The bytes writeArtifact would write, in `out`.
+llvm::Error writeArtifactToBuffer(const ArtifactContents &contents,
+                                  std::string &out);
+
+/// A model partitioned for several ranks (format version 5, the RANKS
+/// section of kiln/artifact_format.h): each rank's complete artifact
+/// (writeArtifactToBuffer's bytes), what it holds, and the plan.
+struct PartitionedArtifact {
+  std::string plan;
+  std::vector<std::string> summaries;
+  std::vector<std::string> ranks;
+};
+
+/// Writes `artifact` to `path` (rank 0's METADATA as the file's, then
+/// RANKS); on failure leaves no file behind and says why.
+llvm::Error writePartitionedArtifact(llvm::StringRef path,
+                                     const PartitionedArtifact &artifact);
+
 } // namespace kiln
 
 #endif // KILN_ARTIFACT_ARTIFACTWRITER_H

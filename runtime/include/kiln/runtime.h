@@ -498,6 +498,60 @@ typedef struct kiln_batch_stats {
 KILN_API kiln_status kiln_batch_get_stats(const kiln_batch *batch,
                                           kiln_batch_stats *out);
 
+/*===--- Parallel runs (partitioned models, kiln/collectives.h)
+ * ------------------------------------------------------------===*/
+
+/* A model partitioned for N ranks (kiln-compile --devices N) runs as N
+ * processes started by mpirun, each holding one rank's program and
+ * weights. A process calls kiln_collectives_init before loading such a
+ * model: the runtime dlopens its MPI plugin (libkiln_collectives_mpi.so,
+ * beside libkiln_runtime.so or on the loader's path;
+ * $KILN_COLLECTIVES_PLUGIN overrides), which initializes MPI. Then
+ * kiln_model_load loads this process's rank and checks that the MPI world
+ * has exactly the artifact's rank count. `timeout_seconds` bounds how long
+ * any collective waits for the other ranks (0: 300 s); past it, or when a
+ * peer dies, every rank ends (MPI_Abort) after one line on stderr. Fails
+ * with KILN_STATUS_UNSUPPORTED when the plugin or MPI cannot be loaded.
+ * Calling it again returns the same rank and size. */
+KILN_API kiln_status kiln_collectives_init(double timeout_seconds,
+                                           int32_t *out_rank,
+                                           int32_t *out_size);
+
+/* Whether kiln_collectives_init has succeeded in this process. */
+KILN_API int kiln_collectives_active(void);
+
+/* Copies `bytes` bytes of rank `root`'s buffer into every rank's (all
+ * ranks call it). INVALID_ARGUMENT before kiln_collectives_init. */
+KILN_API kiln_status kiln_collectives_broadcast(void *buffer, uint64_t bytes,
+                                                int32_t root);
+
+/* Ends every rank of the run: the plugin writes "kiln: rank R: <message>"
+ * to stderr and calls MPI_Abort with `exit_code`. Does not return once
+ * the collectives are active; returns at once otherwise. */
+KILN_API void kiln_collectives_abort(const char *message, int32_t exit_code);
+
+/* Finalizes MPI (when the plugin initialized it). Sessions of partitioned
+ * models must be released first. */
+KILN_API void kiln_collectives_finalize(void);
+
+/* The number of ranks the artifact was partitioned for: 1 for a model
+ * that runs on one device (or a NULL model). */
+KILN_API uint32_t kiln_model_num_ranks(const kiln_model *model);
+
+/* The rank whose program `model` holds: this process's rank when the
+ * collectives were active at load, else 0 (loaded for introspection; its
+ * sessions fail with UNSUPPORTED). */
+KILN_API uint32_t kiln_model_rank(const kiln_model *model);
+
+/* The plan, one line (e.g. "expert parallelism over 2 ranks"); "" for a
+ * model of one rank. */
+KILN_API const char *kiln_model_plan(const kiln_model *model);
+
+/* What rank `rank` holds, one line (e.g. "experts 0-1 of every MoE layer;
+ * everything else replicated"); NULL when out of range. */
+KILN_API const char *kiln_model_rank_summary(const kiln_model *model,
+                                             uint32_t rank);
+
 #ifdef __cplusplus
 }
 #endif

@@ -2396,3 +2396,27 @@ func.func @pool_ceil(%x: tensor<1x4x5x5xf32>) -> tensor<1x4x2x2xf32> {
       : tensor<1x4x5x5xf32> -> tensor<1x4x2x2xf32>
   return %0 : tensor<1x4x2x2xf32>
 }
+
+// -----
+
+func.func @all_reduce_one_rank(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{'kiln.all_reduce' op ranks = 1 must be at least 2}}
+  %0 = kiln.all_reduce %x {ranks = 1 : i64} : (tensor<4xf32>) -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @all_reduce_type(%x: tensor<4xf32>) -> tensor<8xf32> {
+  // expected-error @+1 {{'kiln.all_reduce' op requires the same type for all operands and results}}
+  %0 = kiln.all_reduce %x {ranks = 2 : i64} : (tensor<4xf32>) -> tensor<8xf32>
+  return %0 : tensor<8xf32>
+}
+
+// -----
+
+func.func @all_reduce_dtype(%x: tensor<4xf16>) -> tensor<4xf16> {
+  // expected-error @+1 {{'kiln.all_reduce' op operand #0 must be ranked tensor of 32-bit float or 64-bit float or 32-bit signless integer or 64-bit signless integer values, but got 'tensor<4xf16>'}}
+  %0 = kiln.all_reduce %x {ranks = 2 : i64} : (tensor<4xf16>) -> tensor<4xf16>
+  return %0 : tensor<4xf16>
+}

@@ -1004,3 +1004,13 @@ func.func @dynamic_dims(%x: tensor<?x?x16xf32>, %w: tensor<16x8xf32>) -> tensor<
   %2 = kiln.slice %1 {starts = array<i64: 0, 0, 4>, steps = array<i64: 1, 1, 1>} : tensor<?x?x8xf32> -> tensor<?x?x4xf32>
   return %2 : tensor<?x?x4xf32>
 }
+
+// Collectives between the ranks of a partitioned model.
+// CHECK-LABEL: func.func @collectives
+// CHECK: kiln.all_reduce %{{.+}} {ranks = 2 : i64} : (tensor<16x64xf32>) -> tensor<16x64xf32>
+// CHECK: kiln.all_reduce %{{.+}} {ranks = 4 : i64} : (tensor<?x8xi64>) -> tensor<?x8xi64>
+func.func @collectives(%x: tensor<16x64xf32>, %n: tensor<?x8xi64>) -> (tensor<16x64xf32>, tensor<?x8xi64>) {
+  %0 = kiln.all_reduce %x {ranks = 2 : i64} : (tensor<16x64xf32>) -> tensor<16x64xf32>
+  %1 = kiln.all_reduce %n {ranks = 4 : i64} : (tensor<?x8xi64>) -> tensor<?x8xi64>
+  return %0, %1 : tensor<16x64xf32>, tensor<?x8xi64>
+}
