@@ -21,6 +21,10 @@ PACKAGES=(
   libomp-22-dev
   # `make fuzz` (libFuzzer, ASan, UBSan) and the sanitizer builds.
   clang-22 libclang-rt-22-dev
+  # Open MPI: mpirun starts the ranks of a partitioned model
+  # (kiln-compile --devices N), and runtime/collectives/mpi's plugin links
+  # libmpi (the runtime dlopens it; the tests run mpirun -np 2 and 4).
+  openmpi-bin libopenmpi-dev
 )
 
 missing=()

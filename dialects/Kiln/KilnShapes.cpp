@@ -190,6 +190,7 @@ KILN_SAME_SHAPE_AS(RmsNormOp, 0)
 KILN_SAME_SHAPE_AS(RopeOp, 0)
 KILN_SAME_SHAPE_AS(AttentionMaskOp, 0)
 KILN_SAME_SHAPE_AS(KVCacheUpdateOp, 0)
+KILN_SAME_SHAPE_AS(PagedKVCacheUpdateOp, 0)
 KILN_SAME_SHAPE_AS(ScatterElementsOp, 0)
 KILN_SAME_SHAPE_AS(ScatterNDOp, 0)
 KILN_SAME_SHAPE_AS(DequantizeOp, 0)
@@ -198,6 +199,24 @@ KILN_SAME_SHAPE_AS(MoEExpertsOp, 0)
 // The result has the indices' shape.
 KILN_SAME_SHAPE_AS(GatherElementsOp, 1)
 #undef KILN_SAME_SHAPE_AS
+
+/// [batch, kv_heads, columns * block_size, head_size] from the block
+/// table and the pool.
+LogicalResult PagedKVGatherOp::reifyResultShapes(
+    OpBuilder &b, ReifiedRankedShapedTypeDims &s) {
+  Location loc = getLoc();
+  return reifyShapes(*this, s, [&](unsigned, int64_t d) -> OpFoldResult {
+    switch (d) {
+    case 0:
+      return dimOf(b, loc, getBlockTable(), 0);
+    case 2:
+      return mulSizes(b, loc, dimOf(b, loc, getBlockTable(), 1),
+                      dimOf(b, loc, getPool(), 2));
+    default:
+      return dimOf(b, loc, getPool(), d);
+    }
+  });
+}
 
 LogicalResult CompareOp::reifyResultShapes(OpBuilder &b,
                                            ReifiedRankedShapedTypeDims &s) {

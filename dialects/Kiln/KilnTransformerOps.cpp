@@ -290,6 +290,92 @@ LogicalResult KVCacheUpdateOp::verify() {
   return success();
 }
 
+/// Whether static sizes `a` and `b` may be equal (either is dynamic).
+static bool compatibleSize(int64_t a, int64_t b) {
+  return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) || a == b;
+}
+
+/// A size for a message: "?" when dynamic.
+static std::string sizeText(int64_t size) {
+  return ShapedType::isDynamic(size) ? "?" : std::to_string(size);
+}
+
+/// A shape for a message: [4,2,?,8].
+static std::string shapeText(ArrayRef<int64_t> shape) {
+  std::string text = "[";
+  for (auto [i, d] : llvm::enumerate(shape))
+    text += (i ? "," : "") + sizeText(d);
+  return text + "]";
+}
+
+/// The checks a paged cache's pool and block table share.
+static LogicalResult verifyPool(Operation *op, RankedTensorType pool,
+                                RankedTensorType table) {
+  if (pool.getRank() != 4)
+    return op->emitOpError("pool must be [blocks, kv_heads, block_size, "
+                           "head_size], got rank ")
+           << pool.getRank();
+  if (pool.isDynamicDim(2) || pool.getDimSize(2) < 1)
+    return op->emitOpError("pool's block size must be static and positive, "
+                           "got ")
+           << shapeText(pool.getShape());
+  if (table.getRank() != 2)
+    return op->emitOpError("block_table must be [batch, blocks per "
+                           "sequence], got rank ")
+           << table.getRank();
+  return success();
+}
+
+LogicalResult PagedKVCacheUpdateOp::verify() {
+  auto pool = getPool().getType(), update = getUpdate().getType();
+  auto table = getBlockTable().getType(), pos = getPositions().getType();
+  if (failed(verifyPool(*this, pool, table)))
+    return failure();
+  if (update.getRank() != 4 ||
+      update.getElementType() != pool.getElementType())
+    return emitOpError("update must be [batch, kv_heads, seq, head_size] "
+                       "of the pool's element type");
+  if (!compatibleSize(update.getDimSize(1), pool.getDimSize(1)) ||
+      !compatibleSize(update.getDimSize(3), pool.getDimSize(3)))
+    return emitOpError("update shape ")
+           << shapeText(update.getShape())
+           << " does not match the pool's kv_heads and head_size "
+           << shapeText(pool.getShape());
+  if (!compatibleSize(table.getDimSize(0), update.getDimSize(0)))
+    return emitOpError("block_table has ")
+           << sizeText(table.getDimSize(0)) << " rows for a batch of "
+           << sizeText(update.getDimSize(0));
+  if (pos.getRank() != 1 ||
+      !compatibleSize(pos.getDimSize(0), update.getDimSize(0)))
+    return emitOpError("positions must be [")
+           << sizeText(update.getDimSize(0)) << "], one per batch entry";
+  return success();
+}
+
+LogicalResult PagedKVGatherOp::verify() {
+  auto pool = getPool().getType(), table = getBlockTable().getType();
+  auto result = getType();
+  if (failed(verifyPool(*this, pool, table)))
+    return failure();
+  int64_t columns = table.getDimSize(1);
+  int64_t positions = ShapedType::isDynamic(columns)
+                          ? ShapedType::kDynamic
+                          : columns * pool.getDimSize(2);
+  if (result.getRank() != 4 ||
+      result.getElementType() != pool.getElementType() ||
+      !compatibleSize(result.getDimSize(0), table.getDimSize(0)) ||
+      !compatibleSize(result.getDimSize(1), pool.getDimSize(1)) ||
+      !compatibleSize(result.getDimSize(2), positions) ||
+      !compatibleSize(result.getDimSize(3), pool.getDimSize(3)))
+    return emitOpError("result must be [batch, kv_heads, blocks per "
+                       "sequence * block_size, head_size] = [")
+           << sizeText(table.getDimSize(0)) << ", "
+           << sizeText(pool.getDimSize(1)) << ", " << sizeText(positions)
+           << ", " << sizeText(pool.getDimSize(3)) << "] (? for dynamic),"
+           << " got " << shapeText(result.getShape());
+  return success();
+}
+
 LogicalResult SwiGLUOp::verify() {
   auto in = getInput().getType();
   if (in.getRank() < 1 || in.getDimSize(in.getRank() - 1) % 2)

@@ -157,8 +157,12 @@ llvm::Error writeAtomically(llvm::StringRef path,
 
 } // namespace
 
-llvm::Error kiln::writeArtifact(llvm::StringRef path,
-                                const ArtifactContents &c) {
+/// Hands the artifact's bytes to `sink` as one writer function.
+static llvm::Error
+emitArtifact(const ArtifactContents &c,
+             llvm::function_ref<llvm::Error(
+                 llvm::function_ref<void(llvm::raw_ostream &)>)>
+                 sink) {
   // Weight offsets within their section, for the metadata.
   std::vector<uint64_t> offsets;
   uint64_t weightsSize = 0;
@@ -214,6 +218,12 @@ llvm::Error kiln::writeArtifact(llvm::StringRef path,
     generation.u32((uint32_t)c.generation->stateInputs.size());
     for (const std::string &name : c.generation->stateInputs)
       generation.str(name);
+    if (c.generation->kvBlockSize > 0) {
+      generation.u32(KILN_GENERATION_PAGED_MAGIC);
+      generation.i64(c.generation->kvBlockSize);
+      generation.i64(c.generation->kvBlocks);
+      generation.str(c.generation->blockTable);
+    }
   }
 
   // Header, section table, then the sections, each aligned.
@@ -253,8 +263,108 @@ llvm::Error kiln::writeArtifact(llvm::StringRef path,
 
   kiln_artifact_header h{};
   std::memcpy(h.magic, KILN_ARTIFACT_MAGIC, sizeof(KILN_ARTIFACT_MAGIC));
-  h.format_version = c.generation ? KILN_ARTIFACT_FORMAT_VERSION
+  h.format_version = c.generation ? KILN_ARTIFACT_GENERATION_VERSION
                                   : KILN_ARTIFACT_BASE_FORMAT_VERSION;
+  h.header_size = KILN_ARTIFACT_HEADER_SIZE;
+  h.file_size = file.size();
+  h.section_count = (uint32_t)table.size();
+  h.section_table_offset = KILN_ARTIFACT_HEADER_SIZE;
+  h.checksum = file.checksum();
+  return sink([&](llvm::raw_ostream &os) {
+    os.write(reinterpret_cast<const char *>(&h), sizeof(h));
+    file.write(os);
+  });
+}
+
+llvm::Error kiln::writeArtifact(llvm::StringRef path,
+                                const ArtifactContents &c) {
+  return emitArtifact(c, [&](auto write) { return writeAtomically(path, write); });
+}
+
+llvm::Error kiln::writeArtifactToBuffer(const ArtifactContents &c,
+                                        std::string &out) {
+  return emitArtifact(c, [&](auto write) {
+    out.clear();
+    llvm::raw_string_ostream os(out);
+    write(os);
+    os.flush();
+    return llvm::Error::success();
+  });
+}
+
+/// The METADATA section of the artifact in `bytes` (written by this
+/// writer, so well formed); empty if there is none.
+static llvm::StringRef metadataOf(llvm::StringRef bytes) {
+  kiln_artifact_header h;
+  if (bytes.size() < sizeof(h))
+    return {};
+  std::memcpy(&h, bytes.data(), sizeof(h));
+  for (uint32_t i = 0; i < h.section_count; ++i) {
+    kiln_artifact_section entry;
+    uint64_t at = h.section_table_offset + uint64_t(i) * sizeof(entry);
+    if (at + sizeof(entry) > bytes.size())
+      return {};
+    std::memcpy(&entry, bytes.data() + at, sizeof(entry));
+    if (entry.kind == KILN_SECTION_METADATA &&
+        entry.offset + entry.size <= bytes.size())
+      return bytes.substr(entry.offset, entry.size);
+  }
+  return {};
+}
+
+llvm::Error kiln::writePartitionedArtifact(llvm::StringRef path,
+                                           const PartitionedArtifact &p) {
+  if (p.ranks.size() < 2 || p.ranks.size() != p.summaries.size())
+    return llvm::createStringError(
+        "a partitioned artifact needs 2 or more ranks, each with a summary");
+  llvm::StringRef metadata = metadataOf(p.ranks.front());
+  if (metadata.empty())
+    return llvm::createStringError("rank 0's artifact has no METADATA");
+  // RANKS: the table, then each rank's artifact, 64-byte aligned.
+  ByteWriter ranks;
+  ranks.u32(KILN_RANKS_MAGIC);
+  ranks.u32((uint32_t)p.ranks.size());
+  ranks.str(p.plan);
+  uint64_t tableSize = ranks.bytes.size();
+  for (const std::string &summary : p.summaries)
+    tableSize += 4 + summary.size() + 16;
+  auto aligned = [](uint64_t n) {
+    return (n + KILN_ARTIFACT_ALIGNMENT - 1) / KILN_ARTIFACT_ALIGNMENT *
+           KILN_ARTIFACT_ALIGNMENT;
+  };
+  uint64_t at = aligned(tableSize);
+  std::vector<uint64_t> offsets;
+  for (const std::string &rank : p.ranks) {
+    offsets.push_back(at);
+    at = aligned(at + rank.size());
+  }
+  for (size_t r = 0; r < p.ranks.size(); ++r) {
+    ranks.str(p.summaries[r]);
+    ranks.u64(offsets[r]);
+    ranks.u64(p.ranks[r].size());
+  }
+  uint64_t ranksSize = offsets.back() + p.ranks.back().size();
+
+  std::vector<kiln_artifact_section> table(2);
+  FileLayout file;
+  file.add(reinterpret_cast<const char *>(table.data()),
+           table.size() * sizeof(kiln_artifact_section));
+  file.alignTo(KILN_ARTIFACT_ALIGNMENT);
+  table[0] = {KILN_SECTION_METADATA, 0, file.size(), metadata.size(), 0};
+  file.add(metadata.data(), metadata.size());
+  file.alignTo(KILN_ARTIFACT_ALIGNMENT);
+  table[1] = {KILN_SECTION_RANKS, 0, file.size(), ranksSize, 0};
+  uint64_t start = file.size();
+  file.add(ranks.bytes);
+  for (size_t r = 0; r < p.ranks.size(); ++r) {
+    file.alignTo(KILN_ARTIFACT_ALIGNMENT);
+    assert(file.size() - start == offsets[r] && "rank offsets drifted");
+    (void)start;
+    file.add(p.ranks[r].data(), p.ranks[r].size());
+  }
+  kiln_artifact_header h{};
+  std::memcpy(h.magic, KILN_ARTIFACT_MAGIC, sizeof(KILN_ARTIFACT_MAGIC));
+  h.format_version = KILN_ARTIFACT_RANKS_VERSION;
   h.header_size = KILN_ARTIFACT_HEADER_SIZE;
   h.file_size = file.size();
   h.section_count = (uint32_t)table.size();

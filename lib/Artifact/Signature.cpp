@@ -266,6 +266,18 @@ static LogicalResult readGeneration(func::FuncOp entry,
   g.tokens = tokens.str();
   g.positions = positions.str();
   g.logits = logits.str();
+  if (auto blockSize = attrs.getAs<IntegerAttr>("kv_block_size")) {
+    auto blocks = attrs.getAs<IntegerAttr>("kv_blocks");
+    auto table = attrs.getAs<StringAttr>("block_table");
+    if (!blocks || !table || blockSize.getInt() < 1 || blocks.getInt() < 1)
+      return emitError(entry.getLoc())
+             << "kiln.generation's paged cache needs kv_block_size >= 1, "
+                "kv_blocks >= 1 and block_table, got "
+             << attrs;
+    g.kvBlockSize = blockSize.getInt();
+    g.kvBlocks = blocks.getInt();
+    g.blockTable = table.str();
+  }
   for (unsigned i = 0; i < entry.getNumArguments(); ++i)
     if (entry.getArgAttr(i, "kiln.state"))
       g.stateInputs.push_back(

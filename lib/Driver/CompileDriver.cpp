@@ -12,6 +12,7 @@
 #include "kiln/dialects/Kiln/KilnOps.h"
 #include "kiln/passes/Quantization/Passes.h"
 #include "kiln/passes/Generation/Passes.h"
+#include "kiln/passes/Planning/Passes.h"
 #include "kiln/passes/Pipelines.h"
 #include "kiln/Target/Target.h"
 
@@ -179,9 +180,43 @@ LogicalResult makeGenerationStep(ModuleOp module, const CompileOptions &opts) {
   ConvertDecoderToGenerationStepOptions passOptions;
   passOptions.entryName = opts.import.entryName;
   passOptions.maxSeq = opts.maxSeq;
+  passOptions.kvBlockSize = opts.kvBlockSize;
+  passOptions.kvBlocks = opts.kvBlocks;
   pm.addPass(createConvertDecoderToGenerationStep(passOptions));
   pm.addPass(createCanonicalizerPass());
   return pm.run(module);
+}
+
+/// Rewrites `module` into rank `rank`'s program of expert parallelism over
+/// `ranks` ranks, its collectives as runtime calls.
+LogicalResult partitionForRank(ModuleOp module, const CompileOptions &opts,
+                               int64_t rank, int64_t ranks) {
+  PassManager pm(module.getContext());
+  if (opts.configure && failed(opts.configure(pm)))
+    return failure();
+  PartitionExpertsOptions partition;
+  partition.rank = rank;
+  partition.ranks = ranks;
+  pm.addNestedPass<func::FuncOp>(createPartitionExperts(partition));
+  pm.addPass(createConvertCollectivesToRuntimeCalls());
+  return pm.run(module);
+}
+
+/// What rank `rank` of expert parallelism over `ranks` holds, one line.
+std::string rankSummary(ModuleOp module, int64_t rank, int64_t ranks) {
+  int64_t layers = 0, experts = 0;
+  module.walk([&](MoEExpertsOp op) {
+    ++layers;
+    experts = cast<RankedTensorType>(op.getWGate().getType()).getDimSize(0);
+  });
+  int64_t per = ranks > 0 ? experts / ranks : 0;
+  return llvm::formatv("experts {0}-{1} of {2} in each of the {3} MoE "
+                       "layers (weights of the others not stored); "
+                       "everything else (attention, routers, shared "
+                       "experts, norms, embeddings) replicated; one "
+                       "all-reduce per MoE layer",
+                       rank * per, rank * per + per - 1, experts, layers)
+      .str();
 }
 
 /// "cpu, cuda": the registered targets' names, for error messages.
@@ -290,6 +325,59 @@ LogicalResult kiln::compile(MLIRContext &ctx, const CompileOptions &opts) {
     progress.finish();
     return printTo(opts, write, ctx);
   };
+  int64_t ranks = opts.planning.expertRanks;
+  if (ranks > 1) {
+    if (opts.generate)
+      return emitError(module->getLoc())
+             << "--generate does not run partitioned models yet; leave out "
+                "--devices / --parallel";
+    if (opts.target != "cpu")
+      return emitError(module->getLoc())
+             << "partitioned models run on the CPU target only (the " << opts.target
+             << " target has no collectives yet)";
+    if (opts.emit != "artifact") {
+      // Show rank 0's program.
+      progress.stage("partitioning for rank 0 of " + std::to_string(ranks));
+      if (failed(partitionForRank(*module, opts, 0, ranks)))
+        return failure();
+      if (opts.emit == "kiln")
+        return print([&](llvm::raw_ostream &os) { module->print(os); });
+    } else {
+      PartitionedArtifact artifact;
+      artifact.plan = opts.planning.planText;
+      for (int64_t rank = 0; rank < ranks; ++rank) {
+        OwningOpRef<ModuleOp> part(cast<ModuleOp>((*module)->clone()));
+        progress.stage("partitioning for rank " + std::to_string(rank) +
+                       " of " + std::to_string(ranks));
+        artifact.summaries.push_back(rankSummary(*part, rank, ranks));
+        if (failed(partitionForRank(*part, opts, rank, ranks)))
+          return failure();
+        TargetContext context{
+            opts.targetOptions, entryName, "artifact",
+            [&](llvm::StringRef step) { progress.stage(step); },
+            [&](ModuleOp m, void (*build)(OpPassManager &)) {
+              return runPipeline(m, opts, build);
+            },
+            print};
+        context.configure = opts.configure;
+        ArtifactContents contents;
+        bool stopped = false;
+        if (failed(target->compile(*part, context, contents, stopped)))
+          return failure();
+        std::string bytes;
+        if (llvm::Error error = writeArtifactToBuffer(contents, bytes))
+          return emitError(module->getLoc())
+                 << llvm::toString(std::move(error));
+        artifact.ranks.push_back(std::move(bytes));
+      }
+      progress.stage("writing " + opts.outputPath);
+      if (llvm::Error error =
+              writePartitionedArtifact(opts.outputPath, artifact))
+        return emitError(module->getLoc()) << llvm::toString(std::move(error));
+      return success();
+    }
+  }
+
   if (opts.emit == "kiln")
     return print([&](llvm::raw_ostream &os) { module->print(os); });
 

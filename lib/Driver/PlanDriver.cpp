@@ -70,7 +70,8 @@ static llvm::Expected<ModelSummary> summarizeModel(MLIRContext &ctx,
 }
 
 LogicalResult kiln::planParallel(MLIRContext &ctx, const CompileOptions &opts,
-                                 llvm::raw_ostream &os) {
+                                 llvm::raw_ostream &os,
+                                 std::array<int64_t, 4> *chosen) {
   const CompileOptions::Planning &p = opts.planning;
   llvm::Expected<Machine> machine = loadMachine(p.machine);
   if (!machine)
@@ -131,5 +132,9 @@ LogicalResult kiln::planParallel(MLIRContext &ctx, const CompileOptions &opts,
   if (!plan)
     return fail(ctx, plan.takeError());
   printPlan(os, *plan, p.explain);
+  if (chosen) {
+    const Split &split = plan->best().split;
+    *chosen = {split.tp, split.ep, split.pp, split.dp};
+  }
   return success();
 }

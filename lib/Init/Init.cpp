@@ -8,6 +8,7 @@
 #include "kiln/passes/Fusion/Passes.h"
 #include "kiln/passes/GPU/Passes.h"
 #include "kiln/passes/Generation/Passes.h"
+#include "kiln/passes/Planning/Passes.h"
 #include "kiln/passes/KilnToLinalg/Passes.h"
 #include "kiln/passes/Memory/Passes.h"
 #include "kiln/passes/Quantization/Passes.h"
@@ -41,6 +42,7 @@ void kiln::registerAllPasses() {
   kiln::registerKilnRaisingPasses();
   kiln::registerKilnQuantizationPasses();
   kiln::registerKilnGenerationPasses();
+  kiln::registerKilnPlanningPasses();
   kiln::registerKilnKilnToLinalgPasses();
   kiln::registerKilnFusionPasses();
   kiln::registerKilnBoundaryPasses();

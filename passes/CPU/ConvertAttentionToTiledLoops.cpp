@@ -47,10 +47,12 @@
 #include "KernelRewrites.h"
 
 #include "kiln/dialects/Kiln/KilnOps.h"
+#include "kiln/dialects/Kiln/KilnShapes.h"
 #include "kiln/passes/KilnToLinalg/AttentionKeyRange.h"
 #include "kiln/passes/KilnToLinalg/KilnToLinalg.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Math/Transforms/Passes.h"
@@ -269,6 +271,14 @@ public:
   /// The output as [B, Hkv, group * queries, Dv].
   Value build(bool parallel);
 
+  /// Reads the keys (values) through the block table of `gather`'s paged
+  /// cache instead of its contiguous view; each key block must then lie
+  /// in one cache block (see pagedSource).
+  void readPaged(PagedKVGatherOp keyGather, PagedKVGatherOp valueGather) {
+    pagedKeys = keyGather;
+    pagedValues = valueGather;
+  }
+
 private:
   Value index(int64_t v) { return arith::ConstantIndexOp::create(b, v); }
   Value splat(double v) {
@@ -309,6 +319,7 @@ private:
   ImplicitLocOpBuilder &b;
   const AttentionPlan &plan;
   Value queries, keys, values, kvSeqlen, queryStart;
+  PagedKVGatherOp pagedKeys, pagedValues;
   Type f32;
   VectorType laneType;
 };
@@ -505,6 +516,29 @@ Value TiledAttentionBuilder::keyTile(Value source, Value batch, Value kvHead,
       RankedTensorType::get({plan.keyBlock, type.getDimSize(3)}, f32);
   SmallVector<OpFoldResult> offsets = {batch, kvHead, firstKey,
                                        b.getIndexAttr(0)};
+  // A paged cache: the block is one slice of the pool block the table
+  // names (clamped into the pool), so nothing reads a contiguous view.
+  PagedKVGatherOp paged = source == keys     ? pagedKeys
+                          : source == values ? pagedValues
+                                             : PagedKVGatherOp();
+  if (paged) {
+    Value pool = paged.getPool(), table = paged.getBlockTable();
+    auto poolType = cast<RankedTensorType>(pool.getType());
+    int64_t blockSize = poolType.getDimSize(2);
+    Value column = arith::DivUIOp::create(b, firstKey, index(blockSize));
+    Value slot = arith::RemUIOp::create(b, firstKey, index(blockSize));
+    Value id = arith::IndexCastOp::create(
+        b, b.getIndexType(),
+        tensor::ExtractOp::create(b, table, ValueRange{batch, column}));
+    Value blocks = getValueOrCreateConstantIndexOp(
+        b, b.getLoc(), dimOf(b, b.getLoc(), pool, 0));
+    id = arith::MaxSIOp::create(
+        b, arith::MinSIOp::create(b, id,
+                                  arith::SubIOp::create(b, blocks, index(1))),
+        index(0));
+    source = pool;
+    offsets = {id, kvHead, slot, b.getIndexAttr(0)};
+  }
   SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1), b.getIndexAttr(1),
                                      b.getIndexAttr(plan.keyBlock),
                                      b.getIndexAttr(type.getDimSize(3))};
@@ -772,6 +806,19 @@ Value TiledAttentionBuilder::build(bool parallel) {
   return loop.getResult(0);
 }
 
+/// The paged cache `keys` are the view of, when the kernel can read its
+/// key blocks through the block table: each block of `keyBlock` keys must
+/// lie inside one cache block.
+PagedKVGatherOp pagedSource(Value keys, const AttentionPlan &plan) {
+  auto gather = keys.getDefiningOp<PagedKVGatherOp>();
+  if (!gather)
+    return {};
+  int64_t blockSize = gather.getPool().getType().getDimSize(2);
+  if (blockSize % plan.keyBlock != 0 || plan.keys % plan.keyBlock != 0)
+    return {};
+  return gather;
+}
+
 /// Replaces `op` by the tiled kernel; the KV cache results are the
 /// concatenations the reference lowering returns too. Returns the kernel's
 /// outer loop, or null when the op is left to the reference lowering.
@@ -800,6 +847,7 @@ Operation *convertAttention(RewriterBase &rewriter, AttentionOp op,
                                 sizesWithBatch(rowsType));
   TiledAttentionBuilder kernel(b, *plan, queries, keys, values,
                                op.getKvSeqlen(), op.getQueryStart());
+  kernel.readPaged(pagedSource(keys, *plan), pagedSource(values, *plan));
   bool manyBlocks = ShapedType::isDynamic(plan->batch) ||
                     plan->batch * plan->blocksPerBatch() > 1;
   bool parallel = manyBlocks && plan->macs() >= kMinParallelMacs;
@@ -831,6 +879,11 @@ struct ConvertAttentionToTiledLoopsPass
     for (AttentionOp op : collectOps<AttentionOp>(getOperation()))
       if (Operation *loop = convertAttention(rewriter, op, queryBlock, keyBlock))
         kernels.push_back(loop);
+    // The views of paged caches the kernels read through their tables
+    // instead are never built.
+    for (PagedKVGatherOp gather : collectOps<PagedKVGatherOp>(getOperation()))
+      if (gather->use_empty())
+        rewriter.eraseOp(gather);
     return kernels;
   }
 

@@ -36,9 +36,14 @@ using namespace kiln;
 namespace {
 
 constexpr llvm::StringLiteral kPastLengthName = "past_length";
+constexpr llvm::StringLiteral kBlockTableName = "block_table";
 
 /// The entry's `tokens [batch, seq]` and `logits [batch, seq, vocab]`, and
 /// the names of their symbolic dims ("" for a static batch).
+/// Without --kv-blocks, a paged cache's pool holds this many full-length
+/// sequences (a dynamic batch; a static one holds the batch).
+constexpr int64_t kDefaultPagedSequences = 8;
+
 struct DecoderBoundary {
   BlockArgument tokens;
   std::string batchSymbol, seqSymbol;
@@ -247,6 +252,38 @@ struct ConvertDecoderToGenerationStepPass
                   "sequence's KV cache holds (the model has no rotary "
                   "table to take it from)";
     }
+    // A paged cache: the positions of every sequence in one pool of
+    // blocks, found through a block table.
+    bool paged = kvBlockSize > 0;
+    int64_t columns = 0, numBlocks = 0;
+    if (kvBlockSize < 0 || kvBlocks < 0)
+      return emitError(fn.getLoc())
+             << "--generate: --kv-block-size and --kv-blocks must not be "
+                "negative, got "
+             << int64_t(kvBlockSize) << " and " << int64_t(kvBlocks);
+    if (!paged && kvBlocks > 0)
+      return emitError(fn.getLoc())
+             << "--generate: --kv-blocks needs --kv-block-size (a paged "
+                "cache)";
+    if (paged) {
+      if (cacheLength % kvBlockSize != 0)
+        return emitError(fn.getLoc())
+               << "--generate: --kv-block-size " << int64_t(kvBlockSize)
+               << " must divide the cache's positions per sequence "
+               << cacheLength << " (--max-seq)";
+      columns = cacheLength / kvBlockSize;
+      int64_t batchForDefault =
+          ShapedType::isDynamic(
+              cast<RankedTensorType>(boundary->tokens.getType()).getDimSize(0))
+              ? kDefaultPagedSequences
+              : cast<RankedTensorType>(boundary->tokens.getType())
+                    .getDimSize(0);
+      numBlocks = kvBlocks > 0 ? kvBlocks : batchForDefault * columns;
+      if (numBlocks > (int64_t(1) << 31))
+        return emitError(fn.getLoc())
+               << "--generate: --kv-blocks " << numBlocks
+               << " is more than 2^31";
+    }
     SmallVector<std::pair<Value, Value>> tables(ropes.size());
     for (auto [rope, table] : llvm::zip(ropes, tables))
       if (failed(checkRope(rope, cacheLength, table.first, table.second)))
@@ -281,6 +318,23 @@ struct ConvertDecoderToGenerationStepPass
       return failure();
     Value pastLength = fn.getArgument(lengthIndex);
 
+    // block_table [batch, max_seq / block_size] int64 (paged).
+    Value blockTable;
+    if (paged) {
+      auto tableType = RankedTensorType::get({batch, columns}, i64);
+      NamedAttrList tableAttrs;
+      tableAttrs.set("kiln.name", str(kBlockTableName));
+      tableAttrs.set("kiln.dtype", IntegerAttr::get(IntegerType::get(ctx, 32),
+                                                    KILN_DTYPE_INT64));
+      if (ShapedType::isDynamic(batch))
+        tableAttrs.set("kiln.dim_symbols", symbols({batchSymbol, ""}));
+      unsigned tableIndex = fn.getNumArguments();
+      if (failed(fn.insertArgument(tableIndex, tableType,
+                                   tableAttrs.getDictionary(ctx), loc)))
+        return failure();
+      blockTable = fn.getArgument(tableIndex);
+    }
+
     OpBuilder b(ctx);
     b.setInsertionPointToStart(&body);
     // seq, and each sequence's length after this step.
@@ -297,23 +351,38 @@ struct ConvertDecoderToGenerationStepPass
     SmallVector<DictionaryAttr> resultAttrs;
     for (unsigned i = 0; i < fn.getNumResults(); ++i)
       resultAttrs.push_back(fn.getResultAttrDict(i));
+    // Returns the updated cache (or pool); `view` receives the type an
+    // attention reads it as.
     auto addCache = [&](RankedTensorType step, const std::string &name,
-                        Value update) -> Value {
+                        Value update, RankedTensorType &view) -> Value {
       auto type = RankedTensorType::get(
           {batch, step.getDimSize(1), cacheLength, step.getDimSize(3)},
           step.getElementType());
+      RankedTensorType stateType =
+          paged ? RankedTensorType::get({numBlocks, step.getDimSize(1),
+                                         int64_t(kvBlockSize),
+                                         step.getDimSize(3)},
+                                        step.getElementType())
+                : type;
       NamedAttrList attrs;
       attrs.set("kiln.name", str(name));
       attrs.set("kiln.state", UnitAttr::get(ctx));
       attrs.set("bufferization.writable", BoolAttr::get(ctx, true));
-      if (ShapedType::isDynamic(batch))
+      if (ShapedType::isDynamic(batch) && !paged)
         attrs.set("kiln.dim_symbols", symbols({batchSymbol, "", "", ""}));
       unsigned index = fn.getNumArguments();
-      (void)fn.insertArgument(index, type, attrs.getDictionary(ctx), loc);
+      (void)fn.insertArgument(index, stateType, attrs.getDictionary(ctx), loc);
       b.setInsertionPointAfterValue(update);
-      Value updated = KVCacheUpdateOp::create(
-          b, loc, type, fn.getArgument(index), update, pastLength,
-          b.getI64IntegerAttr(2), b.getBoolAttr(false));
+      Value updated;
+      if (paged)
+        updated = PagedKVCacheUpdateOp::create(b, loc, stateType,
+                                               fn.getArgument(index), update,
+                                               blockTable, pastLength);
+      else
+        updated = KVCacheUpdateOp::create(
+            b, loc, type, fn.getArgument(index), update, pastLength,
+            b.getI64IntegerAttr(2), b.getBoolAttr(false));
+      view = type;
       results.push_back(updated);
       NamedAttrList resultAttr;
       resultAttr.set("kiln.state_of", str(name));
@@ -322,17 +391,26 @@ struct ConvertDecoderToGenerationStepPass
     };
     for (auto [i, op] : llvm::enumerate(attentions)) {
       std::string layer = std::to_string(i);
+      RankedTensorType keyView, valueView;
       Value keys = addCache(op.getKey().getType(), "cache.key." + layer,
-                            op.getKey());
+                            op.getKey(), keyView);
       Value values = addCache(op.getValue().getType(), "cache.value." + layer,
-                              op.getValue());
+                              op.getValue(), valueView);
       // The caches' updates follow the keys' and values' definitions,
       // which precede the attention.
       b.setInsertionPoint(op);
+      // A paged cache is read through its view, built in each branch
+      // next to its attention: the decode branch's kernel reads the pool
+      // through the table instead, and its view is then never built.
       auto attend = [&](Value query, Type outType) {
+        Value k = keys, v = values;
+        if (paged) {
+          k = PagedKVGatherOp::create(b, loc, keyView, keys, blockTable);
+          v = PagedKVGatherOp::create(b, loc, valueView, values, blockTable);
+        }
         return AttentionOp::create(
-                   b, op.getLoc(), outType, keys.getType(), values.getType(),
-                   Type(), query, keys, values,
+                   b, op.getLoc(), outType, k.getType(), v.getType(),
+                   Type(), query, k, v,
                    /*mask=*/Value(), /*past_key=*/Value(),
                    /*past_value=*/Value(), /*global_indices=*/Value(),
                    lengths, pastLength, op.getScaleAttr(),
@@ -454,6 +532,11 @@ struct ConvertDecoderToGenerationStepPass
     generation.set("tokens", str(boundary->tokensName));
     generation.set("positions", str(kPastLengthName));
     generation.set("logits", str(boundary->logitsName));
+    if (paged) {
+      generation.set("kv_block_size", b.getI64IntegerAttr(kvBlockSize));
+      generation.set("kv_blocks", b.getI64IntegerAttr(numBlocks));
+      generation.set("block_table", str(kBlockTableName));
+    }
     fn->setAttr("kiln.generation", generation.getDictionary(ctx));
     return success();
   }

@@ -332,8 +332,131 @@ SmallVector<Value> lowerKVCacheUpdate(KVCacheUpdateOp op,
   return {result};
 }
 
+/// Whether block id `block` (i64) names a pool block, and the id clamped
+/// into the pool as an index (so that no read or write leaves it).
+std::pair<Value, Value> poolBlock(OpBuilder &b, Location loc, Value block,
+                                  OpFoldResult blocks) {
+  Value zero = arith::ConstantIntOp::create(b, loc, 0, 64);
+  Value count = arith::IndexCastOp::create(
+      b, loc, b.getI64Type(), getValueOrCreateConstantIndexOp(b, loc, blocks));
+  Value valid = arith::AndIOp::create(
+      b, loc,
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, block, zero),
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, block, count));
+  Value safe = arith::SelectOp::create(b, loc, valid, block, zero);
+  return {valid, arith::IndexCastOp::create(b, loc, b.getIndexType(), safe)};
+}
+
+/// One insert_slice per (sequence, position) of the update, in one loop
+/// over batch * seq whose iteration value starts as the pool: position s
+/// of sequence b goes to its block's slot, or nowhere (an empty slice)
+/// when the position or the block id is out of range. Bufferized, the
+/// loop writes into the pool's own buffer, touching only the new slots.
+SmallVector<Value> lowerPagedKVCacheUpdate(PagedKVCacheUpdateOp op,
+                                           PagedKVCacheUpdateOp::Adaptor adaptor,
+                                           ConversionPatternRewriter &b) {
+  Location loc = op.getLoc();
+  Value pool = adaptor.getPool(), update = adaptor.getUpdate();
+  Value table = adaptor.getBlockTable(), positions = adaptor.getPositions();
+  auto idx = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  auto size = [&](Value v, int64_t d) {
+    return getValueOrCreateConstantIndexOp(b, loc, dimOf(b, loc, v, d));
+  };
+  int64_t blockSize = op.getPool().getType().getDimSize(2);
+  OpFoldResult blocks = dimOf(b, loc, pool, 0);
+  Value batch = size(update, 0), seq = size(update, 2);
+  Value columns = size(table, 1);
+  Value capacity = arith::MulIOp::create(b, loc, columns, idx(blockSize));
+  Value total = arith::MulIOp::create(b, loc, batch, seq);
+  auto loop = scf::ForOp::create(
+      b, loc, idx(0), total, idx(1), ValueRange{pool},
+      [&](OpBuilder &lb, Location l, Value i, ValueRange acc) {
+        Value bi = arith::DivUIOp::create(lb, l, i, seq);
+        Value si = arith::RemUIOp::create(lb, l, i, seq);
+        Value start = arith::IndexCastOp::create(
+            lb, l, lb.getIndexType(),
+            tensor::ExtractOp::create(lb, l, positions, ValueRange{bi}));
+        Value p = arith::AddIOp::create(lb, l, start, si);
+        Value zero = arith::ConstantIndexOp::create(lb, l, 0);
+        Value inCache = arith::AndIOp::create(
+            lb, l,
+            arith::CmpIOp::create(lb, l, arith::CmpIPredicate::sge, p, zero),
+            arith::CmpIOp::create(lb, l, arith::CmpIPredicate::slt, p,
+                                  capacity));
+        Value safeP = arith::SelectOp::create(lb, l, inCache, p, zero);
+        Value bs = arith::ConstantIndexOp::create(lb, l, blockSize);
+        Value column = arith::DivUIOp::create(lb, l, safeP, bs);
+        Value slot = arith::RemUIOp::create(lb, l, safeP, bs);
+        Value id =
+            tensor::ExtractOp::create(lb, l, table, ValueRange{bi, column});
+        auto [validBlock, block] = poolBlock(lb, l, id, blocks);
+        Value written = arith::SelectOp::create(
+            lb, l, arith::AndIOp::create(lb, l, inCache, validBlock),
+            arith::ConstantIndexOp::create(lb, l, 1), zero);
+        SmallVector<OpFoldResult> strides(4, lb.getIndexAttr(1));
+        SmallVector<OpFoldResult> sizes = {lb.getIndexAttr(1),
+                                           dimOf(lb, l, update, 1), written,
+                                           dimOf(lb, l, update, 3)};
+        SmallVector<OpFoldResult> source = {bi, lb.getIndexAttr(0), si,
+                                            lb.getIndexAttr(0)};
+        SmallVector<OpFoldResult> target = {block, lb.getIndexAttr(0), slot,
+                                            lb.getIndexAttr(0)};
+        Value piece = tensor::ExtractSliceOp::create(lb, l, update, source,
+                                                     sizes, strides);
+        Value next = tensor::InsertSliceOp::create(lb, l, piece, acc[0],
+                                                   target, sizes, strides);
+        scf::YieldOp::create(lb, l, next);
+      });
+  return {loop.getResult(0)};
+}
+
+/// The contiguous view, one elementwise generic: each element reads its
+/// sequence's table entry for its position's block (zeros for an entry
+/// outside the pool).
+SmallVector<Value> lowerPagedKVGather(PagedKVGatherOp op,
+                                      PagedKVGatherOp::Adaptor adaptor,
+                                      ConversionPatternRewriter &b) {
+  Location loc = op.getLoc();
+  RankedTensorType type = op.getType();
+  Value pool = adaptor.getPool(), table = adaptor.getBlockTable();
+  int64_t blockSize = op.getPool().getType().getDimSize(2);
+  ReifiedRankedShapedTypeDims shapes;
+  if (failed(op.reifyResultShapes(b, shapes)))
+    return {};
+  SmallVector<Value> dynamic;
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    if (type.isDynamicDim(d))
+      dynamic.push_back(getValueOrCreateConstantIndexOp(b, loc, shapes[0][d]));
+  Value init = tensor::EmptyOp::create(b, loc, type, dynamic);
+  OpFoldResult blocks = dimOf(b, loc, pool, 0);
+  Value blocksValue = getValueOrCreateConstantIndexOp(b, loc, blocks);
+  Value result = buildParallelGeneric(
+      b, loc, type, ValueRange{}, {},
+      [&](OpBuilder &nb, Location l, ValueRange) {
+        Value bi = linalg::IndexOp::create(nb, l, 0);
+        Value h = linalg::IndexOp::create(nb, l, 1);
+        Value j = linalg::IndexOp::create(nb, l, 2);
+        Value d = linalg::IndexOp::create(nb, l, 3);
+        Value bs = arith::ConstantIndexOp::create(nb, l, blockSize);
+        Value column = arith::DivUIOp::create(nb, l, j, bs);
+        Value slot = arith::RemUIOp::create(nb, l, j, bs);
+        Value id =
+            tensor::ExtractOp::create(nb, l, table, ValueRange{bi, column});
+        auto [valid, block] = poolBlock(nb, l, id, blocksValue);
+        Value v = tensor::ExtractOp::create(nb, l, pool,
+                                            ValueRange{block, h, slot, d});
+        Value zero = scalarConstant(nb, l, type.getElementType(), 0);
+        return (Value)arith::SelectOp::create(nb, l, valid, v, zero);
+      },
+      init);
+  return {result};
+}
+
 } // namespace
 
 void kiln::populateTransformerLoweringPatterns(RewritePatternSet &patterns) {
-  addLowerings(patterns, lowerAttentionMask, lowerRope, lowerKVCacheUpdate);
+  addLowerings(patterns, lowerAttentionMask, lowerRope, lowerKVCacheUpdate,
+               lowerPagedKVCacheUpdate, lowerPagedKVGather);
 }

@@ -106,7 +106,9 @@ def compile(model: Any,
             progress: bool = False,
             report_raising: bool = False,
             generate: bool = False,
-            max_seq: Optional[int] = None) -> Union[bytes, str]:
+            max_seq: Optional[int] = None,
+            kv_block_size: Optional[int] = None,
+            kv_blocks: Optional[int] = None) -> Union[bytes, str]:
     """Compiles a model ahead of time, in this process, as ``kiln-compile``
     does (the GIL is released while it works).
 
@@ -137,7 +139,10 @@ def compile(model: Any,
     decoder becomes one generation step over a KV cache; run it with
     :meth:`kiln.Model.generate`) and ``max_seq`` (``--max-seq``: the
     positions each sequence's cache holds; default the rotary table's
-    length).
+    length), ``kv_block_size`` (``--kv-block-size``: a paged KV cache of
+    blocks of that many positions, served by ``kiln-run --serve-trace`` and
+    the C API's ``kiln_batch_*``) and ``kv_blocks`` (``--kv-blocks``: the
+    blocks of each pool).
 
     Raises :class:`kiln.CompileError` with every error the compiler
     reported (``.messages``, and the ONNX node of each in ``.nodes``).
@@ -149,6 +154,14 @@ def compile(model: Any,
     if max_seq is not None and (isinstance(max_seq, bool) or not isinstance(max_seq, int)
                                 or max_seq < 1):
         raise ValueError(f"max_seq must be a positive integer, got {max_seq!r}")
+    for flag, value in (("kv_block_size", kv_block_size), ("kv_blocks", kv_blocks)):
+        if value is not None and not generate:
+            raise ValueError(f"{flag} needs generate=True")
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or value < 1):
+            raise ValueError(f"{flag} must be a positive integer, got {value!r}")
+    if kv_blocks is not None and kv_block_size is None:
+        raise ValueError("kv_blocks needs kv_block_size")
     if not isinstance(opt_level, int) or not 0 <= opt_level <= 3:
         raise ValueError(f"opt_level must be 0, 1, 2 or 3, got {opt_level!r}")
     archs = gpu_arch.split(",") if isinstance(gpu_arch, str) else list(gpu_arch)
@@ -176,7 +189,8 @@ def compile(model: Any,
         ok, diags = _kiln.compile(
             path, out_path, target, emit, quantize or "", shapes, ranges, bound,
             bool(raise_ops), cpu, opt_level, archs, os.fspath(cuda_path), entry,
-            bool(progress), bool(report_raising), bool(generate), int(max_seq or 0))
+            bool(progress), bool(report_raising), bool(generate), int(max_seq or 0),
+            int(kv_block_size or 0), int(kv_blocks or 0))
         diagnostics = []
         for severity, message, node, location in diags:
             if display is not None and location:

@@ -127,7 +127,8 @@ compileModel(const std::string &inputPath, const std::string &outputPath,
              bool raise, const std::string &cpu, unsigned optLevel,
              const std::vector<std::string> &gpuArchs,
              const std::string &cudaPath, const std::string &entry,
-             bool progress, bool remarks, bool generate, int64_t maxSeq) {
+             bool progress, bool remarks, bool generate, int64_t maxSeq,
+             int64_t kvBlockSize, int64_t kvBlocks) {
   static std::once_flag registered;
   std::call_once(registered, [] { kiln::registerAllPasses(); });
 
@@ -142,6 +143,8 @@ compileModel(const std::string &inputPath, const std::string &outputPath,
   opts.import.entryName = entry;
   opts.generate = generate;
   opts.maxSeq = maxSeq;
+  opts.kvBlockSize = kvBlockSize;
+  opts.kvBlocks = kvBlocks;
   opts.targetOptions.cpu = cpu;
   opts.targetOptions.optLevel = optLevel;
   opts.targetOptions.gpuArchs = gpuArchs;
@@ -482,7 +485,7 @@ PYBIND11_MODULE(_kiln, m) {
         py::arg("raise_ops"), py::arg("cpu"), py::arg("opt_level"),
         py::arg("gpu_archs"), py::arg("cuda_path"), py::arg("entry"),
         py::arg("progress"), py::arg("remarks"), py::arg("generate"),
-        py::arg("max_seq"),
+        py::arg("max_seq"), py::arg("kv_block_size"), py::arg("kv_blocks"),
         "Runs kiln::compile (the GIL released). Returns (ok, diagnostics), "
         "each diagnostic (severity, message, node or None, file:line:col or "
         "None).");

@@ -30,6 +30,7 @@ struct ArtifactLayout {
   SectionRef weights;
   SectionRef gpuCode;
   SectionRef generation;
+  SectionRef ranks;
 };
 
 /// Checks the file image `data[0, size)` and finds its sections. Unknown

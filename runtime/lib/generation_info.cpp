@@ -7,6 +7,7 @@
 #include "kiln/artifact_format.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace kiln::rt {
 namespace {
@@ -100,6 +101,50 @@ kiln_status parseGeneration(const uint8_t *data, uint64_t size,
                             "tokens or positions",
                             name.c_str()));
     out.stateInputs.push_back(index);
+  }
+  // The paged tail: its magic where padding would be zeros.
+  if (reader.remaining() >= 4) {
+    uint32_t tail = 0;
+    std::memcpy(&tail, data + (size - reader.remaining()), 4);
+    if (tail == KILN_GENERATION_PAGED_MAGIC) {
+      if (kiln_status status = reader.scalar(tail, "paged magic"))
+        return status;
+      if (kiln_status status = reader.scalar(out.kvBlockSize, "block_size"))
+        return status;
+      if (kiln_status status = reader.scalar(out.kvBlocks, "num_blocks"))
+        return status;
+      std::string table;
+      if (kiln_status status = reader.string(table, "block_table"))
+        return status;
+      if (out.kvBlockSize < 1 || out.maxSeq % out.kvBlockSize != 0)
+        return corrupt(format("block_size %lld must be positive and divide "
+                              "max_seq %lld",
+                              (long long)out.kvBlockSize,
+                              (long long)out.maxSeq));
+      if (out.kvBlocks < 1 || out.kvBlocks > (int64_t(1) << 31))
+        return corrupt(format("num_blocks %lld is outside [1, 2^31]",
+                              (long long)out.kvBlocks));
+      if (kiln_status status = find(metadata.inputs, table, "block table input",
+                                    out.blockTableInput))
+        return status;
+      const TensorInfo &bt = metadata.inputs[out.blockTableInput];
+      if (bt.dtype != KILN_DTYPE_INT64 || bt.dims.size() != 2 ||
+          out.blockTableInput == out.tokensInput ||
+          out.blockTableInput == out.positionsInput ||
+          std::count(out.stateInputs.begin(), out.stateInputs.end(),
+                     out.blockTableInput))
+        return corrupt("the block table must be an int64 [batch, blocks] "
+                       "input other than the tokens, positions and states");
+      for (size_t index : out.stateInputs) {
+        const TensorInfo &pool = metadata.inputs[index];
+        if (pool.dims.size() != 4 || pool.dims[0] != out.kvBlocks ||
+            pool.dims[2] != out.kvBlockSize)
+          return corrupt(format("state input '%s' is not a pool of %lld "
+                                "blocks of %lld positions",
+                                pool.name.c_str(), (long long)out.kvBlocks,
+                                (long long)out.kvBlockSize));
+      }
+    }
   }
   while (reader.remaining()) {
     uint8_t pad = 0;

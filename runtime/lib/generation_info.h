@@ -22,6 +22,10 @@ struct GenerationInfo {
   size_t tokensInput = 0, positionsInput = 0, logitsOutput = 0;
   /// Input indices, in section order.
   std::vector<size_t> stateInputs;
+  /// A paged cache: blocks of kvBlockSize positions (0: contiguous), the
+  /// pools' block count and the block table input.
+  int64_t kvBlockSize = 0, kvBlocks = 0;
+  size_t blockTableInput = 0;
 };
 
 /// Decodes `data[0, size)` and checks it against `metadata`'s signature.

@@ -2,6 +2,8 @@
 
 #include "host_code.h"
 
+#include "collectives.h"
+
 #include "buffer_cache.h"
 #include "kiln/artifact_format.h"
 
@@ -130,6 +132,21 @@ kiln_status HostCode::load(const uint8_t *elf, uint64_t size,
           dlsym(handle, KILN_ALLOCATOR_SYMBOL))) {
     hooks->allocate = cachedAllocate;
     hooks->release = cachedFree;
+  }
+  // A rank of a partitioned model exchanges tensors through the runtime's
+  // collectives (kiln/collectives.h); it cannot run without them.
+  if (auto **slot = static_cast<const kiln_collective_calls **>(
+          dlsym(handle, KILN_COLLECTIVES_SYMBOL))) {
+    const kiln_collective_calls *calls = activeCollectives();
+    if (!calls) {
+      dlclose(handle);
+      if (fd >= 0)
+        close(fd);
+      return fail(KILN_STATUS_UNSUPPORTED,
+                  "the host code calls collectives (a rank of a partitioned "
+                  "model); run it under mpirun after kiln_collectives_init");
+    }
+    *slot = calls;
   }
   out.reset(new (std::nothrow)
                 HostCode(handle, fd, symbol));

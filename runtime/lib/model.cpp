@@ -4,6 +4,7 @@
 
 #include "api_guard.h"
 #include "backend.h"
+#include "collectives.h"
 #include "error.h"
 #include "kiln/artifact_format.h"
 
@@ -17,6 +18,79 @@ namespace {
 /// zero-size weight owns no bytes in the WEIGHTS section.
 alignas(64) unsigned char zeroSizeWeight[64];
 
+/// Two signatures agree: same target, inputs and outputs.
+bool sameSignature(const Metadata &a, const Metadata &b) {
+  auto same = [](const std::vector<TensorInfo> &x,
+                 const std::vector<TensorInfo> &y) {
+    if (x.size() != y.size())
+      return false;
+    for (size_t i = 0; i < x.size(); ++i)
+      if (x[i].name != y[i].name || x[i].dtype != y[i].dtype ||
+          x[i].dims != y[i].dims)
+        return false;
+    return true;
+  };
+  return a.target == b.target && same(a.inputs, b.inputs) &&
+         same(a.outputs, b.outputs);
+}
+
+/// For a partitioned model: picks this process's rank (rank 0 when the
+/// collectives are not active), checks the MPI world's size, validates that
+/// rank's artifact and makes its layout and metadata the model's.
+kiln_status selectRank(kiln_model &model) {
+  const uint8_t *base = model.file->data();
+  const SectionRef &section = model.layout.ranks;
+  if (kiln_status status =
+          parseRanks(base + section.offset, section.size, model.rankTable))
+    return status;
+  uint32_t count = uint32_t(model.rankTable.ranks.size());
+  uint32_t rank = 0;
+  if (const kiln_collective_calls *calls = activeCollectives()) {
+    if (calls->size < 0 || uint32_t(calls->size) != count)
+      return fail(KILN_STATUS_UNSUPPORTED,
+                  "the model is partitioned for %u ranks (%s) but the MPI "
+                  "world has %d processes: run it with mpirun -np %u",
+                  count, model.rankTable.plan.c_str(), calls->size, count);
+    rank = uint32_t(calls->rank);
+    model.rankRunning = true;
+  }
+  model.rank = rank;
+  const RankEntry &entry = model.rankTable.ranks[rank];
+  uint64_t start = section.offset + entry.offset;
+  ArtifactLayout inner;
+  if (kiln_status status = validateArtifact(base + start, entry.size, inner)) {
+    prefixLastError(format("rank %u's artifact: ", rank));
+    return status;
+  }
+  if (inner.ranks.present || inner.formatVersion >= KILN_ARTIFACT_RANKS_VERSION)
+    return fail(KILN_STATUS_CORRUPT_ARTIFACT,
+                "rank %u's artifact has format version %u; a rank's artifact "
+                "must be a single-rank one (version %u to %u)",
+                rank, inner.formatVersion, KILN_ARTIFACT_MIN_FORMAT_VERSION,
+                KILN_ARTIFACT_GENERATION_VERSION);
+  Metadata metadata;
+  if (kiln_status status =
+          parseMetadata(base + start + inner.metadata.offset,
+                        inner.metadata.size, inner.formatVersion, metadata)) {
+    prefixLastError(format("rank %u's artifact: ", rank));
+    return status;
+  }
+  if (!sameSignature(metadata, model.metadata))
+    return fail(KILN_STATUS_CORRUPT_ARTIFACT,
+                "rank %u's artifact has another target or signature than the "
+                "model's METADATA",
+                rank);
+  for (SectionRef *ref : {&inner.metadata, &inner.hostCode, &inner.weights,
+                          &inner.gpuCode, &inner.generation})
+    if (ref->present)
+      ref->offset += start;
+  inner.formatVersion = model.layout.formatVersion;
+  inner.ranks = model.layout.ranks;
+  model.layout = inner;
+  model.metadata = std::move(metadata);
+  return KILN_STATUS_OK;
+}
+
 kiln_status loadInto(const char *path, kiln_model &model) {
   if (kiln_status status = MappedFile::open(path, model.file))
     return status;
@@ -29,6 +103,9 @@ kiln_status loadInto(const char *path, kiln_model &model) {
           parseMetadata(base + metadata.offset, metadata.size,
                         model.layout.formatVersion, model.metadata))
     return status;
+  if (model.layout.ranks.present)
+    if (kiln_status status = selectRank(model))
+      return status;
   if (kiln_status status = checkWeights(model.metadata, model.layout.weights))
     return status;
   const SectionRef &gpuCode = model.layout.gpuCode;
@@ -233,6 +310,26 @@ uint64_t kiln_model_gpu_workspace_bytes(const kiln_model *model) {
   return model ? model->gpuCode.workspaceBytes : 0;
 }
 
+uint32_t kiln_model_num_ranks(const kiln_model *model) {
+  return model && !model->rankTable.ranks.empty()
+             ? uint32_t(model->rankTable.ranks.size())
+             : 1;
+}
+
+uint32_t kiln_model_rank(const kiln_model *model) {
+  return model ? model->rank : 0;
+}
+
+const char *kiln_model_plan(const kiln_model *model) {
+  return model ? model->rankTable.plan.c_str() : "";
+}
+
+const char *kiln_model_rank_summary(const kiln_model *model, uint32_t rank) {
+  if (!model || rank >= model->rankTable.ranks.size())
+    return nullptr;
+  return model->rankTable.ranks[rank].summary.c_str();
+}
+
 uint32_t kiln_model_format_version(const kiln_model *model) {
   return model ? model->layout.formatVersion : 0;
 }
@@ -272,6 +369,9 @@ kiln_status kiln_model_section(const kiln_model *model, uint32_t kind,
     break;
   case KILN_SECTION_GENERATION:
     section = &model->layout.generation;
+    break;
+  case KILN_SECTION_RANKS:
+    section = &model->layout.ranks;
     break;
   }
   if (!section || !section->present)

@@ -10,6 +10,7 @@
 #include "host_code.h"
 #include "mapped_file.h"
 #include "metadata.h"
+#include "ranks.h"
 
 #include <atomic>
 #include <memory>
@@ -27,6 +28,13 @@ struct kiln_model {
   kiln::rt::GpuCode gpuCode;
   /// Parsed GENERATION; `present` is false when the section is absent.
   kiln::rt::GenerationInfo generation;
+  /// A partitioned model's RANKS (empty for one rank). `layout` and
+  /// `metadata` are then those of rank `rank`'s artifact (offsets from the
+  /// start of the file), and rankRunning says whether this process runs
+  /// that rank (the collectives were active at load).
+  kiln::rt::RankTable rankTable;
+  uint32_t rank = 0;
+  bool rankRunning = false;
 
   /// Host code is loaded by the first session, not at kiln_model_load: a
   /// model for another target must still load for introspection.

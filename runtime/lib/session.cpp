@@ -497,6 +497,12 @@ kiln_status kiln_session_create(kiln_model *model, const char *device,
     *out_session = nullptr;
     if (!model)
       return fail(KILN_STATUS_INVALID_ARGUMENT, "model is NULL");
+    if (model->rankTable.ranks.size() > 1 && !model->rankRunning)
+      return fail(KILN_STATUS_UNSUPPORTED,
+                  "the model is partitioned for %zu ranks (%s): run one "
+                  "process per rank, e.g. mpirun -np %zu kiln-run ...",
+                  model->rankTable.ranks.size(), model->rankTable.plan.c_str(),
+                  model->rankTable.ranks.size());
     return createSession(model, device, *out_session);
   });
 }

@@ -80,6 +80,22 @@ def test_sampling_is_seeded(generator):
     np.testing.assert_array_equal(k1, generator.generate(prompt, 12))
 
 
+def test_paged_cache(decoder):
+    _, path = decoder
+    paged = kiln.load(kiln.compile(path, generate=True, max_seq=32,
+                                   kv_block_size=8, kv_blocks=10))
+    inputs = {i.name: i for i in paged.inputs}
+    assert "block_table" in inputs
+    assert tuple(inputs["cache.key.0"].shape)[0] == 10
+    assert tuple(inputs["cache.key.0"].shape)[2] == 8
+    with pytest.raises(ValueError, match="kv_block_size needs generate=True"):
+        kiln.compile(path, kv_block_size=8)
+    with pytest.raises(ValueError, match="kv_blocks needs kv_block_size"):
+        kiln.compile(path, generate=True, kv_blocks=4)
+    with pytest.raises(kiln.CompileError, match="--kv-block-size 5 must divide"):
+        kiln.compile(path, generate=True, max_seq=32, kv_block_size=5)
+
+
 def test_refusals(decoder, generator, mixtral):
     _, path = decoder
     with pytest.raises(ValueError, match="max_seq needs generate=True"):

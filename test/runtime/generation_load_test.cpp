@@ -150,4 +150,166 @@ TEST_F(GenerationLoadTest, GenerationsRefuseBadArguments) {
   kiln_generation_release(nullptr);
 }
 
+/// The paged form: tokens, past_length, block_table i64[batch,2]; two
+/// pools f32[5,2,4,4] (5 blocks of 4 positions; max_seq 8 = 2 blocks).
+ModelSpec pagedModel() {
+  ModelSpec spec;
+  spec.hostCode = addHostCode(); // loads; the tests never run it
+  spec.symbols = {{"batch", 1, 4}, {"seq", 1, 8}};
+  spec.inputs = {{"tokens", KILN_DTYPE_INT64, {-1, -2}},
+                 {"past_length", KILN_DTYPE_INT64, {-1}},
+                 {"block_table", KILN_DTYPE_INT64, {-1, 2}},
+                 {"cache.key.0", KILN_DTYPE_FLOAT32, {5, 2, 4, 4}},
+                 {"cache.value.0", KILN_DTYPE_FLOAT32, {5, 2, 4, 4}}};
+  spec.outputs = {{"logits", KILN_DTYPE_FLOAT32, {-1, -2, 16}}};
+  return spec;
+}
+
+/// The paged tail after the state names.
+Bytes pagedTail(int64_t blockSize = 4, int64_t blocks = 5,
+                const std::string &table = "block_table",
+                uint32_t magic = KILN_GENERATION_PAGED_MAGIC) {
+  Bytes out;
+  put(out, &magic, 4);
+  put(out, &blockSize, 8);
+  put(out, &blocks, 8);
+  putString(out, table);
+  return out;
+}
+
+GenerationSpec pagedGeneration(Bytes tail = pagedTail()) {
+  GenerationSpec g;
+  g.trailing = std::move(tail);
+  return g;
+}
+
+TEST_F(GenerationLoadTest, DescribesThePaging) {
+  ASSERT_EQ(loadBytes(artifactWith(pagedModel(), pagedGeneration()), &model),
+            KILN_STATUS_OK)
+      << kiln_last_error();
+  kiln_paged_info paged;
+  ASSERT_EQ(kiln_model_paged_info(model, &paged), KILN_STATUS_OK);
+  EXPECT_EQ(paged.block_size, 4);
+  EXPECT_EQ(paged.num_blocks, 5);
+  EXPECT_EQ(paged.block_table_input, 2u);
+  EXPECT_EQ(kiln_model_paged_info(nullptr, &paged),
+            KILN_STATUS_INVALID_ARGUMENT);
+  // A contiguous generation step has no paging.
+  kiln_model *contiguous = nullptr;
+  ASSERT_EQ(loadBytes(artifactWith(stepModel(), {}), &contiguous),
+            KILN_STATUS_OK);
+  EXPECT_EQ(kiln_model_paged_info(contiguous, &paged), KILN_STATUS_NOT_FOUND);
+  EXPECT_NE(std::string(kiln_last_error()).find("--kv-block-size"),
+            std::string::npos);
+  kiln_model_release(contiguous);
+}
+
+TEST_F(GenerationLoadTest, BrokenPagingIsCorrupt) {
+  ModelSpec spec = pagedModel();
+  expectCorrupt(pagedGeneration(pagedTail(3)),
+                "block_size 3 must be positive and divide max_seq 8", spec);
+  expectCorrupt(pagedGeneration(pagedTail(0)),
+                "block_size 0 must be positive", spec);
+  expectCorrupt(pagedGeneration(pagedTail(4, 0)),
+                "num_blocks 0 is outside [1, 2^31]", spec);
+  expectCorrupt(pagedGeneration(pagedTail(4, int64_t(1) << 40)),
+                "num_blocks 1099511627776 is outside", spec);
+  expectCorrupt(pagedGeneration(pagedTail(4, 5, "nope")),
+                "the block table input 'nope' is not in the signature", spec);
+  expectCorrupt(pagedGeneration(pagedTail(4, 5, "past_length")),
+                "the block table must be an int64 [batch, blocks] input",
+                spec);
+  expectCorrupt(pagedGeneration(pagedTail(4, 5, "cache.key.0")),
+                "the block table must be an int64 [batch, blocks] input",
+                spec);
+  // The pools' shape must be the paging's.
+  expectCorrupt(pagedGeneration(pagedTail(4, 6)),
+                "state input 'cache.key.0' is not a pool of 6 blocks of 4 "
+                "positions",
+                spec);
+  // Truncated: the tail's magic, then too few bytes.
+  Bytes cut = pagedTail();
+  cut.resize(10);
+  expectCorrupt(pagedGeneration(cut), "corrupt GENERATION", spec);
+  // Nonzero bytes after the tail.
+  Bytes extra = pagedTail();
+  extra.push_back(7);
+  expectCorrupt(pagedGeneration(extra), "bytes after the last state input",
+                spec);
+}
+
+TEST_F(GenerationLoadTest, BatchesRefuseBadArguments) {
+  ASSERT_EQ(loadBytes(artifactWith(pagedModel(), pagedGeneration()), &model),
+            KILN_STATUS_OK)
+      << kiln_last_error();
+  ASSERT_EQ(kiln_session_create(model, "cpu", &session), KILN_STATUS_OK);
+  // A paged model is not for kiln_generation.
+  kiln_generation *generation = nullptr;
+  EXPECT_EQ(kiln_generation_create(session, 1, nullptr, &generation),
+            KILN_STATUS_UNSUPPORTED);
+  EXPECT_NE(std::string(kiln_last_error()).find("kiln_batch_"),
+            std::string::npos);
+  kiln_batch *batch = nullptr;
+  EXPECT_EQ(kiln_batch_create(nullptr, nullptr, &batch),
+            KILN_STATUS_INVALID_ARGUMENT);
+  EXPECT_EQ(kiln_batch_create(session, nullptr, nullptr),
+            KILN_STATUS_INVALID_ARGUMENT);
+  kiln_batch_options tooMany = {5};
+  EXPECT_EQ(kiln_batch_create(session, &tooMany, &batch),
+            KILN_STATUS_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(kiln_last_error()).find("max_batch 5 is above"),
+            std::string::npos)
+      << kiln_last_error();
+  EXPECT_EQ(batch, nullptr);
+  ASSERT_EQ(kiln_batch_create(session, nullptr, &batch), KILN_STATUS_OK)
+      << kiln_last_error();
+  kiln_batch_stats stats;
+  ASSERT_EQ(kiln_batch_get_stats(batch, &stats), KILN_STATUS_OK);
+  EXPECT_EQ(stats.total_blocks, 5);
+  EXPECT_EQ(stats.free_blocks, 5);
+  EXPECT_EQ(stats.waiting + stats.running + stats.finished, 0u);
+  EXPECT_EQ(kiln_batch_get_stats(nullptr, &stats),
+            KILN_STATUS_INVALID_ARGUMENT);
+
+  int64_t prompt[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+  uint64_t id = 7;
+  EXPECT_EQ(kiln_batch_add(batch, prompt, 0, 1, nullptr, nullptr, 0, &id),
+            KILN_STATUS_INVALID_ARGUMENT);
+  EXPECT_EQ(id, 0u);
+  EXPECT_EQ(kiln_batch_add(batch, prompt, 2, 0, nullptr, nullptr, 0, &id),
+            KILN_STATUS_INVALID_ARGUMENT);
+  EXPECT_EQ(kiln_batch_add(batch, nullptr, 2, 1, nullptr, nullptr, 0, &id),
+            KILN_STATUS_INVALID_ARGUMENT);
+  EXPECT_EQ(kiln_batch_add(batch, prompt, 2, 1, nullptr, nullptr, 1, &id),
+            KILN_STATUS_INVALID_ARGUMENT); // stop tokens NULL
+  // 6 prompt + 4 new need 9 positions; a sequence holds 8.
+  EXPECT_EQ(kiln_batch_add(batch, prompt, 6, 4, nullptr, nullptr, 0, &id),
+            KILN_STATUS_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(kiln_last_error()).find("need 9 cache positions"),
+            std::string::npos)
+      << kiln_last_error();
+  kiln_sampling bad = {0.5f, 0, 2.0f, 0};
+  EXPECT_EQ(kiln_batch_add(batch, prompt, 2, 1, &bad, nullptr, 0, &id),
+            KILN_STATUS_INVALID_ARGUMENT);
+  ASSERT_EQ(kiln_batch_get_stats(batch, &stats), KILN_STATUS_OK);
+  EXPECT_EQ(stats.waiting, 0u); // nothing refused was queued
+  ASSERT_EQ(kiln_batch_add(batch, prompt, 3, 2, nullptr, nullptr, 0, &id),
+            KILN_STATUS_OK);
+  EXPECT_EQ(id, 1u);
+  ASSERT_EQ(kiln_batch_get_stats(batch, &stats), KILN_STATUS_OK);
+  EXPECT_EQ(stats.waiting, 1u);
+
+  size_t count = 9;
+  int64_t out[4];
+  EXPECT_EQ(kiln_batch_take(batch, &id, out, 4, &count), KILN_STATUS_NOT_FOUND);
+  EXPECT_EQ(count, 0u);
+  EXPECT_EQ(kiln_batch_take(nullptr, &id, out, 4, &count),
+            KILN_STATUS_INVALID_ARGUMENT);
+  EXPECT_EQ(kiln_batch_take(batch, &id, nullptr, 4, &count),
+            KILN_STATUS_INVALID_ARGUMENT);
+  EXPECT_EQ(kiln_batch_step(nullptr, nullptr), KILN_STATUS_INVALID_ARGUMENT);
+  kiln_batch_release(batch);
+  kiln_batch_release(nullptr);
+}
+
 } // namespace

@@ -32,7 +32,7 @@ head -c 1000 "$M" >"$WORK/truncated.kiln"
 expect_error "truncated: header says $(stat -c %s "$M") bytes, file has 1000" \
   "$WORK/truncated.kiln"
 "$MAKE_ARTIFACT" "$HOST_CODE" "$WORK/v1.kiln" --format-version 1
-expect_error "artifact format version 1, this runtime reads versions 2 to 4; recompile the model" \
+expect_error "artifact format version 1, this runtime reads versions 2 to 5; recompile the model" \
   "$WORK/v1.kiln"
 cp "$M" "$WORK/flipped.kiln"
 printf '\xff' | dd of="$WORK/flipped.kiln" bs=1 seek=300 conv=notrunc 2>/dev/null

@@ -2,6 +2,7 @@
 
 #include "options.h"
 #include "output_writer.h"
+#include "serve.h"
 #include "summary.h"
 
 #include "kiln/tensor_io.h"
@@ -67,6 +68,49 @@ TEST(KilnRunOptionsTest, RejectsBadUsage) {
   Options help;
   EXPECT_EQ(parse({"--help"}, help), ""); // no model needed
   EXPECT_TRUE(help.help);
+}
+
+TEST(KilnRunServeTest, ParsesServeFlags) {
+  Options options;
+  ASSERT_EQ(parse({"m.kiln", "--serve-trace", "t.txt", "--max-batch", "4",
+                   "--temperature", "0.5"},
+                  options),
+            "");
+  EXPECT_EQ(options.serveTrace, "t.txt");
+  EXPECT_EQ(options.maxBatch, 4u);
+  EXPECT_EQ(parseError({"m", "--max-batch", "2"}),
+            "--max-batch needs --serve-trace");
+  EXPECT_EQ(parseError({"m", "--serve-trace", "t", "--max-batch", "0"}),
+            "--max-batch expects an integer from 1 to 1048576, got '0'");
+  EXPECT_NE(parseError({"m", "--serve-trace", "t", "--generate", "3"})
+                .find("does not go with --generate"),
+            std::string::npos);
+}
+
+TEST(KilnRunServeTest, ParsesTraces) {
+  std::vector<TraceRequest> trace;
+  ASSERT_EQ(parseTrace("# a comment\n0.5 4 1 2 3\n\n0 2 7 # late\n",
+                       trace),
+            "");
+  ASSERT_EQ(trace.size(), 2u);
+  // Sorted by arrival.
+  EXPECT_EQ(trace[0].arrival, 0.0);
+  EXPECT_EQ(trace[0].maxNew, 2u);
+  EXPECT_EQ(trace[0].prompt, (std::vector<int64_t>{7}));
+  EXPECT_EQ(trace[1].prompt, (std::vector<int64_t>{1, 2, 3}));
+  auto error = [](const std::string &text) {
+    std::vector<TraceRequest> t;
+    return parseTrace(text, t);
+  };
+  EXPECT_EQ(error(""), "the trace has no requests");
+  EXPECT_NE(error("0 4\n").find("trace line 1: expected ARRIVAL_SECONDS"),
+            std::string::npos);
+  EXPECT_NE(error("\n-1 4 1\n").find("trace line 2: the arrival must be"),
+            std::string::npos);
+  EXPECT_NE(error("0 0 1\n").find("max new tokens must be a positive"),
+            std::string::npos);
+  EXPECT_NE(error("0 2 1 x\n").find("token 'x' is not an integer"),
+            std::string::npos);
 }
 
 TEST(KilnRunOutputTest, SanitizesFileNames) {

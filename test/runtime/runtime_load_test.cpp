@@ -178,11 +178,11 @@ TEST_F(RuntimeLoadTest, OtherFormatVersion) {
   headerOf(artifact).format_version = 1; // FNV-1a checksums, before XXH64
   expectFailure(artifact, KILN_STATUS_VERSION_MISMATCH,
                 "artifact format version 1, this runtime reads versions 2 to "
-                "4; recompile the model");
+                "5; recompile the model");
   headerOf(artifact).format_version = KILN_ARTIFACT_FORMAT_VERSION + 1; // a newer compiler
   expectFailure(artifact, KILN_STATUS_VERSION_MISMATCH,
-                "artifact format version 5, this runtime reads versions 2 to "
-                "4; recompile the model");
+                "artifact format version 6, this runtime reads versions 2 to "
+                "5; recompile the model");
 }
 
 TEST_F(RuntimeLoadTest, WrongHeaderSize) {

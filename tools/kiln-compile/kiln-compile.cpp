@@ -298,6 +298,23 @@ int main(int argc, char **argv) {
     errs() << "kiln-compile: error: --max-seq needs --generate\n";
     return 1;
   }
+  opts.kvBlockSize = kvBlockSize;
+  opts.kvBlocks = kvBlocks;
+  if ((kvBlockSize != 0 || kvBlocks != 0) && !generate) {
+    errs() << "kiln-compile: error: --kv-block-size and --kv-blocks need "
+              "--generate\n";
+    return 1;
+  }
+  if (kvBlocks != 0 && kvBlockSize == 0) {
+    errs() << "kiln-compile: error: --kv-blocks needs --kv-block-size\n";
+    return 1;
+  }
+  if (kvBlockSize < 0 || kvBlocks < 0) {
+    errs() << "kiln-compile: error: --kv-block-size and --kv-blocks must be "
+              "positive, got "
+           << kvBlockSize << " and " << kvBlocks << "\n";
+    return 1;
+  }
   if (maxSeq < 0) {
     errs() << "kiln-compile: error: --max-seq must be positive, got "
            << maxSeq << "\n";
@@ -354,23 +371,63 @@ int main(int argc, char **argv) {
               "weights: it can only be planned (--plan-only)\n";
     return 1;
   }
-  if (!opts.planning.requested())
+  // --devices N, --mesh or --parallel without --plan-only: the artifact
+  // is partitioned for the plan's ranks. What executes today is expert
+  // parallelism, so the planner chooses among those splits unless
+  // --parallel names others (which then fail, saying so).
+  bool partition =
+      !planOnly && (planDevices.getNumOccurrences() ||
+                    planMesh.getNumOccurrences() ||
+                    planParallel.getNumOccurrences());
+  if (!opts.planning.requested() && !partition)
     for (const cl::Option *flag :
          std::initializer_list<const cl::Option *>{
-             &planDevices, &planMesh, &planMachine, &planParallel,
-             &planObjective, &planBatch, &planSeq, &planPhase,
+             &planMachine, &planObjective, &planBatch, &planSeq, &planPhase,
              &planMicrobatches})
       if (flag->getNumOccurrences()) {
         errs() << "kiln-compile: error: --" << flag->ArgStr
-               << " sets up a parallel plan: add --plan-only or "
-                  "--explain-plan (the artifact runs on one device)\n";
+               << " sets up a parallel plan: add --plan-only, --explain-plan "
+                  "or --devices N\n";
         return 1;
       }
-  if (opts.planning.requested()) {
-    if (failed(kiln::planParallel(context, opts, outs())) || hadError)
+  // --parallel ep=4 alone: as many devices as its factors multiply to.
+  if (partition && !planDevices.getNumOccurrences() &&
+      !planMesh.getNumOccurrences() && opts.planning.parallel != "auto") {
+    int64_t product = 1;
+    SmallVector<StringRef> factors;
+    StringRef(opts.planning.parallel).split(factors, ',');
+    for (StringRef factor : factors) {
+      int64_t n = 1;
+      if (!factor.split('=').second.getAsInteger(10, n) && n > 0)
+        product *= n;
+    }
+    opts.planning.devices = product;
+  }
+  if (partition && opts.planning.parallel == "auto")
+    opts.planning.parallel = "tp=1,pp=1,dp=1";
+  if (opts.planning.requested() || partition) {
+    std::array<int64_t, 4> split = {1, 1, 1, 1};
+    if (failed(kiln::planParallel(
+            context, opts, opts.planning.requested() ? outs() : nulls(),
+            partition ? &split : nullptr)) ||
+        hadError)
       return 1;
     if (planOnly)
       return 0;
+    if (partition) {
+      auto [tp, ep, pp, dp] = split;
+      if (tp != 1 || pp != 1 || dp != 1) {
+        errs() << "kiln-compile: error: the plan tp=" << tp << ",ep=" << ep
+               << ",pp=" << pp << ",dp=" << dp
+               << " does not execute yet: only expert parallelism is "
+                  "partitioned (--parallel ep=N); print it with --plan-only\n";
+        return 1;
+      }
+      opts.planning.expertRanks = ep;
+      opts.planning.planText =
+          "expert parallelism over " + std::to_string(ep) + " ranks (ep=" +
+          std::to_string(ep) + ")";
+    }
   }
   if (!quantizeCheckInputs.empty() &&
       (opts.quantize.empty() || opts.emit != "artifact")) {

@@ -107,7 +107,13 @@ std::string kiln::inspect::readArtifact(const std::string &path,
       {KILN_SECTION_HOST_CODE, "HOST_CODE"},
       {KILN_SECTION_WEIGHTS, "WEIGHTS"},
       {KILN_SECTION_GPU_CODE, "GPU_CODE"},
-      {KILN_SECTION_GENERATION, "GENERATION"}};
+      {KILN_SECTION_GENERATION, "GENERATION"},
+      {KILN_SECTION_RANKS, "RANKS"}};
+  if (kiln_model_num_ranks(raw) > 1) {
+    out.plan = kiln_model_plan(raw);
+    for (uint32_t r = 0; r < kiln_model_num_ranks(raw); ++r)
+      out.rankSummaries.push_back(kiln_model_rank_summary(raw, r));
+  }
   for (auto [kind, name] : kinds) {
     Section section{name, 0, 0};
     if (kiln_model_section(raw, kind, &section.offset, &section.size) ==

@@ -66,6 +66,10 @@ struct ArtifactInfo {
   std::vector<std::string> gpuKernels;
   std::vector<GpuImage> gpuImages;
   std::optional<Generation> generation;
+  /// A partitioned model (kiln-compile --devices N): the plan and what each
+  /// rank holds; empty for one rank. The rest describes rank 0's program.
+  std::string plan;
+  std::vector<std::string> rankSummaries;
 };
 
 /// Loads `path` with kiln_model_load, which checks the magic, version,

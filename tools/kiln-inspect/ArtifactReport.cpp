@@ -107,6 +107,13 @@ void kiln::inspect::printArtifactText(const ArtifactInfo &info,
                       info.formatVersion, info.fileSize,
                       humanBytes(info.fileSize));
   os << "target: " << info.target << "\n";
+  if (!info.rankSummaries.empty()) {
+    os << llvm::formatv("ranks: {0} ({1}); run with mpirun -np {0}; below: "
+                        "rank 0's program\n",
+                        info.rankSummaries.size(), info.plan);
+    for (size_t r = 0; r < info.rankSummaries.size(); ++r)
+      os << llvm::formatv("  rank {0}: {1}\n", r, info.rankSummaries[r]);
+  }
   if (!info.gpuArchs.empty())
     os << "gpu archs: " << llvm::join(info.gpuArchs, ", ") << "\n";
   os << "entry: " << info.entrySymbol << "\n";
@@ -171,6 +178,14 @@ void kiln::inspect::printArtifactJson(const ArtifactInfo &info,
         j.value(arch);
     });
     j.attribute("entry", info.entrySymbol);
+    if (!info.rankSummaries.empty())
+      j.attributeObject("ranks", [&] {
+        j.attribute("plan", info.plan);
+        j.attributeArray("holds", [&] {
+          for (const std::string &summary : info.rankSummaries)
+            j.value(summary);
+        });
+      });
     tensorsJson(j, "inputs", info.inputs, symbols, false);
     tensorsJson(j, "outputs", info.outputs, symbols, false);
     j.attributeArray("symbols", [&] {

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "generate.h"
+#include "serve.h"
 #include "options.h"
 #include "output_writer.h"
 #include "summary.h"
@@ -19,6 +20,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <new>
 
@@ -115,13 +117,73 @@ void printSignature(const Options &options, kiln_model *model) {
     std::printf("output %s: %s\n", desc.name,
                 typeString(desc, symbols).c_str());
   }
+  uint32_t ranks = kiln_model_num_ranks(model);
+  if (ranks > 1) {
+    std::printf("ranks: %u (%s); run it with mpirun -np %u\n", ranks,
+                kiln_model_plan(model), ranks);
+    for (uint32_t r = 0; r < ranks; ++r)
+      std::printf("rank %u: %s\n", r, kiln_model_rank_summary(model, r));
+  }
   kiln_generation_info generation;
   if (kiln_model_generation_info(model, &generation) == KILN_STATUS_OK) {
     kiln_model_input(model, generation.tokens_input, &desc);
-    std::printf("generation step: KV cache of %lld positions; run it with "
-                "--generate N --input %s=PROMPT.npy\n",
-                static_cast<long long>(generation.max_seq), desc.name);
+    kiln_paged_info paged;
+    if (kiln_model_paged_info(model, &paged) == KILN_STATUS_OK)
+      std::printf("generation step: paged KV cache of %lld positions per "
+                  "sequence, %lld blocks of %lld; serve it with "
+                  "--serve-trace FILE\n",
+                  static_cast<long long>(generation.max_seq),
+                  static_cast<long long>(paged.num_blocks),
+                  static_cast<long long>(paged.block_size));
+    else
+      std::printf("generation step: KV cache of %lld positions; run it with "
+                  "--generate N --input %s=PROMPT.npy\n",
+                  static_cast<long long>(generation.max_seq), desc.name);
   }
+}
+
+/// This process's rank in a parallel run (0 otherwise).
+int32_t worldRank = 0;
+/// Set before failing where every rank fails the same way (the MPI world
+/// has the wrong size): each says so and ends normally, rather than the
+/// first one ending the others before they could.
+bool everyRankFails = false;
+
+/// Whether mpirun (Open MPI, or a PMI/PMIx launcher) started this process.
+bool startedByMpirun() {
+  for (const char *name : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_SIZE"})
+    if (std::getenv(name))
+      return true;
+  return false;
+}
+
+/// Rank 0's tensor, sent to every rank of a parallel run (a no-op when
+/// the collectives are not active).
+void shareTensor(HostTensor &tensor) {
+  if (!kiln_collectives_active())
+    return;
+  // dtype, rank, byte size, then up to 16 dims.
+  uint64_t header[3 + 16] = {};
+  if (worldRank == 0) {
+    if (tensor.dims.size() > 16)
+      failWith("an input of rank > 16 cannot be sent to the other ranks");
+    header[0] = uint64_t(tensor.dtype);
+    header[1] = tensor.dims.size();
+    header[2] = tensor.data.size();
+    for (size_t i = 0; i < tensor.dims.size(); ++i)
+      header[3 + i] = uint64_t(tensor.dims[i]);
+  }
+  if (kiln_collectives_broadcast(header, sizeof(header), 0))
+    failWithRuntime();
+  if (worldRank != 0) {
+    tensor.dtype = kiln_dtype(header[0]);
+    tensor.dims.assign(header[1], 0);
+    for (size_t i = 0; i < header[1] && i < 16; ++i)
+      tensor.dims[i] = int64_t(header[3 + i]);
+    tensor.data.resize(header[2]);
+  }
+  if (kiln_collectives_broadcast(tensor.data.data(), tensor.data.size(), 0))
+    failWithRuntime();
 }
 
 void setInputs(const Options &options, kiln_model *model,
@@ -135,8 +197,11 @@ void setInputs(const Options &options, kiln_model *model,
       failWith("input '" + name + "' is given more than once");
     given[index] = true;
     HostTensor tensor;
-    if (std::string error = readTensorFile(file, tensor); !error.empty())
-      failWith("input '" + name + "': " + error);
+    // In a parallel run rank 0 reads the file and sends it to the others.
+    if (worldRank == 0)
+      if (std::string error = readTensorFile(file, tensor); !error.empty())
+        failWith("input '" + name + "': " + error);
+    shareTensor(tensor);
     // NumPy has no 4- or 2-bit integers: an int8 (uint8) .npy holds an
     // int4/int2 (uint4/uint2) input one element per byte; the runtime
     // checks that every value fits.
@@ -230,6 +295,8 @@ int generateMain(const Options &options, kiln_model *model,
   return 0;
 }
 
+int runModel(const Options &options, kiln_model *model);
+
 int runMain(int argc, char **argv) {
   Options options;
   if (std::string error = parseOptions(argc, argv, options); !error.empty())
@@ -239,14 +306,48 @@ int runMain(int argc, char **argv) {
     return 0;
   }
 
+  // Under mpirun, this process is one rank of a partitioned model: start
+  // the collectives before loading, so that the model loads this rank.
+  bool parallel = startedByMpirun() && !options.printSignature;
+  if (parallel) {
+    int32_t size = 1;
+    if (kiln_collectives_init(options.collectiveTimeout, &worldRank, &size))
+      failWithRuntime();
+  }
   kiln_model *rawModel = nullptr;
-  if (kiln_model_load(options.model.c_str(), &rawModel))
+  if (kiln_status status = kiln_model_load(options.model.c_str(), &rawModel)) {
+    everyRankFails = parallel && status == KILN_STATUS_UNSUPPORTED;
     failWithRuntime();
+  }
   ModelPtr model(rawModel);
   if (options.printSignature) {
     printSignature(options, model.get());
     return 0;
   }
+  uint32_t ranks = kiln_model_num_ranks(model.get());
+  if (ranks > 1 && !parallel)
+    failWith(options.model + " is partitioned for " + std::to_string(ranks) +
+             " ranks (" + kiln_model_plan(model.get()) +
+             "): run one process per rank, mpirun -np " +
+             std::to_string(ranks) + " kiln-run " + options.model + " ...");
+  if (ranks > 1 && options.generate)
+    failWith("--generate does not run partitioned models yet; compile the "
+             "model for one device");
+  // Only rank 0 prints and writes the outputs.
+  Options rankOptions = options;
+  if (worldRank != 0) {
+    rankOptions.quiet = true;
+    rankOptions.outputDir.clear();
+    rankOptions.repeatGiven = false;
+  }
+  return runModel(rankOptions, model.get());
+}
+
+int runModel(const Options &options, kiln_model *rawModel) {
+  struct NoRelease {
+    void operator()(kiln_model *) const {}
+  };
+  std::unique_ptr<kiln_model, NoRelease> model(rawModel);
 
   kiln_session *rawSession = nullptr;
   if (kiln_session_create(model.get(), options.device.c_str(), &rawSession))
@@ -256,6 +357,16 @@ int runMain(int argc, char **argv) {
     failWithRuntime();
   if (options.generate)
     return generateMain(options, model.get(), session.get());
+  if (!options.serveTrace.empty()) {
+    std::vector<std::string> lines;
+    if (std::string error =
+            runServeTrace(options, model.get(), session.get(), lines);
+        !error.empty())
+      failWith(error);
+    for (const std::string &line : lines)
+      std::printf("%s\n", line.c_str());
+    return 0;
+  }
   setInputs(options, model.get(), session.get());
 
   // Create the output directory before running, so a bad path fails fast.
@@ -287,6 +398,8 @@ int runMain(int argc, char **argv) {
 /// One line, whatever a file name or a lower layer put in the message.
 void printError(std::string message) {
   std::replace(message.begin(), message.end(), '\n', ' ');
+  if (kiln_collectives_active())
+    message = "rank " + std::to_string(worldRank) + ": " + message;
   std::fprintf(stderr, "kiln-run: error: %s\n", message.c_str());
 }
 
@@ -295,14 +408,27 @@ void printError(std::string message) {
 int main(int argc, char **argv) {
   // Failures unwind through main's locals, so the output writer's destructor
   // removes partial files and the model and session are released.
+  std::string message;
   try {
-    return runMain(argc, argv);
+    int status = runMain(argc, argv);
+    kiln_collectives_finalize();
+    return status;
   } catch (const Failure &failure) {
-    printError(failure.message);
+    message = failure.message;
   } catch (const std::bad_alloc &) {
-    printError("out of memory");
+    message = "out of memory";
   } catch (const std::exception &error) {
-    printError(std::string("internal error: ") + error.what());
+    message = std::string("internal error: ") + error.what();
+  }
+  printError(message);
+  // One rank's failure ends every rank: the others would otherwise wait
+  // for it in their next collective.
+  if (kiln_collectives_active() && everyRankFails) {
+    kiln_collectives_finalize();
+  } else if (kiln_collectives_active()) {
+    std::fflush(stderr);
+    kiln_collectives_abort("kiln-run failed on this rank; ending every rank",
+                           1);
   }
   return 1;
 }

@@ -72,6 +72,32 @@ Options:
       With --generate: a token that ends a sequence (repeat for several).
       After it, the sequence's row of generated.npy repeats it; decoding
       ends once every sequence has stopped.
+  --serve-trace FILE
+      For an artifact of kiln-compile --generate --kv-block-size (a paged KV
+      cache): serve the requests of FILE with continuous batching
+      (kiln_batch_*), one request per line, "ARRIVAL MAX_NEW TOKEN...":
+      ARRIVAL is seconds after the start (0 for all at once), MAX_NEW the
+      tokens to generate at most, then the prompt's tokens; '#' starts a
+      comment. Each step admits the requests that have arrived (while blocks
+      and --max-batch allow), prefills each alone and decodes every running
+      request together. Prints the generated tokens/s and the latency
+      (finish minus arrival) percentiles p50/p90/p99; with --output-dir also
+      writes DIR/serve.json (each request, in arrival order: prompt length,
+      latency_ms, generated tokens). Takes no --input. The sampling flags
+      and --stop-token apply to every request.
+  --max-batch N
+      With --serve-trace: at most N requests decode together (N >= 1;
+      default: the model's batch range's maximum). --max-batch 1 serves the
+      requests one at a time, in arrival order.
+  --collective-timeout S
+      For a partitioned model (kiln-compile --devices N), run as
+      `mpirun -np N kiln-run model.kiln ...`: how long (seconds, default
+      300) each collective waits for the other ranks. Past it, or when a
+      rank dies, every rank ends with one "kiln: rank R: ..." line and a
+      non-zero exit instead of waiting forever. Rank 0 reads the inputs,
+      sends them to the others, and prints and writes the outputs. The
+      MPI world must have exactly the model's rank count; a partitioned
+      model started without mpirun says how to start it.
   --print-signature
       Print the model's target, inputs and outputs, then exit without
       running. Needs no --input. A model with symbolic dims also lists each
@@ -81,7 +107,9 @@ Options:
       bytes", the memory each session allocates once for the intermediates.
       For a CUDA artifact (target "cuda-sm_90a,sm_80" and the like) instead
       one line per GPU code image, "gpu image ARCH: cubin|ptx, N bytes", and
-      "gpu workspace: N bytes".
+      "gpu workspace: N bytes". A partitioned model adds a line "ranks:
+      N ..." naming its plan, and one "rank R: ..." line per rank saying
+      what that rank holds.
   --quiet, -q
       Do not print output summaries (timing is still printed with --repeat).
   --help, -h
@@ -197,6 +225,17 @@ std::string parseOptions(int argc, char **argv, Options &out) {
          out.device = value;
          return "";
        }},
+      {"--serve-trace", nullptr,
+       [&](const std::string &value) -> std::string {
+         if (value.empty())
+           return "--serve-trace needs a file";
+         out.serveTrace = value;
+         return "";
+       }},
+      {"--max-batch", nullptr,
+       [&](const std::string &value) {
+         return parseCount("--max-batch", value, 1u << 20, out.maxBatch);
+       }},
       {"--repeat", nullptr,
        [&](const std::string &value) {
          out.repeatGiven = true;
@@ -221,6 +260,11 @@ std::string parseOptions(int argc, char **argv, Options &out) {
       {"--top-p", nullptr,
        [&](const std::string &value) {
          return parseReal("--top-p", value, 0, 1, out.topP);
+       }},
+      {"--collective-timeout", nullptr,
+       [&](const std::string &value) {
+         return parseReal("--collective-timeout", value, 0, 1e7,
+                          out.collectiveTimeout);
        }},
       {"--seed", nullptr,
        [&](const std::string &value) {
@@ -265,9 +309,15 @@ std::string parseOptions(int argc, char **argv, Options &out) {
   }
   bool sampling = out.temperature != 0 || out.topK != 0 || out.topP != 0 ||
                   out.seed != 0 || !out.stopTokens.empty();
-  if (sampling && out.generate == 0)
+  bool serving = !out.serveTrace.empty();
+  if (sampling && out.generate == 0 && !serving)
     return "--temperature, --top-k, --top-p, --seed and --stop-token need "
-           "--generate N";
+           "--generate N or --serve-trace";
+  if (out.maxBatch && !serving)
+    return "--max-batch needs --serve-trace";
+  if (serving && (out.generate || out.repeatGiven || !out.inputs.empty()))
+    return "--serve-trace takes its prompts from the trace; it does not go "
+           "with --generate, --repeat or --input";
   if (out.generate && out.repeatGiven)
     return "--generate and --repeat do not go together (--generate prints "
            "its own timing)";

@@ -28,6 +28,12 @@ struct Options {
   float topP = 0;
   unsigned long long seed = 0;
   std::vector<long long> stopTokens;
+  /// --serve-trace FILE: replay a trace of requests through a kiln_batch.
+  std::string serveTrace;
+  unsigned maxBatch = 0; // --max-batch (0: the batch's default)
+  /// --collective-timeout S: how long a partitioned model's collectives
+  /// wait for the other ranks (0: the runtime's default, 300 s).
+  float collectiveTimeout = 0;
 };
 
 /// Parses argv; returns "" or a one-line usage error.

@@ -81,6 +81,10 @@ struct GenerationSignature {
   std::string tokens, positions, logits;
   /// Inputs the entry updates in place (the KV caches).
   std::vector<std::string> stateInputs;
+  /// A paged cache (kvBlockSize > 0): the block table input's name and
+  /// the pools' shape.
+  int64_t kvBlockSize = 0, kvBlocks = 0;
+  std::string blockTable;
 };
 
 struct ArtifactContents {
@@ -107,6 +111,24 @@ struct ArtifactContents {
 /// why.
 llvm::Error writeArtifact(llvm::StringRef path,
                           const ArtifactContents &contents);
+
+/// The bytes writeArtifact would write, in `out`.
+llvm::Error writeArtifactToBuffer(const ArtifactContents &contents,
+                                  std::string &out);
+
+/// A model partitioned for several ranks (format version 5, the RANKS
+/// section of kiln/artifact_format.h): each rank's complete artifact
+/// (writeArtifactToBuffer's bytes), what it holds, and the plan.
+struct PartitionedArtifact {
+  std::string plan;
+  std::vector<std::string> summaries;
+  std::vector<std::string> ranks;
+};
+
+/// Writes `artifact` to `path` (rank 0's METADATA as the file's, then
+/// RANKS); on failure leaves no file behind and says why.
+llvm::Error writePartitionedArtifact(llvm::StringRef path,
+                                     const PartitionedArtifact &artifact);
 
 } // namespace kiln
 

@@ -8,6 +8,7 @@
 
 #include "mlir/Pass/PassManager.h"
 
+#include <array>
 #include <functional>
 #include <map>
 #include <string>
@@ -37,6 +38,9 @@ struct CompileOptions {
   /// kiln-convert-decoder-to-generation-step.
   bool generate = false;
   int64_t maxSeq = 0;
+  /// A paged KV cache: blocks of `kvBlockSize` positions (0: contiguous),
+  /// `kvBlocks` of them per pool (0: the pass's default).
+  int64_t kvBlockSize = 0, kvBlocks = 0;
   /// Parallel planning (kiln/Planning, `--plan-only`, `--explain-plan`):
   /// the machine, mesh and workload to plan for.
   struct Planning {
@@ -60,6 +64,11 @@ struct CompileOptions {
     /// Pipeline micro-batches (0: min(pp, sequences per replica)).
     int64_t microbatches = 0;
     bool requested() const { return planOnly || explain; }
+    /// The plan compile() partitions for (set from planParallel's
+    /// choice): expert parallelism over this many ranks (1: one device),
+    /// and the plan's one-line description for the artifact.
+    int64_t expertRanks = 1;
+    std::string planText;
   } planning;
   /// Applied to every pass manager the driver creates (IR printing,
   /// timing and the other MLIR command-line options).
@@ -81,9 +90,12 @@ mlir::LogicalResult compile(mlir::MLIRContext &context,
 /// with `options.quantize`) for `options.planning`, and prints the plan
 /// to `os` (explained with `planning.explain`). Errors are diagnostics on
 /// `context`.
+/// `chosen`, when given, receives the winning split's factors
+/// {tp, ep, pp, dp}.
 mlir::LogicalResult planParallel(mlir::MLIRContext &context,
                                  const CompileOptions &options,
-                                 llvm::raw_ostream &os);
+                                 llvm::raw_ostream &os,
+                                 std::array<int64_t, 4> *chosen = nullptr);
 
 /// What `checkModel` found in a model that it could import.
 struct ModelCheck {

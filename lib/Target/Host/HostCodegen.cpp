@@ -55,15 +55,59 @@ std::string kiln::hostTargetName() {
 /// The allocator hooks the runtime fills in (kiln/artifact_format.h).
 static constexpr const char *kAllocatorSymbol = "kiln_allocator";
 
-/// Gives every definition in `m` but `keep` and the allocator hooks
-/// internal linkage, so that only those are exported.
+/// The pointer to the runtime's collective table (kiln/collectives.h).
+static constexpr const char *kCollectivesSymbol = "kiln_collectives";
+
+/// Gives every definition in `m` but `keep`, the allocator hooks and the
+/// collective table internal linkage, so that only those are exported.
 static void internalizeAllBut(llvm::Module &m, const llvm::Function *keep) {
   for (llvm::Function &f : m)
     if (!f.isDeclaration() && &f != keep)
       f.setLinkage(llvm::GlobalValue::InternalLinkage);
   for (llvm::GlobalVariable &g : m.globals())
-    if (!g.isDeclaration() && g.getName() != kAllocatorSymbol)
+    if (!g.isDeclaration() && g.getName() != kAllocatorSymbol &&
+        g.getName() != kCollectivesSymbol)
       g.setLinkage(llvm::GlobalValue::InternalLinkage);
+}
+
+/// Sends the calls of `kiln_collective_<name>(i64 pointer, i64 count, i32
+/// dtype)` that kiln-convert-collectives-to-runtime-calls made through the
+/// exported `kiln_collectives` pointer, which the runtime points at its MPI
+/// plugin's table (kiln_collective_calls of kiln/collectives.h) before the
+/// first run; the runtime refuses to run such code without one.
+static void routeCollectivesThroughTable(llvm::Module &m) {
+  // The members of kiln_collective_calls after abi_version, rank, size.
+  static const char *const members[] = {"all_reduce"};
+  llvm::LLVMContext &ctx = m.getContext();
+  llvm::Type *ptrTy = llvm::PointerType::get(ctx, 0);
+  llvm::Type *i32 = llvm::Type::getInt32Ty(ctx);
+  llvm::Type *i64 = llvm::Type::getInt64Ty(ctx);
+  auto *tableTy = llvm::StructType::get(ctx, {i32, i32, i32, ptrTy});
+  llvm::GlobalVariable *table = nullptr;
+  for (auto [index, member] : llvm::enumerate(members)) {
+    llvm::Function *callee =
+        m.getFunction(std::string("kiln_collective_") + member);
+    if (!callee || callee->use_empty())
+      continue;
+    if (!table)
+      table = new llvm::GlobalVariable(
+          m, ptrTy, /*isConstant=*/false, llvm::GlobalValue::ExternalLinkage,
+          llvm::ConstantPointerNull::get(llvm::cast<llvm::PointerType>(ptrTy)),
+          kCollectivesSymbol);
+    auto *fn = llvm::Function::Create(
+        callee->getFunctionType(), llvm::GlobalValue::InternalLinkage,
+        std::string("kiln.collective.") + member, m);
+    callee->replaceAllUsesWith(fn);
+    llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", fn));
+    llvm::Value *calls = b.CreateLoad(ptrTy, table);
+    llvm::Value *slot = b.CreateStructGEP(tableTy, calls, 3 + index);
+    llvm::Value *target = b.CreateLoad(ptrTy, slot);
+    auto *targetTy = llvm::FunctionType::get(i32, {ptrTy, i64, i32}, false);
+    llvm::Value *pointer = b.CreateIntToPtr(fn->getArg(0), ptrTy);
+    b.CreateCall(targetTy, target, {pointer, fn->getArg(1), fn->getArg(2)});
+    b.CreateRetVoid();
+    callee->eraseFromParent();
+  }
 }
 
 /// Sends the model's malloc and free calls through the exported
@@ -466,6 +510,7 @@ mlir::LogicalResult kiln::emitHostCode(mlir::ModuleOp module,
   if (!m)
     return report(fail("translation to LLVM IR failed"));
   routeAllocationsThroughHooks(*m);
+  routeCollectivesThroughTable(*m);
   if (llvm::Error error = addEntryWrapper(*m, opts))
     return report(std::move(error));
   llvm::Expected<std::unique_ptr<llvm::TargetMachine>> tm =

@@ -21,6 +21,8 @@
 |*              (format in "The CUDA target" below)                           *|
 |*   GENERATION optional: the entry is one step of autoregressive generation  *|
 |*              over a KV cache (format in "Generation steps" below)          *|
+|*   RANKS      a model partitioned for several ranks: every rank's program  *|
+|*              (format in "Partitioned models" below)                        *|
 |*                                                                            *|
 |* METADATA encoding (str = u32 byte length + bytes, no terminator;           *|
 |* tensor = str name, u32 dtype, u32 rank, i64 dims[rank]):                   *|
@@ -201,6 +203,17 @@
 |*                    sequence's cache (where this step's tokens go)          *|
 |*   str logits       output: float [batch, seq, vocab]                       *|
 |*   u32 num_state,  then per state input: str name                           *|
+|* and, only for a paged cache (kiln-compile --kv-block-size), a tail:        *|
+|*   u32 magic        KILN_GENERATION_PAGED_MAGIC                             *|
+|*   i64 block_size   positions per block                                     *|
+|*   i64 num_blocks   blocks in each state input's pool                       *|
+|*   str block_table  input: int64 [batch, max_seq / block_size], each        *|
+|*                    sequence's pool blocks in position order               *|
+|* A paged state input is a pool [num_blocks, kv_heads, block_size, head]     *|
+|* shared by the batch. The runtime checks 1 <= block_size, block_size       *|
+|* divides max_seq, 1 <= num_blocks <= 2^31, and that block_table names an    *|
+|* int64 rank-2 input other than tokens, positions and the states. A runtime  *|
+|* without paging refuses the tail ("bytes after the last state input").      *|
 |* A state input (a KV cache, [batch, kv_heads, max_seq, head_size]) is read  *|
 |* AND written by the entry, in place, in the buffer the runtime passes: it   *|
 |* is not among the outputs, and it holds the updated cache after a run, so   *|
@@ -211,6 +224,28 @@
 |* inputs other than tokens and positions; 1 <= max_seq <=                    *|
 |* KILN_MAX_SYMBOL_VALUE. Version 4 adds this section; a version-3 runtime    *|
 |* refuses the file instead of running the step without keeping its state.    *|
+|*                                                                            *|
+|* Partitioned models                                                         *|
+|* ------------------                                                         *|
+|* kiln-compile --devices N writes one file holding the program of each of    *|
+|* the N ranks of its plan (format version 5). The file's METADATA is rank    *|
+|* 0's (the model's signature: every rank has the same inputs and outputs);  *|
+|* its RANKS section holds each rank's complete artifact (versions 2 to 4,    *|
+|* with its own header, checksum, METADATA, HOST_CODE and only the weights   *|
+|* that rank holds: a rank's share of the experts is stored once, in its own  *|
+|* artifact; replicated weights are stored in each rank's).                   *|
+|* RANKS encoding (str, u32, u64 as in METADATA):                             *|
+|*   u32 magic        KILN_RANKS_MAGIC                                        *|
+|*   u32 num_ranks    2 <= num_ranks <= KILN_MAX_RANKS                        *|
+|*   str plan         one line, e.g. "expert parallelism (ep=2)"              *|
+|*   per rank: str summary (what it holds, one line), u64 offset, u64 size    *|
+|*             (offset relative to the RANKS section, a multiple of 64)       *|
+|* The runtime loads the rank of the process (kiln_collectives_init; rank 0  *|
+|* for introspection otherwise) and checks: magic, counts, each rank's        *|
+|* [offset, offset + size) inside the section and aligned, and, for the rank  *|
+|* it loads, that its artifact is valid, has no RANKS section of its own, and *|
+|* has the same target, inputs and outputs as the file's METADATA. Rank R's   *|
+|* HOST_CODE exports the KILN_COLLECTIVES_SYMBOL of kiln/collectives.h.       *|
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 
@@ -231,9 +266,17 @@ extern "C" {
  *    symbols; the CPU entry takes the symbols' values after the workspace.
  * 4: the optional GENERATION section (written as version 4 only when
  *    present; otherwise writers still write 3).
+ * 5: the RANKS section (a partitioned model; written as version 5 only
+ *    then).
  * A runtime reads every version from KILN_ARTIFACT_MIN_FORMAT_VERSION to
  * KILN_ARTIFACT_FORMAT_VERSION. */
-#define KILN_ARTIFACT_FORMAT_VERSION 4u
+#define KILN_ARTIFACT_FORMAT_VERSION 5u
+/* The version of a file with a GENERATION section. */
+#define KILN_ARTIFACT_GENERATION_VERSION 4u
+/* The version of a file with a RANKS section. */
+#define KILN_ARTIFACT_RANKS_VERSION 5u
+/* The most ranks one artifact may hold. */
+#define KILN_MAX_RANKS 4096u
 /* What a writer writes for an artifact without a GENERATION section. */
 #define KILN_ARTIFACT_BASE_FORMAT_VERSION 3u
 #define KILN_ARTIFACT_MIN_FORMAT_VERSION 2u
@@ -250,6 +293,8 @@ extern "C" {
 #define KILN_ENTRY_SYMBOL "kiln_entry"
 #define KILN_GPU_CODE_MAGIC 0x3143474Bu /* "KGC1" little-endian */
 #define KILN_GENERATION_MAGIC 0x314E474Bu /* "KGN1" little-endian */
+#define KILN_GENERATION_PAGED_MAGIC 0x3150474Bu /* "KGP1" little-endian */
+#define KILN_RANKS_MAGIC 0x314B524Bu /* "KRK1" little-endian */
 
 typedef struct kiln_artifact_header {
   char magic[8];                 /* KILN_ARTIFACT_MAGIC, NUL padded */
@@ -268,7 +313,8 @@ typedef enum kiln_section_kind {
   KILN_SECTION_HOST_CODE = 2,
   KILN_SECTION_WEIGHTS = 3,
   KILN_SECTION_GPU_CODE = 4, /* kernels of a "cuda-" target */
-  KILN_SECTION_GENERATION = 5 /* a generation step's roles and state */
+  KILN_SECTION_GENERATION = 5, /* a generation step's roles and state */
+  KILN_SECTION_RANKS = 6       /* every rank's artifact (version 5) */
 } kiln_section_kind;
 
 /* The format of one GPU_CODE image. */

@@ -399,6 +399,159 @@ KILN_API kiln_status kiln_generation_step(kiln_generation *generation,
  * the first prefill or for NULL. */
 KILN_API int64_t kiln_generation_length(const kiln_generation *generation);
 
+/*===--- Continuous batching over a paged KV cache -------------------------===*/
+
+/* An artifact of `kiln-compile --generate --kv-block-size B` keeps every
+ * sequence's keys and values in one pool of blocks of B positions per
+ * cache, and takes an int64 input `block_table` [batch, max_seq / B] that
+ * lists each sequence's blocks (kiln/artifact_format.h). A kiln_batch
+ * serves requests over such a session: requests of any prompt length join
+ * between steps and leave when done, each holding only the blocks its own
+ * length needs; a finished request's blocks go back to a free list and are
+ * reused by the next ones.
+ *
+ * kiln_batch_step first admits waiting requests, oldest first, while fewer
+ * than max_batch run and the free list holds the blocks the request needs
+ * for its prompt plus max_new_tokens (a request that does not fit waits;
+ * nothing is preempted), and runs each admitted prompt through the model
+ * alone (its prefill, batch 1), sampling its first token; then it runs one
+ * decode step over every running request together (batch = the running
+ * requests, each at its own length) and samples each one's next token. A
+ * request finishes after max_new_tokens tokens (or at one of its stop
+ * tokens); its blocks are freed and its tokens wait for kiln_batch_take. */
+
+/* A paged generation artifact's paging (kiln_model_paged_info). */
+typedef struct kiln_paged_info {
+  int64_t block_size;       /* positions per block */
+  int64_t num_blocks;       /* blocks in each cache's pool */
+  size_t block_table_input; /* input index of block_table */
+} kiln_paged_info;
+
+/* Fills `out` for a paged generation artifact; NOT_FOUND for any other
+ * (a contiguous generation artifact included). */
+KILN_API kiln_status kiln_model_paged_info(const kiln_model *model,
+                                           kiln_paged_info *out);
+
+typedef struct kiln_batch kiln_batch;
+
+typedef struct kiln_batch_options {
+  uint32_t max_batch; /* most requests in one decode step; 0: the model's
+                         batch range's maximum, at most num_blocks */
+} kiln_batch_options;
+
+/* A batching server over `session`, whose model must be a paged
+ * generation artifact. `options` NULL takes the defaults. Like
+ * kiln_generation, the batch owns the session's inputs until released.
+ * Fails with INVALID_ARGUMENT (NULL pointers, max_batch above the model's
+ * batch range), NOT_FOUND (not a paged generation artifact) or
+ * UNSUPPORTED (logits not float32, tokens neither int64 nor int32). */
+KILN_API kiln_status kiln_batch_create(kiln_session *session,
+                                       const kiln_batch_options *options,
+                                       kiln_batch **out_batch);
+/* Frees the batch and every request it holds; NULL is a no-op. */
+KILN_API void kiln_batch_release(kiln_batch *batch);
+
+/* Queues a request: `prompt` [length] tokens, then up to max_new_tokens
+ * generated ones (>= 1), chosen with `sampling` (NULL: greedy), stopping
+ * early after any of the `num_stop` tokens in `stop` (which may be NULL
+ * when num_stop is 0). Writes its id (never 0) to `out_request`. Fails
+ * with INVALID_ARGUMENT when length is 0, when length + max_new_tokens - 1
+ * exceeds max_seq, when the request alone needs more blocks than the pool
+ * has, or on bad sampling values; the batch is unchanged then. */
+KILN_API kiln_status kiln_batch_add(kiln_batch *batch, const int64_t *prompt,
+                                    uint32_t length, uint32_t max_new_tokens,
+                                    const kiln_sampling *sampling,
+                                    const int64_t *stop, uint32_t num_stop,
+                                    uint64_t *out_request);
+
+/* Admits what fits, prefills it, and runs one decode step over the
+ * running requests (see above); writes how many requests finished in this
+ * step to `out_finished` (may be NULL). With nothing waiting or running it
+ * does nothing and returns OK. A failed model run fails the requests it
+ * ran (their tokens can still be taken, kiln_batch_take reports the error)
+ * and returns its status. */
+KILN_API kiln_status kiln_batch_step(kiln_batch *batch, uint32_t *out_finished);
+
+/* Takes the oldest finished request: its id to `out_request`, its number
+ * of generated tokens to `out_count` and the tokens to `out_tokens` (room
+ * for `capacity`). NOT_FOUND when no request has finished; with capacity
+ * below the count, INVALID_ARGUMENT and the request stays (out_request
+ * and out_count are still written, to size the next call); a request
+ * whose run failed is taken and reported with its tokens so far and
+ * INTERNAL. */
+KILN_API kiln_status kiln_batch_take(kiln_batch *batch, uint64_t *out_request,
+                                     int64_t *out_tokens, size_t capacity,
+                                     size_t *out_count);
+
+typedef struct kiln_batch_stats {
+  uint32_t waiting;         /* added, not yet admitted */
+  uint32_t running;         /* admitted, still generating */
+  uint32_t finished;        /* done, not yet taken */
+  int64_t free_blocks;      /* blocks in the free list */
+  int64_t total_blocks;     /* the pool's blocks */
+  int64_t peak_used_blocks; /* most blocks held at once so far */
+  uint64_t blocks_handed_out; /* block allocations so far (reuse counts) */
+  uint64_t prefills, decode_steps; /* model runs so far */
+} kiln_batch_stats;
+
+/* Fills `out` with the batch's counts. */
+KILN_API kiln_status kiln_batch_get_stats(const kiln_batch *batch,
+                                          kiln_batch_stats *out);
+
+/*===--- Parallel runs (partitioned models, kiln/collectives.h)
+ * ------------------------------------------------------------===*/
+
+/* A model partitioned for N ranks (kiln-compile --devices N) runs as N
+ * processes started by mpirun, each holding one rank's program and
+ * weights. A process calls kiln_collectives_init before loading such a
+ * model: the runtime dlopens its MPI plugin (libkiln_collectives_mpi.so,
+ * beside libkiln_runtime.so or on the loader's path;
+ * $KILN_COLLECTIVES_PLUGIN overrides), which initializes MPI. Then
+ * kiln_model_load loads this process's rank and checks that the MPI world
+ * has exactly the artifact's rank count. `timeout_seconds` bounds how long
+ * any collective waits for the other ranks (0: 300 s); past it, or when a
+ * peer dies, every rank ends (MPI_Abort) after one line on stderr. Fails
+ * with KILN_STATUS_UNSUPPORTED when the plugin or MPI cannot be loaded.
+ * Calling it again returns the same rank and size. */
+KILN_API kiln_status kiln_collectives_init(double timeout_seconds,
+                                           int32_t *out_rank,
+                                           int32_t *out_size);
+
+/* Whether kiln_collectives_init has succeeded in this process. */
+KILN_API int kiln_collectives_active(void);
+
+/* Copies `bytes` bytes of rank `root`'s buffer into every rank's (all
+ * ranks call it). INVALID_ARGUMENT before kiln_collectives_init. */
+KILN_API kiln_status kiln_collectives_broadcast(void *buffer, uint64_t bytes,
+                                                int32_t root);
+
+/* Ends every rank of the run: the plugin writes "kiln: rank R: <message>"
+ * to stderr and calls MPI_Abort with `exit_code`. Does not return once
+ * the collectives are active; returns at once otherwise. */
+KILN_API void kiln_collectives_abort(const char *message, int32_t exit_code);
+
+/* Finalizes MPI (when the plugin initialized it). Sessions of partitioned
+ * models must be released first. */
+KILN_API void kiln_collectives_finalize(void);
+
+/* The number of ranks the artifact was partitioned for: 1 for a model
+ * that runs on one device (or a NULL model). */
+KILN_API uint32_t kiln_model_num_ranks(const kiln_model *model);
+
+/* The rank whose program `model` holds: this process's rank when the
+ * collectives were active at load, else 0 (loaded for introspection; its
+ * sessions fail with UNSUPPORTED). */
+KILN_API uint32_t kiln_model_rank(const kiln_model *model);
+
+/* The plan, one line (e.g. "expert parallelism over 2 ranks"); "" for a
+ * model of one rank. */
+KILN_API const char *kiln_model_plan(const kiln_model *model);
+
+/* What rank `rank` holds, one line (e.g. "experts 0-1 of every MoE layer;
+ * everything else replicated"); NULL when out of range. */
+KILN_API const char *kiln_model_rank_summary(const kiln_model *model,
+                                             uint32_t rank);
+
 #ifdef __cplusplus
 }
 #endif

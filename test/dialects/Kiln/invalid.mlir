@@ -1821,6 +1821,78 @@ func.func @kv_cache_update_too_long(%c: tensor<2x4x8xf32>, %u: tensor<2x5x8xf32>
 
 // -----
 
+func.func @paged_update_pool_rank(%c: tensor<4x2x8xf32>, %u: tensor<1x2x1x8xf32>, %t: tensor<1x2xi64>, %p: tensor<1xi64>) -> tensor<4x2x8xf32> {
+  // expected-error @+1 {{'kiln.paged_kv_cache_update' op pool must be [blocks, kv_heads, block_size, head_size], got rank 3}}
+  %0 = kiln.paged_kv_cache_update %c, %u, %t, %p : (tensor<4x2x8xf32>, tensor<1x2x1x8xf32>, tensor<1x2xi64>, tensor<1xi64>) -> tensor<4x2x8xf32>
+  return %0 : tensor<4x2x8xf32>
+}
+
+// -----
+
+func.func @paged_update_dynamic_block(%c: tensor<4x2x?x8xf32>, %u: tensor<1x2x1x8xf32>, %t: tensor<1x2xi64>, %p: tensor<1xi64>) -> tensor<4x2x?x8xf32> {
+  // expected-error @+1 {{'kiln.paged_kv_cache_update' op pool's block size must be static and positive, got [4,2,?,8]}}
+  %0 = kiln.paged_kv_cache_update %c, %u, %t, %p : (tensor<4x2x?x8xf32>, tensor<1x2x1x8xf32>, tensor<1x2xi64>, tensor<1xi64>) -> tensor<4x2x?x8xf32>
+  return %0 : tensor<4x2x?x8xf32>
+}
+
+// -----
+
+func.func @paged_update_table_rank(%c: tensor<4x2x4x8xf32>, %u: tensor<1x2x1x8xf32>, %t: tensor<2xi64>, %p: tensor<1xi64>) -> tensor<4x2x4x8xf32> {
+  // expected-error @+1 {{'kiln.paged_kv_cache_update' op block_table must be [batch, blocks per sequence], got rank 1}}
+  %0 = kiln.paged_kv_cache_update %c, %u, %t, %p : (tensor<4x2x4x8xf32>, tensor<1x2x1x8xf32>, tensor<2xi64>, tensor<1xi64>) -> tensor<4x2x4x8xf32>
+  return %0 : tensor<4x2x4x8xf32>
+}
+
+// -----
+
+func.func @paged_update_element_type(%c: tensor<4x2x4x8xf32>, %u: tensor<1x2x1x8xf16>, %t: tensor<1x2xi64>, %p: tensor<1xi64>) -> tensor<4x2x4x8xf32> {
+  // expected-error @+1 {{'kiln.paged_kv_cache_update' op update must be [batch, kv_heads, seq, head_size] of the pool's element type}}
+  %0 = kiln.paged_kv_cache_update %c, %u, %t, %p : (tensor<4x2x4x8xf32>, tensor<1x2x1x8xf16>, tensor<1x2xi64>, tensor<1xi64>) -> tensor<4x2x4x8xf32>
+  return %0 : tensor<4x2x4x8xf32>
+}
+
+// -----
+
+func.func @paged_update_heads(%c: tensor<4x2x4x8xf32>, %u: tensor<1x3x1x8xf32>, %t: tensor<1x2xi64>, %p: tensor<1xi64>) -> tensor<4x2x4x8xf32> {
+  // expected-error @+1 {{'kiln.paged_kv_cache_update' op update shape [1,3,1,8] does not match the pool's kv_heads and head_size [4,2,4,8]}}
+  %0 = kiln.paged_kv_cache_update %c, %u, %t, %p : (tensor<4x2x4x8xf32>, tensor<1x3x1x8xf32>, tensor<1x2xi64>, tensor<1xi64>) -> tensor<4x2x4x8xf32>
+  return %0 : tensor<4x2x4x8xf32>
+}
+
+// -----
+
+func.func @paged_update_table_rows(%c: tensor<4x2x4x8xf32>, %u: tensor<2x2x1x8xf32>, %t: tensor<3x2xi64>, %p: tensor<2xi64>) -> tensor<4x2x4x8xf32> {
+  // expected-error @+1 {{'kiln.paged_kv_cache_update' op block_table has 3 rows for a batch of 2}}
+  %0 = kiln.paged_kv_cache_update %c, %u, %t, %p : (tensor<4x2x4x8xf32>, tensor<2x2x1x8xf32>, tensor<3x2xi64>, tensor<2xi64>) -> tensor<4x2x4x8xf32>
+  return %0 : tensor<4x2x4x8xf32>
+}
+
+// -----
+
+func.func @paged_update_positions(%c: tensor<4x2x4x8xf32>, %u: tensor<2x2x1x8xf32>, %t: tensor<2x2xi64>, %p: tensor<3xi64>) -> tensor<4x2x4x8xf32> {
+  // expected-error @+1 {{'kiln.paged_kv_cache_update' op positions must be [2], one per batch entry}}
+  %0 = kiln.paged_kv_cache_update %c, %u, %t, %p : (tensor<4x2x4x8xf32>, tensor<2x2x1x8xf32>, tensor<2x2xi64>, tensor<3xi64>) -> tensor<4x2x4x8xf32>
+  return %0 : tensor<4x2x4x8xf32>
+}
+
+// -----
+
+func.func @paged_gather_result(%c: tensor<4x2x4x8xf32>, %t: tensor<?x2xi64>) -> tensor<?x2x16x8xf32> {
+  // expected-error @+1 {{'kiln.paged_kv_gather' op result must be [batch, kv_heads, blocks per sequence * block_size, head_size] = [?, 2, 8, 8] (? for dynamic), got [?,2,16,8]}}
+  %0 = kiln.paged_kv_gather %c, %t : (tensor<4x2x4x8xf32>, tensor<?x2xi64>) -> tensor<?x2x16x8xf32>
+  return %0 : tensor<?x2x16x8xf32>
+}
+
+// -----
+
+func.func @paged_gather_pool_rank(%c: tensor<4x2x4xf32>, %t: tensor<1x2xi64>) -> tensor<1x2x8x4xf32> {
+  // expected-error @+1 {{'kiln.paged_kv_gather' op pool must be [blocks, kv_heads, block_size, head_size], got rank 3}}
+  %0 = kiln.paged_kv_gather %c, %t : (tensor<4x2x4xf32>, tensor<1x2xi64>) -> tensor<1x2x8x4xf32>
+  return %0 : tensor<1x2x8x4xf32>
+}
+
+// -----
+
 func.func @kv_cache_update_positions(%c: tensor<2x4x8xf32>, %u: tensor<2x1x8xf32>, %p: tensor<3xi64>) -> tensor<2x4x8xf32> {
   // expected-error @+1 {{'kiln.kv_cache_update' op positions must be [2], one per batch entry}}
   %0 = kiln.kv_cache_update %c, %u, %p {axis = 1 : i64} : (tensor<2x4x8xf32>, tensor<2x1x8xf32>, tensor<3xi64>) -> tensor<2x4x8xf32>
@@ -2323,4 +2395,28 @@ func.func @pool_ceil(%x: tensor<1x4x5x5xf32>) -> tensor<1x4x2x2xf32> {
                      dilations = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, ceil_mode = true}
       : tensor<1x4x5x5xf32> -> tensor<1x4x2x2xf32>
   return %0 : tensor<1x4x2x2xf32>
+}
+
+// -----
+
+func.func @all_reduce_one_rank(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{'kiln.all_reduce' op ranks = 1 must be at least 2}}
+  %0 = kiln.all_reduce %x {ranks = 1 : i64} : (tensor<4xf32>) -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @all_reduce_type(%x: tensor<4xf32>) -> tensor<8xf32> {
+  // expected-error @+1 {{'kiln.all_reduce' op requires the same type for all operands and results}}
+  %0 = kiln.all_reduce %x {ranks = 2 : i64} : (tensor<4xf32>) -> tensor<8xf32>
+  return %0 : tensor<8xf32>
+}
+
+// -----
+
+func.func @all_reduce_dtype(%x: tensor<4xf16>) -> tensor<4xf16> {
+  // expected-error @+1 {{'kiln.all_reduce' op operand #0 must be ranked tensor of 32-bit float or 64-bit float or 32-bit signless integer or 64-bit signless integer values, but got 'tensor<4xf16>'}}
+  %0 = kiln.all_reduce %x {ranks = 2 : i64} : (tensor<4xf16>) -> tensor<4xf16>
+  return %0 : tensor<4xf16>
 }

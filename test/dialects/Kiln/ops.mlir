@@ -845,6 +845,20 @@ func.func @kv_cache_update(%c: tensor<1x8x16x4xf32>, %u: tensor<1x8x1x4xf32>, %p
   return %0, %1, %2, %3 : tensor<1x8x16x4xf32>, tensor<1x8x16x4xf32>, tensor<1x8x16x4xf32>, tensor<2x5x3xi32>
 }
 
+// The paged cache: an update through the block table and the sequences'
+// view of the pool; the batch may be dynamic.
+// CHECK-LABEL: func @paged_kv_cache
+// CHECK-SAME: (%[[POOL:[a-z0-9]+]]: tensor<64x2x16x8xf32>, %[[U:[a-z0-9]+]]: tensor<?x2x1x8xf32>, %[[T:[a-z0-9]+]]: tensor<?x4xi64>, %[[P:[a-z0-9]+]]: tensor<?xi64>)
+// CHECK: %[[N:.+]] = kiln.paged_kv_cache_update %[[POOL]], %[[U]], %[[T]], %[[P]] : (tensor<64x2x16x8xf32>, tensor<?x2x1x8xf32>, tensor<?x4xi64>, tensor<?xi64>) -> tensor<64x2x16x8xf32>
+// CHECK: %[[V:.+]] = kiln.paged_kv_gather %[[N]], %[[T]] : (tensor<64x2x16x8xf32>, tensor<?x4xi64>) -> tensor<?x2x64x8xf32>
+// CHECK: return %[[N]], %[[V]]
+func.func @paged_kv_cache(%pool: tensor<64x2x16x8xf32>, %u: tensor<?x2x1x8xf32>, %t: tensor<?x4xi64>, %p: tensor<?xi64>)
+    -> (tensor<64x2x16x8xf32>, tensor<?x2x64x8xf32>) {
+  %0 = kiln.paged_kv_cache_update %pool, %u, %t, %p : (tensor<64x2x16x8xf32>, tensor<?x2x1x8xf32>, tensor<?x4xi64>, tensor<?xi64>) -> tensor<64x2x16x8xf32>
+  %1 = kiln.paged_kv_gather %0, %t : (tensor<64x2x16x8xf32>, tensor<?x4xi64>) -> tensor<?x2x64x8xf32>
+  return %0, %1 : tensor<64x2x16x8xf32>, tensor<?x2x64x8xf32>
+}
+
 // swiglu halves the last dimension.
 // CHECK-LABEL: func @swiglu
 // CHECK-SAME: (%[[X:[a-z0-9]+]]: tensor<4x8xf32>, %[[H:[a-z0-9]+]]: tensor<2x3x6xf16>)
@@ -1012,4 +1026,14 @@ func.func @dynamic_dims(%x: tensor<?x?x16xf32>, %w: tensor<16x8xf32>) -> tensor<
   %1 = kiln.concat %0, %0 {axis = 1 : i64} : (tensor<?x?x8xf32>, tensor<?x?x8xf32>) -> tensor<?x?x8xf32>
   %2 = kiln.slice %1 {starts = array<i64: 0, 0, 4>, steps = array<i64: 1, 1, 1>} : tensor<?x?x8xf32> -> tensor<?x?x4xf32>
   return %2 : tensor<?x?x4xf32>
+}
+
+// Collectives between the ranks of a partitioned model.
+// CHECK-LABEL: func.func @collectives
+// CHECK: kiln.all_reduce %{{.+}} {ranks = 2 : i64} : (tensor<16x64xf32>) -> tensor<16x64xf32>
+// CHECK: kiln.all_reduce %{{.+}} {ranks = 4 : i64} : (tensor<?x8xi64>) -> tensor<?x8xi64>
+func.func @collectives(%x: tensor<16x64xf32>, %n: tensor<?x8xi64>) -> (tensor<16x64xf32>, tensor<?x8xi64>) {
+  %0 = kiln.all_reduce %x {ranks = 2 : i64} : (tensor<16x64xf32>) -> tensor<16x64xf32>
+  %1 = kiln.all_reduce %n {ranks = 4 : i64} : (tensor<?x8xi64>) -> tensor<?x8xi64>
+  return %0, %1 : tensor<16x64xf32>, tensor<?x8xi64>
 }

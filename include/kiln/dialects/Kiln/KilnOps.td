@@ -683,5 +683,6 @@ include "kiln/dialects/Kiln/KilnTransformerOps.td"
 include "kiln/dialects/Kiln/KilnMoEOps.td"
 include "kiln/dialects/Kiln/KilnQuantOps.td"
 include "kiln/dialects/Kiln/KilnWindowOps.td"
+include "kiln/dialects/Kiln/KilnParallelOps.td"
 
 #endif // KILN_OPS_TD

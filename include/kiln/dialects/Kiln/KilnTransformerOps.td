@@ -306,6 +306,68 @@ def Kiln_KVCacheUpdateOp : Kiln_Op<"kv_cache_update",
   let hasVerifier = 1;
 }
 
+def Kiln_PagedKVCacheUpdateOp : Kiln_Op<"paged_kv_cache_update",
+    [Pure, Kiln_ReifiesShapes, AllTypesMatch<["pool", "result"]>]> {
+  let summary = "write new keys or values into a paged KV cache's block pool";
+  let description = [{
+    A paged KV cache keeps the positions of every sequence in one pool of
+    fixed-size blocks, `pool` `[N, H, P, D]` (`N` blocks of `P` positions);
+    `block_table` `[B, C]` (int64) lists, for each sequence `b`, the pool
+    block of its positions `[c * P, (c + 1) * P)` in entry `c`, so a
+    sequence holds at most `C * P` positions and owns only the blocks it
+    has been given. `update` `[B, H, T, D]` is the step's keys (or values):
+    position `s` of sequence `b` has the absolute position
+    `p = positions[b] + s` and lands at
+    `pool[block_table[b, p / P], :, p mod P, :]`. Positions outside
+    `[0, C * P)` and table entries outside `[0, N)` are not written;
+    everything else keeps the pool's value (other sequences' blocks
+    included).
+
+    Example (a decode step of a dynamic batch into 64 blocks of 16):
+
+    ```mlir
+    %0 = kiln.paged_kv_cache_update %pool, %k, %table, %pos
+        : (tensor<64x2x16x8xf32>, tensor<?x2x1x8xf32>, tensor<?x4xi64>,
+           tensor<?xi64>) -> tensor<64x2x16x8xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$pool, Kiln_Tensor:$update,
+                       RankedTensorOf<[I64]>:$block_table,
+                       RankedTensorOf<[I64]>:$positions);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat = "$pool `,` $update `,` $block_table `,` $positions "
+                       "attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Kiln_PagedKVGatherOp : Kiln_Op<"paged_kv_gather",
+    [Pure, Kiln_ReifiesShapes]> {
+  let summary = "each sequence's keys or values of a paged KV cache, in order";
+  let description = [{
+    The contiguous view of a paged KV cache (see
+    `kiln.paged_kv_cache_update`): with `pool` `[N, H, P, D]` and
+    `block_table` `[B, C]`, the result `[B, H, C * P, D]` holds
+    `result[b, h, j, d] = pool[block_table[b, j / P], h, j mod P, d]`, and
+    zeros where the table entry is outside `[0, N)`. An attention reads it
+    with `kv_seqlen`, so entries past a sequence's length may name any
+    block. The reference lowering materializes the view; the CPU attention
+    kernel (kiln-convert-attention-to-tiled-loops) instead reads its key
+    blocks through the table, and the view is never built.
+
+    Example:
+
+    ```mlir
+    %keys = kiln.paged_kv_gather %pool, %table
+        : (tensor<64x2x16x8xf32>, tensor<?x4xi64>) -> tensor<?x2x64x8xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$pool, RankedTensorOf<[I64]>:$block_table);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat = "$pool `,` $block_table attr-dict `:` "
+                       "functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 def Kiln_SwiGLUOp : Kiln_Op<"swiglu", [Pure, Kiln_ReifiesShapes]> {
   let summary = "SiLU-gated linear unit over the two halves of the last dimension";
   let description = [{

@@ -44,6 +44,16 @@ def ConvertDecoderToGenerationStep
     positions and logits), and the `seq` symbol's range is capped at
     `max-seq`.
 
+    With `kv-block-size` P (a paged cache), each cache is instead a pool
+    `[kv-blocks, kv_heads, P, head_size]` shared by the batch, and one
+    more input `block_table` `[batch, max-seq / P]` (int64) names each
+    sequence's blocks: the step writes with `kiln.paged_kv_cache_update`
+    and the attention reads `kiln.paged_kv_gather`'s view of the pool, so
+    a runtime can hand blocks to sequences as they grow, batch sequences
+    of different lengths, and reuse a finished sequence's blocks
+    (`kv_block_size`, `kv_blocks` and `block_table` join
+    `kiln.generation`).
+
     A model that is not such a decoder is reported, naming what does not
     fit: more than one input or output, a static sequence length, an
     attention that is not causal or that already has a cache or an explicit
@@ -66,6 +76,12 @@ def ConvertDecoderToGenerationStep
     Option<"maxSeq", "max-seq", "int64_t", /*default=*/"0",
            "Positions each sequence's KV cache holds (prompt and generated "
            "tokens together); required">,
+    Option<"kvBlockSize", "kv-block-size", "int64_t", /*default=*/"0",
+           "Positions per block of a paged KV cache (0: one contiguous "
+           "cache per sequence); must divide max-seq">,
+    Option<"kvBlocks", "kv-blocks", "int64_t", /*default=*/"0",
+           "Blocks in each paged cache's pool (0: 8 sequences of max-seq, "
+           "or the static batch's)">,
   ];
   let dependentDialects = ["kiln::KilnDialect", "mlir::linalg::LinalgDialect",
                            "mlir::tensor::TensorDialect",

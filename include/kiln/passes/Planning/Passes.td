@@ -1,0 +1,104 @@
+//===- Passes.td - Kiln Planning passes --------------------*- tablegen -*-===//
+//
+// A raised model partitioned for one rank of a parallel plan, and its collectives as runtime calls.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_PASSES_PLANNING_PASSES_TD
+#define KILN_PASSES_PLANNING_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def PartitionExperts : Pass<"kiln-partition-experts", "mlir::func::FuncOp"> {
+  let summary = "Keep one rank's share of every MoE layer's experts and "
+                "sum the ranks' partial results (expert parallelism)";
+  let description = [{
+    Expert parallelism over `ranks` ranks, written for rank `rank`: every
+    `kiln.moe_experts` with `E` experts (`E` divisible by `ranks`) keeps
+    the contiguous block of `E / ranks` experts
+    `[rank * E / ranks, (rank + 1) * E / ranks)`. Its weights (and biases)
+    become constants of that block only, so no rank stores the others'
+    experts; the routing (`kiln.moe_route`, computed on every rank from the
+    same tokens) is kept whole, and each assignment to an expert of another
+    rank becomes a dropped one (expert `-1`, which `kiln.moe_experts`
+    skips). The rank's result is then its experts' share of each token's
+    weighted sum, and `kiln.all_reduce` adds the shares of all ranks: the
+    sum over all `k` chosen experts, as on one device.
+
+    Combine by all-reduce rather than dispatch and combine by all-to-all:
+    with tensor parallelism absent every rank already holds every token (the
+    attention and the router are replicated), so there is nothing to
+    dispatch; one all-reduce of `[T, H]` per layer replaces two all-to-alls
+    of `[T * k / ranks, H]` and needs no token permutation.
+
+    An expert weight that is not a constant (a function argument) is
+    sliced with `tensor.extract_slice`. A layer whose expert count `ranks`
+    does not divide is an error naming it. With `ranks = 1` the pass
+    changes nothing.
+
+    Example (`rank = 1`, `ranks = 2`, 4 experts):
+
+    ```mlir
+    // before
+    %y = kiln.moe_experts %x, %e, %w, %gate, %down up %up {...}
+        : (..., tensor<4x96x64xf32>, ...) -> tensor<16x64xf32>
+    // after: %gate1 holds experts 2 and 3; %e1 maps 2 -> 0, 3 -> 1, else -1
+    %p = kiln.moe_experts %x, %e1, %w, %gate1, %down1 up %up1 {...}
+        : (..., tensor<2x96x64xf32>, ...) -> tensor<16x64xf32>
+    %y = kiln.all_reduce %p {ranks = 2 : i64}
+        : (tensor<16x64xf32>) -> tensor<16x64xf32>
+    ```
+  }];
+  let options = [
+    Option<"rank", "rank", "int64_t", "0",
+           "The rank whose program this is, in [0, ranks)">,
+    Option<"ranks", "ranks", "int64_t", "1",
+           "The number of ranks the experts are spread over">
+  ];
+  let dependentDialects = ["kiln::KilnDialect", "mlir::arith::ArithDialect",
+                           "mlir::linalg::LinalgDialect",
+                           "mlir::tensor::TensorDialect"];
+}
+
+def ConvertCollectivesToRuntimeCalls
+    : Pass<"kiln-convert-collectives-to-runtime-calls", "mlir::ModuleOp"> {
+  let summary = "Turn Kiln's collectives into calls of the runtime's "
+                "collective table";
+  let description = [{
+    Each `kiln.all_reduce` becomes: a fresh buffer (`memref.alloc`) holding
+    a copy of the operand, a call `kiln_collective_all_reduce(ptr, count,
+    dtype)` that sums it in place over every rank, and the buffer as the
+    result tensor (`bufferization.to_tensor restrict writable`). The pointer
+    is the buffer's aligned address as an `i64`, `count` its element count
+    and `dtype` the `kiln_dtype` code of its element type, so the call has
+    one signature whatever the tensor.
+
+    The callee is declared here; the host code generator
+    (lib/Target/Host/HostCodegen.cpp) sends every call of a
+    `kiln_collective_*` function through the table of function pointers
+    that the artifact exports as `kiln_collectives` and the runtime fills
+    in from its MPI plugin (kiln/collectives.h).
+
+    Example:
+
+    ```mlir
+    // before
+    %y = kiln.all_reduce %x {ranks = 2 : i64} : (tensor<16x64xf32>) -> tensor<16x64xf32>
+    // after
+    %m = bufferization.to_buffer %x : tensor<16x64xf32> to memref<16x64xf32, strided<[?, ?], offset: ?>>
+    %b = memref.alloc() {alignment = 64 : i64} : memref<16x64xf32>
+    memref.copy %m, %b : ...
+    %p = memref.extract_aligned_pointer_as_index %b : memref<16x64xf32> -> index
+    %pi = arith.index_cast %p : index to i64
+    func.call @kiln_collective_all_reduce(%pi, %c1024, %c1) : (i64, i64, i32) -> ()
+    %y = bufferization.to_tensor %b restrict writable : memref<16x64xf32> to tensor<16x64xf32>
+    ```
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::bufferization::BufferizationDialect",
+                           "mlir::func::FuncDialect",
+                           "mlir::memref::MemRefDialect",
+                           "mlir::tensor::TensorDialect"];
+}
+
+#endif // KILN_PASSES_PLANNING_PASSES_TD

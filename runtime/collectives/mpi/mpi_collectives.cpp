@@ -1,0 +1,281 @@
+//===- mpi_collectives.cpp - The collectives table over Open MPI ----------===//
+//
+// libkiln_collectives_mpi.so: the one place that links MPI. The runtime
+// dlopens it for a partitioned model (kiln/collectives.h). Each collective
+// is MPI's non-blocking form, polled until it completes or the timeout
+// passes; a failure or a timeout writes one line and ends every rank with
+// MPI_Abort, so a dead or hung rank never leaves the others waiting.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kiln/collectives.h"
+#include "kiln/dtype.h"
+#include "kiln/runtime.h"
+
+#include <mpi.h>
+
+#include <climits>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <sched.h>
+#include <unistd.h>
+#include <vector>
+
+#define KILN_PLUGIN_API extern "C" __attribute__((visibility("default")))
+
+namespace {
+
+MPI_Comm comm = MPI_COMM_NULL;
+double timeoutSeconds = KILN_COLLECTIVES_DEFAULT_TIMEOUT;
+bool ownsMpi = false;
+kiln_collective_calls table;
+
+[[noreturn]] void endEveryRank(int code, const char *fmt, ...) {
+  char line[512];
+  va_list args;
+  va_start(args, fmt);
+  vsnprintf(line, sizeof(line), fmt, args);
+  va_end(args);
+  fprintf(stderr, "kiln: rank %d: %s\n", table.rank, line);
+  fflush(stderr);
+  MPI_Abort(comm == MPI_COMM_NULL ? MPI_COMM_WORLD : comm, code);
+  _exit(code); // MPI_Abort does not return; in case it does
+}
+
+/// Waits for `request`, ending every rank on an MPI error or the timeout.
+void wait(MPI_Request &request, const char *what) {
+  double start = MPI_Wtime();
+  unsigned polls = 0;
+  for (;;) {
+    int done = 0;
+    int rc = MPI_Test(&request, &done, MPI_STATUS_IGNORE);
+    if (rc != MPI_SUCCESS) {
+      char text[MPI_MAX_ERROR_STRING];
+      int length = 0;
+      MPI_Error_string(rc, text, &length);
+      endEveryRank(3, "%s failed: %s (has another rank died?); ending every "
+                      "rank", what, text);
+    }
+    if (done)
+      return;
+    if (MPI_Wtime() - start > timeoutSeconds)
+      endEveryRank(4,
+                   "%s did not complete within %g s (--collective-timeout): "
+                   "another rank died, hangs, or does not call it; ending "
+                   "every rank",
+                   what, timeoutSeconds);
+    // Spin briefly, then yield the core: ranks may outnumber the cores.
+    if (++polls < 2000) {
+      sched_yield();
+    } else {
+      timespec pause = {0, 50 * 1000};
+      nanosleep(&pause, nullptr);
+    }
+  }
+}
+
+/// MPI's type for a sum over `dtype`; MPI_DATATYPE_NULL when it has none.
+MPI_Datatype sumType(uint32_t dtype) {
+  switch (dtype) {
+  case KILN_DTYPE_FLOAT32: return MPI_FLOAT;
+  case KILN_DTYPE_FLOAT64: return MPI_DOUBLE;
+  case KILN_DTYPE_INT32: return MPI_INT32_T;
+  case KILN_DTYPE_INT64: return MPI_INT64_T;
+  default: return MPI_DATATYPE_NULL;
+  }
+}
+
+/// `count` elements of `dtype` as an int count of MPI_BYTE; false when the
+/// dtype is not whole-byte or the bytes do not fit an int.
+bool asBytes(uint64_t count, uint32_t dtype, int &bytes) {
+  size_t size = kiln_dtype_size(int(dtype));
+  if (size == 0 || count > uint64_t(INT_MAX) / size)
+    return false;
+  bytes = int(count * size);
+  return true;
+}
+
+bool fitsInt(uint64_t count) { return count <= uint64_t(INT_MAX); }
+
+int32_t allReduce(void *buffer, uint64_t count, uint32_t dtype) {
+  MPI_Datatype type = sumType(dtype);
+  if (type == MPI_DATATYPE_NULL || !fitsInt(count))
+    return KILN_STATUS_INVALID_ARGUMENT;
+  MPI_Request request;
+  if (MPI_Iallreduce(MPI_IN_PLACE, buffer, int(count), type, MPI_SUM, comm,
+                     &request) != MPI_SUCCESS)
+    endEveryRank(3, "all-reduce could not start; ending every rank");
+  wait(request, "all-reduce");
+  return 0;
+}
+
+int32_t allGather(const void *send, void *recv, uint64_t count,
+                  uint32_t dtype) {
+  int bytes;
+  if (!asBytes(count, dtype, bytes) ||
+      uint64_t(bytes) * uint64_t(table.size) > uint64_t(INT_MAX))
+    return KILN_STATUS_INVALID_ARGUMENT;
+  MPI_Request request;
+  if (MPI_Iallgather(send, bytes, MPI_BYTE, recv, bytes, MPI_BYTE, comm,
+                     &request) != MPI_SUCCESS)
+    endEveryRank(3, "all-gather could not start; ending every rank");
+  wait(request, "all-gather");
+  return 0;
+}
+
+int32_t reduceScatter(const void *send, void *recv, uint64_t count,
+                      uint32_t dtype) {
+  MPI_Datatype type = sumType(dtype);
+  if (type == MPI_DATATYPE_NULL || !fitsInt(count))
+    return KILN_STATUS_INVALID_ARGUMENT;
+  MPI_Request request;
+  if (MPI_Ireduce_scatter_block(send, recv, int(count), type, MPI_SUM, comm,
+                                &request) != MPI_SUCCESS)
+    endEveryRank(3, "reduce-scatter could not start; ending every rank");
+  wait(request, "reduce-scatter");
+  return 0;
+}
+
+int32_t allToAll(const void *send, void *recv, uint64_t count,
+                 uint32_t dtype) {
+  int bytes;
+  if (!asBytes(count, dtype, bytes))
+    return KILN_STATUS_INVALID_ARGUMENT;
+  MPI_Request request;
+  if (MPI_Ialltoall(send, bytes, MPI_BYTE, recv, bytes, MPI_BYTE, comm,
+                    &request) != MPI_SUCCESS)
+    endEveryRank(3, "all-to-all could not start; ending every rank");
+  wait(request, "all-to-all");
+  return 0;
+}
+
+int32_t allToAllv(const void *send, const uint64_t *sendCounts,
+                  const uint64_t *sendOffsets, void *recv,
+                  const uint64_t *recvCounts, const uint64_t *recvOffsets,
+                  uint32_t dtype) {
+  int size = table.size;
+  std::vector<int> sc(size), so(size), rc(size), ro(size);
+  for (int p = 0; p < size; ++p)
+    if (!asBytes(sendCounts[p], dtype, sc[p]) ||
+        !asBytes(sendOffsets[p], dtype, so[p]) ||
+        !asBytes(recvCounts[p], dtype, rc[p]) ||
+        !asBytes(recvOffsets[p], dtype, ro[p]))
+      return KILN_STATUS_INVALID_ARGUMENT;
+  MPI_Request request;
+  if (MPI_Ialltoallv(send, sc.data(), so.data(), MPI_BYTE, recv, rc.data(),
+                     ro.data(), MPI_BYTE, comm, &request) != MPI_SUCCESS)
+    endEveryRank(3, "all-to-all-v could not start; ending every rank");
+  wait(request, "all-to-all-v");
+  return 0;
+}
+
+int32_t sendTo(const void *buffer, uint64_t count, uint32_t dtype,
+               int32_t peer) {
+  int bytes;
+  if (!asBytes(count, dtype, bytes) || peer < 0 || peer >= table.size)
+    return KILN_STATUS_INVALID_ARGUMENT;
+  MPI_Request request;
+  if (MPI_Isend(buffer, bytes, MPI_BYTE, peer, 0, comm, &request) !=
+      MPI_SUCCESS)
+    endEveryRank(3, "send to rank %d could not start; ending every rank", peer);
+  wait(request, "send");
+  return 0;
+}
+
+int32_t receiveFrom(void *buffer, uint64_t count, uint32_t dtype,
+                    int32_t peer) {
+  int bytes;
+  if (!asBytes(count, dtype, bytes) || peer < 0 || peer >= table.size)
+    return KILN_STATUS_INVALID_ARGUMENT;
+  MPI_Request request;
+  if (MPI_Irecv(buffer, bytes, MPI_BYTE, peer, 0, comm, &request) !=
+      MPI_SUCCESS)
+    endEveryRank(3, "receive from rank %d could not start; ending every rank",
+                 peer);
+  wait(request, "receive");
+  return 0;
+}
+
+int32_t broadcast(void *buffer, uint64_t count, uint32_t dtype, int32_t root) {
+  int bytes;
+  if (!asBytes(count, dtype, bytes) || root < 0 || root >= table.size)
+    return KILN_STATUS_INVALID_ARGUMENT;
+  MPI_Request request;
+  if (MPI_Ibcast(buffer, bytes, MPI_BYTE, root, comm, &request) !=
+      MPI_SUCCESS)
+    endEveryRank(3, "broadcast could not start; ending every rank");
+  wait(request, "broadcast");
+  return 0;
+}
+
+int32_t barrier() {
+  MPI_Request request;
+  if (MPI_Ibarrier(comm, &request) != MPI_SUCCESS)
+    endEveryRank(3, "barrier could not start; ending every rank");
+  wait(request, "barrier");
+  return 0;
+}
+
+} // namespace
+
+KILN_PLUGIN_API int32_t kiln_collectives_mpi_open(
+    double timeout, const kiln_collective_calls **out, char *error,
+    size_t errorSize) {
+  if (comm != MPI_COMM_NULL) {
+    *out = &table;
+    return 0;
+  }
+  int initialized = 0;
+  MPI_Initialized(&initialized);
+  if (!initialized) {
+    int provided = 0;
+    if (MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided) !=
+        MPI_SUCCESS) {
+      snprintf(error, errorSize, "MPI_Init_thread failed");
+      return 1;
+    }
+    ownsMpi = true;
+  }
+  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  if (MPI_Comm_dup(MPI_COMM_WORLD, &comm) != MPI_SUCCESS) {
+    snprintf(error, errorSize, "MPI_Comm_dup failed");
+    return 1;
+  }
+  MPI_Comm_set_errhandler(comm, MPI_ERRORS_RETURN);
+  int rank = 0, size = 1;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &size);
+  timeoutSeconds = timeout > 0 ? timeout : KILN_COLLECTIVES_DEFAULT_TIMEOUT;
+  table.abi_version = KILN_COLLECTIVES_ABI_VERSION;
+  table.rank = rank;
+  table.size = size;
+  table.all_reduce = allReduce;
+  table.all_gather = allGather;
+  table.reduce_scatter = reduceScatter;
+  table.all_to_all = allToAll;
+  table.all_to_allv = allToAllv;
+  table.send = sendTo;
+  table.recv = receiveFrom;
+  table.broadcast = broadcast;
+  table.barrier = barrier;
+  *out = &table;
+  return 0;
+}
+
+KILN_PLUGIN_API void kiln_collectives_mpi_abort(const char *message,
+                                                int32_t exitCode) {
+  endEveryRank(exitCode ? exitCode : 1, "%s", message);
+}
+
+KILN_PLUGIN_API void kiln_collectives_mpi_close() {
+  if (comm == MPI_COMM_NULL)
+    return;
+  MPI_Comm_free(&comm);
+  comm = MPI_COMM_NULL;
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (ownsMpi && !finalized)
+    MPI_Finalize();
+}

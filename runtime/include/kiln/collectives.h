@@ -1,0 +1,106 @@
+/*===- kiln/collectives.h - Collectives between the ranks of a plan -------===*\
+|*                                                                            *|
+|* A model partitioned for N ranks (kiln-compile --devices N) runs as N       *|
+|* processes, one per rank (`mpirun -np N kiln-run model.kiln ...`). Each     *|
+|* rank's HOST_CODE exchanges tensors with the others only through this       *|
+|* table: it exports a pointer KILN_COLLECTIVES_SYMBOL                        *|
+|* (`const kiln_collective_calls *kiln_collectives`) that the runtime points  *|
+|* at the table of its collectives plugin (runtime/collectives/mpi/,          *|
+|* libkiln_collectives_mpi.so, which links Open MPI; the runtime dlopens it   *|
+|* and never links MPI itself).                                               *|
+|*                                                                            *|
+|* Every rank calls the same collectives in the same order with the same     *|
+|* counts. Buffers are host memory; `dtype` is a kiln_dtype (kiln/dtype.h):   *|
+|* any whole-byte dtype moves, sums are defined for float32, float64, int32   *|
+|* and int64. Counts are in elements.                                        *|
+|*                                                                            *|
+|* Failure: a call returns 0, or KILN_STATUS_INVALID_ARGUMENT for arguments   *|
+|* it cannot take (an unknown dtype, a peer outside the world). A failure of  *|
+|* the exchange itself (a peer died, or did not arrive within the timeout)    *|
+|* does not return: the plugin writes one line to stderr, "kiln: rank R:      *|
+|* <what>", and ends every rank of the run (MPI_Abort), so no rank waits      *|
+|* forever for one that will never come.                                      *|
+|*                                                                            *|
+|* ABI: later versions only append members and raise abi_version.             *|
+|*                                                                            *|
+\*===----------------------------------------------------------------------===*/
+
+#ifndef KILN_COLLECTIVES_H
+#define KILN_COLLECTIVES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define KILN_COLLECTIVES_ABI_VERSION 1u
+/* The pointer a HOST_CODE object that calls collectives exports. */
+#define KILN_COLLECTIVES_SYMBOL "kiln_collectives"
+/* How long a collective waits for the other ranks by default (seconds). */
+#define KILN_COLLECTIVES_DEFAULT_TIMEOUT 300.0
+
+typedef struct kiln_collective_calls {
+  uint32_t abi_version; /* KILN_COLLECTIVES_ABI_VERSION */
+  int32_t rank;         /* this process's rank, in [0, size) */
+  int32_t size;         /* the number of ranks (the MPI world) */
+
+  /* Sums `count` elements of `buffer` over every rank, in place. */
+  int32_t (*all_reduce)(void *buffer, uint64_t count, uint32_t dtype);
+  /* recv (size * count elements) = every rank's `count` elements of send,
+   * in rank order. */
+  int32_t (*all_gather)(const void *send, void *recv, uint64_t count,
+                        uint32_t dtype);
+  /* Sums send (size * count elements) over every rank; rank r receives
+   * block r of the sum (`count` elements) in recv. */
+  int32_t (*reduce_scatter)(const void *send, void *recv, uint64_t count,
+                            uint32_t dtype);
+  /* Block p of send (`count` elements) goes to rank p; block p of recv
+   * comes from rank p. */
+  int32_t (*all_to_all)(const void *send, void *recv, uint64_t count,
+                        uint32_t dtype);
+  /* As all_to_all with per-peer counts and offsets (elements), the form
+   * expert dispatch needs: send_counts[p] elements from send +
+   * send_offsets[p] go to rank p, recv_counts[p] from rank p land at recv +
+   * recv_offsets[p]. */
+  int32_t (*all_to_allv)(const void *send, const uint64_t *send_counts,
+                         const uint64_t *send_offsets, void *recv,
+                         const uint64_t *recv_counts,
+                         const uint64_t *recv_offsets, uint32_t dtype);
+  /* Point to point, between pipeline stages: `count` elements to / from
+   * rank `peer`, matched in call order. */
+  int32_t (*send)(const void *buffer, uint64_t count, uint32_t dtype,
+                  int32_t peer);
+  int32_t (*recv)(void *buffer, uint64_t count, uint32_t dtype, int32_t peer);
+  /* `count` elements of root's buffer into every rank's buffer. */
+  int32_t (*broadcast)(void *buffer, uint64_t count, uint32_t dtype,
+                       int32_t root);
+  /* Returns once every rank has called it. */
+  int32_t (*barrier)(void);
+} kiln_collective_calls;
+
+/* The plugin's entry points (runtime/collectives/mpi), which the runtime
+ * finds with dlsym. open initializes MPI (MPI_Init_thread) and returns the
+ * table; `timeout_seconds` > 0 bounds each collective's wait. On failure it
+ * returns non-zero and writes a one-line reason to `error`. abort writes
+ * "kiln: rank R: <message>" to stderr and ends every rank with
+ * `exit_code`; close finalizes MPI. */
+typedef int32_t (*kiln_collectives_open_fn)(double timeout_seconds,
+                                            const kiln_collective_calls **out,
+                                            char *error, size_t error_size);
+typedef void (*kiln_collectives_abort_fn)(const char *message,
+                                          int32_t exit_code);
+typedef void (*kiln_collectives_close_fn)(void);
+#define KILN_COLLECTIVES_OPEN_SYMBOL "kiln_collectives_mpi_open"
+#define KILN_COLLECTIVES_ABORT_SYMBOL "kiln_collectives_mpi_abort"
+#define KILN_COLLECTIVES_CLOSE_SYMBOL "kiln_collectives_mpi_close"
+/* The plugin's file name; the runtime looks beside libkiln_runtime.so
+ * first, then on the loader's path. KILN_COLLECTIVES_PLUGIN overrides. */
+#define KILN_COLLECTIVES_MPI_LIBRARY "libkiln_collectives_mpi.so"
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KILN_COLLECTIVES_H */

@@ -1,0 +1,233 @@
+#!/usr/bin/python3
+"""A partitioned model under mpirun, against one device and PyTorch.
+
+examples/mixtral/mixtral.onnx (make_mixtral.py: a 2-layer Mixtral-style
+decoder, 4 SwiGLU experts of which each token takes 2) is compiled
+
+  - for one device,
+  - with `--devices 2` (the planner's choice among the splits that
+    execute: expert parallelism over 2 ranks, 2 experts each), and
+  - with `--parallel ep=4` (1 expert per rank),
+
+and each partitioned artifact runs as `mpirun -np N kiln-run`. kiln-inspect
+must show the plan, and each rank's artifact must store only its own
+experts. Rank 0's
+logits must equal the one-device run's and PyTorch's (logits_torch.npy)
+within the CPU tests' tolerance (max |a - b| <= 1e-5 * max |b|, the same
+argmax everywhere); the ranks run the same attention and routing and only
+add their experts' shares in a different order.
+
+examples/deepseek (grouped sigmoid routing, a shared expert, 8 routed
+experts) runs with `--devices 2` too, against PyTorch.
+
+Then the ways it can go wrong, each of which must end every rank with a
+clear message and a non-zero exit, never a hang:
+
+  - a partitioned model started without mpirun;
+  - an MPI world of another size than the model's rank count (each of the
+    3 ranks says so);
+  - a rank that dies (SIGKILL in the middle of its runs);
+  - a rank that hangs (SIGSTOP) past --collective-timeout (3 s).
+
+Usage: check_parallel.py --bin BUILD/bin [--keep DIR]
+Skips (exit 77) when mpirun is missing; prints one line per check and
+`parallel: N passed, M failed`.
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.dirname(os.path.abspath(__file__)))))
+MODEL = os.path.join(ROOT, "examples", "mixtral", "mixtral.onnx")
+DEEPSEEK = os.path.join(ROOT, "examples", "deepseek")
+TOKENS = os.path.join(ROOT, "examples", "mixtral", "tokens.npy")
+TORCH = os.path.join(ROOT, "examples", "mixtral", "logits_torch.npy")
+TOLERANCE = 1e-5
+MPIRUN = ["mpirun", "--oversubscribe", "--mca", "btl", "self,vader",
+          "--mca", "btl_vader_single_copy_mechanism", "none"]
+ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1",
+           OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+
+
+def run(command, timeout=120):
+    try:
+        r = subprocess.run(command, capture_output=True, text=True, env=ENV,
+                           timeout=timeout)
+        return r.returncode, r.stdout + r.stderr
+    except subprocess.TimeoutExpired as e:
+        out = (e.stdout or b"") + (e.stderr or b"")
+        return "hang", out.decode(errors="replace") if isinstance(out, bytes) else out
+
+
+def compare(name, logits, ref):
+    if logits.shape != ref.shape:
+        return "%s: shape %s, reference %s" % (name, logits.shape, ref.shape)
+    err = float(np.abs(logits - ref).max()) / float(np.abs(ref).max())
+    if err > TOLERANCE:
+        return "%s: max error %.2e of max |logit| > %.0e" % (name, err, TOLERANCE)
+    if not np.array_equal(logits.argmax(-1), ref.argmax(-1)):
+        return "%s: a different argmax" % name
+    return None
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--bin", required=True)
+    parser.add_argument("--keep")
+    args = parser.parse_args()
+    if not shutil.which("mpirun"):
+        print("SKIP: mpirun not found (scripts/setup.sh installs openmpi-bin)")
+        return 77
+    compile_ = os.path.join(args.bin, "kiln-compile")
+    kiln_run = os.path.join(args.bin, "kiln-run")
+    work = args.keep or tempfile.mkdtemp(prefix="kiln-parallel-")
+    os.makedirs(work, exist_ok=True)
+    passed, failed = 0, 0
+
+    def report(name, problem):
+        nonlocal passed, failed
+        if problem:
+            failed += 1
+            print("FAIL %s: %s" % (name, problem))
+        else:
+            passed += 1
+            print("ok   %s" % name)
+
+    torch_logits = np.load(TORCH)
+    artifacts = {}
+    for name, flags in [("one", []), ("ep2", ["--devices", "2"]),
+                        ("ep4", ["--parallel", "ep=4"])]:
+        path = os.path.join(work, name + ".kiln")
+        rc, out = run([compile_, MODEL, "-O1", "-o", path, *flags], 600)
+        report("compile %s %s" % (name, " ".join(flags)),
+               "exit %s: %s" % (rc, out.strip()) if rc else None)
+        artifacts[name] = path
+
+    rc, out = run([kiln_run, artifacts["one"], "--quiet", "--input",
+                   "tokens=" + TOKENS, "--output-dir",
+                   os.path.join(work, "one_out")])
+    if rc:
+        report("one device", "exit %s: %s" % (rc, out.strip()))
+        return 1
+    one = np.load(os.path.join(work, "one_out", "logits.npy"))
+    report("one device vs PyTorch", compare("torch", one, torch_logits))
+
+    # --print-signature says the plan.
+    rc, out = run([kiln_run, artifacts["ep2"], "--print-signature"])
+    want = ["ranks: 2 (expert parallelism over 2 ranks (ep=2)); run it with "
+            "mpirun -np 2",
+            "rank 0: experts 0-1 of 4 in each of the 2 MoE layers",
+            "rank 1: experts 2-3 of 4 in each of the 2 MoE layers"]
+    missing = [w for w in want if w not in out]
+    report("--print-signature of ep2", "exit %s, missing %s in:\n%s" %
+           (rc, missing, out) if rc or missing else None)
+
+    # kiln-inspect says the plan, and each rank stores only its experts:
+    # rank 0's weights are the one-device weights less the other ranks'
+    # experts (2 layers x gate, up, down x [96, 64] f32 per expert, 4
+    # experts).
+    inspect = os.path.join(args.bin, "kiln-inspect")
+    expert_bytes = 2 * 3 * 96 * 64 * 4
+    weights = {}
+    for name in ("one", "ep2", "ep4"):
+        rc, out = run([inspect, artifacts[name], "--json"])
+        weights[name] = json.loads(out) if rc == 0 else {}
+    for name, np_ in [("ep2", 2), ("ep4", 4)]:
+        d = weights[name]
+        want = weights["one"]["weights"]["bytes"] - expert_bytes * (4 - 4 // np_)
+        got = d.get("weights", {}).get("bytes")
+        holds = d.get("ranks", {}).get("holds", [])
+        report("kiln-inspect %s: %d ranks, rank 0 stores %s of %d weight bytes"
+               % (name, len(holds), got, weights["one"]["weights"]["bytes"]),
+               None if got == want and len(holds) == np_ else
+               "expected %d bytes and %d ranks: %s" % (want, np_, d))
+
+    for name, np_ in [("ep2", 2), ("ep4", 4)]:
+        out_dir = os.path.join(work, name + "_out")
+        rc, out = run(MPIRUN + ["-np", str(np_), kiln_run, artifacts[name],
+                                "--input", "tokens=" + TOKENS,
+                                "--output-dir", out_dir])
+        if rc:
+            report("mpirun -np %d %s" % (np_, name),
+                   "exit %s: %s" % (rc, out.strip()))
+            continue
+        # Rank 0 alone prints the summary line of the one output.
+        lines = [l for l in out.splitlines() if l.startswith("logits:")]
+        logits = np.load(os.path.join(out_dir, "logits.npy"))
+        problem = (compare("one device", logits, one) or
+                   compare("torch", logits, torch_logits) or
+                   (None if len(lines) == 1 else
+                    "%d ranks printed the outputs" % len(lines)))
+        report("mpirun -np %d %s equals one device and PyTorch" % (np_, name),
+               problem)
+
+    # A DeepSeek-style decoder (grouped sigmoid routing, a shared expert,
+    # 8 routed experts) on 2 ranks, against PyTorch.
+    ds = os.path.join(work, "deepseek-ep2.kiln")
+    rc, out = run([compile_, os.path.join(DEEPSEEK, "deepseek.onnx"), "-O1",
+                   "--devices", "2", "-o", ds], 600)
+    if rc == 0:
+        rc, out = run(MPIRUN + ["-np", "2", kiln_run, ds, "--quiet",
+                                "--input", "tokens=" + os.path.join(
+                                    DEEPSEEK, "tokens.npy"),
+                                "--output-dir", os.path.join(work, "ds_out")])
+    report("deepseek --devices 2 under mpirun -np 2 equals PyTorch",
+           "exit %s: %s" % (rc, out.strip()) if rc else compare(
+               "torch", np.load(os.path.join(work, "ds_out", "logits.npy")),
+               np.load(os.path.join(DEEPSEEK, "logits_torch.npy"))))
+
+    ep2 = artifacts["ep2"]
+    tokens = ["--input", "tokens=" + TOKENS]
+    # Without mpirun.
+    rc, out = run([kiln_run, ep2, *tokens])
+    want = ("kiln-run: error: %s is partitioned for 2 ranks (expert "
+            "parallelism over 2 ranks (ep=2)): run one process per rank, "
+            "mpirun -np 2 kiln-run" % ep2)
+    report("without mpirun", None if rc == 1 and want in out else
+           "exit %s: %s" % (rc, out.strip()))
+
+    # A world of the wrong size: every rank says so.
+    rc, out = run(MPIRUN + ["-np", "3", kiln_run, ep2, *tokens], 120)
+    said = out.count("the model is partitioned for 2 ranks (expert "
+                     "parallelism over 2 ranks (ep=2)) but the MPI world has "
+                     "3 processes: run it with mpirun -np 2")
+    report("world size 3 for 2 ranks", None if rc not in (0, "hang") and
+           said == 3 else "exit %s, said by %d ranks: %s" % (rc, said, out))
+
+    # A rank that dies in the middle of its runs (SIGKILL after 2 s).
+    forever = [*tokens, "--quiet", "--repeat", "1000000"]
+    script = ('if [ "$OMPI_COMM_WORLD_RANK" = 1 ]; then '
+              '(sleep 2; kill -KILL $$) & fi; exec "$@"')
+    rc, out = run(MPIRUN + ["-np", "2", "sh", "-c", script, "sh", kiln_run,
+                            ep2, *forever], 120)
+    report("a rank dies", None if rc not in (0, "hang") and
+           "signal 9" in out else "exit %s: %s" % (rc, out.strip()))
+
+    # A rank that hangs (SIGSTOP after 2 s): rank 0's next all-reduce times
+    # out after 3 s and ends every rank.
+    script = ('if [ "$OMPI_COMM_WORLD_RANK" = 1 ]; then '
+              '(sleep 2; kill -STOP $$) & fi; exec "$@"')
+    rc, out = run(MPIRUN + ["-np", "2", "sh", "-c", script, "sh", kiln_run,
+                            ep2, *forever, "--collective-timeout", "3"], 120)
+    want = ("kiln: rank 0: all-reduce did not complete within 3 s "
+            "(--collective-timeout): another rank died, hangs, or does not "
+            "call it; ending every rank")
+    report("a rank hangs past --collective-timeout",
+           None if rc not in (0, "hang") and want in out else
+           "exit %s: %s" % (rc, out.strip()))
+
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+    print("parallel: %d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
