@@ -138,3 +138,39 @@ LogicalResult kiln::planParallel(MLIRContext &ctx, const CompileOptions &opts,
   }
   return success();
 }
+
+LogicalResult kiln::choosePartition(MLIRContext &ctx, CompileOptions &opts,
+                                    llvm::raw_ostream &os) {
+  CompileOptions::Planning &p = opts.planning;
+  // --parallel ep=4 alone: as many devices as its factors multiply to.
+  if (p.devices == 0 && p.mesh.empty() && p.parallel != "auto") {
+    int64_t product = 1;
+    llvm::SmallVector<llvm::StringRef> factors;
+    llvm::StringRef(p.parallel).split(factors, ',');
+    for (llvm::StringRef factor : factors) {
+      int64_t n = 1;
+      if (!factor.split('=').second.getAsInteger(10, n) && n > 0)
+        product *= n;
+    }
+    p.devices = product;
+  }
+  // What executes today is expert parallelism, so the planner chooses
+  // among those splits unless --parallel names others (which then fail,
+  // saying so).
+  if (p.parallel == "auto")
+    p.parallel = "tp=1,pp=1,dp=1";
+  std::array<int64_t, 4> split = {1, 1, 1, 1};
+  if (failed(planParallel(ctx, opts, os, &split)))
+    return failure();
+  auto [tp, ep, pp, dp] = split;
+  if (tp != 1 || pp != 1 || dp != 1)
+    return emitError(UnknownLoc::get(&ctx))
+           << "the plan tp=" << tp << ",ep=" << ep << ",pp=" << pp
+           << ",dp=" << dp
+           << " does not execute yet: only expert parallelism is "
+              "partitioned (--parallel ep=N); print it with --plan-only";
+  p.expertRanks = ep;
+  p.planText = "expert parallelism over " + std::to_string(ep) +
+               " ranks (ep=" + std::to_string(ep) + ")";
+  return success();
+}

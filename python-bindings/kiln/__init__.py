@@ -11,7 +11,7 @@ graphs directly.
 uses. Both release the GIL while they work.
 """
 
-from ._compile import compile
+from ._compile import compile, plan
 from ._runtime import (DeviceTensor, Model, SymbolRange, TensorInfo, from_dlpack, load,
                        memory_limit, set_memory_limit)
 from .errors import CompileError, Diagnostic, Error, RuntimeError
@@ -21,6 +21,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "compile",
+    "plan",
     "load",
     "Model",
     "TensorInfo",

@@ -34,7 +34,32 @@ def compile(model: Union[_Path, bytes, bytearray, memoryview, Graph, Any],
             progress: bool = False,
             report_raising: bool = False,
             generate: bool = False,
-            max_seq: Optional[int] = None) -> Union[bytes, str]: ...
+            max_seq: Optional[int] = None,
+            kv_block_size: Optional[int] = None,
+            kv_blocks: Optional[int] = None,
+            devices: Optional[int] = None,
+            mesh: Optional[str] = None,
+            parallel: Optional[str] = None,
+            machine: Optional[str] = None,
+            objective: Optional[str] = None,
+            plan_batch: Optional[int] = None,
+            plan_seq: Optional[int] = None,
+            plan_phase: Optional[str] = None,
+            microbatches: Optional[int] = None) -> Union[bytes, str]: ...
+
+def plan(model: Union[_Path, bytes, bytearray, memoryview, Graph, Any],
+         *,
+         devices: Optional[int] = None,
+         mesh: Optional[str] = None,
+         parallel: str = "auto",
+         machine: str = "h100-nvlink",
+         objective: str = "latency",
+         plan_batch: int = 1,
+         plan_seq: int = 4096,
+         plan_phase: str = "decode",
+         microbatches: Optional[int] = None,
+         quantize: Optional[str] = None,
+         explain: bool = False) -> str: ...
 
 class TensorInfo(NamedTuple):
     name: str

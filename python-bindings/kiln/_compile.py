@@ -108,7 +108,16 @@ def compile(model: Any,
             generate: bool = False,
             max_seq: Optional[int] = None,
             kv_block_size: Optional[int] = None,
-            kv_blocks: Optional[int] = None) -> Union[bytes, str]:
+            kv_blocks: Optional[int] = None,
+            devices: Optional[int] = None,
+            mesh: Optional[str] = None,
+            parallel: Optional[str] = None,
+            machine: Optional[str] = None,
+            objective: Optional[str] = None,
+            plan_batch: Optional[int] = None,
+            plan_seq: Optional[int] = None,
+            plan_phase: Optional[str] = None,
+            microbatches: Optional[int] = None) -> Union[bytes, str]:
     """Compiles a model ahead of time, in this process, as ``kiln-compile``
     does (the GIL is released while it works).
 
@@ -143,6 +152,14 @@ def compile(model: Any,
     blocks of that many positions, served by ``kiln-run --serve-trace`` and
     the C API's ``kiln_batch_*``) and ``kv_blocks`` (``--kv-blocks``: the
     blocks of each pool).
+
+    ``devices`` (``--devices``), ``mesh`` (``--mesh``, e.g. ``"2x4"``) or
+    ``parallel`` (``--parallel``, e.g. ``"ep=2"``) partition the model for
+    several processes: the artifact holds every rank's program, run with
+    ``mpirun -np N kiln-run`` (docs/parallel.md); ``machine``,
+    ``objective``, ``plan_batch``, ``plan_seq``, ``plan_phase`` and
+    ``microbatches`` are the planner's other flags. :func:`kiln.plan`
+    prints a plan without compiling.
 
     Raises :class:`kiln.CompileError` with every error the compiler
     reported (``.messages``, and the ONNX node of each in ``.nodes``).
@@ -180,22 +197,27 @@ def compile(model: Any,
             raise ValueError(f"bind_inputs['{name}'] has dtype {array.dtype}, which is not a Kiln dtype")
         bound[str(name)] = (code, list(array.shape), array.tobytes())
 
+    planning = _planning_options(devices=devices, mesh=mesh, parallel=parallel,
+                                 machine=machine, objective=objective,
+                                 plan_batch=plan_batch, plan_seq=plan_seq,
+                                 plan_phase=plan_phase, microbatches=microbatches)
+    if planning and not {"devices", "mesh", "parallel"} & set(planning):
+        raise ValueError("machine, objective, plan_batch, plan_seq, plan_phase and "
+                         "microbatches set up a parallel plan: add devices, mesh or "
+                         "parallel (or use kiln.plan)")
+
     with tempfile.TemporaryDirectory(prefix="kiln-compile-") as workdir:
         path, display = _model_source(model, workdir)
         if output is not None:
             out_path = os.fspath(output)
         else:
             out_path = os.path.join(workdir, "out.kiln" if emit == _ARTIFACT else "out.mlir")
-        ok, diags = _kiln.compile(
+        ok, diags, _ = _kiln.compile(
             path, out_path, target, emit, quantize or "", shapes, ranges, bound,
             bool(raise_ops), cpu, opt_level, archs, os.fspath(cuda_path), entry,
             bool(progress), bool(report_raising), bool(generate), int(max_seq or 0),
-            int(kv_block_size or 0), int(kv_blocks or 0))
-        diagnostics = []
-        for severity, message, node, location in diags:
-            if display is not None and location:
-                location = location.replace(path, display)
-            diagnostics.append(Diagnostic(severity, message, node, location))
+            int(kv_block_size or 0), int(kv_blocks or 0), planning)
+        diagnostics = _diagnostics(diags, path, display)
         if report_raising:
             for d in diagnostics:
                 if d.severity == "remark":
@@ -210,3 +232,75 @@ def compile(model: Any,
                 return f.read()
         with open(out_path) as f:
             return f.read()
+
+
+def _diagnostics(diags, path: str, display: Optional[str]):
+    """The driver's diagnostics, with a temporary file's path shown as what
+    the caller gave (``<onnx>``, ``<graph>``)."""
+    result = []
+    for severity, message, node, location in diags:
+        if display is not None and location:
+            location = location.replace(path, display)
+        result.append(Diagnostic(severity, message, node, location))
+    return result
+
+
+def _planning_options(**options: Any) -> Dict[str, str]:
+    """The planner's keywords that were given, checked, as the strings the
+    driver takes."""
+    result: Dict[str, str] = {}
+    for name, value in options.items():
+        if value is None:
+            continue
+        if name in ("devices", "plan_batch", "plan_seq", "microbatches"):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+        elif name == "explain":
+            value = "1" if value else "0"
+        elif not isinstance(value, str):
+            raise TypeError(f"{name} must be a string, got {value!r}")
+        result[name] = str(value)
+    return result
+
+
+def plan(model: Any,
+         *,
+         devices: Optional[int] = None,
+         mesh: Optional[str] = None,
+         parallel: str = "auto",
+         machine: str = "h100-nvlink",
+         objective: str = "latency",
+         plan_batch: int = 1,
+         plan_seq: int = 4096,
+         plan_phase: str = "decode",
+         microbatches: Optional[int] = None,
+         quantize: Optional[str] = None,
+         explain: bool = False) -> str:
+    """The parallel plan ``kiln-compile --plan-only`` prints, without
+    compiling: how to split ``model`` (anything :func:`kiln.compile` takes,
+    or a Hugging Face ``config.json`` path, which has no weights) over
+    ``devices`` (or a ``mesh`` such as ``"2x8"``) of ``machine`` (a preset,
+    ``"h100-nvlink"``, ``"h100-pcie"``, ``"cpu"``, or a machine ``.json``),
+    for ``objective`` ``"latency"`` or ``"throughput"`` at ``plan_batch``
+    sequences of ``plan_seq`` tokens in ``plan_phase`` ``"decode"`` or
+    ``"prefill"``. ``parallel`` fixes factors (``"tp=2,ep=4"``); ``explain``
+    adds each device's work and why the winner beat the next candidates.
+    Raises :class:`kiln.CompileError` when the model or machine cannot be
+    read or nothing fits."""
+    if devices is None and mesh is None:
+        devices = 1
+    planning = _planning_options(devices=devices, mesh=mesh, parallel=parallel,
+                                 machine=machine, objective=objective,
+                                 plan_batch=plan_batch, plan_seq=plan_seq,
+                                 plan_phase=plan_phase, microbatches=microbatches,
+                                 explain=explain)
+    with tempfile.TemporaryDirectory(prefix="kiln-plan-") as workdir:
+        path, display = _model_source(model, workdir)
+        ok, diags, text = _kiln.compile(
+            path, os.path.join(workdir, "unused.kiln"), "cpu", _ARTIFACT,
+            quantize or "", {}, {}, {}, True, "native", 3, ["sm_90a"],
+            "/usr/local/cuda", "main", False, False, False, 0, 0, 0, planning,
+            True)
+        if not ok:
+            raise CompileError(_diagnostics(diags, path, display))
+        return text

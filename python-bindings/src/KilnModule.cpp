@@ -115,9 +115,53 @@ const char *severityName(mlir::DiagnosticSeverity severity) {
 /// A graph input fixed at compile time: ONNX dtype code, dims, bytes.
 using BoundTuple = std::tuple<int, std::vector<int64_t>, py::bytes>;
 
+/// kiln-compile's planning flags, by the Python keyword's name (devices,
+/// mesh, machine, parallel, objective, plan_batch, plan_seq, plan_phase,
+/// microbatches, explain), as strings. Empty: one device, no plan.
+using PlanningMap = std::map<std::string, std::string>;
+
+/// Copies `planning` into `opts.planning`; false (with `error` set) for a
+/// value that is not a number where one is needed.
+bool applyPlanning(const PlanningMap &planning, kiln::CompileOptions &opts,
+                   std::string &error) {
+  kiln::CompileOptions::Planning &p = opts.planning;
+  for (const auto &[key, value] : planning) {
+    int64_t *number = key == "devices"        ? &p.devices
+                      : key == "plan_batch"   ? &p.batch
+                      : key == "plan_seq"     ? &p.seq
+                      : key == "microbatches" ? &p.microbatches
+                                              : nullptr;
+    if (number) {
+      if (llvm::StringRef(value).getAsInteger(10, *number)) {
+        error = key + " must be an integer, got '" + value + "'";
+        return false;
+      }
+    } else if (key == "mesh") {
+      p.mesh = value;
+    } else if (key == "machine") {
+      p.machine = value;
+    } else if (key == "parallel") {
+      p.parallel = value;
+    } else if (key == "objective") {
+      p.objective = value;
+    } else if (key == "plan_phase") {
+      p.phase = value;
+    } else if (key == "explain") {
+      p.explain = value == "1";
+    } else {
+      error = "unknown planning option '" + key + "'";
+      return false;
+    }
+  }
+  return true;
+}
+
 /// Runs kiln::compile with the GIL released. Returns whether it succeeded
 /// and every diagnostic it reported (remarks only when `remarks` is set).
-std::pair<bool, std::vector<DiagnosticTuple>>
+/// With `planning`, the model is partitioned for the plan (as kiln-compile
+/// --devices does); with `planOnly`, nothing is compiled and the third
+/// element is the printed plan.
+std::tuple<bool, std::vector<DiagnosticTuple>, std::string>
 compileModel(const std::string &inputPath, const std::string &outputPath,
              const std::string &target, const std::string &emit,
              const std::string &quantize,
@@ -128,7 +172,8 @@ compileModel(const std::string &inputPath, const std::string &outputPath,
              const std::vector<std::string> &gpuArchs,
              const std::string &cudaPath, const std::string &entry,
              bool progress, bool remarks, bool generate, int64_t maxSeq,
-             int64_t kvBlockSize, int64_t kvBlocks) {
+             int64_t kvBlockSize, int64_t kvBlocks,
+             const PlanningMap &planning, bool planOnly) {
   static std::once_flag registered;
   std::call_once(registered, [] { kiln::registerAllPasses(); });
 
@@ -162,6 +207,7 @@ compileModel(const std::string &inputPath, const std::string &outputPath,
   }
 
   std::vector<DiagnosticTuple> diagnostics;
+  std::string planText;
   bool ok;
   {
     py::gil_scoped_release release;
@@ -181,9 +227,21 @@ compileModel(const std::string &inputPath, const std::string &outputPath,
       diagnostics.emplace_back(severityName(severity), d.str(), node, where);
       return mlir::success();
     });
-    ok = succeeded(kiln::compile(context, opts)) && !hadError;
+    std::string error;
+    if (!applyPlanning(planning, opts, error)) {
+      diagnostics.emplace_back("error", error, std::nullopt, std::nullopt);
+      ok = false;
+    } else if (planOnly) {
+      opts.planning.planOnly = true;
+      llvm::raw_string_ostream os(planText);
+      ok = succeeded(kiln::planParallel(context, opts, os)) && !hadError;
+    } else {
+      ok = (planning.empty() ||
+            succeeded(kiln::choosePartition(context, opts, llvm::nulls()))) &&
+           !hadError && succeeded(kiln::compile(context, opts)) && !hadError;
+    }
   }
-  return {ok, std::move(diagnostics)};
+  return {ok, std::move(diagnostics), std::move(planText)};
 }
 
 //===----------------------------------------------------------------------===//
@@ -486,9 +544,11 @@ PYBIND11_MODULE(_kiln, m) {
         py::arg("gpu_archs"), py::arg("cuda_path"), py::arg("entry"),
         py::arg("progress"), py::arg("remarks"), py::arg("generate"),
         py::arg("max_seq"), py::arg("kv_block_size"), py::arg("kv_blocks"),
-        "Runs kiln::compile (the GIL released). Returns (ok, diagnostics), "
-        "each diagnostic (severity, message, node or None, file:line:col or "
-        "None).");
+        py::arg("planning") = PlanningMap{}, py::arg("plan_only") = false,
+        "Runs kiln::compile (the GIL released). Returns (ok, diagnostics, "
+        "plan text), each diagnostic (severity, message, node or None, "
+        "file:line:col or None); with plan_only nothing is compiled and the "
+        "plan is printed into the text.");
 
   m.def("set_memory_limit",
         [](uint64_t bytes) { kiln_set_memory_limit(bytes); }, py::arg("bytes"),

@@ -390,44 +390,16 @@ int main(int argc, char **argv) {
                   "or --devices N\n";
         return 1;
       }
-  // --parallel ep=4 alone: as many devices as its factors multiply to.
-  if (partition && !planDevices.getNumOccurrences() &&
-      !planMesh.getNumOccurrences() && opts.planning.parallel != "auto") {
-    int64_t product = 1;
-    SmallVector<StringRef> factors;
-    StringRef(opts.planning.parallel).split(factors, ',');
-    for (StringRef factor : factors) {
-      int64_t n = 1;
-      if (!factor.split('=').second.getAsInteger(10, n) && n > 0)
-        product *= n;
-    }
-    opts.planning.devices = product;
-  }
-  if (partition && opts.planning.parallel == "auto")
-    opts.planning.parallel = "tp=1,pp=1,dp=1";
-  if (opts.planning.requested() || partition) {
-    std::array<int64_t, 4> split = {1, 1, 1, 1};
-    if (failed(kiln::planParallel(
-            context, opts, opts.planning.requested() ? outs() : nulls(),
-            partition ? &split : nullptr)) ||
+  if (partition) {
+    if (failed(kiln::choosePartition(
+            context, opts, opts.planning.requested() ? outs() : nulls())) ||
         hadError)
+      return 1;
+  } else if (opts.planning.requested()) {
+    if (failed(kiln::planParallel(context, opts, outs())) || hadError)
       return 1;
     if (planOnly)
       return 0;
-    if (partition) {
-      auto [tp, ep, pp, dp] = split;
-      if (tp != 1 || pp != 1 || dp != 1) {
-        errs() << "kiln-compile: error: the plan tp=" << tp << ",ep=" << ep
-               << ",pp=" << pp << ",dp=" << dp
-               << " does not execute yet: only expert parallelism is "
-                  "partitioned (--parallel ep=N); print it with --plan-only\n";
-        return 1;
-      }
-      opts.planning.expertRanks = ep;
-      opts.planning.planText =
-          "expert parallelism over " + std::to_string(ep) + " ranks (ep=" +
-          std::to_string(ep) + ")";
-    }
   }
   if (!quantizeCheckInputs.empty() &&
       (opts.quantize.empty() || opts.emit != "artifact")) {

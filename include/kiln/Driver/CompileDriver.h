@@ -97,6 +97,17 @@ mlir::LogicalResult planParallel(mlir::MLIRContext &context,
                                  llvm::raw_ostream &os,
                                  std::array<int64_t, 4> *chosen = nullptr);
 
+/// Settles the partition a compile for several devices writes
+/// (`planning.devices`, `mesh` or `parallel` given; kiln-compile --devices,
+/// kiln.compile(devices=...)): `--parallel ep=N` alone means N devices;
+/// the planner chooses among the splits that execute (expert parallelism)
+/// unless `parallel` names others, which fail with a diagnostic; the plan
+/// is printed to `os` (explained with `planning.explain`). Sets
+/// `planning.expertRanks` and `planning.planText` for compile().
+mlir::LogicalResult choosePartition(mlir::MLIRContext &context,
+                                    CompileOptions &options,
+                                    llvm::raw_ostream &os);
+
 /// What `checkModel` found in a model that it could import.
 struct ModelCheck {
   /// Nodes of an ONNX model, or operations in the entry function of a
