@@ -192,6 +192,126 @@ void eraseDeadOps(func::FuncOp entry) {
   }
 }
 
+/// Replaces `op` by an attention over the caches `keys` and `values` (each
+/// sequence's `lengths` keys, its queries at `pastLength` on). With a
+/// dynamic query length, a decode step (`seq` is 1) takes an attention of
+/// the static query length 1, which a target's kernel can plan for.
+/// The ops it adds around the new attentions are at `loc` (the function's).
+void attendOverCaches(OpBuilder &b, Location loc, AttentionOp op, Value keys,
+                      Value values, Value lengths, Value pastLength,
+                      Value seq) {
+  auto attend = [&](Value query, Type outType) {
+    return AttentionOp::create(
+               b, op.getLoc(), outType, keys.getType(), values.getType(),
+               Type(), query, keys, values,
+               /*mask=*/Value(), /*past_key=*/Value(),
+               /*past_value=*/Value(), /*global_indices=*/Value(),
+               lengths, pastLength, op.getScaleAttr(),
+               op.getSoftcapAttr(), ScoreStageAttr(),
+               op.getMaskKindAttr(), op.getWindowLeftAttr(),
+               op.getWindowRightAttr(), op.getNumGlobalTokensAttr(),
+               op.getBlockSizeAttr(), op.getBlockLayoutAttr())
+        .getOutput();
+  };
+  RankedTensorType outType = op.getOutput().getType();
+  Value output;
+  if (outType.isDynamicDim(2)) {
+    // A decode step (one token per sequence) gets an attention whose
+    // query length is the static 1, which a target's kernel can plan
+    // for; the prefill keeps the general one.
+    Value isDecode = arith::CmpIOp::create(
+        b, loc, arith::CmpIPredicate::eq, seq,
+        arith::ConstantIndexOp::create(b, loc, 1));
+    auto branch = scf::IfOp::create(b, loc, TypeRange{outType}, isDecode,
+                                    /*withElseRegion=*/true);
+    b.setInsertionPointToStart(&branch.getThenRegion().front());
+    auto one = [](RankedTensorType t) {
+      SmallVector<int64_t> shape(t.getShape());
+      shape[2] = 1;
+      return t.clone(shape);
+    };
+    Value query = tensor::CastOp::create(
+        b, loc, one(op.getQuery().getType()), op.getQuery());
+    Value decoded = attend(query, one(outType));
+    scf::YieldOp::create(
+        b, loc, ValueRange{tensor::CastOp::create(b, loc, outType, decoded)});
+    b.setInsertionPointToStart(&branch.getElseRegion().front());
+    scf::YieldOp::create(b, loc, ValueRange{attend(op.getQuery(), outType)});
+    output = branch.getResult(0);
+  } else {
+    output = attend(op.getQuery(), outType);
+  }
+  op.getOutput().replaceAllUsesWith(output);
+  op.erase();
+}
+
+/// Anything still computing positions from nothing reads positions
+/// 0..seq-1, which is wrong at every step but the first: an error.
+LogicalResult checkNoStrayPositions(func::FuncOp fn) {
+  eraseDeadOps(fn);
+  Operation *stray = nullptr;
+  fn.walk([&](Operation *op) {
+    // (The positions the step builds read past_length: not a source.)
+    if (!stray && op->getParentOp() == fn && isPositionSource(op))
+      stray = op;
+  });
+  if (stray)
+    return stray->emitError(
+        "--generate: the model computes token positions for something "
+        "other than attention and RoPE (a learned position embedding?), "
+        "which a generation step cannot offset yet");
+  return success();
+}
+
+/// The symbols' ranges: seq (`seqSymbol`) never exceeds the cache.
+LogicalResult limitSeqRange(func::FuncOp fn, StringRef seqSymbol,
+                            int64_t cacheLength) {
+  auto ranges = fn->getAttrOfType<DictionaryAttr>("kiln.dim_ranges");
+  if (!ranges)
+    return success();
+  NamedAttrList updated(ranges);
+  if (auto seqRange =
+          llvm::dyn_cast_or_null<DenseI64ArrayAttr>(updated.get(seqSymbol))) {
+    int64_t lo = seqRange[0], hi = std::min<int64_t>(seqRange[1], cacheLength);
+    if (lo > hi)
+      return emitError(fn.getLoc())
+             << "--generate: the sequence dimension's range starts at " << lo
+             << ", past --max-seq " << cacheLength;
+    updated.set(seqSymbol, DenseI64ArrayAttr::get(fn.getContext(), {lo, hi}));
+  }
+  fn->setAttr("kiln.dim_ranges", updated.getDictionary(fn.getContext()));
+  return success();
+}
+
+/// positions [batch, seq] = past_length[b] + s.
+Value buildPositions(OpBuilder &b, Location loc, Value pastLength, Value seq) {
+  MLIRContext *ctx = b.getContext();
+  Type i64 = b.getI64Type();
+  int64_t batch = cast<RankedTensorType>(pastLength.getType()).getDimSize(0);
+  SmallVector<Value> dynamic;
+  if (ShapedType::isDynamic(batch))
+    dynamic.push_back(tensor::DimOp::create(b, loc, pastLength, 0));
+  dynamic.push_back(seq);
+  auto positionsType =
+      RankedTensorType::get({batch, ShapedType::kDynamic}, i64);
+  Value init = tensor::EmptyOp::create(b, loc, positionsType, dynamic);
+  MLIRContext *c = ctx;
+  AffineMap perRow = AffineMap::get(2, 0, {getAffineDimExpr(0, c)}, c);
+  Value positions =
+      linalg::GenericOp::create(
+          b, loc, positionsType, ValueRange{pastLength}, ValueRange{init},
+          {perRow, AffineMap::getMultiDimIdentityMap(2, c)},
+          {utils::IteratorType::parallel, utils::IteratorType::parallel},
+          [&](OpBuilder &nb, Location l, ValueRange args) {
+            Value s = linalg::IndexOp::create(nb, l, 1);
+            Value s64 = arith::IndexCastOp::create(nb, l, i64, s);
+            linalg::YieldOp::create(
+                nb, l, ValueRange{arith::AddIOp::create(nb, l, args[0], s64)});
+          })
+          .getResult(0);
+  return positions;
+}
+
 struct ConvertDecoderToGenerationStepPass
     : public kiln::impl::ConvertDecoderToGenerationStepBase<
           ConvertDecoderToGenerationStepPass> {
@@ -206,6 +326,28 @@ struct ConvertDecoderToGenerationStepPass
     }
     if (failed(convert(entryFn)))
       signalPassFailure();
+  }
+
+  /// The positions each sequence's cache holds: --max-seq, or without it
+  /// the length of the shortest rotary table.
+  FailureOr<int64_t> chooseCacheLength(func::FuncOp fn,
+                                       ArrayRef<RopeOp> ropes) {
+    int64_t cacheLength = maxSeq;
+    if (cacheLength > 0)
+      return cacheLength;
+    for (RopeOp rope : ropes)
+      if (Value table = ropeTable(rope.getCos())) {
+        int64_t rows = cast<RankedTensorType>(table.getType()).getDimSize(0);
+        if (!ShapedType::isDynamic(rows) &&
+            (cacheLength <= 0 || rows < cacheLength))
+          cacheLength = rows;
+      }
+    if (cacheLength <= 0)
+      return emitError(fn.getLoc())
+             << "--generate needs --max-seq, the positions each "
+                "sequence's KV cache holds (the model has no rotary "
+                "table to take it from)";
+    return cacheLength;
   }
 
   LogicalResult convert(func::FuncOp fn) {
@@ -231,22 +373,10 @@ struct ConvertDecoderToGenerationStepPass
              << "--generate: the model has no attention that raising "
                 "recognized (see --report-raising), so there is no KV cache "
                 "to derive";
-    // Without --max-seq the cache is as long as the rotary tables.
-    int64_t cacheLength = maxSeq;
-    if (cacheLength <= 0) {
-      for (RopeOp rope : ropes)
-        if (Value table = ropeTable(rope.getCos())) {
-          int64_t rows = cast<RankedTensorType>(table.getType()).getDimSize(0);
-          if (!ShapedType::isDynamic(rows) &&
-              (cacheLength <= 0 || rows < cacheLength))
-            cacheLength = rows;
-        }
-      if (cacheLength <= 0)
-        return emitError(fn.getLoc())
-               << "--generate needs --max-seq, the positions each "
-                  "sequence's KV cache holds (the model has no rotary "
-                  "table to take it from)";
-    }
+    FailureOr<int64_t> maybeCacheLength = chooseCacheLength(fn, ropes);
+    if (failed(maybeCacheLength))
+      return failure();
+    int64_t cacheLength = *maybeCacheLength;
     SmallVector<std::pair<Value, Value>> tables(ropes.size());
     for (auto [rope, table] : llvm::zip(ropes, tables))
       if (failed(checkRope(rope, cacheLength, table.first, table.second)))
@@ -329,75 +459,13 @@ struct ConvertDecoderToGenerationStepPass
       // The caches' updates follow the keys' and values' definitions,
       // which precede the attention.
       b.setInsertionPoint(op);
-      auto attend = [&](Value query, Type outType) {
-        return AttentionOp::create(
-                   b, op.getLoc(), outType, keys.getType(), values.getType(),
-                   Type(), query, keys, values,
-                   /*mask=*/Value(), /*past_key=*/Value(),
-                   /*past_value=*/Value(), /*global_indices=*/Value(),
-                   lengths, pastLength, op.getScaleAttr(),
-                   op.getSoftcapAttr(), ScoreStageAttr(),
-                   op.getMaskKindAttr(), op.getWindowLeftAttr(),
-                   op.getWindowRightAttr(), op.getNumGlobalTokensAttr(),
-                   op.getBlockSizeAttr(), op.getBlockLayoutAttr())
-            .getOutput();
-      };
-      RankedTensorType outType = op.getOutput().getType();
-      Value output;
-      if (outType.isDynamicDim(2)) {
-        // A decode step (one token per sequence) gets an attention whose
-        // query length is the static 1, which a target's kernel can plan
-        // for; the prefill keeps the general one.
-        Value isDecode = arith::CmpIOp::create(
-            b, loc, arith::CmpIPredicate::eq, seq,
-            arith::ConstantIndexOp::create(b, loc, 1));
-        auto branch = scf::IfOp::create(b, loc, TypeRange{outType}, isDecode,
-                                        /*withElseRegion=*/true);
-        b.setInsertionPointToStart(&branch.getThenRegion().front());
-        auto one = [](RankedTensorType t) {
-          SmallVector<int64_t> shape(t.getShape());
-          shape[2] = 1;
-          return t.clone(shape);
-        };
-        Value query = tensor::CastOp::create(
-            b, loc, one(op.getQuery().getType()), op.getQuery());
-        Value decoded = attend(query, one(outType));
-        scf::YieldOp::create(
-            b, loc, ValueRange{tensor::CastOp::create(b, loc, outType, decoded)});
-        b.setInsertionPointToStart(&branch.getElseRegion().front());
-        scf::YieldOp::create(b, loc, ValueRange{attend(op.getQuery(), outType)});
-        output = branch.getResult(0);
-      } else {
-        output = attend(op.getQuery(), outType);
-      }
-      op.getOutput().replaceAllUsesWith(output);
-      op.erase();
+      attendOverCaches(b, loc, op, keys, values, lengths, pastLength, seq);
     }
 
     // positions [batch, seq] = past_length[b] + s, for the ropes.
     if (!ropes.empty()) {
       b.setInsertionPointAfterValue(lengths);
-      SmallVector<Value> dynamic;
-      if (ShapedType::isDynamic(batch))
-        dynamic.push_back(tensor::DimOp::create(b, loc, pastLength, 0));
-      dynamic.push_back(seq);
-      auto positionsType =
-          RankedTensorType::get({batch, ShapedType::kDynamic}, i64);
-      Value init = tensor::EmptyOp::create(b, loc, positionsType, dynamic);
-      MLIRContext *c = ctx;
-      AffineMap perRow = AffineMap::get(2, 0, {getAffineDimExpr(0, c)}, c);
-      Value positions =
-          linalg::GenericOp::create(
-              b, loc, positionsType, ValueRange{pastLength}, ValueRange{init},
-              {perRow, AffineMap::getMultiDimIdentityMap(2, c)},
-              {utils::IteratorType::parallel, utils::IteratorType::parallel},
-              [&](OpBuilder &nb, Location l, ValueRange args) {
-                Value s = linalg::IndexOp::create(nb, l, 1);
-                Value s64 = arith::IndexCastOp::create(nb, l, i64, s);
-                linalg::YieldOp::create(
-                    nb, l, ValueRange{arith::AddIOp::create(nb, l, args[0], s64)});
-              })
-              .getResult(0);
+      Value positions = buildPositions(b, loc, pastLength, seq);
       for (auto [rope, table] : llvm::zip(ropes, tables)) {
         b.setInsertionPoint(rope);
           auto replaced = RopeOp::create(
@@ -419,36 +487,9 @@ struct ConvertDecoderToGenerationStepPass
     fn.setType(FunctionType::get(ctx, body.getArgumentTypes(), resultTypes));
     fn.setAllResultAttrs(resultAttrs);
 
-    // Anything still computing positions from nothing reads positions
-    // 0..seq-1, which is wrong at every step but the first.
-    eraseDeadOps(fn);
-    Operation *stray = nullptr;
-    fn.walk([&](Operation *op) {
-      // (The positions built above read past_length: not a source.)
-      if (!stray && op->getParentOp() == fn && isPositionSource(op))
-        stray = op;
-    });
-    if (stray)
-      return stray->emitError(
-          "--generate: the model computes token positions for something "
-          "other than attention and RoPE (a learned position embedding?), "
-          "which a generation step cannot offset yet");
-
-    // The symbols' ranges: seq never exceeds the cache.
-    if (auto ranges = fn->getAttrOfType<DictionaryAttr>("kiln.dim_ranges")) {
-      NamedAttrList updated(ranges);
-      if (auto seqRange = llvm::dyn_cast_or_null<DenseI64ArrayAttr>(
-              updated.get(boundary->seqSymbol))) {
-        int64_t lo = seqRange[0], hi = std::min<int64_t>(seqRange[1], cacheLength);
-        if (lo > hi)
-          return emitError(loc) << "--generate: the sequence dimension's "
-                                   "range starts at "
-                                << lo << ", past --max-seq " << cacheLength;
-        updated.set(boundary->seqSymbol,
-                    DenseI64ArrayAttr::get(ctx, {lo, hi}));
-      }
-      fn->setAttr("kiln.dim_ranges", updated.getDictionary(ctx));
-    }
+    if (failed(checkNoStrayPositions(fn)) ||
+        failed(limitSeqRange(fn, boundary->seqSymbol, cacheLength)))
+      return failure();
     NamedAttrList generation;
     generation.set("max_seq", b.getI64IntegerAttr(cacheLength));
     generation.set("tokens", str(boundary->tokensName));
