@@ -35,10 +35,10 @@ OpFoldResult kiln::dimOf(OpBuilder &b, Location loc, Value tensor,
 /// identity (and `y` where `x` is its left identity), folded with `fold`
 /// when both are constants, an `OpTy` otherwise.
 template <typename OpTy>
-static OpFoldResult
-combineSizes(OpBuilder &b, Location loc, OpFoldResult x, OpFoldResult y,
-             int64_t (*fold)(int64_t, int64_t), int64_t identity,
-             bool commutes) {
+static OpFoldResult combineSizes(OpBuilder &b, Location loc, OpFoldResult x,
+                                 OpFoldResult y,
+                                 int64_t (*fold)(int64_t, int64_t),
+                                 int64_t identity, bool commutes) {
   if (commutes && isConstantIntValue(x, identity))
     return y;
   if (isConstantIntValue(y, identity))

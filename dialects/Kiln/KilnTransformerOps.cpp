@@ -17,9 +17,9 @@ static LogicalResult verifyPerBatch(Operation *op, Value v, StringRef name,
   auto type = cast<RankedTensorType>(v.getType());
   if (type.getRank() == 1 && type.getDimSize(0) == batch)
     return success();
-  return op->emitOpError()
-         << name << " must hold one " << what << " per batch entry, ["
-         << batch << "], got " << shapeString(type.getShape());
+  return op->emitOpError() << name << " must hold one " << what
+                           << " per batch entry, [" << batch << "], got "
+                           << shapeString(type.getShape());
 }
 
 static LogicalResult verifyMaskAttributes(Operation *op, MaskKind kind,
@@ -175,8 +175,8 @@ LogicalResult AttentionMaskOp::verify() {
              << name << " needs a batch dimension: input must have rank 3 "
              << "or more ([batch, ..., queries, keys])";
   int64_t batch = t.getDimSize(0);
-  if (failed(verifyPerBatch(*this, getKvSeqlen(), "kv_seqlen", "length",
-                            batch)) ||
+  if (failed(
+          verifyPerBatch(*this, getKvSeqlen(), "kv_seqlen", "length", batch)) ||
       failed(verifyPerBatch(*this, getQueryStart(), "query_start", "position",
                             batch)))
     return failure();

@@ -74,7 +74,6 @@ bool needsSymbolicPath(NodeContext &nc, Value x, size_t i) {
          ((x && !nc.typeOf(x).hasStaticShape()) || isRuntimeInput(nc, i));
 }
 
-
 SymbolicSize product(ArrayRef<SymbolicSize> sizes) {
   SymbolicSize p = SymbolicSize::constant(1);
   for (const SymbolicSize &s : sizes)
@@ -172,10 +171,9 @@ LogicalResult symbolicReshapeOp(NodeContext &nc, Value x,
 /// `x`) has sizes only the run knows, `symbolic` builds the node from the
 /// input's and the target's symbolic sizes; otherwise `constant` does,
 /// given the shape's values.
-using SymbolicShapeHandler =
-    LogicalResult (*)(NodeContext &, Value x, const ShapeElements &shape,
-                      const SmallVector<SymbolicSize> &in,
-                      SmallVector<SymbolicSize> target);
+using SymbolicShapeHandler = LogicalResult (*)(
+    NodeContext &, Value x, const ShapeElements &shape,
+    const SmallVector<SymbolicSize> &in, SmallVector<SymbolicSize> target);
 using ConstantShapeHandler = LogicalResult (*)(NodeContext &, Value x,
                                                SmallVector<int64_t> shape);
 LogicalResult withShapeInput(NodeContext &nc, Value x,
@@ -584,7 +582,8 @@ LogicalResult symbolicSliceOp(NodeContext &nc, Value x) {
   SmallVector<int64_t> reversedAxes;
   for (size_t i = 0; i < axes.size(); ++i) {
     int64_t axis = axes[i];
-    AxisSlice slice = sliceAxis(nc, x, axis, (*starts)[i], (*ends)[i], steps[i]);
+    AxisSlice slice =
+        sliceAxis(nc, x, axis, (*starts)[i], (*ends)[i], steps[i]);
     offsets[axis] = slice.offset;
     sizes[axis] = slice.size;
     strides[axis] = b.getIndexAttr(std::abs(steps[i]));
@@ -935,10 +934,10 @@ LogicalResult triluOp(NodeContext &nc, Value x) {
   FailureOr<int64_t> k = nc.constantInt(1, "k", /*absent=*/0);
   if (failed(k))
     return failure();
-  return nc.setResult(TriluOp::create(
-      nc.b, nc.loc, x.getType(), x,
-      nc.b.getBoolAttr(nc.getInt("upper", 1) != 0),
-      nc.b.getI64IntegerAttr(*k)));
+  return nc.setResult(
+      TriluOp::create(nc.b, nc.loc, x.getType(), x,
+                      nc.b.getBoolAttr(nc.getInt("upper", 1) != 0),
+                      nc.b.getI64IntegerAttr(*k)));
 }
 
 template <typename OpTy> LogicalResult scanOp(NodeContext &nc, Value x) {

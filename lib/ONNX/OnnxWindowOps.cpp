@@ -474,8 +474,7 @@ LogicalResult convTransposeOp(NodeContext &nc) {
 /// `x` (static sizes `s`) and the block size `b`, checked here.
 using BlockHandler = LogicalResult (*)(NodeContext &, Value x,
                                        ArrayRef<int64_t> s, int64_t b);
-template <BlockHandler handler>
-LogicalResult withBlockInput(NodeContext &nc) {
+template <BlockHandler handler> LogicalResult withBlockInput(NodeContext &nc) {
   Value x = nc.input(0);
   if (!x)
     return nc.error("expects an input");

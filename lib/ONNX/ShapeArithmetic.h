@@ -31,8 +31,8 @@ std::optional<ShapeElements> shapeElements(mlir::Value v);
 
 /// The elements of shape input `i`: known ones as they are, those of a
 /// run-time tensor read at run time; or an error naming `what`.
-mlir::FailureOr<ShapeElements>
-requireShapeElements(NodeContext &nc, size_t i, llvm::StringRef what);
+mlir::FailureOr<ShapeElements> requireShapeElements(NodeContext &nc, size_t i,
+                                                    llvm::StringRef what);
 
 /// Whether input `i` of the node holds elements known only at run time
 /// (a shape tensor built from symbolic dims).

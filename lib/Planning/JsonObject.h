@@ -19,12 +19,11 @@ inline llvm::Expected<llvm::json::Object>
 parseJsonObject(llvm::StringRef json, llvm::StringRef origin) {
   llvm::Expected<llvm::json::Value> parsed = llvm::json::parse(json);
   if (!parsed)
-    return llvm::createStringError(origin.str() + ": not JSON: " +
-                                   llvm::toString(parsed.takeError()));
+    return llvm::createStringError(
+        origin.str() + ": not JSON: " + llvm::toString(parsed.takeError()));
   llvm::json::Object *root = parsed->getAsObject();
   if (!root)
-    return llvm::createStringError(origin.str() +
-                                   ": expected a JSON object");
+    return llvm::createStringError(origin.str() + ": expected a JSON object");
   return std::move(*root);
 }
 

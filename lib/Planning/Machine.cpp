@@ -48,6 +48,7 @@ struct Preset {
 };
 } // namespace
 
+// clang-format off
 static const Preset kPresets[] = {
     // NVIDIA H100 Tensor Core GPU datasheet, H100 SXM5 column (dense rates,
     // i.e. half the "with sparsity" figures): 80 GB HBM3 at 3.35 TB/s;
@@ -60,23 +61,30 @@ static const Preset kPresets[] = {
     {"h100-nvlink",
      "NVIDIA H100 SXM5 datasheet (dense rates), DGX H100 (8 GPUs, NVLink 4, "
      "one 400 Gb/s NIC per GPU); latencies assumed",
-     8, 80, 3350, 67, 989, 989, 1979, 1979, 450, 1.5, 50, 5},
+     /*devicesPerNode=*/8, /*memory GiB, GB/s=*/80, 3350,
+     /*TFLOP/s f32, bf16, f16, fp8, int8=*/67, 989, 989, 1979, 1979,
+     /*intra-node GB/s, us=*/450, 1.5, /*inter-node GB/s, us=*/50, 5},
     // NVIDIA H100 datasheet, H100 PCIe column: 80 GB HBM2e at 2.0 TB/s;
     // FP32 51 TFLOPS, BF16/FP16 756, FP8 and INT8 1513 (dense); PCIe Gen5
     // x16, 128 GB/s both directions (64 each way), no NVLink bridge assumed.
     {"h100-pcie",
      "NVIDIA H100 PCIe datasheet (dense rates), PCIe Gen5 x16 between GPUs; "
      "the NIC (200 Gb/s per GPU) and latencies assumed",
-     8, 80, 2000, 51, 756, 756, 1513, 1513, 64, 5, 25, 10},
+     /*devicesPerNode=*/8, /*memory GiB, GB/s=*/80, 2000,
+     /*TFLOP/s f32, bf16, f16, fp8, int8=*/51, 756, 756, 1513, 1513,
+     /*intra-node GB/s, us=*/64, 5, /*inter-node GB/s, us=*/25, 10},
     // Assumed, not measured: a device is one MPI process on one socket of a
     // two-socket server (8 DDR5 channels, ~200 GB/s achievable of ~300
     // theoretical; ~3 TFLOP/s f32 from 48 cores of AVX-512 FMA at ~2 GHz,
     // bf16 computed in f32); processes on one node talk through shared
     // memory, nodes through 100 Gb/s Ethernet. Write a machine file with
     // your own numbers for anything that matters.
-    {"cpu", "assumed two-socket server, one process per socket", 2, 128, 200,
-     3, 3, 0, 0, 0, 10, 1, 12.5, 10},
+    {"cpu", "assumed two-socket server, one process per socket",
+     /*devicesPerNode=*/2, /*memory GiB, GB/s=*/128, 200,
+     /*TFLOP/s f32, bf16, f16, fp8, int8=*/3, 3, 0, 0, 0,
+     /*intra-node GB/s, us=*/10, 1, /*inter-node GB/s, us=*/12.5, 10},
 };
+// clang-format on
 
 static Machine fromPreset(const Preset &p) {
   Machine m;
@@ -85,9 +93,11 @@ static Machine fromPreset(const Preset &p) {
   m.devicesPerNode = p.devicesPerNode;
   m.memoryBytes = p.memoryGiB * GiB;
   m.memoryBandwidth = p.memoryBandwidthGBps * GB;
-  std::pair<const char *, double> rates[] = {
-      {"f32", p.f32}, {"bf16", p.bf16}, {"f16", p.f16},
-      {"fp8", p.fp8}, {"int8", p.int8}};
+  std::pair<const char *, double> rates[] = {{"f32", p.f32},
+                                             {"bf16", p.bf16},
+                                             {"f16", p.f16},
+                                             {"fp8", p.fp8},
+                                             {"int8", p.int8}};
   for (auto [dtype, tflops] : rates)
     if (tflops > 0)
       m.flops[dtype] = tflops * TFLOPS;

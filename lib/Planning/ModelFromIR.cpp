@@ -149,9 +149,8 @@ struct Layer {
 };
 
 /// The layers of `ops` (in program order, `position` their indices).
-std::vector<Layer>
-findLayers(ArrayRef<Operation *> ops,
-           llvm::DenseMap<Operation *, size_t> &position) {
+std::vector<Layer> findLayers(ArrayRef<Operation *> ops,
+                              llvm::DenseMap<Operation *, size_t> &position) {
   std::vector<Layer> layers;
   for (Operation *op : ops) {
     auto attn = dyn_cast<AttentionOp>(op);
@@ -159,7 +158,7 @@ findLayers(ArrayRef<Operation *> ops,
       continue;
     Layer layer{position[op], attn, {}};
     for (Value v : llvm::SmallVector<Value>{attn.getQuery(), attn.getKey(),
-                                           attn.getValue()})
+                                            attn.getValue()})
       if (Operation *proj = projectionFeeding(v)) {
         layer.attentionOps.insert(proj);
         size_t start = position[proj];

@@ -517,10 +517,10 @@ static void printStage(llvm::raw_ostream &os, const Plan &plan,
                 ms(s.cost.communicationSeconds() + s.sendSeconds));
   std::vector<std::string> collectives;
   if (s.cost.allReduces)
-    collectives.push_back(formatv(
-        "{0} all-reduce over the {1} tp devices, {2} each, {3} in all",
-        s.cost.allReduces, sp.tp, bytesText(s.cost.allReduceBytes),
-        ms(s.cost.allReduceSeconds)));
+    collectives.push_back(
+        formatv("{0} all-reduce over the {1} tp devices, {2} each, {3} in all",
+                s.cost.allReduces, sp.tp, bytesText(s.cost.allReduceBytes),
+                ms(s.cost.allReduceSeconds)));
   if (s.cost.allToAlls) {
     bool spans = sp.tp * sp.ep > plan.request.mesh.devicesPerNode;
     collectives.push_back(
@@ -535,10 +535,9 @@ static void printStage(llvm::raw_ostream &os, const Plan &plan,
         s.cost.allGathers, sp.tp, bytesText(s.cost.allGatherBytes),
         ms(s.cost.allGatherSeconds)));
   if (!s.lmHead)
-    collectives.push_back(formatv("send {0} to stage {1}{2}, {3}",
-                                  bytesText(s.sendBytes), index + 1,
-                                  s.sendCrossesNodes ? " (across nodes)" : "",
-                                  ms(s.sendSeconds)));
+    collectives.push_back(formatv(
+        "send {0} to stage {1}{2}, {3}", bytesText(s.sendBytes), index + 1,
+        s.sendCrossesNodes ? " (across nodes)" : "", ms(s.sendSeconds)));
   if (index > 0)
     collectives.push_back(formatv("receive from stage {0}", index - 1));
   os << "    collectives per micro-batch:";

@@ -1,4 +1,5 @@
-//===- KernelRewrites.h - What the CPU kernel passes share -------*- C++ -*-===//
+//===- KernelRewrites.h - What the CPU kernel passes share -------*- C++
+//-*-===//
 //
 // The passes that replace an op by a kernel of their own (grouped MoE
 // experts, quantized linears, integer matmuls, tiled attention, blocked
@@ -65,10 +66,9 @@ void rewriteEachOp(mlir::Operation *root, RewriteFn rewrite) {
 /// The same after checking the kernel's block sizes (checkBlockSizes):
 /// fails, rewriting nothing, when one is below 1.
 template <typename OpT, typename RewriteFn>
-mlir::LogicalResult rewriteEachOp(mlir::Operation *root,
-                                  llvm::StringRef sizeNames,
-                                  llvm::ArrayRef<int64_t> sizes,
-                                  RewriteFn rewrite) {
+mlir::LogicalResult
+rewriteEachOp(mlir::Operation *root, llvm::StringRef sizeNames,
+              llvm::ArrayRef<int64_t> sizes, RewriteFn rewrite) {
   if (mlir::failed(checkBlockSizes(root, sizeNames, sizes)))
     return mlir::failure();
   rewriteEachOp<OpT>(root, rewrite);
@@ -105,8 +105,7 @@ inline mlir::Value makeConstant(mlir::OpBuilder &b, mlir::Location loc,
                                 llvm::StringRef name) {
   auto type = mlir::RankedTensorType::get(shape, elt);
   return mlir::arith::ConstantOp::create(
-      b, loc,
-      llvm::cast<mlir::TypedAttr>(makeConstantAttr(type, bytes, name)));
+      b, loc, llvm::cast<mlir::TypedAttr>(makeConstantAttr(type, bytes, name)));
 }
 
 /// Replaces `op` by `replacements`, then erases the producers of `inputs`

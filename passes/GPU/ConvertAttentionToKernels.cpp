@@ -271,13 +271,12 @@ protected:
   /// tile's first key.
   scf::ForOp keyTileLoop(
       Value end, Value minPos, Value maxPos, int64_t accumulators,
-      function_ref<SmallVector<Value>(Value k0, ValueRange carried)>
-          tileStep) {
+      function_ref<SmallVector<Value>(Value k0, ValueRange carried)> tileStep) {
     KeyRange range = keyRange(end, minPos, maxPos);
     SmallVector<Value> init = {negInf(), cst(0)};
     init.append(accumulators, cst(0));
-    auto loop = scf::ForOp::create(b, range.loopBegin, range.loopEnd, idx(1),
-                                   init);
+    auto loop =
+        scf::ForOp::create(b, range.loopBegin, range.loopEnd, idx(1), init);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
     Value k0 = tileStart(range, loop.getInductionVar());
@@ -442,7 +441,10 @@ void PrefillKernelBuilder::stageTile(Value src, Value dst, int64_t features,
 SmallVector<Value> PrefillKernelBuilder::scores(Value k0) {
   SmallVector<Value> init(scoresPerThread(), cst(0));
   scf::ForOp loop = fmaLoop(
-      plan.headDim, init, [&](Value d) { return load(qs, {r, d}); },
+      plan.headDim, init,
+      [&](Value d) {
+        return load(qs, {r, d});
+      },
       [&](Value d, int64_t i) {
         return load(ks, {add(c, i * kThreadsPerRow), d});
       });
@@ -481,7 +483,10 @@ SmallVector<Value> PrefillKernelBuilder::step(ValueRange state, Value k0,
   for (Value a : state.drop_front(2))
     acc.push_back(fmul(a, rescale));
   scf::ForOp loop = fmaLoop(
-      tile(), acc, [&](Value j) { return load(ps, {r, j}); },
+      tile(), acc,
+      [&](Value j) {
+        return load(ps, {r, j});
+      },
       [&](Value j, int64_t i) {
         return load(vs, {j, add(c, i * kThreadsPerRow)});
       });

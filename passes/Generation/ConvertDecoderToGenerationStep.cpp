@@ -205,10 +205,9 @@ void attendOverCaches(OpBuilder &b, Location loc, AttentionOp op, Value keys,
                b, op.getLoc(), outType, keys.getType(), values.getType(),
                Type(), query, keys, values,
                /*mask=*/Value(), /*past_key=*/Value(),
-               /*past_value=*/Value(), /*global_indices=*/Value(),
-               lengths, pastLength, op.getScaleAttr(),
-               op.getSoftcapAttr(), ScoreStageAttr(),
-               op.getMaskKindAttr(), op.getWindowLeftAttr(),
+               /*past_value=*/Value(), /*global_indices=*/Value(), lengths,
+               pastLength, op.getScaleAttr(), op.getSoftcapAttr(),
+               ScoreStageAttr(), op.getMaskKindAttr(), op.getWindowLeftAttr(),
                op.getWindowRightAttr(), op.getNumGlobalTokensAttr(),
                op.getBlockSizeAttr(), op.getBlockLayoutAttr())
         .getOutput();
@@ -219,9 +218,9 @@ void attendOverCaches(OpBuilder &b, Location loc, AttentionOp op, Value keys,
     // A decode step (one token per sequence) gets an attention whose
     // query length is the static 1, which a target's kernel can plan
     // for; the prefill keeps the general one.
-    Value isDecode = arith::CmpIOp::create(
-        b, loc, arith::CmpIPredicate::eq, seq,
-        arith::ConstantIndexOp::create(b, loc, 1));
+    Value isDecode =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, seq,
+                              arith::ConstantIndexOp::create(b, loc, 1));
     auto branch = scf::IfOp::create(b, loc, TypeRange{outType}, isDecode,
                                     /*withElseRegion=*/true);
     b.setInsertionPointToStart(&branch.getThenRegion().front());
@@ -230,8 +229,8 @@ void attendOverCaches(OpBuilder &b, Location loc, AttentionOp op, Value keys,
       shape[2] = 1;
       return t.clone(shape);
     };
-    Value query = tensor::CastOp::create(
-        b, loc, one(op.getQuery().getType()), op.getQuery());
+    Value query = tensor::CastOp::create(b, loc, one(op.getQuery().getType()),
+                                         op.getQuery());
     Value decoded = attend(query, one(outType));
     scf::YieldOp::create(
         b, loc, ValueRange{tensor::CastOp::create(b, loc, outType, decoded)});

@@ -79,8 +79,7 @@ public:
   /// A table of uniquely named entries: its count (`what`, each entry at
   /// least `minEntry` bytes), then each entry by `readEntry(i, entry)`.
   /// A name (`nameOf(entry)`) seen before is `duplicate(name)`'s error.
-  template <typename T, typename ReadEntry, typename NameOf,
-            typename Duplicate>
+  template <typename T, typename ReadEntry, typename NameOf, typename Duplicate>
   kiln_status namedTable(std::vector<T> &out, uint64_t minEntry,
                          const char *what, ReadEntry readEntry, NameOf nameOf,
                          Duplicate duplicate) {

@@ -333,9 +333,9 @@ size_t kiln_model_num_gpu_kernels(const kiln_model *model) {
 kiln_status kiln_model_gpu_kernel(const kiln_model *model, size_t index,
                                   const char **out_name) {
   clearOutputs(out_name);
-  if (kiln_status status = checkEntryAccess(
-          model, {{out_name, "out_name"}}, index,
-          kiln_model_num_gpu_kernels(model), "GPU kernel", ""))
+  if (kiln_status status =
+          checkEntryAccess(model, {{out_name, "out_name"}}, index,
+                           kiln_model_num_gpu_kernels(model), "GPU kernel", ""))
     return status;
   *out_name = model->gpuCode.kernels[index].c_str();
   return KILN_STATUS_OK;

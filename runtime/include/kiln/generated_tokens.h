@@ -28,8 +28,7 @@ public:
   /// Records step `i`, `next` holding each sequence's new token; true when
   /// every sequence has stopped (produced one of `stops`).
   template <typename Stops>
-  bool record(int64_t i, const std::vector<int64_t> &next,
-              const Stops &stops) {
+  bool record(int64_t i, const std::vector<int64_t> &next, const Stops &stops) {
     bool all = true;
     for (int64_t b = 0; b < batch_; ++b) {
       int64_t token = stopped_[b] ? tokens_[b * steps_ + i - 1] : next[b];
