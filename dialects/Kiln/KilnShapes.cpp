@@ -31,12 +31,18 @@ OpFoldResult kiln::dimOf(OpBuilder &b, Location loc, Value tensor,
   return tensor::DimOp::create(b, loc, tensor, dim).getResult();
 }
 
-/// `x op y` on index sizes: folded with `fold` when both are constants,
-/// an `OpTy` otherwise.
+/// `x op y` on index sizes: `x` itself where `y` is the operation's right
+/// identity (and `y` where `x` is its left identity), folded with `fold`
+/// when both are constants, an `OpTy` otherwise.
 template <typename OpTy>
 static OpFoldResult combineSizes(OpBuilder &b, Location loc, OpFoldResult x,
                                  OpFoldResult y,
-                                 int64_t (*fold)(int64_t, int64_t)) {
+                                 int64_t (*fold)(int64_t, int64_t),
+                                 int64_t identity, bool commutes) {
+  if (commutes && isConstantIntValue(x, identity))
+    return y;
+  if (isConstantIntValue(y, identity))
+    return x;
   std::optional<int64_t> cx = getConstantIntValue(x),
                          cy = getConstantIntValue(y);
   if (cx && cy)
@@ -48,31 +54,24 @@ static OpFoldResult combineSizes(OpBuilder &b, Location loc, OpFoldResult x,
 
 OpFoldResult kiln::addSizes(OpBuilder &b, Location loc, OpFoldResult x,
                             OpFoldResult y) {
-  if (isZeroInteger(x))
-    return y;
-  if (isZeroInteger(y))
-    return x;
   return combineSizes<arith::AddIOp>(
-      b, loc, x, y, [](int64_t p, int64_t q) { return p + q; });
+      b, loc, x, y, [](int64_t p, int64_t q) { return p + q; },
+      /*identity=*/0, /*commutes=*/true);
 }
 
 OpFoldResult kiln::mulSizes(OpBuilder &b, Location loc, OpFoldResult x,
                             OpFoldResult y) {
-  if (isOneInteger(x))
-    return y;
-  if (isOneInteger(y))
-    return x;
   return combineSizes<arith::MulIOp>(
-      b, loc, x, y, [](int64_t p, int64_t q) { return p * q; });
+      b, loc, x, y, [](int64_t p, int64_t q) { return p * q; },
+      /*identity=*/1, /*commutes=*/true);
 }
 
 OpFoldResult kiln::divSizes(OpBuilder &b, Location loc, OpFoldResult x,
                             OpFoldResult y) {
-  if (isOneInteger(y))
-    return x;
   // Sizes are non-negative, so the unsigned division is exact C division.
   return combineSizes<arith::DivUIOp>(
-      b, loc, x, y, [](int64_t p, int64_t q) { return q ? p / q : 0; });
+      b, loc, x, y, [](int64_t p, int64_t q) { return q ? p / q : 0; },
+      /*identity=*/1, /*commutes=*/false);
 }
 
 //===----------------------------------------------------------------------===//

@@ -8,6 +8,20 @@ using namespace mlir;
 using namespace kiln;
 
 /// Checks the mask attributes against a key length `keys`.
+/// An optional per-batch operand `v` (kv_seqlen, query_start) holds one
+/// `what` per batch entry: it is [batch].
+static LogicalResult verifyPerBatch(Operation *op, Value v, StringRef name,
+                                    StringRef what, int64_t batch) {
+  if (!v)
+    return success();
+  auto type = cast<RankedTensorType>(v.getType());
+  if (type.getRank() == 1 && type.getDimSize(0) == batch)
+    return success();
+  return op->emitOpError() << name << " must hold one " << what
+                           << " per batch entry, [" << batch << "], got "
+                           << shapeString(type.getShape());
+}
+
 static LogicalResult verifyMaskAttributes(Operation *op, MaskKind kind,
                                           int64_t windowLeft,
                                           int64_t windowRight,
@@ -119,18 +133,11 @@ LogicalResult AttentionOp::verify() {
   }
   if (getSoftcap().convertToDouble() < 0)
     return emitOpError("softcap must not be negative");
-  if (Value lens = getKvSeqlen()) {
-    auto lt = cast<RankedTensorType>(lens.getType());
-    if (lt.getRank() != 1 || lt.getDimSize(0) != b)
-      return emitOpError("kv_seqlen must hold one length per batch entry, [")
-             << b << "], got " << shapeString(lt.getShape());
-  }
-  if (Value start = getQueryStart()) {
-    auto st = cast<RankedTensorType>(start.getType());
-    if (st.getRank() != 1 || st.getDimSize(0) != b)
-      return emitOpError("query_start must hold one position per batch "
-                         "entry, [")
-             << b << "], got " << shapeString(st.getShape());
+  if (failed(verifyPerBatch(*this, getKvSeqlen(), "kv_seqlen", "length", b)) ||
+      failed(
+          verifyPerBatch(*this, getQueryStart(), "query_start", "position", b)))
+    return failure();
+  if (getQueryStart()) {
     if (getPastKey())
       return emitOpError("query_start and past_key exclude each other: with "
                          "query_start the keys are the whole cache");
@@ -160,24 +167,20 @@ LogicalResult AttentionMaskOp::verify() {
   int64_t keys = t.getDimSize(t.getRank() - 1);
   if ((int64_t)getQueryOffset() < 0)
     return emitOpError("query_offset must not be negative");
-  if (Value lens = getKvSeqlen()) {
-    auto lt = cast<RankedTensorType>(lens.getType());
-    if (t.getRank() < 3)
-      return emitOpError("kv_seqlen needs a batch dimension: input must "
-                         "have rank 3 or more ([batch, ..., queries, keys])");
-    if (lt.getRank() != 1 || lt.getDimSize(0) != t.getDimSize(0))
-      return emitOpError("kv_seqlen must hold one length per batch entry, [")
-             << t.getDimSize(0) << "], got " << shapeString(lt.getShape());
-  }
-  if (Value start = getQueryStart()) {
-    auto st = cast<RankedTensorType>(start.getType());
-    if (t.getRank() < 3)
-      return emitOpError("query_start needs a batch dimension: input must "
-                         "have rank 3 or more ([batch, ..., queries, keys])");
-    if (st.getRank() != 1 || st.getDimSize(0) != t.getDimSize(0))
-      return emitOpError("query_start must hold one position per batch "
-                         "entry, [")
-             << t.getDimSize(0) << "], got " << shapeString(st.getShape());
+  std::pair<Value, StringRef> perBatch[] = {{getKvSeqlen(), "kv_seqlen"},
+                                            {getQueryStart(), "query_start"}};
+  for (auto [operand, name] : perBatch)
+    if (operand && t.getRank() < 3)
+      return emitOpError()
+             << name << " needs a batch dimension: input must have rank 3 "
+             << "or more ([batch, ..., queries, keys])";
+  int64_t batch = t.getDimSize(0);
+  if (failed(
+          verifyPerBatch(*this, getKvSeqlen(), "kv_seqlen", "length", batch)) ||
+      failed(verifyPerBatch(*this, getQueryStart(), "query_start", "position",
+                            batch)))
+    return failure();
+  if (getQueryStart()) {
     if (getQueryOffset() != 0)
       return emitOpError("query_offset must be 0 with query_start, which "
                          "gives the positions instead");

@@ -108,6 +108,11 @@ FailureOr<int64_t> NodeContext::constantInt(size_t i, StringRef what) {
   return ints->front();
 }
 
+FailureOr<int64_t> NodeContext::constantInt(size_t i, StringRef what,
+                                            int64_t absent) {
+  return input(i) ? constantInt(i, what) : FailureOr<int64_t>(absent);
+}
+
 LogicalResult NodeContext::error(const Twine &message) const {
   return emitError(loc) << "node '" << name << "' (" << node.op_type()
                         << "): " << message.str();

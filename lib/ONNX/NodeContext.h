@@ -116,6 +116,9 @@ public:
   /// The one integer of constant input `i` (a scalar or a one-element
   /// tensor, such as TopK's K); otherwise an error naming `what`.
   mlir::FailureOr<int64_t> constantInt(size_t i, llvm::StringRef what);
+  /// The same for an optional input: `absent` when there is no input `i`.
+  mlir::FailureOr<int64_t> constantInt(size_t i, llvm::StringRef what,
+                                       int64_t absent);
 
   /// Reports "node 'NAME' (OpType): MESSAGE" and returns failure.
   mlir::LogicalResult error(const llvm::Twine &message) const;
@@ -222,6 +225,11 @@ mlir::Value numpyMatmul(NodeContext &nc, mlir::Value a, mlir::Value b);
 /// zero point of [M] applies to rows: it becomes [M, 1].
 mlir::Value centeredInteger(NodeContext &nc, mlir::Value v, int onnxType,
                             mlir::Value zp, bool perRow);
+
+/// The last step of QLinearMatMul and QLinearConv: output 0 is `scaled`
+/// (f32, already divided by y_scale) quantized with y_zero_point (input 7,
+/// one element, optional) into its type (uint8 without one).
+mlir::LogicalResult setQLinearOutput(NodeContext &nc, mlir::Value scaled);
 
 } // namespace kiln::onnx_import
 

@@ -269,6 +269,13 @@ LogicalResult qlinearMatMulOp(NodeContext &nc) {
       nc.binary<MulOp>(nc.cast(product, f32), nc.cast(multiplier, f32));
   if (!scaled)
     return failure();
+  return setQLinearOutput(nc, scaled);
+}
+
+} // namespace
+
+LogicalResult kiln::onnx_import::setQLinearOutput(NodeContext &nc,
+                                                  Value scaled) {
   Value yZp = nc.input(7);
   int yType = yZp ? nc.onnxTypeOf(7) : onnx::TensorProto::UINT8;
   if (yZp && nc.typeOf(yZp).getNumElements() != 1)
@@ -284,8 +291,6 @@ LogicalResult qlinearMatMulOp(NodeContext &nc) {
   nc.setOutputOnnxType(0, yType);
   return success();
 }
-
-} // namespace
 
 void kiln::onnx_import::registerQuantHandlers(HandlerTable &t) {
 #define ONNX_QUANT_OP(OpType, ...) t[OpType] = __VA_ARGS__;

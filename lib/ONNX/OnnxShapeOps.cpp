@@ -74,30 +74,6 @@ bool needsSymbolicPath(NodeContext &nc, Value x, size_t i) {
          ((x && !nc.typeOf(x).hasStaticShape()) || isRuntimeInput(nc, i));
 }
 
-/// The elements of shape input `i`: known ones as they are, those of a
-/// run-time tensor read at run time; or an error naming `what`.
-FailureOr<ShapeElements> requireShapeElements(NodeContext &nc, size_t i,
-                                              StringRef what) {
-  Value v = nc.input(i);
-  if (std::optional<ShapeElements> elements = shapeElements(v))
-    return *elements;
-  RankedTensorType type = v ? nc.typeOf(v) : RankedTensorType();
-  if (!type || type.getRank() > 1 || !type.hasStaticShape() ||
-      !isa<IntegerType>(type.getElementType()))
-    return nc.error(Twine(what) + " (input " + Twine(i) +
-                    ") must be a 1-D integer tensor of static length");
-  ShapeElements elements;
-  for (int64_t k = 0; k < type.getNumElements(); ++k) {
-    SmallVector<Value> index;
-    if (type.getRank() == 1)
-      index.push_back(arith::ConstantIndexOp::create(nc.b, nc.loc, k));
-    elements.push_back(
-        tensor::ExtractOp::create(nc.b, nc.loc, v, index).getResult());
-  }
-  return elements;
-}
-
-
 SymbolicSize product(ArrayRef<SymbolicSize> sizes) {
   SymbolicSize p = SymbolicSize::constant(1);
   for (const SymbolicSize &s : sizes)
@@ -145,12 +121,10 @@ SmallVector<SymbolicSize> runtimeReshapeSizes(NodeContext &nc,
   return sizes;
 }
 
-LogicalResult symbolicReshapeOp(NodeContext &nc, Value x) {
-  FailureOr<ShapeElements> elements = requireShapeElements(nc, 1, "shape");
-  if (failed(elements))
-    return failure();
-  SmallVector<SymbolicSize> in = symbolicShape(nc, x),
-                            sizes = symbolicSizes(nc, *elements);
+LogicalResult symbolicReshapeOp(NodeContext &nc, Value x,
+                                const ShapeElements &elements,
+                                const SmallVector<SymbolicSize> &in,
+                                SmallVector<SymbolicSize> sizes) {
   bool allowZero = nc.getInt("allowzero", 0) != 0;
   // A shape read from the data may hold 0 (copy) or -1 (infer) in any
   // element: those rules then apply at run time.
@@ -158,7 +132,7 @@ LogicalResult symbolicReshapeOp(NodeContext &nc, Value x) {
         return !size.isConstant() && !nc.symbolicDims->isNonNegative(size);
       }))
     return nc.setResult(reshapeToSizes(
-        nc, x, runtimeReshapeSizes(nc, in, *elements, allowZero)));
+        nc, x, runtimeReshapeSizes(nc, in, elements, allowZero)));
   std::optional<size_t> inferred;
   for (auto [i, size] : llvm::enumerate(sizes)) {
     if (!size.isConstant())
@@ -193,17 +167,39 @@ LogicalResult symbolicReshapeOp(NodeContext &nc, Value x) {
   return nc.setResult(reshapeToSizes(nc, x, sizes));
 }
 
-LogicalResult reshapeOp(NodeContext &nc, Value x) {
-  if (needsSymbolicPath(nc, x, 1))
-    return symbolicReshapeOp(nc, x);
-  FailureOr<SmallVector<int64_t>> target = nc.constantInts(1, "shape");
-  if (failed(target))
+/// Reshape and Expand read their target shape from input 1: when it (or
+/// `x`) has sizes only the run knows, `symbolic` builds the node from the
+/// input's and the target's symbolic sizes; otherwise `constant` does,
+/// given the shape's values.
+using SymbolicShapeHandler = LogicalResult (*)(
+    NodeContext &, Value x, const ShapeElements &shape,
+    const SmallVector<SymbolicSize> &in, SmallVector<SymbolicSize> target);
+using ConstantShapeHandler = LogicalResult (*)(NodeContext &, Value x,
+                                               SmallVector<int64_t> shape);
+LogicalResult withShapeInput(NodeContext &nc, Value x,
+                             SymbolicShapeHandler symbolic,
+                             ConstantShapeHandler constant) {
+  if (needsSymbolicPath(nc, x, 1)) {
+    FailureOr<ShapeElements> elements = requireShapeElements(nc, 1, "shape");
+    if (failed(elements))
+      return failure();
+    SmallVector<SymbolicSize> in = symbolicShape(nc, x),
+                              target = symbolicSizes(nc, *elements);
+    return symbolic(nc, x, *elements, in, std::move(target));
+  }
+  FailureOr<SmallVector<int64_t>> shape = nc.constantInts(1, "shape");
+  if (failed(shape))
     return failure();
+  return constant(nc, x, std::move(*shape));
+}
+
+LogicalResult constantReshapeOp(NodeContext &nc, Value x,
+                                SmallVector<int64_t> target) {
   RankedTensorType t = nc.typeOf(x);
   bool allowZero = nc.getInt("allowzero", 0) != 0;
   SmallVector<int64_t> shape;
   int64_t known = 1, inferred = -1;
-  for (auto [i, d] : llvm::enumerate(*target)) {
+  for (auto [i, d] : llvm::enumerate(target)) {
     if (d == 0 && !allowZero) {
       if ((int64_t)i >= t.getRank())
         return nc.error("shape copies dimension " + Twine(i) +
@@ -235,6 +231,10 @@ LogicalResult reshapeOp(NodeContext &nc, Value x) {
     return nc.error("cannot reshape " + Twine(t.getNumElements()) +
                     " elements into " + Twine(count));
   return nc.setResult(nc.reshape(x, shape));
+}
+
+LogicalResult reshapeOp(NodeContext &nc, Value x) {
+  return withShapeInput(nc, x, symbolicReshapeOp, constantReshapeOp);
 }
 
 LogicalResult flattenOp(NodeContext &nc, Value x) {
@@ -521,12 +521,14 @@ Value reverseAxis(NodeContext &nc, Value v, int64_t axis) {
                   });
 }
 
-/// Slice's axes and steps for `n` sliced axes: the attributes before opset
-/// 10, constant inputs 3 and 4 after (every axis in order and steps of 1
-/// when absent).
-LogicalResult sliceAxesAndSteps(NodeContext &nc, size_t n,
-                                SmallVectorImpl<int64_t> &axes,
+/// Slice's axes (normalized for `rank`) and steps, one per start and end:
+/// the attributes before opset 10, constant inputs 3 and 4 after (every
+/// axis in order and steps of 1 when absent). Steps are not zero.
+LogicalResult sliceAxesAndSteps(NodeContext &nc, size_t n, size_t numEnds,
+                                int64_t rank, SmallVectorImpl<int64_t> &axes,
                                 SmallVectorImpl<int64_t> &steps) {
+  if (numEnds != n)
+    return nc.error("starts and ends differ in length");
   steps.assign(n, 1);
   std::optional<SmallVector<int64_t>> given;
   if (nc.opset < 10) {
@@ -550,6 +552,14 @@ LogicalResult sliceAxesAndSteps(NodeContext &nc, size_t n,
   }
   if (axes.size() != n || steps.size() != n)
     return nc.error("starts, ends, axes and steps differ in length");
+  for (size_t i = 0; i < n; ++i) {
+    FailureOr<int64_t> axis = nc.normalizeAxis(axes[i], rank);
+    if (failed(axis))
+      return failure();
+    axes[i] = *axis;
+    if (steps[i] == 0)
+      return nc.error("steps must not be zero");
+  }
   return success();
 }
 
@@ -560,32 +570,25 @@ LogicalResult symbolicSliceOp(NodeContext &nc, Value x) {
   int64_t rank = t.getRank();
   FailureOr<ShapeElements> starts = requireShapeElements(nc, 1, "starts"),
                            ends = requireShapeElements(nc, 2, "ends");
-  if (failed(starts) || failed(ends))
-    return failure();
-  size_t n = starts->size();
-  if (ends->size() != n)
-    return nc.error("starts and ends differ in length");
   SmallVector<int64_t> axes, steps;
-  if (failed(sliceAxesAndSteps(nc, n, axes, steps)))
+  if (failed(starts) || failed(ends) ||
+      failed(sliceAxesAndSteps(nc, starts->size(), ends->size(), rank, axes,
+                               steps)))
     return failure();
   OpBuilder &b = nc.b;
   SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)),
       sizes = tensor::getMixedSizes(b, nc.loc, x),
       strides(rank, b.getIndexAttr(1));
   SmallVector<int64_t> reversedAxes;
-  for (size_t i = 0; i < n; ++i) {
-    FailureOr<int64_t> axis = nc.normalizeAxis(axes[i], rank);
-    if (failed(axis))
-      return failure();
-    if (steps[i] == 0)
-      return nc.error("steps must not be zero");
+  for (size_t i = 0; i < axes.size(); ++i) {
+    int64_t axis = axes[i];
     AxisSlice slice =
-        sliceAxis(nc, x, *axis, (*starts)[i], (*ends)[i], steps[i]);
-    offsets[*axis] = slice.offset;
-    sizes[*axis] = slice.size;
-    strides[*axis] = b.getIndexAttr(std::abs(steps[i]));
+        sliceAxis(nc, x, axis, (*starts)[i], (*ends)[i], steps[i]);
+    offsets[axis] = slice.offset;
+    sizes[axis] = slice.size;
+    strides[axis] = b.getIndexAttr(std::abs(steps[i]));
     if (slice.reversed)
-      reversedAxes.push_back(*axis);
+      reversedAxes.push_back(axis);
   }
   Value result =
       tensor::ExtractSliceOp::create(b, nc.loc, x, offsets, sizes, strides);
@@ -613,23 +616,16 @@ LogicalResult sliceOp(NodeContext &nc, Value x) {
     starts = nc.constantInts(1, "starts");
     ends = nc.constantInts(2, "ends");
   }
-  if (failed(starts) || failed(ends))
-    return failure();
-  size_t n = starts->size();
-  if (ends->size() != n)
-    return nc.error("starts and ends differ in length");
   SmallVector<int64_t> axes, steps;
-  if (failed(sliceAxesAndSteps(nc, n, axes, steps)))
+  if (failed(starts) || failed(ends) ||
+      failed(sliceAxesAndSteps(nc, starts->size(), ends->size(), rank, axes,
+                               steps)))
     return failure();
   SmallVector<int64_t> outStarts(rank, 0), outSteps(rank, 1);
   SmallVector<int64_t> shape(t.getShape());
-  for (size_t i = 0; i < n; ++i) {
-    FailureOr<int64_t> axis = nc.normalizeAxis(axes[i], rank);
-    if (failed(axis))
-      return failure();
-    int64_t dim = t.getDimSize(*axis), step = steps[i];
-    if (step == 0)
-      return nc.error("steps must not be zero");
+  for (size_t i = 0; i < axes.size(); ++i) {
+    int64_t axis = axes[i];
+    int64_t dim = t.getDimSize(axis), step = steps[i];
     int64_t start = (*starts)[i], end = (*ends)[i];
     if (start < 0)
       start += dim;
@@ -648,9 +644,9 @@ LogicalResult sliceOp(NodeContext &nc, Value x) {
     int64_t size =
         step > 0 ? std::max<int64_t>(0, (end - start + step - 1) / step)
                  : std::max<int64_t>(0, (start - end + (-step) - 1) / -step);
-    outStarts[*axis] = size > 0 ? start : 0;
-    outSteps[*axis] = step;
-    shape[*axis] = size;
+    outStarts[axis] = size > 0 ? start : 0;
+    outSteps[axis] = step;
+    shape[axis] = size;
   }
   return nc.setResult(nc.b.createOrFold<SliceOp>(
       nc.loc, t.clone(shape), x, nc.b.getDenseI64ArrayAttr(outStarts),
@@ -675,12 +671,9 @@ LogicalResult gatherOp(NodeContext &nc) {
       nc.loc, dt.clone(shape), data, indices, nc.b.getI64IntegerAttr(*axis)));
 }
 
-LogicalResult symbolicExpandOp(NodeContext &nc, Value x) {
-  FailureOr<ShapeElements> elements = requireShapeElements(nc, 1, "shape");
-  if (failed(elements))
-    return failure();
-  SmallVector<SymbolicSize> in = symbolicShape(nc, x),
-                            target = symbolicSizes(nc, *elements);
+LogicalResult symbolicExpandOp(NodeContext &nc, Value x, const ShapeElements &,
+                               const SmallVector<SymbolicSize> &in,
+                               SmallVector<SymbolicSize> target) {
   size_t rank = std::max(in.size(), target.size());
   SymbolicSize one = SymbolicSize::constant(1);
   SmallVector<SymbolicSize> sizes;
@@ -703,16 +696,12 @@ LogicalResult symbolicExpandOp(NodeContext &nc, Value x) {
   return nc.setResult(broadcastToSizes(nc, x, sizes));
 }
 
-LogicalResult expandOp(NodeContext &nc, Value x) {
-  if (needsSymbolicPath(nc, x, 1))
-    return symbolicExpandOp(nc, x);
-  FailureOr<SmallVector<int64_t>> target = nc.constantInts(1, "shape");
-  if (failed(target))
-    return failure();
+LogicalResult constantExpandOp(NodeContext &nc, Value x,
+                               SmallVector<int64_t> target) {
   RankedTensorType t = nc.typeOf(x);
   // Expand broadcasts both ways: a 1 in `shape` keeps the input's size.
   FailureOr<SmallVector<int64_t>> shape =
-      broadcastShapes({t.getShape(), *target});
+      broadcastShapes({t.getShape(), target});
   if (failed(shape))
     return nc.error("input does not broadcast to the requested shape");
   if (ArrayRef<int64_t>(*shape) == t.getShape())
@@ -721,6 +710,10 @@ LogicalResult expandOp(NodeContext &nc, Value x) {
   // exports repeat_interleave with such shape computations).
   return nc.setResult(
       nc.b.createOrFold<BroadcastOp>(nc.loc, t.clone(*shape), x));
+}
+
+LogicalResult expandOp(NodeContext &nc, Value x) {
+  return withShapeInput(nc, x, symbolicExpandOp, constantExpandOp);
 }
 
 LogicalResult tileOp(NodeContext &nc, Value x) {
@@ -938,16 +931,13 @@ LogicalResult triluOp(NodeContext &nc, Value x) {
     return nc.error("input must have rank 2 or more");
   if (isRuntimeInput(nc, 1))
     return runtimeTriluOp(nc, x);
-  int64_t k = 0;
-  if (nc.input(1)) {
-    FailureOr<int64_t> kv = nc.constantInt(1, "k");
-    if (failed(kv))
-      return failure();
-    k = *kv;
-  }
-  return nc.setResult(TriluOp::create(
-      nc.b, nc.loc, x.getType(), x,
-      nc.b.getBoolAttr(nc.getInt("upper", 1) != 0), nc.b.getI64IntegerAttr(k)));
+  FailureOr<int64_t> k = nc.constantInt(1, "k", /*absent=*/0);
+  if (failed(k))
+    return failure();
+  return nc.setResult(
+      TriluOp::create(nc.b, nc.loc, x.getType(), x,
+                      nc.b.getBoolAttr(nc.getInt("upper", 1) != 0),
+                      nc.b.getI64IntegerAttr(*k)));
 }
 
 template <typename OpTy> LogicalResult scanOp(NodeContext &nc, Value x) {

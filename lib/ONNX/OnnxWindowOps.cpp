@@ -95,7 +95,8 @@ RankedTensorType windowResultType(RankedTensorType input, int64_t channels,
 }
 
 /// The input [N, C, D1, ...] of a window node, or null after an error.
-Value windowInput(NodeContext &nc) {
+/// With `weightName` the node must have a weight (input 1) too.
+Value windowInput(NodeContext &nc, StringRef weightName = {}) {
   Value x = nc.input(0);
   if (!x) {
     (void)nc.error("expects an input X");
@@ -104,6 +105,10 @@ Value windowInput(NodeContext &nc) {
   if (nc.typeOf(x).getRank() < 3) {
     (void)nc.error("X must be [N, C, D1, ...] (rank 3 or more), got rank " +
                    Twine(nc.typeOf(x).getRank()));
+    return {};
+  }
+  if (!weightName.empty() && !nc.input(1)) {
+    (void)nc.error("expects a weight " + weightName);
     return {};
   }
   return x;
@@ -136,11 +141,9 @@ Value buildConv(NodeContext &nc, Value x, Value weight, Value bias) {
 }
 
 LogicalResult convOp(NodeContext &nc) {
-  Value x = windowInput(nc), weight = nc.input(1), bias = nc.input(2);
+  Value x = windowInput(nc, "W"), weight = nc.input(1), bias = nc.input(2);
   if (!x)
     return failure();
-  if (!weight)
-    return nc.error("expects a weight W");
   Type elt = nc.typeOf(x).getElementType();
   if (!isa<FloatType>(elt))
     return nc.error("X must hold floats (ConvInteger is the integer form)");
@@ -152,11 +155,9 @@ LogicalResult convOp(NodeContext &nc) {
 /// operands; x_zero_point is per tensor, w_zero_point per tensor or per
 /// filter ([M]).
 LogicalResult convIntegerOp(NodeContext &nc) {
-  Value x = windowInput(nc), weight = nc.input(1);
+  Value x = windowInput(nc, "w"), weight = nc.input(1);
   if (!x)
     return failure();
-  if (!weight)
-    return nc.error("expects a weight w");
   for (size_t i : {size_t(0), size_t(1)})
     if (nc.onnxTypeOf(i) != onnx::TensorProto::INT8 &&
         nc.onnxTypeOf(i) != onnx::TensorProto::UINT8)
@@ -225,22 +226,7 @@ LogicalResult qlinearConvOp(NodeContext &nc) {
   Value scaled = nc.binary<MulOp>(nc.cast(product, f32), multiplier);
   if (!scaled)
     return failure();
-  Value yZp = nc.input(7);
-  int yType = yZp ? nc.onnxTypeOf(7) : onnx::TensorProto::UINT8;
-  if (yZp && nc.typeOf(yZp).getNumElements() != 1)
-    return nc.error("y_zero_point must hold one element");
-  if (yZp)
-    yZp = nc.reshape(yZp, {});
-  auto one =
-      nc.constant(DenseElementsAttr::get(RankedTensorType::get({}, f32), 1.0f));
-  RankedTensorType st = nc.typeOf(scaled);
-  nc.setOutput(
-      0, QuantizeOp::create(nc.b, nc.loc, st.clone(nc.b.getI8Type()), scaled,
-                            one, yZp, nc.b.getI64IntegerAttr(0),
-                            nc.b.getI64IntegerAttr(0), DenseI64ArrayAttr(),
-                            nc.b.getBoolAttr(isUnsignedOnnxType(yType))));
-  nc.setOutputOnnxType(0, yType);
-  return success();
+  return setQLinearOutput(nc, scaled);
 }
 
 /// Unsigned data would be compared as signed (Kiln's integers are
@@ -332,11 +318,9 @@ LogicalResult globalPoolOp(NodeContext &nc) {
 /// with the filters flipped and their in/out channels swapped per group;
 /// negative pads become a crop of the result.
 LogicalResult convTransposeOp(NodeContext &nc) {
-  Value x = windowInput(nc), weight = nc.input(1), bias = nc.input(2);
+  Value x = windowInput(nc, "W"), weight = nc.input(1), bias = nc.input(2);
   if (!x)
     return failure();
-  if (!weight)
-    return nc.error("expects a weight W");
   RankedTensorType in = nc.typeOf(x);
   Type elt = in.getElementType();
   if (!isa<FloatType>(elt))
@@ -486,33 +470,25 @@ LogicalResult convTransposeOp(NodeContext &nc) {
 // DepthToSpace, SpaceToDepth
 //===----------------------------------------------------------------------===//
 
-/// The [N, C, H, W] input of DepthToSpace / SpaceToDepth and its block
-/// size, or failure after an error.
-FailureOr<std::pair<Value, int64_t>> blockInput(NodeContext &nc) {
+/// DepthToSpace and SpaceToDepth: the handler gets the [N, C, H, W] input
+/// `x` (static sizes `s`) and the block size `b`, checked here.
+using BlockHandler = LogicalResult (*)(NodeContext &, Value x,
+                                       ArrayRef<int64_t> s, int64_t b);
+template <BlockHandler handler> LogicalResult withBlockInput(NodeContext &nc) {
   Value x = nc.input(0);
-  if (!x) {
-    (void)nc.error("expects an input");
-    return failure();
-  }
+  if (!x)
+    return nc.error("expects an input");
   RankedTensorType t = nc.typeOf(x);
-  if (t.getRank() != 4 || !t.hasStaticShape()) {
-    (void)nc.error("input must be [N, C, H, W] with static sizes");
-    return failure();
-  }
+  if (t.getRank() != 4 || !t.hasStaticShape())
+    return nc.error("input must be [N, C, H, W] with static sizes");
   int64_t block = nc.getInt("blocksize", 0);
-  if (block < 1) {
-    (void)nc.error("blocksize must be at least 1");
-    return failure();
-  }
-  return std::make_pair(x, block);
+  if (block < 1)
+    return nc.error("blocksize must be at least 1");
+  return handler(nc, x, t.getShape(), block);
 }
 
-LogicalResult depthToSpaceOp(NodeContext &nc) {
-  auto in = blockInput(nc);
-  if (failed(in))
-    return failure();
-  auto [x, b] = *in;
-  ArrayRef<int64_t> s = nc.typeOf(x).getShape();
+LogicalResult depthToSpaceOp(NodeContext &nc, Value x, ArrayRef<int64_t> s,
+                             int64_t b) {
   if (s[1] % (b * b))
     return nc.error("the channels (" + Twine(s[1]) +
                     ") must be a multiple of blocksize^2");
@@ -530,12 +506,8 @@ LogicalResult depthToSpaceOp(NodeContext &nc) {
       nc.reshape(y, {s[0], s[1] / (b * b), s[2] * b, s[3] * b}));
 }
 
-LogicalResult spaceToDepthOp(NodeContext &nc) {
-  auto in = blockInput(nc);
-  if (failed(in))
-    return failure();
-  auto [x, b] = *in;
-  ArrayRef<int64_t> s = nc.typeOf(x).getShape();
+LogicalResult spaceToDepthOp(NodeContext &nc, Value x, ArrayRef<int64_t> s,
+                             int64_t b) {
   if (s[2] % b || s[3] % b)
     return nc.error("the height and width must be multiples of blocksize");
   Value y = nc.transpose(nc.reshape(x, {s[0], s[1], s[2] / b, b, s[3] / b, b}),

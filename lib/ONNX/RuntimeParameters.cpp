@@ -44,6 +44,13 @@ Value asIndex(OpBuilder &b, Location loc, Value v) {
   return arith::IndexCastOp::create(b, loc, b.getIndexType(), v);
 }
 
+/// Element `k` of input `i` as a signed index value (see element and
+/// asIndex), or null after an error.
+Value indexElement(NodeContext &nc, size_t i, int64_t k, StringRef what) {
+  Value v = element(nc, i, k, what);
+  return v ? asIndex(nc.b, nc.loc, v) : nullptr;
+}
+
 /// `v` cast to the scalar type `to` (integer or float; integers signed).
 Value castScalar(OpBuilder &b, Location loc, Value v, Type to) {
   Type from = v.getType();
@@ -73,12 +80,11 @@ Value nonNegative(OpBuilder &b, Location loc, Value v) {
 } // namespace
 
 LogicalResult kiln::onnx_import::runtimeTriluOp(NodeContext &nc, Value x) {
-  Value kScalar = element(nc, 1, 0, "k");
-  if (!kScalar)
+  Value k = indexElement(nc, 1, 0, "k");
+  if (!k)
     return failure();
   OpBuilder &b = nc.b;
   Location loc = nc.loc;
-  Value k = asIndex(b, loc, kScalar);
   bool upper = nc.getInt("upper", 1) != 0;
   RankedTensorType type = nc.typeOf(x);
   int64_t rank = type.getRank();
@@ -290,14 +296,13 @@ LogicalResult kiln::onnx_import::runtimeTopKOp(NodeContext &nc, Value x,
   if (ShapedType::isDynamic(n))
     return nc.error("K (input 1) must be a constant when the axis has a "
                     "dynamic size");
-  Value kScalar = element(nc, 1, 0, "K");
-  if (!kScalar)
+  Value k = indexElement(nc, 1, 0, "K");
+  if (!k)
     return failure();
   OpBuilder &b = nc.b;
   Location loc = nc.loc;
   // The whole axis sorted, then its first K (ONNX requires 0 <= K <= n;
   // another K gives an empty result).
-  Value k = asIndex(b, loc, kScalar);
   Value inRange = arith::AndIOp::create(
       b, loc,
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, k,

@@ -41,6 +41,28 @@ std::optional<ShapeElements> kiln::onnx_import::shapeElements(Value v) {
   return elements;
 }
 
+FailureOr<ShapeElements>
+kiln::onnx_import::requireShapeElements(NodeContext &nc, size_t i,
+                                        StringRef what) {
+  Value v = nc.input(i);
+  if (std::optional<ShapeElements> elements = shapeElements(v))
+    return *elements;
+  RankedTensorType type = v ? nc.typeOf(v) : RankedTensorType();
+  if (!type || type.getRank() > 1 || !type.hasStaticShape() ||
+      !isa<IntegerType>(type.getElementType()))
+    return nc.error(Twine(what) + " (input " + Twine(i) +
+                    ") must be a 1-D integer tensor of static length");
+  ShapeElements elements;
+  for (int64_t k = 0; k < type.getNumElements(); ++k) {
+    SmallVector<Value> index;
+    if (type.getRank() == 1)
+      index.push_back(arith::ConstantIndexOp::create(nc.b, nc.loc, k));
+    elements.push_back(
+        tensor::ExtractOp::create(nc.b, nc.loc, v, index).getResult());
+  }
+  return elements;
+}
+
 bool kiln::onnx_import::hasRuntimeElements(NodeContext &nc, size_t i) {
   std::optional<ShapeElements> e = shapeElements(nc.input(i));
   return e && llvm::any_of(*e, [](OpFoldResult f) { return isa<Value>(f); });
@@ -188,13 +210,10 @@ LogicalResult ShapeEvaluator::slice(const ShapeElements &data) {
                                   ends = nc.constantInts(2, "ends");
   if (failed(starts) || failed(ends))
     return failure();
-  int64_t step = 1;
-  if (nc.input(4)) {
-    FailureOr<int64_t> s = nc.constantInt(4, "steps");
-    if (failed(s))
-      return failure();
-    step = *s;
-  }
+  FailureOr<int64_t> steps = nc.constantInt(4, "steps", /*absent=*/1);
+  if (failed(steps))
+    return failure();
+  int64_t step = *steps;
   if (starts->size() != 1 || ends->size() != 1 || step == 0)
     return nc.error("slices a shape with other than one axis and a "
                     "non-zero step");
@@ -388,6 +407,12 @@ kiln::onnx_import::staticShapeOf(ArrayRef<SymbolicSize> sizes) {
   return shape;
 }
 
+RankedTensorType
+kiln::onnx_import::typeWithSizes(Value x, ArrayRef<SymbolicSize> sizes) {
+  return RankedTensorType::get(staticShapeOf(sizes),
+                               NodeContext::typeOf(x).getElementType());
+}
+
 SmallVector<Value>
 kiln::onnx_import::dynamicSizeValues(NodeContext &nc,
                                      ArrayRef<SymbolicSize> sizes) {
@@ -444,8 +469,7 @@ Value kiln::onnx_import::reshapeToSizes(NodeContext &nc, Value x,
                                         ArrayRef<SymbolicSize> sizes) {
   OpBuilder &b = nc.b;
   RankedTensorType in = NodeContext::typeOf(x);
-  auto outType = RankedTensorType::get(staticShapeOf(sizes),
-                                       in.getElementType());
+  RankedTensorType outType = typeWithSizes(x, sizes);
   SmallVector<SymbolicSize> inSizes = symbolicShape(nc, x);
   auto groups = groupDimensions(inSizes, sizes);
   // MLIR 22's expand-strided-metadata crashes on a memref.expand_shape that
@@ -497,8 +521,7 @@ Value kiln::onnx_import::broadcastToSizes(NodeContext &nc, Value x,
                                           ArrayRef<SymbolicSize> sizes) {
   OpBuilder &b = nc.b;
   RankedTensorType in = NodeContext::typeOf(x);
-  auto outType = RankedTensorType::get(staticShapeOf(sizes),
-                                       in.getElementType());
+  RankedTensorType outType = typeWithSizes(x, sizes);
   Value init = tensor::EmptyOp::create(b, nc.loc, outType,
                                        dynamicSizeValues(nc, sizes));
   // Input dimension d reads output dimension d + offset, or index 0 where

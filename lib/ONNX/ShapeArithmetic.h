@@ -29,6 +29,11 @@ using ShapeElements = llvm::SmallVector<mlir::OpFoldResult>;
 /// The elements of `v` when it is a constant or a from_elements tensor.
 std::optional<ShapeElements> shapeElements(mlir::Value v);
 
+/// The elements of shape input `i`: known ones as they are, those of a
+/// run-time tensor read at run time; or an error naming `what`.
+mlir::FailureOr<ShapeElements> requireShapeElements(NodeContext &nc, size_t i,
+                                                    llvm::StringRef what);
+
 /// Whether input `i` of the node holds elements known only at run time
 /// (a shape tensor built from symbolic dims).
 bool hasRuntimeElements(NodeContext &nc, size_t i);
@@ -59,6 +64,9 @@ llvm::SmallVector<int64_t>
 staticShapeOf(llvm::ArrayRef<SymbolicSize> sizes);
 llvm::SmallVector<mlir::Value>
 dynamicSizeValues(NodeContext &nc, llvm::ArrayRef<SymbolicSize> sizes);
+/// A tensor of `x`'s element type in the static shape of `sizes`.
+mlir::RankedTensorType typeWithSizes(mlir::Value x,
+                                     llvm::ArrayRef<SymbolicSize> sizes);
 
 /// `x` with its elements in a tensor of `sizes`: through tensor.collapse_shape
 /// and tensor.expand_shape when the dimensions group (as in [b, s, 64] ->

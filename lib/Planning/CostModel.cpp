@@ -19,6 +19,17 @@ double kiln::planning::ringAllReduceTime(double bytes, int64_t n,
   return 2.0 * (n - 1) / n * bytes / bandwidth + 2.0 * (n - 1) * latency;
 }
 
+/// `count` all-reduces of `bytes` each over the tp devices of a node.
+static void setTensorParallelAllReduces(LayerCost &c, int count, double bytes,
+                                        const Split &split,
+                                        const Machine &machine) {
+  c.allReduces = count;
+  c.allReduceBytes = bytes;
+  c.allReduceSeconds =
+      count * ringAllReduceTime(bytes, split.tp, machine.intraNodeBandwidth,
+                                machine.intraNodeLatency);
+}
+
 double kiln::planning::ringAllGatherTime(double bytes, int64_t n,
                                          double bandwidth, double latency) {
   if (n <= 1)
@@ -141,12 +152,7 @@ LayerCost kiln::planning::costLayer(const LayerSummary &layer,
   if (split.tp > 1) {
     // Megatron: one all-reduce after attention's output projection, one
     // after the FFN's down projection.
-    c.allReduces = 2;
-    c.allReduceBytes = tokens * h * act;
-    c.allReduceSeconds =
-        2 * ringAllReduceTime(c.allReduceBytes, split.tp,
-                              machine.intraNodeBandwidth,
-                              machine.intraNodeLatency);
+    setTensorParallelAllReduces(c, 2, tokens * h * act, split, machine);
   }
   return c;
 }
@@ -164,11 +170,7 @@ LayerCost kiln::planning::costEmbedding(const ModelSummary &model,
   if (split.tp > 1) {
     // Vocabulary-parallel rows: each rank looks up the tokens it holds,
     // zeros elsewhere, and an all-reduce sums them.
-    c.allReduces = 1;
-    c.allReduceBytes = c.activationBytes;
-    c.allReduceSeconds = ringAllReduceTime(c.allReduceBytes, split.tp,
-                                           machine.intraNodeBandwidth,
-                                           machine.intraNodeLatency);
+    setTensorParallelAllReduces(c, 1, c.activationBytes, split, machine);
   }
   return c;
 }

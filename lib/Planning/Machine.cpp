@@ -10,6 +10,9 @@
 
 #include "kiln/Planning/Machine.h"
 
+#include "JsonObject.h"
+
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -31,93 +34,94 @@ double Machine::rate(StringRef dtype) const {
   return 0;
 }
 
-static Machine h100Nvlink() {
-  Machine m;
-  m.name = "h100-nvlink";
-  // NVIDIA H100 Tensor Core GPU datasheet, H100 SXM5 column (dense rates,
-  // i.e. half the "with sparsity" figures): 80 GB HBM3 at 3.35 TB/s;
-  // FP32 67 TFLOPS, BF16/FP16 989 TFLOPS, FP8 and INT8 1979; NVLink 4 900
-  // GB/s per GPU both directions together (450 each way). Between nodes: a
-  // DGX H100 has one 400 Gb/s ConnectX-7 (InfiniBand NDR) per GPU, 50 GB/s.
-  m.source = "NVIDIA H100 SXM5 datasheet (dense rates), DGX H100 "
-             "(8 GPUs, NVLink 4, one 400 Gb/s NIC per GPU); latencies "
-             "assumed";
-  m.devicesPerNode = 8;
-  m.memoryBytes = 80 * GiB;
-  m.memoryBandwidth = 3350 * GB;
-  m.flops = {{"f32", 67 * TFLOPS},
-             {"bf16", 989 * TFLOPS},
-             {"f16", 989 * TFLOPS},
-             {"fp8", 1979 * TFLOPS},
-             {"int8", 1979 * TFLOPS}};
-  m.intraNodeBandwidth = 450 * GB;
-  // Assumed: a ring step of a small NCCL message over NVLink (8-GPU
-  // all-reduces of a few KiB take ~15-25 us in nccl-tests: 14 steps).
-  m.intraNodeLatency = 1.5 * US;
-  m.interNodeBandwidth = 50 * GB;
-  m.interNodeLatency = 5 * US; // assumed: IB NDR plus NCCL's proxy
-  return m;
-}
+namespace {
+/// One machine preset; rates of 0 are absent from Machine::flops.
+struct Preset {
+  const char *name;
+  const char *source;
+  int64_t devicesPerNode;
+  double memoryGiB, memoryBandwidthGBps;
+  /// Dense TFLOP/s.
+  double f32, bf16, f16, fp8, int8;
+  double intraNodeGBps, intraNodeLatencyUs;
+  double interNodeGBps, interNodeLatencyUs;
+};
+} // namespace
 
-static Machine h100Pcie() {
-  Machine m;
-  m.name = "h100-pcie";
-  // NVIDIA H100 datasheet, H100 PCIe column: 80 GB HBM2e at 2.0 TB/s;
-  // FP32 51 TFLOPS, BF16/FP16 756, FP8 and INT8 1513 (dense); PCIe Gen5
-  // x16, 128 GB/s both directions (64 each way), no NVLink bridge assumed.
-  m.source = "NVIDIA H100 PCIe datasheet (dense rates), PCIe Gen5 x16 "
-             "between GPUs; the NIC (200 Gb/s per GPU) and latencies "
-             "assumed";
-  m.devicesPerNode = 8;
-  m.memoryBytes = 80 * GiB;
-  m.memoryBandwidth = 2000 * GB;
-  m.flops = {{"f32", 51 * TFLOPS},
-             {"bf16", 756 * TFLOPS},
-             {"f16", 756 * TFLOPS},
-             {"fp8", 1513 * TFLOPS},
-             {"int8", 1513 * TFLOPS}};
-  m.intraNodeBandwidth = 64 * GB;
-  m.intraNodeLatency = 5 * US;
-  m.interNodeBandwidth = 25 * GB;
-  m.interNodeLatency = 10 * US;
-  return m;
-}
+// clang-format off
+static const Preset kPresets[] = {
+    // NVIDIA H100 Tensor Core GPU datasheet, H100 SXM5 column (dense rates,
+    // i.e. half the "with sparsity" figures): 80 GB HBM3 at 3.35 TB/s;
+    // FP32 67 TFLOPS, BF16/FP16 989 TFLOPS, FP8 and INT8 1979; NVLink 4 900
+    // GB/s per GPU both directions together (450 each way). Between nodes:
+    // a DGX H100 has one 400 Gb/s ConnectX-7 (InfiniBand NDR) per GPU, 50
+    // GB/s. Assumed: a ring step of a small NCCL message over NVLink, 1.5 us
+    // (8-GPU all-reduces of a few KiB take ~15-25 us in nccl-tests: 14
+    // steps); between nodes 5 us (IB NDR plus NCCL's proxy).
+    {"h100-nvlink",
+     "NVIDIA H100 SXM5 datasheet (dense rates), DGX H100 (8 GPUs, NVLink 4, "
+     "one 400 Gb/s NIC per GPU); latencies assumed",
+     /*devicesPerNode=*/8, /*memory GiB, GB/s=*/80, 3350,
+     /*TFLOP/s f32, bf16, f16, fp8, int8=*/67, 989, 989, 1979, 1979,
+     /*intra-node GB/s, us=*/450, 1.5, /*inter-node GB/s, us=*/50, 5},
+    // NVIDIA H100 datasheet, H100 PCIe column: 80 GB HBM2e at 2.0 TB/s;
+    // FP32 51 TFLOPS, BF16/FP16 756, FP8 and INT8 1513 (dense); PCIe Gen5
+    // x16, 128 GB/s both directions (64 each way), no NVLink bridge assumed.
+    {"h100-pcie",
+     "NVIDIA H100 PCIe datasheet (dense rates), PCIe Gen5 x16 between GPUs; "
+     "the NIC (200 Gb/s per GPU) and latencies assumed",
+     /*devicesPerNode=*/8, /*memory GiB, GB/s=*/80, 2000,
+     /*TFLOP/s f32, bf16, f16, fp8, int8=*/51, 756, 756, 1513, 1513,
+     /*intra-node GB/s, us=*/64, 5, /*inter-node GB/s, us=*/25, 10},
+    // Assumed, not measured: a device is one MPI process on one socket of a
+    // two-socket server (8 DDR5 channels, ~200 GB/s achievable of ~300
+    // theoretical; ~3 TFLOP/s f32 from 48 cores of AVX-512 FMA at ~2 GHz,
+    // bf16 computed in f32); processes on one node talk through shared
+    // memory, nodes through 100 Gb/s Ethernet. Write a machine file with
+    // your own numbers for anything that matters.
+    {"cpu", "assumed two-socket server, one process per socket",
+     /*devicesPerNode=*/2, /*memory GiB, GB/s=*/128, 200,
+     /*TFLOP/s f32, bf16, f16, fp8, int8=*/3, 3, 0, 0, 0,
+     /*intra-node GB/s, us=*/10, 1, /*inter-node GB/s, us=*/12.5, 10},
+};
+// clang-format on
 
-static Machine cpuPreset() {
+static Machine fromPreset(const Preset &p) {
   Machine m;
-  m.name = "cpu";
-  // Assumed, not measured: a device is one MPI process on one socket of a
-  // two-socket server (8 DDR5 channels, ~200 GB/s achievable of ~300
-  // theoretical; ~3 TFLOP/s f32 from 48 cores of AVX-512 FMA at ~2 GHz,
-  // bf16 computed in f32); processes on one node talk through shared
-  // memory, nodes through 100 Gb/s Ethernet. Write a machine file with
-  // your own numbers for anything that matters.
-  m.source = "assumed two-socket server, one process per socket";
-  m.devicesPerNode = 2;
-  m.memoryBytes = 128 * GiB;
-  m.memoryBandwidth = 200 * GB;
-  m.flops = {{"f32", 3 * TFLOPS}, {"bf16", 3 * TFLOPS}};
-  m.intraNodeBandwidth = 10 * GB;
-  m.intraNodeLatency = 1 * US;
-  m.interNodeBandwidth = 12.5 * GB;
-  m.interNodeLatency = 10 * US;
+  m.name = p.name;
+  m.source = p.source;
+  m.devicesPerNode = p.devicesPerNode;
+  m.memoryBytes = p.memoryGiB * GiB;
+  m.memoryBandwidth = p.memoryBandwidthGBps * GB;
+  std::pair<const char *, double> rates[] = {{"f32", p.f32},
+                                             {"bf16", p.bf16},
+                                             {"f16", p.f16},
+                                             {"fp8", p.fp8},
+                                             {"int8", p.int8}};
+  for (auto [dtype, tflops] : rates)
+    if (tflops > 0)
+      m.flops[dtype] = tflops * TFLOPS;
+  m.intraNodeBandwidth = p.intraNodeGBps * GB;
+  m.intraNodeLatency = p.intraNodeLatencyUs * US;
+  m.interNodeBandwidth = p.interNodeGBps * GB;
+  m.interNodeLatency = p.interNodeLatencyUs * US;
   return m;
 }
 
 std::vector<std::string> kiln::planning::machinePresetNames() {
-  return {"h100-nvlink", "h100-pcie", "cpu"};
+  std::vector<std::string> names;
+  for (const Preset &p : kPresets)
+    names.push_back(p.name);
+  return names;
 }
 
 llvm::Expected<Machine> kiln::planning::lookupMachinePreset(StringRef name) {
-  if (name == "h100-nvlink")
-    return h100Nvlink();
-  if (name == "h100-pcie")
-    return h100Pcie();
-  if (name == "cpu")
-    return cpuPreset();
+  for (const Preset &p : kPresets)
+    if (name == p.name)
+      return fromPreset(p);
   return llvm::createStringError(
-      "unknown machine '" + name.str() +
-      "': a preset (h100-nvlink, h100-pcie, cpu) or a .json machine file");
+      "unknown machine '" + name.str() + "': a preset (" +
+      llvm::join(machinePresetNames(), ", ") + ") or a .json machine file");
 }
 
 namespace {
@@ -162,14 +166,10 @@ struct Reader {
 
 llvm::Expected<Machine> kiln::planning::parseMachine(StringRef json,
                                                      StringRef origin) {
-  llvm::Expected<llvm::json::Value> parsed = llvm::json::parse(json);
-  if (!parsed)
-    return llvm::createStringError(origin.str() + ": not JSON: " +
-                                   llvm::toString(parsed.takeError()));
-  const llvm::json::Object *root = parsed->getAsObject();
-  if (!root)
-    return llvm::createStringError(origin.str() +
-                                   ": expected a JSON object");
+  llvm::Expected<llvm::json::Object> object = parseJsonObject(json, origin);
+  if (!object)
+    return object.takeError();
+  const llvm::json::Object *root = &*object;
   Reader r{origin, ""};
   Machine m;
   m.name = root->getString("name").value_or(origin).str();

@@ -140,6 +140,92 @@ std::string dtypeName(Type t) {
   return s;
 }
 
+/// Each attention opens a layer at its earliest projection (or the norm
+/// before it).
+struct Layer {
+  size_t start;
+  AttentionOp attention;
+  llvm::SmallPtrSet<Operation *, 4> attentionOps;
+};
+
+/// The layers of `ops` (in program order, `position` their indices).
+std::vector<Layer> findLayers(ArrayRef<Operation *> ops,
+                              llvm::DenseMap<Operation *, size_t> &position) {
+  std::vector<Layer> layers;
+  for (Operation *op : ops) {
+    auto attn = dyn_cast<AttentionOp>(op);
+    if (!attn)
+      continue;
+    Layer layer{position[op], attn, {}};
+    for (Value v : llvm::SmallVector<Value>{attn.getQuery(), attn.getKey(),
+                                            attn.getValue()})
+      if (Operation *proj = projectionFeeding(v)) {
+        layer.attentionOps.insert(proj);
+        size_t start = position[proj];
+        if (Operation *norm = proj->getOperand(0).getDefiningOp();
+            norm && isa<RmsNormOp, LayerNormOp>(norm))
+          start = std::min(start, position[norm]);
+        layer.start = std::min(layer.start, start);
+      }
+    if (Operation *out = projectionConsuming(attn->getResult(0)))
+      layer.attentionOps.insert(out);
+    layers.push_back(std::move(layer));
+  }
+  return layers;
+}
+
+/// The attention of `layer` into `l`: heads, head dims, KV cache, window
+/// and weights; false when its heads or head dims are dynamic.
+bool readAttention(const Layer &layer, LayerSummary &l) {
+  AttentionOp attn = layer.attention;
+  auto q = cast<RankedTensorType>(attn.getQuery().getType());
+  auto k = cast<RankedTensorType>(attn.getKey().getType());
+  auto v = cast<RankedTensorType>(attn.getValue().getType());
+  if (q.getRank() != 4 || k.getRank() != 4 || v.getRank() != 4 ||
+      ShapedType::isDynamic(q.getShape()[1]) ||
+      ShapedType::isDynamic(k.getShape()[1]) ||
+      ShapedType::isDynamic(q.getShape()[3]) ||
+      ShapedType::isDynamic(v.getShape()[3]))
+    return false;
+  l.heads = q.getShape()[1];
+  l.kvHeads = k.getShape()[1];
+  l.qkHeadDim = q.getShape()[3];
+  l.vHeadDim = v.getShape()[3];
+  l.kvCacheElemsPerToken = double(l.kvHeads) * (l.qkHeadDim + l.vHeadDim);
+  if (attn.getMaskKind() == MaskKind::SlidingWindow ||
+      attn.getMaskKind() == MaskKind::Hierarchical)
+    l.window = int64_t(attn.getWindowLeft()) + 1;
+  for (Operation *op : layer.attentionOps)
+    l.attention += weightsOf(op);
+  return true;
+}
+
+/// The FFN of a layer into `l` from its weighted ops not claimed by the
+/// attention or the router (`others`): the dense FFN, or a MoE layer's
+/// shared expert.
+void readFfn(const Layer &layer, ArrayRef<Operation *> others, int64_t hidden,
+             LayerSummary &l) {
+  WeightBlock rest;
+  int64_t width = 0;
+  for (Operation *op : others) {
+    if (layer.attentionOps.contains(op))
+      continue;
+    rest += weightsOf(op);
+    // The FFN's intermediate size: the first width that is not hidden.
+    int64_t out = outputWidth(op);
+    if (!width && out != hidden)
+      width = out;
+  }
+  if (l.moe) {
+    l.shared = rest;
+    l.sharedFfnDim = rest.params > 0 ? width : 0;
+    l.sharedExperts = rest.params > 0 ? 1 : 0;
+  } else {
+    l.denseFfn = rest;
+    l.ffnDim = width;
+  }
+}
+
 } // namespace
 
 llvm::Expected<ModelSummary>
@@ -162,33 +248,7 @@ kiln::planning::summarizeKilnModule(ModuleOp module, llvm::StringRef entry,
   m.origin = "raised Kiln IR";
   std::set<std::string> weightTypes;
 
-  // Each attention opens a layer at its earliest projection (or the norm
-  // before it).
-  struct Layer {
-    size_t start;
-    AttentionOp attention;
-    llvm::SmallPtrSet<Operation *, 4> attentionOps;
-  };
-  std::vector<Layer> layers;
-  for (Operation *op : ops) {
-    auto attn = dyn_cast<AttentionOp>(op);
-    if (!attn)
-      continue;
-    Layer layer{position[op], attn, {}};
-    for (Value v : llvm::SmallVector<Value>{attn.getQuery(), attn.getKey(),
-                                           attn.getValue()})
-      if (Operation *proj = projectionFeeding(v)) {
-        layer.attentionOps.insert(proj);
-        size_t start = position[proj];
-        if (Operation *norm = proj->getOperand(0).getDefiningOp();
-            norm && isa<RmsNormOp, LayerNormOp>(norm))
-          start = std::min(start, position[norm]);
-        layer.start = std::min(layer.start, start);
-      }
-    if (Operation *out = projectionConsuming(attn->getResult(0)))
-      layer.attentionOps.insert(out);
-    layers.push_back(std::move(layer));
-  }
+  std::vector<Layer> layers = findLayers(ops, position);
   if (layers.empty())
     return llvm::createStringError(
         name.str() + ": no kiln.attention in @" + entry.str() +
@@ -231,35 +291,16 @@ kiln::planning::summarizeKilnModule(ModuleOp module, llvm::StringRef entry,
 
   m.layers.resize(layers.size());
   std::vector<std::vector<Operation *>> others(layers.size());
-  for (size_t i = 0; i < layers.size(); ++i) {
-    AttentionOp attn = layers[i].attention;
-    LayerSummary &l = m.layers[i];
-    auto q = cast<RankedTensorType>(attn.getQuery().getType());
-    auto k = cast<RankedTensorType>(attn.getKey().getType());
-    auto v = cast<RankedTensorType>(attn.getValue().getType());
-    if (q.getRank() != 4 || k.getRank() != 4 || v.getRank() != 4 ||
-        ShapedType::isDynamic(q.getShape()[1]) ||
-        ShapedType::isDynamic(k.getShape()[1]) ||
-        ShapedType::isDynamic(q.getShape()[3]) ||
-        ShapedType::isDynamic(v.getShape()[3]))
+  for (size_t i = 0; i < layers.size(); ++i)
+    if (!readAttention(layers[i], m.layers[i]))
       return llvm::createStringError(
           name.str() + ": a kiln.attention with dynamic heads or head "
                        "dimensions cannot be planned");
-    l.heads = q.getShape()[1];
-    l.kvHeads = k.getShape()[1];
-    l.qkHeadDim = q.getShape()[3];
-    l.vHeadDim = v.getShape()[3];
-    l.kvCacheElemsPerToken = double(l.kvHeads) * (l.qkHeadDim + l.vHeadDim);
-    if (attn.getMaskKind() == MaskKind::SlidingWindow ||
-        attn.getMaskKind() == MaskKind::Hierarchical)
-      l.window = int64_t(attn.getWindowLeft()) + 1;
-    if (i == 0) {
-      m.computeDType = dtypeName(q.getElementType());
-      m.activationBytes = m.kvCacheBytes = q.getElementTypeBitWidth() / 8.0;
-    }
-    for (Operation *op : layers[i].attentionOps)
-      l.attention += weightsOf(op);
-  }
+  AttentionOp first = layers.front().attention;
+  auto firstQuery = cast<RankedTensorType>(first.getQuery().getType());
+  m.computeDType = dtypeName(firstQuery.getElementType());
+  m.activationBytes = m.kvCacheBytes =
+      firstQuery.getElementTypeBitWidth() / 8.0;
 
   for (Operation *op : ops) {
     int64_t index = layerOf(op);
@@ -317,28 +358,8 @@ kiln::planning::summarizeKilnModule(ModuleOp module, llvm::StringRef entry,
       others[index].push_back(op);
   }
 
-  for (size_t i = 0; i < layers.size(); ++i) {
-    LayerSummary &l = m.layers[i];
-    WeightBlock rest;
-    int64_t width = 0;
-    for (Operation *op : others[i]) {
-      if (layers[i].attentionOps.contains(op))
-        continue;
-      rest += weightsOf(op);
-      // The FFN's intermediate size: the first width that is not hidden.
-      int64_t out = outputWidth(op);
-      if (!width && out != m.hidden)
-        width = out;
-    }
-    if (l.moe) {
-      l.shared = rest;
-      l.sharedFfnDim = rest.params > 0 ? width : 0;
-      l.sharedExperts = rest.params > 0 ? 1 : 0;
-    } else {
-      l.denseFfn = rest;
-      l.ffnDim = width;
-    }
-  }
+  for (size_t i = 0; i < layers.size(); ++i)
+    readFfn(layers[i], others[i], m.hidden, m.layers[i]);
   if (m.hidden == 0 && !m.layers.empty())
     m.hidden = m.layers[0].heads * m.layers[0].qkHeadDim;
   std::string types;

@@ -2,6 +2,8 @@
 
 #include "kiln/Planning/ModelSummary.h"
 
+#include "JsonObject.h"
+
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -65,15 +67,51 @@ struct ConfigReader {
 };
 } // namespace
 
+/// The storage of a config's weights into `m` (compute and weight dtypes,
+/// activation and KV cache bytes, notes) and the bytes of a float and of a
+/// linear layer's weight: torch_dtype, with fp8 linear weights under an
+/// fp8 quantization_config (DeepSeek-V3's checkpoints: e4m3, 128x128
+/// blocks with an f32 scale each).
+static llvm::Error readStorage(const llvm::json::Object &root, StringRef name,
+                               ModelSummary &m, double &floatBytes,
+                               double &linearBytes) {
+  StringRef dtype = root.getString("torch_dtype")
+                        .value_or(root.getString("dtype").value_or("bfloat16"));
+  floatBytes = 2;
+  if (dtype == "float32") {
+    floatBytes = 4;
+    m.computeDType = m.weightDType = "f32";
+  } else if (dtype == "float16") {
+    m.computeDType = m.weightDType = "f16";
+  } else if (dtype != "bfloat16") {
+    return llvm::createStringError(
+        name.str() + ": torch_dtype '" + dtype.str() +
+        "' is not supported (bfloat16, float16, float32)");
+  }
+  m.activationBytes = m.kvCacheBytes = floatBytes;
+  linearBytes = floatBytes;
+  if (const llvm::json::Object *q = root.getObject("quantization_config")) {
+    StringRef method = q->getString("quant_method").value_or("");
+    if (method != "fp8")
+      return llvm::createStringError(
+          name.str() + ": quantization_config with quant_method '" +
+          method.str() + "' is not supported (fp8)");
+    linearBytes = 1 + 4.0 / (128 * 128);
+    m.computeDType = "fp8";
+    m.weightDType = "fp8 e4m3 (128x128 block scales)";
+    m.notes.push_back("linear weights in fp8 (1 byte + block scales); "
+                      "embedding, LM head, router and norms in " +
+                      dtype.str());
+  }
+  return llvm::Error::success();
+}
+
 llvm::Expected<ModelSummary>
 kiln::planning::summarizeHFConfig(StringRef json, StringRef name) {
-  llvm::Expected<llvm::json::Value> parsed = llvm::json::parse(json);
-  if (!parsed)
-    return llvm::createStringError(name.str() + ": not JSON: " +
-                                   llvm::toString(parsed.takeError()));
-  const llvm::json::Object *root = parsed->getAsObject();
-  if (!root)
-    return llvm::createStringError(name.str() + ": expected a JSON object");
+  llvm::Expected<llvm::json::Object> object = parseJsonObject(json, name);
+  if (!object)
+    return object.takeError();
+  const llvm::json::Object *root = &*object;
   ConfigReader c{*root, name, ""};
   ModelSummary m;
   m.origin = "config.json";
@@ -130,37 +168,9 @@ kiln::planning::summarizeHFConfig(StringRef json, StringRef name) {
         "experts",
         name, topK, experts));
 
-  // Storage: torch_dtype, with fp8 linear weights under an fp8
-  // quantization_config (DeepSeek-V3's checkpoints: e4m3, 128x128 blocks
-  // with an f32 scale each).
-  StringRef dtype = root->getString("torch_dtype")
-                        .value_or(root->getString("dtype").value_or("bfloat16"));
-  double floatBytes = 2;
-  if (dtype == "float32") {
-    floatBytes = 4;
-    m.computeDType = m.weightDType = "f32";
-  } else if (dtype == "float16") {
-    m.computeDType = m.weightDType = "f16";
-  } else if (dtype != "bfloat16") {
-    return llvm::createStringError(
-        name.str() + ": torch_dtype '" + dtype.str() +
-        "' is not supported (bfloat16, float16, float32)");
-  }
-  m.activationBytes = m.kvCacheBytes = floatBytes;
-  double linearBytes = floatBytes;
-  if (const llvm::json::Object *q = root->getObject("quantization_config")) {
-    StringRef method = q->getString("quant_method").value_or("");
-    if (method != "fp8")
-      return llvm::createStringError(
-          name.str() + ": quantization_config with quant_method '" +
-          method.str() + "' is not supported (fp8)");
-    linearBytes = 1 + 4.0 / (128 * 128);
-    m.computeDType = "fp8";
-    m.weightDType = "fp8 e4m3 (128x128 block scales)";
-    m.notes.push_back("linear weights in fp8 (1 byte + block scales); "
-                      "embedding, LM head, router and norms in " +
-                      dtype.str());
-  }
+  double floatBytes = 2, linearBytes = 2;
+  if (llvm::Error error = readStorage(*root, name, m, floatBytes, linearBytes))
+    return std::move(error);
   auto linear = [&](double params) {
     return WeightBlock{params, params * linearBytes};
   };

@@ -84,6 +84,35 @@ static void accumulate(LayerCost &sum, const LayerCost &c) {
   sum.experts = std::max(sum.experts, c.experts);
 }
 
+/// Layers [0, n) split into `pp` contiguous stages, minimizing the largest
+/// `stageCost(begin, end, stage)` (dynamic programming over prefixes):
+/// `bounds` gets the pp + 1 stage boundaries. False when every split costs
+/// infinity.
+template <typename StageCost>
+static bool partitionLayers(size_t n, int64_t pp, StageCost &&stageCost,
+                            std::vector<size_t> &bounds) {
+  const double inf = std::numeric_limits<double>::infinity();
+  // best[k][j]: the worst of stages 0..k covering layers [0, j).
+  std::vector<std::vector<double>> best(pp, std::vector<double>(n + 1, inf));
+  std::vector<std::vector<size_t>> cut(pp, std::vector<size_t>(n + 1, 0));
+  for (size_t j = 1; j <= n; ++j)
+    best[0][j] = stageCost(0, j, 0);
+  for (int64_t k = 1; k < pp; ++k)
+    for (size_t j = k + 1; j <= n; ++j)
+      for (size_t i = k; i < j; ++i) {
+        double t = std::max(best[k - 1][i], stageCost(i, j, k));
+        if (t < best[k][j]) {
+          best[k][j] = t;
+          cut[k][j] = i;
+        }
+      }
+  bounds.assign(pp + 1, 0);
+  bounds[pp] = n;
+  for (int64_t k = pp - 1; k > 0; --k)
+    bounds[k] = cut[k][bounds[k + 1]];
+  return best[pp - 1][n] < inf;
+}
+
 Candidate kiln::planning::evaluateSplit(const ModelSummary &model,
                                         const Machine &machine,
                                         const PlanRequest &request,
@@ -176,36 +205,15 @@ Candidate kiln::planning::evaluateSplit(const ModelSummary &model,
   };
   const double inf = std::numeric_limits<double>::infinity();
   double usable = machine.usableMemory();
-  // best[k][j]: the worst of stages 0..k covering layers [0, j).
-  auto partition = [&](auto &&stageCost, std::vector<size_t> &bounds) {
-    std::vector<std::vector<double>> best(pp,
-                                          std::vector<double>(n + 1, inf));
-    std::vector<std::vector<size_t>> cut(pp, std::vector<size_t>(n + 1, 0));
-    for (size_t j = 1; j <= n; ++j)
-      best[0][j] = stageCost(0, j, 0);
-    for (int64_t k = 1; k < pp; ++k)
-      for (size_t j = k + 1; j <= n; ++j)
-        for (size_t i = k; i < j; ++i) {
-          double t = std::max(best[k - 1][i], stageCost(i, j, k));
-          if (t < best[k][j]) {
-            best[k][j] = t;
-            cut[k][j] = i;
-          }
-        }
-    bounds.assign(pp + 1, 0);
-    bounds[pp] = n;
-    for (int64_t k = pp - 1; k > 0; --k)
-      bounds[k] = cut[k][bounds[k + 1]];
-    return best[pp - 1][n] < inf;
-  };
   std::vector<size_t> bounds;
-  bool fits = partition(
+  bool fits = partitionLayers(
+      n, pp,
       [&](size_t i, size_t j, int64_t k) {
         return stageMemory(i, j, k) > usable ? inf : stageTime(i, j, k);
       },
       bounds);
   if (!fits)
-    partition(stageMemory, bounds);
+    partitionLayers(n, pp, stageMemory, bounds);
 
   for (int64_t k = 0; k < pp; ++k) {
     StagePlan stage;
@@ -507,43 +515,35 @@ static void printStage(llvm::raw_ostream &os, const Plan &plan,
                 ms(s.cost.memorySeconds),
                 memoryBound ? "memory" : "compute",
                 ms(s.cost.communicationSeconds() + s.sendSeconds));
-  os << "    collectives per micro-batch:";
-  bool any = false;
-  if (s.cost.allReduces) {
-    os << formatv("\n      {0} all-reduce over the {1} tp devices, {2} "
-                  "each, {3} in all",
-                  s.cost.allReduces, sp.tp, bytesText(s.cost.allReduceBytes),
-                  ms(s.cost.allReduceSeconds));
-    any = true;
-  }
+  std::vector<std::string> collectives;
+  if (s.cost.allReduces)
+    collectives.push_back(
+        formatv("{0} all-reduce over the {1} tp devices, {2} each, {3} in all",
+                s.cost.allReduces, sp.tp, bytesText(s.cost.allReduceBytes),
+                ms(s.cost.allReduceSeconds)));
   if (s.cost.allToAlls) {
     bool spans = sp.tp * sp.ep > plan.request.mesh.devicesPerNode;
-    os << formatv("\n      {0} all-to-all (dispatch + combine) over the {1} "
-                  "ep groups{2}, {3} sent each, {4} in all",
-                  s.cost.allToAlls, sp.ep, spans ? " (across nodes)" : "",
-                  bytesText(s.cost.allToAllBytes),
-                  ms(s.cost.allToAllSeconds));
-    any = true;
+    collectives.push_back(
+        formatv("{0} all-to-all (dispatch + combine) over the {1} ep "
+                "groups{2}, {3} sent each, {4} in all",
+                s.cost.allToAlls, sp.ep, spans ? " (across nodes)" : "",
+                bytesText(s.cost.allToAllBytes), ms(s.cost.allToAllSeconds)));
   }
-  if (s.cost.allGathers) {
-    os << formatv("\n      {0} all-gather of the logits over the {1} tp "
-                  "devices, {2}, {3}",
-                  s.cost.allGathers, sp.tp, bytesText(s.cost.allGatherBytes),
-                  ms(s.cost.allGatherSeconds));
-    any = true;
-  }
-  if (!s.lmHead) {
-    os << formatv("\n      send {0} to stage {1}{2}, {3}",
-                  bytesText(s.sendBytes), index + 1,
-                  s.sendCrossesNodes ? " (across nodes)" : "",
-                  ms(s.sendSeconds));
-    any = true;
-  }
-  if (index > 0) {
-    os << formatv("\n      receive from stage {0}", index - 1);
-    any = true;
-  }
-  if (!any)
+  if (s.cost.allGathers)
+    collectives.push_back(formatv(
+        "{0} all-gather of the logits over the {1} tp devices, {2}, {3}",
+        s.cost.allGathers, sp.tp, bytesText(s.cost.allGatherBytes),
+        ms(s.cost.allGatherSeconds)));
+  if (!s.lmHead)
+    collectives.push_back(formatv(
+        "send {0} to stage {1}{2}, {3}", bytesText(s.sendBytes), index + 1,
+        s.sendCrossesNodes ? " (across nodes)" : "", ms(s.sendSeconds)));
+  if (index > 0)
+    collectives.push_back(formatv("receive from stage {0}", index - 1));
+  os << "    collectives per micro-batch:";
+  for (const std::string &line : collectives)
+    os << "\n      " << line;
+  if (collectives.empty())
     os << " none";
   os << "\n";
 }

@@ -26,18 +26,16 @@ using namespace kiln;
 namespace {
 
 struct ConvertDynamicArgumentsToSymbolValuesPass
-    : kiln::impl::ConvertDynamicArgumentsToSymbolValuesBase<
-          ConvertDynamicArgumentsToSymbolValuesPass> {
-  using Base::Base;
+    : EntryFunctionPass<ConvertDynamicArgumentsToSymbolValuesPass,
+                        kiln::impl::ConvertDynamicArgumentsToSymbolValuesBase<
+                            ConvertDynamicArgumentsToSymbolValuesPass>> {
+  using EntryFunctionPass::EntryFunctionPass;
 
-  void runOnOperation() override {
-    func::FuncOp entry = kiln::findEntry(getOperation(), entryName);
-    if (!entry)
-      return signalPassFailure();
+  LogicalResult runOnEntry(func::FuncOp entry) {
     auto ranges = entry->getAttrOfType<DictionaryAttr>(kDimRangesAttr);
     auto computed = entry->getAttrOfType<ArrayAttr>(kComputedDimsAttr);
     if ((!ranges || ranges.empty()) && (!computed || computed.empty()))
-      return;
+      return success();
     // The symbol values' layout (kiln/artifact_format.h): the symbols the
     // inputs bind (kiln.dim_ranges order), those the run computes
     // (kiln.computed_dims order), one capacity per output with a computed
@@ -71,7 +69,7 @@ struct ConvertDynamicArgumentsToSymbolValuesPass
             b.getDictionaryAttr(
                 b.getNamedAttr("kiln.symbol_values", b.getUnitAttr())),
             entry.getLoc())))
-      return signalPassFailure();
+      return failure();
     SymbolValues values{entry.getArgument(valuesIndex), statusSlot};
     Block &body = entry.getBody().front();
     b.setInsertionPointToStart(&body);
@@ -94,7 +92,7 @@ struct ConvertDynamicArgumentsToSymbolValuesPass
         int64_t capacity = firstCapacity + (slot - computedOutputs.begin());
         if (failed(writeComputedOutput(b, entry, i, type, values, capacity,
                                        symbolIndex, inputSymbols)))
-          return signalPassFailure();
+          return failure();
         continue;
       }
       b.restoreInsertionPoint(afterLoads);
@@ -112,13 +110,14 @@ struct ConvertDynamicArgumentsToSymbolValuesPass
           entry.emitError() << "argument " << i << " dimension " << d
                             << " is dynamic but names no symbol of "
                                "kiln.dim_ranges";
-          return signalPassFailure();
+          return failure();
         }
         sizes.push_back(symbolSizes[known->second]);
       }
       if (failed(rebuildArgument(b, entry, i, type, sizes)))
-        return signalPassFailure();
+        return failure();
     }
+    return success();
   }
 
   /// The symbol-values argument: loads and stores of its int64 slots.

@@ -2,8 +2,8 @@
 //
 // Private to passes/Boundary. The boundary passes change how the entry
 // function's arguments and results are laid out and convert them at the
-// edge of its body; this is what they share: finding the entry, and the
-// walk over its boundary.
+// edge of its body; this is what they share: finding the entry (and
+// failing without it), and the walk over its boundary.
 //
 //===----------------------------------------------------------------------===//
 
@@ -18,6 +18,21 @@ namespace kiln {
 /// The function `entryName` of `module`; null after reporting on the
 /// module that there is none.
 mlir::func::FuncOp findEntry(mlir::ModuleOp module, llvm::StringRef entryName);
+
+/// The runOnOperation of a boundary pass that works on the entry function
+/// (its entry-name option): `Derived::runOnEntry(entry)`, the pass failing
+/// when there is no such function or that fails. `PassBase` is the pass's
+/// generated base class.
+template <typename Derived, typename PassBase>
+struct EntryFunctionPass : PassBase {
+  using PassBase::PassBase;
+
+  void runOnOperation() override {
+    mlir::func::FuncOp entry = findEntry(this->getOperation(), this->entryName);
+    if (!entry || mlir::failed(static_cast<Derived *>(this)->runOnEntry(entry)))
+      this->signalPassFailure();
+  }
+};
 
 /// Retypes the arguments and results of the function `entryName` in
 /// `module` (nothing when it is absent or external), then its type.

@@ -27,18 +27,17 @@ std::string outputName(func::FuncOp entry, unsigned i) {
   return "output" + std::to_string(i);
 }
 
-struct NameOutputDimsPass : kiln::impl::NameOutputDimsBase<NameOutputDimsPass> {
-  using Base::Base;
+struct NameOutputDimsPass
+    : EntryFunctionPass<NameOutputDimsPass,
+                        kiln::impl::NameOutputDimsBase<NameOutputDimsPass>> {
+  using EntryFunctionPass::EntryFunctionPass;
 
-  void runOnOperation() override {
-    func::FuncOp entry = kiln::findEntry(getOperation(), entryName);
-    if (!entry)
-      return signalPassFailure();
+  LogicalResult runOnEntry(func::FuncOp entry) {
     if (llvm::all_of(entry.getResultTypes(), [](Type t) {
           auto tensor = dyn_cast<RankedTensorType>(t);
           return !tensor || tensor.hasStaticShape();
         }))
-      return;
+      return success();
     SymbolicDims dims(entry);
     unifySymbolSizes(entry, dims);
     auto ret = cast<func::ReturnOp>(entry.getBody().front().getTerminator());
@@ -72,6 +71,7 @@ struct NameOutputDimsPass : kiln::impl::NameOutputDimsBase<NameOutputDimsPass> {
     if (!computed.empty())
       entry->setAttr(kComputedDimsAttr, b.getArrayAttr(computed));
     eraseDeadOps(entry);
+    return success();
   }
 
   /// The analysis materializes sizes it then may not need (reified result

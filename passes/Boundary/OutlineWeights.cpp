@@ -17,13 +17,12 @@ using namespace mlir;
 
 namespace {
 struct OutlineWeightsPass
-    : kiln::impl::OutlineWeightsBase<OutlineWeightsPass> {
-  using Base::Base;
+    : kiln::EntryFunctionPass<
+          OutlineWeightsPass,
+          kiln::impl::OutlineWeightsBase<OutlineWeightsPass>> {
+  using EntryFunctionPass::EntryFunctionPass;
 
-  void runOnOperation() override {
-    func::FuncOp entry = kiln::findEntry(getOperation(), entryName);
-    if (!entry)
-      return signalPassFailure();
+  LogicalResult runOnEntry(func::FuncOp entry) {
     SmallVector<arith::ConstantOp> weights;
     entry.walk([&](arith::ConstantOp c) {
       auto value = dyn_cast<ElementsAttr>(c.getValue());
@@ -46,10 +45,11 @@ struct OutlineWeightsPass
       attrs.set("bufferization.writable", BoolAttr::get(ctx, false));
       if (failed(entry.insertArgument(i, c.getType(),
                                       attrs.getDictionary(ctx), c.getLoc())))
-        return signalPassFailure();
+        return failure();
       c.getResult().replaceAllUsesWith(entry.getArgument(i));
       c.erase();
     }
+    return success();
   }
 };
 } // namespace

@@ -49,13 +49,12 @@ Value underlyingBuffer(Value v) {
 }
 
 struct WriteStateResultsInPlacePass
-    : kiln::impl::WriteStateResultsInPlaceBase<WriteStateResultsInPlacePass> {
-  using Base::Base;
+    : EntryFunctionPass<WriteStateResultsInPlacePass,
+                        kiln::impl::WriteStateResultsInPlaceBase<
+                            WriteStateResultsInPlacePass>> {
+  using EntryFunctionPass::EntryFunctionPass;
 
-  void runOnOperation() override {
-    func::FuncOp entry = kiln::findEntry(getOperation(), entryName);
-    if (!entry)
-      return signalPassFailure();
+  LogicalResult runOnEntry(func::FuncOp entry) {
     llvm::StringMap<BlockArgument> stateInputs;
     for (BlockArgument arg : entry.getArguments())
       if (entry.getArgAttr(arg.getArgNumber(), "kiln.state"))
@@ -74,7 +73,7 @@ struct WriteStateResultsInPlacePass
         entry.emitError() << "result " << i << " is the state of '"
                           << of.getValue()
                           << "', which is no input tagged kiln.state";
-        return signalPassFailure();
+        return failure();
       }
       Value value = ret.getOperand(i);
       BlockArgument input = it->second;
@@ -82,17 +81,18 @@ struct WriteStateResultsInPlacePass
           !isa<BaseMemRefType>(input.getType())) {
         entry.emitError() << "state '" << of.getValue()
                           << "' must be bufferized first";
-        return signalPassFailure();
+        return failure();
       }
       if (underlyingBuffer(value) != input)
         memref::CopyOp::create(b, ret.getLoc(), value, input);
       drop.set(i);
     }
     if (drop.none())
-      return;
+      return success();
     ret->eraseOperands(drop);
     if (failed(entry.eraseResults(drop)))
-      return signalPassFailure();
+      return failure();
+    return success();
   }
 };
 

@@ -46,16 +46,10 @@ namespace {
 
 /// Whether `op` is a conv this pass rewrites.
 bool isRegularFloatConv(ConvOp op) {
-  RankedTensorType in = op.getInput().getType(), out = op.getType();
-  RankedTensorType w = op.getWeight().getType();
   // f32 only: the product of 16-bit floats plus a separately rounded bias
   // would round twice where the reference lowering rounds once.
-  return op.getGroup() == 1 && out.getElementType().isF32() &&
-         in.getElementType() == out.getElementType() &&
-         w.getElementType() == out.getElementType() && in.hasStaticShape() &&
-         out.hasStaticShape() && w.hasStaticShape() &&
-         (!op.getBias() ||
-          op.getBias().getType().getElementType() == out.getElementType());
+  return op.getGroup() == 1 && hasStaticF32Operands(op) &&
+         op.getWeight().getType().hasStaticShape();
 }
 
 /// `weight` [M, C, K...] as the right-hand side [C * prod(K), M] of the
@@ -94,12 +88,9 @@ Value weightColumns(OpBuilder &b, Location loc, Value weight) {
 Value im2col(OpBuilder &b, Location loc, ConvOp op) {
   MLIRContext *ctx = b.getContext();
   RankedTensorType inType = op.getInput().getType(), outType = op.getType();
-  RankedTensorType wType = op.getWeight().getType();
   Type elt = inType.getElementType();
-  int64_t k = inType.getRank() - 2;
-  ArrayRef<int64_t> strides = op.getStrides(), dilations = op.getDilations();
-  ArrayRef<int64_t> kernel = wType.getShape().drop_front(2);
-
+  ConvolutionWindow window(op);
+  int64_t k = window.spatialRank;
   Value input = padConvolutionInput(b, loc, op);
 
   // Loops (n, o..., c, k...), all parallel: a copy.
@@ -108,12 +99,12 @@ Value im2col(OpBuilder &b, Location loc, ConvOp op) {
   for (int64_t i = 0; i < k; ++i)
     colsShape.push_back(outType.getDimSize(2 + i));
   colsShape.push_back(inType.getDimSize(1));
-  llvm::append_range(colsShape, kernel);
+  llvm::append_range(colsShape, window.kernel);
   SmallVector<AffineExpr> inExprs{getAffineDimExpr(0, ctx),
                                   getAffineDimExpr(1 + k, ctx)};
   for (int64_t i = 0; i < k; ++i)
-    inExprs.push_back(getAffineDimExpr(1 + i, ctx) * strides[i] +
-                      getAffineDimExpr(2 + k + i, ctx) * dilations[i]);
+    inExprs.push_back(window.inputIndex(i, getAffineDimExpr(1 + i, ctx),
+                                        getAffineDimExpr(2 + k + i, ctx)));
   SmallVector<AffineMap> maps{AffineMap::get(numDims, 0, inExprs, ctx),
                               b.getMultiDimIdentityMap(numDims)};
   auto colsType = RankedTensorType::get(colsShape, elt);
@@ -174,9 +165,7 @@ struct ConvertConvsToMatmulsPass
   using Base::Base;
 
   void runOnOperation() override {
-    IRRewriter rewriter(&getContext());
-    for (ConvOp op : collectOps<ConvOp>(getOperation()))
-      (void)convertConv(rewriter, op);
+    rewriteEachOp<ConvOp>(getOperation(), convertConv);
   }
 };
 

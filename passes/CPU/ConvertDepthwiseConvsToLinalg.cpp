@@ -35,15 +35,10 @@ using namespace kiln;
 namespace {
 
 bool isDepthwiseFloatConv(ConvOp op) {
-  RankedTensorType in = op.getInput().getType(), out = op.getType();
-  RankedTensorType w = op.getWeight().getType();
-  Type elt = out.getElementType();
   // f32 only: 16-bit floats accumulate in f32 in the reference lowering,
   // which this loop nest (accumulating in its output) would not.
-  return op.getGroup() > 1 && w.getDimSize(1) == 1 && elt.isF32() &&
-         in.getElementType() == elt && w.getElementType() == elt &&
-         in.hasStaticShape() && out.hasStaticShape() &&
-         (!op.getBias() || op.getBias().getType().getElementType() == elt);
+  return op.getGroup() > 1 && op.getWeight().getType().getDimSize(1) == 1 &&
+         hasStaticF32Operands(op);
 }
 
 LogicalResult convertDepthwise(RewriterBase &rewriter, ConvOp op) {
@@ -53,12 +48,9 @@ LogicalResult convertDepthwise(RewriterBase &rewriter, ConvOp op) {
   MLIRContext *ctx = rewriter.getContext();
   rewriter.setInsertionPoint(op);
   RankedTensorType outType = op.getType();
-  RankedTensorType wType = op.getWeight().getType();
   Type elt = outType.getElementType();
-  int64_t k = outType.getRank() - 2;
-  ArrayRef<int64_t> strides = op.getStrides(), dilations = op.getDilations();
-  ArrayRef<int64_t> kernel = wType.getShape().drop_front(2);
-
+  ConvolutionWindow window(op);
+  int64_t k = window.spatialRank;
   Value input = padConvolutionInput(rewriter, loc, op);
 
   // Loops (n, m, kernel..., out...): kernel dims 2..k+1, out dims k+2...
@@ -71,7 +63,7 @@ LogicalResult convertDepthwise(RewriterBase &rewriter, ConvOp op) {
   for (int64_t i = 0; i < k; ++i) {
     AffineExpr kd = getAffineDimExpr(2 + i, ctx);
     AffineExpr od = getAffineDimExpr(2 + k + i, ctx);
-    inExprs.push_back(od * strides[i] + kd * dilations[i]);
+    inExprs.push_back(window.inputIndex(i, od, kd));
     wExprs.push_back(kd);
     outExprs.push_back(od);
   }
@@ -124,9 +116,7 @@ struct ConvertDepthwiseConvsToLinalgPass
   using Base::Base;
 
   void runOnOperation() override {
-    IRRewriter rewriter(&getContext());
-    for (ConvOp op : collectOps<ConvOp>(getOperation()))
-      (void)convertDepthwise(rewriter, op);
+    rewriteEachOp<ConvOp>(getOperation(), convertDepthwise);
   }
 };
 

@@ -334,13 +334,6 @@ std::optional<PackedWeights> packWeights(const IntegerMatmul &q,
   return packed;
 }
 
-Value makeConstant(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
-                   Type elt, ArrayRef<char> bytes, StringRef name) {
-  auto type = RankedTensorType::get(shape, elt);
-  return arith::ConstantOp::create(
-      b, loc, cast<TypedAttr>(makeConstantAttr(type, bytes, name)));
-}
-
 ArrayRef<char> asBytes(const std::vector<int32_t> &v) {
   return ArrayRef<char>(reinterpret_cast<const char *>(v.data()),
                         v.size() * sizeof(int32_t));
@@ -594,10 +587,7 @@ LogicalResult convert(RewriterBase &rewriter, const IntegerMatmul &q,
                                rewriter.getIndexAttr(q.n)},
         ArrayRef<OpFoldResult>{rewriter.getIndexAttr(1),
                                rewriter.getIndexAttr(1)});
-  Value result =
-      reshapeTensor(rewriter, loc, y, cast<RankedTensorType>(op.getType()));
-  replaceOpAndEraseUnusedInputs(rewriter, op, result, {op.getRhs()});
-  return success();
+  return finishKernelRewrite(rewriter, op, y, {op.getRhs()});
 }
 
 struct ConvertIntegerMatmulsToVectorKernelsPass
@@ -605,32 +595,47 @@ struct ConvertIntegerMatmulsToVectorKernelsPass
           ConvertIntegerMatmulsToVectorKernelsPass> {
   using Base::Base;
 
-  void runOnOperation() override {
-    if (failed(checkBlockSizes(getOperation(), "rows and vectors",
-                               {rows, vectors})))
-      return signalPassFailure();
+  /// The kernel the options choose: its dot product and the fewest rows a
+  /// matmul needs to use it.
+  struct KernelChoice {
     DotProduct dot;
     int64_t minRows = 1;
+  };
+
+  /// The kernel the options choose; std::nullopt for dot-product=none,
+  /// failure (reported) for a block size below 1 or another dot product.
+  FailureOr<std::optional<KernelChoice>> chooseKernel() {
+    if (failed(checkBlockSizes(getOperation(), "rows and vectors",
+                               {rows, vectors})))
+      return failure();
     if (dotProduct == "none")
-      return;
-    if (dotProduct == "vnni") {
-      dot = DotProduct::Vnni;
-    } else if (dotProduct == "generic") {
-      dot = DotProduct::Generic;
-    } else if (dotProduct == "target") {
-      dot = targetCpuHas(getOperation(), "avx512vnni") ? DotProduct::Vnni
-                                                       : DotProduct::Generic;
+      return std::optional<KernelChoice>();
+    if (dotProduct == "vnni")
+      return std::optional(KernelChoice{DotProduct::Vnni});
+    if (dotProduct == "generic")
+      return std::optional(KernelChoice{DotProduct::Generic});
+    if (dotProduct == "target") {
+      if (targetCpuHas(getOperation(), "avx512vnni"))
+        return std::optional(KernelChoice{DotProduct::Vnni});
       // The generic kernel pays for its byte shuffles and 32-bit
       // multiplies; on fewer rows than a block the reference loop, which
       // LLVM vectorizes over N, is faster (4096x4096 on one row, AVX2:
       // 1.3 against 0.8 ms; on 16 rows 18 against 42 ms).
-      minRows = dot == DotProduct::Generic ? rows : 1;
-    } else {
-      getOperation().emitError()
-          << "dot-product must be target, vnni, generic or none, not '"
-          << dotProduct << "'";
-      return signalPassFailure();
+      return std::optional(KernelChoice{DotProduct::Generic, rows});
     }
+    getOperation().emitError()
+        << "dot-product must be target, vnni, generic or none, not '"
+        << dotProduct << "'";
+    return failure();
+  }
+
+  void runOnOperation() override {
+    FailureOr<std::optional<KernelChoice>> choice = chooseKernel();
+    if (failed(choice))
+      return signalPassFailure();
+    if (!*choice)
+      return;
+    auto [dot, minRows] = **choice;
     std::vector<IntegerMatmul> work =
         collectMatches<MatmulOp>(getOperation(), matchIntegerMatmul);
     IRRewriter rewriter(&getContext());

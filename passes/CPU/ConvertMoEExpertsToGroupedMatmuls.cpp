@@ -291,9 +291,8 @@ LogicalResult groupExperts(RewriterBase &rewriter, MoEExpertsOp op,
       });
   // The float weights are dead once packed (unless something else reads
   // them, then they stay).
-  replaceOpAndEraseUnusedInputs(rewriter, op, perExpert.getResult(0),
-                                {op.getWGate(), op.getWUp(), op.getWDown()});
-  return success();
+  return finishKernelRewrite(rewriter, op, perExpert.getResult(0),
+                             {op.getWGate(), op.getWUp(), op.getWDown()});
 }
 
 struct ConvertMoEExpertsToGroupedMatmulsPass
@@ -302,12 +301,12 @@ struct ConvertMoEExpertsToGroupedMatmulsPass
   using Base::Base;
 
   void runOnOperation() override {
-    if (failed(checkBlockSizes(getOperation(), "rows and panel-width",
-                               {rows, panelWidth})))
-      return signalPassFailure();
-    IRRewriter rewriter(&getContext());
-    for (MoEExpertsOp op : collectOps<MoEExpertsOp>(getOperation()))
-      (void)groupExperts(rewriter, op, rows, panelWidth);
+    auto group = [&](RewriterBase &rewriter, MoEExpertsOp op) {
+      return groupExperts(rewriter, op, rows, panelWidth);
+    };
+    if (failed(rewriteEachOp<MoEExpertsOp>(
+            getOperation(), "rows and panel-width", {rows, panelWidth}, group)))
+      signalPassFailure();
   }
 };
 

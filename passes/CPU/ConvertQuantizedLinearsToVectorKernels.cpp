@@ -238,13 +238,6 @@ std::optional<std::vector<float>> kernelScales(const QuantizedLinear &q) {
   return out;
 }
 
-Value makeConstant(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
-                   Type elt, ArrayRef<char> bytes, StringRef name) {
-  auto type = RankedTensorType::get(shape, elt);
-  return arith::ConstantOp::create(
-      b, loc, cast<TypedAttr>(makeConstantAttr(type, bytes, name)));
-}
-
 /// The compile-time constants the kernel reads.
 struct PackedOperands {
   Value codes, scales, zeroPoints;
@@ -504,12 +497,9 @@ LogicalResult convert(RewriterBase &rewriter, const QuantizedLinear &q,
       [&](OpBuilder &b, Value p, Value m0, int64_t n, Value block) {
         return kernel.rowBlock(b, p, m0, n, block);
       });
-  Value result = reshapeTensor(rewriter, loc, y, op.getType());
-
-  replaceOpAndEraseUnusedInputs(
-      rewriter, op, result,
+  return finishKernelRewrite(
+      rewriter, op, y,
       {op.getWeight(), op.getScale(), op.getZeroPoint(), op.getGlobalScale()});
-  return success();
 }
 
 struct ConvertQuantizedLinearsToVectorKernelsPass

@@ -1,7 +1,7 @@
-//===- ConvolutionPadding.h - The zero-padded input of a conv ---*- C++ -*-===//
+//===- ConvolutionPadding.h - A conv's window and padded input --*- C++ -*-===//
 //
 // Private to passes/CPU: both CPU conv schedules (im2col, depthwise) read
-// a kiln.conv's input through the same zero padding.
+// a kiln.conv's input through the same window geometry and zero padding.
 //
 //===----------------------------------------------------------------------===//
 
@@ -17,6 +17,37 @@
 
 namespace kiln {
 
+/// Whether `op` is f32 throughout (input, weight, bias, result) with a
+/// static input and result: what both CPU conv schedules require besides
+/// their own group structure.
+inline bool hasStaticF32Operands(ConvOp op) {
+  mlir::RankedTensorType in = op.getInput().getType(), out = op.getType();
+  mlir::Type elt = out.getElementType();
+  return elt.isF32() && in.getElementType() == elt &&
+         op.getWeight().getType().getElementType() == elt &&
+         in.hasStaticShape() && out.hasStaticShape() &&
+         (!op.getBias() || op.getBias().getType().getElementType() == elt);
+}
+
+/// The window of a kiln.conv over its spatial dims: their count, the
+/// strides, dilations and kernel extents.
+struct ConvolutionWindow {
+  explicit ConvolutionWindow(ConvOp op)
+      : spatialRank(op.getType().getRank() - 2), strides(op.getStrides()),
+        dilations(op.getDilations()),
+        kernel(op.getWeight().getType().getShape().drop_front(2)) {}
+
+  /// The (padded) input index along spatial dim `i` that output index
+  /// `out` reads at kernel offset `offset`.
+  mlir::AffineExpr inputIndex(int64_t i, mlir::AffineExpr out,
+                              mlir::AffineExpr offset) const {
+    return out * strides[i] + offset * dilations[i];
+  }
+
+  int64_t spatialRank;
+  llvm::ArrayRef<int64_t> strides, dilations, kernel;
+};
+
 /// `op`'s input zero-padded by its leading pads and, at the end of each
 /// spatial dim, by exactly what the last window reaches (the trailing pads
 /// trimmed or extended), so a window never tests bounds; the input itself
@@ -25,19 +56,16 @@ inline mlir::Value padConvolutionInput(mlir::OpBuilder &b, mlir::Location loc,
                                        ConvOp op) {
   mlir::RankedTensorType inType = op.getInput().getType(),
                          outType = op.getType();
-  int64_t k = inType.getRank() - 2;
-  llvm::ArrayRef<int64_t> strides = op.getStrides(),
-                          dilations = op.getDilations(), pads = op.getPads();
-  llvm::ArrayRef<int64_t> kernel =
-      op.getWeight().getType().getShape().drop_front(2);
+  ConvolutionWindow window(op);
+  llvm::ArrayRef<int64_t> pads = op.getPads();
   llvm::SmallVector<mlir::OpFoldResult> low(2, b.getIndexAttr(0)),
       high(2, b.getIndexAttr(0));
   llvm::SmallVector<int64_t> paddedShape(inType.getShape().take_front(2));
   bool padded = false;
-  for (int64_t i = 0; i < k; ++i) {
+  for (int64_t i = 0; i < window.spatialRank; ++i) {
     int64_t size = inType.getDimSize(2 + i);
-    int64_t reach = (outType.getDimSize(2 + i) - 1) * strides[i] +
-                    dilations[i] * (kernel[i] - 1) + 1;
+    int64_t reach = (outType.getDimSize(2 + i) - 1) * window.strides[i] +
+                    window.dilations[i] * (window.kernel[i] - 1) + 1;
     int64_t end = std::max<int64_t>(0, reach - size - pads[i]);
     padded |= pads[i] > 0 || end > 0;
     low.push_back(b.getIndexAttr(pads[i]));

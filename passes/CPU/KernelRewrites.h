@@ -1,15 +1,20 @@
-//===- KernelRewrites.h - What the CPU kernel passes share -------*- C++ -*-===//
+//===- KernelRewrites.h - What the CPU kernel passes share -------*- C++
+//-*-===//
 //
 // The passes that replace an op by a kernel of their own (grouped MoE
 // experts, quantized linears, integer matmuls, tiled attention, blocked
 // contractions) check their block sizes, collect the ops (or the matches)
 // they rewrite, read the constants they repack, decide threading by one
-// rule and drop the constants they repacked the same way.
+// rule and finish the rewrite (reshape, replace, drop the constants they
+// repacked) the same way.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef KILN_PASSES_CPU_KERNELREWRITES_H
 #define KILN_PASSES_CPU_KERNELREWRITES_H
+
+#include "kiln/dialects/Kiln/KilnConstants.h"
+#include "kiln/passes/KilnToLinalg/KilnToLinalg.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/BuiltinAttributeInterfaces.h"
@@ -49,6 +54,27 @@ llvm::SmallVector<OpT> collectOps(mlir::Operation *root) {
   return ops;
 }
 
+/// Rewrites every `OpT` under `root` (collected first) by
+/// `rewrite(rewriter, op)`; an op it declines (failure) stays as it was.
+template <typename OpT, typename RewriteFn>
+void rewriteEachOp(mlir::Operation *root, RewriteFn rewrite) {
+  mlir::IRRewriter rewriter(root->getContext());
+  for (OpT op : collectOps<OpT>(root))
+    (void)rewrite(rewriter, op);
+}
+
+/// The same after checking the kernel's block sizes (checkBlockSizes):
+/// fails, rewriting nothing, when one is below 1.
+template <typename OpT, typename RewriteFn>
+mlir::LogicalResult
+rewriteEachOp(mlir::Operation *root, llvm::StringRef sizeNames,
+              llvm::ArrayRef<int64_t> sizes, RewriteFn rewrite) {
+  if (mlir::failed(checkBlockSizes(root, sizeNames, sizes)))
+    return mlir::failure();
+  rewriteEachOp<OpT>(root, rewrite);
+  return mlir::success();
+}
+
 /// What `match` (OpT -> std::optional<Match>) makes of every `OpT` under
 /// `root`, the ops it declines left out; collected before a rewrite
 /// replaces any.
@@ -71,6 +97,17 @@ inline mlir::ElementsAttr constantElements(mlir::Value v) {
                   : nullptr;
 }
 
+/// An arith.constant of `shape` x `elt` holding the repacked `bytes`
+/// (makeConstantAttr names its blob `name`).
+inline mlir::Value makeConstant(mlir::OpBuilder &b, mlir::Location loc,
+                                llvm::ArrayRef<int64_t> shape, mlir::Type elt,
+                                llvm::ArrayRef<char> bytes,
+                                llvm::StringRef name) {
+  auto type = mlir::RankedTensorType::get(shape, elt);
+  return mlir::arith::ConstantOp::create(
+      b, loc, llvm::cast<mlir::TypedAttr>(makeConstantAttr(type, bytes, name)));
+}
+
 /// Replaces `op` by `replacements`, then erases the producers of `inputs`
 /// (the weights the kernel repacked into constants of its own) that nothing
 /// reads any more; inputs that are null or block arguments are skipped.
@@ -86,6 +123,22 @@ inline void replaceOpAndEraseUnusedInputs(mlir::RewriterBase &rewriter,
   for (mlir::Operation *def : producers)
     if (def->use_empty())
       rewriter.eraseOp(def);
+}
+
+/// The last step of a kernel rewrite: `kernelResult` reshaped to `op`'s
+/// (single) result type where it differs, replaces `op`, and the
+/// producers of `repackedInputs` that nothing else reads are erased
+/// (replaceOpAndEraseUnusedInputs).
+inline mlir::LogicalResult
+finishKernelRewrite(mlir::RewriterBase &rewriter, mlir::Operation *op,
+                    mlir::Value kernelResult,
+                    llvm::ArrayRef<mlir::Value> repackedInputs) {
+  auto resultType =
+      llvm::cast<mlir::RankedTensorType>(op->getResult(0).getType());
+  mlir::Value result =
+      reshapeTensor(rewriter, op->getLoc(), kernelResult, resultType);
+  replaceOpAndEraseUnusedInputs(rewriter, op, result, repackedInputs);
+  return mlir::success();
 }
 
 } // namespace kiln

@@ -264,6 +264,43 @@ protected:
     return range;
   }
 
+  /// The online-softmax loop over the key tiles that rows at positions
+  /// [minPos, maxPos] visit (keyRange, keys before `end`), carrying the
+  /// running max, the running sum and `accumulators` partial outputs; an
+  /// iteration yields what `tileStep(k0, carried)` makes of them, k0 the
+  /// tile's first key.
+  scf::ForOp keyTileLoop(
+      Value end, Value minPos, Value maxPos, int64_t accumulators,
+      function_ref<SmallVector<Value>(Value k0, ValueRange carried)> tileStep) {
+    KeyRange range = keyRange(end, minPos, maxPos);
+    SmallVector<Value> init = {negInf(), cst(0)};
+    init.append(accumulators, cst(0));
+    auto loop =
+        scf::ForOp::create(b, range.loopBegin, range.loopEnd, idx(1), init);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value k0 = tileStart(range, loop.getInductionVar());
+    scf::YieldOp::create(b, tileStep(k0, loop.getRegionIterArgs()));
+    return loop;
+  }
+
+  /// A loop of `n` steps carrying `init`: step t adds scalar(t) *
+  /// operand(t, i) to carried value i (a row of a small matrix product).
+  scf::ForOp fmaLoop(int64_t n, ValueRange init,
+                     function_ref<Value(Value t)> scalar,
+                     function_ref<Value(Value t, int64_t i)> operand) {
+    auto loop = scf::ForOp::create(b, idx(0), idx(n), idx(1), init);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value t = loop.getInductionVar();
+    Value x = scalar(t);
+    SmallVector<Value> next;
+    for (auto [i, carried] : llvm::enumerate(loop.getRegionIterArgs()))
+      next.push_back(fma(x, operand(t, i), carried));
+    scf::YieldOp::create(b, next);
+    return loop;
+  }
+
   /// The first key of the tile that iteration `iteration` visits.
   Value tileStart(const KeyRange &range, Value iteration) {
     Value tile;
@@ -403,18 +440,14 @@ void PrefillKernelBuilder::stageTile(Value src, Value dst, int64_t features,
 /// over the features reading the query from Qs and the keys from Ks.
 SmallVector<Value> PrefillKernelBuilder::scores(Value k0) {
   SmallVector<Value> init(scoresPerThread(), cst(0));
-  auto loop = scf::ForOp::create(b, idx(0), idx(plan.headDim), idx(1), init);
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(loop.getBody());
-    Value d = loop.getInductionVar();
-    Value q = load(qs, {r, d});
-    SmallVector<Value> next;
-    for (int64_t i = 0; i < scoresPerThread(); ++i)
-      next.push_back(fma(q, load(ks, {add(c, i * kThreadsPerRow), d}),
-                         loop.getRegionIterArgs()[i]));
-    scf::YieldOp::create(b, next);
-  }
+  scf::ForOp loop = fmaLoop(
+      plan.headDim, init,
+      [&](Value d) {
+        return load(qs, {r, d});
+      },
+      [&](Value d, int64_t i) {
+        return load(ks, {add(c, i * kThreadsPerRow), d});
+      });
   return SmallVector<Value>(loop.getResults());
 }
 
@@ -449,18 +482,14 @@ SmallVector<Value> PrefillKernelBuilder::step(ValueRange state, Value k0,
   SmallVector<Value> acc;
   for (Value a : state.drop_front(2))
     acc.push_back(fmul(a, rescale));
-  auto loop = scf::ForOp::create(b, idx(0), idx(tile()), idx(1), acc);
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(loop.getBody());
-    Value j = loop.getInductionVar();
-    Value p = load(ps, {r, j});
-    SmallVector<Value> next;
-    for (int64_t i = 0; i < accPerThread(); ++i)
-      next.push_back(fma(p, load(vs, {j, add(c, i * kThreadsPerRow)}),
-                         loop.getRegionIterArgs()[i]));
-    scf::YieldOp::create(b, next);
-  }
+  scf::ForOp loop = fmaLoop(
+      tile(), acc,
+      [&](Value j) {
+        return load(ps, {r, j});
+      },
+      [&](Value j, int64_t i) {
+        return load(vs, {j, add(c, i * kThreadsPerRow)});
+      });
   SmallVector<Value> next = {max, sum};
   llvm::append_range(next, loop.getResults());
   return next;
@@ -488,26 +517,18 @@ void PrefillKernelBuilder::build(Value tid, Value qBlock, Value head,
     store(loadInput(queries, {batch, head, source, d}), qs, {row, d});
   });
   end = keyEnd(batch);
-  KeyRange range = keyRange(end, minPos, maxPos);
-
-  SmallVector<Value> init = {negInf(), cst(0)};
-  init.append(accPerThread(), cst(0));
-  auto loop = scf::ForOp::create(b, range.loopBegin, range.loopEnd, idx(1),
-                                 init);
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(loop.getBody());
-    Value k0 = tileStart(range, loop.getInductionVar());
-    // The previous tile is read by every thread before it is overwritten
-    // (and, on the first, the queries are in Qs).
-    gpu::BarrierOp::create(b);
-    stageTile(keys, ks, plan.headDim, k0);
-    stageTile(values, vs, plan.valueDim, k0);
-    gpu::BarrierOp::create(b);
-    Value edge =
-        blockCrossesMaskEdge(b, plan.window, end, minPos, maxPos, k0, k0);
-    scf::YieldOp::create(b, step(loop.getRegionIterArgs(), k0, edge));
-  }
+  scf::ForOp loop = keyTileLoop(
+      end, minPos, maxPos, accPerThread(), [&](Value k0, ValueRange carried) {
+        // The previous tile is read by every thread before it is
+        // overwritten (and, on the first, the queries are in Qs).
+        gpu::BarrierOp::create(b);
+        stageTile(keys, ks, plan.headDim, k0);
+        stageTile(values, vs, plan.valueDim, k0);
+        gpu::BarrierOp::create(b);
+        Value edge =
+            blockCrossesMaskEdge(b, plan.window, end, minPos, maxPos, k0, k0);
+        return step(carried, k0, edge);
+      });
 
   // Rows that attended no key have sum 0 and write zeros.
   Value sum = loop.getResult(1);
@@ -635,18 +656,9 @@ void DecodeKernelBuilder::build(Value tid, Value query, Value head,
   for (int64_t i = 0; i < qPerLane(); ++i)
     q.push_back(loadInput(queries, {batch, head, query, feature(i)}));
   end = keyEnd(batch);
-  KeyRange range = keyRange(end, pos, pos);
-
-  SmallVector<Value> init = {negInf(), cst(0)};
-  init.append(accPerLane(), cst(0));
-  auto loop = scf::ForOp::create(b, range.loopBegin, range.loopEnd, idx(1),
-                                 init);
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(loop.getBody());
-    Value k0 = tileStart(range, loop.getInductionVar());
-    scf::YieldOp::create(b, step(loop.getRegionIterArgs(), q, k0));
-  }
+  scf::ForOp loop = keyTileLoop(
+      end, pos, pos, accPerLane(),
+      [&](Value k0, ValueRange carried) { return step(carried, q, k0); });
   combine(tid, query, head, batch, loop.getResults());
 }
 

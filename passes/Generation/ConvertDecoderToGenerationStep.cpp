@@ -197,6 +197,220 @@ void eraseDeadOps(func::FuncOp entry) {
   }
 }
 
+/// Replaces `op` by an attention over the caches `keys` and `values` (each
+/// sequence's `lengths` keys, its queries at `pastLength` on). With a
+/// dynamic query length, a decode step (`seq` is 1) takes an attention of
+/// the static query length 1, which a target's kernel can plan for.
+/// The ops it adds around the new attentions are at `loc` (the function's).
+///
+/// With a paged cache (`blockTable` set), `keys` and `values` are the
+/// pools: each branch reads them through its own `keyView` / `valueView`
+/// (paged_kv_gather) next to its attention, so that the decode branch's
+/// kernel can read the pool through the table instead and its view is
+/// never built.
+void attendOverCaches(OpBuilder &b, Location loc, AttentionOp op, Value keys,
+                      Value values, Value lengths, Value pastLength, Value seq,
+                      Value blockTable = Value(),
+                      RankedTensorType keyView = {},
+                      RankedTensorType valueView = {}) {
+  auto attend = [&](Value query, Type outType) {
+    Value k = keys, v = values;
+    if (blockTable) {
+      k = PagedKVGatherOp::create(b, loc, keyView, keys, blockTable);
+      v = PagedKVGatherOp::create(b, loc, valueView, values, blockTable);
+    }
+    return AttentionOp::create(
+               b, op.getLoc(), outType, k.getType(), v.getType(),
+               Type(), query, k, v,
+               /*mask=*/Value(), /*past_key=*/Value(),
+               /*past_value=*/Value(), /*global_indices=*/Value(), lengths,
+               pastLength, op.getScaleAttr(), op.getSoftcapAttr(),
+               ScoreStageAttr(), op.getMaskKindAttr(), op.getWindowLeftAttr(),
+               op.getWindowRightAttr(), op.getNumGlobalTokensAttr(),
+               op.getBlockSizeAttr(), op.getBlockLayoutAttr())
+        .getOutput();
+  };
+  RankedTensorType outType = op.getOutput().getType();
+  Value output;
+  if (outType.isDynamicDim(2)) {
+    // A decode step (one token per sequence) gets an attention whose
+    // query length is the static 1, which a target's kernel can plan
+    // for; the prefill keeps the general one.
+    Value isDecode =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, seq,
+                              arith::ConstantIndexOp::create(b, loc, 1));
+    auto branch = scf::IfOp::create(b, loc, TypeRange{outType}, isDecode,
+                                    /*withElseRegion=*/true);
+    b.setInsertionPointToStart(&branch.getThenRegion().front());
+    auto one = [](RankedTensorType t) {
+      SmallVector<int64_t> shape(t.getShape());
+      shape[2] = 1;
+      return t.clone(shape);
+    };
+    Value query = tensor::CastOp::create(b, loc, one(op.getQuery().getType()),
+                                         op.getQuery());
+    Value decoded = attend(query, one(outType));
+    scf::YieldOp::create(
+        b, loc, ValueRange{tensor::CastOp::create(b, loc, outType, decoded)});
+    b.setInsertionPointToStart(&branch.getElseRegion().front());
+    scf::YieldOp::create(b, loc, ValueRange{attend(op.getQuery(), outType)});
+    output = branch.getResult(0);
+  } else {
+    output = attend(op.getQuery(), outType);
+  }
+  op.getOutput().replaceAllUsesWith(output);
+  op.erase();
+}
+
+/// The KV caches a step adds: per cache, a state argument (`[batch,
+/// kv_heads, max_seq, head]`, or with paging a pool `[blocks, kv_heads,
+/// block, head]` read through the block table) that the step writes and
+/// returns as a state result after the function's own results.
+struct CacheBuilder {
+  func::FuncOp fn;
+  OpBuilder &b;
+  int64_t batch, cacheLength, numBlocks;
+  int64_t blockSize; // 0: a contiguous cache
+  StringRef batchSymbol;
+  Value pastLength, blockTable;
+  SmallVector<Value> results;
+  SmallVector<DictionaryAttr> resultAttrs;
+
+  /// Adds cache `name`, into which the step writes `update` (its keys or
+  /// values, of type `step`). Returns the updated cache (or pool) and sets
+  /// `view` to the type an attention reads it as.
+  Value add(RankedTensorType step, const std::string &name, Value update,
+            RankedTensorType &view) {
+    MLIRContext *ctx = fn.getContext();
+    Location loc = fn.getLoc();
+    auto type = RankedTensorType::get(
+        {batch, step.getDimSize(1), cacheLength, step.getDimSize(3)},
+        step.getElementType());
+    RankedTensorType stateType =
+        blockSize ? RankedTensorType::get({numBlocks, step.getDimSize(1),
+                                           blockSize, step.getDimSize(3)},
+                                          step.getElementType())
+                  : type;
+    NamedAttrList attrs;
+    attrs.set("kiln.name", StringAttr::get(ctx, name));
+    attrs.set("kiln.state", UnitAttr::get(ctx));
+    attrs.set("bufferization.writable", BoolAttr::get(ctx, true));
+    if (ShapedType::isDynamic(batch) && !blockSize) {
+      SmallVector<Attribute> names(4, StringAttr::get(ctx, ""));
+      names[0] = StringAttr::get(ctx, batchSymbol);
+      attrs.set("kiln.dim_symbols", ArrayAttr::get(ctx, names));
+    }
+    unsigned index = fn.getNumArguments();
+    (void)fn.insertArgument(index, stateType, attrs.getDictionary(ctx), loc);
+    b.setInsertionPointAfterValue(update);
+    Value updated;
+    if (blockSize)
+      updated = PagedKVCacheUpdateOp::create(b, loc, stateType,
+                                             fn.getArgument(index), update,
+                                             blockTable, pastLength);
+    else
+      updated = KVCacheUpdateOp::create(
+          b, loc, type, fn.getArgument(index), update, pastLength,
+          b.getI64IntegerAttr(2), b.getBoolAttr(false));
+    view = type;
+    results.push_back(updated);
+    NamedAttrList resultAttr;
+    resultAttr.set("kiln.state_of", StringAttr::get(ctx, name));
+    resultAttrs.push_back(resultAttr.getDictionary(ctx));
+    return updated;
+  }
+};
+
+/// Appends an int64 argument `name` of `shape` to `fn`; a dynamic first
+/// dim is the batch, named `batchSymbol`.
+FailureOr<Value> addInt64Argument(func::FuncOp fn, StringRef name,
+                                  ArrayRef<int64_t> shape,
+                                  StringRef batchSymbol) {
+  MLIRContext *ctx = fn.getContext();
+  auto type = RankedTensorType::get(shape, IntegerType::get(ctx, 64));
+  NamedAttrList attrs;
+  attrs.set("kiln.name", StringAttr::get(ctx, name));
+  attrs.set("kiln.dtype",
+            IntegerAttr::get(IntegerType::get(ctx, 32), KILN_DTYPE_INT64));
+  if (ShapedType::isDynamic(shape[0])) {
+    SmallVector<Attribute> names(shape.size(), StringAttr::get(ctx, ""));
+    names[0] = StringAttr::get(ctx, batchSymbol);
+    attrs.set("kiln.dim_symbols", ArrayAttr::get(ctx, names));
+  }
+  unsigned index = fn.getNumArguments();
+  if (failed(fn.insertArgument(index, type, attrs.getDictionary(ctx),
+                               fn.getLoc())))
+    return failure();
+  return fn.getArgument(index);
+}
+
+/// Anything still computing positions from nothing reads positions
+/// 0..seq-1, which is wrong at every step but the first: an error.
+LogicalResult checkNoStrayPositions(func::FuncOp fn) {
+  eraseDeadOps(fn);
+  Operation *stray = nullptr;
+  fn.walk([&](Operation *op) {
+    // (The positions the step builds read past_length: not a source.)
+    if (!stray && op->getParentOp() == fn && isPositionSource(op))
+      stray = op;
+  });
+  if (stray)
+    return stray->emitError(
+        "--generate: the model computes token positions for something "
+        "other than attention and RoPE (a learned position embedding?), "
+        "which a generation step cannot offset yet");
+  return success();
+}
+
+/// The symbols' ranges: seq (`seqSymbol`) never exceeds the cache.
+LogicalResult limitSeqRange(func::FuncOp fn, StringRef seqSymbol,
+                            int64_t cacheLength) {
+  auto ranges = fn->getAttrOfType<DictionaryAttr>("kiln.dim_ranges");
+  if (!ranges)
+    return success();
+  NamedAttrList updated(ranges);
+  if (auto seqRange =
+          llvm::dyn_cast_or_null<DenseI64ArrayAttr>(updated.get(seqSymbol))) {
+    int64_t lo = seqRange[0], hi = std::min<int64_t>(seqRange[1], cacheLength);
+    if (lo > hi)
+      return emitError(fn.getLoc())
+             << "--generate: the sequence dimension's range starts at " << lo
+             << ", past --max-seq " << cacheLength;
+    updated.set(seqSymbol, DenseI64ArrayAttr::get(fn.getContext(), {lo, hi}));
+  }
+  fn->setAttr("kiln.dim_ranges", updated.getDictionary(fn.getContext()));
+  return success();
+}
+
+/// positions [batch, seq] = past_length[b] + s.
+Value buildPositions(OpBuilder &b, Location loc, Value pastLength, Value seq) {
+  MLIRContext *ctx = b.getContext();
+  Type i64 = b.getI64Type();
+  int64_t batch = cast<RankedTensorType>(pastLength.getType()).getDimSize(0);
+  SmallVector<Value> dynamic;
+  if (ShapedType::isDynamic(batch))
+    dynamic.push_back(tensor::DimOp::create(b, loc, pastLength, 0));
+  dynamic.push_back(seq);
+  auto positionsType =
+      RankedTensorType::get({batch, ShapedType::kDynamic}, i64);
+  Value init = tensor::EmptyOp::create(b, loc, positionsType, dynamic);
+  MLIRContext *c = ctx;
+  AffineMap perRow = AffineMap::get(2, 0, {getAffineDimExpr(0, c)}, c);
+  Value positions =
+      linalg::GenericOp::create(
+          b, loc, positionsType, ValueRange{pastLength}, ValueRange{init},
+          {perRow, AffineMap::getMultiDimIdentityMap(2, c)},
+          {utils::IteratorType::parallel, utils::IteratorType::parallel},
+          [&](OpBuilder &nb, Location l, ValueRange args) {
+            Value s = linalg::IndexOp::create(nb, l, 1);
+            Value s64 = arith::IndexCastOp::create(nb, l, i64, s);
+            linalg::YieldOp::create(
+                nb, l, ValueRange{arith::AddIOp::create(nb, l, args[0], s64)});
+          })
+          .getResult(0);
+  return positions;
+}
+
 struct ConvertDecoderToGenerationStepPass
     : public kiln::impl::ConvertDecoderToGenerationStepBase<
           ConvertDecoderToGenerationStepPass> {
@@ -211,6 +425,64 @@ struct ConvertDecoderToGenerationStepPass
     }
     if (failed(convert(entryFn)))
       signalPassFailure();
+  }
+
+  /// The positions each sequence's cache holds: --max-seq, or without it
+  /// the length of the shortest rotary table.
+  FailureOr<int64_t> chooseCacheLength(func::FuncOp fn,
+                                       ArrayRef<RopeOp> ropes) {
+    int64_t cacheLength = maxSeq;
+    if (cacheLength > 0)
+      return cacheLength;
+    for (RopeOp rope : ropes)
+      if (Value table = ropeTable(rope.getCos())) {
+        int64_t rows = cast<RankedTensorType>(table.getType()).getDimSize(0);
+        if (!ShapedType::isDynamic(rows) &&
+            (cacheLength <= 0 || rows < cacheLength))
+          cacheLength = rows;
+      }
+    if (cacheLength <= 0)
+      return emitError(fn.getLoc())
+             << "--generate needs --max-seq, the positions each "
+                "sequence's KV cache holds (the model has no rotary "
+                "table to take it from)";
+    return cacheLength;
+  }
+
+  /// A paged cache (--kv-block-size): the positions of every sequence in
+  /// one pool of `numBlocks` blocks, found through a block table of
+  /// `columns` blocks per sequence. Checks the flags; leaves both 0 for a
+  /// contiguous cache.
+  LogicalResult choosePaging(func::FuncOp fn, const DecoderBoundary &boundary,
+                             int64_t cacheLength, int64_t &columns,
+                             int64_t &numBlocks) {
+    if (kvBlockSize < 0 || kvBlocks < 0)
+      return emitError(fn.getLoc())
+             << "--generate: --kv-block-size and --kv-blocks must not be "
+                "negative, got "
+             << int64_t(kvBlockSize) << " and " << int64_t(kvBlocks);
+    if (kvBlockSize == 0) {
+      if (kvBlocks > 0)
+        return emitError(fn.getLoc())
+               << "--generate: --kv-blocks needs --kv-block-size (a paged "
+                  "cache)";
+      return success();
+    }
+    if (cacheLength % kvBlockSize != 0)
+      return emitError(fn.getLoc())
+             << "--generate: --kv-block-size " << int64_t(kvBlockSize)
+             << " must divide the cache's positions per sequence "
+             << cacheLength << " (--max-seq)";
+    columns = cacheLength / kvBlockSize;
+    int64_t batch =
+        cast<RankedTensorType>(boundary.tokens.getType()).getDimSize(0);
+    int64_t sequences =
+        ShapedType::isDynamic(batch) ? kDefaultPagedSequences : batch;
+    numBlocks = kvBlocks > 0 ? kvBlocks : sequences * columns;
+    if (numBlocks > (int64_t(1) << 31))
+      return emitError(fn.getLoc()) << "--generate: --kv-blocks " << numBlocks
+                                    << " is more than 2^31";
+    return success();
   }
 
   LogicalResult convert(func::FuncOp fn) {
@@ -236,54 +508,14 @@ struct ConvertDecoderToGenerationStepPass
              << "--generate: the model has no attention that raising "
                 "recognized (see --report-raising), so there is no KV cache "
                 "to derive";
-    // Without --max-seq the cache is as long as the rotary tables.
-    int64_t cacheLength = maxSeq;
-    if (cacheLength <= 0) {
-      for (RopeOp rope : ropes)
-        if (Value table = ropeTable(rope.getCos())) {
-          int64_t rows = cast<RankedTensorType>(table.getType()).getDimSize(0);
-          if (!ShapedType::isDynamic(rows) &&
-              (cacheLength <= 0 || rows < cacheLength))
-            cacheLength = rows;
-        }
-      if (cacheLength <= 0)
-        return emitError(fn.getLoc())
-               << "--generate needs --max-seq, the positions each "
-                  "sequence's KV cache holds (the model has no rotary "
-                  "table to take it from)";
-    }
-    // A paged cache: the positions of every sequence in one pool of
-    // blocks, found through a block table.
+    FailureOr<int64_t> maybeCacheLength = chooseCacheLength(fn, ropes);
+    if (failed(maybeCacheLength))
+      return failure();
+    int64_t cacheLength = *maybeCacheLength;
     bool paged = kvBlockSize > 0;
     int64_t columns = 0, numBlocks = 0;
-    if (kvBlockSize < 0 || kvBlocks < 0)
-      return emitError(fn.getLoc())
-             << "--generate: --kv-block-size and --kv-blocks must not be "
-                "negative, got "
-             << int64_t(kvBlockSize) << " and " << int64_t(kvBlocks);
-    if (!paged && kvBlocks > 0)
-      return emitError(fn.getLoc())
-             << "--generate: --kv-blocks needs --kv-block-size (a paged "
-                "cache)";
-    if (paged) {
-      if (cacheLength % kvBlockSize != 0)
-        return emitError(fn.getLoc())
-               << "--generate: --kv-block-size " << int64_t(kvBlockSize)
-               << " must divide the cache's positions per sequence "
-               << cacheLength << " (--max-seq)";
-      columns = cacheLength / kvBlockSize;
-      int64_t batchForDefault =
-          ShapedType::isDynamic(
-              cast<RankedTensorType>(boundary->tokens.getType()).getDimSize(0))
-              ? kDefaultPagedSequences
-              : cast<RankedTensorType>(boundary->tokens.getType())
-                    .getDimSize(0);
-      numBlocks = kvBlocks > 0 ? kvBlocks : batchForDefault * columns;
-      if (numBlocks > (int64_t(1) << 31))
-        return emitError(fn.getLoc())
-               << "--generate: --kv-blocks " << numBlocks
-               << " is more than 2^31";
-    }
+    if (failed(choosePaging(fn, *boundary, cacheLength, columns, numBlocks)))
+      return failure();
     SmallVector<std::pair<Value, Value>> tables(ropes.size());
     for (auto [rope, table] : llvm::zip(ropes, tables))
       if (failed(checkRope(rope, cacheLength, table.first, table.second)))
@@ -296,43 +528,21 @@ struct ConvertDecoderToGenerationStepPass
     int64_t batch = tokensType.getDimSize(0);
     Type i64 = IntegerType::get(ctx, 64);
     auto str = [&](StringRef s) { return StringAttr::get(ctx, s); };
-    auto symbols = [&](ArrayRef<StringRef> names) {
-      SmallVector<Attribute> attrs;
-      for (StringRef n : names)
-        attrs.push_back(str(n));
-      return ArrayAttr::get(ctx, attrs);
-    };
     StringRef batchSymbol = boundary->batchSymbol;
 
-    // past_length [batch] int64.
-    auto lengthType = RankedTensorType::get({batch}, i64);
-    NamedAttrList lengthAttrs;
-    lengthAttrs.set("kiln.name", str(kPastLengthName));
-    lengthAttrs.set("kiln.dtype",
-                    IntegerAttr::get(IntegerType::get(ctx, 32), KILN_DTYPE_INT64));
-    if (ShapedType::isDynamic(batch))
-      lengthAttrs.set("kiln.dim_symbols", symbols({batchSymbol}));
-    unsigned lengthIndex = fn.getNumArguments();
-    if (failed(fn.insertArgument(lengthIndex, lengthType,
-                                 lengthAttrs.getDictionary(ctx), loc)))
+    // past_length [batch] and, paged, block_table [batch, max_seq /
+    // block_size], both int64.
+    FailureOr<Value> maybePastLength =
+        addInt64Argument(fn, kPastLengthName, {batch}, batchSymbol);
+    if (failed(maybePastLength))
       return failure();
-    Value pastLength = fn.getArgument(lengthIndex);
-
-    // block_table [batch, max_seq / block_size] int64 (paged).
-    Value blockTable;
+    Value pastLength = *maybePastLength, blockTable;
     if (paged) {
-      auto tableType = RankedTensorType::get({batch, columns}, i64);
-      NamedAttrList tableAttrs;
-      tableAttrs.set("kiln.name", str(kBlockTableName));
-      tableAttrs.set("kiln.dtype", IntegerAttr::get(IntegerType::get(ctx, 32),
-                                                    KILN_DTYPE_INT64));
-      if (ShapedType::isDynamic(batch))
-        tableAttrs.set("kiln.dim_symbols", symbols({batchSymbol, ""}));
-      unsigned tableIndex = fn.getNumArguments();
-      if (failed(fn.insertArgument(tableIndex, tableType,
-                                   tableAttrs.getDictionary(ctx), loc)))
+      FailureOr<Value> table =
+          addInt64Argument(fn, kBlockTableName, {batch, columns}, batchSymbol);
+      if (failed(table))
         return failure();
-      blockTable = fn.getArgument(tableIndex);
+      blockTable = *table;
     }
 
     OpBuilder b(ctx);
@@ -343,139 +553,35 @@ struct ConvertDecoderToGenerationStepPass
     Value seqTensor = tensor::FromElementsOp::create(
         b, loc, RankedTensorType::get({}, i64), ValueRange{seq64});
     Value lengths =
-        AddOp::create(b, loc, lengthType, pastLength, seqTensor);
+        AddOp::create(b, loc, pastLength.getType(), pastLength, seqTensor);
 
     // The caches: arguments, updated by the step, returned as state.
     auto ret = cast<func::ReturnOp>(body.getTerminator());
-    SmallVector<Value> results(ret.getOperands());
-    SmallVector<DictionaryAttr> resultAttrs;
+    CacheBuilder caches{fn,         b,          batch, cacheLength,
+                        numBlocks,  paged ? int64_t(kvBlockSize) : 0,
+                        batchSymbol, pastLength, blockTable};
+    caches.results.assign(ret.getOperands().begin(), ret.getOperands().end());
     for (unsigned i = 0; i < fn.getNumResults(); ++i)
-      resultAttrs.push_back(fn.getResultAttrDict(i));
-    // Returns the updated cache (or pool); `view` receives the type an
-    // attention reads it as.
-    auto addCache = [&](RankedTensorType step, const std::string &name,
-                        Value update, RankedTensorType &view) -> Value {
-      auto type = RankedTensorType::get(
-          {batch, step.getDimSize(1), cacheLength, step.getDimSize(3)},
-          step.getElementType());
-      RankedTensorType stateType =
-          paged ? RankedTensorType::get({numBlocks, step.getDimSize(1),
-                                         int64_t(kvBlockSize),
-                                         step.getDimSize(3)},
-                                        step.getElementType())
-                : type;
-      NamedAttrList attrs;
-      attrs.set("kiln.name", str(name));
-      attrs.set("kiln.state", UnitAttr::get(ctx));
-      attrs.set("bufferization.writable", BoolAttr::get(ctx, true));
-      if (ShapedType::isDynamic(batch) && !paged)
-        attrs.set("kiln.dim_symbols", symbols({batchSymbol, "", "", ""}));
-      unsigned index = fn.getNumArguments();
-      (void)fn.insertArgument(index, stateType, attrs.getDictionary(ctx), loc);
-      b.setInsertionPointAfterValue(update);
-      Value updated;
-      if (paged)
-        updated = PagedKVCacheUpdateOp::create(b, loc, stateType,
-                                               fn.getArgument(index), update,
-                                               blockTable, pastLength);
-      else
-        updated = KVCacheUpdateOp::create(
-            b, loc, type, fn.getArgument(index), update, pastLength,
-            b.getI64IntegerAttr(2), b.getBoolAttr(false));
-      view = type;
-      results.push_back(updated);
-      NamedAttrList resultAttr;
-      resultAttr.set("kiln.state_of", str(name));
-      resultAttrs.push_back(resultAttr.getDictionary(ctx));
-      return updated;
-    };
+      caches.resultAttrs.push_back(fn.getResultAttrDict(i));
     for (auto [i, op] : llvm::enumerate(attentions)) {
       std::string layer = std::to_string(i);
       RankedTensorType keyView, valueView;
-      Value keys = addCache(op.getKey().getType(), "cache.key." + layer,
-                            op.getKey(), keyView);
-      Value values = addCache(op.getValue().getType(), "cache.value." + layer,
-                              op.getValue(), valueView);
+      Value keys = caches.add(op.getKey().getType(), "cache.key." + layer,
+                              op.getKey(), keyView);
+      Value values = caches.add(op.getValue().getType(),
+                                "cache.value." + layer, op.getValue(),
+                                valueView);
       // The caches' updates follow the keys' and values' definitions,
       // which precede the attention.
       b.setInsertionPoint(op);
-      // A paged cache is read through its view, built in each branch
-      // next to its attention: the decode branch's kernel reads the pool
-      // through the table instead, and its view is then never built.
-      auto attend = [&](Value query, Type outType) {
-        Value k = keys, v = values;
-        if (paged) {
-          k = PagedKVGatherOp::create(b, loc, keyView, keys, blockTable);
-          v = PagedKVGatherOp::create(b, loc, valueView, values, blockTable);
-        }
-        return AttentionOp::create(
-                   b, op.getLoc(), outType, k.getType(), v.getType(),
-                   Type(), query, k, v,
-                   /*mask=*/Value(), /*past_key=*/Value(),
-                   /*past_value=*/Value(), /*global_indices=*/Value(),
-                   lengths, pastLength, op.getScaleAttr(),
-                   op.getSoftcapAttr(), ScoreStageAttr(),
-                   op.getMaskKindAttr(), op.getWindowLeftAttr(),
-                   op.getWindowRightAttr(), op.getNumGlobalTokensAttr(),
-                   op.getBlockSizeAttr(), op.getBlockLayoutAttr())
-            .getOutput();
-      };
-      RankedTensorType outType = op.getOutput().getType();
-      Value output;
-      if (outType.isDynamicDim(2)) {
-        // A decode step (one token per sequence) gets an attention whose
-        // query length is the static 1, which a target's kernel can plan
-        // for; the prefill keeps the general one.
-        Value isDecode = arith::CmpIOp::create(
-            b, loc, arith::CmpIPredicate::eq, seq,
-            arith::ConstantIndexOp::create(b, loc, 1));
-        auto branch = scf::IfOp::create(b, loc, TypeRange{outType}, isDecode,
-                                        /*withElseRegion=*/true);
-        b.setInsertionPointToStart(&branch.getThenRegion().front());
-        auto one = [](RankedTensorType t) {
-          SmallVector<int64_t> shape(t.getShape());
-          shape[2] = 1;
-          return t.clone(shape);
-        };
-        Value query = tensor::CastOp::create(
-            b, loc, one(op.getQuery().getType()), op.getQuery());
-        Value decoded = attend(query, one(outType));
-        scf::YieldOp::create(
-            b, loc, ValueRange{tensor::CastOp::create(b, loc, outType, decoded)});
-        b.setInsertionPointToStart(&branch.getElseRegion().front());
-        scf::YieldOp::create(b, loc, ValueRange{attend(op.getQuery(), outType)});
-        output = branch.getResult(0);
-      } else {
-        output = attend(op.getQuery(), outType);
-      }
-      op.getOutput().replaceAllUsesWith(output);
-      op.erase();
+      attendOverCaches(b, loc, op, keys, values, lengths, pastLength, seq,
+                       blockTable, keyView, valueView);
     }
 
     // positions [batch, seq] = past_length[b] + s, for the ropes.
     if (!ropes.empty()) {
       b.setInsertionPointAfterValue(lengths);
-      SmallVector<Value> dynamic;
-      if (ShapedType::isDynamic(batch))
-        dynamic.push_back(tensor::DimOp::create(b, loc, pastLength, 0));
-      dynamic.push_back(seq);
-      auto positionsType =
-          RankedTensorType::get({batch, ShapedType::kDynamic}, i64);
-      Value init = tensor::EmptyOp::create(b, loc, positionsType, dynamic);
-      MLIRContext *c = ctx;
-      AffineMap perRow = AffineMap::get(2, 0, {getAffineDimExpr(0, c)}, c);
-      Value positions =
-          linalg::GenericOp::create(
-              b, loc, positionsType, ValueRange{pastLength}, ValueRange{init},
-              {perRow, AffineMap::getMultiDimIdentityMap(2, c)},
-              {utils::IteratorType::parallel, utils::IteratorType::parallel},
-              [&](OpBuilder &nb, Location l, ValueRange args) {
-                Value s = linalg::IndexOp::create(nb, l, 1);
-                Value s64 = arith::IndexCastOp::create(nb, l, i64, s);
-                linalg::YieldOp::create(
-                    nb, l, ValueRange{arith::AddIOp::create(nb, l, args[0], s64)});
-              })
-              .getResult(0);
+      Value positions = buildPositions(b, loc, pastLength, seq);
       for (auto [rope, table] : llvm::zip(ropes, tables)) {
         b.setInsertionPoint(rope);
           auto replaced = RopeOp::create(
@@ -489,44 +595,17 @@ struct ConvertDecoderToGenerationStepPass
 
     // The new signature: logits, then the updated caches.
     b.setInsertionPoint(ret);
-    func::ReturnOp::create(b, ret.getLoc(), results);
+    func::ReturnOp::create(b, ret.getLoc(), caches.results);
     ret.erase();
     SmallVector<Type> resultTypes;
-    for (Value v : results)
+    for (Value v : caches.results)
       resultTypes.push_back(v.getType());
     fn.setType(FunctionType::get(ctx, body.getArgumentTypes(), resultTypes));
-    fn.setAllResultAttrs(resultAttrs);
+    fn.setAllResultAttrs(caches.resultAttrs);
 
-    // Anything still computing positions from nothing reads positions
-    // 0..seq-1, which is wrong at every step but the first.
-    eraseDeadOps(fn);
-    Operation *stray = nullptr;
-    fn.walk([&](Operation *op) {
-      // (The positions built above read past_length: not a source.)
-      if (!stray && op->getParentOp() == fn && isPositionSource(op))
-        stray = op;
-    });
-    if (stray)
-      return stray->emitError(
-          "--generate: the model computes token positions for something "
-          "other than attention and RoPE (a learned position embedding?), "
-          "which a generation step cannot offset yet");
-
-    // The symbols' ranges: seq never exceeds the cache.
-    if (auto ranges = fn->getAttrOfType<DictionaryAttr>("kiln.dim_ranges")) {
-      NamedAttrList updated(ranges);
-      if (auto seqRange = llvm::dyn_cast_or_null<DenseI64ArrayAttr>(
-              updated.get(boundary->seqSymbol))) {
-        int64_t lo = seqRange[0], hi = std::min<int64_t>(seqRange[1], cacheLength);
-        if (lo > hi)
-          return emitError(loc) << "--generate: the sequence dimension's "
-                                   "range starts at "
-                                << lo << ", past --max-seq " << cacheLength;
-        updated.set(boundary->seqSymbol,
-                    DenseI64ArrayAttr::get(ctx, {lo, hi}));
-      }
-      fn->setAttr("kiln.dim_ranges", updated.getDictionary(ctx));
-    }
+    if (failed(checkNoStrayPositions(fn)) ||
+        failed(limitSeqRange(fn, boundary->seqSymbol, cacheLength)))
+      return failure();
     NamedAttrList generation;
     generation.set("max_seq", b.getI64IntegerAttr(cacheLength));
     generation.set("tokens", str(boundary->tokensName));

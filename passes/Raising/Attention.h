@@ -101,6 +101,22 @@ struct MaskPlan {
   MaskKind kind = MaskKind::None;
   int64_t left = -1, right = -1;
   llvm::SmallVector<MaskTerm> operandTerms; // combined into the mask operand
+
+  /// The kind of a band that keeps the keys from `left` positions before
+  /// each query to `right` after it (none: unbounded on that side): none,
+  /// causal, or a sliding window.
+  void setBand(std::optional<int64_t> keepLeft,
+               std::optional<int64_t> keepRight) {
+    if (!keepLeft && !keepRight) {
+      kind = MaskKind::None;
+    } else if (!keepLeft && keepRight == 0) {
+      kind = MaskKind::Causal;
+    } else {
+      kind = MaskKind::SlidingWindow;
+      left = keepLeft.value_or(-1);
+      right = keepRight.value_or(-1);
+    }
+  }
 };
 
 /// Whether computing `v` involves `target` (conservatively yes when the

@@ -32,6 +32,15 @@ bool sameExceptHeads(RankedTensorType o, RankedTensorType t) {
          o.getDimSize(3) == t.getDimSize(3);
 }
 
+/// Whether `o` is [B, a1, a2, T, D] with the B, T and D of `t` ([B, ...,
+/// T, D]).
+bool splitHeadsOf(RankedTensorType o, RankedTensorType t) {
+  int64_t r = t.getRank();
+  return o.getRank() == 5 && o.getDimSize(0) == t.getDimSize(0) &&
+         o.getDimSize(3) == t.getDimSize(r - 2) &&
+         o.getDimSize(4) == t.getDimSize(r - 1);
+}
+
 /// torch.repeat_interleave: per-head pieces concatenated along the heads.
 std::optional<HeadSource> concatOfHeads(ConcatOp cat, unsigned depth) {
   if (cat.getAxis() != 1)
@@ -70,18 +79,14 @@ std::optional<HeadSource> mergedHeads(Value merged, Value input,
                                       unsigned depth) {
   auto t = cast<RankedTensorType>(merged.getType());
   auto xt = cast<RankedTensorType>(input.getType());
-  if (xt.getRank() != 5 || xt.getDimSize(0) != t.getDimSize(0) ||
-      xt.getDimSize(3) != t.getDimSize(2) ||
-      xt.getDimSize(4) != t.getDimSize(3))
+  if (!splitHeadsOf(xt, t))
     return std::nullopt;
   int64_t a1 = xt.getDimSize(1), a2 = xt.getDimSize(2);
   Value y = input;
   if (Value stretched = raising::broadcastInput(y))
     y = stretched;
   auto yt = cast<RankedTensorType>(y.getType());
-  if (yt.getRank() != 5 || yt.getDimSize(0) != xt.getDimSize(0) ||
-      yt.getDimSize(3) != xt.getDimSize(3) ||
-      yt.getDimSize(4) != xt.getDimSize(4))
+  if (!splitHeadsOf(yt, xt))
     return std::nullopt;
   int64_t b1 = yt.getDimSize(1), b2 = yt.getDimSize(2);
   if ((b1 != 1 && b1 != a1) || (b2 != 1 && b2 != a2))

@@ -160,15 +160,8 @@ bool kindOfRuns(ArrayRef<int64_t> first, ArrayRef<int64_t> last, int64_t l,
         last[i] != std::min<int64_t>(l - 1, i + right))
       return false;
   bool leftOpen = left >= s - 1, rightOpen = right >= l - 1;
-  if (leftOpen && rightOpen) {
-    plan.kind = MaskKind::None;
-  } else if (leftOpen && right == 0) {
-    plan.kind = MaskKind::Causal;
-  } else {
-    plan.kind = MaskKind::SlidingWindow;
-    plan.left = leftOpen ? -1 : left;
-    plan.right = rightOpen ? -1 : right;
-  }
+  plan.setBand(leftOpen ? std::nullopt : std::optional<int64_t>(left),
+               rightOpen ? std::nullopt : std::optional<int64_t>(right));
   return true;
 }
 

@@ -624,16 +624,8 @@ bool classifyBands(
     if (bias->values[k] != 0 && from <= hi && to >= lo)
       return false;
   }
-  bool leftOpen = lo == kBelowAll, rightOpen = hi == kAboveAll;
-  if (leftOpen && rightOpen) {
-    plan.kind = MaskKind::None;
-  } else if (leftOpen && hi == 0) {
-    plan.kind = MaskKind::Causal;
-  } else {
-    plan.kind = MaskKind::SlidingWindow;
-    plan.left = leftOpen ? -1 : -lo;
-    plan.right = rightOpen ? -1 : hi;
-  }
+  plan.setBand(lo == kBelowAll ? std::nullopt : std::optional<int64_t>(-lo),
+               hi == kAboveAll ? std::nullopt : std::optional<int64_t>(hi));
   return true;
 }
 

@@ -17,6 +17,7 @@
 
 #include "kiln/Driver/CompileDriver.h"
 #include "kiln/Init.h"
+#include "kiln/generated_tokens.h"
 #include "kiln/runtime.h"
 
 #include "RuntimeSupport.h"
@@ -427,7 +428,7 @@ public:
                            "both at least 1"};
     int64_t batch = prompt.shape(0), length = prompt.shape(1);
     std::vector<int64_t> tokens(prompt.data(), prompt.data() + batch * length);
-    std::vector<int64_t> made(size_t(batch * steps));
+    kiln::GeneratedTokens made(batch, steps);
     std::optional<RuntimeFailure> failure;
     {
       py::gil_scoped_release release;
@@ -435,19 +436,7 @@ public:
       kiln_generation *generation = nullptr;
       kiln_sampling sampling{temperature, topK, topP, seed};
       std::vector<int64_t> next(batch);
-      std::vector<bool> stopped(batch, false);
-      auto record = [&](int64_t i) {
-        bool all = true;
-        for (int64_t b = 0; b < batch; ++b) {
-          int64_t token = stopped[b] ? made[b * steps + i - 1] : next[b];
-          made[b * steps + i] = token;
-          if (std::find(stopTokens.begin(), stopTokens.end(), token) !=
-              stopTokens.end())
-            stopped[b] = true;
-          all = all && stopped[b];
-        }
-        return all;
-      };
+      auto record = [&](int64_t i) { return made.record(i, next, stopTokens); };
       kiln_status status =
           kiln_session_create(model, device.c_str(), &owner.session);
       if (status == KILN_STATUS_OK)
@@ -465,9 +454,8 @@ public:
         if (status == KILN_STATUS_OK)
           done = record(i);
       }
-      for (; status == KILN_STATUS_OK && i < steps; ++i)
-        for (int64_t b = 0; b < batch; ++b)
-          made[b * steps + i] = made[b * steps + i - 1];
+      if (status == KILN_STATUS_OK)
+        made.repeatLastFrom(i);
       if (status != KILN_STATUS_OK)
         failure = lastFailure(status);
       kiln_generation_release(generation);
@@ -475,7 +463,8 @@ public:
     if (failure)
       throw *failure;
     py::array_t<int64_t> result({batch, steps});
-    std::copy(made.begin(), made.end(), result.mutable_data());
+    std::copy(made.tokens().begin(), made.tokens().end(),
+              result.mutable_data());
     return result;
   }
 

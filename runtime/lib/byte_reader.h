@@ -15,7 +15,9 @@
 #include <cinttypes>
 #include <cstdint>
 #include <cstring>
+#include <set>
 #include <string>
+#include <vector>
 
 namespace kiln::rt {
 
@@ -71,6 +73,28 @@ public:
       return fail(KILN_STATUS_CORRUPT_ARTIFACT,
                   "%s: %s is %u but only %" PRIu64 " bytes remain", context_,
                   what, out, remaining());
+    return KILN_STATUS_OK;
+  }
+
+  /// A table of uniquely named entries: its count (`what`, each entry at
+  /// least `minEntry` bytes), then each entry by `readEntry(i, entry)`.
+  /// A name (`nameOf(entry)`) seen before is `duplicate(name)`'s error.
+  template <typename T, typename ReadEntry, typename NameOf, typename Duplicate>
+  kiln_status namedTable(std::vector<T> &out, uint64_t minEntry,
+                         const char *what, ReadEntry readEntry, NameOf nameOf,
+                         Duplicate duplicate) {
+    uint32_t n = 0;
+    if (kiln_status status = count(n, minEntry, what))
+      return status;
+    out.resize(n);
+    std::set<std::string> seen;
+    for (uint32_t i = 0; i < n; ++i) {
+      if (kiln_status status = readEntry(i, out[i]))
+        return status;
+      const std::string &name = nameOf(out[i]);
+      if (!seen.insert(name).second)
+        return duplicate(name);
+    }
     return KILN_STATUS_OK;
   }
 

@@ -25,21 +25,19 @@ kiln_status corrupt(const std::string &detail) {
 }
 
 kiln_status readKernels(ByteReader &reader, std::vector<std::string> &out) {
-  uint32_t count = 0;
-  if (kiln_status status = reader.count(count, kMinKernelBytes, "num_kernels"))
-    return status;
-  out.resize(count);
-  std::set<std::string> seen;
-  for (uint32_t i = 0; i < count; ++i) {
-    std::string what = format("kernel %u name", i);
-    if (kiln_status status = reader.string(out[i], what))
+  auto readName = [&](uint32_t i, std::string &name) -> kiln_status {
+    if (kiln_status status = reader.string(name, format("kernel %u name", i)))
       return status;
-    if (out[i].empty())
+    if (name.empty())
       return corrupt(format("kernel %u has an empty name", i));
-    if (!seen.insert(out[i]).second)
-      return corrupt(format("two kernels are named '%s'", out[i].c_str()));
-  }
-  return KILN_STATUS_OK;
+    return KILN_STATUS_OK;
+  };
+  return reader.namedTable(
+      out, kMinKernelBytes, "num_kernels", readName,
+      [](const std::string &name) -> const std::string & { return name; },
+      [](const std::string &name) -> kiln_status {
+        return corrupt(format("two kernels are named '%s'", name.c_str()));
+      });
 }
 
 kiln_status readImage(ByteReader &reader, uint32_t index, GpuImage &out) {

@@ -126,20 +126,19 @@ kiln_status readSymbols(ByteReader &reader, uint32_t formatVersion,
                         std::vector<SymbolInfo> &out) {
   if (formatVersion < KILN_ARTIFACT_SYMBOLS_VERSION)
     return KILN_STATUS_OK;
-  uint32_t count = 0;
-  if (kiln_status status = reader.count(count, kMinSymbolBytes, "num_symbols"))
-    return status;
-  out.resize(count);
-  std::set<std::string> seen;
-  for (uint32_t i = 0; i < count; ++i) {
-    if (kiln_status status = readSymbol(reader, i, out[i]))
-      return status;
-    if (!seen.insert(out[i].name).second)
-      return fail(KILN_STATUS_CORRUPT_ARTIFACT,
-                  "corrupt metadata: two symbols are named '%s'",
-                  out[i].name.c_str());
-  }
-  return KILN_STATUS_OK;
+  return reader.namedTable(
+      out, kMinSymbolBytes, "num_symbols",
+      [&](uint32_t i, SymbolInfo &symbol) -> kiln_status {
+        return readSymbol(reader, i, symbol);
+      },
+      [](const SymbolInfo &symbol) -> const std::string & {
+        return symbol.name;
+      },
+      [](const std::string &name) -> kiln_status {
+        return fail(KILN_STATUS_CORRUPT_ARTIFACT,
+                    "corrupt metadata: two symbols are named '%s'",
+                    name.c_str());
+      });
 }
 
 /// The names of the computed symbols, which (when there are any) follow the

@@ -8,7 +8,9 @@
 #include "error.h"
 #include "kiln/artifact_format.h"
 
+#include <initializer_list>
 #include <new>
+#include <utility>
 
 using namespace kiln::rt;
 
@@ -160,6 +162,40 @@ kiln_status describe(const kiln_model *model, Side side, size_t index,
   return KILN_STATUS_OK;
 }
 
+/// An accessor's outputs, each zeroed where given, before anything can fail.
+template <typename... T> void clearOutputs(T *...outs) {
+  ((outs ? void(*outs = T{}) : void()), ...);
+}
+
+/// The outputs an accessor must fill, with their parameter names.
+using RequiredOutputs =
+    std::initializer_list<std::pair<const void *, const char *>>;
+
+/// "<name> is NULL" for `model` or the first required output not given.
+kiln_status checkNotNull(const kiln_model *model, RequiredOutputs required) {
+  if (!model)
+    return fail(KILN_STATUS_INVALID_ARGUMENT, "%s is NULL", "model");
+  for (auto [pointer, name] : required)
+    if (!pointer)
+      return fail(KILN_STATUS_INVALID_ARGUMENT, "%s is NULL", name);
+  return KILN_STATUS_OK;
+}
+
+/// What an accessor of entry `index` of a model's `count` entries checks
+/// first: checkNotNull, then that `index` is in range ("<what> index ...
+/// the model has <count><countNoun>").
+kiln_status checkEntryAccess(const kiln_model *model, RequiredOutputs required,
+                             size_t index, size_t count, const char *what,
+                             const char *countNoun) {
+  if (kiln_status status = checkNotNull(model, required))
+    return status;
+  if (index >= count)
+    return fail(KILN_STATUS_INVALID_ARGUMENT,
+                "%s index %zu is out of range; the model has %zu%s", what,
+                index, count, countNoun);
+  return KILN_STATUS_OK;
+}
+
 /// "a, b, c" (at most 16 names) for not-found messages.
 std::string nameList(const std::vector<TensorInfo> &tensors) {
   if (tensors.empty())
@@ -279,22 +315,12 @@ size_t kiln_model_num_gpu_images(const kiln_model *model) {
 kiln_status kiln_model_gpu_image(const kiln_model *model, size_t index,
                                  const char **out_arch, int *out_format,
                                  uint64_t *out_bytes) {
-  if (out_arch)
-    *out_arch = nullptr;
-  if (out_format)
-    *out_format = 0;
-  if (out_bytes)
-    *out_bytes = 0;
-  if (!model || !out_arch || !out_format)
-    return fail(KILN_STATUS_INVALID_ARGUMENT, "%s is NULL",
-                !model      ? "model"
-                : !out_arch ? "out_arch"
-                            : "out_format");
+  clearOutputs(out_arch, out_format, out_bytes);
+  if (kiln_status status = checkEntryAccess(
+          model, {{out_arch, "out_arch"}, {out_format, "out_format"}}, index,
+          kiln_model_num_gpu_images(model), "GPU image", ""))
+    return status;
   const std::vector<GpuImage> &images = model->gpuCode.images;
-  if (index >= images.size())
-    return fail(KILN_STATUS_INVALID_ARGUMENT,
-                "GPU image index %zu is out of range; the model has %zu", index,
-                images.size());
   *out_arch = images[index].arch.c_str();
   *out_format = int(images[index].format);
   if (out_bytes)
@@ -344,15 +370,10 @@ const char *kiln_model_entry_symbol(const kiln_model *model) {
 
 kiln_status kiln_model_section(const kiln_model *model, uint32_t kind,
                                uint64_t *out_offset, uint64_t *out_size) {
-  if (out_offset)
-    *out_offset = 0;
-  if (out_size)
-    *out_size = 0;
-  if (!model || !out_offset || !out_size)
-    return fail(KILN_STATUS_INVALID_ARGUMENT, "%s is NULL",
-                !model        ? "model"
-                : !out_offset ? "out_offset"
-                              : "out_size");
+  clearOutputs(out_offset, out_size);
+  if (kiln_status status = checkNotNull(
+          model, {{out_offset, "out_offset"}, {out_size, "out_size"}}))
+    return status;
   const SectionRef *section = nullptr;
   switch (kind) {
   case KILN_SECTION_METADATA:
@@ -390,17 +411,12 @@ kiln_status kiln_model_weight(const kiln_model *model, size_t index,
                               kiln_tensor_desc *out_desc, uint64_t *out_bytes) {
   if (out_desc)
     *out_desc = kiln_tensor_desc{nullptr, KILN_DTYPE_INVALID, 0, nullptr};
-  if (out_bytes)
-    *out_bytes = 0;
-  if (!model || !out_desc)
-    return fail(KILN_STATUS_INVALID_ARGUMENT, "%s is NULL",
-                model ? "out_desc" : "model");
-  const std::vector<WeightInfo> &weights = model->metadata.weights;
-  if (index >= weights.size())
-    return fail(KILN_STATUS_INVALID_ARGUMENT,
-                "weight index %zu is out of range; the model has %zu weights",
-                index, weights.size());
-  const TensorInfo &tensor = weights[index].tensor;
+  clearOutputs(out_bytes);
+  if (kiln_status status =
+          checkEntryAccess(model, {{out_desc, "out_desc"}}, index,
+                           kiln_model_num_weights(model), "weight", " weights"))
+    return status;
+  const TensorInfo &tensor = model->metadata.weights[index].tensor;
   out_desc->name = tensor.name.c_str();
   out_desc->dtype = tensor.dtype;
   out_desc->rank = uint32_t(tensor.dims.size());
@@ -416,17 +432,12 @@ size_t kiln_model_num_gpu_kernels(const kiln_model *model) {
 
 kiln_status kiln_model_gpu_kernel(const kiln_model *model, size_t index,
                                   const char **out_name) {
-  if (out_name)
-    *out_name = nullptr;
-  if (!model || !out_name)
-    return fail(KILN_STATUS_INVALID_ARGUMENT, "%s is NULL",
-                model ? "out_name" : "model");
-  const std::vector<std::string> &kernels = model->gpuCode.kernels;
-  if (index >= kernels.size())
-    return fail(KILN_STATUS_INVALID_ARGUMENT,
-                "GPU kernel index %zu is out of range; the model has %zu",
-                index, kernels.size());
-  *out_name = kernels[index].c_str();
+  clearOutputs(out_name);
+  if (kiln_status status =
+          checkEntryAccess(model, {{out_name, "out_name"}}, index,
+                           kiln_model_num_gpu_kernels(model), "GPU kernel", ""))
+    return status;
+  *out_name = model->gpuCode.kernels[index].c_str();
   return KILN_STATUS_OK;
 }
 
@@ -459,20 +470,12 @@ size_t kiln_model_num_computed_symbols(const kiln_model *model) {
 kiln_status kiln_model_symbol(const kiln_model *model, size_t index,
                               const char **out_name, int64_t *out_min,
                               int64_t *out_max) {
-  if (out_name)
-    *out_name = nullptr;
-  if (out_min)
-    *out_min = 0;
-  if (out_max)
-    *out_max = 0;
-  if (!model || !out_name)
-    return fail(KILN_STATUS_INVALID_ARGUMENT, "%s is NULL",
-                model ? "out_name" : "model");
+  clearOutputs(out_name, out_min, out_max);
+  if (kiln_status status =
+          checkEntryAccess(model, {{out_name, "out_name"}}, index,
+                           kiln_model_num_symbols(model), "symbol", " symbols"))
+    return status;
   const std::vector<SymbolInfo> &symbols = model->metadata.symbols;
-  if (index >= symbols.size())
-    return fail(KILN_STATUS_INVALID_ARGUMENT,
-                "symbol index %zu is out of range; the model has %zu symbols",
-                index, symbols.size());
   *out_name = symbols[index].name.c_str();
   if (out_min)
     *out_min = symbols[index].min;

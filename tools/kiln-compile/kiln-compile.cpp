@@ -31,6 +31,8 @@
 #include "llvm/Support/Process.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <memory>
+
 using namespace llvm;
 
 static cl::OptionCategory kilnCategory("kiln-compile options");
@@ -220,6 +222,69 @@ static std::string describeTargets() {
   return section;
 }
 
+/// Prints one diagnostic on one line: "kiln-compile: error: [file:line:col:
+/// ]message", a warning, or (with --report-raising) a raising remark naming
+/// its node; other remarks and notes are dropped. Errors set `hadError`.
+static void printDiagnostic(mlir::Diagnostic &d, bool &hadError) {
+  bool isRemark = d.getSeverity() == mlir::DiagnosticSeverity::Remark;
+  if (isRemark && reportRaising) {
+    std::string where;
+    if (auto name = dyn_cast<mlir::NameLoc>(d.getLocation()))
+      where = "node '" + name.getName().str() + "': ";
+    errs() << "kiln-compile: " << where << d.str() << "\n";
+    return;
+  }
+  if (d.getSeverity() == mlir::DiagnosticSeverity::Warning)
+    errs() << "kiln-compile: warning: " << d.str() << "\n";
+  if (d.getSeverity() != mlir::DiagnosticSeverity::Error)
+    return;
+  hadError = true;
+  std::string where;
+  if (auto file = dyn_cast<mlir::FileLineColLoc>(d.getLocation()))
+    if (file.getLine() > 0)
+      where = (file.getFilename().str() + ":" + std::to_string(file.getLine()) +
+               ":" + std::to_string(file.getColumn()) + ": ");
+  errs() << "kiln-compile: error: " << where << d.str() << "\n";
+}
+
+/// --bind-input, --dim and --input-shape into `import`; false after
+/// printing the first malformed one.
+static bool parseInputFlags(kiln::OnnxImportOptions &import) {
+  using Parser = bool (*)(StringRef, kiln::OnnxImportOptions &, std::string &);
+  std::pair<const cl::list<std::string> *, Parser> flags[] = {
+      {std::addressof(bindInputs), parseBinding},
+      {std::addressof(dimRanges), parseDimRange},
+      {std::addressof(inputShapes), parseShape}};
+  for (auto [values, parse] : flags)
+    for (const std::string &value : *values) {
+      std::string error;
+      if (!parse(value, import, error)) {
+        errs() << "kiln-compile: error: " << error << "\n";
+        return false;
+      }
+    }
+  return true;
+}
+
+/// The tensors of --quantize-check-input (NAME=FILE); false after printing
+/// the first that cannot be read.
+static bool readQuantizeCheckInputs(
+    std::vector<std::pair<std::string, kiln::HostTensor>> &out) {
+  for (StringRef spec : quantizeCheckInputs) {
+    auto [name, path] = spec.split('=');
+    kiln::HostTensor tensor;
+    std::string why = name.empty() || path.empty()
+                          ? "expects NAME=FILE, got '" + spec.str() + "'"
+                          : kiln::readTensorFile(path.str(), tensor);
+    if (!why.empty()) {
+      errs() << "kiln-compile: error: --quantize-check-input " << why << "\n";
+      return false;
+    }
+    out.emplace_back(name.str(), std::move(tensor));
+  }
+  return true;
+}
+
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   // Passes first: --mlir-print-ir-after=<pass> resolves names against the
@@ -250,29 +315,9 @@ int main(int argc, char **argv) {
   std::unique_ptr<mlir::MLIRContext> contextOwner = kiln::createContext();
   mlir::MLIRContext &context = *contextOwner;
 
-  // One line per error: "kiln-compile: error: [file:line:col: ]message".
   bool hadError = false;
   mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &d) {
-    bool isRemark = d.getSeverity() == mlir::DiagnosticSeverity::Remark;
-    if (isRemark && reportRaising) {
-      std::string where;
-      if (auto name = dyn_cast<mlir::NameLoc>(d.getLocation()))
-        where = "node '" + name.getName().str() + "': ";
-      errs() << "kiln-compile: " << where << d.str() << "\n";
-      return mlir::success();
-    }
-    if (d.getSeverity() == mlir::DiagnosticSeverity::Warning)
-      errs() << "kiln-compile: warning: " << d.str() << "\n";
-    if (d.getSeverity() != mlir::DiagnosticSeverity::Error)
-      return mlir::success();
-    hadError = true;
-    std::string where;
-    if (auto file = dyn_cast<mlir::FileLineColLoc>(d.getLocation()))
-      if (file.getLine() > 0)
-        where = (file.getFilename().str() + ":" +
-                 std::to_string(file.getLine()) + ":" +
-                 std::to_string(file.getColumn()) + ": ");
-    errs() << "kiln-compile: error: " << where << d.str() << "\n";
+    printDiagnostic(d, hadError);
     return mlir::success();
   });
 
@@ -320,27 +365,8 @@ int main(int argc, char **argv) {
            << maxSeq << "\n";
     return 1;
   }
-  for (const std::string &b : bindInputs) {
-    std::string error;
-    if (!parseBinding(b, opts.import, error)) {
-      errs() << "kiln-compile: error: " << error << "\n";
-      return 1;
-    }
-  }
-  for (const std::string &d : dimRanges) {
-    std::string error;
-    if (!parseDimRange(d, opts.import, error)) {
-      errs() << "kiln-compile: error: " << error << "\n";
-      return 1;
-    }
-  }
-  for (const std::string &s : inputShapes) {
-    std::string error;
-    if (!parseShape(s, opts.import, error)) {
-      errs() << "kiln-compile: error: " << error << "\n";
-      return 1;
-    }
-  }
+  if (!parseInputFlags(opts.import))
+    return 1;
   if (failed(kiln::checkTargetAndStage(context, opts)))
     return 1;
   opts.outputPath = outputPath;
@@ -408,18 +434,8 @@ int main(int argc, char **argv) {
     return 1;
   }
   std::vector<std::pair<std::string, kiln::HostTensor>> checkInputs;
-  for (StringRef spec : quantizeCheckInputs) {
-    auto [name, path] = spec.split('=');
-    kiln::HostTensor tensor;
-    std::string why = name.empty() || path.empty()
-                          ? "expects NAME=FILE, got '" + spec.str() + "'"
-                          : kiln::readTensorFile(path.str(), tensor);
-    if (!why.empty()) {
-      errs() << "kiln-compile: error: --quantize-check-input " << why << "\n";
-      return 1;
-    }
-    checkInputs.emplace_back(name.str(), std::move(tensor));
-  }
+  if (!readQuantizeCheckInputs(checkInputs))
+    return 1;
   if (failed(kiln::compile(context, opts)) || hadError) {
     if (!hadError)
       errs() << "kiln-compile: error: compilation failed\n";

@@ -97,6 +97,25 @@ void tensorsJson(llvm::json::OStream &j, llvm::StringRef key,
   });
 }
 
+/// "key": an array of `items`, each an object whose members `members` writes.
+template <typename T, typename Members>
+void objectArray(llvm::json::OStream &j, llvm::StringRef key,
+                 const std::vector<T> &items, Members members) {
+  j.attributeArray(key, [&] {
+    for (const T &item : items)
+      j.object([&] { members(item); });
+  });
+}
+
+/// "key": an array of strings.
+void stringArray(llvm::json::OStream &j, llvm::StringRef key,
+                 const std::vector<std::string> &strings) {
+  j.attributeArray(key, [&] {
+    for (const std::string &s : strings)
+      j.value(s);
+  });
+}
+
 } // namespace
 
 void kiln::inspect::printArtifactText(const ArtifactInfo &info,
@@ -173,10 +192,7 @@ void kiln::inspect::printArtifactJson(const ArtifactInfo &info,
     j.attribute("file_bytes", info.fileSize);
     j.attribute("checksum_ok", true);
     j.attribute("target", info.target);
-    j.attributeArray("gpu_archs", [&] {
-      for (const std::string &arch : info.gpuArchs)
-        j.value(arch);
-    });
+    stringArray(j, "gpu_archs", info.gpuArchs);
     j.attribute("entry", info.entrySymbol);
     if (!info.rankSummaries.empty())
       j.attributeObject("ranks", [&] {
@@ -188,13 +204,10 @@ void kiln::inspect::printArtifactJson(const ArtifactInfo &info,
       });
     tensorsJson(j, "inputs", info.inputs, symbols, false);
     tensorsJson(j, "outputs", info.outputs, symbols, false);
-    j.attributeArray("symbols", [&] {
-      for (const Symbol &symbol : info.symbols)
-        j.object([&] {
-          j.attribute("name", symbol.name);
-          j.attribute("min", symbol.min);
-          j.attribute("max", symbol.max);
-        });
+    objectArray(j, "symbols", info.symbols, [&](const Symbol &symbol) {
+      j.attribute("name", symbol.name);
+      j.attribute("min", symbol.min);
+      j.attribute("max", symbol.max);
     });
     j.attributeObject("weights", [&] {
       j.attribute("count", int64_t(info.weights.size()));
@@ -219,30 +232,18 @@ void kiln::inspect::printArtifactJson(const ArtifactInfo &info,
         j.attribute("tokens", g->tokens);
         j.attribute("positions", g->positions);
         j.attribute("logits", g->logits);
-        j.attributeArray("state_inputs", [&] {
-          for (const std::string &name : g->stateInputs)
-            j.value(name);
-        });
+        stringArray(j, "state_inputs", g->stateInputs);
       });
-    j.attributeArray("sections", [&] {
-      for (const Section &section : info.sections)
-        j.object([&] {
-          j.attribute("kind", section.kind);
-          j.attribute("offset", section.offset);
-          j.attribute("size", section.size);
-        });
+    objectArray(j, "sections", info.sections, [&](const Section &section) {
+      j.attribute("kind", section.kind);
+      j.attribute("offset", section.offset);
+      j.attribute("size", section.size);
     });
-    j.attributeArray("gpu_kernels", [&] {
-      for (const std::string &kernel : info.gpuKernels)
-        j.value(kernel);
-    });
-    j.attributeArray("gpu_images", [&] {
-      for (const GpuImage &image : info.gpuImages)
-        j.object([&] {
-          j.attribute("arch", image.arch);
-          j.attribute("format", image.format);
-          j.attribute("bytes", image.bytes);
-        });
+    stringArray(j, "gpu_kernels", info.gpuKernels);
+    objectArray(j, "gpu_images", info.gpuImages, [&](const GpuImage &image) {
+      j.attribute("arch", image.arch);
+      j.attribute("format", image.format);
+      j.attribute("bytes", image.bytes);
     });
   });
   os << "\n";

@@ -2,6 +2,7 @@
 
 #include "generate.h"
 
+#include "kiln/generated_tokens.h"
 #include "kiln/tensor_io.h"
 
 #include <algorithm>
@@ -114,20 +115,11 @@ std::string runGeneration(const Options &options, kiln_model *model,
   std::unique_ptr<kiln_generation, GenerationDeleter> generation(raw);
 
   // generated[b, i]: token i after sequence b's prompt.
-  std::vector<int64_t> generated(size_t(batch * steps));
+  kiln::GeneratedTokens generatedTokens(batch, steps);
+  const std::vector<int64_t> &generated = generatedTokens.tokens();
   std::vector<int64_t> next(batch);
-  std::vector<bool> stopped(batch, false);
   auto record = [&](int64_t i) {
-    bool all = true;
-    for (int64_t b = 0; b < batch; ++b) {
-      int64_t token = stopped[b] ? generated[b * steps + i - 1] : next[b];
-      generated[b * steps + i] = token;
-      if (std::find(options.stopTokens.begin(), options.stopTokens.end(),
-                    token) != options.stopTokens.end())
-        stopped[b] = true;
-      all = all && stopped[b];
-    }
-    return all;
+    return generatedTokens.record(i, next, options.stopTokens);
   };
 
   Clock::time_point start = Clock::now();
@@ -146,9 +138,7 @@ std::string runGeneration(const Options &options, kiln_model *model,
     done = record(made);
   }
   // Sequences that all stopped early: their rows repeat the stop token.
-  for (int64_t i = made; i < steps; ++i)
-    for (int64_t b = 0; b < batch; ++b)
-      generated[b * steps + i] = generated[b * steps + i - 1];
+  generatedTokens.repeatLastFrom(made);
 
   std::vector<int64_t> dims = {batch, steps};
   if (writer)

@@ -202,6 +202,17 @@ std::string parseOptions(int argc, char **argv, Options &out) {
     const char *flag, *alias;
     std::function<std::string(const std::string &)> store;
   };
+  // The plain numeric options: a count up to `max`, a real in [min, max].
+  auto count = [](const char *flag, unsigned long max, unsigned &target) {
+    return ValueOption{flag, nullptr, [=, &target](const std::string &value) {
+                         return parseCount(flag, value, max, target);
+                       }};
+  };
+  auto real = [](const char *flag, double min, double max, float &target) {
+    return ValueOption{flag, nullptr, [=, &target](const std::string &value) {
+                         return parseReal(flag, value, min, max, target);
+                       }};
+  };
   const ValueOption valueOptions[] = {
       {"--input", "-i",
        [&](const std::string &value) -> std::string {
@@ -241,31 +252,12 @@ std::string parseOptions(int argc, char **argv, Options &out) {
          out.repeatGiven = true;
          return parseCount("--repeat", value, 1000000, out.repeat);
        }},
-      {"--threads", nullptr,
-       [&](const std::string &value) {
-         return parseCount("--threads", value, 4096, out.threads);
-       }},
-      {"--generate", nullptr,
-       [&](const std::string &value) {
-         return parseCount("--generate", value, 1u << 30, out.generate);
-       }},
-      {"--temperature", nullptr,
-       [&](const std::string &value) {
-         return parseReal("--temperature", value, 0, 1e6, out.temperature);
-       }},
-      {"--top-k", nullptr,
-       [&](const std::string &value) {
-         return parseCount("--top-k", value, 1u << 30, out.topK);
-       }},
-      {"--top-p", nullptr,
-       [&](const std::string &value) {
-         return parseReal("--top-p", value, 0, 1, out.topP);
-       }},
-      {"--collective-timeout", nullptr,
-       [&](const std::string &value) {
-         return parseReal("--collective-timeout", value, 0, 1e7,
-                          out.collectiveTimeout);
-       }},
+      count("--threads", 4096, out.threads),
+      count("--generate", 1u << 30, out.generate),
+      real("--temperature", 0, 1e6, out.temperature),
+      count("--top-k", 1u << 30, out.topK),
+      real("--top-p", 0, 1, out.topP),
+      real("--collective-timeout", 0, 1e7, out.collectiveTimeout),
       {"--seed", nullptr,
        [&](const std::string &value) {
          return parseInteger("--seed", value, out.seed);
