@@ -285,6 +285,81 @@ static bool readQuantizeCheckInputs(
   return true;
 }
 
+/// --generate and its flags into `opts`; false after printing what is
+/// wrong with them.
+static bool readGenerationFlags(kiln::CompileOptions &opts) {
+  opts.generate = generate;
+  opts.maxSeq = maxSeq;
+  if (maxSeq != 0 && !generate) {
+    errs() << "kiln-compile: error: --max-seq needs --generate\n";
+    return false;
+  }
+  opts.kvBlockSize = kvBlockSize;
+  opts.kvBlocks = kvBlocks;
+  if ((kvBlockSize != 0 || kvBlocks != 0) && !generate) {
+    errs() << "kiln-compile: error: --kv-block-size and --kv-blocks need "
+              "--generate\n";
+    return false;
+  }
+  if (kvBlocks != 0 && kvBlockSize == 0) {
+    errs() << "kiln-compile: error: --kv-blocks needs --kv-block-size\n";
+    return false;
+  }
+  if (kvBlockSize < 0 || kvBlocks < 0) {
+    errs() << "kiln-compile: error: --kv-block-size and --kv-blocks must be "
+              "positive, got "
+           << kvBlockSize << " and " << kvBlocks << "\n";
+    return false;
+  }
+  if (maxSeq < 0) {
+    errs() << "kiln-compile: error: --max-seq must be positive, got "
+           << maxSeq << "\n";
+    return false;
+  }
+  return true;
+}
+
+/// The parallel-planning flags into `opts.planning`. `partition` says
+/// whether the artifact is partitioned: --devices N, --mesh or --parallel
+/// without --plan-only. False after printing what is wrong.
+static bool readPlanningFlags(kiln::CompileOptions &opts, bool &partition) {
+  opts.planning.planOnly = planOnly;
+  opts.planning.explain = explainPlan;
+  opts.planning.devices = planDevices;
+  opts.planning.mesh = planMesh;
+  opts.planning.machine = planMachine;
+  opts.planning.parallel = planParallel;
+  opts.planning.objective = planObjective;
+  opts.planning.batch = planBatch;
+  opts.planning.seq = planSeq;
+  opts.planning.phase = planPhase;
+  opts.planning.microbatches = planMicrobatches;
+  if (StringRef(inputPath).ends_with(".json") && !planOnly) {
+    errs() << "kiln-compile: error: a config.json describes a model without "
+              "weights: it can only be planned (--plan-only)\n";
+    return false;
+  }
+  // --devices N, --mesh or --parallel without --plan-only: the artifact
+  // is partitioned for the plan's ranks. What executes today is expert
+  // parallelism, so the planner chooses among those splits unless
+  // --parallel names others (which then fail, saying so).
+  partition = !planOnly && (planDevices.getNumOccurrences() ||
+                            planMesh.getNumOccurrences() ||
+                            planParallel.getNumOccurrences());
+  if (!opts.planning.requested() && !partition)
+    for (const cl::Option *flag :
+         std::initializer_list<const cl::Option *>{
+             &planMachine, &planObjective, &planBatch, &planSeq, &planPhase,
+             &planMicrobatches})
+      if (flag->getNumOccurrences()) {
+        errs() << "kiln-compile: error: --" << flag->ArgStr
+               << " sets up a parallel plan: add --plan-only, --explain-plan "
+                  "or --devices N\n";
+        return false;
+      }
+  return true;
+}
+
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   // Passes first: --mlir-print-ir-after=<pass> resolves names against the
@@ -337,34 +412,8 @@ int main(int argc, char **argv) {
   opts.progress = progress || sys::Process::StandardErrIsDisplayed();
   opts.quantize = quantize;
   opts.raise = raise;
-  opts.generate = generate;
-  opts.maxSeq = maxSeq;
-  if (maxSeq != 0 && !generate) {
-    errs() << "kiln-compile: error: --max-seq needs --generate\n";
+  if (!readGenerationFlags(opts))
     return 1;
-  }
-  opts.kvBlockSize = kvBlockSize;
-  opts.kvBlocks = kvBlocks;
-  if ((kvBlockSize != 0 || kvBlocks != 0) && !generate) {
-    errs() << "kiln-compile: error: --kv-block-size and --kv-blocks need "
-              "--generate\n";
-    return 1;
-  }
-  if (kvBlocks != 0 && kvBlockSize == 0) {
-    errs() << "kiln-compile: error: --kv-blocks needs --kv-block-size\n";
-    return 1;
-  }
-  if (kvBlockSize < 0 || kvBlocks < 0) {
-    errs() << "kiln-compile: error: --kv-block-size and --kv-blocks must be "
-              "positive, got "
-           << kvBlockSize << " and " << kvBlocks << "\n";
-    return 1;
-  }
-  if (maxSeq < 0) {
-    errs() << "kiln-compile: error: --max-seq must be positive, got "
-           << maxSeq << "\n";
-    return 1;
-  }
   if (!parseInputFlags(opts.import))
     return 1;
   if (failed(kiln::checkTargetAndStage(context, opts)))
@@ -381,41 +430,9 @@ int main(int argc, char **argv) {
   };
   if (check)
     return checkOnly(context, opts);
-  opts.planning.planOnly = planOnly;
-  opts.planning.explain = explainPlan;
-  opts.planning.devices = planDevices;
-  opts.planning.mesh = planMesh;
-  opts.planning.machine = planMachine;
-  opts.planning.parallel = planParallel;
-  opts.planning.objective = planObjective;
-  opts.planning.batch = planBatch;
-  opts.planning.seq = planSeq;
-  opts.planning.phase = planPhase;
-  opts.planning.microbatches = planMicrobatches;
-  if (StringRef(inputPath).ends_with(".json") && !planOnly) {
-    errs() << "kiln-compile: error: a config.json describes a model without "
-              "weights: it can only be planned (--plan-only)\n";
+  bool partition = false;
+  if (!readPlanningFlags(opts, partition))
     return 1;
-  }
-  // --devices N, --mesh or --parallel without --plan-only: the artifact
-  // is partitioned for the plan's ranks. What executes today is expert
-  // parallelism, so the planner chooses among those splits unless
-  // --parallel names others (which then fail, saying so).
-  bool partition =
-      !planOnly && (planDevices.getNumOccurrences() ||
-                    planMesh.getNumOccurrences() ||
-                    planParallel.getNumOccurrences());
-  if (!opts.planning.requested() && !partition)
-    for (const cl::Option *flag :
-         std::initializer_list<const cl::Option *>{
-             &planMachine, &planObjective, &planBatch, &planSeq, &planPhase,
-             &planMicrobatches})
-      if (flag->getNumOccurrences()) {
-        errs() << "kiln-compile: error: --" << flag->ArgStr
-               << " sets up a parallel plan: add --plan-only, --explain-plan "
-                  "or --devices N\n";
-        return 1;
-      }
   if (partition) {
     if (failed(kiln::choosePartition(
             context, opts, opts.planning.requested() ? outs() : nulls())) ||
