@@ -325,6 +325,17 @@ LogicalResult kiln::compile(MLIRContext &ctx, const CompileOptions &opts) {
     progress.finish();
     return printTo(opts, write, ctx);
   };
+  // What the target needs to compile a module to stage `emit`.
+  auto targetContext = [&](llvm::StringRef emit) {
+    TargetContext context{opts.targetOptions, entryName, emit.str(),
+                          [&](llvm::StringRef step) { progress.stage(step); },
+                          [&](ModuleOp m, void (*build)(OpPassManager &)) {
+                            return runPipeline(m, opts, build);
+                          },
+                          print};
+    context.configure = opts.configure;
+    return context;
+  };
   int64_t ranks = opts.planning.expertRanks;
   if (ranks > 1) {
     if (opts.generate)
@@ -352,14 +363,7 @@ LogicalResult kiln::compile(MLIRContext &ctx, const CompileOptions &opts) {
         artifact.summaries.push_back(rankSummary(*part, rank, ranks));
         if (failed(partitionForRank(*part, opts, rank, ranks)))
           return failure();
-        TargetContext context{
-            opts.targetOptions, entryName, "artifact",
-            [&](llvm::StringRef step) { progress.stage(step); },
-            [&](ModuleOp m, void (*build)(OpPassManager &)) {
-              return runPipeline(m, opts, build);
-            },
-            print};
-        context.configure = opts.configure;
+        TargetContext context = targetContext("artifact");
         ArtifactContents contents;
         bool stopped = false;
         if (failed(target->compile(*part, context, contents, stopped)))
@@ -381,13 +385,7 @@ LogicalResult kiln::compile(MLIRContext &ctx, const CompileOptions &opts) {
   if (opts.emit == "kiln")
     return print([&](llvm::raw_ostream &os) { module->print(os); });
 
-  TargetContext context{opts.targetOptions, entryName, opts.emit,
-                        [&](llvm::StringRef step) { progress.stage(step); },
-                        [&](ModuleOp m, void (*build)(OpPassManager &)) {
-                          return runPipeline(m, opts, build);
-                        },
-                        print};
-  context.configure = opts.configure;
+  TargetContext context = targetContext(opts.emit);
   ArtifactContents contents;
   bool stopped = false;
   if (failed(target->compile(*module, context, contents, stopped)))

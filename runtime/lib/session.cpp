@@ -485,6 +485,24 @@ kiln_status runSession(kiln_session &session) {
   return KILN_STATUS_OK;
 }
 
+/// The pointer arguments both kiln_session_set_input calls check, and the
+/// dtype as the int a C caller may have passed (any int: C++ may not even
+/// load it as a kiln_dtype, so its bytes are read instead).
+kiln_status checkSetInputArguments(const kiln_session *session,
+                                   const char *name, kiln_dtype dtype,
+                                   const int64_t *dims, uint32_t rank,
+                                   int &dtypeValue) {
+  if (!session || !name)
+    return fail(KILN_STATUS_INVALID_ARGUMENT, "%s is NULL",
+                session ? "name" : "session");
+  if (rank > 0 && !dims)
+    return fail(KILN_STATUS_INVALID_ARGUMENT,
+                "input '%s': dims is NULL but rank is %u", name, rank);
+  static_assert(sizeof(kiln_dtype) == sizeof(int), "enum is int-sized");
+  std::memcpy(&dtypeValue, &dtype, sizeof(int));
+  return KILN_STATUS_OK;
+}
+
 } // namespace
 
 extern "C" {
@@ -514,17 +532,11 @@ kiln_status kiln_session_set_input(kiln_session *session, const char *name,
                                    uint32_t rank, const void *data,
                                    size_t byte_size) {
   return guard([&] {
-    if (!session || !name)
-      return fail(KILN_STATUS_INVALID_ARGUMENT, "%s is NULL",
-                  session ? "name" : "session");
-    if (rank > 0 && !dims)
-      return fail(KILN_STATUS_INVALID_ARGUMENT,
-                  "input '%s': dims is NULL but rank is %u", name, rank);
-    // A C caller may pass any int as the enum, which C++ may not even load
-    // as a kiln_dtype; read its bytes instead.
-    static_assert(sizeof(kiln_dtype) == sizeof(int), "enum is int-sized");
     int dtypeValue;
-    std::memcpy(&dtypeValue, &dtype, sizeof(int));
+    if (kiln_status status =
+            checkSetInputArguments(session, name, dtype, dims, rank,
+                                   dtypeValue))
+      return status;
     return setInput(*session, name, dtypeValue, dims, rank, data, byte_size);
   });
 }
@@ -535,14 +547,11 @@ kiln_status kiln_session_set_input_device(kiln_session *session,
                                           uint64_t device_address,
                                           size_t byte_size) {
   return guard([&] {
-    if (!session || !name)
-      return fail(KILN_STATUS_INVALID_ARGUMENT, "%s is NULL",
-                  session ? "name" : "session");
-    if (rank > 0 && !dims)
-      return fail(KILN_STATUS_INVALID_ARGUMENT,
-                  "input '%s': dims is NULL but rank is %u", name, rank);
     int dtypeValue;
-    std::memcpy(&dtypeValue, &dtype, sizeof(int));
+    if (kiln_status status =
+            checkSetInputArguments(session, name, dtype, dims, rank,
+                                   dtypeValue))
+      return status;
     return setInputFromDevice(*session, name, dtypeValue, dims, rank,
                               device_address, byte_size);
   });

@@ -170,10 +170,16 @@ Bytes pagedTail(int64_t blockSize = 4, int64_t blocks = 5,
                 const std::string &table = "block_table",
                 uint32_t magic = KILN_GENERATION_PAGED_MAGIC) {
   Bytes out;
-  put(out, &magic, 4);
-  put(out, &blockSize, 8);
-  put(out, &blocks, 8);
-  putString(out, table);
+  auto put = [&](const void *data, size_t size) {
+    const auto *bytes = static_cast<const uint8_t *>(data);
+    out.insert(out.end(), bytes, bytes + size);
+  };
+  uint32_t length = uint32_t(table.size());
+  put(&magic, 4);
+  put(&blockSize, 8);
+  put(&blocks, 8);
+  put(&length, 4);
+  put(table.data(), table.size());
   return out;
 }
 

@@ -67,36 +67,19 @@ void fillRandom(HostTensor &tensor, size_t elements, std::mt19937_64 &random) {
   size_t width = kiln_dtype_size(tensor.dtype);
   tensor.data.assign(elements * width, 0);
   uint8_t *out = tensor.data.data();
+  auto store = [&out](auto value) { std::memcpy(out, &value, sizeof value); };
   for (size_t i = 0; i < elements; ++i, out += width) {
-    switch (tensor.dtype) {
-    case KILN_DTYPE_FLOAT32: {
-      float v = real(random);
-      std::memcpy(out, &v, 4);
-      break;
-    }
-    case KILN_DTYPE_FLOAT64: {
-      double v = real(random);
-      std::memcpy(out, &v, 8);
-      break;
-    }
-    case KILN_DTYPE_BOOL:
+    if (tensor.dtype == KILN_DTYPE_FLOAT32)
+      store(real(random));
+    else if (tensor.dtype == KILN_DTYPE_FLOAT64)
+      store(double(real(random)));
+    else if (tensor.dtype == KILN_DTYPE_INT64)
+      store(int64_t(small(random)));
+    else if (tensor.dtype == KILN_DTYPE_INT32)
+      store(int32_t(small(random)));
+    else // bool, and the rest as a small low byte (little-endian), in
+         // range for every sub-byte type too (0..1)
       *out = uint8_t(small(random) & 1);
-      break;
-    case KILN_DTYPE_INT64: {
-      int64_t v = small(random);
-      std::memcpy(out, &v, 8);
-      break;
-    }
-    case KILN_DTYPE_INT32: {
-      int32_t v = small(random);
-      std::memcpy(out, &v, 4);
-      break;
-    }
-    default:
-      // Little-endian: the low byte carries a small value whatever the
-      // width, and it is in range for every sub-byte type too (0..1).
-      *out = uint8_t(small(random) & 1);
-    }
   }
 }
 
