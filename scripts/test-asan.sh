@@ -44,4 +44,9 @@ cmake --build "$build" -j "$jobs"
 # for impossible sizes and expect a status, as malloc gives them.
 export_sanitizer_options :allocator_may_return_null=1
 cd "$build"
-ctest --output-on-failure -j "$jobs" -R "$regex" -E '^kiln_runtime\.dependencies$'
+# kiln_collectives.mpi is left out too: Open MPI's own libraries and the
+# components they dlopen keep allocations past MPI_Finalize, which
+# LeakSanitizer reports from frames it cannot name (so no suppression
+# file can select them). That test runs in `make test` and under TSan.
+ctest --output-on-failure -j "$jobs" -R "$regex" \
+  -E '^(kiln_runtime\.dependencies|kiln_collectives\.mpi)$'

@@ -487,9 +487,10 @@ kiln_status runSession(kiln_session &session) {
 
 /// The pointer arguments both kiln_session_set_input calls check, and the
 /// dtype as the int a C caller may have passed (any int: C++ may not even
-/// load it as a kiln_dtype, so its bytes are read instead).
+/// load it as a kiln_dtype, so it comes by reference and its bytes are
+/// read; UBSan reports a load of a value outside the enum).
 kiln_status checkSetInputArguments(const kiln_session *session,
-                                   const char *name, kiln_dtype dtype,
+                                   const char *name, const kiln_dtype &dtype,
                                    const int64_t *dims, uint32_t rank,
                                    int &dtypeValue) {
   if (!session || !name)
