@@ -347,6 +347,23 @@ std::pair<Value, Value> poolBlock(OpBuilder &b, Location loc, Value block,
   return {valid, arith::IndexCastOp::create(b, loc, b.getIndexType(), safe)};
 }
 
+/// Where position `position` (index) of sequence `sequence` lives in the
+/// pool: its block (clamped into the pool), the slot in that block, and
+/// whether the sequence's table names a block of the pool there.
+struct PoolSlot {
+  Value valid, block, slot;
+};
+PoolSlot locateInPool(OpBuilder &b, Location loc, Value table, Value sequence,
+                      Value position, int64_t blockSize, OpFoldResult blocks) {
+  Value size = arith::ConstantIndexOp::create(b, loc, blockSize);
+  Value column = arith::DivUIOp::create(b, loc, position, size);
+  Value slot = arith::RemUIOp::create(b, loc, position, size);
+  Value id =
+      tensor::ExtractOp::create(b, loc, table, ValueRange{sequence, column});
+  auto [valid, block] = poolBlock(b, loc, id, blocks);
+  return {valid, block, slot};
+}
+
 /// One insert_slice per (sequence, position) of the update, in one loop
 /// over batch * seq whose iteration value starts as the pool: position s
 /// of sequence b goes to its block's slot, or nowhere (an empty slice)
@@ -386,14 +403,10 @@ SmallVector<Value> lowerPagedKVCacheUpdate(PagedKVCacheUpdateOp op,
             arith::CmpIOp::create(lb, l, arith::CmpIPredicate::slt, p,
                                   capacity));
         Value safeP = arith::SelectOp::create(lb, l, inCache, p, zero);
-        Value bs = arith::ConstantIndexOp::create(lb, l, blockSize);
-        Value column = arith::DivUIOp::create(lb, l, safeP, bs);
-        Value slot = arith::RemUIOp::create(lb, l, safeP, bs);
-        Value id =
-            tensor::ExtractOp::create(lb, l, table, ValueRange{bi, column});
-        auto [validBlock, block] = poolBlock(lb, l, id, blocks);
+        PoolSlot at =
+            locateInPool(lb, l, table, bi, safeP, blockSize, blocks);
         Value written = arith::SelectOp::create(
-            lb, l, arith::AndIOp::create(lb, l, inCache, validBlock),
+            lb, l, arith::AndIOp::create(lb, l, inCache, at.valid),
             arith::ConstantIndexOp::create(lb, l, 1), zero);
         SmallVector<OpFoldResult> strides(4, lb.getIndexAttr(1));
         SmallVector<OpFoldResult> sizes = {lb.getIndexAttr(1),
@@ -401,8 +414,8 @@ SmallVector<Value> lowerPagedKVCacheUpdate(PagedKVCacheUpdateOp op,
                                            dimOf(lb, l, update, 3)};
         SmallVector<OpFoldResult> source = {bi, lb.getIndexAttr(0), si,
                                             lb.getIndexAttr(0)};
-        SmallVector<OpFoldResult> target = {block, lb.getIndexAttr(0), slot,
-                                            lb.getIndexAttr(0)};
+        SmallVector<OpFoldResult> target = {at.block, lb.getIndexAttr(0),
+                                            at.slot, lb.getIndexAttr(0)};
         Value piece = tensor::ExtractSliceOp::create(lb, l, update, source,
                                                      sizes, strides);
         Value next = tensor::InsertSliceOp::create(lb, l, piece, acc[0],
@@ -439,16 +452,11 @@ SmallVector<Value> lowerPagedKVGather(PagedKVGatherOp op,
         Value h = linalg::IndexOp::create(nb, l, 1);
         Value j = linalg::IndexOp::create(nb, l, 2);
         Value d = linalg::IndexOp::create(nb, l, 3);
-        Value bs = arith::ConstantIndexOp::create(nb, l, blockSize);
-        Value column = arith::DivUIOp::create(nb, l, j, bs);
-        Value slot = arith::RemUIOp::create(nb, l, j, bs);
-        Value id =
-            tensor::ExtractOp::create(nb, l, table, ValueRange{bi, column});
-        auto [valid, block] = poolBlock(nb, l, id, blocksValue);
-        Value v = tensor::ExtractOp::create(nb, l, pool,
-                                            ValueRange{block, h, slot, d});
+        PoolSlot at = locateInPool(nb, l, table, bi, j, blockSize, blocksValue);
+        Value v = tensor::ExtractOp::create(
+            nb, l, pool, ValueRange{at.block, h, at.slot, d});
         Value zero = scalarConstant(nb, l, type.getElementType(), 0);
-        return (Value)arith::SelectOp::create(nb, l, valid, v, zero);
+        return (Value)arith::SelectOp::create(nb, l, at.valid, v, zero);
       },
       init);
   return {result};

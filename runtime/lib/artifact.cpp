@@ -23,6 +23,26 @@ static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
               "the artifact is little-endian and read in place");
 
 namespace kiln::rt {
+
+SectionRef *ArtifactLayout::section(uint32_t kind) {
+  switch (kind) {
+  case KILN_SECTION_METADATA:
+    return &metadata;
+  case KILN_SECTION_HOST_CODE:
+    return &hostCode;
+  case KILN_SECTION_WEIGHTS:
+    return &weights;
+  case KILN_SECTION_GPU_CODE:
+    return &gpuCode;
+  case KILN_SECTION_GENERATION:
+    return &generation;
+  case KILN_SECTION_RANKS:
+    return &ranks;
+  default:
+    return nullptr;
+  }
+}
+
 namespace {
 
 const char *sectionName(uint32_t kind) {
@@ -35,24 +55,6 @@ const char *sectionName(uint32_t kind) {
                                                       : "unknown";
 }
 
-SectionRef *slotFor(ArtifactLayout &layout, uint32_t kind) {
-  switch (kind) {
-  case KILN_SECTION_METADATA:
-    return &layout.metadata;
-  case KILN_SECTION_HOST_CODE:
-    return &layout.hostCode;
-  case KILN_SECTION_WEIGHTS:
-    return &layout.weights;
-  case KILN_SECTION_GPU_CODE:
-    return &layout.gpuCode;
-  case KILN_SECTION_GENERATION:
-    return &layout.generation;
-  case KILN_SECTION_RANKS:
-    return &layout.ranks;
-  default:
-    return nullptr;
-  }
-}
 
 kiln_status checkHeader(const kiln_artifact_header &header, uint64_t size) {
   if (header.format_version < KILN_ARTIFACT_MIN_FORMAT_VERSION ||
@@ -153,7 +155,7 @@ kiln_status validateArtifact(const uint8_t *data, uint64_t size,
     if (kiln_status status =
             checkSection(table[i], i, size, tableOffset, tableBytes))
       return status;
-    SectionRef *slot = slotFor(layout, table[i].kind);
+    SectionRef *slot = layout.section(table[i].kind);
     if (!slot)
       continue;
     if (slot->present)

@@ -31,6 +31,13 @@ struct ArtifactLayout {
   SectionRef gpuCode;
   SectionRef generation;
   SectionRef ranks;
+
+  /// The slot of section kind `kind` (KILN_SECTION_*), or null for a kind
+  /// this runtime does not know.
+  SectionRef *section(uint32_t kind);
+  const SectionRef *section(uint32_t kind) const {
+    return const_cast<ArtifactLayout *>(this)->section(kind);
+  }
 };
 
 /// Checks the file image `data[0, size)` and finds its sections. Unknown

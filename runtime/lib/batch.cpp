@@ -18,6 +18,7 @@
 #include "model.h"
 #include "sampling.h"
 #include "session.h"
+#include "step_io.h"
 
 #include <algorithm>
 #include <cmath>
@@ -55,16 +56,6 @@ struct Request {
   }
 };
 
-kiln_status checkSampling(const kiln_sampling &s) {
-  if (!(s.temperature >= 0) || !std::isfinite(s.temperature) ||
-      !(s.top_p >= 0 && s.top_p <= 1))
-    return fail(KILN_STATUS_INVALID_ARGUMENT,
-                "sampling needs temperature >= 0 and top_p in [0, 1], got %g "
-                "and %g",
-                double(s.temperature), double(s.top_p));
-  return KILN_STATUS_OK;
-}
-
 } // namespace
 
 struct kiln_batch {
@@ -93,25 +84,6 @@ struct kiln_batch {
                                   values.size() * sizeof(int64_t));
   }
 
-  kiln_status setTokens(const std::vector<int64_t> &values,
-                        const std::vector<int64_t> &dims) {
-    const TensorInfo &input = model->metadata.inputs[info->tokensInput];
-    if (input.dtype == KILN_DTYPE_INT64)
-      return setInt64(info->tokensInput, values, dims);
-    std::vector<int32_t> narrow(values.size());
-    for (size_t i = 0; i < values.size(); ++i) {
-      if (values[i] < std::numeric_limits<int32_t>::min() ||
-          values[i] > std::numeric_limits<int32_t>::max())
-        return fail(KILN_STATUS_INVALID_ARGUMENT,
-                    "token %lld does not fit the model's int32 '%s'",
-                    (long long)values[i], input.name.c_str());
-      narrow[i] = int32_t(values[i]);
-    }
-    return kiln_session_set_input(session, input.name.c_str(), input.dtype,
-                                  dims.data(), uint32_t(dims.size()),
-                                  narrow.data(), narrow.size() * sizeof(int32_t));
-  }
-
   /// Runs `rows` (count tokens each, at their own lengths) and samples each
   /// row's next token from its last position.
   kiln_status run(const std::vector<Request *> &rows,
@@ -127,7 +99,9 @@ struct kiln_batch {
         table.push_back(c < int64_t(r->blocks.size()) ? r->blocks[size_t(c)]
                                                       : -1);
     }
-    if (kiln_status status = setTokens(tokens, {n, count}))
+    if (kiln_status status =
+            setTokenInput(session, model->metadata.inputs[info->tokensInput],
+                          tokens.data(), {n, count}))
       return status;
     if (kiln_status status = setInt64(info->positionsInput, positions, {n}))
       return status;
@@ -135,20 +109,10 @@ struct kiln_batch {
       return status;
     if (kiln_status status = kiln_session_run(session))
       return status;
-    kiln_tensor_desc desc{};
-    const void *data = nullptr;
-    size_t bytes = 0;
-    if (kiln_status status =
-            kiln_session_output(session, info->logitsOutput, &desc, &data,
-                                &bytes))
+    const float *logits = nullptr;
+    int64_t vocab = 0;
+    if (kiln_status status = readLogits(session, *info, n, count, logits, vocab))
       return status;
-    if (desc.rank != 3 || desc.dims[0] != n || desc.dims[1] != count)
-      return fail(KILN_STATUS_INTERNAL,
-                  "the logits have an unexpected shape for %lld sequences of "
-                  "%lld tokens",
-                  (long long)n, (long long)count);
-    int64_t vocab = desc.dims[2];
-    const float *logits = static_cast<const float *>(data);
     for (int64_t b = 0; b < n; ++b) {
       Request &r = *rows[size_t(b)];
       r.length += count;
@@ -231,14 +195,10 @@ kiln_status kiln_model_paged_info(const kiln_model *model,
                                   kiln_paged_info *out) {
   if (out)
     *out = kiln_paged_info{};
-  if (!model || !out)
-    return fail(KILN_STATUS_INVALID_ARGUMENT, "%s is NULL",
-                !model ? "model" : "out");
-  const GenerationInfo &g = model->generation;
-  if (!g.present || g.kvBlockSize == 0)
-    return fail(KILN_STATUS_NOT_FOUND,
-                "the model has no paged KV cache (compile it with "
-                "kiln-compile --generate --kv-block-size N)");
+  const GenerationInfo *info = nullptr;
+  if (kiln_status status = generationOf(model, out, /*paged=*/true, info))
+    return status;
+  const GenerationInfo &g = *info;
   out->block_size = g.kvBlockSize;
   out->num_blocks = g.kvBlocks;
   out->block_table_input = g.blockTableInput;
@@ -260,15 +220,9 @@ kiln_status kiln_batch_create(kiln_session *session,
       return fail(KILN_STATUS_NOT_FOUND,
                   "kiln_batch needs a paged generation artifact (compile it "
                   "with kiln-compile --generate --kv-block-size N)");
+    if (kiln_status status = checkStepTypes(model, info))
+      return status;
     const TensorInfo &tokensInput = model.metadata.inputs[info.tokensInput];
-    if (tokensInput.dtype != KILN_DTYPE_INT64 &&
-        tokensInput.dtype != KILN_DTYPE_INT32)
-      return fail(KILN_STATUS_UNSUPPORTED,
-                  "the tokens input is neither int64 nor int32");
-    if (model.metadata.outputs[info.logitsOutput].dtype != KILN_DTYPE_FLOAT32)
-      return fail(KILN_STATUS_UNSUPPORTED,
-                  "sampling reads float32 logits; this model's are another "
-                  "dtype");
     // The batch the model takes: a static size or its symbol's range.
     int64_t batchDim = tokensInput.dims[0];
     int64_t batchMax = batchDim;
@@ -304,19 +258,9 @@ kiln_status kiln_batch_create(kiln_session *session,
     batch->maxBatch = maxBatch;
     batch->columns = info.maxSeq / info.kvBlockSize;
     batch->blocks = BlockAllocator(info.kvBlocks);
-    // Zeroed pools: unwritten positions are masked, but 0 x NaN would
-    // still poison the sums.
     for (size_t index : info.stateInputs) {
       const TensorInfo &pool = model.metadata.inputs[index];
-      uint64_t bytes = 0;
-      if (!denseByteSize(pool.dims.data(), pool.dims.size(),
-                         kiln_dtype_size(pool.dtype), bytes))
-        return fail(KILN_STATUS_OUT_OF_MEMORY, "pool '%s' is too large",
-                    pool.name.c_str());
-      std::vector<uint8_t> zeros(bytes, 0);
-      if (kiln_status status = kiln_session_set_input(
-              session, pool.name.c_str(), pool.dtype, pool.dims.data(),
-              uint32_t(pool.dims.size()), zeros.data(), zeros.size()))
+      if (kiln_status status = setZeroState(session, pool, pool.dims))
         return status;
     }
     *out_batch = batch.release();

@@ -48,6 +48,18 @@ public:
     return bytes(&out, sizeof(T), what);
   }
 
+  /// The section's u32 magic number, which must be `expected`.
+  kiln_status magic(uint32_t expected) {
+    uint32_t found = 0;
+    if (kiln_status status = scalar(found, "magic"))
+      return status;
+    if (found != expected)
+      return fail(KILN_STATUS_CORRUPT_ARTIFACT,
+                  "%s: magic is 0x%08x, expected 0x%08x", context_, found,
+                  expected);
+    return KILN_STATUS_OK;
+  }
+
   /// u32 length + bytes. Names are handed out as C strings, so an embedded
   /// NUL (which would silently shorten them) is corruption.
   kiln_status string(std::string &out, const std::string &what) {

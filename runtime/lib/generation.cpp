@@ -13,11 +13,9 @@
 #include "model.h"
 #include "sampling.h"
 #include "session.h"
+#include "step_io.h"
 
 #include <algorithm>
-#include <cmath>
-#include <limits>
-#include <numeric>
 #include <vector>
 
 using namespace kiln::rt;
@@ -29,41 +27,13 @@ struct kiln_generation {
   uint32_t batch = 0;
   kiln_sampling sampling{};
   uint64_t randomState = 0;
-  kiln_dtype tokenType = KILN_DTYPE_INT64;
   int64_t length = 0; // positions in each sequence's cache
   bool prefilled = false;
 };
 
 namespace {
 
-/// Sets input `index` from int64 values, converted to the model's token
-/// dtype (int64 or int32).
-kiln_status setTokens(kiln_generation &g, size_t index, const int64_t *values,
-                      const std::vector<int64_t> &dims) {
-  const TensorInfo &input = g.model->metadata.inputs[index];
-  size_t count = 1;
-  for (int64_t d : dims)
-    count *= size_t(d);
-  if (input.dtype == KILN_DTYPE_INT64)
-    return kiln_session_set_input(g.session, input.name.c_str(), input.dtype,
-                                  dims.data(), uint32_t(dims.size()), values,
-                                  count * sizeof(int64_t));
-  std::vector<int32_t> narrow(count);
-  for (size_t i = 0; i < count; ++i) {
-    if (values[i] < std::numeric_limits<int32_t>::min() ||
-        values[i] > std::numeric_limits<int32_t>::max())
-      return fail(KILN_STATUS_INVALID_ARGUMENT,
-                  "token %lld does not fit the model's int32 '%s'",
-                  (long long)values[i], input.name.c_str());
-    narrow[i] = int32_t(values[i]);
-  }
-  return kiln_session_set_input(g.session, input.name.c_str(), input.dtype,
-                                dims.data(), uint32_t(dims.size()),
-                                narrow.data(), count * sizeof(int32_t));
-}
-
-/// Sets every cache to zeros at this batch size: positions not yet written
-/// are masked out, but 0 x NaN would still poison the sums.
+/// Sets every cache to zeros at this batch size.
 kiln_status clearCaches(kiln_generation &g) {
   for (size_t index : g.info->stateInputs) {
     const TensorInfo &input = g.model->metadata.inputs[index];
@@ -71,15 +41,7 @@ kiln_status clearCaches(kiln_generation &g) {
     for (int64_t &d : dims)
       if (isSymbolic(d))
         d = g.batch; // the batch symbol: the only one a cache has
-    uint64_t bytes = 0;
-    if (!denseByteSize(dims.data(), dims.size(), kiln_dtype_size(input.dtype),
-                       bytes))
-      return fail(KILN_STATUS_OUT_OF_MEMORY, "cache '%s' is too large",
-                  input.name.c_str());
-    std::vector<uint8_t> zeros(bytes, 0);
-    if (kiln_status status = kiln_session_set_input(
-            g.session, input.name.c_str(), input.dtype, dims.data(),
-            uint32_t(dims.size()), zeros.data(), zeros.size()))
+    if (kiln_status status = setZeroState(g.session, input, dims))
       return status;
   }
   return KILN_STATUS_OK;
@@ -96,7 +58,9 @@ kiln_status advance(kiln_generation &g, const int64_t *tokens, int64_t count,
                 (long long)g.info->maxSeq, (long long)count,
                 (long long)g.length);
   std::vector<int64_t> tokenDims = {int64_t(g.batch), count};
-  if (kiln_status status = setTokens(g, g.info->tokensInput, tokens, tokenDims))
+  if (kiln_status status = setTokenInput(
+          g.session, g.model->metadata.inputs[g.info->tokensInput], tokens,
+          tokenDims))
     return status;
   std::vector<int64_t> positions(g.batch, g.length);
   const TensorInfo &positionsInput =
@@ -111,21 +75,11 @@ kiln_status advance(kiln_generation &g, const int64_t *tokens, int64_t count,
     return status;
   }
   g.length += count;
-  kiln_tensor_desc desc{};
-  const void *data = nullptr;
-  size_t bytes = 0;
+  const float *logits = nullptr;
+  int64_t vocab = 0;
   if (kiln_status status =
-          kiln_session_output(g.session, g.info->logitsOutput, &desc, &data,
-                              &bytes))
+          readLogits(g.session, *g.info, g.batch, count, logits, vocab))
     return status;
-  if (desc.rank != 3 || desc.dims[0] != int64_t(g.batch) ||
-      desc.dims[1] != count)
-    return fail(KILN_STATUS_INTERNAL,
-                "the logits have an unexpected shape for a step of %lld "
-                "tokens",
-                (long long)count);
-  int64_t vocab = desc.dims[2];
-  const float *logits = static_cast<const float *>(data);
   for (uint32_t b = 0; b < g.batch; ++b)
     next[b] = sample(logits + (int64_t(b) * count + count - 1) * vocab, vocab,
                      g.sampling, g.randomState);
@@ -140,14 +94,10 @@ kiln_status kiln_model_generation_info(const kiln_model *model,
                                        kiln_generation_info *out) {
   if (out)
     *out = kiln_generation_info{};
-  if (!model || !out)
-    return fail(KILN_STATUS_INVALID_ARGUMENT, "%s is NULL",
-                !model ? "model" : "out");
-  const GenerationInfo &g = model->generation;
-  if (!g.present)
-    return fail(KILN_STATUS_NOT_FOUND,
-                "the model is not a generation step (compile it with "
-                "kiln-compile --generate)");
+  const GenerationInfo *info = nullptr;
+  if (kiln_status status = generationOf(model, out, /*paged=*/false, info))
+    return status;
+  const GenerationInfo &g = *info;
   out->max_seq = g.maxSeq;
   out->tokens_input = g.tokensInput;
   out->positions_input = g.positionsInput;
@@ -187,27 +137,17 @@ kiln_status kiln_generation_create(kiln_session *session, uint32_t batch,
       return fail(KILN_STATUS_INVALID_ARGUMENT, "batch must be at least 1");
     kiln_sampling chosen{};
     if (sampling) {
+      if (kiln_status status = checkSampling(*sampling))
+        return status;
       chosen = *sampling;
-      if (!(chosen.temperature >= 0) || !std::isfinite(chosen.temperature) ||
-          !(chosen.top_p >= 0 && chosen.top_p <= 1))
-        return fail(KILN_STATUS_INVALID_ARGUMENT,
-                    "sampling needs temperature >= 0 and top_p in [0, 1], "
-                    "got %g and %g",
-                    double(chosen.temperature), double(chosen.top_p));
     }
     const GenerationInfo &info = model.generation;
     if (info.kvBlockSize > 0)
       return fail(KILN_STATUS_UNSUPPORTED,
                   "the model's KV cache is paged (--kv-block-size); run it "
                   "with kiln_batch_*");
-    kiln_dtype tokenType = model.metadata.inputs[info.tokensInput].dtype;
-    if (tokenType != KILN_DTYPE_INT64 && tokenType != KILN_DTYPE_INT32)
-      return fail(KILN_STATUS_UNSUPPORTED,
-                  "the tokens input is neither int64 nor int32");
-    if (model.metadata.outputs[info.logitsOutput].dtype != KILN_DTYPE_FLOAT32)
-      return fail(KILN_STATUS_UNSUPPORTED,
-                  "sampling reads float32 logits; this model's are another "
-                  "dtype");
+    if (kiln_status status = checkStepTypes(model, info))
+      return status;
     auto *g = new kiln_generation;
     g->session = session;
     g->model = &model;
@@ -215,7 +155,6 @@ kiln_status kiln_generation_create(kiln_session *session, uint32_t batch,
     g->batch = batch;
     g->sampling = chosen;
     g->randomState = chosen.seed;
-    g->tokenType = tokenType;
     *out_generation = g;
     return KILN_STATUS_OK;
   });

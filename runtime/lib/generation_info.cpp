@@ -49,11 +49,8 @@ kiln_status find(const std::vector<TensorInfo> &tensors, const std::string &name
 kiln_status parseGeneration(const uint8_t *data, uint64_t size,
                             const Metadata &metadata, GenerationInfo &out) {
   ByteReader reader(data, size, kContext);
-  uint32_t magic = 0;
-  if (kiln_status status = reader.scalar(magic, "magic"))
+  if (kiln_status status = reader.magic(KILN_GENERATION_MAGIC))
     return status;
-  if (magic != KILN_GENERATION_MAGIC)
-    return corrupt("bad magic");
   if (kiln_status status = reader.scalar(out.maxSeq, "max_seq"))
     return status;
   if (out.maxSeq < 1 || out.maxSeq > KILN_MAX_SYMBOL_VALUE)

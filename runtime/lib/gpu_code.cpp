@@ -130,12 +130,8 @@ std::string gpuImageFormatName(uint32_t format) {
 
 kiln_status parseGpuCode(const uint8_t *data, uint64_t size, GpuCode &out) {
   ByteReader reader(data, size, kContext);
-  uint32_t magic = 0;
-  if (kiln_status status = reader.scalar(magic, "magic"))
+  if (kiln_status status = reader.magic(KILN_GPU_CODE_MAGIC))
     return status;
-  if (magic != KILN_GPU_CODE_MAGIC)
-    return corrupt(format("magic is 0x%08x, expected 0x%08x", magic,
-                          KILN_GPU_CODE_MAGIC));
   GpuCode code;
   if (kiln_status status =
           reader.scalar(code.workspaceBytes, "workspace_bytes"))

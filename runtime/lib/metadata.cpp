@@ -281,13 +281,8 @@ std::string symbolicShapeString(const std::vector<int64_t> &dims,
 kiln_status parseMetadata(const uint8_t *data, uint64_t size,
                           uint32_t formatVersion, Metadata &out) {
   ByteReader reader(data, size, "corrupt metadata");
-  uint32_t magic = 0;
-  if (kiln_status status = reader.scalar(magic, "metadata magic"))
+  if (kiln_status status = reader.magic(KILN_METADATA_MAGIC))
     return status;
-  if (magic != KILN_METADATA_MAGIC)
-    return fail(KILN_STATUS_CORRUPT_ARTIFACT,
-                "corrupt metadata: magic is 0x%08x, expected 0x%08x", magic,
-                KILN_METADATA_MAGIC);
 
   Metadata metadata;
   if (kiln_status status = readNonEmpty(reader, "target", metadata.target))

@@ -374,27 +374,7 @@ kiln_status kiln_model_section(const kiln_model *model, uint32_t kind,
   if (kiln_status status = checkNotNull(
           model, {{out_offset, "out_offset"}, {out_size, "out_size"}}))
     return status;
-  const SectionRef *section = nullptr;
-  switch (kind) {
-  case KILN_SECTION_METADATA:
-    section = &model->layout.metadata;
-    break;
-  case KILN_SECTION_HOST_CODE:
-    section = &model->layout.hostCode;
-    break;
-  case KILN_SECTION_WEIGHTS:
-    section = &model->layout.weights;
-    break;
-  case KILN_SECTION_GPU_CODE:
-    section = &model->layout.gpuCode;
-    break;
-  case KILN_SECTION_GENERATION:
-    section = &model->layout.generation;
-    break;
-  case KILN_SECTION_RANKS:
-    section = &model->layout.ranks;
-    break;
-  }
+  const SectionRef *section = model->layout.section(kind);
   if (!section || !section->present)
     return fail(KILN_STATUS_NOT_FOUND, "the artifact has no section of kind %u",
                 kind);

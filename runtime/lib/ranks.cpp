@@ -10,12 +10,8 @@ namespace kiln::rt {
 
 kiln_status parseRanks(const uint8_t *data, uint64_t size, RankTable &out) {
   ByteReader reader(data, size, "corrupt RANKS section");
-  uint32_t magic = 0;
-  if (kiln_status status = reader.scalar(magic, "magic"))
+  if (kiln_status status = reader.magic(KILN_RANKS_MAGIC))
     return status;
-  if (magic != KILN_RANKS_MAGIC)
-    return fail(KILN_STATUS_CORRUPT_ARTIFACT,
-                "corrupt RANKS section: bad magic 0x%08x", magic);
   uint32_t count = 0;
   // Each entry: a string length and two u64s at least.
   if (kiln_status status = reader.count(count, 4 + 16, "num_ranks"))

@@ -504,6 +504,22 @@ kiln_status checkSetInputArguments(const kiln_session *session,
   return KILN_STATUS_OK;
 }
 
+/// The C entry points of set_input: checks the arguments they share, then
+/// `set(dtypeValue)` with the dtype read as a plain int.
+template <typename SetFn>
+kiln_status checkedSetInput(kiln_session *session, const char *name,
+                            const kiln_dtype &dtype, const int64_t *dims,
+                            uint32_t rank, SetFn set) {
+  return guard([&] {
+    int dtypeValue = 0;
+    if (kiln_status status =
+            checkSetInputArguments(session, name, dtype, dims, rank,
+                                   dtypeValue))
+      return status;
+    return set(dtypeValue);
+  });
+}
+
 } // namespace
 
 extern "C" {
@@ -532,13 +548,8 @@ kiln_status kiln_session_set_input(kiln_session *session, const char *name,
                                    kiln_dtype dtype, const int64_t *dims,
                                    uint32_t rank, const void *data,
                                    size_t byte_size) {
-  return guard([&] {
-    int dtypeValue;
-    if (kiln_status status =
-            checkSetInputArguments(session, name, dtype, dims, rank,
-                                   dtypeValue))
-      return status;
-    return setInput(*session, name, dtypeValue, dims, rank, data, byte_size);
+  return checkedSetInput(session, name, dtype, dims, rank, [&](int value) {
+    return setInput(*session, name, value, dims, rank, data, byte_size);
   });
 }
 
@@ -547,13 +558,8 @@ kiln_status kiln_session_set_input_device(kiln_session *session,
                                           const int64_t *dims, uint32_t rank,
                                           uint64_t device_address,
                                           size_t byte_size) {
-  return guard([&] {
-    int dtypeValue;
-    if (kiln_status status =
-            checkSetInputArguments(session, name, dtype, dims, rank,
-                                   dtypeValue))
-      return status;
-    return setInputFromDevice(*session, name, dtypeValue, dims, rank,
+  return checkedSetInput(session, name, dtype, dims, rank, [&](int value) {
+    return setInputFromDevice(*session, name, value, dims, rank,
                               device_address, byte_size);
   });
 }

@@ -39,6 +39,16 @@ def compile_and_run(bin_dir, model, inputs, work, name, extra_args=()):
     return out_dir, None
 
 
+def compare_close(got, expected, rtol, atol):
+    """None when `got` has `expected`'s shape and np.allclose holds, else
+    what differs."""
+    if got.shape != expected.shape:
+        return "shape %s, expected %s" % (got.shape, expected.shape)
+    if not np.allclose(got, expected, rtol=rtol, atol=atol):
+        return "max abs error %.3g" % np.abs(got - expected).max()
+    return None
+
+
 def check_arguments(description,
                     keep_help="write the models and outputs here"):
     """The command line every case-driven check takes: --bin (the tools),

@@ -83,7 +83,7 @@ TEST_F(GenerationLoadTest, OtherModelsAreNoGenerationSteps) {
 TEST_F(GenerationLoadTest, BrokenSectionsAreCorrupt) {
   GenerationSpec g;
   g.magic = 0x12345678;
-  expectCorrupt(g, "corrupt GENERATION: bad magic");
+  expectCorrupt(g, "corrupt GENERATION: magic is 0x");
   g = {};
   g.maxSeq = 0;
   expectCorrupt(g, "max_seq 0 is outside");

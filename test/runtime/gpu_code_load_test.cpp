@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "model_load_test.h"
 #include "test_support.h"
 
 #include <gtest/gtest.h>
@@ -16,10 +17,8 @@ using namespace kiln::test;
 
 namespace {
 
-class GpuCodeLoadTest : public ::testing::Test {
+class GpuCodeLoadTest : public ModelLoadTest {
 protected:
-  void TearDown() override { kiln_model_release(model); }
-
   /// A "cuda-sm_90a,sm_80" add model: an sm_90a cubin and an sm_80 PTX.
   static ModelSpec spec() {
     ModelSpec spec = addModel(addHostCode());
@@ -46,18 +45,13 @@ protected:
   }
 
   void expectFailure(const Bytes &artifact, const std::string &fragment) {
-    EXPECT_EQ(loadBytes(artifact, &model), KILN_STATUS_CORRUPT_ARTIFACT)
-        << kiln_last_error();
-    EXPECT_EQ(model, nullptr);
-    EXPECT_NE(std::string(kiln_last_error()).find(fragment), std::string::npos)
-        << "message: " << kiln_last_error();
+    ModelLoadTest::expectFailure(artifact, KILN_STATUS_CORRUPT_ARTIFACT,
+                                 fragment);
   }
 
   void expectFailure(const ModelSpec &spec, const std::string &fragment) {
     expectFailure(buildArtifact(spec), fragment);
   }
-
-  kiln_model *model = nullptr;
 };
 
 TEST_F(GpuCodeLoadTest, LoadsAndDescribesImages) {

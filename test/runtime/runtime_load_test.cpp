@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "model_load_test.h"
 #include "test_support.h"
 
 #include <gtest/gtest.h>
@@ -15,24 +16,9 @@ using namespace kiln::test;
 
 namespace {
 
-class RuntimeLoadTest : public ::testing::Test {
+class RuntimeLoadTest : public ModelLoadTest {
 protected:
-  void TearDown() override { kiln_model_release(model); }
-
-  /// Loads `artifact`, expecting failure with `status` and a message that
-  /// contains `fragment`.
-  void expectFailure(const Bytes &artifact, kiln_status status,
-                     const std::string &fragment) {
-    EXPECT_EQ(loadBytes(artifact, &model), status)
-        << kiln_status_string(status) << ": " << kiln_last_error();
-    EXPECT_EQ(model, nullptr);
-    EXPECT_NE(std::string(kiln_last_error()).find(fragment), std::string::npos)
-        << "message: " << kiln_last_error();
-  }
-
   Bytes valid() { return buildArtifact(addModel(addHostCode())); }
-
-  kiln_model *model = nullptr;
 };
 
 TEST_F(RuntimeLoadTest, LoadsAndDescribesValidArtifact) {

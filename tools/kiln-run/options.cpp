@@ -213,6 +213,17 @@ std::string parseOptions(int argc, char **argv, Options &out) {
                          return parseReal(flag, value, min, max, target);
                        }};
   };
+  // A string that must not be empty: a path.
+  auto path = [](const char *flag, const char *alias, const char *what,
+                 std::string &target) {
+    return ValueOption{flag, alias,
+                       [=, &target](const std::string &value) -> std::string {
+                         if (value.empty())
+                           return std::string(flag) + " needs " + what;
+                         target = value;
+                         return "";
+                       }};
+  };
   const ValueOption valueOptions[] = {
       {"--input", "-i",
        [&](const std::string &value) -> std::string {
@@ -224,25 +235,13 @@ std::string parseOptions(int argc, char **argv, Options &out) {
                                  value.substr(equals + 1));
          return "";
        }},
-      {"--output-dir", "-o",
-       [&](const std::string &value) -> std::string {
-         if (value.empty())
-           return "--output-dir needs a non-empty directory";
-         out.outputDir = value;
-         return "";
-       }},
+      path("--output-dir", "-o", "a non-empty directory", out.outputDir),
       {"--device", nullptr,
        [&](const std::string &value) -> std::string {
          out.device = value;
          return "";
        }},
-      {"--serve-trace", nullptr,
-       [&](const std::string &value) -> std::string {
-         if (value.empty())
-           return "--serve-trace needs a file";
-         out.serveTrace = value;
-         return "";
-       }},
+      path("--serve-trace", nullptr, "a file", out.serveTrace),
       {"--max-batch", nullptr,
        [&](const std::string &value) {
          return parseCount("--max-batch", value, 1u << 20, out.maxBatch);

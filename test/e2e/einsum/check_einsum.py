@@ -6,17 +6,15 @@ context, projections, broadcast batches with ellipses, implicit outputs,
 three operands). Usage: check_einsum.py --bin BUILD/bin
 Prints one line per case and `einsum: N passed, M failed`.
 """
-import argparse
 import os
 import sys
-import tempfile
 
 import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from kiln_tools import compile_and_run  # noqa: E402
+from kiln_tools import check_arguments, compare_close, compile_and_run, run_checks  # noqa: E402
 
 CASES = [
     ("attention_scores", "bhqd,bhkd->bhqk", [(2, 3, 4, 8), (2, 3, 5, 8)]),
@@ -52,27 +50,16 @@ def run_case(name, equation, shapes, bin_dir, work):
     if problem:
         return problem
     got = np.load(os.path.join(out, "y.npy"))
-    if got.shape != expected.shape:
-        return "shape %s, expected %s" % (got.shape, expected.shape)
-    if not np.allclose(got, expected, rtol=1e-4, atol=1e-5):
-        return "max abs error %.3g" % np.abs(got - expected).max()
-    return None
+    return compare_close(got, expected, rtol=1e-4, atol=1e-5)
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--bin", required=True)
-    a = p.parse_args()
-    work = tempfile.mkdtemp(prefix="kiln-einsum-")
-    passed = failed = 0
-    for name, equation, shapes in CASES:
-        problem = run_case(name, equation, shapes, a.bin, work)
-        print("%s: %s (%s)%s" % ("PASS" if problem is None else "FAIL", name,
-                                 equation, "" if problem is None else ": " + problem))
-        passed += problem is None
-        failed += problem is not None
-    print("einsum: %d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    args = check_arguments(__doc__.splitlines()[0]).parse_args()
+    checks = [(name, "%s (%s)" % (name, equation),
+               lambda work, n=name, e=equation, s=shapes:
+               run_case(n, e, s, args.bin, work))
+              for name, equation, shapes in CASES]
+    return run_checks("einsum", args, checks)
 
 
 if __name__ == "__main__":

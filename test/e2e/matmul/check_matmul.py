@@ -11,17 +11,15 @@ products, half precision, and a decode-shaped single row.
 Usage: check_matmul.py --bin BUILD/bin
 Prints one line per case and `matmul: N passed, M failed`.
 """
-import argparse
 import os
 import sys
-import tempfile
 
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from kiln_tools import compile_and_run  # noqa: E402
+from kiln_tools import check_arguments, compare_close, compile_and_run, run_checks  # noqa: E402
 
 ONNX_TYPE = {np.float32: TensorProto.FLOAT, np.float16: TensorProto.FLOAT16}
 
@@ -167,28 +165,16 @@ def run_case(name, build, bin_dir, work):
     if problem:
         return problem
     got = np.load(os.path.join(out, "y.npy")).astype(np.float64)
-    if got.shape != expected.shape:
-        return "shape %s, expected %s" % (got.shape, expected.shape)
     rtol, atol = (2e-2, 2e-2) if dtype == np.float16 else (1e-4, 1e-4)
-    if not np.allclose(got, expected, rtol=rtol, atol=atol):
-        return "max abs error %.3g" % np.abs(got - expected).max()
-    return None
+    return compare_close(got, expected, rtol, atol)
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--bin", required=True)
-    a = p.parse_args()
-    work = tempfile.mkdtemp(prefix="kiln-matmul-")
-    passed = failed = 0
-    for name, build in CASES:
-        problem = run_case(name, build, a.bin, work)
-        print("%s: %s%s" % ("PASS" if problem is None else "FAIL", name,
-                            "" if problem is None else ": " + problem))
-        passed += problem is None
-        failed += problem is not None
-    print("matmul: %d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    args = check_arguments(__doc__.splitlines()[0]).parse_args()
+    checks = [(name, name,
+               lambda work, n=name, b=build: run_case(n, b, args.bin, work))
+              for name, build in CASES]
+    return run_checks("matmul", args, checks)
 
 
 if __name__ == "__main__":

@@ -15,12 +15,10 @@ Range/compare mask into a constant and the pass evaluates the ops itself.
 Usage: check_raise_attention.py --bin BUILD/bin [--keep DIR] [-v]
 Prints one line per case and `raise-attention: N passed, M failed`.
 """
-import argparse
 import os
 import re
 import subprocess
 import sys
-import tempfile
 import warnings
 
 import numpy as np
@@ -30,7 +28,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "passes",
                                 "Raising", "Exports"))
-from kiln_tools import compile_and_run  # noqa: E402
+from kiln_tools import check_arguments, compile_and_run, run_checks  # noqa: E402
 import make_attention_exports as exports  # noqa: E402
 
 RTOL = 1e-5
@@ -44,8 +42,13 @@ def runs(case):
     return sizes
 
 
+def case_name(case, batch, seq):
+    return "%s_%dx%d" % (case.name, batch, seq)
+
+
 def check(case, batch, seq, bin_dir, work, verbose):
-    name = "%s_%dx%d" % (case.name, batch, seq)
+    """None, or what is wrong with `case` at [batch, seq]."""
+    name = case_name(case, batch, seq)
     model = os.path.join(work, case.name + ".onnx")
     if not os.path.exists(model):
         with warnings.catch_warnings():
@@ -60,11 +63,11 @@ def check(case, batch, seq, bin_dir, work, verbose):
         [os.path.join(bin_dir, "kiln-compile"), model, "--emit=kiln",
          "--report-raising", *shapes], capture_output=True, text=True)
     if result.returncode:
-        return name, "compile failed: " + result.stderr.strip()
+        return "compile failed: " + result.stderr.strip()
     raised = len(re.findall(r"= kiln\.attention ", result.stdout))
     expected = 0 if case.name == "near_miss" else 1
     if raised != expected:
-        return name, "%d kiln.attention ops, expected %d; remarks:\n%s" % (
+        return "%d kiln.attention ops, expected %d; remarks:\n%s" % (
             raised, expected, result.stderr.strip())
     if verbose:
         print(result.stderr.strip())
@@ -75,39 +78,32 @@ def check(case, batch, seq, bin_dir, work, verbose):
     out_dir, error = compile_and_run(
         bin_dir, model, [(n, t.numpy()) for n, t in inputs], work, name, shapes)
     if error:
-        return name, error
+        return error
     for output, expected in zip(case.outputs, want):
         got = np.load(os.path.join(out_dir, output + ".npy"))
         if got.shape != expected.shape:
-            return name, "%s: shape %s, expected %s" % (output, got.shape, expected.shape)
+            return "%s: shape %s, expected %s" % (output, got.shape, expected.shape)
         err = float(np.max(np.abs(got - expected)) / np.max(np.abs(expected)))
         if verbose:
             print("%s %s: relative error %.3g" % (name, output, err))
         if not err <= RTOL:
-            return name, "%s: relative error %.3g > %g" % (output, err, RTOL)
-    return name, None
+            return "%s: relative error %.3g > %g" % (output, err, RTOL)
+    return None
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--bin", required=True, help="directory of kiln-compile and kiln-run")
-    parser.add_argument("--keep", help="keep the models and outputs in this directory")
+    parser = check_arguments(__doc__.splitlines()[0],
+                             "keep the models and outputs in this directory")
     parser.add_argument("-v", "--verbose", action="store_true", help="print the remarks")
     args = parser.parse_args()
-    work = args.keep or tempfile.mkdtemp(prefix="kiln-raise-attention-")
-    os.makedirs(work, exist_ok=True)
-    passed = failed = 0
+    checks = []
     for case in exports.CASES:
         for batch, seq in runs(case):
-            name, error = check(case, batch, seq, args.bin, work, args.verbose)
-            if error:
-                failed += 1
-                print("FAIL %s: %s" % (name, error))
-            else:
-                passed += 1
-                print("ok   %s" % name)
-    print("raise-attention: %d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+            name = case_name(case, batch, seq)
+            checks.append((name, name,
+                           lambda work, c=case, b=batch, s=seq:
+                           check(c, b, s, args.bin, work, args.verbose)))
+    return run_checks("raise-attention", args, checks)
 
 
 if __name__ == "__main__":

@@ -20,21 +20,18 @@ unraised model cannot pass for a raised one.
 Usage: check_raise_basic.py --bin BUILD/bin [--keep DIR]
 Prints one line per model and mode and `raise-basic: N passed, M failed`.
 """
-import argparse
 import collections
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 
 import numpy as np
 import onnx
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
-from kiln_tools import compile_and_run  # noqa: E402
+from kiln_tools import check_arguments, compile_and_run, run_checks  # noqa: E402
 
 INPUTS = os.path.join(HERE, "..", "..", "passes", "Raising", "Exports", "Inputs")
 TOLERANCES = {np.float32: (1e-5, 1e-6), np.float16: (2e-3, 1e-3)}
@@ -132,27 +129,19 @@ def check(bin_dir, name, expected, work):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--bin", required=True)
-    parser.add_argument("--keep")
-    args = parser.parse_args()
-    work = args.keep or tempfile.mkdtemp(prefix="kiln-raise-basic-")
-    os.makedirs(work, exist_ok=True)
-    passed = failed = 0
-    for name, expected in MODELS.items():
-        problems, worst = check(args.bin, name, expected, work)
-        if problems:
-            for p in problems:
-                print("FAIL " + p)
-            failed += 1
-        else:
-            print("ok   %s (%s): max |diff| %.2e" % (name, ", ".join(
-                "%s x%d" % kv for kv in sorted(expected.items())), worst))
-            passed += 1
-    if not args.keep:
-        shutil.rmtree(work, ignore_errors=True)
-    print("raise-basic: %d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    args = check_arguments(__doc__.splitlines()[0]).parse_args()
+
+    def case(name, expected):
+        def run(work):
+            problems, worst = check(args.bin, name, expected, work)
+            if problems:
+                return "\n  ".join(problems)
+            return None, "max |diff| %.2e" % worst
+        kinds = ", ".join("%s x%d" % kv for kv in sorted(expected.items()))
+        return name, "%s (%s)" % (name, kinds), run
+
+    return run_checks("raise-basic", args,
+                      [case(name, expected) for name, expected in MODELS.items()])
 
 
 if __name__ == "__main__":

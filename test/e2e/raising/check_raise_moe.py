@@ -17,18 +17,15 @@ expected, so that a silently unraised model cannot pass for a raised one.
 Usage: check_raise_moe.py --bin BUILD/bin [--keep DIR]
 Prints one line per model and mode and `raise-moe: N passed, M failed`.
 """
-import argparse
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
-from kiln_tools import compile_and_run  # noqa: E402
+from kiln_tools import check_arguments, compile_and_run, run_checks  # noqa: E402
 
 INPUTS = os.path.join(HERE, "..", "..", "passes", "Raising", "Exports", "Inputs")
 RTOL, ATOL = 1e-5, 1e-6
@@ -55,56 +52,43 @@ def raising_report(bin_dir, model):
     return result.returncode, result.stderr
 
 
+def check_mode(bin_dir, name, mode, x, want, work):
+    """None, or what is wrong with `name` compiled in `mode`."""
+    extra = ["--raise=false"] if mode == "unraised" else []
+    out_dir, error = compile_and_run(bin_dir, os.path.join(INPUTS, name + ".onnx"),
+                                     [("x", x)], work, "%s_%s" % (name, mode),
+                                     extra)
+    if error:
+        return error
+    got = np.load(os.path.join(out_dir, "y.npy"))
+    if got.shape != want.shape:
+        return "shape %s, torch %s" % (got.shape, want.shape)
+    err = np.abs(got.astype(np.float64) - want)
+    ok = err <= ATOL + RTOL * np.abs(want)
+    if not ok.all():
+        idx = np.unravel_index(np.argmin(ok), ok.shape)
+        return "%d of %d differ, e.g. at %s: %r vs %r" % (
+            (~ok).sum(), ok.size, idx, float(got[idx]), float(want[idx]))
+    return None
+
+
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--bin", required=True)
-    parser.add_argument("--keep")
-    args = parser.parse_args()
-    work = args.keep or tempfile.mkdtemp(prefix="kiln-raise-moe-")
-    os.makedirs(work, exist_ok=True)
-    passed = failed = 0
-    for name, raised in MODELS.items():
-        model = os.path.join(INPUTS, name + ".onnx")
-        data = np.load(os.path.join(INPUTS, name + ".npz"))
-        x, want = data["x"], data["y"]
-        rc, report = raising_report(args.bin, model)
-        said_raised = "raised moe" in report
-        if rc or said_raised != raised:
-            print("FAIL %s: expected it %s; kiln-compile said:\n%s" % (
-                name, "raised" if raised else "left", report.strip()))
-            failed += 1
-            continue
-        for mode, extra in (("raised", []), ("unraised", ["--raise=false"])):
-            if mode == "raised" and not raised:
-                continue
-            out_dir, error = compile_and_run(
-                args.bin, model, [("x", x)], work, "%s_%s" % (name, mode),
-                extra)
-            if error:
-                print("FAIL %s (%s): %s" % (name, mode, error))
-                failed += 1
-                continue
-            got = np.load(os.path.join(out_dir, "y.npy"))
-            if got.shape != want.shape:
-                print("FAIL %s (%s): shape %s, torch %s" % (
-                    name, mode, got.shape, want.shape))
-                failed += 1
-                continue
-            err = np.abs(got.astype(np.float64) - want)
-            ok = err <= ATOL + RTOL * np.abs(want)
-            if ok.all():
-                print("ok   %s (%s): max |diff| %.2e" % (name, mode, err.max()))
-                passed += 1
-            else:
-                idx = np.unravel_index(np.argmin(ok), ok.shape)
-                print("FAIL %s (%s): %d of %d differ, e.g. at %s: %r vs %r" % (
-                    name, mode, (~ok).sum(), ok.size, idx,
-                    float(got[idx]), float(want[idx])))
-                failed += 1
-    if not args.keep:
-        shutil.rmtree(work, ignore_errors=True)
-    print("raise-moe: %d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    args = check_arguments("Raised MoE blocks against PyTorch").parse_args()
+
+    def case(name, raised, mode):
+        def run(work):
+            data = np.load(os.path.join(INPUTS, name + ".npz"))
+            rc, report = raising_report(args.bin,
+                                        os.path.join(INPUTS, name + ".onnx"))
+            if rc or ("raised moe" in report) != raised:
+                return "expected it %s; kiln-compile said:\n%s" % (
+                    "raised" if raised else "left", report.strip())
+            return check_mode(args.bin, name, mode, data["x"], data["y"], work)
+        return "%s_%s" % (name, mode), "%s (%s)" % (name, mode), run
+
+    checks = [case(name, raised, mode) for name, raised in MODELS.items()
+              for mode in (("raised", "unraised") if raised else ("unraised",))]
+    return run_checks("raise-moe", args, checks)
 
 
 if __name__ == "__main__":
