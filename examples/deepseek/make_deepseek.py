@@ -221,45 +221,12 @@ class DeepseekV3Attention(nn.Module):
         return self.o_proj(attn_output)
 
 
-class DeepseekV3DecoderLayer(nn.Module):
-    def __init__(self, config):
-        super().__init__()
-        self.self_attn = DeepseekV3Attention(config)
-        self.mlp = DeepseekV3MoE(config)
-        self.input_layernorm = tiny_lm.RMSNorm(config.hidden_size, eps=config.rms_norm_eps)
-        self.post_attention_layernorm = tiny_lm.RMSNorm(config.hidden_size, eps=config.rms_norm_eps)
-
-    def forward(self, hidden_states, attention_mask, position_ids):
-        residual = hidden_states
-        hidden_states = self.input_layernorm(hidden_states)
-        hidden_states = self.self_attn(hidden_states, attention_mask, position_ids)
-        hidden_states = residual + hidden_states
-
-        residual = hidden_states
-        hidden_states = self.post_attention_layernorm(hidden_states)
-        hidden_states = self.mlp(hidden_states)
-        return residual + hidden_states
-
-
-class DeepseekV3ForCausalLM(nn.Module):
-    def __init__(self, config):
-        super().__init__()
-        self.config = config
-        self.embed_tokens = nn.Embedding(config.vocab_size, config.hidden_size)
-        self.layers = nn.ModuleList(
-            [DeepseekV3DecoderLayer(config) for _ in range(config.num_hidden_layers)])
-        self.norm = tiny_lm.RMSNorm(config.hidden_size, eps=config.rms_norm_eps)
-        self.lm_head = nn.Linear(config.hidden_size, config.vocab_size, bias=False)
-
-    def forward(self, input_ids):
-        seq_length = input_ids.shape[1]
-        position_ids = torch.arange(seq_length, dtype=torch.long).unsqueeze(0)
-        hidden_states = self.embed_tokens(input_ids)
-        attention_mask = make_causal_mask(input_ids, hidden_states.dtype)
-        for decoder_layer in self.layers:
-            hidden_states = decoder_layer(hidden_states, attention_mask, position_ids)
-        hidden_states = self.norm(hidden_states)
-        return self.lm_head(hidden_states).float()
+def DeepseekV3ForCausalLM(config):
+    return tiny_lm.CausalLM(
+        config,
+        lambda: tiny_lm.DecoderLayer(config, DeepseekV3Attention(config),
+                                     "mlp", DeepseekV3MoE(config)),
+        make_causal_mask)
 
 
 def balance_experts(model):

@@ -178,46 +178,14 @@ class MixtralSparseMoeBlock(nn.Module):
         return final_hidden_states.reshape(batch_size, sequence_length, hidden_dim)
 
 
-class MixtralDecoderLayer(nn.Module):
-    def __init__(self, config):
-        super().__init__()
-        self.self_attn = MixtralAttention(config)
-        self.block_sparse_moe = MixtralSparseMoeBlock(config)
-        self.input_layernorm = tiny_lm.RMSNorm(config.hidden_size, eps=config.rms_norm_eps)
-        self.post_attention_layernorm = tiny_lm.RMSNorm(config.hidden_size, eps=config.rms_norm_eps)
-
-    def forward(self, hidden_states, attention_mask, position_ids):
-        residual = hidden_states
-        hidden_states = self.input_layernorm(hidden_states)
-        hidden_states = self.self_attn(hidden_states, attention_mask, position_ids)
-        hidden_states = residual + hidden_states
-
-        residual = hidden_states
-        hidden_states = self.post_attention_layernorm(hidden_states)
-        hidden_states = self.block_sparse_moe(hidden_states)
-        return residual + hidden_states
-
-
-class MixtralForCausalLM(nn.Module):
-    def __init__(self, config):
-        super().__init__()
-        self.config = config
-        self.embed_tokens = nn.Embedding(config.vocab_size, config.hidden_size)
-        self.layers = nn.ModuleList(
-            [MixtralDecoderLayer(config) for _ in range(config.num_hidden_layers)])
-        self.norm = tiny_lm.RMSNorm(config.hidden_size, eps=config.rms_norm_eps)
-        self.lm_head = nn.Linear(config.hidden_size, config.vocab_size, bias=False)
-
-    def forward(self, input_ids):
-        seq_length = input_ids.shape[1]
-        position_ids = torch.arange(seq_length, dtype=torch.long).unsqueeze(0)
-        hidden_states = self.embed_tokens(input_ids)
-        attention_mask = make_sliding_window_causal_mask(
-            input_ids, hidden_states.dtype, self.config.sliding_window)
-        for decoder_layer in self.layers:
-            hidden_states = decoder_layer(hidden_states, attention_mask, position_ids)
-        hidden_states = self.norm(hidden_states)
-        return self.lm_head(hidden_states).float()
+def MixtralForCausalLM(config):
+    return tiny_lm.CausalLM(
+        config,
+        lambda: tiny_lm.DecoderLayer(config, MixtralAttention(config),
+                                     "block_sparse_moe",
+                                     MixtralSparseMoeBlock(config)),
+        lambda input_ids, dtype: make_sliding_window_causal_mask(
+            input_ids, dtype, config.sliding_window))
 
 
 def build(log=print):

@@ -60,6 +60,57 @@ def rotate_half(x):
     return torch.cat((-x2, x1), dim=-1)
 
 
+class DecoderLayer(nn.Module):
+    """Pre-norm residual block: attention, then the feed-forward block
+    (stored as attribute `ffn_name`, the name HF's model gives it, so the
+    export's node names are HF's)."""
+
+    def __init__(self, config, attention, ffn_name, ffn):
+        super().__init__()
+        self.self_attn = attention
+        self.ffn_name = ffn_name
+        setattr(self, ffn_name, ffn)
+        self.input_layernorm = RMSNorm(config.hidden_size, eps=config.rms_norm_eps)
+        self.post_attention_layernorm = RMSNorm(config.hidden_size, eps=config.rms_norm_eps)
+
+    def forward(self, hidden_states, attention_mask, position_ids):
+        residual = hidden_states
+        hidden_states = self.input_layernorm(hidden_states)
+        hidden_states = self.self_attn(hidden_states, attention_mask, position_ids)
+        hidden_states = residual + hidden_states
+
+        residual = hidden_states
+        hidden_states = self.post_attention_layernorm(hidden_states)
+        hidden_states = getattr(self, self.ffn_name)(hidden_states)
+        return residual + hidden_states
+
+
+class CausalLM(nn.Module):
+    """Token embedding, `config.num_hidden_layers` layers made by
+    `make_layer()`, a final norm and the LM head; `make_mask(input_ids,
+    dtype)` builds the additive attention mask."""
+
+    def __init__(self, config, make_layer, make_mask):
+        super().__init__()
+        self.config = config
+        self.make_mask = make_mask
+        self.embed_tokens = nn.Embedding(config.vocab_size, config.hidden_size)
+        self.layers = nn.ModuleList(
+            [make_layer() for _ in range(config.num_hidden_layers)])
+        self.norm = RMSNorm(config.hidden_size, eps=config.rms_norm_eps)
+        self.lm_head = nn.Linear(config.hidden_size, config.vocab_size, bias=False)
+
+    def forward(self, input_ids):
+        seq_length = input_ids.shape[1]
+        position_ids = torch.arange(seq_length, dtype=torch.long).unsqueeze(0)
+        hidden_states = self.embed_tokens(input_ids)
+        attention_mask = self.make_mask(input_ids, hidden_states.dtype)
+        for decoder_layer in self.layers:
+            hidden_states = decoder_layer(hidden_states, attention_mask, position_ids)
+        hidden_states = self.norm(hidden_states)
+        return self.lm_head(hidden_states).float()
+
+
 def batch(rng, vocab, size, seq=SEQ):
     start = rng.integers(0, vocab, size=(size, 1))
     step = rng.integers(1, MAX_STEP + 1, size=(size, 1))

@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "api_guard.h"
+#include "arguments.h"
 #include "block_allocator.h"
 #include "error.h"
 #include "model.h"
@@ -193,8 +194,7 @@ extern "C" {
 
 kiln_status kiln_model_paged_info(const kiln_model *model,
                                   kiln_paged_info *out) {
-  if (out)
-    *out = kiln_paged_info{};
+  clearOutputs(out);
   const GenerationInfo *info = nullptr;
   if (kiln_status status = generationOf(model, out, /*paged=*/true, info))
     return status;
@@ -209,11 +209,10 @@ kiln_status kiln_batch_create(kiln_session *session,
                               const kiln_batch_options *options,
                               kiln_batch **out_batch) {
   return guard([&]() -> kiln_status {
-    if (out_batch)
-      *out_batch = nullptr;
-    if (!session || !out_batch)
-      return fail(KILN_STATUS_INVALID_ARGUMENT, "%s is NULL",
-                  !session ? "session" : "out_batch");
+    clearOutputs(out_batch);
+    if (kiln_status status = requireArguments(
+            {{session, "session"}, {out_batch, "out_batch"}}))
+      return status;
     const kiln_model &model = modelOf(*session);
     const GenerationInfo &info = model.generation;
     if (!info.present || info.kvBlockSize == 0)
@@ -275,14 +274,12 @@ kiln_status kiln_batch_add(kiln_batch *batch, const int64_t *prompt,
                            const kiln_sampling *sampling, const int64_t *stop,
                            uint32_t num_stop, uint64_t *out_request) {
   return guard([&]() -> kiln_status {
-    if (out_request)
-      *out_request = 0;
-    if (!batch || !prompt || !out_request || (num_stop && !stop))
-      return fail(KILN_STATUS_INVALID_ARGUMENT, "%s is NULL",
-                  !batch    ? "batch"
-                  : !prompt ? "prompt"
-                  : !out_request ? "out_request"
-                                 : "stop");
+    clearOutputs(out_request);
+    if (kiln_status status = requireArguments({{batch, "batch"},
+                                               {prompt, "prompt"},
+                                               {stop, "stop", num_stop > 0},
+                                               {out_request, "out_request"}}))
+      return status;
     if (length == 0 || max_new_tokens == 0)
       return fail(KILN_STATUS_INVALID_ARGUMENT,
                   "a request needs at least one prompt token and one new "
@@ -338,16 +335,13 @@ kiln_status kiln_batch_take(kiln_batch *batch, uint64_t *out_request,
                             int64_t *out_tokens, size_t capacity,
                             size_t *out_count) {
   return guard([&]() -> kiln_status {
-    if (out_request)
-      *out_request = 0;
-    if (out_count)
-      *out_count = 0;
-    if (!batch || !out_request || !out_count || (capacity && !out_tokens))
-      return fail(KILN_STATUS_INVALID_ARGUMENT, "%s is NULL",
-                  !batch ? "batch"
-                  : !out_request ? "out_request"
-                  : !out_count   ? "out_count"
-                                 : "out_tokens");
+    clearOutputs(out_request, out_count);
+    if (kiln_status status =
+            requireArguments({{batch, "batch"},
+                              {out_request, "out_request"},
+                              {out_tokens, "out_tokens", capacity > 0},
+                              {out_count, "out_count"}}))
+      return status;
     if (batch->finished.empty())
       return fail(KILN_STATUS_NOT_FOUND, "no request has finished");
     Request &r = *batch->finished.front();
@@ -371,11 +365,9 @@ kiln_status kiln_batch_take(kiln_batch *batch, uint64_t *out_request,
 
 kiln_status kiln_batch_get_stats(const kiln_batch *batch,
                                  kiln_batch_stats *out) {
-  if (out)
-    *out = kiln_batch_stats{};
-  if (!batch || !out)
-    return fail(KILN_STATUS_INVALID_ARGUMENT, "%s is NULL",
-                !batch ? "batch" : "out");
+  clearOutputs(out);
+  if (kiln_status status = requireArguments({{batch, "batch"}, {out, "out"}}))
+    return status;
   out->waiting = uint32_t(batch->waiting.size());
   out->running = uint32_t(batch->running.size());
   out->finished = uint32_t(batch->finished.size());

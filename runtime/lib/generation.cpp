@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "api_guard.h"
+#include "arguments.h"
 #include "error.h"
 #include "model.h"
 #include "sampling.h"
@@ -92,8 +93,7 @@ extern "C" {
 
 kiln_status kiln_model_generation_info(const kiln_model *model,
                                        kiln_generation_info *out) {
-  if (out)
-    *out = kiln_generation_info{};
+  clearOutputs(out);
   const GenerationInfo *info = nullptr;
   if (kiln_status status = generationOf(model, out, /*paged=*/false, info))
     return status;
@@ -108,9 +108,9 @@ kiln_status kiln_model_generation_info(const kiln_model *model,
 
 kiln_status kiln_model_state_input(const kiln_model *model, size_t index,
                                    size_t *out_input_index) {
-  if (!model || !out_input_index)
-    return fail(KILN_STATUS_INVALID_ARGUMENT, "%s is NULL",
-                !model ? "model" : "out_input_index");
+  if (kiln_status status = requireArguments(
+          {{model, "model"}, {out_input_index, "out_input_index"}}))
+    return status;
   if (index >= model->generation.stateInputs.size())
     return fail(KILN_STATUS_INVALID_ARGUMENT,
                 "state input %zu does not exist (the model has %zu)", index,
@@ -123,11 +123,10 @@ kiln_status kiln_generation_create(kiln_session *session, uint32_t batch,
                                    const kiln_sampling *sampling,
                                    kiln_generation **out_generation) {
   return guard([&]() -> kiln_status {
-    if (out_generation)
-      *out_generation = nullptr;
-    if (!session || !out_generation)
-      return fail(KILN_STATUS_INVALID_ARGUMENT, "%s is NULL",
-                  !session ? "session" : "out_generation");
+    clearOutputs(out_generation);
+    if (kiln_status status = requireArguments(
+            {{session, "session"}, {out_generation, "out_generation"}}))
+      return status;
     const kiln_model &model = modelOf(*session);
     if (!model.generation.present)
       return fail(KILN_STATUS_NOT_FOUND,
@@ -166,9 +165,10 @@ kiln_status kiln_generation_prefill(kiln_generation *generation,
                                     const int64_t *tokens, uint32_t length,
                                     int64_t *out_next) {
   return guard([&]() -> kiln_status {
-    if (!generation || !tokens || !out_next)
-      return fail(KILN_STATUS_INVALID_ARGUMENT, "%s is NULL",
-                  !generation ? "generation" : !tokens ? "tokens" : "out_next");
+    if (kiln_status status = requireArguments({{generation, "generation"},
+                                               {tokens, "tokens"},
+                                               {out_next, "out_next"}}))
+      return status;
     kiln_generation &g = *generation;
     if (length == 0)
       return fail(KILN_STATUS_INVALID_ARGUMENT,
@@ -188,9 +188,10 @@ kiln_status kiln_generation_prefill(kiln_generation *generation,
 kiln_status kiln_generation_step(kiln_generation *generation,
                                  const int64_t *tokens, int64_t *out_next) {
   return guard([&]() -> kiln_status {
-    if (!generation || !tokens || !out_next)
-      return fail(KILN_STATUS_INVALID_ARGUMENT, "%s is NULL",
-                  !generation ? "generation" : !tokens ? "tokens" : "out_next");
+    if (kiln_status status = requireArguments({{generation, "generation"},
+                                               {tokens, "tokens"},
+                                               {out_next, "out_next"}}))
+      return status;
     if (!generation->prefilled)
       return fail(KILN_STATUS_INVALID_ARGUMENT,
                   "a generation step needs a prefill first");

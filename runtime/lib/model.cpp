@@ -3,6 +3,7 @@
 #include "model.h"
 
 #include "api_guard.h"
+#include "arguments.h"
 #include "backend.h"
 #include "collectives.h"
 #include "error.h"
@@ -144,9 +145,9 @@ const char *kindOf(Side side) {
 /// kiln_model_input and kiln_model_output.
 kiln_status describe(const kiln_model *model, Side side, size_t index,
                      kiln_tensor_desc *out) {
-  if (!model || !out)
-    return fail(KILN_STATUS_INVALID_ARGUMENT, "%s is NULL",
-                model ? "out_desc" : "model");
+  if (kiln_status status =
+          requireArguments({{model, "model"}, {out, "out_desc"}}))
+    return status;
   const std::vector<TensorInfo> &tensors = tensorsOf(*model, side);
   const char *kind = kindOf(side);
   *out = kiln_tensor_desc{nullptr, KILN_DTYPE_INVALID, 0, nullptr};
@@ -162,23 +163,13 @@ kiln_status describe(const kiln_model *model, Side side, size_t index,
   return KILN_STATUS_OK;
 }
 
-/// An accessor's outputs, each zeroed where given, before anything can fail.
-template <typename... T> void clearOutputs(T *...outs) {
-  ((outs ? void(*outs = T{}) : void()), ...);
-}
-
-/// The outputs an accessor must fill, with their parameter names.
-using RequiredOutputs =
-    std::initializer_list<std::pair<const void *, const char *>>;
+using RequiredOutputs = std::initializer_list<Required>;
 
 /// "<name> is NULL" for `model` or the first required output not given.
 kiln_status checkNotNull(const kiln_model *model, RequiredOutputs required) {
-  if (!model)
-    return fail(KILN_STATUS_INVALID_ARGUMENT, "%s is NULL", "model");
-  for (auto [pointer, name] : required)
-    if (!pointer)
-      return fail(KILN_STATUS_INVALID_ARGUMENT, "%s is NULL", name);
-  return KILN_STATUS_OK;
+  if (kiln_status status = requireArguments({{model, "model"}}))
+    return status;
+  return requireArguments(required);
 }
 
 /// What an accessor of entry `index` of a model's `count` entries checks
@@ -211,11 +202,9 @@ std::string nameList(const std::vector<TensorInfo> &tensors) {
 /// kiln_model_find_input and kiln_model_find_output.
 kiln_status find(const kiln_model *model, Side side, const char *name,
                  size_t *out) {
-  if (!model || !name || !out)
-    return fail(KILN_STATUS_INVALID_ARGUMENT, "%s is NULL",
-                !model  ? "model"
-                : !name ? "name"
-                        : "out_index");
+  if (kiln_status status = requireArguments(
+          {{model, "model"}, {name, "name"}, {out, "out_index"}}))
+    return status;
   const std::vector<TensorInfo> &tensors = tensorsOf(*model, side);
   const char *kind = kindOf(side);
   for (size_t i = 0; i < tensors.size(); ++i) {

@@ -13,6 +13,7 @@
 
 #include "aligned_buffer.h"
 #include "api_guard.h"
+#include "arguments.h"
 #include "buffer_cache.h"
 #include "backend.h"
 #include "error.h"
@@ -493,9 +494,9 @@ kiln_status checkSetInputArguments(const kiln_session *session,
                                    const char *name, const kiln_dtype &dtype,
                                    const int64_t *dims, uint32_t rank,
                                    int &dtypeValue) {
-  if (!session || !name)
-    return fail(KILN_STATUS_INVALID_ARGUMENT, "%s is NULL",
-                session ? "name" : "session");
+  if (kiln_status status =
+          requireArguments({{session, "session"}, {name, "name"}}))
+    return status;
   if (rank > 0 && !dims)
     return fail(KILN_STATUS_INVALID_ARGUMENT,
                 "input '%s': dims is NULL but rank is %u", name, rank);
@@ -587,16 +588,12 @@ kiln_status kiln_session_run(kiln_session *session) {
 kiln_status kiln_session_output(const kiln_session *session, size_t index,
                                 kiln_tensor_desc *out_desc,
                                 const void **out_data, size_t *out_bytes) {
-  if (out_data)
-    *out_data = nullptr;
-  if (out_bytes)
-    *out_bytes = 0;
-  if (!session || !out_desc || !out_data || !out_bytes)
-    return fail(KILN_STATUS_INVALID_ARGUMENT, "%s is NULL",
-                !session    ? "session"
-                : !out_desc ? "out_desc"
-                : !out_data ? "out_data"
-                            : "out_bytes");
+  clearOutputs(out_data, out_bytes);
+  if (kiln_status status = requireArguments({{session, "session"},
+                                             {out_desc, "out_desc"},
+                                             {out_data, "out_data"},
+                                             {out_bytes, "out_bytes"}}))
+    return status;
   if (kiln_status status = kiln_model_output(session->model, index, out_desc))
     return status;
   if (!session->hasRun) {

@@ -2,6 +2,7 @@
 
 #include "step_io.h"
 
+#include "arguments.h"
 #include "error.h"
 
 #include <cmath>
@@ -11,9 +12,8 @@ namespace kiln::rt {
 
 kiln_status generationOf(const kiln_model *model, const void *out, bool paged,
                          const GenerationInfo *&info) {
-  if (!model || !out)
-    return fail(KILN_STATUS_INVALID_ARGUMENT, "%s is NULL",
-                !model ? "model" : "out");
+  if (kiln_status status = requireArguments({{model, "model"}, {out, "out"}}))
+    return status;
   info = &model->generation;
   if (!info->present)
     return fail(KILN_STATUS_NOT_FOUND,

@@ -76,6 +76,15 @@ void wait(MPI_Request &request, const char *what) {
   }
 }
 
+/// Waits for the non-blocking call `what` that returned `started`; one
+/// that could not start ends every rank, as a failed wait does.
+int32_t finish(int started, MPI_Request &request, const char *what) {
+  if (started != MPI_SUCCESS)
+    endEveryRank(3, "%s could not start; ending every rank", what);
+  wait(request, what);
+  return 0;
+}
+
 /// MPI's type for a sum over `dtype`; MPI_DATATYPE_NULL when it has none.
 MPI_Datatype sumType(uint32_t dtype) {
   switch (dtype) {
@@ -104,11 +113,9 @@ int32_t allReduce(void *buffer, uint64_t count, uint32_t dtype) {
   if (type == MPI_DATATYPE_NULL || !fitsInt(count))
     return KILN_STATUS_INVALID_ARGUMENT;
   MPI_Request request;
-  if (MPI_Iallreduce(MPI_IN_PLACE, buffer, int(count), type, MPI_SUM, comm,
-                     &request) != MPI_SUCCESS)
-    endEveryRank(3, "all-reduce could not start; ending every rank");
-  wait(request, "all-reduce");
-  return 0;
+  return finish(MPI_Iallreduce(MPI_IN_PLACE, buffer, int(count), type, MPI_SUM,
+                               comm, &request),
+                request, "all-reduce");
 }
 
 int32_t allGather(const void *send, void *recv, uint64_t count,
@@ -118,11 +125,9 @@ int32_t allGather(const void *send, void *recv, uint64_t count,
       uint64_t(bytes) * uint64_t(table.size) > uint64_t(INT_MAX))
     return KILN_STATUS_INVALID_ARGUMENT;
   MPI_Request request;
-  if (MPI_Iallgather(send, bytes, MPI_BYTE, recv, bytes, MPI_BYTE, comm,
-                     &request) != MPI_SUCCESS)
-    endEveryRank(3, "all-gather could not start; ending every rank");
-  wait(request, "all-gather");
-  return 0;
+  return finish(MPI_Iallgather(send, bytes, MPI_BYTE, recv, bytes, MPI_BYTE,
+                               comm, &request),
+                request, "all-gather");
 }
 
 int32_t reduceScatter(const void *send, void *recv, uint64_t count,
@@ -131,24 +136,19 @@ int32_t reduceScatter(const void *send, void *recv, uint64_t count,
   if (type == MPI_DATATYPE_NULL || !fitsInt(count))
     return KILN_STATUS_INVALID_ARGUMENT;
   MPI_Request request;
-  if (MPI_Ireduce_scatter_block(send, recv, int(count), type, MPI_SUM, comm,
-                                &request) != MPI_SUCCESS)
-    endEveryRank(3, "reduce-scatter could not start; ending every rank");
-  wait(request, "reduce-scatter");
-  return 0;
+  return finish(MPI_Ireduce_scatter_block(send, recv, int(count), type, MPI_SUM,
+                                          comm, &request),
+                request, "reduce-scatter");
 }
 
-int32_t allToAll(const void *send, void *recv, uint64_t count,
-                 uint32_t dtype) {
+int32_t allToAll(const void *send, void *recv, uint64_t count, uint32_t dtype) {
   int bytes;
   if (!asBytes(count, dtype, bytes))
     return KILN_STATUS_INVALID_ARGUMENT;
   MPI_Request request;
-  if (MPI_Ialltoall(send, bytes, MPI_BYTE, recv, bytes, MPI_BYTE, comm,
-                    &request) != MPI_SUCCESS)
-    endEveryRank(3, "all-to-all could not start; ending every rank");
-  wait(request, "all-to-all");
-  return 0;
+  return finish(MPI_Ialltoall(send, bytes, MPI_BYTE, recv, bytes, MPI_BYTE,
+                              comm, &request),
+                request, "all-to-all");
 }
 
 int32_t allToAllv(const void *send, const uint64_t *sendCounts,
@@ -164,11 +164,9 @@ int32_t allToAllv(const void *send, const uint64_t *sendCounts,
         !asBytes(recvOffsets[p], dtype, ro[p]))
       return KILN_STATUS_INVALID_ARGUMENT;
   MPI_Request request;
-  if (MPI_Ialltoallv(send, sc.data(), so.data(), MPI_BYTE, recv, rc.data(),
-                     ro.data(), MPI_BYTE, comm, &request) != MPI_SUCCESS)
-    endEveryRank(3, "all-to-all-v could not start; ending every rank");
-  wait(request, "all-to-all-v");
-  return 0;
+  return finish(MPI_Ialltoallv(send, sc.data(), so.data(), MPI_BYTE, recv,
+                               rc.data(), ro.data(), MPI_BYTE, comm, &request),
+                request, "all-to-all-v");
 }
 
 int32_t sendTo(const void *buffer, uint64_t count, uint32_t dtype,
@@ -177,11 +175,8 @@ int32_t sendTo(const void *buffer, uint64_t count, uint32_t dtype,
   if (!asBytes(count, dtype, bytes) || peer < 0 || peer >= table.size)
     return KILN_STATUS_INVALID_ARGUMENT;
   MPI_Request request;
-  if (MPI_Isend(buffer, bytes, MPI_BYTE, peer, 0, comm, &request) !=
-      MPI_SUCCESS)
-    endEveryRank(3, "send to rank %d could not start; ending every rank", peer);
-  wait(request, "send");
-  return 0;
+  return finish(MPI_Isend(buffer, bytes, MPI_BYTE, peer, 0, comm, &request),
+                request, "send");
 }
 
 int32_t receiveFrom(void *buffer, uint64_t count, uint32_t dtype,
@@ -190,12 +185,8 @@ int32_t receiveFrom(void *buffer, uint64_t count, uint32_t dtype,
   if (!asBytes(count, dtype, bytes) || peer < 0 || peer >= table.size)
     return KILN_STATUS_INVALID_ARGUMENT;
   MPI_Request request;
-  if (MPI_Irecv(buffer, bytes, MPI_BYTE, peer, 0, comm, &request) !=
-      MPI_SUCCESS)
-    endEveryRank(3, "receive from rank %d could not start; ending every rank",
-                 peer);
-  wait(request, "receive");
-  return 0;
+  return finish(MPI_Irecv(buffer, bytes, MPI_BYTE, peer, 0, comm, &request),
+                request, "receive");
 }
 
 int32_t broadcast(void *buffer, uint64_t count, uint32_t dtype, int32_t root) {
@@ -203,19 +194,13 @@ int32_t broadcast(void *buffer, uint64_t count, uint32_t dtype, int32_t root) {
   if (!asBytes(count, dtype, bytes) || root < 0 || root >= table.size)
     return KILN_STATUS_INVALID_ARGUMENT;
   MPI_Request request;
-  if (MPI_Ibcast(buffer, bytes, MPI_BYTE, root, comm, &request) !=
-      MPI_SUCCESS)
-    endEveryRank(3, "broadcast could not start; ending every rank");
-  wait(request, "broadcast");
-  return 0;
+  return finish(MPI_Ibcast(buffer, bytes, MPI_BYTE, root, comm, &request),
+                request, "broadcast");
 }
 
 int32_t barrier() {
   MPI_Request request;
-  if (MPI_Ibarrier(comm, &request) != MPI_SUCCESS)
-    endEveryRank(3, "barrier could not start; ending every rank");
-  wait(request, "barrier");
-  return 0;
+  return finish(MPI_Ibarrier(comm, &request), request, "barrier");
 }
 
 } // namespace
