@@ -8,8 +8,18 @@
 
 #include <stdint.h>
 
+/* Built a second time as kiln_test_host_code_mul with KILN_TEST_MUL
+ * defined: the same symbol computing a * b + w, so that two artifacts whose
+ * code exports the same symbol can be told apart once both are loaded. */
+#ifdef KILN_TEST_MUL
+#define COMBINE(x, y) ((x) * (y))
+#else
+#define COMBINE(x, y) ((x) + (y))
+#endif
+
 /* The "add" model: weight w f32[2,3]; inputs a, b f32[2,3];
- * outputs sum = a + b + w (f32[2,3]) and stats/count = 6 (i64 scalar). */
+ * outputs sum = a + b + w (f32[2,3]; a * b + w in the mul build) and
+ * stats/count = 6 (i64 scalar). */
 void kiln_entry(void **buffers) {
   const float *w = (const float *)buffers[0];
   const float *a = (const float *)buffers[1];
@@ -17,7 +27,7 @@ void kiln_entry(void **buffers) {
   float *sum = (float *)buffers[3];
   int64_t *count = (int64_t *)buffers[4];
   for (int i = 0; i < 6; ++i)
-    sum[i] = a[i] + b[i] + w[i];
+    sum[i] = COMBINE(a[i], b[i]) + w[i];
   *count = 6;
 }
 

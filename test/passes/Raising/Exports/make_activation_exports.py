@@ -27,10 +27,11 @@ Run from anywhere; rewrites every file it owns.
 import math
 import os
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from export_case import save_case
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "Inputs")
@@ -111,16 +112,8 @@ def main():
         torch.manual_seed(2000 + i)
         model = make().eval()
         # Inputs spread over the range where the activations bend.
-        inputs = {k: 3 * torch.randn(*s) for k, s in shapes.items()}
-        with torch.no_grad():
-            y = model(*inputs.values())
-            torch.onnx.export(model, tuple(inputs.values()),
-                              os.path.join(OUT, name + ".onnx"),
-                              opset_version=17, input_names=list(inputs),
-                              output_names=["y"])
-        np.savez(os.path.join(OUT, name + ".npz"),
-                 **{k: v.numpy() for k, v in inputs.items()}, y=y.numpy())
-        print("wrote", name)
+        save_case(OUT, name, model,
+                  {k: 3 * torch.randn(*s) for k, s in shapes.items()})
 
 
 if __name__ == "__main__":

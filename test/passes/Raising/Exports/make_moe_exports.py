@@ -48,10 +48,11 @@ Run from anywhere; rewrites every file it owns.
 import os
 import zlib
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from export_case import save_case
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "Inputs")
@@ -276,15 +277,10 @@ def main():
         torch.manual_seed(zlib.crc32(name.encode()))  # stable per model
         model = make().eval()
         x = torch.randn(2, 8, 16)
-        with torch.no_grad():
-            y = model(x)
-            if name == "moe_deepseek":
+        if name == "moe_deepseek":
+            with torch.no_grad():
                 check_deepseek_routing(model, x)
-            torch.onnx.export(model, (x,), os.path.join(OUT, name + ".onnx"),
-                              opset_version=17, input_names=["x"],
-                              output_names=["y"])
-        np.savez(os.path.join(OUT, name + ".npz"), x=x.numpy(), y=y.numpy())
-        print("wrote", name)
+        save_case(OUT, name, model, {"x": x})
 
 
 if __name__ == "__main__":

@@ -24,9 +24,10 @@ Run from anywhere; rewrites every file it owns.
 """
 import os
 
-import numpy as np
 import torch
 import torch.nn as nn
+
+from export_case import save_case
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "Inputs")
@@ -99,14 +100,7 @@ def main():
     for i, (name, (make, shape, dtype)) in enumerate(MODELS.items()):
         torch.manual_seed(3000 + i)
         model = make().eval()
-        x = (2 * torch.randn(*shape)).to(dtype)
-        with torch.no_grad():
-            y = model(x)
-            torch.onnx.export(model, (x,), os.path.join(OUT, name + ".onnx"),
-                              opset_version=17, input_names=["x"],
-                              output_names=["y"])
-        np.savez(os.path.join(OUT, name + ".npz"), x=x.numpy(), y=y.numpy())
-        print("wrote", name)
+        save_case(OUT, name, model, {"x": (2 * torch.randn(*shape)).to(dtype)})
 
 
 if __name__ == "__main__":

@@ -41,9 +41,10 @@ Run from anywhere; rewrites every file it owns.
 """
 import os
 
-import numpy as np
 import torch
 import torch.nn as nn
+
+from export_case import save_case
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "Inputs")
@@ -268,19 +269,7 @@ def main():
     for i, (name, (make, make_inputs, outputs)) in enumerate(MODELS.items()):
         torch.manual_seed(4000 + i)
         model = make().eval()
-        inputs = make_inputs()
-        with torch.no_grad():
-            ys = model(*inputs.values())
-            if not isinstance(ys, tuple):
-                ys = (ys,)
-            torch.onnx.export(model, tuple(inputs.values()),
-                              os.path.join(OUT, name + ".onnx"),
-                              opset_version=17, input_names=list(inputs),
-                              output_names=outputs)
-        np.savez(os.path.join(OUT, name + ".npz"),
-                 **{k: v.numpy() for k, v in inputs.items()},
-                 **{k: y.numpy() for k, y in zip(outputs, ys)})
-        print("wrote", name)
+        save_case(OUT, name, model, make_inputs(), outputs)
 
 
 if __name__ == "__main__":
