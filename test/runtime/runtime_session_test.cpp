@@ -48,24 +48,20 @@ TEST_F(RuntimeSessionTest, RunsAndReturnsOutputs) {
   ASSERT_EQ(setFloatInput("b", kB), KILN_STATUS_OK) << lastError();
   ASSERT_EQ(kiln_session_run(session), KILN_STATUS_OK) << lastError();
 
-  kiln_tensor_desc desc;
-  const void *data;
-  size_t bytes;
-  ASSERT_EQ(kiln_session_output(session, 0, &desc, &data, &bytes),
-            KILN_STATUS_OK);
-  EXPECT_STREQ(desc.name, "sum");
-  ASSERT_EQ(bytes, 6 * sizeof(float));
-  EXPECT_EQ(reinterpret_cast<uintptr_t>(data) % 64, 0u);
-  const float *sum = static_cast<const float *>(data);
+  OutputView sum = sessionOutput(session, 0);
+  ASSERT_EQ(sum.status, KILN_STATUS_OK);
+  EXPECT_STREQ(sum.desc.name, "sum");
+  ASSERT_EQ(sum.bytes, 6 * sizeof(float));
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(sum.data) % 64, 0u);
   for (int i = 0; i < 6; ++i)
-    EXPECT_EQ(sum[i], kA[i] + kB[i] + 100 * (i + 1)) << i;
+    EXPECT_EQ(sum.as<float>()[i], kA[i] + kB[i] + 100 * (i + 1)) << i;
 
-  ASSERT_EQ(kiln_session_output(session, 1, &desc, &data, &bytes),
-            KILN_STATUS_OK);
-  EXPECT_STREQ(desc.name, "stats/count");
-  EXPECT_EQ(desc.dtype, KILN_DTYPE_INT64);
-  ASSERT_EQ(bytes, 8u);
-  EXPECT_EQ(*static_cast<const int64_t *>(data), 6);
+  OutputView count = sessionOutput(session, 1);
+  ASSERT_EQ(count.status, KILN_STATUS_OK);
+  EXPECT_STREQ(count.desc.name, "stats/count");
+  EXPECT_EQ(count.desc.dtype, KILN_DTYPE_INT64);
+  ASSERT_EQ(count.bytes, 8u);
+  EXPECT_EQ(*count.as<int64_t>(), 6);
 }
 
 TEST_F(RuntimeSessionTest, InputsAreCopiedAndCanBeReplaced) {
@@ -76,18 +72,15 @@ TEST_F(RuntimeSessionTest, InputsAreCopiedAndCanBeReplaced) {
   a[0] = 1000; // the session holds its own copy
   ASSERT_EQ(setFloatInput("b", kB), KILN_STATUS_OK);
   ASSERT_EQ(kiln_session_run(session), KILN_STATUS_OK);
-  kiln_tensor_desc desc;
-  const void *data;
-  size_t bytes;
-  ASSERT_EQ(kiln_session_output(session, 0, &desc, &data, &bytes),
-            KILN_STATUS_OK);
-  EXPECT_EQ(static_cast<const float *>(data)[0], 1 + 10 + 100);
+  OutputView sum = sessionOutput(session, 0);
+  ASSERT_EQ(sum.status, KILN_STATUS_OK);
+  EXPECT_EQ(sum.as<float>()[0], 1 + 10 + 100);
 
   ASSERT_EQ(setFloatInput("b", kA), KILN_STATUS_OK);
   ASSERT_EQ(kiln_session_run(session), KILN_STATUS_OK);
-  ASSERT_EQ(kiln_session_output(session, 0, &desc, &data, &bytes),
-            KILN_STATUS_OK);
-  EXPECT_EQ(static_cast<const float *>(data)[0], 1 + 1 + 100);
+  sum = sessionOutput(session, 0);
+  ASSERT_EQ(sum.status, KILN_STATUS_OK);
+  EXPECT_EQ(sum.as<float>()[0], 1 + 1 + 100);
 }
 
 TEST_F(RuntimeSessionTest, SessionOutlivesReleasedModel) {
@@ -317,16 +310,13 @@ TEST_F(RuntimeBackendTest, ZeroSizeTensorsGetAlignedNonNullPointers) {
             KILN_STATUS_OK)
       << kiln_last_error();
   ASSERT_EQ(kiln_session_run(session), KILN_STATUS_OK);
-  kiln_tensor_desc desc;
-  const void *data;
-  size_t bytes;
-  ASSERT_EQ(kiln_session_output(session, 0, &desc, &data, &bytes),
-            KILN_STATUS_OK);
-  EXPECT_NE(data, nullptr);
-  EXPECT_EQ(bytes, 0u);
-  ASSERT_EQ(kiln_session_output(session, 1, &desc, &data, &bytes),
-            KILN_STATUS_OK);
-  EXPECT_EQ(*static_cast<const int32_t *>(data), 1);
+  OutputView y = sessionOutput(session, 0);
+  ASSERT_EQ(y.status, KILN_STATUS_OK);
+  EXPECT_NE(y.data, nullptr);
+  EXPECT_EQ(y.bytes, 0u);
+  OutputView ok = sessionOutput(session, 1);
+  ASSERT_EQ(ok.status, KILN_STATUS_OK);
+  EXPECT_EQ(*ok.as<int32_t>(), 1);
 }
 
 TEST(RuntimeIsolationTest, ModelsWithTheSameSymbolKeepTheirOwnCode) {

@@ -347,13 +347,9 @@ TEST_F(SymbolSessionTest, SessionsKeepTheirOwnShapes) {
             KILN_STATUS_OK);
   runAndCheck(3, 2);
   ASSERT_EQ(kiln_session_run(other), KILN_STATUS_OK);
-  kiln_tensor_desc desc;
-  const void *data;
-  size_t bytes;
-  ASSERT_EQ(kiln_session_output(other, 0, &desc, &data, &bytes),
-            KILN_STATUS_OK);
-  EXPECT_EQ(std::vector<int64_t>(desc.dims, desc.dims + desc.rank),
-            (std::vector<int64_t>{1, 5}));
+  OutputView sum = sessionOutput(other, 0);
+  ASSERT_EQ(sum.status, KILN_STATUS_OK);
+  EXPECT_EQ(sum.dims(), (std::vector<int64_t>{1, 5}));
   EXPECT_EQ(output(0).dims, (std::vector<int64_t>{3, 2}));
   kiln_session_release(other);
 }

@@ -9,6 +9,7 @@
 
 #include <cstdlib>
 #include <string>
+#include <vector>
 #include <unistd.h>
 
 namespace kiln::test {
@@ -41,6 +42,27 @@ public:
 private:
   std::string path_;
 };
+
+/// Output `index` of a session, as kiln_session_output hands it out.
+struct OutputView {
+  kiln_status status = KILN_STATUS_OK;
+  kiln_tensor_desc desc{};
+  const void *data = nullptr;
+  size_t bytes = 0;
+
+  template <typename T> const T *as() const {
+    return static_cast<const T *>(data);
+  }
+  std::vector<int64_t> dims() const {
+    return std::vector<int64_t>(desc.dims, desc.dims + desc.rank);
+  }
+};
+inline OutputView sessionOutput(kiln_session *session, size_t index) {
+  OutputView out;
+  out.status =
+      kiln_session_output(session, index, &out.desc, &out.data, &out.bytes);
+  return out;
+}
 
 /// Writes `artifact` to a temporary file and loads it.
 inline kiln_status loadBytes(const Bytes &artifact, kiln_model **model) {
