@@ -14,20 +14,10 @@
 
 namespace kiln::python::dlpack {
 
-enum DeviceType : int32_t {
-  kCPU = 1,
-  kCUDA = 2,
-  kCUDAHost = 3,
-  kCUDAManaged = 13,
-};
-
-enum TypeCode : uint8_t {
-  kInt = 0,
-  kUInt = 1,
-  kFloat = 2,
-  kBfloat = 4,
-  kBool = 6,
-};
+// DLPack's numbering (dlpack.h's DLDeviceType and DLDataTypeCode), only the
+// values Kiln produces or accepts.
+enum DeviceType : int32_t { kCPU = 1, kCUDA, kCUDAHost, kCUDAManaged = 13 };
+enum TypeCode : uint8_t { kInt, kUInt, kFloat, kBfloat = 4, kBool = 6 };
 
 struct Device {
   int32_t device_type;

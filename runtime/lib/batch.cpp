@@ -195,13 +195,10 @@ extern "C" {
 kiln_status kiln_model_paged_info(const kiln_model *model,
                                   kiln_paged_info *out) {
   clearOutputs(out);
-  const GenerationInfo *info = nullptr;
-  if (kiln_status status = generationOf(model, out, /*paged=*/true, info))
+  const GenerationInfo *g = nullptr;
+  if (kiln_status status = generationOf(model, out, /*paged=*/true, g))
     return status;
-  const GenerationInfo &g = *info;
-  out->block_size = g.kvBlockSize;
-  out->num_blocks = g.kvBlocks;
-  out->block_table_input = g.blockTableInput;
+  *out = kiln_paged_info{g->kvBlockSize, g->kvBlocks, g->blockTableInput};
   return KILN_STATUS_OK;
 }
 

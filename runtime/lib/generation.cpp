@@ -94,15 +94,11 @@ extern "C" {
 kiln_status kiln_model_generation_info(const kiln_model *model,
                                        kiln_generation_info *out) {
   clearOutputs(out);
-  const GenerationInfo *info = nullptr;
-  if (kiln_status status = generationOf(model, out, /*paged=*/false, info))
+  const GenerationInfo *g = nullptr;
+  if (kiln_status status = generationOf(model, out, /*paged=*/false, g))
     return status;
-  const GenerationInfo &g = *info;
-  out->max_seq = g.maxSeq;
-  out->tokens_input = g.tokensInput;
-  out->positions_input = g.positionsInput;
-  out->logits_output = g.logitsOutput;
-  out->num_state_inputs = g.stateInputs.size();
+  *out = kiln_generation_info{g->maxSeq, g->tokensInput, g->positionsInput,
+                              g->logitsOutput, g->stateInputs.size()};
   return KILN_STATUS_OK;
 }
 

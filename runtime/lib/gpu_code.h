@@ -21,8 +21,7 @@ namespace kiln::rt {
 
 /// "sm_90a" is {9, 0, 'a'}; "sm_100" is {10, 0, 0}.
 struct GpuArch {
-  unsigned major = 0;
-  unsigned minor = 0;
+  unsigned major = 0, minor = 0;
   char suffix = 0; // 0, 'a' (exactly this capability) or 'f' (family)
 };
 

@@ -23,8 +23,7 @@ namespace kiln::planning {
 /// A group of weights: parameters (for FLOPs) and stored bytes (for memory
 /// and bandwidth; quantized weights take fewer bytes per parameter).
 struct WeightBlock {
-  double params = 0;
-  double bytes = 0;
+  double params = 0, bytes = 0;
   WeightBlock &operator+=(const WeightBlock &o) {
     params += o.params;
     bytes += o.bytes;

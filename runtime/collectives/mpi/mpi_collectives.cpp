@@ -108,47 +108,67 @@ bool asBytes(uint64_t count, uint32_t dtype, int &bytes) {
 
 bool fitsInt(uint64_t count) { return count <= uint64_t(INT_MAX); }
 
-int32_t allReduce(void *buffer, uint64_t count, uint32_t dtype) {
+/// A sum over `count` elements of `dtype`: refuses what MPI cannot sum or
+/// count in an int, else starts it by `start(type, count, request)` and
+/// waits for it.
+template <typename Start>
+int32_t sum(const char *what, uint64_t count, uint32_t dtype, Start start) {
   MPI_Datatype type = sumType(dtype);
   if (type == MPI_DATATYPE_NULL || !fitsInt(count))
     return KILN_STATUS_INVALID_ARGUMENT;
   MPI_Request request;
-  return finish(MPI_Iallreduce(MPI_IN_PLACE, buffer, int(count), type, MPI_SUM,
-                               comm, &request),
-                request, "all-reduce");
+  return finish(start(type, int(count), request), request, what);
 }
 
-int32_t allGather(const void *send, void *recv, uint64_t count,
-                  uint32_t dtype) {
+/// A move of `count` elements of `dtype` as bytes: refuses a dtype that is
+/// not whole bytes, a size past an int, or `valid` false, else starts it by
+/// `start(bytes, request)` and waits for it.
+template <typename Start>
+int32_t move(const char *what, uint64_t count, uint32_t dtype, bool valid,
+             Start start) {
   int bytes;
-  if (!asBytes(count, dtype, bytes) ||
-      uint64_t(bytes) * uint64_t(table.size) > uint64_t(INT_MAX))
+  if (!valid || !asBytes(count, dtype, bytes))
     return KILN_STATUS_INVALID_ARGUMENT;
   MPI_Request request;
-  return finish(MPI_Iallgather(send, bytes, MPI_BYTE, recv, bytes, MPI_BYTE,
-                               comm, &request),
-                request, "all-gather");
+  return finish(start(bytes, request), request, what);
+}
+
+int32_t allReduce(void *buffer, uint64_t count, uint32_t dtype) {
+  return sum("all-reduce", count, dtype,
+             [&](MPI_Datatype type, int n, MPI_Request &request) {
+               return MPI_Iallreduce(MPI_IN_PLACE, buffer, n, type, MPI_SUM,
+                                     comm, &request);
+             });
 }
 
 int32_t reduceScatter(const void *send, void *recv, uint64_t count,
                       uint32_t dtype) {
-  MPI_Datatype type = sumType(dtype);
-  if (type == MPI_DATATYPE_NULL || !fitsInt(count))
-    return KILN_STATUS_INVALID_ARGUMENT;
-  MPI_Request request;
-  return finish(MPI_Ireduce_scatter_block(send, recv, int(count), type, MPI_SUM,
-                                          comm, &request),
-                request, "reduce-scatter");
+  return sum("reduce-scatter", count, dtype,
+             [&](MPI_Datatype type, int n, MPI_Request &request) {
+               return MPI_Ireduce_scatter_block(send, recv, n, type, MPI_SUM,
+                                                comm, &request);
+             });
+}
+
+int32_t allGather(const void *send, void *recv, uint64_t count,
+                  uint32_t dtype) {
+  // Every rank's share lands in `recv`: the whole must fit an int too.
+  int whole;
+  bool valid =
+      fitsInt(count) && asBytes(count * uint64_t(table.size), dtype, whole);
+  return move("all-gather", count, dtype, valid,
+              [&](int bytes, MPI_Request &request) {
+                return MPI_Iallgather(send, bytes, MPI_BYTE, recv, bytes,
+                                      MPI_BYTE, comm, &request);
+              });
 }
 
 int32_t allToAll(const void *send, void *recv, uint64_t count, uint32_t dtype) {
-  int bytes;
-  if (!asBytes(count, dtype, bytes))
-    return KILN_STATUS_INVALID_ARGUMENT;
-  MPI_Request request;
-  return finish(MPI_Ialltoall(send, bytes, MPI_BYTE, recv, bytes, MPI_BYTE,
-                              comm, &request),
-                request, "all-to-all");
+  return move("all-to-all", count, dtype, true,
+              [&](int bytes, MPI_Request &request) {
+                return MPI_Ialltoall(send, bytes, MPI_BYTE, recv, bytes,
+                                     MPI_BYTE, comm, &request);
+              });
 }
 
 int32_t allToAllv(const void *send, const uint64_t *sendCounts,
@@ -169,33 +189,32 @@ int32_t allToAllv(const void *send, const uint64_t *sendCounts,
                 request, "all-to-all-v");
 }
 
+bool isRank(int32_t rank) { return rank >= 0 && rank < table.size; }
+
 int32_t sendTo(const void *buffer, uint64_t count, uint32_t dtype,
                int32_t peer) {
-  int bytes;
-  if (!asBytes(count, dtype, bytes) || peer < 0 || peer >= table.size)
-    return KILN_STATUS_INVALID_ARGUMENT;
-  MPI_Request request;
-  return finish(MPI_Isend(buffer, bytes, MPI_BYTE, peer, 0, comm, &request),
-                request, "send");
+  return move("send", count, dtype, isRank(peer),
+              [&](int bytes, MPI_Request &request) {
+                return MPI_Isend(buffer, bytes, MPI_BYTE, peer, 0, comm,
+                                 &request);
+              });
 }
 
 int32_t receiveFrom(void *buffer, uint64_t count, uint32_t dtype,
                     int32_t peer) {
-  int bytes;
-  if (!asBytes(count, dtype, bytes) || peer < 0 || peer >= table.size)
-    return KILN_STATUS_INVALID_ARGUMENT;
-  MPI_Request request;
-  return finish(MPI_Irecv(buffer, bytes, MPI_BYTE, peer, 0, comm, &request),
-                request, "receive");
+  return move("receive", count, dtype, isRank(peer),
+              [&](int bytes, MPI_Request &request) {
+                return MPI_Irecv(buffer, bytes, MPI_BYTE, peer, 0, comm,
+                                 &request);
+              });
 }
 
 int32_t broadcast(void *buffer, uint64_t count, uint32_t dtype, int32_t root) {
-  int bytes;
-  if (!asBytes(count, dtype, bytes) || root < 0 || root >= table.size)
-    return KILN_STATUS_INVALID_ARGUMENT;
-  MPI_Request request;
-  return finish(MPI_Ibcast(buffer, bytes, MPI_BYTE, root, comm, &request),
-                request, "broadcast");
+  return move("broadcast", count, dtype, isRank(root),
+              [&](int bytes, MPI_Request &request) {
+                return MPI_Ibcast(buffer, bytes, MPI_BYTE, root, comm,
+                                  &request);
+              });
 }
 
 int32_t barrier() {
