@@ -112,11 +112,8 @@ LogicalResult printTo(const CompileOptions &opts,
 
 LogicalResult runPipeline(ModuleOp module, const CompileOptions &opts,
                           void (*build)(OpPassManager &)) {
-  PassManager pm(module.getContext());
-  if (opts.configure && failed(opts.configure(pm)))
-    return failure();
-  build(pm);
-  return pm.run(module);
+  return runPasses(module, opts.configure,
+                   [&](PassManager &pm) { build(pm); });
 }
 
 /// Bytes of a tensor's elements (sub-byte types packed).
@@ -129,14 +126,12 @@ uint64_t storageBytes(Type type) {
 /// stacked expert weight):
 /// its name, weight shape and relative RMS weight error, then the totals.
 LogicalResult quantizeWeights(ModuleOp module, const CompileOptions &opts) {
-  PassManager pm(module.getContext());
-  if (opts.configure && failed(opts.configure(pm)))
-    return failure();
   QuantizeWeightsOptions passOptions;
   passOptions.format = opts.quantize;
-  pm.addPass(createQuantizeWeights(passOptions));
-  pm.addPass(createCanonicalizerPass());
-  if (failed(pm.run(module)))
+  if (failed(runPasses(module, opts.configure, [&](PassManager &pm) {
+        pm.addPass(createQuantizeWeights(passOptions));
+        pm.addPass(createCanonicalizerPass());
+      })))
     return failure();
   uint64_t quantizedBytes = 0, floatBytes = 0;
   unsigned layers = 0;
@@ -174,32 +169,28 @@ LogicalResult makeGenerationStep(ModuleOp module, const CompileOptions &opts) {
     return emitError(module.getLoc())
            << "--generate: the " << opts.target
            << " target does not run generation steps yet; use --target cpu";
-  PassManager pm(module.getContext());
-  if (opts.configure && failed(opts.configure(pm)))
-    return failure();
   ConvertDecoderToGenerationStepOptions passOptions;
   passOptions.entryName = opts.import.entryName;
   passOptions.maxSeq = opts.maxSeq;
   passOptions.kvBlockSize = opts.kvBlockSize;
   passOptions.kvBlocks = opts.kvBlocks;
-  pm.addPass(createConvertDecoderToGenerationStep(passOptions));
-  pm.addPass(createCanonicalizerPass());
-  return pm.run(module);
+  return runPasses(module, opts.configure, [&](PassManager &pm) {
+    pm.addPass(createConvertDecoderToGenerationStep(passOptions));
+    pm.addPass(createCanonicalizerPass());
+  });
 }
 
 /// Rewrites `module` into rank `rank`'s program of expert parallelism over
 /// `ranks` ranks, its collectives as runtime calls.
 LogicalResult partitionForRank(ModuleOp module, const CompileOptions &opts,
                                int64_t rank, int64_t ranks) {
-  PassManager pm(module.getContext());
-  if (opts.configure && failed(opts.configure(pm)))
-    return failure();
   PartitionExpertsOptions partition;
   partition.rank = rank;
   partition.ranks = ranks;
-  pm.addNestedPass<func::FuncOp>(createPartitionExperts(partition));
-  pm.addPass(createConvertCollectivesToRuntimeCalls());
-  return pm.run(module);
+  return runPasses(module, opts.configure, [&](PassManager &pm) {
+    pm.addNestedPass<func::FuncOp>(createPartitionExperts(partition));
+    pm.addPass(createConvertCollectivesToRuntimeCalls());
+  });
 }
 
 /// What rank `rank` of expert parallelism over `ranks` holds, one line.

@@ -52,18 +52,16 @@ static llvm::Expected<ModelSummary> summarizeModel(MLIRContext &ctx,
   reported = true; // the importer and verifier report their own errors
   if (!module || failed(verify(*module)))
     return llvm::createStringError("");
-  PassManager pm(&ctx);
-  if (opts.configure && failed(opts.configure(pm)))
-    return llvm::createStringError("");
-  if (opts.raise)
-    buildRaisePipeline(pm);
-  if (!opts.quantize.empty()) {
-    QuantizeWeightsOptions q;
-    q.format = opts.quantize;
-    pm.addPass(createQuantizeWeights(q));
-    pm.addPass(createCanonicalizerPass());
-  }
-  if (failed(pm.run(*module)))
+  QuantizeWeightsOptions q;
+  q.format = opts.quantize;
+  if (failed(runPasses(*module, opts.configure, [&](PassManager &pm) {
+        if (opts.raise)
+          buildRaisePipeline(pm);
+        if (!q.format.empty()) {
+          pm.addPass(createQuantizeWeights(q));
+          pm.addPass(createCanonicalizerPass());
+        }
+      })))
     return llvm::createStringError("");
   reported = false;
   return summarizeKilnModule(*module, opts.import.entryName, name);

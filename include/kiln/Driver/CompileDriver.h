@@ -72,7 +72,7 @@ struct CompileOptions {
   } planning;
   /// Applied to every pass manager the driver creates (IR printing,
   /// timing and the other MLIR command-line options).
-  std::function<mlir::LogicalResult(mlir::PassManager &)> configure;
+  PassManagerSetup configure;
 };
 
 /// Checks that `options.target` is registered and `options.emit` is one of

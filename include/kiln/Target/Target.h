@@ -50,6 +50,16 @@ struct EmitStageInfo {
 };
 
 /// What the driver gives a target for one compilation.
+/// The user's pass manager options (--mlir-print-ir-*, --mlir-timing) as a
+/// function that sets a pass manager up.
+using PassManagerSetup = std::function<mlir::LogicalResult(mlir::PassManager &)>;
+
+/// Runs on `module` the passes `build` adds, in a pass manager that `setup`
+/// (may be empty) prepared first.
+mlir::LogicalResult
+runPasses(mlir::ModuleOp module, const PassManagerSetup &setup,
+          llvm::function_ref<void(mlir::PassManager &)> build);
+
 struct TargetContext {
   const TargetOptions &options;
   /// The model function (ONNX models always have @main).
@@ -70,7 +80,7 @@ struct TargetContext {
 
   /// Applies the user's pass manager options to a pass manager the target
   /// builds itself (a pipeline with options); may be empty.
-  std::function<mlir::LogicalResult(mlir::PassManager &)> configure;
+  PassManagerSetup configure;
 
   /// True when compilation stops after `stage`.
   bool stopsAfter(llvm::StringRef stage) const { return emit == stage; }

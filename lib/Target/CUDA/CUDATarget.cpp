@@ -165,15 +165,13 @@ public:
       code.workspaceBytes = bytes.getInt();
 
     context.progress("generating PTX and the host schedule");
-    PassManager pm(module.getContext());
-    if (context.configure && failed(context.configure(pm)))
-      return failure();
     GpuCodegenPipelineOptions options;
     options.archs = archs;
     options.cudaPath = cudaPath;
     options.entry = context.entryName;
-    buildGpuCodegenPipeline(pm, options);
-    if (failed(pm.run(module)))
+    if (failed(runPasses(module, context.configure, [&](PassManager &pm) {
+          buildGpuCodegenPipeline(pm, options);
+        })))
       return failure();
     if (context.stopsAfter("llvm"))
       return printStage(module, context, stopped);
