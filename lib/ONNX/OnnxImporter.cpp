@@ -158,6 +158,11 @@ private:
   /// operator. Fails when any node failed.
   LogicalResult importNodes(OpBuilder &b);
   /// The return of the graph outputs and the function's final type.
+  /// Appends the values of options.dumpValues / dumpAll to the results,
+  /// their ONNX names to `names`; fails on a name the graph lacks.
+  LogicalResult collectDumpedValues(SmallVectorImpl<Value> &results,
+                                    SmallVectorImpl<Type> &resultTypes,
+                                    std::vector<std::string> &names);
   LogicalResult buildReturn(OpBuilder &b, func::FuncOp func,
                             ArrayRef<Type> argTypes);
 
@@ -703,6 +708,9 @@ LogicalResult GraphImporter::buildReturn(OpBuilder &b, func::FuncOp func,
     results.push_back(v);
     resultTypes.push_back(v.getType());
   }
+  std::vector<std::string> dumped;
+  if (failed(collectDumpedValues(results, resultTypes, dumped)))
+    return failure();
   func::ReturnOp::create(b, fileLoc, results);
   func.setType(b.getFunctionType(argTypes, resultTypes));
   for (auto [i, out] : llvm::enumerate(graph.output())) {
@@ -712,6 +720,46 @@ LogicalResult GraphImporter::buildReturn(OpBuilder &b, func::FuncOp func,
     if (int dtype = out.type().tensor_type().elem_type())
       func.setResultAttr(i, "kiln.dtype", b.getI32IntegerAttr(dtype));
   }
+  for (auto [i, name] : llvm::enumerate(dumped))
+    func.setResultAttr(graph.output_size() + i, "kiln.name",
+                       b.getStringAttr(name));
+  return success();
+}
+
+LogicalResult GraphImporter::collectDumpedValues(
+    SmallVectorImpl<Value> &results, SmallVectorImpl<Type> &resultTypes,
+    std::vector<std::string> &names) {
+  const onnx::GraphProto &graph = model.graph();
+  llvm::StringSet<> wanted, found, taken;
+  for (const std::string &name : options.dumpValues)
+    wanted.insert(name);
+  for (const onnx::ValueInfoProto &out : graph.output())
+    taken.insert(out.name());
+  for (const onnx::NodeProto &node : graph.node()) {
+    bool wholeNode = options.dumpAll || wanted.contains(node.name());
+    if (wholeNode)
+      found.insert(node.name());
+    for (const std::string &out : node.output()) {
+      if (!wholeNode && !wanted.contains(out))
+        continue;
+      found.insert(out);
+      Value v = values.lookup(out);
+      // Absent optional outputs, graph outputs (already results) and
+      // values that are not tensors are not dumped.
+      if (out.empty() || !v || !isa<RankedTensorType>(v.getType()) ||
+          !taken.insert(out).second)
+        continue;
+      results.push_back(v);
+      resultTypes.push_back(v.getType());
+      names.push_back(out);
+    }
+  }
+  for (const std::string &name : options.dumpValues)
+    if (!found.contains(name)) {
+      error() << "--dump: the graph has no node or value named '" << name
+              << "'";
+      return failure();
+    }
   return success();
 }
 

@@ -71,11 +71,13 @@ static constexpr const char *kCpuVectorizeContractions =
 // read by then), and fusion moves the unpacking into the consumers. Both
 // targets start their code generation with this. A generation step's
 // updated KV caches are left in their inputs' buffers instead of returned.
+// A value returned twice gets a copy first: each out-param needs a buffer
+// of its own.
 static constexpr const char *kPrepareBoundary =
     "kiln-convert-subbyte-boundary-to-bytes,"
     "func.func(kiln-fuse-elementwise,canonicalize)";
 static constexpr const char *kBufferizeAtBoundary =
-    "kiln-flatten-empty-tensors,"
+    "kiln-flatten-empty-tensors,kiln-copy-repeated-results,"
     "one-shot-bufferize{bufferize-function-boundaries=1 "
     "function-boundary-type-conversion=identity-layout-map},"
     "kiln-write-state-results-in-place,"

@@ -416,6 +416,13 @@ int main(int argc, char **argv) {
     return 1;
   if (!parseInputFlags(opts.import))
     return 1;
+  for (StringRef list : dumpValues) {
+    SmallVector<StringRef> names;
+    list.split(names, ',', -1, /*KeepEmpty=*/false);
+    for (StringRef name : names)
+      opts.import.dumpValues.push_back(name.trim().str());
+  }
+  opts.import.dumpAll = dumpAll;
   if (failed(kiln::checkTargetAndStage(context, opts)))
     return 1;
   opts.outputPath = outputPath;

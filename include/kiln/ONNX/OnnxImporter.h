@@ -83,6 +83,12 @@ struct OnnxImportOptions {
   /// the message; on for `kiln-compile --check`, which promises a complete
   /// account.
   bool reportUncheckedNodes = false;
+  /// Intermediate values kept as extra results after the graph outputs,
+  /// for debugging a wrong answer (kiln-compile --dump): each entry names a
+  /// node (all its outputs) or a value. `dumpAll` keeps every node output.
+  /// Each extra result is named after its ONNX value.
+  std::vector<std::string> dumpValues;
+  bool dumpAll = false;
 };
 
 /// Imports the model at `path`. Errors are reported as diagnostics on

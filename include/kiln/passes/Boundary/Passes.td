@@ -77,6 +77,37 @@ def FlattenEmptyTensors : Pass<"kiln-flatten-empty-tensors", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::tensor::TensorDialect"];
 }
 
+def CopyRepeatedResults : Pass<"kiln-copy-repeated-results", "mlir::ModuleOp"> {
+  let summary = "Give every result of the entry a tensor of its own";
+  let description = [{
+    An ONNX graph may name one value as two outputs (an output and an
+    Identity of it), and `kiln-compile --dump` may keep a value that is also
+    an output. After bufferization, buffer-results-to-out-params writes each
+    result into its own out-parameter and needs each returned buffer to be
+    a different one. This pass copies the second and later occurrences of a
+    repeated result of the entry into a new tensor:
+
+    ```mlir
+    return %sum, %sum : tensor<2x3xf32>, tensor<2x3xf32>
+    ```
+
+    becomes
+
+    ```mlir
+    %empty = tensor.empty() : tensor<2x3xf32>
+    %copy = linalg.copy ins(%sum : tensor<2x3xf32>)
+                        outs(%empty : tensor<2x3xf32>) -> tensor<2x3xf32>
+    return %sum, %copy : tensor<2x3xf32>, tensor<2x3xf32>
+    ```
+  }];
+  let options = [
+    Option<"entryName", "entry", "std::string", /*default=*/"\"main\"",
+           "Name of the entry function">
+  ];
+  let dependentDialects = ["mlir::linalg::LinalgDialect",
+                           "mlir::tensor::TensorDialect"];
+}
+
 def NameOutputDims : Pass<"kiln-name-output-dims", "mlir::ModuleOp"> {
   let summary = "Name each dynamic output dimension after the input symbol it equals";
   let description = [{

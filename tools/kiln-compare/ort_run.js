@@ -1,0 +1,55 @@
+// Runs one ONNX model through onnxruntime (npm's onnxruntime-node, CPU
+// execution provider) and writes every graph output to OUT_DIR/<name>.npy,
+// the name made file-safe as kiln-run does. kiln-compare's reference.
+//
+// Usage: node ort_run.js --ort PATH_TO_onnxruntime-node MODEL.onnx OUT_DIR
+//            NAME=FILE.npy...
+'use strict';
+const fs = require('fs');
+const path = require('path');
+
+const args = process.argv.slice(2);
+let ortPath = 'onnxruntime-node';
+const positional = [];
+for (let i = 0; i < args.length; ++i) {
+  if (args[i] === '--ort') ortPath = path.resolve(args[++i]);
+  else positional.push(args[i]);
+}
+if (positional.length < 2) {
+  console.error('usage: node ort_run.js [--ort PATH] MODEL.onnx OUT_DIR NAME=FILE...');
+  process.exit(2);
+}
+const ort = require(ortPath);
+// npy.js is copied beside this script in the build; in the source tree it
+// is in scripts/.
+const npyBeside = path.join(__dirname, 'npy.js');
+const {readNpy, writeNpy} = require(
+    fs.existsSync(npyBeside) ? npyBeside
+                             : path.join(__dirname, '..', '..', 'scripts', 'npy.js'))(ort);
+
+function fileSafe(name) {
+  const safe = name.replace(/[^A-Za-z0-9._-]/g, '_');
+  return safe === '' || safe[0] === '.' ? '_' + safe : safe;
+}
+
+(async () => {
+  const [model, outDir, ...inputs] = positional;
+  const feeds = {};
+  for (const spec of inputs) {
+    const eq = spec.indexOf('=');
+    feeds[spec.slice(0, eq)] = readNpy(spec.slice(eq + 1));
+  }
+  const session = await ort.InferenceSession.create(model, {executionProviders: ['cpu']});
+  const results = await session.run(feeds);
+  fs.mkdirSync(outDir, {recursive: true});
+  for (const name of session.outputNames) {
+    try {
+      writeNpy(path.join(outDir, fileSafe(name) + '.npy'), results[name]);
+    } catch (e) {  // a type npy.js does not write: no reference for it
+      console.error(`ort_run.js: skipped '${name}': ${e.message || e}`);
+    }
+  }
+})().catch(e => {
+  console.error('ort_run.js: ' + (e.message || e));
+  process.exit(1);
+});
