@@ -14,6 +14,8 @@
 #include "mlir/IR/Matchers.h"
 #include "llvm/ADT/APSInt.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace kiln;
 
@@ -99,6 +101,26 @@ OpFoldResult DivOp::fold(FoldAdaptor adaptor) {
         return a.sdiv(b);
       },
       [](const APFloat &a, const APFloat &b) { return a / b; });
+}
+
+/// Float powers of constants: GPT-2 divides its scores by
+/// `torch.full([], head_dim ** 0.5)`, which exports as 0 + pow(d, 0.5), and
+/// the attention matcher needs the scale as a constant. Integer powers stay
+/// for run time.
+OpFoldResult PowOp::fold(FoldAdaptor adaptor) {
+  return foldBinary(
+      adaptor.getLhs(), adaptor.getRhs(), getType(),
+      [](const APInt &, const APInt &) -> std::optional<APInt> {
+        return std::nullopt;
+      },
+      [](const APFloat &a, const APFloat &b) {
+        // f32, f16 and bf16 values are exact in a double; the result is
+        // rounded once, back to the operands' type.
+        APFloat result(std::pow(a.convertToDouble(), b.convertToDouble()));
+        bool lost = false;
+        result.convert(a.getSemantics(), APFloat::rmNearestTiesToEven, &lost);
+        return result;
+      });
 }
 
 OpFoldResult CastOp::fold(FoldAdaptor adaptor) {

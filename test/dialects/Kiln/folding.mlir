@@ -69,6 +69,35 @@ func.func @add_float() -> tensor<2xf32> {
 
 // -----
 
+// GPT-2's score scale, exported as 0 + pow(head_dim, 0.5): a float power of
+// constants folds (rounded once to f32), and then the sum does.
+// CHECK-LABEL: func @pow_float
+// CHECK-NEXT: %[[C:.+]] = arith.constant dense<[4.000000e+00, 1.250000e-01]> : tensor<2xf32>
+// CHECK-NEXT: return %[[C]]
+func.func @pow_float() -> tensor<2xf32> {
+  %a = arith.constant dense<[16.0, 2.0]> : tensor<2xf32>
+  %b = arith.constant dense<[0.5, -3.0]> : tensor<2xf32>
+  %z = arith.constant dense<0.0> : tensor<f32>
+  %0 = kiln.pow %a, %b : (tensor<2xf32>, tensor<2xf32>) -> tensor<2xf32>
+  %1 = kiln.add %z, %0 : (tensor<f32>, tensor<2xf32>) -> tensor<2xf32>
+  return %1 : tensor<2xf32>
+}
+
+// -----
+
+// Integer powers are left to run time.
+// CHECK-LABEL: func @pow_int_not_folded
+// CHECK: %[[R:.+]] = kiln.pow
+// CHECK-NEXT: return %[[R]]
+func.func @pow_int_not_folded() -> tensor<2xi32> {
+  %a = arith.constant dense<[2, 3]> : tensor<2xi32>
+  %b = arith.constant dense<[3, 2]> : tensor<2xi32>
+  %0 = kiln.pow %a, %b : (tensor<2xi32>, tensor<2xi32>) -> tensor<2xi32>
+  return %0 : tensor<2xi32>
+}
+
+// -----
+
 // Division by zero is left to run time.
 // CHECK-LABEL: func @div_by_zero_not_folded
 // CHECK: %[[R:.+]] = kiln.div

@@ -44,7 +44,6 @@ import decoders  # noqa: E402
 TOLERANCE = 1e-4  # relative to max |torch|
 
 # Reasons --report-raising gives for what it leaves (see README.md).
-GPT2_SCALE = "the scores are divided by a tensor, not a scalar"
 NEOX_WHERE = ("the scores pass through a kiln.select that is not a "
               "masked_fill with a constant")
 QWEN_SHARED = "the expert outputs are summed together with something else"
@@ -90,9 +89,9 @@ EXPECTED = {
     # LayerNorm is imported as kiln's layer_norm (no raising needed).
     "phi2": {"raised attention": 2, "raised rope": 4, "raised gelu": 2},
     # The divisor torch.full([], value.size(-1) ** 0.5) imports as
-    # `0 + pow(16, 0.5)` on scalar constants, which nothing folds before
-    # kiln-raise-attention looks for a constant scale.
-    "gpt2": {"left attention: " + GPT2_SCALE: 2, "raised gelu": 2},
+    # `0 + pow(16, 0.5)` on scalar constants; kiln.pow's fold makes it the
+    # constant scale the matcher needs.
+    "gpt2": {"raised attention": 2, "raised gelu": 2},
     # The scores are computed on [B * H, S, S] (baddbmm) and reshaped to
     # [B, H, S, S] before the torch.where: the matcher does not follow the
     # reshape, and blames the select (GPT-J's identical where raises; the

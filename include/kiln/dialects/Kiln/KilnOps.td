@@ -80,7 +80,9 @@ def Kiln_RemOp : Kiln_BinaryOp<"rem",
 }
 def Kiln_PowOp : Kiln_BinaryOp<"pow", "elementwise power `lhs ^ rhs`", [{
     %0 = kiln.pow %a, %b : (tensor<3xf32>, tensor<f32>) -> tensor<3xf32>
-}]>;
+}]> {
+  let hasFolder = 1;
+}
 def Kiln_MaxOp : Kiln_BinaryOp<"max", "elementwise maximum", [{
     %0 = kiln.max %a, %b : (tensor<3xf32>, tensor<3xf32>) -> tensor<3xf32>
 }]> {
