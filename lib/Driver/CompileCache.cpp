@@ -1,7 +1,8 @@
 //===- CompileCache.cpp - Artifacts by the hash of what made them ---------===//
 //
-// Entries are whole artifacts, `<dir>/<key>.kiln`, written as a temporary
-// file renamed into place, so a reader sees an entry whole or not at all;
+// Entries are whole artifacts, `<dir>/<key>.kiln`, linked or copied under a
+// temporary name and renamed into place, so a reader sees an entry whole or
+// not at all;
 // a hit is checked as the runtime checks an artifact (magic, size,
 // checksum) before it is copied out, so a damaged entry is a miss, never a
 // broken output. A hit refreshes the entry's modification time, and a
@@ -262,16 +263,23 @@ static std::string artifactProblem(llvm::StringRef bytes) {
   return "";
 }
 
-/// Copies `from` to `to` through a temporary file beside `to`, renamed
-/// over it; "" or why it failed.
+/// Puts the bytes of `from` at `to` through a temporary name beside `to`,
+/// renamed over it: a hard link when both are on one file system (an
+/// artifact of gigabytes costs nothing to store or fetch; a later compile
+/// to `to` renames a new file over it, never writing into the entry), else
+/// a copy. "" or why it failed.
 static std::string copyAtomically(llvm::StringRef from, llvm::StringRef to) {
   llvm::SmallString<256> tmp;
-  int fd;
-  if (std::error_code ec = fs::createUniqueFile(to + ".tmp-%%%%%%", fd, tmp))
-    return "cannot create a file beside '" + to.str() + "': " + ec.message();
-  std::error_code ec = fs::copy_file(from, fd);
-  if (std::error_code closed = fs::closeFile(fd); !ec)
-    ec = closed;
+  fs::createUniquePath(to + ".tmp-%%%%%%", tmp, /*MakeAbsolute=*/false);
+  std::error_code ec = fs::create_hard_link(from, tmp);
+  if (ec) {
+    int fd;
+    if ((ec = fs::createUniqueFile(to + ".tmp-%%%%%%", fd, tmp)))
+      return "cannot create a file beside '" + to.str() + "': " + ec.message();
+    ec = fs::copy_file(from, fd);
+    if (std::error_code closed = fs::closeFile(fd); !ec)
+      ec = closed;
+  }
   if (!ec)
     ec = fs::rename(tmp, to);
   if (!ec)

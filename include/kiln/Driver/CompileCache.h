@@ -54,8 +54,9 @@ public:
   /// The entry of `key`: `<dir>/<key>.kiln`.
   std::string entryPath(llvm::StringRef key) const;
 
-  /// Copies the entry of `key` to `outputPath` (a temporary file renamed
-  /// over it); true on a hit. An entry that is not a whole, valid artifact
+  /// Copies the entry of `key` to `outputPath` (a hard link, or a copy
+  /// across file systems, under a temporary name renamed over it); true on
+  /// a hit. An entry that is not a whole, valid artifact
   /// is removed with a warning, and is a miss.
   bool fetch(llvm::StringRef key, llvm::StringRef outputPath);
 
