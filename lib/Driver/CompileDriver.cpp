@@ -435,8 +435,8 @@ LogicalResult kiln::compile(MLIRContext &ctx, const CompileOptions &opts) {
     emitWarning(UnknownLoc::get(&ctx)) << message;
   });
   if (key && cache.fetch(*key, opts.outputPath)) {
-    progress.note("compile cache hit: copied " + cache.entryPath(*key) +
-                  " to " + opts.outputPath);
+    progress.note("compile cache hit: " + opts.outputPath + " is " +
+                  cache.entryPath(*key));
     progress.total();
     return success();
   }
