@@ -269,6 +269,11 @@ static std::string artifactProblem(llvm::StringRef bytes) {
 /// to `to` renames a new file over it, never writing into the entry), else
 /// a copy. "" or why it failed.
 static std::string copyAtomically(llvm::StringRef from, llvm::StringRef to) {
+  // `to` may already be `from` (a hit fetched to the same output before):
+  // renaming a link over another link of the same file does nothing.
+  bool same = false;
+  if (!fs::equivalent(from, to, same) && same)
+    return "";
   llvm::SmallString<256> tmp;
   fs::createUniquePath(to + ".tmp-%%%%%%", tmp, /*MakeAbsolute=*/false);
   std::error_code ec = fs::create_hard_link(from, tmp);
