@@ -308,10 +308,9 @@ bool CompileCache::fetch(llvm::StringRef key, llvm::StringRef outputPath) {
     fs::remove(entry);
     return false;
   }
-  if (std::string why = copyAtomically(entry, outputPath); !why.empty()) {
-    warn("the compile cache hit could not be used: " + why + "; compiling");
+  // An output that cannot be written is the compile's error to report.
+  if (!copyAtomically(entry, outputPath).empty())
     return false;
-  }
   // The entry was just used: it goes last among those to remove.
   int fd;
   if (!fs::openFileForWrite(entry, fd, fs::CD_OpenExisting, fs::OF_Append)) {
