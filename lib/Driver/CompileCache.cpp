@@ -145,6 +145,12 @@ llvm::Error addModel(KeyHasher &key, llvm::StringRef path) {
   key.addFile("model", path);
   if (!path.ends_with(".onnx") && !path.ends_with(".onnxtxt"))
     return llvm::Error::success();
+  // Only a model that names a location is parsed for it (a model with
+  // weights inside can be 2 GB of protobuf, which the import parses again).
+  auto file = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                          /*RequiresNullTerminator=*/false);
+  if (!file || !(*file)->getBuffer().contains("location"))
+    return llvm::Error::success();
   llvm::Expected<std::vector<std::string>> locations =
       onnxExternalDataLocations(path);
   if (!locations)
