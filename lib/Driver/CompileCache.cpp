@@ -5,8 +5,10 @@
 // not at all;
 // a hit is checked as the runtime checks an artifact (magic, size,
 // checksum) before it is copied out, so a damaged entry is a miss, never a
-// broken output. A hit refreshes the entry's modification time, and a
-// store removes the least recently used entries past the size limit.
+// broken output. Work on unchanged files is not redone: `<key>.kiln.ok`
+// records the stamp (size, time, inode) of an entry whose checksum passed,
+// and `inputs/` the hashes of large model files by their stamps. A store
+// removes the least recently used entries past the size limit.
 //
 //===----------------------------------------------------------------------===//
 
@@ -58,6 +60,48 @@ bool kiln::isCacheable(const CompileOptions &options) {
 
 namespace {
 
+/// What identifies a file's bytes without reading them: its size,
+/// modification time (ns) and device and inode; "" when it cannot be
+/// stat'ed or changed in the last 2 seconds (a second write within one
+/// timestamp would go unseen).
+std::string fileStamp(llvm::StringRef path) {
+  fs::file_status status;
+  if (fs::status(path, status))
+    return "";
+  llvm::sys::TimePoint<> modified = status.getLastModificationTime();
+  if (std::chrono::system_clock::now() - modified < std::chrono::seconds(2))
+    return "";
+  fs::UniqueID id = status.getUniqueID();
+  return std::to_string(status.getSize()) + " " +
+         std::to_string(modified.time_since_epoch().count()) + " " +
+         std::to_string(id.getDevice()) + ":" + std::to_string(id.getFile());
+}
+
+/// A small file's text ("" when it cannot be read).
+std::string readSmallFile(llvm::StringRef path) {
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
+  return buffer ? (*buffer)->getBuffer().str() : "";
+}
+
+/// Replaces `path` with `text` (a temporary file renamed over it); a
+/// failure leaves things as they were, which only costs work later.
+void writeSmallFile(llvm::StringRef path, llvm::StringRef text) {
+  llvm::SmallString<256> tmp;
+  int fd;
+  if (fs::createUniqueFile(path + ".tmp-%%%%%%", fd, tmp))
+    return;
+  bool ok;
+  {
+    llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
+    os << text;
+    os.flush();
+    ok = !os.has_error();
+    os.clear_error();
+  }
+  if (!ok || fs::rename(tmp, path))
+    fs::remove(tmp);
+}
+
 /// The hash of a sequence of named fields: each is its name and its
 /// length-prefixed bytes, so that no two sequences of fields run together
 /// into the same bytes.
@@ -82,6 +126,34 @@ public:
     if (!buffer)
       return add(name, "unreadable " + path.str());
     add(name, (*buffer)->getBuffer());
+  }
+  /// A file's hash, which `memoDir` remembers for files of a MiB or more
+  /// (the weights) by their fileStamp: hashing gigabytes of unchanged
+  /// weights again would cost a cache hit as much as reading them.
+  void addFileHash(llvm::StringRef name, llvm::StringRef path,
+                   llvm::StringRef memoDir) {
+    llvm::SmallString<256> absolute(path);
+    std::string stamp;
+    uint64_t size = 0;
+    if (memoDir.empty() || fs::make_absolute(absolute) ||
+        fs::file_size(path, size) || size < (1u << 20))
+      return addFile(name, path);
+    llvm::SmallString<256> memo(memoDir);
+    llvm::sys::path::append(
+        memo, llvm::toHex(llvm::BLAKE3::hash(llvm::arrayRefFromStringRef(
+                              absolute.str())),
+                          /*LowerCase=*/true));
+    stamp = fileStamp(path);
+    std::string remembered = readSmallFile(memo);
+    auto [memoStamp, memoHash] = llvm::StringRef(remembered).split('\n');
+    if (!stamp.empty() && memoStamp == stamp && !memoHash.empty())
+      return add(name, memoHash.str());
+    KeyHasher file;
+    file.addFile(name, path);
+    std::string hash = file.hex();
+    add(name, hash);
+    if (!stamp.empty() && !fs::create_directories(memoDir))
+      writeSmallFile(memo, stamp + "\n" + hash);
   }
   std::string hex() { return llvm::toHex(hasher.final(), /*LowerCase=*/true); }
 
@@ -140,9 +212,11 @@ std::string compilerBuild() {
   return file.hex();
 }
 
-/// The model's file and every external data file it names.
-llvm::Error addModel(KeyHasher &key, llvm::StringRef path) {
-  key.addFile("model", path);
+/// The model's file and every external data file it names (their hashes
+/// remembered in `memoDir`, when not empty).
+llvm::Error addModel(KeyHasher &key, llvm::StringRef path,
+                     llvm::StringRef memoDir) {
+  key.addFileHash("model", path, memoDir);
   if (!path.ends_with(".onnx") && !path.ends_with(".onnxtxt"))
     return llvm::Error::success();
   // Only a model that names a location is parsed for it (a model with
@@ -160,7 +234,7 @@ llvm::Error addModel(KeyHasher &key, llvm::StringRef path) {
     llvm::SmallString<256> file(dir);
     llvm::sys::path::append(file, location);
     key.add("external data", location);
-    key.addFile("external data bytes", file);
+    key.addFileHash("external data bytes", file, memoDir);
   }
   return llvm::Error::success();
 }
@@ -228,7 +302,12 @@ kiln::compileCacheKey(const CompileOptions &options) {
   key.add("kiln compile cache", int64_t(1));
   key.add("compiler build", compilerBuild());
   key.add("llvm", LLVM_VERSION_STRING);
-  if (llvm::Error error = addModel(key, options.inputPath))
+  llvm::SmallString<256> memoDir;
+  if (!options.cacheDir.empty()) {
+    memoDir = options.cacheDir;
+    llvm::sys::path::append(memoDir, "inputs");
+  }
+  if (llvm::Error error = addModel(key, options.inputPath, memoDir))
     return std::move(error);
   addImportOptions(key, options.import);
   addTargetOptions(key, options);
@@ -249,9 +328,11 @@ std::string CompileCache::entryPath(llvm::StringRef key) const {
   return path.str().str();
 }
 
-/// Why `bytes` is not a whole artifact, or "" when it is: the runtime's
-/// first checks (magic, header size, file size, checksum).
-static std::string artifactProblem(llvm::StringRef bytes) {
+/// Why `bytes`, the start of a file of `fileSize` bytes, is not a whole
+/// artifact, or "" when it is: the runtime's first checks (magic, header
+/// size, file size and, with `verifyChecksum`, the checksum of all of it).
+static std::string artifactProblem(llvm::StringRef bytes, uint64_t fileSize,
+                                   bool verifyChecksum) {
   kiln_artifact_header header;
   if (bytes.size() < sizeof(header))
     return "shorter than an artifact's header";
@@ -260,10 +341,11 @@ static std::string artifactProblem(llvm::StringRef bytes) {
                   sizeof(KILN_ARTIFACT_MAGIC)) != 0 ||
       header.header_size != KILN_ARTIFACT_HEADER_SIZE)
     return "not an artifact";
-  if (header.file_size != bytes.size())
+  if (header.file_size != fileSize)
     return "its header says " + std::to_string(header.file_size) +
-           " bytes, the file has " + std::to_string(bytes.size());
-  if (kiln_checksum(bytes.data() + sizeof(header),
+           " bytes, the file has " + std::to_string(fileSize);
+  if (verifyChecksum &&
+      kiln_checksum(bytes.data() + sizeof(header),
                     bytes.size() - sizeof(header)) != header.checksum)
     return "checksum mismatch";
   return "";
@@ -300,31 +382,41 @@ static std::string copyAtomically(llvm::StringRef from, llvm::StringRef to) {
          "': " + ec.message();
 }
 
+/// Why the entry at `path` is not a whole artifact, or "". Its checksum is
+/// verified unless `<path>.ok` holds the entry's fileStamp from a check
+/// before (then its header and size are), and is recorded when it passes:
+/// reading gigabytes on every hit would cost a large model's hit seconds.
+/// The stamp file is rewritten on each hit: its time is the entry's last
+/// use.
+static std::string entryProblem(llvm::StringRef path) {
+  std::string stamp = fileStamp(path), okPath = (path + ".ok").str();
+  bool checked = !stamp.empty() && readSmallFile(okPath) == stamp;
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                            /*RequiresNullTerminator=*/false);
+  if (!buffer)
+    return buffer.getError().message();
+  llvm::StringRef bytes = (*buffer)->getBuffer();
+  std::string problem = artifactProblem(
+      checked ? bytes.take_front(KILN_ARTIFACT_HEADER_SIZE) : bytes,
+      bytes.size(), /*verifyChecksum=*/!checked);
+  if (problem.empty())
+    writeSmallFile(okPath, stamp);
+  return problem;
+}
+
 bool CompileCache::fetch(llvm::StringRef key, llvm::StringRef outputPath) {
   std::string entry = entryPath(key);
   if (!fs::exists(entry))
     return false;
-  auto buffer = llvm::MemoryBuffer::getFile(entry, /*IsText=*/false,
-                                            /*RequiresNullTerminator=*/false);
-  std::string problem = buffer ? artifactProblem((*buffer)->getBuffer())
-                               : buffer.getError().message();
-  if (!problem.empty()) {
+  if (std::string problem = entryProblem(entry); !problem.empty()) {
     warn("ignoring the damaged compile cache entry '" + entry + "' (" +
          problem + "); compiling");
     fs::remove(entry);
+    fs::remove(entry + ".ok");
     return false;
   }
   // An output that cannot be written is the compile's error to report.
-  if (!copyAtomically(entry, outputPath).empty())
-    return false;
-  // The entry was just used: it goes last among those to remove.
-  int fd;
-  if (!fs::openFileForWrite(entry, fd, fs::CD_OpenExisting, fs::OF_Append)) {
-    (void)fs::setLastAccessAndModificationTime(
-        fd, std::chrono::system_clock::now());
-    fs::closeFile(fd);
-  }
-  return true;
+  return copyAtomically(entry, outputPath).empty();
 }
 
 bool CompileCache::ensureFolder() {
@@ -359,12 +451,15 @@ void CompileCache::trim() {
   std::error_code ec;
   for (fs::directory_iterator it(dir, ec), end; it != end && !ec;
        it.increment(ec)) {
-    fs::file_status status;
+    fs::file_status status, ok;
     if (!llvm::StringRef(it->path()).ends_with(".kiln") ||
         fs::status(it->path(), status) || !fs::is_regular_file(status))
       continue;
-    entries.push_back(
-        {it->path(), status.getSize(), status.getLastModificationTime()});
+    // Last used: the entry's last check (its .ok file), else its making.
+    llvm::sys::TimePoint<> used = status.getLastModificationTime();
+    if (!fs::status(it->path() + ".ok", ok))
+      used = std::max(used, ok.getLastModificationTime());
+    entries.push_back({it->path(), status.getSize(), used});
     total += status.getSize();
   }
   llvm::sort(entries, [](const Entry &a, const Entry &b) {
@@ -373,7 +468,9 @@ void CompileCache::trim() {
   for (const Entry &entry : entries) {
     if (total <= maxBytes)
       break;
-    if (!fs::remove(entry.path))
+    if (!fs::remove(entry.path)) {
+      fs::remove(entry.path + ".ok");
       total -= entry.size;
+    }
   }
 }
