@@ -12,6 +12,9 @@ config.test_exec_root = os.path.join(config.kiln_obj_root, "test")
 config.excludes = ["unit", "e2e", "fuzz", "Inputs", "lit.cfg.py",
                    "lit.site.cfg.py.in", "CMakeLists.txt"]
 
+# kiln-compile's cache stays off (an empty KILN_CACHE_DIR), so that a test
+# sees a compile; the cache's tests give --cache-dir in their temp folder.
+config.environment["KILN_CACHE_DIR"] = ""
 config.environment["PATH"] = os.pathsep.join(
     [config.kiln_tools_dir, config.llvm_tools_dir, config.environment.get("PATH", "")])
 config.substitutions.append(("%python", "/usr/bin/python3"))

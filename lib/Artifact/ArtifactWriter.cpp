@@ -107,12 +107,25 @@ public:
       kiln_checksum_update(&state, p.data ? p.data : zeros, p.size);
     return kiln_checksum_final(&state);
   }
-  void write(llvm::raw_ostream &os) const {
+  /// Writes the pieces. Into a file, whole MiBs of zeros are skipped over
+  /// instead of written: holes, which the file system stores for nothing
+  /// and reads back as zeros (a weight of zeros, or a sparse model's).
+  void write(llvm::raw_ostream &os, llvm::raw_fd_ostream *file) const {
+    constexpr size_t kChunk = size_t(1) << 20;
     for (const Piece &p : pieces) {
-      if (p.data)
-        os.write(p.data, p.size);
-      else
+      if (!p.data) {
         os.write_zeros(p.size);
+        continue;
+      }
+      for (size_t at = 0; at < p.size; at += kChunk) {
+        size_t n = std::min(kChunk, p.size - at);
+        const char *chunk = p.data + at;
+        if (file && n == kChunk && chunk[0] == 0 &&
+            std::memcmp(chunk, chunk + 1, n - 1) == 0)
+          file->seek(file->tell() + n);
+        else
+          os.write(chunk, n);
+      }
     }
   }
 
@@ -126,9 +139,12 @@ private:
 };
 
 /// Writes `write`'s bytes next to `path`, then renames them over it, so a
-/// failure never leaves a half-written artifact behind.
-llvm::Error writeAtomically(llvm::StringRef path,
-                            llvm::function_ref<void(llvm::raw_ostream &)> write) {
+/// failure never leaves a half-written artifact behind. `write` may seek
+/// past the end (a hole); the file is then extended to where it ended.
+llvm::Error writeAtomically(
+    llvm::StringRef path,
+    llvm::function_ref<void(llvm::raw_ostream &, llvm::raw_fd_ostream *)>
+        write) {
   llvm::SmallString<256> tmp;
   int fd;
   if (auto ec = llvm::sys::fs::createUniqueFile(path + ".tmp-%%%%%%", fd, tmp)) {
@@ -137,11 +153,15 @@ llvm::Error writeAtomically(llvm::StringRef path,
   }
   {
     llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
-    write(os);
+    write(os, &os);
+    uint64_t end = os.tell();
     os.flush();
-    if (os.has_error()) {
+    std::error_code ec = os.has_error()
+                             ? os.error()
+                             : llvm::sys::fs::resize_file(fd, end);
+    if (ec) {
       llvm::Error error = llvm::createStringError(
-          "cannot write '" + path.str() + "': " + os.error().message());
+          "cannot write '" + path.str() + "': " + ec.message());
       os.clear_error();
       llvm::sys::fs::remove(tmp);
       return error;
@@ -160,8 +180,8 @@ llvm::Error writeAtomically(llvm::StringRef path,
 /// Hands the artifact's bytes to `sink` as one writer function.
 static llvm::Error
 emitArtifact(const ArtifactContents &c,
-             llvm::function_ref<llvm::Error(
-                 llvm::function_ref<void(llvm::raw_ostream &)>)>
+             llvm::function_ref<llvm::Error(llvm::function_ref<void(
+                 llvm::raw_ostream &, llvm::raw_fd_ostream *)>)>
                  sink) {
   // Weight offsets within their section, for the metadata.
   std::vector<uint64_t> offsets;
@@ -270,9 +290,9 @@ emitArtifact(const ArtifactContents &c,
   h.section_count = (uint32_t)table.size();
   h.section_table_offset = KILN_ARTIFACT_HEADER_SIZE;
   h.checksum = file.checksum();
-  return sink([&](llvm::raw_ostream &os) {
+  return sink([&](llvm::raw_ostream &os, llvm::raw_fd_ostream *seekable) {
     os.write(reinterpret_cast<const char *>(&h), sizeof(h));
-    file.write(os);
+    file.write(os, seekable);
   });
 }
 
@@ -286,7 +306,7 @@ llvm::Error kiln::writeArtifactToBuffer(const ArtifactContents &c,
   return emitArtifact(c, [&](auto write) {
     out.clear();
     llvm::raw_string_ostream os(out);
-    write(os);
+    write(os, nullptr);
     os.flush();
     return llvm::Error::success();
   });
@@ -370,8 +390,9 @@ llvm::Error kiln::writePartitionedArtifact(llvm::StringRef path,
   h.section_count = (uint32_t)table.size();
   h.section_table_offset = KILN_ARTIFACT_HEADER_SIZE;
   h.checksum = file.checksum();
-  return writeAtomically(path, [&](llvm::raw_ostream &os) {
+  return writeAtomically(path, [&](llvm::raw_ostream &os,
+                                   llvm::raw_fd_ostream *seekable) {
     os.write(reinterpret_cast<const char *>(&h), sizeof(h));
-    file.write(os);
+    file.write(os, seekable);
   });
 }

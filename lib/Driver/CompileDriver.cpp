@@ -9,6 +9,7 @@
 #include "kiln/Driver/CompileDriver.h"
 
 #include "kiln/Artifact/ArtifactWriter.h"
+#include "kiln/Driver/CompileCache.h"
 #include "kiln/dialects/Kiln/KilnOps.h"
 #include "kiln/passes/Quantization/Passes.h"
 #include "kiln/passes/Generation/Passes.h"
@@ -50,18 +51,34 @@ public:
   void finish() {
     if (!enabled || current.empty())
       return;
-    double s = std::chrono::duration<double>(
-                   std::chrono::steady_clock::now() - start)
-                   .count();
-    llvm::errs() << " " << llvm::format("%.2f", s) << " s\n";
+    llvm::errs() << " " << llvm::format("%.2f", seconds(start)) << " s\n";
     current.clear();
+  }
+  /// A line of its own: what a step found ("compile cache hit: ...").
+  void note(llvm::StringRef text) {
+    finish();
+    if (enabled)
+      llvm::errs() << "kiln-compile: " << text << "\n";
+  }
+  /// The whole compile's time, since this report began.
+  void total() {
+    finish();
+    if (enabled)
+      llvm::errs() << "kiln-compile: total "
+                   << llvm::format("%.2f", seconds(begin)) << " s\n";
   }
   ~Progress() { finish(); }
 
 private:
+  static double seconds(std::chrono::steady_clock::time_point since) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                         since)
+        .count();
+  }
   bool enabled;
   std::string current;
-  std::chrono::steady_clock::time_point start;
+  std::chrono::steady_clock::time_point start,
+      begin = std::chrono::steady_clock::now();
 };
 
 OwningOpRef<ModuleOp> load(MLIRContext &ctx, const CompileOptions &opts) {
@@ -283,11 +300,10 @@ std::string kiln::describeRaised(const std::map<std::string, size_t> &raised) {
   return text.empty() ? "nothing" : text;
 }
 
-LogicalResult kiln::compile(MLIRContext &ctx, const CompileOptions &opts) {
-  if (failed(checkTargetAndStage(ctx, opts)))
-    return failure();
+/// The compile itself: import to artifact (or the --emit stage).
+static LogicalResult compileModel(MLIRContext &ctx, const CompileOptions &opts,
+                                  Progress &progress) {
   const Target *target = lookupTarget(opts.target);
-  Progress progress(opts.progress);
 
   progress.stage("importing " + opts.inputPath);
   OwningOpRef<ModuleOp> module = load(ctx, opts);
@@ -387,5 +403,42 @@ LogicalResult kiln::compile(MLIRContext &ctx, const CompileOptions &opts) {
   progress.stage("writing " + opts.outputPath);
   if (llvm::Error error = writeArtifact(opts.outputPath, contents))
     return emitError(module->getLoc()) << llvm::toString(std::move(error));
+  return success();
+}
+
+LogicalResult kiln::compile(MLIRContext &ctx, const CompileOptions &opts) {
+  if (failed(checkTargetAndStage(ctx, opts)))
+    return failure();
+  Progress progress(opts.progress);
+  if (opts.cacheDir.empty() || !isCacheable(opts)) {
+    if (failed(compileModel(ctx, opts, progress)))
+      return failure();
+    progress.total();
+    return success();
+  }
+  progress.stage("looking up the compile cache " + opts.cacheDir);
+  // A model that cannot be read has no key: the compile says why.
+  llvm::Expected<std::string> key = compileCacheKey(opts);
+  if (!key)
+    llvm::consumeError(key.takeError());
+  CompileCache cache(opts.cacheDir, [&](llvm::StringRef message) {
+    progress.finish();
+    emitWarning(UnknownLoc::get(&ctx)) << message;
+  });
+  if (key && cache.fetch(*key, opts.outputPath)) {
+    progress.note("compile cache hit: " + opts.outputPath + " is " +
+                  cache.entryPath(*key));
+    progress.total();
+    return success();
+  }
+  if (key)
+    progress.note("compile cache miss: " + key->substr(0, 16));
+  if (failed(compileModel(ctx, opts, progress)))
+    return failure();
+  if (key) {
+    progress.stage("storing the artifact in the compile cache");
+    cache.store(*key, opts.outputPath);
+  }
+  progress.total();
   return success();
 }

@@ -763,16 +763,16 @@ LogicalResult GraphImporter::collectDumpedValues(
   return success();
 }
 
-OwningOpRef<ModuleOp> kiln::importOnnxModel(StringRef path, MLIRContext &ctx,
-                                            const OnnxImportOptions &options) {
-  Location fileLoc = FileLineColLoc::get(&ctx, path, 0, 0);
+/// Reads and parses the model at `path` (binary, or ONNX text when it ends
+/// in .onnxtxt); false with `error` set when it cannot.
+static bool parseModelFile(StringRef path, onnx::ModelProto &model,
+                           std::string &error) {
   auto buffer = llvm::MemoryBuffer::getFileOrSTDIN(path, /*IsText=*/false);
   if (!buffer) {
-    emitError(fileLoc) << "cannot read '" << path
-                       << "': " << buffer.getError().message();
-    return nullptr;
+    error = "cannot read '" + path.str() +
+            "': " + buffer.getError().message();
+    return false;
   }
-  onnx::ModelProto model;
   StringRef data = (*buffer)->getBuffer();
   if (path.ends_with(".onnxtxt")) {
     onnx::Status status =
@@ -780,18 +780,70 @@ OwningOpRef<ModuleOp> kiln::importOnnxModel(StringRef path, MLIRContext &ctx,
     if (!status.IsOK()) {
       std::string message = status.ErrorMessage();
       std::replace(message.begin(), message.end(), '\n', ' ');
-      emitError(fileLoc) << "cannot parse '" << path
-                         << "' as ONNX text: " << message;
-      return nullptr;
+      error = "cannot parse '" + path.str() + "' as ONNX text: " + message;
+      return false;
     }
-  } else {
-    if (data.size() > (size_t)std::numeric_limits<int>::max() ||
-        !model.ParseFromArray(data.data(), (int)data.size())) {
-      emitError(fileLoc) << "'" << path
-                         << "' is not a valid ONNX model (the protobuf does "
-                            "not parse: truncated or not an ONNX file)";
-      return nullptr;
+    return true;
+  }
+  if (data.size() > (size_t)std::numeric_limits<int>::max() ||
+      !model.ParseFromArray(data.data(), (int)data.size())) {
+    error = "'" + path.str() +
+            "' is not a valid ONNX model (the protobuf does not parse: "
+            "truncated or not an ONNX file)";
+    return false;
+  }
+  return true;
+}
+
+/// Adds the external-data locations of the tensors in `graph` (initializers,
+/// Constant values, subgraphs) to `out`.
+static void collectExternalData(const onnx::GraphProto &graph,
+                                llvm::StringSet<> &out) {
+  auto add = [&](const onnx::TensorProto &t) {
+    if (t.data_location() != onnx::TensorProto::EXTERNAL)
+      return;
+    for (const auto &kv : t.external_data())
+      if (kv.key() == "location")
+        out.insert(kv.value());
+  };
+  for (const onnx::TensorProto &t : graph.initializer())
+    add(t);
+  for (const onnx::NodeProto &node : graph.node())
+    for (const onnx::AttributeProto &a : node.attribute()) {
+      if (a.has_t())
+        add(a.t());
+      for (const onnx::TensorProto &t : a.tensors())
+        add(t);
+      if (a.has_g())
+        collectExternalData(a.g(), out);
+      for (const onnx::GraphProto &g : a.graphs())
+        collectExternalData(g, out);
     }
+}
+
+llvm::Expected<std::vector<std::string>>
+kiln::onnxExternalDataLocations(StringRef path) {
+  onnx::ModelProto model;
+  std::string error;
+  if (!parseModelFile(path, model, error))
+    return llvm::createStringError(error);
+  llvm::StringSet<> locations;
+  collectExternalData(model.graph(), locations);
+  std::vector<std::string> out;
+  for (const auto &entry : locations)
+    out.push_back(entry.getKey().str());
+  llvm::sort(out);
+  return out;
+}
+
+OwningOpRef<ModuleOp> kiln::importOnnxModel(StringRef path, MLIRContext &ctx,
+                                            const OnnxImportOptions &options) {
+  Location fileLoc = FileLineColLoc::get(&ctx, path, 0, 0);
+  onnx::ModelProto model;
+  std::string error;
+  if (!parseModelFile(path, model, error)) {
+    emitError(fileLoc) << error;
+    return nullptr;
   }
   if (!model.has_graph() || (model.graph().node_size() == 0 &&
                              model.graph().output_size() == 0)) {

@@ -156,11 +156,22 @@ static void appendFloatBits(std::vector<char> &out, const Floats &values) {
   }
 }
 
-static llvm::Error readExternalData(const onnx::TensorProto &t,
-                                    StringRef modelDir,
-                                    std::vector<char> &out) {
-  std::string location;
+/// The alignment a constant over external data declares: that of the
+/// constants Kiln allocates (allocateConstantBlob), so that printed IR is
+/// the same whether a weight was mapped or copied.
+constexpr size_t kMappedBlobAlignment = 64;
+
+/// Where a tensor's external data lies: a file in the model's folder and a
+/// byte range of it that is known to lie inside the file.
+struct ExternalRange {
+  SmallString<256> path;
   uint64_t offset = 0, length = 0;
+};
+
+static llvm::Expected<ExternalRange>
+locateExternalData(const onnx::TensorProto &t, StringRef modelDir) {
+  std::string location;
+  ExternalRange range;
   bool hasLength = false;
   for (const auto &kv : t.external_data()) {
     if (kv.key() == "location") {
@@ -170,7 +181,7 @@ static llvm::Error readExternalData(const onnx::TensorProto &t,
     if (kv.key() != "offset" && kv.key() != "length")
       continue;
     // A decimal byte count; std::stoull would throw (and abort) on text.
-    uint64_t &field = kv.key() == "offset" ? offset : length;
+    uint64_t &field = kv.key() == "offset" ? range.offset : range.length;
     if (StringRef(kv.value()).getAsInteger(10, field))
       return llvm::createStringError(
           "external data of tensor '" + t.name() + "' has " + kv.key() +
@@ -192,24 +203,56 @@ static llvm::Error readExternalData(const onnx::TensorProto &t,
         "external data of tensor '" + t.name() + "' is at '" + location +
         "', outside the model's folder (a relative path without '..' is "
         "required)");
-  SmallString<256> path(modelDir);
-  llvm::sys::path::append(path, location);
-  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
-                                            /*RequiresNullTerminator=*/false);
+  range.path = modelDir;
+  llvm::sys::path::append(range.path, location);
+  llvm::sys::fs::file_status status;
+  std::error_code ec = llvm::sys::fs::status(range.path, status);
+  if (!ec && status.type() != llvm::sys::fs::file_type::regular_file)
+    ec = std::make_error_code(std::errc::invalid_argument);
+  if (ec) {
+    return llvm::createStringError(
+        "cannot read external data file '" + range.path.str().str() +
+        "' of tensor '" + t.name() + "': " + ec.message());
+  }
+  uint64_t size = status.getSize();
+  if (!hasLength)
+    range.length = size > range.offset ? size - range.offset : 0;
+  if (range.offset > size || range.length > size - range.offset) {
+    return llvm::createStringError("external data of tensor '" + t.name() +
+                                   "' lies outside '" +
+                                   range.path.str().str() + "'");
+  }
+  return range;
+}
+
+/// The tensor's external bytes, memory-mapped where they lie (LLVM maps a
+/// slice of a few pages or more and reads a smaller one): a weight of
+/// gigabytes is not read into memory, let alone copied.
+static llvm::Expected<std::unique_ptr<llvm::MemoryBuffer>>
+mapExternalData(const onnx::TensorProto &t, StringRef modelDir) {
+  llvm::Expected<ExternalRange> range = locateExternalData(t, modelDir);
+  if (!range)
+    return range.takeError();
+  if (range->length == 0)
+    return llvm::MemoryBuffer::getMemBuffer("", range->path);
+  auto buffer = llvm::MemoryBuffer::getFileSlice(
+      range->path, range->length, range->offset, /*IsVolatile=*/false,
+      llvm::Align(kMappedBlobAlignment));
   if (!buffer) {
     return llvm::createStringError(
-        "cannot read external data file '" + path.str().str() +
+        "cannot read external data file '" + range->path.str().str() +
         "' of tensor '" + t.name() + "': " + buffer.getError().message());
   }
-  uint64_t size = (*buffer)->getBufferSize();
-  if (!hasLength)
-    length = size > offset ? size - offset : 0;
-  if (offset > size || length > size - offset) {
-    return llvm::createStringError("external data of tensor '" + t.name() +
-                                   "' lies outside '" + path.str().str() + "'");
-  }
-  const char *start = (*buffer)->getBufferStart() + offset;
-  out.assign(start, start + length);
+  return std::move(*buffer);
+}
+
+static llvm::Error readExternalData(const onnx::TensorProto &t,
+                                    StringRef modelDir,
+                                    std::vector<char> &out) {
+  auto buffer = mapExternalData(t, modelDir);
+  if (!buffer)
+    return buffer.takeError();
+  out.assign((*buffer)->getBufferStart(), (*buffer)->getBufferEnd());
   return llvm::Error::success();
 }
 
@@ -257,6 +300,20 @@ static llvm::Error storedBytes(const onnx::TensorProto &t, int64_t numElements,
   return llvm::Error::success();
 }
 
+/// Whether `size` stored bytes are what the tensor's shape needs.
+static llvm::Error checkStoredSize(const onnx::TensorProto &t,
+                                   int64_t numElements, size_t size) {
+  unsigned bits = packedBits(t.data_type());
+  size_t expected = bits ? (numElements * bits + 7) / 8
+                         : (size_t)numElements * storageBytes(t.data_type());
+  if (size == expected)
+    return llvm::Error::success();
+  return llvm::createStringError(
+      "tensor '" + t.name() + "' holds " + std::to_string(size) +
+      " bytes of " + (bits ? "packed data" : "data") +
+      " but its shape needs " + std::to_string(expected));
+}
+
 /// The tensor's values as raw little-endian bytes (sub-byte types unpacked
 /// to one element per byte).
 static llvm::Error rawBytes(const onnx::TensorProto &t, int64_t numElements,
@@ -266,14 +323,8 @@ static llvm::Error rawBytes(const onnx::TensorProto &t, int64_t numElements,
   std::vector<char> stored;
   if (llvm::Error error = storedBytes(t, numElements, modelDir, stored))
     return error;
-  size_t expected = bits ? (numElements * bits + 7) / 8
-                         : (size_t)numElements * storageBytes(type);
-  if (stored.size() != expected) {
-    return llvm::createStringError(
-        "tensor '" + t.name() + "' holds " + std::to_string(stored.size()) +
-        " bytes of " + (bits ? "packed data" : "data") +
-        " but its shape needs " + std::to_string(expected));
-  }
+  if (llvm::Error error = checkStoredSize(t, numElements, stored.size()))
+    return error;
   out = bits ? unpackSubByte(stored, type, numElements) : std::move(stored);
   return llvm::Error::success();
 }
@@ -292,6 +343,21 @@ static AsmResourceBlob blobOwningString(std::string &&raw) {
       ArrayRef<char>(owned->data(), owned->size()), kParsedBlobAlignment,
       [owned](void *, size_t, size_t) { delete owned; },
       /*dataIsMutable=*/true);
+}
+
+/// A constant over mapped external data: the blob holds the mapping, which
+/// is read-only (no pass writes into a constant; they make new ones).
+/// Exporters of large models put each tensor in a file of its own
+/// (torch.onnx) or at a page-aligned offset (newer onnx.save), so a mapped
+/// weight's address is aligned (and a small slice is read into an aligned
+/// buffer); one that is not is copied once instead.
+static AsmResourceBlob
+blobOwningMapping(std::unique_ptr<llvm::MemoryBuffer> buffer) {
+  llvm::MemoryBuffer *owned = buffer.release();
+  return AsmResourceBlob(
+      ArrayRef<char>(owned->getBufferStart(), owned->getBufferSize()),
+      kMappedBlobAlignment, [owned](void *, size_t, size_t) { delete owned; },
+      /*dataIsMutable=*/false);
 }
 
 /// Both conversions; `movable` is the tensor's raw_data when the caller
@@ -328,12 +394,23 @@ convertTensorImpl(MLIRContext *ctx, const onnx::TensorProto &t,
   // Raw bytes in the file as they are stored in memory (the common case
   // for weights) are read where the parser left them, and, when the caller
   // gives the tensor up, kept there: the parser's copy is the constant.
+  // External data in that layout is mapped, and the mapping is the
+  // constant when its address suits one.
   std::vector<char> storage;
+  std::unique_ptr<llvm::MemoryBuffer> mapped;
   ArrayRef<char> bytes;
-  if (t.has_raw_data() && !packedBits(t.data_type()) &&
-      t.data_location() != onnx::TensorProto::EXTERNAL &&
+  bool external = t.data_location() == onnx::TensorProto::EXTERNAL;
+  if (t.has_raw_data() && !packedBits(t.data_type()) && !external &&
       t.raw_data().size() == size_t(numElements) * storageBytes(t.data_type())) {
     bytes = ArrayRef<char>(t.raw_data().data(), t.raw_data().size());
+  } else if (external && !packedBits(t.data_type())) {
+    auto buffer = mapExternalData(t, modelDir);
+    if (!buffer)
+      return buffer.takeError();
+    mapped = std::move(*buffer);
+    bytes = ArrayRef<char>(mapped->getBufferStart(), mapped->getBufferSize());
+    if (llvm::Error error = checkStoredSize(t, numElements, bytes.size()))
+      return std::move(error);
   } else {
     if (llvm::Error error = rawBytes(t, numElements, modelDir, storage))
       return std::move(error);
@@ -358,6 +435,10 @@ convertTensorImpl(MLIRContext *ctx, const onnx::TensorProto &t,
       reinterpret_cast<uintptr_t>(movable->data()) % kParsedBlobAlignment == 0)
     return cast<ElementsAttr>(DenseResourceElementsAttr::get(
         type, name, blobOwningString(std::move(*movable))));
+  if (mapped &&
+      reinterpret_cast<uintptr_t>(bytes.data()) % kMappedBlobAlignment == 0)
+    return cast<ElementsAttr>(DenseResourceElementsAttr::get(
+        type, name, blobOwningMapping(std::move(mapped))));
   AsmResourceBlob blob = kiln::allocateConstantBlob(bytes.size());
   std::memcpy(blob.getMutableData().data(), bytes.data(), bytes.size());
   return cast<ElementsAttr>(

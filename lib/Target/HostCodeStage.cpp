@@ -48,6 +48,7 @@ LogicalResult kiln::buildHostCode(ModuleOp module, TargetContext &context,
   host.cpu = context.options.cpu;
   host.optLevel = context.options.optLevel;
   host.linker = context.options.linker;
+  host.jobs = context.options.jobs;
   host.entryName = context.entryName;
   host.entrySymbol = entrySymbol.str();
   host.addEntryWrapper = addEntryWrapper;

@@ -11,6 +11,7 @@
 
 #include "kiln/Artifact/ArtifactWriter.h"
 #include "kiln/Artifact/Signature.h"
+#include "kiln/artifact_format.h"
 #include "kiln/runtime.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -22,6 +23,7 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
 #include <vector>
 
 using namespace mlir;
@@ -127,6 +129,37 @@ TEST_F(SignatureRoundTrip, RuntimeLoadsAndRunsWhatTheWriterWrote) {
   const auto *sum = static_cast<const float *>(data);
   for (int i = 0; i < 6; ++i)
     EXPECT_EQ(sum[i], a[i] + b[i % 3] + 100) << i;
+}
+
+TEST_F(SignatureRoundTrip, ZeroMebibytesOfAWeightAreHolesThatReadBackAsZeros) {
+  // 3 MiB and a bit of zeros with a byte set at each end: the whole zero
+  // MiBs between are not written, and the file reads back the same.
+  std::vector<char> zeros((size_t(3) << 20) + 100, 0);
+  zeros.front() = 1;
+  zeros.back() = 2;
+  kiln::ArtifactWeight weight;
+  weight.tensor.name = "zeros";
+  weight.tensor.dtype = KILN_DTYPE_INT8;
+  weight.tensor.dims = {(int64_t)zeros.size()};
+  weight.view = zeros;
+  contents.weights.push_back(weight);
+  writeAndLoad();
+  uint64_t offset = 0, size = 0;
+  ASSERT_EQ(kiln_model_section(model, KILN_SECTION_WEIGHTS, &offset, &size),
+            KILN_STATUS_OK);
+  ASSERT_EQ(size, KILN_ARTIFACT_ALIGNMENT + zeros.size());
+  auto file = llvm::MemoryBuffer::getFile(path);
+  ASSERT_TRUE(bool(file));
+  llvm::StringRef written = (*file)->getBuffer().substr(
+      offset + KILN_ARTIFACT_ALIGNMENT, zeros.size());
+  EXPECT_TRUE(written == llvm::StringRef(zeros.data(), zeros.size()));
+  struct stat info;
+  ASSERT_EQ(stat(path.c_str(), &info), 0);
+  // The two whole zero MiBs inside the weight are holes: the file takes
+  // 2 MiB less than its size, give or take a block's rounding (a file
+  // system without holes would store them: then this says so).
+  EXPECT_LE(uint64_t(info.st_blocks) * 512,
+            uint64_t(info.st_size) - (uint64_t(2) << 20) + 65536);
 }
 
 } // namespace

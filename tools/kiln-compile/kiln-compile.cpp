@@ -15,6 +15,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "QuantizationCheck.h"
+#include "kiln/Driver/CompileCache.h"
 #include "kiln/Driver/CompileDriver.h"
 #include "kiln/Init.h"
 #include "kiln/tensor_io.h"
@@ -247,6 +248,24 @@ static void printDiagnostic(mlir::Diagnostic &d, bool &hadError) {
   errs() << "kiln-compile: error: " << where << d.str() << "\n";
 }
 
+/// The compile cache's folder, or "" when this compile does not use it:
+/// --no-cache, or flags whose output on stderr a stored artifact could not
+/// repeat (--report-raising, and MLIR's and LLVM's own flags such as
+/// --mlir-timing or --mlir-print-ir-after-all, which may also change the
+/// code).
+static std::string chooseCacheDir() {
+  if (noCache || reportRaising)
+    return "";
+  for (const auto &entry : cl::getRegisteredOptions()) {
+    const cl::Option *option = entry.second;
+    if (option->getNumOccurrences() &&
+        !llvm::is_contained(option->Categories, &kilnCategory))
+      return "";
+  }
+  return cacheDir.getNumOccurrences() ? std::string(cacheDir)
+                                      : kiln::defaultCompileCacheDir();
+}
+
 /// --bind-input, --dim and --input-shape into `import`; false after
 /// printing the first malformed one.
 static bool parseInputFlags(kiln::OnnxImportOptions &import) {
@@ -384,8 +403,10 @@ int main(int argc, char **argv) {
       "or --dim NAME=N compiles a static shape instead.\n\n"
       "MLIR's debugging flags apply to every pipeline: "
       "--mlir-print-ir-after-all, --mlir-print-ir-after=<pass>, "
-      "--mlir-print-ir-before=<pass>, --mlir-timing, "
-      "--mlir-pass-statistics, ... (--help-hidden lists them all).\n");
+      "--mlir-print-ir-before=<pass>, --mlir-timing (the time of each "
+      "pass, per pipeline, after the compile), --mlir-pass-statistics, "
+      "... (--help-hidden lists them all). --progress times the stages; "
+      "a compile with any of MLIR's flags skips the compile cache.\n");
 
   std::unique_ptr<mlir::MLIRContext> contextOwner = kiln::createContext();
   mlir::MLIRContext &context = *contextOwner;
@@ -403,6 +424,8 @@ int main(int argc, char **argv) {
   opts.import.entryName = entryName;
   opts.targetOptions.cpu = cpu;
   opts.targetOptions.optLevel = std::min(3u, (unsigned)optLevel);
+  opts.targetOptions.jobs = jobs;
+  opts.cacheDir = chooseCacheDir();
   SmallVector<StringRef> archs;
   StringRef(gpuArch).split(archs, ',');
   for (StringRef arch : archs)

@@ -28,6 +28,10 @@ struct CompileOptions {
   TargetOptions targetOptions;
   /// Print one line per stage with its duration to stderr.
   bool progress = false;
+  /// The compile cache's folder (CompileCache.h); empty compiles without
+  /// it. A new option that changes the artifact must join the cache's key
+  /// (compileCacheKey in lib/Driver/CompileCache.cpp).
+  std::string cacheDir;
   /// Run the raising pipeline after import (see buildRaisePipeline).
   bool raise = true;
   /// A kiln-quantize-weights format ("int4-g32", ...); empty keeps floats.

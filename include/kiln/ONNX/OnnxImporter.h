@@ -14,6 +14,7 @@
 #include "mlir/IR/OwningOpRef.h"
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/Support/Error.h"
 
 #include <map>
 #include <string>
@@ -98,6 +99,13 @@ struct OnnxImportOptions {
 mlir::OwningOpRef<mlir::ModuleOp>
 importOnnxModel(llvm::StringRef path, mlir::MLIRContext &context,
                 const OnnxImportOptions &options);
+
+/// The `location`s of the external data files that the tensors of the
+/// model at `path` name (relative to the model's folder, as written;
+/// sorted, each once), for a compile cache's key. Fails when the model
+/// does not parse.
+llvm::Expected<std::vector<std::string>>
+onnxExternalDataLocations(llvm::StringRef path);
 
 } // namespace kiln
 

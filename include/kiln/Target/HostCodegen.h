@@ -26,6 +26,9 @@ struct HostCodegenOptions {
   unsigned optLevel = 3;
   /// The ld.lld used to link; empty means the one LLVM 22 installs.
   std::string linker;
+  /// Partitions compiled in parallel, one thread each (TargetOptions::jobs;
+  /// 0: one per hardware thread, at most 4).
+  unsigned jobs = 0;
   /// Add the CPU wrapper `void SYMBOL(void **buffers)`. A target whose
   /// module already defines `entrySymbol` (the CUDA target's, built by
   /// kiln-gpu-convert-launches-to-runtime-calls) sets this to false.

@@ -37,6 +37,11 @@ struct TargetOptions {
   unsigned optLevel = 3;
   /// The ld.lld that links host code; empty means the one LLVM 22 installs.
   std::string linker;
+  /// Threads compiling host code (`-j`): it is split into this many
+  /// partitions, each optimized and compiled on its own thread; 0 is one
+  /// per hardware thread, at most 4. Not part of the compile cache's key:
+  /// the partitions compute the same thing however many there are.
+  unsigned jobs = 0;
   /// GPU architectures to build for ("sm_90a", "sm_80", ...).
   std::vector<std::string> gpuArchs;
   /// The CUDA toolkit (ptxas, libdevice).

@@ -335,11 +335,14 @@ static llvm::Error emitObject(llvm::Module &m, llvm::TargetMachine &tm,
   return llvm::Error::success();
 }
 
-/// How many partitions to compile `m` in: one per hardware thread (at
-/// most 4), when it has a few functions per partition to share out.
-static unsigned partitionCount(const llvm::Module &m) {
-  unsigned threads = std::min(
-      4u, llvm::heavyweight_hardware_concurrency().compute_thread_count());
+/// How many partitions to compile `m` in: `jobs`, or one per hardware
+/// thread (at most 4) when it is 0, when it has a few functions per
+/// partition to share out.
+static unsigned partitionCount(const llvm::Module &m, unsigned jobs) {
+  unsigned threads =
+      jobs ? jobs
+           : std::min(4u, llvm::heavyweight_hardware_concurrency()
+                              .compute_thread_count());
   unsigned functions = 0;
   for (const llvm::Function &f : m)
     functions += !f.isDeclaration();
@@ -354,7 +357,7 @@ static unsigned partitionCount(const llvm::Module &m) {
 static llvm::Error compileToObjects(llvm::Module &m, llvm::TargetMachine &tm,
                                     const HostCodegenOptions &opts,
                                     std::vector<llvm::SmallString<0>> &objects) {
-  unsigned parts = partitionCount(m);
+  unsigned parts = partitionCount(m, opts.jobs);
   if (parts <= 1) {
     optimize(m, tm, opts.optLevel);
     return emitObject(m, tm, objects.emplace_back());

@@ -2,8 +2,9 @@
 """The example decoders (examples/mixtral, examples/deepseek) through
 kiln-compile and kiln-run, against PyTorch and onnxruntime.
 
-Each model is compiled with kiln-compile's default options (raising on)
-and with --raise=false (the generic path), run with kiln-run on the
+Each model is compiled with kiln-compile's default options (raising on),
+with --raise=false (the generic path), and with its host code compiled as
+one module (-j 1) and in three partitions on threads (-j 3), run with kiln-run on the
 model's tokens.npy, and its logits [1, 16, 128] must match both
 references written when the model was made (logits_torch.npy from
 PyTorch, logits_ort.npy from onnxruntime):
@@ -153,6 +154,11 @@ def main():
     for model in a.model or MODELS:
         jobs.append((model, "float", ["--report-raising"]))
         jobs.append((model, "no-raise", ["--raise=false", "-O1"]))
+        # Host code compiled as one module, and split three ways (-j; -j is
+        # not in the compile cache's key, so the second would reuse the
+        # first's artifact).
+        jobs.append((model, "j1", ["-j", "1", "--no-cache"]))
+        jobs.append((model, "j3", ["-j", "3", "--no-cache"]))
         for fmt in QUANT_TOLERANCE:
             jobs.append((model, fmt, ["--quantize=" + fmt, "-O1"]))
 
@@ -180,7 +186,7 @@ def main():
             continue
         logits, report, t_compile, t_run = result
         timing = "(compile %.1f s, run %.2f s)" % (t_compile, t_run)
-        if variant in ("float", "no-raise"):
+        if variant in ("float", "no-raise", "j1", "j3"):
             error = check_float(logits, refs)
             detail = "max error %.1e of max |logit| %s" % (
                 float_error(logits, refs) if logits.shape == refs["pytorch"].shape
