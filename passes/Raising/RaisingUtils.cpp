@@ -4,6 +4,7 @@
 
 #include "kiln/dialects/Kiln/KilnConstants.h"
 #include "kiln/dialects/Kiln/KilnOps.h"
+#include "kiln/dialects/Kiln/Provenance.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -23,6 +24,10 @@
 #include <cmath>
 
 using namespace mlir;
+
+void kiln::raising::takeProvenance(Operation *raised, Operation *root) {
+  raised->setLoc(fuseProvenance(matchedSubgraphLoc(root), raised->getLoc()));
+}
 
 std::optional<double> kiln::raising::scalarConstant(Value v) {
   Attribute attr;
