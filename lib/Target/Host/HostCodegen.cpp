@@ -58,16 +58,51 @@ static constexpr const char *kAllocatorSymbol = "kiln_allocator";
 /// The pointer to the runtime's collective table (kiln/collectives.h).
 static constexpr const char *kCollectivesSymbol = "kiln_collectives";
 
-/// Gives every definition in `m` but `keep`, the allocator hooks and the
-/// collective table internal linkage, so that only those are exported.
+/// The profiler hook the runtime sets while it profiles (kiln/artifact_format.h).
+static constexpr const char *kProfilerSymbol = "kiln_profiler";
+
+/// Gives every definition in `m` but `keep`, the allocator hooks, the
+/// collective table and the profiler hook internal linkage, so that only
+/// those are exported.
 static void internalizeAllBut(llvm::Module &m, const llvm::Function *keep) {
   for (llvm::Function &f : m)
     if (!f.isDeclaration() && &f != keep)
       f.setLinkage(llvm::GlobalValue::InternalLinkage);
   for (llvm::GlobalVariable &g : m.globals())
     if (!g.isDeclaration() && g.getName() != kAllocatorSymbol &&
-        g.getName() != kCollectivesSymbol)
+        g.getName() != kCollectivesSymbol && g.getName() != kProfilerSymbol)
       g.setLinkage(llvm::GlobalValue::InternalLinkage);
+}
+
+/// Sends the calls `kiln_profile(i32 kernel, i32 phase)` that
+/// kiln-cpu-mark-kernels-for-profiling put around each kernel through the
+/// exported `kiln_profiler` pointer: a load and a branch, nothing more,
+/// while it is null (nobody profiles); the runtime sets it to its recorder.
+static void routeProfileCallsThroughHook(llvm::Module &m) {
+  llvm::Function *callee = m.getFunction("kiln_profile");
+  if (!callee || callee->use_empty())
+    return;
+  llvm::LLVMContext &ctx = m.getContext();
+  auto *ptrTy = llvm::PointerType::get(ctx, 0);
+  auto *hook = new llvm::GlobalVariable(
+      m, ptrTy, /*isConstant=*/false, llvm::GlobalValue::ExternalLinkage,
+      llvm::ConstantPointerNull::get(ptrTy), kProfilerSymbol);
+  auto *fn = llvm::Function::Create(callee->getFunctionType(),
+                                    llvm::GlobalValue::InternalLinkage,
+                                    "kiln.profile", m);
+  fn->addFnAttr(llvm::Attribute::AlwaysInline);
+  callee->replaceAllUsesWith(fn);
+  callee->eraseFromParent();
+  llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", fn));
+  llvm::Value *target = b.CreateLoad(ptrTy, hook);
+  auto *call = llvm::BasicBlock::Create(ctx, "call", fn);
+  auto *done = llvm::BasicBlock::Create(ctx, "done", fn);
+  b.CreateCondBr(b.CreateIsNull(target), done, call);
+  b.SetInsertPoint(call);
+  b.CreateCall(fn->getFunctionType(), target, {fn->getArg(0), fn->getArg(1)});
+  b.CreateBr(done);
+  b.SetInsertPoint(done);
+  b.CreateRetVoid();
 }
 
 /// Sends the calls of `kiln_collective_<name>(i64 pointer, i64 count, i32
@@ -511,6 +546,7 @@ mlir::LogicalResult kiln::emitHostCode(mlir::ModuleOp module,
     return report(fail("translation to LLVM IR failed"));
   routeAllocationsThroughHooks(*m);
   routeCollectivesThroughTable(*m);
+  routeProfileCallsThroughHook(*m);
   if (llvm::Error error = addEntryWrapper(*m, opts))
     return report(std::move(error));
   llvm::Expected<std::unique_ptr<llvm::TargetMachine>> tm =
