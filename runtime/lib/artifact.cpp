@@ -28,10 +28,11 @@ namespace {
 const char *sectionName(uint32_t kind) {
   // Indexed by the section kinds, numbered from 1 without gaps.
   static const char *const names[] = {"METADATA", "HOST_CODE", "WEIGHTS",
-                                      "GPU_CODE", "GENERATION", "RANKS"};
-  static_assert(sizeof(names) / sizeof(names[0]) == KILN_SECTION_RANKS,
+                                      "GPU_CODE", "GENERATION", "RANKS",
+                                      "KERNELS"};
+  static_assert(sizeof(names) / sizeof(names[0]) == KILN_SECTION_KERNELS,
                 "one name per section kind");
-  return kind >= 1 && kind <= KILN_SECTION_RANKS ? names[kind - 1]
+  return kind >= 1 && kind <= KILN_SECTION_KERNELS ? names[kind - 1]
                                                       : "unknown";
 }
 
@@ -49,6 +50,8 @@ SectionRef *slotFor(ArtifactLayout &layout, uint32_t kind) {
     return &layout.generation;
   case KILN_SECTION_RANKS:
     return &layout.ranks;
+  case KILN_SECTION_KERNELS:
+    return &layout.kernels;
   default:
     return nullptr;
   }

@@ -31,6 +31,7 @@ struct ArtifactLayout {
   SectionRef gpuCode;
   SectionRef generation;
   SectionRef ranks;
+  SectionRef kernels;
 };
 
 /// Checks the file image `data[0, size)` and finds its sections. Unknown
