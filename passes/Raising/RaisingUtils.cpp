@@ -26,7 +26,9 @@
 using namespace mlir;
 
 void kiln::raising::takeProvenance(Operation *raised, Operation *root) {
-  raised->setLoc(fuseProvenance(matchedSubgraphLoc(root), raised->getLoc()));
+  // Its own location first: diagnostics about it (the raising remarks of
+  // later patterns) keep pointing where they did.
+  raised->setLoc(fuseProvenance(raised->getLoc(), matchedSubgraphLoc(root)));
 }
 
 std::optional<double> kiln::raising::scalarConstant(Value v) {

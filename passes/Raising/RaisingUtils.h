@@ -28,9 +28,9 @@ namespace kiln::raising {
 /// nothing.
 std::optional<double> splatFloat(mlir::Value v);
 
-/// Gives `raised` the locations of every node of the subgraph that `root`
-/// ends (kiln::matchedSubgraphLoc) and its own: call it before root's uses
-/// are replaced. Every raised op so names all the nodes it stands for.
+/// Gives `raised` its own location, then those of every node of the
+/// subgraph that `root` ends (kiln::matchedSubgraphLoc): call it before
+/// root's uses are replaced. Every raised op so names all the nodes it stands for.
 void takeProvenance(mlir::Operation *raised, mlir::Operation *root);
 
 /// The constant a `tensor.splat` fills `v` with (integers signed, i1 as 0
