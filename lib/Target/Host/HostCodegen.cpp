@@ -35,6 +35,7 @@
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/Target/TargetOptions.h"
 #include "llvm/TargetParser/Host.h"
+#include "llvm/Transforms/Utils/BasicBlockUtils.h"
 #include "llvm/Transforms/Utils/SplitModule.h"
 
 #include <mutex>
@@ -76,33 +77,36 @@ static void internalizeAllBut(llvm::Module &m, const llvm::Function *keep) {
 
 /// Sends the calls `kiln_profile(i32 kernel, i32 phase)` that
 /// kiln-cpu-mark-kernels-for-profiling put around each kernel through the
-/// exported `kiln_profiler` pointer: a load and a branch, nothing more,
-/// while it is null (nobody profiles); the runtime sets it to its recorder.
+/// exported `kiln_profiler` pointer: a load and a branch in place of each
+/// call (not a function of its own, which the module's partitioning could
+/// leave out of line), nothing more while it is null (nobody profiles);
+/// the runtime sets it to its recorder.
 static void routeProfileCallsThroughHook(llvm::Module &m) {
   llvm::Function *callee = m.getFunction("kiln_profile");
-  if (!callee || callee->use_empty())
+  if (!callee)
     return;
   llvm::LLVMContext &ctx = m.getContext();
   auto *ptrTy = llvm::PointerType::get(ctx, 0);
-  auto *hook = new llvm::GlobalVariable(
-      m, ptrTy, /*isConstant=*/false, llvm::GlobalValue::ExternalLinkage,
-      llvm::ConstantPointerNull::get(ptrTy), kProfilerSymbol);
-  auto *fn = llvm::Function::Create(callee->getFunctionType(),
-                                    llvm::GlobalValue::InternalLinkage,
-                                    "kiln.profile", m);
-  fn->addFnAttr(llvm::Attribute::AlwaysInline);
-  callee->replaceAllUsesWith(fn);
-  callee->eraseFromParent();
-  llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", fn));
-  llvm::Value *target = b.CreateLoad(ptrTy, hook);
-  auto *call = llvm::BasicBlock::Create(ctx, "call", fn);
-  auto *done = llvm::BasicBlock::Create(ctx, "done", fn);
-  b.CreateCondBr(b.CreateIsNull(target), done, call);
-  b.SetInsertPoint(call);
-  b.CreateCall(fn->getFunctionType(), target, {fn->getArg(0), fn->getArg(1)});
-  b.CreateBr(done);
-  b.SetInsertPoint(done);
-  b.CreateRetVoid();
+  llvm::GlobalVariable *hook = nullptr;
+  for (llvm::User *user : llvm::make_early_inc_range(callee->users())) {
+    auto *call = llvm::dyn_cast<llvm::CallInst>(user);
+    if (!call)
+      continue;
+    if (!hook)
+      hook = new llvm::GlobalVariable(
+          m, ptrTy, /*isConstant=*/false, llvm::GlobalValue::ExternalLinkage,
+          llvm::ConstantPointerNull::get(ptrTy), kProfilerSymbol);
+    llvm::IRBuilder<> b(call);
+    llvm::Value *target = b.CreateLoad(ptrTy, hook);
+    llvm::Instruction *then = llvm::SplitBlockAndInsertIfThen(
+        b.CreateIsNotNull(target), call, /*Unreachable=*/false);
+    b.SetInsertPoint(then);
+    b.CreateCall(callee->getFunctionType(), target,
+                 {call->getArgOperand(0), call->getArgOperand(1)});
+    call->eraseFromParent();
+  }
+  if (callee->use_empty())
+    callee->eraseFromParent();
 }
 
 /// Sends the calls of `kiln_collective_<name>(i64 pointer, i64 count, i32
