@@ -54,8 +54,8 @@ Options:
       How many kernels (the slowest) the table lists (default 20; 0: all);
       one line sums the rest.
   --trace FILE
-      Write those runs' kernels as a Chrome trace (JSON, for Perfetto or
-      chrome://tracing); implies --profile.
+      Write the kernels of those runs (the first 100) as a Chrome trace
+      (JSON, for Perfetto or chrome://tracing); implies --profile.
   -h, --help
       This text.
 

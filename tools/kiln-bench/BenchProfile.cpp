@@ -224,6 +224,11 @@ void printProfile(const std::vector<KernelDesc> &kernels,
   printShares("by layer", byLayer, runNs, runs);
 }
 
+/// A trace holds the first runs only: each kernel event carries its
+/// nodes, and a few thousand runs of a decoder would make a file of
+/// hundreds of MB that a browser cannot open.
+constexpr uint32_t kMaxTraceRuns = 100;
+
 std::string writeTrace(const std::string &path,
                        const std::vector<KernelDesc> &kernels,
                        const std::vector<kiln_profile_event> &events) {
@@ -238,7 +243,7 @@ std::string writeTrace(const std::string &path,
                     "\"tid\": 1, \"args\": {\"name\": \"kiln-bench\"}}");
   for (const kiln_profile_event &e : events) {
     bool run = e.kernel == KILN_PROFILE_RUN;
-    if (!run && e.kernel >= kernels.size())
+    if ((!run && e.kernel >= kernels.size()) || e.run >= kMaxTraceRuns)
       continue;
     std::string name = run ? "run " + std::to_string(e.run)
                            : kernels[e.kernel].name;

@@ -37,8 +37,9 @@ void printProfile(const std::vector<KernelDesc> &kernels,
                   const std::vector<kiln_profile_event> &events,
                   uint64_t dropped, size_t rows);
 
-/// Writes the events as a Chrome trace (Trace Event Format, "X" events
-/// with microsecond times); "" or the reason it could not.
+/// Writes the events of the first 100 runs as a Chrome trace (Trace Event
+/// Format, "X" events with microsecond times); "" or the reason it could
+/// not.
 std::string writeTrace(const std::string &path,
                        const std::vector<KernelDesc> &kernels,
                        const std::vector<kiln_profile_event> &events);
