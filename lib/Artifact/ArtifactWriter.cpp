@@ -46,6 +46,24 @@ static_assert(sizeof(kiln_artifact_section) ==
                   KILN_ARTIFACT_SECTION_ENTRY_SIZE,
               "section layout");
 
+/// The KERNELS section (empty when there are no kernels).
+std::vector<char> kernelsSection(const std::vector<KernelSignature> &kernels) {
+  if (kernels.empty())
+    return {};
+  ByteWriter w;
+  w.u32(KILN_KERNELS_MAGIC);
+  w.u32((uint32_t)kernels.size());
+  for (const KernelSignature &kernel : kernels) {
+    w.str(kernel.name);
+    for (const std::vector<std::string> *names : {&kernel.kinds, &kernel.nodes}) {
+      w.u32((uint32_t)names->size());
+      for (const std::string &name : *names)
+        w.str(name);
+    }
+  }
+  return std::move(w.bytes);
+}
+
 /// The GPU_CODE section: the table, then the images, each 64-byte aligned.
 std::vector<char> gpuCodeSection(const GpuCode &code) {
   ByteWriter table;
@@ -246,8 +264,11 @@ emitArtifact(const ArtifactContents &c,
     }
   }
 
+  std::vector<char> kernels = kernelsSection(c.kernels);
+
   // Header, section table, then the sections, each aligned.
-  size_t sectionCount = 3 + (c.gpuCode ? 1 : 0) + (c.generation ? 1 : 0);
+  size_t sectionCount = 3 + (c.gpuCode ? 1 : 0) + (c.generation ? 1 : 0) +
+                        (kernels.empty() ? 0 : 1);
   std::vector<kiln_artifact_section> table(sectionCount);
   FileLayout file;
   file.add(reinterpret_cast<const char *>(table.data()),
@@ -280,6 +301,9 @@ emitArtifact(const ArtifactContents &c,
   if (c.generation)
     section(next++, KILN_SECTION_GENERATION, generation.bytes.size(),
             [&] { file.add(generation.bytes); });
+  if (!kernels.empty())
+    section(next++, KILN_SECTION_KERNELS, kernels.size(),
+            [&] { file.add(kernels); });
 
   kiln_artifact_header h{};
   std::memcpy(h.magic, KILN_ARTIFACT_MAGIC, sizeof(KILN_ARTIFACT_MAGIC));

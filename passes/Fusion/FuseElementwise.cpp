@@ -2,6 +2,8 @@
 
 #include "kiln/passes/Fusion/Passes.h"
 
+#include "kiln/dialects/Kiln/Provenance.h"
+
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
@@ -59,7 +61,7 @@ int64_t bodySize(Operation *op) {
 /// iteration of the consumer's loop nest, or when the producer widens
 /// narrow stored values (dequantization in the consumer's prologue) and
 /// the loops it is projected out of have a single iteration.
-bool shouldFuse(OpOperand *fused) {
+bool shouldFuseOperand(OpOperand *fused) {
   auto consumer = dyn_cast<linalg::LinalgOp>(fused->getOwner());
   if (!consumer)
     return false;
@@ -81,6 +83,19 @@ bool shouldFuse(OpOperand *fused) {
   for (unsigned d = 0; d < ranges.size(); ++d)
     if (!map.isFunctionOfDim(d) && ranges[d] != 1)
       return false;
+  return true;
+}
+
+/// shouldFuseOperand, and when it fuses, the consumer (whose location the
+/// fused op takes) names the producer's nodes too: a fused loop nest keeps
+/// the provenance of every op it computes.
+bool shouldFuse(OpOperand *fused) {
+  if (!shouldFuseOperand(fused))
+    return false;
+  Operation *consumer = fused->getOwner();
+  if (Operation *producer = fused->get().getDefiningOp())
+    consumer->setLoc(
+        kiln::fuseProvenance(producer->getLoc(), consumer->getLoc()));
   return true;
 }
 

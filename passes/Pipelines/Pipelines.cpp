@@ -30,6 +30,11 @@ static constexpr const char *kLowerToLinalg =
     "func.func(kiln-decompose-composite-ops,canonicalize,kiln-convert-kiln-to-linalg,"
     "kiln-fuse-elementwise,canonicalize,cse)";
 
+// Every Kiln op's location says which kind of op it is, so that the loops
+// the lowering makes of it can say what they compute (the kernel table).
+static constexpr const char *kRecordOpKinds =
+    "func.func(kiln-record-op-kinds-in-locations)";
+
 // Kiln ops with CPU kernels of their own, before the reference lowering
 // would see them: MoE experts as grouped matrix products over packed
 // weights, int4 / int8 linears as loops that dequantize in registers,
@@ -96,7 +101,9 @@ static constexpr const char *kBufferizeAtBoundary =
 // allocations, and the deallocation pipeline frees them (it never frees a
 // view of an argument), as are buffers of a size only known at run time.
 // Dynamic arguments then take their sizes from the symbol values the
-// runtime passes last.
+// runtime passes last. The entry's top-level loop nests, the kernels, are
+// numbered and listed with the ONNX nodes they came from, with a call of
+// the profiler hook on either side (kiln-cpu-mark-kernels-for-profiling).
 static constexpr const char *kCodegenPipeline =
     "kiln-plan-workspace{alignment=64 keep-dynamic-allocations=1},"
     "kiln-convert-dynamic-arguments-to-symbol-values,"
@@ -105,6 +112,7 @@ static constexpr const char *kCodegenPipeline =
     "kiln-convert-strided-copies-to-linalg,"
     "func.func(convert-linalg-to-loops,kiln-expand-small-floats,"
     "convert-vector-to-scf{full-unroll=1},scf-forall-to-parallel),"
+    "kiln-cpu-mark-kernels-for-profiling,"
     "convert-scf-to-openmp,func.func(canonicalize),"
     "expand-strided-metadata,lower-affine,convert-scf-to-cf,"
     "convert-math-to-funcs,"
@@ -150,6 +158,7 @@ void kiln::buildRaisePipeline(OpPassManager &pm) {
 }
 
 void kiln::buildCpuTensorPipeline(OpPassManager &pm) {
+  addPipeline(pm, kRecordOpKinds);
   addPipeline(pm, kCpuKernelsFromKilnOps);
   addPipeline(pm, kLowerToLinalg);
   addPipeline(pm, kCpuPackWeights);
@@ -170,6 +179,7 @@ static void buildCpuPipeline(OpPassManager &pm) {
 }
 
 void kiln::buildGpuTensorPipeline(OpPassManager &pm) {
+  addPipeline(pm, kRecordOpKinds);
   addPipeline(pm, kGpuKernelsFromKilnOps);
   addPipeline(pm, kLowerToLinalg);
   addPipeline(pm, kOutlineWeights);

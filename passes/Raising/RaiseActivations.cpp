@@ -356,6 +356,7 @@ struct RaiseActivationsPass
                                                isErf ? GeluApproximation::None
                                                      : GeluApproximation::Tanh);
       Value gelu = GeluOp::create(b, top.getLoc(), x.getType(), x, approx);
+      takeProvenance(gelu.getDefiningOp(), top.getDefiningOp());
       top.replaceAllUsesWith(gelu);
       dead.push_back(top.getDefiningOp());
       reportRaised(anchor, "gelu", isErf ? "erf" : "tanh");
@@ -382,6 +383,7 @@ struct RaiseActivationsPass
       }
       OpBuilder b(mul);
       Value silu = SiluOp::create(b, mul.getLoc(), x);
+      takeProvenance(silu.getDefiningOp(), mul);
       mul.getResult().replaceAllUsesWith(silu);
       dead.push_back(mul);
       reportRaised(sigmoid, "silu");
@@ -473,6 +475,7 @@ struct RaiseActivationsPass
       fused = AddOp::create(b, loc, doubled(type), fused, bias);
     }
     Value swiglu = SwiGLUOp::create(b, loc, type, fused);
+    takeProvenance(swiglu.getDefiningOp(), mul);
     mul.getResult().replaceAllUsesWith(swiglu);
     dead.append({mul, silu});
     std::string detail;

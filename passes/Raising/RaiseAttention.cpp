@@ -249,6 +249,7 @@ Operation *buildAttention(AttentionMatch &m, const QKV &qkv,
       return use.getOwner() != m.output.getOperation();
     });
   }
+  kiln::raising::takeProvenance(op, m.output);
   m.output.getResult().replaceAllUsesWith(out);
   return m.output;
 }

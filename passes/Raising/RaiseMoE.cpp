@@ -390,6 +390,7 @@ LogicalResult buildMoE(TopKOp topk, const Router &r, const Experts &ex) {
       w->bDown, ExpertActivationAttr::get(ctx, first.act), FloatAttr(),
       b.getF32FloatAttr(1.0f), b.getF32FloatAttr(0.0f));
   Value root = ex.root;
+  kiln::raising::takeProvenance(moe, root.getDefiningOp());
   root.replaceAllUsesWith(moe.getResult());
   reportRaised(topk, "moe", describe(r, ex, *w));
   return success();

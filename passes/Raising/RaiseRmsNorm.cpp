@@ -307,6 +307,7 @@ struct RaiseRmsNormPass : kiln::impl::RaiseRmsNormBase<RaiseRmsNormPass> {
     if (product && narrowed)
       result = CastOp::create(b, loc, cast<RankedTensorType>(product.getType()),
                               norm);
+    takeProvenance(norm.getDefiningOp(), (product ? product : n).getDefiningOp());
     (product ? product : n).replaceAllUsesWith(result);
     dead.push_back(replaced);
 

@@ -356,13 +356,15 @@ struct RaiseRopePass : kiln::impl::RaiseRopeBase<RaiseRopePass> {
     Value sinTable = sin->table;
     if (rot.reversed)
       sinTable = NegOp::create(b, loc, sinTable);
-    Value out = RopeOp::create(b, loc, in.getType(), in, cos->table, sinTable,
+    Value rope = RopeOp::create(b, loc, in.getType(), in, cos->table, sinTable,
                                positions, b.getBoolAttr(rot.interleaved),
                                b.getI64IntegerAttr(rotaryDim));
+    Value out = rope;
     if (rank == 3)
       out = ReshapeOp::create(b, loc, xt, out);
     else if (seqFirst)
       out = TransposeOp::create(b, loc, xt, out, b.getDenseI64ArrayAttr(swap));
+    takeProvenance(rope.getDefiningOp(), replaced);
     replaced->getResult(0).replaceAllUsesWith(out);
     dead.push_back(replaced);
     // Some of what was built may have been superseded (see half()).

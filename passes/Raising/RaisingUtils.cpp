@@ -4,6 +4,7 @@
 
 #include "kiln/dialects/Kiln/KilnConstants.h"
 #include "kiln/dialects/Kiln/KilnOps.h"
+#include "kiln/dialects/Kiln/Provenance.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -23,6 +24,12 @@
 #include <cmath>
 
 using namespace mlir;
+
+void kiln::raising::takeProvenance(Operation *raised, Operation *root) {
+  // Its own location first: diagnostics about it (the raising remarks of
+  // later patterns) keep pointing where they did.
+  raised->setLoc(fuseProvenance(raised->getLoc(), matchedSubgraphLoc(root)));
+}
 
 std::optional<double> kiln::raising::scalarConstant(Value v) {
   Attribute attr;

@@ -28,6 +28,11 @@ namespace kiln::raising {
 /// nothing.
 std::optional<double> splatFloat(mlir::Value v);
 
+/// Gives `raised` its own location, then those of every node of the
+/// subgraph that `root` ends (kiln::matchedSubgraphLoc): call it before
+/// root's uses are replaced. Every raised op so names all the nodes it stands for.
+void takeProvenance(mlir::Operation *raised, mlir::Operation *root);
+
 /// The constant a `tensor.splat` fills `v` with (integers signed, i1 as 0
 /// or 1), or nothing. ConstantOfShape and zeros of a run-time shape import
 /// that way, where a static shape gives a splat constant.

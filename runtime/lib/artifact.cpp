@@ -38,6 +38,8 @@ SectionRef *ArtifactLayout::section(uint32_t kind) {
     return &generation;
   case KILN_SECTION_RANKS:
     return &ranks;
+  case KILN_SECTION_KERNELS:
+    return &kernels;
   default:
     return nullptr;
   }
@@ -48,10 +50,11 @@ namespace {
 const char *sectionName(uint32_t kind) {
   // Indexed by the section kinds, numbered from 1 without gaps.
   static const char *const names[] = {"METADATA", "HOST_CODE", "WEIGHTS",
-                                      "GPU_CODE", "GENERATION", "RANKS"};
-  static_assert(sizeof(names) / sizeof(names[0]) == KILN_SECTION_RANKS,
+                                      "GPU_CODE", "GENERATION", "RANKS",
+                                      "KERNELS"};
+  static_assert(sizeof(names) / sizeof(names[0]) == KILN_SECTION_KERNELS,
                 "one name per section kind");
-  return kind >= 1 && kind <= KILN_SECTION_RANKS ? names[kind - 1]
+  return kind >= 1 && kind <= KILN_SECTION_KERNELS ? names[kind - 1]
                                                       : "unknown";
 }
 

@@ -31,6 +31,7 @@ struct ArtifactLayout {
   SectionRef gpuCode;
   SectionRef generation;
   SectionRef ranks;
+  SectionRef kernels;
 
   /// The slot of section kind `kind` (KILN_SECTION_*), or null for a kind
   /// this runtime does not know.

@@ -84,7 +84,7 @@ kiln_status selectRank(kiln_model &model) {
                 "model's METADATA",
                 rank);
   for (SectionRef *ref : {&inner.metadata, &inner.hostCode, &inner.weights,
-                          &inner.gpuCode, &inner.generation})
+                          &inner.gpuCode, &inner.generation, &inner.kernels})
     if (ref->present)
       ref->offset += start;
   inner.formatVersion = model.layout.formatVersion;
@@ -115,6 +115,11 @@ kiln_status loadInto(const char *path, kiln_model &model) {
   if (gpuCode.present)
     if (kiln_status status =
             parseGpuCode(base + gpuCode.offset, gpuCode.size, model.gpuCode))
+      return status;
+  const SectionRef &kernels = model.layout.kernels;
+  if (kernels.present)
+    if (kiln_status status =
+            parseKernels(base + kernels.offset, kernels.size, model.kernels))
       return status;
   const SectionRef &generation = model.layout.generation;
   if (generation.present)
@@ -407,6 +412,25 @@ kiln_status kiln_model_gpu_kernel(const kiln_model *model, size_t index,
                            kiln_model_num_gpu_kernels(model), "GPU kernel", ""))
     return status;
   *out_name = model->gpuCode.kernels[index].c_str();
+  return KILN_STATUS_OK;
+}
+
+size_t kiln_model_num_kernels(const kiln_model *model) {
+  return model ? model->kernels.size() : 0;
+}
+
+kiln_status kiln_model_kernel(const kiln_model *model, size_t index,
+                              kiln_kernel_info *out_info) {
+  if (out_info)
+    *out_info = kiln_kernel_info{nullptr, 0, nullptr, 0, nullptr};
+  if (kiln_status status =
+          checkEntryAccess(model, {{out_info, "out_info"}}, index,
+                           kiln_model_num_kernels(model), "kernel", " kernels"))
+    return status;
+  const KernelEntry &kernel = model->kernels[index];
+  *out_info = kiln_kernel_info{kernel.name.c_str(), kernel.kinds.size(),
+                               kernel.kindPointers.data(), kernel.nodes.size(),
+                               kernel.nodePointers.data()};
   return KILN_STATUS_OK;
 }
 

@@ -8,6 +8,7 @@
 #include "generation_info.h"
 #include "gpu_code.h"
 #include "host_code.h"
+#include "kernels.h"
 #include "mapped_file.h"
 #include "metadata.h"
 #include "ranks.h"
@@ -28,6 +29,11 @@ struct kiln_model {
   kiln::rt::GpuCode gpuCode;
   /// Parsed GENERATION; `present` is false when the section is absent.
   kiln::rt::GenerationInfo generation;
+  /// Parsed KERNELS; empty when the section is absent.
+  std::vector<kiln::rt::KernelEntry> kernels;
+  /// Sessions that profile (profile.cpp sets the host code's hook while
+  /// there are any; guarded by its mutex).
+  int profilingSessions = 0;
   /// A partitioned model's RANKS (empty for one rank). `layout` and
   /// `metadata` are then those of rank `rank`'s artifact (offsets from the
   /// start of the file), and rankRunning says whether this process runs

@@ -19,6 +19,8 @@
 #include "error.h"
 #include "memory_limit.h"
 #include "model.h"
+#include "profile.h"
+#include "session.h"
 
 #include <algorithm>
 #include <cinttypes>
@@ -50,7 +52,11 @@ struct kiln_session {
   /// last one to go empties it.
   BufferCacheUse cacheUse;
 
+  /// kiln_session_enable_profile's events.
+  SessionProfile profile;
+
   ~kiln_session() {
+    profile.disable(); // the model's hook counts this session
     device.reset(); // before the model its state may point into
     if (model)
       releaseModel(model);
@@ -479,7 +485,10 @@ kiln_status runSession(kiln_session &session) {
     return status;
   if (kiln_status status = sizeOutputs(session))
     return status;
-  if (kiln_status status = runWithComputedOutputs(session))
+  session.profile.beginRun();
+  kiln_status status = runWithComputedOutputs(session);
+  session.profile.endRun();
+  if (status)
     return status;
   session.hasRun = true;
   session.lastRunFailed = false;
@@ -641,5 +650,9 @@ namespace kiln::rt {
 const kiln_model &modelOf(const kiln_session &session) {
   return *session.model;
 }
+
+kiln_model &modelOf(kiln_session &session) { return *session.model; }
+
+SessionProfile &profileOf(kiln_session &session) { return session.profile; }
 
 } // namespace kiln::rt

@@ -5,10 +5,16 @@
 
 #include "kiln/runtime.h"
 
+#include "profile.h"
+
 namespace kiln::rt {
 
 /// The model a session runs (the session holds a reference to it).
 const kiln_model &modelOf(const kiln_session &session);
+kiln_model &modelOf(kiln_session &session);
+
+/// The session's profile (kiln_session_enable_profile).
+SessionProfile &profileOf(kiln_session &session);
 
 } // namespace kiln::rt
 

@@ -182,6 +182,21 @@ Bytes buildGenerationArtifact(const ModelSpec &spec, const GenerationSpec &g) {
                    {KILN_SECTION_GENERATION, encodeGeneration(g)}});
 }
 
+Bytes encodeKernels(const std::vector<KernelSpec> &kernels, uint32_t magic) {
+  Bytes out;
+  put<uint32_t>(out, magic);
+  put<uint32_t>(out, uint32_t(kernels.size()));
+  for (const KernelSpec &kernel : kernels) {
+    putString(out, kernel.name);
+    for (const std::vector<std::string> *names : {&kernel.kinds, &kernel.nodes}) {
+      put<uint32_t>(out, uint32_t(names->size()));
+      for (const std::string &name : *names)
+        putString(out, name);
+    }
+  }
+  return out;
+}
+
 Bytes buildArtifact(const ModelSpec &spec) {
   std::vector<Section> sections = {
       {KILN_SECTION_METADATA, encodeMetadata(spec)}};
@@ -191,6 +206,8 @@ Bytes buildArtifact(const ModelSpec &spec) {
     sections.push_back({KILN_SECTION_WEIGHTS, encodeWeights(spec)});
   if (spec.withGpuCode)
     sections.push_back({KILN_SECTION_GPU_CODE, encodeGpuCode(spec.gpuCode)});
+  if (spec.kernels)
+    sections.push_back({KILN_SECTION_KERNELS, *spec.kernels});
   Bytes artifact = assemble(sections);
   // The version lies in the header, outside the checksummed bytes.
   headerOf(artifact).format_version = spec.formatVersion;

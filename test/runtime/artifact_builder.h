@@ -73,7 +73,19 @@ struct ModelSpec {
   bool withHostCode = true;
   GpuCodeSpec gpuCode;
   bool withGpuCode = false;
+  /// A KERNELS section's bytes (encodeKernels), when set.
+  std::optional<Bytes> kernels;
 };
+
+/// One kernel of a KERNELS section (kiln/artifact_format.h, "Kernels").
+struct KernelSpec {
+  std::string name;
+  std::vector<std::string> kinds, nodes;
+};
+
+/// The KERNELS section of `kernels`, with `magic`.
+Bytes encodeKernels(const std::vector<KernelSpec> &kernels,
+                    uint32_t magic = KILN_KERNELS_MAGIC);
 
 struct Section {
   uint32_t kind;

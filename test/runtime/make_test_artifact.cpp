@@ -1,7 +1,8 @@
 //===- make_test_artifact.cpp - Write a tiny artifact for CLI tests ------===//
 //
 // kiln-make-test-artifact HOST_CODE.so OUT.kiln [--model
-// add|zero-size|bf16-output|low-precision|dynamic|generation|cuda-add]
+// add|zero-size|bf16-output|low-precision|dynamic|generation|cuda-add|
+//  profiled]
 //                         [--target TARGET] [--format-version N]
 //                         [--gpu ARCH:cubin|ptx[,ARCH:cubin|ptx...]]
 //
@@ -10,6 +11,9 @@
 // given, the target "cuda-ARCH,ARCH...". --model cuda-add (HOST_CODE.so:
 // cuda_host_code.c's) has an sm_90a cubin and an sm_80 PTX unless --gpu
 // says otherwise.
+//
+// --model profiled is "add" as two kernels around test_host_code.c's
+// profiler hook calls, with a KERNELS section naming them.
 //
 // Lets the kiln-run tests exercise the CLI end to end without the compiler.
 //
@@ -28,7 +32,7 @@ int main(int argc, char **argv) {
   if (argc < 3) {
     std::fprintf(stderr, "usage: kiln-make-test-artifact HOST_CODE.so OUT.kiln "
                          "[--model add|zero-size|bf16-output|low-precision|dynamic|"
-                         "generation|cuda-add] "
+                         "generation|cuda-add|profiled] "
                          "[--target T] "
                          "[--format-version N] [--gpu ARCH:cubin|ptx,...]\n");
     return 2;
@@ -57,6 +61,11 @@ int main(int argc, char **argv) {
                    : model == "dynamic"       ? dynamicModel(hostCode)
                    : model == "generation"    ? generationStepModel(hostCode)
                                               : addModel(hostCode);
+  if (model == "profiled") {
+    spec.entrySymbol = "kiln_entry_profiled";
+    spec.kernels = encodeKernels(
+        {{"add+add", {"kiln.add"}, {"add_0", "add_1"}}, {"copy", {}, {}}});
+  }
   if (!gpu.empty()) {
     spec.withGpuCode = true;
     if (model != "cuda-add")

@@ -45,6 +45,17 @@ Options:
       Seed of the random inputs (default 0).
   --json
       Print the report as one JSON object instead of text.
+  --profile
+      After the timed runs, as many runs again with per-kernel timing, and
+      a table of the kernels (time, share of the run, calls, the ONNX nodes
+      each came from), then the time by category (attention, MoE routing,
+      experts, norms, matmuls, other) and by layer (from the node names).
+  --profile-top N
+      How many kernels (the slowest) the table lists (default 20; 0: all);
+      one line sums the rest.
+  --trace FILE
+      Write the kernels of those runs (the first 100) as a Chrome trace
+      (JSON, for Perfetto or chrome://tracing); implies --profile.
   -h, --help
       This text.
 
@@ -118,6 +129,14 @@ std::string parseOne(const std::string &flag, const std::string &value,
     if (!splitAssignment(value, name, file))
       return "--input takes NAME=FILE, got '" + value + "'";
     out.inputs.emplace_back(name, file);
+  } else if (flag == "--profile-top") {
+    if (!parseUnsigned(value, 1000000, n))
+      return "--profile-top takes a whole number, got '" + value + "'";
+    out.profileTop = unsigned(n);
+    out.profile = true;
+  } else if (flag == "--trace") {
+    out.trace = value;
+    out.profile = true;
   } else if (flag == "--seed") {
     if (!parseUnsigned(value, UINT64_MAX, n))
       return "--seed takes a whole number, got '" + value + "'";
@@ -141,6 +160,10 @@ std::string parseBenchOptions(int argc, char **argv, BenchOptions &out) {
       out.json = true;
       continue;
     }
+    if (arg == "--profile") {
+      out.profile = true;
+      continue;
+    }
     if (arg.rfind("--", 0) == 0) {
       std::string flag = arg, value;
       size_t eq = arg.find('=');
@@ -148,7 +171,8 @@ std::string parseBenchOptions(int argc, char **argv, BenchOptions &out) {
         flag = arg.substr(0, eq);
       static const char *const kValued[] = {
           "--device", "--threads", "--warmup", "--iterations",
-          "--duration", "--dim", "--input", "--seed"};
+          "--duration", "--dim", "--input", "--seed", "--trace",
+          "--profile-top"};
       if (std::none_of(std::begin(kValued), std::end(kValued),
                        [&](const char *known) { return flag == known; }))
         return "unknown option '" + flag + "' (see kiln-bench --help)";

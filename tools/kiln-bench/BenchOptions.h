@@ -21,6 +21,9 @@ struct BenchOptions {
   std::vector<std::pair<std::string, std::string>> inputs; // --input N=FILE
   uint64_t seed = 0;
   bool json = false;
+  bool profile = false;  // --profile, or --trace
+  std::string trace;     // --trace FILE: Chrome trace JSON
+  unsigned profileTop = 20; // kernel rows --profile prints; 0: all
   bool help = false;
 };
 

@@ -9,6 +9,7 @@
 
 #include "BenchInputs.h"
 #include "BenchOptions.h"
+#include "BenchProfile.h"
 
 #include "kiln/runtime.h"
 
@@ -16,6 +17,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <numeric>
 #include <string>
@@ -177,6 +179,32 @@ void printJson(const BenchOptions &options, const kiln_model *model,
               (unsigned long long)peakResidentBytes());
 }
 
+/// --profile and --trace: `runs` more runs (`runOnce`) with the session's
+/// profile on, then the kernel table and the trace. Separate from the timed
+/// runs, whose latencies stay those of unprofiled runs.
+void profileRuns(const BenchOptions &options, const kiln_model *model,
+                 kiln_session *session, size_t runs,
+                 const std::function<void()> &runOnce) {
+  std::vector<KernelDesc> kernels = describeKernels(model);
+  size_t capacity = std::min<size_t>(runs * (kernels.size() + 1), 10000000);
+  check(kiln_session_enable_profile(session, capacity), "--profile: ");
+  for (size_t i = 0; i < runs; ++i)
+    runOnce();
+  const kiln_profile_event *data = nullptr;
+  size_t count = 0;
+  uint64_t dropped = 0;
+  check(kiln_session_profile_get(session, &data, &count, &dropped),
+        "--profile: ");
+  std::vector<kiln_profile_event> events(data, data + count);
+  check(kiln_session_enable_profile(session, 0), "--profile: ");
+  if (!options.json)
+    printProfile(kernels, events, dropped, options.profileTop);
+  if (!options.trace.empty())
+    if (std::string error = writeTrace(options.trace, kernels, events);
+        !error.empty())
+      failWith(error);
+}
+
 void runBenchmark(const BenchOptions &options) {
   kiln_model *raw = nullptr;
   check(kiln_model_load(options.model.c_str(), &raw),
@@ -237,6 +265,11 @@ void runBenchmark(const BenchOptions &options) {
     printJson(options, model.get(), inputs, stats, tokens);
   else
     printText(options, model.get(), inputs, notes, stats, tokens);
+  if (options.profile)
+    profileRuns(options, model.get(), session.get(), times.size(), [&] {
+      resetCaches();
+      check(kiln_session_run(session.get()), "run failed: ");
+    });
 }
 
 } // namespace

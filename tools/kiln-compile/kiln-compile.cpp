@@ -21,6 +21,7 @@
 #include "kiln/tensor_io.h"
 
 #include "mlir/IR/AsmState.h"
+#include "kiln/dialects/Kiln/Provenance.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
@@ -223,6 +224,18 @@ static std::string describeTargets() {
   return section;
 }
 
+/// "node 'a': " or "nodes 'a', 'b': " for the model nodes the diagnostic's
+/// location names (a fused op names all of its nodes), unless the message
+/// already names the first; "" when it names none.
+static std::string nodesOf(mlir::Diagnostic &d) {
+  kiln::Provenance provenance;
+  provenance.add(d.getLocation());
+  if (provenance.nodes.empty() ||
+      llvm::StringRef(d.str()).contains(provenance.nodes.front()))
+    return "";
+  return kiln::describeNodes(d.getLocation()) + ": ";
+}
+
 /// Prints one diagnostic on one line: "kiln-compile: error: [file:line:col:
 /// ]message", a warning, or (with --report-raising) a raising remark naming
 /// its node; other remarks and notes are dropped. Errors set `hadError`.
@@ -236,7 +249,7 @@ static void printDiagnostic(mlir::Diagnostic &d, bool &hadError) {
     return;
   }
   if (d.getSeverity() == mlir::DiagnosticSeverity::Warning)
-    errs() << "kiln-compile: warning: " << d.str() << "\n";
+    errs() << "kiln-compile: warning: " << nodesOf(d) << d.str() << "\n";
   if (d.getSeverity() != mlir::DiagnosticSeverity::Error)
     return;
   hadError = true;
@@ -245,7 +258,7 @@ static void printDiagnostic(mlir::Diagnostic &d, bool &hadError) {
     if (file.getLine() > 0)
       where = (file.getFilename().str() + ":" + std::to_string(file.getLine()) +
                ":" + std::to_string(file.getColumn()) + ": ");
-  errs() << "kiln-compile: error: " << where << d.str() << "\n";
+  errs() << "kiln-compile: error: " << where << nodesOf(d) << d.str() << "\n";
 }
 
 /// The compile cache's folder, or "" when this compile does not use it:

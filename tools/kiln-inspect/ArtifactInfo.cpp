@@ -108,7 +108,8 @@ std::string kiln::inspect::readArtifact(const std::string &path,
       {KILN_SECTION_WEIGHTS, "WEIGHTS"},
       {KILN_SECTION_GPU_CODE, "GPU_CODE"},
       {KILN_SECTION_GENERATION, "GENERATION"},
-      {KILN_SECTION_RANKS, "RANKS"}};
+      {KILN_SECTION_RANKS, "RANKS"},
+      {KILN_SECTION_KERNELS, "KERNELS"}};
   if (kiln_model_num_ranks(raw) > 1) {
     out.plan = kiln_model_plan(raw);
     for (uint32_t r = 0; r < kiln_model_num_ranks(raw); ++r)
@@ -124,6 +125,14 @@ std::string kiln::inspect::readArtifact(const std::string &path,
   std::error_code ignored;
   out.fileSize = std::filesystem::file_size(path, ignored);
 
+  for (size_t i = 0; i < kiln_model_num_kernels(raw); ++i) {
+    kiln_kernel_info kernel;
+    if (kiln_model_kernel(raw, i, &kernel) != KILN_STATUS_OK)
+      continue;
+    out.kernels.push_back(
+        {kernel.name, {kernel.kinds, kernel.kinds + kernel.num_kinds},
+         {kernel.nodes, kernel.nodes + kernel.num_nodes}});
+  }
   for (size_t i = 0; i < kiln_model_num_gpu_kernels(raw); ++i) {
     const char *name = nullptr;
     if (kiln_model_gpu_kernel(raw, i, &name) == KILN_STATUS_OK)

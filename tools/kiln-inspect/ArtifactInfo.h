@@ -44,6 +44,13 @@ struct GpuImage {
   uint64_t bytes = 0;
 };
 
+/// A kernel of the entry (the KERNELS section): what it computes and the
+/// ONNX nodes it came from.
+struct Kernel {
+  std::string name;
+  std::vector<std::string> kinds, nodes;
+};
+
 /// The roles of a generation step (kiln-compile --generate).
 struct Generation {
   int64_t maxSeq = 0;
@@ -63,6 +70,7 @@ struct ArtifactInfo {
   std::vector<Symbol> symbols;
   uint64_t cpuWorkspaceBytes = 0, gpuWorkspaceBytes = 0;
   std::vector<Section> sections;
+  std::vector<Kernel> kernels;
   std::vector<std::string> gpuKernels;
   std::vector<GpuImage> gpuImages;
   std::optional<Generation> generation;

@@ -116,6 +116,23 @@ void stringArray(llvm::json::OStream &j, llvm::StringRef key,
   });
 }
 
+/// The kernel table: per kernel its index (the profiler's), name (its op
+/// kinds) and the ONNX nodes it came from.
+void printKernels(const ArtifactInfo &info, llvm::raw_ostream &os) {
+  if (info.kernels.empty())
+    return;
+  os << "kernels: " << info.kernels.size() << "\n";
+  // The first few nodes (a fused MoE lists dozens); --json has them all.
+  constexpr size_t kShown = 6;
+  for (auto [i, kernel] : llvm::enumerate(info.kernels)) {
+    llvm::ArrayRef<std::string> nodes = kernel.nodes;
+    std::string list = nodes.empty() ? "-" : llvm::join(nodes.take_front(kShown), ", ");
+    if (nodes.size() > kShown)
+      list += ", ... (" + std::to_string(nodes.size()) + " in all)";
+    os << llvm::formatv("  {0,-4} {1,-24} nodes: {2}\n", i, kernel.name, list);
+  }
+}
+
 } // namespace
 
 void kiln::inspect::printArtifactText(const ArtifactInfo &info,
@@ -168,6 +185,7 @@ void kiln::inspect::printArtifactText(const ArtifactInfo &info,
   for (const Section &section : info.sections)
     os << llvm::formatv("  {0,-10} offset {1,10}  size {2,10}\n", section.kind,
                         section.offset, section.size);
+  printKernels(info, os);
   if (info.gpuImages.empty()) {
     os << "gpu kernels: none\n";
     return;
@@ -238,6 +256,11 @@ void kiln::inspect::printArtifactJson(const ArtifactInfo &info,
       j.attribute("kind", section.kind);
       j.attribute("offset", section.offset);
       j.attribute("size", section.size);
+    });
+    objectArray(j, "kernels", info.kernels, [&](const Kernel &kernel) {
+      j.attribute("name", kernel.name);
+      stringArray(j, "kinds", kernel.kinds);
+      stringArray(j, "nodes", kernel.nodes);
     });
     stringArray(j, "gpu_kernels", info.gpuKernels);
     objectArray(j, "gpu_images", info.gpuImages, [&](const GpuImage &image) {

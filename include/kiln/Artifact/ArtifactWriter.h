@@ -87,6 +87,13 @@ struct GenerationSignature {
   std::string blockTable;
 };
 
+/// One line of the KERNELS section: a kernel of the entry, what it
+/// computes and the ONNX nodes it came from.
+struct KernelSignature {
+  std::string name;
+  std::vector<std::string> kinds, nodes;
+};
+
 struct ArtifactContents {
   std::string target;       // e.g. "cpu-x86_64"
   std::string entrySymbol;  // e.g. "kiln_entry"
@@ -105,6 +112,8 @@ struct ArtifactContents {
   std::optional<GpuCode> gpuCode;
   /// Written as the GENERATION section (format version 4) when present.
   std::optional<GenerationSignature> generation;
+  /// Written as the KERNELS section when not empty.
+  std::vector<KernelSignature> kernels;
 };
 
 /// Writes `contents` to `path`; on failure leaves no file behind and says

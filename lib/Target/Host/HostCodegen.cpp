@@ -35,6 +35,7 @@
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/Target/TargetOptions.h"
 #include "llvm/TargetParser/Host.h"
+#include "llvm/Transforms/Utils/BasicBlockUtils.h"
 #include "llvm/Transforms/Utils/SplitModule.h"
 
 #include <mutex>
@@ -58,16 +59,54 @@ static constexpr const char *kAllocatorSymbol = "kiln_allocator";
 /// The pointer to the runtime's collective table (kiln/collectives.h).
 static constexpr const char *kCollectivesSymbol = "kiln_collectives";
 
-/// Gives every definition in `m` but `keep`, the allocator hooks and the
-/// collective table internal linkage, so that only those are exported.
+/// The profiler hook the runtime sets while it profiles (kiln/artifact_format.h).
+static constexpr const char *kProfilerSymbol = "kiln_profiler";
+
+/// Gives every definition in `m` but `keep`, the allocator hooks, the
+/// collective table and the profiler hook internal linkage, so that only
+/// those are exported.
 static void internalizeAllBut(llvm::Module &m, const llvm::Function *keep) {
   for (llvm::Function &f : m)
     if (!f.isDeclaration() && &f != keep)
       f.setLinkage(llvm::GlobalValue::InternalLinkage);
   for (llvm::GlobalVariable &g : m.globals())
     if (!g.isDeclaration() && g.getName() != kAllocatorSymbol &&
-        g.getName() != kCollectivesSymbol)
+        g.getName() != kCollectivesSymbol && g.getName() != kProfilerSymbol)
       g.setLinkage(llvm::GlobalValue::InternalLinkage);
+}
+
+/// Sends the calls `kiln_profile(i32 kernel, i32 phase)` that
+/// kiln-cpu-mark-kernels-for-profiling put around each kernel through the
+/// exported `kiln_profiler` pointer: a load and a branch in place of each
+/// call (not a function of its own, which the module's partitioning could
+/// leave out of line), nothing more while it is null (nobody profiles);
+/// the runtime sets it to its recorder.
+static void routeProfileCallsThroughHook(llvm::Module &m) {
+  llvm::Function *callee = m.getFunction("kiln_profile");
+  if (!callee)
+    return;
+  llvm::LLVMContext &ctx = m.getContext();
+  auto *ptrTy = llvm::PointerType::get(ctx, 0);
+  llvm::GlobalVariable *hook = nullptr;
+  for (llvm::User *user : llvm::make_early_inc_range(callee->users())) {
+    auto *call = llvm::dyn_cast<llvm::CallInst>(user);
+    if (!call)
+      continue;
+    if (!hook)
+      hook = new llvm::GlobalVariable(
+          m, ptrTy, /*isConstant=*/false, llvm::GlobalValue::ExternalLinkage,
+          llvm::ConstantPointerNull::get(ptrTy), kProfilerSymbol);
+    llvm::IRBuilder<> b(call);
+    llvm::Value *target = b.CreateLoad(ptrTy, hook);
+    llvm::Instruction *then = llvm::SplitBlockAndInsertIfThen(
+        b.CreateIsNotNull(target), call, /*Unreachable=*/false);
+    b.SetInsertPoint(then);
+    b.CreateCall(callee->getFunctionType(), target,
+                 {call->getArgOperand(0), call->getArgOperand(1)});
+    call->eraseFromParent();
+  }
+  if (callee->use_empty())
+    callee->eraseFromParent();
 }
 
 /// Sends the calls of `kiln_collective_<name>(i64 pointer, i64 count, i32
@@ -514,6 +553,7 @@ mlir::LogicalResult kiln::emitHostCode(mlir::ModuleOp module,
     return report(fail("translation to LLVM IR failed"));
   routeAllocationsThroughHooks(*m);
   routeCollectivesThroughTable(*m);
+  routeProfileCallsThroughHook(*m);
   if (llvm::Error error = addEntryWrapper(*m, opts))
     return report(std::move(error));
   llvm::Expected<std::unique_ptr<llvm::TargetMachine>> tm =

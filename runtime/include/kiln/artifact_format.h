@@ -23,6 +23,8 @@
 |*              over a KV cache (format in "Generation steps" below)          *|
 |*   RANKS      a model partitioned for several ranks: every rank's program  *|
 |*              (format in "Partitioned models" below)                        *|
+|*   KERNELS    optional: the kernel table, each kernel's op kinds and the    *|
+|*              ONNX nodes it came from (format in "Kernels" below)           *|
 |*                                                                            *|
 |* METADATA encoding (str = u32 byte length + bytes, no terminator;           *|
 |* tensor = str name, u32 dtype, u32 rank, i64 dims[rank]):                   *|
@@ -225,6 +227,24 @@
 |* KILN_MAX_SYMBOL_VALUE. Version 4 adds this section; a version-3 runtime    *|
 |* refuses the file instead of running the step without keeping its state.    *|
 |*                                                                            *|
+|* Kernels                                                                    *|
+|* -------                                                                    *|
+|* The host code of a "cpu-" target calls the function that its exported     *|
+|* KILN_PROFILER_SYMBOL points to (a kiln_profiler_hook, null when nobody      *|
+|* profiles: the code then only tests the pointer) at the start (phase 0)     *|
+|* and the end (phase 1) of each kernel, a top-level loop nest of the entry,  *|
+|* on the thread that called the entry, with the kernel's index in this       *|
+|* table. No version bump: the section is optional, and older runtimes skip   *|
+|* it. KERNELS encoding (str, u32 as in METADATA):                            *|
+|*   u32 magic        KILN_KERNELS_MAGIC                                      *|
+|*   u32 num_kernels, then per kernel:                                        *|
+|*     str name       e.g. "rms_norm", "matmul+add" (need not be unique)      *|
+|*     u32 num_kinds,  then per kind: str kind ("kiln.rms_norm"; may be 0)    *|
+|*     u32 num_nodes,  then per node: str name of an ONNX node (may be 0)     *|
+|* What the runtime checks: magic; every read inside the section; counts     *|
+|* that fit the bytes left; names non-empty, without NUL; nothing after the   *|
+|* last kernel.                                                               *|
+|*                                                                            *|
 |* Partitioned models                                                         *|
 |* ------------------                                                         *|
 |* kiln-compile --devices N writes one file holding the program of each of    *|
@@ -295,6 +315,7 @@ extern "C" {
 #define KILN_GENERATION_MAGIC 0x314E474Bu /* "KGN1" little-endian */
 #define KILN_GENERATION_PAGED_MAGIC 0x3150474Bu /* "KGP1" little-endian */
 #define KILN_RANKS_MAGIC 0x314B524Bu /* "KRK1" little-endian */
+#define KILN_KERNELS_MAGIC 0x314E4B4Bu /* "KKN1" little-endian */
 
 typedef struct kiln_artifact_header {
   char magic[8];                 /* KILN_ARTIFACT_MAGIC, NUL padded */
@@ -314,7 +335,8 @@ typedef enum kiln_section_kind {
   KILN_SECTION_WEIGHTS = 3,
   KILN_SECTION_GPU_CODE = 4, /* kernels of a "cuda-" target */
   KILN_SECTION_GENERATION = 5, /* a generation step's roles and state */
-  KILN_SECTION_RANKS = 6       /* every rank's artifact (version 5) */
+  KILN_SECTION_RANKS = 6,      /* every rank's artifact (version 5) */
+  KILN_SECTION_KERNELS = 7     /* the kernel table (optional) */
 } kiln_section_kind;
 
 /* The format of one GPU_CODE image. */
@@ -332,6 +354,12 @@ typedef struct kiln_allocator_hooks {
   void *(*allocate)(size_t bytes);
   void (*release)(void *pointer);
 } kiln_allocator_hooks;
+
+/* The profiler hook a HOST_CODE object may export (KILN_PROFILER_SYMBOL):
+ * a pointer, null until the runtime profiles, to a function called with a
+ * kernel's index in the KERNELS table and 0 (it starts) or 1 (it ended). */
+#define KILN_PROFILER_SYMBOL "kiln_profiler"
+typedef void (*kiln_profiler_hook)(uint32_t kernel, uint32_t phase);
 
 typedef struct kiln_artifact_section {
   uint32_t kind;  /* kiln_section_kind */

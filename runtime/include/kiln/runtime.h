@@ -159,6 +159,24 @@ KILN_API size_t kiln_model_num_gpu_kernels(const kiln_model *model);
 KILN_API kiln_status kiln_model_gpu_kernel(const kiln_model *model,
                                            size_t index, const char **out_name);
 
+/* The kernel table (the KERNELS section): the loop nests of a CPU
+ * artifact's entry in the order they run, what each computes and the
+ * ONNX nodes it came from. 0 kernels if `model` is NULL or the artifact
+ * has no table (a CUDA artifact, or one compiled before it existed). */
+KILN_API size_t kiln_model_num_kernels(const kiln_model *model);
+
+typedef struct kiln_kernel_info {
+  const char *name;         /* "rms_norm", "matmul+add" (not unique) */
+  size_t num_kinds;         /* the Kiln op kinds it computes */
+  const char *const *kinds; /* "kiln.rms_norm", ... */
+  size_t num_nodes;         /* the ONNX nodes it came from */
+  const char *const *nodes;
+} kiln_kernel_info;
+
+/* Describes kernel `index`; the strings point into the model. */
+KILN_API kiln_status kiln_model_kernel(const kiln_model *model, size_t index,
+                                       kiln_kernel_info *out_info);
+
 /* Number of inputs / outputs; 0 if `model` is NULL. */
 KILN_API size_t kiln_model_num_inputs(const kiln_model *model);
 KILN_API size_t kiln_model_num_outputs(const kiln_model *model);
@@ -248,6 +266,34 @@ KILN_API void kiln_session_release(kiln_session *session);
  * calls kiln_session_run. */
 KILN_API kiln_status kiln_session_set_threads(kiln_session *session,
                                               uint32_t threads);
+
+/* Profiling. While enabled, each run of the session records an event per
+ * kernel (its index in the kernel table) and one for the whole run
+ * (kernel KILN_PROFILE_RUN), with CLOCK_MONOTONIC times, until
+ * `max_events` are held; later events are counted as dropped. Enabling
+ * clears what was recorded; `max_events` 0 disables it and frees the
+ * events. A CPU artifact's code tests one pointer per kernel when no
+ * session of its model profiles, and calls the runtime's recorder only
+ * while one does. Artifacts without a kernel table record runs only. */
+#define KILN_PROFILE_RUN UINT32_MAX
+typedef struct kiln_profile_event {
+  uint32_t kernel;   /* kernel index, or KILN_PROFILE_RUN */
+  uint32_t run;      /* 0 for the first run recorded, then 1, ... */
+  uint64_t start_ns; /* CLOCK_MONOTONIC */
+  uint64_t end_ns;
+} kiln_profile_event;
+
+KILN_API kiln_status kiln_session_enable_profile(kiln_session *session,
+                                                 size_t max_events);
+
+/* The events recorded so far, in the order they ended (a run's event after
+ * its kernels'), valid until the session runs again, is re-enabled or
+ * released; `out_dropped` (may be NULL) counts those that did not fit.
+ * INVALID_ARGUMENT when profiling is not enabled. */
+KILN_API kiln_status kiln_session_profile_get(const kiln_session *session,
+                                              const kiln_profile_event **out_events,
+                                              size_t *out_count,
+                                              uint64_t *out_dropped);
 
 /* Sets input `name`. `dtype` and `rank` must equal the model's, and so
  * must each static dim; a symbolic dim may be any value in its symbol's

@@ -417,4 +417,37 @@ def VectorizeContractions : Pass<"kiln-cpu-vectorize-contractions", "mlir::func:
                            "mlir::vector::VectorDialect"];
 }
 
+def MarkKernelsForProfiling : Pass<"kiln-cpu-mark-kernels-for-profiling", "mlir::ModuleOp"> {
+  let summary = "Number the entry's loop nests as kernels, list their provenance, call the profiler hook around each";
+  let description = [{
+    Each top-level op of a public function's body that does work (a loop
+    nest: `scf.for`, `scf.parallel`, `scf.forall`, `scf.while`, any other
+    op with regions, `memref.copy`, a `func.call`) is a kernel. Kernel k
+    gets `func.call @kiln_profile(k, 0)` before it and
+    `func.call @kiln_profile(k, 1)` after it (i32 arguments); host code
+    generation sends these through the artifact's exported
+    `kiln_profiler` pointer, a load and a branch when nobody profiles. The
+    module attribute `kiln.kernels` lists, per kernel in id order, its
+    `name`, its op `kinds` (the `kiln.*` kinds that
+    `kiln-record-op-kinds-in-locations` left in the locations of the ops
+    it is made of) and the ONNX `nodes` named there; the artifact writer
+    stores it as the KERNELS section. Runs on loops, after
+    `scf-forall-to-parallel` and before the OpenMP lowering.
+
+    Example:
+
+    ```mlir
+    scf.for %i = %c0 to %c8 step %c1 { ... } loc(fused<"kiln.add">["add_0"])
+    // becomes
+    func.call @kiln_profile(%c0_i32, %c0_i32) : (i32, i32) -> ()
+    scf.for %i = %c0 to %c8 step %c1 { ... }
+    func.call @kiln_profile(%c0_i32, %c1_i32) : (i32, i32) -> ()
+    // and the module's kiln.kernels holds one dictionary for it:
+    //   name = "add", kinds = ["kiln.add"], nodes = ["add_0"]
+    ```
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::func::FuncDialect"];
+}
+
 #endif // KILN_PASSES_CPU_PASSES_TD

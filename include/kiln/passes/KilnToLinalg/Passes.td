@@ -9,6 +9,27 @@
 
 include "mlir/Pass/PassBase.td"
 
+def RecordOpKindsInLocations : Pass<"kiln-record-op-kinds-in-locations", "mlir::func::FuncOp"> {
+  let summary = "Tag each Kiln op's location with the op's kind";
+  let description = [{
+    Wraps the location of every Kiln op (constants excepted) in a `FusedLoc`
+    whose metadata is the op's name, so that the loops it is lowered to
+    still say what they compute: the CPU target's kernel table lists each
+    kernel's op kinds and ONNX nodes from these locations
+    (`kiln/dialects/Kiln/Provenance.h`). It changes nothing else. Runs
+    first in each target's tensor pipeline.
+
+    Example (`--mlir-print-debuginfo`):
+
+    ```mlir
+    %0 = kiln.rms_norm %x, %w {...} loc(#loc1)   // #loc1 = loc("norm_0")
+    // becomes
+    %0 = kiln.rms_norm %x, %w {...} loc(#loc2)
+    // #loc2 = loc(fused<"kiln.rms_norm">["norm_0"])
+    ```
+  }];
+}
+
 def DecomposeCompositeOps : Pass<"kiln-decompose-composite-ops", "mlir::func::FuncOp"> {
   let summary = "Rewrite composite Kiln ops into primitive Kiln ops";
   let description = [{

@@ -1,0 +1,81 @@
+//===- kernels.cpp - Parse and check the KERNELS section -----------------===//
+
+#include "kernels.h"
+
+#include "byte_reader.h"
+#include "error.h"
+#include "kiln/artifact_format.h"
+
+namespace kiln::rt {
+namespace {
+
+constexpr const char *kContext = "corrupt KERNELS section";
+
+/// A kernel is at least its name's length and two counts.
+constexpr uint64_t kMinKernelBytes = 12;
+
+/// A count of non-empty strings, then the strings (`what`: "kernel 3 node").
+kiln_status readNames(ByteReader &reader, const std::string &what,
+                      std::vector<std::string> &out) {
+  uint32_t n = 0;
+  std::string countWhat = what + " count";
+  if (kiln_status status = reader.count(n, 4, countWhat.c_str()))
+    return status;
+  out.resize(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    std::string itemWhat = format("%s %u", what.c_str(), i);
+    if (kiln_status status = reader.string(out[i], itemWhat))
+      return status;
+    if (out[i].empty())
+      return fail(KILN_STATUS_CORRUPT_ARTIFACT, "%s: %s is empty", kContext,
+                  itemWhat.c_str());
+  }
+  return KILN_STATUS_OK;
+}
+
+kiln_status readKernel(ByteReader &reader, uint32_t index, KernelEntry &out) {
+  std::string what = format("kernel %u", index);
+  if (kiln_status status = reader.string(out.name, what + " name"))
+    return status;
+  if (out.name.empty())
+    return fail(KILN_STATUS_CORRUPT_ARTIFACT, "%s: %s has an empty name",
+                kContext, what.c_str());
+  if (kiln_status status = readNames(reader, what + " kind", out.kinds))
+    return status;
+  if (kiln_status status = readNames(reader, what + " node", out.nodes))
+    return status;
+  for (const std::string &kind : out.kinds)
+    out.kindPointers.push_back(kind.c_str());
+  for (const std::string &node : out.nodes)
+    out.nodePointers.push_back(node.c_str());
+  return KILN_STATUS_OK;
+}
+
+} // namespace
+
+kiln_status parseKernels(const uint8_t *data, uint64_t size,
+                         std::vector<KernelEntry> &out) {
+  ByteReader reader(data, size, kContext);
+  uint32_t magic = 0;
+  if (kiln_status status = reader.scalar(magic, "magic"))
+    return status;
+  if (magic != KILN_KERNELS_MAGIC)
+    return fail(KILN_STATUS_CORRUPT_ARTIFACT,
+                "%s: bad magic 0x%08x (expected 0x%08x)", kContext, magic,
+                KILN_KERNELS_MAGIC);
+  uint32_t n = 0;
+  if (kiln_status status = reader.count(n, kMinKernelBytes, "num_kernels"))
+    return status;
+  std::vector<KernelEntry> kernels(n);
+  for (uint32_t i = 0; i < n; ++i)
+    if (kiln_status status = readKernel(reader, i, kernels[i]))
+      return status;
+  if (reader.remaining() != 0)
+    return fail(KILN_STATUS_CORRUPT_ARTIFACT,
+                "%s: %llu bytes after the last kernel", kContext,
+                (unsigned long long)reader.remaining());
+  out = std::move(kernels);
+  return KILN_STATUS_OK;
+}
+
+} // namespace kiln::rt
