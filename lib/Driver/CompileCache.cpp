@@ -269,6 +269,10 @@ void addImportOptions(KeyHasher &key, const OnnxImportOptions &import) {
       key.add("dim", d);
     key.add("data", bound.data);
   }
+  // --dump / --dump-all: the values kept as extra outputs, in their order.
+  key.add("dump all", int64_t(import.dumpAll));
+  for (const std::string &value : import.dumpValues)
+    key.add("dump", value);
 }
 
 /// The target's options; --cpu=native stands for this host's CPU.
