@@ -204,6 +204,7 @@ mlir::LogicalResult withDataInput(NodeContext &nc) {
 void registerElementwiseHandlers(HandlerTable &table);
 void registerNNHandlers(HandlerTable &table);
 void registerWindowHandlers(HandlerTable &table);
+void registerLossHandlers(HandlerTable &table);
 void registerShapeHandlers(HandlerTable &table);
 void registerTransformerHandlers(HandlerTable &table);
 void registerIndexingHandlers(HandlerTable &table);

@@ -41,6 +41,7 @@ const HandlerTable &handlers() {
     registerElementwiseHandlers(t);
     registerNNHandlers(t);
     registerWindowHandlers(t);
+    registerLossHandlers(t);
     registerShapeHandlers(t);
     registerTransformerHandlers(t);
     registerIndexingHandlers(t);
