@@ -205,6 +205,7 @@ void registerElementwiseHandlers(HandlerTable &table);
 void registerNNHandlers(HandlerTable &table);
 void registerWindowHandlers(HandlerTable &table);
 void registerLossHandlers(HandlerTable &table);
+void registerSamplingHandlers(HandlerTable &table);
 void registerShapeHandlers(HandlerTable &table);
 void registerTransformerHandlers(HandlerTable &table);
 void registerIndexingHandlers(HandlerTable &table);

@@ -42,6 +42,7 @@ const HandlerTable &handlers() {
     registerNNHandlers(t);
     registerWindowHandlers(t);
     registerLossHandlers(t);
+    registerSamplingHandlers(t);
     registerShapeHandlers(t);
     registerTransformerHandlers(t);
     registerIndexingHandlers(t);
