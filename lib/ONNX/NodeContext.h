@@ -206,6 +206,7 @@ void registerNNHandlers(HandlerTable &table);
 void registerWindowHandlers(HandlerTable &table);
 void registerLossHandlers(HandlerTable &table);
 void registerSamplingHandlers(HandlerTable &table);
+void registerSignalHandlers(HandlerTable &table);
 void registerShapeHandlers(HandlerTable &table);
 void registerTransformerHandlers(HandlerTable &table);
 void registerIndexingHandlers(HandlerTable &table);

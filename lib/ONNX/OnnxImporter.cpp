@@ -43,6 +43,7 @@ const HandlerTable &handlers() {
     registerWindowHandlers(t);
     registerLossHandlers(t);
     registerSamplingHandlers(t);
+    registerSignalHandlers(t);
     registerShapeHandlers(t);
     registerTransformerHandlers(t);
     registerIndexingHandlers(t);
