@@ -204,6 +204,9 @@ mlir::LogicalResult withDataInput(NodeContext &nc) {
 void registerElementwiseHandlers(HandlerTable &table);
 void registerNNHandlers(HandlerTable &table);
 void registerWindowHandlers(HandlerTable &table);
+void registerLossHandlers(HandlerTable &table);
+void registerSamplingHandlers(HandlerTable &table);
+void registerSignalHandlers(HandlerTable &table);
 void registerShapeHandlers(HandlerTable &table);
 void registerTransformerHandlers(HandlerTable &table);
 void registerIndexingHandlers(HandlerTable &table);

@@ -129,14 +129,69 @@ LogicalResult dropoutOp(NodeContext &nc) {
   return success();
 }
 
+/// Whether `t` is one of the fp8 types with a sign and a mantissa
+/// (e4m3fn, e4m3fnuz, e5m2, e5m2fnuz), the ones Cast's saturate applies to.
+bool isSignedFloat8(Type t) {
+  return isa<Float8E4M3FNType, Float8E4M3FNUZType, Float8E5M2Type,
+             Float8E5M2FNUZType>(t);
+}
+
+/// `x` (floating point) cast to the fp8 type `to` with saturate = 0: where
+/// rounding overflows the largest finite value the result is infinity (of
+/// x's sign) in e5m2, NaN in the formats without infinities. Kiln's cast
+/// saturates, so those places are selected afterwards.
+Value nonSaturatingCast(NodeContext &nc, Value x, FloatType to) {
+  const llvm::fltSemantics &sem = to.getFloatSemantics();
+  APFloat largest = APFloat::getLargest(sem);
+  // Rounding to nearest overflows past the midpoint between the largest
+  // value and the next step up; at the midpoint only if the largest value's
+  // last mantissa bit is odd (a tie goes to the even neighbour).
+  double limit = largest.convertToDouble() +
+                 std::ldexp(1.0, llvm::ilogb(largest) -
+                                     int(APFloat::semanticsPrecision(sem)));
+  bool tieOverflows = largest.bitcastToAPInt()[0];
+  RankedTensorType type = nc.typeOf(x);
+  Type from = type.getElementType();
+  Value overflows =
+      nc.compare(tieOverflows ? CompareDirection::GE : CompareDirection::GT,
+                 nc.unary<AbsOp>(x), nc.scalar(from, limit));
+  auto special = [&](APFloat v) {
+    return nc.constant(
+        DenseElementsAttr::get(RankedTensorType::get({}, to), v));
+  };
+  Value beyond = special(APFloat::getNaN(sem));
+  if (APFloat::semanticsHasInf(sem)) {
+    Value negative = nc.compare(CompareDirection::LT, x, nc.scalar(from, 0));
+    beyond = nc.b.createOrFold<SelectOp>(
+        nc.loc, type.clone(to), negative,
+        special(APFloat::getInf(sem, /*Negative=*/true)),
+        special(APFloat::getInf(sem)));
+  }
+  Value saturated = nc.b.createOrFold<CastOp>(nc.loc, type.clone(to), x);
+  return nc.b.createOrFold<SelectOp>(nc.loc, type.clone(to), overflows, beyond,
+                                     saturated);
+}
+
 /// Converts input 0 to `elt` (Cast's `to`, CastLike's input 1 type).
 LogicalResult castTo(NodeContext &nc, Type elt) {
-  // Kiln rounds to fp8 with saturation only (the attribute's default).
-  if (isa<FloatType>(elt) && elt.getIntOrFloatBitWidth() <= 8 &&
-      nc.getInt("saturate", 1) == 0)
-    return nc.unsupported("saturate", "0", "1");
   Value x = nc.input(0);
-  if (nc.typeOf(x).getElementType() == elt)
+  Type from = nc.typeOf(x).getElementType();
+  bool saturate = nc.getInt("saturate", 1) != 0;
+  if (isa<Float8E8M0FNUType>(elt)) {
+    // Kiln rounds to e8m0 up to a power of two, saturating (the defaults).
+    std::string roundMode = nc.getString("round_mode", "up");
+    if (roundMode != "up")
+      return nc.unsupported("round_mode", "'" + roundMode + "'", "'up'");
+    if (!saturate)
+      return nc.unsupported("saturate", "0", "1 for float8e8m0");
+  } else if (isSignedFloat8(elt) && !saturate && from != elt) {
+    if (!isa<FloatType>(from))
+      return nc.unsupported("saturate", "0",
+                            "1 from integers; 0 or 1 from floats");
+    nc.setOutput(0, nonSaturatingCast(nc, x, cast<FloatType>(elt)));
+    return success();
+  }
+  if (from == elt)
     nc.setOutput(0, x);
   else
     nc.setOutput(0, nc.b.createOrFold<CastOp>(

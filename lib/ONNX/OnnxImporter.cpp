@@ -41,6 +41,9 @@ const HandlerTable &handlers() {
     registerElementwiseHandlers(t);
     registerNNHandlers(t);
     registerWindowHandlers(t);
+    registerLossHandlers(t);
+    registerSamplingHandlers(t);
+    registerSignalHandlers(t);
     registerShapeHandlers(t);
     registerTransformerHandlers(t);
     registerIndexingHandlers(t);

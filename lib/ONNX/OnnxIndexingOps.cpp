@@ -57,6 +57,44 @@ LogicalResult gatherElementsOp(NodeContext &nc) {
                                data, indices, nc.b.getI64IntegerAttr(*axis)));
 }
 
+/// ReverseSequence: along time_axis, the first sequence_lens[b] steps of
+/// each batch entry b reversed, the rest kept. A kiln.gather_elements
+/// along the time axis from the step each element comes from:
+/// lens[b] - 1 - t where t < lens[b], else t.
+LogicalResult reverseSequenceOp(NodeContext &nc) {
+  Value x = nc.input(0), lens = nc.input(1);
+  if (!x || !lens)
+    return nc.error("expects input and sequence_lens");
+  RankedTensorType t = nc.typeOf(x), lt = nc.typeOf(lens);
+  if (t.getRank() < 2 || !t.hasStaticShape())
+    return nc.error("expects an input of rank 2 or more and static shape");
+  int64_t timeAxis = nc.getInt("time_axis", 0);
+  int64_t batchAxis = nc.getInt("batch_axis", 1);
+  if (!((timeAxis == 0 && batchAxis == 1) || (timeAxis == 1 && batchAxis == 0)))
+    return nc.error("time_axis and batch_axis must be 0 and 1 (either "
+                    "way round)");
+  int64_t steps = t.getDimSize(timeAxis), batch = t.getDimSize(batchAxis);
+  if (lt.getRank() != 1 || lt.getDimSize(0) != batch ||
+      !lt.getElementType().isInteger(64))
+    return nc.error("expects int64 sequence_lens [" + Twine(batch) + "]");
+  SmallVector<int64_t> timeShape(t.getRank(), 1), batchShape(t.getRank(), 1);
+  timeShape[timeAxis] = steps;
+  batchShape[batchAxis] = batch;
+  Value time = nc.i64Constant(llvm::to_vector(llvm::seq<int64_t>(0, steps)),
+                              timeShape);
+  Value length = nc.reshape(lens, batchShape);
+  Value reversed = nc.binary<SubOp>(
+      nc.binary<SubOp>(length, nc.i64Constant({1}, {})), time);
+  Value inside = nc.compare(CompareDirection::LT, time, length);
+  RankedTensorType indexType = t.clone(nc.b.getI64Type());
+  Value source = nc.b.createOrFold<SelectOp>(
+      nc.loc, nc.broadcastType(reversed, time, indexType), inside, reversed,
+      time);
+  source = nc.b.createOrFold<BroadcastOp>(nc.loc, indexType, source);
+  return nc.setResult(GatherElementsOp::create(
+      nc.b, nc.loc, t, x, source, nc.b.getI64IntegerAttr(timeAxis)));
+}
+
 LogicalResult gatherNDOp(NodeContext &nc) {
   Value data = nc.input(0), indices = nc.input(1);
   if (!data || !indices)

@@ -444,6 +444,77 @@ LogicalResult lpNormalizationOp(NodeContext &nc) {
   return nc.setResult(nc.binary<DivOp>(x, safeNorm));
 }
 
+/// LRN: x / (bias + alpha / size * S)^beta, where S sums x^2 over the
+/// channels c - floor((size - 1) / 2) ... c + ceil((size - 1) / 2); that sum
+/// is a product with a constant band matrix over the channel axis 1.
+LogicalResult lrnOp(NodeContext &nc) {
+  Value x = nc.input(0);
+  if (!x)
+    return nc.error("expects an input");
+  RankedTensorType t = nc.typeOf(x);
+  int64_t size = nc.getInt("size", 0);
+  if (!isa<FloatType>(t.getElementType()) || t.getRank() < 3 ||
+      ShapedType::isDynamic(t.getDimSize(1)))
+    return nc.error("expects a floating-point input [N, C, ...] with a "
+                    "static C");
+  if (size < 1)
+    return nc.error("size must be positive, got " + Twine(size));
+  int64_t c = t.getDimSize(1), before = (size - 1) / 2, after = size / 2;
+  SmallVector<float> band;
+  for (int64_t i = 0; i < c; ++i) // band[i, out]: channel i feeds out
+    for (int64_t out = 0; out < c; ++out)
+      band.push_back(i >= out - before && i <= out + after ? 1.0f : 0.0f);
+  Value bandMatrix = nc.cast(
+      nc.constant(DenseElementsAttr::get(
+          RankedTensorType::get({c, c}, nc.b.getF32Type()), ArrayRef(band))),
+      t.getElementType());
+  SmallVector<int64_t> toLast, fromLast;
+  for (int64_t d = 0; d < t.getRank(); ++d)
+    if (d != 1)
+      toLast.push_back(d);
+  toLast.push_back(1);
+  fromLast.assign(t.getRank(), 0);
+  for (auto [i, d] : llvm::enumerate(toLast))
+    fromLast[d] = int64_t(i);
+  Value squares = nc.transpose(nc.binary<MulOp>(x, x), toLast);
+  Value sum = nc.transpose(numpyMatmul(nc, squares, bandMatrix), fromLast);
+  Type elt = t.getElementType();
+  Value base = nc.binary<AddOp>(
+      nc.scalar(elt, nc.getFloat("bias", 1.0f)),
+      nc.binary<MulOp>(
+          nc.scalar(elt, nc.getFloat("alpha", 1e-4f) / double(size)), sum));
+  return nc.setResult(nc.binary<DivOp>(
+      x, nc.binary<PowOp>(base, nc.scalar(elt, nc.getFloat("beta", 0.75f)))));
+}
+
+/// MeanVarianceNormalization, as its function body: (x - E[x]) /
+/// (sqrt(E[x^2] - E[x]^2) + 1e-9) over `axes` (default 0, 2, 3).
+LogicalResult meanVarianceNormalizationOp(NodeContext &nc) {
+  Value x = nc.input(0);
+  if (!x)
+    return nc.error("expects an input");
+  RankedTensorType t = nc.typeOf(x);
+  if (!isa<FloatType>(t.getElementType()))
+    return nc.error("expects a floating-point input");
+  SmallVector<int64_t> axes;
+  for (int64_t a : nc.getInts("axes").value_or(SmallVector<int64_t>{0, 2, 3})) {
+    FailureOr<int64_t> axis = nc.normalizeAxis(a, t.getRank(), "axes value");
+    if (failed(axis))
+      return failure();
+    axes.push_back(*axis);
+  }
+  llvm::sort(axes);
+  axes.erase(std::unique(axes.begin(), axes.end()), axes.end());
+  Value mean = nc.reduce<ReduceMeanOp>(x, axes, /*keepdims=*/true);
+  Value meanOfSquares =
+      nc.reduce<ReduceMeanOp>(nc.binary<MulOp>(x, x), axes, true);
+  Value variance =
+      nc.binary<SubOp>(meanOfSquares, nc.binary<MulOp>(mean, mean));
+  Value std = nc.binary<AddOp>(nc.unary<SqrtOp>(variance),
+                               nc.scalar(t.getElementType(), 1e-9));
+  return nc.setResult(nc.binary<DivOp>(nc.binary<SubOp>(x, mean), std));
+}
+
 /// EyeLike: ones on the k-th diagonal of a 2-D tensor shaped like the
 /// input, zeros elsewhere, of `dtype` (default: the input's). A constant,
 /// so the input's shape must be static.

@@ -223,6 +223,60 @@ LogicalResult tensorScatterOp(NodeContext &nc) {
       nc.b.getBoolAttr(mode == "circular")));
 }
 
+/// CausalConvWithState (opset 27): a depthwise causal 1-D convolution that
+/// carries its last K - 1 inputs between calls, as its function body: the
+/// input [N, C, L] after past_state [N, C, K - 1] (zeros without one), a
+/// kiln.conv of groups C with weight [C, 1, K] and bias, then the
+/// activation (silu / swish: x * sigmoid(x), in f32 for narrower types);
+/// present_state is the last K - 1 steps of that padded input.
+LogicalResult causalConvWithStateOp(NodeContext &nc) {
+  Value x = nc.input(0), weight = nc.input(1), bias = nc.input(2),
+        past = nc.input(3);
+  if (!x || !weight)
+    return nc.error("expects input and weight");
+  std::string activation = nc.getString("activation", "none");
+  if (activation != "none" && activation != "silu" && activation != "swish")
+    return nc.unsupported("activation", "'" + activation + "'",
+                          "'none', 'silu', 'swish'");
+  RankedTensorType xt = nc.typeOf(x), wt = nc.typeOf(weight);
+  if (!isa<FloatType>(xt.getElementType()) || xt.getRank() != 3 ||
+      !xt.hasStaticShape() || !wt.hasStaticShape())
+    return nc.error("expects a floating-point input [N, C, L] of static "
+                    "shape");
+  int64_t n = xt.getDimSize(0), c = xt.getDimSize(1), l = xt.getDimSize(2);
+  if (wt.getRank() != 3 || wt.getDimSize(0) != c || wt.getDimSize(1) != 1 ||
+      wt.getDimSize(2) < 1)
+    return nc.error("expects a weight [C, 1, K] for C = " + Twine(c));
+  int64_t k = wt.getDimSize(2);
+  auto stateType = xt.clone({n, c, k - 1});
+  if (past && nc.typeOf(past) != stateType)
+    return nc.error("expects a past_state [N, C, K - 1] of the input's type");
+  if (!past)
+    past = nc.constant(DenseElementsAttr::get(
+        stateType, nc.b.getFloatAttr(xt.getElementType(), 0.0)));
+  Value padded = ConcatOp::create(nc.b, nc.loc, xt.clone({n, c, l + k - 1}),
+                                  ValueRange{past, x},
+                                  nc.b.getI64IntegerAttr(2));
+  Value y = ConvOp::create(nc.b, nc.loc, xt, padded, weight, bias,
+                           nc.b.getDenseI64ArrayAttr({1}),
+                           nc.b.getDenseI64ArrayAttr({1}),
+                           nc.b.getDenseI64ArrayAttr({0, 0}),
+                           nc.b.getI64IntegerAttr(c));
+  if (activation != "none") {
+    Value wide = nc.cast(y, nc.b.getF32Type());
+    y = nc.cast(nc.unary<SiluOp>(wide), xt.getElementType());
+  }
+  nc.setOutput(0, y);
+  if (nc.hasOutput(1)) {
+    SmallVector<int64_t> last = llvm::to_vector(llvm::seq<int64_t>(l, l + k - 1));
+    nc.setOutput(1, nc.b.createOrFold<GatherOp>(
+                        nc.loc, stateType, padded,
+                        nc.i64Constant(last, {k - 1}),
+                        nc.b.getI64IntegerAttr(2)));
+  }
+  return success();
+}
+
 } // namespace
 
 void kiln::onnx_import::registerTransformerHandlers(HandlerTable &t) {

@@ -7,7 +7,8 @@
 //
 //   decode: bits -> f32, exact (every fp8/fp4 value is an f32 value);
 //   encode: f32 -> bits, round to nearest even, saturating to the largest
-//           finite value (ONNX's saturate=1; infinities too), NaN to NaN.
+//           finite value (ONNX's saturate=1; infinities too), NaN to NaN;
+//           e8m0 rounds up to a power of two (ONNX's round_mode "up").
 //
 // Afterwards fp8/fp4 values only flow through loads, stores, yields, selects
 // and bitcasts, which the LLVM lowering handles as plain integers.
@@ -140,9 +141,26 @@ Value decode(Builder32 &k, const SmallFloatFormat &f, Value code) {
   return k.asFloat(bits);
 }
 
+/// The e8m0 code of the f32 `x` as ONNX's Cast computes it by default
+/// (round_mode "up", saturate): the power of two at or above |x| (e8m0 has
+/// no sign), that is x's exponent field plus one when a mantissa bit is set,
+/// up to 254 (2^127); NaN and infinities give 255, the NaN.
+Value encodeE8M0(Builder32 &k, Value x) {
+  Value u = k.asBits(x);
+  Value expField = k.andi(k.shr(u, 23), 0xff);
+  Value inexact = arith::CmpIOp::create(k.b, k.loc, arith::CmpIPredicate::ne,
+                                        k.andi(u, 0x7fffff), k.c(0));
+  Value belowMax = arith::CmpIOp::create(k.b, k.loc, arith::CmpIPredicate::ult,
+                                         expField, k.c(254));
+  Value up = arith::AndIOp::create(k.b, k.loc, inexact, belowMax);
+  return k.select(up, k.add(expField, k.c(1)), expField);
+}
+
 /// The bit pattern (in the low bits of an i32) of the narrow float nearest
 /// to the f32 `x`: ties to even, saturating, NaN to NaN.
 Value encode(Builder32 &k, const SmallFloatFormat &f, Value x) {
+  if (f.isE8M0)
+    return encodeE8M0(k, x);
   unsigned m = f.mantissaBits, e = f.exponentBits;
   Value u = k.asBits(x);
   Value sign = k.shr(u, 31);
@@ -245,8 +263,6 @@ struct ExpandSmallFloatsPass
       return success();
     }
     if (auto truncf = dyn_cast<arith::TruncFOp>(op)) {
-      if (formatOf(truncf.getType())->isE8M0)
-        return op->emitOpError("rounding to f8E8M0FNU is not supported");
       // Wider than f32 rounds to f32 first (a double rounding).
       Value x = isSmallFloat(truncf.getIn().getType())
                     ? expandDecode(b, loc, truncf.getIn())

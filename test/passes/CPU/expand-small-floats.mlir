@@ -6,13 +6,15 @@
 //     f4E2M1FN: bitcast to i8/i4, extui to i32, the fields assembled into
 //     f32 bits (subnormals through uitofp * 2^(emin - m)), the format's NaN
 //     (and for e5m2 infinity) patterns selected, bitcast to f32;
-//   - truncf to each but e8m0: the f32 bits, |x| saturated by minimumf to
+//   - truncf to the others: the f32 bits, |x| saturated by minimumf to
 //     the largest finite value, rounded to the format's quantum with
 //     math.roundeven, NaN selected to the format's NaN code, trunci to
 //     i8/i4 and bitcast;
 //   - constants become integer bit patterns; any other op (addf, cmpf) runs
 //     on decoded f32 values, its result encoded back;
-//   - errors: rounding to f8E8M0FNU, and fp8 tensors.
+//   - truncf to e8m0: ONNX Cast's round_mode "up": the f32 exponent field,
+//     plus one when a mantissa bit is set and the field is below 254;
+//   - errors: fp8 tensors.
 // Only the structure and the format constants are checked, not every
 // instruction.
 
@@ -238,6 +240,27 @@ func.func @truncf_e5m2_from_f64(%x: f64) -> f8E5M2 {
 
 // -----
 
+// e8m0: the power of two at or above |x| (ONNX Cast's round_mode "up"):
+// the exponent field (bits 23-30), plus one when any mantissa bit is set
+// and the field is below 254; 255 (NaN, infinities) stays.
+// CHECK-LABEL: func @truncf_e8m0
+// CHECK: %[[U:.+]] = arith.bitcast %{{.+}} : f32 to i32
+// CHECK: %[[E:.+]] = arith.andi %{{.+}}, %c255_i32
+// CHECK: %[[M:.+]] = arith.andi %[[U]], %c8388607_i32
+// CHECK: %[[INEXACT:.+]] = arith.cmpi ne, %[[M]], %c0_i32
+// CHECK: %[[BELOW:.+]] = arith.cmpi ult, %[[E]], %c254_i32
+// CHECK: %[[UP:.+]] = arith.andi %[[INEXACT]], %[[BELOW]]
+// CHECK: %[[E1:.+]] = arith.addi %[[E]], %c1_i32
+// CHECK: %[[CODE:.+]] = arith.select %[[UP]], %[[E1]], %[[E]]
+// CHECK: %[[B:.+]] = arith.trunci %[[CODE]] : i32 to i8
+// CHECK: arith.bitcast %[[B]] : i8 to f8E8M0FNU
+func.func @truncf_e8m0(%x: f32) -> f8E8M0FNU {
+  %0 = arith.truncf %x : f32 to f8E8M0FNU
+  return %0 : f8E8M0FNU
+}
+
+// -----
+
 // e4m3fnuz from bf16 (extended to f32 first): saturate to 240; a zero
 // result drops its sign (0x80 is the NaN), NaN becomes 0x80.
 // CHECK-LABEL: func @truncf_e4m3fnuz_from_bf16
@@ -386,15 +409,6 @@ func.func @untouched(%c: i1, %a: f8E4M3FN, %b: f8E4M3FN, %h: f16) -> (f8E4M3FN, 
 //===----------------------------------------------------------------------===//
 // Errors
 //===----------------------------------------------------------------------===//
-
-// -----
-
-// e8m0 is a scale format: nothing is rounded to it.
-func.func @truncf_e8m0(%x: f32) -> f8E8M0FNU {
-  // expected-error @+1 {{'arith.truncf' op rounding to f8E8M0FNU is not supported}}
-  %0 = arith.truncf %x : f32 to f8E8M0FNU
-  return %0 : f8E8M0FNU
-}
 
 // -----
 

@@ -33,7 +33,9 @@ def ExpandSmallFloats : Pass<"kiln-expand-small-floats"> {
     the largest finite one, and infinities, become it; NaN stays NaN, and
     becomes code 0x8 in fp4, which has no NaN, as in ONNX), constants become integer bit
     patterns, and any other op runs on f32 values. Rounding to `f8E8M0FNU`
-    is rejected. Run it on scalar code (after bufferization).
+    gives the power of two at or above the magnitude, saturating at 2^127
+    (ONNX Cast's default round_mode "up"; NaN and infinities become its
+    NaN). Run it on scalar code (after bufferization).
 
     Example:
 
