@@ -13,12 +13,18 @@ Used by check_decoders.py (export, raise, compile, run, compare); see
 README.md beside it for what each model raises today.
 """
 import math
+import os
+import sys
 import zlib
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "..", "examples", "tools"))
+import tiny_lm  # noqa: E402  (HF's RMSNorm and rotate_half, as the examples)
 
 SEQ = 12
 VOCAB = 128
@@ -32,20 +38,12 @@ EXPERT_FFN = 32    # MoE expert width
 
 # ---------------------------------------------------------------- norms
 
-class RMSNorm(nn.Module):
-    """LlamaRMSNorm: f32 variance, weight times the input dtype."""
+class RMSNorm(tiny_lm.RMSNorm):
+    """LlamaRMSNorm (tiny_lm's, as HF writes it) with random weights."""
 
     def __init__(self, hidden=HIDDEN, eps=1e-6):
-        super().__init__()
+        super().__init__(hidden, eps)
         self.weight = nn.Parameter(1.0 + 0.1 * torch.randn(hidden))
-        self.variance_epsilon = eps
-
-    def forward(self, hidden_states):
-        input_dtype = hidden_states.dtype
-        hidden_states = hidden_states.to(torch.float32)
-        variance = hidden_states.pow(2).mean(-1, keepdim=True)
-        hidden_states = hidden_states * torch.rsqrt(variance + self.variance_epsilon)
-        return self.weight * hidden_states.to(input_dtype)
 
 
 class GemmaRMSNorm(nn.Module):
@@ -67,10 +65,7 @@ class GemmaRMSNorm(nn.Module):
 
 # ---------------------------------------------------------------- rotary
 
-def rotate_half(x):
-    x1 = x[..., : x.shape[-1] // 2]
-    x2 = x[..., x.shape[-1] // 2:]
-    return torch.cat((-x2, x1), dim=-1)
+rotate_half = tiny_lm.rotate_half
 
 
 def rotate_every_two(x):
