@@ -56,13 +56,8 @@ kiln_status readKernel(ByteReader &reader, uint32_t index, KernelEntry &out) {
 kiln_status parseKernels(const uint8_t *data, uint64_t size,
                          std::vector<KernelEntry> &out) {
   ByteReader reader(data, size, kContext);
-  uint32_t magic = 0;
-  if (kiln_status status = reader.scalar(magic, "magic"))
+  if (kiln_status status = reader.magic(KILN_KERNELS_MAGIC))
     return status;
-  if (magic != KILN_KERNELS_MAGIC)
-    return fail(KILN_STATUS_CORRUPT_ARTIFACT,
-                "%s: bad magic 0x%08x (expected 0x%08x)", kContext, magic,
-                KILN_KERNELS_MAGIC);
   uint32_t n = 0;
   if (kiln_status status = reader.count(n, kMinKernelBytes, "num_kernels"))
     return status;

@@ -3,6 +3,7 @@
 #include "profile.h"
 
 #include "api_guard.h"
+#include "arguments.h"
 #include "error.h"
 #include "kiln/artifact_format.h"
 #include "model.h"
@@ -124,15 +125,11 @@ kiln_status kiln_session_enable_profile(kiln_session *session,
 kiln_status kiln_session_profile_get(const kiln_session *session,
                                      const kiln_profile_event **out_events,
                                      size_t *out_count, uint64_t *out_dropped) {
-  if (out_events)
-    *out_events = nullptr;
-  if (out_count)
-    *out_count = 0;
-  if (out_dropped)
-    *out_dropped = 0;
-  if (!session || !out_events || !out_count)
-    return fail(KILN_STATUS_INVALID_ARGUMENT, "%s is NULL",
-                !session ? "session" : !out_events ? "out_events" : "out_count");
+  clearOutputs(out_events, out_count, out_dropped);
+  if (kiln_status status = requireArguments({{session, "session"},
+                                             {out_events, "out_events"},
+                                             {out_count, "out_count"}}))
+    return status;
   const SessionProfile &profile = profileOf(const_cast<kiln_session &>(*session));
   if (!profile.enabled())
     return fail(KILN_STATUS_INVALID_ARGUMENT,

@@ -178,7 +178,7 @@ TEST_F(ProfileTest, ArtifactsWithoutKernelsRecordRuns) {
 
 TEST_F(ProfileTest, RefusesCorruptKernelTables) {
   expectCorrupt(encodeKernels(kTwoKernels, 0x12345678),
-                "corrupt KERNELS section: bad magic 0x12345678");
+                "corrupt KERNELS section: magic is 0x12345678");
   Bytes truncated = encodeKernels(kTwoKernels);
   truncated.resize(truncated.size() - 3);
   expectCorrupt(truncated, "corrupt KERNELS section: kernel 1 node count");
