@@ -16,13 +16,8 @@
 'use strict';
 const path = require('path');
 
-const args = process.argv.slice(2);
-let ortPath = 'onnxruntime-node';
-const models = [];
-for (let i = 0; i < args.length; ++i) {
-  if (args[i] === '--ort') ortPath = path.resolve(args[++i]);
-  else models.push(args[i]);
-}
+const {ortPath, positional: models} = require(
+    path.join(__dirname, '..', '..', 'scripts', 'ort_args.js'))(process.argv.slice(2));
 if (!models.length) {
   console.error('usage: node run_onnxruntime.js [--ort PATH] MODEL.onnx...');
   process.exit(2);

@@ -8,24 +8,20 @@
 const fs = require('fs');
 const path = require('path');
 
-const args = process.argv.slice(2);
-let ortPath = 'onnxruntime-node';
-const positional = [];
-for (let i = 0; i < args.length; ++i) {
-  if (args[i] === '--ort') ortPath = path.resolve(args[++i]);
-  else positional.push(args[i]);
+// npy.js and ort_args.js are copied beside this script in the build; in
+// the source tree they are in scripts/.
+function shared(name) {
+  const beside = path.join(__dirname, name);
+  return fs.existsSync(beside) ? beside
+                               : path.join(__dirname, '..', '..', 'scripts', name);
 }
+const {ortPath, positional} = require(shared('ort_args.js'))(process.argv.slice(2));
 if (positional.length < 2) {
   console.error('usage: node ort_run.js [--ort PATH] MODEL.onnx OUT_DIR NAME=FILE...');
   process.exit(2);
 }
 const ort = require(ortPath);
-// npy.js is copied beside this script in the build; in the source tree it
-// is in scripts/.
-const npyBeside = path.join(__dirname, 'npy.js');
-const {readNpy, writeNpy} = require(
-    fs.existsSync(npyBeside) ? npyBeside
-                             : path.join(__dirname, '..', '..', 'scripts', 'npy.js'))(ort);
+const {readNpy, writeNpy} = require(shared('npy.js'))(ort);
 
 function fileSafe(name) {
   const safe = name.replace(/[^A-Za-z0-9._-]/g, '_');

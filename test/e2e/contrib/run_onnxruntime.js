@@ -10,13 +10,8 @@
 const fs = require('fs');
 const path = require('path');
 
-const args = process.argv.slice(2);
-let ortPath = 'onnxruntime-node';
-const positional = [];
-for (let i = 0; i < args.length; ++i) {
-  if (args[i] === '--ort') ortPath = path.resolve(args[++i]);
-  else positional.push(args[i]);
-}
+const {ortPath, positional} = require(
+    path.join(__dirname, '..', '..', '..', 'scripts', 'ort_args.js'))(process.argv.slice(2));
 const casesDir = positional[0] || path.join(__dirname, 'cases');
 const ort = require(ortPath);
 
