@@ -76,6 +76,26 @@ public:
     return KILN_STATUS_OK;
   }
 
+  /// The name of `owner` ("kernel 3"): a string that must not be empty.
+  kiln_status name(std::string &out, const std::string &owner) {
+    if (kiln_status status = string(out, owner + " name"))
+      return status;
+    if (out.empty())
+      return fail(KILN_STATUS_CORRUPT_ARTIFACT, "%s: %s has an empty name",
+                  context_, owner.c_str());
+    return KILN_STATUS_OK;
+  }
+
+  /// A string that must not be empty (`what`: "kernel 3 node 0").
+  kiln_status nonEmptyString(std::string &out, const std::string &what) {
+    if (kiln_status status = string(out, what))
+      return status;
+    if (out.empty())
+      return fail(KILN_STATUS_CORRUPT_ARTIFACT, "%s: %s is empty", context_,
+                  what.c_str());
+    return KILN_STATUS_OK;
+  }
+
   /// A u32 count of entries of at least `minEntry` bytes each, rejected
   /// before anything is reserved for it if they cannot fit.
   kiln_status count(uint32_t &out, uint64_t minEntry, const char *what) {

@@ -26,11 +26,7 @@ kiln_status corrupt(const std::string &detail) {
 
 kiln_status readKernels(ByteReader &reader, std::vector<std::string> &out) {
   auto readName = [&](uint32_t i, std::string &name) -> kiln_status {
-    if (kiln_status status = reader.string(name, format("kernel %u name", i)))
-      return status;
-    if (name.empty())
-      return corrupt(format("kernel %u has an empty name", i));
-    return KILN_STATUS_OK;
+    return reader.name(name, format("kernel %u", i));
   };
   return reader.namedTable(
       out, kMinKernelBytes, "num_kernels", readName,

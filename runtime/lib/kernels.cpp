@@ -23,23 +23,17 @@ kiln_status readNames(ByteReader &reader, const std::string &what,
     return status;
   out.resize(n);
   for (uint32_t i = 0; i < n; ++i) {
-    std::string itemWhat = format("%s %u", what.c_str(), i);
-    if (kiln_status status = reader.string(out[i], itemWhat))
+    if (kiln_status status =
+            reader.nonEmptyString(out[i], format("%s %u", what.c_str(), i)))
       return status;
-    if (out[i].empty())
-      return fail(KILN_STATUS_CORRUPT_ARTIFACT, "%s: %s is empty", kContext,
-                  itemWhat.c_str());
   }
   return KILN_STATUS_OK;
 }
 
 kiln_status readKernel(ByteReader &reader, uint32_t index, KernelEntry &out) {
   std::string what = format("kernel %u", index);
-  if (kiln_status status = reader.string(out.name, what + " name"))
+  if (kiln_status status = reader.name(out.name, what))
     return status;
-  if (out.name.empty())
-    return fail(KILN_STATUS_CORRUPT_ARTIFACT, "%s: %s has an empty name",
-                kContext, what.c_str());
   if (kiln_status status = readNames(reader, what + " kind", out.kinds))
     return status;
   if (kiln_status status = readNames(reader, what + " node", out.nodes))

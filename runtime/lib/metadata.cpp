@@ -92,22 +92,10 @@ kiln_status readSignature(ByteReader &reader, const char *kind,
   return KILN_STATUS_OK;
 }
 
-kiln_status readNonEmpty(ByteReader &reader, const char *what, std::string &out) {
-  if (kiln_status status = reader.string(out, what))
-    return status;
-  if (out.empty())
-    return fail(KILN_STATUS_CORRUPT_ARTIFACT, "corrupt metadata: empty %s",
-                what);
-  return KILN_STATUS_OK;
-}
-
 kiln_status readSymbol(ByteReader &reader, uint32_t index, SymbolInfo &out) {
   std::string what = format("symbol %u", index);
-  if (kiln_status status = reader.string(out.name, what + " name"))
+  if (kiln_status status = reader.name(out.name, what))
     return status;
-  if (out.name.empty())
-    return fail(KILN_STATUS_CORRUPT_ARTIFACT,
-                "corrupt metadata: %s has an empty name", what.c_str());
   what += " '" + out.name + "'";
   if (kiln_status status = reader.scalar(out.min, what + " min"))
     return status;
@@ -160,7 +148,7 @@ kiln_status readComputedSymbols(ByteReader &reader, uint64_t size,
     symbol.computed = true;
     symbol.max = KILN_MAX_SYMBOL_VALUE;
     std::string what = format("computed symbol %u", i);
-    if (kiln_status status = readNonEmpty(reader, what.c_str(), symbol.name))
+    if (kiln_status status = reader.nonEmptyString(symbol.name, what))
       return status;
     if (!seen.insert(symbol.name).second)
       return fail(KILN_STATUS_CORRUPT_ARTIFACT,
@@ -285,10 +273,10 @@ kiln_status parseMetadata(const uint8_t *data, uint64_t size,
     return status;
 
   Metadata metadata;
-  if (kiln_status status = readNonEmpty(reader, "target", metadata.target))
+  if (kiln_status status = reader.nonEmptyString(metadata.target, "target"))
     return status;
   if (kiln_status status =
-          readNonEmpty(reader, "entry_symbol", metadata.entrySymbol))
+          reader.nonEmptyString(metadata.entrySymbol, "entry_symbol"))
     return status;
 
   uint32_t numWeights = 0;
