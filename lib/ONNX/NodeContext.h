@@ -20,6 +20,7 @@
 
 #include "onnx/onnx_pb.h"
 
+#include <initializer_list>
 #include <optional>
 
 namespace kiln::onnx_import {
@@ -106,6 +107,22 @@ public:
   float getFloat(llvm::StringRef name, float fallback) const;
   std::string getString(llvm::StringRef name, llvm::StringRef fallback) const;
   std::optional<llvm::SmallVector<int64_t>> getInts(llvm::StringRef name) const;
+  /// A string attribute naming one of `choices` (its default `fallback`):
+  /// the choice, or the unsupported-value error listing them and failure.
+  template <typename E>
+  mlir::FailureOr<E>
+  getChoice(llvm::StringRef name, llvm::StringRef fallback,
+            std::initializer_list<std::pair<llvm::StringRef, E>> choices) {
+    std::string value = getString(name, fallback);
+    std::string supported;
+    for (const auto &[text, choice] : choices) {
+      if (value == text)
+        return choice;
+      supported += (supported.empty() ? "'" : ", '") + text.str() + "'";
+    }
+    (void)unsupported(name, "'" + value + "'", supported);
+    return mlir::failure();
+  }
 
   /// The value of input `i` when it is a compile-time constant (after
   /// folding); otherwise an error naming `what` and failure.

@@ -115,19 +115,12 @@ LogicalResult gatherNDOp(NodeContext &nc) {
 }
 
 FailureOr<ScatterReduction> reductionOf(NodeContext &nc) {
-  std::string r = nc.getString("reduction", "none");
-  if (r == "none")
-    return ScatterReduction::None;
-  if (r == "add")
-    return ScatterReduction::Add;
-  if (r == "mul")
-    return ScatterReduction::Mul;
-  if (r == "max")
-    return ScatterReduction::Max;
-  if (r == "min")
-    return ScatterReduction::Min;
-  (void)nc.unsupported("reduction", "'" + r + "'");
-  return failure();
+  return nc.getChoice<ScatterReduction>("reduction", "none",
+                                        {{"none", ScatterReduction::None},
+                                         {"add", ScatterReduction::Add},
+                                         {"mul", ScatterReduction::Mul},
+                                         {"max", ScatterReduction::Max},
+                                         {"min", ScatterReduction::Min}});
 }
 
 LogicalResult scatterElementsOp(NodeContext &nc) {

@@ -21,15 +21,10 @@ namespace {
 enum class Reduction { None, Sum, Mean };
 
 FailureOr<Reduction> reductionOf(NodeContext &nc) {
-  std::string r = nc.getString("reduction", "mean");
-  if (r == "none")
-    return Reduction::None;
-  if (r == "sum")
-    return Reduction::Sum;
-  if (r == "mean")
-    return Reduction::Mean;
-  (void)nc.unsupported("reduction", "'" + r + "'", "'none', 'sum', 'mean'");
-  return failure();
+  return nc.getChoice<Reduction>("reduction", "mean",
+                                 {{"none", Reduction::None},
+                                  {"sum", Reduction::Sum},
+                                  {"mean", Reduction::Mean}});
 }
 
 /// Checks that `target` [N, d1, ...] (integer) and `weight` [C] (optional)

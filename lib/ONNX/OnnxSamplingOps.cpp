@@ -163,16 +163,10 @@ FailureOr<SampleMode> sampleModeOf(NodeContext &nc) {
 }
 
 FailureOr<Padding> paddingOf(NodeContext &nc) {
-  std::string p = nc.getString("padding_mode", "zeros");
-  if (p == "zeros")
-    return Padding::Zeros;
-  if (p == "border")
-    return Padding::Border;
-  if (p == "reflection")
-    return Padding::Reflection;
-  (void)nc.unsupported("padding_mode", "'" + p + "'",
-                       "'zeros', 'border', 'reflection'");
-  return failure();
+  return nc.getChoice<Padding>("padding_mode", "zeros",
+                               {{"zeros", Padding::Zeros},
+                                {"border", Padding::Border},
+                                {"reflection", Padding::Reflection}});
 }
 
 /// The sum over every combination of one tap per spatial dimension of the
