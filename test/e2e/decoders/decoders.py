@@ -76,22 +76,12 @@ def rotate_every_two(x):
     return x.flatten(-2)
 
 
-class CachedRotary(nn.Module):
+class CachedRotary(tiny_lm.RotaryEmbedding):
     """LlamaRotaryEmbedding of transformers 4.36 (Mistral, Mixtral, Qwen2,
-    Phi, DeepSeek): cos/sin caches sliced to the sequence."""
+    Phi, DeepSeek): cos/sin caches sliced to the sequence (tiny_lm's)."""
 
     def __init__(self, dim, max_positions=SEQ, base=10000.0):
-        super().__init__()
-        inv_freq = 1.0 / (base ** (torch.arange(0, dim, 2).float() / dim))
-        t = torch.arange(max_positions, dtype=inv_freq.dtype)
-        freqs = torch.outer(t, inv_freq)
-        emb = torch.cat((freqs, freqs), dim=-1)
-        self.register_buffer("cos_cached", emb.cos(), persistent=False)
-        self.register_buffer("sin_cached", emb.sin(), persistent=False)
-
-    def forward(self, x, seq_len):
-        return (self.cos_cached[:seq_len].to(dtype=x.dtype),
-                self.sin_cached[:seq_len].to(dtype=x.dtype))
+        super().__init__(dim, max_positions, base)
 
 
 class DynamicRotary(nn.Module):
