@@ -252,32 +252,34 @@ static LogicalResult readGeneration(func::FuncOp entry,
   auto attrs = entry->getAttrOfType<DictionaryAttr>("kiln.generation");
   if (!attrs)
     return success();
+  // Each reader stores a field of `attrs` and says whether it was there.
+  auto readInt = [&](StringRef name, int64_t &to) {
+    auto attr = attrs.getAs<IntegerAttr>(name);
+    if (attr)
+      to = attr.getInt();
+    return bool(attr);
+  };
+  auto readString = [&](StringRef name, std::string &to) {
+    auto attr = attrs.getAs<StringAttr>(name);
+    if (attr)
+      to = attr.str();
+    return bool(attr);
+  };
   GenerationSignature g;
-  auto maxSeq = attrs.getAs<IntegerAttr>("max_seq");
-  auto tokens = attrs.getAs<StringAttr>("tokens");
-  auto positions = attrs.getAs<StringAttr>("positions");
-  auto logits = attrs.getAs<StringAttr>("logits");
-  if (!maxSeq || !tokens || !positions || !logits)
+  if (!readInt("max_seq", g.maxSeq) || !readString("tokens", g.tokens) ||
+      !readString("positions", g.positions) || !readString("logits", g.logits))
     return emitError(entry.getLoc())
            << "kiln.generation needs max_seq, tokens, positions and logits, "
               "got "
            << attrs;
-  g.maxSeq = maxSeq.getInt();
-  g.tokens = tokens.str();
-  g.positions = positions.str();
-  g.logits = logits.str();
-  if (auto blockSize = attrs.getAs<IntegerAttr>("kv_block_size")) {
-    auto blocks = attrs.getAs<IntegerAttr>("kv_blocks");
-    auto table = attrs.getAs<StringAttr>("block_table");
-    if (!blocks || !table || blockSize.getInt() < 1 || blocks.getInt() < 1)
-      return emitError(entry.getLoc())
-             << "kiln.generation's paged cache needs kv_block_size >= 1, "
-                "kv_blocks >= 1 and block_table, got "
-             << attrs;
-    g.kvBlockSize = blockSize.getInt();
-    g.kvBlocks = blocks.getInt();
-    g.blockTable = table.str();
-  }
+  bool paged = readInt("kv_block_size", g.kvBlockSize);
+  if (paged && (!readInt("kv_blocks", g.kvBlocks) ||
+                !readString("block_table", g.blockTable) || g.kvBlockSize < 1 ||
+                g.kvBlocks < 1))
+    return emitError(entry.getLoc())
+           << "kiln.generation's paged cache needs kv_block_size >= 1, "
+              "kv_blocks >= 1 and block_table, got "
+           << attrs;
   for (unsigned i = 0; i < entry.getNumArguments(); ++i)
     if (entry.getArgAttr(i, "kiln.state"))
       g.stateInputs.push_back(

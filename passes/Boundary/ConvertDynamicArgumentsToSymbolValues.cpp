@@ -27,8 +27,7 @@ namespace {
 
 struct ConvertDynamicArgumentsToSymbolValuesPass
     : EntryFunctionPass<ConvertDynamicArgumentsToSymbolValuesPass,
-                        kiln::impl::ConvertDynamicArgumentsToSymbolValuesBase<
-                            ConvertDynamicArgumentsToSymbolValuesPass>> {
+                        kiln::impl::ConvertDynamicArgumentsToSymbolValuesBase> {
   using EntryFunctionPass::EntryFunctionPass;
 
   LogicalResult runOnEntry(func::FuncOp entry) {

@@ -147,17 +147,17 @@ Type bytesResult(func::FuncOp entry, OpOperand &operand, OpBuilder &b) {
   auto dtype = entry.getResultAttrOfType<IntegerAttr>(index, "kiln.dtype");
   bool isUnsigned = isa<FloatType>(logical.getElementType()) ||
                     (dtype && (dtype.getInt() == 21 || dtype.getInt() == 25));
-  RankedTensorType stored = logical.clone(b.getI8Type());
-  operand.set(buildParallelGeneric(
-      b, operand.getOwner()->getLoc(), stored, operand.get(),
-      b.getMultiDimIdentityMap(logical.getRank()),
+  Value widened = buildParallelGeneric(
+      b, operand.getOwner()->getLoc(), logical.clone(b.getI8Type()),
+      operand.get(), b.getMultiDimIdentityMap(logical.getRank()),
       [&](OpBuilder &nb, Location l, ValueRange args) -> Value {
         Value bits = asBits(nb, l, args[0]);
         if (isUnsigned)
           return arith::ExtUIOp::create(nb, l, nb.getI8Type(), bits);
         return arith::ExtSIOp::create(nb, l, nb.getI8Type(), bits);
-      }));
-  return stored;
+      });
+  operand.set(widened);
+  return widened.getType();
 }
 
 struct ConvertSubByteBoundaryToBytesPass

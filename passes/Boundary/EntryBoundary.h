@@ -22,10 +22,10 @@ mlir::func::FuncOp findEntry(mlir::ModuleOp module, llvm::StringRef entryName);
 /// The runOnOperation of a boundary pass that works on the entry function
 /// (its entry-name option): `Derived::runOnEntry(entry)`, the pass failing
 /// when there is no such function or that fails. `PassBase` is the pass's
-/// generated base class.
-template <typename Derived, typename PassBase>
-struct EntryFunctionPass : PassBase {
-  using PassBase::PassBase;
+/// generated base class template.
+template <typename Derived, template <typename> class PassBase>
+struct EntryFunctionPass : PassBase<Derived> {
+  using PassBase<Derived>::PassBase;
 
   void runOnOperation() override {
     mlir::func::FuncOp entry = findEntry(this->getOperation(), this->entryName);

@@ -28,8 +28,7 @@ std::string outputName(func::FuncOp entry, unsigned i) {
 }
 
 struct NameOutputDimsPass
-    : EntryFunctionPass<NameOutputDimsPass,
-                        kiln::impl::NameOutputDimsBase<NameOutputDimsPass>> {
+    : EntryFunctionPass<NameOutputDimsPass, kiln::impl::NameOutputDimsBase> {
   using EntryFunctionPass::EntryFunctionPass;
 
   LogicalResult runOnEntry(func::FuncOp entry) {

@@ -17,9 +17,8 @@ using namespace mlir;
 
 namespace {
 struct OutlineWeightsPass
-    : kiln::EntryFunctionPass<
-          OutlineWeightsPass,
-          kiln::impl::OutlineWeightsBase<OutlineWeightsPass>> {
+    : kiln::EntryFunctionPass<OutlineWeightsPass,
+                              kiln::impl::OutlineWeightsBase> {
   using EntryFunctionPass::EntryFunctionPass;
 
   LogicalResult runOnEntry(func::FuncOp entry) {

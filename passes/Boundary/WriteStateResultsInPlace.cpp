@@ -50,8 +50,7 @@ Value underlyingBuffer(Value v) {
 
 struct WriteStateResultsInPlacePass
     : EntryFunctionPass<WriteStateResultsInPlacePass,
-                        kiln::impl::WriteStateResultsInPlaceBase<
-                            WriteStateResultsInPlacePass>> {
+                        kiln::impl::WriteStateResultsInPlaceBase> {
   using EntryFunctionPass::EntryFunctionPass;
 
   LogicalResult runOnEntry(func::FuncOp entry) {

@@ -15,6 +15,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/stl.h>
 
+#include <initializer_list>
 #include <memory>
 #include <optional>
 
@@ -23,41 +24,44 @@ using namespace kiln::python;
 
 namespace {
 
-/// Kiln dtypes and their DLPack types. Types DLPack lacks (fp8, fp4, int4,
-/// ...) go out as their storage type, as they do to NumPy; they cannot come
-/// in from device memory (the runtime checks their values on the host).
-struct DtypePair {
-  int kiln;
-  dlpack::DataType dl;
+/// The Kiln dtypes DLPack has exactly, by DLPack type code; each one's bits
+/// are its element size. Types DLPack lacks (fp8, fp4, int4, ...) go out as
+/// their storage type, as they do to NumPy; they cannot come in from device
+/// memory (the runtime checks their values on the host).
+struct DlpackCode {
+  uint8_t code;
+  std::initializer_list<int> dtypes;
 };
-constexpr DtypePair kDtypes[] = {
-    {KILN_DTYPE_FLOAT32, {dlpack::kFloat, 32, 1}},
-    {KILN_DTYPE_FLOAT16, {dlpack::kFloat, 16, 1}},
-    {KILN_DTYPE_FLOAT64, {dlpack::kFloat, 64, 1}},
-    {KILN_DTYPE_BFLOAT16, {dlpack::kBfloat, 16, 1}},
-    {KILN_DTYPE_INT8, {dlpack::kInt, 8, 1}},
-    {KILN_DTYPE_INT16, {dlpack::kInt, 16, 1}},
-    {KILN_DTYPE_INT32, {dlpack::kInt, 32, 1}},
-    {KILN_DTYPE_INT64, {dlpack::kInt, 64, 1}},
-    {KILN_DTYPE_UINT8, {dlpack::kUInt, 8, 1}},
-    {KILN_DTYPE_UINT16, {dlpack::kUInt, 16, 1}},
-    {KILN_DTYPE_UINT32, {dlpack::kUInt, 32, 1}},
-    {KILN_DTYPE_UINT64, {dlpack::kUInt, 64, 1}},
-    {KILN_DTYPE_BOOL, {dlpack::kBool, 8, 1}},
+const DlpackCode kExactTypes[] = {
+    {dlpack::kFloat,
+     {KILN_DTYPE_FLOAT16, KILN_DTYPE_FLOAT32, KILN_DTYPE_FLOAT64}},
+    {dlpack::kBfloat, {KILN_DTYPE_BFLOAT16}},
+    {dlpack::kInt,
+     {KILN_DTYPE_INT8, KILN_DTYPE_INT16, KILN_DTYPE_INT32, KILN_DTYPE_INT64}},
+    {dlpack::kUInt,
+     {KILN_DTYPE_UINT8, KILN_DTYPE_UINT16, KILN_DTYPE_UINT32,
+      KILN_DTYPE_UINT64}},
+    {dlpack::kBool, {KILN_DTYPE_BOOL}},
 };
 
+uint8_t bitsOf(int kilnDtype) {
+  return uint8_t(8 * kiln_dtype_size(kilnDtype));
+}
+
 std::optional<int> kilnDtypeOf(dlpack::DataType type) {
-  for (const DtypePair &pair : kDtypes)
-    if (pair.dl.code == type.code && pair.dl.bits == type.bits &&
-        pair.dl.lanes == type.lanes)
-      return pair.kiln;
+  for (const DlpackCode &exact : kExactTypes)
+    for (int dtype : exact.dtypes)
+      if (exact.code == type.code && bitsOf(dtype) == type.bits &&
+          type.lanes == 1)
+        return dtype;
   return std::nullopt;
 }
 
 dlpack::DataType dlpackTypeOf(int kilnDtype) {
-  for (const DtypePair &pair : kDtypes)
-    if (pair.kiln == kilnDtype)
-      return pair.dl;
+  for (const DlpackCode &exact : kExactTypes)
+    for (int dtype : exact.dtypes)
+      if (dtype == kilnDtype)
+        return {exact.code, bitsOf(dtype), 1};
   // Storage types: int4/int2 sign-extended bytes, the rest unsigned bytes.
   bool isSigned = kilnDtype == KILN_DTYPE_INT4 || kilnDtype == KILN_DTYPE_INT2;
   return {isSigned ? dlpack::kInt : dlpack::kUInt, 8, 1};

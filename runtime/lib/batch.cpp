@@ -79,10 +79,9 @@ struct kiln_batch {
   kiln_status setInt64(size_t index, const std::vector<int64_t> &values,
                        const std::vector<int64_t> &dims) {
     const TensorInfo &input = model->metadata.inputs[index];
-    return kiln_session_set_input(session, input.name.c_str(),
-                                  KILN_DTYPE_INT64, dims.data(),
-                                  uint32_t(dims.size()), values.data(),
-                                  values.size() * sizeof(int64_t));
+    return kiln_session_set_input(
+        session, input.name.c_str(), KILN_DTYPE_INT64, dims.data(),
+        uint32_t(dims.size()), values.data(), values.size() * sizeof(int64_t));
   }
 
   /// Runs `rows` (count tokens each, at their own lengths) and samples each
@@ -106,13 +105,15 @@ struct kiln_batch {
       return status;
     if (kiln_status status = setInt64(info->positionsInput, positions, {n}))
       return status;
-    if (kiln_status status = setInt64(info->blockTableInput, table, {n, columns}))
+    if (kiln_status status =
+            setInt64(info->blockTableInput, table, {n, columns}))
       return status;
     if (kiln_status status = kiln_session_run(session))
       return status;
     const float *logits = nullptr;
     int64_t vocab = 0;
-    if (kiln_status status = readLogits(session, *info, n, count, logits, vocab))
+    if (kiln_status status =
+            readLogits(session, *info, n, count, logits, vocab))
       return status;
     for (int64_t b = 0; b < n; ++b) {
       Request &r = *rows[size_t(b)];
@@ -194,12 +195,10 @@ extern "C" {
 
 kiln_status kiln_model_paged_info(const kiln_model *model,
                                   kiln_paged_info *out) {
-  clearOutputs(out);
-  const GenerationInfo *g = nullptr;
-  if (kiln_status status = generationOf(model, out, /*paged=*/true, g))
-    return status;
-  *out = kiln_paged_info{g->kvBlockSize, g->kvBlocks, g->blockTableInput};
-  return KILN_STATUS_OK;
+  return describeGeneration(
+      model, out, /*paged=*/true, [](const GenerationInfo &g) {
+        return kiln_paged_info{g.kvBlockSize, g.kvBlocks, g.blockTableInput};
+      });
 }
 
 kiln_status kiln_batch_create(kiln_session *session,
@@ -207,17 +206,12 @@ kiln_status kiln_batch_create(kiln_session *session,
                               kiln_batch **out_batch) {
   return guard([&]() -> kiln_status {
     clearOutputs(out_batch);
-    if (kiln_status status = requireArguments(
-            {{session, "session"}, {out_batch, "out_batch"}}))
+    StepModel step;
+    if (kiln_status status = stepModelOf(session, out_batch, "out_batch",
+                                         /*paged=*/true, step))
       return status;
-    const kiln_model &model = modelOf(*session);
-    const GenerationInfo &info = model.generation;
-    if (!info.present || info.kvBlockSize == 0)
-      return fail(KILN_STATUS_NOT_FOUND,
-                  "kiln_batch needs a paged generation artifact (compile it "
-                  "with kiln-compile --generate --kv-block-size N)");
-    if (kiln_status status = checkStepTypes(model, info))
-      return status;
+    const kiln_model &model = *step.model;
+    const GenerationInfo &info = *step.info;
     const TensorInfo &tokensInput = model.metadata.inputs[info.tokensInput];
     // The batch the model takes: a static size or its symbol's range.
     int64_t batchDim = tokensInput.dims[0];

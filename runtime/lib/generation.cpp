@@ -93,13 +93,11 @@ extern "C" {
 
 kiln_status kiln_model_generation_info(const kiln_model *model,
                                        kiln_generation_info *out) {
-  clearOutputs(out);
-  const GenerationInfo *g = nullptr;
-  if (kiln_status status = generationOf(model, out, /*paged=*/false, g))
-    return status;
-  *out = kiln_generation_info{g->maxSeq, g->tokensInput, g->positionsInput,
-                              g->logitsOutput, g->stateInputs.size()};
-  return KILN_STATUS_OK;
+  return describeGeneration(
+      model, out, /*paged=*/false, [](const GenerationInfo &g) {
+        return kiln_generation_info{g.maxSeq, g.tokensInput, g.positionsInput,
+                                    g.logitsOutput, g.stateInputs.size()};
+      });
 }
 
 kiln_status kiln_model_state_input(const kiln_model *model, size_t index,
@@ -120,29 +118,20 @@ kiln_status kiln_generation_create(kiln_session *session, uint32_t batch,
                                    kiln_generation **out_generation) {
   return guard([&]() -> kiln_status {
     clearOutputs(out_generation);
-    if (kiln_status status = requireArguments(
-            {{session, "session"}, {out_generation, "out_generation"}}))
-      return status;
-    const kiln_model &model = modelOf(*session);
-    if (!model.generation.present)
-      return fail(KILN_STATUS_NOT_FOUND,
-                  "the model is not a generation step (compile it with "
-                  "kiln-compile --generate)");
     if (batch == 0)
       return fail(KILN_STATUS_INVALID_ARGUMENT, "batch must be at least 1");
+    StepModel step;
+    if (kiln_status status = stepModelOf(
+            session, out_generation, "out_generation", /*paged=*/false, step))
+      return status;
+    const kiln_model &model = *step.model;
+    const GenerationInfo &info = *step.info;
     kiln_sampling chosen{};
     if (sampling) {
       if (kiln_status status = checkSampling(*sampling))
         return status;
       chosen = *sampling;
     }
-    const GenerationInfo &info = model.generation;
-    if (info.kvBlockSize > 0)
-      return fail(KILN_STATUS_UNSUPPORTED,
-                  "the model's KV cache is paged (--kv-block-size); run it "
-                  "with kiln_batch_*");
-    if (kiln_status status = checkStepTypes(model, info))
-      return status;
     auto *g = new kiln_generation;
     g->session = session;
     g->model = &model;

@@ -4,6 +4,7 @@
 
 #include "arguments.h"
 #include "error.h"
+#include "session.h"
 
 #include <cmath>
 #include <limits>
@@ -24,6 +25,21 @@ kiln_status generationOf(const kiln_model *model, const void *out, bool paged,
                 "the model has no paged KV cache (compile it with "
                 "kiln-compile --generate --kv-block-size N)");
   return KILN_STATUS_OK;
+}
+
+kiln_status stepModelOf(kiln_session *session, const void *out,
+                        const char *outName, bool paged, StepModel &step) {
+  if (kiln_status status =
+          requireArguments({{session, "session"}, {out, outName}}))
+    return status;
+  step.model = &modelOf(*session);
+  if (kiln_status status = generationOf(step.model, out, paged, step.info))
+    return status;
+  if (!paged && step.info->kvBlockSize > 0)
+    return fail(KILN_STATUS_UNSUPPORTED,
+                "the model's KV cache is paged (--kv-block-size); run it "
+                "with kiln_batch_*");
+  return checkStepTypes(*step.model, *step.info);
 }
 
 kiln_status checkSampling(const kiln_sampling &s) {

@@ -10,6 +10,7 @@
 #ifndef KILN_RUNTIME_STEP_IO_H
 #define KILN_RUNTIME_STEP_IO_H
 
+#include "arguments.h"
 #include "model.h"
 
 #include <cstdint>
@@ -23,12 +24,38 @@ namespace kiln::rt {
 kiln_status generationOf(const kiln_model *model, const void *out, bool paged,
                          const GenerationInfo *&info);
 
+/// Answers an info query about the generation section: clears `*out`, finds
+/// the section (as generationOf), and stores what `describe` makes of it.
+template <typename Out, typename Describe>
+kiln_status describeGeneration(const kiln_model *model, Out *out, bool paged,
+                               Describe describe) {
+  clearOutputs(out);
+  const GenerationInfo *info = nullptr;
+  if (kiln_status status = generationOf(model, out, paged, info))
+    return status;
+  *out = describe(*info);
+  return KILN_STATUS_OK;
+}
+
 /// Refuses sampling options outside temperature >= 0, top_p in [0, 1].
 kiln_status checkSampling(const kiln_sampling &sampling);
 
 /// Refuses a step whose tokens are not int64 or int32, or whose logits are
 /// not float32 (what sampling reads).
 kiln_status checkStepTypes(const kiln_model &model, const GenerationInfo &info);
+
+/// The model and generation section that a kiln_generation (`paged`
+/// false) or a kiln_batch (`paged` true) runs `session` on: INVALID_ARGUMENT
+/// for a NULL `session` or `out` (named `outName`), NOT_FOUND when the model
+/// is no generation step or, with `paged`, has no paged cache, UNSUPPORTED
+/// when a paged cache is asked for without `paged`, and checkStepTypes'
+/// refusals.
+struct StepModel {
+  const kiln_model *model = nullptr;
+  const GenerationInfo *info = nullptr;
+};
+kiln_status stepModelOf(kiln_session *session, const void *out,
+                        const char *outName, bool paged, StepModel &step);
 
 /// Sets input `input` to the int64 `values` (as many as `dims` holds),
 /// narrowed to int32 when the model takes int32 tokens.

@@ -193,7 +193,7 @@ bool decodeField(WireReader &reader, uint64_t field, uint32_t wireType,
     return readRepeatedFixed(reader, wireType, out.floats);
   case 5:
     return readRepeatedVarint(reader, wireType, out.int32s);
-  case 6:
+  case 6: // string_data: Kiln reads no strings, but says that there were
     out.hasStrings = true;
     return reader.skip(wireType);
   case 7:
@@ -201,8 +201,10 @@ bool decodeField(WireReader &reader, uint64_t field, uint32_t wireType,
   case 8:
     return readBytes(reader, wireType, out.name);
   case 9:
+    if (!readBytes(reader, wireType, out.raw))
+      return false;
     out.hasRaw = true;
-    return readBytes(reader, wireType, out.raw);
+    return true;
   case 10:
     return readRepeatedFixed(reader, wireType, out.doubles);
   case 11:

@@ -151,7 +151,7 @@ def check_refusals(bin_dir):
                          os.path.join(work, "y.kiln")],
              "--kv-blocks needs --kv-block-size"),
             ([run, contiguous, "--serve-trace", bad.replace("bad", "one")],
-             "kiln_batch needs a paged generation artifact"),
+             "the model has no paged KV cache"),
             ([run, paged, "--input", "tokens=" + prompt, "--generate", "2"],
              "the model's KV cache is paged"),
             ([run, paged, "--serve-trace", trace],

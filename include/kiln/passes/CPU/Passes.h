@@ -18,6 +18,9 @@
 
 namespace kiln {
 
+#define GEN_PASS_DECL
+#include "kiln/passes/CPU/Passes.h.inc"
+
 /// The module attribute that names the target CPU's features the CPU
 /// passes choose instructions by: an array of LLVM feature names, those of
 /// kConsultedCpuFeatures that `--cpu` has. The CPU target sets it before
@@ -50,9 +53,6 @@ inline bool targetCpuHas(mlir::Operation *op, llvm::StringRef feature) {
            return name && name.getValue() == feature;
          });
 }
-
-#define GEN_PASS_DECL
-#include "kiln/passes/CPU/Passes.h.inc"
 
 #define GEN_PASS_REGISTRATION
 #include "kiln/passes/CPU/Passes.h.inc"
