@@ -48,3 +48,7 @@ class Model:
     def generate(self, prompt: np.ndarray, steps: int, temperature: float,
                  top_k: int, top_p: float, seed: int,
                  stop_tokens: List[int]) -> np.ndarray: ...
+    def serve(self, prompts: List[List[int]], max_new_tokens: List[int],
+              arrivals: List[int], max_batch: int, temperature: float,
+              top_k: int, top_p: float, seed: int,
+              stop_tokens: List[int]) -> Tuple[List[np.ndarray], Dict[str, int]]: ...

@@ -328,6 +328,54 @@ class Model:
                                   [int(t) for t in stop_tokens])
         return out[0] if one else out
 
+    def serve(self, prompts: Sequence[Any], max_new_tokens: Union[int, Sequence[int]], *,
+              arrivals: Optional[Sequence[int]] = None, max_batch: int = 0,
+              temperature: float = 0.0, top_k: int = 0, top_p: float = 0.0,
+              seed: int = 0, stop_tokens: Sequence[int] = (),
+              return_stats: bool = False) -> Any:
+        """Generates for many requests at once with a model compiled with a
+        paged KV cache (``kiln.compile(generate=True, kv_block_size=...)``),
+        through the runtime's continuous batching: request ``i`` (prompt
+        ``prompts[i]``, 1-D integers) joins at decode step ``arrivals[i]``
+        (default: all at step 0), is prefilled alone, then decodes together
+        with every running request, each at its own length, and leaves after
+        ``max_new_tokens`` tokens (one number for all, or one per request)
+        or a stop token; its cache blocks go back to the pool. Requests wait
+        while ``max_batch`` (0: the model's batch range) or the free blocks
+        do not allow them. Sampling is as in :meth:`generate`.
+
+        Returns each request's generated tokens (int64, shorter when it
+        stopped) in request order; with ``return_stats`` also a dict of the
+        batch's counters (``prefills``, ``decode_steps``, ``total_blocks``,
+        ``peak_used_blocks``, ``blocks_handed_out``). Raises
+        :class:`kiln.RuntimeError` for a model without a paged cache or a
+        request that cannot fit it.
+        """
+        lists = []
+        for i, prompt in enumerate(prompts):
+            array = _as_array(f"prompts[{i}]", prompt)
+            if array.dtype.kind not in "iu" or array.ndim != 1 or array.size == 0:
+                raise ValueError(f"prompts[{i}] must be a non-empty 1-D array of "
+                                 f"integers, got {array.dtype} {list(array.shape)}")
+            lists.append([int(t) for t in array])
+        count = len(lists)
+        news = [max_new_tokens] * count if isinstance(max_new_tokens, int) \
+            else list(max_new_tokens)
+        when = [0] * count if arrivals is None else list(arrivals)
+        for what, values, low in (("max_new_tokens", news, 1), ("arrivals", when, 0)):
+            if len(values) != count:
+                raise ValueError(f"{what} has {len(values)} entries for {count} prompts")
+            for v in values:
+                if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
+                    raise ValueError(f"each of {what} must be an integer >= {low}, got {v!r}")
+        if isinstance(max_batch, bool) or not isinstance(max_batch, int) or max_batch < 0:
+            raise ValueError(f"max_batch must be an integer >= 0, got {max_batch!r}")
+        tokens, stats = self._core.serve(
+            lists, [int(v) for v in news], [int(v) for v in when], max_batch,
+            float(temperature), int(top_k), float(top_p), int(seed),
+            [int(t) for t in stop_tokens])
+        return (tokens, stats) if return_stats else tokens
+
     def __call__(self, inputs: Mapping[str, Any] = None, **kwargs: Any) -> Dict[str, np.ndarray]:
         """``model(tokens=x)`` is ``model.run({"tokens": x})``."""
         merged = dict(inputs or {})

@@ -414,6 +414,22 @@ public:
                           std::string(logits.name));
   }
 
+  /// Model.serve's requests through the runtime's continuous batching
+  /// (Serving.cpp).
+  py::tuple serveRequests(std::vector<std::vector<int64_t>> prompts,
+                          std::vector<uint32_t> maxNewTokens,
+                          std::vector<int64_t> arrivals, uint32_t maxBatch,
+                          float temperature, uint32_t topK, float topP,
+                          uint64_t seed, std::vector<int64_t> stopTokens) {
+    ServeRequests requests{std::move(prompts),
+                           std::move(maxNewTokens),
+                           std::move(arrivals),
+                           std::move(stopTokens),
+                           {temperature, topK, topP, seed},
+                           maxBatch};
+    return serve(model, device, threads, requests);
+  }
+
   /// Decodes `steps` tokens after `prompt` (int64 [batch, length]) on a
   /// fresh session and generation; returns them as int64 [batch, steps].
   /// A sequence that emits a stop token repeats it; decoding ends when
@@ -564,7 +580,8 @@ PYBIND11_MODULE(_kiln, m) {
       .def("symbols", &Model::symbols,
            "(name, min, max) of every symbolic dim, in model order.")
       .def("run", &Model::run, py::arg("inputs"),
-           py::arg("device_inputs") = std::vector<std::pair<std::string, py::object>>{},
+           py::arg("device_inputs") =
+               std::vector<std::pair<std::string, py::object>>{},
            py::arg("outputs_on_device") = false,
            "Runs on a fresh session (the GIL released); returns the outputs "
            "in model order as arrays that view the session's buffers, or as "
@@ -573,6 +590,13 @@ PYBIND11_MODULE(_kiln, m) {
       .def("generation_info", &Model::generationInfo,
            "(max_seq, tokens, positions, logits) of a generation step, or "
            "None.")
+      .def("serve", &Model::serveRequests, py::arg("prompts"),
+           py::arg("max_new_tokens"), py::arg("arrivals"), py::arg("max_batch"),
+           py::arg("temperature"), py::arg("top_k"), py::arg("top_p"),
+           py::arg("seed"), py::arg("stop_tokens"),
+           "Runs requests (prompt, max new tokens, arrival step) through the "
+           "runtime's continuous batching on a fresh session (the GIL "
+           "released); returns (list of int64 arrays, dict of counters).")
       .def("generate", &Model::generate, py::arg("prompt"), py::arg("steps"),
            py::arg("temperature"), py::arg("top_k"), py::arg("top_p"),
            py::arg("seed"), py::arg("stop_tokens"),

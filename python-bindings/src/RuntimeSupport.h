@@ -70,6 +70,24 @@ pybind11::list deviceOutputs(const std::shared_ptr<Session> &session,
 /// Registers kiln._kiln.DeviceTensor.
 void registerDeviceTensors(pybind11::module_ &m);
 
+/// What Model.serve runs: request i is prompts[i], generating up to
+/// maxNewTokens[i] tokens, joining at decode step arrivals[i] (>= 0).
+struct ServeRequests {
+  std::vector<std::vector<int64_t>> prompts;
+  std::vector<uint32_t> maxNewTokens;
+  std::vector<int64_t> arrivals;
+  std::vector<int64_t> stopTokens;
+  kiln_sampling sampling{};
+  uint32_t maxBatch = 0; // 0: kiln_batch's default
+};
+
+/// Runs `requests` through one kiln_batch on a fresh session of `model`
+/// (the GIL released): (list of int64 arrays, the generated tokens of
+/// each request in request order; dict of the batch's counters). Throws
+/// RuntimeFailure.
+pybind11::tuple serve(kiln_model *model, const std::string &device,
+                      uint32_t threads, const ServeRequests &requests);
+
 } // namespace kiln::python
 
 #endif // KILN_PYTHON_BINDINGS_RUNTIMESUPPORT_H

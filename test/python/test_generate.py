@@ -80,10 +80,15 @@ def test_sampling_is_seeded(generator):
     np.testing.assert_array_equal(k1, generator.generate(prompt, 12))
 
 
-def test_paged_cache(decoder):
+@pytest.fixture(scope="module")
+def paged(decoder):
     _, path = decoder
-    paged = kiln.load(kiln.compile(path, generate=True, max_seq=32,
-                                   kv_block_size=8, kv_blocks=10))
+    return kiln.load(kiln.compile(path, generate=True, max_seq=32,
+                                  kv_block_size=8, kv_blocks=10))
+
+
+def test_paged_cache(decoder, paged):
+    _, path = decoder
     inputs = {i.name: i for i in paged.inputs}
     assert "block_table" in inputs
     assert tuple(inputs["cache.key.0"].shape)[0] == 10
@@ -94,6 +99,42 @@ def test_paged_cache(decoder):
         kiln.compile(path, generate=True, kv_blocks=4)
     with pytest.raises(kiln.CompileError, match="--kv-block-size 5 must divide"):
         kiln.compile(path, generate=True, max_seq=32, kv_block_size=5)
+
+
+def test_serve_equals_pytorch(decoder, paged):
+    """Six requests of different lengths joining at different steps, at
+    most three at once, on a pool of 10 blocks of 8 positions: each one's
+    tokens are PyTorch's greedy ones, as if it had run alone."""
+    net, _ = decoder
+    rng = np.random.default_rng(3)
+    lengths, news = [5, 1, 12, 3, 20, 7], [6, 9, 4, 8, 5, 10]
+    prompts = [rng.integers(0, 128, n) for n in lengths]
+    tokens, stats = paged.serve(prompts, news, arrivals=[0, 0, 2, 3, 3, 9],
+                                max_batch=3, return_stats=True)
+    assert len(tokens) == 6
+    for prompt, n, got in zip(prompts, news, tokens):
+        assert got.dtype == np.int64
+        np.testing.assert_array_equal(got, greedy(net, prompt[None], n)[0])
+    assert stats["prefills"] == 6 and stats["total_blocks"] == 10
+    assert stats["peak_used_blocks"] <= 10
+    # One number of new tokens for all; a stop token ends a request early.
+    first = paged.serve([prompts[0]], 6)[0]
+    stopped = paged.serve([prompts[0], prompts[1]], 6, stop_tokens=[first[1]])
+    end = list(first).index(first[1]) + 1
+    np.testing.assert_array_equal(stopped[0], first[:end])
+
+
+def test_serve_refusals(generator, paged):
+    with pytest.raises(kiln.RuntimeError, match="no paged KV cache"):
+        generator.serve([[1, 2]], 3)
+    with pytest.raises(kiln.RuntimeError, match="need 35 cache positions|max_seq"):
+        paged.serve([np.zeros(30, np.int64)], 6)
+    with pytest.raises(ValueError, match="arrivals has 1 entries for 2 prompts"):
+        paged.serve([[1], [2]], 3, arrivals=[0])
+    with pytest.raises(ValueError, match="max_new_tokens must be an integer >= 1"):
+        paged.serve([[1]], [0])
+    with pytest.raises(ValueError, match="non-empty 1-D array of integers"):
+        paged.serve([[]], 3)
 
 
 def test_refusals(decoder, generator, mixtral):
