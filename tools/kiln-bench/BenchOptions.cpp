@@ -44,7 +44,10 @@ Options:
   --seed N
       Seed of the random inputs (default 0).
   --json
-      Print the report as one JSON object instead of text.
+      Print the report as one JSON object instead of text; with --profile
+      it holds the profile as "profile" (every kernel that ran, with its
+      time, share, calls, category and ONNX nodes; the time by category and
+      by layer).
   --profile
       After the timed runs, as many runs again with per-kernel timing, and
       a table of the kernels (time, share of the run, calls, the ONNX nodes

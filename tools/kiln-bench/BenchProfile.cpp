@@ -4,11 +4,13 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstddef>
 #include <cstdio>
 #include <cstring>
-#include <cstddef>
+#include <iomanip>
 #include <map>
 #include <regex>
+#include <sstream>
 
 namespace kiln::bench {
 namespace {
@@ -147,23 +149,74 @@ std::vector<KernelDesc> describeKernels(const kiln_model *model) {
   return kernels;
 }
 
-void printProfile(const std::vector<KernelDesc> &kernels,
-                  const std::vector<kiln_profile_event> &events,
-                  uint64_t dropped, size_t rows) {
-  std::vector<Totals> perKernel(kernels.size());
+namespace {
+
+/// The events summed: whole runs, and each kernel of the table.
+struct ProfileTotals {
+  std::vector<Totals> perKernel;
   double runNs = 0, kernelNs = 0;
   unsigned runs = 0;
+  /// Time and calls by category and by layer ("layer N", "(no layer)").
+  std::map<std::string, Totals> byCategory, byLayer;
+};
+
+ProfileTotals totalsOf(const std::vector<KernelDesc> &kernels,
+                       const std::vector<kiln_profile_event> &events) {
+  ProfileTotals t;
+  t.perKernel.resize(kernels.size());
   for (const kiln_profile_event &e : events) {
     double ns = double(e.end_ns - e.start_ns);
     if (e.kernel == KILN_PROFILE_RUN) {
-      runNs += ns;
-      ++runs;
+      t.runNs += ns;
+      ++t.runs;
     } else if (e.kernel < kernels.size()) {
-      perKernel[e.kernel].ns += ns;
-      ++perKernel[e.kernel].calls;
-      kernelNs += ns;
+      t.perKernel[e.kernel].ns += ns;
+      ++t.perKernel[e.kernel].calls;
+      t.kernelNs += ns;
     }
   }
+  for (size_t i = 0; i < kernels.size(); ++i) {
+    std::string layer = kernels[i].layer < 0
+                            ? std::string("(no layer)")
+                            : "layer " + std::to_string(kernels[i].layer);
+    for (Totals *row :
+         {&t.byCategory[kernels[i].category], &t.byLayer[layer]}) {
+      row->ns += t.perKernel[i].ns;
+      row->calls += t.perKernel[i].calls;
+    }
+  }
+  return t;
+}
+
+/// A JSON number with six significant digits, as printf's %.6g.
+std::string number(double value) {
+  std::ostringstream out;
+  out << std::setprecision(6) << value;
+  return out.str();
+}
+
+/// `rows` as a JSON object: name -> {"ms_per_run", "share",
+/// "kernels_per_run"}.
+std::string sharesJson(const std::map<std::string, Totals> &rows,
+                       const ProfileTotals &t) {
+  std::string out = "{";
+  for (auto &[name, row] : rows)
+    out += (out.size() > 1 ? ", " : "") + jsonString(name) +
+           ": {\"ms_per_run\": " + number(row.ns / t.runs / 1e6) +
+           ", \"share\": " + number(row.ns / t.runNs) +
+           ", \"kernels_per_run\": " + std::to_string(row.calls / t.runs) + "}";
+  return out + "}";
+}
+
+} // namespace
+
+void printProfile(const std::vector<KernelDesc> &kernels,
+                  const std::vector<kiln_profile_event> &events,
+                  uint64_t dropped, size_t rows) {
+  ProfileTotals totals = totalsOf(kernels, events);
+  const std::vector<Totals> &perKernel = totals.perKernel;
+  double runNs = totals.runNs, kernelNs = totals.kernelNs;
+  unsigned runs = totals.runs;
   if (runs == 0 || runNs <= 0) {
     std::printf("profile: no run was recorded\n");
     return;
@@ -208,20 +261,38 @@ void printProfile(const std::vector<KernelDesc> &kernels,
                 restNs / runs / 1e6, 100 * restNs / runNs);
   std::printf("  %-4s %-28s %10.4f %6.1f%%\n", "-", "(outside kernels)",
               (runNs - kernelNs) / runs / 1e6, 100 * (runNs - kernelNs) / runNs);
-  std::map<std::string, Totals> byCategory, byLayer;
+  printShares("by category", totals.byCategory, runNs, runs);
+  printShares("by layer", totals.byLayer, runNs, runs);
+}
+
+std::string profileJson(const std::vector<KernelDesc> &kernels,
+                        const std::vector<kiln_profile_event> &events,
+                        uint64_t dropped) {
+  ProfileTotals t = totalsOf(kernels, events);
+  if (t.runs == 0 || t.runNs <= 0)
+    return "{\"runs\": 0}";
+  std::string out = "{\"runs\": " + std::to_string(t.runs) +
+                    ", \"ms_per_run\": " + number(t.runNs / t.runs / 1e6) +
+                    ", \"dropped_events\": " + std::to_string(dropped) +
+                    ", \"outside_kernels_ms_per_run\": " +
+                    number((t.runNs - t.kernelNs) / t.runs / 1e6) +
+                    ", \"kernels\": [";
+  bool first = true;
   for (size_t i = 0; i < kernels.size(); ++i) {
-    Totals &c = byCategory[kernels[i].category];
-    c.ns += perKernel[i].ns;
-    c.calls += perKernel[i].calls;
-    std::string layer = kernels[i].layer < 0
-                            ? std::string("(no layer)")
-                            : "layer " + std::to_string(kernels[i].layer);
-    Totals &l = byLayer[layer];
-    l.ns += perKernel[i].ns;
-    l.calls += perKernel[i].calls;
+    const Totals &k = t.perKernel[i];
+    if (k.calls == 0)
+      continue;
+    out += std::string(first ? "" : ", ") + "{\"id\": " + std::to_string(i) +
+           ", \"name\": " + jsonString(kernels[i].name) +
+           ", \"ms_per_run\": " + number(k.ns / t.runs / 1e6) +
+           ", \"share\": " + number(k.ns / t.runNs) +
+           ", \"calls_per_run\": " + std::to_string(k.calls / t.runs) +
+           ", \"category\": " + jsonString(kernels[i].category) +
+           ", \"nodes\": " + jsonList(kernels[i].nodes) + "}";
+    first = false;
   }
-  printShares("by category", byCategory, runNs, runs);
-  printShares("by layer", byLayer, runNs, runs);
+  return out + "], \"by_category\": " + sharesJson(t.byCategory, t) +
+         ", \"by_layer\": " + sharesJson(t.byLayer, t) + "}";
 }
 
 /// A trace holds the first runs only: each kernel event carries its

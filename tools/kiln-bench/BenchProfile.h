@@ -37,6 +37,14 @@ void printProfile(const std::vector<KernelDesc> &kernels,
                   const std::vector<kiln_profile_event> &events,
                   uint64_t dropped, size_t rows);
 
+/// The same as one JSON object (kiln-bench --json --profile): runs,
+/// ms_per_run, dropped_events, outside_kernels_ms_per_run, every kernel
+/// that ran (id, name, ms_per_run, share, calls_per_run, category, nodes),
+/// by_category and by_layer.
+std::string profileJson(const std::vector<KernelDesc> &kernels,
+                        const std::vector<kiln_profile_event> &events,
+                        uint64_t dropped);
+
 /// Writes the events of the first 100 runs as a Chrome trace (Trace Event
 /// Format, "X" events with microsecond times); "" or the reason it could
 /// not.

@@ -156,9 +156,10 @@ void printText(const BenchOptions &options, const kiln_model *model,
               double(peakResidentBytes()) / (1024.0 * 1024.0));
 }
 
+/// The report as one JSON object; `profile` is --profile's object, or "".
 void printJson(const BenchOptions &options, const kiln_model *model,
                const std::vector<HostTensor> &inputs, const Stats &s,
-               int64_t tokens) {
+               int64_t tokens, const std::string &profile) {
   std::printf("{\"model\": \"%s\", \"target\": \"%s\", \"device\": \"%s\", "
               "\"threads\": %u, \"warmup\": %u, \"runs\": %zu, \"inputs\": {",
               options.model.c_str(), kiln_model_target(model),
@@ -173,18 +174,22 @@ void printJson(const BenchOptions &options, const kiln_model *model,
   std::printf("}, \"latency_ms\": {\"min\": %.6g, \"mean\": %.6g, "
               "\"median\": %.6g, \"p90\": %.6g, \"p99\": %.6g, \"max\": "
               "%.6g}, \"runs_per_s\": %.6g, \"tokens_per_run\": %lld, "
-              "\"tokens_per_s\": %.6g, \"peak_resident_bytes\": %llu}\n",
+              "\"tokens_per_s\": %.6g, \"peak_resident_bytes\": %llu",
               s.min, s.mean, s.median, s.p90, s.p99, s.max, 1000 / s.median,
               (long long)tokens, 1000 * double(tokens) / s.median,
               (unsigned long long)peakResidentBytes());
+  if (!profile.empty())
+    std::printf(", \"profile\": %s", profile.c_str());
+  std::printf("}\n");
 }
 
 /// --profile and --trace: `runs` more runs (`runOnce`) with the session's
-/// profile on, then the kernel table and the trace. Separate from the timed
-/// runs, whose latencies stay those of unprofiled runs.
-void profileRuns(const BenchOptions &options, const kiln_model *model,
-                 kiln_session *session, size_t runs,
-                 const std::function<void()> &runOnce) {
+/// profile on, then the kernel table (or, with --json, its JSON object,
+/// returned) and the trace. Separate from the timed runs, whose latencies
+/// stay those of unprofiled runs.
+std::string profileRuns(const BenchOptions &options, const kiln_model *model,
+                        kiln_session *session, size_t runs,
+                        const std::function<void()> &runOnce) {
   std::vector<KernelDesc> kernels = describeKernels(model);
   size_t capacity = std::min<size_t>(runs * (kernels.size() + 1), 10000000);
   check(kiln_session_enable_profile(session, capacity), "--profile: ");
@@ -197,12 +202,14 @@ void profileRuns(const BenchOptions &options, const kiln_model *model,
         "--profile: ");
   std::vector<kiln_profile_event> events(data, data + count);
   check(kiln_session_enable_profile(session, 0), "--profile: ");
-  if (!options.json)
-    printProfile(kernels, events, dropped, options.profileTop);
   if (!options.trace.empty())
     if (std::string error = writeTrace(options.trace, kernels, events);
         !error.empty())
       failWith(error);
+  if (options.json)
+    return profileJson(kernels, events, dropped);
+  printProfile(kernels, events, dropped, options.profileTop);
+  return "";
 }
 
 void runBenchmark(const BenchOptions &options) {
@@ -261,15 +268,22 @@ void runBenchmark(const BenchOptions &options) {
   }
   Stats stats = statsOf(times);
   int64_t tokens = tokensPerRun(model.get(), inputs);
-  if (options.json)
-    printJson(options, model.get(), inputs, stats, tokens);
-  else
-    printText(options, model.get(), inputs, notes, stats, tokens);
-  if (options.profile)
-    profileRuns(options, model.get(), session.get(), times.size(), [&] {
+  auto profile = [&] {
+    return profileRuns(options, model.get(), session.get(), times.size(), [&] {
       resetCaches();
       check(kiln_session_run(session.get()), "run failed: ");
     });
+  };
+  // The text report prints the profile after the latencies; the JSON one
+  // holds it.
+  if (options.json) {
+    printJson(options, model.get(), inputs, stats, tokens,
+              options.profile ? profile() : "");
+    return;
+  }
+  printText(options, model.get(), inputs, notes, stats, tokens);
+  if (options.profile)
+    profile();
 }
 
 } // namespace
