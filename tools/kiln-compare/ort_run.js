@@ -38,9 +38,16 @@ function fileSafe(name) {
   const session = await ort.InferenceSession.create(model, {executionProviders: ['cpu']});
   const results = await session.run(feeds);
   fs.mkdirSync(outDir, {recursive: true});
+  // Names that become the same file get _2, _3... in output order, as
+  // kiln-run's do (kiln-compare expects it).
+  const used = new Set();
   for (const name of session.outputNames) {
+    let file = fileSafe(name);
+    for (let suffix = 2; used.has(file); ++suffix)
+      file = `${fileSafe(name)}_${suffix}`;
+    used.add(file);
     try {
-      writeNpy(path.join(outDir, fileSafe(name) + '.npy'), results[name]);
+      writeNpy(path.join(outDir, file + '.npy'), results[name]);
     } catch (e) {  // a type npy.js does not write: no reference for it
       console.error(`ort_run.js: skipped '${name}': ${e.message || e}`);
     }
