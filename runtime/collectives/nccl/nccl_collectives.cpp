@@ -372,7 +372,7 @@ bool loadNccl(char *error, size_t errorSize) {
 #define KILN_NCCL_LOOKUP(name, result, params)                                 \
   loaded.name = reinterpret_cast<result(*) params>(dlsym(handle, #name));     \
   if (!loaded.name) {                                                          \
-    refuse(error, errorSize, "%s has no %s: NCCL 2.12 or later is needed",    \
+    refuse(error, errorSize, "%s has no %s: not NCCL 2, or too old a one",    \
            path, #name);                                                       \
     dlclose(handle);                                                           \
     return false;                                                              \
