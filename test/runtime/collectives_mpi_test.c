@@ -10,7 +10,8 @@
 |*            rank can compute itself (sums, gathers, exchanges); prints    *|
 |*            "rank R: all collectives agree" and exits 0, or names the     *|
 |*            first difference and exits 1. With FAKE_NCCL it also checks   *|
-|*            that close destroyed the communicator. If open fails, the     *|
+|*            that open refuses a NULL stream query and that close         *|
+|*            destroyed the communicator. If open fails, the                *|
 |*            rank ends every rank through the plugin's abort;              *|
 |*   retry    (FAKE_NCCL) open must fail (an injected failure), print       *|
 |*            "rank R: open failed: <reason>", then succeed, sum, and close *|
@@ -115,6 +116,15 @@ int main(int argc, char **argv) {
   const kiln_collective_calls *c = NULL;
   char error[256] = "";
   double timeout = strcmp(mode, "timeout") == 0 ? 1.0 : 60.0;
+  if (p.open_nccl) {
+    /* Without a way to wait for the stream, open refuses, with a reason. */
+    kiln_collectives_gpu none = {NULL, NULL};
+    if (p.open_nccl(timeout, &none, &c, error, sizeof(error)) == 0 ||
+        !strstr(error, "stream_query is NULL")) {
+      printf("open without a stream query: not refused ('%s')\n", error);
+      return 1;
+    }
+  }
   if (strcmp(mode, "retry") == 0) {
     if (open_plugin(&p, timeout, &c, error, sizeof(error)) == 0) {
       printf("retry: open unexpectedly succeeded\n");
