@@ -1,4 +1,4 @@
-/*===- collectives_mpi_test.c - A collectives plugin, under mpirun --------===*\
+/*===- collectives_test.c - A collectives plugin, under mpirun ------------===*\
 |*                                                                            *|
 |* Run as `mpirun -np N kiln-collectives-test PLUGIN MODE [FAKE_NCCL]`.       *|
 |* Loads the plugin the way the runtime does: the MPI one                    *|
