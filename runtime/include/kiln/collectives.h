@@ -114,14 +114,17 @@ typedef void (*kiln_collectives_close_fn)(void);
  * it have completed on the stream). A failure or a wait past the timeout
  * (NCCL's asynchronous error polled with ncclCommGetAsyncError, the stream
  * with `stream_query`) aborts the communicator (ncclCommAbort), writes one
- * line and ends every rank, as above. */
+ * line and ends every rank, as above. Its open fails as the MPI plugin's
+ * does (non-zero, a one-line reason; a later open may succeed); abort and
+ * close have the MPI plugin's types. Nothing in the runtime opens it yet:
+ * kiln_collectives_init loads the MPI plugin. */
 typedef struct kiln_collectives_gpu {
   /* The CUstream the collectives are enqueued on (NULL: the default
    * stream). */
   void *stream;
   /* Whether the work enqueued on `stream` has completed, with the meaning
-   * of the driver's cuStreamQuery (which the CUDA backend passes): 0 done,
-   * 600 (CUDA_ERROR_NOT_READY) still running, anything else a failure. */
+   * of the driver's cuStreamQuery, which can be passed as is: 0 done, 600
+   * (CUDA_ERROR_NOT_READY) still running, anything else a failure. */
   int32_t (*stream_query)(void *stream);
 } kiln_collectives_gpu;
 typedef int32_t (*kiln_collectives_nccl_open_fn)(
