@@ -104,14 +104,15 @@ check_retry unique-id ncclGetUniqueId:1 \
   "rank 0: open failed: ncclGetUniqueId failed: unhandled system error (injected failure of ncclGetUniqueId call 1)" \
   "rank 1: open failed: rank 0 could not make the NCCL unique id (ncclGetUniqueId: unhandled system error)"
 
-# check_fault NAME FAULT EXPECTED [FAIL_RANK]: the collectives under FAULT
-# end every rank, non-zero, within the timeout; some rank R prints
+# check_fault NAME FAULT EXPECTED [FAIL_RANK [NP]]: the collectives under
+# FAULT on NP ranks (2) end every rank, non-zero, within the timeout; some
+# rank R prints
 # "kiln: rank R: EXPECTED...", and R's fake NCCL log shows the communicator
 # aborted before the process ended.
 check_fault() {
   local name="$1" fault="$2" expected="$3"
   KILN_FAKE_NCCL_FAIL="$fault" KILN_FAKE_NCCL_FAIL_RANK="${4:-}" \
-    run "$name" 2 all
+    run "$name" "${5:-2}" all
   local out="$WORK/$name.txt"
   local line
   line=$(grep -m1 -E "^kiln: rank [0-9]+: " "$out")
@@ -129,7 +130,7 @@ check_fault() {
     cat "$WORK/$name.log.$r"
     return
   fi
-  echo "ok: $fault${4:+ on rank $4} (exit $rc): $line"
+  echo "ok: $fault${4:+ on rank $4}${5:+ of $5} (exit $rc): $line"
 }
 # At np 2 each all-to-all(v) sends twice: the 5th ncclSend / ncclRecv is
 # the ring's send / receive.
@@ -159,6 +160,9 @@ check_fault recv ncclRecv:5 \
   "receive failed: ncclRecv returned 'unhandled system error'"
 check_fault broadcast ncclBroadcast:1 \
   "broadcast failed: ncclBroadcast returned 'unhandled system error'"
+# Four ranks, an asynchronous failure on the last one only.
+check_fault allgather-np4 ncclAllGather:1:async \
+  "all-gather failed: NCCL reports 'remote process exited or there was a network error'" 3 4
 
 # NCCL missing: every rank says so and ends.
 KILN_NCCL_LIBRARY="$WORK/no-libnccl.so.2" run missing 2 all
