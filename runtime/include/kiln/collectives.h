@@ -7,12 +7,14 @@
 |* (`const kiln_collective_calls *kiln_collectives`) that the runtime points  *|
 |* at the table of its collectives plugin (runtime/collectives/mpi/,          *|
 |* libkiln_collectives_mpi.so, which links Open MPI; the runtime dlopens it   *|
-|* and never links MPI itself).                                               *|
+|* and never links MPI itself). For GPU buffers, runtime/collectives/nccl/    *|
+|* fills the same table over NCCL (below).                                    *|
 |*                                                                            *|
 |* Every rank calls the same collectives in the same order with the same     *|
-|* counts. Buffers are host memory; `dtype` is a kiln_dtype (kiln/dtype.h):   *|
-|* any whole-byte dtype moves, sums are defined for float32, float64, int32   *|
-|* and int64. Counts are in elements.                                        *|
+|* counts. Buffers are host memory (device memory for the NCCL plugin);     *|
+|* `dtype` is a kiln_dtype (kiln/dtype.h): any whole-byte dtype moves, sums   *|
+|* are defined for float32, float64, int32 and int64 (and more over NCCL).   *|
+|* Counts are in elements.                                                    *|
 |*                                                                            *|
 |* Failure: a call returns 0, or KILN_STATUS_INVALID_ARGUMENT for arguments   *|
 |* it cannot take (an unknown dtype, a peer outside the world). A failure of  *|
@@ -98,6 +100,42 @@ typedef void (*kiln_collectives_close_fn)(void);
 /* The plugin's file name; the runtime looks beside libkiln_runtime.so
  * first, then on the loader's path. KILN_COLLECTIVES_PLUGIN overrides. */
 #define KILN_COLLECTIVES_MPI_LIBRARY "libkiln_collectives_mpi.so"
+
+/* The NCCL plugin (runtime/collectives/nccl, libkiln_collectives_nccl.so)
+ * fills the same table for GPU buffers: every pointer is device memory of
+ * the device whose context is current when open is called, each call is
+ * enqueued on `stream` and returns once it has completed there, so the
+ * calls keep the table's blocking meaning. It loads NCCL with dlopen
+ * ($KILN_NCCL_LIBRARY, else "libnccl.so.2"; nothing links NCCL), makes the
+ * NCCL unique id on rank 0 and broadcasts it over MPI, which it links as
+ * the MPI plugin does. Sums are defined for float16, bfloat16, float32,
+ * float64, int8, uint8, int32, uint32, int64 and uint64; moves take any
+ * whole-byte dtype, as above. barrier is an MPI barrier (the calls before
+ * it have completed on the stream). A failure or a wait past the timeout
+ * (NCCL's asynchronous error polled with ncclCommGetAsyncError, the stream
+ * with `stream_query`) aborts the communicator (ncclCommAbort), writes one
+ * line and ends every rank, as above. Its open fails as the MPI plugin's
+ * does (non-zero, a one-line reason; a later open may succeed); abort and
+ * close have the MPI plugin's types. Nothing in the runtime opens it yet:
+ * kiln_collectives_init loads the MPI plugin. */
+typedef struct kiln_collectives_gpu {
+  /* The CUstream the collectives are enqueued on (NULL: the default
+   * stream). */
+  void *stream;
+  /* Whether the work enqueued on `stream` has completed, with the meaning
+   * of the driver's cuStreamQuery, which can be passed as is: 0 done, 600
+   * (CUDA_ERROR_NOT_READY) still running, anything else a failure. */
+  int32_t (*stream_query)(void *stream);
+} kiln_collectives_gpu;
+typedef int32_t (*kiln_collectives_nccl_open_fn)(
+    double timeout_seconds, const kiln_collectives_gpu *gpu,
+    const kiln_collective_calls **out, char *error, size_t error_size);
+#define KILN_COLLECTIVES_NCCL_OPEN_SYMBOL "kiln_collectives_nccl_open"
+#define KILN_COLLECTIVES_NCCL_ABORT_SYMBOL "kiln_collectives_nccl_abort"
+#define KILN_COLLECTIVES_NCCL_CLOSE_SYMBOL "kiln_collectives_nccl_close"
+#define KILN_COLLECTIVES_NCCL_LIBRARY "libkiln_collectives_nccl.so"
+/* cuStreamQuery's "still running". */
+#define KILN_COLLECTIVES_STREAM_BUSY 600
 
 #ifdef __cplusplus
 }

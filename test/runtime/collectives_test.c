@@ -1,11 +1,21 @@
-/*===- collectives_mpi_test.c - The MPI plugin's collectives, under mpirun -===*\
+/*===- collectives_test.c - A collectives plugin, under mpirun ------------===*\
 |*                                                                            *|
-|* Run as `mpirun -np N kiln-collectives-test PLUGIN MODE`. Loads the plugin  *|
-|* (libkiln_collectives_mpi.so) the way the runtime does and:                *|
+|* Run as `mpirun -np N kiln-collectives-test PLUGIN MODE [FAKE_NCCL]`.       *|
+|* Loads the plugin the way the runtime does: the MPI one                    *|
+|* (libkiln_collectives_mpi.so), or with FAKE_NCCL the NCCL one              *|
+|* (libkiln_collectives_nccl.so) over the fake NCCL of test/runtime/fake_nccl *|
+|* (KILN_NCCL_LIBRARY must name the same file), whose "device" buffers are   *|
+|* host memory and whose stream query the test passes. Then:                 *|
 |*   all      checks every collective of the table against the values each  *|
 |*            rank can compute itself (sums, gathers, exchanges); prints    *|
 |*            "rank R: all collectives agree" and exits 0, or names the     *|
-|*            first difference and exits 1;                                 *|
+|*            first difference and exits 1. With FAKE_NCCL it also checks   *|
+|*            that open refuses a NULL stream query and that close         *|
+|*            destroyed the communicator. If open fails, the                *|
+|*            rank ends every rank through the plugin's abort;              *|
+|*   retry    (FAKE_NCCL) open must fail (an injected failure), print       *|
+|*            "rank R: open failed: <reason>", then succeed, sum, and close *|
+|*            with no communicator left: "rank R: recovered";               *|
 |*   death    rank 1 exits (status 7) before the first collective; the      *|
 |*            others must not wait for it forever;                          *|
 |*   timeout  rank 1 sleeps 120 s; the others' all-reduce must end every    *|
@@ -34,26 +44,99 @@ static void expect(int ok, const char *what, long index, double got,
          index, got, want);
 }
 
+typedef int (*live_comms_fn)(void);
+
+/* The plugin's entry points, and with a fake NCCL its stream and count of
+ * live communicators. */
+typedef struct plugin {
+  kiln_collectives_open_fn open_mpi;
+  kiln_collectives_nccl_open_fn open_nccl;
+  kiln_collectives_abort_fn abort;
+  kiln_collectives_close_fn close;
+  kiln_collectives_gpu gpu;
+  live_comms_fn live_comms;
+} plugin;
+
+static int load(const char *path, const char *fake_nccl, plugin *p) {
+  void *handle = dlopen(path, RTLD_NOW | RTLD_GLOBAL);
+  if (!handle) {
+    fprintf(stderr, "cannot load %s: %s\n", path, dlerror());
+    return 0;
+  }
+  memset(p, 0, sizeof(*p));
+  if (!fake_nccl) {
+    p->open_mpi = (kiln_collectives_open_fn)dlsym(handle,
+                                                  KILN_COLLECTIVES_OPEN_SYMBOL);
+    p->abort = (kiln_collectives_abort_fn)dlsym(handle,
+                                                KILN_COLLECTIVES_ABORT_SYMBOL);
+    p->close = (kiln_collectives_close_fn)dlsym(handle,
+                                                KILN_COLLECTIVES_CLOSE_SYMBOL);
+    return p->open_mpi && p->abort && p->close;
+  }
+  p->open_nccl = (kiln_collectives_nccl_open_fn)dlsym(
+      handle, KILN_COLLECTIVES_NCCL_OPEN_SYMBOL);
+  p->abort = (kiln_collectives_abort_fn)dlsym(
+      handle, KILN_COLLECTIVES_NCCL_ABORT_SYMBOL);
+  p->close = (kiln_collectives_close_fn)dlsym(
+      handle, KILN_COLLECTIVES_NCCL_CLOSE_SYMBOL);
+  void *fake = dlopen(fake_nccl, RTLD_NOW | RTLD_GLOBAL);
+  if (!fake) {
+    fprintf(stderr, "cannot load %s: %s\n", fake_nccl, dlerror());
+    return 0;
+  }
+  p->gpu.stream = NULL;
+  p->gpu.stream_query = (int32_t(*)(void *))dlsym(
+      fake, "kiln_fake_nccl_stream_query");
+  p->live_comms = (live_comms_fn)dlsym(fake, "kiln_fake_nccl_live_comms");
+  return p->open_nccl && p->abort && p->close && p->gpu.stream_query &&
+         p->live_comms;
+}
+
+static int open_plugin(plugin *p, double timeout,
+                       const kiln_collective_calls **c, char *error,
+                       size_t size) {
+  return p->open_nccl ? p->open_nccl(timeout, &p->gpu, c, error, size)
+                      : p->open_mpi(timeout, c, error, size);
+}
+
+static int check_all(const kiln_collective_calls *c);
+
 int main(int argc, char **argv) {
-  if (argc != 3) {
-    fprintf(stderr, "usage: %s PLUGIN all|death|timeout\n", argv[0]);
+  if (argc != 3 && argc != 4) {
+    fprintf(stderr, "usage: %s PLUGIN all|retry|death|timeout [FAKE_NCCL]\n",
+            argv[0]);
     return 2;
   }
   const char *mode = argv[2];
-  void *plugin = dlopen(argv[1], RTLD_NOW | RTLD_GLOBAL);
-  if (!plugin) {
-    fprintf(stderr, "cannot load %s: %s\n", argv[1], dlerror());
+  plugin p;
+  if (!load(argv[1], argc == 4 ? argv[3] : NULL, &p)) {
+    fprintf(stderr, "%s lacks the plugin's entry points\n", argv[1]);
     return 2;
   }
-  kiln_collectives_open_fn open =
-      (kiln_collectives_open_fn)dlsym(plugin, KILN_COLLECTIVES_OPEN_SYMBOL);
-  kiln_collectives_close_fn close =
-      (kiln_collectives_close_fn)dlsym(plugin, KILN_COLLECTIVES_CLOSE_SYMBOL);
   const kiln_collective_calls *c = NULL;
-  char error[256];
+  char error[256] = "";
   double timeout = strcmp(mode, "timeout") == 0 ? 1.0 : 60.0;
-  if (!open || !close || open(timeout, &c, error, sizeof(error)) != 0) {
-    fprintf(stderr, "cannot open the collectives: %s\n", error);
+  if (p.open_nccl) {
+    /* Without a way to wait for the stream, open refuses, with a reason. */
+    kiln_collectives_gpu none = {NULL, NULL};
+    if (p.open_nccl(timeout, &none, &c, error, sizeof(error)) == 0 ||
+        !strstr(error, "stream_query is NULL")) {
+      printf("open without a stream query: not refused ('%s')\n", error);
+      return 1;
+    }
+  }
+  if (strcmp(mode, "retry") == 0) {
+    if (open_plugin(&p, timeout, &c, error, sizeof(error)) == 0) {
+      printf("retry: open unexpectedly succeeded\n");
+      return 1;
+    }
+    printf("rank %s: open failed: %s\n", getenv("OMPI_COMM_WORLD_RANK"),
+           error);
+  }
+  if (open_plugin(&p, timeout, &c, error, sizeof(error)) != 0) {
+    char line[300];
+    snprintf(line, sizeof(line), "cannot open the collectives: %s", error);
+    p.abort(line, 2); /* ends every rank: the others wait in open */
     return 2;
   }
   rank = c->rank;
@@ -62,6 +145,19 @@ int main(int argc, char **argv) {
     fprintf(stderr, "needs ABI %u and 2 or more ranks\n",
             KILN_COLLECTIVES_ABI_VERSION);
     return 2;
+  }
+  if (strcmp(mode, "retry") == 0) {
+    int32_t x[2] = {rank, 1};
+    c->all_reduce(x, 2, KILN_DTYPE_INT32);
+    p.close();
+    if (x[0] != size * (size - 1) / 2 || x[1] != size ||
+        p.live_comms() != 0) {
+      printf("rank %d: after the retry: sum %d %d, %d communicators left\n",
+             rank, x[0], x[1], p.live_comms());
+      return 1;
+    }
+    printf("rank %d: recovered\n", rank);
+    return 0;
   }
 
   if (strcmp(mode, "death") == 0 || strcmp(mode, "timeout") == 0) {
@@ -77,6 +173,21 @@ int main(int argc, char **argv) {
     return 0;
   }
 
+  if (check_all(c) != 0 || failures)
+    return 1;
+  c->barrier();
+  p.close();
+  if (p.live_comms && p.live_comms() != 0) {
+    printf("rank %d: %d NCCL communicators left after close\n", rank,
+           p.live_comms());
+    return 1;
+  }
+  printf("rank %d: all collectives agree\n", rank);
+  return 0;
+}
+
+/* Every collective of the table against values each rank computes. */
+static int check_all(const kiln_collective_calls *c) {
   enum { N = 5 };
   /* all-reduce, float32, float64, int32, int64: rank r holds r + i. */
   {
@@ -107,9 +218,9 @@ int main(int argc, char **argv) {
              (double)w64);
     }
     /* A dtype without a sum is refused, not summed. */
-    uint8_t bytes[2] = {1, 2};
-    expect(c->all_reduce(bytes, 2, KILN_DTYPE_UINT8) != 0,
-           "all_reduce uint8 refusal", 0, 0, 1);
+    uint8_t bytes[2] = {1, 0};
+    expect(c->all_reduce(bytes, 2, KILN_DTYPE_BOOL) != 0,
+           "all_reduce bool refusal", 0, 0, 1);
   }
   /* all-gather: rank r sends {r*10, r*10+1, r*10+2}. */
   {
@@ -206,10 +317,5 @@ int main(int argc, char **argv) {
     for (int i = 0; i < 3; ++i)
       expect(v[i] == size - 1, "broadcast", i, (double)v[i], size - 1);
   }
-  c->barrier();
-  close();
-  if (failures)
-    return 1;
-  printf("rank %d: all collectives agree\n", rank);
-  return 0;
+  return failures;
 }

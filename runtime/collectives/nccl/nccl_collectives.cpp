@@ -1,0 +1,513 @@
+//===- nccl_collectives.cpp - The collectives table over NCCL -------------===//
+//
+// libkiln_collectives_nccl.so: the collectives of a partitioned model whose
+// tensors live on GPUs (kiln/collectives.h). NCCL is loaded with dlopen
+// (nccl_api.h), never linked; MPI, which the plugin links as the MPI plugin
+// does, starts the ranks' processes, carries the NCCL unique id from rank 0
+// to the others, and implements the barrier.
+//
+// Each call enqueues its NCCL work on the stream it was opened with, then
+// polls until it has completed: ncclCommGetAsyncError for an error NCCL
+// found (a peer gone, a network failure), the stream (cuStreamQuery's
+// meaning, through kiln_collectives_gpu::stream_query) for completion. A
+// failure, or a wait past the timeout, aborts the communicator
+// (ncclCommAbort, which releases it and stops its kernels), writes one line
+// and ends every rank with MPI_Abort, so no rank waits forever.
+//
+//===----------------------------------------------------------------------===//
+
+#include "nccl_api.h"
+
+#include "kiln/collectives.h"
+#include "kiln/dtype.h"
+#include "kiln/runtime.h"
+
+#include <mpi.h>
+
+#include <cstdarg>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <dlfcn.h>
+#include <sched.h>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+#define KILN_PLUGIN_API extern "C" __attribute__((visibility("default")))
+
+using namespace kiln::nccl;
+
+namespace {
+
+Library nccl;
+bool ncclLoaded = false;
+MPI_Comm mpiComm = MPI_COMM_NULL;
+ncclComm_t comm = nullptr;
+kiln_collectives_gpu gpu;
+double timeoutSeconds = KILN_COLLECTIVES_DEFAULT_TIMEOUT;
+bool ownsMpi = false;
+kiln_collective_calls table;
+
+//===----------------------------------------------------------------------===//
+// Messages and the end of every rank
+//===----------------------------------------------------------------------===//
+
+/// " (NCCL's last error for `c`)", or "" when NCCL has none.
+std::string lastError(ncclComm_t c) {
+  const char *text = nccl.ncclGetLastError ? nccl.ncclGetLastError(c) : "";
+  return text && *text ? std::string(" (") + text + ")" : "";
+}
+
+const char *resultText(ncclResult_t result) {
+  const char *text = nccl.ncclGetErrorString(result);
+  return text ? text : "unknown NCCL result";
+}
+
+[[noreturn]] void endEveryRank(int code, const char *fmt, ...) {
+  char line[512];
+  va_list args;
+  va_start(args, fmt);
+  vsnprintf(line, sizeof(line), fmt, args);
+  va_end(args);
+  // Abort the communicator first: it releases the communicator and stops
+  // kernels that wait for a peer, which MPI_Abort alone would leave behind.
+  bool aborted = comm != nullptr;
+  if (aborted)
+    nccl.ncclCommAbort(comm);
+  comm = nullptr;
+  fprintf(stderr, "kiln: rank %d: %s; %sending every rank\n", table.rank, line,
+          aborted ? "aborted the NCCL communicator, " : "");
+  fflush(stderr);
+  // Before MPI started (NCCL would not load) there is no one else to end:
+  // every rank fails the same way.
+  int initialized = 0, finalized = 0;
+  MPI_Initialized(&initialized);
+  MPI_Finalized(&finalized);
+  if (initialized && !finalized)
+    MPI_Abort(mpiComm == MPI_COMM_NULL ? MPI_COMM_WORLD : mpiComm, code);
+  _exit(code); // MPI_Abort does not return; in case it does
+}
+
+/// Writes a one-line reason to `error` and returns 1 (open's failure).
+int32_t refuse(char *error, size_t errorSize, const char *fmt, ...) {
+  va_list args;
+  va_start(args, fmt);
+  vsnprintf(error, errorSize, fmt, args);
+  va_end(args);
+  return 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Waiting, against the timeout
+//===----------------------------------------------------------------------===//
+
+double seconds() {
+  timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return double(now.tv_sec) + double(now.tv_nsec) * 1e-9;
+}
+
+/// Spins briefly, then yields the core: ranks may outnumber the cores.
+void pause(unsigned &polls) {
+  if (++polls < 2000) {
+    sched_yield();
+  } else {
+    timespec pause = {0, 50 * 1000};
+    nanosleep(&pause, nullptr);
+  }
+}
+
+[[noreturn]] void timedOut(const char *what) {
+  endEveryRank(4,
+               "%s did not complete within %g s (--collective-timeout): "
+               "another rank died, hangs, or does not call it",
+               what, timeoutSeconds);
+}
+
+/// Waits for the NCCL work `what` that `entry` enqueued, returning
+/// `started`: ends every rank when it could not start, when NCCL reports an
+/// asynchronous error or the stream a failure, or past the timeout.
+int32_t complete(const char *what, const char *entry, ncclResult_t started) {
+  if (started != ncclSuccess && started != ncclInProgress)
+    endEveryRank(3, "%s failed: %s returned '%s'%s", what, entry,
+                 resultText(started), lastError(comm).c_str());
+  double start = seconds();
+  unsigned polls = 0;
+  for (;;) {
+    ncclResult_t state = ncclSuccess;
+    ncclResult_t polled = nccl.ncclCommGetAsyncError(comm, &state);
+    if (polled != ncclSuccess)
+      endEveryRank(3, "%s failed: ncclCommGetAsyncError returned '%s'", what,
+                   resultText(polled));
+    if (state != ncclSuccess && state != ncclInProgress)
+      endEveryRank(3, "%s failed: NCCL reports '%s'%s (has another rank "
+                      "died?)",
+                   what, resultText(state), lastError(comm).c_str());
+    if (state == ncclSuccess) {
+      int32_t stream = gpu.stream_query(gpu.stream);
+      if (stream == 0)
+        return 0;
+      if (stream != KILN_COLLECTIVES_STREAM_BUSY)
+        endEveryRank(3, "%s failed: its stream reports CUDA error %d", what,
+                     stream);
+    }
+    if (seconds() - start > timeoutSeconds)
+      timedOut(what);
+    pause(polls);
+  }
+}
+
+/// Waits for the MPI request `what`, against the same timeout.
+void waitMpi(MPI_Request &request, const char *what) {
+  double start = seconds();
+  unsigned polls = 0;
+  for (;;) {
+    int done = 0;
+    if (MPI_Test(&request, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS)
+      endEveryRank(3, "%s failed in MPI (has another rank died?)", what);
+    if (done)
+      return;
+    if (seconds() - start > timeoutSeconds)
+      timedOut(what);
+    pause(polls);
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Dtypes
+//===----------------------------------------------------------------------===//
+
+/// NCCL's type for a sum over `dtype`; -1 when it has none.
+ncclDataType_t sumType(uint32_t dtype) {
+  switch (dtype) {
+  case KILN_DTYPE_FLOAT16: return ncclFloat16;
+  case KILN_DTYPE_BFLOAT16: return ncclBfloat16;
+  case KILN_DTYPE_FLOAT32: return ncclFloat32;
+  case KILN_DTYPE_FLOAT64: return ncclFloat64;
+  case KILN_DTYPE_INT8: return ncclInt8;
+  case KILN_DTYPE_UINT8: return ncclUint8;
+  case KILN_DTYPE_INT32: return ncclInt32;
+  case KILN_DTYPE_UINT32: return ncclUint32;
+  case KILN_DTYPE_INT64: return ncclInt64;
+  case KILN_DTYPE_UINT64: return ncclUint64;
+  default: return -1;
+  }
+}
+
+/// `count` elements of `dtype` in bytes, times `times`; false when the
+/// dtype is not whole-byte or the product overflows.
+bool asBytes(uint64_t count, uint32_t dtype, size_t &bytes,
+             uint64_t times = 1) {
+  size_t size = kiln_dtype_size(int(dtype));
+  if (size == 0 || times == 0 || count > SIZE_MAX / size / times)
+    return false;
+  bytes = size_t(count * size);
+  return true;
+}
+
+bool isRank(int32_t rank) { return rank >= 0 && rank < table.size; }
+
+char *at(void *base, size_t offset) { return static_cast<char *>(base) + offset; }
+const char *at(const void *base, size_t offset) {
+  return static_cast<const char *>(base) + offset;
+}
+
+//===----------------------------------------------------------------------===//
+// The table
+//===----------------------------------------------------------------------===//
+
+int32_t allReduce(void *buffer, uint64_t count, uint32_t dtype) {
+  ncclDataType_t type = sumType(dtype);
+  if (type < 0)
+    return KILN_STATUS_INVALID_ARGUMENT;
+  return complete("all-reduce", "ncclAllReduce",
+                  nccl.ncclAllReduce(buffer, buffer, count, type, ncclSum,
+                                     comm, gpu.stream));
+}
+
+int32_t allGather(const void *send, void *recv, uint64_t count,
+                  uint32_t dtype) {
+  size_t bytes, whole;
+  if (!asBytes(count, dtype, bytes) ||
+      !asBytes(count, dtype, whole, uint64_t(table.size)))
+    return KILN_STATUS_INVALID_ARGUMENT;
+  return complete("all-gather", "ncclAllGather",
+                  nccl.ncclAllGather(send, recv, bytes, ncclUint8, comm,
+                                     gpu.stream));
+}
+
+int32_t reduceScatter(const void *send, void *recv, uint64_t count,
+                      uint32_t dtype) {
+  ncclDataType_t type = sumType(dtype);
+  size_t whole;
+  if (type < 0 || !asBytes(count, dtype, whole, uint64_t(table.size)))
+    return KILN_STATUS_INVALID_ARGUMENT;
+  return complete("reduce-scatter", "ncclReduceScatter",
+                  nccl.ncclReduceScatter(send, recv, count, type, ncclSum,
+                                         comm, gpu.stream));
+}
+
+/// One exchange with every peer as a group of ncclSend/ncclRecv: block p
+/// of send (sendBytes[p] at sendOffsets[p]) to rank p, block p of recv from
+/// rank p.
+int32_t exchange(const char *what, const void *send,
+                 const std::vector<size_t> &sendBytes,
+                 const std::vector<size_t> &sendOffsets, void *recv,
+                 const std::vector<size_t> &recvBytes,
+                 const std::vector<size_t> &recvOffsets) {
+  ncclResult_t started = nccl.ncclGroupStart();
+  if (started != ncclSuccess)
+    return complete(what, "ncclGroupStart", started);
+  const char *failed = nullptr;
+  ncclResult_t failure = ncclSuccess;
+  for (int p = 0; p < table.size && !failed; ++p) {
+    ncclResult_t rc = nccl.ncclSend(at(send, sendOffsets[p]), sendBytes[p],
+                                    ncclUint8, p, comm, gpu.stream);
+    if (rc != ncclSuccess) {
+      failed = "ncclSend", failure = rc;
+      break;
+    }
+    rc = nccl.ncclRecv(at(recv, recvOffsets[p]), recvBytes[p], ncclUint8, p,
+                       comm, gpu.stream);
+    if (rc != ncclSuccess)
+      failed = "ncclRecv", failure = rc;
+  }
+  // The group is closed even after a failure: NCCL frees what it holds.
+  ncclResult_t ended = nccl.ncclGroupEnd();
+  if (failed)
+    return complete(what, failed, failure);
+  return complete(what, "ncclGroupEnd", ended);
+}
+
+int32_t allToAll(const void *send, void *recv, uint64_t count, uint32_t dtype) {
+  size_t bytes, whole;
+  if (!asBytes(count, dtype, bytes) ||
+      !asBytes(count, dtype, whole, uint64_t(table.size)))
+    return KILN_STATUS_INVALID_ARGUMENT;
+  std::vector<size_t> sizes(table.size, bytes), offsets(table.size);
+  for (int p = 0; p < table.size; ++p)
+    offsets[p] = size_t(p) * bytes;
+  return exchange("all-to-all", send, sizes, offsets, recv, sizes, offsets);
+}
+
+int32_t allToAllv(const void *send, const uint64_t *sendCounts,
+                  const uint64_t *sendOffsets, void *recv,
+                  const uint64_t *recvCounts, const uint64_t *recvOffsets,
+                  uint32_t dtype) {
+  int size = table.size;
+  std::vector<size_t> sc(size), so(size), rc(size), ro(size);
+  for (int p = 0; p < size; ++p)
+    if (!asBytes(sendCounts[p], dtype, sc[p]) ||
+        !asBytes(sendOffsets[p], dtype, so[p]) ||
+        !asBytes(recvCounts[p], dtype, rc[p]) ||
+        !asBytes(recvOffsets[p], dtype, ro[p]))
+      return KILN_STATUS_INVALID_ARGUMENT;
+  return exchange("all-to-all-v", send, sc, so, recv, rc, ro);
+}
+
+int32_t sendTo(const void *buffer, uint64_t count, uint32_t dtype,
+               int32_t peer) {
+  size_t bytes;
+  if (!isRank(peer) || !asBytes(count, dtype, bytes))
+    return KILN_STATUS_INVALID_ARGUMENT;
+  return complete("send", "ncclSend",
+                  nccl.ncclSend(buffer, bytes, ncclUint8, peer, comm,
+                                gpu.stream));
+}
+
+int32_t receiveFrom(void *buffer, uint64_t count, uint32_t dtype,
+                    int32_t peer) {
+  size_t bytes;
+  if (!isRank(peer) || !asBytes(count, dtype, bytes))
+    return KILN_STATUS_INVALID_ARGUMENT;
+  return complete("receive", "ncclRecv",
+                  nccl.ncclRecv(buffer, bytes, ncclUint8, peer, comm,
+                                gpu.stream));
+}
+
+int32_t broadcast(void *buffer, uint64_t count, uint32_t dtype, int32_t root) {
+  size_t bytes;
+  if (!isRank(root) || !asBytes(count, dtype, bytes))
+    return KILN_STATUS_INVALID_ARGUMENT;
+  return complete("broadcast", "ncclBroadcast",
+                  nccl.ncclBroadcast(buffer, buffer, bytes, ncclUint8, root,
+                                     comm, gpu.stream));
+}
+
+/// Every call before it has completed on the stream (each call waits), so
+/// a barrier of the processes is a barrier of the GPU work.
+int32_t barrier() {
+  MPI_Request request;
+  if (MPI_Ibarrier(mpiComm, &request) != MPI_SUCCESS)
+    endEveryRank(3, "barrier could not start");
+  waitMpi(request, "barrier");
+  return 0;
+}
+
+//===----------------------------------------------------------------------===//
+// Opening: NCCL, MPI, the unique id, the communicator
+//===----------------------------------------------------------------------===//
+
+/// dlopens NCCL ($KILN_NCCL_LIBRARY, else libnccl.so.2) and looks up every
+/// entry point. Loaded once for the process (NCCL is never unloaded); a
+/// failed load is not remembered.
+bool loadNccl(char *error, size_t errorSize) {
+  if (ncclLoaded)
+    return true;
+  const char *path = std::getenv("KILN_NCCL_LIBRARY");
+  if (!path || !*path)
+    path = "libnccl.so.2";
+  void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  if (!handle) {
+    const char *reason = dlerror();
+    refuse(error, errorSize,
+           "cannot load NCCL (%s): %s; install NCCL (libnccl2) or set "
+           "KILN_NCCL_LIBRARY",
+           path, reason ? reason : "dlopen failed");
+    return false;
+  }
+  Library loaded;
+#define KILN_NCCL_LOOKUP(name, result, params)                                 \
+  loaded.name = reinterpret_cast<result(*) params>(dlsym(handle, #name));     \
+  if (!loaded.name) {                                                          \
+    refuse(error, errorSize, "%s has no %s: not NCCL 2, or too old a one",    \
+           path, #name);                                                       \
+    dlclose(handle);                                                           \
+    return false;                                                              \
+  }
+  KILN_NCCL_FUNCTIONS(KILN_NCCL_LOOKUP)
+#undef KILN_NCCL_LOOKUP
+  nccl = loaded;
+  ncclLoaded = true;
+  return true;
+}
+
+/// Initializes MPI when no one has and duplicates its world for the
+/// plugin's own messages (the unique id, the barrier).
+bool startMpi(char *error, size_t errorSize) {
+  if (mpiComm != MPI_COMM_NULL)
+    return true;
+  int initialized = 0;
+  MPI_Initialized(&initialized);
+  if (!initialized) {
+    int provided = 0;
+    if (MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided) !=
+        MPI_SUCCESS) {
+      refuse(error, errorSize, "MPI_Init_thread failed");
+      return false;
+    }
+    ownsMpi = true;
+  }
+  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  if (MPI_Comm_dup(MPI_COMM_WORLD, &mpiComm) != MPI_SUCCESS) {
+    mpiComm = MPI_COMM_NULL;
+    refuse(error, errorSize, "MPI_Comm_dup failed");
+    return false;
+  }
+  MPI_Comm_set_errhandler(mpiComm, MPI_ERRORS_RETURN);
+  MPI_Comm_rank(mpiComm, &table.rank);
+  MPI_Comm_size(mpiComm, &table.size);
+  return true;
+}
+
+/// Rank 0 makes the NCCL unique id and broadcasts it over MPI with its
+/// result, so that when it fails every rank fails open, none waits in
+/// ncclCommInitRank for it.
+bool shareUniqueId(ncclUniqueId &id, char *error, size_t errorSize) {
+  struct {
+    int32_t result;
+    ncclUniqueId id;
+  } message = {};
+  if (table.rank == 0)
+    message.result = nccl.ncclGetUniqueId(&message.id);
+  MPI_Request request;
+  if (MPI_Ibcast(&message, int(sizeof(message)), MPI_BYTE, 0, mpiComm,
+                 &request) != MPI_SUCCESS) {
+    refuse(error, errorSize, "cannot broadcast the NCCL unique id over MPI");
+    return false;
+  }
+  waitMpi(request, "the NCCL unique id's broadcast");
+  if (message.result != ncclSuccess) {
+    if (table.rank == 0)
+      refuse(error, errorSize, "ncclGetUniqueId failed: %s%s",
+             resultText(message.result), lastError(nullptr).c_str());
+    else
+      refuse(error, errorSize,
+             "rank 0 could not make the NCCL unique id (ncclGetUniqueId: %s)",
+             resultText(message.result));
+    return false;
+  }
+  id = message.id;
+  return true;
+}
+
+void fillTable() {
+  table.abi_version = KILN_COLLECTIVES_ABI_VERSION;
+  table.all_reduce = allReduce;
+  table.all_gather = allGather;
+  table.reduce_scatter = reduceScatter;
+  table.all_to_all = allToAll;
+  table.all_to_allv = allToAllv;
+  table.send = sendTo;
+  table.recv = receiveFrom;
+  table.broadcast = broadcast;
+  table.barrier = barrier;
+}
+
+} // namespace
+
+KILN_PLUGIN_API int32_t kiln_collectives_nccl_open(
+    double timeout, const kiln_collectives_gpu *device,
+    const kiln_collective_calls **out, char *error, size_t errorSize) {
+  if (comm) {
+    *out = &table;
+    return 0;
+  }
+  if (!device || !device->stream_query)
+    return refuse(error, errorSize,
+                  "no way to wait for the stream: "
+                  "kiln_collectives_gpu.stream_query is NULL");
+  if (!loadNccl(error, errorSize) || !startMpi(error, errorSize))
+    return 1;
+  gpu = *device;
+  timeoutSeconds = timeout > 0 ? timeout : KILN_COLLECTIVES_DEFAULT_TIMEOUT;
+  ncclUniqueId id;
+  if (!shareUniqueId(id, error, errorSize))
+    return 1;
+  ncclComm_t created = nullptr;
+  ncclResult_t rc =
+      nccl.ncclCommInitRank(&created, table.size, id, table.rank);
+  if (rc != ncclSuccess) {
+    std::string detail = lastError(created);
+    if (created)
+      nccl.ncclCommAbort(created);
+    return refuse(error, errorSize,
+                  "ncclCommInitRank failed on rank %d of %d: %s%s", table.rank,
+                  table.size, resultText(rc), detail.c_str());
+  }
+  comm = created;
+  fillTable();
+  *out = &table;
+  return 0;
+}
+
+KILN_PLUGIN_API void kiln_collectives_nccl_abort(const char *message,
+                                                 int32_t exitCode) {
+  endEveryRank(exitCode ? exitCode : 1, "%s", message);
+}
+
+KILN_PLUGIN_API void kiln_collectives_nccl_close() {
+  if (comm)
+    nccl.ncclCommDestroy(comm);
+  comm = nullptr;
+  if (mpiComm == MPI_COMM_NULL)
+    return;
+  MPI_Comm_free(&mpiComm);
+  mpiComm = MPI_COMM_NULL;
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (ownsMpi && !finalized)
+    MPI_Finalize();
+}
