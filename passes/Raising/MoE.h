@@ -165,8 +165,11 @@ bool matchExpertColumns(mlir::Value dense, const Router &r, Match &m,
                         llvm::SmallVectorImpl<mlir::Value> &columns);
 
 /// The one sum of the expert products (a tree of adds whose leaves are
-/// exactly the products, and zeros); null when there is none.
-mlir::Value matchExpertSum(llvm::ArrayRef<mlir::Value> products, Match &m);
+/// the products, zeros, and `others`: terms that are no expert's, such as
+/// a shared expert's output added in the same sum); null when there is
+/// none.
+mlir::Value matchExpertSum(llvm::ArrayRef<mlir::Value> products, Match &m,
+                           llvm::SmallVectorImpl<mlir::Value> &others);
 
 } // namespace kiln::moe
 

@@ -136,7 +136,8 @@ bool kiln::moe::matchExpertColumns(Value dense, const Router &r, Match &m,
   return true;
 }
 
-Value kiln::moe::matchExpertSum(ArrayRef<Value> products, Match &m) {
+Value kiln::moe::matchExpertSum(ArrayRef<Value> products, Match &m,
+                                SmallVectorImpl<Value> &others) {
   // Up from the first product to the last add of the tree.
   Value root = products.front();
   while (root.hasOneUse()) {
@@ -173,8 +174,9 @@ Value kiln::moe::matchExpertSum(ArrayRef<Value> products, Match &m) {
       m.add(leaf);
       continue;
     }
-    m.fail("the expert outputs are summed together with something else");
-    return Value();
+    // Another term of the same sum (Qwen2-MoE's gated shared expert, added
+    // before the block's reshape): it stays, added to the MoE's result.
+    others.push_back(leaf);
   }
   if (seen != products.size()) {
     m.fail("the expert outputs are not summed into one result (a partial "

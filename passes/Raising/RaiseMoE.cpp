@@ -155,6 +155,7 @@ struct Experts {
   std::vector<Expert> ffns;
   SmallVector<Value> products; // column e * expert e's output
   Value root;                  // their sum
+  SmallVector<Value> others;   // other terms of that sum (a shared expert)
   int64_t hidden = 0, ffn = 0;
 };
 
@@ -363,6 +364,9 @@ std::string describe(const Router &r, const Experts &ex,
      << ex.hidden << "->" << ex.ffn << "->" << ex.hidden;
   if (w.bGate || w.bUp || w.bDown)
     os << " with biases";
+  if (!ex.others.empty())
+    os << "; " << ex.others.size()
+       << " other term(s) of the sum (a shared expert) added to it";
   return detail;
 }
 
@@ -391,7 +395,10 @@ LogicalResult buildMoE(TopKOp topk, const Router &r, const Experts &ex) {
       b.getF32FloatAttr(1.0f), b.getF32FloatAttr(0.0f));
   Value root = ex.root;
   kiln::raising::takeProvenance(moe, root.getDefiningOp());
-  root.replaceAllUsesWith(moe.getResult());
+  Value sum = moe.getResult();
+  for (Value other : ex.others)
+    sum = AddOp::create(b, root.getLoc(), root.getType(), sum, other);
+  root.replaceAllUsesWith(sum);
   reportRaised(topk, "moe", describe(r, ex, *w));
   return success();
 }
@@ -413,7 +420,7 @@ struct RaiseMoEPass : kiln::impl::RaiseMoEBase<RaiseMoEPass> {
         !matchExpertProducts(columns, ex, m) ||
         !checkExpertsAgree(ex, r, dense, m))
       return false;
-    ex.root = matchExpertSum(ex.products, m);
+    ex.root = matchExpertSum(ex.products, m, ex.others);
     return (bool)ex.root;
   }
 

@@ -469,3 +469,46 @@ func.func @groups_scored_by_best_expert(%x3: tensor<1x2x2xf32>) -> tensor<1x2x2x
   %routed3 = kiln.reshape %routed : tensor<2x2xf32> -> tensor<1x2x2xf32>
   return %routed3 : tensor<1x2x2xf32>
 }
+
+// -----
+
+// Qwen2-MoE adds its gated shared expert inside the same sum as the routed
+// experts ((m0 + shared) + m1): the routed part becomes the MoE and the
+// other term is added to its result.
+// CHECK-LABEL: func.func @shared_term_in_the_sum
+// CHECK-SAME: (%[[X:.+]]: tensor<4x4xf32>)
+// CHECK: %[[SHARED:.+]] = kiln.mul %{{.+}}, %{{.+}} : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+// CHECK: %{{.+}}, %[[E:.+]], %{{.+}} = kiln.moe_route %{{.+}} {k = 1 : i64}
+// CHECK: %[[Y:.+]] = kiln.moe_experts %[[X]], %[[E]]
+// CHECK-NEXT: %[[SUM:.+]] = kiln.add %[[Y]], %[[SHARED]]
+// CHECK-NEXT: return %[[SUM]]
+// REMARK: remark: raised moe (softmax router, top-1 of 2 experts; 2 swiglu experts 4->2->4; 1 other term(s) of the sum (a shared expert) added to it)
+func.func @shared_term_in_the_sum(%x: tensor<4x4xf32>) -> tensor<4x4xf32> {
+  %wr = arith.constant dense<[[1.0, -1.0], [0.5, 0.25], [-2.0, 1.0], [0.0, 3.0]]> : tensor<4x2xf32>
+  %logits = kiln.matmul %x, %wr : (tensor<4x4xf32>, tensor<4x2xf32>) -> tensor<4x2xf32>
+  %p = kiln.softmax %logits {axis = 1 : i64} : tensor<4x2xf32>
+  %v, %i = kiln.top_k %p {axis = 1 : i64, k = 1 : i64} : tensor<4x2xf32> -> (tensor<4x1xf32>, tensor<4x1xi64>)
+  %z = arith.constant dense<0.0> : tensor<4x2xf32>
+  %d = kiln.scatter_elements %z, %i, %v {axis = 1 : i64} : (tensor<4x2xf32>, tensor<4x1xi64>, tensor<4x1xf32>) -> tensor<4x2xf32>
+  %g0 = arith.constant dense<[[0.0, 1.0, 2.0, 3.0], [4.0, 5.0, 6.0, 7.0], [8.0, 9.0, 10.0, 11.0], [12.0, 13.0, 14.0, 15.0]]> : tensor<4x4xf32>
+  %h0 = kiln.matmul %x, %g0 : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+  %s0 = kiln.swiglu %h0 : tensor<4x4xf32> -> tensor<4x2xf32>
+  %d0 = arith.constant dense<[[1.0, 0.0, 1.0, 0.0], [0.0, 1.0, 0.0, 1.0]]> : tensor<2x4xf32>
+  %y0 = kiln.matmul %s0, %d0 : (tensor<4x2xf32>, tensor<2x4xf32>) -> tensor<4x4xf32>
+  %c0 = kiln.slice %d {starts = array<i64: 0, 0>, steps = array<i64: 1, 1>} : tensor<4x2xf32> -> tensor<4x1xf32>
+  %m0 = kiln.mul %y0, %c0 : (tensor<4x4xf32>, tensor<4x1xf32>) -> tensor<4x4xf32>
+  %ws = arith.constant dense<0.5> : tensor<4x4xf32>
+  %sh = kiln.matmul %x, %ws : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+  %gate = kiln.sigmoid %sh : tensor<4x4xf32>
+  %shared = kiln.mul %gate, %sh : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+  %part = kiln.add %m0, %shared : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+  %g1 = arith.constant dense<[[16.0, 17.0, 18.0, 19.0], [20.0, 21.0, 22.0, 23.0], [24.0, 25.0, 26.0, 27.0], [28.0, 29.0, 30.0, 31.0]]> : tensor<4x4xf32>
+  %h1 = kiln.matmul %x, %g1 : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+  %s1 = kiln.swiglu %h1 : tensor<4x4xf32> -> tensor<4x2xf32>
+  %d1 = arith.constant dense<[[2.0, 0.0, 2.0, 0.0], [0.0, 2.0, 0.0, 2.0]]> : tensor<2x4xf32>
+  %y1 = kiln.matmul %s1, %d1 : (tensor<4x2xf32>, tensor<2x4xf32>) -> tensor<4x4xf32>
+  %c1 = kiln.slice %d {starts = array<i64: 0, 1>, steps = array<i64: 1, 1>} : tensor<4x2xf32> -> tensor<4x1xf32>
+  %m1 = kiln.mul %c1, %y1 : (tensor<4x1xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+  %sum = kiln.add %part, %m1 : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+  return %sum : tensor<4x4xf32>
+}
