@@ -54,6 +54,11 @@ struct AttentionMatch {
   SoftmaxOp softmax;
   MatmulOp scores, output;
   mlir::Value query, keyT;
+  /// When the scores were computed on merged heads ([B * H, S, L], then
+  /// reshaped: GPT-NeoX's baddbmm), query and keyT are the [B, H, ..]
+  /// tensors before the merge, and kT's dim i is keyT's dim keyTPerm[i]
+  /// (empty: keyT is kT).
+  llvm::SmallVector<int64_t> keyTPerm;
   double scale = 1, softcap = 0;
   llvm::SmallVector<MaskTerm> masks;
   /// HF Llama's torch.max(scores, finfo.min) after the masks, if any.

@@ -51,7 +51,8 @@ bool kiln::attention::reachesScores(Value v, unsigned depth) {
   if (auto sel = dyn_cast<SelectOp>(op))
     return reachesScores(sel.getTrueValue(), depth + 1) ||
            reachesScores(sel.getFalseValue(), depth + 1);
-  if (isa<AddOp, SubOp, MulOp, DivOp, MaxOp, TanhOp, NegOp, CastOp>(op))
+  if (isa<AddOp, SubOp, MulOp, DivOp, MaxOp, TanhOp, NegOp, CastOp,
+          ReshapeOp>(op))
     return llvm::any_of(op->getOperands(), [&](Value operand) {
       return reachesScores(operand, depth + 1);
     });
@@ -69,6 +70,8 @@ struct ScoreWalk {
   AttentionMatch &m;
   Value x;
   Stage stage = Stage::Masks;
+  /// Past a reshape that split merged heads: the scores are [B * H, S, L].
+  bool mergedHeads = false;
 };
 
 bool isScoreChain(Value v, Type t) {
@@ -93,6 +96,13 @@ std::string stepAdditiveMask(ScoreWalk &w, AddOp add) {
     return "kiln.add of two score-like tensors is not a mask";
   if (!lhs && !rhs)
     return "the scores reach the softmax through ops this pass does not know";
+  // + 0 (baddbmm's zero input with beta 1) changes nothing a softmax sees.
+  if (splatValue(lhs ? add.getRhs() : add.getLhs()) == 0.0) {
+    w.x = lhs ? add.getLhs() : add.getRhs();
+    return "";
+  }
+  if (w.mergedHeads)
+    return "a mask is added to the scores before their heads are split";
   if (w.stage != Stage::Masks)
     return "an additive mask is applied before the scale or softcap";
   w.m.masks.push_back({MaskTerm::Add, lhs ? add.getRhs() : add.getLhs()});
@@ -119,6 +129,8 @@ std::string stepMaskedFill(ScoreWalk &w, SelectOp sel) {
     return "the scores pass through a kiln.select that is not a masked_fill "
            "with a constant";
   }
+  if (w.mergedHeads)
+    return "a mask is applied to the scores before their heads are split";
   if (w.stage == Stage::Softcap)
     return "a mask is applied before the softcap";
   // Scales met so far come after this mask: they scale the fill too.
@@ -190,6 +202,57 @@ std::string stepMul(ScoreWalk &w, MulOp mul) {
   return "";
 }
 
+/// [B * H, S, L] -> [B, H, S, L]: scores computed on merged heads.
+std::string stepSplitHeads(ScoreWalk &w, ReshapeOp reshape) {
+  auto to = reshape.getType();
+  auto from = cast<RankedTensorType>(reshape.getInput().getType());
+  if (w.mergedHeads || to.getRank() != 4 || from.getRank() != 3 ||
+      !to.hasStaticShape() || !from.hasStaticShape() ||
+      from.getDimSize(0) != to.getDimSize(0) * to.getDimSize(1) ||
+      from.getShape().drop_front() != to.getShape().drop_front(2))
+    return "the scores pass through a kiln.reshape that does not split "
+           "[B * H, S, L] into [B, H, S, L]";
+  w.mergedHeads = true;
+  w.x = reshape.getInput();
+  return "";
+}
+
+/// Undoes the merge of heads on the scores matmul's operands: q is a
+/// reshape of [B, H, S, D] and kT one of [B, H, L, D] (or [B, H, D, L])
+/// through transposes of its last two dims.
+std::string splitMergedOperands(AttentionMatch &m, int64_t heads) {
+  auto mergedFrom = [&](Value v) -> Value {
+    Value source = raising::reshapeInput(v);
+    auto st = source ? dyn_cast<RankedTensorType>(source.getType())
+                     : RankedTensorType();
+    auto vt = cast<RankedTensorType>(v.getType());
+    if (!st || st.getRank() != 4 || st.getDimSize(1) != heads ||
+        st.getDimSize(0) * heads != vt.getDimSize(0) ||
+        st.getShape().drop_front(2) != vt.getShape().drop_front())
+      return Value();
+    return source;
+  };
+  Value q = mergedFrom(m.query);
+  if (!q)
+    return "the query of merged-head scores is not a reshape of [B, H, S, D]";
+  // kT's dim i is `k`'s dim perm[i], composed through its transposes.
+  SmallVector<int64_t> perm = {0, 1, 2};
+  Value k = m.keyT;
+  while (auto tr = k.getDefiningOp<TransposeOp>()) {
+    ArrayRef<int64_t> p = tr.getPermutation();
+    for (int64_t &d : perm)
+      d = p[d];
+    k = tr.getInput();
+  }
+  Value k4 = perm[0] == 0 ? mergedFrom(k) : Value();
+  if (!k4)
+    return "the key of merged-head scores is not a reshape of [B, H, L, D]";
+  m.query = q;
+  m.keyT = k4;
+  m.keyTPerm = {0, 1, perm[1] + 1, perm[2] + 1};
+  return "";
+}
+
 /// A division by a scalar (1 / sqrt(d) written as `/ sqrt(d)`).
 std::string stepDiv(ScoreWalk &w, DivOp div) {
   std::optional<double> c = splatValue(div.getRhs());
@@ -242,6 +305,7 @@ std::string kiln::attention::matchScores(AttentionMatch &m) {
             .Case([&](MaxOp max) { return stepClamp(w, max); })
             .Case([&](MulOp mul) { return stepMul(w, mul); })
             .Case([&](DivOp div) { return stepDiv(w, div); })
+            .Case([&](ReshapeOp r) { return stepSplitHeads(w, r); })
             .Default([](Operation *other) {
               return "the scores pass through " +
                      other->getName().getStringRef().str() +
@@ -255,5 +319,7 @@ std::string kiln::attention::matchScores(AttentionMatch &m) {
   m.keyT = peelScalarFactors(m.scores.getRhs(), m.scale);
   if (!std::isfinite(m.scale))
     return "the scale is not finite";
+  if (w.mergedHeads)
+    return splitMergedOperands(m, m.softmax.getType().getDimSize(1));
   return "";
 }

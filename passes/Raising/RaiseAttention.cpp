@@ -107,6 +107,8 @@ std::string findValueMatmul(AttentionMatch &m) {
 void findKeyAndValue(AttentionMatch &m, int64_t rank, QKV &qkv) {
   Value src = m.keyT;
   SmallVector<int64_t> perm = llvm::to_vector(llvm::seq<int64_t>(0, rank));
+  if (!m.keyTPerm.empty())
+    perm.assign(m.keyTPerm.begin(), m.keyTPerm.end());
   while (auto tr = src.getDefiningOp<TransposeOp>()) {
     ArrayRef<int64_t> p = tr.getPermutation();
     for (int64_t &d : perm)

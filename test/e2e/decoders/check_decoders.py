@@ -44,8 +44,6 @@ import decoders  # noqa: E402
 TOLERANCE = 1e-4  # relative to max |torch|
 
 # Reasons --report-raising gives for what it leaves (see README.md).
-NEOX_WHERE = ("the scores pass through a kiln.select that is not a "
-              "masked_fill with a constant")
 QWEN_GATE = "the sigmoid's input is not the value it multiplies"
 V2_GREEDY = ("groups are scored by their best expert (DeepSeek-V2's "
              "group-limited greedy); kiln.moe_route scores a group by the "
@@ -92,12 +90,10 @@ EXPECTED = {
     # `0 + pow(16, 0.5)` on scalar constants; kiln.pow's fold makes it the
     # constant scale the matcher needs.
     "gpt2": {"raised attention": 2, "raised gelu": 2},
-    # The scores are computed on [B * H, S, S] (baddbmm) and reshaped to
-    # [B, H, S, S] before the torch.where: the matcher does not follow the
-    # reshape, and blames the select (GPT-J's identical where raises; the
-    # same model with a 4-D matmul raises, a 3-D bmm does not).
-    "gpt_neox": {"left attention: " + NEOX_WHERE: 2, "raised rope": 4,
-                 "raised gelu": 2},
+    # The scores are computed on [B * H, S, S] (baddbmm, + 0) and reshaped
+    # to [B, H, S, S] before the torch.where: the matcher splits the heads
+    # back (q and k are reshapes of [B, H, S, D]).
+    "gpt_neox": {"raised attention": 2, "raised rope": 4, "raised gelu": 2},
     "gptj": {"raised attention": 2, "raised rope": 4, "raised gelu": 2},
 }
 

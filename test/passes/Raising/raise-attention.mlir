@@ -351,3 +351,54 @@ func.func @repeat_interleave(%q: tensor<1x4x4x8xf32>, %k: tensor<1x2x4x8xf32>, %
   %o = kiln.matmul %p, %vr : (tensor<1x4x4x4xf32>, tensor<1x4x4x8xf32>) -> tensor<1x4x4x8xf32>
   return %o : tensor<1x4x4x8xf32>
 }
+
+// -----
+
+// GPT-NeoX: the scores are computed on merged heads ([B * H, S, L] by
+// baddbmm: q @ kT * alpha + 0), then reshaped to [B, H, S, L] and masked by
+// a where. The heads are split back: q and k are the [B, H, ..] tensors
+// the exporter reshaped.
+// CHECK-LABEL: func.func @merged_heads_scores
+// CHECK-SAME: (%[[Q:.+]]: tensor<1x2x3x4xf32>, %[[K:.+]]: tensor<1x2x3x4xf32>, %[[V:.+]]: tensor<1x2x3x4xf32>)
+// CHECK: kiln.attention %[[Q]], %[[K]], %[[V]]
+// CHECK-SAME: mask_kind = #kiln.mask_kind<causal>
+// CHECK-SAME: scale = 2.500000e-01
+// CHECK-NOT: kiln.matmul
+// CHECK: return
+func.func @merged_heads_scores(%q: tensor<1x2x3x4xf32>, %k: tensor<1x2x3x4xf32>, %v: tensor<1x2x3x4xf32>) -> tensor<1x2x3x4xf32> {
+  %q3 = kiln.reshape %q : tensor<1x2x3x4xf32> -> tensor<2x3x4xf32>
+  %k3 = kiln.reshape %k : tensor<1x2x3x4xf32> -> tensor<2x3x4xf32>
+  %kt = kiln.transpose %k3 {permutation = array<i64: 0, 2, 1>} : tensor<2x3x4xf32> -> tensor<2x4x3xf32>
+  %s = kiln.matmul %q3, %kt : (tensor<2x3x4xf32>, tensor<2x4x3xf32>) -> tensor<2x3x3xf32>
+  %alpha = arith.constant dense<2.500000e-01> : tensor<f32>
+  %scaled = kiln.mul %s, %alpha : (tensor<2x3x3xf32>, tensor<f32>) -> tensor<2x3x3xf32>
+  %zeros = arith.constant dense<0.000000e+00> : tensor<2x3x3xf32>
+  %plus = kiln.add %scaled, %zeros : (tensor<2x3x3xf32>, tensor<2x3x3xf32>) -> tensor<2x3x3xf32>
+  %s4 = kiln.reshape %plus : tensor<2x3x3xf32> -> tensor<1x2x3x3xf32>
+  %keep = arith.constant dense<[[[[true, false, false], [true, true, false], [true, true, true]]]]> : tensor<1x1x3x3xi1>
+  %min = arith.constant dense<-3.40282347E+38> : tensor<f32>
+  %masked = kiln.select %keep, %s4, %min : (tensor<1x1x3x3xi1>, tensor<1x2x3x3xf32>, tensor<f32>) -> tensor<1x2x3x3xf32>
+  // expected-remark @+1 {{raised attention (causal, 2 heads, scale 0.25)}}
+  %p = kiln.softmax %masked {axis = 3 : i64} : tensor<1x2x3x3xf32>
+  %o = kiln.matmul %p, %v : (tensor<1x2x3x3xf32>, tensor<1x2x3x4xf32>) -> tensor<1x2x3x4xf32>
+  return %o : tensor<1x2x3x4xf32>
+}
+
+// -----
+
+// A mask added to the merged-head scores (before the heads are split) is
+// not one kiln.attention can take: left, with the reason.
+// CHECK-LABEL: func.func @merged_heads_masked_early
+// CHECK: kiln.softmax
+func.func @merged_heads_masked_early(%q: tensor<1x2x3x4xf32>, %k: tensor<1x2x3x4xf32>, %v: tensor<1x2x3x4xf32>, %bias: tensor<2x3x3xf32>) -> tensor<1x2x3x4xf32> {
+  %q3 = kiln.reshape %q : tensor<1x2x3x4xf32> -> tensor<2x3x4xf32>
+  %k3 = kiln.reshape %k : tensor<1x2x3x4xf32> -> tensor<2x3x4xf32>
+  %kt = kiln.transpose %k3 {permutation = array<i64: 0, 2, 1>} : tensor<2x3x4xf32> -> tensor<2x4x3xf32>
+  %s = kiln.matmul %q3, %kt : (tensor<2x3x4xf32>, tensor<2x4x3xf32>) -> tensor<2x3x3xf32>
+  %plus = kiln.add %s, %bias : (tensor<2x3x3xf32>, tensor<2x3x3xf32>) -> tensor<2x3x3xf32>
+  %s4 = kiln.reshape %plus : tensor<2x3x3xf32> -> tensor<1x2x3x3xf32>
+  // expected-remark @+1 {{left attention: a mask is added to the scores before their heads are split}}
+  %p = kiln.softmax %s4 {axis = 3 : i64} : tensor<1x2x3x3xf32>
+  %o = kiln.matmul %p, %v : (tensor<1x2x3x3xf32>, tensor<1x2x3x4xf32>) -> tensor<1x2x3x4xf32>
+  return %o : tensor<1x2x3x4xf32>
+}
