@@ -128,6 +128,13 @@ LogicalResult checkAttention(AttentionOp op) {
   auto fail = [&](const Twine &why) {
     return op.emitOpError("--generate: ") << why;
   };
+  // (Raising leaves the mask kind none for a mask it cannot place after
+  // the cache.)
+  if (op.getMask() && op.getPastKey())
+    return fail("the attention's mask over its exported cache is an "
+                "explicit mask operand (no causal kind over the past keys "
+                "too: a sliding window? a padding mask?), which a "
+                "generation step cannot extend");
   MaskKind kind = op.getMaskKind();
   bool backwards = kind == MaskKind::Causal ||
                    ((kind == MaskKind::SlidingWindow ||

@@ -103,3 +103,23 @@ func.func @main(%tok: tensor<1x?xi64> {kiln.dim_symbols = ["", "seq"]},
   %l = tensor.empty(%s) : tensor<1x?x8xf32>
   return %l, %n, %nv : tensor<1x?x8xf32>, tensor<1x1x?x4xf32>, tensor<1x1x?x4xf32>
 }
+
+// -----
+
+// A mask over the exported cache that raising could not make a mask kind
+// (a sliding window cuts into the past keys) stays an operand.
+func.func @main(%tok: tensor<1x?xi64> {kiln.dim_symbols = ["", "seq"]},
+                %pk: tensor<1x1x?x4xf32>, %pv: tensor<1x1x?x4xf32>,
+                %m: tensor<1x1x?x?xf32>)
+    -> (tensor<1x?x8xf32>, tensor<1x1x?x4xf32>, tensor<1x1x?x4xf32>) {
+  %c1 = arith.constant 1 : index
+  %s = tensor.dim %tok, %c1 : tensor<1x?xi64>
+  %x = arith.constant dense<1.0> : tensor<1x1x1x4xf32>
+  %q = tensor.cast %x : tensor<1x1x1x4xf32> to tensor<1x1x?x4xf32>
+  // expected-error @+1 {{'kiln.attention' op --generate: the attention's mask over its exported cache is an explicit mask operand (no causal kind over the past keys too: a sliding window? a padding mask?), which a generation step cannot extend}}
+  %o, %nk, %nv = kiln.attention %q, %q, %q mask %m past %pk, %pv {scale = 0.5 : f32}
+      : (tensor<1x1x?x4xf32>, tensor<1x1x?x4xf32>, tensor<1x1x?x4xf32>, tensor<1x1x?x?xf32>, tensor<1x1x?x4xf32>, tensor<1x1x?x4xf32>)
+      -> (tensor<1x1x?x4xf32>, tensor<1x1x?x4xf32>, tensor<1x1x?x4xf32>)
+  %l = tensor.empty(%s) : tensor<1x?x8xf32>
+  return %l, %nk, %nv : tensor<1x?x8xf32>, tensor<1x1x?x4xf32>, tensor<1x1x?x4xf32>
+}
