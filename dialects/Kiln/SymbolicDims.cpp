@@ -182,6 +182,24 @@ SymbolicSize SymbolicDims::evaluate(Value value) {
     if (auto q = evaluate(def->getOperand(0))
                      .dividedBy(evaluate(def->getOperand(1))))
       size = *q;
+  } else if (auto sub = dyn_cast_or_null<arith::SubIOp>(def)) {
+    // (a + b) - b: the count of a Range(b, b + a), e.g. arange(past,
+    // past + seq).
+    if (auto add = sub.getLhs().getDefiningOp<arith::AddIOp>()) {
+      SymbolicSize b = evaluate(sub.getRhs());
+      if (evaluate(add.getRhs()) == b)
+        size = evaluate(add.getLhs());
+      else if (evaluate(add.getLhs()) == b)
+        size = evaluate(add.getRhs());
+    }
+  } else if (auto max = dyn_cast_or_null<arith::MaxSIOp>(def)) {
+    // max(x, 0) of a size that cannot be negative (a Range's count).
+    APInt zero;
+    if (matchPattern(max.getRhs(), m_ConstantInt(&zero)) && zero.isZero()) {
+      SymbolicSize x = evaluate(max.getLhs());
+      if (isNonNegative(x))
+        size = x;
+    }
   } else if (auto apply = dyn_cast_or_null<affine::AffineApplyOp>(def)) {
     if (std::optional<SymbolicSize> v =
             evaluateAffine(apply.getAffineMap().getResult(0),

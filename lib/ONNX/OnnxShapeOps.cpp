@@ -370,7 +370,13 @@ LogicalResult concatOp(NodeContext &nc) {
     for (int64_t d = 0; d < t.getRank(); ++d)
       if (d != *axis && vt.getDimSize(d) != t.getDimSize(d))
         return nc.error("inputs differ in dimension " + Twine(d));
-    shape[*axis] += vt.getDimSize(*axis);
+    // A run-time size on the axis makes the sum one (kDynamic is no
+    // number to add: two of them wrapped to 0).
+    if (ShapedType::isDynamic(vt.getDimSize(*axis)) ||
+        ShapedType::isDynamic(shape[*axis]))
+      shape[*axis] = ShapedType::kDynamic;
+    else
+      shape[*axis] += vt.getDimSize(*axis);
   }
   return nc.setResult(nc.b.createOrFold<ConcatOp>(
       nc.loc, t.clone(shape), inputs, nc.b.getI64IntegerAttr(*axis)));

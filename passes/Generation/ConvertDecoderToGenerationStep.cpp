@@ -24,6 +24,9 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Transforms/RegionUtils.h"
+#include "llvm/ADT/BitVector.h"
+#include "llvm/ADT/SetVector.h"
+#include "llvm/ADT/StringSet.h"
 
 namespace kiln {
 #define GEN_PASS_DEF_CONVERTDECODERTOGENERATIONSTEP
@@ -65,15 +68,29 @@ std::string symbolOf(func::FuncOp entry, unsigned arg, unsigned dim) {
   return name ? name.str() : "";
 }
 
+/// An argument's or result's `kiln.name`, or `fallback`.
+std::string nameIn(DictionaryAttr attrs, const Twine &fallback) {
+  auto n = attrs ? attrs.getAs<StringAttr>("kiln.name") : StringAttr();
+  return n ? n.str() : fallback.str();
+}
+
+std::string argumentName(func::FuncOp fn, unsigned i) {
+  return nameIn(fn.getArgAttrDict(i), "input" + Twine(i));
+}
+
+std::string resultName(func::FuncOp fn, unsigned i) {
+  return nameIn(fn.getResultAttrDict(i), "output" + Twine(i));
+}
+
+/// The tokens are the entry's first input and the logits its first output;
+/// any others must be an exported KV cache (matchExportedCache).
 FailureOr<DecoderBoundary> readBoundary(func::FuncOp entry) {
   auto fail = [&](const Twine &why) {
     return emitError(entry.getLoc()) << "--generate: " << why;
   };
-  if (entry.getNumArguments() != 1)
-    return fail("the decoder must take one input, the tokens [batch, seq]; "
-                "it takes " + Twine(entry.getNumArguments()) +
-                " (exports with past_key_values inputs are not supported "
-                "yet)");
+  if (entry.getNumArguments() == 0)
+    return fail("the decoder must take the tokens [batch, seq] as its first "
+                "input; it takes none");
   DecoderBoundary d;
   d.tokens = entry.getArgument(0);
   auto tokens = dyn_cast<RankedTensorType>(d.tokens.getType());
@@ -90,30 +107,34 @@ FailureOr<DecoderBoundary> readBoundary(func::FuncOp entry) {
     d.batchSymbol = symbolOf(entry, 0, 0);
   if (d.seqSymbol.empty() || (tokens.isDynamicDim(0) && d.batchSymbol.empty()))
     return fail("the tokens' dynamic dimensions need kiln.dim_symbols");
-  if (entry.getNumResults() != 1)
-    return fail("the decoder must return one output, the logits [batch, "
-                "seq, vocab]; it returns " + Twine(entry.getNumResults()));
+  if (entry.getNumResults() == 0)
+    return fail("the decoder must return the logits [batch, seq, vocab] as "
+                "its first output; it returns none");
   auto logits = dyn_cast<RankedTensorType>(entry.getResultTypes()[0]);
   if (!logits || logits.getRank() != 3 ||
       !isa<FloatType>(logits.getElementType()))
     return fail("the output must be float logits [batch, seq, vocab], got " +
                 Twine(typeString(entry.getResultTypes()[0])));
-  auto name = [](DictionaryAttr attrs, StringRef fallback) {
-    auto n = attrs ? attrs.getAs<StringAttr>("kiln.name") : StringAttr();
-    return n ? n.str() : fallback.str();
-  };
-  d.tokensName = name(entry.getArgAttrDict(0), "input0");
-  d.logitsName = name(entry.getResultAttrDict(0), "output0");
+  d.tokensName = argumentName(entry, 0);
+  d.logitsName = resultName(entry, 0);
   return d;
 }
 
 /// Whether the attention is one the step can take over: causal (or a
-/// window that looks only backwards), no cache or explicit mask of its
-/// own, and neither its cache outputs nor its scores used.
+/// window that looks only backwards), no explicit mask, its scores unused,
+/// and either no cache of its own or the export's (past_key / past_value
+/// inputs, present outputs: matchExportedCache checks those).
 LogicalResult checkAttention(AttentionOp op) {
   auto fail = [&](const Twine &why) {
     return op.emitOpError("--generate: ") << why;
   };
+  // (Raising leaves the mask kind none for a mask it cannot place after
+  // the cache.)
+  if (op.getMask() && op.getPastKey())
+    return fail("the attention's mask over its exported cache is an "
+                "explicit mask operand (no causal kind over the past keys "
+                "too: a sliding window? a padding mask?), which a "
+                "generation step cannot extend");
   MaskKind kind = op.getMaskKind();
   bool backwards = kind == MaskKind::Causal ||
                    ((kind == MaskKind::SlidingWindow ||
@@ -123,20 +144,118 @@ LogicalResult checkAttention(AttentionOp op) {
     return fail("the attention is not causal (mask kind " +
                 Twine(stringifyMaskKind(kind)) +
                 "); a decoder's attention must only look back");
-  if (op.getPastKey() || op.getKvSeqlen() || op.getQueryStart())
-    return fail("the attention already has a KV cache");
+  if (op.getKvSeqlen() || op.getQueryStart())
+    return fail("the attention already reads a KV cache by lengths");
   if (op.getMask())
     return fail("the attention has an explicit mask operand (a padding "
                 "mask input?), which a generation step cannot extend");
   if (op.getGlobalIndices() || op.getScores())
     return fail("the attention has global token indices or returns its "
                 "scores");
-  if (!op.getPresentKey().use_empty() || !op.getPresentValue().use_empty())
+  if (!op.getPastKey() &&
+      (!op.getPresentKey().use_empty() || !op.getPresentValue().use_empty()))
     return fail("the attention's keys and values are used elsewhere");
   RankedTensorType k = op.getKey().getType(), v = op.getValue().getType();
   if (k.isDynamicDim(1) || k.isDynamicDim(3) || v.isDynamicDim(3))
     return fail("the key/value heads and head sizes must be static");
   return success();
+}
+
+/// A decoder exported with its KV cache (Hugging Face's past_key_values)
+/// takes past keys and values `[batch, kv_heads, past, head]` and returns
+/// `present = concat(past, new)`. Raising recognized that concat feeding
+/// each attention and made `past` its past_key / past_value and `present`
+/// its present results (kiln-raise-attention), so here every input after
+/// the tokens must be one attention's past keys or values and every output
+/// after the logits that attention's present ones. The step then keeps the
+/// cache itself: `pastArguments` gets the inputs to erase and
+/// `presentResults` the outputs to drop.
+LogicalResult matchExportedCache(func::FuncOp fn,
+                                 ArrayRef<AttentionOp> attentions,
+                                 llvm::BitVector &pastArguments,
+                                 llvm::BitVector &presentResults) {
+  pastArguments = llvm::BitVector(fn.getNumArguments());
+  presentResults = llvm::BitVector(fn.getNumResults());
+  Operation *ret = fn.getBody().front().getTerminator();
+  for (AttentionOp op : attentions) {
+    if (!op.getPastKey())
+      continue;
+    for (Value past : {op.getPastKey(), op.getPastValue()}) {
+      auto arg = dyn_cast<BlockArgument>(past);
+      if (!arg || arg.getOwner()->getParentOp() != fn || arg.getArgNumber() == 0)
+        return op.emitOpError("--generate: the attention's past keys or "
+                              "values are not an input of the model");
+      if (pastArguments.test(arg.getArgNumber()))
+        return op.emitOpError("--generate: input '")
+               << argumentName(fn, arg.getArgNumber())
+               << "' is the past of more than one attention";
+      pastArguments.set(arg.getArgNumber());
+    }
+    for (Value present : {op.getPresentKey(), op.getPresentValue()})
+      for (OpOperand &use : present.getUses()) {
+        if (use.getOwner() != ret)
+          return op.emitOpError("--generate: the attention's present keys "
+                                "or values are used other than as outputs");
+        presentResults.set(use.getOperandNumber());
+      }
+  }
+  for (unsigned i = 1; i < fn.getNumArguments(); ++i)
+    if (!pastArguments.test(i))
+      return emitError(fn.getLoc())
+             << "--generate: input '" << argumentName(fn, i)
+             << "' is not the past keys or values of an attention; besides "
+                "the tokens a decoder may only take its KV cache, each "
+                "`present = concat(past, new)` along the sequence feeding "
+                "an attention";
+  for (unsigned i = 1; i < fn.getNumResults(); ++i)
+    if (!presentResults.test(i))
+      return emitError(fn.getLoc())
+             << "--generate: output '" << resultName(fn, i)
+             << "' is not the present keys or values of an attention; "
+                "besides the logits a decoder may only return its KV cache";
+  if (presentResults.test(0))
+    return emitError(fn.getLoc())
+           << "--generate: the first output must be the logits, not an "
+              "attention's present keys or values";
+  return success();
+}
+
+/// Whether `positions` are computed from the length of an exported cache
+/// (`pastArguments`) and shapes alone: the ops it comes from read the
+/// entry's inputs only through tensor.dim, and at least one reads a past
+/// input's length. That is Hugging Face's `arange(past, past + seq)`,
+/// which the step replaces with `past_length[b] + s`.
+bool readsPastLength(func::FuncOp fn, Value positions,
+                     const llvm::BitVector &pastArguments) {
+  bool readsPast = false;
+  SmallVector<Value> worklist = {positions};
+  DenseSet<Value> seen;
+  while (!worklist.empty()) {
+    Value v = worklist.pop_back_val();
+    if (!seen.insert(v).second)
+      continue;
+    if (auto arg = dyn_cast<BlockArgument>(v)) {
+      if (arg.getOwner()->getParentOp() == fn)
+        return false; // an input's data
+      continue;       // a region's own argument
+    }
+    Operation *op = v.getDefiningOp();
+    if (auto dim = dyn_cast<tensor::DimOp>(op)) {
+      auto arg = dyn_cast<BlockArgument>(dim.getSource());
+      if (arg && arg.getOwner()->getParentOp() == fn) {
+        readsPast |= pastArguments.test(arg.getArgNumber());
+        llvm::append_range(worklist, ValueRange{dim.getIndex()});
+        continue;
+      }
+    }
+    llvm::append_range(worklist, op->getOperands());
+    SetVector<Value> captured;
+    getUsedValuesDefinedAbove(op->getRegions(), captured);
+    llvm::append_range(worklist, captured);
+    if (seen.size() > 4096)
+      return false;
+  }
+  return readsPast;
 }
 
 /// The constant table a rope's cos or sin is the first `seq` rows of:
@@ -151,14 +270,30 @@ Value ropeTable(Value cos) {
   return slice.getSource();
 }
 
-LogicalResult checkRope(RopeOp op, int64_t maxSeq, Value &cos, Value &sin) {
+/// The table a rope's cos or sin reads: with positions (an export with a
+/// KV cache) the cos/sin operand itself, or the table it is the first rows
+/// of; without, the table it is the first `seq` rows of.
+Value positionedTable(RopeOp op, Value cos) {
+  if (!op.getPositions())
+    return ropeTable(cos);
+  if (Value table = ropeTable(cos))
+    return table;
+  return cos;
+}
+
+LogicalResult checkRope(RopeOp op, int64_t maxSeq,
+                        const llvm::BitVector &pastArguments, Value &cos,
+                        Value &sin) {
   auto fail = [&](const Twine &why) {
     return op.emitOpError("--generate: ") << why;
   };
-  if (op.getPositions())
-    return fail("the rope already reads its tables by position ids");
-  cos = ropeTable(op.getCos());
-  sin = ropeTable(op.getSin());
+  if (op.getPositions() &&
+      !readsPastLength(op->getParentOfType<func::FuncOp>(), op.getPositions(),
+                       pastArguments))
+    return fail("the rope reads its tables by position ids that are not "
+                "computed from the exported cache's length");
+  cos = positionedTable(op, op.getCos());
+  sin = positionedTable(op, op.getSin());
   if (!cos || !sin)
     return fail("the rope's cos/sin are not the first rows of a table, so "
                 "their positions cannot be offset");
@@ -362,6 +497,44 @@ LogicalResult checkNoStrayPositions(func::FuncOp fn) {
   return success();
 }
 
+/// An exported cache's inputs, once the step keeps the cache: nothing may
+/// read them any more (checkNoStrayPositions erased the dead masks and
+/// positions that read their lengths), and they are erased, with the
+/// ranges of symbols (the past and total lengths) nothing else names.
+LogicalResult erasePastArguments(func::FuncOp fn,
+                                 llvm::BitVector pastArguments) {
+  pastArguments.resize(fn.getNumArguments());
+  for (unsigned i : pastArguments.set_bits())
+    if (!fn.getArgument(i).use_empty())
+      return emitError(fn.getArgument(i).getUsers().begin()->getLoc())
+             << "--generate: the model reads input '" << argumentName(fn, i)
+             << "' other than as an attention's past keys or values and "
+                "the length of its positions";
+  if (failed(fn.eraseArguments(pastArguments)))
+    return failure();
+  auto ranges = fn->getAttrOfType<DictionaryAttr>("kiln.dim_ranges");
+  if (!ranges || pastArguments.none())
+    return success();
+  llvm::StringSet<> named;
+  auto collect = [&](DictionaryAttr attrs) {
+    auto symbols =
+        attrs ? attrs.getAs<ArrayAttr>("kiln.dim_symbols") : ArrayAttr();
+    for (Attribute a : symbols ? symbols : ArrayAttr::get(fn.getContext(), {}))
+      if (auto name = dyn_cast<StringAttr>(a))
+        named.insert(name.getValue());
+  };
+  for (unsigned i = 0; i < fn.getNumArguments(); ++i)
+    collect(fn.getArgAttrDict(i));
+  for (unsigned i = 0; i < fn.getNumResults(); ++i)
+    collect(fn.getResultAttrDict(i));
+  NamedAttrList kept;
+  for (NamedAttribute range : ranges)
+    if (named.contains(range.getName().getValue()))
+      kept.push_back(range);
+  fn->setAttr("kiln.dim_ranges", kept.getDictionary(fn.getContext()));
+  return success();
+}
+
 /// The symbols' ranges: seq (`seqSymbol`) never exceeds the cache.
 LogicalResult limitSeqRange(func::FuncOp fn, StringRef seqSymbol,
                             int64_t cacheLength) {
@@ -435,7 +608,7 @@ struct ConvertDecoderToGenerationStepPass
     if (cacheLength > 0)
       return cacheLength;
     for (RopeOp rope : ropes)
-      if (Value table = ropeTable(rope.getCos())) {
+      if (Value table = positionedTable(rope, rope.getCos())) {
         int64_t rows = cast<RankedTensorType>(table.getType()).getDimSize(0);
         if (!ShapedType::isDynamic(rows) &&
             (cacheLength <= 0 || rows < cacheLength))
@@ -503,6 +676,10 @@ struct ConvertDecoderToGenerationStepPass
     });
     if (!ok)
       return failure();
+    llvm::BitVector pastArguments, presentResults;
+    if (failed(matchExportedCache(fn, attentions, pastArguments,
+                                  presentResults)))
+      return failure();
     if (attentions.empty())
       return emitError(fn.getLoc())
              << "--generate: the model has no attention that raising "
@@ -518,7 +695,8 @@ struct ConvertDecoderToGenerationStepPass
       return failure();
     SmallVector<std::pair<Value, Value>> tables(ropes.size());
     for (auto [rope, table] : llvm::zip(ropes, tables))
-      if (failed(checkRope(rope, cacheLength, table.first, table.second)))
+      if (failed(checkRope(rope, cacheLength, pastArguments, table.first,
+                           table.second)))
         return failure();
 
     MLIRContext *ctx = fn.getContext();
@@ -555,14 +733,19 @@ struct ConvertDecoderToGenerationStepPass
     Value lengths =
         AddOp::create(b, loc, pastLength.getType(), pastLength, seqTensor);
 
-    // The caches: arguments, updated by the step, returned as state.
+    // The caches: arguments, updated by the step, returned as state. An
+    // exported cache's present outputs are dropped: the step's caches
+    // replace them.
     auto ret = cast<func::ReturnOp>(body.getTerminator());
     CacheBuilder caches{fn,         b,          batch, cacheLength,
                         numBlocks,  paged ? int64_t(kvBlockSize) : 0,
                         batchSymbol, pastLength, blockTable};
-    caches.results.assign(ret.getOperands().begin(), ret.getOperands().end());
     for (unsigned i = 0; i < fn.getNumResults(); ++i)
-      caches.resultAttrs.push_back(fn.getResultAttrDict(i));
+      if (!presentResults.test(i)) {
+        caches.results.push_back(ret.getOperand(i));
+        caches.resultAttrs.push_back(fn.getResultAttrDict(i));
+      }
+    ret->eraseOperands(presentResults);
     for (auto [i, op] : llvm::enumerate(attentions)) {
       std::string layer = std::to_string(i);
       RankedTensorType keyView, valueView;
@@ -584,7 +767,7 @@ struct ConvertDecoderToGenerationStepPass
       Value positions = buildPositions(b, loc, pastLength, seq);
       for (auto [rope, table] : llvm::zip(ropes, tables)) {
         b.setInsertionPoint(rope);
-          auto replaced = RopeOp::create(
+        auto replaced = RopeOp::create(
             b, rope.getLoc(), rope.getType(), rope.getInput(), table.first,
             table.second, positions, rope.getInterleavedAttr(),
             rope.getRotaryDimAttr());
@@ -604,6 +787,7 @@ struct ConvertDecoderToGenerationStepPass
     fn.setAllResultAttrs(caches.resultAttrs);
 
     if (failed(checkNoStrayPositions(fn)) ||
+        failed(erasePastArguments(fn, pastArguments)) ||
         failed(limitSeqRange(fn, boundary->seqSymbol, cacheLength)))
       return failure();
     NamedAttrList generation;

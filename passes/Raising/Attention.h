@@ -131,17 +131,25 @@ bool dependsOn(mlir::Value v, mlir::Operation *target);
 /// Splits the masks of `m` (scores [.., s, l]) into a mask kind and the
 /// terms of the mask operand: constant positional terms that together are
 /// exactly causal or a sliding window become the kind. Fails (with the
-/// reason) when a mask depends on the scores.
+/// reason) when a mask depends on the scores. With `pastKeys` (the keys
+/// are `concat(pastKeys, new)`, which kiln.attention takes as its cache)
+/// a mask kind is only chosen where it holds with the queries placed after
+/// the cache; other masks become the operand, over all the keys.
 std::string planMasks(const AttentionMatch &m, int64_t s, int64_t l,
-                      BlockEvaluator &evaluator, MaskPlan &plan);
+                      BlockEvaluator &evaluator, MaskPlan &plan,
+                      mlir::Value pastKeys);
 
 /// planMasks' positional step for a run-time sequence length: the terms
 /// built from indices alone (Range, Trilu of a fill, compares, Where,
 /// Expand, reshapes) are read symbolically as functions of j - i
 /// (AttentionMaskBands.cpp); when together they are a mask kind at every
 /// length it goes into `plan`. The other terms, and all of them when they
-/// are no mask kind, are added to the plan's operand terms.
-void planPositionalBands(llvm::ArrayRef<MaskTerm> terms, MaskPlan &plan);
+/// are no mask kind, are added to the plan's operand terms. With
+/// `pastKeys`, a mask concatenated from a constant over the past keys and
+/// a mask over the new ones is read as the new part, and the kind must be
+/// causal or none with every past key kept.
+void planPositionalBands(llvm::ArrayRef<MaskTerm> terms, MaskPlan &plan,
+                         mlir::Value pastKeys);
 
 /// The one mask operand the remaining terms make: i1 (true keeps a pair)
 /// when all of them remove pairs, else a float mask added to the scores;

@@ -190,7 +190,7 @@ bool classifyPositional(ArrayRef<MaskTerm> terms, int64_t s, int64_t l,
 
 std::string kiln::attention::planMasks(const AttentionMatch &m, int64_t s,
                                        int64_t l, BlockEvaluator &evaluator,
-                                       MaskPlan &plan) {
+                                       MaskPlan &plan, Value pastKeys) {
   for (const MaskTerm &t : m.masks)
     if (dependsOn(t.value, m.scores))
       return "the mask depends on the attention scores";
@@ -198,7 +198,11 @@ std::string kiln::attention::planMasks(const AttentionMatch &m, int64_t s,
   // symbolically instead, whatever their shapes (a mask expanded over the
   // batch is positional when its value does not depend on the batch).
   if (ShapedType::isDynamic(s) || ShapedType::isDynamic(l)) {
-    planPositionalBands(m.masks, plan);
+    planPositionalBands(m.masks, plan, pastKeys);
+  } else if (pastKeys) {
+    // A constant mask is compared with kinds whose queries start at key 0,
+    // not after a cache of P keys: it stays an operand.
+    plan.operandTerms.append(m.masks.begin(), m.masks.end());
   } else {
     SmallVector<MaskTerm> positional;
     for (const MaskTerm &t : m.masks) {

@@ -28,6 +28,12 @@
 // result holds at every length, which evaluating one length could not
 // show. Anything this does not know leaves the terms as the mask operand.
 //
+// With a KV cache in the graph (keys `concat(past, new)`), Hugging Face's
+// mask is `concat(zeros [S, P], causal [S, S])` along the keys: the
+// concat is read as its new part, in kiln.attention's frame of queries
+// placed after the cache, and the kind is kept only when it also keeps
+// every past key (pastConcat, keepsPastKeys).
+//
 //===----------------------------------------------------------------------===//
 
 #include "Attention.h"
@@ -157,10 +163,17 @@ std::optional<Piecewise> combine(const Piecewise &a, const Piecewise &b,
 /// Evaluates values built from positions, memoized.
 class BandEvaluator {
 public:
-  explicit BandEvaluator(func::FuncOp func) : dims(func) {}
+  /// `pastKeys` (or null): the past keys `[B, H, P, D]` of an attention
+  /// whose keys are `concat(past, new)`; see pastConcat.
+  BandEvaluator(func::FuncOp func, Value pastKeys)
+      : dims(func), pastKeys(pastKeys) {}
   std::optional<Symbolic> eval(Value v, unsigned depth = 0);
+  /// The concats pastConcat read, with the constant of their past part.
+  ArrayRef<std::pair<ConcatOp, double>> peeled() const { return peeledConcats; }
 
 private:
+  std::optional<Symbolic> pastConcat(ConcatOp concat, RankedTensorType type,
+                                     unsigned depth);
   std::optional<Symbolic> evalOp(Operation *op, RankedTensorType type,
                                  unsigned depth);
   std::optional<Symbolic> iota(linalg::GenericOp g);
@@ -170,6 +183,8 @@ private:
                                       unsigned depth);
   /// Compares reshapes' sizes: `seq` through any number of reshapes.
   SymbolicDims dims;
+  Value pastKeys;
+  SmallVector<std::pair<ConcatOp, double>> peeledConcats;
   DenseMap<Value, std::optional<Symbolic>> memo;
 };
 
@@ -456,9 +471,38 @@ std::optional<Symbolic> BandEvaluator::elementwise(Operation *op,
       .Default([](Operation *) { return std::nullopt; });
 }
 
+/// A mask over the keys of an attention with a KV cache, `[.., S, P + T]`,
+/// built as Hugging Face builds it: a constant over the P past keys
+/// concatenated with a mask over the T new ones along the key axis. It is
+/// read as the new part alone, its keys counted from the first new one:
+/// that is how kiln.attention places queries after a cache (query i at
+/// P + i), so a band of the new part is the attention's band. The past
+/// part's constant is recorded for planPositionalBands, which checks that
+/// it keeps every past key. The past part must be exactly P wide.
+std::optional<Symbolic> BandEvaluator::pastConcat(ConcatOp concat,
+                                                  RankedTensorType type,
+                                                  unsigned depth) {
+  int64_t rank = type.getRank();
+  if (!pastKeys || concat.getInputs().size() != 2 ||
+      concat.getAxis() != rank - 1)
+    return std::nullopt;
+  Value past = concat.getInputs()[0], fresh = concat.getInputs()[1];
+  if (!(dims.sizeOf(past, rank - 1) == dims.sizeOf(pastKeys, 2)))
+    return std::nullopt;
+  std::optional<Symbolic> constant = eval(past, depth + 1);
+  if (!constant || !constant->piecewise || !constant->piecewise->isConstant())
+    return std::nullopt;
+  std::optional<Symbolic> s = eval(fresh, depth + 1);
+  if (s)
+    peeledConcats.push_back({concat, constant->piecewise->values[0]});
+  return s;
+}
+
 std::optional<Symbolic> BandEvaluator::evalOp(Operation *op,
                                               RankedTensorType type,
                                               unsigned depth) {
+  if (auto concat = dyn_cast<ConcatOp>(op))
+    return pastConcat(concat, type, depth);
   if (auto trilu = dyn_cast<TriluOp>(op)) {
     // trilu of a constant fill: the fill where j - i >= k (upper) or
     // j - i <= k (lower), 0 elsewhere, over the last two dimensions.
@@ -629,10 +673,49 @@ bool classifyBands(
   return true;
 }
 
+/// Whether a term of `kind` whose value is `x` keeps its pair, unbiased.
+bool keepsUnbiased(MaskTerm::Kind kind, double x) {
+  switch (kind) {
+  case MaskTerm::Add:
+  case MaskTerm::Remove:
+  case MaskTerm::FillIf:
+    return x == 0;
+  case MaskTerm::Keep:
+  case MaskTerm::FillIfNot:
+    return x != 0 && !std::isnan(x);
+  }
+  return false;
+}
+
+/// With a KV cache, the bands were read over the new keys (pastConcat),
+/// and the mask kind then decides the past keys too: causal and none keep
+/// them all. So the kind stands when it is one of those two, every band
+/// that varies was read through a past concat, and each such concat's past
+/// part keeps every key without a bias.
+bool keepsPastKeys(const BandEvaluator &evaluator,
+                   ArrayRef<std::pair<const MaskTerm *, Piecewise>> bands,
+                   const MaskPlan &plan) {
+  if (plan.kind != MaskKind::Causal && plan.kind != MaskKind::None)
+    return false;
+  for (const auto &[term, p] : bands) {
+    bool overPast = false;
+    for (auto [concat, past] : evaluator.peeled()) {
+      if (!dependsOn(term->value, concat))
+        continue;
+      overPast = true;
+      if (!keepsUnbiased(term->kind, past))
+        return false;
+    }
+    if (!overPast && !p.breaks.empty())
+      return false;
+  }
+  return true;
+}
+
 } // namespace
 
 void kiln::attention::planPositionalBands(ArrayRef<MaskTerm> terms,
-                                          MaskPlan &plan) {
+                                          MaskPlan &plan, Value pastKeys) {
   if (terms.empty())
     return;
   Value first = terms.front().value;
@@ -641,7 +724,7 @@ void kiln::attention::planPositionalBands(ArrayRef<MaskTerm> terms,
     llvm::append_range(plan.operandTerms, terms);
     return;
   }
-  BandEvaluator evaluator(func);
+  BandEvaluator evaluator(func, pastKeys);
   SmallVector<std::pair<const MaskTerm *, Piecewise>> bands;
   for (const MaskTerm &t : terms) {
     if (std::optional<Piecewise> p = onDiagonals(evaluator, t.value))
@@ -649,7 +732,13 @@ void kiln::attention::planPositionalBands(ArrayRef<MaskTerm> terms,
     else
       plan.operandTerms.push_back(t);
   }
-  if (!bands.empty() && !classifyBands(bands, plan))
+  if (bands.empty())
+    return;
+  if (!classifyBands(bands, plan) ||
+      (pastKeys && !keepsPastKeys(evaluator, bands, plan))) {
+    // The terms as they are, over all P + T keys.
+    plan.setBand(std::nullopt, std::nullopt);
     for (auto &band : bands)
       plan.operandTerms.push_back(*band.first);
+  }
 }

@@ -29,6 +29,11 @@
 // positional part of an HF-style causal + padding mask still becomes a
 // mask kind. A mask computed from the scores themselves is left.
 //
+// A KV cache in the graph (Hugging Face's past_key_values): keys and values
+// `concat(past, new)` along the sequence, returned as `present`, become
+// kiln.attention's past_key / past_value, and HF's mask, `concat(zeros
+// over the past, causal over the new keys)`, its causal kind.
+//
 // K/V head repeats (GQA): HuggingFace's repeat_kv (unsqueeze, expand,
 // reshape) and torch.repeat_interleave (split, expand, reshape, concat)
 // are traced head by head; when query head h reads key/value head
@@ -75,6 +80,9 @@ struct QKV {
   Value keySource, value;
   SmallVector<int64_t> keyPerm, keyShape;
   SmallVector<int64_t> q4, k4, v4;
+  /// A KV cache in the graph: the key and value are `concat(past, new)`
+  /// along the sequence (see findPastConcats).
+  ConcatOp pastKey, pastValue;
 };
 
 /// Lifted to 4-D by leading unit dimensions; masks broadcast on the right,
@@ -132,6 +140,26 @@ void findKeyAndValue(AttentionMatch &m, int64_t rank, QKV &qkv) {
     qkv.keyShape.push_back(srcType.getDimSize(d));
 }
 
+/// A decoder exported with its KV cache (Hugging Face's past_key_values)
+/// appends the step's keys and values to the past ones before attending:
+/// `present = concat(past, new)` along the sequence of [B, H, L, D], the
+/// concats also returned. kiln.attention has that form: `past` becomes its
+/// past_key / past_value, `new` its key / value, and its present_key /
+/// present_value replace the concats.
+void findPastConcats(QKV &qkv) {
+  auto key = qkv.keySource.getDefiningOp<ConcatOp>();
+  auto value = qkv.value.getDefiningOp<ConcatOp>();
+  auto isCache = [](ConcatOp concat) {
+    return concat && concat.getInputs().size() == 2 && concat.getAxis() == 2 &&
+           concat.getType().getRank() == 4;
+  };
+  if (!isCache(key) || !isCache(value) ||
+      !llvm::equal(qkv.keyPerm, llvm::seq<int64_t>(0, 4)))
+    return;
+  qkv.pastKey = key;
+  qkv.pastValue = value;
+}
+
 /// Shapes: q [.., S, D], kT [.., D, L], v [.., L, Dv], all with the
 /// scores' batch dimensions (K/V may have fewer heads: GQA, MQA).
 std::string checkShapes(AttentionMatch &m, QKV &qkv) {
@@ -152,13 +180,15 @@ std::string checkShapes(AttentionMatch &m, QKV &qkv) {
     return "the key and value heads do not divide the query heads";
   if (k4[2] != l || v4[2] != l || k4[3] != q4[3])
     return "the key and value shapes do not match the scores";
+  if (rank == 4)
+    findPastConcats(qkv);
   return "";
 }
 
 /// The remark of a raised attention.
 std::string describe(AttentionMatch &m, const MaskPlan &plan,
                      int64_t heads, int64_t kvHeads, Value mask,
-                     int64_t rank) {
+                     int64_t rank, bool past) {
   std::string s;
   llvm::raw_string_ostream os(s);
   switch (plan.kind) {
@@ -188,6 +218,8 @@ std::string describe(AttentionMatch &m, const MaskPlan &plan,
   os << ", scale " << raising::formatNumber((float)m.scale);
   if (m.softcap > 0)
     os << ", softcap " << raising::formatNumber(m.softcap);
+  if (past)
+    os << ", after past keys and values";
   return s;
 }
 
@@ -217,6 +249,14 @@ Operation *buildAttention(AttentionMatch &m, const QKV &qkv,
   Value q = reshapeTo(m.query, qkv.q4);
   key = reshapeTo(key, qkv.k4);
   Value value = reshapeTo(qkv.value, qkv.v4);
+  ConcatOp keyCache = qkv.pastKey, valueCache = qkv.pastValue;
+  Value pastKey, pastValue;
+  if (keyCache) {
+    pastKey = keyCache.getInputs()[0];
+    key = keyCache.getInputs()[1];
+    pastValue = valueCache.getInputs()[0];
+    value = valueCache.getInputs()[1];
+  }
   Value mask;
   if (!plan.operandTerms.empty())
     mask = buildMaskOperand(b, loc, plan.operandTerms, elt, m.clamp);
@@ -228,7 +268,7 @@ Operation *buildAttention(AttentionMatch &m, const QKV &qkv,
   auto op = AttentionOp::create(
       b, loc, ty({q4[0], q4[1], q4[2], v4[3]}), ty(k4), ty(v4),
       probsUsed ? (Type)ty(lift(st.getShape())) : Type(), q, key, value, mask,
-      /*past_key=*/Value(), /*past_value=*/Value(),
+      pastKey, pastValue,
       /*global_indices=*/Value(), /*kv_seqlen=*/Value(),
       /*query_start=*/Value(),
       b.getF32FloatAttr(m.scale), b.getF32FloatAttr(m.softcap),
@@ -239,7 +279,18 @@ Operation *buildAttention(AttentionMatch &m, const QKV &qkv,
       b.getI64IntegerAttr(0), b.getI64IntegerAttr(0), DenseBoolArrayAttr());
 
   reportRaised(softmax, "attention",
-               describe(m, plan, q4[1], k4[1], mask, rank));
+               describe(m, plan, q4[1], k4[1], mask, rank, (bool)pastKey));
+  if (keyCache) {
+    // The concats' later users (the graph's present outputs) read the
+    // attention's; the earlier ones are the head repeats, erased with the
+    // old matmuls.
+    auto after = [&](OpOperand &use) {
+      Operation *user = use.getOwner();
+      return user->getBlock() == op->getBlock() && op->isBeforeInBlock(user);
+    };
+    keyCache.getResult().replaceUsesWithIf(op.getPresentKey(), after);
+    valueCache.getResult().replaceUsesWithIf(op.getPresentValue(), after);
+  }
   Value out = op.getOutput();
   if (rank < 4)
     out = ReshapeOp::create(b, loc, m.output.getType(), out);
@@ -292,7 +343,8 @@ std::string matchAttention(SoftmaxOp softmax, BlockEvaluator &evaluator,
   if (std::string why = checkShapes(m, qkv); !why.empty())
     return why;
   return planMasks(m, st.getDimSize(rank - 2), st.getDimSize(rank - 1),
-                   evaluator, plan);
+                   evaluator, plan,
+                   qkv.pastKey ? qkv.pastKey.getInputs()[0] : Value());
 }
 
 struct RaiseAttentionPass : kiln::impl::RaiseAttentionBase<RaiseAttentionPass> {

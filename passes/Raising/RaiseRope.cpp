@@ -23,8 +23,11 @@
 // Tables gathered by position ids (`cos[position_ids]`, or GPT-J's
 // `sin, cos = split(table[position_ids])`) become kiln.rope's [P, D/2]
 // table with `positions`; negative ids are wrapped as ONNX
-// Gather wraps them (kiln.rope itself clamps). Otherwise the caches are
-// [S, D/2] or [B, S, D/2].
+// Gather wraps them (kiln.rope itself clamps). With a run-time sequence,
+// so does a table's leading rows sliced at run time and gathered by
+// run-time ids (`cos_cached[:past + seq][position_ids]`, a decoder exported
+// with its KV cache): the whole table, the ids wrapped by the slice's
+// rows. Otherwise the caches are [S, D/2] or [B, S, D/2].
 //
 // The anchor is the rotate_half / rotate_every_two concat. Inputs are
 // [B, H, S, D] (cos/sin broadcast over H), [B, S, D] (viewed as one head)
@@ -134,6 +137,9 @@ struct Cache {
   /// With a [P, D/2] table: the gather's ids, [vb, S] in some shape.
   Value ids;
   int64_t idsBatch = 0;
+  /// The rows a negative id wraps by, when they are fewer than the table's
+  /// (a table sliced at run time and read whole, see rowsByPositions).
+  Value wrapRows;
 };
 
 struct RaiseRopePass : kiln::impl::RaiseRopeBase<RaiseRopePass> {
@@ -348,7 +354,12 @@ struct RaiseRopePass : kiln::impl::RaiseRopeBase<RaiseRopePass> {
                                b.getDenseI64ArrayAttr(swap));
     }
     Value positions;
-    if (cos->ids)
+    if (cos->ids && cos->wrapRows)
+      positions = wrapNegativeBy(
+          positionsFor(cos->ids, cos->idsBatch, xt.getDimSize(0),
+                       at.getDimSize(seqAxis), b, loc),
+          cos->wrapRows, b, loc);
+    else if (cos->ids)
       positions =
           wrapNegative(positionsFor(cos->ids, cos->idsBatch, xt.getDimSize(0),
                                     at.getDimSize(seqAxis), b, loc),
@@ -421,6 +432,22 @@ struct RaiseRopePass : kiln::impl::RaiseRopeBase<RaiseRopePass> {
     return known;
   }
 
+  /// select(p < 0, p + rows, p) for a run-time `rows` (index), at `b`.
+  Value wrapNegativeBy(Value p, Value rows, OpBuilder &b, Location loc) {
+    RankedTensorType pt = tensorType(p);
+    Type elt = pt.getElementType();
+    auto scalarType = RankedTensorType::get({}, elt);
+    Value zero = build<arith::ConstantOp>(
+        b, loc, DenseElementsAttr::get(scalarType, b.getIntegerAttr(elt, 0)));
+    Value n = build<tensor::FromElementsOp>(
+        b, loc, scalarType,
+        ValueRange{build<arith::IndexCastOp>(b, loc, elt, rows)});
+    Value negative = build<CompareOp>(b, loc, pt.clone(b.getI1Type()),
+                                      CompareDirection::LT, p, zero);
+    Value shifted = build<AddOp>(b, loc, pt, p, n);
+    return build<SelectOp>(b, loc, pt, negative, shifted, p);
+  }
+
   /// How the cos (or sin) operand `v` broadcasts against the rotated `at`
   /// whose sequence axis is `seqAxis` (the heads axis, if any, is the other
   /// of 1 and 2): [vb, 1, S, R] with vb 1 or B, or empty when it does not.
@@ -477,6 +504,11 @@ struct RaiseRopePass : kiln::impl::RaiseRopeBase<RaiseRopePass> {
         why = rowsWhy;
         return failure();
       }
+      if (ShapedType::isDynamic(seq) && vb == 1 &&
+          gather.getData().getType().getShape().back() == r)
+        if (std::optional<Cache> rows =
+                rowsByPositions(gather, rotated, seqAxis, interleaved, b, loc))
+          return *rows;
       if (!ShapedType::isDynamic(seq) && gatherByPositions(gather, vb, seq) &&
           gather.getData().getType().getShape().back() == r) {
         Value table = half(gather.getData(), interleaved, b, loc, why);
@@ -564,6 +596,46 @@ struct RaiseRopePass : kiln::impl::RaiseRopeBase<RaiseRopePass> {
         SmallVector<OpFoldResult>(2, b.getIndexAttr(0)),
         SmallVector<OpFoldResult>{seq, b.getIndexAttr(half)},
         SmallVector<OpFoldResult>(2, b.getIndexAttr(1)));
+  }
+
+  /// cos_cached[:past + seq][position_ids] as exported with a KV cache
+  /// (Hugging Face's decoders with past_key_values): the leading rows of a
+  /// constant [P, D] table, sliced at run time, gathered by run-time
+  /// position ids [1, S] (S the rotated tensor's sequence). kiln.rope reads
+  /// the whole halved table by those ids: the rows the slice keeps are the
+  /// table's own, and a negative id wraps by the slice's rows as the
+  /// Gather's would.
+  std::optional<Cache> rowsByPositions(GatherOp gather, Value rotated,
+                                       int64_t seqAxis, bool interleaved,
+                                       OpBuilder &b, Location loc) {
+    auto slice = gather.getData().getDefiningOp<tensor::ExtractSliceOp>();
+    if (!slice || gather.getAxis() != 0 || !slice.hasUnitStride() ||
+        slice.getSourceType().getRank() != 2 ||
+        !slice.getSourceType().hasStaticShape() ||
+        !matchPattern(slice.getSource(), m_Constant()) ||
+        !llvm::all_of(slice.getMixedOffsets(),
+                      [](OpFoldResult o) { return isConstantIntValue(o, 0); }) ||
+        !isWholeDim(*dims, slice.getMixedSizes()[1], slice.getSource(), 1))
+      return std::nullopt;
+    Value ids = gather.getIndices();
+    ArrayRef<int64_t> idsShape = tensorType(ids).getShape();
+    SmallVector<int64_t> idsDims;
+    for (auto [d, size] : llvm::enumerate(idsShape))
+      if (size != 1)
+        idsDims.push_back(d);
+    if (idsDims.size() != 1 ||
+        !(dims->sizeOf(ids, idsDims[0]) == dims->sizeOf(rotated, seqAxis)))
+      return std::nullopt;
+    RankedTensorType source = slice.getSourceType();
+    std::string why;
+    Value table = halfConstant(
+        slice.getSource(), interleaved,
+        source.clone({source.getDimSize(0), source.getDimSize(1) / 2}), loc,
+        why);
+    if (!table)
+      return std::nullopt;
+    Value rows = build<tensor::DimOp>(b, loc, slice.getResult(), int64_t(0));
+    return Cache{table, ids, 1, rows};
   }
 
   /// Whether `gather` reads rows of a [P, D] table by [vb, S] position ids.

@@ -13,6 +13,11 @@ tokens, the reference recomputing the whole sequence for every new token
 1 x 33 tokens (so the sliding window and the cache's far positions matter);
 kiln-inspect --json and kiln-run --print-signature must describe the step.
 
+A Llama-style decoder exported *with* its KV cache (past_kv_decoder.py:
+past_key_values inputs, present outputs, HF's past-aware mask and
+positions) must raise with its cache recognized, and under --generate the
+step must keep the cache itself and generate PyTorch's greedy tokens.
+
 Then sampling: the same seed draws the same tokens, all inside the
 vocabulary, and top-k 1 is greedy whatever the temperature. Then what must
 be refused, each with one clear message: a prompt plus new tokens past the
@@ -52,13 +57,14 @@ def greedy_reference(net, prompt, steps):
     return torch.cat(made, dim=1).numpy()
 
 
-def kiln_run(bin_dir, artifact, work, tag, prompt, *flags):
+def kiln_run(bin_dir, artifact, work, tag, prompt, *flags,
+             input_name="tokens"):
     path = os.path.join(work, tag + "_prompt.npy")
     np.save(path, prompt)
     out_dir = os.path.join(work, tag + "_out")
     result = subprocess.run(
         [os.path.join(bin_dir, "kiln-run"), artifact, "--input",
-         "tokens=" + path, "--output-dir", out_dir, *flags],
+         "%s=%s" % (input_name, path), "--output-dir", out_dir, *flags],
         capture_output=True, text=True)
     if result.returncode:
         return None, result.stderr.strip(), result.stdout
@@ -136,6 +142,75 @@ def check_decoder(bin_dir, name, make_model):
             speeds += [l for l in stdout.splitlines() if l.startswith("decode")]
         return None, "(%d prompts, tokens equal)" % len(PROMPTS)
     return name, "%s: --generate equals PyTorch's greedy tokens" % name, check
+
+
+def check_exported_cache(bin_dir):
+    """A decoder exported with past_key_values inputs and present outputs
+    (past_kv_decoder.py): raising recognizes its cache (attention after
+    past keys and values, causal; ropes by positions); with --generate the
+    step keeps the cache itself, and the tokens equal PyTorch's greedy ones
+    recomputed from scratch (an empty past every time)."""
+    import json
+    import past_kv_decoder
+
+    def check(work):
+        torch.manual_seed(0)
+        net = past_kv_decoder.LlamaForCausalLM().eval()
+        onnx_path = os.path.join(work, "past.onnx")
+        past_kv_decoder.export(net, onnx_path)
+        layers = net.config.num_hidden_layers
+        past_names = ["past_key_values.%d.%s" % (i, kv)
+                      for i in range(layers) for kv in ("key", "value")]
+        present_names = ["present.%d.%s" % (i, kv)
+                         for i in range(layers) for kv in ("key", "value")]
+
+        # Raising recognizes the cache: each attention takes the past keys
+        # and values, causal in its frame; each rope reads the whole table
+        # by positions.
+        why = check_dynamic.check_raised(bin_dir, onnx_path, work, [
+            ("raised attention (causal, 4 heads on 2 kv heads, scale 0.25, "
+             "after past keys and values)", layers),
+            ("[64, 8] tables indexed by positions", 2 * layers)])
+        if why:
+            return "raising: " + why
+
+        # --generate: the export's cache becomes the step's.
+        artifact = os.path.join(work, "past.kiln")
+        result = compile_generation(bin_dir, onnx_path, artifact,
+                                    "--max-seq", "48")
+        if result.returncode:
+            return "--generate failed: " + result.stderr.strip()
+        result = subprocess.run([os.path.join(bin_dir, "kiln-inspect"),
+                                 "--json", artifact], capture_output=True,
+                                text=True)
+        if result.returncode:
+            return "kiln-inspect failed: " + result.stderr.strip()
+        generation = json.loads(result.stdout).get("generation")
+        caches = ["cache.%s.%d" % (kv, i) for i in range(layers)
+                  for kv in ("key", "value")]
+        if not generation or generation.get("state_inputs") != caches or \
+                generation.get("tokens") != "input_ids":
+            return "kiln-inspect --json: generation %r" % generation
+
+        def reference(tokens):
+            return net(tokens, *net.empty_past(tokens.shape[0]))[0]
+        rng = np.random.default_rng(7)
+        for batch, length, steps in PROMPTS:
+            prompt = rng.integers(0, VOCAB, (batch, length), dtype=np.int64)
+            expected = greedy_reference(reference, prompt, steps)
+            tag = "past_%dx%d" % (batch, length)
+            got, why, _ = kiln_run(bin_dir, artifact, work, tag, prompt,
+                                   "--generate", str(steps),
+                                   input_name="input_ids")
+            if why:
+                return "%s: kiln-run --generate failed: %s" % (tag, why)
+            if not np.array_equal(got, expected):
+                return "%s: tokens differ from PyTorch's greedy ones:\n" \
+                       "  kiln  %s\n  torch %s" % (tag, got.tolist(),
+                                                   expected.tolist())
+        return None, "(%d prompts, tokens equal)" % len(PROMPTS)
+    return "exported-cache", "exported past_key_values: --generate equals " \
+        "PyTorch's greedy tokens", check
 
 
 def check_sampling(bin_dir):
@@ -245,6 +320,7 @@ def main():
     checks = [check_decoder(args.bin, "mixtral", check_dynamic.decoder),
               check_decoder(args.bin, "deepseek",
                             check_dynamic.deepseek_decoder),
+              check_exported_cache(args.bin),
               check_sampling(args.bin),
               check_refusals(args.bin)]
     return kiln_tools.run_checks("generate", args, checks)

@@ -62,7 +62,8 @@ func.func @main(%tok: tensor<?x?xi64> {kiln.dim_symbols = ["batch", "seq"], kiln
 
 // -----
 
-// expected-error @+1 {{--generate: the decoder must take one input, the tokens [batch, seq]; it takes 2 (exports with past_key_values inputs are not supported yet)}}
+// An input besides the tokens that is no attention's past keys or values.
+// expected-error @+1 {{--generate: input 'input1' is not the past keys or values of an attention; besides the tokens a decoder may only take its KV cache, each `present = concat(past, new)` along the sequence feeding an attention}}
 func.func @main(%tok: tensor<1x?xi64> {kiln.dim_symbols = ["", "seq"]}, %q: tensor<1x1x?x4xf32>)
     -> tensor<1x?x8xf32> {
   %c1 = arith.constant 1 : index

@@ -54,11 +54,23 @@ def ConvertDecoderToGenerationStep
     (`kv_block_size`, `kv_blocks` and `block_table` join
     `kiln.generation`).
 
+    A decoder exported with its KV cache (Hugging Face's
+    `past_key_values.{i}.key/value` inputs `[batch, kv_heads, past,
+    head_size]` and `present.{i}.key/value` outputs, `present = concat(past,
+    new)` along the sequence) is recognized by that concat, which
+    kiln-raise-attention made each attention's past_key / past_value with
+    present results: the step keeps the cache instead, so those inputs and
+    outputs are removed and the attention is rewritten as above on its new
+    keys and values; a rope reading its table at position ids computed
+    from the past length (`arange(past, past + seq)`) reads it at
+    `past_length[b] + s`. Its signature is then the same as a plain
+    decoder's.
+
     A model that is not such a decoder is reported, naming what does not
-    fit: more than one input or output, a static sequence length, an
-    attention that is not causal or that already has a cache or an explicit
-    mask, positions computed for anything other than attention and RoPE
-    (e.g. learned position embeddings).
+    fit: an input or output that is not the tokens, the logits or an
+    attention's exported cache, a static sequence length, an attention that
+    is not causal or has an explicit mask, positions computed for anything
+    other than attention and RoPE (e.g. learned position embeddings).
 
     Example (one layer; `%k` is the step's keys `[?, 2, ?, 16]`):
 
