@@ -289,10 +289,12 @@ private:
       Value codes = vector::LoadOp::create(b, VectorType::get({kRun}, i8),
                                            operands.codes, ValueRange{row, k},
                                            false, llvm::Align(16));
+      // vector.shuffle, not extract_strided_slice: convert-gpu-to-nvvm
+      // lowers the former only.
       for (int64_t h = 0; h < 2; ++h)
-        halves[h] = vector::ExtractStridedSliceOp::create(
-            b, codes, ArrayRef<int64_t>{8 * h}, ArrayRef<int64_t>{8},
-            ArrayRef<int64_t>{1});
+        halves[h] = vector::ShuffleOp::create(
+            b, codes, codes,
+            llvm::to_vector(llvm::seq<int64_t>(8 * h, 8 * h + 8)));
     } else {
       Value codes =
           vector::LoadOp::create(b, half, operands.codes,

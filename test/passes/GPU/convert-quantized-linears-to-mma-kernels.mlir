@@ -3,7 +3,8 @@
 // Decode (M = 1), signed int4 in groups of 32, f16: the 16x64 tile (4
 // warps of 16x16), a grid of N / 64 = 1 by ceil(1 / 16) = 1 blocks. The
 // codes are repacked as [64][32] bytes of unsigned nibbles, the scales as
-// (s, o) pairs [64][2][2]: s = 0.5, o = -(8 + 0) * 0.5 = -4. The one
+// (s, o) pairs [64][2][2]: s = 0.5, o = -(8 + 0) * 0.5 = -4 (little-endian
+// f32 bits 0x3F000000, 0xC0800000). The one
 // activation row is copied with a zero-fill of rows >= 1 (src elements 8
 // or 0 from a clamped row); each thread dequantizes 2 runs of 16 codes per
 // K tile: 8 bytes, nibbles by andi / shrui, uitofp, u * s + o, rounded to
@@ -11,7 +12,7 @@
 // ldmatrix.x2 without .trans; only rows < 1 are written.
 // CHECK-LABEL: func @decode_int4
 // CHECK-DAG: %[[CODES:.+]] = arith.constant dense_resource<quantized_mma_codes> : tensor<64x32xi8>
-// CHECK-DAG: %[[PARAMS:.+]] = arith.constant dense<{{\[\[\[}}5.000000e-01, -4.000000e+00], [5.000000e-01, -4.000000e+00]], {{.+}} : tensor<64x2x2xf32>
+// CHECK-DAG: %[[PARAMS:.+]] = arith.constant dense<"0x0000003F000080C00000003F000080C0{{.*}}"> : tensor<64x2x2xf32>
 // CHECK-DAG: %[[X:.+]] = bufferization.to_buffer %arg0 read_only : tensor<1x64xf16> to memref<1x64xf16>
 // CHECK-DAG: %[[C:.+]] = bufferization.to_buffer %[[CODES]] read_only : tensor<64x32xi8> to memref<64x32xi8>
 // CHECK-DAG: %[[P:.+]] = bufferization.to_buffer %[[PARAMS]] read_only : tensor<64x2x2xf32> to memref<64x2x2xf32>
@@ -54,35 +55,36 @@ func.func @decode_int4(%x: tensor<1x64xf16>) -> tensor<1x64xf16> {
 // -----
 
 // Prefill: bf16 activations [2, 64, 128] flattened to M = 128 rows,
-// unsigned int8 with zero points per channel, an f32 bias. The 64x64 tile
+// unsigned int8 with zero points per channel, a bias (widened to f32). The 64x64 tile
 // (2x2 warps of 32x32), a grid of (1, 2) blocks; rows need no zero-fill
 // and no guard. The codes stay [64][128] bytes; (s, o) per row:
-// s = 0.25, o = -(0 + 2) * 0.25 = -0.5. Each thread loads 16 codes at
+// s = 0.25, o = -(0 + 2) * 0.25 = -0.5 (0x3E800000, 0xBF000000). Each thread loads 16 codes at
 // once and converts both halves; bf16 takes nvvm.mma.sync.
 // CHECK-LABEL: func @prefill_uint8_bias
-// CHECK-DAG: %[[CODES:.+]] = arith.constant dense_resource<quantized_mma_codes> : tensor<64x128xi8>
-// CHECK-DAG: arith.constant dense<{{\[\[\[}}2.500000e-01, -5.000000e-01]], {{.+}} : tensor<64x1x2xf32>
 // CHECK: %[[FLAT:.+]] = tensor.collapse_shape %arg0 {{\[\[}}0, 1], [2]] : tensor<2x64x128xbf16> into tensor<128x128xbf16>
-// CHECK: %[[X:.+]] = bufferization.to_buffer %[[FLAT]] read_only
-// CHECK: %[[BIAS:.+]] = bufferization.to_buffer %arg1 read_only : tensor<64xf32> to memref<64xf32>
+// CHECK-DAG: %[[X:.+]] = bufferization.to_buffer %[[FLAT]] read_only
+// CHECK-DAG: arith.constant dense_resource<quantized_mma_codes> : tensor<64x128xi8>
+// CHECK-DAG: arith.constant dense<"0x0000803E000000BF0000803E000000BF{{.*}}"> : tensor<64x1x2xf32>
+// CHECK-DAG: %[[BIAS:.+]] = bufferization.to_buffer %arg1 read_only : tensor<64xbf16> to memref<64xbf16>
 // CHECK: gpu.launch blocks(%{{.+}}, %{{.+}}, %{{.+}}) in (%{{.+}} = %c1{{.*}}, %{{.+}} = %c2{{.*}}, %{{.+}} = %c1{{.*}}) threads({{.+}}) workgroup(%[[XS:.+]] : memref<2x64x64xbf16, #gpu.address_space<workgroup>>, %[[WS:.+]] : memref<2x64x64xbf16, #gpu.address_space<workgroup>>)
 // CHECK-NOT: arith.minui
 // CHECK-COUNT-4: nvgpu.device_async_copy %[[X]][{{.+}}], %[[XS]][{{.+}}], 8 {bypassL1}
 // CHECK: %[[RAW:.+]] = vector.load %{{.+}}[{{.+}}] {alignment = 16 : i64} : memref<64x128xi8>, vector<16xi8>
-// CHECK: vector.extract_strided_slice %[[RAW]] {offsets = [0], sizes = [8], strides = [1]}
-// CHECK: vector.extract_strided_slice %[[RAW]] {offsets = [8], sizes = [8], strides = [1]}
+// CHECK: vector.shuffle %[[RAW]], %[[RAW]] [0, 1, 2, 3, 4, 5, 6, 7] : vector<16xi8>, vector<16xi8>
+// CHECK: vector.shuffle %[[RAW]], %[[RAW]] [8, 9, 10, 11, 12, 13, 14, 15] : vector<16xi8>, vector<16xi8>
 // CHECK: arith.truncf %{{.+}} : vector<8xf32> to vector<8xbf16>
 // CHECK: nvvm.mma.sync A[{{.+}}] B[{{.+}}] C[{{.+}}] {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>}
-// CHECK: vector.load %[[BIAS]][{{.+}}] {alignment = 8 : i64} : memref<64xf32>, vector<2xf32>
+// CHECK: vector.load %[[BIAS]][{{.+}}] {alignment = 4 : i64} : memref<64xbf16>, vector<2xbf16>
+// CHECK: arith.extf %{{.+}} : vector<2xbf16> to vector<2xf32>
 // CHECK-NOT: scf.if
 // CHECK: vector.store %{{.+}} : memref<128x64xbf16>, vector<2xbf16>
 // CHECK: gpu.terminator
 // CHECK: tensor.expand_shape %{{.+}} {{\[\[}}0, 1], [2]] output_shape [2, 64, 64] : tensor<128x64xbf16> into tensor<2x64x64xbf16>
-func.func @prefill_uint8_bias(%x: tensor<2x64x128xbf16>, %bias: tensor<64xf32>) -> tensor<2x64x64xbf16> {
+func.func @prefill_uint8_bias(%x: tensor<2x64x128xbf16>, %bias: tensor<64xbf16>) -> tensor<2x64x64xbf16> {
   %w = arith.constant dense<7> : tensor<64x128xi8>
   %s = arith.constant dense<0.25> : tensor<64x1xf32>
   %z = arith.constant dense<2> : tensor<64x1xi8>
-  %y = kiln.qlinear %x, %w, %s zero_point %z bias %bias {block_shape = array<i64: 1, 128>, is_unsigned = true} : (tensor<2x64x128xbf16>, tensor<64x128xi8>, tensor<64x1xf32>, tensor<64x1xi8>, tensor<64xf32>) -> tensor<2x64x64xbf16>
+  %y = kiln.qlinear %x, %w, %s zero_point %z bias %bias {block_shape = array<i64: 1, 128>, is_unsigned = true} : (tensor<2x64x128xbf16>, tensor<64x128xi8>, tensor<64x1xf32>, tensor<64x1xi8>, tensor<64xbf16>) -> tensor<2x64x64xbf16>
   return %y : tensor<2x64x64xbf16>
 }
 
