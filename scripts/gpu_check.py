@@ -10,7 +10,9 @@ PyTorch for the peers' timings):
   - a deterministic sample of the ONNX node tests the CPU target passes,
     with their inputs (.pb, which kiln-run reads) and expected outputs
     (converted to .npy here, where python3-onnx is);
-  - the benchmark programs (GEMM, attention) as .mlir with their shapes.
+  - the benchmark programs (GEMM, attention) as .mlir with their shapes;
+  - kernel cases with NumPy references: int4/int8 quantized linears
+    (test/e2e/cuda/qlinear_cases.py), decode and prefill shapes.
 
 run (on the device machine): runs every artifact on cuda:0 through kiln-run,
 compares each output with the expected one (max |a - b| <= atol + rtol |b|,
@@ -111,6 +113,7 @@ def prepare(options):
     import numpy as np
     import run_conformance as conformance
     import check_cuda_compile as cuda_compile
+    import qlinear_cases
     out = Path(options.build) / "gpu-check"
     if out.exists():
         shutil.rmtree(out)
@@ -118,8 +121,8 @@ def prepare(options):
     compile_tool = str(Path(options.build) / "bin" / "kiln-compile")
     base = [compile_tool, "--target", "cuda", "--gpu-arch", options.arch,
             "--cuda-path", options.cuda_path]
-    manifest = {"arch": options.arch, "models": {}, "node_tests": {},
-                "benchmarks": {}, "failed_to_compile": []}
+    manifest = {"arch": options.arch, "models": {}, "kernels": {},
+                "node_tests": {}, "benchmarks": {}, "failed_to_compile": []}
 
     def compile_to(src, dst, flags=()):
         r = run(base + [str(src), "-o", str(dst)] + list(flags), timeout=900)
@@ -140,6 +143,20 @@ def prepare(options):
                 shutil.copy(REPO / v, d / ("expected_" + k + ".npy"))
             manifest["models"][name] = {"inputs": list(inputs),
                                         "outputs": list(expected)}
+
+    for name in qlinear_cases.CASES:
+        d = out / "kernels" / name
+        d.mkdir(parents=True)
+        text, inputs, expected = qlinear_cases.make_case(name)
+        (d / "model.mlir").write_text(text)
+        if compile_to(d / "model.mlir", d / "model.kiln"):
+            for k, v in inputs.items():
+                np.save(d / ("in_" + k + ".npy"), v)
+            for k, v in expected.items():
+                np.save(d / ("expected_" + k + ".npy"), v)
+            manifest["kernels"][name] = {
+                "inputs": list(inputs), "outputs": list(expected),
+                "rtol": qlinear_cases.RTOL, "atol": qlinear_cases.ATOL}
 
     expected_pass = sorted(conformance.read_list(
         REPO / "test" / "e2e" / "conformance" / "expected_pass.txt"))
@@ -186,9 +203,10 @@ def prepare(options):
             manifest["benchmarks"][name] = {"inputs": inputs, "flops": flops,
                                             "peer": peer}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
-    print("gpu-check prepare: %d models, %d node tests, %d benchmarks in %s"
-          % (len(manifest["models"]), len(manifest["node_tests"]),
-             len(manifest["benchmarks"]), out))
+    print("gpu-check prepare: %d models, %d kernel cases, %d node tests, "
+          "%d benchmarks in %s"
+          % (len(manifest["models"]), len(manifest["kernels"]),
+             len(manifest["node_tests"]), len(manifest["benchmarks"]), out))
     for line in manifest["failed_to_compile"]:
         print("  did not compile:", line)
     return 0
@@ -245,6 +263,24 @@ def run_checks(options):
             rows.append(("model", name + ":" + k,
                          "ok" if ok and same else "FAIL",
                          why + ("" if same else ", arg-max differs")))
+
+    # Kernel cases: atol is relative to max |ref|.
+    for name, m in manifest.get("kernels", {}).items():
+        d = root / "kernels" / name
+        o = work / "kernels" / name
+        o.mkdir(parents=True, exist_ok=True)
+        r = kiln_run(options, d / "model.kiln",
+                     {k: d / ("in_" + k + ".npy") for k in m["inputs"]}, o)
+        if r.returncode != 0:
+            rows.append(("kernel", name, "FAIL", r.stderr.strip()[-200:]))
+            continue
+        for k in m["outputs"]:
+            ref = np.load(d / ("expected_" + k + ".npy"))
+            got = np.load(o / (k + ".npy"))
+            ok, why = close(got, ref, m["rtol"],
+                            m["atol"] * float(np.abs(ref).max()))
+            rows.append(("kernel", name + ":" + k, "ok" if ok else "FAIL",
+                         why))
 
     passed = failed = 0
     failures = []
