@@ -182,8 +182,9 @@ public:
       return acc;
     };
     SmallVector<Value> acc = kiln::buildTwoStageKLoop(
-        b, mm.k / kTileK, [&](Value kt, Value stage) { return issue(kt, stage); },
-        init, [&](Value stage, SmallVector<Value> acc) {
+        b, mm.k / kTileK,
+        [&](Value kt, Value stage) { return issue(kt, stage); }, init,
+        [&](Value stage, SmallVector<Value> acc) {
           return compute(stage, std::move(acc));
         });
 

@@ -83,7 +83,9 @@ struct QuantizedLinear {
     int64_t blocksAlongK = llvm::divideCeil(k, blockCols);
     return (row / blockRows) * blocksAlongK + g * groupSize / blockCols;
   }
-  TileShape tile() const { return m <= kDecodeRows ? kDecodeTile : kPrefillTile; }
+  TileShape tile() const {
+    return m <= kDecodeRows ? kDecodeTile : kPrefillTile;
+  }
 };
 
 ElementsAttr constantElements(Value v) {
@@ -102,8 +104,8 @@ std::optional<QuantizedLinear> match(QLinearOp op) {
   q.zeroPoints = constantElements(op.getZeroPoint());
   q.globalScale = constantElements(op.getGlobalScale());
   if (!q.codes || !q.scales || (op.getZeroPoint() && !q.zeroPoints) ||
-      (op.getGlobalScale() && !q.globalScale) ||
-      !inputType.hasStaticShape() || !weightType.hasStaticShape() ||
+      (op.getGlobalScale() && !q.globalScale) || !inputType.hasStaticShape() ||
+      !weightType.hasStaticShape() ||
       !(q.elementType.isF16() || q.elementType.isBF16()))
     return std::nullopt;
   auto codeType = dyn_cast<IntegerType>(weightType.getElementType());
@@ -145,9 +147,9 @@ std::optional<std::vector<char>> packCodes(const QuantizedLinear &q) {
   std::vector<char> packed(q.n * q.k * q.bits / 8, 0);
   for (int64_t row = 0; row < q.n; ++row)
     for (int64_t col = 0; col < q.k; ++col) {
-      auto u = uint8_t(codeValue(*bytes, row * q.k + col, q.bits,
-                                 q.isUnsigned) +
-                       q.codeBias());
+      auto u =
+          uint8_t(codeValue(*bytes, row * q.k + col, q.bits, q.isUnsigned) +
+                  q.codeBias());
       if (q.bits == 8) {
         packed[row * q.k + col] = char(u);
         continue;
@@ -222,8 +224,9 @@ public:
       return SmallVector<Value>(tile.fragsM * tile.fragsN, zero);
     };
     SmallVector<Value> acc = buildTwoStageKLoop(
-        b, q.k / kTileK, [&](Value kt, Value stage) { return issue(kt, stage); },
-        init, [&](Value stage, SmallVector<Value> acc) {
+        b, q.k / kTileK,
+        [&](Value kt, Value stage) { return issue(kt, stage); }, init,
+        [&](Value stage, SmallVector<Value> acc) {
           return compute(stage, std::move(acc));
         });
     store(acc);
@@ -253,8 +256,8 @@ private:
       Value row = add(bm, r), elements;
       if (raggedRows()) {
         // Rows past M read nothing (zero-fill) from a row that exists.
-        Value inside = arith::CmpIOp::create(b, arith::CmpIPredicate::ult,
-                                             row, idx(q.m));
+        Value inside =
+            arith::CmpIOp::create(b, arith::CmpIPredicate::ult, row, idx(q.m));
         row = arith::MinUIOp::create(b, row, idx(q.m - 1));
         elements = arith::SelectOp::create(b, inside, idx(8), idx(0));
       }
@@ -286,9 +289,9 @@ private:
     std::array<Value, 2> halves;
     auto half = VectorType::get({8}, i8);
     if (q.bits == 8) {
-      Value codes = vector::LoadOp::create(b, VectorType::get({kRun}, i8),
-                                           operands.codes, ValueRange{row, k},
-                                           false, llvm::Align(16));
+      Value codes =
+          vector::LoadOp::create(b, VectorType::get({kRun}, i8), operands.codes,
+                                 ValueRange{row, k}, false, llvm::Align(16));
       // vector.shuffle, not extract_strided_slice: convert-gpu-to-nvvm
       // lowers the former only.
       for (int64_t h = 0; h < 2; ++h)
@@ -296,9 +299,9 @@ private:
             b, codes, codes,
             llvm::to_vector(llvm::seq<int64_t>(8 * h, 8 * h + 8)));
     } else {
-      Value codes =
-          vector::LoadOp::create(b, half, operands.codes,
-                                 ValueRange{row, div(k, 2)}, false, llvm::Align(8));
+      Value codes = vector::LoadOp::create(b, half, operands.codes,
+                                           ValueRange{row, div(k, 2)}, false,
+                                           llvm::Align(8));
       auto constant = [&](int64_t v) -> Value {
         return arith::ConstantOp::create(
             b, DenseElementsAttr::get(half, b.getI8IntegerAttr(v)));
@@ -309,7 +312,8 @@ private:
     auto contract = arith::FastMathFlagsAttr::get(
         b.getContext(), arith::FastMathFlags::contract);
     for (int64_t h = 0; h < 2; ++h) {
-      Value u = arith::UIToFPOp::create(b, VectorType::get({8}, f32), halves[h]);
+      Value u =
+          arith::UIToFPOp::create(b, VectorType::get({8}, f32), halves[h]);
       Value w = arith::AddFOp::create(
           b, arith::MulFOp::create(b, u, scale, contract), offset, contract);
       Value narrow =
@@ -326,8 +330,8 @@ private:
     for (int64_t ks = 0; ks < kTileK / 16; ++ks) {
       SmallVector<Value> xFrag, wFrag;
       for (int64_t mi = 0; mi < tile.fragsM; ++mi)
-        xFrag.push_back(warp.loadA(xs, stage, add(warpRow, idx(mi * 16)),
-                                   idx(ks * 16)));
+        xFrag.push_back(
+            warp.loadA(xs, stage, add(warpRow, idx(mi * 16)), idx(ks * 16)));
       for (int64_t ni = 0; ni < tile.fragsN; ++ni)
         wFrag.push_back(warp.loadB(ws, stage, idx(ks * 16),
                                    add(warpCol, idx(ni * 8)),
@@ -363,12 +367,12 @@ private:
       for (int64_t mi = 0; mi < tile.fragsM; ++mi)
         for (int64_t h = 0; h < 2; ++h) {
           Value row = add(add(add(bm, warpRow), idx(mi * 16 + 8 * h)), g);
-          Value v = vector::ExtractOp::create(
-              b, acc[mi * tile.fragsN + ni], ArrayRef<int64_t>{h});
+          Value v = vector::ExtractOp::create(b, acc[mi * tile.fragsN + ni],
+                                              ArrayRef<int64_t>{h});
           if (bias)
             v = arith::AddFOp::create(b, v, bias);
-          v = arith::TruncFOp::create(
-              b, VectorType::get({2}, q.elementType), v);
+          v = arith::TruncFOp::create(b, VectorType::get({2}, q.elementType),
+                                      v);
           storeRow(v, row, col);
         }
     }
@@ -399,8 +403,7 @@ private:
 MemRefType sharedType(MLIRContext *ctx, ArrayRef<int64_t> shape, Type elt) {
   return MemRefType::get(
       shape, elt, MemRefLayoutAttrInterface(),
-      gpu::AddressSpaceAttr::get(ctx,
-                                         gpu::AddressSpace::Workgroup));
+      gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup));
 }
 
 /// Replaces `q.op` by its kernel; false (and no change) when a constant
@@ -417,8 +420,8 @@ bool convert(RewriterBase &rewriter, const QuantizedLinear &q) {
   // Repacked constants keep the weight's location: kiln-outline-weights
   // names the artifact's weights after it.
   Location weightLoc = op.getWeight().getLoc();
-  auto constant = [&](ArrayRef<int64_t> shape, Type elt,
-                      ArrayRef<char> bytes, StringRef name) -> Value {
+  auto constant = [&](ArrayRef<int64_t> shape, Type elt, ArrayRef<char> bytes,
+                      StringRef name) -> Value {
     auto type = RankedTensorType::get(shape, elt);
     return arith::ConstantOp::create(
         b, weightLoc, cast<TypedAttr>(makeConstantAttr(type, bytes, name)));
@@ -458,11 +461,11 @@ bool convert(RewriterBase &rewriter, const QuantizedLinear &q) {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&launch.getBody().front());
     ValueRange smem = launch.getWorkgroupAttributions();
-    Value bm = arith::MulIOp::create(b, launch.getBlockIds().y,
-                                     index(tile.rows()));
+    Value bm =
+        arith::MulIOp::create(b, launch.getBlockIds().y, index(tile.rows()));
     Value bn = arith::MulIOp::create(b, launch.getBlockIds().x, index(kTileN));
-    KernelBuilder(b, q, operands, smem[0], smem[1], launch.getThreadIds().x,
-                  bm, bn)
+    KernelBuilder(b, q, operands, smem[0], smem[1], launch.getThreadIds().x, bm,
+                  bn)
         .build();
     gpu::TerminatorOp::create(b);
   }
@@ -473,8 +476,8 @@ bool convert(RewriterBase &rewriter, const QuantizedLinear &q) {
 
   // The op's constants, now repacked, go when nothing else reads them.
   SmallVector<Operation *> producers;
-  for (Value v : {op.getWeight(), op.getScale(), op.getZeroPoint(),
-                  op.getGlobalScale()})
+  for (Value v :
+       {op.getWeight(), op.getScale(), op.getZeroPoint(), op.getGlobalScale()})
     if (Operation *def = v ? v.getDefiningOp() : nullptr)
       if (!llvm::is_contained(producers, def))
         producers.push_back(def);

@@ -17,8 +17,7 @@ static Value index(ImplicitLocOpBuilder &b, int64_t v) {
   return arith::ConstantIndexOp::create(b, v);
 }
 
-MmaSyncWarp::MmaSyncWarp(ImplicitLocOpBuilder &b, Type elementType,
-                         Value lane)
+MmaSyncWarp::MmaSyncWarp(ImplicitLocOpBuilder &b, Type elementType, Value lane)
     : b(b), elementType(elementType), lane(lane) {
   lane16 = arith::RemUIOp::create(b, lane, index(b, 16));
   laneHalf = arith::MulIOp::create(
@@ -80,8 +79,7 @@ Value MmaSyncWarp::mma(Value a, Value bFragment, Value c) {
   Value d = NVVM::MmaOp::create(
       b, result, regs(a, 4), regs(bFragment, 2), cRegs,
       ArrayRef<int64_t>{16, 8, 16}, std::nullopt, std::nullopt,
-      std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::bf16,
-                                    NVVM::MMATypes::bf16},
+      std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::bf16, NVVM::MMATypes::bf16},
       std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
                                      NVVM::MMALayout::col});
   Value out = c;
@@ -107,8 +105,7 @@ SmallVector<Value> kiln::buildTwoStageKLoop(
     b.setInsertionPointToStart(loop.getBody());
     Value kt = loop.getInductionVar();
     Value next = arith::AddIOp::create(b, kt, index(b, 1));
-    Value pending =
-        issue(next, arith::RemUIOp::create(b, next, index(b, 2)));
+    Value pending = issue(next, arith::RemUIOp::create(b, next, index(b, 2)));
     nvgpu::DeviceAsyncWaitOp::create(b, pending, b.getI32IntegerAttr(1));
     gpu::BarrierOp::create(b);
     SmallVector<Value> updated =
