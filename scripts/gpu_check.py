@@ -94,6 +94,25 @@ def attention(b, h, s, d, dtype="f16", kv_heads=None, keys=None,
     return text, inputs, 2.0 * 2 * pairs * d, peer
 
 
+def qlinear_int4(m, n, k, group=128):
+    """y = x @ dequantize(W)^T with int4 W [n, k] in groups of `group`
+    along K, f16 x [m, k] (splat weights: the time does not depend on
+    them). The peer is an f16 torch linear of the same shape."""
+    xt, yt = "tensor<%dx%dxf16>" % (m, k), "tensor<%dx%dxf16>" % (m, n)
+    wt, st = "tensor<%dx%dxi4>" % (n, k), "tensor<%dx%dxf16>" % (n, k // group)
+    text = f"""func.func @main(%x: {xt} {{kiln.name = "x", kiln.dtype = 10 : i32}})
+    -> ({yt} {{kiln.name = "y", kiln.dtype = 10 : i32}}) {{
+  %w = arith.constant dense<3> : {wt}
+  %s = arith.constant dense<0.01> : {st}
+  %y = kiln.qlinear %x, %w, %s {{block_shape = array<i64: 1, {group}>}}
+      : ({xt}, {wt}, {st}) -> {yt}
+  return %y : {yt}
+}}
+"""
+    return text, {"x": ([m, k], "float16")}, 2.0 * m * n * k, \
+        {"weight": [n, k]}
+
+
 BENCHMARKS = {
     "gemm_f16_4096": gemm(4096) + (None,),
     "attention_causal_f16_b1h32s2048d128": attention(1, 32, 2048, 128),
@@ -102,6 +121,9 @@ BENCHMARKS = {
     "attention_causal_f32_b1h32s2048d128": attention(1, 32, 2048, 128, "f32"),
     "attention_decode_f32_b1h32kv8L4096d128": attention(
         1, 32, 1, 128, "f32", kv_heads=8, keys=4096, causal=False),
+    # kiln-gpu-convert-quantized-linears-to-mma-kernels (decode tile).
+    "qlinear_int4_g128_m1_4096x4096": qlinear_int4(1, 4096, 4096),
+    "qlinear_int4_g128_m16_4096x4096": qlinear_int4(16, 4096, 4096),
 }
 
 
@@ -369,6 +391,10 @@ def run_benchmarks(options, root, manifest, work):
             t = {k: torch.from_numpy(v).cuda() for k, v in arrays.items()}
             if name.startswith("gemm"):
                 fn, peer = (lambda: t["a"] @ t["b"]), "torch.matmul (cuBLAS)"
+            elif name.startswith("qlinear"):
+                w = torch.randn(*b["peer"]["weight"], dtype=torch.float16,
+                                device="cuda")
+                fn, peer = (lambda: t["x"] @ w.t()), "f16 torch linear"
             else:
                 fn, peer = attention_peer(torch, t, b["peer"], o,
                                           kiln_ms != "FAIL")
