@@ -10,7 +10,9 @@ PyTorch for the peers' timings):
   - a deterministic sample of the ONNX node tests the CPU target passes,
     with their inputs (.pb, which kiln-run reads) and expected outputs
     (converted to .npy here, where python3-onnx is);
-  - the benchmark programs (GEMM, attention) as .mlir with their shapes.
+  - the benchmark programs (GEMM, attention) as .mlir with their shapes;
+  - kernel cases with NumPy references: int4/int8 quantized linears
+    (test/e2e/cuda/qlinear_cases.py), decode and prefill shapes.
 
 run (on the device machine): runs every artifact on cuda:0 through kiln-run,
 compares each output with the expected one (max |a - b| <= atol + rtol |b|,
@@ -92,6 +94,25 @@ def attention(b, h, s, d, dtype="f16", kv_heads=None, keys=None,
     return text, inputs, 2.0 * 2 * pairs * d, peer
 
 
+def qlinear_int4(m, n, k, group=128):
+    """y = x @ dequantize(W)^T with int4 W [n, k] in groups of `group`
+    along K, f16 x [m, k] (splat weights: the time does not depend on
+    them). The peer is an f16 torch linear of the same shape."""
+    xt, yt = "tensor<%dx%dxf16>" % (m, k), "tensor<%dx%dxf16>" % (m, n)
+    wt, st = "tensor<%dx%dxi4>" % (n, k), "tensor<%dx%dxf16>" % (n, k // group)
+    text = f"""func.func @main(%x: {xt} {{kiln.name = "x", kiln.dtype = 10 : i32}})
+    -> ({yt} {{kiln.name = "y", kiln.dtype = 10 : i32}}) {{
+  %w = arith.constant dense<3> : {wt}
+  %s = arith.constant dense<0.01> : {st}
+  %y = kiln.qlinear %x, %w, %s {{block_shape = array<i64: 1, {group}>}}
+      : ({xt}, {wt}, {st}) -> {yt}
+  return %y : {yt}
+}}
+"""
+    return text, {"x": ([m, k], "float16")}, 2.0 * m * n * k, \
+        {"weight": [n, k]}
+
+
 BENCHMARKS = {
     "gemm_f16_4096": gemm(4096) + (None,),
     "attention_causal_f16_b1h32s2048d128": attention(1, 32, 2048, 128),
@@ -100,6 +121,9 @@ BENCHMARKS = {
     "attention_causal_f32_b1h32s2048d128": attention(1, 32, 2048, 128, "f32"),
     "attention_decode_f32_b1h32kv8L4096d128": attention(
         1, 32, 1, 128, "f32", kv_heads=8, keys=4096, causal=False),
+    # kiln-gpu-convert-quantized-linears-to-mma-kernels (decode tile).
+    "qlinear_int4_g128_m1_4096x4096": qlinear_int4(1, 4096, 4096),
+    "qlinear_int4_g128_m16_4096x4096": qlinear_int4(16, 4096, 4096),
 }
 
 
@@ -111,6 +135,7 @@ def prepare(options):
     import numpy as np
     import run_conformance as conformance
     import check_cuda_compile as cuda_compile
+    import qlinear_cases
     out = Path(options.build) / "gpu-check"
     if out.exists():
         shutil.rmtree(out)
@@ -118,8 +143,8 @@ def prepare(options):
     compile_tool = str(Path(options.build) / "bin" / "kiln-compile")
     base = [compile_tool, "--target", "cuda", "--gpu-arch", options.arch,
             "--cuda-path", options.cuda_path]
-    manifest = {"arch": options.arch, "models": {}, "node_tests": {},
-                "benchmarks": {}, "failed_to_compile": []}
+    manifest = {"arch": options.arch, "models": {}, "kernels": {},
+                "node_tests": {}, "benchmarks": {}, "failed_to_compile": []}
 
     def compile_to(src, dst, flags=()):
         r = run(base + [str(src), "-o", str(dst)] + list(flags), timeout=900)
@@ -140,6 +165,20 @@ def prepare(options):
                 shutil.copy(REPO / v, d / ("expected_" + k + ".npy"))
             manifest["models"][name] = {"inputs": list(inputs),
                                         "outputs": list(expected)}
+
+    for name in qlinear_cases.CASES:
+        d = out / "kernels" / name
+        d.mkdir(parents=True)
+        text, inputs, expected = qlinear_cases.make_case(name)
+        (d / "model.mlir").write_text(text)
+        if compile_to(d / "model.mlir", d / "model.kiln"):
+            for k, v in inputs.items():
+                np.save(d / ("in_" + k + ".npy"), v)
+            for k, v in expected.items():
+                np.save(d / ("expected_" + k + ".npy"), v)
+            manifest["kernels"][name] = {
+                "inputs": list(inputs), "outputs": list(expected),
+                "rtol": qlinear_cases.RTOL, "atol": qlinear_cases.ATOL}
 
     expected_pass = sorted(conformance.read_list(
         REPO / "test" / "e2e" / "conformance" / "expected_pass.txt"))
@@ -186,9 +225,10 @@ def prepare(options):
             manifest["benchmarks"][name] = {"inputs": inputs, "flops": flops,
                                             "peer": peer}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
-    print("gpu-check prepare: %d models, %d node tests, %d benchmarks in %s"
-          % (len(manifest["models"]), len(manifest["node_tests"]),
-             len(manifest["benchmarks"]), out))
+    print("gpu-check prepare: %d models, %d kernel cases, %d node tests, "
+          "%d benchmarks in %s"
+          % (len(manifest["models"]), len(manifest["kernels"]),
+             len(manifest["node_tests"]), len(manifest["benchmarks"]), out))
     for line in manifest["failed_to_compile"]:
         print("  did not compile:", line)
     return 0
@@ -245,6 +285,24 @@ def run_checks(options):
             rows.append(("model", name + ":" + k,
                          "ok" if ok and same else "FAIL",
                          why + ("" if same else ", arg-max differs")))
+
+    # Kernel cases: atol is relative to max |ref|.
+    for name, m in manifest.get("kernels", {}).items():
+        d = root / "kernels" / name
+        o = work / "kernels" / name
+        o.mkdir(parents=True, exist_ok=True)
+        r = kiln_run(options, d / "model.kiln",
+                     {k: d / ("in_" + k + ".npy") for k in m["inputs"]}, o)
+        if r.returncode != 0:
+            rows.append(("kernel", name, "FAIL", r.stderr.strip()[-200:]))
+            continue
+        for k in m["outputs"]:
+            ref = np.load(d / ("expected_" + k + ".npy"))
+            got = np.load(o / (k + ".npy"))
+            ok, why = close(got, ref, m["rtol"],
+                            m["atol"] * float(np.abs(ref).max()))
+            rows.append(("kernel", name + ":" + k, "ok" if ok else "FAIL",
+                         why))
 
     passed = failed = 0
     failures = []
@@ -333,6 +391,10 @@ def run_benchmarks(options, root, manifest, work):
             t = {k: torch.from_numpy(v).cuda() for k, v in arrays.items()}
             if name.startswith("gemm"):
                 fn, peer = (lambda: t["a"] @ t["b"]), "torch.matmul (cuBLAS)"
+            elif name.startswith("qlinear"):
+                w = torch.randn(*b["peer"]["weight"], dtype=torch.float16,
+                                device="cuda")
+                fn, peer = (lambda: t["x"] @ w.t()), "f16 torch linear"
             else:
                 fn, peer = attention_peer(torch, t, b["peer"], o,
                                           kiln_ms != "FAIL")

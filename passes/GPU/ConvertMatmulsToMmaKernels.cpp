@@ -15,11 +15,15 @@
 //   accumulators start from C (the generic accumulates into its init).
 //
 // Fragment layouts follow the PTX ISA's tables for mma.m16n8k16 (lane l
-// holds C rows l/4 and l/4+8, columns 2*(l%4) and 2*(l%4)+1).
+// holds C rows l/4 and l/4+8, columns 2*(l%4) and 2*(l%4)+1). The
+// fragment reads, the mma and the two-stage K loop are MmaSync.h's,
+// shared with the quantized linear generator.
 //
 //===----------------------------------------------------------------------===//
 
 #include "kiln/passes/GPU/Passes.h"
+
+#include "MmaSync.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
@@ -156,46 +160,33 @@ public:
 
   void build() {
     Type f32 = b.getF32Type();
-    auto accType = VectorType::get({2, 2}, f32);
-    Value zero = arith::ConstantOp::create(b, b.getZeroAttr(accType));
-    Value group = issue(idx(0), idx(0));
-
-    // Accumulators start from C.
     Value g = div(lane, 4), t2 = mul(rem(lane, 4), 2);
-    SmallVector<Value> acc;
-    for (int64_t mi = 0; mi < 2; ++mi)
-      for (int64_t ni = 0; ni < 4; ++ni) {
-        Value row = add(add(rowBase, idx(mi * 16)), g);
-        Value col = add(add(colBase, idx(ni * 8)), t2);
-        Value v = zero;
-        for (int64_t h = 0; h < 2; ++h) {
-          Value pair = vector::LoadOp::create(
-              b, VectorType::get({2}, f32), mm.c,
-              cIndices(add(row, idx(h * 8)), col));
-          v = vector::InsertOp::create(b, pair, v, ArrayRef<int64_t>{h});
+    // Accumulators start from C.
+    auto init = [&] {
+      auto accType = VectorType::get({2, 2}, f32);
+      Value zero = arith::ConstantOp::create(b, b.getZeroAttr(accType));
+      SmallVector<Value> acc;
+      for (int64_t mi = 0; mi < 2; ++mi)
+        for (int64_t ni = 0; ni < 4; ++ni) {
+          Value row = add(add(rowBase, idx(mi * 16)), g);
+          Value col = add(add(colBase, idx(ni * 8)), t2);
+          Value v = zero;
+          for (int64_t h = 0; h < 2; ++h) {
+            Value pair = vector::LoadOp::create(
+                b, VectorType::get({2}, f32), mm.c,
+                cIndices(add(row, idx(h * 8)), col));
+            v = vector::InsertOp::create(b, pair, v, ArrayRef<int64_t>{h});
+          }
+          acc.push_back(v);
         }
-        acc.push_back(v);
-      }
-
-    int64_t kTiles = mm.k / kTileK;
-    auto loop = scf::ForOp::create(b, idx(0), idx(kTiles - 1), idx(1), acc);
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(loop.getBody());
-      Value kt = loop.getInductionVar();
-      Value next = add(kt, idx(1));
-      Value pending = issue(next, rem(next, 2));
-      nvgpu::DeviceAsyncWaitOp::create(b, pending, b.getI32IntegerAttr(1));
-      gpu::BarrierOp::create(b);
-      SmallVector<Value> updated =
-          compute(rem(kt, 2), llvm::to_vector_of<Value>(loop.getRegionIterArgs()));
-      gpu::BarrierOp::create(b);
-      scf::YieldOp::create(b, updated);
-    }
-    nvgpu::DeviceAsyncWaitOp::create(b, group, b.getI32IntegerAttr(0));
-    gpu::BarrierOp::create(b);
-    acc = compute(idx((kTiles - 1) % kStages),
-                  llvm::to_vector_of<Value>(loop.getResults()));
+      return acc;
+    };
+    SmallVector<Value> acc = kiln::buildTwoStageKLoop(
+        b, mm.k / kTileK,
+        [&](Value kt, Value stage) { return issue(kt, stage); }, init,
+        [&](Value stage, SmallVector<Value> acc) {
+          return compute(stage, std::move(acc));
+        });
 
     int64_t i = 0;
     for (int64_t mi = 0; mi < 2; ++mi)
@@ -261,72 +252,26 @@ private:
 
   /// The 2x4 fragments of this warp over both k16 steps of one stage.
   SmallVector<Value> compute(Value stage, SmallVector<Value> acc) {
-    Type e = mm.elementType;
-    Value lane16 = rem(lane, 16), laneHalf = mul(div(lane, 16), 8);
+    kiln::MmaSyncWarp warp(b, mm.elementType, lane);
     Value warpRow = sub(rowBase, bm), warpCol = sub(colBase, bn);
     for (int64_t ks = 0; ks < kTileK / 16; ++ks) {
       SmallVector<Value> aFrag, bFrag;
       for (int64_t mi = 0; mi < 2; ++mi)
-        aFrag.push_back(nvgpu::LdMatrixOp::create(
-            b, VectorType::get({4, 2}, e), as,
-            ValueRange{stage, add(add(warpRow, idx(mi * 16)), lane16),
-                       add(idx(ks * 16), laneHalf)},
-            /*transpose=*/false, /*numTiles=*/4));
+        aFrag.push_back(warp.loadA(as, stage, add(warpRow, idx(mi * 16)),
+                                   idx(ks * 16)));
       for (int64_t ni = 0; ni < 4; ++ni)
-        bFrag.push_back(nvgpu::LdMatrixOp::create(
-            b, VectorType::get({2, 2}, e), bs,
-            ValueRange{stage, add(idx(ks * 16), lane16),
-                       add(warpCol, idx(ni * 8))},
-            /*transpose=*/true, /*numTiles=*/2));
+        bFrag.push_back(warp.loadB(bs, stage, idx(ks * 16),
+                                   add(warpCol, idx(ni * 8)),
+                                   kiln::MmaTileLayout::KRows));
       for (int64_t mi = 0; mi < 2; ++mi)
         for (int64_t ni = 0; ni < 4; ++ni)
-          acc[mi * 4 + ni] = mma(aFrag[mi], bFrag[ni], acc[mi * 4 + ni]);
+          acc[mi * 4 + ni] =
+              warp.mma(aFrag[mi], bFrag[ni], acc[mi * 4 + ni]);
     }
     return acc;
   }
 
   Value sub(Value x, Value y) { return arith::SubIOp::create(b, x, y); }
-
-  Value mma(Value a, Value bv, Value c) {
-    if (mm.elementType.isF16())
-      return nvgpu::MmaSyncOp::create(b, a, bv, c,
-                                      ArrayRef<int64_t>{16, 8, 16});
-    // MLIR 22.1's nvgpu.mma.sync cannot deduce bf16 PTX types: emit
-    // nvvm.mma.sync on registers of two bf16 each.
-    auto regs = [&](Value v, int64_t n) {
-      SmallVector<Value> out;
-      for (int64_t i = 0; i < n; ++i) {
-        Value row = vector::ExtractOp::create(b, v, ArrayRef<int64_t>{i});
-        Value word = vector::BitCastOp::create(
-            b, VectorType::get({1}, b.getI32Type()), row);
-        out.push_back(
-            vector::ExtractOp::create(b, word, ArrayRef<int64_t>{0}));
-      }
-      return out;
-    };
-    SmallVector<Value> cRegs;
-    for (int64_t i = 0; i < 2; ++i)
-      for (int64_t j = 0; j < 2; ++j)
-        cRegs.push_back(
-            vector::ExtractOp::create(b, c, ArrayRef<int64_t>{i, j}));
-    Type f32 = b.getF32Type();
-    auto result = LLVM::LLVMStructType::getLiteral(b.getContext(),
-                                                   {f32, f32, f32, f32});
-    Value d = NVVM::MmaOp::create(
-        b, result, regs(a, 4), regs(bv, 2), cRegs, ArrayRef<int64_t>{16, 8, 16},
-        std::nullopt, std::nullopt,
-        std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::bf16,
-                                      NVVM::MMATypes::bf16},
-        std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
-                                       NVVM::MMALayout::col});
-    Value out = c;
-    for (int64_t i = 0; i < 4; ++i) {
-      Value x = LLVM::ExtractValueOp::create(b, d, ArrayRef<int64_t>{i});
-      out = vector::InsertOp::create(b, x, out,
-                                     ArrayRef<int64_t>{i / 2, i % 2});
-    }
-    return out;
-  }
 
   ImplicitLocOpBuilder &b;
   const Matmul &mm;

@@ -126,12 +126,14 @@ static constexpr const char *kCodegenPipeline =
 
 // Kiln ops with CUDA kernels of their own, before the reference lowering
 // would see them: attention as one flash-attention gpu.launch (online
-// softmax over the key tiles the mask kind allows). The launch reads
-// bufferization.to_buffer's of its inputs and writes a memref.alloc, so it
-// goes through bufferization and the workspace planner like the kernels
-// built after them.
+// softmax over the key tiles the mask kind allows), int4/int8 quantized
+// linears as mma.sync launches that dequantize weight tiles in registers.
+// The launches read bufferization.to_buffer's of their inputs and write a
+// memref.alloc, so they go through bufferization and the workspace planner
+// like the kernels built after them.
 static constexpr const char *kGpuKernelsFromKilnOps =
-    "func.func(kiln-gpu-convert-attention-to-kernels)";
+    "func.func(kiln-gpu-convert-attention-to-kernels,"
+    "kiln-gpu-convert-quantized-linears-to-mma-kernels)";
 
 // The CUDA target after the tensor level (see docs/ARCHITECTURE.md, "CUDA
 // target"). Bufferized like the CPU target, but no deallocation pipeline:

@@ -130,6 +130,73 @@ def ConvertMatmulsToMmaKernels
                            "mlir::memref::MemRefDialect"];
 }
 
+def ConvertQuantizedLinearsToMmaKernels
+    : Pass<"kiln-gpu-convert-quantized-linears-to-mma-kernels",
+           "mlir::func::FuncOp"> {
+  let summary = "Turn int4/int8 weight-only kiln.qlinear ops on f16/bf16 "
+                "activations into mma.sync launches that dequantize weight "
+                "tiles in registers";
+  let description = [{
+    Kiln's quantized linear generator for the CUDA target (sm_80 and
+    later). Like the attention generator it runs on tensors, before
+    `kiln-decompose-composite-ops` would turn the op into a dequantized
+    float copy of the weight and a matmul, and replaces each op it covers
+    with a `gpu.launch` on `bufferization.to_buffer`s of its operands and a
+    `memref.alloc` for the output.
+
+    The weights are repacked at compile time: codes as unsigned bytes
+    `u = q + 2^(bits-1)` (signed) or `u = q` (unsigned), `[N, K]` for int8
+    and `[N, K/2]` for int4 (byte j of each 16-code run of a row holds code
+    j in its low nibble and code j + 8 in its high one), and per (row,
+    group) an f32 pair `(s, o)` with `s = scale * global_scale` and
+    `o = -(2^(bits-1) + zero_point) * s` (or `-zero_point * s`), so that
+    the weight is `u * s + o`.
+
+    The kernel computes `y[M, N] = x[M, K] @ W^T (+ bias)` with a
+    64-column block tile per 128-thread block (grid x over N, y over M),
+    K tiles of 64 in two shared-memory stages: the activation tile by
+    16-byte `cp.async` (rows past M zero-filled), the weight tile as
+    `[n][k]` rows that each thread fills by loading 16 codes, converting
+    them (`uitofp`, one multiply-add with `(s, o)`) and storing 8 f16/bf16
+    values twice. Fragments are read with `ldmatrix` (B without `.trans`,
+    it is `[n][k]`) and multiplied by `mma.sync` m16n8k16 with f32
+    accumulators, through the code the matmul generator uses (MmaSync.h).
+    The epilogue adds the bias, rounds to the activations' type and writes
+    the rows below M. Block tiles: 64x64 (2x2 warps of 32x32) and, for
+    decode (`M` at most 16), 16x64 (4 warps of 16x16).
+
+    Covered: f16 or bf16 activations of any rank (leading dimensions are
+    flattened into M), constant i4/i8 codes (signed or unsigned, zero points
+    or not), block shapes `[bn, bk]` with `gcd(K, bk)` a multiple of 16,
+    constant scales of any float type, a constant global scale, a bias of
+    any float type, N and K multiples of 64. Left to the reference
+    lowering (dequantize + matmul): f32 activations, fp8/fp4 codes,
+    run-time weights, other sizes.
+
+    Example:
+
+    ```mlir
+    %y = kiln.qlinear %x, %w, %s {block_shape = array<i64: 1, 32>}
+        : (tensor<1x128xf16>, tensor<64x128xi4>, tensor<64x4xf32>)
+        -> tensor<1x64xf16>
+    ```
+
+    becomes a `gpu.launch` with a grid of (1, 1, 1) blocks of 128 threads,
+    workgroup buffers `memref<2x16x64xf16>` and `memref<2x64x64xf16>`,
+    reading a `tensor<64x64xi8>` of codes and a `tensor<64x4x2xf32>` of
+    scales and offsets.
+  }];
+  let dependentDialects = ["mlir::gpu::GPUDialect",
+                           "mlir::nvgpu::NVGPUDialect",
+                           "mlir::NVVM::NVVMDialect",
+                           "mlir::bufferization::BufferizationDialect",
+                           "mlir::tensor::TensorDialect",
+                           "mlir::vector::VectorDialect",
+                           "mlir::scf::SCFDialect",
+                           "mlir::arith::ArithDialect",
+                           "mlir::memref::MemRefDialect"];
+}
+
 def MapLinalgToKernels
     : Pass<"kiln-gpu-map-linalg-to-kernels", "mlir::ModuleOp"> {
   let summary = "Turn the remaining linalg ops and host memory accesses of "
