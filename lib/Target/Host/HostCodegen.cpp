@@ -477,6 +477,10 @@ static llvm::Error link(const std::vector<llvm::SmallString<0>> &objects,
       "--as-needed", "-o", soPath};
   for (const llvm::SmallString<128> &path : objPaths)
     args.push_back(path);
+  // Only the members the objects call are pulled in (e.g. __truncsfbf2).
+  if (llvm::StringRef(KILN_COMPILER_RT_BUILTINS).size() &&
+      llvm::sys::fs::exists(KILN_COMPILER_RT_BUILTINS))
+    args.push_back(KILN_COMPILER_RT_BUILTINS);
   args.append({"-lm", "-lc", "-L" KILN_OPENMP_LIBDIR, "-rpath",
                KILN_OPENMP_LIBDIR, "-lomp", "-L/usr/lib/x86_64-linux-gnu",
                "-L/lib/x86_64-linux-gnu"});
