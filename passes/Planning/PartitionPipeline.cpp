@@ -69,9 +69,7 @@ Program analyze(func::FuncOp fn) {
     if (attention)
       p.layers.push_back(p.index[op]);
     bool dependent = attention || !isMemoryEffectFree(op);
-    for (Value operand : op->getOperands())
-      dependent |= p.layerValues.contains(operand);
-    // Values defined outside the op but used in its regions.
+    // Its operands, and the values its regions use from outside.
     op->walk([&](Operation *inner) {
       for (Value operand : inner->getOperands())
         dependent |= p.layerValues.contains(operand);
