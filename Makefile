@@ -54,6 +54,7 @@ docs: configure
 	cmake --build $(BUILD_DIR) --target mlir-doc
 	mkdir -p docs/generated
 	cp $(BUILD_DIR)/docs/Dialects/KilnOps.md docs/generated/KilnOps.md
+	cp $(BUILD_DIR)/docs/Dialects/KilnPipelineOps.md docs/generated/KilnPipelineOps.md
 	rm -f docs/generated/KilnPasses.md
 	cp $(BUILD_DIR)/docs/Passes/*.md docs/generated/
 

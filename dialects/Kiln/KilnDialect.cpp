@@ -2,6 +2,7 @@
 
 #include "kiln/dialects/Kiln/KilnDialect.h"
 #include "kiln/dialects/Kiln/KilnOps.h"
+#include "kiln/dialects/Kiln/KilnPipelineOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -25,6 +26,10 @@ void KilnDialect::initialize() {
   addOperations<
 #define GET_OP_LIST
 #include "kiln/dialects/Kiln/KilnOps.cpp.inc"
+      >();
+  addOperations<
+#define GET_OP_LIST
+#include "kiln/dialects/Kiln/KilnPipelineOps.cpp.inc"
       >();
 }
 

@@ -25,7 +25,11 @@ The onnxruntime reference (logits_ort.npy) comes from
 examples/tools/run_onnxruntime.js.
 
 Run: /usr/bin/python3 examples/mixtral/make_mixtral.py
+The 4-layer variant that pipeline parallelism splits into 2 and 4 stages
+(test/e2e/parallel) is examples/mixtral4:
+     /usr/bin/python3 examples/mixtral/make_mixtral.py --layers 4 --out examples/mixtral4
 """
+import argparse
 import math
 import os
 import sys
@@ -188,25 +192,39 @@ def MixtralForCausalLM(config):
             input_ids, dtype, config.sliding_window))
 
 
-def build(log=print):
+def build(log=print, layers=MixtralConfig.num_hidden_layers):
     torch.manual_seed(0)
     config = MixtralConfig()
+    config.num_hidden_layers = layers
     model = MixtralForCausalLM(config)
     tiny_lm.train(model, config.vocab_size, log=log)
     return model
 
 
 def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--layers", type=int,
+                        default=MixtralConfig.num_hidden_layers,
+                        help="decoder layers (default 2)")
+    parser.add_argument("--out", default=HERE,
+                        help="the folder to write to; the model is named "
+                             "after it (default: beside this script)")
+    args = parser.parse_args()
     torch.set_num_threads(1)  # tiny matrices: threads only add overhead
-    model = build()
-    tiny_lm.export(model, os.path.join(HERE, "mixtral.onnx"))
-    tokens, logits = tiny_lm.save_reference(model, HERE, MixtralConfig.vocab_size)
+    model = build(layers=args.layers)
+    os.makedirs(args.out, exist_ok=True)
+    path = os.path.join(args.out, os.path.basename(
+        os.path.normpath(os.path.abspath(args.out))) + ".onnx")
+    tiny_lm.export(model, path)
+    tokens, logits = tiny_lm.save_reference(model, args.out,
+                                            MixtralConfig.vocab_size)
     greedy = tiny_lm.greedy(model)
-    np.save(os.path.join(HERE, "greedy_torch.npy"), np.array(greedy, dtype=np.int64))
+    np.save(os.path.join(args.out, "greedy_torch.npy"),
+            np.array(greedy, dtype=np.int64))
     print("reference tokens:", tokens[0].tolist())
     print("argmax of logits:", logits[0].argmax(-1).tolist())
     print("greedy after", tiny_lm.PROMPT, ":", greedy)
-    print("wrote", os.path.join(HERE, "mixtral.onnx"))
+    print("wrote", path)
 
 
 if __name__ == "__main__":

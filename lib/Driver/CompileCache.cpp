@@ -322,6 +322,9 @@ kiln::compileCacheKey(const CompileOptions &options) {
   key.add("kv block size", options.kvBlockSize);
   key.add("kv blocks", options.kvBlocks);
   key.add("expert ranks", options.planning.expertRanks);
+  key.add("pipeline stages", options.planning.pipelineStages);
+  for (int64_t layers : options.planning.stageLayers)
+    key.add("stage layers", layers);
   key.add("plan", options.planning.planText);
   return key.hex();
 }

@@ -10,12 +10,12 @@
 
 #include "kiln/Artifact/ArtifactWriter.h"
 #include "kiln/Driver/CompileCache.h"
-#include "kiln/dialects/Kiln/KilnOps.h"
-#include "kiln/passes/Quantization/Passes.h"
-#include "kiln/passes/Generation/Passes.h"
-#include "kiln/passes/Planning/Passes.h"
-#include "kiln/passes/Pipelines.h"
 #include "kiln/Target/Target.h"
+#include "kiln/dialects/Kiln/KilnOps.h"
+#include "kiln/passes/Generation/Passes.h"
+#include "kiln/passes/Pipelines.h"
+#include "kiln/passes/Planning/Passes.h"
+#include "kiln/passes/Quantization/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Verifier.h"
@@ -129,8 +129,7 @@ LogicalResult printTo(const CompileOptions &opts,
 
 LogicalResult runPipeline(ModuleOp module, const CompileOptions &opts,
                           void (*build)(OpPassManager &)) {
-  return runPasses(module, opts.configure,
-                   [&](PassManager &pm) { build(pm); });
+  return runPasses(module, opts.configure, [&](PassManager &pm) { build(pm); });
 }
 
 /// Bytes of a tensor's elements (sub-byte types packed).
@@ -197,21 +196,31 @@ LogicalResult makeGenerationStep(ModuleOp module, const CompileOptions &opts) {
   });
 }
 
-/// Rewrites `module` into rank `rank`'s program of expert parallelism over
-/// `ranks` ranks, its collectives as runtime calls.
+/// Rewrites `module` into rank `rank`'s program of the plan (expert
+/// parallelism, or pipeline parallelism, over `ranks` ranks), its
+/// collectives as runtime calls.
 LogicalResult partitionForRank(ModuleOp module, const CompileOptions &opts,
                                int64_t rank, int64_t ranks) {
-  PartitionExpertsOptions partition;
-  partition.rank = rank;
-  partition.ranks = ranks;
   return runPasses(module, opts.configure, [&](PassManager &pm) {
-    pm.addNestedPass<func::FuncOp>(createPartitionExperts(partition));
+    if (opts.planning.pipelineStages > 1) {
+      PartitionPipelineOptions partition;
+      partition.rank = rank;
+      partition.ranks = ranks;
+      partition.layers.assign(opts.planning.stageLayers.begin(),
+                              opts.planning.stageLayers.end());
+      pm.addPass(createPartitionPipeline(partition));
+    } else {
+      PartitionExpertsOptions partition;
+      partition.rank = rank;
+      partition.ranks = ranks;
+      pm.addNestedPass<func::FuncOp>(createPartitionExperts(partition));
+    }
     pm.addPass(createConvertCollectivesToRuntimeCalls());
   });
 }
 
 /// What rank `rank` of expert parallelism over `ranks` holds, one line.
-std::string rankSummary(ModuleOp module, int64_t rank, int64_t ranks) {
+std::string expertRankSummary(ModuleOp module, int64_t rank, int64_t ranks) {
   int64_t layers = 0, experts = 0;
   module.walk([&](MoEExpertsOp op) {
     ++layers;
@@ -225,6 +234,37 @@ std::string rankSummary(ModuleOp module, int64_t rank, int64_t ranks) {
                        "all-reduce per MoE layer",
                        rank * per, rank * per + per - 1, experts, layers)
       .str();
+}
+
+/// What stage `rank` of pipeline parallelism with `stageLayers` holds,
+/// one line.
+std::string stageSummary(int64_t rank, ArrayRef<int64_t> stageLayers) {
+  int64_t first = 0, layers = 0;
+  for (int64_t s = 0; s < rank; ++s)
+    first += stageLayers[s];
+  for (int64_t n : stageLayers)
+    layers += n;
+  int64_t last = first + stageLayers[rank] - 1;
+  bool isFirst = rank == 0, isLast = rank + 1 == (int64_t)stageLayers.size();
+  std::string text =
+      first == last
+          ? llvm::formatv("decoder layer {0} of {1}", first, layers).str()
+          : llvm::formatv("decoder layers {0}-{1} of {2}", first, last, layers)
+                .str();
+  if (isFirst)
+    text += " and what precedes (the embedding)";
+  if (isLast)
+    text += " and what follows (the final norm and LM head)";
+  text += " (weights of the other stages not stored)";
+  if (!isFirst)
+    text += llvm::formatv("; receives the activations from rank {0}", rank - 1)
+                .str();
+  if (!isLast)
+    text +=
+        llvm::formatv("; sends its activations to rank {0}", rank + 1).str();
+  else
+    text += "; sends the outputs to rank 0";
+  return text;
 }
 
 /// "cpu, cuda": the registered targets' names, for error messages.
@@ -334,7 +374,9 @@ static LogicalResult compileModel(MLIRContext &ctx, const CompileOptions &opts,
   };
   // What the target needs to compile a module to stage `emit`.
   auto targetContext = [&](llvm::StringRef emit) {
-    TargetContext context{opts.targetOptions, entryName, emit.str(),
+    TargetContext context{opts.targetOptions,
+                          entryName,
+                          emit.str(),
                           [&](llvm::StringRef step) { progress.stage(step); },
                           [&](ModuleOp m, void (*build)(OpPassManager &)) {
                             return runPipeline(m, opts, build);
@@ -343,7 +385,7 @@ static LogicalResult compileModel(MLIRContext &ctx, const CompileOptions &opts,
     context.configure = opts.configure;
     return context;
   };
-  int64_t ranks = opts.planning.expertRanks;
+  int64_t ranks = opts.planning.expertRanks * opts.planning.pipelineStages;
   if (ranks > 1) {
     if (opts.generate)
       return emitError(module->getLoc())
@@ -351,8 +393,8 @@ static LogicalResult compileModel(MLIRContext &ctx, const CompileOptions &opts,
                 "--devices / --parallel";
     if (opts.target != "cpu")
       return emitError(module->getLoc())
-             << "partitioned models run on the CPU target only (the " << opts.target
-             << " target has no collectives yet)";
+             << "partitioned models run on the CPU target only (the "
+             << opts.target << " target has no collectives yet)";
     if (opts.emit != "artifact") {
       // Show rank 0's program.
       progress.stage("partitioning for rank 0 of " + std::to_string(ranks));
@@ -367,7 +409,10 @@ static LogicalResult compileModel(MLIRContext &ctx, const CompileOptions &opts,
         OwningOpRef<ModuleOp> part(cast<ModuleOp>((*module)->clone()));
         progress.stage("partitioning for rank " + std::to_string(rank) +
                        " of " + std::to_string(ranks));
-        artifact.summaries.push_back(rankSummary(*part, rank, ranks));
+        artifact.summaries.push_back(
+            opts.planning.pipelineStages > 1
+                ? stageSummary(rank, opts.planning.stageLayers)
+                : expertRankSummary(*part, rank, ranks));
         if (failed(partitionForRank(*part, opts, rank, ranks)))
           return failure();
         TargetContext context = targetContext("artifact");

@@ -19,6 +19,7 @@
 #include "mlir/Parser/Parser.h"
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
 
@@ -69,7 +70,8 @@ static llvm::Expected<ModelSummary> summarizeModel(MLIRContext &ctx,
 
 LogicalResult kiln::planParallel(MLIRContext &ctx, const CompileOptions &opts,
                                  llvm::raw_ostream &os,
-                                 std::array<int64_t, 4> *chosen) {
+                                 std::array<int64_t, 4> *chosen,
+                                 std::vector<int64_t> *stageLayers) {
   const CompileOptions::Planning &p = opts.planning;
   llvm::Expected<Machine> machine = loadMachine(p.machine);
   if (!machine)
@@ -87,6 +89,16 @@ LogicalResult kiln::planParallel(MLIRContext &ctx, const CompileOptions &opts,
   request.mesh = *mesh;
   request.fixed = *fixed;
   request.microbatches = p.microbatches;
+  if (p.executableOnly)
+    request.refuse = [](const Split &split) -> std::string {
+      if (split.ep > 1 && split.pp > 1)
+        return llvm::formatv("ep={0} with pp={1} does not execute yet "
+                             "(expert and pipeline parallelism run one at "
+                             "a time)",
+                             split.ep, split.pp)
+            .str();
+      return "";
+    };
   if (p.objective == "latency")
     request.objective = Objective::Latency;
   else if (p.objective == "throughput")
@@ -134,6 +146,11 @@ LogicalResult kiln::planParallel(MLIRContext &ctx, const CompileOptions &opts,
     const Split &split = plan->best().split;
     *chosen = {split.tp, split.ep, split.pp, split.dp};
   }
+  if (stageLayers) {
+    stageLayers->clear();
+    for (const StagePlan &stage : plan->best().stages)
+      stageLayers->push_back(stage.endLayer - stage.firstLayer);
+  }
   return success();
 }
 
@@ -152,23 +169,37 @@ LogicalResult kiln::choosePartition(MLIRContext &ctx, CompileOptions &opts,
     }
     p.devices = product;
   }
-  // What executes today is expert parallelism, so the planner chooses
-  // among those splits unless --parallel names others (which then fail,
-  // saying so).
+  // What executes today is expert parallelism or pipeline parallelism,
+  // one at a time, so the planner chooses among those splits unless
+  // --parallel names others (which then fail, saying so).
   if (p.parallel == "auto")
-    p.parallel = "tp=1,pp=1,dp=1";
+    p.parallel = "tp=1,dp=1";
+  p.executableOnly = true;
   std::array<int64_t, 4> split = {1, 1, 1, 1};
-  if (failed(planParallel(ctx, opts, os, &split)))
+  std::vector<int64_t> stageLayers;
+  if (failed(planParallel(ctx, opts, os, &split, &stageLayers)))
     return failure();
   auto [tp, ep, pp, dp] = split;
-  if (tp != 1 || pp != 1 || dp != 1)
+  if (tp != 1 || dp != 1)
     return emitError(UnknownLoc::get(&ctx))
            << "the plan tp=" << tp << ",ep=" << ep << ",pp=" << pp
            << ",dp=" << dp
-           << " does not execute yet: only expert parallelism is "
-              "partitioned (--parallel ep=N); print it with --plan-only";
+           << " does not execute yet: expert parallelism (--parallel ep=N) "
+              "and pipeline parallelism (--parallel pp=N) are partitioned; "
+              "print it with --plan-only";
   p.expertRanks = ep;
-  p.planText = "expert parallelism over " + std::to_string(ep) +
-               " ranks (ep=" + std::to_string(ep) + ")";
+  p.pipelineStages = pp;
+  p.stageLayers = pp > 1 ? stageLayers : std::vector<int64_t>();
+  if (pp > 1) {
+    std::string sizes;
+    for (int64_t n : stageLayers)
+      sizes += (sizes.empty() ? "" : ", ") + std::to_string(n);
+    p.planText = "pipeline parallelism over " + std::to_string(pp) +
+                 " stages (pp=" + std::to_string(pp) + "; layers per stage " +
+                 sizes + ")";
+  } else {
+    p.planText = "expert parallelism over " + std::to_string(ep) +
+                 " ranks (ep=" + std::to_string(ep) + ")";
+  }
   return success();
 }

@@ -290,6 +290,8 @@ llvm::Expected<Plan> kiln::planning::planParallelism(
           why = formatv("dp={0} leaves replicas without a sequence (batch "
                         "{1})",
                         split.dp, request.workload.batch);
+        if (why.empty() && request.refuse)
+          why = request.refuse(split);
         if (!why.empty()) {
           Candidate c;
           c.split = split;

@@ -314,6 +314,38 @@ TEST(Planner, MixtralOnTwoH100s) {
             "the 32 attention heads (layer 0)");
 }
 
+TEST(Planner, RefusedByTheCaller) {
+  // A compile for the plan refuses the splits that do not execute: they
+  // are listed among the refused with the caller's reason, and none wins.
+  Machine machine = testMachine();
+  machine.memoryBytes = 1000 * GiB;
+  ModelSummary model = *summarizeHFConfig(
+      R"({"num_hidden_layers": 4, "hidden_size": 1024,
+          "num_attention_heads": 8, "intermediate_size": 4096,
+          "num_local_experts": 4, "num_experts_per_tok": 2,
+          "vocab_size": 1000, "torch_dtype": "bfloat16"})",
+      "moe");
+  PlanRequest request;
+  request.mesh = Mesh{1, 4};
+  request.fixed = Split{1, 0, 0, 1};
+  request.refuse = [](const Split &split) -> std::string {
+    return split.ep > 1 && split.pp > 1 ? "not both" : "";
+  };
+  llvm::Expected<Plan> plan = planParallelism(model, machine, request);
+  ASSERT_TRUE(bool(plan)) << errorText(plan.takeError());
+  for (const Candidate &c : plan->ranked)
+    EXPECT_FALSE(c.split.ep > 1 && c.split.pp > 1) << c.split.str();
+  ASSERT_EQ(plan->rejected.size(), 1u);
+  EXPECT_EQ(plan->rejected[0].split, (Split{1, 2, 2, 1}));
+  EXPECT_EQ(plan->rejected[0].rejected, "not both");
+  // Fixed to a refused split: the plan fails with the caller's reason.
+  request.fixed = Split{1, 2, 2, 1};
+  llvm::Expected<Plan> none = planParallelism(model, machine, request);
+  ASSERT_FALSE(bool(none));
+  EXPECT_EQ(errorText(none.takeError()),
+            "no valid plan for moe on 4 devices: not both");
+}
+
 TEST(Planner, ParallelSpec) {
   llvm::Expected<Split> any = parseParallelSpec("auto");
   ASSERT_TRUE(bool(any));

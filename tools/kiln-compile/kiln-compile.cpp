@@ -373,8 +373,8 @@ static bool readPlanningFlags(kiln::CompileOptions &opts, bool &partition) {
   }
   // --devices N, --mesh or --parallel without --plan-only: the artifact
   // is partitioned for the plan's ranks. What executes today is expert
-  // parallelism, so the planner chooses among those splits unless
-  // --parallel names others (which then fail, saying so).
+  // or pipeline parallelism, so the planner chooses among those splits
+  // unless --parallel names others (which then fail, saying so).
   partition = !planOnly && (planDevices.getNumOccurrences() ||
                             planMesh.getNumOccurrences() ||
                             planParallel.getNumOccurrences());

@@ -69,10 +69,17 @@ struct CompileOptions {
     int64_t microbatches = 0;
     bool requested() const { return planOnly || explain; }
     /// The plan compile() partitions for (set from planParallel's
-    /// choice): expert parallelism over this many ranks (1: one device),
-    /// and the plan's one-line description for the artifact.
+    /// choice): expert parallelism over this many ranks or pipeline
+    /// parallelism over this many stages (1: one device; one of them at a
+    /// time), the decoder layers of each stage, and the plan's one-line
+    /// description for the artifact.
     int64_t expertRanks = 1;
+    int64_t pipelineStages = 1;
+    std::vector<int64_t> stageLayers;
     std::string planText;
+    /// Refuse the splits that do not execute yet while planning (a
+    /// compile for the plan).
+    bool executableOnly = false;
   } planning;
   /// Applied to every pass manager the driver creates (IR printing,
   /// timing and the other MLIR command-line options).
@@ -95,19 +102,21 @@ mlir::LogicalResult compile(mlir::MLIRContext &context,
 /// to `os` (explained with `planning.explain`). Errors are diagnostics on
 /// `context`.
 /// `chosen`, when given, receives the winning split's factors
-/// {tp, ep, pp, dp}.
+/// {tp, ep, pp, dp}, and `stageLayers` its pipeline stages' layer counts.
 mlir::LogicalResult planParallel(mlir::MLIRContext &context,
                                  const CompileOptions &options,
                                  llvm::raw_ostream &os,
-                                 std::array<int64_t, 4> *chosen = nullptr);
+                                 std::array<int64_t, 4> *chosen = nullptr,
+                                 std::vector<int64_t> *stageLayers = nullptr);
 
 /// Settles the partition a compile for several devices writes
 /// (`planning.devices`, `mesh` or `parallel` given; kiln-compile --devices,
 /// kiln.compile(devices=...)): `--parallel ep=N` alone means N devices;
-/// the planner chooses among the splits that execute (expert parallelism)
-/// unless `parallel` names others, which fail with a diagnostic; the plan
-/// is printed to `os` (explained with `planning.explain`). Sets
-/// `planning.expertRanks` and `planning.planText` for compile().
+/// the planner chooses among the splits that execute (expert or pipeline
+/// parallelism, not both) unless `parallel` names others, which fail with
+/// a diagnostic; the plan is printed to `os` (explained with
+/// `planning.explain`). Sets `planning.expertRanks`, `pipelineStages`,
+/// `stageLayers` and `planText` for compile().
 mlir::LogicalResult choosePartition(mlir::MLIRContext &context,
                                     CompileOptions &options,
                                     llvm::raw_ostream &os);

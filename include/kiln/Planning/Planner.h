@@ -17,6 +17,8 @@
 
 #include "llvm/Support/raw_ostream.h"
 
+#include <functional>
+
 namespace kiln::planning {
 
 enum class Objective { Latency, Throughput };
@@ -30,6 +32,9 @@ struct PlanRequest {
   Split fixed{0, 0, 0, 0};
   /// Pipeline micro-batches; 0: min(pp, sequences per replica).
   int64_t microbatches = 0;
+  /// Why a split the caller cannot use is refused ("" keeps it): a
+  /// compile for the plan refuses the splits that do not execute yet.
+  std::function<std::string(const Split &)> refuse;
 };
 
 /// `auto`, or a comma list of tp=N, ep=N, pp=N, dp=N (factors not named

@@ -110,22 +110,29 @@ static void routeProfileCallsThroughHook(llvm::Module &m) {
 }
 
 /// Sends the calls of `kiln_collective_<name>(i64 pointer, i64 count, i32
-/// dtype)` that kiln-convert-collectives-to-runtime-calls made through the
-/// exported `kiln_collectives` pointer, which the runtime points at its MPI
-/// plugin's table (kiln_collective_calls of kiln/collectives.h) before the
-/// first run; the runtime refuses to run such code without one.
+/// dtype[, i32 peer])` that kiln-convert-collectives-to-runtime-calls made
+/// through the exported `kiln_collectives` pointer, which the runtime
+/// points at its MPI plugin's table (kiln_collective_calls of
+/// kiln/collectives.h) before the first run; the runtime refuses to run
+/// such code without one.
 static void routeCollectivesThroughTable(llvm::Module &m) {
-  // The members of kiln_collective_calls after abi_version, rank, size.
-  static const char *const members[] = {"all_reduce"};
+  // kiln_collective_calls: abi_version, rank, size, then ten function
+  // pointers; `slot` counts from the first (all_reduce).
+  struct Member {
+    const char *name;
+    unsigned slot;
+  };
+  static const Member members[] = {{"all_reduce", 0}, {"send", 5}, {"recv", 6}};
+  constexpr unsigned kSlots = 10;
   llvm::LLVMContext &ctx = m.getContext();
   llvm::Type *ptrTy = llvm::PointerType::get(ctx, 0);
   llvm::Type *i32 = llvm::Type::getInt32Ty(ctx);
-  llvm::Type *i64 = llvm::Type::getInt64Ty(ctx);
-  auto *tableTy = llvm::StructType::get(ctx, {i32, i32, i32, ptrTy});
+  auto *tableTy = llvm::StructType::get(
+      ctx, {i32, i32, i32, llvm::ArrayType::get(ptrTy, kSlots)});
   llvm::GlobalVariable *table = nullptr;
-  for (auto [index, member] : llvm::enumerate(members)) {
+  for (const Member &member : members) {
     llvm::Function *callee =
-        m.getFunction(std::string("kiln_collective_") + member);
+        m.getFunction(std::string("kiln_collective_") + member.name);
     if (!callee || callee->use_empty())
       continue;
     if (!table)
@@ -135,15 +142,24 @@ static void routeCollectivesThroughTable(llvm::Module &m) {
           kCollectivesSymbol);
     auto *fn = llvm::Function::Create(
         callee->getFunctionType(), llvm::GlobalValue::InternalLinkage,
-        std::string("kiln.collective.") + member, m);
+        std::string("kiln.collective.") + member.name, m);
     callee->replaceAllUsesWith(fn);
     llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", fn));
     llvm::Value *calls = b.CreateLoad(ptrTy, table);
-    llvm::Value *slot = b.CreateStructGEP(tableTy, calls, 3 + index);
+    llvm::Value *slot = b.CreateInBoundsGEP(
+        tableTy, calls,
+        {b.getInt32(0), b.getInt32(3), b.getInt32(member.slot)});
     llvm::Value *target = b.CreateLoad(ptrTy, slot);
-    auto *targetTy = llvm::FunctionType::get(i32, {ptrTy, i64, i32}, false);
-    llvm::Value *pointer = b.CreateIntToPtr(fn->getArg(0), ptrTy);
-    b.CreateCall(targetTy, target, {pointer, fn->getArg(1), fn->getArg(2)});
+    // The table's form: the pointer as a pointer, the rest as they are.
+    llvm::SmallVector<llvm::Type *> params = {ptrTy};
+    llvm::SmallVector<llvm::Value *> args = {
+        b.CreateIntToPtr(fn->getArg(0), ptrTy)};
+    for (llvm::Argument &arg : llvm::drop_begin(fn->args())) {
+      params.push_back(arg.getType());
+      args.push_back(&arg);
+    }
+    auto *targetTy = llvm::FunctionType::get(i32, params, false);
+    b.CreateCall(targetTy, target, args);
     b.CreateRetVoid();
     callee->eraseFromParent();
   }

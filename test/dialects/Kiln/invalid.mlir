@@ -2420,3 +2420,59 @@ func.func @all_reduce_dtype(%x: tensor<4xf16>) -> tensor<4xf16> {
   %0 = kiln.all_reduce %x {ranks = 2 : i64} : (tensor<4xf16>) -> tensor<4xf16>
   return %0 : tensor<4xf16>
 }
+
+// -----
+
+func.func @send_one_rank(%x: tensor<4xf32>) {
+  // expected-error @+1 {{'kiln.send' op ranks = 1 must be at least 2}}
+  kiln.send %x {peer = 0 : i64, ranks = 1 : i64} : tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @send_peer(%x: tensor<4xf32>) {
+  // expected-error @+1 {{'kiln.send' op peer 2 must lie in [0, ranks = 2)}}
+  kiln.send %x {peer = 2 : i64, ranks = 2 : i64} : tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @send_dynamic(%x: tensor<?xf32>) {
+  // expected-error @+1 {{'kiln.send' op needs a static shape (the receiver sizes its buffer from the type), found 'tensor<?xf32>'}}
+  kiln.send %x {peer = 1 : i64, ranks = 2 : i64} : tensor<?xf32>
+  return
+}
+
+// -----
+
+func.func @send_dtype(%x: tensor<4xi1>) {
+  // expected-error @+1 {{'kiln.send' op operand #0 must be ranked tensor of 16-bit float or bfloat16 type or 32-bit float or 64-bit float or 8-bit signless integer or 32-bit signless integer or 64-bit signless integer values, but got 'tensor<4xi1>'}}
+  kiln.send %x {peer = 1 : i64, ranks = 2 : i64} : tensor<4xi1>
+  return
+}
+
+// -----
+
+func.func @recv_peer() -> tensor<4xf32> {
+  // expected-error @+1 {{'kiln.recv' op peer -1 must lie in [0, ranks = 2)}}
+  %0 = kiln.recv {peer = -1 : i64, ranks = 2 : i64} : tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @recv_one_rank() -> tensor<4xf32> {
+  // expected-error @+1 {{'kiln.recv' op ranks = 1 must be at least 2}}
+  %0 = kiln.recv {peer = 0 : i64, ranks = 1 : i64} : tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @recv_dynamic(%n: index) -> tensor<?xf32> {
+  // expected-error @+1 {{'kiln.recv' op needs a static shape (the receiver sizes its buffer from the type), found 'tensor<?xf32>'}}
+  %0 = kiln.recv {peer = 0 : i64, ranks = 2 : i64} : tensor<?xf32>
+  return %0 : tensor<?xf32>
+}

@@ -1037,3 +1037,13 @@ func.func @collectives(%x: tensor<16x64xf32>, %n: tensor<?x8xi64>) -> (tensor<16
   %1 = kiln.all_reduce %n {ranks = 4 : i64} : (tensor<?x8xi64>) -> tensor<?x8xi64>
   return %0, %1 : tensor<16x64xf32>, tensor<?x8xi64>
 }
+
+// Point to point between pipeline stages.
+// CHECK-LABEL: func.func @send_recv
+// CHECK: kiln.send %{{.+}} {peer = 1 : i64, ranks = 2 : i64} : tensor<1x16x64xf32>
+// CHECK: kiln.recv {peer = 0 : i64, ranks = 4 : i64} : tensor<2x8xbf16>
+func.func @send_recv(%x: tensor<1x16x64xf32>) -> tensor<2x8xbf16> {
+  kiln.send %x {peer = 1 : i64, ranks = 2 : i64} : tensor<1x16x64xf32>
+  %0 = kiln.recv {peer = 0 : i64, ranks = 4 : i64} : tensor<2x8xbf16>
+  return %0 : tensor<2x8xbf16>
+}

@@ -5,8 +5,8 @@ examples/mixtral/mixtral.onnx (make_mixtral.py: a 2-layer Mixtral-style
 decoder, 4 SwiGLU experts of which each token takes 2) is compiled
 
   - for one device,
-  - with `--devices 2` (the planner's choice among the splits that
-    execute: expert parallelism over 2 ranks, 2 experts each), and
+  - with `--parallel ep=2` (expert parallelism over 2 ranks, 2 experts
+    each), and
   - with `--parallel ep=4` (1 expert per rank),
 
 and each partitioned artifact runs as `mpirun -np N kiln-run`. kiln-inspect
@@ -18,7 +18,17 @@ argmax everywhere); the ranks run the same attention and routing and only
 add their experts' shares in a different order.
 
 examples/deepseek (grouped sigmoid routing, a shared expert, 8 routed
-experts) runs with `--devices 2` too, against PyTorch.
+experts) runs with `--parallel ep=2` too, against PyTorch.
+
+Pipeline parallelism: examples/mixtral4 (the same decoder with 4 layers,
+make_mixtral.py --layers 4) is compiled with `--devices 2` (the
+planner's choice among the splits that execute: pp=2, stages of 1 and 3
+layers) and `--parallel pp=4` (1 layer each)
+and runs as `mpirun -np 2` and
+`-np 4`; rank 0's logits must equal the one-device run's and PyTorch's
+within the same tolerance, `--print-signature` must name each stage's
+layers, and rank 0 must store about its share of the weights; a stage
+that hangs past --collective-timeout ends every rank.
 
 Then the ways it can go wrong, each of which must end every rank with a
 clear message and a non-zero exit, never a hang:
@@ -49,6 +59,7 @@ MODEL = os.path.join(ROOT, "examples", "mixtral", "mixtral.onnx")
 DEEPSEEK = os.path.join(ROOT, "examples", "deepseek")
 TOKENS = os.path.join(ROOT, "examples", "mixtral", "tokens.npy")
 TORCH = os.path.join(ROOT, "examples", "mixtral", "logits_torch.npy")
+MIXTRAL4 = os.path.join(ROOT, "examples", "mixtral4")
 TOLERANCE = 1e-5
 MPIRUN = ["mpirun", "--oversubscribe", "--mca", "btl", "self,vader",
           "--mca", "btl_vader_single_copy_mechanism", "none"]
@@ -77,6 +88,103 @@ def compare(name, logits, ref):
     return None
 
 
+def check_pipeline(run, report, compile_, kiln_run, inspect, work):
+    """examples/mixtral4 (4 layers) with --parallel pp=2 and pp=4 under
+    mpirun against one device and PyTorch; each rank stores about its
+    share of the layers' weights."""
+    tokens = os.path.join(MIXTRAL4, "tokens.npy")
+    torch_logits = np.load(os.path.join(MIXTRAL4, "logits_torch.npy"))
+    artifacts = {}
+    for name, flags in [("pp-one", []), ("pp2", ["--devices", "2"]),
+                        ("pp4", ["--parallel", "pp=4"])]:
+        path = os.path.join(work, name + ".kiln")
+        rc, out = run([compile_, os.path.join(MIXTRAL4, "mixtral4.onnx"),
+                       "-O1", "-o", path, *flags], 600)
+        report("compile mixtral4 %s" % (" ".join(flags) or "for one device"),
+               "exit %s: %s" % (rc, out.strip()) if rc else None)
+        artifacts[name] = path
+    rc, out = run([kiln_run, artifacts["pp-one"], "--quiet", "--input",
+                   "tokens=" + tokens, "--output-dir",
+                   os.path.join(work, "pp_one_out")])
+    if rc:
+        report("mixtral4 on one device", "exit %s: %s" % (rc, out.strip()))
+        return
+    one = np.load(os.path.join(work, "pp_one_out", "logits.npy"))
+    report("mixtral4 one device vs PyTorch", compare("torch", one,
+                                                     torch_logits))
+
+    rc, out = run([kiln_run, artifacts["pp2"], "--print-signature"])
+    # The planner balances the stages by estimated time: on the default
+    # machine the send to the next stage costs more than a tiny layer, so
+    # stage 0 takes 1 layer and the embedding, stage 1 the other 3.
+    want = ["ranks: 2 (pipeline parallelism over 2 stages (pp=2; layers per "
+            "stage 1, 3)); run it with mpirun -np 2",
+            "rank 0: decoder layer 0 of 4 and what precedes (the "
+            "embedding) (weights of the other stages not stored); sends its "
+            "activations to rank 1",
+            "rank 1: decoder layers 1-3 of 4 and what follows (the final "
+            "norm and LM head) (weights of the other stages not stored); "
+            "receives the activations from rank 0; sends the outputs to "
+            "rank 0"]
+    missing = [w for w in want if w not in out]
+    report("--print-signature of pp2", "exit %s, missing %s in:\n%s" %
+           (rc, missing, out) if rc or missing else None)
+
+    # Rank 0 keeps the embedding and its stage's layers: with 4 layers of
+    # 337.5 KiB and an embedding and LM head of 32 KiB each, about a
+    # quarter of the weights (1 layer of 4) on either plan.
+    total = None
+    rc, out = run([inspect, artifacts["pp-one"], "--json"])
+    if rc == 0:
+        total = json.loads(out)["weights"]["bytes"]
+    for name, np_, share in [("pp2", 2, 0.30), ("pp4", 4, 0.30)]:
+        rc, out = run([inspect, artifacts[name], "--json"])
+        d = json.loads(out) if rc == 0 else {}
+        got = d.get("weights", {}).get("bytes")
+        holds = d.get("ranks", {}).get("holds", [])
+        report("kiln-inspect %s: %d ranks, rank 0 stores %s of %s weight "
+               "bytes" % (name, len(holds), got, total),
+               None if total and got and got < share * total and
+               len(holds) == np_ else
+               "expected under %.0f%% and %d ranks: %s" % (share * 100, np_,
+                                                           d))
+
+    for name, np_ in [("pp2", 2), ("pp4", 4)]:
+        out_dir = os.path.join(work, name + "_out")
+        rc, out = run(MPIRUN + ["-np", str(np_), kiln_run, artifacts[name],
+                                "--input", "tokens=" + tokens,
+                                "--output-dir", out_dir])
+        if rc:
+            report("mpirun -np %d %s" % (np_, name),
+                   "exit %s: %s" % (rc, out.strip()))
+            continue
+        lines = [l for l in out.splitlines() if l.startswith("logits:")]
+        logits = np.load(os.path.join(out_dir, "logits.npy"))
+        problem = (compare("one device", logits, one) or
+                   compare("torch", logits, torch_logits) or
+                   (None if len(lines) == 1 else
+                    "%d ranks printed the outputs" % len(lines)))
+        report("mpirun -np %d %s equals one device and PyTorch" % (np_, name),
+               problem)
+
+    # A stage that hangs (SIGSTOP after 2 s): rank 0 waits for the logits
+    # from the last stage (or, past MPI's eager size, for its send of the
+    # activations to be taken), times out after 3 s and ends every rank.
+    script = ('if [ "$OMPI_COMM_WORLD_RANK" = 1 ]; then '
+              '(sleep 2; kill -STOP $$) & fi; exec "$@"')
+    rc, out = run(MPIRUN + ["-np", "2", "sh", "-c", script, "sh", kiln_run,
+                            artifacts["pp2"], "--input", "tokens=" + tokens,
+                            "--quiet", "--repeat", "1000000",
+                            "--collective-timeout", "3"], 120)
+    want = ("did not complete within 3 s (--collective-timeout): another "
+            "rank died, hangs, or does not call it; ending every rank")
+    said = ("kiln: rank 0: receive " + want in out or
+            "kiln: rank 0: send " + want in out)
+    report("a pipeline stage hangs past --collective-timeout",
+           None if rc not in (0, "hang") and said else
+           "exit %s: %s" % (rc, out.strip()))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--bin", required=True)
@@ -102,7 +210,7 @@ def main():
 
     torch_logits = np.load(TORCH)
     artifacts = {}
-    for name, flags in [("one", []), ("ep2", ["--devices", "2"]),
+    for name, flags in [("one", []), ("ep2", ["--parallel", "ep=2"]),
                         ("ep4", ["--parallel", "ep=4"])]:
         path = os.path.join(work, name + ".kiln")
         rc, out = run([compile_, MODEL, "-O1", "-o", path, *flags], 600)
@@ -172,16 +280,18 @@ def main():
     # 8 routed experts) on 2 ranks, against PyTorch.
     ds = os.path.join(work, "deepseek-ep2.kiln")
     rc, out = run([compile_, os.path.join(DEEPSEEK, "deepseek.onnx"), "-O1",
-                   "--devices", "2", "-o", ds], 600)
+                   "--parallel", "ep=2", "-o", ds], 600)
     if rc == 0:
         rc, out = run(MPIRUN + ["-np", "2", kiln_run, ds, "--quiet",
                                 "--input", "tokens=" + os.path.join(
                                     DEEPSEEK, "tokens.npy"),
                                 "--output-dir", os.path.join(work, "ds_out")])
-    report("deepseek --devices 2 under mpirun -np 2 equals PyTorch",
+    report("deepseek --parallel ep=2 under mpirun -np 2 equals PyTorch",
            "exit %s: %s" % (rc, out.strip()) if rc else compare(
                "torch", np.load(os.path.join(work, "ds_out", "logits.npy")),
                np.load(os.path.join(DEEPSEEK, "logits_torch.npy"))))
+
+    check_pipeline(run, report, compile_, kiln_run, inspect, work)
 
     ep2 = artifacts["ep2"]
     tokens = ["--input", "tokens=" + TOKENS]

@@ -60,10 +60,75 @@ def PartitionExperts : Pass<"kiln-partition-experts", "mlir::func::FuncOp"> {
                            "mlir::tensor::TensorDialect"];
 }
 
+def PartitionPipeline : Pass<"kiln-partition-pipeline", "mlir::ModuleOp"> {
+  let summary = "Keep one pipeline stage's contiguous decoder layers and "
+                "send the activations between stages (pipeline parallelism)";
+  let description = [{
+    Pipeline parallelism over `ranks` stages, written for stage `rank`. The
+    decoder layers are counted in program order, one per `kiln.attention`
+    (as the planner counts them); stage `s` runs `layers[s]` of them
+    (`layers` empty: as even a split as possible, earlier stages taking
+    the remainder). The entry function is cut between the last layer of
+    one stage and the first of the next, at the latest point before the
+    next layer's attention where the fewest activations cross: in a
+    pre-norm decoder, the residual stream after the previous layer's FFN,
+    one tensor.
+
+    Stage `rank` keeps the operations between its two cuts; rank 0 also
+    keeps what precedes the first cut (the embedding), the last stage what
+    follows the last cut (the final norm and the LM head). What crosses a
+    cut becomes a `kiln.send` at the end of one stage and a `kiln.recv` at
+    the start of the next. Values computed from the function's arguments
+    and constants alone (positions, masks, rotary tables) are not sent:
+    every rank has the inputs (kiln-run broadcasts them), so a stage that
+    uses one computes it itself. Weights are constants, so each stage
+    stores only its own layers' weights.
+
+    The results reach rank 0: each result a later stage computes is sent to
+    rank 0 at the end of that stage and received by rank 0 before it
+    returns. Every rank's function keeps the signature (the artifact's
+    ranks share it); the ranks other than 0 return zeros for the results
+    they do not compute.
+
+    Errors: a stage count above the layer count, a `layers` list that does
+    not add up to the layers or has a stage without any, and a tensor of
+    dynamic shape crossing a cut (the receiver sizes its buffer from the
+    type). With `ranks = 1` the pass changes nothing.
+
+    Example (`rank = 0`, `ranks = 2`, 2 layers):
+
+    ```mlir
+    // before
+    %h0 = kiln.gather %embedding, %tokens ...
+    %h1 = ... layer 0 ...
+    %h2 = ... layer 1 (kiln.attention ...) ...
+    %logits = kiln.linear %h2n, %lm_head ...
+    return %logits
+    // after: the embedding and layer 0, then the residual stream to stage 1
+    %h0 = kiln.gather %embedding, %tokens ...
+    %h1 = ... layer 0 ...
+    kiln.send %h1 {peer = 1 : i64, ranks = 2 : i64} : tensor<1x16x64xf32>
+    %logits = kiln.recv {peer = 1 : i64, ranks = 2 : i64} : tensor<1x16x128xf32>
+    return %logits
+    ```
+  }];
+  let options = [
+    Option<"rank", "rank", "int64_t", "0",
+           "The stage whose program this is, in [0, ranks)">,
+    Option<"ranks", "ranks", "int64_t", "1",
+           "The number of pipeline stages (one rank each)">,
+    ListOption<"layers", "layers", "int64_t",
+               "Decoder layers per stage, in order (default: an even split)">
+  ];
+  let dependentDialects = ["kiln::KilnDialect", "mlir::arith::ArithDialect",
+                           "mlir::tensor::TensorDialect",
+                           "mlir::linalg::LinalgDialect"];
+}
+
 def ConvertCollectivesToRuntimeCalls
     : Pass<"kiln-convert-collectives-to-runtime-calls", "mlir::ModuleOp"> {
-  let summary = "Turn Kiln's collectives into calls of the runtime's "
-                "collective table";
+  let summary = "Turn Kiln's collectives (all-reduce, send, recv) into "
+                "calls of the runtime's collective table";
   let description = [{
     Each `kiln.all_reduce` becomes: a fresh buffer (`memref.alloc`) holding
     a copy of the operand, a call `kiln_collective_all_reduce(ptr, count,
@@ -73,7 +138,13 @@ def ConvertCollectivesToRuntimeCalls
     and `dtype` the `kiln_dtype` code of its element type, so the call has
     one signature whatever the tensor.
 
-    The callee is declared here; the host code generator
+    `kiln.send` copies its operand into a fresh buffer the same way and
+    calls `kiln_collective_send(ptr, count, dtype, peer)`; `kiln.recv`
+    allocates a fresh buffer of its (static) type, calls
+    `kiln_collective_recv(ptr, count, dtype, peer)` to fill it, and the
+    buffer is its result.
+
+    The callees are declared here; the host code generator
     (lib/Target/Host/HostCodegen.cpp) sends every call of a
     `kiln_collective_*` function through the table of function pointers
     that the artifact exports as `kiln_collectives` and the runtime fills
