@@ -34,6 +34,9 @@ namespace {
 /// check the opset where an operator changed within this range).
 constexpr int64_t kMinOpset = 7;
 constexpr int64_t kMaxOpset = 27;
+/// The most subgraph nodes one model may unroll into (Scan's body once per
+/// step, nested bodies multiplied), so that no model grows without bound.
+constexpr int64_t kMaxSubgraphNodes = 200000;
 
 const HandlerTable &handlers() {
   static const HandlerTable table = [] {
@@ -196,6 +199,8 @@ private:
   int64_t microsoftOpset = 1;
   /// The ai.onnx.preview opset (1 when the model does not import it).
   int64_t previewOpset = 1;
+  /// Nodes imported from subgraphs so far (each unrolled copy counts).
+  int64_t subgraphNodes = 0;
   llvm::StringMap<Value> values;
   /// ONNX element types of values where the model states them.
   llvm::StringMap<int> onnxTypes;
@@ -412,6 +417,12 @@ GraphImporter::importSubgraph(const onnx::GraphProto &graph, ValueRange inputs,
   if (graph.input_size() != (int)inputs.size())
     return error() << "subgraph '" << graph.name() << "' takes "
                    << graph.input_size() << " inputs, given " << inputs.size();
+  // Unrolling multiplies a body by its steps, nested bodies by each other's.
+  subgraphNodes += graph.node_size();
+  if (subgraphNodes > kMaxSubgraphNodes)
+    return error() << "subgraph '" << graph.name()
+                   << "': unrolling would import more than "
+                   << kMaxSubgraphNodes << " nodes";
   // The enclosing graph's names come back afterwards, shadowed or not.
   llvm::StringMap<Value> savedValues = values;
   llvm::StringMap<int> savedTypes = onnxTypes;
