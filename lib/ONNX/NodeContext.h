@@ -15,6 +15,7 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/Error.h"
 
@@ -94,6 +95,13 @@ public:
   /// Sizes in the function being built, for models with symbolic
   /// dimensions (see ShapeArithmetic.h).
   SymbolicDims *symbolicDims = nullptr;
+  /// Imports a graph attribute's subgraph (Scan's body) at the insertion
+  /// point, its inputs bound to `inputs`; its nodes also read the enclosing
+  /// graph's values. Its outputs, or failure after the failing node's
+  /// error. Set by the importer.
+  llvm::function_ref<mlir::FailureOr<llvm::SmallVector<mlir::Value>>(
+      const onnx::GraphProto &, mlir::ValueRange)>
+      importSubgraph;
 
   /// The ONNX element type of input `i` where the graph tells it (inputs,
   /// initializers, value_info, typed outputs), else 0. It is how handlers
@@ -224,7 +232,9 @@ void registerWindowHandlers(HandlerTable &table);
 void registerLossHandlers(HandlerTable &table);
 void registerSamplingHandlers(HandlerTable &table);
 void registerSignalHandlers(HandlerTable &table);
+void registerPadHandlers(HandlerTable &table);
 void registerShapeHandlers(HandlerTable &table);
+void registerControlFlowHandlers(HandlerTable &table);
 void registerTransformerHandlers(HandlerTable &table);
 void registerIndexingHandlers(HandlerTable &table);
 void registerEinsumHandler(HandlerTable &table);
@@ -235,6 +245,8 @@ void registerContribHandlers(HandlerTable &table);
 void registerContribOnnxDomainHandlers(HandlerTable &table);
 void registerContribAttentionHandlers(HandlerTable &table);
 void registerContribMoEHandlers(HandlerTable &table);
+/// ONNX's experimental ai.onnx.preview domain (FlexAttention).
+void registerPreviewHandlers(HandlerTable &table);
 
 /// numpy.matmul of `a` and `b` (1-D operands are a row or a column, batch
 /// dimensions broadcast); null after reporting an error on `nc`.

@@ -8,6 +8,10 @@
 
 #include "NodeContext.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
 #include <limits>
 
 using namespace mlir;
@@ -223,6 +227,55 @@ LogicalResult castLikeOp(NodeContext &nc) {
   if (int like = nc.onnxTypeOf(1))
     nc.setOutputOnnxType(0, like);
   return success();
+}
+
+/// BitCast (opset 26): each element's bits read as the type `to` of the
+/// same size. ONNX's bool is one byte, so bool <-> 8-bit integers is
+/// kiln.cast (0 / 1, and nonzero -> true); a cast between two ONNX types
+/// that Kiln holds in the same type (int8 / uint8) changes nothing. The
+/// rest is arith.bitcast in a linalg.generic: no Kiln op reinterprets bits.
+LogicalResult bitCastOp(NodeContext &nc) {
+  if (failed(requireInputs(nc, 1)))
+    return failure();
+  Value x = nc.input(0);
+  int to = nc.getInt("to", 0);
+  Type elt = elementTypeFor(nc.b.getContext(), to);
+  if (!elt)
+    return nc.unsupported("to", onnxTypeName(to),
+                          "the numeric, bool and low-precision float types");
+  RankedTensorType type = nc.typeOf(x);
+  Type from = type.getElementType();
+  auto bits = [](Type t) {
+    return t.isInteger(1) ? 8u : t.getIntOrFloatBitWidth();
+  };
+  if (bits(from) != bits(elt))
+    return nc.error("the input's elements have " + Twine(bits(from)) +
+                    " bits and " + onnxTypeName(to) + "'s have " +
+                    Twine(bits(elt)) +
+                    "; BitCast between types of different sizes is not "
+                    "supported");
+  nc.setOutputOnnxType(0, to);
+  if (from.isInteger(1) || elt.isInteger(1))
+    return nc.setResult(nc.cast(x, elt));
+  if (from == elt)
+    return nc.setResult(x);
+  SmallVector<Value> dynamicSizes;
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    if (type.isDynamicDim(d))
+      dynamicSizes.push_back(tensor::DimOp::create(nc.b, nc.loc, x, d));
+  RankedTensorType resultType = type.clone(elt);
+  Value init = tensor::EmptyOp::create(nc.b, nc.loc, resultType, dynamicSizes);
+  AffineMap identity = nc.b.getMultiDimIdentityMap(type.getRank());
+  SmallVector<utils::IteratorType> iterators(type.getRank(),
+                                             utils::IteratorType::parallel);
+  auto generic = linalg::GenericOp::create(
+      nc.b, nc.loc, resultType, x, init,
+      ArrayRef<AffineMap>{identity, identity}, iterators,
+      [&](OpBuilder &b, Location loc, ValueRange args) {
+        linalg::YieldOp::create(
+            b, loc, ValueRange{arith::BitcastOp::create(b, loc, elt, args[0])});
+      });
+  return nc.setResult(generic.getResult(0));
 }
 
 LogicalResult leakyReluOp(NodeContext &nc) {

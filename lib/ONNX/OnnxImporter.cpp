@@ -34,6 +34,9 @@ namespace {
 /// check the opset where an operator changed within this range).
 constexpr int64_t kMinOpset = 7;
 constexpr int64_t kMaxOpset = 27;
+/// The most subgraph nodes one model may unroll into (Scan's body once per
+/// step, nested bodies multiplied), so that no model grows without bound.
+constexpr int64_t kMaxSubgraphNodes = 200000;
 
 const HandlerTable &handlers() {
   static const HandlerTable table = [] {
@@ -44,7 +47,9 @@ const HandlerTable &handlers() {
     registerLossHandlers(t);
     registerSamplingHandlers(t);
     registerSignalHandlers(t);
+    registerPadHandlers(t);
     registerShapeHandlers(t);
+    registerControlFlowHandlers(t);
     registerTransformerHandlers(t);
     registerIndexingHandlers(t);
     registerEinsumHandler(t);
@@ -60,6 +65,16 @@ const HandlerTable &contribHandlers() {
   static const HandlerTable table = [] {
     HandlerTable t;
     registerContribHandlers(t);
+    return t;
+  }();
+  return table;
+}
+
+/// ONNX's experimental ai.onnx.preview operators (version 1 of the domain).
+const HandlerTable &previewHandlers() {
+  static const HandlerTable table = [] {
+    HandlerTable t;
+    registerPreviewHandlers(t);
     return t;
   }();
   return table;
@@ -129,6 +144,11 @@ private:
                                               size_t index);
   LogicalResult importNode(const onnx::NodeProto &node, OpBuilder &b,
                            size_t index);
+  /// A subgraph's nodes imported with its inputs bound to `inputs`
+  /// (NodeContext::importSubgraph); the names it defines shadow the
+  /// enclosing graph's until it returns.
+  FailureOr<SmallVector<Value>> importSubgraph(const onnx::GraphProto &graph,
+                                               ValueRange inputs, OpBuilder &b);
   /// A stand-in for `name`, an output of a node that failed: an empty
   /// tensor of the static type the graph declares for it (value_info or a
   /// graph output), so that the nodes reading it are still checked. Null
@@ -177,6 +197,10 @@ private:
   int64_t defaultOpset = 0;
   /// The com.microsoft opset (1 when the model does not import it).
   int64_t microsoftOpset = 1;
+  /// The ai.onnx.preview opset (1 when the model does not import it).
+  int64_t previewOpset = 1;
+  /// Nodes imported from subgraphs so far (each unrolled copy counts).
+  int64_t subgraphNodes = 0;
   llvm::StringMap<Value> values;
   /// ONNX element types of values where the model states them.
   llvm::StringMap<int> onnxTypes;
@@ -221,6 +245,8 @@ LogicalResult GraphImporter::readOpsets() {
       defaultOpset = o.version();
     else if (o.domain() == "com.microsoft")
       microsoftOpset = o.version();
+    else if (o.domain() == "ai.onnx.preview")
+      previewOpset = o.version();
   if (defaultOpset == 0)
     return error() << "the model imports no version of the default ONNX "
                       "operator set (ai.onnx)";
@@ -309,18 +335,23 @@ GraphImporter::findHandler(const onnx::NodeProto &node, size_t index) {
   std::string name = nodeName(node, index);
   Location loc = NameLoc::get(StringAttr::get(&ctx, name), fileLoc);
   bool microsoft = domain == "com.microsoft";
-  if (domain != "ai.onnx" && !microsoft) {
+  bool preview = domain == "ai.onnx.preview";
+  if (domain != "ai.onnx" && !microsoft && !preview) {
     emitError(loc) << "unsupported operator '" << node.op_type()
                    << "' (domain '" << domain << "') in node '" << name
                    << "': Kiln imports no operators of this domain yet";
     return nullptr;
   }
-  const HandlerTable &table = microsoft ? contribHandlers() : handlers();
+  const HandlerTable &table = microsoft ? contribHandlers()
+                              : preview ? previewHandlers()
+                                        : handlers();
   auto it = table.find(node.op_type());
   if (it == table.end()) {
     emitError(loc) << "unsupported operator '" << node.op_type()
                    << "' (domain '" << domain << "', opset "
-                   << (microsoft ? microsoftOpset : defaultOpset)
+                   << (microsoft ? microsoftOpset
+                       : preview ? previewOpset
+                                 : defaultOpset)
                    << ") in node '" << name << "'";
     return nullptr;
   }
@@ -332,7 +363,10 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node,
   std::string name = nodeName(node, index);
   Location loc = NameLoc::get(StringAttr::get(&ctx, name), fileLoc);
   bool microsoft = node.domain() == "com.microsoft";
-  int64_t opset = microsoft ? microsoftOpset : defaultOpset;
+  bool preview = node.domain() == "ai.onnx.preview";
+  int64_t opset = microsoft ? microsoftOpset
+                  : preview ? previewOpset
+                            : defaultOpset;
   const HandlerTable::value_type *handler = findHandler(node, index);
   if (!handler)
     return failure();
@@ -345,6 +379,10 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node,
                                "topologically sorted)";
   NodeContext nc(node, name, b, loc, opset, values, onnxTypes);
   nc.symbolicDims = symbolicDims.get();
+  auto subgraph = [&](const onnx::GraphProto &graph, ValueRange inputs) {
+    return importSubgraph(graph, inputs, b);
+  };
+  nc.importSubgraph = subgraph;
   if (std::optional<LogicalResult> shapes = importShapeArithmetic(nc)) {
     if (failed(*shapes))
       return failure();
@@ -368,6 +406,63 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node,
                             << "): output " << i << " ('" << node.output(i)
                             << "') is not supported by Kiln";
   return success();
+}
+
+FailureOr<SmallVector<Value>>
+GraphImporter::importSubgraph(const onnx::GraphProto &graph, ValueRange inputs,
+                              OpBuilder &b) {
+  if (graph.sparse_initializer_size())
+    return error() << "subgraph '" << graph.name()
+                   << "' has sparse initializers, which Kiln does not import";
+  if (graph.input_size() != (int)inputs.size())
+    return error() << "subgraph '" << graph.name() << "' takes "
+                   << graph.input_size() << " inputs, given " << inputs.size();
+  // Unrolling multiplies a body by its steps, nested bodies by each other's.
+  subgraphNodes += graph.node_size();
+  if (subgraphNodes > kMaxSubgraphNodes)
+    return error() << "subgraph '" << graph.name()
+                   << "': unrolling would import more than "
+                   << kMaxSubgraphNodes << " nodes";
+  // The enclosing graph's names come back afterwards, shadowed or not.
+  llvm::StringMap<Value> savedValues = values;
+  llvm::StringMap<int> savedTypes = onnxTypes;
+  auto restore = [&] {
+    values = std::move(savedValues);
+    onnxTypes = std::move(savedTypes);
+  };
+  for (auto [in, value] : llvm::zip(graph.input(), inputs)) {
+    values[in.name()] = value;
+    onnxTypes.erase(in.name());
+  }
+  std::string modelDir = llvm::sys::path::parent_path(path).str();
+  for (const onnx::TensorProto &t : graph.initializer()) {
+    llvm::Expected<ElementsAttr> value =
+        convertTensor(&ctx, t, modelDir, options.inlineConstantLimit);
+    if (!value) {
+      restore();
+      return error() << "initializer '" << t.name() << "' of subgraph '"
+                     << graph.name()
+                     << "': " << llvm::toString(value.takeError());
+    }
+    Location loc = NameLoc::get(b.getStringAttr(t.name()), fileLoc);
+    values[t.name()] = arith::ConstantOp::create(
+        b, loc, cast<TypedAttr>(*value).getType(), cast<TypedAttr>(*value));
+    onnxTypes[t.name()] = t.data_type();
+  }
+  for (auto [i, node] : llvm::enumerate(graph.node())) {
+    if (failed(importNode(node, b, i))) {
+      restore();
+      return failure();
+    }
+  }
+  SmallVector<Value> outputs;
+  for (const onnx::ValueInfoProto &out : graph.output())
+    outputs.push_back(values.lookup(out.name()));
+  restore();
+  if (llvm::is_contained(outputs, Value()))
+    return error() << "subgraph '" << graph.name()
+                   << "' does not define all of its outputs";
+  return outputs;
 }
 
 Value GraphImporter::placeholderFor(StringRef name, OpBuilder &b,

@@ -1,17 +1,21 @@
-//===- OnnxSignalOps.cpp - DFT ---------------------------------------------===//
+//===- OnnxSignalOps.cpp - DFT and the window functions -------------------===//
 //
 // DFT is a product with constant cosine and sine matrices along the signal
 // axis (moved last): the signal's lengths are static, so the matrices are
 // built at import, and the product runs as kiln.matmul. Forward, inverse
 // (scaled by 1 / N), one-sided forward (the first N / 2 + 1 frequencies)
 // and one-sided inverse (a real signal from half a Hermitian spectrum, as
-// numpy.fft.irfft) are ONNX's four forms.
+// numpy.fft.irfft) are ONNX's four forms. The window functions are their
+// cosine sums spelled out in Kiln ops.
 //
 //===----------------------------------------------------------------------===//
 
 #include "NodeContext.h"
+#include "RuntimeParameters.h"
+#include "ShapeArithmetic.h"
 
 #include <cmath>
+#include <numeric>
 
 using namespace mlir;
 using namespace kiln;
@@ -151,6 +155,69 @@ LogicalResult dftOp(NodeContext &nc) {
   return nc.setResult(ConcatOp::create(nc.b, nc.loc, t.clone(shape),
                                        ValueRange{a, b},
                                        nc.b.getI64IntegerAttr(rank - 1)));
+}
+
+/// The cosine-sum window functions (opset 17).
+enum class WindowKind { Hann, Hamming, Blackman };
+
+/// HannWindow, HammingWindow and BlackmanWindow as ONNX's reference computes
+/// them, in f64: w[n] = a0 - a1 cos(2 pi n / M) + a2 cos(4 pi n / M) for
+/// n < size, M = size when periodic (the default), else size - 1; then
+/// cast to output_datatype. A size that the run gives makes the length
+/// dynamic (runtimeIota).
+template <WindowKind kind> LogicalResult windowOp(NodeContext &nc) {
+  // a0, a1, a2 of each kind.
+  static constexpr double kCoefficients[][3] = {
+      {0.5, 0.5, 0.0}, {25.0 / 46, 21.0 / 46, 0.0}, {0.42, 0.5, 0.08}};
+  const double *a = kCoefficients[static_cast<int>(kind)];
+  Value size = nc.input(0);
+  if (!size)
+    return nc.error("expects a size");
+  RankedTensorType st = nc.typeOf(size);
+  if (!isa<IntegerType>(st.getElementType()) || !st.hasStaticShape() ||
+      st.getRank() > 1 || st.getNumElements() != 1)
+    return nc.error("size must be one integer");
+  int to = nc.getInt("output_datatype", 1);
+  Type elt = elementTypeFor(nc.b.getContext(), to);
+  if (!elt || elt.isInteger(1))
+    return nc.unsupported("output_datatype", onnxTypeName(to),
+                          "the integer and floating-point types");
+
+  Type f64 = nc.b.getF64Type();
+  Value n;
+  if (isRuntimeInput(nc, 0)) {
+    n = runtimeIota(nc, 0, "size");
+    if (!n)
+      return failure();
+  } else {
+    FailureOr<int64_t> count = nc.constantInt(0, "size");
+    if (failed(count))
+      return failure();
+    if (*count < 0)
+      return nc.error("size must not be negative, got " + Twine(*count));
+    SmallVector<double> indices(*count);
+    std::iota(indices.begin(), indices.end(), 0.0);
+    n = nc.constant(DenseElementsAttr::get(RankedTensorType::get({*count}, f64),
+                                           ArrayRef(indices)));
+  }
+  Value m = nc.cast(nc.reshape(size, {}), f64);
+  if (!nc.getInt("periodic", 1))
+    m = nc.binary<SubOp>(m, nc.scalar(f64, 1.0));
+  Value angle =
+      nc.binary<DivOp>(nc.binary<MulOp>(n, nc.scalar(f64, 2 * M_PI)), m);
+  auto term = [&](double coefficient, Value x) {
+    return nc.binary<MulOp>(nc.unary<CosOp>(x), nc.scalar(f64, coefficient));
+  };
+  Value w = nc.binary<SubOp>(nc.scalar(f64, a[0]), term(a[1], angle));
+  if (a[2] != 0)
+    w = nc.binary<AddOp>(
+        w, term(a[2], nc.binary<MulOp>(angle, nc.scalar(f64, 2.0))));
+  // Through f32 for narrower floats: the CPU runtime has no double ->
+  // bfloat16 conversion.
+  if (isa<FloatType>(elt) && elt.getIntOrFloatBitWidth() < 32)
+    w = nc.cast(w, nc.b.getF32Type());
+  nc.setOutputOnnxType(0, to);
+  return nc.setResult(nc.cast(w, elt));
 }
 
 } // namespace

@@ -211,6 +211,43 @@ LogicalResult kiln::onnx_import::runtimeFloatRangeOp(NodeContext &nc) {
       }));
 }
 
+FailureOr<SmallVector<Value>>
+kiln::onnx_import::indexValues(NodeContext &nc, size_t i, StringRef what) {
+  SmallVector<Value> values;
+  if (!isRuntimeInput(nc, i)) {
+    FailureOr<SmallVector<int64_t>> ints = nc.constantInts(i, what);
+    if (failed(ints))
+      return failure();
+    for (int64_t v : *ints)
+      values.push_back(arith::ConstantIndexOp::create(nc.b, nc.loc, v));
+    return values;
+  }
+  RankedTensorType type = nc.inputType(i);
+  if (!type || type.getRank() != 1 || !type.hasStaticShape())
+    return nc.error(Twine(what) + " (input " + Twine(i) +
+                    ") must be a 1-D tensor of static length");
+  for (int64_t k = 0; k < type.getDimSize(0); ++k)
+    values.push_back(indexElement(nc, i, k, what));
+  return values;
+}
+
+Value kiln::onnx_import::runtimeIota(NodeContext &nc, size_t i,
+                                     StringRef what) {
+  Value n = indexElement(nc, i, 0, what);
+  if (!n)
+    return nullptr;
+  OpBuilder &b = nc.b;
+  Location loc = nc.loc;
+  auto type = RankedTensorType::get({ShapedType::kDynamic}, b.getF64Type());
+  return generate(
+      b, loc, type, nonNegative(b, loc, n),
+      [&](OpBuilder &nb, Location nl, ArrayRef<Value> at) -> Value {
+        return arith::SIToFPOp::create(
+            nb, nl, nb.getF64Type(),
+            arith::IndexCastOp::create(nb, nl, nb.getI64Type(), at[0]));
+      });
+}
+
 LogicalResult kiln::onnx_import::runtimeTileOp(NodeContext &nc, Value x) {
   RankedTensorType t = nc.typeOf(x);
   RankedTensorType rt = nc.inputType(1);

@@ -2,12 +2,13 @@
 //
 // Private to lib/ONNX. Lowerings of nodes whose parameters arrive as graph
 // inputs (on the CPU target, where the importer reads run-time shape
-// inputs): Trilu's diagonal, OneHot's depth and values, a float Range,
-// Tile's repeats, TopK's K, Split's sizes and Slice's axes and steps. Each reads the values with
-// tensor.extract and computes with them on index values; sizes they decide
-// are dynamic dims (the runtime sizes such outputs after the run). The
-// handlers in Onnx*Ops.cpp call them when isRuntimeInput (RuntimeAxes.h)
-// says the parameter is not a constant.
+// inputs): Trilu's diagonal, OneHot's depth and values, a float Range, a
+// window function's size, Tile's repeats, TopK's K, Split's sizes and
+// Slice's axes and steps. Each reads the values with tensor.extract and
+// computes with them on index values; sizes they decide are dynamic dims
+// (the runtime sizes such outputs after the run). The handlers in
+// Onnx*Ops.cpp call them when isRuntimeInput (RuntimeAxes.h) says the
+// parameter is not a constant.
 //
 // Values ONNX calls invalid give an empty result where they decide a size
 // (a negative depth or repeat count, a K beyond the axis, split sizes that
@@ -31,6 +32,17 @@ mlir::LogicalResult runtimeOneHotOp(NodeContext &nc);
 
 /// Range of floating-point start, limit and delta the run gives.
 mlir::LogicalResult runtimeFloatRangeOp(NodeContext &nc);
+
+/// The elements of input `i` (a 1-D tensor of static length) as index
+/// values: constants where the model gives them, tensor.extract where the
+/// run does (isRuntimeInput); failure after an error naming `what`.
+mlir::FailureOr<llvm::SmallVector<mlir::Value>>
+indexValues(NodeContext &nc, size_t i, llvm::StringRef what);
+
+/// 0, 1, ..., n - 1 in f64 [n] for the n of input `i` (a scalar that the
+/// run gives; a negative n gives an empty tensor), or null after an error
+/// naming `what`: the sample indices of the window functions.
+mlir::Value runtimeIota(NodeContext &nc, size_t i, llvm::StringRef what);
 
 /// Tile of `x` by the repeats of input 1.
 mlir::LogicalResult runtimeTileOp(NodeContext &nc, mlir::Value x);
