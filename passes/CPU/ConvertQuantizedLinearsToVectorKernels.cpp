@@ -61,6 +61,7 @@
 #include "kiln/dialects/Kiln/KilnConstants.h"
 #include "kiln/dialects/Kiln/KilnOps.h"
 #include "kiln/passes/KilnToLinalg/KilnToLinalg.h"
+#include "kiln/passes/KilnToLinalg/QLinearGeometry.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -92,17 +93,13 @@ constexpr int64_t kChains = 2;
 enum class CodeFormat { Int, E4M3, E2M1 };
 
 /// A kiln.qlinear the kernel handles, with its sizes.
-struct QuantizedLinear {
+struct QuantizedLinear : QLinearGeometry {
   QLinearOp op;
   ElementsAttr codes, scales, zeroPoints, globalScale;
   CodeFormat format;
-  /// The op's block shape [blockRows, blockCols]; the kernel's groups of
-  /// `groupSize` along K each lie in one block.
-  int64_t m, k, n, bits, blockRows, blockCols, groupSize;
-  bool isUnsigned;
+  int64_t bits = 0;
 
   int64_t panels() const { return n / kPanelColumns; }
-  int64_t groups() const { return k / groupSize; }
   int64_t codeBytes() const { return bits == 4 ? kLanes : kPanelColumns; }
   /// The power of two that the decoded float codes lack (see the top of
   /// the file), folded into the scales.
@@ -110,12 +107,6 @@ struct QuantizedLinear {
     return format == CodeFormat::E4M3   ? 120
            : format == CodeFormat::E2M1 ? 126
                                         : 0;
-  }
-  /// Where the (scale, zero point) of kernel group g of `column` is in the
-  /// op's [ceil(N / bn), ceil(K / bk)] parameters.
-  size_t paramIndex(int64_t column, int64_t g) const {
-    int64_t blocksAlongK = (k + blockCols - 1) / blockCols;
-    return (column / blockRows) * blocksAlongK + g * groupSize / blockCols;
   }
 };
 
@@ -149,14 +140,7 @@ std::optional<QuantizedLinear> matchQuantizedLinear(QLinearOp op) {
   }
   if (q.format != CodeFormat::Int && q.zeroPoints)
     return std::nullopt;
-  q.isUnsigned = op.getIsUnsigned();
-  q.n = weightType.getDimSize(0);
-  q.k = weightType.getDimSize(1);
-  q.m = inputType.getNumElements() / q.k;
-  ArrayRef<int64_t> block = op.getBlockShape();
-  q.blockRows = block[0];
-  q.blockCols = block[1];
-  q.groupSize = std::gcd(q.k, q.blockCols);
+  static_cast<QLinearGeometry &>(q) = QLinearGeometry::of(op);
   if (q.groupSize % kChains != 0 || q.n % kPanelColumns != 0)
     return std::nullopt;
   return q;

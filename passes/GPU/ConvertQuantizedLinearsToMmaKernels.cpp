@@ -31,6 +31,7 @@
 #include "kiln/dialects/Kiln/KilnConstants.h"
 #include "kiln/dialects/Kiln/KilnOps.h"
 #include "kiln/passes/KilnToLinalg/KilnToLinalg.h"
+#include "kiln/passes/KilnToLinalg/QLinearGeometry.h"
 
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "mlir/IR/PatternMatch.h"
@@ -67,22 +68,14 @@ constexpr TileShape kPrefillTile = {2, 2, 4};
 constexpr TileShape kDecodeTile = {1, 1, 2};
 
 /// A kiln.qlinear the kernel covers.
-struct QuantizedLinear {
+struct QuantizedLinear : QLinearGeometry {
   QLinearOp op;
   ElementsAttr codes, scales, zeroPoints, globalScale;
   Type elementType; // of the activations: f16 or bf16
-  int64_t m, n, k, bits, blockRows, blockCols, groupSize;
-  bool isUnsigned;
+  int64_t bits = 0;
 
-  int64_t groups() const { return k / groupSize; }
   /// Added to every code to make it unsigned.
   int64_t codeBias() const { return isUnsigned ? 0 : int64_t(1) << (bits - 1); }
-  /// Where the (scale, zero point) of group `g` of row `row` is in the
-  /// op's [ceil(N / bn), ceil(K / bk)] parameters.
-  size_t paramIndex(int64_t row, int64_t g) const {
-    int64_t blocksAlongK = llvm::divideCeil(k, blockCols);
-    return (row / blockRows) * blocksAlongK + g * groupSize / blockCols;
-  }
   TileShape tile() const {
     return m <= kDecodeRows ? kDecodeTile : kPrefillTile;
   }
@@ -112,14 +105,7 @@ std::optional<QuantizedLinear> match(QLinearOp op) {
   if (!codeType || (codeType.getWidth() != 4 && codeType.getWidth() != 8))
     return std::nullopt;
   q.bits = codeType.getWidth();
-  q.isUnsigned = op.getIsUnsigned();
-  q.n = weightType.getDimSize(0);
-  q.k = weightType.getDimSize(1);
-  q.m = inputType.getNumElements() / q.k;
-  ArrayRef<int64_t> block = op.getBlockShape();
-  q.blockRows = block[0];
-  q.blockCols = block[1];
-  q.groupSize = std::gcd(q.k, q.blockCols);
+  static_cast<QLinearGeometry &>(q) = QLinearGeometry::of(op);
   if (q.m == 0 || q.n % kTileN || q.k % kTileK || q.groupSize % kRun)
     return std::nullopt;
   if (Value bias = op.getBias())

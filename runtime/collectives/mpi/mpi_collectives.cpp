@@ -12,6 +12,8 @@
 #include "kiln/dtype.h"
 #include "kiln/runtime.h"
 
+#include "../plugin_support.h"
+
 #include <mpi.h>
 
 #include <climits>
@@ -24,6 +26,8 @@
 #include <vector>
 
 #define KILN_PLUGIN_API extern "C" __attribute__((visibility("default")))
+
+using namespace kiln::collectives;
 
 namespace {
 
@@ -46,7 +50,7 @@ kiln_collective_calls table;
 
 /// Waits for `request`, ending every rank on an MPI error or the timeout.
 void wait(MPI_Request &request, const char *what) {
-  double start = MPI_Wtime();
+  double start = monotonicSeconds();
   unsigned polls = 0;
   for (;;) {
     int done = 0;
@@ -60,19 +64,13 @@ void wait(MPI_Request &request, const char *what) {
     }
     if (done)
       return;
-    if (MPI_Wtime() - start > timeoutSeconds)
+    if (monotonicSeconds() - start > timeoutSeconds)
       endEveryRank(4,
                    "%s did not complete within %g s (--collective-timeout): "
                    "another rank died, hangs, or does not call it; ending "
                    "every rank",
                    what, timeoutSeconds);
-    // Spin briefly, then yield the core: ranks may outnumber the cores.
-    if (++polls < 2000) {
-      sched_yield();
-    } else {
-      timespec pause = {0, 50 * 1000};
-      nanosleep(&pause, nullptr);
-    }
+    pauseBetweenPolls(polls);
   }
 }
 
@@ -96,28 +94,27 @@ MPI_Datatype sumType(uint32_t dtype) {
   }
 }
 
-/// `count` elements of `dtype` as an int count of MPI_BYTE; false when the
-/// dtype is not whole-byte or the bytes do not fit an int.
-bool asBytes(uint64_t count, uint32_t dtype, int &bytes) {
-  size_t size = kiln_dtype_size(int(dtype));
-  if (size == 0 || count > uint64_t(INT_MAX) / size)
-    return false;
-  bytes = int(count * size);
-  return true;
-}
-
 bool fitsInt(uint64_t count) { return count <= uint64_t(INT_MAX); }
 
-/// A sum over `count` elements of `dtype`: refuses what MPI cannot sum or
-/// count in an int, else starts it by `start(type, count, request)` and
-/// waits for it.
-template <typename Start>
-int32_t sum(const char *what, uint64_t count, uint32_t dtype, Start start) {
+/// The sums the table offers: in place over every rank's buffer, or
+/// summed blocks scattered one to each rank.
+enum class Sum { AllReduce, ReduceScatter };
+
+/// A sum over `count` elements of `dtype` (per rank's block for
+/// reduce-scatter): refuses what MPI cannot sum or count in an int, else
+/// starts it and waits for it.
+int32_t sum(Sum kind, const void *send, void *recv, uint64_t count,
+            uint32_t dtype) {
   MPI_Datatype type = sumType(dtype);
   if (type == MPI_DATATYPE_NULL || !fitsInt(count))
     return KILN_STATUS_INVALID_ARGUMENT;
   MPI_Request request;
-  return finish(start(type, int(count), request), request, what);
+  bool all = kind == Sum::AllReduce;
+  int started = all ? MPI_Iallreduce(MPI_IN_PLACE, recv, int(count), type,
+                                     MPI_SUM, comm, &request)
+                    : MPI_Ireduce_scatter_block(send, recv, int(count), type,
+                                                MPI_SUM, comm, &request);
+  return finish(started, request, all ? "all-reduce" : "reduce-scatter");
 }
 
 /// A move of `count` elements of `dtype` as bytes: refuses a dtype that is
@@ -134,28 +131,20 @@ int32_t move(const char *what, uint64_t count, uint32_t dtype, bool valid,
 }
 
 int32_t allReduce(void *buffer, uint64_t count, uint32_t dtype) {
-  return sum("all-reduce", count, dtype,
-             [&](MPI_Datatype type, int n, MPI_Request &request) {
-               return MPI_Iallreduce(MPI_IN_PLACE, buffer, n, type, MPI_SUM,
-                                     comm, &request);
-             });
+  return sum(Sum::AllReduce, nullptr, buffer, count, dtype);
 }
 
 int32_t reduceScatter(const void *send, void *recv, uint64_t count,
                       uint32_t dtype) {
-  return sum("reduce-scatter", count, dtype,
-             [&](MPI_Datatype type, int n, MPI_Request &request) {
-               return MPI_Ireduce_scatter_block(send, recv, n, type, MPI_SUM,
-                                                comm, &request);
-             });
+  return sum(Sum::ReduceScatter, send, recv, count, dtype);
 }
 
 int32_t allGather(const void *send, void *recv, uint64_t count,
                   uint32_t dtype) {
   // Every rank's share lands in `recv`: the whole must fit an int too.
-  int whole;
+  int share;
   bool valid =
-      fitsInt(count) && asBytes(count * uint64_t(table.size), dtype, whole);
+      fitsInt(count) && asBytes(count, dtype, share, uint64_t(table.size));
   return move("all-gather", count, dtype, valid,
               [&](int bytes, MPI_Request &request) {
                 return MPI_Iallgather(send, bytes, MPI_BYTE, recv, bytes,
@@ -175,17 +164,14 @@ int32_t allToAllv(const void *send, const uint64_t *sendCounts,
                   const uint64_t *sendOffsets, void *recv,
                   const uint64_t *recvCounts, const uint64_t *recvOffsets,
                   uint32_t dtype) {
-  int size = table.size;
-  std::vector<int> sc(size), so(size), rc(size), ro(size);
-  for (int p = 0; p < size; ++p)
-    if (!asBytes(sendCounts[p], dtype, sc[p]) ||
-        !asBytes(sendOffsets[p], dtype, so[p]) ||
-        !asBytes(recvCounts[p], dtype, rc[p]) ||
-        !asBytes(recvOffsets[p], dtype, ro[p]))
-      return KILN_STATUS_INVALID_ARGUMENT;
+  PeerBytes<int> b;
+  if (!b.read(table.size, sendCounts, sendOffsets, recvCounts, recvOffsets,
+              dtype))
+    return KILN_STATUS_INVALID_ARGUMENT;
   MPI_Request request;
-  return finish(MPI_Ialltoallv(send, sc.data(), so.data(), MPI_BYTE, recv,
-                               rc.data(), ro.data(), MPI_BYTE, comm, &request),
+  return finish(MPI_Ialltoallv(send, b.sendCounts.data(), b.sendOffsets.data(),
+                               MPI_BYTE, recv, b.recvCounts.data(),
+                               b.recvOffsets.data(), MPI_BYTE, comm, &request),
                 request, "all-to-all-v");
 }
 
@@ -252,18 +238,10 @@ KILN_PLUGIN_API int32_t kiln_collectives_mpi_open(
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &size);
   timeoutSeconds = timeout > 0 ? timeout : KILN_COLLECTIVES_DEFAULT_TIMEOUT;
-  table.abi_version = KILN_COLLECTIVES_ABI_VERSION;
   table.rank = rank;
   table.size = size;
-  table.all_reduce = allReduce;
-  table.all_gather = allGather;
-  table.reduce_scatter = reduceScatter;
-  table.all_to_all = allToAll;
-  table.all_to_allv = allToAllv;
-  table.send = sendTo;
-  table.recv = receiveFrom;
-  table.broadcast = broadcast;
-  table.barrier = barrier;
+  setEntries(table, {allReduce, allGather, reduceScatter, allToAll, allToAllv,
+                     sendTo, receiveFrom, broadcast, barrier});
   *out = &table;
   return 0;
 }

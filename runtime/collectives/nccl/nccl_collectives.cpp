@@ -18,6 +18,8 @@
 
 #include "nccl_api.h"
 
+#include "../plugin_support.h"
+
 #include "kiln/collectives.h"
 #include "kiln/dtype.h"
 #include "kiln/runtime.h"
@@ -37,6 +39,7 @@
 
 #define KILN_PLUGIN_API extern "C" __attribute__((visibility("default")))
 
+using namespace kiln::collectives;
 using namespace kiln::nccl;
 
 namespace {
@@ -103,22 +106,6 @@ int32_t refuse(char *error, size_t errorSize, const char *fmt, ...) {
 // Waiting, against the timeout
 //===----------------------------------------------------------------------===//
 
-double seconds() {
-  timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return double(now.tv_sec) + double(now.tv_nsec) * 1e-9;
-}
-
-/// Spins briefly, then yields the core: ranks may outnumber the cores.
-void pause(unsigned &polls) {
-  if (++polls < 2000) {
-    sched_yield();
-  } else {
-    timespec pause = {0, 50 * 1000};
-    nanosleep(&pause, nullptr);
-  }
-}
-
 [[noreturn]] void timedOut(const char *what) {
   endEveryRank(4,
                "%s did not complete within %g s (--collective-timeout): "
@@ -133,7 +120,7 @@ int32_t complete(const char *what, const char *entry, ncclResult_t started) {
   if (started != ncclSuccess && started != ncclInProgress)
     endEveryRank(3, "%s failed: %s returned '%s'%s", what, entry,
                  resultText(started), lastError(comm).c_str());
-  double start = seconds();
+  double start = monotonicSeconds();
   unsigned polls = 0;
   for (;;) {
     ncclResult_t state = ncclSuccess;
@@ -153,15 +140,15 @@ int32_t complete(const char *what, const char *entry, ncclResult_t started) {
         endEveryRank(3, "%s failed: its stream reports CUDA error %d", what,
                      stream);
     }
-    if (seconds() - start > timeoutSeconds)
+    if (monotonicSeconds() - start > timeoutSeconds)
       timedOut(what);
-    pause(polls);
+    pauseBetweenPolls(polls);
   }
 }
 
 /// Waits for the MPI request `what`, against the same timeout.
 void waitMpi(MPI_Request &request, const char *what) {
-  double start = seconds();
+  double start = monotonicSeconds();
   unsigned polls = 0;
   for (;;) {
     int done = 0;
@@ -169,9 +156,9 @@ void waitMpi(MPI_Request &request, const char *what) {
       endEveryRank(3, "%s failed in MPI (has another rank died?)", what);
     if (done)
       return;
-    if (seconds() - start > timeoutSeconds)
+    if (monotonicSeconds() - start > timeoutSeconds)
       timedOut(what);
-    pause(polls);
+    pauseBetweenPolls(polls);
   }
 }
 
@@ -194,17 +181,6 @@ ncclDataType_t sumType(uint32_t dtype) {
   case KILN_DTYPE_UINT64: return ncclUint64;
   default: return -1;
   }
-}
-
-/// `count` elements of `dtype` in bytes, times `times`; false when the
-/// dtype is not whole-byte or the product overflows.
-bool asBytes(uint64_t count, uint32_t dtype, size_t &bytes,
-             uint64_t times = 1) {
-  size_t size = kiln_dtype_size(int(dtype));
-  if (size == 0 || times == 0 || count > SIZE_MAX / size / times)
-    return false;
-  bytes = size_t(count * size);
-  return true;
 }
 
 bool isRank(int32_t rank) { return rank >= 0 && rank < table.size; }
@@ -296,35 +272,38 @@ int32_t allToAllv(const void *send, const uint64_t *sendCounts,
                   const uint64_t *sendOffsets, void *recv,
                   const uint64_t *recvCounts, const uint64_t *recvOffsets,
                   uint32_t dtype) {
-  int size = table.size;
-  std::vector<size_t> sc(size), so(size), rc(size), ro(size);
-  for (int p = 0; p < size; ++p)
-    if (!asBytes(sendCounts[p], dtype, sc[p]) ||
-        !asBytes(sendOffsets[p], dtype, so[p]) ||
-        !asBytes(recvCounts[p], dtype, rc[p]) ||
-        !asBytes(recvOffsets[p], dtype, ro[p]))
-      return KILN_STATUS_INVALID_ARGUMENT;
-  return exchange("all-to-all-v", send, sc, so, recv, rc, ro);
+  PeerBytes<size_t> b;
+  if (!b.read(table.size, sendCounts, sendOffsets, recvCounts, recvOffsets,
+              dtype))
+    return KILN_STATUS_INVALID_ARGUMENT;
+  return exchange("all-to-all-v", send, b.sendCounts, b.sendOffsets, recv,
+                  b.recvCounts, b.recvOffsets);
+}
+
+/// Sends `count` elements of `dtype` to `peer`, or receives them from it.
+int32_t pointToPoint(bool sending, void *buffer, uint64_t count, uint32_t dtype,
+                     int32_t peer) {
+  size_t bytes;
+  if (!isRank(peer) || !asBytes(count, dtype, bytes))
+    return KILN_STATUS_INVALID_ARGUMENT;
+  if (sending)
+    return complete(
+        "send", "ncclSend",
+        nccl.ncclSend(buffer, bytes, ncclUint8, peer, comm, gpu.stream));
+  return complete(
+      "receive", "ncclRecv",
+      nccl.ncclRecv(buffer, bytes, ncclUint8, peer, comm, gpu.stream));
 }
 
 int32_t sendTo(const void *buffer, uint64_t count, uint32_t dtype,
                int32_t peer) {
-  size_t bytes;
-  if (!isRank(peer) || !asBytes(count, dtype, bytes))
-    return KILN_STATUS_INVALID_ARGUMENT;
-  return complete("send", "ncclSend",
-                  nccl.ncclSend(buffer, bytes, ncclUint8, peer, comm,
-                                gpu.stream));
+  // ncclSend only reads the buffer.
+  return pointToPoint(true, const_cast<void *>(buffer), count, dtype, peer);
 }
 
 int32_t receiveFrom(void *buffer, uint64_t count, uint32_t dtype,
                     int32_t peer) {
-  size_t bytes;
-  if (!isRank(peer) || !asBytes(count, dtype, bytes))
-    return KILN_STATUS_INVALID_ARGUMENT;
-  return complete("receive", "ncclRecv",
-                  nccl.ncclRecv(buffer, bytes, ncclUint8, peer, comm,
-                                gpu.stream));
+  return pointToPoint(false, buffer, count, dtype, peer);
 }
 
 int32_t broadcast(void *buffer, uint64_t count, uint32_t dtype, int32_t root) {
@@ -444,16 +423,8 @@ bool shareUniqueId(ncclUniqueId &id, char *error, size_t errorSize) {
 }
 
 void fillTable() {
-  table.abi_version = KILN_COLLECTIVES_ABI_VERSION;
-  table.all_reduce = allReduce;
-  table.all_gather = allGather;
-  table.reduce_scatter = reduceScatter;
-  table.all_to_all = allToAll;
-  table.all_to_allv = allToAllv;
-  table.send = sendTo;
-  table.recv = receiveFrom;
-  table.broadcast = broadcast;
-  table.barrier = barrier;
+  setEntries(table, {allReduce, allGather, reduceScatter, allToAll, allToAllv,
+                     sendTo, receiveFrom, broadcast, barrier});
 }
 
 } // namespace
