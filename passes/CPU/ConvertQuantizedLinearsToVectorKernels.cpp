@@ -93,9 +93,8 @@ constexpr int64_t kChains = 2;
 enum class CodeFormat { Int, E4M3, E2M1 };
 
 /// A kiln.qlinear the kernel handles, with its sizes.
-struct QuantizedLinear : QLinearGeometry {
+struct QuantizedLinear : QLinearGeometry, QLinearConstants {
   QLinearOp op;
-  ElementsAttr codes, scales, zeroPoints, globalScale;
   CodeFormat format;
   int64_t bits = 0;
 
@@ -115,12 +114,7 @@ std::optional<QuantizedLinear> matchQuantizedLinear(QLinearOp op) {
   q.op = op;
   auto inputType = cast<RankedTensorType>(op.getInput().getType());
   auto weightType = cast<RankedTensorType>(op.getWeight().getType());
-  q.codes = constantElements(op.getWeight());
-  q.scales = constantElements(op.getScale());
-  q.zeroPoints = constantElements(op.getZeroPoint());
-  q.globalScale = constantElements(op.getGlobalScale());
-  if (!q.codes || !q.scales || (op.getZeroPoint() && !q.zeroPoints) ||
-      (op.getGlobalScale() && !q.globalScale) || !inputType.hasStaticShape() ||
+  if (!q.read(op) || !inputType.hasStaticShape() ||
       !inputType.getElementType().isF32())
     return std::nullopt;
   Type codeType = weightType.getElementType();

@@ -37,6 +37,8 @@
 
 #include "kiln/passes/GPU/Passes.h"
 
+#include "KernelBuffers.h"
+
 #include "kiln/dialects/Kiln/KilnOps.h"
 #include "kiln/passes/KilnToLinalg/AttentionKeyRange.h"
 
@@ -696,14 +698,7 @@ void convertAttention(RewriterBase &rewriter, AttentionOp op,
   MLIRContext *ctx = b.getContext();
   Value keys, values;
   std::tie(keys, values) = attendedKeysAndValues(b, op);
-  auto buffer = [&](Value tensor) -> Value {
-    if (!tensor)
-      return Value();
-    auto type = cast<RankedTensorType>(tensor.getType());
-    return bufferization::ToBufferOp::create(
-        b, MemRefType::get(type.getShape(), type.getElementType()), tensor,
-        /*read_only=*/true);
-  };
+  auto buffer = [&](Value tensor) { return readOnlyBuffer(b, tensor); };
   KernelOperands operands;
   operands.queries = buffer(op.getQuery());
   operands.keys = buffer(keys);

@@ -26,6 +26,7 @@
 
 #include "kiln/passes/GPU/Passes.h"
 
+#include "KernelBuffers.h"
 #include "MmaSync.h"
 
 #include "kiln/dialects/Kiln/KilnConstants.h"
@@ -68,9 +69,8 @@ constexpr TileShape kPrefillTile = {2, 2, 4};
 constexpr TileShape kDecodeTile = {1, 1, 2};
 
 /// A kiln.qlinear the kernel covers.
-struct QuantizedLinear : QLinearGeometry {
+struct QuantizedLinear : QLinearGeometry, QLinearConstants {
   QLinearOp op;
-  ElementsAttr codes, scales, zeroPoints, globalScale;
   Type elementType; // of the activations: f16 or bf16
   int64_t bits = 0;
 
@@ -81,23 +81,13 @@ struct QuantizedLinear : QLinearGeometry {
   }
 };
 
-ElementsAttr constantElements(Value v) {
-  auto constant = v ? v.getDefiningOp<arith::ConstantOp>() : nullptr;
-  return constant ? dyn_cast<ElementsAttr>(constant.getValue()) : nullptr;
-}
-
 std::optional<QuantizedLinear> match(QLinearOp op) {
   QuantizedLinear q;
   q.op = op;
   auto inputType = cast<RankedTensorType>(op.getInput().getType());
   auto weightType = cast<RankedTensorType>(op.getWeight().getType());
   q.elementType = inputType.getElementType();
-  q.codes = constantElements(op.getWeight());
-  q.scales = constantElements(op.getScale());
-  q.zeroPoints = constantElements(op.getZeroPoint());
-  q.globalScale = constantElements(op.getGlobalScale());
-  if (!q.codes || !q.scales || (op.getZeroPoint() && !q.zeroPoints) ||
-      (op.getGlobalScale() && !q.globalScale) || !inputType.hasStaticShape() ||
+  if (!q.read(op) || !inputType.hasStaticShape() ||
       !weightType.hasStaticShape() ||
       !(q.elementType.isF16() || q.elementType.isBF16()))
     return std::nullopt;
@@ -412,14 +402,7 @@ bool convert(RewriterBase &rewriter, const QuantizedLinear &q) {
     return arith::ConstantOp::create(
         b, weightLoc, cast<TypedAttr>(makeConstantAttr(type, bytes, name)));
   };
-  auto buffer = [&](Value tensor) -> Value {
-    if (!tensor)
-      return Value();
-    auto type = cast<RankedTensorType>(tensor.getType());
-    return bufferization::ToBufferOp::create(
-        b, MemRefType::get(type.getShape(), type.getElementType()), tensor,
-        /*read_only=*/true);
-  };
+  auto buffer = [&](Value tensor) { return readOnlyBuffer(b, tensor); };
   KernelOperands operands;
   Value x = reshapeTensor(b, op.getLoc(), op.getInput(),
                           RankedTensorType::get({q.m, q.k}, q.elementType));

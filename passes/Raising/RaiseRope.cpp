@@ -554,6 +554,23 @@ struct RaiseRopePass : kiln::impl::RaiseRopeBase<RaiseRopePass> {
     return Cache{table, Value()};
   }
 
+  /// The slice when `gather` reads rows (axis 0) of a slice of a constant
+  /// [P, D] table that keeps its leading rows (sliced at run time) and all
+  /// of its columns; null otherwise.
+  tensor::ExtractSliceOp tableRowsSlice(GatherOp gather) {
+    auto slice = gather.getData().getDefiningOp<tensor::ExtractSliceOp>();
+    if (!slice || gather.getAxis() != 0 || !slice.hasUnitStride() ||
+        slice.getSourceType().getRank() != 2 ||
+        !slice.getSourceType().hasStaticShape() ||
+        !matchPattern(slice.getSource(), m_Constant()) ||
+        !llvm::all_of(
+            slice.getMixedOffsets(),
+            [](OpFoldResult o) { return isConstantIntValue(o, 0); }) ||
+        !isWholeDim(*dims, slice.getMixedSizes()[1], slice.getSource(), 1))
+      return {};
+    return slice;
+  }
+
   /// cos_cached[:seq][arange(seq)] as exported with a run-time `seq`: a
   /// gather of the leading rows of a constant [P, D] table (a Slice,
   /// clamped to P) by the positions 0 .. S - 1 of the rotated tensor `at`.
@@ -564,15 +581,8 @@ struct RaiseRopePass : kiln::impl::RaiseRopeBase<RaiseRopePass> {
   Value leadingRows(GatherOp gather, Value rotated, int64_t seqAxis,
                     bool interleaved, OpBuilder &b, Location loc,
                     std::string &why) {
-    auto slice = gather.getData().getDefiningOp<tensor::ExtractSliceOp>();
-    if (!slice || gather.getAxis() != 0 || !slice.hasUnitStride() ||
-        slice.getSourceType().getRank() != 2 ||
-        !slice.getSourceType().hasStaticShape() ||
-        !matchPattern(slice.getSource(), m_Constant()) ||
-        !llvm::all_of(slice.getMixedOffsets(),
-                      [](OpFoldResult o) { return isConstantIntValue(o, 0); }) ||
-        !isWholeDim(*dims, slice.getMixedSizes()[1], slice.getSource(), 1) ||
-        !isIota(gather.getIndices()))
+    tensor::ExtractSliceOp slice = tableRowsSlice(gather);
+    if (!slice || !isIota(gather.getIndices()))
       return {};
     // As many positions as the rotated tensor has along its sequence.
     Value ids = gather.getIndices();
@@ -608,14 +618,8 @@ struct RaiseRopePass : kiln::impl::RaiseRopeBase<RaiseRopePass> {
   std::optional<Cache> rowsByPositions(GatherOp gather, Value rotated,
                                        int64_t seqAxis, bool interleaved,
                                        OpBuilder &b, Location loc) {
-    auto slice = gather.getData().getDefiningOp<tensor::ExtractSliceOp>();
-    if (!slice || gather.getAxis() != 0 || !slice.hasUnitStride() ||
-        slice.getSourceType().getRank() != 2 ||
-        !slice.getSourceType().hasStaticShape() ||
-        !matchPattern(slice.getSource(), m_Constant()) ||
-        !llvm::all_of(slice.getMixedOffsets(),
-                      [](OpFoldResult o) { return isConstantIntValue(o, 0); }) ||
-        !isWholeDim(*dims, slice.getMixedSizes()[1], slice.getSource(), 1))
+    tensor::ExtractSliceOp slice = tableRowsSlice(gather);
+    if (!slice)
       return std::nullopt;
     Value ids = gather.getIndices();
     ArrayRef<int64_t> idsShape = tensorType(ids).getShape();
