@@ -88,6 +88,28 @@ def compare(name, logits, ref):
     return None
 
 
+def check_ranks(run, report, kiln_run, artifact, name, np_, tokens, work,
+                one, torch_logits):
+    """`mpirun -np np_ kiln-run artifact`: its logits equal the one-device
+    run's and PyTorch's, and rank 0 alone prints the output's summary."""
+    out_dir = os.path.join(work, name + "_out")
+    rc, out = run(MPIRUN + ["-np", str(np_), kiln_run, artifact,
+                            "--input", "tokens=" + tokens,
+                            "--output-dir", out_dir])
+    if rc:
+        report("mpirun -np %d %s" % (np_, name),
+               "exit %s: %s" % (rc, out.strip()))
+        return
+    lines = [l for l in out.splitlines() if l.startswith("logits:")]
+    logits = np.load(os.path.join(out_dir, "logits.npy"))
+    problem = (compare("one device", logits, one) or
+               compare("torch", logits, torch_logits) or
+               (None if len(lines) == 1 else
+                "%d ranks printed the outputs" % len(lines)))
+    report("mpirun -np %d %s equals one device and PyTorch" % (np_, name),
+           problem)
+
+
 def check_pipeline(run, report, compile_, kiln_run, inspect, work):
     """examples/mixtral4 (4 layers) with --parallel pp=2 and pp=4 under
     mpirun against one device and PyTorch; each rank stores about its
@@ -150,22 +172,8 @@ def check_pipeline(run, report, compile_, kiln_run, inspect, work):
                                                            d))
 
     for name, np_ in [("pp2", 2), ("pp4", 4)]:
-        out_dir = os.path.join(work, name + "_out")
-        rc, out = run(MPIRUN + ["-np", str(np_), kiln_run, artifacts[name],
-                                "--input", "tokens=" + tokens,
-                                "--output-dir", out_dir])
-        if rc:
-            report("mpirun -np %d %s" % (np_, name),
-                   "exit %s: %s" % (rc, out.strip()))
-            continue
-        lines = [l for l in out.splitlines() if l.startswith("logits:")]
-        logits = np.load(os.path.join(out_dir, "logits.npy"))
-        problem = (compare("one device", logits, one) or
-                   compare("torch", logits, torch_logits) or
-                   (None if len(lines) == 1 else
-                    "%d ranks printed the outputs" % len(lines)))
-        report("mpirun -np %d %s equals one device and PyTorch" % (np_, name),
-               problem)
+        check_ranks(run, report, kiln_run, artifacts[name], name, np_, tokens,
+                    work, one, torch_logits)
 
     # A stage that hangs (SIGSTOP after 2 s): rank 0 waits for the logits
     # from the last stage (or, past MPI's eager size, for its send of the
@@ -258,23 +266,8 @@ def main():
                "expected %d bytes and %d ranks: %s" % (want, np_, d))
 
     for name, np_ in [("ep2", 2), ("ep4", 4)]:
-        out_dir = os.path.join(work, name + "_out")
-        rc, out = run(MPIRUN + ["-np", str(np_), kiln_run, artifacts[name],
-                                "--input", "tokens=" + TOKENS,
-                                "--output-dir", out_dir])
-        if rc:
-            report("mpirun -np %d %s" % (np_, name),
-                   "exit %s: %s" % (rc, out.strip()))
-            continue
-        # Rank 0 alone prints the summary line of the one output.
-        lines = [l for l in out.splitlines() if l.startswith("logits:")]
-        logits = np.load(os.path.join(out_dir, "logits.npy"))
-        problem = (compare("one device", logits, one) or
-                   compare("torch", logits, torch_logits) or
-                   (None if len(lines) == 1 else
-                    "%d ranks printed the outputs" % len(lines)))
-        report("mpirun -np %d %s equals one device and PyTorch" % (np_, name),
-               problem)
+        check_ranks(run, report, kiln_run, artifacts[name], name, np_, TOKENS,
+                    work, one, torch_logits)
 
     # A DeepSeek-style decoder (grouped sigmoid routing, a shared expert,
     # 8 routed experts) on 2 ranks, against PyTorch.
