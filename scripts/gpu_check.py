@@ -268,41 +268,34 @@ def run_checks(options):
     work = Path(options.work)
     work.mkdir(parents=True, exist_ok=True)
 
-    for name, m in manifest["models"].items():
-        d = root / "models" / name
-        o = work / "models" / name
-        o.mkdir(parents=True, exist_ok=True)
-        r = kiln_run(options, d / "model.kiln",
-                     {k: d / ("in_" + k + ".npy") for k in m["inputs"]}, o)
-        if r.returncode != 0:
-            rows.append(("model", name, "FAIL", r.stderr.strip()[-200:]))
-            continue
-        for k in m["outputs"]:
-            ref = np.load(d / ("expected_" + k + ".npy"))
-            got = np.load(o / (k + ".npy"))
-            ok, why = close(got, ref, 0.0, 1e-4 * float(np.abs(ref).max()))
-            same = (got.argmax(-1) == ref.argmax(-1)).all()
-            rows.append(("model", name + ":" + k,
-                         "ok" if ok and same else "FAIL",
-                         why + ("" if same else ", arg-max differs")))
+    def model_close(m, got, ref):
+        # Whole models: atol from the largest |ref|, and the same arg-max.
+        ok, why = close(got, ref, 0.0, 1e-4 * float(np.abs(ref).max()))
+        if (got.argmax(-1) == ref.argmax(-1)).all():
+            return ok, why
+        return False, why + ", arg-max differs"
 
-    # Kernel cases: atol is relative to max |ref|.
-    for name, m in manifest.get("kernels", {}).items():
-        d = root / "kernels" / name
-        o = work / "kernels" / name
-        o.mkdir(parents=True, exist_ok=True)
-        r = kiln_run(options, d / "model.kiln",
-                     {k: d / ("in_" + k + ".npy") for k in m["inputs"]}, o)
-        if r.returncode != 0:
-            rows.append(("kernel", name, "FAIL", r.stderr.strip()[-200:]))
-            continue
-        for k in m["outputs"]:
-            ref = np.load(d / ("expected_" + k + ".npy"))
-            got = np.load(o / (k + ".npy"))
-            ok, why = close(got, ref, m["rtol"],
-                            m["atol"] * float(np.abs(ref).max()))
-            rows.append(("kernel", name + ":" + k, "ok" if ok else "FAIL",
-                         why))
+    def kernel_close(m, got, ref):
+        # Kernel cases: atol is relative to max |ref|.
+        return close(got, ref, m["rtol"], m["atol"] * float(np.abs(ref).max()))
+
+    for kind, cases, judge in (
+            ("model", manifest["models"], model_close),
+            ("kernel", manifest.get("kernels", {}), kernel_close)):
+        for name, m in cases.items():
+            d = root / (kind + "s") / name
+            o = work / (kind + "s") / name
+            o.mkdir(parents=True, exist_ok=True)
+            r = kiln_run(options, d / "model.kiln",
+                         {k: d / ("in_" + k + ".npy") for k in m["inputs"]}, o)
+            if r.returncode != 0:
+                rows.append((kind, name, "FAIL", r.stderr.strip()[-200:]))
+                continue
+            for k in m["outputs"]:
+                ok, why = judge(m, np.load(o / (k + ".npy")),
+                                np.load(d / ("expected_" + k + ".npy")))
+                rows.append((kind, name + ":" + k, "ok" if ok else "FAIL",
+                             why))
 
     passed = failed = 0
     failures = []

@@ -1,7 +1,8 @@
 # shellcheck shell=bash
-# Sourced, not run, by scripts/fuzz.sh and scripts/test-asan.sh: what their
-# clang-22 builds with ASan and UBSan share (the command line, the
-# compiler check, the flags, the configure step, the sanitizers' options).
+# Sourced, not run, by scripts/fuzz.sh, scripts/test-asan.sh and
+# scripts/test-tsan.sh: what their clang-22 builds share (the command line,
+# the compiler check, the flags, the configure step, the sanitizers'
+# options).
 
 # The sanitizers both builds compile with; a UBSan report is fatal.
 sanitizer_flags="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined"
@@ -23,6 +24,23 @@ sanitizer_build_options() {
       *) option "$opt" "$OPTARG" ;;
     esac
   done
+}
+
+# start_sanitized_tests WHO BUILD USAGE_END ARGS...: how test-asan.sh and
+# test-tsan.sh begin: parses ARGS ($jobs, default 2; $build, default
+# BUILD), sets $regex to the CTEST_REGEX argument (default: every test),
+# changes to the repository root ($root) and checks for clang-22.
+start_sanitized_tests() {
+  local who=$1 usage_end=$3
+  jobs=2
+  build=$2
+  shift 3
+  sanitizer_build_options "" "$usage_end" "$@"
+  shift $((OPTIND - 1))
+  regex=${1:-.}
+  root=$(cd "$(dirname "$0")/.." && pwd)
+  cd "$root"
+  require_clang_22 "$who"
 }
 
 # require_clang_22 WHO: exits 1, naming WHO, unless clang-22 and clang++-22
@@ -48,6 +66,21 @@ configure_sanitized_build() {
     -DCMAKE_BUILD_TYPE=None \
     -DCMAKE_C_COMPILER=clang-22 -DCMAKE_CXX_COMPILER=clang++-22 \
     -DCMAKE_C_FLAGS="$flags" -DCMAKE_CXX_FLAGS="$flags" "$@" >/dev/null
+}
+
+# configure_runtime_only_build BUILD FLAGS: configure_sanitized_build of
+# the runtime alone (no compiler) with FLAGS and a shared sanitizer runtime
+# (-shared-libsan), so that libkiln_runtime.so, linked with --no-undefined,
+# and the host code it dlopens use the same one; RUNPATH finds it.
+configure_runtime_only_build() {
+  local rtdir ldflags
+  rtdir=$(clang-22 -print-runtime-dir)
+  ldflags="-Wl,-rpath,$rtdir"
+  configure_sanitized_build "$1" "$2 -shared-libsan" \
+    -DKILN_BUILD_COMPILER=OFF \
+    -DCMAKE_EXE_LINKER_FLAGS="$ldflags" \
+    -DCMAKE_SHARED_LINKER_FLAGS="$ldflags" \
+    -DCMAKE_MODULE_LINKER_FLAGS="$ldflags"
 }
 
 # export_sanitizer_options [ASAN_EXTRA]: leaks are findings and the first

@@ -18,26 +18,9 @@ set -euo pipefail
 # shellcheck source=scripts/sanitizer-build.sh
 . "$(dirname "$0")/sanitizer-build.sh"
 
-jobs=2
-build=build-asan
-sanitizer_build_options "" 16 "$@"
-shift $((OPTIND - 1))
-regex=${1:-.}
+start_sanitized_tests test-asan build-asan 16 "$@"
 
-root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
-require_clang_22 test-asan
-
-# The sanitizer runtimes are shared (-shared-libsan) so that
-# libkiln_runtime.so, linked with --no-undefined, and the test modules it
-# dlopens use the same one; RUNPATH finds it.
-rtdir=$(clang-22 -print-runtime-dir)
-ldflags="-Wl,-rpath,$rtdir"
-configure_sanitized_build "$build" "$sanitizer_flags -shared-libsan" \
-  -DKILN_BUILD_COMPILER=OFF \
-  -DCMAKE_EXE_LINKER_FLAGS="$ldflags" \
-  -DCMAKE_SHARED_LINKER_FLAGS="$ldflags" \
-  -DCMAKE_MODULE_LINKER_FLAGS="$ldflags"
+configure_runtime_only_build "$build" "$sanitizer_flags"
 cmake --build "$build" -j "$jobs"
 
 # allocator_may_return_null: the runtime's allocation-failure tests ask

@@ -18,26 +18,10 @@ set -euo pipefail
 # shellcheck source=scripts/sanitizer-build.sh
 . "$(dirname "$0")/sanitizer-build.sh"
 
-jobs=2
-build=build-tsan
-sanitizer_build_options "" 16 "$@"
-shift $((OPTIND - 1))
-regex=${1:-.}
+start_sanitized_tests test-tsan build-tsan 16 "$@"
 
-root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
-require_clang_22 test-tsan
-
-# A shared TSan runtime, for the same reason as test-asan's: the runtime
-# library links with --no-undefined and dlopens host code.
-rtdir=$(clang-22 -print-runtime-dir)
-ldflags="-Wl,-rpath,$rtdir"
-configure_sanitized_build "$build" \
-  "-O1 -g -fno-omit-frame-pointer -fsanitize=thread -shared-libsan" \
-  -DKILN_BUILD_COMPILER=OFF \
-  -DCMAKE_EXE_LINKER_FLAGS="$ldflags" \
-  -DCMAKE_SHARED_LINKER_FLAGS="$ldflags" \
-  -DCMAKE_MODULE_LINKER_FLAGS="$ldflags"
+configure_runtime_only_build "$build" \
+  "-O1 -g -fno-omit-frame-pointer -fsanitize=thread"
 cmake --build "$build" -j "$jobs"
 
 # A model the compiler wrote, if the normal build is there. Its kernels

@@ -154,6 +154,18 @@ Value NodeContext::splitHeads(Value x, int64_t heads) {
   return transpose(reshape(x, {b, s, heads, hd / heads}), {0, 2, 1, 3});
 }
 
+LogicalResult NodeContext::headCounts(StringRef qName, StringRef kvName,
+                                      int64_t &qHeads, int64_t &kvHeads) {
+  qHeads = getInt(qName, 0);
+  kvHeads = getInt(kvName, 0);
+  if (qHeads <= 0 || kvHeads <= 0)
+    return error("needs positive " + qName + " and " + kvName + " attributes");
+  if (qHeads % kvHeads)
+    return error(qName + " (" + Twine(qHeads) + ") must be a multiple of " +
+                 kvName + " (" + Twine(kvHeads) + ")");
+  return success();
+}
+
 Value NodeContext::i64Constant(ArrayRef<int64_t> values,
                                ArrayRef<int64_t> shape) {
   auto type = RankedTensorType::get(shape, b.getI64Type());

@@ -120,7 +120,7 @@ public:
   template <typename E>
   mlir::FailureOr<E>
   getChoice(llvm::StringRef name, llvm::StringRef fallback,
-            std::initializer_list<std::pair<llvm::StringRef, E>> choices) {
+            llvm::ArrayRef<std::pair<llvm::StringRef, E>> choices) {
     std::string value = getString(name, fallback);
     std::string supported;
     for (const auto &[text, choice] : choices) {
@@ -161,6 +161,11 @@ public:
   mlir::Value transpose(mlir::Value v, llvm::ArrayRef<int64_t> perm);
   /// [B, S, H*D] -> [B, H, S, D] for `heads` heads.
   mlir::Value splitHeads(mlir::Value x, int64_t heads);
+  /// The query and key/value head counts from the attributes `qName` and
+  /// `kvName`; an error and failure unless both are positive and the
+  /// query heads are a multiple of the key/value heads.
+  mlir::LogicalResult headCounts(llvm::StringRef qName, llvm::StringRef kvName,
+                                 int64_t &qHeads, int64_t &kvHeads);
   /// An i64 tensor constant of `shape` holding `values`.
   mlir::Value i64Constant(llvm::ArrayRef<int64_t> values,
                           llvm::ArrayRef<int64_t> shape);

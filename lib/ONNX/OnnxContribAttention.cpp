@@ -111,14 +111,8 @@ struct Gqa {
 /// inputs or one packed QKV).
 LogicalResult gqaHeads(NodeContext &nc, Gqa &g) {
   int64_t &hq = g.hq, &hkv = g.hkv;
-  hq = nc.getInt("num_heads", 0);
-  hkv = nc.getInt("kv_num_heads", 0);
-  if (hq <= 0 || hkv <= 0)
-    return nc.error("needs positive num_heads and kv_num_heads attributes");
-  if (hq % hkv)
-    return nc.error("num_heads (" + Twine(hq) +
-                    ") must be a multiple of kv_num_heads (" + Twine(hkv) +
-                    ")");
+  if (failed(nc.headCounts("num_heads", "kv_num_heads", hq, hkv)))
+    return failure();
   Value query = nc.input(0), key = nc.input(1), value = nc.input(2);
   if (!query || nc.typeOf(query).getRank() != 3 ||
       !isa<FloatType>(nc.typeOf(query).getElementType()))

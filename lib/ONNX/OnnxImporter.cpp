@@ -60,24 +60,24 @@ const HandlerTable &handlers() {
   return table;
 }
 
-/// onnxruntime's com.microsoft operators (version 1 of the domain).
-const HandlerTable &contribHandlers() {
+/// The handlers `Register` adds, built once.
+template <void (*Register)(HandlerTable &)> const HandlerTable &tableOf() {
   static const HandlerTable table = [] {
     HandlerTable t;
-    registerContribHandlers(t);
+    Register(t);
     return t;
   }();
   return table;
 }
 
+/// onnxruntime's com.microsoft operators (version 1 of the domain).
+const HandlerTable &contribHandlers() {
+  return tableOf<registerContribHandlers>();
+}
+
 /// ONNX's experimental ai.onnx.preview operators (version 1 of the domain).
 const HandlerTable &previewHandlers() {
-  static const HandlerTable table = [] {
-    HandlerTable t;
-    registerPreviewHandlers(t);
-    return t;
-  }();
-  return table;
+  return tableOf<registerPreviewHandlers>();
 }
 
 /// "int64[batch,seq]": a graph input's type as the model declares it.

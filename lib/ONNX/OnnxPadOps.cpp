@@ -27,6 +27,11 @@ namespace {
 
 /// How an index outside the input reads (Pad's mode).
 enum class PadMode { Constant, Edge, Reflect, Wrap };
+/// The modes by the names of Pad's `mode` attribute.
+const std::pair<StringRef, PadMode> kModes[] = {{"constant", PadMode::Constant},
+                                                {"edge", PadMode::Edge},
+                                                {"reflect", PadMode::Reflect},
+                                                {"wrap", PadMode::Wrap}};
 
 /// Index arithmetic that folds on constants.
 struct IndexMath {
@@ -150,12 +155,7 @@ Value paddedRead(NodeContext &nc, Value x, ArrayRef<Value> begins,
 /// dimensions without it), negative ones cropping; constant_value (input
 /// 2, or the value attribute) fills in constant mode.
 LogicalResult padOp(NodeContext &nc, Value x) {
-  FailureOr<PadMode> mode =
-      nc.getChoice<PadMode>("mode", "constant",
-                            {{"constant", PadMode::Constant},
-                             {"edge", PadMode::Edge},
-                             {"reflect", PadMode::Reflect},
-                             {"wrap", PadMode::Wrap}});
+  FailureOr<PadMode> mode = nc.getChoice<PadMode>("mode", "constant", kModes);
   if (failed(mode))
     return failure();
   RankedTensorType t = nc.typeOf(x);

@@ -331,13 +331,9 @@ FailureOr<LinearAttentionOperands> linearAttentionOperands(NodeContext &nc,
   Value q = nc.input(0), k = nc.input(1), v = nc.input(2);
   if (!q || !k || !v)
     return nc.error("expects query, key and value");
-  int64_t hq = nc.getInt("q_num_heads", 0), hkv = nc.getInt("kv_num_heads", 0);
-  if (hq <= 0 || hkv <= 0)
-    return nc.error("expects positive q_num_heads and kv_num_heads");
-  if (hq % hkv)
-    return nc.error("q_num_heads (" + Twine(hq) +
-                    ") must be a multiple of kv_num_heads (" + Twine(hkv) +
-                    ")");
+  int64_t hq, hkv;
+  if (failed(nc.headCounts("q_num_heads", "kv_num_heads", hq, hkv)))
+    return failure();
   RankedTensorType qt = nc.typeOf(q);
   if (!isa<FloatType>(qt.getElementType()) || qt.getRank() != 3 ||
       !qt.hasStaticShape())

@@ -157,48 +157,45 @@ LayerCost kiln::planning::costLayer(const LayerSummary &layer,
   return c;
 }
 
-LayerCost kiln::planning::costEmbedding(const ModelSummary &model,
-                                        const Machine &machine,
-                                        const Split &split,
-                                        const DeviceLoad &load) {
-  LayerCost c;
-  double tokens = load.tokens(), act = model.activationBytes;
-  c.weightBytes = model.embedding.bytes / split.tp;
-  c.activationBytes = tokens * model.hidden * act;
-  c.bytesMoved = 2 * c.activationBytes;
-  c.memorySeconds = c.bytesMoved / machine.memoryBandwidth;
+VocabularyLayerCosts
+kiln::planning::costVocabularyLayers(const ModelSummary &model,
+                                     const Machine &machine, const Split &split,
+                                     const DeviceLoad &load) {
+  VocabularyLayerCosts costs;
+  double act = model.activationBytes;
+
+  LayerCost &embedding = costs.embedding;
+  embedding.weightBytes = model.embedding.bytes / split.tp;
+  embedding.activationBytes = load.tokens() * model.hidden * act;
+  embedding.bytesMoved = 2 * embedding.activationBytes;
+  embedding.memorySeconds = embedding.bytesMoved / machine.memoryBandwidth;
   if (split.tp > 1) {
     // Vocabulary-parallel rows: each rank looks up the tokens it holds,
     // zeros elsewhere, and an all-reduce sums them.
-    setTensorParallelAllReduces(c, 1, c.activationBytes, split, machine);
+    setTensorParallelAllReduces(embedding, 1, embedding.activationBytes, split,
+                                machine);
   }
-  return c;
-}
 
-LayerCost kiln::planning::costLmHead(const ModelSummary &model,
-                                     const Machine &machine,
-                                     const Split &split,
-                                     const DeviceLoad &load) {
-  LayerCost c;
+  LayerCost &head = costs.lmHead;
   // One row of logits per sequence: the new token's (decode) or the last
   // prompt token's (prefill).
   double rows = load.sequences;
-  c.flops = 2 * model.lmHead.params / split.tp * rows;
-  c.weightBytes = model.lmHead.bytes / split.tp;
-  c.activationBytes = rows * (model.hidden * model.activationBytes +
-                              double(model.vocab) / split.tp * 4);
-  c.bytesMoved = c.weightBytes + c.activationBytes;
-  c.computeSeconds = c.flops / machine.rate(model.computeDType);
-  c.memorySeconds = c.bytesMoved / machine.memoryBandwidth;
+  head.flops = 2 * model.lmHead.params / split.tp * rows;
+  head.weightBytes = model.lmHead.bytes / split.tp;
+  head.activationBytes =
+      rows * (model.hidden * act + double(model.vocab) / split.tp * 4);
+  head.bytesMoved = head.weightBytes + head.activationBytes;
+  head.computeSeconds = head.flops / machine.rate(model.computeDType);
+  head.memorySeconds = head.bytesMoved / machine.memoryBandwidth;
   if (split.tp > 1) {
     // The vocabulary slices of f32 logits gathered.
-    c.allGathers = 1;
-    c.allGatherBytes = rows * model.vocab * 4.0;
-    c.allGatherSeconds = ringAllGatherTime(c.allGatherBytes, split.tp,
-                                           machine.intraNodeBandwidth,
-                                           machine.intraNodeLatency);
+    head.allGathers = 1;
+    head.allGatherBytes = rows * model.vocab * 4.0;
+    head.allGatherSeconds =
+        ringAllGatherTime(head.allGatherBytes, split.tp,
+                          machine.intraNodeBandwidth, machine.intraNodeLatency);
   }
-  return c;
+  return costs;
 }
 
 std::string kiln::planning::checkDivisibility(const ModelSummary &model,

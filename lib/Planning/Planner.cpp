@@ -148,8 +148,10 @@ Candidate kiln::planning::evaluateSplit(const ModelSummary &model,
                             ? DeviceLoad()
                             : deviceLoad(model.layers.front(), w,
                                          cand.microbatchSequences, split.ep);
-  LayerCost embedding = costEmbedding(model, machine, split, headLoad);
-  LayerCost lmHead = costLmHead(model, machine, split, headLoad);
+  VocabularyLayerCosts vocabulary =
+      costVocabularyLayers(model, machine, split, headLoad);
+  const LayerCost &embedding = vocabulary.embedding,
+                  &lmHead = vocabulary.lmHead;
 
   // Sending a micro-batch's activations to the next stage, from each
   // device to its counterpart tp * ep ranks on.

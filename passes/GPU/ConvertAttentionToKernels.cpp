@@ -37,6 +37,7 @@
 
 #include "kiln/passes/GPU/Passes.h"
 
+#include "IndexArithmetic.h"
 #include "KernelBuffers.h"
 
 #include "kiln/dialects/Kiln/KilnOps.h"
@@ -187,26 +188,21 @@ struct KernelOperands {
 
 /// What both kernels build from: index and float helpers, the inputs as
 /// memrefs, the mask test of one pair, the online softmax's reductions.
-class AttentionKernelBase {
+class AttentionKernelBase : protected IndexArithmetic {
 public:
   AttentionKernelBase(ImplicitLocOpBuilder &b, const GpuAttentionPlan &plan,
                       const KernelOperands &operands)
-      : b(b), plan(plan), queries(operands.queries), keys(operands.keys),
-        values(operands.values), kvSeqlen(operands.kvSeqlen),
-        out(operands.out), sparseTable(operands.sparseTable),
-        sparseCounts(operands.sparseCounts), f32(b.getF32Type()) {}
+      : IndexArithmetic(b), b(b), plan(plan), queries(operands.queries),
+        keys(operands.keys), values(operands.values),
+        kvSeqlen(operands.kvSeqlen), out(operands.out),
+        sparseTable(operands.sparseTable), sparseCounts(operands.sparseCounts),
+        f32(b.getF32Type()) {}
 
 protected:
-  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, v); }
   Value cst(double v) {
     return arith::ConstantOp::create(b, b.getF32FloatAttr(v));
   }
   Value negInf() { return cst(-std::numeric_limits<double>::infinity()); }
-  Value add(Value x, Value y) { return arith::AddIOp::create(b, x, y); }
-  Value add(Value x, int64_t y) { return y ? add(x, idx(y)) : x; }
-  Value mul(Value x, int64_t y) { return arith::MulIOp::create(b, x, idx(y)); }
-  Value div(Value x, int64_t y) { return arith::DivUIOp::create(b, x, idx(y)); }
-  Value rem(Value x, int64_t y) { return arith::RemUIOp::create(b, x, idx(y)); }
   Value minIndex(Value x, Value y) { return arith::MinSIOp::create(b, x, y); }
   Value cmp(arith::CmpIPredicate p, Value x, Value y) {
     return arith::CmpIOp::create(b, p, x, y);

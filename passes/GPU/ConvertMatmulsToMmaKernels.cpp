@@ -23,6 +23,7 @@
 
 #include "kiln/passes/GPU/Passes.h"
 
+#include "IndexArithmetic.h"
 #include "MmaSync.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -143,13 +144,14 @@ std::optional<Matmul> match(linalg::GenericOp op) {
 }
 
 /// Builds the kernel of one matmul inside a gpu.launch body.
-class KernelBuilder {
+class KernelBuilder : kiln::IndexArithmetic {
 public:
   /// The 64x64 tile of C at (`bm`, `bn`), staged through `as`
   /// ([2][64][32]) and `bs` ([2][32][64]) in shared memory.
   KernelBuilder(ImplicitLocOpBuilder &b, const Matmul &mm, Value as, Value bs,
                 Value tid, Value bm, Value bn, Value batchIndex)
-      : b(b), mm(mm), as(as), bs(bs), tid(tid), batchIndex(batchIndex) {
+      : IndexArithmetic(b), b(b), mm(mm), as(as), bs(bs), tid(tid),
+        batchIndex(batchIndex) {
     Value warp = div(tid, 32);
     lane = rem(tid, 32);
     rowBase = add(bm, mul(div(warp, 2), 32)); // this warp's first C row
@@ -203,12 +205,6 @@ public:
   }
 
 private:
-  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, v); }
-  Value add(Value x, Value y) { return arith::AddIOp::create(b, x, y); }
-  Value mul(Value x, int64_t y) { return arith::MulIOp::create(b, x, idx(y)); }
-  Value div(Value x, int64_t y) { return arith::DivUIOp::create(b, x, idx(y)); }
-  Value rem(Value x, int64_t y) { return arith::RemUIOp::create(b, x, idx(y)); }
-
   SmallVector<Value> cIndices(Value row, Value col) {
     if (mm.batched)
       return {batchIndex, row, col};
@@ -271,13 +267,10 @@ private:
     return acc;
   }
 
-  Value sub(Value x, Value y) { return arith::SubIOp::create(b, x, y); }
-
   ImplicitLocOpBuilder &b;
   const Matmul &mm;
   Value as, bs, tid, lane, bm, bn, rowBase, colBase, batchIndex;
 };
-
 
 // The sm_90a variant: one warpgroup (128 threads) per 64x128 tile of C,
 // K tiles of 64 staged by cp.async into two stages of 128-byte-swizzled
@@ -318,11 +311,11 @@ constexpr int64_t kWgSharedAlignment = 1024;
 ///   row 16 w + l / 4 + 8 * ((i / 2) % 2), column 8 (i / 4) + 2 (l % 4) + i % 2
 /// (the PTX ISA's "WGMMA .m64nNk16 register fragment layout for
 /// accumulator matrix D"; CUTLASS's CLayout_64xN).
-class WgmmaKernelBuilder {
+class WgmmaKernelBuilder : kiln::IndexArithmetic {
 public:
   WgmmaKernelBuilder(ImplicitLocOpBuilder &b, const Matmul &mm, Value smem,
                      Value tid, Value bm, Value bn, Value batchIndex)
-      : b(b), mm(mm), smem(smem), tid(tid), bm(bm), bn(bn),
+      : IndexArithmetic(b), b(b), mm(mm), smem(smem), tid(tid), bm(bm), bn(bn),
         batchIndex(batchIndex) {
     Value warp = div(tid, 32), lane = rem(tid, 32);
     rowBase = add(add(bm, mul(warp, 16)), div(lane, 4));
@@ -380,16 +373,9 @@ private:
     return LLVM::LLVMStructType::getLiteral(
         b.getContext(), SmallVector<Type>(kWgTileN / 2, f32()));
   }
-  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, v); }
   Value i64(int64_t v) {
     return arith::ConstantIntOp::create(b, b.getI64Type(), v);
   }
-  Value add(Value x, Value y) { return arith::AddIOp::create(b, x, y); }
-  Value mul(Value x, int64_t y) {
-    return arith::MulIOp::create(b, x, x.getType().isIndex() ? idx(y) : i64(y));
-  }
-  Value div(Value x, int64_t y) { return arith::DivUIOp::create(b, x, idx(y)); }
-  Value rem(Value x, int64_t y) { return arith::RemUIOp::create(b, x, idx(y)); }
 
   /// The C element of accumulator register `i` (and `i + 1`, the next
   /// column) of this thread.
@@ -527,21 +513,27 @@ func::FuncOp getOrCreateWgmmaPredicate(ModuleOp module) {
   return f;
 }
 
+/// The matmuls of `module` this pass converts: those at the top level of a
+/// public function (the model's entry points), not already in a kernel.
+SmallVector<Matmul> collectMatmuls(ModuleOp module) {
+  SmallVector<Matmul> matmuls;
+  module.walk([&](linalg::GenericOp op) {
+    if (op->getParentOfType<gpu::LaunchOp>())
+      return;
+    auto func = op->getParentOfType<func::FuncOp>();
+    if (!func || !func.isPublic() || op->getParentOp() != func)
+      return;
+    if (std::optional<Matmul> mm = match(op))
+      matmuls.push_back(*mm);
+  });
+  return matmuls;
+}
+
 struct ConvertMatmulsToMmaKernelsPass
     : kiln::impl::ConvertMatmulsToMmaKernelsBase<
           ConvertMatmulsToMmaKernelsPass> {
   void runOnOperation() override {
-    SmallVector<Matmul> matmuls;
-    getOperation().walk([&](linalg::GenericOp op) {
-      if (op->getParentOfType<gpu::LaunchOp>())
-        return;
-      auto func = op->getParentOfType<func::FuncOp>();
-      if (!func || !func.isPublic() || op->getParentOp() != func)
-        return;
-      if (std::optional<Matmul> mm = match(op))
-        matmuls.push_back(*mm);
-    });
-    for (Matmul &mm : matmuls) {
+    for (Matmul &mm : collectMatmuls(getOperation())) {
       ImplicitLocOpBuilder b(mm.op.getLoc(), mm.op);
       if (mm.m % kWgTileM == 0 && mm.n % kWgTileN == 0 &&
           mm.k % kWgTileK == 0)

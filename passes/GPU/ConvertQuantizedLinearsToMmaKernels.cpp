@@ -26,6 +26,7 @@
 
 #include "kiln/passes/GPU/Passes.h"
 
+#include "IndexArithmetic.h"
 #include "KernelBuffers.h"
 #include "MmaSync.h"
 
@@ -178,15 +179,15 @@ struct KernelOperands {
 };
 
 /// Builds the kernel of one quantized linear inside a gpu.launch body.
-class KernelBuilder {
+class KernelBuilder : IndexArithmetic {
 public:
   /// The block tile at (`bm`, `bn`), staged through `xs` ([2][TM][64]) and
   /// `ws` ([2][64][64]) in shared memory.
   KernelBuilder(ImplicitLocOpBuilder &b, const QuantizedLinear &q,
                 const KernelOperands &operands, Value xs, Value ws, Value tid,
                 Value bm, Value bn)
-      : b(b), q(q), tile(q.tile()), operands(operands), xs(xs), ws(ws),
-        tid(tid), bm(bm), bn(bn) {
+      : IndexArithmetic(b), b(b), q(q), tile(q.tile()), operands(operands),
+        xs(xs), ws(ws), tid(tid), bm(bm), bn(bn) {
     Value warp = div(tid, 32);
     lane = rem(tid, 32);
     warpRow = mul(div(warp, tile.warpsN()), tile.fragsM * 16);
@@ -209,11 +210,6 @@ public:
   }
 
 private:
-  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, v); }
-  Value add(Value x, Value y) { return arith::AddIOp::create(b, x, y); }
-  Value mul(Value x, int64_t y) { return arith::MulIOp::create(b, x, idx(y)); }
-  Value div(Value x, int64_t y) { return arith::DivUIOp::create(b, x, idx(y)); }
-  Value rem(Value x, int64_t y) { return arith::RemUIOp::create(b, x, idx(y)); }
   Value splat(Value scalar, int64_t n) {
     return vector::BroadcastOp::create(
         b, VectorType::get({n}, scalar.getType()), scalar);
@@ -382,13 +378,13 @@ MemRefType sharedType(MLIRContext *ctx, ArrayRef<int64_t> shape, Type elt) {
       gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup));
 }
 
-/// Replaces `q.op` by its kernel; false (and no change) when a constant
-/// cannot be repacked.
-bool convert(RewriterBase &rewriter, const QuantizedLinear &q) {
+/// Replaces `q.op` by its kernel. When a constant cannot be repacked it
+/// leaves the op as it is, for the generic lowering of kiln.qlinear.
+void convert(RewriterBase &rewriter, const QuantizedLinear &q) {
   std::optional<std::vector<char>> codes = packCodes(q);
   std::optional<std::vector<char>> params = packParams(q);
   if (!codes || !params)
-    return false;
+    return;
   QLinearOp op = q.op;
   rewriter.setInsertionPoint(op);
   ImplicitLocOpBuilder b(op.getLoc(), rewriter);
@@ -454,9 +450,10 @@ bool convert(RewriterBase &rewriter, const QuantizedLinear &q) {
   for (Operation *def : producers)
     if (def->use_empty())
       rewriter.eraseOp(def);
-  return true;
 }
 
+/// Collects the quantized linears first and converts them after the walk,
+/// since converting one erases it and its dead producers.
 struct ConvertQuantizedLinearsToMmaKernelsPass
     : kiln::impl::ConvertQuantizedLinearsToMmaKernelsBase<
           ConvertQuantizedLinearsToMmaKernelsPass> {

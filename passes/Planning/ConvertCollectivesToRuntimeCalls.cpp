@@ -118,6 +118,38 @@ SmallVector<Value> bufferArguments(OpBuilder &b, Location loc, Value buffer,
           arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(dtype))};
 }
 
+/// Replaces `op` by a call of `callee` on a buffer: a copy of `input` when
+/// the op sends or reduces one, else a fresh buffer the call fills; then
+/// the buffer is the op's result, if it has one. `peer` is the other rank
+/// of a point-to-point op.
+LogicalResult convertToCall(ModuleOp module, Operation *op, StringRef callee,
+                            Value input, std::optional<int64_t> peer) {
+  Type type = input ? input.getType() : op->getResult(0).getType();
+  Type element = cast<ShapedType>(type).getElementType();
+  int32_t dtype = dtypeCode(element);
+  if (!dtype)
+    return op->emitOpError("has no runtime collective for element type ")
+           << element;
+  OpBuilder b(op);
+  Location loc = op->getLoc();
+  Value buffer = input
+                     ? copyToBuffer(b, loc, input)
+                     : allocate(b, loc, cast<RankedTensorType>(type), Value());
+  SmallVector<Value> args = bufferArguments(b, loc, buffer, dtype);
+  if (peer)
+    args.push_back(
+        arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(*peer)));
+  func::CallOp::create(b, loc, declare(module, callee, peer.has_value()), args);
+  if (op->getNumResults() == 1) {
+    auto result = bufferization::ToTensorOp::create(
+        b, loc, op->getResult(0).getType(), buffer, /*restrict=*/true,
+        /*writable=*/true);
+    op->getResult(0).replaceAllUsesWith(result.getResult());
+  }
+  op->erase();
+  return success();
+}
+
 struct ConvertCollectivesToRuntimeCallsPass
     : public kiln::impl::ConvertCollectivesToRuntimeCallsBase<
           ConvertCollectivesToRuntimeCallsPass> {
@@ -131,72 +163,21 @@ struct ConvertCollectivesToRuntimeCallsPass
     for (Operation *op : ops) {
       LogicalResult converted =
           TypeSwitch<Operation *, LogicalResult>(op)
-              .Case<AllReduceOp, SendOp, RecvOp>(
-                  [&](auto op) { return convert(module, op); })
+              .Case([&](AllReduceOp op) {
+                return convertToCall(module, op, kAllReduce, op.getInput(),
+                                     std::nullopt);
+              })
+              .Case([&](SendOp op) {
+                return convertToCall(module, op, kSend, op.getInput(),
+                                     op.getPeer());
+              })
+              .Case([&](RecvOp op) {
+                return convertToCall(module, op, kRecv, Value(), op.getPeer());
+              })
               .Default([](Operation *) { return failure(); });
       if (failed(converted))
         return signalPassFailure();
     }
-  }
-
-  /// The dtype code of `type`'s elements, or an error on `op`.
-  FailureOr<int32_t> dtypeOf(Operation *op, Type type) {
-    Type element = cast<ShapedType>(type).getElementType();
-    if (int32_t dtype = dtypeCode(element))
-      return dtype;
-    return op->emitOpError("has no runtime collective for element type ")
-           << element;
-  }
-
-  LogicalResult convert(ModuleOp module, AllReduceOp op) {
-    auto type = cast<RankedTensorType>(op.getInput().getType());
-    FailureOr<int32_t> dtype = dtypeOf(op, type);
-    if (failed(dtype))
-      return failure();
-    OpBuilder b(op);
-    Location loc = op.getLoc();
-    Value buffer = copyToBuffer(b, loc, op.getInput());
-    func::CallOp::create(b, loc, declare(module, kAllReduce, false),
-                         bufferArguments(b, loc, buffer, *dtype));
-    auto result = bufferization::ToTensorOp::create(
-        b, loc, type, buffer, /*restrict=*/true, /*writable=*/true);
-    op.getResult().replaceAllUsesWith(result.getResult());
-    op.erase();
-    return success();
-  }
-
-  LogicalResult convert(ModuleOp module, SendOp op) {
-    FailureOr<int32_t> dtype = dtypeOf(op, op.getInput().getType());
-    if (failed(dtype))
-      return failure();
-    OpBuilder b(op);
-    Location loc = op.getLoc();
-    Value buffer = copyToBuffer(b, loc, op.getInput());
-    SmallVector<Value> args = bufferArguments(b, loc, buffer, *dtype);
-    args.push_back(
-        arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(op.getPeer())));
-    func::CallOp::create(b, loc, declare(module, kSend, true), args);
-    op.erase();
-    return success();
-  }
-
-  LogicalResult convert(ModuleOp module, RecvOp op) {
-    auto type = cast<RankedTensorType>(op.getResult().getType());
-    FailureOr<int32_t> dtype = dtypeOf(op, type);
-    if (failed(dtype))
-      return failure();
-    OpBuilder b(op);
-    Location loc = op.getLoc();
-    Value buffer = allocate(b, loc, type, Value());
-    SmallVector<Value> args = bufferArguments(b, loc, buffer, *dtype);
-    args.push_back(
-        arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(op.getPeer())));
-    func::CallOp::create(b, loc, declare(module, kRecv, true), args);
-    auto result = bufferization::ToTensorOp::create(
-        b, loc, type, buffer, /*restrict=*/true, /*writable=*/true);
-    op.getResult().replaceAllUsesWith(result.getResult());
-    op.erase();
-    return success();
   }
 };
 

@@ -195,6 +195,18 @@ struct PartitionPipelinePass
     return sizes;
   }
 
+  /// The type of `v`, which crosses into `stage` from the one before; an
+  /// error unless it is static (a stage receives into a buffer of its
+  /// size).
+  static FailureOr<RankedTensorType> crossingType(Value v, int64_t stage) {
+    auto type = cast<RankedTensorType>(v.getType());
+    if (!type.hasStaticShape())
+      return emitError(v.getLoc(), "pipeline parallelism needs static "
+                                   "shapes where stages meet; ")
+             << type << " crosses into stage " << stage;
+    return type;
+  }
+
   LogicalResult partition(func::FuncOp fn, int64_t rank, int64_t ranks) {
     if (!fn.getBody().hasOneBlock())
       return fn.emitError("pipeline parallelism needs a function of one "
@@ -223,13 +235,11 @@ struct PartitionPipelinePass
     if (rank > 0) {
       b.setInsertionPoint(p.ops[start]);
       for (Value v : crossing(p, start)) {
-        auto type = cast<RankedTensorType>(v.getType());
-        if (!type.hasStaticShape())
-          return emitError(v.getLoc(), "pipeline parallelism needs static "
-                                       "shapes where stages meet; ")
-                 << type << " crosses into stage " << rank;
+        FailureOr<RankedTensorType> type = crossingType(v, rank);
+        if (failed(type))
+          return failure();
         Value r =
-            RecvOp::create(b, v.getLoc(), type, i64(rank - 1), i64(ranks));
+            RecvOp::create(b, v.getLoc(), *type, i64(rank - 1), i64(ranks));
         received[v] = r;
         v.replaceUsesWithIf(r, [&](OpOperand &use) {
           Operation *user = body.findAncestorOpInBlock(*use.getOwner());
@@ -241,11 +251,8 @@ struct PartitionPipelinePass
     if (rank + 1 < ranks) {
       b.setInsertionPoint(p.ops[end]);
       for (Value v : crossing(p, end)) {
-        auto type = cast<RankedTensorType>(v.getType());
-        if (!type.hasStaticShape())
-          return emitError(v.getLoc(), "pipeline parallelism needs static "
-                                       "shapes where stages meet; ")
-                 << type << " crosses into stage " << rank + 1;
+        if (failed(crossingType(v, rank + 1)))
+          return failure();
         Value local = received.count(v) ? received.lookup(v) : v;
         SendOp::create(b, v.getLoc(), local, i64(rank + 1), i64(ranks));
       }

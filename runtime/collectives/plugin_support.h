@@ -12,8 +12,11 @@
 
 #include "kiln/collectives.h"
 #include "kiln/dtype.h"
+#include "kiln/runtime.h"
 
+#include <cstdarg>
 #include <cstdint>
+#include <cstdio>
 #include <ctime>
 #include <limits>
 #include <sched.h>
@@ -51,6 +54,31 @@ template <typename Int> struct PeerBytes {
           !asBytes(ro[p], dtype, recvOffsets[p]))
         return false;
     return true;
+  }
+};
+
+/// A plugin's all_to_allv entry, given its table (for the world size) and
+/// its exchange of `Int` byte counts: converts the per-peer element counts
+/// and offsets to bytes first, so both plugins check them the same way.
+template <typename Int, const kiln_collective_calls &Table,
+          int32_t (*Exchange)(const void *, const PeerBytes<Int> &, void *)>
+int32_t allToAllvInBytes(const void *send, const uint64_t *sendCounts,
+                         const uint64_t *sendOffsets, void *recv,
+                         const uint64_t *recvCounts,
+                         const uint64_t *recvOffsets, uint32_t dtype) {
+  PeerBytes<Int> bytes;
+  if (!bytes.read(Table.size, sendCounts, sendOffsets, recvCounts, recvOffsets,
+                  dtype))
+    return KILN_STATUS_INVALID_ARGUMENT;
+  return Exchange(send, bytes, recv);
+}
+
+/// A printf-style message as one line of at most 511 bytes, for the
+/// messages a plugin prints as it ends every rank.
+struct FormattedLine {
+  char text[512];
+  FormattedLine(const char *fmt, va_list args) {
+    vsnprintf(text, sizeof(text), fmt, args);
   }
 };
 

@@ -60,6 +60,18 @@ def run(command):
     return result.stdout
 
 
+class Workspace:
+    """The tools in --bin and the work folder (--work, or a new temporary
+    one named after `prefix`) of one benchmark run."""
+
+    def __init__(self, args, prefix):
+        self.dir = args.work or tempfile.mkdtemp(prefix=prefix)
+        os.makedirs(self.dir, exist_ok=True)
+        self.compile = os.path.join(args.bin, "kiln-compile")
+        self.run = os.path.join(args.bin, "kiln-run")
+        self.onnx = os.path.join(self.dir, "decoder.onnx")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bin", required=True)
@@ -68,11 +80,9 @@ def main():
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
-    work = args.work or tempfile.mkdtemp(prefix="kiln-bench-generate-")
-    os.makedirs(work, exist_ok=True)
-    compile_ = os.path.join(args.bin, "kiln-compile")
-    kiln_run = os.path.join(args.bin, "kiln-run")
-    onnx_path = os.path.join(work, "decoder.onnx")
+    space = Workspace(args, "kiln-bench-generate-")
+    work, compile_, kiln_run = space.dir, space.compile, space.run
+    onnx_path = space.onnx
     build_model(onnx_path)
     plain = os.path.join(work, "plain.kiln")
     step = os.path.join(work, "generate.kiln")

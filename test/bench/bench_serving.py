@@ -24,7 +24,6 @@ import re
 import statistics
 import subprocess
 import sys
-import tempfile
 
 import numpy as np
 
@@ -83,11 +82,9 @@ def main():
     parser.add_argument("--max-batch", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    work = args.work or tempfile.mkdtemp(prefix="kiln-bench-serving-")
-    os.makedirs(work, exist_ok=True)
-    compile_ = os.path.join(args.bin, "kiln-compile")
-    kiln_run = os.path.join(args.bin, "kiln-run")
-    onnx_path = os.path.join(work, "decoder.onnx")
+    space = bench_generate.Workspace(args, "kiln-bench-serving-")
+    work, compile_, kiln_run = space.dir, space.compile, space.run
+    onnx_path = space.onnx
     artifact = os.path.join(work, "paged.kiln")
     if not os.path.exists(artifact):
         bench_generate.build_model(onnx_path)

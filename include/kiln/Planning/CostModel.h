@@ -157,12 +157,18 @@ LayerCost costLayer(const LayerSummary &layer, const ModelSummary &model,
                     const DeviceLoad &load, double residentSequences,
                     const GroupPlacement &placement);
 
-/// The embedding (first stage) and LM head (last stage) on one device:
-/// both split over tp by vocabulary rows.
-LayerCost costEmbedding(const ModelSummary &model, const Machine &machine,
-                        const Split &split, const DeviceLoad &load);
-LayerCost costLmHead(const ModelSummary &model, const Machine &machine,
-                     const Split &split, const DeviceLoad &load);
+/// The layers indexed by vocabulary: the embedding (first stage) and the
+/// LM head (last stage).
+struct VocabularyLayerCosts {
+  LayerCost embedding, lmHead;
+};
+
+/// The embedding and LM head on one device: both split over tp by
+/// vocabulary rows.
+VocabularyLayerCosts costVocabularyLayers(const ModelSummary &model,
+                                          const Machine &machine,
+                                          const Split &split,
+                                          const DeviceLoad &load);
 
 /// Why `split` cannot hold `model` regardless of memory (a tp that does not
 /// divide the heads, an ep that does not divide the experts, more stages

@@ -12,6 +12,7 @@
 #include "kiln/dtype.h"
 #include "kiln/runtime.h"
 
+#include "../mpi_world.h"
 #include "../plugin_support.h"
 
 #include <mpi.h>
@@ -37,12 +38,11 @@ bool ownsMpi = false;
 kiln_collective_calls table;
 
 [[noreturn]] void endEveryRank(int code, const char *fmt, ...) {
-  char line[512];
   va_list args;
   va_start(args, fmt);
-  vsnprintf(line, sizeof(line), fmt, args);
+  FormattedLine line(fmt, args);
   va_end(args);
-  fprintf(stderr, "kiln: rank %d: %s\n", table.rank, line);
+  fprintf(stderr, "kiln: rank %d: %s\n", table.rank, line.text);
   fflush(stderr);
   MPI_Abort(comm == MPI_COMM_NULL ? MPI_COMM_WORLD : comm, code);
   _exit(code); // MPI_Abort does not return; in case it does
@@ -160,14 +160,8 @@ int32_t allToAll(const void *send, void *recv, uint64_t count, uint32_t dtype) {
               });
 }
 
-int32_t allToAllv(const void *send, const uint64_t *sendCounts,
-                  const uint64_t *sendOffsets, void *recv,
-                  const uint64_t *recvCounts, const uint64_t *recvOffsets,
-                  uint32_t dtype) {
-  PeerBytes<int> b;
-  if (!b.read(table.size, sendCounts, sendOffsets, recvCounts, recvOffsets,
-              dtype))
-    return KILN_STATUS_INVALID_ARGUMENT;
+/// all-to-all-v with counts and offsets already in bytes.
+int32_t exchangeBytes(const void *send, const PeerBytes<int> &b, void *recv) {
   MPI_Request request;
   return finish(MPI_Ialltoallv(send, b.sendCounts.data(), b.sendOffsets.data(),
                                MPI_BYTE, recv, b.recvCounts.data(),
@@ -217,31 +211,19 @@ KILN_PLUGIN_API int32_t kiln_collectives_mpi_open(
     *out = &table;
     return 0;
   }
-  int initialized = 0;
-  MPI_Initialized(&initialized);
-  if (!initialized) {
-    int provided = 0;
-    if (MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided) !=
-        MPI_SUCCESS) {
-      snprintf(error, errorSize, "MPI_Init_thread failed");
-      return 1;
-    }
-    ownsMpi = true;
-  }
-  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
-  if (MPI_Comm_dup(MPI_COMM_WORLD, &comm) != MPI_SUCCESS) {
-    snprintf(error, errorSize, "MPI_Comm_dup failed");
+  if (const char *failed = joinMpiWorld(comm, ownsMpi)) {
+    snprintf(error, errorSize, "%s failed", failed);
     return 1;
   }
-  MPI_Comm_set_errhandler(comm, MPI_ERRORS_RETURN);
   int rank = 0, size = 1;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &size);
   timeoutSeconds = timeout > 0 ? timeout : KILN_COLLECTIVES_DEFAULT_TIMEOUT;
   table.rank = rank;
   table.size = size;
-  setEntries(table, {allReduce, allGather, reduceScatter, allToAll, allToAllv,
-                     sendTo, receiveFrom, broadcast, barrier});
+  setEntries(table, {allReduce, allGather, reduceScatter, allToAll,
+                     allToAllvInBytes<int, table, exchangeBytes>, sendTo,
+                     receiveFrom, broadcast, barrier});
   *out = &table;
   return 0;
 }
@@ -252,12 +234,5 @@ KILN_PLUGIN_API void kiln_collectives_mpi_abort(const char *message,
 }
 
 KILN_PLUGIN_API void kiln_collectives_mpi_close() {
-  if (comm == MPI_COMM_NULL)
-    return;
-  MPI_Comm_free(&comm);
-  comm = MPI_COMM_NULL;
-  int finalized = 0;
-  MPI_Finalized(&finalized);
-  if (ownsMpi && !finalized)
-    MPI_Finalize();
+  leaveMpiWorld(comm, ownsMpi);
 }

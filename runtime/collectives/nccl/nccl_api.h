@@ -32,17 +32,19 @@ struct ncclUniqueId {
 constexpr ncclResult_t ncclSuccess = 0;
 constexpr ncclResult_t ncclInProgress = 7;
 
-// ncclDataType_t.
-constexpr ncclDataType_t ncclInt8 = 0;
-constexpr ncclDataType_t ncclUint8 = 1;
-constexpr ncclDataType_t ncclInt32 = 2;
-constexpr ncclDataType_t ncclUint32 = 3;
-constexpr ncclDataType_t ncclInt64 = 4;
-constexpr ncclDataType_t ncclUint64 = 5;
-constexpr ncclDataType_t ncclFloat16 = 6;
-constexpr ncclDataType_t ncclFloat32 = 7;
-constexpr ncclDataType_t ncclFloat64 = 8;
-constexpr ncclDataType_t ncclBfloat16 = 9;
+// ncclDataType_t, numbered in nccl.h's order.
+enum : ncclDataType_t {
+  ncclInt8 = 0,
+  ncclUint8,
+  ncclInt32,
+  ncclUint32,
+  ncclInt64,
+  ncclUint64,
+  ncclFloat16,
+  ncclFloat32,
+  ncclFloat64,
+  ncclBfloat16
+};
 
 // ncclRedOp_t.
 constexpr ncclRedOp_t ncclSum = 0;

@@ -18,6 +18,7 @@
 
 #include "nccl_api.h"
 
+#include "../mpi_world.h"
 #include "../plugin_support.h"
 
 #include "kiln/collectives.h"
@@ -69,10 +70,9 @@ const char *resultText(ncclResult_t result) {
 }
 
 [[noreturn]] void endEveryRank(int code, const char *fmt, ...) {
-  char line[512];
   va_list args;
   va_start(args, fmt);
-  vsnprintf(line, sizeof(line), fmt, args);
+  FormattedLine line(fmt, args);
   va_end(args);
   // Abort the communicator first: it releases the communicator and stops
   // kernels that wait for a peer, which MPI_Abort alone would leave behind.
@@ -80,8 +80,8 @@ const char *resultText(ncclResult_t result) {
   if (aborted)
     nccl.ncclCommAbort(comm);
   comm = nullptr;
-  fprintf(stderr, "kiln: rank %d: %s; %sending every rank\n", table.rank, line,
-          aborted ? "aborted the NCCL communicator, " : "");
+  fprintf(stderr, "kiln: rank %d: %s; %sending every rank\n", table.rank,
+          line.text, aborted ? "aborted the NCCL communicator, " : "");
   fflush(stderr);
   // Before MPI started (NCCL would not load) there is no one else to end:
   // every rank fails the same way.
@@ -268,14 +268,9 @@ int32_t allToAll(const void *send, void *recv, uint64_t count, uint32_t dtype) {
   return exchange("all-to-all", send, sizes, offsets, recv, sizes, offsets);
 }
 
-int32_t allToAllv(const void *send, const uint64_t *sendCounts,
-                  const uint64_t *sendOffsets, void *recv,
-                  const uint64_t *recvCounts, const uint64_t *recvOffsets,
-                  uint32_t dtype) {
-  PeerBytes<size_t> b;
-  if (!b.read(table.size, sendCounts, sendOffsets, recvCounts, recvOffsets,
-              dtype))
-    return KILN_STATUS_INVALID_ARGUMENT;
+/// all-to-all-v with counts and offsets already in bytes.
+int32_t exchangeBytes(const void *send, const PeerBytes<size_t> &b,
+                      void *recv) {
   return exchange("all-to-all-v", send, b.sendCounts, b.sendOffsets, recv,
                   b.recvCounts, b.recvOffsets);
 }
@@ -368,24 +363,10 @@ bool loadNccl(char *error, size_t errorSize) {
 bool startMpi(char *error, size_t errorSize) {
   if (mpiComm != MPI_COMM_NULL)
     return true;
-  int initialized = 0;
-  MPI_Initialized(&initialized);
-  if (!initialized) {
-    int provided = 0;
-    if (MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided) !=
-        MPI_SUCCESS) {
-      refuse(error, errorSize, "MPI_Init_thread failed");
-      return false;
-    }
-    ownsMpi = true;
-  }
-  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
-  if (MPI_Comm_dup(MPI_COMM_WORLD, &mpiComm) != MPI_SUCCESS) {
-    mpiComm = MPI_COMM_NULL;
-    refuse(error, errorSize, "MPI_Comm_dup failed");
+  if (const char *failed = joinMpiWorld(mpiComm, ownsMpi)) {
+    refuse(error, errorSize, "%s failed", failed);
     return false;
   }
-  MPI_Comm_set_errhandler(mpiComm, MPI_ERRORS_RETURN);
   MPI_Comm_rank(mpiComm, &table.rank);
   MPI_Comm_size(mpiComm, &table.size);
   return true;
@@ -423,8 +404,9 @@ bool shareUniqueId(ncclUniqueId &id, char *error, size_t errorSize) {
 }
 
 void fillTable() {
-  setEntries(table, {allReduce, allGather, reduceScatter, allToAll, allToAllv,
-                     sendTo, receiveFrom, broadcast, barrier});
+  setEntries(table, {allReduce, allGather, reduceScatter, allToAll,
+                     allToAllvInBytes<size_t, table, exchangeBytes>, sendTo,
+                     receiveFrom, broadcast, barrier});
 }
 
 } // namespace
@@ -473,12 +455,5 @@ KILN_PLUGIN_API void kiln_collectives_nccl_close() {
   if (comm)
     nccl.ncclCommDestroy(comm);
   comm = nullptr;
-  if (mpiComm == MPI_COMM_NULL)
-    return;
-  MPI_Comm_free(&mpiComm);
-  mpiComm = MPI_COMM_NULL;
-  int finalized = 0;
-  MPI_Finalized(&finalized);
-  if (ownsMpi && !finalized)
-    MPI_Finalize();
+  leaveMpiWorld(mpiComm, ownsMpi);
 }

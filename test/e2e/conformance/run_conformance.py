@@ -521,6 +521,21 @@ def describe_exit(returncode):
     return "exit status %d" % returncode
 
 
+def tool_failure(code, stderr, tool, timeout):
+    """Why `tool` failed: it timed out (`code` None), or its error line, with
+    how it exited unless that was the usual status 1; None when it did not
+    fail."""
+    if code is None:
+        return "timed out after %d s" % timeout
+    if code == 0:
+        return None
+    message = tool_error(stderr, tool)
+    if code != 1:
+        message = "%s%s%s" % (describe_exit(code), ": " if message else "",
+                              message)
+    return message or describe_exit(code)
+
+
 def run_tool(command, timeout):
     """Returns (returncode or None on timeout, stderr text)."""
     try:
@@ -627,27 +642,15 @@ def run_test(test_dir, options, work_root):
             run_cmd += ["--output-dir", str(out_dir), "--quiet"]
             commands = [shell_line(compile_cmd), shell_line(run_cmd)]
             code, stderr = run_tool(compile_cmd, options.compile_timeout)
-        if code is None:
-            return ("compile-fail",
-                    "timed out after %d s" % options.compile_timeout,
-                    commands)
-        if code != 0:
-            message = tool_error(stderr, "kiln-compile")
-            if code != 1:
-                message = "%s%s%s" % (describe_exit(code),
-                                      ": " if message else "", message)
-            return "compile-fail", message or describe_exit(code), commands
+        failure = tool_failure(code, stderr, "kiln-compile",
+                               options.compile_timeout)
+        if failure:
+            return "compile-fail", failure, commands
 
         code, stderr = run_tool(run_cmd, options.run_timeout)
-        if code is None:
-            return ("run-fail", "timed out after %d s" % options.run_timeout,
-                    commands)
-        if code != 0:
-            message = tool_error(stderr, "kiln-run")
-            if code != 1:
-                message = "%s%s%s" % (describe_exit(code),
-                                      ": " if message else "", message)
-            return "run-fail", message or describe_exit(code), commands
+        failure = tool_failure(code, stderr, "kiln-run", options.run_timeout)
+        if failure:
+            return "run-fail", failure, commands
 
         problems = []
         declared = None

@@ -35,17 +35,22 @@ MODELS = ["examples/mlp/mlp.onnx", "examples/mixtral/mixtral.onnx",
 MODEL_FLAGS = {"examples/mlp/mlp.onnx": ["--input-shape", "features=4x32"]}
 
 
-def read_gpu_code(path):
-    """(workspace bytes, kernel names, [(arch, format, bytes)])."""
-    data = Path(path).read_bytes()
+def sections(data):
+    """(kind, offset, size) of each section in an artifact's table."""
     count, table = struct.unpack_from("<I4xQ", data, 24)
     for i in range(count):
         kind, _, offset, size, _ = struct.unpack_from("<IIQQQ",
                                                       data, table + 32 * i)
-        if kind == SECTION_GPU_CODE:
-            break
-    else:
+        yield kind, offset, size
+
+
+def read_gpu_code(path):
+    """(workspace bytes, kernel names, [(arch, format, bytes)])."""
+    data = Path(path).read_bytes()
+    found = [(o, n) for k, o, n in sections(data) if k == SECTION_GPU_CODE]
+    if not found:
         raise ValueError("no GPU_CODE section")
+    offset, size = found[0]
     section = data[offset:offset + size]
     pos = 0
 
@@ -134,10 +139,7 @@ def compile_one(kiln_compile, model, archs, work, test_dir=None, flags=()):
 def dump(path):
     """Prints an artifact's target and GPU_CODE section (for lit tests)."""
     data = Path(path).read_bytes()
-    count, table = struct.unpack_from("<I4xQ", data, 24)
-    for i in range(count):
-        kind, _, offset, size, _ = struct.unpack_from("<IIQQQ",
-                                                      data, table + 32 * i)
+    for kind, offset, _ in sections(data):
         if kind == 1:  # METADATA: magic, then the target string
             (n,) = struct.unpack_from("<I", data, offset + 4)
             print("target", data[offset + 8:offset + 8 + n].decode())
