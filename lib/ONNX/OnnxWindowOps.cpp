@@ -814,8 +814,11 @@ LogicalResult resizeOp(NodeContext &nc) {
   int64_t numAxes = axes.size();
   bool cropping = m.transform == "tf_crop_and_resize";
   double extrapolation = nc.getFloat("extrapolation_value", 0.0f);
+  // A dynamic X (symbolic dims, CPU target) takes the run-time lowering
+  // too: its taps depend on sizes only the run knows.
   if (isRuntimeInput(nc, 2) || isRuntimeInput(nc, 3) ||
-      (cropping && isRuntimeInput(nc, 1)))
+      (cropping && isRuntimeInput(nc, 1)) ||
+      (!t.hasStaticShape() && nc.symbolicDims))
     return runtimeResizeOp(nc, x, m, axes, policy, extrapolation);
   if (!t.hasStaticShape())
     return nc.error("X needs a static shape");
