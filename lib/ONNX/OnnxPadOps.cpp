@@ -33,39 +33,6 @@ const std::pair<StringRef, PadMode> kModes[] = {{"constant", PadMode::Constant},
                                                 {"reflect", PadMode::Reflect},
                                                 {"wrap", PadMode::Wrap}};
 
-/// Index arithmetic that folds on constants.
-struct IndexMath {
-  OpBuilder &b;
-  Location loc;
-  Value constant(int64_t v) {
-    return b.createOrFold<arith::ConstantIndexOp>(loc, v);
-  }
-  Value add(Value l, Value r) {
-    return b.createOrFold<arith::AddIOp>(loc, l, r);
-  }
-  Value sub(Value l, Value r) {
-    return b.createOrFold<arith::SubIOp>(loc, l, r);
-  }
-  Value max(Value l, Value r) {
-    return b.createOrFold<arith::MaxSIOp>(loc, l, r);
-  }
-  Value min(Value l, Value r) {
-    return b.createOrFold<arith::MinSIOp>(loc, l, r);
-  }
-  Value rem(Value l, Value r) {
-    return b.createOrFold<arith::RemSIOp>(loc, l, r);
-  }
-  Value cmp(arith::CmpIPredicate p, Value l, Value r) {
-    return b.createOrFold<arith::CmpIOp>(loc, p, l, r);
-  }
-  Value select(Value c, Value l, Value r) {
-    return b.createOrFold<arith::SelectOp>(loc, c, l, r);
-  }
-  Value both(Value l, Value r) {
-    return b.createOrFold<arith::AndIOp>(loc, l, r);
-  }
-};
-
 /// Index `i` of a dimension of `dim` elements mapped into it by `mode`
 /// (Constant clamps, for a select); meaningless but computed without a
 /// division by zero when `dim` is 0.

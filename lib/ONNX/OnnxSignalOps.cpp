@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "NodeContext.h"
+#include "RuntimeAxes.h"
 #include "RuntimeParameters.h"
 #include "ShapeArithmetic.h"
 
@@ -71,35 +72,29 @@ FailureOr<int64_t> signalAxis(NodeContext &nc, int64_t rank) {
   return a;
 }
 
-LogicalResult dftOp(NodeContext &nc) {
-  Value x = nc.input(0);
-  if (!x)
-    return nc.error("expects an input");
+/// The DFT of `x` along `axis` (a dimension before the last), or null
+/// after an error.
+Value dftAlong(NodeContext &nc, Value x, int64_t axis) {
   RankedTensorType t = nc.typeOf(x);
   int64_t rank = t.getRank();
-  if (!isa<FloatType>(t.getElementType()) || rank < 2 || !t.hasStaticShape() ||
-      (t.getShape().back() != 1 && t.getShape().back() != 2))
-    return nc.error("expects a floating-point input [..., 1 or 2] of static "
-                    "shape");
-  FailureOr<int64_t> axis = signalAxis(nc, rank);
-  if (failed(axis))
-    return failure();
   bool inverse = nc.getInt("inverse", 0) != 0;
   bool onesided = nc.getInt("onesided", 0) != 0;
-  int64_t m = t.getDimSize(*axis);
+  int64_t m = t.getDimSize(axis);
   // N: dft_length, or the signal's length (one-sided inverse: 2 (m - 1)).
   FailureOr<int64_t> n =
       nc.constantInt(1, "dft_length", onesided && inverse ? 2 * (m - 1) : m);
   if (failed(n))
-    return failure();
-  if (*n < 1)
-    return nc.error("dft_length must be positive, got " + Twine(*n));
+    return nullptr;
+  if (*n < 1) {
+    (void)nc.error("dft_length must be positive, got " + Twine(*n));
+    return nullptr;
+  }
   // The signal axis moved before the last; the component axis dropped.
   SmallVector<int64_t> perm;
   for (int64_t d = 0; d < rank - 1; ++d)
-    if (d != *axis)
+    if (d != axis)
       perm.push_back(d);
-  perm.push_back(*axis);
+  perm.push_back(axis);
   SmallVector<int64_t> back(perm.size());
   for (auto [i, p] : llvm::enumerate(perm))
     back[p] = int64_t(i);
@@ -132,7 +127,7 @@ LogicalResult dftOp(NodeContext &nc) {
           y, numpyMatmul(nc, im, matrix(nc, used, *n, [&](int64_t k, int64_t s) {
                return w(k) * std::sin(tau * double(k * s)) / double(*n);
              })));
-    return nc.setResult(out(y));
+    return out(y);
   }
   // Y_k = sum_j x_j e^(sign i tau j k) (/ N inverse): with c = cos, s = sin
   // of sign tau j k, Y_re = re c - im s and Y_im = re s + im c.
@@ -152,9 +147,46 @@ LogicalResult dftOp(NodeContext &nc) {
   Value a = out(yRe), b = out(yIm);
   SmallVector<int64_t> shape(nc.typeOf(a).getShape());
   shape.back() = 2;
-  return nc.setResult(ConcatOp::create(nc.b, nc.loc, t.clone(shape),
-                                       ValueRange{a, b},
-                                       nc.b.getI64IntegerAttr(rank - 1)));
+  return ConcatOp::create(nc.b, nc.loc, t.clone(shape), ValueRange{a, b},
+                          nc.b.getI64IntegerAttr(rank - 1));
+}
+
+/// DFT: along a constant axis, or (opset 20, CPU target) along the axis
+/// the run gives, one lowering per dimension before the last chosen at run
+/// time (dispatchOnAxes).
+LogicalResult dftOp(NodeContext &nc) {
+  Value x = nc.input(0);
+  if (!x)
+    return nc.error("expects an input");
+  RankedTensorType t = nc.typeOf(x);
+  int64_t rank = t.getRank();
+  if (!isa<FloatType>(t.getElementType()) || rank < 2 || !t.hasStaticShape() ||
+      (t.getShape().back() != 1 && t.getShape().back() != 2))
+    return nc.error("expects a floating-point input [..., 1 or 2] of static "
+                    "shape");
+  if (nc.opset >= 20 && isRuntimeInput(nc, 2)) {
+    // The last axis holds the components, and a one-sided inverse of
+    // default length needs two steps: no case for those, so the run falls
+    // into the switch's default (NaN) when one is given.
+    bool halfSpectrum = nc.getInt("onesided", 0) != 0 &&
+                        nc.getInt("inverse", 0) != 0 && !nc.input(1);
+    FailureOr<SmallVector<Value>> r = dispatchOnAxes(
+        nc, 2, rank,
+        [&](ArrayRef<int64_t> axes) -> std::optional<SmallVector<Value>> {
+          int64_t axis = axes.front();
+          if (axis == rank - 1 || (halfSpectrum && t.getDimSize(axis) < 2))
+            return std::nullopt;
+          return SmallVector<Value>{dftAlong(nc, x, axis)};
+        });
+    if (failed(r))
+      return failure();
+    return nc.setResult(r->front());
+  }
+  FailureOr<int64_t> axis = signalAxis(nc, rank);
+  if (failed(axis))
+    return failure();
+  Value y = dftAlong(nc, x, *axis);
+  return y ? nc.setResult(y) : failure();
 }
 
 /// The cosine-sum window functions (opset 17).

@@ -10,6 +10,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "NodeContext.h"
+#include "RuntimeResize.h"
+#include "ShapeArithmetic.h"
 
 using namespace mlir;
 using namespace kiln;
@@ -528,13 +530,6 @@ struct AxisTaps {
   std::vector<bool> outside;
 };
 
-/// The attributes of a Resize node that decide its taps.
-struct ResizeMode {
-  std::string mode, transform, nearest;
-  double cubicA = -0.75;
-  bool excludeOutside = false, antialias = false;
-};
-
 /// ONNX's reference interpolation coefficients for `ratio` in (0, 1].
 std::vector<double> resizeCoefficients(const ResizeMode &m, double ratio,
                                        double scale) {
@@ -760,7 +755,8 @@ FailureOr<SmallVector<double>> constantFloats(NodeContext &nc, size_t i,
 /// coordinate_transformation_mode, antialias, axes, keep_aspect_ratio_policy.
 /// Interpolation is separable: each resized axis in turn (the last first,
 /// as ONNX's reference computes) becomes gathers at compile-time indices
-/// times compile-time weights.
+/// times compile-time weights; with scales, sizes or roi that the run
+/// gives, generics that compute them at run time (RuntimeResize.h).
 LogicalResult resizeOp(NodeContext &nc) {
   Value x = nc.input(0);
   if (!x)
@@ -770,8 +766,6 @@ LogicalResult resizeOp(NodeContext &nc) {
                     "coordinate rules differ); opset " +
                     Twine(nc.opset));
   RankedTensorType t = nc.typeOf(x);
-  if (!t.hasStaticShape())
-    return nc.error("X needs a static shape");
   int64_t rank = t.getRank();
   ResizeMode m;
   m.mode = nc.getString("mode", "nearest");
@@ -818,8 +812,21 @@ LogicalResult resizeOp(NodeContext &nc) {
       axes.push_back(d);
   }
   int64_t numAxes = axes.size();
+  bool cropping = m.transform == "tf_crop_and_resize";
+  double extrapolation = nc.getFloat("extrapolation_value", 0.0f);
+  // A dynamic X (symbolic dims, CPU target) takes the run-time lowering
+  // too: its taps depend on sizes only the run knows.
+  if (isRuntimeInput(nc, 2) || isRuntimeInput(nc, 3) ||
+      (cropping && isRuntimeInput(nc, 1)) ||
+      (!t.hasStaticShape() && nc.symbolicDims))
+    return runtimeResizeOp(nc, x, m, axes, policy, extrapolation);
+  if (!t.hasStaticShape())
+    return nc.error("X needs a static shape");
 
-  FailureOr<SmallVector<double>> roi = constantFloats(nc, 1, "roi");
+  // roi matters only to tf_crop_and_resize.
+  FailureOr<SmallVector<double>> roi =
+      cropping ? constantFloats(nc, 1, "roi")
+               : FailureOr<SmallVector<double>>(SmallVector<double>());
   FailureOr<SmallVector<double>> scalesIn = constantFloats(nc, 2, "scales");
   if (failed(roi) || failed(scalesIn))
     return failure();
@@ -876,7 +883,6 @@ LogicalResult resizeOp(NodeContext &nc) {
     if (outSize[d] < 1)
       return nc.error("the output would be empty along dimension " + Twine(d));
 
-  double extrapolation = nc.getFloat("extrapolation_value", 0.0f);
   Value y = x;
   for (int64_t d = rank - 1; d >= 0; --d) {
     AxisTaps taps = axisTaps(m, t.getDimSize(d), outSize[d], scale[d],

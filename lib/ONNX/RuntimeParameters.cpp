@@ -17,11 +17,8 @@ using namespace mlir;
 using namespace kiln;
 using namespace kiln::onnx_import;
 
-namespace {
-
-/// Element `k` of input `i` (a scalar or a 1-D tensor of static length),
-/// or null after an error naming `what` when there is no such element.
-Value element(NodeContext &nc, size_t i, int64_t k, StringRef what) {
+Value kiln::onnx_import::inputElement(NodeContext &nc, size_t i, int64_t k,
+                                      StringRef what) {
   Value v = nc.input(i);
   RankedTensorType type = v ? nc.typeOf(v) : RankedTensorType();
   if (!type || type.getRank() > 1 || !type.hasStaticShape() ||
@@ -36,23 +33,14 @@ Value element(NodeContext &nc, size_t i, int64_t k, StringRef what) {
   return tensor::ExtractOp::create(nc.b, nc.loc, v, index);
 }
 
-/// `v` (any integer or float scalar) as a signed index value; floats are
-/// truncated toward zero, as ONNX casts OneHot's depth.
-Value asIndex(OpBuilder &b, Location loc, Value v) {
+Value kiln::onnx_import::asIndex(OpBuilder &b, Location loc, Value v) {
   if (isa<FloatType>(v.getType()))
     v = arith::FPToSIOp::create(b, loc, b.getI64Type(), v);
   return arith::IndexCastOp::create(b, loc, b.getIndexType(), v);
 }
 
-/// Element `k` of input `i` as a signed index value (see element and
-/// asIndex), or null after an error.
-Value indexElement(NodeContext &nc, size_t i, int64_t k, StringRef what) {
-  Value v = element(nc, i, k, what);
-  return v ? asIndex(nc.b, nc.loc, v) : nullptr;
-}
-
-/// `v` cast to the scalar type `to` (integer or float; integers signed).
-Value castScalar(OpBuilder &b, Location loc, Value v, Type to) {
+Value kiln::onnx_import::castScalar(OpBuilder &b, Location loc, Value v,
+                                    Type to) {
   Type from = v.getType();
   if (from == to)
     return v;
@@ -70,6 +58,14 @@ Value castScalar(OpBuilder &b, Location loc, Value v, Type to) {
              : (Value)arith::TruncIOp::create(b, loc, to, v);
 }
 
+namespace {
+
+/// Element `k` of input `i` as a signed index value (see inputElement and
+/// asIndex), or null after an error.
+Value indexElement(NodeContext &nc, size_t i, int64_t k, StringRef what) {
+  Value v = inputElement(nc, i, k, what);
+  return v ? asIndex(nc.b, nc.loc, v) : nullptr;
+}
 
 /// max(v, 0): a size that the run gives, kept non-negative.
 Value nonNegative(OpBuilder &b, Location loc, Value v) {
@@ -118,12 +114,13 @@ LogicalResult kiln::onnx_import::runtimeOneHotOp(NodeContext &nc) {
       nc.normalizeAxis(nc.getInt("axis", -1), it.getRank() + 1);
   if (failed(axis))
     return failure();
-  Value depthScalar = element(nc, 1, 0, "depth");
+  Value depthScalar = inputElement(nc, 1, 0, "depth");
   if (!depthScalar)
     return failure();
   OpBuilder &b = nc.b;
   Location loc = nc.loc;
-  Value off = element(nc, 2, 0, "values"), on = element(nc, 2, 1, "values");
+  Value off = inputElement(nc, 2, 0, "values"),
+        on = inputElement(nc, 2, 1, "values");
   if (!off || !on)
     return failure();
   // ONNX requires depth > 0; a smaller one gives an empty result.
@@ -159,8 +156,9 @@ LogicalResult kiln::onnx_import::runtimeOneHotOp(NodeContext &nc) {
 }
 
 LogicalResult kiln::onnx_import::runtimeFloatRangeOp(NodeContext &nc) {
-  Value start = element(nc, 0, 0, "start"), limit = element(nc, 1, 0, "limit"),
-        delta = element(nc, 2, 0, "delta");
+  Value start = inputElement(nc, 0, 0, "start"),
+        limit = inputElement(nc, 1, 0, "limit"),
+        delta = inputElement(nc, 2, 0, "delta");
   if (!start || !limit || !delta)
     return failure();
   OpBuilder &b = nc.b;
@@ -260,7 +258,7 @@ LogicalResult kiln::onnx_import::runtimeTileOp(NodeContext &nc, Value x) {
   SmallVector<int64_t> shape;
   SmallVector<Value> inSizes, dynamicSizes;
   for (int64_t d = 0; d < t.getRank(); ++d) {
-    Value r = element(nc, 1, d, "repeats");
+    Value r = inputElement(nc, 1, d, "repeats");
     if (!r)
       return failure();
     Value in = tensor::DimOp::create(b, loc, x, d);
@@ -297,7 +295,7 @@ LogicalResult kiln::onnx_import::runtimeSplitOp(NodeContext &nc, Value x,
   Value valid = arith::ConstantIntOp::create(b, loc, 1, 1);
   Value offset = zero;
   for (int64_t i = 0; i < n; ++i) {
-    Value s = element(nc, 1, i, "split");
+    Value s = inputElement(nc, 1, i, "split");
     if (!s)
       return failure();
     s = asIndex(b, loc, s);
@@ -396,7 +394,7 @@ LogicalResult kiln::onnx_import::runtimeSliceOp(NodeContext &nc, Value x) {
   SmallVector<Value> axes, starts, ends, steps;
   Value valid = arith::ConstantIntOp::create(b, loc, 1, 1);
   for (int64_t i = 0; i < n; ++i) {
-    Value a = nc.input(3) ? asIndex(b, loc, element(nc, 3, i, "axes"))
+    Value a = nc.input(3) ? asIndex(b, loc, inputElement(nc, 3, i, "axes"))
                           : index(i);
     a = select(cmp(arith::CmpIPredicate::slt, a, zero),
                arith::AddIOp::create(b, loc, a, r), a);
@@ -408,10 +406,10 @@ LogicalResult kiln::onnx_import::runtimeSliceOp(NodeContext &nc, Value x) {
       valid = arith::AndIOp::create(b, loc, valid,
                                     cmp(arith::CmpIPredicate::ne, a, earlier));
     axes.push_back(a);
-    starts.push_back(asIndex(b, loc, element(nc, 1, i, "starts")));
-    ends.push_back(asIndex(b, loc, element(nc, 2, i, "ends")));
-    Value step = nc.input(4) ? asIndex(b, loc, element(nc, 4, i, "steps"))
-                             : one;
+    starts.push_back(asIndex(b, loc, inputElement(nc, 1, i, "starts")));
+    ends.push_back(asIndex(b, loc, inputElement(nc, 2, i, "ends")));
+    Value step =
+        nc.input(4) ? asIndex(b, loc, inputElement(nc, 4, i, "steps")) : one;
     valid = arith::AndIOp::create(b, loc, valid,
                                   cmp(arith::CmpIPredicate::ne, step, zero));
     steps.push_back(select(cmp(arith::CmpIPredicate::eq, step, zero), one,

@@ -22,7 +22,57 @@
 
 #include "NodeContext.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+
 namespace kiln::onnx_import {
+
+/// Index arithmetic that folds on constants (the index maps of Pad and
+/// Resize).
+struct IndexMath {
+  mlir::OpBuilder &b;
+  mlir::Location loc;
+  mlir::Value constant(int64_t v) {
+    return b.createOrFold<mlir::arith::ConstantIndexOp>(loc, v);
+  }
+  mlir::Value add(mlir::Value l, mlir::Value r) {
+    return b.createOrFold<mlir::arith::AddIOp>(loc, l, r);
+  }
+  mlir::Value sub(mlir::Value l, mlir::Value r) {
+    return b.createOrFold<mlir::arith::SubIOp>(loc, l, r);
+  }
+  mlir::Value max(mlir::Value l, mlir::Value r) {
+    return b.createOrFold<mlir::arith::MaxSIOp>(loc, l, r);
+  }
+  mlir::Value min(mlir::Value l, mlir::Value r) {
+    return b.createOrFold<mlir::arith::MinSIOp>(loc, l, r);
+  }
+  mlir::Value rem(mlir::Value l, mlir::Value r) {
+    return b.createOrFold<mlir::arith::RemSIOp>(loc, l, r);
+  }
+  mlir::Value cmp(mlir::arith::CmpIPredicate p, mlir::Value l, mlir::Value r) {
+    return b.createOrFold<mlir::arith::CmpIOp>(loc, p, l, r);
+  }
+  mlir::Value select(mlir::Value c, mlir::Value l, mlir::Value r) {
+    return b.createOrFold<mlir::arith::SelectOp>(loc, c, l, r);
+  }
+  mlir::Value both(mlir::Value l, mlir::Value r) {
+    return b.createOrFold<mlir::arith::AndIOp>(loc, l, r);
+  }
+};
+
+/// Element `k` of input `i` (a scalar or a 1-D tensor of static length)
+/// read with tensor.extract, or null after an error naming `what` when
+/// there is no such element.
+mlir::Value inputElement(NodeContext &nc, size_t i, int64_t k,
+                         llvm::StringRef what);
+
+/// `v` (any integer or float scalar) as a signed index value; floats are
+/// truncated toward zero, as ONNX casts OneHot's depth.
+mlir::Value asIndex(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v);
+
+/// `v` cast to the scalar type `to` (integer or float; integers signed).
+mlir::Value castScalar(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v,
+                       mlir::Type to);
 
 /// Trilu of `x` with the diagonal offset k of input 1.
 mlir::LogicalResult runtimeTriluOp(NodeContext &nc, mlir::Value x);
