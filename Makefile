@@ -55,6 +55,7 @@ docs: configure
 	mkdir -p docs/generated
 	cp $(BUILD_DIR)/docs/Dialects/KilnOps.md docs/generated/KilnOps.md
 	cp $(BUILD_DIR)/docs/Dialects/KilnPipelineOps.md docs/generated/KilnPipelineOps.md
+	cp $(BUILD_DIR)/docs/Dialects/KilnBoundedOps.md docs/generated/KilnBoundedOps.md
 	rm -f docs/generated/KilnPasses.md
 	cp $(BUILD_DIR)/docs/Passes/*.md docs/generated/
 

@@ -1,6 +1,7 @@
 //===- KilnDialect.cpp - The Kiln dialect ---------------------------------===//
 
 #include "kiln/dialects/Kiln/KilnDialect.h"
+#include "kiln/dialects/Kiln/KilnBoundedOps.h"
 #include "kiln/dialects/Kiln/KilnOps.h"
 #include "kiln/dialects/Kiln/KilnPipelineOps.h"
 
@@ -30,6 +31,10 @@ void KilnDialect::initialize() {
   addOperations<
 #define GET_OP_LIST
 #include "kiln/dialects/Kiln/KilnPipelineOps.cpp.inc"
+      >();
+  addOperations<
+#define GET_OP_LIST
+#include "kiln/dialects/Kiln/KilnBoundedOps.cpp.inc"
       >();
 }
 

@@ -537,7 +537,8 @@ LogicalResult GraphImporter::importNodes(OpBuilder &b) {
 /// alone; it is the same computation only when the tokens, the router and
 /// the accumulator agree on the number of tokens (no broadcasting of a
 /// size-1 dimension) and the top-k ranges over exactly the one-hot's
-/// experts. Otherwise the model is rejected as NonZero always was.
+/// experts. Otherwise the model is rejected: the graph was rewritten
+/// already, so the sparse form cannot be imported instead.
 LogicalResult GraphImporter::checkSparseDispatch(const SparseDispatchCheck &c) {
   auto shapeOf = [&](StringRef name) -> std::optional<RankedTensorType> {
     Value v = values.lookup(name);
@@ -580,8 +581,8 @@ LogicalResult GraphImporter::checkSparseDispatch(const SparseDispatchCheck &c) {
          << "' (NonZero): Hugging Face's sparse MoE dispatch was recognized "
             "but "
          << why
-         << "; Kiln takes NonZero only of a constant (export the MoE in "
-            "dense form)";
+         << ", so its dense form would change the answer (export the MoE "
+            "in dense form)";
 }
 
 OwningOpRef<ModuleOp> GraphImporter::run() {

@@ -1,10 +1,16 @@
-//===- OnnxIndexingOps.cpp - TopK, gathers, scatters, OneHot, NonZero -----===//
+//===- OnnxIndexingOps.cpp - TopK, gathers, scatters, NonZero, Unique, NMS ===//
 
 #include "NodeContext.h"
 #include "RuntimeParameters.h"
 #include "ShapeArithmetic.h"
 
+#include "kiln/dialects/Kiln/KilnBoundedOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Matchers.h"
+
+#include <limits>
 
 using namespace mlir;
 using namespace kiln;
@@ -211,23 +217,35 @@ LogicalResult hardmaxOp(NodeContext &nc, Value x) {
                        nc.b.getF64FloatAttr(0.0), nc.b.getF64FloatAttr(1.0)));
 }
 
-/// NonZero's output [rank, count] has a column per nonzero input element,
-/// so its shape depends on the data. Kiln takes NonZero only of a
-/// compile-time constant, and the result is a constant.
-/// torch.where(mask) and nonzero() export NonZero of computed masks, e.g.
-/// Hugging Face's sparse MoE dispatch loop; kiln-raise-moe raises the dense
-/// form of that block instead.
-LogicalResult nonZeroOp(NodeContext &nc, Value x) {
-  DenseElementsAttr attr;
-  if (!matchPattern(x, m_Constant(&attr)))
-    return nc.error(
-        "the input (input 0) must be a constant: the number of its nonzero "
-        "elements is the output's shape, and Kiln takes NonZero only of a "
-        "constant (torch.where(mask) and nonzero() export NonZero, e.g. in "
-        "Hugging Face's sparse MoE dispatch; export the MoE in dense form)");
-  RankedTensorType t = nc.typeOf(x);
-  if (t.getRank() == 0)
-    return nc.error("a scalar input is not supported");
+/// The first `count` entries along `dim` of `buffer`, a bounded result of
+/// the ops of data-dependent size (kiln.nonzero and the like): a dynamic
+/// dim that the runtime sizes after the run.
+Value boundedPrefix(NodeContext &nc, Value buffer, int64_t dim, Value count) {
+  RankedTensorType t = nc.typeOf(buffer);
+  SmallVector<OpFoldResult> offsets(t.getRank(), nc.b.getIndexAttr(0)),
+      sizes = tensor::getMixedSizes(nc.b, nc.loc, buffer),
+      strides(t.getRank(), nc.b.getIndexAttr(1));
+  sizes[dim] = count;
+  return tensor::ExtractSliceOp::create(nc.b, nc.loc, buffer, offsets, sizes,
+                                        strides);
+}
+
+/// Fails with the error for an input whose data decides a result's size
+/// on a target that needs sizes at compile time (CUDA), or of dynamic
+/// shape (the bound of the result would be dynamic too).
+LogicalResult checkBoundable(NodeContext &nc, Value v, StringRef what) {
+  if (!nc.symbolicDims)
+    return nc.error("the output's size depends on the data of " + what +
+                    ", which only the CPU target supports");
+  if (!nc.typeOf(v).hasStaticShape())
+    return nc.error(what + " must have a static shape (the output's "
+                           "bound follows from it)");
+  return success();
+}
+
+/// NonZero of a constant is a constant.
+LogicalResult constantNonZero(NodeContext &nc, DenseElementsAttr attr) {
+  RankedTensorType t = nc.typeOf(nc.input(0));
   SmallVector<bool> nonzero;
   if (isa<FloatType>(t.getElementType())) {
     for (APFloat v : attr.getValues<APFloat>())
@@ -254,6 +272,173 @@ LogicalResult nonZeroOp(NodeContext &nc, Value x) {
   auto type = RankedTensorType::get({rank, count}, nc.b.getI64Type());
   return nc.setResult(
       nc.constant(DenseElementsAttr::get(type, ArrayRef(coords))));
+}
+
+/// NonZero's output [rank, count] has a column per nonzero input element,
+/// so its size depends on the data: a constant for a constant input, else
+/// kiln.nonzero into [rank, elements] and its first `count` columns.
+/// torch.where(mask) and nonzero() export NonZero of computed masks, e.g.
+/// Hugging Face's sparse MoE dispatch loop; kiln-raise-moe raises the dense
+/// form of that block instead.
+LogicalResult nonZeroOp(NodeContext &nc, Value x) {
+  RankedTensorType t = nc.typeOf(x);
+  if (t.getRank() == 0)
+    return nc.error("a scalar input is not supported");
+  DenseElementsAttr attr;
+  if (matchPattern(x, m_Constant(&attr)))
+    return constantNonZero(nc, attr);
+  if (failed(checkBoundable(nc, x, "the input (input 0)")))
+    return failure();
+  auto op =
+      NonZeroOp::create(nc.b, nc.loc,
+                        RankedTensorType::get({t.getRank(), t.getNumElements()},
+                                              nc.b.getI64Type()),
+                        nc.b.getIndexType(), x);
+  return nc.setResult(boundedPrefix(nc, op.getCoordinates(), 1, op.getCount()));
+}
+
+/// Compress: the slices along `axis` (the elements of the flattened input
+/// without one) where the condition holds, i.e. a Gather at the condition's
+/// nonzero positions. The condition may be shorter than the axis; the
+/// slices past it are dropped.
+LogicalResult compressOp(NodeContext &nc, Value x) {
+  Value cond = nc.input(1);
+  if (!cond)
+    return nc.error("expects a condition (input 1)");
+  RankedTensorType t = nc.typeOf(x), ct = nc.typeOf(cond);
+  if (ct.getRank() != 1)
+    return nc.error("the condition (input 1) must be 1-D");
+  int64_t axis = 0;
+  if (nc.attr("axis")) {
+    FailureOr<int64_t> a = nc.normalizeAxis(nc.getInt("axis", 0), t.getRank());
+    if (failed(a))
+      return failure();
+    axis = *a;
+  } else {
+    if (!t.hasStaticShape())
+      return nc.error("expects an input of static shape without an axis");
+    x = nc.reshape(x, {t.getNumElements()});
+    t = nc.typeOf(x);
+  }
+  if (failed(checkBoundable(nc, cond, "the condition (input 1)")))
+    return failure();
+  if (!ShapedType::isDynamic(t.getDimSize(axis)) &&
+      ct.getDimSize(0) > t.getDimSize(axis))
+    return nc.error("the condition (" + Twine(ct.getDimSize(0)) +
+                    " entries) is longer than the input along the axis (" +
+                    Twine(t.getDimSize(axis)) + ")");
+  auto nz = NonZeroOp::create(
+      nc.b, nc.loc,
+      RankedTensorType::get({1, ct.getDimSize(0)}, nc.b.getI64Type()),
+      nc.b.getIndexType(), cond);
+  auto idxType =
+      RankedTensorType::get({ShapedType::kDynamic}, nc.b.getI64Type());
+  OpFoldResult zero = nc.b.getIndexAttr(0), one = nc.b.getIndexAttr(1);
+  Value indices = tensor::ExtractSliceOp::create(
+      nc.b, nc.loc, idxType, nz.getCoordinates(), {zero, zero},
+      {one, OpFoldResult(nz.getCount())}, {one, one});
+  SmallVector<int64_t> shape(t.getShape());
+  shape[axis] = ShapedType::kDynamic;
+  return nc.setResult(GatherOp::create(nc.b, nc.loc, t.clone(shape), x, indices,
+                                       nc.b.getI64IntegerAttr(axis)));
+}
+
+/// Unique: kiln.unique on the input as [outer, m, inner] (the items are
+/// the slices along the axis, or the elements without one), its values
+/// shaped back and every result cut to the number of distinct items.
+LogicalResult uniqueOp(NodeContext &nc, Value x) {
+  RankedTensorType t = nc.typeOf(x);
+  if (failed(checkBoundable(nc, x, "the input (input 0)")))
+    return failure();
+  int64_t outer = 1, m = t.getNumElements(), inner = 1, axis = 0;
+  SmallVector<int64_t> shape{m};
+  if (nc.attr("axis")) {
+    FailureOr<int64_t> a = nc.normalizeAxis(nc.getInt("axis", 0), t.getRank());
+    if (failed(a))
+      return failure();
+    axis = *a;
+    shape.assign(t.getShape().begin(), t.getShape().end());
+    outer = 1;
+    for (int64_t d = 0; d < axis; ++d)
+      outer *= shape[d];
+    m = shape[axis];
+    inner = t.getNumElements() / std::max<int64_t>(outer * m, 1);
+  }
+  if (m == 0)
+    return nc.error("an input with no items is not supported");
+  auto items = RankedTensorType::get({m}, nc.b.getI64Type());
+  auto op = UniqueOp::create(nc.b, nc.loc, t.clone({outer, m, inner}), items,
+                             items, items, nc.b.getIndexType(),
+                             nc.reshape(x, {outer, m, inner}),
+                             nc.b.getBoolAttr(nc.getInt("sorted", 1) != 0));
+  Value count = op.getCount();
+  return nc.setResults(
+      {boundedPrefix(nc, nc.reshape(op.getValues(), shape), axis, count),
+       boundedPrefix(nc, op.getIndices(), 0, count), op.getInverseIndices(),
+       boundedPrefix(nc, op.getCounts(), 0, count)});
+}
+
+/// Element 0 of input `i` (a scalar or a one-element tensor) as a scalar,
+/// or `absent` when the input is missing; null after an error.
+Value scalarInput(NodeContext &nc, size_t i, StringRef what, Value absent) {
+  Value v = nc.input(i);
+  if (!v)
+    return absent;
+  RankedTensorType t = nc.typeOf(v);
+  if (t.getRank() > 1 || !t.hasStaticShape() || t.getNumElements() != 1) {
+    (void)nc.error(Twine(what) + " (input " + Twine(i) +
+                   ") must be a scalar or hold one element");
+    return nullptr;
+  }
+  SmallVector<Value> at(t.getRank(),
+                        arith::ConstantIndexOp::create(nc.b, nc.loc, 0));
+  return tensor::ExtractOp::create(nc.b, nc.loc, v, at);
+}
+
+/// NonMaxSuppression: kiln.non_max_suppression into [batches * classes *
+/// boxes, 3] and its first `count` rows. The scalars may be constants or
+/// run-time inputs; missing ones take ONNX's defaults (no output, threshold
+/// 0, no score threshold).
+LogicalResult nonMaxSuppressionOp(NodeContext &nc) {
+  Value boxes = nc.input(0), scores = nc.input(1);
+  if (!boxes || !scores)
+    return nc.error("expects boxes and scores");
+  if (failed(checkBoundable(nc, boxes, "the boxes (input 0)")) ||
+      failed(checkBoundable(nc, scores, "the scores (input 1)")))
+    return failure();
+  RankedTensorType bt = nc.typeOf(boxes), st = nc.typeOf(scores);
+  if (!isa<FloatType>(bt.getElementType()) ||
+      st.getElementType() != bt.getElementType())
+    return nc.error("expects float boxes and scores of one type");
+  if (bt.getRank() != 3 || bt.getDimSize(2) != 4 || st.getRank() != 3 ||
+      st.getDimSize(0) != bt.getDimSize(0) ||
+      st.getDimSize(2) != bt.getDimSize(1))
+    return nc.error("expects boxes [batches, n, 4] and scores [batches, "
+                    "classes, n]");
+  OpBuilder &b = nc.b;
+  Location loc = nc.loc;
+  Value maxOut = scalarInput(nc, 2, "max_output_boxes_per_class",
+                             arith::ConstantIntOp::create(b, loc, 0, 64));
+  Value iou =
+      scalarInput(nc, 3, "iou_threshold",
+                  arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0)));
+  // Without a score threshold every score counts, even -inf.
+  Value noThreshold = arith::ConstantOp::create(
+      b, loc, b.getF32FloatAttr(-std::numeric_limits<float>::infinity()));
+  Value scoreThr = scalarInput(nc, 4, "score_threshold", noThreshold);
+  if (!maxOut || !iou || !scoreThr)
+    return failure();
+  if (!maxOut.getType().isInteger(64) || !iou.getType().isF32() ||
+      !scoreThr.getType().isF32())
+    return nc.error("expects an int64 max_output_boxes_per_class and float "
+                    "thresholds");
+  int64_t bound = bt.getDimSize(0) * st.getDimSize(1) * bt.getDimSize(1);
+  auto op = NonMaxSuppressionOp::create(
+      b, loc, RankedTensorType::get({bound, 3}, b.getI64Type()),
+      b.getIndexType(), boxes, scores,
+      arith::IndexCastOp::create(b, loc, b.getIndexType(), maxOut), iou,
+      scoreThr, b.getBoolAttr(nc.getInt("center_point_box", 0) != 0));
+  return nc.setResult(boundedPrefix(nc, op.getSelected(), 0, op.getCount()));
 }
 
 } // namespace

@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "BoundedOutputsToLinalg.h"
 #include "kiln/passes/KilnToLinalg/KilnToLinalg.h"
 
 #include "kiln/dialects/Kiln/KilnOps.h"
@@ -332,6 +333,7 @@ struct ConvertKilnToLinalgPass
     populateMoELoweringPatterns(patterns);
     populateQuantLoweringPatterns(patterns);
     populateWindowLoweringPatterns(patterns);
+    populateBoundedOutputLoweringPatterns(patterns);
 
     ConversionTarget target(*ctx);
     target.addIllegalDialect<KilnDialect>();

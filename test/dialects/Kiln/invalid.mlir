@@ -1671,6 +1671,74 @@ func.func @one_hot_result_shape(%i: tensor<16xi64>) {
 }
 
 //===----------------------------------------------------------------------===//
+// nonzero, unique, non_max_suppression
+//===----------------------------------------------------------------------===//
+
+// -----
+
+func.func @nonzero_dynamic(%x: tensor<?x3xf32>) {
+  // expected-error @+1 {{'kiln.nonzero' op expects an input of static shape and rank 1 or more}}
+  %c, %k = kiln.nonzero %x : tensor<?x3xf32> -> tensor<2x6xi64>
+  return
+}
+
+// -----
+
+func.func @nonzero_bound(%x: tensor<2x3xf32>) {
+  // expected-error @+1 {{'kiln.nonzero' op coordinates must be [2,6]}}
+  %c, %k = kiln.nonzero %x : tensor<2x3xf32> -> tensor<2x3xi64>
+  return
+}
+
+// -----
+
+func.func @unique_rank(%x: tensor<6xf32>) {
+  // expected-error @+1 {{'kiln.unique' op expects an input [outer, m, inner] of static shape}}
+  %y, %i, %v, %n, %k = kiln.unique %x : tensor<6xf32> -> (tensor<6xf32>, tensor<6xi64>, tensor<6xi64>, tensor<6xi64>)
+  return
+}
+
+// -----
+
+func.func @unique_values(%x: tensor<1x6x1xf32>) {
+  // expected-error @+1 {{'kiln.unique' op values must have the input's type}}
+  %y, %i, %v, %n, %k = kiln.unique %x : tensor<1x6x1xf32> -> (tensor<1x6x1xf16>, tensor<6xi64>, tensor<6xi64>, tensor<6xi64>)
+  return
+}
+
+// -----
+
+func.func @unique_items(%x: tensor<1x6x1xf32>) {
+  // expected-error @+1 {{'kiln.unique' op indices, inverse_indices and counts must be [6]}}
+  %y, %i, %v, %n, %k = kiln.unique %x : tensor<1x6x1xf32> -> (tensor<1x6x1xf32>, tensor<6xi64>, tensor<5xi64>, tensor<6xi64>)
+  return
+}
+
+// -----
+
+func.func @nms_boxes(%b: tensor<1x6x5xf32>, %s: tensor<1x1x6xf32>, %n: index, %t: f32) {
+  // expected-error @+1 {{'kiln.non_max_suppression' op expects boxes [batches, boxes, 4] of static shape}}
+  %sel, %k = kiln.non_max_suppression %b, %s, %n, %t, %t : tensor<1x6x5xf32>, tensor<1x1x6xf32> -> tensor<6x3xi64>
+  return
+}
+
+// -----
+
+func.func @nms_scores(%b: tensor<1x6x4xf32>, %s: tensor<1x1x5xf32>, %n: index, %t: f32) {
+  // expected-error @+1 {{'kiln.non_max_suppression' op expects scores [1, classes, 6] of static shape}}
+  %sel, %k = kiln.non_max_suppression %b, %s, %n, %t, %t : tensor<1x6x4xf32>, tensor<1x1x5xf32> -> tensor<5x3xi64>
+  return
+}
+
+// -----
+
+func.func @nms_bound(%b: tensor<2x6x4xf32>, %s: tensor<2x3x6xf32>, %n: index, %t: f32) {
+  // expected-error @+1 {{'kiln.non_max_suppression' op selected must be [36,3]}}
+  %sel, %k = kiln.non_max_suppression %b, %s, %n, %t, %t : tensor<2x6x4xf32>, tensor<2x3x6xf32> -> tensor<12x3xi64>
+  return
+}
+
+//===----------------------------------------------------------------------===//
 // rope
 //===----------------------------------------------------------------------===//
 

@@ -744,6 +744,31 @@ func.func @one_hot(%i: tensor<2x3xi64>, %j: tensor<16xi32>)
 }
 
 //===----------------------------------------------------------------------===//
+// Results of data-dependent size: nonzero, unique, non_max_suppression
+//===----------------------------------------------------------------------===//
+
+// Each returns a buffer of its static bound and the count (an index) of
+// the entries that hold results. sorted = true and center_point_box =
+// false are the defaults and are not printed.
+// CHECK-LABEL: func @bounded_outputs
+// CHECK-SAME: (%[[M:[a-z0-9]+]]: tensor<2x3xi1>, %[[X:[a-z0-9]+]]: tensor<2x4x3xf32>, %[[B:[a-z0-9]+]]: tensor<1x6x4xf32>, %[[S:[a-z0-9]+]]: tensor<1x2x6xf32>, %[[N:[a-z0-9]+]]: index, %[[T:[a-z0-9]+]]: f32)
+// CHECK: %[[C:[a-z0-9_]+]], %[[K:[a-z0-9_]+]] = kiln.nonzero %[[M]] : tensor<2x3xi1> -> tensor<2x6xi64>
+// CHECK: %[[Y:[a-z0-9_]+]], %{{.+}}, %{{.+}}, %{{.+}}, %[[K2:[a-z0-9_]+]] = kiln.unique %[[X]] : tensor<2x4x3xf32> -> (tensor<2x4x3xf32>, tensor<4xi64>, tensor<4xi64>, tensor<4xi64>)
+// CHECK: kiln.unique %[[X]] {sorted = false} : tensor<2x4x3xf32> -> (tensor<2x4x3xf32>, tensor<4xi64>, tensor<4xi64>, tensor<4xi64>)
+// CHECK: %[[SEL:[a-z0-9_]+]], %[[NS:[a-z0-9_]+]] = kiln.non_max_suppression %[[B]], %[[S]], %[[N]], %[[T]], %[[T]] : tensor<1x6x4xf32>, tensor<1x2x6xf32> -> tensor<12x3xi64>
+// CHECK: kiln.non_max_suppression %[[B]], %[[S]], %[[N]], %[[T]], %[[T]] {center_point_box = true} : tensor<1x6x4xf32>, tensor<1x2x6xf32> -> tensor<12x3xi64>
+// CHECK: return %[[C]], %[[K]], %[[Y]], %[[K2]], %[[SEL]], %[[NS]]
+func.func @bounded_outputs(%m: tensor<2x3xi1>, %x: tensor<2x4x3xf32>, %b: tensor<1x6x4xf32>, %s: tensor<1x2x6xf32>, %n: index, %t: f32)
+    -> (tensor<2x6xi64>, index, tensor<2x4x3xf32>, index, tensor<12x3xi64>, index) {
+  %c, %k = kiln.nonzero %m : tensor<2x3xi1> -> tensor<2x6xi64>
+  %y, %i, %v, %n2, %k2 = kiln.unique %x {sorted = true} : tensor<2x4x3xf32> -> (tensor<2x4x3xf32>, tensor<4xi64>, tensor<4xi64>, tensor<4xi64>)
+  %y2, %i2, %v2, %n3, %k3 = kiln.unique %x {sorted = false} : tensor<2x4x3xf32> -> (tensor<2x4x3xf32>, tensor<4xi64>, tensor<4xi64>, tensor<4xi64>)
+  %sel, %ns = kiln.non_max_suppression %b, %s, %n, %t, %t : tensor<1x6x4xf32>, tensor<1x2x6xf32> -> tensor<12x3xi64>
+  %sel2, %ns2 = kiln.non_max_suppression %b, %s, %n, %t, %t {center_point_box = true} : tensor<1x6x4xf32>, tensor<1x2x6xf32> -> tensor<12x3xi64>
+  return %c, %k, %y, %k2, %sel, %ns : tensor<2x6xi64>, index, tensor<2x4x3xf32>, index, tensor<12x3xi64>, index
+}
+
+//===----------------------------------------------------------------------===//
 // kiln.rope
 //===----------------------------------------------------------------------===//
 
