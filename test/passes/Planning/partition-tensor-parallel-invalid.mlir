@@ -1,4 +1,6 @@
 // RUN: kiln-opt %s -split-input-file -verify-diagnostics -pass-pipeline='builtin.module(func.func(kiln-partition-tensor-parallel{rank=1 ranks=2}))'
+// RUN: not kiln-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(kiln-partition-tensor-parallel{rank=2 ranks=2}))' 2>&1 | FileCheck %s --check-prefix=RANK
+// RANK: error: kiln-partition-tensor-parallel: rank 2 must lie in [0, ranks = 2)
 
 // The ranks must divide the query heads.
 func.func @heads(%q: tensor<1x3x4x2xf32>, %k: tensor<1x3x4x2xf32>) -> tensor<1x3x4x2xf32> {
