@@ -323,6 +323,7 @@ kiln::compileCacheKey(const CompileOptions &options) {
   key.add("kv blocks", options.kvBlocks);
   key.add("expert ranks", options.planning.expertRanks);
   key.add("pipeline stages", options.planning.pipelineStages);
+  key.add("tensor ranks", options.planning.tensorRanks);
   for (int64_t layers : options.planning.stageLayers)
     key.add("stage layers", layers);
   key.add("plan", options.planning.planText);

@@ -196,9 +196,9 @@ LogicalResult makeGenerationStep(ModuleOp module, const CompileOptions &opts) {
   });
 }
 
-/// Rewrites `module` into rank `rank`'s program of the plan (expert
-/// parallelism, or pipeline parallelism, over `ranks` ranks), its
-/// collectives as runtime calls.
+/// Rewrites `module` into rank `rank`'s program of the plan (expert,
+/// pipeline or tensor parallelism over `ranks` ranks), its collectives as
+/// runtime calls.
 LogicalResult partitionForRank(ModuleOp module, const CompileOptions &opts,
                                int64_t rank, int64_t ranks) {
   return runPasses(module, opts.configure, [&](PassManager &pm) {
@@ -209,6 +209,11 @@ LogicalResult partitionForRank(ModuleOp module, const CompileOptions &opts,
       partition.layers.assign(opts.planning.stageLayers.begin(),
                               opts.planning.stageLayers.end());
       pm.addPass(createPartitionPipeline(partition));
+    } else if (opts.planning.tensorRanks > 1) {
+      PartitionTensorParallelOptions partition;
+      partition.rank = rank;
+      partition.ranks = ranks;
+      pm.addNestedPass<func::FuncOp>(createPartitionTensorParallel(partition));
     } else {
       PartitionExpertsOptions partition;
       partition.rank = rank;
@@ -234,6 +239,31 @@ std::string expertRankSummary(ModuleOp module, int64_t rank, int64_t ranks) {
                        "all-reduce per MoE layer",
                        rank * per, rank * per + per - 1, experts, layers)
       .str();
+}
+
+/// What rank `rank` of tensor parallelism over `ranks` holds, one line
+/// (read off the unpartitioned module).
+std::string tensorRankSummary(ModuleOp module, int64_t rank, int64_t ranks) {
+  int64_t layers = 0, heads = 0, moeLayers = 0;
+  module.walk([&](AttentionOp op) {
+    ++layers;
+    heads = cast<RankedTensorType>(op.getQuery().getType()).getDimSize(1);
+  });
+  module.walk([&](MoEExpertsOp) { ++moeLayers; });
+  int64_t per = ranks > 0 ? heads / ranks : 0;
+  std::string text =
+      llvm::formatv("attention heads {0}-{1} of {2} in each of the {3} "
+                    "layers",
+                    rank * per, rank * per + per - 1, heads, layers)
+          .str();
+  if (moeLayers)
+    text += llvm::formatv(", 1/{0} of every expert's FFN columns in each of "
+                          "the {1} MoE layers",
+                          ranks, moeLayers)
+                .str();
+  return text + " (the other ranks' columns not stored); embeddings, norms, "
+                "routers and LM head replicated; one all-reduce per "
+                "attention, MoE or dense FFN block";
 }
 
 /// What stage `rank` of pipeline parallelism with `stageLayers` holds,
@@ -385,7 +415,8 @@ static LogicalResult compileModel(MLIRContext &ctx, const CompileOptions &opts,
     context.configure = opts.configure;
     return context;
   };
-  int64_t ranks = opts.planning.expertRanks * opts.planning.pipelineStages;
+  int64_t ranks = opts.planning.expertRanks * opts.planning.pipelineStages *
+                  opts.planning.tensorRanks;
   if (ranks > 1) {
     if (opts.generate)
       return emitError(module->getLoc())
@@ -412,6 +443,8 @@ static LogicalResult compileModel(MLIRContext &ctx, const CompileOptions &opts,
         artifact.summaries.push_back(
             opts.planning.pipelineStages > 1
                 ? stageSummary(rank, opts.planning.stageLayers)
+            : opts.planning.tensorRanks > 1
+                ? tensorRankSummary(*part, rank, ranks)
                 : expertRankSummary(*part, rank, ranks));
         if (failed(partitionForRank(*part, opts, rank, ranks)))
           return failure();

@@ -97,6 +97,11 @@ LogicalResult kiln::planParallel(MLIRContext &ctx, const CompileOptions &opts,
                              "a time)",
                              split.ep, split.pp)
             .str();
+      if (split.tp > 1 && (split.ep > 1 || split.pp > 1))
+        return llvm::formatv("tp={0} with ep={1} and pp={2} does not execute "
+                             "yet (tensor parallelism runs alone)",
+                             split.tp, split.ep, split.pp)
+            .str();
       return "";
     };
   if (p.objective == "latency")
@@ -169,9 +174,12 @@ LogicalResult kiln::choosePartition(MLIRContext &ctx, CompileOptions &opts,
     }
     p.devices = product;
   }
-  // What executes today is expert parallelism or pipeline parallelism,
-  // one at a time, so the planner chooses among those splits unless
-  // --parallel names others (which then fail, saying so).
+  // What executes today is expert, pipeline or tensor parallelism, one at
+  // a time. --devices alone (auto) chooses between expert and pipeline
+  // parallelism, as before tensor parallelism executed, so that a plan
+  // does not change under existing artifacts; --parallel tp=N asks for
+  // tensor parallelism, and names of splits that do not execute fail,
+  // saying so.
   if (p.parallel == "auto")
     p.parallel = "tp=1,dp=1";
   p.executableOnly = true;
@@ -180,15 +188,17 @@ LogicalResult kiln::choosePartition(MLIRContext &ctx, CompileOptions &opts,
   if (failed(planParallel(ctx, opts, os, &split, &stageLayers)))
     return failure();
   auto [tp, ep, pp, dp] = split;
-  if (tp != 1 || dp != 1)
+  if (dp != 1)
     return emitError(UnknownLoc::get(&ctx))
            << "the plan tp=" << tp << ",ep=" << ep << ",pp=" << pp
            << ",dp=" << dp
-           << " does not execute yet: expert parallelism (--parallel ep=N) "
-              "and pipeline parallelism (--parallel pp=N) are partitioned; "
-              "print it with --plan-only";
+           << " does not execute yet: expert parallelism (--parallel ep=N), "
+              "pipeline parallelism (--parallel pp=N) and tensor "
+              "parallelism (--parallel tp=N) are partitioned, one at a "
+              "time; print it with --plan-only";
   p.expertRanks = ep;
   p.pipelineStages = pp;
+  p.tensorRanks = tp;
   p.stageLayers = pp > 1 ? stageLayers : std::vector<int64_t>();
   if (pp > 1) {
     std::string sizes;
@@ -197,6 +207,9 @@ LogicalResult kiln::choosePartition(MLIRContext &ctx, CompileOptions &opts,
     p.planText = "pipeline parallelism over " + std::to_string(pp) +
                  " stages (pp=" + std::to_string(pp) + "; layers per stage " +
                  sizes + ")";
+  } else if (tp > 1) {
+    p.planText = "tensor parallelism over " + std::to_string(tp) +
+                 " ranks (tp=" + std::to_string(tp) + ")";
   } else {
     p.planText = "expert parallelism over " + std::to_string(ep) +
                  " ranks (ep=" + std::to_string(ep) + ")";

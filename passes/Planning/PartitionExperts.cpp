@@ -11,12 +11,11 @@
 
 #include "kiln/passes/Planning/Passes.h"
 
-#include "kiln/dialects/Kiln/KilnConstants.h"
+#include "SliceWeights.h"
+
 #include "kiln/dialects/Kiln/KilnOps.h"
 
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
-#include "mlir/IR/BuiltinAttributes.h"
-#include "mlir/IR/DialectResourceBlobManager.h"
 
 namespace kiln {
 #define GEN_PASS_DEF_PARTITIONEXPERTS
@@ -27,42 +26,6 @@ using namespace mlir;
 using namespace kiln;
 
 namespace {
-
-/// Experts [lo, lo + count) of the per-expert operand `value` ([E, ...]):
-/// a new constant holding only those rows when `value` is a constant,
-/// otherwise a tensor.extract_slice.
-Value sliceExperts(OpBuilder &b, Location loc, Value value, int64_t lo,
-                   int64_t count, int64_t rank) {
-  auto type = cast<RankedTensorType>(value.getType());
-  SmallVector<int64_t> shape(type.getShape());
-  int64_t experts = shape[0];
-  shape[0] = count;
-  auto sliced = RankedTensorType::get(shape, type.getElementType());
-  if (auto constant = value.getDefiningOp<arith::ConstantOp>()) {
-    if (auto attr = dyn_cast<ElementsAttr>(constant.getValue())) {
-      std::vector<char> storage;
-      std::optional<ArrayRef<char>> bytes = constantBytes(attr, storage);
-      if (bytes && experts > 0 && bytes->size() % experts == 0) {
-        size_t row = bytes->size() / experts;
-        std::string name = "moe.experts";
-        if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr))
-          name = resource.getRawHandle().getKey().str();
-        name += ".rank" + std::to_string(rank);
-        ElementsAttr part = makeConstantAttr(
-            sliced, bytes->slice(lo * row, count * row), name);
-        return arith::ConstantOp::create(b, loc, sliced, cast<TypedAttr>(part));
-      }
-    }
-  }
-  SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0));
-  offsets[0] = b.getIndexAttr(lo);
-  SmallVector<OpFoldResult> sizes =
-      tensor::getMixedSizes(b, loc, value);
-  sizes[0] = b.getIndexAttr(count);
-  SmallVector<OpFoldResult> strides(type.getRank(), b.getIndexAttr(1));
-  return tensor::ExtractSliceOp::create(b, loc, sliced, value, offsets, sizes,
-                                        strides);
-}
 
 /// experts[t, c] - lo where it lies in [lo, lo + count), else -1.
 Value remapExperts(OpBuilder &b, Location loc, Value experts, int64_t lo,
@@ -125,8 +88,10 @@ struct PartitionExpertsPass
     int64_t count = experts / ranks, lo = rank * count;
     OpBuilder b(op);
     Location loc = op.getLoc();
+    // Experts [lo, lo + count) of each per-expert operand ([E, ...]).
+    std::string suffix = ".rank" + std::to_string(rank);
     auto slice = [&](Value v) {
-      return v ? sliceExperts(b, loc, v, lo, count, rank) : Value();
+      return v ? sliceAlong(b, loc, v, 0, lo, count, suffix) : Value();
     };
     Value localExperts = remapExperts(b, loc, op.getExperts(), lo, count);
     // One at a time, so the new ops come in operand order.

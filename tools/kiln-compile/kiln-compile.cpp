@@ -372,9 +372,10 @@ static bool readPlanningFlags(kiln::CompileOptions &opts, bool &partition) {
     return false;
   }
   // --devices N, --mesh or --parallel without --plan-only: the artifact
-  // is partitioned for the plan's ranks. What executes today is expert
-  // or pipeline parallelism, so the planner chooses among those splits
-  // unless --parallel names others (which then fail, saying so).
+  // is partitioned for the plan's ranks. What executes today is expert,
+  // pipeline or tensor parallelism, one at a time; the planner chooses
+  // between ep and pp unless --parallel names a split (one that does not
+  // execute fails, saying so).
   partition = !planOnly && (planDevices.getNumOccurrences() ||
                             planMesh.getNumOccurrences() ||
                             planParallel.getNumOccurrences());

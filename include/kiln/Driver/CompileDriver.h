@@ -69,12 +69,14 @@ struct CompileOptions {
     int64_t microbatches = 0;
     bool requested() const { return planOnly || explain; }
     /// The plan compile() partitions for (set from planParallel's
-    /// choice): expert parallelism over this many ranks or pipeline
-    /// parallelism over this many stages (1: one device; one of them at a
-    /// time), the decoder layers of each stage, and the plan's one-line
-    /// description for the artifact.
+    /// choice): expert parallelism over this many ranks, pipeline
+    /// parallelism over this many stages or tensor parallelism over this
+    /// many ranks (1: one device; one of them at a time), the decoder
+    /// layers of each stage, and the plan's one-line description for the
+    /// artifact.
     int64_t expertRanks = 1;
     int64_t pipelineStages = 1;
+    int64_t tensorRanks = 1;
     std::vector<int64_t> stageLayers;
     std::string planText;
     /// Refuse the splits that do not execute yet while planning (a
@@ -112,10 +114,11 @@ mlir::LogicalResult planParallel(mlir::MLIRContext &context,
 /// Settles the partition a compile for several devices writes
 /// (`planning.devices`, `mesh` or `parallel` given; kiln-compile --devices,
 /// kiln.compile(devices=...)): `--parallel ep=N` alone means N devices;
-/// the planner chooses among the splits that execute (expert or pipeline
-/// parallelism, not both) unless `parallel` names others, which fail with
-/// a diagnostic; the plan is printed to `os` (explained with
-/// `planning.explain`). Sets `planning.expertRanks`, `pipelineStages`,
+/// the planner chooses among the splits that execute (expert, pipeline or
+/// tensor parallelism, one at a time) unless `parallel` names others,
+/// which fail with a diagnostic; the plan is printed to `os` (explained
+/// with `planning.explain`). Sets `planning.expertRanks`, `pipelineStages`,
+/// `tensorRanks`,
 /// `stageLayers` and `planText` for compile().
 mlir::LogicalResult choosePartition(mlir::MLIRContext &context,
                                     CompileOptions &options,

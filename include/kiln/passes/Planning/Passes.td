@@ -60,6 +60,78 @@ def PartitionExperts : Pass<"kiln-partition-experts", "mlir::func::FuncOp"> {
                            "mlir::tensor::TensorDialect"];
 }
 
+def PartitionTensorParallel
+    : Pass<"kiln-partition-tensor-parallel", "mlir::func::FuncOp"> {
+  let summary = "Keep one rank's attention heads and FFN columns and sum "
+                "the ranks' partial results (tensor parallelism)";
+  let description = [{
+    Megatron-style tensor parallelism over `ranks` ranks, written for rank
+    `rank`. Every rank holds every token (the embedding, norms, router and
+    LM head are replicated); each block's first projections are split by
+    columns and its last by rows, so each rank computes a partial sum of
+    the block's output and one `kiln.all_reduce` per block adds them:
+
+    - **Attention**: each `kiln.attention` with `Hq` query heads (`ranks`
+      dividing `Hq`) keeps query heads `[rank * Hq / ranks, ...)`: the
+      query projection (`kiln.linear` with a constant weight `[N, K]`, or
+      `kiln.matmul` with a constant `[K, N]`) keeps those heads' output
+      columns, and the reshapes, transposes, casts and RoPE between it and
+      the attention get the smaller head count. Key and value heads are
+      split the same way when `ranks` divides `Hkv`; when `Hkv` divides
+      `ranks` instead (GQA with fewer KV heads than ranks), each rank keeps
+      the one KV head its query heads use. The output projection keeps
+      the matching input columns (rows of the product), its bias on rank 0
+      only, and is followed by the all-reduce.
+    - **Routed experts**: each `kiln.moe_experts` keeps columns
+      `[rank * F / ranks, ...)` of every expert's intermediate size `F`
+      (`w_gate`, `w_up` and their biases by rows, `w_down` by columns; the
+      down bias on rank 0 only), then the all-reduce. The routing is
+      computed on every rank from the same tokens, so it agrees.
+    - **Dense FFNs**: a weighted op (`kiln.linear`, `kiln.matmul`) whose
+      input is an elementwise tree (`silu`, `gelu`, `mul`, `add`, ...) over
+      weighted ops of one common input is split as an FFN: the tree's
+      leaves by columns, the op by rows, then the all-reduce. Other ops
+      (the LM head, the router, embeddings) stay whole.
+
+    Where two blocks' sums are added and used nowhere else (a shared
+    expert beside the routed ones), the partial results are added first
+    and summed by one all-reduce.
+
+    Errors: `ranks` not dividing the heads (or the KV heads and `ranks`
+    not dividing one another) or an expert's `F`; a q/k/v chain the
+    partitioning cannot follow (a projection that is not a constant
+    `kiln.linear` / `kiln.matmul`, a value with other users, a reshape
+    that mixes the heads with other dimensions, a dynamic shape); an
+    attention with a KV cache, or whose present keys or scores are used;
+    partial sums of a type `kiln.all_reduce` does not take. With
+    `ranks = 1` the pass changes nothing.
+
+    Example (`rank = 1`, `ranks = 2`, 4 heads of 16):
+
+    ```mlir
+    // before
+    %q = kiln.linear %x, %wq : (tensor<1x16x64xf32>, tensor<64x64xf32>) -> tensor<1x16x64xf32>
+    %q4 = kiln.reshape %q : (tensor<1x16x64xf32>) -> tensor<1x16x4x16xf32>
+    ...
+    %o = kiln.linear %a, %wo : (tensor<1x16x64xf32>, tensor<64x64xf32>) -> tensor<1x16x64xf32>
+    // after: rows 32..63 of %wq (heads 2 and 3), columns 32..63 of %wo
+    %q = kiln.linear %x, %wq1 : (tensor<1x16x64xf32>, tensor<32x64xf32>) -> tensor<1x16x32xf32>
+    %q4 = kiln.reshape %q : (tensor<1x16x32xf32>) -> tensor<1x16x2x16xf32>
+    ...
+    %p = kiln.linear %a, %wo1 : (tensor<1x16x32xf32>, tensor<64x32xf32>) -> tensor<1x16x64xf32>
+    %o = kiln.all_reduce %p {ranks = 2 : i64} : (tensor<1x16x64xf32>) -> tensor<1x16x64xf32>
+    ```
+  }];
+  let options = [
+    Option<"rank", "rank", "int64_t", "0",
+           "The rank whose program this is, in [0, ranks)">,
+    Option<"ranks", "ranks", "int64_t", "1",
+           "The number of ranks the heads and FFNs are split over">
+  ];
+  let dependentDialects = ["kiln::KilnDialect", "mlir::arith::ArithDialect",
+                           "mlir::tensor::TensorDialect"];
+}
+
 def PartitionPipeline : Pass<"kiln-partition-pipeline", "mlir::ModuleOp"> {
   let summary = "Keep one pipeline stage's contiguous decoder layers and "
                 "send the activations between stages (pipeline parallelism)";
