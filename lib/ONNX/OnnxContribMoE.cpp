@@ -372,8 +372,9 @@ LogicalResult moeCommon(NodeContext &nc, bool quantized) {
       nc.b.getI64IntegerAttr(attrs->k),
       RouterScoringAttr::get(nc.b.getContext(), RouterScoring::Softmax),
       nc.b.getBoolAttr(attrs->normalize), nc.b.getI64IntegerAttr(1),
-      nc.b.getI64IntegerAttr(1), nc.b.getI64IntegerAttr(0),
-      nc.b.getF32FloatAttr(1.0f));
+      nc.b.getI64IntegerAttr(1),
+      GroupScoringAttr::get(nc.b.getContext(), GroupScoring::TopTwoSum),
+      nc.b.getI64IntegerAttr(0), nc.b.getF32FloatAttr(1.0f));
   Value x2 = nc.reshape(x, {tokens, h});
   Value y = MoEExpertsOp::create(
       nc.b, nc.loc, nc.typeOf(x2), x2, route.getExperts(), route.getWeights(),

@@ -454,16 +454,15 @@ LogicalResult decomposeMoERoute(MoERouteOp op, PatternRewriter &rewriter) {
     int64_t n = e / groups, keep = op.getTopGroups();
     Value grouped =
         ReshapeOp::create(rewriter, loc, ty({t, groups, n}, elt), select);
-    Value groupScore;
-    if (n >= 2) {
-      Value best2 = topK(grouped, 2, 2).getValues();
-      groupScore = reduceKeep<ReduceSumOp>(rewriter, loc, best2, {2});
-      groupScore =
-          ReshapeOp::create(rewriter, loc, ty({t, groups}, elt), groupScore);
-    } else {
-      groupScore =
-          ReshapeOp::create(rewriter, loc, ty({t, groups}, elt), grouped);
-    }
+    // [t, groups, 1] (or [t, groups, n] with n = 1), then [t, groups].
+    Value groupScore = grouped;
+    if (n >= 2 && op.getGroupScoring() == GroupScoring::Max)
+      groupScore = reduceKeep<ReduceMaxOp>(rewriter, loc, grouped, {2});
+    else if (n >= 2)
+      groupScore = reduceKeep<ReduceSumOp>(
+          rewriter, loc, topK(grouped, 2, 2).getValues(), {2});
+    groupScore =
+        ReshapeOp::create(rewriter, loc, ty({t, groups}, elt), groupScore);
     Value kept = topK(groupScore, 1, keep).getIndices();
     Value hot = oneHot(kept, groups, i1); // [t, keep, groups]
     Value mask = ReduceMaxOp::create(rewriter, loc, ty({t, 1, groups}, i1), hot,

@@ -11,6 +11,8 @@
 
 #include "kiln/passes/Planning/Passes.h"
 
+#include "RankOptions.h"
+
 #include "SliceWeights.h"
 
 #include "kiln/dialects/Kiln/KilnOps.h"
@@ -64,11 +66,9 @@ struct PartitionExpertsPass
 
   void runOnOperation() override {
     int64_t rank = this->rank, ranks = this->ranks;
-    if (ranks < 1 || rank < 0 || rank >= ranks) {
-      getOperation().emitError("kiln-partition-experts: rank ")
-          << rank << " must lie in [0, ranks = " << ranks << ")";
+    if (failed(checkRankOptions(getOperation(), "kiln-partition-experts", rank,
+                                ranks)))
       return signalPassFailure();
-    }
     if (ranks == 1)
       return;
     SmallVector<MoEExpertsOp> layers;

@@ -14,6 +14,8 @@
 
 #include "kiln/passes/Planning/Passes.h"
 
+#include "RankOptions.h"
+
 #include "kiln/dialects/Kiln/KilnOps.h"
 #include "kiln/dialects/Kiln/KilnPipelineOps.h"
 
@@ -141,11 +143,9 @@ struct PartitionPipelinePass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     int64_t rank = this->rank, ranks = this->ranks;
-    if (ranks < 1 || rank < 0 || rank >= ranks) {
-      module.emitError("kiln-partition-pipeline: rank ")
-          << rank << " must lie in [0, ranks = " << ranks << ")";
+    if (failed(
+            checkRankOptions(module, "kiln-partition-pipeline", rank, ranks)))
       return signalPassFailure();
-    }
     if (ranks == 1)
       return;
     bool found = false;

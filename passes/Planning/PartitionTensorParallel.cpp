@@ -19,6 +19,8 @@
 
 #include "kiln/passes/Planning/Passes.h"
 
+#include "RankOptions.h"
+
 #include "SliceWeights.h"
 
 #include "kiln/dialects/Kiln/KilnOps.h"
@@ -68,34 +70,47 @@ RankedTensorType shrink(Type type, int64_t dim, int64_t blocks) {
   return RankedTensorType::get(shape, t.getElementType());
 }
 
-/// Keeps block `block` of the output columns of projection `op` (its
-/// weight's rows for kiln.linear, columns for kiln.matmul, and the bias):
-/// a new op over the sliced constants, whose result replaces `op`'s.
-Value splitColumns(Operation *op, Block block, StringRef suffix) {
+/// Projection `op` (kiln.linear, weight [N, K], or kiln.matmul, weight
+/// [K, N]) rebuilt over block `block` of its weight's output features
+/// (`outputs`) or input features, with result type `resultType`; a
+/// linear's bias is sliced with the outputs, or kept only where `keepBias`
+/// when the inputs are split. The new op replaces `op`.
+Value sliceProjection(Operation *op, Type resultType, bool outputs, Block block,
+                      bool keepBias, StringRef suffix) {
   OpBuilder b(op);
   Location loc = op->getLoc();
   Value w = projectionWeight(op);
-  auto wType = cast<RankedTensorType>(w.getType());
-  Type oldType = op->getResult(0).getType();
-  auto resultType = shrink(
-      oldType, cast<RankedTensorType>(oldType).getRank() - 1, block.count);
+  auto lin = dyn_cast<LinearOp>(op);
+  int64_t dim = outputs == bool(lin) ? 0 : 1;
+  int64_t size =
+      cast<RankedTensorType>(w.getType()).getDimSize(dim) / block.count;
+  Value weight = sliceAlong(b, loc, w, dim, block.index * size, size, suffix);
   Value result;
-  if (auto lin = dyn_cast<LinearOp>(op)) {
-    int64_t n = wType.getDimSize(0) / block.count;
-    Value weight = sliceAlong(b, loc, w, 0, block.index * n, n, suffix);
-    Value bias = lin.getBias() ? sliceAlong(b, loc, lin.getBias(), 0,
-                                            block.index * n, n, suffix)
-                               : Value();
+  if (lin) {
+    Value bias = lin.getBias();
+    if (bias && outputs)
+      bias = sliceAlong(b, loc, bias, 0, block.index * size, size, suffix);
+    else if (!keepBias)
+      bias = Value();
     result = LinearOp::create(b, loc, resultType, lin.getInput(), weight, bias);
   } else {
-    auto mm = cast<MatmulOp>(op);
-    int64_t n = wType.getDimSize(1) / block.count;
-    Value weight = sliceAlong(b, loc, w, 1, block.index * n, n, suffix);
-    result = MatmulOp::create(b, loc, resultType, mm.getLhs(), weight);
+    result = MatmulOp::create(b, loc, resultType, cast<MatmulOp>(op).getLhs(),
+                              weight);
   }
   op->getResult(0).replaceAllUsesWith(result);
   op->erase();
   return result;
+}
+
+/// Keeps block `block` of the output columns of projection `op` (its
+/// weight's rows for kiln.linear, columns for kiln.matmul, and the bias):
+/// a new op over the sliced constants, whose result replaces `op`'s.
+Value splitColumns(Operation *op, Block block, StringRef suffix) {
+  Type oldType = op->getResult(0).getType();
+  auto resultType = shrink(
+      oldType, cast<RankedTensorType>(oldType).getRank() - 1, block.count);
+  return sliceProjection(op, resultType, /*outputs=*/true, block,
+                         /*keepBias=*/true, suffix);
 }
 
 /// Checks that kiln.all_reduce can sum `type`'s elements.
@@ -126,25 +141,9 @@ LogicalResult splitRows(Operation *op, Block block, int64_t rank,
                         StringRef suffix) {
   if (failed(checkSummable(op, op->getResult(0).getType())))
     return failure();
-  OpBuilder b(op);
-  Location loc = op->getLoc();
-  Value w = projectionWeight(op);
-  auto wType = cast<RankedTensorType>(w.getType());
-  Type resultType = op->getResult(0).getType();
-  Value result;
-  if (auto lin = dyn_cast<LinearOp>(op)) {
-    int64_t k = wType.getDimSize(1) / block.count;
-    Value weight = sliceAlong(b, loc, w, 1, block.index * k, k, suffix);
-    Value bias = rank == 0 ? lin.getBias() : Value();
-    result = LinearOp::create(b, loc, resultType, lin.getInput(), weight, bias);
-  } else {
-    auto mm = cast<MatmulOp>(op);
-    int64_t k = wType.getDimSize(0) / block.count;
-    Value weight = sliceAlong(b, loc, w, 0, block.index * k, k, suffix);
-    result = MatmulOp::create(b, loc, resultType, mm.getLhs(), weight);
-  }
-  op->getResult(0).replaceAllUsesWith(result);
-  op->erase();
+  Value result =
+      sliceProjection(op, op->getResult(0).getType(), /*outputs=*/false, block,
+                      /*keepBias=*/rank == 0, suffix);
   sumOverRanks(result, block.count);
   return success();
 }
@@ -514,11 +513,9 @@ struct PartitionTensorParallelPass
 
   void runOnOperation() override {
     int64_t rank = this->rank, ranks = this->ranks;
-    if (ranks < 1 || rank < 0 || rank >= ranks) {
-      getOperation().emitError("kiln-partition-tensor-parallel: rank ")
-          << rank << " must lie in [0, ranks = " << ranks << ")";
+    if (failed(checkRankOptions(getOperation(),
+                                "kiln-partition-tensor-parallel", rank, ranks)))
       return signalPassFailure();
-    }
     if (ranks == 1)
       return;
     SmallVector<AttentionOp> attentions;

@@ -138,6 +138,7 @@ struct Router {
   mlir::Value selection; // scores + bias (before any group mask)
   mlir::ElementsAttr bias;
   int64_t tokens = 0, experts = 0, k = 0, groups = 1, topGroups = 1;
+  GroupScoring groupScoring = GroupScoring::TopTwoSum;
   bool softmaxOfTopK = false; // top-k of the logits, softmax of the k values
   bool normalize = false;
   double eps = 0, scale = 1;

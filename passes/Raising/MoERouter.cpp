@@ -3,8 +3,9 @@
 // kiln-raise-moe's router step (MoE.h), from the anchoring top-k back to
 // the logits: softmax(logits) or sigmoid(logits), maybe plus a constant
 // selection bias, maybe masked to the best groups (DeepSeek-V3: a group
-// scores the sum of its two best selection scores; the other groups'
-// experts are filled with a value no eligible expert can fall below); or,
+// scores the sum of its two best selection scores; DeepSeek-V2: its best
+// one; the other groups' experts are filled with a value no eligible
+// expert can fall below); or,
 // Mixtral's reference form, the top-k of the logits themselves with the
 // softmax taken over the k chosen values. Then the routing weights: the
 // top-k values or the unbiased scores gathered at the chosen experts,
@@ -43,8 +44,9 @@ Value maskOfBool(Value b, Match &m) {
   return Value();
 }
 
-/// Matches DeepSeek-V3's group mask `gm` [T, E] (1 for experts in a kept
-/// group) built from the selection scores `base`; sets groups/topGroups.
+/// Matches DeepSeek's group mask `gm` [T, E] (1 for experts in a kept
+/// group) built from the selection scores `base`; sets groups, topGroups
+/// and groupScoring.
 bool matchGroupMask(Value mf, Value base, Router &r, Match &m) {
   int64_t t = r.tokens, e = r.experts;
   // [T, G] -> [T, G, 1] -> broadcast [T, G, E/G] -> [T, E]
@@ -75,9 +77,17 @@ bool matchGroupMask(Value mf, Value base, Router &r, Match &m) {
       normAxis(gtop.getAxis(), 2) != 1 || !gtop.getLargest())
     return m.fail("the kept groups are not the top-k of the group scores");
   Value gs = skipNoOps(gtop.getInput());
-  // group score = sum of each group's two best selection scores
+  // group score = sum of each group's two best selection scores (V3), or
+  // the best one (V2)
   Value grouped;
-  if (auto sum = gs.getDefiningOp<ReduceSumOp>()) {
+  if (auto max = gs.getDefiningOp<ReduceMaxOp>()) {
+    if (max.getAxes().size() != 1 || max.getAxes()[0] != 2 ||
+        max.getKeepdims())
+      return m.fail("a group's best score is not a max over its experts");
+    grouped = max.getInput();
+    r.groupScoring = GroupScoring::Max;
+    m.add(gs);
+  } else if (auto sum = gs.getDefiningOp<ReduceSumOp>()) {
     auto top2 = def<TopKOp>(sum.getInput());
     int64_t want = std::min<int64_t>(2, per);
     if (!top2 || skipNoOps(sum.getInput()) != top2.getValues() ||
@@ -91,13 +101,9 @@ bool matchGroupMask(Value mf, Value base, Router &r, Match &m) {
     grouped = top2.getInput();
     m.add(gs);
     m.add(sum.getInput());
-  } else if (def<ReduceMaxOp>(gs) && per > 1) {
-    return m.fail("groups are scored by their best expert (DeepSeek-V2's "
-                  "group-limited greedy); kiln.moe_route scores a group by "
-                  "the sum of its two best");
   } else {
-    return m.fail("the group scores are not the sum of each group's two best "
-                  "selection scores");
+    return m.fail("the group scores are neither the sum of each group's two "
+                  "best selection scores nor its best one");
   }
   Value view = skipNoOps(grouped);
   Value viewed = raising::reshapeInput(view);

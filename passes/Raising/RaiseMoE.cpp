@@ -11,7 +11,8 @@
 //   router     the top-k's input: softmax(logits) or sigmoid(logits), maybe
 //              plus a constant selection bias, maybe masked to the best
 //              groups (DeepSeek-V3: a group scores the sum of its two best
-//              selection scores; the other groups' experts are filled with a
+//              selection scores, DeepSeek-V2 its best one; the other
+//              groups' experts are filled with a
 //              value no eligible expert can fall below); or, Mixtral's
 //              reference form, the top-k of the logits themselves with the
 //              softmax taken over the k chosen values;
@@ -352,7 +353,9 @@ std::string describe(const Router &r, const Experts &ex,
   if (r.bias)
     os << ", selection bias";
   if (r.groups > 1)
-    os << ", " << r.groups << " groups keep " << r.topGroups;
+    os << ", " << r.groups << " groups keep " << r.topGroups
+       << (r.groupScoring == GroupScoring::Max ? " (by their best expert)"
+                                               : "");
   if (r.normalize)
     os << ", normalized";
   if (r.eps != 0)
@@ -387,7 +390,8 @@ LogicalResult buildMoE(TopKOp topk, const Router &r, const Experts &ex) {
       w->scoreBias, b.getI64IntegerAttr(r.k),
       RouterScoringAttr::get(ctx, r.scoring), b.getBoolAttr(r.normalize),
       b.getI64IntegerAttr(r.groups), b.getI64IntegerAttr(r.topGroups),
-      b.getI64IntegerAttr(0), b.getF32FloatAttr(r.scale));
+      GroupScoringAttr::get(ctx, r.groupScoring), b.getI64IntegerAttr(0),
+      b.getF32FloatAttr(r.scale));
   auto moe = MoEExpertsOp::create(
       b, ex.root.getLoc(), ex.root.getType(), first.input, route.getExperts(),
       route.getWeights(), w->wGate, w->wDown, w->wUp, w->bGate, w->bUp,

@@ -501,13 +501,15 @@ class Graph:
 
     def moe_route(self, logits: Value, k: int, *, scoring: str = "softmax",
                   normalize: bool = False, bias: Optional[ValueLike] = None,
-                  num_groups: int = 1, top_groups: int = 1, capacity: int = 0,
+                  num_groups: int = 1, top_groups: int = 1,
+                  group_scoring: str = "top2_sum", capacity: int = 0,
                   routed_scale: float = 1.0, name: Optional[str] = None
                   ) -> Tuple[Value, Value, Value]:
         """Top-``k`` routing of router ``logits [T, E]``. Returns ``(weights
         [T, k], experts [T, k] int64, counts [E] int64)``: scores by softmax
         or sigmoid, ``bias`` added for selection only, optional grouped
-        routing, renormalization (``normalize``), ``routed_scale`` and
+        routing (groups scored by ``group_scoring``: ``"top2_sum"`` as in
+        DeepSeek-V3, ``"max"`` as in DeepSeek-V2), renormalization (``normalize``), ``routed_scale`` and
         ``capacity`` (see docs/dialect.md)."""
         logits = self._value(logits)
         self._check_float("moe_route", logits)
@@ -516,6 +518,9 @@ class Graph:
                              f"{logits.type} and k = {k}")
         if scoring not in _SCORINGS:
             raise ValueError(f"moe_route scoring is one of {_SCORINGS}, got {scoring!r}")
+        if group_scoring not in ("top2_sum", "max"):
+            raise ValueError("moe_route group_scoring is 'top2_sum' or 'max', "
+                             f"got {group_scoring!r}")
         t, e = logits.shape
         operands, types = logits.ref, logits.type
         if bias is not None:
@@ -529,6 +534,8 @@ class Graph:
             attrs.append("normalize = true")
         if num_groups != 1 or top_groups != 1:
             attrs += [f"num_groups = {int(num_groups)} : i64", f"top_groups = {int(top_groups)} : i64"]
+        if group_scoring != "top2_sum":
+            attrs.append(f"group_scoring = #kiln.group_scoring<{group_scoring}>")
         if capacity:
             attrs.append(f"capacity = {int(capacity)} : i64")
         if routed_scale != 1.0:

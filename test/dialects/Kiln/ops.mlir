@@ -829,6 +829,14 @@ func.func @moe_route_sigmoid_bias_groups(%l: tensor<4x8xf32>, %b: tensor<8xf32>,
   return %w, %e, %n, %wh : tensor<4x3xf32>, tensor<4x3xi64>, tensor<8xi64>, tensor<3x4xbf16>
 }
 
+// DeepSeek-V2's groups, scored by their best expert.
+// CHECK-LABEL: func @moe_route_group_max
+// CHECK: kiln.moe_route %{{.+}} {group_scoring = #kiln.group_scoring<max>, k = 3 : i64, num_groups = 4 : i64, top_groups = 2 : i64}
+func.func @moe_route_group_max(%l: tensor<4x8xf32>) -> tensor<4x3xi64> {
+  %w, %e, %n = kiln.moe_route %l {k = 3 : i64, num_groups = 4 : i64, top_groups = 2 : i64, group_scoring = #kiln.group_scoring<max>} : (tensor<4x8xf32>) -> (tensor<4x3xf32>, tensor<4x3xi64>, tensor<8xi64>)
+  return %e : tensor<4x3xi64>
+}
+
 // moe_experts: SwiGLU experts take w_up after `up`; GELU and ReLU experts
 // have none.
 // CHECK-LABEL: func @moe_experts

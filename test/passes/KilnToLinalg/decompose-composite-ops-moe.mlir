@@ -93,6 +93,23 @@ func.func @grouped(%l: tensor<4x8xf32>, %b: tensor<8xf32>) -> (tensor<4x3xf32>, 
 
 // -----
 
+// DeepSeek-V2's group scoring: a group scores its best expert, a max over
+// the group's axis, with no top_k inside the groups.
+// CHECK-LABEL: func @grouped_by_max
+// CHECK: %[[S:.+]] = kiln.div
+// CHECK: %[[GR:.+]] = kiln.reshape %[[S]] : tensor<4x8xf32> -> tensor<4x4x2xf32>
+// CHECK-NOT: kiln.top_k {{.+}} {axis = 2 : i64
+// CHECK: %[[BEST:.+]] = kiln.reduce_max %[[GR]] {axes = array<i64: 2>, keepdims = true} : tensor<4x4x2xf32> -> tensor<4x4x1xf32>
+// CHECK: %[[GS:.+]] = kiln.reshape %[[BEST]] : tensor<4x4x1xf32> -> tensor<4x4xf32>
+// CHECK: kiln.top_k %[[GS]] {axis = 1 : i64, k = 2 : i64} : tensor<4x4xf32> -> (tensor<4x2xf32>, tensor<4x2xi64>)
+// CHECK-NOT: kiln.moe_route
+func.func @grouped_by_max(%l: tensor<4x8xf32>) -> (tensor<4x3xf32>, tensor<4x3xi64>, tensor<8xi64>) {
+  %w, %e, %n = kiln.moe_route %l {k = 3 : i64, num_groups = 4 : i64, top_groups = 2 : i64, group_scoring = #kiln.group_scoring<max>} : (tensor<4x8xf32>) -> (tensor<4x3xf32>, tensor<4x3xi64>, tensor<8xi64>)
+  return %w, %e, %n : tensor<4x3xf32>, tensor<4x3xi64>, tensor<8xi64>
+}
+
+// -----
+
 // One expert per group (8 groups of 1): a group's score is its only expert's,
 // so there is no top_k inside the groups, just reshapes.
 // CHECK-LABEL: func @one_expert_per_group

@@ -397,14 +397,15 @@ func.func @group_mask_product_sigmoid_swiglu(%x: tensor<2x2xf32>) -> tensor<2x2x
 // -----
 
 // DeepSeek-V2's group-limited greedy scores a group by its best expert
-// (reduce_max); kiln.moe_route scores a group by the sum of its two best,
-// so the block is left as it was, with the reason.
+// (reduce_max over the group's experts): kiln.moe_route with
+// group_scoring = max, and no group computation left.
 // CHECK-LABEL: func.func @groups_scored_by_best_expert
-// CHECK: kiln.reduce_max
-// CHECK: kiln.top_k
-// CHECK-NOT: kiln.moe_route
-// CHECK-NOT: kiln.moe_experts
-// REMARK: remark: left moe: groups are scored by their best expert (DeepSeek-V2's group-limited greedy); kiln.moe_route scores a group by the sum of its two best
+// CHECK-NOT: kiln.reduce_max
+// CHECK: kiln.moe_route %{{.+}} bias %{{.+}} {group_scoring = #kiln.group_scoring<max>, k = 2 : i64, normalize = true, num_groups = 2 : i64, routed_scale = 2.500000e+00 : f32, scoring = #kiln.router_scoring<sigmoid>, top_groups = 1 : i64}
+// CHECK-NOT: kiln.reduce_max
+// CHECK: kiln.moe_experts
+// CHECK-NOT: kiln.scatter_elements
+// REMARK: remark: raised moe (sigmoid router, top-2 of 4 experts, selection bias, 2 groups keep 1 (by their best expert), normalized (epsilon 1e-20 dropped), scale 2.5; 4 relu experts 2->3->2)
 func.func @groups_scored_by_best_expert(%x3: tensor<1x2x2xf32>) -> tensor<1x2x2xf32> {
   %x = kiln.reshape %x3 : tensor<1x2x2xf32> -> tensor<2x2xf32>
   %wr = arith.constant dense<[[1.0, -1.0, 0.5, 0.0], [0.25, 2.0, -0.5, 1.0]]> : tensor<2x4xf32>

@@ -23,6 +23,19 @@ def Kiln_RouterScoringAttr
   let assemblyFormat = "`<` $value `>`";
 }
 
+def Kiln_GroupScoring : I32EnumAttr<"GroupScoring",
+    "how a group of experts is scored for group-limited routing", [
+      I32EnumAttrCase<"TopTwoSum", 0, "top2_sum">,
+      I32EnumAttrCase<"Max", 1, "max">
+    ]> {
+  let cppNamespace = "::kiln";
+  let genSpecializedAttr = 0;
+}
+def Kiln_GroupScoringAttr
+    : EnumAttr<Kiln_Dialect, Kiln_GroupScoring, "group_scoring"> {
+  let assemblyFormat = "`<` $value `>`";
+}
+
 def Kiln_ExpertActivation : I32EnumAttr<"ExpertActivation",
     "the nonlinearity inside each expert", [
       I32EnumAttrCase<"SwiGLU", 0, "swiglu">,
@@ -49,10 +62,12 @@ def Kiln_MoERouteOp : Kiln_Op<"moe_route", [Pure, Kiln_ReifiesShapes]> {
     1. `scores = softmax(logits)` over experts, or `sigmoid(logits)`.
     2. Selection scores are `scores + score_bias` (the optional `[E]` bias
        steers selection only; it never enters the weights).
-    3. With `num_groups > 1`, experts form `num_groups` contiguous groups; a
-       group's score is the sum of its two highest selection scores (its
-       only one when a group has one expert); per token only the
-       `top_groups` best groups stay eligible.
+    3. With `num_groups > 1`, experts form `num_groups` contiguous groups,
+       each scored by `group_scoring`: `top2_sum` (the default,
+       DeepSeek-V3's `noaux_tc`), the sum of its two highest selection
+       scores (its only one when a group has one expert), or `max`
+       (DeepSeek-V2's `group_limited_greedy`), its highest; per token only
+       the `top_groups` best groups stay eligible.
     4. The `k` eligible experts with the highest selection scores are
        chosen, best first (ties: lower expert index first).
     5. `weights` are the chosen experts' `scores`; with `normalize` they are
@@ -74,6 +89,16 @@ def Kiln_MoERouteOp : Kiln_Op<"moe_route", [Pure, Kiln_ReifiesShapes]> {
         : (tensor<16x256xf32>, tensor<256xf32>)
         -> (tensor<16x8xf32>, tensor<16x8xi64>, tensor<256xi64>)
     ```
+
+    DeepSeek-V2's groups, scored by their best expert:
+
+    ```mlir
+    %w, %e, %n = kiln.moe_route %logits {k = 6 : i64, num_groups = 8 : i64,
+        top_groups = 3 : i64, group_scoring = #kiln.group_scoring<max>,
+        routed_scale = 16.0 : f32}
+        : (tensor<16x160xf32>) -> (tensor<16x6xf32>, tensor<16x6xi64>,
+                                   tensor<160xi64>)
+    ```
   }];
   let arguments = (ins Kiln_FloatTensor:$logits,
                        Optional<Kiln_FloatTensor>:$score_bias, I64Attr:$k,
@@ -82,6 +107,8 @@ def Kiln_MoERouteOp : Kiln_Op<"moe_route", [Pure, Kiln_ReifiesShapes]> {
                        DefaultValuedAttr<BoolAttr, "false">:$normalize,
                        DefaultValuedAttr<I64Attr, "1">:$num_groups,
                        DefaultValuedAttr<I64Attr, "1">:$top_groups,
+                       DefaultValuedAttr<Kiln_GroupScoringAttr,
+                           "::kiln::GroupScoring::TopTwoSum">:$group_scoring,
                        DefaultValuedAttr<I64Attr, "0">:$capacity,
                        DefaultValuedAttr<F32Attr, "1.0f">:$routed_scale);
   let results = (outs Kiln_FloatTensor:$weights,
