@@ -38,6 +38,20 @@ mlir::Value stepOf(NodeContext &nc, mlir::Value x, int64_t axis, int64_t t);
 mlir::Value stackSteps(NodeContext &nc, llvm::ArrayRef<mlir::Value> steps,
                        int64_t axis);
 
+/// A pooling window: one kernel size, stride and dilation per spatial
+/// axis, and pads (all the begins, then all the ends).
+struct PoolWindow {
+  llvm::ArrayRef<int64_t> kernel, strides, dilations, pads;
+};
+/// MaxPool's Indices output for float `x` [N, C, D...] pooled to
+/// `outType` (OnnxMaxPoolIndices.cpp): the flat index into `x` of each
+/// window's first maximum, row-major or, with `columnMajor`
+/// (storage_order 1), column-major over the spatial axes. Null after an
+/// error.
+mlir::Value maxPoolIndices(NodeContext &nc, mlir::Value x,
+                           mlir::RankedTensorType outType, const PoolWindow &w,
+                           bool columnMajor);
+
 } // namespace kiln::onnx_import
 
 #endif // KILN_LIB_ONNX_SHAREDBUILDERS_H
