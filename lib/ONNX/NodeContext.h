@@ -240,6 +240,7 @@ void registerSignalHandlers(HandlerTable &table);
 void registerPadHandlers(HandlerTable &table);
 void registerShapeHandlers(HandlerTable &table);
 void registerControlFlowHandlers(HandlerTable &table);
+void registerRecurrentHandlers(HandlerTable &table);
 void registerTransformerHandlers(HandlerTable &table);
 void registerIndexingHandlers(HandlerTable &table);
 void registerEinsumHandler(HandlerTable &table);

@@ -3,12 +3,15 @@
 // Einsum equations are lowered operand pair by operand pair: letters only
 // one side needs are summed away first, then the pair becomes one batched
 // matmul over [batch, lhs-only, contracted] x [batch, contracted, rhs-only].
-// Ellipses expand to fresh letters that broadcast like NumPy. Repeated
-// letters within one operand (diagonals, traces) are rejected.
+// Ellipses expand to fresh letters that broadcast like NumPy. A letter
+// repeated within one operand (a diagonal, or a trace once summed) is
+// taken first: the operand masked to the diagonal and summed over one of
+// the two axes.
 //
 //===----------------------------------------------------------------------===//
 
 #include "NodeContext.h"
+#include "SharedBuilders.h"
 
 #include "llvm/ADT/StringExtras.h"
 
@@ -44,6 +47,34 @@ Term sumAway(NodeContext &nc, Term t, StringRef keep) {
   if (axes.empty())
     return t;
   return {nc.reduce<ReduceSumOp>(t.value, axes, /*keepdims=*/false), rest};
+}
+
+/// Takes the diagonal of each letter `t` repeats (a term "ii" reads x[i, i]):
+/// zeros off the diagonal of the two axes, then a sum over the second one.
+FailureOr<Term> takeDiagonals(NodeContext &nc, Term t, StringRef spec) {
+  for (size_t j = 0; j < t.letters.size(); ++j) {
+    size_t i = t.letters.find(t.letters[j]);
+    if (i == j)
+      continue;
+    RankedTensorType type = nc.typeOf(t.value);
+    int64_t n = type.getDimSize(i);
+    if (ShapedType::isDynamic(n) || n != type.getDimSize(j))
+      return nc.error("term '" + spec + "' repeats letter '" +
+                      Twine(t.letters[j]) +
+                      "' over axes of different or dynamic sizes");
+    SmallVector<int64_t> shape(type.getRank(), 1);
+    shape[i] = shape[j] = n;
+    SmallVector<bool> eye(n * n, false);
+    for (int64_t k = 0; k < n; ++k)
+      eye[k * n + k] = true;
+    Value onDiagonal = nc.constant(DenseElementsAttr::get(
+        RankedTensorType::get(shape, nc.b.getI1Type()), ArrayRef(eye)));
+    Value masked =
+        select(nc, onDiagonal, t.value, nc.scalar(type.getElementType(), 0));
+    t.value = nc.reduce<ReduceSumOp>(masked, {(int64_t)j}, false);
+    t.letters.erase(j--, 1);
+  }
+  return t;
 }
 
 /// Transposes `t` so its letters read `order` (a permutation of them).
@@ -154,6 +185,9 @@ LogicalResult einsumOp(NodeContext &nc) {
   for (int64_t i = 0; i < ellipsisRank; ++i)
     fresh.push_back('A' + i);
   SmallVector<Term> terms;
+  // Every operand's letters before diagonals are taken: the implicit output
+  // is the letters written once.
+  std::string written;
   for (auto [spec, v] : llvm::zip(specs, operands)) {
     std::string letters = spec.str();
     int64_t rank = nc.typeOf(v).getRank();
@@ -164,12 +198,11 @@ LogicalResult einsumOp(NodeContext &nc) {
     if ((int64_t)letters.size() != rank)
       return nc.error("term '" + spec + "' does not match an operand of rank " +
                       Twine(rank));
-    for (char c : letters)
-      if (llvm::count(letters, c) > 1)
-        return nc.error("term '" + spec +
-                        "' repeats a letter (diagonals and traces are not "
-                        "supported)");
-    terms.push_back({v, letters});
+    written += letters;
+    FailureOr<Term> term = takeDiagonals(nc, {v, letters}, spec);
+    if (failed(term))
+      return failure();
+    terms.push_back(*term);
   }
   std::string out;
   if (explicitOut) {
@@ -179,13 +212,9 @@ LogicalResult einsumOp(NodeContext &nc) {
   } else {
     // Implicit output: the ellipsis, then letters used once, sorted.
     std::string once;
-    for (char c = 'a'; c <= 'z'; ++c) {
-      int n = 0;
-      for (const Term &t : terms)
-        n += llvm::count(t.letters, c);
-      if (n == 1)
+    for (char c = 'a'; c <= 'z'; ++c)
+      if (llvm::count(written, c) == 1)
         once.push_back(c);
-    }
     out = fresh + once;
   }
   for (char c : out) {

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "NodeContext.h"
+#include "SharedBuilders.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -72,7 +73,9 @@ template <CompareDirection Dir> LogicalResult compareOp(NodeContext &nc) {
   return nc.setResult(r);
 }
 
-Value select(NodeContext &nc, Value cond, Value a, Value b) {
+} // namespace
+
+Value kiln::onnx_import::select(NodeContext &nc, Value cond, Value a, Value b) {
   FailureOr<SmallVector<int64_t>> shape = broadcastShapes(
       {nc.typeOf(cond).getShape(), nc.typeOf(a).getShape(),
        nc.typeOf(b).getShape()});
@@ -83,6 +86,8 @@ Value select(NodeContext &nc, Value cond, Value a, Value b) {
   auto type = RankedTensorType::get(*shape, nc.typeOf(a).getElementType());
   return nc.b.createOrFold<SelectOp>(nc.loc, type, cond, a, b);
 }
+
+namespace {
 
 LogicalResult whereOp(NodeContext &nc) {
   if (failed(requireInputs(nc, 3)))
@@ -322,14 +327,19 @@ LogicalResult clipOp(NodeContext &nc) {
   return nc.setResult(x);
 }
 
+} // namespace
+
 // Activations written in primitive ops. `x` is a float tensor.
-Value exponentialLinear(NodeContext &nc, Value x, double alpha) {
+Value kiln::onnx_import::exponentialLinear(NodeContext &nc, Value x,
+                                           double alpha) {
   Type elt = nc.typeOf(x).getElementType();
   Value zero = nc.scalar(elt, 0), one = nc.scalar(elt, 1);
   Value negative = nc.binary<MulOp>(
       nc.scalar(elt, alpha), nc.binary<SubOp>(nc.unary<ExpOp>(x), one));
   return select(nc, nc.compare(CompareDirection::GT, x, zero), x, negative);
 }
+
+namespace {
 
 template <Value (*Formula)(NodeContext &, Value)>
 LogicalResult activation(NodeContext &nc) {
@@ -359,13 +369,19 @@ Value celuFormula(NodeContext &nc, Value x) {
   return nc.binary<AddOp>(nc.binary<MaxOp>(x, zero),
                           nc.binary<MinOp>(neg, zero));
 }
-Value hardSigmoidOf(NodeContext &nc, Value x, double alpha, double beta) {
+} // namespace
+
+Value kiln::onnx_import::hardSigmoidOf(NodeContext &nc, Value x, double alpha,
+                                       double beta) {
   Type elt = nc.typeOf(x).getElementType();
   Value lin = nc.binary<AddOp>(nc.binary<MulOp>(nc.scalar(elt, alpha), x),
                                nc.scalar(elt, beta));
   return nc.binary<MinOp>(nc.binary<MaxOp>(lin, nc.scalar(elt, 0)),
                           nc.scalar(elt, 1));
 }
+
+namespace {
+
 Value hardSigmoidFormula(NodeContext &nc, Value x) {
   return hardSigmoidOf(nc, x, nc.getFloat("alpha", 0.2f),
                        nc.getFloat("beta", 0.5f));
@@ -373,14 +389,19 @@ Value hardSigmoidFormula(NodeContext &nc, Value x) {
 Value hardSwishFormula(NodeContext &nc, Value x) {
   return nc.binary<MulOp>(x, hardSigmoidOf(nc, x, 1.0 / 6.0, 0.5));
 }
+} // namespace
+
 /// log(1 + e^x) written as max(x, 0) + log(1 + e^-|x|), which neither
 /// overflows for large x nor loses small values.
-Value softplusOf(NodeContext &nc, Value x) {
+Value kiln::onnx_import::softplusOf(NodeContext &nc, Value x) {
   Type elt = nc.typeOf(x).getElementType();
   Value tail = nc.unary<LogOp>(nc.binary<AddOp>(
       nc.scalar(elt, 1), nc.unary<ExpOp>(nc.unary<NegOp>(nc.unary<AbsOp>(x)))));
   return nc.binary<AddOp>(nc.binary<MaxOp>(x, nc.scalar(elt, 0)), tail);
 }
+
+namespace {
+
 Value softplusFormula(NodeContext &nc, Value x) { return softplusOf(nc, x); }
 Value softsignFormula(NodeContext &nc, Value x) {
   Type elt = nc.typeOf(x).getElementType();

@@ -5,6 +5,7 @@
 #include "kiln/passes/Raising/ONNX/SparseMoEDispatch.h"
 
 #include "NodeContext.h"
+#include "OldOpsets.h"
 #include "ShapeArithmetic.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -31,8 +32,11 @@ using kiln::raising::SparseDispatchCheck;
 namespace {
 
 /// The opsets whose operator semantics the handlers implement (handlers
-/// check the opset where an operator changed within this range).
+/// check the opset where an operator changed within this range). Models
+/// of opsets kOldestOpset to 6 import when their operators did not change
+/// by opset 7 (OldOpsets.h).
 constexpr int64_t kMinOpset = 7;
+constexpr int64_t kOldestOpset = 1;
 constexpr int64_t kMaxOpset = 27;
 /// The most subgraph nodes one model may unroll into (Scan's body once per
 /// step, nested bodies multiplied), so that no model grows without bound.
@@ -50,6 +54,7 @@ const HandlerTable &handlers() {
     registerPadHandlers(t);
     registerShapeHandlers(t);
     registerControlFlowHandlers(t);
+    registerRecurrentHandlers(t);
     registerTransformerHandlers(t);
     registerIndexingHandlers(t);
     registerEinsumHandler(t);
@@ -250,7 +255,7 @@ LogicalResult GraphImporter::readOpsets() {
   if (defaultOpset == 0)
     return error() << "the model imports no version of the default ONNX "
                       "operator set (ai.onnx)";
-  if (defaultOpset < kMinOpset || defaultOpset > kMaxOpset)
+  if (defaultOpset < kOldestOpset || defaultOpset > kMaxOpset)
     return error() << "the model uses ONNX opset " << defaultOpset
                    << "; Kiln imports opsets " << kMinOpset << " to "
                    << kMaxOpset
@@ -346,6 +351,16 @@ GraphImporter::findHandler(const onnx::NodeProto &node, size_t index) {
                               : preview ? previewHandlers()
                                         : handlers();
   auto it = table.find(node.op_type());
+  if (it != table.end() && !microsoft && !preview &&
+      defaultOpset < opsetSevenDefinitionSince(node.op_type())) {
+    emitError(loc) << "node '" << name << "' (" << node.op_type()
+                   << "): the model uses ONNX opset " << defaultOpset
+                   << ", whose " << node.op_type() << " differs from opset "
+                   << kMinOpset << "'s; Kiln imports opsets " << kMinOpset
+                   << " to " << kMaxOpset
+                   << " (convert older models with onnx.version_converter)";
+    return nullptr;
+  }
   if (it == table.end()) {
     emitError(loc) << "unsupported operator '" << node.op_type()
                    << "' (domain '" << domain << "', opset "

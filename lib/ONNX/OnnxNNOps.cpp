@@ -3,6 +3,8 @@
 #include "NodeContext.h"
 #include "RuntimeAxes.h"
 
+#include <algorithm>
+
 using namespace mlir;
 using namespace kiln;
 using namespace kiln::onnx_import;
@@ -543,6 +545,60 @@ LogicalResult eyeLikeOp(NodeContext &nc) {
   auto f32 = RankedTensorType::get({rows, cols}, nc.b.getF32Type());
   Value eye = nc.constant(DenseElementsAttr::get(f32, ArrayRef(values)));
   return nc.setResult(elt.isF32() ? eye : nc.cast(eye, elt));
+}
+
+/// The largest matrices Det expands (n! products of n entries each).
+constexpr int64_t kMaxDetSize = 4;
+
+/// Det of [..., n, n]: the Leibniz sum over permutations p of
+/// sign(p) * prod_i x[..., i, p(i)], for small n. (An LU factorization
+/// would need data-dependent pivoting; for the sizes taken here the
+/// expansion is a few dozen elementwise ops.)
+LogicalResult detOp(NodeContext &nc, Value x) {
+  RankedTensorType type = nc.typeOf(x);
+  int64_t rank = type.getRank();
+  if (rank < 2 || !isa<FloatType>(type.getElementType()) ||
+      !type.hasStaticShape())
+    return nc.error("X must be floats of a static shape [..., n, n]");
+  int64_t n = type.getDimSize(rank - 1);
+  if (n != type.getDimSize(rank - 2))
+    return nc.error("X's last two dimensions (" +
+                    Twine(type.getDimSize(rank - 2)) + ", " + Twine(n) +
+                    ") must be equal");
+  if (n < 1 || n > kMaxDetSize)
+    return nc.error("Det of " + Twine(n) + "x" + Twine(n) +
+                    " matrices is not supported (it is expanded over "
+                    "permutations, for 1x1 to " +
+                    Twine(kMaxDetSize) + "x" + Twine(kMaxDetSize) + ")");
+  ArrayRef<int64_t> batch = type.getShape().drop_back(2);
+  auto entry = [&](int64_t i, int64_t j) {
+    SmallVector<int64_t> shape(batch), starts(rank, 0), steps(rank, 1);
+    shape.append({1, 1});
+    starts[rank - 2] = i;
+    starts[rank - 1] = j;
+    Value slice = nc.b.createOrFold<SliceOp>(nc.loc, type.clone(shape), x,
+                                             nc.b.getDenseI64ArrayAttr(starts),
+                                             nc.b.getDenseI64ArrayAttr(steps));
+    return nc.reshape(slice, batch);
+  };
+  SmallVector<int64_t> perm = llvm::to_vector(llvm::seq<int64_t>(0, n));
+  Value det;
+  do {
+    Value term = entry(0, perm[0]);
+    for (int64_t i = 1; i < n; ++i)
+      term = nc.binary<MulOp>(term, entry(i, perm[i]));
+    int64_t inversions = 0;
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = i + 1; j < n; ++j)
+        inversions += perm[i] > perm[j];
+    if (!det)
+      det = term;
+    else if (inversions % 2)
+      det = nc.binary<SubOp>(det, term);
+    else
+      det = nc.binary<AddOp>(det, term);
+  } while (std::next_permutation(perm.begin(), perm.end()));
+  return nc.setResult(det);
 }
 
 } // namespace

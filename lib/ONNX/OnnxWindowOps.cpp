@@ -12,6 +12,7 @@
 #include "NodeContext.h"
 #include "RuntimeResize.h"
 #include "ShapeArithmetic.h"
+#include "SharedBuilders.h"
 
 using namespace mlir;
 using namespace kiln;
@@ -280,18 +281,25 @@ LogicalResult poolOp(NodeContext &nc) {
   Value x = windowInput(nc);
   if (!x || failed(checkPoolType(nc, Kind)))
     return failure();
-  if (Kind == PoolKind::Max && nc.hasOutput(1))
-    return nc.error("the Indices output of MaxPool is not supported");
-  if (Kind == PoolKind::Max && nc.getInt("storage_order", 0) != 0)
-    return nc.unsupported("storage_order", Twine(nc.getInt("storage_order", 0)));
+  int64_t storageOrder = nc.getInt("storage_order", 0);
+  if (Kind == PoolKind::Max && storageOrder != 0 && storageOrder != 1)
+    return nc.unsupported("storage_order", Twine(storageOrder), "0, 1");
   std::optional<SmallVector<int64_t>> kernel = nc.getInts("kernel_shape");
   if (!kernel || (int64_t)kernel->size() != nc.typeOf(x).getRank() - 2)
     return nc.error("kernel_shape must give one size per spatial dimension");
   FailureOr<WindowAttrs> w = windowAttrs(nc, nc.typeOf(x), *kernel);
   if (failed(w))
     return failure();
-  return nc.setResult(unsignedAsI32(
-      nc, x, [&](Value v) { return buildPool(nc, Kind, v, *w); }));
+  Value y =
+      unsignedAsI32(nc, x, [&](Value v) { return buildPool(nc, Kind, v, *w); });
+  if (!y || Kind != PoolKind::Max || !nc.hasOutput(1))
+    return nc.setResult(y);
+  // storage_order only changes how Indices count.
+  Value indices =
+      maxPoolIndices(nc, x, nc.typeOf(y),
+                     PoolWindow{w->kernel, w->strides, w->dilations, w->pads},
+                     storageOrder == 1);
+  return nc.setResults({y, indices});
 }
 
 /// Global*Pool: one window over all spatial dimensions.

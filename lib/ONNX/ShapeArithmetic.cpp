@@ -253,10 +253,12 @@ static std::optional<bool> decideEqual(SymbolicDims &dims, Value lhs,
 }
 
 LogicalResult ShapeEvaluator::elementwise(StringRef op) {
-  std::optional<ShapeElements> lhs = shapeElements(nc.input(0)),
-                               rhs = shapeElements(nc.input(1));
-  if (!lhs || !rhs)
-    return nc.error("mixes a shape with a tensor that is not one");
+  // An operand that is not a shape tensor (a graph input such as
+  // CenterCropPad's target `shape`) has its few elements read at run time.
+  FailureOr<ShapeElements> lhs = requireShapeElements(nc, 0, "an operand"),
+                           rhs = requireShapeElements(nc, 1, "an operand");
+  if (failed(lhs) || failed(rhs))
+    return failure();
   size_t n = std::max(lhs->size(), rhs->size());
   if ((lhs->size() != n && lhs->size() != 1) ||
       (rhs->size() != n && rhs->size() != 1))
@@ -299,11 +301,11 @@ LogicalResult ShapeEvaluator::elementwise(StringRef op) {
 }
 
 LogicalResult ShapeEvaluator::where() {
-  std::optional<ShapeElements> cond = shapeElements(nc.input(0)),
-                               x = shapeElements(nc.input(1)),
-                               y = shapeElements(nc.input(2));
-  if (!cond || !x || !y)
-    return nc.error("selects between shapes with a tensor that is not one");
+  FailureOr<ShapeElements> cond = requireShapeElements(nc, 0, "condition"),
+                           x = requireShapeElements(nc, 1, "X"),
+                           y = requireShapeElements(nc, 2, "Y");
+  if (failed(cond) || failed(x) || failed(y))
+    return failure();
   size_t n = std::max({cond->size(), x->size(), y->size()});
   auto at = [&](const ShapeElements &e, size_t i) {
     return e[e.size() == 1 ? 0 : i];

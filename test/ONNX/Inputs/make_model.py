@@ -9,7 +9,7 @@ KIND is one of:
             float_data) and S (float[4], raw_data) are small, so inline.
   external  Y = X + W with W (float[300]) stored in OUT.onnx.data beside
             the model.
-  named     Y = Det(X) in a node named "my_det".
+  named     Y = ImageDecoder(X) in a node named "my_decoder".
   external-offset  as external, but W's offset is "x" (not a number).
   external-escape  as external, but W's location is
             "../../../../etc/passwd" (outside the model's folder).
@@ -108,7 +108,7 @@ def main(kind, out):
                  for i in range(20000)]
         onnx.save(model(nodes, [info("X", [4])], [info("Y", [4])]), out)
     elif kind == "named":
-        m = model([helper.make_node("Det", ["X"], ["Y"], name="my_det")],
+        m = model([helper.make_node("ImageDecoder", ["X"], ["Y"], name="my_decoder")],
                   [info("X", [3, 3])], [info("Y", [])])
         onnx.save(m, out)
     else:

@@ -1,0 +1,92 @@
+//===- OldOpsets.cpp - Which operators opsets 1 to 6 share with 7 ---------===//
+
+#include "OldOpsets.h"
+
+#include "llvm/ADT/StringMap.h"
+
+using namespace kiln::onnx_import;
+
+int64_t kiln::onnx_import::opsetSevenDefinitionSince(llvm::StringRef opType) {
+  // Generated from onnx.defs: for each default-domain operator whose
+  // definition in force at opset 7 is older than 7, that definition's
+  // since_version (onnx.defs.get_schema(op, 7).since_version).
+  static const llvm::StringMap<int64_t> since = {
+      {"Abs", 6},
+      {"ArgMax", 1},
+      {"ArgMin", 1},
+      {"Cast", 6},
+      {"Ceil", 6},
+      {"Clip", 6},
+      {"Concat", 4},
+      {"Constant", 1},
+      {"Conv", 1},
+      {"ConvTranspose", 1},
+      {"DepthToSpace", 1},
+      {"Elu", 6},
+      {"Exp", 6},
+      {"Flatten", 1},
+      {"Floor", 6},
+      {"Gather", 1},
+      {"GlobalAveragePool", 1},
+      {"GlobalLpPool", 2},
+      {"GlobalMaxPool", 1},
+      {"HardSigmoid", 6},
+      {"Hardmax", 1},
+      {"Identity", 1},
+      {"If", 1},
+      {"InstanceNormalization", 6},
+      {"LRN", 1},
+      {"LeakyRelu", 6},
+      {"Log", 6},
+      {"LogSoftmax", 1},
+      {"Loop", 1},
+      {"LpNormalization", 1},
+      {"LpPool", 2},
+      {"MatMul", 1},
+      {"Max", 6},
+      {"MaxPool", 1},
+      {"MaxRoiPool", 1},
+      {"Mean", 6},
+      {"Min", 6},
+      {"Neg", 6},
+      {"Not", 1},
+      {"Pad", 2},
+      {"RandomNormal", 1},
+      {"RandomNormalLike", 1},
+      {"RandomUniform", 1},
+      {"RandomUniformLike", 1},
+      {"Reciprocal", 6},
+      {"ReduceL1", 1},
+      {"ReduceL2", 1},
+      {"ReduceLogSum", 1},
+      {"ReduceLogSumExp", 1},
+      {"ReduceMax", 1},
+      {"ReduceMean", 1},
+      {"ReduceMin", 1},
+      {"ReduceProd", 1},
+      {"ReduceSum", 1},
+      {"ReduceSumSquare", 1},
+      {"Relu", 6},
+      {"Reshape", 5},
+      {"Selu", 6},
+      {"Shape", 1},
+      {"Sigmoid", 6},
+      {"Size", 1},
+      {"Slice", 1},
+      {"Softmax", 1},
+      {"Softplus", 1},
+      {"Softsign", 1},
+      {"SpaceToDepth", 1},
+      {"Split", 2},
+      {"Sqrt", 6},
+      {"Squeeze", 1},
+      {"Sum", 6},
+      {"Tanh", 6},
+      {"Tile", 6},
+      {"TopK", 1},
+      {"Transpose", 1},
+      {"Unsqueeze", 1},
+  };
+  auto it = since.find(opType);
+  return it == since.end() ? 7 : it->second;
+}
