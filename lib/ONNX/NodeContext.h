@@ -235,6 +235,8 @@ void registerSignalHandlers(HandlerTable &table);
 void registerPadHandlers(HandlerTable &table);
 void registerShapeHandlers(HandlerTable &table);
 void registerControlFlowHandlers(HandlerTable &table);
+void registerLoopHandler(HandlerTable &table);
+void registerOptionalHandlers(HandlerTable &table);
 void registerTransformerHandlers(HandlerTable &table);
 void registerIndexingHandlers(HandlerTable &table);
 void registerEinsumHandler(HandlerTable &table);

@@ -50,6 +50,8 @@ const HandlerTable &handlers() {
     registerPadHandlers(t);
     registerShapeHandlers(t);
     registerControlFlowHandlers(t);
+    registerLoopHandler(t);
+    registerOptionalHandlers(t);
     registerTransformerHandlers(t);
     registerIndexingHandlers(t);
     registerEinsumHandler(t);
