@@ -236,6 +236,7 @@ void registerPadHandlers(HandlerTable &table);
 void registerShapeHandlers(HandlerTable &table);
 void registerControlFlowHandlers(HandlerTable &table);
 void registerLoopHandler(HandlerTable &table);
+void registerIfHandler(HandlerTable &table);
 void registerOptionalHandlers(HandlerTable &table);
 void registerTransformerHandlers(HandlerTable &table);
 void registerIndexingHandlers(HandlerTable &table);

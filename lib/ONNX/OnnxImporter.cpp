@@ -51,6 +51,7 @@ const HandlerTable &handlers() {
     registerShapeHandlers(t);
     registerControlFlowHandlers(t);
     registerLoopHandler(t);
+    registerIfHandler(t);
     registerOptionalHandlers(t);
     registerTransformerHandlers(t);
     registerIndexingHandlers(t);

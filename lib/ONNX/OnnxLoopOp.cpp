@@ -11,6 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "ControlFlowRegions.h"
 #include "NodeContext.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -22,53 +23,6 @@ using namespace kiln;
 using namespace kiln::onnx_import;
 
 namespace {
-
-/// The one element of `v`, a scalar or a tensor of one element (M and cond
-/// are scalars, but exporters also give them as [1]); null when `v` may
-/// hold more.
-Value extractScalar(OpBuilder &b, Location loc, Value v) {
-  auto type = cast<RankedTensorType>(v.getType());
-  if (!type.hasStaticShape() || type.getNumElements() != 1)
-    return nullptr;
-  SmallVector<Value> zeros(type.getRank(),
-                           arith::ConstantIndexOp::create(b, loc, 0));
-  return tensor::ExtractOp::create(b, loc, v, zeros);
-}
-
-/// `v` with the static shape the body declares for its output `out`, where
-/// the importer could not tell it (a Slice at the iteration number): a
-/// model whose body computes another shape is invalid ONNX.
-Value refineToDeclared(OpBuilder &b, Location loc, Value v,
-                       const onnx::ValueInfoProto &out) {
-  auto type = cast<RankedTensorType>(v.getType());
-  if (type.hasStaticShape() || !out.type().has_tensor_type() ||
-      !out.type().tensor_type().has_shape())
-    return v;
-  SmallVector<int64_t> shape;
-  for (const auto &dim : out.type().tensor_type().shape().dim()) {
-    if (!dim.has_dim_value())
-      return v;
-    shape.push_back(dim.dim_value());
-  }
-  RankedTensorType declared = type.clone(shape);
-  if (!tensor::CastOp::areCastCompatible(type, declared))
-    return v;
-  return tensor::CastOp::create(b, loc, declared, v);
-}
-
-/// The type a loop-carried value keeps over all steps: its initial type,
-/// with the dimensions dynamic where the step `next` gives another or an
-/// unknown size; null when the rank or element type changes.
-RankedTensorType joinTypes(RankedTensorType initial, RankedTensorType next) {
-  if (initial.getRank() != next.getRank() ||
-      initial.getElementType() != next.getElementType())
-    return nullptr;
-  SmallVector<int64_t> shape(initial.getShape());
-  for (auto [d, size] : llvm::enumerate(next.getShape()))
-    if (size != shape[d])
-      shape[d] = ShapedType::kDynamic;
-  return initial.clone(shape);
-}
 
 /// What the body block computes, before the loop around it is built.
 struct LoopBody {
