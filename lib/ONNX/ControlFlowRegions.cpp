@@ -18,7 +18,7 @@ Value kiln::onnx_import::extractScalar(OpBuilder &b, Location loc, Value v) {
     return nullptr;
   SmallVector<Value> zeros(type.getRank(),
                            arith::ConstantIndexOp::create(b, loc, 0));
-  return tensor::ExtractOp::create(b, loc, v, zeros);
+  return b.createOrFold<tensor::ExtractOp>(loc, v, zeros);
 }
 
 Value kiln::onnx_import::refineToDeclared(OpBuilder &b, Location loc, Value v,

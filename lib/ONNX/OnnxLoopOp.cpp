@@ -154,8 +154,9 @@ LogicalResult loopOp(NodeContext &nc) {
     return nc.error("unsupported: Loop trip count (M) that is not one "
                     "integer");
   Value zero = arith::ConstantIndexOp::create(b, loc, 0);
-  Value steps = arith::MaxSIOp::create(
-      b, loc, arith::IndexCastOp::create(b, loc, b.getIndexType(), m), zero);
+  // Folded, so that a constant M gives the scan buffers a static length.
+  Value steps = b.createOrFold<arith::MaxSIOp>(
+      loc, b.createOrFold<arith::IndexCastOp>(loc, b.getIndexType(), m), zero);
   Value cond = arith::ConstantIntOp::create(b, loc, b.getI1Type(), 1);
   if (nc.input(1)) {
     cond = extractScalar(b, loc, nc.input(1));
