@@ -55,6 +55,9 @@ const HandlerTable &handlers() {
     registerShapeHandlers(t);
     registerControlFlowHandlers(t);
     registerRecurrentHandlers(t);
+    registerLoopHandler(t);
+    registerIfHandler(t);
+    registerOptionalHandlers(t);
     registerTransformerHandlers(t);
     registerIndexingHandlers(t);
     registerEinsumHandler(t);

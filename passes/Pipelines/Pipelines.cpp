@@ -81,9 +81,12 @@ static constexpr const char *kCpuVectorizeContractions =
 static constexpr const char *kPrepareBoundary =
     "kiln-convert-subbyte-boundary-to-bytes,"
     "func.func(kiln-fuse-elementwise,canonicalize)";
+// A loop (ONNX Loop's scf.while) may yield buffers other than the ones its
+// step read: each step's values are new allocations.
 static constexpr const char *kBufferizeAtBoundary =
     "kiln-flatten-empty-tensors,kiln-copy-repeated-results,"
     "one-shot-bufferize{bufferize-function-boundaries=1 "
+    "allow-return-allocs-from-loops=1 "
     "function-boundary-type-conversion=identity-layout-map},"
     "kiln-write-state-results-in-place,"
     "buffer-results-to-out-params{hoist-static-allocs=1 modify-public-functions=1}";
