@@ -354,9 +354,12 @@ bool kiln::moe::matchRouterWeights(Value w, TopKOp topk, Router &r,
     return true;
   }
   if (w == topk.getValues()) {
-    if (r.bias || r.groups > 1)
-      return m.fail("the routing weights are the top-k of the biased or "
-                    "masked selection scores, not the router's scores");
+    // A group mask fills the other groups' experts with a value below every
+    // eligible score (matchGroupMask checks it), so the chosen values are
+    // the router's scores; a selection bias would have been added to them.
+    if (r.bias)
+      return m.fail("the routing weights are the top-k of the biased "
+                    "selection scores, not the router's scores");
     return true;
   }
   if (auto g = w.getDefiningOp<GatherElementsOp>()) {
