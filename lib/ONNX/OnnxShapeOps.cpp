@@ -314,6 +314,9 @@ LogicalResult squeezeOp(NodeContext &nc, Value x) {
   SmallVector<int64_t> shape;
   for (int64_t d = 0; d < t.getRank(); ++d) {
     bool listed = llvm::is_contained(*axes, d);
+    if (listed && t.isDynamicDim(d))
+      return nc.error("unsupported: Squeeze of dimension " + Twine(d) +
+                      ", whose size only the run knows (it must be 1)");
     if (listed && t.getDimSize(d) != 1)
       return nc.error("cannot squeeze dimension " + Twine(d) + " of size " +
                       Twine(t.getDimSize(d)));
