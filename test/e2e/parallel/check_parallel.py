@@ -193,47 +193,112 @@ def check_pipeline(run, report, compile_, kiln_run, inspect, work):
            "exit %s: %s" % (rc, out.strip()))
 
 
+class Harness:
+    """What both parallel checks share: the command line (--bin, --keep),
+    the work folder, the pass/fail count, the plans compiled beside a
+    one-device build of examples/mixtral, that build's logits (against
+    PyTorch), the weight bytes kiln-inspect reports, and the DeepSeek
+    example on 2 ranks."""
+
+    def __init__(self, prefix, description):
+        parser = argparse.ArgumentParser(description=description)
+        parser.add_argument("--bin", required=True)
+        parser.add_argument("--keep")
+        self.args = parser.parse_args()
+        self.compile = os.path.join(self.args.bin, "kiln-compile")
+        self.kiln_run = os.path.join(self.args.bin, "kiln-run")
+        self.inspect = os.path.join(self.args.bin, "kiln-inspect")
+        self.work = self.args.keep or tempfile.mkdtemp(prefix=prefix)
+        os.makedirs(self.work, exist_ok=True)
+        self.passed = self.failed = 0
+        self.artifacts = {}
+        self.torch_logits = np.load(TORCH)
+        self.one = None
+
+    def report(self, name, problem):
+        if problem:
+            self.failed += 1
+            print("FAIL %s: %s" % (name, problem))
+        else:
+            self.passed += 1
+            print("ok   %s" % name)
+
+    def compile_plans(self, plans):
+        """Compiles the one-device build and each (name, flags) of `plans`,
+        then runs the one-device build; False when that run fails."""
+        for name, flags in [("one", [])] + plans:
+            path = os.path.join(self.work, name + ".kiln")
+            rc, out = run([self.compile, MODEL, "-O1", "-o", path, *flags],
+                          600)
+            self.report("compile %s %s" % (name, " ".join(flags)),
+                        "exit %s: %s" % (rc, out.strip()) if rc else None)
+            self.artifacts[name] = path
+        rc, out = run([self.kiln_run, self.artifacts["one"], "--quiet",
+                       "--input", "tokens=" + TOKENS, "--output-dir",
+                       os.path.join(self.work, "one_out")])
+        if rc:
+            self.report("one device", "exit %s: %s" % (rc, out.strip()))
+            return False
+        self.one = np.load(os.path.join(self.work, "one_out", "logits.npy"))
+        self.report("one device vs PyTorch",
+                    compare("torch", self.one, self.torch_logits))
+        return True
+
+    def check_rank0_bytes(self, plans, expected):
+        """kiln-inspect --json of each (name, ranks) of `plans`: that many
+        ranks, and rank 0 storing expected(one-device bytes, ranks)."""
+        weights = {}
+        for name in ["one"] + [name for name, _ in plans]:
+            rc, out = run([self.inspect, self.artifacts[name], "--json"])
+            weights[name] = json.loads(out) if rc == 0 else {}
+        one_bytes = weights["one"].get("weights", {}).get("bytes", 0)
+        for name, ranks in plans:
+            d = weights[name]
+            want = expected(one_bytes, ranks)
+            got = d.get("weights", {}).get("bytes")
+            holds = d.get("ranks", {}).get("holds", [])
+            self.report("kiln-inspect %s: %d ranks, rank 0 stores %s of %d "
+                        "weight bytes" % (name, len(holds), got, one_bytes),
+                        None if got == want and len(holds) == ranks else
+                        "expected %d bytes and %d ranks: %s"
+                        % (want, ranks, d))
+
+    def check_deepseek(self, plan):
+        """The DeepSeek example compiled with --parallel `plan` (2 ranks),
+        under mpirun -np 2, against PyTorch."""
+        ds = os.path.join(self.work, "deepseek.kiln")
+        rc, out = run([self.compile, os.path.join(DEEPSEEK, "deepseek.onnx"),
+                       "-O1", "--parallel", plan, "-o", ds], 600)
+        if rc == 0:
+            rc, out = run(MPIRUN + [
+                "-np", "2", self.kiln_run, ds, "--quiet", "--input",
+                "tokens=" + os.path.join(DEEPSEEK, "tokens.npy"),
+                "--output-dir", os.path.join(self.work, "ds_out")])
+        self.report("deepseek --parallel %s under mpirun -np 2 equals PyTorch"
+                    % plan, "exit %s: %s" % (rc, out.strip()) if rc else
+                    compare("torch",
+                            np.load(os.path.join(self.work, "ds_out",
+                                                 "logits.npy")),
+                            np.load(os.path.join(DEEPSEEK,
+                                                 "logits_torch.npy"))))
+
+    def finish(self, what):
+        if not self.args.keep:
+            shutil.rmtree(self.work, ignore_errors=True)
+        print("%s: %d passed, %d failed" % (what, self.passed, self.failed))
+        return 1 if self.failed else 0
+
+
 def main():
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--bin", required=True)
-    parser.add_argument("--keep")
-    args = parser.parse_args()
     if not shutil.which("mpirun"):
         print("SKIP: mpirun not found (scripts/setup.sh installs openmpi-bin)")
         return 77
-    compile_ = os.path.join(args.bin, "kiln-compile")
-    kiln_run = os.path.join(args.bin, "kiln-run")
-    work = args.keep or tempfile.mkdtemp(prefix="kiln-parallel-")
-    os.makedirs(work, exist_ok=True)
-    passed, failed = 0, 0
-
-    def report(name, problem):
-        nonlocal passed, failed
-        if problem:
-            failed += 1
-            print("FAIL %s: %s" % (name, problem))
-        else:
-            passed += 1
-            print("ok   %s" % name)
-
-    torch_logits = np.load(TORCH)
-    artifacts = {}
-    for name, flags in [("one", []), ("ep2", ["--parallel", "ep=2"]),
-                        ("ep4", ["--parallel", "ep=4"])]:
-        path = os.path.join(work, name + ".kiln")
-        rc, out = run([compile_, MODEL, "-O1", "-o", path, *flags], 600)
-        report("compile %s %s" % (name, " ".join(flags)),
-               "exit %s: %s" % (rc, out.strip()) if rc else None)
-        artifacts[name] = path
-
-    rc, out = run([kiln_run, artifacts["one"], "--quiet", "--input",
-                   "tokens=" + TOKENS, "--output-dir",
-                   os.path.join(work, "one_out")])
-    if rc:
-        report("one device", "exit %s: %s" % (rc, out.strip()))
+    h = Harness("kiln-parallel-", __doc__)
+    report, compile_, kiln_run, work = h.report, h.compile, h.kiln_run, h.work
+    if not h.compile_plans([("ep2", ["--parallel", "ep=2"]),
+                            ("ep4", ["--parallel", "ep=4"])]):
         return 1
-    one = np.load(os.path.join(work, "one_out", "logits.npy"))
-    report("one device vs PyTorch", compare("torch", one, torch_logits))
+    artifacts, one, torch_logits = h.artifacts, h.one, h.torch_logits
 
     # --print-signature says the plan.
     rc, out = run([kiln_run, artifacts["ep2"], "--print-signature"])
@@ -249,21 +314,9 @@ def main():
     # rank 0's weights are the one-device weights less the other ranks'
     # experts (2 layers x gate, up, down x [96, 64] f32 per expert, 4
     # experts).
-    inspect = os.path.join(args.bin, "kiln-inspect")
     expert_bytes = 2 * 3 * 96 * 64 * 4
-    weights = {}
-    for name in ("one", "ep2", "ep4"):
-        rc, out = run([inspect, artifacts[name], "--json"])
-        weights[name] = json.loads(out) if rc == 0 else {}
-    for name, np_ in [("ep2", 2), ("ep4", 4)]:
-        d = weights[name]
-        want = weights["one"]["weights"]["bytes"] - expert_bytes * (4 - 4 // np_)
-        got = d.get("weights", {}).get("bytes")
-        holds = d.get("ranks", {}).get("holds", [])
-        report("kiln-inspect %s: %d ranks, rank 0 stores %s of %d weight bytes"
-               % (name, len(holds), got, weights["one"]["weights"]["bytes"]),
-               None if got == want and len(holds) == np_ else
-               "expected %d bytes and %d ranks: %s" % (want, np_, d))
+    h.check_rank0_bytes([("ep2", 2), ("ep4", 4)], lambda one_bytes, np_:
+                        one_bytes - expert_bytes * (4 - 4 // np_))
 
     for name, np_ in [("ep2", 2), ("ep4", 4)]:
         check_ranks(run, report, kiln_run, artifacts[name], name, np_, TOKENS,
@@ -271,20 +324,9 @@ def main():
 
     # A DeepSeek-style decoder (grouped sigmoid routing, a shared expert,
     # 8 routed experts) on 2 ranks, against PyTorch.
-    ds = os.path.join(work, "deepseek-ep2.kiln")
-    rc, out = run([compile_, os.path.join(DEEPSEEK, "deepseek.onnx"), "-O1",
-                   "--parallel", "ep=2", "-o", ds], 600)
-    if rc == 0:
-        rc, out = run(MPIRUN + ["-np", "2", kiln_run, ds, "--quiet",
-                                "--input", "tokens=" + os.path.join(
-                                    DEEPSEEK, "tokens.npy"),
-                                "--output-dir", os.path.join(work, "ds_out")])
-    report("deepseek --parallel ep=2 under mpirun -np 2 equals PyTorch",
-           "exit %s: %s" % (rc, out.strip()) if rc else compare(
-               "torch", np.load(os.path.join(work, "ds_out", "logits.npy")),
-               np.load(os.path.join(DEEPSEEK, "logits_torch.npy"))))
+    h.check_deepseek("ep=2")
 
-    check_pipeline(run, report, compile_, kiln_run, inspect, work)
+    check_pipeline(run, report, compile_, kiln_run, h.inspect, work)
 
     ep2 = artifacts["ep2"]
     tokens = ["--input", "tokens=" + TOKENS]
@@ -326,10 +368,7 @@ def main():
            None if rc not in (0, "hang") and want in out else
            "exit %s: %s" % (rc, out.strip()))
 
-    if not args.keep:
-        shutil.rmtree(work, ignore_errors=True)
-    print("parallel: %d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return h.finish("parallel")
 
 
 if __name__ == "__main__":

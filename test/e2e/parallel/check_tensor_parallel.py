@@ -22,18 +22,12 @@ Usage: check_tensor_parallel.py --bin BUILD/bin [--keep DIR]
 Skips (exit 77) when mpirun is missing; prints one line per check and
 `tensor parallel: N passed, M failed`.
 """
-import argparse
-import json
 import os
 import shutil
 import sys
-import tempfile
-
-import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from check_parallel import (DEEPSEEK, MODEL, MPIRUN, TOKENS, TORCH,  # noqa: E402
-                            check_ranks, compare, run)
+from check_parallel import Harness, TOKENS, check_ranks, run  # noqa: E402
 
 # Per layer of examples/mixtral, in f32: q and o [64, 64], k and v
 # [32, 64] (2 KV heads of 16), 4 experts x (gate, up, down) of 96 x 64.
@@ -54,47 +48,15 @@ def stored_by_rank0(one_bytes, tp):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--bin", required=True)
-    parser.add_argument("--keep")
-    args = parser.parse_args()
     if not shutil.which("mpirun"):
         print("SKIP: mpirun not found (scripts/setup.sh installs openmpi-bin)")
         return 77
-    compile_ = os.path.join(args.bin, "kiln-compile")
-    kiln_run = os.path.join(args.bin, "kiln-run")
-    inspect = os.path.join(args.bin, "kiln-inspect")
-    work = args.keep or tempfile.mkdtemp(prefix="kiln-tp-")
-    os.makedirs(work, exist_ok=True)
-    passed, failed = 0, 0
-
-    def report(name, problem):
-        nonlocal passed, failed
-        if problem:
-            failed += 1
-            print("FAIL %s: %s" % (name, problem))
-        else:
-            passed += 1
-            print("ok   %s" % name)
-
-    torch_logits = np.load(TORCH)
-    artifacts = {}
-    for name, flags in [("one", []), ("tp2", ["--parallel", "tp=2"]),
-                        ("tp4", ["--parallel", "tp=4"])]:
-        path = os.path.join(work, name + ".kiln")
-        rc, out = run([compile_, MODEL, "-O1", "-o", path, *flags], 600)
-        report("compile %s %s" % (name, " ".join(flags)),
-               "exit %s: %s" % (rc, out.strip()) if rc else None)
-        artifacts[name] = path
-
-    rc, out = run([kiln_run, artifacts["one"], "--quiet", "--input",
-                   "tokens=" + TOKENS, "--output-dir",
-                   os.path.join(work, "one_out")])
-    if rc:
-        report("one device", "exit %s: %s" % (rc, out.strip()))
+    h = Harness("kiln-tp-", __doc__)
+    report, kiln_run, work = h.report, h.kiln_run, h.work
+    if not h.compile_plans([("tp2", ["--parallel", "tp=2"]),
+                            ("tp4", ["--parallel", "tp=4"])]):
         return 1
-    one = np.load(os.path.join(work, "one_out", "logits.npy"))
-    report("one device vs PyTorch", compare("torch", one, torch_logits))
+    artifacts = h.artifacts
 
     rc, out = run([kiln_run, artifacts["tp2"], "--print-signature"])
     want = ["ranks: 2 (tensor parallelism over 2 ranks (tp=2)); run it with "
@@ -106,43 +68,15 @@ def main():
     report("--print-signature of tp2", "exit %s, missing %s in:\n%s" %
            (rc, missing, out) if rc or missing else None)
 
-    weights = {}
-    for name in ("one", "tp2", "tp4"):
-        rc, out = run([inspect, artifacts[name], "--json"])
-        weights[name] = json.loads(out) if rc == 0 else {}
-    one_bytes = weights["one"].get("weights", {}).get("bytes", 0)
-    for name, tp in [("tp2", 2), ("tp4", 4)]:
-        d = weights[name]
-        want = stored_by_rank0(one_bytes, tp)
-        got = d.get("weights", {}).get("bytes")
-        holds = d.get("ranks", {}).get("holds", [])
-        report("kiln-inspect %s: %d ranks, rank 0 stores %s of %d weight "
-               "bytes" % (name, len(holds), got, one_bytes),
-               None if got == want and len(holds) == tp else
-               "expected %d bytes and %d ranks: %s" % (want, tp, d))
+    h.check_rank0_bytes([("tp2", 2), ("tp4", 4)], stored_by_rank0)
 
     for name, np_ in [("tp2", 2), ("tp4", 4)]:
         check_ranks(run, report, kiln_run, artifacts[name], name, np_, TOKENS,
-                    work, one, torch_logits)
+                    work, h.one, h.torch_logits)
 
     # DeepSeek-style: the shared expert is a dense FFN, split as well.
-    ds = os.path.join(work, "deepseek-tp2.kiln")
-    rc, out = run([compile_, os.path.join(DEEPSEEK, "deepseek.onnx"), "-O1",
-                   "--parallel", "tp=2", "-o", ds], 600)
-    if rc == 0:
-        rc, out = run(MPIRUN + ["-np", "2", kiln_run, ds, "--quiet",
-                                "--input", "tokens=" + os.path.join(
-                                    DEEPSEEK, "tokens.npy"),
-                                "--output-dir", os.path.join(work, "ds_out")])
-    report("deepseek --parallel tp=2 under mpirun -np 2 equals PyTorch",
-           "exit %s: %s" % (rc, out.strip()) if rc else compare(
-               "torch", np.load(os.path.join(work, "ds_out", "logits.npy")),
-               np.load(os.path.join(DEEPSEEK, "logits_torch.npy"))))
-
-    if not args.keep:
-        shutil.rmtree(work, ignore_errors=True)
-    print("tensor parallel: %d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    h.check_deepseek("tp=2")
+    return h.finish("tensor parallel")
 
 
 if __name__ == "__main__":
