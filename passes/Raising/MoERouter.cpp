@@ -355,7 +355,7 @@ bool kiln::moe::matchRouterWeights(Value w, TopKOp topk, Router &r,
   }
   if (w == topk.getValues()) {
     // A group mask fills the other groups' experts with a value below every
-    // eligible score (matchGroupMask checks it), so the chosen values are
+    // eligible score (checkGroupFill checks it), so the chosen values are
     // the router's scores; a selection bias would have been added to them.
     if (r.bias)
       return m.fail("the routing weights are the top-k of the biased "
