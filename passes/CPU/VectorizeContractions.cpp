@@ -52,6 +52,19 @@ constexpr llvm::StringLiteral kReductionLoopMark = "kiln.register_block_k_loop";
 struct BlockShape {
   int64_t rows, vectorWidth, kUnroll;
   bool parallel;
+  /// The target has 16 vector registers of half a vector each (AVX2 for
+  /// 16-lane f32 vectors) rather than AVX-512's 32 full ones.
+  bool sixteenRegisters = false;
+
+  /// Vectors (or packed panels) side by side in a row of a block over
+  /// `rowCount` rows. Two, except where that would not fit in 16
+  /// registers: rows x vectors x 2 halves <= 12 keeps the accumulators
+  /// and leaves the B row and the broadcast registers of their own. One
+  /// row's block keeps two vectors (four accumulators) because its FMAs
+  /// would otherwise wait on each other's latency.
+  int64_t vectorsPerRow(int64_t rowCount) const {
+    return !sixteenRegisters || rowCount <= 3 ? 2 : 1;
+  }
 };
 
 /// How one contraction is cut into register blocks: a tile size per loop
@@ -129,11 +142,12 @@ std::optional<BlockPlan> planBlocks(linalg::GenericOp op,
   unsigned loops = op.getNumLoops();
   BlockPlan plan;
   plan.tileSizes.assign(loops, 1);
-  // One N dimension: two vectors side by side; packed panels: two panels.
+  // One N dimension: vectors side by side; packed panels: as many panels.
   bool panelled = dims->n.size() > 1;
+  int64_t vectors = shape.vectorsPerRow(ranges[dims->m.back()]);
   if (panelled && dims->n.front() != *vectorDim)
-    plan.tileSizes[dims->n.front()] = 2;
-  plan.tileSizes[*vectorDim] = shape.vectorWidth * (panelled ? 1 : 2);
+    plan.tileSizes[dims->n.front()] = vectors;
+  plan.tileSizes[*vectorDim] = shape.vectorWidth * (panelled ? 1 : vectors);
   plan.tileSizes[dims->m.back()] = shape.rows;
   plan.tileSizes[dims->k.back()] =
       reductionStep(ranges[dims->k.back()], shape.kUnroll);
@@ -795,16 +809,29 @@ LogicalResult foldIntoContractions(Operation *root) {
   return applyPatternsGreedily(root, std::move(patterns));
 }
 
+/// Whether the module's CPU has 16 vector registers rather than AVX-512's
+/// 32: kiln.cpu_features recorded without avx512f (AVX2). Each 16-lane f32
+/// vector is then two ymm registers, and the AVX-512 block (8 rows x 2
+/// vectors, 32 ymm accumulators) spilled about one accumulator per FMA.
+bool hasSixteenVectorRegisters(Operation *op) {
+  return kiln::targetCpuFeatures(op) && !kiln::targetCpuHas(op, "avx512f");
+}
+
 struct VectorizeContractionsPass
     : kiln::impl::VectorizeContractionsBase<VectorizeContractionsPass> {
   using Base::Base;
 
   void runOnOperation() override {
+    // The target's block unless `rows` is given: 8 x 2 vectors for
+    // AVX-512, 6 x 1 (12 ymm accumulators, the classic AVX2 shape) for
+    // 16 registers.
+    bool narrow = !rows && hasSixteenVectorRegisters(getOperation());
+    int64_t blockRows = rows ? rows : narrow ? 6 : 8;
     if (failed(kiln::checkBlockSizes(getOperation(),
                                      "rows, vector-width and k-unroll",
-                                     {rows, vectorWidth, kUnroll})))
+                                     {blockRows, vectorWidth, kUnroll})))
       return signalPassFailure();
-    BlockShape shape{rows, vectorWidth, kUnroll, parallel};
+    BlockShape shape{blockRows, vectorWidth, kUnroll, parallel, narrow};
     IRRewriter rewriter(&getContext());
     bool anyBlocked = false;
     bool anyContraction = false;

@@ -35,19 +35,26 @@ constexpr llvm::StringLiteral kKernelsAttrName = "kiln.kernels";
 /// the start or 1 at the end).
 constexpr llvm::StringLiteral kProfileHookName = "kiln_profile";
 
-/// The features some CPU pass consults (today only
-/// kiln-cpu-convert-integer-matmuls-to-vector-kernels, for vpdpbusd).
-constexpr llvm::StringLiteral kConsultedCpuFeatures[] = {"avx512vnni"};
+/// The features some CPU pass consults: avx512vnni
+/// (kiln-cpu-convert-integer-matmuls-to-vector-kernels, for vpdpbusd) and
+/// avx512f (kiln-cpu-vectorize-contractions, for its register block).
+constexpr llvm::StringLiteral kConsultedCpuFeatures[] = {"avx512vnni",
+                                                         "avx512f"};
+
+/// The kCpuFeaturesAttrName of the module `op` is or lies in, or null when
+/// the module records none (kiln-opt input that does not set it).
+inline mlir::ArrayAttr targetCpuFeatures(mlir::Operation *op) {
+  auto module = llvm::dyn_cast<mlir::ModuleOp>(op);
+  if (!module)
+    module = op->getParentOfType<mlir::ModuleOp>();
+  return module ? module->getAttrOfType<mlir::ArrayAttr>(kCpuFeaturesAttrName)
+                : nullptr;
+}
 
 /// Whether the module `op` is or lies in says the target CPU has
 /// `feature`.
 inline bool targetCpuHas(mlir::Operation *op, llvm::StringRef feature) {
-  auto module = llvm::dyn_cast<mlir::ModuleOp>(op);
-  if (!module)
-    module = op->getParentOfType<mlir::ModuleOp>();
-  auto features =
-      module ? module->getAttrOfType<mlir::ArrayAttr>(kCpuFeaturesAttrName)
-             : nullptr;
+  mlir::ArrayAttr features = targetCpuFeatures(op);
   return features && llvm::any_of(features, [&](mlir::Attribute a) {
            auto name = llvm::dyn_cast<mlir::StringAttr>(a);
            return name && name.getValue() == feature;

@@ -394,13 +394,20 @@ def VectorizeContractions : Pass<"kiln-cpu-vectorize-contractions", "mlir::func:
     one consumer (SwiGLU's gate and up: their two accumulator blocks would
     not fit the registers together).
 
+    The block's rows follow the target CPU unless `rows` is given: 8 (16
+    accumulators of 16 lanes, half of AVX-512's 32 registers), or 3 when
+    the module's `kiln.cpu_features` is recorded without `avx512f` (each
+    16-lane vector is two of AVX2's 16 ymm registers: 12 accumulators).
+
     Example: a 16x64 by 64x32 f32 matmul becomes `scf.for` over N panels and
     row blocks, and an inner `scf.for` over K carrying a
     `vector<8x16xf32>` accumulator into `vector.contract`.
   }];
   let options = [
-    Option<"rows", "rows", "int64_t", /*default=*/"8",
-           "Output rows per register block">,
+    Option<"rows", "rows", "int64_t", /*default=*/"0",
+           "Output rows per register block (0: by the target CPU, 8 unless "
+           "the module's kiln.cpu_features is recorded without avx512f, "
+           "then 3: AVX2's 16 vector registers)">,
     Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
            "Output columns per vector (elements of one vector register)">,
     Option<"kUnroll", "k-unroll", "int64_t", /*default=*/"4",
