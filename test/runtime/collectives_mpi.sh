@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The MPI collectives plugin under mpirun: every collective of the table
-# against the values each rank computes itself, on 2 and 4 ranks; then the
+# against the values each rank computes itself, on 2 and 4 ranks, and the
+# group collectives on three splits of 3 and 4 ranks; then the
 # failure paths, which must end every rank with a non-zero status and one
 # clear line, never hang: a rank that exits before a collective (death) and
 # a rank that hangs past the collective timeout (1 s).
@@ -33,6 +34,19 @@ for np in 2 4; do
     cat "$out"
   else
     echo "ok: -np $np: every collective agrees on every rank"
+  fi
+done
+
+for np in 3 4; do
+  out="$WORK/groups$np.txt"
+  timeout 120 "${MPIRUN[@]}" -np $np "$TEST" "$PLUGIN" groups >"$out" 2>&1
+  rc=$?
+  agree=$(grep -c "every group agrees" "$out")
+  if [ $rc -ne 0 ] || [ "$agree" -ne $np ]; then
+    fail "-np $np groups: exit $rc, $agree of $np ranks agree"
+    cat "$out"
+  else
+    echo "ok: -np $np: every group collective agrees on every rank"
   fi
 done
 

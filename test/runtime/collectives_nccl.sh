@@ -76,6 +76,30 @@ for np in 2 4; do
   done
 done
 
+# Groups: a communicator of NCCL's own per group (its unique id made by the
+# group's rank 0 and shared over the group's MPI communicator), each
+# destroyed at close. On 4 ranks each rank is in 3 groups (rank 0 in 2)
+# besides the world, and is rank 0 of the groups that made an id on it:
+# rank 0 leads the world and its parity group, rank 1 its parity, pair
+# (numbered in reverse, so the higher rank leads) and rest groups, rank 2
+# none, rank 3 its pair.
+run groups4 4 groups
+if [ $rc -ne 0 ] || [ "$(grep -c "every group agrees" "$WORK/groups4.txt")" -ne 4 ]; then
+  fail "-np 4 groups: exit $rc"
+  cat "$WORK/groups4.txt"
+else
+  ids=""
+  for r in 0 1 2 3; do
+    log="$WORK/groups4.log.$r"
+    ids="$ids $(grep -c "^ncclGetUniqueId -> 0" "$log")/$(grep -c "^ncclCommInitRank -> 0" "$log")/$(grep -c "^ncclCommDestroy -> 0" "$log")"
+  done
+  if [ "$ids" != " 2/3/3 3/4/4 0/4/4 1/4/4" ]; then
+    fail "-np 4 groups: ids made / communicators made / destroyed per rank:$ids, expected 2/3/3 3/4/4 0/4/4 1/4/4"
+  else
+    echo "ok: -np 4: every group collective agrees, one communicator per group, each id made by the group's rank 0"
+  fi
+fi
+
 # A failed open (injected on every rank) says why, and the next open works
 # and leaves no communicator behind at close.
 check_retry() { # NAME FAULT EXPECTED-LINE...
