@@ -128,15 +128,16 @@ check_retry unique-id ncclGetUniqueId:1 \
   "rank 0: open failed: ncclGetUniqueId failed: unhandled system error (injected failure of ncclGetUniqueId call 1)" \
   "rank 1: open failed: rank 0 could not make the NCCL unique id (ncclGetUniqueId: unhandled system error)"
 
-# check_fault NAME FAULT EXPECTED [FAIL_RANK [NP]]: the collectives under
-# FAULT on NP ranks (2) end every rank, non-zero, within the timeout; some
+# check_fault NAME FAULT EXPECTED [FAIL_RANK [NP [MODE]]]: the collectives
+# of MODE (all) under FAULT on NP ranks (2) end every rank, non-zero,
+# within the timeout; some
 # rank R prints
 # "kiln: rank R: EXPECTED...", and R's fake NCCL log shows the communicator
 # aborted before the process ended.
 check_fault() {
   local name="$1" fault="$2" expected="$3"
   KILN_FAKE_NCCL_FAIL="$fault" KILN_FAKE_NCCL_FAIL_RANK="${4:-}" \
-    run "$name" "${5:-2}" all
+    run "$name" "${5:-2}" "${6:-all}"
   local out="$WORK/$name.txt"
   local line
   line=$(grep -m1 -E "^kiln: rank [0-9]+: " "$out")
@@ -187,6 +188,13 @@ check_fault broadcast ncclBroadcast:1 \
 # Four ranks, an asynchronous failure on the last one only.
 check_fault allgather-np4 ncclAllGather:1:async \
   "all-gather failed: NCCL reports 'remote process exited or there was a network error'" 3 4
+# Groups on four ranks: a group's all-reduce that fails on rank 2 aborts
+# its communicators and ends every rank; so does a group's communicator
+# that cannot be made (the 2nd init: the first group's, after the world's).
+check_fault group-allreduce ncclAllReduce:1 \
+  "all-reduce failed: ncclAllReduce returned 'unhandled system error'" 2 4 groups
+check_fault group-init ncclCommInitRank:2 \
+  "cannot make a group's communicator: ncclCommInitRank failed on rank" "" 4 groups
 
 # NCCL missing: every rank says so and ends.
 KILN_NCCL_LIBRARY="$WORK/no-libnccl.so.2" run missing 2 all
