@@ -111,6 +111,26 @@ int32_t groupRank(const Group *group, int32_t *rank, int32_t *size) {
   return 0;
 }
 
+/// The world's entries of a plugin whose group entries take its `Group`:
+/// each calls the group entry F on `World`, so the two never differ.
+template <typename Group, Group &World> struct OverWorld {
+  template <int32_t (*F)(Group *, void *, uint64_t, uint32_t)>
+  static int32_t inPlace(void *buffer, uint64_t count, uint32_t dtype) {
+    return F(&World, buffer, count, dtype);
+  }
+  template <int32_t (*F)(Group *, const void *, void *, uint64_t, uint32_t)>
+  static int32_t sendRecv(const void *send, void *recv, uint64_t count,
+                          uint32_t dtype) {
+    return F(&World, send, recv, count, dtype);
+  }
+  template <int32_t (*F)(Group *, void *, uint64_t, uint32_t, int32_t)>
+  static int32_t rooted(void *buffer, uint64_t count, uint32_t dtype,
+                        int32_t root) {
+    return F(&World, buffer, count, dtype, root);
+  }
+  template <int32_t (*F)(Group *)> static int32_t alone() { return F(&World); }
+};
+
 /// A plugin's entry points, in the table's order.
 struct Entries {
   decltype(kiln_collective_calls::all_reduce) allReduce;

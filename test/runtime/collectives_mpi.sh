@@ -24,29 +24,19 @@ fail() {
   status=1
 }
 
-for np in 2 4; do
-  out="$WORK/all$np.txt"
-  timeout 120 "${MPIRUN[@]}" -np $np "$TEST" "$PLUGIN" all >"$out" 2>&1
+# "MODE NP AGREED": every rank of an NP-rank run of MODE prints AGREED.
+for run in "all 2 all collectives agree" "all 4 all collectives agree" \
+           "groups 3 every group agrees" "groups 4 every group agrees"; do
+  read -r mode np agreed <<<"$run"
+  out="$WORK/$mode$np.txt"
+  timeout 120 "${MPIRUN[@]}" -np $np "$TEST" "$PLUGIN" $mode >"$out" 2>&1
   rc=$?
-  agree=$(grep -c "all collectives agree" "$out")
+  agree=$(grep -c "$agreed" "$out")
   if [ $rc -ne 0 ] || [ "$agree" -ne $np ]; then
-    fail "-np $np all: exit $rc, $agree of $np ranks agree"
+    fail "-np $np $mode: exit $rc, $agree of $np ranks agree"
     cat "$out"
   else
-    echo "ok: -np $np: every collective agrees on every rank"
-  fi
-done
-
-for np in 3 4; do
-  out="$WORK/groups$np.txt"
-  timeout 120 "${MPIRUN[@]}" -np $np "$TEST" "$PLUGIN" groups >"$out" 2>&1
-  rc=$?
-  agree=$(grep -c "every group agrees" "$out")
-  if [ $rc -ne 0 ] || [ "$agree" -ne $np ]; then
-    fail "-np $np groups: exit $rc, $agree of $np ranks agree"
-    cat "$out"
-  else
-    echo "ok: -np $np: every group collective agrees on every rank"
+    echo "ok: -np $np $mode: $agreed on every rank"
   fi
 done
 

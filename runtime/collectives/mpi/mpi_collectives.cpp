@@ -215,26 +215,6 @@ int32_t groupSplit(int32_t color, int32_t key, Group **out) {
   return 0;
 }
 
-// The world's entries: the group entries over the world.
-
-int32_t allReduce(void *buffer, uint64_t count, uint32_t dtype) {
-  return groupAllReduce(&world, buffer, count, dtype);
-}
-
-int32_t reduceScatter(const void *send, void *recv, uint64_t count,
-                      uint32_t dtype) {
-  return groupReduceScatter(&world, send, recv, count, dtype);
-}
-
-int32_t allGather(const void *send, void *recv, uint64_t count,
-                  uint32_t dtype) {
-  return groupAllGather(&world, send, recv, count, dtype);
-}
-
-int32_t allToAll(const void *send, void *recv, uint64_t count, uint32_t dtype) {
-  return groupAllToAll(&world, send, recv, count, dtype);
-}
-
 /// all-to-all-v with counts and offsets already in bytes.
 int32_t exchangeBytes(const void *send, const PeerBytes<int> &b, void *recv) {
   MPI_Request request;
@@ -263,12 +243,6 @@ int32_t receiveFrom(void *buffer, uint64_t count, uint32_t dtype,
               });
 }
 
-int32_t broadcast(void *buffer, uint64_t count, uint32_t dtype, int32_t root) {
-  return groupBroadcast(&world, buffer, count, dtype, root);
-}
-
-int32_t barrier() { return groupBarrier(&world); }
-
 } // namespace
 
 KILN_PLUGIN_API int32_t kiln_collectives_mpi_open(
@@ -287,10 +261,13 @@ KILN_PLUGIN_API int32_t kiln_collectives_mpi_open(
   timeoutSeconds = timeout > 0 ? timeout : KILN_COLLECTIVES_DEFAULT_TIMEOUT;
   table.rank = world.rank;
   table.size = world.size;
+  using World = OverWorld<Group, world>;
   setEntries(table,
-             {allReduce, allGather, reduceScatter, allToAll,
+             {World::inPlace<groupAllReduce>, World::sendRecv<groupAllGather>,
+              World::sendRecv<groupReduceScatter>,
+              World::sendRecv<groupAllToAll>,
               allToAllvInBytes<int, table, exchangeBytes>, sendTo, receiveFrom,
-              broadcast, barrier},
+              World::rooted<groupBroadcast>, World::alone<groupBarrier>},
              {groupSplit, groupRank<Group>, groupAllReduce, groupAllGather,
               groupReduceScatter, groupAllToAll, groupBroadcast, groupBarrier});
   *out = &table;

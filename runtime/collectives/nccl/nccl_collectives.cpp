@@ -351,30 +351,6 @@ int32_t receiveFrom(void *buffer, uint64_t count, uint32_t dtype,
   return pointToPoint(false, buffer, count, dtype, peer);
 }
 
-int32_t allReduce(void *buffer, uint64_t count, uint32_t dtype) {
-  return groupAllReduce(&world, buffer, count, dtype);
-}
-
-int32_t allGather(const void *send, void *recv, uint64_t count,
-                  uint32_t dtype) {
-  return groupAllGather(&world, send, recv, count, dtype);
-}
-
-int32_t reduceScatter(const void *send, void *recv, uint64_t count,
-                      uint32_t dtype) {
-  return groupReduceScatter(&world, send, recv, count, dtype);
-}
-
-int32_t allToAll(const void *send, void *recv, uint64_t count, uint32_t dtype) {
-  return groupAllToAll(&world, send, recv, count, dtype);
-}
-
-int32_t broadcast(void *buffer, uint64_t count, uint32_t dtype, int32_t root) {
-  return groupBroadcast(&world, buffer, count, dtype, root);
-}
-
-int32_t barrier() { return groupBarrier(&world); }
-
 //===----------------------------------------------------------------------===//
 // Opening: NCCL, MPI, the unique id, the communicator
 //===----------------------------------------------------------------------===//
@@ -510,12 +486,15 @@ int32_t groupSplit(int32_t color, int32_t key, Group **out) {
 }
 
 void fillTable() {
-  setEntries(table,
-             {allReduce, allGather, reduceScatter, allToAll,
-              allToAllvInBytes<size_t, table, exchangeBytes>, sendTo,
-              receiveFrom, broadcast, barrier},
-             {groupSplit, groupRank<Group>, groupAllReduce, groupAllGather,
-              groupReduceScatter, groupAllToAll, groupBroadcast, groupBarrier});
+  using World = OverWorld<Group, world>;
+  setEntries(
+      table,
+      {World::inPlace<groupAllReduce>, World::sendRecv<groupAllGather>,
+       World::sendRecv<groupReduceScatter>, World::sendRecv<groupAllToAll>,
+       allToAllvInBytes<size_t, table, exchangeBytes>, sendTo, receiveFrom,
+       World::rooted<groupBroadcast>, World::alone<groupBarrier>},
+      {groupSplit, groupRank<Group>, groupAllReduce, groupAllGather,
+       groupReduceScatter, groupAllToAll, groupBroadcast, groupBarrier});
 }
 
 } // namespace
