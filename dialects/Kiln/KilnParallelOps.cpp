@@ -16,6 +16,19 @@ using namespace kiln;
 LogicalResult AllReduceOp::verify() {
   if (getRanks() < 2)
     return emitOpError("ranks = ") << getRanks() << " must be at least 2";
+  // `group` (set by the partitioning passes of a plan that combines
+  // splits, passes/Planning/RankOptions.h): the sum runs over that group
+  // of the module's kiln.collective_groups rather than every rank.
+  auto group = (*this)->getAttrOfType<IntegerAttr>("group");
+  if ((*this)->hasAttr("group") && (!group || group.getInt() < 0)) {
+    InFlightDiagnostic diag = emitOpError("group ");
+    if (group)
+      diag << group.getInt();
+    else
+      diag << (*this)->getAttr("group");
+    return diag << " must be an index of the module's kiln.collective_groups "
+                   "(0 or more)";
+  }
   return success();
 }
 

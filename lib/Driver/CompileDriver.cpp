@@ -196,28 +196,65 @@ LogicalResult makeGenerationStep(ModuleOp module, const CompileOptions &opts) {
   });
 }
 
+/// Where world rank `rank` sits in a plan of tp x ep x pp ranks: tp
+/// innermost, then ep, then pp (as the planner numbers them), and the
+/// groups its collectives run over when splits combine.
+struct RankPlace {
+  int64_t t, e, s;
+  /// For this rank: the color of each group (kiln.collective_groups), and
+  /// the index of the tp and ep groups in it (-1: the whole world).
+  SmallVector<int64_t> colors;
+  int64_t tpGroup = -1, epGroup = -1;
+
+  RankPlace(int64_t rank, int64_t tp, int64_t ep, int64_t pp)
+      : t(rank % tp), e(rank / tp % ep), s(rank / (tp * ep)) {
+    if (tp > 1 && tp * ep * pp > tp) {
+      tpGroup = colors.size();
+      colors.push_back(rank / tp); // the ranks that differ in t alone
+    }
+    if (ep > 1 && tp * ep * pp > ep) {
+      epGroup = colors.size();
+      colors.push_back(t + tp * s); // the ranks that differ in e alone
+    }
+  }
+};
+
 /// Rewrites `module` into rank `rank`'s program of the plan (expert,
-/// pipeline or tensor parallelism over `ranks` ranks), its collectives as
-/// runtime calls.
+/// pipeline and tensor parallelism over `ranks` ranks, each alone or
+/// combined), its collectives as runtime calls: the pipeline stage's
+/// layers first, then its tensor-parallel share, then its experts.
 LogicalResult partitionForRank(ModuleOp module, const CompileOptions &opts,
                                int64_t rank, int64_t ranks) {
+  const CompileOptions::Planning &plan = opts.planning;
+  int64_t tp = plan.tensorRanks, ep = plan.expertRanks,
+          pp = plan.pipelineStages;
+  RankPlace place(rank, tp, ep, pp);
+  if (!place.colors.empty())
+    module->setAttr("kiln.collective_groups",
+                    DenseI64ArrayAttr::get(module.getContext(), place.colors));
   return runPasses(module, opts.configure, [&](PassManager &pm) {
-    if (opts.planning.pipelineStages > 1) {
+    if (pp > 1) {
       PartitionPipelineOptions partition;
-      partition.rank = rank;
-      partition.ranks = ranks;
-      partition.layers.assign(opts.planning.stageLayers.begin(),
-                              opts.planning.stageLayers.end());
+      partition.rank = place.s;
+      partition.ranks = pp;
+      partition.layers.assign(plan.stageLayers.begin(), plan.stageLayers.end());
+      partition.stageOffset = place.t + tp * place.e;
+      partition.stageStride = tp * ep;
+      partition.worldRanks = ranks;
       pm.addPass(createPartitionPipeline(partition));
-    } else if (opts.planning.tensorRanks > 1) {
+    }
+    if (tp > 1) {
       PartitionTensorParallelOptions partition;
-      partition.rank = rank;
-      partition.ranks = ranks;
+      partition.rank = place.t;
+      partition.ranks = tp;
+      partition.group = place.tpGroup;
       pm.addNestedPass<func::FuncOp>(createPartitionTensorParallel(partition));
-    } else {
+    }
+    if (ep > 1) {
       PartitionExpertsOptions partition;
-      partition.rank = rank;
-      partition.ranks = ranks;
+      partition.rank = place.e;
+      partition.ranks = ep;
+      partition.group = place.epGroup;
       pm.addNestedPass<func::FuncOp>(createPartitionExperts(partition));
     }
     pm.addPass(createConvertCollectivesToRuntimeCalls());
@@ -267,8 +304,9 @@ std::string tensorRankSummary(ModuleOp module, int64_t rank, int64_t ranks) {
 }
 
 /// What stage `rank` of pipeline parallelism with `stageLayers` holds,
-/// one line.
-std::string stageSummary(int64_t rank, ArrayRef<int64_t> stageLayers) {
+/// one line; stage s of its pipeline is world rank offset + s * stride.
+std::string stageSummary(int64_t rank, ArrayRef<int64_t> stageLayers,
+                         int64_t offset = 0, int64_t stride = 1) {
   int64_t first = 0, layers = 0;
   for (int64_t s = 0; s < rank; ++s)
     first += stageLayers[s];
@@ -287,14 +325,44 @@ std::string stageSummary(int64_t rank, ArrayRef<int64_t> stageLayers) {
     text += " and what follows (the final norm and LM head)";
   text += " (weights of the other stages not stored)";
   if (!isFirst)
-    text += llvm::formatv("; receives the activations from rank {0}", rank - 1)
+    text += llvm::formatv("; receives the activations from rank {0}",
+                          offset + (rank - 1) * stride)
                 .str();
   if (!isLast)
-    text +=
-        llvm::formatv("; sends its activations to rank {0}", rank + 1).str();
+    text += llvm::formatv("; sends its activations to rank {0}",
+                          offset + (rank + 1) * stride)
+                .str();
   else
-    text += "; sends the outputs to rank 0";
+    text += llvm::formatv("; sends the outputs to rank {0}", offset).str();
   return text;
+}
+
+/// What world rank `rank` of the plan holds, one line (read off the
+/// unpartitioned module): each split's own line, and where splits
+/// combine, the rank's place in each first.
+std::string rankSummary(ModuleOp module, const CompileOptions &opts,
+                        int64_t rank) {
+  const CompileOptions::Planning &plan = opts.planning;
+  int64_t tp = plan.tensorRanks, ep = plan.expertRanks,
+          pp = plan.pipelineStages;
+  RankPlace place(rank, tp, ep, pp);
+  SmallVector<std::string> places, parts;
+  if (pp > 1) {
+    places.push_back("stage " + std::to_string(place.s));
+    parts.push_back(stageSummary(place.s, plan.stageLayers,
+                                 place.t + tp * place.e, tp * ep));
+  }
+  if (tp > 1) {
+    places.push_back("tp rank " + std::to_string(place.t));
+    parts.push_back(tensorRankSummary(module, place.t, tp));
+  }
+  if (ep > 1) {
+    places.push_back("ep rank " + std::to_string(place.e));
+    parts.push_back(expertRankSummary(module, place.e, ep));
+  }
+  if (parts.size() == 1)
+    return parts.front();
+  return llvm::join(places, ", ") + ": " + llvm::join(parts, "; and ");
 }
 
 /// "cpu, cuda": the registered targets' names, for error messages.
@@ -440,12 +508,7 @@ static LogicalResult compileModel(MLIRContext &ctx, const CompileOptions &opts,
         OwningOpRef<ModuleOp> part(cast<ModuleOp>((*module)->clone()));
         progress.stage("partitioning for rank " + std::to_string(rank) +
                        " of " + std::to_string(ranks));
-        artifact.summaries.push_back(
-            opts.planning.pipelineStages > 1
-                ? stageSummary(rank, opts.planning.stageLayers)
-            : opts.planning.tensorRanks > 1
-                ? tensorRankSummary(*part, rank, ranks)
-                : expertRankSummary(*part, rank, ranks));
+        artifact.summaries.push_back(rankSummary(*part, opts, rank));
         if (failed(partitionForRank(*part, opts, rank, ranks)))
           return failure();
         TargetContext context = targetContext("artifact");

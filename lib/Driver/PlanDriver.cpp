@@ -91,16 +91,14 @@ LogicalResult kiln::planParallel(MLIRContext &ctx, const CompileOptions &opts,
   request.microbatches = p.microbatches;
   if (p.executableOnly)
     request.refuse = [](const Split &split) -> std::string {
+      // Tensor parallelism combines with either (its all-reduces run
+      // over each stage's or expert group's tp group); expert and
+      // pipeline parallelism together are not partitioned yet.
       if (split.ep > 1 && split.pp > 1)
         return llvm::formatv("ep={0} with pp={1} does not execute yet "
-                             "(expert and pipeline parallelism run one at "
-                             "a time)",
+                             "(expert and pipeline parallelism do not "
+                             "combine; tp combines with either)",
                              split.ep, split.pp)
-            .str();
-      if (split.tp > 1 && (split.ep > 1 || split.pp > 1))
-        return llvm::formatv("tp={0} with ep={1} and pp={2} does not execute "
-                             "yet (tensor parallelism runs alone)",
-                             split.tp, split.ep, split.pp)
             .str();
       return "";
     };
@@ -194,13 +192,22 @@ LogicalResult kiln::choosePartition(MLIRContext &ctx, CompileOptions &opts,
            << ",dp=" << dp
            << " does not execute yet: expert parallelism (--parallel ep=N), "
               "pipeline parallelism (--parallel pp=N) and tensor "
-              "parallelism (--parallel tp=N) are partitioned, one at a "
-              "time; print it with --plan-only";
+              "parallelism (--parallel tp=N) are partitioned, tp alone or "
+              "with ep or pp; print it with --plan-only";
   p.expertRanks = ep;
   p.pipelineStages = pp;
   p.tensorRanks = tp;
   p.stageLayers = pp > 1 ? stageLayers : std::vector<int64_t>();
-  if (pp > 1) {
+  if (tp > 1 && (pp > 1 || ep > 1)) {
+    bool stages = pp > 1;
+    p.planText =
+        "tensor parallelism over " + std::to_string(tp) + " ranks in each of " +
+        std::to_string(stages ? pp : ep) +
+        (stages ? " pipeline stages" : " expert groups") +
+        " (tp=" + std::to_string(tp) +
+        (stages ? ",pp=" + std::to_string(pp) : ",ep=" + std::to_string(ep)) +
+        ")";
+  } else if (pp > 1) {
     std::string sizes;
     for (int64_t n : stageLayers)
       sizes += (sizes.empty() ? "" : ", ") + std::to_string(n);

@@ -12,11 +12,14 @@
 
 #include "kiln/passes/Planning/Passes.h"
 
+#include "RankOptions.h"
+
 #include "kiln/dialects/Kiln/KilnOps.h"
 #include "kiln/dialects/Kiln/KilnPipelineOps.h"
 #include "kiln/dtype.h"
 
 #include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/SymbolTable.h"
 #include "llvm/ADT/TypeSwitch.h"
 
@@ -33,6 +36,15 @@ namespace {
 constexpr const char *kAllReduce = "kiln_collective_all_reduce";
 constexpr const char *kSend = "kiln_collective_send";
 constexpr const char *kRecv = "kiln_collective_recv";
+constexpr const char *kGroupAllReduce = "kiln_collective_group_all_reduce";
+/// The module attribute that lists, for this rank, the color of each
+/// group its collectives run over (kiln/collectives.h's group_split).
+constexpr const char *kGroupsAttr = "kiln.collective_groups";
+/// The exported globals the runtime reads and fills at load: the groups'
+/// count and colors, and their handles.
+constexpr const char *kGroupCount = "kiln_collective_group_count";
+constexpr const char *kGroupColors = "kiln_collective_group_colors";
+constexpr const char *kGroupHandles = "kiln_collective_groups";
 
 /// The kiln_dtype code of an element type that collectives move; 0 for
 /// any other. Only float32, float64, int32 and int64 can be summed.
@@ -55,8 +67,10 @@ int32_t dtypeCode(Type type) {
 }
 
 /// The declaration of `name` (i64 pointer, i64 count, i32 dtype), with an
-/// i32 peer for point to point, made once.
-func::FuncOp declare(ModuleOp module, StringRef name, bool withPeer) {
+/// i32 peer for point to point, or a leading i64 group handle for a
+/// group's collective, made once.
+func::FuncOp declare(ModuleOp module, StringRef name, bool withPeer,
+                     bool withGroup = false) {
   if (auto existing = module.lookupSymbol<func::FuncOp>(name))
     return existing;
   OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
@@ -64,6 +78,8 @@ func::FuncOp declare(ModuleOp module, StringRef name, bool withPeer) {
   SmallVector<Type> inputs = {i64, i64, i32};
   if (withPeer)
     inputs.push_back(i32);
+  if (withGroup)
+    inputs.insert(inputs.begin(), i64);
   auto fn = func::FuncOp::create(b, module.getLoc(), name,
                                  b.getFunctionType(inputs, {}));
   fn.setPrivate();
@@ -118,12 +134,64 @@ SmallVector<Value> bufferArguments(OpBuilder &b, Location loc, Value buffer,
           arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(dtype))};
 }
 
+/// An exported memref.global `name` of `count` elements of `element`,
+/// holding `values` (constant) or zeros (for the runtime to fill).
+void exportGlobal(OpBuilder &b, Location loc, StringRef name, Type element,
+                  ArrayRef<int64_t> values, int64_t count, bool constant) {
+  auto type = MemRefType::get({count}, element);
+  auto tensorType = RankedTensorType::get({count}, element);
+  SmallVector<Attribute> elements;
+  for (int64_t i = 0; i < count; ++i)
+    elements.push_back(
+        IntegerAttr::get(element, values.empty() ? 0 : values[i]));
+  memref::GlobalOp::create(b, loc, name, b.getStringAttr("public"), type,
+                           DenseElementsAttr::get(tensorType, elements),
+                           constant, /*alignment=*/b.getI64IntegerAttr(8));
+}
+
+/// The module's groups (its kiln.collective_groups) as exported globals:
+/// their count and colors, which the runtime splits the world by at load
+/// (every rank's module lists its groups in the same order), and their
+/// handles, which it fills in. Returns the handles' global, or null when
+/// the module has no groups.
+memref::GlobalOp exportGroups(ModuleOp module) {
+  auto colors = module->getAttrOfType<DenseI64ArrayAttr>(kGroupsAttr);
+  if (!colors || colors.empty())
+    return nullptr;
+  if (auto existing = module.lookupSymbol<memref::GlobalOp>(kGroupHandles))
+    return existing;
+  OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
+  int64_t count = colors.size();
+  Location loc = module.getLoc();
+  exportGlobal(b, loc, kGroupCount, b.getI32Type(), {count}, 1, true);
+  exportGlobal(b, loc, kGroupColors, b.getI32Type(), colors.asArrayRef(), count,
+               true);
+  exportGlobal(b, loc, kGroupHandles, b.getI64Type(), {}, count, false);
+  return module.lookupSymbol<memref::GlobalOp>(kGroupHandles);
+}
+
+/// The handle of group `group`, as the runtime filled it in (an i64).
+FailureOr<Value> groupHandle(ModuleOp module, OpBuilder &b, Operation *op,
+                             int64_t group) {
+  memref::GlobalOp handles = exportGroups(module);
+  if (!handles || group >= handles.getType().getDimSize(0))
+    return op->emitOpError("sums over group ")
+           << group << ", which the module's " << kGroupsAttr
+           << " does not list";
+  Location loc = op->getLoc();
+  Value all = memref::GetGlobalOp::create(b, loc, handles.getType(),
+                                          handles.getSymName());
+  Value index = arith::ConstantIndexOp::create(b, loc, group);
+  return memref::LoadOp::create(b, loc, all, ValueRange{index}).getResult();
+}
+
 /// Replaces `op` by a call of `callee` on a buffer: a copy of `input` when
 /// the op sends or reduces one, else a fresh buffer the call fills; then
 /// the buffer is the op's result, if it has one. `peer` is the other rank
-/// of a point-to-point op.
+/// of a point-to-point op; `group` the group a collective runs over.
 LogicalResult convertToCall(ModuleOp module, Operation *op, StringRef callee,
-                            Value input, std::optional<int64_t> peer) {
+                            Value input, std::optional<int64_t> peer,
+                            std::optional<int64_t> group = std::nullopt) {
   Type type = input ? input.getType() : op->getResult(0).getType();
   Type element = cast<ShapedType>(type).getElementType();
   int32_t dtype = dtypeCode(element);
@@ -139,7 +207,15 @@ LogicalResult convertToCall(ModuleOp module, Operation *op, StringRef callee,
   if (peer)
     args.push_back(
         arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(*peer)));
-  func::CallOp::create(b, loc, declare(module, callee, peer.has_value()), args);
+  if (group) {
+    FailureOr<Value> handle = groupHandle(module, b, op, *group);
+    if (failed(handle))
+      return failure();
+    args.insert(args.begin(), *handle);
+  }
+  func::CallOp::create(
+      b, loc, declare(module, callee, peer.has_value(), group.has_value()),
+      args);
   if (op->getNumResults() == 1) {
     auto result = bufferization::ToTensorOp::create(
         b, loc, op->getResult(0).getType(), buffer, /*restrict=*/true,
@@ -164,6 +240,10 @@ struct ConvertCollectivesToRuntimeCallsPass
       LogicalResult converted =
           TypeSwitch<Operation *, LogicalResult>(op)
               .Case([&](AllReduceOp op) {
+                if (IntegerAttr group = collectiveGroup(op))
+                  return convertToCall(module, op, kGroupAllReduce,
+                                       op.getInput(), std::nullopt,
+                                       group.getInt());
                 return convertToCall(module, op, kAllReduce, op.getInput(),
                                      std::nullopt);
               })

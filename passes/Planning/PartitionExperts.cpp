@@ -108,6 +108,7 @@ struct PartitionExpertsPass
         op.getSwigluAlphaAttr(), op.getSwigluBetaAttr());
     auto sum = AllReduceOp::create(b, loc, local.getResult().getType(),
                                    local.getResult(), b.getI64IntegerAttr(ranks));
+    setCollectiveGroup(sum, group);
     op.getResult().replaceAllUsesWith(sum.getResult());
     op.erase();
     return success();

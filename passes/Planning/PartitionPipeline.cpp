@@ -227,7 +227,6 @@ struct PartitionPipelinePass
     int64_t start = cuts[rank], end = cuts[rank + 1];
 
     OpBuilder b(fn.getContext());
-    auto i64 = [&](int64_t v) { return b.getI64IntegerAttr(v); };
     Block &body = fn.getBody().front();
     Operation *terminator = body.getTerminator();
     // What crosses in from the previous stage: received first.
@@ -239,7 +238,7 @@ struct PartitionPipelinePass
         if (failed(type))
           return failure();
         Value r =
-            RecvOp::create(b, v.getLoc(), *type, i64(rank - 1), i64(ranks));
+            RecvOp::create(b, v.getLoc(), *type, peer(rank - 1), world(ranks));
         received[v] = r;
         v.replaceUsesWithIf(r, [&](OpOperand &use) {
           Operation *user = body.findAncestorOpInBlock(*use.getOwner());
@@ -254,7 +253,7 @@ struct PartitionPipelinePass
         if (failed(crossingType(v, rank + 1)))
           return failure();
         Value local = received.count(v) ? received.lookup(v) : v;
-        SendOp::create(b, v.getLoc(), local, i64(rank + 1), i64(ranks));
+        SendOp::create(b, v.getLoc(), local, peer(rank + 1), world(ranks));
       }
     }
     if (failed(routeResults(p, cuts, terminator, rank, ranks)))
@@ -277,6 +276,20 @@ struct PartitionPipelinePass
     return success();
   }
 
+  /// The world rank of stage `stage` of this rank's pipeline (in a plan
+  /// that combines splits, stage s of the pipeline of world rank
+  /// `stageOffset` is world rank stageOffset + s * stageStride).
+  IntegerAttr peer(int64_t stage) {
+    return IntegerAttr::get(IntegerType::get(&getContext(), 64),
+                            stageOffset + stage * stageStride);
+  }
+
+  /// The ranks of the world: `worldRanks`, else the stages alone.
+  IntegerAttr world(int64_t ranks) {
+    return IntegerAttr::get(IntegerType::get(&getContext(), 64),
+                            worldRanks > 0 ? int64_t(worldRanks) : ranks);
+  }
+
   /// Rank 0 returns every result: those a later stage computes are sent
   /// to it at the end of that stage. A rank returns zeros for a result
   /// that another stage computes.
@@ -284,7 +297,6 @@ struct PartitionPipelinePass
                              Operation *terminator, int64_t rank,
                              int64_t ranks) {
     OpBuilder b(terminator);
-    auto i64 = [&](int64_t v) { return b.getI64IntegerAttr(v); };
     for (OpOperand &operand : terminator->getOpOperands()) {
       Value v = operand.get();
       if (!p.layerValues.contains(v))
@@ -299,10 +311,10 @@ struct PartitionPipelinePass
                                      "shapes where stages meet; result ")
                << operand.getOperandNumber() << " is " << type;
       if (owner == rank) {
-        SendOp::create(b, v.getLoc(), v, i64(0), i64(ranks));
+        SendOp::create(b, v.getLoc(), v, peer(0), world(ranks));
       } else if (rank == 0) {
         operand.set(
-            RecvOp::create(b, v.getLoc(), type, i64(owner), i64(ranks)));
+            RecvOp::create(b, v.getLoc(), type, peer(owner), world(ranks)));
       } else {
         operand.set(zeros(b, v.getLoc(), type));
       }

@@ -492,13 +492,16 @@ void mergeSums(func::FuncOp func) {
     auto rhs = add.getRhs().getDefiningOp<AllReduceOp>();
     if (!lhs || !rhs || lhs == rhs || !lhs->hasOneUse() || !rhs->hasOneUse() ||
         lhs.getType() != add.getType() || rhs.getType() != add.getType() ||
-        lhs.getRanks() != rhs.getRanks())
+        lhs.getRanks() != rhs.getRanks() ||
+        collectiveGroup(lhs) != collectiveGroup(rhs))
       continue;
     OpBuilder b(add);
     Value partial = AddOp::create(b, add.getLoc(), add.getType(),
                                   lhs.getInput(), rhs.getInput());
     auto sum = AllReduceOp::create(b, add.getLoc(), add.getType(), partial,
                                    lhs.getRanksAttr());
+    if (IntegerAttr group = collectiveGroup(lhs))
+      setCollectiveGroup(sum, group.getInt());
     add.getResult().replaceAllUsesWith(sum.getResult());
     add.erase();
     lhs.erase();
@@ -518,6 +521,10 @@ struct PartitionTensorParallelPass
       return signalPassFailure();
     if (ranks == 1)
       return;
+    // The sums already there (none in a plan's order of passes) keep
+    // their group; the ones this pass adds get `group`.
+    llvm::DenseSet<Operation *> before;
+    getOperation().walk([&](AllReduceOp op) { before.insert(op); });
     SmallVector<AttentionOp> attentions;
     SmallVector<MoEExpertsOp> experts;
     getOperation().walk([&](Operation *op) {
@@ -555,6 +562,10 @@ struct PartitionTensorParallelPass
       if (failed(partitionFfn(ffn, rank, ranks)))
         return signalPassFailure();
     mergeSums(getOperation());
+    getOperation().walk([&](AllReduceOp op) {
+      if (!before.contains(op))
+        setCollectiveGroup(op, group);
+    });
   }
 };
 

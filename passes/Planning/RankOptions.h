@@ -1,14 +1,17 @@
-//===- RankOptions.h - The rank options of the partitioning passes -*- C++ -*-===//
+//===- RankOptions.h - The rank options of the partitioning passes -*- C++
+//-*-===//
 //
 // Every partitioning pass of passes/Planning rewrites the model for one
 // rank (`rank`) of `ranks`, both pass options, and checks them the same
-// way before it changes anything.
+// way before it changes anything; in a plan that combines splits, the
+// sums it adds run over a group of the ranks (`group`).
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef KILN_PASSES_PLANNING_RANKOPTIONS_H
 #define KILN_PASSES_PLANNING_RANKOPTIONS_H
 
+#include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Operation.h"
 
@@ -22,6 +25,25 @@ inline mlir::LogicalResult checkRankOptions(mlir::Operation *module,
     return mlir::success();
   return module->emitError(pass)
          << ": rank " << rank << " must lie in [0, ranks = " << ranks << ")";
+}
+
+/// The attribute of a kiln.all_reduce that sums over a group of the ranks
+/// only: an index into the module's kiln.collective_groups (the colors of
+/// this rank's groups, which the runtime splits the world by at load).
+/// Without it, the sum runs over every rank.
+constexpr const char *kCollectiveGroupAttr = "group";
+
+/// `op`'s group (kCollectiveGroupAttr), or null for every rank.
+inline mlir::IntegerAttr collectiveGroup(mlir::Operation *op) {
+  return op->getAttrOfType<mlir::IntegerAttr>(kCollectiveGroupAttr);
+}
+
+/// Puts the sum `op` on group `group`; -1 leaves it over every rank.
+inline void setCollectiveGroup(mlir::Operation *op, int64_t group) {
+  if (group >= 0)
+    op->setAttr(kCollectiveGroupAttr,
+                mlir::IntegerAttr::get(
+                    mlir::IntegerType::get(op->getContext(), 64), group));
 }
 
 } // namespace kiln

@@ -100,6 +100,37 @@ inline void pauseBetweenPolls(unsigned &polls) {
   }
 }
 
+/// group_rank of a plugin whose groups (`Group`, its kiln_collective_group)
+/// hold their `rank` and `size`.
+template <typename Group>
+int32_t groupRank(const Group *group, int32_t *rank, int32_t *size) {
+  if (!group || !rank || !size)
+    return KILN_STATUS_INVALID_ARGUMENT;
+  *rank = group->rank;
+  *size = group->size;
+  return 0;
+}
+
+/// The world's entries of a plugin whose group entries take its `Group`:
+/// each calls the group entry F on `World`, so the two never differ.
+template <typename Group, Group &World> struct OverWorld {
+  template <int32_t (*F)(Group *, void *, uint64_t, uint32_t)>
+  static int32_t inPlace(void *buffer, uint64_t count, uint32_t dtype) {
+    return F(&World, buffer, count, dtype);
+  }
+  template <int32_t (*F)(Group *, const void *, void *, uint64_t, uint32_t)>
+  static int32_t sendRecv(const void *send, void *recv, uint64_t count,
+                          uint32_t dtype) {
+    return F(&World, send, recv, count, dtype);
+  }
+  template <int32_t (*F)(Group *, void *, uint64_t, uint32_t, int32_t)>
+  static int32_t rooted(void *buffer, uint64_t count, uint32_t dtype,
+                        int32_t root) {
+    return F(&World, buffer, count, dtype, root);
+  }
+  template <int32_t (*F)(Group *)> static int32_t alone() { return F(&World); }
+};
+
 /// A plugin's entry points, in the table's order.
 struct Entries {
   decltype(kiln_collective_calls::all_reduce) allReduce;
@@ -113,9 +144,22 @@ struct Entries {
   decltype(kiln_collective_calls::barrier) barrier;
 };
 
+/// A plugin's group entry points (ABI 2), in the table's order.
+struct GroupEntries {
+  decltype(kiln_collective_calls::group_split) split;
+  decltype(kiln_collective_calls::group_rank) rank;
+  decltype(kiln_collective_calls::group_all_reduce) allReduce;
+  decltype(kiln_collective_calls::group_all_gather) allGather;
+  decltype(kiln_collective_calls::group_reduce_scatter) reduceScatter;
+  decltype(kiln_collective_calls::group_all_to_all) allToAll;
+  decltype(kiln_collective_calls::group_broadcast) broadcast;
+  decltype(kiln_collective_calls::group_barrier) barrier;
+};
+
 /// Sets `table`'s ABI version and entry points (its rank and size are the
 /// plugin's to set).
-inline void setEntries(kiln_collective_calls &table, const Entries &e) {
+inline void setEntries(kiln_collective_calls &table, const Entries &e,
+                       const GroupEntries &g) {
   table.abi_version = KILN_COLLECTIVES_ABI_VERSION;
   table.all_reduce = e.allReduce;
   table.all_gather = e.allGather;
@@ -126,6 +170,14 @@ inline void setEntries(kiln_collective_calls &table, const Entries &e) {
   table.recv = e.recv;
   table.broadcast = e.broadcast;
   table.barrier = e.barrier;
+  table.group_split = g.split;
+  table.group_rank = g.rank;
+  table.group_all_reduce = g.allReduce;
+  table.group_all_gather = g.allGather;
+  table.group_reduce_scatter = g.reduceScatter;
+  table.group_all_to_all = g.allToAll;
+  table.group_broadcast = g.broadcast;
+  table.group_barrier = g.barrier;
 }
 
 } // namespace kiln::collectives

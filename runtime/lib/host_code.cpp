@@ -89,6 +89,40 @@ void *openFromTempFile(const uint8_t *elf, uint64_t size, std::string &error) {
   return handle;
 }
 
+/// A rank whose collectives run over groups of the ranks (a plan that
+/// combines splits) exports their count and colors and an array for
+/// their handles (kiln-convert-collectives-to-runtime-calls): the world is
+/// split by each color in turn (group_split is collective over every rank,
+/// and every rank's program lists its groups in the same order, so every
+/// rank makes them here, at load, before any run), keyed by world rank.
+kiln_status splitCollectiveGroups(void *handle,
+                                  const kiln_collective_calls &calls) {
+  auto *count = static_cast<const int32_t *>(
+      dlsym(handle, "kiln_collective_group_count"));
+  auto *colors = static_cast<const int32_t *>(
+      dlsym(handle, "kiln_collective_group_colors"));
+  auto *groups = static_cast<kiln_collective_group **>(
+      dlsym(handle, "kiln_collective_groups"));
+  if (!count && !colors && !groups)
+    return KILN_STATUS_OK;
+  if (!count || !colors || !groups || *count < 0)
+    return fail(KILN_STATUS_CORRUPT_ARTIFACT,
+                "HOST_CODE exports some of its collective groups' symbols "
+                "but not all");
+  if (calls.abi_version < 2 || !calls.group_split)
+    return fail(KILN_STATUS_UNSUPPORTED,
+                "the collectives plugin has no groups of ranks (ABI %u; "
+                "groups need 2)",
+                calls.abi_version);
+  for (int32_t i = 0; i < *count; ++i)
+    if (calls.group_split(colors[i], calls.rank, &groups[i]) != 0 ||
+        (colors[i] >= 0 && !groups[i]))
+      return fail(KILN_STATUS_UNSUPPORTED,
+                  "cannot make collective group %d (color %d) of rank %d", i,
+                  colors[i], calls.rank);
+  return KILN_STATUS_OK;
+}
+
 } // namespace
 
 void *HostCode::symbol(const char *name) const { return dlsym(handle_, name); }
@@ -147,6 +181,13 @@ kiln_status HostCode::load(const uint8_t *elf, uint64_t size,
                   "model); run it under mpirun after kiln_collectives_init");
     }
     *slot = calls;
+    if (kiln_status status = splitCollectiveGroups(handle, *calls);
+        status != KILN_STATUS_OK) {
+      dlclose(handle);
+      if (fd >= 0)
+        close(fd);
+      return status;
+    }
   }
   out.reset(new (std::nothrow)
                 HostCode(handle, fd, symbol));

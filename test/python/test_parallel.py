@@ -47,6 +47,7 @@ def test_compile_partitions_for_several_devices(tmp_path):
 
 def test_compile_refuses_plans_that_do_not_execute():
     with pytest.raises(kiln.CompileError, match="does not execute yet"):
-        kiln.compile(os.path.join(MIXTRAL, "mixtral.onnx"), devices=4, parallel="tp=2,ep=2")
+        kiln.compile(os.path.join(MIXTRAL, "mixtral.onnx"), parallel="dp=2",
+                     plan_batch=2)
     with pytest.raises(ValueError, match="add devices, mesh or parallel"):
         kiln.compile(os.path.join(MIXTRAL, "mixtral.onnx"), machine="cpu")

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The MPI collectives plugin under mpirun: every collective of the table
-# against the values each rank computes itself, on 2 and 4 ranks; then the
+# against the values each rank computes itself, on 2 and 4 ranks, and the
+# group collectives on three splits of 3 and 4 ranks; then the
 # failure paths, which must end every rank with a non-zero status and one
 # clear line, never hang: a rank that exits before a collective (death) and
 # a rank that hangs past the collective timeout (1 s).
@@ -23,16 +24,19 @@ fail() {
   status=1
 }
 
-for np in 2 4; do
-  out="$WORK/all$np.txt"
-  timeout 120 "${MPIRUN[@]}" -np $np "$TEST" "$PLUGIN" all >"$out" 2>&1
+# "MODE NP AGREED": every rank of an NP-rank run of MODE prints AGREED.
+for run in "all 2 all collectives agree" "all 4 all collectives agree" \
+           "groups 3 every group agrees" "groups 4 every group agrees"; do
+  read -r mode np agreed <<<"$run"
+  out="$WORK/$mode$np.txt"
+  timeout 120 "${MPIRUN[@]}" -np $np "$TEST" "$PLUGIN" $mode >"$out" 2>&1
   rc=$?
-  agree=$(grep -c "all collectives agree" "$out")
+  agree=$(grep -c "$agreed" "$out")
   if [ $rc -ne 0 ] || [ "$agree" -ne $np ]; then
-    fail "-np $np all: exit $rc, $agree of $np ranks agree"
+    fail "-np $np $mode: exit $rc, $agree of $np ranks agree"
     cat "$out"
   else
-    echo "ok: -np $np: every collective agrees on every rank"
+    echo "ok: -np $np $mode: $agreed on every rank"
   fi
 done
 

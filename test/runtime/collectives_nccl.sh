@@ -76,6 +76,30 @@ for np in 2 4; do
   done
 done
 
+# Groups: a communicator of NCCL's own per group (its unique id made by the
+# group's rank 0 and shared over the group's MPI communicator), each
+# destroyed at close. On 4 ranks each rank is in 3 groups (rank 0 in 2)
+# besides the world, and is rank 0 of the groups that made an id on it:
+# rank 0 leads the world and its parity group, rank 1 its parity, pair
+# (numbered in reverse, so the higher rank leads) and rest groups, rank 2
+# none, rank 3 its pair.
+run groups4 4 groups
+if [ $rc -ne 0 ] || [ "$(grep -c "every group agrees" "$WORK/groups4.txt")" -ne 4 ]; then
+  fail "-np 4 groups: exit $rc"
+  cat "$WORK/groups4.txt"
+else
+  ids=""
+  for r in 0 1 2 3; do
+    log="$WORK/groups4.log.$r"
+    ids="$ids $(grep -c "^ncclGetUniqueId -> 0" "$log")/$(grep -c "^ncclCommInitRank -> 0" "$log")/$(grep -c "^ncclCommDestroy -> 0" "$log")"
+  done
+  if [ "$ids" != " 2/3/3 3/4/4 0/4/4 1/4/4" ]; then
+    fail "-np 4 groups: ids made / communicators made / destroyed per rank:$ids, expected 2/3/3 3/4/4 0/4/4 1/4/4"
+  else
+    echo "ok: -np 4: every group collective agrees, one communicator per group, each id made by the group's rank 0"
+  fi
+fi
+
 # A failed open (injected on every rank) says why, and the next open works
 # and leaves no communicator behind at close.
 check_retry() { # NAME FAULT EXPECTED-LINE...
@@ -104,15 +128,16 @@ check_retry unique-id ncclGetUniqueId:1 \
   "rank 0: open failed: ncclGetUniqueId failed: unhandled system error (injected failure of ncclGetUniqueId call 1)" \
   "rank 1: open failed: rank 0 could not make the NCCL unique id (ncclGetUniqueId: unhandled system error)"
 
-# check_fault NAME FAULT EXPECTED [FAIL_RANK [NP]]: the collectives under
-# FAULT on NP ranks (2) end every rank, non-zero, within the timeout; some
+# check_fault NAME FAULT EXPECTED [FAIL_RANK [NP [MODE]]]: the collectives
+# of MODE (all) under FAULT on NP ranks (2) end every rank, non-zero,
+# within the timeout; some
 # rank R prints
 # "kiln: rank R: EXPECTED...", and R's fake NCCL log shows the communicator
 # aborted before the process ended.
 check_fault() {
   local name="$1" fault="$2" expected="$3"
   KILN_FAKE_NCCL_FAIL="$fault" KILN_FAKE_NCCL_FAIL_RANK="${4:-}" \
-    run "$name" "${5:-2}" all
+    run "$name" "${5:-2}" "${6:-all}"
   local out="$WORK/$name.txt"
   local line
   line=$(grep -m1 -E "^kiln: rank [0-9]+: " "$out")
@@ -163,6 +188,13 @@ check_fault broadcast ncclBroadcast:1 \
 # Four ranks, an asynchronous failure on the last one only.
 check_fault allgather-np4 ncclAllGather:1:async \
   "all-gather failed: NCCL reports 'remote process exited or there was a network error'" 3 4
+# Groups on four ranks: a group's all-reduce that fails on rank 2 aborts
+# its communicators and ends every rank; so does a group's communicator
+# that cannot be made (the 2nd init: the first group's, after the world's).
+check_fault group-allreduce ncclAllReduce:1 \
+  "all-reduce failed: ncclAllReduce returned 'unhandled system error'" 2 4 groups
+check_fault group-init ncclCommInitRank:2 \
+  "cannot make a group's communicator: ncclCommInitRank failed on rank" "" 4 groups
 
 # NCCL missing: every rank says so and ends.
 KILN_NCCL_LIBRARY="$WORK/no-libnccl.so.2" run missing 2 all

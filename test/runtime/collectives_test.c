@@ -13,6 +13,11 @@
 |*            that open refuses a NULL stream query and that close         *|
 |*            destroyed the communicator. If open fails, the                *|
 |*            rank ends every rank through the plugin's abort;              *|
+|*   groups   checks every group collective (ABI 2) on three splits of the   *|
+|*            world: ranks of equal parity, consecutive pairs numbered in   *|
+|*            reverse, and every rank but 0 (rank 0 joins none, and a NULL  *|
+|*            group is refused); a world all-reduce between them; prints    *|
+|*            "rank R: every group agrees" and exits 0, or exits 1;          *|
 |*   retry    (FAKE_NCCL) open must fail (an injected failure), print       *|
 |*            "rank R: open failed: <reason>", then succeed, sum, and close *|
 |*            with no communicator left: "rank R: recovered";               *|
@@ -100,10 +105,12 @@ static int open_plugin(plugin *p, double timeout,
 }
 
 static int check_all(const kiln_collective_calls *c);
+static int check_groups(const kiln_collective_calls *c);
 
 int main(int argc, char **argv) {
   if (argc != 3 && argc != 4) {
-    fprintf(stderr, "usage: %s PLUGIN all|retry|death|timeout [FAKE_NCCL]\n",
+    fprintf(stderr,
+            "usage: %s PLUGIN all|groups|retry|death|timeout [FAKE_NCCL]\n",
             argv[0]);
     return 2;
   }
@@ -173,7 +180,8 @@ int main(int argc, char **argv) {
     return 0;
   }
 
-  if (check_all(c) != 0 || failures)
+  int groups = strcmp(mode, "groups") == 0;
+  if ((groups ? check_groups(c) : check_all(c)) != 0 || failures)
     return 1;
   c->barrier();
   p.close();
@@ -182,7 +190,9 @@ int main(int argc, char **argv) {
            p.live_comms());
     return 1;
   }
-  printf("rank %d: all collectives agree\n", rank);
+  printf(groups ? "rank %d: every group agrees\n"
+                : "rank %d: all collectives agree\n",
+         rank);
   return 0;
 }
 
@@ -316,6 +326,106 @@ static int check_all(const kiln_collective_calls *c) {
     c->broadcast(v, 3, KILN_DTYPE_INT64, size - 1);
     for (int i = 0; i < 3; ++i)
       expect(v[i] == size - 1, "broadcast", i, (double)v[i], size - 1);
+  }
+  return failures;
+}
+
+/* One group's collectives: `members` lists its world ranks in the group's
+ * order (this rank at `me`); every value checked is computed from them. */
+static void check_group(const kiln_collective_calls *c,
+                        kiln_collective_group *g, const int *members, int n,
+                        int me, const char *name) {
+  int32_t grank = -1, gsize = -1;
+  c->group_rank(g, &grank, &gsize);
+  expect(grank == me && gsize == n, name, 0, grank, me);
+  long sum = 0;
+  for (int i = 0; i < n; ++i)
+    sum += members[i];
+  /* all-reduce: world rank r holds {r, 1} (float32 and int64). */
+  float f[2] = {(float)rank, 1};
+  int64_t i64[2] = {rank, 1};
+  c->group_all_reduce(g, f, 2, KILN_DTYPE_FLOAT32);
+  c->group_all_reduce(g, i64, 2, KILN_DTYPE_INT64);
+  expect(f[0] == sum && f[1] == n, name, 1, f[0], sum);
+  expect(i64[0] == sum && i64[1] == n, name, 2, (double)i64[0], sum);
+  /* all-gather: each sends {r, -r}; block i is member i's. */
+  int32_t send[2] = {rank, -rank}, recv[16];
+  c->group_all_gather(g, send, recv, 2, KILN_DTYPE_INT32);
+  for (int i = 0; i < n; ++i)
+    expect(recv[2 * i] == members[i] && recv[2 * i + 1] == -members[i], name, 3,
+           recv[2 * i], members[i]);
+  /* reduce-scatter: element j of each send is r * 100 + j; group rank i
+   * gets element i of the sum. */
+  double rs[8], mine = -1;
+  for (int j = 0; j < n; ++j)
+    rs[j] = rank * 100.0 + j;
+  c->group_reduce_scatter(g, rs, &mine, 1, KILN_DTYPE_FLOAT64);
+  expect(mine == sum * 100.0 + n * me, name, 4, mine, sum * 100.0 + n * me);
+  /* all-to-all: block j of each send is 10 r + j; block i of recv comes
+   * from member i: 10 members[i] + me. */
+  int64_t a2a[8], got[8];
+  for (int j = 0; j < n; ++j)
+    a2a[j] = 10 * rank + j;
+  c->group_all_to_all(g, a2a, got, 1, KILN_DTYPE_INT64);
+  for (int i = 0; i < n; ++i)
+    expect(got[i] == 10 * members[i] + me, name, 5, (double)got[i],
+           10 * members[i] + me);
+  /* broadcast from the group's last rank. */
+  int32_t b[2] = {rank, rank};
+  c->group_broadcast(g, b, 2, KILN_DTYPE_INT32, n - 1);
+  expect(b[0] == members[n - 1] && b[1] == members[n - 1], name, 6, b[0],
+         members[n - 1]);
+  expect(c->group_broadcast(g, b, 2, KILN_DTYPE_INT32, n) != 0, name, 7, 0, 1);
+  c->group_barrier(g);
+}
+
+/* Three splits of the world (size up to 8), each group's collectives
+ * checked, with a world all-reduce between them. */
+static int check_groups(const kiln_collective_calls *c) {
+  if (size > 8) {
+    fprintf(stderr, "groups needs at most 8 ranks\n");
+    return 1;
+  }
+  kiln_collective_group *parity = NULL, *pairs = NULL, *rest = NULL;
+  c->group_split(rank % 2, rank, &parity);
+  c->group_split(rank / 2, -rank, &pairs);
+  c->group_split(rank == 0 ? -1 : 0, rank, &rest);
+  int members[8], n = 0, me = 0;
+  /* Parity: the ranks of this parity, in world order. */
+  for (int r = rank % 2; r < size; r += 2) {
+    if (r == rank)
+      me = n;
+    members[n++] = r;
+  }
+  expect(parity != NULL, "parity group made", 0, 0, 1);
+  if (parity)
+    check_group(c, parity, members, n, me, "parity group");
+  /* Pairs, numbered in reverse (key -rank): the higher rank first. */
+  n = 0;
+  for (int r = (rank / 2) * 2 + 1; r >= (rank / 2) * 2; --r)
+    if (r < size) {
+      if (r == rank)
+        me = n;
+      members[n++] = r;
+    }
+  expect(pairs != NULL, "pair group made", 0, 0, 1);
+  if (pairs)
+    check_group(c, pairs, members, n, me, "pair group");
+  /* The world still sums over everyone between group calls. */
+  int32_t one = 1;
+  c->all_reduce(&one, 1, KILN_DTYPE_INT32);
+  expect(one == size, "world all_reduce between groups", 0, one, size);
+  /* Every rank but 0; rank 0 has no group, and NULL is refused. */
+  if (rank == 0) {
+    expect(rest == NULL, "rank 0 in no group", 0, 1, 0);
+    expect(c->group_all_reduce(NULL, &one, 1, KILN_DTYPE_INT32) != 0,
+           "NULL group refused", 0, 0, 1);
+  } else {
+    for (n = 0; n < size - 1; ++n)
+      members[n] = n + 1;
+    expect(rest != NULL, "rest group made", 0, 0, 1);
+    if (rest)
+      check_group(c, rest, members, n, rank - 1, "rest group");
   }
   return failures;
 }

@@ -59,6 +59,14 @@ static constexpr const char *kAllocatorSymbol = "kiln_allocator";
 /// The pointer to the runtime's collective table (kiln/collectives.h).
 static constexpr const char *kCollectivesSymbol = "kiln_collectives";
 
+/// The groups of ranks a rank's collectives run over, which
+/// kiln-convert-collectives-to-runtime-calls exports: their count and
+/// colors, which the runtime splits the world by at load, and the handles
+/// it fills in (kiln/collectives.h's group_split).
+static constexpr llvm::StringLiteral kCollectiveGroupSymbols[] = {
+    "kiln_collective_group_count", "kiln_collective_group_colors",
+    "kiln_collective_groups"};
+
 /// The profiler hook the runtime sets while it profiles (kiln/artifact_format.h).
 static constexpr const char *kProfilerSymbol = "kiln_profiler";
 
@@ -71,7 +79,8 @@ static void internalizeAllBut(llvm::Module &m, const llvm::Function *keep) {
       f.setLinkage(llvm::GlobalValue::InternalLinkage);
   for (llvm::GlobalVariable &g : m.globals())
     if (!g.isDeclaration() && g.getName() != kAllocatorSymbol &&
-        g.getName() != kCollectivesSymbol && g.getName() != kProfilerSymbol)
+        g.getName() != kCollectivesSymbol && g.getName() != kProfilerSymbol &&
+        !llvm::is_contained(kCollectiveGroupSymbols, g.getName()))
       g.setLinkage(llvm::GlobalValue::InternalLinkage);
 }
 
@@ -109,21 +118,27 @@ static void routeProfileCallsThroughHook(llvm::Module &m) {
     callee->eraseFromParent();
 }
 
-/// Sends the calls of `kiln_collective_<name>(i64 pointer, i64 count, i32
-/// dtype[, i32 peer])` that kiln-convert-collectives-to-runtime-calls made
-/// through the exported `kiln_collectives` pointer, which the runtime
-/// points at its MPI plugin's table (kiln_collective_calls of
-/// kiln/collectives.h) before the first run; the runtime refuses to run
-/// such code without one.
+/// Sends the calls of `kiln_collective_<name>([i64 group,] i64 pointer, i64
+/// count, i32 dtype[, i32 peer])` that
+/// kiln-convert-collectives-to-runtime-calls made through the exported
+/// `kiln_collectives` pointer, which the runtime points at its MPI plugin's
+/// table (kiln_collective_calls of kiln/collectives.h) before the first run;
+/// the runtime refuses to run such code without one.
 static void routeCollectivesThroughTable(llvm::Module &m) {
-  // kiln_collective_calls: abi_version, rank, size, then ten function
-  // pointers; `slot` counts from the first (all_reduce).
+  // kiln_collective_calls: abi_version, rank, size, then 17 function
+  // pointers; `slot` counts from the first (all_reduce). `pointers`: the
+  // leading i64 arguments that are pointers (a group's handle, then the
+  // buffer).
   struct Member {
     const char *name;
     unsigned slot;
+    unsigned pointers;
   };
-  static const Member members[] = {{"all_reduce", 0}, {"send", 5}, {"recv", 6}};
-  constexpr unsigned kSlots = 10;
+  static const Member members[] = {{"all_reduce", 0, 1},
+                                   {"send", 5, 1},
+                                   {"recv", 6, 1},
+                                   {"group_all_reduce", 11, 2}};
+  constexpr unsigned kSlots = 17;
   llvm::LLVMContext &ctx = m.getContext();
   llvm::Type *ptrTy = llvm::PointerType::get(ctx, 0);
   llvm::Type *i32 = llvm::Type::getInt32Ty(ctx);
@@ -150,13 +165,13 @@ static void routeCollectivesThroughTable(llvm::Module &m) {
         tableTy, calls,
         {b.getInt32(0), b.getInt32(3), b.getInt32(member.slot)});
     llvm::Value *target = b.CreateLoad(ptrTy, slot);
-    // The table's form: the pointer as a pointer, the rest as they are.
-    llvm::SmallVector<llvm::Type *> params = {ptrTy};
-    llvm::SmallVector<llvm::Value *> args = {
-        b.CreateIntToPtr(fn->getArg(0), ptrTy)};
-    for (llvm::Argument &arg : llvm::drop_begin(fn->args())) {
-      params.push_back(arg.getType());
-      args.push_back(&arg);
+    // The table's form: the pointers as pointers, the rest as they are.
+    llvm::SmallVector<llvm::Type *> params;
+    llvm::SmallVector<llvm::Value *> args;
+    for (llvm::Argument &arg : fn->args()) {
+      bool pointer = arg.getArgNo() < member.pointers;
+      params.push_back(pointer ? ptrTy : arg.getType());
+      args.push_back(pointer ? b.CreateIntToPtr(&arg, ptrTy) : &arg);
     }
     auto *targetTy = llvm::FunctionType::get(i32, params, false);
     b.CreateCall(targetTy, target, args);

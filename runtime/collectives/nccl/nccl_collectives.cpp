@@ -33,6 +33,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <dlfcn.h>
+#include <memory>
 #include <sched.h>
 #include <string>
 #include <unistd.h>
@@ -43,12 +44,23 @@
 using namespace kiln::collectives;
 using namespace kiln::nccl;
 
+/// A communicator of the world or of a group split from it: NCCL's, and
+/// MPI's for its barrier and for sharing its unique id.
+struct kiln_collective_group {
+  MPI_Comm mpi = MPI_COMM_NULL;
+  ncclComm_t comm = nullptr;
+  int rank = 0, size = 1;
+};
+
 namespace {
+
+using Group = kiln_collective_group;
 
 Library nccl;
 bool ncclLoaded = false;
-MPI_Comm mpiComm = MPI_COMM_NULL;
-ncclComm_t comm = nullptr;
+/// The world, and the groups split from it (destroyed at close).
+Group world;
+std::vector<std::unique_ptr<Group>> groups;
 kiln_collectives_gpu gpu;
 double timeoutSeconds = KILN_COLLECTIVES_DEFAULT_TIMEOUT;
 bool ownsMpi = false;
@@ -69,6 +81,14 @@ const char *resultText(ncclResult_t result) {
   return text ? text : "unknown NCCL result";
 }
 
+/// The world and every group, whose communicators an end aborts.
+std::vector<Group *> allGroups() {
+  std::vector<Group *> all = {&world};
+  for (std::unique_ptr<Group> &g : groups)
+    all.push_back(g.get());
+  return all;
+}
+
 [[noreturn]] void endEveryRank(int code, const char *fmt, ...) {
   va_list args;
   va_start(args, fmt);
@@ -76,10 +96,13 @@ const char *resultText(ncclResult_t result) {
   va_end(args);
   // Abort the communicator first: it releases the communicator and stops
   // kernels that wait for a peer, which MPI_Abort alone would leave behind.
-  bool aborted = comm != nullptr;
-  if (aborted)
-    nccl.ncclCommAbort(comm);
-  comm = nullptr;
+  bool aborted = false;
+  for (Group *g : allGroups())
+    if (g->comm) {
+      nccl.ncclCommAbort(g->comm);
+      g->comm = nullptr;
+      aborted = true;
+    }
   fprintf(stderr, "kiln: rank %d: %s; %sending every rank\n", table.rank,
           line.text, aborted ? "aborted the NCCL communicator, " : "");
   fflush(stderr);
@@ -89,7 +112,7 @@ const char *resultText(ncclResult_t result) {
   MPI_Initialized(&initialized);
   MPI_Finalized(&finalized);
   if (initialized && !finalized)
-    MPI_Abort(mpiComm == MPI_COMM_NULL ? MPI_COMM_WORLD : mpiComm, code);
+    MPI_Abort(world.mpi == MPI_COMM_NULL ? MPI_COMM_WORLD : world.mpi, code);
   _exit(code); // MPI_Abort does not return; in case it does
 }
 
@@ -113,10 +136,11 @@ int32_t refuse(char *error, size_t errorSize, const char *fmt, ...) {
                what, timeoutSeconds);
 }
 
-/// Waits for the NCCL work `what` that `entry` enqueued, returning
+/// Waits for the NCCL work `what` that `entry` enqueued on `comm`, returning
 /// `started`: ends every rank when it could not start, when NCCL reports an
 /// asynchronous error or the stream a failure, or past the timeout.
-int32_t complete(const char *what, const char *entry, ncclResult_t started) {
+int32_t complete(ncclComm_t comm, const char *what, const char *entry,
+                 ncclResult_t started) {
   if (started != ncclSuccess && started != ncclInProgress)
     endEveryRank(3, "%s failed: %s returned '%s'%s", what, entry,
                  resultText(started), lastError(comm).c_str());
@@ -183,7 +207,9 @@ ncclDataType_t sumType(uint32_t dtype) {
   }
 }
 
-bool isRank(int32_t rank) { return rank >= 0 && rank < table.size; }
+bool isRank(const Group *g, int32_t rank) {
+  return g && rank >= 0 && rank < g->size;
+}
 
 char *at(void *base, size_t offset) { return static_cast<char *>(base) + offset; }
 const char *at(const void *base, size_t offset) {
@@ -191,103 +217,127 @@ const char *at(const void *base, size_t offset) {
 }
 
 //===----------------------------------------------------------------------===//
-// The table
+// The table: each collective over a group (the world's entries pass it)
 //===----------------------------------------------------------------------===//
 
-int32_t allReduce(void *buffer, uint64_t count, uint32_t dtype) {
+int32_t groupAllReduce(Group *g, void *buffer, uint64_t count, uint32_t dtype) {
   ncclDataType_t type = sumType(dtype);
-  if (type < 0)
+  if (!g || type < 0)
     return KILN_STATUS_INVALID_ARGUMENT;
-  return complete("all-reduce", "ncclAllReduce",
+  return complete(g->comm, "all-reduce", "ncclAllReduce",
                   nccl.ncclAllReduce(buffer, buffer, count, type, ncclSum,
-                                     comm, gpu.stream));
+                                     g->comm, gpu.stream));
 }
 
-int32_t allGather(const void *send, void *recv, uint64_t count,
-                  uint32_t dtype) {
+int32_t groupAllGather(Group *g, const void *send, void *recv, uint64_t count,
+                       uint32_t dtype) {
   size_t bytes, whole;
-  if (!asBytes(count, dtype, bytes) ||
-      !asBytes(count, dtype, whole, uint64_t(table.size)))
+  if (!g || !asBytes(count, dtype, bytes) ||
+      !asBytes(count, dtype, whole, uint64_t(g->size)))
     return KILN_STATUS_INVALID_ARGUMENT;
-  return complete("all-gather", "ncclAllGather",
-                  nccl.ncclAllGather(send, recv, bytes, ncclUint8, comm,
-                                     gpu.stream));
+  return complete(
+      g->comm, "all-gather", "ncclAllGather",
+      nccl.ncclAllGather(send, recv, bytes, ncclUint8, g->comm, gpu.stream));
 }
 
-int32_t reduceScatter(const void *send, void *recv, uint64_t count,
-                      uint32_t dtype) {
+int32_t groupReduceScatter(Group *g, const void *send, void *recv,
+                           uint64_t count, uint32_t dtype) {
   ncclDataType_t type = sumType(dtype);
   size_t whole;
-  if (type < 0 || !asBytes(count, dtype, whole, uint64_t(table.size)))
+  if (!g || type < 0 || !asBytes(count, dtype, whole, uint64_t(g->size)))
     return KILN_STATUS_INVALID_ARGUMENT;
-  return complete("reduce-scatter", "ncclReduceScatter",
+  return complete(g->comm, "reduce-scatter", "ncclReduceScatter",
                   nccl.ncclReduceScatter(send, recv, count, type, ncclSum,
-                                         comm, gpu.stream));
+                                         g->comm, gpu.stream));
 }
 
-/// One exchange with every peer as a group of ncclSend/ncclRecv: block p
-/// of send (sendBytes[p] at sendOffsets[p]) to rank p, block p of recv from
-/// rank p.
-int32_t exchange(const char *what, const void *send,
+/// One exchange with every peer of `g` as a group of ncclSend/ncclRecv:
+/// block p of send (sendBytes[p] at sendOffsets[p]) to rank p, block p of
+/// recv from rank p.
+int32_t exchange(Group *g, const char *what, const void *send,
                  const std::vector<size_t> &sendBytes,
                  const std::vector<size_t> &sendOffsets, void *recv,
                  const std::vector<size_t> &recvBytes,
                  const std::vector<size_t> &recvOffsets) {
   ncclResult_t started = nccl.ncclGroupStart();
   if (started != ncclSuccess)
-    return complete(what, "ncclGroupStart", started);
+    return complete(g->comm, what, "ncclGroupStart", started);
   const char *failed = nullptr;
   ncclResult_t failure = ncclSuccess;
-  for (int p = 0; p < table.size && !failed; ++p) {
+  for (int p = 0; p < g->size && !failed; ++p) {
     ncclResult_t rc = nccl.ncclSend(at(send, sendOffsets[p]), sendBytes[p],
-                                    ncclUint8, p, comm, gpu.stream);
+                                    ncclUint8, p, g->comm, gpu.stream);
     if (rc != ncclSuccess) {
       failed = "ncclSend", failure = rc;
       break;
     }
     rc = nccl.ncclRecv(at(recv, recvOffsets[p]), recvBytes[p], ncclUint8, p,
-                       comm, gpu.stream);
+                       g->comm, gpu.stream);
     if (rc != ncclSuccess)
       failed = "ncclRecv", failure = rc;
   }
   // The group is closed even after a failure: NCCL frees what it holds.
   ncclResult_t ended = nccl.ncclGroupEnd();
   if (failed)
-    return complete(what, failed, failure);
-  return complete(what, "ncclGroupEnd", ended);
+    return complete(g->comm, what, failed, failure);
+  return complete(g->comm, what, "ncclGroupEnd", ended);
 }
 
-int32_t allToAll(const void *send, void *recv, uint64_t count, uint32_t dtype) {
+int32_t groupAllToAll(Group *g, const void *send, void *recv, uint64_t count,
+                      uint32_t dtype) {
   size_t bytes, whole;
-  if (!asBytes(count, dtype, bytes) ||
-      !asBytes(count, dtype, whole, uint64_t(table.size)))
+  if (!g || !asBytes(count, dtype, bytes) ||
+      !asBytes(count, dtype, whole, uint64_t(g->size)))
     return KILN_STATUS_INVALID_ARGUMENT;
-  std::vector<size_t> sizes(table.size, bytes), offsets(table.size);
-  for (int p = 0; p < table.size; ++p)
+  std::vector<size_t> sizes(g->size, bytes), offsets(g->size);
+  for (int p = 0; p < g->size; ++p)
     offsets[p] = size_t(p) * bytes;
-  return exchange("all-to-all", send, sizes, offsets, recv, sizes, offsets);
+  return exchange(g, "all-to-all", send, sizes, offsets, recv, sizes, offsets);
 }
 
-/// all-to-all-v with counts and offsets already in bytes.
+int32_t groupBroadcast(Group *g, void *buffer, uint64_t count, uint32_t dtype,
+                       int32_t root) {
+  size_t bytes;
+  if (!isRank(g, root) || !asBytes(count, dtype, bytes))
+    return KILN_STATUS_INVALID_ARGUMENT;
+  return complete(g->comm, "broadcast", "ncclBroadcast",
+                  nccl.ncclBroadcast(buffer, buffer, bytes, ncclUint8, root,
+                                     g->comm, gpu.stream));
+}
+
+/// Every call before it has completed on the stream (each call waits), so
+/// a barrier of the processes is a barrier of the GPU work.
+int32_t groupBarrier(Group *g) {
+  if (!g)
+    return KILN_STATUS_INVALID_ARGUMENT;
+  MPI_Request request;
+  if (MPI_Ibarrier(g->mpi, &request) != MPI_SUCCESS)
+    endEveryRank(3, "barrier could not start");
+  waitMpi(request, "barrier");
+  return 0;
+}
+
+/// all-to-all-v over the world with counts and offsets already in bytes.
 int32_t exchangeBytes(const void *send, const PeerBytes<size_t> &b,
                       void *recv) {
-  return exchange("all-to-all-v", send, b.sendCounts, b.sendOffsets, recv,
-                  b.recvCounts, b.recvOffsets);
+  return exchange(&world, "all-to-all-v", send, b.sendCounts, b.sendOffsets,
+                  recv, b.recvCounts, b.recvOffsets);
 }
 
-/// Sends `count` elements of `dtype` to `peer`, or receives them from it.
+/// Sends `count` elements of `dtype` to world rank `peer`, or receives
+/// them from it.
 int32_t pointToPoint(bool sending, void *buffer, uint64_t count, uint32_t dtype,
                      int32_t peer) {
   size_t bytes;
-  if (!isRank(peer) || !asBytes(count, dtype, bytes))
+  if (!isRank(&world, peer) || !asBytes(count, dtype, bytes))
     return KILN_STATUS_INVALID_ARGUMENT;
   if (sending)
     return complete(
-        "send", "ncclSend",
-        nccl.ncclSend(buffer, bytes, ncclUint8, peer, comm, gpu.stream));
+        world.comm, "send", "ncclSend",
+        nccl.ncclSend(buffer, bytes, ncclUint8, peer, world.comm, gpu.stream));
   return complete(
-      "receive", "ncclRecv",
-      nccl.ncclRecv(buffer, bytes, ncclUint8, peer, comm, gpu.stream));
+      world.comm, "receive", "ncclRecv",
+      nccl.ncclRecv(buffer, bytes, ncclUint8, peer, world.comm, gpu.stream));
 }
 
 int32_t sendTo(const void *buffer, uint64_t count, uint32_t dtype,
@@ -299,25 +349,6 @@ int32_t sendTo(const void *buffer, uint64_t count, uint32_t dtype,
 int32_t receiveFrom(void *buffer, uint64_t count, uint32_t dtype,
                     int32_t peer) {
   return pointToPoint(false, buffer, count, dtype, peer);
-}
-
-int32_t broadcast(void *buffer, uint64_t count, uint32_t dtype, int32_t root) {
-  size_t bytes;
-  if (!isRank(root) || !asBytes(count, dtype, bytes))
-    return KILN_STATUS_INVALID_ARGUMENT;
-  return complete("broadcast", "ncclBroadcast",
-                  nccl.ncclBroadcast(buffer, buffer, bytes, ncclUint8, root,
-                                     comm, gpu.stream));
-}
-
-/// Every call before it has completed on the stream (each call waits), so
-/// a barrier of the processes is a barrier of the GPU work.
-int32_t barrier() {
-  MPI_Request request;
-  if (MPI_Ibarrier(mpiComm, &request) != MPI_SUCCESS)
-    endEveryRank(3, "barrier could not start");
-  waitMpi(request, "barrier");
-  return 0;
 }
 
 //===----------------------------------------------------------------------===//
@@ -361,36 +392,39 @@ bool loadNccl(char *error, size_t errorSize) {
 /// Initializes MPI when no one has and duplicates its world for the
 /// plugin's own messages (the unique id, the barrier).
 bool startMpi(char *error, size_t errorSize) {
-  if (mpiComm != MPI_COMM_NULL)
+  if (world.mpi != MPI_COMM_NULL)
     return true;
-  if (const char *failed = joinMpiWorld(mpiComm, ownsMpi)) {
+  if (const char *failed = joinMpiWorld(world.mpi, ownsMpi)) {
     refuse(error, errorSize, "%s failed", failed);
     return false;
   }
-  MPI_Comm_rank(mpiComm, &table.rank);
-  MPI_Comm_size(mpiComm, &table.size);
+  MPI_Comm_rank(world.mpi, &world.rank);
+  MPI_Comm_size(world.mpi, &world.size);
+  table.rank = world.rank;
+  table.size = world.size;
   return true;
 }
 
-/// Rank 0 makes the NCCL unique id and broadcasts it over MPI with its
-/// result, so that when it fails every rank fails open, none waits in
-/// ncclCommInitRank for it.
-bool shareUniqueId(ncclUniqueId &id, char *error, size_t errorSize) {
+/// Rank 0 of `g` makes the NCCL unique id and broadcasts it over the
+/// group's MPI communicator with its result, so that when it fails every
+/// rank of the group fails, none waits in ncclCommInitRank for it.
+bool shareUniqueId(const Group &g, ncclUniqueId &id, char *error,
+                   size_t errorSize) {
   struct {
     int32_t result;
     ncclUniqueId id;
   } message = {};
-  if (table.rank == 0)
+  if (g.rank == 0)
     message.result = nccl.ncclGetUniqueId(&message.id);
   MPI_Request request;
-  if (MPI_Ibcast(&message, int(sizeof(message)), MPI_BYTE, 0, mpiComm,
+  if (MPI_Ibcast(&message, int(sizeof(message)), MPI_BYTE, 0, g.mpi,
                  &request) != MPI_SUCCESS) {
     refuse(error, errorSize, "cannot broadcast the NCCL unique id over MPI");
     return false;
   }
   waitMpi(request, "the NCCL unique id's broadcast");
   if (message.result != ncclSuccess) {
-    if (table.rank == 0)
+    if (g.rank == 0)
       refuse(error, errorSize, "ncclGetUniqueId failed: %s%s",
              resultText(message.result), lastError(nullptr).c_str());
     else
@@ -403,10 +437,64 @@ bool shareUniqueId(ncclUniqueId &id, char *error, size_t errorSize) {
   return true;
 }
 
+/// Makes the NCCL communicator of `g`, whose MPI communicator, rank and
+/// size are set: the unique id shared over MPI, then ncclCommInitRank.
+bool initNcclComm(Group &g, char *error, size_t errorSize) {
+  ncclUniqueId id;
+  if (!shareUniqueId(g, id, error, errorSize))
+    return false;
+  ncclComm_t created = nullptr;
+  ncclResult_t rc = nccl.ncclCommInitRank(&created, g.size, id, g.rank);
+  if (rc != ncclSuccess) {
+    std::string detail = lastError(created);
+    if (created)
+      nccl.ncclCommAbort(created);
+    refuse(error, errorSize, "ncclCommInitRank failed on rank %d of %d: %s%s",
+           g.rank, g.size, resultText(rc), detail.c_str());
+    return false;
+  }
+  g.comm = created;
+  return true;
+}
+
+/// MPI_Comm_split of the world, then a communicator of NCCL's own for the
+/// group (ncclCommInitRank with the unique id shared over the group's MPI
+/// communicator: no NCCL call spans the whole world). A failure ends every
+/// rank: the other groups' ranks have gone on.
+int32_t groupSplit(int32_t color, int32_t key, Group **out) {
+  if (!out)
+    return KILN_STATUS_INVALID_ARGUMENT;
+  *out = nullptr;
+  auto group = std::make_unique<Group>();
+  if (MPI_Comm_split(world.mpi, color < 0 ? MPI_UNDEFINED : color, key,
+                     &group->mpi) != MPI_SUCCESS)
+    endEveryRank(3, "MPI_Comm_split failed (has another rank died?)");
+  if (group->mpi == MPI_COMM_NULL)
+    return 0;
+  MPI_Comm_set_errhandler(group->mpi, MPI_ERRORS_RETURN);
+  MPI_Comm_rank(group->mpi, &group->rank);
+  MPI_Comm_size(group->mpi, &group->size);
+  char error[256] = "";
+  bool made = initNcclComm(*group, error, sizeof(error));
+  // Kept even when it failed, so that the end frees its MPI communicator.
+  Group *g = group.get();
+  groups.push_back(std::move(group));
+  if (!made)
+    endEveryRank(3, "cannot make a group's communicator: %s", error);
+  *out = g;
+  return 0;
+}
+
 void fillTable() {
-  setEntries(table, {allReduce, allGather, reduceScatter, allToAll,
-                     allToAllvInBytes<size_t, table, exchangeBytes>, sendTo,
-                     receiveFrom, broadcast, barrier});
+  using World = OverWorld<Group, world>;
+  setEntries(
+      table,
+      {World::inPlace<groupAllReduce>, World::sendRecv<groupAllGather>,
+       World::sendRecv<groupReduceScatter>, World::sendRecv<groupAllToAll>,
+       allToAllvInBytes<size_t, table, exchangeBytes>, sendTo, receiveFrom,
+       World::rooted<groupBroadcast>, World::alone<groupBarrier>},
+      {groupSplit, groupRank<Group>, groupAllReduce, groupAllGather,
+       groupReduceScatter, groupAllToAll, groupBroadcast, groupBarrier});
 }
 
 } // namespace
@@ -414,7 +502,7 @@ void fillTable() {
 KILN_PLUGIN_API int32_t kiln_collectives_nccl_open(
     double timeout, const kiln_collectives_gpu *device,
     const kiln_collective_calls **out, char *error, size_t errorSize) {
-  if (comm) {
+  if (world.comm) {
     *out = &table;
     return 0;
   }
@@ -426,21 +514,8 @@ KILN_PLUGIN_API int32_t kiln_collectives_nccl_open(
     return 1;
   gpu = *device;
   timeoutSeconds = timeout > 0 ? timeout : KILN_COLLECTIVES_DEFAULT_TIMEOUT;
-  ncclUniqueId id;
-  if (!shareUniqueId(id, error, errorSize))
+  if (!initNcclComm(world, error, errorSize))
     return 1;
-  ncclComm_t created = nullptr;
-  ncclResult_t rc =
-      nccl.ncclCommInitRank(&created, table.size, id, table.rank);
-  if (rc != ncclSuccess) {
-    std::string detail = lastError(created);
-    if (created)
-      nccl.ncclCommAbort(created);
-    return refuse(error, errorSize,
-                  "ncclCommInitRank failed on rank %d of %d: %s%s", table.rank,
-                  table.size, resultText(rc), detail.c_str());
-  }
-  comm = created;
   fillTable();
   *out = &table;
   return 0;
@@ -452,8 +527,15 @@ KILN_PLUGIN_API void kiln_collectives_nccl_abort(const char *message,
 }
 
 KILN_PLUGIN_API void kiln_collectives_nccl_close() {
-  if (comm)
-    nccl.ncclCommDestroy(comm);
-  comm = nullptr;
-  leaveMpiWorld(mpiComm, ownsMpi);
+  for (std::unique_ptr<Group> &g : groups) {
+    if (g->comm)
+      nccl.ncclCommDestroy(g->comm);
+    if (g->mpi != MPI_COMM_NULL)
+      MPI_Comm_free(&g->mpi);
+  }
+  groups.clear();
+  if (world.comm)
+    nccl.ncclCommDestroy(world.comm);
+  world.comm = nullptr;
+  leaveMpiWorld(world.mpi, ownsMpi);
 }

@@ -37,11 +37,15 @@
 extern "C" {
 #endif
 
-#define KILN_COLLECTIVES_ABI_VERSION 1u
+#define KILN_COLLECTIVES_ABI_VERSION 2u
 /* The pointer a HOST_CODE object that calls collectives exports. */
 #define KILN_COLLECTIVES_SYMBOL "kiln_collectives"
 /* How long a collective waits for the other ranks by default (seconds). */
 #define KILN_COLLECTIVES_DEFAULT_TIMEOUT 300.0
+
+/* A communicator over a group of the ranks (ABI 2), opaque: each plugin
+ * defines its own. */
+typedef struct kiln_collective_group kiln_collective_group;
 
 typedef struct kiln_collective_calls {
   uint32_t abi_version; /* KILN_COLLECTIVES_ABI_VERSION */
@@ -80,6 +84,37 @@ typedef struct kiln_collective_calls {
                        int32_t root);
   /* Returns once every rank has called it. */
   int32_t (*barrier)(void);
+
+  /* ABI 2: collectives over a group of the ranks, for plans that combine
+   * splits (a tensor-parallel group inside each pipeline stage, replicas
+   * of a data-parallel plan). */
+
+  /* Collective over every rank of the world, as MPI_Comm_split: the ranks
+   * that pass the same `color` (>= 0) form one group, numbered by `key`
+   * (ties by world rank). *group is its handle, valid until the plugin
+   * closes; a rank passing a negative color joins no group (*group =
+   * NULL). Every rank makes its groups in the same order. */
+  int32_t (*group_split)(int32_t color, int32_t key,
+                         kiln_collective_group **group);
+  /* This rank's number in `group` and the group's size. */
+  int32_t (*group_rank)(const kiln_collective_group *group, int32_t *rank,
+                        int32_t *size);
+  /* The collectives above, over the ranks of `group` only, ranks and
+   * blocks numbered as in the group; every rank of the group calls them
+   * in the same order. A NULL group is refused
+   * (KILN_STATUS_INVALID_ARGUMENT). */
+  int32_t (*group_all_reduce)(kiln_collective_group *group, void *buffer,
+                              uint64_t count, uint32_t dtype);
+  int32_t (*group_all_gather)(kiln_collective_group *group, const void *send,
+                              void *recv, uint64_t count, uint32_t dtype);
+  int32_t (*group_reduce_scatter)(kiln_collective_group *group,
+                                  const void *send, void *recv, uint64_t count,
+                                  uint32_t dtype);
+  int32_t (*group_all_to_all)(kiln_collective_group *group, const void *send,
+                              void *recv, uint64_t count, uint32_t dtype);
+  int32_t (*group_broadcast)(kiln_collective_group *group, void *buffer,
+                             uint64_t count, uint32_t dtype, int32_t root);
+  int32_t (*group_barrier)(kiln_collective_group *group);
 } kiln_collective_calls;
 
 /* The plugin's entry points (runtime/collectives/mpi), which the runtime

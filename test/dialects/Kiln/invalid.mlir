@@ -2491,6 +2491,14 @@ func.func @all_reduce_dtype(%x: tensor<4xf16>) -> tensor<4xf16> {
 
 // -----
 
+func.func @all_reduce_group(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{'kiln.all_reduce' op group -1 must be an index of the module's kiln.collective_groups (0 or more)}}
+  %0 = kiln.all_reduce %x {group = -1 : i64, ranks = 2 : i64} : (tensor<4xf32>) -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
 func.func @send_one_rank(%x: tensor<4xf32>) {
   // expected-error @+1 {{'kiln.send' op ranks = 1 must be at least 2}}
   kiln.send %x {peer = 0 : i64, ranks = 1 : i64} : tensor<4xf32>

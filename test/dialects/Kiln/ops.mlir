@@ -1065,10 +1065,12 @@ func.func @dynamic_dims(%x: tensor<?x?x16xf32>, %w: tensor<16x8xf32>) -> tensor<
 // CHECK-LABEL: func.func @collectives
 // CHECK: kiln.all_reduce %{{.+}} {ranks = 2 : i64} : (tensor<16x64xf32>) -> tensor<16x64xf32>
 // CHECK: kiln.all_reduce %{{.+}} {ranks = 4 : i64} : (tensor<?x8xi64>) -> tensor<?x8xi64>
-func.func @collectives(%x: tensor<16x64xf32>, %n: tensor<?x8xi64>) -> (tensor<16x64xf32>, tensor<?x8xi64>) {
+// CHECK: kiln.all_reduce %{{.+}} {group = 1 : i64, ranks = 2 : i64} : (tensor<16x64xf32>) -> tensor<16x64xf32>
+func.func @collectives(%x: tensor<16x64xf32>, %n: tensor<?x8xi64>) -> (tensor<16x64xf32>, tensor<?x8xi64>, tensor<16x64xf32>) {
   %0 = kiln.all_reduce %x {ranks = 2 : i64} : (tensor<16x64xf32>) -> tensor<16x64xf32>
   %1 = kiln.all_reduce %n {ranks = 4 : i64} : (tensor<?x8xi64>) -> tensor<?x8xi64>
-  return %0, %1 : tensor<16x64xf32>, tensor<?x8xi64>
+  %2 = kiln.all_reduce %x {group = 1 : i64, ranks = 2 : i64} : (tensor<16x64xf32>) -> tensor<16x64xf32>
+  return %0, %1, %2 : tensor<16x64xf32>, tensor<?x8xi64>, tensor<16x64xf32>
 }
 
 // Point to point between pipeline stages.

@@ -1,5 +1,9 @@
 // RUN: kiln-opt %s -split-input-file -verify-diagnostics -pass-pipeline='builtin.module(func.func(kiln-partition-experts{rank=1 ranks=2}))' | FileCheck %s
 // RUN: kiln-opt %s -split-input-file -verify-diagnostics -pass-pipeline='builtin.module(func.func(kiln-partition-experts{rank=0 ranks=1}))' | FileCheck %s --check-prefix=ONE
+// RUN: kiln-opt %s -split-input-file -verify-diagnostics -pass-pipeline='builtin.module(func.func(kiln-partition-experts{rank=1 ranks=2 group=1}))' | FileCheck %s --check-prefix=GROUP
+// With tp in the plan, the experts' sum runs over the ep group (index 1 of
+// the module's kiln.collective_groups).
+// GROUP: kiln.all_reduce %{{.+}} {group = 1 : i64, ranks = 2 : i64}
 
 // Rank 1 of 2 keeps experts 2 and 3 of 4: its weights are constants of
 // those rows only (gate rows 2-3 hold 2.0 and 3.0), the routed expert

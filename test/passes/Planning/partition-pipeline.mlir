@@ -3,6 +3,7 @@
 // RUN: kiln-opt %s -pass-pipeline='builtin.module(kiln-partition-pipeline{rank=1 ranks=3})' | FileCheck %s --check-prefix=MIDDLE
 // RUN: kiln-opt %s -pass-pipeline='builtin.module(kiln-partition-pipeline{rank=0 ranks=2 layers=1,2})' | FileCheck %s --check-prefix=UNEVEN
 // RUN: kiln-opt %s -pass-pipeline='builtin.module(kiln-partition-pipeline{rank=0 ranks=1})' | FileCheck %s --check-prefix=ONE
+// RUN: kiln-opt %s -pass-pipeline='builtin.module(kiln-partition-pipeline{rank=1 ranks=2 layers=2,1 stage-offset=1 stage-stride=2 world-ranks=4})' | FileCheck %s --check-prefix=WORLD
 
 // A pre-norm decoder of 3 layers in miniature: the embedding, then per
 // layer a norm (times a per-layer weight and a mask computed from the
@@ -46,6 +47,12 @@
 // LAST-NEXT: %[[LOGITS:.+]] = arith.mulf
 // LAST-NEXT: kiln.send %[[LOGITS]] {peer = 0 : i64, ranks = 2 : i64} : tensor<1x2x8x16xf32>
 // LAST-NEXT: return %[[LOGITS]]
+
+// The same stage as rank 1 of a tp group of 2 (tp=2,pp=2: world rank 3):
+// its pipeline's stage 0 is world rank 1, so it receives from rank 1 and
+// sends the logits there, in a world of 4.
+// WORLD: kiln.recv {peer = 1 : i64, ranks = 4 : i64} : tensor<1x2x8x16xf32>
+// WORLD: kiln.send %{{.+}} {peer = 1 : i64, ranks = 4 : i64} : tensor<1x2x8x16xf32>
 
 // A middle stage receives from the one before, sends to the one after,
 // and returns zeros (rank 0 returns the results).

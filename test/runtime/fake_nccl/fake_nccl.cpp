@@ -229,12 +229,78 @@ FAKE_API int ncclGetUniqueId(UniqueId *id) {
     return call.done(ncclInvalidArgument, "uniqueId is NULL");
   static unsigned made = 0;
   std::memset(id, 0, sizeof(*id));
+  // The maker's world rank leads: ncclCommInitRank meets there.
   std::snprintf(id->internal, sizeof(id->internal),
-                "kiln-fake-nccl pid=%d time=%ld n=%u", int(getpid()),
-                long(time(nullptr)), ++made);
+                "kiln-fake-nccl rank=%d pid=%d time=%ld n=%u", worldRank(),
+                int(getpid()), long(time(nullptr)), ++made);
   return call.done(ncclSuccess);
 }
 
+namespace {
+
+/// What each rank of a communicator being made tells the id's maker.
+struct Joining {
+  int rank = -1;  // the rank it asked for
+  int world = -1; // its world rank
+  UniqueId id;
+};
+
+/// The maker's answer: whether the ranks agree, and the world rank of each
+/// communicator rank.
+struct Members {
+  int ok = 0;
+  std::vector<int> world;
+};
+
+constexpr int kJoinTag = 4242;
+
+/// At the id's maker: gathers the other nranks - 1 joining ranks' requests,
+/// checks they are distinct ranks of [0, nranks) holding its id, and sends
+/// every one the members in rank order.
+Members collectMembers(const Joining &mine, int nranks) {
+  Members m;
+  m.world.assign(size_t(nranks), -1);
+  std::vector<Joining> all = {mine};
+  for (int i = 1; i < nranks; ++i) {
+    Joining j;
+    MPI_Recv(&j, int(sizeof(j)), MPI_BYTE, MPI_ANY_SOURCE, kJoinTag,
+             MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    all.push_back(j);
+  }
+  m.ok = 1;
+  for (const Joining &j : all) {
+    bool fits = j.rank >= 0 && j.rank < nranks && m.world[j.rank] < 0 &&
+                std::memcmp(&j.id, &mine.id, sizeof(mine.id)) == 0;
+    if (fits)
+      m.world[j.rank] = j.world;
+    m.ok = m.ok && fits;
+  }
+  for (const Joining &j : all)
+    if (j.world != mine.world)
+      MPI_Send(m.world.data(), nranks, MPI_INT, j.world, m.ok ? kJoinTag : 0,
+               MPI_COMM_WORLD);
+  return m;
+}
+
+/// Any rank other than the maker: sends its request, receives the members.
+Members joinMaker(const Joining &mine, int maker, int nranks) {
+  Members m;
+  m.world.assign(size_t(nranks), -1);
+  MPI_Send(&mine, int(sizeof(mine)), MPI_BYTE, maker, kJoinTag, MPI_COMM_WORLD);
+  MPI_Status status;
+  MPI_Recv(m.world.data(), nranks, MPI_INT, maker, MPI_ANY_TAG, MPI_COMM_WORLD,
+           &status);
+  m.ok = status.MPI_TAG == kJoinTag;
+  return m;
+}
+
+} // namespace
+
+/// Meets the other ranks at the id's maker (its world rank is in the id),
+/// which checks that nranks ranks, each a different one, passed its id,
+/// then makes an MPI communicator of those world ranks alone
+/// (MPI_Comm_create_group), as NCCL's own rendezvous does for a
+/// communicator over some of the processes.
 FAKE_API int ncclCommInitRank(Comm **out, int nranks, UniqueId id, int rank) {
   Call call("ncclCommInitRank");
   if (out)
@@ -246,22 +312,29 @@ FAKE_API int ncclCommInitRank(Comm **out, int nranks, UniqueId id, int rank) {
   if (!initialized)
     return call.done(ncclInvalidUsage,
                      "the fake NCCL needs MPI initialized (run under mpirun)");
-  int worldSize = 0, me = 0;
+  int worldSize = 0, maker = -1;
   MPI_Comm_size(MPI_COMM_WORLD, &worldSize);
-  MPI_Comm_rank(MPI_COMM_WORLD, &me);
-  if (!out || nranks != worldSize || rank != me)
+  if (!out || nranks < 1 || nranks > worldSize ||
+      std::sscanf(id.internal, "kiln-fake-nccl rank=%d", &maker) != 1 ||
+      maker < 0 || maker >= worldSize)
     return call.done(ncclInvalidArgument,
-                     "nranks or rank disagrees with the MPI world");
-  // Every rank must hold rank 0's id: what the plugin's broadcast is for.
-  UniqueId root = id;
-  MPI_Bcast(&root, int(sizeof(root)), MPI_BYTE, 0, MPI_COMM_WORLD);
-  int differs = std::memcmp(&root, &id, sizeof(id)) != 0;
-  MPI_Allreduce(MPI_IN_PLACE, &differs, 1, MPI_INT, MPI_LOR, MPI_COMM_WORLD);
-  if (differs)
+                     "nranks or the unique id disagrees with the MPI world");
+  Joining mine;
+  mine.rank = rank;
+  mine.world = worldRank();
+  mine.id = id;
+  Members members = mine.world == maker ? collectMembers(mine, nranks)
+                                        : joinMaker(mine, maker, nranks);
+  if (!members.ok)
     return call.done(ncclInvalidArgument,
-                     "the ranks passed different unique ids");
+                     "the ranks passed different unique ids or ranks");
+  MPI_Group worldGroup, group;
+  MPI_Comm_group(MPI_COMM_WORLD, &worldGroup);
+  MPI_Group_incl(worldGroup, nranks, members.world.data(), &group);
   auto *comm = new Comm;
-  MPI_Comm_dup(MPI_COMM_WORLD, &comm->mpi);
+  MPI_Comm_create_group(MPI_COMM_WORLD, group, kJoinTag, &comm->mpi);
+  MPI_Group_free(&group);
+  MPI_Group_free(&worldGroup);
   MPI_Comm_set_errhandler(comm->mpi, MPI_ERRORS_RETURN);
   ++state().liveComms;
   *out = comm;

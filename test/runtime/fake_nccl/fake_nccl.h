@@ -6,9 +6,11 @@
 |* GPU. The plugin loads it through KILN_NCCL_LIBRARY=/path/to/it.            *|
 |*                                                                            *|
 |* Simulation: "device" buffers are host memory. ncclCommInitRank needs MPI   *|
-|* initialized (the plugin does it), checks nranks and rank against the MPI   *|
-|* world and that every rank passed rank 0's unique id (ncclGetUniqueId      *|
-|* makes a different one per call), then duplicates MPI_COMM_WORLD. Each     *|
+|* initialized (the plugin does it); the ranks meet at the world rank that   *|
+|* made the unique id (ncclGetUniqueId writes it into each id it makes, a    *|
+|* different one per call), which checks that nranks distinct ranks passed   *|
+|* its id, and they make an MPI communicator of their own                   *|
+|* (MPI_Comm_create_group): the world, or a group of some of the ranks. Each *|
 |* collective or send/recv starts the matching non-blocking MPI operation    *|
 |* and returns; kiln_fake_nccl_stream_query stands for cuStreamQuery on the  *|
 |* stream: 0 once every operation started has completed, 600               *|

@@ -53,7 +53,10 @@ def PartitionExperts : Pass<"kiln-partition-experts", "mlir::func::FuncOp"> {
     Option<"rank", "rank", "int64_t", "0",
            "The rank whose program this is, in [0, ranks)">,
     Option<"ranks", "ranks", "int64_t", "1",
-           "The number of ranks the experts are spread over">
+           "The number of ranks the experts are spread over">,
+    Option<"group", "group", "int64_t", "-1",
+           "The collective group its sums run over, an index into the "
+           "module's kiln.collective_groups (-1: every rank)">
   ];
   let dependentDialects = ["kiln::KilnDialect", "mlir::arith::ArithDialect",
                            "mlir::linalg::LinalgDialect",
@@ -126,7 +129,10 @@ def PartitionTensorParallel
     Option<"rank", "rank", "int64_t", "0",
            "The rank whose program this is, in [0, ranks)">,
     Option<"ranks", "ranks", "int64_t", "1",
-           "The number of ranks the heads and FFNs are split over">
+           "The number of ranks the heads and FFNs are split over">,
+    Option<"group", "group", "int64_t", "-1",
+           "The collective group its sums run over, an index into the "
+           "module's kiln.collective_groups (-1: every rank)">
   ];
   let dependentDialects = ["kiln::KilnDialect", "mlir::arith::ArithDialect",
                            "mlir::tensor::TensorDialect"];
@@ -167,6 +173,12 @@ def PartitionPipeline : Pass<"kiln-partition-pipeline", "mlir::ModuleOp"> {
     dynamic shape crossing a cut (the receiver sizes its buffer from the
     type). With `ranks = 1` the pass changes nothing.
 
+    In a plan that combines pipeline and tensor parallelism, each pipeline
+    is one rank of every stage: `stage-offset` is the world rank of its
+    stage 0, `stage-stride` the world ranks from one stage to the next, and
+    `world-ranks` the ranks of the world; the sends and receives name world
+    ranks (`stage-offset + s * stage-stride`).
+
     Example (`rank = 0`, `ranks = 2`, 2 layers):
 
     ```mlir
@@ -190,7 +202,14 @@ def PartitionPipeline : Pass<"kiln-partition-pipeline", "mlir::ModuleOp"> {
     Option<"ranks", "ranks", "int64_t", "1",
            "The number of pipeline stages (one rank each)">,
     ListOption<"layers", "layers", "int64_t",
-               "Decoder layers per stage, in order (default: an even split)">
+               "Decoder layers per stage, in order (default: an even split)">,
+    Option<"stageStride", "stage-stride", "int64_t", "1",
+           "World ranks between one stage and the next of this pipeline "
+           "(the ranks of a tensor-parallel group in a combined plan)">,
+    Option<"stageOffset", "stage-offset", "int64_t", "0",
+           "The world rank of this pipeline's stage 0">,
+    Option<"worldRanks", "world-ranks", "int64_t", "0",
+           "The ranks of the world (0: the stages alone)">
   ];
   let dependentDialects = ["kiln::KilnDialect", "mlir::arith::ArithDialect",
                            "mlir::tensor::TensorDialect",
@@ -215,6 +234,16 @@ def ConvertCollectivesToRuntimeCalls
     allocates a fresh buffer of its (static) type, calls
     `kiln_collective_recv(ptr, count, dtype, peer)` to fill it, and the
     buffer is its result.
+
+    A `kiln.all_reduce` with a `group` (a plan that combines splits) sums
+    over that group of the ranks: the module's `kiln.collective_groups`
+    (this rank's color of each group, in the order every rank lists them)
+    become exported globals, `kiln_collective_group_count` and
+    `kiln_collective_group_colors`, which the runtime splits the world by
+    at load, and `kiln_collective_groups`, the handles it fills in; the
+    call is `kiln_collective_group_all_reduce(handle, ptr, count, dtype)`
+    with the group's handle loaded from there. A group the module does not
+    list is an error.
 
     The callees are declared here; the host code generator
     (lib/Target/Host/HostCodegen.cpp) sends every call of a
