@@ -16,19 +16,13 @@ using namespace kiln;
 LogicalResult AllReduceOp::verify() {
   if (getRanks() < 2)
     return emitOpError("ranks = ") << getRanks() << " must be at least 2";
-  // `group` (set by the partitioning passes of a plan that combines
-  // splits, passes/Planning/RankOptions.h): the sum runs over that group
-  // of the module's kiln.collective_groups rather than every rank.
-  auto group = (*this)->getAttrOfType<IntegerAttr>("group");
-  if ((*this)->hasAttr("group") && (!group || group.getInt() < 0)) {
-    InFlightDiagnostic diag = emitOpError("group ");
-    if (group)
-      diag << group.getInt();
-    else
-      diag << (*this)->getAttr("group");
-    return diag << " must be an index of the module's kiln.collective_groups "
-                   "(0 or more)";
-  }
+  // The sum over one group of the module's kiln.collective_groups
+  // (passes/Planning/RankOptions.h) rather than every rank.
+  if (std::optional<int64_t> group = getGroup(); group && *group < 0)
+    return emitOpError("group ")
+           << *group
+           << " must be an index of the module's kiln.collective_groups "
+              "(0 or more)";
   return success();
 }
 

@@ -21,6 +21,12 @@ def Kiln_AllReduceOp : Kiln_Op<"all_reduce",
     ranks of the artifact (the MPI world), at least 2; only the sum is
     defined (the combine of expert and tensor parallelism).
 
+    With `group` (set by the partitioning passes of a plan that combines
+    splits, e.g. `tp=2,ep=2`), the sum runs over one group of ranks
+    instead: the index of an entry of the module's
+    `kiln.collective_groups`, which gives this rank's colour for each
+    group, and the runtime splits the world by those colours at load.
+
     The op communicates, so it is not `Pure`: it stays where the
     partitioning put it, in the same order on every rank.
     `kiln-convert-collectives-to-runtime-calls` turns it into a call of the
@@ -37,7 +43,8 @@ def Kiln_AllReduceOp : Kiln_Op<"all_reduce",
     ```
   }];
   let arguments = (ins RankedTensorOf<[F32, F64, I32, I64]>:$input,
-                       I64Attr:$ranks);
+                       I64Attr:$ranks,
+                       OptionalAttr<I64Attr>:$group);
   let results = (outs RankedTensorOf<[F32, F64, I32, I64]>:$result);
   let assemblyFormat =
       "$input attr-dict `:` functional-type(operands, results)";
