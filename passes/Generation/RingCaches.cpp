@@ -172,6 +172,32 @@ Value attendPlain(OpBuilder &b, AttentionOp op, RankedTensorType outType,
 
 } // namespace
 
+Value castToOnePosition(OpBuilder &b, Location loc, Value v) {
+  return tensor::CastOp::create(
+      b, loc, withDim(cast<RankedTensorType>(v.getType()), 2, 1), v);
+}
+
+Value branchOnDecode(OpBuilder &b, Location loc, Value seq,
+                     RankedTensorType outType,
+                     function_ref<Value(RankedTensorType)> decode,
+                     function_ref<Value()> general) {
+  if (!outType.isDynamicDim(2))
+    return general();
+  Value isDecode =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, seq,
+                            arith::ConstantIndexOp::create(b, loc, 1));
+  auto branch = scf::IfOp::create(b, loc, TypeRange{outType}, isDecode,
+                                  /*withElseRegion=*/true);
+  b.setInsertionPointToStart(&branch.getThenRegion().front());
+  Value decoded = decode(withDim(outType, 2, 1));
+  scf::YieldOp::create(
+      b, loc, ValueRange{tensor::CastOp::create(b, loc, outType, decoded)});
+  b.setInsertionPointToStart(&branch.getElseRegion().front());
+  scf::YieldOp::create(b, loc, ValueRange{general()});
+  b.setInsertionPointAfter(branch);
+  return branch.getResult(0);
+}
+
 Value attendOverRing(OpBuilder &b, Location loc, AttentionOp op, Value keyCache,
                      Value valueCache, Value pastLength, Value seq,
                      RingShape shape) {
@@ -184,40 +210,22 @@ Value attendOverRing(OpBuilder &b, Location loc, AttentionOp op, Value keyCache,
     return attendPlain(b, op, outType, op.getQuery(), keys, values, mask,
                        Value());
   };
-  Value output;
-  if (outType.isDynamicDim(2)) {
-    Value isDecode =
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, seq,
-                              arith::ConstantIndexOp::create(b, loc, 1));
-    auto branch = scf::IfOp::create(b, loc, TypeRange{outType}, isDecode,
-                                    /*withElseRegion=*/true);
-    // Decode: every slot written so far holds a key inside the window (or
-    // an anchor), and they fill in order until the ring wraps, so the
-    // first 1 + min(past, slots) keys are exactly the ones to read; static
-    // sizes, for the target's decode kernel.
-    b.setInsertionPointToStart(&branch.getThenRegion().front());
-    auto one = [&](Value v) {
-      return tensor::CastOp::create(
-          b, loc, withDim(cast<RankedTensorType>(v.getType()), 2, 1), v);
-    };
+  // Decode: every slot written so far holds a key inside the window (or
+  // an anchor), and they fill in order until the ring wraps, so the first
+  // 1 + min(past, slots) keys are exactly the ones to read.
+  auto decode = [&](RankedTensorType oneType) {
     Value lengths = perSequence(b, loc, pastLength, [&](I64Math &m, Value p) {
       Value slots = m.c(shape.slots());
       return m.add(m.c(1), m.pick(m.lt(p, slots), p, slots));
     });
-    Value query = one(op.getQuery());
-    Value keys = afterStep(b, loc, one(op.getKey()), keyCache);
-    Value values = afterStep(b, loc, one(op.getValue()), valueCache);
-    Value decoded = attendPlain(b, op, withDim(outType, 2, 1), query, keys,
-                                values, Value(), lengths);
-    scf::YieldOp::create(
-        b, loc, ValueRange{tensor::CastOp::create(b, loc, outType, decoded)});
-    b.setInsertionPointToStart(&branch.getElseRegion().front());
-    scf::YieldOp::create(b, loc, ValueRange{prefill()});
-    b.setInsertionPointAfter(branch);
-    output = branch.getResult(0);
-  } else {
-    output = prefill();
-  }
+    Value query = castToOnePosition(b, loc, op.getQuery());
+    Value keys =
+        afterStep(b, loc, castToOnePosition(b, loc, op.getKey()), keyCache);
+    Value values =
+        afterStep(b, loc, castToOnePosition(b, loc, op.getValue()), valueCache);
+    return attendPlain(b, op, oneType, query, keys, values, Value(), lengths);
+  };
+  Value output = branchOnDecode(b, loc, seq, outType, decode, prefill);
   op.getOutput().replaceAllUsesWith(output);
   op.erase();
   return output;

@@ -18,6 +18,21 @@
 
 namespace kiln::generation {
 
+/// `v` with its query (or key) length, dimension 2, cast to the static 1.
+mlir::Value castToOnePosition(mlir::OpBuilder &b, mlir::Location loc,
+                              mlir::Value v);
+
+/// An attention's output of type `outType`: with a dynamic query length
+/// (dimension 2), an `scf.if (seq == 1)` whose decode branch yields
+/// `decode(outType with query length 1)` cast back, which a target's kernel
+/// can plan for from static sizes, and whose other branch yields
+/// `general()`; with a static one, `general()`. Leaves the builder after it.
+mlir::Value
+branchOnDecode(mlir::OpBuilder &b, mlir::Location loc, mlir::Value seq,
+               mlir::RankedTensorType outType,
+               llvm::function_ref<mlir::Value(mlir::RankedTensorType)> decode,
+               llvm::function_ref<mlir::Value()> general);
+
 /// The slots of a windowed attention's cache: `anchors` positions `[0,
 /// anchors)` and a ring of the last `ring` positions at or past them
 /// (position `p >= anchors` in slot `anchors + (p - anchors) mod ring`).
