@@ -76,6 +76,20 @@ def kiln_run(bin_dir, artifact, work, tag, prompt, *flags,
     return np.load(os.path.join(out_dir, "generated.npy")), None, result.stdout
 
 
+def generation_differs(bin_dir, artifact, work, tag, prompt, expected,
+                       reference="PyTorch", input_name="tokens"):
+    """None when kiln-run --generate writes `expected` after `prompt`."""
+    got, why, _ = kiln_run(bin_dir, artifact, work, tag, prompt, "--generate",
+                           str(expected.shape[1]), input_name=input_name)
+    if why:
+        return "%s: kiln-run --generate failed: %s" % (tag, why)
+    if not np.array_equal(got, expected):
+        return "%s: tokens differ from %s's greedy ones:\n  kiln  %s\n" \
+               "  %s %s" % (tag, reference, got.tolist(), reference,
+                            expected.tolist())
+    return None
+
+
 def export_decoder(make_model, work, name):
     torch.manual_seed(0)
     net = make_model().eval()
@@ -225,16 +239,11 @@ def check_exported_cache(bin_dir):
         for batch, length, steps in PROMPTS:
             prompt = rng.integers(0, VOCAB, (batch, length), dtype=np.int64)
             expected = greedy_reference(reference, prompt, steps)
-            tag = "past_%dx%d" % (batch, length)
-            got, why, _ = kiln_run(bin_dir, artifact, work, tag, prompt,
-                                   "--generate", str(steps),
-                                   input_name="input_ids")
+            why = generation_differs(bin_dir, artifact, work,
+                                     "past_%dx%d" % (batch, length), prompt,
+                                     expected, input_name="input_ids")
             if why:
-                return "%s: kiln-run --generate failed: %s" % (tag, why)
-            if not np.array_equal(got, expected):
-                return "%s: tokens differ from PyTorch's greedy ones:\n" \
-                       "  kiln  %s\n  torch %s" % (tag, got.tolist(),
-                                                   expected.tolist())
+                return why
         return None, "(%d prompts, tokens equal)" % len(PROMPTS)
     return "exported-cache", "exported past_key_values: --generate equals " \
         "PyTorch's greedy tokens", check
@@ -337,20 +346,14 @@ def check_hierarchical(bin_dir):
         for batch, length, steps in [(2, 1, 12), (1, 9, 8)]:
             prompt = rng.integers(0, HIER_VOCAB, (batch, length),
                                   dtype=np.int64)
-            tokens = prompt
-            for _ in range(steps):
-                nxt = hierarchical_reference(w, tokens)[:, -1].argmax(-1)
-                tokens = np.concatenate([tokens, nxt[:, None]], axis=1)
-            expected = tokens[:, length:]
-            tag = "hier_%dx%d" % (batch, length)
-            got, why, _ = kiln_run(bin_dir, artifact, work, tag, prompt,
-                                   "--generate", str(steps))
+            expected = greedy_reference(
+                lambda t: torch.from_numpy(hierarchical_reference(
+                    w, t.numpy())), prompt, steps)
+            why = generation_differs(bin_dir, artifact, work,
+                                     "hier_%dx%d" % (batch, length), prompt,
+                                     expected, reference="NumPy")
             if why:
-                return "%s: kiln-run --generate failed: %s" % (tag, why)
-            if not np.array_equal(got, expected):
-                return "%s: tokens differ from NumPy's greedy ones:\n" \
-                       "  kiln  %s\n  numpy %s" % (tag, got.tolist(),
-                                                   expected.tolist())
+                return why
         return None, "(2 prompts, tokens equal)"
     return "hierarchical", "hierarchical attention: a cache of global " \
         "tokens + window equals NumPy's greedy tokens", check
