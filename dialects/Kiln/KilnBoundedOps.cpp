@@ -1,7 +1,8 @@
 //===- KilnBoundedOps.cpp - Verifiers of nonzero, unique, NMS -------------===//
 //
 // The ops of KilnBoundedOps.td, whose generated definitions are here: each
-// result buffer must have the bound its operands' static shapes give.
+// result buffer must have the bound its operands' shapes give (static,
+// except NonZero's, whose bound may be the run's element count).
 //
 //===----------------------------------------------------------------------===//
 
@@ -17,11 +18,16 @@ using namespace kiln;
 
 LogicalResult NonZeroOp::verify() {
   RankedTensorType in = getInput().getType();
-  if (!in.hasStaticShape() || in.getRank() == 0)
-    return emitOpError("expects an input of static shape and rank 1 or more");
-  SmallVector<int64_t> shape{in.getRank(), in.getNumElements()};
+  if (in.getRank() == 0)
+    return emitOpError("expects an input of rank 1 or more");
+  // A dynamic input's bound, its element count, is the run's.
+  SmallVector<int64_t> shape{in.getRank(), in.hasStaticShape()
+                                               ? in.getNumElements()
+                                               : ShapedType::kDynamic};
   if (getCoordinates().getType().getShape() != ArrayRef<int64_t>(shape))
-    return emitOpError("coordinates must be ") << shapeString(shape);
+    return emitOpError("coordinates must be [")
+           << shape[0] << ","
+           << (in.hasStaticShape() ? std::to_string(shape[1]) : "?") << "]";
   return success();
 }
 

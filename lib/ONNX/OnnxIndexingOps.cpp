@@ -232,12 +232,14 @@ Value boundedPrefix(NodeContext &nc, Value buffer, int64_t dim, Value count) {
 
 /// Fails with the error for an input whose data decides a result's size
 /// on a target that needs sizes at compile time (CUDA), or of dynamic
-/// shape (the bound of the result would be dynamic too).
-LogicalResult checkBoundable(NodeContext &nc, Value v, StringRef what) {
+/// shape (the bound of the result would be dynamic too) unless the op
+/// takes a `dynamicBound`, one the run allocates (NonZero).
+LogicalResult checkBoundable(NodeContext &nc, Value v, StringRef what,
+                             bool dynamicBound = false) {
   if (!nc.symbolicDims)
     return nc.error("the output's size depends on the data of " + what +
                     ", which only the CPU target supports");
-  if (!nc.typeOf(v).hasStaticShape())
+  if (!dynamicBound && !nc.typeOf(v).hasStaticShape())
     return nc.error(what + " must have a static shape (the output's "
                            "bound follows from it)");
   return success();
@@ -287,13 +289,16 @@ LogicalResult nonZeroOp(NodeContext &nc, Value x) {
   DenseElementsAttr attr;
   if (matchPattern(x, m_Constant(&attr)))
     return constantNonZero(nc, attr);
-  if (failed(checkBoundable(nc, x, "the input (input 0)")))
+  // (With symbolic dims the bound, the element count, is the run's.)
+  if (failed(checkBoundable(nc, x, "the input (input 0)",
+                            /*dynamicBound=*/true)))
     return failure();
-  auto op =
-      NonZeroOp::create(nc.b, nc.loc,
-                        RankedTensorType::get({t.getRank(), t.getNumElements()},
-                                              nc.b.getI64Type()),
-                        nc.b.getIndexType(), x);
+  int64_t elements =
+      t.hasStaticShape() ? t.getNumElements() : ShapedType::kDynamic;
+  auto op = NonZeroOp::create(
+      nc.b, nc.loc,
+      RankedTensorType::get({t.getRank(), elements}, nc.b.getI64Type()),
+      nc.b.getIndexType(), x);
   return nc.setResult(boundedPrefix(nc, op.getCoordinates(), 1, op.getCount()));
 }
 

@@ -14,6 +14,8 @@
 
 #include "kiln/passes/Generation/Passes.h"
 
+#include "RingCaches.h"
+
 #include "kiln/dialects/Kiln/KilnConstants.h"
 #include "kiln/dialects/Kiln/KilnOps.h"
 #include "kiln/dtype.h"
@@ -365,34 +367,15 @@ void attendOverCaches(OpBuilder &b, Location loc, AttentionOp op, Value keys,
                op.getBlockSizeAttr(), op.getBlockLayoutAttr())
         .getOutput();
   };
-  RankedTensorType outType = op.getOutput().getType();
-  Value output;
-  if (outType.isDynamicDim(2)) {
-    // A decode step (one token per sequence) gets an attention whose
-    // query length is the static 1, which a target's kernel can plan
-    // for; the prefill keeps the general one.
-    Value isDecode =
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, seq,
-                              arith::ConstantIndexOp::create(b, loc, 1));
-    auto branch = scf::IfOp::create(b, loc, TypeRange{outType}, isDecode,
-                                    /*withElseRegion=*/true);
-    b.setInsertionPointToStart(&branch.getThenRegion().front());
-    auto one = [](RankedTensorType t) {
-      SmallVector<int64_t> shape(t.getShape());
-      shape[2] = 1;
-      return t.clone(shape);
-    };
-    Value query = tensor::CastOp::create(b, loc, one(op.getQuery().getType()),
-                                         op.getQuery());
-    Value decoded = attend(query, one(outType));
-    scf::YieldOp::create(
-        b, loc, ValueRange{tensor::CastOp::create(b, loc, outType, decoded)});
-    b.setInsertionPointToStart(&branch.getElseRegion().front());
-    scf::YieldOp::create(b, loc, ValueRange{attend(op.getQuery(), outType)});
-    output = branch.getResult(0);
-  } else {
-    output = attend(op.getQuery(), outType);
-  }
+  // A decode step (one token per sequence) gets an attention whose query
+  // length is the static 1; the prefill keeps the general one.
+  Value output = generation::branchOnDecode(
+      b, loc, seq, op.getOutput().getType(),
+      [&](RankedTensorType oneType) {
+        return attend(generation::castToOnePosition(b, loc, op.getQuery()),
+                      oneType);
+      },
+      [&]() { return attend(op.getQuery(), op.getOutput().getType()); });
   op.getOutput().replaceAllUsesWith(output);
   op.erase();
 }
@@ -411,21 +394,9 @@ struct CacheBuilder {
   SmallVector<Value> results;
   SmallVector<DictionaryAttr> resultAttrs;
 
-  /// Adds cache `name`, into which the step writes `update` (its keys or
-  /// values, of type `step`). Returns the updated cache (or pool) and sets
-  /// `view` to the type an attention reads it as.
-  Value add(RankedTensorType step, const std::string &name, Value update,
-            RankedTensorType &view) {
+  /// Adds the state input `name` of `type` (a dynamic batch named).
+  Value addState(RankedTensorType type, const std::string &name) {
     MLIRContext *ctx = fn.getContext();
-    Location loc = fn.getLoc();
-    auto type = RankedTensorType::get(
-        {batch, step.getDimSize(1), cacheLength, step.getDimSize(3)},
-        step.getElementType());
-    RankedTensorType stateType =
-        blockSize ? RankedTensorType::get({numBlocks, step.getDimSize(1),
-                                           blockSize, step.getDimSize(3)},
-                                          step.getElementType())
-                  : type;
     NamedAttrList attrs;
     attrs.set("kiln.name", StringAttr::get(ctx, name));
     attrs.set("kiln.state", UnitAttr::get(ctx));
@@ -436,23 +407,60 @@ struct CacheBuilder {
       attrs.set("kiln.dim_symbols", ArrayAttr::get(ctx, names));
     }
     unsigned index = fn.getNumArguments();
-    (void)fn.insertArgument(index, stateType, attrs.getDictionary(ctx), loc);
-    b.setInsertionPointAfterValue(update);
-    Value updated;
-    if (blockSize)
-      updated = PagedKVCacheUpdateOp::create(b, loc, stateType,
-                                             fn.getArgument(index), update,
-                                             blockTable, pastLength);
-    else
-      updated = KVCacheUpdateOp::create(
-          b, loc, type, fn.getArgument(index), update, pastLength,
-          b.getI64IntegerAttr(2), b.getBoolAttr(false));
-    view = type;
+    (void)fn.insertArgument(index, type, attrs.getDictionary(ctx), fn.getLoc());
+    return fn.getArgument(index);
+  }
+
+  /// Returns `updated` as the new value of state input `name`.
+  void addResult(Value updated, const std::string &name) {
+    MLIRContext *ctx = fn.getContext();
     results.push_back(updated);
     NamedAttrList resultAttr;
     resultAttr.set("kiln.state_of", StringAttr::get(ctx, name));
     resultAttrs.push_back(resultAttr.getDictionary(ctx));
+  }
+
+  /// The cache type of `step`'s keys or values, `slots` positions long.
+  RankedTensorType cacheType(RankedTensorType step, int64_t slots) const {
+    return RankedTensorType::get(
+        {batch, step.getDimSize(1), slots, step.getDimSize(3)},
+        step.getElementType());
+  }
+
+  /// Adds cache `name`, into which the step writes `update` (its keys or
+  /// values, of type `step`). Returns the updated cache (or pool) and sets
+  /// `view` to the type an attention reads it as.
+  Value add(RankedTensorType step, const std::string &name, Value update,
+            RankedTensorType &view) {
+    Location loc = fn.getLoc();
+    RankedTensorType type = cacheType(step, cacheLength);
+    RankedTensorType stateType =
+        blockSize ? RankedTensorType::get({numBlocks, step.getDimSize(1),
+                                           blockSize, step.getDimSize(3)},
+                                          step.getElementType())
+                  : type;
+    Value state = addState(stateType, name);
+    b.setInsertionPointAfterValue(update);
+    Value updated;
+    if (blockSize)
+      updated = PagedKVCacheUpdateOp::create(b, loc, stateType, state, update,
+                                             blockTable, pastLength);
+    else
+      updated =
+          KVCacheUpdateOp::create(b, loc, type, state, update, pastLength,
+                                  b.getI64IntegerAttr(2), b.getBoolAttr(false));
+    view = type;
+    addResult(updated, name);
     return updated;
+  }
+
+  /// Writes `update` into the ring cache `state` (addState) at the
+  /// builder's insertion point and returns the result as its new value.
+  void writeRing(Value state, Value update, generation::RingShape shape,
+                 const std::string &name) {
+    addResult(
+        generation::writeRing(b, fn.getLoc(), state, update, pastLength, shape),
+        name);
   }
 };
 
@@ -658,6 +666,47 @@ struct ConvertDecoderToGenerationStepPass
     return success();
   }
 
+  /// Gives the attention `op` (layer `layer`) caches of every position
+  /// (contiguous or paged) and replaces it by attention over them.
+  void attendOverFullCaches(CacheBuilder &caches, AttentionOp op,
+                            const std::string &layer, Value lengths,
+                            Value seq) {
+    RankedTensorType keyView, valueView;
+    Value keys = caches.add(op.getKey().getType(), "cache.key." + layer,
+                            op.getKey(), keyView);
+    Value values = caches.add(op.getValue().getType(), "cache.value." + layer,
+                              op.getValue(), valueView);
+    // The caches' updates follow the keys' and values' definitions, which
+    // precede the attention.
+    caches.b.setInsertionPoint(op);
+    attendOverCaches(caches.b, caches.fn.getLoc(), op, keys, values, lengths,
+                     caches.pastLength, seq, caches.blockTable, keyView,
+                     valueView);
+  }
+
+  /// Gives the windowed attention `op` (layer `layer`) ring caches of
+  /// `ring`'s slots and replaces it by attention over them.
+  void attendOverRingCaches(CacheBuilder &caches, AttentionOp op,
+                            const std::string &layer,
+                            generation::RingShape ring, Value seq) {
+    OpBuilder &b = caches.b;
+    Value key = op.getKey(), value = op.getValue();
+    std::string keyName = "cache.key." + layer,
+                valueName = "cache.value." + layer;
+    Value keyCache = caches.addState(
+        caches.cacheType(op.getKey().getType(), ring.slots()), keyName);
+    Value valueCache = caches.addState(
+        caches.cacheType(op.getValue().getType(), ring.slots()), valueName);
+    b.setInsertionPoint(op);
+    Value output =
+        generation::attendOverRing(b, caches.fn.getLoc(), op, keyCache,
+                                   valueCache, caches.pastLength, seq, ring);
+    // The rings are written after the attention read them.
+    b.setInsertionPointAfterValue(output);
+    caches.writeRing(keyCache, key, ring, keyName);
+    caches.writeRing(valueCache, value, ring, valueName);
+  }
+
   LogicalResult convert(func::FuncOp fn) {
     FailureOr<DecoderBoundary> boundary = readBoundary(fn);
     if (failed(boundary))
@@ -748,17 +797,13 @@ struct ConvertDecoderToGenerationStepPass
     ret->eraseOperands(presentResults);
     for (auto [i, op] : llvm::enumerate(attentions)) {
       std::string layer = std::to_string(i);
-      RankedTensorType keyView, valueView;
-      Value keys = caches.add(op.getKey().getType(), "cache.key." + layer,
-                              op.getKey(), keyView);
-      Value values = caches.add(op.getValue().getType(),
-                                "cache.value." + layer, op.getValue(),
-                                valueView);
-      // The caches' updates follow the keys' and values' definitions,
-      // which precede the attention.
-      b.setInsertionPoint(op);
-      attendOverCaches(b, loc, op, keys, values, lengths, pastLength, seq,
-                       blockTable, keyView, valueView);
+      // A windowed attention's cache is a ring of its window (a paged one
+      // keeps every position: its blocks come and go by position).
+      if (std::optional<generation::RingShape> ring =
+              paged ? std::nullopt : generation::ringFor(op, cacheLength))
+        attendOverRingCaches(caches, op, layer, *ring, seq);
+      else
+        attendOverFullCaches(caches, op, layer, lengths, seq);
     }
 
     // positions [batch, seq] = past_length[b] + s, for the ropes.

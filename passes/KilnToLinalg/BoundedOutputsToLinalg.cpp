@@ -84,13 +84,22 @@ SmallVector<Value> lowerNonZero(NonZeroOp op, NonZeroOp::Adaptor adaptor,
   Value input = adaptor.getInput();
   auto type = cast<RankedTensorType>(input.getType());
   SmallVector<Value> lbs, ubs, steps;
-  for (int64_t n : type.getShape()) {
+  Value elements = constIndex(rewriter, loc, 1);
+  for (int64_t d = 0; d < type.getRank(); ++d) {
     lbs.push_back(constIndex(rewriter, loc, 0));
-    ubs.push_back(constIndex(rewriter, loc, n));
+    ubs.push_back(getValueOrCreateConstantIndexOp(
+        rewriter, loc, tensor::getMixedSize(rewriter, loc, input, d)));
     steps.push_back(constIndex(rewriter, loc, 1));
+    elements = arith::MulIOp::create(rewriter, loc, elements, ubs.back());
   }
-  Value coords =
-      zerosI64(rewriter, loc, op.getCoordinates().getType().getShape());
+  // [rank, elements]: the bound, the run's element count when dynamic.
+  RankedTensorType coordsType = op.getCoordinates().getType();
+  SmallVector<Value> bound;
+  if (coordsType.isDynamicDim(1))
+    bound.push_back(elements);
+  Value coords = fillTensor(
+      rewriter, loc, tensor::EmptyOp::create(rewriter, loc, coordsType, bound),
+      arith::ConstantIntOp::create(rewriter, loc, 0, 64));
   // Row-major order is the loop nest's order, so appending keeps ONNX's.
   scf::LoopNest nest = scf::buildLoopNest(
       rewriter, loc, lbs, ubs, steps,

@@ -284,7 +284,10 @@ Value insertUpdatesPerBatch(KVCacheUpdateOp op, KVCacheUpdateOp::Adaptor adaptor
 
 /// The updated cache. A circular one is one elementwise generic over the
 /// cache: each position works out which update element (if any) lands on
-/// it.
+/// it. Ring slot `j` holds the latest update position `p` congruent to it
+/// (`p = last - ((last - j) mod R)`, `last` the update's final position),
+/// so an update longer than the ring keeps its last `R` positions, and
+/// negative positions are not written.
 SmallVector<Value> lowerKVCacheUpdate(KVCacheUpdateOp op,
                                       KVCacheUpdateOp::Adaptor adaptor,
                                       ConversionPatternRewriter &rewriter) {
@@ -302,29 +305,34 @@ SmallVector<Value> lowerKVCacheUpdate(KVCacheUpdateOp op,
         auto idx = [&](OpFoldResult v) -> Value {
           return getValueOrCreateConstantIndexOp(b, l, v);
         };
+        auto cmp = [&](arith::CmpIPredicate p, Value x, Value y) -> Value {
+          return arith::CmpIOp::create(b, l, p, x, y);
+        };
+        Value zero = idx(b.getIndexAttr(0));
         Value batch = linalg::IndexOp::create(b, l, 0);
         Value j = linalg::IndexOp::create(b, l, axis);
         Value start = arith::IndexCastOp::create(
             b, l, b.getIndexType(),
             tensor::ExtractOp::create(b, l, positions, ValueRange{batch}));
-        // s: the update position that lands on j (T <= M, so at most one).
-        Value s = arith::SubIOp::create(b, l, j, start);
-        {
-          Value m = idx(capacity);
-          s = arith::RemSIOp::create(
-              b, l,
-              arith::AddIOp::create(b, l, arith::RemSIOp::create(b, l, s, m),
-                                    m),
-              m);
-        }
-        Value hit = arith::AndIOp::create(
+        Value last = arith::SubIOp::create(
+            b, l, arith::AddIOp::create(b, l, start, idx(count)),
+            idx(b.getIndexAttr(1)));
+        // The latest position p congruent to j mod M.
+        Value ring = idx(capacity);
+        Value back = arith::RemSIOp::create(
             b, l,
-            arith::CmpIOp::create(b, l, arith::CmpIPredicate::sge, s,
-                                  idx(b.getIndexAttr(0))),
-            arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, s,
-                                  idx(count)));
-        Value safe =
-            arith::SelectOp::create(b, l, hit, s, idx(b.getIndexAttr(0)));
+            arith::AddIOp::create(
+                b, l,
+                arith::RemSIOp::create(
+                    b, l, arith::SubIOp::create(b, l, last, j), ring),
+                ring),
+            ring);
+        Value p = arith::SubIOp::create(b, l, last, back);
+        Value s = arith::SubIOp::create(b, l, p, start);
+        Value hit =
+            arith::AndIOp::create(b, l, cmp(arith::CmpIPredicate::sge, s, zero),
+                                  cmp(arith::CmpIPredicate::sge, p, zero));
+        Value safe = arith::SelectOp::create(b, l, hit, s, zero);
         Value fresh = tensor::ExtractOp::create(
             b, l, update, loopIndicesWithAxis(b, l, rank, axis, safe));
         return (Value)arith::SelectOp::create(b, l, hit, fresh, args[0]);

@@ -35,6 +35,10 @@
 //
 //   sc[t] = FFN_e(X[t]) * W[t, j]   if t is routed to e,   0 otherwise.
 //
+// (Two other HF forms differ only in the mask, [T, K] so that NonZero's rows
+// are (top_x, idx): torch.where(I == e), Equal(I, e); and DeepSeek-V3's
+// one_hot(I, E).permute(2, 0, 1), Transpose<2,0,1>.)
+//
 // The rewrite computes the same tensor in dense form, with static shapes:
 //
 //   D     = ScatterElements<axis 1>(zeros[T, E], I, W)  # once per router
@@ -246,6 +250,8 @@ private:
   /// rewrite needs besides.
   struct Match : SparseDispatchCheck {
     int64_t expert;
+    /// Whether NonZero's rows are (token, slot) rather than (slot, token).
+    bool tokenFirst = false;
     /// Nodes replaced: the tokens' Reshape, the weights' Reshape, the
     /// scatter.
     int tokensNode, weightsNode, scatterNode;
@@ -379,6 +385,8 @@ private:
     std::string u;
   };
   bool matchExpertMask(const onnx::NodeProto &nz, Match &m);
+  bool matchEqualMask(const onnx::NodeProto &eq, Match &m);
+  bool matchTopKIndices(Match &m);
   bool matchNonZeroSplit(const onnx::NodeProto &nz, Match &m, std::string &idx,
                          std::string &tx);
   bool matchTopXUsers(const std::string &tx, Match &m, TopXUsers &t);
@@ -521,7 +529,11 @@ std::optional<Matcher::Match> Matcher::match(int nonZero) {
 }
 
 bool Matcher::matchExpertMask(const onnx::NodeProto &nz, Match &m) {
-  // The mask: Cast<bool>(Gather(Transpose<2,1,0>(OneHot(I, E, [0,1])), e)).
+  // The mask: Cast<bool>(Gather(Transpose<2,1,0>(OneHot(I, E, [0,1])), e)),
+  // [K, T]; or [T, K], so that NonZero lists (token, slot) pairs: with
+  // Transpose<2,0,1> (HF DeepSeek-V3), or Equal(I, e) (torch.where(I == e)).
+  if (const onnx::NodeProto *eq = defOp(nz.input(0), "Equal"))
+    return matchEqualMask(*eq, m);
   const onnx::NodeProto *cast = defOp(nz.input(0), "Cast");
   if (!cast || attrInt(*cast, "to", 0) != onnx::TensorProto::BOOL)
     return false;
@@ -533,8 +545,10 @@ bool Matcher::matchExpertMask(const onnx::NodeProto &nz, Match &m) {
     return false;
   m.expert = (*e->ints)[0];
   const onnx::NodeProto *perm = defOp(pick->input(0), "Transpose");
-  if (!perm || attrInts(*perm, "perm") != Ints{2, 1, 0})
+  if (!perm || (attrInts(*perm, "perm") != Ints{2, 1, 0} &&
+                attrInts(*perm, "perm") != Ints{2, 0, 1}))
     return false;
+  m.tokenFirst = attrInts(*perm, "perm") == Ints{2, 0, 1};
   const onnx::NodeProto *oneHot = defOp(perm->input(0), "OneHot");
   if (!oneHot || oneHot->input_size() != 3 ||
       attrInt(*oneHot, "axis", -1) != -1 ||
@@ -547,6 +561,30 @@ bool Matcher::matchExpertMask(const onnx::NodeProto &nz, Match &m) {
   if (m.expert < 0 || m.expert >= m.experts)
     return false;
   m.indices = oneHot->input(0);
+  for (const onnx::NodeProto *n : {cast, pick, perm, oneHot})
+    m.maybeRemoved.insert(indexOf(n));
+  return matchTopKIndices(m);
+}
+
+bool Matcher::matchEqualMask(const onnx::NodeProto &eq, Match &m) {
+  // Equal(I, e), either way round; the number of experts is left to run.
+  if (eq.input_size() != 2)
+    return false;
+  for (int side = 0; side < 2; ++side) {
+    std::optional<ConstValue> e = constant(eq.input(1 - side));
+    if (!e || !e->ints || e->ints->size() != 1 || (*e->ints)[0] < 0)
+      continue;
+    m.expert = (*e->ints)[0];
+    m.experts = 0;
+    m.tokenFirst = true;
+    m.indices = eq.input(side);
+    m.maybeRemoved.insert(indexOf(&eq));
+    return matchTopKIndices(m);
+  }
+  return false;
+}
+
+bool Matcher::matchTopKIndices(Match &m) {
   // Distinct experts per token: the indices are a top-k's, along the last
   // axis (the importer checks that its input is [T, E]).
   const onnx::NodeProto *topk = defOp(m.indices, "TopK");
@@ -554,8 +592,6 @@ bool Matcher::matchExpertMask(const onnx::NodeProto &nz, Match &m) {
       attrInt(*topk, "axis", -1) != -1)
     return false;
   m.scores = topk->input(0);
-  for (const onnx::NodeProto *n : {cast, pick, perm, oneHot})
-    m.maybeRemoved.insert(indexOf(n));
   return true;
 }
 
@@ -578,7 +614,7 @@ bool Matcher::matchNonZeroSplit(const onnx::NodeProto &nz, Match &m,
     const onnx::NodeProto *sq = onlyUser(split->output(i), "Squeeze");
     if (!sq || axesOf(*sq, "axes") != Ints{1})
       return false;
-    (i ? tx : idx) = sq->output(0);
+    ((i == 1) != m.tokenFirst ? tx : idx) = sq->output(0);
     m.removed.insert(indexOf(sq));
   }
   m.removed.insert(indexOf(tp));
@@ -832,6 +868,15 @@ std::vector<SparseDispatchCheck> Matcher::run() {
         matches.push_back(std::move(*m));
   if (matches.empty())
     return {};
+  // Equal(I, e) does not say how many experts there are: one past the
+  // loop's last e (the importer checks it against the scores [T, E]).
+  std::map<std::string, int64_t> loopExperts;
+  for (const Match &m : matches)
+    if (m.experts == 0)
+      loopExperts[m.indices] = std::max(loopExperts[m.indices], m.expert + 1);
+  for (Match &m : matches)
+    if (m.experts == 0)
+      m.experts = loopExperts[m.indices];
 
   // The rewritten node list, with what each replaced node becomes.
   std::vector<onnx::NodeProto> nodes(graph.node().begin(), graph.node().end());

@@ -16,6 +16,10 @@ def make(d):
     mask = rng.random((2, 1000)) < 0.5
     np.save(f"{d}/mask.npy", mask)
     np.save(f"{d}/zeros.npy", np.zeros((2, 1000), bool))
+    # NonZero of a symbolic [n, 3] at two n: the bound is the run's.
+    for name, n in [("dyn5", 5), ("dyn9", 9)]:
+        np.save(f"{d}/{name}.npy",
+                rng.integers(-1, 2, (n, 3)).astype(np.float32))
     np.save(f"{d}/x.npy", rng.integers(-3, 4, (4, 6)).astype(np.float32))
     np.save(f"{d}/cond.npy", rng.random(6) < 0.5)
     np.save(f"{d}/cond_flat.npy", rng.random(17) < 0.5)
@@ -97,6 +101,9 @@ def check(d):
 
     expect("nonzero", "Y", np.array(np.nonzero(load("mask")), np.int64))
     expect("nonzero_none", "Y", np.zeros((2, 0), np.int64))
+    for name in ("dyn5", "dyn9"):
+        expect("nonzero_" + name, "Y",
+               np.array(np.nonzero(load(name)), np.int64))
     x = load("x")
     expect("compress", "A", np.compress(load("cond"), x, axis=1))
     expect("compress", "F", np.compress(load("cond_flat"), x))

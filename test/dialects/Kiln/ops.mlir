@@ -878,6 +878,15 @@ func.func @kv_cache_update(%c: tensor<1x8x16x4xf32>, %u: tensor<1x8x1x4xf32>, %p
   return %0, %1, %2, %3 : tensor<1x8x16x4xf32>, tensor<1x8x16x4xf32>, tensor<1x8x16x4xf32>, tensor<2x5x3xi32>
 }
 
+// A circular update may be longer than its ring (the ring keeps its last
+// positions); a linear one may not (invalid.mlir).
+// CHECK-LABEL: func @kv_cache_update_longer_than_ring
+// CHECK: kiln.kv_cache_update %{{.+}}, %{{.+}}, %{{.+}} {axis = 1 : i64, circular = true} : (tensor<2x4x8xf32>, tensor<2x5x8xf32>, tensor<2xi64>) -> tensor<2x4x8xf32>
+func.func @kv_cache_update_longer_than_ring(%c: tensor<2x4x8xf32>, %u: tensor<2x5x8xf32>, %p: tensor<2xi64>) -> tensor<2x4x8xf32> {
+  %0 = kiln.kv_cache_update %c, %u, %p {axis = 1 : i64, circular = true} : (tensor<2x4x8xf32>, tensor<2x5x8xf32>, tensor<2xi64>) -> tensor<2x4x8xf32>
+  return %0 : tensor<2x4x8xf32>
+}
+
 // The paged cache: an update through the block table and the sequences'
 // view of the pool; the batch may be dynamic.
 // CHECK-LABEL: func @paged_kv_cache

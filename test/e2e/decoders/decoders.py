@@ -287,14 +287,15 @@ def gemma():
 class MixtralSparseMoeBlock(nn.Module):
     """MixtralSparseMoeBlock.forward (transformers 4.36), verbatim: softmax
     top-k, renormalized, dispatched per expert by torch.where(mask[e]) and
-    gathered back by index_add_. `dense=True` dispatches the same routing
+    gathered back by index_add_ (`select="equal"`: each expert's tokens
+    by torch.where(selected_experts == e)). `dense=True` dispatches the same routing
     in dense form instead (every expert on every token, times its column of
     a scattered [tokens, experts] weight matrix)."""
 
-    def __init__(self, experts=4, top_k=2, dense=False):
+    def __init__(self, experts=4, top_k=2, dense=False, select="mask"):
         super().__init__()
         self.hidden_dim, self.num_experts, self.top_k = HIDDEN, experts, top_k
-        self.dense = dense
+        self.dense, self.select = dense, select
         self.gate = nn.Linear(HIDDEN, experts, bias=False)
         self.experts = nn.ModuleList([MixtralExpert() for _ in range(experts)])
 
@@ -318,7 +319,10 @@ class MixtralSparseMoeBlock(nn.Module):
         expert_mask = F.one_hot(selected_experts, num_classes=self.num_experts).permute(2, 1, 0)
         for expert_idx in range(self.num_experts):
             expert_layer = self.experts[expert_idx]
-            idx, top_x = torch.where(expert_mask[expert_idx])
+            if self.select == "equal":  # the other form HF models write
+                top_x, idx = torch.where(selected_experts == expert_idx)
+            else:
+                idx, top_x = torch.where(expert_mask[expert_idx])
             current_state = hidden_states[None, top_x].reshape(-1, hidden_dim)
             current_hidden_states = expert_layer(current_state) * routing_weights[top_x, idx, None]
             final_hidden_states.index_add_(0, top_x, current_hidden_states.to(hidden_states.dtype))
@@ -368,7 +372,10 @@ class Qwen2MoeSparseMoeBlock(nn.Module):
         expert_mask = F.one_hot(selected_experts, num_classes=self.num_experts).permute(2, 1, 0)
         for expert_idx in range(self.num_experts):
             expert_layer = self.experts[expert_idx]
-            idx, top_x = torch.where(expert_mask[expert_idx])
+            if self.select == "equal":  # the other form HF models write
+                top_x, idx = torch.where(selected_experts == expert_idx)
+            else:
+                idx, top_x = torch.where(expert_mask[expert_idx])
             current_state = hidden_states[None, top_x].reshape(-1, hidden_dim)
             current_hidden_states = expert_layer(current_state) * routing_weights[top_x, idx, None]
             final_hidden_states.index_add_(0, top_x, current_hidden_states.to(hidden_states.dtype))
@@ -494,6 +501,12 @@ class DeepseekAttention(LlamaAttention):
 
 def mixtral_sparse():
     return LlamaLM(lambda: LlamaLayer(LlamaAttention(), MixtralSparseMoeBlock()),
+                   arange_causal_mask)
+
+
+def mixtral_sparse_equal():
+    return LlamaLM(lambda: LlamaLayer(LlamaAttention(),
+                                      MixtralSparseMoeBlock(select="equal")),
                    arange_causal_mask)
 
 
@@ -913,6 +926,8 @@ MODELS = {
               "(gelu tanh), MQA (1 KV head), tied LM head"),
     "mixtral_sparse": (mixtral_sparse, "Mixtral MoE: softmax top-2 of 4, renormalized, "
                        "HF's torch.where(mask[e]) + index_add_ dispatch; GQA 4/2"),
+    "mixtral_sparse_equal": (mixtral_sparse_equal, "mixtral_sparse selecting each "
+                             "expert's tokens by torch.where(selected_experts == e)"),
     "mixtral_dense": (mixtral_dense, "the same routing dispatched in dense form "
                       "(scatter into [tokens, experts])"),
     "qwen2_moe": (qwen2_moe, "Qwen2-MoE: softmax top-4 of 8, norm_topk_prob False, "

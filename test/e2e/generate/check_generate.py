@@ -11,7 +11,12 @@ their rotary tables 64 positions long. Each is compiled once with
 tokens, the reference recomputing the whole sequence for every new token
 (no cache on its side), for several prompts: 2 x 5 tokens, 1 x 1 token, and
 1 x 33 tokens (so the sliding window and the cache's far positions matter);
-kiln-inspect --json and kiln-run --print-signature must describe the step.
+kiln-inspect --json and kiln-run --print-signature must describe the step,
+Mixtral's caches being rings of its window (5 positions, not 48).
+
+A hierarchical attention (2 global tokens and 3 keys back; written in the
+Kiln dialect, since raising never makes one from an export) keeps a cache
+of 5 positions, and its greedy tokens past both equal a NumPy reference's.
 
 A Llama-style decoder exported *with* its KV cache (past_kv_decoder.py:
 past_key_values inputs, present outputs, HF's past-aware mask and
@@ -71,6 +76,20 @@ def kiln_run(bin_dir, artifact, work, tag, prompt, *flags,
     return np.load(os.path.join(out_dir, "generated.npy")), None, result.stdout
 
 
+def generation_differs(bin_dir, artifact, work, tag, prompt, expected,
+                       reference="PyTorch", input_name="tokens"):
+    """None when kiln-run --generate writes `expected` after `prompt`."""
+    got, why, _ = kiln_run(bin_dir, artifact, work, tag, prompt, "--generate",
+                           str(expected.shape[1]), input_name=input_name)
+    if why:
+        return "%s: kiln-run --generate failed: %s" % (tag, why)
+    if not np.array_equal(got, expected):
+        return "%s: tokens differ from %s's greedy ones:\n  kiln  %s\n" \
+               "  %s %s" % (tag, reference, got.tolist(), reference,
+                            expected.tolist())
+    return None
+
+
 def export_decoder(make_model, work, name):
     torch.manual_seed(0)
     net = make_model().eval()
@@ -111,7 +130,28 @@ def check_described(bin_dir, artifact):
     return None
 
 
-def check_decoder(bin_dir, name, make_model):
+def check_cache_shapes(bin_dir, artifact, lengths):
+    """None when kiln-run --print-signature shows each layer's key and
+    value caches holding `lengths[layer]` positions."""
+    result = subprocess.run([os.path.join(bin_dir, "kiln-run"), artifact,
+                             "--print-signature"], capture_output=True,
+                            text=True)
+    for layer, length in enumerate(lengths):
+        for kv in ("key", "value"):
+            prefix = "input cache.%s.%d: " % (kv, layer)
+            line = [l for l in result.stdout.splitlines()
+                    if l.startswith(prefix)]
+            dims = line[0].split("[")[-1].rstrip("]").split(",") \
+                if len(line) == 1 else []
+            if len(dims) != 4 or dims[2] != str(length):
+                return "kiln-run --print-signature: cache.%s.%d is not %d " \
+                       "positions long: %r" % (kv, layer, length, line)
+    return None
+
+
+def check_decoder(bin_dir, name, make_model, cache_lengths):
+    """`cache_lengths`: each layer's positions per cache (a sliding window
+    keeps only its window)."""
     def check(work):
         net, onnx_path = export_decoder(make_model, work, name)
         artifact = os.path.join(work, name + ".kiln")
@@ -119,7 +159,8 @@ def check_decoder(bin_dir, name, make_model):
                                     "--max-seq", "48")
         if result.returncode:
             return "compile failed: " + result.stderr.strip()
-        why = check_described(bin_dir, artifact)
+        why = check_described(bin_dir, artifact) or \
+            check_cache_shapes(bin_dir, artifact, cache_lengths)
         if why:
             return why
         rng = np.random.default_rng(7)
@@ -198,19 +239,124 @@ def check_exported_cache(bin_dir):
         for batch, length, steps in PROMPTS:
             prompt = rng.integers(0, VOCAB, (batch, length), dtype=np.int64)
             expected = greedy_reference(reference, prompt, steps)
-            tag = "past_%dx%d" % (batch, length)
-            got, why, _ = kiln_run(bin_dir, artifact, work, tag, prompt,
-                                   "--generate", str(steps),
-                                   input_name="input_ids")
+            why = generation_differs(bin_dir, artifact, work,
+                                     "past_%dx%d" % (batch, length), prompt,
+                                     expected, input_name="input_ids")
             if why:
-                return "%s: kiln-run --generate failed: %s" % (tag, why)
-            if not np.array_equal(got, expected):
-                return "%s: tokens differ from PyTorch's greedy ones:\n" \
-                       "  kiln  %s\n  torch %s" % (tag, got.tolist(),
-                                                   expected.tolist())
+                return why
         return None, "(%d prompts, tokens equal)" % len(PROMPTS)
     return "exported-cache", "exported past_key_values: --generate equals " \
         "PyTorch's greedy tokens", check
+
+
+HIER_VOCAB, HIER_DIM, HIER_GLOBAL, HIER_WINDOW = 16, 8, 2, 3
+
+
+def hierarchical_weights():
+    rng = np.random.default_rng(11)
+    return {name: rng.standard_normal(shape).astype(np.float32)
+            for name, shape in [("emb", (HIER_VOCAB, HIER_DIM)),
+                                ("wq", (HIER_DIM, HIER_DIM)),
+                                ("wk", (HIER_DIM, HIER_DIM)),
+                                ("wv", (HIER_DIM, HIER_DIM)),
+                                ("head", (HIER_DIM, HIER_VOCAB))]}
+
+
+def hierarchical_mlir(w):
+    """A one-layer decoder in the Kiln dialect (raising never makes a
+    hierarchical mask from an export): embedding, q/k/v projections, one
+    head of hierarchical attention (2 global tokens, 3 keys back), a
+    residual, the logits."""
+    def const(name):
+        a = w[name]
+        rows = ", ".join("[%s]" % ", ".join("%.9e" % v for v in r) for r in a)
+        return "  %%%s = arith.constant dense<[%s]> : tensor<%dx%dxf32>" % (
+            name, rows, a.shape[0], a.shape[1])
+    d, v = HIER_DIM, HIER_VOCAB
+    x3 = "tensor<?x?x%dxf32>" % d
+    x4 = "tensor<?x1x?x%dxf32>" % d
+    lines = [
+        'func.func @main(%%tok: tensor<?x?xi64> {kiln.dim_symbols = '
+        '["batch", "seq"], kiln.name = "tokens"}) -> (tensor<?x?x%dxf32> '
+        '{kiln.name = "logits"}) attributes {kiln.dim_ranges = {batch = '
+        'array<i64: 1, 4>, seq = array<i64: 1, 64>}} {' % v,
+        "  %c0 = arith.constant 0 : index",
+        "  %c1 = arith.constant 1 : index",
+    ] + [const(n) for n in ("emb", "wq", "wk", "wv", "head")] + [
+        "  %b = tensor.dim %tok, %c0 : tensor<?x?xi64>",
+        "  %s = tensor.dim %tok, %c1 : tensor<?x?xi64>",
+        "  %%x = kiln.gather %%emb, %%tok {axis = 0 : i64} : (tensor<%dx%dxf32>,"
+        " tensor<?x?xi64>) -> %s" % (v, d, x3)]
+    for n in ("q", "k", "v"):
+        lines += [
+            "  %%%s2 = kiln.matmul %%x, %%w%s : (%s, tensor<%dx%dxf32>) -> %s"
+            % (n, n, x3, d, d, x3),
+            "  %%%s = tensor.expand_shape %%%s2 [[0, 1], [2], [3]] "
+            "output_shape [%%b, 1, %%s, %d] : %s into %s" % (n, n, d, x3, x4)]
+    lines += [
+        "  %%o, %%pk, %%pv = kiln.attention %%q, %%k, %%v {mask_kind = "
+        "#kiln.mask_kind<hierarchical>, window_left = %d : i64, window_right"
+        " = 0 : i64, num_global_tokens = %d : i64, scale = %r : f32} : "
+        "(%s, %s, %s) -> (%s, %s, %s)" % (
+            HIER_WINDOW, HIER_GLOBAL, float(d) ** -0.5, x4, x4, x4, x4, x4,
+            x4),
+        "  %%y = tensor.collapse_shape %%o [[0, 1], [2], [3]] : %s into %s"
+        % (x4, x3),
+        "  %%r = kiln.add %%y, %%x : (%s, %s) -> %s" % (x3, x3, x3),
+        "  %%logits = kiln.matmul %%r, %%head : (%s, tensor<%dx%dxf32>) -> "
+        "tensor<?x?x%dxf32>" % (x3, d, v, v),
+        "  return %%logits : tensor<?x?x%dxf32>" % v,
+        "}"]
+    return "\n".join(lines) + "\n"
+
+
+def hierarchical_reference(w, tokens):
+    """The decoder above in NumPy (float64), every position recomputed."""
+    x = w["emb"][tokens].astype(np.float64)
+    q, k, v = x @ w["wq"], x @ w["wk"], x @ w["wv"]
+    s = tokens.shape[1]
+    p, j = np.arange(s)[:, None], np.arange(s)[None, :]
+    keep = (j <= p) & ((p - j <= HIER_WINDOW) | (j < HIER_GLOBAL) |
+                       (p < HIER_GLOBAL))
+    scores = np.where(keep, q @ k.transpose(0, 2, 1) / np.sqrt(HIER_DIM),
+                      -np.inf)
+    probs = np.exp(scores - scores.max(-1, keepdims=True))
+    probs /= probs.sum(-1, keepdims=True)
+    return (probs @ v + x) @ w["head"]
+
+
+def check_hierarchical(bin_dir):
+    """A hierarchical attention's cache is its 2 global tokens plus a ring
+    of 3 (5 positions of --max-seq 48), and generation past both equals the
+    NumPy reference's greedy tokens."""
+    def check(work):
+        w = hierarchical_weights()
+        source = os.path.join(work, "hier.mlir")
+        with open(source, "w") as f:
+            f.write(hierarchical_mlir(w))
+        artifact = os.path.join(work, "hier.kiln")
+        result = compile_generation(bin_dir, source, artifact, "--max-seq",
+                                    "48")
+        if result.returncode:
+            return "compile failed: " + result.stderr.strip()
+        why = check_cache_shapes(bin_dir, artifact, [5])
+        if why:
+            return why
+        rng = np.random.default_rng(5)
+        for batch, length, steps in [(2, 1, 12), (1, 9, 8)]:
+            prompt = rng.integers(0, HIER_VOCAB, (batch, length),
+                                  dtype=np.int64)
+            expected = greedy_reference(
+                lambda t: torch.from_numpy(hierarchical_reference(
+                    w, t.numpy())), prompt, steps)
+            why = generation_differs(bin_dir, artifact, work,
+                                     "hier_%dx%d" % (batch, length), prompt,
+                                     expected, reference="NumPy")
+            if why:
+                return why
+        return None, "(2 prompts, tokens equal)"
+    return "hierarchical", "hierarchical attention: a cache of global " \
+        "tokens + window equals NumPy's greedy tokens", check
 
 
 def check_sampling(bin_dir):
@@ -317,9 +463,13 @@ def check_refusals(bin_dir):
 def main():
     args = kiln_tools.check_arguments(__doc__.splitlines()[0]).parse_args()
     torch.set_num_threads(1)
-    checks = [check_decoder(args.bin, "mixtral", check_dynamic.decoder),
+    # Mixtral's sliding window looks 5 keys back: its caches are rings of 5
+    # (the 1 x 33 prompt and the 12 new tokens after 5 run past them).
+    checks = [check_decoder(args.bin, "mixtral", check_dynamic.decoder,
+                            [5, 5]),
               check_decoder(args.bin, "deepseek",
-                            check_dynamic.deepseek_decoder),
+                            check_dynamic.deepseek_decoder, [48, 48]),
+              check_hierarchical(args.bin),
               check_exported_cache(args.bin),
               check_sampling(args.bin),
               check_refusals(args.bin)]

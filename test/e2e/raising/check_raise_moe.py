@@ -36,6 +36,8 @@ MODELS = {
     "moe_mixtral_onehot": True,
     "moe_mixtral_reference": True,
     "moe_mixtral_sparse": True,
+    "moe_mixtral_sparse_equal": True,
+    "moe_deepseek_sparse": True,
     "moe_deepseek": True,
     "moe_near_miss_shapes": False,
     "moe_near_miss_axis": False,

@@ -173,8 +173,9 @@ func.func @kv_cache_update_linear(%c: tensor<2x4x16x8xf32>, %u: tensor<2x4x3x8xf
 // -----
 
 // Circular kv_cache_update of a [2, 4, 8] cache (M = 4) with T = 3 along
-// axis 1: s = ((j - positions[b]) rem 4 + 4) rem 4, then the same range
-// test and select as the linear case.
+// axis 1: slot j holds the update's latest position congruent to it,
+// p = last - ((last - j) rem 4 + 4) rem 4 with last = positions[b] + 3 - 1,
+// which is update position s = p - positions[b] when s >= 0 (and p >= 0).
 // CHECK: #[[ID3:.+]] = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
 // CHECK-LABEL: func @kv_cache_update_circular
 // CHECK-SAME: (%[[CACHE:[a-z0-9]+]]: tensor<2x4x8xi32>, %[[UPD:[a-z0-9]+]]: tensor<2x3x8xi32>, %[[POS:[a-z0-9]+]]: tensor<2xi64>)
@@ -184,15 +185,19 @@ func.func @kv_cache_update_linear(%c: tensor<2x4x16x8xf32>, %u: tensor<2x4x3x8xf
 // CHECK: %[[J:.+]] = linalg.index 1 : index
 // CHECK: %[[P64:.+]] = tensor.extract %[[POS]][%[[B]]] : tensor<2xi64>
 // CHECK: %[[P:.+]] = arith.index_cast %[[P64]] : i64 to index
-// CHECK: %[[D:.+]] = arith.subi %[[J]], %[[P]] : index
+// CHECK: %[[END:.+]] = arith.addi %[[P]], %{{.+}} : index
+// CHECK: %[[LAST:.+]] = arith.subi %[[END]], %{{.+}} : index
 // CHECK: %[[M:.+]] = arith.constant 4 : index
+// CHECK: %[[D:.+]] = arith.subi %[[LAST]], %[[J]] : index
 // CHECK: %[[R1:.+]] = arith.remsi %[[D]], %[[M]] : index
 // CHECK: %[[R2:.+]] = arith.addi %[[R1]], %[[M]] : index
-// CHECK: %[[S:.+]] = arith.remsi %[[R2]], %[[M]] : index
+// CHECK: %[[BACK:.+]] = arith.remsi %[[R2]], %[[M]] : index
+// CHECK: %[[AT:.+]] = arith.subi %[[LAST]], %[[BACK]] : index
+// CHECK: %[[S:.+]] = arith.subi %[[AT]], %[[P]] : index
 // CHECK-NOT: arith.divsi
-// CHECK-DAG: %[[BELOW:.+]] = arith.cmpi slt, %[[S]], %{{.+}} : index
+// CHECK-DAG: %[[NONNEG:.+]] = arith.cmpi sge, %[[AT]], %{{.+}} : index
 // CHECK-DAG: %[[ABOVE:.+]] = arith.cmpi sge, %[[S]], %{{.+}} : index
-// CHECK: %[[HIT:.+]] = arith.andi %[[ABOVE]], %[[BELOW]] : i1
+// CHECK: %[[HIT:.+]] = arith.andi %[[ABOVE]], %[[NONNEG]] : i1
 // CHECK: %[[SAFE:.+]] = arith.select %[[HIT]], %[[S]], %{{.+}} : index
 // CHECK: %[[I0:.+]] = linalg.index 0 : index
 // CHECK: %[[I2:.+]] = linalg.index 2 : index

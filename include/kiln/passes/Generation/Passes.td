@@ -35,6 +35,16 @@ def ConvertDecoderToGenerationStep
       constant table reads the table at positions `past_length[b] + s`
       instead (the table must cover `max-seq` positions).
 
+    A sliding-window attention looking `w` keys back (and a hierarchical
+    one: its `G` global tokens, then the window) keeps only those: its
+    caches are `[batch, kv_heads, w, head_size]` rings (`G + w` for a
+    hierarchical one) when that is fewer than `max-seq`. It reads the
+    step's keys followed by the ring as it was before the step, and the
+    ring is written after it (a circular `kiln.kv_cache_update`); a decode
+    step reads the first `1 + min(past_length, slots)` keys with no mask
+    kind, a prefill a mask computed from each slot's position. A paged
+    cache keeps every position for every layer.
+
     The updated caches are returned as extra results tagged
     `kiln.state_of = "<input name>"` and the inputs `kiln.state`: the
     artifact writes them back into the input's buffer (see

@@ -19,6 +19,11 @@ without needing PyTorch.
   moe_mixtral_sparse     HF Mixtral's loop: one_hot -> permute -> per
                          expert torch.where (NonZero) -> gather tokens ->
                          expert -> * routing weight -> index_add_
+  moe_mixtral_sparse_equal
+                         the same loop selecting tokens by
+                         torch.where(selected_experts == e) (Equal)
+  moe_deepseek_sparse    the same loop with HF DeepSeek-V3's mask,
+                         one_hot -> permute(2, 0, 1) (tokens first)
   moe_near_miss_sparse_mixing
                          moe_mixtral_sparse whose experts add the mean of
                          the tokens routed to them: not a function of each
@@ -134,10 +139,16 @@ class TokenMixingExpert(SwiGLUExpert):
 
 
 class MixtralSparse(nn.Module):
-    """HF MixtralSparseMoeBlock.forward (transformers 4.36), verbatim."""
+    """HF MixtralSparseMoeBlock.forward (transformers 4.36), verbatim, but
+    for `mask`: "equal" selects each expert's tokens by
+    torch.where(selected_experts == expert_idx), "deepseek" by HF
+    DeepSeek-V3's one_hot(...).permute(2, 0, 1) mask (both [tokens, k], so
+    where returns the tokens first)."""
 
-    def __init__(self, hidden=16, inter=8, experts=4, k=2, mixing=False):
+    def __init__(self, hidden=16, inter=8, experts=4, k=2, mixing=False,
+                 mask="mixtral"):
         super().__init__()
+        self.mask = mask
         self.top_k, self.num_experts, self.hidden_dim = k, experts, hidden
         self.gate = nn.Linear(hidden, experts, bias=False)
         expert = TokenMixingExpert if mixing else SwiGLUExpert
@@ -157,10 +168,16 @@ class MixtralSparse(nn.Module):
             (batch_size * sequence_length, hidden_dim),
             dtype=hidden_states.dtype, device=hidden_states.device)
         expert_mask = F.one_hot(
-            selected_experts, num_classes=self.num_experts).permute(2, 1, 0)
+            selected_experts, num_classes=self.num_experts).permute(
+                (2, 0, 1) if self.mask == "deepseek" else (2, 1, 0))
         for expert_idx in range(self.num_experts):
             expert_layer = self.experts[expert_idx]
-            idx, top_x = torch.where(expert_mask[expert_idx])
+            if self.mask == "equal":
+                top_x, idx = torch.where(selected_experts == expert_idx)
+            elif self.mask == "deepseek":
+                top_x, idx = torch.where(expert_mask[expert_idx])
+            else:
+                idx, top_x = torch.where(expert_mask[expert_idx])
             current_state = hidden_states[None, top_x].reshape(-1, hidden_dim)
             current_hidden_states = (expert_layer(current_state)
                                      * routing_weights[top_x, idx, None])
@@ -259,6 +276,8 @@ MODELS = {
     "moe_mixtral_onehot": lambda: MixtralDense(renormalize=False, onehot=True,
                                                use_silu=True),
     "moe_mixtral_sparse": lambda: MixtralSparse(),
+    "moe_mixtral_sparse_equal": lambda: MixtralSparse(mask="equal"),
+    "moe_deepseek_sparse": lambda: MixtralSparse(mask="deepseek"),
     "moe_near_miss_sparse_mixing": lambda: MixtralSparse(mixing=True),
     "moe_deepseek": lambda: DeepSeekMoE(),
     "moe_near_miss_shapes": lambda: MixtralDense(inters=[8, 8, 4, 8]),
