@@ -22,7 +22,8 @@ def Kiln_NonZeroOp : Kiln_Op<"nonzero", [Pure]> {
   let summary = "the coordinates of the nonzero elements, and their count";
   let description = [{
     ONNX `NonZero` into a buffer of its bound: for an input of rank `r`
-    and `n` elements (static), `coordinates` is `[r, n]` and its first
+    and `n` elements, `coordinates` is `[r, n]` (`[r, ?]` when the input
+    has dynamic dims: the run sizes the buffer) and its first
     `count` columns hold the coordinates of the nonzero elements in
     row-major order (`coordinates[d, j]` is dimension `d` of the j-th);
     the other columns are 0.

@@ -283,11 +283,13 @@ def Kiln_KVCacheUpdateOp : Kiln_Op<"kv_cache_update",
   let summary = "write new keys or values into a fixed-size KV cache";
   let description = [{
     `cache` holds `M` positions along `axis` (dimension 0 is the batch);
-    `update` has the same shape except `T <= M` positions along `axis`. For
-    batch `b`, update position `s` lands at cache position
-    `positions[b] + s`, or `(positions[b] + s) mod M` with `circular`.
-    Positions outside the cache (linear mode) are not written. Everything
-    else keeps the cache's value.
+    `update` has the same shape except `T` positions along `axis` (`T <= M`
+    unless `circular`). For batch `b`, update position `s` lands at cache
+    position `positions[b] + s`, or `(positions[b] + s) mod M` with
+    `circular` (a ring: an update longer than `M` leaves its last `M`
+    positions, and negative positions are not written). Positions outside
+    the cache (linear mode) are not written. Everything else keeps the
+    cache's value.
 
     Example (one decode step into a 4096-entry cache):
 
