@@ -106,8 +106,10 @@ struct PartitionExpertsPass
         op.getWeights(), gate, down, up, gateBias, upBias, downBias,
         op.getActivationAttr(), op.getSwigluLimitAttr(),
         op.getSwigluAlphaAttr(), op.getSwigluBetaAttr());
-    auto sum = AllReduceOp::create(b, loc, local.getResult().getType(),
-                                   local.getResult(), b.getI64IntegerAttr(ranks));
+    auto sum =
+        AllReduceOp::create(b, loc, local.getResult().getType(),
+                            local.getResult(), b.getI64IntegerAttr(ranks),
+                            /*group=*/IntegerAttr());
     setCollectiveGroup(sum, group);
     op.getResult().replaceAllUsesWith(sum.getResult());
     op.erase();

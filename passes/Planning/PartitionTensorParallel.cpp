@@ -129,7 +129,8 @@ void sumOverRanks(Value value, int64_t ranks) {
   OpBuilder b(value.getContext());
   b.setInsertionPointAfterValue(value);
   auto sum = AllReduceOp::create(b, value.getLoc(), value.getType(), value,
-                                 b.getI64IntegerAttr(ranks));
+                                 b.getI64IntegerAttr(ranks),
+                                 /*group=*/IntegerAttr());
   value.replaceAllUsesExcept(sum.getResult(), sum);
 }
 
@@ -499,9 +500,7 @@ void mergeSums(func::FuncOp func) {
     Value partial = AddOp::create(b, add.getLoc(), add.getType(),
                                   lhs.getInput(), rhs.getInput());
     auto sum = AllReduceOp::create(b, add.getLoc(), add.getType(), partial,
-                                   lhs.getRanksAttr());
-    if (IntegerAttr group = collectiveGroup(lhs))
-      setCollectiveGroup(sum, group.getInt());
+                                   lhs.getRanksAttr(), lhs.getGroupAttr());
     add.getResult().replaceAllUsesWith(sum.getResult());
     add.erase();
     lhs.erase();

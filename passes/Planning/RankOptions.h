@@ -27,10 +27,10 @@ inline mlir::LogicalResult checkRankOptions(mlir::Operation *module,
          << ": rank " << rank << " must lie in [0, ranks = " << ranks << ")";
 }
 
-/// The attribute of a kiln.all_reduce that sums over a group of the ranks
-/// only: an index into the module's kiln.collective_groups (the colors of
-/// this rank's groups, which the runtime splits the world by at load).
-/// Without it, the sum runs over every rank.
+/// kiln.all_reduce's `group`, which sums over a group of the ranks only: an
+/// index into the module's kiln.collective_groups (the colors of this
+/// rank's groups, which the runtime splits the world by at load). Without
+/// it, the sum runs over every rank.
 constexpr const char *kCollectiveGroupAttr = "group";
 
 /// `op`'s group (kCollectiveGroupAttr), or null for every rank.
