@@ -1,5 +1,4 @@
-//===- cuda_backend_fixture.h - The fake CUDA driver's test fixture -*- C++
-//-*-===//
+//===- cuda_backend_fixture.h - The fake driver's fixture -------*- C++ -*-===//
 //
 // What the CUDA backend's tests share (cuda_backend_test.cpp,
 // cuda_profile_test.cpp): the fake driver's controls (fake_cuda/), a

@@ -1,5 +1,4 @@
-//===- cuda_profile_test.cpp - CUDA sessions that profile, on a fake driver
-//===//
+//===- cuda_profile_test.cpp - CUDA sessions that profile, faked ----------===//
 //
 // kiln_session_enable_profile on a CUDA session: CUDA events around each
 // launch, the profile's per-kernel events (kernel N is the run's Nth
