@@ -9,7 +9,7 @@
 
 #include "kiln/Target/CUDA/CUDATarget.h"
 
-#include "LaunchTable.h"
+#include "kiln/Target/CUDA/LaunchTable.h"
 
 #include "kiln/Artifact/Signature.h"
 #include "kiln/Target/HostCodegen.h"

@@ -9,7 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "LaunchTable.h"
+#include "kiln/Target/CUDA/LaunchTable.h"
 
 #include "kiln/dialects/Kiln/KernelNames.h"
 #include "kiln/dialects/Kiln/Provenance.h"

@@ -1,12 +1,12 @@
 //===- LaunchTable.h - A CUDA entry's launches as its table -----*- C++ -*-===//
 //
-// Private to the CUDA target (CUDATarget.cpp calls it after the kernels
-// are outlined and merged).
+// The CUDA target's kernel table (CUDATarget.cpp records it after the
+// kernels are outlined and merged; test/Artifact checks it).
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef KILN_LIB_TARGET_CUDA_LAUNCHTABLE_H
-#define KILN_LIB_TARGET_CUDA_LAUNCHTABLE_H
+#ifndef KILN_TARGET_CUDA_LAUNCHTABLE_H
+#define KILN_TARGET_CUDA_LAUNCHTABLE_H
 
 #include "mlir/IR/BuiltinOps.h"
 
@@ -32,4 +32,4 @@ void recordLaunchTable(mlir::ModuleOp module);
 
 } // namespace kiln
 
-#endif // KILN_LIB_TARGET_CUDA_LAUNCHTABLE_H
+#endif // KILN_TARGET_CUDA_LAUNCHTABLE_H
