@@ -15,6 +15,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
@@ -280,10 +281,27 @@ protected:
 
   std::string lastError() const { return kiln_last_error(); }
 
+  /// Whether the fake logged an injected failure: the call was made.
+  bool injectedAFailure() const {
+    for (const LogLine &line : log())
+      if (line.injected)
+        return true;
+    return false;
+  }
+
   std::string logPath_;
   kiln_model *model = nullptr;
   kiln_session *session = nullptr;
 };
+
+/// A parameterized test's name from its KILN_FAKE_CUDA_FAIL value
+/// ("cuMemAlloc_v2:1" -> "cuMemAlloc_v2_1").
+inline std::string injectionTestName(std::string fail) {
+  for (char &c : fail)
+    if (!std::isalnum(static_cast<unsigned char>(c)))
+      c = '_';
+  return fail;
+}
 
 inline bool contains(const std::string &text, const std::string &fragment) {
   return text.find(fragment) != std::string::npos;

@@ -687,10 +687,7 @@ TEST_P(CudaFailureTest, FailsCleanly) {
     session = nullptr;
   }
   // The injected call really was made and failed.
-  bool injected = false;
-  for (const LogLine &line : log())
-    injected |= line.injected;
-  EXPECT_TRUE(injected) << logText();
+  EXPECT_TRUE(injectedAFailure()) << logText();
   expectNothingLeaked(injection.leaks);
 }
 
@@ -713,8 +710,7 @@ INSTANTIATE_TEST_SUITE_P(
         Injection{"cuDeviceGetAttribute:2", "create",
                   KILN_STATUS_DEVICE_UNAVAILABLE,
                   "reading its compute capability: cuDeviceGetAttribute"},
-        Injection{"cuDeviceGetName:1", "create",
-                  KILN_STATUS_DEVICE_UNAVAILABLE,
+        Injection{"cuDeviceGetName:1", "create", KILN_STATUS_DEVICE_UNAVAILABLE,
                   "reading its name: cuDeviceGetName returned"},
         Injection{"cuDevicePrimaryCtxRetain:1", "create",
                   KILN_STATUS_OUT_OF_MEMORY,
@@ -807,11 +803,7 @@ INSTANTIATE_TEST_SUITE_P(
         Injection{"cuCtxPopCurrent_v2:5", "release", KILN_STATUS_OK, "",
                   "current"}),
     [](const ::testing::TestParamInfo<Injection> &info) {
-      std::string name = info.param.fail;
-      for (char &c : name)
-        if (!std::isalnum(static_cast<unsigned char>(c)))
-          c = '_';
-      return name;
+      return injectionTestName(info.param.fail);
     });
 
 TEST_F(CudaBackendTest, FallbackAfterAFailedCaptureStaysDirect) {

@@ -12,7 +12,6 @@
 #include "cuda_backend_fixture.h"
 
 #include <algorithm>
-#include <cctype>
 
 using namespace kiln::test;
 
@@ -262,10 +261,7 @@ TEST_P(CudaProfileFailureTest, FailsCleanly) {
   }
   kiln_session_release(session);
   session = nullptr;
-  bool injected = false;
-  for (const LogLine &line : log())
-    injected |= line.injected;
-  EXPECT_TRUE(injected) << logText();
+  EXPECT_TRUE(injectedAFailure()) << logText();
   expectNothingLeaked(injection.leaks);
 }
 
@@ -301,11 +297,7 @@ INSTANTIATE_TEST_SUITE_P(
         // Release cannot report; the other events are still destroyed.
         EventInjection{"cuEventDestroy_v2:1", KILN_STATUS_OK, "", "event"}),
     [](const ::testing::TestParamInfo<EventInjection> &info) {
-      std::string name = info.param.fail;
-      for (char &c : name)
-        if (!std::isalnum(static_cast<unsigned char>(c)))
-          c = '_';
-      return name;
+      return injectionTestName(info.param.fail);
     });
 
 } // namespace
