@@ -281,12 +281,17 @@ protected:
 
   std::string lastError() const { return kiln_last_error(); }
 
-  /// Whether the fake logged an injected failure: the call was made.
-  bool injectedAFailure() const {
+  /// The end of a failure test: releases the session (if any), checks
+  /// that the injected call really was made and failed, and that nothing
+  /// but `leaks` (expectNothingLeaked's list) is left alive.
+  void releaseAfterInjecting(const std::string &leaks) {
+    kiln_session_release(session);
+    session = nullptr;
+    bool injected = false;
     for (const LogLine &line : log())
-      if (line.injected)
-        return true;
-    return false;
+      injected |= line.injected;
+    EXPECT_TRUE(injected) << logText();
+    expectNothingLeaked(leaks);
   }
 
   std::string logPath_;

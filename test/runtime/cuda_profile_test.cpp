@@ -259,10 +259,7 @@ TEST_P(CudaProfileFailureTest, FailsCleanly) {
   } else {
     expectAddOutputs(kA, kB);
   }
-  kiln_session_release(session);
-  session = nullptr;
-  EXPECT_TRUE(injectedAFailure()) << logText();
-  expectNothingLeaked(injection.leaks);
+  releaseAfterInjecting(injection.leaks);
 }
 
 INSTANTIATE_TEST_SUITE_P(
