@@ -24,6 +24,14 @@ config.substitutions.append(("%kiln_src", config.kiln_src_root))
 config.substitutions.append(("%kiln_test_host_code",
                              os.path.join(config.kiln_obj_root, "lib",
                                           "libkiln_test_host_code.so")))
+# The CUDA stand-ins: cuda_host_code.c's entries, and the fake CUDA driver
+# (test/runtime/fake_cuda) that the runtime loads through KILN_CUDA_DRIVER.
+config.substitutions.append(("%kiln_test_cuda_host_code",
+                             os.path.join(config.kiln_obj_root, "lib",
+                                          "libkiln_test_cuda_host_code.so")))
+config.substitutions.append(("%kiln_fake_cuda",
+                             os.path.join(config.kiln_obj_root, "lib",
+                                          "libkiln_fake_cuda.so")))
 
 # The CUDA target's tests need the toolkit's ptxas and libdevice (CI has the
 # toolkit but no GPU); without them they are UNSUPPORTED.

@@ -1,6 +1,7 @@
 //===- Provenance.cpp - Which ONNX nodes an op came from ------------------===//
 
 #include "kiln/dialects/Kiln/Provenance.h"
+#include "kiln/dialects/Kiln/KernelNames.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Matchers.h"
@@ -21,6 +22,22 @@ void kiln::Provenance::add(Location loc) {
         kinds.insert(kind.strref());
     return WalkResult::advance();
   });
+}
+
+std::string kiln::kernelNameOf(const Provenance &p, llvm::StringRef fallback) {
+  if (p.kinds.empty())
+    return fallback.str();
+  std::string name;
+  for (auto [i, kind] : llvm::enumerate(p.kinds)) {
+    if (i == 3) {
+      name += "+...";
+      break;
+    }
+    llvm::StringRef shortKind = kind;
+    shortKind.consume_front("kiln.");
+    name += (i ? "+" : "") + shortKind.str();
+  }
+  return name;
 }
 
 Location kiln::tagWithOpKind(Location loc, llvm::StringRef kind) {

@@ -4,6 +4,7 @@
 
 #include "kiln/artifact_format.h"
 
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -60,6 +61,29 @@ std::vector<char> kernelsSection(const std::vector<KernelSignature> &kernels) {
       for (const std::string &name : *names)
         w.str(name);
     }
+  }
+  return std::move(w.bytes);
+}
+
+/// The LAUNCHES section: each kernel's launch, when every kernel has one
+/// (empty otherwise: rows and launches pair up by position).
+std::vector<char> launchesSection(const std::vector<KernelSignature> &kernels) {
+  if (kernels.empty() ||
+      !llvm::all_of(kernels, [](const KernelSignature &kernel) {
+        return kernel.launch.has_value();
+      }))
+    return {};
+  ByteWriter w;
+  w.u32(KILN_LAUNCHES_MAGIC);
+  w.u32((uint32_t)kernels.size());
+  for (const KernelSignature &kernel : kernels) {
+    const KernelLaunch &launch = *kernel.launch;
+    w.u32(launch.gpuKernel);
+    for (uint32_t value : launch.grid)
+      w.u32(value);
+    for (uint32_t value : launch.block)
+      w.u32(value);
+    w.u32(launch.sharedBytes);
   }
   return std::move(w.bytes);
 }
@@ -265,10 +289,11 @@ emitArtifact(const ArtifactContents &c,
   }
 
   std::vector<char> kernels = kernelsSection(c.kernels);
+  std::vector<char> launches = launchesSection(c.kernels);
 
   // Header, section table, then the sections, each aligned.
   size_t sectionCount = 3 + (c.gpuCode ? 1 : 0) + (c.generation ? 1 : 0) +
-                        (kernels.empty() ? 0 : 1);
+                        (kernels.empty() ? 0 : 1) + (launches.empty() ? 0 : 1);
   std::vector<kiln_artifact_section> table(sectionCount);
   FileLayout file;
   file.add(reinterpret_cast<const char *>(table.data()),
@@ -304,6 +329,9 @@ emitArtifact(const ArtifactContents &c,
   if (!kernels.empty())
     section(next++, KILN_SECTION_KERNELS, kernels.size(),
             [&] { file.add(kernels); });
+  if (!launches.empty())
+    section(next++, KILN_SECTION_LAUNCHES, launches.size(),
+            [&] { file.add(launches); });
 
   kiln_artifact_header h{};
   std::memcpy(h.magic, KILN_ARTIFACT_MAGIC, sizeof(KILN_ARTIFACT_MAGIC));

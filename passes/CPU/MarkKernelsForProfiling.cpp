@@ -10,6 +10,7 @@
 
 #include "kiln/passes/CPU/Passes.h"
 
+#include "kiln/dialects/Kiln/KernelNames.h"
 #include "kiln/dialects/Kiln/Provenance.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -31,24 +32,6 @@ bool isKernel(Operation *op) {
   return op->getNumRegions() > 0 || isa<memref::CopyOp>(op);
 }
 
-/// "rms_norm", "matmul+add", or the op's own name ("copy") when its
-/// locations carry no kinds.
-std::string kernelName(Operation *op, const kiln::Provenance &p) {
-  if (p.kinds.empty())
-    return op->getName().stripDialect().str();
-  std::string name;
-  for (auto [i, kind] : llvm::enumerate(p.kinds)) {
-    if (i == 3) {
-      name += "+...";
-      break;
-    }
-    llvm::StringRef shortKind = kind;
-    shortKind.consume_front("kiln.");
-    name += (i ? "+" : "") + shortKind.str();
-  }
-  return name;
-}
-
 /// The kernel table entry of `op`: everything its ops' locations name.
 DictionaryAttr describeKernel(Operation *op) {
   kiln::Provenance p;
@@ -61,7 +44,8 @@ DictionaryAttr describeKernel(Operation *op) {
     return b.getArrayAttr(attrs);
   };
   return b.getDictionaryAttr(
-      {b.getNamedAttr("name", b.getStringAttr(kernelName(op, p))),
+      {b.getNamedAttr("name", b.getStringAttr(kiln::kernelNameOf(
+                                  p, op->getName().stripDialect()))),
        b.getNamedAttr("kinds", strings(p.kinds)),
        b.getNamedAttr("nodes", strings(p.nodes))});
 }

@@ -40,6 +40,8 @@ SectionRef *ArtifactLayout::section(uint32_t kind) {
     return &ranks;
   case KILN_SECTION_KERNELS:
     return &kernels;
+  case KILN_SECTION_LAUNCHES:
+    return &launches;
   default:
     return nullptr;
   }
@@ -49,13 +51,13 @@ namespace {
 
 const char *sectionName(uint32_t kind) {
   // Indexed by the section kinds, numbered from 1 without gaps.
-  static const char *const names[] = {"METADATA", "HOST_CODE", "WEIGHTS",
+  static const char *const names[] = {"METADATA", "HOST_CODE",  "WEIGHTS",
                                       "GPU_CODE", "GENERATION", "RANKS",
-                                      "KERNELS"};
-  static_assert(sizeof(names) / sizeof(names[0]) == KILN_SECTION_KERNELS,
+                                      "KERNELS",  "LAUNCHES"};
+  static_assert(sizeof(names) / sizeof(names[0]) == KILN_SECTION_LAUNCHES,
                 "one name per section kind");
-  return kind >= 1 && kind <= KILN_SECTION_KERNELS ? names[kind - 1]
-                                                      : "unknown";
+  return kind >= 1 && kind <= KILN_SECTION_LAUNCHES ? names[kind - 1]
+                                                    : "unknown";
 }
 
 

@@ -67,4 +67,48 @@ kiln_status parseKernels(const uint8_t *data, uint64_t size,
   return KILN_STATUS_OK;
 }
 
+kiln_status parseLaunches(const uint8_t *data, uint64_t size,
+                          size_t numGpuKernels,
+                          std::vector<KernelEntry> &kernels) {
+  constexpr const char *context = "corrupt LAUNCHES section";
+  constexpr uint64_t launchBytes = 8 * sizeof(uint32_t);
+  ByteReader reader(data, size, context);
+  if (kiln_status status = reader.magic(KILN_LAUNCHES_MAGIC))
+    return status;
+  uint32_t n = 0;
+  if (kiln_status status = reader.count(n, launchBytes, "num_launches"))
+    return status;
+  // Rows and launches pair up by position: a table of another length
+  // would name the wrong launches.
+  if (n != kernels.size())
+    return fail(KILN_STATUS_CORRUPT_ARTIFACT,
+                "%s: %u launches, but KERNELS has %zu rows", context, n,
+                kernels.size());
+  if (reader.remaining() != uint64_t(n) * launchBytes)
+    return fail(KILN_STATUS_CORRUPT_ARTIFACT,
+                "%s: %llu bytes for %u launches of %llu bytes", context,
+                (unsigned long long)reader.remaining(), n,
+                (unsigned long long)launchBytes);
+  std::vector<kiln_kernel_launch> launches(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    kiln_kernel_launch &l = launches[i];
+    std::string what = format("launch %u", i);
+    uint32_t *fields[] = {&l.gpu_kernel, &l.grid[0],     &l.grid[1],
+                          &l.grid[2],    &l.block[0],    &l.block[1],
+                          &l.block[2],   &l.shared_bytes};
+    for (uint32_t *field : fields)
+      if (kiln_status status = reader.scalar(*field, what))
+        return status;
+    if (l.gpu_kernel >= numGpuKernels)
+      return fail(KILN_STATUS_CORRUPT_ARTIFACT,
+                  "%s: launch %u names GPU kernel %u, but GPU_CODE has %zu",
+                  context, i, l.gpu_kernel, numGpuKernels);
+  }
+  for (uint32_t i = 0; i < n; ++i) {
+    kernels[i].hasLaunch = true;
+    kernels[i].launch = launches[i];
+  }
+  return KILN_STATUS_OK;
+}
+
 } // namespace kiln::rt

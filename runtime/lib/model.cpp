@@ -83,8 +83,9 @@ kiln_status selectRank(kiln_model &model) {
                 "rank %u's artifact has another target or signature than the "
                 "model's METADATA",
                 rank);
-  for (SectionRef *ref : {&inner.metadata, &inner.hostCode, &inner.weights,
-                          &inner.gpuCode, &inner.generation, &inner.kernels})
+  for (SectionRef *ref :
+       {&inner.metadata, &inner.hostCode, &inner.weights, &inner.gpuCode,
+        &inner.generation, &inner.kernels, &inner.launches})
     if (ref->present)
       ref->offset += start;
   inner.formatVersion = model.layout.formatVersion;
@@ -120,6 +121,12 @@ kiln_status loadInto(const char *path, kiln_model &model) {
   if (kernels.present)
     if (kiln_status status =
             parseKernels(base + kernels.offset, kernels.size, model.kernels))
+      return status;
+  const SectionRef &launches = model.layout.launches;
+  if (launches.present)
+    if (kiln_status status =
+            parseLaunches(base + launches.offset, launches.size,
+                          model.gpuCode.kernels.size(), model.kernels))
       return status;
   const SectionRef &generation = model.layout.generation;
   if (generation.present)
@@ -431,6 +438,24 @@ kiln_status kiln_model_kernel(const kiln_model *model, size_t index,
   *out_info = kiln_kernel_info{kernel.name.c_str(), kernel.kinds.size(),
                                kernel.kindPointers.data(), kernel.nodes.size(),
                                kernel.nodePointers.data()};
+  return KILN_STATUS_OK;
+}
+
+kiln_status kiln_model_kernel_launch(const kiln_model *model, size_t index,
+                                     kiln_kernel_launch *out_launch) {
+  if (out_launch)
+    *out_launch = kiln_kernel_launch{};
+  if (kiln_status status =
+          checkEntryAccess(model, {{out_launch, "out_launch"}}, index,
+                           kiln_model_num_kernels(model), "kernel", " kernels"))
+    return status;
+  const KernelEntry &kernel = model->kernels[index];
+  if (!kernel.hasLaunch)
+    return fail(KILN_STATUS_NOT_FOUND,
+                "kernel %zu has no launch shape (the artifact has no "
+                "LAUNCHES section)",
+                index);
+  *out_launch = kernel.launch;
   return KILN_STATUS_OK;
 }
 

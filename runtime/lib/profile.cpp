@@ -18,12 +18,6 @@ namespace {
 /// The profile of the run in progress on this thread, if it records.
 thread_local SessionProfile *activeProfile = nullptr;
 
-uint64_t nowNs() {
-  timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return uint64_t(t.tv_sec) * 1000000000u + uint64_t(t.tv_nsec);
-}
-
 /// What the host code's hook points to while any session profiles.
 void recordKernelEvent(uint32_t kernel, uint32_t phase) {
   if (SessionProfile *profile = activeProfile)
@@ -32,7 +26,7 @@ void recordKernelEvent(uint32_t kernel, uint32_t phase) {
 
 /// Counts the sessions of `model` that profile; the hook is set while there
 /// are any. Host code without a hook (older artifacts, the CUDA target's)
-/// records whole runs only.
+/// records whole runs only, unless its backend times kernels itself.
 std::mutex hookMutex;
 
 void updateHook(kiln_model &model, int change) {
@@ -47,6 +41,14 @@ void updateHook(kiln_model &model, int change) {
 }
 
 } // namespace
+
+uint64_t monotonicNs() {
+  timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return uint64_t(t.tv_sec) * 1000000000u + uint64_t(t.tv_nsec);
+}
+
+SessionProfile *SessionProfile::active() { return activeProfile; }
 
 kiln_status SessionProfile::enable(kiln_model &model, size_t maxEvents) {
   disable();
@@ -75,14 +77,14 @@ void SessionProfile::beginRun() {
     return;
   activeProfile = this;
   openKernel_ = UINT32_MAX;
-  runStart_ = nowNs();
+  runStart_ = monotonicNs();
 }
 
 void SessionProfile::endRun() {
   if (!model_)
     return;
   activeProfile = nullptr;
-  record(KILN_PROFILE_RUN, runStart_, nowNs());
+  record(KILN_PROFILE_RUN, runStart_, monotonicNs());
   ++runs_;
 }
 
@@ -92,11 +94,17 @@ void SessionProfile::kernelEvent(uint32_t kernel, uint32_t phase) {
     return;
   if (phase == 0) {
     openKernel_ = kernel;
-    kernelStart_ = nowNs();
+    kernelStart_ = monotonicNs();
   } else if (openKernel_ == kernel) {
-    record(kernel, kernelStart_, nowNs());
+    record(kernel, kernelStart_, monotonicNs());
     openKernel_ = UINT32_MAX;
   }
+}
+
+void SessionProfile::recordKernel(uint32_t kernel, uint64_t startNs,
+                                  uint64_t endNs) {
+  if (kernel < numKernels_)
+    record(kernel, startNs, endNs);
 }
 
 void SessionProfile::record(uint32_t kernel, uint64_t start, uint64_t end) {

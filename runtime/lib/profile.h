@@ -10,6 +10,11 @@
 // stops. Events live in a buffer reserved when profiling is enabled: the
 // hook never allocates.
 //
+// A device backend has no hook in its host code: during a run it asks
+// SessionProfile::active() whether the run records, times its launches
+// itself (the CUDA backend with events) and hands each one to
+// recordKernel before the run ends.
+//
 //===----------------------------------------------------------------------===//
 
 #ifndef KILN_RUNTIME_LIB_PROFILE_H
@@ -41,6 +46,15 @@ public:
   /// A kernel's start (phase 0) or end (phase 1), from the host code.
   void kernelEvent(uint32_t kernel, uint32_t phase);
 
+  /// The profile of the run in progress on this thread, or null when it
+  /// does not record.
+  static SessionProfile *active();
+  /// Kernels of the model's table (the indices recordKernel takes).
+  size_t numKernels() const { return numKernels_; }
+  /// A kernel timed elsewhere (a device), on the monotonicNs() clock; an
+  /// index outside the table is ignored.
+  void recordKernel(uint32_t kernel, uint64_t startNs, uint64_t endNs);
+
   const std::vector<kiln_profile_event> &events() const { return events_; }
   uint64_t dropped() const { return dropped_; }
 
@@ -56,6 +70,9 @@ private:
   uint32_t openKernel_ = UINT32_MAX;
   size_t numKernels_ = 0;
 };
+
+/// CLOCK_MONOTONIC in nanoseconds: the clock of every profile event.
+uint64_t monotonicNs();
 
 } // namespace kiln::rt
 

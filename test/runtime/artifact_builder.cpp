@@ -197,6 +197,21 @@ Bytes encodeKernels(const std::vector<KernelSpec> &kernels, uint32_t magic) {
   return out;
 }
 
+Bytes encodeLaunches(const std::vector<LaunchSpec> &launches, uint32_t magic) {
+  Bytes out;
+  put<uint32_t>(out, magic);
+  put<uint32_t>(out, uint32_t(launches.size()));
+  for (const LaunchSpec &launch : launches) {
+    put<uint32_t>(out, launch.gpuKernel);
+    for (uint32_t value : launch.grid)
+      put<uint32_t>(out, value);
+    for (uint32_t value : launch.block)
+      put<uint32_t>(out, value);
+    put<uint32_t>(out, launch.sharedBytes);
+  }
+  return out;
+}
+
 Bytes buildArtifact(const ModelSpec &spec) {
   std::vector<Section> sections = {
       {KILN_SECTION_METADATA, encodeMetadata(spec)}};
@@ -208,6 +223,8 @@ Bytes buildArtifact(const ModelSpec &spec) {
     sections.push_back({KILN_SECTION_GPU_CODE, encodeGpuCode(spec.gpuCode)});
   if (spec.kernels)
     sections.push_back({KILN_SECTION_KERNELS, *spec.kernels});
+  if (spec.launches)
+    sections.push_back({KILN_SECTION_LAUNCHES, *spec.launches});
   Bytes artifact = assemble(sections);
   // The version lies in the header, outside the checksummed bytes.
   headerOf(artifact).format_version = spec.formatVersion;
@@ -346,6 +363,14 @@ ModelSpec cudaAddModel(const Bytes &hostCode,
   }
   spec.target = "cuda-" + archs;
   return spec;
+}
+
+void addCudaAddKernelTable(ModelSpec &spec) {
+  spec.kernels = encodeKernels(
+      {{"add", {"kiln.add"}, {"add_aw"}}, {"add", {"kiln.add"}, {"add_b"}}});
+  LaunchSpec launch;
+  launch.block[0] = 64;
+  spec.launches = encodeLaunches({launch, launch});
 }
 
 ModelSpec cudaZeroSizeModel(const Bytes &hostCode) {

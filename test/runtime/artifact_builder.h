@@ -75,6 +75,8 @@ struct ModelSpec {
   bool withGpuCode = false;
   /// A KERNELS section's bytes (encodeKernels), when set.
   std::optional<Bytes> kernels;
+  /// A LAUNCHES section's bytes (encodeLaunches), when set.
+  std::optional<Bytes> launches;
 };
 
 /// One kernel of a KERNELS section (kiln/artifact_format.h, "Kernels").
@@ -86,6 +88,18 @@ struct KernelSpec {
 /// The KERNELS section of `kernels`, with `magic`.
 Bytes encodeKernels(const std::vector<KernelSpec> &kernels,
                     uint32_t magic = KILN_KERNELS_MAGIC);
+
+/// One launch of a LAUNCHES section (kiln/artifact_format.h, "Kernels").
+struct LaunchSpec {
+  uint32_t gpuKernel = 0;
+  uint32_t grid[3] = {1, 1, 1};
+  uint32_t block[3] = {1, 1, 1};
+  uint32_t sharedBytes = 0;
+};
+
+/// The LAUNCHES section of `launches`, with `magic`.
+Bytes encodeLaunches(const std::vector<LaunchSpec> &launches,
+                     uint32_t magic = KILN_LAUNCHES_MAGIC);
 
 struct Section {
   uint32_t kind;
@@ -185,6 +199,11 @@ ModelSpec cudaAddModel(const Bytes &hostCode,
                        const std::vector<GpuImageKind> &images = {
                            {"sm_90a", KILN_GPU_IMAGE_CUBIN},
                            {"sm_80", KILN_GPU_IMAGE_PTX}});
+
+/// Gives a cudaAddModel its kernel table: its two launches of
+/// kiln_test_add (grid 1x1x1, block 64x1x1), named "add" from nodes
+/// "add_aw" and "add_b", with their LAUNCHES.
+void addCudaAddKernelTable(ModelSpec &spec);
 
 /// The "cuda-zero-size" model of cuda_host_code.c.
 ModelSpec cudaZeroSizeModel(const Bytes &hostCode);

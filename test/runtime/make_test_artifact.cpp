@@ -2,7 +2,7 @@
 //
 // kiln-make-test-artifact HOST_CODE.so OUT.kiln [--model
 // add|zero-size|bf16-output|low-precision|dynamic|generation|cuda-add|
-//  profiled]
+//  profiled|cuda-profiled]
 //                         [--target TARGET] [--format-version N]
 //                         [--gpu ARCH:cubin|ptx[,ARCH:cubin|ptx...]]
 //
@@ -13,7 +13,9 @@
 // says otherwise.
 //
 // --model profiled is "add" as two kernels around test_host_code.c's
-// profiler hook calls, with a KERNELS section naming them.
+// profiler hook calls, with a KERNELS section naming them;
+// --model cuda-profiled is cuda-add with its kernel table (KERNELS and
+// LAUNCHES: its two launches).
 //
 // Lets the kiln-run tests exercise the CLI end to end without the compiler.
 //
@@ -30,11 +32,12 @@ using namespace kiln::test;
 
 int main(int argc, char **argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: kiln-make-test-artifact HOST_CODE.so OUT.kiln "
-                         "[--model add|zero-size|bf16-output|low-precision|dynamic|"
-                         "generation|cuda-add|profiled] "
-                         "[--target T] "
-                         "[--format-version N] [--gpu ARCH:cubin|ptx,...]\n");
+    std::fprintf(stderr,
+                 "usage: kiln-make-test-artifact HOST_CODE.so OUT.kiln "
+                 "[--model add|zero-size|bf16-output|low-precision|dynamic|"
+                 "generation|cuda-add|profiled|cuda-profiled] "
+                 "[--target T] "
+                 "[--format-version N] [--gpu ARCH:cubin|ptx,...]\n");
     return 2;
   }
   Bytes hostCode = readFile(argv[1]);
@@ -54,7 +57,8 @@ int main(int argc, char **argv) {
     else if (!std::strcmp(argv[i], "--gpu"))
       gpu = argv[i + 1];
   }
-  ModelSpec spec = model == "cuda-add"        ? cudaAddModel(hostCode)
+  bool cuda = model == "cuda-add" || model == "cuda-profiled";
+  ModelSpec spec = cuda                       ? cudaAddModel(hostCode)
                    : model == "zero-size"     ? zeroSizeModel(hostCode)
                    : model == "bf16-output"   ? bf16OutputModel(hostCode)
                    : model == "low-precision" ? lowPrecisionModel(hostCode)
@@ -66,9 +70,11 @@ int main(int argc, char **argv) {
     spec.kernels = encodeKernels(
         {{"add+add", {"kiln.add"}, {"add_0", "add_1"}}, {"copy", {}, {}}});
   }
+  if (model == "cuda-profiled")
+    addCudaAddKernelTable(spec);
   if (!gpu.empty()) {
     spec.withGpuCode = true;
-    if (model != "cuda-add")
+    if (!cuda)
       spec.gpuCode.workspaceBytes = 256;
     spec.gpuCode.kernels = {"kiln_test_add"};
     spec.gpuCode.images.clear();

@@ -224,7 +224,7 @@ void printProfile(const std::vector<KernelDesc> &kernels,
   std::printf("profile: %u runs, %.4f ms a run, %zu kernels%s\n", runs,
               runNs / runs / 1e6, kernels.size(),
               kernels.empty() ? " (the artifact has no kernel table: "
-                                "recompile it, or a CUDA artifact)"
+                                "recompile it)"
                               : "");
   if (dropped)
     std::printf("note: %llu events did not fit and were dropped\n",

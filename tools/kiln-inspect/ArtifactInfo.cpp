@@ -109,7 +109,8 @@ std::string kiln::inspect::readArtifact(const std::string &path,
       {KILN_SECTION_GPU_CODE, "GPU_CODE"},
       {KILN_SECTION_GENERATION, "GENERATION"},
       {KILN_SECTION_RANKS, "RANKS"},
-      {KILN_SECTION_KERNELS, "KERNELS"}};
+      {KILN_SECTION_KERNELS, "KERNELS"},
+      {KILN_SECTION_LAUNCHES, "LAUNCHES"}};
   if (kiln_model_num_ranks(raw) > 1) {
     out.plan = kiln_model_plan(raw);
     for (uint32_t r = 0; r < kiln_model_num_ranks(raw); ++r)
@@ -129,9 +130,20 @@ std::string kiln::inspect::readArtifact(const std::string &path,
     kiln_kernel_info kernel;
     if (kiln_model_kernel(raw, i, &kernel) != KILN_STATUS_OK)
       continue;
-    out.kernels.push_back(
-        {kernel.name, {kernel.kinds, kernel.kinds + kernel.num_kinds},
-         {kernel.nodes, kernel.nodes + kernel.num_nodes}});
+    Kernel k{kernel.name,
+             {kernel.kinds, kernel.kinds + kernel.num_kinds},
+             {kernel.nodes, kernel.nodes + kernel.num_nodes},
+             std::nullopt,
+             ""};
+    kiln_kernel_launch launch;
+    const char *gpuKernel = nullptr;
+    if (kiln_model_kernel_launch(raw, i, &launch) == KILN_STATUS_OK &&
+        kiln_model_gpu_kernel(raw, launch.gpu_kernel, &gpuKernel) ==
+            KILN_STATUS_OK) {
+      k.launch = launch;
+      k.gpuKernel = gpuKernel;
+    }
+    out.kernels.push_back(std::move(k));
   }
   for (size_t i = 0; i < kiln_model_num_gpu_kernels(raw); ++i) {
     const char *name = nullptr;

@@ -45,10 +45,13 @@ struct GpuImage {
 };
 
 /// A kernel of the entry (the KERNELS section): what it computes and the
-/// ONNX nodes it came from.
+/// ONNX nodes it came from; for a CUDA artifact's launch, also the launch
+/// (the LAUNCHES section) and its GPU kernel's name.
 struct Kernel {
   std::string name;
   std::vector<std::string> kinds, nodes;
+  std::optional<kiln_kernel_launch> launch;
+  std::string gpuKernel;
 };
 
 /// The roles of a generation step (kiln-compile --generate).

@@ -116,8 +116,20 @@ void stringArray(llvm::json::OStream &j, llvm::StringRef key,
   });
 }
 
+/// "grid 4x1x1 block 128x1x1 smem 0": a launch's shape ("?" for a dim
+/// only the run knows).
+std::string launchShape(const kiln_kernel_launch &launch) {
+  auto dims = [](const uint32_t(&d)[3]) {
+    auto dim = [](uint32_t v) { return v ? std::to_string(v) : "?"; };
+    return dim(d[0]) + "x" + dim(d[1]) + "x" + dim(d[2]);
+  };
+  return "grid " + dims(launch.grid) + " block " + dims(launch.block) +
+         " smem " + std::to_string(launch.shared_bytes);
+}
+
 /// The kernel table: per kernel its index (the profiler's), name (its op
-/// kinds) and the ONNX nodes it came from.
+/// kinds), for a CUDA launch its GPU kernel and launch shape, and the ONNX
+/// nodes it came from.
 void printKernels(const ArtifactInfo &info, llvm::raw_ostream &os) {
   if (info.kernels.empty())
     return;
@@ -129,7 +141,10 @@ void printKernels(const ArtifactInfo &info, llvm::raw_ostream &os) {
     std::string list = nodes.empty() ? "-" : llvm::join(nodes.take_front(kShown), ", ");
     if (nodes.size() > kShown)
       list += ", ... (" + std::to_string(nodes.size()) + " in all)";
-    os << llvm::formatv("  {0,-4} {1,-24} nodes: {2}\n", i, kernel.name, list);
+    os << llvm::formatv("  {0,-4} {1,-24} ", i, kernel.name);
+    if (kernel.launch)
+      os << kernel.gpuKernel << " " << launchShape(*kernel.launch) << " ";
+    os << "nodes: " << list << "\n";
   }
 }
 
@@ -261,6 +276,19 @@ void kiln::inspect::printArtifactJson(const ArtifactInfo &info,
       j.attribute("name", kernel.name);
       stringArray(j, "kinds", kernel.kinds);
       stringArray(j, "nodes", kernel.nodes);
+      if (const std::optional<kiln_kernel_launch> &l = kernel.launch)
+        j.attributeObject("launch", [&] {
+          j.attribute("gpu_kernel", kernel.gpuKernel);
+          j.attributeArray("grid", [&] {
+            for (uint32_t d : l->grid)
+              j.value(d);
+          });
+          j.attributeArray("block", [&] {
+            for (uint32_t d : l->block)
+              j.value(d);
+          });
+          j.attribute("shared_bytes", l->shared_bytes);
+        });
     });
     stringArray(j, "gpu_kernels", info.gpuKernels);
     objectArray(j, "gpu_images", info.gpuImages, [&](const GpuImage &image) {

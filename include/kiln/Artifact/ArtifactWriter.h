@@ -87,11 +87,23 @@ struct GenerationSignature {
   std::string blockTable;
 };
 
-/// One line of the KERNELS section: a kernel of the entry, what it
-/// computes and the ONNX nodes it came from.
+/// How a CUDA artifact's kernel-table row is launched (its LAUNCHES line):
+/// the GPU kernel (its index in GpuCode::kernels), grid and block (0 where
+/// only the run knows a dim) and shared memory bytes.
+struct KernelLaunch {
+  uint32_t gpuKernel = 0;
+  uint32_t grid[3] = {0, 0, 0};
+  uint32_t block[3] = {0, 0, 0};
+  uint32_t sharedBytes = 0;
+};
+
+/// One line of the KERNELS section: a kernel of the entry (a CUDA
+/// artifact's: a launch), what it computes and the ONNX nodes it came from.
 struct KernelSignature {
   std::string name;
   std::vector<std::string> kinds, nodes;
+  /// Written as the LAUNCHES section when every kernel has one.
+  std::optional<KernelLaunch> launch;
 };
 
 struct ArtifactContents {

@@ -10,6 +10,7 @@
 
 #include "kiln/Artifact/Signature.h"
 #include "kiln/Target/HostCodegen.h"
+#include "kiln/Target/KernelTable.h"
 #include "kiln/Target/Target.h"
 #include "kiln/artifact_format.h"
 #include "kiln/passes/CPU/Passes.h"
@@ -38,27 +39,6 @@ LogicalResult recordCpuFeatures(ModuleOp module, const std::string &cpu) {
     names.push_back(b.getStringAttr(feature));
   module->setAttr(kCpuFeaturesAttrName, b.getArrayAttr(names));
   return success();
-}
-
-/// The kernel table kiln-cpu-mark-kernels-for-profiling left on the module.
-std::vector<KernelSignature> kernelTable(ModuleOp module) {
-  std::vector<KernelSignature> kernels;
-  auto table = module->getAttrOfType<ArrayAttr>(kKernelsAttrName);
-  if (!table)
-    return kernels;
-  auto strings = [](DictionaryAttr entry, llvm::StringRef key) {
-    std::vector<std::string> values;
-    if (auto list = entry.getAs<ArrayAttr>(key))
-      for (auto value : list.getAsValueRange<StringAttr>())
-        values.push_back(value.str());
-    return values;
-  };
-  for (auto entry : table.getAsRange<DictionaryAttr>()) {
-    auto name = entry.getAs<StringAttr>("name");
-    kernels.push_back({name ? name.str() : "kernel", strings(entry, "kinds"),
-                       strings(entry, "nodes")});
-  }
-  return kernels;
 }
 
 class CpuTarget final : public Target {
@@ -95,7 +75,7 @@ public:
     if (Operation *entry = module.lookupSymbol(context.entryName))
       if (auto bytes = entry->getAttrOfType<IntegerAttr>("kiln.workspace_bytes"))
         contents.workspaceBytes = bytes.getInt();
-    contents.kernels = kernelTable(module);
+    contents.kernels = readKernelTable(module);
 
     return buildHostCode(module, context, contents.entrySymbol,
                          /*addEntryWrapper=*/true, contents.hostCode, stopped);

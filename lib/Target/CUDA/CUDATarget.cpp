@@ -9,8 +9,11 @@
 
 #include "kiln/Target/CUDA/CUDATarget.h"
 
+#include "kiln/Target/CUDA/LaunchTable.h"
+
 #include "kiln/Artifact/Signature.h"
 #include "kiln/Target/HostCodegen.h"
+#include "kiln/Target/KernelTable.h"
 #include "kiln/Target/Target.h"
 #include "kiln/artifact_format.h"
 #include "kiln/dialects/Kiln/SymbolicDims.h"
@@ -159,6 +162,7 @@ public:
                        buildGpuKernelPipeline, "gpu", stopped);
     if (failed(lowered) || stopped)
       return lowered;
+    recordLaunchTable(module);
     GpuCode code;
     auto entry = module.lookupSymbol<func::FuncOp>(context.entryName);
     if (auto bytes = entry->getAttrOfType<IntegerAttr>("kiln.workspace_bytes"))
@@ -222,6 +226,9 @@ public:
     if (auto names = module->getAttrOfType<ArrayAttr>("kiln.gpu_kernels"))
       for (Attribute name : names)
         code.kernels.push_back(cast<StringAttr>(name).str());
+    // One row per launch (recordLaunchTable, above), each naming its
+    // kernel by GPU_CODE's numbering.
+    contents.kernels = readKernelTable(module, code.kernels);
     // The objects are in the artifact; translation must not embed them.
     for (gpu::BinaryOp binary : binaries)
       binary.erase();

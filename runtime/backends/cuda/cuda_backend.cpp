@@ -15,6 +15,12 @@
 // the session to direct launches for good, silently: graphs are a speed-up,
 // not a requirement.
 //
+// Profiling (kiln_session_enable_profile, an artifact with a kernel
+// table): a run that records calls the entry directly, never the graph (a
+// graph's kernels cannot be timed one by one), with CUDA events around
+// each launch (launch_timing.h). A graph not yet captured is captured by
+// the next run that does not record.
+//
 // Every driver call happens with the session's context pushed on the
 // calling thread and popped afterwards, so sessions may move between
 // threads and the caller's own current context is left alone. Everything a
@@ -24,10 +30,12 @@
 
 #include "cuda_driver.h"
 #include "image_choice.h"
+#include "launch_timing.h"
 
 #include "../../lib/backend.h"
 #include "../../lib/error.h"
 #include "../../lib/model.h"
+#include "../../lib/profile.h"
 #include "kiln/gpu_calls.h"
 
 #include <cinttypes>
@@ -86,8 +94,8 @@ bool slotSize(uint64_t bytes, uint64_t &out) {
 class CudaSession final : public DeviceSession {
 public:
   CudaSession(const Driver &driver, const DeviceRef &device, const HostIO &io)
-      : d_(driver), label_(format("device '%s'", device.text.c_str())),
-        io_(io), dirty_(io.inputs.size(), true) {
+      : d_(driver), label_(format("device '%s'", device.text.c_str())), io_(io),
+        dirty_(io.inputs.size(), true), timer_(driver) {
     calls_.abi_version = KILN_GPU_CALLS_ABI_VERSION;
     calls_.launch = &launchThunk;
     calls_.memcpy_d2d = &memcpyThunk;
@@ -163,6 +171,7 @@ private:
   kiln_status uploadWeights(const kiln_model &model);
   kiln_status uploadInputs();
   kiln_status launchModel();
+  kiln_status runTimed(SessionProfile &profile);
   kiln_status callEntry();
   void captureGraph();
   kiln_status downloadOutputs();
@@ -205,6 +214,13 @@ private:
   CUgraphExec graphExec_ = nullptr;
   unsigned successfulRuns_ = 0;
 
+  /// The kernel table (one row per launch); empty: runs are not timed.
+  const std::vector<KernelEntry> *table_ = nullptr;
+  LaunchTimer timer_;
+  bool timing_ = false; // this run records events around its launches
+  /// Marks the start or end of a launch of `kernel` while timing_.
+  int32_t markLaunch(uint32_t kernel, bool end) noexcept;
+
   kiln_gpu_calls calls_{};
   kiln_status callStatus_ = KILN_STATUS_OK;
   std::string callError_;
@@ -221,6 +237,7 @@ CudaSession::~CudaSession() {
     d_.cuStreamSynchronize(stream_); // nothing in flight uses the arena
   if (graphExec_)
     d_.cuGraphExecDestroy(graphExec_);
+  timer_.release();
   if (arena_)
     d_.cuMemFree_v2(arena_);
   if (stream_)
@@ -355,6 +372,7 @@ kiln_status CudaSession::create(kiln_model &model, const DeviceRef &device) {
   if (kiln_status status = getHostEntry(model, entry))
     return status;
   entry_ = reinterpret_cast<kiln_gpu_entry_fn>(entry);
+  table_ = &model.kernels;
 
   if (kiln_status status = findDevice(device))
     return status;
@@ -512,16 +530,38 @@ kiln_status CudaSession::downloadOutputs() {
   return KILN_STATUS_OK;
 }
 
+kiln_status CudaSession::runTimed(SessionProfile &profile) {
+  if (LaunchTimer::Failure f = timer_.start(stream_))
+    return driverFailure(f.result, f.call, "timing the run's kernels");
+  timing_ = true;
+  kiln_status entered = callEntry();
+  timing_ = false;
+  if (entered)
+    return entered;
+  if (kiln_status status = downloadOutputs())
+    return status;
+  if (LaunchTimer::Failure f = timer_.finish(*table_, profile))
+    return driverFailure(f.result, f.call, "reading the kernels' times");
+  return KILN_STATUS_OK;
+}
+
 kiln_status CudaSession::run() {
   ContextScope scope(*this);
   if (kiln_status status = scope.push())
     return status;
   if (kiln_status status = uploadInputs())
     return status;
-  if (kiln_status status = launchModel())
-    return status;
-  if (kiln_status status = downloadOutputs())
-    return status;
+  SessionProfile *profile =
+      table_->empty() ? nullptr : SessionProfile::active();
+  if (profile) {
+    if (kiln_status status = runTimed(*profile))
+      return status;
+  } else {
+    if (kiln_status status = launchModel())
+      return status;
+    if (kiln_status status = downloadOutputs())
+      return status;
+  }
   if (kiln_status status = scope.pop())
     return status;
   ++successfulRuns_;
@@ -556,6 +596,19 @@ int32_t CudaSession::guardedThunk(void *ctx, Body body) {
   }
 }
 
+int32_t CudaSession::markLaunch(uint32_t kernel, bool end) noexcept {
+  if (!timing_)
+    return 0;
+  return guardedThunk(this, [&](CudaSession &s) -> int32_t {
+    if (LaunchTimer::Failure f = s.timer_.mark(s.stream_, kernel, end))
+      return s.recordFailure(s.driverFailure(
+          f.result, f.call,
+          format("timing launch %zu (kernel '%s')", s.timer_.launches() - 1,
+                 s.kernelNames_[kernel].c_str())));
+    return 0;
+  });
+}
+
 int32_t CudaSession::launchThunk(void *ctx, uint32_t kernel, uint32_t gridX,
                                  uint32_t gridY, uint32_t gridZ,
                                  uint32_t blockX, uint32_t blockY,
@@ -567,6 +620,8 @@ int32_t CudaSession::launchThunk(void *ctx, uint32_t kernel, uint32_t gridX,
           KILN_STATUS_CORRUPT_ARTIFACT,
           "%s: the host code launched kernel %u, but GPU_CODE has %zu",
           s.label_.c_str(), kernel, s.kernels_.size()));
+    if (int32_t failed = s.markLaunch(kernel, /*end=*/false))
+      return failed;
     if (CUresult r = s.d_.cuLaunchKernel(s.kernels_[kernel], gridX, gridY,
                                          gridZ, blockX, blockY, blockZ,
                                          sharedBytes, s.stream_, params,
@@ -577,7 +632,7 @@ int32_t CudaSession::launchThunk(void *ctx, uint32_t kernel, uint32_t gridX,
                  "bytes of shared memory)",
                  s.kernelNames_[kernel].c_str(), gridX, gridY, gridZ, blockX,
                  blockY, blockZ, sharedBytes)));
-    return 0;
+    return s.markLaunch(kernel, /*end=*/true);
   });
 }
 

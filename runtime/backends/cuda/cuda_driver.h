@@ -34,12 +34,14 @@ struct CUfunc_st;
 struct CUstream_st;
 struct CUgraph_st;
 struct CUgraphExec_st;
+struct CUevent_st;
 using CUcontext = CUctx_st *;
 using CUmodule = CUmod_st *;
 using CUfunction = CUfunc_st *;
 using CUstream = CUstream_st *;
 using CUgraph = CUgraph_st *;
 using CUgraphExec = CUgraphExec_st *;
+using CUevent = CUevent_st *;
 using CUdevice_attribute = int;
 using CUjit_option = int;
 using CUstreamCaptureMode = int;
@@ -53,10 +55,13 @@ constexpr CUjit_option CU_JIT_ERROR_LOG_BUFFER = 5;
 constexpr CUjit_option CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES = 6;
 constexpr unsigned CU_STREAM_NON_BLOCKING = 1;
 constexpr CUstreamCaptureMode CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 1;
+constexpr unsigned CU_EVENT_DEFAULT = 0; // records timing
 
 // Every entry point the backend calls: X(name, parameters). The table's
 // members are named after the exported symbols (the _v2 names are the ones
-// cuda.h maps the plain names to).
+// cuda.h maps the plain names to). cuEventElapsedTime is the plain one:
+// CUDA 12.8's headers map it to a _v2 that older drivers lack, and every
+// driver still exports the plain symbol.
 #define KILN_CUDA_DRIVER_FUNCTIONS(X)                                          \
   X(cuInit, (unsigned int flags))                                              \
   X(cuDeviceGetCount, (int *count))                                            \
@@ -77,15 +82,15 @@ constexpr CUstreamCaptureMode CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 1;
   X(cuMemAlloc_v2, (CUdeviceptr * pointer, size_t bytes))                      \
   X(cuMemFree_v2, (CUdeviceptr pointer))                                       \
   X(cuMemGetAddressRange_v2,                                                   \
-    (CUdeviceptr * base, size_t *bytes, CUdeviceptr pointer))                  \
-  X(cuMemcpyHtoDAsync_v2, (CUdeviceptr dst, const void *src, size_t bytes,     \
-                           CUstream stream))                                   \
-  X(cuMemcpyDtoHAsync_v2, (void *dst, CUdeviceptr src, size_t bytes,           \
-                           CUstream stream))                                   \
-  X(cuMemcpyDtoDAsync_v2, (CUdeviceptr dst, CUdeviceptr src, size_t bytes,     \
-                           CUstream stream))                                   \
-  X(cuMemsetD8Async, (CUdeviceptr dst, unsigned char value, size_t count,      \
-                      CUstream stream))                                        \
+    (CUdeviceptr * base, size_t * bytes, CUdeviceptr pointer))                 \
+  X(cuMemcpyHtoDAsync_v2,                                                      \
+    (CUdeviceptr dst, const void *src, size_t bytes, CUstream stream))         \
+  X(cuMemcpyDtoHAsync_v2,                                                      \
+    (void *dst, CUdeviceptr src, size_t bytes, CUstream stream))               \
+  X(cuMemcpyDtoDAsync_v2,                                                      \
+    (CUdeviceptr dst, CUdeviceptr src, size_t bytes, CUstream stream))         \
+  X(cuMemsetD8Async,                                                           \
+    (CUdeviceptr dst, unsigned char value, size_t count, CUstream stream))     \
   X(cuStreamCreate, (CUstream * stream, unsigned int flags))                   \
   X(cuStreamDestroy_v2, (CUstream stream))                                     \
   X(cuStreamSynchronize, (CUstream stream))                                    \
@@ -101,6 +106,11 @@ constexpr CUstreamCaptureMode CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 1;
   X(cuGraphLaunch, (CUgraphExec exec, CUstream stream))                        \
   X(cuGraphExecDestroy, (CUgraphExec exec))                                    \
   X(cuGraphDestroy, (CUgraph graph))                                           \
+  X(cuEventCreate, (CUevent * event, unsigned int flags))                      \
+  X(cuEventRecord, (CUevent event, CUstream stream))                           \
+  X(cuEventSynchronize, (CUevent event))                                       \
+  X(cuEventElapsedTime, (float *milliseconds, CUevent start, CUevent end))     \
+  X(cuEventDestroy_v2, (CUevent event))                                        \
   X(cuGetErrorName, (CUresult error, const char **name))                       \
   X(cuGetErrorString, (CUresult error, const char **text))
 

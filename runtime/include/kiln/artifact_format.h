@@ -25,6 +25,8 @@
 |*              (format in "Partitioned models" below)                        *|
 |*   KERNELS    optional: the kernel table, each kernel's op kinds and the    *|
 |*              ONNX nodes it came from (format in "Kernels" below)           *|
+|*   LAUNCHES   optional, "cuda-" targets: each KERNELS row's GPU kernel and  *|
+|*              launch shape (format in "Kernels" below)                      *|
 |*                                                                            *|
 |* METADATA encoding (str = u32 byte length + bytes, no terminator;           *|
 |* tensor = str name, u32 dtype, u32 rank, i64 dims[rank]):                   *|
@@ -230,7 +232,7 @@
 |* Kernels                                                                    *|
 |* -------                                                                    *|
 |* The host code of a "cpu-" target calls the function that its exported     *|
-|* KILN_PROFILER_SYMBOL points to (a kiln_profiler_hook, null when nobody      *|
+|* KILN_PROFILER_SYMBOL points to (a kiln_profiler_hook, null when nobody *|
 |* profiles: the code then only tests the pointer) at the start (phase 0)     *|
 |* and the end (phase 1) of each kernel, a top-level loop nest of the entry,  *|
 |* on the thread that called the entry, with the kernel's index in this       *|
@@ -244,6 +246,21 @@
 |* What the runtime checks: magic; every read inside the section; counts     *|
 |* that fit the bytes left; names non-empty, without NUL; nothing after the   *|
 |* last kernel.                                                               *|
+|*                                                                            *|
+|* A "cuda-" target's KERNELS has one row per GPU kernel launch of the entry, *|
+|* in the order the entry launches them (every launch happens once a run:     *|
+|* the compiler writes no table when one is inside a loop or a branch). The  *|
+|* runtime times launches with CUDA events and names the Nth launch of a run *|
+|* kernel N. LAUNCHES, beside it, says what each row launches; a separate     *|
+|* section so that runtimes that predate it skip it and still read KERNELS:  *|
+|*   u32 magic        KILN_LAUNCHES_MAGIC                                     *|
+|*   u32 num_launches (equal to KERNELS' num_kernels), then per launch:       *|
+|*     u32 gpu_kernel  index in GPU_CODE's kernel table                       *|
+|*     u32 grid[3], u32 block[3]  x, y, z; 0 where only the run knows it      *|
+|*     u32 shared_bytes  workgroup (shared) memory of the kernel: static      *|
+|*                       plus the launch's dynamic bytes                      *|
+|* What the runtime checks: magic; KERNELS present with as many rows; each    *|
+|* gpu_kernel below GPU_CODE's num_kernels; exactly 32 bytes a launch.        *|
 |*                                                                            *|
 |* Partitioned models                                                         *|
 |* ------------------                                                         *|
@@ -316,6 +333,7 @@ extern "C" {
 #define KILN_GENERATION_PAGED_MAGIC 0x3150474Bu /* "KGP1" little-endian */
 #define KILN_RANKS_MAGIC 0x314B524Bu /* "KRK1" little-endian */
 #define KILN_KERNELS_MAGIC 0x314E4B4Bu /* "KKN1" little-endian */
+#define KILN_LAUNCHES_MAGIC 0x314E4C4Bu /* "KLN1" little-endian */
 
 typedef struct kiln_artifact_header {
   char magic[8];                 /* KILN_ARTIFACT_MAGIC, NUL padded */
@@ -333,10 +351,11 @@ typedef enum kiln_section_kind {
   KILN_SECTION_METADATA = 1,
   KILN_SECTION_HOST_CODE = 2,
   KILN_SECTION_WEIGHTS = 3,
-  KILN_SECTION_GPU_CODE = 4, /* kernels of a "cuda-" target */
+  KILN_SECTION_GPU_CODE = 4,   /* kernels of a "cuda-" target */
   KILN_SECTION_GENERATION = 5, /* a generation step's roles and state */
   KILN_SECTION_RANKS = 6,      /* every rank's artifact (version 5) */
-  KILN_SECTION_KERNELS = 7     /* the kernel table (optional) */
+  KILN_SECTION_KERNELS = 7,    /* the kernel table (optional) */
+  KILN_SECTION_LAUNCHES = 8    /* the kernels' launch shapes (optional) */
 } kiln_section_kind;
 
 /* The format of one GPU_CODE image. */

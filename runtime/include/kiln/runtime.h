@@ -160,9 +160,10 @@ KILN_API kiln_status kiln_model_gpu_kernel(const kiln_model *model,
                                            size_t index, const char **out_name);
 
 /* The kernel table (the KERNELS section): the loop nests of a CPU
- * artifact's entry in the order they run, what each computes and the
- * ONNX nodes it came from. 0 kernels if `model` is NULL or the artifact
- * has no table (a CUDA artifact, or one compiled before it existed). */
+ * artifact's entry, or the GPU kernel launches of a CUDA artifact's, in
+ * the order they run, what each computes and the ONNX nodes it came from.
+ * 0 kernels if `model` is NULL or the artifact has no table (one compiled
+ * before it existed). */
 KILN_API size_t kiln_model_num_kernels(const kiln_model *model);
 
 typedef struct kiln_kernel_info {
@@ -176,6 +177,22 @@ typedef struct kiln_kernel_info {
 /* Describes kernel `index`; the strings point into the model. */
 KILN_API kiln_status kiln_model_kernel(const kiln_model *model, size_t index,
                                        kiln_kernel_info *out_info);
+
+/* How a CUDA artifact launches kernel `index` of the table (its LAUNCHES
+ * section): the GPU kernel (kiln_model_gpu_kernel's index), grid and block
+ * (x, y, z; 0 where only the run knows it) and shared memory bytes. */
+typedef struct kiln_kernel_launch {
+  uint32_t gpu_kernel;
+  uint32_t grid[3];
+  uint32_t block[3];
+  uint32_t shared_bytes;
+} kiln_kernel_launch;
+
+/* KILN_STATUS_NOT_FOUND (out_launch zeroed) when the kernel has no launch
+ * (a CPU artifact's, or an artifact without LAUNCHES). */
+KILN_API kiln_status kiln_model_kernel_launch(const kiln_model *model,
+                                              size_t index,
+                                              kiln_kernel_launch *out_launch);
 
 /* Number of inputs / outputs; 0 if `model` is NULL. */
 KILN_API size_t kiln_model_num_inputs(const kiln_model *model);
@@ -274,7 +291,10 @@ KILN_API kiln_status kiln_session_set_threads(kiln_session *session,
  * clears what was recorded; `max_events` 0 disables it and frees the
  * events. A CPU artifact's code tests one pointer per kernel when no
  * session of its model profiles, and calls the runtime's recorder only
- * while one does. Artifacts without a kernel table record runs only. */
+ * while one does. A CUDA session times each launch with CUDA events on
+ * its stream (device times, placed on the host clock where the run's
+ * first event was enqueued) and launches without its CUDA graph while it
+ * profiles. Artifacts without a kernel table record runs only. */
 #define KILN_PROFILE_RUN UINT32_MAX
 typedef struct kiln_profile_event {
   uint32_t kernel;   /* kernel index, or KILN_PROFILE_RUN */

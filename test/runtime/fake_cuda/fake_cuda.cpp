@@ -41,6 +41,7 @@ constexpr CUresult kNoBinaryForGpu = 209;
 constexpr CUresult kInvalidPtx = 218;
 constexpr CUresult kInvalidHandle = 400;
 constexpr CUresult kNotFound = 500;
+constexpr CUresult kNotReady = 600;
 constexpr CUresult kIllegalAddress = 700;
 constexpr CUresult kLaunchOutOfResources = 701;
 constexpr CUresult kLaunchFailed = 719;
@@ -59,20 +60,17 @@ const ErrorInfo kErrors[] = {
     {kInvalidValue, "CUDA_ERROR_INVALID_VALUE", "invalid argument"},
     {kOutOfMemory, "CUDA_ERROR_OUT_OF_MEMORY", "out of memory"},
     {kNotInitialized, "CUDA_ERROR_NOT_INITIALIZED", "initialization error"},
-    {kNoDevice, "CUDA_ERROR_NO_DEVICE",
-     "no CUDA-capable device is detected"},
+    {kNoDevice, "CUDA_ERROR_NO_DEVICE", "no CUDA-capable device is detected"},
     {kInvalidDevice, "CUDA_ERROR_INVALID_DEVICE", "invalid device ordinal"},
     {kInvalidImage, "CUDA_ERROR_INVALID_IMAGE",
      "device kernel image is invalid"},
-    {kInvalidContext, "CUDA_ERROR_INVALID_CONTEXT",
-     "invalid device context"},
+    {kInvalidContext, "CUDA_ERROR_INVALID_CONTEXT", "invalid device context"},
     {kNoBinaryForGpu, "CUDA_ERROR_NO_BINARY_FOR_GPU",
      "no kernel image is available for execution on the device"},
-    {kInvalidPtx, "CUDA_ERROR_INVALID_PTX",
-     "a PTX JIT compilation failed"},
-    {kInvalidHandle, "CUDA_ERROR_INVALID_HANDLE",
-     "invalid resource handle"},
+    {kInvalidPtx, "CUDA_ERROR_INVALID_PTX", "a PTX JIT compilation failed"},
+    {kInvalidHandle, "CUDA_ERROR_INVALID_HANDLE", "invalid resource handle"},
     {kNotFound, "CUDA_ERROR_NOT_FOUND", "named symbol not found"},
+    {kNotReady, "CUDA_ERROR_NOT_READY", "device not ready"},
     {kIllegalAddress, "CUDA_ERROR_ILLEGAL_ADDRESS",
      "an illegal memory access was encountered"},
     {kLaunchOutOfResources, "CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES",
@@ -120,6 +118,11 @@ CUresult defaultFailure(const std::string &name) {
       {"cuGraphLaunch", kLaunchFailed},
       {"cuGraphExecDestroy", kInvalidHandle},
       {"cuGraphDestroy", kInvalidHandle},
+      {"cuEventCreate", kOutOfMemory},
+      {"cuEventRecord", kInvalidHandle},
+      {"cuEventSynchronize", kLaunchFailed},
+      {"cuEventElapsedTime", kNotReady},
+      {"cuEventDestroy_v2", kInvalidHandle},
       {"cuGetErrorName", kInvalidValue},
       {"cuGetErrorString", kInvalidValue},
   };
@@ -168,6 +171,17 @@ struct Context {
   int device;
 };
 
+/// A CUDA event: the fake device clock when it was last recorded.
+struct Event {
+  int id;
+  bool recorded = false;
+  uint64_t timeNs = 0;
+};
+
+/// The fake device clock: what cuEventElapsedTime measures.
+constexpr uint64_t kEventRecordNs = 1000; // each event recorded
+constexpr uint64_t kKernelNs = 10000;     // each kernel executed
+
 struct Config {
   int devices = 1;
   std::vector<int> capabilities{90};
@@ -189,6 +203,8 @@ struct State {
   std::map<Stream *, std::unique_ptr<Stream>> streams;
   std::map<Graph *, std::unique_ptr<Graph>> graphs;
   std::map<Graph *, std::unique_ptr<Graph>> execs;
+  std::map<Event *, std::unique_ptr<Event>> events;
+  uint64_t clockNs = 0;
   Context contexts[kMaxDevices];
   int retains[kMaxDevices] = {};
   int nextId = 1;
@@ -355,6 +371,7 @@ void execute(State &s, Stream &stream, const Work &work) {
     std::memset(reinterpret_cast<void *>(work.dst), work.value, work.bytes);
     return;
   case Work::Kernel:
+    s.clockNs += kKernelNs;
     if (work.function->name != "kiln_test_add")
       return;
     uint64_t a = work.args[0], b = work.args[1], out = work.args[2];
@@ -418,6 +435,8 @@ FAKE_API void kiln_fake_cuda_reset(void) {
   s.streams.clear();
   s.graphs.clear();
   s.execs.clear();
+  s.events.clear();
+  s.clockNs = 0;
   s.calls.clear();
   for (int &retains : s.retains)
     retains = 0;
@@ -445,6 +464,11 @@ FAKE_API int kiln_fake_cuda_live_streams(void) {
 FAKE_API int kiln_fake_cuda_live_graphs(void) {
   std::lock_guard<std::mutex> lock(state().mutex);
   return int(state().graphs.size() + state().execs.size());
+}
+
+FAKE_API int kiln_fake_cuda_live_events(void) {
+  std::lock_guard<std::mutex> lock(state().mutex);
+  return int(state().events.size());
 }
 
 FAKE_API int kiln_fake_cuda_live_context_retains(void) {
@@ -1084,6 +1108,104 @@ FAKE_API CUresult cuGraphDestroy(void *graph) {
   if (found == s.graphs.end())
     return call.done(kInvalidHandle);
   s.graphs.erase(found);
+  return call.done();
+}
+
+//===--- Events
+//------------------------------------------------------------===//
+
+namespace {
+
+Event *findEvent(State &s, void *handle) {
+  auto found = s.events.find(static_cast<Event *>(handle));
+  return found == s.events.end() ? nullptr : found->second.get();
+}
+
+std::string eventName(Event *event) {
+  return event ? handleName('V', event->id) : std::string("?");
+}
+
+} // namespace
+
+FAKE_API CUresult cuEventCreate(void **event, unsigned int flags) {
+  Call call("cuEventCreate");
+  call.arg("flags", flags);
+  if (call.injected())
+    return call.done();
+  if (CUresult r = call.needContext())
+    return call.done(r);
+  if (!event)
+    return call.done(kInvalidValue);
+  auto created = std::make_unique<Event>();
+  created->id = call.state_().nextId++;
+  Event *raw = created.get();
+  call.state_().events[raw] = std::move(created);
+  *event = raw;
+  call.out("event", eventName(raw));
+  return call.done();
+}
+
+FAKE_API CUresult cuEventRecord(void *handle, void *streamHandle) {
+  Call call("cuEventRecord");
+  State &s = call.state_();
+  Event *event = findEvent(s, handle);
+  call.arg("event", eventName(event));
+  if (call.injected())
+    return call.done();
+  Stream *stream;
+  if (CUresult r = streamCall(call, streamHandle, stream, false))
+    return call.done(r);
+  if (!event)
+    return call.done(kInvalidHandle);
+  // Streams run their work at once, so the event completes here.
+  event->recorded = true;
+  event->timeNs = s.clockNs;
+  s.clockNs += kEventRecordNs;
+  return call.done();
+}
+
+FAKE_API CUresult cuEventSynchronize(void *handle) {
+  Call call("cuEventSynchronize");
+  Event *event = findEvent(call.state_(), handle);
+  call.arg("event", eventName(event));
+  if (call.injected())
+    return call.done();
+  if (CUresult r = call.needContext())
+    return call.done(r);
+  return call.done(event ? kSuccess : kInvalidHandle);
+}
+
+FAKE_API CUresult cuEventElapsedTime(float *milliseconds, void *start,
+                                     void *end) {
+  Call call("cuEventElapsedTime");
+  State &s = call.state_();
+  Event *from = findEvent(s, start), *to = findEvent(s, end);
+  call.arg("start", eventName(from));
+  call.arg("end", eventName(to));
+  if (call.injected())
+    return call.done();
+  if (CUresult r = call.needContext())
+    return call.done(r);
+  if (!milliseconds)
+    return call.done(kInvalidValue);
+  // As the driver: both events must have been recorded.
+  if (!from || !to || !from->recorded || !to->recorded)
+    return call.done(kInvalidHandle);
+  *milliseconds = float((double(to->timeNs) - double(from->timeNs)) / 1e6);
+  call.out("ms", std::to_string(*milliseconds));
+  return call.done();
+}
+
+FAKE_API CUresult cuEventDestroy_v2(void *handle) {
+  Call call("cuEventDestroy_v2");
+  State &s = call.state_();
+  Event *event = findEvent(s, handle);
+  call.arg("event", eventName(event));
+  if (call.injected())
+    return call.done();
+  if (!event)
+    return call.done(kInvalidHandle);
+  s.events.erase(event);
   return call.done();
 }
 

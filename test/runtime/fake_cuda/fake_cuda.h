@@ -14,8 +14,9 @@
 //                           comma separated, the last repeated (default 90)
 //   KILN_FAKE_CUDA_LOG      file to append one line per call to:
 //                             NAME key=value... -> RESULT [key=value...]
-//                           handles are named M1, F1, S1, G1, E1 (module,
-//                           function, stream, graph, executable graph) and
+//                           handles are named M1, F1, S1, G1, E1, V1 (module,
+//                           function, stream, graph, executable graph,
+//                           event) and
 //                           device pointers printed as 0x...; an injected
 //                           failure ends with "(injected)"
 //   KILN_FAKE_CUDA_FAIL     NAME:N[:CODE],... : the Nth call (from 1) of
@@ -35,6 +36,11 @@
 // recorded into the graph and executed by cuGraphLaunch. Calls that need a
 // context fail with CUDA_ERROR_INVALID_CONTEXT when none is current.
 //
+// Events read a fake device clock that starts at 0 (at every reset) and
+// advances 1 us after each cuEventRecord and 10 us for each kernel
+// executed, so a launch timed by events on either side of it takes 11 us
+// and cuEventElapsedTime's values are exact and known in advance.
+//
 //===----------------------------------------------------------------------===//
 
 #ifndef KILN_TEST_RUNTIME_FAKE_CUDA_H
@@ -53,6 +59,7 @@ int kiln_fake_cuda_live_modules(void);
 int kiln_fake_cuda_live_streams(void);
 int kiln_fake_cuda_live_graphs(void);
 int kiln_fake_cuda_live_context_retains(void);
+int kiln_fake_cuda_live_events(void);
 
 /// Depth of the calling thread's context stack.
 int kiln_fake_cuda_context_depth(void);

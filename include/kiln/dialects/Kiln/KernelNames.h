@@ -1,0 +1,32 @@
+//===- KernelNames.h - How the kernel table names kernels -------*- C++ -*-===//
+//
+// Each target records the kernel table on the module, one dictionary per
+// kernel named from its provenance (kiln-cpu-mark-kernels-for-profiling: a
+// CPU entry's loop nests; lib/Target/CUDA/LaunchTable.h: a CUDA entry's
+// launches); kiln/Target/KernelTable.h reads it into the artifact.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_DIALECTS_KILN_KERNELNAMES_H
+#define KILN_DIALECTS_KILN_KERNELNAMES_H
+
+#include "kiln/dialects/Kiln/Provenance.h"
+
+#include "llvm/ADT/StringRef.h"
+
+#include <string>
+
+namespace kiln {
+
+/// The module attribute that holds the kernel table (the CPU passes'
+/// kKernelsAttrName names the same attribute).
+inline constexpr llvm::StringLiteral kKernelTableAttrName = "kiln.kernels";
+
+/// A kernel's name in the table: the kinds `p` names without "kiln.",
+/// joined by '+' ("rms_norm", "matmul+add"; after three, "+..."), or
+/// `fallback` when it names none.
+std::string kernelNameOf(const Provenance &p, llvm::StringRef fallback);
+
+} // namespace kiln
+
+#endif // KILN_DIALECTS_KILN_KERNELNAMES_H
