@@ -31,6 +31,18 @@ void NodeContext::setOutput(size_t i, Value v) {
     values[node.output(i)] = v;
 }
 
+const SmallVector<Value> *NodeContext::sequenceInput(size_t i) const {
+  if (!sequences || i >= (size_t)node.input_size() || node.input(i).empty())
+    return nullptr;
+  auto it = sequences->find(node.input(i));
+  return it == sequences->end() ? nullptr : &it->second;
+}
+
+void NodeContext::setSequenceOutput(size_t i, ArrayRef<Value> elements) {
+  if (sequences && hasOutput(i))
+    (*sequences)[node.output(i)] = SmallVector<Value>(elements);
+}
+
 int NodeContext::onnxTypeOf(size_t i) const {
   if (i >= (size_t)node.input_size())
     return 0;

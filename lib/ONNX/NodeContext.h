@@ -92,6 +92,14 @@ public:
       setOutput(i, result);
     return mlir::success();
   }
+  /// ONNX sequences by name: a sequence that stays inside the graph is the
+  /// list of its tensors, known at compile time (Kiln has no sequence type
+  /// and its runtime passes only tensors). Set by the importer.
+  using Sequences = llvm::StringMap<llvm::SmallVector<mlir::Value>>;
+  Sequences *sequences = nullptr;
+  /// Input `i` as a sequence; null when it is not one.
+  const llvm::SmallVector<mlir::Value> *sequenceInput(size_t i) const;
+  void setSequenceOutput(size_t i, llvm::ArrayRef<mlir::Value> elements);
   /// Sizes in the function being built, for models with symbolic
   /// dimensions (see ShapeArithmetic.h).
   SymbolicDims *symbolicDims = nullptr;
@@ -244,6 +252,7 @@ void registerRecurrentHandlers(HandlerTable &table);
 void registerLoopHandler(HandlerTable &table);
 void registerIfHandler(HandlerTable &table);
 void registerOptionalHandlers(HandlerTable &table);
+void registerSequenceHandlers(HandlerTable &table);
 void registerTransformerHandlers(HandlerTable &table);
 void registerIndexingHandlers(HandlerTable &table);
 void registerEinsumHandler(HandlerTable &table);

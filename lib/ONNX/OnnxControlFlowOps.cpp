@@ -1,14 +1,23 @@
-//===- OnnxControlFlowOps.cpp - Scan, unrolled ----------------------------===//
+//===- OnnxControlFlowOps.cpp - Scan as an scf.for ------------------------===//
 //
-// Scan's body is a subgraph; Kiln has no loop op that the importer could
-// build it into, so a Scan over a static number of steps is unrolled: the
-// body is imported once per step (NodeContext::importSubgraph), on the
-// step's slices of the scan inputs and the states the previous step left.
+// Scan's body is a subgraph, imported once into the body of an scf.for over
+// the steps (NodeContext::importSubgraph): the loop carries the N states
+// and one buffer per scan output, into which step t writes its slice; each
+// step reads its slices of the scan inputs with tensor.extract_slice. The
+// number of steps may be known only at run time. A body whose scan outputs
+// have sizes only the run knows cannot size its buffers before the loop:
+// such a Scan over a static number of steps is unrolled instead (the body
+// imported once per step).
 //
 //===----------------------------------------------------------------------===//
 
+#include "ControlFlowRegions.h"
 #include "NodeContext.h"
 #include "SharedBuilders.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 using namespace mlir;
 using namespace kiln;
@@ -73,13 +82,11 @@ struct ScanLayout {
   SmallVector<int64_t> inAxes, inDirections, outAxes, outDirections;
 };
 
-/// The unrolled Scan: `states` and the step slices of `scans` through the
-/// body once per step. Returns the final states, then the K scan outputs
-/// stacked; failure after an error.
-FailureOr<SmallVector<Value>>
-unrollScan(NodeContext &nc, const onnx::GraphProto &graph, ScanLayout layout,
-           SmallVector<Value> states, ArrayRef<Value> scans) {
-  int64_t n = layout.states, k = layout.outputs;
+/// The length of `scans` along their scan_input_axes (normalized in
+/// `layout`): dynamic when none of them has a static length. Failure after
+/// an error, where two static lengths differ.
+FailureOr<int64_t> staticScanLength(NodeContext &nc, ScanLayout &layout,
+                                    ArrayRef<Value> scans) {
   int64_t length = ShapedType::kDynamic;
   for (auto [j, x] : llvm::enumerate(scans)) {
     FailureOr<int64_t> axis = nc.normalizeAxis(
@@ -88,10 +95,31 @@ unrollScan(NodeContext &nc, const onnx::GraphProto &graph, ScanLayout layout,
       return failure();
     layout.inAxes[j] = *axis;
     int64_t dim = nc.typeOf(x).getDimSize(*axis);
-    if (ShapedType::isDynamic(dim) || (j > 0 && dim != length))
-      return nc.error("the scan inputs must have one static length");
-    length = dim;
+    if (!ShapedType::isDynamic(dim) && !ShapedType::isDynamic(length) &&
+        dim != length)
+      return nc.error("the scan inputs have different lengths (" +
+                      Twine(length) + " and " + Twine(dim) + ")");
+    if (!ShapedType::isDynamic(dim))
+      length = dim;
   }
+  return length;
+}
+
+/// The unrolled Scan: `states` and the step slices of `scans` through the
+/// body once per step. Returns the final states, then the K scan outputs
+/// stacked; failure after an error.
+FailureOr<SmallVector<Value>>
+unrollScan(NodeContext &nc, const onnx::GraphProto &graph, ScanLayout layout,
+           SmallVector<Value> states, ArrayRef<Value> scans) {
+  int64_t n = layout.states, k = layout.outputs;
+  FailureOr<int64_t> found = staticScanLength(nc, layout, scans);
+  if (failed(found))
+    return failure();
+  int64_t length = *found;
+  if (ShapedType::isDynamic(length))
+    return nc.error("unsupported: a Scan over a number of steps only the "
+                    "run knows whose scan outputs have sizes only the run "
+                    "knows");
   if (length < 1 || length > kMaxScanSteps)
     return nc.error("a scan of " + Twine(length) +
                     " steps is not supported (it is unrolled, over 1 to " +
@@ -124,6 +152,183 @@ unrollScan(NodeContext &nc, const onnx::GraphProto &graph, ScanLayout layout,
     results.push_back(stackSteps(nc, steps, *axis));
   }
   return results;
+}
+
+/// Offsets, sizes and strides of slice `index` of `type` along `axis`.
+struct SliceAt {
+  SmallVector<OpFoldResult> offsets, sizes, strides;
+};
+SliceAt sliceAt(OpBuilder &b, Location loc, Value full, int64_t axis,
+                Value index) {
+  auto type = cast<RankedTensorType>(full.getType());
+  SliceAt s;
+  for (int64_t d = 0; d < type.getRank(); ++d) {
+    s.offsets.push_back(d == axis ? (OpFoldResult)index : b.getIndexAttr(0));
+    s.strides.push_back(b.getIndexAttr(1));
+    if (d == axis || !type.isDynamicDim(d))
+      s.sizes.push_back(b.getIndexAttr(d == axis ? 1 : type.getDimSize(d)));
+    else
+      s.sizes.push_back(
+          (OpFoldResult)tensor::DimOp::create(b, loc, full, d).getResult());
+  }
+  return s;
+}
+
+/// The types a Scan loop carries: the states', and the steps of its scan
+/// outputs (unknown until the body was imported once).
+struct ScanLoopTypes {
+  SmallVector<RankedTensorType> states, steps;
+  bool stepsKnown = false;
+};
+
+/// One scf.for of the Scan over `length` steps, carrying `types`; null
+/// after updating `types` when the body computes others (a state whose
+/// size changes, the scan outputs' steps on the first try). Failure after
+/// an error.
+FailureOr<scf::ForOp>
+buildScanLoop(NodeContext &nc, const onnx::GraphProto &graph,
+              const ScanLayout &layout, Value length, ArrayRef<Value> states,
+              ArrayRef<Value> scans, ScanLoopTypes &types) {
+  OpBuilder &b = nc.b;
+  Location loc = nc.loc;
+  SmallVector<Value> init;
+  for (auto [v, type] : llvm::zip(states, types.states))
+    init.push_back(v.getType() == type
+                       ? v
+                       : (Value)tensor::CastOp::create(b, loc, type, v));
+  for (auto [i, step] : llvm::enumerate(
+           types.stepsKnown ? types.steps : ArrayRef<RankedTensorType>())) {
+    SmallVector<int64_t> shape(step.getShape());
+    std::optional<int64_t> steps = getConstantIntValue(length);
+    shape.insert(shape.begin() + layout.outAxes[i],
+                 steps ? *steps : ShapedType::kDynamic);
+    SmallVector<Value> dynamic;
+    if (!steps)
+      dynamic.push_back(length);
+    init.push_back(tensor::EmptyOp::create(b, loc, step.clone(shape), dynamic));
+  }
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  auto loop = scf::ForOp::create(b, loc, zero, length, one, init);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(loop.getBody());
+  Value t = loop.getInductionVar();
+  // Step t reads (and a reversed output writes) index length - 1 - t.
+  Value last = arith::SubIOp::create(b, loc, length, one);
+  Value reversed = arith::SubIOp::create(b, loc, last, t);
+  int64_t n = layout.states;
+  SmallVector<Value> inputs(loop.getRegionIterArgs().take_front(n));
+  for (auto [j, x] : llvm::enumerate(scans)) {
+    int64_t axis = layout.inAxes[j];
+    SliceAt s = sliceAt(b, loc, x, axis, layout.inDirections[j] ? reversed : t);
+    RankedTensorType type = nc.typeOf(x);
+    SmallVector<int64_t> shape(type.getShape());
+    shape.erase(shape.begin() + axis);
+    inputs.push_back(tensor::ExtractSliceOp::create(
+        b, loc, type.clone(shape), x, s.offsets, s.sizes, s.strides));
+  }
+  FailureOr<SmallVector<Value>> results = nc.importSubgraph(graph, inputs);
+  if (failed(results)) {
+    loop.erase();
+    return failure();
+  }
+  for (int j = 0, e = results->size(); j < e; ++j)
+    (*results)[j] = refineToDeclared(b, loc, (*results)[j], graph.output(j));
+  // The types this body computes; another try when they are new.
+  bool settled = types.stepsKnown;
+  for (int64_t j = 0; j < n; ++j) {
+    RankedTensorType joined =
+        joinTypes(types.states[j], nc.typeOf((*results)[j]));
+    if (!joined) {
+      loop.erase();
+      return nc.error("unsupported: Scan state " + Twine(j) +
+                      " whose rank or element type changes from step to step");
+    }
+    settled &= joined == types.states[j];
+    types.states[j] = joined;
+  }
+  SmallVector<RankedTensorType> steps;
+  for (Value step : ArrayRef<Value>(*results).drop_front(n))
+    steps.push_back(nc.typeOf(step));
+  settled &= steps == types.steps;
+  if (!settled) {
+    types.steps = steps;
+    types.stepsKnown = true;
+    loop.erase();
+    return scf::ForOp();
+  }
+  SmallVector<Value> yielded;
+  for (auto [v, type] :
+       llvm::zip(ArrayRef<Value>(*results).take_front(n), types.states))
+    yielded.push_back(v.getType() == type
+                          ? v
+                          : (Value)tensor::CastOp::create(b, loc, type, v));
+  for (auto [i, step] :
+       llvm::enumerate(ArrayRef<Value>(*results).drop_front(n))) {
+    Value buffer = loop.getRegionIterArgs()[n + i];
+    int64_t axis = layout.outAxes[i];
+    SliceAt s =
+        sliceAt(b, loc, buffer, axis, layout.outDirections[i] ? reversed : t);
+    yielded.push_back(tensor::InsertSliceOp::create(
+        b, loc, step, buffer, s.offsets, s.sizes, s.strides));
+  }
+  scf::YieldOp::create(b, loc, yielded);
+  return loop;
+}
+
+/// The Scan as an scf.for: the final states, then the K scan outputs.
+/// Nothing (no error) when a scan output's step has a size only the run
+/// knows, which sizes no buffer before the loop; failure after an error.
+FailureOr<std::optional<SmallVector<Value>>>
+loopScan(NodeContext &nc, const onnx::GraphProto &graph, ScanLayout layout,
+         ArrayRef<Value> states, ArrayRef<Value> scans) {
+  FailureOr<int64_t> staticLength = staticScanLength(nc, layout, scans);
+  if (failed(staticLength))
+    return failure();
+  // The first scan input's length when none is static (ONNX requires them
+  // all to be equal).
+  Value length =
+      ShapedType::isDynamic(*staticLength)
+          ? (Value)tensor::DimOp::create(nc.b, nc.loc, scans.front(),
+                                         layout.inAxes.front())
+          : (Value)arith::ConstantIndexOp::create(nc.b, nc.loc, *staticLength);
+  ScanLoopTypes types;
+  for (Value v : states)
+    types.states.push_back(nc.typeOf(v));
+  // A few tries settle every body: each one makes more sizes dynamic.
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    FailureOr<scf::ForOp> loop =
+        buildScanLoop(nc, graph, layout, length, states, scans, types);
+    if (failed(loop))
+      return failure();
+    if (*loop)
+      return std::optional<SmallVector<Value>>(
+          SmallVector<Value>(loop->getResults()));
+    for (auto [i, step] : llvm::enumerate(types.steps)) {
+      if (!step.hasStaticShape())
+        return std::optional<SmallVector<Value>>();
+      FailureOr<int64_t> axis = nc.normalizeAxis(
+          layout.outAxes[i], step.getRank() + 1, "scan_output_axes");
+      if (failed(axis))
+        return failure();
+      layout.outAxes[i] = *axis;
+    }
+  }
+  return nc.error("unsupported: Scan states whose sizes the importer cannot "
+                  "follow from step to step");
+}
+
+/// The Scan as an scf.for where it can be, else unrolled.
+FailureOr<SmallVector<Value>>
+scan(NodeContext &nc, const onnx::GraphProto &graph, const ScanLayout &layout,
+     SmallVector<Value> states, ArrayRef<Value> scans) {
+  FailureOr<std::optional<SmallVector<Value>>> looped =
+      loopScan(nc, graph, layout, states, scans);
+  if (failed(looped))
+    return failure();
+  if (*looped)
+    return **looped;
+  return unrollScan(nc, graph, layout, states, scans);
 }
 
 /// The body graph, and its N states and K scan outputs for `inputs` node
@@ -188,7 +393,7 @@ LogicalResult scan8Op(NodeContext &nc) {
     for (int64_t i = 1; i <= n + m; ++i)
       (i <= n ? states : scans).push_back(stepOf(nc, nc.input(i), 0, b));
     FailureOr<SmallVector<Value>> results =
-        unrollScan(nc, *graph, *layout, states, scans);
+        scan(nc, *graph, *layout, states, scans);
     if (failed(results))
       return failure();
     for (auto [i, r] : llvm::enumerate(*results))
@@ -231,7 +436,7 @@ LogicalResult scanOp(NodeContext &nc) {
   for (int64_t i = 0; i < n + m; ++i)
     (i < n ? states : scans).push_back(nc.input(i));
   FailureOr<SmallVector<Value>> results =
-      unrollScan(nc, *graph, *layout, states, scans);
+      scan(nc, *graph, *layout, states, scans);
   if (failed(results))
     return failure();
   for (auto [i, r] : llvm::enumerate(*results))

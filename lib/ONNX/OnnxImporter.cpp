@@ -58,6 +58,7 @@ const HandlerTable &handlers() {
     registerLoopHandler(t);
     registerIfHandler(t);
     registerOptionalHandlers(t);
+    registerSequenceHandlers(t);
     registerTransformerHandlers(t);
     registerIndexingHandlers(t);
     registerEinsumHandler(t);
@@ -210,6 +211,7 @@ private:
   /// Nodes imported from subgraphs so far (each unrolled copy counts).
   int64_t subgraphNodes = 0;
   llvm::StringMap<Value> values;
+  NodeContext::Sequences sequences; // see NodeContext::sequences
   /// ONNX element types of values where the model states them.
   llvm::StringMap<int> onnxTypes;
   /// Shapes the rewrite of HF Mixtral's sparse dispatch assumed.
@@ -271,9 +273,9 @@ GraphImporter::inputType(const onnx::ValueInfoProto &info,
                          SmallVectorImpl<std::string> &symbols) {
   const std::string &name = info.name();
   if (!info.type().has_tensor_type())
-    return error() << "graph input '" << name
-                   << "' is not a tensor (sequences, maps and optionals are "
-                      "not supported)";
+    return error() << "unsupported: graph input '" << name
+                   << "' is not a tensor (Kiln passes only tensors: no "
+                      "sequences, maps or optionals)";
   const onnx::TypeProto::Tensor &tensor = info.type().tensor_type();
   Type elt = elementTypeFor(&ctx, tensor.elem_type());
   if (!elt)
@@ -389,7 +391,7 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node,
   if (!handler)
     return failure();
   for (const std::string &in : node.input())
-    if (!in.empty() && !values.count(in))
+    if (!in.empty() && !values.count(in) && !sequences.count(in))
       return emitError(loc) << "node '" << name << "' (" << node.op_type()
                             << ") reads '" << in
                             << "', which no earlier node, input or "
@@ -397,6 +399,7 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node,
                                "topologically sorted)";
   NodeContext nc(node, name, b, loc, opset, values, onnxTypes);
   nc.symbolicDims = symbolicDims.get();
+  nc.sequences = &sequences;
   auto subgraph = [&](const onnx::GraphProto &graph, ValueRange inputs) {
     return importSubgraph(graph, inputs, b);
   };
@@ -419,7 +422,8 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node,
     }
   }
   for (int i = 0; i < node.output_size(); ++i)
-    if (!node.output(i).empty() && !values.count(node.output(i)))
+    if (!node.output(i).empty() && !values.count(node.output(i)) &&
+        !sequences.count(node.output(i)))
       return emitError(loc) << "node '" << name << "' (" << node.op_type()
                             << "): output " << i << " ('" << node.output(i)
                             << "') is not supported by Kiln";
@@ -811,7 +815,10 @@ LogicalResult GraphImporter::buildReturn(OpBuilder &b, func::FuncOp func,
   for (const onnx::ValueInfoProto &out : graph.output()) {
     Value v = values.lookup(out.name());
     if (!v) {
-      error() << "graph output '" << out.name() << "' is never computed";
+      error() << "graph output '" << out.name() << "' is "
+              << (sequences.count(out.name())
+                      ? "unsupported: a sequence (Kiln passes only tensors)"
+                      : "never computed");
       return failure();
     }
     int declared = out.type().tensor_type().elem_type();

@@ -103,6 +103,10 @@ static constexpr const char *kBufferizeAtBoundary =
 // scf.forall bodies, which OpenMP threads run at the same time, stay
 // allocations, and the deallocation pipeline frees them (it never frees a
 // view of an argument), as are buffers of a size only known at run time.
+// Where it cannot tell statically which of several buffers (the values an
+// scf.for or scf.while carries) alias, the deallocation pipeline calls a
+// private helper taking memref<?x...> arguments, which convert-func-to-llvm
+// with bare-pointer memrefs cannot convert: it is inlined (and then erased).
 // Dynamic arguments then take their sizes from the symbol values the
 // runtime passes last. The entry's top-level loop nests, the kernels, are
 // numbered and listed with the ONNX nodes they came from, with a call of
@@ -110,7 +114,7 @@ static constexpr const char *kBufferizeAtBoundary =
 static constexpr const char *kCodegenPipeline =
     "kiln-plan-workspace{alignment=64 keep-dynamic-allocations=1},"
     "kiln-convert-dynamic-arguments-to-symbol-values,"
-    "buffer-deallocation-pipeline,"
+    "buffer-deallocation-pipeline,inline{default-pipeline=},"
     "convert-bufferization-to-memref,"
     "kiln-convert-strided-copies-to-linalg,"
     "func.func(convert-linalg-to-loops,kiln-expand-small-floats,"

@@ -19,7 +19,10 @@ def FuseElementwise : Pass<"kiln-fuse-elementwise", "mlir::func::FuncOp"> {
     by every column) would otherwise be recomputed once per iteration of
     the loops it does not index, e.g. an erf per output column.
     Reshapes are propagated by expansion under the same rule, so fusion
-    reaches across them.
+    reaches across them, except a collapse that merges several dimensions
+    of sizes only the run knows: its expansion would split the consumer's
+    other operands into several dynamic sizes, a `memref.expand_shape`
+    that MLIR 22's `expand-strided-metadata` crashes on.
 
     The exception is a producer that widens narrow stored values (its
     largest input has 8-bit or smaller elements, its result wider ones):
