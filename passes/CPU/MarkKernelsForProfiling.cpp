@@ -86,7 +86,7 @@ struct MarkKernelsForProfilingPass
       b.setInsertionPointAfter(op);
       call(1);
     }
-    module->setAttr(kiln::kKernelsAttrName, b.getArrayAttr(table));
+    module->setAttr(kiln::kKernelTableAttrName, b.getArrayAttr(table));
   }
 };
 

@@ -18,8 +18,10 @@
 
 namespace kiln {
 
-/// The module attribute that holds the kernel table (the CPU passes'
-/// kKernelsAttrName names the same attribute).
+/// The module attribute that holds the kernel table: per kernel, a
+/// dictionary of `name`, `kinds` and `nodes` (and on the CUDA target the
+/// launch's shape), written by kiln-cpu-mark-kernels-for-profiling or the
+/// CUDA target's launch table.
 inline constexpr llvm::StringLiteral kKernelTableAttrName = "kiln.kernels";
 
 /// A kernel's name in the table: the kinds `p` names without "kiln.",

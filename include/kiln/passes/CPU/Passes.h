@@ -27,10 +27,6 @@ namespace kiln {
 /// its tensor pipeline; kiln-opt users write it (absent: none of them).
 constexpr llvm::StringLiteral kCpuFeaturesAttrName = "kiln.cpu_features";
 
-/// The module attribute kiln-cpu-mark-kernels-for-profiling writes: per
-/// kernel, a dictionary of `name`, `kinds` and `nodes`.
-constexpr llvm::StringLiteral kKernelsAttrName = "kiln.kernels";
-
 /// The function whose calls it puts around each kernel: (kernel id, 0 at
 /// the start or 1 at the end).
 constexpr llvm::StringLiteral kProfileHookName = "kiln_profile";
