@@ -282,6 +282,37 @@ def SpecializeKernelsPerArch
                            "mlir::arith::ArithDialect"];
 }
 
+def AlignWorkgroupBuffers
+    : Pass<"kiln-gpu-align-workgroup-buffers", "mlir::gpu::GPUModuleOp"> {
+  let summary = "Give every kernel's workgroup buffers at least a minimum "
+                "alignment";
+  let description = [{
+    A workgroup attribution is emitted `.shared .align N` with N its
+    element type's alignment (2 for f16 and bf16), but the kernel
+    generators read and write these buffers with `cp.async` of 16 bytes,
+    `ldmatrix` (16-byte rows) and 16-byte vector stores, all of which
+    need 16-byte aligned addresses. ptxas places the buffers as declared,
+    so nothing but the declaration guarantees it. This pass sets
+    `llvm.align` on each workgroup attribution of every `gpu.func` in the
+    module to `alignment` where it has less (a larger one, such as the
+    wgmma stage buffer's 1024, is kept). It costs at most `alignment - 1`
+    bytes of shared memory per buffer.
+
+    Example (alignment=16):
+
+    ```mlir
+    gpu.func @k() workgroup(%a : memref<64xf16, #gpu.address_space<workgroup>>) kernel
+    // becomes
+    gpu.func @k() workgroup(%a : memref<64xf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel
+    ```
+  }];
+  let options = [
+    Option<"alignment", "alignment", "int64_t", "16",
+           "The least alignment (bytes, a power of two) of a workgroup "
+           "buffer">,
+  ];
+}
+
 def ConvertLaunchesToRuntimeCalls
     : Pass<"kiln-gpu-convert-launches-to-runtime-calls", "mlir::ModuleOp"> {
   let summary = "Turn gpu.launch_func's into calls through the runtime's "
