@@ -215,7 +215,15 @@ def MapLinalgToKernels
     2. Whatever else touches memory outside a launch (the `scf.for` nests
        of scatters and `moe_experts`, loads, stores) is wrapped whole into
        a one-thread `gpu.launch` (linalg inside becomes sequential loops):
-       correct, not fast.
+       correct, not fast. Before that, a `memref.load` whose value (and
+       the pure ops computing on it) only launches or loops use, a Pad's
+       run-time pad value say, is cloned into each use, provided nothing
+       between the load and its last use may write what it reads
+       (distinct entry arguments, or disjoint constant-offset views of
+       the workspace, do not alias): the host cannot read device memory.
+       A kernel loop that sits between a one-thread group and a later op
+       using the group's values (a scan's count bounding a second scan)
+       joins that group and runs sequentially in its thread.
     3. Views with strided layouts and `memref.get_global`s used by a
        launch are cloned into it, so that every memref crossing into a
        kernel has the identity layout that bare-pointer kernel arguments
