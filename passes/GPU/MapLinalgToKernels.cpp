@@ -125,9 +125,13 @@ Footprint footprintOf(Value v) {
 /// arguments of the entry are distinct buffers (inputs, outputs, the
 /// workspace); anything else defined by an op is taken to alias.
 bool mayOverlap(Value a, Value b) {
+  auto isEntryArgument = [](Value v) {
+    auto arg = dyn_cast<BlockArgument>(v);
+    return arg && isa<func::FuncOp>(arg.getOwner()->getParentOp());
+  };
   Footprint fa = footprintOf(a), fb = footprintOf(b);
   if (fa.root != fb.root)
-    return !(isa<BlockArgument>(fa.root) && isa<BlockArgument>(fb.root));
+    return !(isEntryArgument(fa.root) && isEntryArgument(fb.root));
   if (!fa.bytes || !fb.bytes)
     return true;
   return fa.bytes->first < fb.bytes->second &&
