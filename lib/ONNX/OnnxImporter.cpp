@@ -4,6 +4,7 @@
 #include "kiln/dialects/Kiln/KilnTraits.h"
 #include "kiln/passes/Raising/ONNX/SparseMoEDispatch.h"
 
+#include "DeclaredTypes.h"
 #include "NodeContext.h"
 #include "OldOpsets.h"
 #include "ShapeArithmetic.h"
@@ -489,27 +490,12 @@ GraphImporter::importSubgraph(const onnx::GraphProto &graph, ValueRange inputs,
 
 Value GraphImporter::placeholderFor(StringRef name, OpBuilder &b,
                                     Location loc) {
-  const onnx::GraphProto &graph = model.graph();
-  const onnx::ValueInfoProto *declared = nullptr;
-  for (const auto *infos : {&graph.value_info(), &graph.output()})
-    for (const onnx::ValueInfoProto &info : *infos)
-      if (info.name() == name)
-        declared = &info;
-  if (!declared || !declared->type().has_tensor_type() ||
-      !declared->type().tensor_type().has_shape())
+  // A symbolic size would need the sizes of the failed node's inputs.
+  RankedTensorType type = declaredStaticType(&ctx, model.graph(), name);
+  if (!type)
     return nullptr;
-  const onnx::TypeProto::Tensor &tensor = declared->type().tensor_type();
-  Type elt = elementTypeFor(&ctx, tensor.elem_type());
-  if (!elt)
-    return nullptr;
-  SmallVector<int64_t> shape;
-  for (const onnx::TensorShapeProto::Dimension &d : tensor.shape().dim()) {
-    // A symbolic size would need the sizes of the failed node's inputs.
-    if (!d.has_dim_value() || d.dim_value() < 0)
-      return nullptr;
-    shape.push_back(d.dim_value());
-  }
-  return tensor::EmptyOp::create(b, loc, shape, elt);
+  return tensor::EmptyOp::create(b, loc, type.getShape(),
+                                 type.getElementType());
 }
 
 LogicalResult GraphImporter::importNodes(OpBuilder &b) {
@@ -645,7 +631,11 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
       failed(importInitializers(b, modelDir)))
     return nullptr;
 
-  if (failed(importNodes(b)) || reportedProblems)
+  // Handlers that need a size the data decides read the declared ones.
+  recordDeclaredTypes(func, model.graph());
+  LogicalResult imported = importNodes(b);
+  forgetDeclaredTypes(func);
+  if (failed(imported) || reportedProblems)
     return nullptr;
   for (const SparseDispatchCheck &c : sparseDispatch)
     if (failed(checkSparseDispatch(c)))

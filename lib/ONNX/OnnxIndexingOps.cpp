@@ -1,5 +1,6 @@
 //===- OnnxIndexingOps.cpp - TopK, gathers, scatters, NonZero, Unique, NMS ===//
 
+#include "DeclaredTypes.h"
 #include "NodeContext.h"
 #include "RuntimeParameters.h"
 #include "ShapeArithmetic.h"
@@ -217,29 +218,65 @@ LogicalResult hardmaxOp(NodeContext &nc, Value x) {
                        nc.b.getF64FloatAttr(0.0), nc.b.getF64FloatAttr(1.0)));
 }
 
+/// How many of the `bound` results of an op of data-dependent size output
+/// `output` keeps along its dim `dim`: `count`, a dynamic dim that the
+/// runtime sizes after the run; or, on a target without run-time sizes
+/// (CUDA), the length the graph declares for that output (checkBoundable
+/// made sure it does): the model states how many results its data gives.
+FailureOr<OpFoldResult> boundedLength(NodeContext &nc, Value count,
+                                      int64_t bound, size_t output,
+                                      int64_t dim) {
+  // An output the node does not have is never read: any length will do.
+  if (nc.symbolicDims || !nc.hasOutput(output))
+    return OpFoldResult(count);
+  RankedTensorType declared = declaredOutputType(nc, output);
+  int64_t n = declared && dim < declared.getRank() ? declared.getDimSize(dim)
+                                                   : ShapedType::kDynamic;
+  if (ShapedType::isDynamic(n))
+    return nc.error("output " + Twine(output) +
+                    " must be declared with a static size along axis " +
+                    Twine(dim) + " (only the CPU target sizes it at run time)");
+  if (n > bound)
+    return nc.error("output " + Twine(output) + " is declared " + Twine(n) +
+                    " long along axis " + Twine(dim) +
+                    ", more than the data can give (" + Twine(bound) + ")");
+  return OpFoldResult(nc.b.getIndexAttr(n));
+}
+
 /// The first `count` entries along `dim` of `buffer`, a bounded result of
-/// the ops of data-dependent size (kiln.nonzero and the like): a dynamic
-/// dim that the runtime sizes after the run.
-Value boundedPrefix(NodeContext &nc, Value buffer, int64_t dim, Value count) {
+/// the ops of data-dependent size (kiln.nonzero and the like), as output
+/// `output` of the node (see boundedLength).
+Value boundedPrefix(NodeContext &nc, Value buffer, int64_t dim, Value count,
+                    size_t output) {
   RankedTensorType t = nc.typeOf(buffer);
+  FailureOr<OpFoldResult> length =
+      boundedLength(nc, count, t.getDimSize(dim), output, dim);
+  if (failed(length))
+    return nullptr;
   SmallVector<OpFoldResult> offsets(t.getRank(), nc.b.getIndexAttr(0)),
       sizes = tensor::getMixedSizes(nc.b, nc.loc, buffer),
       strides(t.getRank(), nc.b.getIndexAttr(1));
-  sizes[dim] = count;
+  sizes[dim] = *length;
   return tensor::ExtractSliceOp::create(nc.b, nc.loc, buffer, offsets, sizes,
                                         strides);
 }
 
-/// Fails with the error for an input whose data decides a result's size
-/// on a target that needs sizes at compile time (CUDA), or of dynamic
-/// shape (the bound of the result would be dynamic too) unless the op
-/// takes a `dynamicBound`, one the run allocates (NonZero).
+/// Fails with the error for an input whose data decides the size of the
+/// node's `outputs` when the graph does not declare their static types on
+/// a target that needs sizes at compile time (CUDA), or for an input of
+/// dynamic shape (the bound of the result would be dynamic too) unless the
+/// op takes a `dynamicBound`, one the run allocates (NonZero on the CPU).
 LogicalResult checkBoundable(NodeContext &nc, Value v, StringRef what,
+                             ArrayRef<size_t> outputs = {0},
                              bool dynamicBound = false) {
-  if (!nc.symbolicDims)
+  if (!nc.symbolicDims && llvm::any_of(outputs, [&](size_t i) {
+        return nc.hasOutput(i) && !declaredOutputType(nc, i);
+      }))
     return nc.error("the output's size depends on the data of " + what +
-                    ", which only the CPU target supports");
-  if (!dynamicBound && !nc.typeOf(v).hasStaticShape())
+                    ": the CPU target sizes it at run time, other targets "
+                    "need the output's static shape declared in the model "
+                    "(value_info or the graph output)");
+  if ((!dynamicBound || !nc.symbolicDims) && !nc.typeOf(v).hasStaticShape())
     return nc.error(what + " must have a static shape (the output's "
                            "bound follows from it)");
   return success();
@@ -290,7 +327,7 @@ LogicalResult nonZeroOp(NodeContext &nc, Value x) {
   if (matchPattern(x, m_Constant(&attr)))
     return constantNonZero(nc, attr);
   // (With symbolic dims the bound, the element count, is the run's.)
-  if (failed(checkBoundable(nc, x, "the input (input 0)",
+  if (failed(checkBoundable(nc, x, "the input (input 0)", {0},
                             /*dynamicBound=*/true)))
     return failure();
   int64_t elements =
@@ -299,7 +336,8 @@ LogicalResult nonZeroOp(NodeContext &nc, Value x) {
       nc.b, nc.loc,
       RankedTensorType::get({t.getRank(), elements}, nc.b.getI64Type()),
       nc.b.getIndexType(), x);
-  return nc.setResult(boundedPrefix(nc, op.getCoordinates(), 1, op.getCount()));
+  return nc.setResult(
+      boundedPrefix(nc, op.getCoordinates(), 1, op.getCount(), 0));
 }
 
 /// Compress: the slices along `axis` (the elements of the flattened input
@@ -336,14 +374,19 @@ LogicalResult compressOp(NodeContext &nc, Value x) {
       nc.b, nc.loc,
       RankedTensorType::get({1, ct.getDimSize(0)}, nc.b.getI64Type()),
       nc.b.getIndexType(), cond);
-  auto idxType =
-      RankedTensorType::get({ShapedType::kDynamic}, nc.b.getI64Type());
+  FailureOr<OpFoldResult> length =
+      boundedLength(nc, nz.getCount(), ct.getDimSize(0), 0, axis);
+  if (failed(length))
+    return failure();
+  std::optional<int64_t> n = getConstantIntValue(*length);
+  auto idxType = RankedTensorType::get({n.value_or(ShapedType::kDynamic)},
+                                       nc.b.getI64Type());
   OpFoldResult zero = nc.b.getIndexAttr(0), one = nc.b.getIndexAttr(1);
-  Value indices = tensor::ExtractSliceOp::create(
-      nc.b, nc.loc, idxType, nz.getCoordinates(), {zero, zero},
-      {one, OpFoldResult(nz.getCount())}, {one, one});
+  Value indices =
+      tensor::ExtractSliceOp::create(nc.b, nc.loc, idxType, nz.getCoordinates(),
+                                     {zero, zero}, {one, *length}, {one, one});
   SmallVector<int64_t> shape(t.getShape());
-  shape[axis] = ShapedType::kDynamic;
+  shape[axis] = idxType.getDimSize(0);
   return nc.setResult(GatherOp::create(nc.b, nc.loc, t.clone(shape), x, indices,
                                        nc.b.getI64IntegerAttr(axis)));
 }
@@ -353,7 +396,7 @@ LogicalResult compressOp(NodeContext &nc, Value x) {
 /// shaped back and every result cut to the number of distinct items.
 LogicalResult uniqueOp(NodeContext &nc, Value x) {
   RankedTensorType t = nc.typeOf(x);
-  if (failed(checkBoundable(nc, x, "the input (input 0)")))
+  if (failed(checkBoundable(nc, x, "the input (input 0)", {0, 1, 3})))
     return failure();
   int64_t outer = 1, m = t.getNumElements(), inner = 1, axis = 0;
   SmallVector<int64_t> shape{m};
@@ -378,9 +421,9 @@ LogicalResult uniqueOp(NodeContext &nc, Value x) {
                              nc.b.getBoolAttr(nc.getInt("sorted", 1) != 0));
   Value count = op.getCount();
   return nc.setResults(
-      {boundedPrefix(nc, nc.reshape(op.getValues(), shape), axis, count),
-       boundedPrefix(nc, op.getIndices(), 0, count), op.getInverseIndices(),
-       boundedPrefix(nc, op.getCounts(), 0, count)});
+      {boundedPrefix(nc, nc.reshape(op.getValues(), shape), axis, count, 0),
+       boundedPrefix(nc, op.getIndices(), 0, count, 1), op.getInverseIndices(),
+       boundedPrefix(nc, op.getCounts(), 0, count, 3)});
 }
 
 /// Element 0 of input `i` (a scalar or a one-element tensor) as a scalar,
@@ -443,7 +486,7 @@ LogicalResult nonMaxSuppressionOp(NodeContext &nc) {
       b.getIndexType(), boxes, scores,
       arith::IndexCastOp::create(b, loc, b.getIndexType(), maxOut), iou,
       scoreThr, b.getBoolAttr(nc.getInt("center_point_box", 0) != 0));
-  return nc.setResult(boundedPrefix(nc, op.getSelected(), 0, op.getCount()));
+  return nc.setResult(boundedPrefix(nc, op.getSelected(), 0, op.getCount(), 0));
 }
 
 } // namespace

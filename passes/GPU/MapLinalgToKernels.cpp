@@ -88,6 +88,131 @@ FailureOr<scf::ParallelOp> toParallelLoops(IRRewriter &rewriter,
   return dyn_cast<scf::ParallelOp>(loops->front());
 }
 
+/// The buffer `v` is a view of, and the byte range of that buffer it
+/// covers when a constant-offset memref.view of a static shape says so (the
+/// workspace planner's views; nested views only narrow the range).
+struct Footprint {
+  Value root;
+  std::optional<std::pair<int64_t, int64_t>> bytes;
+};
+
+Footprint footprintOf(Value v) {
+  Footprint f{v, std::nullopt};
+  while (Operation *def = f.root.getDefiningOp()) {
+    if (auto view = dyn_cast<memref::ViewOp>(def)) {
+      auto type = view.getType();
+      std::optional<int64_t> shift = getConstantIntValue(view.getByteShift());
+      if (shift && type.hasStaticShape() &&
+          type.getElementType().isIntOrFloat())
+        f.bytes = {*shift,
+                   *shift + type.getNumElements() *
+                                ((type.getElementTypeBitWidth() + 7) / 8)};
+      else
+        f.bytes.reset();
+      f.root = view.getSource();
+      continue;
+    }
+    auto viewLike = dyn_cast<ViewLikeOpInterface>(def);
+    if (!viewLike)
+      break;
+    f.root = viewLike.getViewSource();
+  }
+  return f;
+}
+
+/// Whether a write to `a` may change what a read of `b` sees: the same
+/// buffer, in overlapping ranges when both ranges are known. Distinct
+/// arguments of the entry are distinct buffers (inputs, outputs, the
+/// workspace); anything else defined by an op is taken to alias.
+bool mayOverlap(Value a, Value b) {
+  auto isEntryArgument = [](Value v) {
+    auto arg = dyn_cast<BlockArgument>(v);
+    return arg && isa<func::FuncOp>(arg.getOwner()->getParentOp());
+  };
+  Footprint fa = footprintOf(a), fb = footprintOf(b);
+  if (fa.root != fb.root)
+    return !(isEntryArgument(fa.root) && isEntryArgument(fb.root));
+  if (!fa.bytes || !fb.bytes)
+    return true;
+  return fa.bytes->first < fb.bytes->second &&
+         fb.bytes->first < fa.bytes->second;
+}
+
+/// Whether `op` or an op nested in it may write memory that `read` reads.
+bool mayWrite(Operation *op, Value read) {
+  WalkResult result = op->walk([&](Operation *nested) {
+    if (isMemoryEffectFree(nested))
+      return WalkResult::advance();
+    auto iface = dyn_cast<MemoryEffectOpInterface>(nested);
+    if (!iface)
+      return nested->hasTrait<OpTrait::HasRecursiveMemoryEffects>()
+                 ? WalkResult::advance()
+                 : WalkResult::interrupt();
+    SmallVector<MemoryEffects::EffectInstance> effects;
+    iface.getEffects(effects);
+    for (const MemoryEffects::EffectInstance &e : effects) {
+      if (!isa<MemoryEffects::Write>(e.getEffect()))
+        continue;
+      if (!e.getValue() || mayOverlap(e.getValue(), read))
+        return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  return result.wasInterrupted();
+}
+
+/// The op of `body` that holds `op`, or null when `op` is not inside one of
+/// them (it is in `body` itself, or elsewhere).
+Operation *topLevelAncestor(Block &body, Operation *op) {
+  Operation *top = body.findAncestorOpInBlock(*op);
+  return top == op ? nullptr : top;
+}
+
+/// A load of device memory at the host level whose value only kernels use
+/// (a Pad's run-time pad value, a scalar parameter read once) is moved
+/// into each of them, with the pure ops that compute on it: the host code
+/// cannot read device memory, and a one-thread launch could not hand the
+/// value to the kernels. Only when no op between the load and its last use
+/// may write what it reads.
+void sinkDeviceReadsIntoKernels(Block &body) {
+  llvm::SmallPtrSet<Operation *, 8> derived;
+  for (Operation &op : body) {
+    bool fromLoad = llvm::any_of(op.getOperands(), [&](Value v) {
+      return derived.contains(v.getDefiningOp());
+    });
+    if (isa<memref::LoadOp>(op) ||
+        (fromLoad && op.getNumRegions() == 0 && isMemoryEffectFree(&op)))
+      derived.insert(&op);
+  }
+  for (Operation &op : llvm::make_early_inc_range(llvm::reverse(body))) {
+    if (!derived.contains(&op) || op.use_empty())
+      continue;
+    Operation *last = nullptr;
+    bool nested = llvm::all_of(op.getUsers(), [&](Operation *user) {
+      Operation *top = topLevelAncestor(body, user);
+      if (top && (!last || last->isBeforeInBlock(top)))
+        last = top;
+      return top != nullptr;
+    });
+    if (!nested)
+      continue;
+    if (auto load = dyn_cast<memref::LoadOp>(op)) {
+      bool written = false;
+      for (Operation *o = op.getNextNode();
+           !written && o != last->getNextNode(); o = o->getNextNode())
+        written = mayWrite(o, load.getMemRef());
+      if (written)
+        continue;
+    }
+    for (OpOperand &use : llvm::make_early_inc_range(op.getUses())) {
+      OpBuilder b(use.getOwner());
+      Operation *clone = b.clone(op);
+      use.set(clone->getResult(cast<OpResult>(use.get()).getResultNumber()));
+    }
+    op.erase();
+  }
+}
+
 struct MapLinalgToKernelsPass
     : kiln::impl::MapLinalgToKernelsBase<MapLinalgToKernelsPass> {
   using Base::Base;
@@ -153,6 +278,7 @@ struct MapLinalgToKernelsPass
       return failure();
 
     // Everything else that touches memory: one thread.
+    sinkDeviceReadsIntoKernels(body);
     return wrapRemainingMemoryOps(rewriter, body);
   }
 
@@ -190,19 +316,44 @@ struct MapLinalgToKernelsPass
     return success();
   }
 
+  /// For each op of `body` whose results ops of `body` use (or ops nested
+  /// in them), the last of those top-level ops.
+  static llvm::DenseMap<Operation *, Operation *>
+  lastTopLevelUses(Block &body) {
+    llvm::DenseMap<Operation *, Operation *> last;
+    for (Operation &op : body)
+      for (Operation *user : op.getUsers()) {
+        Operation *top = body.findAncestorOpInBlock(*user);
+        Operation *&entry = last[&op];
+        if (top && (!entry || entry->isBeforeInBlock(top)))
+          entry = top;
+      }
+    return last;
+  }
+
   LogicalResult wrapRemainingMemoryOps(IRRewriter &rewriter, Block &body) {
     // Groups of consecutive top-level ops with memory effects (and the
     // pure ops that compute on their results) run in one one-thread
     // launch each.
+    // A kernel loop between a group and a later op that uses the group's
+    // values (a scan's count bounding a second scan, with the copies that
+    // zero its buffers between them) joins the group and runs sequentially
+    // in its thread: the value never leaves the device.
+    llvm::DenseMap<Operation *, Operation *> lastUse = lastTopLevelUses(body);
     SmallVector<SmallVector<Operation *>> groups;
     SmallVector<Operation *> group;
-    llvm::SmallPtrSet<Operation *, 8> inGroup;
+    Operation *reach = nullptr;
     auto close = [&] {
       if (!group.empty())
         groups.push_back(group);
       group.clear();
+      reach = nullptr;
     };
     for (Operation &op : body) {
+      if (isa<scf::ParallelOp>(op) && reach && op.isBeforeInBlock(reach)) {
+        group.push_back(&op);
+        continue;
+      }
       if (op.hasTrait<OpTrait::IsTerminator>() ||
           isa<gpu::LaunchOp, scf::ParallelOp>(op)) {
         close();
@@ -213,8 +364,12 @@ struct MapLinalgToKernelsPass
         Operation *def = v.getDefiningOp();
         return def && llvm::is_contained(group, def);
       });
-      if (device || (feedsFromGroup && !group.empty()))
+      if (device || (feedsFromGroup && !group.empty())) {
         group.push_back(&op);
+        if (Operation *last = lastUse.lookup(&op))
+          if (!reach || reach->isBeforeInBlock(last))
+            reach = last;
+      }
     }
     close();
 
@@ -237,7 +392,8 @@ struct MapLinalgToKernelsPass
               return user->emitOpError(
                   "uses a value computed from device memory on the host; "
                   "the CUDA target's host code only launches kernels");
-      // linalg inside runs sequentially in this thread.
+      // linalg and kernel loops inside run sequentially in this thread
+      // (inner loops first: the walk is post-order).
       SmallVector<linalg::LinalgOp> inner;
       launch.walk([&](linalg::LinalgOp l) { inner.push_back(l); });
       for (linalg::LinalgOp l : inner) {
@@ -245,6 +401,13 @@ struct MapLinalgToKernelsPass
         if (failed(linalg::linalgOpToLoops(rewriter, l)))
           return l->emitOpError("cannot be lowered to loops");
         rewriter.eraseOp(l);
+      }
+      SmallVector<scf::ParallelOp> loops;
+      launch.walk([&](scf::ParallelOp l) { loops.push_back(l); });
+      for (scf::ParallelOp l : loops) {
+        rewriter.setInsertionPoint(l);
+        if (failed(scf::parallelForToNestedFors(rewriter, l)))
+          return l->emitOpError("cannot run sequentially in one thread");
       }
     }
     return success();

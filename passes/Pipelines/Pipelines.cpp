@@ -242,7 +242,11 @@ void kiln::buildGpuCodegenPipeline(OpPassManager &pm,
   // Device side. Kernels take bare pointers (one .u64 per memref); the
   // host side below must say the same (use-bare-pointers-for-kernels):
   // MLIR 22.1 does not diagnose a mismatch, the launch is silently wrong.
-  os << "gpu.module(convert-nvgpu-to-nvvm,kiln-expand-small-floats,"
+  // Workgroup buffers 16-byte aligned first: cp.async, ldmatrix and the
+  // 16-byte stores of the kernel generators need it, and the element
+  // type's alignment (2 for f16) is all the attribution says otherwise.
+  os << "gpu.module(kiln-gpu-align-workgroup-buffers{alignment=16},"
+        "convert-nvgpu-to-nvvm,kiln-expand-small-floats,"
         "convert-vector-to-scf,expand-strided-metadata,lower-affine,"
         "convert-scf-to-cf,"
         "convert-gpu-to-nvvm{use-bare-ptr-memref-call-conv=1},"

@@ -11,7 +11,7 @@
 // SIG: gpu workspace: 0 bytes
 // SIG: input q: bfloat16[1,4,128,64]
 // PTX: .entry main_kernel(
-// PTX: .shared .align 4 .b8 __wg_main_kernel_0[8320];
+// PTX: .shared .align 16 .b8 __wg_main_kernel_0[8320];
 // PTX: shfl.sync.bfly.b32
 
 func.func @main(%q: tensor<1x4x128x64xbf16> {kiln.name = "q", kiln.dtype = 16 : i32},

@@ -18,9 +18,9 @@
 // whose partial results meet in shared memory (max and sum per warp, and
 // the [4][64] accumulators).
 // DECODE: .target sm_90a
-// DECODE: .shared .align 4 .b8 __wg_main_kernel_0[16];
-// DECODE: .shared .align 4 .b8 __wg_main_kernel_1[16];
-// DECODE: .shared .align 4 .b8 __wg_main_kernel_2[1024];
+// DECODE: .shared .align 16 .b8 __wg_main_kernel_0[16];
+// DECODE: .shared .align 16 .b8 __wg_main_kernel_1[16];
+// DECODE: .shared .align 16 .b8 __wg_main_kernel_2[1024];
 // DECODE: shfl.sync.bfly.b32 {{.+}}, 16, 31, -1;
 // DECODE: shfl.sync.bfly.b32 {{.+}}, 1, 31, -1;
 // DECODE: bar.sync 0;

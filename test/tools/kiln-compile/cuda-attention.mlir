@@ -25,10 +25,10 @@
 // Shared memory: queries [32][65], keys [32][65], values [32][64], weights
 // [32][33] (f32); row statistics over the row's 4 threads by butterfly
 // shuffles.
-// PTX: .shared .align 4 .b8 __wg_main_kernel_0[8320];
-// PTX: .shared .align 4 .b8 __wg_main_kernel_1[8320];
-// PTX: .shared .align 4 .b8 __wg_main_kernel_2[8192];
-// PTX: .shared .align 4 .b8 __wg_main_kernel_3[4224];
+// PTX: .shared .align 16 .b8 __wg_main_kernel_0[8320];
+// PTX: .shared .align 16 .b8 __wg_main_kernel_1[8320];
+// PTX: .shared .align 16 .b8 __wg_main_kernel_2[8192];
+// PTX: .shared .align 16 .b8 __wg_main_kernel_3[4224];
 // PTX: bar.sync 0;
 // PTX: shfl.sync.bfly.b32 {{.+}}, 1, 31, -1;
 // PTX: shfl.sync.bfly.b32 {{.+}}, 2, 31, -1;

@@ -24,6 +24,12 @@
 // GPU-NOT: memref<64x256xbf16>
 
 // PTX80: .target sm_80
+// The workgroup buffers that cp.async, ldmatrix and the 16-byte stores
+// use are 16-byte aligned (kiln-gpu-align-workgroup-buffers; their f16
+// element type alone would give .align 2).
+// PTX80-NOT: .shared .align 2
+// PTX80: .shared .align 16 .b8 __wg_{{.+}}[4096];
+// PTX80: .shared .align 16 .b8 __wg_{{.+}}[16384];
 // PTX80: cp.async.cg.shared.global [%{{.+}}], [%{{.+}}], 16, %r{{[0-9]+}};
 // PTX80: cvt.rn.f16.f32
 // PTX80: ldmatrix.sync.aligned.m8n8.x4.shared.b16

@@ -215,7 +215,15 @@ def MapLinalgToKernels
     2. Whatever else touches memory outside a launch (the `scf.for` nests
        of scatters and `moe_experts`, loads, stores) is wrapped whole into
        a one-thread `gpu.launch` (linalg inside becomes sequential loops):
-       correct, not fast.
+       correct, not fast. Before that, a `memref.load` whose value (and
+       the pure ops computing on it) only launches or loops use, a Pad's
+       run-time pad value say, is cloned into each use, provided nothing
+       between the load and its last use may write what it reads
+       (distinct entry arguments, or disjoint constant-offset views of
+       the workspace, do not alias): the host cannot read device memory.
+       A kernel loop that sits between a one-thread group and a later op
+       using the group's values (a scan's count bounding a second scan)
+       joins that group and runs sequentially in its thread.
     3. Views with strided layouts and `memref.get_global`s used by a
        launch are cloned into it, so that every memref crossing into a
        kernel has the identity layout that bare-pointer kernel arguments
@@ -280,6 +288,37 @@ def SpecializeKernelsPerArch
   ];
   let dependentDialects = ["mlir::gpu::GPUDialect", "mlir::scf::SCFDialect",
                            "mlir::arith::ArithDialect"];
+}
+
+def AlignWorkgroupBuffers
+    : Pass<"kiln-gpu-align-workgroup-buffers", "mlir::gpu::GPUModuleOp"> {
+  let summary = "Give every kernel's workgroup buffers at least a minimum "
+                "alignment";
+  let description = [{
+    A workgroup attribution is emitted `.shared .align N` with N its
+    element type's alignment (2 for f16 and bf16), but the kernel
+    generators read and write these buffers with `cp.async` of 16 bytes,
+    `ldmatrix` (16-byte rows) and 16-byte vector stores, all of which
+    need 16-byte aligned addresses. ptxas places the buffers as declared,
+    so nothing but the declaration guarantees it. This pass sets
+    `llvm.align` on each workgroup attribution of every `gpu.func` in the
+    module to `alignment` where it has less (a larger one, such as the
+    wgmma stage buffer's 1024, is kept). It costs at most `alignment - 1`
+    bytes of shared memory per buffer.
+
+    Example (alignment=16):
+
+    ```mlir
+    gpu.func @k() workgroup(%a : memref<64xf16, #gpu.address_space<workgroup>>) kernel
+    // becomes
+    gpu.func @k() workgroup(%a : memref<64xf16, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}) kernel
+    ```
+  }];
+  let options = [
+    Option<"alignment", "alignment", "int64_t", "16",
+           "The least alignment (bytes, a power of two) of a workgroup "
+           "buffer">,
+  ];
 }
 
 def ConvertLaunchesToRuntimeCalls
