@@ -7,7 +7,8 @@
 // number of steps may be known only at run time. A body whose scan outputs
 // have sizes only the run knows cannot size its buffers before the loop:
 // such a Scan over a static number of steps is unrolled instead (the body
-// imported once per step).
+// imported once per step), and so is every Scan for a target without
+// run-time sizes (CUDA).
 //
 //===----------------------------------------------------------------------===//
 
@@ -322,6 +323,11 @@ loopScan(NodeContext &nc, const onnx::GraphProto &graph, ScanLayout layout,
 FailureOr<SmallVector<Value>>
 scan(NodeContext &nc, const onnx::GraphProto &graph, const ScanLayout &layout,
      SmallVector<Value> states, ArrayRef<Value> scans) {
+  // A target without run-time sizes (CUDA) keeps the unrolled form: its
+  // host code only launches kernels, and the loop's step would read the
+  // states it carries from device memory on the host.
+  if (!nc.symbolicDims)
+    return unrollScan(nc, graph, layout, states, scans);
   FailureOr<std::optional<SmallVector<Value>>> looped =
       loopScan(nc, graph, layout, states, scans);
   if (failed(looped))
