@@ -20,8 +20,9 @@ CPU tests' tolerance (max |a - b| <= 1e-5 * max |b|, the same argmax);
 own choice for 4 devices at a batch of 2 (`--dim batch=2 --devices 4`:
 pp=2,dp=2, the stage-1 ranks joining no dp group) runs under
 `mpirun -np 4` against the first two sequences. Then: a batch that 3
-replicas do not divide is a compile error, and a world of 3 for the 2
-ranks of dp=2 makes every rank say so.
+replicas do not divide is a compile error, a world of 3 for the 2 ranks
+of dp=2 makes every rank say so, and a replica's rank that dies or hangs
+ends every rank.
 
 Usage: check_data_parallel.py --bin BUILD/bin [--keep DIR]
 Skips (exit 77) when mpirun is missing; prints one line per check and
@@ -190,6 +191,24 @@ def main():
     c.report("world size 3 for the 2 ranks of dp=2",
              None if rc not in (0, "hang") and said == 3 else
              "exit %s, said by %d ranks: %s" % (rc, said, out))
+
+    # Replica 1's rank dies (SIGKILL after 2 s) or hangs (SIGSTOP after
+    # 2 s) in the middle of its runs: mpirun ends every rank, or rank 0's
+    # gather times out after 3 s and ends every rank.
+    forever = [c.kiln_run, c.path("dp2"), "--input", "tokens=" + TOKENS,
+               "--quiet", "--repeat", "1000000"]
+    for signal, extra, want in [
+            ("KILL", [], "signal 9"),
+            ("STOP", ["--collective-timeout", "3"],
+             "kiln: rank 0: all-reduce did not complete within 3 s "
+             "(--collective-timeout)")]:
+        script = ('if [ "$OMPI_COMM_WORLD_RANK" = 1 ]; then '
+                  '(sleep 2; kill -%s $$) & fi; exec "$@"' % signal)
+        rc, out = run(MPIRUN + ["-np", "2", "sh", "-c", script, "sh",
+                                *forever, *extra], 120)
+        c.report("dp=2: replica 1's rank gets SIG%s" % signal,
+                 None if rc not in (0, "hang") and want in out else
+                 "exit %s: %s" % (rc, out.strip()))
     return c.finish()
 
 
