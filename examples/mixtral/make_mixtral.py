@@ -28,6 +28,10 @@ Run: /usr/bin/python3 examples/mixtral/make_mixtral.py
 The 4-layer variant that pipeline parallelism splits into 2 and 4 stages
 (test/e2e/parallel) is examples/mixtral4:
      /usr/bin/python3 examples/mixtral/make_mixtral.py --layers 4 --out examples/mixtral4
+The batch-4 variant that data parallelism splits (test/e2e/parallel), the
+same model exported with a symbolic batch (`tokens` [batch, 16], pinned
+with `--dim batch=4`) and references for 4 sequences, is examples/mixtral_b4:
+     /usr/bin/python3 examples/mixtral/make_mixtral.py --batch 4 --out examples/mixtral_b4
 """
 import argparse
 import math
@@ -209,15 +213,22 @@ def main():
     parser.add_argument("--out", default=HERE,
                         help="the folder to write to; the model is named "
                              "after it (default: beside this script)")
+    parser.add_argument("--batch", type=int, default=1,
+                        help="above 1: export a symbolic batch and write "
+                             "references for this many sequences")
     args = parser.parse_args()
     torch.set_num_threads(1)  # tiny matrices: threads only add overhead
     model = build(layers=args.layers)
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, os.path.basename(
         os.path.normpath(os.path.abspath(args.out))) + ".onnx")
-    tiny_lm.export(model, path)
+    tiny_lm.export(model, path, dynamic_batch=args.batch > 1)
     tokens, logits = tiny_lm.save_reference(model, args.out,
-                                            MixtralConfig.vocab_size)
+                                            MixtralConfig.vocab_size,
+                                            batch_size=args.batch)
+    if args.batch > 1:
+        print("wrote", path, "with", args.batch, "reference sequences")
+        return
     greedy = tiny_lm.greedy(model)
     np.save(os.path.join(args.out, "greedy_torch.npy"),
             np.array(greedy, dtype=np.int64))

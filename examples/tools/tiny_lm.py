@@ -149,23 +149,31 @@ def prompt_tokens(prompt=PROMPT, seq=SEQ):
     return tokens
 
 
-def reference_tokens(vocab, seq=SEQ):
+def reference_tokens(vocab, seq=SEQ, batch_size=1):
     """The fixed input the references are computed on: a full-length
-    progression (every position is a real token)."""
-    return ((7 + 3 * np.arange(seq)) % vocab).astype(np.int64)[None, :]
+    progression (every position is a real token); with `batch_size` > 1,
+    one progression per sequence, each with its own start and step."""
+    rows = [(7 + 5 * b + (3 + b % MAX_STEP) * np.arange(seq)) % vocab
+            if b else (7 + 3 * np.arange(seq)) % vocab
+            for b in range(batch_size)]
+    return np.stack(rows).astype(np.int64)
 
 
-def export(model, path, seq=SEQ):
-    """torch.onnx.export at opset 17, static [1, seq] input."""
+def export(model, path, seq=SEQ, dynamic_batch=False):
+    """torch.onnx.export at opset 17, static [1, seq] input; with
+    `dynamic_batch`, [batch, seq] (the batch a dim_param, `--dim batch=N`
+    pins it)."""
     dummy = torch.zeros((1, seq), dtype=torch.int64)
+    axes = ({"tokens": {0: "batch"}, "logits": {0: "batch"}}
+            if dynamic_batch else None)
     torch.onnx.export(model, (dummy,), path, opset_version=17,
                       input_names=["tokens"], output_names=["logits"],
-                      do_constant_folding=True)
+                      do_constant_folding=True, dynamic_axes=axes)
 
 
-def save_reference(model, out_dir, vocab):
+def save_reference(model, out_dir, vocab, batch_size=1):
     """tokens.npy and PyTorch's logits for them (logits_torch.npy)."""
-    tokens = reference_tokens(vocab)
+    tokens = reference_tokens(vocab, batch_size=batch_size)
     with torch.no_grad():
         logits = model(torch.from_numpy(tokens)).numpy().astype(np.float32)
     np.save(os.path.join(out_dir, "tokens.npy"), tokens)

@@ -324,6 +324,7 @@ kiln::compileCacheKey(const CompileOptions &options) {
   key.add("expert ranks", options.planning.expertRanks);
   key.add("pipeline stages", options.planning.pipelineStages);
   key.add("tensor ranks", options.planning.tensorRanks);
+  key.add("data replicas", options.planning.dataReplicas);
   for (int64_t layers : options.planning.stageLayers)
     key.add("stage layers", layers);
   key.add("plan", options.planning.planText);

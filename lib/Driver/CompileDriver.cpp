@@ -101,6 +101,72 @@ OwningOpRef<ModuleOp> load(MLIRContext &ctx, const CompileOptions &opts) {
   return importOnnxModel(path, ctx, import);
 }
 
+/// The symbolic dimension at axis 0 of every ONNX input ("batch" of
+/// "int64[batch,16]"), or "" where an input has none or they differ.
+std::string batchSymbol(const OnnxModelSummary &summary) {
+  std::string symbol;
+  for (const auto &[name, type] : summary.inputs) {
+    llvm::StringRef dims = llvm::StringRef(type).split('[').second;
+    llvm::StringRef first =
+        dims.take_until([](char c) { return c == ',' || c == ']'; });
+    int64_t n;
+    if (first.empty() || first == "?" || !first.getAsInteger(10, n) ||
+        (!symbol.empty() && symbol != first))
+      return "";
+    symbol = first.str();
+  }
+  return symbol;
+}
+
+/// Data parallelism over `opts.planning.dataReplicas` replicas: the model
+/// imported again with its batch (axis 0 of every input, `whole`'s
+/// inputs, a symbolic dimension of the ONNX file pinned by --dim) pinned to
+/// one replica's share. `summary` is what the first import read.
+OwningOpRef<ModuleOp> loadReplica(MLIRContext &ctx, const CompileOptions &opts,
+                                  FunctionType whole,
+                                  const OnnxModelSummary &summary) {
+  int64_t dp = opts.planning.dataReplicas;
+  auto error = [&]() { return emitError(UnknownLoc::get(&ctx)); };
+  auto first = whole.getNumInputs() > 0
+                   ? dyn_cast<RankedTensorType>(whole.getInput(0))
+                   : RankedTensorType();
+  int64_t batch =
+      first && first.getRank() > 0 ? first.getDimSize(0) : ShapedType::kDynamic;
+  if (ShapedType::isDynamic(batch)) {
+    error() << "data parallelism (dp=" << dp
+            << ") splits the batch, axis 0 of every input, which must be "
+               "static; the first input is "
+            << (first ? Type(first) : Type(NoneType::get(&ctx)))
+            << " (pin the batch with --dim NAME=N)";
+    return nullptr;
+  }
+  if (batch % dp != 0) {
+    error() << "data parallelism over " << dp
+            << " replicas needs the batch (axis 0 of the inputs) to be a "
+               "multiple of "
+            << dp << ", found " << batch;
+    return nullptr;
+  }
+  std::string symbol = batchSymbol(summary);
+  if (symbol.empty()) {
+    error() << "data parallelism imports the model again at a replica's "
+               "batch ("
+            << batch / dp
+            << "), which needs an ONNX model whose inputs share a symbolic "
+               "batch at axis 0 (export it with a dynamic batch axis and "
+               "pin it with --dim NAME="
+            << batch << ")";
+    return nullptr;
+  }
+  CompileOptions replica = opts;
+  replica.import.summary = nullptr;
+  replica.import.dimRanges[symbol] = DimRange{batch / dp, batch / dp};
+  for (auto &entry : replica.import.inputShapes)
+    if (!entry.second.empty())
+      entry.second[0] = batch / dp;
+  return load(ctx, replica);
+}
+
 /// The pattern of a raising remark ("raised rms_norm (eps 1e-06)" ->
 /// "rms_norm"; see RaisingReport.h), or "" for any other diagnostic.
 std::string raisedPattern(Diagnostic &d) {
@@ -196,39 +262,50 @@ LogicalResult makeGenerationStep(ModuleOp module, const CompileOptions &opts) {
   });
 }
 
-/// Where world rank `rank` sits in a plan of tp x ep x pp ranks: tp
-/// innermost, then ep, then pp (as the planner numbers them), and the
-/// groups its collectives run over when splits combine.
+/// Where world rank `rank` sits in a plan of tp x ep x pp x dp ranks: tp
+/// innermost, then ep, then pp, then dp (as the planner numbers them), and
+/// the groups its collectives run over when splits combine.
 struct RankPlace {
-  int64_t t, e, s;
+  int64_t t, e, s, d;
+  /// The rank's place in its replica (world rank modulo tp x ep x pp).
+  int64_t r;
   /// For this rank: the color of each group (kiln.collective_groups), and
-  /// the index of the tp and ep groups in it (-1: the whole world).
+  /// the index of the tp, ep and dp groups in it (-1: the whole world).
   SmallVector<int64_t> colors;
-  int64_t tpGroup = -1, epGroup = -1;
+  int64_t tpGroup = -1, epGroup = -1, dpGroup = -1;
 
-  RankPlace(int64_t rank, int64_t tp, int64_t ep, int64_t pp)
-      : t(rank % tp), e(rank / tp % ep), s(rank / (tp * ep)) {
-    if (tp > 1 && tp * ep * pp > tp) {
+  RankPlace(int64_t rank, int64_t tp, int64_t ep, int64_t pp, int64_t dp = 1)
+      : t(rank % tp), e(rank / tp % ep), s(rank / (tp * ep) % pp),
+        d(rank / (tp * ep * pp)), r(rank % (tp * ep * pp)) {
+    int64_t world = tp * ep * pp * dp;
+    if (tp > 1 && world > tp) {
       tpGroup = colors.size();
       colors.push_back(rank / tp); // the ranks that differ in t alone
     }
-    if (ep > 1 && tp * ep * pp > ep) {
+    if (ep > 1 && world > ep) {
       epGroup = colors.size();
-      colors.push_back(t + tp * s); // the ranks that differ in e alone
+      colors.push_back(t + tp * (s + pp * d)); // differ in e alone
+    }
+    if (dp > 1 && world > dp) {
+      // The replicas' first ranks, which return their results: the
+      // others join no group (a negative color).
+      dpGroup = colors.size();
+      colors.push_back(r == 0 ? 0 : -1);
     }
   }
 };
 
 /// Rewrites `module` into rank `rank`'s program of the plan (expert,
-/// pipeline and tensor parallelism over `ranks` ranks, each alone or
+/// pipeline, tensor and data parallelism over `ranks` ranks, each alone or
 /// combined), its collectives as runtime calls: the pipeline stage's
-/// layers first, then its tensor-parallel share, then its experts.
+/// layers first, then its tensor-parallel share, then its experts, then
+/// its replica's slice of the batch.
 LogicalResult partitionForRank(ModuleOp module, const CompileOptions &opts,
                                int64_t rank, int64_t ranks) {
   const CompileOptions::Planning &plan = opts.planning;
   int64_t tp = plan.tensorRanks, ep = plan.expertRanks,
-          pp = plan.pipelineStages;
-  RankPlace place(rank, tp, ep, pp);
+          pp = plan.pipelineStages, dp = plan.dataReplicas;
+  RankPlace place(rank, tp, ep, pp, dp);
   if (!place.colors.empty())
     module->setAttr("kiln.collective_groups",
                     DenseI64ArrayAttr::get(module.getContext(), place.colors));
@@ -238,7 +315,7 @@ LogicalResult partitionForRank(ModuleOp module, const CompileOptions &opts,
       partition.rank = place.s;
       partition.ranks = pp;
       partition.layers.assign(plan.stageLayers.begin(), plan.stageLayers.end());
-      partition.stageOffset = place.t + tp * place.e;
+      partition.stageOffset = place.t + tp * place.e + tp * ep * pp * place.d;
       partition.stageStride = tp * ep;
       partition.worldRanks = ranks;
       pm.addPass(createPartitionPipeline(partition));
@@ -256,6 +333,15 @@ LogicalResult partitionForRank(ModuleOp module, const CompileOptions &opts,
       partition.ranks = ep;
       partition.group = place.epGroup;
       pm.addNestedPass<func::FuncOp>(createPartitionExperts(partition));
+    }
+    if (dp > 1) {
+      PartitionDataParallelOptions partition;
+      partition.replica = place.d;
+      partition.replicas = dp;
+      partition.gather = place.r == 0;
+      partition.group = place.dpGroup;
+      partition.entryName = opts.import.entryName;
+      pm.addPass(createPartitionDataParallel(partition));
     }
     pm.addPass(createConvertCollectivesToRuntimeCalls());
   });
@@ -337,20 +423,43 @@ std::string stageSummary(int64_t rank, ArrayRef<int64_t> stageLayers,
   return text;
 }
 
+/// What replica `replica` of `replicas` runs, one line (read off the
+/// replica's module: axis 0 of its entry's first argument).
+std::string replicaSummary(ModuleOp module, const CompileOptions &opts,
+                           int64_t replica, int64_t replicas, bool gathers) {
+  int64_t rows = 0;
+  if (auto fn = module.lookupSymbol<func::FuncOp>(opts.import.entryName))
+    if (fn.getNumArguments() > 0)
+      if (auto type = dyn_cast<RankedTensorType>(fn.getArgumentTypes()[0]))
+        rows = type.getRank() > 0 ? type.getDimSize(0) : 0;
+  std::string text =
+      llvm::formatv("sequences {0}-{1} of the batch of {2}", replica * rows,
+                    replica * rows + rows - 1, rows * replicas)
+          .str();
+  return text + (gathers ? " (its replica's results summed into rank 0's "
+                           "over the replicas)"
+                         : "");
+}
+
 /// What world rank `rank` of the plan holds, one line (read off the
-/// unpartitioned module): each split's own line, and where splits
-/// combine, the rank's place in each first.
+/// unpartitioned module, of one replica's batch): each split's own line,
+/// and where splits combine, the rank's place in each first.
 std::string rankSummary(ModuleOp module, const CompileOptions &opts,
                         int64_t rank) {
   const CompileOptions::Planning &plan = opts.planning;
   int64_t tp = plan.tensorRanks, ep = plan.expertRanks,
-          pp = plan.pipelineStages;
-  RankPlace place(rank, tp, ep, pp);
+          pp = plan.pipelineStages, dp = plan.dataReplicas;
+  RankPlace place(rank, tp, ep, pp, dp);
   SmallVector<std::string> places, parts;
+  if (dp > 1) {
+    places.push_back("replica " + std::to_string(place.d));
+    parts.push_back(replicaSummary(module, opts, place.d, dp, place.r == 0));
+  }
   if (pp > 1) {
     places.push_back("stage " + std::to_string(place.s));
-    parts.push_back(stageSummary(place.s, plan.stageLayers,
-                                 place.t + tp * place.e, tp * ep));
+    parts.push_back(
+        stageSummary(place.s, plan.stageLayers,
+                     place.t + tp * place.e + tp * ep * pp * place.d, tp * ep));
   }
   if (tp > 1) {
     places.push_back("tp rank " + std::to_string(place.t));
@@ -444,13 +553,27 @@ static LogicalResult compileModel(MLIRContext &ctx, const CompileOptions &opts,
   const Target *target = lookupTarget(opts.target);
 
   progress.stage("importing " + opts.inputPath);
-  OwningOpRef<ModuleOp> module = load(ctx, opts);
+  CompileOptions loadOpts = opts;
+  OnnxModelSummary summary;
+  if (opts.planning.dataReplicas > 1)
+    loadOpts.import.summary = &summary;
+  OwningOpRef<ModuleOp> module = load(ctx, loadOpts);
   if (!module || failed(verify(*module)))
     return failure();
   std::string entryName = opts.import.entryName;
-  if (!module->lookupSymbol<func::FuncOp>(entryName))
+  auto entry = module->lookupSymbol<func::FuncOp>(entryName);
+  if (!entry)
     return emitError(module->getLoc())
            << "the module has no entry function @" << entryName;
+  // The whole batch's signature, which every rank of a data-parallel plan
+  // keeps; the ranks' programs are built from one replica's batch.
+  FunctionType whole = entry.getFunctionType();
+  if (opts.planning.dataReplicas > 1) {
+    progress.stage("importing one replica's share of the batch");
+    module = loadReplica(ctx, opts, whole, summary);
+    if (!module || failed(verify(*module)))
+      return failure();
+  }
   if (opts.raise) {
     progress.stage("raising attention, MoE, RoPE, norms and activations");
     if (failed(runPipeline(*module, opts, buildRaisePipeline)))
@@ -484,7 +607,24 @@ static LogicalResult compileModel(MLIRContext &ctx, const CompileOptions &opts,
     return context;
   };
   int64_t ranks = opts.planning.expertRanks * opts.planning.pipelineStages *
-                  opts.planning.tensorRanks;
+                  opts.planning.tensorRanks * opts.planning.dataReplicas;
+  // A data-parallel rank's program widens its replica's signature back to
+  // the whole batch's, which every rank shares.
+  auto checkSignature = [&](ModuleOp part, int64_t rank) -> LogicalResult {
+    if (opts.planning.dataReplicas == 1)
+      return success();
+    auto fn = part.lookupSymbol<func::FuncOp>(entryName);
+    if (fn && fn.getFunctionType() == whole)
+      return success();
+    InFlightDiagnostic diag = emitError(module->getLoc());
+    diag << "data parallelism: rank " << rank << "'s program ";
+    if (fn)
+      diag << "has the signature " << fn.getFunctionType();
+    else
+      diag << "has no entry function";
+    return diag << " where the model has " << whole
+                << " (axis 0 of every output must be the batch too)";
+  };
   if (ranks > 1) {
     if (opts.generate)
       return emitError(module->getLoc())
@@ -497,7 +637,8 @@ static LogicalResult compileModel(MLIRContext &ctx, const CompileOptions &opts,
     if (opts.emit != "artifact") {
       // Show rank 0's program.
       progress.stage("partitioning for rank 0 of " + std::to_string(ranks));
-      if (failed(partitionForRank(*module, opts, 0, ranks)))
+      if (failed(partitionForRank(*module, opts, 0, ranks)) ||
+          failed(checkSignature(*module, 0)))
         return failure();
       if (opts.emit == "kiln")
         return print([&](llvm::raw_ostream &os) { module->print(os); });
@@ -509,7 +650,8 @@ static LogicalResult compileModel(MLIRContext &ctx, const CompileOptions &opts,
         progress.stage("partitioning for rank " + std::to_string(rank) +
                        " of " + std::to_string(ranks));
         artifact.summaries.push_back(rankSummary(*part, opts, rank));
-        if (failed(partitionForRank(*part, opts, rank, ranks)))
+        if (failed(partitionForRank(*part, opts, rank, ranks)) ||
+            failed(checkSignature(*part, rank)))
           return failure();
         TargetContext context = targetContext("artifact");
         ArtifactContents contents;

@@ -2,8 +2,8 @@
 //
 // The model summary (from a config.json, or from the raised IR of a model
 // imported as compile() imports it), the machine and mesh, and the
-// planner's choice, printed. Nothing is partitioned yet: the plan does not
-// change the artifact (docs/parallel.md).
+// planner's choice, printed; choosePartition settles the split a compile
+// for several devices partitions the model for (docs/parallel.md).
 //
 //===----------------------------------------------------------------------===//
 
@@ -32,10 +32,12 @@ static LogicalResult fail(MLIRContext &ctx, llvm::Error error) {
 }
 
 /// Imports, raises and (with --quantize) quantizes the model, then reads
-/// its summary off the IR.
+/// its summary off the IR; `batch` receives axis 0 of the entry's first
+/// input when it is static (the model's batch), else 0.
 static llvm::Expected<ModelSummary> summarizeModel(MLIRContext &ctx,
                                                    const CompileOptions &opts,
-                                                   bool &reported) {
+                                                   bool &reported,
+                                                   int64_t &batch) {
   llvm::StringRef path = opts.inputPath;
   std::string name = llvm::sys::path::stem(path).str();
   OwningOpRef<ModuleOp> module;
@@ -65,6 +67,12 @@ static llvm::Expected<ModelSummary> summarizeModel(MLIRContext &ctx,
       })))
     return llvm::createStringError("");
   reported = false;
+  batch = 0;
+  if (auto fn = module->lookupSymbol<func::FuncOp>(opts.import.entryName))
+    if (fn.getNumArguments() > 0)
+      if (auto type = dyn_cast<RankedTensorType>(fn.getArgumentTypes()[0]))
+        if (type.getRank() > 0 && !type.isDynamicDim(0))
+          batch = type.getDimSize(0);
   return summarizeKilnModule(*module, opts.import.entryName, name);
 }
 
@@ -89,19 +97,6 @@ LogicalResult kiln::planParallel(MLIRContext &ctx, const CompileOptions &opts,
   request.mesh = *mesh;
   request.fixed = *fixed;
   request.microbatches = p.microbatches;
-  if (p.executableOnly)
-    request.refuse = [](const Split &split) -> std::string {
-      // Tensor parallelism combines with either (its all-reduces run
-      // over each stage's or expert group's tp group); expert and
-      // pipeline parallelism together are not partitioned yet.
-      if (split.ep > 1 && split.pp > 1)
-        return llvm::formatv("ep={0} with pp={1} does not execute yet "
-                             "(expert and pipeline parallelism do not "
-                             "combine; tp combines with either)",
-                             split.ep, split.pp)
-            .str();
-      return "";
-    };
   if (p.objective == "latency")
     request.objective = Objective::Latency;
   else if (p.objective == "throughput")
@@ -132,7 +127,12 @@ LogicalResult kiln::planParallel(MLIRContext &ctx, const CompileOptions &opts,
     model = loadHFConfig(opts.inputPath);
   } else {
     llvm::consumeError(model.takeError());
-    model = summarizeModel(ctx, opts, reported);
+    int64_t batch = 0;
+    model = summarizeModel(ctx, opts, reported, batch);
+    // A model's own batch is the workload's unless --plan-batch says
+    // otherwise (data parallelism splits it).
+    if (p.batch == 1 && batch > 1)
+      request.workload.batch = batch;
   }
   if (!model) {
     if (reported) {
@@ -157,6 +157,49 @@ LogicalResult kiln::planParallel(MLIRContext &ctx, const CompileOptions &opts,
   return success();
 }
 
+/// The plan's one line for the artifact: "tensor parallelism over 2 ranks
+/// in each of 2 expert groups (tp=2,ep=2)".
+static std::string describePlan(int64_t tp, int64_t ep, int64_t pp, int64_t dp,
+                                const std::vector<int64_t> &stageLayers) {
+  auto n = [](int64_t v) { return std::to_string(v); };
+  std::string factors;
+  for (auto [name, value] : {std::pair<const char *, int64_t>{"tp", tp},
+                             {"ep", ep},
+                             {"pp", pp},
+                             {"dp", dp}})
+    if (value > 1)
+      factors +=
+          (factors.empty() ? "" : ",") + std::string(name) + "=" + n(value);
+  // The innermost split over its ranks, then each outer one it repeats in.
+  SmallVector<std::string> levels;
+  if (tp > 1)
+    levels.push_back("tensor parallelism over " + n(tp) + " ranks");
+  if (ep > 1)
+    levels.push_back(levels.empty()
+                         ? "expert parallelism over " + n(ep) + " ranks"
+                         : n(ep) + " expert groups");
+  if (pp > 1)
+    levels.push_back(levels.empty()
+                         ? "pipeline parallelism over " + n(pp) + " stages"
+                         : n(pp) + " pipeline stages");
+  if (dp > 1)
+    levels.push_back(levels.empty()
+                         ? "data parallelism over " + n(dp) + " replicas"
+                         : n(dp) + " data-parallel replicas");
+  if (levels.empty())
+    return "one device";
+  std::string text = levels.front();
+  for (size_t i = 1; i < levels.size(); ++i)
+    text += " in each of " + levels[i];
+  if (pp > 1 && tp == 1 && ep == 1) {
+    std::string sizes;
+    for (int64_t layers : stageLayers)
+      sizes += (sizes.empty() ? "" : ", ") + n(layers);
+    return text + " (" + factors + "; layers per stage " + sizes + ")";
+  }
+  return text + " (" + factors + ")";
+}
+
 LogicalResult kiln::choosePartition(MLIRContext &ctx, CompileOptions &opts,
                                     llvm::raw_ostream &os) {
   CompileOptions::Planning &p = opts.planning;
@@ -172,54 +215,18 @@ LogicalResult kiln::choosePartition(MLIRContext &ctx, CompileOptions &opts,
     }
     p.devices = product;
   }
-  // What executes today is expert, pipeline or tensor parallelism, one at
-  // a time. --devices alone (auto) chooses between expert and pipeline
-  // parallelism, as before tensor parallelism executed, so that a plan
-  // does not change under existing artifacts; --parallel tp=N asks for
-  // tensor parallelism, and names of splits that do not execute fail,
-  // saying so.
-  if (p.parallel == "auto")
-    p.parallel = "tp=1,dp=1";
-  p.executableOnly = true;
+  // Every split executes, alone or combined, so the planner's choice
+  // (--devices alone: auto) is what the compile partitions for.
   std::array<int64_t, 4> split = {1, 1, 1, 1};
   std::vector<int64_t> stageLayers;
   if (failed(planParallel(ctx, opts, os, &split, &stageLayers)))
     return failure();
   auto [tp, ep, pp, dp] = split;
-  if (dp != 1)
-    return emitError(UnknownLoc::get(&ctx))
-           << "the plan tp=" << tp << ",ep=" << ep << ",pp=" << pp
-           << ",dp=" << dp
-           << " does not execute yet: expert parallelism (--parallel ep=N), "
-              "pipeline parallelism (--parallel pp=N) and tensor "
-              "parallelism (--parallel tp=N) are partitioned, tp alone or "
-              "with ep or pp; print it with --plan-only";
   p.expertRanks = ep;
   p.pipelineStages = pp;
   p.tensorRanks = tp;
+  p.dataReplicas = dp;
   p.stageLayers = pp > 1 ? stageLayers : std::vector<int64_t>();
-  if (tp > 1 && (pp > 1 || ep > 1)) {
-    bool stages = pp > 1;
-    p.planText =
-        "tensor parallelism over " + std::to_string(tp) + " ranks in each of " +
-        std::to_string(stages ? pp : ep) +
-        (stages ? " pipeline stages" : " expert groups") +
-        " (tp=" + std::to_string(tp) +
-        (stages ? ",pp=" + std::to_string(pp) : ",ep=" + std::to_string(ep)) +
-        ")";
-  } else if (pp > 1) {
-    std::string sizes;
-    for (int64_t n : stageLayers)
-      sizes += (sizes.empty() ? "" : ", ") + std::to_string(n);
-    p.planText = "pipeline parallelism over " + std::to_string(pp) +
-                 " stages (pp=" + std::to_string(pp) + "; layers per stage " +
-                 sizes + ")";
-  } else if (tp > 1) {
-    p.planText = "tensor parallelism over " + std::to_string(tp) +
-                 " ranks (tp=" + std::to_string(tp) + ")";
-  } else {
-    p.planText = "expert parallelism over " + std::to_string(ep) +
-                 " ranks (ep=" + std::to_string(ep) + ")";
-  }
+  p.planText = describePlan(tp, ep, pp, dp, stageLayers);
   return success();
 }

@@ -231,6 +231,11 @@ struct ConvertCollectivesToRuntimeCallsPass
           ConvertCollectivesToRuntimeCallsPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    // Every group the module lists, used here or not: the runtime's
+    // group_split is collective over every rank, so a rank that sums over
+    // none of its groups (a data-parallel replica's rank other than the
+    // one that gathers the results) still takes part in making each.
+    exportGroups(module);
     SmallVector<Operation *> ops;
     module.walk([&](Operation *op) {
       if (isa<AllReduceOp, SendOp, RecvOp>(op))

@@ -70,18 +70,18 @@ struct CompileOptions {
     bool requested() const { return planOnly || explain; }
     /// The plan compile() partitions for (set from planParallel's
     /// choice): expert parallelism over this many ranks, pipeline
-    /// parallelism over this many stages or tensor parallelism over this
-    /// many ranks (1: one device; one of them at a time), the decoder
+    /// parallelism over this many stages and tensor parallelism over this
+    /// many ranks (1: not split that way; they combine), the decoder
     /// layers of each stage, and the plan's one-line description for the
     /// artifact.
     int64_t expertRanks = 1;
     int64_t pipelineStages = 1;
     int64_t tensorRanks = 1;
+    /// Data parallelism: this many replicas of the tp x ep x pp ranks, each
+    /// running its slice of the batch (axis 0 of every input and output).
+    int64_t dataReplicas = 1;
     std::vector<int64_t> stageLayers;
     std::string planText;
-    /// Refuse the splits that do not execute yet while planning (a
-    /// compile for the plan).
-    bool executableOnly = false;
   } planning;
   /// Applied to every pass manager the driver creates (IR printing,
   /// timing and the other MLIR command-line options).
@@ -114,12 +114,12 @@ mlir::LogicalResult planParallel(mlir::MLIRContext &context,
 /// Settles the partition a compile for several devices writes
 /// (`planning.devices`, `mesh` or `parallel` given; kiln-compile --devices,
 /// kiln.compile(devices=...)): `--parallel ep=N` alone means N devices;
-/// the planner chooses among the splits that execute (expert, pipeline or
-/// tensor parallelism, one at a time) unless `parallel` names others,
-/// which fail with a diagnostic; the plan is printed to `os` (explained
-/// with `planning.explain`). Sets `planning.expertRanks`, `pipelineStages`,
-/// `tensorRanks`,
-/// `stageLayers` and `planText` for compile().
+/// the planner chooses the split, the factors `parallel` names fixed
+/// (tp, ep, pp, dp, alone or combined: all execute); the plan is printed
+/// to `os`
+/// (explained with `planning.explain`). Sets `planning.expertRanks`,
+/// `pipelineStages`, `tensorRanks`, `dataReplicas`, `stageLayers` and
+/// `planText` for compile().
 mlir::LogicalResult choosePartition(mlir::MLIRContext &context,
                                     CompileOptions &options,
                                     llvm::raw_ostream &os);

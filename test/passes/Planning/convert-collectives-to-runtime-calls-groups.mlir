@@ -33,3 +33,20 @@ module attributes {kiln.collective_groups = array<i64: 0>} {
     return %0 : tensor<4xf32>
   }
 }
+
+// -----
+
+// Groups the module lists but sums over none of (a data-parallel replica's
+// rank that does not gather, its dp color -1: it joins no group) are
+// exported all the same: the runtime's group_split is collective over
+// every rank, so every rank must make every group.
+// CHECK: memref.global "public" constant @kiln_collective_group_count : memref<1xi32> = dense<1>
+// CHECK: memref.global "public" constant @kiln_collective_group_colors : memref<1xi32> = dense<-1>
+// CHECK: memref.global "public" @kiln_collective_groups : memref<1xi64>
+// CHECK-LABEL: func.func @no_sums
+// CHECK-NOT: call
+module attributes {kiln.collective_groups = array<i64: -1>} {
+  func.func @no_sums(%x: tensor<4xf32>) -> tensor<4xf32> {
+    return %x : tensor<4xf32>
+  }
+}

@@ -216,6 +216,72 @@ def PartitionPipeline : Pass<"kiln-partition-pipeline", "mlir::ModuleOp"> {
                            "mlir::linalg::LinalgDialect"];
 }
 
+def PartitionDataParallel
+    : Pass<"kiln-partition-data-parallel", "mlir::ModuleOp"> {
+  let summary = "Run one replica's slice of the batch and gather the "
+                "replicas' outputs (data parallelism)";
+  let description = [{
+    Data parallelism over `replicas` replicas, written for replica
+    `replica`. The entry function (`entry`) was built for `b` sequences
+    (axis 0 of every argument and result is `b`, static); afterwards it
+    takes and returns `replicas * b` sequences, the model's batch, as every
+    rank of the plan shares one signature. The replica keeps rows
+    `[replica * b, (replica + 1) * b)` of each argument
+    (`tensor.extract_slice`: every rank has the whole batch, which kiln-run
+    broadcasts) and runs the body on them.
+
+    Its results are placed at the same rows of zeros of the whole batch's
+    shape. With `gather` set, a `kiln.all_reduce` over `group` (the
+    replicas' ranks that hold the results: one rank per replica) adds the
+    replicas' results: each row is one replica's and zero in the others',
+    so the sum is their concatenation, exact in floating point. Without
+    `gather` (a rank of the replica other than the one that returns its
+    results, in a plan that combines dp with tp, ep or pp) the rank returns
+    its rows and zeros; only rank 0's results are written.
+
+    Errors: an argument or result whose axis 0 is dynamic or differs from
+    the first argument's, a missing entry function, and with `gather` a
+    result whose element type the sum does not take (f32, f64, i32, i64).
+    With `replicas = 1` the pass changes nothing.
+
+    Example (`replica = 1`, `replicas = 2`):
+
+    ```mlir
+    // before
+    func.func @main(%tokens: tensor<2x16xi64>) -> tensor<2x16x128xf32> {
+      %logits = ... %tokens ...
+      return %logits : tensor<2x16x128xf32>
+    }
+    // after
+    func.func @main(%arg0: tensor<4x16xi64>) -> tensor<4x16x128xf32> {
+      %tokens = tensor.extract_slice %arg0[2, 0] [2, 16] [1, 1]
+      %logits = ... %tokens ...
+      %zero = arith.constant dense<0.0> : tensor<4x16x128xf32>
+      %rows = tensor.insert_slice %logits into %zero[2, 0, 0] [2, 16, 128] [1, 1, 1]
+      %all = kiln.all_reduce %rows {ranks = 2 : i64}
+          : (tensor<4x16x128xf32>) -> tensor<4x16x128xf32>
+      return %all : tensor<4x16x128xf32>
+    }
+    ```
+  }];
+  let options = [
+    Option<"replica", "replica", "int64_t", "0",
+           "The replica whose program this is, in [0, replicas)">,
+    Option<"replicas", "replicas", "int64_t", "1",
+           "The number of replicas the batch is split over">,
+    Option<"gather", "gather", "bool", "true",
+           "Sum the replicas' results into the whole batch's (on the rank "
+           "of each replica that returns them)">,
+    Option<"group", "group", "int64_t", "-1",
+           "The collective group the gather runs over, an index into the "
+           "module's kiln.collective_groups (-1: every rank)">,
+    Option<"entryName", "entry", "std::string", /*default=*/"\"main\"",
+           "The entry function">
+  ];
+  let dependentDialects = ["kiln::KilnDialect", "mlir::arith::ArithDialect",
+                           "mlir::tensor::TensorDialect"];
+}
+
 def ConvertCollectivesToRuntimeCalls
     : Pass<"kiln-convert-collectives-to-runtime-calls", "mlir::ModuleOp"> {
   let summary = "Turn Kiln's collectives (all-reduce, send, recv) into "
