@@ -155,6 +155,13 @@ OpFoldResult CastOp::fold(FoldAdaptor adaptor) {
     }
     return DenseElementsAttr::get(getType(), values);
   }
+  // To bool: nonzero (NaN included) is true.
+  if (isa<FloatType>(from) && toInt && toInt.getWidth() == 1) {
+    SmallVector<bool> values;
+    for (APFloat f : in.getValues<APFloat>())
+      values.push_back(!f.isZero());
+    return DenseElementsAttr::get(getType(), values);
+  }
   if (isa<FloatType>(from) && toInt && toInt.getWidth() > 1) {
     SmallVector<APInt> values;
     for (APFloat f : in.getValues<APFloat>()) {

@@ -12,6 +12,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Matchers.h"
 
 #include <limits>
 
@@ -96,9 +97,38 @@ LogicalResult whereOp(NodeContext &nc) {
   return nc.setResult(r);
 }
 
+/// Relu, Floor and Ceil of a float constant, computed here: the ops have
+/// no folders, and a trip count that Range's function body computes with
+/// them must be a constant where a Loop is unrolled (CUDA). Null for any
+/// other op or input.
+template <typename OpTy> Value foldedUnary(NodeContext &nc, Value x) {
+  DenseElementsAttr attr;
+  if (!matchPattern(x, m_Constant(&attr)) ||
+      !isa<FloatType>(attr.getElementType()))
+    return nullptr;
+  std::optional<APFloat::roundingMode> round;
+  if constexpr (std::is_same_v<OpTy, FloorOp>)
+    round = APFloat::rmTowardNegative;
+  else if constexpr (std::is_same_v<OpTy, CeilOp>)
+    round = APFloat::rmTowardPositive;
+  else if constexpr (!std::is_same_v<OpTy, ReluOp>)
+    return nullptr;
+  SmallVector<APFloat> values;
+  for (APFloat v : attr.getValues<APFloat>()) {
+    if (round)
+      v.roundToIntegral(*round);
+    else if (v.isNegative() && !v.isNaN())
+      v = APFloat::getZero(v.getSemantics());
+    values.push_back(v);
+  }
+  return nc.constant(DenseElementsAttr::get(attr.getType(), values));
+}
+
 template <typename OpTy> LogicalResult unaryOp(NodeContext &nc) {
   if (failed(requireInputs(nc, 1)))
     return failure();
+  if (Value folded = foldedUnary<OpTy>(nc, nc.input(0)))
+    return nc.setResult(folded);
   return nc.setResult(nc.unary<OpTy>(nc.input(0)));
 }
 
@@ -108,6 +138,8 @@ template <typename OpTy> LogicalResult floatUnaryOp(NodeContext &nc) {
     return failure();
   if (!isa<FloatType>(nc.inputType(0).getElementType()))
     return nc.error("expects a floating-point input");
+  if (Value folded = foldedUnary<OpTy>(nc, nc.input(0)))
+    return nc.setResult(folded);
   return nc.setResult(nc.unary<OpTy>(nc.input(0)));
 }
 

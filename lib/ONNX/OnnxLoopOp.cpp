@@ -8,21 +8,30 @@
 // one buffer per scan output, of M steps, into which step i writes slice i;
 // after the loop each buffer is cut to the steps that ran, a dimension only
 // the run knows (docs/ARCHITECTURE.md, "Dimensions only the run knows").
+// A target without run-time sizes (CUDA), whose host code only launches
+// kernels and cannot read a condition from device memory, gets the Loop
+// unrolled instead: M and cond must be constants (after folding) and the
+// body's condition output must fold to a constant at every step.
 //
 //===----------------------------------------------------------------------===//
 
 #include "ControlFlowRegions.h"
 #include "NodeContext.h"
+#include "SharedBuilders.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Matchers.h"
 
 using namespace mlir;
 using namespace kiln;
 using namespace kiln::onnx_import;
 
 namespace {
+
+/// The most steps a Loop is unrolled over (one copy of its body each).
+constexpr int64_t kMaxUnrolledSteps = 256;
 
 /// What the body block computes, before the loop around it is built.
 struct LoopBody {
@@ -126,6 +135,109 @@ FailureOr<LoopBody> importStableBody(NodeContext &nc,
                   "importer cannot follow from step to step");
 }
 
+/// Whether `v` folds to a constant tensor of one bool; its value in `value`.
+bool constantBool(Value v, bool &value) {
+  DenseElementsAttr attr;
+  if (!v || !matchPattern(v, m_Constant(&attr)) || attr.getNumElements() != 1 ||
+      !attr.getElementType().isInteger(1))
+    return false;
+  value = (*attr.getValues<APInt>().begin()).getBoolValue();
+  return true;
+}
+
+/// The body imported for step `t`: (cond, carried..., scan steps...), the
+/// outputs refined to the body's declared types. Failure after an error.
+FailureOr<SmallVector<Value>> importStep(NodeContext &nc,
+                                         const onnx::GraphProto &graph,
+                                         ArrayRef<Value> carried, int64_t t) {
+  OpBuilder &b = nc.b;
+  SmallVector<Value> inputs{
+      nc.constant(DenseElementsAttr::get(
+          RankedTensorType::get({}, b.getI64Type()), APInt(64, t))),
+      nc.constant(DenseElementsAttr::get(
+          RankedTensorType::get({}, b.getI1Type()), true))};
+  llvm::append_range(inputs, carried);
+  FailureOr<SmallVector<Value>> results = nc.importSubgraph(graph, inputs);
+  if (failed(results))
+    return failure();
+  for (int j = 0, e = results->size(); j < e; ++j)
+    (*results)[j] = refineToDeclared(b, nc.loc, (*results)[j], graph.output(j));
+  return results;
+}
+
+/// The Loop unrolled, for a target whose host code cannot loop over device
+/// values (CUDA): M and cond must be constants, and the body's condition
+/// output a constant at each step (Range's function body passes it
+/// through); the scan outputs stack the steps that ran.
+LogicalResult unrolledLoop(NodeContext &nc, const onnx::GraphProto &graph,
+                           int64_t n) {
+  if (!nc.input(0))
+    return nc.error("unsupported: Loop without a trip count (input M)");
+  FailureOr<int64_t> m = nc.constantInt(0, "the trip count M");
+  if (failed(m))
+    return failure();
+  bool more = true;
+  if (nc.input(1)) {
+    FailureOr<DenseElementsAttr> cond = nc.constantInput(1, "the condition");
+    if (failed(cond) || !constantBool(nc.input(1), more))
+      return failed(cond) ? failure()
+                          : nc.error("unsupported: Loop condition (cond) "
+                                     "that is not one bool");
+  }
+  int64_t steps = more ? std::max<int64_t>(*m, 0) : 0;
+  if (steps > kMaxUnrolledSteps)
+    return nc.error("a Loop of " + Twine(steps) +
+                    " steps is not supported for this target (it is "
+                    "unrolled, over at most " +
+                    Twine(kMaxUnrolledSteps) + " steps)");
+  SmallVector<Value> carried;
+  for (int64_t j = 0; j < n; ++j) {
+    if (!nc.input(2 + j))
+      return nc.error("loop-carried input " + Twine(2 + j) + " is missing");
+    carried.push_back(nc.input(2 + j));
+  }
+  int64_t k = graph.output_size() - 1 - n;
+  SmallVector<SmallVector<Value>> scans(k);
+  for (int64_t t = 0; t < steps && more; ++t) {
+    FailureOr<SmallVector<Value>> results = importStep(nc, graph, carried, t);
+    if (failed(results))
+      return failure();
+    if (!constantBool(results->front(), more))
+      return nc.error("unsupported for this target: a Loop body that "
+                      "computes its condition from run-time values (the "
+                      "host code cannot read it; it is unrolled)");
+    carried.assign(results->begin() + 1, results->begin() + 1 + n);
+    for (int64_t j = 0; j < k; ++j)
+      scans[j].push_back((*results)[1 + n + j]);
+  }
+  for (int64_t j = 0; j < n && j < (int64_t)nc.numOutputs(); ++j)
+    nc.setOutput(j, carried[j]);
+  for (int64_t j = 0; n + j < (int64_t)nc.numOutputs(); ++j) {
+    if (!scans[j].empty()) {
+      RankedTensorType first = nc.typeOf(scans[j].front());
+      if (!llvm::all_of(scans[j],
+                        [&](Value v) { return nc.typeOf(v) == first; }))
+        return nc.error("unsupported: Loop scan output " + Twine(j) +
+                        " whose shape changes from step to step");
+      nc.setOutput(n + j, stackSteps(nc, scans[j], 0));
+      continue;
+    }
+    // No step ran: an empty stack of the step's declared shape.
+    FailureOr<SmallVector<Value>> types = importStep(nc, graph, carried, 0);
+    if (failed(types))
+      return failure();
+    RankedTensorType step = nc.typeOf((*types)[1 + n + j]);
+    if (!step.hasStaticShape())
+      return nc.error("unsupported: Loop of no steps whose scan output has "
+                      "a shape only the run knows");
+    SmallVector<int64_t> shape{0};
+    llvm::append_range(shape, step.getShape());
+    nc.setOutput(n + j, tensor::EmptyOp::create(nc.b, nc.loc, shape,
+                                                step.getElementType()));
+  }
+  return success();
+}
+
 /// Loop (opsets 1 to 25): inputs M (optional), cond (optional) and the
 /// initial loop-carried values; the body maps (iteration, cond, carried)
 /// to (cond, carried, scan outputs). Outputs: the final carried values,
@@ -143,6 +255,8 @@ LogicalResult loopOp(NodeContext &nc) {
                     Twine(nc.numOutputs()) + " outputs and the body's " +
                     Twine(graph.input_size()) + " inputs and " +
                     Twine(graph.output_size()) + " outputs do not agree");
+  if (!nc.symbolicDims)
+    return unrolledLoop(nc, graph, n);
   OpBuilder &b = nc.b;
   Location loc = nc.loc;
   // Without M a Loop runs until cond fails: no bound sizes its scan

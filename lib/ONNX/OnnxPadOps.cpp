@@ -6,10 +6,15 @@
 // edge: clamped; reflect: mirrored without repeating the edge; wrap:
 // modulo the dimension), as one linalg.generic of tensor.extract. Pads and
 // sizes are index values: constants fold, so constant pads give a static
-// shape, and pads the run gives (RuntimeParameters.h) dynamic dims.
+// shape, and pads the run gives (RuntimeParameters.h) dynamic dims. A
+// target without run-time sizes (CUDA) takes pads the run gives when the
+// graph declares the output's static shape: the kernel reads the pads,
+// the declared shape sizes the output (trusted, like the declared sizes
+// of NonZero and the like).
 //
 //===----------------------------------------------------------------------===//
 
+#include "DeclaredTypes.h"
 #include "NodeContext.h"
 #include "RuntimeParameters.h"
 #include "ShapeArithmetic.h"
@@ -18,6 +23,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/IR/Matchers.h"
 
 using namespace mlir;
 using namespace kiln;
@@ -117,6 +123,27 @@ Value paddedRead(NodeContext &nc, Value x, ArrayRef<Value> begins,
       });
 }
 
+/// The elements of input `i` as index values, for a target without
+/// run-time sizes whose kernel reads them (the output's shape is declared):
+/// tensor.extract's of an integer 1-D input of static length that is not
+/// a constant, indexValues' constants otherwise.
+FailureOr<SmallVector<Value>> kernelReadValues(NodeContext &nc, size_t i,
+                                               StringRef what) {
+  Value v = nc.input(i);
+  RankedTensorType type = nc.inputType(i);
+  if (!v || matchPattern(v, m_Constant()) || !type || type.getRank() != 1 ||
+      !type.hasStaticShape() || !isa<IntegerType>(type.getElementType()))
+    return indexValues(nc, i, what);
+  SmallVector<Value> values;
+  for (int64_t k = 0; k < type.getDimSize(0); ++k) {
+    Value at = arith::ConstantIndexOp::create(nc.b, nc.loc, k);
+    Value e = tensor::ExtractOp::create(nc.b, nc.loc, v, ValueRange{at});
+    values.push_back(
+        arith::IndexCastOp::create(nc.b, nc.loc, nc.b.getIndexType(), e));
+  }
+  return values;
+}
+
 /// Pad (opsets 2 to 25): pads (input 1 from opset 11, else an attribute)
 /// of begins then ends for each of `axes` (input 3, opset 18; all
 /// dimensions without it), negative ones cropping; constant_value (input
@@ -130,6 +157,11 @@ LogicalResult padOp(NodeContext &nc, Value x) {
   IndexMath m{nc.b, nc.loc};
   Type elt = t.getElementType();
   SmallVector<Value> pads, axes;
+  // Without run-time sizes, the output's declared static shape (if any).
+  RankedTensorType declared =
+      nc.symbolicDims ? RankedTensorType() : declaredOutputType(nc, 0);
+  if (declared && declared.getRank() != rank)
+    declared = RankedTensorType();
   Value fill;
   if (nc.opset < 11) {
     std::optional<SmallVector<int64_t>> attrPads = nc.getInts("pads");
@@ -144,7 +176,9 @@ LogicalResult padOp(NodeContext &nc, Value x) {
             : (TypedAttr)nc.b.getIntegerAttr(elt, (int64_t)value);
     fill = arith::ConstantOp::create(nc.b, nc.loc, fillAttr);
   } else {
-    FailureOr<SmallVector<Value>> given = indexValues(nc, 1, "pads");
+    FailureOr<SmallVector<Value>> given = (bool)declared
+                                              ? kernelReadValues(nc, 1, "pads")
+                                              : indexValues(nc, 1, "pads");
     if (failed(given))
       return failure();
     pads = std::move(*given);
@@ -189,7 +223,10 @@ LogicalResult padOp(NodeContext &nc, Value x) {
     }
     Value dim = nc.b.createOrFold<tensor::DimOp>(nc.loc, x, d);
     begins.push_back(begin);
-    sizes.push_back(m.max(m.add(m.add(dim, begin), end), m.constant(0)));
+    Value size = m.max(m.add(m.add(dim, begin), end), m.constant(0));
+    if (declared && !getConstantIntValue(size))
+      size = m.constant(declared.getDimSize(d));
+    sizes.push_back(size);
   }
   return nc.setResult(paddedRead(nc, x, begins, sizes, *mode, fill));
 }
@@ -208,7 +245,13 @@ LogicalResult centerCropPadOp(NodeContext &nc, Value x) {
       return failure();
     a = *axis;
   }
-  FailureOr<SmallVector<Value>> shape = indexValues(nc, 1, "shape");
+  RankedTensorType declared =
+      nc.symbolicDims ? RankedTensorType() : declaredOutputType(nc, 0);
+  if (declared && declared.getRank() != rank)
+    declared = RankedTensorType();
+  FailureOr<SmallVector<Value>> shape = (bool)declared
+                                            ? kernelReadValues(nc, 1, "shape")
+                                            : indexValues(nc, 1, "shape");
   if (failed(shape))
     return failure();
   if (shape->size() != axes.size())
@@ -222,7 +265,9 @@ LogicalResult centerCropPadOp(NodeContext &nc, Value x) {
     Value wanted = m.max(size, m.constant(0));
     begins[axis] = nc.b.createOrFold<arith::DivSIOp>(
         nc.loc, m.sub(wanted, sizes[axis]), m.constant(2));
-    sizes[axis] = wanted;
+    sizes[axis] = declared && !getConstantIntValue(wanted)
+                      ? m.constant(declared.getDimSize(axis))
+                      : wanted;
   }
   Value zero = arith::ConstantOp::create(
       nc.b, nc.loc, cast<TypedAttr>(nc.b.getZeroAttr(t.getElementType())));

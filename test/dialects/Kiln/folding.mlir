@@ -478,3 +478,15 @@ func.func @fold_rem_max_neg_broadcast_transpose() -> (tensor<2xi32>, tensor<1xi1
   %tr = kiln.transpose %sq {permutation = array<i64: 1, 0>} : tensor<2x2xi64> -> tensor<2x2xi64>
   return %r, %m, %n, %bc, %tr : tensor<2xi32>, tensor<1xi1>, tensor<2xf32>, tensor<2x2xi64>, tensor<2x2xi64>
 }
+
+// -----
+
+// Float to bool: nonzero (NaN included) is true.
+// CHECK-LABEL: func @cast_float_to_bool
+// CHECK-NEXT: %[[C:.+]] = arith.constant dense<[false, true, true, false]> : tensor<4xi1>
+// CHECK-NEXT: return %[[C]]
+func.func @cast_float_to_bool() -> tensor<4xi1> {
+  %a = arith.constant dense<[0.0, 2.5, 0x7FC00000, -0.0]> : tensor<4xf32>
+  %0 = kiln.cast %a : tensor<4xf32> -> tensor<4xi1>
+  return %0 : tensor<4xi1>
+}

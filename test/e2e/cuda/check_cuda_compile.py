@@ -171,6 +171,10 @@ def main(argv):
                         default=str(SCRIPT_DIR / "known_failures.txt"),
                         help="node tests the CUDA target does not compile "
                         "yet, one a line (# comments)")
+    parser.add_argument("--shard", default="1/1",
+                        help="I/N: only the I-th of N contiguous chunks of "
+                        "the tests (the models with the first), so that a "
+                        "full sweep (--sample 0) can run in pieces")
     parser.add_argument("--jobs", type=int, default=2)
     options = parser.parse_args(argv)
     if not os.access(os.path.join(options.cuda_path, "bin", "ptxas"),
@@ -188,6 +192,13 @@ def main(argv):
     if options.sample and options.sample < len(tests):
         step = math.ceil(len(tests) / options.sample)
         tests = tests[::step]
+    shard, shards = (int(x) for x in options.shard.split("/"))
+    if not 1 <= shard <= shards:
+        parser.error("--shard %s: expected I/N with 1 <= I <= N"
+                     % options.shard)
+    size = math.ceil(len(tests) / shards)
+    tests = tests[(shard - 1) * size:shard * size]
+    models = MODELS if shard == 1 else []
     tests_dir = Path(options.tests_dir)
     if not tests_dir.is_dir():
         print("check_cuda_compile: no node tests at %s" % tests_dir)
@@ -197,7 +208,7 @@ def main(argv):
     with tempfile.TemporaryDirectory(prefix="kiln-cuda-") as work, \
             concurrent.futures.ThreadPoolExecutor(options.jobs) as pool:
         jobs = {}
-        for model in MODELS:
+        for model in models:
             jobs[pool.submit(compile_one, options.kiln_compile,
                              REPO_ROOT / model, archs, work, None,
                              MODEL_FLAGS.get(model, []))] = model
@@ -215,9 +226,9 @@ def main(argv):
             except Exception as e:  # a timeout, an unreadable test
                 results[name] = "%s: %s" % (type(e).__name__, e)
 
-    models_ok = sum(results[m] is None for m in MODELS)
+    models_ok = sum(results[m] is None for m in models)
     tests_ok = sum(results[t] is None for t in tests)
-    for name in MODELS + tests:
+    for name in models + tests:
         error = results[name]
         if error is None and name in known:
             print("NEWLY COMPILES %s (remove it from known_failures.txt)"
@@ -228,9 +239,10 @@ def main(argv):
             if name not in known:
                 failures.append(name)
     print("cuda compile (%s, ptxas accepted every arch): models %d of %d, "
-          "node tests %d of %d sampled (%d expected to pass on the CPU)"
-          % (",".join(archs), models_ok, len(MODELS), tests_ok, len(tests),
-             len(expected)))
+          "node tests %d of %d sampled (%d expected to pass on the CPU, "
+          "shard %s)"
+          % (",".join(archs), models_ok, len(models), tests_ok, len(tests),
+             len(expected), options.shard))
     return 1 if failures else 0
 
 
