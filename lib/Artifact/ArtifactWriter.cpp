@@ -65,6 +65,26 @@ std::vector<char> kernelsSection(const std::vector<KernelSignature> &kernels) {
   return std::move(w.bytes);
 }
 
+/// The VALUES section (empty when there are no sequences or optionals).
+std::vector<char> valuesSection(const std::vector<ValueSignature> &values) {
+  if (values.empty())
+    return {};
+  ByteWriter w;
+  w.u32(KILN_VALUES_MAGIC);
+  w.u32((uint32_t)values.size());
+  for (const ValueSignature &value : values) {
+    w.str(value.name);
+    w.u32(value.output ? 1 : 0);
+    w.u32((value.sequence ? KILN_VALUE_SEQUENCE : 0) |
+          (value.present ? KILN_VALUE_PRESENT : 0));
+    w.str(value.type);
+    w.u32((uint32_t)value.tensors.size());
+    for (const std::string &tensor : value.tensors)
+      w.str(tensor);
+  }
+  return std::move(w.bytes);
+}
+
 /// The LAUNCHES section: each kernel's launch, when every kernel has one
 /// (empty otherwise: rows and launches pair up by position).
 std::vector<char> launchesSection(const std::vector<KernelSignature> &kernels) {
@@ -290,10 +310,12 @@ emitArtifact(const ArtifactContents &c,
 
   std::vector<char> kernels = kernelsSection(c.kernels);
   std::vector<char> launches = launchesSection(c.kernels);
+  std::vector<char> values = valuesSection(c.values);
 
   // Header, section table, then the sections, each aligned.
   size_t sectionCount = 3 + (c.gpuCode ? 1 : 0) + (c.generation ? 1 : 0) +
-                        (kernels.empty() ? 0 : 1) + (launches.empty() ? 0 : 1);
+                        (kernels.empty() ? 0 : 1) + (launches.empty() ? 0 : 1) +
+                        (values.empty() ? 0 : 1);
   std::vector<kiln_artifact_section> table(sectionCount);
   FileLayout file;
   file.add(reinterpret_cast<const char *>(table.data()),
@@ -332,6 +354,9 @@ emitArtifact(const ArtifactContents &c,
   if (!launches.empty())
     section(next++, KILN_SECTION_LAUNCHES, launches.size(),
             [&] { file.add(launches); });
+  if (!values.empty())
+    section(next++, KILN_SECTION_VALUES, values.size(),
+            [&] { file.add(values); });
 
   kiln_artifact_header h{};
   std::memcpy(h.magic, KILN_ARTIFACT_MAGIC, sizeof(KILN_ARTIFACT_MAGIC));

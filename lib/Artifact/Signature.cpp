@@ -288,6 +288,48 @@ static LogicalResult readGeneration(func::FuncOp entry,
   return success();
 }
 
+/// `kiln.values` (the importer's, GraphValues.h): the VALUES section. Each
+/// tensor must name an input or output of its side.
+static LogicalResult readValues(func::FuncOp entry,
+                                ArtifactContents &contents) {
+  Attribute attr = entry->getAttr("kiln.values");
+  if (!attr)
+    return success();
+  auto records = dyn_cast<ArrayAttr>(attr);
+  if (!records)
+    return emitError(entry.getLoc())
+           << "kiln.values must be an array of dictionaries, got " << attr;
+  for (Attribute a : records) {
+    auto record = dyn_cast<DictionaryAttr>(a);
+    auto name = record ? record.getAs<StringAttr>("name") : StringAttr();
+    auto type = record ? record.getAs<StringAttr>("type") : StringAttr();
+    auto output = record ? record.getAs<BoolAttr>("output") : BoolAttr();
+    auto present = record ? record.getAs<BoolAttr>("present") : BoolAttr();
+    auto sequence = record ? record.getAs<BoolAttr>("sequence") : BoolAttr();
+    auto tensors = record ? record.getAs<ArrayAttr>("tensors") : ArrayAttr();
+    if (!name || !type || !output || !present || !sequence || !tensors)
+      return emitError(entry.getLoc())
+             << "kiln.values: " << a
+             << " needs name, output, type, present, sequence and tensors";
+    ValueSignature v{name.str(),         output.getValue(), sequence.getValue(),
+                     present.getValue(), type.str(),        {}};
+    const auto &side = v.output ? contents.outputs : contents.inputs;
+    for (Attribute t : tensors) {
+      auto tensor = dyn_cast<StringAttr>(t);
+      if (!tensor || llvm::none_of(side, [&](const TensorSignature &s) {
+            return s.name == tensor.getValue();
+          }))
+        return emitError(entry.getLoc())
+               << "kiln.values: '" << v.name << "' names " << t
+               << ", which is not one of the entry's "
+               << (v.output ? "outputs" : "inputs");
+      v.tensors.push_back(tensor.str());
+    }
+    contents.values.push_back(std::move(v));
+  }
+  return success();
+}
+
 LogicalResult kiln::readSignature(func::FuncOp entry,
                                   ArtifactContents &contents) {
   if (failed(readDimRanges(entry, contents.symbols)) ||
@@ -336,7 +378,8 @@ LogicalResult kiln::readSignature(func::FuncOp entry,
       return failure();
     contents.outputs.push_back(std::move(t));
   }
-  if (failed(readGeneration(entry, contents)))
+  if (failed(readGeneration(entry, contents)) ||
+      failed(readValues(entry, contents)))
     return failure();
   return checkSymbolsOccurInInputs(entry, contents);
 }

@@ -239,7 +239,8 @@ llvm::Error addModel(KeyHasher &key, llvm::StringRef path,
   return llvm::Error::success();
 }
 
-/// The import options: shapes, ranges and bound inputs, by name.
+/// The import options: shapes, ranges, bound, sequence and absent inputs,
+/// by name.
 void addImportOptions(KeyHasher &key, const OnnxImportOptions &import) {
   key.add("entry", import.entryName);
   key.add("inline constant limit", import.inlineConstantLimit);
@@ -269,6 +270,14 @@ void addImportOptions(KeyHasher &key, const OnnxImportOptions &import) {
       key.add("dim", d);
     key.add("data", bound.data);
   }
+  // --sequence-input / --absent-input: how sequence and optional inputs
+  // are passed.
+  for (llvm::StringRef name : sorted(import.sequenceInputs)) {
+    key.add("sequence input", name);
+    key.add("length", import.sequenceInputs.find(name)->second);
+  }
+  for (llvm::StringRef name : sorted(import.absentInputs))
+    key.add("absent input", name);
   // --dump / --dump-all: the values kept as extra outputs, in their order.
   key.add("dump all", int64_t(import.dumpAll));
   for (const std::string &value : import.dumpValues)

@@ -144,6 +144,10 @@ template <typename OpTy> LogicalResult floatUnaryOp(NodeContext &nc) {
 }
 
 LogicalResult identityOp(NodeContext &nc) {
+  if (const SmallVector<Value> *sequence = nc.sequenceInput(0)) {
+    nc.setSequenceOutput(0, *sequence);
+    return success();
+  }
   if (failed(requireInputs(nc, 1)))
     return failure();
   nc.setOutput(0, nc.input(0));

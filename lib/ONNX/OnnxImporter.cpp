@@ -5,9 +5,11 @@
 #include "kiln/passes/Raising/ONNX/SparseMoEDispatch.h"
 
 #include "DeclaredTypes.h"
+#include "GraphValues.h"
 #include "NodeContext.h"
 #include "OldOpsets.h"
 #include "ShapeArithmetic.h"
+#include "SparseDispatchCheck.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -90,42 +92,6 @@ const HandlerTable &previewHandlers() {
   return tableOf<registerPreviewHandlers>();
 }
 
-/// "int64[batch,seq]": a graph input's type as the model declares it.
-std::string declaredType(const onnx::ValueInfoProto &info) {
-  if (!info.type().has_tensor_type())
-    return "(not a tensor)";
-  const onnx::TypeProto::Tensor &tensor = info.type().tensor_type();
-  std::string text = onnxTypeName(tensor.elem_type());
-  if (!tensor.has_shape())
-    return text + "[unknown shape]";
-  text += "[";
-  for (auto [i, d] : llvm::enumerate(tensor.shape().dim())) {
-    text += i ? "," : "";
-    text += d.has_dim_value()   ? std::to_string(d.dim_value())
-            : d.has_dim_param() ? d.dim_param()
-                                : "?";
-  }
-  return text + "]";
-}
-
-void summarize(const onnx::ModelProto &model, OnnxModelSummary &out) {
-  for (const onnx::OperatorSetIdProto &o : model.opset_import())
-    out.opsets[o.domain() == "ai.onnx" ? "" : o.domain()] = o.version();
-  const onnx::GraphProto &graph = model.graph();
-  out.nodes = graph.node_size();
-  for (const onnx::NodeProto &node : graph.node()) {
-    bool standard = node.domain().empty() || node.domain() == "ai.onnx";
-    ++out.nodesPerOp[standard ? node.op_type()
-                              : node.domain() + "." + node.op_type()];
-  }
-  llvm::StringSet<> initializers;
-  for (const onnx::TensorProto &t : graph.initializer())
-    initializers.insert(t.name());
-  for (const onnx::ValueInfoProto &in : graph.input())
-    if (!initializers.contains(in.name()))
-      out.inputs.emplace_back(in.name(), declaredType(in));
-}
-
 class GraphImporter {
 public:
   GraphImporter(MLIRContext &ctx, onnx::ModelProto &model,
@@ -164,7 +130,6 @@ private:
   /// graph output), so that the nodes reading it are still checked. Null
   /// when the graph declares no complete, supported type.
   Value placeholderFor(StringRef name, OpBuilder &b, Location loc);
-  LogicalResult checkSparseDispatch(const SparseDispatchCheck &c);
   InFlightDiagnostic error() { return emitError(fileLoc); }
 
   // The steps of run(), in order.
@@ -213,6 +178,14 @@ private:
   int64_t subgraphNodes = 0;
   llvm::StringMap<Value> values;
   NodeContext::Sequences sequences; // see NodeContext::sequences
+  /// The sequence and optional graph inputs and outputs (GraphValues.h),
+  /// the tensor ValueInfos their inputs pass, and the empty optionals.
+  SmallVector<GraphValueGroup> valueGroups;
+  std::deque<onnx::ValueInfoProto> elementInfos;
+  llvm::StringSet<> absentValues;
+  /// String tensors: graph inputs Kiln has no type for (reported by the
+  /// first node that reads one, as unsupported on string tensors).
+  llvm::StringSet<> stringValues;
   /// ONNX element types of values where the model states them.
   llvm::StringMap<int> onnxTypes;
   /// Shapes the rewrite of HF Mixtral's sparse dispatch assumed.
@@ -232,23 +205,6 @@ private:
 };
 
 } // namespace
-
-/// Whether a tensor of `shape` (its static dims; a dynamic one counts as 1)
-/// and element type `elt` takes fewer than 2^63 bytes, the most the runtime
-/// addresses; sub-byte types count one byte per element, as at the API.
-static bool fitsInAddressSpace(ArrayRef<int64_t> shape, Type elt) {
-  uint64_t bytes = std::max<uint64_t>(1, (elt.getIntOrFloatBitWidth() + 7) / 8);
-  if (llvm::is_contained(shape, 0))
-    return true;
-  for (int64_t d : shape) {
-    if (ShapedType::isDynamic(d))
-      continue;
-    if (bytes > (uint64_t(1) << 63) / uint64_t(d))
-      return false;
-    bytes *= uint64_t(d);
-  }
-  return true;
-}
 
 LogicalResult GraphImporter::readOpsets() {
   for (const onnx::OperatorSetIdProto &o : model.opset_import())
@@ -392,7 +348,8 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node,
   if (!handler)
     return failure();
   for (const std::string &in : node.input())
-    if (!in.empty() && !values.count(in) && !sequences.count(in))
+    if (!in.empty() && !values.count(in) && !sequences.count(in) &&
+        !absentValues.contains(in))
       return emitError(loc) << "node '" << name << "' (" << node.op_type()
                             << ") reads '" << in
                             << "', which no earlier node, input or "
@@ -506,11 +463,18 @@ LogicalResult GraphImporter::importNodes(OpBuilder &b) {
       return unavailable.contains(in);
     };
     if (llvm::any_of(node.input(), isUnavailable)) {
-      // Whether Kiln has the operator at all needs no inputs.
-      if (!findHandler(node, i))
+      std::string name = nodeName(node, i);
+      std::string why = stringInputError(node, stringValues);
+      if (!why.empty()) {
         anyFailed = true;
-      else
-        skipped.push_back(nodeName(node, i));
+        emitError(NameLoc::get(StringAttr::get(&ctx, name), fileLoc))
+            << "node '" << name << "' (" << node.op_type() << "): " << why;
+        stringValues.clear();             // one line: the first node says it
+      } else if (!findHandler(node, i)) { // needs no inputs
+        anyFailed = true;
+      } else {
+        skipped.push_back(name);
+      }
       for (const std::string &out : node.output())
         if (!out.empty()) // "" is an absent optional output
           unavailable.insert(out);
@@ -541,58 +505,6 @@ LogicalResult GraphImporter::importNodes(OpBuilder &b) {
   return failure(anyFailed);
 }
 
-/// The sparse dispatch was rewritten to the dense form on the structure
-/// alone; it is the same computation only when the tokens, the router and
-/// the accumulator agree on the number of tokens (no broadcasting of a
-/// size-1 dimension) and the top-k ranges over exactly the one-hot's
-/// experts. Otherwise the model is rejected: the graph was rewritten
-/// already, so the sparse form cannot be imported instead.
-LogicalResult GraphImporter::checkSparseDispatch(const SparseDispatchCheck &c) {
-  auto shapeOf = [&](StringRef name) -> std::optional<RankedTensorType> {
-    Value v = values.lookup(name);
-    if (!v)
-      return std::nullopt;
-    return cast<RankedTensorType>(v.getType());
-  };
-  int64_t t = c.accRows;
-  Type acc = elementTypeFor(&ctx, c.accType);
-  auto tokens = shapeOf(c.tokens), indices = shapeOf(c.indices),
-       scores = shapeOf(c.scores), weights = shapeOf(c.weights),
-       product = shapeOf(c.product);
-  std::optional<RankedTensorType> like;
-  if (!c.expandLike.empty())
-    like = shapeOf(c.expandLike);
-  std::string why;
-  if (!tokens || tokens->getShape() != ArrayRef<int64_t>{t, c.hidden})
-    why = "the gathered tokens are not [" + std::to_string(t) + ", " +
-          std::to_string(c.hidden) + "]";
-  else if (!indices || indices->getRank() != 2 || indices->getDimSize(0) != t)
-    why = "the top-k indices are not [" + std::to_string(t) + ", k]";
-  else if (!scores || scores->getShape() != ArrayRef<int64_t>{t, c.experts})
-    why = "the top-k does not choose among " + std::to_string(c.experts) +
-          " experts for " + std::to_string(t) + " tokens";
-  else if (!weights || weights->getShape() != indices->getShape() ||
-           weights->getElementType() != acc)
-    why = "the routing weights are not of the top-k indices' shape and the "
-          "accumulator's type";
-  else if (!product || product->getShape() != ArrayRef<int64_t>{t, c.accCols} ||
-           product->getElementType() != acc)
-    why = "the expert's weighted output is not of the accumulator's shape";
-  else if (!c.expandLike.empty() &&
-           (!like || like->getRank() != 2 || like->getDimSize(0) < 1 ||
-            like->getDimSize(1) != c.accCols))
-    why = "the scatter is expanded to a shape other than a row";
-  if (why.empty())
-    return success();
-  return emitError(NameLoc::get(StringAttr::get(&ctx, c.nonZero), fileLoc))
-         << "node '" << c.nonZero
-         << "' (NonZero): Hugging Face's sparse MoE dispatch was recognized "
-            "but "
-         << why
-         << ", so its dense form would change the answer (export the MoE "
-            "in dense form)";
-}
-
 OwningOpRef<ModuleOp> GraphImporter::run() {
   if (failed(readOpsets()) || failed(recordOnnxTypes()))
     return nullptr;
@@ -621,6 +533,12 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
                       b.getStrArrayAttr(SmallVector<StringRef>(
                           argSymbols[i].begin(), argSymbols[i].end())));
   }
+  for (const GraphValueGroup &group : valueGroups)
+    if (group.sequence && group.present) {
+      SmallVector<Value> &elements = sequences[group.name];
+      for (const std::string &tensor : group.tensors)
+        elements.push_back(values.lookup(tensor));
+    }
   if (options.summary)
     options.summary->symbols.insert(symbolRanges.begin(), symbolRanges.end());
   if (failed(recordSymbols(func)))
@@ -635,10 +553,15 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
   recordDeclaredTypes(func, model.graph());
   LogicalResult imported = importNodes(b);
   forgetDeclaredTypes(func);
+  if (!stringValues.empty()) { // a string input that no node reads
+    error() << "unsupported: graph input '" << stringValues.begin()->getKey()
+            << "' is a string tensor (Kiln has no string type)";
+    return nullptr;
+  }
   if (failed(imported) || reportedProblems)
     return nullptr;
   for (const SparseDispatchCheck &c : sparseDispatch)
-    if (failed(checkSparseDispatch(c)))
+    if (failed(checkSparseDispatch(c, values, fileLoc)))
       return nullptr;
   if (failed(buildReturn(b, func, argTypes)))
     return nullptr;
@@ -672,6 +595,9 @@ LogicalResult GraphImporter::selectArguments(
     SmallVectorImpl<const onnx::ValueInfoProto *> &args,
     SmallVectorImpl<const onnx::ValueInfoProto *> &bound) {
   const onnx::GraphProto &graph = model.graph();
+  std::string flagError = checkValueFlags(graph, options);
+  if (!flagError.empty())
+    return error() << flagError;
   // Graph inputs that are not initializers become function arguments,
   // unless they are bound to a value.
   llvm::StringSet<> initializerNames;
@@ -684,17 +610,43 @@ LogicalResult GraphImporter::selectArguments(
       bound.push_back(&in);
       continue;
     }
-    SmallVector<std::string> symbols;
-    FailureOr<RankedTensorType> t = inputType(in, symbols);
-    if (failed(t)) {
-      // Reported; the nodes that do not read it are still checked.
+    if (isStringTensor(in.type())) {
+      stringValues.insert(in.name());
       unavailable.insert(in.name());
-      reportedProblems = true;
       continue;
     }
-    argSymbols.push_back(std::move(symbols));
-    argTypes.push_back(*t);
-    args.push_back(&in);
+    // A sequence or optional passes the tensors it holds (GraphValues.h).
+    SmallVector<const onnx::ValueInfoProto *> tensors = {&in};
+    if (!in.type().has_tensor_type()) {
+      GraphValueGroup group;
+      size_t first = elementInfos.size();
+      std::string why = expandGraphInput(in, options, elementInfos, group);
+      if (!why.empty()) {
+        error() << why;
+        unavailable.insert(in.name());
+        reportedProblems = true;
+        continue;
+      }
+      if (!group.present)
+        absentValues.insert(in.name());
+      tensors.clear();
+      for (size_t i = first; i < elementInfos.size(); ++i)
+        tensors.push_back(&elementInfos[i]);
+      valueGroups.push_back(std::move(group));
+    }
+    for (const onnx::ValueInfoProto *tensor : tensors) {
+      SmallVector<std::string> symbols;
+      FailureOr<RankedTensorType> t = inputType(*tensor, symbols);
+      if (failed(t)) {
+        // Reported; the nodes that do not read it are still checked.
+        unavailable.insert(in.name());
+        reportedProblems = true;
+        break;
+      }
+      argSymbols.push_back(std::move(symbols));
+      argTypes.push_back(*t);
+      args.push_back(tensor);
+    }
   }
   for (const auto &entry : options.boundInputs) {
     if (!llvm::any_of(bound, [&](auto *a) { return a->name() == entry.first(); })) {
@@ -802,12 +754,46 @@ LogicalResult GraphImporter::buildReturn(OpBuilder &b, func::FuncOp func,
   const onnx::GraphProto &graph = model.graph();
   SmallVector<Value> results;
   SmallVector<Type> resultTypes;
+  // Per result: its name and declared ONNX dtype (0: undeclared, the
+  // signature then takes the computed element type).
+  std::vector<std::pair<std::string, int>> named;
+  auto addResult = [&](Value v, const std::string &name, int declared) {
+    results.push_back(v);
+    resultTypes.push_back(v.getType());
+    named.emplace_back(name, declared);
+  };
   for (const onnx::ValueInfoProto &out : graph.output()) {
+    if (!out.type().has_tensor_type()) {
+      // A sequence or an optional: the tensors it holds (GraphValues.h).
+      GraphValueGroup group;
+      group.name = out.name();
+      group.output = true;
+      group.type = valueTypeText(out.type());
+      auto seq = sequences.find(out.name());
+      group.sequence = seq != sequences.end();
+      if (group.sequence) {
+        for (auto [i, v] : llvm::enumerate(seq->second)) {
+          group.tensors.push_back(sequenceElementName(out.name(), i));
+          addResult(v, group.tensors.back(), elementOnnxType(out.type()));
+        }
+      } else if (Value v = values.lookup(out.name())) {
+        group.tensors.push_back(out.name());
+        addResult(v, out.name(), elementOnnxType(out.type()));
+      } else if (out.type().has_optional_type() &&
+                 absentValues.contains(out.name())) {
+        group.present = false;
+      } else {
+        return error() << "graph output '" << out.name() << "' (" << group.type
+                       << ") is never computed";
+      }
+      valueGroups.push_back(std::move(group));
+      continue;
+    }
     Value v = values.lookup(out.name());
     if (!v) {
       error() << "graph output '" << out.name() << "' is "
               << (sequences.count(out.name())
-                      ? "unsupported: a sequence (Kiln passes only tensors)"
+                      ? "a sequence, but the model declares a tensor"
                       : "never computed");
       return failure();
     }
@@ -819,24 +805,21 @@ LogicalResult GraphImporter::buildReturn(OpBuilder &b, func::FuncOp func,
               << computed;
       return failure();
     }
-    results.push_back(v);
-    resultTypes.push_back(v.getType());
+    addResult(v, out.name(), declared);
   }
   std::vector<std::string> dumped;
   if (failed(collectDumpedValues(results, resultTypes, dumped)))
     return failure();
   func::ReturnOp::create(b, fileLoc, results);
   func.setType(b.getFunctionType(argTypes, resultTypes));
-  for (auto [i, out] : llvm::enumerate(graph.output())) {
-    func.setResultAttr(i, "kiln.name", b.getStringAttr(out.name()));
-    // Undeclared types are left out: the signature then takes the
-    // computed element type.
-    if (int dtype = out.type().tensor_type().elem_type())
-      func.setResultAttr(i, "kiln.dtype", b.getI32IntegerAttr(dtype));
+  for (const std::string &name : dumped)
+    named.emplace_back(name, 0);
+  for (auto [i, entry] : llvm::enumerate(named)) {
+    func.setResultAttr(i, "kiln.name", b.getStringAttr(entry.first));
+    if (entry.second)
+      func.setResultAttr(i, "kiln.dtype", b.getI32IntegerAttr(entry.second));
   }
-  for (auto [i, name] : llvm::enumerate(dumped))
-    func.setResultAttr(graph.output_size() + i, "kiln.name",
-                       b.getStringAttr(name));
+  recordGraphValues(func, valueGroups);
   return success();
 }
 

@@ -42,6 +42,8 @@ SectionRef *ArtifactLayout::section(uint32_t kind) {
     return &kernels;
   case KILN_SECTION_LAUNCHES:
     return &launches;
+  case KILN_SECTION_VALUES:
+    return &values;
   default:
     return nullptr;
   }
@@ -53,11 +55,10 @@ const char *sectionName(uint32_t kind) {
   // Indexed by the section kinds, numbered from 1 without gaps.
   static const char *const names[] = {"METADATA", "HOST_CODE",  "WEIGHTS",
                                       "GPU_CODE", "GENERATION", "RANKS",
-                                      "KERNELS",  "LAUNCHES"};
-  static_assert(sizeof(names) / sizeof(names[0]) == KILN_SECTION_LAUNCHES,
+                                      "KERNELS",  "LAUNCHES",   "VALUES"};
+  static_assert(sizeof(names) / sizeof(names[0]) == KILN_SECTION_VALUES,
                 "one name per section kind");
-  return kind >= 1 && kind <= KILN_SECTION_LAUNCHES ? names[kind - 1]
-                                                    : "unknown";
+  return kind >= 1 && kind <= KILN_SECTION_VALUES ? names[kind - 1] : "unknown";
 }
 
 

@@ -32,6 +32,7 @@ struct ArtifactLayout {
   SectionRef generation;
   SectionRef ranks;
   SectionRef kernels;
+  SectionRef values;
   SectionRef launches;
 
   /// The slot of section kind `kind` (KILN_SECTION_*), or null for a kind

@@ -85,7 +85,7 @@ kiln_status selectRank(kiln_model &model) {
                 rank);
   for (SectionRef *ref :
        {&inner.metadata, &inner.hostCode, &inner.weights, &inner.gpuCode,
-        &inner.generation, &inner.kernels, &inner.launches})
+        &inner.generation, &inner.kernels, &inner.launches, &inner.values})
     if (ref->present)
       ref->offset += start;
   inner.formatVersion = model.layout.formatVersion;
@@ -121,6 +121,11 @@ kiln_status loadInto(const char *path, kiln_model &model) {
   if (kernels.present)
     if (kiln_status status =
             parseKernels(base + kernels.offset, kernels.size, model.kernels))
+      return status;
+  const SectionRef &values = model.layout.values;
+  if (values.present)
+    if (kiln_status status = parseValues(base + values.offset, values.size,
+                                         model.metadata, model.values))
       return status;
   const SectionRef &launches = model.layout.launches;
   if (launches.present)
@@ -456,6 +461,26 @@ kiln_status kiln_model_kernel_launch(const kiln_model *model, size_t index,
                 "LAUNCHES section)",
                 index);
   *out_launch = kernel.launch;
+  return KILN_STATUS_OK;
+}
+
+size_t kiln_model_num_values(const kiln_model *model) {
+  return model ? model->values.size() : 0;
+}
+
+kiln_status kiln_model_value(const kiln_model *model, size_t index,
+                             kiln_value_info *out_info) {
+  if (out_info)
+    *out_info = kiln_value_info{nullptr, 0, 0, 0, nullptr, 0, nullptr};
+  if (kiln_status status =
+          checkEntryAccess(model, {{out_info, "out_info"}}, index,
+                           kiln_model_num_values(model), "value", " values"))
+    return status;
+  const ValueEntry &value = model->values[index];
+  *out_info = kiln_value_info{value.name.c_str(),     value.output ? 1 : 0,
+                              value.sequence ? 1 : 0, value.present ? 1 : 0,
+                              value.type.c_str(),     value.tensors.size(),
+                              value.tensors.data()};
   return KILN_STATUS_OK;
 }
 

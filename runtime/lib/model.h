@@ -12,6 +12,7 @@
 #include "mapped_file.h"
 #include "metadata.h"
 #include "ranks.h"
+#include "values.h"
 
 #include <atomic>
 #include <memory>
@@ -31,6 +32,9 @@ struct kiln_model {
   kiln::rt::GenerationInfo generation;
   /// Parsed KERNELS; empty when the section is absent.
   std::vector<kiln::rt::KernelEntry> kernels;
+  /// Parsed VALUES: the sequence and optional inputs and outputs; empty
+  /// when the section is absent.
+  std::vector<kiln::rt::ValueEntry> values;
   /// Sessions that profile (profile.cpp sets the host code's hook while
   /// there are any; guarded by its mutex).
   int profilingSessions = 0;

@@ -197,6 +197,22 @@ Bytes encodeKernels(const std::vector<KernelSpec> &kernels, uint32_t magic) {
   return out;
 }
 
+Bytes encodeValues(const std::vector<ValueSpec> &values, uint32_t magic) {
+  Bytes out;
+  put<uint32_t>(out, magic);
+  put<uint32_t>(out, uint32_t(values.size()));
+  for (const ValueSpec &value : values) {
+    putString(out, value.name);
+    put<uint32_t>(out, value.role);
+    put<uint32_t>(out, value.flags);
+    putString(out, value.type);
+    put<uint32_t>(out, uint32_t(value.tensors.size()));
+    for (const std::string &tensor : value.tensors)
+      putString(out, tensor);
+  }
+  return out;
+}
+
 Bytes encodeLaunches(const std::vector<LaunchSpec> &launches, uint32_t magic) {
   Bytes out;
   put<uint32_t>(out, magic);
@@ -225,6 +241,8 @@ Bytes buildArtifact(const ModelSpec &spec) {
     sections.push_back({KILN_SECTION_KERNELS, *spec.kernels});
   if (spec.launches)
     sections.push_back({KILN_SECTION_LAUNCHES, *spec.launches});
+  if (spec.values)
+    sections.push_back({KILN_SECTION_VALUES, *spec.values});
   Bytes artifact = assemble(sections);
   // The version lies in the header, outside the checksummed bytes.
   headerOf(artifact).format_version = spec.formatVersion;

@@ -77,7 +77,23 @@ struct ModelSpec {
   std::optional<Bytes> kernels;
   /// A LAUNCHES section's bytes (encodeLaunches), when set.
   std::optional<Bytes> launches;
+  /// A VALUES section's bytes (encodeValues), when set.
+  std::optional<Bytes> values;
 };
+
+/// One value of a VALUES section (kiln/artifact_format.h, "Sequences and
+/// optionals").
+struct ValueSpec {
+  std::string name;
+  uint32_t role = 0; // 0 input, 1 output
+  uint32_t flags = KILN_VALUE_PRESENT;
+  std::string type;
+  std::vector<std::string> tensors;
+};
+
+/// The VALUES section of `values`, with `magic`.
+Bytes encodeValues(const std::vector<ValueSpec> &values,
+                   uint32_t magic = KILN_VALUES_MAGIC);
 
 /// One kernel of a KERNELS section (kiln/artifact_format.h, "Kernels").
 struct KernelSpec {

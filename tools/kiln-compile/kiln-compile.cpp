@@ -279,14 +279,40 @@ static std::string chooseCacheDir() {
                                       : kiln::defaultCompileCacheDir();
 }
 
-/// --bind-input, --dim and --input-shape into `import`; false after
+static bool parseSequenceInput(StringRef text, kiln::OnnxImportOptions &opts,
+                               std::string &error) {
+  auto [name, count] = text.split('=');
+  int64_t n = 0;
+  if (name.empty() || count.getAsInteger(10, n) || n < 0 || n > 65536) {
+    error = "--sequence-input expects NAME=N with 0 <= N <= 65536, got '" +
+            text.str() + "'";
+    return false;
+  }
+  opts.sequenceInputs[name] = n;
+  return true;
+}
+
+static bool parseAbsentInput(StringRef text, kiln::OnnxImportOptions &opts,
+                             std::string &error) {
+  if (text.empty()) {
+    error = "--absent-input expects the name of an optional input";
+    return false;
+  }
+  opts.absentInputs.insert(text);
+  return true;
+}
+
+/// --bind-input, --dim, --input-shape, --sequence-input and --absent-input
+/// into `import`; false after
 /// printing the first malformed one.
 static bool parseInputFlags(kiln::OnnxImportOptions &import) {
   using Parser = bool (*)(StringRef, kiln::OnnxImportOptions &, std::string &);
   std::pair<const cl::list<std::string> *, Parser> flags[] = {
       {std::addressof(bindInputs), parseBinding},
       {std::addressof(dimRanges), parseDimRange},
-      {std::addressof(inputShapes), parseShape}};
+      {std::addressof(inputShapes), parseShape},
+      {std::addressof(sequenceInputs), parseSequenceInput},
+      {std::addressof(absentInputs), parseAbsentInput}};
   for (auto [values, parse] : flags)
     for (const std::string &value : *values) {
       std::string error;

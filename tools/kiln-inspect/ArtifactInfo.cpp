@@ -110,7 +110,8 @@ std::string kiln::inspect::readArtifact(const std::string &path,
       {KILN_SECTION_GENERATION, "GENERATION"},
       {KILN_SECTION_RANKS, "RANKS"},
       {KILN_SECTION_KERNELS, "KERNELS"},
-      {KILN_SECTION_LAUNCHES, "LAUNCHES"}};
+      {KILN_SECTION_LAUNCHES, "LAUNCHES"},
+      {KILN_SECTION_VALUES, "VALUES"}};
   if (kiln_model_num_ranks(raw) > 1) {
     out.plan = kiln_model_plan(raw);
     for (uint32_t r = 0; r < kiln_model_num_ranks(raw); ++r)

@@ -8,10 +8,11 @@
 //===----------------------------------------------------------------------===//
 
 #include "generate.h"
-#include "serve.h"
 #include "options.h"
 #include "output_writer.h"
+#include "serve.h"
 #include "summary.h"
+#include "values.h"
 
 #include "kiln/artifact_format.h"
 #include "kiln/runtime.h"
@@ -117,6 +118,11 @@ void printSignature(const Options &options, kiln_model *model) {
     std::printf("output %s: %s\n", desc.name,
                 typeString(desc, symbols).c_str());
   }
+  // The sequences and optionals those tensors form.
+  for (const ModelValue &value : modelValues(model))
+    std::printf("%s %s %s: %s\n", value.sequence ? "sequence" : "optional",
+                value.output ? "output" : "input", value.name.c_str(),
+                describeValue(model, value).c_str());
   uint32_t ranks = kiln_model_num_ranks(model);
   if (ranks > 1) {
     std::printf("ranks: %u (%s); run it with mpirun -np %u\n", ranks,
@@ -189,7 +195,11 @@ void shareTensor(HostTensor &tensor) {
 void setInputs(const Options &options, kiln_model *model,
                kiln_session *session) {
   std::vector<bool> given(kiln_model_num_inputs(model), false);
-  for (const auto &[name, file] : options.inputs) {
+  // A sequence input is a directory of its elements' files.
+  std::vector<std::pair<std::string, std::string>> inputs = options.inputs;
+  if (std::string error = expandSequenceInputs(model, inputs); !error.empty())
+    failWith(error);
+  for (const auto &[name, file] : inputs) {
     size_t index;
     if (kiln_model_find_input(model, name.c_str(), &index))
       failWithRuntime();
@@ -222,6 +232,8 @@ void setInputs(const Options &options, kiln_model *model,
   for (size_t i = 0; i < given.size(); ++i) {
     if (given[i])
       continue;
+    if (std::string sequence = missingElementHint(model, i); !sequence.empty())
+      failWith(sequence);
     kiln_tensor_desc desc;
     kiln_model_input(model, i, &desc);
     failWith(std::string("missing input '") + desc.name + "' (" +
@@ -245,9 +257,25 @@ std::vector<double> runRepeatedly(kiln_session *session, unsigned repeat) {
 }
 
 std::vector<std::string> collectOutputs(const Options &options,
+                                        const kiln_model *model,
                                         kiln_session *session, size_t count,
                                         OutputWriter *writer) {
   std::vector<std::string> summaries;
+  // A sequence output is a directory of its elements (an empty one for no
+  // elements); an empty optional output is no file.
+  std::vector<ModelValue> values = modelValues(model);
+  std::vector<std::string> subdirs(values.size());
+  for (size_t v = 0; v < values.size(); ++v) {
+    if (!values[v].output)
+      continue;
+    if (!values[v].present && !options.quiet)
+      summaries.push_back(values[v].name + ": empty " + values[v].type);
+    if (writer && values[v].present && values[v].sequence)
+      if (std::string error =
+              writer->openSubdirectory(values[v].name, subdirs[v]);
+          !error.empty())
+        failWith(error);
+  }
   for (size_t i = 0; i < count; ++i) {
     kiln_tensor_desc desc;
     const void *data;
@@ -259,9 +287,14 @@ std::vector<std::string> collectOutputs(const Options &options,
     if (!writer)
       continue;
     std::vector<int64_t> dims(desc.dims, desc.dims + desc.rank);
-    std::string fileName;
-    if (std::string error =
-            writer->add(desc.name, desc.dtype, dims, data, bytes, &fileName);
+    std::string fileName, subdir, fileBase;
+    size_t position = 0;
+    if (const ModelValue *value = outputValueOf(values, i, position)) {
+      subdir = subdirs[size_t(value - values.data())];
+      fileBase = std::to_string(position);
+    }
+    if (std::string error = writer->add(desc.name, desc.dtype, dims, data,
+                                        bytes, &fileName, subdir, fileBase);
         !error.empty())
       failWith(error);
     // Say where an output that is not a .npy went.
@@ -379,7 +412,7 @@ int runModel(const Options &options, kiln_model *rawModel) {
 
   std::vector<double> times = runRepeatedly(session.get(), options.repeat);
   std::vector<std::string> summaries =
-      collectOutputs(options, session.get(),
+      collectOutputs(options, model.get(), session.get(),
                      kiln_model_num_outputs(model.get()), writer.get());
   if (writer)
     if (std::string error = writer->commit(); !error.empty())

@@ -29,6 +29,10 @@ Options:
       2-bit types included); the format is chosen by extension (else .npy is
       detected). An int4 or int2 input may be an int8 .npy, a uint4 or uint2
       input a uint8 .npy, one element per byte; values must fit the type.
+      A sequence input (kiln-compile --sequence-input NAME=N) is a
+      directory holding one file per element, 0.npy (or 0.pb), 1.npy, ...,
+      exactly N of them; its elements are the inputs NAME[0] .. NAME[N-1].
+      An optional input compiled empty (--absent-input) takes no value.
   --output-dir DIR, -o DIR
       Also write every output to DIR/NAME.npy. DIR is created if missing.
       Outputs whose dtype NumPy lacks (bfloat16, float8e4m3fn, float8e4m3fnuz,
@@ -42,6 +46,10 @@ Options:
       Files are written under temporary names and renamed once all outputs
       are written; on any failure nothing this run created is left behind.
       Without --output-dir no files are written.
+      A sequence output is written as the directory DIR/NAME holding 0.npy,
+      1.npy, ... (an empty directory for an empty sequence); it must not
+      exist or be empty. An empty optional output writes no file (its
+      summary line says "NAME: empty optional<...>").
   --device DEV
       Where to run: "cpu" (default) for a CPU artifact; "cuda" or "cuda:N"
       (GPU N, from 0) for a CUDA artifact. The CUDA driver is loaded at run
@@ -103,6 +111,9 @@ Options:
       running. Needs no --input. A model with symbolic dims also lists each
       symbol and its range, "symbol NAME: MIN..MAX"; a generation step (kiln-compile
       --generate) ends with "generation step: KV cache of N positions; ...".
+      Inputs and outputs that are ONNX sequences or optionals add a line
+      each, such as "sequence input x: sequence<tensor<float>>, 2 tensors
+      (x[0], x[1]) " and "optional output y: optional<tensor<float>>, empty".
       For a CPU artifact also "workspace: N
       bytes", the memory each session allocates once for the intermediates.
       For a CUDA artifact (target "cuda-sm_90a,sm_80" and the like) instead

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -53,23 +54,25 @@ std::string OutputWriter::open(const std::string &dir) {
 std::string OutputWriter::add(const std::string &outputName, kiln_dtype dtype,
                               const std::vector<int64_t> &dims,
                               const void *data, size_t bytes,
-                              std::string *fileName) {
-  std::string base = sanitizeFileName(outputName);
+                              std::string *fileName, const std::string &subdir,
+                              const std::string &fileBase) {
+  std::string base = sanitizeFileName(fileBase.empty() ? outputName : fileBase);
   std::string name = base;
-  for (int suffix = 2; usedNames_.count(name); ++suffix)
+  std::string prefix = subdir.empty() ? "" : subdir + "/";
+  for (int suffix = 2; usedNames_.count(prefix + name); ++suffix)
     name = base + "_" + std::to_string(suffix);
-  usedNames_.insert(name);
+  usedNames_.insert(prefix + name);
   // NumPy has no bfloat16, float8 or float4: those become ONNX TensorProtos.
   bool asNpy = npyCanHold(dtype);
-  name += asNpy ? ".npy" : ".pb";
+  name = prefix + name + (asNpy ? ".npy" : ".pb");
   std::string final = dir_ + "/" + name;
 
   // The .npy header comes first and the data is written from where it is;
   // a .pb (small low-precision outputs) is encoded in memory.
-  std::vector<uint8_t> prefix;
+  std::vector<uint8_t> header;
   std::string error =
-      asNpy ? encodeNpyHeader(dtype, dims, bytes, prefix)
-            : encodeOnnxTensor(outputName, dtype, dims, data, bytes, prefix);
+      asNpy ? encodeNpyHeader(dtype, dims, bytes, header)
+            : encodeOnnxTensor(outputName, dtype, dims, data, bytes, header);
   if (error.empty() && asNpy)
     error = checkSubByteValues(dtype, static_cast<const uint8_t *>(data),
                                bytes);
@@ -87,13 +90,45 @@ std::string OutputWriter::add(const std::string &outputName, kiln_dtype dtype,
   if (!file)
     return "cannot write '" + final + "': " + std::strerror(errno);
   pending_.push_back({temporary, final});
-  bool ok = std::fwrite(prefix.data(), 1, prefix.size(), file) == prefix.size();
+  bool ok = std::fwrite(header.data(), 1, header.size(), file) == header.size();
   ok &= restBytes == 0 || std::fwrite(rest, 1, restBytes, file) == restBytes;
   ok &= std::fclose(file) == 0;
   if (!ok)
     return "cannot write '" + final + "': " + std::strerror(errno);
   if (fileName)
     *fileName = name;
+  return "";
+}
+
+std::string OutputWriter::openSubdirectory(const std::string &name,
+                                           std::string &subdir) {
+  std::string base = sanitizeFileName(name);
+  subdir = base;
+  for (int suffix = 2; usedNames_.count(subdir + "/"); ++suffix)
+    subdir = base + "_" + std::to_string(suffix);
+  usedNames_.insert(subdir + "/");
+  std::string path = dir_ + "/" + subdir;
+  struct stat info;
+  if (stat(path.c_str(), &info) == 0) {
+    // Elements of an earlier run left there would pass for this run's.
+    DIR *listing = S_ISDIR(info.st_mode) ? opendir(path.c_str()) : nullptr;
+    bool empty = listing != nullptr;
+    while (listing && empty)
+      if (struct dirent *entry = readdir(listing))
+        empty = !std::strcmp(entry->d_name, ".") ||
+                !std::strcmp(entry->d_name, "..");
+      else
+        break;
+    if (listing)
+      closedir(listing);
+    if (!empty)
+      return "output '" + name + "' is a sequence, written as the directory '" +
+             path + "', which exists and is not an empty directory";
+    return "";
+  }
+  if (mkdir(path.c_str(), 0777) != 0)
+    return "cannot create '" + path + "': " + std::strerror(errno);
+  createdDirs_.push_back(path);
   return "";
 }
 

@@ -38,9 +38,17 @@ public:
   /// int4/int2 and uint4/uint2 as int8 and uint8 .npy, one element per
   /// byte. Sub-byte values outside their dtype's range are an error.
   /// `fileName`, if given, receives the final file name (without DIR/).
+  /// With `subdir` (from openSubdirectory), the file is
+  /// DIR/<subdir>/<fileBase>.npy instead: an element of a sequence output.
   std::string add(const std::string &outputName, kiln_dtype dtype,
                   const std::vector<int64_t> &dims, const void *data,
-                  size_t bytes, std::string *fileName = nullptr);
+                  size_t bytes, std::string *fileName = nullptr,
+                  const std::string &subdir = "",
+                  const std::string &fileBase = "");
+
+  /// Creates DIR/<sanitized name> (with _2, _3... on collisions) for the
+  /// elements of sequence output `name`; `subdir` receives its name.
+  std::string openSubdirectory(const std::string &name, std::string &subdir);
 
   /// Renames every temporary file to its final name.
   std::string commit();

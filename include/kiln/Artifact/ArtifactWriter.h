@@ -106,6 +106,17 @@ struct KernelSignature {
   std::optional<KernelLaunch> launch;
 };
 
+/// One row of the VALUES section: a graph input or output that is an ONNX
+/// sequence or optional, and the tensors it is passed as.
+struct ValueSignature {
+  std::string name;
+  bool output = false;
+  bool sequence = false;
+  bool present = true;
+  std::string type; // "sequence<tensor<float>>"
+  std::vector<std::string> tensors;
+};
+
 struct ArtifactContents {
   std::string target;       // e.g. "cpu-x86_64"
   std::string entrySymbol;  // e.g. "kiln_entry"
@@ -126,6 +137,8 @@ struct ArtifactContents {
   std::optional<GenerationSignature> generation;
   /// Written as the KERNELS section when not empty.
   std::vector<KernelSignature> kernels;
+  /// Written as the VALUES section when not empty.
+  std::vector<ValueSignature> values;
 };
 
 /// Writes `contents` to `path`; on failure leaves no file behind and says

@@ -14,6 +14,7 @@
 #include "mlir/IR/OwningOpRef.h"
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/Error.h"
 
 #include <map>
@@ -71,6 +72,11 @@ struct OnnxImportOptions {
   /// shape-determining input such as TopK's K or OneHot's depth gets the
   /// static value Kiln needs.
   llvm::StringMap<BoundInput> boundInputs;
+  /// Graph inputs that are sequences, by name: how many tensors each holds
+  /// (the compiled code takes them as that many tensor inputs NAME[i]).
+  llvm::StringMap<int64_t> sequenceInputs;
+  /// Optional graph inputs compiled as the empty optional.
+  llvm::StringSet<> absentInputs;
   /// Name of the function the graph becomes.
   std::string entryName = "main";
   /// Initializers with more elements than this are stored as dense

@@ -27,6 +27,8 @@
 |*              ONNX nodes it came from (format in "Kernels" below)           *|
 |*   LAUNCHES   optional, "cuda-" targets: each KERNELS row's GPU kernel and  *|
 |*              launch shape (format in "Kernels" below)                      *|
+|*   VALUES     optional: the inputs and outputs that are ONNX sequences or   *|
+|*              optionals (format in "Sequences and optionals" below)         *|
 |*                                                                            *|
 |* METADATA encoding (str = u32 byte length + bytes, no terminator;           *|
 |* tensor = str name, u32 dtype, u32 rank, i64 dims[rank]):                   *|
@@ -262,6 +264,30 @@
 |* What the runtime checks: magic; KERNELS present with as many rows; each    *|
 |* gpu_kernel below GPU_CODE's num_kernels; exactly 32 bytes a launch.        *|
 |*                                                                            *|
+|* Sequences and optionals                                                    *|
+|* -----------------------                                                    *|
+|* The entry takes and returns tensors only. A graph input or output that is  *|
+|* a sequence of N tensors (N fixed at compile time) is N inputs or outputs   *|
+|* named NAME[0] .. NAME[N-1]; an optional that holds a tensor is that tensor *|
+|* (named NAME); an empty optional is no tensor. VALUES says which tensors    *|
+|* form each such value, so that callers pass and return them whole. No      *|
+|* version bump: the section is optional, and older runtimes skip it.         *|
+|* VALUES encoding (str, u32 as in METADATA):                                 *|
+|*   u32 magic        KILN_VALUES_MAGIC                                       *|
+|*   u32 num_values,  then per value:                                         *|
+|*     str name       the ONNX name (not an input's or output's name unless   *|
+|*                    it is an optional tensor, whose tensor has its name)    *|
+|*     u32 role       0 input, 1 output                                       *|
+|*     u32 flags      bit 0: a sequence; bit 1: present (an optional that is  *|
+|*                    empty, or whose input was compiled empty, has it 0)     *|
+|*     str type       the ONNX type, e.g. "sequence<tensor<float>>"           *|
+|*     u32 num_tensors, then per tensor: str name of an input (role 0) or    *|
+|*                    an output (role 1), in element order                    *|
+|* What the runtime checks: magic; every read inside the section; names      *|
+|* non-empty, unique per role; each tensor names an input or output of the   *|
+|* role, used by one value only; an absent value has no tensors, a present   *|
+|* non-sequence exactly one; nothing after the last value.                    *|
+|*                                                                            *|
 |* Partitioned models                                                         *|
 |* ------------------                                                         *|
 |* kiln-compile --devices N writes one file holding the program of each of    *|
@@ -334,6 +360,10 @@ extern "C" {
 #define KILN_RANKS_MAGIC 0x314B524Bu /* "KRK1" little-endian */
 #define KILN_KERNELS_MAGIC 0x314E4B4Bu /* "KKN1" little-endian */
 #define KILN_LAUNCHES_MAGIC 0x314E4C4Bu /* "KLN1" little-endian */
+#define KILN_VALUES_MAGIC 0x314C564Bu   /* "KVL1" little-endian */
+/* VALUES flags. */
+#define KILN_VALUE_SEQUENCE 1u
+#define KILN_VALUE_PRESENT 2u
 
 typedef struct kiln_artifact_header {
   char magic[8];                 /* KILN_ARTIFACT_MAGIC, NUL padded */
@@ -355,7 +385,8 @@ typedef enum kiln_section_kind {
   KILN_SECTION_GENERATION = 5, /* a generation step's roles and state */
   KILN_SECTION_RANKS = 6,      /* every rank's artifact (version 5) */
   KILN_SECTION_KERNELS = 7,    /* the kernel table (optional) */
-  KILN_SECTION_LAUNCHES = 8    /* the kernels' launch shapes (optional) */
+  KILN_SECTION_LAUNCHES = 8,   /* the kernels' launch shapes (optional) */
+  KILN_SECTION_VALUES = 9      /* sequence and optional values (optional) */
 } kiln_section_kind;
 
 /* The format of one GPU_CODE image. */

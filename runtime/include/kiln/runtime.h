@@ -194,6 +194,28 @@ KILN_API kiln_status kiln_model_kernel_launch(const kiln_model *model,
                                               size_t index,
                                               kiln_kernel_launch *out_launch);
 
+/* The inputs and outputs that are ONNX sequences or optionals (the VALUES
+ * section). The entry takes tensors only: a sequence of N tensors (N fixed
+ * when the model was compiled) is the N inputs or outputs NAME[0] ..
+ * NAME[N-1], an optional that holds a tensor is that tensor, an empty one
+ * is no tensor. A caller sets and reads those tensors as usual; this says
+ * which they are. 0 values if `model` is NULL or it has none. */
+KILN_API size_t kiln_model_num_values(const kiln_model *model);
+
+typedef struct kiln_value_info {
+  const char *name;      /* the ONNX name */
+  int is_output;         /* 1: an output, 0: an input */
+  int is_sequence;       /* 1: a sequence (or an optional sequence) */
+  int present;           /* 0: an empty optional, which has no tensors */
+  const char *type;      /* the ONNX type: "sequence<tensor<float>>" */
+  size_t num_tensors;    /* the elements, in order */
+  const size_t *tensors; /* their indices among the inputs or outputs */
+} kiln_value_info;
+
+/* Describes value `index`; the pointers point into the model. */
+KILN_API kiln_status kiln_model_value(const kiln_model *model, size_t index,
+                                      kiln_value_info *out_info);
+
 /* Number of inputs / outputs; 0 if `model` is NULL. */
 KILN_API size_t kiln_model_num_inputs(const kiln_model *model);
 KILN_API size_t kiln_model_num_outputs(const kiln_model *model);

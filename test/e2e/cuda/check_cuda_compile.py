@@ -109,7 +109,7 @@ def compile_artifact(kiln_compile, model, out, archs, test_dir=None,
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     bound = []
     while result.returncode == 1 and test_dir is not None:
-        names, _, files, _ = conformance.read_test(test_dir)
+        names, _, files, _ = conformance.read_test(test_dir)[:4]
         more = [n for n in conformance.inputs_needing_values(
             result.stderr, test_dir, names) if n not in bound]
         if not more:
@@ -128,6 +128,12 @@ def compile_artifact(kiln_compile, model, out, archs, test_dir=None,
 def compile_one(kiln_compile, model, archs, work, test_dir=None, flags=()):
     """An error message, or None."""
     out = Path(work) / (Path(model).parent.name + ".kiln")
+    if test_dir is not None:
+        # Sequence and optional inputs need their length or absence.
+        names, _, files, _, kinds, _ = conformance.read_test(test_dir)
+        value_flags, _ = conformance.graph_values.prepare_inputs(
+            names, kinds, files, Path(work))
+        flags = list(flags) + value_flags
     error, _ = compile_artifact(kiln_compile, model, out, archs, test_dir,
                                 flags)
     if error is None:
