@@ -42,6 +42,12 @@ SectionRef *ArtifactLayout::section(uint32_t kind) {
     return &kernels;
   case KILN_SECTION_LAUNCHES:
     return &launches;
+  case KILN_SECTION_KERNEL_DETAILS:
+    return &kernelDetails;
+  case KILN_SECTION_MEMORY_PLAN:
+    return &memoryPlan;
+  case KILN_SECTION_DUMPS:
+    return &dumps;
   default:
     return nullptr;
   }
@@ -51,13 +57,13 @@ namespace {
 
 const char *sectionName(uint32_t kind) {
   // Indexed by the section kinds, numbered from 1 without gaps.
-  static const char *const names[] = {"METADATA", "HOST_CODE",  "WEIGHTS",
-                                      "GPU_CODE", "GENERATION", "RANKS",
-                                      "KERNELS",  "LAUNCHES"};
-  static_assert(sizeof(names) / sizeof(names[0]) == KILN_SECTION_LAUNCHES,
+  static const char *const names[] = {
+      "METADATA",       "HOST_CODE",   "WEIGHTS", "GPU_CODE",
+      "GENERATION",     "RANKS",       "KERNELS", "LAUNCHES",
+      "KERNEL_DETAILS", "MEMORY_PLAN", "DUMPS"};
+  static_assert(sizeof(names) / sizeof(names[0]) == KILN_SECTION_DUMPS,
                 "one name per section kind");
-  return kind >= 1 && kind <= KILN_SECTION_LAUNCHES ? names[kind - 1]
-                                                    : "unknown";
+  return kind >= 1 && kind <= KILN_SECTION_DUMPS ? names[kind - 1] : "unknown";
 }
 
 

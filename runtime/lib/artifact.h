@@ -33,6 +33,9 @@ struct ArtifactLayout {
   SectionRef ranks;
   SectionRef kernels;
   SectionRef launches;
+  SectionRef kernelDetails;
+  SectionRef memoryPlan;
+  SectionRef dumps;
 
   /// The slot of section kind `kind` (KILN_SECTION_*), or null for a kind
   /// this runtime does not know.

@@ -8,6 +8,7 @@
 #include "generation_info.h"
 #include "gpu_code.h"
 #include "host_code.h"
+#include "introspection.h"
 #include "kernels.h"
 #include "mapped_file.h"
 #include "metadata.h"
@@ -31,6 +32,10 @@ struct kiln_model {
   kiln::rt::GenerationInfo generation;
   /// Parsed KERNELS; empty when the section is absent.
   std::vector<kiln::rt::KernelEntry> kernels;
+  /// Parsed KERNEL_DETAILS (empty when absent), MEMORY_PLAN and DUMPS.
+  std::vector<kiln::rt::KernelDetail> kernelDetails;
+  kiln::rt::MemoryPlan memoryPlan;
+  kiln::rt::Dumps dumps;
   /// Sessions that profile (profile.cpp sets the host code's hook while
   /// there are any; guarded by its mutex).
   int profilingSessions = 0;
