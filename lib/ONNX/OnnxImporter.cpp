@@ -192,10 +192,12 @@ private:
   LogicalResult importNodes(OpBuilder &b);
   /// The return of the graph outputs and the function's final type.
   /// Appends the values of options.dumpValues / dumpAll to the results,
-  /// their ONNX names to `names`; fails on a name the graph lacks.
-  LogicalResult collectDumpedValues(SmallVectorImpl<Value> &results,
-                                    SmallVectorImpl<Type> &resultTypes,
-                                    std::vector<std::string> &names);
+  /// their ONNX names and their nodes' to `names`; fails on a name the
+  /// graph lacks.
+  LogicalResult
+  collectDumpedValues(SmallVectorImpl<Value> &results,
+                      SmallVectorImpl<Type> &resultTypes,
+                      std::vector<std::pair<std::string, std::string>> &names);
   LogicalResult buildReturn(OpBuilder &b, func::FuncOp func,
                             ArrayRef<Type> argTypes);
 
@@ -822,7 +824,7 @@ LogicalResult GraphImporter::buildReturn(OpBuilder &b, func::FuncOp func,
     results.push_back(v);
     resultTypes.push_back(v.getType());
   }
-  std::vector<std::string> dumped;
+  std::vector<std::pair<std::string, std::string>> dumped; // value, node
   if (failed(collectDumpedValues(results, resultTypes, dumped)))
     return failure();
   func::ReturnOp::create(b, fileLoc, results);
@@ -834,15 +836,18 @@ LogicalResult GraphImporter::buildReturn(OpBuilder &b, func::FuncOp func,
     if (int dtype = out.type().tensor_type().elem_type())
       func.setResultAttr(i, "kiln.dtype", b.getI32IntegerAttr(dtype));
   }
-  for (auto [i, name] : llvm::enumerate(dumped))
+  for (auto [i, dump] : llvm::enumerate(dumped)) {
     func.setResultAttr(graph.output_size() + i, "kiln.name",
-                       b.getStringAttr(name));
+                       b.getStringAttr(dump.first));
+    func.setResultAttr(graph.output_size() + i, "kiln.dump_node",
+                       b.getStringAttr(dump.second));
+  }
   return success();
 }
 
 LogicalResult GraphImporter::collectDumpedValues(
     SmallVectorImpl<Value> &results, SmallVectorImpl<Type> &resultTypes,
-    std::vector<std::string> &names) {
+    std::vector<std::pair<std::string, std::string>> &names) {
   const onnx::GraphProto &graph = model.graph();
   llvm::StringSet<> wanted, found, taken;
   for (const std::string &name : options.dumpValues)
@@ -865,7 +870,9 @@ LogicalResult GraphImporter::collectDumpedValues(
         continue;
       results.push_back(v);
       resultTypes.push_back(v.getType());
-      names.push_back(out);
+      // A node without a name is named after its first output.
+      names.push_back(
+          {out, node.name().empty() ? node.output(0) : node.name()});
     }
   }
   for (const std::string &name : options.dumpValues)

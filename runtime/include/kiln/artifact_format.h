@@ -274,8 +274,10 @@
 |*   u32 magic        KILN_KERNEL_DETAILS_MAGIC                               *|
 |*   u32 num_kernels  (equal to KERNELS' num_kernels), then per kernel:       *|
 |*     u64 code_bytes  machine code of the kernel's own functions (a CPU     *|
-|*                     kernel's outlined loop nests and parallel bodies; a    *|
-|*                     function two kernels share counts in both); 0 unknown *|
+|*                     kernel's outlined loop nests and parallel bodies, a    *|
+|*                     function two kernels share counting in both; a CUDA    *|
+|*                     launch's kernel function in the first cubin); 0 when   *|
+|*                     unknown                                                *|
 |*     str loop_nest   e.g. "scf.parallel 4x16 / scf.for 64" (may be empty)   *|
 |* MEMORY_PLAN encoding:                                                      *|
 |*   u32 magic        KILN_MEMORY_PLAN_MAGIC                                  *|
