@@ -108,6 +108,57 @@ std::vector<char> launchesSection(const std::vector<KernelSignature> &kernels) {
   return std::move(w.bytes);
 }
 
+/// The KERNEL_DETAILS section (empty when no kernel has details).
+std::vector<char>
+kernelDetailsSection(const std::vector<KernelSignature> &kernels) {
+  if (llvm::none_of(kernels, [](const KernelSignature &kernel) {
+        return kernel.codeBytes || !kernel.loopNest.empty();
+      }))
+    return {};
+  ByteWriter w;
+  w.u32(KILN_KERNEL_DETAILS_MAGIC);
+  w.u32((uint32_t)kernels.size());
+  for (const KernelSignature &kernel : kernels) {
+    w.u64(kernel.codeBytes);
+    w.str(kernel.loopNest);
+  }
+  return std::move(w.bytes);
+}
+
+/// The MEMORY_PLAN section (empty without a plan or without kernels, whose
+/// indices its buffers' lives are).
+std::vector<char> memoryPlanSection(const ArtifactContents &c) {
+  if (!c.memoryPlan || c.kernels.empty())
+    return {};
+  ByteWriter w;
+  w.u32(KILN_MEMORY_PLAN_MAGIC);
+  w.u64(c.memoryPlan->workspaceBytes);
+  w.u64(c.memoryPlan->peakBytes);
+  w.u32((uint32_t)c.memoryPlan->buffers.size());
+  for (const PlannedBufferSignature &buffer : c.memoryPlan->buffers) {
+    w.str(buffer.nodes);
+    w.str(buffer.type);
+    w.u64(buffer.offset);
+    w.u64(buffer.bytes);
+    w.u32(buffer.firstKernel);
+    w.u32(buffer.lastKernel);
+  }
+  return std::move(w.bytes);
+}
+
+/// The DUMPS section (empty when nothing is dumped).
+std::vector<char> dumpsSection(const ArtifactContents &c) {
+  if (c.dumpNodes.empty() || c.dumpNodes.size() > c.outputs.size())
+    return {};
+  ByteWriter w;
+  w.u32(KILN_DUMPS_MAGIC);
+  w.u32((uint32_t)(c.outputs.size() - c.dumpNodes.size()));
+  w.u32((uint32_t)c.dumpNodes.size());
+  for (const std::string &node : c.dumpNodes)
+    w.str(node);
+  return std::move(w.bytes);
+}
+
 /// The GPU_CODE section: the table, then the images, each 64-byte aligned.
 std::vector<char> gpuCodeSection(const GpuCode &code) {
   ByteWriter table;
@@ -311,11 +362,21 @@ emitArtifact(const ArtifactContents &c,
   std::vector<char> kernels = kernelsSection(c.kernels);
   std::vector<char> launches = launchesSection(c.kernels);
   std::vector<char> values = valuesSection(c.values);
+  // Optional sections that only describe the program, in kind order.
+  std::vector<std::pair<uint32_t, std::vector<char>>> described;
+  for (auto &[kind, bytes] :
+       {std::pair{KILN_SECTION_KERNEL_DETAILS,
+                  kernels.empty() ? std::vector<char>()
+                                  : kernelDetailsSection(c.kernels)},
+        std::pair{KILN_SECTION_MEMORY_PLAN, memoryPlanSection(c)},
+        std::pair{KILN_SECTION_DUMPS, dumpsSection(c)}})
+    if (!bytes.empty())
+      described.emplace_back(kind, bytes);
 
   // Header, section table, then the sections, each aligned.
   size_t sectionCount = 3 + (c.gpuCode ? 1 : 0) + (c.generation ? 1 : 0) +
                         (kernels.empty() ? 0 : 1) + (launches.empty() ? 0 : 1) +
-                        (values.empty() ? 0 : 1);
+                        (values.empty() ? 0 : 1) + described.size();
   std::vector<kiln_artifact_section> table(sectionCount);
   FileLayout file;
   file.add(reinterpret_cast<const char *>(table.data()),
@@ -357,6 +418,8 @@ emitArtifact(const ArtifactContents &c,
   if (!values.empty())
     section(next++, KILN_SECTION_VALUES, values.size(),
             [&] { file.add(values); });
+  for (const auto &[kind, bytes] : described)
+    section(next++, kind, bytes.size(), [&] { file.add(bytes); });
 
   kiln_artifact_header h{};
   std::memcpy(h.magic, KILN_ARTIFACT_MAGIC, sizeof(KILN_ARTIFACT_MAGIC));

@@ -377,6 +377,12 @@ LogicalResult kiln::readSignature(func::FuncOp entry,
                            DimKinds::AnyDynamic, contents.symbols, t)))
       return failure();
     contents.outputs.push_back(std::move(t));
+    // A value kiln-compile --dump kept: the dumps follow the outputs.
+    if (auto node = entry.getResultAttrOfType<StringAttr>(i, "kiln.dump_node"))
+      contents.dumpNodes.push_back(node.str());
+    else if (!contents.dumpNodes.empty())
+      return entry.emitError("output ")
+             << i << " follows a dumped value (dumps come last)";
   }
   if (failed(readGeneration(entry, contents)) ||
       failed(readValues(entry, contents)))

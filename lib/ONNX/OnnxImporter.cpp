@@ -157,10 +157,12 @@ private:
   LogicalResult importNodes(OpBuilder &b);
   /// The return of the graph outputs and the function's final type.
   /// Appends the values of options.dumpValues / dumpAll to the results,
-  /// their ONNX names to `names`; fails on a name the graph lacks.
-  LogicalResult collectDumpedValues(SmallVectorImpl<Value> &results,
-                                    SmallVectorImpl<Type> &resultTypes,
-                                    std::vector<std::string> &names);
+  /// their ONNX names and their nodes' to `names`; fails on a name the
+  /// graph lacks.
+  LogicalResult
+  collectDumpedValues(SmallVectorImpl<Value> &results,
+                      SmallVectorImpl<Type> &resultTypes,
+                      std::vector<std::pair<std::string, std::string>> &names);
   LogicalResult buildReturn(OpBuilder &b, func::FuncOp func,
                             ArrayRef<Type> argTypes);
 
@@ -807,25 +809,31 @@ LogicalResult GraphImporter::buildReturn(OpBuilder &b, func::FuncOp func,
     }
     addResult(v, out.name(), declared);
   }
-  std::vector<std::string> dumped;
+  std::vector<std::pair<std::string, std::string>> dumped; // value, node
   if (failed(collectDumpedValues(results, resultTypes, dumped)))
     return failure();
   func::ReturnOp::create(b, fileLoc, results);
   func.setType(b.getFunctionType(argTypes, resultTypes));
-  for (const std::string &name : dumped)
-    named.emplace_back(name, 0);
+  // The dumped values follow the graph's outputs (a sequence output
+  // counts once per element).
+  size_t firstDump = named.size();
+  for (const auto &dump : dumped)
+    named.emplace_back(dump.first, 0);
   for (auto [i, entry] : llvm::enumerate(named)) {
     func.setResultAttr(i, "kiln.name", b.getStringAttr(entry.first));
     if (entry.second)
       func.setResultAttr(i, "kiln.dtype", b.getI32IntegerAttr(entry.second));
   }
+  for (auto [i, dump] : llvm::enumerate(dumped))
+    func.setResultAttr(firstDump + i, "kiln.dump_node",
+                       b.getStringAttr(dump.second));
   recordGraphValues(func, valueGroups);
   return success();
 }
 
 LogicalResult GraphImporter::collectDumpedValues(
     SmallVectorImpl<Value> &results, SmallVectorImpl<Type> &resultTypes,
-    std::vector<std::string> &names) {
+    std::vector<std::pair<std::string, std::string>> &names) {
   const onnx::GraphProto &graph = model.graph();
   llvm::StringSet<> wanted, found, taken;
   for (const std::string &name : options.dumpValues)
@@ -848,7 +856,9 @@ LogicalResult GraphImporter::collectDumpedValues(
         continue;
       results.push_back(v);
       resultTypes.push_back(v.getType());
-      names.push_back(out);
+      // A node without a name is named after its first output.
+      names.push_back(
+          {out, node.name().empty() ? node.output(0) : node.name()});
     }
   }
   for (const std::string &name : options.dumpValues)

@@ -43,7 +43,8 @@ LogicalResult kiln::lowerToLinalg(ModuleOp module, TargetContext &context,
 LogicalResult kiln::buildHostCode(ModuleOp module, TargetContext &context,
                                   llvm::StringRef entrySymbol,
                                   bool addEntryWrapper, std::string &hostCode,
-                                  bool &stopped) {
+                                  bool &stopped,
+                                  std::vector<uint64_t> *kernelCodeBytes) {
   HostCodegenOptions host;
   host.cpu = context.options.cpu;
   host.optLevel = context.options.optLevel;
@@ -62,5 +63,5 @@ LogicalResult kiln::buildHostCode(ModuleOp module, TargetContext &context,
     return context.print([&](llvm::raw_ostream &os) { os << ir; });
   }
   context.progress("generating and linking host code");
-  return emitHostCode(module, host, nullptr, hostCode);
+  return emitHostCode(module, host, nullptr, hostCode, kernelCodeBytes);
 }

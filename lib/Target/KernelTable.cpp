@@ -55,6 +55,33 @@ kiln::readKernelTable(ModuleOp module, llvm::ArrayRef<std::string> gpuKernels) {
     auto name = entry.getAs<StringAttr>("name");
     kernels.push_back({name ? name.str() : "kernel", stringsOf(entry, "kinds"),
                        stringsOf(entry, "nodes"), launchOf(entry, gpuKernels)});
+    if (auto nest = entry.getAs<StringAttr>("loop_nest"))
+      kernels.back().loopNest = nest.str();
   }
   return kernels;
+}
+
+std::optional<kiln::MemoryPlanSignature> kiln::readMemoryPlan(ModuleOp module) {
+  auto plan = module->getAttrOfType<DictionaryAttr>(kMemoryPlanAttrName);
+  if (!plan)
+    return std::nullopt;
+  auto integer = [](DictionaryAttr d, llvm::StringRef key) -> int64_t {
+    auto value = d.getAs<IntegerAttr>(key);
+    return value ? value.getInt() : 0;
+  };
+  auto string = [](DictionaryAttr d, llvm::StringRef key) {
+    auto value = d.getAs<StringAttr>(key);
+    return value ? value.str() : std::string();
+  };
+  MemoryPlanSignature out;
+  out.workspaceBytes = integer(plan, "workspace_bytes");
+  out.peakBytes = integer(plan, "peak_bytes");
+  if (auto buffers = plan.getAs<ArrayAttr>("buffers"))
+    for (auto buffer : buffers.getAsRange<DictionaryAttr>())
+      out.buffers.push_back({string(buffer, "nodes"), string(buffer, "type"),
+                             uint64_t(integer(buffer, "offset")),
+                             uint64_t(integer(buffer, "bytes")),
+                             uint32_t(integer(buffer, "first")),
+                             uint32_t(integer(buffer, "last"))});
+  return out;
 }

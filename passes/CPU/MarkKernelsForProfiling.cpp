@@ -10,6 +10,9 @@
 
 #include "kiln/passes/CPU/Passes.h"
 
+#include "KernelDescription.h"
+#include "kiln/passes/Memory/DescribeMemoryPlan.h"
+
 #include "kiln/dialects/Kiln/KernelNames.h"
 #include "kiln/dialects/Kiln/Provenance.h"
 
@@ -47,7 +50,9 @@ DictionaryAttr describeKernel(Operation *op) {
       {b.getNamedAttr("name", b.getStringAttr(kiln::kernelNameOf(
                                   p, op->getName().stripDialect()))),
        b.getNamedAttr("kinds", strings(p.kinds)),
-       b.getNamedAttr("nodes", strings(p.nodes))});
+       b.getNamedAttr("nodes", strings(p.nodes)),
+       b.getNamedAttr("loop_nest",
+                      b.getStringAttr(kiln::describeLoopNest(op)))});
 }
 
 struct MarkKernelsForProfilingPass
@@ -55,16 +60,25 @@ struct MarkKernelsForProfilingPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SmallVector<Operation *> kernels;
+    // The memory plan, in the ids of the kernels (described before the
+    // profiler calls go in); one entry function has one.
+    DictionaryAttr memoryPlan;
     for (auto func : module.getOps<func::FuncOp>()) {
       if (func.isExternal() || !func.isPublic())
         continue;
+      size_t first = kernels.size();
       for (Block &block : func.getBody())
         for (Operation &op : block)
           if (isKernel(&op))
             kernels.push_back(&op);
+      if (!memoryPlan && func.getBody().hasOneBlock())
+        memoryPlan = kiln::describeMemoryPlan(
+            func, ArrayRef(kernels).drop_front(first), first);
     }
     if (kernels.empty())
       return;
+    if (memoryPlan)
+      module->setAttr(kiln::kMemoryPlanAttrName, memoryPlan);
     OpBuilder b(module.getBodyRegion());
     auto i32 = b.getI32Type();
     auto hookType = b.getFunctionType({i32, i32}, {});

@@ -44,6 +44,12 @@ SectionRef *ArtifactLayout::section(uint32_t kind) {
     return &launches;
   case KILN_SECTION_VALUES:
     return &values;
+  case KILN_SECTION_KERNEL_DETAILS:
+    return &kernelDetails;
+  case KILN_SECTION_MEMORY_PLAN:
+    return &memoryPlan;
+  case KILN_SECTION_DUMPS:
+    return &dumps;
   default:
     return nullptr;
   }
@@ -53,12 +59,13 @@ namespace {
 
 const char *sectionName(uint32_t kind) {
   // Indexed by the section kinds, numbered from 1 without gaps.
-  static const char *const names[] = {"METADATA", "HOST_CODE",  "WEIGHTS",
-                                      "GPU_CODE", "GENERATION", "RANKS",
-                                      "KERNELS",  "LAUNCHES",   "VALUES"};
-  static_assert(sizeof(names) / sizeof(names[0]) == KILN_SECTION_VALUES,
+  static const char *const names[] = {
+      "METADATA", "HOST_CODE", "WEIGHTS",        "GPU_CODE",
+      "GENERATION", "RANKS",   "KERNELS",        "LAUNCHES",
+      "VALUES",   "KERNEL_DETAILS", "MEMORY_PLAN", "DUMPS"};
+  static_assert(sizeof(names) / sizeof(names[0]) == KILN_SECTION_DUMPS,
                 "one name per section kind");
-  return kind >= 1 && kind <= KILN_SECTION_VALUES ? names[kind - 1] : "unknown";
+  return kind >= 1 && kind <= KILN_SECTION_DUMPS ? names[kind - 1] : "unknown";
 }
 
 

@@ -34,6 +34,9 @@ struct ArtifactLayout {
   SectionRef kernels;
   SectionRef values;
   SectionRef launches;
+  SectionRef kernelDetails;
+  SectionRef memoryPlan;
+  SectionRef dumps;
 
   /// The slot of section kind `kind` (KILN_SECTION_*), or null for a kind
   /// this runtime does not know.

@@ -85,13 +85,34 @@ kiln_status selectRank(kiln_model &model) {
                 rank);
   for (SectionRef *ref :
        {&inner.metadata, &inner.hostCode, &inner.weights, &inner.gpuCode,
-        &inner.generation, &inner.kernels, &inner.launches, &inner.values})
+        &inner.generation, &inner.kernels, &inner.launches, &inner.values,
+        &inner.kernelDetails, &inner.memoryPlan, &inner.dumps})
     if (ref->present)
       ref->offset += start;
   inner.formatVersion = model.layout.formatVersion;
   inner.ranks = model.layout.ranks;
   model.layout = inner;
   model.metadata = std::move(metadata);
+  return KILN_STATUS_OK;
+}
+
+/// KERNEL_DETAILS, MEMORY_PLAN and DUMPS, after KERNELS and METADATA.
+kiln_status parseIntrospection(kiln_model &model) {
+  const uint8_t *base = model.file->data();
+  const ArtifactLayout &layout = model.layout;
+  if (const SectionRef &s = layout.kernelDetails; s.present)
+    if (kiln_status status = parseKernelDetails(
+            base + s.offset, s.size, model.kernels.size(), model.kernelDetails))
+      return status;
+  if (const SectionRef &s = layout.memoryPlan; s.present)
+    if (kiln_status status = parseMemoryPlan(
+            base + s.offset, s.size, model.kernels.size(), model.memoryPlan))
+      return status;
+  if (const SectionRef &s = layout.dumps; s.present)
+    if (kiln_status status =
+            parseDumps(base + s.offset, s.size, model.metadata.outputs.size(),
+                       model.dumps))
+      return status;
   return KILN_STATUS_OK;
 }
 
@@ -133,6 +154,8 @@ kiln_status loadInto(const char *path, kiln_model &model) {
             parseLaunches(base + launches.offset, launches.size,
                           model.gpuCode.kernels.size(), model.kernels))
       return status;
+  if (kiln_status status = parseIntrospection(model))
+    return status;
   const SectionRef &generation = model.layout.generation;
   if (generation.present)
     if (kiln_status status =
@@ -481,6 +504,66 @@ kiln_status kiln_model_value(const kiln_model *model, size_t index,
                               value.sequence ? 1 : 0, value.present ? 1 : 0,
                               value.type.c_str(),     value.tensors.size(),
                               value.tensors.data()};
+  return KILN_STATUS_OK;
+}
+
+kiln_status kiln_model_kernel_detail(const kiln_model *model, size_t index,
+                                     kiln_kernel_detail *out_detail) {
+  clearOutputs(out_detail);
+  if (kiln_status status =
+          checkEntryAccess(model, {{out_detail, "out_detail"}}, index,
+                           kiln_model_num_kernels(model), "kernel", " kernels"))
+    return status;
+  if (model->kernelDetails.empty())
+    return fail(KILN_STATUS_NOT_FOUND, "the artifact has no KERNEL_DETAILS "
+                                       "section (compiled before it existed)");
+  const KernelDetail &detail = model->kernelDetails[index];
+  *out_detail = kiln_kernel_detail{detail.codeBytes, detail.loopNest.c_str()};
+  return KILN_STATUS_OK;
+}
+
+kiln_status kiln_model_memory_plan(const kiln_model *model,
+                                   kiln_memory_plan *out_plan) {
+  clearOutputs(out_plan);
+  if (kiln_status status = checkNotNull(model, {{out_plan, "out_plan"}}))
+    return status;
+  const MemoryPlan &plan = model->memoryPlan;
+  if (!plan.present)
+    return fail(KILN_STATUS_NOT_FOUND, "the artifact has no MEMORY_PLAN "
+                                       "section");
+  *out_plan = kiln_memory_plan{plan.workspaceBytes, plan.peakBytes,
+                               plan.buffers.size()};
+  return KILN_STATUS_OK;
+}
+
+kiln_status kiln_model_planned_buffer(const kiln_model *model, size_t index,
+                                      kiln_planned_buffer *out_buffer) {
+  clearOutputs(out_buffer);
+  if (kiln_status status =
+          checkEntryAccess(model, {{out_buffer, "out_buffer"}}, index,
+                           model ? model->memoryPlan.buffers.size() : 0,
+                           "planned buffer", " planned buffers"))
+    return status;
+  const PlannedBuffer &b = model->memoryPlan.buffers[index];
+  *out_buffer =
+      kiln_planned_buffer{b.nodes.c_str(), b.type.c_str(), b.offset,
+                          b.bytes,         b.firstKernel,  b.lastKernel};
+  return KILN_STATUS_OK;
+}
+
+kiln_status kiln_model_output_dump(const kiln_model *model, size_t index,
+                                   const char **out_node) {
+  clearOutputs(out_node);
+  if (kiln_status status =
+          checkEntryAccess(model, {{out_node, "out_node"}}, index,
+                           kiln_model_num_outputs(model), "output", " outputs"))
+    return status;
+  const Dumps &dumps = model->dumps;
+  if (!dumps.present || index < dumps.firstOutput)
+    return fail(KILN_STATUS_NOT_FOUND,
+                "output %zu is one of the model's outputs, not a dumped value",
+                index);
+  *out_node = dumps.nodes[index - dumps.firstOutput].c_str();
   return KILN_STATUS_OK;
 }
 

@@ -8,6 +8,7 @@
 #include "generation_info.h"
 #include "gpu_code.h"
 #include "host_code.h"
+#include "introspection.h"
 #include "kernels.h"
 #include "mapped_file.h"
 #include "metadata.h"
@@ -35,6 +36,10 @@ struct kiln_model {
   /// Parsed VALUES: the sequence and optional inputs and outputs; empty
   /// when the section is absent.
   std::vector<kiln::rt::ValueEntry> values;
+  /// Parsed KERNEL_DETAILS (empty when absent), MEMORY_PLAN and DUMPS.
+  std::vector<kiln::rt::KernelDetail> kernelDetails;
+  kiln::rt::MemoryPlan memoryPlan;
+  kiln::rt::Dumps dumps;
   /// Sessions that profile (profile.cpp sets the host code's hook while
   /// there are any; guarded by its mutex).
   int profilingSessions = 0;

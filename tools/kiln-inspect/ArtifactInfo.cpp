@@ -17,7 +17,7 @@ struct ModelRelease {
 
 Tensor tensorOf(const kiln_tensor_desc &desc) {
   return {desc.name, desc.dtype,
-          std::vector<int64_t>(desc.dims, desc.dims + desc.rank), 0};
+          std::vector<int64_t>(desc.dims, desc.dims + desc.rank), 0, ""};
 }
 
 /// "cuda-sm_90a,sm_80" -> {"sm_90a", "sm_80"} (kiln/artifact_format.h).
@@ -59,8 +59,12 @@ std::string kiln::inspect::readArtifact(const std::string &path,
     if (kiln_model_input(raw, i, &desc) == KILN_STATUS_OK)
       out.inputs.push_back(tensorOf(desc));
   for (size_t i = 0; i < kiln_model_num_outputs(raw); ++i)
-    if (kiln_model_output(raw, i, &desc) == KILN_STATUS_OK)
+    if (kiln_model_output(raw, i, &desc) == KILN_STATUS_OK) {
       out.outputs.push_back(tensorOf(desc));
+      const char *node = nullptr;
+      if (kiln_model_output_dump(raw, i, &node) == KILN_STATUS_OK)
+        out.outputs.back().dumpOf = node;
+    }
   for (size_t i = 0; i < kiln_model_num_weights(raw); ++i) {
     uint64_t bytes = 0;
     if (kiln_model_weight(raw, i, &desc, &bytes) != KILN_STATUS_OK)
@@ -111,7 +115,10 @@ std::string kiln::inspect::readArtifact(const std::string &path,
       {KILN_SECTION_RANKS, "RANKS"},
       {KILN_SECTION_KERNELS, "KERNELS"},
       {KILN_SECTION_LAUNCHES, "LAUNCHES"},
-      {KILN_SECTION_VALUES, "VALUES"}};
+      {KILN_SECTION_VALUES, "VALUES"},
+      {KILN_SECTION_KERNEL_DETAILS, "KERNEL_DETAILS"},
+      {KILN_SECTION_MEMORY_PLAN, "MEMORY_PLAN"},
+      {KILN_SECTION_DUMPS, "DUMPS"}};
   if (kiln_model_num_ranks(raw) > 1) {
     out.plan = kiln_model_plan(raw);
     for (uint32_t r = 0; r < kiln_model_num_ranks(raw); ++r)
@@ -144,7 +151,24 @@ std::string kiln::inspect::readArtifact(const std::string &path,
       k.launch = launch;
       k.gpuKernel = gpuKernel;
     }
+    kiln_kernel_detail detail;
+    if (kiln_model_kernel_detail(raw, i, &detail) == KILN_STATUS_OK) {
+      k.hasDetail = true;
+      k.codeBytes = detail.code_bytes;
+      k.loopNest = detail.loop_nest;
+    }
     out.kernels.push_back(std::move(k));
+  }
+  kiln_memory_plan plan;
+  if (kiln_model_memory_plan(raw, &plan) == KILN_STATUS_OK) {
+    MemoryPlan p{plan.workspace_bytes, plan.peak_bytes, {}};
+    for (size_t i = 0; i < plan.num_buffers; ++i) {
+      kiln_planned_buffer b;
+      if (kiln_model_planned_buffer(raw, i, &b) == KILN_STATUS_OK)
+        p.buffers.push_back({b.nodes, b.type, b.offset, b.bytes, b.first_kernel,
+                             b.last_kernel});
+    }
+    out.memoryPlan = std::move(p);
   }
   for (size_t i = 0; i < kiln_model_num_gpu_kernels(raw); ++i) {
     const char *name = nullptr;

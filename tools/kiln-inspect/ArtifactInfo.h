@@ -26,6 +26,8 @@ struct Tensor {
   std::vector<int64_t> dims;
   /// Weights only: the bytes stored in WEIGHTS (packed for sub-byte types).
   uint64_t bytes = 0;
+  /// Outputs only: the ONNX node of a value kiln-compile --dump kept.
+  std::string dumpOf;
 };
 
 struct Symbol {
@@ -52,6 +54,22 @@ struct Kernel {
   std::vector<std::string> kinds, nodes;
   std::optional<kiln_kernel_launch> launch;
   std::string gpuKernel;
+  /// From KERNEL_DETAILS, when the artifact has it.
+  bool hasDetail = false;
+  uint64_t codeBytes = 0;
+  std::string loopNest;
+};
+
+/// A buffer of the memory plan (MEMORY_PLAN).
+struct PlannedBuffer {
+  std::string nodes, type;
+  uint64_t offset = 0, bytes = 0;
+  uint32_t firstKernel = 0, lastKernel = 0;
+};
+
+struct MemoryPlan {
+  uint64_t workspaceBytes = 0, peakBytes = 0;
+  std::vector<PlannedBuffer> buffers;
 };
 
 /// The roles of a generation step (kiln-compile --generate).
@@ -77,6 +95,7 @@ struct ArtifactInfo {
   std::vector<std::string> gpuKernels;
   std::vector<GpuImage> gpuImages;
   std::optional<Generation> generation;
+  std::optional<MemoryPlan> memoryPlan;
   /// A partitioned model (kiln-compile --devices N): the plan and what each
   /// rank holds; empty for one rank. The rest describes rank 0's program.
   std::string plan;

@@ -69,7 +69,10 @@ void printTensors(llvm::StringRef heading, const std::vector<Tensor> &tensors,
                   llvm::raw_ostream &os) {
   os << heading << ":" << (tensors.empty() ? " none" : "") << "\n";
   for (const Tensor &tensor : tensors)
-    os << llvm::formatv("  {0,-24} {1}\n", tensor.name, typeOf(tensor, symbols));
+    os << llvm::formatv(
+        "  {0,-24} {1}{2}\n", tensor.name, typeOf(tensor, symbols),
+        tensor.dumpOf.empty() ? std::string()
+                              : "  (dumped, node " + tensor.dumpOf + ")");
 }
 
 /// A dim as JSON: its size, or the symbol's name.
@@ -93,6 +96,8 @@ void tensorsJson(llvm::json::OStream &j, llvm::StringRef key,
         });
         if (withBytes)
           j.attribute("bytes", tensor.bytes);
+        if (!tensor.dumpOf.empty())
+          j.attribute("dump_of", tensor.dumpOf);
       });
   });
 }
@@ -144,8 +149,56 @@ void printKernels(const ArtifactInfo &info, llvm::raw_ostream &os) {
     os << llvm::formatv("  {0,-4} {1,-24} ", i, kernel.name);
     if (kernel.launch)
       os << kernel.gpuKernel << " " << launchShape(*kernel.launch) << " ";
+    if (kernel.hasDetail) {
+      os << llvm::formatv("code {0,-9} ", kernel.codeBytes
+                                              ? humanBytes(kernel.codeBytes)
+                                              : std::string("-"));
+      if (!kernel.loopNest.empty())
+        os << "loops " << kernel.loopNest << "  ";
+    }
     os << "nodes: " << list << "\n";
   }
+}
+
+/// The kernel during which the most buffer bytes are live (the first such).
+uint32_t peakKernel(const MemoryPlan &plan) {
+  std::map<uint32_t, uint64_t> live;
+  for (const PlannedBuffer &buffer : plan.buffers)
+    for (uint32_t k = buffer.firstKernel; k <= buffer.lastKernel; ++k)
+      live[k] += buffer.bytes;
+  uint32_t best = 0;
+  uint64_t most = 0;
+  for (auto [kernel, bytes] : live)
+    if (bytes > most) {
+      best = kernel;
+      most = bytes;
+    }
+  return best;
+}
+
+/// The memory plan: the workspace, the peak, and each buffer with its place
+/// and the kernels it lives through.
+void printMemoryPlan(const ArtifactInfo &info, llvm::raw_ostream &os) {
+  if (!info.memoryPlan)
+    return;
+  const MemoryPlan &plan = *info.memoryPlan;
+  if (plan.buffers.empty()) {
+    os << llvm::formatv("memory plan: workspace {0} bytes, no planned "
+                        "buffers\n",
+                        plan.workspaceBytes);
+    return;
+  }
+  os << llvm::formatv("memory plan: workspace {0} bytes, peak {1} bytes live "
+                      "(during kernel {2}), {3} buffers\n",
+                      plan.workspaceBytes, plan.peakBytes, peakKernel(plan),
+                      plan.buffers.size());
+  os << "  offset     bytes      kernels    type                 nodes\n";
+  for (const PlannedBuffer &buffer : plan.buffers)
+    os << llvm::formatv("  {0,-10} {1,-10} {2,-10} {3,-20} {4}\n",
+                        buffer.offset, buffer.bytes,
+                        std::to_string(buffer.firstKernel) + ".." +
+                            std::to_string(buffer.lastKernel),
+                        buffer.type, buffer.nodes.empty() ? "-" : buffer.nodes);
 }
 
 } // namespace
@@ -198,9 +251,10 @@ void kiln::inspect::printArtifactText(const ArtifactInfo &info,
   }
   os << "sections:\n";
   for (const Section &section : info.sections)
-    os << llvm::formatv("  {0,-10} offset {1,10}  size {2,10}\n", section.kind,
+    os << llvm::formatv("  {0,-14} offset {1,10}  size {2,10}\n", section.kind,
                         section.offset, section.size);
   printKernels(info, os);
+  printMemoryPlan(info, os);
   if (info.gpuImages.empty()) {
     os << "gpu kernels: none\n";
     return;
@@ -289,7 +343,26 @@ void kiln::inspect::printArtifactJson(const ArtifactInfo &info,
           });
           j.attribute("shared_bytes", l->shared_bytes);
         });
+      if (kernel.hasDetail) {
+        j.attribute("code_bytes", kernel.codeBytes);
+        j.attribute("loop_nest", kernel.loopNest);
+      }
     });
+    if (const std::optional<MemoryPlan> &plan = info.memoryPlan)
+      j.attributeObject("memory_plan", [&] {
+        j.attribute("workspace_bytes", plan->workspaceBytes);
+        j.attribute("peak_bytes", plan->peakBytes);
+        j.attribute("peak_kernel", peakKernel(*plan));
+        objectArray(j, "buffers", plan->buffers,
+                    [&](const PlannedBuffer &buffer) {
+                      j.attribute("nodes", buffer.nodes);
+                      j.attribute("type", buffer.type);
+                      j.attribute("offset", buffer.offset);
+                      j.attribute("bytes", buffer.bytes);
+                      j.attribute("first_kernel", buffer.firstKernel);
+                      j.attribute("last_kernel", buffer.lastKernel);
+                    });
+      });
     stringArray(j, "gpu_kernels", info.gpuKernels);
     objectArray(j, "gpu_images", info.gpuImages, [&](const GpuImage &image) {
       j.attribute("arch", image.arch);

@@ -256,9 +256,58 @@ std::vector<double> runRepeatedly(kiln_session *session, unsigned repeat) {
   return times;
 }
 
+/// Which outputs to write and print: all but the kept values that --dump
+/// leaves out. Fails, naming the kiln-compile flag, when the artifact keeps
+/// no value of a node --dump names (or none at all).
+std::vector<bool> selectOutputs(const Options &options, kiln_model *model) {
+  size_t count = kiln_model_num_outputs(model);
+  std::vector<bool> selected(count, true);
+  if (!options.dumpAll && options.dumpNodes.empty())
+    return selected;
+  // Each kept value's node and value name.
+  std::vector<std::pair<std::string, std::string>> kept(count);
+  std::string keptNodes;
+  for (size_t i = 0; i < count; ++i) {
+    const char *node = nullptr;
+    kiln_tensor_desc desc;
+    if (kiln_model_output_dump(model, i, &node) != KILN_STATUS_OK ||
+        kiln_model_output(model, i, &desc) != KILN_STATUS_OK)
+      continue;
+    if (keptNodes.find("'" + std::string(node) + "'") == std::string::npos)
+      keptNodes += (keptNodes.empty() ? "'" : ", '") + std::string(node) + "'";
+    kept[i] = {node, desc.name};
+  }
+  if (keptNodes.empty())
+    failWith(std::string(options.dumpAll ? "--dump-all" : "--dump") + ": '" +
+             options.model +
+             "' keeps no intermediate values; compile it with kiln-compile "
+             "--dump NODE[,NODE...] or --dump-all");
+  if (options.dumpAll)
+    return selected;
+  for (size_t i = 0; i < count; ++i)
+    selected[i] = kept[i].first.empty();
+  for (const std::string &name : options.dumpNodes) {
+    bool found = false;
+    for (size_t i = 0; i < count; ++i)
+      if (!kept[i].first.empty() &&
+          (kept[i].first == name || kept[i].second == name)) {
+        selected[i] = true;
+        found = true;
+      }
+    if (!found)
+      failWith("--dump: '" + options.model + "' keeps no value of node '" +
+               name + "' (it keeps those of " +
+               (keptNodes.size() > 200 ? keptNodes.substr(0, 200) + "..."
+                                       : keptNodes) +
+               "); compile with kiln-compile --dump " + name);
+  }
+  return selected;
+}
+
 std::vector<std::string> collectOutputs(const Options &options,
                                         const kiln_model *model,
-                                        kiln_session *session, size_t count,
+                                        kiln_session *session,
+                                        const std::vector<bool> &selected,
                                         OutputWriter *writer) {
   std::vector<std::string> summaries;
   // A sequence output is a directory of its elements (an empty one for no
@@ -276,7 +325,9 @@ std::vector<std::string> collectOutputs(const Options &options,
           !error.empty())
         failWith(error);
   }
-  for (size_t i = 0; i < count; ++i) {
+  for (size_t i = 0; i < selected.size(); ++i) {
+    if (!selected[i])
+      continue;
     kiln_tensor_desc desc;
     const void *data;
     size_t bytes;
@@ -401,6 +452,7 @@ int runModel(const Options &options, kiln_model *rawModel) {
     return 0;
   }
   setInputs(options, model.get(), session.get());
+  std::vector<bool> selected = selectOutputs(options, model.get());
 
   // Create the output directory before running, so a bad path fails fast.
   std::unique_ptr<OutputWriter> writer;
@@ -412,8 +464,8 @@ int runModel(const Options &options, kiln_model *rawModel) {
 
   std::vector<double> times = runRepeatedly(session.get(), options.repeat);
   std::vector<std::string> summaries =
-      collectOutputs(options, model.get(), session.get(),
-                     kiln_model_num_outputs(model.get()), writer.get());
+      collectOutputs(options, model.get(), session.get(), selected,
+                     writer.get());
   if (writer)
     if (std::string error = writer->commit(); !error.empty())
       failWith(error);

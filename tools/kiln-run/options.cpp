@@ -2,6 +2,7 @@
 
 #include "options.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -50,6 +51,15 @@ Options:
       1.npy, ... (an empty directory for an empty sequence); it must not
       exist or be empty. An empty optional output writes no file (its
       summary line says "NAME: empty optional<...>").
+  --dump NODE[,NODE...], --dump-all
+      For an artifact of kiln-compile --dump / --dump-all, which keeps
+      intermediate values as extra outputs: write (with --output-dir) and
+      print only the kept values of these ONNX nodes (a node name, or the
+      name of one of its output values), or all of them; the model's own
+      outputs always. Without either flag every kept value is written. An
+      artifact that keeps none, or no value of a named node, is an error
+      naming the kiln-compile flag that keeps it. Comma-separated or
+      repeated.
   --device DEV
       Where to run: "cpu" (default) for a CPU artifact; "cuda" or "cuda:N"
       (GPU N, from 0) for a CUDA artifact. The CUDA driver is loaded at run
@@ -268,6 +278,18 @@ std::string parseOptions(int argc, char **argv, Options &out) {
       count("--top-k", 1u << 30, out.topK),
       real("--top-p", 0, 1, out.topP),
       real("--collective-timeout", 0, 1e7, out.collectiveTimeout),
+      {"--dump", nullptr,
+       [&](const std::string &value) -> std::string {
+         size_t start = 0;
+         while (start <= value.size()) {
+           size_t comma = std::min(value.find(',', start), value.size());
+           if (comma == start)
+             return "--dump expects NODE[,NODE...], got '" + value + "'";
+           out.dumpNodes.push_back(value.substr(start, comma - start));
+           start = comma + 1;
+         }
+         return "";
+       }},
       {"--seed", nullptr,
        [&](const std::string &value) {
          return parseInteger("--seed", value, out.seed);
@@ -298,6 +320,8 @@ std::string parseOptions(int argc, char **argv, Options &out) {
       out.help = true;
     } else if (arg == "--quiet" || arg == "-q") {
       out.quiet = true;
+    } else if (arg == "--dump-all") {
+      out.dumpAll = true;
     } else if (arg == "--print-signature") {
       out.printSignature = true;
     } else if (arg.size() > 1 && arg[0] == '-') {
@@ -320,6 +344,12 @@ std::string parseOptions(int argc, char **argv, Options &out) {
   if (serving && (out.generate || out.repeatGiven || !out.inputs.empty()))
     return "--serve-trace takes its prompts from the trace; it does not go "
            "with --generate, --repeat or --input";
+  if ((out.dumpAll || !out.dumpNodes.empty()) && (out.generate || serving))
+    return "--dump and --dump-all go with a plain run, not with --generate "
+           "or --serve-trace";
+  if (out.dumpAll && !out.dumpNodes.empty())
+    return "--dump-all already writes every kept value; give --dump NODE or "
+           "--dump-all, not both";
   if (out.generate && out.repeatGiven)
     return "--generate and --repeat do not go together (--generate prints "
            "its own timing)";

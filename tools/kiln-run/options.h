@@ -31,6 +31,11 @@ struct Options {
   /// --serve-trace FILE: replay a trace of requests through a kiln_batch.
   std::string serveTrace;
   unsigned maxBatch = 0; // --max-batch (0: the batch's default)
+  /// --dump NODE[,NODE...] / --dump-all: which of the values kiln-compile
+  /// --dump kept to write and print (node or value names); without either,
+  /// all of them.
+  std::vector<std::string> dumpNodes;
+  bool dumpAll = false;
   /// --collective-timeout S: how long a partitioned model's collectives
   /// wait for the other ranks (0: the runtime's default, 300 s).
   float collectiveTimeout = 0;

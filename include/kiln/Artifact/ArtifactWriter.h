@@ -104,6 +104,27 @@ struct KernelSignature {
   std::vector<std::string> kinds, nodes;
   /// Written as the LAUNCHES section when every kernel has one.
   std::optional<KernelLaunch> launch;
+  /// Written as the KERNEL_DETAILS section when some kernel has either:
+  /// the bytes of machine code of its own functions (0: unknown) and its
+  /// loop nest in one line ("scf.parallel 4x16 / scf.for 64").
+  uint64_t codeBytes = 0;
+  std::string loopNest;
+};
+
+/// A buffer of the workspace (kiln-plan-workspace's plan), as the
+/// MEMORY_PLAN section lists it: the ONNX nodes that write it, its type
+/// ("4x8xf32"), where it lies, and the first and last kernel that use it.
+struct PlannedBufferSignature {
+  std::string nodes, type;
+  uint64_t offset = 0, bytes = 0;
+  uint32_t firstKernel = 0, lastKernel = 0;
+};
+
+struct MemoryPlanSignature {
+  uint64_t workspaceBytes = 0;
+  /// The most buffer bytes live during one kernel.
+  uint64_t peakBytes = 0;
+  std::vector<PlannedBufferSignature> buffers;
 };
 
 /// One row of the VALUES section: a graph input or output that is an ONNX
@@ -139,6 +160,11 @@ struct ArtifactContents {
   std::vector<KernelSignature> kernels;
   /// Written as the VALUES section when not empty.
   std::vector<ValueSignature> values;
+  /// Written as the MEMORY_PLAN section when present and there are kernels.
+  std::optional<MemoryPlanSignature> memoryPlan;
+  /// The nodes of the outputs kiln-compile --dump added, which are the last
+  /// dumpNodes.size() outputs (the DUMPS section, when not empty).
+  std::vector<std::string> dumpNodes;
 };
 
 /// Writes `contents` to `path`; on failure leaves no file behind and says

@@ -39,11 +39,15 @@ struct HostCodegenOptions {
 /// buffer) to optimized LLVM IR with the exported wrapper added. When
 /// `irOut` is given the IR is printed there and nothing else happens.
 /// Otherwise the IR is compiled and linked into an ELF shared object whose
-/// bytes land in `sharedObject`. A failure is a diagnostic on the module.
-mlir::LogicalResult emitHostCode(mlir::ModuleOp module,
-                                 const HostCodegenOptions &options,
-                                 llvm::raw_ostream *irOut,
-                                 std::string &sharedObject);
+/// bytes land in `sharedObject`, and, when `kernelCodeBytes` is given, the
+/// bytes of machine code of each kernel of the module's kernel table (its
+/// functions' symbol sizes; lib/Target/Host/KernelCodeSize.h), indexed by
+/// kernel (shorter when the last kernels have none). A failure is a
+/// diagnostic on the module.
+mlir::LogicalResult
+emitHostCode(mlir::ModuleOp module, const HostCodegenOptions &options,
+             llvm::raw_ostream *irOut, std::string &sharedObject,
+             std::vector<uint64_t> *kernelCodeBytes = nullptr);
 
 /// Which of `features` (LLVM feature names without the `+`: "avx512vnni",
 /// "avx2", ...) the CPU `cpu` ("native" or an LLVM CPU name, as in

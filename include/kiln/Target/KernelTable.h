@@ -32,6 +32,9 @@ std::vector<KernelSignature>
 readKernelTable(mlir::ModuleOp module,
                 llvm::ArrayRef<std::string> gpuKernels = {});
 
+/// The memory plan on `module` (kMemoryPlanAttrName), if it has one.
+std::optional<MemoryPlanSignature> readMemoryPlan(mlir::ModuleOp module);
+
 } // namespace kiln
 
 #endif // KILN_TARGET_KERNELTABLE_H

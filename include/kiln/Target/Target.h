@@ -139,12 +139,12 @@ lowerToLinalg(mlir::ModuleOp module, TargetContext &context,
 /// With --emit=llvm-ir it prints the optimized LLVM IR and sets `stopped`.
 /// `addEntryWrapper`: generate `void entrySymbol(void **buffers)` around the
 /// model function (the CPU's calling convention); false when the module
-/// defines `entrySymbol` itself.
-mlir::LogicalResult buildHostCode(mlir::ModuleOp module,
-                                  TargetContext &context,
-                                  llvm::StringRef entrySymbol,
-                                  bool addEntryWrapper, std::string &hostCode,
-                                  bool &stopped);
+/// defines `entrySymbol` itself. `kernelCodeBytes`: see emitHostCode.
+mlir::LogicalResult
+buildHostCode(mlir::ModuleOp module, TargetContext &context,
+              llvm::StringRef entrySymbol, bool addEntryWrapper,
+              std::string &hostCode, bool &stopped,
+              std::vector<uint64_t> *kernelCodeBytes = nullptr);
 
 /// Adds `target` to the registry (names are unique).
 void registerTarget(std::unique_ptr<Target> target);

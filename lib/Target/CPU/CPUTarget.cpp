@@ -76,9 +76,16 @@ public:
       if (auto bytes = entry->getAttrOfType<IntegerAttr>("kiln.workspace_bytes"))
         contents.workspaceBytes = bytes.getInt();
     contents.kernels = readKernelTable(module);
+    contents.memoryPlan = readMemoryPlan(module);
 
-    return buildHostCode(module, context, contents.entrySymbol,
-                         /*addEntryWrapper=*/true, contents.hostCode, stopped);
+    std::vector<uint64_t> codeBytes;
+    if (failed(buildHostCode(module, context, contents.entrySymbol,
+                             /*addEntryWrapper=*/true, contents.hostCode,
+                             stopped, &codeBytes)))
+      return failure();
+    for (size_t k = 0; k < codeBytes.size() && k < contents.kernels.size(); ++k)
+      contents.kernels[k].codeBytes = codeBytes[k];
+    return success();
   }
 };
 

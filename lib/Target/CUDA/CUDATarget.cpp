@@ -229,6 +229,8 @@ public:
     // One row per launch (recordLaunchTable, above), each naming its
     // kernel by GPU_CODE's numbering.
     contents.kernels = readKernelTable(module, code.kernels);
+    addLaunchCodeBytes(code, contents.kernels);
+    contents.memoryPlan = readMemoryPlan(module);
     // The objects are in the artifact; translation must not embed them.
     for (gpu::BinaryOp binary : binaries)
       binary.erase();

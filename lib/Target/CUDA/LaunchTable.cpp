@@ -11,6 +11,8 @@
 
 #include "kiln/Target/CUDA/LaunchTable.h"
 
+#include "kiln/passes/Memory/DescribeMemoryPlan.h"
+
 #include "kiln/dialects/Kiln/KernelNames.h"
 #include "kiln/dialects/Kiln/Provenance.h"
 
@@ -18,6 +20,8 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Object/ELFObjectFile.h"
 
 using namespace mlir;
 
@@ -84,9 +88,11 @@ DictionaryAttr describeLaunch(gpu::LaunchFuncOp launch) {
 void kiln::recordLaunchTable(ModuleOp module) {
   SmallVector<gpu::LaunchFuncOp> launches;
   bool onceEach = true;
+  SmallVector<func::FuncOp> entries;
   for (auto func : module.getOps<func::FuncOp>()) {
     if (func.isExternal() || !func.isPublic())
       continue;
+    entries.push_back(func);
     // In the function's only block, a launch runs once a run; anywhere
     // else (a loop, a branch, a CFG) it may not.
     func.walk([&](gpu::LaunchFuncOp launch) {
@@ -102,4 +108,41 @@ void kiln::recordLaunchTable(ModuleOp module) {
     table.push_back(describeLaunch(launch));
   module->setAttr(kKernelTableAttrName,
                   ArrayAttr::get(module.getContext(), table));
+  // The workspace's buffers in launch terms, for one entry function.
+  SmallVector<Operation *> kernels(launches.begin(), launches.end());
+  if (entries.size() == 1)
+    if (DictionaryAttr plan = describeMemoryPlan(entries.front(), kernels, 0))
+      module->setAttr(kMemoryPlanAttrName, plan);
+}
+
+void kiln::addLaunchCodeBytes(const GpuCode &code,
+                              std::vector<KernelSignature> &kernels) {
+  auto cubin = llvm::find_if(code.images, [](const GpuImage &image) {
+    return image.format == GpuImage::Cubin;
+  });
+  if (cubin == code.images.end())
+    return;
+  llvm::Expected<std::unique_ptr<llvm::object::ObjectFile>> file =
+      llvm::object::ObjectFile::createObjectFile(
+          llvm::MemoryBufferRef(cubin->bytes, "cubin"));
+  if (!file) {
+    llvm::consumeError(file.takeError());
+    return;
+  }
+  auto *elf = dyn_cast<llvm::object::ELFObjectFileBase>(file->get());
+  if (!elf)
+    return;
+  llvm::StringMap<uint64_t> sizes;
+  for (llvm::object::ELFSymbolRef symbol : elf->symbols()) {
+    llvm::Expected<StringRef> name = symbol.getName();
+    if (!name) {
+      llvm::consumeError(name.takeError());
+      continue;
+    }
+    if (symbol.getELFType() == llvm::ELF::STT_FUNC)
+      sizes[*name] = symbol.getSize();
+  }
+  for (KernelSignature &kernel : kernels)
+    if (kernel.launch && kernel.launch->gpuKernel < code.kernels.size())
+      kernel.codeBytes = sizes.lookup(code.kernels[kernel.launch->gpuKernel]);
 }

@@ -12,6 +12,8 @@
 
 #include "kiln/Target/HostCodegen.h"
 
+#include "KernelCodeSize.h"
+
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/Bitcode/BitcodeReader.h"
@@ -343,19 +345,26 @@ kiln::cpuFeaturesOf(const std::string &cpu,
 /// with every layer's copy of a kernel compiled again.
 /// The extracted functions stay out of line: a call per loop nest costs
 /// nothing next to the nest, and inlining them back would undo the saving.
-static void outlineLoopNests(llvm::Module &m, llvm::PassBuilder &pb,
+static void outlineLoopNests(llvm::Module &m, llvm::StringRef entryName,
+                             llvm::PassBuilder &pb,
                              llvm::ModuleAnalysisManager &mam) {
   llvm::SmallPtrSet<llvm::Function *, 32> before;
   for (llvm::Function &f : m)
     before.insert(&f);
-  llvm::ModulePassManager mpm;
+  llvm::ModulePassManager extract, merge;
   // The cleanups first, so that nests which differ only in how MLIR's
   // lowering spelled their buffer descriptors become identical.
   llvm::cantFail(pb.parsePassPipeline(
-      mpm, "function(sroa,early-cse,instcombine<no-verify-fixpoint>,simplifycfg,"
-           "loop-simplify),"
-           "loop-extract,mergefunc"));
-  mpm.run(m, mam);
+      extract,
+      "function(sroa,early-cse,instcombine<no-verify-fixpoint>,simplifycfg,"
+      "loop-simplify),"
+      "loop-extract"));
+  llvm::cantFail(pb.parsePassPipeline(merge, "mergefunc"));
+  extract.run(m, mam);
+  // Before merging, the calls learn which kernels they run (for
+  // kiln-inspect's code sizes; KernelCodeSize.h).
+  kiln::tagOutlinedCalls(m, before, entryName);
+  merge.run(m, mam);
   for (llvm::Function &f : m)
     if (!before.contains(&f) && !f.isDeclaration())
       f.addFnAttr(llvm::Attribute::NoInline);
@@ -426,11 +435,15 @@ static unsigned partitionCount(const llvm::Module &m, unsigned jobs) {
 /// so the partitions lose no optimization the whole module would have.
 static llvm::Error compileToObjects(llvm::Module &m, llvm::TargetMachine &tm,
                                     const HostCodegenOptions &opts,
-                                    std::vector<llvm::SmallString<0>> &objects) {
+                                    std::vector<llvm::SmallString<0>> &objects,
+                                    std::vector<uint64_t> &kernelBytes) {
   unsigned parts = partitionCount(m, opts.jobs);
   if (parts <= 1) {
     optimize(m, tm, opts.optLevel);
-    return emitObject(m, tm, objects.emplace_back());
+    llvm::Error error = emitObject(m, tm, objects.emplace_back());
+    if (!error)
+      kiln::addKernelCodeBytes(m, objects.back().str(), kernelBytes);
+    return error;
   }
   std::vector<llvm::SmallString<0>> bitcode;
   llvm::SplitModule(m, parts, [&](std::unique_ptr<llvm::Module> part) {
@@ -460,7 +473,9 @@ static llvm::Error compileToObjects(llvm::Module &m, llvm::TargetMachine &tm,
         return report(partTm.takeError());
       optimize(**part, **partTm, opts.optLevel);
       if (llvm::Error error = emitObject(**part, **partTm, objects[i]))
-        report(std::move(error));
+        return report(std::move(error));
+      std::lock_guard<std::mutex> guard(errorsLock);
+      kiln::addKernelCodeBytes(**part, objects[i].str(), kernelBytes);
     });
   }
   pool.wait();
@@ -574,7 +589,8 @@ private:
 mlir::LogicalResult kiln::emitHostCode(mlir::ModuleOp module,
                                        const HostCodegenOptions &opts,
                                        llvm::raw_ostream *irOut,
-                                       std::string &sharedObject) {
+                                       std::string &sharedObject,
+                                       std::vector<uint64_t> *kernelCodeBytes) {
   auto report = [&](llvm::Error error) {
     return mlir::emitError(module.getLoc()) << llvm::toString(std::move(error));
   };
@@ -586,6 +602,7 @@ mlir::LogicalResult kiln::emitHostCode(mlir::ModuleOp module,
   }
   if (!m)
     return report(fail("translation to LLVM IR failed"));
+  kiln::tagKernelInstructions(*m, opts.entryName);
   routeAllocationsThroughHooks(*m);
   routeCollectivesThroughTable(*m);
   routeProfileCallsThroughHook(*m);
@@ -600,18 +617,23 @@ mlir::LogicalResult kiln::emitHostCode(mlir::ModuleOp module,
   if (llvm::verifyModule(*m, &llvm::errs()))
     return report(fail("the generated LLVM IR does not verify"));
   if (opts.optLevel > 0)
-    withPassBuilder(**tm, [&](llvm::PassBuilder &pb,
-                              llvm::ModuleAnalysisManager &mam) {
-      outlineLoopNests(*m, pb, mam);
-    });
+    withPassBuilder(
+        **tm, [&](llvm::PassBuilder &pb, llvm::ModuleAnalysisManager &mam) {
+          outlineLoopNests(*m, opts.entryName, pb, mam);
+        });
   if (irOut) {
     optimize(*m, **tm, opts.optLevel);
     m->print(*irOut, nullptr);
     return mlir::success();
   }
+  kiln::markKernelFunctions(*m, opts.entryName);
   std::vector<llvm::SmallString<0>> objects;
-  if (llvm::Error error = compileToObjects(*m, **tm, opts, objects))
+  std::vector<uint64_t> kernelBytes;
+  if (llvm::Error error =
+          compileToObjects(*m, **tm, opts, objects, kernelBytes))
     return report(std::move(error));
+  if (kernelCodeBytes)
+    *kernelCodeBytes = std::move(kernelBytes);
   if (llvm::Error error = link(objects, opts, sharedObject))
     return report(std::move(error));
   return mlir::success();

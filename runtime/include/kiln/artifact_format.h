@@ -29,6 +29,11 @@
 |*              launch shape (format in "Kernels" below)                      *|
 |*   VALUES     optional: the inputs and outputs that are ONNX sequences or   *|
 |*              optionals (format in "Sequences and optionals" below)         *|
+|*   KERNEL_DETAILS optional: each KERNELS row's code size and loop nest     *|
+|*   MEMORY_PLAN    optional: the workspace's buffers, their bytes, offsets  *|
+|*                  and lives in kernels (both in "Kernels" below)          *|
+|*   DUMPS      optional: the outputs kiln-compile --dump added, each with    *|
+|*              the ONNX node that computes it (format in "Dumps" below)      *|
 |*                                                                            *|
 |* METADATA encoding (str = u32 byte length + bytes, no terminator;           *|
 |* tensor = str name, u32 dtype, u32 rank, i64 dims[rank]):                   *|
@@ -287,6 +292,45 @@
 |* non-empty, unique per role; each tensor names an input or output of the   *|
 |* role, used by one value only; an absent value has no tensors, a present   *|
 |* non-sequence exactly one; nothing after the last value.                    *|
+|* KERNEL_DETAILS and MEMORY_PLAN describe the program for kiln-inspect;      *|
+|* nothing runs differently with or without them (older runtimes skip them,   *|
+|* and a table of another magic, a later revision, is reported as corrupt    *|
+|* rather than misread). KERNEL_DETAILS encoding:                            *|
+|*   u32 magic        KILN_KERNEL_DETAILS_MAGIC                               *|
+|*   u32 num_kernels  (equal to KERNELS' num_kernels), then per kernel:       *|
+|*     u64 code_bytes  machine code of the kernel's own functions (a CPU     *|
+|*                     kernel's outlined loop nests and parallel bodies, a    *|
+|*                     function two kernels share counting in both; a CUDA    *|
+|*                     launch's kernel function in the first cubin); 0 when   *|
+|*                     unknown                                                *|
+|*     str loop_nest   e.g. "scf.parallel 4x16 / scf.for 64" (may be empty)   *|
+|* MEMORY_PLAN encoding:                                                      *|
+|*   u32 magic        KILN_MEMORY_PLAN_MAGIC                                  *|
+|*   u64 workspace_bytes  the planned arena (METADATA's workspace_bytes on    *|
+|*                        the CPU, GPU_CODE's on CUDA)                        *|
+|*   u64 peak_bytes   the most buffer bytes live during one kernel            *|
+|*   u32 num_buffers, then per buffer:                                        *|
+|*     str nodes      the ONNX nodes that write it, ", "-separated (may be    *|
+|*                    empty)                                                 *|
+|*     str type       its shape and element type, e.g. "4x8xf32"              *|
+|*     u64 offset, u64 bytes   where it lies in the workspace                 *|
+|*     u32 first_kernel, u32 last_kernel   the first and last kernel (KERNELS *|
+|*                    index) that use it                                      *|
+|* What the runtime checks: magic; KERNELS present (and for KERNEL_DETAILS    *|
+|* as many rows); every read inside the section, counts that fit the bytes   *|
+|* left, nothing after the last entry; strings without NUL; first_kernel <=   *|
+|* last_kernel < num_kernels; offset + bytes <= workspace_bytes.              *|
+|*                                                                            *|
+|* Dumps                                                                      *|
+|* -----                                                                      *|
+|* kiln-compile --dump NODE / --dump-all keeps intermediate values as extra   *|
+|* outputs after the model's own. DUMPS encoding:                             *|
+|*   u32 magic        KILN_DUMPS_MAGIC                                        *|
+|*   u32 first_output the index of the first dumped output                   *|
+|*   u32 num_dumps,  then per dumped output (in output order): str node, the  *|
+|*                   ONNX node whose output it is (non-empty)                 *|
+|* What the runtime checks: magic; first_output + num_dumps == num_outputs;   *|
+|* names non-empty without NUL; nothing after the last.                       *|
 |*                                                                            *|
 |* Partitioned models                                                         *|
 |* ------------------                                                         *|
@@ -364,6 +408,9 @@ extern "C" {
 /* VALUES flags. */
 #define KILN_VALUE_SEQUENCE 1u
 #define KILN_VALUE_PRESENT 2u
+#define KILN_KERNEL_DETAILS_MAGIC 0x31444B4Bu /* "KKD1" little-endian */
+#define KILN_MEMORY_PLAN_MAGIC 0x31504D4Bu    /* "KMP1" little-endian */
+#define KILN_DUMPS_MAGIC 0x3150444Bu          /* "KDP1" little-endian */
 
 typedef struct kiln_artifact_header {
   char magic[8];                 /* KILN_ARTIFACT_MAGIC, NUL padded */
@@ -381,12 +428,15 @@ typedef enum kiln_section_kind {
   KILN_SECTION_METADATA = 1,
   KILN_SECTION_HOST_CODE = 2,
   KILN_SECTION_WEIGHTS = 3,
-  KILN_SECTION_GPU_CODE = 4,   /* kernels of a "cuda-" target */
-  KILN_SECTION_GENERATION = 5, /* a generation step's roles and state */
-  KILN_SECTION_RANKS = 6,      /* every rank's artifact (version 5) */
-  KILN_SECTION_KERNELS = 7,    /* the kernel table (optional) */
-  KILN_SECTION_LAUNCHES = 8,   /* the kernels' launch shapes (optional) */
-  KILN_SECTION_VALUES = 9      /* sequence and optional values (optional) */
+  KILN_SECTION_GPU_CODE = 4,        /* kernels of a "cuda-" target */
+  KILN_SECTION_GENERATION = 5,      /* a generation step's roles and state */
+  KILN_SECTION_RANKS = 6,           /* every rank's artifact (version 5) */
+  KILN_SECTION_KERNELS = 7,         /* the kernel table (optional) */
+  KILN_SECTION_LAUNCHES = 8,        /* the kernels' launch shapes (optional) */
+  KILN_SECTION_VALUES = 9,          /* sequence and optional values (optional) */
+  KILN_SECTION_KERNEL_DETAILS = 10, /* code size, loop nest (optional) */
+  KILN_SECTION_MEMORY_PLAN = 11,    /* the workspace's buffers (optional) */
+  KILN_SECTION_DUMPS = 12           /* dumped outputs' nodes (optional) */
 } kiln_section_kind;
 
 /* The format of one GPU_CODE image. */

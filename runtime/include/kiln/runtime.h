@@ -215,6 +215,54 @@ typedef struct kiln_value_info {
 /* Describes value `index`; the pointers point into the model. */
 KILN_API kiln_status kiln_model_value(const kiln_model *model, size_t index,
                                       kiln_value_info *out_info);
+/* What the compiler recorded about kernel `index` (the KERNEL_DETAILS
+ * section): the bytes of machine code of its own functions (0 when
+ * unknown) and its loop nest in one line ("scf.parallel 4x16 / scf.for
+ * 64"; "" when none was recorded), pointing into the model.
+ * KILN_STATUS_NOT_FOUND (zeroed) when the artifact has no KERNEL_DETAILS. */
+typedef struct kiln_kernel_detail {
+  uint64_t code_bytes;
+  const char *loop_nest;
+} kiln_kernel_detail;
+KILN_API kiln_status kiln_model_kernel_detail(const kiln_model *model,
+                                              size_t index,
+                                              kiln_kernel_detail *out_detail);
+
+/* The memory plan (the MEMORY_PLAN section): the workspace the compiler
+ * planned, the most bytes of its buffers live during one kernel, and the
+ * number of buffers. KILN_STATUS_NOT_FOUND (zeroed) when the artifact has
+ * none (compiled before it existed, or a target that plans none). */
+typedef struct kiln_memory_plan {
+  uint64_t workspace_bytes;
+  uint64_t peak_bytes;
+  size_t num_buffers;
+} kiln_memory_plan;
+KILN_API kiln_status kiln_model_memory_plan(const kiln_model *model,
+                                            kiln_memory_plan *out_plan);
+
+/* Buffer `index` of the memory plan: the ONNX nodes that write it (", "
+ * separated, may be ""), its type ("4x8xf32"), where it lies in the
+ * workspace, and the first and last kernel (kernel table index) that use
+ * it. The strings point into the model. */
+typedef struct kiln_planned_buffer {
+  const char *nodes;
+  const char *type;
+  uint64_t offset;
+  uint64_t bytes;
+  uint32_t first_kernel;
+  uint32_t last_kernel;
+} kiln_planned_buffer;
+KILN_API kiln_status kiln_model_planned_buffer(const kiln_model *model,
+                                               size_t index,
+                                               kiln_planned_buffer *out_buffer);
+
+/* Whether output `index` is a value kiln-compile --dump kept (the DUMPS
+ * section) rather than one of the model's outputs: then *out_node is the
+ * ONNX node that computes it (pointing into the model). NOT_FOUND (NULL)
+ * for a model output, or when the artifact has no dumps. */
+KILN_API kiln_status kiln_model_output_dump(const kiln_model *model,
+                                            size_t index,
+                                            const char **out_node);
 
 /* Number of inputs / outputs; 0 if `model` is NULL. */
 KILN_API size_t kiln_model_num_inputs(const kiln_model *model);

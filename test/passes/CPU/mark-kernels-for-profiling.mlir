@@ -2,12 +2,14 @@
 
 // Each top-level loop nest and copy of the entry is a kernel: numbered in
 // order, between calls of the profiler hook, and listed in kiln.kernels
-// with the op kinds and nodes of every op inside it. Allocations and
-// private functions are not kernels.
+// with the op kinds and nodes of every op inside it and its loop nest.
+// Allocations and private functions are not kernels. Without a workspace
+// argument there is no memory plan.
+// CHECK-NOT: kiln.memory_plan
 // CHECK-LABEL: module attributes
-// CHECK-SAME: kiln.kernels = [{kinds = ["kiln.rms_norm", "kiln.add"], name = "rms_norm+add", nodes = ["norm_0", "residual_1"]},
-// CHECK-SAME: {kinds = [], name = "copy", nodes = []},
-// CHECK-SAME: {kinds = ["kiln.matmul"], name = "matmul", nodes = ["mm_2"]}]
+// CHECK-SAME: kiln.kernels = [{kinds = ["kiln.rms_norm", "kiln.add"], loop_nest = "scf.for 8", name = "rms_norm+add", nodes = ["norm_0", "residual_1"]},
+// CHECK-SAME: {kinds = [], loop_nest = "memref.copy", name = "copy", nodes = []},
+// CHECK-SAME: {kinds = ["kiln.matmul"], loop_nest = "scf.parallel 8", name = "matmul", nodes = ["mm_2"]}]
 // CHECK: func.func private @kiln_profile(i32, i32)
 // CHECK-LABEL: func.func @main
 // CHECK: memref.alloc

@@ -8,6 +8,8 @@
 #ifndef KILN_TARGET_CUDA_LAUNCHTABLE_H
 #define KILN_TARGET_CUDA_LAUNCHTABLE_H
 
+#include "kiln/Artifact/ArtifactWriter.h"
+
 #include "mlir/IR/BuiltinOps.h"
 
 namespace kiln {
@@ -28,7 +30,15 @@ namespace kiln {
 /// ["norm"])` is `{name = "rms_norm", kinds = ["kiln.rms_norm"], nodes =
 /// ["norm"], kernel = "main_kernel", grid = array<i64: 4, 1, 1>, block =
 /// array<i64: 128, 1, 1>, shared_bytes = 0}`.
+/// Also records the workspace's buffers in launch terms as kiln.memory_plan
+/// (describeMemoryPlan) when there is one entry function.
 void recordLaunchTable(mlir::ModuleOp module);
+
+/// Sets each launch's codeBytes to the size of its GPU kernel's function
+/// symbol in `code`'s first cubin (the first arch's machine code; nothing
+/// without a cubin).
+void addLaunchCodeBytes(const GpuCode &code,
+                        std::vector<KernelSignature> &kernels);
 
 } // namespace kiln
 

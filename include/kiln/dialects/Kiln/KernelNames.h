@@ -24,6 +24,12 @@ namespace kiln {
 /// CUDA target's launch table.
 inline constexpr llvm::StringLiteral kKernelTableAttrName = "kiln.kernels";
 
+/// The module attribute that holds the memory plan in kernel terms:
+/// `workspace_bytes`, `peak_bytes` and `buffers`, per buffer a dictionary
+/// of `nodes`, `type`, `offset`, `bytes`, `first` and `last` (kernel
+/// indices), written by kiln-cpu-mark-kernels-for-profiling.
+inline constexpr llvm::StringLiteral kMemoryPlanAttrName = "kiln.memory_plan";
+
 /// A kernel's name in the table: the kinds `p` names without "kiln.",
 /// joined by '+' ("rms_norm", "matmul+add"; after three, "+..."), or
 /// `fallback` when it names none.

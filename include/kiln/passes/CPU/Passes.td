@@ -439,9 +439,16 @@ def MarkKernelsForProfiling : Pass<"kiln-cpu-mark-kernels-for-profiling", "mlir:
     module attribute `kiln.kernels` lists, per kernel in id order, its
     `name`, its op `kinds` (the `kiln.*` kinds that
     `kiln-record-op-kinds-in-locations` left in the locations of the ops
-    it is made of) and the ONNX `nodes` named there; the artifact writer
-    stores it as the KERNELS section. Runs on loops, after
-    `scf-forall-to-parallel` and before the OpenMP lowering.
+    it is made of), the ONNX `nodes` named there and its `loop_nest` in
+    one line (the loops from the kernel inward while each holds one loop,
+    with constant trip counts: `scf.parallel 4x16 / scf.for 64`); the
+    artifact writer stores it as the KERNELS and KERNEL_DETAILS sections.
+    When the function has a `kiln.workspace` argument
+    (`kiln-plan-workspace`), the module attribute `kiln.memory_plan` lists
+    each of its views with its nodes, type, offset, bytes and the `first`
+    and `last` kernel that use it or an alias, and `peak_bytes`, the most
+    buffer bytes live during one kernel (the MEMORY_PLAN section). Runs on
+    loops, after `scf-forall-to-parallel` and before the OpenMP lowering.
 
     Example:
 
@@ -452,7 +459,8 @@ def MarkKernelsForProfiling : Pass<"kiln-cpu-mark-kernels-for-profiling", "mlir:
     scf.for %i = %c0 to %c8 step %c1 { ... }
     func.call @kiln_profile(%c0_i32, %c1_i32) : (i32, i32) -> ()
     // and the module's kiln.kernels holds one dictionary for it:
-    //   name = "add", kinds = ["kiln.add"], nodes = ["add_0"]
+    //   name = "add", kinds = ["kiln.add"], nodes = ["add_0"],
+    //   loop_nest = "scf.for 8"
     ```
   }];
   let dependentDialects = ["mlir::arith::ArithDialect",
