@@ -1,8 +1,8 @@
 //===- KilnBoundedOps.cpp - Verifiers of nonzero, unique, NMS -------------===//
 //
 // The ops of KilnBoundedOps.td, whose generated definitions are here: each
-// result buffer must have the bound its operands' shapes give (static,
-// except NonZero's, whose bound may be the run's element count).
+// result buffer must have the bound its operands' shapes give (dynamic
+// when one of the sizes it follows from is: the run's).
 //
 //===----------------------------------------------------------------------===//
 
@@ -31,34 +31,58 @@ LogicalResult NonZeroOp::verify() {
   return success();
 }
 
+/// A size for a message: "?" when dynamic.
+static std::string sizeText(int64_t size) {
+  return ShapedType::isDynamic(size) ? "?" : std::to_string(size);
+}
+
+/// A shape for a message: [?,3].
+static std::string shapeText(ArrayRef<int64_t> shape) {
+  std::string text = "[";
+  for (auto [i, d] : llvm::enumerate(shape))
+    text += (i ? "," : "") + sizeText(d);
+  return text + "]";
+}
+
 LogicalResult UniqueOp::verify() {
   RankedTensorType in = getInput().getType();
-  if (!in.hasStaticShape() || in.getRank() != 3)
-    return emitOpError("expects an input [outer, m, inner] of static shape");
+  if (in.getRank() != 3)
+    return emitOpError("expects an input [outer, m, inner]");
   if (getValues().getType() != in)
     return emitOpError("values must have the input's type");
+  // A dynamic m: the run's item count bounds the results.
   SmallVector<int64_t> items{in.getDimSize(1)};
   for (Value v : {getIndices(), getInverseIndices(), getCounts()})
     if (cast<RankedTensorType>(v.getType()).getShape() != ArrayRef(items))
       return emitOpError("indices, inverse_indices and counts must be ")
-             << shapeString(items);
+             << shapeText(items);
   return success();
+}
+
+/// `a` and `b` are equal or one is dynamic.
+static bool compatible(int64_t a, int64_t b) {
+  return a == b || ShapedType::isDynamic(a) || ShapedType::isDynamic(b);
 }
 
 LogicalResult NonMaxSuppressionOp::verify() {
   RankedTensorType boxes = getBoxes().getType(), scores = getScores().getType();
-  if (!boxes.hasStaticShape() || boxes.getRank() != 3 ||
-      boxes.getDimSize(2) != 4)
-    return emitOpError("expects boxes [batches, boxes, 4] of static shape");
-  if (!scores.hasStaticShape() || scores.getRank() != 3 ||
-      scores.getDimSize(0) != boxes.getDimSize(0) ||
-      scores.getDimSize(2) != boxes.getDimSize(1))
+  if (boxes.getRank() != 3 || boxes.getDimSize(2) != 4)
+    return emitOpError("expects boxes [batches, boxes, 4]");
+  if (scores.getRank() != 3 ||
+      !compatible(scores.getDimSize(0), boxes.getDimSize(0)) ||
+      !compatible(scores.getDimSize(2), boxes.getDimSize(1)))
     return emitOpError("expects scores [")
-           << boxes.getDimSize(0) << ", classes, " << boxes.getDimSize(1)
-           << "] of static shape";
-  SmallVector<int64_t> shape{
-      boxes.getDimSize(0) * scores.getDimSize(1) * boxes.getDimSize(1), 3};
+           << sizeText(boxes.getDimSize(0)) << ", classes, "
+           << sizeText(boxes.getDimSize(1)) << "]";
+  // The bound batches * classes * boxes, the run's when one is dynamic.
+  int64_t bound = 1;
+  for (int64_t d :
+       {scores.getDimSize(0), scores.getDimSize(1), scores.getDimSize(2)})
+    bound = ShapedType::isDynamic(d) || ShapedType::isDynamic(bound)
+                ? ShapedType::kDynamic
+                : bound * d;
+  SmallVector<int64_t> shape{bound, 3};
   if (getSelected().getType().getShape() != ArrayRef<int64_t>(shape))
-    return emitOpError("selected must be ") << shapeString(shape);
+    return emitOpError("selected must be ") << shapeText(shape);
   return success();
 }

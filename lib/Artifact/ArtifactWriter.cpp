@@ -356,6 +356,14 @@ emitArtifact(const ArtifactContents &c,
       generation.i64(c.generation->kvBlockSize);
       generation.i64(c.generation->kvBlocks);
       generation.str(c.generation->blockTable);
+      if (c.generation->windowBlocks > 0) {
+        generation.u32(KILN_GENERATION_WINDOW_MAGIC);
+        generation.i64(c.generation->windowBlocks);
+        generation.str(c.generation->windowBlockTable);
+        generation.u32((uint32_t)c.generation->windowStateInputs.size());
+        for (const std::string &name : c.generation->windowStateInputs)
+          generation.str(name);
+      }
     }
   }
 

@@ -280,10 +280,28 @@ static LogicalResult readGeneration(func::FuncOp entry,
            << "kiln.generation's paged cache needs kv_block_size >= 1, "
               "kv_blocks >= 1 and block_table, got "
            << attrs;
-  for (unsigned i = 0; i < entry.getNumArguments(); ++i)
-    if (entry.getArgAttr(i, "kiln.state"))
-      g.stateInputs.push_back(
-          nameOf(entry.getArgAttrDict(i), "input" + std::to_string(i)));
+  bool windowed = readInt("window_blocks", g.windowBlocks);
+  if (windowed && (!paged || g.windowBlocks < 1 ||
+                   !readString("window_block_table", g.windowBlockTable)))
+    return emitError(entry.getLoc())
+           << "kiln.generation's windowed pools need a paged cache, "
+              "window_blocks >= 1 and window_block_table, got "
+           << attrs;
+  for (unsigned i = 0; i < entry.getNumArguments(); ++i) {
+    if (!entry.getArgAttr(i, "kiln.state"))
+      continue;
+    std::string name =
+        nameOf(entry.getArgAttrDict(i), "input" + std::to_string(i));
+    if (entry.getArgAttr(i, "kiln.window_state")) {
+      if (!windowed)
+        return emitError(entry.getLoc())
+               << "state input '" << name
+               << "' is a windowed pool, but kiln.generation has no "
+                  "window_blocks";
+      g.windowStateInputs.push_back(name);
+    }
+    g.stateInputs.push_back(std::move(name));
+  }
   contents.generation = std::move(g);
   return success();
 }

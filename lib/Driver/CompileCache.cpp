@@ -330,6 +330,7 @@ kiln::compileCacheKey(const CompileOptions &options) {
   key.add("max seq", options.maxSeq);
   key.add("kv block size", options.kvBlockSize);
   key.add("kv blocks", options.kvBlocks);
+  key.add("kv window blocks", options.kvWindowBlocks);
   key.add("expert ranks", options.planning.expertRanks);
   key.add("pipeline stages", options.planning.pipelineStages);
   key.add("tensor ranks", options.planning.tensorRanks);

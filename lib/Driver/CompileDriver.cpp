@@ -256,6 +256,7 @@ LogicalResult makeGenerationStep(ModuleOp module, const CompileOptions &opts) {
   passOptions.maxSeq = opts.maxSeq;
   passOptions.kvBlockSize = opts.kvBlockSize;
   passOptions.kvBlocks = opts.kvBlocks;
+  passOptions.kvWindowBlocks = opts.kvWindowBlocks;
   return runPasses(module, opts.configure, [&](PassManager &pm) {
     pm.addPass(createConvertDecoderToGenerationStep(passOptions));
     pm.addPass(createCanonicalizerPass());

@@ -391,29 +391,79 @@ LogicalResult compressOp(NodeContext &nc, Value x) {
                                        nc.b.getI64IntegerAttr(axis)));
 }
 
-/// Unique: kiln.unique on the input as [outer, m, inner] (the items are
-/// the slices along the axis, or the elements without one), its values
-/// shaped back and every result cut to the number of distinct items.
-LogicalResult uniqueOp(NodeContext &nc, Value x) {
+/// `x` with a unit dim before and after its own ([1, d0, ..., 1]), then
+/// its dims grouped as [outer, m, inner]: those before `axis`, the one at
+/// it, those after. Works with dynamic dims (tensor reshapes only group).
+Value itemsOf(NodeContext &nc, Value x, int64_t axis) {
   RankedTensorType t = nc.typeOf(x);
-  if (failed(checkBoundable(nc, x, "the input (input 0)", {0, 1, 3})))
-    return failure();
-  int64_t outer = 1, m = t.getNumElements(), inner = 1, axis = 0;
+  int64_t rank = t.getRank();
+  SmallVector<int64_t> padded{1};
+  padded.append(t.getShape().begin(), t.getShape().end());
+  padded.push_back(1);
+  SmallVector<ReassociationIndices> wrap;
+  for (int64_t d = 0; d < rank; ++d)
+    wrap.push_back({d + 1});
+  wrap.front().insert(wrap.front().begin(), 0);
+  wrap.back().push_back(rank + 1);
+  SmallVector<OpFoldResult> sizes{nc.b.getIndexAttr(1)};
+  for (OpFoldResult s : tensor::getMixedSizes(nc.b, nc.loc, x))
+    sizes.push_back(s);
+  sizes.push_back(nc.b.getIndexAttr(1));
+  Value wrapped = tensor::ExpandShapeOp::create(nc.b, nc.loc, t.clone(padded),
+                                                x, wrap, sizes);
+  SmallVector<ReassociationIndices> groups(3);
+  for (int64_t d = 0; d <= axis; ++d)
+    groups[0].push_back(d);
+  groups[1].push_back(axis + 1);
+  for (int64_t d = axis + 2; d < rank + 2; ++d)
+    groups[2].push_back(d);
+  return tensor::CollapseShapeOp::create(nc.b, nc.loc, wrapped, groups);
+}
+
+/// The inverse of itemsOf: `items` [outer, m, inner] back to `like`'s
+/// shape (the same dims, `like` giving the dynamic ones).
+Value itemsBack(NodeContext &nc, Value items, Value like, int64_t axis) {
+  RankedTensorType t = nc.typeOf(like);
+  int64_t rank = t.getRank();
+  SmallVector<int64_t> padded{1};
+  padded.append(t.getShape().begin(), t.getShape().end());
+  padded.push_back(1);
+  SmallVector<ReassociationIndices> groups(3);
+  for (int64_t d = 0; d <= axis; ++d)
+    groups[0].push_back(d);
+  groups[1].push_back(axis + 1);
+  for (int64_t d = axis + 2; d < rank + 2; ++d)
+    groups[2].push_back(d);
+  SmallVector<OpFoldResult> sizes{nc.b.getIndexAttr(1)};
+  for (OpFoldResult s : tensor::getMixedSizes(nc.b, nc.loc, like))
+    sizes.push_back(s);
+  sizes.push_back(nc.b.getIndexAttr(1));
+  Value wrapped = tensor::ExpandShapeOp::create(nc.b, nc.loc, t.clone(padded),
+                                                items, groups, sizes);
+  SmallVector<ReassociationIndices> unwrap;
+  for (int64_t d = 0; d < rank; ++d)
+    unwrap.push_back({d + 1});
+  unwrap.front().insert(unwrap.front().begin(), 0);
+  unwrap.back().push_back(rank + 1);
+  return tensor::CollapseShapeOp::create(nc.b, nc.loc, wrapped, unwrap);
+}
+
+/// Unique of a static input: kiln.unique on it reshaped to [outer, m,
+/// inner], its results cut to the number of distinct items.
+LogicalResult staticUnique(NodeContext &nc, Value x, bool hasAxis,
+                           int64_t axis) {
+  RankedTensorType t = nc.typeOf(x);
+  int64_t outer = 1, m = t.getNumElements(), inner = 1;
   SmallVector<int64_t> shape{m};
-  if (nc.attr("axis")) {
-    FailureOr<int64_t> a = nc.normalizeAxis(nc.getInt("axis", 0), t.getRank());
-    if (failed(a))
-      return failure();
-    axis = *a;
+  if (hasAxis) {
     shape.assign(t.getShape().begin(), t.getShape().end());
-    outer = 1;
     for (int64_t d = 0; d < axis; ++d)
       outer *= shape[d];
     m = shape[axis];
     inner = t.getNumElements() / std::max<int64_t>(outer * m, 1);
+  } else {
+    axis = 0;
   }
-  if (m == 0)
-    return nc.error("an input with no items is not supported");
   auto items = RankedTensorType::get({m}, nc.b.getI64Type());
   auto op = UniqueOp::create(nc.b, nc.loc, t.clone({outer, m, inner}), items,
                              items, items, nc.b.getIndexType(),
@@ -424,6 +474,51 @@ LogicalResult uniqueOp(NodeContext &nc, Value x) {
       {boundedPrefix(nc, nc.reshape(op.getValues(), shape), axis, count, 0),
        boundedPrefix(nc, op.getIndices(), 0, count, 1), op.getInverseIndices(),
        boundedPrefix(nc, op.getCounts(), 0, count, 3)});
+}
+
+/// Unique: kiln.unique on the input as [outer, m, inner] (the items are
+/// the slices along the axis, or the elements without one), its values
+/// shaped back and every result cut to the number of distinct items. With
+/// symbolic dims the items are the run's: the buffers are sized then.
+LogicalResult uniqueOp(NodeContext &nc, Value x) {
+  RankedTensorType t = nc.typeOf(x);
+  if (failed(checkBoundable(nc, x, "the input (input 0)", {0, 1, 3},
+                            /*dynamicBound=*/true)))
+    return failure();
+  int64_t axis = 0;
+  bool hasAxis = bool(nc.attr("axis"));
+  if (hasAxis) {
+    FailureOr<int64_t> a = nc.normalizeAxis(nc.getInt("axis", 0), t.getRank());
+    if (failed(a))
+      return failure();
+    axis = *a;
+  }
+  bool noItems =
+      hasAxis ? t.getDimSize(axis) == 0 : llvm::is_contained(t.getShape(), 0);
+  if (noItems)
+    return nc.error("an input with no items is not supported");
+  if (t.hasStaticShape())
+    return staticUnique(nc, x, hasAxis, axis);
+  // Without an axis the items are the elements, in row-major order.
+  Value in = x;
+  if (!hasAxis && t.getRank() > 1) {
+    SmallVector<ReassociationIndices> all(1);
+    for (int64_t d = 0; d < t.getRank(); ++d)
+      all[0].push_back(d);
+    in = tensor::CollapseShapeOp::create(nc.b, nc.loc, x, all);
+  }
+  Value items = itemsOf(nc, in, axis);
+  RankedTensorType it = nc.typeOf(items);
+  auto itemType = RankedTensorType::get({it.getDimSize(1)}, nc.b.getI64Type());
+  auto op = UniqueOp::create(nc.b, nc.loc, it, itemType, itemType, itemType,
+                             nc.b.getIndexType(), items,
+                             nc.b.getBoolAttr(nc.getInt("sorted", 1) != 0));
+  Value count = op.getCount();
+  Value values = itemsBack(nc, op.getValues(), in, axis);
+  return nc.setResults({boundedPrefix(nc, values, axis, count, 0),
+                        boundedPrefix(nc, op.getIndices(), 0, count, 1),
+                        op.getInverseIndices(),
+                        boundedPrefix(nc, op.getCounts(), 0, count, 3)});
 }
 
 /// Element 0 of input `i` (a scalar or a one-element tensor) as a scalar,
@@ -451,8 +546,11 @@ LogicalResult nonMaxSuppressionOp(NodeContext &nc) {
   Value boxes = nc.input(0), scores = nc.input(1);
   if (!boxes || !scores)
     return nc.error("expects boxes and scores");
-  if (failed(checkBoundable(nc, boxes, "the boxes (input 0)")) ||
-      failed(checkBoundable(nc, scores, "the scores (input 1)")))
+  // With symbolic dims the bound (batches * classes * boxes) is the run's.
+  if (failed(checkBoundable(nc, boxes, "the boxes (input 0)", {0},
+                            /*dynamicBound=*/true)) ||
+      failed(checkBoundable(nc, scores, "the scores (input 1)", {0},
+                            /*dynamicBound=*/true)))
     return failure();
   RankedTensorType bt = nc.typeOf(boxes), st = nc.typeOf(scores);
   if (!isa<FloatType>(bt.getElementType()) ||
@@ -480,7 +578,8 @@ LogicalResult nonMaxSuppressionOp(NodeContext &nc) {
       !scoreThr.getType().isF32())
     return nc.error("expects an int64 max_output_boxes_per_class and float "
                     "thresholds");
-  int64_t bound = bt.getDimSize(0) * st.getDimSize(1) * bt.getDimSize(1);
+  int64_t bound =
+      st.hasStaticShape() ? st.getNumElements() : ShapedType::kDynamic;
   auto op = NonMaxSuppressionOp::create(
       b, loc, RankedTensorType::get({bound, 3}, b.getI64Type()),
       b.getIndexType(), boxes, scores,

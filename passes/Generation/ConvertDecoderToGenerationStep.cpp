@@ -42,6 +42,7 @@ namespace {
 
 constexpr llvm::StringLiteral kPastLengthName = "past_length";
 constexpr llvm::StringLiteral kBlockTableName = "block_table";
+constexpr llvm::StringLiteral kWindowBlockTableName = "window_block_table";
 
 /// The entry's `tokens [batch, seq]` and `logits [batch, seq, vocab]`, and
 /// the names of their symbolic dims ("" for a static batch).
@@ -391,6 +392,9 @@ struct CacheBuilder {
   int64_t blockSize; // 0: a contiguous cache
   StringRef batchSymbol;
   Value pastLength, blockTable;
+  /// Paged windowed attentions: their pools' blocks and table.
+  int64_t windowBlocks = 0;
+  Value windowTable;
   SmallVector<Value> results;
   SmallVector<DictionaryAttr> resultAttrs;
 
@@ -707,6 +711,131 @@ struct ConvertDecoderToGenerationStepPass
     caches.writeRing(valueCache, value, ring, valueName);
   }
 
+  /// Gives the windowed attention `op` (layer `layer`) of a paged cache
+  /// ring caches of `ring`'s slots in pools of their own
+  /// (`[window blocks, kv_heads, P, head]`, each sequence's blocks in its
+  /// row of the window block table) and replaces it by attention over
+  /// them, as attendOverRingCaches does with contiguous rings.
+  void attendOverPagedRingCaches(CacheBuilder &caches, AttentionOp op,
+                                 const std::string &layer,
+                                 generation::RingShape ring, Value seq) {
+    OpBuilder &b = caches.b;
+    Location loc = caches.fn.getLoc();
+    Value key = op.getKey(), value = op.getValue();
+    std::string keyName = "cache.key." + layer,
+                valueName = "cache.value." + layer;
+    auto poolType = [&](Value step) {
+      auto t = cast<RankedTensorType>(step.getType());
+      return RankedTensorType::get({caches.windowBlocks, t.getDimSize(1),
+                                    caches.blockSize, t.getDimSize(3)},
+                                   t.getElementType());
+    };
+    Value keyPool = caches.addState(poolType(key), keyName);
+    Value valuePool = caches.addState(poolType(value), valueName);
+    for (Value pool : {keyPool, valuePool})
+      caches.fn.setArgAttr(cast<BlockArgument>(pool).getArgNumber(),
+                           "kiln.window_state", b.getUnitAttr());
+    b.setInsertionPoint(op);
+    Value table = generation::ringTable(b, loc, caches.windowTable, ring,
+                                        caches.blockSize);
+    Value keyRing = generation::readPagedRing(b, loc, keyPool, table, ring);
+    Value valueRing = generation::readPagedRing(b, loc, valuePool, table, ring);
+    Value output = generation::attendOverRing(b, loc, op, keyRing, valueRing,
+                                              caches.pastLength, seq, ring);
+    // The rings are written after the attention read them.
+    b.setInsertionPointAfterValue(output);
+    for (auto [pool, ringValue, step, name] :
+         {std::make_tuple(keyPool, keyRing, key, keyName),
+          std::make_tuple(valuePool, valueRing, value, valueName)}) {
+      Value written = generation::writeRing(b, loc, ringValue, step,
+                                            caches.pastLength, ring);
+      caches.addResult(generation::writePagedRing(b, loc, pool, table, written,
+                                                  caches.pastLength),
+                       name);
+    }
+  }
+
+  /// The window block table's columns (the most blocks a paged windowed
+  /// attention's ring spans; 0 when none is windowed) and its pools'
+  /// blocks: --kv-window-blocks, or by default as many sequences' rings as
+  /// the full pool holds sequences (at least the default sequences), never
+  /// more blocks than the full pool.
+  LogicalResult chooseWindowPaging(func::FuncOp fn,
+                                   ArrayRef<AttentionOp> attentions,
+                                   int64_t cacheLength, int64_t columns,
+                                   int64_t numBlocks, int64_t batch,
+                                   int64_t &windowColumns,
+                                   int64_t &windowBlocks) {
+    windowColumns = 0;
+    for (AttentionOp op : attentions)
+      if (std::optional<generation::RingShape> ring =
+              generation::ringFor(op, cacheLength))
+        windowColumns = std::max(
+            windowColumns,
+            int64_t(llvm::divideCeil(ring->slots(), int64_t(kvBlockSize))));
+    if (kvWindowBlocks < 0 || kvWindowBlocks > (int64_t(1) << 31))
+      return emitError(fn.getLoc())
+             << "--generate: --kv-window-blocks must be in [0, 2^31], got "
+             << int64_t(kvWindowBlocks);
+    if (kvWindowBlocks > 0 && !windowColumns)
+      return emitError(fn.getLoc())
+             << "--generate: --kv-window-blocks needs a paged cache and a "
+                "sliding-window or hierarchical attention whose window is "
+                "shorter than --max-seq";
+    if (!windowColumns)
+      return success();
+    int64_t sequences =
+        ShapedType::isDynamic(batch) ? kDefaultPagedSequences : batch;
+    sequences =
+        std::max(sequences, int64_t(llvm::divideCeil(numBlocks, columns)));
+    windowBlocks = kvWindowBlocks > 0
+                       ? int64_t(kvWindowBlocks)
+                       : std::min(numBlocks, sequences * windowColumns);
+    return success();
+  }
+
+  /// The inputs a step adds besides its caches: past_length [batch] and,
+  /// paged, block_table [batch, max_seq / block_size] and for windowed
+  /// attentions window_block_table, all int64.
+  struct StepArguments {
+    Value pastLength, blockTable, windowTable;
+    int64_t windowBlocks = 0;
+  };
+  LogicalResult addStepArguments(func::FuncOp fn, int64_t batch,
+                                 StringRef batchSymbol,
+                                 ArrayRef<AttentionOp> attentions,
+                                 int64_t cacheLength, int64_t columns,
+                                 int64_t numBlocks, StepArguments &out) {
+    FailureOr<Value> pastLength =
+        addInt64Argument(fn, kPastLengthName, {batch}, batchSymbol);
+    if (failed(pastLength))
+      return failure();
+    out.pastLength = *pastLength;
+    if (!kvBlockSize) {
+      if (kvWindowBlocks)
+        return emitError(fn.getLoc())
+               << "--generate: --kv-window-blocks needs --kv-block-size (a "
+                  "paged cache)";
+      return success();
+    }
+    int64_t windowColumns = 0;
+    FailureOr<Value> table =
+        addInt64Argument(fn, kBlockTableName, {batch, columns}, batchSymbol);
+    if (failed(table) || failed(chooseWindowPaging(
+                             fn, attentions, cacheLength, columns, numBlocks,
+                             batch, windowColumns, out.windowBlocks)))
+      return failure();
+    out.blockTable = *table;
+    if (!windowColumns)
+      return success();
+    table = addInt64Argument(fn, kWindowBlockTableName, {batch, windowColumns},
+                             batchSymbol);
+    if (failed(table))
+      return failure();
+    out.windowTable = *table;
+    return success();
+  }
+
   LogicalResult convert(func::FuncOp fn) {
     FailureOr<DecoderBoundary> boundary = readBoundary(fn);
     if (failed(boundary))
@@ -757,20 +886,13 @@ struct ConvertDecoderToGenerationStepPass
     auto str = [&](StringRef s) { return StringAttr::get(ctx, s); };
     StringRef batchSymbol = boundary->batchSymbol;
 
-    // past_length [batch] and, paged, block_table [batch, max_seq /
-    // block_size], both int64.
-    FailureOr<Value> maybePastLength =
-        addInt64Argument(fn, kPastLengthName, {batch}, batchSymbol);
-    if (failed(maybePastLength))
+    StepArguments args;
+    if (failed(addStepArguments(fn, batch, batchSymbol, attentions, cacheLength,
+                                columns, numBlocks, args)))
       return failure();
-    Value pastLength = *maybePastLength, blockTable;
-    if (paged) {
-      FailureOr<Value> table =
-          addInt64Argument(fn, kBlockTableName, {batch, columns}, batchSymbol);
-      if (failed(table))
-        return failure();
-      blockTable = *table;
-    }
+    Value pastLength = args.pastLength, blockTable = args.blockTable,
+          windowTable = args.windowTable;
+    int64_t windowBlocks = args.windowBlocks;
 
     OpBuilder b(ctx);
     b.setInsertionPointToStart(&body);
@@ -786,9 +908,11 @@ struct ConvertDecoderToGenerationStepPass
     // exported cache's present outputs are dropped: the step's caches
     // replace them.
     auto ret = cast<func::ReturnOp>(body.getTerminator());
-    CacheBuilder caches{fn,         b,          batch, cacheLength,
-                        numBlocks,  paged ? int64_t(kvBlockSize) : 0,
-                        batchSymbol, pastLength, blockTable};
+    CacheBuilder caches{
+        fn,           b,          batch,
+        cacheLength,  numBlocks,  paged ? int64_t(kvBlockSize) : 0,
+        batchSymbol,  pastLength, blockTable,
+        windowBlocks, windowTable};
     for (unsigned i = 0; i < fn.getNumResults(); ++i)
       if (!presentResults.test(i)) {
         caches.results.push_back(ret.getOperand(i));
@@ -797,10 +921,13 @@ struct ConvertDecoderToGenerationStepPass
     ret->eraseOperands(presentResults);
     for (auto [i, op] : llvm::enumerate(attentions)) {
       std::string layer = std::to_string(i);
-      // A windowed attention's cache is a ring of its window (a paged one
-      // keeps every position: its blocks come and go by position).
-      if (std::optional<generation::RingShape> ring =
-              paged ? std::nullopt : generation::ringFor(op, cacheLength))
+      // A windowed attention's cache is a ring of its window (paged: in
+      // blocks of a pool of its own).
+      std::optional<generation::RingShape> ring =
+          generation::ringFor(op, cacheLength);
+      if (ring && paged)
+        attendOverPagedRingCaches(caches, op, layer, *ring, seq);
+      else if (ring)
         attendOverRingCaches(caches, op, layer, *ring, seq);
       else
         attendOverFullCaches(caches, op, layer, lengths, seq);
@@ -844,6 +971,10 @@ struct ConvertDecoderToGenerationStepPass
       generation.set("kv_block_size", b.getI64IntegerAttr(kvBlockSize));
       generation.set("kv_blocks", b.getI64IntegerAttr(numBlocks));
       generation.set("block_table", str(kBlockTableName));
+      if (windowTable) {
+        generation.set("window_blocks", b.getI64IntegerAttr(windowBlocks));
+        generation.set("window_block_table", str(kWindowBlockTableName));
+      }
     }
     fn->setAttr("kiln.generation", generation.getDictionary(ctx));
     return success();

@@ -275,4 +275,52 @@ Value writeRing(OpBuilder &b, Location loc, Value cache, Value update,
   return insert(ring, insert(anchors, cache, 0), shape.anchors);
 }
 
+Value ringTable(OpBuilder &b, Location loc, Value windowTable, RingShape shape,
+                int64_t blockSize) {
+  int64_t columns = (shape.slots() + blockSize - 1) / blockSize;
+  auto type = cast<RankedTensorType>(windowTable.getType());
+  if (type.getDimSize(1) == columns)
+    return windowTable;
+  SmallVector<OpFoldResult> offsets(2, b.getIndexAttr(0)),
+      strides(2, b.getIndexAttr(1)),
+      sizes{tensor::getMixedSize(b, loc, windowTable, 0),
+            b.getIndexAttr(columns)};
+  return tensor::ExtractSliceOp::create(
+      b, loc,
+      RankedTensorType::get({type.getDimSize(0), columns},
+                            type.getElementType()),
+      windowTable, offsets, sizes, strides);
+}
+
+Value readPagedRing(OpBuilder &b, Location loc, Value pool, Value table,
+                    RingShape shape) {
+  auto poolType = cast<RankedTensorType>(pool.getType());
+  auto tableType = cast<RankedTensorType>(table.getType());
+  int64_t batch = tableType.getDimSize(0);
+  auto viewType =
+      RankedTensorType::get({batch, poolType.getDimSize(1),
+                             tableType.getDimSize(1) * poolType.getDimSize(2),
+                             poolType.getDimSize(3)},
+                            poolType.getElementType());
+  Value view = PagedKVGatherOp::create(b, loc, viewType, pool, table);
+  if (viewType.getDimSize(2) == shape.slots())
+    return view;
+  SmallVector<OpFoldResult> offsets(4, b.getIndexAttr(0)), sizes,
+      strides(4, b.getIndexAttr(1));
+  for (int64_t d = 0; d < 4; ++d)
+    sizes.push_back(tensor::getMixedSize(b, loc, view, d));
+  sizes[2] = b.getIndexAttr(shape.slots());
+  return tensor::ExtractSliceOp::create(b, loc,
+                                        withDim(viewType, 2, shape.slots()),
+                                        view, offsets, sizes, strides);
+}
+
+Value writePagedRing(OpBuilder &b, Location loc, Value pool, Value table,
+                     Value ring, Value pastLength) {
+  Value zeros =
+      perSequence(b, loc, pastLength, [](I64Math &m, Value) { return m.c(0); });
+  return PagedKVCacheUpdateOp::create(b, loc, pool.getType(), pool, ring, table,
+                                      zeros);
+}
+
 } // namespace kiln::generation

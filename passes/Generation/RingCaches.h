@@ -69,6 +69,32 @@ mlir::Value writeRing(mlir::OpBuilder &b, mlir::Location loc, mlir::Value cache,
                       mlir::Value update, mlir::Value pastLength,
                       RingShape shape);
 
+/// A paged ring: the ring caches of a windowed attention kept in a pool of
+/// blocks (`pool` `[N, kv_heads, P, head]`), each sequence's slots in the
+/// blocks its row of `table` (`[batch, ceil(slots / P)]`) names, slot `t`
+/// at `pool[table[b, t / P], :, t mod P, :]`. So a sequence holds only the
+/// blocks of its window, whatever its length. Returns the ring
+/// `[batch, kv_heads, slots, head]` (kiln.paged_kv_gather, then the first
+/// `slots` positions).
+mlir::Value readPagedRing(mlir::OpBuilder &b, mlir::Location loc,
+                          mlir::Value pool, mlir::Value table, RingShape shape);
+
+/// The columns of `windowTable` (`[batch, W]`, the widest ring's blocks)
+/// that a ring of `shape` spans in blocks of `blockSize`: its first
+/// `ceil(slots / blockSize)`.
+mlir::Value ringTable(mlir::OpBuilder &b, mlir::Location loc,
+                      mlir::Value windowTable, RingShape shape,
+                      int64_t blockSize);
+
+/// `pool` with the ring `ring` (readPagedRing's shape, written by
+/// writeRing) stored back into each sequence's blocks: the whole ring, as
+/// positions `[0, slots)` of a kiln.paged_kv_cache_update at past length
+/// 0 (blocks a sequence was not given, entries outside the pool, are not
+/// written). Costs `slots` positions per sequence, like reading it.
+mlir::Value writePagedRing(mlir::OpBuilder &b, mlir::Location loc,
+                           mlir::Value pool, mlir::Value table,
+                           mlir::Value ring, mlir::Value pastLength);
+
 } // namespace kiln::generation
 
 #endif // KILN_PASSES_GENERATION_RINGCACHES_H

@@ -68,10 +68,38 @@ SmallVector<Value> ifElse(OpBuilder &b, Location loc, Value cond, Branch then,
   return SmallVector<Value>(ifOp.getResults());
 }
 
-/// A zero-filled i64 tensor of the static `shape`.
-Value zerosI64(OpBuilder &b, Location loc, ArrayRef<int64_t> shape) {
-  return filledTensor(b, loc, RankedTensorType::get(shape, b.getI64Type()),
-                      arith::ConstantIntOp::create(b, loc, 0, 64));
+/// Dimension `d` of `v` as an index (a constant when static).
+Value dimOf(OpBuilder &b, Location loc, Value v, int64_t d) {
+  return getValueOrCreateConstantIndexOp(b, loc,
+                                         tensor::getMixedSize(b, loc, v, d));
+}
+
+/// A zero-filled i64 tensor of `type`'s shape, its dynamic dims `sizes`
+/// (one per dynamic dim, in order).
+Value zerosI64(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
+               ValueRange sizes = {}) {
+  auto type = RankedTensorType::get(shape, b.getI64Type());
+  return fillTensor(b, loc, tensor::EmptyOp::create(b, loc, type, sizes),
+                    arith::ConstantIntOp::create(b, loc, 0, 64));
+}
+
+/// [m] zeros for the items of `x` [outer, m, inner] (m may be dynamic).
+Value zerosPerItem(OpBuilder &b, Location loc, Value x) {
+  int64_t m = cast<RankedTensorType>(x.getType()).getDimSize(1);
+  SmallVector<Value> sizes;
+  if (ShapedType::isDynamic(m))
+    sizes.push_back(dimOf(b, loc, x, 1));
+  return zerosI64(b, loc, {m}, sizes);
+}
+
+/// The dynamic dims of `type`, read from `like` (of the same shape).
+SmallVector<Value> dynamicSizes(OpBuilder &b, Location loc,
+                                RankedTensorType type, Value like) {
+  SmallVector<Value> sizes;
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    if (type.isDynamicDim(d))
+      sizes.push_back(dimOf(b, loc, like, d));
+  return sizes;
 }
 
 //===----------------------------------------------------------------------===//
@@ -136,13 +164,14 @@ SmallVector<Value> lowerNonZero(NonZeroOp op, NonZeroOp::Adaptor adaptor,
 /// first element (row-major over outer, inner) where they differ decides.
 Value compareItems(OpBuilder &b, Location loc, Value x, Value i, Value j) {
   auto type = cast<RankedTensorType>(x.getType());
-  int64_t outer = type.getDimSize(0), inner = type.getDimSize(2);
+  Value inner = dimOf(b, loc, x, 2);
+  Value elements = arith::MulIOp::create(b, loc, dimOf(b, loc, x, 0), inner);
   bool isUnsigned = type.getElementType().isInteger(1);
   Value undecided = arith::ConstantIntOp::create(b, loc, 0, 32);
   SmallVector<Value> state = forLoop(
-      b, loc, constIndex(b, loc, 0), constIndex(b, loc, outer * inner),
-      undecided, [&](OpBuilder &nb, Location l, Value e, ValueRange iter) {
-        Value n = constIndex(nb, l, inner);
+      b, loc, constIndex(b, loc, 0), elements, undecided,
+      [&](OpBuilder &nb, Location l, Value e, ValueRange iter) {
+        Value n = inner;
         Value o = arith::DivUIOp::create(nb, l, e, n);
         Value k = arith::RemUIOp::create(nb, l, e, n);
         Value a = tensor::ExtractOp::create(nb, l, x, ValueRange{o, i, k});
@@ -172,10 +201,9 @@ Value isOrdering(OpBuilder &b, Location loc, Value order, int64_t which) {
 /// The distinct items in order of first occurrence: {first, counts,
 /// inverse, count}, where first[u] is where distinct item u first occurs.
 SmallVector<Value> uniqueInOrder(OpBuilder &b, Location loc, Value x) {
-  int64_t m = cast<RankedTensorType>(x.getType()).getDimSize(1);
-  Value zeros = zerosI64(b, loc, {m});
+  Value zeros = zerosPerItem(b, loc, x);
   return forLoop(
-      b, loc, constIndex(b, loc, 0), constIndex(b, loc, m),
+      b, loc, constIndex(b, loc, 0), dimOf(b, loc, x, 1),
       {zeros, zeros, zeros, constIndex(b, loc, 0)},
       [&](OpBuilder &nb, Location l, Value i, ValueRange it) {
         Value first = it[0], counts = it[1], inverse = it[2], count = it[3];
@@ -221,8 +249,7 @@ SmallVector<Value> sortUnique(OpBuilder &b, Location loc, Value x,
                               ArrayRef<Value> found) {
   Value first = found[0], counts = found[1], inverse = found[2],
         count = found[3];
-  int64_t m = cast<RankedTensorType>(x.getType()).getDimSize(1);
-  Value zeros = zerosI64(b, loc, {m});
+  Value zeros = zerosPerItem(b, loc, x);
   SmallVector<Value> sorted = forLoop(
       b, loc, constIndex(b, loc, 0), count, {zeros, zeros, zeros},
       [&](OpBuilder &nb, Location l, Value u, ValueRange it) {
@@ -246,8 +273,9 @@ SmallVector<Value> sortUnique(OpBuilder &b, Location loc, Value x,
             tensor::InsertOp::create(nb, l, toI64(nb, l, rank), it[2], u)};
       });
   // Item i's position was its order of first occurrence; now its rank.
+  auto inverseType = cast<RankedTensorType>(inverse.getType());
   Value ranked = tensor::GenerateOp::create(
-      b, loc, cast<RankedTensorType>(inverse.getType()), ValueRange{},
+      b, loc, inverseType, dynamicSizes(b, loc, inverseType, inverse),
       [&](OpBuilder &gb, Location l, ValueRange ivs) {
         Value old =
             toIndex(gb, l, tensor::ExtractOp::create(gb, l, inverse, ivs));
@@ -267,8 +295,9 @@ SmallVector<Value> lowerUnique(UniqueOp op, UniqueOp::Adaptor adaptor,
   // Distinct item p is item first[p]; past the count first[p] is 0, which
   // reads item 0: in bounds, and sliced off after.
   Value first = found[0];
+  RankedTensorType valuesType = op.getValues().getType();
   Value values = tensor::GenerateOp::create(
-      rewriter, loc, op.getValues().getType(), ValueRange{},
+      rewriter, loc, valuesType, dynamicSizes(rewriter, loc, valuesType, x),
       [&](OpBuilder &gb, Location l, ValueRange ivs) {
         Value item =
             toIndex(gb, l, tensor::ExtractOp::create(gb, l, first, ivs[1]));
@@ -359,10 +388,10 @@ Value suppresses(OpBuilder &b, Location loc, Value boxes, Value batch, Value i,
 SmallVector<Value> nextCandidate(OpBuilder &b, Location loc, Value scores,
                                  Value batch, Value cls, Value threshold,
                                  Value prevScore, Value nextIndex) {
-  int64_t n = cast<RankedTensorType>(scores.getType()).getDimSize(2);
+  Value n = dimOf(b, loc, scores, 2);
   Value none = arith::ConstantIntOp::create(b, loc, 0, 1);
   return forLoop(
-      b, loc, constIndex(b, loc, 0), constIndex(b, loc, n),
+      b, loc, constIndex(b, loc, 0), n,
       {none, prevScore, constIndex(b, loc, 0)},
       [&](OpBuilder &nb, Location l, Value i, ValueRange best) {
         Value s = castScalar(
@@ -399,25 +428,30 @@ SmallVector<Value> lowerNonMaxSuppression(NonMaxSuppressionOp op,
                                           ConversionPatternRewriter &rewriter) {
   Location loc = op.getLoc();
   Value boxes = adaptor.getBoxes(), scores = adaptor.getScores();
-  auto scoresType = cast<RankedTensorType>(scores.getType());
-  int64_t batches = scoresType.getDimSize(0),
-          classes = scoresType.getDimSize(1), n = scoresType.getDimSize(2);
+  Value batches = dimOf(rewriter, loc, scores, 0),
+        classes = dimOf(rewriter, loc, scores, 1),
+        n = dimOf(rewriter, loc, scores, 2);
   bool center = op.getCenterPointBox();
   Value maxOut = adaptor.getMaxOutputBoxesPerClass();
-  Value selected =
-      zerosI64(rewriter, loc, op.getSelected().getType().getShape());
+  // [batches * classes * n, 3], the bound the run's sizes give when dynamic.
+  RankedTensorType selectedType = op.getSelected().getType();
+  SmallVector<Value> bound;
+  if (selectedType.isDynamicDim(0))
+    bound.push_back(arith::MulIOp::create(
+        rewriter, loc, arith::MulIOp::create(rewriter, loc, batches, classes),
+        n));
+  Value selected = zerosI64(rewriter, loc, selectedType.getShape(), bound);
   Value zero = constIndex(rewriter, loc, 0), one = constIndex(rewriter, loc, 1);
   scf::LoopNest nest = scf::buildLoopNest(
-      rewriter, loc, {zero, zero},
-      {constIndex(rewriter, loc, batches), constIndex(rewriter, loc, classes)},
-      {one, one}, ValueRange{selected, zero},
+      rewriter, loc, {zero, zero}, {batches, classes}, {one, one},
+      ValueRange{selected, zero},
       [&](OpBuilder &b, Location l, ValueRange bc, ValueRange acc) {
         Value start = acc[1];
         Value inf = arith::ConstantOp::create(
             b, l, b.getF32FloatAttr(std::numeric_limits<float>::infinity()));
         // At most n candidates; a step that finds none changes nothing.
         SmallVector<Value> r = forLoop(
-            b, l, constIndex(b, l, 0), constIndex(b, l, n),
+            b, l, constIndex(b, l, 0), n,
             {acc[0], acc[1], inf, constIndex(b, l, 0)},
             [&](OpBuilder &sb, Location sl, Value, ValueRange it) {
               SmallVector<Value> cand =

@@ -78,6 +78,9 @@ py::dict statsDict(const kiln_batch_stats &s) {
   d["blocks_handed_out"] = s.blocks_handed_out;
   d["prefills"] = s.prefills;
   d["decode_steps"] = s.decode_steps;
+  d["window_total_blocks"] = s.window_total_blocks;
+  d["window_peak_used_blocks"] = s.window_peak_used_blocks;
+  d["window_blocks_handed_out"] = s.window_blocks_handed_out;
   return d;
 }
 

@@ -41,7 +41,7 @@ struct Request {
   kiln_sampling sampling{};
   uint64_t randomState = 0;
   std::vector<int64_t> stop;
-  std::vector<int64_t> blocks;
+  std::vector<int64_t> blocks, windowBlocks;
   std::vector<int64_t> generated;
   int64_t length = 0; // positions in the cache
   RequestState state = RequestState::Waiting;
@@ -66,6 +66,9 @@ struct kiln_batch {
   uint32_t maxBatch = 0;
   int64_t columns = 0; // block table entries per sequence
   BlockAllocator blocks{0};
+  // The windowed attentions' pools (GenerationInfo::windowBlocks): a
+  // request holds at most windowColumns of their blocks.
+  BlockAllocator windowBlocks{0};
   uint64_t nextId = 1;
   std::deque<std::unique_ptr<Request>> waiting;
   std::vector<std::unique_ptr<Request>> running;
@@ -74,6 +77,43 @@ struct kiln_batch {
 
   int64_t blocksFor(int64_t positions) const {
     return (positions + info->kvBlockSize - 1) / info->kvBlockSize;
+  }
+  /// Blocks of the full pools a request of `positions` holds: none when
+  /// every cache is windowed.
+  int64_t fullBlocksFor(int64_t positions) const {
+    return info->hasFullStates ? blocksFor(positions) : 0;
+  }
+  /// Blocks of the windowed pools: its rings', at most windowColumns.
+  int64_t windowBlocksFor(int64_t positions) const {
+    return std::min(blocksFor(positions), info->windowColumns);
+  }
+
+  /// Takes a waiting request's blocks of both kinds, or none.
+  bool allocate(Request &r) {
+    if (!blocks.allocate(fullBlocksFor(r.positionsNeeded()), r.blocks))
+      return false;
+    if (windowBlocks.allocate(windowBlocksFor(r.positionsNeeded()),
+                              r.windowBlocks))
+      return true;
+    blocks.release(r.blocks);
+    r.blocks.clear();
+    return false;
+  }
+
+  /// The rows of `table` (`width` entries each) for `rows`' `held` blocks;
+  /// -1 past them (names no block: never written, read as zeros by the
+  /// reference lowering, and masked).
+  static std::vector<int64_t> tableOf(const std::vector<Request *> &rows,
+                                      int64_t width,
+                                      std::vector<int64_t> Request::*held) {
+    std::vector<int64_t> table;
+    table.reserve(size_t(int64_t(rows.size()) * width));
+    for (Request *r : rows) {
+      const std::vector<int64_t> &own = r->*held;
+      for (int64_t c = 0; c < width; ++c)
+        table.push_back(c < int64_t(own.size()) ? own[size_t(c)] : -1);
+    }
+    return table;
   }
 
   kiln_status setInt64(size_t index, const std::vector<int64_t> &values,
@@ -89,16 +129,9 @@ struct kiln_batch {
   kiln_status run(const std::vector<Request *> &rows,
                   const std::vector<int64_t> &tokens, int64_t count) {
     int64_t n = int64_t(rows.size());
-    std::vector<int64_t> positions, table;
-    table.reserve(size_t(n * columns));
-    for (Request *r : rows) {
+    std::vector<int64_t> positions;
+    for (Request *r : rows)
       positions.push_back(r->length);
-      for (int64_t c = 0; c < columns; ++c)
-        // Entries past the request's blocks are never read unmasked; -1
-        // names no block (the reference lowering reads zeros there).
-        table.push_back(c < int64_t(r->blocks.size()) ? r->blocks[size_t(c)]
-                                                      : -1);
-    }
     if (kiln_status status =
             setTokenInput(session, model->metadata.inputs[info->tokensInput],
                           tokens.data(), {n, count}))
@@ -106,8 +139,15 @@ struct kiln_batch {
     if (kiln_status status = setInt64(info->positionsInput, positions, {n}))
       return status;
     if (kiln_status status =
-            setInt64(info->blockTableInput, table, {n, columns}))
+            setInt64(info->blockTableInput,
+                     tableOf(rows, columns, &Request::blocks), {n, columns}))
       return status;
+    if (info->windowBlocks > 0)
+      if (kiln_status status = setInt64(
+              info->windowBlockTableInput,
+              tableOf(rows, info->windowColumns, &Request::windowBlocks),
+              {n, info->windowColumns}))
+        return status;
     if (kiln_status status = kiln_session_run(session))
       return status;
     const float *logits = nullptr;
@@ -139,6 +179,8 @@ struct kiln_batch {
         r->state = RequestState::Finished;
       blocks.release(r->blocks);
       r->blocks.clear();
+      windowBlocks.release(r->windowBlocks);
+      r->windowBlocks.clear();
       finished.push_back(std::move(r));
       ++count;
     }
@@ -153,7 +195,7 @@ struct kiln_batch {
     std::vector<Request *> admitted;
     while (!waiting.empty() && running.size() < maxBatch) {
       Request &r = *waiting.front();
-      if (!blocks.allocate(blocksFor(r.positionsNeeded()), r.blocks))
+      if (!allocate(r))
         break;
       r.state = RequestState::Running;
       admitted.push_back(&r);
@@ -197,7 +239,10 @@ kiln_status kiln_model_paged_info(const kiln_model *model,
                                   kiln_paged_info *out) {
   return describeGeneration(
       model, out, /*paged=*/true, [](const GenerationInfo &g) {
-        return kiln_paged_info{g.kvBlockSize, g.kvBlocks, g.blockTableInput};
+        return kiln_paged_info{g.kvBlockSize,          g.kvBlocks,
+                               g.blockTableInput,      g.windowBlocks,
+                               g.windowColumns,        g.windowBlockTableInput,
+                               g.hasFullStates ? 1 : 0};
       });
 }
 
@@ -247,7 +292,8 @@ kiln_status kiln_batch_create(kiln_session *session,
     batch->info = &info;
     batch->maxBatch = maxBatch;
     batch->columns = info.maxSeq / info.kvBlockSize;
-    batch->blocks = BlockAllocator(info.kvBlocks);
+    batch->blocks = BlockAllocator(info.hasFullStates ? info.kvBlocks : 0);
+    batch->windowBlocks = BlockAllocator(info.windowBlocks);
     for (size_t index : info.stateInputs) {
       const TensorInfo &pool = model.metadata.inputs[index];
       if (kiln_status status = setZeroState(session, pool, pool.dims))
@@ -295,12 +341,18 @@ kiln_status kiln_batch_add(kiln_batch *batch, const int64_t *prompt,
                   "--max-seq)",
                   length, max_new_tokens, (long long)positions,
                   (long long)batch->info->maxSeq);
-    if (batch->blocksFor(positions) > batch->blocks.total())
+    if (batch->fullBlocksFor(positions) > batch->blocks.total())
       return fail(KILN_STATUS_INVALID_ARGUMENT,
                   "the request needs %lld blocks; the pool has %lld "
                   "(compile with more --kv-blocks)",
-                  (long long)batch->blocksFor(positions),
+                  (long long)batch->fullBlocksFor(positions),
                   (long long)batch->blocks.total());
+    if (batch->windowBlocksFor(positions) > batch->windowBlocks.total())
+      return fail(KILN_STATUS_INVALID_ARGUMENT,
+                  "the request needs %lld blocks of the windowed pools; "
+                  "they have %lld (compile with more --kv-window-blocks)",
+                  (long long)batch->windowBlocksFor(positions),
+                  (long long)batch->windowBlocks.total());
     r->id = batch->nextId++;
     *out_request = r->id;
     batch->waiting.push_back(std::move(r));
@@ -368,6 +420,10 @@ kiln_status kiln_batch_get_stats(const kiln_batch *batch,
   out->blocks_handed_out = batch->blocks.handedOut();
   out->prefills = batch->prefills;
   out->decode_steps = batch->decodeSteps;
+  out->window_free_blocks = batch->windowBlocks.available();
+  out->window_total_blocks = batch->windowBlocks.total();
+  out->window_peak_used_blocks = batch->windowBlocks.peakUsed();
+  out->window_blocks_handed_out = batch->windowBlocks.handedOut();
   return KILN_STATUS_OK;
 }
 

@@ -26,6 +26,15 @@ struct GenerationInfo {
   /// pools' block count and the block table input.
   int64_t kvBlockSize = 0, kvBlocks = 0;
   size_t blockTableInput = 0;
+  /// Sliding-window (or hierarchical) attentions paged in pools of their
+  /// own (windowBlocks > 0): each sequence's ring blocks in the window
+  /// block table input's row of windowColumns; windowStates are those
+  /// pools (a subset of stateInputs). Requests need blocks of the full
+  /// pools only when some state input is not windowed (hasFullStates).
+  int64_t windowBlocks = 0, windowColumns = 0;
+  size_t windowBlockTableInput = 0;
+  std::vector<size_t> windowStates;
+  bool hasFullStates = true;
 };
 
 /// Decodes `data[0, size)` and checks it against `metadata`'s signature.

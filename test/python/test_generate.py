@@ -91,7 +91,11 @@ def test_paged_cache(decoder, paged):
     _, path = decoder
     inputs = {i.name: i for i in paged.inputs}
     assert "block_table" in inputs
-    assert tuple(inputs["cache.key.0"].shape)[0] == 10
+    # Every layer is windowed (5 keys back): each keeps its ring in one
+    # block of 8 per sequence, in pools of 8 blocks (the rings of 8
+    # sequences), not of kv_blocks.
+    assert tuple(inputs["window_block_table"].shape)[1] == 1
+    assert tuple(inputs["cache.key.0"].shape)[0] == 8
     assert tuple(inputs["cache.key.0"].shape)[2] == 8
     with pytest.raises(ValueError, match="kv_block_size needs generate=True"):
         kiln.compile(path, kv_block_size=8)
@@ -103,8 +107,9 @@ def test_paged_cache(decoder, paged):
 
 def test_serve_equals_pytorch(decoder, paged):
     """Six requests of different lengths joining at different steps, at
-    most three at once, on a pool of 10 blocks of 8 positions: each one's
-    tokens are PyTorch's greedy ones, as if it had run alone."""
+    most three at once, each keeping its windowed layers' rings in one
+    block of 8 positions: each one's tokens are PyTorch's greedy ones, as
+    if it had run alone."""
     net, _ = decoder
     rng = np.random.default_rng(3)
     lengths, news = [5, 1, 12, 3, 20, 7], [6, 9, 4, 8, 5, 10]
@@ -115,8 +120,11 @@ def test_serve_equals_pytorch(decoder, paged):
     for prompt, n, got in zip(prompts, news, tokens):
         assert got.dtype == np.int64
         np.testing.assert_array_equal(got, greedy(net, prompt[None], n)[0])
-    assert stats["prefills"] == 6 and stats["total_blocks"] == 10
-    assert stats["peak_used_blocks"] <= 10
+    # No full pool (every layer is windowed); one ring block a request.
+    assert stats["prefills"] == 6 and stats["total_blocks"] == 0
+    assert stats["window_total_blocks"] == 8
+    assert stats["window_peak_used_blocks"] <= 3
+    assert stats["window_blocks_handed_out"] == 6
     # One number of new tokens for all; a stop token ends a request early.
     first = paged.serve([prompts[0]], 6)[0]
     stopped = paged.serve([prompts[0], prompts[1]], 6, stop_tokens=[first[1]])

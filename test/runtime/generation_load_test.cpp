@@ -12,6 +12,7 @@
 
 #include <cstring>
 #include <string>
+#include <vector>
 
 using namespace kiln::test;
 
@@ -242,6 +243,116 @@ TEST_F(GenerationLoadTest, BrokenPagingIsCorrupt) {
   extra.push_back(7);
   expectCorrupt(pagedGeneration(extra), "bytes after the last state input",
                 spec);
+}
+
+/// The paged form with a windowed layer: pools cache.*.0 of 5 blocks, the
+/// windowed cache.*.1 of 3 blocks found through window_block_table
+/// i64[batch,1].
+ModelSpec windowedModel() {
+  ModelSpec spec = pagedModel();
+  spec.inputs.insert(
+      spec.inputs.begin() + 3,
+      TensorSpec{"window_block_table", KILN_DTYPE_INT64, {-1, 1}});
+  spec.inputs.push_back(
+      TensorSpec{"cache.key.1", KILN_DTYPE_FLOAT32, {3, 2, 4, 4}});
+  spec.inputs.push_back(
+      TensorSpec{"cache.value.1", KILN_DTYPE_FLOAT32, {3, 2, 4, 4}});
+  return spec;
+}
+
+/// The window tail after the paged one.
+Bytes windowTail(int64_t blocks = 3,
+                 const std::string &table = "window_block_table",
+                 const std::vector<std::string> &pools = {"cache.key.1",
+                                                          "cache.value.1"}) {
+  Bytes out = pagedTail();
+  auto put = [&](const void *data, size_t size) {
+    const auto *bytes = static_cast<const uint8_t *>(data);
+    out.insert(out.end(), bytes, bytes + size);
+  };
+  auto str = [&](const std::string &s) {
+    uint32_t length = uint32_t(s.size());
+    put(&length, 4);
+    put(s.data(), s.size());
+  };
+  uint32_t magic = KILN_GENERATION_WINDOW_MAGIC;
+  put(&magic, 4);
+  put(&blocks, 8);
+  str(table);
+  uint32_t count = uint32_t(pools.size());
+  put(&count, 4);
+  for (const std::string &pool : pools)
+    str(pool);
+  return out;
+}
+
+GenerationSpec windowedGeneration(Bytes tail = windowTail()) {
+  GenerationSpec g = pagedGeneration(std::move(tail));
+  g.states = {"cache.key.0", "cache.value.0", "cache.key.1", "cache.value.1"};
+  return g;
+}
+
+TEST_F(GenerationLoadTest, DescribesTheWindowedPools) {
+  ASSERT_EQ(
+      loadBytes(artifactWith(windowedModel(), windowedGeneration()), &model),
+      KILN_STATUS_OK)
+      << kiln_last_error();
+  kiln_paged_info paged;
+  ASSERT_EQ(kiln_model_paged_info(model, &paged), KILN_STATUS_OK);
+  EXPECT_EQ(paged.num_blocks, 5);
+  EXPECT_EQ(paged.window_blocks, 3);
+  EXPECT_EQ(paged.window_columns, 1);
+  EXPECT_EQ(paged.window_block_table_input, 3u);
+  EXPECT_EQ(paged.has_full_pools, 1);
+  // Without the window tail there is none.
+  kiln_model *plain = nullptr;
+  ASSERT_EQ(loadBytes(artifactWith(pagedModel(), pagedGeneration()), &plain),
+            KILN_STATUS_OK);
+  ASSERT_EQ(kiln_model_paged_info(plain, &paged), KILN_STATUS_OK);
+  EXPECT_EQ(paged.window_blocks, 0);
+  kiln_model_release(plain);
+  // A batch over it starts with both pools free.
+  ASSERT_EQ(kiln_session_create(model, "cpu", &session), KILN_STATUS_OK);
+  kiln_batch *batch = nullptr;
+  ASSERT_EQ(kiln_batch_create(session, nullptr, &batch), KILN_STATUS_OK)
+      << kiln_last_error();
+  kiln_batch_stats stats;
+  ASSERT_EQ(kiln_batch_get_stats(batch, &stats), KILN_STATUS_OK);
+  EXPECT_EQ(stats.total_blocks, 5);
+  EXPECT_EQ(stats.window_total_blocks, 3);
+  EXPECT_EQ(stats.window_free_blocks, 3);
+  kiln_batch_release(batch);
+}
+
+TEST_F(GenerationLoadTest, BrokenWindowedPoolsAreCorrupt) {
+  ModelSpec spec = windowedModel();
+  expectCorrupt(windowedGeneration(windowTail(0)),
+                "window_blocks 0 is outside [1, 2^31]", spec);
+  expectCorrupt(windowedGeneration(windowTail(3, "nope")),
+                "the window block table input 'nope' is not in the signature",
+                spec);
+  expectCorrupt(windowedGeneration(windowTail(3, "block_table")),
+                "the window block table must be an int64 [batch, blocks]",
+                spec);
+  expectCorrupt(windowedGeneration(windowTail(3, "window_block_table", {})),
+                "a window tail without windowed pools", spec);
+  expectCorrupt(
+      windowedGeneration(windowTail(3, "window_block_table", {"tokens"})),
+      "windowed pool 'tokens' is not a state input", spec);
+  expectCorrupt(windowedGeneration(windowTail(3, "window_block_table",
+                                              {"cache.key.1", "cache.key.1"})),
+                "windowed pool 'cache.key.1' is not a state input or is "
+                "listed twice",
+                spec);
+  // Each pool's blocks are its kind's.
+  expectCorrupt(windowedGeneration(windowTail(4)),
+                "state input 'cache.key.1' is not a pool of 4 blocks", spec);
+  expectCorrupt(
+      windowedGeneration(windowTail(3, "window_block_table", {"cache.key.0"})),
+      "state input 'cache.key.0' is not a pool of 3 blocks", spec);
+  Bytes cut = windowTail();
+  cut.resize(cut.size() - 3);
+  expectCorrupt(windowedGeneration(cut), "corrupt GENERATION", spec);
 }
 
 TEST_F(GenerationLoadTest, BatchesRefuseBadArguments) {

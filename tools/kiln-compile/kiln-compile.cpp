@@ -354,6 +354,12 @@ static bool readGenerationFlags(kiln::CompileOptions &opts) {
   }
   opts.kvBlockSize = kvBlockSize;
   opts.kvBlocks = kvBlocks;
+  opts.kvWindowBlocks = kvWindowBlocks;
+  if (kvWindowBlocks != 0 && kvBlockSize == 0) {
+    errs() << "kiln-compile: error: --kv-window-blocks needs "
+              "--kv-block-size\n";
+    return false;
+  }
   if ((kvBlockSize != 0 || kvBlocks != 0) && !generate) {
     errs() << "kiln-compile: error: --kv-block-size and --kv-blocks need "
               "--generate\n";

@@ -134,14 +134,26 @@ void printSignature(const Options &options, kiln_model *model) {
   if (kiln_model_generation_info(model, &generation) == KILN_STATUS_OK) {
     kiln_model_input(model, generation.tokens_input, &desc);
     kiln_paged_info paged;
-    if (kiln_model_paged_info(model, &paged) == KILN_STATUS_OK)
-      std::printf("generation step: paged KV cache of %lld positions per "
-                  "sequence, %lld blocks of %lld; serve it with "
-                  "--serve-trace FILE\n",
-                  static_cast<long long>(generation.max_seq),
-                  static_cast<long long>(paged.num_blocks),
-                  static_cast<long long>(paged.block_size));
-    else
+    if (kiln_model_paged_info(model, &paged) == KILN_STATUS_OK) {
+      if (paged.has_full_pools)
+        std::printf("generation step: paged KV cache of %lld positions per "
+                    "sequence, %lld blocks of %lld; serve it with "
+                    "--serve-trace FILE\n",
+                    static_cast<long long>(generation.max_seq),
+                    static_cast<long long>(paged.num_blocks),
+                    static_cast<long long>(paged.block_size));
+      else
+        std::printf("generation step: paged KV cache of %lld positions per "
+                    "sequence; serve it with --serve-trace FILE\n",
+                    static_cast<long long>(generation.max_seq));
+      if (paged.window_blocks > 0)
+        std::printf("generation step: windowed attentions keep their rings "
+                    "in %lld blocks of %lld, at most %lld per sequence%s\n",
+                    static_cast<long long>(paged.window_blocks),
+                    static_cast<long long>(paged.block_size),
+                    static_cast<long long>(paged.window_columns),
+                    paged.has_full_pools ? "" : " (every cache is windowed)");
+    } else
       std::printf("generation step: KV cache of %lld positions; run it with "
                   "--generate N --input %s=PROMPT.npy\n",
                   static_cast<long long>(generation.max_seq), desc.name);

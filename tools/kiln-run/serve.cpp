@@ -184,18 +184,28 @@ std::string runServeTrace(const Options &options, kiln_model *,
                   " of " + std::to_string(stats.total_blocks) +
                   " at most in use, " +
                   std::to_string(stats.blocks_handed_out) + " handed out");
+  if (stats.window_total_blocks > 0)
+    lines.push_back(
+        "serve: windowed blocks: " +
+        std::to_string(stats.window_peak_used_blocks) + " of " +
+        std::to_string(stats.window_total_blocks) + " at most in use, " +
+        std::to_string(stats.window_blocks_handed_out) + " handed out");
 
   if (!options.outputDir.empty()) {
-    std::string json = "{\n  \"wall_seconds\": " + formatNumbers("%.6f", wall) +
-                       ",\n  \"generated_tokens\": " +
-                       std::to_string(generated) +
-                       ",\n  \"peak_used_blocks\": " +
-                       std::to_string(stats.peak_used_blocks) +
-                       ",\n  \"total_blocks\": " +
-                       std::to_string(stats.total_blocks) +
-                       ",\n  \"blocks_handed_out\": " +
-                       std::to_string(stats.blocks_handed_out) +
-                       ",\n  \"requests\": [\n";
+    std::string json =
+        "{\n  \"wall_seconds\": " + formatNumbers("%.6f", wall) +
+        ",\n  \"generated_tokens\": " + std::to_string(generated) +
+        ",\n  \"peak_used_blocks\": " + std::to_string(stats.peak_used_blocks) +
+        ",\n  \"total_blocks\": " + std::to_string(stats.total_blocks) +
+        ",\n  \"blocks_handed_out\": " +
+        std::to_string(stats.blocks_handed_out) +
+        ",\n  \"window_peak_used_blocks\": " +
+        std::to_string(stats.window_peak_used_blocks) +
+        ",\n  \"window_total_blocks\": " +
+        std::to_string(stats.window_total_blocks) +
+        ",\n  \"window_blocks_handed_out\": " +
+        std::to_string(stats.window_blocks_handed_out) +
+        ",\n  \"requests\": [\n";
     for (size_t i = 0; i < count; ++i) {
       json += "    {\"index\": " + std::to_string(i) +
               ", \"arrival\": " + formatNumbers("%.6f", trace[i].arrival) +

@@ -85,6 +85,11 @@ struct GenerationSignature {
   /// the pools' shape.
   int64_t kvBlockSize = 0, kvBlocks = 0;
   std::string blockTable;
+  /// Paged windowed attentions (windowBlocks > 0): their pools' blocks,
+  /// their block table input, and which state inputs are their pools.
+  int64_t windowBlocks = 0;
+  std::string windowBlockTable;
+  std::vector<std::string> windowStateInputs;
 };
 
 /// How a CUDA artifact's kernel-table row is launched (its LAUNCHES line):

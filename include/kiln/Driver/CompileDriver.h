@@ -45,6 +45,9 @@ struct CompileOptions {
   /// A paged KV cache: blocks of `kvBlockSize` positions (0: contiguous),
   /// `kvBlocks` of them per pool (0: the pass's default).
   int64_t kvBlockSize = 0, kvBlocks = 0;
+  /// Blocks in each paged windowed attention's pool (0: the pass's
+  /// default).
+  int64_t kvWindowBlocks = 0;
   /// Parallel planning (kiln/Planning, `--plan-only`, `--explain-plan`):
   /// the machine, mesh and workload to plan for.
   struct Planning {

@@ -220,6 +220,15 @@
 |*   i64 num_blocks   blocks in each state input's pool                       *|
 |*   str block_table  input: int64 [batch, max_seq / block_size], each        *|
 |*                    sequence's pool blocks in position order               *|
+|* and after it, only when sliding-window (or hierarchical) attentions keep   *|
+|* their rings in blocks of pools of their own, a window tail:              *|
+|*   u32 magic        KILN_GENERATION_WINDOW_MAGIC                            *|
+|*   i64 window_blocks       blocks in each windowed pool                     *|
+|*   str window_block_table  input: int64 [batch, W], each sequence's blocks  *|
+|*                           of its rings (W blocks span the widest ring)     *|
+|*   u32 num_window,  then per windowed pool: str name (a state input)        *|
+|* A windowed pool is [window_blocks, kv_heads, block_size, head]; a         *|
+|* sequence needs at most W of its blocks whatever its length.               *|
 |* A paged state input is a pool [num_blocks, kv_heads, block_size, head]     *|
 |* shared by the batch. The runtime checks 1 <= block_size, block_size       *|
 |* divides max_seq, 1 <= num_blocks <= 2^31, and that block_table names an    *|
@@ -401,6 +410,7 @@ extern "C" {
 #define KILN_GPU_CODE_MAGIC 0x3143474Bu /* "KGC1" little-endian */
 #define KILN_GENERATION_MAGIC 0x314E474Bu /* "KGN1" little-endian */
 #define KILN_GENERATION_PAGED_MAGIC 0x3150474Bu /* "KGP1" little-endian */
+#define KILN_GENERATION_WINDOW_MAGIC 0x3157474Bu /* "KGW1" little-endian */
 #define KILN_RANKS_MAGIC 0x314B524Bu /* "KRK1" little-endian */
 #define KILN_KERNELS_MAGIC 0x314E4B4Bu /* "KKN1" little-endian */
 #define KILN_LAUNCHES_MAGIC 0x314E4C4Bu /* "KLN1" little-endian */

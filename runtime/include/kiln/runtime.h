@@ -561,6 +561,15 @@ typedef struct kiln_paged_info {
   int64_t block_size;       /* positions per block */
   int64_t num_blocks;       /* blocks in each cache's pool */
   size_t block_table_input; /* input index of block_table */
+  /* Sliding-window (or hierarchical) attentions keep their rings in pools
+   * of their own: window_blocks blocks each (0: none is windowed), a
+   * sequence holding at most window_columns of them (its row of the input
+   * window_block_table) however long it grows. */
+  int64_t window_blocks;
+  int64_t window_columns;
+  size_t window_block_table_input;
+  int32_t has_full_pools; /* 0 when every cache is windowed: requests then
+                             take no block_table blocks */
 } kiln_paged_info;
 
 /* Fills `out` for a paged generation artifact; NOT_FOUND for any other
@@ -628,6 +637,9 @@ typedef struct kiln_batch_stats {
   int64_t peak_used_blocks; /* most blocks held at once so far */
   uint64_t blocks_handed_out; /* block allocations so far (reuse counts) */
   uint64_t prefills, decode_steps; /* model runs so far */
+  /* The same for the windowed attentions' pools (all 0 when none). */
+  int64_t window_free_blocks, window_total_blocks, window_peak_used_blocks;
+  uint64_t window_blocks_handed_out;
 } kiln_batch_stats;
 
 /* Fills `out` with the batch's counts. */

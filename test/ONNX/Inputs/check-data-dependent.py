@@ -36,6 +36,19 @@ def make(d):
     np.save(f"{d}/boxes.npy", boxes.astype(np.float32))
     np.save(f"{d}/scores.npy",
             (rng.integers(0, 20, (2, 3, 30)) / 20).astype(np.float32))
+    # A second shape for the symbolic NMS: 1 batch, 2 classes, 17 boxes.
+    centers = rng.random((1, 17, 2)) * 3
+    sizes = rng.random((1, 17, 2)) * 2 + 0.2
+    np.save(f"{d}/boxes_b.npy", np.concatenate(
+        [centers - sizes / 2, centers + sizes / 2], -1).astype(np.float32))
+    np.save(f"{d}/scores_b.npy",
+            (rng.integers(0, 20, (1, 2, 17)) / 20).astype(np.float32))
+    # The symbolic Unique at two shapes: [a, n, 2] items along axis 1, and
+    # m elements.
+    for name, a, n, m in [("a", 3, 7, 40), ("b", 2, 11, 9)]:
+        rows = rng.integers(0, 3, (a, 3, 2)).astype(np.float32)
+        np.save(f"{d}/ud_{name}.npy", rows[:, rng.integers(0, 3, n), :])
+        np.save(f"{d}/vd_{name}.npy", rng.integers(-4, 4, m).astype(np.int64))
     np.save(f"{d}/max.npy", np.array([7], np.int64))
     np.save(f"{d}/iou.npy", np.array([0.3], np.float32))
     np.save(f"{d}/thr.npy", np.array([0.2], np.float32))
@@ -113,10 +126,22 @@ def check(d):
                                ("unique_unsorted", "v", None, False)]:
         for name, want in zip("YIVC", unique(load(v), axis, srt)):
             expect(case, name, want)
+    for case in ("unique_dyn_a", "unique_dyn_b"):
+        tag = case[-1]
+        for name, want in zip("YIVC", unique(load("ud_" + tag), 1, True)):
+            expect(case, name, want)
+        for name, want in zip("YIVC", unique(load("vd_" + tag), None,
+                                             False)):
+            expect(case, name + "2", want)
     boxes, scores = load("boxes"), load("scores")
     want = nms(boxes, scores, 7, np.float32(0.3), np.float32(0.2))
     assert len(want) > 6, "the NMS case selects too little to test"
     expect("nms", "S", want)
+    expect("nms_dyn_a", "S", want)
+    want = nms(load("boxes_b"), load("scores_b"), 7, np.float32(0.3),
+               np.float32(0.2))
+    assert len(want) > 3, "the second NMS case selects too little to test"
+    expect("nms_dyn_b", "S", want)
     print("ok")
 
 

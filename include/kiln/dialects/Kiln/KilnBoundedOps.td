@@ -2,7 +2,7 @@
 //
 // Ops whose result length only the data decides (ONNX NonZero, Unique,
 // NonMaxSuppression). Each writes its results into a buffer of a bound
-// that the shapes give (its static size) and returns how much of it holds
+// that the shapes give (dynamic where they are) and returns how much holds
 // results as an `index`; the importer takes that prefix with
 // tensor.extract_slice, a dynamic dim that the runtime sizes after the run
 // like any other computed output dim. Entries past the count are 0.
@@ -47,7 +47,9 @@ def Kiln_UniqueOp : Kiln_Op<"unique", [Pure]> {
     ONNX `Unique` into buffers of its bound, on an input `[outer, m, inner]`
     (the importer reshapes the ONNX input to this: `m` is the length of
     the ONNX axis, or the element count without one). The items are the
-    `m` slices `input[:, i, :]`; `count` is how many distinct ones there
+    `m` slices `input[:, i, :]` (any of `outer, m, inner` may be
+    dynamic: the buffers are then the run's); `count` is how many
+    distinct ones there
     are. The first `count` entries along `m` of `values` hold the distinct
     items, `indices` where each first occurs and `counts` how often it
     occurs: in order of first occurrence, or with `sorted` in ascending
@@ -85,7 +87,8 @@ def Kiln_NonMaxSuppressionOp
     ascending index); a box is selected unless its intersection over union
     with a box already selected for the class exceeds `iou_threshold`,
     until `max_output_boxes_per_class` are selected. The first `count`
-    rows of `selected` (`[b * c * n, 3]`) are the `[batch, class, box]` of
+    rows of `selected` (`[b * c * n, 3]`, `[?, 3]` when a size is
+    dynamic) are the `[batch, class, box]` of
     the selections, by batch, then class, then order of selection.
 
     Example:

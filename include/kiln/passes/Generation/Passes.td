@@ -42,8 +42,7 @@ def ConvertDecoderToGenerationStep
     step's keys followed by the ring as it was before the step, and the
     ring is written after it (a circular `kiln.kv_cache_update`); a decode
     step reads the first `1 + min(past_length, slots)` keys with no mask
-    kind, a prefill a mask computed from each slot's position. A paged
-    cache keeps every position for every layer.
+    kind, a prefill a mask computed from each slot's position.
 
     The updated caches are returned as extra results tagged
     `kiln.state_of = "<input name>"` and the inputs `kiln.state`: the
@@ -62,7 +61,15 @@ def ConvertDecoderToGenerationStep
     a runtime can hand blocks to sequences as they grow, batch sequences
     of different lengths, and reuse a finished sequence's blocks
     (`kv_block_size`, `kv_blocks` and `block_table` join
-    `kiln.generation`).
+    `kiln.generation`). A paged windowed attention keeps its ring in
+    blocks too, in pools of their own (`[kv-window-blocks, kv_heads, P,
+    head_size]`, inputs tagged `kiln.window_state`) found through a second
+    table `window_block_table` `[batch, ceil(slots / P)]` (the widest
+    ring's blocks): so a sequence holds only its window's blocks there,
+    however long it grows. The step gathers the ring
+    (`kiln.paged_kv_gather`), attends and writes it as above, and stores
+    the ring back with `kiln.paged_kv_cache_update` (`window_blocks` and
+    `window_block_table` join `kiln.generation`).
 
     A decoder exported with its KV cache (Hugging Face's
     `past_key_values.{i}.key/value` inputs `[batch, kv_heads, past,
@@ -104,6 +111,11 @@ def ConvertDecoderToGenerationStep
     Option<"kvBlocks", "kv-blocks", "int64_t", /*default=*/"0",
            "Blocks in each paged cache's pool (0: 8 sequences of max-seq, "
            "or the static batch's)">,
+    Option<"kvWindowBlocks", "kv-window-blocks", "int64_t",
+           /*default=*/"0",
+           "Blocks in each paged windowed attention's pool (0: the rings of "
+           "as many sequences as kv-blocks holds full ones, at least 8 or "
+           "the static batch, at most kv-blocks)">,
   ];
   let dependentDialects = ["kiln::KilnDialect", "mlir::linalg::LinalgDialect",
                            "mlir::tensor::TensorDialect",
